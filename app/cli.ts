@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * `mae-studio`: the command line over the studio's services. `--json` prints one JSON document
+ * on stdout. Exit codes: 0 success, 1 a user error (the message on stderr names what was wrong),
+ * 2 an internal error.
+ */
+import { StudioError } from './contract';
+import { UsageError } from './cli/args';
+import { imagesCommand, importCommand, initCommand, sampleCommand } from './cli/data-commands';
+import { serveCommand } from './cli/serve-command';
+import { VERSION } from './version';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
+  sample: { run: sampleCommand, usage: 'sample  <dir> [--domain microscopy|remote-sensing|medical] [--count N] [--seed S]' },
+  init: { run: initCommand, usage: 'init    --workspace W --name NAME [--domain D]' },
+  import: { run: importCommand, usage: 'import  --workspace W --project ID <folder>...' },
+  images: { run: imagesCommand, usage: 'images  --workspace W --project ID' },
+  serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1]' },
+};
+
+const USER_ERRORS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'CONFLICT', 'UNSUPPORTED', 'UNAUTHORIZED', 'UNKNOWN_METHOD']);
+
+function usage(): string {
+  return [
+    `mae-studio ${VERSION}: pretrain Masked Autoencoders on your own images`,
+    '',
+    'Usage:',
+    ...Object.values(COMMANDS).map((command) => `  mae-studio ${command.usage}`),
+    '',
+    'Every command takes --json to print one JSON document on stdout.',
+  ].join('\n');
+}
+
+/** Runs one command line; resolves to the exit code. */
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version') {
+    process.stdout.write(VERSION + '\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}"; run \`mae-studio --help\` for the list`);
+    await command.run(rest);
+    return 0;
+  } catch (error) {
+    if (error instanceof StudioError && (error instanceof UsageError || USER_ERRORS.has(error.code))) {
+      process.stderr.write(`mae-studio: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`mae-studio: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`mae-studio: internal error: ${String(error)}\n`);
+    process.exitCode = 2;
+  },
+);

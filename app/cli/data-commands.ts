@@ -1,0 +1,132 @@
+/** `sample`, `init`, `import` and `images`: the data half of the CLI. */
+import path from 'node:path';
+import { DOMAINS, type Domain, type ImageSummary, type ImportProgress } from '../contract';
+import { writeSample } from '../data/sample';
+import { Studio } from '../studio';
+import { createOutput, parseCommand, positiveInt, required, UsageError } from './args';
+
+const SAMPLE_DOMAINS = ['microscopy', 'remote-sensing', 'medical'] as const;
+
+function domainOf(command: string, value: string | undefined, allowed: readonly string[]): string | undefined {
+  if (value !== undefined && !allowed.includes(value)) {
+    throw new UsageError(`${command}: --domain must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** `mae-studio sample <dir> [--domain D] [--count N] [--seed S]` */
+export async function sampleCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommand('sample', argv, {
+    domain: { type: 'string' },
+    count: { type: 'string' },
+    seed: { type: 'string' },
+  });
+  const out = createOutput(values.json === true);
+  const dir = positionals[0];
+  if (!dir || positionals.length > 1) throw new UsageError('sample: give exactly one output folder, e.g. `mae-studio sample ./sample`');
+  const domain = (domainOf('sample', values.domain, SAMPLE_DOMAINS) ?? 'microscopy') as (typeof SAMPLE_DOMAINS)[number];
+  const count = positiveInt('sample', 'count', values.count);
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isSafeInteger(seed)) throw new UsageError(`sample: --seed must be an integer, got ${values.seed}`);
+  const result = await writeSample(path.resolve(dir), { domain, count, seed });
+  out.result({ ...result, domain }, () => `Wrote ${result.files} ${domain} images (${result.labels.join(', ')}) to ${result.dir}`);
+}
+
+/** `mae-studio init --workspace W --name NAME [--domain D]` */
+export async function initCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommand('init', argv, {
+    workspace: { type: 'string' },
+    name: { type: 'string' },
+    domain: { type: 'string' },
+  });
+  const out = createOutput(values.json === true);
+  const workspace = required('init', values, 'workspace');
+  const name = required('init', values, 'name');
+  const domain = (domainOf('init', values.domain, DOMAINS) ?? 'general') as Domain;
+  await withStudio(workspace, async (studio) => {
+    const project = await studio.services.projects.create({ name, domain });
+    out.result({ project }, () => `Created project ${project.id} "${project.name}" (${project.domain}) in ${studio.workspace.root}`);
+  });
+}
+
+/** `mae-studio import --workspace W --project ID <folder>...` */
+export async function importCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommand('import', argv, {
+    workspace: { type: 'string' },
+    project: { type: 'string' },
+  });
+  const out = createOutput(values.json === true);
+  const workspace = required('import', values, 'workspace');
+  const projectId = positiveInt('import', 'project', required('import', values, 'project'))!;
+  if (positionals.length === 0) throw new UsageError('import: give at least one folder to import');
+  await withStudio(workspace, async (studio) => {
+    studio.workspace.projects.get(projectId);
+    const off = studio.events.on('importProgress', (progress) => out.progress(describeProgress(progress)));
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      const result = await studio.runImport('cli', projectId, positionals.map((folder) => path.resolve(folder)), controller.signal);
+      const { importId: _id, ...printed } = result;
+      out.result(printed, () => {
+        const lines = [
+          `${result.cancelled ? 'Cancelled after importing' : 'Imported'} ${result.imported} images, skipped ${result.skipped}` +
+            ` (${result.duplicates.length} duplicates), ${result.errors.length} failed, in ${result.seconds.toFixed(1)} s`,
+          ...result.duplicates.map((d) => `  duplicate  ${d.path}  (same content as ${d.duplicateOf})`),
+          ...result.errors.map((e) => `  failed     ${e.path}: ${e.reason}`),
+        ];
+        return lines.join('\n');
+      });
+    } finally {
+      off();
+      process.off('SIGINT', onSigint);
+    }
+  });
+}
+
+function describeProgress(progress: ImportProgress): string {
+  if (progress.phase === 'walking') return `Looking for images… ${progress.found} found`;
+  const eta = progress.etaSeconds === null ? '' : `, ${Math.ceil(progress.etaSeconds)} s left`;
+  return (
+    `Importing ${progress.processed}/${progress.found}: ${progress.imported} new, ${progress.skipped} skipped, ` +
+    `${progress.failed} failed (${Math.round(progress.filesPerSecond)} files/s${eta})`
+  );
+}
+
+/** `mae-studio images --workspace W --project ID` (good and failed files alike) */
+export async function imagesCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommand('images', argv, { workspace: { type: 'string' }, project: { type: 'string' } });
+  const out = createOutput(values.json === true);
+  const workspace = required('images', values, 'workspace');
+  const projectId = positiveInt('images', 'project', required('images', values, 'project'))!;
+  await withStudio(workspace, async (studio) => {
+    const images: ImageSummary[] = [];
+    for (let offset = 0; ; offset += 2000) {
+      const page = await studio.services.images.list({ projectId, offset, limit: 2000, sort: 'path', status: 'all' });
+      images.push(...page.images);
+      if (offset + page.images.length >= page.total) break;
+    }
+    const printed = images.map(({ path: file, width, height, channels, bitDepth, format, label, error }) => ({
+      path: file, width, height, channels, bitDepth, format, label, error,
+    }));
+    out.result({ images: printed }, () =>
+      printed
+        .map((i) =>
+          i.error
+            ? `${i.path}  FAILED: ${i.error}`
+            : `${i.path}  ${i.width}×${i.height}  ${i.channels} ch  ${i.bitDepth}-bit  ${i.format}  ${i.label ?? '(no label)'}`,
+        )
+        .join('\n') || '(no images)',
+    );
+  });
+}
+
+/** Opens a workspace for one command and always closes it. */
+export async function withStudio<T>(workspace: string, run: (studio: Studio) => Promise<T>): Promise<T> {
+  const studio = new Studio(path.resolve(workspace));
+  try {
+    return await run(studio);
+  } finally {
+    await studio.close();
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * The one typed API between the studio core and every UI transport.
+ *
+ * Each service is a table of methods; each method names its argument schema (validated at the
+ * boundary by every transport) and, as a phantom type, its result. From this single declaration
+ * we derive: the channel list the preload accepts, the `ipcMain` bindings, the serve-mode router,
+ * and the renderer's client (`createClient` below). Nothing here touches Node, Electron or the DOM,
+ * so the renderer may import it.
+ */
+import { z } from 'zod';
+
+/** Phantom marker carrying a method's result type; it has no runtime content. */
+export interface Returns<T> {
+  readonly __returns?: T;
+}
+
+/** A method: its argument tuple schema and its result type. */
+export interface MethodSpec<A extends z.ZodTuple = z.ZodTuple, R = unknown> {
+  readonly args: A;
+  readonly returns: Returns<R>;
+}
+
+function method<A extends z.ZodTuple, R>(args: A, _returns: Returns<R>): MethodSpec<A, R> {
+  return { args, returns: {} };
+}
+
+function returns<R>(): Returns<R> {
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared value types
+
+export const DOMAINS = ['general', 'microscopy', 'remote-sensing', 'medical'] as const;
+/** What kind of images a project holds; it picks sensible defaults, it never restricts import. */
+export type Domain = (typeof DOMAINS)[number];
+
+export interface Project {
+  id: number;
+  name: string;
+  domain: Domain;
+  createdAt: string;
+  imageCount: number;
+  failedCount: number;
+}
+
+/** Per-channel statistics of one image, in the image's own units (0..255 or 0..65535). */
+export interface ChannelStats {
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+}
+
+/** One row of the image grid. */
+export interface ImageSummary {
+  id: number;
+  path: string;
+  label: string | null;
+  width: number | null;
+  height: number | null;
+  channels: number | null;
+  bitDepth: number | null;
+  format: string | null;
+  /** Why the file could not be imported; null for a good image. */
+  error: string | null;
+  hasThumbnail: boolean;
+}
+
+/** Everything known about one image, for the detail panel. */
+export interface ImageDetail extends ImageSummary {
+  projectId: number;
+  sha256: string | null;
+  sizeBytes: number | null;
+  split: 'train' | 'val' | 'test' | null;
+  excluded: boolean;
+  stats: ChannelStats[] | null;
+  importedAt: string;
+}
+
+export interface ImagePage {
+  total: number;
+  offset: number;
+  images: ImageSummary[];
+}
+
+export interface LabelCount {
+  label: string | null;
+  count: number;
+}
+
+export interface ImportFailure {
+  path: string;
+  reason: string;
+}
+
+export interface ImportDuplicate {
+  path: string;
+  duplicateOf: string;
+}
+
+/** The outcome of one import, as the CLI prints it. */
+export interface ImportResult {
+  importId: string;
+  projectId: number;
+  imported: number;
+  /** Files already in the project (same path and content) or duplicates of another file. */
+  skipped: number;
+  duplicates: ImportDuplicate[];
+  errors: ImportFailure[];
+  seconds: number;
+  cancelled: boolean;
+  /** Set when the import as a whole failed (what was stored before the failure stays). */
+  error?: string;
+}
+
+export interface ImportProgress {
+  importId: string;
+  projectId: number;
+  phase: 'walking' | 'importing' | 'done';
+  /** Files found so far (final once phase is 'importing'). */
+  found: number;
+  processed: number;
+  imported: number;
+  skipped: number;
+  failed: number;
+  /** Estimated seconds left, null until enough files have been processed. */
+  etaSeconds: number | null;
+  filesPerSecond: number;
+}
+
+export interface DirectoryListing {
+  path: string;
+  parent: string | null;
+  entries: { name: string; path: string }[];
+  /** How many importable image files sit directly in this folder. */
+  imageFiles: number;
+}
+
+export interface SystemInfo {
+  version: string;
+  workspace: string;
+  platform: string;
+  /** True when a native folder dialog exists (Electron); the browser uses the folder browser. */
+  nativeFolderPicker: boolean;
+  supportedFormats: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument schemas
+
+const Id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const FolderPath = z.string().min(1, 'a folder path is required').max(4096);
+
+export const IMAGE_SORTS = ['path', 'label', 'size', 'imported'] as const;
+
+const ImageQuery = z.strictObject({
+  projectId: Id,
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(2000).default(200),
+  sort: z.enum(IMAGE_SORTS).default('path'),
+  label: z.string().max(512).nullable().optional(),
+  search: z.string().max(512).optional(),
+  status: z.enum(['all', 'ok', 'failed']).default('ok'),
+});
+export type ImageQuery = z.input<typeof ImageQuery>;
+
+const CreateProject = z.strictObject({
+  name: z.string().trim().min(1, 'a project needs a name').max(200),
+  domain: z.enum(DOMAINS).default('general'),
+});
+export type CreateProject = z.input<typeof CreateProject>;
+
+// ---------------------------------------------------------------------------------------------
+// Services
+
+/** Every call the UI can make, grouped by service. */
+export const services = {
+  system: {
+    info: method(z.tuple([]), returns<SystemInfo>()),
+  },
+  projects: {
+    list: method(z.tuple([]), returns<Project[]>()),
+    get: method(z.tuple([Id]), returns<Project>()),
+    create: method(z.tuple([CreateProject]), returns<Project>()),
+    rename: method(z.tuple([Id, z.string().trim().min(1).max(200)]), returns<Project>()),
+    remove: method(z.tuple([Id]), returns<void>()),
+  },
+  images: {
+    list: method(z.tuple([ImageQuery]), returns<ImagePage>()),
+    get: method(z.tuple([Id]), returns<ImageDetail>()),
+    labels: method(z.tuple([Id]), returns<LabelCount[]>()),
+    failures: method(z.tuple([Id]), returns<ImportFailure[]>()),
+  },
+  imports: {
+    /** Starts importing folders into a project; progress arrives as `importProgress` events. */
+    start: method(z.tuple([Id, z.array(FolderPath).min(1).max(64)]), returns<{ importId: string }>()),
+    cancel: method(z.tuple([z.string().min(1).max(64)]), returns<void>()),
+  },
+  files: {
+    /** Lists sub-folders for the in-app folder browser (home folder when no path is given). */
+    listDirectory: method(z.tuple([FolderPath.optional()]), returns<DirectoryListing>()),
+    /** Opens the system folder dialog; null when cancelled. Only where `nativeFolderPicker`. */
+    pickFolder: method(z.tuple([]), returns<string | null>()),
+  },
+} as const;
+
+/** Every event the UI can hear, with its payload type. */
+export const events = {
+  importProgress: returns<ImportProgress>(),
+  importFinished: returns<ImportResult>(),
+} as const;
+
+export type Services = typeof services;
+export type ServiceName = keyof Services;
+export type EventName = keyof typeof events;
+export type EventPayload<E extends EventName> = (typeof events)[E] extends Returns<infer T> ? T : never;
+
+type ResultOf<M> = M extends MethodSpec<z.ZodTuple, infer R> ? R : never;
+type ArgsOf<M> = M extends MethodSpec<infer A, unknown> ? z.input<A> : never;
+type ParsedArgsOf<M> = M extends MethodSpec<infer A, unknown> ? z.output<A> : never;
+
+/** The API as the UI calls it: every method async, arguments as the user may write them. */
+export type StudioApi = {
+  [S in ServiceName]: {
+    [M in keyof Services[S]]: (...args: ArgsOf<Services[S][M]>) => Promise<ResultOf<Services[S][M]>>;
+  };
+};
+
+/** The API as the core implements it: arguments arrive validated, with defaults filled in. */
+export type StudioImpl = {
+  [S in ServiceName]: {
+    [M in keyof Services[S]]: (
+      ...args: ParsedArgsOf<Services[S][M]>
+    ) => Promise<ResultOf<Services[S][M]>> | ResultOf<Services[S][M]>;
+  };
+};
+
+export type Channel = {
+  [S in ServiceName]: `${S & string}.${keyof Services[S] & string}`;
+}[ServiceName];
+
+/** Every method channel, `service.method`; the preload refuses any other. */
+export const CHANNELS: readonly Channel[] = Object.entries(services).flatMap(([service, methods]) =>
+  Object.keys(methods).map((name) => `${service}.${name}` as Channel),
+);
+
+/** Every event name; the preload subscribes to no other. */
+export const EVENTS: readonly EventName[] = Object.keys(events) as EventName[];
+
+/** Looks up a channel's method spec; undefined for an unknown channel. */
+export function methodSpec(channel: string): MethodSpec | undefined {
+  const [service, name, extra] = channel.split('.');
+  if (extra !== undefined || !service || !name || !Object.hasOwn(services, service)) return undefined;
+  const table = services[service as ServiceName] as Record<string, MethodSpec>;
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and the wire
+
+export const ERROR_CODES = [
+  'INVALID_ARGUMENT',
+  'UNKNOWN_METHOD',
+  'NOT_FOUND',
+  'CONFLICT',
+  'UNSUPPORTED',
+  'UNAUTHORIZED',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An error as it crosses any transport. */
+export interface ErrorShape {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+/** A typed error: thrown by the core, rethrown by the client on the UI side. */
+export class StudioError extends Error implements ErrorShape {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'StudioError';
+  }
+
+  toJSON(): ErrorShape {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** What every transport carries back for a call. */
+export type Reply<T = unknown> = { ok: true; value: T } | { ok: false; error: ErrorShape };
+
+/** The two primitives a transport offers; the typed client is built over them. */
+export interface Transport {
+  invoke(channel: Channel, args: unknown[]): Promise<Reply>;
+  subscribe(event: EventName, listener: (payload: unknown) => void): () => void;
+}
+
+/** The renderer's client: the typed API plus event subscription, over any transport. */
+export type StudioClient = StudioApi & {
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+};
+
+/** Builds the typed client over a transport; a failed call rejects with a `StudioError`. */
+export function createClient(transport: Transport): StudioClient {
+  const client: Record<string, unknown> = {
+    on: (event: EventName, listener: (payload: unknown) => void) => transport.subscribe(event, listener),
+  };
+  for (const channel of CHANNELS) {
+    const [service, name] = channel.split('.') as [string, string];
+    const table = (client[service] ??= {}) as Record<string, unknown>;
+    table[name] = async (...args: unknown[]) => {
+      const reply = await transport.invoke(channel, args);
+      if (reply.ok) return reply.value;
+      throw new StudioError(reply.error.code, reply.error.message, reply.error.details);
+    };
+  }
+  return client as StudioClient;
+}

@@ -1,0 +1,193 @@
+/** The `images` table: good images, failed files (with `error`) and duplicates (`duplicate_of`). */
+import {
+  StudioError,
+  type ChannelStats,
+  type ImageDetail,
+  type ImagePage,
+  type ImageQuery,
+  type ImageSummary,
+  type ImportFailure,
+  type LabelCount,
+} from '../contract';
+import type { Db } from './database';
+
+/** A row to insert, as the importer produces it. */
+export interface NewImage {
+  projectId: number;
+  path: string;
+  sha256: string | null;
+  sizeBytes: number | null;
+  mtimeMs: number | null;
+  width: number | null;
+  height: number | null;
+  channels: number | null;
+  bitDepth: number | null;
+  format: string | null;
+  label: string | null;
+  error: string | null;
+  stats: ChannelStats[] | null;
+  /** Path of the thumbnail relative to the project folder. */
+  thumbnail: string | null;
+  duplicateOf: number | null;
+}
+
+/** What the importer needs to know about a path already in the project. */
+export interface KnownFile {
+  id: number;
+  sha256: string | null;
+  sizeBytes: number | null;
+  mtimeMs: number | null;
+  error: string | null;
+}
+
+interface ImageRow {
+  id: number;
+  project_id: number;
+  path: string;
+  sha256: string | null;
+  size_bytes: number | null;
+  width: number | null;
+  height: number | null;
+  channels: number | null;
+  bit_depth: number | null;
+  format: string | null;
+  label: string | null;
+  split: 'train' | 'val' | 'test' | null;
+  excluded: number;
+  error: string | null;
+  stats: string | null;
+  thumbnail: string | null;
+  imported_at: string;
+}
+
+const SUMMARY_COLUMNS = 'id, path, label, width, height, channels, bit_depth, format, error, thumbnail';
+
+const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
+  path: 'path',
+  label: 'label, path',
+  size: 'width * height DESC, path',
+  imported: 'id',
+};
+
+function toSummary(row: ImageRow): ImageSummary {
+  return {
+    id: row.id,
+    path: row.path,
+    label: row.label,
+    width: row.width,
+    height: row.height,
+    channels: row.channels,
+    bitDepth: row.bit_depth,
+    format: row.format,
+    error: row.error,
+    hasThumbnail: row.thumbnail !== null,
+  };
+}
+
+/** Repository over `images`. */
+export class ImageStore {
+  constructor(private readonly db: Db) {}
+
+  /** Inserts rows in one transaction; returns their ids in order. */
+  insertMany(rows: readonly NewImage[]): number[] {
+    const insert = this.db.prepare(`
+      INSERT INTO images (project_id, path, sha256, size_bytes, mtime_ms, width, height, channels, bit_depth,
+                          format, label, error, stats, thumbnail, duplicate_of, imported_at)
+      VALUES (@projectId, @path, @sha256, @sizeBytes, @mtimeMs, @width, @height, @channels, @bitDepth,
+              @format, @label, @error, @stats, @thumbnail, @duplicateOf, @importedAt)
+      ON CONFLICT (project_id, path) DO UPDATE SET
+        sha256 = excluded.sha256, size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms,
+        width = excluded.width, height = excluded.height, channels = excluded.channels,
+        bit_depth = excluded.bit_depth, format = excluded.format, label = excluded.label,
+        error = excluded.error, stats = excluded.stats, thumbnail = excluded.thumbnail,
+        duplicate_of = excluded.duplicate_of, imported_at = excluded.imported_at
+      RETURNING id`);
+    const now = new Date().toISOString();
+    return this.db.transaction(() =>
+      rows.map((row) => {
+        const params = { ...row, stats: row.stats ? JSON.stringify(row.stats) : null, importedAt: now };
+        return (insert.get(params) as { id: number }).id;
+      }),
+    )();
+  }
+
+  /** Every path already in the project, with what is needed to tell whether it changed. */
+  knownFiles(projectId: number): Map<string, KnownFile> {
+    const rows = this.db
+      .prepare('SELECT id, path, sha256, size_bytes, mtime_ms, error FROM images WHERE project_id = ?')
+      .all(projectId) as { id: number; path: string; sha256: string | null; size_bytes: number | null; mtime_ms: number | null; error: string | null }[];
+    return new Map(
+      rows.map((r) => [r.path, { id: r.id, sha256: r.sha256, sizeBytes: r.size_bytes, mtimeMs: r.mtime_ms, error: r.error }]),
+    );
+  }
+
+  /** Content hash → id and path of the first good image with that content. */
+  hashes(projectId: number): Map<string, { id: number; path: string }> {
+    const rows = this.db
+      .prepare(
+        'SELECT id, path, sha256 FROM images WHERE project_id = ? AND sha256 IS NOT NULL AND error IS NULL AND duplicate_of IS NULL',
+      )
+      .all(projectId) as { id: number; path: string; sha256: string }[];
+    return new Map(rows.map((r) => [r.sha256, { id: r.id, path: r.path }]));
+  }
+
+  list(query: Required<Pick<ImageQuery, 'projectId' | 'offset' | 'limit' | 'sort' | 'status'>> & ImageQuery): ImagePage {
+    const where = ['project_id = @projectId', 'duplicate_of IS NULL'];
+    if (query.status === 'ok') where.push('error IS NULL');
+    if (query.status === 'failed') where.push('error IS NOT NULL');
+    if (query.label !== undefined) where.push(query.label === null ? 'label IS NULL' : 'label = @label');
+    if (query.search) where.push("path LIKE @search ESCAPE '\\'");
+    const params = {
+      projectId: query.projectId,
+      label: query.label ?? null,
+      search: query.search ? `%${query.search.replace(/[\\%_]/g, (c) => '\\' + c)}%` : null,
+      limit: query.limit,
+      offset: query.offset,
+    };
+    const clause = where.join(' AND ');
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${clause}`).get(params) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM images WHERE ${clause} ORDER BY ${SORTS[query.sort]} LIMIT @limit OFFSET @offset`)
+      .all(params) as ImageRow[];
+    return { total, offset: query.offset, images: rows.map(toSummary) };
+  }
+
+  /** One image, or NOT_FOUND naming the id. */
+  get(id: number): ImageDetail {
+    const row = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    if (!row) throw new StudioError('NOT_FOUND', `no image with id ${id}`, { imageId: id });
+    return {
+      ...toSummary(row),
+      projectId: row.project_id,
+      sha256: row.sha256,
+      sizeBytes: row.size_bytes,
+      split: row.split,
+      excluded: row.excluded !== 0,
+      stats: row.stats ? (JSON.parse(row.stats) as ChannelStats[]) : null,
+      importedAt: row.imported_at,
+    };
+  }
+
+  /** Project folder-relative thumbnail path of an image, or null. */
+  thumbnail(id: number): { projectId: number; thumbnail: string | null } | undefined {
+    const row = this.db.prepare('SELECT project_id, thumbnail FROM images WHERE id = ?').get(id) as
+      | { project_id: number; thumbnail: string | null }
+      | undefined;
+    return row && { projectId: row.project_id, thumbnail: row.thumbnail };
+  }
+
+  labels(projectId: number): LabelCount[] {
+    return this.db
+      .prepare(
+        `SELECT label, count(*) AS count FROM images
+         WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL GROUP BY label ORDER BY label`,
+      )
+      .all(projectId) as LabelCount[];
+  }
+
+  failures(projectId: number): ImportFailure[] {
+    return this.db
+      .prepare('SELECT path, error AS reason FROM images WHERE project_id = ? AND error IS NOT NULL ORDER BY path')
+      .all(projectId) as ImportFailure[];
+  }
+}

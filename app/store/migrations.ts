@@ -1,0 +1,95 @@
+/**
+ * The schema, as an ordered list of migrations. `PRAGMA user_version` records how many have run.
+ * Never edit a released migration: add the next one.
+ */
+
+/** One step of the schema's history. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'projects, images, runs, metrics, checkpoints, exports',
+    sql: `
+      CREATE TABLE projects (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        domain     TEXT NOT NULL,
+        settings   TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE images (
+        id          INTEGER PRIMARY KEY,
+        project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        path        TEXT NOT NULL,
+        sha256      TEXT,
+        width       INTEGER,
+        height      INTEGER,
+        channels    INTEGER,
+        bit_depth   INTEGER,
+        format      TEXT,
+        label       TEXT,
+        split       TEXT CHECK (split IN ('train', 'val', 'test')),
+        excluded    INTEGER NOT NULL DEFAULT 0,
+        error       TEXT,
+        stats       TEXT,
+        imported_at TEXT NOT NULL,
+        UNIQUE (project_id, path)
+      );
+      CREATE INDEX images_by_hash ON images (project_id, sha256);
+      CREATE TABLE runs (
+        id            INTEGER PRIMARY KEY,
+        project_id    INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        kind          TEXT NOT NULL CHECK (kind IN ('pretrain', 'probe', 'finetune')),
+        config        TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        backend       TEXT,
+        parent_run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        created_at    TEXT NOT NULL,
+        finished_at   TEXT,
+        error         TEXT
+      );
+      CREATE TABLE metrics (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step   INTEGER NOT NULL,
+        name   TEXT NOT NULL,
+        value  REAL NOT NULL,
+        time   REAL NOT NULL,
+        PRIMARY KEY (run_id, name, step)
+      ) WITHOUT ROWID;
+      CREATE TABLE checkpoints (
+        id         INTEGER PRIMARY KEY,
+        run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step       INTEGER NOT NULL,
+        path       TEXT NOT NULL,
+        sha256     TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE exports (
+        id         INTEGER PRIMARY KEY,
+        run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        format     TEXT NOT NULL,
+        path       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    description: 'file identity for fast re-import, duplicates, thumbnails, label index',
+    sql: `
+      ALTER TABLE images ADD COLUMN size_bytes INTEGER;
+      ALTER TABLE images ADD COLUMN mtime_ms INTEGER;
+      ALTER TABLE images ADD COLUMN duplicate_of INTEGER REFERENCES images(id) ON DELETE SET NULL;
+      ALTER TABLE images ADD COLUMN thumbnail TEXT;
+      CREATE INDEX images_by_label ON images (project_id, label);
+    `,
+  },
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

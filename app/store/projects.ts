@@ -1,0 +1,63 @@
+/** The `projects` table. */
+import { StudioError, type Domain, type Project } from '../contract';
+import type { Db } from './database';
+
+interface ProjectRow {
+  id: number;
+  name: string;
+  domain: Domain;
+  created_at: string;
+  image_count: number;
+  failed_count: number;
+}
+
+const SELECT = `
+  SELECT p.id, p.name, p.domain, p.created_at,
+         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NULL AND i.duplicate_of IS NULL) AS image_count,
+         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NOT NULL) AS failed_count
+  FROM projects p`;
+
+function toProject(row: ProjectRow): Project {
+  return {
+    id: row.id,
+    name: row.name,
+    domain: row.domain,
+    createdAt: row.created_at,
+    imageCount: row.image_count,
+    failedCount: row.failed_count,
+  };
+}
+
+/** Repository over `projects`. */
+export class ProjectStore {
+  constructor(private readonly db: Db) {}
+
+  list(): Project[] {
+    return (this.db.prepare(`${SELECT} ORDER BY p.created_at DESC, p.id DESC`).all() as ProjectRow[]).map(toProject);
+  }
+
+  /** The project, or a NOT_FOUND error naming the id. */
+  get(id: number): Project {
+    const row = this.db.prepare(`${SELECT} WHERE p.id = ?`).get(id) as ProjectRow | undefined;
+    if (!row) throw new StudioError('NOT_FOUND', `no project with id ${id}`, { projectId: id });
+    return toProject(row);
+  }
+
+  create(name: string, domain: Domain): Project {
+    const info = this.db
+      .prepare('INSERT INTO projects (name, domain, created_at) VALUES (?, ?, ?)')
+      .run(name, domain, new Date().toISOString());
+    return this.get(Number(info.lastInsertRowid));
+  }
+
+  rename(id: number, name: string): Project {
+    this.get(id);
+    this.db.prepare('UPDATE projects SET name = ? WHERE id = ?').run(name, id);
+    return this.get(id);
+  }
+
+  remove(id: number): void {
+    this.get(id);
+    this.db.prepare('DELETE FROM projects WHERE id = ?').run(id);
+  }
+}

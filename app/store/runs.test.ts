@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from './database';
+import { ProjectStore } from './projects';
+import { RunStore } from './runs';
+
+let dir: string;
+let db: Db;
+let runs: RunStore;
+let projectId: number;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-runs-'));
+  db = openDatabase(dir);
+  runs = new RunStore(db);
+  projectId = new ProjectStore(db).create('p', 'general').id;
+});
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('RunStore', () => {
+  it('keeps a run’s recipe, status history end and backend', () => {
+    const run = runs.create({ projectId, kind: 'pretrain', config: { maskRatio: 0.75 } });
+    expect(run).toMatchObject({ status: 'queued', config: { maskRatio: 0.75 }, finishedAt: null });
+    expect(runs.setStatus(run.id, 'running', { backend: 'wasm' })).toMatchObject({ status: 'running', backend: 'wasm' });
+    const done = runs.setStatus(run.id, 'failed', { error: 'loss became NaN at step 12' });
+    expect(done).toMatchObject({ status: 'failed', backend: 'wasm', error: 'loss became NaN at step 12' });
+    expect(done.finishedAt).not.toBeNull();
+  });
+
+  it('links a fine-tune to its pretraining run', () => {
+    const parent = runs.create({ projectId, kind: 'pretrain', config: {} });
+    const child = runs.create({ projectId, kind: 'finetune', config: {}, parentRunId: parent.id });
+    expect(child.parentRunId).toBe(parent.id);
+    expect(runs.list(projectId).map((r) => r.id)).toEqual([child.id, parent.id]);
+  });
+
+  it('writes metrics in batches and lets a resumed run rewrite the steps after its checkpoint', () => {
+    const run = runs.create({ projectId, kind: 'pretrain', config: {} });
+    runs.appendMetrics(run.id, [1, 2, 3, 4].map((step) => ({ step, name: 'train_loss', value: 1 / step, time: step })));
+    runs.truncateMetrics(run.id, 2);
+    runs.appendMetrics(run.id, [{ step: 3, name: 'train_loss', value: 0.3, time: 9 }]);
+    expect(runs.metrics(run.id, 'train_loss').map((p) => [p.step, p.value])).toEqual([[1, 1], [2, 0.5], [3, 0.3]]);
+  });
+
+  it('finds the latest checkpoint', () => {
+    const run = runs.create({ projectId, kind: 'pretrain', config: {} });
+    runs.addCheckpoint(run.id, 100, '/c/100.ckpt', 'a');
+    runs.addCheckpoint(run.id, 200, '/c/200.ckpt', 'b');
+    expect(runs.latestCheckpoint(run.id)).toMatchObject({ step: 200, path: '/c/200.ckpt', sha256: 'b' });
+  });
+
+  it('refuses an unknown run with its id', () => {
+    expect(() => runs.get(77)).toThrow('no run with id 77');
+  });
+});

@@ -1,0 +1,153 @@
+/** The `runs`, `metrics` and `checkpoints` tables: one training or evaluation job and its record. */
+import { StudioError } from '../contract';
+import type { Db } from './database';
+
+export const RUN_KINDS = ['pretrain', 'probe', 'finetune'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+export const RUN_STATUSES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
+/** `interrupted`: the process died (killed, crashed); `failed`: the run itself went wrong (e.g. NaN loss). */
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** A run as stored. `config` is the validated recipe the run was started with. */
+export interface RunRecord {
+  id: number;
+  projectId: number;
+  kind: RunKind;
+  config: unknown;
+  status: RunStatus;
+  backend: string | null;
+  parentRunId: number | null;
+  createdAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+/** One metric value at one step (`train_loss`, `lr`, `val_loss`, `images_per_second`, …). */
+export interface MetricPoint {
+  step: number;
+  name: string;
+  value: number;
+  /** Seconds since the epoch. */
+  time: number;
+}
+
+export interface CheckpointRecord {
+  id: number;
+  runId: number;
+  step: number;
+  path: string;
+  sha256: string;
+  createdAt: string;
+}
+
+interface RunRow {
+  id: number;
+  project_id: number;
+  kind: RunKind;
+  config: string;
+  status: RunStatus;
+  backend: string | null;
+  parent_run_id: number | null;
+  created_at: string;
+  finished_at: string | null;
+  error: string | null;
+}
+
+function toRun(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    kind: row.kind,
+    config: JSON.parse(row.config) as unknown,
+    status: row.status,
+    backend: row.backend,
+    parentRunId: row.parent_run_id,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    error: row.error,
+  };
+}
+
+const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'interrupted', 'stopped']);
+
+/** Repository over runs and what they record. */
+export class RunStore {
+  constructor(private readonly db: Db) {}
+
+  create(run: { projectId: number; kind: RunKind; config: unknown; parentRunId?: number | null }): RunRecord {
+    const info = this.db
+      .prepare('INSERT INTO runs (project_id, kind, config, status, parent_run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(run.projectId, run.kind, JSON.stringify(run.config), 'queued', run.parentRunId ?? null, new Date().toISOString());
+    return this.get(Number(info.lastInsertRowid));
+  }
+
+  /** The run, or NOT_FOUND naming the id. */
+  get(id: number): RunRecord {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    if (!row) throw new StudioError('NOT_FOUND', `no run with id ${id}`, { runId: id });
+    return toRun(row);
+  }
+
+  list(projectId: number): RunRecord[] {
+    return (this.db.prepare('SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC').all(projectId) as RunRow[]).map(toRun);
+  }
+
+  /** Records a status change; final statuses stamp `finished_at`, others clear it. */
+  setStatus(id: number, status: RunStatus, extra: { backend?: string; error?: string | null } = {}): RunRecord {
+    this.get(id);
+    this.db
+      .prepare(
+        `UPDATE runs SET status = @status, backend = coalesce(@backend, backend), error = @error,
+                         finished_at = @finishedAt WHERE id = @id`,
+      )
+      .run({
+        id,
+        status,
+        backend: extra.backend ?? null,
+        error: extra.error ?? null,
+        finishedAt: FINAL_STATUSES.has(status) ? new Date().toISOString() : null,
+      });
+    return this.get(id);
+  }
+
+  /** Writes many points in one transaction; a point at an existing (run, name, step) replaces it. */
+  appendMetrics(runId: number, points: readonly MetricPoint[]): void {
+    if (points.length === 0) return;
+    const insert = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const point of points) insert.run(runId, point.step, point.name, point.value, point.time);
+    })();
+  }
+
+  /** Drops points after a step: a resumed run rewrites what came after its checkpoint. */
+  truncateMetrics(runId: number, afterStep: number): void {
+    this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(runId, afterStep);
+  }
+
+  metrics(runId: number, name?: string): MetricPoint[] {
+    const sql = name === undefined
+      ? 'SELECT step, name, value, time FROM metrics WHERE run_id = ? ORDER BY name, step'
+      : 'SELECT step, name, value, time FROM metrics WHERE run_id = ? AND name = ? ORDER BY step';
+    return (name === undefined ? this.db.prepare(sql).all(runId) : this.db.prepare(sql).all(runId, name)) as MetricPoint[];
+  }
+
+  addCheckpoint(runId: number, step: number, path: string, sha256: string): CheckpointRecord {
+    const info = this.db
+      .prepare('INSERT INTO checkpoints (run_id, step, path, sha256, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(runId, step, path, sha256, new Date().toISOString());
+    return this.db.prepare('SELECT id, run_id AS runId, step, path, sha256, created_at AS createdAt FROM checkpoints WHERE id = ?').get(
+      Number(info.lastInsertRowid),
+    ) as CheckpointRecord;
+  }
+
+  checkpoints(runId: number): CheckpointRecord[] {
+    return this.db
+      .prepare('SELECT id, run_id AS runId, step, path, sha256, created_at AS createdAt FROM checkpoints WHERE run_id = ? ORDER BY step')
+      .all(runId) as CheckpointRecord[];
+  }
+
+  latestCheckpoint(runId: number): CheckpointRecord | undefined {
+    return this.checkpoints(runId).at(-1);
+  }
+}

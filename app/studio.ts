@@ -1,0 +1,161 @@
+/**
+ * The studio core: implements every service of the contract over one workspace. Transports
+ * (Electron IPC, serve mode, tests) wrap it with `createDispatcher`; it knows none of them.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { StudioError, type StudioImpl } from './contract';
+import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import';
+import { checkFolders } from './data/walk';
+import { StudioEvents } from './rpc';
+import { Workspace } from './workspace';
+import { VERSION } from './version';
+
+/** Optional capabilities a host adds (Electron gives a native folder dialog). */
+export interface StudioHost {
+  pickFolder?: () => Promise<string | null>;
+}
+
+/** The running core: the workspace, the event hub and the service implementation. */
+export class Studio {
+  readonly events = new StudioEvents();
+  readonly workspace: Workspace;
+  readonly #imports = new Map<string, AbortController>();
+  readonly #running = new Set<Promise<unknown>>();
+
+  constructor(
+    workspaceDir: string,
+    private readonly host: StudioHost = {},
+  ) {
+    this.workspace = new Workspace(workspaceDir);
+  }
+
+  /** The contract's services, bound to this studio. */
+  readonly services: StudioImpl = {
+    system: {
+      info: () => ({
+        version: VERSION,
+        workspace: this.workspace.root,
+        platform: `${process.platform}-${process.arch}`,
+        nativeFolderPicker: this.host.pickFolder !== undefined,
+        supportedFormats: [...SUPPORTED_FORMATS],
+      }),
+    },
+    projects: {
+      list: () => this.workspace.projects.list(),
+      get: (id) => this.workspace.projects.get(id),
+      create: ({ name, domain }) => this.workspace.projects.create(name, domain),
+      rename: (id, name) => this.workspace.projects.rename(id, name),
+      remove: (id) => {
+        this.workspace.projects.remove(id);
+        fs.rmSync(this.workspace.projectDir(id), { recursive: true, force: true });
+      },
+    },
+    images: {
+      list: (query) => {
+        this.workspace.projects.get(query.projectId);
+        return this.workspace.images.list(query);
+      },
+      get: (id) => this.workspace.images.get(id),
+      labels: (projectId) => {
+        this.workspace.projects.get(projectId);
+        return this.workspace.images.labels(projectId);
+      },
+      failures: (projectId) => {
+        this.workspace.projects.get(projectId);
+        return this.workspace.images.failures(projectId);
+      },
+    },
+    imports: {
+      start: async (projectId, folders) => {
+        this.workspace.projects.get(projectId);
+        // Refuse a missing or non-folder path now, as the call's error, not later as an event.
+        await checkFolders(folders);
+        const importId = randomUUID();
+        const controller = new AbortController();
+        this.#imports.set(importId, controller);
+        const job = this.runImport(importId, projectId, folders, controller.signal);
+        this.#track(job);
+        return { importId };
+      },
+      cancel: (importId) => {
+        const controller = this.#imports.get(importId);
+        if (!controller) throw new StudioError('NOT_FOUND', `no running import with id ${importId}`);
+        controller.abort();
+      },
+    },
+    files: {
+      listDirectory: (dir) => listDirectory(dir ?? os.homedir()),
+      pickFolder: () => {
+        if (!this.host.pickFolder) {
+          throw new StudioError('UNSUPPORTED', 'no native folder dialog here: use the folder browser');
+        }
+        return this.host.pickFolder();
+      },
+    },
+  };
+
+  /** Imports folders and reports progress as events; the promise resolves with the result. */
+  async runImport(importId: string, projectId: number, folders: string[], signal?: AbortSignal) {
+    try {
+      const result = await importFolders({
+        importId,
+        projectId,
+        folders,
+        images: this.workspace.images,
+        projectDir: this.workspace.projectDir(projectId),
+        signal,
+        onProgress: (progress) => this.events.emit('importProgress', progress),
+      });
+      this.events.emit('importFinished', result);
+      return result;
+    } catch (error) {
+      // The UI waits for importFinished: it must hear about a failure too.
+      this.events.emit('importFinished', {
+        importId, projectId, imported: 0, skipped: 0, duplicates: [], errors: [], seconds: 0, cancelled: false,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    } finally {
+      this.#imports.delete(importId);
+    }
+  }
+
+  #track(job: Promise<unknown>): void {
+    const settled = job.catch((error) => console.error('[studio] import failed:', error)).finally(() => this.#running.delete(settled));
+    this.#running.add(settled);
+  }
+
+  /** Waits for running jobs, then closes the workspace. */
+  async close(): Promise<void> {
+    for (const controller of this.#imports.values()) controller.abort();
+    await Promise.all(this.#running);
+    this.workspace.close();
+  }
+}
+
+/** Sub-folders of a folder, for the in-app folder browser. */
+function listDirectory(dir: string) {
+  const resolved = path.resolve(dir);
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(resolved, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a folder' : code === 'EACCES' ? 'cannot be read (permission denied)' : (error as Error).message;
+    throw new StudioError('INVALID_ARGUMENT', `${resolved} ${why}`, { path: resolved });
+  }
+  const folders = entries
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => ({ name: entry.name, path: path.join(resolved, entry.name) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const parent = path.dirname(resolved);
+  return {
+    path: resolved,
+    parent: parent === resolved ? null : parent,
+    entries: folders,
+    imageFiles: entries.filter((entry) => entry.isFile() && isImageFileName(entry.name)).length,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * A workspace directory: `studio.sqlite` plus `projects/<id>/{thumbs,checkpoints,exports}`.
+ * The app, the CLI and serve mode all open it through here.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDatabase, type Db } from './store/database';
+import { ImageStore } from './store/images';
+import { ProjectStore } from './store/projects';
+import { RunStore } from './store/runs';
+
+/** An open workspace and its repositories. */
+export class Workspace {
+  readonly db: Db;
+  readonly projects: ProjectStore;
+  readonly images: ImageStore;
+  readonly runs: RunStore;
+
+  constructor(readonly root: string) {
+    this.root = path.resolve(root);
+    this.db = openDatabase(this.root);
+    this.projects = new ProjectStore(this.db);
+    this.images = new ImageStore(this.db);
+    this.runs = new RunStore(this.db);
+  }
+
+  /** The folder of one project's derived files (thumbnails, checkpoints, exports). */
+  projectDir(projectId: number): string {
+    return path.join(this.root, 'projects', String(projectId));
+  }
+
+  /**
+   * Absolute path of an image's thumbnail, or null. Only paths inside the project folder are
+   * ever returned, whatever the database holds, so no transport can be made to serve other files.
+   */
+  thumbnailFile(imageId: number): string | null {
+    const row = this.images.thumbnail(imageId);
+    if (!row?.thumbnail) return null;
+    const base = this.projectDir(row.projectId);
+    const file = path.resolve(base, row.thumbnail);
+    if (!file.startsWith(base + path.sep)) return null;
+    return fs.existsSync(file) ? file : null;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** The app's default workspace: Electron's userData folder for "MAE Studio" on this platform. */
+export function defaultWorkspace(): string {
+  if (process.env.MAE_STUDIO_WORKSPACE) return process.env.MAE_STUDIO_WORKSPACE;
+  const home = os.homedir();
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'MAE Studio');
+  if (process.platform === 'win32') return path.join(process.env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'MAE Studio');
+  return path.join(process.env.XDG_CONFIG_HOME ?? path.join(home, '.config'), 'MAE Studio');
+}

@@ -1,0 +1,79 @@
+/**
+ * The shared e2e fixture: a fresh temporary workspace served by the built CLI (`serve` mode), and
+ * the generated sample folder plus a folder of broken files to import.
+ */
+import { test as base, expect } from '@playwright/test';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const CLI = path.join(ROOT, 'dist/cli/cli.js');
+
+/** Runs the built CLI with --json and returns its parsed output. */
+export function cli<T = unknown>(...args: string[]): T {
+  const result = spawnSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`mae-studio ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+export interface Served {
+  url: string;
+  workspace: string;
+  process: ChildProcess;
+}
+
+/** Starts `mae-studio serve` on a free port and waits for its URL. */
+export async function serve(workspace: string): Promise<Served> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--workspace', workspace, '--port', '0', '--json'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n')[0];
+      if (buffer.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code} before printing its URL`)));
+  });
+  return { url, workspace, process: child };
+}
+
+interface Folders {
+  /** The generated microscopy sample (labels = sub-folders). */
+  sample: { dir: string; files: number; labels: string[] };
+  /** A folder with one corrupt PNG and one zero-byte file. */
+  broken: string;
+}
+
+export const test = base.extend<{ studio: Served }, { folders: Folders }>({
+  folders: [
+    async ({}, use) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-e2e-data-'));
+      const sample = cli<Folders['sample']>('sample', path.join(dir, 'sample'), '--domain', 'microscopy', '--count', '36');
+      const broken = path.join(dir, 'broken');
+      fs.mkdirSync(broken);
+      // A real PNG signature and IHDR start, then garbage: decodable header, broken data.
+      fs.writeFileSync(
+        path.join(broken, 'corrupt.png'),
+        Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(64, 0x5a)]),
+      );
+      fs.writeFileSync(path.join(broken, 'empty.png'), Buffer.alloc(0));
+      await use({ sample, broken });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    { scope: 'worker' },
+  ],
+  studio: async ({}, use) => {
+    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-e2e-ws-'));
+    const served = await serve(workspace);
+    await use(served);
+    served.process.kill('SIGTERM');
+    await new Promise((resolve) => served.process.once('exit', resolve));
+    fs.rmSync(workspace, { recursive: true, force: true });
+  },
+});
+
+export { expect };

@@ -1,0 +1,38 @@
+/** Journey: create a project, import a folder of images plus broken files, browse the result. */
+import { expect, test } from './fixtures';
+
+test('imports the sample and reports broken files with their reasons', async ({ page, studio, folders }) => {
+  await page.goto(studio.url);
+
+  await page.getByTestId('new-project').click();
+  await page.getByTestId('project-name').fill('Cells');
+  await page.getByTestId('project-domain').selectOption('microscopy');
+  await page.getByTestId('create-project').click();
+  await expect(page.getByTestId('project-item').filter({ hasText: 'Cells' })).toBeVisible();
+
+  await page.getByTestId('import-button').click();
+  for (const folder of [folders.sample.dir, folders.broken]) {
+    await page.getByTestId('folder-path').fill(folder);
+    await page.getByTestId('add-folder').click();
+  }
+  await page.getByTestId('start-import').click();
+
+  await expect(page.getByTestId('import-summary')).toBeVisible();
+  await expect(page.getByTestId('image-count')).toHaveText(String(folders.sample.files));
+  for (const label of folders.sample.labels) {
+    await expect(page.getByTestId('label-filter').and(page.locator(`[data-label="${label}"]`))).toBeVisible();
+  }
+  await expect(page.getByTestId('image-tile').first()).toBeVisible();
+
+  await page.getByTestId('failures-tab').click();
+  const failures = page.getByTestId('failure-item');
+  await expect(failures).toHaveCount(2);
+  await expect(failures.filter({ hasText: 'empty.png' })).toContainText(/empty|0 bytes/i);
+  await expect(failures.filter({ hasText: 'corrupt.png' })).toContainText(/corrupt|truncated|invalid|not a valid/i);
+});
+
+test('refuses a page load without the token', async ({ page, studio }) => {
+  const response = await page.goto(new URL(studio.url).origin + '/');
+  expect(response?.status()).toBe(401);
+  await expect(page.locator('body')).toContainText('token');
+});

@@ -1,0 +1,59 @@
+/**
+ * Electron main process: opens the workspace, wires the contract to IPC, installs the protocol
+ * and the hardening, then opens the window. Domain logic lives in app/; this file only wires.
+ */
+import path from 'node:path';
+import { app, BrowserWindow, dialog, ipcMain, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import { createDispatcher } from '../app/rpc';
+import { Studio } from '../app/studio';
+import { bindIpc, forwardEvents } from './ipc';
+import { setupMenu } from './menu';
+import { APP_URL, registerScheme, setupProtocol } from './protocol';
+import { setupSecurity } from './security';
+import { createMainWindow } from './window';
+
+const distDir = path.resolve(__dirname, '..');
+let studio: Studio | undefined;
+let mainWindow: BrowserWindow | undefined;
+
+/** True when an IPC event comes from our main window's own top frame at our own URL. */
+function isTrustedSender(event: unknown): boolean {
+  const { sender, senderFrame } = event as IpcMainInvokeEvent | IpcMainEvent;
+  if (!mainWindow || mainWindow.isDestroyed() || sender !== mainWindow.webContents) return false;
+  return senderFrame !== null && senderFrame.parent === null && senderFrame.url.startsWith(APP_URL.replace('index.html', ''));
+}
+
+async function start(): Promise<void> {
+  const workspace = process.env.MAE_STUDIO_WORKSPACE ?? app.getPath('userData');
+  studio = new Studio(workspace, {
+    pickFolder: async () => {
+      const options: Electron.OpenDialogOptions = { title: 'Import a folder of images', properties: ['openDirectory'] };
+      const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+  });
+  setupSecurity();
+  setupProtocol(studio, path.join(distDir, 'renderer'));
+  bindIpc(ipcMain, createDispatcher(studio.services), isTrustedSender);
+  setupMenu();
+  mainWindow = createMainWindow(path.join(distDir, 'main', 'preload.cjs'));
+  forwardEvents(studio.events, mainWindow.webContents, ipcMain, isTrustedSender);
+}
+
+registerScheme();
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (mainWindow?.isMinimized()) mainWindow.restore();
+    mainWindow?.focus();
+  });
+  app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', () => void studio?.close());
+  app.whenReady()
+    .then(start)
+    .catch((error: unknown) => {
+      dialog.showErrorBox('MAE Studio could not start', error instanceof Error ? error.message : String(error));
+      app.exit(2);
+    });
+}

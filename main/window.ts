@@ -1,0 +1,31 @@
+/** The main window, with the secure web preferences every window must have. */
+import path from 'node:path';
+import { BrowserWindow } from 'electron';
+import { APP_URL } from './protocol';
+
+/** Creates and loads the studio window. */
+export function createMainWindow(preload: string): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1440,
+    height: 900,
+    minWidth: 1024,
+    minHeight: 640,
+    show: false,
+    title: 'MAE Studio',
+    backgroundColor: '#16181d',
+    webPreferences: {
+      preload: path.resolve(preload),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  window.once('ready-to-show', () => window.show());
+  void window.loadURL(APP_URL);
+  return window;
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { StudioError } from '../../../app/contract';
+import { errorMessage } from './errors';
+import { baseName, formatBytes, formatDuration } from './format';
+
+describe('format', () => {
+  it('names the last segment of POSIX and Windows paths', () => {
+    expect(baseName('/data/slides/a.tif')).toBe('a.tif');
+    expect(baseName('C:\\scans\\b.png')).toBe('b.png');
+  });
+
+  it('writes sizes in decimal units', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(43_800)).toMatch(/^43\.8 kB$/);
+    expect(formatBytes(null)).toBe('—');
+  });
+
+  it('writes durations for people, and a dash while unknown', () => {
+    expect(formatDuration(42)).toBe('42 s');
+    expect(formatDuration(80)).toBe('1 min 20 s');
+    expect(formatDuration(null)).toBe('—');
+  });
+});
+
+describe('errorMessage', () => {
+  it('shows a validation issue without the channel prefix in forms', () => {
+    const error = new StudioError('INVALID_ARGUMENT', 'projects.create: argument 0.name: a project needs a name', {
+      issues: [{ path: ['0', 'name'], message: 'a project needs a name' }],
+    });
+    expect(errorMessage(error, true)).toBe('a project needs a name');
+    expect(errorMessage(error)).toBe('projects.create: argument 0.name: a project needs a name');
+  });
+});

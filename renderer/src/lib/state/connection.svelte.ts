@@ -1,0 +1,35 @@
+/** The connection to the core as reactive state, for the "Reconnecting…" banner. */
+import { getContext, setContext } from 'svelte';
+import type { ConnectionStatus, RendererTransport } from '../transport';
+
+/** Mirrors the transport's connection status. */
+export class ConnectionState {
+  status = $state<ConnectionStatus>('connecting');
+  /** Bumped on every reconnect, so views can refetch what they show. */
+  reconnects = $state(0);
+  readonly dispose: () => void;
+
+  constructor(transport: RendererTransport) {
+    let wasLost = false;
+    this.dispose = transport.onStatus((status) => {
+      this.status = status;
+      if (status === 'reconnecting') wasLost = true;
+      if (status === 'open' && wasLost) {
+        wasLost = false;
+        this.reconnects += 1;
+      }
+    });
+  }
+}
+
+const KEY = Symbol('connection');
+
+/** Provides the connection state; call once in the root component. */
+export function setConnection(state: ConnectionState): ConnectionState {
+  return setContext(KEY, state);
+}
+
+/** The connection state provided by the root component. */
+export function useConnection(): ConnectionState {
+  return getContext<ConnectionState>(KEY);
+}

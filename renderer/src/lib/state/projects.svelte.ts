@@ -1,0 +1,58 @@
+/** The project list in the sidebar and which project is open. */
+import { getContext, setContext } from 'svelte';
+import type { CreateProject, Project, StudioClient } from '../../../../app/contract';
+
+const LAST_PROJECT_KEY = 'mae-studio.last-project';
+
+/** Projects, the selection, and the calls that change them. */
+export class ProjectsState {
+  items = $state<Project[]>([]);
+  loaded = $state(false);
+  selectedId = $state<number | null>(null);
+  readonly selected = $derived(this.items.find((project) => project.id === this.selectedId) ?? null);
+
+  constructor(private readonly client: StudioClient) {}
+
+  /** Reloads the list; keeps the selection when the project still exists. */
+  async refresh(): Promise<void> {
+    this.items = await this.client.projects.list();
+    this.loaded = true;
+    if (this.selectedId === null || !this.items.some((project) => project.id === this.selectedId)) {
+      const remembered = Number(localStorage.getItem(LAST_PROJECT_KEY));
+      const fallback = this.items.find((project) => project.id === remembered) ?? this.items[0];
+      this.selectedId = fallback?.id ?? null;
+    }
+  }
+
+  /** Reloads one project's counts (after an import). */
+  async refreshOne(id: number): Promise<void> {
+    const project = await this.client.projects.get(id);
+    this.items = this.items.map((item) => (item.id === id ? project : item));
+  }
+
+  /** Creates a project and opens it; rejects with the core's StudioError on bad input. */
+  async create(input: CreateProject): Promise<Project> {
+    const project = await this.client.projects.create(input);
+    this.items = [project, ...this.items.filter((item) => item.id !== project.id)];
+    this.select(project.id);
+    return project;
+  }
+
+  /** Opens a project. */
+  select(id: number): void {
+    this.selectedId = id;
+    localStorage.setItem(LAST_PROJECT_KEY, String(id));
+  }
+}
+
+const KEY = Symbol('projects');
+
+/** Provides the projects state; call once in the root component. */
+export function setProjects(state: ProjectsState): ProjectsState {
+  return setContext(KEY, state);
+}
+
+/** The projects state provided by the root component. */
+export function useProjects(): ProjectsState {
+  return getContext<ProjectsState>(KEY);
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// `npm run bench [-- name...]`: runs the built benchmarks in dist/bench (all, or the named ones),
+// one after another so they do not disturb each other's timings.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dir = path.join(root, 'dist/bench');
+const available = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)) : [];
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const chosen = names.length ? names : available;
+let failed = 0;
+for (const name of chosen) {
+  if (!available.includes(name)) {
+    console.error(`no benchmark named "${name}" (have: ${available.join(', ') || 'none; run npm run build'})`);
+    failed++;
+    continue;
+  }
+  console.log(`\n=== bench: ${name} ===`);
+  const run = spawnSync(process.execPath, ['--expose-gc', path.join(dir, `${name}.js`), ...process.argv.slice(2).filter((a) => a.startsWith('-'))], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (run.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// One build for every target: esbuild bundles the Electron main process, the preload, the CLI and
+// the benchmarks; Vite builds the Svelte renderer. `--only cli,renderer` builds a subset.
+import { build } from 'esbuild';
+import { build as viteBuild } from 'vite';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const onlyFlag = process.argv.indexOf('--only');
+const only = onlyFlag === -1 ? null : new Set(process.argv[onlyFlag + 1].split(','));
+const wanted = (target) => only === null || only.has(target);
+
+const shared = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  absWorkingDir: root,
+  define: { __STUDIO_VERSION__: JSON.stringify(pkg.version) },
+};
+
+const targets = {
+  main: () =>
+    build({
+      ...shared,
+      entryPoints: { index: 'main/index.ts', preload: 'main/preload.ts' },
+      outdir: 'dist/main',
+      outExtension: { '.js': '.cjs' },
+      format: 'cjs',
+      external: ['electron'],
+      packages: 'external',
+    }),
+  cli: () =>
+    build({
+      ...shared,
+      entryPoints: { cli: 'app/cli.ts' },
+      outdir: 'dist/cli',
+      format: 'esm',
+      packages: 'external',
+      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    }),
+  bench: () => {
+    const entries = fs.existsSync(path.join(root, 'bench'))
+      ? Object.fromEntries(
+          fs.readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => [f.slice(0, -3), `bench/${f}`]),
+        )
+      : {};
+    return Object.keys(entries).length === 0
+      ? Promise.resolve()
+      : build({ ...shared, entryPoints: entries, outdir: 'dist/bench', format: 'esm', packages: 'external' });
+  },
+  renderer: () => viteBuild({ configFile: path.join(root, 'renderer/vite.config.ts'), logLevel: 'warn' }),
+};
+
+const started = Date.now();
+for (const [name, run] of Object.entries(targets)) {
+  if (!wanted(name)) continue;
+  await run();
+}
+if (wanted('cli')) fs.chmodSync(path.join(root, 'dist/cli/cli.js'), 0o755);
+console.log(`built ${only ? [...only].join(', ') : 'main, preload, cli, bench, renderer'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
