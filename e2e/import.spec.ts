@@ -11,9 +11,11 @@ test('imports the sample and reports broken files with their reasons', async ({ 
   await expect(page.getByTestId('project-item').filter({ hasText: 'Cells' })).toBeVisible();
 
   await page.getByTestId('import-button').click();
-  for (const folder of [folders.sample.dir, folders.broken]) {
+  for (const [index, folder] of [folders.sample.dir, folders.broken].entries()) {
     await page.getByTestId('folder-path').fill(folder);
     await page.getByTestId('add-folder').click();
+    await expect(page.getByTestId('queued-folder')).toHaveCount(index + 1);
+    await expect(page.getByTestId('queued-folder').nth(index)).toContainText(folder);
   }
   await page.getByTestId('start-import').click();
 
