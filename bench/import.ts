@@ -142,7 +142,7 @@ async function timeStages(options: BenchOptions, scratch: string): Promise<Recor
       await time('hash', () => createHash('sha256').update(bytes).digest('hex'));
       const image = await time('decode', () => decodeImage(bytes, 'png'));
       const summary = await time('stats', () => summarizePixels(image.pixels, image.channels, image.bitDepth));
-      await time('thumbnail', () => writeThumbnail(image, summary, path.join(scratch, `${pass}-${index}.webp`), options.thumbnailSize));
+      await time('thumbnail', () => writeThumbnail(image, summary, path.join(scratch, `${pass}-${index}.jpg`), options.thumbnailSize));
     }
     for (const stage of Object.keys(best)) best[stage] = Math.min(best[stage]!, totals[stage]! / sample);
   }

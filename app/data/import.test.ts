@@ -18,7 +18,7 @@ afterEach(() => {
   data.remove();
 });
 
-function run(folders: string[], extra: { signal?: AbortSignal; onProgress?: (progress: ImportProgress) => void } = {}) {
+function run(folders: string[], extra: { signal?: AbortSignal; onProgress?: (progress: ImportProgress) => void; concurrency?: number } = {}) {
   return importFolders({
     importId: 'import-1',
     projectId: space.projectId,
@@ -157,23 +157,25 @@ describe('importFolders', () => {
     expect(rows()).toEqual(before);
   });
 
-  it('writes a decodable WebP thumbnail of at most 256 px under thumbs/', async () => {
+  it('writes a decodable JPEG thumbnail of at most 256 px under thumbs/', async () => {
     await writeFixture(path.join(data.dir, 'wide.png'), { format: 'png', bitDepth: 8, channels: 3, width: 600, height: 300 });
     await run([data.dir]);
     const row = rows()[0]!;
-    expect(row.thumbnail).toBe(`thumbs/${(row.sha256 as string).slice(0, 2)}/${row.sha256}.webp`);
+    expect(row.thumbnail).toBe(`thumbs/${(row.sha256 as string).slice(0, 2)}/${row.sha256}.jpg`);
     const metadata = await sharp(path.join(space.workspace.projectDir(space.projectId), row.thumbnail as string)).metadata();
-    expect([metadata.format, metadata.width, metadata.height]).toEqual(['webp', 256, 128]);
+    expect([metadata.format, metadata.width, metadata.height]).toEqual(['jpeg', 256, 128]);
   });
 
   it('keeps what was stored when cancelled', async () => {
-    // Big enough that the import outlasts the 100 ms progress throttle, so it can be stopped midway.
+    // Big enough, one file at a time, that the import outlasts the 100 ms progress throttle even
+    // on a fast machine, so it can be stopped midway.
     const spec = { format: 'png', bitDepth: 8, channels: 3, width: 512, height: 512 } as const;
     const total = 60;
     for (let seed = 0; seed < total; seed++) await writeFixture(path.join(data.dir, `${String(seed).padStart(2, '0')}.png`), { ...spec, seed });
     const controller = new AbortController();
     const result = await run([data.dir], {
       signal: controller.signal,
+      concurrency: 1,
       onProgress: (progress) => {
         if (progress.phase === 'importing' && progress.processed > 0) controller.abort();
       },

@@ -13,7 +13,7 @@ afterEach(() => folder.remove());
 let written = 0;
 async function thumbnailOf(image: DecodedImage, size?: number) {
   // A new name each time: libvips caches decoded files by name.
-  const file = path.join(folder.dir, `thumb-${written++}.webp`);
+  const file = path.join(folder.dir, `thumb-${written++}.jpg`);
   await writeThumbnail(image, summarizePixels(image.pixels, image.channels, image.bitDepth), file, size);
   return sharp(file).raw().toBuffer({ resolveWithObject: true });
 }
@@ -49,7 +49,7 @@ describe('writeThumbnail', () => {
   });
 
   it('names thumbnails by content under a two-character folder', () => {
-    expect(thumbnailPath('abcdef')).toBe('thumbs/ab/abcdef.webp');
+    expect(thumbnailPath('abcdef')).toBe('thumbs/ab/abcdef.jpg');
   });
 });
 
