@@ -8,6 +8,8 @@ import { StudioError } from './contract';
 import { UsageError } from './cli/args';
 import { imagesCommand, importCommand, initCommand, sampleCommand } from './cli/data-commands';
 import { serveCommand } from './cli/serve-command';
+import { pretrainCommand, resumeCommand } from './cli/train-commands';
+import { demoCommand } from './cli/demo-command';
 import { VERSION } from './version';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
@@ -15,6 +17,15 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   init: { run: initCommand, usage: 'init    --workspace W --name NAME [--domain D]' },
   import: { run: importCommand, usage: 'import  --workspace W --project ID <folder>...' },
   images: { run: imagesCommand, usage: 'images  --workspace W --project ID' },
+  pretrain: {
+    run: pretrainCommand,
+    usage:
+      'pretrain --workspace W --project ID [--preset vit-tiny] [--img 224] [--patch 16] [--decoder 512x8] [--depth N]\n' +
+      '                      [--mask-ratio 0.75] [--mask random|block|noise] [--batch 8] [--accum 1] [--steps N | --epochs N]\n' +
+      '                      [--blr 1.5e-4] [--warmup N] [--backend auto|tfjs-node-gpu|tfjs-node|native|wasm|cpu] [--seed S]',
+  },
+  resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },
+  demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N]     the whole journey on the built-in sample' },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1]' },
 };
 

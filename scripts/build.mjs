@@ -37,7 +37,7 @@ const targets = {
   cli: () =>
     build({
       ...shared,
-      entryPoints: { cli: 'app/cli.ts' },
+      entryPoints: { cli: 'app/cli.ts', 'train-worker': 'app/train/worker.ts' },
       outdir: 'dist/cli',
       format: 'esm',
       packages: 'external',

@@ -42,8 +42,8 @@ export interface Output {
   json: boolean;
   /** Prints the command's result. */
   result(value: unknown, human: () => string): void;
-  /** Progress for people, on stderr; silent with --json. */
-  progress(line: string): void;
+  /** Progress for people, on stderr; silent with --json. `important` lines are never thinned out. */
+  progress(line: string, important?: boolean): void;
 }
 
 /** Output for a command run. */
@@ -57,12 +57,12 @@ export function createOutput(json: boolean): Output {
       if (live && lastLength) process.stderr.write('\n');
       process.stdout.write(json ? JSON.stringify(value) + '\n' : human() + '\n');
     },
-    progress(line) {
+    progress(line, important = false) {
       if (json) return;
       if (live) {
         process.stderr.write('\r' + line.padEnd(lastLength));
         lastLength = line.length;
-      } else if (Date.now() - lastLogged >= 1000) {
+      } else if (important || Date.now() - lastLogged >= 1000) {
         // Logs and pipes get a line a second, not a redraw per update.
         lastLogged = Date.now();
         process.stderr.write(line + '\n');

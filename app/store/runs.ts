@@ -147,6 +147,11 @@ export class RunStore {
       .all(runId) as CheckpointRecord[];
   }
 
+  /** Forgets one checkpoint (its file is the caller's to delete, after this). */
+  removeCheckpoint(id: number): void {
+    this.db.prepare('DELETE FROM checkpoints WHERE id = ?').run(id);
+  }
+
   latestCheckpoint(runId: number): CheckpointRecord | undefined {
     return this.checkpoints(runId).at(-1);
   }

@@ -1,0 +1,119 @@
+/** `pretrain` and `resume`: training runs, each in its own process. */
+import path from 'node:path';
+import { StudioError } from '../contract';
+import { BACKEND_ORDER, type BackendPreference } from '../runtime/backend';
+import { startTraining } from '../train/host';
+import { planPretrain, type PretrainOptions } from '../train/pretrain-plan';
+import type { RunProgress } from '../train/pretrain-run';
+import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
+import { withStudio } from './data-commands';
+
+const MASKS = ['random', 'block', 'noise'] as const;
+
+function number(command: string, name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new UsageError(`${command}: --${name} must be a number, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+/** `mae-studio pretrain --workspace W --project ID [recipe flags]` */
+export async function pretrainCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommand('pretrain', argv, {
+    workspace: { type: 'string' }, project: { type: 'string' }, preset: { type: 'string' }, img: { type: 'string' },
+    patch: { type: 'string' }, decoder: { type: 'string' }, depth: { type: 'string' }, 'mask-ratio': { type: 'string' },
+    mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
+    epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, backend: { type: 'string' },
+    seed: { type: 'string' },
+  });
+  const out = createOutput(values.json === true);
+  const workspace = path.resolve(required('pretrain', values, 'workspace'));
+  const projectId = positiveInt('pretrain', 'project', required('pretrain', values, 'project'))!;
+  if (values.mask !== undefined && !(MASKS as readonly string[]).includes(values.mask)) {
+    throw new UsageError(`pretrain: --mask must be one of ${MASKS.join(', ')}, got ${JSON.stringify(values.mask)}`);
+  }
+  const backends = ['auto', ...BACKEND_ORDER];
+  if (values.backend !== undefined && !backends.includes(values.backend)) {
+    throw new UsageError(`pretrain: --backend must be one of ${backends.join(', ')}, got ${JSON.stringify(values.backend)}`);
+  }
+  const options: PretrainOptions = {
+    preset: values.preset,
+    imgSize: positiveInt('pretrain', 'img', values.img),
+    patchSize: positiveInt('pretrain', 'patch', values.patch),
+    decoder: values.decoder,
+    depth: positiveInt('pretrain', 'depth', values.depth),
+    maskRatio: number('pretrain', 'mask-ratio', values['mask-ratio']),
+    maskStrategy: values.mask as PretrainOptions['maskStrategy'],
+    batchSize: positiveInt('pretrain', 'batch', values.batch),
+    accumSteps: positiveInt('pretrain', 'accum', values.accum),
+    steps: positiveInt('pretrain', 'steps', values.steps),
+    epochs: positiveInt('pretrain', 'epochs', values.epochs),
+    warmupSteps: values.warmup === undefined ? undefined : Number(values.warmup),
+    blr: number('pretrain', 'blr', values.blr),
+    backend: values.backend as BackendPreference | undefined,
+    seed: values.seed === undefined ? undefined : Number(values.seed),
+  };
+  const runId = await withStudio(workspace, async (studio) => planPretrain(studio.workspace, projectId, options).runId);
+  out.progress(`Run ${runId} planned; starting the training process…`, true);
+  await train(workspace, runId, false, out);
+}
+
+/** `mae-studio resume --workspace W --run ID` */
+export async function resumeCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommand('resume', argv, { workspace: { type: 'string' }, run: { type: 'string' } });
+  const out = createOutput(values.json === true);
+  const workspace = path.resolve(required('resume', values, 'workspace'));
+  const runId = positiveInt('resume', 'run', required('resume', values, 'run'))!;
+  await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId));
+  await train(workspace, runId, true, out);
+}
+
+/** Runs the training process to its end, printing progress; resolves when the run ended well. */
+async function train(workspace: string, runId: number, resume: boolean, out: Output): Promise<void> {
+  const training = startTraining(workspace, runId, {
+    resume,
+    onProgress: (progress) => out.progress(describe(progress), progress.type !== 'step'),
+    onLog: (line) => out.progress(line, true),
+  });
+  const stop = () => training.stop();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    const result = await training.done;
+    const run = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId));
+    out.result({ run: { id: run.id, status: run.status, backend: run.backend, finalLoss: result.finalLoss, step: result.step, error: run.error } }, () =>
+      [
+        `Run ${run.id} ${run.status} at step ${result.step}` + (result.finalLoss === null ? '' : `, final loss ${result.finalLoss.toFixed(4)}`),
+        `backend: ${run.backend}`,
+        run.error ? `reason: ${run.error}` : '',
+        run.status === 'stopped' ? `resume with: mae-studio resume --workspace ${workspace} --run ${run.id}` : '',
+      ].filter(Boolean).join('\n'),
+    );
+    if (result.status === 'failed') throw new StudioError('INVALID_ARGUMENT', `run ${runId} failed: ${result.reason}`);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+function describe(progress: RunProgress): string {
+  switch (progress.type) {
+    case 'started':
+      return `Training on ${progress.backend} (${progress.device}) from step ${progress.step} of ${progress.totalSteps}`;
+    case 'step':
+      return `step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}  lr ${progress.lr.toExponential(2)}  ` +
+        `${progress.imagesPerSecond.toFixed(1)} img/s  ETA ${formatSeconds(progress.etaSeconds)}`;
+    case 'validation':
+      return `step ${progress.step}  validation loss ${progress.loss.toFixed(4)}`;
+    case 'checkpoint':
+      return `step ${progress.step}  checkpoint saved`;
+    case 'finished':
+      return `finished: ${progress.status}${progress.reason ? ` (${progress.reason})` : ''}`;
+  }
+}
+
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const whole = Math.round(seconds);
+  return whole >= 60 ? `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s` : `${whole}s`;
+}

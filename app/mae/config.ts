@@ -1,0 +1,132 @@
+/**
+ * Architecture of a Masked Autoencoder ViT (He et al. 2021) and its named presets.
+ * Preset names spell their hyperparameters, as in the reference `models_mae.py`
+ * (`mae_vit_base_patch16_dec512d8b`): encoder size, patch, decoder width `d` and depth `b`.
+ */
+
+/** Everything that fixes the shapes of an MAE. */
+export interface MaeConfig {
+  /** Square input side in pixels; must be divisible by `patchSize`. */
+  imgSize: number;
+  /** Side of a square patch in pixels. */
+  patchSize: number;
+  /** Image channels (any C ≥ 1: grey, RGB, multispectral...). */
+  inChans: number;
+  /** Encoder token width D. */
+  embedDim: number;
+  /** Encoder transformer blocks. */
+  depth: number;
+  /** Encoder attention heads; must divide `embedDim`. */
+  numHeads: number;
+  /** Decoder token width. */
+  decoderEmbedDim: number;
+  /** Decoder transformer blocks. */
+  decoderDepth: number;
+  /** Decoder attention heads; must divide `decoderEmbedDim`. */
+  decoderNumHeads: number;
+  /** Hidden width of each MLP as a multiple of the token width. */
+  mlpRatio: number;
+  /** Regress patches normalised by their own mean and variance (the paper's better target). */
+  normPixLoss: boolean;
+}
+
+/** The reference defaults (`MaskedAutoencoderViT.__init__` with the paper's decoder). */
+export const DEFAULT_MAE_CONFIG: MaeConfig = {
+  imgSize: 224, // ImageNet recipe
+  patchSize: 16, // ViT-*/16
+  inChans: 3, // RGB; set from the dataset
+  embedDim: 192, // ViT-Tiny: the size that trains on a laptop
+  depth: 12, // ViT-Tiny
+  numHeads: 3, // ViT-Tiny: 64-wide heads
+  decoderEmbedDim: 512, // paper: 512-d decoder
+  decoderDepth: 8, // paper: 8 blocks; 1 block still gives a good linear probe (Table 1a)
+  decoderNumHeads: 16, // paper decoder
+  mlpRatio: 4, // ViT standard
+  normPixLoss: true, // paper Table 1c: normalised pixels improve representations
+};
+
+/** Encoder sizes (Dosovitskiy et al.; Touvron et al. for Tiny/Small). */
+export const ENCODER_SIZES = {
+  'vit-tiny': { embedDim: 192, depth: 12, numHeads: 3 },
+  'vit-small': { embedDim: 384, depth: 12, numHeads: 6 },
+  'vit-base': { embedDim: 768, depth: 12, numHeads: 12 },
+} as const;
+
+/** Decoder options: the paper's 512×8 and a light 128×2 for small data and slow backends. */
+export const DECODER_SIZES = {
+  '512x8': { decoderEmbedDim: 512, decoderDepth: 8, decoderNumHeads: 16 },
+  '128x2': { decoderEmbedDim: 128, decoderDepth: 2, decoderNumHeads: 4 }, // ~1/20 of the decoder FLOPs
+} as const;
+
+function preset(
+  encoder: keyof typeof ENCODER_SIZES,
+  patchSize: number,
+  decoder: keyof typeof DECODER_SIZES,
+): (overrides?: Partial<MaeConfig>) => MaeConfig {
+  return (overrides = {}) =>
+    validateMaeConfig({ ...DEFAULT_MAE_CONFIG, ...ENCODER_SIZES[encoder], patchSize, ...DECODER_SIZES[decoder], ...overrides });
+}
+
+/** Named presets: encoder, patch, decoder width `d` × blocks `b`. Each accepts overrides. */
+export const MAE_PRESETS = {
+  maeVitTinyPatch16Dec512d8b: preset('vit-tiny', 16, '512x8'),
+  maeVitTinyPatch16Dec128d2b: preset('vit-tiny', 16, '128x2'),
+  maeVitTinyPatch8Dec512d8b: preset('vit-tiny', 8, '512x8'),
+  maeVitTinyPatch8Dec128d2b: preset('vit-tiny', 8, '128x2'),
+  maeVitTinyPatch14Dec512d8b: preset('vit-tiny', 14, '512x8'),
+  maeVitSmallPatch16Dec512d8b: preset('vit-small', 16, '512x8'),
+  maeVitSmallPatch16Dec128d2b: preset('vit-small', 16, '128x2'),
+  maeVitSmallPatch8Dec512d8b: preset('vit-small', 8, '512x8'),
+  maeVitSmallPatch14Dec512d8b: preset('vit-small', 14, '512x8'),
+  maeVitBasePatch16Dec512d8b: preset('vit-base', 16, '512x8'),
+  maeVitBasePatch8Dec512d8b: preset('vit-base', 8, '512x8'),
+  maeVitBasePatch14Dec512d8b: preset('vit-base', 14, '512x8'),
+} as const;
+
+/** A preset name, e.g. `maeVitTinyPatch16Dec512d8b`. */
+export type MaePresetName = keyof typeof MAE_PRESETS;
+
+/** The preset built from CLI-style parts: `vit-tiny`, patch 16, decoder `512x8`. */
+export function maeConfigFromParts(
+  encoder: keyof typeof ENCODER_SIZES,
+  patchSize: number,
+  decoder: keyof typeof DECODER_SIZES,
+  overrides: Partial<MaeConfig> = {},
+): MaeConfig {
+  if (!(encoder in ENCODER_SIZES)) throw new Error(`encoder must be one of ${Object.keys(ENCODER_SIZES).join(', ')}, got ${encoder}`);
+  if (!(decoder in DECODER_SIZES)) throw new Error(`decoder must be one of ${Object.keys(DECODER_SIZES).join(', ')}, got ${decoder}`);
+  return preset(encoder, patchSize, decoder)(overrides);
+}
+
+/** Number of patches along one side and in total. */
+export function gridSize(config: Pick<MaeConfig, 'imgSize' | 'patchSize'>): { side: number; numPatches: number } {
+  const side = config.imgSize / config.patchSize;
+  return { side, numPatches: side * side };
+}
+
+/** Checks every shape constraint; throws naming the field and the value. Returns the config. */
+export function validateMaeConfig(config: MaeConfig): MaeConfig {
+  const positive: (keyof MaeConfig)[] = [
+    'imgSize', 'patchSize', 'inChans', 'embedDim', 'depth', 'numHeads',
+    'decoderEmbedDim', 'decoderDepth', 'decoderNumHeads', 'mlpRatio',
+  ];
+  for (const key of positive) {
+    const value = config[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw new Error(`mae.${key} must be a positive integer, got ${String(value)}`);
+    }
+  }
+  if (config.imgSize % config.patchSize !== 0) {
+    throw new Error(`mae.imgSize (${config.imgSize}) must be divisible by mae.patchSize (${config.patchSize})`);
+  }
+  if (config.embedDim % config.numHeads !== 0) {
+    throw new Error(`mae.embedDim (${config.embedDim}) must be divisible by mae.numHeads (${config.numHeads})`);
+  }
+  if (config.decoderEmbedDim % config.decoderNumHeads !== 0) {
+    throw new Error(`mae.decoderEmbedDim (${config.decoderEmbedDim}) must be divisible by mae.decoderNumHeads (${config.decoderNumHeads})`);
+  }
+  if (config.embedDim % 4 !== 0 || config.decoderEmbedDim % 4 !== 0) {
+    throw new Error(`2-D sin-cos position embeddings need widths divisible by 4, got ${config.embedDim} and ${config.decoderEmbedDim}`);
+  }
+  return config;
+}

@@ -1,0 +1,189 @@
+/**
+ * Masked Autoencoder with a ViT backbone (He et al. 2021), step for step as the reference
+ * `models_mae.py`: patch embedding → + fixed sin-cos positions → keep the visible patches →
+ * prepend cls → encoder blocks → norm; decoder embed → append mask tokens → positions →
+ * decoder blocks → norm → predict C·p·p pixels per patch; MSE on the masked patches.
+ *
+ * One deliberate difference, invisible in the loss: the reference unshuffles the decoder
+ * sequence with `ids_restore` before adding positions. Attention without relative bias is
+ * permutation-equivariant, so we keep the shuffled order (cls, visible..., masked...) and
+ * gather the *position table* in that order instead. The output for each patch is identical;
+ * the masked predictions are simply the last L − Lkeep tokens, so the loss needs neither a
+ * scatter nor a gather gradient (see ops.ts). `unshufflePrediction` restores patch order for display.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { gridSize, validateMaeConfig, type MaeConfig } from './config';
+import { shuffleOrder, type MaskSet } from './masking';
+import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './ops';
+import { initParams } from './params';
+import { patchify } from './patchify';
+import { get2dSincosPosEmbed } from './posEmbed';
+import { block } from './vit';
+
+/** A built MAE: trainable variables plus the fixed position tables. */
+export interface MaeModel {
+  config: MaeConfig;
+  /** Trainable variables by reference name (see params.ts for layouts). */
+  params: Map<string, tf.Variable>;
+  /** Fixed encoder positions [1 + L, D]; row 0 (cls) is zero. */
+  posEmbed: tf.Tensor2D;
+  /** Fixed decoder positions [1 + L, Dd]; row 0 (cls) is zero. */
+  decoderPosEmbed: tf.Tensor2D;
+}
+
+/** Builds a model with seeded reference initialisation. Dispose with `disposeModel`. */
+export function createMae(config: MaeConfig, seed: number): MaeModel {
+  validateMaeConfig(config);
+  const { side, numPatches } = gridSize(config);
+  return {
+    config,
+    params: initParams(config, seed),
+    posEmbed: tf.tensor2d(get2dSincosPosEmbed(config.embedDim, side, true), [1 + numPatches, config.embedDim]),
+    decoderPosEmbed: tf.tensor2d(get2dSincosPosEmbed(config.decoderEmbedDim, side, true), [1 + numPatches, config.decoderEmbedDim]),
+  };
+}
+
+/** Frees every tensor the model owns. */
+export function disposeModel(model: MaeModel): void {
+  for (const variable of model.params.values()) variable.dispose();
+  model.posEmbed.dispose();
+  model.decoderPosEmbed.dispose();
+}
+
+function lookup(model: MaeModel): ParamLookup {
+  return (name) => {
+    const value = model.params.get(name);
+    if (!value) throw new Error(`MAE parameter ${name} is missing`);
+    return value;
+  };
+}
+
+/** Flat row indices b·L + ids[b, i] (+ `offset`), for gathering from a [B·L, ...] table. */
+function flatIndices(ids: Int32Array, rowsPerSample: number, batchSize: number, stride: number, offset = 0): Int32Array {
+  return ids.map((id, k) => Math.floor(k / rowsPerSample) * stride + id + offset);
+}
+
+/**
+ * Encoder on the visible patches only. `patches` [B, L, C·p·p] → latent [B, 1 + Lkeep, D].
+ */
+export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskSet): tf.Tensor {
+  const param = lookup(model);
+  const { batchSize, numPatches, numKeep, keep } = masks;
+  const patchLength = patches.shape[2]!;
+  return tf.tidy(() => {
+    const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
+    const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, batchSize, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
+    let x = linear(visible, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, Lkeep, D]
+    const positions = gatherRows(model.posEmbed, keep.map((id) => id + 1)); // [B*Lkeep, D], skipping the cls row
+    x = tf.add(x, tf.reshape(positions, [batchSize, numKeep, model.config.embedDim])); // [B, Lkeep, D]
+    const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
+    x = tf.concat([repeatToken(cls, batchSize, 1), x], 1); // [B, 1+Lkeep, D]
+    for (let i = 0; i < model.config.depth; i++) x = block(x, param, `blocks.${i}`, model.config.numHeads);
+    return layerNorm(x, param('norm.weight'), param('norm.bias'));
+  });
+}
+
+/**
+ * Decoder over all patches, in shuffled order. latent [B, 1 + Lkeep, D] → pred [B, L, C·p·p]
+ * where row i of sample b predicts patch ids_shuffle[b, i] (visible first, then masked).
+ */
+export function forwardDecoder(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.Tensor {
+  const param = lookup(model);
+  const { batchSize, numPatches, numKeep } = masks;
+  const width = model.config.decoderEmbedDim;
+  const shuffle = shuffleOrder(masks);
+  return tf.tidy(() => {
+    let x = linear(latent, param('decoder_embed.weight'), param('decoder_embed.bias')); // [B, 1+Lkeep, Dd]
+    const maskTokens = repeatToken(param('mask_token'), batchSize, numPatches - numKeep); // [B, L-Lkeep, Dd]
+    x = tf.concat([x, maskTokens], 1); // [B, 1+L, Dd]: cls, visible, masked (shuffled order)
+    const order = new Int32Array(batchSize * (1 + numPatches)); // cls row 0, then 1 + ids_shuffle
+    for (let b = 0; b < batchSize; b++) {
+      for (let i = 0; i < numPatches; i++) order[b * (1 + numPatches) + 1 + i] = 1 + shuffle[b * numPatches + i]!;
+    }
+    x = tf.add(x, tf.reshape(gatherRows(model.decoderPosEmbed, order), [batchSize, 1 + numPatches, width])); // [B, 1+L, Dd]
+    for (let i = 0; i < model.config.decoderDepth; i++) x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
+    x = layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias'));
+    const pred = linear(x, param('decoder_pred.weight'), param('decoder_pred.bias')); // [B, 1+L, C*p*p]
+    return tf.slice(pred, [0, 1, 0], [-1, -1, -1]); // [B, L, C*p*p], cls removed
+  });
+}
+
+/**
+ * Regression targets of the masked patches, in the decoder's shuffled order:
+ * patches [B, L, C·p·p] → [B, L − Lkeep, C·p·p], normalised per patch when `normPixLoss`
+ * (mean and variance over the patch's own values; the reference's `target.var` is torch's
+ * default unbiased estimator; eps 1e-6).
+ */
+export function maskedTargets(model: MaeModel, patches: tf.Tensor, masks: MaskSet): tf.Tensor {
+  const { batchSize, numPatches, numKeep } = masks;
+  const patchLength = patches.shape[2]!;
+  const numMasked = numPatches - numKeep;
+  const shuffle = shuffleOrder(masks);
+  const masked = new Int32Array(batchSize * numMasked);
+  for (let b = 0; b < batchSize; b++) {
+    for (let i = 0; i < numMasked; i++) masked[b * numMasked + i] = b * numPatches + shuffle[b * numPatches + numKeep + i]!;
+  }
+  return tf.tidy(() => {
+    const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
+    const target = tf.reshape(gatherRows(rows, masked), [batchSize, numMasked, patchLength]); // [B, L-Lkeep, C*p*p]
+    if (!model.config.normPixLoss) return target;
+    const { mean, variance } = tf.moments(target, -1, true);
+    const unbiased = tf.mul(variance, patchLength / Math.max(1, patchLength - 1));
+    return tf.div(tf.sub(target, mean), tf.sqrt(tf.add(unbiased, 1e-6)));
+  });
+}
+
+/** Mean squared error over the masked patches: pred [B, L, C·p·p] in shuffled order → scalar. */
+export function forwardLoss(model: MaeModel, patches: tf.Tensor, pred: tf.Tensor, masks: MaskSet): tf.Scalar {
+  return tf.tidy(() => {
+    const target = maskedTargets(model, patches, masks); // [B, L-Lkeep, C*p*p]
+    const predMasked = tf.slice(pred, [0, masks.numKeep, 0], [-1, -1, -1]); // [B, L-Lkeep, C*p*p]
+    // Every sample masks the same count, so the mean over all equals (loss·mask).sum()/mask.sum().
+    return tf.mean(tf.squaredDifference(predMasked, target)) as tf.Scalar;
+  });
+}
+
+/** Images [B, C, H, W] (normalised) and masks → { loss, pred [B, L, C·p·p] in shuffled order }. */
+export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet): { loss: tf.Scalar; pred: tf.Tensor } {
+  const { imgSize, inChans, patchSize } = model.config;
+  const [, channels, height, width] = imgs.shape;
+  if (channels !== inChans || height !== imgSize || width !== imgSize) {
+    throw new Error(`MAE expects images [B, ${inChans}, ${imgSize}, ${imgSize}], got ${JSON.stringify(imgs.shape)}`);
+  }
+  if (masks.batchSize !== imgs.shape[0] || masks.numPatches !== gridSize(model.config).numPatches) {
+    throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, images give ${imgs.shape[0]}×${gridSize(model.config).numPatches}`);
+  }
+  return tf.tidy(() => {
+    const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
+    const latent = forwardEncoder(model, patches, masks); // [B, 1+Lkeep, D]
+    const pred = forwardDecoder(model, latent, masks); // [B, L, C*p*p], shuffled
+    return { loss: forwardLoss(model, patches, pred, masks), pred };
+  });
+}
+
+/** Shuffled-order predictions [B, L, C·p·p] → patch order (ids_restore), for previews only. */
+export function unshufflePrediction(pred: tf.Tensor, masks: MaskSet): tf.Tensor {
+  const { batchSize, numPatches, restore } = masks;
+  const patchLength = pred.shape[2]!;
+  return tf.tidy(() => {
+    const rows = tf.reshape(pred, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
+    const unshuffled = gatherRows(rows, flatIndices(restore, numPatches, batchSize, numPatches)); // [B*L, C*p*p]
+    return tf.reshape(unshuffled, [batchSize, numPatches, patchLength]); // [B, L, C*p*p]
+  });
+}
+
+/**
+ * The same weights at a new image size (e.g. fine-tuning at 384 after pretraining at 224):
+ * the fixed sin-cos tables are regenerated, which is exact. (For learned tables loaded from
+ * elsewhere use `interpolatePosEmbed`.) The returned model shares `params` with `model`.
+ */
+export function withImageSize(model: MaeModel, imgSize: number): MaeModel {
+  const config = validateMaeConfig({ ...model.config, imgSize });
+  const { side, numPatches } = gridSize(config);
+  return {
+    config,
+    params: model.params,
+    posEmbed: tf.tensor2d(get2dSincosPosEmbed(config.embedDim, side, true), [1 + numPatches, config.embedDim]),
+    decoderPosEmbed: tf.tensor2d(get2dSincosPosEmbed(config.decoderEmbedDim, side, true), [1 + numPatches, config.decoderEmbedDim]),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Chooses the TF.js backend a run uses. `auto` walks tfjs-node-gpu → tfjs-node → native →
+ * wasm → cpu and takes the first that works; a forced choice that does not work throws,
+ * naming the backend and why. The optional packages are loaded with a dynamic import so the
+ * studio builds and runs without them. The model code never looks at the result.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { ensureGradients } from './gradients';
+
+/** What the user may ask for. */
+export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'native' | 'wasm' | 'cpu';
+
+/** The backends `auto` tries, fastest first. */
+export const BACKEND_ORDER = ['tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
+
+/** The outcome of `selectBackend`. */
+export interface BackendSelection {
+  /** Which studio backend was chosen. */
+  backend: Exclude<BackendPreference, 'auto'>;
+  /** The TF.js backend name now active (`tensorflow`, `wasm`, `cpu`, ...). */
+  tfBackend: string;
+  /** Human description of the hardware. */
+  device: string;
+  /** Why this one: forced, or which faster ones were unavailable and why. */
+  reason: string;
+}
+
+type Attempt = { ok: true; tfBackend: string; device: string } | { ok: false; why: string };
+
+/** Options for `selectBackend`. */
+export interface SelectBackendOptions {
+  /** Receives one line per unavailable backend and one for the choice (default: stderr). */
+  log?: (line: string) => void;
+  /** Path of the native addon (default `native/build/Release/mae_studio_native.node` under the cwd). */
+  nativeAddonPath?: string;
+}
+
+const moduleRequire = createRequire(import.meta.url);
+
+function cpuDevice(): string {
+  const list = cpus();
+  return `CPU (${list[0]?.model.trim() ?? 'unknown'}, ${list.length} cores)`;
+}
+
+function nvidiaGpuName(): string | null {
+  try {
+    const output = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    return output.trim().split('\n')[0] || null;
+  } catch {
+    return null; // no driver or no GPU
+  }
+}
+
+async function importOptional(name: string): Promise<{ ok: true } | { ok: false; why: string }> {
+  try {
+    await import(/* @vite-ignore */ name);
+    return { ok: true };
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return { ok: false, why: `${name} could not be loaded (${message})` };
+  }
+}
+
+async function activate(tfBackend: string): Promise<boolean> {
+  try {
+    return await tf.setBackend(tfBackend);
+  } catch {
+    return false; // setBackend rejects when the backend's init fails
+  }
+}
+
+async function tryTfjsNode(gpu: boolean): Promise<Attempt> {
+  const gpuName = gpu ? nvidiaGpuName() : null;
+  if (gpu && gpuName === null) return { ok: false, why: 'no NVIDIA GPU visible (nvidia-smi failed)' };
+  const loaded = await importOptional(gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+  if (!loaded.ok) return loaded;
+  if (!(await activate('tensorflow'))) return { ok: false, why: 'the tensorflow backend did not initialise' };
+  return { ok: true, tfBackend: 'tensorflow', device: gpu ? `GPU (${gpuName})` : `${cpuDevice()} via libtensorflow` };
+}
+
+/** The native addon contract: `registerBackend(tf)` registers a TF.js backend and returns its name. */
+async function tryNative(addonPath: string): Promise<Attempt> {
+  if (!existsSync(addonPath)) return { ok: false, why: `native addon not built (no ${addonPath})` };
+  try {
+    const addon = moduleRequire(addonPath) as { registerBackend?: (core: typeof tf) => string };
+    if (typeof addon.registerBackend !== 'function') return { ok: false, why: `${addonPath} has no registerBackend()` };
+    const name = addon.registerBackend(tf);
+    if (!(await activate(name))) return { ok: false, why: `native backend ${name} did not initialise` };
+    return { ok: true, tfBackend: name, device: `${cpuDevice()} via native kernels` };
+  } catch (error) {
+    return { ok: false, why: `native addon failed to load (${error instanceof Error ? error.message : String(error)})` };
+  }
+}
+
+async function tryWasm(): Promise<Attempt> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const distFolder = join(dirname(moduleRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+    wasm.setWasmPaths(`${distFolder}/`); // Node reads the .wasm files from the installed package
+    if (!(await activate('wasm'))) return { ok: false, why: 'the wasm backend did not initialise' };
+    return { ok: true, tfBackend: 'wasm', device: `${cpuDevice()} via WebAssembly (1 thread in Node)` };
+  } catch (error) {
+    return { ok: false, why: `@tensorflow/tfjs-backend-wasm failed (${error instanceof Error ? error.message : String(error)})` };
+  }
+}
+
+async function tryCpu(): Promise<Attempt> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await activate('cpu'))) return { ok: false, why: 'the cpu backend did not initialise' };
+  return { ok: true, tfBackend: 'cpu', device: `${cpuDevice()} via plain JavaScript` };
+}
+
+function attempt(backend: Exclude<BackendPreference, 'auto'>, options: SelectBackendOptions): Promise<Attempt> {
+  switch (backend) {
+    case 'tfjs-node-gpu': return tryTfjsNode(true);
+    case 'tfjs-node': return tryTfjsNode(false);
+    case 'native': return tryNative(options.nativeAddonPath ?? resolve('native/build/Release/mae_studio_native.node'));
+    case 'wasm': return tryWasm();
+    case 'cpu': return tryCpu();
+  }
+}
+
+/**
+ * Activates a TF.js backend. `auto` takes the first of `BACKEND_ORDER` that works; a named
+ * backend that is unavailable throws `backend <name> is unavailable: <why>`.
+ */
+export async function selectBackend(preference: BackendPreference = 'auto', options: SelectBackendOptions = {}): Promise<BackendSelection> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (preference !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(preference)) {
+    throw new Error(`backend must be one of auto, ${BACKEND_ORDER.join(', ')}, got ${String(preference)}`);
+  }
+  await ensureGradients(); // training needs them whatever the backend
+  const candidates = preference === 'auto' ? BACKEND_ORDER : [preference];
+  const skipped: string[] = [];
+  for (const backend of candidates) {
+    const result = await attempt(backend, options);
+    if (result.ok) {
+      const reason = preference === 'auto'
+        ? skipped.length ? `auto: ${skipped.join('; ')}` : 'auto: fastest available'
+        : 'requested';
+      log(`backend: ${backend} on ${result.device} (${reason})`);
+      return { backend, tfBackend: result.tfBackend, device: result.device, reason };
+    }
+    if (preference !== 'auto') throw new Error(`backend ${backend} is unavailable: ${result.why}`);
+    log(`backend ${backend} unavailable: ${result.why}`);
+    skipped.push(`${backend} unavailable (${result.why})`);
+  }
+  throw new Error(`no TF.js backend could be initialised: ${skipped.join('; ')}`);
+}

@@ -1,0 +1,75 @@
+/**
+ * Pretraining recipe: model, masking, batch, optimizer and schedule, merged over the
+ * reference defaults by one validator that names the offending field.
+ */
+import { DEFAULT_MAE_CONFIG, validateMaeConfig, type MaeConfig } from '../mae/config';
+import type { MaskStrategyName } from '../mae/masking';
+import { DEFAULT_ADAMW } from './adamw';
+
+/** Everything a pretraining run needs besides its data. */
+export interface TrainConfig {
+  model: MaeConfig;
+  /** Fraction of patches masked. */
+  maskRatio: number;
+  /** How masked patches are chosen. */
+  maskStrategy: MaskStrategyName;
+  /** Images per forward pass. */
+  batchSize: number;
+  /** Forward passes per optimizer step (effective batch = batchSize × accumSteps). */
+  accumSteps: number;
+  /** Optimizer steps of the whole run. */
+  totalSteps: number;
+  /** Optimizer steps of linear warmup. */
+  warmupSteps: number;
+  /** Base learning rate; the peak is blr × effective batch / 256. */
+  blr: number;
+  /** Floor of the cosine schedule. */
+  minLr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Seeds initialisation, data order, augmentation and masks. */
+  seed: number;
+}
+
+/** The MAE recipe (He et al., Table 8), scaled down where a desktop needs it. */
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  model: DEFAULT_MAE_CONFIG,
+  maskRatio: 0.75, // He et al.: 75% is the sweet spot
+  maskStrategy: 'random', // the paper's per-sample random masking
+  batchSize: 8, // fits ViT-Tiny @224 in a few GB; use accumSteps for larger effective batches
+  accumSteps: 1, // no accumulation by default
+  totalSteps: 1000, // a short desktop run; the paper trains 800 epochs of ImageNet
+  warmupSteps: 50, // paper: 40 of 800 epochs, i.e. 5% of the run
+  blr: 1.5e-4, // paper: base lr 1.5e-4
+  minLr: 0, // reference default min_lr = 0
+  weightDecay: DEFAULT_ADAMW.weightDecay, // paper: 0.05
+  beta1: DEFAULT_ADAMW.beta1, // paper: 0.9
+  beta2: DEFAULT_ADAMW.beta2, // paper: 0.95
+  epsilon: DEFAULT_ADAMW.epsilon, // torch default 1e-8
+  seed: 0, // any integer
+};
+
+/** Merges `input` over the defaults and checks every field; throws `train.<field> must ...`. */
+export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Partial<MaeConfig> }): TrainConfig {
+  const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...input, model: { ...DEFAULT_TRAIN_CONFIG.model, ...input.model } };
+  validateMaeConfig(config.model);
+  const fail = (field: string, rule: string, value: unknown): never => {
+    throw new Error(`train.${field} must ${rule}, got ${JSON.stringify(value)}`);
+  };
+  if (!(config.maskRatio > 0 && config.maskRatio < 1)) fail('maskRatio', 'be in (0, 1)', config.maskRatio);
+  if (!['random', 'block', 'noise'].includes(config.maskStrategy)) fail('maskStrategy', 'be random, block or noise', config.maskStrategy);
+  for (const field of ['batchSize', 'accumSteps', 'totalSteps'] as const) {
+    if (!Number.isInteger(config[field]) || config[field] < 1) fail(field, 'be a positive integer', config[field]);
+  }
+  if (!Number.isInteger(config.warmupSteps) || config.warmupSteps < 0) fail('warmupSteps', 'be a non-negative integer', config.warmupSteps);
+  if (!Number.isInteger(config.seed)) fail('seed', 'be an integer', config.seed);
+  for (const field of ['blr', 'minLr', 'weightDecay', 'epsilon'] as const) {
+    if (!(config[field] >= 0) || !Number.isFinite(config[field])) fail(field, 'be a finite number ≥ 0', config[field]);
+  }
+  for (const field of ['beta1', 'beta2'] as const) {
+    if (!(config[field] >= 0 && config[field] < 1)) fail(field, 'be in [0, 1)', config[field]);
+  }
+  return config;
+}

@@ -1,0 +1,220 @@
+/**
+ * Planning a pretraining run: the recipe from user options (validated once, over the engine's
+ * defaults), the dataset it reads (the project's good images of one channel count), its
+ * per-channel normalisation from the stored import statistics, and a seeded split stratified by
+ * label. The plan is stored as the run's config, so a resumed run reads exactly the same data.
+ */
+import { StudioError, type ChannelStats } from '../contract';
+import { MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
+import { Rng } from '../mae/rng';
+import type { BackendPreference } from '../runtime/backend';
+import type { Workspace } from '../workspace';
+import { validateTrainConfig, type TrainConfig } from './config';
+
+/** What a user may choose for a pretraining run (CLI flags, the new-run dialog). */
+export interface PretrainOptions {
+  /** `vit-tiny` | `vit-small` | `vit-base`, or a full preset name like `maeVitTinyPatch16Dec128d2b`. */
+  preset?: string;
+  imgSize?: number;
+  patchSize?: number;
+  /** Decoder as `<width>x<blocks>`, e.g. `512x8` (paper) or `128x2` (light). */
+  decoder?: string;
+  /** Encoder blocks, to shrink a preset for quick runs. */
+  depth?: number;
+  maskRatio?: number;
+  maskStrategy?: TrainConfig['maskStrategy'];
+  batchSize?: number;
+  accumSteps?: number;
+  /** Optimizer steps; alternatively `epochs` over the training split. */
+  steps?: number;
+  epochs?: number;
+  warmupSteps?: number;
+  blr?: number;
+  seed?: number;
+  backend?: BackendPreference;
+  /** Fraction of each label held out for validation loss. */
+  valFraction?: number;
+}
+
+/** The data half of a plan: which images, how they are normalised. */
+export interface DatasetPlan {
+  channels: number;
+  /** Per-channel mean and std in [0, 1] units (a stored value v is scaled by 1 / (2^bitDepth − 1)). */
+  mean: number[];
+  std: number[];
+  scaling: 'value / (2^bitDepth - 1), then (x - mean) / std per channel';
+  trainImageIds: number[];
+  valImageIds: number[];
+  /** Images of the project left out, and why. */
+  excluded: { reason: string; count: number }[];
+}
+
+/** The stored config of a pretraining run. */
+export interface PretrainPlan {
+  recipe: TrainConfig;
+  backend: BackendPreference;
+  data: DatasetPlan;
+  stepsPerEpoch: number;
+  /** Steps between checkpoints and between validation passes. */
+  checkpointEvery: number;
+  validateEvery: number;
+}
+
+interface Candidate {
+  id: number;
+  label: string | null;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: number;
+  stats: ChannelStats[];
+}
+
+const DEFAULT_VAL_FRACTION = 0.1; // enough images for a stable val loss on small projects
+
+/** Builds and validates the model config from the user's architecture options. */
+export function modelConfig(options: PretrainOptions, inChans: number): MaeConfig {
+  const overrides: Partial<MaeConfig> = { inChans };
+  if (options.imgSize !== undefined) overrides.imgSize = options.imgSize;
+  if (options.depth !== undefined) overrides.depth = options.depth;
+  let decoder: Partial<MaeConfig> = {};
+  if (options.decoder !== undefined) {
+    const match = /^(\d+)x(\d+)$/.exec(options.decoder);
+    if (!match) throw new StudioError('INVALID_ARGUMENT', `pretrain.decoder must look like 512x8 (width x blocks), got ${JSON.stringify(options.decoder)}`);
+    const width = Number(match[1]);
+    decoder = { decoderEmbedDim: width, decoderDepth: Number(match[2]), decoderNumHeads: Math.max(1, Math.floor(width / 32)) };
+  }
+  const preset = options.preset ?? 'vit-tiny';
+  try {
+    if (preset in ENCODER_SIZES) {
+      return maeConfigFromParts(preset as keyof typeof ENCODER_SIZES, options.patchSize ?? 16, '512x8', { ...overrides, ...decoder });
+    }
+    if (preset in MAE_PRESETS) {
+      const patch = options.patchSize === undefined ? {} : { patchSize: options.patchSize };
+      return MAE_PRESETS[preset as MaePresetName]({ ...overrides, ...patch, ...decoder });
+    }
+  } catch (error) {
+    throw new StudioError('INVALID_ARGUMENT', (error as Error).message);
+  }
+  throw new StudioError(
+    'INVALID_ARGUMENT',
+    `pretrain.preset must be one of ${[...Object.keys(ENCODER_SIZES), ...Object.keys(MAE_PRESETS)].join(', ')}, got ${JSON.stringify(preset)}`,
+  );
+}
+
+/** Plans a run over a project's images and stores it as a queued run. */
+export function planPretrain(workspace: Workspace, projectId: number, options: PretrainOptions): { runId: number; plan: PretrainPlan } {
+  workspace.projects.get(projectId);
+  const data = planDataset(workspace, projectId, options);
+  const model = modelConfig(options, data.channels);
+  const batchSize = options.batchSize ?? 8;
+  const accumSteps = options.accumSteps ?? 1;
+  const stepsPerEpoch = Math.max(1, Math.ceil(data.trainImageIds.length / (batchSize * accumSteps)));
+  if (options.steps !== undefined && options.epochs !== undefined) {
+    throw new StudioError('INVALID_ARGUMENT', 'pretrain: give --steps or --epochs, not both');
+  }
+  const totalSteps = options.steps ?? (options.epochs ?? 10) * stepsPerEpoch;
+  let recipe: TrainConfig;
+  try {
+    recipe = validateTrainConfig({
+      model,
+      totalSteps,
+      batchSize,
+      accumSteps,
+      ...(options.maskRatio !== undefined && { maskRatio: options.maskRatio }),
+      ...(options.maskStrategy !== undefined && { maskStrategy: options.maskStrategy }),
+      ...(options.blr !== undefined && { blr: options.blr }),
+      ...(options.seed !== undefined && { seed: options.seed }),
+      // The paper warms up for 5% of training; keep that proportion for short desktop runs.
+      warmupSteps: options.warmupSteps ?? Math.min(Math.round(totalSteps * 0.05), 2000),
+    });
+  } catch (error) {
+    throw new StudioError('INVALID_ARGUMENT', (error as Error).message);
+  }
+  const plan: PretrainPlan = {
+    recipe,
+    backend: options.backend ?? 'auto',
+    data,
+    stepsPerEpoch,
+    checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 200)),
+    validateEvery: stepsPerEpoch,
+  };
+  const run = workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
+  return { runId: run.id, plan };
+}
+
+/** Chooses the images, their normalisation and the split. */
+export function planDataset(workspace: Workspace, projectId: number, options: PretrainOptions): DatasetPlan {
+  const rows = workspace.db
+    .prepare(
+      `SELECT id, label, width, height, channels, bit_depth AS bitDepth, stats FROM images
+       WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0 AND stats IS NOT NULL ORDER BY id`,
+    )
+    .all(projectId) as (Omit<Candidate, 'stats'> & { stats: string })[];
+  if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId} has no usable images: import a folder first`);
+  const candidates = rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[] }));
+  const byChannels = new Map<number, Candidate[]>();
+  for (const candidate of candidates) byChannels.set(candidate.channels, [...(byChannels.get(candidate.channels) ?? []), candidate]);
+  const [channels, chosen] = [...byChannels].sort((a, b) => b[1].length - a[1].length)[0]!;
+  const excluded = [...byChannels]
+    .filter(([count]) => count !== channels)
+    .map(([count, list]) => ({ reason: `${count} channels (the run uses ${channels})`, count: list.length }));
+  const { mean, std } = datasetNormalisation(chosen);
+  const { train, val } = stratifiedSplit(chosen, options.valFraction ?? DEFAULT_VAL_FRACTION, options.seed ?? 0);
+  return {
+    channels,
+    mean,
+    std,
+    scaling: 'value / (2^bitDepth - 1), then (x - mean) / std per channel',
+    trainImageIds: train.map((c) => c.id),
+    valImageIds: val.map((c) => c.id),
+    excluded,
+  };
+}
+
+/**
+ * Dataset mean and std per channel from per-image statistics, weighted by pixel count:
+ * E[x] = Σ n·μ / Σ n, Var[x] = Σ n·(σ² + μ²) / Σ n − E[x]², each image in [0, 1] units.
+ */
+export function datasetNormalisation(images: readonly Candidate[]): { mean: number[]; std: number[] } {
+  const channels = images[0]!.channels;
+  const sum = new Float64Array(channels);
+  const squares = new Float64Array(channels);
+  let pixels = 0;
+  for (const image of images) {
+    const n = image.width * image.height;
+    const scale = 1 / (2 ** image.bitDepth - 1);
+    pixels += n;
+    for (let c = 0; c < channels; c++) {
+      const mean = image.stats[c]!.mean * scale;
+      const std = image.stats[c]!.std * scale;
+      sum[c]! += n * mean;
+      squares[c]! += n * (std * std + mean * mean);
+    }
+  }
+  const mean = Array.from(sum, (s) => s / pixels);
+  const std = Array.from(squares, (s, c) => Math.sqrt(Math.max(s / pixels - mean[c]! ** 2, 0)));
+  // A constant channel would divide by zero; it carries no signal, so leave it unscaled.
+  return { mean, std: std.map((s) => (s > 1e-6 ? s : 1)) };
+}
+
+/** Per label, a seeded shuffle then the first ⌈fraction·n⌉ to validation (labels with ≥ 2 images). */
+export function stratifiedSplit<T extends { label: string | null }>(items: readonly T[], fraction: number, seed: number) {
+  if (!(fraction >= 0 && fraction < 1)) throw new StudioError('INVALID_ARGUMENT', `pretrain.valFraction must be in [0, 1), got ${fraction}`);
+  const rng = Rng.fromSeed(seed, 101);
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(item.label ?? '', [...(groups.get(item.label ?? '') ?? []), item]);
+  const train: T[] = [];
+  const val: T[] = [];
+  for (const key of [...groups.keys()].sort()) {
+    const group = [...groups.get(key)!];
+    for (let i = group.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [group[i], group[j]] = [group[j]!, group[i]!];
+    }
+    const held = group.length >= 2 && fraction > 0 ? Math.max(1, Math.round(group.length * fraction)) : 0;
+    val.push(...group.slice(0, held));
+    train.push(...group.slice(held));
+  }
+  return { train, val };
+}

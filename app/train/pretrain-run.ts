@@ -1,0 +1,231 @@
+/**
+ * Executes a planned pretraining run (in the training process): picks the backend, reads the
+ * run's images, trains with periodic validation and checkpoints, writes metrics to SQLite in
+ * batched transactions, and records how the run ended. `resume` continues from the last
+ * checkpoint with the same losses an uninterrupted run would have produced.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { StudioError } from '../contract';
+import { decodePlanar, fileBatchSource, type ImageEntry } from '../data/batches';
+import { gridSize } from '../mae/config';
+import { makeMasks, type MaskSet } from '../mae/masking';
+import { forwardMae } from '../mae/model';
+import { Rng } from '../mae/rng';
+import { selectBackend } from '../runtime/backend';
+import type { MetricPoint } from '../store/runs';
+import { Workspace } from '../workspace';
+import { resizeCrop } from './augment';
+import type { PretrainPlan } from './pretrain-plan';
+import { MaeTrainer, NonFiniteLossError } from './trainer';
+
+/** What the training process reports while it works. */
+export type RunProgress =
+  | { type: 'started'; runId: number; backend: string; device: string; step: number; totalSteps: number }
+  | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number; etaSeconds: number }
+  | { type: 'validation'; step: number; loss: number }
+  | { type: 'checkpoint'; step: number; path: string }
+  | { type: 'finished'; status: 'completed' | 'failed' | 'stopped'; step: number; finalLoss: number | null; reason?: string };
+
+export interface ExecuteOptions {
+  resume?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: RunProgress) => void;
+  log?: (line: string) => void;
+}
+
+/** Validation images at most: enough for a stable loss, cheap enough to run every epoch. */
+const MAX_VALIDATION_IMAGES = 64;
+/** Metrics are flushed after this many steps or this many ms, whichever comes first. */
+const FLUSH_STEPS = 25;
+const FLUSH_MS = 2000;
+/** Checkpoints kept per run: the newest and the one before it (a torn write never loses both). */
+const KEEP_CHECKPOINTS = 2;
+
+/** Runs (or resumes) a pretraining run to its end; the run row records the outcome. */
+export async function executePretrain(workspaceDir: string, runId: number, options: ExecuteOptions = {}) {
+  const workspace = new Workspace(workspaceDir);
+  const report = options.onProgress ?? (() => {});
+  let trainer: MaeTrainer | undefined;
+  let validation: ValidationSet | null = null;
+  try {
+    const run = workspace.runs.get(runId);
+    if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not pretraining`);
+    const plan = run.config as PretrainPlan;
+    const checkpoint = workspace.runs.latestCheckpoint(runId);
+    if (options.resume && !checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
+    if (!options.resume && run.status !== 'queued') {
+      throw new StudioError('CONFLICT', `run ${runId} is ${run.status}; use resume to continue it`);
+    }
+    if (options.resume && run.status === 'completed') throw new StudioError('CONFLICT', `run ${runId} is already completed`);
+
+    const selection = await selectBackend(plan.backend, { log: options.log });
+    const entries = imageEntries(workspace, plan);
+    const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std });
+    trainer = checkpoint && options.resume ? await MaeTrainer.resume(checkpoint.path, source) : MaeTrainer.create(plan.recipe, source);
+    if (options.resume) workspace.runs.truncateMetrics(runId, trainer.step);
+    workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
+    report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: trainer.step, totalSteps: plan.recipe.totalSteps });
+
+    validation = await validationSet(entries.val, plan);
+    const metrics = new MetricBuffer(workspace, runId);
+    const checkpointDir = path.join(workspace.projectDir(run.projectId), 'checkpoints');
+    fs.mkdirSync(checkpointDir, { recursive: true });
+    const saveCheckpoint = async () => {
+      const file = path.join(checkpointDir, `run-${runId}-step-${trainer!.step}.safetensors`);
+      await trainer!.saveCheckpoint(file);
+      workspace.runs.addCheckpoint(runId, trainer!.step, file, sha256File(file));
+      pruneCheckpoints(workspace, runId);
+      report({ type: 'checkpoint', step: trainer!.step, path: file });
+    };
+
+    let averageMs: number | null = null;
+    let outcome: { status: 'completed' | 'failed' | 'stopped'; reason?: string } = { status: 'completed' };
+    while (trainer.step < plan.recipe.totalSteps) {
+      if (options.signal?.aborted) {
+        outcome = { status: 'stopped', reason: 'stopped by request' };
+        break;
+      }
+      let step;
+      try {
+        step = await trainer.trainStep();
+      } catch (error) {
+        if (!(error instanceof NonFiniteLossError)) throw error;
+        outcome = { status: 'failed', reason: error.message };
+        break;
+      }
+      averageMs = averageMs === null ? step.msPerStep : 0.9 * averageMs + 0.1 * step.msPerStep;
+      const now = Date.now() / 1000;
+      metrics.add(
+        { step: step.step, name: 'train_loss', value: step.loss, time: now },
+        { step: step.step, name: 'lr', value: step.lr, time: now },
+        { step: step.step, name: 'images_per_second', value: step.imagesPerSecond, time: now },
+      );
+      report({ type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: ((plan.recipe.totalSteps - step.step) * averageMs) / 1000 });
+      const last = step.step === plan.recipe.totalSteps;
+      if (validation !== null && (step.step % plan.validateEvery === 0 || last)) {
+        const loss = validationLoss(trainer, validation);
+        metrics.add({ step: step.step, name: 'val_loss', value: loss, time: Date.now() / 1000 });
+        report({ type: 'validation', step: step.step, loss });
+      }
+      if (step.step % plan.checkpointEvery === 0 && !last) {
+        metrics.flush();
+        await saveCheckpoint();
+      }
+    }
+    metrics.flush();
+    if (outcome.status !== 'failed') await saveCheckpoint();
+    workspace.runs.setStatus(runId, outcome.status, { error: outcome.reason ?? null });
+    const result = { type: 'finished' as const, ...outcome, step: trainer.step, finalLoss: trainer.lastLoss };
+    report(result);
+    return result;
+  } catch (error) {
+    // The run is not left "running": it failed, with the reason a person can act on.
+    try {
+      const message = error instanceof Error ? error.message : String(error);
+      workspace.runs.setStatus(runId, 'failed', { error: message });
+    } catch {
+      // The run may not exist (a wrong id); the original error says so.
+    }
+    throw error;
+  } finally {
+    for (const batch of validation?.batches ?? []) batch.images.dispose();
+    trainer?.dispose();
+    workspace.close();
+  }
+}
+
+/** The run's train and validation images, as the batch source needs them. */
+function imageEntries(workspace: Workspace, plan: PretrainPlan): { train: ImageEntry[]; val: ImageEntry[] } {
+  const select = workspace.db.prepare('SELECT id, path, channels, bit_depth AS bitDepth FROM images WHERE id = ?');
+  const load = (ids: number[]) =>
+    ids.map((id) => {
+      const row = select.get(id) as { path: string; channels: number; bitDepth: 8 | 16 } | undefined;
+      if (!row) throw new StudioError('NOT_FOUND', `image ${id} of this run was removed from the project; start a new run`);
+      if (!fs.existsSync(row.path)) throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
+      return { path: row.path, channels: row.channels, bitDepth: row.bitDepth };
+    });
+  return { train: load(plan.data.trainImageIds), val: load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES)) };
+}
+
+interface ValidationSet {
+  batches: { images: tf.Tensor4D; masks: MaskSet }[];
+}
+
+/** Whole images resized to the model's size (no augmentation), with fixed masks. */
+async function validationSet(entries: ImageEntry[], plan: PretrainPlan): Promise<ValidationSet | null> {
+  if (entries.length === 0) return null;
+  const { imgSize } = plan.recipe.model;
+  const channels = plan.data.channels;
+  const plane = imgSize * imgSize;
+  const rng = Rng.fromSeed(plan.recipe.seed, 202);
+  const batches: ValidationSet['batches'] = [];
+  for (let start = 0; start < entries.length; start += plan.recipe.batchSize) {
+    const chunk = entries.slice(start, start + plan.recipe.batchSize);
+    const data = new Float32Array(chunk.length * channels * plane);
+    for (const [index, entry] of chunk.entries()) {
+      const image = await decodePlanar(entry);
+      const sample = data.subarray(index * channels * plane, (index + 1) * channels * plane);
+      resizeCrop(image, { top: 0, left: 0, height: image.height, width: image.width }, imgSize, false, sample);
+      for (let c = 0; c < channels; c++) {
+        for (let k = c * plane; k < (c + 1) * plane; k++) sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
+      }
+    }
+    const masks = makeMasks(plan.recipe.maskStrategy, { batchSize: chunk.length, gridSide: gridSize(plan.recipe.model).side, maskRatio: plan.recipe.maskRatio }, rng);
+    batches.push({ images: tf.tensor4d(data, [chunk.length, channels, imgSize, imgSize]), masks });
+  }
+  return { batches };
+}
+
+/** Mean masked-patch loss over the validation set, weighted by batch size. */
+function validationLoss(trainer: MaeTrainer, validation: ValidationSet): number {
+  let total = 0;
+  let count = 0;
+  for (const batch of validation.batches) {
+    const loss = tf.tidy(() => forwardMae(trainer.model, batch.images, batch.masks).loss);
+    total += loss.dataSync()[0]! * batch.masks.batchSize;
+    loss.dispose();
+    count += batch.masks.batchSize;
+  }
+  return total / count;
+}
+
+/** Buffers metric points and writes them in one transaction per flush. */
+class MetricBuffer {
+  #points: MetricPoint[] = [];
+  #lastFlush = Date.now();
+  #steps = 0;
+
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly runId: number,
+  ) {}
+
+  add(...points: MetricPoint[]): void {
+    this.#points.push(...points);
+    this.#steps += 1;
+    if (this.#steps >= FLUSH_STEPS || Date.now() - this.#lastFlush >= FLUSH_MS) this.flush();
+  }
+
+  flush(): void {
+    this.workspace.runs.appendMetrics(this.runId, this.#points);
+    this.#points = [];
+    this.#steps = 0;
+    this.#lastFlush = Date.now();
+  }
+}
+
+function sha256File(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** Deletes all but the newest checkpoints of a run, files and rows. */
+function pruneCheckpoints(workspace: Workspace, runId: number): void {
+  const all = workspace.runs.checkpoints(runId);
+  for (const old of all.slice(0, Math.max(0, all.length - KEEP_CHECKPOINTS))) {
+    workspace.runs.removeCheckpoint(old.id);
+    fs.rmSync(old.path, { force: true });
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The pretraining loop (`engine_pretrain.py` of the reference): per optimizer step, set the
+ * scheduled lr, run `accumSteps` forward/backward passes on freshly masked batches, average
+ * their gradients, take one AdamW step. Data arrives through `BatchSource`, metrics leave
+ * through a callback, and everything random flows from two serialisable RNG streams, so a
+ * checkpointed run resumes with the same losses as an uninterrupted one.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { gridSize } from '../mae/config';
+import { makeMasks } from '../mae/masking';
+import { createMae, disposeModel, forwardMae, type MaeModel } from '../mae/model';
+import { RNG_STREAMS, Rng, type RngState } from '../mae/rng';
+import { gradientsRegistered } from '../runtime/gradients';
+import { AdamW } from './adamw';
+import { readSafetensors, writeSafetensors, type NamedTensor } from './checkpoint';
+import { validateTrainConfig, type TrainConfig } from './config';
+import { learningRateAt, scaledLearningRate, type LrSchedule } from './schedule';
+
+/** A batch of normalised images, planar: `images` is [B, C, H, W] row-major. */
+export interface Batch {
+  images: Float32Array;
+  batchSize: number;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** Where training images come from. `next` must draw all its randomness from `rng`. */
+export interface BatchSource {
+  next(rng: Rng, batchSize: number): Batch | Promise<Batch>;
+}
+
+/** What one optimizer step reports. */
+export interface StepMetrics {
+  /** Optimizer steps completed, counting this one. */
+  step: number;
+  /** Mean loss over the step's micro-batches. */
+  loss: number;
+  /** Learning rate used for this step. */
+  lr: number;
+  imagesPerSecond: number;
+  msPerStep: number;
+}
+
+/** How a run ended. */
+export interface RunResult {
+  status: 'completed' | 'failed' | 'stopped';
+  /** Why it failed or stopped. */
+  reason?: string;
+  step: number;
+  finalLoss: number | null;
+}
+
+/** Options of `MaeTrainer.run`. */
+export interface RunOptions {
+  /** Called after every optimizer step (wire to the metrics table and the UI). */
+  onMetrics?: (metrics: StepMetrics) => void;
+  /** Stop early (status 'stopped'); the current step finishes first. */
+  signal?: AbortSignal;
+  /** Checkpoint file, rewritten every `checkpointEvery` steps and at the end. */
+  checkpointPath?: string;
+  checkpointEvery?: number;
+  /** Stop after this step instead of `config.totalSteps` (the schedule still spans totalSteps). */
+  untilStep?: number;
+}
+
+/** Thrown by `trainStep` when the loss is NaN or infinite; the weights are left unchanged. */
+export class NonFiniteLossError extends Error {}
+
+const CHECKPOINT_FORMAT = 'mae-studio-checkpoint';
+
+/** Trains one MAE; owns its model and optimizer tensors until `dispose`. */
+export class MaeTrainer {
+  /** Optimizer steps completed. */
+  step = 0;
+  lastLoss: number | null = null;
+
+  private constructor(
+    readonly config: TrainConfig,
+    readonly model: MaeModel,
+    readonly optimizer: AdamW,
+    private readonly source: BatchSource,
+    private dataRng: Rng,
+    private maskRng: Rng,
+  ) {}
+
+  /** A fresh run: seeded init, seeded data and mask streams. */
+  static create(input: Partial<TrainConfig>, source: BatchSource): MaeTrainer {
+    const config = validateTrainConfig(input);
+    if (!gradientsRegistered()) throw new Error('TF.js gradients are not registered: call selectBackend() (or ensureGradients()) before training');
+    const model = createMae(config.model, config.seed);
+    const optimizer = new AdamW(model.params, config);
+    return new MaeTrainer(config, model, optimizer, source, Rng.fromSeed(config.seed, RNG_STREAMS.data), Rng.fromSeed(config.seed, RNG_STREAMS.mask));
+  }
+
+  /** Continues a run from a checkpoint written by `saveCheckpoint`. */
+  static async resume(path: string, source: BatchSource): Promise<MaeTrainer> {
+    const { tensors, metadata } = await readSafetensors(path);
+    const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
+    if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${path} is not a MAE Studio checkpoint`);
+    const trainer = MaeTrainer.create(meta.config, source);
+    const restore = (variables: Map<string, tf.Variable>, prefix: string): void => {
+      for (const [name, variable] of variables) {
+        const saved = tensors.get(`${prefix}${name}`);
+        if (!saved) throw new Error(`checkpoint ${path} lacks ${prefix}${name}`);
+        tf.tidy(() => variable.assign(tf.tensor(saved.data, variable.shape)));
+      }
+    };
+    restore(trainer.model.params, 'model.');
+    restore(trainer.optimizer.firstMoments, 'optimizer.m.');
+    restore(trainer.optimizer.secondMoments, 'optimizer.v.');
+    trainer.optimizer.stepCount = meta.optimizerStep;
+    trainer.step = meta.step;
+    trainer.lastLoss = meta.lastLoss;
+    trainer.dataRng = Rng.fromState(meta.rng.data);
+    trainer.maskRng = Rng.fromState(meta.rng.mask);
+    return trainer;
+  }
+
+  /** The schedule this run follows. */
+  get schedule(): LrSchedule {
+    const { blr, batchSize, accumSteps, minLr, warmupSteps, totalSteps } = this.config;
+    return { peakLr: scaledLearningRate(blr, batchSize * accumSteps), minLr, warmupSteps, totalSteps };
+  }
+
+  /** One optimizer step over `accumSteps` micro-batches. Throws `NonFiniteLossError`. */
+  async trainStep(): Promise<StepMetrics> {
+    const started = performance.now();
+    const { batchSize, accumSteps, maskStrategy, maskRatio } = this.config;
+    const lr = learningRateAt(this.step, this.schedule);
+    const names = [...this.model.params.keys()];
+    const variables = [...this.model.params.values()];
+    let accumulated: tf.Tensor[] | null = null;
+    let lossSum = 0;
+    try {
+      for (let micro = 0; micro < accumSteps; micro++) {
+        const batch = await this.source.next(this.dataRng, batchSize);
+        this.checkBatch(batch);
+        const masks = makeMasks(maskStrategy, { batchSize, gridSide: gridSize(this.config.model).side, maskRatio }, this.maskRng);
+        const imgs = tf.tensor4d(batch.images, [batch.batchSize, batch.channels, batch.height, batch.width]);
+        // The loss is divided by accumSteps so the summed gradients are the mean (as the reference).
+        const { value, grads } = tf.variableGrads(() => tf.div(forwardMae(this.model, imgs, masks).loss, accumSteps) as tf.Scalar, variables);
+        imgs.dispose();
+        const loss = (await value.data())[0]! * accumSteps;
+        value.dispose();
+        const ordered = variables.map((variable) => grads[variable.name]!);
+        if (!Number.isFinite(loss)) {
+          tf.dispose(ordered);
+          throw new NonFiniteLossError(`loss is ${loss} at step ${this.step + 1} (lr ${lr.toExponential(3)}); lower blr or check the data normalisation`);
+        }
+        lossSum += loss;
+        if (accumulated === null) accumulated = ordered;
+        else {
+          const previous: tf.Tensor[] = accumulated;
+          accumulated = tf.tidy(() => previous.map((sum, i) => tf.add(sum, ordered[i]!)));
+          tf.dispose([...previous, ...ordered]);
+        }
+      }
+      this.optimizer.step(new Map(names.map((name, i) => [name, accumulated![i]!])), lr);
+    } finally {
+      if (accumulated) tf.dispose(accumulated);
+    }
+    this.step += 1;
+    this.lastLoss = lossSum / accumSteps;
+    const msPerStep = performance.now() - started;
+    return { step: this.step, loss: this.lastLoss, lr, msPerStep, imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep };
+  }
+
+  /** Trains until `untilStep` / `totalSteps`, an abort, or a non-finite loss. */
+  async run(options: RunOptions = {}): Promise<RunResult> {
+    const until = Math.min(options.untilStep ?? this.config.totalSteps, this.config.totalSteps);
+    const every = options.checkpointEvery ?? 0;
+    while (this.step < until) {
+      if (options.signal?.aborted) {
+        if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
+        return { status: 'stopped', reason: 'stopped by request', step: this.step, finalLoss: this.lastLoss };
+      }
+      let metrics: StepMetrics;
+      try {
+        metrics = await this.trainStep();
+      } catch (error) {
+        if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
+        throw error;
+      }
+      options.onMetrics?.(metrics);
+      if (options.checkpointPath && every > 0 && this.step % every === 0) await this.saveCheckpoint(options.checkpointPath);
+    }
+    if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
+    return { status: 'completed', step: this.step, finalLoss: this.lastLoss };
+  }
+
+  /** Writes weights, moments, step, schedule and RNG states atomically (see checkpoint.ts). */
+  async saveCheckpoint(path: string): Promise<void> {
+    const tensors = new Map<string, NamedTensor>();
+    const collect = async (variables: Map<string, tf.Variable>, prefix: string): Promise<void> => {
+      for (const [name, variable] of variables) {
+        tensors.set(`${prefix}${name}`, { shape: variable.shape, data: (await variable.data()) as Float32Array });
+      }
+    };
+    await collect(this.model.params, 'model.');
+    await collect(this.optimizer.firstMoments, 'optimizer.m.');
+    await collect(this.optimizer.secondMoments, 'optimizer.v.');
+    const meta: CheckpointMeta = {
+      format: CHECKPOINT_FORMAT,
+      version: 1,
+      config: this.config,
+      step: this.step,
+      optimizerStep: this.optimizer.stepCount,
+      lastLoss: this.lastLoss,
+      schedule: { ...this.schedule, nextLr: learningRateAt(this.step, this.schedule) },
+      rng: { data: this.dataRng.state(), mask: this.maskRng.state() },
+    };
+    await writeSafetensors(path, tensors, { studio: JSON.stringify(meta) });
+  }
+
+  /** Frees the model and optimizer tensors. */
+  dispose(): void {
+    disposeModel(this.model);
+    this.optimizer.dispose();
+  }
+
+  private checkBatch(batch: Batch): void {
+    const { imgSize, inChans } = this.config.model;
+    if (batch.batchSize !== this.config.batchSize || batch.channels !== inChans || batch.height !== imgSize || batch.width !== imgSize) {
+      throw new Error(`batch source gave [${batch.batchSize}, ${batch.channels}, ${batch.height}, ${batch.width}], the model needs [${this.config.batchSize}, ${inChans}, ${imgSize}, ${imgSize}]`);
+    }
+    if (batch.images.length !== batch.batchSize * batch.channels * batch.height * batch.width) {
+      throw new Error(`batch holds ${batch.images.length} values, its shape needs ${batch.batchSize * batch.channels * batch.height * batch.width}`);
+    }
+  }
+}
+
+/** The `studio` metadata entry of a checkpoint. */
+export interface CheckpointMeta {
+  format: typeof CHECKPOINT_FORMAT;
+  version: 1;
+  config: TrainConfig;
+  step: number;
+  optimizerStep: number;
+  lastLoss: number | null;
+  schedule: LrSchedule & { nextLr: number };
+  rng: { data: RngState; mask: RngState };
+}

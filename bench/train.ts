@@ -1,0 +1,118 @@
+/**
+ * Training-step benchmark: ms/step and images/s of the TF.js MAE on each available backend,
+ * beside the same architecture in PyTorch (bench/mae_torch.py), printed as ours/PyTorch.
+ *
+ *   node dist/bench/train.js [--backends cpu,wasm] [--steps 2] [--slow] [--json]
+ *                            [--python /usr/bin/python3] [--no-torch] [--only @64]
+ *
+ * Configs: ViT-Tiny/16 @224 with the paper's 512×8 decoder, and ViT 192d×4/8 @64 with the
+ * light 128×2 decoder; batch 8, 3 channels, synthetic images. The @224 config on the plain
+ * cpu backend takes minutes per step, so it runs only with --slow.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MAE_PRESETS, maeConfigFromParts, type MaeConfig } from '../app/mae/config';
+import { BACKEND_ORDER, selectBackend, type BackendPreference } from '../app/runtime/backend';
+import { syntheticSource } from '../app/train/synthetic';
+import { MaeTrainer } from '../app/train/trainer';
+
+interface BenchConfig {
+  name: string;
+  model: MaeConfig;
+  /** Too slow for the plain cpu backend unless --slow. */
+  heavy: boolean;
+}
+
+const BATCH_SIZE = 8;
+const CONFIGS: BenchConfig[] = [
+  { name: 'vit-tiny/16@224 dec512x8', model: MAE_PRESETS.maeVitTinyPatch16Dec512d8b({ inChans: 3 }), heavy: true },
+  { name: 'vit-192dx4/8@64 dec128x2', model: maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 }), heavy: false },
+];
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+/** Times `steps` optimizer steps after `warmup` untimed ones. */
+async function timeOurs(model: MaeConfig, steps: number, warmup: number, accumSteps: number): Promise<{ msPerStep: number; loss: number }> {
+  const batchSize = BATCH_SIZE / accumSteps;
+  const trainer = MaeTrainer.create({ model, batchSize, accumSteps, totalSteps: 1000, warmupSteps: 0, seed: 0 }, syntheticSource({ imgSize: model.imgSize, channels: model.inChans }));
+  try {
+    for (let i = 0; i < warmup; i++) await trainer.trainStep();
+    const started = performance.now();
+    let loss = Number.NaN;
+    for (let i = 0; i < steps; i++) loss = (await trainer.trainStep()).loss;
+    return { msPerStep: (performance.now() - started) / steps, loss };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+function findTorchPeer(): { python: string; script: string } | string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = [resolve('bench/mae_torch.py'), join(here, 'mae_torch.py'), join(here, '../../bench/mae_torch.py')].find(existsSync);
+  if (!script) return 'bench/mae_torch.py not found';
+  const candidates = [argument('python'), process.env.MAE_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c));
+  const python = candidates.find((c) => spawnSync(c, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  return python ? { python, script } : `no Python with torch among ${candidates.join(', ')} (apt-get install python3-torch)`;
+}
+
+function timeTorch(peer: { python: string; script: string }, model: MaeConfig, steps: number): { msPerStep: number; torch: string } | string {
+  const args = [peer.script, '--img', model.imgSize, '--patch', model.patchSize, '--chans', model.inChans, '--dim', model.embedDim,
+    '--depth', model.depth, '--heads', model.numHeads, '--dec-dim', model.decoderEmbedDim, '--dec-depth', model.decoderDepth,
+    '--dec-heads', model.decoderNumHeads, '--batch', BATCH_SIZE, '--steps', steps, '--warmup', 1, '--threads', 2].map(String);
+  const run = spawnSync(peer.python, args, { encoding: 'utf8' });
+  if (run.status !== 0) return `PyTorch peer failed: ${run.stderr.trim().split('\n').at(-1)}`;
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { msPerStep: number; torch: string };
+}
+
+async function main(): Promise<void> {
+  const steps = Number(argument('steps') ?? 2);
+  const backends = (argument('backends')?.split(',') ?? BACKEND_ORDER) as Exclude<BackendPreference, 'auto'>[];
+  const only = argument('only'); // run only configs whose name contains this
+  const configs = CONFIGS.filter((config) => !only || config.name.includes(only));
+  const rows: Record<string, unknown>[] = [];
+  const log = (line: string): void => { if (!flag('json')) console.log(line); };
+
+  const peer = flag('no-torch') ? 'skipped (--no-torch)' : findTorchPeer();
+  const torchTimes = new Map<string, { msPerStep: number; torch: string } | string>();
+  for (const config of configs) {
+    const result = typeof peer === 'string' ? peer : timeTorch(peer, config.model, config.heavy ? 1 : steps);
+    torchTimes.set(config.name, result);
+    log(typeof result === 'string' ? `pytorch  ${config.name}: ${result}` : `pytorch  ${config.name}: ${result.msPerStep.toFixed(0)} ms/step, ${(BATCH_SIZE * 1000 / result.msPerStep).toFixed(2)} img/s (torch ${result.torch}, 2 threads)`);
+  }
+  for (const backend of backends) {
+    let device: string;
+    try {
+      device = (await selectBackend(backend, { log: () => undefined })).device;
+    } catch (error) {
+      log(`${backend}: ${(error as Error).message}`);
+      rows.push({ backend, available: false, reason: (error as Error).message });
+      continue;
+    }
+    for (const config of configs) {
+      if (config.heavy && backend === 'cpu' && !flag('slow')) {
+        log(`${backend.padEnd(8)} ${config.name}: skipped (minutes per step on plain JS; pass --slow)`);
+        rows.push({ backend, config: config.name, skipped: 'needs --slow' });
+        continue;
+      }
+      // wasm's heap (2–4 GB) cannot hold batch 8 at 224 with the 512×8 decoder: same effective batch as 2 × 4.
+      const accumSteps = config.heavy && backend === 'wasm' ? 2 : 1;
+      const ours = await timeOurs(config.model, config.heavy ? 1 : steps, config.heavy ? 0 : 1, accumSteps);
+      const torch = torchTimes.get(config.name);
+      const ratio = typeof torch === 'object' ? ours.msPerStep / torch.msPerStep : null;
+      rows.push({ backend, device, config: config.name, batch: BATCH_SIZE, accumSteps, msPerStep: ours.msPerStep, imagesPerSecond: BATCH_SIZE * 1000 / ours.msPerStep, loss: ours.loss, torchMsPerStep: typeof torch === 'object' ? torch.msPerStep : null, ratioOursOverTorch: ratio });
+      log(`${backend.padEnd(8)} ${config.name}: ${ours.msPerStep.toFixed(0)} ms/step, ${(BATCH_SIZE * 1000 / ours.msPerStep).toFixed(2)} img/s` + (accumSteps > 1 ? ` (as ${accumSteps}×${BATCH_SIZE / accumSteps} accumulated)` : '') + (ratio === null ? '' : `, ${ratio.toFixed(1)}× PyTorch`));
+    }
+  }
+  if (flag('json')) console.log(JSON.stringify({ batchSize: BATCH_SIZE, results: rows }, null, 2));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(2);
+});
