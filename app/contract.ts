@@ -76,6 +76,48 @@ export interface ImageDetail extends ImageSummary {
   excluded: boolean;
   stats: ChannelStats[] | null;
   importedAt: string;
+  /** Which sample of its file this row is (a DICOM frame, an OME-TIFF (z, t) plane); 0 for most. */
+  frame?: number;
+  /** Technical metadata of formats that have it (never patient data); null for plain images. */
+  meta?: ImageMeta | null;
+}
+
+/** A display window (DICOM VOI): values from center - width/2 to center + width/2 are shown. */
+export interface DisplayWindow {
+  center: number;
+  width: number;
+}
+
+/**
+ * Technical metadata of one sample, stored as JSON. Values (stats, pixels) are in the sample's
+ * own units: for DICOM, modality units after Rescale Slope/Intercept (Hounsfield units for CT).
+ */
+export interface ImageMeta {
+  /** Type of each stored value; 8/16-bit unsigned images without meta are uint8/uint16. */
+  sampleType?: 'uint8' | 'uint16' | 'int16' | 'float32';
+  /** Name of each channel (band description, OME channel name), where the file has them. */
+  channelNames?: (string | null)[];
+  /** Value marking missing pixels (GDAL_NODATA); excluded from stats. */
+  nodata?: number | null;
+  /** DICOM VOI windows, first one used for the thumbnail. */
+  windows?: DisplayWindow[];
+  rescale?: { slope: number; intercept: number };
+  modality?: string;
+  /** DICOM transfer syntax UID and name. */
+  transferSyntax?: string;
+  photometric?: string;
+  /** Physical pixel spacing (row, column), where the file states it. */
+  pixelSpacing?: [number, number];
+  /** Samples of the file and which one this is; z and t for OME-TIFF planes. */
+  frames?: number;
+  z?: number;
+  t?: number;
+  /** Stored in tiles (width × height). */
+  tile?: [number, number];
+  /** Too large to decode whole: imported from its header, stats sampled from a few tiles. */
+  huge?: boolean;
+  /** TIFF pages that are reduced-resolution overviews of this sample. */
+  overviews?: number;
 }
 
 export interface ImagePage {

@@ -22,7 +22,7 @@ export const LOW_CONTRAST_RANGE = 96;
 const JPEG_OPTIONS = { quality: 82, optimiseCoding: false, chromaSubsampling: '4:2:0' } as const;
 
 /** 8-bit pixels ready to encode. */
-interface DisplayPixels {
+export interface DisplayPixels {
   pixels: Uint8Array;
   width: number;
   height: number;
@@ -36,7 +36,12 @@ export function thumbnailPath(sha256: string): string {
 
 /** Encodes the thumbnail of a decoded image and writes it to `file` (its folder must exist). */
 export async function writeThumbnail(image: DecodedImage, summary: PixelSummary, file: string, size = THUMBNAIL_SIZE): Promise<void> {
-  let display = displayPixels(image, summary);
+  await writeDisplayThumbnail(displayPixels(image, summary), file, size);
+}
+
+/** Shrinks 8-bit display pixels to at most `size` on the long side and writes them as JPEG. */
+export async function writeDisplayThumbnail(pixels: DisplayPixels, file: string, size = THUMBNAIL_SIZE): Promise<void> {
+  let display = pixels;
   // Whole-factor shrinking is a cheap box average here; libvips only finishes odd ratios.
   const factor = Math.floor(Math.max(display.width, display.height) / size);
   if (factor >= 2) display = boxShrink(display, factor);

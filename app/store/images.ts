@@ -3,6 +3,7 @@ import {
   StudioError,
   type ChannelStats,
   type ImageDetail,
+  type ImageMeta,
   type ImagePage,
   type ImageQuery,
   type ImageSummary,
@@ -29,6 +30,10 @@ export interface NewImage {
   /** Path of the thumbnail relative to the project folder. */
   thumbnail: string | null;
   duplicateOf: number | null;
+  /** Which sample of the file (DICOM frame, OME-TIFF plane); 0 when absent. */
+  frame?: number;
+  /** Technical metadata (band names, nodata, VOI windows...); null when absent. */
+  meta?: ImageMeta | null;
 }
 
 /** What the importer needs to know about a path already in the project. */
@@ -58,6 +63,8 @@ interface ImageRow {
   stats: string | null;
   thumbnail: string | null;
   imported_at: string;
+  frame: number;
+  meta: string | null;
 }
 
 const SUMMARY_COLUMNS = 'id, path, label, width, height, channels, bit_depth, format, error, thumbnail';
@@ -91,21 +98,31 @@ export class ImageStore {
   /** Inserts rows in one transaction; returns their ids in order. */
   insertMany(rows: readonly NewImage[]): number[] {
     const insert = this.db.prepare(`
-      INSERT INTO images (project_id, path, sha256, size_bytes, mtime_ms, width, height, channels, bit_depth,
-                          format, label, error, stats, thumbnail, duplicate_of, imported_at)
-      VALUES (@projectId, @path, @sha256, @sizeBytes, @mtimeMs, @width, @height, @channels, @bitDepth,
-              @format, @label, @error, @stats, @thumbnail, @duplicateOf, @importedAt)
-      ON CONFLICT (project_id, path) DO UPDATE SET
+      INSERT INTO images (project_id, path, frame, sha256, size_bytes, mtime_ms, width, height, channels, bit_depth,
+                          format, label, error, stats, thumbnail, duplicate_of, meta, imported_at)
+      VALUES (@projectId, @path, @frame, @sha256, @sizeBytes, @mtimeMs, @width, @height, @channels, @bitDepth,
+              @format, @label, @error, @stats, @thumbnail, @duplicateOf, @meta, @importedAt)
+      ON CONFLICT (project_id, path, frame) DO UPDATE SET
         sha256 = excluded.sha256, size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms,
         width = excluded.width, height = excluded.height, channels = excluded.channels,
         bit_depth = excluded.bit_depth, format = excluded.format, label = excluded.label,
         error = excluded.error, stats = excluded.stats, thumbnail = excluded.thumbnail,
-        duplicate_of = excluded.duplicate_of, imported_at = excluded.imported_at
+        duplicate_of = excluded.duplicate_of, meta = excluded.meta, imported_at = excluded.imported_at
       RETURNING id`);
+    // A file re-imported with fewer samples (or now failing) must not keep its old extra frames.
+    const dropLaterFrames = this.db.prepare('DELETE FROM images WHERE project_id = ? AND path = ? AND frame >= ?');
     const now = new Date().toISOString();
     return this.db.transaction(() =>
       rows.map((row) => {
-        const params = { ...row, stats: row.stats ? JSON.stringify(row.stats) : null, importedAt: now };
+        const frame = row.frame ?? 0;
+        const params = {
+          ...row,
+          frame,
+          stats: row.stats ? JSON.stringify(row.stats) : null,
+          meta: row.meta ? JSON.stringify(row.meta) : null,
+          importedAt: now,
+        };
+        if (frame === 0) dropLaterFrames.run(row.projectId, row.path, row.meta?.frames ?? 1);
         return (insert.get(params) as { id: number }).id;
       }),
     )();
@@ -114,7 +131,7 @@ export class ImageStore {
   /** Every path already in the project, with what is needed to tell whether it changed. */
   knownFiles(projectId: number): Map<string, KnownFile> {
     const rows = this.db
-      .prepare('SELECT id, path, sha256, size_bytes, mtime_ms, error FROM images WHERE project_id = ?')
+      .prepare('SELECT id, path, sha256, size_bytes, mtime_ms, error FROM images WHERE project_id = ? AND frame = 0')
       .all(projectId) as { id: number; path: string; sha256: string | null; size_bytes: number | null; mtime_ms: number | null; error: string | null }[];
     return new Map(
       rows.map((r) => [r.path, { id: r.id, sha256: r.sha256, sizeBytes: r.size_bytes, mtimeMs: r.mtime_ms, error: r.error }]),
@@ -125,7 +142,7 @@ export class ImageStore {
   hashes(projectId: number): Map<string, { id: number; path: string }> {
     const rows = this.db
       .prepare(
-        'SELECT id, path, sha256 FROM images WHERE project_id = ? AND sha256 IS NOT NULL AND error IS NULL AND duplicate_of IS NULL',
+        'SELECT id, path, sha256 FROM images WHERE project_id = ? AND frame = 0 AND sha256 IS NOT NULL AND error IS NULL AND duplicate_of IS NULL',
       )
       .all(projectId) as { id: number; path: string; sha256: string }[];
     return new Map(rows.map((r) => [r.sha256, { id: r.id, path: r.path }]));
@@ -165,6 +182,8 @@ export class ImageStore {
       excluded: row.excluded !== 0,
       stats: row.stats ? (JSON.parse(row.stats) as ChannelStats[]) : null,
       importedAt: row.imported_at,
+      frame: row.frame,
+      meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null,
     };
   }
 
@@ -185,9 +204,17 @@ export class ImageStore {
       .all(projectId) as LabelCount[];
   }
 
+  /** Every sample of one file, in frame order (for readers that crop from the file). */
+  samplesOf(projectId: number, path: string): { id: number; frame: number; meta: ImageMeta | null }[] {
+    const rows = this.db
+      .prepare('SELECT id, frame, meta FROM images WHERE project_id = ? AND path = ? ORDER BY frame')
+      .all(projectId, path) as { id: number; frame: number; meta: string | null }[];
+    return rows.map((row) => ({ id: row.id, frame: row.frame, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null }));
+  }
+
   failures(projectId: number): ImportFailure[] {
     return this.db
-      .prepare('SELECT path, error AS reason FROM images WHERE project_id = ? AND error IS NOT NULL ORDER BY path')
+      .prepare('SELECT path, error AS reason FROM images WHERE project_id = ? AND error IS NOT NULL AND frame = 0 ORDER BY path')
       .all(projectId) as ImportFailure[];
   }
 }

@@ -89,6 +89,50 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX images_by_label ON images (project_id, label);
     `,
   },
+  {
+    version: 3,
+    description: 'several samples per file (frame), technical metadata (meta JSON)',
+    // SQLite cannot change a UNIQUE constraint in place: the table is rebuilt. The new table's
+    // self-reference names images_new, which the rename rewrites to images; dropping the old
+    // table then cascades nowhere, so every row and every duplicate_of link survives.
+    sql: `
+      CREATE TABLE images_new (
+        id           INTEGER PRIMARY KEY,
+        project_id   INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        path         TEXT NOT NULL,
+        frame        INTEGER NOT NULL DEFAULT 0,
+        sha256       TEXT,
+        width        INTEGER,
+        height       INTEGER,
+        channels     INTEGER,
+        bit_depth    INTEGER,
+        format       TEXT,
+        label        TEXT,
+        split        TEXT CHECK (split IN ('train', 'val', 'test')),
+        excluded     INTEGER NOT NULL DEFAULT 0,
+        error        TEXT,
+        stats        TEXT,
+        imported_at  TEXT NOT NULL,
+        size_bytes   INTEGER,
+        mtime_ms     INTEGER,
+        duplicate_of INTEGER REFERENCES images_new(id) ON DELETE SET NULL,
+        thumbnail    TEXT,
+        meta         TEXT,
+        UNIQUE (project_id, path, frame)
+      );
+      INSERT INTO images_new (id, project_id, path, frame, sha256, width, height, channels, bit_depth, format,
+                              label, split, excluded, error, stats, imported_at, size_bytes, mtime_ms,
+                              duplicate_of, thumbnail, meta)
+        SELECT id, project_id, path, 0, sha256, width, height, channels, bit_depth, format,
+               label, split, excluded, error, stats, imported_at, size_bytes, mtime_ms,
+               duplicate_of, thumbnail, NULL
+        FROM images;
+      DROP TABLE images;
+      ALTER TABLE images_new RENAME TO images;
+      CREATE INDEX images_by_hash ON images (project_id, sha256);
+      CREATE INDEX images_by_label ON images (project_id, label);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

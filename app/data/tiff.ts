@@ -1,0 +1,294 @@
+/**
+ * TIFF files through geotiff.js: the page structure (samples, overviews, OME planes), the
+ * routing rule between sharp and geotiff.js, and reading one sample or one window of it.
+ *
+ * Routing (decided in {@link needsGeotiff} only): sharp keeps the plain TIFFs it reads exactly —
+ * one full-resolution page, 1–4 interleaved bands of 8- or 16-bit unsigned integers, no nodata,
+ * no OME-XML, at most {@link HUGE_PIXELS}. Everything else goes through geotiff.js.
+ *
+ * Pages: a page flagged reduced-resolution (NewSubfileType bit 0) is an overview of the sample
+ * before it, never a sample. With OME-XML, each (z, t) is one sample whose channels are the C
+ * pages; without it, every full-resolution page is a separate sample.
+ */
+import { fromArrayBuffer, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import type { ImageMeta } from '../contract';
+import { DecodeError } from './decode';
+import { omePageIndex, parseOmeXml } from './ome';
+import { allocateValues, type Raster, type RasterValues, type SampleType } from './raster';
+
+/** Images with more pixels than this are imported from their header (64 megapixels). */
+export const HUGE_PIXELS = 64 * 1024 * 1024;
+
+/** More bands than this is taken as a corrupt header, not an image. */
+export const MAX_BANDS = 512;
+
+/** Pages read at most: beyond, a file is taken as corrupt (or hostile). */
+export const MAX_PAGES = 10_000;
+
+/** A tile or strip larger than this cannot be read in parts (a single-strip giant image). */
+export const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
+
+/** One sample of a TIFF: its pages (one with every band, or one per OME channel). */
+export interface TiffSample {
+  pages: number[];
+  /** Reduced-resolution pages of this sample, largest first. */
+  overviews: number[];
+  z?: number;
+  t?: number;
+}
+
+/** The structure of a TIFF file, from its headers only. */
+export interface TiffLayout {
+  tiff: GeoTIFF;
+  images: GeoTIFFImage[];
+  samples: TiffSample[];
+  width: number;
+  height: number;
+  bands: number;
+  /** Type the values are kept in (int32/uint32/float64 files are kept as float32). */
+  sampleType: SampleType;
+  /** Bits and kind as stored, for the routing rule. */
+  storedBits: number;
+  storedFormat: number;
+  planar: number;
+  channelNames: (string | null)[] | null;
+  nodata: number | null;
+  tile: [number, number] | null;
+  ome: boolean;
+  huge: boolean;
+}
+
+/** True for bytes that start like a TIFF or BigTIFF. */
+export function isTiffBytes(bytes: Uint8Array): boolean {
+  const little = bytes[0] === 0x49 && bytes[1] === 0x49 && (bytes[2] === 42 || bytes[2] === 43) && bytes[3] === 0;
+  const big = bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0 && (bytes[3] === 42 || bytes[3] === 43);
+  return bytes.length >= 8 && (little || big);
+}
+
+/** Opens TIFF bytes and reads their structure; throws {@link DecodeError} with a specific reason. */
+export async function readTiffLayout(bytes: Uint8Array): Promise<TiffLayout> {
+  const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+  let tiff: GeoTIFF;
+  let images: GeoTIFFImage[];
+  try {
+    tiff = await fromArrayBuffer(buffer as ArrayBuffer);
+    images = await readPages(tiff, bytes.length);
+  } catch (error) {
+    if (error instanceof DecodeError) throw error;
+    throw new DecodeError(`not a valid TIFF: ${describeTiffFailure(error as Error)}`);
+  }
+  return layoutOfPages(tiff, images);
+}
+
+async function readPages(tiff: GeoTIFF, fileSize: number): Promise<GeoTIFFImage[]> {
+  const images: GeoTIFFImage[] = [];
+  const seen = new Set<number>();
+  for (let index = 0; ; index++) {
+    if (index >= MAX_PAGES) throw new DecodeError(`not a valid TIFF: more than ${MAX_PAGES} pages`);
+    const image = await tiff.getImage(index);
+    images.push(image);
+    const next = image.fileDirectory.nextIFDByteOffset;
+    if (next === 0) return images;
+    if (seen.has(next)) throw new DecodeError('not a valid TIFF: its pages form a loop');
+    if (next >= fileSize) throw new DecodeError(`not a valid TIFF: page ${index + 2} starts past the end of the file (offset ${next})`);
+    seen.add(next);
+  }
+}
+
+function tag(image: GeoTIFFImage, name: string): unknown {
+  return image.fileDirectory.hasTag(name as never) ? image.fileDirectory.getValue(name as never) : undefined;
+}
+
+function isOverview(image: GeoTIFFImage): boolean {
+  return ((Number(tag(image, 'NewSubfileType') ?? 0) & 1) === 1);
+}
+
+async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<TiffLayout> {
+  const first = images[0]!;
+  const width = first.getWidth();
+  const height = first.getHeight();
+  if (!(width > 0 && height > 0)) throw new DecodeError(`not a valid TIFF: invalid size ${width}×${height}`);
+  const bandsPerPage = first.getSamplesPerPixel();
+  if (!(bandsPerPage >= 1 && bandsPerPage <= MAX_BANDS)) {
+    throw new DecodeError(`not a valid TIFF: absurd band count ${bandsPerPage} (at most ${MAX_BANDS} supported)`);
+  }
+  const storedBits = first.getBitsPerSample(0);
+  const storedFormat = first.getSampleFormat(0);
+  const sampleType = sampleTypeOf(storedBits, storedFormat);
+  const description = tag(first, 'ImageDescription');
+  let ome;
+  try {
+    ome = parseOmeXml(typeof description === 'string' ? description : undefined);
+  } catch (error) {
+    throw new DecodeError(`not a valid OME-TIFF: ${(error as Error).message}`);
+  }
+  const samples = ome ? omeSamples(images, ome) : pageSamples(images);
+  for (const sample of samples) {
+    for (const page of sample.pages) {
+      const image = images[page]!;
+      if (image.getWidth() !== width || image.getHeight() !== height || image.getSamplesPerPixel() !== bandsPerPage) {
+        if (ome) throw new DecodeError(`not a valid OME-TIFF: page ${page + 1} differs in size or bands from page 1`);
+      }
+    }
+  }
+  const bands = ome ? ome.sizeC : bandsPerPage;
+  const tiled = first.isTiled;
+  const huge = width * height > HUGE_PIXELS;
+  if (huge) {
+    const blockBytes = first.getTileWidth() * first.getTileHeight() * bandsPerPage * Math.ceil(storedBits / 8);
+    if (blockBytes > MAX_BLOCK_BYTES) {
+      throw new DecodeError(
+        `image too large to decode: ${width}×${height} pixels stored in ${tiled ? 'tiles' : 'strips'} of ` +
+          `${first.getTileWidth()}×${first.getTileHeight()}; only tiled images (or small strips) this large can be read in parts`,
+      );
+    }
+  }
+  return {
+    tiff,
+    images,
+    samples,
+    width,
+    height,
+    bands,
+    sampleType,
+    storedBits,
+    storedFormat,
+    planar: Number(tag(first, 'PlanarConfiguration') ?? 1),
+    channelNames: ome ? ome.channelNames : await bandNames(first, bandsPerPage),
+    nodata: first.getGDALNoData(),
+    tile: tiled ? [first.getTileWidth(), first.getTileHeight()] : null,
+    ome: ome !== null,
+    huge,
+  };
+}
+
+function pageSamples(images: GeoTIFFImage[]): TiffSample[] {
+  const samples: TiffSample[] = [];
+  images.forEach((image, page) => {
+    if (isOverview(image) && samples.length > 0) samples[samples.length - 1]!.overviews.push(page);
+    else samples.push({ pages: [page], overviews: [] });
+  });
+  return samples;
+}
+
+function omeSamples(images: GeoTIFFImage[], ome: NonNullable<ReturnType<typeof parseOmeXml>>): TiffSample[] {
+  const full = images.map((_, page) => page).filter((page) => !isOverview(images[page]!));
+  const needed = ome.sizeC * ome.sizeZ * ome.sizeT;
+  if (full.length < needed) {
+    throw new DecodeError(`not a valid OME-TIFF: its OME-XML describes ${needed} planes (C=${ome.sizeC} Z=${ome.sizeZ} T=${ome.sizeT}) but the file has ${full.length} pages`);
+  }
+  const samples: TiffSample[] = [];
+  for (let t = 0; t < ome.sizeT; t++) {
+    for (let z = 0; z < ome.sizeZ; z++) {
+      const pages = Array.from({ length: ome.sizeC }, (_, c) => full[omePageIndex(ome, c, z, t)]!);
+      samples.push({ pages, overviews: [], z, t });
+    }
+  }
+  return samples;
+}
+
+async function bandNames(image: GeoTIFFImage, bands: number): Promise<(string | null)[] | null> {
+  const names: (string | null)[] = [];
+  for (let band = 0; band < bands; band++) {
+    const metadata = await image.getGDALMetadata(band).catch(() => null);
+    const description = metadata?.DESCRIPTION;
+    names.push(typeof description === 'string' && description.trim() ? description.trim() : null);
+  }
+  return names.some((name) => name !== null) ? names : null;
+}
+
+const FORMAT_NAMES: Readonly<Record<number, string>> = { 1: 'unsigned integer', 2: 'signed integer', 3: 'float' };
+
+/** How values of a stored type are kept; throws for types that cannot be kept honestly. */
+function sampleTypeOf(bits: number, format: number): SampleType {
+  if (format === 1 && bits === 8) return 'uint8';
+  if (format === 1 && bits === 16) return 'uint16';
+  if (format === 2 && bits === 16) return 'int16';
+  if ((format === 3 && (bits === 32 || bits === 64)) || ((format === 1 || format === 2) && bits === 32)) return 'float32';
+  if (format === 2 && bits === 8) return 'int16';
+  const kind = FORMAT_NAMES[format] ?? `sample format ${format}`;
+  throw new DecodeError(`unsupported TIFF sample type: ${bits}-bit ${kind} (8/16/32-bit integers and 32/64-bit floats are supported)`);
+}
+
+/** The routing rule: false when sharp reads this TIFF exactly (see the file's comment). */
+export function needsGeotiff(layout: TiffLayout): boolean {
+  const plain =
+    layout.samples.length === 1 &&
+    layout.samples[0]!.pages.length === 1 &&
+    layout.bands <= 4 &&
+    layout.planar === 1 &&
+    layout.storedFormat === 1 &&
+    (layout.storedBits === 8 || layout.storedBits === 16) &&
+    layout.nodata === null &&
+    !layout.ome &&
+    !layout.huge;
+  return !plain;
+}
+
+/** A window of a sample in pixels: left, top, width, height. */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads one sample (all its bands, interleaved), or only the tiles/strips covering `region`.
+ * Throws {@link DecodeError} naming what was wrong with the data.
+ */
+export async function readTiffSample(layout: TiffLayout, index: number, region?: Region, pageOverride?: number): Promise<Raster> {
+  const sample = layout.samples[index];
+  if (!sample) throw new DecodeError(`no sample ${index} in this TIFF (it has ${layout.samples.length})`);
+  const pages = pageOverride === undefined ? sample.pages : [pageOverride];
+  const probe = layout.images[pages[0]!]!;
+  const window = region ?? { x: 0, y: 0, width: probe.getWidth(), height: probe.getHeight() };
+  if (window.x < 0 || window.y < 0 || window.width < 1 || window.height < 1 || window.x + window.width > probe.getWidth() || window.y + window.height > probe.getHeight()) {
+    throw new DecodeError(`region ${window.x},${window.y} ${window.width}×${window.height} is outside the ${probe.getWidth()}×${probe.getHeight()} image`);
+  }
+  const bounds = [window.x, window.y, window.x + window.width, window.y + window.height];
+  const count = window.width * window.height;
+  const bands = pages.length === 1 ? probe.getSamplesPerPixel() : pages.length;
+  const values = allocateValues(layout.sampleType, count * bands);
+  try {
+    if (pages.length === 1) {
+      const rasters = (await probe.readRasters({ window: bounds })) as unknown as ArrayLike<number>[];
+      rasters.forEach((plane, band) => copyBand(plane, values, band, bands, count));
+    } else {
+      for (let band = 0; band < pages.length; band++) {
+        const rasters = (await layout.images[pages[band]!]!.readRasters({ window: bounds, samples: [0] })) as unknown as ArrayLike<number>[];
+        copyBand(rasters[0]!, values, band, bands, count);
+      }
+    }
+  } catch (error) {
+    throw new DecodeError(`truncated or corrupt TIFF data (${describeTiffFailure(error as Error)})`);
+  }
+  return { width: window.width, height: window.height, bands, sampleType: layout.sampleType, values };
+}
+
+function copyBand(plane: ArrayLike<number>, values: RasterValues, band: number, bands: number, count: number): void {
+  if (plane.length < count) throw new Error(`a band holds ${plane.length} values where ${count} were expected`);
+  for (let pixel = 0; pixel < count; pixel++) values[pixel * bands + band] = plane[pixel]!;
+}
+
+/** Technical metadata of one TIFF sample, for the images table. */
+export function tiffMeta(layout: TiffLayout, index: number): ImageMeta {
+  const sample = layout.samples[index]!;
+  const meta: ImageMeta = { sampleType: layout.sampleType, frames: layout.samples.length };
+  if (layout.channelNames) meta.channelNames = layout.channelNames;
+  if (layout.nodata !== null) meta.nodata = layout.nodata;
+  if (sample.z !== undefined) meta.z = sample.z;
+  if (sample.t !== undefined) meta.t = sample.t;
+  if (layout.tile) meta.tile = layout.tile;
+  if (layout.huge) meta.huge = true;
+  if (sample.overviews.length > 0) meta.overviews = sample.overviews.length;
+  return meta;
+}
+
+/** Words for geotiff.js failures (offsets past the end, unknown compressions). */
+export function describeTiffFailure(error: Error): string {
+  const message = error.message || String(error);
+  if (/outside the bounds|offset is outside|out of bounds|RangeError|beyond/i.test(message + error.name)) return `data past the end of the file: ${message}`;
+  if (/compression/i.test(message)) return `unsupported compression: ${message}`;
+  return message;
+}

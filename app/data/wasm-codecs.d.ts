@@ -1,0 +1,55 @@
+/** The cornerstone WASM codecs ship no types: the part of their embind API used here. */
+interface WasmCodecFrameInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+  isSigned?: boolean;
+}
+interface WasmDecoder {
+  getEncodedBuffer(length: number): Uint8Array;
+  getDecodedBuffer(): Uint8Array;
+  getFrameInfo(): WasmCodecFrameInfo;
+  decode(): void;
+  delete(): void;
+}
+interface WasmEncoder {
+  getDecodedBuffer(frameInfo: WasmCodecFrameInfo): Uint8Array;
+  getEncodedBuffer(): Uint8Array;
+  encode(): void;
+  delete(): void;
+  setNearLossless?(value: number): void;
+  setQuality?(lossless: boolean, quality: number): void;
+}
+interface WasmCodecModule {
+  JpegLSDecoder: new () => WasmDecoder;
+  J2KDecoder: new () => WasmDecoder;
+  JPEGDecoder: new () => WasmDecoder;
+  JpegLSEncoder: new () => WasmEncoder;
+  J2KEncoder: new () => WasmEncoder;
+}
+declare module '@cornerstonejs/codec-charls/decodewasmjs' {
+  const factory: () => Promise<WasmCodecModule>;
+  export default factory;
+}
+declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
+  const factory: () => Promise<WasmCodecModule>;
+  export default factory;
+}
+declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs' {
+  const factory: () => Promise<WasmCodecModule>;
+  export default factory;
+}
+declare module '@cornerstonejs/codec-charls/wasmjs' {
+  const factory: () => Promise<WasmCodecModule>;
+  export default factory;
+}
+declare module '@cornerstonejs/codec-openjpeg/wasmjs' {
+  const factory: () => Promise<WasmCodecModule>;
+  export default factory;
+}
+declare module 'jpeg-lossless-decoder-js' {
+  export class Decoder {
+    decode(buffer: ArrayBuffer, offset: number, length: number, numBytes: number): ArrayBuffer;
+  }
+}
