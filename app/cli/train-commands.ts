@@ -3,6 +3,7 @@ import path from 'node:path';
 import { StudioError } from '../contract';
 import { BACKEND_ORDER, type BackendPreference } from '../runtime/backend';
 import { startTraining } from '../train/host';
+import { describeInit } from '../mae/weights/init';
 import { planPretrain, type PretrainOptions } from '../train/pretrain-plan';
 import type { RunProgress } from '../train/pretrain-run';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
@@ -24,7 +25,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     patch: { type: 'string' }, decoder: { type: 'string' }, depth: { type: 'string' }, 'mask-ratio': { type: 'string' },
     mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
     epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, backend: { type: 'string' },
-    seed: { type: 'string' },
+    seed: { type: 'string' }, init: { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('pretrain', values, 'workspace'));
@@ -52,8 +53,10 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     blr: number('pretrain', 'blr', values.blr),
     backend: values.backend as BackendPreference | undefined,
     seed: values.seed === undefined ? undefined : Number(values.seed),
+    init: values.init,
   };
-  const runId = await withStudio(workspace, async (studio) => planPretrain(studio.workspace, projectId, options).runId);
+  const { runId, plan } = await withStudio(workspace, async (studio) => planPretrain(studio.workspace, projectId, options));
+  if (plan.init) for (const line of describeInit(plan.init.report)) out.progress(line, true);
   out.progress(`Run ${runId} planned; starting the training process…`, true);
   await train(workspace, runId, false, out);
 }

@@ -11,6 +11,7 @@
  */
 import { open, rename, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { DTYPE_BYTES, isFloatDtype, toFloat32 } from '../mae/weights/dtypes';
 
 /** One named float32 tensor. */
 export interface NamedTensor {
@@ -48,7 +49,7 @@ export function encodeSafetensors(tensors: Map<string, NamedTensor>, metadata: R
   return bytes;
 }
 
-/** Parses safetensors bytes holding F32 tensors. Throws on a truncated or malformed file. */
+/** Parses safetensors bytes; float tensors of any width come out as float32. Throws on a truncated or malformed file. */
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
   if (bytes.length < 8) throw new Error(`checkpoint is truncated: ${bytes.length} bytes`);
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
@@ -60,10 +61,11 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
     const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    if (dtype !== 'F32') throw new Error(`tensor ${name} has dtype ${dtype}; only F32 is supported`);
+    if (!isFloatDtype(dtype)) throw new Error(`tensor ${name} has dtype ${dtype}; only float tensors (F32, F16, BF16, F64) are supported`);
     if (dataStart + end > bytes.length) throw new Error(`tensor ${name} runs past the end of the checkpoint`);
-    const copy = bytes.slice(dataStart + begin, dataStart + end); // copy: aligned and detached from the file buffer
-    tensors.set(name, { shape, data: new Float32Array(copy.buffer, 0, (end - begin) / 4) });
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (end - begin !== count * DTYPE_BYTES[dtype]) throw new Error(`tensor ${name}: shape ${JSON.stringify(shape)} does not fit its ${end - begin} bytes`);
+    tensors.set(name, { shape, data: toFloat32(bytes, dtype, dataStart + begin, count) }); // a copy, detached from the file buffer
   }
   return { tensors, metadata };
 }

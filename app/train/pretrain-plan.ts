@@ -4,7 +4,11 @@
  * per-channel normalisation from the stored import statistics, and a seeded split stratified by
  * label. The plan is stored as the run's config, so a resumed run reads exactly the same data.
  */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { StudioError, type ChannelStats } from '../contract';
+import { checkInitWeights, type InitReport } from '../mae/weights/init';
 import { MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
 import { Rng } from '../mae/rng';
 import type { BackendPreference } from '../runtime/backend';
@@ -34,6 +38,8 @@ export interface PretrainOptions {
   backend?: BackendPreference;
   /** Fraction of each label held out for validation loss. */
   valFraction?: number;
+  /** Weights to start from: official MAE `.pth`, HF ViTMAE or timm safetensors (app/mae/weights). */
+  init?: string;
 }
 
 /** The data half of a plan: which images, how they are normalised. */
@@ -58,6 +64,8 @@ export interface PretrainPlan {
   /** Steps between checkpoints and between validation passes. */
   checkpointEvery: number;
   validateEvery: number;
+  /** Where the weights start from, when not from seeded initialisation. */
+  init?: { path: string; sha256: string; report: InitReport };
 }
 
 interface Candidate {
@@ -131,6 +139,7 @@ export function planPretrain(workspace: Workspace, projectId: number, options: P
   } catch (error) {
     throw new StudioError('INVALID_ARGUMENT', (error as Error).message);
   }
+  const init = options.init === undefined ? undefined : planInit(options.init, model);
   const plan: PretrainPlan = {
     recipe,
     backend: options.backend ?? 'auto',
@@ -138,9 +147,33 @@ export function planPretrain(workspace: Workspace, projectId: number, options: P
     stepsPerEpoch,
     checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 200)),
     validateEvery: stepsPerEpoch,
+    ...(init && { init }),
   };
   const run = workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
   return { runId: run.id, plan };
+}
+
+/** Reads the init weights once at planning time, so a mismatch is reported before any process starts. */
+function planInit(file: string, model: MaeConfig): NonNullable<PretrainPlan['init']> {
+  const resolved = path.resolve(file);
+  try {
+    return { path: resolved, sha256: sha256File(resolved), report: checkInitWeights(model, resolved) };
+  } catch (error) {
+    throw new StudioError('INVALID_ARGUMENT', `pretrain.init: ${(error as Error).message}`);
+  }
+}
+
+/** Hex sha256 of a file, streamed in chunks (checkpoints can be gigabytes). */
+export function sha256File(file: string): string {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(1 << 22);
+    for (let read; (read = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, read));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 /** Chooses the images, their normalisation and the split. */

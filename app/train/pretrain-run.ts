@@ -4,7 +4,6 @@
  * batched transactions, and records how the run ended. `resume` continues from the last
  * checkpoint with the same losses an uninterrupted run would have produced.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,7 +17,8 @@ import { selectBackend } from '../runtime/backend';
 import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
 import { resizeCrop } from './augment';
-import type { PretrainPlan } from './pretrain-plan';
+import { sha256File, type PretrainPlan } from './pretrain-plan';
+import { describeInit, loadInitWeights } from '../mae/weights/init';
 import { MaeTrainer, NonFiniteLossError } from './trainer';
 
 /** What the training process reports while it works. */
@@ -65,6 +65,12 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     const entries = imageEntries(workspace, plan);
     const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std });
     trainer = checkpoint && options.resume ? await MaeTrainer.resume(checkpoint.path, source) : MaeTrainer.create(plan.recipe, source);
+    if (plan.init && !(checkpoint && options.resume)) {
+      if (sha256File(plan.init.path) !== plan.init.sha256) {
+        throw new StudioError('CONFLICT', `init weights ${plan.init.path} changed since run ${runId} was planned; start a new run`);
+      }
+      for (const line of describeInit(loadInitWeights(trainer.model, plan.init.path))) options.log?.(line);
+    }
     if (options.resume) workspace.runs.truncateMetrics(runId, trainer.step);
     workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
     report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: trainer.step, totalSteps: plan.recipe.totalSteps });
@@ -215,10 +221,6 @@ class MetricBuffer {
     this.#steps = 0;
     this.#lastFlush = Date.now();
   }
-}
-
-function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
 /** Deletes all but the newest checkpoints of a run, files and rows. */
