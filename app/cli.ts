@@ -10,6 +10,7 @@ import { imagesCommand, importCommand, initCommand, sampleCommand } from './cli/
 import { serveCommand } from './cli/serve-command';
 import { pretrainCommand, resumeCommand } from './cli/train-commands';
 import { demoCommand } from './cli/demo-command';
+import { adoptCommand, handoffCommand } from './cli/handoff-commands';
 import { VERSION } from './version';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
@@ -26,6 +27,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
       '                      [--init FILE (official MAE .pth, HF ViTMAE or timm safetensors)]',
   },
   resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },
+  handoff: { run: handoffCommand, usage: 'handoff --workspace W --run ID --out DIR     a torchrun (PyTorch DDP) job that continues the run' },
+  adopt: { run: adoptCommand, usage: 'adopt   --workspace W --project ID DIR       bring a hand-off job back as a run' },
   demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N]     the whole journey on the built-in sample' },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1]' },
 };

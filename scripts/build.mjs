@@ -34,15 +34,22 @@ const targets = {
       external: ['electron'],
       packages: 'external',
     }),
-  cli: () =>
-    build({
+  cli: async () => {
+    await build({
       ...shared,
       entryPoints: { cli: 'app/cli.ts', 'train-worker': 'app/train/worker.ts' },
       outdir: 'dist/cli',
       format: 'esm',
       packages: 'external',
       banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    }),
+    });
+    // The hand-off job's PyTorch files travel beside the CLI (app/handoff/handoff.ts finds them there).
+    const torchDir = path.join(root, 'dist/cli/torch');
+    fs.mkdirSync(torchDir, { recursive: true });
+    for (const file of fs.readdirSync(path.join(root, 'app/handoff/torch')).filter((f) => f.endsWith('.py'))) {
+      fs.copyFileSync(path.join(root, 'app/handoff/torch', file), path.join(torchDir, file));
+    }
+  },
   bench: () => {
     const entries = fs.existsSync(path.join(root, 'bench'))
       ? Object.fromEntries(

@@ -1,0 +1,105 @@
+/**
+ * The PyTorch round trip as users make it: a run stopped in the studio is handed off, continued
+ * by `torchrun --nproc_per_node 2` (CPU, gloo) with our training script, and adopted back as a
+ * child run whose weights load and whose loss continues where the studio stopped.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSample } from '../data/sample';
+import { Studio } from '../studio';
+import { planPretrain } from '../train/pretrain-plan';
+import { executePretrain } from '../train/pretrain-run';
+import { syntheticSource } from '../train/synthetic';
+import { MaeTrainer } from '../train/trainer';
+import { Workspace } from '../workspace';
+import { adoptHandoff } from './adopt';
+import { writeHandoff } from './handoff';
+
+const torchrun = ['torchrun', '/usr/bin/torchrun'].find((c) => spawnSync(c, ['--help'], { stdio: 'ignore' }).status === 0);
+const runTorch = torchrun !== undefined || process.env.CI === 'true';
+
+let dir: string;
+let workspaceDir: string;
+let projectId: number;
+let runId: number;
+const STOP_AT = 30;
+
+function read<T>(use: (workspace: Workspace) => T): T {
+  const workspace = new Workspace(workspaceDir);
+  try {
+    return use(workspace);
+  } finally {
+    workspace.close();
+  }
+}
+
+describe.skipIf(!runTorch)('handoff → torchrun → adopt', () => {
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-handoff-'));
+    workspaceDir = path.join(dir, 'ws');
+    const sample = await writeSample(path.join(dir, 'sample'), { domain: 'medical', count: 36, seed: 5 });
+    const studio = new Studio(workspaceDir);
+    projectId = studio.workspace.projects.create('CT', 'medical').id;
+    await studio.runImport('test', projectId, [sample.dir]);
+    runId = planPretrain(studio.workspace, projectId, {
+      imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 60, warmupSteps: 3, blr: 0.05, seed: 11, backend: 'wasm',
+    }).runId;
+    await studio.close();
+    const controller = new AbortController();
+    const result = await executePretrain(workspaceDir, runId, {
+      signal: controller.signal,
+      onProgress: (progress) => { if (progress.type === 'step' && progress.step === STOP_AT) controller.abort(); },
+    });
+    expect(result).toMatchObject({ status: 'stopped', step: STOP_AT });
+  }, 180_000);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('continues a stopped run on 2 torchrun processes and adopts it back as a child run', async () => {
+    const job = path.join(dir, 'job');
+    const handed = await writeHandoff(workspaceDir, runId, job);
+    expect(handed.step).toBe(STOP_AT);
+    for (const file of ['handoff.json', 'manifest.json', 'weights.safetensors', 'train_mae.py', 'README.md']) expect(fs.existsSync(path.join(job, file)), file).toBe(true);
+
+    // Debian's torch 1.13 on Python 3.11 mis-parses the default --redirects/--tee 0; 1 works everywhere.
+    const run = spawnSync(torchrun ?? 'torchrun', ['--redirects', '1', '--tee', '1', '--nproc_per_node', '2', 'train_mae.py', '--steps', '6', '--workers', '0'], {
+      cwd: job, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 240_000,
+    });
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+
+    const adopted = await adoptHandoff(workspaceDir, projectId, job);
+    expect(adopted).toMatchObject({ parentRunId: runId, startStep: STOP_AT, step: STOP_AT + 6, worldSize: 2 });
+    const { child, parentLosses, childLosses, checkpoint } = read((workspace) => ({
+      child: workspace.runs.get(adopted.runId),
+      parentLosses: workspace.runs.metrics(runId, 'train_loss').map((m) => m.value),
+      childLosses: workspace.runs.metrics(adopted.runId, 'train_loss'),
+      checkpoint: workspace.runs.latestCheckpoint(adopted.runId)!,
+    }));
+    expect(child).toMatchObject({ parentRunId: runId, status: 'stopped', backend: expect.stringContaining('torchrun · 2 processes') });
+    // The curve is the parent's up to the hand-off, then the job's.
+    expect(childLosses.map((m) => m.step)).toEqual(Array.from({ length: STOP_AT + 6 }, (_, i) => i + 1));
+
+    // The loss continued from where the studio stopped, not from where it began.
+    const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+    const began = mean(parentLosses.slice(0, 3));
+    const stopped = mean(parentLosses.slice(-5));
+    expect(began - stopped, 'the studio run should have learned something').toBeGreaterThan(0.05);
+    expect(Math.abs(adopted.firstLoss! - stopped)).toBeLessThan(Math.abs(adopted.firstLoss! - began));
+
+    // The adopted checkpoint resumes in the studio like any other.
+    const trainer = await MaeTrainer.resume(checkpoint.path, syntheticSource({ imgSize: 32, channels: 1 }));
+    expect(trainer.step).toBe(STOP_AT + 6);
+    expect(Number.isFinite((await trainer.trainStep()).loss)).toBe(true);
+    trainer.dispose();
+  }, 300_000);
+
+  it('refuses to write a job into a folder that is not empty', async () => {
+    const busy = path.join(dir, 'busy');
+    fs.mkdirSync(busy);
+    fs.writeFileSync(path.join(busy, 'notes.txt'), 'mine');
+    await expect(writeHandoff(workspaceDir, runId, busy)).rejects.toThrow(/busy is not empty/);
+    expect(fs.readFileSync(path.join(busy, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+});

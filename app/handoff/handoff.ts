@@ -1,0 +1,138 @@
+/**
+ * `handoff`: a pretraining run leaves the studio as a self-contained torchrun job — the
+ * recipe, the data manifest with the project's normalisation, the current weights and AdamW
+ * moments in the official `models_mae.py` layout, and our PyTorch training script — so it can
+ * continue on a cluster (PyTorch DDP) and come back with `adopt` (adopt.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StudioError } from '../contract';
+import { gridSize, type MaeConfig } from '../mae/config';
+import { get2dSincosPosEmbed } from '../mae/posEmbed';
+import { oursToOfficial } from '../mae/weights/layouts';
+import { readSafetensors, writeSafetensors, type NamedTensor } from '../train/checkpoint';
+import type { TrainConfig } from '../train/config';
+import type { PretrainPlan } from '../train/pretrain-plan';
+import type { CheckpointMeta } from '../train/trainer';
+import { Workspace } from '../workspace';
+
+/** The job description the training script reads (`handoff.json`). */
+export interface HandoffJob {
+  format: 'mae-studio-handoff';
+  version: 1;
+  run: { id: number; projectId: number; workspace: string };
+  /** Optimizer steps the studio had done; the job continues from here. */
+  startStep: number;
+  totalSteps: number;
+  recipe: TrainConfig;
+  /** The architecture in the script's terms (app/handoff/torch/mae_model.py). */
+  model: { img: number; patch: number; chans: number; dim: number; depth: number; heads: number; dec_dim: number; dec_depth: number; dec_heads: number; mlp: number; norm_pix: boolean };
+  data: PretrainPlan['data'];
+  createdAt: string;
+}
+
+/** The PyTorch files of the job, beside the built CLI or in the source tree. */
+export function torchScriptsDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'torch'), path.resolve(here, '../../app/handoff/torch')];
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'train_mae.py')));
+  if (!found) throw new StudioError('INTERNAL', `the hand-off training script is missing (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+const SCRIPTS = ['train_mae.py', 'mae_model.py', 'tensor_files.py'];
+
+/** The script's model description from ours. */
+export function scriptModel(config: MaeConfig): HandoffJob['model'] {
+  return {
+    img: config.imgSize, patch: config.patchSize, chans: config.inChans, dim: config.embedDim, depth: config.depth,
+    heads: config.numHeads, dec_dim: config.decoderEmbedDim, dec_depth: config.decoderDepth, dec_heads: config.decoderNumHeads,
+    mlp: config.mlpRatio, norm_pix: config.normPixLoss,
+  };
+}
+
+/** Our checkpoint tensors (`model.*`, `optimizer.m.*`, `optimizer.v.*`) in the official layout, with the fixed position tables. */
+export function officialCheckpointTensors(tensors: Map<string, NamedTensor>, config: MaeConfig): Map<string, NamedTensor> {
+  const out = new Map<string, NamedTensor>();
+  const { side, numPatches } = gridSize(config);
+  out.set('pos_embed', { shape: [1, 1 + numPatches, config.embedDim], data: get2dSincosPosEmbed(config.embedDim, side, true) });
+  out.set('decoder_pos_embed', { shape: [1, 1 + numPatches, config.decoderEmbedDim], data: get2dSincosPosEmbed(config.decoderEmbedDim, side, true) });
+  for (const [prefix, target] of [['model.', ''], ['optimizer.m.', 'optimizer.m.'], ['optimizer.v.', 'optimizer.v.']] as const) {
+    for (const [name, tensor] of tensors) {
+      if (!name.startsWith(prefix)) continue;
+      const parameter = name.slice(prefix.length);
+      out.set(`${target}${parameter}`, oursToOfficial(parameter, tensor.shape, tensor.data, config));
+    }
+  }
+  return out;
+}
+
+/** Writes the job for `runId` into `outDir` (which must be empty or absent). */
+export async function writeHandoff(workspaceDir: string, runId: number, outDir: string): Promise<{ dir: string; step: number; images: number }> {
+  const workspace = new Workspace(workspaceDir);
+  try {
+    const run = workspace.runs.get(runId);
+    if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`);
+    const plan = run.config as PretrainPlan;
+    if (plan.recipe.maskStrategy !== 'random') {
+      throw new StudioError('INVALID_ARGUMENT', `run ${runId} masks with "${plan.recipe.maskStrategy}"; the torchrun job implements the paper's random masking only`);
+    }
+    const checkpoint = workspace.runs.latestCheckpoint(runId);
+    if (!checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint yet: train at least until its first checkpoint`);
+    if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) throw new StudioError('INVALID_ARGUMENT', `${outDir} is not empty; choose a new folder`);
+    const { tensors, metadata } = await readSafetensors(checkpoint.path);
+    const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
+
+    fs.mkdirSync(outDir, { recursive: true });
+    await writeSafetensors(path.join(outDir, 'weights.safetensors'), officialCheckpointTensors(tensors, plan.recipe.model), {
+      step: String(meta.step), optimizerStep: String(meta.optimizerStep), source: `MAE Studio run ${runId}`,
+    });
+    const select = workspace.db.prepare('SELECT path, label, channels, bit_depth AS bitDepth FROM images WHERE id = ?');
+    const entries = (ids: number[], split: 'train' | 'val') =>
+      ids.map((id) => ({ id, split, ...(select.get(id) as { path: string; label: string | null; channels: number; bitDepth: number }) }));
+    const images = [...entries(plan.data.trainImageIds, 'train'), ...entries(plan.data.valImageIds, 'val')];
+    fs.writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify({ images }, null, 1));
+    const job: HandoffJob = {
+      format: 'mae-studio-handoff', version: 1,
+      run: { id: runId, projectId: run.projectId, workspace: path.resolve(workspaceDir) },
+      startStep: meta.step, totalSteps: plan.recipe.totalSteps, recipe: plan.recipe,
+      model: scriptModel(plan.recipe.model), data: plan.data, createdAt: new Date().toISOString(),
+    };
+    fs.writeFileSync(path.join(outDir, 'handoff.json'), JSON.stringify(job, null, 2));
+    const scripts = torchScriptsDir();
+    for (const file of SCRIPTS) fs.copyFileSync(path.join(scripts, file), path.join(outDir, file));
+    fs.writeFileSync(path.join(outDir, 'README.md'), readme(job, images.length));
+    return { dir: outDir, step: meta.step, images: images.length };
+  } finally {
+    workspace.close();
+  }
+}
+
+function readme(job: HandoffJob, images: number): string {
+  const m = job.model;
+  return `# MAE Studio hand-off: run ${job.run.id}
+
+Continues MAE pretraining run ${job.run.id} from step ${job.startStep} of ${job.totalSteps} with PyTorch
+DDP: ViT ${m.dim}d × ${m.depth} blocks, patch ${m.patch}, ${m.img} px, ${m.chans} channels, decoder
+${m.dec_dim}d × ${m.dec_depth}; batch ${job.recipe.batchSize} per process, mask ratio ${job.recipe.maskRatio}, blr ${job.recipe.blr}.
+${images} images are listed in \`manifest.json\` with their labels and split; pixels are scaled by
+bit depth and normalised with the project's per-channel mean and std (\`handoff.json\`).
+
+Needs Python 3 with PyTorch ≥ 1.12 and NumPy (tifffile for TIFF images, Pillow for JPEG/WebP).
+
+    # one machine, N processes (GPUs, or CPU with the gloo backend)
+    torchrun --nproc_per_node N train_mae.py
+    # several machines: on each, with its --node_rank
+    torchrun --nnodes M --nproc_per_node N --node_rank R --rdzv_backend c10d --rdzv_endpoint HOST:29500 train_mae.py
+
+Options: \`--steps S\` (stop after S steps), \`--map-root /old/prefix=/new/prefix\` when the images
+live elsewhere on the cluster, \`--checkpoint-every K\`. The learning rate scales with the effective
+batch (batch × processes), as in the paper.
+
+Output: \`out/checkpoint-<step>.safetensors\` (official models_mae.py names, AdamW moments) and
+\`out/metrics.jsonl\`. Bring the result back with:
+
+    mae-studio adopt --workspace ${job.run.workspace} --project ${job.run.projectId} <this folder>
+`;
+}
