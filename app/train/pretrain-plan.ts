@@ -104,6 +104,13 @@ export function modelConfig(options: PretrainOptions, inChans: number): MaeConfi
 
 /** Plans a run over a project's images and stores it as a queued run. */
 export function planPretrain(workspace: Workspace, projectId: number, options: PretrainOptions): { runId: number; plan: PretrainPlan } {
+  const plan = buildPretrainPlan(workspace, projectId, options);
+  const run = workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
+  return { runId: run.id, plan };
+}
+
+/** Builds and validates a plan without storing it (the new-run dialog checks recipes with it). */
+export function buildPretrainPlan(workspace: Workspace, projectId: number, options: PretrainOptions): PretrainPlan {
   workspace.projects.get(projectId);
   const data = planDataset(workspace, projectId, options);
   const model = modelConfig(options, data.channels);
@@ -139,8 +146,7 @@ export function planPretrain(workspace: Workspace, projectId: number, options: P
     checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 200)),
     validateEvery: stepsPerEpoch,
   };
-  const run = workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
-  return { runId: run.id, plan };
+  return plan;
 }
 
 /** Chooses the images, their normalisation and the split. */
