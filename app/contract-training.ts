@@ -175,6 +175,8 @@ export interface RunChanged {
   projectId: number;
   status: RunStatusName | 'deleted';
   error: string | null;
+  /** A training process is working on it. */
+  active: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import { resizeCrop } from './augment';
 import type { PretrainPlan } from './pretrain-plan';
 import { MaeTrainer, NonFiniteLossError } from './trainer';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
+import { runFolder } from './run-files';
 
 /** What the training process reports while it works. */
 export type RunProgress =
@@ -54,11 +55,6 @@ const FLUSH_STEPS = 25;
 const FLUSH_MS = 2000;
 /** Checkpoints kept per run: the newest and the one before it (a torn write never loses both). */
 const KEEP_CHECKPOINTS = 2;
-
-/** The folder of a run's small derived files (reconstruction grids). */
-export function runFolder(projectDir: string, runId: number): string {
-  return path.join(projectDir, 'runs', String(runId));
-}
 
 /** Runs (or resumes) a pretraining run to its end; the run row records the outcome. */
 export async function executePretrain(workspaceDir: string, runId: number, options: ExecuteOptions = {}) {

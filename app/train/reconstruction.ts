@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MaskSet } from '../mae/masking';
 import { forwardMae, unshufflePrediction, type MaeModel } from '../mae/model';
 import { patchify, unpatchify } from '../mae/patchify';
+import { listReconstructionGrids, reconstructionFileName } from './run-files';
 
 /** Images a grid shows at most. */
 export const RECONSTRUCTION_IMAGES = 4;
@@ -108,21 +109,10 @@ export function gridPixels(recon: ReconstructionPixels): { pixels: Uint8Array; w
 export async function writeReconstructionGrid(recon: ReconstructionPixels, dir: string, step: number): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   const { pixels, width, height } = gridPixels(recon);
-  const file = path.join(dir, `recon-${String(step).padStart(8, '0')}.png`);
+  const file = path.join(dir, reconstructionFileName(step));
   const temporary = `${file}.tmp`;
   await sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6 }).toFile(temporary);
   fs.renameSync(temporary, file); // a reader never sees half a file
   for (const old of listReconstructionGrids(dir).slice(0, -KEEP_GRIDS)) fs.rmSync(path.join(dir, old.file), { force: true });
   return file;
-}
-
-/** The grids of a run folder, oldest first. */
-export function listReconstructionGrids(dir: string): { step: number; file: string }[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .map((file) => ({ file, match: /^recon-(\d{8})\.png$/.exec(file) }))
-    .filter((entry) => entry.match !== null)
-    .map((entry) => ({ step: Number(entry.match![1]), file: entry.file }))
-    .sort((a, b) => a.step - b.step);
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunChanged, TrainingProgress } from '../contract';
 import { writeSample } from '../data/sample';
 import { Studio } from '../studio';
-import { runFolder } from './pretrain-run';
+import { runFolder } from './run-files';
 
 let dir: string;
 let studio: Studio;
@@ -84,7 +84,7 @@ describe('training services', () => {
 
     await studio.services.training.resume(runId);
     await until(runId, 'completed');
-    const [loss, val] = await studio.services.runs.metrics(runId, { names: ['train_loss', 'val_loss'] });
+    const [loss, val] = await studio.services.runs.metrics(runId, { names: ['train_loss', 'val_loss'], maxPoints: 4000 });
     expect(loss!.steps).toEqual([...Array(12)].map((_, i) => i + 1));
     expect(val!.values.length).toBeGreaterThan(0);
     const step = progress.find((p) => p.runId === runId && p.type === 'step');

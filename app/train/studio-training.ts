@@ -27,8 +27,7 @@ import { estimateInWorker, startTraining, type LaunchWorker, type TrainingProces
 import { estimateTrainingMemory } from './memory-estimate';
 import { renderMaskPreview } from './mask-preview';
 import { buildPretrainPlan, planDataset, type PretrainPlan } from './pretrain-plan';
-import { runFolder } from './pretrain-run';
-import { listReconstructionGrids } from './reconstruction';
+import { listReconstructionGrids, runFolder } from './run-files';
 import { RECIPE_HELP, recipeErrorField, recipeSummary } from './recipe';
 import { downsampleMinMax } from './series';
 
@@ -207,7 +206,7 @@ export class StudioTraining {
   private changed(runId: number): void {
     try {
       const run = this.workspace.runs.get(runId);
-      this.events.emit('runChanged', { runId, projectId: run.projectId, status: run.status, error: run.error });
+      this.events.emit('runChanged', { runId, projectId: run.projectId, status: run.status, error: run.error, active: this.#active.has(runId) });
     } catch {
       // Deleted meanwhile: `remove` has told the UI.
     }
@@ -268,7 +267,7 @@ export class StudioTraining {
       if (file.startsWith(projectDir + path.sep)) fs.rmSync(file, { force: true });
     }
     fs.rmSync(runFolder(projectDir, runId), { recursive: true, force: true });
-    this.events.emit('runChanged', { runId, projectId: run.projectId, status: 'deleted', error: null });
+    this.events.emit('runChanged', { runId, projectId: run.projectId, status: 'deleted', error: null, active: false });
   }
 }
 
