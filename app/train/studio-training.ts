@@ -258,6 +258,7 @@ export class StudioTraining {
   private remove(runId: number): void {
     const run = this.workspace.runs.get(runId);
     if (this.#active.has(runId)) throw new StudioError('CONFLICT', `run ${runId} is running: stop it before deleting it`);
+    if (run.status === 'running') throw new StudioError('CONFLICT', `run ${runId} is training in another process: stop it there before deleting it`);
     const projectDir = this.workspace.projectDir(run.projectId);
     const checkpoints = this.workspace.runs.checkpoints(runId);
     this.workspace.runs.remove(runId);

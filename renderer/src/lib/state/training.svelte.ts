@@ -35,6 +35,8 @@ export class TrainingState {
   reconstruction = $state<ReconstructionImage | null>(null);
   readonly selected = $derived(this.runs.find((run) => run.id === this.selectedId) ?? null);
   readonly anyActive = $derived(this.runs.some((run) => run.active));
+  /** Runs recorded as training whose process this studio does not host (the command line). */
+  readonly trainingElsewhere = $derived(this.runs.some((run) => run.status === 'running' && !run.active));
 
   #refreshing: Promise<void> | null = null;
   #refetching = false;
@@ -79,6 +81,11 @@ export class TrainingState {
     this.device = null;
     this.reconstruction = null;
     if (runId !== null) void this.#load(runId);
+  }
+
+  /** Reloads the open run's series and reconstruction (a run trained by another process). */
+  reloadSelected(): void {
+    if (this.selectedId !== null) void this.#load(this.selectedId);
   }
 
   /** Adds or removes a run from the comparison. */
