@@ -100,7 +100,7 @@ test('a training process killed with SIGKILL leaves the run interrupted, and Res
   process.kill(Number(worker!.trim().split(/\s+/)[0]), 'SIGKILL');
 
   await expect(dashboard.getByTestId('run-status')).toHaveAttribute('data-status', 'interrupted', { timeout: 20_000 });
-  await expect(page.getByTestId('run-error')).toContainText('the training process was killed (SIGKILL)');
+  await expect(page.getByTestId('run-error')).toContainText('The training process was killed (SIGKILL)');
   await expect(page.getByTestId('run-error')).toContainText('Resume continues from the checkpoint at step 9');
 
   await page.getByTestId('resume-run').click();
