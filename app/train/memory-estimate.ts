@@ -2,8 +2,9 @@
  * How much memory a pretraining recipe needs, before any tensor exists: parameters (weights,
  * gradients and the two AdamW moments) plus the activations a backward pass keeps, per block
  * of the encoder (visible tokens only, the point of MAE) and of the decoder (all tokens).
- * It is an estimate for the new-run dialog ("does batch 64 fit?"), checked against the
- * warm-up's measured memory; it errs on the high side.
+ * It is an estimate for the new-run dialog ("does batch 64 fit?"); the warm-up then shows the
+ * measured tensor and process memory. It leaves out the runtime's own baseline (~200 MB of
+ * process memory for Node and TF.js), which matters only for tiny models.
  */
 import { gridSize, type MaeConfig } from '../mae/config';
 import { keepCount } from '../mae/masking';
