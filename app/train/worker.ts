@@ -33,7 +33,8 @@ const onCommand = (listener: (command: WorkerCommand) => void) => {
 };
 const done = (code: number) => {
   process.exitCode = code;
-  if (parentPort) setImmediate(() => process.exit(code)); // a utility process's port keeps it alive
+  // A utility process's port keeps it alive: exit once the last messages had time to leave.
+  if (parentPort) setTimeout(() => process.exit(code), 250);
   else process.disconnect?.();
 };
 const fail = (error: unknown) => {
