@@ -8,6 +8,9 @@
  * so the renderer may import it.
  */
 import { z } from 'zod';
+import { runServices, trainingEvents, trainingServices } from './contract-training';
+
+export * from './contract-training';
 
 /** Phantom marker carrying a method's result type; it has no runtime content. */
 export interface Returns<T> {
@@ -245,12 +248,15 @@ export const services = {
     /** Opens the system folder dialog; null when cancelled. Only where `nativeFolderPicker`. */
     pickFolder: method(z.tuple([]), returns<string | null>()),
   },
+  training: trainingServices,
+  runs: runServices,
 } as const;
 
 /** Every event the UI can hear, with its payload type. */
 export const events = {
   importProgress: returns<ImportProgress>(),
   importFinished: returns<ImportResult>(),
+  ...trainingEvents,
 } as const;
 
 export type Services = typeof services;

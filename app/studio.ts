@@ -10,18 +10,24 @@ import { StudioError, type StudioImpl } from './contract';
 import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import';
 import { checkFolders } from './data/walk';
 import { StudioEvents } from './rpc';
+import { StudioTraining, type TrainingHost } from './train/studio-training';
 import { Workspace } from './workspace';
 import { VERSION } from './version';
 
 /** Optional capabilities a host adds (Electron gives a native folder dialog). */
 export interface StudioHost {
   pickFolder?: () => Promise<string | null>;
+  /** How training processes are made (default: `child_process.fork` of the built worker). */
+  training?: TrainingHost;
 }
 
 /** The running core: the workspace, the event hub and the service implementation. */
 export class Studio {
   readonly events = new StudioEvents();
   readonly workspace: Workspace;
+  readonly training: StudioTraining;
+  /** The contract's services, bound to this studio. */
+  readonly services: StudioImpl;
   readonly #imports = new Map<string, AbortController>();
   readonly #running = new Set<Promise<unknown>>();
 
@@ -30,10 +36,11 @@ export class Studio {
     private readonly host: StudioHost = {},
   ) {
     this.workspace = new Workspace(workspaceDir);
+    this.training = new StudioTraining(this.workspace, this.events, host.training);
+    this.services = { ...this.#coreServices, ...this.training.services };
   }
 
-  /** The contract's services, bound to this studio. */
-  readonly services: StudioImpl = {
+  readonly #coreServices: Omit<StudioImpl, 'training' | 'runs'> = {
     system: {
       info: () => ({
         version: VERSION,
@@ -132,6 +139,7 @@ export class Studio {
   async close(): Promise<void> {
     for (const controller of this.#imports.values()) controller.abort();
     await Promise.all(this.#running);
+    await this.training.close();
     this.workspace.close();
   }
 }

@@ -10,6 +10,7 @@ import { bindIpc, forwardEvents } from './ipc';
 import { setupMenu } from './menu';
 import { APP_URL, registerScheme, setupProtocol } from './protocol';
 import { setupSecurity } from './security';
+import { setupQuitGuard, utilityWorker, workerPath } from './training';
 import { createMainWindow } from './window';
 
 const distDir = path.resolve(__dirname, '..');
@@ -31,6 +32,7 @@ async function start(): Promise<void> {
       const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
+    training: { launch: utilityWorker, workerPath: workerPath(distDir) },
   });
   setupSecurity();
   setupProtocol(studio, path.join(distDir, 'renderer'));
@@ -38,6 +40,7 @@ async function start(): Promise<void> {
   setupMenu();
   mainWindow = createMainWindow(path.join(distDir, 'main', 'preload.cjs'));
   forwardEvents(studio.events, mainWindow.webContents, ipcMain, isTrustedSender);
+  setupQuitGuard(studio, () => mainWindow);
 }
 
 registerScheme();

@@ -33,6 +33,9 @@ const targets = {
       format: 'cjs',
       external: ['electron'],
       packages: 'external',
+      // app/ code reached from main (the training host's default worker path) reads import.meta
+      // only where main never calls it: main passes the worker path explicitly.
+      logOverride: { 'empty-import-meta': 'silent' },
     }),
   cli: async () => {
     await build({

@@ -110,6 +110,8 @@ function describe(progress: RunProgress): string {
       return `step ${progress.step}  validation loss ${progress.loss.toFixed(4)}`;
     case 'checkpoint':
       return `step ${progress.step}  checkpoint saved`;
+    case 'reconstruction':
+      return `step ${progress.step}  reconstructions: ${progress.file}`;
     case 'finished':
       return `finished: ${progress.status}${progress.reason ? ` (${progress.reason})` : ''}`;
   }

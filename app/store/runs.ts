@@ -155,4 +155,42 @@ export class RunStore {
   latestCheckpoint(runId: number): CheckpointRecord | undefined {
     return this.checkpoints(runId).at(-1);
   }
+
+  /**
+   * What the history shows of each run beyond its row: the last train and validation loss, the
+   * last step, and the seconds spent training (gaps over two minutes between steps, i.e. pauses
+   * and restarts, are not counted).
+   */
+  outcomes(runIds: readonly number[]): Map<number, RunOutcome> {
+    const query = this.db.prepare(`
+      SELECT
+        (SELECT value FROM metrics WHERE run_id = @id AND name = 'train_loss' ORDER BY step DESC LIMIT 1) AS trainLoss,
+        (SELECT value FROM metrics WHERE run_id = @id AND name = 'val_loss' ORDER BY step DESC LIMIT 1) AS valLoss,
+        (SELECT max(step) FROM metrics WHERE run_id = @id AND name = 'train_loss') AS step,
+        (SELECT coalesce(sum(gap), 0) FROM (
+           SELECT time - lag(time) OVER (ORDER BY step) AS gap FROM metrics WHERE run_id = @id AND name = 'train_loss'
+         ) WHERE gap BETWEEN 0 AND 120) AS seconds,
+        (SELECT max(step) FROM checkpoints WHERE run_id = @id) AS checkpointStep`);
+    const result = new Map<number, RunOutcome>();
+    for (const id of runIds) {
+      const row = query.get({ id }) as { trainLoss: number | null; valLoss: number | null; step: number | null; seconds: number; checkpointStep: number | null };
+      result.set(id, { finalTrainLoss: row.trainLoss, finalValLoss: row.valLoss, step: row.step ?? 0, trainingSeconds: row.seconds, checkpointStep: row.checkpointStep });
+    }
+    return result;
+  }
+
+  /** Deletes a run and, by cascade, its metrics, checkpoint rows and exports (files are the caller's). */
+  remove(id: number): void {
+    this.get(id);
+    this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+  }
+}
+
+/** A run's results so far, for the history. */
+export interface RunOutcome {
+  finalTrainLoss: number | null;
+  finalValLoss: number | null;
+  step: number;
+  trainingSeconds: number;
+  checkpointStep: number | null;
 }

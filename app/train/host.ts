@@ -2,15 +2,51 @@
  * Hosts a training run in its own process, so a crash or out-of-memory never takes the UI or
  * CLI down. When the process dies without saying how the run ended, the run is marked
  * `interrupted` with the reason, and `resume` continues from its last checkpoint.
+ *
+ * How the process is made is the host's choice (`LaunchWorker`): `child_process.fork` here, for
+ * the CLI and serve mode; Electron's `utilityProcess` in `main/`. Both run the same worker file.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StudioError, type ErrorCode } from '../contract';
 import { Workspace } from '../workspace';
+import type { WarmupMeasurement } from './estimate';
+import type { PretrainPlan } from './pretrain-plan';
 import type { RunProgress } from './pretrain-run';
-import type { WorkerMessage } from './worker';
+import type { WorkerCommand, WorkerMessage } from './worker';
+
+/** A started worker process, whatever made it. */
+export interface WorkerHandle {
+  readonly pid: number | undefined;
+  send(command: WorkerCommand): void;
+  /** Ends the process now (SIGKILL where signals exist). */
+  kill(): void;
+  onMessage(listener: (message: unknown) => void): void;
+  /** Called once when the process ends; `signal` is null where the platform does not say. */
+  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  onError(listener: (error: Error) => void): void;
+}
+
+/** Starts the worker script with arguments. */
+export type LaunchWorker = (workerPath: string, args: string[]) => WorkerHandle;
+
+/** `child_process.fork`, the launcher of the CLI and serve mode. */
+export const forkWorker: LaunchWorker = (workerPath, args) => {
+  const child = fork(workerPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  return {
+    pid: child.pid,
+    send: (command) => {
+      if (child.connected) child.send(command);
+      else if (command.type !== 'estimate') child.kill('SIGTERM');
+    },
+    kill: () => child.kill('SIGKILL'),
+    onMessage: (listener) => child.on('message', listener),
+    onExit: (listener) => child.once('exit', (code, signal) => listener(code, signal)),
+    onError: (listener) => child.once('error', listener),
+  };
+};
 
 export interface TrainingOptions {
   resume?: boolean;
@@ -18,15 +54,18 @@ export interface TrainingOptions {
   onLog?: (line: string) => void;
   /** The built worker script (default: `train-worker.js` beside the built CLI). */
   workerPath?: string;
+  launch?: LaunchWorker;
 }
 
 /** A running training process. */
 export interface TrainingProcess {
-  child: ChildProcess;
+  worker: WorkerHandle;
   /** Resolves with how the run ended; rejects with the worker's error. */
   done: Promise<Extract<RunProgress, { type: 'finished' }>>;
   /** Asks the run to stop after the current step (it checkpoints first). */
   stop(): void;
+  /** Asks the run to pause after the current step (it checkpoints first; resume continues). */
+  pause(): void;
 }
 
 /** Where the bundled worker sits: next to the bundled CLI, or in dist/cli when run from source. */
@@ -36,27 +75,29 @@ export function defaultWorkerPath(): string {
   return fs.existsSync(beside) ? beside : path.resolve(here, '../../dist/cli/train-worker.js');
 }
 
-/** Starts the training process for a run. */
-export function startTraining(workspaceDir: string, runId: number, options: TrainingOptions = {}): TrainingProcess {
+function launchChecked(options: { workerPath?: string; launch?: LaunchWorker }, args: string[]): WorkerHandle {
   const workerPath = options.workerPath ?? defaultWorkerPath();
   if (!fs.existsSync(workerPath)) throw new StudioError('INTERNAL', `training worker not built: ${workerPath} (run npm run build)`);
-  const child = fork(workerPath, [workspaceDir, String(runId), ...(options.resume ? ['resume'] : [])], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced',
-  });
+  return (options.launch ?? forkWorker)(workerPath, args);
+}
+
+/** Starts the training process for a run. */
+export function startTraining(workspaceDir: string, runId: number, options: TrainingOptions = {}): TrainingProcess {
+  const worker = launchChecked(options, [workspaceDir, String(runId), ...(options.resume ? ['resume'] : [])]);
   let finished: Extract<RunProgress, { type: 'finished' }> | undefined;
   let failure: { code: ErrorCode; message: string } | undefined;
-  child.on('message', (message: RunProgress | WorkerMessage) => {
+  worker.onMessage((raw) => {
+    const message = raw as RunProgress | WorkerMessage;
     if (message.type === 'log') options.onLog?.(message.line);
     else if (message.type === 'error') failure = { code: message.code as ErrorCode, message: message.message };
-    else {
+    else if (message.type !== 'estimate') {
       if (message.type === 'finished') finished = message;
       options.onProgress?.(message);
     }
   });
   const done = new Promise<Extract<RunProgress, { type: 'finished' }>>((resolve, reject) => {
-    child.once('error', (error) => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`)));
-    child.once('exit', (code, signal) => {
+    worker.onError((error) => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`)));
+    worker.onExit((code, signal) => {
       if (finished) return resolve(finished);
       if (failure) return reject(new StudioError(failure.code, failure.message));
       const reason = signal ? `the training process was killed (${signal})` : `the training process exited with code ${code}`;
@@ -64,14 +105,41 @@ export function startTraining(workspaceDir: string, runId: number, options: Trai
       reject(new StudioError('INTERNAL', `run ${runId} interrupted: ${reason}; resume it to continue from its last checkpoint`));
     });
   });
-  return {
-    child,
-    done,
-    stop: () => {
-      if (child.connected) child.send({ type: 'stop' });
-      else child.kill('SIGTERM');
-    },
-  };
+  return { worker, done, stop: () => worker.send({ type: 'stop' }), pause: () => worker.send({ type: 'pause' }) };
+}
+
+/** Times a few warm-up steps of a plan in a throwaway training process. */
+export function estimateInWorker(
+  workspaceDir: string,
+  plan: PretrainPlan,
+  options: { workerPath?: string; launch?: LaunchWorker; timeoutMs?: number } = {},
+): Promise<WarmupMeasurement> {
+  const worker = launchChecked(options, [workspaceDir, 'estimate']);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const timer = setTimeout(() => {
+      settle(() => reject(new StudioError('CONFLICT', `the warm-up took longer than ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s: this recipe is very slow here; try a smaller model or batch`)));
+      worker.kill();
+    }, options.timeoutMs ?? 120_000);
+    worker.onMessage((raw) => {
+      const message = raw as WorkerMessage;
+      if (message.type === 'estimate') {
+        const { type: _type, ...measurement } = message;
+        settle(() => resolve(measurement));
+      } else if (message.type === 'error') {
+        settle(() => reject(new StudioError(message.code as ErrorCode, message.message)));
+      }
+    });
+    worker.onError((error) => settle(() => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`))));
+    worker.onExit((code, signal) => settle(() => reject(new StudioError('INTERNAL', `the warm-up process ended early (${signal ?? `code ${code}`})`))));
+    worker.send({ type: 'estimate', plan });
+  });
 }
 
 /** Records that a run's process died, unless the run already ended some other way. */

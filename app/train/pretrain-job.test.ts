@@ -106,7 +106,7 @@ describe('a training run in its own process', () => {
     const killAt = stored.checkpointEvery + 2;
     const training = startTraining(workspaceDir, runId, {
       onProgress: (progress) => {
-        if (progress.type === 'step' && progress.step === killAt) training.child.kill('SIGKILL');
+        if (progress.type === 'step' && progress.step === killAt) training.worker.kill();
       },
     });
     await expect(training.done).rejects.toThrow(/interrupted: the training process was killed \(SIGKILL\)/);

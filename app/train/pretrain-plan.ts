@@ -112,6 +112,13 @@ export function modelConfig(options: PretrainOptions, inChans: number): MaeConfi
 
 /** Plans a run over a project's images and stores it as a queued run. */
 export function planPretrain(workspace: Workspace, projectId: number, options: PretrainOptions): { runId: number; plan: PretrainPlan } {
+  const plan = buildPretrainPlan(workspace, projectId, options);
+  const run = workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
+  return { runId: run.id, plan };
+}
+
+/** Builds and validates a plan without storing it (the new-run dialog checks recipes with it). */
+export function buildPretrainPlan(workspace: Workspace, projectId: number, options: PretrainOptions): PretrainPlan {
   workspace.projects.get(projectId);
   const data = planDataset(workspace, projectId, options);
   const model = modelConfig(options, data.channels);
@@ -149,8 +156,7 @@ export function planPretrain(workspace: Workspace, projectId: number, options: P
     validateEvery: stepsPerEpoch,
     ...(init && { init }),
   };
-  const run = workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
-  return { runId: run.id, plan };
+  return plan;
 }
 
 /** Reads the init weights once at planning time, so a mismatch is reported before any process starts. */

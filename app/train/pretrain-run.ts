@@ -20,18 +20,30 @@ import { resizeCrop } from './augment';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
 import { MaeTrainer, NonFiniteLossError } from './trainer';
+import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
+import { runFolder } from './run-files';
 
 /** What the training process reports while it works. */
 export type RunProgress =
   | { type: 'started'; runId: number; backend: string; device: string; step: number; totalSteps: number }
-  | { type: 'step'; step: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number; etaSeconds: number }
+  | {
+      type: 'step'; step: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number; etaSeconds: number;
+      /** Bytes held by tensors, and the training process's resident memory. */
+      tensorBytes: number; rssBytes: number;
+    }
   | { type: 'validation'; step: number; loss: number }
   | { type: 'checkpoint'; step: number; path: string }
-  | { type: 'finished'; status: 'completed' | 'failed' | 'stopped'; step: number; finalLoss: number | null; reason?: string };
+  | { type: 'reconstruction'; step: number; file: string }
+  | { type: 'finished'; status: 'completed' | 'failed' | 'stopped' | 'paused'; step: number; finalLoss: number | null; reason?: string };
 
 export interface ExecuteOptions {
   resume?: boolean;
+  /** Stop after the current step, with a checkpoint (status `stopped`). */
   signal?: AbortSignal;
+  /** Pause after the current step, with a checkpoint (status `paused`; resume continues). */
+  pause?: AbortSignal;
+  /** Steps between reconstruction grids (default: every validation, at most 100 steps apart). */
+  reconstructEvery?: number;
   onProgress?: (progress: RunProgress) => void;
   log?: (line: string) => void;
 }
@@ -50,6 +62,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
   const report = options.onProgress ?? (() => {});
   let trainer: MaeTrainer | undefined;
   let validation: ValidationSet | null = null;
+  let previewSet: ValidationSet | null = null;
   try {
     const run = workspace.runs.get(runId);
     if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not pretraining`);
@@ -76,6 +89,17 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: trainer.step, totalSteps: plan.recipe.totalSteps });
 
     validation = await validationSet(entries.val, plan);
+    // A fixed handful of images (validation ones when there are) for the reconstruction grids.
+    const shown = (entries.val.length > 0 ? entries.val : entries.train).slice(0, RECONSTRUCTION_IMAGES);
+    previewSet = await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
+    const reconstructEvery = options.reconstructEvery ?? Math.max(1, Math.min(plan.validateEvery, 100));
+    const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
+    const writeGrid = async (step: number) => {
+      const batch = previewSet!.batches[0]!;
+      const pixels = reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std);
+      report({ type: 'reconstruction', step, file: await writeReconstructionGrid(pixels, gridDir, step) });
+    };
+    if (trainer.step === 0) await writeGrid(0);
     const metrics = new MetricBuffer(workspace, runId);
     const checkpointDir = path.join(workspace.projectDir(run.projectId), 'checkpoints');
     fs.mkdirSync(checkpointDir, { recursive: true });
@@ -88,10 +112,14 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     };
 
     let averageMs: number | null = null;
-    let outcome: { status: 'completed' | 'failed' | 'stopped'; reason?: string } = { status: 'completed' };
+    let outcome: { status: 'completed' | 'failed' | 'stopped' | 'paused'; reason?: string } = { status: 'completed' };
     while (trainer.step < plan.recipe.totalSteps) {
       if (options.signal?.aborted) {
         outcome = { status: 'stopped', reason: 'stopped by request' };
+        break;
+      }
+      if (options.pause?.aborted) {
+        outcome = { status: 'paused' };
         break;
       }
       let step;
@@ -109,13 +137,17 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         { step: step.step, name: 'lr', value: step.lr, time: now },
         { step: step.step, name: 'images_per_second', value: step.imagesPerSecond, time: now },
       );
-      report({ type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: ((plan.recipe.totalSteps - step.step) * averageMs) / 1000 });
+      report({
+        type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: ((plan.recipe.totalSteps - step.step) * averageMs) / 1000,
+        tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss,
+      });
       const last = step.step === plan.recipe.totalSteps;
       if (validation !== null && (step.step % plan.validateEvery === 0 || last)) {
         const loss = validationLoss(trainer, validation);
         metrics.add({ step: step.step, name: 'val_loss', value: loss, time: Date.now() / 1000 });
         report({ type: 'validation', step: step.step, loss });
       }
+      if (step.step % reconstructEvery === 0 || last) await writeGrid(step.step);
       if (step.step % plan.checkpointEvery === 0 && !last) {
         metrics.flush();
         await saveCheckpoint();
@@ -137,14 +169,14 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     }
     throw error;
   } finally {
-    for (const batch of validation?.batches ?? []) batch.images.dispose();
+    for (const batch of [...(validation?.batches ?? []), ...(previewSet?.batches ?? [])]) batch.images.dispose();
     trainer?.dispose();
     workspace.close();
   }
 }
 
 /** The run's train and validation images, as the batch source needs them. */
-function imageEntries(workspace: Workspace, plan: PretrainPlan): { train: ImageEntry[]; val: ImageEntry[] } {
+export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train: ImageEntry[]; val: ImageEntry[] } {
   const select = workspace.db.prepare('SELECT id, path, channels, bit_depth AS bitDepth FROM images WHERE id = ?');
   const load = (ids: number[]) =>
     ids.map((id) => {

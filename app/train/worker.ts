@@ -1,41 +1,74 @@
 /**
  * Entry of the training process (`child_process.fork` from the CLI and serve mode; Electron's
- * utilityProcess runs the same file). Arguments: <workspace> <runId> [resume]. It reports
- * `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or SIGTERM stop it after the
- * current step, with a checkpoint, so the run can be resumed.
+ * utilityProcess runs the same file, talking over `process.parentPort`). Arguments:
+ * `<workspace> <runId> [resume]` trains a run; `<workspace> estimate` waits for one
+ * `{type: 'estimate', plan}` message, times a few warm-up steps and exits. It reports
+ * `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or SIGTERM stop the run after
+ * the current step and `{type: 'pause'}` pauses it, each with a checkpoint, so it can be resumed.
  */
 import { StudioError } from '../contract';
+import { measureWarmup } from './estimate';
+import type { PretrainPlan } from './pretrain-plan';
 import { executePretrain } from './pretrain-run';
 
 /** Messages the worker sends besides `RunProgress`. */
-export type WorkerMessage = { type: 'log'; line: string } | { type: 'error'; code: string; message: string };
+export type WorkerMessage =
+  | { type: 'log'; line: string }
+  | { type: 'error'; code: string; message: string }
+  | ({ type: 'estimate' } & Awaited<ReturnType<typeof measureWarmup>>);
+
+/** Messages the worker accepts. */
+export type WorkerCommand = { type: 'stop' } | { type: 'pause' } | { type: 'estimate'; plan: PretrainPlan };
+
+interface ParentPort {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (event: { data: unknown }) => void): void;
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+const send = (message: unknown) => (parentPort ? parentPort.postMessage(message) : process.send?.(message));
+const onCommand = (listener: (command: WorkerCommand) => void) => {
+  if (parentPort) parentPort.on('message', (event) => listener(event.data as WorkerCommand));
+  else process.on('message', (message) => listener(message as WorkerCommand));
+};
+const done = (code: number) => {
+  process.exitCode = code;
+  // A utility process's port keeps it alive: exit once the last messages had time to leave.
+  if (parentPort) setTimeout(() => process.exit(code), 250);
+  else process.disconnect?.();
+};
+const fail = (error: unknown) => {
+  const code = error instanceof StudioError ? error.code : 'INTERNAL';
+  send({ type: 'error', code, message: error instanceof Error ? error.message : String(error) });
+  if (!(error instanceof StudioError)) console.error(error);
+  done(error instanceof StudioError ? 1 : 2);
+};
 
 const [workspace, runIdText, mode] = process.argv.slice(2);
-const controller = new AbortController();
-const send = (message: unknown) => process.send?.(message);
-
-process.on('message', (message: { type?: string }) => {
-  if (message?.type === 'stop') controller.abort();
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => controller.abort());
+const stop = new AbortController();
+const pause = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop.abort());
 // Orphaned (the parent died): stop cleanly rather than train for nobody.
-process.on('disconnect', () => controller.abort());
+process.on('disconnect', () => stop.abort());
 
-executePretrain(workspace!, Number(runIdText), {
-  resume: mode === 'resume',
-  signal: controller.signal,
-  onProgress: send,
-  log: (line) => send({ type: 'log', line }),
-}).then(
-  () => {
-    process.exitCode = 0;
-    process.disconnect?.();
-  },
-  (error: unknown) => {
-    const code = error instanceof StudioError ? error.code : 'INTERNAL';
-    send({ type: 'error', code, message: error instanceof Error ? error.message : String(error) });
-    if (!(error instanceof StudioError)) console.error(error);
-    process.exitCode = error instanceof StudioError ? 1 : 2;
-    process.disconnect?.();
-  },
-);
+if (runIdText === 'estimate') {
+  onCommand((command) => {
+    if (command?.type !== 'estimate') return;
+    measureWarmup(workspace!, command.plan, { log: (line) => send({ type: 'log', line }) }).then((result) => {
+      send({ type: 'estimate', ...result });
+      done(0);
+    }, fail);
+  });
+} else {
+  onCommand((command) => {
+    if (command?.type === 'stop') stop.abort();
+    if (command?.type === 'pause') pause.abort();
+  });
+  executePretrain(workspace!, Number(runIdText), {
+    resume: mode === 'resume',
+    signal: stop.signal,
+    pause: pause.signal,
+    onProgress: send,
+    log: (line) => send({ type: 'log', line }),
+  }).then(() => done(0), fail);
+}

@@ -1,0 +1,261 @@
+/**
+ * The training part of the contract: mask previews, recipes, live runs and their history.
+ * `contract.ts` merges these services and events into the one API (and re-exports the types),
+ * so every transport carries them like any other call. No Node, Electron or DOM here either.
+ */
+import { z } from 'zod';
+
+interface Returns<T> {
+  readonly __returns?: T;
+}
+
+function method<A extends z.ZodTuple, R>(args: A, _returns: Returns<R>) {
+  return { args, returns: {} as Returns<R> };
+}
+
+function returns<R>(): Returns<R> {
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value types
+
+export const MASK_STRATEGIES = ['random', 'block', 'noise'] as const;
+export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
+export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
+export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
+export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
+export type RunStatusName = (typeof RUN_STATUS_NAMES)[number];
+
+/** What the user may choose for a pretraining run; unset fields take the engine's defaults. */
+export interface Recipe {
+  preset?: (typeof ENCODER_CHOICES)[number];
+  imgSize?: number;
+  patchSize?: number;
+  /** `<width>x<blocks>`, e.g. `512x8`. */
+  decoder?: string;
+  depth?: number;
+  maskRatio?: number;
+  maskStrategy?: MaskStrategy;
+  batchSize?: number;
+  accumSteps?: number;
+  steps?: number;
+  epochs?: number;
+  warmupSteps?: number;
+  blr?: number;
+  seed?: number;
+  backend?: (typeof BACKEND_CHOICES)[number];
+}
+
+/** The new-run dialog's starting point: the engine's defaults and what each field means. */
+export interface RecipeDefaults {
+  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps'>>;
+  /** One sentence per field. */
+  help: Record<keyof Recipe, string>;
+  dataset: { usable: number; channels: number; trainImages: number; valImages: number; excluded: { reason: string; count: number }[] };
+  /** Memory of this machine, which the batch must fit in. */
+  memoryBytes: number;
+}
+
+/** A recipe checked over the project's data, without starting anything. */
+export interface RecipeCheck {
+  ok: boolean;
+  /** Each problem with the field it belongs to (`maskRatio`, `imgSize`, …). */
+  errors: { field: keyof Recipe | 'recipe'; message: string }[];
+  stepsPerEpoch: number | null;
+  totalSteps: number | null;
+  parameters: number | null;
+  /** Estimated bytes of one training step, and what this machine has. */
+  memory: { estimateBytes: number; availableBytes: number; fits: boolean } | null;
+}
+
+/** Warm-up steps timed in a training process, on the backend the run would use. */
+export interface WarmupEstimate {
+  backend: string;
+  device: string;
+  msPerStep: number;
+  secondsPerEpoch: number;
+  tensorBytes: number;
+  rssBytes: number;
+}
+
+/** One masked image, exactly as the engine's masking draws it. */
+export interface MaskPreview {
+  imageId: number;
+  /** The image at the model's size (PNG data URL). */
+  dataUrl: string;
+  imgSize: number;
+  patchSize: number;
+  gridSide: number;
+  numPatches: number;
+  numKeep: number;
+  /** [L] 1 where masked, row-major over the patch grid. */
+  mask: number[];
+  /** [Lkeep] visible patch indices in the order the encoder receives them. */
+  keep: number[];
+  seed: number;
+}
+
+/** A run's recipe as the history shows it. */
+export interface RunRecipe {
+  imgSize: number;
+  patchSize: number;
+  embedDim: number;
+  depth: number;
+  decoderEmbedDim: number;
+  decoderDepth: number;
+  channels: number;
+  maskRatio: number;
+  maskStrategy: MaskStrategy;
+  batchSize: number;
+  accumSteps: number;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  blr: number;
+  seed: number;
+  backend: string;
+  trainImages: number;
+  valImages: number;
+}
+
+/** One run in the history. */
+export interface RunSummary {
+  id: number;
+  projectId: number;
+  kind: 'pretrain' | 'probe' | 'finetune';
+  status: RunStatusName;
+  /** The backend and device it ran on, once started. */
+  backend: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  recipe: RunRecipe | null;
+  /** Last step with a recorded loss. */
+  step: number;
+  finalTrainLoss: number | null;
+  finalValLoss: number | null;
+  /** Seconds spent training (pauses excluded). */
+  trainingSeconds: number;
+  checkpointStep: number | null;
+  /** A training process is working on it now. */
+  active: boolean;
+}
+
+/** A metric's points for a chart: every point, or min/max per bucket when there are many. */
+export interface MetricSeries {
+  name: string;
+  steps: number[];
+  values: number[];
+  /** Points stored, before downsampling. */
+  total: number;
+}
+
+/** The newest reconstruction grid of a run: rows original | masked | reconstruction. */
+export interface ReconstructionImage {
+  runId: number;
+  step: number;
+  dataUrl: string;
+}
+
+/** What a training process reports, as the UI hears it. */
+export type TrainingProgress = { runId: number; projectId: number } & (
+  | { type: 'started'; backend: string; device: string; step: number; totalSteps: number }
+  | {
+      type: 'step'; step: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number;
+      etaSeconds: number; tensorBytes: number; rssBytes: number;
+    }
+  | { type: 'validation'; step: number; loss: number }
+  | { type: 'checkpoint'; step: number }
+  | { type: 'reconstruction'; step: number }
+);
+
+/** A run's status changed (started, paused, finished, interrupted, deleted). */
+export interface RunChanged {
+  runId: number;
+  projectId: number;
+  status: RunStatusName | 'deleted';
+  error: string | null;
+  /** A training process is working on it. */
+  active: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument schemas
+
+const Id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const Count = z.number().int().positive().max(1_000_000_000);
+const Finite = z.number().finite();
+
+const RecipeSchema = z.strictObject({
+  preset: z.enum(ENCODER_CHOICES).optional(),
+  imgSize: Count.max(4096).optional(),
+  patchSize: Count.max(256).optional(),
+  decoder: z.string().max(32).optional(),
+  depth: Count.max(64).optional(),
+  maskRatio: Finite.optional(),
+  maskStrategy: z.enum(MASK_STRATEGIES).optional(),
+  batchSize: Count.max(4096).optional(),
+  accumSteps: Count.max(1024).optional(),
+  steps: Count.optional(),
+  epochs: Count.max(100_000).optional(),
+  warmupSteps: z.number().int().min(0).max(1_000_000_000).optional(),
+  blr: Finite.optional(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  backend: z.enum(BACKEND_CHOICES).optional(),
+});
+
+const MaskPreviewQuery = z.strictObject({
+  imageId: Id,
+  strategy: z.enum(MASK_STRATEGIES).default('random'),
+  maskRatio: Finite.default(0.75),
+  patchSize: Count.max(256).default(16),
+  imgSize: Count.max(1024).default(224),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+});
+export type MaskPreviewQuery = z.input<typeof MaskPreviewQuery>;
+
+const MetricsQuery = z.strictObject({
+  names: z.array(z.string().min(1).max(64)).min(1).max(16).default(['train_loss', 'val_loss', 'lr']),
+  maxPoints: z.number().int().min(16).max(100_000).default(4000),
+});
+export type MetricsQuery = z.input<typeof MetricsQuery>;
+
+// ---------------------------------------------------------------------------------------------
+// Services and events
+
+/** Recipes, previews and the live run. */
+export const trainingServices = {
+  /** The engine's recipe defaults for a project, with a sentence per field. */
+  defaults: method(z.tuple([Id]), returns<RecipeDefaults>()),
+  /** Validates a recipe over the project's data (field errors, memory estimate); starts nothing. */
+  check: method(z.tuple([Id, RecipeSchema]), returns<RecipeCheck>()),
+  /** Times a few warm-up steps in a training process: backend, device, seconds per epoch. */
+  estimate: method(z.tuple([Id, RecipeSchema]), returns<WarmupEstimate>()),
+  /** Masks one image with the engine's masking code. */
+  previewMask: method(z.tuple([MaskPreviewQuery]), returns<MaskPreview>()),
+  /** Plans a run and starts its training process; progress arrives as `trainingProgress`. */
+  start: method(z.tuple([Id, RecipeSchema]), returns<RunSummary>()),
+  /** Pauses after the current step, with a checkpoint. */
+  pause: method(z.tuple([Id]), returns<void>()),
+  /** Continues a paused, stopped or interrupted run from its last checkpoint. */
+  resume: method(z.tuple([Id]), returns<RunSummary>()),
+  /** Stops after the current step, with a checkpoint (it can still be resumed). */
+  stop: method(z.tuple([Id]), returns<void>()),
+  /** Runs with a training process now (to ask before quitting). */
+  active: method(z.tuple([]), returns<RunSummary[]>()),
+} as const;
+
+/** The history of runs. */
+export const runServices = {
+  list: method(z.tuple([Id]), returns<RunSummary[]>()),
+  get: method(z.tuple([Id]), returns<RunSummary>()),
+  metrics: method(z.tuple([Id, MetricsQuery.optional()]), returns<MetricSeries[]>()),
+  reconstruction: method(z.tuple([Id]), returns<ReconstructionImage | null>()),
+  /** Deletes a run with its metrics, checkpoints and reconstruction files. */
+  remove: method(z.tuple([Id]), returns<void>()),
+} as const;
+
+export const trainingEvents = {
+  trainingProgress: returns<TrainingProgress>(),
+  runChanged: returns<RunChanged>(),
+} as const;

@@ -1,0 +1,63 @@
+/**
+ * How much memory a pretraining recipe needs, before any tensor exists: parameters (weights,
+ * gradients and the two AdamW moments) plus the activations a backward pass keeps, per block
+ * of the encoder (visible tokens only, the point of MAE) and of the decoder (all tokens).
+ * It is an estimate for the new-run dialog ("does batch 64 fit?"); the warm-up then shows the
+ * measured tensor and process memory. It leaves out the runtime's own baseline (~200 MB of
+ * process memory for Node and TF.js), which matters only for tiny models.
+ */
+import { gridSize, type MaeConfig } from '../mae/config';
+import { keepCount } from '../mae/masking';
+import type { TrainConfig } from './config';
+
+const FLOAT_BYTES = 4;
+/** TF.js keeps every intermediate of the taped forward pass until the gradients are taken. */
+const TAPE_OVERHEAD = 1.5;
+
+/** Trainable parameters of an MAE (the reference `MaskedAutoencoderViT`). */
+export function parameterCount(model: MaeConfig): number {
+  const { numPatches } = gridSize(model);
+  const patchLength = model.inChans * model.patchSize * model.patchSize;
+  const block = (width: number) => {
+    const hidden = width * model.mlpRatio;
+    return 2 * 2 * width + (width * 3 * width + 3 * width) + (width * width + width) + (width * hidden + hidden) + (hidden * width + width);
+  };
+  const encoder = patchLength * model.embedDim + model.embedDim + model.embedDim + model.depth * block(model.embedDim) + 2 * model.embedDim;
+  const decoder =
+    model.embedDim * model.decoderEmbedDim + model.decoderEmbedDim + model.decoderEmbedDim +
+    model.decoderDepth * block(model.decoderEmbedDim) + 2 * model.decoderEmbedDim +
+    model.decoderEmbedDim * patchLength + patchLength;
+  void numPatches; // position embeddings are fixed sin-cos tables, not parameters
+  return encoder + decoder;
+}
+
+/** Bytes one training step needs, split by what holds them. */
+export interface MemoryEstimate {
+  parameters: number;
+  /** Weights, gradients, AdamW first and second moments. */
+  parameterBytes: number;
+  /** Activations kept for the backward pass, for one micro-batch. */
+  activationBytes: number;
+  totalBytes: number;
+}
+
+/** Estimates the memory of one optimizer step of a recipe. */
+export function estimateTrainingMemory(recipe: Pick<TrainConfig, 'model' | 'batchSize' | 'maskRatio'>): MemoryEstimate {
+  const { model, batchSize } = recipe;
+  const { numPatches } = gridSize(model);
+  const parameters = parameterCount(model);
+  const parameterBytes = parameters * FLOAT_BYTES * 4;
+  const blockActivations = (tokens: number, width: number, heads: number) =>
+    // LayerNorms, qkv, attention output, projection, residuals, MLP hidden and its activation,
+    // plus the attention matrices (scores and softmax) per head.
+    batchSize * (tokens * width * (10 + 2 * model.mlpRatio) + 2 * heads * tokens * tokens);
+  const encoderTokens = 1 + keepCount(numPatches, recipe.maskRatio);
+  const decoderTokens = 1 + numPatches;
+  const patchLength = model.inChans * model.patchSize * model.patchSize;
+  const elements =
+    batchSize * numPatches * patchLength * 4 + // images, patches, targets, prediction
+    model.depth * blockActivations(encoderTokens, model.embedDim, model.numHeads) +
+    model.decoderDepth * blockActivations(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads);
+  const activationBytes = elements * FLOAT_BYTES * TAPE_OVERHEAD;
+  return { parameters, parameterBytes, activationBytes, totalBytes: parameterBytes + activationBytes };
+}

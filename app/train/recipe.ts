@@ -1,0 +1,64 @@
+/**
+ * Recipes as people see them: a sentence per field for the new-run dialog, which field an
+ * engine error belongs to, and the short summary the run history shows.
+ */
+import type { Recipe, RunRecipe } from '../contract';
+import type { PretrainPlan } from './pretrain-plan';
+
+/** One sentence per recipe field, shown under it in the new-run dialog. */
+export const RECIPE_HELP: Record<keyof Recipe, string> = {
+  preset: 'Encoder size. ViT-Tiny trains on a laptop; Small and Base need a GPU and more images.',
+  imgSize: 'Side in pixels each image is resized to. Must be divisible by the patch size.',
+  patchSize: 'Side of one patch (token). Smaller patches see finer detail but cost quadratically more.',
+  decoder: 'Decoder width × blocks. The paper uses 512×8; 128×2 is ~20× cheaper and still learns good features.',
+  depth: 'Encoder blocks. 12 is standard; fewer make quick experiments.',
+  maskRatio: 'Share of patches hidden from the encoder, in (0, 1). He et al.: 75% works best.',
+  maskStrategy: 'Random patches (the paper), contiguous blocks (BEiT) or band-pass noise (ColorMAE).',
+  batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
+  accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
+  steps: 'Optimizer steps of the whole run (instead of epochs).',
+  epochs: 'Passes over the training images.',
+  warmupSteps: 'Steps of linear learning-rate warm-up; by default 5% of the run, as in the paper.',
+  blr: 'Base learning rate; the peak is base × effective batch / 256 (paper: 1.5e-4).',
+  seed: 'Seeds initialisation, data order, augmentation and masks: same seed, same run.',
+  backend: 'Where the math runs. Auto picks the fastest that works: GPU, then native CPU, then WebAssembly.',
+};
+
+const FIELD_OF = new Map<string, keyof Recipe>([
+  ['imgSize', 'imgSize'], ['patchSize', 'patchSize'], ['maskRatio', 'maskRatio'], ['maskStrategy', 'maskStrategy'],
+  ['batchSize', 'batchSize'], ['accumSteps', 'accumSteps'], ['totalSteps', 'steps'], ['warmupSteps', 'warmupSteps'],
+  ['blr', 'blr'], ['seed', 'seed'], ['decoder', 'decoder'], ['preset', 'preset'], ['depth', 'depth'],
+  ['decoderEmbedDim', 'decoder'], ['decoderNumHeads', 'decoder'], ['decoderDepth', 'decoder'], ['embedDim', 'preset'],
+  ['numHeads', 'preset'], ['valFraction', 'seed'],
+]);
+
+/** The recipe field an engine message names (`train.maskRatio must …` → `maskRatio`). */
+export function recipeErrorField(message: string): keyof Recipe | 'recipe' {
+  const match = /\b(?:train|mae|pretrain)\.(\w+)/.exec(message);
+  return (match && FIELD_OF.get(match[1]!)) ?? 'recipe';
+}
+
+/** What the history shows of a stored plan. */
+export function recipeSummary(plan: PretrainPlan): RunRecipe {
+  const { recipe } = plan;
+  return {
+    imgSize: recipe.model.imgSize,
+    patchSize: recipe.model.patchSize,
+    embedDim: recipe.model.embedDim,
+    depth: recipe.model.depth,
+    decoderEmbedDim: recipe.model.decoderEmbedDim,
+    decoderDepth: recipe.model.decoderDepth,
+    channels: recipe.model.inChans,
+    maskRatio: recipe.maskRatio,
+    maskStrategy: recipe.maskStrategy,
+    batchSize: recipe.batchSize,
+    accumSteps: recipe.accumSteps,
+    totalSteps: recipe.totalSteps,
+    stepsPerEpoch: plan.stepsPerEpoch,
+    blr: recipe.blr,
+    seed: recipe.seed,
+    backend: plan.backend,
+    trainImages: plan.data.trainImageIds.length,
+    valImages: plan.data.valImageIds.length,
+  };
+}

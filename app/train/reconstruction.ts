@@ -1,0 +1,118 @@
+/**
+ * Reconstruction grids, as in the MAE paper's figures: for a fixed set of validation images,
+ * one row each of original | masked input | reconstruction with the visible patches pasted back.
+ * The prediction is brought back to pixels the way the reference's visualisation does: undo the
+ * per-patch normalisation of the target (norm-pix loss) with the patch's own mean and unbiased
+ * variance, then undo the dataset normalisation, so the picture looks like the image.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import type { MaskSet } from '../mae/masking';
+import { forwardMae, unshufflePrediction, type MaeModel } from '../mae/model';
+import { patchify, unpatchify } from '../mae/patchify';
+import { listReconstructionGrids, reconstructionFileName } from './run-files';
+
+/** Images a grid shows at most. */
+export const RECONSTRUCTION_IMAGES = 4;
+/** Grids kept per run on disk (the newest; older ones are deleted). */
+const KEEP_GRIDS = 3;
+const GAP = 4;
+/** Masked patches are drawn in this grey, the paper's convention. */
+const MASK_GREY = 128;
+
+/** Pixels of one reconstruction in [0, 1] units, planar [B, C, H, W]. */
+export interface ReconstructionPixels {
+  original: Float32Array;
+  pasted: Float32Array;
+  /** [B, L] 1 where masked. */
+  mask: Uint8Array;
+  batchSize: number;
+  channels: number;
+  size: number;
+  patchSize: number;
+}
+
+/** Runs the model on normalised images and returns original and reconstruction in [0, 1] units. */
+export function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: MaskSet, mean: number[], std: number[]): ReconstructionPixels {
+  const { patchSize, inChans, normPixLoss } = model.config;
+  const [batchSize, channels, size] = images.shape;
+  const [original, pasted] = tf.tidy(() => {
+    const patches = patchify(images, patchSize); // [B, L, C*p*p]
+    let pred = unshufflePrediction(forwardMae(model, images, masks).pred, masks); // [B, L, C*p*p]
+    if (normPixLoss) {
+      const patchLength = patches.shape[2]!;
+      const { mean: patchMean, variance } = tf.moments(patches, -1, true); // [B, L, 1]
+      const unbiased = tf.mul(variance, patchLength / Math.max(1, patchLength - 1));
+      pred = tf.add(tf.mul(pred, tf.sqrt(tf.add(unbiased, 1e-6))), patchMean);
+    }
+    const masked = tf.tensor3d(Float32Array.from(masks.mask), [batchSize, masks.numPatches, 1]); // [B, L, 1]
+    const merged = tf.add(tf.mul(patches, tf.sub(1, masked)), tf.mul(pred, masked)); // [B, L, C*p*p]
+    const scale = tf.tensor4d(std, [1, channels, 1, 1]);
+    const shift = tf.tensor4d(mean, [1, channels, 1, 1]);
+    const toUnits = (x: tf.Tensor) => tf.add(tf.mul(x, scale), shift); // [B, C, H, W] in [0, 1] units
+    return [toUnits(images), toUnits(unpatchify(merged, patchSize, inChans))];
+  });
+  const result = {
+    original: original.dataSync() as Float32Array,
+    pasted: pasted.dataSync() as Float32Array,
+    mask: masks.mask,
+    batchSize,
+    channels,
+    size,
+    patchSize,
+  };
+  tf.dispose([original, pasted]);
+  return result;
+}
+
+/** Per sample and channel, the 0.5 and 99.5 percentiles of the original: dark 16-bit scans become visible. */
+function displayRange(values: Float32Array): [number, number] {
+  const sorted = Float32Array.from(values).sort();
+  const low = sorted[Math.floor(0.005 * (sorted.length - 1))]!;
+  const high = sorted[Math.ceil(0.995 * (sorted.length - 1))]!;
+  return high - low > 1e-6 ? [low, high] : [low, low + 1];
+}
+
+/** The grid as 8-bit RGB: rows are images, columns original | masked | reconstruction. */
+export function gridPixels(recon: ReconstructionPixels): { pixels: Uint8Array; width: number; height: number } {
+  const { batchSize, channels, size, patchSize } = recon;
+  const side = size / patchSize;
+  const width = 3 * size + 2 * GAP;
+  const height = batchSize * size + (batchSize - 1) * GAP;
+  const pixels = new Uint8Array(width * height * 3).fill(255);
+  const plane = size * size;
+  const shown = channels >= 3 ? [0, 1, 2] : channels === 2 ? [0, 1, 0] : [0, 0, 0];
+  for (let b = 0; b < batchSize; b++) {
+    const ranges = shown.map((c) => displayRange(recon.original.subarray((b * channels + c) * plane, (b * channels + c + 1) * plane)));
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const masked = recon.mask[b * side * side + Math.floor(y / patchSize) * side + Math.floor(x / patchSize)] === 1;
+        for (let k = 0; k < 3; k++) {
+          const index = (b * channels + shown[k]!) * plane + y * size + x;
+          const [low, high] = ranges[k]!;
+          const byte = (v: number) => Math.round(255 * Math.min(1, Math.max(0, (v - low) / (high - low))));
+          const row = b * (size + GAP) + y;
+          const original = byte(recon.original[index]!);
+          pixels[(row * width + x) * 3 + k] = original;
+          pixels[(row * width + size + GAP + x) * 3 + k] = masked ? MASK_GREY : original;
+          pixels[(row * width + 2 * (size + GAP) + x) * 3 + k] = byte(recon.pasted[index]!);
+        }
+      }
+    }
+  }
+  return { pixels, width, height };
+}
+
+/** Writes the grid of a step as PNG into `dir` and deletes older grids; returns the file. */
+export async function writeReconstructionGrid(recon: ReconstructionPixels, dir: string, step: number): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const { pixels, width, height } = gridPixels(recon);
+  const file = path.join(dir, reconstructionFileName(step));
+  const temporary = `${file}.tmp`;
+  await sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6 }).toFile(temporary);
+  fs.renameSync(temporary, file); // a reader never sees half a file
+  for (const old of listReconstructionGrids(dir).slice(0, -KEEP_GRIDS)) fs.rmSync(path.join(dir, old.file), { force: true });
+  return file;
+}

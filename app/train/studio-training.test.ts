@@ -1,0 +1,108 @@
+/**
+ * The training services as the UI uses them: recipe defaults and checks, mask previews from the
+ * engine's masking, a tiny run with live events and reconstruction grids, pause and resume with
+ * a continuous loss curve, history and deletion with the run's files.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunChanged, TrainingProgress } from '../contract';
+import { writeSample } from '../data/sample';
+import { Studio } from '../studio';
+import { runFolder } from './run-files';
+
+let dir: string;
+let studio: Studio;
+let projectId: number;
+const progress: TrainingProgress[] = [];
+const changes: RunChanged[] = [];
+
+const TINY = { imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 12, blr: 5e-3, seed: 3, backend: 'cpu' } as const;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-studio-training-'));
+  const sample = await writeSample(path.join(dir, 'sample'), { domain: 'microscopy', count: 24, seed: 5 });
+  studio = new Studio(path.join(dir, 'ws'));
+  projectId = studio.workspace.projects.create('Cells', 'microscopy').id;
+  await studio.runImport('test', projectId, [sample.dir]);
+  studio.events.on('trainingProgress', (event) => progress.push(event));
+  studio.events.on('runChanged', (event) => changes.push(event));
+}, 120_000);
+afterAll(async () => {
+  await studio.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function until(runId: number, status: string): Promise<void> {
+  await expect.poll(() => studio.workspace.runs.get(runId).status, { timeout: 60_000, interval: 100 }).toBe(status);
+  await expect.poll(async () => (await studio.services.training.active()).some((run) => run.id === runId), { timeout: 10_000 }).toBe(false);
+}
+
+describe('training services', () => {
+  it('offers the engine defaults with a sentence per field', async () => {
+    const defaults = await studio.services.training.defaults(projectId);
+    expect(defaults.recipe).toMatchObject({ maskRatio: 0.75, imgSize: 224, patchSize: 16, maskStrategy: 'random' });
+    expect(defaults.help.maskRatio).toMatch(/75%/);
+    expect(defaults.dataset.usable).toBe(24);
+  });
+
+  it('names the field of a recipe that cannot work, and refuses a batch beyond memory', async () => {
+    const ratio = await studio.services.training.check(projectId, { ...TINY, maskRatio: 1.2 });
+    expect(ratio.errors).toEqual([{ field: 'maskRatio', message: expect.stringMatching(/must be in \(0, 1\), got 1.2/) }]);
+    const divisible = await studio.services.training.check(projectId, { ...TINY, imgSize: 30 });
+    expect(divisible.errors[0]).toMatchObject({ field: 'imgSize', message: expect.stringMatching(/divisible/) });
+    const huge = await studio.services.training.check(projectId, { preset: 'vit-base', imgSize: 1024, patchSize: 8, batchSize: 4096 });
+    expect(huge.memory?.fits).toBe(false);
+    expect(huge.errors[0]).toMatchObject({ field: 'batchSize' });
+    const fine = await studio.services.training.check(projectId, TINY);
+    expect(fine).toMatchObject({ ok: true, errors: [], totalSteps: 12 });
+  });
+
+  it('previews masks with the engine masking: the ratio holds and a seed is reproducible', async () => {
+    const image = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok' }).images[0]!;
+    const preview = await studio.services.training.previewMask({ imageId: image.id, strategy: 'block', maskRatio: 0.75, patchSize: 16, imgSize: 224, seed: 4 });
+    expect(preview.gridSide).toBe(14);
+    expect(preview.mask.filter((m) => m === 0)).toHaveLength(preview.numKeep);
+    expect(preview.numKeep).toBe(49);
+    expect(preview.dataUrl).toMatch(/^data:image\/png;base64,/);
+    const again = await studio.services.training.previewMask({ imageId: image.id, strategy: 'block', maskRatio: 0.75, patchSize: 16, imgSize: 224, seed: 4 });
+    expect(again.mask).toEqual(preview.mask);
+    const other = await studio.services.training.previewMask({ imageId: image.id, strategy: 'block', maskRatio: 0.75, patchSize: 16, imgSize: 224, seed: 5 });
+    expect(other.mask).not.toEqual(preview.mask);
+  });
+
+  it('trains a run live, pauses and resumes it with the loss curve continuing, then deletes it with its files', async () => {
+    const started = await studio.services.training.start(projectId, TINY);
+    const runId = started.id;
+    await expect.poll(() => progress.some((p) => p.runId === runId && p.type === 'step' && p.step >= 3), { timeout: 60_000, interval: 50 }).toBe(true);
+    await studio.services.training.pause(runId);
+    await until(runId, 'paused');
+    const paused = await studio.services.runs.get(runId);
+    expect(paused.checkpointStep).toBe(paused.step);
+    expect(paused.step).toBeLessThan(12);
+
+    await studio.services.training.resume(runId);
+    await until(runId, 'completed');
+    const [loss, val] = await studio.services.runs.metrics(runId, { names: ['train_loss', 'val_loss'], maxPoints: 4000 });
+    expect(loss!.steps).toEqual([...Array(12)].map((_, i) => i + 1));
+    expect(val!.values.length).toBeGreaterThan(0);
+    const step = progress.find((p) => p.runId === runId && p.type === 'step');
+    expect(step).toMatchObject({ type: 'step', totalSteps: 12 });
+    expect((step as { rssBytes: number }).rssBytes).toBeGreaterThan(0);
+
+    const grid = await studio.services.runs.reconstruction(runId);
+    expect(grid).toMatchObject({ runId, step: 12, dataUrl: expect.stringMatching(/^data:image\/png;base64,/) });
+    const [history] = await studio.services.runs.list(projectId);
+    expect(history).toMatchObject({ id: runId, status: 'completed', step: 12, recipe: { imgSize: 32, patchSize: 8, maskRatio: 0.75 } });
+    expect(history!.finalTrainLoss).toBeGreaterThan(0);
+
+    const checkpoints = studio.workspace.runs.checkpoints(runId).map((c) => c.path);
+    expect(checkpoints.length).toBeGreaterThan(0);
+    await studio.services.runs.remove(runId);
+    for (const file of checkpoints) expect(fs.existsSync(file)).toBe(false);
+    expect(fs.existsSync(runFolder(studio.workspace.projectDir(projectId), runId))).toBe(false);
+    await expect(Promise.resolve().then(() => studio.services.runs.get(runId))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(changes.at(-1)).toMatchObject({ runId, status: 'deleted' });
+  }, 120_000);
+});

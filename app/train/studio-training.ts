@@ -1,0 +1,277 @@
+/**
+ * The `training` and `runs` services: recipes checked over a project's data, mask previews with
+ * the engine's masking, runs started in training processes whose progress becomes events, and
+ * the history. The processes are made by the host's launcher (fork here, utilityProcess in
+ * Electron); a process that dies leaves its run `interrupted`, and the UI hears it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  StudioError,
+  type MaskPreview,
+  type MetricSeries,
+  type Recipe,
+  type RecipeCheck,
+  type RecipeDefaults,
+  type ReconstructionImage,
+  type RunSummary,
+  type StudioImpl,
+  type TrainingProgress,
+} from '../contract';
+import type { StudioEvents } from '../rpc';
+import type { RunRecord } from '../store/runs';
+import type { Workspace } from '../workspace';
+import { DEFAULT_TRAIN_CONFIG } from './config';
+import { estimateInWorker, startTraining, type LaunchWorker, type TrainingProcess } from './host';
+import { estimateTrainingMemory } from './memory-estimate';
+import { renderMaskPreview } from './mask-preview';
+import { buildPretrainPlan, planDataset, type PretrainPlan } from './pretrain-plan';
+import { listReconstructionGrids, runFolder } from './run-files';
+import { RECIPE_HELP, recipeErrorField, recipeSummary } from './recipe';
+import { downsampleMinMax } from './series';
+
+/** Where training processes come from. */
+export interface TrainingHost {
+  launch?: LaunchWorker;
+  workerPath?: string;
+}
+
+/** Share of this machine's memory a run may plan to use. */
+const MEMORY_SHARE = 0.7;
+/** How long closing waits for running processes to pause. */
+const CLOSE_TIMEOUT_MS = 30_000;
+
+/** Runs and their training processes for one workspace. */
+export class StudioTraining {
+  readonly #active = new Map<number, { projectId: number; process: TrainingProcess }>();
+
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly events: StudioEvents,
+    private readonly host: TrainingHost = {},
+  ) {}
+
+  /** The two services, bound to this workspace. */
+  readonly services: Pick<StudioImpl, 'training' | 'runs'> = {
+    training: {
+      defaults: (projectId) => this.defaults(projectId),
+      check: (projectId, recipe) => this.check(projectId, recipe),
+      estimate: async (projectId, recipe) => estimateInWorker(this.workspace.root, this.plan(projectId, recipe), this.host),
+      previewMask: (query) => this.previewMask(query),
+      start: (projectId, recipe) => {
+        const plan = this.plan(projectId, recipe);
+        const run = this.workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
+        this.launch(run.id, projectId, false);
+        return this.summary(run.id);
+      },
+      pause: (runId) => this.control(runId).pause(),
+      resume: (runId) => {
+        const run = this.workspace.runs.get(runId);
+        if (this.#active.has(runId)) throw new StudioError('CONFLICT', `run ${runId} is already running`);
+        if (run.status === 'completed') throw new StudioError('CONFLICT', `run ${runId} is already completed`);
+        if (!this.workspace.runs.latestCheckpoint(runId)) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
+        this.launch(runId, run.projectId, true);
+        return this.summary(runId);
+      },
+      stop: (runId) => this.control(runId).stop(),
+      active: () => [...this.#active.keys()].map((id) => this.summary(id)),
+    },
+    runs: {
+      list: (projectId) => {
+        this.workspace.projects.get(projectId);
+        return this.summaries(this.workspace.runs.list(projectId));
+      },
+      get: (runId) => this.summary(runId),
+      metrics: (runId, query) => this.metrics(runId, query?.names ?? ['train_loss', 'val_loss', 'lr'], query?.maxPoints ?? 4000),
+      reconstruction: (runId) => this.reconstruction(runId),
+      remove: (runId) => this.remove(runId),
+    },
+  };
+
+  /** Asks every running process to pause (with a checkpoint) and waits for them, bounded. */
+  async close(): Promise<void> {
+    const running = [...this.#active.values()];
+    for (const { process } of running) process.pause();
+    const settled = Promise.allSettled(running.map(({ process }) => process.done));
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref());
+    await Promise.race([settled, timeout]);
+    for (const { process } of this.#active.values()) process.worker.kill();
+  }
+
+  private defaults(projectId: number): RecipeDefaults {
+    this.workspace.projects.get(projectId);
+    const data = planDataset(this.workspace, projectId, {});
+    const model = DEFAULT_TRAIN_CONFIG.model;
+    return {
+      recipe: {
+        preset: 'vit-tiny',
+        imgSize: model.imgSize,
+        patchSize: model.patchSize,
+        decoder: `${model.decoderEmbedDim}x${model.decoderDepth}`,
+        depth: model.depth,
+        maskRatio: DEFAULT_TRAIN_CONFIG.maskRatio,
+        maskStrategy: DEFAULT_TRAIN_CONFIG.maskStrategy,
+        batchSize: DEFAULT_TRAIN_CONFIG.batchSize,
+        accumSteps: DEFAULT_TRAIN_CONFIG.accumSteps,
+        epochs: 10,
+        blr: DEFAULT_TRAIN_CONFIG.blr,
+        seed: DEFAULT_TRAIN_CONFIG.seed,
+        backend: 'auto',
+      },
+      help: RECIPE_HELP,
+      dataset: {
+        usable: data.trainImageIds.length + data.valImageIds.length,
+        channels: data.channels,
+        trainImages: data.trainImageIds.length,
+        valImages: data.valImageIds.length,
+        excluded: data.excluded,
+      },
+      memoryBytes: os.totalmem(),
+    };
+  }
+
+  private plan(projectId: number, recipe: Recipe): PretrainPlan {
+    const plan = buildPretrainPlan(this.workspace, projectId, recipe);
+    const memory = estimateTrainingMemory(plan.recipe);
+    const available = os.totalmem() * MEMORY_SHARE;
+    if (memory.totalBytes > available) {
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `pretrain.batchSize ${plan.recipe.batchSize} needs about ${gib(memory.totalBytes)} per step, more than the ${gib(available)} this machine can spare; ` +
+          'lower the batch size (use accumulation steps for the same effective batch) or the image size',
+      );
+    }
+    return plan;
+  }
+
+  private check(projectId: number, recipe: Recipe): RecipeCheck {
+    try {
+      const plan = buildPretrainPlan(this.workspace, projectId, recipe);
+      const memory = estimateTrainingMemory(plan.recipe);
+      const availableBytes = os.totalmem() * MEMORY_SHARE;
+      const fits = memory.totalBytes <= availableBytes;
+      return {
+        ok: fits,
+        errors: fits ? [] : [{ field: 'batchSize', message: `needs about ${gib(memory.totalBytes)} per step; ${gib(availableBytes)} can be spared here` }],
+        stepsPerEpoch: plan.stepsPerEpoch,
+        totalSteps: plan.recipe.totalSteps,
+        parameters: memory.parameters,
+        memory: { estimateBytes: memory.totalBytes, availableBytes, fits },
+      };
+    } catch (error) {
+      if (!(error instanceof StudioError) || error.code !== 'INVALID_ARGUMENT') throw error;
+      return { ok: false, errors: [{ field: recipeErrorField(error.message), message: error.message }], stepsPerEpoch: null, totalSteps: null, parameters: null, memory: null };
+    }
+  }
+
+  private async previewMask(query: Parameters<StudioImpl['training']['previewMask']>[0]): Promise<MaskPreview> {
+    const file = this.workspace.thumbnailFile(query.imageId);
+    if (!file) throw new StudioError('NOT_FOUND', `image ${query.imageId} has no picture to preview (it failed to import or was removed)`);
+    return renderMaskPreview(file, query);
+  }
+
+  private launch(runId: number, projectId: number, resume: boolean): void {
+    const emit = (progress: TrainingProgress) => this.events.emit('trainingProgress', progress);
+    const process = startTraining(this.workspace.root, runId, {
+      ...this.host,
+      resume,
+      onProgress: (progress) => {
+        const base = { runId, projectId };
+        if (progress.type === 'finished') return;
+        if (progress.type === 'checkpoint' || progress.type === 'reconstruction') emit({ ...base, type: progress.type, step: progress.step });
+        else if (progress.type === 'started') {
+          emit({ ...base, type: 'started', backend: progress.backend, device: progress.device, step: progress.step, totalSteps: progress.totalSteps });
+          this.changed(runId);
+        } else emit({ ...base, ...progress });
+      },
+      onLog: (line) => console.error(`[run ${runId}] ${line}`),
+    });
+    this.#active.set(runId, { projectId, process });
+    this.changed(runId);
+    process.done
+      .catch((error: unknown) => console.error(`[run ${runId}]`, error instanceof Error ? error.message : error))
+      .finally(() => {
+        this.#active.delete(runId);
+        this.changed(runId);
+      });
+  }
+
+  private control(runId: number): TrainingProcess {
+    const entry = this.#active.get(runId);
+    if (!entry) throw new StudioError('CONFLICT', `run ${runId} is not running`, { status: this.workspace.runs.get(runId).status });
+    return entry.process;
+  }
+
+  private changed(runId: number): void {
+    try {
+      const run = this.workspace.runs.get(runId);
+      this.events.emit('runChanged', { runId, projectId: run.projectId, status: run.status, error: run.error, active: this.#active.has(runId) });
+    } catch {
+      // Deleted meanwhile: `remove` has told the UI.
+    }
+  }
+
+  private summary(runId: number): RunSummary {
+    return this.summaries([this.workspace.runs.get(runId)])[0]!;
+  }
+
+  private summaries(runs: RunRecord[]): RunSummary[] {
+    const outcomes = this.workspace.runs.outcomes(runs.map((run) => run.id));
+    return runs.map((run) => ({
+      id: run.id,
+      projectId: run.projectId,
+      kind: run.kind,
+      status: run.status,
+      backend: run.backend,
+      createdAt: run.createdAt,
+      finishedAt: run.finishedAt,
+      error: run.error,
+      recipe: run.kind === 'pretrain' ? recipeSummary(run.config as PretrainPlan) : null,
+      ...outcomes.get(run.id)!,
+      active: this.#active.has(run.id),
+    }));
+  }
+
+  private metrics(runId: number, names: string[], maxPoints: number): MetricSeries[] {
+    this.workspace.runs.get(runId);
+    return names.map((name) => {
+      const points = this.workspace.runs.metrics(runId, name);
+      const sampled = downsampleMinMax(points.map((p) => p.step), points.map((p) => p.value), maxPoints);
+      return { name, ...sampled, total: points.length };
+    });
+  }
+
+  private reconstruction(runId: number): ReconstructionImage | null {
+    const run = this.workspace.runs.get(runId);
+    const dir = runFolder(this.workspace.projectDir(run.projectId), runId);
+    const newest = listReconstructionGrids(dir).at(-1);
+    if (!newest) return null;
+    try {
+      const bytes = fs.readFileSync(path.join(dir, newest.file));
+      return { runId, step: newest.step, dataUrl: `data:image/png;base64,${bytes.toString('base64')}` };
+    } catch {
+      return null; // replaced by a newer grid between listing and reading
+    }
+  }
+
+  private remove(runId: number): void {
+    const run = this.workspace.runs.get(runId);
+    if (this.#active.has(runId)) throw new StudioError('CONFLICT', `run ${runId} is running: stop it before deleting it`);
+    if (run.status === 'running') throw new StudioError('CONFLICT', `run ${runId} is training in another process: stop it there before deleting it`);
+    const projectDir = this.workspace.projectDir(run.projectId);
+    const checkpoints = this.workspace.runs.checkpoints(runId);
+    this.workspace.runs.remove(runId);
+    for (const checkpoint of checkpoints) {
+      // Only files inside the project folder are ever deleted, whatever the database says.
+      const file = path.resolve(checkpoint.path);
+      if (file.startsWith(projectDir + path.sep)) fs.rmSync(file, { force: true });
+    }
+    fs.rmSync(runFolder(projectDir, runId), { recursive: true, force: true });
+    this.events.emit('runChanged', { runId, projectId: run.projectId, status: 'deleted', error: null, active: false });
+  }
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(bytes < 2 ** 30 ? 2 : 1)} GB`;
+}
