@@ -1,11 +1,14 @@
 /**
  * Entry of the training process (`child_process.fork` from the CLI and serve mode; Electron's
- * utilityProcess runs the same file). Arguments: <workspace> <runId> [resume]. It reports
+ * utilityProcess runs the same file) for pretraining, probe and fine-tuning runs alike. Arguments: <workspace> <runId> [resume]. It reports
  * `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or SIGTERM stop it after the
  * current step, with a checkpoint, so the run can be resumed.
  */
 import { StudioError } from '../contract';
-import { executePretrain } from './pretrain-run';
+import { Workspace } from '../workspace';
+import { executeFinetune } from './finetune-run';
+import { executeProbe } from './probe-run';
+import { executePretrain, type ExecuteOptions } from './pretrain-run';
 
 /** Messages the worker sends besides `RunProgress`. */
 export type WorkerMessage = { type: 'log'; line: string } | { type: 'error'; code: string; message: string };
@@ -21,7 +24,26 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => co
 // Orphaned (the parent died): stop cleanly rather than train for nobody.
 process.on('disconnect', () => controller.abort());
 
-executePretrain(workspace!, Number(runIdText), {
+/** Runs the run by its kind: pretraining, a probe, or fine-tuning. */
+async function execute(workspaceDir: string, runId: number, options: ExecuteOptions) {
+  const workspace = new Workspace(workspaceDir);
+  let kind: string;
+  try {
+    kind = workspace.runs.get(runId).kind;
+  } finally {
+    workspace.close();
+  }
+  if (kind === 'finetune') return executeFinetune(workspaceDir, runId, options);
+  if (kind === 'probe') {
+    const report = await executeProbe(workspaceDir, runId, options.log);
+    const finished = { type: 'finished' as const, status: 'completed' as const, step: report.step, finalLoss: null };
+    options.onProgress?.(finished);
+    return finished;
+  }
+  return executePretrain(workspaceDir, runId, options);
+}
+
+execute(workspace!, Number(runIdText), {
   resume: mode === 'resume',
   signal: controller.signal,
   onProgress: send,
