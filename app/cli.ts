@@ -10,6 +10,7 @@ import { imagesCommand, importCommand, initCommand, sampleCommand } from './cli/
 import { serveCommand } from './cli/serve-command';
 import { pretrainCommand, resumeCommand } from './cli/train-commands';
 import { demoCommand } from './cli/demo-command';
+import { exportCommand, finetuneCommand, probeCommand } from './cli/downstream-commands';
 import { VERSION } from './version';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
@@ -25,6 +26,14 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
       '                      [--blr 1.5e-4] [--warmup N] [--backend auto|tfjs-node-gpu|tfjs-node|native|wasm|cpu] [--seed S]',
   },
   resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },
+  probe: { run: probeCommand, usage: 'probe   --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean] [--backend B]' },
+  finetune: {
+    run: finetuneCommand,
+    usage:
+      'finetune --workspace W --run ID [--steps N] [--batch N] [--blr 1e-3] [--warmup N] [--layer-decay 0.75]\n' +
+      '                      [--drop-path 0.1] [--label-smoothing 0.1] [--pooling cls|mean] [--seed S] [--backend B]',
+  },
+  export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]' },
   demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N]     the whole journey on the built-in sample' },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1]' },
 };
