@@ -3,9 +3,10 @@
  * affine parameters in front of a linear head, so the probe is insensitive to the feature
  * scale the encoder happens to produce. The features are cached, so "BatchNorm" is the exact
  * standardisation by the train split's mean and variance, and the head is a multinomial
- * logistic regression trained full-batch with Adam and a small L2 penalty.
+ * logistic regression trained full-batch with Adam and a small L2 penalty — in plain
+ * double-precision JavaScript: on cached features it takes milliseconds on any backend, and the
+ * pretrained and random-init probes are fitted by exactly the same arithmetic.
  */
-import * as tf from '@tensorflow/tfjs-core';
 
 /** Linear probe settings. */
 export interface LinearProbeOptions {
@@ -43,36 +44,55 @@ export function fitLinearProbe(
 ): LinearProbe {
   const count = labels.length;
   if (features.length !== count * width) throw new Error(`probe: ${features.length} feature values for ${count} images of width ${width}`);
-  let probe: LinearProbe | undefined;
-  tf.tidy(() => {
-    const x = tf.tensor2d(features, [count, width]);
-    const { mean, variance } = tf.moments(x, 0); // [D] each, biased: BatchNorm's normalisation
-    const inverseStd = tf.rsqrt(tf.add(variance, BATCH_NORM_EPS));
-    const standardised = tf.mul(tf.sub(x, mean), inverseStd); // [N, D]
-    const targets = tf.cast(tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), numClasses), 'float32'); // [N, K]
-    const weight = tf.variable(tf.zeros([width, numClasses]), true);
-    const bias = tf.variable(tf.zeros([numClasses]), true);
-    const optimizer = tf.train.adam(options.learningRate);
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
-      optimizer.minimize(() => {
-        const logits = tf.add(tf.matMul(standardised, weight), bias); // [N, K]
-        const crossEntropy = tf.losses.softmaxCrossEntropy(targets, logits);
-        return tf.add(crossEntropy, tf.mul(options.weightDecay / 2, tf.sum(tf.square(weight)))) as tf.Scalar;
-      }, false, [weight, bias]);
+  // BatchNorm without affine over the (cached) train features: biased variance, eps 1e-6.
+  const mean = new Float32Array(width);
+  const inverseStd = new Float32Array(width);
+  for (let d = 0; d < width; d++) {
+    let sum = 0;
+    for (let n = 0; n < count; n++) sum += features[n * width + d]!;
+    const mu = sum / count;
+    let squares = 0;
+    for (let n = 0; n < count; n++) squares += (features[n * width + d]! - mu) ** 2;
+    mean[d] = mu;
+    inverseStd[d] = 1 / Math.sqrt(squares / count + BATCH_NORM_EPS);
+  }
+  const x = new Float64Array(count * width);
+  for (let n = 0; n < count; n++) for (let d = 0; d < width; d++) x[n * width + d] = (features[n * width + d]! - mean[d]!) * inverseStd[d]!;
+  // Softmax regression, full batch, Adam (β 0.9 / 0.999, as torch) on mean cross-entropy + L2 on W.
+  const size = width * numClasses;
+  const params = new Float64Array(size + numClasses); // W [D, K] then b [K], zero init (a convex problem)
+  const m = new Float64Array(params.length);
+  const v = new Float64Array(params.length);
+  const grad = new Float64Array(params.length);
+  const probabilities = new Float64Array(numClasses);
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    grad.fill(0);
+    for (let n = 0; n < count; n++) {
+      let largest = -Infinity;
+      for (let k = 0; k < numClasses; k++) {
+        let logit = params[size + k]!;
+        for (let d = 0; d < width; d++) logit += x[n * width + d]! * params[d * numClasses + k]!;
+        probabilities[k] = logit;
+        largest = Math.max(largest, logit);
+      }
+      let total = 0;
+      for (let k = 0; k < numClasses; k++) total += (probabilities[k] = Math.exp(probabilities[k]! - largest));
+      for (let k = 0; k < numClasses; k++) {
+        const error = (probabilities[k]! / total - (labels[n] === k ? 1 : 0)) / count; // ∂loss/∂logit
+        grad[size + k]! += error;
+        for (let d = 0; d < width; d++) grad[d * numClasses + k]! += error * x[n * width + d]!;
+      }
     }
-    probe = {
-      width,
-      numClasses,
-      mean: mean.dataSync() as Float32Array,
-      inverseStd: inverseStd.dataSync() as Float32Array,
-      weight: weight.dataSync() as Float32Array,
-      bias: bias.dataSync() as Float32Array,
-    };
-    optimizer.dispose();
-    weight.dispose();
-    bias.dispose();
-  });
-  return probe!;
+    for (let i = 0; i < size; i++) grad[i]! += options.weightDecay * params[i]!;
+    const correction1 = 1 - 0.9 ** epoch;
+    const correction2 = 1 - 0.999 ** epoch;
+    for (let i = 0; i < params.length; i++) {
+      m[i] = 0.9 * m[i]! + 0.1 * grad[i]!;
+      v[i] = 0.999 * v[i]! + 0.001 * grad[i]! ** 2;
+      params[i]! -= (options.learningRate * (m[i]! / correction1)) / (Math.sqrt(v[i]! / correction2) + 1e-8);
+    }
+  }
+  return { width, numClasses, mean, inverseStd, weight: Float32Array.from(params.subarray(0, size)), bias: Float32Array.from(params.subarray(size)) };
 }
 
 /** Class scores [M, K] (row-major logits) for `features` [M, D]. */
