@@ -79,7 +79,7 @@ describe('a fine-tuning run', () => {
     expect(fixture.open((w) => w.runs.metrics(runId, 'val_accuracy')).map((p) => p.step)).toEqual([4, 8]);
     expect(fixture.open((w) => w.runs.metrics(runId, 'train_loss'))).toHaveLength(8);
 
-    const loaded = await fixture.open((w) => loadRunModel(w, runId));
+    const loaded = await fixture.openAsync((w) => loadRunModel(w, runId));
     try {
       expect(loaded.head!.classes).toEqual(report.classes);
       expect(loaded.head!.weight.shape).toEqual([loaded.model.config.embedDim, 2]);

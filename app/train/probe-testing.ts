@@ -25,6 +25,8 @@ export interface PretrainedFixture {
   /** Absolute paths of the sample images (to check nothing leaks them). */
   imageDir: string;
   open<T>(use: (workspace: Workspace) => T): T;
+  /** As `open`, for work that awaits: the workspace stays open until it settles. */
+  openAsync<T>(use: (workspace: Workspace) => Promise<T>): Promise<T>;
   remove(): void;
 }
 
@@ -48,5 +50,13 @@ export async function pretrainedFixture(options: PretrainOptions = TINY_PRETRAIN
       workspace.close();
     }
   };
-  return { dir, workspaceDir, projectId, runId, imageDir: sample.dir, open, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  const openAsync = async <T>(use: (workspace: Workspace) => Promise<T>): Promise<T> => {
+    const workspace = new Workspace(workspaceDir);
+    try {
+      return await use(workspace);
+    } finally {
+      workspace.close();
+    }
+  };
+  return { dir, workspaceDir, projectId, runId, imageDir: sample.dir, open, openAsync, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
