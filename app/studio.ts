@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { StudioError, type StudioImpl } from './contract';
 import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import';
 import { checkFolders } from './data/walk';
+import { downstreamServices } from './export/services';
 import { StudioEvents } from './rpc';
 import { Workspace } from './workspace';
 import { VERSION } from './version';
@@ -95,6 +96,7 @@ export class Studio {
         return this.host.pickFolder();
       },
     },
+    ...downstreamServices(() => this.workspace, this.events, (job) => this.#track(job)),
   };
 
   /** Imports folders and reports progress as events; the promise resolves with the result. */

@@ -4,6 +4,7 @@
  * were normalised, the recipe, the loss curve in summary, probe and fine-tune scores, the
  * backend and when. Built from the workspace only, so the UI can preview it before exporting.
  */
+import { EXPORT_FORMAT_NAMES, type ExportFormatName } from '../contract';
 import type { MaeConfig } from '../mae/config';
 import { paramSpecs } from '../mae/params';
 import type { RunRecord } from '../store/runs';
@@ -15,8 +16,8 @@ import { VERSION } from '../version';
 import type { Workspace } from '../workspace';
 
 /** The export formats. */
-export const EXPORT_FORMATS = ['safetensors', 'onnx', 'tfjs'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export const EXPORT_FORMATS = EXPORT_FORMAT_NAMES;
+export type ExportFormat = ExportFormatName;
 
 /** A model card's content. */
 export interface ModelCard {

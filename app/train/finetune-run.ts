@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { StudioError } from '../contract';
+import { StudioError, type FinetuneReport } from '../contract';
 import { decodePlanar } from '../data/batches';
 import { RNG_STREAMS, Rng } from '../mae/rng';
 import { selectBackend } from '../runtime/backend';
@@ -25,17 +25,8 @@ import { loadRunModel, type ClassifierMeta, type LoadedRun } from './probe-model
 import type { ExecuteOptions, RunProgress } from './pretrain-run';
 import { learningRateAt, scaledLearningRate } from './schedule';
 
-/** A fine-tuning run's outcome. */
-export interface FinetuneReport {
-  classes: string[];
-  trainImages: number;
-  valImages: number;
-  steps: number;
-  pooling: FinetunePlan['pooling'];
-  finalLoss: number | null;
-  scores: ClassificationScores;
-  seconds: number;
-}
+/** A fine-tuning run's outcome (declared in the contract, which the UI shares). */
+export type { FinetuneReport } from '../contract';
 
 const HEAD_INIT_STD = 2e-5; // MAE main_finetune: trunc_normal_(head.weight, std=2e-5)
 

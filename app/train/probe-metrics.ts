@@ -1,21 +1,8 @@
 /** Classification scores: accuracy, per-class precision and recall, and the confusion matrix. */
 
-/** Precision and recall of one class on the scored split. */
-export interface ClassScore {
-  label: string;
-  precision: number;
-  recall: number;
-  /** Images of this class in the split. */
-  support: number;
-}
+import type { ClassificationScores } from '../contract';
 
-/** Scores of one classifier on one split. */
-export interface ClassificationScores {
-  accuracy: number;
-  perClass: ClassScore[];
-  /** confusion[truth][predicted] = image count. */
-  confusion: number[][];
-}
+export type { ClassScore, ClassificationScores } from '../contract';
 
 /** Scores predictions against the truth; `classes` names the label indices. */
 export function classificationScores(truth: readonly number[], predicted: readonly number[], classes: readonly string[]): ClassificationScores {

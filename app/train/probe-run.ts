@@ -5,7 +5,7 @@
  * training process; the report is the run's `result`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { StudioError } from '../contract';
+import { StudioError, type ProbeReport } from '../contract';
 import { disposeModel, type MaeModel } from '../mae/model';
 import { selectBackend, type BackendPreference } from '../runtime/backend';
 import { Workspace } from '../workspace';
@@ -48,21 +48,8 @@ export interface ProbeConfig extends ProbeOptions {
   pretrainRunId: number;
 }
 
-/** A probe's outcome: the pretrained encoder's scores and the random-init baseline's. */
-export interface ProbeReport {
-  method: 'linear' | 'knn';
-  pooling: Pooling;
-  k: number | null;
-  classes: string[];
-  trainImages: number;
-  valImages: number;
-  /** Pretraining step of the checkpoint probed. */
-  step: number;
-  pretrained: ClassificationScores;
-  randomInit: ClassificationScores;
-  skipped: { reason: string; count: number }[];
-  seconds: number;
-}
+/** A probe's outcome (declared in the contract, which the UI shares). */
+export type { ProbeReport } from '../contract';
 
 /** Plans a probe of a pretraining run: a queued run of kind probe with the run as parent. */
 export function planProbe(workspace: Workspace, pretrainRunId: number, input: Partial<ProbeOptions>): number {
