@@ -25,8 +25,8 @@ function describeSource(run: RunRecord): string {
     const report = run.result as FinetuneReport | null;
     return report ? `classifier · ${(report.scores.accuracy * 100).toFixed(1)}% val accuracy` : 'classifier';
   }
-  const { model, totalSteps } = (run.config as PretrainPlan).recipe;
-  return `ViT ${model.embedDim}d × ${model.depth} · ${model.imgSize} px, patch ${model.patchSize} · ${totalSteps} steps`;
+  const { model } = (run.config as PretrainPlan).recipe;
+  return `ViT ${model.embedDim}d×${model.depth}, ${model.imgSize} px / ${model.patchSize}`;
 }
 
 function evaluationRecord(run: RunRecord): EvaluationRecord {
