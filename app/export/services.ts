@@ -12,7 +12,7 @@ import type { RunRecord } from '../store/runs';
 import { planFinetune } from '../train/finetune-plan';
 import { startTraining } from '../train/host';
 import type { PretrainPlan } from '../train/pretrain-plan';
-import { planProbe } from '../train/probe-run';
+import { planProbe } from '../train/probe-plan';
 import type { Workspace } from '../workspace';
 import { exportRun, FORMAT_FILES, previewModelCard } from './export-run';
 import { modelCardMarkdown, type ExportFormat } from './model-card';

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError, type ProbeReport } from '../contract';
 import { disposeModel, type MaeModel } from '../mae/model';
-import { selectBackend, type BackendPreference } from '../runtime/backend';
+import { selectBackend } from '../runtime/backend';
 import { Workspace } from '../workspace';
 import { DEFAULT_KNN, knnPredict } from './knn';
 import { DEFAULT_LINEAR_PROBE, fitLinearProbe, probeLogits } from './probe';
@@ -16,49 +16,12 @@ import { encodeFeatures } from './probe-features';
 import { argmaxRows, classificationScores, type ClassificationScores } from './probe-metrics';
 import { loadRunModel, randomInitModel, type Pooling } from './probe-model';
 import type { PretrainPlan } from './pretrain-plan';
+import type { ProbeConfig } from './probe-plan';
 
-/** What a user chooses for a probe. */
-export interface ProbeOptions {
-  method: 'linear' | 'knn';
-  pooling: Pooling;
-  /** kNN neighbours. */
-  k: number;
-  backend: BackendPreference;
-}
-
-/** Defaults: the linear probe on mean-pooled patch tokens. */
-export const DEFAULT_PROBE: ProbeOptions = {
-  method: 'linear', // the MAE paper's headline frozen-feature protocol
-  pooling: 'mean', // on small data the mean of patch tokens probes better than the cls token
-  k: DEFAULT_KNN.k,
-  backend: 'auto',
-};
-
-/** Merges user options over the defaults; throws naming the field. */
-export function validateProbeOptions(input: Partial<ProbeOptions>): ProbeOptions {
-  const options = { ...DEFAULT_PROBE, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ProbeOptions;
-  if (!['linear', 'knn'].includes(options.method)) throw new StudioError('INVALID_ARGUMENT', `probe.method must be linear or knn, got ${JSON.stringify(options.method)}`);
-  if (!['cls', 'mean'].includes(options.pooling)) throw new StudioError('INVALID_ARGUMENT', `probe.pooling must be cls or mean, got ${JSON.stringify(options.pooling)}`);
-  if (!Number.isInteger(options.k) || options.k < 1) throw new StudioError('INVALID_ARGUMENT', `probe.k must be a positive integer, got ${JSON.stringify(options.k)}`);
-  return options;
-}
-
-/** The stored config of a probe run. */
-export interface ProbeConfig extends ProbeOptions {
-  pretrainRunId: number;
-}
+export { planProbe, validateProbeOptions, DEFAULT_PROBE, type ProbeConfig, type ProbeOptions } from './probe-plan';
 
 /** A probe's outcome (declared in the contract, which the UI shares). */
 export type { ProbeReport } from '../contract';
-
-/** Plans a probe of a pretraining run: a queued run of kind probe with the run as parent. */
-export function planProbe(workspace: Workspace, pretrainRunId: number, input: Partial<ProbeOptions>): number {
-  const parent = workspace.runs.get(pretrainRunId);
-  if (parent.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; probe a pretraining run`);
-  if (!workspace.runs.latestCheckpoint(pretrainRunId)) throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
-  const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
-  return workspace.runs.create({ projectId: parent.projectId, kind: 'probe', config, parentRunId: pretrainRunId }).id;
-}
 
 const FEATURE_BATCH = 16; // images per encoder pass: bounded memory at any image size
 
