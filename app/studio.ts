@@ -25,6 +25,8 @@ export class Studio {
   readonly workspace: Workspace;
   readonly #imports = new Map<string, AbortController>();
   readonly #running = new Set<Promise<unknown>>();
+  /** Stops the training processes of running probe / fine-tuning jobs (on close). */
+  readonly #stops = new Set<() => void>();
 
   constructor(
     workspaceDir: string,
@@ -96,7 +98,10 @@ export class Studio {
         return this.host.pickFolder();
       },
     },
-    ...downstreamServices(() => this.workspace, this.events, (job) => this.#track(job)),
+    ...downstreamServices(() => this.workspace, this.events, (job, stop) => {
+      this.#stops.add(stop);
+      this.#track(job.finally(() => this.#stops.delete(stop)));
+    }),
   };
 
   /** Imports folders and reports progress as events; the promise resolves with the result. */
@@ -133,6 +138,7 @@ export class Studio {
   /** Waits for running jobs, then closes the workspace. */
   async close(): Promise<void> {
     for (const controller of this.#imports.values()) controller.abort();
+    for (const stop of this.#stops) stop();
     await Promise.all(this.#running);
     this.workspace.close();
   }

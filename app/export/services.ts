@@ -53,7 +53,11 @@ function freshDir(base: string, format: ExportFormat): string {
 }
 
 /** The services, bound to the studio's workspace (read when called), event hub and job tracker. */
-export function downstreamServices(workspaceOf: () => Workspace, events: StudioEvents, track: (job: Promise<unknown>) => void): DownstreamServices {
+export function downstreamServices(
+  workspaceOf: () => Workspace,
+  events: StudioEvents,
+  track: (job: Promise<unknown>, stop: () => void) => void,
+): DownstreamServices {
   const defaultDir = (runId: number, format: ExportFormat) =>
     path.join(workspaceOf().projectDir(workspaceOf().runs.get(runId).projectId), 'exports', `run-${runId}-${format}`);
 
@@ -66,10 +70,13 @@ export function downstreamServices(workspaceOf: () => Workspace, events: StudioE
     });
     const finish = (status: string, step: number, error?: string) =>
       events.emit('evaluationProgress', { runId, kind, phase: 'finished', step, totalSteps: step, loss: null, status, ...(error && { error }) });
-    track(training.done.then(
-      (finished) => finish(finished.status, finished.step, finished.reason),
-      (error: unknown) => finish('failed', 0, error instanceof Error ? error.message : String(error)),
-    ));
+    track(
+      training.done.then(
+        (finished) => finish(finished.status, finished.step, finished.reason),
+        (error: unknown) => finish('failed', 0, error instanceof Error ? error.message : String(error)),
+      ),
+      () => training.stop(),
+    );
     return { runId };
   };
 
