@@ -34,7 +34,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
       '                      [--drop-path 0.1] [--label-smoothing 0.1] [--pooling cls|mean] [--seed S] [--backend B]',
   },
   export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]' },
-  demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N]     the whole journey on the built-in sample' },
+  demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample' },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1]' },
 };
 

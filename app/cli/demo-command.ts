@@ -12,35 +12,54 @@ import { EXPORT_FORMATS } from '../export/model-card';
 import { startTraining } from '../train/host';
 import { planPretrain } from '../train/pretrain-plan';
 import { planProbe, type ProbeReport } from '../train/probe-run';
-import { createOutput, parseCommand, positiveInt } from './args';
+import type { PretrainOptions } from '../train/pretrain-plan';
+import { createOutput, parseCommand, positiveInt, UsageError } from './args';
 import { withStudio } from './data-commands';
 
-/** `mae-studio demo [--workspace W] [--steps N]` */
+/**
+ * Per sample: what it shows and a recipe a 2-core laptop pretrains in minutes. The wasm backend
+ * runs one thread, so cost follows tokens: 16 patches per image (4 visible) at ~1 s per step
+ * of 16 images. A 30% validation split gives the probes enough images to be scored on.
+ */
+const DEMOS = {
+  medical: {
+    title: 'CT slices: ring vs round lesions (16-bit grey)',
+    project: 'Demo: lesion shape',
+    recipe: { imgSize: 64, patchSize: 16, depth: 4, decoder: '128x2', batchSize: 16, blr: 1.5e-3, seed: 1, valFraction: 0.3 },
+    describe: 'ViT 192d×4 @64px, patch 16, decoder 128×2',
+  },
+  microscopy: {
+    title: 'cells: round, spindle, clustered (16-bit, 3 channels)',
+    project: 'Demo: cell morphology',
+    recipe: { imgSize: 32, patchSize: 8, depth: 4, decoder: '128x2', batchSize: 16, blr: 1.5e-3, seed: 1, valFraction: 0.3 },
+    describe: 'ViT 192d×4 @32px, patch 8, decoder 128×2',
+  },
+} satisfies Record<string, { title: string; project: string; recipe: PretrainOptions; describe: string }>;
+
+/** `mae-studio demo [--workspace W] [--steps N] [--domain medical|microscopy]` */
 export async function demoCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommand('demo', argv, { workspace: { type: 'string' }, steps: { type: 'string' } });
+  const { values } = parseCommand('demo', argv, { workspace: { type: 'string' }, steps: { type: 'string' }, domain: { type: 'string' } });
+  const domain = (values.domain ?? 'medical') as keyof typeof DEMOS;
+  if (!(domain in DEMOS)) throw new UsageError(`demo: --domain must be one of ${Object.keys(DEMOS).join(', ')}, got ${JSON.stringify(values.domain)}`);
+  const demo = DEMOS[domain];
   const out = createOutput(values.json === true);
   const workspace = path.resolve(values.workspace ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-studio-demo-')));
   const steps = positiveInt('demo', 'steps', values.steps) ?? 300;
   const started = Date.now();
   const stage = (text: string) => out.progress(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${text}`, true);
 
-  stage('1/5 generating the microscopy sample (16-bit, 3 channels, 3 morphologies)');
-  const sample = await writeSample(path.join(workspace, 'sample'), { domain: 'microscopy', seed: 1 });
+  stage(`1/5 generating the ${domain} sample: ${demo.title}`);
+  const sample = await writeSample(path.join(workspace, 'sample'), { domain, seed: 1 });
 
   stage(`2/5 importing ${sample.files} images into a new project`);
   const { projectId, runId, imported } = await withStudio(workspace, async (studio) => {
-    const project = await studio.services.projects.create({ name: 'Demo: cell morphology', domain: 'microscopy' });
+    const project = await studio.services.projects.create({ name: demo.project, domain });
     const result = await studio.runImport('demo', project.id, [sample.dir]);
-    // Small images and a small model: what a 2-core laptop pretrains in minutes (wasm runs one
-    // thread: 32 px at patch 8 keeps 4 of 16 patches per image, ~1 s per step of 16 images).
-    // A 30% validation split gives the probes 27 images to be scored on, not a handful.
-    const { runId } = planPretrain(studio.workspace, project.id, {
-      imgSize: 32, patchSize: 8, depth: 4, decoder: '128x2', batchSize: 16, steps, blr: 1.5e-3, seed: 1, valFraction: 0.3,
-    });
+    const { runId } = planPretrain(studio.workspace, project.id, { ...demo.recipe, steps });
     return { projectId: project.id, runId, imported: result.imported };
   });
 
-  stage(`3/5 pretraining run ${runId}: ViT 192d×4 @32px, patch 8, decoder 128×2, ${steps} steps`);
+  stage(`3/5 pretraining run ${runId}: ${demo.describe}, ${steps} steps`);
   let firstLoss: number | null = null;
   const result = await startTraining(workspace, runId, {
     onProgress: (progress) => {
