@@ -72,7 +72,7 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
   const valLosses = workspace.runs.metrics(pretrainRun.id, 'val_loss');
   const children = workspace.runs.list(pretrainRun.projectId).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
   const { model, ...pretraining } = plan.recipe;
-  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channels`;
+  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
   return {
     title: `${project.name}: MAE ${run.kind === 'finetune' ? 'classifier' : 'encoder'} (run ${run.id})`,
     format,
