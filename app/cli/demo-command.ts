@@ -88,7 +88,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const exports = await withStudio(workspace, async (studio) => {
     const written = [];
     for (const format of EXPORT_FORMATS) {
-      const exported = await exportRun(studio.workspace, runId, format, path.join(workspace, 'exports', format));
+      const exported = await exportRun(studio.workspace, runId, format, path.join(workspace, 'exports', `run-${runId}-${format}`));
       stage(`${format}: ${exported.files.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')} → ${exported.dir}`);
       written.push({ format, dir: exported.dir, files: exported.files.map((f) => f.name) });
     }
