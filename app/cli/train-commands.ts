@@ -24,7 +24,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     patch: { type: 'string' }, decoder: { type: 'string' }, depth: { type: 'string' }, 'mask-ratio': { type: 'string' },
     mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
     epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, backend: { type: 'string' },
-    seed: { type: 'string' },
+    seed: { type: 'string' }, 'val-fraction': { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('pretrain', values, 'workspace'));
@@ -52,6 +52,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     blr: number('pretrain', 'blr', values.blr),
     backend: values.backend as BackendPreference | undefined,
     seed: values.seed === undefined ? undefined : Number(values.seed),
+    valFraction: number('pretrain', 'val-fraction', values['val-fraction']),
   };
   const runId = await withStudio(workspace, async (studio) => planPretrain(studio.workspace, projectId, options).runId);
   out.progress(`Run ${runId} planned; starting the training process…`, true);
