@@ -11,6 +11,7 @@ import { serveCommand } from './cli/serve-command';
 import { pretrainCommand, resumeCommand } from './cli/train-commands';
 import { demoCommand } from './cli/demo-command';
 import { adoptCommand, handoffCommand } from './cli/handoff-commands';
+import { exportCommand, finetuneCommand, probeCommand } from './cli/downstream-commands';
 import { VERSION } from './version';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
@@ -23,13 +24,21 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
     usage:
       'pretrain --workspace W --project ID [--preset vit-tiny] [--img 224] [--patch 16] [--decoder 512x8] [--depth N]\n' +
       '                      [--mask-ratio 0.75] [--mask random|block|noise] [--batch 8] [--accum 1] [--steps N | --epochs N]\n' +
-      '                      [--blr 1.5e-4] [--warmup N] [--backend auto|tfjs-node-gpu|tfjs-node|native|wasm|cpu] [--seed S]\n' +
+      '                      [--blr 1.5e-4] [--warmup N] [--backend auto|tfjs-node-gpu|tfjs-node|native|wasm|cpu] [--seed S] [--val-fraction 0.1]\n' +
       '                      [--init FILE (official MAE .pth, HF ViTMAE or timm safetensors)]',
   },
   resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },
   handoff: { run: handoffCommand, usage: 'handoff --workspace W --run ID --out DIR     a torchrun (PyTorch DDP) job that continues the run' },
   adopt: { run: adoptCommand, usage: 'adopt   --workspace W --project ID DIR       bring a hand-off job back as a run' },
-  demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N]     the whole journey on the built-in sample' },
+  probe: { run: probeCommand, usage: 'probe   --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean] [--backend B]' },
+  finetune: {
+    run: finetuneCommand,
+    usage:
+      'finetune --workspace W --run ID [--steps N] [--batch N] [--blr 1e-3] [--warmup N] [--layer-decay 0.75]\n' +
+      '                      [--drop-path 0.1] [--label-smoothing 0.1] [--pooling cls|mean] [--seed S] [--backend B]',
+  },
+  export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]' },
+  demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample' },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1]' },
 };
 

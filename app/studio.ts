@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { StudioError, type StudioImpl } from './contract';
 import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import';
 import { checkFolders } from './data/walk';
+import { downstreamServices } from './export/services';
 import { StudioEvents } from './rpc';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
 import { Workspace } from './workspace';
@@ -30,6 +31,8 @@ export class Studio {
   readonly services: StudioImpl;
   readonly #imports = new Map<string, AbortController>();
   readonly #running = new Set<Promise<unknown>>();
+  /** Stops the training processes of running probe / fine-tuning jobs (on close). */
+  readonly #stops = new Set<() => void>();
 
   constructor(
     workspaceDir: string,
@@ -102,6 +105,10 @@ export class Studio {
         return this.host.pickFolder();
       },
     },
+    ...downstreamServices(() => this.workspace, this.events, (job, stop) => {
+      this.#stops.add(stop);
+      this.#track(job.finally(() => this.#stops.delete(stop)));
+    }),
   };
 
   /** Imports folders and reports progress as events; the promise resolves with the result. */
@@ -138,6 +145,7 @@ export class Studio {
   /** Waits for running jobs, then closes the workspace. */
   async close(): Promise<void> {
     for (const controller of this.#imports.values()) controller.abort();
+    for (const stop of this.#stops) stop();
     await Promise.all(this.#running);
     await this.training.close();
     this.workspace.close();

@@ -1,40 +1,65 @@
 /**
  * `mae-studio demo`: the whole journey on the built-in sample, stage by stage — generate,
- * import, pretrain a small MAE. (Probing and export join when the downstream issue lands.)
+ * import, pretrain a small MAE, probe it against its own random initialisation (linear probe
+ * and kNN), export it as safetensors, ONNX and TF.js.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeSample } from '../data/sample';
+import { exportRun } from '../export/export-run';
+import { EXPORT_FORMATS } from '../export/model-card';
 import { startTraining } from '../train/host';
 import { planPretrain } from '../train/pretrain-plan';
-import { createOutput, parseCommand, positiveInt } from './args';
+import { planProbe, type ProbeReport } from '../train/probe-run';
+import type { PretrainOptions } from '../train/pretrain-plan';
+import { createOutput, parseCommand, positiveInt, UsageError } from './args';
 import { withStudio } from './data-commands';
 
-/** `mae-studio demo [--workspace W] [--steps N]` */
+/**
+ * Per sample: what it shows and a recipe a 2-core laptop pretrains in minutes. The wasm backend
+ * runs one thread, so cost follows tokens: 16 patches per image (4 visible) at ~1 s per step
+ * of 16 images. A 30% validation split gives the probes enough images to be scored on.
+ */
+const DEMOS = {
+  medical: {
+    title: 'CT slices: ring vs round lesions (16-bit grey)',
+    project: 'Demo: lesion shape',
+    recipe: { imgSize: 64, patchSize: 16, depth: 4, decoder: '128x2', batchSize: 16, blr: 1.5e-3, seed: 1, valFraction: 0.3 },
+    describe: 'ViT 192d×4 @64px, patch 16, decoder 128×2',
+  },
+  microscopy: {
+    title: 'cells: round, spindle, clustered (16-bit, 3 channels)',
+    project: 'Demo: cell morphology',
+    recipe: { imgSize: 32, patchSize: 8, depth: 4, decoder: '128x2', batchSize: 16, blr: 1.5e-3, seed: 1, valFraction: 0.3 },
+    describe: 'ViT 192d×4 @32px, patch 8, decoder 128×2',
+  },
+} satisfies Record<string, { title: string; project: string; recipe: PretrainOptions; describe: string }>;
+
+/** `mae-studio demo [--workspace W] [--steps N] [--domain medical|microscopy]` */
 export async function demoCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommand('demo', argv, { workspace: { type: 'string' }, steps: { type: 'string' } });
+  const { values } = parseCommand('demo', argv, { workspace: { type: 'string' }, steps: { type: 'string' }, domain: { type: 'string' } });
+  const domain = (values.domain ?? 'medical') as keyof typeof DEMOS;
+  if (!(domain in DEMOS)) throw new UsageError(`demo: --domain must be one of ${Object.keys(DEMOS).join(', ')}, got ${JSON.stringify(values.domain)}`);
+  const demo = DEMOS[domain];
   const out = createOutput(values.json === true);
   const workspace = path.resolve(values.workspace ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-studio-demo-')));
   const steps = positiveInt('demo', 'steps', values.steps) ?? 300;
   const started = Date.now();
   const stage = (text: string) => out.progress(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${text}`, true);
 
-  stage('1/3 generating the microscopy sample (16-bit, 3 channels, 3 morphologies)');
-  const sample = await writeSample(path.join(workspace, 'sample'), { domain: 'microscopy', seed: 1 });
+  stage(`1/5 generating the ${domain} sample: ${demo.title}`);
+  const sample = await writeSample(path.join(workspace, 'sample'), { domain, seed: 1 });
 
-  stage(`2/3 importing ${sample.files} images into a new project`);
+  stage(`2/5 importing ${sample.files} images into a new project`);
   const { projectId, runId, imported } = await withStudio(workspace, async (studio) => {
-    const project = await studio.services.projects.create({ name: 'Demo: cell morphology', domain: 'microscopy' });
+    const project = await studio.services.projects.create({ name: demo.project, domain });
     const result = await studio.runImport('demo', project.id, [sample.dir]);
-    // Small images and a small model: what a 2-core laptop pretrains in minutes.
-    const { runId } = planPretrain(studio.workspace, project.id, {
-      imgSize: 64, patchSize: 8, depth: 4, decoder: '128x2', batchSize: 16, steps, blr: 1.5e-3, seed: 1,
-    });
+    const { runId } = planPretrain(studio.workspace, project.id, { ...demo.recipe, steps });
     return { projectId: project.id, runId, imported: result.imported };
   });
 
-  stage(`3/3 pretraining run ${runId}: ViT 192d×4 @64px, patch 8, decoder 128×2, ${steps} steps`);
+  stage(`3/5 pretraining run ${runId}: ${demo.describe}, ${steps} steps`);
   let firstLoss: number | null = null;
   const result = await startTraining(workspace, runId, {
     onProgress: (progress) => {
@@ -47,21 +72,50 @@ export async function demoCommand(argv: string[]): Promise<void> {
     },
   }).done;
 
+  if (result.status !== 'completed') throw new Error(`pretraining run ${runId} ${result.status}: ${result.reason ?? ''}`);
+
+  stage('4/5 probing the encoder against its random initialisation (linear probe, then kNN)');
+  const probes: Record<string, ProbeReport> = {};
+  for (const method of ['linear', 'knn'] as const) {
+    const probeRunId = await withStudio(workspace, async (studio) => planProbe(studio.workspace, runId, { method }));
+    await startTraining(workspace, probeRunId).done;
+    const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(probeRunId).result as ProbeReport);
+    probes[method] = report;
+    stage(`${method === 'knn' ? `kNN (k = ${report.k})` : 'linear probe'}: pretrained ${percent(report.pretrained.accuracy)} vs random init ${percent(report.randomInit.accuracy)} on ${report.valImages} validation images`);
+  }
+
+  stage('5/5 exporting the encoder as safetensors (timm), ONNX and TF.js, each with a model card');
+  const exports = await withStudio(workspace, async (studio) => {
+    const written = [];
+    for (const format of EXPORT_FORMATS) {
+      const exported = await exportRun(studio.workspace, runId, format, path.join(workspace, 'exports', `run-${runId}-${format}`));
+      stage(`${format}: ${exported.files.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')} → ${exported.dir}`);
+      written.push({ format, dir: exported.dir, files: exported.files.map((f) => f.name) });
+    }
+    return written;
+  });
+
   const summary = {
     workspace,
     projectId,
     imported,
     run: { id: runId, status: result.status, steps: result.step, firstLoss, finalLoss: result.finalLoss },
+    probes: Object.fromEntries(Object.entries(probes).map(([method, report]) => [method, { accuracy: report.pretrained.accuracy, baseline: { randomInit: report.randomInit.accuracy }, k: report.k, valImages: report.valImages }])),
+    exports,
     seconds: (Date.now() - started) / 1000,
-    notYet: ['linear probe and kNN against random init', 'export to safetensors, ONNX and TF.js'],
   };
   out.result(summary, () =>
     [
       `Demo finished in ${summary.seconds.toFixed(0)} s. Workspace: ${workspace}`,
       `  imported ${imported} images into project ${projectId}`,
       `  pretrained run ${runId}: loss ${firstLoss?.toFixed(4)} → ${result.finalLoss?.toFixed(4)} over ${result.step} steps (${result.status})`,
-      `  not built yet: ${summary.notYet.join('; ')}`,
+      ...Object.entries(probes).map(([method, report]) => `  ${method === 'knn' ? 'kNN         ' : 'linear probe'}  pretrained ${percent(report.pretrained.accuracy)}  random init ${percent(report.randomInit.accuracy)}`),
+      `  exports: ${exports.map((e) => e.dir).join(', ')}`,
       `Open it: mae-studio serve --workspace ${workspace}`,
     ].join('\n'),
   );
+}
+
+function percent(value: number): string {
+  return `${(value * 100).toFixed(1)}%`;
 }

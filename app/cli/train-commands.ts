@@ -25,7 +25,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     patch: { type: 'string' }, decoder: { type: 'string' }, depth: { type: 'string' }, 'mask-ratio': { type: 'string' },
     mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
     epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, backend: { type: 'string' },
-    seed: { type: 'string' }, init: { type: 'string' },
+    seed: { type: 'string' }, init: { type: 'string' }, 'val-fraction': { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('pretrain', values, 'workspace'));
@@ -54,6 +54,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     backend: values.backend as BackendPreference | undefined,
     seed: values.seed === undefined ? undefined : Number(values.seed),
     init: values.init,
+    valFraction: number('pretrain', 'val-fraction', values['val-fraction']),
   };
   const { runId, plan } = await withStudio(workspace, async (studio) => planPretrain(studio.workspace, projectId, options));
   if (plan.init) for (const line of describeInit(plan.init.report)) out.progress(line, true);

@@ -133,6 +133,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX images_by_label ON images (project_id, label);
     `,
   },
+  {
+    version: 4,
+    description: 'outcome of a run (probe scores, fine-tune scores) as JSON',
+    sql: `
+      ALTER TABLE runs ADD COLUMN result TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -21,6 +21,8 @@ export interface RunRecord {
   createdAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** What the run produced, when it records one (probe and fine-tune scores); null otherwise. */
+  result: unknown;
 }
 
 /** One metric value at one step (`train_loss`, `lr`, `val_loss`, `images_per_second`, …). */
@@ -52,6 +54,7 @@ interface RunRow {
   created_at: string;
   finished_at: string | null;
   error: string | null;
+  result: string | null;
 }
 
 function toRun(row: RunRow): RunRecord {
@@ -66,6 +69,7 @@ function toRun(row: RunRow): RunRecord {
     createdAt: row.created_at,
     finishedAt: row.finished_at,
     error: row.error,
+    result: row.result === null || row.result === undefined ? null : (JSON.parse(row.result) as unknown),
   };
 }
 
@@ -108,6 +112,13 @@ export class RunStore {
         error: extra.error ?? null,
         finishedAt: FINAL_STATUSES.has(status) ? new Date().toISOString() : null,
       });
+    return this.get(id);
+  }
+
+  /** Stores what a run produced (JSON); replaces an earlier result. */
+  setResult(id: number, result: unknown): RunRecord {
+    this.get(id);
+    this.db.prepare('UPDATE runs SET result = ? WHERE id = ?').run(JSON.stringify(result), id);
     return this.get(id);
   }
 

@@ -1,15 +1,19 @@
 /**
  * Entry of the training process (`child_process.fork` from the CLI and serve mode; Electron's
- * utilityProcess runs the same file, talking over `process.parentPort`). Arguments:
- * `<workspace> <runId> [resume]` trains a run; `<workspace> estimate` waits for one
- * `{type: 'estimate', plan}` message, times a few warm-up steps and exits. It reports
- * `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or SIGTERM stop the run after
- * the current step and `{type: 'pause'}` pauses it, each with a checkpoint, so it can be resumed.
+ * utilityProcess runs the same file, talking over `process.parentPort`) for pretraining, probe and
+ * fine-tuning runs alike. Arguments: `<workspace> <runId> [resume]` runs a run by its kind;
+ * `<workspace> estimate` waits for one `{type: 'estimate', plan}` message, times a few warm-up
+ * steps and exits. It reports `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or
+ * SIGTERM stop the run after the current step and `{type: 'pause'}` pauses it, each with a
+ * checkpoint, so it can be resumed.
  */
 import { StudioError } from '../contract';
+import { Workspace } from '../workspace';
 import { measureWarmup } from './estimate';
+import { executeFinetune } from './finetune-run';
 import type { PretrainPlan } from './pretrain-plan';
-import { executePretrain } from './pretrain-run';
+import { executeProbe } from './probe-run';
+import { executePretrain, type ExecuteOptions } from './pretrain-run';
 
 /** Messages the worker sends besides `RunProgress`. */
 export type WorkerMessage =
@@ -51,6 +55,25 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => st
 // Orphaned (the parent died): stop cleanly rather than train for nobody.
 process.on('disconnect', () => stop.abort());
 
+/** Runs the run by its kind: pretraining, a probe, or fine-tuning. */
+async function execute(workspaceDir: string, runId: number, options: ExecuteOptions) {
+  const workspace = new Workspace(workspaceDir);
+  let kind: string;
+  try {
+    kind = workspace.runs.get(runId).kind;
+  } finally {
+    workspace.close();
+  }
+  if (kind === 'finetune') return executeFinetune(workspaceDir, runId, options);
+  if (kind === 'probe') {
+    const report = await executeProbe(workspaceDir, runId, options.log);
+    const finished = { type: 'finished' as const, status: 'completed' as const, step: report.step, finalLoss: null };
+    options.onProgress?.(finished);
+    return finished;
+  }
+  return executePretrain(workspaceDir, runId, options);
+}
+
 if (runIdText === 'estimate') {
   onCommand((command) => {
     if (command?.type !== 'estimate') return;
@@ -64,7 +87,7 @@ if (runIdText === 'estimate') {
     if (command?.type === 'stop') stop.abort();
     if (command?.type === 'pause') pause.abort();
   });
-  executePretrain(workspace!, Number(runIdText), {
+  execute(workspace!, Number(runIdText), {
     resume: mode === 'resume',
     signal: stop.signal,
     pause: pause.signal,

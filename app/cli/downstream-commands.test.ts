@@ -1,0 +1,58 @@
+/** `probe`, `finetune` and `export` as scripts call them: the built CLI, one JSON document, exit codes 0/1. */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pretrainedFixture, type PretrainedFixture } from '../train/probe-testing';
+
+const CLI = path.resolve(import.meta.dirname, '../../dist/cli/cli.js');
+let fixture: PretrainedFixture;
+
+function run(...args: string[]) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(async () => { fixture = await pretrainedFixture(); }, 120_000);
+afterAll(() => fixture?.remove());
+
+describe('mae-studio probe / finetune / export', () => {
+  it('probe --json prints the accuracy and the random-init baseline, from a probe run in the training process', () => {
+    const result = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--method', 'knn', '--k', '3', '--backend', 'cpu', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ pretrainRunId: fixture.runId, method: 'knn', k: 3, classes: ['ring-lesion', 'round-lesion'], valImages: 6 });
+    expect(report.accuracy).toBeGreaterThanOrEqual(0);
+    expect(typeof report.baseline.randomInit).toBe('number');
+    expect(report.confusion).toHaveLength(2);
+    expect(fixture.open((w) => w.runs.get(report.runId))).toMatchObject({ kind: 'probe', status: 'completed' });
+  });
+
+  it('finetune --json trains a classifier run and export writes its ONNX', () => {
+    const tuned = run('finetune', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--steps', '3', '--batch', '4', '--backend', 'cpu', '--json');
+    expect(tuned.code, tuned.stderr).toBe(0);
+    const { run: classifier, accuracy } = JSON.parse(tuned.stdout);
+    expect(classifier).toMatchObject({ parentRunId: fixture.runId, status: 'completed' });
+    expect(accuracy).toBeGreaterThanOrEqual(0);
+    const out = path.join(fixture.dir, 'cli-export');
+    const exported = run('export', '--workspace', fixture.workspaceDir, '--run', String(classifier.id), '--format', 'onnx', '--out', out, '--json');
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(JSON.parse(exported.stdout).export).toMatchObject({ runId: classifier.id, format: 'onnx', path: path.join(out, 'model.onnx') });
+    expect(fs.existsSync(path.join(out, 'MODEL_CARD.md'))).toBe(true);
+  });
+
+  it('exits 1 with the reason for a bad format, an unknown run or an occupied destination', () => {
+    const badFormat = run('export', '--workspace', fixture.workspaceDir, '--run', '1', '--format', 'pickle', '--out', fixture.dir);
+    expect(badFormat.code).toBe(1);
+    expect(badFormat.stderr).toMatch(/--format must be one of safetensors, onnx, tfjs, got "pickle"/);
+    const unknown = run('probe', '--workspace', fixture.workspaceDir, '--run', '99');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no run with id 99/);
+    const out = path.join(fixture.dir, 'occupied');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'model.json'), '{}');
+    const occupied = run('export', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--format', 'tfjs', '--out', out);
+    expect(occupied.code).toBe(1);
+    expect(occupied.stderr).toMatch(/already holds model.json/);
+  });
+});

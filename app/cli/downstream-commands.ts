@@ -1,0 +1,138 @@
+/** `probe`, `finetune` and `export`: what a pretrained encoder is worth, and taking it elsewhere. */
+import path from 'node:path';
+import { StudioError } from '../contract';
+import { EXPORT_FORMATS, type ExportFormat } from '../export/model-card';
+import { exportRun } from '../export/export-run';
+import { BACKEND_ORDER, type BackendPreference } from '../runtime/backend';
+import type { FinetuneReport } from '../train/finetune-run';
+import { planFinetune } from '../train/finetune-plan';
+import { startTraining } from '../train/host';
+import type { ProbeReport } from '../train/probe-run';
+import { planProbe } from '../train/probe-run';
+import type { ClassificationScores } from '../train/probe-metrics';
+import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
+import { withStudio } from './data-commands';
+
+function oneOf<T extends string>(command: string, name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value !== undefined && !(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${command}: --${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T | undefined;
+}
+
+function fraction(command: string, name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new UsageError(`${command}: --${name} must be a number, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+const BACKENDS = ['auto', ...BACKEND_ORDER] as const;
+
+/** Runs a planned probe or fine-tuning run in the training process; resolves when it completed. */
+async function runInProcess(workspace: string, runId: number, out: Output, label: string): Promise<void> {
+  const training = startTraining(workspace, runId, {
+    onProgress: (progress) => {
+      if (progress.type === 'started') out.progress(`${label} on ${progress.backend} (${progress.device})`, true);
+      if (progress.type === 'step') out.progress(`${label}: step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}`);
+    },
+    onLog: (line) => out.progress(line, true),
+  });
+  const stop = () => training.stop();
+  process.on('SIGINT', stop);
+  try {
+    const finished = await training.done;
+    if (finished.status !== 'completed') throw new StudioError('INVALID_ARGUMENT', `run ${runId} ${finished.status}${finished.reason ? `: ${finished.reason}` : ''}`);
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}
+
+function scoreLines(scores: ClassificationScores): string[] {
+  return scores.perClass.map((c) => `    ${c.label.padEnd(16)} precision ${(c.precision * 100).toFixed(1).padStart(5)}%  recall ${(c.recall * 100).toFixed(1).padStart(5)}%  (${c.support} images)`);
+}
+
+/** `mae-studio probe --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean]` */
+export async function probeCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommand('probe', argv, {
+    workspace: { type: 'string' }, run: { type: 'string' }, method: { type: 'string' }, k: { type: 'string' }, pooling: { type: 'string' }, backend: { type: 'string' },
+  });
+  const out = createOutput(values.json === true);
+  const workspace = path.resolve(required('probe', values, 'workspace'));
+  const pretrainRunId = positiveInt('probe', 'run', required('probe', values, 'run'))!;
+  const options = {
+    method: oneOf('probe', 'method', values.method, ['linear', 'knn'] as const),
+    pooling: oneOf('probe', 'pooling', values.pooling, ['cls', 'mean'] as const),
+    k: positiveInt('probe', 'k', values.k),
+    backend: oneOf('probe', 'backend', values.backend, BACKENDS) as BackendPreference | undefined,
+  };
+  const runId = await withStudio(workspace, async (studio) => planProbe(studio.workspace, pretrainRunId, options));
+  await runInProcess(workspace, runId, out, `probe run ${runId}`);
+  const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId).result as ProbeReport);
+  out.result(
+    {
+      runId, pretrainRunId, method: report.method, pooling: report.pooling, k: report.k, classes: report.classes,
+      trainImages: report.trainImages, valImages: report.valImages,
+      accuracy: report.pretrained.accuracy, perClass: report.pretrained.perClass, confusion: report.pretrained.confusion,
+      baseline: { randomInit: report.randomInit.accuracy, perClass: report.randomInit.perClass, confusion: report.randomInit.confusion },
+      seconds: report.seconds,
+    },
+    () => [
+      `${report.method === 'knn' ? `kNN (k = ${report.k})` : 'Linear probe'} of run ${pretrainRunId} on ${report.pooling}-pooled features, ${report.valImages} validation images:`,
+      `  pretrained   ${(report.pretrained.accuracy * 100).toFixed(1)}%`,
+      ...scoreLines(report.pretrained),
+      `  random init  ${(report.randomInit.accuracy * 100).toFixed(1)}%`,
+      `(probe run ${runId})`,
+    ].join('\n'),
+  );
+}
+
+/** `mae-studio finetune --workspace W --run ID [recipe flags]` */
+export async function finetuneCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommand('finetune', argv, {
+    workspace: { type: 'string' }, run: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, blr: { type: 'string' },
+    warmup: { type: 'string' }, 'layer-decay': { type: 'string' }, 'drop-path': { type: 'string' }, 'label-smoothing': { type: 'string' },
+    pooling: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
+  });
+  const out = createOutput(values.json === true);
+  const workspace = path.resolve(required('finetune', values, 'workspace'));
+  const pretrainRunId = positiveInt('finetune', 'run', required('finetune', values, 'run'))!;
+  const options = {
+    steps: positiveInt('finetune', 'steps', values.steps),
+    batchSize: positiveInt('finetune', 'batch', values.batch),
+    blr: fraction('finetune', 'blr', values.blr),
+    warmupSteps: values.warmup === undefined ? undefined : Number(values.warmup),
+    layerDecay: fraction('finetune', 'layer-decay', values['layer-decay']),
+    dropPath: fraction('finetune', 'drop-path', values['drop-path']),
+    labelSmoothing: fraction('finetune', 'label-smoothing', values['label-smoothing']),
+    pooling: oneOf('finetune', 'pooling', values.pooling, ['cls', 'mean'] as const),
+    seed: values.seed === undefined ? undefined : Number(values.seed),
+    backend: oneOf('finetune', 'backend', values.backend, BACKENDS) as BackendPreference | undefined,
+  };
+  if (options.steps !== undefined && options.warmupSteps === undefined) options.warmupSteps = Math.floor(options.steps / 10);
+  const runId = await withStudio(workspace, async (studio) => planFinetune(studio.workspace, pretrainRunId, options));
+  await runInProcess(workspace, runId, out, `fine-tuning run ${runId}`);
+  const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId).result as FinetuneReport);
+  out.result(
+    { run: { id: runId, parentRunId: pretrainRunId, status: 'completed' }, accuracy: report.scores.accuracy, perClass: report.scores.perClass, confusion: report.scores.confusion, classes: report.classes, finalLoss: report.finalLoss, steps: report.steps, seconds: report.seconds },
+    () => [`Fine-tuned run ${pretrainRunId} as run ${runId}: ${(report.scores.accuracy * 100).toFixed(1)}% on ${report.valImages} validation images`, ...scoreLines(report.scores)].join('\n'),
+  );
+}
+
+/** `mae-studio export --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]` */
+export async function exportCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommand('export', argv, {
+    workspace: { type: 'string' }, run: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, pooling: { type: 'string' },
+  });
+  const out = createOutput(values.json === true);
+  const workspace = path.resolve(required('export', values, 'workspace'));
+  const runId = positiveInt('export', 'run', required('export', values, 'run'))!;
+  const format = oneOf('export', 'format', required('export', values, 'format'), EXPORT_FORMATS) as ExportFormat;
+  const outDir = path.resolve(required('export', values, 'out'));
+  const pooling = oneOf('export', 'pooling', values.pooling, ['cls', 'mean'] as const);
+  const result = await withStudio(workspace, (studio) => exportRun(studio.workspace, runId, format, outDir, pooling ? { pooling } : {}));
+  out.result(
+    { export: result.record, dir: result.dir, files: [...result.files, { name: 'MODEL_CARD.md' }, { name: 'model_card.json' }] },
+    () => [`Exported run ${runId} as ${format} to ${result.dir}:`, ...result.files.map((f) => `  ${f.name}  ${f.bytes.toLocaleString('en-US')} bytes`), '  MODEL_CARD.md, model_card.json'].join('\n'),
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * Exports a run's encoder — or, for a fine-tuning run, its classifier — in one format, with a
+ * model card beside it, and records the export. Files are written to a fresh temporary name
+ * and renamed into place; an existing file of the same name is never overwritten.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import '@tensorflow/tfjs-backend-cpu';
+import { StudioError } from '../contract';
+import { encodeSafetensors, writeFileAtomic } from '../train/checkpoint';
+import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model';
+import type { Workspace } from '../workspace';
+import { buildModelCard, EXPORT_FORMATS, modelCardMarkdown, type ExportFormat, type ModelCard } from './model-card';
+import { encoderToOnnx } from './onnx';
+import { recordExport, type ExportRecord } from './records';
+import { encoderGraphSpec } from './spec';
+import { encoderToTfjs } from './tfjs';
+import { timmArchitecture, timmConfig, timmModelArgs, timmStateDict } from './timm';
+
+/** What an export wrote. */
+export interface ExportResult {
+  record: ExportRecord;
+  format: ExportFormat;
+  dir: string;
+  files: { name: string; bytes: number; sha256: string }[];
+  card: ModelCard;
+}
+
+/** Options of an export. */
+export interface ExportOptions {
+  /** Features of an encoder export: cls token or mean of the patch tokens (classifiers keep theirs). */
+  pooling?: Pooling;
+}
+
+/** Files a format writes besides the card (to check for clashes before writing anything). */
+export const FORMAT_FILES: Record<ExportFormat, string[]> = {
+  safetensors: ['model.safetensors', 'config.json'],
+  onnx: ['model.onnx'],
+  tfjs: ['model.json', 'weights.bin'],
+};
+const CARD_FILES = ['MODEL_CARD.md', 'model_card.json'];
+
+function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling): string {
+  const { config } = loaded.model;
+  const classes = loaded.head?.classes.length ?? 0;
+  const shape = `[N, ${config.inChans}, ${config.imgSize}, ${config.imgSize}]`;
+  switch (format) {
+    case 'safetensors': {
+      const args = Object.entries(timmModelArgs(config, pooling, classes))
+        .map(([key, value]) => `${key}=${typeof value === 'string' ? `'${value}'` : typeof value === 'boolean' ? (value ? 'True' : 'False') : value}`)
+        .join(', ');
+      return [
+        'import timm',
+        'from safetensors.torch import load_file',
+        `model = timm.create_model('${timmArchitecture(config)}', pretrained=False, ${args})`,
+        "model.load_state_dict(load_file('model.safetensors'), strict=True)",
+        `# input: ${shape} float32, normalised as config.json's pretrained_cfg says`,
+      ].join('\n');
+    }
+    case 'onnx':
+      return [
+        'import onnxruntime as ort',
+        "session = ort.InferenceSession('model.onnx')",
+        `outputs = session.run(None, {'pixels': images})  # images: ${shape} float32, normalised`,
+        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
+      ].join('\n');
+    case 'tfjs':
+      return [
+        "const model = await tf.loadGraphModel('file://path/to/model.json'); // or an http(s) URL in a browser",
+        `const [features${classes ? ', logits' : ''}] = model.execute({ pixels }, ['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
+      ].join('\n');
+  }
+}
+
+/** The model card an export of `runId` would write (for the UI's preview); nothing is written. */
+export async function previewModelCard(workspace: Workspace, runId: number, format: ExportFormat | null = null, options: ExportOptions = {}): Promise<ModelCard> {
+  const loaded = await loadRunModel(workspace, runId);
+  try {
+    const pooling = loaded.pooling ?? options.pooling ?? 'mean';
+    const card = buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, loaded.head?.classes ?? null);
+    return { ...card, usage: format ? usage(format, loaded, pooling) : '' };
+  } finally {
+    loaded.dispose();
+  }
+}
+
+/** Exports `runId` as `format` into `outDir` (created if needed). */
+export async function exportRun(workspace: Workspace, runId: number, format: ExportFormat, outDir: string, options: ExportOptions = {}): Promise<ExportResult> {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new StudioError('INVALID_ARGUMENT', `export format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+  }
+  const dir = path.resolve(outDir);
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new StudioError('INVALID_ARGUMENT', `${dir} is a file, not a folder`);
+  const clashes = [...FORMAT_FILES[format], ...CARD_FILES].filter((name) => fs.existsSync(path.join(dir, name)));
+  if (clashes.length) throw new StudioError('CONFLICT', `${dir} already holds ${clashes.join(', ')}; choose an empty folder or remove them`);
+  const loaded = await loadRunModel(workspace, runId);
+  try {
+    const pooling = loaded.pooling ?? options.pooling ?? 'mean';
+    const contents = new Map<string, Uint8Array>();
+    const classes = loaded.head?.classes ?? null;
+    if (format === 'safetensors') {
+      const state = timmStateDict(loaded.model, loaded.head);
+      contents.set('model.safetensors', encodeSafetensors(state, { format: 'pt' }));
+      contents.set('config.json', Buffer.from(JSON.stringify(timmConfig(loaded.model.config, pooling, loaded.plan.data, classes), null, 2) + '\n'));
+    } else {
+      const spec = encoderGraphSpec(loaded.model, pooling, loaded.head);
+      if (format === 'onnx') {
+        contents.set('model.onnx', encoderToOnnx(spec, `MAE Studio ${loaded.head ? 'classifier' : 'encoder'} of run ${runId}; input pixels [N, C, H, W] float32, normalised (see MODEL_CARD.md)`));
+      } else {
+        const model = encoderToTfjs(spec);
+        contents.set('model.json', Buffer.from(JSON.stringify(model.modelJson)));
+        contents.set('weights.bin', model.weights);
+      }
+    }
+    const files = [...contents].map(([name, bytes]) => ({ name, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }));
+    const card: ModelCard = {
+      ...buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, classes),
+      files,
+      usage: usage(format, loaded, pooling),
+    };
+    contents.set('model_card.json', Buffer.from(JSON.stringify(card, null, 2) + '\n'));
+    contents.set('MODEL_CARD.md', Buffer.from(modelCardMarkdown(card)));
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [name, bytes] of contents) await writeFileAtomic(path.join(dir, name), bytes);
+    const record = recordExport(workspace, runId, format, path.join(dir, FORMAT_FILES[format][0]!));
+    return { record, format, dir, files, card };
+  } finally {
+    loaded.dispose();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The model card written beside every export (Markdown for people, JSON for tools): what data
+ * the encoder saw (counts, labels, channels — never file names or patient data), how pixels
+ * were normalised, the recipe, the loss curve in summary, probe and fine-tune scores, the
+ * backend and when. Built from the workspace only, so the UI can preview it before exporting.
+ */
+import { EXPORT_FORMAT_NAMES, type ExportFormatName } from '../contract';
+import type { MaeConfig } from '../mae/config';
+import { paramSpecs } from '../mae/params';
+import type { RunRecord } from '../store/runs';
+import type { FinetunePlan } from '../train/finetune-plan';
+import type { FinetuneReport } from '../train/finetune-run';
+import type { PretrainPlan } from '../train/pretrain-plan';
+import type { ProbeReport } from '../train/probe-run';
+import { VERSION } from '../version';
+import type { Workspace } from '../workspace';
+
+/** The export formats. */
+export const EXPORT_FORMATS = EXPORT_FORMAT_NAMES;
+export type ExportFormat = ExportFormatName;
+
+/** A model card's content. */
+export interface ModelCard {
+  title: string;
+  format: ExportFormat | null;
+  createdAt: string;
+  studioVersion: string;
+  run: { id: number; kind: string; status: string; backend: string | null; finishedAt: string | null; step: number };
+  model: { architecture: string; config: MaeConfig; encoderParameters: number; pooling: string; classes: string[] | null };
+  dataset: {
+    project: string;
+    domain: string;
+    channels: number;
+    trainImages: number;
+    valImages: number;
+    /** Images per label (folder name) in the train and val splits. */
+    labels: { label: string; train: number; val: number }[];
+    bitDepths: number[];
+    formats: string[];
+  };
+  normalisation: { mean: number[]; std: number[]; scaling: string };
+  recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'>; finetuning: FinetunePlan | null };
+  losses: { steps: number; firstTrainLoss: number | null; lastTrainLoss: number | null; bestValLoss: number | null; lastValLoss: number | null };
+  scores: {
+    probes: { runId: number; method: string; pooling: string; k: number | null; accuracy: number; randomInitAccuracy: number; valImages: number }[];
+    finetunes: { runId: number; accuracy: number; steps: number; valImages: number }[];
+  };
+  files: { name: string; bytes: number; sha256: string }[];
+  usage: string;
+}
+
+function labelCounts(workspace: Workspace, ids: number[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  const select = workspace.db.prepare('SELECT label FROM images WHERE id = ?');
+  for (const id of ids) {
+    const label = (select.get(id) as { label: string | null } | undefined)?.label ?? '(no label)';
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Gathers the card of `run` (pretraining or fine-tuning) from the workspace. */
+export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun: RunRecord, step: number, format: ExportFormat | null, pooling: string, classes: string[] | null): ModelCard {
+  const plan = pretrainRun.config as PretrainPlan;
+  const project = workspace.projects.get(pretrainRun.projectId);
+  const train = labelCounts(workspace, plan.data.trainImageIds);
+  const val = labelCounts(workspace, plan.data.valImageIds);
+  const ids = [...plan.data.trainImageIds, ...plan.data.valImageIds];
+  const placeholders = ids.map(() => '?').join(',') || 'NULL';
+  const kinds = workspace.db.prepare(`SELECT DISTINCT bit_depth AS bitDepth, format FROM images WHERE id IN (${placeholders})`).all(...ids) as { bitDepth: number; format: string }[];
+  const losses = workspace.runs.metrics(pretrainRun.id, 'train_loss');
+  const valLosses = workspace.runs.metrics(pretrainRun.id, 'val_loss');
+  const children = workspace.runs.list(pretrainRun.projectId).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
+  const { model, ...pretraining } = plan.recipe;
+  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
+  return {
+    title: `${project.name}: MAE ${run.kind === 'finetune' ? 'classifier' : 'encoder'} (run ${run.id})`,
+    format,
+    createdAt: new Date().toISOString(),
+    studioVersion: VERSION,
+    run: { id: run.id, kind: run.kind, status: run.status, backend: run.backend, finishedAt: run.finishedAt, step },
+    model: { architecture, config: model, encoderParameters: encoderParameterCount(model), pooling, classes },
+    dataset: {
+      project: project.name,
+      domain: project.domain,
+      channels: plan.data.channels,
+      trainImages: plan.data.trainImageIds.length,
+      valImages: plan.data.valImageIds.length,
+      labels: [...new Set([...train.keys(), ...val.keys()])].sort().map((label) => ({ label, train: train.get(label) ?? 0, val: val.get(label) ?? 0 })),
+      bitDepths: [...new Set(kinds.map((k) => k.bitDepth))].sort((a, b) => a - b),
+      formats: [...new Set(kinds.map((k) => k.format))].sort(),
+    },
+    normalisation: { mean: plan.data.mean, std: plan.data.std, scaling: plan.data.scaling },
+    recipe: { pretraining, finetuning: run.kind === 'finetune' ? (run.config as FinetunePlan) : null },
+    losses: {
+      steps: losses.at(-1)?.step ?? 0,
+      firstTrainLoss: losses[0]?.value ?? null,
+      lastTrainLoss: losses.at(-1)?.value ?? null,
+      bestValLoss: valLosses.length ? Math.min(...valLosses.map((p) => p.value)) : null,
+      lastValLoss: valLosses.at(-1)?.value ?? null,
+    },
+    scores: {
+      probes: children.filter((c) => c.kind === 'probe').map((c) => {
+        const report = c.result as ProbeReport;
+        return { runId: c.id, method: report.method, pooling: report.pooling, k: report.k, accuracy: report.pretrained.accuracy, randomInitAccuracy: report.randomInit.accuracy, valImages: report.valImages };
+      }),
+      finetunes: children.filter((c) => c.kind === 'finetune').map((c) => {
+        const report = c.result as FinetuneReport;
+        return { runId: c.id, accuracy: report.scores.accuracy, steps: report.steps, valImages: report.valImages };
+      }),
+    },
+    files: [],
+    usage: '',
+  };
+}
+
+/** Scalars of the exported encoder: its parameters (no decoder, no mask token) and pos_embed. */
+function encoderParameterCount(config: MaeConfig): number {
+  const encoder = paramSpecs(config).filter((spec) => !spec.name.startsWith('decoder_') && spec.name !== 'mask_token');
+  const positions = (1 + (config.imgSize / config.patchSize) ** 2) * config.embedDim;
+  return encoder.reduce((total, spec) => total + spec.shape.reduce((a, b) => a * b, 1), positions);
+}
+
+const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+const fixed = (value: number | null, digits = 4) => (value === null ? '—' : value.toFixed(digits));
+
+/** The card as Markdown. */
+export function modelCardMarkdown(card: ModelCard): string {
+  const { dataset, losses, scores, recipe } = card;
+  const lines = [
+    `# ${card.title}`,
+    '',
+    `Exported by MAE Studio ${card.studioVersion} on ${card.createdAt}${card.format ? ` as **${card.format}**` : ''}.`,
+    'A Masked Autoencoder (He et al. 2021) encoder pretrained on the data below' + (card.run.kind === 'finetune' ? ', then fine-tuned as a classifier.' : '.'),
+    '',
+    '## Model',
+    `- ${card.model.architecture}; ${card.model.encoderParameters.toLocaleString('en-US')} encoder parameters`,
+    `- features: ${card.model.pooling === 'cls' ? 'the cls token' : 'mean of the patch tokens'} after the final LayerNorm`,
+    ...(card.model.classes ? [`- classes: ${card.model.classes.join(', ')}`] : []),
+    `- run ${card.run.id} (${card.run.kind}, ${card.run.status}, step ${card.run.step}) on ${card.run.backend ?? 'unknown backend'}`,
+    '',
+    '## Data',
+    `Project "${dataset.project}" (${dataset.domain}): ${dataset.trainImages} training and ${dataset.valImages} validation images, ` +
+      `${dataset.channels} channel${dataset.channels === 1 ? '' : 's'}, ${dataset.bitDepths.join('/')}-bit, ${dataset.formats.join(', ')}. No file names or patient data are included.`,
+    '',
+    '| label | train | val |',
+    '| --- | ---: | ---: |',
+    ...dataset.labels.map((row) => `| ${row.label} | ${row.train} | ${row.val} |`),
+    '',
+    '## Input normalisation',
+    `Pixels: ${card.normalisation.scaling}.`,
+    `- mean: [${card.normalisation.mean.map((v) => v.toFixed(6)).join(', ')}]`,
+    `- std: [${card.normalisation.std.map((v) => v.toFixed(6)).join(', ')}]`,
+    '',
+    '## Recipe',
+    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), ${recipe.pretraining.totalSteps} steps of batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
+      `base lr ${recipe.pretraining.blr}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
+    ...(recipe.finetuning
+      ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
+          `drop path ${recipe.finetuning.dropPath}, label smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]
+      : []),
+    '',
+    '## Pretraining loss',
+    `${losses.steps} steps: train loss ${fixed(losses.firstTrainLoss)} → ${fixed(losses.lastTrainLoss)}; validation loss best ${fixed(losses.bestValLoss)}, last ${fixed(losses.lastValLoss)}.`,
+    '',
+    '## Scores (validation split)',
+    ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
+    ...scores.probes.map((p) => `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features: **${percent(p.accuracy)}** (random init: ${percent(p.randomInitAccuracy)}), ${p.valImages} images — run ${p.runId}`),
+    ...scores.finetunes.map((f) => `- fine-tuned, ${f.steps} steps: **${percent(f.accuracy)}**, ${f.valImages} images — run ${f.runId}`),
+    '',
+  ];
+  if (card.files.length) lines.push('## Files', ...card.files.map((f) => `- \`${f.name}\` (${f.bytes.toLocaleString('en-US')} bytes, sha256 ${f.sha256.slice(0, 16)}…)`), '');
+  if (card.usage) lines.push('## Use', '', '```', card.usage, '```', '');
+  return lines.join('\n');
+}

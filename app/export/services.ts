@@ -1,0 +1,135 @@
+/**
+ * The `evaluation` and `exports` services of the contract over one workspace: probes and
+ * fine-tuning runs start in the training process (as pretraining does) and report through
+ * `evaluationProgress` events; exports run in-process (serialising weights takes well under a
+ * second) and land in the project's exports folder unless the user picks another.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EvaluationRecord, FinetuneReport, ModelSource, ProbeReport, StudioImpl } from '../contract';
+import type { StudioEvents } from '../rpc';
+import type { RunRecord } from '../store/runs';
+import { planFinetune } from '../train/finetune-plan';
+import { startTraining } from '../train/host';
+import type { PretrainPlan } from '../train/pretrain-plan';
+import { planProbe } from '../train/probe-plan';
+import type { Workspace } from '../workspace';
+import { exportRun, FORMAT_FILES, previewModelCard } from './export-run';
+import { modelCardMarkdown, type ExportFormat } from './model-card';
+import { listExports } from './records';
+
+type DownstreamServices = Pick<StudioImpl, 'evaluation' | 'exports'>;
+
+function describeSource(run: RunRecord): string {
+  if (run.kind === 'finetune') {
+    const report = run.result as FinetuneReport | null;
+    return report ? `classifier · ${(report.scores.accuracy * 100).toFixed(1)}% val accuracy` : 'classifier';
+  }
+  const { model } = (run.config as PretrainPlan).recipe;
+  return `ViT ${model.embedDim}d×${model.depth}, ${model.imgSize} px / ${model.patchSize}`;
+}
+
+function evaluationRecord(run: RunRecord): EvaluationRecord {
+  const done = run.status === 'completed' && run.result !== null;
+  return {
+    runId: run.id,
+    kind: run.kind as 'probe' | 'finetune',
+    parentRunId: run.parentRunId,
+    status: run.status,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt,
+    error: run.error,
+    probe: done && run.kind === 'probe' ? (run.result as ProbeReport) : null,
+    finetune: done && run.kind === 'finetune' ? (run.result as FinetuneReport) : null,
+  };
+}
+
+/** A folder for a new export that holds none of its files yet: `base`, `base-2`, `base-3`, … */
+function freshDir(base: string, format: ExportFormat): string {
+  const clashes = (dir: string) => [...FORMAT_FILES[format], 'MODEL_CARD.md'].some((name) => fs.existsSync(path.join(dir, name)));
+  let dir = base;
+  for (let n = 2; clashes(dir); n++) dir = `${base}-${n}`;
+  return dir;
+}
+
+/** The services, bound to the studio's workspace (read when called), event hub and job tracker. */
+export function downstreamServices(
+  workspaceOf: () => Workspace,
+  events: StudioEvents,
+  track: (job: Promise<unknown>, stop: () => void) => void,
+): DownstreamServices {
+  const defaultDir = (runId: number, format: ExportFormat) =>
+    path.join(workspaceOf().projectDir(workspaceOf().runs.get(runId).projectId), 'exports', `run-${runId}-${format}`);
+
+  const startJob = (runId: number, kind: 'probe' | 'finetune') => {
+    const training = startTraining(workspaceOf().root, runId, {
+      onProgress: (progress) => {
+        if (progress.type === 'started') events.emit('evaluationProgress', { runId, kind, phase: 'started', step: progress.step, totalSteps: progress.totalSteps, loss: null });
+        if (progress.type === 'step') events.emit('evaluationProgress', { runId, kind, phase: 'step', step: progress.step, totalSteps: progress.totalSteps, loss: progress.loss });
+      },
+    });
+    const finish = (status: string, step: number, error?: string) =>
+      events.emit('evaluationProgress', { runId, kind, phase: 'finished', step, totalSteps: step, loss: null, status, ...(error && { error }) });
+    track(
+      training.done.then(
+        (finished) => finish(finished.status, finished.step, finished.reason),
+        (error: unknown) => finish('failed', 0, error instanceof Error ? error.message : String(error)),
+      ),
+      () => training.stop(),
+    );
+    return { runId };
+  };
+
+  return {
+    evaluation: {
+      sources: (projectId) => {
+        workspaceOf().projects.get(projectId);
+        return workspaceOf().runs
+          .list(projectId)
+          .filter((run) => (run.kind === 'pretrain' || (run.kind === 'finetune' && run.status === 'completed')) && workspaceOf().runs.latestCheckpoint(run.id))
+          .map((run): ModelSource => ({
+            runId: run.id, kind: run.kind as 'pretrain' | 'finetune', status: run.status, createdAt: run.createdAt,
+            step: workspaceOf().runs.latestCheckpoint(run.id)!.step, summary: describeSource(run), parentRunId: run.parentRunId,
+          }));
+      },
+      list: (projectId) => {
+        workspaceOf().projects.get(projectId);
+        return workspaceOf().runs.list(projectId).filter((run) => run.kind === 'probe' || run.kind === 'finetune').map(evaluationRecord);
+      },
+      probe: (runId, request) => startJob(planProbe(workspaceOf(), runId, request), 'probe'),
+      finetune: (runId, request) => {
+        const steps = request.steps;
+        const warmup = steps === undefined ? {} : { warmupSteps: Math.floor(steps / 10) };
+        return startJob(planFinetune(workspaceOf(), runId, { ...request, ...warmup }), 'finetune');
+      },
+    },
+    exports: {
+      list: (projectId) => {
+        workspaceOf().projects.get(projectId);
+        return listExports(workspaceOf(), projectId);
+      },
+      preview: async (runId, format) => {
+        const card = await previewModelCard(workspaceOf(), runId, format);
+        const classifier = card.model.classes !== null;
+        return {
+          runId,
+          format,
+          defaultDir: freshDir(defaultDir(runId, format), format),
+          files: [...FORMAT_FILES[format], 'MODEL_CARD.md', 'model_card.json'],
+          contents: [
+            format === 'safetensors' ? 'Encoder weights under timm VisionTransformer names (no decoder, no mask token)' : 'Encoder graph: input pixels [N, C, H, W] float32 → tokens and pooled features',
+            ...(classifier ? [`Classifier head: ${card.model.classes!.length} classes (${card.model.classes!.join(', ')})`] : []),
+            ...(format === 'safetensors' ? ['config.json: architecture, image size, patch, channels, normalisation'] : []),
+            'Model card: data summary (counts and labels only), normalisation, recipe, losses, scores',
+          ],
+          modelCard: modelCardMarkdown(card),
+        };
+      },
+      create: async (runId, format, dir) => {
+        const target = dir ?? freshDir(defaultDir(runId, format), format);
+        const result = await exportRun(workspaceOf(), runId, format, target);
+        return { ...result.record, dir: result.dir, files: [...result.files, { name: 'MODEL_CARD.md' }, { name: 'model_card.json' }].map((f) => ({ name: f.name, bytes: 'bytes' in f ? f.bytes : fs.statSync(path.join(result.dir, f.name)).size })) };
+      },
+    },
+  };
+}

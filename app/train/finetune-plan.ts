@@ -1,0 +1,84 @@
+/**
+ * Fine-tuning recipe (MAE `main_finetune.py`, scaled to a desktop): AdamW (β2 0.999), base lr
+ * scaled by batch / 256, linear warmup then cosine, layer-wise lr decay, drop path, label
+ * smoothing. Validated once; stored as the config of a `finetune` run whose parent is the
+ * pretraining run it starts from.
+ */
+import { StudioError } from '../contract';
+import type { BackendPreference } from '../runtime/backend';
+import type { Workspace } from '../workspace';
+import type { Pooling } from './probe-model';
+
+/** Everything a fine-tuning run needs besides its data and starting weights. */
+export interface FinetuneConfig {
+  /** Optimizer steps. */
+  steps: number;
+  warmupSteps: number;
+  batchSize: number;
+  /** Base lr; the peak is blr × batch / 256. */
+  blr: number;
+  minLr: number;
+  /** Layer-wise lr decay factor. */
+  layerDecay: number;
+  /** Drop-path rate of the last block. */
+  dropPath: number;
+  /** ε of label smoothing. */
+  labelSmoothing: number;
+  weightDecay: number;
+  pooling: Pooling;
+  seed: number;
+  backend: BackendPreference;
+  /** Validation passes over the run (at evenly spaced steps; the last at the end). */
+  evaluations: number;
+}
+
+/** MAE fine-tuning defaults (He et al., Table 9), shortened for small projects. */
+export const DEFAULT_FINETUNE: FinetuneConfig = {
+  steps: 200, // a few epochs of a small project
+  warmupSteps: 20, // paper: 5 of 100 epochs; 10% for short runs
+  batchSize: 16, // fits ViT-Tiny at small image sizes on a laptop
+  blr: 1e-3, // paper: 5e-4 (ViT-B), 1e-3 for smaller models in follow-ups
+  minLr: 1e-6, // reference min_lr
+  layerDecay: 0.75, // paper: 0.75 (ViT-B), 0.65 for deeper models
+  dropPath: 0.1, // paper: 0.1 (ViT-B)
+  labelSmoothing: 0.1, // paper: 0.1
+  weightDecay: 0.05, // paper: 0.05
+  pooling: 'mean', // paper fine-tunes on the global average of patch tokens
+  seed: 0,
+  backend: 'auto',
+  evaluations: 4,
+};
+
+/** Merges `input` over the defaults and checks every field; throws `finetune.<field> must ...`. */
+export function validateFinetuneConfig(input: Partial<FinetuneConfig>): FinetuneConfig {
+  const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+  const config = { ...DEFAULT_FINETUNE, ...defined } as FinetuneConfig;
+  const fail = (field: string, rule: string, value: unknown): never => {
+    throw new StudioError('INVALID_ARGUMENT', `finetune.${field} must ${rule}, got ${JSON.stringify(value)}`);
+  };
+  for (const field of ['steps', 'batchSize', 'evaluations'] as const) {
+    if (!Number.isInteger(config[field]) || config[field] < 1) fail(field, 'be a positive integer', config[field]);
+  }
+  if (!Number.isInteger(config.warmupSteps) || config.warmupSteps < 0 || config.warmupSteps >= config.steps) fail('warmupSteps', `be an integer in [0, steps = ${config.steps})`, config.warmupSteps);
+  for (const field of ['blr', 'minLr', 'weightDecay'] as const) if (!(config[field] >= 0 && Number.isFinite(config[field]))) fail(field, 'be a finite number ≥ 0', config[field]);
+  if (!(config.layerDecay > 0 && config.layerDecay <= 1)) fail('layerDecay', 'be in (0, 1] (MAE uses 0.65–0.75)', config.layerDecay);
+  if (!(config.dropPath >= 0 && config.dropPath < 1)) fail('dropPath', 'be in [0, 1)', config.dropPath);
+  if (!(config.labelSmoothing >= 0 && config.labelSmoothing < 1)) fail('labelSmoothing', 'be in [0, 1)', config.labelSmoothing);
+  if (!['cls', 'mean'].includes(config.pooling)) fail('pooling', 'be cls or mean', config.pooling);
+  if (!Number.isInteger(config.seed)) fail('seed', 'be an integer', config.seed);
+  return config;
+}
+
+/** The stored config of a fine-tuning run. */
+export interface FinetunePlan extends FinetuneConfig {
+  pretrainRunId: number;
+}
+
+/** Plans fine-tuning of a pretraining run's encoder: a queued run of kind finetune. */
+export function planFinetune(workspace: Workspace, pretrainRunId: number, input: Partial<FinetuneConfig>): number {
+  const parent = workspace.runs.get(pretrainRunId);
+  if (parent.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; fine-tune a pretraining run`);
+  if (!workspace.runs.latestCheckpoint(pretrainRunId)) throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
+  const plan: FinetunePlan = { ...validateFinetuneConfig(input), pretrainRunId };
+  return workspace.runs.create({ projectId: parent.projectId, kind: 'finetune', config: plan, parentRunId: pretrainRunId }).id;
+}

@@ -1,0 +1,96 @@
+/**
+ * Labelled images for evaluation and fine-tuning, from a pretraining run's stored plan: the
+ * plan's train split to fit on, its val split to score on, the label of each image being its
+ * folder name. Images are read whole (resized to the model's side, no augmentation) and
+ * normalised with the plan's per-channel mean and std, exactly as the encoder saw them.
+ */
+import fs from 'node:fs';
+import { StudioError } from '../contract';
+import { decodePlanar, type ImageEntry } from '../data/batches';
+import type { Workspace } from '../workspace';
+import { resizeCrop, type PlanarImage } from './augment';
+import type { PretrainPlan } from './pretrain-plan';
+
+/** One labelled image of a split. */
+export interface LabelledEntry extends ImageEntry {
+  id: number;
+  /** Index into `LabelledSplits.classes`. */
+  label: number;
+}
+
+/** The train and val splits with their class names. */
+export interface LabelledSplits {
+  /** Sorted folder names that occur in the train split. */
+  classes: string[];
+  train: LabelledEntry[];
+  val: LabelledEntry[];
+  /** Images skipped, and why (no label; a label the train split lacks). */
+  skipped: { reason: string; count: number }[];
+}
+
+/** Reads the plan's splits with their labels; throws when fewer than two classes can be told apart. */
+export function labelledSplits(workspace: Workspace, plan: PretrainPlan): LabelledSplits {
+  const select = workspace.db.prepare('SELECT id, path, channels, bit_depth AS bitDepth, label FROM images WHERE id = ?');
+  const load = (ids: number[]) =>
+    ids.map((id) => {
+      const row = select.get(id) as (ImageEntry & { id: number; label: string | null }) | undefined;
+      if (!row) throw new StudioError('NOT_FOUND', `image ${id} of the run's plan was removed from the project`);
+      if (!fs.existsSync(row.path)) throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
+      return row;
+    });
+  const train = load(plan.data.trainImageIds);
+  const val = load(plan.data.valImageIds);
+  const classes = [...new Set(train.map((row) => row.label).filter((label): label is string => label !== null && label !== ''))].sort();
+  if (classes.length < 2) {
+    throw new StudioError('INVALID_ARGUMENT', `evaluation needs images in at least two labelled folders; the run's training split has ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}`);
+  }
+  const index = new Map(classes.map((name, i) => [name, i]));
+  let unlabelled = 0;
+  let unseen = 0;
+  const keep = (rows: typeof train, isVal: boolean): LabelledEntry[] =>
+    rows.flatMap((row) => {
+      if (row.label === null || row.label === '') { unlabelled += 1; return []; }
+      const label = index.get(row.label);
+      if (label === undefined) { if (isVal) unseen += 1; return []; }
+      return [{ id: row.id, path: row.path, channels: row.channels, bitDepth: row.bitDepth, label }];
+    });
+  const splits = { classes, train: keep(train, false), val: keep(val, true) };
+  if (splits.val.length === 0) throw new StudioError('INVALID_ARGUMENT', "the run's validation split holds no labelled images; plan the run with a validation fraction above 0");
+  const skipped = [
+    ...(unlabelled ? [{ reason: 'no label (image not in a sub-folder)', count: unlabelled }] : []),
+    ...(unseen ? [{ reason: 'label absent from the training split', count: unseen }] : []),
+  ];
+  return { ...splits, skipped };
+}
+
+/** Whole image → [C, side, side], normalised per channel, written into `out`. */
+export function prepareImage(image: PlanarImage, side: number, mean: number[], std: number[], out: Float32Array): void {
+  resizeCrop(image, { top: 0, left: 0, height: image.height, width: image.width }, side, false, out);
+  const plane = side * side;
+  for (let c = 0; c < image.channels; c++) {
+    const inverse = 1 / std[c]!;
+    for (let k = c * plane; k < (c + 1) * plane; k++) out[k] = (out[k]! - mean[c]!) * inverse;
+  }
+}
+
+/**
+ * Decodes `entries` in batches of `batchSize`, each as planar [B, C, side, side] values, and
+ * hands every batch to `use` (so a large split never sits in memory whole).
+ */
+export async function forEachBatch(
+  entries: readonly LabelledEntry[],
+  plan: PretrainPlan,
+  batchSize: number,
+  use: (images: Float32Array, batch: readonly LabelledEntry[]) => void | Promise<void>,
+): Promise<void> {
+  const side = plan.recipe.model.imgSize;
+  const size = plan.data.channels * side * side;
+  for (let start = 0; start < entries.length; start += batchSize) {
+    const batch = entries.slice(start, start + batchSize);
+    const images = new Float32Array(batch.length * size);
+    for (const [index, entry] of batch.entries()) {
+      prepareImage(await decodePlanar(entry), side, plan.data.mean, plan.data.std, images.subarray(index * size, (index + 1) * size));
+    }
+    await use(images, batch);
+  }
+}

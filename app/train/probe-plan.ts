@@ -1,0 +1,51 @@
+/**
+ * Planning a probe: options merged over the defaults and validated once, stored as a queued
+ * run of kind probe whose parent is the pretraining run. (Kept apart from probe-run.ts so the
+ * studio process can plan without loading the training backends.)
+ */
+import { StudioError } from '../contract';
+import type { BackendPreference } from '../runtime/backend';
+import type { Workspace } from '../workspace';
+import { DEFAULT_KNN } from './knn';
+import type { Pooling } from './probe-model';
+
+/** What a user chooses for a probe. */
+export interface ProbeOptions {
+  method: 'linear' | 'knn';
+  pooling: Pooling;
+  /** kNN neighbours. */
+  k: number;
+  backend: BackendPreference;
+}
+
+/** Defaults: the linear probe on mean-pooled patch tokens. */
+export const DEFAULT_PROBE: ProbeOptions = {
+  method: 'linear', // the MAE paper's headline frozen-feature protocol
+  pooling: 'mean', // on small data the mean of patch tokens probes better than the cls token
+  k: DEFAULT_KNN.k,
+  backend: 'auto',
+};
+
+/** Merges user options over the defaults; throws naming the field. */
+export function validateProbeOptions(input: Partial<ProbeOptions>): ProbeOptions {
+  const options = { ...DEFAULT_PROBE, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ProbeOptions;
+  if (!['linear', 'knn'].includes(options.method)) throw new StudioError('INVALID_ARGUMENT', `probe.method must be linear or knn, got ${JSON.stringify(options.method)}`);
+  if (!['cls', 'mean'].includes(options.pooling)) throw new StudioError('INVALID_ARGUMENT', `probe.pooling must be cls or mean, got ${JSON.stringify(options.pooling)}`);
+  if (!Number.isInteger(options.k) || options.k < 1) throw new StudioError('INVALID_ARGUMENT', `probe.k must be a positive integer, got ${JSON.stringify(options.k)}`);
+  return options;
+}
+
+/** The stored config of a probe run. */
+export interface ProbeConfig extends ProbeOptions {
+  pretrainRunId: number;
+}
+
+/** Plans a probe of a pretraining run: a queued run of kind probe with the run as parent. */
+export function planProbe(workspace: Workspace, pretrainRunId: number, input: Partial<ProbeOptions>): number {
+  const parent = workspace.runs.get(pretrainRunId);
+  if (parent.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; probe a pretraining run`);
+  if (!workspace.runs.latestCheckpoint(pretrainRunId)) throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
+  const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
+  return workspace.runs.create({ projectId: parent.projectId, kind: 'probe', config, parentRunId: pretrainRunId }).id;
+}
+
