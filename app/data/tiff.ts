@@ -10,7 +10,7 @@
  * before it, never a sample. With OME-XML, each (z, t) is one sample whose channels are the C
  * pages; without it, every full-resolution page is a separate sample.
  */
-import { fromArrayBuffer, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import { fromArrayBuffer, fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import type { ImageMeta } from '../contract';
 import { DecodeError } from './decode';
 import { omePageIndex, parseOmeXml } from './ome';
@@ -65,19 +65,28 @@ export function isTiffBytes(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && (little || big);
 }
 
-/** Opens TIFF bytes and reads their structure; throws {@link DecodeError} with a specific reason. */
-export async function readTiffLayout(bytes: Uint8Array): Promise<TiffLayout> {
-  const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
-  let tiff: GeoTIFF;
+/**
+ * Opens a TIFF and reads its structure; throws {@link DecodeError} with a specific reason.
+ * Given bytes, it reads them; given a path (files too large to read whole), geotiff.js reads
+ * only the byte ranges it needs (headers now, tiles or strips later). `fileSize` bounds offsets.
+ */
+export async function readTiffLayout(source: Uint8Array | { path: string; size: number }): Promise<TiffLayout> {
+  let tiff: GeoTIFF | undefined;
   let images: GeoTIFFImage[];
   try {
-    tiff = await fromArrayBuffer(buffer as ArrayBuffer);
-    images = await readPages(tiff, bytes.length);
+    if (source instanceof Uint8Array) {
+      const buffer = source.byteOffset === 0 && source.byteLength === source.buffer.byteLength ? source.buffer : source.slice().buffer;
+      tiff = await fromArrayBuffer(buffer as ArrayBuffer);
+    } else {
+      tiff = await fromFile(source.path);
+    }
+    images = await readPages(tiff, source instanceof Uint8Array ? source.length : source.size);
+    return await layoutOfPages(tiff, images);
   } catch (error) {
+    if (!(source instanceof Uint8Array)) await tiff?.close?.();
     if (error instanceof DecodeError) throw error;
     throw new DecodeError(`not a valid TIFF: ${describeTiffFailure(error as Error)}`);
   }
-  return layoutOfPages(tiff, images);
 }
 
 async function readPages(tiff: GeoTIFF, fileSize: number): Promise<GeoTIFFImage[]> {
@@ -115,7 +124,8 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
   const storedBits = first.getBitsPerSample(0);
   const storedFormat = first.getSampleFormat(0);
   const sampleType = sampleTypeOf(storedBits, storedFormat);
-  const description = tag(first, 'ImageDescription');
+  // Long values (an OME-XML description) are deferred by geotiff.js until asked for.
+  const description = first.fileDirectory.hasTag('ImageDescription') ? await first.fileDirectory.loadValue('ImageDescription') : undefined;
   let ome;
   try {
     ome = parseOmeXml(typeof description === 'string' ? description : undefined);
