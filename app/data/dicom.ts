@@ -79,7 +79,8 @@ export function readDicomLayout(bytes: Uint8Array): DicomLayout {
       : // A bare data set (no preamble) is read as the default syntax, implicit little endian.
         dicomParser.parseDicom(bytes, { TransferSyntaxUID: '1.2.840.10008.1.2' });
   } catch (error) {
-    throw new DecodeError(`not a valid DICOM file: ${describeParserError(error)}`);
+    const reason = describeParserError(error);
+    throw new DecodeError(reason.startsWith('truncated') ? reason : `not a valid DICOM file: ${reason}`);
   }
   const transferSyntax = (dataSet.string('x00020010') ?? '1.2.840.10008.1.2').replace(/\0/g, '').trim();
   const syntax = TRANSFER_SYNTAXES[transferSyntax];
@@ -88,6 +89,7 @@ export function readDicomLayout(bytes: Uint8Array): DicomLayout {
     throw new DecodeError(`unsupported DICOM transfer syntax ${transferSyntax}${name ? ` (${name})` : ''}: no decoder for it is available`);
   }
   const pixelData = dataSet.elements.x7fe00010 ?? dataSet.elements.x7fe00008 ?? dataSet.elements.x7fe00009;
+  if (!pixelData && !isDicomBytes(bytes)) throw new DecodeError("not a valid DICOM file: no 'DICM' marker and no image in it");
   if (!pixelData) throw new DecodeError('DICOM file without pixel data (a report, structured report or other non-image object)');
   const rows = dataSet.uint16('x00280010') ?? 0;
   const columns = dataSet.uint16('x00280011') ?? 0;
@@ -198,7 +200,10 @@ export async function readDicomFrame(layout: DicomLayout, frame: number): Promis
     }
   } catch (error) {
     if (error instanceof DecodeError) throw error;
-    throw new DecodeError(`corrupt DICOM pixel data in frame ${frame + 1}: ${describeParserError(error)}`);
+    const reason = describeParserError(error);
+    // The WASM codecs throw bare numbers (pointers to C++ exceptions): say which decoder refused.
+    const detail = /^\d+$/.test(reason) ? `the ${TRANSFER_SYNTAXES[layout.transferSyntax]!.name} decoder rejected the compressed data` : reason;
+    throw new DecodeError(`corrupt DICOM pixel data in frame ${frame + 1}: ${detail}`);
   }
   if (stored.length < count * bytesPerSample) throw new DecodeError(`truncated DICOM pixel data in frame ${frame + 1}`);
   const sampleType = dicomSampleType(layout);
@@ -235,8 +240,10 @@ function encapsulatedFrame(layout: DicomLayout, frame: number): Uint8Array {
   throw new DecodeError(`DICOM file with ${frames} frames in ${fragments.length} fragments and no offset table: cannot tell the frames apart`);
 }
 
-/** dicom-parser throws strings as often as Errors. */
+/** dicom-parser throws strings, Errors, or `{ exception, dataSet }` objects. */
 function describeParserError(error: unknown): string {
-  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : String(error);
-  return message.replace(/^dicomParser\.\w+:\s*/, '').slice(0, 200) || 'unreadable content';
+  const inner = error !== null && typeof error === 'object' && 'exception' in error ? (error as { exception: unknown }).exception : error;
+  const message = inner instanceof Error ? inner.message : typeof inner === 'string' ? inner : JSON.stringify(inner);
+  const text = message.replace(/dicomParser[.:]?\w*:\s*/g, '').slice(0, 200) || 'unreadable content';
+  return /buffer over(read|run)|end of buffer|eof|beyond/i.test(text) ? `truncated DICOM file (${text})` : text;
 }

@@ -67,6 +67,7 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
   const failed = (reason: string): FileOutcome => ({ kind: 'failed', row: { ...row, error: reason }, reason });
   const timings = context.timings;
 
+  if (candidate.problem) return failed(candidate.problem);
   let started = performance.now();
   let source: FileSource;
   try {
@@ -232,5 +233,6 @@ export function describeReadFailure(error: unknown): string {
   if (code === 'ENOENT') return 'file disappeared during the import';
   if (code === 'EISDIR') return 'is a folder, not a file';
   if (code === 'EIO') return 'read error (I/O error from the disk)';
+  if (code === 'ELOOP') return 'symbolic link loop (the link leads back to itself)';
   return `cannot be read: ${(error as Error).message}`;
 }

@@ -58,11 +58,17 @@ export async function openSampleFile(source: FileSource, expectedFormat: string 
     if (!needsGeotiff(layout) && source.bytes) return null;
     return tiffSampleFile(layout, source.bytes === null);
   }
-  if (isDicomBytes(head) || expectedFormat === 'dicom') {
+  if (isDicomBytes(head) || (expectedFormat === 'dicom' && !isOtherImage(head))) {
     if (!source.bytes) throw new DecodeError(`DICOM file too large to read (${source.size} bytes)`);
     return dicomSampleFile(source.bytes);
   }
   return null;
+}
+
+/** PNG, JPEG and WebP signatures: such a file named .dcm is still read as what it is. */
+function isOtherImage(head: Uint8Array): boolean {
+  const starts = (bytes: number[], at = 0) => bytes.every((byte, index) => head[at + index] === byte);
+  return starts([0x89, 0x50, 0x4e, 0x47]) || starts([0xff, 0xd8, 0xff]) || (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8));
 }
 
 function tiffSampleFile(layout: TiffLayout, opened: boolean): SampleFile {

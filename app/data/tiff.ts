@@ -75,13 +75,16 @@ export async function readTiffLayout(source: Uint8Array | { path: string; size: 
   let images: GeoTIFFImage[];
   try {
     if (source instanceof Uint8Array) {
-      const buffer = source.byteOffset === 0 && source.byteLength === source.buffer.byteLength ? source.buffer : source.slice().buffer;
+      // Node Buffers are often views into a shared pool: geotiff.js needs the file's own bytes.
+      const buffer = source.byteOffset === 0 && source.byteLength === source.buffer.byteLength ? source.buffer : Uint8Array.prototype.slice.call(source).buffer;
       tiff = await fromArrayBuffer(buffer as ArrayBuffer);
     } else {
       tiff = await fromFile(source.path);
     }
     images = await readPages(tiff, source instanceof Uint8Array ? source.length : source.size);
-    return await layoutOfPages(tiff, images);
+    const layout = await layoutOfPages(tiff, images);
+    if (source instanceof Uint8Array && !layout.huge) await checkBlocks(images, source.length);
+    return layout;
   } catch (error) {
     if (!(source instanceof Uint8Array)) await tiff?.close?.();
     if (error instanceof DecodeError) throw error;
@@ -101,6 +104,31 @@ async function readPages(tiff: GeoTIFF, fileSize: number): Promise<GeoTIFFImage[
     if (seen.has(next)) throw new DecodeError('not a valid TIFF: its pages form a loop');
     if (next >= fileSize) throw new DecodeError(`not a valid TIFF: page ${index + 2} starts past the end of the file (offset ${next})`);
     seen.add(next);
+  }
+}
+
+/**
+ * Refuses strips or tiles that lie past the end of the file (inconsistent offsets, a file cut
+ * short), naming the first one, before any decoder sees them.
+ */
+async function checkBlocks(images: GeoTIFFImage[], fileSize: number): Promise<void> {
+  for (let page = 0; page < images.length; page++) {
+    const directory = images[page]!.fileDirectory;
+    const tiled = directory.hasTag('TileOffsets');
+    const offsets = (await directory.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number> | undefined;
+    const counts = (await directory.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number> | undefined;
+    if (!offsets || !counts) throw new DecodeError(`not a valid TIFF: page ${page + 1} has no ${tiled ? 'tile' : 'strip'} offsets or byte counts`);
+    if (offsets.length !== counts.length) {
+      throw new DecodeError(`not a valid TIFF: page ${page + 1} has ${offsets.length} ${tiled ? 'tile' : 'strip'} offsets but ${counts.length} byte counts`);
+    }
+    for (let block = 0; block < offsets.length; block++) {
+      const end = Number(offsets[block]) + Number(counts[block]);
+      if (end > fileSize) {
+        throw new DecodeError(
+          `truncated or corrupt TIFF: ${tiled ? 'tile' : 'strip'} ${block + 1} of page ${page + 1} ends at byte ${end}, past the end of the ${fileSize}-byte file`,
+        );
+      }
+    }
   }
 }
 
