@@ -168,6 +168,13 @@ export function drawWindow(entry: ImageEntry, imgSize: number, rng: Rng): Region
   return { x: rng.int(entry.width - side + 1), y: rng.int(entry.height - side + 1), width: side, height: side };
 }
 
+/** The central window of a huge sample (validation reads the same pixels every time). */
+export function centralWindow(entry: ImageEntry, imgSize: number): Region | undefined {
+  if (!entry.huge || !entry.width || !entry.height) return undefined;
+  const side = Math.min(entry.width, entry.height, HUGE_WINDOW * imgSize);
+  return { x: Math.floor((entry.width - side) / 2), y: Math.floor((entry.height - side) / 2), width: side, height: side };
+}
+
 /** A `BatchSource` over image files; throws naming the file when one cannot be decoded. */
 export function fileBatchSource(options: FileBatchOptions): BatchSource {
   const { images, imgSize, transform } = options;

@@ -133,6 +133,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX images_by_label ON images (project_id, label);
     `,
   },
+  {
+    version: 4,
+    description: 'per-project channel plan and dataset channel statistics',
+    sql: `
+      CREATE TABLE channel_plans (
+        project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+        plan       TEXT,
+        stats      TEXT,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this build writes. */
