@@ -3,8 +3,8 @@
  * routing rule between sharp and geotiff.js, and reading one sample or one window of it.
  *
  * Routing (decided in {@link needsGeotiff} only): sharp keeps the plain TIFFs it reads exactly —
- * one full-resolution page, 1–4 interleaved bands of 8- or 16-bit unsigned integers, no nodata,
- * no OME-XML, at most {@link HUGE_PIXELS}. Everything else goes through geotiff.js.
+ * one full-resolution page, grey or RGB interleaved 8- or 16-bit unsigned integers, no nodata,
+ * no band names, no OME-XML, at most {@link HUGE_PIXELS}. Everything else goes through geotiff.js.
  *
  * Pages: a page flagged reduced-resolution (NewSubfileType bit 0) is an overview of the sample
  * before it, never a sample. With OME-XML, each (z, t) is one sample whose channels are the C
@@ -253,7 +253,9 @@ export function needsGeotiff(layout: TiffLayout): boolean {
   const plain =
     layout.samples.length === 1 &&
     layout.samples[0]!.pages.length === 1 &&
-    layout.bands <= 4 &&
+    // Grey or RGB only: libvips reads other band counts through colour conversions.
+    (layout.bands === 1 || layout.bands === 3) &&
+    layout.channelNames === null &&
     layout.planar === 1 &&
     layout.storedFormat === 1 &&
     (layout.storedBits === 8 || layout.storedBits === 16) &&
