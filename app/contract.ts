@@ -68,6 +68,11 @@ export interface ImageSummary {
   /** Why the file could not be imported; null for a good image. */
   error: string | null;
   hasThumbnail: boolean;
+  /** Left out of training by the user. */
+  excluded?: boolean;
+  split?: 'train' | 'val' | 'test' | null;
+  /** Which sample of its file (DICOM frame, OME plane); 0 for most files. */
+  frame?: number;
 }
 
 /** Everything known about one image, for the detail panel. */
@@ -121,6 +126,90 @@ export interface ImageMeta {
   huge?: boolean;
   /** TIFF pages that are reduced-resolution overviews of this sample. */
   overviews?: number;
+}
+
+/** How pixels of a band are scaled before the model sees them. */
+export const CHANNEL_SCALINGS = ['mean-std', 'percentile', 'divisor'] as const;
+export type ChannelScaling = (typeof CHANNEL_SCALINGS)[number];
+
+/**
+ * A project's channel plan: which bands feed the model in which order, how they are scaled
+ * (per-band dataset mean/std; a robust percentile clip to [0, 1]; or a fixed divisor such as
+ * Sentinel-2's 10,000), and which bands thumbnails show with what contrast.
+ */
+export interface ChannelPlan {
+  /** Source band (0-based) of each model channel, in order. */
+  bands: number[];
+  scaling: ChannelScaling;
+  /** Low and high percentiles for 'percentile' scaling, e.g. [1, 99]. */
+  percentiles: [number, number];
+  /** Divisor for 'divisor' scaling, e.g. 10000. */
+  divisor: number;
+  /** Bands shown in thumbnails: one (grey) or three (R, G, B). */
+  displayBands: number[];
+  /** Per shown band, [low, high] in the band's own units; null stretches each image itself. */
+  displayRange: ([number, number] | null)[];
+}
+
+/** Statistics of one band over the dataset, in the band's own units. */
+export interface BandStats {
+  band: number;
+  name: string | null;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  /** Values at 0.5, 1, 2, 98, 99, 99.5 % (keys are the percentages). */
+  percentiles: Record<string, number>;
+  /** 64 equal bins between min and max. */
+  histogram: number[];
+}
+
+/** Dataset statistics computed once (streaming, sampled for huge images) and stored. */
+export interface DatasetChannelStats {
+  computedAt: string;
+  /** Channel count of the images they describe (the project's most common). */
+  channels: number;
+  images: number;
+  /** Pixels counted per band, and whether huge images or large sets were sampled. */
+  pixels: number;
+  sampled: boolean;
+  bands: BandStats[];
+}
+
+/** The channel plan of a project, with what the curation screen shows next to it. */
+export interface ChannelPlanView {
+  plan: ChannelPlan;
+  /** Whether the plan was saved by the user (otherwise it is the default). */
+  saved: boolean;
+  channels: number;
+  bandNames: (string | null)[];
+  stats: DatasetChannelStats | null;
+}
+
+/** Count of images for one value of a property. */
+export interface Bucket {
+  key: string;
+  count: number;
+}
+
+/** The health of a project's dataset, for the curation panel. */
+export interface DatasetHealth {
+  images: number;
+  files: number;
+  failed: number;
+  duplicates: number;
+  excluded: number;
+  split: { train: number; val: number; unassigned: number };
+  formats: Bucket[];
+  bitDepths: Bucket[];
+  channels: Bucket[];
+  /** Image sizes by megapixel range. */
+  sizes: Bucket[];
+  labels: { label: string | null; count: number; train: number; val: number }[];
+  folders: { folder: string; count: number; excluded: number }[];
+  duplicateFiles: ImportDuplicate[];
+  failures: ImportFailure[];
 }
 
 export interface ImagePage {
@@ -323,7 +412,7 @@ const ProjectName = z
   .refine((name) => name.isWellFormed() && !name.includes('\u0000'), 'a project name must be well-formed text without NUL characters');
 const FolderPath = z.string().min(1, 'a folder path is required').max(4096);
 
-export const IMAGE_SORTS = ['path', 'label', 'size', 'imported'] as const;
+export const IMAGE_SORTS = ['path', 'label', 'size', 'imported', 'channels', 'bitDepth'] as const;
 
 const ImageQuery = z.strictObject({
   projectId: Id,
@@ -333,6 +422,14 @@ const ImageQuery = z.strictObject({
   label: z.string().max(512).nullable().optional(),
   search: z.string().max(512).optional(),
   status: z.enum(['all', 'ok', 'failed']).default('ok'),
+  /** Only images of one split ('none': not assigned). */
+  split: z.enum(['train', 'val', 'none']).optional(),
+  /** Only images left out of training, or only those kept. */
+  excluded: z.boolean().optional(),
+  /** Only images under this folder. */
+  folder: z.string().max(4096).optional(),
+  channels: z.number().int().min(1).max(1024).optional(),
+  format: z.string().max(32).optional(),
 });
 export type ImageQuery = z.input<typeof ImageQuery>;
 
@@ -362,6 +459,26 @@ export type FinetuneRequest = z.input<typeof FinetuneRequest>;
 
 const ExportFormatArg = z.enum(EXPORT_FORMAT_NAMES);
 
+const ChannelPlanSchema = z.strictObject({
+  bands: z.array(z.number().int().min(0).max(1023)).min(1).max(1024),
+  scaling: z.enum(CHANNEL_SCALINGS),
+  percentiles: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).refine(([low, high]) => low < high, 'percentiles must be low < high'),
+  divisor: z.number().positive(),
+  displayBands: z.array(z.number().int().min(0).max(1023)).refine((bands) => bands.length === 1 || bands.length === 3, 'show one band (grey) or three (RGB)'),
+  displayRange: z.array(z.tuple([z.number(), z.number()]).nullable()),
+});
+const ImageSelection = z.strictObject({
+  imageIds: z.array(Id).max(100_000).optional(),
+  /** Every image under this folder. */
+  folder: z.string().min(1).max(4096).optional(),
+});
+export type ImageSelection = z.input<typeof ImageSelection>;
+const SplitOptions = z.strictObject({
+  valFraction: z.number().min(0).max(0.9).default(0.1),
+  seed: z.number().int().min(0).max(2 ** 31).default(0),
+});
+export type SplitOptions = z.input<typeof SplitOptions>;
+
 // ---------------------------------------------------------------------------------------------
 // Services
 
@@ -382,6 +499,22 @@ export const services = {
     get: method(z.tuple([Id]), returns<ImageDetail>()),
     labels: method(z.tuple([Id]), returns<LabelCount[]>()),
     failures: method(z.tuple([Id]), returns<ImportFailure[]>()),
+  },
+  curation: {
+    /** Counts, histograms, label balance, duplicates and failures of a project's dataset. */
+    health: method(z.tuple([Id]), returns<DatasetHealth>()),
+    /** Leaves images (by id, or a whole folder) out of training, or takes them back. */
+    setExcluded: method(z.tuple([Id, ImageSelection, z.boolean()]), returns<{ changed: number }>()),
+    /** Sets (or clears, with null) the label of images. */
+    setLabel: method(z.tuple([Id, ImageSelection, z.string().trim().min(1).max(512).nullable()]), returns<{ changed: number }>()),
+    /** Assigns a seeded train/val split, stratified by label, to the kept images. */
+    split: method(z.tuple([Id, SplitOptions]), returns<{ train: number; val: number }>()),
+    channelPlan: method(z.tuple([Id]), returns<ChannelPlanView>()),
+    setChannelPlan: method(z.tuple([Id, ChannelPlanSchema]), returns<ChannelPlanView>()),
+    /** Computes per-band dataset statistics once (streaming; huge images sampled) and stores them. */
+    computeStats: method(z.tuple([Id]), returns<ChannelPlanView>()),
+    /** Redraws thumbnails with the plan's display bands and contrast. */
+    renderThumbnails: method(z.tuple([Id]), returns<{ rendered: number; failed: number }>()),
   },
   imports: {
     /** Starts importing folders into a project; progress arrives as `importProgress` events. */

@@ -7,7 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { StudioError, type StudioImpl } from './contract';
+import { channelPlanView, checkPlan, computeDatasetStats } from './data/channel-plan';
 import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import';
+import { renderPlanThumbnails } from './data/plan-thumbnails';
+import { stratifiedSplit } from './data/split';
 import { checkFolders } from './data/walk';
 import { downstreamServices } from './export/services';
 import { StudioEvents } from './rpc';
@@ -76,6 +79,45 @@ export class Studio {
       failures: (projectId) => {
         this.workspace.projects.get(projectId);
         return this.workspace.images.failures(projectId);
+      },
+    },
+    curation: {
+      health: (projectId) => {
+        this.workspace.projects.get(projectId);
+        return this.workspace.curation.health(projectId);
+      },
+      setExcluded: (projectId, selection, excluded) => {
+        this.workspace.projects.get(projectId);
+        return { changed: this.workspace.curation.setExcluded(projectId, selection, excluded) };
+      },
+      setLabel: (projectId, selection, label) => {
+        this.workspace.projects.get(projectId);
+        return { changed: this.workspace.curation.setLabel(projectId, selection, label) };
+      },
+      split: (projectId, { valFraction, seed }) => {
+        this.workspace.projects.get(projectId);
+        const { train, val } = stratifiedSplit(this.workspace.curation.keptImages(projectId), valFraction, seed);
+        this.workspace.curation.saveSplit(projectId, train.map((image) => image.id), val.map((image) => image.id));
+        return { train: train.length, val: val.length };
+      },
+      channelPlan: (projectId) => {
+        this.workspace.projects.get(projectId);
+        return channelPlanView(this.workspace, projectId);
+      },
+      setChannelPlan: (projectId, plan) => {
+        this.workspace.projects.get(projectId);
+        checkPlan(plan, channelPlanView(this.workspace, projectId).channels);
+        this.workspace.channelPlans.savePlan(projectId, plan);
+        return channelPlanView(this.workspace, projectId);
+      },
+      computeStats: async (projectId) => {
+        this.workspace.projects.get(projectId);
+        this.workspace.channelPlans.saveStats(projectId, await computeDatasetStats(this.workspace, projectId));
+        return channelPlanView(this.workspace, projectId);
+      },
+      renderThumbnails: (projectId) => {
+        this.workspace.projects.get(projectId);
+        return renderPlanThumbnails(this.workspace, projectId, channelPlanView(this.workspace, projectId).plan);
       },
     },
     imports: {

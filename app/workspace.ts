@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ChannelPlanStore } from './store/channel-plans';
+import { CurationStore } from './store/curation';
 import { openDatabase, type Db } from './store/database';
 import { ImageStore } from './store/images';
 import { ProjectStore } from './store/projects';
@@ -16,6 +18,8 @@ export class Workspace {
   readonly projects: ProjectStore;
   readonly images: ImageStore;
   readonly runs: RunStore;
+  readonly curation: CurationStore;
+  readonly channelPlans: ChannelPlanStore;
 
   constructor(readonly root: string) {
     this.root = path.resolve(root);
@@ -23,6 +27,8 @@ export class Workspace {
     this.projects = new ProjectStore(this.db);
     this.images = new ImageStore(this.db);
     this.runs = new RunStore(this.db);
+    this.curation = new CurationStore(this.db);
+    this.channelPlans = new ChannelPlanStore(this.db);
   }
 
   /** The folder of one project's derived files (thumbnails, checkpoints, exports). */

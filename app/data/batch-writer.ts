@@ -49,7 +49,7 @@ export class BatchWriter {
       const rows = this.#rows.splice(0);
       const ids = this.images.insertMany(rows);
       rows.forEach((row, index) => {
-        if (row.error === null) this.#ids.set(row.path, ids[index]!);
+        if (row.error === null && (row.frame ?? 0) === 0) this.#ids.set(row.path, ids[index]!);
       });
     }
     const ready = this.#duplicates.filter((duplicate) => this.#ids.has(duplicate.originalPath));

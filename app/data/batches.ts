@@ -1,13 +1,18 @@
 /**
- * Training batches from image files: decode at native bit depth (the importer's `decodeImage`,
- * so channels match the import statistics), keep decoded
- * images in an in-memory LRU cache within a byte budget, then per sample a random resized
- * crop + horizontal flip (app/train/augment.ts) and per-channel normalisation.
+ * Training batches from image files: read each sample in its own units (sharp for plain images,
+ * `samples.ts` for DICOM frames, OME planes, GeoTIFF and huge TIFFs), keep decoded samples in an
+ * in-memory LRU within a byte budget, then per sample a random resized crop + horizontal flip
+ * (app/train/augment.ts), normalised per channel.
  *
- * Pixel scaling: a stored value v becomes v / (2^bitDepth − 1) in [0, 1], then
- * (x − mean[c]) / std[c]; `mean` and `std` are given in that [0, 1] scale (the import
- * statistics). Samples are drawn uniformly with replacement from the explicit `rng`, so a
- * run is reproducible and resumable without saving any sampler state.
+ * Normalisation: with a {@link ChannelTransform} (every plan made since the channel plan), the
+ * chosen bands in order, each clipped when the plan says so, become (v − center) / spread in
+ * the file's own units — this is how mean/std, percentile clip and fixed-divisor scaling are all
+ * expressed. Without one (runs planned before), v / (2^bitDepth − 1), then (x − mean) / std.
+ *
+ * Huge images (imported by header) are never decoded whole: each draw reads a random window of
+ * at most {@link HUGE_WINDOW}·imgSize on a side, from the tiles or strips that cover it.
+ * Samples and windows are drawn from the explicit `rng` before any read, so a run is
+ * reproducible and resumable without saving sampler state.
  */
 import { readFile } from 'node:fs/promises';
 import type { Rng } from '../mae/rng';
@@ -15,12 +20,31 @@ import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from 
 import type { Batch, BatchSource } from '../train/trainer';
 import { decodeImage } from './decode';
 import { formatOfFileName } from './formats';
+import type { Raster } from './raster';
+import { openSampleFile, type Region, type SampleFile } from './samples';
 
-/** One training image as the store knows it. */
+/** One training sample as the store knows it. */
 export interface ImageEntry {
   path: string;
   channels: number;
-  bitDepth: 8 | 16;
+  bitDepth: number;
+  /** Which sample of the file (DICOM frame, OME plane); 0 when absent. */
+  frame?: number;
+  /** Size, needed to draw windows of huge images. */
+  width?: number;
+  height?: number;
+  /** Imported by header: read by windows only. */
+  huge?: boolean;
+  /** Value marking missing pixels; it becomes the channel's center (0 after normalisation). */
+  nodata?: number | null;
+}
+
+/** Per model channel: the source band, an optional clip, and (v − center) / spread. */
+export interface ChannelTransform {
+  bands: number[];
+  clip: ([number, number] | null)[];
+  center: number[];
+  spread: number[];
 }
 
 /** Options of `fileBatchSource`. */
@@ -28,31 +52,86 @@ export interface FileBatchOptions {
   images: ImageEntry[];
   /** Output side (the model's imgSize). */
   imgSize: number;
-  /** Per-channel mean in [0, 1] units. */
-  mean: number[];
-  /** Per-channel standard deviation in [0, 1] units. */
-  std: number[];
+  /** Per-channel mean and std in [0, 1] units (plans without a transform). */
+  mean?: number[];
+  std?: number[];
+  /** The channel plan's normalisation; when given, `mean` and `std` are not used. */
+  transform?: ChannelTransform;
   /** Bytes of decoded float images kept in memory (default 512 MiB). */
   cacheBytes?: number;
   augment?: AugmentOptions;
 }
 
-/** Decodes one file to planar float [C, H, W] scaled to [0, 1]. Throws naming the file. */
-export async function decodePlanar(entry: ImageEntry): Promise<PlanarImage> {
-  let decoded;
+/** Windows of huge images are at most this many times the model's input side. */
+export const HUGE_WINDOW = 4;
+
+/** Reads one sample (or a window of it) in its own units. Throws naming the file. */
+export async function readEntry(entry: ImageEntry, region?: Region): Promise<Raster> {
+  let file: SampleFile | null = null;
   try {
-    decoded = await decodeImage(new Uint8Array(await readFile(entry.path)), formatOfFileName(entry.path) ?? '');
+    const source = entry.huge
+      ? { bytes: null, head: await readHead(entry.path), path: entry.path, size: Number.MAX_SAFE_INTEGER }
+      : { bytes: new Uint8Array(await readFile(entry.path)), path: entry.path };
+    file = await openSampleFile(source, formatOfFileName(entry.path));
+    if (file) return await file.read(entry.frame ?? 0, region);
+    const decoded = await decodeImage(source.bytes!, formatOfFileName(entry.path) ?? '');
+    const raster: Raster = {
+      width: decoded.width,
+      height: decoded.height,
+      bands: decoded.channels,
+      sampleType: decoded.bitDepth === 16 ? 'uint16' : 'uint8',
+      values: decoded.pixels,
+    };
+    return raster;
   } catch (error) {
     throw new Error(`${entry.path}: ${(error as Error).message}`);
+  } finally {
+    await file?.close();
   }
-  const { width, height, channels, bitDepth, pixels } = decoded;
-  if (channels !== entry.channels || bitDepth !== entry.bitDepth) {
-    throw new Error(`${entry.path}: decoded ${channels} channels at ${bitDepth} bits, the dataset says ${entry.channels} at ${entry.bitDepth}`);
+}
+
+async function readHead(path: string): Promise<Uint8Array> {
+  const { open } = await import('node:fs/promises');
+  const handle = await open(path, 'r');
+  try {
+    const buffer = new Uint8Array(16);
+    await handle.read(buffer, 0, 16, 0);
+    return buffer;
+  } finally {
+    await handle.close();
   }
-  const scale = 1 / (2 ** bitDepth - 1);
-  const planar = new Float32Array(channels * height * width);
-  for (let index = 0; index < height * width; index++) {
-    for (let c = 0; c < channels; c++) planar[c * height * width + index] = pixels[index * channels + c]! * scale; // HWC → CHW
+}
+
+/**
+ * Decodes one sample (or a window) to planar float [C, H, W]: normalised by `transform` when
+ * given, else scaled to [0, 1] by its bit depth. Throws naming the file.
+ */
+export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransform, region?: Region): Promise<PlanarImage> {
+  const raster = await readEntry(entry, region);
+  const { width, height, bands, values } = raster;
+  if (bands !== entry.channels) throw new Error(`${entry.path}: decoded ${bands} channels, the dataset says ${entry.channels}`);
+  if (!transform && raster.sampleType !== (entry.bitDepth === 16 ? 'uint16' : 'uint8')) {
+    throw new Error(`${entry.path}: decoded ${raster.sampleType} values at ${entry.bitDepth} bits; plan the run again to normalise them`);
+  }
+  const pixels = height * width;
+  const channels = transform ? transform.bands.length : bands;
+  const planar = new Float32Array(channels * pixels);
+  for (let c = 0; c < channels; c++) {
+    const band = transform ? transform.bands[c]! : c;
+    if (band >= bands) throw new Error(`${entry.path}: the channel plan reads band ${band + 1}, the image has ${bands}`);
+    const clip = transform?.clip[c] ?? null;
+    const low = clip ? clip[0] : -Infinity;
+    const high = clip ? clip[1] : Infinity;
+    const center = transform ? transform.center[c]! : 0;
+    const inverse = transform ? 1 / transform.spread[c]! : 1 / (2 ** entry.bitDepth - 1);
+    const nodata = entry.nodata ?? null;
+    for (let index = 0; index < pixels; index++) {
+      let value = values[index * bands + band]!;
+      // Missing pixels (NaN, nodata) become the channel's center: zero after normalisation.
+      if (value !== value || value === nodata) value = center;
+      value = value < low ? low : value > high ? high : value;
+      planar[c * pixels + index] = (value - center) * inverse; // HWC → CHW
+    }
   }
   return { data: planar, channels, height, width };
 }
@@ -64,15 +143,15 @@ class DecodedCache {
 
   constructor(private readonly budget: number) {}
 
-  get(path: string): PlanarImage | undefined {
-    const image = this.entries.get(path);
-    if (image) { this.entries.delete(path); this.entries.set(path, image); }
+  get(key: string): PlanarImage | undefined {
+    const image = this.entries.get(key);
+    if (image) { this.entries.delete(key); this.entries.set(key, image); }
     return image;
   }
 
-  set(path: string, image: PlanarImage): void {
+  set(key: string, image: PlanarImage): void {
     if (image.data.byteLength > this.budget) return; // would evict everything for one image
-    this.entries.set(path, image);
+    this.entries.set(key, image);
     this.bytes += image.data.byteLength;
     for (const [oldest, old] of this.entries) {
       if (this.bytes <= this.budget) break;
@@ -82,33 +161,57 @@ class DecodedCache {
   }
 }
 
+/** A random window of a huge sample, drawn from `rng` (whole image when small). */
+export function drawWindow(entry: ImageEntry, imgSize: number, rng: Rng): Region | undefined {
+  if (!entry.huge || !entry.width || !entry.height) return undefined;
+  const side = Math.min(entry.width, entry.height, HUGE_WINDOW * imgSize);
+  return { x: rng.int(entry.width - side + 1), y: rng.int(entry.height - side + 1), width: side, height: side };
+}
+
+/** The central window of a huge sample (validation reads the same pixels every time). */
+export function centralWindow(entry: ImageEntry, imgSize: number): Region | undefined {
+  if (!entry.huge || !entry.width || !entry.height) return undefined;
+  const side = Math.min(entry.width, entry.height, HUGE_WINDOW * imgSize);
+  return { x: Math.floor((entry.width - side) / 2), y: Math.floor((entry.height - side) / 2), width: side, height: side };
+}
+
 /** A `BatchSource` over image files; throws naming the file when one cannot be decoded. */
 export function fileBatchSource(options: FileBatchOptions): BatchSource {
-  const { images, imgSize, mean, std } = options;
+  const { images, imgSize, transform } = options;
   if (images.length === 0) throw new Error('fileBatchSource needs at least one image');
-  const channels = images[0]!.channels;
-  if (images.some((image) => image.channels !== channels)) throw new Error(`all images must have ${channels} channels`);
-  if (mean.length !== channels || std.length !== channels) {
-    throw new Error(`mean and std need ${channels} values, got ${mean.length} and ${std.length}`);
+  const inputChannels = images[0]!.channels;
+  if (images.some((image) => image.channels !== inputChannels)) throw new Error(`all images must have ${inputChannels} channels`);
+  const channels = transform ? transform.bands.length : inputChannels;
+  const mean = options.mean ?? [];
+  const std = options.std ?? [];
+  if (!transform) {
+    if (mean.length !== channels || std.length !== channels) throw new Error(`mean and std need ${channels} values, got ${mean.length} and ${std.length}`);
+    if (std.some((s) => !(s > 0))) throw new Error(`std must be positive, got ${JSON.stringify(std)}`);
+  } else if (transform.spread.some((s) => !(s > 0))) {
+    throw new Error(`the channel plan's spreads must be positive, got ${JSON.stringify(transform.spread)}`);
   }
-  if (std.some((s) => !(s > 0))) throw new Error(`std must be positive, got ${JSON.stringify(std)}`);
   const cache = new DecodedCache(options.cacheBytes ?? 512 * 2 ** 20);
-  const load = async (entry: ImageEntry): Promise<PlanarImage> => {
-    const cached = cache.get(entry.path);
+  const load = async (entry: ImageEntry, window: Region | undefined): Promise<PlanarImage> => {
+    if (window) return decodePlanar(entry, transform, window); // windows of huge images are not cached
+    const key = `${entry.path}#${entry.frame ?? 0}`;
+    const cached = cache.get(key);
     if (cached) return cached;
-    const decoded = await decodePlanar(entry);
-    cache.set(entry.path, decoded);
+    const decoded = await decodePlanar(entry, transform);
+    cache.set(key, decoded);
     return decoded;
   };
   return {
     async next(rng: Rng, batchSize: number): Promise<Batch> {
-      const chosen = Array.from({ length: batchSize }, () => images[rng.int(images.length)]!); // all draws before any await
-      const decoded = await Promise.all(chosen.map(load));
+      // All draws happen before any await, so a seed gives the same batches however reads interleave.
+      const chosen = Array.from({ length: batchSize }, () => images[rng.int(images.length)]!);
+      const windows = chosen.map((entry) => drawWindow(entry, imgSize, rng));
+      const decoded = await Promise.all(chosen.map((entry, index) => load(entry, windows[index])));
       const plane = imgSize * imgSize;
       const batch = new Float32Array(batchSize * channels * plane);
       decoded.forEach((image, b) => {
         const sample = batch.subarray(b * channels * plane, (b + 1) * channels * plane);
         augment(image, imgSize, rng, options.augment ?? DEFAULT_AUGMENT, sample);
+        if (transform) return;
         for (let c = 0; c < channels; c++) {
           const inverse = 1 / std[c]!;
           for (let k = c * plane; k < (c + 1) * plane; k++) sample[k] = (sample[k]! - mean[c]!) * inverse;

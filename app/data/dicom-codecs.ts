@@ -49,7 +49,7 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
     bytes = decodeRle(data, shape.rows * shape.columns, shape.samplesPerPixel, bytesPerSample);
   } else if (codec === 'jpeg-lossless') {
     const { Decoder } = await import('jpeg-lossless-decoder-js');
-    const copy = data.slice();
+    const copy = Uint8Array.prototype.slice.call(data); // a Buffer's slice() is a view into its pool
     const decoded = new Decoder().decode(copy.buffer, 0, copy.length, bytesPerSample);
     bytes = new Uint8Array(decoded);
   } else {

@@ -1,8 +1,11 @@
 /** Which files the importer takes: decided by extension, before any byte is read. */
 import path from 'node:path';
 
-/** Image formats the importer decodes (sharp's format names). */
-export const SUPPORTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp', 'tiff'];
+/**
+ * Image formats the importer decodes. TIFF covers GeoTIFF, OME-TIFF, BigTIFF and tiled huge
+ * images; the content decides the reader, the extension only which files are looked at.
+ */
+export const SUPPORTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom'];
 
 /** File extensions (lower case, with the dot) and the format each one names. */
 export const EXTENSION_FORMATS: Readonly<Record<string, string>> = {
@@ -12,6 +15,11 @@ export const EXTENSION_FORMATS: Readonly<Record<string, string>> = {
   '.webp': 'webp',
   '.tif': 'tiff',
   '.tiff': 'tiff',
+  '.btf': 'tiff',
+  '.tf8': 'tiff',
+  '.dcm': 'dicom',
+  '.dicom': 'dicom',
+  '.ima': 'dicom',
 };
 
 /** True when a file name has an extension the importer reads, whatever its case. */

@@ -37,8 +37,8 @@ function rows() {
 
 describe('file names', () => {
   it('accepts supported extensions whatever their case', () => {
-    expect(SUPPORTED_FORMATS).toEqual(['png', 'jpeg', 'webp', 'tiff']);
-    for (const name of ['a.png', 'b.JPG', 'c.jpeg', 'd.WebP', 'e.tif', 'f.TIFF']) expect(isImageFileName(name)).toBe(true);
+    expect(SUPPORTED_FORMATS).toEqual(['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom']);
+    for (const name of ['a.png', 'b.JPG', 'c.jpeg', 'd.WebP', 'e.tif', 'f.TIFF', 'g.dcm', 'h.DICOM']) expect(isImageFileName(name)).toBe(true);
     for (const name of ['a.gif', 'b.txt', 'png', 'c.png.bak']) expect(isImageFileName(name)).toBe(false);
   });
 });

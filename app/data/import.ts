@@ -102,8 +102,8 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
         errors.push({ path: candidate.path, reason: outcome.reason });
         writer.add(outcome.row);
       } else {
-        counts.imported++;
-        writer.add(outcome.row);
+        counts.imported += outcome.rows.length;
+        for (const row of outcome.rows) writer.add(row);
       }
       progress.update();
     }

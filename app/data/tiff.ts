@@ -3,14 +3,14 @@
  * routing rule between sharp and geotiff.js, and reading one sample or one window of it.
  *
  * Routing (decided in {@link needsGeotiff} only): sharp keeps the plain TIFFs it reads exactly —
- * one full-resolution page, 1–4 interleaved bands of 8- or 16-bit unsigned integers, no nodata,
- * no OME-XML, at most {@link HUGE_PIXELS}. Everything else goes through geotiff.js.
+ * one full-resolution page, grey or RGB interleaved 8- or 16-bit unsigned integers, no nodata,
+ * no band names, no OME-XML, at most {@link HUGE_PIXELS}. Everything else goes through geotiff.js.
  *
  * Pages: a page flagged reduced-resolution (NewSubfileType bit 0) is an overview of the sample
  * before it, never a sample. With OME-XML, each (z, t) is one sample whose channels are the C
  * pages; without it, every full-resolution page is a separate sample.
  */
-import { fromArrayBuffer, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import { fromArrayBuffer, fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import type { ImageMeta } from '../contract';
 import { DecodeError } from './decode';
 import { omePageIndex, parseOmeXml } from './ome';
@@ -65,19 +65,31 @@ export function isTiffBytes(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && (little || big);
 }
 
-/** Opens TIFF bytes and reads their structure; throws {@link DecodeError} with a specific reason. */
-export async function readTiffLayout(bytes: Uint8Array): Promise<TiffLayout> {
-  const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
-  let tiff: GeoTIFF;
+/**
+ * Opens a TIFF and reads its structure; throws {@link DecodeError} with a specific reason.
+ * Given bytes, it reads them; given a path (files too large to read whole), geotiff.js reads
+ * only the byte ranges it needs (headers now, tiles or strips later). `fileSize` bounds offsets.
+ */
+export async function readTiffLayout(source: Uint8Array | { path: string; size: number }): Promise<TiffLayout> {
+  let tiff: GeoTIFF | undefined;
   let images: GeoTIFFImage[];
   try {
-    tiff = await fromArrayBuffer(buffer as ArrayBuffer);
-    images = await readPages(tiff, bytes.length);
+    if (source instanceof Uint8Array) {
+      // Node Buffers are often views into a shared pool: geotiff.js needs the file's own bytes.
+      const buffer = source.byteOffset === 0 && source.byteLength === source.buffer.byteLength ? source.buffer : Uint8Array.prototype.slice.call(source).buffer;
+      tiff = await fromArrayBuffer(buffer as ArrayBuffer);
+    } else {
+      tiff = await fromFile(source.path);
+    }
+    images = await readPages(tiff, source instanceof Uint8Array ? source.length : source.size);
+    const layout = await layoutOfPages(tiff, images);
+    if (source instanceof Uint8Array && !layout.huge) await checkBlocks(images, source.length);
+    return layout;
   } catch (error) {
+    if (!(source instanceof Uint8Array)) await tiff?.close?.();
     if (error instanceof DecodeError) throw error;
     throw new DecodeError(`not a valid TIFF: ${describeTiffFailure(error as Error)}`);
   }
-  return layoutOfPages(tiff, images);
 }
 
 async function readPages(tiff: GeoTIFF, fileSize: number): Promise<GeoTIFFImage[]> {
@@ -92,6 +104,31 @@ async function readPages(tiff: GeoTIFF, fileSize: number): Promise<GeoTIFFImage[
     if (seen.has(next)) throw new DecodeError('not a valid TIFF: its pages form a loop');
     if (next >= fileSize) throw new DecodeError(`not a valid TIFF: page ${index + 2} starts past the end of the file (offset ${next})`);
     seen.add(next);
+  }
+}
+
+/**
+ * Refuses strips or tiles that lie past the end of the file (inconsistent offsets, a file cut
+ * short), naming the first one, before any decoder sees them.
+ */
+async function checkBlocks(images: GeoTIFFImage[], fileSize: number): Promise<void> {
+  for (let page = 0; page < images.length; page++) {
+    const directory = images[page]!.fileDirectory;
+    const tiled = directory.hasTag('TileOffsets');
+    const offsets = (await directory.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number> | undefined;
+    const counts = (await directory.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number> | undefined;
+    if (!offsets || !counts) throw new DecodeError(`not a valid TIFF: page ${page + 1} has no ${tiled ? 'tile' : 'strip'} offsets or byte counts`);
+    if (offsets.length !== counts.length) {
+      throw new DecodeError(`not a valid TIFF: page ${page + 1} has ${offsets.length} ${tiled ? 'tile' : 'strip'} offsets but ${counts.length} byte counts`);
+    }
+    for (let block = 0; block < offsets.length; block++) {
+      const end = Number(offsets[block]) + Number(counts[block]);
+      if (end > fileSize) {
+        throw new DecodeError(
+          `truncated or corrupt TIFF: ${tiled ? 'tile' : 'strip'} ${block + 1} of page ${page + 1} ends at byte ${end}, past the end of the ${fileSize}-byte file`,
+        );
+      }
+    }
   }
 }
 
@@ -115,7 +152,8 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
   const storedBits = first.getBitsPerSample(0);
   const storedFormat = first.getSampleFormat(0);
   const sampleType = sampleTypeOf(storedBits, storedFormat);
-  const description = tag(first, 'ImageDescription');
+  // Long values (an OME-XML description) are deferred by geotiff.js until asked for.
+  const description = first.fileDirectory.hasTag('ImageDescription') ? await first.fileDirectory.loadValue('ImageDescription') : undefined;
   let ome;
   try {
     ome = parseOmeXml(typeof description === 'string' ? description : undefined);
@@ -215,7 +253,9 @@ export function needsGeotiff(layout: TiffLayout): boolean {
   const plain =
     layout.samples.length === 1 &&
     layout.samples[0]!.pages.length === 1 &&
-    layout.bands <= 4 &&
+    // Grey or RGB only: libvips reads other band counts through colour conversions.
+    (layout.bands === 1 || layout.bands === 3) &&
+    layout.channelNames === null &&
     layout.planar === 1 &&
     layout.storedFormat === 1 &&
     (layout.storedBits === 8 || layout.storedBits === 16) &&

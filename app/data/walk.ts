@@ -13,6 +13,8 @@ export interface Candidate {
   path: string;
   /** Name of the file's parent folder; null when the file sits directly in the imported folder. */
   label: string | null;
+  /** Why it cannot be imported, found while walking (a link loop, an unreadable folder). */
+  problem?: string;
 }
 
 /** Options of {@link findImageFiles}. */
@@ -73,23 +75,42 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
     const real = await fs.realpath(directory).catch(() => null);
     if (real === null || seenDirectories.has(real)) return;
     seenDirectories.add(real);
-    const entries = await fs.readdir(directory, { withFileTypes: true }).catch(() => []);
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(directory, { withFileTypes: true });
+    } catch (error) {
+      // The folder itself was checked; a sub-folder that cannot be listed is reported as a row.
+      if (directory !== root) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message;
+        candidates.push({ path: directory, label: null, problem: `folder cannot be read (${why}): its images were not imported` });
+        options.onFound?.(candidates.length);
+      }
+      return;
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const full = path.join(directory, entry.name);
       let isDirectory = entry.isDirectory();
       let isFile = entry.isFile();
+      let problem: string | undefined;
       if (entry.isSymbolicLink()) {
-        const target = await fs.stat(full).catch(() => null);
+        const target = await fs.stat(full).catch((error: NodeJS.ErrnoException) => {
+          problem = error.code === 'ELOOP' ? 'symbolic link loop (the link leads back to itself)' : 'broken symbolic link (its target does not exist)';
+          return null;
+        });
         isDirectory = target?.isDirectory() ?? false;
         isFile = target?.isFile() ?? false;
       }
+      // Names that are not UTF-8 reach us with replacement characters: no path names the file.
+      if (entry.name.includes('\uFFFD')) problem = 'file name is not valid UTF-8: rename the file to import it';
+      const label = directory === root ? null : path.basename(directory);
       if (isDirectory) {
         await visit(full, root);
-      } else if (isFile && isImageFileName(entry.name) && !seenFiles.has(full)) {
+      } else if ((isFile || problem) && isImageFileName(entry.name) && !seenFiles.has(full)) {
         seenFiles.add(full);
-        candidates.push({ path: full, label: directory === root ? null : path.basename(directory) });
+        candidates.push(problem ? { path: full, label, problem } : { path: full, label });
         options.onFound?.(candidates.length);
       }
     }

@@ -67,13 +67,15 @@ interface ImageRow {
   meta: string | null;
 }
 
-const SUMMARY_COLUMNS = 'id, path, label, width, height, channels, bit_depth, format, error, thumbnail';
+const SUMMARY_COLUMNS = 'id, path, label, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame';
 
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
   label: 'label, path',
   size: 'width * height DESC, path',
   imported: 'id',
+  channels: 'channels DESC, path, frame',
+  bitDepth: 'bit_depth DESC, path, frame',
 };
 
 function toSummary(row: ImageRow): ImageSummary {
@@ -88,7 +90,16 @@ function toSummary(row: ImageRow): ImageSummary {
     format: row.format,
     error: row.error,
     hasThumbnail: row.thumbnail !== null,
+    excluded: row.excluded !== 0,
+    split: row.split,
+    frame: row.frame,
   };
+}
+
+/** `folder` as a LIKE prefix of paths under it, with LIKE's wildcards escaped. */
+export function folderPattern(folder: string): string {
+  const prefix = folder.endsWith('/') ? folder : `${folder}/`;
+  return `${prefix.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 }
 
 /** Repository over `images`. */
@@ -154,8 +165,18 @@ export class ImageStore {
     if (query.status === 'failed') where.push('error IS NOT NULL');
     if (query.label !== undefined) where.push(query.label === null ? 'label IS NULL' : 'label = @label');
     if (query.search) where.push("path LIKE @search ESCAPE '\\'");
+    if (query.split === 'none') where.push('split IS NULL');
+    else if (query.split) where.push('split = @split');
+    if (query.excluded !== undefined) where.push(query.excluded ? 'excluded = 1' : 'excluded = 0');
+    if (query.folder) where.push("path LIKE @folder ESCAPE '\\'");
+    if (query.channels !== undefined) where.push('channels = @channels');
+    if (query.format) where.push('format = @format');
     const params = {
       projectId: query.projectId,
+      split: query.split ?? null,
+      folder: query.folder ? folderPattern(query.folder) : null,
+      channels: query.channels ?? null,
+      format: query.format ?? null,
       label: query.label ?? null,
       search: query.search ? `%${query.search.replace(/[\\%_]/g, (c) => '\\' + c)}%` : null,
       limit: query.limit,
@@ -164,7 +185,7 @@ export class ImageStore {
     const clause = where.join(' AND ');
     const total = (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${clause}`).get(params) as { n: number }).n;
     const rows = this.db
-      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM images WHERE ${clause} ORDER BY ${SORTS[query.sort]} LIMIT @limit OFFSET @offset`)
+      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM images WHERE ${clause} ORDER BY ${SORTS[query.sort]}, frame LIMIT @limit OFFSET @offset`)
       .all(params) as ImageRow[];
     return { total, offset: query.offset, images: rows.map(toSummary) };
   }

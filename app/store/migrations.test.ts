@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, schemaVersion } from './database';
 import { ImageStore } from './images';
+import { SCHEMA_VERSION } from './migrations';
 
 let dir: string;
 beforeEach(() => {
@@ -29,7 +30,7 @@ describe('migration 3', () => {
   it('keeps every row, column and duplicate link of a version 2 workspace', () => {
     fillVersion2();
     const db = openDatabase(dir);
-    expect(schemaVersion(db)).toBeGreaterThanOrEqual(3); // later migrations run too
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
     const rows = db.prepare('SELECT id, path, frame, sha256, split, excluded, error, duplicate_of, thumbnail, meta, size_bytes FROM images ORDER BY id').all();
     expect(rows).toEqual([
       { id: 1, path: '/a.png', frame: 0, sha256: 'h1', split: 'train', excluded: 1, error: null, duplicate_of: null, thumbnail: 'thumbs/h1.jpg', meta: null, size_bytes: 10 },
@@ -64,6 +65,17 @@ describe('migration 3', () => {
     // Re-imported with a single frame: the stale frames go.
     images.insertMany([{ ...base, frame: 0, meta: { frames: 1 } }]);
     expect(images.samplesOf(1, '/ct.dcm')).toEqual([{ id: ids[0], frame: 0, meta: { frames: 1 } }]);
+    db.close();
+  });
+});
+
+describe('migration 4', () => {
+  it('stores a channel plan per project and drops it with the project', () => {
+    const db = openDatabase(dir);
+    db.prepare("INSERT INTO projects (id, name, domain, created_at) VALUES (1, 'p', 'remote-sensing', 'now')").run();
+    db.prepare("INSERT INTO channel_plans (project_id, plan, updated_at) VALUES (1, '{}', 'now')").run();
+    db.prepare('DELETE FROM projects WHERE id = 1').run();
+    expect(db.prepare('SELECT count(*) AS n FROM channel_plans').get()).toEqual({ n: 0 });
     db.close();
   });
 });

@@ -140,6 +140,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN result TEXT;
     `,
   },
+  {
+    version: 5,
+    description: 'per-project channel plan and dataset channel statistics',
+    sql: `
+      CREATE TABLE channel_plans (
+        project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+        plan       TEXT,
+        stats      TEXT,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

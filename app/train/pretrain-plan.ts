@@ -7,10 +7,12 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type ChannelStats } from '../contract';
+import { StudioError, type ChannelPlan, type ChannelStats } from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
 import { MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
-import { Rng } from '../mae/rng';
+import type { ChannelTransform } from '../data/batches';
+import { channelPlanView, pooledStats, resolveTransform } from '../data/channel-plan';
+import { stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { validateTrainConfig, type TrainConfig } from './config';
@@ -53,6 +55,15 @@ export interface DatasetPlan {
   valImageIds: number[];
   /** Images of the project left out, and why. */
   excluded: { reason: string; count: number }[];
+  /**
+   * The project's channel plan when the run was planned, and the per-channel transform it
+   * resolves to ((clip(v) − center) / spread, in the images' own units): batches use it
+   * instead of `mean`/`std`. Absent in runs planned before channel plans existed.
+   */
+  channelPlan?: ChannelPlan;
+  transform?: ChannelTransform;
+  /** Where the split came from: the one stored by curation, or drawn for this run. */
+  splitSource?: 'curation' | 'seeded';
 }
 
 /** The stored config of a pretraining run. */
@@ -76,6 +87,8 @@ interface Candidate {
   channels: number;
   bitDepth: number;
   stats: ChannelStats[];
+  /** The split stored by curation, if any. */
+  split?: string | null;
 }
 
 const DEFAULT_VAL_FRACTION = 0.1; // enough images for a stable val loss on small projects
@@ -186,7 +199,7 @@ export function sha256File(file: string): string {
 export function planDataset(workspace: Workspace, projectId: number, options: PretrainOptions): DatasetPlan {
   const rows = workspace.db
     .prepare(
-      `SELECT id, label, width, height, channels, bit_depth AS bitDepth, stats FROM images
+      `SELECT id, label, width, height, channels, bit_depth AS bitDepth, stats, split FROM images
        WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0 AND stats IS NOT NULL ORDER BY id`,
     )
     .all(projectId) as (Omit<Candidate, 'stats'> & { stats: string })[];
@@ -199,11 +212,20 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
     .filter(([count]) => count !== channels)
     .map(([count, list]) => ({ reason: `${count} channels (the run uses ${channels})`, count: list.length }));
   const { mean, std } = datasetNormalisation(chosen);
-  const { train, val } = stratifiedSplit(chosen, options.valFraction ?? DEFAULT_VAL_FRACTION, options.seed ?? 0);
+  const view = channelPlanView(workspace, projectId);
+  const channelPlan = view.channels === channels ? view.plan : null;
+  const transform = channelPlan ? resolveTransform(channelPlan, view.stats, pooledStats(chosen, channels)) : undefined;
+  // A split stored by curation wins; otherwise one is drawn for this run from its seed.
+  const stored = chosen.some((candidate) => candidate.split === 'val');
+  const { train, val } = stored
+    ? { train: chosen.filter((candidate) => candidate.split !== 'val'), val: chosen.filter((candidate) => candidate.split === 'val') }
+    : stratifiedSplit(chosen, options.valFraction ?? DEFAULT_VAL_FRACTION, options.seed ?? 0);
   return {
-    channels,
+    channels: transform ? transform.bands.length : channels,
     mean,
     std,
+    ...(channelPlan && transform && { channelPlan, transform }),
+    splitSource: stored ? 'curation' : 'seeded',
     scaling: 'value / (2^bitDepth - 1), then (x - mean) / std per channel',
     trainImageIds: train.map((c) => c.id),
     valImageIds: val.map((c) => c.id),
@@ -216,6 +238,7 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
  * E[x] = Σ n·μ / Σ n, Var[x] = Σ n·(σ² + μ²) / Σ n − E[x]², each image in [0, 1] units.
  */
 export function datasetNormalisation(images: readonly Candidate[]): { mean: number[]; std: number[] } {
+  // Only meaningful for 8/16-bit unsigned images; typed images (int16, float32) use the transform.
   const channels = images[0]!.channels;
   const sum = new Float64Array(channels);
   const squares = new Float64Array(channels);
@@ -237,23 +260,4 @@ export function datasetNormalisation(images: readonly Candidate[]): { mean: numb
   return { mean, std: std.map((s) => (s > 1e-6 ? s : 1)) };
 }
 
-/** Per label, a seeded shuffle then the first ⌈fraction·n⌉ to validation (labels with ≥ 2 images). */
-export function stratifiedSplit<T extends { label: string | null }>(items: readonly T[], fraction: number, seed: number) {
-  if (!(fraction >= 0 && fraction < 1)) throw new StudioError('INVALID_ARGUMENT', `pretrain.valFraction must be in [0, 1), got ${fraction}`);
-  const rng = Rng.fromSeed(seed, 101);
-  const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(item.label ?? '', [...(groups.get(item.label ?? '') ?? []), item]);
-  const train: T[] = [];
-  const val: T[] = [];
-  for (const key of [...groups.keys()].sort()) {
-    const group = [...groups.get(key)!];
-    for (let i = group.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [group[i], group[j]] = [group[j]!, group[i]!];
-    }
-    const held = group.length >= 2 && fraction > 0 ? Math.max(1, Math.round(group.length * fraction)) : 0;
-    val.push(...group.slice(0, held));
-    train.push(...group.slice(held));
-  }
-  return { train, val };
-}
+export { stratifiedSplit } from '../data/split';

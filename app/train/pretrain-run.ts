@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError } from '../contract';
-import { decodePlanar, fileBatchSource, type ImageEntry } from '../data/batches';
+import { centralWindow, decodePlanar, fileBatchSource, type ImageEntry } from '../data/batches';
 import { gridSize } from '../mae/config';
 import { makeMasks, type MaskSet } from '../mae/masking';
 import { forwardMae } from '../mae/model';
@@ -76,7 +76,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
 
     const selection = await selectBackend(plan.backend, { log: options.log });
     const entries = imageEntries(workspace, plan);
-    const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std });
+    const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std, ...(plan.data.transform && { transform: plan.data.transform }) });
     trainer = checkpoint && options.resume ? await MaeTrainer.resume(checkpoint.path, source) : MaeTrainer.create(plan.recipe, source);
     if (plan.init && !(checkpoint && options.resume)) {
       if (sha256File(plan.init.path) !== plan.init.sha256) {
@@ -177,13 +177,14 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
 
 /** The run's train and validation images, as the batch source needs them. */
 export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train: ImageEntry[]; val: ImageEntry[] } {
-  const select = workspace.db.prepare('SELECT id, path, channels, bit_depth AS bitDepth FROM images WHERE id = ?');
+  const select = workspace.db.prepare('SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, meta FROM images WHERE id = ?');
   const load = (ids: number[]) =>
-    ids.map((id) => {
-      const row = select.get(id) as { path: string; channels: number; bitDepth: 8 | 16 } | undefined;
+    ids.map((id): ImageEntry => {
+      const row = select.get(id) as { path: string; frame: number; width: number; height: number; channels: number; bitDepth: number; meta: string | null } | undefined;
       if (!row) throw new StudioError('NOT_FOUND', `image ${id} of this run was removed from the project; start a new run`);
       if (!fs.existsSync(row.path)) throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
-      return { path: row.path, channels: row.channels, bitDepth: row.bitDepth };
+      const meta = row.meta ? (JSON.parse(row.meta) as { huge?: boolean; nodata?: number | null }) : null;
+      return { path: row.path, frame: row.frame, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bitDepth, huge: meta?.huge === true, nodata: meta?.nodata ?? null };
     });
   return { train: load(plan.data.trainImageIds), val: load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES)) };
 }
@@ -204,9 +205,11 @@ async function validationSet(entries: ImageEntry[], plan: PretrainPlan): Promise
     const chunk = entries.slice(start, start + plan.recipe.batchSize);
     const data = new Float32Array(chunk.length * channels * plane);
     for (const [index, entry] of chunk.entries()) {
-      const image = await decodePlanar(entry);
+      // Huge images are validated on their central window, never decoded whole.
+      const image = await decodePlanar(entry, plan.data.transform, centralWindow(entry, imgSize));
       const sample = data.subarray(index * channels * plane, (index + 1) * channels * plane);
       resizeCrop(image, { top: 0, left: 0, height: image.height, width: image.width }, imgSize, false, sample);
+      if (plan.data.transform) continue;
       for (let c = 0; c < channels; c++) {
         for (let k = c * plane; k < (c + 1) * plane; k++) sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
       }

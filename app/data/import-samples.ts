@@ -1,0 +1,72 @@
+/**
+ * Importing a file opened by `samples.ts` (DICOM, OME-TIFF, GeoTIFF, huge TIFF): one row per
+ * sample, each with statistics in the sample's own units and a thumbnail. Huge samples are never
+ * decoded whole: statistics come from a grid of tiles, the thumbnail from an overview or a mosaic.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NewImage } from '../store/images';
+import { summarizeHugeSample } from './huge';
+import type { MemoryBudget } from './memory-budget';
+import { rasterDisplay, summarizeRaster, type RasterDisplay } from './raster';
+import type { SampleFile, SampleInfo } from './samples';
+import type { PixelSummary } from './stats';
+import { thumbnailPath, writeDisplayThumbnail } from './thumbnail';
+
+/** What importing the samples of one file needs from the import. */
+export interface SampleImportContext {
+  projectDir: string;
+  createdFolders: Set<string>;
+  thumbnailSize: number;
+  memory: MemoryBudget;
+}
+
+/** Bytes one sample takes decoded, with its 8-bit display copy. */
+export function sampleBytes(info: SampleInfo): number {
+  if (info.huge) return 64 * 256 * 256 * info.bands * 4; // the sampled grid of blocks
+  return info.width * info.height * (info.bands * (info.bitDepth / 8) + 3);
+}
+
+/** Rows of every sample of `file`, from the file's row template; throws DecodeError per file. */
+export async function importSamples(file: SampleFile, template: NewImage, sha256: string, context: SampleImportContext): Promise<NewImage[]> {
+  const rows: NewImage[] = [];
+  for (let index = 0; index < file.samples.length; index++) {
+    const info = file.samples[index]!;
+    const release = await context.memory.reserve(sampleBytes(info));
+    try {
+      const { summary, display } = await summarizeSample(file, index, info);
+      const relative = thumbnailPath(index === 0 ? sha256 : `${sha256}-${index}`);
+      const target = path.join(context.projectDir, relative);
+      const folder = path.dirname(target);
+      if (!context.createdFolders.has(folder)) {
+        fs.mkdirSync(folder, { recursive: true });
+        context.createdFolders.add(folder);
+      }
+      await writeDisplayThumbnail(display, target, context.thumbnailSize);
+      rows.push({
+        ...template,
+        frame: index,
+        width: info.width,
+        height: info.height,
+        channels: info.bands,
+        bitDepth: info.bitDepth,
+        format: file.format,
+        stats: summary.stats,
+        thumbnail: relative,
+        meta: info.meta,
+      });
+    } finally {
+      release();
+    }
+  }
+  return rows;
+}
+
+async function summarizeSample(file: SampleFile, index: number, info: SampleInfo): Promise<{ summary: PixelSummary; display: RasterDisplay }> {
+  if (info.huge && file.tiff) return summarizeHugeSample(file.tiff, index);
+  const raster = await file.read(index);
+  const summary = summarizeRaster(raster, info.nodata);
+  const display = rasterDisplay(raster, summary, info.window, info.nodata);
+  if (info.invert) for (let i = 0; i < display.pixels.length; i++) display.pixels[i] = 255 - display.pixels[i]!;
+  return { summary, display };
+}

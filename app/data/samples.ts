@@ -1,0 +1,136 @@
+/**
+ * Files that hold typed samples sharp cannot keep exactly — DICOM (any frame count), TIFFs that
+ * are multi-page, OME, GeoTIFF with nodata, many-band, signed, float or huge — behind one
+ * interface: how many samples, each one's layout and metadata, and reading a sample or a window
+ * of it. Plain PNG/JPEG/WebP and plain TIFFs stay with sharp (`decode.ts`); `openSampleFile`
+ * says which by looking at the bytes, never trusting the extension.
+ */
+import type { DisplayWindow, ImageMeta } from '../contract';
+import { DecodeError } from './decode';
+import { dicomMeta, isDicomBytes, readDicomFrame, readDicomLayout, dicomSampleType } from './dicom';
+import { bitsOf, type Raster, type SampleType } from './raster';
+import { isTiffBytes, needsGeotiff, readTiffLayout, readTiffSample, tiffMeta, type Region, type TiffLayout } from './tiff';
+
+export type { Region } from './tiff';
+
+/** Layout of one sample of a file. */
+export interface SampleInfo {
+  width: number;
+  height: number;
+  bands: number;
+  sampleType: SampleType;
+  /** `bit_depth` as stored: 8, 16 or 32. */
+  bitDepth: 8 | 16 | 32;
+  meta: ImageMeta;
+  /** Display window (DICOM VOI) for the thumbnail. */
+  window?: DisplayWindow;
+  /** MONOCHROME1: low values are white. */
+  invert: boolean;
+  nodata: number | null;
+  /** Too large to decode whole: read by windows only. */
+  huge: boolean;
+}
+
+/** A file opened for its samples. */
+export interface SampleFile {
+  /** Format name stored in `images.format`: dicom, tiff, ome-tiff, geotiff. */
+  format: string;
+  samples: SampleInfo[];
+  /** Reads one sample whole, or only the blocks covering `region`. */
+  read(index: number, region?: Region): Promise<Raster>;
+  /** The TIFF structure, for huge-image sampling. */
+  tiff?: TiffLayout;
+  /** Releases a file handle (files opened by path). */
+  close(): Promise<void>;
+}
+
+/** Where a file's bytes come from: all of them, or its path when too large to read whole. */
+export type FileSource = { bytes: Uint8Array; path: string } | { bytes: null; head: Uint8Array; path: string; size: number };
+
+/**
+ * Opens a file for its samples, or returns null when sharp reads it exactly (not DICOM or
+ * TIFF, or a plain TIFF). Throws {@link DecodeError} naming what is wrong with the file.
+ */
+export async function openSampleFile(source: FileSource, expectedFormat: string | null): Promise<SampleFile | null> {
+  const head = source.bytes ?? source.head;
+  if (isTiffBytes(head)) {
+    const layout = await readTiffLayout(source.bytes ?? { path: source.path, size: source.size });
+    if (!needsGeotiff(layout) && source.bytes) return null;
+    return tiffSampleFile(layout, source.bytes === null);
+  }
+  if (isDicomBytes(head) || (expectedFormat === 'dicom' && !isOtherImage(head))) {
+    if (!source.bytes) throw new DecodeError(`DICOM file too large to read (${source.size} bytes)`);
+    return dicomSampleFile(source.bytes);
+  }
+  return null;
+}
+
+/** PNG, JPEG and WebP signatures: such a file named .dcm is still read as what it is. */
+function isOtherImage(head: Uint8Array): boolean {
+  const starts = (bytes: number[], at = 0) => bytes.every((byte, index) => head[at + index] === byte);
+  return starts([0x89, 0x50, 0x4e, 0x47]) || starts([0xff, 0xd8, 0xff]) || (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8));
+}
+
+function tiffSampleFile(layout: TiffLayout, opened: boolean): SampleFile {
+  const sampleType = layout.sampleType;
+  const format = layout.ome ? 'ome-tiff' : layout.nodata !== null || layout.channelNames ? 'geotiff' : 'tiff';
+  return {
+    format,
+    tiff: layout,
+    samples: layout.samples.map((_, index) => ({
+      width: layout.width,
+      height: layout.height,
+      bands: layout.bands,
+      sampleType,
+      bitDepth: bitsOf(sampleType),
+      meta: tiffMeta(layout, index),
+      invert: false,
+      nodata: layout.nodata,
+      huge: layout.huge,
+    })),
+    read: (index, region) => readTiffSample(layout, index, region),
+    close: async () => {
+      if (opened) await layout.tiff.close();
+    },
+  };
+}
+
+function dicomSampleFile(bytes: Uint8Array): SampleFile {
+  const layout = readDicomLayout(bytes);
+  const sampleType = dicomSampleType(layout);
+  const info: SampleInfo = {
+    width: layout.columns,
+    height: layout.rows,
+    bands: layout.samplesPerPixel,
+    sampleType,
+    bitDepth: bitsOf(sampleType),
+    meta: dicomMeta(layout),
+    ...(layout.windows[0] && { window: layout.windows[0] }),
+    invert: layout.photometric === 'MONOCHROME1',
+    nodata: null,
+    huge: false,
+  };
+  return {
+    format: 'dicom',
+    samples: Array.from({ length: layout.frames }, () => info),
+    read: async (index, region) => {
+      const frame = await readDicomFrame(layout, index);
+      return region ? cropRaster(frame, region) : frame;
+    },
+    close: async () => {},
+  };
+}
+
+/** A window of a raster, copied. */
+export function cropRaster(raster: Raster, region: Region): Raster {
+  const { bands } = raster;
+  if (region.x < 0 || region.y < 0 || region.x + region.width > raster.width || region.y + region.height > raster.height) {
+    throw new DecodeError(`region ${region.x},${region.y} ${region.width}×${region.height} is outside the ${raster.width}×${raster.height} image`);
+  }
+  const values = new (raster.values.constructor as new (length: number) => Raster['values'])(region.width * region.height * bands);
+  for (let y = 0; y < region.height; y++) {
+    const start = ((region.y + y) * raster.width + region.x) * bands;
+    values.set(raster.values.subarray(start, start + region.width * bands) as never, y * region.width * bands);
+  }
+  return { width: region.width, height: region.height, bands, sampleType: raster.sampleType, values };
+}

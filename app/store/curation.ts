@@ -1,0 +1,111 @@
+/**
+ * Curation of a project's images: the dataset's health in numbers, leaving images or folders
+ * out of training, labels, and the stored train/val split.
+ */
+import path from 'node:path';
+import { StudioError, type Bucket, type DatasetHealth, type ImageSelection, type ImportDuplicate } from '../contract';
+import type { Db } from './database';
+import { folderPattern } from './images';
+
+/** Good, non-duplicate images of a project. */
+const GOOD = 'project_id = @projectId AND error IS NULL AND duplicate_of IS NULL';
+
+const SIZE_BUCKETS: [number, string][] = [
+  [0.07, '< 0.07 MP (256²)'],
+  [0.26, '0.07–0.26 MP (512²)'],
+  [1.05, '0.26–1 MP (1024²)'],
+  [16.8, '1–16 MP'],
+  [268, '16–268 MP'],
+  [Infinity, '> 268 MP (huge)'],
+];
+
+/** Repository of curation queries over `images`. */
+export class CurationStore {
+  constructor(private readonly db: Db) {}
+
+  health(projectId: number): DatasetHealth {
+    const params = { projectId };
+    const count = (where: string) => (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${where}`).get(params) as { n: number }).n;
+    const buckets = (expression: string) =>
+      (this.db.prepare(`SELECT ${expression} AS key, count(*) AS count FROM images WHERE ${GOOD} GROUP BY 1 ORDER BY 2 DESC`).all(params) as { key: unknown; count: number }[]).map(
+        (row) => ({ key: row.key === null ? 'unknown' : String(row.key), count: row.count }),
+      );
+    const sizes: Bucket[] = SIZE_BUCKETS.map(([, key]) => ({ key, count: 0 }));
+    for (const row of this.db.prepare(`SELECT width * height / 1e6 AS mp FROM images WHERE ${GOOD}`).all(params) as { mp: number | null }[]) {
+      sizes[SIZE_BUCKETS.findIndex(([limit]) => (row.mp ?? 0) < limit)]!.count++;
+    }
+    const folders = new Map<string, { count: number; excluded: number }>();
+    for (const row of this.db.prepare(`SELECT path, excluded FROM images WHERE ${GOOD}`).all(params) as { path: string; excluded: number }[]) {
+      const folder = path.dirname(row.path);
+      const entry = folders.get(folder) ?? { count: 0, excluded: 0 };
+      entry.count++;
+      entry.excluded += row.excluded;
+      folders.set(folder, entry);
+    }
+    return {
+      images: count(GOOD),
+      files: count(`${GOOD} AND frame = 0`),
+      failed: count('project_id = @projectId AND error IS NOT NULL'),
+      duplicates: count('project_id = @projectId AND duplicate_of IS NOT NULL'),
+      excluded: count(`${GOOD} AND excluded = 1`),
+      split: {
+        train: count(`${GOOD} AND excluded = 0 AND split = 'train'`),
+        val: count(`${GOOD} AND excluded = 0 AND split = 'val'`),
+        unassigned: count(`${GOOD} AND excluded = 0 AND split IS NULL`),
+      },
+      formats: buckets('format'),
+      bitDepths: buckets('bit_depth'),
+      channels: buckets('channels'),
+      sizes: sizes.filter((bucket) => bucket.count > 0),
+      labels: this.db
+        .prepare(
+          `SELECT label, count(*) AS count, sum(split = 'train') AS train, sum(split = 'val') AS val FROM images
+           WHERE ${GOOD} AND excluded = 0 GROUP BY label ORDER BY count DESC`,
+        )
+        .all(params) as DatasetHealth['labels'],
+      folders: [...folders].map(([folder, entry]) => ({ folder, ...entry })).sort((a, b) => a.folder.localeCompare(b.folder)),
+      duplicateFiles: this.db
+        .prepare(
+          `SELECT d.path AS path, o.path AS duplicateOf FROM images d JOIN images o ON o.id = d.duplicate_of
+           WHERE d.project_id = @projectId ORDER BY d.path LIMIT 500`,
+        )
+        .all(params) as ImportDuplicate[],
+      failures: this.db
+        .prepare('SELECT path, error AS reason FROM images WHERE project_id = @projectId AND error IS NOT NULL AND frame = 0 ORDER BY path LIMIT 500')
+        .all(params) as DatasetHealth['failures'],
+    };
+  }
+
+  /** Sets `column` to `value` on the selected good images; returns how many changed. */
+  private update(projectId: number, selection: ImageSelection, assignment: string, value: unknown): number {
+    if (!selection.imageIds?.length && !selection.folder) throw new StudioError('INVALID_ARGUMENT', 'select images by imageIds or folder');
+    const where = [GOOD];
+    const params: Record<string, unknown> = { projectId, value };
+    if (selection.imageIds?.length) where.push(`id IN (SELECT value FROM json_each(@ids))`), (params.ids = JSON.stringify(selection.imageIds));
+    if (selection.folder) where.push("path LIKE @folder ESCAPE '\\'"), (params.folder = folderPattern(selection.folder));
+    return this.db.prepare(`UPDATE images SET ${assignment} WHERE ${where.join(' AND ')}`).run(params).changes;
+  }
+
+  setExcluded(projectId: number, selection: ImageSelection, excluded: boolean): number {
+    return this.update(projectId, selection, 'excluded = @value', excluded ? 1 : 0);
+  }
+
+  setLabel(projectId: number, selection: ImageSelection, label: string | null): number {
+    return this.update(projectId, selection, 'label = @value', label);
+  }
+
+  /** Kept images with their labels, for the split. */
+  keptImages(projectId: number): { id: number; label: string | null }[] {
+    return this.db.prepare(`SELECT id, label FROM images WHERE ${GOOD} AND excluded = 0 ORDER BY id`).all({ projectId }) as { id: number; label: string | null }[];
+  }
+
+  /** Stores a split: the given ids become train or val, every other image none. */
+  saveSplit(projectId: number, train: readonly number[], val: readonly number[]): void {
+    const set = this.db.prepare('UPDATE images SET split = ? WHERE id = ?');
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE images SET split = NULL WHERE project_id = ?').run(projectId);
+      for (const id of train) set.run('train', id);
+      for (const id of val) set.run('val', id);
+    })();
+  }
+}
