@@ -18,7 +18,9 @@ export interface NativeAddon {
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   stridedCopy(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, shape: Int32Array, srcStrides: Int32Array, dstStrides: Int32Array): void;
   gather(x: Float32Array, indices: Int32Array, out: Float32Array, outer: number, rows: number, inner: number): void;
-  adamw(param: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, correction1: number, correction2: number): void;
+  /** Writes the updated parameter and moments to the three out arrays (see fused-adamw.ts for the scalars). */
+  adamw(param: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, outParam: Float32Array, outM: Float32Array, outV: Float32Array,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, rootCorrection2: number, epsilon: number, decayFactor: number, stepSize: number): void;
   /** Sets the thread count (the calling thread included); 0 = all cores or MAE_STUDIO_THREADS. */
   setThreads(count: number): void;
   threads(): number;

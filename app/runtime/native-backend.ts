@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native-addon';
-import { nativeKernels } from './native-kernels';
+import { nativeKernels, nativeOnlyKernels } from './native-kernels';
 
 /** The TF.js name of the backend. */
 export const NATIVE_BACKEND = 'native';
@@ -24,6 +24,7 @@ export function registerNativeBackend(addon: NativeAddon): string {
   for (const config of cpuConfigs) {
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: replaced.get(config.kernelName) ?? config.kernelFunc });
   }
+  for (const [kernelName, kernelFunc] of nativeOnlyKernels(addon)) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc });
   tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 0);
   return NATIVE_BACKEND;
 }

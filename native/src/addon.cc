@@ -17,7 +17,7 @@ struct ArgumentError {
 class Args {
  public:
   Args(napi_env env, napi_callback_info info, size_t expected, const char* name) : env_(env), name_(name) {
-    count_ = 12;
+    count_ = 16;
     napi_get_cb_info(env, info, &count_, values_, nullptr, nullptr);
     if (count_ < expected) throw ArgumentError{std::string(name) + ": expected " + std::to_string(expected) + " arguments"};
   }
@@ -56,8 +56,8 @@ class Args {
   napi_env env_;
   const char* name_;
   size_t count_;
-  napi_value values_[12];
-  int64_t lengths_[12] = {0};
+  napi_value values_[16];
+  int64_t lengths_[16] = {0};
 };
 
 void require(bool condition, const char* name, const char* what) {
@@ -192,19 +192,27 @@ napi_value Gather(napi_env env, napi_callback_info info) {
   });
 }
 
-// adamw(param, m, v, grad, lr, beta1, beta2, epsilon, weightDecay, correction1, correction2)
+// adamw(param, m, v, grad, outParam, outM, outV, beta1, 1-beta1, beta2, 1-beta2, sqrt(correction2), epsilon,
+//       decayFactor (1 - lr·weightDecay, or 1 for no decay), lr / correction1)
 napi_value AdamW(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
-    Args args(env, info, 11, "adamw");
-    float* param = args.floats(0);
-    float* m = args.floats(1);
-    float* v = args.floats(2);
-    const float* grad = args.floats(3);
+    Args args(env, info, 15, "adamw");
+    float* arrays[7];
+    for (size_t i = 0; i < 7; i++) arrays[i] = args.floats(i);
     const int64_t size = args.length(0);
-    require(args.length(1) == size && args.length(2) == size && args.length(3) == size, "adamw", "sizes differ");
-    mae::adamw(param, m, v, grad, size, static_cast<float>(args.number(4)), static_cast<float>(args.number(5)),
-               static_cast<float>(args.number(6)), static_cast<float>(args.number(7)), static_cast<float>(args.number(8)),
-               static_cast<float>(args.number(9)), static_cast<float>(args.number(10)));
+    for (size_t i = 1; i < 7; i++) require(args.length(i) == size, "adamw", "sizes differ");
+    mae::AdamWScalars k;
+    k.beta1 = static_cast<float>(args.number(7));
+    k.oneMinusBeta1 = static_cast<float>(args.number(8));
+    k.beta2 = static_cast<float>(args.number(9));
+    k.oneMinusBeta2 = static_cast<float>(args.number(10));
+    k.rootCorrection2 = static_cast<float>(args.number(11));
+    k.epsilon = static_cast<float>(args.number(12));
+    const double decayFactor = args.number(13);
+    k.decays = decayFactor != 1.0;
+    k.decayFactor = static_cast<float>(decayFactor);
+    k.stepSize = static_cast<float>(args.number(14));
+    mae::adamw(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], size, k);
   });
 }
 

@@ -161,20 +161,20 @@ void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
   });
 }
 
-void adamw(float* param, float* m, float* v, const float* grad, int64_t size, float lr, float beta1, float beta2,
-           float epsilon, float weightDecay, float correction1, float correction2) {
-  const float decay = 1.0f - lr * weightDecay;
-  const float stepSize = lr / correction1;
-  const float rootCorrection2 = std::sqrt(correction2);
+void adamw(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,
+           float* outV, int64_t size, const AdamWScalars& k) {
   parallelFor(taskCount(size, kGrain), [&](int64_t task) {
     const int64_t first = task * kGrain;
     const int64_t last = std::min(size, first + kGrain);
     for (int64_t i = first; i < last; i++) {
+      // The same float32 operations, in the same order, as the composite ops of app/train/adamw.ts.
       const float g = grad[i];
-      m[i] = m[i] * beta1 + g * (1.0f - beta1);
-      v[i] = v[i] * beta2 + g * g * (1.0f - beta2);
-      const float denominator = std::sqrt(v[i]) / rootCorrection2 + epsilon;
-      param[i] = param[i] * decay - m[i] / denominator * stepSize;
+      const float mi = m[i] * k.beta1 + g * k.oneMinusBeta1;
+      const float vi = v[i] * k.beta2 + (g * g) * k.oneMinusBeta2;
+      const float denominator = std::sqrt(vi) / k.rootCorrection2 + k.epsilon;
+      outM[i] = mi;
+      outV[i] = vi;
+      outParam[i] = (k.decays ? param[i] * k.decayFactor : param[i]) - (mi / denominator) * k.stepSize;
     }
   });
 }

@@ -34,8 +34,14 @@ void stridedCopy(const float* src, float* dst, int rank, const int32_t* shape, c
 bool gather(const float* x, const int32_t* indices, float* out, int64_t outer, int64_t rows, int64_t inner,
             int64_t count);
 
-/** One AdamW step in place, as torch.optim.AdamW: decoupled decay, then the Adam update. */
-void adamw(float* param, float* m, float* v, const float* grad, int64_t size, float lr, float beta1, float beta2,
-           float epsilon, float weightDecay, float correction1, float correction2);
+/** AdamW's per-step float32 constants, each rounded from double once, as TF.js scalars are. */
+struct AdamWScalars {
+  float beta1, oneMinusBeta1, beta2, oneMinusBeta2, rootCorrection2, epsilon, decayFactor, stepSize;
+  bool decays;
+};
+
+/** One AdamW step as torch.optim.AdamW (decoupled decay, then the Adam update) into new arrays. */
+void adamw(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,
+           float* outV, int64_t size, const AdamWScalars& scalars);
 
 }  // namespace mae
