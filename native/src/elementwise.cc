@@ -1,5 +1,8 @@
 // Elementwise kernels: broadcasting binary arithmetic, unary math, softmax, reductions, AdamW.
 // Work is cut into tasks by size only (see pool.h), so threads never change a result.
+#include <Eigen/Core>
+#include <unsupported/Eigen/SpecialFunctions>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -64,6 +67,17 @@ void unaryWith(F f, const float* x, float* out, int64_t size) {
   });
 }
 
+// Vectorised transcendental functions (Eigen's SIMD polynomial/rational approximations, a few
+// ulp from the correctly rounded result) over fixed chunks.
+template <class F>
+void arrayWith(F f, const float* x, float* out, int64_t size) {
+  parallelFor(taskCount(size, kGrain), [&](int64_t task) {
+    const int64_t first = task * kGrain;
+    const int64_t count = std::min(size, first + kGrain) - first;
+    Eigen::Map<Eigen::ArrayXf>(out + first, count) = f(Eigen::Map<const Eigen::ArrayXf>(x + first, count));
+  });
+}
+
 }  // namespace
 
 void binary(BinaryOp op, const float* a, const float* b, float* out, int rank, const int32_t* shape,
@@ -84,17 +98,17 @@ void binary(BinaryOp op, const float* a, const float* b, float* out, int rank, c
 
 void unary(UnaryOp op, const float* x, float* out, int64_t size) {
   switch (op) {
-    case UnaryOp::Exp: return unaryWith([](float v) { return std::exp(v); }, x, out, size);
-    case UnaryOp::Erf: return unaryWith([](float v) { return std::erf(v); }, x, out, size);
+    case UnaryOp::Exp: return arrayWith([](const auto& v) { return v.exp(); }, x, out, size);
+    case UnaryOp::Erf: return arrayWith([](const auto& v) { return v.erf(); }, x, out, size);
     case UnaryOp::Sqrt: return unaryWith([](float v) { return std::sqrt(v); }, x, out, size);
     case UnaryOp::Rsqrt: return unaryWith([](float v) { return 1.0f / std::sqrt(v); }, x, out, size);
     case UnaryOp::Square: return unaryWith([](float v) { return v * v; }, x, out, size);
     case UnaryOp::Neg: return unaryWith([](float v) { return -v; }, x, out, size);
     case UnaryOp::Reciprocal: return unaryWith([](float v) { return 1.0f / v; }, x, out, size);
-    case UnaryOp::Log: return unaryWith([](float v) { return std::log(v); }, x, out, size);
+    case UnaryOp::Log: return arrayWith([](const auto& v) { return v.log(); }, x, out, size);
     case UnaryOp::Abs: return unaryWith([](float v) { return std::fabs(v); }, x, out, size);
     case UnaryOp::Relu: return unaryWith([](float v) { return v < 0.0f ? 0.0f : v; }, x, out, size);
-    case UnaryOp::Tanh: return unaryWith([](float v) { return std::tanh(v); }, x, out, size);
+    case UnaryOp::Tanh: return arrayWith([](const auto& v) { return v.tanh(); }, x, out, size);
     case UnaryOp::Sigmoid: return unaryWith([](float v) { return 1.0f / (1.0f + std::exp(-v)); }, x, out, size);
   }
 }

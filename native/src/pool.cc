@@ -46,7 +46,11 @@ class Pool {
     }
     wake_.notify_all();
     work();
-    while (active_.load(std::memory_order_acquire) != 0) MAE_PAUSE();
+    // Wait for the workers; yield once they are slow (a loaded machine may not run them at once).
+    for (int spins = 0; active_.load(std::memory_order_acquire) != 0; spins++) {
+      if (spins > 2000) std::this_thread::yield();
+      else MAE_PAUSE();
+    }
     job_ = nullptr;
   }
 
