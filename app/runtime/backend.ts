@@ -5,12 +5,13 @@
  * studio builds and runs without them. The model code never looks at the result.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients } from './gradients';
+import { loadNativeAddon } from './native-addon';
+import { registerNativeBackend } from './native-backend';
 
 /** What the user may ask for. */
 export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'native' | 'wasm' | 'cpu';
@@ -36,7 +37,7 @@ type Attempt = { ok: true; tfBackend: string; device: string } | { ok: false; wh
 export interface SelectBackendOptions {
   /** Receives one line per unavailable backend and one for the choice (default: stderr). */
   log?: (line: string) => void;
-  /** Path of the native addon (default `native/build/Release/mae_studio_native.node` under the cwd). */
+  /** Path of the native addon's baseline build (default: `defaultAddonPaths()` in native-addon.ts). */
   nativeAddonPath?: string;
 }
 
@@ -83,17 +84,18 @@ async function tryTfjsNode(gpu: boolean): Promise<Attempt> {
   return { ok: true, tfBackend: 'tensorflow', device: gpu ? `GPU (${gpuName})` : `${cpuDevice()} via libtensorflow` };
 }
 
-/** The native addon contract: `registerBackend(tf)` registers a TF.js backend and returns its name. */
-async function tryNative(addonPath: string): Promise<Attempt> {
-  if (!existsSync(addonPath)) return { ok: false, why: `native addon not built (no ${addonPath})` };
+/** The C++ addon of native/ behind a TF.js backend named `native` (app/runtime/native-*.ts). */
+async function tryNative(addonPath: string | undefined): Promise<Attempt> {
+  const load = loadNativeAddon(addonPath);
+  if (!load.ok) return load;
   try {
-    const addon = moduleRequire(addonPath) as { registerBackend?: (core: typeof tf) => string };
-    if (typeof addon.registerBackend !== 'function') return { ok: false, why: `${addonPath} has no registerBackend()` };
-    const name = addon.registerBackend(tf);
+    await import('@tensorflow/tfjs-backend-cpu'); // its kernels are the native backend's fallbacks
+    const name = registerNativeBackend(load.addon);
     if (!(await activate(name))) return { ok: false, why: `native backend ${name} did not initialise` };
-    return { ok: true, tfBackend: name, device: `${cpuDevice()} via native kernels` };
+    const { isa } = load.addon.features();
+    return { ok: true, tfBackend: name, device: `${cpuDevice()} via native kernels (${isa}, ${load.addon.threads()} threads)` };
   } catch (error) {
-    return { ok: false, why: `native addon failed to load (${error instanceof Error ? error.message : String(error)})` };
+    return { ok: false, why: `native backend failed to register (${error instanceof Error ? error.message : String(error)})` };
   }
 }
 
@@ -119,7 +121,7 @@ function attempt(backend: Exclude<BackendPreference, 'auto'>, options: SelectBac
   switch (backend) {
     case 'tfjs-node-gpu': return tryTfjsNode(true);
     case 'tfjs-node': return tryTfjsNode(false);
-    case 'native': return tryNative(options.nativeAddonPath ?? resolve('native/build/Release/mae_studio_native.node'));
+    case 'native': return tryNative(options.nativeAddonPath);
     case 'wasm': return tryWasm();
     case 'cpu': return tryCpu();
   }

@@ -1,0 +1,333 @@
+/**
+ * The TF.js kernels the `native` backend runs in C++ (native/src): the ones that dominate an
+ * MAE step on the plain `cpu` backend (measured with bench/kernels.ts). Each takes dense
+ * float32 inputs; any other dtype, or a case the addon does not cover, goes to the `cpu`
+ * kernel of the same name, so the backend is always complete. Shapes, broadcasting and
+ * strides are worked out here; the addon only loops.
+ */
+import { backend_util, slice_util, util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
+import type { NativeAddon } from './native-addon';
+
+type KernelArgs = Parameters<KernelFunc>[0];
+type Fallback = (args: KernelArgs) => TensorInfo | TensorInfo[];
+
+const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
+const UNARY = { Exp: 0, Erf: 1, Sqrt: 2, Rsqrt: 3, Square: 4, Neg: 5, Reciprocal: 6, Log: 7, Abs: 8, Relu: 9, Tanh: 10, Sigmoid: 11 } as const;
+const REDUCE = { Sum: 0, Mean: 1, Max: 2, Min: 3 } as const;
+
+/** Names of the kernels the native backend implements itself (the rest are the cpu backend's). */
+export const NATIVE_KERNEL_NAMES: readonly string[] = [
+  'BatchMatMul', '_FusedMatMul', ...Object.keys(BINARY), ...Object.keys(UNARY), ...Object.keys(REDUCE),
+  'Softmax', 'Transpose', 'Slice', 'SplitV', 'Concat', 'PadV2', 'GatherV2',
+];
+
+/** The native backend's own kernels, which the cpu backend does not have. */
+export function nativeOnlyKernels(addon: NativeAddon): Map<string, KernelFunc> {
+  return new Map<string, KernelFunc>([[ADAMW_KERNEL, (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'param' | 'm' | 'v' | 'grad', TensorInfo>;
+    const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } = args.attrs as unknown as FusedAdamWScalars;
+    const [param, m, v, grad] = (['param', 'm', 'v', 'grad'] as const).map((name) => {
+      const values = floats(backend, inputs[name]);
+      if (!values) throw new Error(`${ADAMW_KERNEL}: ${name} must be a float32 tensor, got ${inputs[name].dtype}`);
+      return values;
+    }) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    if (!util.arraysEqual(inputs.param.shape, inputs.grad.shape)) throw new Error(`${ADAMW_KERNEL}: gradient shape ${inputs.grad.shape} differs from parameter ${inputs.param.shape}`);
+    const outs = [new Float32Array(param.length), new Float32Array(param.length), new Float32Array(param.length)] as const;
+    // Scalars rounded to float32 from the same doubles as the composite ops' tf.scalar()s.
+    addon.adamw(param, m, v, grad, outs[0], outs[1], outs[2], beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(correction2), epsilon,
+      weightDecay > 0 ? 1 - lr * weightDecay : 1, lr / correction1);
+    return outs.map((values) => output(backend, [...inputs.param.shape], values));
+  }]]);
+}
+
+function floats(backend: MathBackendCPU, t: TensorInfo): Float32Array | null {
+  const values = backend.data.get(t.dataId)?.values;
+  return t.dtype === 'float32' && values instanceof Float32Array ? values : null;
+}
+
+function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
+  return backend.makeTensorInfo(shape, 'float32', values);
+}
+
+/** Row-major element strides of `shape`. */
+function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = stride;
+    stride *= shape[d]!;
+  }
+  return strides;
+}
+
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let d = 0; d < rank; d++) {
+    const x = a[d - rank + a.length] ?? 1;
+    const y = b[d - rank + b.length] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) throw new Error(`Operands could not be broadcast together with shapes ${a} and ${b}.`);
+    out[d] = x === 1 ? y : x;
+  }
+  return out;
+}
+
+/** Strides that read `shape` (right-aligned) as if it had `outShape`: 0 along broadcast axes. */
+function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const own = stridesOf(shape);
+  const offset = outShape.length - shape.length;
+  return outShape.map((size, d) => (d < offset || shape[d - offset] === 1 ? 0 : own[d - offset]!));
+}
+
+/**
+ * Drops size-1 axes and merges neighbours that every operand walks contiguously, so the addon's
+ * innermost loop is as long as possible: [8,17,192] + [192] becomes [136,192] with strides (0,1).
+ */
+function collapse(shape: readonly number[], ...strideSets: number[][]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strideSets.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strideSets.every((s, i) => outStrides[i]![last] === s[d]! * shape[d]!)) {
+      outShape[last]! *= shape[d]!;
+      strideSets.forEach((s, i) => { outStrides[i]![last] = s[d]!; });
+    } else {
+      outShape.push(shape[d]!);
+      strideSets.forEach((s, i) => outStrides[i]!.push(s[d]!));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+const i32 = (values: readonly number[]): Int32Array => Int32Array.from(values);
+
+function binaryKernel(addon: NativeAddon, op: number, fallback: Fallback): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const aValues = floats(backend, a);
+    const bValues = floats(backend, b);
+    if (!aValues || !bValues) return fallback(args);
+    const outShape = broadcastShape(a.shape, b.shape);
+    const out = new Float32Array(util.sizeFromShape(outShape));
+    const flat = collapse(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
+    addon.binary(op, aValues, bValues, out, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
+    return output(backend, outShape, out);
+  };
+}
+
+function unaryKernel(addon: NativeAddon, op: number, fallback: Fallback): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x } = args.inputs as { x: TensorInfo };
+    const values = floats(backend, x);
+    if (!values) return fallback(args);
+    const out = new Float32Array(values.length);
+    addon.unary(op, values, out);
+    return output(backend, [...x.shape], out);
+  };
+}
+
+function reduceKernel(addon: NativeAddon, op: number, fallback: Fallback): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x } = args.inputs as { x: TensorInfo };
+    const attrs = args.attrs as NamedAttrMap;
+    const values = floats(backend, x);
+    if (!values) return fallback(args);
+    const axes = util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape).sort((p, q) => p - q);
+    const contiguous = axes.every((axis, i) => i === 0 || axis === axes[i - 1]! + 1);
+    if (!contiguous || (op >= REDUCE.Max && axes.some((axis) => x.shape[axis] === 0))) return fallback(args);
+    const first = axes[0] ?? x.shape.length;
+    const last = axes.at(-1) ?? first - 1;
+    const outer = util.sizeFromShape(x.shape.slice(0, first));
+    const reduced = util.sizeFromShape(x.shape.slice(first, last + 1));
+    const inner = util.sizeFromShape(x.shape.slice(last + 1));
+    const out = new Float32Array(outer * inner);
+    addon.reduce(op, values, out, outer, reduced, inner);
+    const outShape = attrs.keepDims ? x.shape.map((size, d) => (axes.includes(d) ? 1 : size)) : x.shape.filter((_, d) => !axes.includes(d));
+    return output(backend, outShape, out);
+  };
+}
+
+/** Offsets of each batch entry of a batched matmul operand, broadcast to `outBatch`. */
+function batchOffsets(batchShape: readonly number[], outBatch: readonly number[], matrixSize: number): Int32Array {
+  const strides = broadcastStrides(batchShape, outBatch);
+  const count = util.sizeFromShape([...outBatch]);
+  const offsets = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    let rest = i;
+    let offset = 0;
+    for (let d = outBatch.length - 1; d >= 0; d--) {
+      offset += (rest % outBatch[d]!) * strides[d]!;
+      rest = Math.floor(rest / outBatch[d]!);
+    }
+    offsets[i] = offset * matrixSize;
+  }
+  return offsets;
+}
+
+function matMul(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo | null {
+  const aValues = floats(backend, a);
+  const bValues = floats(backend, b);
+  if (!aValues || !bValues) return null;
+  const m = transposeA ? a.shape.at(-1)! : a.shape.at(-2)!;
+  const k = transposeA ? a.shape.at(-2)! : a.shape.at(-1)!;
+  const kB = transposeB ? b.shape.at(-1)! : b.shape.at(-2)!;
+  const n = transposeB ? b.shape.at(-2)! : b.shape.at(-1)!;
+  if (k !== kB) throw new Error(`Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  const outBatch = broadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = new Float32Array(util.sizeFromShape(outBatch) * m * n);
+  addon.matMul(aValues, bValues, out, m, k, n, transposeA, transposeB,
+    batchOffsets(a.shape.slice(0, -2), outBatch, m * k), batchOffsets(b.shape.slice(0, -2), outBatch, k * n));
+  return output(backend, [...outBatch, m, n], out);
+}
+
+/** Copies `x` into a new tensor of `outShape`: `read(d)` gives the source stride of output axis d. */
+function copyOut(addon: NativeAddon, backend: MathBackendCPU, values: Float32Array, offset: number, outShape: number[], sourceStrides: number[]): TensorInfo {
+  const out = new Float32Array(util.sizeFromShape(outShape));
+  if (out.length > 0) {
+    const flat = collapse(outShape, sourceStrides, stridesOf(outShape));
+    addon.stridedCopy(values, offset, out, 0, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
+  }
+  return output(backend, outShape, out);
+}
+
+function slice(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo, values: Float32Array, begin: number[], size: number[]): TensorInfo {
+  const strides = stridesOf(x.shape);
+  const offset = begin.reduce((total, start, d) => total + start * strides[d]!, 0);
+  return copyOut(addon, backend, values, offset, size, strides);
+}
+
+/** The native kernels by name, each falling back to `cpuKernels` (the cpu backend's) when needed. */
+export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, KernelFunc>): Map<string, KernelFunc> {
+  const fallback = (name: string): Fallback => {
+    const kernel = cpuKernels.get(name);
+    if (!kernel) throw new Error(`native backend: the cpu backend has no ${name} kernel to fall back to`);
+    return kernel as Fallback;
+  };
+  const kernels = new Map<string, KernelFunc>();
+  for (const [name, op] of Object.entries(BINARY)) kernels.set(name, binaryKernel(addon, op, fallback(name)));
+  for (const [name, op] of Object.entries(UNARY)) kernels.set(name, unaryKernel(addon, op, fallback(name)));
+  for (const [name, op] of Object.entries(REDUCE)) kernels.set(name, reduceKernel(addon, op, fallback(name)));
+
+  kernels.set('BatchMatMul', (args) => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    return matMul(addon, args.backend as MathBackendCPU, a, b, transposeA, transposeB) ?? fallback('BatchMatMul')(args);
+  });
+  kernels.set('_FusedMatMul', (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const { transposeA, transposeB, activation } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
+    if ((activation && activation !== 'linear') || preluActivationWeights) return fallback('_FusedMatMul')(args);
+    const product = matMul(addon, backend, a!, b!, transposeA, transposeB);
+    if (!product || !bias) return product ?? fallback('_FusedMatMul')(args);
+    const sum = kernels.get('Add')!({ inputs: { a: product, b: bias }, backend, attrs: {} }) as TensorInfo;
+    backend.disposeIntermediateTensorInfo(product);
+    return sum;
+  });
+  kernels.set('Softmax', (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { logits } = args.inputs as { logits: TensorInfo };
+    const { dim } = args.attrs as { dim: number };
+    const values = floats(backend, logits);
+    const rank = logits.shape.length;
+    if (!values || rank === 0 || (dim !== -1 && dim !== rank - 1)) return fallback('Softmax')(args);
+    const cols = logits.shape[rank - 1]!;
+    const out = new Float32Array(values.length);
+    addon.softmax(values, out, cols === 0 ? 0 : values.length / cols, cols);
+    return output(backend, [...logits.shape], out);
+  });
+  kernels.set('Transpose', (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x } = args.inputs as { x: TensorInfo };
+    const { perm } = args.attrs as { perm: number[] };
+    const values = floats(backend, x);
+    if (!values) return fallback('Transpose')(args);
+    const strides = stridesOf(x.shape);
+    return copyOut(addon, backend, values, 0, perm.map((axis) => x.shape[axis]!), perm.map((axis) => strides[axis]!));
+  });
+  kernels.set('Slice', (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x } = args.inputs as { x: TensorInfo };
+    const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] };
+    const values = floats(backend, x);
+    if (!values) return fallback('Slice')(args);
+    const [begins, sizes] = slice_util.parseSliceParams(x, begin, size) as [number[], number[]];
+    slice_util.assertParamsValid(x, begins, sizes);
+    return slice(addon, backend, x, values, begins, sizes);
+  });
+  kernels.set('SplitV', (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x } = args.inputs as { x: TensorInfo };
+    const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+    const values = floats(backend, x);
+    if (!values) return fallback('SplitV')(args);
+    const splitAxis = util.parseAxisParam(axis, x.shape)[0]!;
+    const sizes = backend_util.prepareSplitSize(x, numOrSizeSplits, splitAxis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((size) => {
+      const shape = [...x.shape];
+      shape[splitAxis] = size;
+      const piece = slice(addon, backend, x, values, [...begin], shape);
+      begin[splitAxis]! += size;
+      return piece;
+    });
+  });
+  kernels.set('Concat', (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as unknown as TensorInfo[];
+    const { axis } = args.attrs as { axis: number };
+    const all = inputs.map((t) => floats(backend, t));
+    if (inputs.length === 0 || all.some((values) => !values)) return fallback('Concat')(args);
+    const concatAxis = util.parseAxisParam(axis, inputs[0]!.shape)[0]!;
+    backend_util.assertParamsConsistent(inputs.map((t) => t.shape), concatAxis);
+    const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), concatAxis);
+    const out = new Float32Array(util.sizeFromShape(outShape));
+    const outStrides = stridesOf(outShape);
+    let position = 0;
+    inputs.forEach((t, i) => {
+      if (util.sizeFromShape(t.shape) > 0) {
+        const flat = collapse(t.shape, stridesOf(t.shape), outStrides);
+        addon.stridedCopy(all[i]!, 0, out, position * outStrides[concatAxis]!, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
+      }
+      position += t.shape[concatAxis]!;
+    });
+    return output(backend, outShape, out);
+  });
+  kernels.set('PadV2', (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x } = args.inputs as { x: TensorInfo };
+    const { paddings, constantValue } = args.attrs as { paddings: Array<[number, number]>; constantValue: number };
+    const values = floats(backend, x);
+    if (!values) return fallback('PadV2')(args);
+    const outShape = x.shape.map((size, d) => paddings[d]![0] + size + paddings[d]![1]);
+    const out = new Float32Array(util.sizeFromShape(outShape)).fill(constantValue);
+    const outStrides = stridesOf(outShape);
+    if (values.length > 0) {
+      const offset = paddings.reduce((total, [before], d) => total + before * outStrides[d]!, 0);
+      const flat = collapse(x.shape, stridesOf(x.shape), outStrides);
+      addon.stridedCopy(values, 0, out, offset, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
+    }
+    return output(backend, outShape, out);
+  });
+  kernels.set('GatherV2', (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const { x, indices } = args.inputs as { x: TensorInfo; indices: TensorInfo };
+    const { axis, batchDims } = args.attrs as { axis: number; batchDims: number };
+    const values = floats(backend, x);
+    const indexValues = backend.data.get(indices.dataId)?.values;
+    if (!values || batchDims !== 0 || !(indexValues instanceof Int32Array)) return fallback('GatherV2')(args);
+    const gatherAxis = util.parseAxisParam(axis, x.shape)[0]!;
+    const outShape = [...x.shape.slice(0, gatherAxis), ...indices.shape, ...x.shape.slice(gatherAxis + 1)];
+    const out = new Float32Array(util.sizeFromShape(outShape));
+    addon.gather(values, indexValues, out, util.sizeFromShape(x.shape.slice(0, gatherAxis)), x.shape[gatherAxis]!, util.sizeFromShape(x.shape.slice(gatherAxis + 1)));
+    return output(backend, outShape, out);
+  });
+  return kernels;
+}

@@ -1,0 +1,196 @@
+// Elementwise kernels: broadcasting binary arithmetic, unary math, softmax, reductions, AdamW.
+// Work is cut into tasks by size only (see pool.h), so threads never change a result.
+#include <Eigen/Core>
+#include <unsupported/Eigen/SpecialFunctions>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels.h"
+#include "pool.h"
+
+namespace mae {
+namespace {
+
+constexpr int64_t kGrain = 1 << 15;  // elements per task: below this a thread hand-off costs more than it saves
+
+template <class F>
+void innerLoop(F f, const float* a, const float* b, float* out, int64_t count, int64_t aStride, int64_t bStride) {
+  if (aStride == 1 && bStride == 1) {
+    for (int64_t i = 0; i < count; i++) out[i] = f(a[i], b[i]);
+  } else if (aStride == 1 && bStride == 0) {
+    const float bv = *b;
+    for (int64_t i = 0; i < count; i++) out[i] = f(a[i], bv);
+  } else if (aStride == 0 && bStride == 1) {
+    const float av = *a;
+    for (int64_t i = 0; i < count; i++) out[i] = f(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < count; i++) out[i] = f(a[i * aStride], b[i * bStride]);
+  }
+}
+
+template <class F>
+void binaryWith(F f, const float* a, const float* b, float* out, int rank, const int32_t* shape, const int32_t* aStrides,
+                const int32_t* bStrides) {
+  if (rank == 0) {
+    out[0] = f(a[0], b[0]);
+    return;
+  }
+  const int64_t inner = shape[rank - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= shape[d];
+  if (rows * inner == 0) return;
+  const int64_t rowsPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(inner, 1));
+  parallelFor(taskCount(rows, rowsPerTask), [&](int64_t task) {
+    const int64_t first = task * rowsPerTask;
+    const int64_t last = std::min(rows, first + rowsPerTask);
+    for (int64_t row = first; row < last; row++) {
+      int64_t aOffset = 0, bOffset = 0, rest = row;
+      for (int d = rank - 2; d >= 0; d--) {
+        const int64_t index = rest % shape[d];
+        rest /= shape[d];
+        aOffset += index * aStrides[d];
+        bOffset += index * bStrides[d];
+      }
+      innerLoop(f, a + aOffset, b + bOffset, out + row * inner, inner, aStrides[rank - 1], bStrides[rank - 1]);
+    }
+  });
+}
+
+template <class F>
+void unaryWith(F f, const float* x, float* out, int64_t size) {
+  parallelFor(taskCount(size, kGrain), [&](int64_t task) {
+    const int64_t first = task * kGrain;
+    const int64_t last = std::min(size, first + kGrain);
+    for (int64_t i = first; i < last; i++) out[i] = f(x[i]);
+  });
+}
+
+// Vectorised transcendental functions (Eigen's SIMD polynomial/rational approximations, a few
+// ulp from the correctly rounded result) over fixed chunks.
+template <class F>
+void arrayWith(F f, const float* x, float* out, int64_t size) {
+  parallelFor(taskCount(size, kGrain), [&](int64_t task) {
+    const int64_t first = task * kGrain;
+    const int64_t count = std::min(size, first + kGrain) - first;
+    Eigen::Map<Eigen::ArrayXf>(out + first, count) = f(Eigen::Map<const Eigen::ArrayXf>(x + first, count));
+  });
+}
+
+}  // namespace
+
+void binary(BinaryOp op, const float* a, const float* b, float* out, int rank, const int32_t* shape,
+            const int32_t* aStrides, const int32_t* bStrides) {
+  switch (op) {
+    case BinaryOp::Add: return binaryWith([](float x, float y) { return x + y; }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::Sub: return binaryWith([](float x, float y) { return x - y; }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::Mul: return binaryWith([](float x, float y) { return x * y; }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::Div: return binaryWith([](float x, float y) { return x / y; }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::SquaredDifference:
+      return binaryWith([](float x, float y) { return (x - y) * (x - y); }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::Maximum:
+      return binaryWith([](float x, float y) { return std::isnan(x) || x > y ? x : y; }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::Minimum:
+      return binaryWith([](float x, float y) { return std::isnan(x) || x < y ? x : y; }, a, b, out, rank, shape, aStrides, bStrides);
+  }
+}
+
+void unary(UnaryOp op, const float* x, float* out, int64_t size) {
+  switch (op) {
+    case UnaryOp::Exp: return arrayWith([](const auto& v) { return v.exp(); }, x, out, size);
+    case UnaryOp::Erf: return arrayWith([](const auto& v) { return v.erf(); }, x, out, size);
+    case UnaryOp::Sqrt: return unaryWith([](float v) { return std::sqrt(v); }, x, out, size);
+    case UnaryOp::Rsqrt: return unaryWith([](float v) { return 1.0f / std::sqrt(v); }, x, out, size);
+    case UnaryOp::Square: return unaryWith([](float v) { return v * v; }, x, out, size);
+    case UnaryOp::Neg: return unaryWith([](float v) { return -v; }, x, out, size);
+    case UnaryOp::Reciprocal: return unaryWith([](float v) { return 1.0f / v; }, x, out, size);
+    case UnaryOp::Log: return arrayWith([](const auto& v) { return v.log(); }, x, out, size);
+    case UnaryOp::Abs: return unaryWith([](float v) { return std::fabs(v); }, x, out, size);
+    case UnaryOp::Relu: return unaryWith([](float v) { return v < 0.0f ? 0.0f : v; }, x, out, size);
+    case UnaryOp::Tanh: return arrayWith([](const auto& v) { return v.tanh(); }, x, out, size);
+    case UnaryOp::Sigmoid: return unaryWith([](float v) { return 1.0f / (1.0f + std::exp(-v)); }, x, out, size);
+  }
+}
+
+void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t reduced, int64_t inner) {
+  // Sums accumulate in double, in index order, as the JS cpu backend does.
+  const bool extreme = op == ReduceOp::Max || op == ReduceOp::Min;
+  const double scale = op == ReduceOp::Mean && reduced > 0 ? 1.0 / static_cast<double>(reduced) : 1.0;
+  auto combine = [op](double acc, double v) {
+    if (op == ReduceOp::Max) return std::isnan(v) || v > acc ? v : acc;
+    if (op == ReduceOp::Min) return std::isnan(v) || v < acc ? v : acc;
+    return acc + v;
+  };
+  const double start = op == ReduceOp::Max ? -std::numeric_limits<double>::infinity()
+                       : op == ReduceOp::Min ? std::numeric_limits<double>::infinity() : 0.0;
+  // Tasks cover blocks of output columns of one outer slice: [outer, inner/blockInner].
+  const int64_t blockInner = inner == 1 ? 1 : std::min<int64_t>(inner, std::max<int64_t>(64, kGrain / std::max<int64_t>(reduced, 1)));
+  const int64_t innerBlocks = (inner + blockInner - 1) / blockInner;
+  const int64_t outerPerTask = inner == 1 ? std::max<int64_t>(1, kGrain / std::max<int64_t>(reduced, 1)) : 1;
+  const int64_t outerTasks = (outer + outerPerTask - 1) / outerPerTask;
+  parallelFor(outerTasks * innerBlocks, [&](int64_t task) {
+    const int64_t o0 = (task / innerBlocks) * outerPerTask;
+    const int64_t o1 = std::min(outer, o0 + outerPerTask);
+    const int64_t i0 = (task % innerBlocks) * blockInner;
+    const int64_t i1 = std::min(inner, i0 + blockInner);
+    double acc[64];
+    for (int64_t o = o0; o < o1; o++) {
+      for (int64_t c0 = i0; c0 < i1; c0 += 64) {
+        const int64_t width = std::min<int64_t>(64, i1 - c0);
+        for (int64_t j = 0; j < width; j++) acc[j] = start;
+        const float* base = x + o * reduced * inner + c0;
+        for (int64_t r = 0; r < reduced; r++) {
+          const float* row = base + r * inner;
+          if (extreme) {
+            for (int64_t j = 0; j < width; j++) acc[j] = combine(acc[j], row[j]);
+          } else {
+            for (int64_t j = 0; j < width; j++) acc[j] += row[j];
+          }
+        }
+        for (int64_t j = 0; j < width; j++) out[o * inner + c0 + j] = static_cast<float>(acc[j] * scale);
+      }
+    }
+  });
+}
+
+void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
+  const int64_t rowsPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1));
+  parallelFor(taskCount(rows, rowsPerTask), [&](int64_t task) {
+    const int64_t first = task * rowsPerTask;
+    const int64_t last = std::min(rows, first + rowsPerTask);
+    for (int64_t r = first; r < last; r++) {
+      const float* in = x + r * cols;
+      float* o = out + r * cols;
+      float max = -std::numeric_limits<float>::infinity();
+      for (int64_t c = 0; c < cols; c++) max = std::max(max, in[c]);
+      double sum = 0.0;
+      for (int64_t c = 0; c < cols; c++) {
+        o[c] = std::exp(in[c] - max);
+        sum += o[c];
+      }
+      const float inverse = static_cast<float>(1.0 / sum);
+      for (int64_t c = 0; c < cols; c++) o[c] *= inverse;
+    }
+  });
+}
+
+void adamw(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,
+           float* outV, int64_t size, const AdamWScalars& k) {
+  parallelFor(taskCount(size, kGrain), [&](int64_t task) {
+    const int64_t first = task * kGrain;
+    const int64_t last = std::min(size, first + kGrain);
+    for (int64_t i = first; i < last; i++) {
+      // The same float32 operations, in the same order, as the composite ops of app/train/adamw.ts.
+      const float g = grad[i];
+      const float mi = m[i] * k.beta1 + g * k.oneMinusBeta1;
+      const float vi = v[i] * k.beta2 + (g * g) * k.oneMinusBeta2;
+      const float denominator = std::sqrt(vi) / k.rootCorrection2 + k.epsilon;
+      outM[i] = mi;
+      outV[i] = vi;
+      outParam[i] = (k.decays ? param[i] * k.decayFactor : param[i]) - (mi / denominator) * k.stepSize;
+    }
+  });
+}
+
+}  // namespace mae
