@@ -37,7 +37,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
       'finetune --workspace W --run ID [--steps N] [--batch N] [--blr 1e-3] [--warmup N] [--layer-decay 0.75]\n' +
       '                      [--drop-path 0.1] [--label-smoothing 0.1] [--pooling cls|mean] [--seed S] [--backend B]',
   },
-  export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]' },
+  export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]\n' +
+      '                      [--full (safetensors: the whole MAE in models_mae.py names)]' },
   demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample' },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1]' },
 };

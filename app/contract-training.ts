@@ -45,11 +45,13 @@ export interface Recipe {
   blr?: number;
   seed?: number;
   backend?: (typeof BACKEND_CHOICES)[number];
+  /** Start from published weights: an official MAE `.pth`, HF ViTMAE or timm safetensors file. */
+  init?: string;
 }
 
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
-  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps'>>;
+  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init'>>;
   /** One sentence per field. */
   help: Record<keyof Recipe, string>;
   dataset: { usable: number; channels: number; trainImages: number; valImages: number; excluded: { reason: string; count: number }[] };
@@ -67,6 +69,8 @@ export interface RecipeCheck {
   parameters: number | null;
   /** Estimated bytes of one training step, and what this machine has. */
   memory: { estimateBytes: number; availableBytes: number; fits: boolean } | null;
+  /** With `init`: what the weights file gives the model (loaded, adapted, kept fresh, not used). */
+  init: string[] | null;
 }
 
 /** Warm-up steps timed in a training process, on the backend the run would use. */
@@ -202,6 +206,7 @@ const RecipeSchema = z.strictObject({
   blr: Finite.optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   backend: z.enum(BACKEND_CHOICES).optional(),
+  init: z.string().min(1).max(4096).optional(),
 });
 
 const MaskPreviewQuery = z.strictObject({

@@ -13,6 +13,7 @@ if (process.env.MAE_STUDIO_SKIP_NATIVE) {
 }
 const nodeGyp = [
   process.env.npm_config_node_gyp,
+  join(here, '../node_modules/node-gyp/bin/node-gyp.js'),
   join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
   join(dirname(process.execPath), 'node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
 ].find((path) => path && existsSync(path));

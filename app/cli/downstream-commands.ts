@@ -119,10 +119,11 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   );
 }
 
-/** `mae-studio export --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]` */
+/** `mae-studio export --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean] [--full]` */
 export async function exportCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('export', argv, {
     workspace: { type: 'string' }, run: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, pooling: { type: 'string' },
+    full: { type: 'boolean' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('export', values, 'workspace'));
@@ -130,7 +131,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const format = oneOf('export', 'format', required('export', values, 'format'), EXPORT_FORMATS) as ExportFormat;
   const outDir = path.resolve(required('export', values, 'out'));
   const pooling = oneOf('export', 'pooling', values.pooling, ['cls', 'mean'] as const);
-  const result = await withStudio(workspace, (studio) => exportRun(studio.workspace, runId, format, outDir, pooling ? { pooling } : {}));
+  const result = await withStudio(workspace, (studio) => exportRun(studio.workspace, runId, format, outDir, { ...(pooling && { pooling }), ...(values.full === true && { full: true }) }));
   out.result(
     { export: result.record, dir: result.dir, files: [...result.files, { name: 'MODEL_CARD.md' }, { name: 'model_card.json' }] },
     () => [`Exported run ${runId} as ${format} to ${result.dir}:`, ...result.files.map((f) => `  ${f.name}  ${f.bytes.toLocaleString('en-US')} bytes`), '  MODEL_CARD.md, model_card.json'].join('\n'),

@@ -4,6 +4,7 @@
  * and an `exports` row, the TF.js files reload from disk and match the encoder, a fine-tuned
  * classifier exports its logits, and nothing already on disk is overwritten.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,7 +12,9 @@ import * as converter from '@tensorflow/tfjs-converter';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAE_PRESETS } from '../mae/config';
-import { createMae, disposeModel } from '../mae/model';
+import { createMae, disposeModel, forwardMae } from '../mae/model';
+import { randomMasking, shuffleOrder } from '../mae/masking';
+import { Rng } from '../mae/rng';
 import { useCpuBackend } from '../mae/testing';
 import { decodeSafetensors, encodeSafetensors } from '../train/checkpoint';
 import { executeFinetune } from '../train/finetune-run';
@@ -154,5 +157,58 @@ describe('TF.js and ONNX files', () => {
     expect(card.recipe.finetuning).toMatchObject({ steps: 2, layerDecay: 0.75 });
     tf.dispose([input, expected]);
     loaded.dispose();
+  });
+});
+
+const python = ['python3', '/usr/bin/python3'].find((c) => spawnSync(c, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+
+describe.skipIf(!python && process.env.CI !== 'true')('the whole MAE in the official names (--full)', () => {
+  it("loads into models_mae.py's MaskedAutoencoderViT with strict=True and gives the run's loss", async () => {
+    const out = path.join(fixture.dir, 'export-full');
+    const result = await fixture.openAsync((w) => exportRun(w, fixture.runId, 'safetensors', out, { full: true }));
+    expect(result.card.usage).toContain('strict=True');
+    const { tensors } = decodeSafetensors(new Uint8Array(fs.readFileSync(path.join(out, 'model.safetensors'))));
+    expect([...tensors.keys()].some((name) => name.startsWith('optimizer'))).toBe(false);
+    expect(tensors.has('mask_token') && tensors.has('decoder_pred.weight') && tensors.has('blocks.0.attn.qkv.weight')).toBe(true);
+
+    // Our loss on two images with a fixed mask, then PyTorch's on the same inputs from the exported file.
+    const loaded = await fixture.openAsync((w) => loadRunModel(w, fixture.runId));
+    const { imgSize, patchSize, inChans } = loaded.model.config;
+    const masks = randomMasking({ batchSize: 2, gridSide: imgSize / patchSize, maskRatio: 0.75 }, Rng.fromSeed(3));
+    const imgs = tf.randomNormal([2, inChans, imgSize, imgSize], 0, 1, 'float32', 13);
+    const { loss, pred } = forwardMae(loaded.model, imgs, masks);
+    const ours = loss.dataSync()[0]!;
+    const inputs = path.join(out, 'inputs.json');
+    fs.writeFileSync(inputs, JSON.stringify({ imgs: Array.from(imgs.dataSync()), shuffle: Array.from(shuffleOrder(masks)), shape: imgs.shape }));
+    tf.dispose([loss, pred, imgs]);
+    loaded.dispose();
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { args: Record<string, number | boolean> };
+    const script = `
+import json, sys, torch
+from mae_model import Mae
+from tensor_files import read_safetensors
+a = json.load(open(sys.argv[1]))["args"]
+model = Mae({"img": a["img_size"], "patch": a["patch_size"], "chans": a["in_chans"], "dim": a["embed_dim"], "depth": a["depth"],
+             "heads": a["num_heads"], "dec_dim": a["decoder_embed_dim"], "dec_depth": a["decoder_depth"],
+             "dec_heads": a["decoder_num_heads"], "mlp": a["mlp_ratio"], "norm_pix": a["norm_pix_loss"]})
+tensors, _ = read_safetensors(sys.argv[2])
+model.load_state_dict(tensors, strict=True)
+x = json.load(open(sys.argv[3]))
+imgs = torch.tensor(x["imgs"]).reshape(x["shape"])
+shuffle = torch.tensor(x["shuffle"]).reshape(x["shape"][0], -1)
+with torch.no_grad():
+    print(float(model.loss(imgs, shuffle, 0.75)))
+`;
+    const run = spawnSync(python ?? 'python3', ['-c', script, path.join(out, 'config.json'), path.join(out, 'model.safetensors'), inputs], {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: path.resolve('app/handoff/torch') },
+    });
+    expect(run.stderr).toBe('');
+    const theirs = Number(run.stdout.trim());
+    expect(Math.abs(theirs - ours) / ours).toBeLessThan(1e-4);
+  });
+
+  it('refuses --full for formats other than safetensors', async () => {
+    await expect(fixture.openAsync((w) => exportRun(w, fixture.runId, 'onnx', path.join(fixture.dir, 'x'), { full: true }))).rejects.toThrow(/safetensors only/);
   });
 });

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import { StudioError } from '../contract';
-import { encodeSafetensors, writeFileAtomic } from '../train/checkpoint';
+import { encodeSafetensors, readSafetensors, writeFileAtomic } from '../train/checkpoint';
+import { officialCheckpointTensors, scriptModel } from '../handoff/handoff';
 import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model';
 import type { Workspace } from '../workspace';
 import { buildModelCard, EXPORT_FORMATS, modelCardMarkdown, type ExportFormat, type ModelCard } from './model-card';
@@ -31,6 +32,11 @@ export interface ExportResult {
 export interface ExportOptions {
   /** Features of an encoder export: cls token or mean of the patch tokens (classifiers keep theirs). */
   pooling?: Pooling;
+  /**
+   * safetensors only: the whole MAE of a pretraining run (encoder, decoder, mask token) in the
+   * official `models_mae.py` names, for `MaskedAutoencoderViT.load_state_dict(strict=True)`.
+   */
+  full?: boolean;
 }
 
 /** Files a format writes besides the card (to check for clashes before writing anything). */
@@ -41,8 +47,22 @@ export const FORMAT_FILES: Record<ExportFormat, string[]> = {
 };
 const CARD_FILES = ['MODEL_CARD.md', 'model_card.json'];
 
-function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling): string {
+function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full = false): string {
   const { config } = loaded.model;
+  if (full) {
+    const args = Object.entries(officialModelArgs(loaded))
+      .map(([key, value]) => `${key}=${typeof value === 'boolean' ? (value ? 'True' : 'False') : value}`)
+      .join(', ');
+    return [
+      'from functools import partial',
+      'import torch',
+      'from safetensors.torch import load_file',
+      'from models_mae import MaskedAutoencoderViT  # github.com/facebookresearch/mae',
+      `model = MaskedAutoencoderViT(${args}, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6))`,
+      "model.load_state_dict(load_file('model.safetensors'), strict=True)",
+      `# input: [N, ${config.inChans}, ${config.imgSize}, ${config.imgSize}] float32, normalised as config.json says`,
+    ].join('\n');
+  }
   const classes = loaded.head?.classes.length ?? 0;
   const shape = `[N, ${config.inChans}, ${config.imgSize}, ${config.imgSize}]`;
   switch (format) {
@@ -73,6 +93,15 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling): strin
   }
 }
 
+/** `MaskedAutoencoderViT(...)` keyword arguments of the run's model. */
+function officialModelArgs(loaded: LoadedRun): Record<string, number | boolean> {
+  const m = scriptModel(loaded.model.config);
+  return {
+    img_size: m.img, patch_size: m.patch, in_chans: m.chans, embed_dim: m.dim, depth: m.depth, num_heads: m.heads,
+    decoder_embed_dim: m.dec_dim, decoder_depth: m.dec_depth, decoder_num_heads: m.dec_heads, mlp_ratio: m.mlp, norm_pix_loss: m.norm_pix,
+  };
+}
+
 /** The model card an export of `runId` would write (for the UI's preview); nothing is written. */
 export async function previewModelCard(workspace: Workspace, runId: number, format: ExportFormat | null = null, options: ExportOptions = {}): Promise<ModelCard> {
   const loaded = await loadRunModel(workspace, runId);
@@ -94,12 +123,24 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new StudioError('INVALID_ARGUMENT', `${dir} is a file, not a folder`);
   const clashes = [...FORMAT_FILES[format], ...CARD_FILES].filter((name) => fs.existsSync(path.join(dir, name)));
   if (clashes.length) throw new StudioError('CONFLICT', `${dir} already holds ${clashes.join(', ')}; choose an empty folder or remove them`);
+  if (options.full && format !== 'safetensors') throw new StudioError('INVALID_ARGUMENT', `--full exports safetensors only, not ${format}`);
   const loaded = await loadRunModel(workspace, runId);
   try {
+    if (options.full && loaded.run.kind !== 'pretrain') {
+      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${loaded.run.kind} run; the whole MAE (with its decoder) is exported from pretraining runs`);
+    }
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
     const contents = new Map<string, Uint8Array>();
     const classes = loaded.head?.classes ?? null;
-    if (format === 'safetensors') {
+    if (options.full) {
+      // The checkpoint the model was loaded from, minus the optimizer moments, in models_mae.py names.
+      const { tensors } = await readSafetensors(loaded.checkpointPath);
+      const official = officialCheckpointTensors(tensors, loaded.model.config);
+      for (const name of [...official.keys()]) if (name.startsWith('optimizer.')) official.delete(name);
+      contents.set('model.safetensors', encodeSafetensors(official, { format: 'pt', source: `MAE Studio run ${runId} step ${loaded.step}` }));
+      const data = loaded.plan.data;
+      contents.set('config.json', Buffer.from(JSON.stringify({ architecture: 'MaskedAutoencoderViT', args: officialModelArgs(loaded), norm_layer_eps: 1e-6, mean: data.mean, std: data.std, ...(data.transform && { transform: data.transform }) }, null, 2) + '\n'));
+    } else if (format === 'safetensors') {
       const state = timmStateDict(loaded.model, loaded.head);
       contents.set('model.safetensors', encodeSafetensors(state, { format: 'pt' }));
       contents.set('config.json', Buffer.from(JSON.stringify(timmConfig(loaded.model.config, pooling, loaded.plan.data, classes), null, 2) + '\n'));
@@ -117,7 +158,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     const card: ModelCard = {
       ...buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, classes),
       files,
-      usage: usage(format, loaded, pooling),
+      usage: usage(format, loaded, pooling, options.full),
     };
     contents.set('model_card.json', Buffer.from(JSON.stringify(card, null, 2) + '\n'));
     contents.set('MODEL_CARD.md', Buffer.from(modelCardMarkdown(card)));

@@ -42,6 +42,8 @@ export function torchScriptsDir(): string {
 }
 
 const SCRIPTS = ['train_mae.py', 'mae_model.py', 'tensor_files.py'];
+/** Image formats the job's Python reader decodes. */
+const HANDOFF_FORMATS = new Set(['png', 'jpeg', 'webp', 'tiff']);
 
 /** The script's model description from ours. */
 export function scriptModel(config: MaeConfig): HandoffJob['model'] {
@@ -81,6 +83,26 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
     const checkpoint = workspace.runs.latestCheckpoint(runId);
     if (!checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint yet: train at least until its first checkpoint`);
     if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) throw new StudioError('INVALID_ARGUMENT', `${outDir} is not empty; choose a new folder`);
+    const select = workspace.db.prepare('SELECT path, label, channels, bit_depth AS bitDepth, format, frame, meta FROM images WHERE id = ?');
+    type Row = { path: string; label: string | null; channels: number; bitDepth: number; format: string | null; frame: number; meta: string | null };
+    const entries = (ids: number[], split: 'train' | 'val') =>
+      ids.map((id) => {
+        const { format, frame, meta, ...row } = select.get(id) as Row;
+        const extra = meta ? (JSON.parse(meta) as { huge?: boolean; nodata?: number | null }) : {};
+        return { id, split, ...row, format, frame, huge: extra.huge === true, nodata: extra.nodata ?? null };
+      });
+    const all = [...entries(plan.data.trainImageIds, 'train'), ...entries(plan.data.valImageIds, 'val')];
+    // The job's reader (train_mae.py) reads whole PNG, JPEG, WebP and single-image TIFF files.
+    const unreadable = all.filter((image) => !HANDOFF_FORMATS.has(image.format ?? '') || image.frame > 0 || image.huge);
+    if (unreadable.length) {
+      const first = unreadable[0]!;
+      const why = first.huge ? 'a slide larger than memory' : first.frame > 0 ? `frame ${first.frame + 1} of a multi-frame file` : `${first.format ?? 'unknown'} format`;
+      throw new StudioError(
+        'UNSUPPORTED',
+        `${unreadable.length} of run ${runId}'s ${all.length} images cannot be read by the torchrun job (PNG, JPEG, WebP and single-image TIFF only); first: ${first.path} (${why}). Continue this run in the studio`,
+      );
+    }
+    const images = all.map(({ format: _format, frame: _frame, huge: _huge, ...image }) => image);
     const { tensors, metadata } = await readSafetensors(checkpoint.path);
     const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
 
@@ -88,10 +110,6 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
     await writeSafetensors(path.join(outDir, 'weights.safetensors'), officialCheckpointTensors(tensors, plan.recipe.model), {
       step: String(meta.step), optimizerStep: String(meta.optimizerStep), source: `MAE Studio run ${runId}`,
     });
-    const select = workspace.db.prepare('SELECT path, label, channels, bit_depth AS bitDepth FROM images WHERE id = ?');
-    const entries = (ids: number[], split: 'train' | 'val') =>
-      ids.map((id) => ({ id, split, ...(select.get(id) as { path: string; label: string | null; channels: number; bitDepth: number }) }));
-    const images = [...entries(plan.data.trainImageIds, 'train'), ...entries(plan.data.valImageIds, 'val')];
     fs.writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify({ images }, null, 1));
     const job: HandoffJob = {
       format: 'mae-studio-handoff', version: 1,

@@ -172,11 +172,23 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   return plan;
 }
 
+const initHashes = new Map<string, string>();
+
 /** Reads the init weights once at planning time, so a mismatch is reported before any process starts. */
 function planInit(file: string, model: MaeConfig): NonNullable<PretrainPlan['init']> {
   const resolved = path.resolve(file);
+  const stat = fs.statSync(resolved, { throwIfNoEntry: false });
+  if (!stat) throw new StudioError('INVALID_ARGUMENT', `pretrain.init: there is no file at ${resolved}`);
+  if (!stat.isFile()) throw new StudioError('INVALID_ARGUMENT', `pretrain.init: ${resolved} is not a file`);
   try {
-    return { path: resolved, sha256: sha256File(resolved), report: checkInitWeights(model, resolved) };
+    // The dialog checks the recipe as the user types: hash a large file once per version of it.
+    const key = `${resolved}\0${stat.size}\0${stat.mtimeMs}`;
+    let sha256 = initHashes.get(key);
+    if (sha256 === undefined) {
+      sha256 = sha256File(resolved);
+      initHashes.set(key, sha256);
+    }
+    return { path: resolved, sha256, report: checkInitWeights(model, resolved) };
   } catch (error) {
     throw new StudioError('INVALID_ARGUMENT', `pretrain.init: ${(error as Error).message}`);
   }

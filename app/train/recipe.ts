@@ -21,6 +21,7 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   warmupSteps: 'Steps of linear learning-rate warm-up; by default 5% of the run, as in the paper.',
   blr: 'Base learning rate; the peak is base × effective batch / 256 (paper: 1.5e-4).',
   seed: 'Seeds initialisation, data order, augmentation and masks: same seed, same run.',
+  init: 'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) instead of random ones. The encoder must match patch size, width and depth.',
   backend: 'Where the math runs. Auto picks the fastest that works: GPU, then native CPU, then WebAssembly.',
 };
 
@@ -29,7 +30,7 @@ const FIELD_OF = new Map<string, keyof Recipe>([
   ['batchSize', 'batchSize'], ['accumSteps', 'accumSteps'], ['totalSteps', 'steps'], ['warmupSteps', 'warmupSteps'],
   ['blr', 'blr'], ['seed', 'seed'], ['decoder', 'decoder'], ['preset', 'preset'], ['depth', 'depth'],
   ['decoderEmbedDim', 'decoder'], ['decoderNumHeads', 'decoder'], ['decoderDepth', 'decoder'], ['embedDim', 'preset'],
-  ['numHeads', 'preset'], ['valFraction', 'seed'],
+  ['numHeads', 'preset'], ['valFraction', 'seed'], ['init', 'init'],
 ]);
 
 /** The recipe field an engine message names (`train.maskRatio must …` → `maskRatio`). */

@@ -10,6 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunChanged, TrainingProgress } from '../contract';
 import { writeSample } from '../data/sample';
 import { Studio } from '../studio';
+import { maeConfigFromParts } from '../mae/config';
+import { createMae, disposeModel } from '../mae/model';
+import { useCpuBackend } from '../mae/testing';
+import { timmStateDict } from '../export/timm';
+import { encodeSafetensors } from './checkpoint';
 import { runFolder } from './run-files';
 
 let dir: string;
@@ -57,6 +62,23 @@ describe('training services', () => {
     expect(huge.errors[0]).toMatchObject({ field: 'batchSize' });
     const fine = await studio.services.training.check(projectId, TINY);
     expect(fine).toMatchObject({ ok: true, errors: [], totalSteps: 12 });
+  });
+
+  it('checks starting weights as the user types: what loads, what adapts, and a clear error for a bad file', async () => {
+    // timm-layout ViT weights for 3 channels, the recipe's width and depth (the project's images have their own channel count).
+    await useCpuBackend();
+    const donor = createMae(maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 32, depth: 1, inChans: 3 }), 9);
+    const file = path.join(dir, 'donor.safetensors');
+    fs.writeFileSync(file, encodeSafetensors(timmStateDict(donor, null), { format: 'pt' }));
+    disposeModel(donor);
+    const checked = await studio.services.training.check(projectId, { ...TINY, init: file });
+    expect(checked.ok).toBe(true);
+    expect(checked.init?.[0]).toMatch(/init from .*donor\.safetensors \(timm layout\): \d+ tensors loaded/);
+    expect(checked.init?.join('\n')).toMatch(/kept fresh: .*decoder/);
+    const missing = await studio.services.training.check(projectId, { ...TINY, init: path.join(dir, 'nope.pth') });
+    expect(missing.errors).toEqual([{ field: 'init', message: expect.stringMatching(/no file at .*nope\.pth/) }]);
+    const deeper = await studio.services.training.check(projectId, { ...TINY, depth: 2, init: file });
+    expect(deeper.errors[0]).toMatchObject({ field: 'init' });
   });
 
   it('previews masks with the engine masking: the ratio holds and a seed is reproducible', async () => {

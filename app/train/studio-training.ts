@@ -26,6 +26,7 @@ import { DEFAULT_TRAIN_CONFIG } from './config';
 import { estimateInWorker, startTraining, type LaunchWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
 import { renderMaskPreview } from './mask-preview';
+import { describeInit } from '../mae/weights/init';
 import { buildPretrainPlan, planDataset, type PretrainPlan } from './pretrain-plan';
 import { listReconstructionGrids, runFolder } from './run-files';
 import { RECIPE_HELP, recipeErrorField, recipeSummary } from './recipe';
@@ -158,10 +159,11 @@ export class StudioTraining {
         totalSteps: plan.recipe.totalSteps,
         parameters: memory.parameters,
         memory: { estimateBytes: memory.totalBytes, availableBytes, fits },
+        init: plan.init ? describeInit(plan.init.report) : null,
       };
     } catch (error) {
       if (!(error instanceof StudioError) || error.code !== 'INVALID_ARGUMENT') throw error;
-      return { ok: false, errors: [{ field: recipeErrorField(error.message), message: error.message }], stepsPerEpoch: null, totalSteps: null, parameters: null, memory: null };
+      return { ok: false, errors: [{ field: recipeErrorField(error.message), message: error.message }], stepsPerEpoch: null, totalSteps: null, parameters: null, memory: null, init: null };
     }
   }
 

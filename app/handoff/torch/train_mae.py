@@ -102,12 +102,23 @@ def read_image(path):
 
 
 class ManifestDataset(torch.utils.data.Dataset):
-    """The run's training images: decoded, scaled to [0, 1] by bit depth, normalised per channel."""
+    """The run's training images, normalised as the studio does: by the project's channel plan
+    (bands, clip, center, spread; missing pixels become the center) when the run has one, else
+    scaled to [0, 1] by bit depth and normalised by the per-channel mean and std."""
 
     def __init__(self, images, data, img_size, root_map):
         self.images = images
-        self.mean = torch.tensor(data["mean"]).view(-1, 1, 1)
-        self.std = torch.tensor(data["std"]).view(-1, 1, 1)
+        self.transform = data.get("transform")
+        if self.transform is None:
+            self.mean = torch.tensor(data["mean"]).view(-1, 1, 1)
+            self.std = torch.tensor(data["std"]).view(-1, 1, 1)
+        else:
+            t = self.transform
+            self.bands = list(t["bands"])
+            self.low = torch.tensor([c[0] if c else -float("inf") for c in t["clip"]]).view(-1, 1, 1)
+            self.high = torch.tensor([c[1] if c else float("inf") for c in t["clip"]]).view(-1, 1, 1)
+            self.center = torch.tensor(t["center"]).view(-1, 1, 1)
+            self.spread = torch.tensor(t["spread"]).view(-1, 1, 1)
         self.channels = data["channels"]
         self.img_size = img_size
         self.root_map = root_map
@@ -122,10 +133,20 @@ class ManifestDataset(torch.utils.data.Dataset):
                 return new + path[len(old):]
         return path
 
+    def normalise(self, image, raw):
+        if self.transform is None:
+            return (raw[: self.channels] / (2 ** image["bitDepth"] - 1) - self.mean) / self.std
+        pixels = raw[self.bands]
+        missing = torch.isnan(pixels)
+        if image.get("nodata") is not None:
+            missing |= pixels == image["nodata"]
+        pixels = torch.where(missing, self.center.expand_as(pixels), pixels)
+        pixels = torch.maximum(torch.minimum(pixels, self.high), self.low)
+        return (pixels - self.center) / self.spread
+
     def __getitem__(self, index):
         image = self.images[index]
-        pixels = read_image(self.path(image))[: self.channels] / (2 ** image["bitDepth"] - 1)
-        return (random_resized_crop(pixels, self.img_size) - self.mean) / self.std
+        return random_resized_crop(self.normalise(image, read_image(self.path(image))), self.img_size)
 
 
 def random_resized_crop(image, size, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3)):
