@@ -252,6 +252,7 @@ export const trainingServices = {
 
 /** The history of runs. */
 export const runServices = {
+  /** The pretraining runs of a project, newest first (probes and fine-tuning: `evaluation.list`). */
   list: method(z.tuple([Id]), returns<RunSummary[]>()),
   get: method(z.tuple([Id]), returns<RunSummary>()),
   metrics: method(z.tuple([Id, MetricsQuery.optional()]), returns<MetricSeries[]>()),

@@ -458,6 +458,11 @@ const FinetuneRequest = z.strictObject({
 export type FinetuneRequest = z.input<typeof FinetuneRequest>;
 
 const ExportFormatArg = z.enum(EXPORT_FORMAT_NAMES);
+const ExportChoices = z.strictObject({
+  /** safetensors of a pretraining run: the whole MAE (encoder, decoder, mask token) in models_mae.py names. */
+  full: z.boolean().optional(),
+});
+export type ExportChoices = z.input<typeof ExportChoices>;
 
 const ChannelPlanSchema = z.strictObject({
   bands: z.array(z.number().int().min(0).max(1023)).min(1).max(1024),
@@ -543,9 +548,9 @@ export const services = {
     /** Exports of a project's runs (newest first). */
     list: method(z.tuple([Id]), returns<ExportSummary[]>()),
     /** What exporting a run in a format would write, with its model card. */
-    preview: method(z.tuple([Id, ExportFormatArg]), returns<ExportPreview>()),
+    preview: method(z.tuple([Id, ExportFormatArg, ExportChoices.optional()]), returns<ExportPreview>()),
     /** Exports a run; into `dir`, or the project's exports folder when omitted. */
-    create: method(z.tuple([Id, ExportFormatArg, FolderPath.optional()]), returns<ExportOutcome>()),
+    create: method(z.tuple([Id, ExportFormatArg, FolderPath.optional(), ExportChoices.optional()]), returns<ExportOutcome>()),
   },
 } as const;
 

@@ -93,6 +93,11 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
   }
 }
 
+/** The card title of a whole-MAE export. */
+function wholeModelTitle(title: string): string {
+  return title.replace('MAE encoder', 'whole MAE: encoder, decoder and mask token');
+}
+
 /** `MaskedAutoencoderViT(...)` keyword arguments of the run's model. */
 function officialModelArgs(loaded: LoadedRun): Record<string, number | boolean> {
   const m = scriptModel(loaded.model.config);
@@ -108,7 +113,8 @@ export async function previewModelCard(workspace: Workspace, runId: number, form
   try {
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
     const card = buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, loaded.head?.classes ?? null);
-    return { ...card, usage: format ? usage(format, loaded, pooling) : '' };
+    const full = options.full === true && format === 'safetensors' && loaded.run.kind === 'pretrain';
+    return { ...card, ...(full && { title: wholeModelTitle(card.title) }), usage: format ? usage(format, loaded, pooling, full) : '' };
   } finally {
     loaded.dispose();
   }
@@ -126,7 +132,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
   if (options.full && format !== 'safetensors') throw new StudioError('INVALID_ARGUMENT', `--full exports safetensors only, not ${format}`);
   const loaded = await loadRunModel(workspace, runId);
   try {
-    if (options.full && loaded.run.kind !== 'pretrain') {
+    if (options.full && format === 'safetensors' && loaded.run.kind !== 'pretrain') {
       throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${loaded.run.kind} run; the whole MAE (with its decoder) is exported from pretraining runs`);
     }
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
@@ -157,6 +163,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     const files = [...contents].map(([name, bytes]) => ({ name, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }));
     const card: ModelCard = {
       ...buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, classes),
+      ...(options.full && { title: wholeModelTitle(buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, classes).title) }),
       files,
       usage: usage(format, loaded, pooling, options.full),
     };

@@ -108,8 +108,9 @@ export function downstreamServices(
         workspaceOf().projects.get(projectId);
         return listExports(workspaceOf(), projectId);
       },
-      preview: async (runId, format) => {
-        const card = await previewModelCard(workspaceOf(), runId, format);
+      preview: async (runId, format, choices = {}) => {
+        const full = choices.full === true;
+        const card = await previewModelCard(workspaceOf(), runId, format, { full });
         const classifier = card.model.classes !== null;
         return {
           runId,
@@ -117,17 +118,21 @@ export function downstreamServices(
           defaultDir: freshDir(defaultDir(runId, format), format),
           files: [...FORMAT_FILES[format], 'MODEL_CARD.md', 'model_card.json'],
           contents: [
-            format === 'safetensors' ? 'Encoder weights under timm VisionTransformer names (no decoder, no mask token)' : 'Encoder graph: input pixels [N, C, H, W] float32 → tokens and pooled features',
+            full
+              ? 'The whole MAE — encoder, decoder, mask token — under models_mae.py names (load_state_dict with strict=True)'
+              : format === 'safetensors'
+                ? 'Encoder weights under timm VisionTransformer names (no decoder, no mask token)'
+                : 'Encoder graph: input pixels [N, C, H, W] float32 → tokens and pooled features',
             ...(classifier ? [`Classifier head: ${card.model.classes!.length} classes (${card.model.classes!.join(', ')})`] : []),
-            ...(format === 'safetensors' ? ['config.json: architecture, image size, patch, channels, normalisation'] : []),
+            ...(format === 'safetensors' ? [`config.json: ${full ? 'MaskedAutoencoderViT arguments' : 'architecture, image size, patch, channels'}, normalisation`] : []),
             'Model card: data summary (counts and labels only), normalisation, recipe, losses, scores',
           ],
           modelCard: modelCardMarkdown(card),
         };
       },
-      create: async (runId, format, dir) => {
+      create: async (runId, format, dir, choices = {}) => {
         const target = dir ?? freshDir(defaultDir(runId, format), format);
-        const result = await exportRun(workspaceOf(), runId, format, target);
+        const result = await exportRun(workspaceOf(), runId, format, target, { full: choices.full === true });
         return { ...result.record, dir: result.dir, files: [...result.files, { name: 'MODEL_CARD.md' }, { name: 'model_card.json' }].map((f) => ({ name: f.name, bytes: 'bytes' in f ? f.bytes : fs.statSync(path.join(result.dir, f.name)).size })) };
       },
     },

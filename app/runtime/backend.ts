@@ -67,9 +67,20 @@ async function importOptional(name: string): Promise<{ ok: true } | { ok: false;
   }
 }
 
+/**
+ * The cpu backend (and `native`, built on it) prints a banner advising tfjs-node on its first
+ * tensor; the studio logs which backend it chose and why, so the banner only adds noise.
+ */
+export function silenceBackendBanner(): void {
+  const backend = tf.backend() as { firstUse?: boolean };
+  if (typeof backend.firstUse === 'boolean') backend.firstUse = false;
+}
+
 async function activate(tfBackend: string): Promise<boolean> {
   try {
-    return await tf.setBackend(tfBackend);
+    const ok = await tf.setBackend(tfBackend);
+    if (ok) silenceBackendBanner();
+    return ok;
   } catch {
     return false; // setBackend rejects when the backend's init fails
   }

@@ -11,6 +11,7 @@ import type { MaeConfig } from '../mae/config';
 import { createMae, disposeModel, type MaeModel } from '../mae/model';
 import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
+import { silenceBackendBanner } from '../runtime/backend';
 import { readSafetensors, type NamedTensor } from './checkpoint';
 import type { PretrainPlan } from './pretrain-plan';
 import type { CheckpointMeta } from './trainer';
@@ -77,6 +78,8 @@ function assignParams(model: MaeModel, tensors: Map<string, NamedTensor>, prefix
  * has no checkpoint yet (still queued, or failed before its first one).
  */
 export async function loadRunModel(workspace: Workspace, runId: number): Promise<LoadedRun> {
+  await tf.ready();
+  silenceBackendBanner();
   const run = workspace.runs.get(runId);
   if (run.kind === 'probe') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a probe; it has no weights of its own — use its pretraining run ${run.parentRunId}`);
   const pretrainRun = pretrainRunOf(workspace, run);

@@ -81,7 +81,8 @@ export class StudioTraining {
     runs: {
       list: (projectId) => {
         this.workspace.projects.get(projectId);
-        return this.summaries(this.workspace.runs.list(projectId));
+        // Probes and fine-tuning runs belong to the Evaluate tab (`evaluation.list`).
+        return this.summaries(this.workspace.runs.list(projectId).filter((run) => run.kind === 'pretrain'));
       },
       get: (runId) => this.summary(runId),
       metrics: (runId, query) => this.metrics(runId, query?.names ?? ['train_loss', 'val_loss', 'lr'], query?.maxPoints ?? 4000),
