@@ -68,61 +68,61 @@ export class Studio {
     },
     images: {
       list: (query) => {
-        this.workspace.projects.get(query.projectId);
+        this.workspace.projects.require(query.projectId);
         return this.workspace.images.list(query);
       },
       get: (id) => this.workspace.images.get(id),
       labels: (projectId) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         return this.workspace.images.labels(projectId);
       },
       failures: (projectId) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         return this.workspace.images.failures(projectId);
       },
     },
     curation: {
       health: (projectId) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         return this.workspace.curation.health(projectId);
       },
       setExcluded: (projectId, selection, excluded) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         return { changed: this.workspace.curation.setExcluded(projectId, selection, excluded) };
       },
       setLabel: (projectId, selection, label) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         return { changed: this.workspace.curation.setLabel(projectId, selection, label) };
       },
       split: (projectId, { valFraction, seed }) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         const { train, val } = stratifiedSplit(this.workspace.curation.keptImages(projectId), valFraction, seed);
         this.workspace.curation.saveSplit(projectId, train.map((image) => image.id), val.map((image) => image.id));
         return { train: train.length, val: val.length };
       },
       channelPlan: (projectId) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         return channelPlanView(this.workspace, projectId);
       },
       setChannelPlan: (projectId, plan) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         checkPlan(plan, channelPlanView(this.workspace, projectId).channels);
         this.workspace.channelPlans.savePlan(projectId, plan);
         return channelPlanView(this.workspace, projectId);
       },
       computeStats: async (projectId) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         this.workspace.channelPlans.saveStats(projectId, await computeDatasetStats(this.workspace, projectId));
         return channelPlanView(this.workspace, projectId);
       },
       renderThumbnails: (projectId) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         return renderPlanThumbnails(this.workspace, projectId, channelPlanView(this.workspace, projectId).plan);
       },
     },
     imports: {
       start: async (projectId, folders) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         // Refuse a missing or non-folder path now, as the call's error, not later as an event.
         await checkFolders(folders);
         const importId = randomUUID();

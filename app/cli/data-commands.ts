@@ -60,7 +60,7 @@ export async function importCommand(argv: string[]): Promise<void> {
   const projectId = positiveInt('import', 'project', required('import', values, 'project'))!;
   if (positionals.length === 0) throw new UsageError('import: give at least one folder to import');
   await withStudio(workspace, async (studio) => {
-    studio.workspace.projects.get(projectId);
+    studio.workspace.projects.require(projectId);
     const off = studio.events.on('importProgress', (progress) => out.progress(describeProgress(progress)));
     const controller = new AbortController();
     const onSigint = () => controller.abort();

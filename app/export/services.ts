@@ -83,7 +83,7 @@ export function downstreamServices(
   return {
     evaluation: {
       sources: (projectId) => {
-        workspaceOf().projects.get(projectId);
+        workspaceOf().projects.require(projectId);
         return workspaceOf().runs
           .list(projectId)
           .filter((run) => (run.kind === 'pretrain' || (run.kind === 'finetune' && run.status === 'completed')) && workspaceOf().runs.latestCheckpoint(run.id))
@@ -93,7 +93,7 @@ export function downstreamServices(
           }));
       },
       list: (projectId) => {
-        workspaceOf().projects.get(projectId);
+        workspaceOf().projects.require(projectId);
         return workspaceOf().runs.list(projectId).filter((run) => run.kind === 'probe' || run.kind === 'finetune').map(evaluationRecord);
       },
       probe: (runId, request) => startJob(planProbe(workspaceOf(), runId, request), 'probe'),
@@ -105,7 +105,7 @@ export function downstreamServices(
     },
     exports: {
       list: (projectId) => {
-        workspaceOf().projects.get(projectId);
+        workspaceOf().projects.require(projectId);
         return listExports(workspaceOf(), projectId);
       },
       preview: async (runId, format, choices = {}) => {

@@ -70,7 +70,7 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
   const job = readJob(dir);
   const workspace = new Workspace(workspaceDir);
   try {
-    workspace.projects.get(projectId);
+    workspace.projects.require(projectId);
     const parent = workspace.runs.get(job.run.id);
     if (parent.projectId !== projectId) {
       throw new StudioError('INVALID_ARGUMENT', `${dir} continues run ${job.run.id} of project ${parent.projectId}, not project ${projectId}`);

@@ -14,7 +14,7 @@ interface ProjectRow {
 const SELECT = `
   SELECT p.id, p.name, p.domain, p.created_at,
          (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NULL AND i.duplicate_of IS NULL) AS image_count,
-         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NOT NULL) AS failed_count
+         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NOT NULL AND i.duplicate_of IS NULL) AS failed_count
   FROM projects p`;
 
 function toProject(row: ProjectRow): Project {
@@ -43,6 +43,13 @@ export class ProjectStore {
     return toProject(row);
   }
 
+  /** Throws NOT_FOUND naming the id unless the project exists (cheap: no image counts). */
+  require(id: number): void {
+    if (this.db.prepare('SELECT 1 FROM projects WHERE id = ?').get(id) === undefined) {
+      throw new StudioError('NOT_FOUND', `no project with id ${id}`, { projectId: id });
+    }
+  }
+
   create(name: string, domain: Domain): Project {
     const info = this.db
       .prepare('INSERT INTO projects (name, domain, created_at) VALUES (?, ?, ?)')
@@ -57,7 +64,7 @@ export class ProjectStore {
   }
 
   remove(id: number): void {
-    this.get(id);
+    this.require(id);
     this.db.prepare('DELETE FROM projects WHERE id = ?').run(id);
   }
 }

@@ -143,6 +143,18 @@ export class RunStore {
     return (name === undefined ? this.db.prepare(sql).all(runId) : this.db.prepare(sql).all(runId, name)) as MetricPoint[];
   }
 
+  /** One metric of a run as two parallel arrays, in step order (no object per point: long runs have 200k+). */
+  series(runId: number, name: string): { steps: number[]; values: number[] } {
+    const rows = this.db.prepare('SELECT step, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step').raw().all(runId, name) as [number, number][];
+    const steps = new Array<number>(rows.length);
+    const values = new Array<number>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      steps[i] = rows[i]![0];
+      values[i] = rows[i]![1];
+    }
+    return { steps, values };
+  }
+
   addCheckpoint(runId: number, step: number, path: string, sha256: string): CheckpointRecord {
     const info = this.db
       .prepare('INSERT INTO checkpoints (run_id, step, path, sha256, created_at) VALUES (?, ?, ?, ?, ?)')

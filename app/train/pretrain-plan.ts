@@ -132,7 +132,7 @@ export function planPretrain(workspace: Workspace, projectId: number, options: P
 
 /** Builds and validates a plan without storing it (the new-run dialog checks recipes with it). */
 export function buildPretrainPlan(workspace: Workspace, projectId: number, options: PretrainOptions): PretrainPlan {
-  workspace.projects.get(projectId);
+  workspace.projects.require(projectId);
   const data = planDataset(workspace, projectId, options);
   const model = modelConfig(options, data.channels);
   const batchSize = options.batchSize ?? 8;

@@ -80,7 +80,7 @@ export class StudioTraining {
     },
     runs: {
       list: (projectId) => {
-        this.workspace.projects.get(projectId);
+        this.workspace.projects.require(projectId);
         // Probes and fine-tuning runs belong to the Evaluate tab (`evaluation.list`).
         return this.summaries(this.workspace.runs.list(projectId).filter((run) => run.kind === 'pretrain'));
       },
@@ -102,7 +102,7 @@ export class StudioTraining {
   }
 
   private defaults(projectId: number): RecipeDefaults {
-    this.workspace.projects.get(projectId);
+    this.workspace.projects.require(projectId);
     const data = planDataset(this.workspace, projectId, {});
     const model = DEFAULT_TRAIN_CONFIG.model;
     return {
@@ -239,9 +239,8 @@ export class StudioTraining {
   private metrics(runId: number, names: string[], maxPoints: number): MetricSeries[] {
     this.workspace.runs.get(runId);
     return names.map((name) => {
-      const points = this.workspace.runs.metrics(runId, name);
-      const sampled = downsampleMinMax(points.map((p) => p.step), points.map((p) => p.value), maxPoints);
-      return { name, ...sampled, total: points.length };
+      const { steps, values } = this.workspace.runs.series(runId, name);
+      return { name, ...downsampleMinMax(steps, values, maxPoints), total: steps.length };
     });
   }
 
