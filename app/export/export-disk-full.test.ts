@@ -96,4 +96,16 @@ describe('disk full during export', () => {
     expect(failed.stderr).toContain(`could not write ${path.join(out, 'model.safetensors')}: the disk is full`);
     expect(fs.readdirSync(out)).toEqual(['notes.txt']);
   });
+
+  it('removes the written files when recording the export in the database fails', async () => {
+    const out = path.join(fixture.dir, 'full-database', 'onnx');
+    const rowsBefore = exportRows();
+    await expect(fixture.openAsync(async (w) => {
+      // The database's last write refused, as a full disk would (SQLITE_FULL).
+      w.db.exec("CREATE TEMP TRIGGER refuse_export BEFORE INSERT ON exports BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+      return exportRun(w, fixture.runId, 'onnx', out);
+    })).rejects.toThrow(/disk is full/);
+    expect(fs.existsSync(path.join(fixture.dir, 'full-database'))).toBe(false); // both folders it made, gone
+    expect(exportRows()).toBe(rowsBefore);
+  });
 });

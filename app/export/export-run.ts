@@ -87,11 +87,12 @@ export async function previewModelCard(workspace: Workspace, runId: number, form
 }
 
 /**
- * Writes every file of an export into `dir` (created if needed), each atomically; when one
- * fails (disk full, say) the files already written and a folder created here are removed, so
- * a failed export leaves nothing behind, and the error names the file that could not be written.
+ * Writes every file of an export into `dir` (created if needed), each atomically, then runs
+ * `commit` (recording the export). When a write or `commit` fails (a full disk, say) the files
+ * already written and a folder created here are removed, so a failed export leaves nothing
+ * behind, and the error names the file that could not be written.
  */
-async function writeAllOrNothing(dir: string, contents: Map<string, Uint8Array>): Promise<void> {
+async function writeAllOrNothing<T>(dir: string, contents: Map<string, Uint8Array>, commit: () => T): Promise<T> {
   const created = fs.mkdirSync(dir, { recursive: true }); // the first folder made, if any
   const written: string[] = [];
   try {
@@ -100,6 +101,7 @@ async function writeAllOrNothing(dir: string, contents: Map<string, Uint8Array>)
       await writeFileAtomic(file, bytes);
       written.push(file);
     }
+    return commit();
   } catch (error) {
     for (const file of written) fs.rmSync(file, { force: true });
     if (created) removeEmptyFolders(dir, path.dirname(created));
@@ -154,8 +156,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     };
     contents.set('model_card.json', Buffer.from(JSON.stringify(card, null, 2) + '\n'));
     contents.set('MODEL_CARD.md', Buffer.from(modelCardMarkdown(card)));
-    await writeAllOrNothing(dir, contents);
-    const record = recordExport(workspace, runId, format, path.join(dir, FORMAT_FILES[format][0]!));
+    const record = await writeAllOrNothing(dir, contents, () => recordExport(workspace, runId, format, path.join(dir, FORMAT_FILES[format][0]!)));
     return { record, format, dir, files, card };
   } finally {
     loaded.dispose();
