@@ -43,7 +43,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1]' },
 };
 
-const USER_ERRORS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'CONFLICT', 'UNSUPPORTED', 'UNAUTHORIZED', 'UNKNOWN_METHOD']);
+const USER_ERRORS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'CONFLICT', 'UNSUPPORTED', 'UNAUTHORIZED', 'UNKNOWN_METHOD', 'STORAGE']);
 
 function usage(): string {
   return [

@@ -617,6 +617,8 @@ export const ERROR_CODES = [
   'CONFLICT',
   'UNSUPPORTED',
   'UNAUTHORIZED',
+  /** The disk refused a write: full, over quota or file size limit, read-only. */
+  'STORAGE',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

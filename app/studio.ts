@@ -147,10 +147,15 @@ export class Studio {
         return this.host.pickFolder();
       },
     },
-    ...downstreamServices(() => this.workspace, this.events, (job, stop) => {
-      this.#stops.add(stop);
-      this.#track(job.finally(() => this.#stops.delete(stop)));
-    }),
+    ...downstreamServices(
+      () => this.workspace,
+      this.events,
+      (job, stop) => {
+        this.#stops.add(stop);
+        this.#track(job.finally(() => this.#stops.delete(stop)));
+      },
+      () => this.host.training ?? {},
+    ),
   };
 
   /** Imports folders and reports progress as events; the promise resolves with the result. */

@@ -2,9 +2,9 @@
  * A workspace directory: `studio.sqlite` plus `projects/<id>/{thumbs,checkpoints,exports}`.
  * The app, the CLI and serve mode all open it through here.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { realFileInside } from './safe-path';
 import { ChannelPlanStore } from './store/channel-plans';
 import { CurationStore } from './store/curation';
 import { openDatabase, type Db } from './store/database';
@@ -43,10 +43,7 @@ export class Workspace {
   thumbnailFile(imageId: number): string | null {
     const row = this.images.thumbnail(imageId);
     if (!row?.thumbnail) return null;
-    const base = this.projectDir(row.projectId);
-    const file = path.resolve(base, row.thumbnail);
-    if (!file.startsWith(base + path.sep)) return null;
-    return fs.existsSync(file) ? file : null;
+    return realFileInside(this.projectDir(row.projectId), row.thumbnail);
   }
 
   close(): void {

@@ -3,13 +3,14 @@
  * and the hardening, then opens the window. Domain logic lives in app/; this file only wires.
  */
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain } from 'electron';
 import { createDispatcher } from '../app/rpc';
 import { Studio } from '../app/studio';
 import { bindIpc, forwardEvents } from './ipc';
 import { setupMenu } from './menu';
-import { APP_URL, registerScheme, setupProtocol } from './protocol';
-import { setupSecurity } from './security';
+import { isTrustedSender } from './navigation';
+import { registerScheme, setupProtocol } from './protocol';
+import { setupSecurity, setupSessionPermissions } from './security';
 import { setupQuitGuard, utilityWorker, workerPath } from './training';
 import { createMainWindow } from './window';
 
@@ -18,10 +19,8 @@ let studio: Studio | undefined;
 let mainWindow: BrowserWindow | undefined;
 
 /** True when an IPC event comes from our main window's own top frame at our own URL. */
-function isTrustedSender(event: unknown): boolean {
-  const { sender, senderFrame } = event as IpcMainInvokeEvent | IpcMainEvent;
-  if (!mainWindow || mainWindow.isDestroyed() || sender !== mainWindow.webContents) return false;
-  return senderFrame !== null && senderFrame.parent === null && senderFrame.url.startsWith(APP_URL.replace('index.html', ''));
+function fromMainWindow(event: unknown): boolean {
+  return isTrustedSender(event, mainWindow);
 }
 
 async function start(): Promise<void> {
@@ -34,16 +33,17 @@ async function start(): Promise<void> {
     },
     training: { launch: utilityWorker, workerPath: workerPath(distDir) },
   });
-  setupSecurity();
+  setupSessionPermissions();
   setupProtocol(studio, path.join(distDir, 'renderer'));
-  bindIpc(ipcMain, createDispatcher(studio.services), isTrustedSender);
+  bindIpc(ipcMain, createDispatcher(studio.services), fromMainWindow);
   setupMenu();
   mainWindow = createMainWindow(path.join(distDir, 'main', 'preload.cjs'));
-  forwardEvents(studio.events, mainWindow.webContents, ipcMain, isTrustedSender);
+  forwardEvents(studio.events, mainWindow.webContents, ipcMain, fromMainWindow);
   setupQuitGuard(studio, () => mainWindow);
 }
 
 registerScheme();
+setupSecurity();
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {

@@ -3,10 +3,10 @@
  * without file:// CORS trouble) and `studio://thumbs/<imageId>` serves workspace thumbnails.
  * Nothing else on disk is reachable through it.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { net, protocol } from 'electron';
 import { pathToFileURL } from 'node:url';
+import { realFileInside } from '../app/safe-path';
 import type { Studio } from '../app/studio';
 
 export const SCHEME = 'studio';
@@ -43,8 +43,8 @@ export function setupProtocol(studio: Studio, rendererDir: string): void {
       } catch {
         return new Response('bad path', { status: 400 });
       }
-      const file = path.resolve(root, '.' + (relative === '/' ? '/index.html' : relative));
-      if (!file.startsWith(root + path.sep) || !fs.existsSync(file)) return new Response('not found', { status: 404 });
+      const file = realFileInside(root, '.' + (relative === '/' ? '/index.html' : relative));
+      if (!file) return new Response('not found', { status: 404 });
       const response = await net.fetch(pathToFileURL(file).toString());
       const headers = new Headers(response.headers);
       headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);

@@ -1,26 +1,33 @@
 /**
  * App-wide hardening for every web contents: no navigation away from the app, no new windows,
- * no webviews, every permission request denied.
+ * no webviews, every permission request denied, links open in the browser only for listed hosts.
  */
 import { app, session, shell } from 'electron';
-import { SCHEME } from './protocol';
+import { isAllowedExternalUrl, isAppUrl } from './navigation';
 
-/** Installs the handlers; call before creating windows. */
+/** Installs the handlers; call before `app.ready` (the sandbox switch) and before any window. */
 export function setupSecurity(): void {
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.defaultSession.setPermissionCheckHandler(() => false);
+  // Every renderer sandboxed, whatever a future window's webPreferences say.
+  app.enableSandbox();
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-navigate', (event, url) => {
-      if (!url.startsWith(`${SCHEME}://app/`)) event.preventDefault();
+      if (!isAppUrl(url)) event.preventDefault();
     });
     contents.on('will-redirect', (event, url) => {
-      if (!url.startsWith(`${SCHEME}://app/`)) event.preventDefault();
+      if (!isAppUrl(url)) event.preventDefault();
     });
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(({ url }) => {
-      // Links to documentation open in the user's browser; nothing opens inside the app.
-      if (url.startsWith('https://')) void shell.openExternal(url);
+      // Nothing opens inside the app; a link to a listed documentation host opens in the browser.
+      if (isAllowedExternalUrl(url)) void shell.openExternal(url); // eng-disable OPEN_EXTERNAL_JS_CHECK: checked by isAllowedExternalUrl
       return { action: 'deny' };
     });
   });
+}
+
+/** Denies every permission the web platform can ask for (camera, notifications, HID, USB, …). */
+export function setupSessionPermissions(): void {
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  session.defaultSession.setDevicePermissionHandler(() => false);
 }

@@ -14,7 +14,7 @@ export function createMainWindow(preload: string): BrowserWindow {
     title: 'MAE Studio',
     backgroundColor: '#16181d',
     webPreferences: {
-      preload: path.resolve(preload),
+      preload: path.resolve(preload), // eng-disable PRELOAD_JS_CHECK: sandboxed, exposes only the contract bridge (main/bridge.ts)
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -22,6 +22,11 @@ export function createMainWindow(preload: string): BrowserWindow {
       webSecurity: true,
       allowRunningInsecureContent: false,
       webviewTag: false,
+      experimentalFeatures: false,
+      // Middle-click would open links as new windows; nothing in the app needs it.
+      disableBlinkFeatures: 'Auxclick',
+      navigateOnDragDrop: false,
+      safeDialogs: true,
       spellcheck: false,
     },
   });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: everything CI runs, in order — type checks, the build, unit tests (vitest), then
-// end-to-end tests (Playwright in Debian's Chromium) — and one closing summary line.
+// `npm test`: everything CI runs, in order — type checks, the Electron security lint, the build,
+// unit tests (vitest), then end-to-end tests (Playwright in Debian's Chromium) — and one closing
+// summary line.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,6 +32,7 @@ function readJson(file) {
 const checks = [
   step('type check (app, main, e2e)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']),
   step('type check (renderer, svelte-check)', bin('svelte-check'), ['--tsconfig', 'renderer/tsconfig.json', '--fail-on-warnings', '--output', 'human']),
+  step('Electron security lint (electronegativity)', process.execPath, ['scripts/electronegativity.mjs']),
   step('build', process.execPath, ['scripts/build.mjs']),
 ];
 step('unit tests (vitest)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(results, 'unit.json')}`]);
@@ -56,6 +58,6 @@ counts.failed += failedChecks;
 console.log('');
 if (unit) console.log(`unit: ${unit.numPassedTests} passed, ${unit.numFailedTests} failed, ${unit.numPendingTests ?? 0} skipped`);
 if (e2e) console.log(`e2e: ${e2e.stats.expected} passed, ${e2e.stats.unexpected} failed, ${e2e.stats.skipped} skipped`);
-if (failedChecks) console.log(`checks: ${failedChecks} of ${checks.length} (type checks, build) failed`);
+if (failedChecks) console.log(`checks: ${failedChecks} of ${checks.length} (type checks, security lint, build) failed`);
 console.log(`tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 process.exit(counts.failed === 0 && counts.passed > 0 ? 0 : 1);

@@ -1,7 +1,8 @@
 /**
  * Exports a run's encoder — or, for a fine-tuning run, its classifier — in one format, with a
  * model card beside it, and records the export. Files are written to a fresh temporary name
- * and renamed into place; an existing file of the same name is never overwritten.
+ * and renamed into place; an existing file of the same name is never overwritten, and a failed
+ * export (a full disk) removes what it wrote.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -120,6 +121,40 @@ export async function previewModelCard(workspace: Workspace, runId: number, form
   }
 }
 
+/**
+ * Writes every file of an export into `dir` (created if needed), each atomically, then runs
+ * `commit` (recording the export). When a write or `commit` fails (a full disk, say) the files
+ * already written and a folder created here are removed, so a failed export leaves nothing
+ * behind, and the error names the file that could not be written.
+ */
+async function writeAllOrNothing<T>(dir: string, contents: Map<string, Uint8Array>, commit: () => T): Promise<T> {
+  const created = fs.mkdirSync(dir, { recursive: true }); // the first folder made, if any
+  const written: string[] = [];
+  try {
+    for (const [name, bytes] of contents) {
+      const file = path.join(dir, name);
+      await writeFileAtomic(file, bytes);
+      written.push(file);
+    }
+    return commit();
+  } catch (error) {
+    for (const file of written) fs.rmSync(file, { force: true });
+    if (created) removeEmptyFolders(dir, path.dirname(created));
+    throw error;
+  }
+}
+
+/** Removes `dir` and its parents up to (not including) `stop`, while they are empty. */
+function removeEmptyFolders(dir: string, stop: string): void {
+  for (let folder = dir; folder !== stop && folder.startsWith(stop); folder = path.dirname(folder)) {
+    try {
+      fs.rmdirSync(folder);
+    } catch {
+      return; // not empty (someone else's files) or gone: stop here
+    }
+  }
+}
+
 /** Exports `runId` as `format` into `outDir` (created if needed). */
 export async function exportRun(workspace: Workspace, runId: number, format: ExportFormat, outDir: string, options: ExportOptions = {}): Promise<ExportResult> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
@@ -169,9 +204,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     };
     contents.set('model_card.json', Buffer.from(JSON.stringify(card, null, 2) + '\n'));
     contents.set('MODEL_CARD.md', Buffer.from(modelCardMarkdown(card)));
-    fs.mkdirSync(dir, { recursive: true });
-    for (const [name, bytes] of contents) await writeFileAtomic(path.join(dir, name), bytes);
-    const record = recordExport(workspace, runId, format, path.join(dir, FORMAT_FILES[format][0]!));
+    const record = await writeAllOrNothing(dir, contents, () => recordExport(workspace, runId, format, path.join(dir, FORMAT_FILES[format][0]!)));
     return { record, format, dir, files, card };
   } finally {
     loaded.dispose();

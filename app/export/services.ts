@@ -12,6 +12,7 @@ import type { RunRecord } from '../store/runs';
 import { planFinetune } from '../train/finetune-plan';
 import { startTraining } from '../train/host';
 import type { PretrainPlan } from '../train/pretrain-plan';
+import type { TrainingHost } from '../train/studio-training';
 import { planProbe } from '../train/probe-plan';
 import type { Workspace } from '../workspace';
 import { exportRun, FORMAT_FILES, previewModelCard } from './export-run';
@@ -52,17 +53,23 @@ function freshDir(base: string, format: ExportFormat): string {
   return dir;
 }
 
-/** The services, bound to the studio's workspace (read when called), event hub and job tracker. */
+/**
+ * The services, bound to the studio's workspace (read when called), event hub and job tracker;
+ * probe and fine-tuning processes are made by the host's launcher (Electron's utilityProcess in
+ * the desktop app), as pretraining's are.
+ */
 export function downstreamServices(
   workspaceOf: () => Workspace,
   events: StudioEvents,
   track: (job: Promise<unknown>, stop: () => void) => void,
+  trainingHost: () => TrainingHost = () => ({}),
 ): DownstreamServices {
   const defaultDir = (runId: number, format: ExportFormat) =>
     path.join(workspaceOf().projectDir(workspaceOf().runs.get(runId).projectId), 'exports', `run-${runId}-${format}`);
 
   const startJob = (runId: number, kind: 'probe' | 'finetune') => {
     const training = startTraining(workspaceOf().root, runId, {
+      ...trainingHost(),
       onProgress: (progress) => {
         if (progress.type === 'started') events.emit('evaluationProgress', { runId, kind, phase: 'started', step: progress.step, totalSteps: progress.totalSteps, loss: null });
         if (progress.type === 'step') events.emit('evaluationProgress', { runId, kind, phase: 'step', step: progress.step, totalSteps: progress.totalSteps, loss: progress.loss });

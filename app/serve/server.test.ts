@@ -44,7 +44,19 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>MAE Studio</title>');
   fs.writeFileSync(path.join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
   fs.writeFileSync(path.join(dir, 'secret.txt'), 'do not serve');
+  // Links planted inside the served folders, pointing out of them.
+  fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(rendererDir, 'assets', 'leak.js'));
+  fs.symlinkSync(dir, path.join(rendererDir, 'outside'));
   studio = new Studio(path.join(dir, 'workspace'));
+  // Thumbnails: one real; the others are rows whose stored path leads out of the project folder.
+  const project = studio.workspace.projects.create('Serve test', 'microscopy');
+  const thumbs = path.join(studio.workspace.projectDir(project.id), 'thumbs');
+  fs.mkdirSync(thumbs, { recursive: true });
+  fs.writeFileSync(path.join(thumbs, 'good.webp'), 'thumbnail bytes');
+  fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(thumbs, 'link.webp'));
+  const insert = studio.workspace.db.prepare('INSERT INTO images (id, project_id, path, thumbnail, imported_at) VALUES (?, ?, ?, ?, ?)');
+  const thumbnailPaths = ['thumbs/good.webp', 'thumbs/link.webp', '../../../secret.txt', path.join(dir, 'secret.txt'), 'thumbs', '../../studio.sqlite'];
+  thumbnailPaths.forEach((thumbnail, index) => insert.run(100 + index, project.id, `/images/${index}.tif`, thumbnail, new Date().toISOString()));
   served = await startServer({ studio, staticDir: rendererDir });
   origin = `http://127.0.0.1:${served.port}`;
 });
@@ -85,6 +97,39 @@ describe('serve mode', () => {
     for (const pathname of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/thumbs/../studio.sqlite', '/thumbs/1', '/%00']) {
       const response = await get(pathname, auth);
       expect([400, 404], pathname).toContain(response.status);
+      expect(response.body).not.toContain('do not serve');
+    }
+  });
+
+  it('refuses absolute paths, encoded dot segments and backslashes', async () => {
+    const auth = { authorization: `Bearer ${served.token}` };
+    const secret = encodeURIComponent(path.join(dir, 'secret.txt'));
+    for (const pathname of [`/${secret}`, `//${path.join(dir, 'secret.txt').slice(1)}`, '/%2e%2e/%2e%2e/%2e%2e/etc/passwd', '/%2E%2E%2Fsecret.txt',
+      '/assets/%2e%2e/%2e%2e/secret.txt', '/..%5csecret.txt', '/assets/..%5c..%5csecret.txt', '/%252e%252e/secret.txt', '/%c0%ae%c0%ae/secret.txt']) {
+      const response = await get(pathname, auth);
+      expect([400, 404], pathname).toContain(response.status);
+      expect(response.body, pathname).not.toContain('do not serve');
+    }
+  });
+
+  it('follows no symlink out of the renderer folder', async () => {
+    const auth = { authorization: `Bearer ${served.token}` };
+    expect((await get('/assets/app.js', auth)).status).toBe(200); // the control: a real file is served
+    for (const pathname of ['/assets/leak.js', '/outside/secret.txt']) {
+      const response = await get(pathname, auth);
+      expect(response.status, pathname).toBe(404);
+      expect(response.body, pathname).not.toContain('do not serve');
+    }
+  });
+
+  it('serves a thumbnail only from its project folder, whatever path the database holds', async () => {
+    const auth = { authorization: `Bearer ${served.token}` };
+    const good = await get('/thumbs/100', auth);
+    expect(good.status).toBe(200);
+    expect(good.body).toBe('thumbnail bytes');
+    for (const id of [101, 102, 103, 104, 105, 999]) {
+      const response = await get(`/thumbs/${id}`, auth);
+      expect(response.status, `image ${id}`).toBe(404);
       expect(response.body).not.toContain('do not serve');
     }
   });

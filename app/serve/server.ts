@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EVENTS, StudioError, type ErrorShape } from '../contract';
 import { createDispatcher } from '../rpc';
+import { realFileInside } from '../safe-path';
 import type { Studio } from '../studio';
 import { allowedHostNames, COOKIE_NAME, hostAllowed, newToken, originAllowed, presentedToken, tokenMatches } from './auth';
 
@@ -106,11 +107,8 @@ export async function startServer(options: ServeOptions): Promise<Served> {
       return send(response, 400, 'malformed path');
     }
     if (relative.includes('\0')) return send(response, 400, 'malformed path');
-    const file = path.resolve(staticDir, '.' + (relative === '/' ? '/index.html' : relative));
-    if (file !== staticDir && !file.startsWith(staticDir + path.sep)) return send(response, 404, 'not found');
-    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      return send(response, 404, fs.existsSync(staticDir) ? 'not found' : 'renderer not built: run `npm run build`');
-    }
+    const file = realFileInside(staticDir, '.' + (relative === '/' ? '/index.html' : relative));
+    if (!file) return send(response, 404, fs.existsSync(staticDir) ? 'not found' : 'renderer not built: run `npm run build`');
     sendFile(response, file, file.endsWith('index.html') ? 'no-store' : 'private, max-age=3600');
   }
 

@@ -11,6 +11,7 @@
  */
 import { open, rename, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { StudioError } from '../contract';
 import { DTYPE_BYTES, isFloatDtype, toFloat32 } from '../mae/weights/dtypes';
 
 /** One named float32 tensor. */
@@ -70,20 +71,44 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
   return { tensors, metadata };
 }
 
-/** Writes `bytes` to `path` so readers see either the old file or the complete new one. */
+/** Why the disk refused a write, in words, for the errors a user can act on. */
+const STORAGE_ERRORS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+  EFBIG: 'the disk is full or the file is over the size limit',
+  EROFS: 'the disk is read-only',
+};
+
+/**
+ * A write failure as a typed error naming the file: STORAGE (the disk is full, over quota,
+ * read-only) with the reason in words, anything else passed on unchanged.
+ */
+export function writeFailure(path: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const reason = code ? STORAGE_ERRORS[code] : undefined;
+  if (!reason) return error;
+  return new StudioError('STORAGE', `could not write ${path}: ${reason} (${code}); free some space and try again`, { path, code });
+}
+
+/**
+ * Writes `bytes` to `path` so readers see either the old file or the complete new one; on
+ * failure no temporary file is left and the error names `path` (see `writeFailure`).
+ */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const file = await open(temporary, 'w');
   try {
-    await file.writeFile(bytes);
-    await file.sync();
+    const file = await open(temporary, 'w');
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
   } catch (error) {
-    await file.close();
     await unlink(temporary).catch(() => undefined); // best effort; the write error is what matters
-    throw error;
+    throw writeFailure(path, error);
   }
-  await file.close();
-  await rename(temporary, path);
   const directory = await open(dirname(path), 'r');
   try {
     await directory.sync();
