@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { randomMasking } from '../mae/masking';
@@ -5,6 +8,7 @@ import { createMae, disposeModel, forwardMae } from '../mae/model';
 import { Rng } from '../mae/rng';
 import { TINY_MAE } from '../mae/testing';
 import { selectBackend } from './backend';
+import { loadNativeAddon } from './native-addon';
 
 /** One loss and gradient norm of the tiny MAE on the active backend. */
 function oneStep(): { loss: number; gradNorm: number } {
@@ -40,6 +44,23 @@ describe('selectBackend', () => {
     expect(lines.at(-1)).toMatch(/^backend: /);
   });
 
+  it('falls back in auto with one log line when the addon is there but does not load', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'mae-native-'));
+    const broken = join(folder, 'mae_studio_native.node');
+    writeFileSync(broken, 'not a shared object'); // e.g. built for another Node ABI or truncated
+    try {
+      const lines: string[] = [];
+      const selection = await selectBackend('auto', { log: (line) => lines.push(line), nativeAddonPath: broken });
+      expect(selection.backend).not.toBe('native');
+      const nativeLines = lines.filter((line) => line.startsWith('backend native'));
+      expect(nativeLines).toHaveLength(1);
+      expect(nativeLines[0]).toContain(`backend native unavailable: native addon ${broken} failed to load (`);
+      await expect(selectBackend('native', { log: () => undefined, nativeAddonPath: broken })).rejects.toThrow(`backend native is unavailable: native addon ${broken} failed to load`);
+    } finally {
+      rmSync(folder, { recursive: true });
+    }
+  });
+
   it('rejects an unknown preference', async () => {
     await expect(selectBackend('gpu' as never)).rejects.toThrow('backend must be one of auto, tfjs-node-gpu');
   });
@@ -57,6 +78,20 @@ describe('selectBackend', () => {
     const onWasm = oneStep();
     expect(onWasm.loss).toBeCloseTo(onCpu.loss, 4);
     expect(onWasm.gradNorm).toBeCloseTo(onCpu.gradNorm, 3);
+    await selectBackend('cpu', { log: () => undefined });
+  });
+
+  it.runIf(loadNativeAddon().ok)('takes native in auto when the addon is built, with the same loss and gradients as cpu', async () => {
+    await selectBackend('cpu', { log: () => undefined });
+    const onCpu = oneStep();
+    const lines: string[] = [];
+    const selection = await selectBackend('auto', { log: (line) => lines.push(line) });
+    if (selection.backend !== 'native') expect(['tfjs-node-gpu', 'tfjs-node']).toContain(selection.backend); // only those come first
+    await selectBackend('native', { log: () => undefined });
+    expect(tf.getBackend()).toBe('native');
+    const onNative = oneStep();
+    expect(Math.abs(onNative.loss - onCpu.loss)).toBeLessThan(1e-5 * Math.abs(onCpu.loss));
+    expect(Math.abs(onNative.gradNorm - onCpu.gradNorm)).toBeLessThan(1e-4 * onCpu.gradNorm);
     await selectBackend('cpu', { log: () => undefined });
   });
 });

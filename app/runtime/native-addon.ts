@@ -28,7 +28,7 @@ export interface NativeAddon {
 }
 
 /** A loaded addon, or why none could be loaded. */
-export type AddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; why: string };
+export type AddonLoad = { ok: true; addon: NativeAddon; path: string; baseline: string } | { ok: false; why: string };
 
 const BASELINE = 'mae_studio_native.node';
 const AVX2 = 'mae_studio_native_avx2.node';
@@ -48,7 +48,7 @@ let loaded: AddonLoad | null = null;
  * `defaultAddonPaths` that exists); its AVX2 sibling is used instead when the CPU supports it.
  */
 export function loadNativeAddon(path?: string): AddonLoad {
-  if (loaded?.ok) return loaded;
+  if (loaded?.ok && (path === undefined || resolve(path) === loaded.baseline)) return loaded; // another path is tried, not answered from the cache
   const candidates = path ? [path] : defaultAddonPaths();
   const baseline = candidates.find(existsSync);
   if (!baseline) return { ok: false, why: `native addon not built (no ${candidates[0]})` };
@@ -60,7 +60,7 @@ export function loadNativeAddon(path?: string): AddonLoad {
       addon = moduleRequire(faster) as NativeAddon;
       chosen = faster;
     }
-    loaded = { ok: true, addon, path: chosen };
+    loaded = { ok: true, addon, path: chosen, baseline: resolve(baseline) };
     return loaded;
   } catch (error) {
     return { ok: false, why: `native addon ${baseline} failed to load (${error instanceof Error ? error.message : String(error)})` };

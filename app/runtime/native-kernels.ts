@@ -16,6 +16,8 @@ type Fallback = (args: KernelArgs) => TensorInfo | TensorInfo[];
 const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
 const UNARY = { Exp: 0, Erf: 1, Sqrt: 2, Rsqrt: 3, Square: 4, Neg: 5, Reciprocal: 6, Log: 7, Abs: 8, Relu: 9, Tanh: 10, Sigmoid: 11 } as const;
 const REDUCE = { Sum: 0, Mean: 1, Max: 2, Min: 3 } as const;
+/** The most axes the addon's strided loops take (kMaxRank in native/src/kernels.h), after merging. */
+const MAX_RANK = 8;
 
 /** Names of the kernels the native backend implements itself (the rest are the cpu backend's). */
 export const NATIVE_KERNEL_NAMES: readonly string[] = [
@@ -115,6 +117,7 @@ function binaryKernel(addon: NativeAddon, op: number, fallback: Fallback): Kerne
     const outShape = broadcastShape(a.shape, b.shape);
     const out = new Float32Array(util.sizeFromShape(outShape));
     const flat = collapse(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
+    if (flat.shape.length > MAX_RANK) return fallback(args);
     addon.binary(op, aValues, bValues, out, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
     return output(backend, outShape, out);
   };
@@ -187,17 +190,21 @@ function matMul(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: T
   return output(backend, [...outBatch, m, n], out);
 }
 
-/** Copies `x` into a new tensor of `outShape`: `read(d)` gives the source stride of output axis d. */
-function copyOut(addon: NativeAddon, backend: MathBackendCPU, values: Float32Array, offset: number, outShape: number[], sourceStrides: number[]): TensorInfo {
+/**
+ * Copies from `values` into a new tensor of `outShape`, reading output axis d with source stride
+ * `sourceStrides[d]`; null when the copy has more than MAX_RANK axes left after merging.
+ */
+function copyOut(addon: NativeAddon, backend: MathBackendCPU, values: Float32Array, offset: number, outShape: number[], sourceStrides: number[]): TensorInfo | null {
   const out = new Float32Array(util.sizeFromShape(outShape));
   if (out.length > 0) {
     const flat = collapse(outShape, sourceStrides, stridesOf(outShape));
+    if (flat.shape.length > MAX_RANK) return null;
     addon.stridedCopy(values, offset, out, 0, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
   }
   return output(backend, outShape, out);
 }
 
-function slice(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo, values: Float32Array, begin: number[], size: number[]): TensorInfo {
+function slice(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo, values: Float32Array, begin: number[], size: number[]): TensorInfo | null {
   const strides = stridesOf(x.shape);
   const offset = begin.reduce((total, start, d) => total + start * strides[d]!, 0);
   return copyOut(addon, backend, values, offset, size, strides);
@@ -250,7 +257,7 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     const values = floats(backend, x);
     if (!values) return fallback('Transpose')(args);
     const strides = stridesOf(x.shape);
-    return copyOut(addon, backend, values, 0, perm.map((axis) => x.shape[axis]!), perm.map((axis) => strides[axis]!));
+    return copyOut(addon, backend, values, 0, perm.map((axis) => x.shape[axis]!), perm.map((axis) => strides[axis]!)) ?? fallback('Transpose')(args);
   });
   kernels.set('Slice', (args) => {
     const backend = args.backend as MathBackendCPU;
@@ -260,7 +267,7 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     if (!values) return fallback('Slice')(args);
     const [begins, sizes] = slice_util.parseSliceParams(x, begin, size) as [number[], number[]];
     slice_util.assertParamsValid(x, begins, sizes);
-    return slice(addon, backend, x, values, begins, sizes);
+    return slice(addon, backend, x, values, begins, sizes) ?? fallback('Slice')(args);
   });
   kernels.set('SplitV', (args) => {
     const backend = args.backend as MathBackendCPU;
@@ -274,7 +281,7 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     return sizes.map((size) => {
       const shape = [...x.shape];
       shape[splitAxis] = size;
-      const piece = slice(addon, backend, x, values, [...begin], shape);
+      const piece = slice(addon, backend, x, values, [...begin], shape)!; // merges to 2 axes: those before the split axis, and the rest
       begin[splitAxis]! += size;
       return piece;
     });
@@ -288,12 +295,12 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     const concatAxis = util.parseAxisParam(axis, inputs[0]!.shape)[0]!;
     backend_util.assertParamsConsistent(inputs.map((t) => t.shape), concatAxis);
     const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), concatAxis);
-    const out = new Float32Array(util.sizeFromShape(outShape));
     const outStrides = stridesOf(outShape);
+    const out = new Float32Array(util.sizeFromShape(outShape));
     let position = 0;
     inputs.forEach((t, i) => {
       if (util.sizeFromShape(t.shape) > 0) {
-        const flat = collapse(t.shape, stridesOf(t.shape), outStrides);
+        const flat = collapse(t.shape, stridesOf(t.shape), outStrides); // 2 axes at most: before the concat axis, and the rest
         addon.stridedCopy(all[i]!, 0, out, position * outStrides[concatAxis]!, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
       }
       position += t.shape[concatAxis]!;
@@ -307,11 +314,12 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     const values = floats(backend, x);
     if (!values) return fallback('PadV2')(args);
     const outShape = x.shape.map((size, d) => paddings[d]![0] + size + paddings[d]![1]);
-    const out = new Float32Array(util.sizeFromShape(outShape)).fill(constantValue);
     const outStrides = stridesOf(outShape);
+    const flat = collapse(x.shape, stridesOf(x.shape), outStrides);
+    if (flat.shape.length > MAX_RANK) return fallback('PadV2')(args);
+    const out = new Float32Array(util.sizeFromShape(outShape)).fill(constantValue);
     if (values.length > 0) {
       const offset = paddings.reduce((total, [before], d) => total + before * outStrides[d]!, 0);
-      const flat = collapse(x.shape, stridesOf(x.shape), outStrides);
       addon.stridedCopy(values, 0, out, offset, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
     }
     return output(backend, outShape, out);

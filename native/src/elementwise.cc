@@ -68,14 +68,34 @@ void unaryWith(F f, const float* x, float* out, int64_t size) {
 }
 
 // Vectorised transcendental functions (Eigen's SIMD polynomial/rational approximations, a few
-// ulp from the correctly rounded result) over fixed chunks.
+// ulp from the correctly rounded result). Eigen computes the elements before the first aligned
+// address, and the tail, with the scalar std:: function instead, so on a plain Map the result of
+// an element depended on where V8 happened to place the array (and differed run to run). Each
+// element goes through the same SIMD path here: chunks are copied into an aligned buffer whose
+// size is a multiple of every packet size, the tail padded. `fix(x, y)` then corrects y = f(x)
+// where the approximation is known to be wrong.
+template <class F, class Fix>
+void arrayWith(F f, Fix fix, const float* x, float* out, int64_t size) {
+  constexpr int64_t kChunk = 256;
+  using Chunk = Eigen::Array<float, kChunk, 1>;
+  parallelFor(taskCount(size, kGrain), [&](int64_t task) {
+    alignas(64) float in[kChunk];
+    alignas(64) float result[kChunk];
+    const int64_t last = std::min(size, (task + 1) * kGrain);
+    for (int64_t start = task * kGrain; start < last; start += kChunk) {
+      const int64_t count = std::min(kChunk, last - start);
+      std::copy(x + start, x + start + count, in);
+      std::fill(in + count, in + kChunk, 0.0f);
+      Eigen::Map<Chunk, Eigen::Aligned64> resultChunk(result);
+      resultChunk = f(Eigen::Map<const Chunk, Eigen::Aligned64>(in));
+      for (int64_t i = 0; i < count; i++) out[start + i] = fix(in[i], result[i]);
+    }
+  });
+}
+
 template <class F>
 void arrayWith(F f, const float* x, float* out, int64_t size) {
-  parallelFor(taskCount(size, kGrain), [&](int64_t task) {
-    const int64_t first = task * kGrain;
-    const int64_t count = std::min(size, first + kGrain) - first;
-    Eigen::Map<Eigen::ArrayXf>(out + first, count) = f(Eigen::Map<const Eigen::ArrayXf>(x + first, count));
-  });
+  arrayWith(f, [](float, float y) { return y; }, x, out, size);
 }
 
 }  // namespace
@@ -105,7 +125,10 @@ void unary(UnaryOp op, const float* x, float* out, int64_t size) {
     case UnaryOp::Square: return unaryWith([](float v) { return v * v; }, x, out, size);
     case UnaryOp::Neg: return unaryWith([](float v) { return -v; }, x, out, size);
     case UnaryOp::Reciprocal: return unaryWith([](float v) { return 1.0f / v; }, x, out, size);
-    case UnaryOp::Log: return arrayWith([](const auto& v) { return v.log(); }, x, out, size);
+    case UnaryOp::Log:
+      // Eigen's log clamps subnormal inputs to the smallest normal float (log(1e-40) gave -87.3, not -92.1).
+      return arrayWith([](const auto& v) { return v.log(); },
+                       [](float v, float y) { return v > 0.0f && v < std::numeric_limits<float>::min() ? std::log(v) : y; }, x, out, size);
     case UnaryOp::Abs: return unaryWith([](float v) { return std::fabs(v); }, x, out, size);
     case UnaryOp::Relu: return unaryWith([](float v) { return v < 0.0f ? 0.0f : v; }, x, out, size);
     case UnaryOp::Tanh: return arrayWith([](const auto& v) { return v.tanh(); }, x, out, size);

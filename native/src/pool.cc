@@ -57,7 +57,12 @@ class Pool {
  private:
   void start(int threads) {
     stopping_.store(false);
-    for (int i = 1; i < threads; i++) workers_.emplace_back([this] { loop(); });
+    // Each worker waits for the generation after this one. Reading it inside the new thread
+    // instead raced with the first run(): a worker that started late took that run's generation
+    // as already seen, and run() waited for it forever (a hang right after setThreads or at the
+    // pool's first use). No run() can start before we return: both hold callMutex_ or run at construction.
+    const uint64_t current = generation_.load(std::memory_order_acquire);
+    for (int i = 1; i < threads; i++) workers_.emplace_back([this, current] { loop(current); });
   }
 
   void stop() {
@@ -74,8 +79,7 @@ class Pool {
     for (int64_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < total_;) (*job_)(i);
   }
 
-  void loop() {
-    uint64_t seen = generation_.load(std::memory_order_acquire);
+  void loop(uint64_t seen) {
     for (;;) {
       // Spin briefly (kernels come in quick succession during a step), then sleep.
       for (int spins = 0; generation_.load(std::memory_order_acquire) == seen && !stopping_.load(); spins++) {
