@@ -45,7 +45,8 @@ let loaded: AddonLoad | null = null;
 
 /**
  * Loads the addon once per process: `path` names the baseline build (default: the first of
- * `defaultAddonPaths` that exists); its AVX2 sibling is used instead when the CPU supports it.
+ * `defaultAddonPaths` that exists); its AVX2 sibling is used instead when the CPU supports it,
+ * unless MAE_STUDIO_NATIVE_BASELINE=1 (to test or rule out the AVX2 build).
  */
 export function loadNativeAddon(path?: string): AddonLoad {
   if (loaded?.ok && (path === undefined || resolve(path) === loaded.baseline)) return loaded; // another path is tried, not answered from the cache
@@ -56,7 +57,7 @@ export function loadNativeAddon(path?: string): AddonLoad {
     let addon = moduleRequire(baseline) as NativeAddon;
     let chosen = baseline;
     const faster = join(dirname(baseline), AVX2);
-    if (addon.features().cpuAvx2 && existsSync(faster)) {
+    if (addon.features().cpuAvx2 && existsSync(faster) && process.env.MAE_STUDIO_NATIVE_BASELINE !== '1') {
       addon = moduleRequire(faster) as NativeAddon;
       chosen = faster;
     }
