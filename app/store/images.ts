@@ -183,7 +183,7 @@ export class ImageStore {
       offset: query.offset,
     };
     const clause = where.join(' AND ');
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${clause}`).get(params) as { n: number }).n;
+    const total = this.count(clause, params);
     // Two phases: order and page over the small index-backed columns only, then read the page's
     // rows; sorting whole rows (with their stats) of a 100k-image project costs 10x more.
     const ids = this.db
@@ -195,6 +195,25 @@ export class ImageStore {
     );
     return { total, offset: query.offset, images: ids.map((id) => toSummary(byId.get(id)!)) };
   }
+
+  /**
+   * Images matching a filter. Scrolling asks for the same filter page after page, and counting a
+   * 100k-image project costs more than the page itself, so the count is kept until the database
+   * changes: `data_version` moves when another connection commits, `total_changes()` when this one writes.
+   */
+  private count(clause: string, params: Record<string, unknown>): number {
+    const { offset: _offset, limit: _limit, ...filter } = params;
+    const key = `${clause}\u0000${JSON.stringify(filter)}`;
+    const version = `${this.db.pragma('data_version', { simple: true })}:${(this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n}`;
+    const cached = this.counts.get(key);
+    if (cached && cached.version === version) return cached.n;
+    const n = (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${clause}`).get(params) as { n: number }).n;
+    if (this.counts.size > 64) this.counts.clear();
+    this.counts.set(key, { version, n });
+    return n;
+  }
+
+  private readonly counts = new Map<string, { version: string; n: number }>();
 
   /** One image, or NOT_FOUND naming the id. */
   get(id: number): ImageDetail {
