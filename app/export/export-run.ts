@@ -94,9 +94,10 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
   }
 }
 
-/** The card title of a whole-MAE export. */
-function wholeModelTitle(title: string): string {
-  return title.replace('MAE encoder', 'whole MAE: encoder, decoder and mask token');
+/** The run's model card; a whole-MAE export says so in its title. */
+function exportCard(workspace: Workspace, loaded: LoadedRun, format: ExportFormat | null, pooling: Pooling, full: boolean): ModelCard {
+  const card = buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, loaded.head?.classes ?? null);
+  return full ? { ...card, title: card.title.replace('MAE encoder', 'whole MAE: encoder, decoder and mask token') } : card;
 }
 
 /** `MaskedAutoencoderViT(...)` keyword arguments of the run's model. */
@@ -113,9 +114,8 @@ export async function previewModelCard(workspace: Workspace, runId: number, form
   const loaded = await loadRunModel(workspace, runId);
   try {
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
-    const card = buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, loaded.head?.classes ?? null);
     const full = options.full === true && format === 'safetensors' && loaded.run.kind === 'pretrain';
-    return { ...card, ...(full && { title: wholeModelTitle(card.title) }), usage: format ? usage(format, loaded, pooling, full) : '' };
+    return { ...exportCard(workspace, loaded, format, pooling, full), usage: format ? usage(format, loaded, pooling, full) : '' };
   } finally {
     loaded.dispose();
   }
@@ -167,7 +167,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
   if (options.full && format !== 'safetensors') throw new StudioError('INVALID_ARGUMENT', `--full exports safetensors only, not ${format}`);
   const loaded = await loadRunModel(workspace, runId);
   try {
-    if (options.full && format === 'safetensors' && loaded.run.kind !== 'pretrain') {
+    if (options.full && loaded.run.kind !== 'pretrain') {
       throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${loaded.run.kind} run; the whole MAE (with its decoder) is exported from pretraining runs`);
     }
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
@@ -197,8 +197,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     }
     const files = [...contents].map(([name, bytes]) => ({ name, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }));
     const card: ModelCard = {
-      ...buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, classes),
-      ...(options.full && { title: wholeModelTitle(buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, classes).title) }),
+      ...exportCard(workspace, loaded, format, pooling, options.full === true),
       files,
       usage: usage(format, loaded, pooling, options.full),
     };

@@ -58,7 +58,7 @@ export class ProjectStore {
   }
 
   rename(id: number, name: string): Project {
-    this.get(id);
+    this.require(id);
     this.db.prepare('UPDATE projects SET name = ? WHERE id = ?').run(name, id);
     return this.get(id);
   }
