@@ -4,18 +4,7 @@
  * so every transport carries them like any other call. No Node, Electron or DOM here either.
  */
 import { z } from 'zod';
-
-interface Returns<T> {
-  readonly __returns?: T;
-}
-
-function method<A extends z.ZodTuple, R>(args: A, _returns: Returns<R>) {
-  return { args, returns: {} as Returns<R> };
-}
-
-function returns<R>(): Returns<R> {
-  return {};
-}
+import { Id, method, returns } from './contract-method';
 
 // ---------------------------------------------------------------------------------------------
 // Value types
@@ -186,7 +175,6 @@ export interface RunChanged {
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
 
-const Id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const Count = z.number().int().positive().max(1_000_000_000);
 const Finite = z.number().finite();
 

@@ -8,28 +8,13 @@
  * so the renderer may import it.
  */
 import { z } from 'zod';
+import { FolderPath, Id, method, returns, type MethodSpec, type Returns } from './contract-method';
+import { downstreamEvents, downstreamServices } from './contract-downstream';
 import { runServices, trainingEvents, trainingServices } from './contract-training';
 
+export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-training';
-
-/** Phantom marker carrying a method's result type; it has no runtime content. */
-export interface Returns<T> {
-  readonly __returns?: T;
-}
-
-/** A method: its argument tuple schema and its result type. */
-export interface MethodSpec<A extends z.ZodTuple = z.ZodTuple, R = unknown> {
-  readonly args: A;
-  readonly returns: Returns<R>;
-}
-
-function method<A extends z.ZodTuple, R>(args: A, _returns: Returns<R>): MethodSpec<A, R> {
-  return { args, returns: {} };
-}
-
-function returns<R>(): Returns<R> {
-  return {};
-}
+export * from './contract-downstream';
 
 // ---------------------------------------------------------------------------------------------
 // Shared value types
@@ -281,128 +266,8 @@ export interface SystemInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Evaluation and export (downstream)
-
-/** Precision and recall of one class on the scored split. */
-export interface ClassScore {
-  label: string;
-  precision: number;
-  recall: number;
-  /** Images of this class in the split. */
-  support: number;
-}
-
-/** Scores of one classifier on one split. */
-export interface ClassificationScores {
-  accuracy: number;
-  perClass: ClassScore[];
-  /** confusion[truth][predicted] = image count. */
-  confusion: number[][];
-}
-
-/** A probe's outcome: the pretrained encoder's scores and its random initialisation's. */
-export interface ProbeReport {
-  method: 'linear' | 'knn';
-  pooling: 'cls' | 'mean';
-  k: number | null;
-  classes: string[];
-  trainImages: number;
-  valImages: number;
-  /** Pretraining step of the checkpoint probed. */
-  step: number;
-  pretrained: ClassificationScores;
-  randomInit: ClassificationScores;
-  skipped: { reason: string; count: number }[];
-  seconds: number;
-}
-
-/** A fine-tuning run's outcome. */
-export interface FinetuneReport {
-  classes: string[];
-  trainImages: number;
-  valImages: number;
-  steps: number;
-  pooling: 'cls' | 'mean';
-  finalLoss: number | null;
-  scores: ClassificationScores;
-  seconds: number;
-}
-
-/** A run whose weights can be evaluated or exported. */
-export interface ModelSource {
-  runId: number;
-  kind: 'pretrain' | 'finetune';
-  status: string;
-  createdAt: string;
-  /** Step of the newest checkpoint. */
-  step: number;
-  /** A short description: architecture, or the fine-tune's accuracy. */
-  summary: string;
-  parentRunId: number | null;
-}
-
-/** A probe or fine-tuning run with its outcome (once it has one). */
-export interface EvaluationRecord {
-  runId: number;
-  kind: 'probe' | 'finetune';
-  parentRunId: number | null;
-  status: string;
-  createdAt: string;
-  finishedAt: string | null;
-  error: string | null;
-  probe: ProbeReport | null;
-  finetune: FinetuneReport | null;
-}
-
-/** Progress of a probe or fine-tuning run in the training process. */
-export interface EvaluationProgress {
-  runId: number;
-  kind: 'probe' | 'finetune';
-  phase: 'started' | 'step' | 'finished';
-  step: number;
-  totalSteps: number;
-  loss: number | null;
-  status?: string;
-  error?: string;
-}
-
-export const EXPORT_FORMAT_NAMES = ['safetensors', 'onnx', 'tfjs'] as const;
-/** An export format. */
-export type ExportFormatName = (typeof EXPORT_FORMAT_NAMES)[number];
-
-/** What an export of a run would write, before writing it. */
-export interface ExportPreview {
-  runId: number;
-  format: ExportFormatName;
-  /** Where it goes unless the user picks another folder. */
-  defaultDir: string;
-  /** Files of the export, model card included. */
-  files: string[];
-  /** What the weights are: encoder only, or encoder and classifier head. */
-  contents: string[];
-  /** The model card as Markdown. */
-  modelCard: string;
-}
-
-/** One export as recorded. */
-export interface ExportSummary {
-  id: number;
-  runId: number;
-  format: ExportFormatName;
-  path: string;
-  createdAt: string;
-}
-
-/** The outcome of an export. */
-export interface ExportOutcome extends ExportSummary {
-  dir: string;
-  files: { name: string; bytes: number }[];
-}
-
-// ---------------------------------------------------------------------------------------------
 // Argument schemas
 
-const Id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 /** A project name: trimmed, 1–200 characters of well-formed Unicode (no lone surrogates, no NUL). */
 const ProjectName = z
   .string()
@@ -410,7 +275,6 @@ const ProjectName = z
   .min(1, 'a project needs a name')
   .max(200)
   .refine((name) => name.isWellFormed() && !name.includes('\u0000'), 'a project name must be well-formed text without NUL characters');
-const FolderPath = z.string().min(1, 'a folder path is required').max(4096);
 
 export const IMAGE_SORTS = ['path', 'label', 'size', 'imported', 'channels', 'bitDepth'] as const;
 
@@ -438,31 +302,6 @@ const CreateProject = z.strictObject({
   domain: z.enum(DOMAINS).default('general'),
 });
 export type CreateProject = z.input<typeof CreateProject>;
-
-const ProbeRequest = z.strictObject({
-  method: z.enum(['linear', 'knn']).default('linear'),
-  k: z.number().int().min(1).max(1000).default(20),
-  pooling: z.enum(['cls', 'mean']).default('mean'),
-});
-export type ProbeRequest = z.input<typeof ProbeRequest>;
-
-const FinetuneRequest = z.strictObject({
-  steps: z.number().int().min(1).max(1_000_000).optional(),
-  batchSize: z.number().int().min(1).max(4096).optional(),
-  blr: z.number().positive().max(1).optional(),
-  layerDecay: z.number().gt(0).max(1).optional(),
-  dropPath: z.number().min(0).lt(1).optional(),
-  labelSmoothing: z.number().min(0).lt(1).optional(),
-  pooling: z.enum(['cls', 'mean']).optional(),
-});
-export type FinetuneRequest = z.input<typeof FinetuneRequest>;
-
-const ExportFormatArg = z.enum(EXPORT_FORMAT_NAMES);
-const ExportChoices = z.strictObject({
-  /** safetensors of a pretraining run: the whole MAE (encoder, decoder, mask token) in models_mae.py names. */
-  full: z.boolean().optional(),
-});
-export type ExportChoices = z.input<typeof ExportChoices>;
 
 const ChannelPlanSchema = z.strictObject({
   bands: z.array(z.number().int().min(0).max(1023)).min(1).max(1024),
@@ -534,24 +373,7 @@ export const services = {
   },
   training: trainingServices,
   runs: runServices,
-  evaluation: {
-    /** Runs of a project whose weights can be probed, fine-tuned or exported (newest first). */
-    sources: method(z.tuple([Id]), returns<ModelSource[]>()),
-    /** Probe and fine-tuning runs of a project with their outcomes (newest first). */
-    list: method(z.tuple([Id]), returns<EvaluationRecord[]>()),
-    /** Probes a pretraining run against its random init in the training process; `evaluationProgress` events follow. */
-    probe: method(z.tuple([Id, ProbeRequest]), returns<{ runId: number }>()),
-    /** Fine-tunes a pretraining run's encoder as a new run; `evaluationProgress` events follow. */
-    finetune: method(z.tuple([Id, FinetuneRequest]), returns<{ runId: number }>()),
-  },
-  exports: {
-    /** Exports of a project's runs (newest first). */
-    list: method(z.tuple([Id]), returns<ExportSummary[]>()),
-    /** What exporting a run in a format would write, with its model card. */
-    preview: method(z.tuple([Id, ExportFormatArg, ExportChoices.optional()]), returns<ExportPreview>()),
-    /** Exports a run; into `dir`, or the project's exports folder when omitted. */
-    create: method(z.tuple([Id, ExportFormatArg, FolderPath.optional(), ExportChoices.optional()]), returns<ExportOutcome>()),
-  },
+  ...downstreamServices,
 } as const;
 
 /** Every event the UI can hear, with its payload type. */
@@ -559,7 +381,7 @@ export const events = {
   importProgress: returns<ImportProgress>(),
   importFinished: returns<ImportResult>(),
   ...trainingEvents,
-  evaluationProgress: returns<EvaluationProgress>(),
+  ...downstreamEvents,
 } as const;
 
 export type Services = typeof services;

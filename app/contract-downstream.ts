@@ -1,0 +1,183 @@
+/**
+ * The downstream part of the contract: probes, kNN and fine-tuning of a pretraining run, and
+ * exports with their model cards. `contract.ts` merges these services and events into the one
+ * API (and re-exports the types), so every transport carries them like any other call.
+ */
+import { z } from 'zod';
+import { FolderPath, Id, method, returns } from './contract-method';
+
+// ---------------------------------------------------------------------------------------------
+// Value types
+
+/** Precision and recall of one class on the scored split. */
+export interface ClassScore {
+  label: string;
+  precision: number;
+  recall: number;
+  /** Images of this class in the split. */
+  support: number;
+}
+
+/** Scores of one classifier on one split. */
+export interface ClassificationScores {
+  accuracy: number;
+  perClass: ClassScore[];
+  /** confusion[truth][predicted] = image count. */
+  confusion: number[][];
+}
+
+/** A probe's outcome: the pretrained encoder's scores and its random initialisation's. */
+export interface ProbeReport {
+  method: 'linear' | 'knn';
+  pooling: 'cls' | 'mean';
+  k: number | null;
+  classes: string[];
+  trainImages: number;
+  valImages: number;
+  /** Pretraining step of the checkpoint probed. */
+  step: number;
+  pretrained: ClassificationScores;
+  randomInit: ClassificationScores;
+  skipped: { reason: string; count: number }[];
+  seconds: number;
+}
+
+/** A fine-tuning run's outcome. */
+export interface FinetuneReport {
+  classes: string[];
+  trainImages: number;
+  valImages: number;
+  steps: number;
+  pooling: 'cls' | 'mean';
+  finalLoss: number | null;
+  scores: ClassificationScores;
+  seconds: number;
+}
+
+/** A run whose weights can be evaluated or exported. */
+export interface ModelSource {
+  runId: number;
+  kind: 'pretrain' | 'finetune';
+  status: string;
+  createdAt: string;
+  /** Step of the newest checkpoint. */
+  step: number;
+  /** A short description: architecture, or the fine-tune's accuracy. */
+  summary: string;
+  parentRunId: number | null;
+}
+
+/** A probe or fine-tuning run with its outcome (once it has one). */
+export interface EvaluationRecord {
+  runId: number;
+  kind: 'probe' | 'finetune';
+  parentRunId: number | null;
+  status: string;
+  createdAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  probe: ProbeReport | null;
+  finetune: FinetuneReport | null;
+}
+
+/** Progress of a probe or fine-tuning run in the training process. */
+export interface EvaluationProgress {
+  runId: number;
+  kind: 'probe' | 'finetune';
+  phase: 'started' | 'step' | 'finished';
+  step: number;
+  totalSteps: number;
+  loss: number | null;
+  status?: string;
+  error?: string;
+}
+
+export const EXPORT_FORMAT_NAMES = ['safetensors', 'onnx', 'tfjs'] as const;
+/** An export format. */
+export type ExportFormatName = (typeof EXPORT_FORMAT_NAMES)[number];
+
+/** What an export of a run would write, before writing it. */
+export interface ExportPreview {
+  runId: number;
+  format: ExportFormatName;
+  /** Where it goes unless the user picks another folder. */
+  defaultDir: string;
+  /** Files of the export, model card included. */
+  files: string[];
+  /** What the weights are: encoder only, or encoder and classifier head. */
+  contents: string[];
+  /** The model card as Markdown. */
+  modelCard: string;
+}
+
+/** One export as recorded. */
+export interface ExportSummary {
+  id: number;
+  runId: number;
+  format: ExportFormatName;
+  path: string;
+  createdAt: string;
+}
+
+/** The outcome of an export. */
+export interface ExportOutcome extends ExportSummary {
+  dir: string;
+  files: { name: string; bytes: number }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument schemas
+
+const ProbeRequest = z.strictObject({
+  method: z.enum(['linear', 'knn']).default('linear'),
+  k: z.number().int().min(1).max(1000).default(20),
+  pooling: z.enum(['cls', 'mean']).default('mean'),
+});
+export type ProbeRequest = z.input<typeof ProbeRequest>;
+
+const FinetuneRequest = z.strictObject({
+  steps: z.number().int().min(1).max(1_000_000).optional(),
+  batchSize: z.number().int().min(1).max(4096).optional(),
+  blr: z.number().positive().max(1).optional(),
+  layerDecay: z.number().gt(0).max(1).optional(),
+  dropPath: z.number().min(0).lt(1).optional(),
+  labelSmoothing: z.number().min(0).lt(1).optional(),
+  pooling: z.enum(['cls', 'mean']).optional(),
+});
+export type FinetuneRequest = z.input<typeof FinetuneRequest>;
+
+const ExportFormatArg = z.enum(EXPORT_FORMAT_NAMES);
+const ExportChoices = z.strictObject({
+  /** safetensors of a pretraining run: the whole MAE (encoder, decoder, mask token) in models_mae.py names. */
+  full: z.boolean().optional(),
+});
+export type ExportChoices = z.input<typeof ExportChoices>;
+
+// ---------------------------------------------------------------------------------------------
+// Services and events
+
+/** Evaluation of pretrained encoders and exports of runs. */
+export const downstreamServices = {
+  evaluation: {
+    /** Runs of a project whose weights can be probed, fine-tuned or exported (newest first). */
+    sources: method(z.tuple([Id]), returns<ModelSource[]>()),
+    /** Probe and fine-tuning runs of a project with their outcomes (newest first). */
+    list: method(z.tuple([Id]), returns<EvaluationRecord[]>()),
+    /** Probes a pretraining run against its random init in the training process; `evaluationProgress` events follow. */
+    probe: method(z.tuple([Id, ProbeRequest]), returns<{ runId: number }>()),
+    /** Fine-tunes a pretraining run's encoder as a new run; `evaluationProgress` events follow. */
+    finetune: method(z.tuple([Id, FinetuneRequest]), returns<{ runId: number }>()),
+  },
+  exports: {
+    /** Exports of a project's runs (newest first). */
+    list: method(z.tuple([Id]), returns<ExportSummary[]>()),
+    /** What exporting a run in a format would write, with its model card. */
+    preview: method(z.tuple([Id, ExportFormatArg, ExportChoices.optional()]), returns<ExportPreview>()),
+    /** Exports a run; into `dir`, or the project's exports folder when omitted. */
+    create: method(z.tuple([Id, ExportFormatArg, FolderPath.optional(), ExportChoices.optional()]), returns<ExportOutcome>()),
+  },
+} as const;
+
+export const downstreamEvents = {
+  evaluationProgress: returns<EvaluationProgress>(),
+} as const;
