@@ -64,6 +64,8 @@ describe('mae-studio CLI', () => {
       [['import', '--workspace', 'ws', '--project', '1', 'no-such-folder'], /no-such-folder does not exist/],
       [['images', '--workspace', 'ws', '--project', '1', '--frobnicate'], /Unknown option '--frobnicate'/],
       [['sample'], /exactly one output folder/],
+      [['pretrain', '--workspace', 'ws', '--project', '1', '--norm-pix', 'maybe'], /--norm-pix must be on or off, got "maybe"/],
+      [['demo', '--images', '0'], /--images must be a positive integer, got "0"/],
     ];
     for (const [args, message] of cases) {
       const result = run(...args);

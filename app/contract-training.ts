@@ -26,6 +26,8 @@ export interface Recipe {
   depth?: number;
   maskRatio?: number;
   maskStrategy?: MaskStrategy;
+  /** Loss on per-patch normalised pixels (the paper's default) or on the pixels as they are. */
+  normPixLoss?: boolean;
   batchSize?: number;
   accumSteps?: number;
   steps?: number;
@@ -100,6 +102,7 @@ export interface RunRecipe {
   channels: number;
   maskRatio: number;
   maskStrategy: MaskStrategy;
+  normPixLoss: boolean;
   batchSize: number;
   accumSteps: number;
   totalSteps: number;
@@ -186,6 +189,7 @@ const RecipeSchema = z.strictObject({
   depth: Count.max(64).optional(),
   maskRatio: Finite.optional(),
   maskStrategy: z.enum(MASK_STRATEGIES).optional(),
+  normPixLoss: z.boolean().optional(),
   batchSize: Count.max(4096).optional(),
   accumSteps: Count.max(1024).optional(),
   steps: Count.optional(),

@@ -25,13 +25,16 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     patch: { type: 'string' }, decoder: { type: 'string' }, depth: { type: 'string' }, 'mask-ratio': { type: 'string' },
     mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
     epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, backend: { type: 'string' },
-    seed: { type: 'string' }, init: { type: 'string' }, 'val-fraction': { type: 'string' },
+    seed: { type: 'string' }, init: { type: 'string' }, 'val-fraction': { type: 'string' }, 'norm-pix': { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('pretrain', values, 'workspace'));
   const projectId = positiveInt('pretrain', 'project', required('pretrain', values, 'project'))!;
   if (values.mask !== undefined && !(MASKS as readonly string[]).includes(values.mask)) {
     throw new UsageError(`pretrain: --mask must be one of ${MASKS.join(', ')}, got ${JSON.stringify(values.mask)}`);
+  }
+  if (values['norm-pix'] !== undefined && !['on', 'off'].includes(values['norm-pix'])) {
+    throw new UsageError(`pretrain: --norm-pix must be on or off, got ${JSON.stringify(values['norm-pix'])}`);
   }
   const backends = ['auto', ...BACKEND_ORDER];
   if (values.backend !== undefined && !backends.includes(values.backend)) {
@@ -45,6 +48,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     depth: positiveInt('pretrain', 'depth', values.depth),
     maskRatio: number('pretrain', 'mask-ratio', values['mask-ratio']),
     maskStrategy: values.mask as PretrainOptions['maskStrategy'],
+    normPixLoss: values['norm-pix'] === undefined ? undefined : values['norm-pix'] === 'on',
     batchSize: positiveInt('pretrain', 'batch', values.batch),
     accumSteps: positiveInt('pretrain', 'accum', values.accum),
     steps: positiveInt('pretrain', 'steps', values.steps),

@@ -116,6 +116,7 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
       throw new Error(`mae.${key} must be a positive integer, got ${String(value)}`);
     }
   }
+  if (typeof config.normPixLoss !== 'boolean') throw new Error(`mae.normPixLoss must be true or false, got ${String(config.normPixLoss)}`);
   if (config.imgSize % config.patchSize !== 0) {
     throw new Error(`mae.imgSize (${config.imgSize}) must be divisible by mae.patchSize (${config.patchSize})`);
   }

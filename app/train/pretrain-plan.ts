@@ -28,6 +28,12 @@ export interface PretrainOptions {
   /** Encoder blocks, to shrink a preset for quick runs. */
   depth?: number;
   maskRatio?: number;
+  /**
+   * Loss on per-patch normalised pixels (paper default, true). Off suits images with large flat,
+   * noisy regions (CT, fluorescence background), where normalising a flat patch turns its noise
+   * into the whole target.
+   */
+  normPixLoss?: boolean;
   maskStrategy?: TrainConfig['maskStrategy'];
   batchSize?: number;
   accumSteps?: number;
@@ -98,6 +104,7 @@ export function modelConfig(options: PretrainOptions, inChans: number): MaeConfi
   const overrides: Partial<MaeConfig> = { inChans };
   if (options.imgSize !== undefined) overrides.imgSize = options.imgSize;
   if (options.depth !== undefined) overrides.depth = options.depth;
+  if (options.normPixLoss !== undefined) overrides.normPixLoss = options.normPixLoss;
   let decoder: Partial<MaeConfig> = {};
   if (options.decoder !== undefined) {
     const match = /^(\d+)x(\d+)$/.exec(options.decoder);

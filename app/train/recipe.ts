@@ -14,6 +14,7 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   depth: 'Encoder blocks. 12 is standard; fewer make quick experiments.',
   maskRatio: 'Share of patches hidden from the encoder, in (0, 1). He et al.: 75% works best.',
   maskStrategy: 'Random patches (the paper), contiguous blocks (BEiT) or band-pass noise (ColorMAE).',
+  normPixLoss: 'Per-patch normalised pixels as the target (the paper; best on textured images), or the pixels themselves (better for flat, noisy regions such as CT tissue or dark fluorescence background, where normalising a patch makes its noise the target).',
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
   steps: 'Optimizer steps of the whole run (instead of epochs).',
@@ -26,7 +27,7 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
 };
 
 const FIELD_OF = new Map<string, keyof Recipe>([
-  ['imgSize', 'imgSize'], ['patchSize', 'patchSize'], ['maskRatio', 'maskRatio'], ['maskStrategy', 'maskStrategy'],
+  ['imgSize', 'imgSize'], ['patchSize', 'patchSize'], ['maskRatio', 'maskRatio'], ['maskStrategy', 'maskStrategy'], ['normPixLoss', 'normPixLoss'],
   ['batchSize', 'batchSize'], ['accumSteps', 'accumSteps'], ['totalSteps', 'steps'], ['warmupSteps', 'warmupSteps'],
   ['blr', 'blr'], ['seed', 'seed'], ['decoder', 'decoder'], ['preset', 'preset'], ['depth', 'depth'],
   ['decoderEmbedDim', 'decoder'], ['decoderNumHeads', 'decoder'], ['decoderDepth', 'decoder'], ['embedDim', 'preset'],
@@ -52,6 +53,7 @@ export function recipeSummary(plan: PretrainPlan): RunRecipe {
     channels: recipe.model.inChans,
     maskRatio: recipe.maskRatio,
     maskStrategy: recipe.maskStrategy,
+    normPixLoss: recipe.model.normPixLoss,
     batchSize: recipe.batchSize,
     accumSteps: recipe.accumSteps,
     totalSteps: recipe.totalSteps,

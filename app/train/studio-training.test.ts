@@ -15,6 +15,8 @@ import { createMae, disposeModel } from '../mae/model';
 import { useCpuBackend } from '../mae/testing';
 import { timmStateDict } from '../export/timm';
 import { encodeSafetensors } from './checkpoint';
+import { buildPretrainPlan } from './pretrain-plan';
+import { recipeSummary } from './recipe';
 import { runFolder } from './run-files';
 
 let dir: string;
@@ -49,6 +51,7 @@ describe('training services', () => {
     const defaults = await studio.services.training.defaults(projectId);
     expect(defaults.recipe).toMatchObject({ maskRatio: 0.75, imgSize: 224, patchSize: 16, maskStrategy: 'random' });
     expect(defaults.help.maskRatio).toMatch(/75%/);
+    expect(defaults.recipe.normPixLoss).toBe(true);
     expect(defaults.dataset.usable).toBe(24);
   });
 
@@ -62,6 +65,16 @@ describe('training services', () => {
     expect(huge.errors[0]).toMatchObject({ field: 'batchSize' });
     const fine = await studio.services.training.check(projectId, TINY);
     expect(fine).toMatchObject({ ok: true, errors: [], totalSteps: 12 });
+  });
+
+  it('plans the loss on the pixels themselves when asked (flat, noisy images), and the run recipe says so', async () => {
+    const plain = buildPretrainPlan(studio.workspace, projectId, { ...TINY, normPixLoss: false });
+    expect(plain.recipe.model.normPixLoss).toBe(false);
+    expect(recipeSummary(plain).normPixLoss).toBe(false);
+    expect(recipeSummary(buildPretrainPlan(studio.workspace, projectId, TINY)).normPixLoss).toBe(true);
+    expect(await studio.services.training.check(projectId, { ...TINY, normPixLoss: false })).toMatchObject({ ok: true });
+    const wrong = await studio.services.training.check(projectId, { ...TINY, normPixLoss: 'no' as unknown as boolean });
+    expect(wrong.errors).toEqual([{ field: 'normPixLoss', message: 'mae.normPixLoss must be true or false, got no' }]);
   });
 
   it('checks starting weights as the user types: what loads, what adapts, and a clear error for a bad file', async () => {

@@ -114,6 +114,7 @@ export class StudioTraining {
         depth: model.depth,
         maskRatio: DEFAULT_TRAIN_CONFIG.maskRatio,
         maskStrategy: DEFAULT_TRAIN_CONFIG.maskStrategy,
+        normPixLoss: model.normPixLoss,
         batchSize: DEFAULT_TRAIN_CONFIG.batchSize,
         accumSteps: DEFAULT_TRAIN_CONFIG.accumSteps,
         epochs: 10,
