@@ -61,6 +61,30 @@ describe('planning', () => {
     expect(stratifiedSplit(items, 0.2, 2).val).not.toEqual(first.val);
   });
 
+  it('draws the same split of the same files whatever ids the import gave them', () => {
+    const valPaths = () =>
+      read((workspace) => {
+        const { plan: planned } = planPretrain(workspace, projectId, TINY);
+        const pathOf = workspace.db.prepare('SELECT path FROM images WHERE id = ?').pluck();
+        return planned.data.valImageIds.map((id) => pathOf.get(id) as string).sort();
+      });
+    // Ids follow the order parallel decoding finished; reverse them as a different import would.
+    const reverseIds = () =>
+      read((workspace) =>
+        workspace.db.transaction(() => {
+          workspace.db.prepare('UPDATE images SET id = id + 1000000 WHERE project_id = ?').run(projectId);
+          workspace.db.prepare('UPDATE images SET id = 3000000 - id WHERE project_id = ?').run(projectId);
+        })(),
+      );
+    const before = valPaths();
+    reverseIds();
+    try {
+      expect(valPaths()).toEqual(before);
+    } finally {
+      reverseIds();
+    }
+  });
+
   it('normalises with the pixel-weighted dataset mean and std in [0, 1] units', () => {
     const images = [
       { id: 1, label: null, width: 1, height: 1, channels: 1, bitDepth: 8, stats: [{ mean: 0, std: 0, min: 0, max: 0 }] },

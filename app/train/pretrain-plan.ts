@@ -219,7 +219,7 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
   const rows = workspace.db
     .prepare(
       `SELECT id, label, width, height, channels, bit_depth AS bitDepth, stats, split FROM images
-       WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0 AND stats IS NOT NULL ORDER BY id`,
+       WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0 AND stats IS NOT NULL ORDER BY path, frame, id`,
     )
     .all(projectId) as (Omit<Candidate, 'stats'> & { stats: string })[];
   if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId} has no usable images: import a folder first`);
@@ -234,7 +234,9 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
   const view = channelPlanView(workspace, projectId);
   const channelPlan = view.channels === channels ? view.plan : null;
   const transform = channelPlan ? resolveTransform(channelPlan, view.stats, pooledStats(chosen, channels)) : undefined;
-  // A split stored by curation wins; otherwise one is drawn for this run from its seed.
+  // A split stored by curation wins; otherwise one is drawn for this run from its seed. Rows come
+  // in path order, not id order: ids follow the order parallel decoding finished, so the same
+  // folder imported twice would otherwise give the same seed a different split.
   const stored = chosen.some((candidate) => candidate.split === 'val');
   const { train, val } = stored
     ? { train: chosen.filter((candidate) => candidate.split !== 'val'), val: chosen.filter((candidate) => candidate.split === 'val') }
