@@ -5,7 +5,8 @@
  * - microscopy: 3-channel 16-bit PNG cells, 64–96 px: round, spindle or clustered.
  * - remote-sensing: 4-band 16-bit TIFF tiles (red, green, blue, near-infrared), 64 px:
  *   water, forest, urban, fields.
- * - medical: 16-bit grey PNG scans, 96 px, of a body-like ellipse with a round or a ring lesion.
+ * - medical: 16-bit grey PNG chest CT-like slices, 96 px, with 3–6 solid (round) or cavitary
+ *   (ring) nodules in the lungs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -162,26 +163,40 @@ function drawLandCover(label: string, random: Random): Drawn {
   return { pixels: canvas.toUint16(10000), width: size, height: size, channels: 4 };
 }
 
-/** CT-like slices in 12-bit units (0–4095): air, a body ellipse, organs, and a lesion. */
+/**
+ * Chest CT-like slices in 12-bit units (0–4095): air, a body ellipse, two dark lungs, the spine,
+ * and 3–6 nodules in the lungs — solid (filled) or cavitary (a bright wall around a dark centre).
+ * Both kinds carry about the same brightness, so telling them apart takes their shape.
+ */
 function drawScan(label: string, random: Random): Drawn {
   const size = 96;
   const canvas = new Canvas(size, size, 1);
   const [centerX, centerY] = [size / 2 + random.between(-3, 3), size / 2 + random.between(-3, 3)];
-  const [radiusX, radiusY] = [random.between(36, 42), random.between(26, 32)];
+  const [radiusX, radiusY] = [random.between(38, 43), random.between(28, 33)];
   canvas.paint([0.25], softEllipse(centerX, centerY, radiusX, radiusY, random.between(-0.1, 0.1), 0.05));
   canvas.paint([0.05], ring(centerX, centerY + radiusY * 0.05, Math.min(radiusX, radiusY) * 0.97, 1.5));
-  // Two darker organ-like regions and a bright spine at the back.
-  for (const side of [-1, 1]) canvas.paint([-0.07], softEllipse(centerX + side * radiusX * 0.45, centerY - radiusY * 0.1, radiusX * 0.3, radiusY * 0.45, 0, 0.3));
-  canvas.paint([0.35], softEllipse(centerX, centerY + radiusY * 0.7, 4, 4));
-  const side = random.next() < 0.5 ? -1 : 1;
-  const [lesionX, lesionY] = [centerX + side * random.between(6, radiusX * 0.55), centerY + random.between(-radiusY * 0.4, radiusY * 0.3)];
-  if (label === 'round-lesion') {
-    canvas.paint([random.between(0.14, 0.22)], softEllipse(lesionX, lesionY, random.between(4, 7), random.between(4, 7), 0, 0.3));
-  } else {
-    const radius = random.between(6, 9);
-    canvas.paint([random.between(0.12, 0.18)], ring(lesionX, lesionY, radius, random.between(1.2, 1.8)));
-    canvas.paint([-0.04], softEllipse(lesionX, lesionY, radius * 0.6, radius * 0.6));
+  const lungs = [-1, 1].map((side) => ({
+    x: centerX + side * radiusX * 0.44,
+    y: centerY - radiusY * 0.08,
+    rx: radiusX * random.between(0.33, 0.37),
+    ry: radiusY * random.between(0.58, 0.66),
+  }));
+  for (const lung of lungs) canvas.paint([-0.18], softEllipse(lung.x, lung.y, lung.rx, lung.ry, 0, 0.15));
+  canvas.paint([0.35], softEllipse(centerX, centerY + radiusY * 0.72, 4, 4));
+  const nodules = 3 + Math.floor(random.next() * 4);
+  for (let n = 0; n < nodules; n++) {
+    const lung = lungs[n % 2]!;
+    const angle = random.between(0, 2 * Math.PI);
+    const reach = Math.sqrt(random.next()) * 0.6;
+    const [x, y] = [lung.x + Math.cos(angle) * reach * lung.rx, lung.y + Math.sin(angle) * reach * lung.ry];
+    const brightness = random.between(0.16, 0.22);
+    if (label === 'round-lesion') {
+      const radius = random.between(3, 5.5);
+      canvas.paint([brightness], softEllipse(x, y, radius * random.between(0.85, 1.15), radius, random.between(0, Math.PI), 0.3));
+    } else {
+      canvas.paint([brightness], ring(x, y, random.between(4.5, 7), random.between(1, 1.4)));
+    }
   }
-  canvas.noise(random, [0.01]);
+  canvas.noise(random, [0.006]);
   return { pixels: canvas.toUint16(4095), width: size, height: size, channels: 1 };
 }
