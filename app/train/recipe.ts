@@ -14,7 +14,7 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   depth: 'Encoder blocks. 12 is standard; fewer make quick experiments.',
   maskRatio: 'Share of patches hidden from the encoder, in (0, 1). He et al.: 75% works best.',
   maskStrategy: 'Random patches (the paper), contiguous blocks (BEiT) or band-pass noise (ColorMAE).',
-  normPixLoss: 'Per-patch normalised pixels as the target (the paper; best on textured images), or the pixels themselves (better for flat, noisy regions such as CT tissue or dark fluorescence background, where normalising a patch makes its noise the target).',
+  normPixLoss: 'Pixels normalised per patch (the paper), or plain pixels: better for flat, noisy images such as CT.',
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
   steps: 'Optimizer steps of the whole run (instead of epochs).',
