@@ -23,7 +23,7 @@ let workspace: string;
  * progress output first matches `trigger` (at once when no trigger), so the kill lands inside
  * the work whatever the machine's speed.
  */
-function runAndKill(args: string[], afterMs: number, trigger?: RegExp): Promise<{ triggered: boolean }> {
+function runAndKill(args: string[], afterMs: number, trigger?: RegExp, only: 'group' | 'app' = 'group'): Promise<{ triggered: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let timer: NodeJS.Timeout | undefined;
@@ -31,7 +31,7 @@ function runAndKill(args: string[], afterMs: number, trigger?: RegExp): Promise<
     const arm = () => {
       triggered = true;
       timer = setTimeout(() => {
-        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+        try { process.kill(only === 'group' ? -child.pid! : child.pid!, 'SIGKILL'); } catch { /* already gone */ }
       }, afterMs);
     };
     let output = '';
@@ -102,6 +102,12 @@ describe('SIGKILL at random moments', () => {
     // Killed a moment after its first checkpoint: inside later metric and checkpoint writes.
     expect((await runAndKill(plan, rng.int(1500), /checkpoint saved/)).triggered).toBe(true);
     const runId = inspect((db) => (db.prepare('SELECT max(id) AS id FROM runs').get() as { id: number }).id);
+    // The app and its training process died together: nothing saw the run end...
+    const status = () => inspect((db) => db.prepare('SELECT status, error FROM runs WHERE id = ?').get(runId));
+    expect(status()).toMatchObject({ status: 'running' });
+    // ...until the workspace is opened again, which finds its process gone.
+    expect((await run(['images', '--workspace', workspace, '--project', '2'])).code).toBe(0);
+    expect(status()).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/its training process \(pid \d+\) ended without a word: resume it/) });
     let lastStep = 0;
     for (let round = 0; round < 4; round++) {
       inspect((db) => {
@@ -123,4 +129,16 @@ describe('SIGKILL at random moments', () => {
     }
     expect(lastStep).toBeGreaterThan(6);
   }, 240_000);
+
+  it('stops the run with a checkpoint when only the app is killed and its training process is orphaned', async () => {
+    const plan = ['pretrain', '--workspace', workspace, '--project', '2', '--img', '32', '--patch', '8', '--depth', '1', '--decoder', '32x1',
+      '--batch', '4', '--steps', '100000', '--backend', 'wasm', '--seed', '4'];
+    expect((await runAndKill(plan, 300, /checkpoint saved/, 'app')).triggered).toBe(true);
+    const runId = inspect((db) => (db.prepare('SELECT max(id) AS id FROM runs').get() as { id: number }).id);
+    const read = () => inspect((db) => db.prepare('SELECT status, error FROM runs WHERE id = ?').get(runId) as { status: string; error: string | null });
+    await expect.poll(() => read().status, { timeout: 60_000, interval: 200 }).toBe('stopped');
+    const steps = inspect((db) => db.prepare("SELECT max(step) AS step FROM metrics WHERE run_id = ? AND name = 'train_loss'").get(runId) as { step: number });
+    const newest = inspect((db) => db.prepare('SELECT step FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1').get(runId) as { step: number });
+    expect(newest.step).toBe(steps.step); // its last step is in the checkpoint: nothing to redo
+  }, 120_000);
 });

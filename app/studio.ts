@@ -42,6 +42,8 @@ export class Studio {
     private readonly host: StudioHost = {},
   ) {
     this.workspace = new Workspace(workspaceDir);
+    // Runs whose training process died while nothing watched it (app and worker killed together).
+    this.workspace.runs.reapOrphans();
     this.training = new StudioTraining(this.workspace, this.events, host.training);
     this.services = { ...this.#coreServices, ...this.training.services };
   }

@@ -160,6 +160,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX images_by_duplicate ON images (duplicate_of) WHERE duplicate_of IS NOT NULL;
     `,
   },
+  {
+    version: 7,
+    description: 'which process trains a running run (host and pid), so a run whose process died unseen is found',
+    sql: `
+      ALTER TABLE runs ADD COLUMN worker_host TEXT;
+      ALTER TABLE runs ADD COLUMN worker_pid INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

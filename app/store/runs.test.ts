@@ -54,6 +54,18 @@ describe('RunStore', () => {
     expect(runs.latestCheckpoint(run.id)).toMatchObject({ step: 200, path: '/c/200.ckpt', sha256: 'b' });
   });
 
+  it('finds runs whose training process of this machine is gone, and leaves live and other machines\' runs alone', () => {
+    const [gone, alive, elsewhere, paused] = [1, 2, 3, 4].map(() => runs.create({ projectId, kind: 'pretrain', config: {} }).id);
+    for (const id of [gone, alive, elsewhere]) runs.setStatus(id!, 'running');
+    runs.setStatus(paused!, 'paused');
+    db.prepare('UPDATE runs SET worker_pid = 999999 WHERE id = ?').run(gone);
+    db.prepare("UPDATE runs SET worker_pid = 999999, worker_host = 'another-machine' WHERE id = ?").run(elsewhere);
+    expect(runs.reapOrphans((pid) => pid === process.pid)).toEqual([gone]);
+    expect(runs.get(gone!)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/pid 999999/) });
+    expect([alive, elsewhere, paused].map((id) => runs.get(id!).status)).toEqual(['running', 'running', 'paused']);
+    expect(runs.reapOrphans()).toEqual([]); // the real check: this process is alive
+  });
+
   it('refuses an unknown run with its id', () => {
     expect(() => runs.get(77)).toThrow('no run with id 77');
   });

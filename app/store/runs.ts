@@ -1,4 +1,5 @@
 /** The `runs`, `metrics` and `checkpoints` tables: one training or evaluation job and its record. */
+import os from 'node:os';
 import { StudioError } from '../contract';
 import type { Db } from './database';
 
@@ -75,6 +76,16 @@ function toRun(row: RunRow): RunRecord {
 
 const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'interrupted', 'stopped']);
 
+/** Whether a process of this machine exists (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
 /** Repository over runs and what they record. */
 export class RunStore {
   constructor(private readonly db: Db) {}
@@ -97,13 +108,16 @@ export class RunStore {
     return (this.db.prepare('SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC').all(projectId) as RunRow[]).map(toRun);
   }
 
-  /** Records a status change; final statuses stamp `finished_at`, others clear it. */
+  /**
+   * Records a status change; final statuses stamp `finished_at`, others clear it. `running` is
+   * set by the training process itself, which records its host and pid (see {@link reapOrphans}).
+   */
   setStatus(id: number, status: RunStatus, extra: { backend?: string; error?: string | null } = {}): RunRecord {
     this.get(id);
     this.db
       .prepare(
         `UPDATE runs SET status = @status, backend = coalesce(@backend, backend), error = @error,
-                         finished_at = @finishedAt WHERE id = @id`,
+                         finished_at = @finishedAt, worker_host = @host, worker_pid = @pid WHERE id = @id`,
       )
       .run({
         id,
@@ -111,8 +125,28 @@ export class RunStore {
         backend: extra.backend ?? null,
         error: extra.error ?? null,
         finishedAt: FINAL_STATUSES.has(status) ? new Date().toISOString() : null,
+        host: status === 'running' ? os.hostname() : null,
+        pid: status === 'running' ? process.pid : null,
       });
     return this.get(id);
+  }
+
+  /**
+   * Marks `interrupted` the runs left `running` by a training process of this machine that no
+   * longer exists — the app and its training process killed together, or a power cut — so the
+   * user can resume them. Runs trained on another machine (a shared workspace) are left alone.
+   * Returns the ids marked.
+   */
+  reapOrphans(isAlive: (pid: number) => boolean = processAlive): number[] {
+    const rows = this.db.prepare("SELECT id, worker_pid AS pid FROM runs WHERE status = 'running' AND worker_host = ? AND worker_pid IS NOT NULL").all(os.hostname()) as {
+      id: number;
+      pid: number;
+    }[];
+    const dead = rows.filter((row) => !isAlive(row.pid));
+    for (const row of dead) {
+      this.setStatus(row.id, 'interrupted', { error: `its training process (pid ${row.pid}) ended without a word: resume it to continue from its last checkpoint` });
+    }
+    return dead.map((row) => row.id);
   }
 
   /** Stores what a run produced (JSON); replaces an earlier result. */

@@ -30,7 +30,13 @@ interface ParentPort {
 }
 
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-const send = (message: unknown) => (parentPort ? parentPort.postMessage(message) : process.send?.(message));
+const send = (message: unknown) => {
+  if (parentPort) return parentPort.postMessage(message);
+  // Orphaned (the parent died): nothing to tell; the 'disconnect' handler below stops the run. A
+  // send racing the parent's death reports EPIPE to this callback instead of crashing the process.
+  if (!process.connected) return;
+  process.send?.(message, undefined, {}, (error) => error && stop.abort());
+};
 const onCommand = (listener: (command: WorkerCommand) => void) => {
   if (parentPort) parentPort.on('message', (event) => listener(event.data as WorkerCommand));
   else process.on('message', (message) => listener(message as WorkerCommand));
