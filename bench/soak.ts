@@ -55,8 +55,12 @@ async function main(): Promise<void> {
       log: () => {},
       onProgress: (progress) => {
         if (progress.type === 'started') backendName = `${progress.backend} · ${progress.device}`;
-        if (progress.type === 'step') {
+        // Every 10th step: enough for the shape of the curve, without the soak's own list growing much.
+        if (progress.type === 'step' && progress.step % 10 === 0) {
           samples.push({ seconds: (performance.now() - started) / 1000, step: progress.step, rssBytes: progress.rssBytes, tensorBytes: progress.tensorBytes });
+          if (samples.length % 1000 === 0 && !process.argv.includes('--json')) {
+            console.log(`  ${(samples.at(-1)!.seconds / 60).toFixed(0)} min, step ${progress.step}: RSS ${mib(progress.rssBytes)}, tensors ${mib(progress.tensorBytes)}`);
+          }
         }
       },
     });
@@ -66,8 +70,21 @@ async function main(): Promise<void> {
     const tenth = Math.max(1, Math.floor(settled.length / 10));
     const first = settled.slice(0, tenth);
     const last = settled.slice(-tenth);
+    // RSS per tenth of the run (the curve's shape: a plateau or a climb) and the slope of its
+    // second half by least squares, in MiB per hour.
+    const tenths = Array.from({ length: 10 }, (_, i) => mean(settled.slice(i * tenth, (i + 1) * tenth).map((s) => s.rssBytes)));
+    const half = settled.slice(Math.floor(settled.length / 2));
+    const slope = (() => {
+      const mx = mean(half.map((s) => s.seconds));
+      const my = mean(half.map((s) => s.rssBytes));
+      const sxy = half.reduce((sum, s) => sum + (s.seconds - mx) * (s.rssBytes - my), 0);
+      const sxx = half.reduce((sum, s) => sum + (s.seconds - mx) ** 2, 0);
+      return sxx > 0 ? ((sxy / sxx) * 3600) / 2 ** 20 : 0;
+    })();
     const report = {
       backend: backendName,
+      rssByTenth: tenths,
+      rssSlopeSecondHalfMiBPerHour: slope,
       minutes,
       steps: samples.at(-1)?.step ?? 0,
       status: finished.status,
@@ -81,6 +98,7 @@ async function main(): Promise<void> {
     const growth = (a: number, b: number) => `${(((b - a) / Math.max(1, a)) * 100).toFixed(1)}%`;
     console.log(`soak: ${report.steps} steps in ${minutes} min on ${report.backend} (${report.status})`);
     console.log(`  RSS      first tenth ${mib(report.rss.firstTenth)}  last tenth ${mib(report.rss.lastTenth)}  (${growth(report.rss.firstTenth, report.rss.lastTenth)})  max ${mib(report.rss.max)}`);
+    console.log(`  RSS by tenth of the run: ${tenths.map((t) => (t / 2 ** 20).toFixed(0)).join(' ')} MiB; second half ${slope >= 0 ? '+' : ''}${slope.toFixed(1)} MiB/hour`);
     console.log(`  tensors  first tenth ${mib(report.tensors.firstTenth)}  last tenth ${mib(report.tensors.lastTenth)}  (${growth(report.tensors.firstTenth, report.tensors.lastTenth)})  max ${mib(report.tensors.max)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
