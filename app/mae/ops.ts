@@ -5,10 +5,13 @@
  *  - wasm 4.22 has no UnsortedSegmentSum (the gradient of gather) and crashes on gather with
  *    batchDims: we only ever gather constants (`gatherRows`), with flat indices and no batchDims;
  *  - wasm has no Conv2DBackpropFilter: the patch embedding is a reshape + matMul (`linear`).
+ * And backends with fused LayerNorm and GELU kernels (native) get those instead of the
+ * composite ops: the same math in one kernel each way (app/runtime/fused-ops.ts).
  * Gradients must be registered first: `ensureGradients` (app/runtime/gradients.ts), which
  * `selectBackend` calls.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedGelu, fusedLayerNorm, fusedOpsAvailable } from '../runtime/fused-ops';
 
 /** Looks up a parameter by its reference name; throws naming it when absent. */
 export type ParamLookup = (name: string) => tf.Tensor;
@@ -53,6 +56,9 @@ const layerNormCore = tf.customGrad(((input: tf.Tensor, gamma: tf.Tensor, beta: 
  * of the composite ops, which at ViT-Tiny/224, batch 8 exhausts the 4 GB wasm heap.
  */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps = 1e-6): tf.Tensor {
+  const width = x.shape[x.shape.length - 1];
+  const plain = x.dtype === 'float32' && x.rank > 0 && [weight, bias].every((t) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === width);
+  if (plain && fusedOpsAvailable()) return fusedLayerNorm(x, weight, bias, eps);
   return tf.tidy(() => layerNormCore(x, weight, bias, tf.scalar(eps)));
 }
 
@@ -74,7 +80,7 @@ const geluCore = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
  * gradient Φ(x) + x·φ(x). Custom gradient keeps only x (memory, as `layerNorm`).
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return geluCore(x);
+  return x.dtype === 'float32' && fusedOpsAvailable() ? fusedGelu(x) : geluCore(x);
 }
 
 /**

@@ -21,6 +21,14 @@ export interface NativeAddon {
   /** Writes the updated parameter and moments to the three out arrays (see fused-adamw.ts for the scalars). */
   adamw(param: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, outParam: Float32Array, outM: Float32Array, outV: Float32Array,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, rootCorrection2: number, epsilon: number, decayFactor: number, stepSize: number): void;
+  /** LayerNorm over the rows of x [rows, cols]; writes y and each row's mean and 1/√(var + ε). */
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, cols: number, epsilon: number): void;
+  /** LayerNorm's gradients from dy, x and the forward's mean and rstd. */
+  layerNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number): void;
+  /** Exact GELU, x·Φ(x). */
+  gelu(x: Float32Array, y: Float32Array): void;
+  /** GELU's gradient, dy·(Φ(x) + x·φ(x)). */
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** Sets the thread count (the calling thread included); 0 = all cores or MAE_STUDIO_THREADS. */
   setThreads(count: number): void;
   threads(): number;

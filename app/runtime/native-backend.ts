@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './native-addon';
 import { NativeBackend } from './native-buffers';
-import { nativeKernels, nativeOnlyKernels } from './native-kernels';
+import { registerFusedGradients } from './fused-ops';
+import { nativeOnlyKernels } from './native-fused-kernels';
+import { nativeKernels } from './native-kernels';
 
 /** The TF.js name of the backend. */
 export const NATIVE_BACKEND = 'native';
@@ -26,6 +28,7 @@ export function registerNativeBackend(addon: NativeAddon): string {
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: replaced.get(config.kernelName) ?? config.kernelFunc });
   }
   for (const [kernelName, kernelFunc] of nativeOnlyKernels(addon)) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc });
+  registerFusedGradients();
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
   return NATIVE_BACKEND;
 }

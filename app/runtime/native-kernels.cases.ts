@@ -5,6 +5,8 @@
  * not made, so each backend builds the same values itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { gelu, layerNorm } from '../mae/ops';
+import { GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './fused-ops';
 
 /** How an input's values are drawn. */
 export type Fill = 'normal' | 'positive' | 'nonzero' | { indices: number } | { values: number[] };
@@ -209,7 +211,43 @@ function gatherCases(): KernelCase[] {
   }));
 }
 
-/** Cases for every kernel the native backend replaces, by kernel name. */
+/**
+ * The fused kernels through the model's own ops (app/mae/ops.ts), which pick them on the native
+ * backend and the composite ops elsewhere: so the cpu reference is the composite LayerNorm/GELU.
+ */
+function layerNormCases(): KernelCase[] {
+  // Rows of 1 or 2 values normalise to 0 or ±1 exactly: their dx is rounding noise on either backend.
+  const shapes: Array<[number[], boolean?]> = [[[3, 5, 7]], [[13]], [[1, 1]], [[4, 1, 3]], [[2, 3, 1, 5]], [[0, 6]], [[257, 301], true]];
+  return shapes.map(([shape, threaded]) => ({
+    label: `x ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(shape.at(-1)!), normal(shape.at(-1)!)],
+    op: ([x, w, b]) => layerNorm(x!, w!, b!), threaded,
+  }));
+}
+
+/** The gradient kernel on its own: the op is the vector-Jacobian product of LayerNorm. */
+function layerNormGradCases(): KernelCase[] {
+  return ([[[3, 5, 7]], [[1, 9]], [[6, 1]], [[257, 301], true]] as Array<[number[], boolean?]>).map(([shape, threaded]) => ({
+    label: `x ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(shape.at(-1)!), normal(shape.at(-1)!), normal(...shape)], threaded, gradient: false,
+    op: ([x, w, b, dy]) => tf.grads((...args: tf.Tensor[]) => layerNorm(args[0]!, args[1]!, args[2]!))([x!, w!, b!], dy),
+  }));
+}
+
+function geluCases(): KernelCase[] {
+  const cases: KernelCase[] = [[], [1], [3, 5, 7], [1, 13, 1], [2, 0], [100_003]].map((shape) => ({
+    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape)], op: ([x]) => gelu(x!), threaded: shape[0] === 100_003,
+  }));
+  cases.push({ label: 'special values', inputs: [{ shape: [SPECIAL_VALUES.length], fill: { values: SPECIAL_VALUES } }], op: ([x]) => gelu(x!), gradient: false });
+  return cases;
+}
+
+function geluGradCases(): KernelCase[] {
+  return [[3, 5, 7], [1], [100_003]].map((shape) => ({
+    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(...shape)], threaded: shape[0] === 100_003, gradient: false,
+    op: ([x, dy]) => tf.grads((input: tf.Tensor) => gelu(input))([x!], dy),
+  }));
+}
+
+/** Cases for every kernel the native backend replaces or adds (but AdamW, tested on its own), by kernel name. */
 export function kernelCases(): Map<string, KernelCase[]> {
   const cases = new Map<string, KernelCase[]>();
   for (const [name, op] of Object.entries(BINARY_OPS)) cases.set(name, binaryCases(name, op));
@@ -224,5 +262,9 @@ export function kernelCases(): Map<string, KernelCase[]> {
   cases.set('Concat', concatCases());
   cases.set('PadV2', padCases());
   cases.set('GatherV2', gatherCases());
+  cases.set(LAYER_NORM_KERNEL, layerNormCases());
+  cases.set(LAYER_NORM_GRAD_KERNEL, layerNormGradCases());
+  cases.set(GELU_KERNEL, geluCases());
+  cases.set(GELU_GRAD_KERNEL, geluGradCases());
   return cases;
 }

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../mae/rng';
 import { AdamW } from '../train/adamw';
 import { ADAMW_KERNEL, fusedAdamWAvailable } from './fused-adamw';
+import { FUSED_KERNEL_NAMES } from './fused-ops';
 import { ensureGradients } from './gradients';
 import { loadNativeAddon, type NativeAddon } from './native-addon';
 import { NATIVE_BACKEND, registerNativeBackend } from './native-backend';
@@ -125,10 +126,10 @@ describe.runIf(load.ok)('native kernels', () => {
     registerNativeBackend(countingAddon!);
   });
 
-  it('has cases, one of them threaded, for every kernel it replaces', () => {
+  it('has cases, one of them threaded, for every kernel it replaces or adds', () => {
     const cpuKernels = new Map(tf.getKernelsForBackend('cpu').map((k) => [k.kernelName, k.kernelFunc]));
     const replaced = tf.getKernelsForBackend(NATIVE_BACKEND).filter((k) => k.kernelFunc !== cpuKernels.get(k.kernelName)).map((k) => k.kernelName);
-    expect(replaced.filter((name) => name !== ADAMW_KERNEL).sort()).toEqual([...NATIVE_KERNEL_NAMES].sort());
+    expect(replaced.filter((name) => name !== ADAMW_KERNEL).sort()).toEqual([...NATIVE_KERNEL_NAMES, ...FUSED_KERNEL_NAMES].sort());
     for (const name of replaced) {
       if (name === ADAMW_KERNEL) continue; // its own tests below
       expect(cases.get(name), `kernel ${name} has no cases in native-kernels.cases.ts`).toBeDefined();

@@ -7,7 +7,6 @@
  */
 import { backend_util, slice_util, util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
 import type { NativeAddon } from './native-addon';
 import { outputArray } from './native-buffers';
 
@@ -26,32 +25,14 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
   'Softmax', 'Transpose', 'Slice', 'SplitV', 'Concat', 'PadV2', 'GatherV2',
 ];
 
-/** The native backend's own kernels, which the cpu backend does not have. */
-export function nativeOnlyKernels(addon: NativeAddon): Map<string, KernelFunc> {
-  return new Map<string, KernelFunc>([[ADAMW_KERNEL, (args) => {
-    const backend = args.backend as MathBackendCPU;
-    const inputs = args.inputs as Record<'param' | 'm' | 'v' | 'grad', TensorInfo>;
-    const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } = args.attrs as unknown as FusedAdamWScalars;
-    const [param, m, v, grad] = (['param', 'm', 'v', 'grad'] as const).map((name) => {
-      const values = floats(backend, inputs[name]);
-      if (!values) throw new Error(`${ADAMW_KERNEL}: ${name} must be a float32 tensor, got ${inputs[name].dtype}`);
-      return values;
-    }) as [Float32Array, Float32Array, Float32Array, Float32Array];
-    if (!util.arraysEqual(inputs.param.shape, inputs.grad.shape)) throw new Error(`${ADAMW_KERNEL}: gradient shape ${inputs.grad.shape} differs from parameter ${inputs.param.shape}`);
-    const outs = [outputArray(backend, param.length), outputArray(backend, param.length), outputArray(backend, param.length)] as const;
-    // Scalars rounded to float32 from the same doubles as the composite ops' tf.scalar()s.
-    addon.adamw(param, m, v, grad, outs[0], outs[1], outs[2], beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(correction2), epsilon,
-      weightDecay > 0 ? 1 - lr * weightDecay : 1, lr / correction1);
-    return outs.map((values) => output(backend, [...inputs.param.shape], values));
-  }]]);
-}
-
-function floats(backend: MathBackendCPU, t: TensorInfo): Float32Array | null {
+/** The float32 values of `t`, or null when it is not float32 (then a kernel falls back to cpu). */
+export function floats(backend: MathBackendCPU, t: TensorInfo): Float32Array | null {
   const values = backend.data.get(t.dataId)?.values;
   return t.dtype === 'float32' && values instanceof Float32Array ? values : null;
 }
 
-function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
+/** A tensor of `shape` on `backend` holding `values` (a kernel's output). */
+export function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
   return backend.makeTensorInfo(shape, 'float32', values);
 }
 

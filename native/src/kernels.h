@@ -44,4 +44,18 @@ struct AdamWScalars {
 void adamw(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,
            float* outV, int64_t size, const AdamWScalars& scalars);
 
+/** LayerNorm over rows of x [rows, cols]: y = (x − mean)·rstd·γ + β; also writes each row's mean and rstd = 1/√(var + ε). */
+void layerNorm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
+               int64_t cols, float epsilon);
+
+/** LayerNorm's gradients from dy, x and the forward's mean and rstd: dx [rows, cols], dγ and dβ [cols]. */
+void layerNormGrad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
+                   float* dgamma, float* dbeta, int64_t rows, int64_t cols);
+
+/** Exact GELU, y = x·Φ(x), elementwise. */
+void gelu(const float* x, float* y, int64_t size);
+
+/** GELU's gradient, dx = dy·(Φ(x) + x·φ(x)). */
+void geluGrad(const float* dy, const float* x, float* dx, int64_t size);
+
 }  // namespace mae

@@ -1,0 +1,69 @@
+/**
+ * Fused LayerNorm and GELU for backends that register their kernels (the `native` one): one
+ * kernel forward and one backward instead of ~10 elementwise kernels each way, every one with
+ * a full-size temporary and its own engine bookkeeping. `app/mae/ops.ts` uses them when
+ * `fusedOpsAvailable()`; the kernels do the same float32 operations as its composite ops.
+ * Their gradients are registered here (TF.js gradients are global, looked up by kernel name).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** y, mean, rstd = LayerNorm(x, gamma, beta) over the last axis; attrs `{ epsilon }`. */
+export const LAYER_NORM_KERNEL = 'MaeLayerNorm';
+/** dx, dgamma, dbeta from dy, x, gamma and the forward's mean and rstd. */
+export const LAYER_NORM_GRAD_KERNEL = 'MaeLayerNormGrad';
+/** y = x·Φ(x), the exact (erf) GELU. */
+export const GELU_KERNEL = 'MaeGelu';
+/** dx = dy·(Φ(x) + x·φ(x)). */
+export const GELU_GRAD_KERNEL = 'MaeGeluGrad';
+
+/** The fused kernels, each of which a backend must register to offer them. */
+export const FUSED_KERNEL_NAMES: readonly string[] = [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL];
+
+/** Whether the active backend has the fused kernels. */
+export function fusedOpsAvailable(): boolean {
+  const backend = tf.getBackend();
+  return FUSED_KERNEL_NAMES.every((name) => tf.getKernel(name, backend) !== undefined);
+}
+
+/** Registers the gradients of the forward kernels once (a backend that has the kernels calls this). */
+export function registerFusedGradients(): void {
+  if (!tf.getGradient(LAYER_NORM_KERNEL)) {
+    tf.registerGradient({
+      kernelName: LAYER_NORM_KERNEL,
+      inputsToSave: ['x', 'gamma'],
+      outputsToSave: [false, true, true], // mean and rstd, not y
+      gradFunc: (dy, saved) => {
+        const [x, gamma, mean, rstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const dyOfY = Array.isArray(dy) ? dy[0]! : dy; // mean and rstd get zeros: nothing uses them
+        // One kernel gives all three; each closure hands out its share.
+        const [dx, dgamma, dbeta] = tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL, { dy: dyOfY, x, gamma, mean, rstd }, {}) as tf.Tensor[];
+        return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+      },
+    });
+  }
+  if (!tf.getGradient(GELU_KERNEL)) {
+    tf.registerGradient({
+      kernelName: GELU_KERNEL,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved) => {
+        const [x] = saved as [tf.Tensor];
+        return { x: () => tf.engine().runKernel(GELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor };
+      },
+    });
+  }
+}
+
+/**
+ * LayerNorm over the last axis of float32 `x` [..., D] with `gamma` and `beta` of shape [D];
+ * requires `fusedOpsAvailable()`.
+ */
+export function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor {
+  const [y, mean, rstd] = tf.engine().runKernel(LAYER_NORM_KERNEL, { x, gamma, beta }, { epsilon }) as tf.Tensor[];
+  tf.dispose([mean!, rstd!]); // the tape keeps its own copies for the gradient
+  return y!;
+}
+
+/** Exact GELU of float32 `x`; requires `fusedOpsAvailable()`. */
+export function fusedGelu(x: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(GELU_KERNEL, { x }, {}) as tf.Tensor;
+}

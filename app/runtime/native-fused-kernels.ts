@@ -1,0 +1,116 @@
+/**
+ * The `native` backend's own kernels, which the cpu backend does not have: the fused AdamW
+ * update (fused-adamw.ts) and the fused LayerNorm and GELU, forward and backward (fused-ops.ts).
+ * There is no cpu kernel to fall back to, so they take float32 only and throw otherwise; the
+ * ops that call them check their inputs first.
+ */
+import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
+import { GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './fused-ops';
+import type { NativeAddon } from './native-addon';
+import { outputArray } from './native-buffers';
+import { floats, output } from './native-kernels';
+
+/** The float32 values of each named input, or an error naming the kernel and the input. */
+function inputValues<Name extends string>(kernel: string, backend: MathBackendCPU, inputs: Record<Name, TensorInfo>, names: readonly Name[]): Float32Array[] {
+  return names.map((name) => {
+    const values = floats(backend, inputs[name]);
+    if (!values) throw new Error(`${kernel}: ${name} must be a float32 tensor, got ${inputs[name].dtype}`);
+    return values;
+  });
+}
+
+function requireShape(kernel: string, what: string, shape: readonly number[], expected: readonly number[]): void {
+  if (!util.arraysEqual([...shape], [...expected])) throw new Error(`${kernel}: ${what} has shape [${shape}], expected [${expected}]`);
+}
+
+/** Rows and columns of `shape` seen as [rows, last axis]. */
+function rowsAndColumns(shape: readonly number[]): [number, number] {
+  return [util.sizeFromShape(shape.slice(0, -1)), shape.at(-1) ?? 1];
+}
+
+function adamW(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'param' | 'm' | 'v' | 'grad', TensorInfo>;
+    const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } = args.attrs as unknown as FusedAdamWScalars;
+    const [param, m, v, grad] = inputValues(ADAMW_KERNEL, backend, inputs, ['param', 'm', 'v', 'grad']) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    if (!util.arraysEqual(inputs.param.shape, inputs.grad.shape)) throw new Error(`${ADAMW_KERNEL}: gradient shape ${inputs.grad.shape} differs from parameter ${inputs.param.shape}`);
+    const outs = [outputArray(backend, param.length), outputArray(backend, param.length), outputArray(backend, param.length)] as const;
+    // Scalars rounded to float32 from the same doubles as the composite ops' tf.scalar()s.
+    addon.adamw(param, m, v, grad, outs[0], outs[1], outs[2], beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(correction2), epsilon,
+      weightDecay > 0 ? 1 - lr * weightDecay : 1, lr / correction1);
+    return outs.map((values) => output(backend, [...inputs.param.shape], values));
+  };
+}
+
+function layerNorm(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'x' | 'gamma' | 'beta', TensorInfo>;
+    const { epsilon } = args.attrs as { epsilon: number };
+    const [x, gamma, beta] = inputValues(LAYER_NORM_KERNEL, backend, inputs, ['x', 'gamma', 'beta']) as [Float32Array, Float32Array, Float32Array];
+    if (inputs.x.shape.length === 0) throw new Error(`${LAYER_NORM_KERNEL}: x must have at least one axis`);
+    const [rows, cols] = rowsAndColumns(inputs.x.shape);
+    requireShape(LAYER_NORM_KERNEL, 'gamma', inputs.gamma.shape, [cols]);
+    requireShape(LAYER_NORM_KERNEL, 'beta', inputs.beta.shape, [cols]);
+    const y = outputArray(backend, x.length);
+    const mean = outputArray(backend, rows);
+    const rstd = outputArray(backend, rows);
+    addon.layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, epsilon);
+    const rowShape = [...inputs.x.shape.slice(0, -1), 1]; // [..., 1], as tf.moments with keepDims
+    return [output(backend, [...inputs.x.shape], y), output(backend, rowShape, mean), output(backend, [...rowShape], rstd)];
+  };
+}
+
+function layerNormGrad(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'dy' | 'x' | 'gamma' | 'mean' | 'rstd', TensorInfo>;
+    const [dy, x, gamma, mean, rstd] = inputValues(LAYER_NORM_GRAD_KERNEL, backend, inputs, ['dy', 'x', 'gamma', 'mean', 'rstd']) as Float32Array[];
+    const [rows, cols] = rowsAndColumns(inputs.x.shape);
+    requireShape(LAYER_NORM_GRAD_KERNEL, 'dy', inputs.dy.shape, inputs.x.shape);
+    requireShape(LAYER_NORM_GRAD_KERNEL, 'gamma', inputs.gamma.shape, [cols]);
+    if (mean!.length !== rows || rstd!.length !== rows) throw new Error(`${LAYER_NORM_GRAD_KERNEL}: mean and rstd need one value per row (${rows})`);
+    const dx = outputArray(backend, x!.length);
+    const dgamma = outputArray(backend, cols);
+    const dbeta = outputArray(backend, cols);
+    addon.layerNormGrad(dy!, x!, gamma!, mean!, rstd!, dx, dgamma, dbeta, rows, cols);
+    return [output(backend, [...inputs.x.shape], dx), output(backend, [cols], dgamma), output(backend, [cols], dbeta)];
+  };
+}
+
+function gelu(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'x', TensorInfo>;
+    const [x] = inputValues(GELU_KERNEL, backend, inputs, ['x']) as [Float32Array];
+    const y = outputArray(backend, x.length);
+    addon.gelu(x, y);
+    return output(backend, [...inputs.x.shape], y);
+  };
+}
+
+function geluGrad(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'dy' | 'x', TensorInfo>;
+    const [dy, x] = inputValues(GELU_GRAD_KERNEL, backend, inputs, ['dy', 'x']) as [Float32Array, Float32Array];
+    requireShape(GELU_GRAD_KERNEL, 'dy', inputs.dy.shape, inputs.x.shape);
+    const dx = outputArray(backend, x.length);
+    addon.geluGrad(dy, x, dx);
+    return output(backend, [...inputs.x.shape], dx);
+  };
+}
+
+/** The native backend's own kernels by name. */
+export function nativeOnlyKernels(addon: NativeAddon): Map<string, KernelFunc> {
+  return new Map<string, KernelFunc>([
+    [ADAMW_KERNEL, adamW(addon)],
+    [LAYER_NORM_KERNEL, layerNorm(addon)],
+    [LAYER_NORM_GRAD_KERNEL, layerNormGrad(addon)],
+    [GELU_KERNEL, gelu(addon)],
+    [GELU_GRAD_KERNEL, geluGrad(addon)],
+  ]);
+}

@@ -1,0 +1,147 @@
+// Fused LayerNorm and exact-erf GELU, forward and backward: one pass each instead of the ~10
+// elementwise kernels (and full-size temporaries) of the composite ops in app/mae/ops.ts. Each
+// does the same float32 operations in the same order as those composite ops, so results agree
+// with them (and with the cpu backend) to rounding; sums accumulate in double as reduce() does.
+#include <Eigen/Core>
+#include <unsupported/Eigen/SpecialFunctions>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels.h"
+#include "pool.h"
+
+namespace mae {
+namespace {
+
+constexpr int64_t kGrain = 1 << 15;  // elements per task, as elementwise.cc
+constexpr int64_t kChunk = 256;      // elements per SIMD chunk of erf/exp
+using Chunk = Eigen::Array<float, kChunk, 1>;
+
+int64_t rowsPerTask(int64_t cols) { return std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)); }
+
+// Σ values[i] in double, over 4 interleaved accumulators (vectorisable, fixed order).
+double sum(const float* values, int64_t count) {
+  double acc[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    for (int j = 0; j < 4; j++) acc[j] += values[i + j];
+  }
+  for (; i < count; i++) acc[0] += values[i];
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+// Applies f to chunks of x copied into aligned buffers (as arrayWith in elementwise.cc, so an
+// element's result never depends on the array's address). f(in, count, start) sees a padded chunk.
+template <class F>
+void chunked(int64_t size, F f) {
+  parallelFor(taskCount(size, kGrain), [&](int64_t task) {
+    const int64_t last = std::min(size, (task + 1) * kGrain);
+    for (int64_t start = task * kGrain; start < last; start += kChunk) f(start, std::min(kChunk, last - start));
+  });
+}
+
+}  // namespace
+
+void layerNorm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
+               int64_t cols, float epsilon) {
+  const int64_t perTask = rowsPerTask(cols);
+  parallelFor(taskCount(rows, perTask), [&](int64_t task) {
+    std::vector<float> squares(cols);
+    const int64_t last = std::min(rows, (task + 1) * perTask);
+    for (int64_t r = task * perTask; r < last; r++) {
+      const float* in = x + r * cols;
+      float* out = y + r * cols;
+      const float m = static_cast<float>(sum(in, cols) / static_cast<double>(cols));  // tf.mean
+      for (int64_t c = 0; c < cols; c++) squares[c] = (in[c] - m) * (in[c] - m);     // tf.squaredDifference
+      const float variance = static_cast<float>(sum(squares.data(), cols) / static_cast<double>(cols));
+      const float s = 1.0f / std::sqrt(variance + epsilon);  // tf.rsqrt(tf.add(variance, epsilon))
+      for (int64_t c = 0; c < cols; c++) out[c] = ((in[c] - m) * s) * gamma[c] + beta[c];
+      mean[r] = m;
+      rstd[r] = s;
+    }
+  });
+}
+
+void layerNormGrad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
+                   float* dgamma, float* dbeta, int64_t rows, int64_t cols) {
+  // dx per row; dγ = Σ_rows dy·x̂ and dβ = Σ_rows dy as per-task partial sums (double), added in
+  // task order afterwards: the task split depends on the shape only, so threads never change a bit.
+  const int64_t perTask = rowsPerTask(cols);
+  const int64_t tasks = taskCount(rows, perTask);
+  std::vector<double> partialGamma(static_cast<size_t>(tasks * cols), 0.0), partialBeta(static_cast<size_t>(tasks * cols), 0.0);
+  parallelFor(tasks, [&](int64_t task) {
+    std::vector<float> xHat(cols), gradXHat(cols), product(cols);
+    double* pg = partialGamma.data() + task * cols;
+    double* pb = partialBeta.data() + task * cols;
+    const int64_t last = std::min(rows, (task + 1) * perTask);
+    for (int64_t r = task * perTask; r < last; r++) {
+      const float* d = dy + r * cols;
+      const float* in = x + r * cols;
+      const float m = mean[r], s = rstd[r];
+      for (int64_t c = 0; c < cols; c++) {
+        xHat[c] = (in[c] - m) * s;
+        gradXHat[c] = d[c] * gamma[c];
+        product[c] = gradXHat[c] * xHat[c];
+        pg[c] += static_cast<double>(d[c] * xHat[c]);
+        pb[c] += static_cast<double>(d[c]);
+      }
+      const float meanGrad = static_cast<float>(sum(gradXHat.data(), cols) / static_cast<double>(cols));
+      const float meanProduct = static_cast<float>(sum(product.data(), cols) / static_cast<double>(cols));
+      float* out = dx + r * cols;
+      for (int64_t c = 0; c < cols; c++) out[c] = s * ((gradXHat[c] - meanGrad) - xHat[c] * meanProduct);
+    }
+  });
+  for (int64_t c = 0; c < cols; c++) {
+    double g = 0.0, b = 0.0;
+    for (int64_t t = 0; t < tasks; t++) {
+      g += partialGamma[t * cols + c];
+      b += partialBeta[t * cols + c];
+    }
+    dgamma[c] = static_cast<float>(g);
+    dbeta[c] = static_cast<float>(b);
+  }
+}
+
+void gelu(const float* x, float* y, int64_t size) {
+  // y = (x·0.5)·(1 + erf(x·√½))
+  chunked(size, [&](int64_t start, int64_t count) {
+    alignas(64) float scaled[kChunk];
+    alignas(64) float erfs[kChunk];
+    for (int64_t i = 0; i < count; i++) scaled[i] = x[start + i] * static_cast<float>(M_SQRT1_2);
+    std::fill(scaled + count, scaled + kChunk, 0.0f);
+    Eigen::Map<Chunk, Eigen::Aligned64> erfMap(erfs);
+    erfMap = Eigen::Map<const Chunk, Eigen::Aligned64>(scaled).erf();
+    for (int64_t i = 0; i < count; i++) y[start + i] = (x[start + i] * 0.5f) * (1.0f + erfs[i]);
+  });
+}
+
+void geluGrad(const float* dy, const float* x, float* dx, int64_t size) {
+  // dx = dy·(Φ(x) + x·φ(x)), Φ(x) = 0.5·(1 + erf(x·√½)), φ(x) = exp(x²·−0.5)·(1/√(2π))
+  const float inverseRoot2Pi = static_cast<float>(1.0 / std::sqrt(2.0 * M_PI));
+  chunked(size, [&](int64_t start, int64_t count) {
+    alignas(64) float scaled[kChunk];
+    alignas(64) float exponent[kChunk];
+    alignas(64) float erfs[kChunk];
+    alignas(64) float exps[kChunk];
+    for (int64_t i = 0; i < count; i++) {
+      const float z = x[start + i];
+      scaled[i] = z * static_cast<float>(M_SQRT1_2);
+      exponent[i] = (z * z) * -0.5f;
+    }
+    std::fill(scaled + count, scaled + kChunk, 0.0f);
+    std::fill(exponent + count, exponent + kChunk, 0.0f);
+    Eigen::Map<Chunk, Eigen::Aligned64> erfMap(erfs), expMap(exps);
+    erfMap = Eigen::Map<const Chunk, Eigen::Aligned64>(scaled).erf();
+    expMap = Eigen::Map<const Chunk, Eigen::Aligned64>(exponent).exp();
+    for (int64_t i = 0; i < count; i++) {
+      const float z = x[start + i];
+      const float cdf = 0.5f * (1.0f + erfs[i]);
+      const float pdf = exps[i] * inverseRoot2Pi;
+      dx[start + i] = dy[start + i] * (cdf + z * pdf);
+    }
+  });
+}
+
+}  // namespace mae
