@@ -16,7 +16,7 @@
  * An array that fails any of these is left to the garbage collector, as before. Every native
  * kernel writes all of its output, so stale contents are never seen.
  */
-import type { DataId } from '@tensorflow/tfjs-core';
+import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 /** Default cap on the bytes the free lists hold (beyond it freed arrays go to the GC). */
@@ -86,6 +86,12 @@ export class BufferPool {
     this.freeBytes += array.byteLength;
   }
 
+  /** Whether `values` is an array of this pool that only data entry `dataId` holds and nothing outside has seen. */
+  ownedBy(dataId: DataId, values: unknown): boolean {
+    const allocation = this.allocationOf(values);
+    return allocation !== undefined && !allocation.escaped && allocation.owner === dataId;
+  }
+
   /** Bytes held in the free lists. */
   get pooledBytes(): number {
     return this.freeBytes;
@@ -128,6 +134,17 @@ export class NativeBackend extends MathBackendCPU {
     const deleted = super.disposeData(dataId, force);
     if (deleted && values !== undefined && !this.data.has(dataId)) this.buffers.released(dataId, values);
     return deleted;
+  }
+
+  /**
+   * The values of `t` if a kernel may overwrite them in place: a pool array that only `t`'s data
+   * entry holds, with refCount 1 (one tensor, e.g. a variable, and no reshape, clone or saved copy
+   * of it), never read out. Otherwise null, and the kernel writes a new array.
+   */
+  exclusiveValues(t: TensorInfo): Float32Array | null {
+    if (t.dtype !== 'float32' || this.refCount(t.dataId) !== 1) return null;
+    const values = this.data.get(t.dataId).values;
+    return values instanceof Float32Array && this.buffers.ownedBy(t.dataId, values) ? values : null;
   }
 
   override dispose(): void {

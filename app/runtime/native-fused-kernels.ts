@@ -9,7 +9,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
 import { GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './fused-ops';
 import type { NativeAddon } from './native-addon';
-import { outputArray } from './native-buffers';
+import { NativeBackend, outputArray } from './native-buffers';
 import { floats, output } from './native-kernels';
 
 /** The float32 values of each named input, or an error naming the kernel and the input. */
@@ -30,6 +30,11 @@ function rowsAndColumns(shape: readonly number[]): [number, number] {
   return [util.sizeFromShape(shape.slice(0, -1)), shape.at(-1) ?? 1];
 }
 
+/**
+ * AdamW's new parameter and moments, each written in place over the old one where nothing else
+ * can see it (`NativeBackend.exclusiveValues`: the optimizer's variables after their first step),
+ * else into a new array. An in-place output is the input's own data entry, as Identity returns.
+ */
 function adamW(addon: NativeAddon): KernelFunc {
   return (args) => {
     const backend = args.backend as MathBackendCPU;
@@ -37,11 +42,20 @@ function adamW(addon: NativeAddon): KernelFunc {
     const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } = args.attrs as unknown as FusedAdamWScalars;
     const [param, m, v, grad] = inputValues(ADAMW_KERNEL, backend, inputs, ['param', 'm', 'v', 'grad']) as [Float32Array, Float32Array, Float32Array, Float32Array];
     if (!util.arraysEqual(inputs.param.shape, inputs.grad.shape)) throw new Error(`${ADAMW_KERNEL}: gradient shape ${inputs.grad.shape} differs from parameter ${inputs.param.shape}`);
-    const outs = [outputArray(backend, param.length), outputArray(backend, param.length), outputArray(backend, param.length)] as const;
+    if (m.length !== param.length || v.length !== param.length) throw new Error(`${ADAMW_KERNEL}: moments of ${m.length} and ${v.length} values for a parameter of ${param.length}`);
+    const targets = [inputs.param, inputs.m, inputs.v].map((t) => {
+      const inPlace = backend instanceof NativeBackend ? backend.exclusiveValues(t) : null;
+      return { t, inPlace, values: inPlace ?? outputArray(backend, param.length) };
+    });
+    const [outParam, outM, outV] = targets.map((target) => target.values) as [Float32Array, Float32Array, Float32Array];
     // Scalars rounded to float32 from the same doubles as the composite ops' tf.scalar()s.
-    addon.adamw(param, m, v, grad, outs[0], outs[1], outs[2], beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(correction2), epsilon,
+    addon.adamw(param, m, v, grad, outParam, outM, outV, beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(correction2), epsilon,
       weightDecay > 0 ? 1 - lr * weightDecay : 1, lr / correction1);
-    return outs.map((values) => output(backend, [...inputs.param.shape], values));
+    return targets.map(({ t, inPlace, values }) => {
+      if (!inPlace) return output(backend, [...inputs.param.shape], values);
+      backend.incRef(t.dataId);
+      return { dataId: t.dataId, shape: [...t.shape], dtype: t.dtype };
+    });
   };
 }
 

@@ -218,6 +218,50 @@ describe.runIf(load.ok)(`fused AdamW (${ADAMW_KERNEL})`, () => {
     }
   });
 
+  it('updates parameter and moments in place only where nothing else can see them', async () => {
+    await tf.setBackend(NATIVE_BACKEND);
+    const rng = Rng.fromSeed(5);
+    const param = tf.variable(tf.tensor(Float32Array.from({ length: 257 * 3 }, () => rng.normal()), [257, 3]));
+    const optimizer = new AdamW(new Map([['blocks.0.attn.qkv.weight', param]]));
+    const m = optimizer.firstMoments.get('blocks.0.attn.qkv.weight')!;
+    const step = (): void => {
+      const grad = tf.tensor(Float32Array.from({ length: param.size }, () => rng.normal()), param.shape);
+      optimizer.step(new Map([['blocks.0.attn.qkv.weight', grad]]), 1e-2);
+      grad.dispose();
+    };
+    step(); // from user data and zerosLike: new arrays
+    const ids = [param.dataId, m.dataId];
+    step();
+    expect([param.dataId, m.dataId], 'after the first step the state is the kernel\'s own: updated in place').toEqual(ids);
+
+    const kept = tf.clone(param); // shares the data entry: refCount 2
+    const copy = tf.mul(param, 1); // read through a copy, so param's array itself is not handed out
+    const keptValues = Float32Array.from(copy.dataSync());
+    copy.dispose();
+    const read = m.dataSync(); // the moment's own array, handed out
+    const readValues = Float32Array.from(read);
+    step();
+    expect(param.dataId).not.toBe(ids[0]);
+    expect(m.dataId).not.toBe(ids[1]);
+    expect(kept.dataSync()).toEqual(keptValues);
+    expect(read).toEqual(readValues);
+    const updated = param.dataSync(); // hands out the parameter's new array
+    expect(updated).not.toEqual(keptValues); // the step did update it
+
+    const [paramId, momentId] = [param.dataId, m.dataId];
+    step();
+    expect(param.dataId, 'a parameter read out is not overwritten').not.toBe(paramId);
+    expect(m.dataId, 'the new moment no one has seen is updated in place').toBe(momentId);
+    expect(kept.dataSync()).toEqual(keptValues);
+    kept.dispose();
+    const again = [param.dataId, m.dataId];
+    step();
+    expect([param.dataId, m.dataId], 'new arrays no one has seen: in place again').toEqual(again);
+    optimizer.dispose();
+    param.dispose();
+    await tf.setBackend('cpu');
+  });
+
   it('throws naming a gradient whose shape differs from its parameter', async () => {
     await tf.setBackend(NATIVE_BACKEND);
     const [param, m, v, grad] = [tf.zeros([3, 2]), tf.zeros([3, 2]), tf.zeros([3, 2]), tf.zeros([2, 3])];

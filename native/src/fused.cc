@@ -32,14 +32,51 @@ double sum(const float* values, int64_t count) {
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
-// Applies f to chunks of x copied into aligned buffers (as arrayWith in elementwise.cc, so an
-// element's result never depends on the array's address). f(in, count, start) sees a padded chunk.
+// Runs f(start, count) over [0, size) in chunks of at most kChunk, kGrain elements a task. The
+// chunk functions copy their input into aligned buffers for Eigen's erf/exp (as arrayWith in
+// elementwise.cc), so an element's result never depends on the array's address.
 template <class F>
 void chunked(int64_t size, F f) {
   parallelFor(taskCount(size, kGrain), [&](int64_t task) {
     const int64_t last = std::min(size, (task + 1) * kGrain);
     for (int64_t start = task * kGrain; start < last; start += kChunk) f(start, std::min(kChunk, last - start));
   });
+}
+
+}  // namespace
+
+namespace {
+
+// Row helpers take everything as parameters (see unaryRange in elementwise.cc: a lambda's
+// by-reference captures, under -fno-strict-aliasing, keep these loops from vectorising).
+void normaliseRow(const float* in, const float* gamma, const float* beta, float* out, float* squares, int64_t cols,
+                  float epsilon, float* meanOut, float* rstdOut) {
+  const float m = static_cast<float>(sum(in, cols) / static_cast<double>(cols));  // tf.mean
+  for (int64_t c = 0; c < cols; c++) squares[c] = (in[c] - m) * (in[c] - m);     // tf.squaredDifference
+  const float variance = static_cast<float>(sum(squares, cols) / static_cast<double>(cols));
+  const float s = 1.0f / std::sqrt(variance + epsilon);  // tf.rsqrt(tf.add(variance, epsilon))
+  for (int64_t c = 0; c < cols; c++) out[c] = ((in[c] - m) * s) * gamma[c] + beta[c];
+  *meanOut = m;
+  *rstdOut = s;
+}
+
+// One row of LayerNorm's backward; adds the row's dy·x̂ and dy to the partial sums pg and pb.
+// The scratch rows and partial sums are this task's own (__restrict).
+void normaliseRowGrad(const float* d, const float* in, const float* gamma, float m, float s, float* out,
+                      float* __restrict xHat, float* __restrict gradXHat, float* __restrict product, double* __restrict pg,
+                      double* __restrict pb, int64_t cols) {
+  for (int64_t c = 0; c < cols; c++) {
+    xHat[c] = (in[c] - m) * s;
+    gradXHat[c] = d[c] * gamma[c];
+    product[c] = gradXHat[c] * xHat[c];
+  }
+  for (int64_t c = 0; c < cols; c++) {
+    pg[c] += static_cast<double>(d[c] * xHat[c]);
+    pb[c] += static_cast<double>(d[c]);
+  }
+  const float meanGrad = static_cast<float>(sum(gradXHat, cols) / static_cast<double>(cols));
+  const float meanProduct = static_cast<float>(sum(product, cols) / static_cast<double>(cols));
+  for (int64_t c = 0; c < cols; c++) out[c] = s * ((gradXHat[c] - meanGrad) - xHat[c] * meanProduct);
 }
 
 }  // namespace
@@ -51,15 +88,7 @@ void layerNorm(const float* x, const float* gamma, const float* beta, float* y, 
     std::vector<float> squares(cols);
     const int64_t last = std::min(rows, (task + 1) * perTask);
     for (int64_t r = task * perTask; r < last; r++) {
-      const float* in = x + r * cols;
-      float* out = y + r * cols;
-      const float m = static_cast<float>(sum(in, cols) / static_cast<double>(cols));  // tf.mean
-      for (int64_t c = 0; c < cols; c++) squares[c] = (in[c] - m) * (in[c] - m);     // tf.squaredDifference
-      const float variance = static_cast<float>(sum(squares.data(), cols) / static_cast<double>(cols));
-      const float s = 1.0f / std::sqrt(variance + epsilon);  // tf.rsqrt(tf.add(variance, epsilon))
-      for (int64_t c = 0; c < cols; c++) out[c] = ((in[c] - m) * s) * gamma[c] + beta[c];
-      mean[r] = m;
-      rstd[r] = s;
+      normaliseRow(x + r * cols, gamma, beta, y + r * cols, squares.data(), cols, epsilon, mean + r, rstd + r);
     }
   });
 }
@@ -72,25 +101,11 @@ void layerNormGrad(const float* dy, const float* x, const float* gamma, const fl
   const int64_t tasks = taskCount(rows, perTask);
   std::vector<double> partialGamma(static_cast<size_t>(tasks * cols), 0.0), partialBeta(static_cast<size_t>(tasks * cols), 0.0);
   parallelFor(tasks, [&](int64_t task) {
-    std::vector<float> xHat(cols), gradXHat(cols), product(cols);
-    double* pg = partialGamma.data() + task * cols;
-    double* pb = partialBeta.data() + task * cols;
+    std::vector<float> scratch(3 * cols);
     const int64_t last = std::min(rows, (task + 1) * perTask);
     for (int64_t r = task * perTask; r < last; r++) {
-      const float* d = dy + r * cols;
-      const float* in = x + r * cols;
-      const float m = mean[r], s = rstd[r];
-      for (int64_t c = 0; c < cols; c++) {
-        xHat[c] = (in[c] - m) * s;
-        gradXHat[c] = d[c] * gamma[c];
-        product[c] = gradXHat[c] * xHat[c];
-        pg[c] += static_cast<double>(d[c] * xHat[c]);
-        pb[c] += static_cast<double>(d[c]);
-      }
-      const float meanGrad = static_cast<float>(sum(gradXHat.data(), cols) / static_cast<double>(cols));
-      const float meanProduct = static_cast<float>(sum(product.data(), cols) / static_cast<double>(cols));
-      float* out = dx + r * cols;
-      for (int64_t c = 0; c < cols; c++) out[c] = s * ((gradXHat[c] - meanGrad) - xHat[c] * meanProduct);
+      normaliseRowGrad(dy + r * cols, x + r * cols, gamma, mean[r], rstd[r], dx + r * cols, scratch.data(), scratch.data() + cols,
+                       scratch.data() + 2 * cols, partialGamma.data() + task * cols, partialBeta.data() + task * cols, cols);
     }
   });
   for (int64_t c = 0; c < cols; c++) {
@@ -104,44 +119,50 @@ void layerNormGrad(const float* dy, const float* x, const float* gamma, const fl
   }
 }
 
+namespace {
+
+// y = (x·0.5)·(1 + erf(x·√½)) for one chunk of at most kChunk elements.
+void geluChunk(const float* x, float* y, int64_t count) {
+  alignas(64) float scaled[kChunk];
+  alignas(64) float erfs[kChunk];
+  for (int64_t i = 0; i < count; i++) scaled[i] = x[i] * static_cast<float>(M_SQRT1_2);
+  std::fill(scaled + count, scaled + kChunk, 0.0f);
+  Eigen::Map<Chunk, Eigen::Aligned64> erfMap(erfs);
+  erfMap = Eigen::Map<const Chunk, Eigen::Aligned64>(scaled).erf();
+  for (int64_t i = 0; i < count; i++) y[i] = (x[i] * 0.5f) * (1.0f + erfs[i]);
+}
+
+// dx = dy·(Φ(x) + x·φ(x)), Φ(x) = 0.5·(1 + erf(x·√½)), φ(x) = exp(x²·−0.5)·(1/√(2π)), for one chunk.
+void geluGradChunk(const float* dy, const float* x, float* dx, int64_t count) {
+  const float inverseRoot2Pi = static_cast<float>(1.0 / std::sqrt(2.0 * M_PI));
+  alignas(64) float scaled[kChunk];
+  alignas(64) float exponent[kChunk];
+  alignas(64) float erfs[kChunk];
+  alignas(64) float exps[kChunk];
+  for (int64_t i = 0; i < count; i++) {
+    scaled[i] = x[i] * static_cast<float>(M_SQRT1_2);
+    exponent[i] = (x[i] * x[i]) * -0.5f;
+  }
+  std::fill(scaled + count, scaled + kChunk, 0.0f);
+  std::fill(exponent + count, exponent + kChunk, 0.0f);
+  Eigen::Map<Chunk, Eigen::Aligned64> erfMap(erfs), expMap(exps);
+  erfMap = Eigen::Map<const Chunk, Eigen::Aligned64>(scaled).erf();
+  expMap = Eigen::Map<const Chunk, Eigen::Aligned64>(exponent).exp();
+  for (int64_t i = 0; i < count; i++) {
+    const float cdf = 0.5f * (1.0f + erfs[i]);
+    const float pdf = exps[i] * inverseRoot2Pi;
+    dx[i] = dy[i] * (cdf + x[i] * pdf);
+  }
+}
+
+}  // namespace
+
 void gelu(const float* x, float* y, int64_t size) {
-  // y = (x·0.5)·(1 + erf(x·√½))
-  chunked(size, [&](int64_t start, int64_t count) {
-    alignas(64) float scaled[kChunk];
-    alignas(64) float erfs[kChunk];
-    for (int64_t i = 0; i < count; i++) scaled[i] = x[start + i] * static_cast<float>(M_SQRT1_2);
-    std::fill(scaled + count, scaled + kChunk, 0.0f);
-    Eigen::Map<Chunk, Eigen::Aligned64> erfMap(erfs);
-    erfMap = Eigen::Map<const Chunk, Eigen::Aligned64>(scaled).erf();
-    for (int64_t i = 0; i < count; i++) y[start + i] = (x[start + i] * 0.5f) * (1.0f + erfs[i]);
-  });
+  chunked(size, [&](int64_t start, int64_t count) { geluChunk(x + start, y + start, count); });
 }
 
 void geluGrad(const float* dy, const float* x, float* dx, int64_t size) {
-  // dx = dy·(Φ(x) + x·φ(x)), Φ(x) = 0.5·(1 + erf(x·√½)), φ(x) = exp(x²·−0.5)·(1/√(2π))
-  const float inverseRoot2Pi = static_cast<float>(1.0 / std::sqrt(2.0 * M_PI));
-  chunked(size, [&](int64_t start, int64_t count) {
-    alignas(64) float scaled[kChunk];
-    alignas(64) float exponent[kChunk];
-    alignas(64) float erfs[kChunk];
-    alignas(64) float exps[kChunk];
-    for (int64_t i = 0; i < count; i++) {
-      const float z = x[start + i];
-      scaled[i] = z * static_cast<float>(M_SQRT1_2);
-      exponent[i] = (z * z) * -0.5f;
-    }
-    std::fill(scaled + count, scaled + kChunk, 0.0f);
-    std::fill(exponent + count, exponent + kChunk, 0.0f);
-    Eigen::Map<Chunk, Eigen::Aligned64> erfMap(erfs), expMap(exps);
-    erfMap = Eigen::Map<const Chunk, Eigen::Aligned64>(scaled).erf();
-    expMap = Eigen::Map<const Chunk, Eigen::Aligned64>(exponent).exp();
-    for (int64_t i = 0; i < count; i++) {
-      const float z = x[start + i];
-      const float cdf = 0.5f * (1.0f + erfs[i]);
-      const float pdf = exps[i] * inverseRoot2Pi;
-      dx[start + i] = dy[start + i] * (cdf + z * pdf);
-    }
-  });
+  chunked(size, [&](int64_t start, int64_t count) { geluGradChunk(dy + start, x + start, dx + start, count); });
 }
 
 }  // namespace mae
