@@ -195,24 +195,30 @@ void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t redu
   });
 }
 
+namespace {
+
+// One row: exp(x − max) through Eigen's SIMD exp on a padded copy (every element through the same
+// packet path, as arrayWith), summed in double in index order, then scaled by 1/sum.
+void softmaxRow(const float* in, float* o, int64_t cols, Eigen::ArrayXf& shifted) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t c = 0; c < cols; c++) max = std::max(max, in[c]);
+  for (int64_t c = 0; c < cols; c++) shifted[c] = in[c] - max;
+  shifted = shifted.exp();
+  double sum = 0.0;
+  for (int64_t c = 0; c < cols; c++) sum += shifted[c];
+  const float inverse = static_cast<float>(1.0 / sum);
+  for (int64_t c = 0; c < cols; c++) o[c] = shifted[c] * inverse;
+}
+
+}  // namespace
+
 void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
   const int64_t rowsPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1));
+  const int64_t padded = (cols + 15) / 16 * 16;  // whole AVX/SSE packets: no scalar tail
   parallelFor(taskCount(rows, rowsPerTask), [&](int64_t task) {
-    const int64_t first = task * rowsPerTask;
-    const int64_t last = std::min(rows, first + rowsPerTask);
-    for (int64_t r = first; r < last; r++) {
-      const float* in = x + r * cols;
-      float* o = out + r * cols;
-      float max = -std::numeric_limits<float>::infinity();
-      for (int64_t c = 0; c < cols; c++) max = std::max(max, in[c]);
-      double sum = 0.0;
-      for (int64_t c = 0; c < cols; c++) {
-        o[c] = std::exp(in[c] - max);
-        sum += o[c];
-      }
-      const float inverse = static_cast<float>(1.0 / sum);
-      for (int64_t c = 0; c < cols; c++) o[c] *= inverse;
-    }
+    Eigen::ArrayXf shifted = Eigen::ArrayXf::Zero(padded);
+    const int64_t last = std::min(rows, (task + 1) * rowsPerTask);
+    for (int64_t r = task * rowsPerTask; r < last; r++) softmaxRow(x + r * cols, out + r * cols, cols, shifted);
   });
 }
 
