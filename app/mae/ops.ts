@@ -5,13 +5,13 @@
  *  - wasm 4.22 has no UnsortedSegmentSum (the gradient of gather) and crashes on gather with
  *    batchDims: we only ever gather constants (`gatherRows`), with flat indices and no batchDims;
  *  - wasm has no Conv2DBackpropFilter: the patch embedding is a reshape + matMul (`linear`).
- * And backends with fused LayerNorm and GELU kernels (native) get those instead of the
+ * And backends with fused linear, LayerNorm and GELU kernels (native) get those instead of the
  * composite ops: the same math in one kernel each way (app/runtime/fused-ops.ts).
  * Gradients must be registered first: `ensureGradients` (app/runtime/gradients.ts), which
  * `selectBackend` calls.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedGelu, fusedLayerNorm, fusedOpsAvailable } from '../runtime/fused-ops';
+import { fusedGelu, fusedLayerNorm, fusedLinear, fusedOpsAvailable } from '../runtime/fused-ops';
 
 /** Looks up a parameter by its reference name; throws naming it when absent. */
 export type ParamLookup = (name: string) => tf.Tensor;
@@ -21,6 +21,8 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Ten
   const inDim = x.shape[x.shape.length - 1]!;
   const outDim = weight.shape[1]!;
   if (weight.shape[0] !== inDim) throw new Error(`linear: input width ${inDim} does not match weight ${JSON.stringify(weight.shape)}`);
+  const plain = [x, weight, bias].every((t) => t.dtype === 'float32') && weight.rank === 2 && bias.rank === 1 && bias.shape[0] === outDim;
+  if (plain && x.rank > 0 && fusedOpsAvailable()) return fusedLinear(x, weight, bias);
   const flat = tf.reshape(x, [-1, inDim]); // [N, in]
   const y = tf.add(tf.matMul(flat, weight), bias); // [N, out]
   return tf.reshape(y, [...x.shape.slice(0, -1), outDim]); // [..., out]

@@ -1,12 +1,17 @@
 /**
- * Fused LayerNorm and GELU for backends that register their kernels (the `native` one): one
- * kernel forward and one backward instead of ~10 elementwise kernels each way, every one with
- * a full-size temporary and its own engine bookkeeping. `app/mae/ops.ts` uses them when
+ * Fused linear layer, LayerNorm and GELU for backends that register their kernels (the `native`
+ * one): one kernel forward and one backward instead of up to ~10 kernels each way (reshapes,
+ * matMul and bias add; LayerNorm's and GELU's elementwise steps), every one with its own engine
+ * bookkeeping and most with a full-size temporary. `app/mae/ops.ts` uses them when
  * `fusedOpsAvailable()`; the kernels do the same float32 operations as its composite ops.
  * Their gradients are registered here (TF.js gradients are global, looked up by kernel name).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+/** y = x·weight + bias over the last axis of x. */
+export const LINEAR_KERNEL = 'MaeLinear';
+/** dx, dweight, dbias from dy, x and weight. */
+export const LINEAR_GRAD_KERNEL = 'MaeLinearGrad';
 /** y, mean, rstd = LayerNorm(x, gamma, beta) over the last axis; attrs `{ epsilon }`. */
 export const LAYER_NORM_KERNEL = 'MaeLayerNorm';
 /** dx, dgamma, dbeta from dy, x, gamma and the forward's mean and rstd. */
@@ -17,7 +22,7 @@ export const GELU_KERNEL = 'MaeGelu';
 export const GELU_GRAD_KERNEL = 'MaeGeluGrad';
 
 /** The fused kernels, each of which a backend must register to offer them. */
-export const FUSED_KERNEL_NAMES: readonly string[] = [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL];
+export const FUSED_KERNEL_NAMES: readonly string[] = [LINEAR_KERNEL, LINEAR_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL];
 
 /** Whether the active backend has the fused kernels. */
 export function fusedOpsAvailable(): boolean {
@@ -27,6 +32,17 @@ export function fusedOpsAvailable(): boolean {
 
 /** Registers the gradients of the forward kernels once (a backend that has the kernels calls this). */
 export function registerFusedGradients(): void {
+  if (!tf.getGradient(LINEAR_KERNEL)) {
+    tf.registerGradient({
+      kernelName: LINEAR_KERNEL,
+      inputsToSave: ['x', 'weight'],
+      gradFunc: (dy, saved) => {
+        const [x, weight] = saved as [tf.Tensor, tf.Tensor];
+        const [dx, dweight, dbias] = tf.engine().runKernel(LINEAR_GRAD_KERNEL, { dy: dy as tf.Tensor, x, weight }, {}) as tf.Tensor[];
+        return { x: () => dx!, weight: () => dweight!, bias: () => dbias! };
+      },
+    });
+  }
   if (!tf.getGradient(LAYER_NORM_KERNEL)) {
     tf.registerGradient({
       kernelName: LAYER_NORM_KERNEL,
@@ -51,6 +67,11 @@ export function registerFusedGradients(): void {
       },
     });
   }
+}
+
+/** x [..., in] · weight [in, out] + bias [out], all float32; requires `fusedOpsAvailable()`. */
+export function fusedLinear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(LINEAR_KERNEL, { x, weight, bias }, {}) as tf.Tensor;
 }
 
 /**

@@ -21,6 +21,10 @@ export interface NativeAddon {
   /** Writes the updated parameter and moments to the three out arrays (see fused-adamw.ts for the scalars). */
   adamw(param: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, outParam: Float32Array, outM: Float32Array, outV: Float32Array,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, rootCorrection2: number, epsilon: number, decayFactor: number, stepSize: number): void;
+  /** y [rows, out] = x [rows, in] · weight [in, out] + bias [out]. */
+  linear(x: Float32Array, weight: Float32Array, bias: Float32Array, y: Float32Array, rows: number, inDim: number, outDim: number): void;
+  /** linear's gradients: dy·weightᵀ, xᵀ·dy and Σ_rows dy. */
+  linearGrad(dy: Float32Array, x: Float32Array, weight: Float32Array, dx: Float32Array, dweight: Float32Array, dbias: Float32Array, rows: number, inDim: number, outDim: number): void;
   /** LayerNorm over the rows of x [rows, cols]; writes y and each row's mean and 1/√(var + ε). */
   layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, cols: number, epsilon: number): void;
   /** LayerNorm's gradients from dy, x and the forward's mean and rstd. */

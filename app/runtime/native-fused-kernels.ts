@@ -1,13 +1,14 @@
 /**
  * The `native` backend's own kernels, which the cpu backend does not have: the fused AdamW
- * update (fused-adamw.ts) and the fused LayerNorm and GELU, forward and backward (fused-ops.ts).
+ * update (fused-adamw.ts) and the fused linear layer, LayerNorm and GELU, forward and backward
+ * (fused-ops.ts).
  * There is no cpu kernel to fall back to, so they take float32 only and throw otherwise; the
  * ops that call them check their inputs first.
  */
 import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
-import { GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './fused-ops';
+import { GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL } from './fused-ops';
 import type { NativeAddon } from './native-addon';
 import { NativeBackend, outputArray } from './native-buffers';
 import { floats, output } from './native-kernels';
@@ -56,6 +57,39 @@ function adamW(addon: NativeAddon): KernelFunc {
       backend.incRef(t.dataId);
       return { dataId: t.dataId, shape: [...t.shape], dtype: t.dtype };
     });
+  };
+}
+
+function linear(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'x' | 'weight' | 'bias', TensorInfo>;
+    const [x, weight, bias] = inputValues(LINEAR_KERNEL, backend, inputs, ['x', 'weight', 'bias']) as [Float32Array, Float32Array, Float32Array];
+    if (inputs.x.shape.length === 0 || inputs.weight.shape.length !== 2) throw new Error(`${LINEAR_KERNEL}: x must have an axis and weight two, got [${inputs.x.shape}] and [${inputs.weight.shape}]`);
+    const [rows, inDim] = rowsAndColumns(inputs.x.shape);
+    const outDim = inputs.weight.shape[1]!;
+    requireShape(LINEAR_KERNEL, 'weight', inputs.weight.shape, [inDim, outDim]);
+    requireShape(LINEAR_KERNEL, 'bias', inputs.bias.shape, [outDim]);
+    const y = outputArray(backend, rows * outDim);
+    addon.linear(x, weight, bias, y, rows, inDim, outDim);
+    return output(backend, [...inputs.x.shape.slice(0, -1), outDim], y);
+  };
+}
+
+function linearGrad(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'dy' | 'x' | 'weight', TensorInfo>;
+    const [dy, x, weight] = inputValues(LINEAR_GRAD_KERNEL, backend, inputs, ['dy', 'x', 'weight']) as [Float32Array, Float32Array, Float32Array];
+    const [rows, inDim] = rowsAndColumns(inputs.x.shape);
+    const outDim = inputs.weight.shape[1] ?? 0;
+    requireShape(LINEAR_GRAD_KERNEL, 'weight', inputs.weight.shape, [inDim, outDim]);
+    requireShape(LINEAR_GRAD_KERNEL, 'dy', inputs.dy.shape, [...inputs.x.shape.slice(0, -1), outDim]);
+    const dx = outputArray(backend, x.length);
+    const dweight = outputArray(backend, weight.length);
+    const dbias = outputArray(backend, outDim);
+    addon.linearGrad(dy, x, weight, dx, dweight, dbias, rows, inDim, outDim);
+    return [output(backend, [...inputs.x.shape], dx), output(backend, [inDim, outDim], dweight), output(backend, [outDim], dbias)];
   };
 }
 
@@ -122,6 +156,8 @@ function geluGrad(addon: NativeAddon): KernelFunc {
 export function nativeOnlyKernels(addon: NativeAddon): Map<string, KernelFunc> {
   return new Map<string, KernelFunc>([
     [ADAMW_KERNEL, adamW(addon)],
+    [LINEAR_KERNEL, linear(addon)],
+    [LINEAR_GRAD_KERNEL, linearGrad(addon)],
     [LAYER_NORM_KERNEL, layerNorm(addon)],
     [LAYER_NORM_GRAD_KERNEL, layerNormGrad(addon)],
     [GELU_KERNEL, gelu(addon)],

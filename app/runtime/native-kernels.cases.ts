@@ -5,8 +5,8 @@
  * not made, so each backend builds the same values itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gelu, layerNorm } from '../mae/ops';
-import { GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './fused-ops';
+import { gelu, layerNorm, linear } from '../mae/ops';
+import { GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL } from './fused-ops';
 
 /** How an input's values are drawn. */
 export type Fill = 'normal' | 'positive' | 'nonzero' | { indices: number } | { values: number[] };
@@ -213,8 +213,28 @@ function gatherCases(): KernelCase[] {
 
 /**
  * The fused kernels through the model's own ops (app/mae/ops.ts), which pick them on the native
- * backend and the composite ops elsewhere: so the cpu reference is the composite LayerNorm/GELU.
+ * backend and the composite ops elsewhere: so the cpu reference is the composite linear/LayerNorm/GELU.
  */
+const LINEAR_SHAPES: Array<[number[], number, boolean?]> = [
+  [[3, 5], 7], [[2, 3, 4], 6], [[1, 1], 1], [[5], 3], [[4, 1, 2, 3], 1], [[0, 4], 3], [[131, 96], 257, true],
+];
+
+function linearCases(): KernelCase[] {
+  return LINEAR_SHAPES.map(([shape, outDim, threaded]) => ({
+    label: `x ${JSON.stringify(shape)}, ${outDim} out`, inputs: [normal(...shape), normal(shape.at(-1)!, outDim), normal(outDim)],
+    op: ([x, w, b]) => linear(x!, w!, b!), threaded,
+  }));
+}
+
+/** The gradient kernel on its own: the op is the vector-Jacobian product of linear. */
+function linearGradCases(): KernelCase[] {
+  return LINEAR_SHAPES.filter(([shape]) => !shape.includes(0)).map(([shape, outDim, threaded]) => ({
+    label: `x ${JSON.stringify(shape)}, ${outDim} out`, gradient: false, threaded,
+    inputs: [normal(...shape), normal(shape.at(-1)!, outDim), normal(outDim), normal(...shape.slice(0, -1), outDim)],
+    op: ([x, w, b, dy]) => tf.grads((...args: tf.Tensor[]) => linear(args[0]!, args[1]!, args[2]!))([x!, w!, b!], dy),
+  }));
+}
+
 function layerNormCases(): KernelCase[] {
   // Rows of 1 or 2 values normalise to 0 or ±1 exactly: their dx is rounding noise on either backend.
   const shapes: Array<[number[], boolean?]> = [[[3, 5, 7]], [[13]], [[1, 1]], [[4, 1, 3]], [[2, 3, 1, 5]], [[0, 6]], [[257, 301], true]];
@@ -262,6 +282,8 @@ export function kernelCases(): Map<string, KernelCase[]> {
   cases.set('Concat', concatCases());
   cases.set('PadV2', padCases());
   cases.set('GatherV2', gatherCases());
+  cases.set(LINEAR_KERNEL, linearCases());
+  cases.set(LINEAR_GRAD_KERNEL, linearGradCases());
   cases.set(LAYER_NORM_KERNEL, layerNormCases());
   cases.set(LAYER_NORM_GRAD_KERNEL, layerNormGradCases());
   cases.set(GELU_KERNEL, geluCases());

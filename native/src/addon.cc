@@ -245,6 +245,35 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// linear(x, weight, bias, y, rows, in, out)
+napi_value Linear(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 7, "linear");
+    float* arrays[4];
+    for (size_t i = 0; i < 4; i++) arrays[i] = args.floats(i);
+    const int64_t rows = args.integer(4), in = args.integer(5), out = args.integer(6);
+    require(rows >= 0 && in >= 0 && out >= 0, "linear", "negative size");
+    require(args.length(0) == rows * in && args.length(1) == in * out && args.length(2) == out && args.length(3) == rows * out,
+            "linear", "arrays do not match the shapes");
+    mae::linear(arrays[0], arrays[1], arrays[2], arrays[3], rows, in, out);
+  });
+}
+
+// linearGrad(dy, x, weight, dx, dweight, dbias, rows, in, out)
+napi_value LinearGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 9, "linearGrad");
+    float* arrays[6];
+    for (size_t i = 0; i < 6; i++) arrays[i] = args.floats(i);
+    const int64_t rows = args.integer(6), in = args.integer(7), out = args.integer(8);
+    require(rows >= 0 && in >= 0 && out >= 0, "linearGrad", "negative size");
+    require(args.length(0) == rows * out && args.length(1) == rows * in && args.length(2) == in * out && args.length(3) == rows * in &&
+                args.length(4) == in * out && args.length(5) == out,
+            "linearGrad", "arrays do not match the shapes");
+    mae::linearGrad(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], rows, in, out);
+  });
+}
+
 // gelu(x, y)
 napi_value Gelu(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -319,6 +348,8 @@ NAPI_MODULE_INIT() {
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"linear", nullptr, Linear, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"linearGrad", nullptr, LinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -79,6 +79,10 @@ void normaliseRowGrad(const float* d, const float* in, const float* gamma, float
   for (int64_t c = 0; c < cols; c++) out[c] = s * ((gradXHat[c] - meanGrad) - xHat[c] * meanProduct);
 }
 
+void addRow(float* y, const float* bias, int64_t count) {
+  for (int64_t c = 0; c < count; c++) y[c] = y[c] + bias[c];
+}
+
 }  // namespace
 
 void layerNorm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
@@ -163,6 +167,26 @@ void gelu(const float* x, float* y, int64_t size) {
 
 void geluGrad(const float* dy, const float* x, float* dx, int64_t size) {
   chunked(size, [&](int64_t start, int64_t count) { geluGradChunk(dy + start, x + start, dx + start, count); });
+}
+
+void linear(const float* x, const float* weight, const float* bias, float* y, int64_t rows, int64_t in, int64_t out) {
+  // The product, then + bias row by row: the same float operations as the BatchMatMul and Add kernels.
+  const int32_t zero = 0;
+  matMul(x, weight, y, rows, in, out, false, false, &zero, &zero, 1);
+  const int64_t perTask = rowsPerTask(out);
+  parallelFor(taskCount(rows, perTask), [&](int64_t task) {
+    const int64_t last = std::min(rows, (task + 1) * perTask);
+    for (int64_t r = task * perTask; r < last; r++) addRow(y + r * out, bias, out);
+  });
+}
+
+void linearGrad(const float* dy, const float* x, const float* weight, float* dx, float* dweight, float* dbias, int64_t rows,
+                int64_t in, int64_t out) {
+  // As TF.js's gradients of matMul and the broadcast add: dy·Wᵀ, xᵀ·dy, Σ_rows dy.
+  const int32_t zero = 0;
+  matMul(dy, weight, dx, rows, out, in, false, true, &zero, &zero, 1);
+  matMul(x, dy, dweight, in, rows, out, true, false, &zero, &zero, 1);
+  reduce(ReduceOp::Sum, dy, dbias, 1, rows, out);
 }
 
 }  // namespace mae

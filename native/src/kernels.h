@@ -58,4 +58,11 @@ void gelu(const float* x, float* y, int64_t size);
 /** GELU's gradient, dx = dy·(Φ(x) + x·φ(x)). */
 void geluGrad(const float* dy, const float* x, float* dx, int64_t size);
 
+/** y [rows, out] = x [rows, in] · weight [in, out] + bias [out]. */
+void linear(const float* x, const float* weight, const float* bias, float* y, int64_t rows, int64_t in, int64_t out);
+
+/** linear's gradients: dx = dy·weightᵀ, dweight = xᵀ·dy, dbias = Σ_rows dy. */
+void linearGrad(const float* dy, const float* x, const float* weight, float* dx, float* dweight, float* dbias, int64_t rows,
+                int64_t in, int64_t out);
+
 }  // namespace mae
