@@ -5,13 +5,13 @@
  *  - wasm 4.22 has no UnsortedSegmentSum (the gradient of gather) and crashes on gather with
  *    batchDims: we only ever gather constants (`gatherRows`), with flat indices and no batchDims;
  *  - wasm has no Conv2DBackpropFilter: the patch embedding is a reshape + matMul (`linear`).
- * And backends with fused linear, LayerNorm and GELU kernels (native) get those instead of the
+ * And backends with fused softmax, linear, LayerNorm and GELU kernels (native) get those instead of the
  * composite ops: the same math in one kernel each way (app/runtime/fused-ops.ts).
  * Gradients must be registered first: `ensureGradients` (app/runtime/gradients.ts), which
  * `selectBackend` calls.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedGelu, fusedLayerNorm, fusedLinear, fusedOpsAvailable } from '../runtime/fused-ops';
+import { fusedGelu, fusedLayerNorm, fusedLinear, fusedOpsAvailable, fusedSoftmax } from '../runtime/fused-ops';
 
 /** Looks up a parameter by its reference name; throws naming it when absent. */
 export type ParamLookup = (name: string) => tf.Tensor;
@@ -83,6 +83,11 @@ const geluCore = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return x.dtype === 'float32' && fusedOpsAvailable() ? fusedGelu(x) : geluCore(x);
+}
+
+/** Softmax over the last axis. */
+export function softmax(x: tf.Tensor): tf.Tensor {
+  return x.dtype === 'float32' && x.rank > 0 && fusedOpsAvailable() ? fusedSoftmax(x) : tf.softmax(x, -1);
 }
 
 /**

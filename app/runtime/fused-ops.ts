@@ -1,5 +1,5 @@
 /**
- * Fused linear layer, LayerNorm and GELU for backends that register their kernels (the `native`
+ * Fused softmax, linear layer, LayerNorm and GELU for backends that register their kernels (the `native`
  * one): one kernel forward and one backward instead of up to ~10 kernels each way (reshapes,
  * matMul and bias add; LayerNorm's and GELU's elementwise steps), every one with its own engine
  * bookkeeping and most with a full-size temporary. `app/mae/ops.ts` uses them when
@@ -8,6 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+/** Softmax over the last axis (the `Softmax` kernel's math) with a one-kernel gradient. */
+export const SOFTMAX_KERNEL = 'MaeSoftmax';
+/** dx = dy·y − (Σ dy·y)·y from dy and the softmax y. */
+export const SOFTMAX_GRAD_KERNEL = 'MaeSoftmaxGrad';
 /** y = x·weight + bias over the last axis of x. */
 export const LINEAR_KERNEL = 'MaeLinear';
 /** dx, dweight, dbias from dy, x and weight. */
@@ -22,7 +26,7 @@ export const GELU_KERNEL = 'MaeGelu';
 export const GELU_GRAD_KERNEL = 'MaeGeluGrad';
 
 /** The fused kernels, each of which a backend must register to offer them. */
-export const FUSED_KERNEL_NAMES: readonly string[] = [LINEAR_KERNEL, LINEAR_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL];
+export const FUSED_KERNEL_NAMES: readonly string[] = [SOFTMAX_KERNEL, SOFTMAX_GRAD_KERNEL, LINEAR_KERNEL, LINEAR_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL];
 
 /** Whether the active backend has the fused kernels. */
 export function fusedOpsAvailable(): boolean {
@@ -32,6 +36,16 @@ export function fusedOpsAvailable(): boolean {
 
 /** Registers the gradients of the forward kernels once (a backend that has the kernels calls this). */
 export function registerFusedGradients(): void {
+  if (!tf.getGradient(SOFTMAX_KERNEL)) {
+    tf.registerGradient({
+      kernelName: SOFTMAX_KERNEL,
+      outputsToSave: [true],
+      gradFunc: (dy, saved) => {
+        const [y] = saved as [tf.Tensor];
+        return { logits: () => tf.engine().runKernel(SOFTMAX_GRAD_KERNEL, { dy: dy as tf.Tensor, y }, {}) as tf.Tensor };
+      },
+    });
+  }
   if (!tf.getGradient(LINEAR_KERNEL)) {
     tf.registerGradient({
       kernelName: LINEAR_KERNEL,
@@ -67,6 +81,11 @@ export function registerFusedGradients(): void {
       },
     });
   }
+}
+
+/** Softmax over the last axis of float32 `logits`; requires `fusedOpsAvailable()`. */
+export function fusedSoftmax(logits: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(SOFTMAX_KERNEL, { logits }, {}) as tf.Tensor;
 }
 
 /** x [..., in] · weight [in, out] + bias [out], all float32; requires `fusedOpsAvailable()`. */

@@ -16,6 +16,8 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** Softmax's gradient: dx = dy·y − (Σ_row dy·y)·y over rows of [rows, cols]. */
+  softmaxGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
   stridedCopy(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, shape: Int32Array, srcStrides: Int32Array, dstStrides: Int32Array): void;
   gather(x: Float32Array, indices: Int32Array, out: Float32Array, outer: number, rows: number, inner: number): void;
   /** Writes the updated parameter and moments to the three out arrays (see fused-adamw.ts for the scalars). */

@@ -1,6 +1,6 @@
 /**
  * The `native` backend's own kernels, which the cpu backend does not have: the fused AdamW
- * update (fused-adamw.ts) and the fused linear layer, LayerNorm and GELU, forward and backward
+ * update (fused-adamw.ts) and the fused softmax, linear layer, LayerNorm and GELU, forward and backward
  * (fused-ops.ts).
  * There is no cpu kernel to fall back to, so they take float32 only and throw otherwise; the
  * ops that call them check their inputs first.
@@ -8,7 +8,9 @@
 import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
-import { GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL } from './fused-ops';
+import {
+  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, SOFTMAX_GRAD_KERNEL, SOFTMAX_KERNEL,
+} from './fused-ops';
 import type { NativeAddon } from './native-addon';
 import { NativeBackend, outputArray } from './native-buffers';
 import { floats, output } from './native-kernels';
@@ -57,6 +59,32 @@ function adamW(addon: NativeAddon): KernelFunc {
       backend.incRef(t.dataId);
       return { dataId: t.dataId, shape: [...t.shape], dtype: t.dtype };
     });
+  };
+}
+
+function softmax(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'logits', TensorInfo>;
+    const [logits] = inputValues(SOFTMAX_KERNEL, backend, inputs, ['logits']) as [Float32Array];
+    if (inputs.logits.shape.length === 0) throw new Error(`${SOFTMAX_KERNEL}: logits must have at least one axis`);
+    const [rows, cols] = rowsAndColumns(inputs.logits.shape);
+    const y = outputArray(backend, logits.length);
+    addon.softmax(logits, y, rows, cols);
+    return output(backend, [...inputs.logits.shape], y);
+  };
+}
+
+function softmaxGrad(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'dy' | 'y', TensorInfo>;
+    const [dy, y] = inputValues(SOFTMAX_GRAD_KERNEL, backend, inputs, ['dy', 'y']) as [Float32Array, Float32Array];
+    requireShape(SOFTMAX_GRAD_KERNEL, 'dy', inputs.dy.shape, inputs.y.shape);
+    const [rows, cols] = rowsAndColumns(inputs.y.shape);
+    const dx = outputArray(backend, y.length);
+    addon.softmaxGrad(dy, y, dx, rows, cols);
+    return output(backend, [...inputs.y.shape], dx);
   };
 }
 
@@ -156,6 +184,8 @@ function geluGrad(addon: NativeAddon): KernelFunc {
 export function nativeOnlyKernels(addon: NativeAddon): Map<string, KernelFunc> {
   return new Map<string, KernelFunc>([
     [ADAMW_KERNEL, adamW(addon)],
+    [SOFTMAX_KERNEL, softmax(addon)],
+    [SOFTMAX_GRAD_KERNEL, softmaxGrad(addon)],
     [LINEAR_KERNEL, linear(addon)],
     [LINEAR_GRAD_KERNEL, linearGrad(addon)],
     [LAYER_NORM_KERNEL, layerNorm(addon)],

@@ -5,8 +5,10 @@
  * not made, so each backend builds the same values itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gelu, layerNorm, linear } from '../mae/ops';
-import { GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL } from './fused-ops';
+import { gelu, layerNorm, linear, softmax } from '../mae/ops';
+import {
+  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, SOFTMAX_GRAD_KERNEL, SOFTMAX_KERNEL,
+} from './fused-ops';
 
 /** How an input's values are drawn. */
 export type Fill = 'normal' | 'positive' | 'nonzero' | { indices: number } | { values: number[] };
@@ -215,6 +217,22 @@ function gatherCases(): KernelCase[] {
  * The fused kernels through the model's own ops (app/mae/ops.ts), which pick them on the native
  * backend and the composite ops elsewhere: so the cpu reference is the composite linear/LayerNorm/GELU.
  */
+const SOFTMAX_SHAPES = [[3, 7], [1, 1], [2, 3, 1], [5], [4, 1, 9], [301, 257]];
+
+function fusedSoftmaxCases(): KernelCase[] {
+  return SOFTMAX_SHAPES.map((shape) => ({
+    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape)], op: ([x]) => softmax(x!), threaded: shape[0] === 301,
+  }));
+}
+
+/** The gradient kernel on its own: the op is the vector-Jacobian product of softmax. */
+function softmaxGradCases(): KernelCase[] {
+  return SOFTMAX_SHAPES.map((shape) => ({
+    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(...shape)], threaded: shape[0] === 301, gradient: false,
+    op: ([x, dy]) => tf.grads((logits: tf.Tensor) => softmax(logits))([x!], dy),
+  }));
+}
+
 const LINEAR_SHAPES: Array<[number[], number, boolean?]> = [
   [[3, 5], 7], [[2, 3, 4], 6], [[1, 1], 1], [[5], 3], [[4, 1, 2, 3], 1], [[0, 4], 3], [[131, 96], 257, true],
 ];
@@ -282,6 +300,8 @@ export function kernelCases(): Map<string, KernelCase[]> {
   cases.set('Concat', concatCases());
   cases.set('PadV2', padCases());
   cases.set('GatherV2', gatherCases());
+  cases.set(SOFTMAX_KERNEL, fusedSoftmaxCases());
+  cases.set(SOFTMAX_GRAD_KERNEL, softmaxGradCases());
   cases.set(LINEAR_KERNEL, linearCases());
   cases.set(LINEAR_GRAD_KERNEL, linearGradCases());
   cases.set(LAYER_NORM_KERNEL, layerNormCases());

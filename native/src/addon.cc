@@ -160,6 +160,20 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   });
 }
 
+// softmaxGrad(dy, y, dx, rows, cols)
+napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 5, "softmaxGrad");
+    const float* dy = args.floats(0);
+    const float* y = args.floats(1);
+    float* dx = args.floats(2);
+    const int64_t rows = args.integer(3), cols = args.integer(4);
+    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(1) == rows * cols && args.length(2) == rows * cols,
+            "softmaxGrad", "sizes do not match");
+    mae::softmaxGrad(dy, y, dx, rows, cols);
+  });
+}
+
 // stridedCopy(src, srcOffset, dst, dstOffset, shape, srcStrides, dstStrides)
 napi_value StridedCopy(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -343,6 +357,7 @@ NAPI_MODULE_INIT() {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxGrad", nullptr, SoftmaxGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stridedCopy", nullptr, StridedCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -224,6 +224,30 @@ void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
 
 namespace {
 
+// One row of softmax's gradient: dx = dy·y − (Σ dy·y)·y, as TF.js's gradient of Softmax computes it
+// (the sum in double, in index order, as the Sum kernel).
+void softmaxGradRow(const float* dy, const float* y, float* dx, int64_t cols) {
+  double sum = 0.0;
+  for (int64_t c = 0; c < cols; c++) {
+    dx[c] = dy[c] * y[c];
+    sum += dx[c];
+  }
+  const float total = static_cast<float>(sum);
+  for (int64_t c = 0; c < cols; c++) dx[c] = dx[c] - total * y[c];
+}
+
+}  // namespace
+
+void softmaxGrad(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {
+  const int64_t rowsPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1));
+  parallelFor(taskCount(rows, rowsPerTask), [&](int64_t task) {
+    const int64_t last = std::min(rows, (task + 1) * rowsPerTask);
+    for (int64_t r = task * rowsPerTask; r < last; r++) softmaxGradRow(dy + r * cols, y + r * cols, dx + r * cols, cols);
+  });
+}
+
+namespace {
+
 // Outputs may be the inputs themselves (an in-place update): element i is read before it is
 // written and no other element is touched, so iterations are independent (MAE_IVDEP).
 void adamwRange(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,

@@ -26,6 +26,9 @@ void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t redu
 /** Softmax over the last axis of x viewed as [rows, cols]. */
 void softmax(const float* x, float* out, int64_t rows, int64_t cols);
 
+/** Softmax's gradient from dy and its output y: dx = dy·y − (Σ_row dy·y)·y. */
+void softmaxGrad(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols);
+
 /** dst[dstOffset + Σ i·dstStrides] = src[srcOffset + Σ i·srcStrides] for every index i of `shape`. */
 void stridedCopy(const float* src, float* dst, int rank, const int32_t* shape, const int32_t* srcStrides,
                  const int32_t* dstStrides);
