@@ -5,13 +5,13 @@
  *  - wasm 4.22 has no UnsortedSegmentSum (the gradient of gather) and crashes on gather with
  *    batchDims: we only ever gather constants (`gatherRows`), with flat indices and no batchDims;
  *  - wasm has no Conv2DBackpropFilter: the patch embedding is a reshape + matMul (`linear`).
- * And backends with fused softmax, linear, LayerNorm and GELU kernels (native) get those instead of the
+ * And backends with fused head split, softmax, linear, LayerNorm and GELU kernels (native) get those instead of the
  * composite ops: the same math in one kernel each way (app/runtime/fused-ops.ts).
  * Gradients must be registered first: `ensureGradients` (app/runtime/gradients.ts), which
  * `selectBackend` calls.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedGelu, fusedLayerNorm, fusedLinear, fusedOpsAvailable, fusedSoftmax } from '../runtime/fused-ops';
+import { fusedGelu, fusedLayerNorm, fusedLinear, fusedOpsAvailable, fusedSoftmax, fusedSplitHeads } from '../runtime/fused-ops';
 
 /** Looks up a parameter by its reference name; throws naming it when absent. */
 export type ParamLookup = (name: string) => tf.Tensor;
@@ -83,6 +83,20 @@ const geluCore = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return x.dtype === 'float32' && fusedOpsAvailable() ? fusedGelu(x) : geluCore(x);
+}
+
+/**
+ * Attention's q, k, v [B, heads, N, headDim] from qkv [B, N, 3·D], whose columns are
+ * (3, heads, headDim) as timm's.
+ */
+export function splitHeads(qkv: tf.Tensor, numHeads: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const [batchSize, tokens, width] = qkv.shape as [number, number, number];
+  if (qkv.rank !== 3 || width % (3 * numHeads) !== 0) throw new Error(`splitHeads: qkv ${JSON.stringify(qkv.shape)} is not [B, N, 3·${numHeads}·headDim]`);
+  if (qkv.dtype === 'float32' && fusedOpsAvailable()) return fusedSplitHeads(qkv, numHeads);
+  const headDim = width / 3 / numHeads;
+  return tf.split(qkv, 3, -1).map((t) =>
+    tf.transpose(tf.reshape(t, [batchSize, tokens, numHeads, headDim]), [0, 2, 1, 3]), // [B, heads, N, headDim]
+  ) as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
 /** Softmax over the last axis. */

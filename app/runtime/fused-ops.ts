@@ -1,5 +1,5 @@
 /**
- * Fused softmax, linear layer, LayerNorm and GELU for backends that register their kernels (the `native`
+ * Fused attention head split, softmax, linear layer, LayerNorm and GELU for backends that register their kernels (the `native`
  * one): one kernel forward and one backward instead of up to ~10 kernels each way (reshapes,
  * matMul and bias add; LayerNorm's and GELU's elementwise steps), every one with its own engine
  * bookkeeping and most with a full-size temporary. `app/mae/ops.ts` uses them when
@@ -8,6 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+/** q, k, v [B, heads, N, headDim] from qkv [B, N, 3·heads·headDim]; attrs `{ numHeads }`. */
+export const SPLIT_HEADS_KERNEL = 'MaeSplitHeads';
+/** The gradient of SPLIT_HEADS_KERNEL: dq, dk, dv back into one [B, N, 3·heads·headDim]. */
+export const MERGE_HEADS_KERNEL = 'MaeMergeHeads';
 /** Softmax over the last axis (the `Softmax` kernel's math) with a one-kernel gradient. */
 export const SOFTMAX_KERNEL = 'MaeSoftmax';
 /** dx = dy·y − (Σ dy·y)·y from dy and the softmax y. */
@@ -26,7 +30,7 @@ export const GELU_KERNEL = 'MaeGelu';
 export const GELU_GRAD_KERNEL = 'MaeGeluGrad';
 
 /** The fused kernels, each of which a backend must register to offer them. */
-export const FUSED_KERNEL_NAMES: readonly string[] = [SOFTMAX_KERNEL, SOFTMAX_GRAD_KERNEL, LINEAR_KERNEL, LINEAR_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL];
+export const FUSED_KERNEL_NAMES: readonly string[] = [SPLIT_HEADS_KERNEL, MERGE_HEADS_KERNEL, SOFTMAX_KERNEL, SOFTMAX_GRAD_KERNEL, LINEAR_KERNEL, LINEAR_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL];
 
 /** Whether the active backend has the fused kernels. */
 export function fusedOpsAvailable(): boolean {
@@ -36,6 +40,15 @@ export function fusedOpsAvailable(): boolean {
 
 /** Registers the gradients of the forward kernels once (a backend that has the kernels calls this). */
 export function registerFusedGradients(): void {
+  if (!tf.getGradient(SPLIT_HEADS_KERNEL)) {
+    tf.registerGradient({
+      kernelName: SPLIT_HEADS_KERNEL,
+      gradFunc: (dys) => {
+        const [dq, dk, dv] = dys as tf.Tensor[]; // zeros where an output is unused
+        return { qkv: () => tf.engine().runKernel(MERGE_HEADS_KERNEL, { dq: dq!, dk: dk!, dv: dv! }, {}) as tf.Tensor };
+      },
+    });
+  }
   if (!tf.getGradient(SOFTMAX_KERNEL)) {
     tf.registerGradient({
       kernelName: SOFTMAX_KERNEL,
@@ -81,6 +94,11 @@ export function registerFusedGradients(): void {
       },
     });
   }
+}
+
+/** q, k, v [B, heads, N, headDim] of float32 qkv [B, N, 3·heads·headDim]; requires `fusedOpsAvailable()`. */
+export function fusedSplitHeads(qkv: tf.Tensor, numHeads: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return tf.engine().runKernel(SPLIT_HEADS_KERNEL, { qkv }, { numHeads }) as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
 /** Softmax over the last axis of float32 `logits`; requires `fusedOpsAvailable()`. */

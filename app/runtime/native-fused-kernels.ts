@@ -1,6 +1,6 @@
 /**
  * The `native` backend's own kernels, which the cpu backend does not have: the fused AdamW
- * update (fused-adamw.ts) and the fused softmax, linear layer, LayerNorm and GELU, forward and backward
+ * update (fused-adamw.ts) and the fused attention head split, softmax, linear layer, LayerNorm and GELU, forward and backward
  * (fused-ops.ts).
  * There is no cpu kernel to fall back to, so they take float32 only and throw otherwise; the
  * ops that call them check their inputs first.
@@ -9,7 +9,8 @@ import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
 import {
-  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, SOFTMAX_GRAD_KERNEL, SOFTMAX_KERNEL,
+  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, MERGE_HEADS_KERNEL, SOFTMAX_GRAD_KERNEL,
+  SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL,
 } from './fused-ops';
 import type { NativeAddon } from './native-addon';
 import { NativeBackend, outputArray } from './native-buffers';
@@ -59,6 +60,53 @@ function adamW(addon: NativeAddon): KernelFunc {
       backend.incRef(t.dataId);
       return { dataId: t.dataId, shape: [...t.shape], dtype: t.dtype };
     });
+  };
+}
+
+/**
+ * Strides, in qkv [B, N, 3, heads, headDim], of the axes of one head tensor [B, heads, N, headDim],
+ * and the offset of part `part` (0 q, 1 k, 2 v).
+ */
+function headStrides(tokens: number, numHeads: number, headDim: number): { strides: Int32Array; partOffset: number } {
+  const width = 3 * numHeads * headDim;
+  return { strides: Int32Array.of(tokens * width, headDim, width, 1), partOffset: numHeads * headDim };
+}
+
+function splitHeads(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'qkv', TensorInfo>;
+    const { numHeads } = args.attrs as { numHeads: number };
+    const [qkv] = inputValues(SPLIT_HEADS_KERNEL, backend, inputs, ['qkv']) as [Float32Array];
+    const [batch, tokens, width] = inputs.qkv.shape as [number, number, number];
+    if (inputs.qkv.shape.length !== 3 || width % (3 * numHeads) !== 0) throw new Error(`${SPLIT_HEADS_KERNEL}: qkv [${inputs.qkv.shape}] is not [B, N, 3·${numHeads}·headDim]`);
+    const headDim = width / (3 * numHeads);
+    const shape = [batch, numHeads, tokens, headDim];
+    const { strides, partOffset } = headStrides(tokens, numHeads, headDim);
+    const dense = Int32Array.of(numHeads * tokens * headDim, tokens * headDim, headDim, 1);
+    return [0, 1, 2].map((part) => {
+      const out = outputArray(backend, qkv.length / 3);
+      if (out.length > 0) addon.stridedCopy(qkv, part * partOffset, out, 0, Int32Array.from(shape), strides, dense);
+      return output(backend, [...shape], out);
+    });
+  };
+}
+
+function mergeHeads(addon: NativeAddon): KernelFunc {
+  return (args) => {
+    const backend = args.backend as MathBackendCPU;
+    const inputs = args.inputs as Record<'dq' | 'dk' | 'dv', TensorInfo>;
+    const parts = inputValues(MERGE_HEADS_KERNEL, backend, inputs, ['dq', 'dk', 'dv']);
+    const shape = inputs.dq.shape as [number, number, number, number];
+    if (shape.length !== 4) throw new Error(`${MERGE_HEADS_KERNEL}: dq must be [B, heads, N, headDim], got [${shape}]`);
+    requireShape(MERGE_HEADS_KERNEL, 'dk', inputs.dk.shape, shape);
+    requireShape(MERGE_HEADS_KERNEL, 'dv', inputs.dv.shape, shape);
+    const [batch, numHeads, tokens, headDim] = shape;
+    const { strides, partOffset } = headStrides(tokens, numHeads, headDim);
+    const dense = Int32Array.of(numHeads * tokens * headDim, tokens * headDim, headDim, 1);
+    const out = outputArray(backend, 3 * parts[0]!.length);
+    if (out.length > 0) parts.forEach((values, part) => addon.stridedCopy(values, 0, out, part * partOffset, Int32Array.from(shape), dense, strides));
+    return output(backend, [batch, tokens, 3 * numHeads * headDim], out);
   };
 }
 
@@ -184,6 +232,8 @@ function geluGrad(addon: NativeAddon): KernelFunc {
 export function nativeOnlyKernels(addon: NativeAddon): Map<string, KernelFunc> {
   return new Map<string, KernelFunc>([
     [ADAMW_KERNEL, adamW(addon)],
+    [SPLIT_HEADS_KERNEL, splitHeads(addon)],
+    [MERGE_HEADS_KERNEL, mergeHeads(addon)],
     [SOFTMAX_KERNEL, softmax(addon)],
     [SOFTMAX_GRAD_KERNEL, softmaxGrad(addon)],
     [LINEAR_KERNEL, linear(addon)],

@@ -5,9 +5,10 @@
  * not made, so each backend builds the same values itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gelu, layerNorm, linear, softmax } from '../mae/ops';
+import { gelu, layerNorm, linear, softmax, splitHeads } from '../mae/ops';
 import {
-  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, SOFTMAX_GRAD_KERNEL, SOFTMAX_KERNEL,
+  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, MERGE_HEADS_KERNEL, SOFTMAX_GRAD_KERNEL,
+  SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL,
 } from './fused-ops';
 
 /** How an input's values are drawn. */
@@ -217,6 +218,28 @@ function gatherCases(): KernelCase[] {
  * The fused kernels through the model's own ops (app/mae/ops.ts), which pick them on the native
  * backend and the composite ops elsewhere: so the cpu reference is the composite linear/LayerNorm/GELU.
  */
+/** [B, N, heads, headDim] of qkv [B, N, 3·heads·headDim]. */
+const HEAD_SHAPES: Array<[number, number, number, number, boolean?]> = [[2, 5, 2, 3], [1, 1, 1, 1], [3, 7, 1, 4], [1, 17, 3, 5], [4, 257, 4, 32, true]];
+
+function splitHeadsCases(): KernelCase[] {
+  return HEAD_SHAPES.map(([batch, tokens, heads, headDim, threaded]) => ({
+    label: `B ${batch}, N ${tokens}, ${heads} heads of ${headDim}`, inputs: [normal(batch, tokens, 3 * heads * headDim)], threaded,
+    op: ([qkv]) => splitHeads(qkv!, heads),
+  }));
+}
+
+/** The gradient kernel on its own: the op is the vector-Jacobian product of the split. */
+function mergeHeadsCases(): KernelCase[] {
+  return HEAD_SHAPES.map(([batch, tokens, heads, headDim, threaded]) => ({
+    label: `B ${batch}, N ${tokens}, ${heads} heads of ${headDim}`, threaded, gradient: false,
+    inputs: [normal(batch, tokens, 3 * heads * headDim), normal(batch, heads, tokens, headDim), normal(batch, heads, tokens, headDim), normal(batch, heads, tokens, headDim)],
+    op: ([qkv, dq, dk, dv]) => {
+      const f = (x: tf.Tensor): tf.Tensor => tf.concat(splitHeads(x, heads).map((t) => tf.reshape(t, [-1]))); // [3·B·heads·N·headDim]
+      return tf.grads(f)([qkv!], tf.concat([dq!, dk!, dv!].map((t) => tf.reshape(t, [-1]))));
+    },
+  }));
+}
+
 const SOFTMAX_SHAPES = [[3, 7], [1, 1], [2, 3, 1], [5], [4, 1, 9], [301, 257]];
 
 function fusedSoftmaxCases(): KernelCase[] {
@@ -300,6 +323,8 @@ export function kernelCases(): Map<string, KernelCase[]> {
   cases.set('Concat', concatCases());
   cases.set('PadV2', padCases());
   cases.set('GatherV2', gatherCases());
+  cases.set(SPLIT_HEADS_KERNEL, splitHeadsCases());
+  cases.set(MERGE_HEADS_KERNEL, mergeHeadsCases());
   cases.set(SOFTMAX_KERNEL, fusedSoftmaxCases());
   cases.set(SOFTMAX_GRAD_KERNEL, softmaxGradCases());
   cases.set(LINEAR_KERNEL, linearCases());
