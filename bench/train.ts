@@ -2,9 +2,11 @@
  * Training-step benchmark: ms/step and images/s of the TF.js MAE on each available backend,
  * beside the same architecture in PyTorch (bench/mae_torch.py), printed as ours/PyTorch.
  *
- *   node dist/bench/train.js [--backends cpu,wasm] [--steps 2] [--slow] [--json]
+ *   node dist/bench/train.js [--backends cpu,wasm] [--steps 2] [--slow] [--json] [--threads N]
  *                            [--python /usr/bin/python3] [--no-torch] [--only @64]
  *
+ * --threads N gives PyTorch and the native addon N threads each (default: PyTorch 2, the addon
+ * MAE_STUDIO_THREADS or all cores), e.g. `npm run bench:train -- --threads 1`.
  * Configs: ViT-Tiny/16 @224 with the paper's 512×8 decoder, and ViT 192d×4/8 @64 with the
  * light 128×2 decoder; batch 8, 3 channels, synthetic images. The @224 config on the plain
  * cpu backend takes minutes per step, so it runs only with --slow.
@@ -15,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAE_PRESETS, maeConfigFromParts, type MaeConfig } from '../app/mae/config';
 import { BACKEND_ORDER, selectBackend, type BackendPreference } from '../app/runtime/backend';
+import { loadNativeAddon } from '../app/runtime/native-addon';
 import { syntheticSource } from '../app/train/synthetic';
 import { MaeTrainer } from '../app/train/trainer';
 
@@ -61,17 +64,27 @@ function findTorchPeer(): { python: string; script: string } | string {
   return python ? { python, script } : `no Python with torch among ${candidates.join(', ')} (apt-get install python3-torch)`;
 }
 
-function timeTorch(peer: { python: string; script: string }, model: MaeConfig, steps: number): { msPerStep: number; torch: string } | string {
+/** --threads N, validated; undefined when not given. */
+function threadsArgument(): number | undefined {
+  const value = argument('threads');
+  if (value === undefined) return undefined;
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got ${value}`);
+  return threads;
+}
+
+function timeTorch(peer: { python: string; script: string }, model: MaeConfig, steps: number, threads: number): { msPerStep: number; torch: string; threads: number } | string {
   const args = [peer.script, '--img', model.imgSize, '--patch', model.patchSize, '--chans', model.inChans, '--dim', model.embedDim,
     '--depth', model.depth, '--heads', model.numHeads, '--dec-dim', model.decoderEmbedDim, '--dec-depth', model.decoderDepth,
-    '--dec-heads', model.decoderNumHeads, '--batch', BATCH_SIZE, '--steps', steps, '--warmup', 1, '--threads', 2].map(String);
+    '--dec-heads', model.decoderNumHeads, '--batch', BATCH_SIZE, '--steps', steps, '--warmup', 1, '--threads', threads].map(String);
   const run = spawnSync(peer.python, args, { encoding: 'utf8' });
   if (run.status !== 0) return `PyTorch peer failed: ${run.stderr.trim().split('\n').at(-1)}`;
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { msPerStep: number; torch: string };
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { msPerStep: number; torch: string; threads: number };
 }
 
 async function main(): Promise<void> {
   const steps = Number(argument('steps') ?? 2);
+  const threads = threadsArgument();
   const backends = (argument('backends')?.split(',') ?? BACKEND_ORDER) as Exclude<BackendPreference, 'auto'>[];
   const only = argument('only'); // run only configs whose name contains this
   const configs = CONFIGS.filter((config) => !only || config.name.includes(only));
@@ -79,11 +92,11 @@ async function main(): Promise<void> {
   const log = (line: string): void => { if (!flag('json')) console.log(line); };
 
   const peer = flag('no-torch') ? 'skipped (--no-torch)' : findTorchPeer();
-  const torchTimes = new Map<string, { msPerStep: number; torch: string } | string>();
+  const torchTimes = new Map<string, { msPerStep: number; torch: string; threads: number } | string>();
   for (const config of configs) {
-    const result = typeof peer === 'string' ? peer : timeTorch(peer, config.model, config.heavy ? 1 : steps);
+    const result = typeof peer === 'string' ? peer : timeTorch(peer, config.model, config.heavy ? 1 : steps, threads ?? 2);
     torchTimes.set(config.name, result);
-    log(typeof result === 'string' ? `pytorch  ${config.name}: ${result}` : `pytorch  ${config.name}: ${result.msPerStep.toFixed(0)} ms/step, ${(BATCH_SIZE * 1000 / result.msPerStep).toFixed(2)} img/s (torch ${result.torch}, 2 threads)`);
+    log(typeof result === 'string' ? `pytorch  ${config.name}: ${result}` : `pytorch  ${config.name}: ${result.msPerStep.toFixed(0)} ms/step, ${(BATCH_SIZE * 1000 / result.msPerStep).toFixed(2)} img/s (torch ${result.torch}, ${result.threads} threads)`);
   }
   for (const backend of backends) {
     let device: string;
@@ -93,6 +106,14 @@ async function main(): Promise<void> {
       log(`${backend}: ${(error as Error).message}`);
       rows.push({ backend, available: false, reason: (error as Error).message });
       continue;
+    }
+    let backendThreads: number | null = null;
+    if (backend === 'native') {
+      const load = loadNativeAddon();
+      if (load.ok) {
+        if (threads !== undefined) load.addon.setThreads(threads);
+        backendThreads = load.addon.threads();
+      }
     }
     for (const config of configs) {
       if (config.heavy && backend === 'cpu' && !flag('slow')) {
@@ -108,8 +129,8 @@ async function main(): Promise<void> {
       const ours = await timeOurs(config.model, config.heavy ? 1 : steps, config.heavy && slowBackend ? 0 : 1, accumSteps);
       const torch = torchTimes.get(config.name);
       const ratio = typeof torch === 'object' ? ours.msPerStep / torch.msPerStep : null;
-      rows.push({ backend, device, config: config.name, batch: BATCH_SIZE, accumSteps, msPerStep: ours.msPerStep, imagesPerSecond: BATCH_SIZE * 1000 / ours.msPerStep, loss: ours.loss, torchMsPerStep: typeof torch === 'object' ? torch.msPerStep : null, ratioOursOverTorch: ratio });
-      log(`${backend.padEnd(8)} ${config.name}: ${ours.msPerStep.toFixed(0)} ms/step, ${(BATCH_SIZE * 1000 / ours.msPerStep).toFixed(2)} img/s` + (accumSteps > 1 ? ` (as ${accumSteps}×${BATCH_SIZE / accumSteps} accumulated)` : '') + (ratio === null ? '' : `, ${ratio.toFixed(1)}× PyTorch`));
+      rows.push({ backend, device, threads: backendThreads, config: config.name, batch: BATCH_SIZE, accumSteps, msPerStep: ours.msPerStep, imagesPerSecond: BATCH_SIZE * 1000 / ours.msPerStep, loss: ours.loss, torchMsPerStep: typeof torch === 'object' ? torch.msPerStep : null, ratioOursOverTorch: ratio });
+      log(`${backend.padEnd(8)} ${config.name}: ${ours.msPerStep.toFixed(0)} ms/step, ${(BATCH_SIZE * 1000 / ours.msPerStep).toFixed(2)} img/s` + (backendThreads === null ? '' : ` (${backendThreads} threads)`) + (accumSteps > 1 ? ` (as ${accumSteps}×${BATCH_SIZE / accumSteps} accumulated)` : '') + (ratio === null ? '' : `, ${ratio.toFixed(1)}× PyTorch`));
     }
   }
   if (flag('json')) console.log(JSON.stringify({ batchSize: BATCH_SIZE, results: rows }, null, 2));

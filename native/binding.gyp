@@ -6,7 +6,7 @@
     "eigen_include%": "<!(node -p \"process.env.EIGEN_INCLUDE_DIR || ['/usr/include/eigen3', '/usr/local/include/eigen3', '/opt/homebrew/include/eigen3'].find((d) => require('fs').existsSync(d)) || ''\")"
   },
   "target_defaults": {
-    "sources": ["src/addon.cc", "src/pool.cc", "src/gemm.cc", "src/elementwise.cc", "src/copy.cc"],
+    "sources": ["src/addon.cc", "src/pool.cc", "src/gemm.cc", "src/elementwise.cc", "src/copy.cc", "src/fused.cc"],
     "include_dirs": ["<(eigen_include)"],
     "defines": ["NDEBUG", "EIGEN_NO_DEBUG", "EIGEN_DONT_PARALLELIZE", "NAPI_VERSION=8"],
     "cflags_cc!": ["-fno-exceptions"],

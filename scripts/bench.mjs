@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.join(root, 'dist/bench');
 const available = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)) : [];
-const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// Names come first, then the options passed on to each benchmark (`train --steps 20 --threads 1`:
+// option values are not names).
+const firstOption = process.argv.slice(2).findIndex((a) => a.startsWith('-'));
+const names = firstOption < 0 ? process.argv.slice(2) : process.argv.slice(2, 2 + firstOption);
+const options = firstOption < 0 ? [] : process.argv.slice(2 + firstOption);
 // The soak runs for a wall-clock budget by hand (`npm run soak -- --minutes 120`), not in `bench`.
 const chosen = names.length ? names : available.filter((name) => name !== 'soak');
 let failed = 0;
@@ -20,7 +24,7 @@ for (const name of chosen) {
     continue;
   }
   console.log(`\n=== bench: ${name} ===`);
-  const run = spawnSync(process.execPath, ['--expose-gc', path.join(dir, `${name}.js`), ...process.argv.slice(2).filter((a) => a.startsWith('-'))], {
+  const run = spawnSync(process.execPath, ['--expose-gc', path.join(dir, `${name}.js`), ...options], {
     cwd: root,
     stdio: 'inherit',
   });

@@ -3,7 +3,7 @@
  * decoder): x + Attn(LN(x)), then x + MLP(LN(x)); qkv with bias, exact GELU, no dropout.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gelu, layerNorm, linear, type ParamLookup } from './ops';
+import { gelu, layerNorm, linear, softmax, splitHeads, type ParamLookup } from './ops';
 
 /** Multi-head self-attention over all tokens; `prefix` is e.g. `blocks.0.attn`. */
 export function attention(x: tf.Tensor, param: ParamLookup, prefix: string, numHeads: number): tf.Tensor {
@@ -11,12 +11,10 @@ export function attention(x: tf.Tensor, param: ParamLookup, prefix: string, numH
   if (width % numHeads !== 0) throw new Error(`attention: width ${width} not divisible by ${numHeads} heads`);
   const headDim = width / numHeads;
   const qkv = linear(x, param(`${prefix}.qkv.weight`), param(`${prefix}.qkv.bias`)); // [B, N, 3*D], columns (3, heads, headDim) as timm
-  const [q, k, v] = tf.split(qkv, 3, -1).map((t) =>
-    tf.transpose(tf.reshape(t, [batchSize, tokens, numHeads, headDim]), [0, 2, 1, 3]), // [B, heads, N, headDim]
-  ) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const [q, k, v] = splitHeads(qkv, numHeads); // [B, heads, N, headDim] each
   // Scale q before the product (as timm): same result, one [B, heads, N, N] tensor fewer to keep.
   const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(headDim)), k, false, true); // [B, heads, N, N]
-  const weighted = tf.matMul(tf.softmax(scores, -1), v); // [B, heads, N, headDim]
+  const weighted = tf.matMul(softmax(scores), v); // [B, heads, N, headDim]
   const merged = tf.reshape(tf.transpose(weighted, [0, 2, 1, 3]), [batchSize, tokens, width]); // [B, N, D]
   return linear(merged, param(`${prefix}.proj.weight`), param(`${prefix}.proj.bias`));
 }

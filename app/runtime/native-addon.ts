@@ -16,11 +16,25 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** Softmax's gradient: dx = dy·y − (Σ_row dy·y)·y over rows of [rows, cols]. */
+  softmaxGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
   stridedCopy(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, shape: Int32Array, srcStrides: Int32Array, dstStrides: Int32Array): void;
   gather(x: Float32Array, indices: Int32Array, out: Float32Array, outer: number, rows: number, inner: number): void;
   /** Writes the updated parameter and moments to the three out arrays (see fused-adamw.ts for the scalars). */
   adamw(param: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, outParam: Float32Array, outM: Float32Array, outV: Float32Array,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, rootCorrection2: number, epsilon: number, decayFactor: number, stepSize: number): void;
+  /** y [rows, out] = x [rows, in] · weight [in, out] + bias [out]. */
+  linear(x: Float32Array, weight: Float32Array, bias: Float32Array, y: Float32Array, rows: number, inDim: number, outDim: number): void;
+  /** linear's gradients: dy·weightᵀ, xᵀ·dy and Σ_rows dy. */
+  linearGrad(dy: Float32Array, x: Float32Array, weight: Float32Array, dx: Float32Array, dweight: Float32Array, dbias: Float32Array, rows: number, inDim: number, outDim: number): void;
+  /** LayerNorm over the rows of x [rows, cols]; writes y and each row's mean and 1/√(var + ε). */
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, cols: number, epsilon: number): void;
+  /** LayerNorm's gradients from dy, x and the forward's mean and rstd. */
+  layerNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number): void;
+  /** Exact GELU, x·Φ(x). */
+  gelu(x: Float32Array, y: Float32Array): void;
+  /** GELU's gradient, dy·(Φ(x) + x·φ(x)). */
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** Sets the thread count (the calling thread included); 0 = all cores or MAE_STUDIO_THREADS. */
   setThreads(count: number): void;
   threads(): number;

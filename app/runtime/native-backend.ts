@@ -1,12 +1,15 @@
 /**
  * The `native` TF.js backend: a MathBackendCPU (same tensor storage, so every cpu kernel works
- * on it unchanged) whose hot kernels are replaced by the C++ ones of native-kernels.ts.
+ * on it unchanged) whose hot kernels are replaced by the C++ ones of native-kernels.ts, and
+ * whose kernel outputs are recycled (native-buffers.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc } from '@tensorflow/tfjs-core';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native-addon';
-import { nativeKernels, nativeOnlyKernels } from './native-kernels';
+import { NativeBackend } from './native-buffers';
+import { registerFusedGradients } from './fused-ops';
+import { nativeOnlyKernels } from './native-fused-kernels';
+import { nativeKernels } from './native-kernels';
 
 /** The TF.js name of the backend. */
 export const NATIVE_BACKEND = 'native';
@@ -25,6 +28,7 @@ export function registerNativeBackend(addon: NativeAddon): string {
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: replaced.get(config.kernelName) ?? config.kernelFunc });
   }
   for (const [kernelName, kernelFunc] of nativeOnlyKernels(addon)) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc });
-  tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 0);
+  registerFusedGradients();
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
   return NATIVE_BACKEND;
 }

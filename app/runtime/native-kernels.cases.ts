@@ -5,6 +5,11 @@
  * not made, so each backend builds the same values itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { gelu, layerNorm, linear, softmax, splitHeads } from '../mae/ops';
+import {
+  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, MERGE_HEADS_KERNEL, SOFTMAX_GRAD_KERNEL,
+  SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL,
+} from './fused-ops';
 
 /** How an input's values are drawn. */
 export type Fill = 'normal' | 'positive' | 'nonzero' | { indices: number } | { values: number[] };
@@ -209,7 +214,101 @@ function gatherCases(): KernelCase[] {
   }));
 }
 
-/** Cases for every kernel the native backend replaces, by kernel name. */
+/**
+ * The fused kernels through the model's own ops (app/mae/ops.ts), which pick them on the native
+ * backend and the composite ops elsewhere: so the cpu reference is the composite linear/LayerNorm/GELU.
+ */
+/** [B, N, heads, headDim] of qkv [B, N, 3·heads·headDim]. */
+const HEAD_SHAPES: Array<[number, number, number, number, boolean?]> = [[2, 5, 2, 3], [1, 1, 1, 1], [3, 7, 1, 4], [1, 17, 3, 5], [4, 257, 4, 32, true]];
+
+function splitHeadsCases(): KernelCase[] {
+  return HEAD_SHAPES.map(([batch, tokens, heads, headDim, threaded]) => ({
+    label: `B ${batch}, N ${tokens}, ${heads} heads of ${headDim}`, inputs: [normal(batch, tokens, 3 * heads * headDim)], threaded,
+    op: ([qkv]) => splitHeads(qkv!, heads),
+  }));
+}
+
+/** The gradient kernel on its own: the op is the vector-Jacobian product of the split. */
+function mergeHeadsCases(): KernelCase[] {
+  return HEAD_SHAPES.map(([batch, tokens, heads, headDim, threaded]) => ({
+    label: `B ${batch}, N ${tokens}, ${heads} heads of ${headDim}`, threaded, gradient: false,
+    inputs: [normal(batch, tokens, 3 * heads * headDim), normal(batch, heads, tokens, headDim), normal(batch, heads, tokens, headDim), normal(batch, heads, tokens, headDim)],
+    op: ([qkv, dq, dk, dv]) => {
+      const f = (x: tf.Tensor): tf.Tensor => tf.concat(splitHeads(x, heads).map((t) => tf.reshape(t, [-1]))); // [3·B·heads·N·headDim]
+      return tf.grads(f)([qkv!], tf.concat([dq!, dk!, dv!].map((t) => tf.reshape(t, [-1]))));
+    },
+  }));
+}
+
+const SOFTMAX_SHAPES = [[3, 7], [1, 1], [2, 3, 1], [5], [4, 1, 9], [301, 257]];
+
+function fusedSoftmaxCases(): KernelCase[] {
+  return SOFTMAX_SHAPES.map((shape) => ({
+    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape)], op: ([x]) => softmax(x!), threaded: shape[0] === 301,
+  }));
+}
+
+/** The gradient kernel on its own: the op is the vector-Jacobian product of softmax. */
+function softmaxGradCases(): KernelCase[] {
+  return SOFTMAX_SHAPES.map((shape) => ({
+    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(...shape)], threaded: shape[0] === 301, gradient: false,
+    op: ([x, dy]) => tf.grads((logits: tf.Tensor) => softmax(logits))([x!], dy),
+  }));
+}
+
+const LINEAR_SHAPES: Array<[number[], number, boolean?]> = [
+  [[3, 5], 7], [[2, 3, 4], 6], [[1, 1], 1], [[5], 3], [[4, 1, 2, 3], 1], [[0, 4], 3], [[131, 96], 257, true],
+];
+
+function linearCases(): KernelCase[] {
+  return LINEAR_SHAPES.map(([shape, outDim, threaded]) => ({
+    label: `x ${JSON.stringify(shape)}, ${outDim} out`, inputs: [normal(...shape), normal(shape.at(-1)!, outDim), normal(outDim)],
+    op: ([x, w, b]) => linear(x!, w!, b!), threaded,
+  }));
+}
+
+/** The gradient kernel on its own: the op is the vector-Jacobian product of linear. */
+function linearGradCases(): KernelCase[] {
+  return LINEAR_SHAPES.filter(([shape]) => !shape.includes(0)).map(([shape, outDim, threaded]) => ({
+    label: `x ${JSON.stringify(shape)}, ${outDim} out`, gradient: false, threaded,
+    inputs: [normal(...shape), normal(shape.at(-1)!, outDim), normal(outDim), normal(...shape.slice(0, -1), outDim)],
+    op: ([x, w, b, dy]) => tf.grads((...args: tf.Tensor[]) => linear(args[0]!, args[1]!, args[2]!))([x!, w!, b!], dy),
+  }));
+}
+
+function layerNormCases(): KernelCase[] {
+  // Rows of 1 or 2 values normalise to 0 or ±1 exactly: their dx is rounding noise on either backend.
+  const shapes: Array<[number[], boolean?]> = [[[3, 5, 7]], [[13]], [[1, 1]], [[4, 1, 3]], [[2, 3, 1, 5]], [[0, 6]], [[257, 301], true]];
+  return shapes.map(([shape, threaded]) => ({
+    label: `x ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(shape.at(-1)!), normal(shape.at(-1)!)],
+    op: ([x, w, b]) => layerNorm(x!, w!, b!), threaded,
+  }));
+}
+
+/** The gradient kernel on its own: the op is the vector-Jacobian product of LayerNorm. */
+function layerNormGradCases(): KernelCase[] {
+  return ([[[3, 5, 7]], [[1, 9]], [[6, 1]], [[257, 301], true]] as Array<[number[], boolean?]>).map(([shape, threaded]) => ({
+    label: `x ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(shape.at(-1)!), normal(shape.at(-1)!), normal(...shape)], threaded, gradient: false,
+    op: ([x, w, b, dy]) => tf.grads((...args: tf.Tensor[]) => layerNorm(args[0]!, args[1]!, args[2]!))([x!, w!, b!], dy),
+  }));
+}
+
+function geluCases(): KernelCase[] {
+  const cases: KernelCase[] = [[], [1], [3, 5, 7], [1, 13, 1], [2, 0], [100_003]].map((shape) => ({
+    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape)], op: ([x]) => gelu(x!), threaded: shape[0] === 100_003,
+  }));
+  cases.push({ label: 'special values', inputs: [{ shape: [SPECIAL_VALUES.length], fill: { values: SPECIAL_VALUES } }], op: ([x]) => gelu(x!), gradient: false });
+  return cases;
+}
+
+function geluGradCases(): KernelCase[] {
+  return [[3, 5, 7], [1], [100_003]].map((shape) => ({
+    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(...shape)], threaded: shape[0] === 100_003, gradient: false,
+    op: ([x, dy]) => tf.grads((input: tf.Tensor) => gelu(input))([x!], dy),
+  }));
+}
+
+/** Cases for every kernel the native backend replaces or adds (but AdamW, tested on its own), by kernel name. */
 export function kernelCases(): Map<string, KernelCase[]> {
   const cases = new Map<string, KernelCase[]>();
   for (const [name, op] of Object.entries(BINARY_OPS)) cases.set(name, binaryCases(name, op));
@@ -224,5 +323,15 @@ export function kernelCases(): Map<string, KernelCase[]> {
   cases.set('Concat', concatCases());
   cases.set('PadV2', padCases());
   cases.set('GatherV2', gatherCases());
+  cases.set(SPLIT_HEADS_KERNEL, splitHeadsCases());
+  cases.set(MERGE_HEADS_KERNEL, mergeHeadsCases());
+  cases.set(SOFTMAX_KERNEL, fusedSoftmaxCases());
+  cases.set(SOFTMAX_GRAD_KERNEL, softmaxGradCases());
+  cases.set(LINEAR_KERNEL, linearCases());
+  cases.set(LINEAR_GRAD_KERNEL, linearGradCases());
+  cases.set(LAYER_NORM_KERNEL, layerNormCases());
+  cases.set(LAYER_NORM_GRAD_KERNEL, layerNormGradCases());
+  cases.set(GELU_KERNEL, geluCases());
+  cases.set(GELU_GRAD_KERNEL, geluGradCases());
   return cases;
 }

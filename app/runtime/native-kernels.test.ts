@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../mae/rng';
 import { AdamW } from '../train/adamw';
 import { ADAMW_KERNEL, fusedAdamWAvailable } from './fused-adamw';
+import { FUSED_KERNEL_NAMES } from './fused-ops';
 import { ensureGradients } from './gradients';
 import { loadNativeAddon, type NativeAddon } from './native-addon';
 import { NATIVE_BACKEND, registerNativeBackend } from './native-backend';
@@ -125,10 +126,10 @@ describe.runIf(load.ok)('native kernels', () => {
     registerNativeBackend(countingAddon!);
   });
 
-  it('has cases, one of them threaded, for every kernel it replaces', () => {
+  it('has cases, one of them threaded, for every kernel it replaces or adds', () => {
     const cpuKernels = new Map(tf.getKernelsForBackend('cpu').map((k) => [k.kernelName, k.kernelFunc]));
     const replaced = tf.getKernelsForBackend(NATIVE_BACKEND).filter((k) => k.kernelFunc !== cpuKernels.get(k.kernelName)).map((k) => k.kernelName);
-    expect(replaced.filter((name) => name !== ADAMW_KERNEL).sort()).toEqual([...NATIVE_KERNEL_NAMES].sort());
+    expect(replaced.filter((name) => name !== ADAMW_KERNEL).sort()).toEqual([...NATIVE_KERNEL_NAMES, ...FUSED_KERNEL_NAMES].sort());
     for (const name of replaced) {
       if (name === ADAMW_KERNEL) continue; // its own tests below
       expect(cases.get(name), `kernel ${name} has no cases in native-kernels.cases.ts`).toBeDefined();
@@ -215,6 +216,50 @@ describe.runIf(load.ok)(`fused AdamW (${ADAMW_KERNEL})`, () => {
       expect(mismatch({ shape: [values.length], values: single.get(key)! }, { shape: [values.length], values }), key).toBeNull();
       expect(bitwiseEqual({ shape: [], values: threaded.get(key)! }, { shape: [], values: single.get(key)! }), `${key}: 1 vs ${THREADS} threads`).toBe(true);
     }
+  });
+
+  it('updates parameter and moments in place only where nothing else can see them', async () => {
+    await tf.setBackend(NATIVE_BACKEND);
+    const rng = Rng.fromSeed(5);
+    const param = tf.variable(tf.tensor(Float32Array.from({ length: 257 * 3 }, () => rng.normal()), [257, 3]));
+    const optimizer = new AdamW(new Map([['blocks.0.attn.qkv.weight', param]]));
+    const m = optimizer.firstMoments.get('blocks.0.attn.qkv.weight')!;
+    const step = (): void => {
+      const grad = tf.tensor(Float32Array.from({ length: param.size }, () => rng.normal()), param.shape);
+      optimizer.step(new Map([['blocks.0.attn.qkv.weight', grad]]), 1e-2);
+      grad.dispose();
+    };
+    step(); // from user data and zerosLike: new arrays
+    const ids = [param.dataId, m.dataId];
+    step();
+    expect([param.dataId, m.dataId], 'after the first step the state is the kernel\'s own: updated in place').toEqual(ids);
+
+    const kept = tf.clone(param); // shares the data entry: refCount 2
+    const copy = tf.mul(param, 1); // read through a copy, so param's array itself is not handed out
+    const keptValues = Float32Array.from(copy.dataSync());
+    copy.dispose();
+    const read = m.dataSync(); // the moment's own array, handed out
+    const readValues = Float32Array.from(read);
+    step();
+    expect(param.dataId).not.toBe(ids[0]);
+    expect(m.dataId).not.toBe(ids[1]);
+    expect(kept.dataSync()).toEqual(keptValues);
+    expect(read).toEqual(readValues);
+    const updated = param.dataSync(); // hands out the parameter's new array
+    expect(updated).not.toEqual(keptValues); // the step did update it
+
+    const [paramId, momentId] = [param.dataId, m.dataId];
+    step();
+    expect(param.dataId, 'a parameter read out is not overwritten').not.toBe(paramId);
+    expect(m.dataId, 'the new moment no one has seen is updated in place').toBe(momentId);
+    expect(kept.dataSync()).toEqual(keptValues);
+    kept.dispose();
+    const again = [param.dataId, m.dataId];
+    step();
+    expect([param.dataId, m.dataId], 'new arrays no one has seen: in place again').toEqual(again);
+    optimizer.dispose();
+    param.dispose();
+    await tf.setBackend('cpu');
   });
 
   it('throws naming a gradient whose shape differs from its parameter', async () => {

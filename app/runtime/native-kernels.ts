@@ -7,8 +7,8 @@
  */
 import { backend_util, slice_util, util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
 import type { NativeAddon } from './native-addon';
+import { outputArray } from './native-buffers';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 type Fallback = (args: KernelArgs) => TensorInfo | TensorInfo[];
@@ -25,32 +25,14 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
   'Softmax', 'Transpose', 'Slice', 'SplitV', 'Concat', 'PadV2', 'GatherV2',
 ];
 
-/** The native backend's own kernels, which the cpu backend does not have. */
-export function nativeOnlyKernels(addon: NativeAddon): Map<string, KernelFunc> {
-  return new Map<string, KernelFunc>([[ADAMW_KERNEL, (args) => {
-    const backend = args.backend as MathBackendCPU;
-    const inputs = args.inputs as Record<'param' | 'm' | 'v' | 'grad', TensorInfo>;
-    const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } = args.attrs as unknown as FusedAdamWScalars;
-    const [param, m, v, grad] = (['param', 'm', 'v', 'grad'] as const).map((name) => {
-      const values = floats(backend, inputs[name]);
-      if (!values) throw new Error(`${ADAMW_KERNEL}: ${name} must be a float32 tensor, got ${inputs[name].dtype}`);
-      return values;
-    }) as [Float32Array, Float32Array, Float32Array, Float32Array];
-    if (!util.arraysEqual(inputs.param.shape, inputs.grad.shape)) throw new Error(`${ADAMW_KERNEL}: gradient shape ${inputs.grad.shape} differs from parameter ${inputs.param.shape}`);
-    const outs = [new Float32Array(param.length), new Float32Array(param.length), new Float32Array(param.length)] as const;
-    // Scalars rounded to float32 from the same doubles as the composite ops' tf.scalar()s.
-    addon.adamw(param, m, v, grad, outs[0], outs[1], outs[2], beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(correction2), epsilon,
-      weightDecay > 0 ? 1 - lr * weightDecay : 1, lr / correction1);
-    return outs.map((values) => output(backend, [...inputs.param.shape], values));
-  }]]);
-}
-
-function floats(backend: MathBackendCPU, t: TensorInfo): Float32Array | null {
+/** The float32 values of `t`, or null when it is not float32 (then a kernel falls back to cpu). */
+export function floats(backend: MathBackendCPU, t: TensorInfo): Float32Array | null {
   const values = backend.data.get(t.dataId)?.values;
   return t.dtype === 'float32' && values instanceof Float32Array ? values : null;
 }
 
-function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
+/** A tensor of `shape` on `backend` holding `values` (a kernel's output). */
+export function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
   return backend.makeTensorInfo(shape, 'float32', values);
 }
 
@@ -115,7 +97,7 @@ function binaryKernel(addon: NativeAddon, op: number, fallback: Fallback): Kerne
     const bValues = floats(backend, b);
     if (!aValues || !bValues) return fallback(args);
     const outShape = broadcastShape(a.shape, b.shape);
-    const out = new Float32Array(util.sizeFromShape(outShape));
+    const out = outputArray(backend, util.sizeFromShape(outShape));
     const flat = collapse(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
     if (flat.shape.length > MAX_RANK) return fallback(args);
     addon.binary(op, aValues, bValues, out, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
@@ -129,7 +111,7 @@ function unaryKernel(addon: NativeAddon, op: number, fallback: Fallback): Kernel
     const { x } = args.inputs as { x: TensorInfo };
     const values = floats(backend, x);
     if (!values) return fallback(args);
-    const out = new Float32Array(values.length);
+    const out = outputArray(backend, values.length);
     addon.unary(op, values, out);
     return output(backend, [...x.shape], out);
   };
@@ -150,7 +132,7 @@ function reduceKernel(addon: NativeAddon, op: number, fallback: Fallback): Kerne
     const outer = util.sizeFromShape(x.shape.slice(0, first));
     const reduced = util.sizeFromShape(x.shape.slice(first, last + 1));
     const inner = util.sizeFromShape(x.shape.slice(last + 1));
-    const out = new Float32Array(outer * inner);
+    const out = outputArray(backend, outer * inner);
     addon.reduce(op, values, out, outer, reduced, inner);
     const outShape = attrs.keepDims ? x.shape.map((size, d) => (axes.includes(d) ? 1 : size)) : x.shape.filter((_, d) => !axes.includes(d));
     return output(backend, outShape, out);
@@ -184,7 +166,7 @@ function matMul(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: T
   const n = transposeB ? b.shape.at(-2)! : b.shape.at(-1)!;
   if (k !== kB) throw new Error(`Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
   const outBatch = broadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const out = new Float32Array(util.sizeFromShape(outBatch) * m * n);
+  const out = outputArray(backend, util.sizeFromShape(outBatch) * m * n);
   addon.matMul(aValues, bValues, out, m, k, n, transposeA, transposeB,
     batchOffsets(a.shape.slice(0, -2), outBatch, m * k), batchOffsets(b.shape.slice(0, -2), outBatch, k * n));
   return output(backend, [...outBatch, m, n], out);
@@ -195,7 +177,7 @@ function matMul(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: T
  * `sourceStrides[d]`; null when the copy has more than MAX_RANK axes left after merging.
  */
 function copyOut(addon: NativeAddon, backend: MathBackendCPU, values: Float32Array, offset: number, outShape: number[], sourceStrides: number[]): TensorInfo | null {
-  const out = new Float32Array(util.sizeFromShape(outShape));
+  const out = outputArray(backend, util.sizeFromShape(outShape));
   if (out.length > 0) {
     const flat = collapse(outShape, sourceStrides, stridesOf(outShape));
     if (flat.shape.length > MAX_RANK) return null;
@@ -246,7 +228,7 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     const rank = logits.shape.length;
     if (!values || rank === 0 || (dim !== -1 && dim !== rank - 1)) return fallback('Softmax')(args);
     const cols = logits.shape[rank - 1]!;
-    const out = new Float32Array(values.length);
+    const out = outputArray(backend, values.length);
     addon.softmax(values, out, cols === 0 ? 0 : values.length / cols, cols);
     return output(backend, [...logits.shape], out);
   });
@@ -296,7 +278,7 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     backend_util.assertParamsConsistent(inputs.map((t) => t.shape), concatAxis);
     const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), concatAxis);
     const outStrides = stridesOf(outShape);
-    const out = new Float32Array(util.sizeFromShape(outShape));
+    const out = outputArray(backend, util.sizeFromShape(outShape));
     let position = 0;
     inputs.forEach((t, i) => {
       if (util.sizeFromShape(t.shape) > 0) {
@@ -317,7 +299,7 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     const outStrides = stridesOf(outShape);
     const flat = collapse(x.shape, stridesOf(x.shape), outStrides);
     if (flat.shape.length > MAX_RANK) return fallback('PadV2')(args);
-    const out = new Float32Array(util.sizeFromShape(outShape)).fill(constantValue);
+    const out = outputArray(backend, util.sizeFromShape(outShape)).fill(constantValue);
     if (values.length > 0) {
       const offset = paddings.reduce((total, [before], d) => total + before * outStrides[d]!, 0);
       addon.stridedCopy(values, 0, out, offset, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
@@ -333,7 +315,7 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     if (!values || batchDims !== 0 || !(indexValues instanceof Int32Array)) return fallback('GatherV2')(args);
     const gatherAxis = util.parseAxisParam(axis, x.shape)[0]!;
     const outShape = [...x.shape.slice(0, gatherAxis), ...indices.shape, ...x.shape.slice(gatherAxis + 1)];
-    const out = new Float32Array(util.sizeFromShape(outShape));
+    const out = outputArray(backend, util.sizeFromShape(outShape));
     addon.gather(values, indexValues, out, util.sizeFromShape(x.shape.slice(0, gatherAxis)), x.shape[gatherAxis]!, util.sizeFromShape(x.shape.slice(gatherAxis + 1)));
     return output(backend, outShape, out);
   });

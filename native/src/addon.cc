@@ -160,6 +160,20 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   });
 }
 
+// softmaxGrad(dy, y, dx, rows, cols)
+napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 5, "softmaxGrad");
+    const float* dy = args.floats(0);
+    const float* y = args.floats(1);
+    float* dx = args.floats(2);
+    const int64_t rows = args.integer(3), cols = args.integer(4);
+    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(1) == rows * cols && args.length(2) == rows * cols,
+            "softmaxGrad", "sizes do not match");
+    mae::softmaxGrad(dy, y, dx, rows, cols);
+  });
+}
+
 // stridedCopy(src, srcOffset, dst, dstOffset, shape, srcStrides, dstStrides)
 napi_value StridedCopy(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -216,6 +230,87 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
   });
 }
 
+// layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, epsilon)
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 9, "layerNorm");
+    float* arrays[6];
+    for (size_t i = 0; i < 6; i++) arrays[i] = args.floats(i);
+    const int64_t rows = args.integer(6), cols = args.integer(7);
+    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(3) == rows * cols, "layerNorm", "x or y does not match the shape");
+    require(args.length(1) == cols && args.length(2) == cols, "layerNorm", "gamma and beta must have one value per column");
+    require(args.length(4) == rows && args.length(5) == rows, "layerNorm", "mean and rstd must have one value per row");
+    mae::layerNorm(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], rows, cols, static_cast<float>(args.number(8)));
+  });
+}
+
+// layerNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols)
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 10, "layerNormGrad");
+    float* arrays[8];
+    for (size_t i = 0; i < 8; i++) arrays[i] = args.floats(i);
+    const int64_t rows = args.integer(8), cols = args.integer(9);
+    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(1) == rows * cols && args.length(5) == rows * cols,
+            "layerNormGrad", "dy, x or dx does not match the shape");
+    require(args.length(2) == cols && args.length(6) == cols && args.length(7) == cols, "layerNormGrad", "gamma, dgamma and dbeta must have one value per column");
+    require(args.length(3) == rows && args.length(4) == rows, "layerNormGrad", "mean and rstd must have one value per row");
+    mae::layerNormGrad(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], arrays[7], rows, cols);
+  });
+}
+
+// linear(x, weight, bias, y, rows, in, out)
+napi_value Linear(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 7, "linear");
+    float* arrays[4];
+    for (size_t i = 0; i < 4; i++) arrays[i] = args.floats(i);
+    const int64_t rows = args.integer(4), in = args.integer(5), out = args.integer(6);
+    require(rows >= 0 && in >= 0 && out >= 0, "linear", "negative size");
+    require(args.length(0) == rows * in && args.length(1) == in * out && args.length(2) == out && args.length(3) == rows * out,
+            "linear", "arrays do not match the shapes");
+    mae::linear(arrays[0], arrays[1], arrays[2], arrays[3], rows, in, out);
+  });
+}
+
+// linearGrad(dy, x, weight, dx, dweight, dbias, rows, in, out)
+napi_value LinearGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 9, "linearGrad");
+    float* arrays[6];
+    for (size_t i = 0; i < 6; i++) arrays[i] = args.floats(i);
+    const int64_t rows = args.integer(6), in = args.integer(7), out = args.integer(8);
+    require(rows >= 0 && in >= 0 && out >= 0, "linearGrad", "negative size");
+    require(args.length(0) == rows * out && args.length(1) == rows * in && args.length(2) == in * out && args.length(3) == rows * in &&
+                args.length(4) == in * out && args.length(5) == out,
+            "linearGrad", "arrays do not match the shapes");
+    mae::linearGrad(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], rows, in, out);
+  });
+}
+
+// gelu(x, y)
+napi_value Gelu(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 2, "gelu");
+    const float* x = args.floats(0);
+    float* y = args.floats(1);
+    require(args.length(0) == args.length(1), "gelu", "output size differs from input");
+    mae::gelu(x, y, args.length(0));
+  });
+}
+
+// geluGrad(dy, x, dx)
+napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args args(env, info, 3, "geluGrad");
+    const float* dy = args.floats(0);
+    const float* x = args.floats(1);
+    float* dx = args.floats(2);
+    require(args.length(0) == args.length(1) && args.length(1) == args.length(2), "geluGrad", "sizes differ");
+    mae::geluGrad(dy, x, dx, args.length(0));
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Args args(env, info, 1, "setThreads");
@@ -262,9 +357,16 @@ NAPI_MODULE_INIT() {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxGrad", nullptr, SoftmaxGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stridedCopy", nullptr, StridedCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"linear", nullptr, Linear, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"linearGrad", nullptr, LinearGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"features", nullptr, Features, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -13,7 +13,18 @@
 namespace mae {
 namespace {
 
-constexpr int64_t kGrain = 1 << 15;  // elements per task: below this a thread hand-off costs more than it saves
+constexpr int64_t kGrain = 1 << 15;
+
+// Lets the compiler vectorise a loop whose pointers may alias at the same index only.
+#if defined(__clang__)
+#define MAE_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define MAE_IVDEP _Pragma("GCC ivdep")
+#elif defined(_MSC_VER)
+#define MAE_IVDEP __pragma(loop(ivdep))
+#else
+#define MAE_IVDEP
+#endif  // elements per task: below this a thread hand-off costs more than it saves
 
 template <class F>
 void innerLoop(F f, const float* a, const float* b, float* out, int64_t count, int64_t aStride, int64_t bStride) {
@@ -58,12 +69,19 @@ void binaryWith(F f, const float* a, const float* b, float* out, int rank, const
   });
 }
 
+// Loops take their pointers and scalars as parameters, never through a lambda's by-reference
+// captures: node-gyp compiles with -fno-strict-aliasing, so the compiler must assume that each
+// float store may change a captured pointer or scalar and reloads it, which keeps a loop scalar.
+template <class F>
+void unaryRange(F f, const float* x, float* out, int64_t count) {
+  for (int64_t i = 0; i < count; i++) out[i] = f(x[i]);
+}
+
 template <class F>
 void unaryWith(F f, const float* x, float* out, int64_t size) {
   parallelFor(taskCount(size, kGrain), [&](int64_t task) {
     const int64_t first = task * kGrain;
-    const int64_t last = std::min(size, first + kGrain);
-    for (int64_t i = first; i < last; i++) out[i] = f(x[i]);
+    unaryRange(f, x + first, out + first, std::min(size, first + kGrain) - first);
   });
 }
 
@@ -177,42 +195,89 @@ void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t redu
   });
 }
 
+namespace {
+
+// One row: exp(x − max) through Eigen's SIMD exp on a padded copy (every element through the same
+// packet path, as arrayWith), summed in double in index order, then scaled by 1/sum.
+void softmaxRow(const float* in, float* o, int64_t cols, Eigen::ArrayXf& shifted) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int64_t c = 0; c < cols; c++) max = std::max(max, in[c]);
+  for (int64_t c = 0; c < cols; c++) shifted[c] = in[c] - max;
+  shifted = shifted.exp();
+  double sum = 0.0;
+  for (int64_t c = 0; c < cols; c++) sum += shifted[c];
+  const float inverse = static_cast<float>(1.0 / sum);
+  for (int64_t c = 0; c < cols; c++) o[c] = shifted[c] * inverse;
+}
+
+}  // namespace
+
 void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
   const int64_t rowsPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1));
+  const int64_t padded = (cols + 15) / 16 * 16;  // whole AVX/SSE packets: no scalar tail
   parallelFor(taskCount(rows, rowsPerTask), [&](int64_t task) {
-    const int64_t first = task * rowsPerTask;
-    const int64_t last = std::min(rows, first + rowsPerTask);
-    for (int64_t r = first; r < last; r++) {
-      const float* in = x + r * cols;
-      float* o = out + r * cols;
-      float max = -std::numeric_limits<float>::infinity();
-      for (int64_t c = 0; c < cols; c++) max = std::max(max, in[c]);
-      double sum = 0.0;
-      for (int64_t c = 0; c < cols; c++) {
-        o[c] = std::exp(in[c] - max);
-        sum += o[c];
-      }
-      const float inverse = static_cast<float>(1.0 / sum);
-      for (int64_t c = 0; c < cols; c++) o[c] *= inverse;
-    }
+    Eigen::ArrayXf shifted = Eigen::ArrayXf::Zero(padded);
+    const int64_t last = std::min(rows, (task + 1) * rowsPerTask);
+    for (int64_t r = task * rowsPerTask; r < last; r++) softmaxRow(x + r * cols, out + r * cols, cols, shifted);
   });
 }
+
+namespace {
+
+// One row of softmax's gradient: dx = dy·y − (Σ dy·y)·y, as TF.js's gradient of Softmax computes it
+// (the sum in double, in index order, as the Sum kernel).
+void softmaxGradRow(const float* dy, const float* y, float* dx, int64_t cols) {
+  double sum = 0.0;
+  for (int64_t c = 0; c < cols; c++) {
+    dx[c] = dy[c] * y[c];
+    sum += dx[c];
+  }
+  const float total = static_cast<float>(sum);
+  for (int64_t c = 0; c < cols; c++) dx[c] = dx[c] - total * y[c];
+}
+
+}  // namespace
+
+void softmaxGrad(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {
+  const int64_t rowsPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1));
+  parallelFor(taskCount(rows, rowsPerTask), [&](int64_t task) {
+    const int64_t last = std::min(rows, (task + 1) * rowsPerTask);
+    for (int64_t r = task * rowsPerTask; r < last; r++) softmaxGradRow(dy + r * cols, y + r * cols, dx + r * cols, cols);
+  });
+}
+
+namespace {
+
+// Outputs may be the inputs themselves (an in-place update): element i is read before it is
+// written and no other element is touched, so iterations are independent (MAE_IVDEP).
+void adamwRange(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,
+                float* outV, int64_t count, AdamWScalars k) {
+  const float beta1 = k.beta1, oneMinusBeta1 = k.oneMinusBeta1, beta2 = k.beta2, oneMinusBeta2 = k.oneMinusBeta2;
+  const float rootCorrection2 = k.rootCorrection2, epsilon = k.epsilon, stepSize = k.stepSize;
+  const float decayFactor = k.decays ? k.decayFactor : 1.0f;
+  const bool decays = k.decays;
+  MAE_IVDEP
+  for (int64_t i = 0; i < count; i++) {
+    // The same float32 operations, in the same order, as the composite ops of app/train/adamw.ts.
+    const float g = grad[i];
+    const float mi = m[i] * beta1 + g * oneMinusBeta1;
+    const float vi = v[i] * beta2 + (g * g) * oneMinusBeta2;
+    const float denominator = std::sqrt(vi) / rootCorrection2 + epsilon;
+    const float p = param[i];
+    outM[i] = mi;
+    outV[i] = vi;
+    outParam[i] = (decays ? p * decayFactor : p) - (mi / denominator) * stepSize;
+  }
+}
+
+}  // namespace
 
 void adamw(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,
            float* outV, int64_t size, const AdamWScalars& k) {
   parallelFor(taskCount(size, kGrain), [&](int64_t task) {
     const int64_t first = task * kGrain;
-    const int64_t last = std::min(size, first + kGrain);
-    for (int64_t i = first; i < last; i++) {
-      // The same float32 operations, in the same order, as the composite ops of app/train/adamw.ts.
-      const float g = grad[i];
-      const float mi = m[i] * k.beta1 + g * k.oneMinusBeta1;
-      const float vi = v[i] * k.beta2 + (g * g) * k.oneMinusBeta2;
-      const float denominator = std::sqrt(vi) / k.rootCorrection2 + k.epsilon;
-      outM[i] = mi;
-      outV[i] = vi;
-      outParam[i] = (k.decays ? param[i] * k.decayFactor : param[i]) - (mi / denominator) * k.stepSize;
-    }
+    adamwRange(param + first, m + first, v + first, grad + first, outParam + first, outM + first, outV + first,
+               std::min(size, first + kGrain) - first, k);
   });
 }
 

@@ -26,6 +26,9 @@ void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t redu
 /** Softmax over the last axis of x viewed as [rows, cols]. */
 void softmax(const float* x, float* out, int64_t rows, int64_t cols);
 
+/** Softmax's gradient from dy and its output y: dx = dy·y − (Σ_row dy·y)·y. */
+void softmaxGrad(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols);
+
 /** dst[dstOffset + Σ i·dstStrides] = src[srcOffset + Σ i·srcStrides] for every index i of `shape`. */
 void stridedCopy(const float* src, float* dst, int rank, const int32_t* shape, const int32_t* srcStrides,
                  const int32_t* dstStrides);
@@ -43,5 +46,26 @@ struct AdamWScalars {
 /** One AdamW step as torch.optim.AdamW (decoupled decay, then the Adam update) into new arrays. */
 void adamw(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,
            float* outV, int64_t size, const AdamWScalars& scalars);
+
+/** LayerNorm over rows of x [rows, cols]: y = (x − mean)·rstd·γ + β; also writes each row's mean and rstd = 1/√(var + ε). */
+void layerNorm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
+               int64_t cols, float epsilon);
+
+/** LayerNorm's gradients from dy, x and the forward's mean and rstd: dx [rows, cols], dγ and dβ [cols]. */
+void layerNormGrad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
+                   float* dgamma, float* dbeta, int64_t rows, int64_t cols);
+
+/** Exact GELU, y = x·Φ(x), elementwise. */
+void gelu(const float* x, float* y, int64_t size);
+
+/** GELU's gradient, dx = dy·(Φ(x) + x·φ(x)). */
+void geluGrad(const float* dy, const float* x, float* dx, int64_t size);
+
+/** y [rows, out] = x [rows, in] · weight [in, out] + bias [out]. */
+void linear(const float* x, const float* weight, const float* bias, float* y, int64_t rows, int64_t in, int64_t out);
+
+/** linear's gradients: dx = dy·weightᵀ, dweight = xᵀ·dy, dbias = Σ_rows dy. */
+void linearGrad(const float* dy, const float* x, const float* weight, float* dx, float* dweight, float* dbias, int64_t rows,
+                int64_t in, int64_t out);
 
 }  // namespace mae
