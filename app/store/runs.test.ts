@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +66,21 @@ describe('RunStore', () => {
     expect(runs.get(gone!)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/pid 999999/) });
     expect([alive, elsewhere, paused].map((id) => runs.get(id!).status)).toEqual(['running', 'running', 'paused']);
     expect(runs.reapOrphans()).toEqual([]); // the real check: this process is alive
+  });
+
+  it.runIf(process.platform === 'linux')('counts a killed process that nothing reaped (a zombie) as gone', async () => {
+    // `sleep 0` ends at once, but its parent became `sleep 30` (exec), which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number((await once(parent.stdout, 'data'))[0].toString().trim());
+      await expect.poll(() => fs.readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]![0]).toBe('Z');
+      const id = runs.create({ projectId, kind: 'pretrain', config: {} }).id;
+      runs.setStatus(id, 'running');
+      db.prepare('UPDATE runs SET worker_pid = ? WHERE id = ?').run(zombie, id);
+      expect(runs.reapOrphans()).toEqual([id]);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('refuses an unknown run with its id', () => {

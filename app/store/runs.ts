@@ -1,4 +1,5 @@
 /** The `runs`, `metrics` and `checkpoints` tables: one training or evaluation job and its record. */
+import fs from 'node:fs';
 import os from 'node:os';
 import { StudioError } from '../contract';
 import type { Db } from './database';
@@ -76,13 +77,25 @@ function toRun(row: RunRow): RunRecord {
 
 const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'interrupted', 'stopped']);
 
-/** Whether a process of this machine exists (signal 0 checks without sending anything). */
+/**
+ * Whether a process of this machine is alive (signal 0 checks without sending anything). A
+ * killed process whose parent died too stays a zombie until something reaps it — in containers
+ * whose first process never does, for good — and signal 0 still reaches it: Linux says so in
+ * /proc/<pid>/stat.
+ */
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false; // gone between the two looks
   }
 }
 
