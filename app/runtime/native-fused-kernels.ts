@@ -14,7 +14,7 @@ import {
 } from './fused-ops';
 import type { NativeAddon } from './native-addon';
 import { NativeBackend, outputArray } from './native-buffers';
-import { floats, output } from './native-kernels';
+import { floats, output, softmaxLastAxis } from './native-kernels';
 
 /** The float32 values of each named input, or an error naming the kernel and the input. */
 function inputValues<Name extends string>(kernel: string, backend: MathBackendCPU, inputs: Record<Name, TensorInfo>, names: readonly Name[]): Float32Array[] {
@@ -64,12 +64,17 @@ function adamW(addon: NativeAddon): KernelFunc {
 }
 
 /**
- * Strides, in qkv [B, N, 3, heads, headDim], of the axes of one head tensor [B, heads, N, headDim],
- * and the offset of part `part` (0 q, 1 k, 2 v).
+ * Strides, in qkv [B, N, 3, heads, headDim], of the axes of one head tensor [B, heads, N, headDim]
+ * (`strides`), the same axes' strides in a dense head tensor (`dense`), and the offset between
+ * parts (0 q, 1 k, 2 v).
  */
-function headStrides(tokens: number, numHeads: number, headDim: number): { strides: Int32Array; partOffset: number } {
+function headStrides(tokens: number, numHeads: number, headDim: number): { strides: Int32Array; dense: Int32Array; partOffset: number } {
   const width = 3 * numHeads * headDim;
-  return { strides: Int32Array.of(tokens * width, headDim, width, 1), partOffset: numHeads * headDim };
+  return {
+    strides: Int32Array.of(tokens * width, headDim, width, 1),
+    dense: Int32Array.of(numHeads * tokens * headDim, tokens * headDim, headDim, 1),
+    partOffset: numHeads * headDim,
+  };
 }
 
 function splitHeads(addon: NativeAddon): KernelFunc {
@@ -82,8 +87,7 @@ function splitHeads(addon: NativeAddon): KernelFunc {
     if (inputs.qkv.shape.length !== 3 || width % (3 * numHeads) !== 0) throw new Error(`${SPLIT_HEADS_KERNEL}: qkv [${inputs.qkv.shape}] is not [B, N, 3·${numHeads}·headDim]`);
     const headDim = width / (3 * numHeads);
     const shape = [batch, numHeads, tokens, headDim];
-    const { strides, partOffset } = headStrides(tokens, numHeads, headDim);
-    const dense = Int32Array.of(numHeads * tokens * headDim, tokens * headDim, headDim, 1);
+    const { strides, dense, partOffset } = headStrides(tokens, numHeads, headDim);
     return [0, 1, 2].map((part) => {
       const out = outputArray(backend, qkv.length / 3);
       if (out.length > 0) addon.stridedCopy(qkv, part * partOffset, out, 0, Int32Array.from(shape), strides, dense);
@@ -102,8 +106,7 @@ function mergeHeads(addon: NativeAddon): KernelFunc {
     requireShape(MERGE_HEADS_KERNEL, 'dk', inputs.dk.shape, shape);
     requireShape(MERGE_HEADS_KERNEL, 'dv', inputs.dv.shape, shape);
     const [batch, numHeads, tokens, headDim] = shape;
-    const { strides, partOffset } = headStrides(tokens, numHeads, headDim);
-    const dense = Int32Array.of(numHeads * tokens * headDim, tokens * headDim, headDim, 1);
+    const { strides, dense, partOffset } = headStrides(tokens, numHeads, headDim);
     const out = outputArray(backend, 3 * parts[0]!.length);
     if (out.length > 0) parts.forEach((values, part) => addon.stridedCopy(values, 0, out, part * partOffset, Int32Array.from(shape), dense, strides));
     return output(backend, [batch, tokens, 3 * numHeads * headDim], out);
@@ -116,10 +119,7 @@ function softmax(addon: NativeAddon): KernelFunc {
     const inputs = args.inputs as Record<'logits', TensorInfo>;
     const [logits] = inputValues(SOFTMAX_KERNEL, backend, inputs, ['logits']) as [Float32Array];
     if (inputs.logits.shape.length === 0) throw new Error(`${SOFTMAX_KERNEL}: logits must have at least one axis`);
-    const [rows, cols] = rowsAndColumns(inputs.logits.shape);
-    const y = outputArray(backend, logits.length);
-    addon.softmax(logits, y, rows, cols);
-    return output(backend, [...inputs.logits.shape], y);
+    return softmaxLastAxis(addon, backend, logits, inputs.logits.shape);
   };
 }
 

@@ -97,9 +97,9 @@ function binaryKernel(addon: NativeAddon, op: number, fallback: Fallback): Kerne
     const bValues = floats(backend, b);
     if (!aValues || !bValues) return fallback(args);
     const outShape = broadcastShape(a.shape, b.shape);
-    const out = outputArray(backend, util.sizeFromShape(outShape));
     const flat = collapse(outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
     if (flat.shape.length > MAX_RANK) return fallback(args);
+    const out = outputArray(backend, util.sizeFromShape(outShape));
     addon.binary(op, aValues, bValues, out, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
     return output(backend, outShape, out);
   };
@@ -177,13 +177,20 @@ function matMul(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: T
  * `sourceStrides[d]`; null when the copy has more than MAX_RANK axes left after merging.
  */
 function copyOut(addon: NativeAddon, backend: MathBackendCPU, values: Float32Array, offset: number, outShape: number[], sourceStrides: number[]): TensorInfo | null {
-  const out = outputArray(backend, util.sizeFromShape(outShape));
-  if (out.length > 0) {
-    const flat = collapse(outShape, sourceStrides, stridesOf(outShape));
-    if (flat.shape.length > MAX_RANK) return null;
-    addon.stridedCopy(values, offset, out, 0, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
-  }
+  const size = util.sizeFromShape(outShape);
+  const flat = size > 0 ? collapse(outShape, sourceStrides, stridesOf(outShape)) : null;
+  if (flat && flat.shape.length > MAX_RANK) return null;
+  const out = outputArray(backend, size);
+  if (flat) addon.stridedCopy(values, offset, out, 0, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
   return output(backend, outShape, out);
+}
+
+/** Softmax over the last axis of `values`, of `shape` (at least one axis), into a new output. */
+export function softmaxLastAxis(addon: NativeAddon, backend: MathBackendCPU, values: Float32Array, shape: readonly number[]): TensorInfo {
+  const cols = shape.at(-1)!;
+  const out = outputArray(backend, values.length);
+  addon.softmax(values, out, cols === 0 ? 0 : values.length / cols, cols);
+  return output(backend, [...shape], out);
 }
 
 function slice(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo, values: Float32Array, begin: number[], size: number[]): TensorInfo | null {
@@ -227,10 +234,7 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     const values = floats(backend, logits);
     const rank = logits.shape.length;
     if (!values || rank === 0 || (dim !== -1 && dim !== rank - 1)) return fallback('Softmax')(args);
-    const cols = logits.shape[rank - 1]!;
-    const out = outputArray(backend, values.length);
-    addon.softmax(values, out, cols === 0 ? 0 : values.length / cols, cols);
-    return output(backend, [...logits.shape], out);
+    return softmaxLastAxis(addon, backend, values, logits.shape);
   });
   kernels.set('Transpose', (args) => {
     const backend = args.backend as MathBackendCPU;
