@@ -5,8 +5,8 @@
  * - microscopy: 3-channel 16-bit PNG cells, 64–96 px: round, spindle or clustered.
  * - remote-sensing: 4-band 16-bit TIFF tiles (red, green, blue, near-infrared), 64 px:
  *   water, forest, urban, fields.
- * - medical: 16-bit grey PNG chest CT-like slices, 96 px, with 3–6 solid (round) or cavitary
- *   (ring) nodules in the lungs.
+ * - medical: 16-bit grey PNG chest CT-like slices, 96 px, with vessels and 2–3 bilateral pairs of
+ *   solid (round) or cavitary (ring) nodules in the lungs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -163,10 +163,17 @@ function drawLandCover(label: string, random: Random): Drawn {
   return { pixels: canvas.toUint16(10000), width: size, height: size, channels: 4 };
 }
 
+/** Vessels per slice: enough that small bright spots alone say nothing about the label. */
+const SCAN_VESSELS = 16;
+
 /**
  * Chest CT-like slices in 12-bit units (0–4095): air, a body ellipse, two dark lungs, the spine,
- * and 3–6 nodules in the lungs — solid (filled) or cavitary (a bright wall around a dark centre).
- * Both kinds carry about the same brightness, so telling them apart takes their shape.
+ * 16 vessels seen in cross-section (small bright dots and dashes, anywhere in the lungs), and 2–3
+ * bilateral pairs of nodules — one in the left lung, its partner near the mirror position in the
+ * right — either solid (filled) or cavitary (a bright wall around a dark centre). Both kinds
+ * carry about the same brightness, so telling them apart takes their shape; the vessels make a
+ * nodule's mere presence uninformative; the pairing is what a masked autoencoder can learn from
+ * (a visible nodule predicts its hidden partner), while a random encoder has no use for it.
  */
 function drawScan(label: string, random: Random): Drawn {
   const size = 96;
@@ -183,18 +190,25 @@ function drawScan(label: string, random: Random): Drawn {
   }));
   for (const lung of lungs) canvas.paint([-0.18], softEllipse(lung.x, lung.y, lung.rx, lung.ry, 0, 0.15));
   canvas.paint([0.35], softEllipse(centerX, centerY + radiusY * 0.72, 4, 4));
-  const nodules = 3 + Math.floor(random.next() * 4);
-  for (let n = 0; n < nodules; n++) {
-    const lung = lungs[n % 2]!;
+  const pointIn = (lung: (typeof lungs)[number], spread: number): [number, number] => {
     const angle = random.between(0, 2 * Math.PI);
-    const reach = Math.sqrt(random.next()) * 0.6;
-    const [x, y] = [lung.x + Math.cos(angle) * reach * lung.rx, lung.y + Math.sin(angle) * reach * lung.ry];
+    const reach = Math.sqrt(random.next()) * spread;
+    return [lung.x + Math.cos(angle) * reach * lung.rx, lung.y + Math.sin(angle) * reach * lung.ry];
+  };
+  for (let n = 0; n < SCAN_VESSELS; n++) {
+    const [x, y] = pointIn(lungs[n % 2]!, 0.8);
+    const width = random.between(0.8, 1.6);
+    canvas.paint([random.between(0.12, 0.2)], gaussianBlob(x, y, width * random.between(1, 2.5), width, random.between(0, Math.PI)));
+  }
+  const pairs = 2 + Math.floor(random.next() * 2);
+  for (let n = 0; n < pairs; n++) {
+    const [x, y] = pointIn(lungs[0]!, 0.6);
     const brightness = random.between(0.16, 0.22);
-    if (label === 'round-lesion') {
-      const radius = random.between(3, 5.5);
-      canvas.paint([brightness], softEllipse(x, y, radius * random.between(0.85, 1.15), radius, random.between(0, Math.PI), 0.3));
-    } else {
-      canvas.paint([brightness], ring(x, y, random.between(4.5, 7), random.between(1, 1.4)));
+    const radius = label === 'round-lesion' ? random.between(3, 5.5) : random.between(4.5, 7);
+    const [stretch, tilt, wall] = [random.between(0.85, 1.15), random.between(0, Math.PI), random.between(1, 1.4)];
+    const partner = [2 * centerX - x + random.between(-1, 1), y + random.between(-1, 1)] as const;
+    for (const [px, py] of [[x, y], partner] as const) {
+      canvas.paint([brightness], label === 'round-lesion' ? softEllipse(px, py, radius * stretch, radius, tilt, 0.3) : ring(px, py, radius, wall));
     }
   }
   canvas.noise(random, [0.006]);
