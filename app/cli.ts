@@ -30,7 +30,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },
   handoff: { run: handoffCommand, usage: 'handoff --workspace W --run ID --out DIR     a torchrun (PyTorch DDP) job that continues the run' },
   adopt: { run: adoptCommand, usage: 'adopt   --workspace W --project ID DIR       bring a hand-off job back as a run' },
-  probe: { run: probeCommand, usage: 'probe   --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean] [--backend B]' },
+  probe: { run: probeCommand, usage: 'probe   --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean] [--labels-per-class N] [--backend B]' },
   finetune: {
     run: finetuneCommand,
     usage:

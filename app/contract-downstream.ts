@@ -31,6 +31,8 @@ export interface ProbeReport {
   method: 'linear' | 'knn';
   pooling: 'cls' | 'mean';
   k: number | null;
+  /** The label budget: at most this many train images per class were fitted on; null = all. */
+  labelsPerClass: number | null;
   classes: string[];
   trainImages: number;
   valImages: number;
@@ -132,6 +134,7 @@ const ProbeRequest = z.strictObject({
   method: z.enum(['linear', 'knn']).default('linear'),
   k: z.number().int().min(1).max(1000).default(20),
   pooling: z.enum(['cls', 'mean']).default('mean'),
+  labelsPerClass: z.number().int().min(1).max(1_000_000).nullable().optional(), // absent or null: every label
 });
 export type ProbeRequest = z.input<typeof ProbeRequest>;
 

@@ -18,10 +18,10 @@ afterAll(() => fixture?.remove());
 
 describe('mae-studio probe / finetune / export', () => {
   it('probe --json prints the accuracy and the random-init baseline, from a probe run in the training process', () => {
-    const result = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--method', 'knn', '--k', '3', '--backend', 'cpu', '--json');
+    const result = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--method', 'knn', '--k', '3', '--labels-per-class', '4', '--backend', 'cpu', '--json');
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ pretrainRunId: fixture.runId, method: 'knn', k: 3, classes: ['ring-lesion', 'round-lesion'], valImages: 6 });
+    expect(report).toMatchObject({ pretrainRunId: fixture.runId, method: 'knn', k: 3, labelsPerClass: 4, trainImages: 8, classes: ['ring-lesion', 'round-lesion'], valImages: 6 });
     expect(report.accuracy).toBeGreaterThanOrEqual(0);
     expect(typeof report.baseline.randomInit).toBe('number');
     expect(report.confusion).toHaveLength(2);
@@ -45,6 +45,9 @@ describe('mae-studio probe / finetune / export', () => {
     const badFormat = run('export', '--workspace', fixture.workspaceDir, '--run', '1', '--format', 'pickle', '--out', fixture.dir);
     expect(badFormat.code).toBe(1);
     expect(badFormat.stderr).toMatch(/--format must be one of safetensors, onnx, tfjs, got "pickle"/);
+    const budget = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--labels-per-class', 'all');
+    expect(budget.code).toBe(1);
+    expect(budget.stderr).toMatch(/--labels-per-class must be a positive integer, got "all"/);
     const unknown = run('probe', '--workspace', fixture.workspaceDir, '--run', '99');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no run with id 99/);

@@ -52,10 +52,11 @@ function scoreLines(scores: ClassificationScores): string[] {
   return scores.perClass.map((c) => `    ${c.label.padEnd(16)} precision ${(c.precision * 100).toFixed(1).padStart(5)}%  recall ${(c.recall * 100).toFixed(1).padStart(5)}%  (${c.support} images)`);
 }
 
-/** `mae-studio probe --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean]` */
+/** `mae-studio probe --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean] [--labels-per-class N]` */
 export async function probeCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('probe', argv, {
     workspace: { type: 'string' }, run: { type: 'string' }, method: { type: 'string' }, k: { type: 'string' }, pooling: { type: 'string' }, backend: { type: 'string' },
+    'labels-per-class': { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('probe', values, 'workspace'));
@@ -64,6 +65,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
     method: oneOf('probe', 'method', values.method, ['linear', 'knn'] as const),
     pooling: oneOf('probe', 'pooling', values.pooling, ['cls', 'mean'] as const),
     k: positiveInt('probe', 'k', values.k),
+    labelsPerClass: positiveInt('probe', 'labels-per-class', values['labels-per-class']),
     backend: oneOf('probe', 'backend', values.backend, BACKENDS) as BackendPreference | undefined,
   };
   const runId = await withStudio(workspace, async (studio) => planProbe(studio.workspace, pretrainRunId, options));
@@ -71,14 +73,14 @@ export async function probeCommand(argv: string[]): Promise<void> {
   const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId).result as ProbeReport);
   out.result(
     {
-      runId, pretrainRunId, method: report.method, pooling: report.pooling, k: report.k, classes: report.classes,
+      runId, pretrainRunId, method: report.method, pooling: report.pooling, k: report.k, labelsPerClass: report.labelsPerClass, classes: report.classes,
       trainImages: report.trainImages, valImages: report.valImages,
       accuracy: report.pretrained.accuracy, perClass: report.pretrained.perClass, confusion: report.pretrained.confusion,
       baseline: { randomInit: report.randomInit.accuracy, perClass: report.randomInit.perClass, confusion: report.randomInit.confusion },
       seconds: report.seconds,
     },
     () => [
-      `${report.method === 'knn' ? `kNN (k = ${report.k})` : 'Linear probe'} of run ${pretrainRunId} on ${report.pooling}-pooled features, ${report.valImages} validation images:`,
+      `${report.method === 'knn' ? `kNN (k = ${report.k})` : 'Linear probe'} of run ${pretrainRunId} on ${report.pooling}-pooled features, fitted on ${report.trainImages} labelled images${report.labelsPerClass === null ? '' : ` (≤ ${report.labelsPerClass} per class)`}, scored on ${report.valImages} validation images:`,
       `  pretrained   ${(report.pretrained.accuracy * 100).toFixed(1)}%`,
       ...scoreLines(report.pretrained),
       `  random init  ${(report.randomInit.accuracy * 100).toFixed(1)}%`,

@@ -42,7 +42,7 @@ export interface ModelCard {
   recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'>; finetuning: FinetunePlan | null };
   losses: { steps: number; firstTrainLoss: number | null; lastTrainLoss: number | null; bestValLoss: number | null; lastValLoss: number | null };
   scores: {
-    probes: { runId: number; method: string; pooling: string; k: number | null; accuracy: number; randomInitAccuracy: number; valImages: number }[];
+    probes: { runId: number; method: string; pooling: string; k: number | null; labelsPerClass: number | null; trainImages: number; accuracy: number; randomInitAccuracy: number; valImages: number }[];
     finetunes: { runId: number; accuracy: number; steps: number; valImages: number }[];
   };
   files: { name: string; bytes: number; sha256: string }[];
@@ -102,7 +102,10 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
     scores: {
       probes: children.filter((c) => c.kind === 'probe').map((c) => {
         const report = c.result as ProbeReport;
-        return { runId: c.id, method: report.method, pooling: report.pooling, k: report.k, accuracy: report.pretrained.accuracy, randomInitAccuracy: report.randomInit.accuracy, valImages: report.valImages };
+        return {
+          runId: c.id, method: report.method, pooling: report.pooling, k: report.k, labelsPerClass: report.labelsPerClass ?? null, trainImages: report.trainImages,
+          accuracy: report.pretrained.accuracy, randomInitAccuracy: report.randomInit.accuracy, valImages: report.valImages,
+        };
       }),
       finetunes: children.filter((c) => c.kind === 'finetune').map((c) => {
         const report = c.result as FinetuneReport;
@@ -165,7 +168,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     '## Scores (validation split)',
     ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
-    ...scores.probes.map((p) => `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features: **${percent(p.accuracy)}** (random init: ${percent(p.randomInitAccuracy)}), ${p.valImages} images — run ${p.runId}`),
+    ...scores.probes.map((p) => `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features, fitted on ${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}: **${percent(p.accuracy)}** (random init: ${percent(p.randomInitAccuracy)}), ${p.valImages} validation images — run ${p.runId}`),
     ...scores.finetunes.map((f) => `- fine-tuned, ${f.steps} steps: **${percent(f.accuracy)}**, ${f.valImages} images — run ${f.runId}`),
     '',
   ];

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { StudioError } from '../contract';
 import { decodePlanar, type ImageEntry } from '../data/batches';
+import { Rng } from '../mae/rng';
 import type { Workspace } from '../workspace';
 import { resizeCrop, type PlanarImage } from './augment';
 import type { PretrainPlan } from './pretrain-plan';
@@ -61,6 +62,26 @@ export function labelledSplits(workspace: Workspace, plan: PretrainPlan): Labell
     ...(unseen ? [{ reason: 'label absent from the training split', count: unseen }] : []),
   ];
   return { ...splits, skipped };
+}
+
+/**
+ * At most `perClass` entries of each label, drawn with a seeded shuffle per label and kept in
+ * their split order: the same seed draws the same images, so a probe repeated — or the
+ * pretrained and random-init encoders of one probe — fit on the same labelled images.
+ */
+export function drawLabelBudget(entries: readonly LabelledEntry[], perClass: number, seed: number): LabelledEntry[] {
+  const rng = Rng.fromSeed(seed, 102);
+  const chosen = new Set<LabelledEntry>();
+  const labels = [...new Set(entries.map((entry) => entry.label))].sort((a, b) => a - b);
+  for (const label of labels) {
+    const group = entries.filter((entry) => entry.label === label);
+    for (let i = group.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [group[i], group[j]] = [group[j]!, group[i]!];
+    }
+    for (const entry of group.slice(0, perClass)) chosen.add(entry);
+  }
+  return entries.filter((entry) => chosen.has(entry));
 }
 
 /** Whole image → [C, side, side], normalised per channel, written into `out`. */

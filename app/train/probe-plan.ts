@@ -15,6 +15,12 @@ export interface ProbeOptions {
   pooling: Pooling;
   /** kNN neighbours. */
   k: number;
+  /**
+   * Fit on at most this many labelled train images per class (a seeded draw, the same for the
+   * pretrained and the random-init encoder); null fits on every one. Shows what pretraining buys
+   * when labels are scarce, which is when it matters most.
+   */
+  labelsPerClass: number | null;
   backend: BackendPreference;
 }
 
@@ -23,6 +29,7 @@ export const DEFAULT_PROBE: ProbeOptions = {
   method: 'linear', // the MAE paper's headline frozen-feature protocol
   pooling: 'mean', // on small data the mean of patch tokens probes better than the cls token
   k: DEFAULT_KNN.k,
+  labelsPerClass: null, // every labelled image of the train split
   backend: 'auto',
 };
 
@@ -32,6 +39,9 @@ export function validateProbeOptions(input: Partial<ProbeOptions>): ProbeOptions
   if (!['linear', 'knn'].includes(options.method)) throw new StudioError('INVALID_ARGUMENT', `probe.method must be linear or knn, got ${JSON.stringify(options.method)}`);
   if (!['cls', 'mean'].includes(options.pooling)) throw new StudioError('INVALID_ARGUMENT', `probe.pooling must be cls or mean, got ${JSON.stringify(options.pooling)}`);
   if (!Number.isInteger(options.k) || options.k < 1) throw new StudioError('INVALID_ARGUMENT', `probe.k must be a positive integer, got ${JSON.stringify(options.k)}`);
+  if (options.labelsPerClass !== null && (!Number.isInteger(options.labelsPerClass) || options.labelsPerClass < 1)) {
+    throw new StudioError('INVALID_ARGUMENT', `probe.labelsPerClass must be a positive integer or null (every label), got ${JSON.stringify(options.labelsPerClass)}`);
+  }
   return options;
 }
 

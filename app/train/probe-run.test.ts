@@ -31,6 +31,7 @@ describe('a probe run', () => {
       expect(report.valImages).toBe(6); // 25% of 12 per label
       expect(report.trainImages).toBe(18);
       expect(report.k).toBe(method === 'knn' ? 5 : null);
+      expect(report.labelsPerClass).toBeNull();
       checkScores(report);
       const run = fixture.open((w) => w.runs.get(runId));
       expect(run).toMatchObject({ kind: 'probe', status: 'completed', parentRunId: fixture.runId });
@@ -40,6 +41,19 @@ describe('a probe run', () => {
       expect(metrics.map((m) => m.name).sort()).toEqual(['val_accuracy', 'val_accuracy_random_init']);
     });
   }
+
+  it('fits on a seeded label budget when asked: at most N images per class, the same draw every time, scored on the whole val split', async () => {
+    const plan = () => fixture.open((w) => planProbe(w, fixture.runId, { labelsPerClass: 3, backend: 'cpu' }));
+    const first = await executeProbe(fixture.workspaceDir, plan());
+    expect(first).toMatchObject({ labelsPerClass: 3, trainImages: 6, valImages: 6 });
+    checkScores(first);
+    const second = await executeProbe(fixture.workspaceDir, plan());
+    expect(second.pretrained).toEqual(first.pretrained);
+    expect(second.randomInit).toEqual(first.randomInit);
+    // A budget above the split's size fits on every label, as no budget does.
+    const all = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { labelsPerClass: 1000, backend: 'cpu' })));
+    expect(all.trainImages).toBe(18);
+  });
 
   it('probes deterministically: the same run probed twice scores the same', async () => {
     const first = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { backend: 'cpu' })));
@@ -51,6 +65,7 @@ describe('a probe run', () => {
   it('refuses bad options and runs that cannot be probed, naming what is wrong', () => {
     expect(() => validateProbeOptions({ method: 'svm' as 'linear' })).toThrow(/probe.method must be linear or knn, got "svm"/);
     expect(() => validateProbeOptions({ k: 0 })).toThrow(/probe.k must be a positive integer/);
+    expect(() => validateProbeOptions({ labelsPerClass: 2.5 })).toThrow(/probe.labelsPerClass must be a positive integer or null \(every label\), got 2.5/);
     expect(() => fixture.open((w) => planProbe(w, 999, {}))).toThrow(/no run with id 999/);
     const probeId = fixture.open((w) => planProbe(w, fixture.runId, {}));
     expect(() => fixture.open((w) => planProbe(w, probeId, {}))).toThrow(StudioError);

@@ -11,7 +11,7 @@ import { selectBackend } from '../runtime/backend';
 import { Workspace } from '../workspace';
 import { DEFAULT_KNN, knnPredict } from './knn';
 import { DEFAULT_LINEAR_PROBE, fitLinearProbe, probeLogits } from './probe';
-import { forEachBatch, labelledSplits, type LabelledEntry } from './probe-data';
+import { drawLabelBudget, forEachBatch, labelledSplits, type LabelledEntry } from './probe-data';
 import { encodeFeatures } from './probe-features';
 import { argmaxRows, classificationScores, type ClassificationScores } from './probe-metrics';
 import { loadRunModel, randomInitModel, type Pooling } from './probe-model';
@@ -66,7 +66,10 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
     loaded = await loadRunModel(workspace, options.pretrainRunId);
     random = randomInitModel(loaded.plan);
     const splits = labelledSplits(workspace, loaded.plan);
-    log(`probe: ${options.method} on ${options.pooling}-pooled features, ${splits.train.length} train / ${splits.val.length} val images, ${splits.classes.length} classes`);
+    // Options stored before labelsPerClass existed read as "every label".
+    const labelsPerClass = options.labelsPerClass ?? null;
+    if (labelsPerClass !== null) splits.train = drawLabelBudget(splits.train, labelsPerClass, loaded.plan.recipe.seed);
+    log(`probe: ${options.method} on ${options.pooling}-pooled features, ${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} / ${splits.val.length} val images, ${splits.classes.length} classes`);
     const [trainPretrained, trainRandom] = await splitFeatures([loaded.model, random], splits.train, loaded.plan, options.pooling);
     const [valPretrained, valRandom] = await splitFeatures([loaded.model, random], splits.val, loaded.plan, options.pooling);
     const trainLabels = splits.train.map((entry) => entry.label);
@@ -76,6 +79,7 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
       method: options.method,
       pooling: options.pooling,
       k: options.method === 'knn' ? Math.min(options.k, trainLabels.length) : null,
+      labelsPerClass,
       classes: splits.classes,
       trainImages: splits.train.length,
       valImages: splits.val.length,
