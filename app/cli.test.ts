@@ -26,6 +26,22 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('mae-studio CLI', () => {
+  it('demo runs the whole journey: sample, import, pretraining, three probes against the random init, three exports', () => {
+    const result = spawnSync(process.execPath, [CLI, 'demo', '--workspace', 'demo-ws', '--steps', '4', '--images', '40', '--json'], { encoding: 'utf8', cwd: dir });
+    expect(result.status, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ imported: 40, run: { status: 'completed', steps: 4 } });
+    expect(summary.probes.map((p: { name: string }) => p.name)).toEqual(['linear probe, every label', 'linear probe, 20 labels/class', 'kNN (k = 20), every label']);
+    for (const probe of summary.probes) {
+      expect(probe.valImages).toBe(12); // 30% of 20 per label
+      expect(probe.accuracy).toBeGreaterThanOrEqual(0);
+      expect(typeof probe.baseline.randomInit).toBe('number');
+    }
+    expect(summary.probes[1]).toMatchObject({ labelsPerClass: 20, trainImages: 28 }); // a budget above the 14 per class fits on all
+    expect(summary.exports.map((e: { format: string }) => e.format)).toEqual(['safetensors', 'onnx', 'tfjs']);
+    for (const exported of summary.exports) for (const file of exported.files) expect(fs.existsSync(path.join(exported.dir, file)), file).toBe(true);
+  }, 180_000);
+
   it('runs sample → init → import → images with one JSON document each', async () => {
     const sample = json<{ dir: string; files: number; labels: string[] }>('sample', 'data', '--domain', 'medical', '--count', '12');
     expect(sample.files).toBe(12);
