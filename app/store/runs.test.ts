@@ -85,5 +85,8 @@ describe('RunStore', () => {
 
   it('refuses an unknown run with its id', () => {
     expect(() => runs.get(77)).toThrow('no run with id 77');
+    for (const change of [() => runs.setStatus(77, 'running'), () => runs.setResult(77, {}), () => runs.remove(77), () => runs.require(77)]) {
+      expect(change).toThrow('no run with id 77');
+    }
   });
 });

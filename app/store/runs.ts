@@ -117,6 +117,14 @@ export class RunStore {
     return toRun(row);
   }
 
+  /**
+   * NOT_FOUND naming the id unless the run exists. Cheaper than `get`, which parses the run's
+   * config — a pretraining plan lists every image id of both splits (~600 KB at 100k images).
+   */
+  require(id: number): void {
+    if (!this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new StudioError('NOT_FOUND', `no run with id ${id}`, { runId: id });
+  }
+
   list(projectId: number): RunRecord[] {
     return (this.db.prepare('SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC').all(projectId) as RunRow[]).map(toRun);
   }
@@ -126,7 +134,7 @@ export class RunStore {
    * set by the training process itself, which records its host and pid (see {@link reapOrphans}).
    */
   setStatus(id: number, status: RunStatus, extra: { backend?: string; error?: string | null } = {}): RunRecord {
-    this.get(id);
+    this.require(id);
     this.db
       .prepare(
         `UPDATE runs SET status = @status, backend = coalesce(@backend, backend), error = @error,
@@ -164,7 +172,7 @@ export class RunStore {
 
   /** Stores what a run produced (JSON); replaces an earlier result. */
   setResult(id: number, result: unknown): RunRecord {
-    this.get(id);
+    this.require(id);
     this.db.prepare('UPDATE runs SET result = ? WHERE id = ?').run(JSON.stringify(result), id);
     return this.get(id);
   }
@@ -251,7 +259,7 @@ export class RunStore {
 
   /** Deletes a run and, by cascade, its metrics, checkpoint rows and exports (files are the caller's). */
   remove(id: number): void {
-    this.get(id);
+    this.require(id);
     this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
   }
 }

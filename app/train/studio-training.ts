@@ -238,7 +238,7 @@ export class StudioTraining {
   }
 
   private metrics(runId: number, names: string[], maxPoints: number): MetricSeries[] {
-    this.workspace.runs.get(runId);
+    this.workspace.runs.require(runId);
     return names.map((name) => {
       const { steps, values } = this.workspace.runs.series(runId, name);
       return { name, ...downsampleMinMax(steps, values, maxPoints), total: steps.length };
