@@ -14,11 +14,7 @@ export function stratifiedSplit<T extends { label: string | null }>(items: reado
   const train: T[] = [];
   const val: T[] = [];
   for (const key of [...groups.keys()].sort()) {
-    const group = [...groups.get(key)!];
-    for (let i = group.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [group[i], group[j]] = [group[j]!, group[i]!];
-    }
+    const group = rng.shuffle([...groups.get(key)!]);
     const held = group.length >= 2 && fraction > 0 ? Math.max(1, Math.round(group.length * fraction)) : 0;
     val.push(...group.slice(0, held));
     train.push(...group.slice(held));

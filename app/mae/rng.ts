@@ -79,6 +79,15 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
+  /** Shuffles `items` in place (Fisher–Yates from the end: one `int` per position) and returns it. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
+
   /** A standard normal sample (Box–Muller; uses two uniforms). */
   normal(): number {
     const u1 = 1 - this.uniform(); // (0, 1]: log stays finite

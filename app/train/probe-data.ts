@@ -74,12 +74,7 @@ export function drawLabelBudget(entries: readonly LabelledEntry[], perClass: num
   const chosen = new Set<LabelledEntry>();
   const labels = [...new Set(entries.map((entry) => entry.label))].sort((a, b) => a - b);
   for (const label of labels) {
-    const group = entries.filter((entry) => entry.label === label);
-    for (let i = group.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [group[i], group[j]] = [group[j]!, group[i]!];
-    }
-    for (const entry of group.slice(0, perClass)) chosen.add(entry);
+    for (const entry of rng.shuffle(entries.filter((entry) => entry.label === label)).slice(0, perClass)) chosen.add(entry);
   }
   return entries.filter((entry) => chosen.has(entry));
 }
