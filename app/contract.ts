@@ -88,6 +88,8 @@ export interface DisplayWindow {
 export interface ImageMeta {
   /** Type of each stored value; 8/16-bit unsigned images without meta are uint8/uint16. */
   sampleType?: 'uint8' | 'uint16' | 'int16' | 'float32';
+  /** How stored values were converted to `sampleType` when they could not be kept as stored (float64 → float32). */
+  converted?: string;
   /** Name of each channel (band description, OME channel name), where the file has them. */
   channelNames?: (string | null)[];
   /** Value marking missing pixels (GDAL_NODATA); excluded from stats. */
@@ -218,13 +220,30 @@ export interface ImportDuplicate {
   duplicateOf: string;
 }
 
-/** The outcome of one import, as the CLI prints it. */
+/** A file an import left alone, and why. */
+export interface ImportSkip {
+  path: string;
+  reason: string;
+}
+
+/**
+ * The outcome of one import, as the CLI prints it. Counts are of files and add up:
+ * `imported + duplicates.length + skipped + errors.length === filesSeen` (less the files not
+ * reached when `cancelled`).
+ */
 export interface ImportResult {
   importId: string;
   projectId: number;
+  /** Files with an image extension found under the folders. */
+  filesSeen: number;
+  /** Files imported (new or changed). */
   imported: number;
-  /** Files already in the project (same path and content) or duplicates of another file. */
+  /** Rows the imported files became: one per sample (DICOM frame, TIFF page, OME (z, t) plane). */
+  samples: number;
+  /** Files already in the project unchanged (same path, size and time), listed in `skippedFiles`. */
   skipped: number;
+  skippedFiles: ImportSkip[];
+  /** Files whose content is already in the project under another path. */
   duplicates: ImportDuplicate[];
   errors: ImportFailure[];
   seconds: number;
@@ -240,8 +259,10 @@ export interface ImportProgress {
   /** Files found so far (final once phase is 'importing'). */
   found: number;
   processed: number;
+  /** Files imported, unchanged (skipped), duplicates and failed so far: they add up to `processed`. */
   imported: number;
   skipped: number;
+  duplicates: number;
   failed: number;
   /** Estimated seconds left, null until enough files have been processed. */
   etaSeconds: number | null;

@@ -177,7 +177,7 @@ export class Studio {
     } catch (error) {
       // The UI waits for importFinished: it must hear about a failure too.
       this.events.emit('importFinished', {
-        importId, projectId, imported: 0, skipped: 0, duplicates: [], errors: [], seconds: 0, cancelled: false,
+        importId, projectId, filesSeen: 0, imported: 0, samples: 0, skipped: 0, skippedFiles: [], duplicates: [], errors: [], seconds: 0, cancelled: false,
         error: error instanceof Error ? error.message : String(error),
       });
       throw error;

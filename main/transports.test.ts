@@ -164,7 +164,7 @@ describe('contract transports', () => {
     const freshBridge = createBridge(fresh.renderer, () => '');
     const transport = await wsTransport(served.url);
     transport.subscribe('importFinished', (payload) => wsReceived.push(payload));
-    const payload = { importId: 'x', projectId: 1, imported: 0, skipped: 0, duplicates: [], errors: [], seconds: 0, cancelled: false };
+    const payload = { importId: 'x', projectId: 1, filesSeen: 0, imported: 0, samples: 0, skipped: 0, skippedFiles: [], duplicates: [], errors: [], seconds: 0, cancelled: false };
     studio.events.emit('importFinished', payload); // before the renderer listens: must be queued
     freshBridge.subscribe('importFinished', (p) => ipcReceived.push(p));
     await expect.poll(() => wsReceived.length).toBe(1);

@@ -46,16 +46,21 @@ export interface Output {
   progress(line: string, important?: boolean): void;
 }
 
-/** Output for a command run. */
+/**
+ * Output for a command run. With `--json`, anything else written to stdout from JavaScript
+ * (a library's `console.log`, a codec's messages) goes to stderr instead, so that stdout holds
+ * the one JSON document and nothing else.
+ */
 export function createOutput(json: boolean): Output {
   const live = process.stderr.isTTY === true;
   let lastLength = 0;
   let lastLogged = 0;
+  const writeStdout = json ? guardStdout() : process.stdout.write.bind(process.stdout);
   return {
     json,
     result(value, human) {
       if (live && lastLength) process.stderr.write('\n');
-      process.stdout.write(json ? JSON.stringify(value) + '\n' : human() + '\n');
+      writeStdout(json ? JSON.stringify(value) + '\n' : human() + '\n');
     },
     progress(line, important = false) {
       if (json) return;
@@ -69,4 +74,16 @@ export function createOutput(json: boolean): Output {
       }
     },
   };
+}
+
+/** The real stdout writer, once {@link guardStdout} has turned `process.stdout.write` aside. */
+let realStdoutWrite: ((text: string) => boolean) | null = null;
+
+/** Sends stdout writes to stderr from now on; returns the real stdout writer for the result. */
+function guardStdout(): (text: string) => boolean {
+  if (!realStdoutWrite) {
+    realStdoutWrite = process.stdout.write.bind(process.stdout) as (text: string) => boolean;
+    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  }
+  return realStdoutWrite;
 }

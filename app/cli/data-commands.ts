@@ -1,6 +1,6 @@
 /** `sample`, `init`, `import` and `images`: the data half of the CLI. */
 import path from 'node:path';
-import { DOMAINS, type Domain, type ImageSummary, type ImportProgress } from '../contract';
+import { DOMAINS, type Domain, type ImageSummary, type ImportProgress, type ImportResult } from '../contract';
 import { writeSample } from '../data/sample';
 import { Studio } from '../studio';
 import { createOutput, parseCommand, positiveInt, required, UsageError } from './args';
@@ -68,15 +68,7 @@ export async function importCommand(argv: string[]): Promise<void> {
     try {
       const result = await studio.runImport('cli', projectId, positionals.map((folder) => path.resolve(folder)), controller.signal);
       const { importId: _id, ...printed } = result;
-      out.result(printed, () => {
-        const lines = [
-          `${result.cancelled ? 'Cancelled after importing' : 'Imported'} ${result.imported} images, skipped ${result.skipped}` +
-            ` (${result.duplicates.length} duplicates), ${result.errors.length} failed, in ${result.seconds.toFixed(1)} s`,
-          ...result.duplicates.map((d) => `  duplicate  ${d.path}  (same content as ${d.duplicateOf})`),
-          ...result.errors.map((e) => `  failed     ${e.path}: ${e.reason}`),
-        ];
-        return lines.join('\n');
-      });
+      out.result(printed, () => describeImport(result));
     } finally {
       off();
       process.off('SIGINT', onSigint);
@@ -84,12 +76,25 @@ export async function importCommand(argv: string[]): Promise<void> {
   });
 }
 
+/** The human summary of an import: counts that add up to the files seen, then every file left out and why. */
+export function describeImport(result: ImportResult): string {
+  const samples = result.samples === result.imported ? '' : ` (${result.samples} samples)`;
+  const lines = [
+    `${result.cancelled ? 'Cancelled after looking at' : 'Looked at'} ${result.filesSeen} files in ${result.seconds.toFixed(1)} s: ` +
+      `${result.imported} imported${samples}, ${result.skipped} unchanged, ${result.duplicates.length} duplicates, ${result.errors.length} failed`,
+    ...result.duplicates.map((d) => `  duplicate  ${d.path}  (same content as ${d.duplicateOf})`),
+    ...result.skippedFiles.map((s) => `  skipped    ${s.path}: ${s.reason}`),
+    ...result.errors.map((e) => `  failed     ${e.path}: ${e.reason}`),
+  ];
+  return lines.join('\n');
+}
+
 function describeProgress(progress: ImportProgress): string {
   if (progress.phase === 'walking') return `Looking for images… ${progress.found} found`;
   const eta = progress.etaSeconds === null ? '' : `, ${Math.ceil(progress.etaSeconds)} s left`;
   return (
-    `Importing ${progress.processed}/${progress.found}: ${progress.imported} new, ${progress.skipped} skipped, ` +
-    `${progress.failed} failed (${Math.round(progress.filesPerSecond)} files/s${eta})`
+    `Importing ${progress.processed}/${progress.found}: ${progress.imported} new, ${progress.skipped} unchanged, ` +
+    `${progress.duplicates} duplicates, ${progress.failed} failed (${Math.round(progress.filesPerSecond)} files/s${eta})`
   );
 }
 

@@ -19,7 +19,7 @@ import type { Rng } from '../mae/rng';
 import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from '../train/augment';
 import type { Batch, BatchSource } from '../train/trainer';
 import { decodeImage } from './decode';
-import { formatOfFileName } from './formats';
+import { namedFormat } from './formats';
 import type { Raster } from './raster';
 import { openSampleFile, type Region, type SampleFile } from './samples';
 
@@ -72,9 +72,9 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
     const source = entry.huge
       ? { bytes: null, head: await readHead(entry.path), path: entry.path, size: Number.MAX_SAFE_INTEGER }
       : { bytes: new Uint8Array(await readFile(entry.path)), path: entry.path };
-    file = await openSampleFile(source, formatOfFileName(entry.path));
+    file = await openSampleFile(source, entry.path);
     if (file) return await file.read(entry.frame ?? 0, region);
-    const decoded = await decodeImage(source.bytes!, formatOfFileName(entry.path) ?? '');
+    const decoded = await decodeImage(source.bytes!, namedFormat(source.bytes!, entry.path));
     const raster: Raster = {
       width: decoded.width,
       height: decoded.height,

@@ -2,19 +2,40 @@
  * Decoders of compressed DICOM frames. The WASM codecs (JPEG baseline via libjpeg-turbo, JPEG-LS
  * via CharLS, JPEG 2000 via OpenJPEG) load on first use, once per process; JPEG lossless uses
  * jpeg-lossless-decoder-js. Each returns the frame's samples as stored (8- or 16-bit).
+ *
+ * The WASM codecs are emscripten modules, which print to `console.log` / `console.error` unless
+ * given their own `print` / `printErr`: OpenJPEG alone writes a dozen `[INFO]` lines per frame,
+ * which would land on stdout before `--json` output. Here their lines are kept per decode, the
+ * errors among them named in the reason when a frame fails, and otherwise dropped (written to
+ * stderr when `MAE_STUDIO_CODEC_LOG` is set).
  */
 import { decodeRle } from './dicom-rle';
 
 /** Samples of one decoded frame, little-endian bytes of `bitsAllocated` each, interleaved. */
 export interface DecodedFrame {
   bytes: Uint8Array;
-  bytesPerSample: 1 | 2;
+  bytesPerSample: 1 | 2 | 4;
 }
 
 /** How a compressed frame is decoded. */
 export type FrameCodec = 'rle' | 'jpeg-baseline' | 'jpeg-lossless' | 'jpeg-ls' | 'jpeg-2000';
 
 const loaded = new Map<string, Promise<WasmCodecModule>>();
+
+/** Lines the WASM codecs printed during the decode in progress (decodes are synchronous). */
+const printed: string[] = [];
+
+/** Lines kept per decode: enough for the error, bounded against a codec printing per tile. */
+const PRINTED_LINES = 50;
+
+/** Where the emscripten modules print: never to this process's stdout. */
+export const CODEC_PRINT: WasmModuleOptions = { print: keepLine, printErr: keepLine };
+
+function keepLine(text: string): void {
+  if (process.env.MAE_STUDIO_CODEC_LOG) process.stderr.write(`[codec] ${text}\n`);
+  if (printed.length >= PRINTED_LINES) printed.shift();
+  printed.push(String(text));
+}
 
 function loadModule(name: 'charls' | 'openjpeg' | 'turbo'): Promise<WasmCodecModule> {
   let module = loaded.get(name);
@@ -25,7 +46,7 @@ function loadModule(name: 'charls' | 'openjpeg' | 'turbo'): Promise<WasmCodecMod
         : name === 'openjpeg'
           ? import('@cornerstonejs/codec-openjpeg/decodewasmjs')
           : import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs');
-    module = factory.then((imported) => imported.default());
+    module = factory.then((imported) => imported.default(CODEC_PRINT));
     loaded.set(name, module);
   }
   return module;
@@ -43,7 +64,7 @@ export interface FrameShape {
 
 /** Decodes one compressed frame; throws an Error naming what did not match. */
 export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: FrameShape): Promise<DecodedFrame> {
-  const bytesPerSample = shape.bitsAllocated <= 8 ? 1 : 2;
+  const bytesPerSample = shape.bitsAllocated <= 8 ? 1 : shape.bitsAllocated <= 16 ? 2 : 4;
   let bytes: Uint8Array;
   if (codec === 'rle') {
     bytes = decodeRle(data, shape.rows * shape.columns, shape.samplesPerPixel, bytesPerSample);
@@ -56,12 +77,17 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
     const [moduleName, className] = WASM_DECODERS[codec];
     const module = await loadModule(moduleName);
     const decoder = new module[className]();
+    printed.length = 0;
     try {
       decoder.getEncodedBuffer(data.length).set(data);
-      decoder.decode();
+      try {
+        decoder.decode();
+      } catch (error) {
+        throw new Error(describeCodecFailure(error));
+      }
       const info = decoder.getFrameInfo();
       if (info.width !== shape.columns || info.height !== shape.rows) {
-        throw new Error(`the compressed frame is ${info.width}×${info.height}, the header says ${shape.columns}×${shape.rows}`);
+        throw new Error(`the compressed frame is ${info.width}×${info.height}, the header says ${shape.columns}×${shape.rows}${codecErrors()}`);
       }
       bytes = decoder.getDecodedBuffer().slice();
     } finally {
@@ -71,4 +97,18 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
   const expected = shape.rows * shape.columns * shape.samplesPerPixel * bytesPerSample;
   if (bytes.length < expected) throw new Error(`the decoded frame holds ${bytes.length} bytes where ${expected} were expected`);
   return { bytes: bytes.length === expected ? bytes : bytes.subarray(0, expected), bytesPerSample };
+}
+
+/** The codec's own error lines of the decode in progress, as a suffix (`: [ERROR] ...`), or ''. */
+function codecErrors(): string {
+  const errors = printed.filter((line) => /error|fail|invalid|corrupt|truncat/i.test(line)).map((line) => line.trim());
+  return errors.length > 0 ? `: ${[...new Set(errors)].slice(0, 3).join('; ')}` : '';
+}
+
+/** The WASM codecs throw bare numbers (pointers to C++ exceptions): say what the codec printed. */
+function describeCodecFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const detail = codecErrors();
+  if (/^\d+$/.test(message)) return `the decoder rejected the compressed data${detail}`;
+  return `${message}${detail}`;
 }

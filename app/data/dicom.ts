@@ -12,6 +12,7 @@ import dicomParser, { type DataSet, type Element } from 'dicom-parser';
 import type { DisplayWindow, ImageMeta } from '../contract';
 import { DecodeError } from './decode';
 import { decodeFrame, type FrameCodec } from './dicom-codecs';
+import { dataSetEncoding, EXPLICIT_BIG, EXPLICIT_LITTLE, IMPLICIT_LITTLE, isDicomPart10 } from './formats';
 import { allocateValues, type Raster, type SampleType } from './raster';
 
 /** Transfer syntaxes read, by UID: their name and how frames are stored. */
@@ -43,11 +44,6 @@ const KNOWN_UNSUPPORTED: Readonly<Record<string, string>> = {
 /** Frames read at most from one file (a corrupt Number of Frames is not trusted further). */
 export const MAX_FRAMES = 10_000;
 
-/** True for bytes of a DICOM Part 10 file ("DICM" after the 128-byte preamble). */
-export function isDicomBytes(bytes: Uint8Array): boolean {
-  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
-}
-
 /** The pixel module of one DICOM file. */
 export interface DicomLayout {
   dataSet: DataSet;
@@ -70,33 +66,43 @@ export interface DicomLayout {
   pixelSpacing: [number, number] | null;
 }
 
-/** Parses a DICOM file's header; throws {@link DecodeError} naming what is missing or unsupported. */
-export function readDicomLayout(bytes: Uint8Array): DicomLayout {
+/**
+ * Parses a DICOM file's header; throws {@link DecodeError} naming what is missing or unsupported.
+ * `bareSyntax` is the encoding of a data set without preamble (from `sniffFormat`); without it,
+ * the encoding is worked out from the bytes.
+ */
+export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLayout {
+  const part10 = isDicomPart10(bytes);
   let dataSet: DataSet;
+  let transferSyntax: string;
   try {
-    dataSet = isDicomBytes(bytes)
-      ? dicomParser.parseDicom(bytes)
-      : // A bare data set (no preamble) is read as the default syntax, implicit little endian.
-        dicomParser.parseDicom(bytes, { TransferSyntaxUID: '1.2.840.10008.1.2' });
+    ({ dataSet, transferSyntax } = part10 ? parsePart10(bytes) : parseBare(bytes, bareSyntax ?? dataSetEncoding(bytes) ?? IMPLICIT_LITTLE));
   } catch (error) {
+    if (error instanceof DecodeError) throw error;
     const reason = describeParserError(error);
     throw new DecodeError(reason.startsWith('truncated') ? reason : `not a valid DICOM file: ${reason}`);
   }
-  const transferSyntax = (dataSet.string('x00020010') ?? '1.2.840.10008.1.2').replace(/\0/g, '').trim();
   const syntax = TRANSFER_SYNTAXES[transferSyntax];
   if (!syntax) {
     const name = KNOWN_UNSUPPORTED[transferSyntax];
-    throw new DecodeError(`unsupported DICOM transfer syntax ${transferSyntax}${name ? ` (${name})` : ''}: no decoder for it is available`);
+    throw new DecodeError(
+      `unsupported DICOM transfer syntax ${transferSyntax}${name ? ` (${name})` : ''}: this build has no decoder for its pixel data; ` +
+        `convert the file to an uncompressed syntax (e.g. dcmtk's dcmdjpeg, or gdcmconv --raw) to import it`,
+    );
   }
   const pixelData = dataSet.elements.x7fe00010 ?? dataSet.elements.x7fe00008 ?? dataSet.elements.x7fe00009;
-  if (!pixelData && !isDicomBytes(bytes)) throw new DecodeError("not a valid DICOM file: no 'DICM' marker and no image in it");
-  if (!pixelData) throw new DecodeError('DICOM file without pixel data (a report, structured report or other non-image object)');
+  if (!pixelData) throw new DecodeError(describeNonImage(dataSet, part10));
   const rows = dataSet.uint16('x00280010') ?? 0;
   const columns = dataSet.uint16('x00280011') ?? 0;
   if (!(rows > 0 && columns > 0)) throw new DecodeError(`DICOM file with an invalid image size (Rows ${rows}, Columns ${columns})`);
   const bitsAllocated = dataSet.uint16('x00280100') ?? 0;
-  if (bitsAllocated !== 8 && bitsAllocated !== 16) {
-    throw new DecodeError(`unsupported DICOM pixels: Bits Allocated ${bitsAllocated} (8 and 16 are supported)`);
+  if (bitsAllocated !== 8 && bitsAllocated !== 16 && bitsAllocated !== 32) {
+    throw new DecodeError(
+      `unsupported DICOM pixels: Bits Allocated ${bitsAllocated} (8, 16 and 32 are supported${bitsAllocated === 1 ? '; 1-bit pixels, as in segmentation objects, are not read' : ''})`,
+    );
+  }
+  if (bitsAllocated === 32 && syntax.codec !== 'native' && syntax.codec !== 'rle') {
+    throw new DecodeError(`unsupported DICOM pixels: Bits Allocated 32 compressed as ${syntax.name} (32-bit pixels are read uncompressed or RLE)`);
   }
   const bitsStored = Math.min(dataSet.uint16('x00280101') ?? bitsAllocated, bitsAllocated);
   const samplesPerPixel = dataSet.uint16('x00280002') ?? 1;
@@ -133,6 +139,61 @@ export function readDicomLayout(bytes: Uint8Array): DicomLayout {
   };
 }
 
+/**
+ * A Part 10 file. When the meta header names no transfer syntax, or names one the data set is
+ * not encoded in (an implicit data set declared explicit), the data set's own encoding is used.
+ */
+function parsePart10(bytes: Uint8Array): { dataSet: DataSet; transferSyntax: string } {
+  const metaEnd = metaHeaderEnd(bytes);
+  const declared = metaEnd === null ? undefined : (dicomParser.readPart10Header(bytes.subarray(0, metaEnd)) as DataSet).string('x00020010');
+  const found = dataSetEncoding(bytes, metaEnd ?? 132);
+  if (declared === undefined) {
+    if (!found) throw new DecodeError('not a valid DICOM file: its meta header has no transfer syntax (0002,0010), and the data set after it parses in none of the uncompressed encodings');
+    return parseBare(bytes.subarray(metaEnd ?? 132), found);
+  }
+  const transferSyntax = cleanUid(declared);
+  try {
+    return { dataSet: dicomParser.parseDicom(bytes), transferSyntax };
+  } catch (error) {
+    const uncompressed = found === IMPLICIT_LITTLE || found === EXPLICIT_LITTLE || found === EXPLICIT_BIG;
+    if (!found || found === transferSyntax || !uncompressed) throw error;
+    if (TRANSFER_SYNTAXES[transferSyntax]?.codec !== 'native') {
+      throw new DecodeError(`not a valid DICOM file: its meta header says transfer syntax ${transferSyntax}, but its data set is encoded as ${TRANSFER_SYNTAXES[found]!.name}`);
+    }
+    return parseBare(bytes.subarray(metaEnd ?? 132), found);
+  }
+}
+
+/** Where the meta header (group 0002, always explicit VR little endian) ends, or null. */
+function metaHeaderEnd(bytes: Uint8Array): number | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let position = 132;
+  while (position + 8 <= bytes.length && view.getUint16(position, true) === 0x0002) {
+    const vr = String.fromCharCode(bytes[position + 4]!, bytes[position + 5]!);
+    const long = ['OB', 'OW', 'SQ', 'UN', 'UT', 'UC', 'UR'].includes(vr);
+    if (long && position + 12 > bytes.length) return null;
+    const length = long ? view.getUint32(position + 8, true) : view.getUint16(position + 6, true);
+    position += (long ? 12 : 8) + length;
+  }
+  return position <= bytes.length ? position : null;
+}
+
+/** A data set without preamble or meta header, read in the given uncompressed encoding. */
+function parseBare(bytes: Uint8Array, transferSyntax: string): { dataSet: DataSet; transferSyntax: string } {
+  return { dataSet: dicomParser.parseDicom(bytes, { TransferSyntaxUID: transferSyntax }), transferSyntax };
+}
+
+function cleanUid(value: string | undefined): string {
+  return (value ?? IMPLICIT_LITTLE).replace(/\0/g, '').trim();
+}
+
+/** Names a DICOM object without pixels by its modality, so that the reason says what it is. */
+function describeNonImage(dataSet: DataSet, part10: boolean): string {
+  const modality = dataSet.string('x00080060')?.trim();
+  const what = modality ? `a DICOM ${modality} object` : part10 ? 'a DICOM object' : 'a DICOM data set (no preamble)';
+  return `${what} without pixel data (not an image: a report, plan, structure set or waveform, say)`;
+}
+
 function readWindows(dataSet: DataSet): DisplayWindow[] {
   const count = Math.min(dataSet.numStringValues('x00281050') ?? 0, dataSet.numStringValues('x00281051') ?? 0);
   const windows: DisplayWindow[] = [];
@@ -158,6 +219,7 @@ export function dicomSampleType(layout: DicomLayout): SampleType {
   const { slope, intercept, bitsStored, signed } = layout;
   const low = signed ? -(2 ** (bitsStored - 1)) : 0;
   const high = signed ? 2 ** (bitsStored - 1) - 1 : 2 ** bitsStored - 1;
+  if (layout.bitsAllocated === 32 && bitsStored > 16) return 'float32';
   if (slope === 1 && intercept === 0) return signed ? 'int16' : layout.bitsAllocated === 8 ? 'uint8' : 'uint16';
   if (Number.isInteger(slope) && Number.isInteger(intercept)) {
     const ends = [low * slope + intercept, high * slope + intercept];
@@ -174,6 +236,9 @@ export function dicomMeta(layout: DicomLayout): ImageMeta {
     transferSyntax: `${layout.transferSyntax} (${TRANSFER_SYNTAXES[layout.transferSyntax]!.name})`,
     photometric: layout.photometric,
   };
+  if (layout.bitsAllocated === 32 && meta.sampleType === 'float32') {
+    meta.converted = `${layout.bitsStored}-bit ${layout.signed ? 'signed' : 'unsigned'} integers converted to float32 (exact up to ±16,777,216)`;
+  }
   if (layout.windows.length > 0) meta.windows = layout.windows;
   if (layout.slope !== 1 || layout.intercept !== 0) meta.rescale = { slope: layout.slope, intercept: layout.intercept };
   if (layout.modality) meta.modality = layout.modality;
@@ -188,7 +253,7 @@ export async function readDicomFrame(layout: DicomLayout, frame: number): Promis
   const bytesPerSample = bitsAllocated / 8;
   const count = rows * columns * samplesPerPixel;
   let stored: Uint8Array;
-  let littleEndian = layout.transferSyntax !== '1.2.840.10008.1.2.2';
+  let littleEndian = layout.transferSyntax !== EXPLICIT_BIG;
   try {
     if (layout.codec === 'native') {
       const start = layout.pixelData.dataOffset + frame * count * bytesPerSample;
@@ -201,9 +266,8 @@ export async function readDicomFrame(layout: DicomLayout, frame: number): Promis
   } catch (error) {
     if (error instanceof DecodeError) throw error;
     const reason = describeParserError(error);
-    // The WASM codecs throw bare numbers (pointers to C++ exceptions): say which decoder refused.
-    const detail = /^\d+$/.test(reason) ? `the ${TRANSFER_SYNTAXES[layout.transferSyntax]!.name} decoder rejected the compressed data` : reason;
-    throw new DecodeError(`corrupt DICOM pixel data in frame ${frame + 1}: ${detail}`);
+    const syntax = `${TRANSFER_SYNTAXES[layout.transferSyntax]!.name}, transfer syntax ${layout.transferSyntax}`;
+    throw new DecodeError(`corrupt DICOM pixel data in frame ${frame + 1} (${syntax}): ${reason}`);
   }
   if (stored.length < count * bytesPerSample) throw new DecodeError(`truncated DICOM pixel data in frame ${frame + 1}`);
   const sampleType = dicomSampleType(layout);
@@ -218,8 +282,9 @@ export async function readDicomFrame(layout: DicomLayout, frame: number): Promis
   const pixels = rows * columns;
   for (let index = 0; index < count; index++) {
     const source = planar ? (index % samplesPerPixel) * pixels + Math.floor(index / samplesPerPixel) : index;
-    let raw = bytesPerSample === 1 ? stored[source]! : view.getUint16(source * 2, littleEndian);
-    raw &= mask; // bits above Bits Stored may hold overlays
+    let raw = bytesPerSample === 1 ? stored[source]! : bytesPerSample === 2 ? view.getUint16(source * 2, littleEndian) : view.getUint32(source * 4, littleEndian);
+    // Bits above Bits Stored may hold overlays (modulo, not &: a 32-bit & would turn negative).
+    if (bitsStored < 32) raw %= mask + 1;
     if (signed && raw >= signBit) raw -= 2 * signBit;
     values[index] = raw * slope + intercept;
   }

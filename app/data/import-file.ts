@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { KnownFile, NewImage } from '../store/images';
 import type { ContentIndex } from './content-index';
 import { decodedBytes, decodeImage, DecodeError, probeImage } from './decode';
-import { formatOfFileName } from './formats';
+import { namedFormat, sniffFormat } from './formats';
 import { importSamples } from './import-samples';
 import type { MemoryBudget } from './memory-budget';
 import { openSampleFile, type FileSource, type SampleFile } from './samples';
@@ -43,7 +43,8 @@ export interface FileContext {
 
 /** What happened to one file. */
 export type FileOutcome =
-  | { kind: 'unchanged' }
+  /** Same path, size and time as stored; `error` is the reason it failed then, if it did. */
+  | { kind: 'unchanged'; error: string | null }
   /** One row per sample of the file (DICOM frames, OME (z, t) planes); most files have one. */
   | { kind: 'imported'; rows: NewImage[] }
   | { kind: 'duplicate'; row: NewImage; originalPath: string }
@@ -79,7 +80,7 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
     const known = context.known.get(candidate.path);
     // Permissions change without touching size or mtime, so such files are always tried again.
     const unchanged = known && known.sizeBytes === row.sizeBytes && known.mtimeMs === row.mtimeMs;
-    if (unchanged && known.error !== PERMISSION_DENIED) return { kind: 'unchanged' };
+    if (unchanged && known.error !== PERMISSION_DENIED) return { kind: 'unchanged', error: known.error };
     if (stats.size === 0) return failed('empty file (0 bytes)');
     if (!stats.isFile()) return failed('not a regular file');
     source = readSource(candidate.path, stats.size);
@@ -103,9 +104,8 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
   let release = () => {};
   let samples: SampleFile | null = null;
   try {
-    const expectedFormat = formatOfFileName(candidate.path) ?? 'image';
     started = performance.now();
-    samples = await openSampleFile(source, expectedFormat);
+    samples = await openSampleFile(source, candidate.path);
     if (samples) {
       const rows = await importSamples(samples, row, row.sha256, context);
       if (timings) timings.decode += performance.now() - started;
@@ -114,6 +114,7 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
     }
     if (!source.bytes) throw new DecodeError(`file too large to read whole (${source.size} bytes) and not a tiled TIFF`);
     const bytes = source.bytes;
+    const expectedFormat = namedFormat(bytes, candidate.path);
     const layout = await probeImage(bytes, expectedFormat);
     // Raw pixels, plus the 8-bit copy a stretched thumbnail needs.
     release = await context.memory.reserve(decodedBytes(layout) + layout.width * layout.height * 3);
@@ -171,13 +172,10 @@ const HASHED_END_BYTES = 1024 * 1024;
 function readSource(file: string, size: number): FileSource {
   if (size <= LARGE_FILE_BYTES) return { bytes: fs.readFileSync(file), path: file };
   const head = readRange(file, 0, Math.min(size, HASHED_END_BYTES));
-  // A large file that is not a TIFF is read whole: sharp then refuses it by its pixel count.
-  if (!isTiffHead(head)) return { bytes: fs.readFileSync(file), path: file };
+  // A large file that is not a TIFF (DICOM first: its preamble may look like one) is read whole;
+  // sharp then refuses an image too large by its pixel count.
+  if (sniffFormat(head, file).format !== 'tiff') return { bytes: fs.readFileSync(file), path: file };
   return { bytes: null, head, path: file, size };
-}
-
-function isTiffHead(head: Uint8Array): boolean {
-  return (head[0] === 0x49 && head[1] === 0x49) || (head[0] === 0x4d && head[1] === 0x4d);
 }
 
 function readRange(file: string, position: number, length: number): Uint8Array {

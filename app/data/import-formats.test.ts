@@ -45,7 +45,7 @@ describe('importing domain formats', () => {
     const file = write('ct/scan.dcm', writeDicom({ rows: 4, columns: 4, frames: 2, bitsAllocated: 16, bitsStored: 12, values: Array.from({ length: 32 }, (_, i) => i * 100), intercept: -1024, windows: [{ center: 40, width: 400 }] }));
     const result = await importAll();
     expect(result.errors).toEqual([]);
-    expect(result.imported).toBe(2);
+    expect(result).toMatchObject({ filesSeen: 1, imported: 1, samples: 2 });
     const rows = rowsOf(file);
     expect(rows.map((row) => row.frame)).toEqual([0, 1]);
     expect(rows[1]!).toMatchObject({ format: 'dicom', width: 4, height: 4, channels: 1, bitDepth: 16, label: 'ct', hasThumbnail: true });

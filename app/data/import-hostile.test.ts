@@ -59,7 +59,7 @@ beforeAll(async () => {
   hostile('page.jpg', '<!doctype html><html><body>404</body></html>', /not a valid JPEG/);
   hostile('archive.tif', new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...Array(60).fill(0)]), /not a valid TIFF/);
   hostile('random.dcm', Uint8Array.from({ length: 300 }, (_, i) => (i * 7919) % 251), /DICOM/);
-  hostile('no-pixels.dcm', writeDicom({ rows: 16, columns: 16, bitsAllocated: 16, noPixelData: true }), /DICOM file without pixel data/);
+  hostile('no-pixels.dcm', writeDicom({ rows: 16, columns: 16, bitsAllocated: 16, noPixelData: true }), /DICOM CT object without pixel data/);
   hostile('jpeg-12bit.dcm', writeDicom({ rows: 4, columns: 4, bitsAllocated: 16, transferSyntax: '1.2.840.10008.1.2.4.51', fragments: [new Uint8Array(8)] }), /unsupported DICOM transfer syntax 1\.2\.840\.10008\.1\.2\.4\.51/);
   hostile('zero-rows.dcm', writeDicom({ rows: 0, columns: 16, bitsAllocated: 16, values: [] }), /invalid image size/);
   hostile('palette.dcm', writeDicom({ rows: 2, columns: 2, bitsAllocated: 8, photometric: 'PALETTE COLOR', values: [1, 2, 3, 4] }), /PALETTE COLOR/);

@@ -117,8 +117,7 @@ describe('importFolders', () => {
     const copy = path.join(data.dir, 'b', 'copy.png');
     fs.copyFileSync(first, copy);
     const result = await run([data.dir]);
-    expect(result.imported).toBe(1);
-    expect(result.skipped).toBe(1);
+    expect(result).toMatchObject({ filesSeen: 2, imported: 1, skipped: 0, skippedFiles: [] });
     expect(result.duplicates).toEqual([{ path: copy, duplicateOf: first }]);
     const [firstRow, copyRow] = rows();
     expect(copyRow!.duplicate_of).toBe(firstRow!.id);
@@ -154,6 +153,10 @@ describe('importFolders', () => {
     const before = rows();
     const again = await run([data.dir]);
     expect(again).toMatchObject({ imported: 0, skipped: 6, errors: [], duplicates: [], cancelled: false });
+    expect(again.filesSeen).toBe(again.imported + again.skipped + again.duplicates.length + again.errors.length);
+    const why = Object.fromEntries(again.skippedFiles.map((skip) => [path.basename(skip.path), skip.reason]));
+    expect(why['0.png']).toMatch(/^unchanged since it was last imported/);
+    expect(why['broken.png']).toMatch(/^unchanged since it was last imported .*; it failed then: not a valid PNG/);
     expect(rows()).toEqual(before);
   });
 

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import sharp from 'sharp';
-import type { ImportDuplicate, ImportFailure, ImportProgress, ImportResult } from '../contract';
+import type { ImportDuplicate, ImportFailure, ImportProgress, ImportResult, ImportSkip } from '../contract';
 import type { ImageStore } from '../store/images';
 import { BatchWriter } from './batch-writer';
 import { ContentIndex } from './content-index';
@@ -17,6 +17,9 @@ import { checkFolders, findImageFiles } from './walk';
 
 export { SUPPORTED_FORMATS, isImageFileName } from './formats';
 export type { ImportTimings } from './import-file';
+
+/** Why a file found again with the same path, size and modification time is not read again. */
+export const UNCHANGED = 'unchanged since it was last imported (same path, size and modification time)';
 
 /** Rows per database transaction. */
 export const BATCH_SIZE = 200;
@@ -80,6 +83,8 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
   };
   const duplicates: ImportDuplicate[] = [];
   const errors: ImportFailure[] = [];
+  const skippedFiles: ImportSkip[] = [];
+  let samples = 0;
   const counts = progress.counts;
   // Stops the other workers when one hits a problem that is not a file's (so it propagates).
   const stop = new AbortController();
@@ -93,8 +98,9 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
       counts.processed++;
       if (outcome.kind === 'unchanged') {
         counts.skipped++;
+        skippedFiles.push({ path: candidate.path, reason: outcome.error ? `${UNCHANGED}; it failed then: ${outcome.error}` : UNCHANGED });
       } else if (outcome.kind === 'duplicate') {
-        counts.skipped++;
+        counts.duplicates++;
         duplicates.push({ path: candidate.path, duplicateOf: outcome.originalPath });
         writer.addDuplicate({ row: outcome.row, originalPath: outcome.originalPath });
       } else if (outcome.kind === 'failed') {
@@ -102,7 +108,8 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
         errors.push({ path: candidate.path, reason: outcome.reason });
         writer.add(outcome.row);
       } else {
-        counts.imported += outcome.rows.length;
+        counts.imported++;
+        samples += outcome.rows.length;
         for (const row of outcome.rows) writer.add(row);
       }
       progress.update();
@@ -128,8 +135,11 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
   return {
     importId: options.importId,
     projectId: options.projectId,
+    filesSeen: candidates.length,
     imported: counts.imported,
+    samples,
     skipped: counts.skipped,
+    skippedFiles,
     duplicates,
     errors,
     seconds: (performance.now() - started) / 1000,

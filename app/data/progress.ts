@@ -7,8 +7,10 @@ export const PROGRESS_INTERVAL_MS = 100;
 /** Running counts of an import. */
 export interface ImportCounts {
   processed: number;
+  /** Files (not samples): imported + skipped + duplicates + failed = processed. */
   imported: number;
   skipped: number;
+  duplicates: number;
   failed: number;
 }
 
@@ -26,7 +28,7 @@ export class ProgressReporter {
     private readonly importId: string,
     private readonly projectId: number,
     private readonly listener: ((progress: ImportProgress) => void) | undefined,
-    readonly counts: ImportCounts = { processed: 0, imported: 0, skipped: 0, failed: 0 },
+    readonly counts: ImportCounts = { processed: 0, imported: 0, skipped: 0, duplicates: 0, failed: 0 },
   ) {}
 
   /** Starts the walk. */

@@ -4,8 +4,8 @@ import { omeXml, writeDicom, writeTiff, type TiffPageSpec } from './format-fixtu
 import { openSampleFile, type SampleFile } from './samples';
 import sharp from 'sharp';
 
-async function open(bytes: Uint8Array, format: string | null = null): Promise<SampleFile> {
-  const file = await openSampleFile({ bytes, path: 'fixture' }, format);
+async function open(bytes: Uint8Array, fileName = 'fixture'): Promise<SampleFile> {
+  const file = await openSampleFile({ bytes, path: fileName }, fileName);
   if (!file) throw new Error('expected a sample file');
   return file;
 }
@@ -115,7 +115,7 @@ describe('TIFF', () => {
   });
 
   it('leaves plain 8/16-bit TIFFs of up to four bands to sharp', async () => {
-    expect(await openSampleFile({ bytes: writeTiff([{ width: 2, height: 2, bands: 3, sampleType: 'uint8', values: ramp(12) }]), path: 'x' }, 'tiff')).toBeNull();
+    expect(await openSampleFile({ bytes: writeTiff([{ width: 2, height: 2, bands: 3, sampleType: 'uint8', values: ramp(12) }]), path: 'x.tif' }, 'x.tif')).toBeNull();
   });
 
   it('makes OME-TIFF (z, t) planes samples with named channels, in DimensionOrder', async () => {

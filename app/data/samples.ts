@@ -3,13 +3,14 @@
  * are multi-page, OME, GeoTIFF with nodata, many-band, signed, float or huge — behind one
  * interface: how many samples, each one's layout and metadata, and reading a sample or a window
  * of it. Plain PNG/JPEG/WebP and plain TIFFs stay with sharp (`decode.ts`); `openSampleFile`
- * says which by looking at the bytes, never trusting the extension.
+ * says which by looking at the bytes (`formats.ts`), never trusting the extension.
  */
 import type { DisplayWindow, ImageMeta } from '../contract';
 import { DecodeError } from './decode';
-import { dicomMeta, isDicomBytes, readDicomFrame, readDicomLayout, dicomSampleType } from './dicom';
+import { dicomMeta, readDicomFrame, readDicomLayout, dicomSampleType } from './dicom';
+import { sniffFormat } from './formats';
 import { bitsOf, type Raster, type SampleType } from './raster';
-import { isTiffBytes, needsGeotiff, readTiffLayout, readTiffSample, tiffMeta, type Region, type TiffLayout } from './tiff';
+import { needsGeotiff, readTiffLayout, readTiffSample, tiffMeta, type Region, type TiffLayout } from './tiff';
 
 export type { Region } from './tiff';
 
@@ -48,27 +49,23 @@ export interface SampleFile {
 export type FileSource = { bytes: Uint8Array; path: string } | { bytes: null; head: Uint8Array; path: string; size: number };
 
 /**
- * Opens a file for its samples, or returns null when sharp reads it exactly (not DICOM or
- * TIFF, or a plain TIFF). Throws {@link DecodeError} naming what is wrong with the file.
+ * Opens a file for its samples, or returns null when sharp reads it exactly (PNG, JPEG, WebP, a
+ * plain TIFF, or bytes nothing recognises, which sharp then refuses with its reason). What the
+ * file is comes from {@link sniffFormat}; `fileName` only breaks its tie. Throws
+ * {@link DecodeError} naming what is wrong with the file.
  */
-export async function openSampleFile(source: FileSource, expectedFormat: string | null): Promise<SampleFile | null> {
-  const head = source.bytes ?? source.head;
-  if (isTiffBytes(head)) {
+export async function openSampleFile(source: FileSource, fileName: string): Promise<SampleFile | null> {
+  const sniffed = sniffFormat(source.bytes ?? source.head, fileName);
+  if (sniffed.format === 'dicom') {
+    if (!source.bytes) throw new DecodeError(`DICOM file too large to read (${source.size} bytes)`);
+    return dicomSampleFile(source.bytes, sniffed.part10 ? undefined : sniffed.transferSyntax);
+  }
+  if (sniffed.format === 'tiff') {
     const layout = await readTiffLayout(source.bytes ?? { path: source.path, size: source.size });
     if (!needsGeotiff(layout) && source.bytes) return null;
     return tiffSampleFile(layout, source.bytes === null);
   }
-  if (isDicomBytes(head) || (expectedFormat === 'dicom' && !isOtherImage(head))) {
-    if (!source.bytes) throw new DecodeError(`DICOM file too large to read (${source.size} bytes)`);
-    return dicomSampleFile(source.bytes);
-  }
   return null;
-}
-
-/** PNG, JPEG and WebP signatures: such a file named .dcm is still read as what it is. */
-function isOtherImage(head: Uint8Array): boolean {
-  const starts = (bytes: number[], at = 0) => bytes.every((byte, index) => head[at + index] === byte);
-  return starts([0x89, 0x50, 0x4e, 0x47]) || starts([0xff, 0xd8, 0xff]) || (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8));
 }
 
 function tiffSampleFile(layout: TiffLayout, opened: boolean): SampleFile {
@@ -95,8 +92,8 @@ function tiffSampleFile(layout: TiffLayout, opened: boolean): SampleFile {
   };
 }
 
-function dicomSampleFile(bytes: Uint8Array): SampleFile {
-  const layout = readDicomLayout(bytes);
+function dicomSampleFile(bytes: Uint8Array, bareSyntax: string | undefined): SampleFile {
+  const layout = readDicomLayout(bytes, bareSyntax);
   const sampleType = dicomSampleType(layout);
   const info: SampleInfo = {
     width: layout.columns,

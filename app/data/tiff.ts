@@ -58,13 +58,6 @@ export interface TiffLayout {
   huge: boolean;
 }
 
-/** True for bytes that start like a TIFF or BigTIFF. */
-export function isTiffBytes(bytes: Uint8Array): boolean {
-  const little = bytes[0] === 0x49 && bytes[1] === 0x49 && (bytes[2] === 42 || bytes[2] === 43) && bytes[3] === 0;
-  const big = bytes[0] === 0x4d && bytes[1] === 0x4d && bytes[2] === 0 && (bytes[3] === 42 || bytes[3] === 43);
-  return bytes.length >= 8 && (little || big);
-}
-
 /**
  * Opens a TIFF and reads its structure; throws {@link DecodeError} with a specific reason.
  * Given bytes, it reads them; given a path (files too large to read whole), geotiff.js reads
@@ -98,12 +91,28 @@ async function readPages(tiff: GeoTIFF, fileSize: number): Promise<GeoTIFFImage[
   for (let index = 0; ; index++) {
     if (index >= MAX_PAGES) throw new DecodeError(`not a valid TIFF: more than ${MAX_PAGES} pages`);
     const image = await tiff.getImage(index);
+    fillPerSampleTags(image);
     images.push(image);
     const next = image.fileDirectory.nextIFDByteOffset;
     if (next === 0) return images;
     if (seen.has(next)) throw new DecodeError('not a valid TIFF: its pages form a loop');
     if (next >= fileSize) throw new DecodeError(`not a valid TIFF: page ${index + 2} starts past the end of the file (offset ${next})`);
     seen.add(next);
+  }
+}
+
+/**
+ * SampleFormat and BitsPerSample hold one value per band, but writers often store one value for
+ * all (skimage's `multipage_rgb.tif`); geotiff.js then finds no format for band 2 and fails with
+ * "Unsupported data format/bitsPerSample". A missing band's value is the first band's.
+ */
+function fillPerSampleTags(image: GeoTIFFImage): void {
+  const fields = (image.fileDirectory as unknown as { actualizedFields?: Map<number, unknown> }).actualizedFields;
+  const bands = image.getSamplesPerPixel();
+  if (!fields || !(bands > 1 && bands <= MAX_BANDS)) return;
+  for (const tag of [258, 339]) { // BitsPerSample, SampleFormat
+    const values = fields.get(tag) as ArrayLike<number> | undefined;
+    if (values && values.length > 0 && values.length < bands) fields.set(tag, Uint16Array.from({ length: bands }, (_, band) => values[band] ?? values[0]!));
   }
 }
 
@@ -242,10 +251,23 @@ function sampleTypeOf(bits: number, format: number): SampleType {
   if (format === 1 && bits === 8) return 'uint8';
   if (format === 1 && bits === 16) return 'uint16';
   if (format === 2 && bits === 16) return 'int16';
-  if ((format === 3 && (bits === 32 || bits === 64)) || ((format === 1 || format === 2) && bits === 32)) return 'float32';
+  if ((format === 3 && (bits === 16 || bits === 32 || bits === 64)) || ((format === 1 || format === 2) && bits === 32)) return 'float32';
   if (format === 2 && bits === 8) return 'int16';
   const kind = FORMAT_NAMES[format] ?? `sample format ${format}`;
-  throw new DecodeError(`unsupported TIFF sample type: ${bits}-bit ${kind} (8/16/32-bit integers and 32/64-bit floats are supported)`);
+  throw new DecodeError(`unsupported TIFF sample type: ${bits}-bit ${kind} (8/16/32-bit integers and 16/32/64-bit floats are supported)`);
+}
+
+/**
+ * What a stored type loses or changes when kept as {@link sampleTypeOf} says, in words for the
+ * detail panel; null when values are kept exactly as stored.
+ */
+export function conversionNote(bits: number, format: number): string | null {
+  const kind = `${bits}-bit ${FORMAT_NAMES[format] ?? 'values'}`;
+  if (format === 3 && bits === 64) return `${kind} values converted to float32 (about 7 significant digits kept)`;
+  if (format === 3 && bits === 16) return `${kind} values converted to float32 (exactly)`;
+  if (format === 2 && bits === 8) return `${kind} values kept as int16 (exactly)`;
+  if ((format === 1 || format === 2) && bits === 32) return `${kind} values converted to float32 (exact up to ±16,777,216)`;
+  return null;
 }
 
 /** The routing rule: false when sharp reads this TIFF exactly (see the file's comment). */
@@ -315,6 +337,8 @@ function copyBand(plane: ArrayLike<number>, values: RasterValues, band: number, 
 export function tiffMeta(layout: TiffLayout, index: number): ImageMeta {
   const sample = layout.samples[index]!;
   const meta: ImageMeta = { sampleType: layout.sampleType, frames: layout.samples.length };
+  const note = conversionNote(layout.storedBits, layout.storedFormat);
+  if (note) meta.converted = note;
   if (layout.channelNames) meta.channelNames = layout.channelNames;
   if (layout.nodata !== null) meta.nodata = layout.nodata;
   if (sample.z !== undefined) meta.z = sample.z;

@@ -21,6 +21,11 @@ interface WasmEncoder {
   setNearLossless?(value: number): void;
   setQuality?(lossless: boolean, quality: number): void;
 }
+/** Emscripten module options: where the module's stdout and stderr lines go. */
+interface WasmModuleOptions {
+  print?: (text: string) => void;
+  printErr?: (text: string) => void;
+}
 interface WasmCodecModule {
   JpegLSDecoder: new () => WasmDecoder;
   J2KDecoder: new () => WasmDecoder;
@@ -29,23 +34,23 @@ interface WasmCodecModule {
   J2KEncoder: new () => WasmEncoder;
 }
 declare module '@cornerstonejs/codec-charls/decodewasmjs' {
-  const factory: () => Promise<WasmCodecModule>;
+  const factory: (options?: WasmModuleOptions) => Promise<WasmCodecModule>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
-  const factory: () => Promise<WasmCodecModule>;
+  const factory: (options?: WasmModuleOptions) => Promise<WasmCodecModule>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs' {
-  const factory: () => Promise<WasmCodecModule>;
+  const factory: (options?: WasmModuleOptions) => Promise<WasmCodecModule>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-charls/wasmjs' {
-  const factory: () => Promise<WasmCodecModule>;
+  const factory: (options?: WasmModuleOptions) => Promise<WasmCodecModule>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-openjpeg/wasmjs' {
-  const factory: () => Promise<WasmCodecModule>;
+  const factory: (options?: WasmModuleOptions) => Promise<WasmCodecModule>;
   export default factory;
 }
 declare module 'jpeg-lossless-decoder-js' {

@@ -93,6 +93,7 @@ function emptyProgress(importId: string, projectId: number): ImportProgress {
     processed: 0,
     imported: 0,
     skipped: 0,
+    duplicates: 0,
     failed: 0,
     etaSeconds: null,
     filesPerSecond: 0,
