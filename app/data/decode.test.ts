@@ -33,6 +33,17 @@ describe('decodeImage', () => {
     await expect(decodeImage(jpeg.subarray(0, jpeg.length >> 1), 'jpeg')).rejects.toThrow(/^truncated or corrupt image data/);
   });
 
+  it('writes a JPEG error once, however often libjpeg repeated it', async () => {
+    const jpeg = await encoded({ format: 'jpeg', bitDepth: 8, channels: 3, width: 300, height: 300 });
+    // The start of a JPEG followed by garbage: libjpeg complains about the Huffman table per scan.
+    const broken = Buffer.concat([jpeg.subarray(0, 200), Buffer.alloc(3000, 0x41)]);
+    const failure = await decodeImage(broken, 'jpeg').catch((error: Error) => error);
+    expect(failure).toBeInstanceOf(DecodeError);
+    const message = (failure as Error).message;
+    expect(message).toMatch(/^not a valid JPEG: /);
+    expect(message.match(/Huffman table/g)).toHaveLength(1);
+  });
+
   it('explains a failure whose message the decoder lost, from the bytes', async () => {
     const png = await encoded({ format: 'png', bitDepth: 8, channels: 3, width: 16, height: 16 });
     expect(describeDecodeFailure(new Error('Unknown error'), 'png', png.subarray(0, 40))).toMatch(/^truncated or corrupt image data/);

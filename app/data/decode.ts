@@ -171,14 +171,17 @@ export function describeDecodeFailure(error: Error, expectedFormat: string, byte
   return `not a valid ${name}: ${detail}`;
 }
 
+/**
+ * One line per distinct message: libjpeg reports a bad table once per scan, and libvips keeps
+ * every report in its error buffer, so the same sentence can come back several times.
+ */
 function trimMessage(message: string): string {
-  const text = message
+  const lines = message
     .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .join('; ')
-    .replace(/\b(vips|Vips)\w*:\s*/g, '')
-    .replace(/[:;\s]+$/, '');
+    .map((line) => line.replace(/\b(vips|Vips)\w*:\s*/g, '').trim())
+    .filter(Boolean);
+  const distinct = lines.filter((line, index) => !lines.slice(0, index).some((earlier) => earlier.includes(line)));
+  const text = distinct.join('; ').replace(/[:;\s]+$/, '');
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 

@@ -28,8 +28,13 @@ const printed: string[] = [];
 /** Lines kept per decode: enough for the error, bounded against a codec printing per tile. */
 const PRINTED_LINES = 50;
 
-/** Where the emscripten modules print: never to this process's stdout. */
-export const CODEC_PRINT: WasmModuleOptions = { print: keepLine, printErr: keepLine };
+/**
+ * Options for an emscripten module factory: where it prints (never to this process's stdout).
+ * A fresh object per module: the factory turns the object it is given into the module itself.
+ */
+export function codecPrintOptions(): WasmModuleOptions {
+  return { print: keepLine, printErr: keepLine };
+}
 
 function keepLine(text: string): void {
   if (process.env.MAE_STUDIO_CODEC_LOG) process.stderr.write(`[codec] ${text}\n`);
@@ -46,7 +51,7 @@ function loadModule(name: 'charls' | 'openjpeg' | 'turbo'): Promise<WasmCodecMod
         : name === 'openjpeg'
           ? import('@cornerstonejs/codec-openjpeg/decodewasmjs')
           : import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs');
-    module = factory.then((imported) => imported.default(CODEC_PRINT));
+    module = factory.then((imported) => imported.default(codecPrintOptions()));
     loaded.set(name, module);
   }
   return module;
@@ -101,7 +106,7 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
 
 /** The codec's own error lines of the decode in progress, as a suffix (`: [ERROR] ...`), or ''. */
 function codecErrors(): string {
-  const errors = printed.filter((line) => /error|fail|invalid|corrupt|truncat/i.test(line)).map((line) => line.trim());
+  const errors = printed.filter((line) => /error|fail|invalid|corrupt|truncat/i.test(line)).map((line) => line.replace(/^\s*\[\w+\]\s*/, '').trim());
   return errors.length > 0 ? `: ${[...new Set(errors)].slice(0, 3).join('; ')}` : '';
 }
 

@@ -208,6 +208,12 @@ export interface DicomSpec {
   modality?: string;
   /** Leave out the pixel data element (a structured report, say). */
   noPixelData?: boolean;
+  /**
+   * What comes before the data set: `zero` (128 zero bytes, `DICM`, meta header; the default),
+   * `tiff` (a preamble that starts like a little-endian TIFF, as dual-personality files and
+   * pydicom's test files have), or `none` (the bare data set, no preamble and no meta header).
+   */
+  preamble?: 'zero' | 'tiff' | 'none';
 }
 
 const VR: Record<string, string> = {
@@ -225,7 +231,10 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
   explicitElement(metaElements, 0x0002, 0x0002, 'UI', uid('1.2.840.10008.5.1.4.1.1.2'));
   explicitElement(metaElements, 0x0002, 0x0003, 'UI', uid('1.2.3.4.5.6.7'));
   explicitElement(metaElements, 0x0002, 0x0010, 'UI', uid(syntax));
-  meta.bytes(new Uint8Array(128));
+  const preamble = new Uint8Array(128);
+  // 'II', 42, then an IFD offset: enough for any TIFF reader to take the file for a TIFF.
+  if (spec.preamble === 'tiff') preamble.set([0x49, 0x49, 42, 0, 8, 0, 0, 0]);
+  meta.bytes(preamble);
   meta.bytes([0x44, 0x49, 0x43, 0x4d]);
   explicitElement(meta, 0x0002, 0x0000, 'UL', le32(metaElements.length));
   meta.bytes(metaElements.result());
@@ -281,6 +290,7 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
       element(0x7fe0, 0x0010, [...pixels.result()]);
     }
   }
+  if (spec.preamble === 'none') return body.result();
   const out = new Uint8Array(meta.length + body.length);
   out.set(meta.result());
   out.set(body.result(), meta.length);

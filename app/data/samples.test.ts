@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { packBits } from './dicom-rle';
+import { encodeWasm } from './codec-fixtures';
 import { omeXml, writeDicom, writeTiff, type TiffPageSpec } from './format-fixtures';
 import { openSampleFile, type SampleFile } from './samples';
 import sharp from 'sharp';
@@ -146,18 +147,4 @@ describe('TIFF', () => {
     expect(Array.from(window.values)).toEqual([114, 115, 116, 117, 134, 135, 136, 137]);
   });
 });
-
-async function encodeWasm(name: 'charls' | 'openjpeg', values: Uint16Array, width: number, height: number): Promise<Uint8Array> {
-  const factory = name === 'charls' ? (await import('@cornerstonejs/codec-charls/wasmjs')).default : (await import('@cornerstonejs/codec-openjpeg/wasmjs')).default;
-  const module = await factory();
-  const encoder = name === 'charls' ? new module.JpegLSEncoder() : new module.J2KEncoder();
-  try {
-    const input = encoder.getDecodedBuffer({ width, height, bitsPerSample: 16, componentCount: 1, isSigned: false });
-    input.set(new Uint8Array(values.buffer));
-    encoder.encode();
-    return encoder.getEncodedBuffer().slice();
-  } finally {
-    encoder.delete();
-  }
-}
 

@@ -1,0 +1,51 @@
+/** `import --json` as scripts call it: the built CLI, one JSON document on stdout whatever the decoders print. */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImportResult } from '../contract';
+import { compressedDicoms } from '../data/codec-fixtures';
+import { writeDicom } from '../data/format-fixtures';
+
+const CLI = path.resolve(import.meta.dirname, '../../dist/cli/cli.js');
+let dir: string;
+
+function run(...args: string[]) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-cli-import-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('mae-studio import --json', () => {
+  it('prints one JSON document on stdout after decoding JPEG 2000, JPEG-LS, RLE and JPEG DICOMs, a broken one included', async () => {
+    const folder = path.join(dir, 'scans');
+    fs.mkdirSync(folder);
+    for (const [name, bytes] of Object.entries(await compressedDicoms())) fs.writeFileSync(path.join(folder, name), bytes);
+    // A JPEG 2000 stream cut short: OpenJPEG prints its complaints, the reason must carry them.
+    const j2k = await compressedDicoms(1);
+    const broken = j2k['jpeg2000.dcm']!;
+    fs.writeFileSync(path.join(folder, 'broken-jpeg2000.dcm'), writeDicom({ rows: 64, columns: 64, bitsAllocated: 16, transferSyntax: '1.2.840.10008.1.2.4.90', fragments: [broken.subarray(broken.length - 200)] }));
+
+    const init = run('init', '--workspace', 'ws', '--name', 'codecs', '--json');
+    expect(init.code, init.stderr).toBe(0);
+    const projectId = String(JSON.parse(init.stdout).project.id);
+    const imported = run('import', '--workspace', 'ws', '--project', projectId, folder, '--json');
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const result = JSON.parse(imported.stdout) as ImportResult;
+    expect(result).toMatchObject({ filesSeen: 5, imported: 4, samples: 4, skipped: 0, duplicates: [] });
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]!.reason).toMatch(/^corrupt DICOM pixel data in frame 1 \(JPEG 2000 Lossless, transfer syntax 1\.2\.840\.10008\.1\.2\.4\.90\): .*failed to read the header/);
+    expect(result.imported + result.skipped + result.duplicates.length + result.errors.length).toBe(result.filesSeen);
+
+    const again = run('import', '--workspace', 'ws', '--project', projectId, folder, '--json');
+    const second = JSON.parse(again.stdout) as ImportResult;
+    expect(second).toMatchObject({ filesSeen: 5, imported: 0, skipped: 5 });
+    expect(second.skippedFiles.map((skip) => path.basename(skip.path)).sort()).toEqual(['broken-jpeg2000.dcm', 'jpeg-baseline.dcm', 'jpeg-ls.dcm', 'jpeg2000.dcm', 'rle.dcm']);
+  });
+});
