@@ -58,6 +58,8 @@ export interface ImageSummary {
   split?: 'train' | 'val' | 'test' | null;
   /** Which sample of its file (DICOM frame, OME plane); 0 for most files. */
   frame?: number;
+  /** Name of the sample within its file (`page 2 of 3`, `frame 4 of 10`, `z 2/5 · t 1/1 · c 1–2`); null for single-image files. */
+  sample?: string | null;
 }
 
 /** Everything known about one image, for the detail panel. */
@@ -105,6 +107,10 @@ export interface ImageMeta {
   pixelSpacing?: [number, number];
   /** Samples of the file and which one this is; z and t for OME-TIFF planes. */
   frames?: number;
+  /** The sample's name within its file, shown beside the file name (see ImageSummary.sample). */
+  sample?: string;
+  /** TIFF page (1-based) the sample is read from, where the file has several. */
+  page?: number;
   z?: number;
   t?: number;
   /** Stored in tiles (width × height). */

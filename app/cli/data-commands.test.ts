@@ -22,7 +22,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('mae-studio import --json', () => {
-  it('prints one JSON document on stdout after decoding JPEG 2000, JPEG-LS, RLE and JPEG DICOMs, a broken one included', async () => {
+  it('prints one JSON document on stdout after decoding JPEG 2000, JPEG-LS, RLE and JPEG DICOMs, a broken one included, and names frames', async () => {
     const folder = path.join(dir, 'scans');
     fs.mkdirSync(folder);
     for (const [name, bytes] of Object.entries(await compressedDicoms())) fs.writeFileSync(path.join(folder, name), bytes);
@@ -31,6 +31,8 @@ describe('mae-studio import --json', () => {
     const broken = j2k['jpeg2000.dcm']!;
     fs.writeFileSync(path.join(folder, 'broken-jpeg2000.dcm'), writeDicom({ rows: 64, columns: 64, bitsAllocated: 16, transferSyntax: '1.2.840.10008.1.2.4.90', fragments: [broken.subarray(broken.length - 200)] }));
 
+    fs.writeFileSync(path.join(folder, 'cine.dcm'), writeDicom({ rows: 2, columns: 2, frames: 2, bitsAllocated: 8, values: [1, 2, 3, 4, 5, 6, 7, 8] }));
+
     const init = run('init', '--workspace', 'ws', '--name', 'codecs', '--json');
     expect(init.code, init.stderr).toBe(0);
     const projectId = String(JSON.parse(init.stdout).project.id);
@@ -38,14 +40,18 @@ describe('mae-studio import --json', () => {
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout.trimEnd().split('\n')).toHaveLength(1);
     const result = JSON.parse(imported.stdout) as ImportResult;
-    expect(result).toMatchObject({ filesSeen: 5, imported: 4, samples: 4, skipped: 0, duplicates: [] });
+    expect(result).toMatchObject({ filesSeen: 6, imported: 5, samples: 6, skipped: 0, duplicates: [] });
     expect(result.errors).toHaveLength(1);
     expect(result.errors[0]!.reason).toMatch(/^corrupt DICOM pixel data in frame 1 \(JPEG 2000 Lossless, transfer syntax 1\.2\.840\.10008\.1\.2\.4\.90\): .*failed to read the header/);
     expect(result.imported + result.skipped + result.duplicates.length + result.errors.length).toBe(result.filesSeen);
 
+    const listed = JSON.parse(run('images', '--workspace', 'ws', '--project', projectId, '--json').stdout) as { images: { path: string; sample: string | null }[] };
+    expect(listed.images.filter((image) => image.path.endsWith('cine.dcm')).map((image) => image.sample)).toEqual(['frame 1 of 2', 'frame 2 of 2']);
+    expect(listed.images.find((image) => image.path.endsWith('rle.dcm'))!.sample).toBeNull();
+
     const again = run('import', '--workspace', 'ws', '--project', projectId, folder, '--json');
     const second = JSON.parse(again.stdout) as ImportResult;
-    expect(second).toMatchObject({ filesSeen: 5, imported: 0, skipped: 5 });
-    expect(second.skippedFiles.map((skip) => path.basename(skip.path)).sort()).toEqual(['broken-jpeg2000.dcm', 'jpeg-baseline.dcm', 'jpeg-ls.dcm', 'jpeg2000.dcm', 'rle.dcm']);
+    expect(second).toMatchObject({ filesSeen: 6, imported: 0, skipped: 6 });
+    expect(second.skippedFiles.map((skip) => path.basename(skip.path)).sort()).toEqual(['broken-jpeg2000.dcm', 'cine.dcm', 'jpeg-baseline.dcm', 'jpeg-ls.dcm', 'jpeg2000.dcm', 'rle.dcm']);
   });
 });

@@ -111,15 +111,15 @@ export async function imagesCommand(argv: string[]): Promise<void> {
       images.push(...page.images);
       if (offset + page.images.length >= page.total) break;
     }
-    const printed = images.map(({ path: file, width, height, channels, bitDepth, format, label, error }) => ({
-      path: file, width, height, channels, bitDepth, format, label, error,
+    const printed = images.map(({ path: file, sample, width, height, channels, bitDepth, format, label, error }) => ({
+      path: file, sample: sample ?? null, width, height, channels, bitDepth, format, label, error,
     }));
     out.result({ images: printed }, () =>
       printed
         .map((i) =>
           i.error
             ? `${i.path}  FAILED: ${i.error}`
-            : `${i.path}  ${i.width}×${i.height}  ${i.channels} ch  ${i.bitDepth}-bit  ${i.format}  ${i.label ?? '(no label)'}`,
+            : `${i.path}${i.sample ? ` [${i.sample}]` : ''}  ${i.width}×${i.height}  ${i.channels} ch  ${i.bitDepth}-bit  ${i.format}  ${i.label ?? '(no label)'}`,
         )
         .join('\n') || '(no images)',
     );

@@ -27,7 +27,20 @@ export interface TiffPageSpec {
   overview?: boolean;
   /** Overrides strip/tile offsets (to build corrupt files). */
   offsetsOverride?: number[];
+  /** Writes values in a type readers convert (`sampleType` is then ignored for the bytes). */
+  stored?: StoredType;
 }
+
+/** Sample types a lab's TIFFs hold beyond the ones kept as they are. */
+export type StoredType = 'int8' | 'int32' | 'uint32' | 'float16' | 'float64';
+
+const STORED: Record<StoredType, { bytes: number; format: number }> = {
+  int8: { bytes: 1, format: 2 },
+  int32: { bytes: 4, format: 2 },
+  uint32: { bytes: 4, format: 1 },
+  float16: { bytes: 2, format: 3 },
+  float64: { bytes: 8, format: 3 },
+};
 
 const BYTES: Record<SampleType, number> = { uint8: 1, uint16: 2, int16: 2, float32: 4 };
 const FORMAT: Record<SampleType, number> = { uint8: 1, uint16: 1, int16: 2, float32: 3 };
@@ -62,8 +75,30 @@ class ByteWriter {
     else this.view.setFloat32(this.length, value, this.littleEndian);
     this.length += BYTES[type];
   }
+  stored(type: StoredType, value: number): void {
+    this.reserve(8);
+    if (type === 'int8') this.view.setInt8(this.length, value);
+    else if (type === 'int32') this.view.setInt32(this.length, value, this.littleEndian);
+    else if (type === 'uint32') this.view.setUint32(this.length, value, this.littleEndian);
+    else if (type === 'float16') this.view.setUint16(this.length, toHalf(value), this.littleEndian);
+    else this.view.setFloat64(this.length, value, this.littleEndian);
+    this.length += STORED[type].bytes;
+  }
   align(): void { if (this.length % 2) this.u8(0); }
   result(): Uint8Array { return this.buffer.slice(0, this.length); }
+}
+
+/** IEEE half precision bits of a value (round to nearest; enough for test values). */
+function toHalf(value: number): number {
+  const floats = new Float32Array([value]);
+  const bits = new Uint32Array(floats.buffer)[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  const mantissa = bits & 0x7fffff;
+  if (value === 0) return sign;
+  if (exponent >= 31) return sign | 0x7c00;
+  if (exponent <= 0) return sign | Math.round((mantissa | 0x800000) / 2 ** (14 - exponent));
+  return sign | ((exponent << 10) + Math.round(mantissa / 0x2000));
 }
 
 /** Writes a little-endian classic TIFF of the given pages, uncompressed. */
@@ -86,9 +121,11 @@ function writeBlocks(out: ByteWriter, page: TiffPageSpec): { offsets: number[]; 
   const down = Math.ceil(height / blockHeight);
   const offsets: number[] = [];
   const counts: number[] = [];
+  const stored = page.stored;
+  const write = (value: number) => (stored ? out.stored(stored, value) : out.value(sampleType, value));
   if (page.sharedTile) {
     const start = out.length;
-    for (let index = 0; index < blockWidth * blockHeight * bands; index++) out.value(sampleType, values[index] ?? 0);
+    for (let index = 0; index < blockWidth * blockHeight * bands; index++) write(values[index] ?? 0);
     for (let block = 0; block < across * down; block++) { offsets.push(start); counts.push(out.length - start); }
     return { offsets, counts };
   }
@@ -101,7 +138,7 @@ function writeBlocks(out: ByteWriter, page: TiffPageSpec): { offsets: number[]; 
           const sourceX = column * blockWidth + x;
           const sourceY = row * blockHeight + y;
           const inside = sourceX < width && sourceY < height; // tiles are padded at the edges
-          for (let band = 0; band < bands; band++) out.value(sampleType, inside ? values[(sourceY * width + sourceX) * bands + band]! : 0);
+          for (let band = 0; band < bands; band++) write(inside ? values[(sourceY * width + sourceX) * bands + band]! : 0);
         }
       }
       offsets.push(start);
@@ -121,12 +158,12 @@ function writeIfd(out: ByteWriter, page: TiffPageSpec, blocks: { offsets: number
     { tag: 254, type: 4, values: [page.overview ? 1 : 0] },
     { tag: 256, type: 4, values: [page.width] },
     { tag: 257, type: 4, values: [page.height] },
-    { tag: 258, type: 3, values: Array(page.bands).fill(BYTES[page.sampleType] * 8) },
+    { tag: 258, type: 3, values: Array(page.bands).fill((page.stored ? STORED[page.stored].bytes : BYTES[page.sampleType]) * 8) },
     { tag: 259, type: 3, values: [1] },
     { tag: 262, type: 3, values: [rgb ? 2 : 1] },
     { tag: 277, type: 3, values: [page.bands] },
     { tag: 284, type: 3, values: [1] },
-    { tag: 339, type: 3, values: Array(page.bands).fill(FORMAT[page.sampleType]) },
+    { tag: 339, type: 3, values: Array(page.bands).fill(page.stored ? STORED[page.stored].format : FORMAT[page.sampleType]) },
   ];
   if (page.bands > base) entries.push({ tag: 338, type: 3, values: Array(page.bands - base).fill(0) });
   if (page.description) entries.push({ tag: 270, type: 2, values: page.description });

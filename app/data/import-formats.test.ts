@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Rng } from '../mae/rng';
 import { fileBatchSource, readEntry } from './batches';
-import { omeXml, writeDicom, writeTiff, type TiffPageSpec } from './format-fixtures';
+import { omeXml, writeDicom, writeTiff, type StoredType, type TiffPageSpec } from './format-fixtures';
 import { importFolders } from './import';
 import { temporaryFolder, temporaryWorkspace } from './test-fixtures';
 
@@ -98,6 +98,53 @@ describe('importing domain formats', () => {
     const window = await readEntry({ path: file, channels: 1, bitDepth: 16, huge: true }, { x: 49_990, y: 256 * 7 + 1, width: 2, height: 1 });
     // Column 49,990 is column 49,990 mod 256 = 70 of its tile; row 1 of the tile.
     expect(Array.from(window.values)).toEqual([(1 * 256 + 70) % 256 * 100 + 1, (1 * 256 + 71) % 256 * 100 + 1]);
+  });
+
+  it('imports TIFFs of every sample type a lab writes, converting int32/uint32/float16/float64 with a note', async () => {
+    const signed = [-120, -1, 0, 1, 100, 120];
+    const unsigned = [0, 1, 2, 100, 200, 250];
+    const cases: [string, TiffPageSpec['sampleType'], StoredType | undefined, number[], string, RegExp | undefined][] = [
+      ['uint8', 'uint8', undefined, unsigned, 'uint8', undefined],
+      ['int8', 'int16', 'int8', signed, 'int16', /8-bit signed integer values kept as int16/],
+      ['uint16', 'uint16', undefined, unsigned.map((v) => v * 250), 'uint16', undefined],
+      ['int16', 'int16', undefined, signed.map((v) => v * 250), 'int16', undefined],
+      ['uint32', 'float32', 'uint32', unsigned.map((v) => v * 60_000), 'float32', /32-bit unsigned integer values converted to float32/],
+      ['int32', 'float32', 'int32', signed.map((v) => v * 60_000), 'float32', /32-bit signed integer values converted to float32/],
+      ['float16', 'float32', 'float16', [-2.5, -1, 0, 0.5, 1.25, 100], 'float32', /16-bit float values converted to float32/],
+      ['float32', 'float32', undefined, [-2.5, -1, 0, 0.5, 1.25, 1e6], 'float32', undefined],
+      ['float64', 'float32', 'float64', [-2.5, -1, 0, 0.5, 1.25, 1e6], 'float32', /64-bit float values converted to float32/],
+    ];
+    for (const [name, sampleType, stored, values] of cases) write(`${name}.tif`, writeTiff([{ width: 3, height: 2, bands: 1, sampleType, stored, values }]));
+    const result = await importAll();
+    expect(result.errors).toEqual([]);
+    expect(result).toMatchObject({ filesSeen: 9, imported: 9, samples: 9 });
+    for (const [name, , , values, kept, note] of cases) {
+      const [row] = rowsOf(path.join(data.dir, `${name}.tif`));
+      // sharp keeps plain uint8/uint16 TIFFs and records no meta; geotiff.js records the type.
+      if (row!.meta) expect(row!.meta.sampleType, name).toBe(kept);
+      expect(row!.meta?.converted, name).toEqual(note ? expect.stringMatching(note) : undefined);
+      expect([row!.stats![0]!.min, row!.stats![0]!.max], name).toEqual([Math.min(...values), Math.max(...values)]);
+    }
+  });
+
+  it('names each sample in its file: TIFF pages, OME (z, t) planes with their channels, DICOM frames', async () => {
+    const page = (value: number, overview = false): TiffPageSpec => ({ width: overview ? 2 : 4, height: overview ? 2 : 4, bands: 1, sampleType: 'uint16', values: Array(16).fill(value), overview });
+    write('pages.tif', writeTiff([page(1), page(1, true), page(2), page(3)]));
+    const planes: TiffPageSpec[] = Array.from({ length: 8 }, (_, index) => page(index));
+    planes[0]!.description = omeXml({ c: 2, z: 2, t: 2 }, ['DAPI', 'GFP'], 'XYCZT', 4, 4);
+    write('stack.ome.tif', writeTiff(planes));
+    write('cine.dcm', writeDicom({ rows: 2, columns: 2, frames: 3, bitsAllocated: 8, values: Array(12).fill(7) }));
+    write('single.dcm', writeDicom({ rows: 2, columns: 2, bitsAllocated: 8, values: [1, 2, 3, 4] }));
+    await importAll();
+    const listed = space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 50, sort: 'path', status: 'all' }).images;
+    const names = listed.map((row) => `${path.basename(row.path)} ${row.sample ?? '-'}`);
+    expect(names).toEqual([
+      'cine.dcm frame 1 of 3', 'cine.dcm frame 2 of 3', 'cine.dcm frame 3 of 3',
+      'pages.tif page 1 of 4', 'pages.tif page 3 of 4', 'pages.tif page 4 of 4',
+      'single.dcm -',
+      'stack.ome.tif z 1/2 · t 1/2 · c 1–2', 'stack.ome.tif z 2/2 · t 1/2 · c 1–2', 'stack.ome.tif z 1/2 · t 2/2 · c 1–2', 'stack.ome.tif z 2/2 · t 2/2 · c 1–2',
+    ]);
+    expect(space.workspace.images.get(listed[4]!.id)).toMatchObject({ sample: 'page 3 of 4', meta: { page: 3 } });
   });
 
   it('decides by content: a PNG named .dcm is imported as PNG', async () => {

@@ -109,7 +109,10 @@ function dicomSampleFile(bytes: Uint8Array, bareSyntax: string | undefined): Sam
   };
   return {
     format: 'dicom',
-    samples: Array.from({ length: layout.frames }, () => info),
+    // Frames of a multi-frame file are named (`frame 4 of 10`) wherever a sample shows.
+    samples: Array.from({ length: layout.frames }, (_, frame) =>
+      layout.frames === 1 ? info : { ...info, meta: { ...info.meta, sample: `frame ${frame + 1} of ${layout.frames}` } },
+    ),
     read: async (index, region) => {
       const frame = await readDicomFrame(layout, index);
       return region ? cropRaster(frame, region) : frame;

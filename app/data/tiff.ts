@@ -343,10 +343,26 @@ export function tiffMeta(layout: TiffLayout, index: number): ImageMeta {
   if (layout.nodata !== null) meta.nodata = layout.nodata;
   if (sample.z !== undefined) meta.z = sample.z;
   if (sample.t !== undefined) meta.t = sample.t;
+  if (layout.samples.length > 1) {
+    meta.sample = tiffSampleName(layout, sample);
+    if (!layout.ome) meta.page = sample.pages[0]! + 1;
+  }
   if (layout.tile) meta.tile = layout.tile;
   if (layout.huge) meta.huge = true;
   if (sample.overviews.length > 0) meta.overviews = sample.overviews.length;
   return meta;
+}
+
+/**
+ * A sample's name within its file: `page 3 of 4` (TIFF pages as Fiji and tifffile count them,
+ * overviews included), or `z 2/5 · t 1/3 · c 1–2` for an OME (z, t) plane with its channels.
+ */
+export function tiffSampleName(layout: TiffLayout, sample: TiffSample): string {
+  if (sample.z === undefined || sample.t === undefined) return `page ${sample.pages[0]! + 1} of ${layout.images.length}`;
+  const sizeZ = Math.max(...layout.samples.map((each) => (each.z ?? 0) + 1));
+  const sizeT = Math.max(...layout.samples.map((each) => (each.t ?? 0) + 1));
+  const channels = layout.bands === 1 ? 'c 1/1' : `c 1–${layout.bands}`;
+  return `z ${sample.z + 1}/${sizeZ} · t ${sample.t + 1}/${sizeT} · ${channels}`;
 }
 
 /** Words for geotiff.js failures (offsets past the end, unknown compressions). */

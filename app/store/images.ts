@@ -65,9 +65,11 @@ interface ImageRow {
   imported_at: string;
   frame: number;
   meta: string | null;
+  /** The sample's name, extracted from `meta` by the summary query. */
+  sample?: string | null;
 }
 
-const SUMMARY_COLUMNS = 'id, path, label, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame';
+const SUMMARY_COLUMNS = "id, path, label, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample";
 
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
@@ -93,6 +95,7 @@ function toSummary(row: ImageRow): ImageSummary {
     excluded: row.excluded !== 0,
     split: row.split,
     frame: row.frame,
+    sample: row.sample ?? null,
   };
 }
 
@@ -219,6 +222,7 @@ export class ImageStore {
   get(id: number): ImageDetail {
     const row = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
     if (!row) throw new StudioError('NOT_FOUND', `no image with id ${id}`, { imageId: id });
+    const meta = row.meta ? (JSON.parse(row.meta) as ImageMeta) : null;
     return {
       ...toSummary(row),
       projectId: row.project_id,
@@ -229,7 +233,8 @@ export class ImageStore {
       stats: row.stats ? (JSON.parse(row.stats) as ChannelStats[]) : null,
       importedAt: row.imported_at,
       frame: row.frame,
-      meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null,
+      meta,
+      sample: meta?.sample ?? null,
     };
   }
 
