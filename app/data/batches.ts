@@ -19,7 +19,7 @@ import type { Rng } from '../mae/rng';
 import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from '../train/augment';
 import type { Batch, BatchSource } from '../train/trainer';
 import { decodeImage } from './decode';
-import { namedFormat } from './formats';
+import { namedFormat, SNIFF_BYTES } from './formats';
 import type { Raster } from './raster';
 import { openSampleFile, type Region, type SampleFile } from './samples';
 
@@ -94,9 +94,10 @@ async function readHead(path: string): Promise<Uint8Array> {
   const { open } = await import('node:fs/promises');
   const handle = await open(path, 'r');
   try {
-    const buffer = new Uint8Array(16);
-    await handle.read(buffer, 0, 16, 0);
-    return buffer;
+    // As much as sniffFormat looks at: a DICOM's preamble may start like a TIFF.
+    const buffer = new Uint8Array(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+    return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }

@@ -12,6 +12,7 @@ import dicomParser, { type DataSet, type Element } from 'dicom-parser';
 import type { DisplayWindow, ImageMeta } from '../contract';
 import { DecodeError } from './decode';
 import { decodeFrame, type FrameCodec } from './dicom-codecs';
+import { expandYbr422, isSubsampled, needsRgbConversion, ybrToRgb } from './dicom-colour';
 import { dataSetEncoding, EXPLICIT_BIG, EXPLICIT_LITTLE, IMPLICIT_LITTLE, isDicomPart10 } from './formats';
 import { allocateValues, type Raster, type SampleType } from './raster';
 
@@ -111,7 +112,11 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
   if (photometric === 'PALETTE COLOR') throw new DecodeError('unsupported DICOM pixels: PALETTE COLOR (palette lookup is not supported)');
   const frames = dataSet.intString('x00280008') ?? 1;
   if (!(frames >= 1 && frames <= MAX_FRAMES)) throw new DecodeError(`DICOM file with an invalid Number of Frames (${frames})`);
-  const bytesPerFrame = rows * columns * samplesPerPixel * (bitsAllocated / 8);
+  const subsampled = isSubsampled(photometric, syntax.codec);
+  if (needsRgbConversion(photometric, syntax.codec) && (samplesPerPixel !== 3 || bitsAllocated !== 8 || (subsampled && columns % 2 !== 0))) {
+    throw new DecodeError(`unsupported DICOM pixels: ${photometric} with ${samplesPerPixel} samples of ${bitsAllocated} bits and ${columns} columns (8-bit, 3 samples and, for 422, an even width are read)`);
+  }
+  const bytesPerFrame = rows * columns * (subsampled ? 2 : samplesPerPixel) * (bitsAllocated / 8);
   if (syntax.codec === 'native' && !pixelData.encapsulatedPixelData && pixelData.dataOffset + bytesPerFrame * frames > dataSet.byteArray.length) {
     throw new DecodeError(
       `truncated DICOM file: ${frames} frame(s) of ${columns}×${rows} need ${bytesPerFrame * frames} bytes of pixel data, the file holds ${Math.max(0, dataSet.byteArray.length - pixelData.dataOffset)}`,
@@ -239,6 +244,7 @@ export function dicomMeta(layout: DicomLayout): ImageMeta {
   if (layout.bitsAllocated === 32 && meta.sampleType === 'float32') {
     meta.converted = `${layout.bitsStored}-bit ${layout.signed ? 'signed' : 'unsigned'} integers converted to float32 (exact up to ±16,777,216)`;
   }
+  if (needsRgbConversion(layout.photometric, layout.codec)) meta.converted = `${layout.photometric} colour converted to RGB`;
   if (layout.windows.length > 0) meta.windows = layout.windows;
   if (layout.slope !== 1 || layout.intercept !== 0) meta.rescale = { slope: layout.slope, intercept: layout.intercept };
   if (layout.modality) meta.modality = layout.modality;
@@ -252,12 +258,15 @@ export async function readDicomFrame(layout: DicomLayout, frame: number): Promis
   const { rows, columns, samplesPerPixel, bitsAllocated } = layout;
   const bytesPerSample = bitsAllocated / 8;
   const count = rows * columns * samplesPerPixel;
+  const subsampled = isSubsampled(layout.photometric, layout.codec);
   let stored: Uint8Array;
   let littleEndian = layout.transferSyntax !== EXPLICIT_BIG;
   try {
     if (layout.codec === 'native') {
-      const start = layout.pixelData.dataOffset + frame * count * bytesPerSample;
-      stored = layout.dataSet.byteArray.subarray(start, start + count * bytesPerSample);
+      const frameBytes = (subsampled ? rows * columns * 2 : count) * bytesPerSample;
+      const start = layout.pixelData.dataOffset + frame * frameBytes;
+      stored = layout.dataSet.byteArray.subarray(start, start + frameBytes);
+      if (subsampled && stored.length === frameBytes) stored = expandYbr422(stored, rows * columns);
     } else {
       const encoded = encapsulatedFrame(layout, frame);
       stored = (await decodeFrame(layout.codec, encoded, { rows, columns, samplesPerPixel, bitsAllocated })).bytes;
@@ -288,6 +297,7 @@ export async function readDicomFrame(layout: DicomLayout, frame: number): Promis
     if (signed && raw >= signBit) raw -= 2 * signBit;
     values[index] = raw * slope + intercept;
   }
+  if (needsRgbConversion(layout.photometric, layout.codec)) ybrToRgb(values);
   return { width: columns, height: rows, bands: samplesPerPixel, sampleType, values };
 }
 

@@ -230,7 +230,7 @@ export interface DicomSpec {
   columns: number;
   frames?: number;
   samplesPerPixel?: 1 | 3;
-  bitsAllocated: 8 | 16;
+  bitsAllocated: 8 | 16 | 32;
   bitsStored?: number;
   signed?: boolean;
   photometric?: string;
@@ -251,6 +251,8 @@ export interface DicomSpec {
    * pydicom's test files have), or `none` (the bare data set, no preamble and no meta header).
    */
   preamble?: 'zero' | 'tiff' | 'none';
+  /** The transfer syntax the meta header names, when it lies (`null`: none at all). */
+  declaredSyntax?: string | null;
 }
 
 const VR: Record<string, string> = {
@@ -267,7 +269,7 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
   explicitElement(metaElements, 0x0002, 0x0001, 'OB', [0, 1]);
   explicitElement(metaElements, 0x0002, 0x0002, 'UI', uid('1.2.840.10008.5.1.4.1.1.2'));
   explicitElement(metaElements, 0x0002, 0x0003, 'UI', uid('1.2.3.4.5.6.7'));
-  explicitElement(metaElements, 0x0002, 0x0010, 'UI', uid(syntax));
+  if (spec.declaredSyntax !== null) explicitElement(metaElements, 0x0002, 0x0010, 'UI', uid(spec.declaredSyntax ?? syntax));
   const preamble = new Uint8Array(128);
   // 'II', 42, then an IFD offset: enough for any TIFF reader to take the file for a TIFF.
   if (spec.preamble === 'tiff') preamble.set([0x49, 0x49, 42, 0, 8, 0, 0, 0]);
@@ -321,7 +323,8 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
       for (let index = 0; index < values.length; index++) {
         const value = values[index]!;
         if (spec.bitsAllocated === 8) pixels.u8(value & 0xff);
-        else pixels.u16(value & 0xffff);
+        else if (spec.bitsAllocated === 16) pixels.u16(value & 0xffff);
+        else pixels.u32(value >>> 0);
       }
       pixels.align();
       element(0x7fe0, 0x0010, [...pixels.result()]);

@@ -83,6 +83,35 @@ describe('DICOM', () => {
     values.forEach((value, index) => expect(Math.abs(value - expected[index]!)).toBeLessThanOrEqual(1));
   });
 
+  it('turns uncompressed YBR_FULL_422 (two pixels share Cb and Cr) into RGB, as PS3.3 defines it', async () => {
+    // Row 1: grey 100 and 150; row 2: Y 128 with Cr at its maximum (red), twice.
+    const stored = [100, 150, 128, 128, 128, 128, 128, 255];
+    const file = await open(writeDicom({ rows: 2, columns: 2, samplesPerPixel: 3, bitsAllocated: 8, photometric: 'YBR_FULL_422', values: stored }));
+    expect(file.samples[0]!.meta.converted).toBe('YBR_FULL_422 colour converted to RGB');
+    expect(Array.from((await file.read(0)).values)).toEqual([100, 100, 100, 150, 150, 150, 255, 37, 128, 255, 37, 128]);
+  });
+
+  it('reads 32-bit pixels (RT dose grids) as float32 with a note, in both byte orders', async () => {
+    const values = [0, 1, 795_000, 1_254_000, 16_777_216, 4_000_000_000];
+    for (const transferSyntax of ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']) {
+      const file = await open(writeDicom({ rows: 2, columns: 3, bitsAllocated: 32, values, transferSyntax }));
+      expect(file.samples[0]!).toMatchObject({ sampleType: 'float32', bitDepth: 32 });
+      expect(file.samples[0]!.meta.converted).toMatch(/^32-bit unsigned integers converted to float32/);
+      expect(Array.from((await file.read(0)).values)).toEqual(values);
+    }
+  });
+
+  it('reads a data set in its own encoding when the meta header names no transfer syntax or the wrong one', async () => {
+    const values = [1, 2, 300, 4000];
+    const implicit = '1.2.840.10008.1.2';
+    const missing = await open(writeDicom({ rows: 2, columns: 2, bitsAllocated: 16, values, transferSyntax: implicit, declaredSyntax: null }));
+    expect(Array.from((await missing.read(0)).values)).toEqual(values);
+    const lying = await open(writeDicom({ rows: 2, columns: 2, bitsAllocated: 16, values, transferSyntax: implicit, declaredSyntax: '1.2.840.10008.1.2.1' }));
+    expect(Array.from((await lying.read(0)).values)).toEqual(values);
+    const compressed = writeDicom({ rows: 2, columns: 2, bitsAllocated: 16, values, transferSyntax: implicit, declaredSyntax: '1.2.840.10008.1.2.4.50' });
+    await expect(open(compressed)).rejects.toThrow('its meta header says transfer syntax 1.2.840.10008.1.2.4.50, but its data set is encoded as Implicit VR Little Endian');
+  });
+
   it('refuses an unsupported transfer syntax naming it', async () => {
     const bytes = writeDicom({ rows: 2, columns: 2, bitsAllocated: 8, transferSyntax: '1.2.840.10008.1.2.4.51', fragments: [new Uint8Array(4)] });
     await expect(open(bytes)).rejects.toThrow('unsupported DICOM transfer syntax 1.2.840.10008.1.2.4.51 (JPEG Extended (12-bit))');
