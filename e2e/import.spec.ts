@@ -20,6 +20,10 @@ test('imports the sample and reports broken files with their reasons', async ({ 
   await page.getByTestId('start-import').click();
 
   await expect(page.getByTestId('import-summary')).toBeVisible();
+  // Every file seen is counted once: imported, unchanged, duplicate or failed.
+  await expect(page.getByTestId('summary-files')).toHaveText(String(folders.sample.files + 2));
+  await expect(page.getByTestId('summary-imported')).toHaveText(String(folders.sample.files));
+  await expect(page.getByTestId('summary-failed')).toHaveText('2');
   await expect(page.getByTestId('image-count')).toHaveText(String(folders.sample.files));
   for (const label of folders.sample.labels) {
     await expect(page.getByTestId('label-filter').and(page.locator(`[data-label="${label}"]`))).toBeVisible();
