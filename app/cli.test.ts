@@ -67,7 +67,7 @@ describe('mae-studio CLI', () => {
     );
     expect(images).toHaveLength(14);
     expect(images.filter((i) => i.error === null && i.label !== 'extra').every((i) => i.bitDepth === 16)).toBe(true);
-    expect(Object.keys(images[0]!).sort()).toEqual(['bitDepth', 'channels', 'error', 'format', 'height', 'label', 'path', 'width']);
+    expect(Object.keys(images[0]!).sort()).toEqual(['bitDepth', 'channels', 'error', 'format', 'height', 'label', 'path', 'sample', 'width']);
   });
 
   it('exits 1 with a message naming what was wrong for user errors', () => {
