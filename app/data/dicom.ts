@@ -77,7 +77,10 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
   let dataSet: DataSet;
   let transferSyntax: string;
   try {
-    ({ dataSet, transferSyntax } = part10 ? parsePart10(bytes) : parseBare(bytes, bareSyntax ?? dataSetEncoding(bytes) ?? IMPLICIT_LITTLE));
+    if (part10) ({ dataSet, transferSyntax } = parsePart10(bytes));
+    // A meta header (group 0002) without the preamble and DICM before it: read as Part 10.
+    else if (bytes.length >= 4 && bytes[0] === 0x02 && bytes[1] === 0x00) ({ dataSet, transferSyntax } = parsePart10(withPreamble(bytes)));
+    else ({ dataSet, transferSyntax } = parseBare(bytes, bareSyntax ?? dataSetEncoding(bytes) ?? IMPLICIT_LITTLE));
   } catch (error) {
     if (error instanceof DecodeError) throw error;
     const reason = describeParserError(error);
@@ -181,6 +184,14 @@ function metaHeaderEnd(bytes: Uint8Array): number | null {
     position += (long ? 12 : 8) + length;
   }
   return position <= bytes.length ? position : null;
+}
+
+/** The bytes behind a zero preamble and `DICM`, as a Part 10 file has them. */
+function withPreamble(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(132 + bytes.length);
+  out.set([0x44, 0x49, 0x43, 0x4d], 128);
+  out.set(bytes, 132);
+  return out;
 }
 
 /** A data set without preamble or meta header, read in the given uncompressed encoding. */

@@ -248,9 +248,10 @@ export interface DicomSpec {
   /**
    * What comes before the data set: `zero` (128 zero bytes, `DICM`, meta header; the default),
    * `tiff` (a preamble that starts like a little-endian TIFF, as dual-personality files and
-   * pydicom's test files have), or `none` (the bare data set, no preamble and no meta header).
+   * pydicom's test files have), `none` (the bare data set, no preamble and no meta header) or
+   * `meta` (the meta header and data set, without preamble and `DICM`).
    */
-  preamble?: 'zero' | 'tiff' | 'none';
+  preamble?: 'zero' | 'tiff' | 'none' | 'meta';
   /** The transfer syntax the meta header names, when it lies (`null`: none at all). */
   declaredSyntax?: string | null;
 }
@@ -331,9 +332,10 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
     }
   }
   if (spec.preamble === 'none') return body.result();
-  const out = new Uint8Array(meta.length + body.length);
-  out.set(meta.result());
-  out.set(body.result(), meta.length);
+  const head = spec.preamble === 'meta' ? meta.result().subarray(132) : meta.result();
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body.result(), head.length);
   return out;
 }
 

@@ -64,13 +64,14 @@ describe('importing by content', () => {
     data.remove();
   });
 
-  it('imports DICOM with a zero preamble, a TIFF-like preamble, no preamble (three encodings) and a wrong extension alike', async () => {
+  it('imports DICOM with a zero preamble, a TIFF-like preamble, no preamble (three encodings, or a meta header only) and a wrong extension alike', async () => {
     const files: Record<string, Uint8Array> = {
       'zero.dcm': writeDicom(CT),
       'tiff-preamble.dcm': writeDicom({ ...CT, preamble: 'tiff' }),
       'bare-implicit.dcm': writeDicom({ ...CT, transferSyntax: IMPLICIT_LITTLE, preamble: 'none' }),
       'bare-explicit.dcm': writeDicom({ ...CT, transferSyntax: EXPLICIT_LITTLE, preamble: 'none' }),
       'bare-big-endian.dcm': writeDicom({ ...CT, transferSyntax: EXPLICIT_BIG, preamble: 'none' }),
+      'meta-no-preamble.dcm': writeDicom({ ...CT, transferSyntax: IMPLICIT_LITTLE, preamble: 'meta' }),
       'named-as-tiff.tif': writeDicom({ ...CT, preamble: 'tiff' }),
       'tiff-named.png': tiff(),
       'png-named.dcm': await png(),
@@ -79,11 +80,11 @@ describe('importing by content', () => {
     Object.entries(files).forEach(([name, bytes], index) => fs.writeFileSync(path.join(data.dir, name), Buffer.from(bytes).toString('latin1').replace('4711', String(4700 + index)), 'latin1'));
     const result = await importFolders({ importId: 'i', projectId: space.projectId, folders: [data.dir], images: space.workspace.images, projectDir: space.workspace.projectDir(space.projectId) });
     expect(result.errors).toEqual([]);
-    expect(result).toMatchObject({ filesSeen: 8, imported: 8, samples: 8, skipped: 0, duplicates: [] });
+    expect(result).toMatchObject({ filesSeen: 9, imported: 9, samples: 9, skipped: 0, duplicates: [] });
     const rows = space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 20, sort: 'path', status: 'all' }).images;
     const formats = Object.fromEntries(rows.map((row) => [path.basename(row.path), row.format]));
     expect(formats).toEqual({
-      'bare-big-endian.dcm': 'dicom', 'bare-explicit.dcm': 'dicom', 'bare-implicit.dcm': 'dicom', 'named-as-tiff.tif': 'dicom',
+      'bare-big-endian.dcm': 'dicom', 'bare-explicit.dcm': 'dicom', 'bare-implicit.dcm': 'dicom', 'meta-no-preamble.dcm': 'dicom', 'named-as-tiff.tif': 'dicom',
       'png-named.dcm': 'png', 'tiff-named.png': 'tiff', 'tiff-preamble.dcm': 'dicom', 'zero.dcm': 'dicom',
     });
     for (const row of rows.filter((row) => row.format === 'dicom')) {
