@@ -76,6 +76,9 @@ export async function importCommand(argv: string[]): Promise<void> {
   });
 }
 
+/** Skipped files listed one per line in the human summary; a re-import can skip thousands. */
+const SKIPPED_LINES = 20;
+
 /** The human summary of an import: counts that add up to the files seen, then every file left out and why. */
 export function describeImport(result: ImportResult): string {
   const samples = result.samples === result.imported ? '' : ` (${result.samples} samples)`;
@@ -83,7 +86,8 @@ export function describeImport(result: ImportResult): string {
     `${result.cancelled ? 'Cancelled after looking at' : 'Looked at'} ${result.filesSeen} files in ${result.seconds.toFixed(1)} s: ` +
       `${result.imported} imported${samples}, ${result.skipped} unchanged, ${result.duplicates.length} duplicates, ${result.errors.length} failed`,
     ...result.duplicates.map((d) => `  duplicate  ${d.path}  (same content as ${d.duplicateOf})`),
-    ...result.skippedFiles.map((s) => `  skipped    ${s.path}: ${s.reason}`),
+    ...result.skippedFiles.slice(0, SKIPPED_LINES).map((s) => `  skipped    ${s.path}: ${s.reason}`),
+    ...(result.skippedFiles.length > SKIPPED_LINES ? [`  … and ${result.skippedFiles.length - SKIPPED_LINES} more skipped files (--json lists every one with why)`] : []),
     ...result.errors.map((e) => `  failed     ${e.path}: ${e.reason}`),
   ];
   return lines.join('\n');
