@@ -173,7 +173,7 @@ async function main(): Promise<void> {
       timings,
     });
     const cpu = process.cpuUsage(cpuBefore);
-    const processed = result.imported + result.skipped + result.errors.length;
+    const processed = result.imported + result.skipped + result.duplicates.length + result.errors.length;
     if (processed !== options.files) throw new Error(`imported ${processed} files, expected ${options.files}`);
     const filesPerSecond = processed / result.seconds;
     const stages = await timeStages(options, fs.mkdtempSync(path.join(root, 'stages-')));
