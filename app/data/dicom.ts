@@ -331,5 +331,8 @@ function describeParserError(error: unknown): string {
   const inner = error !== null && typeof error === 'object' && 'exception' in error ? (error as { exception: unknown }).exception : error;
   const message = inner instanceof Error ? inner.message : typeof inner === 'string' ? inner : JSON.stringify(inner);
   const text = message.replace(/dicomParser[.:]?\w*:\s*/g, '').slice(0, 200) || 'unreadable content';
-  return /buffer over(read|run)|end of buffer|eof|beyond/i.test(text) ? `truncated DICOM file (${text})` : text;
+  if (/buffer over(read|run)|end of buffer|eof|beyond/i.test(text)) return `truncated DICOM file (${text})`;
+  // dicom-parser's bounds checks name its own parameters: say what they mean for the file.
+  if (/parameter '(position|maxPosition|length)'/i.test(text)) return `truncated DICOM file: an element runs past the end of the data (${text})`;
+  return text;
 }
