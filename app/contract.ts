@@ -11,10 +11,12 @@ import { z } from 'zod';
 import { FolderPath, Id, method, returns, type MethodSpec, type Returns } from './contract-method';
 import { downstreamEvents, downstreamServices } from './contract-downstream';
 import { runServices, trainingEvents, trainingServices } from './contract-training';
+import { CHANNEL_CONVERSIONS, type ChannelConversion, type ChannelCoverage, type ChannelGroup } from './contract-channels';
 
 export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-training';
 export * from './contract-downstream';
+export * from './contract-channels';
 
 // ---------------------------------------------------------------------------------------------
 // Shared value types
@@ -123,6 +125,17 @@ export type ChannelScaling = (typeof CHANNEL_SCALINGS)[number];
  * Sentinel-2's 10,000), and which bands thumbnails show with what contrast.
  */
 export interface ChannelPlan {
+  /**
+   * Bands every image is brought to before `bands` picks from them (the count `bands` and
+   * `displayBands` index). One of the project's channel counts; by default the most common.
+   */
+  inputChannels: number;
+  /**
+   * Per channel count of the project's images (keys "1", "3", …): how those images become
+   * `inputChannels` bands, or 'exclude' to leave them out. Counts without an entry take
+   * `conversionChoices(count, inputChannels)[0]`, and the view shows that default.
+   */
+  conversions: Record<string, ChannelConversion>;
   /** Source band (0-based) of each model channel, in order. */
   bands: number[];
   scaling: ChannelScaling;
@@ -153,8 +166,10 @@ export interface BandStats {
 /** Dataset statistics computed once (streaming, sampled for huge images) and stored. */
 export interface DatasetChannelStats {
   computedAt: string;
-  /** Channel count of the images they describe (the project's most common). */
+  /** Bands of the images they describe (the plan's `inputChannels`), after conversion. */
   channels: number;
+  /** The conversions the images were read with; absent in statistics of images of `channels` only. */
+  conversions?: Record<string, ChannelConversion>;
   images: number;
   /** Pixels counted per band, and whether huge images or large sets were sampled. */
   pixels: number;
@@ -167,9 +182,14 @@ export interface ChannelPlanView {
   plan: ChannelPlan;
   /** Whether the plan was saved by the user (otherwise it is the default). */
   saved: boolean;
+  /** Bands of the plan's input (`plan.inputChannels`). */
   channels: number;
   bandNames: (string | null)[];
   stats: DatasetChannelStats | null;
+  /** Channel counts of the project's kept images, most images first, with what the plan does with each. */
+  groups: ChannelGroup[];
+  /** What the plan keeps for training. */
+  coverage: ChannelCoverage;
 }
 
 /** Count of images for one value of a property. */
@@ -185,13 +205,19 @@ export interface DatasetHealth {
   failed: number;
   duplicates: number;
   excluded: number;
+  /** Images the user kept that the channel plan leaves out (their channel count is excluded). */
+  leftOutByPlan: number;
+  /** Labels the channel plan leaves out entirely, sorted. */
+  excludedClasses: string[];
+  /** Split of the images the next run uses (kept by the user and by the channel plan). */
   split: { train: number; val: number; unassigned: number };
   formats: Bucket[];
   bitDepths: Bucket[];
   channels: Bucket[];
   /** Image sizes by megapixel range. */
   sizes: Bucket[];
-  labels: { label: string | null; count: number; train: number; val: number }[];
+  /** Per label: images the next run uses (`count`, its split), and those the channel plan leaves out. */
+  labels: { label: string | null; count: number; train: number; val: number; leftOut: number }[];
   folders: { folder: string; count: number; excluded: number }[];
   duplicateFiles: ImportDuplicate[];
   failures: ImportFailure[];
@@ -304,6 +330,9 @@ const CreateProject = z.strictObject({
 export type CreateProject = z.input<typeof CreateProject>;
 
 const ChannelPlanSchema = z.strictObject({
+  /** Absent: the view's current input count (the project's most common channel count by default). */
+  inputChannels: z.number().int().min(1).max(1024).optional(),
+  conversions: z.record(z.string().regex(/^[1-9][0-9]{0,3}$/, 'keys are channel counts such as "1" or "3"'), z.enum(CHANNEL_CONVERSIONS)).default({}),
   bands: z.array(z.number().int().min(0).max(1023)).min(1).max(1024),
   scaling: z.enum(CHANNEL_SCALINGS),
   percentiles: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).refine(([low, high]) => low < high, 'percentiles must be low < high'),
