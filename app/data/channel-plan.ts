@@ -62,11 +62,18 @@ function groupRows(workspace: Workspace, projectId: number): { channels: number;
     .all(projectId) as { channels: number; label: string | null; count: number }[];
 }
 
-/** Channel counts by image count, most first (ties: fewer channels first). */
+/**
+ * Channel counts by image count, most first. Ties go to the count whose default conversions keep
+ * the most images, then to more channels (grey repeated to RGB loses nothing; RGB to grey does).
+ */
 function countsByImages(rows: readonly { channels: number; count: number }[]): { channels: number; images: number }[] {
   const totals = new Map<number, number>();
   for (const row of rows) totals.set(row.channels, (totals.get(row.channels) ?? 0) + row.count);
-  return [...totals].map(([channels, images]) => ({ channels, images })).sort((a, b) => b.images - a.images || a.channels - b.channels);
+  const keptAs = (target: number) => [...totals].reduce((sum, [source, images]) => sum + (conversionChoices(source, target)[0] === 'exclude' ? 0 : images), 0);
+  return [...totals]
+    .map(([channels, images]) => ({ channels, images, kept: keptAs(channels) }))
+    .sort((a, b) => b.images - a.images || b.kept - a.kept || b.channels - a.channels)
+    .map(({ channels, images }) => ({ channels, images }));
 }
 
 /**
