@@ -1,11 +1,12 @@
 /**
  * A run over a project of mixed channel counts (grey, RGB and RGBA PNG classes) as users make
- * one: pretraining reads every image the channel plan keeps, converted; a probe of it names the
- * class the plan left out.
+ * one: pretraining reads every image the channel plan keeps, converted; a probe of it and its
+ * model card name the class the plan left out.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporaryFolder, writeFixture } from '../data/test-fixtures';
+import { buildModelCard, modelCardMarkdown } from '../export/model-card';
 import { Studio } from '../studio';
 import { Workspace } from '../workspace';
 import { planPretrain } from './pretrain-plan';
@@ -74,5 +75,17 @@ describe('a run over mixed channel counts', () => {
     const report = await executeProbe(workspaceDir.dir, probeId);
     expect(report.classes).toEqual(['rgb', 'rgba']);
     expect(report.excludedClasses).toEqual(['grey']);
+    // The model card says what the encoder saw.
+    const card = (() => {
+      const reopened = new Workspace(workspaceDir.dir);
+      try {
+        const run = reopened.runs.get(runId);
+        return modelCardMarkdown(buildModelCard(reopened, run, run, 4, null, 'mean', null));
+      } finally {
+        reopened.close();
+      }
+    })();
+    expect(card).toContain('Channel plan: 3-channel images as they are; 1-channel images left out; 4-channel images alpha dropped.');
+    expect(card).toContain('Classes left out by the channel plan (never seen by the encoder): grey.');
   }, 60_000);
 });
