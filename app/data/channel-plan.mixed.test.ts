@@ -87,7 +87,7 @@ describe('a project of mixed channel counts', () => {
 
     const plan = buildPretrainPlan(studio.workspace, projectId, { imgSize: 16, patchSize: 8, depth: 1, decoder: '32x1', steps: 1 });
     expect([plan.data.trainImageIds.length, plan.data.valImageIds.length]).toEqual([4, 3]);
-    expect(plan.data.excluded).toEqual([{ reason: '1-channel images, left out by the channel plan (the run uses 3)', count: 3 }]);
+    expect(plan.data.excluded).toEqual([{ reason: '1-channel images, left out by the channel plan', count: 3 }]);
     expect(plan.data.excludedClasses).toEqual(['grey']);
     expect(recipeSummary(plan)).toMatchObject({ channels: 3, channelConversions: { 1: 'exclude', 3: 'keep', 4: 'drop-alpha' }, excludedClasses: ['grey'] });
     const defaults = await studio.services.training.defaults(projectId);

@@ -238,7 +238,7 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
   const chosen = keptByPlan(candidates, channelPlan);
   const excluded = view.groups
     .filter((group) => group.conversion === 'exclude')
-    .map((group) => ({ reason: `${group.channels}-channel images, left out by the channel plan (the run uses ${channels})`, count: candidates.filter((candidate) => candidate.channels === group.channels).length }))
+    .map((group) => ({ reason: `${group.channels}-channel images, left out by the channel plan`, count: candidates.filter((candidate) => candidate.channels === group.channels).length }))
     .filter((item) => item.count > 0);
   if (chosen.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId}: the channel plan leaves out every image; choose a conversion in Curate`);
   // Statistics of each image as the model sees it (converted), for the [0, 1] normalisation.

@@ -16,5 +16,6 @@ describe('channel formats', () => {
   it('summarises a run’s conversions against the count kept as it is', () => {
     expect(conversionsSummary({ 1: 'repeat', 3: 'keep', 4: 'exclude' }, 2)).toBe('1 ch: grey repeated to 3 bands · 4 ch: left out of training');
     expect(conversionsSummary({ 3: 'keep' }, 3)).toBe('');
+    expect(conversionsSummary({ 1: 'exclude', 3: 'keep', 4: 'drop-alpha' }, 3, ['keep', 'exclude'])).toBe('4 ch: alpha dropped (band 4)');
   });
 });

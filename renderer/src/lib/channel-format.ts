@@ -24,14 +24,15 @@ export function conversionLabel(conversion: ChannelConversion, source: number, t
 }
 
 /**
- * `1 ch: grey repeated to 3 bands · 4 ch: alpha dropped (band 4)`; counts used as they are are
- * not listed. The input count is the one kept as it is (`fallbackTarget` when none is).
+ * `1 ch: grey repeated to 3 bands · 4 ch: alpha dropped (band 4)`; conversions in `skip` (counts
+ * used as they are, by default) are not listed. The input count is the one kept as it is
+ * (`fallbackTarget` when none is).
  */
-export function conversionsSummary(conversions: Record<string, ChannelConversion>, fallbackTarget: number): string {
+export function conversionsSummary(conversions: Record<string, ChannelConversion>, fallbackTarget: number, skip: readonly ChannelConversion[] = ['keep']): string {
   const kept = Object.entries(conversions).find(([, conversion]) => conversion === 'keep');
   const target = kept ? Number(kept[0]) : fallbackTarget;
   return Object.entries(conversions)
-    .filter(([, conversion]) => conversion !== 'keep')
+    .filter(([, conversion]) => !skip.includes(conversion))
     .map(([source, conversion]) => `${source} ch: ${conversionLabel(conversion, Number(source), target)}`)
     .join(' · ');
 }
