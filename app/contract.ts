@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { FolderPath, Id, method, returns, type MethodSpec, type Returns } from './contract-method';
 import { downstreamEvents, downstreamServices } from './contract-downstream';
 import { runServices, trainingEvents, trainingServices } from './contract-training';
-import { CHANNEL_CONVERSIONS, type ChannelConversion, type ChannelCoverage, type ChannelGroup } from './contract-channels';
+import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
 
 export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-training';
@@ -113,83 +113,6 @@ export interface ImageMeta {
   huge?: boolean;
   /** TIFF pages that are reduced-resolution overviews of this sample. */
   overviews?: number;
-}
-
-/** How pixels of a band are scaled before the model sees them. */
-export const CHANNEL_SCALINGS = ['mean-std', 'percentile', 'divisor'] as const;
-export type ChannelScaling = (typeof CHANNEL_SCALINGS)[number];
-
-/**
- * A project's channel plan: which bands feed the model in which order, how they are scaled
- * (per-band dataset mean/std; a robust percentile clip to [0, 1]; or a fixed divisor such as
- * Sentinel-2's 10,000), and which bands thumbnails show with what contrast.
- */
-export interface ChannelPlan {
-  /**
-   * Bands every image is brought to before `bands` picks from them (the count `bands` and
-   * `displayBands` index). One of the project's channel counts; by default the most common.
-   */
-  inputChannels: number;
-  /**
-   * Per channel count of the project's images (keys "1", "3", …): how those images become
-   * `inputChannels` bands, or 'exclude' to leave them out. Counts without an entry take
-   * `conversionChoices(count, inputChannels)[0]`, and the view shows that default.
-   */
-  conversions: Record<string, ChannelConversion>;
-  /** Source band (0-based) of each model channel, in order. */
-  bands: number[];
-  scaling: ChannelScaling;
-  /** Low and high percentiles for 'percentile' scaling, e.g. [1, 99]. */
-  percentiles: [number, number];
-  /** Divisor for 'divisor' scaling, e.g. 10000. */
-  divisor: number;
-  /** Bands shown in thumbnails: one (grey) or three (R, G, B). */
-  displayBands: number[];
-  /** Per shown band, [low, high] in the band's own units; null stretches each image itself. */
-  displayRange: ([number, number] | null)[];
-}
-
-/** Statistics of one band over the dataset, in the band's own units. */
-export interface BandStats {
-  band: number;
-  name: string | null;
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-  /** Values at 0.5, 1, 2, 98, 99, 99.5 % (keys are the percentages). */
-  percentiles: Record<string, number>;
-  /** 64 equal bins between min and max. */
-  histogram: number[];
-}
-
-/** Dataset statistics computed once (streaming, sampled for huge images) and stored. */
-export interface DatasetChannelStats {
-  computedAt: string;
-  /** Bands of the images they describe (the plan's `inputChannels`), after conversion. */
-  channels: number;
-  /** The conversions the images were read with; absent in statistics of images of `channels` only. */
-  conversions?: Record<string, ChannelConversion>;
-  images: number;
-  /** Pixels counted per band, and whether huge images or large sets were sampled. */
-  pixels: number;
-  sampled: boolean;
-  bands: BandStats[];
-}
-
-/** The channel plan of a project, with what the curation screen shows next to it. */
-export interface ChannelPlanView {
-  plan: ChannelPlan;
-  /** Whether the plan was saved by the user (otherwise it is the default). */
-  saved: boolean;
-  /** Bands of the plan's input (`plan.inputChannels`). */
-  channels: number;
-  bandNames: (string | null)[];
-  stats: DatasetChannelStats | null;
-  /** Channel counts of the project's kept images, most images first, with what the plan does with each. */
-  groups: ChannelGroup[];
-  /** What the plan keeps for training. */
-  coverage: ChannelCoverage;
 }
 
 /** Count of images for one value of a property. */
@@ -329,17 +252,6 @@ const CreateProject = z.strictObject({
 });
 export type CreateProject = z.input<typeof CreateProject>;
 
-const ChannelPlanSchema = z.strictObject({
-  /** Absent: the view's current input count (the project's most common channel count by default). */
-  inputChannels: z.number().int().min(1).max(1024).optional(),
-  conversions: z.record(z.string().regex(/^[1-9][0-9]{0,3}$/, 'keys are channel counts such as "1" or "3"'), z.enum(CHANNEL_CONVERSIONS)).default({}),
-  bands: z.array(z.number().int().min(0).max(1023)).min(1).max(1024),
-  scaling: z.enum(CHANNEL_SCALINGS),
-  percentiles: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).refine(([low, high]) => low < high, 'percentiles must be low < high'),
-  divisor: z.number().positive(),
-  displayBands: z.array(z.number().int().min(0).max(1023)).refine((bands) => bands.length === 1 || bands.length === 3, 'show one band (grey) or three (RGB)'),
-  displayRange: z.array(z.tuple([z.number(), z.number()]).nullable()),
-});
 const ImageSelection = z.strictObject({
   imageIds: z.array(Id).max(100_000).optional(),
   /** Every image under this folder. */
