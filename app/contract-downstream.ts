@@ -34,6 +34,8 @@ export interface ProbeReport {
   /** The label budget: at most this many train images per class were fitted on; null = all. */
   labelsPerClass: number | null;
   classes: string[];
+  /** Classes the pretraining run's channel plan left out: not probed (absent in older reports). */
+  excludedClasses?: string[];
   trainImages: number;
   valImages: number;
   /** Pretraining step of the checkpoint probed. */
@@ -47,6 +49,8 @@ export interface ProbeReport {
 /** A fine-tuning run's outcome. */
 export interface FinetuneReport {
   classes: string[];
+  /** Classes the pretraining run's channel plan left out: not fine-tuned on (absent in older reports). */
+  excludedClasses?: string[];
   trainImages: number;
   valImages: number;
   steps: number;

@@ -4,6 +4,7 @@
  * so every transport carries them like any other call. No Node, Electron or DOM here either.
  */
 import { z } from 'zod';
+import type { ChannelConversion } from './contract-channels';
 import { Id, method, returns } from './contract-method';
 
 // ---------------------------------------------------------------------------------------------
@@ -45,7 +46,13 @@ export interface RecipeDefaults {
   recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init'>>;
   /** One sentence per field. */
   help: Record<keyof Recipe, string>;
-  dataset: { usable: number; channels: number; trainImages: number; valImages: number; excluded: { reason: string; count: number }[] };
+  dataset: {
+    usable: number; channels: number; trainImages: number; valImages: number; excluded: { reason: string; count: number }[];
+    /** How images of each channel count become the input bands (the channel plan's decision). */
+    conversions: Record<string, ChannelConversion>;
+    /** Classes the channel plan leaves out entirely. */
+    excludedClasses: string[];
+  };
   /** Memory of this machine, which the batch must fit in. */
   memoryBytes: number;
 }
@@ -100,6 +107,10 @@ export interface RunRecipe {
   decoderEmbedDim: number;
   decoderDepth: number;
   channels: number;
+  /** How images of each channel count became the input bands; absent in runs planned before. */
+  channelConversions?: Record<string, ChannelConversion>;
+  /** Classes the channel plan left out (none of their images was trained on); absent before. */
+  excludedClasses?: string[];
   maskRatio: number;
   maskStrategy: MaskStrategy;
   normPixLoss: boolean;

@@ -11,10 +11,12 @@ import { z } from 'zod';
 import { FolderPath, Id, method, returns, type MethodSpec, type Returns } from './contract-method';
 import { downstreamEvents, downstreamServices } from './contract-downstream';
 import { runServices, trainingEvents, trainingServices } from './contract-training';
+import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
 
 export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-training';
 export * from './contract-downstream';
+export * from './contract-channels';
 
 // ---------------------------------------------------------------------------------------------
 // Shared value types
@@ -121,65 +123,6 @@ export interface ImageMeta {
   overviews?: number;
 }
 
-/** How pixels of a band are scaled before the model sees them. */
-export const CHANNEL_SCALINGS = ['mean-std', 'percentile', 'divisor'] as const;
-export type ChannelScaling = (typeof CHANNEL_SCALINGS)[number];
-
-/**
- * A project's channel plan: which bands feed the model in which order, how they are scaled
- * (per-band dataset mean/std; a robust percentile clip to [0, 1]; or a fixed divisor such as
- * Sentinel-2's 10,000), and which bands thumbnails show with what contrast.
- */
-export interface ChannelPlan {
-  /** Source band (0-based) of each model channel, in order. */
-  bands: number[];
-  scaling: ChannelScaling;
-  /** Low and high percentiles for 'percentile' scaling, e.g. [1, 99]. */
-  percentiles: [number, number];
-  /** Divisor for 'divisor' scaling, e.g. 10000. */
-  divisor: number;
-  /** Bands shown in thumbnails: one (grey) or three (R, G, B). */
-  displayBands: number[];
-  /** Per shown band, [low, high] in the band's own units; null stretches each image itself. */
-  displayRange: ([number, number] | null)[];
-}
-
-/** Statistics of one band over the dataset, in the band's own units. */
-export interface BandStats {
-  band: number;
-  name: string | null;
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-  /** Values at 0.5, 1, 2, 98, 99, 99.5 % (keys are the percentages). */
-  percentiles: Record<string, number>;
-  /** 64 equal bins between min and max. */
-  histogram: number[];
-}
-
-/** Dataset statistics computed once (streaming, sampled for huge images) and stored. */
-export interface DatasetChannelStats {
-  computedAt: string;
-  /** Channel count of the images they describe (the project's most common). */
-  channels: number;
-  images: number;
-  /** Pixels counted per band, and whether huge images or large sets were sampled. */
-  pixels: number;
-  sampled: boolean;
-  bands: BandStats[];
-}
-
-/** The channel plan of a project, with what the curation screen shows next to it. */
-export interface ChannelPlanView {
-  plan: ChannelPlan;
-  /** Whether the plan was saved by the user (otherwise it is the default). */
-  saved: boolean;
-  channels: number;
-  bandNames: (string | null)[];
-  stats: DatasetChannelStats | null;
-}
-
 /** Count of images for one value of a property. */
 export interface Bucket {
   key: string;
@@ -193,13 +136,19 @@ export interface DatasetHealth {
   failed: number;
   duplicates: number;
   excluded: number;
+  /** Images the user kept that the channel plan leaves out (their channel count is excluded). */
+  leftOutByPlan: number;
+  /** Labels the channel plan leaves out entirely, sorted. */
+  excludedClasses: string[];
+  /** Split of the images the next run uses (kept by the user and by the channel plan). */
   split: { train: number; val: number; unassigned: number };
   formats: Bucket[];
   bitDepths: Bucket[];
   channels: Bucket[];
   /** Image sizes by megapixel range. */
   sizes: Bucket[];
-  labels: { label: string | null; count: number; train: number; val: number }[];
+  /** Per label: images the next run uses (`count`, its split), and those the channel plan leaves out. */
+  labels: { label: string | null; count: number; train: number; val: number; leftOut: number }[];
   folders: { folder: string; count: number; excluded: number }[];
   duplicateFiles: ImportDuplicate[];
   failures: ImportFailure[];
@@ -330,14 +279,6 @@ const CreateProject = z.strictObject({
 });
 export type CreateProject = z.input<typeof CreateProject>;
 
-const ChannelPlanSchema = z.strictObject({
-  bands: z.array(z.number().int().min(0).max(1023)).min(1).max(1024),
-  scaling: z.enum(CHANNEL_SCALINGS),
-  percentiles: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).refine(([low, high]) => low < high, 'percentiles must be low < high'),
-  divisor: z.number().positive(),
-  displayBands: z.array(z.number().int().min(0).max(1023)).refine((bands) => bands.length === 1 || bands.length === 3, 'show one band (grey) or three (RGB)'),
-  displayRange: z.array(z.tuple([z.number(), z.number()]).nullable()),
-});
 const ImageSelection = z.strictObject({
   imageIds: z.array(Id).max(100_000).optional(),
   /** Every image under this folder. */

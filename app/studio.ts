@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { StudioError, type StudioImpl } from './contract';
-import { channelPlanView, checkPlan, computeDatasetStats } from './data/channel-plan';
+import { channelPlanView, leftOutChannels, validatePlan } from './data/channel-plan';
+import { computeDatasetStats } from './data/dataset-stats';
 import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import';
 import { renderPlanThumbnails } from './data/plan-thumbnails';
 import { stratifiedSplit } from './data/split';
@@ -86,7 +87,7 @@ export class Studio {
     curation: {
       health: (projectId) => {
         this.workspace.projects.require(projectId);
-        return this.workspace.curation.health(projectId);
+        return this.workspace.curation.health(projectId, leftOutChannels(channelPlanView(this.workspace, projectId)));
       },
       setExcluded: (projectId, selection, excluded) => {
         this.workspace.projects.require(projectId);
@@ -98,7 +99,9 @@ export class Studio {
       },
       split: (projectId, { valFraction, seed }) => {
         this.workspace.projects.require(projectId);
-        const { train, val } = stratifiedSplit(this.workspace.curation.keptImages(projectId), valFraction, seed);
+        // Only the images the next run uses: the channel plan's left-out counts get no split.
+        const leftOut = leftOutChannels(channelPlanView(this.workspace, projectId));
+        const { train, val } = stratifiedSplit(this.workspace.curation.keptImages(projectId, leftOut), valFraction, seed);
         this.workspace.curation.saveSplit(projectId, train.map((image) => image.id), val.map((image) => image.id));
         return { train: train.length, val: val.length };
       },
@@ -108,8 +111,8 @@ export class Studio {
       },
       setChannelPlan: (projectId, plan) => {
         this.workspace.projects.require(projectId);
-        checkPlan(plan, channelPlanView(this.workspace, projectId).channels);
-        this.workspace.channelPlans.savePlan(projectId, plan);
+        const view = channelPlanView(this.workspace, projectId);
+        this.workspace.channelPlans.savePlan(projectId, validatePlan(plan, view.groups.map((group) => group.channels), view.plan.inputChannels));
         return channelPlanView(this.workspace, projectId);
       },
       computeStats: async (projectId) => {

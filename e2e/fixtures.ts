@@ -1,8 +1,9 @@
 /**
- * The shared e2e fixture: a fresh temporary workspace served by the built CLI (`serve` mode), and
- * the generated sample folder plus a folder of broken files to import.
+ * The shared e2e fixture: a fresh temporary workspace served by the built CLI (`serve` mode), the
+ * generated sample folder plus a folder of broken files to import, and a page that fails its
+ * test on any uncaught page error or console error (`pageErrors.take` for an expected one).
  */
-import { test as base, expect } from '@playwright/test';
+import { test as base, expect, type Page } from '@playwright/test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,7 +49,41 @@ interface Folders {
   broken: string;
 }
 
-export const test = base.extend<{ studio: Served }, { folders: Folders }>({
+/**
+ * Uncaught page errors and console errors of a test's page. Every one fails the test after it
+ * ends, unless the test takes it with `take(pattern)` and asserts what it took.
+ */
+export interface PageErrors {
+  /** Removes and returns the errors matching `pattern` (the test should assert them). */
+  take(pattern: RegExp): string[];
+}
+
+/** The errors each test's page logged, owned by the `page` fixture. */
+const pageErrorLists = new WeakMap<Page, string[]>();
+
+export const test = base.extend<{ studio: Served; pageErrors: PageErrors }, { folders: Folders }>({
+  // The page depends on `studio` so that it is torn down first: once the server stops, the
+  // page's reconnect attempts log errors that are not the test's.
+  page: async ({ page, studio: _studio }, use) => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(`uncaught ${error.name}: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`console.error: ${message.text()} (${message.location().url})`);
+    });
+    pageErrorLists.set(page, errors);
+    await use(page);
+    expect(errors, 'the page logged errors (uncaught exceptions or console.error)').toEqual([]);
+  },
+  pageErrors: async ({ page }, use) => {
+    const errors = pageErrorLists.get(page)!;
+    await use({
+      take(pattern) {
+        const taken = errors.filter((error) => pattern.test(error));
+        for (const error of taken) errors.splice(errors.indexOf(error), 1);
+        return taken;
+      },
+    });
+  },
   folders: [
     async ({}, use) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-e2e-data-'));

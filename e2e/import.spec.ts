@@ -37,8 +37,13 @@ test('imports the sample and reports broken files with their reasons', async ({ 
   await expect(failures.filter({ hasText: 'corrupt.png' })).toContainText(/corrupt|truncated|invalid|not a valid/i);
 });
 
-test('refuses a page load without the token', async ({ page, studio }) => {
+test('refuses a page load without the token', async ({ page, studio, pageErrors }) => {
   const response = await page.goto(new URL(studio.url).origin + '/');
   expect(response?.status()).toBe(401);
   await expect(page.locator('body')).toContainText('token');
+  // The refusal itself is what the browser logs (for the page and its favicon), nothing else.
+  await page.waitForLoadState('networkidle'); // the favicon request, refused too, has come back
+  const refused = pageErrors.take(/status of 401 \(Unauthorized\)/);
+  expect(refused.length).toBeGreaterThanOrEqual(1);
+  expect(refused.every((error) => error.includes(new URL(studio.url).origin))).toBe(true);
 });

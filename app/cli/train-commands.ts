@@ -62,6 +62,11 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   };
   const { runId, plan } = await withStudio(workspace, async (studio) => planPretrain(studio.workspace, projectId, options));
   if (plan.init) for (const line of describeInit(plan.init.report)) out.progress(line, true);
+  // The channel plan's decision, said where a CLI user sees it (Curate shows it in the app).
+  const converted = Object.entries(plan.data.channelPlan?.conversions ?? {}).filter(([, conversion]) => conversion !== 'keep' && conversion !== 'exclude');
+  if (converted.length) out.progress(`channel plan: ${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')} (to ${plan.data.channelPlan!.inputChannels} band${plan.data.channelPlan!.inputChannels === 1 ? '' : 's'})`, true);
+  for (const item of plan.data.excluded) out.progress(`${item.count} left out: ${item.reason}`, true);
+  if (plan.data.excludedClasses?.length) out.progress(`classes left out by the channel plan: ${plan.data.excludedClasses.join(', ')}`, true);
   out.progress(`Run ${runId} planned; starting the training process…`, true);
   await train(workspace, runId, false, out);
 }

@@ -4,8 +4,9 @@
  * in-memory LRU within a byte budget, then per sample a random resized crop + horizontal flip
  * (app/train/augment.ts), normalised per channel.
  *
- * Normalisation: with a {@link ChannelTransform} (every plan made since the channel plan), the
- * chosen bands in order, each clipped when the plan says so, become (v − center) / spread in
+ * Normalisation: with a {@link ChannelTransform} (every plan made since the channel plan), each
+ * image is first converted to the plan's input bands (its channel count's conversion: grey
+ * repeated, RGB to luminance, alpha dropped; `channel-conversion.ts`), then the chosen bands in order, each clipped when the plan says so, become (v − center) / spread in
  * the file's own units — this is how mean/std, percentile clip and fixed-divisor scaling are all
  * expressed. Without one (runs planned before), v / (2^bitDepth − 1), then (x − mean) / std.
  *
@@ -18,6 +19,8 @@ import { readFile } from 'node:fs/promises';
 import type { Rng } from '../mae/rng';
 import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from '../train/augment';
 import type { Batch, BatchSource } from '../train/trainer';
+import type { ChannelConversion } from '../contract';
+import { convertRaster, conversionOf } from './channel-conversion';
 import { decodeImage } from './decode';
 import { namedFormat, SNIFF_BYTES } from './formats';
 import type { Raster } from './raster';
@@ -41,6 +44,12 @@ export interface ImageEntry {
 
 /** Per model channel: the source band, an optional clip, and (v − center) / spread. */
 export interface ChannelTransform {
+  /**
+   * Bands every image is converted to before `bands` picks from them, and the conversion of
+   * each channel count (absent in plans made before conversions: images are read as they are).
+   */
+  inputChannels?: number;
+  conversions?: Record<string, ChannelConversion>;
   bands: number[];
   clip: ([number, number] | null)[];
   center: number[];
@@ -108,9 +117,10 @@ async function readHead(path: string): Promise<Uint8Array> {
  * given, else scaled to [0, 1] by its bit depth. Throws naming the file.
  */
 export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransform, region?: Region): Promise<PlanarImage> {
-  const raster = await readEntry(entry, region);
+  const read = await readEntry(entry, region);
+  if (read.bands !== entry.channels) throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${entry.channels}`);
+  const raster = convertEntry(entry.path, read, transform);
   const { width, height, bands, values } = raster;
-  if (bands !== entry.channels) throw new Error(`${entry.path}: decoded ${bands} channels, the dataset says ${entry.channels}`);
   if (!transform && raster.sampleType !== (entry.bitDepth === 16 ? 'uint16' : 'uint8')) {
     throw new Error(`${entry.path}: decoded ${raster.sampleType} values at ${entry.bitDepth} bits; plan the run again to normalise them`);
   }
@@ -135,6 +145,16 @@ export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransfo
     }
   }
   return { data: planar, channels, height, width };
+}
+
+/** A raster converted as the transform's channel plan says (unchanged without conversions). */
+function convertEntry(path: string, raster: Raster, transform: ChannelTransform | undefined): Raster {
+  if (!transform?.conversions || transform.inputChannels === undefined) return raster;
+  try {
+    return convertRaster(raster, conversionOf(transform.conversions, raster.bands, transform.inputChannels), transform.inputChannels);
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`);
+  }
 }
 
 /** A byte-budgeted LRU of decoded images (Map iteration order is recency). */
@@ -181,7 +201,8 @@ export function fileBatchSource(options: FileBatchOptions): BatchSource {
   const { images, imgSize, transform } = options;
   if (images.length === 0) throw new Error('fileBatchSource needs at least one image');
   const inputChannels = images[0]!.channels;
-  if (images.some((image) => image.channels !== inputChannels)) throw new Error(`all images must have ${inputChannels} channels`);
+  // With conversions every image is brought to the plan's input bands; without, all must match.
+  if (!transform?.conversions && images.some((image) => image.channels !== inputChannels)) throw new Error(`all images must have ${inputChannels} channels`);
   const channels = transform ? transform.bands.length : inputChannels;
   const mean = options.mean ?? [];
   const std = options.std ?? [];

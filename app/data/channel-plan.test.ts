@@ -59,10 +59,10 @@ describe('channel plan', () => {
   });
 
   it('normalises batches with the plan: chosen bands in order, divisor or percentile clip', async () => {
-    await studio.services.curation.setChannelPlan(projectId, { bands: [3, 0], scaling: 'divisor', percentiles: [1, 99], divisor: 10_000, displayBands: [2, 1, 0], displayRange: [null, null, null] });
+    await studio.services.curation.setChannelPlan(projectId, { conversions: {}, bands: [3, 0], scaling: 'divisor', percentiles: [1, 99], divisor: 10_000, displayBands: [2, 1, 0], displayRange: [null, null, null] });
     const plan = planDataset(studio.workspace, projectId, {});
     expect(plan.channels).toBe(2);
-    expect(plan.transform).toEqual({ bands: [3, 0], clip: [null, null], center: [0, 0], spread: [10_000, 10_000] });
+    expect(plan.transform).toEqual({ inputChannels: 4, conversions: { 4: 'keep' }, bands: [3, 0], clip: [null, null], center: [0, 0], spread: [10_000, 10_000] });
     const first = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok' }).images[0]!;
     const image = await decodePlanar({ path: first.path, channels: 4, bitDepth: 16 }, plan.transform);
     expect(image.channels).toBe(2);
@@ -70,7 +70,7 @@ describe('channel plan', () => {
     expect(image.data[64]).toBeCloseTo(0.1, 6); // blue: 1000 / 10,000
 
     await studio.services.curation.computeStats(projectId);
-    await studio.services.curation.setChannelPlan(projectId, { bands: [0], scaling: 'percentile', percentiles: [1, 99], divisor: 1, displayBands: [0], displayRange: [null] });
+    await studio.services.curation.setChannelPlan(projectId, { conversions: {}, bands: [0], scaling: 'percentile', percentiles: [1, 99], divisor: 1, displayBands: [0], displayRange: [null] });
     const clipped = planDataset(studio.workspace, projectId, {}).transform!;
     expect(clipped.clip[0]![0]).toBeGreaterThan(1000);
     expect(clipped.clip[0]![1]).toBeLessThan(1113);
@@ -112,7 +112,7 @@ describe('curation', () => {
     const [first] = (await call<ImagePage>('images.list', { projectId })).images;
     const file = studio.workspace.thumbnailFile(first!.id)!;
     const before = fs.readFileSync(file);
-    await studio.services.curation.setChannelPlan(projectId, { bands: [0, 1, 2, 3], scaling: 'mean-std', percentiles: [1, 99], divisor: 1, displayBands: [3], displayRange: [[4000, 4200]] });
+    await studio.services.curation.setChannelPlan(projectId, { conversions: {}, bands: [0, 1, 2, 3], scaling: 'mean-std', percentiles: [1, 99], divisor: 1, displayBands: [3], displayRange: [[4000, 4200]] });
     expect(await studio.services.curation.renderThumbnails(projectId)).toEqual({ rendered: 6, failed: 0 });
     expect(fs.readFileSync(file).equals(before)).toBe(false);
   });

@@ -1,24 +1,24 @@
 /**
- * The per-project channel plan: its default, the dataset statistics it scales with (computed
- * once, streaming over the images; sampled for large sets and huge images, never decoding a huge
- * image whole), and the per-channel transform the batches apply — see `ChannelTransform`.
+ * The per-project channel plan: which channel counts the project holds and what the plan does
+ * with each (convert to the plan's input bands, or leave out), its default, its validation, what
+ * it keeps for training, and the per-channel transform the batches apply — see `ChannelTransform`.
+ * Dataset statistics are computed in `dataset-stats.ts`.
  */
-import { StudioError, type BandStats, type ChannelPlan, type ChannelPlanView, type DatasetChannelStats, type ImageMeta } from '../contract';
-import { Rng } from '../mae/rng';
+import {
+  StudioError,
+  conversionChoices,
+  type BandStats,
+  type ChannelConversion,
+  type ChannelCoverage,
+  type ChannelGroup,
+  type ChannelPlan,
+  type ChannelPlanView,
+  type DatasetChannelStats,
+  type ImageMeta,
+} from '../contract';
 import type { Workspace } from '../workspace';
-import { readEntry, type ChannelTransform, type ImageEntry } from './batches';
-
-/** Images read at most for dataset statistics; beyond, a seeded sample of this many. */
-export const MAX_STATS_IMAGES = 500;
-/** Pixels counted at most per image (a regular stride over the rest). */
-export const MAX_STATS_PIXELS = 65_536;
-/** Windows read from each huge image. */
-const HUGE_WINDOWS = 8;
-const HUGE_WINDOW_SIDE = 256;
-const FINE_BINS = 4096;
-const SHOWN_BINS = 64;
-/** Percentiles stored with the statistics (the UI offers these). */
-export const STORED_PERCENTILES = [0.5, 1, 2, 98, 99, 99.5] as const;
+import type { ChannelTransform, ImageEntry } from './batches';
+import { conversionOf } from './channel-conversion';
 
 /** A stored image as statistics and thumbnails need it. */
 export interface PlanImage extends ImageEntry {
@@ -27,36 +27,64 @@ export interface PlanImage extends ImageEntry {
   stats: { mean: number; std: number; min: number; max: number }[];
 }
 
-/** Good, kept images of a project with `channels` channels (all channel counts when omitted). */
-export function planImages(workspace: Workspace, projectId: number, channels?: number): PlanImage[] {
+/** A plan as a user or an old stored version may give it: input count and conversions may be missing. */
+export type ChannelPlanInput = Omit<ChannelPlan, 'inputChannels' | 'conversions'> & {
+  inputChannels?: number;
+  conversions?: Record<string, ChannelConversion>;
+};
+
+/** Kept images (not failed, duplicate or excluded by the user) of a project. */
+const KEPT = 'project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0';
+
+/** Good, kept images of a project with their stored statistics, in id order. */
+export function planImages(workspace: Workspace, projectId: number): PlanImage[] {
   const rows = workspace.db
-    .prepare(
-      `SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, meta, stats FROM images
-       WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0 AND stats IS NOT NULL
-       ${channels === undefined ? '' : 'AND channels = ?'} ORDER BY id`,
-    )
-    .all(...(channels === undefined ? [projectId] : [projectId, channels])) as (Omit<PlanImage, 'meta' | 'stats'> & { meta: string | null; stats: string })[];
+    .prepare(`SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, meta, stats FROM images WHERE ${KEPT} AND stats IS NOT NULL ORDER BY id`)
+    .all(projectId) as (Omit<PlanImage, 'meta' | 'stats'> & { meta: string | null; stats: string })[];
   return rows.map((row) => {
     const meta = row.meta ? (JSON.parse(row.meta) as ImageMeta) : null;
     return { ...row, meta, stats: JSON.parse(row.stats), huge: meta?.huge === true, nodata: meta?.nodata ?? null };
   });
 }
 
-/** The most common channel count of a project's kept images (0 when it has none). */
-export function projectChannels(workspace: Workspace, projectId: number): number {
-  const row = workspace.db
-    .prepare(
-      `SELECT channels FROM images WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0
-       GROUP BY channels ORDER BY count(*) DESC, channels LIMIT 1`,
-    )
-    .get(projectId) as { channels: number } | undefined;
-  return row?.channels ?? 0;
+/** The images a plan keeps, each with the conversion that brings it to the plan's input bands. */
+export function keptByPlan<T extends { channels: number }>(images: readonly T[], plan: ChannelPlan): (T & { conversion: ChannelConversion })[] {
+  return images.flatMap((image) => {
+    const conversion = conversionOf(plan.conversions, image.channels, plan.inputChannels);
+    return conversion === 'exclude' ? [] : [{ ...image, conversion }];
+  });
 }
 
-/** Every band in order, scaled by dataset mean/std; thumbnails show bands 1–3 (or 1). */
+/** Kept images of a project counted by channel count and label. */
+function groupRows(workspace: Workspace, projectId: number): { channels: number; label: string | null; count: number }[] {
+  return workspace.db
+    .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE ${KEPT} GROUP BY channels, label ORDER BY channels, label`)
+    .all(projectId) as { channels: number; label: string | null; count: number }[];
+}
+
+/**
+ * Channel counts by image count, most first. Ties go to the count whose default conversions keep
+ * the most images, then to more channels (grey repeated to RGB loses nothing; RGB to grey does).
+ */
+function countsByImages(rows: readonly { channels: number; count: number }[]): { channels: number; images: number }[] {
+  const totals = new Map<number, number>();
+  for (const row of rows) totals.set(row.channels, (totals.get(row.channels) ?? 0) + row.count);
+  const keptAs = (target: number) => [...totals].reduce((sum, [source, images]) => sum + (conversionChoices(source, target)[0] === 'exclude' ? 0 : images), 0);
+  return [...totals]
+    .map(([channels, images]) => ({ channels, images, kept: keptAs(channels) }))
+    .sort((a, b) => b.images - a.images || b.kept - a.kept || b.channels - a.channels)
+    .map(({ channels, images }) => ({ channels, images }));
+}
+
+/**
+ * Every band in order, scaled by dataset mean/std; thumbnails show bands 1–3 (or 1). Images of
+ * other channel counts take their default conversion (`conversionChoices`), shown in Curate.
+ */
 export function defaultChannelPlan(channels: number): ChannelPlan {
   const display = channels >= 3 ? [0, 1, 2] : [0];
   return {
+    inputChannels: Math.max(1, channels),
+    conversions: {},
     bands: Array.from({ length: Math.max(1, channels) }, (_, band) => band),
     scaling: 'mean-std',
     percentiles: [1, 99],
@@ -66,129 +94,109 @@ export function defaultChannelPlan(channels: number): ChannelPlan {
   };
 }
 
-/** Throws INVALID_ARGUMENT naming the field when a plan does not fit images of `channels` bands. */
-export function checkPlan(plan: ChannelPlan, channels: number): void {
+/**
+ * Validates a plan against the channel counts of the project's kept images and completes it
+ * (`inputChannels` from `fallbackInput` when absent, as in plans stored before conversions).
+ * Throws INVALID_ARGUMENT naming the field and what it allows.
+ */
+export function validatePlan(input: ChannelPlanInput, counts: readonly number[], fallbackInput: number): ChannelPlan {
+  const inputChannels = input.inputChannels ?? Math.max(1, fallbackInput);
+  if (counts.length > 0 && !counts.includes(inputChannels)) {
+    throw new StudioError('INVALID_ARGUMENT', `channelPlan.inputChannels must be one of ${counts.join(', ')} (the channel counts of the kept images), got ${inputChannels}`);
+  }
+  const conversions: Record<string, ChannelConversion> = {};
+  for (const [key, conversion] of Object.entries(input.conversions ?? {})) {
+    const choices = conversionChoices(Number(key), inputChannels);
+    if (!choices.includes(conversion)) {
+      throw new StudioError('INVALID_ARGUMENT', `channelPlan.conversions.${key} must be ${choices.map((choice) => `"${choice}"`).join(' or ')} for ${key}-channel images into ${inputChannels} bands, got "${conversion}"`);
+    }
+    conversions[key] = conversion;
+  }
+  if (counts.length > 0 && counts.every((count) => conversionOf(conversions, count, inputChannels) === 'exclude')) {
+    throw new StudioError('INVALID_ARGUMENT', 'channelPlan.conversions leaves out every image: keep at least one channel count');
+  }
+  const plan: ChannelPlan = { ...input, inputChannels, conversions };
   const outside = (field: string, bands: number[]) => {
-    const band = bands.find((value) => value >= channels);
-    if (band !== undefined) throw new StudioError('INVALID_ARGUMENT', `channelPlan.${field} reads band ${band + 1}, the images have ${channels}`);
+    const band = bands.find((value) => value >= inputChannels);
+    if (band !== undefined) throw new StudioError('INVALID_ARGUMENT', `channelPlan.${field} reads band ${band + 1}, the images have ${inputChannels}`);
   };
   outside('bands', plan.bands);
   outside('displayBands', plan.displayBands);
   if (plan.displayRange.length !== plan.displayBands.length) {
     throw new StudioError('INVALID_ARGUMENT', `channelPlan.displayRange needs ${plan.displayBands.length} entries (one per shown band), got ${plan.displayRange.length}`);
   }
+  return plan;
 }
 
-/** The plan, statistics and band names of a project, as the curation screen shows them. */
+/** What a plan keeps of images counted by channel count and label. */
+export function planCoverage(rows: readonly { channels: number; label: string | null; count: number }[], plan: ChannelPlan): ChannelCoverage {
+  const byLabel = new Map<string, number>();
+  let keptImages = 0;
+  let leftOutImages = 0;
+  for (const row of rows) {
+    const kept = conversionOf(plan.conversions, row.channels, plan.inputChannels) !== 'exclude';
+    if (kept) keptImages += row.count;
+    else leftOutImages += row.count;
+    if (row.label !== null && row.label !== '') byLabel.set(row.label, (byLabel.get(row.label) ?? 0) + (kept ? row.count : 0));
+  }
+  const excludedClasses = [...byLabel].filter(([, kept]) => kept === 0).map(([label]) => label).sort();
+  return { keptImages, leftOutImages, excludedClasses };
+}
+
+/** Whether stored statistics were computed on the images, converted, that `plan` keeps now. */
+function statsMatch(stats: DatasetChannelStats, plan: ChannelPlan, counts: readonly number[]): boolean {
+  if (stats.channels !== plan.inputChannels) return false;
+  // Statistics from before conversions were computed on images of `channels` bands only.
+  const used = (count: number) => stats.conversions?.[String(count)] ?? (count === stats.channels ? 'keep' : 'exclude');
+  return counts.every((count) => used(count) === plan.conversions[String(count)]);
+}
+
+/** The plan, statistics, band names and channel groups of a project, as Curate shows them. */
 export function channelPlanView(workspace: Workspace, projectId: number): ChannelPlanView {
-  const channels = projectChannels(workspace, projectId);
+  const rows = groupRows(workspace, projectId);
+  const totals = countsByImages(rows);
+  const counts = totals.map((total) => total.channels);
+  const majority = counts[0] ?? 0;
   const stored = workspace.channelPlans.get(projectId);
-  const fits = stored.plan && [...stored.plan.bands, ...stored.plan.displayBands].every((band) => band < channels);
+  let valid: ChannelPlan | null = null;
+  if (stored.plan) {
+    try {
+      valid = validatePlan(stored.plan, counts, majority);
+    } catch {
+      valid = null; // images changed since it was saved (its input count is gone): the default again
+    }
+  }
+  const chosen = new Set(Object.keys(valid?.conversions ?? {}));
+  const base = valid ?? defaultChannelPlan(majority);
+  // Every count present gets its conversion written out, so runs record the whole decision.
+  const conversions = Object.fromEntries(counts.map((count) => [String(count), conversionOf(base.conversions, count, base.inputChannels)]));
+  const plan: ChannelPlan = { ...base, conversions };
+  const channels = plan.inputChannels;
   const named = workspace.db
     .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels = ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
     .get(projectId, channels) as { meta: string } | undefined;
   const names = named ? ((JSON.parse(named.meta) as ImageMeta).channelNames ?? []) : [];
+  const groups: ChannelGroup[] = totals.map(({ channels: count, images }) => ({
+    channels: count,
+    images,
+    labels: rows.filter((row) => row.channels === count).map(({ label, count: labelled }) => ({ label, count: labelled })).sort((a, b) => b.count - a.count),
+    conversion: conversions[String(count)]!,
+    chosen: chosen.has(String(count)),
+  }));
   return {
-    plan: fits ? stored.plan! : defaultChannelPlan(channels),
-    saved: Boolean(fits),
+    plan,
+    saved: valid !== null,
     channels,
     bandNames: Array.from({ length: channels }, (_, band) => names[band] ?? null),
-    stats: stored.stats && stored.stats.channels === channels ? stored.stats : null,
+    stats: stored.stats && statsMatch(stored.stats, plan, counts) ? stored.stats : null,
+    groups,
+    coverage: planCoverage(rows, plan),
   };
 }
 
-class BandAccumulator {
-  count = 0;
-  sum = 0;
-  squares = 0;
-  readonly bins = new Float64Array(FINE_BINS);
-  constructor(readonly min: number, readonly max: number) {}
-
-  add(value: number): void {
-    this.count++;
-    this.sum += value;
-    this.squares += value * value;
-    const scale = this.max > this.min ? (FINE_BINS - 1) / (this.max - this.min) : 0;
-    const bin = Math.floor((value - this.min) * scale);
-    this.bins[bin < 0 ? 0 : bin >= FINE_BINS ? FINE_BINS - 1 : bin]!++;
-  }
-
-  result(band: number, name: string | null): BandStats {
-    const mean = this.count ? this.sum / this.count : 0;
-    const std = this.count ? Math.sqrt(Math.max(this.squares / this.count - mean * mean, 0)) : 0;
-    const percentiles: Record<string, number> = {};
-    for (const percent of STORED_PERCENTILES) percentiles[String(percent)] = this.percentile(percent / 100);
-    const histogram = Array.from({ length: SHOWN_BINS }, (_, bin) => {
-      let total = 0;
-      for (let fine = (bin * FINE_BINS) / SHOWN_BINS; fine < ((bin + 1) * FINE_BINS) / SHOWN_BINS; fine++) total += this.bins[fine]!;
-      return total;
-    });
-    return { band, name, mean, std, min: this.min, max: this.max, percentiles, histogram };
-  }
-
-  private percentile(fraction: number): number {
-    const target = Math.max(1, Math.ceil(fraction * this.count));
-    let cumulative = 0;
-    for (let bin = 0; bin < FINE_BINS; bin++) {
-      cumulative += this.bins[bin]!;
-      if (cumulative >= target) return this.min + ((bin + 0.5) * (this.max - this.min)) / FINE_BINS;
-    }
-    return this.max;
-  }
-}
-
-/**
- * Per-band statistics over the project's kept images of its main channel count, in one
- * streaming pass (the range comes from the stored per-image statistics, so no second pass).
- */
-export async function computeDatasetStats(workspace: Workspace, projectId: number, seed = 0): Promise<DatasetChannelStats> {
-  const view = channelPlanView(workspace, projectId);
-  const all = planImages(workspace, projectId, view.channels);
-  if (all.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId} has no usable images: import a folder first`);
-  let images = all;
-  let sampled = false;
-  if (all.length > MAX_STATS_IMAGES) {
-    const rng = Rng.fromSeed(seed, 303);
-    const order = all.map((image) => ({ image, key: rng.uniform() })).sort((a, b) => a.key - b.key);
-    images = order.slice(0, MAX_STATS_IMAGES).map((entry) => entry.image);
-    sampled = true;
-  }
-  const bands = Array.from({ length: view.channels }, (_, band) => {
-    const min = Math.min(...images.map((image) => image.stats[band]?.min ?? 0));
-    const max = Math.max(...images.map((image) => image.stats[band]?.max ?? 0));
-    return new BandAccumulator(min, max);
-  });
-  const rng = Rng.fromSeed(seed, 304);
-  for (const image of images) {
-    const regions = image.huge
-      ? Array.from({ length: HUGE_WINDOWS }, () => {
-          const side = Math.min(HUGE_WINDOW_SIDE, image.width!, image.height!);
-          return { x: rng.int(image.width! - side + 1), y: rng.int(image.height! - side + 1), width: side, height: side };
-        })
-      : [undefined];
-    sampled ||= image.huge === true;
-    for (const region of regions) {
-      const raster = await readEntry(image, region);
-      const pixels = raster.width * raster.height;
-      const stride = Math.max(1, Math.floor(pixels / MAX_STATS_PIXELS));
-      sampled ||= stride > 1;
-      for (let pixel = 0; pixel < pixels; pixel += stride) {
-        for (let band = 0; band < raster.bands; band++) {
-          const value = raster.values[pixel * raster.bands + band]!;
-          if (value !== value || value === image.nodata) continue;
-          bands[band]!.add(value);
-        }
-      }
-    }
-  }
-  return {
-    computedAt: new Date().toISOString(),
-    channels: view.channels,
-    images: images.length,
-    pixels: bands[0]?.count ?? 0,
-    sampled,
-    bands: bands.map((accumulator, band) => accumulator.result(band, view.bandNames[band] ?? null)),
-  };
+/** Channel counts the plan of a view leaves out of training. */
+export function leftOutChannels(view: ChannelPlanView): number[] {
+  return view.groups.filter((group) => group.conversion === 'exclude').map((group) => group.channels);
 }
 
 /** A percentile of a band from its stored statistics (interpolated in the histogram if not stored). */
@@ -210,7 +218,7 @@ export function bandPercentile(stats: BandStats, percent: number): number {
  * for mean/std scaling when no dataset statistics were computed.
  */
 export function resolveTransform(plan: ChannelPlan, stats: DatasetChannelStats | null, pooled: { mean: number[]; std: number[] }): ChannelTransform {
-  const transform: ChannelTransform = { bands: [...plan.bands], clip: [], center: [], spread: [] };
+  const transform: ChannelTransform = { inputChannels: plan.inputChannels, conversions: { ...plan.conversions }, bands: [...plan.bands], clip: [], center: [], spread: [] };
   for (const band of plan.bands) {
     if (plan.scaling === 'divisor') {
       transform.clip.push(null);

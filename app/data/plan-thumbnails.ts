@@ -1,5 +1,7 @@
 /**
- * Thumbnails drawn with the channel plan: the chosen band (grey) or three bands (RGB), each
+ * Thumbnails drawn with the channel plan: each image converted to the plan's input bands as
+ * training reads it (grey repeated, RGB to luminance, alpha dropped), then the chosen band
+ * (grey) or three bands (RGB), each
  * between the plan's [low, high] or, where the plan leaves it open, the image's own 0.5–99.5 %
  * percentiles. Huge images keep their import thumbnail (a mosaic of sampled tiles).
  */
@@ -7,7 +9,8 @@ import path from 'node:path';
 import type { ChannelPlan } from '../contract';
 import type { Workspace } from '../workspace';
 import { readEntry } from './batches';
-import { planImages } from './channel-plan';
+import { convertRaster } from './channel-conversion';
+import { keptByPlan, planImages } from './channel-plan';
 import { allocateValues, rasterDisplay, summarizeRaster, type Raster } from './raster';
 import { writeDisplayThumbnail } from './thumbnail';
 
@@ -21,10 +24,9 @@ export function displayBandsOf(raster: Raster, bands: readonly number[]): Raster
   return { width: raster.width, height: raster.height, bands: bands.length, sampleType: raster.sampleType, values };
 }
 
-/** Redraws the thumbnail of every kept image that has the plan's bands; returns the counts. */
+/** Redraws the thumbnail of every image the plan keeps (left-out ones keep theirs); returns the counts. */
 export async function renderPlanThumbnails(workspace: Workspace, projectId: number, plan: ChannelPlan): Promise<{ rendered: number; failed: number }> {
-  const needed = Math.max(...plan.displayBands) + 1;
-  const images = planImages(workspace, projectId).filter((image) => image.channels >= needed && !image.huge);
+  const images = keptByPlan(planImages(workspace, projectId), plan).filter((image) => !image.huge);
   const thumbnails = workspace.db.prepare('SELECT thumbnail FROM images WHERE id = ?');
   let rendered = 0;
   let failed = 0;
@@ -32,7 +34,7 @@ export async function renderPlanThumbnails(workspace: Workspace, projectId: numb
     const relative = (thumbnails.get(image.id) as { thumbnail: string | null }).thumbnail;
     if (!relative) continue;
     try {
-      const shown = displayBandsOf(await readEntry(image), plan.displayBands);
+      const shown = displayBandsOf(convertRaster(await readEntry(image), image.conversion, plan.inputChannels), plan.displayBands);
       const summary = summarizeRaster(shown, image.nodata ?? null);
       plan.displayRange.forEach((range, index) => {
         if (range) [summary.low[index], summary.high[index]] = range;

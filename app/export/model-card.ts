@@ -4,7 +4,7 @@
  * were normalised, the recipe, the loss curve in summary, probe and fine-tune scores, the
  * backend and when. Built from the workspace only, so the UI can preview it before exporting.
  */
-import { EXPORT_FORMAT_NAMES, type ExportFormatName } from '../contract';
+import { EXPORT_FORMAT_NAMES, type ChannelConversion, type ExportFormatName } from '../contract';
 import type { MaeConfig } from '../mae/config';
 import { paramSpecs } from '../mae/params';
 import type { RunRecord } from '../store/runs';
@@ -37,6 +37,10 @@ export interface ModelCard {
     labels: { label: string; train: number; val: number }[];
     bitDepths: number[];
     formats: string[];
+    /** How images of each channel count became the input bands (the channel plan); {} before conversions. */
+    conversions: Record<string, ChannelConversion>;
+    /** Classes the channel plan left out: the encoder never saw them. */
+    excludedClasses: string[];
   };
   normalisation: { mean: number[]; std: number[]; scaling: string };
   recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'>; finetuning: FinetunePlan | null };
@@ -89,6 +93,8 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
       labels: [...new Set([...train.keys(), ...val.keys()])].sort().map((label) => ({ label, train: train.get(label) ?? 0, val: val.get(label) ?? 0 })),
       bitDepths: [...new Set(kinds.map((k) => k.bitDepth))].sort((a, b) => a - b),
       formats: [...new Set(kinds.map((k) => k.format))].sort(),
+      conversions: plan.data.channelPlan?.conversions ?? {},
+      excludedClasses: plan.data.excludedClasses ?? [],
     },
     normalisation: { mean: plan.data.mean, std: plan.data.std, scaling: plan.data.scaling },
     recipe: { pretraining, finetuning: run.kind === 'finetune' ? (run.config as FinetunePlan) : null },
@@ -124,6 +130,17 @@ function encoderParameterCount(config: MaeConfig): number {
   return encoder.reduce((total, spec) => total + spec.shape.reduce((a, b) => a * b, 1), positions);
 }
 
+/** The channel plan's conversions and left-out classes as Markdown lines (none when nothing was converted or left out). */
+function conversionLines(conversions: Record<string, ChannelConversion>, excludedClasses: string[]): string[] {
+  const target = Number(Object.entries(conversions).find(([, conversion]) => conversion === 'keep')?.[0] ?? 0);
+  const words: Record<ChannelConversion, string> = { keep: 'as they are', repeat: 'grey band repeated', luminance: 'to grey by Rec. 601 luminance', 'drop-alpha': 'alpha dropped', exclude: 'left out' };
+  const converted = Object.entries(conversions).filter(([, conversion]) => conversion !== 'keep');
+  return [
+    ...(converted.length ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ')}.`] : []),
+    ...(excludedClasses.length ? ['', `Classes left out by the channel plan (never seen by the encoder): ${excludedClasses.join(', ')}.`] : []),
+  ];
+}
+
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 const fixed = (value: number | null, digits = 4) => (value === null ? '—' : value.toFixed(digits));
 
@@ -149,6 +166,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     '| label | train | val |',
     '| --- | ---: | ---: |',
     ...dataset.labels.map((row) => `| ${row.label} | ${row.train} | ${row.val} |`),
+    ...conversionLines(dataset.conversions, dataset.excludedClasses),
     '',
     '## Input normalisation',
     `Pixels: ${card.normalisation.scaling}.`,

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertRaster } from '../data/channel-conversion';
 import { writeSample } from '../data/sample';
 import { Studio } from '../studio';
 import { planPretrain } from '../train/pretrain-plan';
@@ -101,5 +102,39 @@ describe.skipIf(!runTorch)('handoff → torchrun → adopt', () => {
     fs.writeFileSync(path.join(busy, 'notes.txt'), 'mine');
     await expect(writeHandoff(workspaceDir, runId, busy)).rejects.toThrow(/busy is not empty/);
     expect(fs.readFileSync(path.join(busy, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+});
+
+const torchPython = ['/usr/bin/python3', 'python3'].find((python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+
+describe.skipIf(!torchPython && process.env.CI !== 'true')("the torchrun job's channel conversions", () => {
+  it('convert grey, RGBA and RGB exactly as the studio does', () => {
+    const script = path.join(import.meta.dirname, 'torch');
+    const cases = [
+      { channels: 1, target: 3, conversion: 'repeat', values: [10, 200, 30, 40] },
+      { channels: 4, target: 3, conversion: 'drop-alpha', values: Array.from({ length: 16 }, (_, index) => index * 13) },
+      { channels: 3, target: 1, conversion: 'luminance', values: Array.from({ length: 12 }, (_, index) => index * 21) },
+    ] as const;
+    const code = `
+import json, sys, torch
+sys.path.insert(0, ${JSON.stringify(script)})
+from train_mae import ManifestDataset
+out = []
+for case in json.load(sys.stdin):
+    t = {"inputChannels": case["target"], "conversions": {str(case["channels"]): case["conversion"]}, "bands": list(range(case["target"])),
+         "clip": [None] * case["target"], "center": [0] * case["target"], "spread": [1] * case["target"]}
+    dataset = ManifestDataset([], {"channels": case["target"], "transform": t}, 8, [])
+    raw = torch.tensor(case["values"], dtype=torch.float32).view(2, 2, case["channels"]).permute(2, 0, 1)
+    out.append(dataset.normalise({"path": "x"}, raw).permute(1, 2, 0).reshape(-1).tolist())
+print(json.dumps(out))`;
+    const result = spawnSync(torchPython ?? 'python3', ['-c', code], { input: JSON.stringify(cases), encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    const torchValues = JSON.parse(result.stdout) as number[][];
+    cases.forEach((item, index) => {
+      const raster = { width: 2, height: 2, bands: item.channels, sampleType: 'uint8' as const, values: Uint8Array.from(item.values) };
+      const studio = Array.from(convertRaster(raster, item.conversion, item.target).values);
+      expect(torchValues[index]!.length).toBe(studio.length);
+      torchValues[index]!.forEach((value, at) => expect(value).toBeCloseTo(studio[at]!, 3));
+    });
   });
 });

@@ -9,6 +9,8 @@ import { folderPattern } from './images';
 
 /** Good, non-duplicate images of a project. */
 const GOOD = 'project_id = @projectId AND error IS NULL AND duplicate_of IS NULL';
+/** Good images the user kept whose channel count the channel plan does not leave out (@leftOut: JSON list). */
+const USED = `${GOOD} AND excluded = 0 AND channels NOT IN (SELECT value FROM json_each(@leftOut))`;
 
 const SIZE_BUCKETS: [number, string][] = [
   [0.07, '< 0.07 MP (256²)'],
@@ -23,8 +25,12 @@ const SIZE_BUCKETS: [number, string][] = [
 export class CurationStore {
   constructor(private readonly db: Db) {}
 
-  health(projectId: number): DatasetHealth {
-    const params = { projectId };
+  /**
+   * The dataset's health; `leftOut` are the channel counts the channel plan leaves out, so the
+   * split and label balance count only what the next run uses.
+   */
+  health(projectId: number, leftOut: readonly number[] = []): DatasetHealth {
+    const params = { projectId, leftOut: JSON.stringify(leftOut) };
     const count = (where: string) => (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${where}`).get(params) as { n: number }).n;
     const buckets = (expression: string) =>
       (this.db.prepare(`SELECT ${expression} AS key, count(*) AS count FROM images WHERE ${GOOD} GROUP BY 1 ORDER BY 2 DESC`).all(params) as { key: unknown; count: number }[]).map(
@@ -42,27 +48,31 @@ export class CurationStore {
       entry.excluded += row.excluded;
       folders.set(folder, entry);
     }
+    const labels = this.db
+      .prepare(
+        `SELECT label, sum(used) AS count, coalesce(sum(used AND split = 'train'), 0) AS train, coalesce(sum(used AND split = 'val'), 0) AS val, sum(NOT used) AS leftOut
+         FROM (SELECT label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used FROM images WHERE ${GOOD} AND excluded = 0)
+         GROUP BY label ORDER BY count DESC, leftOut DESC`,
+      )
+      .all(params) as DatasetHealth['labels'];
     return {
       images: count(GOOD),
       files: count(`${GOOD} AND frame = 0`),
       failed: count('project_id = @projectId AND error IS NOT NULL'),
       duplicates: count('project_id = @projectId AND duplicate_of IS NOT NULL'),
       excluded: count(`${GOOD} AND excluded = 1`),
+      leftOutByPlan: count(`${GOOD} AND excluded = 0`) - count(USED),
+      excludedClasses: labels.filter((row) => row.label !== null && row.label !== '' && row.count === 0).map((row) => row.label!).sort(),
       split: {
-        train: count(`${GOOD} AND excluded = 0 AND split = 'train'`),
-        val: count(`${GOOD} AND excluded = 0 AND split = 'val'`),
-        unassigned: count(`${GOOD} AND excluded = 0 AND split IS NULL`),
+        train: count(`${USED} AND split = 'train'`),
+        val: count(`${USED} AND split = 'val'`),
+        unassigned: count(`${USED} AND split IS NULL`),
       },
       formats: buckets('format'),
       bitDepths: buckets('bit_depth'),
       channels: buckets('channels'),
       sizes: sizes.filter((bucket) => bucket.count > 0),
-      labels: this.db
-        .prepare(
-          `SELECT label, count(*) AS count, sum(split = 'train') AS train, sum(split = 'val') AS val FROM images
-           WHERE ${GOOD} AND excluded = 0 GROUP BY label ORDER BY count DESC`,
-        )
-        .all(params) as DatasetHealth['labels'],
+      labels,
       folders: [...folders].map(([folder, entry]) => ({ folder, ...entry })).sort((a, b) => a.folder.localeCompare(b.folder)),
       duplicateFiles: this.db
         .prepare(
@@ -94,9 +104,9 @@ export class CurationStore {
     return this.update(projectId, selection, 'label = @value', label);
   }
 
-  /** Kept images with their labels, for the split. */
-  keptImages(projectId: number): { id: number; label: string | null }[] {
-    return this.db.prepare(`SELECT id, label FROM images WHERE ${GOOD} AND excluded = 0 ORDER BY id`).all({ projectId }) as { id: number; label: string | null }[];
+  /** Kept images with their labels, for the split; `leftOut`: channel counts the channel plan leaves out. */
+  keptImages(projectId: number, leftOut: readonly number[] = []): { id: number; label: string | null }[] {
+    return this.db.prepare(`SELECT id, label FROM images WHERE ${USED} ORDER BY id`).all({ projectId, leftOut: JSON.stringify(leftOut) }) as { id: number; label: string | null }[];
   }
 
   /** Stores a split: the given ids become train or val, every other image none. */

@@ -36,7 +36,7 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
   } finally {
     workspace.close();
   }
-  const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std });
+  const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std, ...(plan.data.transform && { transform: plan.data.transform }) });
   const trainer = MaeTrainer.create({ ...plan.recipe, totalSteps: Math.max(plan.recipe.totalSteps, TIMED_STEPS + 1) }, source);
   try {
     let tensorBytes = 0;

@@ -92,7 +92,9 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
     const dataRng = Rng.fromSeed(config.seed, RNG_STREAMS.data);
     const dropRng = Rng.fromSeed(config.seed, RNG_STREAMS.mask);
     const cache = new Map<string, PlanarImage>();
-    const load = async (entry: LabelledEntry) => cache.get(entry.path) ?? cache.set(entry.path, await decodePlanar(entry)).get(entry.path)!;
+    // With a channel plan its transform converts and normalises each image as pretraining did.
+    const { transform } = plan.data;
+    const load = async (entry: LabelledEntry) => cache.get(entry.path) ?? cache.set(entry.path, await decodePlanar(entry, transform)).get(entry.path)!;
     const channels = plan.data.channels;
     const plane = imgSize * imgSize;
     const evaluateEvery = Math.max(1, Math.floor(config.steps / config.evaluations));
@@ -112,6 +114,7 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
       for (const [b, entry] of chosen.entries()) {
         const sample = images.subarray(b * channels * plane, (b + 1) * channels * plane);
         augment(await load(entry), imgSize, dataRng, DEFAULT_AUGMENT, sample);
+        if (transform) continue;
         for (let c = 0; c < channels; c++) for (let k = c * plane; k < (c + 1) * plane; k++) sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
       }
       const imgs = tf.tensor4d(images, [config.batchSize, channels, imgSize, imgSize]);
@@ -149,7 +152,7 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
       scores ??= await evaluate(loaded, head, splits.val, splits.classes, config.pooling);
       const file = await saveClassifier(workspace, run.projectId, runId, loaded, head, { format: 'mae-studio-classifier', version: 1, model: model.config, classes: splits.classes, pooling: config.pooling, pretrainRunId: config.pretrainRunId, step });
       report({ type: 'checkpoint', step, path: file });
-      const result: FinetuneReport = { classes: splits.classes, trainImages: splits.train.length, valImages: splits.val.length, steps: step, pooling: config.pooling, finalLoss: lastLoss, scores, seconds: (Date.now() - started) / 1000 };
+      const result: FinetuneReport = { classes: splits.classes, excludedClasses: plan.data.excludedClasses ?? [], trainImages: splits.train.length, valImages: splits.val.length, steps: step, pooling: config.pooling, finalLoss: lastLoss, scores, seconds: (Date.now() - started) / 1000 };
       workspace.runs.setResult(runId, result);
     }
     workspace.runs.setStatus(runId, status, { error: reason ?? null });

@@ -11,7 +11,8 @@ import { StudioError, type ChannelPlan, type ChannelStats } from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
 import { MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
 import type { ChannelTransform } from '../data/batches';
-import { channelPlanView, pooledStats, resolveTransform } from '../data/channel-plan';
+import { convertStats } from '../data/channel-conversion';
+import { channelPlanView, keptByPlan, pooledStats, resolveTransform } from '../data/channel-plan';
 import { stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
@@ -61,6 +62,11 @@ export interface DatasetPlan {
   valImageIds: number[];
   /** Images of the project left out, and why. */
   excluded: { reason: string; count: number }[];
+  /**
+   * Labels the channel plan leaves out entirely (none of their images is trained on or probed),
+   * sorted. Absent in runs planned before channel conversions.
+   */
+  excludedClasses?: string[];
   /**
    * The project's channel plan when the run was planned, and the per-channel transform it
    * resolves to ((clip(v) − center) / spread, in the images' own units): batches use it
@@ -224,16 +230,21 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
     .all(projectId) as (Omit<Candidate, 'stats'> & { stats: string })[];
   if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId} has no usable images: import a folder first`);
   const candidates = rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[] }));
-  const byChannels = new Map<number, Candidate[]>();
-  for (const candidate of candidates) byChannels.set(candidate.channels, [...(byChannels.get(candidate.channels) ?? []), candidate]);
-  const [channels, chosen] = [...byChannels].sort((a, b) => b[1].length - a[1].length)[0]!;
-  const excluded = [...byChannels]
-    .filter(([count]) => count !== channels)
-    .map(([count, list]) => ({ reason: `${count} channels (the run uses ${channels})`, count: list.length }));
-  const { mean, std } = datasetNormalisation(chosen);
+  // The channel plan decides, per channel count, how images become its input bands or that they
+  // are left out; Curate shows that decision and the run records it.
   const view = channelPlanView(workspace, projectId);
-  const channelPlan = view.channels === channels ? view.plan : null;
-  const transform = channelPlan ? resolveTransform(channelPlan, view.stats, pooledStats(chosen, channels)) : undefined;
+  const channelPlan = view.plan;
+  const channels = channelPlan.inputChannels;
+  const chosen = keptByPlan(candidates, channelPlan);
+  const excluded = view.groups
+    .filter((group) => group.conversion === 'exclude')
+    .map((group) => ({ reason: `${group.channels}-channel images, left out by the channel plan`, count: candidates.filter((candidate) => candidate.channels === group.channels).length }))
+    .filter((item) => item.count > 0);
+  if (chosen.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId}: the channel plan leaves out every image; choose a conversion in Curate`);
+  // Statistics of each image as the model sees it (converted), for the [0, 1] normalisation.
+  const converted = chosen.map((candidate) => ({ ...candidate, channels, stats: convertStats(candidate.stats, candidate.channels, candidate.conversion, channels) as ChannelStats[] }));
+  const { mean, std } = datasetNormalisation(converted);
+  const transform = resolveTransform(channelPlan, view.stats, pooledStats(converted, channels));
   // A split stored by curation wins; otherwise one is drawn for this run from its seed. Rows come
   // in path order, not id order: ids follow the order parallel decoding finished, so the same
   // folder imported twice would otherwise give the same seed a different split.
@@ -242,10 +253,12 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
     ? { train: chosen.filter((candidate) => candidate.split !== 'val'), val: chosen.filter((candidate) => candidate.split === 'val') }
     : stratifiedSplit(chosen, options.valFraction ?? DEFAULT_VAL_FRACTION, options.seed ?? 0);
   return {
-    channels: transform ? transform.bands.length : channels,
+    channels: transform.bands.length,
     mean,
     std,
-    ...(channelPlan && transform && { channelPlan, transform }),
+    channelPlan,
+    transform,
+    excludedClasses: view.coverage.excludedClasses,
     splitSource: stored ? 'curation' : 'seeded',
     scaling: 'value / (2^bitDepth - 1), then (x - mean) / std per channel',
     trainImageIds: train.map((c) => c.id),

@@ -101,11 +101,15 @@ export async function forEachBatch(
 ): Promise<void> {
   const side = plan.recipe.model.imgSize;
   const size = plan.data.channels * side * side;
+  // With a channel plan its transform converts and normalises each image as pretraining did.
+  const { transform } = plan.data;
+  const mean = transform ? transform.bands.map(() => 0) : plan.data.mean;
+  const std = transform ? transform.bands.map(() => 1) : plan.data.std;
   for (let start = 0; start < entries.length; start += batchSize) {
     const batch = entries.slice(start, start + batchSize);
     const images = new Float32Array(batch.length * size);
     for (const [index, entry] of batch.entries()) {
-      prepareImage(await decodePlanar(entry), side, plan.data.mean, plan.data.std, images.subarray(index * size, (index + 1) * size));
+      prepareImage(await decodePlanar(entry, transform), side, mean, std, images.subarray(index * size, (index + 1) * size));
     }
     await use(images, batch);
   }

@@ -81,6 +81,7 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
       k: options.method === 'knn' ? Math.min(options.k, trainLabels.length) : null,
       labelsPerClass,
       classes: splits.classes,
+      excludedClasses: loaded.plan.data.excludedClasses ?? [],
       trainImages: splits.train.length,
       valImages: splits.val.length,
       step: loaded.step,

@@ -51,6 +51,8 @@ export function recipeSummary(plan: PretrainPlan): RunRecipe {
     decoderEmbedDim: recipe.model.decoderEmbedDim,
     decoderDepth: recipe.model.decoderDepth,
     channels: recipe.model.inChans,
+    ...(plan.data.channelPlan?.conversions && { channelConversions: plan.data.channelPlan.conversions }),
+    ...(plan.data.excludedClasses && { excludedClasses: plan.data.excludedClasses }),
     maskRatio: recipe.maskRatio,
     maskStrategy: recipe.maskStrategy,
     normPixLoss: recipe.model.normPixLoss,

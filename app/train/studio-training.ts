@@ -129,6 +129,8 @@ export class StudioTraining {
         trainImages: data.trainImageIds.length,
         valImages: data.valImageIds.length,
         excluded: data.excluded,
+        conversions: data.channelPlan?.conversions ?? {},
+        excludedClasses: data.excludedClasses ?? [],
       },
       memoryBytes: os.totalmem(),
     };

@@ -101,10 +101,16 @@ def read_image(path):
     return torch.from_numpy(np.ascontiguousarray(array).astype(np.float32)).permute(2, 0, 1)
 
 
+# Rec. 601 luma, as the studio's luminance conversion (contract-channels.ts LUMINANCE_WEIGHTS).
+LUMINANCE_WEIGHTS = torch.tensor([0.299, 0.587, 0.114])
+
+
 class ManifestDataset(torch.utils.data.Dataset):
     """The run's training images, normalised as the studio does: by the project's channel plan
-    (bands, clip, center, spread; missing pixels become the center) when the run has one, else
-    scaled to [0, 1] by bit depth and normalised by the per-channel mean and std."""
+    (each image first converted to the plan's input bands as its channel count's conversion says:
+    grey repeated, RGB to Rec. 601 luminance, alpha dropped; then bands, clip, center, spread;
+    missing pixels become the center) when the run has one, else scaled to [0, 1] by bit depth
+    and normalised by the per-channel mean and std."""
 
     def __init__(self, images, data, img_size, root_map):
         self.images = images
@@ -133,10 +139,27 @@ class ManifestDataset(torch.utils.data.Dataset):
                 return new + path[len(old):]
         return path
 
+    def convert(self, image, raw):
+        """raw [C, H, W] brought to the plan's input bands (app/data/channel-conversion.ts)."""
+        conversions = self.transform.get("conversions")
+        if not conversions:
+            return raw
+        target, source = self.transform["inputChannels"], raw.shape[0]
+        conversion = conversions.get(str(source), "keep" if source == target else "exclude")
+        if conversion == "keep" and source == target:
+            return raw
+        if conversion == "repeat" and source in (1, 2):
+            return raw[:1].expand(target, -1, -1)
+        if conversion == "drop-alpha" and source in (2, 4):
+            return raw[: source - 1]
+        if conversion == "luminance" and source in (3, 4):
+            return (LUMINANCE_WEIGHTS.view(3, 1, 1) * raw[:3]).sum(0, keepdim=True)
+        raise ValueError(f"{image['path']}: the channel plan cannot {conversion!r} {source}-channel images into {target} bands")
+
     def normalise(self, image, raw):
         if self.transform is None:
             return (raw[: self.channels] / (2 ** image["bitDepth"] - 1) - self.mean) / self.std
-        pixels = raw[self.bands]
+        pixels = self.convert(image, raw)[self.bands]
         missing = torch.isnan(pixels)
         if image.get("nodata") is not None:
             missing |= pixels == image["nodata"]

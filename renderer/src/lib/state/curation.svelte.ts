@@ -2,7 +2,7 @@
  * The curation screen's data: the dataset's health and the channel plan, reloaded after each
  * change the user makes (exclude a folder, split, save the plan).
  */
-import type { ChannelPlan, ChannelPlanView, DatasetHealth, StudioClient } from '../../../../app/contract';
+import type { ChannelConversion, ChannelPlan, ChannelPlanView, DatasetHealth, StudioClient } from '../../../../app/contract';
 
 /** Health and channel plan of one project, with the actions that change them. */
 export class CurationState {
@@ -10,7 +10,7 @@ export class CurationState {
   planView = $state.raw<ChannelPlanView | null>(null);
   /** The plan being edited (saved with `savePlan`). */
   draft = $state<ChannelPlan | null>(null);
-  /** What is running: 'stats', 'thumbnails', 'split', 'save' or null. */
+  /** What is running: 'stats', 'thumbnails', 'split', 'save', 'conversion' or null. */
   busy = $state<string | null>(null);
   /** Bumped when thumbnails are redrawn, so images reload. */
   thumbnailVersion = $state(0);
@@ -33,9 +33,12 @@ export class CurationState {
     }
   }
 
-  private setPlanView(view: ChannelPlanView): void {
+  /** Shows a view; the draft becomes its plan, or keeps the user's unsaved edits when `keepDraft`. */
+  private setPlanView(view: ChannelPlanView, keepDraft = false): void {
     this.planView = view;
-    this.draft = structuredClone(view.plan);
+    // The draft is a $state proxy, which structuredClone refuses: snapshot it first.
+    const draft = keepDraft && this.draft ? ($state.snapshot(this.draft) as ChannelPlan) : null;
+    this.draft = draft && draft.inputChannels === view.plan.inputChannels ? { ...draft, conversions: { ...view.plan.conversions } } : structuredClone(view.plan);
   }
 
   async #run<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
@@ -65,7 +68,34 @@ export class CurationState {
 
   async computeStats(): Promise<void> {
     const view = await this.#run('stats', () => this.client.curation.computeStats(this.projectId));
-    if (view) this.setPlanView({ ...view, plan: this.draft ?? view.plan });
+    if (view) this.setPlanView(view, true);
+  }
+
+  /**
+   * Decides what happens to images of one channel count, or which count every image is brought
+   * to (`inputChannels`: bands then reset to all of them, conversions to their defaults). Saved at
+   * once, like leaving a folder out, since it changes what is kept for training; other unsaved
+   * edits of the plan stay in the draft.
+   */
+  async setConversion(change: { channels: number; conversion: ChannelConversion } | { inputChannels: number }): Promise<void> {
+    const saved = this.planView?.plan;
+    if (!saved) return;
+    let plan: ChannelPlan;
+    if ('inputChannels' in change) {
+      const display = change.inputChannels >= 3 ? [0, 1, 2] : [0];
+      const bands = Array.from({ length: change.inputChannels }, (_, band) => band);
+      plan = { ...saved, inputChannels: change.inputChannels, conversions: {}, bands, displayBands: display, displayRange: display.map(() => null) };
+    } else {
+      plan = { ...saved, conversions: { ...saved.conversions, [String(change.channels)]: change.conversion } };
+    }
+    const view = await this.#run('conversion', () => this.client.curation.setChannelPlan(this.projectId, plan));
+    if (!view) return;
+    this.setPlanView(view, true);
+    try {
+      this.health = await this.client.curation.health(this.projectId);
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
   async savePlan(): Promise<boolean> {
