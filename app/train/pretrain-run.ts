@@ -194,6 +194,7 @@ export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train:
   return { train: load(plan.data.trainImageIds), val: load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES)) };
 }
 
+/** Validation images as model-sized tensors, batch by batch, each with its fixed masks. */
 export interface ValidationSet {
   batches: { images: tf.Tensor4D; masks: MaskSet }[];
 }
