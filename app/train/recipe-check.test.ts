@@ -87,9 +87,10 @@ describe('plainEngineError', () => {
 
 describe('memoryError', () => {
   it('says what the batch needs and what this machine can spare', () => {
-    const { field, message } = memoryError(64, 14 * 2 ** 30, { totalBytes: 11.4 * 2 ** 30, share: 0.7 });
+    const { field, message } = memoryError(64, 14e9, { totalBytes: 11.4e9, share: 0.7 });
     expect(field).toBe('batchSize');
-    expect(message).toMatch(/^Batch size 64 needs about 14 GB per step; this machine can spare 8.0 GB \(70% of its 11 GB\)/);
-    expect(gigabytes(0.75 * 2 ** 30)).toBe('0.75 GB');
+    expect(message).toMatch(/^Batch size 64 needs about 14 GB per step; this machine can spare 8 GB \(70% of its 11.4 GB\): lower the batch size/);
+    expect(gigabytes(0.75e9)).toBe('0.75 GB');
+    expect(gigabytes(15.6e12)).toBe('15.6 TB');
   });
 });

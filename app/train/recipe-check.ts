@@ -110,9 +110,10 @@ export function plainEngineError(message: string): FieldError {
   return { field, message: capitalise(text) };
 }
 
-/** Gigabytes as people read them: `14 GB`, `0.75 GB`. */
+/** Memory as the dialog's summary writes it (decimal units): `14 GB`, `0.75 GB`, `15.6 TB`. */
 export function gigabytes(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(bytes < 2 ** 30 ? 2 : bytes < 10 * 2 ** 30 ? 1 : 0)} GB`;
+  const gb = bytes / 1e9;
+  return gb >= 1000 ? `${Number((gb / 1000).toFixed(1))} TB` : `${Number(gb.toFixed(gb < 1 ? 2 : 1))} GB`;
 }
 
 /** The reason a recipe does not fit this machine, for the batch size field and the Start button. */
