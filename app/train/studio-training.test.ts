@@ -156,6 +156,12 @@ describe('training services', () => {
     const step = progress.find((p) => p.runId === runId && p.type === 'step');
     expect(step).toMatchObject({ type: 'step', totalSteps: 12 });
     expect((step as { rssBytes: number }).rssBytes).toBeGreaterThan(0);
+    // Measured before it started (the warm-up test above): its ETA starts from the warm-up, then
+    // follows its own pace once 3 steps are timed.
+    const steps = progress.filter((p): p is Extract<TrainingProgress, { type: 'step' }> => p.runId === runId && p.type === 'step');
+    expect(steps[0]).toMatchObject({ step: 1, etaBasis: 'warm-up', etaMeasuredSteps: 0 });
+    expect(steps.some((p) => p.etaBasis === 'run' && p.etaMeasuredSteps! >= 3)).toBe(true);
+    expect(steps.at(-1)).toMatchObject({ step: 12, etaSeconds: 0 });
 
     const grid = await studio.services.runs.reconstruction(runId);
     expect(grid).toMatchObject({ runId, step: 12, dataUrl: expect.stringMatching(/^data:image\/png;base64,/) });
