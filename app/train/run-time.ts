@@ -2,8 +2,10 @@
  * A run's time from a warm-up measurement: not just steps × time per step, but everything the
  * run does besides its steps — starting up, a validation pass every epoch, a reconstruction grid
  * every `reconstructEvery` steps and a checkpoint every `checkpointEvery` steps, each timed once
- * in the warm-up. Leaving those out made a 50-step run on the 36-image sample read 1 min 45 s
- * for a run that took 3 min 48 s.
+ * in the warm-up. The steps-only figure said 105 s for a 10-step ViT-Tiny @224 run that took
+ * 201 s on a busy 2-core box (bench/estimate.ts); with start-up and these passes, a like run
+ * read 289 s against 344 s. The rest is the machine's load changing, which only the run's own
+ * pace can follow (eta.ts).
  */
 import type { RunTimeEstimate } from '../contract';
 import type { PretrainPlan } from './pretrain-plan';
