@@ -44,6 +44,8 @@ export interface Recipe {
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
   recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init'>>;
+  /** The recipe of the last run started from the dialog in this project (stored with the project). */
+  last: Recipe | null;
   /** One sentence per field. */
   help: Record<keyof Recipe, string>;
   dataset: {
@@ -57,26 +59,56 @@ export interface RecipeDefaults {
   memoryBytes: number;
 }
 
+/** A field of the new-run form, or the recipe as a whole. */
+export type RecipeField = keyof Recipe | 'recipe';
+
 /** A recipe checked over the project's data, without starting anything. */
 export interface RecipeCheck {
   ok: boolean;
-  /** Each problem with the field it belongs to (`maskRatio`, `imgSize`, …). */
-  errors: { field: keyof Recipe | 'recipe'; message: string }[];
+  /** Each problem in plain words, with the field it belongs to (`maskRatio`, `imgSize`, …). */
+  errors: { field: RecipeField; message: string }[];
   stepsPerEpoch: number | null;
   totalSteps: number | null;
   parameters: number | null;
-  /** Estimated bytes of one training step, and what this machine has. */
+  /** Estimated bytes of one training step, and what this machine can spare. */
   memory: { estimateBytes: number; availableBytes: number; fits: boolean } | null;
   /** With `init`: what the weights file gives the model (loaded, adapted, kept fresh, not used). */
   init: string[] | null;
+  /**
+   * The whole run's time, from the last warm-up measured for a recipe of the same cost per step
+   * (only epochs, seed or learning rate differ); null until one is measured.
+   */
+  time: RunTimeEstimate | null;
+}
+
+/** A run's time, and how it was worked out. */
+export interface RunTimeEstimate {
+  seconds: number;
+  /** Optimizer steps timed in the warm-up, and where. */
+  measuredSteps: number;
+  backend: string;
+  device: string;
+  /** Parts of `seconds`: start-up, the steps, and validation / reconstruction / checkpoint passes. */
+  parts: { startup: number; steps: number; validation: number; reconstruction: number; checkpoints: number };
 }
 
 /** Warm-up steps timed in a training process, on the backend the run would use. */
 export interface WarmupEstimate {
   backend: string;
   device: string;
+  /** Median of the timed steps after the first (which compiles and warms caches). */
   msPerStep: number;
+  /** Steps timed after the first. */
+  measuredSteps: number;
+  /** One validation pass, one reconstruction grid and one checkpoint, as the run does them. */
+  validationMs: number;
+  reconstructionMs: number;
+  checkpointMs: number;
+  /** From starting the process to the first step done: backend, model, data, compile. */
+  startupMs: number;
   secondsPerEpoch: number;
+  /** The run this recipe plans, at these costs. */
+  time: RunTimeEstimate;
   tensorBytes: number;
   rssBytes: number;
 }
@@ -170,6 +202,8 @@ export type TrainingProgress = { runId: number; projectId: number } & (
   | {
       type: 'step'; step: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number;
       etaSeconds: number; tensorBytes: number; rssBytes: number;
+      /** Pretraining: whether the ETA is the warm-up's estimate or this run's own pace, over how many steps. */
+      etaBasis?: 'warm-up' | 'run'; etaMeasuredSteps?: number;
     }
   | { type: 'validation'; step: number; loss: number }
   | { type: 'checkpoint'; step: number }
@@ -192,25 +226,81 @@ export interface RunChanged {
 const Count = z.number().int().positive().max(1_000_000_000);
 const Finite = z.number().finite();
 
-const RecipeSchema = z.strictObject({
-  preset: z.enum(ENCODER_CHOICES).optional(),
-  imgSize: Count.max(4096).optional(),
-  patchSize: Count.max(256).optional(),
-  decoder: z.string().max(32).optional(),
-  depth: Count.max(64).optional(),
-  maskRatio: Finite.optional(),
-  maskStrategy: z.enum(MASK_STRATEGIES).optional(),
-  normPixLoss: z.boolean().optional(),
-  batchSize: Count.max(4096).optional(),
-  accumSteps: Count.max(1024).optional(),
-  steps: Count.optional(),
-  epochs: Count.max(100_000).optional(),
-  warmupSteps: z.number().int().min(0).max(1_000_000_000).optional(),
-  blr: Finite.optional(),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-  backend: z.enum(BACKEND_CHOICES).optional(),
-  init: z.string().min(1).max(4096).optional(),
+/** What each recipe field is called on screen; errors name fields this way, never `mae.imgSize`. */
+export const RECIPE_LABELS: Record<keyof Recipe, string> = {
+  preset: 'Encoder',
+  imgSize: 'Image size',
+  patchSize: 'Patch size',
+  decoder: 'Decoder',
+  depth: 'Encoder blocks',
+  maskRatio: 'Mask ratio',
+  maskStrategy: 'Mask strategy',
+  normPixLoss: 'Loss target',
+  batchSize: 'Batch size',
+  accumSteps: 'Accumulation',
+  steps: 'Steps',
+  epochs: 'Epochs',
+  warmupSteps: 'Warm-up steps',
+  blr: 'Base learning rate',
+  seed: 'Seed',
+  backend: 'Backend',
+  init: 'Weights file',
+};
+
+/** An empty field arrives as null (a cleared number input), a wrong type as itself. */
+function missingOr(label: string, expected: string) {
+  return (issue: { input?: unknown }) => (issue.input === null || issue.input === undefined ? `${label} is empty: enter ${expected}` : `${label} must be ${expected}`);
+}
+
+/** A whole number in [min, max], with errors in the field's own words. */
+function wholeNumber(field: keyof Recipe, min: number, max: number) {
+  const label = RECIPE_LABELS[field];
+  const rule = `${label} must be a whole number of at least ${min.toLocaleString('en-US')}`;
+  return z
+    .number({ error: missingOr(label, 'a whole number') })
+    .int(rule)
+    .min(min, rule)
+    .max(max, `${label} can be at most ${max.toLocaleString('en-US')}`);
+}
+
+function decimal(field: keyof Recipe) {
+  return z.number({ error: missingOr(RECIPE_LABELS[field], 'a number') });
+}
+
+function choice<const T extends readonly [string, ...string[]]>(field: keyof Recipe, values: T) {
+  return z.enum(values, { error: `${RECIPE_LABELS[field]} must be one of ${values.join(', ')}` });
+}
+
+/**
+ * A pretraining recipe at the boundary. The messages are what the new-run dialog shows beside a
+ * field, so they use the field's label; the engine's own validator (`validateTrainConfig`,
+ * `validateMaeConfig`) adds the rules that need the other fields or the data.
+ */
+export const RecipeSchema = z.strictObject({
+  preset: choice('preset', ENCODER_CHOICES).optional(),
+  imgSize: wholeNumber('imgSize', 1, 4096).optional(),
+  patchSize: wholeNumber('patchSize', 1, 256).optional(),
+  decoder: z.string({ error: missingOr(RECIPE_LABELS.decoder, 'width × blocks, like 512x8') }).max(32, 'Decoder must look like 512x8 (width × blocks)').optional(),
+  depth: wholeNumber('depth', 1, 64).optional(),
+  maskRatio: decimal('maskRatio').optional(),
+  maskStrategy: choice('maskStrategy', MASK_STRATEGIES).optional(),
+  normPixLoss: z.boolean({ error: 'Loss target must be normalised per patch or pixels' }).optional(),
+  batchSize: wholeNumber('batchSize', 1, 4096).optional(),
+  accumSteps: wholeNumber('accumSteps', 1, 1024).optional(),
+  steps: wholeNumber('steps', 1, 1_000_000_000).optional(),
+  epochs: wholeNumber('epochs', 1, 100_000).optional(),
+  warmupSteps: wholeNumber('warmupSteps', 0, 1_000_000_000).optional(),
+  blr: decimal('blr').optional(),
+  seed: wholeNumber('seed', 0, 2 ** 31 - 1).optional(),
+  backend: choice('backend', BACKEND_CHOICES).optional(),
+  init: z.string().min(1, 'Weights file is empty: give a path or clear the field').max(4096).optional(),
 });
+
+/** A recipe as a form holds it while someone types: any field may be empty (null) or wrong. */
+const RecipeDraft = z.object(
+  Object.fromEntries(Object.keys(RecipeSchema.shape).map((key) => [key, z.unknown().optional()])) as Record<keyof Recipe, z.ZodOptional<z.ZodUnknown>>,
+);
+export type RecipeDraft = z.infer<typeof RecipeDraft>;
 
 const MaskPreviewQuery = z.strictObject({
   imageId: Id,
@@ -235,8 +325,12 @@ export type MetricsQuery = z.input<typeof MetricsQuery>;
 export const trainingServices = {
   /** The engine's recipe defaults for a project, with a sentence per field. */
   defaults: method(z.tuple([Id]), returns<RecipeDefaults>()),
-  /** Validates a recipe over the project's data (field errors, memory estimate); starts nothing. */
-  check: method(z.tuple([Id, RecipeSchema]), returns<RecipeCheck>()),
+  /**
+   * Checks a recipe as it is being typed (any field may be empty or wrong): every field error in
+   * plain words, then the engine's rules over the project's data and this machine's memory, and
+   * the steps, memory and time it would take. Starts nothing.
+   */
+  check: method(z.tuple([Id, RecipeDraft]), returns<RecipeCheck>()),
   /** Times a few warm-up steps in a training process: backend, device, seconds per epoch. */
   estimate: method(z.tuple([Id, RecipeSchema]), returns<WarmupEstimate>()),
   /** Masks one image with the engine's masking code. */

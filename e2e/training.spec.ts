@@ -54,7 +54,7 @@ test('previews masks, trains a tiny run live with pause and resume, and lists it
   // New run: the core names a bad field; the warm-up measures the time per epoch.
   await startTinyRun(page, 2);
   await page.getByTestId('recipe-mask-ratio').fill('1.2');
-  await expect(page.getByTestId('field-error')).toContainText('must be in (0, 1), got 1.2');
+  await expect(page.getByTestId('field-error')).toContainText('Mask ratio must be between 0 and 1, not including either (the paper uses 0.75); got 1.2');
   await expect(page.getByTestId('start-run')).toBeDisabled();
   await page.getByTestId('recipe-mask-ratio').fill('0.75');
   await expect(page.getByTestId('start-run')).toBeEnabled();

@@ -63,6 +63,19 @@ export class ProjectStore {
     return this.get(id);
   }
 
+  /** The project's settings (a JSON object; `{}` until something is stored). */
+  settings(id: number): Record<string, unknown> {
+    const row = this.db.prepare('SELECT settings FROM projects WHERE id = ?').get(id) as { settings: string } | undefined;
+    if (!row) throw new StudioError('NOT_FOUND', `no project with id ${id}`, { projectId: id });
+    return JSON.parse(row.settings) as Record<string, unknown>;
+  }
+
+  /** Sets one setting of a project, keeping the others. */
+  setSetting(id: number, key: string, value: unknown): void {
+    const settings = { ...this.settings(id), [key]: value };
+    this.db.prepare('UPDATE projects SET settings = ? WHERE id = ?').run(JSON.stringify(settings), id);
+  }
+
   remove(id: number): void {
     this.require(id);
     this.db.prepare('DELETE FROM projects WHERE id = ?').run(id);

@@ -1,14 +1,22 @@
 /**
- * The new-run dialog's time estimate, measured rather than guessed: in the training process,
- * pick the backend the run would use, build the model, run one step to compile and warm the
- * caches, then time a few more. Nothing is stored; the weights are thrown away.
+ * The new-run dialog's time estimate, measured rather than guessed: in a training process, pick
+ * the backend the run would use, read its data the way the run does, build the model and run one
+ * step to compile and warm the caches, then time a few more steps — and, once each, the passes a
+ * run makes between steps (validation, a reconstruction grid, a checkpoint written and hashed).
+ * `projectRunTime` adds them up for the whole run. Nothing is stored; the weights are thrown away.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type { RunTimeEstimate } from '../contract';
 import { fileBatchSource } from '../data/batches';
 import { selectBackend } from '../runtime/backend';
 import { Workspace } from '../workspace';
-import type { PretrainPlan } from './pretrain-plan';
-import { imageEntries } from './pretrain-run';
+import { sha256File, type PretrainPlan } from './pretrain-plan';
+import { imageEntries, validationLoss, validationSet } from './pretrain-run';
+import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
+import { projectRunTime } from './run-time';
 import { MaeTrainer } from './trainer';
 
 /** Steps timed after the first (compiling) one. */
@@ -20,13 +28,20 @@ export interface WarmupMeasurement {
   device: string;
   /** Median milliseconds of one optimizer step after the first. */
   msPerStep: number;
+  measuredSteps: number;
+  validationMs: number;
+  reconstructionMs: number;
+  checkpointMs: number;
+  /** Process start to the first step done (as a run: backend, data, model, compile). */
+  startupMs: number;
   secondsPerEpoch: number;
+  time: RunTimeEstimate;
   /** Largest tensor memory seen, and the process's resident memory at the end. */
   tensorBytes: number;
   rssBytes: number;
 }
 
-/** Times a few warm-up steps of a plan on the backend it would use. */
+/** Times a few warm-up steps of a plan on the backend it would use, and one of each periodic pass. */
 export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, options: { log?: (line: string) => void } = {}): Promise<WarmupMeasurement> {
   const selection = await selectBackend(plan.backend, { log: options.log });
   const workspace = new Workspace(workspaceDir);
@@ -38,24 +53,49 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
   }
   const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std, ...(plan.data.transform && { transform: plan.data.transform }) });
   const trainer = MaeTrainer.create({ ...plan.recipe, totalSteps: Math.max(plan.recipe.totalSteps, TIMED_STEPS + 1) }, source);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-warmup-'));
+  const shown = (entries.val.length > 0 ? entries.val : entries.train).slice(0, RECONSTRUCTION_IMAGES);
+  const validation = await validationSet(entries.val, plan);
+  const preview = await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
   try {
     let tensorBytes = 0;
     const times: number[] = [];
+    let startupMs = 0;
     for (let i = 0; i <= TIMED_STEPS; i++) {
       const step = await trainer.trainStep();
       tensorBytes = Math.max(tensorBytes, tf.memory().numBytes);
-      if (i > 0) times.push(step.msPerStep);
+      // performance.now() counts from this process's start, as a run's process would.
+      if (i === 0) startupMs = performance.now();
+      else times.push(step.msPerStep);
     }
     const msPerStep = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+    const validationMs = await timed(async () => validation && validationLoss(trainer, validation));
+    const reconstructionMs = await timed(async () => {
+      const batch = preview!.batches[0]!;
+      await writeReconstructionGrid(reconstruct(trainer.model, batch.images, batch.masks, plan.data.mean, plan.data.std), scratch, 0);
+    });
+    const checkpointMs = await timed(async () => {
+      const file = path.join(scratch, 'checkpoint.safetensors');
+      await trainer.saveCheckpoint(file);
+      sha256File(file); // the run hashes every checkpoint it records
+    });
+    const costs = { backend: selection.backend, device: selection.device, msPerStep, measuredSteps: times.length, startupMs, validationMs, reconstructionMs, checkpointMs };
     return {
-      backend: selection.backend,
-      device: selection.device,
-      msPerStep,
+      ...costs,
       secondsPerEpoch: (msPerStep * plan.stepsPerEpoch) / 1000,
+      time: projectRunTime(costs, plan),
       tensorBytes,
       rssBytes: process.memoryUsage().rss,
     };
   } finally {
+    for (const batch of [...(validation?.batches ?? []), ...(preview?.batches ?? [])]) batch.images.dispose();
     trainer.dispose();
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type ChannelPlan, type ChannelStats } from '../contract';
+import { StudioError, type ChannelPlan, type ChannelStats, type RunTimeEstimate } from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
 import { MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
 import type { ChannelTransform } from '../data/batches';
@@ -89,6 +89,8 @@ export interface PretrainPlan {
   validateEvery: number;
   /** Where the weights start from, when not from seeded initialisation. */
   init?: { path: string; sha256: string; report: InitReport };
+  /** The warm-up's estimate of the run's time, when one was measured before it started. */
+  estimate?: RunTimeEstimate;
 }
 
 interface Candidate {

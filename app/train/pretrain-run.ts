@@ -22,12 +22,15 @@ import { describeInit, loadInitWeights } from '../mae/weights/init';
 import { MaeTrainer, NonFiniteLossError } from './trainer';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { runFolder } from './run-files';
+import { RunEta, type EtaBasis } from './eta';
 
 /** What the training process reports while it works. */
 export type RunProgress =
   | { type: 'started'; runId: number; backend: string; device: string; step: number; totalSteps: number }
   | {
       type: 'step'; step: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number; etaSeconds: number;
+      /** Whether the ETA is the warm-up's or this run's own pace, and over how many steps. */
+      etaBasis?: EtaBasis; etaMeasuredSteps?: number;
       /** Bytes held by tensors, and the training process's resident memory. */
       tensorBytes: number; rssBytes: number;
     }
@@ -111,7 +114,9 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       report({ type: 'checkpoint', step: trainer!.step, path: file });
     };
 
-    let averageMs: number | null = null;
+    const warmup = plan.estimate ? { seconds: plan.estimate.seconds - plan.estimate.parts.startup, totalSteps: plan.recipe.totalSteps } : null;
+    const eta = new RunEta(plan.recipe.totalSteps, warmup, trainer.step);
+    eta.start(performance.now() / 1000);
     let outcome: { status: 'completed' | 'failed' | 'stopped' | 'paused'; reason?: string } = { status: 'completed' };
     while (trainer.step < plan.recipe.totalSteps) {
       if (options.signal?.aborted) {
@@ -130,7 +135,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         outcome = { status: 'failed', reason: error.message };
         break;
       }
-      averageMs = averageMs === null ? step.msPerStep : 0.9 * averageMs + 0.1 * step.msPerStep;
+      const left = eta.record(step.step, performance.now() / 1000);
       const now = Date.now() / 1000;
       metrics.add(
         { step: step.step, name: 'train_loss', value: step.loss, time: now },
@@ -138,7 +143,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         { step: step.step, name: 'images_per_second', value: step.imagesPerSecond, time: now },
       );
       report({
-        type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: ((plan.recipe.totalSteps - step.step) * averageMs) / 1000,
+        type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: left.seconds, etaBasis: left.basis, etaMeasuredSteps: left.measuredSteps,
         tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss,
       });
       const last = step.step === plan.recipe.totalSteps;
@@ -189,12 +194,13 @@ export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train:
   return { train: load(plan.data.trainImageIds), val: load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES)) };
 }
 
-interface ValidationSet {
+/** Validation images as model-sized tensors, batch by batch, each with its fixed masks. */
+export interface ValidationSet {
   batches: { images: tf.Tensor4D; masks: MaskSet }[];
 }
 
 /** Whole images resized to the model's size (no augmentation), with fixed masks. */
-async function validationSet(entries: ImageEntry[], plan: PretrainPlan): Promise<ValidationSet | null> {
+export async function validationSet(entries: ImageEntry[], plan: PretrainPlan): Promise<ValidationSet | null> {
   if (entries.length === 0) return null;
   const { imgSize } = plan.recipe.model;
   const channels = plan.data.channels;
@@ -221,7 +227,7 @@ async function validationSet(entries: ImageEntry[], plan: PretrainPlan): Promise
 }
 
 /** Mean masked-patch loss over the validation set, weighted by batch size. */
-function validationLoss(trainer: MaeTrainer, validation: ValidationSet): number {
+export function validationLoss(trainer: MaeTrainer, validation: ValidationSet): number {
   let total = 0;
   let count = 0;
   for (const batch of validation.batches) {

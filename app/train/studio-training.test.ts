@@ -57,15 +57,43 @@ describe('training services', () => {
 
   it('names the field of a recipe that cannot work, and refuses a batch beyond memory', async () => {
     const ratio = await studio.services.training.check(projectId, { ...TINY, maskRatio: 1.2 });
-    expect(ratio.errors).toEqual([{ field: 'maskRatio', message: expect.stringMatching(/must be in \(0, 1\), got 1.2/) }]);
+    expect(ratio.errors).toEqual([{ field: 'maskRatio', message: expect.stringMatching(/^Mask ratio must be between 0 and 1.*got 1.2$/) }]);
     const divisible = await studio.services.training.check(projectId, { ...TINY, imgSize: 30 });
     expect(divisible.errors[0]).toMatchObject({ field: 'imgSize', message: expect.stringMatching(/divisible/) });
     const huge = await studio.services.training.check(projectId, { preset: 'vit-base', imgSize: 1024, patchSize: 8, batchSize: 4096 });
     expect(huge.memory?.fits).toBe(false);
-    expect(huge.errors[0]).toMatchObject({ field: 'batchSize' });
+    expect(huge.errors[0]).toMatchObject({ field: 'batchSize', message: expect.stringMatching(/^Batch size 4096 needs about [\d.]+ [GT]B per step; this machine can spare [\d.]+ GB/) });
     const fine = await studio.services.training.check(projectId, TINY);
-    expect(fine).toMatchObject({ ok: true, errors: [], totalSteps: 12 });
+    expect(fine).toMatchObject({ ok: true, errors: [], totalSteps: 12, time: null });
   });
+
+  it('checks a half-typed form: every field at once, in plain words, with empty fields named', async () => {
+    const draft = await studio.services.training.check(projectId, { ...TINY, batchSize: 0, depth: 1000, imgSize: null, steps: undefined, epochs: -1 });
+    expect(draft).toMatchObject({ ok: false, totalSteps: null, memory: null });
+    expect(draft.errors).toEqual([
+      { field: 'imgSize', message: 'Image size is empty: enter a whole number' },
+      { field: 'depth', message: 'Encoder blocks can be at most 64' },
+      { field: 'batchSize', message: 'Batch size must be a whole number of at least 1' },
+      { field: 'epochs', message: 'Epochs must be a whole number of at least 1' },
+    ]);
+  });
+
+  it('estimates the whole run from a warm-up (start-up, steps, validation, grids, checkpoints) and keeps it while only the length changes', async () => {
+    const estimate = await studio.services.training.estimate(projectId, TINY);
+    expect(estimate).toMatchObject({ backend: 'cpu', measuredSteps: 3 });
+    const { parts } = estimate.time;
+    expect(parts.startup).toBeGreaterThan(0);
+    expect(parts.validation).toBeGreaterThan(0);
+    expect(parts.checkpoints).toBeGreaterThan(0);
+    expect(estimate.time.seconds).toBeCloseTo(parts.startup + parts.steps + parts.validation + parts.reconstruction + parts.checkpoints, 6);
+    expect(parts.steps).toBeCloseTo((11 * estimate.msPerStep) / 1000, 6);
+    // Only the length differs: the same measurement, a longer run.
+    const longer = await studio.services.training.check(projectId, { ...TINY, steps: 24 });
+    expect(longer.time!.seconds).toBeGreaterThan(estimate.time.seconds);
+    expect(longer.time).toMatchObject({ measuredSteps: 3, backend: 'cpu' });
+    // A different cost per step has not been measured.
+    expect((await studio.services.training.check(projectId, { ...TINY, batchSize: 2 })).time).toBeNull();
+  }, 60_000);
 
   it('plans the loss on the pixels themselves when asked (flat, noisy images), and the run recipe says so', async () => {
     const plain = buildPretrainPlan(studio.workspace, projectId, { ...TINY, normPixLoss: false });
@@ -74,7 +102,7 @@ describe('training services', () => {
     expect(recipeSummary(buildPretrainPlan(studio.workspace, projectId, TINY)).normPixLoss).toBe(true);
     expect(await studio.services.training.check(projectId, { ...TINY, normPixLoss: false })).toMatchObject({ ok: true });
     const wrong = await studio.services.training.check(projectId, { ...TINY, normPixLoss: 'no' as unknown as boolean });
-    expect(wrong.errors).toEqual([{ field: 'normPixLoss', message: 'mae.normPixLoss must be true or false, got no' }]);
+    expect(wrong.errors).toEqual([{ field: 'normPixLoss', message: 'Loss target must be normalised per patch or pixels' }]);
   });
 
   it('checks starting weights as the user types: what loads, what adapts, and a clear error for a bad file', async () => {
@@ -108,8 +136,11 @@ describe('training services', () => {
   });
 
   it('trains a run live, pauses and resumes it with the loss curve continuing, then deletes it with its files', async () => {
+    expect((await studio.services.training.defaults(projectId)).last).toBeNull();
     const started = await studio.services.training.start(projectId, TINY);
     const runId = started.id;
+    // The dialog reopens with the values of the last run started in this project.
+    expect((await studio.services.training.defaults(projectId)).last).toEqual(TINY);
     await expect.poll(() => progress.some((p) => p.runId === runId && p.type === 'step' && p.step >= 3), { timeout: 60_000, interval: 50 }).toBe(true);
     await studio.services.training.pause(runId);
     await until(runId, 'paused');
@@ -125,6 +156,12 @@ describe('training services', () => {
     const step = progress.find((p) => p.runId === runId && p.type === 'step');
     expect(step).toMatchObject({ type: 'step', totalSteps: 12 });
     expect((step as { rssBytes: number }).rssBytes).toBeGreaterThan(0);
+    // Measured before it started (the warm-up test above): its ETA starts from the warm-up, then
+    // follows its own pace once 3 steps are timed.
+    const steps = progress.filter((p): p is Extract<TrainingProgress, { type: 'step' }> => p.runId === runId && p.type === 'step');
+    expect(steps[0]).toMatchObject({ step: 1, etaBasis: 'warm-up', etaMeasuredSteps: 0 });
+    expect(steps.some((p) => p.etaBasis === 'run' && p.etaMeasuredSteps! >= 3)).toBe(true);
+    expect(steps.at(-1)).toMatchObject({ step: 12, etaSeconds: 0 });
 
     const grid = await studio.services.runs.reconstruction(runId);
     expect(grid).toMatchObject({ runId, step: 12, dataUrl: expect.stringMatching(/^data:image\/png;base64,/) });

@@ -13,6 +13,7 @@ import {
   type MetricSeries,
   type Recipe,
   type RecipeCheck,
+  type RecipeDraft,
   type RecipeDefaults,
   type ReconstructionImage,
   type RunSummary,
@@ -29,7 +30,9 @@ import { renderMaskPreview } from './mask-preview';
 import { describeInit } from '../mae/weights/init';
 import { buildPretrainPlan, planDataset, type PretrainPlan } from './pretrain-plan';
 import { listReconstructionGrids, runFolder } from './run-files';
-import { RECIPE_HELP, recipeErrorField, recipeSummary } from './recipe';
+import { RECIPE_HELP, recipeSummary } from './recipe';
+import { memoryError, parseDraft, plainEngineError } from './recipe-check';
+import { costKey, projectRunTime, type WarmupCosts } from './run-time';
 import { downsampleMinMax } from './series';
 
 /** Where training processes come from. */
@@ -40,12 +43,16 @@ export interface TrainingHost {
 
 /** Share of this machine's memory a run may plan to use. */
 const MEMORY_SHARE = 0.7;
+/** The project setting holding the recipe of the last run started from the dialog. */
+const LAST_RECIPE = 'lastRecipe';
 /** How long closing waits for running processes to pause. */
 const CLOSE_TIMEOUT_MS = 30_000;
 
 /** Runs and their training processes for one workspace. */
 export class StudioTraining {
   readonly #active = new Map<number, { projectId: number; process: TrainingProcess }>();
+  /** Warm-up costs by what makes a step cost what it does (`costKey`), so `check` can give a time. */
+  readonly #measured = new Map<string, WarmupCosts>();
 
   constructor(
     private readonly workspace: Workspace,
@@ -57,12 +64,21 @@ export class StudioTraining {
   readonly services: Pick<StudioImpl, 'training' | 'runs'> = {
     training: {
       defaults: (projectId) => this.defaults(projectId),
-      check: (projectId, recipe) => this.check(projectId, recipe),
-      estimate: async (projectId, recipe) => estimateInWorker(this.workspace.root, this.plan(projectId, recipe), this.host),
+      check: (projectId, draft) => this.check(projectId, draft),
+      estimate: async (projectId, recipe) => {
+        const plan = this.plan(projectId, recipe);
+        const measured = await estimateInWorker(this.workspace.root, plan, this.host);
+        this.#measured.set(costKey(projectId, plan), measured);
+        return measured;
+      },
       previewMask: (query) => this.previewMask(query),
       start: (projectId, recipe) => {
         const plan = this.plan(projectId, recipe);
+        const measured = this.#measured.get(costKey(projectId, plan));
+        if (measured) plan.estimate = projectRunTime(measured, plan); // the run's ETA starts from it
         const run = this.workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
+        // The dialog reopens with these values, in any window and after a restart.
+        this.workspace.projects.setSetting(projectId, LAST_RECIPE, recipe);
         this.launch(run.id, projectId, false);
         return this.summary(run.id);
       },
@@ -122,6 +138,7 @@ export class StudioTraining {
         seed: DEFAULT_TRAIN_CONFIG.seed,
         backend: 'auto',
       },
+      last: lastRecipe(this.workspace.projects.settings(projectId)[LAST_RECIPE]),
       help: RECIPE_HELP,
       dataset: {
         usable: data.trainImageIds.length + data.valImageIds.length,
@@ -139,36 +156,37 @@ export class StudioTraining {
   private plan(projectId: number, recipe: Recipe): PretrainPlan {
     const plan = buildPretrainPlan(this.workspace, projectId, recipe);
     const memory = estimateTrainingMemory(plan.recipe);
-    const available = os.totalmem() * MEMORY_SHARE;
-    if (memory.totalBytes > available) {
-      throw new StudioError(
-        'INVALID_ARGUMENT',
-        `pretrain.batchSize ${plan.recipe.batchSize} needs about ${gib(memory.totalBytes)} per step, more than the ${gib(available)} this machine can spare; ` +
-          'lower the batch size (use accumulation steps for the same effective batch) or the image size',
-      );
+    if (memory.totalBytes > os.totalmem() * MEMORY_SHARE) {
+      throw new StudioError('INVALID_ARGUMENT', memoryError(plan.recipe.batchSize, memory.totalBytes, { totalBytes: os.totalmem(), share: MEMORY_SHARE }).message);
     }
     return plan;
   }
 
-  private check(projectId: number, recipe: Recipe): RecipeCheck {
+  private check(projectId: number, draft: RecipeDraft): RecipeCheck {
+    const parsed = parseDraft(draft);
+    const unchecked = { stepsPerEpoch: null, totalSteps: null, parameters: null, memory: null, init: null, time: null };
+    if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors, ...unchecked };
+    let plan: PretrainPlan;
     try {
-      const plan = buildPretrainPlan(this.workspace, projectId, recipe);
-      const memory = estimateTrainingMemory(plan.recipe);
-      const availableBytes = os.totalmem() * MEMORY_SHARE;
-      const fits = memory.totalBytes <= availableBytes;
-      return {
-        ok: fits,
-        errors: fits ? [] : [{ field: 'batchSize', message: `needs about ${gib(memory.totalBytes)} per step; ${gib(availableBytes)} can be spared here` }],
-        stepsPerEpoch: plan.stepsPerEpoch,
-        totalSteps: plan.recipe.totalSteps,
-        parameters: memory.parameters,
-        memory: { estimateBytes: memory.totalBytes, availableBytes, fits },
-        init: plan.init ? describeInit(plan.init.report) : null,
-      };
+      plan = buildPretrainPlan(this.workspace, projectId, parsed.recipe);
     } catch (error) {
       if (!(error instanceof StudioError) || error.code !== 'INVALID_ARGUMENT') throw error;
-      return { ok: false, errors: [{ field: recipeErrorField(error.message), message: error.message }], stepsPerEpoch: null, totalSteps: null, parameters: null, memory: null, init: null };
+      return { ok: false, errors: [plainEngineError(error.message)], ...unchecked };
     }
+    const memory = estimateTrainingMemory(plan.recipe);
+    const availableBytes = os.totalmem() * MEMORY_SHARE;
+    const fits = memory.totalBytes <= availableBytes;
+    const measured = this.#measured.get(costKey(projectId, plan));
+    return {
+      ok: fits,
+      errors: fits ? [] : [memoryError(plan.recipe.batchSize, memory.totalBytes, { totalBytes: os.totalmem(), share: MEMORY_SHARE })],
+      stepsPerEpoch: plan.stepsPerEpoch,
+      totalSteps: plan.recipe.totalSteps,
+      parameters: memory.parameters,
+      memory: { estimateBytes: memory.totalBytes, availableBytes, fits },
+      init: plan.init ? describeInit(plan.init.report) : null,
+      time: measured ? projectRunTime(measured, plan) : null,
+    };
   }
 
   private async previewMask(query: Parameters<StudioImpl['training']['previewMask']>[0]): Promise<MaskPreview> {
@@ -277,6 +295,8 @@ export class StudioTraining {
   }
 }
 
-function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(bytes < 2 ** 30 ? 2 : 1)} GB`;
+/** The stored last recipe, keeping only fields that still pass (a newer build may change them). */
+function lastRecipe(value: unknown): Recipe | null {
+  if (value === null || typeof value !== 'object') return null;
+  return parseDraft(value as RecipeDraft).recipe;
 }
