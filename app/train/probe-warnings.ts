@@ -6,6 +6,7 @@
  */
 import type { AccuracyGain } from '../contract';
 import { includesZero } from './intervals';
+import { points } from './probe-format';
 
 /** Below this many validation images a class's accuracy swings by tens of points on one image. */
 export const MIN_CLASS_IMAGES = 10;
@@ -18,12 +19,6 @@ export interface ProbeWarningInput {
   method: 'linear' | 'knn';
   k: number | null;
   gain: { randomInit: AccuracyGain; rawPixels: AccuracyGain };
-}
-
-/** Signed points with one decimal: +3.1, −0.4. */
-export function points(value: number): string {
-  const rounded = (value * 100).toFixed(1);
-  return value >= 0 ? `+${rounded}` : `−${rounded.slice(1)}`;
 }
 
 function describeGain(gain: AccuracyGain): string {
