@@ -51,7 +51,7 @@ async function runInProcess(workspace: string, runId: number, out: Output, label
 
 function scoreLines(scores: ClassificationScores): string[] {
   return scores.perClass.map((c) => {
-    const interval = c.recallInterval ? ` (95% CI ${(c.recallInterval.low * 100).toFixed(0)}–${percent(c.recallInterval.high).replace('.0%', '%')})` : '';
+    const interval = c.recallInterval ? ` (95% CI ${(c.recallInterval.low * 100).toFixed(1)}–${percent(c.recallInterval.high)})` : '';
     return `    ${c.label.padEnd(16)} precision ${(c.precision * 100).toFixed(1).padStart(5)}%  recall ${(c.recall * 100).toFixed(1).padStart(5)}%${interval}  n = ${c.support}`;
   });
 }

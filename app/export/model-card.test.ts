@@ -8,7 +8,7 @@ const probe: ProbeScore = {
   accuracy: 0.8, interval: wilsonInterval(96, 120), randomInitAccuracy: 0.7, randomInitInterval: wilsonInterval(84, 120),
   rawPixelsAccuracy: 0.75, rawPixelsInterval: wilsonInterval(90, 120),
   gain: { randomInit: { estimate: 0.1, low: 0.025, high: 0.175 }, rawPixels: { estimate: 0.05, low: -0.033, high: 0.133 } },
-  warnings: ['The gain over raw pixels, +5.0 points (95% interval −3.3 to +13.3), includes 0: not distinguishable from the pixels themselves on this data.'],
+  warnings: ['The gain over raw pixels, +5.0 points (95% CI −3.3 to +13.3), includes 0: not distinguishable from the pixels themselves on this data.'],
 };
 
 describe('model card probe lines', () => {

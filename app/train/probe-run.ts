@@ -103,7 +103,7 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
     const numClasses = splits.classes.length;
     const rawSide = Math.min(RAW_PIXEL_SIDE, imgSize);
     const candidates = requested === 'best' ? candidateBlocks(depth, splits.train.length, width) : [requested];
-    log(`probe: ${options.method} on ${options.pooling}-pooled features of block ${requested === 'best' ? `best of ${candidates.join(', ')}` : requested} of ${depth}, ` +
+    log(`probe: ${options.method} on ${options.pooling}-pooled features of ${requested === 'best' ? `the best of blocks ${candidates.join(', ')}` : `block ${requested}`} of ${depth}, ` +
       `${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} / ${splits.val.length} val images, ${numClasses} classes`);
 
     const predict = predictor(options, numClasses);

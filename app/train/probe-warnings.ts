@@ -6,7 +6,7 @@
  */
 import type { AccuracyGain } from '../contract';
 import { includesZero } from './intervals';
-import { points } from './probe-format';
+import { gainText } from './probe-format';
 
 /** Below this many validation images a class's accuracy swings by tens of points on one image. */
 export const MIN_CLASS_IMAGES = 10;
@@ -21,9 +21,6 @@ export interface ProbeWarningInput {
   gain: { randomInit: AccuracyGain; rawPixels: AccuracyGain };
 }
 
-function describeGain(gain: AccuracyGain): string {
-  return `${points(gain.estimate)} points (95% interval ${points(gain.low)} to ${points(gain.high)})`;
-}
 
 function counts(labels: readonly number[], classes: number): number[] {
   const out = new Array<number>(classes).fill(0);
@@ -36,12 +33,12 @@ export function probeWarnings(input: ProbeWarningInput): string[] {
   const warnings: string[] = [];
   const { randomInit, rawPixels } = input.gain;
   if (includesZero(randomInit)) {
-    warnings.push(`The gain over random init, ${describeGain(randomInit)}, includes 0: not distinguishable from random init on this data.`);
+    warnings.push(`The gain over random init, ${gainText(randomInit)}, includes 0: not distinguishable from random init on this data.`);
   }
   if (rawPixels.high < 0) {
-    warnings.push(`Raw pixels score higher than the encoder, ${describeGain(rawPixels)}: on this data the encoder does not beat the pixels themselves.`);
+    warnings.push(`Raw pixels score higher than the encoder, ${gainText(rawPixels)}: on this data the encoder does not beat the pixels themselves.`);
   } else if (includesZero(rawPixels)) {
-    warnings.push(`The gain over raw pixels, ${describeGain(rawPixels)}, includes 0: not distinguishable from the pixels themselves on this data.`);
+    warnings.push(`The gain over raw pixels, ${gainText(rawPixels)}, includes 0: not distinguishable from the pixels themselves on this data.`);
   }
   const val = counts(input.valLabels, input.classes.length);
   input.classes.forEach((name, label) => {
