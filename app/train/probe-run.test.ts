@@ -9,6 +9,8 @@ import { executeProbe, planProbe, validateProbeOptions, type ProbeReport } from 
 import { pretrainedFixture, TINY_PRETRAIN, type PretrainedFixture } from './probe-testing';
 
 let fixture: PretrainedFixture;
+/** The linear probe of the first test, to check a second probe against (one probe less to run). */
+let firstLinear: ProbeReport | undefined;
 // Two blocks, so "best" has a choice to make.
 beforeAll(async () => { fixture = await pretrainedFixture({ ...TINY_PRETRAIN, depth: 2 }); }, 120_000);
 afterAll(() => fixture?.remove());
@@ -43,6 +45,7 @@ describe('a probe run', () => {
     it(`${method}: stores both scores on the val split as the run's result, with the pretraining run as parent`, async () => {
       const runId = fixture.open((w) => planProbe(w, fixture.runId, { method, k: 5, backend: 'cpu' }));
       const report = await executeProbe(fixture.workspaceDir, runId);
+      if (method === 'linear') firstLinear = report;
       expect(report.classes).toEqual(['ring-lesion', 'round-lesion']);
       expect(report.valImages).toBe(6); // 25% of 12 per label
       expect(report.trainImages).toBe(18);
@@ -93,10 +96,12 @@ describe('a probe run', () => {
   });
 
   it('probes deterministically: the same run probed twice scores the same', async () => {
-    const first = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { backend: 'cpu' })));
+    // The first test's linear probe had the same options (k plays no part in a linear probe).
+    const first = firstLinear ?? await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { backend: 'cpu' })));
     const second = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { backend: 'cpu' })));
     expect(second.pretrained).toEqual(first.pretrained);
     expect(second.randomInit).toEqual(first.randomInit);
+    expect(second.rawPixels).toEqual(first.rawPixels);
     expect(second.gain).toEqual(first.gain); // seeded bootstrap
     expect(second.block).toEqual(first.block); // seeded folds
   });
