@@ -37,9 +37,11 @@ describe('mae-studio probe / finetune / export', () => {
   it('finetune --json trains a classifier run and export writes its ONNX', () => {
     const tuned = run('finetune', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--steps', '3', '--batch', '4', '--backend', 'cpu', '--json');
     expect(tuned.code, tuned.stderr).toBe(0);
-    const { run: classifier, accuracy } = JSON.parse(tuned.stdout);
+    const { run: classifier, accuracy, interval, valImages } = JSON.parse(tuned.stdout);
     expect(classifier).toMatchObject({ parentRunId: fixture.runId, status: 'completed' });
-    expect(accuracy).toBeGreaterThanOrEqual(0);
+    expect(accuracy).toBeGreaterThanOrEqual(interval.low);
+    expect(accuracy).toBeLessThanOrEqual(interval.high);
+    expect(valImages).toBe(6);
     const out = path.join(fixture.dir, 'cli-export');
     const exported = run('export', '--workspace', fixture.workspaceDir, '--run', String(classifier.id), '--format', 'onnx', '--out', out, '--json');
     expect(exported.code, exported.stderr).toBe(0);

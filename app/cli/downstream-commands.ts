@@ -146,8 +146,11 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   await runInProcess(workspace, runId, out, `fine-tuning run ${runId}`);
   const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId).result as FinetuneReport);
   out.result(
-    { run: { id: runId, parentRunId: pretrainRunId, status: 'completed' }, accuracy: report.scores.accuracy, perClass: report.scores.perClass, confusion: report.scores.confusion, classes: report.classes, finalLoss: report.finalLoss, steps: report.steps, seconds: report.seconds },
-    () => [`Fine-tuned run ${pretrainRunId} as run ${runId}: ${(report.scores.accuracy * 100).toFixed(1)}% on ${report.valImages} validation images`, ...scoreLines(report.scores)].join('\n'),
+    {
+      run: { id: runId, parentRunId: pretrainRunId, status: 'completed' }, accuracy: report.scores.accuracy, interval: report.scores.interval ?? null, valImages: report.valImages,
+      perClass: report.scores.perClass, confusion: report.scores.confusion, classes: report.classes, finalLoss: report.finalLoss, steps: report.steps, seconds: report.seconds,
+    },
+    () => [`Fine-tuned run ${pretrainRunId} as run ${runId}: ${accuracyText(report.scores)} on the validation images`, ...scoreLines(report.scores)].join('\n'),
   );
 }
 
