@@ -42,7 +42,7 @@ export function stratifiedFolds(labels: readonly number[], folds: number, seed: 
   return fold;
 }
 
-/** Rows of a row-major [N, D] matrix whose index passes `keep`. */
+/** The rows `indices` of a row-major [N, D] matrix, as a new [indices.length, D] matrix. */
 function rows(features: Float32Array, width: number, indices: readonly number[]): Float32Array {
   const out = new Float32Array(indices.length * width);
   indices.forEach((index, r) => out.set(features.subarray(index * width, (index + 1) * width), r * width));

@@ -139,7 +139,7 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
     const report: ProbeReport = {
       method: options.method,
       pooling: options.pooling,
-      k: options.method === 'knn' ? k : null,
+      k,
       labelsPerClass,
       classes: splits.classes,
       trainImages: splits.train.length,
