@@ -3,7 +3,7 @@
 # digits, UCI), written as 32×32 PNGs in one folder per class, imported, pretrained with the
 # studio's recipe defaults on a small ViT (192d × 4 blocks, 32 px, patch 8, decoder 128×2),
 # then probed: linear and kNN, best block and every block, pretrained / random init / raw pixels
-# with 95 % intervals. Needs Debian's python3-sklearn. Takes ~10–20 min on 2 cores.
+# with 95 % intervals. Needs Debian's python3-sklearn. Takes ~10–25 min on 2 cores.
 #   bench/probe-digits.sh [OUT_DIR] [extra pretrain flags, e.g. --blr 0.032]
 set -euo pipefail
 cd "$(dirname "$0")/.."
