@@ -36,6 +36,8 @@ describe('mae-studio CLI', () => {
       expect(probe.valImages).toBe(12); // 30% of 20 per label
       expect(probe.accuracy).toBeGreaterThanOrEqual(0);
       expect(typeof probe.baseline.randomInit).toBe('number');
+      expect(probe.interval.low).toBeLessThanOrEqual(probe.accuracy);
+      expect(typeof probe.baseline.rawPixels).toBe('number');
     }
     expect(summary.probes[1]).toMatchObject({ labelsPerClass: 20, trainImages: 28 }); // a budget above the 14 per class fits on all
     expect(summary.exports.map((e: { format: string }) => e.format)).toEqual(['safetensors', 'onnx', 'tfjs']);

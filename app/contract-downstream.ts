@@ -9,6 +9,18 @@ import { FolderPath, Id, method, returns } from './contract-method';
 // ---------------------------------------------------------------------------------------------
 // Value types
 
+/** A two-sided 95 % interval, as fractions (0.71 = 71 %). */
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+/** A difference of two accuracies on the same images, with its paired-bootstrap 95 % interval. */
+export interface AccuracyGain extends Interval {
+  /** accuracy(a) − accuracy(b) on every scored image. */
+  estimate: number;
+}
+
 /** Precision and recall of one class on the scored split. */
 export interface ClassScore {
   label: string;
@@ -16,14 +28,36 @@ export interface ClassScore {
   recall: number;
   /** Images of this class in the split. */
   support: number;
+  /** Wilson 95 % interval of the recall (this class's accuracy) over its `support` images; absent in results stored before it existed. */
+  recallInterval?: Interval;
 }
 
 /** Scores of one classifier on one split. */
 export interface ClassificationScores {
   accuracy: number;
+  /** Wilson 95 % interval of `accuracy`; absent in results stored before it existed. */
+  interval?: Interval;
+  /** Images scored (the n of the interval). */
+  images?: number;
   perClass: ClassScore[];
   /** confusion[truth][predicted] = image count. */
   confusion: number[][];
+}
+
+/** Which encoder block a probe read, and how it was chosen. */
+export interface ProbeBlock {
+  /** What was asked: a block number, or the best one on the training split. */
+  requested: number | 'best';
+  /** The block whose tokens were probed, 1..depth (depth = the last, as exported). */
+  chosen: number;
+  depth: number;
+  /**
+   * For `best`: each candidate block's accuracy (pretrained encoder) cross-validated within
+   * the fitted training images — the validation images play no part in the choice.
+   */
+  selection: { block: number; accuracy: number }[] | null;
+  /** How the selection was scored, in words (folds, images). */
+  selectedBy: string | null;
 }
 
 /** A probe's outcome: the pretrained encoder's scores and its random initialisation's. */
@@ -42,6 +76,16 @@ export interface ProbeReport {
   step: number;
   pretrained: ClassificationScores;
   randomInit: ClassificationScores;
+  /** The same probe on the images themselves, downsampled and normalised; absent in older results. */
+  rawPixels?: ClassificationScores;
+  /** Side of the downsampled images the raw-pixel baseline reads (features = channels × side²). */
+  rawPixelSide?: number;
+  /** The encoder block probed (both encoders read the same one); absent in older results (the last block). */
+  block?: ProbeBlock;
+  /** Pretrained minus each baseline on the same validation images, paired bootstrap. */
+  gain?: { randomInit: AccuracyGain; rawPixels: AccuracyGain };
+  /** What makes these numbers less trustworthy, in words (small classes, k, a gain indistinguishable from 0). */
+  warnings?: string[];
   skipped: { reason: string; count: number }[];
   seconds: number;
 }
@@ -70,6 +114,8 @@ export interface ModelSource {
   step: number;
   /** A short description: architecture, or the fine-tune's accuracy. */
   summary: string;
+  /** Encoder blocks (what a probe's block can be). */
+  depth: number;
   parentRunId: number | null;
 }
 
@@ -139,6 +185,7 @@ const ProbeRequest = z.strictObject({
   k: z.number().int().min(1).max(1000).default(20),
   pooling: z.enum(['cls', 'mean']).default('mean'),
   labelsPerClass: z.number().int().min(1).max(1_000_000).nullable().optional(), // absent or null: every label
+  block: z.union([z.number().int().min(1).max(1000), z.literal('best')]).optional(), // absent: the default (best on the training split)
 });
 export type ProbeRequest = z.input<typeof ProbeRequest>;
 

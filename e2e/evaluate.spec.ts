@@ -18,11 +18,21 @@ test('probes a pretrained run against random init and exports it with a model ca
   await page.getByTestId('evaluate-tab').click();
   await expect(page.getByTestId('evaluate-source')).toContainText('Run 1');
 
+  // The encoder block: best on the training split by default, or any of the model's blocks.
+  await expect(page.getByTestId('probe-block').locator('option')).toHaveText(['Best', 'Block 1 (last)']);
   await page.getByRole('radio', { name: 'kNN' }).click();
   await page.getByTestId('run-probe').click();
   const result = page.getByTestId('evaluation-result');
   await expect(result.getByTestId('accuracy')).toHaveText(/^\d+\.\d%$/, { timeout: 60_000 });
   await expect(result.getByTestId('baseline-accuracy')).toHaveText(/^\d+\.\d%$/);
+  await expect(result.getByTestId('raw-pixels-accuracy')).toHaveText(/^\d+\.\d%$/);
+  // Every accuracy with its 95% interval and n; both gains with theirs; the small classes warned about.
+  for (const id of ['accuracy-interval', 'baseline-accuracy-interval', 'raw-pixels-accuracy-interval']) {
+    await expect(result.getByTestId(id)).toHaveText(/^95% CI \d+\.\d–\d+\.\d% · n = \d+$/);
+  }
+  await expect(result.getByTestId('gain')).toHaveCount(2);
+  await expect(result.getByTestId('gain').first()).toContainText(/points over random init\s*95% CI [+−]\d+\.\d to [+−]\d+\.\d/);
+  await expect(result.getByTestId('probe-warnings')).toContainText(/validation images?; accuracy per class is unreliable below ~10/);
   await expect(result.getByRole('heading', { name: /kNN \(k = \d+\)/ })).toBeVisible();
   const matrix = result.getByTestId('confusion-matrix');
   for (const label of folders.sample.labels) await expect(matrix.getByRole('rowheader', { name: label })).toBeVisible();

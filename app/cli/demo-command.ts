@@ -13,6 +13,8 @@ import { startTraining } from '../train/host';
 import { planPretrain } from '../train/pretrain-plan';
 import { planProbe, type ProbeOptions, type ProbeReport } from '../train/probe-run';
 import type { PretrainOptions } from '../train/pretrain-plan';
+import { gainText, percent } from '../train/probe-format';
+import type { ClassificationScores } from '../train/probe-metrics';
 import { createOutput, parseCommand, positiveInt, UsageError } from './args';
 import { withStudio } from './data-commands';
 
@@ -96,7 +98,8 @@ export async function demoCommand(argv: string[]): Promise<void> {
     await startTraining(workspace, probeRunId).done;
     const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(probeRunId).result as ProbeReport);
     probes.push({ name, report });
-    stage(`${name}: pretrained ${percent(report.pretrained.accuracy)} vs random init ${percent(report.randomInit.accuracy)} (fitted on ${report.trainImages}, scored on ${report.valImages} validation images)`);
+    stage(`${name}: pretrained ${withInterval(report.pretrained)} vs random init ${withInterval(report.randomInit)} vs raw pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
+      `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, scored on ${report.valImages} validation images)`);
   }
 
   stage('5/5 exporting the encoder as safetensors (timm), ONNX and TF.js, each with a model card');
@@ -116,8 +119,13 @@ export async function demoCommand(argv: string[]): Promise<void> {
     imported,
     run: { id: runId, status: result.status, steps: result.step, firstLoss, finalLoss: result.finalLoss },
     probes: probes.map(({ name, report }) => ({
-      name, method: report.method, k: report.k, labelsPerClass: report.labelsPerClass, trainImages: report.trainImages, valImages: report.valImages,
-      accuracy: report.pretrained.accuracy, baseline: { randomInit: report.randomInit.accuracy },
+      name, method: report.method, k: report.k, labelsPerClass: report.labelsPerClass, block: report.block ?? null, trainImages: report.trainImages, valImages: report.valImages,
+      accuracy: report.pretrained.accuracy, interval: report.pretrained.interval ?? null,
+      baseline: {
+        randomInit: report.randomInit.accuracy, randomInitInterval: report.randomInit.interval ?? null,
+        rawPixels: report.rawPixels?.accuracy ?? null, rawPixelsInterval: report.rawPixels?.interval ?? null,
+      },
+      gain: report.gain ?? null, warnings: report.warnings ?? [],
     })),
     exports,
     seconds: (Date.now() - started) / 1000,
@@ -127,13 +135,20 @@ export async function demoCommand(argv: string[]): Promise<void> {
       `Demo finished in ${summary.seconds.toFixed(0)} s. Workspace: ${workspace}`,
       `  imported ${imported} images into project ${projectId}`,
       `  pretrained run ${runId}: loss ${firstLoss?.toFixed(4)} → ${result.finalLoss?.toFixed(4)} over ${result.step} steps (${result.status})`,
-      ...probes.map(({ name, report }) => `  ${name.padEnd(31)} pretrained ${percent(report.pretrained.accuracy).padStart(6)}  random init ${percent(report.randomInit.accuracy).padStart(6)}`),
+      `  ${'probe'.padEnd(31)} ${'block'.padEnd(6)} ${'pretrained'.padEnd(21)} ${'random init'.padEnd(21)} ${'raw pixels'.padEnd(21)} n val`,
+      ...probes.map(({ name, report }) =>
+        `  ${name.padEnd(31)} ${String(report.block?.chosen ?? '—').padEnd(6)} ${withInterval(report.pretrained).padEnd(21)} ${withInterval(report.randomInit).padEnd(21)} ` +
+        `${(report.rawPixels ? withInterval(report.rawPixels) : '—').padEnd(21)} ${report.valImages}`),
+      '  (accuracy on the validation images, [95% Wilson interval]; block chosen by cross-validation on the training images)',
+      ...probes.flatMap(({ name, report }) => (report.gain ? [`  ${name}: gain over random init ${gainText(report.gain.randomInit)}, over raw pixels ${gainText(report.gain.rawPixels)}`] : [])),
+      ...probes.flatMap(({ name, report }) => (report.warnings ?? []).map((warning) => `  warning (${name}): ${warning}`)),
       `  exports: ${exports.map((e) => e.dir).join(', ')}`,
       `Open it: mae-studio serve --workspace ${workspace}`,
     ].join('\n'),
   );
 }
 
-function percent(value: number): string {
-  return `${(value * 100).toFixed(1)}%`;
+/** "71.7% [62.9–79.0]": the accuracy and its 95% interval. */
+function withInterval(scores: ClassificationScores): string {
+  return scores.interval ? `${percent(scores.accuracy)} [${(scores.interval.low * 100).toFixed(1)}–${(scores.interval.high * 100).toFixed(1)}]` : percent(scores.accuracy);
 }

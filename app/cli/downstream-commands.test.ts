@@ -17,13 +17,19 @@ beforeAll(async () => { fixture = await pretrainedFixture(); }, 120_000);
 afterAll(() => fixture?.remove());
 
 describe('mae-studio probe / finetune / export', () => {
-  it('probe --json prints the accuracy and the random-init baseline, from a probe run in the training process', () => {
-    const result = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--method', 'knn', '--k', '3', '--labels-per-class', '4', '--backend', 'cpu', '--json');
+  it('probe --json prints the accuracy and both baselines with 95% intervals, the block and the warnings, from a probe run in the training process', () => {
+    const result = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--method', 'knn', '--k', '5', '--labels-per-class', '4', '--block', '1', '--backend', 'cpu', '--json');
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ pretrainRunId: fixture.runId, method: 'knn', k: 3, labelsPerClass: 4, trainImages: 8, classes: ['ring-lesion', 'round-lesion'], valImages: 6 });
-    expect(report.accuracy).toBeGreaterThanOrEqual(0);
+    expect(report).toMatchObject({ pretrainRunId: fixture.runId, method: 'knn', k: 5, labelsPerClass: 4, trainImages: 8, classes: ['ring-lesion', 'round-lesion'], valImages: 6 });
+    expect(report.block).toMatchObject({ requested: 1, chosen: 1, depth: 1 });
+    expect(report.accuracy).toBeGreaterThanOrEqual(report.interval.low);
+    expect(report.accuracy).toBeLessThanOrEqual(report.interval.high);
     expect(typeof report.baseline.randomInit).toBe('number');
+    expect(report.baseline.rawPixelsInterval.high).toBeGreaterThan(report.baseline.rawPixelsInterval.low);
+    expect(report.gain.randomInit.estimate).toBeCloseTo(report.accuracy - report.baseline.randomInit, 10);
+    expect(report.warnings).toContain("Class 'ring-lesion' has 3 validation images; accuracy per class is unreliable below ~10.");
+    expect(report.warnings.some((w: string) => w.startsWith('k = 5 exceeds the smallest class of the fitted images'))).toBe(true);
     expect(report.confusion).toHaveLength(2);
     expect(fixture.open((w) => w.runs.get(report.runId))).toMatchObject({ kind: 'probe', status: 'completed' });
   });
@@ -31,9 +37,11 @@ describe('mae-studio probe / finetune / export', () => {
   it('finetune --json trains a classifier run and export writes its ONNX', () => {
     const tuned = run('finetune', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--steps', '3', '--batch', '4', '--backend', 'cpu', '--json');
     expect(tuned.code, tuned.stderr).toBe(0);
-    const { run: classifier, accuracy } = JSON.parse(tuned.stdout);
+    const { run: classifier, accuracy, interval, valImages } = JSON.parse(tuned.stdout);
     expect(classifier).toMatchObject({ parentRunId: fixture.runId, status: 'completed' });
-    expect(accuracy).toBeGreaterThanOrEqual(0);
+    expect(accuracy).toBeGreaterThanOrEqual(interval.low);
+    expect(accuracy).toBeLessThanOrEqual(interval.high);
+    expect(valImages).toBe(6);
     const out = path.join(fixture.dir, 'cli-export');
     const exported = run('export', '--workspace', fixture.workspaceDir, '--run', String(classifier.id), '--format', 'onnx', '--out', out, '--json');
     expect(exported.code, exported.stderr).toBe(0);
@@ -48,6 +56,9 @@ describe('mae-studio probe / finetune / export', () => {
     const budget = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--labels-per-class', 'all');
     expect(budget.code).toBe(1);
     expect(budget.stderr).toMatch(/--labels-per-class must be a positive integer, got "all"/);
+    const block = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--block', 'top');
+    expect(block.code).toBe(1);
+    expect(block.stderr).toMatch(/--block must be a block number \(1 = the first\) or best, got "top"/);
     const unknown = run('probe', '--workspace', fixture.workspaceDir, '--run', '99');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no run with id 99/);

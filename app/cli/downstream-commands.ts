@@ -10,6 +10,7 @@ import { startTraining } from '../train/host';
 import type { ProbeReport } from '../train/probe-run';
 import { planProbe } from '../train/probe-run';
 import type { ClassificationScores } from '../train/probe-metrics';
+import { accuracyText, gainText, percent } from '../train/probe-format';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
 import { withStudio } from './data-commands';
 
@@ -49,14 +50,32 @@ async function runInProcess(workspace: string, runId: number, out: Output, label
 }
 
 function scoreLines(scores: ClassificationScores): string[] {
-  return scores.perClass.map((c) => `    ${c.label.padEnd(16)} precision ${(c.precision * 100).toFixed(1).padStart(5)}%  recall ${(c.recall * 100).toFixed(1).padStart(5)}%  (${c.support} images)`);
+  return scores.perClass.map((c) => {
+    const interval = c.recallInterval ? ` (95% CI ${(c.recallInterval.low * 100).toFixed(1)}–${percent(c.recallInterval.high)})` : '';
+    return `    ${c.label.padEnd(16)} precision ${(c.precision * 100).toFixed(1).padStart(5)}%  recall ${(c.recall * 100).toFixed(1).padStart(5)}%${interval}  n = ${c.support}`;
+  });
 }
 
-/** `mae-studio probe --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean] [--labels-per-class N]` */
+/** `--block N|best` → a block number or 'best'. */
+function blockOption(value: string | undefined): number | 'best' | undefined {
+  if (value === undefined || value === 'best') return value;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`probe: --block must be a block number (1 = the first) or best, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function probeTitle(report: ProbeReport, pretrainRunId: number): string {
+  const block = report.block
+    ? `block ${report.block.chosen} of ${report.block.depth}${report.block.requested === 'best' ? ` (best on the training split: ${report.block.selection?.map((s) => `${s.block}: ${percent(s.accuracy)}`).join(', ') ?? 'the only one'})` : ''}`
+    : 'the last block';
+  return `${report.method === 'knn' ? `kNN (k = ${report.k})` : 'Linear probe'} of run ${pretrainRunId} on ${report.pooling}-pooled features of ${block}, ` +
+    `fitted on ${report.trainImages} labelled images${report.labelsPerClass === null ? '' : ` (≤ ${report.labelsPerClass} per class)`}, scored on ${report.valImages} validation images:`;
+}
+
+/** `mae-studio probe --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean] [--labels-per-class N] [--block N|best]` */
 export async function probeCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('probe', argv, {
     workspace: { type: 'string' }, run: { type: 'string' }, method: { type: 'string' }, k: { type: 'string' }, pooling: { type: 'string' }, backend: { type: 'string' },
-    'labels-per-class': { type: 'string' },
+    'labels-per-class': { type: 'string' }, block: { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('probe', values, 'workspace'));
@@ -66,24 +85,35 @@ export async function probeCommand(argv: string[]): Promise<void> {
     pooling: oneOf('probe', 'pooling', values.pooling, ['cls', 'mean'] as const),
     k: positiveInt('probe', 'k', values.k),
     labelsPerClass: positiveInt('probe', 'labels-per-class', values['labels-per-class']),
+    block: blockOption(values.block),
     backend: oneOf('probe', 'backend', values.backend, BACKENDS) as BackendPreference | undefined,
   };
   const runId = await withStudio(workspace, async (studio) => planProbe(studio.workspace, pretrainRunId, options));
   await runInProcess(workspace, runId, out, `probe run ${runId}`);
   const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId).result as ProbeReport);
+  const warnings = report.warnings ?? [];
   out.result(
     {
-      runId, pretrainRunId, method: report.method, pooling: report.pooling, k: report.k, labelsPerClass: report.labelsPerClass, classes: report.classes,
-      trainImages: report.trainImages, valImages: report.valImages,
-      accuracy: report.pretrained.accuracy, perClass: report.pretrained.perClass, confusion: report.pretrained.confusion,
-      baseline: { randomInit: report.randomInit.accuracy, perClass: report.randomInit.perClass, confusion: report.randomInit.confusion },
+      runId, pretrainRunId, method: report.method, pooling: report.pooling, k: report.k, labelsPerClass: report.labelsPerClass, block: report.block ?? null,
+      classes: report.classes, trainImages: report.trainImages, valImages: report.valImages,
+      accuracy: report.pretrained.accuracy, interval: report.pretrained.interval ?? null, perClass: report.pretrained.perClass, confusion: report.pretrained.confusion,
+      baseline: {
+        randomInit: report.randomInit.accuracy, randomInitInterval: report.randomInit.interval ?? null,
+        rawPixels: report.rawPixels?.accuracy ?? null, rawPixelsInterval: report.rawPixels?.interval ?? null, rawPixelSide: report.rawPixelSide ?? null,
+        perClass: report.randomInit.perClass, confusion: report.randomInit.confusion,
+      },
+      gain: report.gain ?? null,
+      warnings,
       seconds: report.seconds,
     },
     () => [
-      `${report.method === 'knn' ? `kNN (k = ${report.k})` : 'Linear probe'} of run ${pretrainRunId} on ${report.pooling}-pooled features, fitted on ${report.trainImages} labelled images${report.labelsPerClass === null ? '' : ` (≤ ${report.labelsPerClass} per class)`}, scored on ${report.valImages} validation images:`,
-      `  pretrained   ${(report.pretrained.accuracy * 100).toFixed(1)}%`,
+      probeTitle(report, pretrainRunId),
+      `  pretrained   ${accuracyText(report.pretrained)}`,
       ...scoreLines(report.pretrained),
-      `  random init  ${(report.randomInit.accuracy * 100).toFixed(1)}%`,
+      `  random init  ${accuracyText(report.randomInit)}`,
+      ...(report.rawPixels ? [`  raw pixels   ${accuracyText(report.rawPixels)}  (${report.rawPixelSide}×${report.rawPixelSide} per channel)`] : []),
+      ...(report.gain ? [`  gain over random init  ${gainText(report.gain.randomInit)}`, `  gain over raw pixels   ${gainText(report.gain.rawPixels)}`] : []),
+      ...warnings.map((warning) => `  warning: ${warning}`),
       `(probe run ${runId})`,
     ].join('\n'),
   );
@@ -116,8 +146,11 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   await runInProcess(workspace, runId, out, `fine-tuning run ${runId}`);
   const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId).result as FinetuneReport);
   out.result(
-    { run: { id: runId, parentRunId: pretrainRunId, status: 'completed' }, accuracy: report.scores.accuracy, perClass: report.scores.perClass, confusion: report.scores.confusion, classes: report.classes, finalLoss: report.finalLoss, steps: report.steps, seconds: report.seconds },
-    () => [`Fine-tuned run ${pretrainRunId} as run ${runId}: ${(report.scores.accuracy * 100).toFixed(1)}% on ${report.valImages} validation images`, ...scoreLines(report.scores)].join('\n'),
+    {
+      run: { id: runId, parentRunId: pretrainRunId, status: 'completed' }, accuracy: report.scores.accuracy, interval: report.scores.interval ?? null, valImages: report.valImages,
+      perClass: report.scores.perClass, confusion: report.scores.confusion, classes: report.classes, finalLoss: report.finalLoss, steps: report.steps, seconds: report.seconds,
+    },
+    () => [`Fine-tuned run ${pretrainRunId} as run ${runId}: ${accuracyText(report.scores)} on the validation images`, ...scoreLines(report.scores)].join('\n'),
   );
 }
 

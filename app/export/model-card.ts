@@ -4,13 +4,14 @@
  * were normalised, the recipe, the loss curve in summary, probe and fine-tune scores, the
  * backend and when. Built from the workspace only, so the UI can preview it before exporting.
  */
-import { EXPORT_FORMAT_NAMES, type ChannelConversion, type ExportFormatName } from '../contract';
+import { EXPORT_FORMAT_NAMES, type AccuracyGain, type ChannelConversion, type ExportFormatName, type Interval } from '../contract';
 import type { MaeConfig } from '../mae/config';
 import { paramSpecs } from '../mae/params';
 import type { RunRecord } from '../store/runs';
 import type { FinetunePlan } from '../train/finetune-plan';
 import type { FinetuneReport } from '../train/finetune-run';
 import type { PretrainPlan } from '../train/pretrain-plan';
+import { accuracyText, gainText } from '../train/probe-format';
 import type { ProbeReport } from '../train/probe-run';
 import { VERSION } from '../version';
 import type { Workspace } from '../workspace';
@@ -18,6 +19,30 @@ import type { Workspace } from '../workspace';
 /** The export formats. */
 export const EXPORT_FORMATS = EXPORT_FORMAT_NAMES;
 export type ExportFormat = ExportFormatName;
+
+/** One probe on the card; intervals, raw pixels, block and warnings are null for probes stored before they existed. */
+export interface ProbeScore {
+  runId: number;
+  method: string;
+  pooling: string;
+  k: number | null;
+  labelsPerClass: number | null;
+  trainImages: number;
+  valImages: number;
+  /** Encoder block probed (null: the last, for older probes) and the encoder's depth. */
+  block: number | null;
+  blockChosenBy: string | null;
+  accuracy: number;
+  /** Wilson 95 % interval of `accuracy` over `valImages`. */
+  interval: Interval | null;
+  randomInitAccuracy: number;
+  randomInitInterval: Interval | null;
+  rawPixelsAccuracy: number | null;
+  rawPixelsInterval: Interval | null;
+  /** Pretrained minus each baseline, paired bootstrap 95 % interval. */
+  gain: { randomInit: AccuracyGain; rawPixels: AccuracyGain } | null;
+  warnings: string[];
+}
 
 /** A model card's content. */
 export interface ModelCard {
@@ -46,8 +71,8 @@ export interface ModelCard {
   recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'>; finetuning: FinetunePlan | null };
   losses: { steps: number; firstTrainLoss: number | null; lastTrainLoss: number | null; bestValLoss: number | null; lastValLoss: number | null };
   scores: {
-    probes: { runId: number; method: string; pooling: string; k: number | null; labelsPerClass: number | null; trainImages: number; accuracy: number; randomInitAccuracy: number; valImages: number }[];
-    finetunes: { runId: number; accuracy: number; steps: number; valImages: number }[];
+    probes: ProbeScore[];
+    finetunes: { runId: number; accuracy: number; interval: Interval | null; steps: number; valImages: number }[];
   };
   files: { name: string; bytes: number; sha256: string }[];
   usage: string;
@@ -110,12 +135,16 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
         const report = c.result as ProbeReport;
         return {
           runId: c.id, method: report.method, pooling: report.pooling, k: report.k, labelsPerClass: report.labelsPerClass ?? null, trainImages: report.trainImages,
-          accuracy: report.pretrained.accuracy, randomInitAccuracy: report.randomInit.accuracy, valImages: report.valImages,
+          valImages: report.valImages, block: report.block?.chosen ?? null, blockChosenBy: report.block?.selectedBy ?? null,
+          accuracy: report.pretrained.accuracy, interval: report.pretrained.interval ?? null,
+          randomInitAccuracy: report.randomInit.accuracy, randomInitInterval: report.randomInit.interval ?? null,
+          rawPixelsAccuracy: report.rawPixels?.accuracy ?? null, rawPixelsInterval: report.rawPixels?.interval ?? null,
+          gain: report.gain ?? null, warnings: report.warnings ?? [],
         };
       }),
       finetunes: children.filter((c) => c.kind === 'finetune').map((c) => {
         const report = c.result as FinetuneReport;
-        return { runId: c.id, accuracy: report.scores.accuracy, steps: report.steps, valImages: report.valImages };
+        return { runId: c.id, accuracy: report.scores.accuracy, interval: report.scores.interval ?? null, steps: report.steps, valImages: report.valImages };
       }),
     },
     files: [],
@@ -141,8 +170,20 @@ function conversionLines(conversions: Record<string, ChannelConversion>, exclude
   ];
 }
 
-const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 const fixed = (value: number | null, digits = 4) => (value === null ? '—' : value.toFixed(digits));
+
+/** A probe's Markdown lines: the scores with their intervals, then its gains and warnings. */
+export function probeMarkdown(p: ProbeScore): string[] {
+  const scored = (accuracy: number, interval: Interval | null) => accuracyText({ accuracy, ...(interval && { interval, images: p.valImages }), perClass: [], confusion: [] });
+  const block = p.block === null ? '' : ` of block ${p.block}${p.blockChosenBy ? ` (chosen by ${p.blockChosenBy})` : ''}`;
+  const baselines = [`random init ${scored(p.randomInitAccuracy, p.randomInitInterval)}`, ...(p.rawPixelsAccuracy === null ? [] : [`raw pixels ${scored(p.rawPixelsAccuracy, p.rawPixelsInterval)}`])];
+  return [
+    `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features${block}, fitted on ${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}, ` +
+      `${p.valImages} validation images — run ${p.runId}: **${scored(p.accuracy, p.interval)}**; ${baselines.join('; ')}`,
+    ...(p.gain ? [`  - gain over random init ${gainText(p.gain.randomInit)}; over raw pixels ${gainText(p.gain.rawPixels)} (paired bootstrap on the same images)`] : []),
+    ...p.warnings.map((warning) => `  - ⚠ ${warning}`),
+  ];
+}
 
 /** The card as Markdown. */
 export function modelCardMarkdown(card: ModelCard): string {
@@ -186,8 +227,8 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     '## Scores (validation split)',
     ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
-    ...scores.probes.map((p) => `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features, fitted on ${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}: **${percent(p.accuracy)}** (random init: ${percent(p.randomInitAccuracy)}), ${p.valImages} validation images — run ${p.runId}`),
-    ...scores.finetunes.map((f) => `- fine-tuned, ${f.steps} steps: **${percent(f.accuracy)}**, ${f.valImages} images — run ${f.runId}`),
+    ...scores.probes.flatMap(probeMarkdown),
+    ...scores.finetunes.map((f) => `- fine-tuned, ${f.steps} steps: **${accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] })}**, ${f.valImages} images — run ${f.runId}`),
     '',
   ];
   if (card.files.length) lines.push('## Files', ...card.files.map((f) => `- \`${f.name}\` (${f.bytes.toLocaleString('en-US')} bytes, sha256 ${f.sha256.slice(0, 16)}…)`), '');

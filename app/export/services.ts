@@ -97,6 +97,7 @@ export function downstreamServices(
           .map((run): ModelSource => ({
             runId: run.id, kind: run.kind as 'pretrain' | 'finetune', status: run.status, createdAt: run.createdAt,
             step: workspaceOf().runs.latestCheckpoint(run.id)!.step, summary: describeSource(run), parentRunId: run.parentRunId,
+            depth: ((run.kind === 'pretrain' ? run : workspaceOf().runs.get(run.parentRunId!)).config as PretrainPlan).recipe.model.depth,
           }));
       },
       list: (projectId) => {

@@ -1,13 +1,20 @@
 /**
- * Frozen features for probing: the MAE encoder (`forwardEncoder`) with every patch visible
- * (mask ratio 0, patches in grid order), pooled to one vector per image — the cls token, as the
- * MAE paper's linear probe, or the mean of the patch tokens (its fine-tuning default).
+ * Frozen features for probing: the MAE encoder with every patch visible (mask ratio 0, patches
+ * in grid order), read after any of its blocks and pooled to one vector per image — the cls
+ * token, as the MAE paper's linear probe, or the mean of the patch tokens (its fine-tuning
+ * default). MAE features are known to probe best below the top block (the last blocks
+ * specialise in reconstructing pixels), so a probe may read block N; the tokens of every block
+ * pass through the encoder's final LayerNorm, as timm's `forward_intermediates(norm=True)`, so
+ * block `depth` is exactly `forwardEncoder`'s output. Also the raw-pixel baseline: the same
+ * normalised images, box-averaged down to a small side.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gridSize } from '../mae/config';
 import type { MaskSet } from '../mae/masking';
 import { forwardEncoder, type MaeModel } from '../mae/model';
+import { layerNorm, linear, repeatToken, type ParamLookup } from '../mae/ops';
 import { patchify } from '../mae/patchify';
+import { block } from '../mae/vit';
 import type { Pooling } from './probe-model';
 
 /** A MaskSet that hides nothing: every sample keeps patches 0..L−1 in grid order. */
@@ -37,4 +44,62 @@ export function poolTokens(tokens: tf.Tensor, pooling: Pooling): tf.Tensor2D {
 /** Pooled features of whole images: imgs [B, C, H, W] → [B, D]. */
 export function encodeFeatures(model: MaeModel, imgs: tf.Tensor, pooling: Pooling): tf.Tensor2D {
   return tf.tidy(() => poolTokens(encodeAllPatches(model, imgs), pooling));
+}
+
+/**
+ * Pooled features after each of `blocks` (1-based; `depth` is the last): imgs [B, C, H, W] →
+ * one [B, D] per requested block, in the order asked. One pass through the encoder serves them all.
+ */
+export function encodeBlockFeatures(model: MaeModel, imgs: tf.Tensor, pooling: Pooling, blocks: readonly number[]): tf.Tensor2D[] {
+  const { depth, numHeads, patchSize, embedDim } = model.config;
+  for (const wanted of blocks) {
+    if (!Number.isInteger(wanted) || wanted < 1 || wanted > depth) throw new Error(`encoder block must be 1..${depth}, got ${wanted}`);
+  }
+  const param: ParamLookup = (name) => {
+    const value = model.params.get(name);
+    if (!value) throw new Error(`MAE parameter ${name} is missing`);
+    return value;
+  };
+  const batchSize = imgs.shape[0]!;
+  const last = Math.max(...blocks);
+  return tf.tidy(() => {
+    const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
+    let x = linear(patches, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, L, D]
+    x = tf.add(x, tf.slice(model.posEmbed, [1, 0], [-1, embedDim])); // [B, L, D] + [L, D]
+    const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
+    x = tf.concat([repeatToken(cls, batchSize, 1), x], 1); // [B, 1+L, D]
+    const pooled = new Map<number, tf.Tensor2D>();
+    for (let i = 1; i <= last; i++) {
+      x = block(x, param, `blocks.${i - 1}`, numHeads); // [B, 1+L, D]
+      if (blocks.includes(i)) pooled.set(i, poolTokens(layerNorm(x, param('norm.weight'), param('norm.bias')), pooling));
+    }
+    return blocks.map((wanted) => pooled.get(wanted)!);
+  });
+}
+
+/**
+ * Raw-pixel features: normalised images [B, C, side, side] (row-major) box-averaged to
+ * [B, C·target²], each output pixel the mean of the input pixels that fall in its cell — the
+ * pixels themselves at a resolution a linear probe can fit on a few hundred images.
+ */
+export function rawPixelFeatures(images: Float32Array, batchSize: number, channels: number, side: number, target: number): Float32Array {
+  if (images.length !== batchSize * channels * side * side) throw new Error(`rawPixelFeatures: ${images.length} values for ${batchSize}×${channels}×${side}×${side}`);
+  if (!Number.isInteger(target) || target < 1 || target > side) throw new Error(`rawPixelFeatures: target side must be 1..${side}, got ${target}`);
+  const cellOf = Int32Array.from({ length: side }, (_, y) => Math.floor((y * target) / side));
+  const cellSize = new Float64Array(target);
+  for (let y = 0; y < side; y++) cellSize[cellOf[y]!]! += 1;
+  const out = new Float32Array(batchSize * channels * target * target);
+  const sums = new Float64Array(target * target);
+  for (let plane = 0; plane < batchSize * channels; plane++) {
+    sums.fill(0);
+    const offset = plane * side * side;
+    for (let y = 0; y < side; y++) {
+      const row = cellOf[y]! * target;
+      for (let x = 0; x < side; x++) sums[row + cellOf[x]!]! += images[offset + y * side + x]!;
+    }
+    for (let cy = 0; cy < target; cy++) {
+      for (let cx = 0; cx < target; cx++) out[plane * target * target + cy * target + cx] = sums[cy * target + cx]! / (cellSize[cy]! * cellSize[cx]!);
+    }
+  }
+  return out;
 }

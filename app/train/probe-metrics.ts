@@ -1,6 +1,10 @@
-/** Classification scores: accuracy, per-class precision and recall, and the confusion matrix. */
+/**
+ * Classification scores: accuracy with its Wilson 95 % interval and image count, per-class
+ * precision and recall (with the recall's interval over the class's images), and the confusion matrix.
+ */
 
 import type { ClassificationScores } from '../contract';
+import { wilsonInterval } from './intervals';
 
 export type { ClassScore, ClassificationScores } from '../contract';
 
@@ -14,9 +18,12 @@ export function classificationScores(truth: readonly number[], predicted: readon
     const support = confusion[k]!.reduce((a, b) => a + b, 0);
     const predictedAs = confusion.reduce((sum, row) => sum + row[k]!, 0);
     // A class never predicted has no defined precision; 0 is the conservative convention (sklearn's zero_division=0).
-    return { label, precision: predictedAs === 0 ? 0 : confusion[k]![k]! / predictedAs, recall: support === 0 ? 0 : confusion[k]![k]! / support, support };
+    return {
+      label, precision: predictedAs === 0 ? 0 : confusion[k]![k]! / predictedAs, recall: support === 0 ? 0 : confusion[k]![k]! / support, support,
+      recallInterval: wilsonInterval(confusion[k]![k]!, support),
+    };
   });
-  return { accuracy: truth.length === 0 ? 0 : correct / truth.length, perClass, confusion };
+  return { accuracy: truth.length === 0 ? 0 : correct / truth.length, interval: wilsonInterval(correct, truth.length), images: truth.length, perClass, confusion };
 }
 
 /** Index of the largest value of each row of a row-major [N, K] matrix. */

@@ -7,6 +7,7 @@ import { StudioError } from '../contract';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { DEFAULT_KNN } from './knn';
+import type { PretrainPlan } from './pretrain-plan';
 import type { Pooling } from './probe-model';
 
 /** What a user chooses for a probe. */
@@ -21,6 +22,12 @@ export interface ProbeOptions {
    * when labels are scarce, which is when it matters most.
    */
   labelsPerClass: number | null;
+  /**
+   * The encoder block whose tokens are probed (1..depth; depth = the last), or `best`: every
+   * block tried by cross-validation within the fitted training images, the winner scored on
+   * the validation split. The random-init encoder and the report use the same block.
+   */
+  block: number | 'best';
   backend: BackendPreference;
 }
 
@@ -30,6 +37,9 @@ export const DEFAULT_PROBE: ProbeOptions = {
   pooling: 'mean', // on small data the mean of patch tokens probes better than the cls token
   k: DEFAULT_KNN.k,
   labelsPerClass: null, // every labelled image of the train split
+  // MAE features often probe best below the top block; the choice is made on the training split
+  // only (no peeking at the reported images) and costs a few extra fits of a cached-feature probe.
+  block: 'best',
   backend: 'auto',
 };
 
@@ -41,6 +51,9 @@ export function validateProbeOptions(input: Partial<ProbeOptions>): ProbeOptions
   if (!Number.isInteger(options.k) || options.k < 1) throw new StudioError('INVALID_ARGUMENT', `probe.k must be a positive integer, got ${JSON.stringify(options.k)}`);
   if (options.labelsPerClass !== null && (!Number.isInteger(options.labelsPerClass) || options.labelsPerClass < 1)) {
     throw new StudioError('INVALID_ARGUMENT', `probe.labelsPerClass must be a positive integer or null (every label), got ${JSON.stringify(options.labelsPerClass)}`);
+  }
+  if (options.block !== 'best' && (!Number.isInteger(options.block) || options.block < 1)) {
+    throw new StudioError('INVALID_ARGUMENT', `probe.block must be a block number (1 = the first) or "best", got ${JSON.stringify(options.block)}`);
   }
   return options;
 }
@@ -56,6 +69,10 @@ export function planProbe(workspace: Workspace, pretrainRunId: number, input: Pa
   if (parent.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; probe a pretraining run`);
   if (!workspace.runs.latestCheckpoint(pretrainRunId)) throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
   const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
+  const { depth } = (parent.config as PretrainPlan).recipe.model;
+  if (config.block !== 'best' && config.block > depth) {
+    throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth} (run ${pretrainRunId}'s encoder has ${depth} block${depth === 1 ? '' : 's'}) or "best", got ${config.block}`);
+  }
   return workspace.runs.create({ projectId: parent.projectId, kind: 'probe', config, parentRunId: pretrainRunId }).id;
 }
 

@@ -1,22 +1,27 @@
 /**
  * A probe run (`kind probe`, parent = the pretraining run): frozen features of the pretrained
- * encoder and of the same encoder at its random initialisation, each scored the same way —
- * linear probe or kNN — fitted on the plan's train split, scored on its val split. Runs in the
- * training process; the report is the run's `result`.
+ * encoder, of the same encoder at its random initialisation, and of the raw pixels, each scored
+ * the same way — linear probe or kNN — fitted on the plan's train split, scored on its val
+ * split, with 95 % intervals (Wilson per accuracy, paired bootstrap per gain) and warnings in
+ * words. The encoder block probed is asked for or chosen on the train split (`probe-blocks.ts`);
+ * both encoders read the same block. Runs in the training process; the report is the run's `result`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { StudioError, type ProbeReport } from '../contract';
+import { StudioError, type ProbeBlock, type ProbeReport } from '../contract';
 import { disposeModel, type MaeModel } from '../mae/model';
 import { selectBackend } from '../runtime/backend';
 import { Workspace } from '../workspace';
+import { DEFAULT_BOOTSTRAP, pairedBootstrap } from './intervals';
 import { DEFAULT_KNN, knnPredict } from './knn';
 import { DEFAULT_LINEAR_PROBE, fitLinearProbe, probeLogits } from './probe';
+import { chooseBlock, DEFAULT_BLOCK_SELECTION, type Predictor } from './probe-blocks';
 import { drawLabelBudget, forEachBatch, labelledSplits, type LabelledEntry } from './probe-data';
-import { encodeFeatures } from './probe-features';
-import { argmaxRows, classificationScores, type ClassificationScores } from './probe-metrics';
+import { encodeBlockFeatures, rawPixelFeatures } from './probe-features';
+import { argmaxRows, classificationScores } from './probe-metrics';
 import { loadRunModel, randomInitModel, type Pooling } from './probe-model';
+import { DEFAULT_PROBE, type ProbeConfig } from './probe-plan';
+import { probeWarnings } from './probe-warnings';
 import type { PretrainPlan } from './pretrain-plan';
-import type { ProbeConfig } from './probe-plan';
 
 export { planProbe, validateProbeOptions, DEFAULT_PROBE, type ProbeConfig, type ProbeOptions } from './probe-plan';
 
@@ -25,32 +30,51 @@ export type { ProbeReport } from '../contract';
 
 const FEATURE_BATCH = 16; // images per encoder pass: bounded memory at any image size
 
-/** Pooled features of both encoders over a split: row-major [N, D] each. */
-async function splitFeatures(models: MaeModel[], entries: LabelledEntry[], plan: PretrainPlan, pooling: Pooling): Promise<Float32Array[]> {
+/** Side of the raw-pixel baseline's images: 16 × 16 = 256 features per channel, a size a linear probe fits on a few hundred images. */
+export const RAW_PIXEL_SIDE = 16;
+
+/** Features of every candidate block of the train split, both encoders, are held at once; above this "best" tries fewer blocks. */
+const CANDIDATE_FEATURE_BYTES = 1 << 30;
+
+/** Pooled features of each encoder at each block, and the raw pixels, over a split: row-major [N, width] each. */
+interface SplitFeatures {
+  /** encoders[model][block index] */
+  encoders: Float32Array[][];
+  raw: Float32Array;
+}
+
+async function splitFeatures(models: MaeModel[], blocks: number[], entries: LabelledEntry[], plan: PretrainPlan, pooling: Pooling, rawSide: number): Promise<SplitFeatures> {
   const { imgSize, embedDim } = plan.recipe.model;
-  const out = models.map(() => new Float32Array(entries.length * embedDim));
+  const { channels } = plan.data;
+  const rawWidth = channels * rawSide * rawSide;
+  const encoders = models.map(() => blocks.map(() => new Float32Array(entries.length * embedDim)));
+  const raw = new Float32Array(entries.length * rawWidth);
   let row = 0;
   await forEachBatch(entries, plan, FEATURE_BATCH, (images, batch) => {
-    const imgs = tf.tensor4d(images, [batch.length, plan.data.channels, imgSize, imgSize]);
+    raw.set(rawPixelFeatures(images, batch.length, channels, imgSize, rawSide), row * rawWidth);
+    const imgs = tf.tensor4d(images, [batch.length, channels, imgSize, imgSize]);
     models.forEach((model, m) => {
-      const features = encodeFeatures(model, imgs, pooling);
-      out[m]!.set(features.dataSync(), row * embedDim);
-      features.dispose();
+      const features = encodeBlockFeatures(model, imgs, pooling, blocks);
+      features.forEach((feature, b) => { encoders[m]![b]!.set(feature.dataSync(), row * embedDim); feature.dispose(); });
     });
     imgs.dispose();
     row += batch.length;
   });
-  return out;
+  return { encoders, raw };
 }
 
-/** Scores features with the chosen method: fit on train, predict val. */
-function score(options: ProbeConfig, train: Float32Array, val: Float32Array, trainLabels: number[], valLabels: number[], width: number, classes: string[]): ClassificationScores {
-  const predicted = options.method === 'knn'
-    ? knnPredict(train, trainLabels, val, width, classes.length, { ...DEFAULT_KNN, k: options.k })
-    : argmaxRows(probeLogits(fitLinearProbe(train, trainLabels, width, classes.length, DEFAULT_LINEAR_PROBE), val), classes.length);
-  return classificationScores(valLabels, predicted, classes);
+/** The probe as a function from labelled training rows to predicted labels of query rows. */
+function predictor(options: ProbeConfig, numClasses: number): Predictor {
+  if (options.method === 'knn') return (train, labels, queries, width) => knnPredict(train, labels, queries, width, numClasses, { ...DEFAULT_KNN, k: options.k });
+  return (train, labels, queries, width) => argmaxRows(probeLogits(fitLinearProbe(train, labels, width, numClasses, DEFAULT_LINEAR_PROBE), queries), numClasses);
 }
 
+/** Blocks "best" tries: all of them, or evenly spaced ones (always the last) when all would not fit in memory. */
+function candidateBlocks(depth: number, images: number, width: number): number[] {
+  const fit = Math.max(1, Math.floor(CANDIDATE_FEATURE_BYTES / (images * width * 4 * 2)));
+  if (fit >= depth) return Array.from({ length: depth }, (_, i) => i + 1);
+  return [...new Set(Array.from({ length: fit }, (_, i) => Math.round(depth - (i * depth) / fit)))].sort((a, b) => a - b);
+}
 /** Executes a queued probe run to its end (in the training process); the report is stored as its result. */
 export async function executeProbe(workspaceDir: string, runId: number, log: (line: string) => void = () => {}): Promise<ProbeReport> {
   const workspace = new Workspace(workspaceDir);
@@ -65,28 +89,70 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
     workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
     loaded = await loadRunModel(workspace, options.pretrainRunId);
     random = randomInitModel(loaded.plan);
-    const splits = labelledSplits(workspace, loaded.plan);
-    // Options stored before labelsPerClass existed read as "every label".
+    const { plan } = loaded;
+    const { depth, embedDim: width, imgSize } = plan.recipe.model;
+    const seed = plan.recipe.seed;
+    const splits = labelledSplits(workspace, plan);
+    // Options stored before labelsPerClass or block existed read as "every label" and the default block.
     const labelsPerClass = options.labelsPerClass ?? null;
-    if (labelsPerClass !== null) splits.train = drawLabelBudget(splits.train, labelsPerClass, loaded.plan.recipe.seed);
-    log(`probe: ${options.method} on ${options.pooling}-pooled features, ${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} / ${splits.val.length} val images, ${splits.classes.length} classes`);
-    const [trainPretrained, trainRandom] = await splitFeatures([loaded.model, random], splits.train, loaded.plan, options.pooling);
-    const [valPretrained, valRandom] = await splitFeatures([loaded.model, random], splits.val, loaded.plan, options.pooling);
+    const requested = options.block ?? DEFAULT_PROBE.block;
+    if (requested !== 'best' && requested > depth) throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth}, got ${requested}`);
+    if (labelsPerClass !== null) splits.train = drawLabelBudget(splits.train, labelsPerClass, seed);
     const trainLabels = splits.train.map((entry) => entry.label);
     const valLabels = splits.val.map((entry) => entry.label);
-    const width = loaded.plan.recipe.model.embedDim;
+    const numClasses = splits.classes.length;
+    const rawSide = Math.min(RAW_PIXEL_SIDE, imgSize);
+    const candidates = requested === 'best' ? candidateBlocks(depth, splits.train.length, width) : [requested];
+    log(`probe: ${options.method} on ${options.pooling}-pooled features of ${requested === 'best' ? `the best of blocks ${candidates.join(', ')}` : `block ${requested}`} of ${depth}, ` +
+      `${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} / ${splits.val.length} val images, ${numClasses} classes`);
+
+    const predict = predictor(options, numClasses);
+    const models = [loaded.model, random];
+    const train = await splitFeatures(models, candidates, splits.train, plan, options.pooling, rawSide);
+    const choice = candidates.length > 1
+      ? chooseBlock(candidates.map((block, i) => ({ block, features: train.encoders[0]![i]! })), trainLabels, width, predict, { ...DEFAULT_BLOCK_SELECTION, seed })
+      : { chosen: candidates[0]!, selection: null };
+    const chosenIndex = candidates.indexOf(choice.chosen);
+    if (choice.selection) log(`probe: block ${choice.chosen} chosen on the training split (${choice.selection.map((s) => `${s.block}: ${(s.accuracy * 100).toFixed(1)}%`).join(', ')})`);
+    const val = await splitFeatures(models, [choice.chosen], splits.val, plan, options.pooling, rawSide);
+
+    const rawWidth = plan.data.channels * rawSide * rawSide;
+    const predicted = {
+      pretrained: predict(train.encoders[0]![chosenIndex]!, trainLabels, val.encoders[0]![0]!, width),
+      randomInit: predict(train.encoders[1]![chosenIndex]!, trainLabels, val.encoders[1]![0]!, width),
+      rawPixels: predict(train.raw, trainLabels, val.raw, rawWidth),
+    };
+    const right = (labels: number[]) => labels.map((label, i) => label === valLabels[i]);
+    const bootstrap = { ...DEFAULT_BOOTSTRAP, seed };
+    const gain = {
+      randomInit: pairedBootstrap(right(predicted.pretrained), right(predicted.randomInit), bootstrap),
+      rawPixels: pairedBootstrap(right(predicted.pretrained), right(predicted.rawPixels), bootstrap),
+    };
+    const k = options.method === 'knn' ? Math.min(options.k, trainLabels.length) : null;
+    const block: ProbeBlock = {
+      requested, chosen: choice.chosen, depth, selection: choice.selection,
+      selectedBy: choice.selection ? `${DEFAULT_BLOCK_SELECTION.folds}-fold cross-validation within the ${splits.train.length} fitted training images` : null,
+    };
+    const skippedBlocks = requested === 'best' && candidates.length < depth
+      ? [`Only blocks ${candidates.join(', ')} of ${depth} were tried for the best block: the features of every block of ${splits.train.length} images would not fit in memory.`]
+      : [];
     const report: ProbeReport = {
       method: options.method,
       pooling: options.pooling,
-      k: options.method === 'knn' ? Math.min(options.k, trainLabels.length) : null,
+      k,
       labelsPerClass,
       classes: splits.classes,
       excludedClasses: loaded.plan.data.excludedClasses ?? [],
       trainImages: splits.train.length,
       valImages: splits.val.length,
       step: loaded.step,
-      pretrained: score(options, trainPretrained!, valPretrained!, trainLabels, valLabels, width, splits.classes),
-      randomInit: score(options, trainRandom!, valRandom!, trainLabels, valLabels, width, splits.classes),
+      pretrained: classificationScores(valLabels, predicted.pretrained, splits.classes),
+      randomInit: classificationScores(valLabels, predicted.randomInit, splits.classes),
+      rawPixels: classificationScores(valLabels, predicted.rawPixels, splits.classes),
+      rawPixelSide: rawSide,
+      block,
+      gain,
+      warnings: [...probeWarnings({ classes: splits.classes, trainLabels, valLabels, method: options.method, k, gain }), ...skippedBlocks],
       skipped: splits.skipped,
       seconds: (Date.now() - started) / 1000,
     };
@@ -94,6 +160,7 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
     workspace.runs.appendMetrics(runId, [
       { step: loaded.step, name: 'val_accuracy', value: report.pretrained.accuracy, time: now },
       { step: loaded.step, name: 'val_accuracy_random_init', value: report.randomInit.accuracy, time: now },
+      { step: loaded.step, name: 'val_accuracy_raw_pixels', value: report.rawPixels!.accuracy, time: now },
     ]);
     workspace.runs.setResult(runId, report);
     workspace.runs.setStatus(runId, 'completed');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { wilsonInterval } from './intervals';
 import { knnPredict } from './knn';
 import { fitLinearProbe, probeLogits } from './probe';
 import { argmaxRows, classificationScores } from './probe-metrics';
@@ -41,7 +42,9 @@ describe('classification scores', () => {
     const scores = classificationScores([0, 0, 1, 1, 2], [0, 1, 1, 1, 1], ['a', 'b', 'c']);
     expect(scores.accuracy).toBeCloseTo(3 / 5, 10);
     expect(scores.confusion).toEqual([[1, 1, 0], [0, 2, 0], [0, 1, 0]]);
-    expect(scores.perClass[1]).toEqual({ label: 'b', precision: 0.5, recall: 1, support: 2 });
-    expect(scores.perClass[2]).toEqual({ label: 'c', precision: 0, recall: 0, support: 1 });
+    expect(scores.perClass[1]).toMatchObject({ label: 'b', precision: 0.5, recall: 1, support: 2 });
+    expect(scores.perClass[1]!.recallInterval).toEqual(wilsonInterval(2, 2));
+    expect(scores).toMatchObject({ images: 5, interval: wilsonInterval(3, 5) });
+    expect(scores.perClass[2]).toMatchObject({ label: 'c', precision: 0, recall: 0, support: 1 });
   });
 });

@@ -64,23 +64,31 @@ export function fitLinearProbe(
   const m = new Float64Array(params.length);
   const v = new Float64Array(params.length);
   const grad = new Float64Array(params.length);
-  const probabilities = new Float64Array(numClasses);
+  const logits = new Float64Array(numClasses);
+  const errors = new Float64Array(numClasses);
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     grad.fill(0);
     for (let n = 0; n < count; n++) {
-      let largest = -Infinity;
-      for (let k = 0; k < numClasses; k++) {
-        let logit = params[size + k]!;
-        for (let d = 0; d < width; d++) logit += x[n * width + d]! * params[d * numClasses + k]!;
-        probabilities[k] = logit;
-        largest = Math.max(largest, logit);
+      const row = n * width;
+      // Row by row over W [D, K] (contiguous): the same sums, in the same order, as one logit at a time.
+      for (let k = 0; k < numClasses; k++) logits[k] = params[size + k]!;
+      for (let d = 0; d < width; d++) {
+        const value = x[row + d]!;
+        const base = d * numClasses;
+        for (let k = 0; k < numClasses; k++) logits[k]! += value * params[base + k]!;
       }
+      let largest = -Infinity;
+      for (let k = 0; k < numClasses; k++) largest = Math.max(largest, logits[k]!);
       let total = 0;
-      for (let k = 0; k < numClasses; k++) total += (probabilities[k] = Math.exp(probabilities[k]! - largest));
+      for (let k = 0; k < numClasses; k++) total += (logits[k] = Math.exp(logits[k]! - largest));
       for (let k = 0; k < numClasses; k++) {
-        const error = (probabilities[k]! / total - (labels[n] === k ? 1 : 0)) / count; // ∂loss/∂logit
-        grad[size + k]! += error;
-        for (let d = 0; d < width; d++) grad[d * numClasses + k]! += error * x[n * width + d]!;
+        errors[k] = (logits[k]! / total - (labels[n] === k ? 1 : 0)) / count; // ∂loss/∂logit
+        grad[size + k]! += errors[k]!;
+      }
+      for (let d = 0; d < width; d++) {
+        const value = x[row + d]!;
+        const base = d * numClasses;
+        for (let k = 0; k < numClasses; k++) grad[base + k]! += errors[k]! * value;
       }
     }
     for (let i = 0; i < size; i++) grad[i]! += options.weightDecay * params[i]!;
