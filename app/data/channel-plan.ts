@@ -144,7 +144,7 @@ class BandAccumulator {
 export async function computeDatasetStats(workspace: Workspace, projectId: number, seed = 0): Promise<DatasetChannelStats> {
   const view = channelPlanView(workspace, projectId);
   const all = planImages(workspace, projectId, view.channels);
-  if (all.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId} has no usable images: import a folder first`);
+  if (all.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
   let images = all;
   let sampled = false;
   if (all.length > MAX_STATS_IMAGES) {

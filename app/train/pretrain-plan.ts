@@ -222,14 +222,14 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
        WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0 AND stats IS NOT NULL ORDER BY path, frame, id`,
     )
     .all(projectId) as (Omit<Candidate, 'stats'> & { stats: string })[];
-  if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId} has no usable images: import a folder first`);
+  if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
   const candidates = rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[] }));
   const byChannels = new Map<number, Candidate[]>();
   for (const candidate of candidates) byChannels.set(candidate.channels, [...(byChannels.get(candidate.channels) ?? []), candidate]);
   const [channels, chosen] = [...byChannels].sort((a, b) => b[1].length - a[1].length)[0]!;
   const excluded = [...byChannels]
     .filter(([count]) => count !== channels)
-    .map(([count, list]) => ({ reason: `${count} channels (the run uses ${channels})`, count: list.length }));
+    .map(([count, list]) => ({ reason: `${count} channel${count === 1 ? '' : 's'} (the run uses ${channels})`, count: list.length }));
   const { mean, std } = datasetNormalisation(chosen);
   const view = channelPlanView(workspace, projectId);
   const channelPlan = view.channels === channels ? view.plan : null;
