@@ -73,13 +73,17 @@ export function fetchProjectNode(log = (line) => console.error(line)) {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-studio-node-'));
   try {
     let packed = null;
+    let why = '';
     for (const spec of [`${name}@${PROJECT_NODE_VERSION}`, `${name}@^${major}`]) {
       log(`node: fetching ${spec} from the npm registry into ${path.relative(root, PROJECT_NODE_DIR)} (once; this machine's Node is ${process.version})`);
-      const run = npm(['pack', spec, '--pack-destination', scratch, '--silent'], { cwd: scratch, encoding: 'utf8' });
+      // One retry, soon: offline, this should fail in seconds, not after npm's minute of back-off.
+      const run = npm(['pack', spec, '--pack-destination', scratch, '--fetch-retries=1', '--fetch-retry-mintimeout=2000', '--fetch-retry-maxtimeout=5000'], { cwd: scratch, encoding: 'utf8' });
       packed = fs.readdirSync(scratch).find((file) => file.endsWith('.tgz')) ?? null;
       if (run.status === 0 && packed) break;
+      why = (run.stderr ?? '').split('\n').find((line) => /npm (error|ERR!)/.test(line) && !/A complete log/.test(line))?.replace(/^npm (error|ERR!)\s*/, '') ?? `npm exited with ${run.status}`;
+      if (!/E404|No match/i.test(run.stderr ?? '')) break; // only a version missing for this platform is worth the second try
     }
-    if (!packed) throw new Error(`npm could not fetch ${name}@${PROJECT_NODE_VERSION} from the registry`);
+    if (!packed) throw new Error(`npm could not fetch ${name}@${PROJECT_NODE_VERSION} (${why})`);
     fs.rmSync(PROJECT_NODE_DIR, { recursive: true, force: true });
     fs.mkdirSync(PROJECT_NODE_DIR, { recursive: true });
     // tar ships with Linux, macOS and Windows 10+; Node's binary arrives in one npm tarball.
