@@ -51,11 +51,11 @@ function buildFailureReason(output) {
   if (/eigen\/[a-z]+: no such file|eigen\/[a-z]+' file not found|cannot open include file: 'eigen/.test(text)) {
     return `Eigen (C++ headers) not found: install libeigen3-dev, brew install eigen, or set EIGEN_INCLUDE_DIR (${SETUP})`;
   }
-  if (/find python|could not find any python/.test(text)) return `Python 3 not found: node-gyp needs it (${SETUP})`;
-  if (/find visualstudio|could not find any visual studio/.test(text)) {
+  if (/gyp err! find python|could not find any python/.test(text)) return `Python 3 not found: node-gyp needs it (${SETUP})`;
+  if (/gyp err! find vs|could not find any visual studio/.test(text)) {
     return `Visual Studio Build Tools (Desktop development with C++) not found (${SETUP})`;
   }
-  if (/(g\+\+|c\+\+|cc|make|clang\+\+): (command )?not found|not found: make|no developer tools|xcrun: error/.test(text)) {
+  if (/(g\+\+|c\+\+|cc|make|clang\+\+): (command )?not found|(g\+\+|c\+\+|make): no such file|not found: make|no developer tools|xcrun: error/.test(text)) {
     return `no C++ compiler or make: install g++ and make, or Xcode's command line tools (${SETUP})`;
   }
   const first = output.split('\n').find((line) => /error/i.test(line) && !/gyp ERR! (stack|System|command|cwd|node|not ok)/.test(line));
