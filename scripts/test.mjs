@@ -29,6 +29,13 @@ function readJson(file) {
   }
 }
 
+/** Unit test files that failed with no test result in them, as "file: first line of the error". */
+function unitFilesThatRanNoTest(report) {
+  return (report?.testResults ?? [])
+    .filter((file) => file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'))
+    .map((file) => `${path.relative(root, file.name)}: ${(file.message ?? '').trim().split('\n')[0] || 'failed'}`);
+}
+
 const checks = [
   step('type check (app, main, e2e)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']),
   step('type check (renderer, svelte-check)', bin('svelte-check'), ['--tsconfig', 'renderer/tsconfig.json', '--fail-on-warnings', '--output', 'human']),
@@ -41,9 +48,13 @@ step('end-to-end tests (playwright, chromium)', bin('playwright'), ['test', '-c'
 const unit = readJson(path.join(results, 'unit.json'));
 const e2e = readJson(path.join(results, 'e2e.json'));
 const counts = { passed: 0, failed: 0, skipped: 0 };
+// The summary counts tests (vitest's suite counts add every file and describe block around a failed
+// test). A test file that failed outside its tests (it did not load, or a hook threw) has no test to
+// count, so it counts once, by name; so does each error Playwright reports outside a test.
+const unitLoadFailures = unitFilesThatRanNoTest(unit);
 if (unit) {
   counts.passed += unit.numPassedTests;
-  counts.failed += unit.numFailedTests + (unit.numFailedTestSuites ?? 0);
+  counts.failed += unit.numFailedTests + unitLoadFailures.length;
   counts.skipped += (unit.numPendingTests ?? 0) + (unit.numTodoTests ?? 0);
 } else counts.failed += 1;
 if (e2e) {
@@ -53,11 +64,13 @@ if (e2e) {
   counts.failed += (e2e.errors ?? []).length;
 } else counts.failed += 1;
 const failedChecks = checks.filter((ok) => !ok).length;
-counts.failed += failedChecks;
 
 console.log('');
 if (unit) console.log(`unit: ${unit.numPassedTests} passed, ${unit.numFailedTests} failed, ${unit.numPendingTests ?? 0} skipped`);
+for (const failure of unitLoadFailures) console.log(`unit: a test file failed outside its tests (it did not load, or a hook threw), counted as 1 failed: ${failure}`);
+if (!unit) console.log('unit: no report (vitest did not finish); counted as 1 failed');
+if (!e2e) console.log('e2e: no report (playwright did not finish); counted as 1 failed');
 if (e2e) console.log(`e2e: ${e2e.stats.expected} passed, ${e2e.stats.unexpected} failed, ${e2e.stats.skipped} skipped`);
-if (failedChecks) console.log(`checks: ${failedChecks} of ${checks.length} (type checks, security lint, build) failed`);
 console.log(`tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
-process.exit(counts.failed === 0 && counts.passed > 0 ? 0 : 1);
+if (failedChecks) console.log(`checks: ${failedChecks} of ${checks.length} failed (type checks, security lint, build)`);
+process.exit(counts.failed === 0 && failedChecks === 0 && counts.passed > 0 ? 0 : 1);

@@ -72,7 +72,7 @@ export async function computeDatasetStats(workspace: Workspace, projectId: numbe
   const view = channelPlanView(workspace, projectId);
   const target = view.plan.inputChannels;
   const all = keptByPlan(planImages(workspace, projectId), view.plan);
-  if (all.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId} has no usable images: import a folder first`);
+  if (all.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
   let images = all;
   let sampled = false;
   if (all.length > MAX_STATS_IMAGES) {

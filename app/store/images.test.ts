@@ -47,6 +47,13 @@ describe('image pages', () => {
     expect(page(0, { status: 'failed' }).total).toBe(3);
   });
 
+  it('sorts "File size" by bytes on disk, not by pixels', () => {
+    const [small, large] = rows(2, 500);
+    images.insertMany([{ ...small!, width: 4000, height: 3000, sizeBytes: 90_000 }, { ...large!, width: 512, height: 512, sizeBytes: 800_000 }]);
+    const order = page(0, { sort: 'size' }).images.map((image) => image.path);
+    expect(order.slice(0, 2)).toEqual([large!.path, small!.path]); // 800 kB of 512×512 before 90 kB of 4000×3000
+  });
+
   it('count again after a write on this connection or another one', () => {
     expect(page(0).total).toBe(25);
     images.insertMany(rows(2, 50));

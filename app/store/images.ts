@@ -74,7 +74,7 @@ const SUMMARY_COLUMNS = "id, path, label, width, height, channels, bit_depth, fo
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
   label: 'label, path',
-  size: 'width * height DESC, path',
+  size: 'size_bytes DESC, path, frame', // "File size": bytes on disk, largest first
   imported: 'id',
   channels: 'channels DESC, path, frame',
   bitDepth: 'bit_depth DESC, path, frame',

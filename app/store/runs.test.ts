@@ -41,6 +41,14 @@ describe('RunStore', () => {
     expect(runs.list(projectId).map((r) => r.id)).toEqual([child.id, parent.id]);
   });
 
+  it('numbers runs within their project and kind, whatever the ids of other projects\' runs', () => {
+    const other = new ProjectStore(db).create('q', 'general').id;
+    const create = (project: number, kind: 'pretrain' | 'probe') => runs.create({ projectId: project, kind, config: {} }).id;
+    const ids = [create(projectId, 'pretrain'), create(other, 'pretrain'), create(projectId, 'probe'), create(projectId, 'pretrain'), create(other, 'probe')];
+    const numbers = runs.outcomes(ids);
+    expect(ids.map((id) => numbers.get(id)!.number)).toEqual([1, 1, 1, 2, 1]); // run id 4 is this project's Pretrain #2
+  });
+
   it('writes metrics in batches and lets a resumed run rewrite the steps after its checkpoint', () => {
     const run = runs.create({ projectId, kind: 'pretrain', config: {} });
     runs.appendMetrics(run.id, [1, 2, 3, 4].map((step) => ({ step, name: 'train_loss', value: 1 / step, time: step })));

@@ -248,11 +248,12 @@ export class RunStore {
         (SELECT coalesce(sum(gap), 0) FROM (
            SELECT time - lag(time) OVER (ORDER BY step) AS gap FROM metrics WHERE run_id = @id AND name = 'train_loss'
          ) WHERE gap BETWEEN 0 AND 120) AS seconds,
-        (SELECT max(step) FROM checkpoints WHERE run_id = @id) AS checkpointStep`);
+        (SELECT max(step) FROM checkpoints WHERE run_id = @id) AS checkpointStep,
+        (SELECT count(*) FROM runs o JOIN runs r ON r.id = @id WHERE o.project_id = r.project_id AND o.kind = r.kind AND o.id <= r.id) AS number`);
     const result = new Map<number, RunOutcome>();
     for (const id of runIds) {
-      const row = query.get({ id }) as { trainLoss: number | null; valLoss: number | null; step: number | null; seconds: number; checkpointStep: number | null };
-      result.set(id, { finalTrainLoss: row.trainLoss, finalValLoss: row.valLoss, step: row.step ?? 0, trainingSeconds: row.seconds, checkpointStep: row.checkpointStep });
+      const row = query.get({ id }) as { trainLoss: number | null; valLoss: number | null; step: number | null; seconds: number; checkpointStep: number | null; number: number };
+      result.set(id, { number: row.number, finalTrainLoss: row.trainLoss, finalValLoss: row.valLoss, step: row.step ?? 0, trainingSeconds: row.seconds, checkpointStep: row.checkpointStep });
     }
     return result;
   }
@@ -266,6 +267,8 @@ export class RunStore {
 
 /** A run's results so far, for the history. */
 export interface RunOutcome {
+  /** Its place among the project's runs of its kind, from 1 ("Pretrain #3"); ids stay the API's names. */
+  number: number;
   finalTrainLoss: number | null;
   finalValLoss: number | null;
   step: number;

@@ -230,7 +230,7 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
        WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0 AND stats IS NOT NULL ORDER BY path, frame, id`,
     )
     .all(projectId) as (Omit<Candidate, 'stats'> & { stats: string })[];
-  if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId} has no usable images: import a folder first`);
+  if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
   const candidates = rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[] }));
   // The channel plan decides, per channel count, how images become its input bands or that they
   // are left out; Curate shows that decision and the run records it.

@@ -91,7 +91,7 @@ const REWORDINGS: { pattern: RegExp; field: RecipeField; message: (match: RegExp
     message: ([, value]) => `Mask ratio must be between 0 and 1, not including either (the paper uses 0.75); got ${value}`,
   },
   { pattern: /^pretrain: give --steps or --epochs, not both/, field: 'recipe', message: () => 'Give steps or epochs, not both' },
-  { pattern: /^project \d+ has no usable images/, field: 'recipe', message: () => 'This project has no usable images yet: import a folder first' },
+  { pattern: /^project .+ has no usable images/, field: 'recipe', message: () => 'This project has no usable images yet: import a folder first' },
   { pattern: /^pretrain\.init: (.*)$/s, field: 'init', message: ([, rest]) => `Weights file: ${rest}` },
 ];
 

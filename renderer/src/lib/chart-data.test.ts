@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignSeries } from './chart-data';
+import { alignSeries, logAxisRange, logAxisTicks } from './chart-data';
 
 describe('alignSeries', () => {
   it('puts per-step train loss and per-epoch val loss on one axis, null where a line has no point', () => {
@@ -13,5 +13,24 @@ describe('alignSeries', () => {
       x: [1, 2, 5],
       lines: [[1, 2, null], [null, 7, 8]],
     });
+  });
+});
+
+describe('log loss axis', () => {
+  it('spans a loss between 1.1 and 1.9 with ticks inside it, rising by a constant factor', () => {
+    const [min, max] = logAxisRange(1.1, 1.9);
+    expect(min).toBeGreaterThan(1);
+    expect(max).toBeLessThan(2.1);
+    const ticks = logAxisTicks(min, max);
+    expect(ticks).toHaveLength(5);
+    expect(ticks.every((tick) => tick > min && tick < max)).toBe(true);
+    const ratios = ticks.slice(1).map((tick, i) => tick / ticks[i]!);
+    for (const ratio of ratios) expect(ratio).toBeCloseTo(ratios[0]!, 1); // equal factors, up to the 3-digit rounding
+  });
+
+  it('spans decades when the loss falls by orders of magnitude', () => {
+    const ticks = logAxisTicks(...logAxisRange(0.01, 10));
+    expect(ticks[0]).toBeLessThan(0.05);
+    expect(ticks[4]).toBeGreaterThan(2);
   });
 });

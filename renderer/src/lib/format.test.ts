@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../../app/contract';
 import { errorMessage } from './errors';
-import { baseName, formatBytes, formatDuration } from './format';
+import { baseName, formatBytes, formatDuration, plural } from './format';
+import { runName } from './run-format';
 
 describe('format', () => {
   it('names the last segment of POSIX and Windows paths', () => {
@@ -13,6 +14,18 @@ describe('format', () => {
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(43_800)).toMatch(/^43\.8 kB$/);
     expect(formatBytes(null)).toBe('—');
+  });
+
+  it('writes one of a thing in the singular and every other count in the plural', () => {
+    expect(plural(1, 'channel')).toBe('1 channel');
+    expect(plural(3, 'channel')).toBe('3 channels');
+    expect(plural(0, 'image')).toBe('0 images');
+    expect(plural(1, 'class', 'classes')).toBe('1 class');
+  });
+
+  it('names a run by its kind and its number within the project, not its id', () => {
+    expect(runName({ kind: 'pretrain', number: 3 })).toBe('Pretrain #3');
+    expect(runName({ kind: 'finetune', number: 1 })).toBe('Fine-tune #1');
   });
 
   it('writes durations for people, and a dash while unknown', () => {

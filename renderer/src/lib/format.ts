@@ -9,6 +9,11 @@ export function formatCount(value: number): string {
   return integer.format(value);
 }
 
+/** `1 channel`, `3 channels`, `1,200 images`: a count and its noun, plural unless the count is 1. */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${integer.format(count)} ${count === 1 ? singular : pluralForm}`;
+}
+
 /** `3.4 MB`, in decimal units like the file manager shows. */
 export function formatBytes(bytes: number | null): string {
   if (bytes === null) return '—';

@@ -1,6 +1,13 @@
 /** How runs read in the history and on the dashboard. */
 import type { RunRecipe } from '../../../app/contract';
 
+const KIND_NAMES = { pretrain: 'Pretrain', probe: 'Probe', finetune: 'Fine-tune' } as const;
+
+/** `Pretrain #3`: the run's kind and its number among the project's runs of that kind (not its id). */
+export function runName(run: { kind: keyof typeof KIND_NAMES; number: number }): string {
+  return `${KIND_NAMES[run.kind]} #${run.number}`;
+}
+
 /** `ViT 192d×12 · 224 px / 16 · dec 512×8`. */
 export function describeModel(recipe: RunRecipe): string {
   return `ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px / ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
