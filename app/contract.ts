@@ -30,6 +30,22 @@ export interface Project {
   createdAt: string;
   imageCount: number;
   failedCount: number;
+  /** Another project has the same name (ignoring case): shown as a warning, never refused by the core. */
+  duplicateName?: boolean;
+}
+
+/** What deleting a project removes (the user's image files are never touched). */
+export interface ProjectRemoval {
+  projectId: number;
+  /** Rows of the images table: imported images, failed files and duplicates. */
+  images: number;
+  runs: number;
+  checkpoints: number;
+  exports: number;
+  /** Runs of the project training now; deleting is refused while there are any. */
+  training: number[];
+  /** Bytes of the project's folder (thumbnails, checkpoints, exports written there). */
+  bytes: number;
 }
 
 /** Per-channel statistics of one image, in the image's own units (0..255 or 0..65535). */
@@ -336,6 +352,9 @@ export const services = {
     get: method(z.tuple([Id]), returns<Project>()),
     create: method(z.tuple([CreateProject]), returns<Project>()),
     rename: method(z.tuple([Id, ProjectName]), returns<Project>()),
+    /** What `remove` would delete, for the confirmation. */
+    removal: method(z.tuple([Id]), returns<ProjectRemoval>()),
+    /** Deletes the project's rows and its folder (thumbnails, checkpoints, exports); never image files. */
     remove: method(z.tuple([Id]), returns<void>()),
   },
   images: {

@@ -63,8 +63,10 @@ export class Studio {
       get: (id) => this.workspace.projects.get(id),
       create: ({ name, domain }) => this.workspace.projects.create(name, domain),
       rename: (id, name) => this.workspace.projects.rename(id, name),
+      removal: (id) => ({ ...this.workspace.projects.removal(id), bytes: folderBytes(this.workspace.projectDir(id)) }),
       remove: (id) => {
         this.workspace.projects.remove(id);
+        // Only the project's own folder: image files are referenced in place and never touched.
         fs.rmSync(this.workspace.projectDir(id), { recursive: true, force: true });
       },
     },
@@ -199,6 +201,23 @@ export class Studio {
     await this.training.close();
     this.workspace.close();
   }
+}
+
+/** Bytes of the files under a folder (0 when it does not exist); symlinks are not followed. */
+function folderBytes(dir: string): number {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) total += folderBytes(file);
+    else if (entry.isFile()) total += fs.statSync(file).size;
+  }
+  return total;
 }
 
 /** Sub-folders of a folder, for the in-app folder browser. */
