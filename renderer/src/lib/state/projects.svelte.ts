@@ -1,6 +1,6 @@
 /** The project list in the sidebar and which project is open. */
 import { getContext, setContext } from 'svelte';
-import type { CreateProject, Project, StudioClient } from '../../../../app/contract';
+import type { CreateProject, Project, ProjectRemoval, StudioClient } from '../../../../app/contract';
 
 const LAST_PROJECT_KEY = 'mae-studio.last-project';
 
@@ -36,6 +36,36 @@ export class ProjectsState {
     this.items = [project, ...this.items.filter((item) => item.id !== project.id)];
     this.select(project.id);
     return project;
+  }
+
+  /** Another project with this name (trimmed, ignoring case), to warn before it is used twice. */
+  nameTaken(name: string, exceptId: number | null = null): Project | null {
+    const wanted = name.trim().toLowerCase();
+    return this.items.find((project) => project.id !== exceptId && project.name.trim().toLowerCase() === wanted) ?? null;
+  }
+
+  /** Renames a project; the list is reloaded so every duplicate-name flag is right again. */
+  async rename(id: number, name: string): Promise<Project> {
+    const project = await this.client.projects.rename(id, name);
+    this.items = await this.client.projects.list();
+    return project;
+  }
+
+  /** What deleting a project would remove. */
+  removal(id: number): Promise<ProjectRemoval> {
+    return this.client.projects.removal(id);
+  }
+
+  /** Deletes a project and opens the next one in the list, if any. */
+  async remove(id: number): Promise<void> {
+    await this.client.projects.remove(id);
+    const index = this.items.findIndex((project) => project.id === id);
+    this.items = await this.client.projects.list();
+    if (this.selectedId === id) {
+      const next = this.items[Math.min(Math.max(index, 0), this.items.length - 1)];
+      this.selectedId = next?.id ?? null;
+      if (next) localStorage.setItem(LAST_PROJECT_KEY, String(next.id));
+    }
   }
 
   /** Opens a project. */
