@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { StudioError, type StudioImpl } from './contract';
 import { channelPlanView, checkPlan, computeDatasetStats } from './data/channel-plan';
 import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import';
+import { ImageWindows } from './data/image-window';
 import { renderPlanThumbnails } from './data/plan-thumbnails';
 import { stratifiedSplit } from './data/split';
 import { checkFolders } from './data/walk';
@@ -33,6 +34,7 @@ export class Studio {
   /** The contract's services, bound to this studio. */
   readonly services: StudioImpl;
   readonly #imports = new Map<string, AbortController>();
+  readonly #windows = new ImageWindows();
   readonly #running = new Set<Promise<unknown>>();
   /** Stops the training processes of running probe / fine-tuning jobs (on close). */
   readonly #stops = new Set<() => void>();
@@ -84,6 +86,7 @@ export class Studio {
         this.workspace.projects.require(projectId);
         return this.workspace.images.failures(projectId);
       },
+      window: (imageId, query) => this.#windows.read(this.workspace, imageId, query),
     },
     curation: {
       health: (projectId) => {
