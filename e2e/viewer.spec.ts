@@ -5,6 +5,13 @@ import path from 'node:path';
 import { writeDicom } from '../app/data/format-fixtures';
 import { cli, expect, test } from './fixtures';
 
+/** The part of a canvas element this spec reads (the e2e project has no DOM types). */
+interface Canvas2d {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, width: number, height: number): { data: ArrayLike<number> } } | null;
+}
+
 /** Stored value per column band: −1000 HU (air), −360 HU in the middle half, +200 HU (bone-ish). */
 const COLUMN_HU = (x: number) => (x < 16 ? -1000 : x < 48 ? -360 : 200);
 
@@ -29,7 +36,10 @@ test('shows a CT in Hounsfield units with lung, mediastinum and bone windows, fr
 
   /** The grey drawn at the centre of the canvas (where −360 HU is). */
   const centreGrey = () =>
-    canvas.evaluate((element: HTMLCanvasElement) => element.getContext('2d')!.getImageData(element.width >> 1, element.height >> 1, 1, 1).data[0]!);
+    canvas.evaluate((element) => {
+      const drawn = element as unknown as Canvas2d;
+      return drawn.getContext('2d')!.getImageData(drawn.width >> 1, drawn.height >> 1, 1, 1).data[0]!;
+    });
 
   await page.getByTestId('preset-lung').click();
   await expect(page.getByTestId('wl-width')).toHaveValue('1500');
