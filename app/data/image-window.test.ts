@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageWindow } from '../contract';
 import { Studio } from '../studio';
-import { writeDicom } from './format-fixtures';
+import { writeDicom, writeTiff } from './format-fixtures';
 import { sampleRegion } from './image-window';
 
 let dir: string;
@@ -43,6 +43,9 @@ beforeAll(async () => {
   // A 16-bit grey PNG whose value is x + 100 y.
   const pixels = new Uint16Array(Array.from({ length: 64 * 32 }, (_, i) => (i % 64) + 100 * Math.floor(i / 64)));
   await sharp(pixels, { raw: { width: 64, height: 32, channels: 1 } }).toColourspace('grey16').png().toFile(path.join(images, 'ramp.png'));
+  // A 50,000 × 50,000 uint16 slide in 256² tiles that all share one block (value = 100 x + y in the tile).
+  const tile = Array.from({ length: 256 * 256 }, (_, index) => (index % 256) * 100 + Math.floor(index / 256));
+  fs.writeFileSync(path.join(images, 'slide.tif'), writeTiff([{ width: 50_000, height: 50_000, bands: 1, sampleType: 'uint16', values: tile, tile: [256, 256], sharedTile: true }]));
   studio = new Studio(path.join(dir, 'workspace'));
   projectId = (await studio.services.projects.create({ name: 'Window', domain: 'medical' })).id;
   const result = await studio.runImport('window', projectId, [images]);
@@ -74,6 +77,17 @@ describe('images.window', () => {
     expect(window).toMatchObject({ sampleType: 'uint16', regionWidth: 4, regionHeight: 4, width: 2, height: 2, imageWidth: 64, imageHeight: 32 });
     expect(valuesOf(window)).toEqual([1060, 1062, 1260, 1262]);
     await expect(studio.services.images.window(id, query({ x: 64 }))).rejects.toThrow('outside the 64×32 image');
+  });
+});
+
+describe('images.window on a huge TIFF', () => {
+  it('reads a native window from the tiles that cover it, and refuses to read the whole slide', async () => {
+    const id = await imageId('slide.tif');
+    expect((await studio.services.images.get(id)).meta?.huge).toBe(true);
+    const window = await studio.services.images.window(id, query({ x: 100 * 256 + 3, y: 140 * 256 + 5, width: 4, height: 1 }));
+    expect(window).toMatchObject({ imageWidth: 50_000, imageHeight: 50_000, width: 4, height: 1, sampleType: 'uint16' });
+    expect(valuesOf(window)).toEqual([305, 405, 505, 605]);
+    await expect(studio.services.images.window(id, query({ step: 64 }))).rejects.toThrow('too large to read whole');
   });
 });
 
