@@ -89,6 +89,15 @@ describe('projects', () => {
     await studio.services.projects.remove(project.id);
     expect(await studio.services.projects.list()).toEqual([]);
   });
+
+  it('refuses to delete a project while an import into it runs', async () => {
+    const project = await projectWithImages('Importing', ['a'], 2);
+    const finished = new Promise((resolve) => studio.events.on('importFinished', resolve));
+    await studio.services.imports.start(project.id, [path.join(dir, 'images')]);
+    await expect(async () => studio.services.projects.remove(project.id)).rejects.toThrow('while an import into it is running');
+    await finished;
+    await studio.services.projects.remove(project.id);
+  });
 });
 
 describe('single images', () => {

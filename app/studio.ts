@@ -35,6 +35,8 @@ export class Studio {
   readonly services: StudioImpl;
   readonly #imports = new Map<string, AbortController>();
   readonly #windows = new ImageWindows();
+  /** The project each running import writes to. */
+  readonly #importProjects = new Map<string, number>();
   readonly #running = new Set<Promise<unknown>>();
   /** Stops the training processes of running probe / fine-tuning jobs (on close). */
   readonly #stops = new Set<() => void>();
@@ -67,6 +69,9 @@ export class Studio {
       rename: (id, name) => this.workspace.projects.rename(id, name),
       removal: (id) => ({ ...this.workspace.projects.removal(id), bytes: folderBytes(this.workspace.projectDir(id)) }),
       remove: (id) => {
+        if ([...this.#importProjects.values()].includes(id)) {
+          throw new StudioError('CONFLICT', `project ${id} cannot be deleted while an import into it is running: cancel the import first`, { projectId: id });
+        }
         this.workspace.projects.remove(id);
         // Only the project's own folder: image files are referenced in place and never touched.
         fs.rmSync(this.workspace.projectDir(id), { recursive: true, force: true });
@@ -167,6 +172,7 @@ export class Studio {
 
   /** Imports folders and reports progress as events; the promise resolves with the result. */
   async runImport(importId: string, projectId: number, folders: string[], signal?: AbortSignal) {
+    this.#importProjects.set(importId, projectId);
     try {
       const result = await importFolders({
         importId,
@@ -188,6 +194,7 @@ export class Studio {
       throw error;
     } finally {
       this.#imports.delete(importId);
+      this.#importProjects.delete(importId);
     }
   }
 
