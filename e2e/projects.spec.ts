@@ -19,6 +19,11 @@ test('renames a project, flags a duplicate name, and deletes it without touching
   await page.getByTestId('rename-project-save').click();
   await expect(page.getByTestId('project-title')).toHaveText('Tissue sections');
   await expect(page.getByTestId('project-item').filter({ hasText: 'Tissue sections' })).toBeVisible();
+  await page.getByTestId('new-project').click();
+  await page.getByTestId('project-name').fill('tissue SECTIONS');
+  await expect(page.getByTestId('duplicate-name')).toContainText('Another project is already called “Tissue sections”');
+  await expect(page.getByTestId('create-project')).toBeDisabled();
+  await page.keyboard.press('Escape');
 
   const projectDir = path.join(studio.workspace, 'projects', String(tissue.id));
   expect(fs.existsSync(projectDir)).toBe(true);
