@@ -40,7 +40,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]\n' +
       '                      [--full (safetensors: the whole MAE in models_mae.py names)]' },
   demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample' },
-  serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1]' },
+  serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1] [--stable-token]' },
 };
 
 const USER_ERRORS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'CONFLICT', 'UNSUPPORTED', 'UNAUTHORIZED', 'UNKNOWN_METHOD', 'STORAGE']);

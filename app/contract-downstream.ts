@@ -221,6 +221,8 @@ export const downstreamServices = {
     probe: method(z.tuple([Id, ProbeRequest]), returns<{ runId: number }>()),
     /** Fine-tunes a pretraining run's encoder as a new run; `evaluationProgress` events follow. */
     finetune: method(z.tuple([Id, FinetuneRequest]), returns<{ runId: number }>()),
+    /** Stops a running probe or fine-tuning run after its current step (status 'stopped'), as pretraining runs stop. */
+    stop: method(z.tuple([Id]), returns<void>()),
   },
   exports: {
     /** Exports of a project's runs (newest first). */

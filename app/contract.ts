@@ -10,10 +10,12 @@
 import { z } from 'zod';
 import { FolderPath, Id, method, returns, type MethodSpec, type Returns } from './contract-method';
 import { downstreamEvents, downstreamServices } from './contract-downstream';
+import { ImageWindowQuery, type ImageWindow, type ProjectRemoval } from './contract-images';
 import { runServices, trainingEvents, trainingServices } from './contract-training';
 import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
 
 export type { MethodSpec, Returns } from './contract-method';
+export * from './contract-images';
 export * from './contract-training';
 export * from './contract-downstream';
 export * from './contract-channels';
@@ -32,6 +34,8 @@ export interface Project {
   createdAt: string;
   imageCount: number;
   failedCount: number;
+  /** Another project has the same name (ignoring case): shown as a warning, never refused by the core. */
+  duplicateName?: boolean;
 }
 
 /** Per-channel statistics of one image, in the image's own units (0..255 or 0..65535). */
@@ -304,6 +308,9 @@ export const services = {
     get: method(z.tuple([Id]), returns<Project>()),
     create: method(z.tuple([CreateProject]), returns<Project>()),
     rename: method(z.tuple([Id, ProjectName]), returns<Project>()),
+    /** What `remove` would delete, for the confirmation. */
+    removal: method(z.tuple([Id]), returns<ProjectRemoval>()),
+    /** Deletes the project's rows and its folder (thumbnails, checkpoints, exports); never image files. */
     remove: method(z.tuple([Id]), returns<void>()),
   },
   images: {
@@ -311,6 +318,8 @@ export const services = {
     get: method(z.tuple([Id]), returns<ImageDetail>()),
     labels: method(z.tuple([Id]), returns<LabelCount[]>()),
     failures: method(z.tuple([Id]), returns<ImportFailure[]>()),
+    /** Real values of a window of an image (or another frame of its file), for the viewer. */
+    window: method(z.tuple([Id, ImageWindowQuery]), returns<ImageWindow>()),
   },
   curation: {
     /** Counts, histograms, label balance, duplicates and failures of a project's dataset. */

@@ -10,6 +10,7 @@ import { StudioError, type StudioImpl } from './contract';
 import { channelPlanView, leftOutChannels, validatePlan } from './data/channel-plan';
 import { computeDatasetStats } from './data/dataset-stats';
 import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import';
+import { ImageWindows } from './data/image-window';
 import { renderPlanThumbnails } from './data/plan-thumbnails';
 import { stratifiedSplit } from './data/split';
 import { checkFolders } from './data/walk';
@@ -34,6 +35,9 @@ export class Studio {
   /** The contract's services, bound to this studio. */
   readonly services: StudioImpl;
   readonly #imports = new Map<string, AbortController>();
+  readonly #windows = new ImageWindows();
+  /** The project each running import writes to. */
+  readonly #importProjects = new Map<string, number>();
   readonly #running = new Set<Promise<unknown>>();
   /** Stops the training processes of running probe / fine-tuning jobs (on close). */
   readonly #stops = new Set<() => void>();
@@ -64,8 +68,13 @@ export class Studio {
       get: (id) => this.workspace.projects.get(id),
       create: ({ name, domain }) => this.workspace.projects.create(name, domain),
       rename: (id, name) => this.workspace.projects.rename(id, name),
+      removal: (id) => ({ ...this.workspace.projects.removal(id), bytes: folderBytes(this.workspace.projectDir(id)) }),
       remove: (id) => {
+        if ([...this.#importProjects.values()].includes(id)) {
+          throw new StudioError('CONFLICT', `project ${id} cannot be deleted while an import into it is running: cancel the import first`, { projectId: id });
+        }
         this.workspace.projects.remove(id);
+        // Only the project's own folder: image files are referenced in place and never touched.
         fs.rmSync(this.workspace.projectDir(id), { recursive: true, force: true });
       },
     },
@@ -83,6 +92,7 @@ export class Studio {
         this.workspace.projects.require(projectId);
         return this.workspace.images.failures(projectId);
       },
+      window: (imageId, query) => this.#windows.read(this.workspace, imageId, query),
     },
     curation: {
       health: (projectId) => {
@@ -165,6 +175,7 @@ export class Studio {
 
   /** Imports folders and reports progress as events; the promise resolves with the result. */
   async runImport(importId: string, projectId: number, folders: string[], signal?: AbortSignal) {
+    this.#importProjects.set(importId, projectId);
     try {
       const result = await importFolders({
         importId,
@@ -186,6 +197,7 @@ export class Studio {
       throw error;
     } finally {
       this.#imports.delete(importId);
+      this.#importProjects.delete(importId);
     }
   }
 
@@ -202,6 +214,23 @@ export class Studio {
     await this.training.close();
     this.workspace.close();
   }
+}
+
+/** Bytes of the files under a folder (0 when it does not exist); symlinks are not followed. */
+function folderBytes(dir: string): number {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) total += folderBytes(file);
+    else if (entry.isFile()) total += fs.statSync(file).size;
+  }
+  return total;
 }
 
 /** Sub-folders of a folder, for the in-app folder browser. */

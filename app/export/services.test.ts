@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../studio';
+import type { StudioError } from '../contract';
 import type { LaunchWorker } from '../train/host';
 import { pretrainedFixture, TINY_PRETRAIN, type PretrainedFixture } from '../train/probe-testing';
 
@@ -43,6 +44,39 @@ describe('evaluation jobs', () => {
       expect(launches.map((launched) => launched.workerPath)).toEqual([workerPath, workerPath]);
       expect(launches[0]!.args).toContain(String(probeRunId));
       expect(launches[1]!.args).toContain(String(finetuneRunId));
+    } finally {
+      await studio.close();
+    }
+  });
+
+  it('stop a running fine-tune like a pretraining run, and refuse one that is not running', async () => {
+    const workerPath = path.join(fixture.dir, 'host-worker.js');
+    fs.writeFileSync(workerPath, '');
+    const sent: unknown[] = [];
+    let exit: ((code: number | null, signal: string | null) => void) | undefined;
+    const launch: LaunchWorker = () => ({
+      pid: 1,
+      send: (command) => sent.push(command),
+      kill: () => exit?.(null, 'SIGKILL'),
+      onMessage: () => {},
+      onExit: (listener) => (exit = listener),
+      onError: () => {},
+    });
+    const studio = new Studio(fixture.workspaceDir, { training: { launch, workerPath } });
+    try {
+      const { runId } = await studio.services.evaluation.finetune(fixture.runId, { steps: 50 });
+      await studio.services.evaluation.stop(runId);
+      expect(sent).toContainEqual({ type: 'stop' });
+      exit?.(0, null);
+      await expect.poll(async () => {
+        try {
+          await studio.services.evaluation.stop(runId);
+          return 'still stoppable';
+        } catch (error) {
+          return (error as StudioError).code;
+        }
+      }).toBe('CONFLICT');
+      await expect(async () => studio.services.evaluation.stop(fixture.runId)).rejects.toThrow('stop it from the Training tab');
     } finally {
       await studio.close();
     }

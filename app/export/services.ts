@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EvaluationRecord, FinetuneReport, ModelSource, ProbeReport, StudioImpl } from '../contract';
+import { StudioError, type EvaluationRecord, type FinetuneReport, type ModelSource, type ProbeReport, type StudioImpl } from '../contract';
 import type { StudioEvents } from '../rpc';
 import type { RunRecord } from '../store/runs';
 import { planFinetune } from '../train/finetune-plan';
@@ -67,6 +67,9 @@ export function downstreamServices(
   const defaultDir = (runId: number, format: ExportFormat) =>
     path.join(workspaceOf().projectDir(workspaceOf().runs.get(runId).projectId), 'exports', `run-${runId}-${format}`);
 
+  // Stops of the jobs this studio runs, by run id.
+  const running = new Map<number, () => void>();
+
   const startJob = (runId: number, kind: 'probe' | 'finetune') => {
     const training = startTraining(workspaceOf().root, runId, {
       ...trainingHost(),
@@ -77,11 +80,14 @@ export function downstreamServices(
     });
     const finish = (status: string, step: number, error?: string) =>
       events.emit('evaluationProgress', { runId, kind, phase: 'finished', step, totalSteps: step, loss: null, status, ...(error && { error }) });
+    running.set(runId, () => training.stop());
     track(
-      training.done.then(
-        (finished) => finish(finished.status, finished.step, finished.reason),
-        (error: unknown) => finish('failed', 0, error instanceof Error ? error.message : String(error)),
-      ),
+      training.done
+        .then(
+          (finished) => finish(finished.status, finished.step, finished.reason),
+          (error: unknown) => finish('failed', 0, error instanceof Error ? error.message : String(error)),
+        )
+        .finally(() => running.delete(runId)),
       () => training.stop(),
     );
     return { runId };
@@ -109,6 +115,14 @@ export function downstreamServices(
         const steps = request.steps;
         const warmup = steps === undefined ? {} : { warmupSteps: Math.floor(steps / 10) };
         return startJob(planFinetune(workspaceOf(), runId, { ...request, ...warmup }), 'finetune');
+      },
+      stop: (runId) => {
+        const run = workspaceOf().runs.get(runId);
+        const stop = running.get(runId);
+        if (stop) return stop();
+        if (run.kind !== 'probe' && run.kind !== 'finetune') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run: stop it from the Training tab`, { runId });
+        if (run.status === 'running') throw new StudioError('CONFLICT', `run ${runId} is training in another process: stop it there`, { runId });
+        throw new StudioError('CONFLICT', `run ${runId} is not running (it is ${run.status})`, { runId });
       },
     },
     exports: {

@@ -147,11 +147,26 @@ describe('serve mode', () => {
     expect(await upgrade(`/ws?token=${served.token}`, { origin })).toBe(101);
   });
 
+  it('greets each socket with the server instance, and tells a page without the token only that it is invalid', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${served.port}/ws?token=${served.token}`);
+    const hello = await new Promise<{ type: string; instance: string }>((resolve) => socket.once('message', (data) => resolve(JSON.parse(data.toString()))));
+    expect(hello.type).toBe('hello');
+    expect(hello.instance).toMatch(/^[0-9a-f-]{36}$/);
+    socket.close();
+    const session = async (headers: Record<string, string>) => (await fetch(`http://127.0.0.1:${served.port}/session`, { headers })).json();
+    expect(await session({})).toEqual({ valid: false });
+    expect(await session({ cookie: 'mae_studio_token=stale' })).toEqual({ valid: false });
+    expect(await session({ cookie: `mae_studio_token=${served.token}` })).toEqual({ valid: true });
+  });
+
   it('answers malformed WebSocket messages with typed errors and keeps the connection', async () => {
     const socket = new WebSocket(`ws://127.0.0.1:${served.port}/ws?token=${served.token}`);
     await new Promise((resolve) => socket.once('open', resolve));
     const replies: { id: number | null; reply: { ok: boolean; error?: { code: string } } }[] = [];
-    socket.on('message', (data) => replies.push(JSON.parse(data.toString())));
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString());
+      if (message.type === 'reply') replies.push(message);
+    });
     for (const message of ['not json', '[]', '{"type":"call"}', '{"type":"call","id":2,"channel":5}', '{"type":"call","id":3,"channel":"no.such"}', '{"type":"call","id":4,"channel":"projects.get","args":["x"]}', '{"type":"call","id":5,"channel":"projects.list","args":[]}']) {
       socket.send(message);
     }

@@ -3,6 +3,7 @@
  * browser on this machine. Every request needs the token; only workspace thumbnails and the
  * renderer's own files are ever read from disk.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -64,6 +65,8 @@ export async function startServer(options: ServeOptions): Promise<Served> {
   const token = options.token ?? newToken();
   const staticDir = path.resolve(options.staticDir);
   const dispatch = createDispatcher(options.studio.services);
+  // Told to every page on connect: a page that reconnects to another instance knows the server restarted.
+  const instance = randomUUID();
   let allowedHosts = new Set<string>();
 
   const server = http.createServer((request, response) => {
@@ -77,6 +80,13 @@ export async function startServer(options: ServeOptions): Promise<Served> {
   async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (!hostAllowed(request, allowedHosts)) return send(response, 421, 'unexpected Host header');
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname === '/session') {
+      // Answered without the token, and says only whether the page's token is still good: after a
+      // restart with a new token, an open page learns it needs the new link (and says so).
+      const valid = tokenMatches(presentedToken(request, url), token);
+      response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...SECURITY_HEADERS }).end(JSON.stringify({ valid }));
+      return;
+    }
     if (!tokenMatches(presentedToken(request, url), token)) {
       return send(response, 401, 'MAE Studio: missing or wrong token. Open the URL printed by `mae-studio serve`.');
     }
@@ -130,6 +140,7 @@ export async function startServer(options: ServeOptions): Promise<Served> {
   }, EVENTS);
 
   sockets.on('connection', (ws: WebSocket) => {
+    ws.send(JSON.stringify({ type: 'hello', instance }));
     ws.on('message', (data, isBinary) => {
       void answer(ws, isBinary ? null : data.toString());
     });

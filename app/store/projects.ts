@@ -1,5 +1,5 @@
 /** The `projects` table. */
-import { StudioError, type Domain, type Project } from '../contract';
+import { StudioError, type Domain, type Project, type ProjectRemoval } from '../contract';
 import type { Db } from './database';
 
 interface ProjectRow {
@@ -9,12 +9,14 @@ interface ProjectRow {
   created_at: string;
   image_count: number;
   failed_count: number;
+  same_name: number;
 }
 
 const SELECT = `
   SELECT p.id, p.name, p.domain, p.created_at,
          (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NULL AND i.duplicate_of IS NULL) AS image_count,
-         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NOT NULL AND i.duplicate_of IS NULL) AS failed_count
+         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NOT NULL AND i.duplicate_of IS NULL) AS failed_count,
+         (SELECT count(*) FROM projects o WHERE o.id <> p.id AND lower(trim(o.name)) = lower(trim(p.name))) AS same_name
   FROM projects p`;
 
 function toProject(row: ProjectRow): Project {
@@ -25,6 +27,7 @@ function toProject(row: ProjectRow): Project {
     createdAt: row.created_at,
     imageCount: row.image_count,
     failedCount: row.failed_count,
+    duplicateName: row.same_name > 0,
   };
 }
 
@@ -76,8 +79,44 @@ export class ProjectStore {
     this.db.prepare('UPDATE projects SET settings = ? WHERE id = ?').run(JSON.stringify(settings), id);
   }
 
-  remove(id: number): void {
+  /** Another project with this name (trimmed, case-insensitive), or null. */
+  withName(name: string, exceptId?: number): Project | null {
+    const row = this.db
+      .prepare(`${SELECT} WHERE lower(trim(p.name)) = lower(trim(?)) AND p.id <> ? ORDER BY p.id LIMIT 1`)
+      .get(name, exceptId ?? 0) as ProjectRow | undefined;
+    return row ? toProject(row) : null;
+  }
+
+  /** What deleting a project removes: its rows, and whether a run of it is training now. */
+  removal(id: number): ProjectRemoval {
     this.require(id);
-    this.db.prepare('DELETE FROM projects WHERE id = ?').run(id);
+    const count = (sql: string) => (this.db.prepare(sql).get(id) as { n: number }).n;
+    return {
+      projectId: id,
+      images: count('SELECT count(*) AS n FROM images WHERE project_id = ?'),
+      runs: count('SELECT count(*) AS n FROM runs WHERE project_id = ?'),
+      checkpoints: count('SELECT count(*) AS n FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.project_id = ?'),
+      exports: count('SELECT count(*) AS n FROM exports e JOIN runs r ON r.id = e.run_id WHERE r.project_id = ?'),
+      training: (this.db.prepare("SELECT id FROM runs WHERE project_id = ? AND status = 'running' ORDER BY id").pluck().all(id) as number[]),
+      bytes: 0,
+    };
+  }
+
+  /**
+   * Deletes the project's row and, by cascade, its images, runs, metrics, checkpoint and export
+   * rows and channel plan, in one transaction. Refused (CONFLICT) while one of its runs trains.
+   */
+  remove(id: number): void {
+    this.db.transaction(() => {
+      const { training } = this.removal(id);
+      if (training.length > 0) {
+        throw new StudioError(
+          'CONFLICT',
+          `project ${id} cannot be deleted while run ${training.join(', ')} is training: stop or pause it first`,
+          { projectId: id, runs: training },
+        );
+      }
+      this.db.prepare('DELETE FROM projects WHERE id = ?').run(id);
+    }).immediate();
   }
 }

@@ -21,8 +21,11 @@ declare global {
   }
 }
 
-/** Whether the renderer can reach the core right now. */
-export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting';
+/**
+ * Whether the renderer can reach the core right now. 'new-link': serve mode restarted with a new
+ * token, so this page can never reconnect; the user needs the link the new server printed.
+ */
+export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'new-link';
 
 /** A transport plus what the UI needs to know about where it runs. */
 export type RendererTransport = Transport & {
@@ -33,6 +36,8 @@ export type RendererTransport = Transport & {
   pathForFile?(file: File): string;
   /** Hears connection changes; Electron is always open. */
   onStatus(listener: (status: ConnectionStatus) => void): () => void;
+  /** Hears that the page reconnected to a restarted server (serve mode with a stable token). */
+  onRestart?(listener: () => void): () => void;
 };
 
 /** Picks the transport for this page: the preload bridge when present, else serve mode's socket. */
@@ -58,7 +63,8 @@ export function createElectronTransport(bridge: StudioBridge): RendererTransport
 
 type ServerMessage =
   | { type: 'reply'; id: number; reply: Reply }
-  | { type: 'event'; event: string; payload: unknown };
+  | { type: 'event'; event: string; payload: unknown }
+  | { type: 'hello'; instance: string };
 
 interface PendingCall {
   resolve(reply: Reply): void;
@@ -79,6 +85,8 @@ export function createBrowserTransport(): RendererTransport {
   const statusListeners = new Set<(status: ConnectionStatus) => void>();
   let status: ConnectionStatus = 'connecting';
   let socket: WebSocket | null = null;
+  const restartListeners = new Set<() => void>();
+  let instance: string | null = null;
   let nextId = 1;
   let attempt = 0;
 
@@ -87,10 +95,21 @@ export function createBrowserTransport(): RendererTransport {
     for (const listener of statusListeners) listener(next);
   }
 
+  async function tokenStillValid(): Promise<boolean> {
+    try {
+      const response = await fetch('/session', { cache: 'no-store', credentials: 'same-origin' });
+      return ((await response.json()) as { valid?: boolean }).valid !== false;
+    } catch {
+      return true; // the server is down, not replaced: keep trying
+    }
+  }
+
   function connect(): void {
     const ws = new WebSocket(url);
+    let opened = false;
     socket = ws;
     ws.addEventListener('open', () => {
+      opened = true;
       attempt = 0;
       setStatus('open');
       for (const call of pending.values()) {
@@ -105,11 +124,16 @@ export function createBrowserTransport(): RendererTransport {
       if (socket !== ws) return;
       socket = null;
       failPending();
-      setStatus('reconnecting');
+      if (status !== 'new-link') setStatus('reconnecting');
       // Exponential backoff with jitter, so many tabs do not hammer a restarting server at once.
       const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** attempt) * (0.75 + Math.random() * 0.5);
       attempt += 1;
-      setTimeout(connect, delay);
+      // A server that answers but refuses the socket was restarted with another token.
+      const retry = opened ? Promise.resolve(true) : tokenStillValid();
+      void retry.then((valid) => {
+        if (!valid) setStatus('new-link');
+        setTimeout(connect, valid ? delay : MAX_RETRY_MS);
+      });
     });
   }
 
@@ -127,6 +151,9 @@ export function createBrowserTransport(): RendererTransport {
       call?.resolve(message.reply);
     } else if (message.type === 'event') {
       for (const listener of listeners.get(message.event) ?? []) listener(message.payload);
+    } else if (message.type === 'hello') {
+      if (instance !== null && instance !== message.instance) for (const listener of restartListeners) listener();
+      instance = message.instance;
     }
   }
 
@@ -156,6 +183,10 @@ export function createBrowserTransport(): RendererTransport {
       return () => set.delete(listener);
     },
     thumbnailUrl: (imageId) => `/thumbs/${imageId}`,
+    onRestart(listener) {
+      restartListeners.add(listener);
+      return () => restartListeners.delete(listener);
+    },
     onStatus(listener) {
       statusListeners.add(listener);
       listener(status);

@@ -7,10 +7,16 @@ export class ConnectionState {
   status = $state<ConnectionStatus>('connecting');
   /** Bumped on every reconnect, so views can refetch what they show. */
   reconnects = $state(0);
+  /** The page reconnected to a server that had restarted (same link, kept by --stable-token). */
+  restarted = $state(false);
   readonly dispose: () => void;
 
   constructor(transport: RendererTransport) {
     let wasLost = false;
+    transport.onRestart?.(() => {
+      this.restarted = true;
+      setTimeout(() => (this.restarted = false), 8000);
+    });
     this.dispose = transport.onStatus((status) => {
       this.status = status;
       if (status === 'reconnecting') wasLost = true;

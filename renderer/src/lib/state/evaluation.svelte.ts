@@ -28,7 +28,8 @@ export class EvaluationState {
   ) {
     this.#off = client.on('evaluationProgress', (event) => {
       this.progress = { ...this.progress, [event.runId]: event };
-      if (event.phase === 'finished') void this.refresh();
+      // Started and finished change the run's status: reload so the list and the panel agree.
+      if (event.phase === 'finished' || event.phase === 'started') void this.refresh();
     });
   }
 

@@ -3,7 +3,7 @@
  * component asks for the rows it can see (`ensureRange`); nothing ever loads the whole project.
  */
 import { getContext, setContext } from 'svelte';
-import { SvelteMap } from 'svelte/reactivity';
+import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import type { IMAGE_SORTS, ImageSummary, LabelCount, StudioClient } from '../../../../app/contract';
 
 /** How the grid is ordered. */
@@ -31,6 +31,11 @@ export class ImageGridState {
   labels = $state.raw<LabelCount[]>([]);
   selectedIndex = $state<number | null>(null);
   readonly selected = $derived(this.selectedIndex === null ? undefined : this.imageAt(this.selectedIndex));
+  /** Ids of the images picked for a bulk action (Ctrl/⌘-click, Shift-click a range). */
+  readonly checked = new SvelteSet<number>();
+  /** Moves whenever images were changed here (label, exclusion), so details refetch. */
+  changes = $state(0);
+  #range: [number, number] = [0, PAGE_SIZE - 1];
 
   readonly #pages = new SvelteMap<number, ImageSummary[]>();
   readonly #inflight = new Set<number>();
@@ -55,6 +60,7 @@ export class ImageGridState {
     const lastIndex = this.total === null ? last : Math.min(last, this.total - 1);
     if (lastIndex < first) return;
     this.#focusPage = Math.floor(first / PAGE_SIZE);
+    this.#range = [first, last];
     for (let page = Math.floor(first / PAGE_SIZE); page <= Math.floor(lastIndex / PAGE_SIZE); page++) {
       if (!this.#pages.has(page) && !this.#inflight.has(page)) void this.#fetch(page, this.#generation);
     }
@@ -102,6 +108,39 @@ export class ImageGridState {
     this.selectedIndex = Math.max(0, Math.min(this.total - 1, index));
   }
 
+  /** Adds or removes one image from the bulk selection. */
+  toggleChecked(id: number): void {
+    if (this.checked.has(id)) this.checked.delete(id);
+    else this.checked.add(id);
+  }
+
+  /** Adds every loaded image between two positions (inclusive) to the bulk selection. */
+  checkRange(from: number, to: number): void {
+    for (let index = Math.min(from, to); index <= Math.max(from, to); index++) {
+      const image = this.imageAt(index);
+      if (image) this.checked.add(image.id);
+    }
+  }
+
+  /** Leaves images out of training (or takes them back); returns how many changed. */
+  async setExcluded(imageIds: number[], excluded: boolean): Promise<number> {
+    const { changed } = await this.client.curation.setExcluded(this.projectId, { imageIds }, excluded);
+    await this.#changed();
+    return changed;
+  }
+
+  /** Sets the label of images (null removes it); returns how many changed. */
+  async setImageLabel(imageIds: number[], label: string | null): Promise<number> {
+    const { changed } = await this.client.curation.setLabel(this.projectId, { imageIds }, label);
+    await this.#changed();
+    return changed;
+  }
+
+  async #changed(): Promise<void> {
+    this.changes += 1;
+    await this.refresh(this.#range[0], this.#range[1]);
+  }
+
   /** Drops every page and starts over from the top (filters changed). */
   reload(): void {
     this.#generation += 1;
@@ -109,6 +148,7 @@ export class ImageGridState {
     this.#inflight.clear();
     this.total = null;
     this.selectedIndex = null;
+    this.checked.clear();
     void this.#fetch(0, this.#generation);
     void this.loadLabels();
   }
