@@ -12,7 +12,7 @@ import { Id, method, returns } from './contract-method';
 export const MASK_STRATEGIES = ['random', 'block', 'noise'] as const;
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
 export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
-export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
 export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
 export type RunStatusName = (typeof RUN_STATUS_NAMES)[number];
 

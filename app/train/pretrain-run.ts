@@ -96,7 +96,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
     const writeGrid = async (step: number) => {
       const batch = previewSet!.batches[0]!;
-      const pixels = reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std);
+      const pixels = await reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std);
       report({ type: 'reconstruction', step, file: await writeReconstructionGrid(pixels, gridDir, step) });
     };
     if (trainer.step === 0) await writeGrid(0);
@@ -143,7 +143,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       });
       const last = step.step === plan.recipe.totalSteps;
       if (validation !== null && (step.step % plan.validateEvery === 0 || last)) {
-        const loss = validationLoss(trainer, validation);
+        const loss = await validationLoss(trainer, validation);
         metrics.add({ step: step.step, name: 'val_loss', value: loss, time: Date.now() / 1000 });
         report({ type: 'validation', step: step.step, loss });
       }
@@ -221,12 +221,12 @@ async function validationSet(entries: ImageEntry[], plan: PretrainPlan): Promise
 }
 
 /** Mean masked-patch loss over the validation set, weighted by batch size. */
-function validationLoss(trainer: MaeTrainer, validation: ValidationSet): number {
+async function validationLoss(trainer: MaeTrainer, validation: ValidationSet): Promise<number> {
   let total = 0;
   let count = 0;
   for (const batch of validation.batches) {
     const loss = tf.tidy(() => forwardMae(trainer.model, batch.images, batch.masks).loss);
-    total += loss.dataSync()[0]! * batch.masks.batchSize;
+    total += (await loss.data())[0]! * batch.masks.batchSize; // async read: webgpu has none synchronous in Node
     loss.dispose();
     count += batch.masks.batchSize;
   }

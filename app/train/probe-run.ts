@@ -30,13 +30,13 @@ async function splitFeatures(models: MaeModel[], entries: LabelledEntry[], plan:
   const { imgSize, embedDim } = plan.recipe.model;
   const out = models.map(() => new Float32Array(entries.length * embedDim));
   let row = 0;
-  await forEachBatch(entries, plan, FEATURE_BATCH, (images, batch) => {
+  await forEachBatch(entries, plan, FEATURE_BATCH, async (images, batch) => {
     const imgs = tf.tensor4d(images, [batch.length, plan.data.channels, imgSize, imgSize]);
-    models.forEach((model, m) => {
+    for (const [m, model] of models.entries()) {
       const features = encodeFeatures(model, imgs, pooling);
-      out[m]!.set(features.dataSync(), row * embedDim);
+      out[m]!.set(await features.data(), row * embedDim); // async read: webgpu has no synchronous one in Node
       features.dispose();
-    });
+    }
     imgs.dispose();
     row += batch.length;
   });
