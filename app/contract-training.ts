@@ -67,7 +67,10 @@ export interface RecipeCheck {
 /** Warm-up steps timed in a training process, on the backend the run would use. */
 export interface WarmupEstimate {
   backend: string;
+  /** The hardware; for webgpu the adapter (vendor, architecture, graphics API). */
   device: string;
+  /** Why this backend: requested, or why each faster one was not used. */
+  reason: string;
   msPerStep: number;
   secondsPerEpoch: number;
   tensorBytes: number;

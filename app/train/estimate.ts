@@ -18,6 +18,8 @@ const TIMED_STEPS = 3;
 export interface WarmupMeasurement {
   backend: string;
   device: string;
+  /** Why this backend: requested, or why each faster one was not used. */
+  reason: string;
   /** Median milliseconds of one optimizer step after the first. */
   msPerStep: number;
   secondsPerEpoch: number;
@@ -50,6 +52,7 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
     return {
       backend: selection.backend,
       device: selection.device,
+      reason: selection.reason,
       msPerStep,
       secondsPerEpoch: (msPerStep * plan.stepsPerEpoch) / 1000,
       tensorBytes,

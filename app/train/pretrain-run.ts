@@ -85,7 +85,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       for (const line of describeInit(loadInitWeights(trainer.model, plan.init.path))) options.log?.(line);
     }
     if (options.resume) workspace.runs.truncateMetrics(runId, trainer.step);
-    workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
+    workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device} (${selection.reason})` }); // the model card's line
     report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: trainer.step, totalSteps: plan.recipe.totalSteps });
 
     validation = await validationSet(entries.val, plan);
