@@ -17,6 +17,8 @@ import { MaeTrainer } from '../train/trainer';
 import { selectBackend } from './backend';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';
 import { attemptWebGpu, describeAdapter, isSoftwareAdapter } from './webgpu';
+import { gpuBytesInUse, largestBatchForAdapter, largestTensorBytesPerImage } from './webgpu-memory';
+import { existsSync } from 'node:fs';
 
 const quiet = { log: () => undefined };
 const probe = await attemptWebGpu({ allowSoftware: true });
@@ -83,6 +85,14 @@ describe('adapter classification', () => {
   it('describes the adapter with vendor, architecture and graphics API', () => {
     const line = describeAdapter({ vendor: 'nvidia', architecture: 'ampere', deviceName: 'NVIDIA RTX A2000', api: 'Vulkan', featureLevel: 'core', software: false, maxBufferSize: 1, maxStorageBufferBindingSize: 1 });
     expect(line).toBe('GPU (nvidia ampere, NVIDIA RTX A2000) via Vulkan');
+  });
+});
+
+describe('GPU memory arithmetic', () => {
+  it('finds the largest tensor of a step (attention scores here) and the batch an adapter\'s buffers allow', () => {
+    const model = { ...SMALL.model!, imgSize: 64, decoderEmbedDim: 16, decoderNumHeads: 16 } as NonNullable<TrainConfig['model']>;
+    expect(largestTensorBytesPerImage(model as never, 0.75)).toBe(4 * 16 * 257 * 257); // decoder: 16 heads × 257 tokens²
+    expect(largestBatchForAdapter(model as never, 0.75, { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 27 })).toBe(31);
   });
 });
 
@@ -153,6 +163,26 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     const secondHalf = await trainLosses(await MaeTrainer.resume(checkpoint, source));
     expect([...firstHalf, ...secondHalf]).toHaveLength(20);
     secondHalf.forEach((loss, i) => expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-3 * onCpu[i + 10]!));
+  });
+
+  it('stops a step whose tensors pass the adapter\'s buffer limit, with a checkpoint and the batch that fits', async () => {
+    if (!probe.ok) return;
+    await selectBackend('webgpu', quiet);
+    // 16 decoder heads over 257 tokens: 4.2 MB of attention scores per image.
+    const model = { ...SMALL.model!, imgSize: 64, decoderEmbedDim: 16, decoderNumHeads: 16 };
+    const fits = largestBatchForAdapter(model as never, 0.75, probe.adapter);
+    const directory = await mkdtemp(join(tmpdir(), 'mae-webgpu-oom-'));
+    directories.push(directory);
+    const checkpoint = join(directory, 'oom.safetensors');
+    const trainer = MaeTrainer.create({ ...SMALL, model, batchSize: fits + 1 }, syntheticSource({ imgSize: 64, channels: 2 }));
+    const before = await trainer.model.params.get('decoder_pred.weight')!.data();
+    const result = await trainer.run({ checkpointPath: checkpoint });
+    expect(result.status).toBe('failed');
+    expect(result.reason).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step 1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
+    expect(existsSync(checkpoint)).toBe(true);
+    expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before); // no update from the failed step
+    expect(gpuBytesInUse()).toBeGreaterThan(0);
+    trainer.dispose();
   });
 
   it('does not leak tensors over a few train steps', async () => {

@@ -19,7 +19,7 @@ import { Workspace } from '../workspace';
 import { resizeCrop } from './augment';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
-import { MaeTrainer, NonFiniteLossError } from './trainer';
+import { GpuMemoryError, MaeTrainer, NonFiniteLossError } from './trainer';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { runFolder } from './run-files';
 
@@ -126,8 +126,9 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       try {
         step = await trainer.trainStep();
       } catch (error) {
-        if (!(error instanceof NonFiniteLossError)) throw error;
+        if (!(error instanceof NonFiniteLossError) && !(error instanceof GpuMemoryError)) throw error;
         outcome = { status: 'failed', reason: error.message };
+        if (error instanceof GpuMemoryError) await saveCheckpoint(); // weights of the last good step: resume with a smaller batch
         break;
       }
       averageMs = averageMs === null ? step.msPerStep : 0.9 * averageMs + 0.1 * step.msPerStep;
