@@ -71,6 +71,11 @@ export interface WarmupEstimate {
   device: string;
   /** Why this backend: requested, or why each faster one was not used. */
   reason: string;
+  /**
+   * On webgpu: GPU buffer bytes held by tensors, the adapter's largest buffer, and the largest
+   * batch whose biggest tensor fits in one (null on the CPU backends).
+   */
+  gpu: { bytesInUse: number; maxBufferBytes: number; largestBatch: number } | null;
   msPerStep: number;
   secondsPerEpoch: number;
   tensorBytes: number;

@@ -95,14 +95,15 @@ function installed(name: string): boolean {
 }
 
 async function tryTfjsNode(gpu: boolean): Promise<Attempt> {
+  const name = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  if (!installed(name)) return { ok: false, why: `${name} is not installed` };
   const nvidia = gpu ? nvidiaGpu() : null;
   if (gpu) {
-    if (!installed('@tensorflow/tfjs-node-gpu')) return { ok: false, why: '@tensorflow/tfjs-node-gpu is not installed' };
     if (nvidia === null) return { ok: false, why: 'no NVIDIA GPU visible (nvidia-smi failed)' };
     const problem = tfjsNodeGpuProblem(nvidia); // before loading: libtensorflow would fall back to the CPU silently
     if (problem) return { ok: false, why: problem };
   }
-  const loaded = await importOptional(gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+  const loaded = await importOptional(name);
   if (!loaded.ok) return loaded;
   if (!(await activate('tensorflow'))) return { ok: false, why: 'the tensorflow backend did not initialise' };
   return { ok: true, tfBackend: 'tensorflow', device: gpu ? `GPU (${nvidia!.name}) via CUDA` : `${cpuDevice()} via libtensorflow` };

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fileBatchSource } from '../data/batches';
 import { selectBackend } from '../runtime/backend';
+import { gpuBytesInUse, largestBatchForAdapter } from '../runtime/webgpu-memory';
 import { Workspace } from '../workspace';
 import type { PretrainPlan } from './pretrain-plan';
 import { imageEntries } from './pretrain-run';
@@ -20,6 +21,8 @@ export interface WarmupMeasurement {
   device: string;
   /** Why this backend: requested, or why each faster one was not used. */
   reason: string;
+  /** On webgpu: tensor bytes in GPU buffers, the adapter's largest buffer and the largest batch it allows. */
+  gpu: { bytesInUse: number; maxBufferBytes: number; largestBatch: number } | null;
   /** Median milliseconds of one optimizer step after the first. */
   msPerStep: number;
   secondsPerEpoch: number;
@@ -42,10 +45,12 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
   const trainer = MaeTrainer.create({ ...plan.recipe, totalSteps: Math.max(plan.recipe.totalSteps, TIMED_STEPS + 1) }, source);
   try {
     let tensorBytes = 0;
+    let gpuBytes = 0;
     const times: number[] = [];
     for (let i = 0; i <= TIMED_STEPS; i++) {
       const step = await trainer.trainStep();
       tensorBytes = Math.max(tensorBytes, tf.memory().numBytes);
+      gpuBytes = Math.max(gpuBytes, gpuBytesInUse() ?? 0);
       if (i > 0) times.push(step.msPerStep);
     }
     const msPerStep = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
@@ -53,6 +58,11 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
       backend: selection.backend,
       device: selection.device,
       reason: selection.reason,
+      gpu: selection.adapter ? {
+        bytesInUse: gpuBytes,
+        maxBufferBytes: Math.min(selection.adapter.maxBufferSize, selection.adapter.maxStorageBufferBindingSize),
+        largestBatch: largestBatchForAdapter(plan.recipe.model, plan.recipe.maskRatio, selection.adapter),
+      } : null,
       msPerStep,
       secondsPerEpoch: (msPerStep * plan.stepsPerEpoch) / 1000,
       tensorBytes,
