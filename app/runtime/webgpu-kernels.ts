@@ -4,18 +4,23 @@
  * with the others of the step, so nothing is read back):
  *  - AdamW (fused-adamw.ts): three dispatches per parameter (new m, new v, new parameter, each
  *    reading parameter, moments and gradient) instead of ~15 elementwise kernels, with the same
- *    float32 operations in the same order as `app/train/adamw.ts`'s composite ops.
- * Not done yet for webgpu: the fused linear, LayerNorm, GELU, softmax and head split of
- * fused-ops.ts (those ops use TF.js's composite kernels on this backend).
+ *    float32 operations in the same order as `app/train/adamw.ts`'s composite ops;
+ *  - LayerNorm forward (row mean, row 1/σ, then y: 3 dispatches instead of ~10) and backward
+ *    (row sums of dy·γ and dy·γ·x̂, then dx, dγ, dβ: 4 instead of ~15), the math of
+ *    `app/mae/ops.ts`'s composite LayerNorm (webgpu-layer-norm.ts).
+ * Not done yet for webgpu: the fused linear, GELU, softmax and head split of fused-ops.ts and
+ * AdamW over all parameters in one dispatch (those use TF.js's composite kernels here).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend, WebGPUProgram, webgpu_util as WebGpuUtil } from '@tensorflow/tfjs-backend-webgpu';
 
 /** tfjs-backend-webgpu's dispatch helpers, handed in by webgpu.ts (the package is optional: no static import). */
-type DispatchHelpers = Pick<typeof WebGpuUtil, 'flatDispatchLayout' | 'computeDispatch'>;
+export type DispatchHelpers = Pick<typeof WebGpuUtil, 'flatDispatchLayout' | 'computeDispatch'>;
 let dispatchHelpers: DispatchHelpers;
 import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
+import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, registerFusedGradients } from './fused-ops';
+import { layerNorm, layerNormGrad } from './webgpu-layer-norm';
 
 const WORKGROUP = 64;
 
@@ -72,4 +77,7 @@ export function registerWebGpuKernels(helpers: DispatchHelpers): void {
   registered = true;
   dispatchHelpers = helpers;
   tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'webgpu', kernelFunc: adamW as unknown as KernelFunc });
+  tf.registerKernel({ kernelName: LAYER_NORM_KERNEL, backendName: 'webgpu', kernelFunc: layerNorm(helpers) as unknown as KernelFunc });
+  tf.registerKernel({ kernelName: LAYER_NORM_GRAD_KERNEL, backendName: 'webgpu', kernelFunc: layerNormGrad(helpers) as unknown as KernelFunc });
+  registerFusedGradients();
 }

@@ -15,7 +15,9 @@ import type { TrainConfig } from '../train/config';
 import { syntheticSource } from '../train/synthetic';
 import { MaeTrainer } from '../train/trainer';
 import { selectBackend } from './backend';
+import { layerNorm } from '../mae/ops';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';
+import { fusedOpAvailable, LAYER_NORM_KERNEL } from './fused-ops';
 import { attemptWebGpu, describeAdapter, isSoftwareAdapter } from './webgpu';
 import { gpuBytesInUse, largestBatchForAdapter, largestTensorBytesPerImage } from './webgpu-memory';
 import { existsSync } from 'node:fs';
@@ -147,6 +149,31 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     expect(relativeError(await fused.v.data(), await nextV.data())).toBeLessThan(1e-6);
     expect(relativeError(await fused.param.data(), await nextParam.data())).toBeLessThan(1e-6);
     tf.dispose([param!, m!, v, grad!, fused.param, fused.m, fused.v, nextM, nextV, denominator, nextParam]);
+  });
+
+  it('runs the fused LayerNorm forward and backward with the composite ops\' numbers on cpu', async () => {
+    const rng = Rng.fromSeed(13);
+    const x = Float32Array.from({ length: 6 * 5 * 48 }, () => 3 + 2 * rng.normal());
+    const gamma = Float32Array.from({ length: 48 }, () => 1 + 0.1 * rng.normal());
+    const beta = Float32Array.from({ length: 48 }, () => 0.1 * rng.normal());
+    const dy = Float32Array.from({ length: x.length }, () => rng.normal());
+    const run = async (): Promise<Float32Array[]> => {
+      const inputs = [tf.tensor3d(x, [6, 5, 48]), tf.tensor1d(gamma), tf.tensor1d(beta)] as const;
+      const upstream = tf.tensor3d(dy, [6, 5, 48]);
+      const y = layerNorm(inputs[0], inputs[1], inputs[2]);
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => layerNorm(a, b, c))([...inputs], upstream);
+      const values = [await y.data(), ...await Promise.all(grads.map((g) => g.data()))] as Float32Array[];
+      tf.dispose([...inputs, upstream, y, ...grads]);
+      return values;
+    };
+    await selectBackend('cpu', quiet);
+    const onCpu = await run();
+    await selectBackend('webgpu', quiet);
+    expect(fusedOpAvailable(LAYER_NORM_KERNEL)).toBe(true);
+    const before = tf.memory().numTensors;
+    const onGpu = await run();
+    expect(tf.memory().numTensors).toBe(before);
+    ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => expect(relativeError(onGpu[i]!, onCpu[i]!), name).toBeLessThan(1e-5));
   });
 
   it('tracks the cpu loss curve over 20 steps and continues it from a cpu checkpoint', async () => {
