@@ -7,9 +7,10 @@
  *    float32 operations in the same order as `app/train/adamw.ts`'s composite ops;
  *  - LayerNorm forward (row mean, row 1/σ, then y: 3 dispatches instead of ~10) and backward
  *    (row sums of dy·γ and dy·γ·x̂, then dx, dγ, dβ: 4 instead of ~15), the math of
- *    `app/mae/ops.ts`'s composite LayerNorm (webgpu-layer-norm.ts).
- * Not done yet for webgpu: the fused linear, GELU, softmax and head split of fused-ops.ts and
- * AdamW over all parameters in one dispatch (those use TF.js's composite kernels here).
+ *    `app/mae/ops.ts`'s composite LayerNorm (webgpu-layer-norm.ts);
+ *  - GELU (one dispatch each way) and softmax (two each way) (webgpu-activations.ts).
+ * Not done yet for webgpu: the fused linear and head split of fused-ops.ts and AdamW over all
+ * parameters in one dispatch (those use TF.js's kernels here).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
@@ -19,7 +20,10 @@ import type { WebGPUBackend, WebGPUProgram, webgpu_util as WebGpuUtil } from '@t
 export type DispatchHelpers = Pick<typeof WebGpuUtil, 'flatDispatchLayout' | 'computeDispatch'>;
 let dispatchHelpers: DispatchHelpers;
 import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
-import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, registerFusedGradients } from './fused-ops';
+import {
+  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, registerFusedGradients, SOFTMAX_GRAD_KERNEL, SOFTMAX_KERNEL,
+} from './fused-ops';
+import { gelu, geluGrad, softmax, softmaxGrad } from './webgpu-activations';
 import { layerNorm, layerNormGrad } from './webgpu-layer-norm';
 
 const WORKGROUP = 64;
@@ -79,5 +83,8 @@ export function registerWebGpuKernels(helpers: DispatchHelpers): void {
   tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'webgpu', kernelFunc: adamW as unknown as KernelFunc });
   tf.registerKernel({ kernelName: LAYER_NORM_KERNEL, backendName: 'webgpu', kernelFunc: layerNorm(helpers) as unknown as KernelFunc });
   tf.registerKernel({ kernelName: LAYER_NORM_GRAD_KERNEL, backendName: 'webgpu', kernelFunc: layerNormGrad(helpers) as unknown as KernelFunc });
+  for (const [kernelName, kernel] of [[GELU_KERNEL, gelu], [GELU_GRAD_KERNEL, geluGrad], [SOFTMAX_KERNEL, softmax], [SOFTMAX_GRAD_KERNEL, softmaxGrad]] as const) {
+    tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernel(helpers) as unknown as KernelFunc });
+  }
   registerFusedGradients();
 }

@@ -8,50 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './fused-ops';
 import type { DispatchHelpers } from './webgpu-kernels';
-
-const WORKGROUP = 64;
-type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
-
-/** A program of `outputShape` with one thread per output element running `body` (`index` in scope). */
-function program(helpers: DispatchHelpers, name: string, variableNames: string[], outputShape: number[], body: string): WebGPUProgram {
-  const dispatchLayout = helpers.flatDispatchLayout(outputShape);
-  return {
-    variableNames,
-    outputShape,
-    shaderKey: name,
-    dispatchLayout,
-    dispatch: helpers.computeDispatch(dispatchLayout, outputShape, [WORKGROUP, 1, 1]),
-    workgroupSize: [WORKGROUP, 1, 1],
-    size: true,
-    uniforms: 'rows : i32, cols : i32, epsilon : f32,',
-    getUserCode: () => `
-      ${'fn main(index : i32)'} {
-        if (index < uniforms.size) {
-          ${body}
-        }
-      }`,
-  } as unknown as WebGPUProgram;
-}
-
-function requireFloat(kernel: string, inputs: Record<string, TensorInfo>): void {
-  for (const [name, input] of Object.entries(inputs)) {
-    if (input.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be a float32 tensor, got ${input.dtype}`);
-  }
-}
-
-function requireShape(kernel: string, what: string, shape: readonly number[], expected: readonly number[]): void {
-  if (!tf.util.arraysEqual([...shape], [...expected])) throw new Error(`${kernel}: ${what} has shape [${shape}], expected [${expected}]`);
-}
-
-/** Rows and columns of `shape` seen as [rows, last axis], and the uniforms every program takes. */
-function layout(shape: readonly number[], epsilon = 0): { rows: number; cols: number; uniforms: { type: string; data: number[] }[] } {
-  const rows = tf.util.sizeFromShape(shape.slice(0, -1));
-  const cols = shape.at(-1) ?? 1;
-  return { rows, cols, uniforms: [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }, { type: 'float32', data: [epsilon] }] };
-}
+import { layout, program, requireFloat, requireShape, type KernelArgs } from './webgpu-program';
 
 /** The `MaeLayerNorm` kernel: y, mean and 1/σ (the last two [..., 1], as tf.moments with keepDims). */
 export function layerNorm(helpers: DispatchHelpers) {

@@ -15,9 +15,9 @@ import type { TrainConfig } from '../train/config';
 import { syntheticSource } from '../train/synthetic';
 import { MaeTrainer } from '../train/trainer';
 import { selectBackend } from './backend';
-import { layerNorm } from '../mae/ops';
+import { gelu, layerNorm, softmax } from '../mae/ops';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';
-import { fusedOpAvailable, LAYER_NORM_KERNEL } from './fused-ops';
+import { fusedOpAvailable, GELU_KERNEL, LAYER_NORM_KERNEL, SOFTMAX_KERNEL } from './fused-ops';
 import { attemptWebGpu, describeAdapter, isSoftwareAdapter } from './webgpu';
 import { gpuBytesInUse, largestBatchForAdapter, largestTensorBytesPerImage } from './webgpu-memory';
 import { existsSync } from 'node:fs';
@@ -151,29 +151,33 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     tf.dispose([param!, m!, v, grad!, fused.param, fused.m, fused.v, nextM, nextV, denominator, nextParam]);
   });
 
-  it('runs the fused LayerNorm forward and backward with the composite ops\' numbers on cpu', async () => {
+  /** Values and gradients (for upstream `dy`) of `op` on the active backend. */
+  async function valueAndGradients(op: (...inputs: tf.Tensor[]) => tf.Tensor, inputs: { values: Float32Array; shape: number[] }[], dy: Float32Array): Promise<Float32Array[]> {
+    const tensors = inputs.map(({ values, shape }) => tf.tensor(values, shape));
+    const y = op(...tensors);
+    const upstream = tf.tensor(dy, y.shape);
+    const grads = tf.grads(op)(tensors, upstream);
+    const values = [await y.data(), ...await Promise.all(grads.map((g) => g.data()))] as Float32Array[];
+    tf.dispose([...tensors, upstream, y, ...grads]);
+    return values;
+  }
+
+  it.each([
+    { kernel: LAYER_NORM_KERNEL, op: (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => layerNorm(x, gamma, beta), shapes: [[6, 5, 48], [48], [48]] },
+    { kernel: GELU_KERNEL, op: (x: tf.Tensor) => gelu(x), shapes: [[6, 5, 48]] },
+    { kernel: SOFTMAX_KERNEL, op: (x: tf.Tensor) => softmax(x), shapes: [[6, 5, 48]] },
+  ])('runs the fused $kernel forward and backward with the composite ops\' numbers on cpu', async ({ kernel, op, shapes }) => {
     const rng = Rng.fromSeed(13);
-    const x = Float32Array.from({ length: 6 * 5 * 48 }, () => 3 + 2 * rng.normal());
-    const gamma = Float32Array.from({ length: 48 }, () => 1 + 0.1 * rng.normal());
-    const beta = Float32Array.from({ length: 48 }, () => 0.1 * rng.normal());
-    const dy = Float32Array.from({ length: x.length }, () => rng.normal());
-    const run = async (): Promise<Float32Array[]> => {
-      const inputs = [tf.tensor3d(x, [6, 5, 48]), tf.tensor1d(gamma), tf.tensor1d(beta)] as const;
-      const upstream = tf.tensor3d(dy, [6, 5, 48]);
-      const y = layerNorm(inputs[0], inputs[1], inputs[2]);
-      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => layerNorm(a, b, c))([...inputs], upstream);
-      const values = [await y.data(), ...await Promise.all(grads.map((g) => g.data()))] as Float32Array[];
-      tf.dispose([...inputs, upstream, y, ...grads]);
-      return values;
-    };
+    const inputs = shapes.map((shape, i) => ({ shape, values: Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => (i === 0 ? 3 : 1) + 2 * rng.normal()) }));
+    const dy = Float32Array.from({ length: tf.util.sizeFromShape(shapes[0]!) }, () => rng.normal());
     await selectBackend('cpu', quiet);
-    const onCpu = await run();
+    const onCpu = await valueAndGradients(op as never, inputs, dy);
     await selectBackend('webgpu', quiet);
-    expect(fusedOpAvailable(LAYER_NORM_KERNEL)).toBe(true);
+    expect(fusedOpAvailable(kernel)).toBe(true);
     const before = tf.memory().numTensors;
-    const onGpu = await run();
+    const onGpu = await valueAndGradients(op as never, inputs, dy);
     expect(tf.memory().numTensors).toBe(before);
-    ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => expect(relativeError(onGpu[i]!, onCpu[i]!), name).toBeLessThan(1e-5));
+    onCpu.forEach((expected, i) => expect(relativeError(onGpu[i]!, expected), i === 0 ? 'value' : `gradient ${i}`).toBeLessThan(1e-5));
   });
 
   it('tracks the cpu loss curve over 20 steps and continues it from a cpu checkpoint', async () => {
