@@ -13,8 +13,14 @@ const WORKGROUP = 64;
 /** What TF.js hands a kernel function. */
 export type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown> };
 
-/** A program of `outputShape` with one thread per output element running `body` (`index` in scope). */
-export function program(helpers: DispatchHelpers, name: string, variableNames: string[], outputShape: number[], body: string): WebGPUProgram {
+/** The uniforms `layout` fills, declared as WGSL struct members. */
+const LAYOUT_UNIFORMS = 'rows : i32, cols : i32, epsilon : f32,';
+
+/**
+ * A program of `outputShape` with one thread per output element running `body` (`index` in
+ * scope); `uniforms` declares its own (default: `layout`'s rows, cols and epsilon).
+ */
+export function program(helpers: DispatchHelpers, name: string, variableNames: string[], outputShape: number[], body: string, uniforms = LAYOUT_UNIFORMS): WebGPUProgram {
   const dispatchLayout = helpers.flatDispatchLayout(outputShape);
   return {
     variableNames,
@@ -24,7 +30,7 @@ export function program(helpers: DispatchHelpers, name: string, variableNames: s
     dispatch: helpers.computeDispatch(dispatchLayout, outputShape, [WORKGROUP, 1, 1]),
     workgroupSize: [WORKGROUP, 1, 1],
     size: true,
-    uniforms: 'rows : i32, cols : i32, epsilon : f32,',
+    uniforms,
     getUserCode: () => `
       ${'fn main(index : i32)'} {
         if (index < uniforms.size) {

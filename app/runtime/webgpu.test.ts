@@ -15,9 +15,9 @@ import type { TrainConfig } from '../train/config';
 import { syntheticSource } from '../train/synthetic';
 import { MaeTrainer } from '../train/trainer';
 import { selectBackend } from './backend';
-import { gelu, layerNorm, softmax } from '../mae/ops';
+import { gelu, layerNorm, softmax, splitHeads } from '../mae/ops';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';
-import { fusedOpAvailable, GELU_KERNEL, LAYER_NORM_KERNEL, SOFTMAX_KERNEL } from './fused-ops';
+import { fusedOpAvailable, GELU_KERNEL, LAYER_NORM_KERNEL, SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL } from './fused-ops';
 import { attemptWebGpu, describeAdapter, isSoftwareAdapter } from './webgpu';
 import { gpuBytesInUse, largestBatchForAdapter, largestTensorBytesPerImage } from './webgpu-memory';
 import { existsSync } from 'node:fs';
@@ -152,10 +152,10 @@ describe.runIf(probe.ok)('webgpu backend', () => {
   });
 
   /** Values and gradients (for upstream `dy`) of `op` on the active backend. */
-  async function valueAndGradients(op: (...inputs: tf.Tensor[]) => tf.Tensor, inputs: { values: Float32Array; shape: number[] }[], dy: Float32Array): Promise<Float32Array[]> {
+  async function valueAndGradients(op: (...inputs: tf.Tensor[]) => tf.Tensor, inputs: { values: Float32Array; shape: number[] }[]): Promise<Float32Array[]> {
     const tensors = inputs.map(({ values, shape }) => tf.tensor(values, shape));
-    const y = op(...tensors);
-    const upstream = tf.tensor(dy, y.shape);
+    const y = tf.tidy(() => op(...tensors));
+    const upstream = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(0.7 * i)), y.shape); // dy
     const grads = tf.grads(op)(tensors, upstream);
     const values = [await y.data(), ...await Promise.all(grads.map((g) => g.data()))] as Float32Array[];
     tf.dispose([...tensors, upstream, y, ...grads]);
@@ -166,16 +166,17 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     { kernel: LAYER_NORM_KERNEL, op: (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => layerNorm(x, gamma, beta), shapes: [[6, 5, 48], [48], [48]] },
     { kernel: GELU_KERNEL, op: (x: tf.Tensor) => gelu(x), shapes: [[6, 5, 48]] },
     { kernel: SOFTMAX_KERNEL, op: (x: tf.Tensor) => softmax(x), shapes: [[6, 5, 48]] },
+    // q·1 + k·2 + v·3 makes each part's gradient different, so a swapped part shows.
+    { kernel: SPLIT_HEADS_KERNEL, op: (qkv: tf.Tensor) => { const [q, k, v] = splitHeads(qkv, 4); return tf.addN([q, tf.mul(k, 2), tf.mul(v, 3)]); }, shapes: [[3, 5, 3 * 4 * 6]] },
   ])('runs the fused $kernel forward and backward with the composite ops\' numbers on cpu', async ({ kernel, op, shapes }) => {
     const rng = Rng.fromSeed(13);
     const inputs = shapes.map((shape, i) => ({ shape, values: Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => (i === 0 ? 3 : 1) + 2 * rng.normal()) }));
-    const dy = Float32Array.from({ length: tf.util.sizeFromShape(shapes[0]!) }, () => rng.normal());
     await selectBackend('cpu', quiet);
-    const onCpu = await valueAndGradients(op as never, inputs, dy);
+    const onCpu = await valueAndGradients(op as never, inputs);
     await selectBackend('webgpu', quiet);
     expect(fusedOpAvailable(kernel)).toBe(true);
     const before = tf.memory().numTensors;
-    const onGpu = await valueAndGradients(op as never, inputs, dy);
+    const onGpu = await valueAndGradients(op as never, inputs);
     expect(tf.memory().numTensors).toBe(before);
     onCpu.forEach((expected, i) => expect(relativeError(onGpu[i]!, expected), i === 0 ? 'value' : `gradient ${i}`).toBeLessThan(1e-5));
   });
