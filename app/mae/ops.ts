@@ -5,7 +5,7 @@
  *  - wasm 4.22 has no UnsortedSegmentSum (the gradient of gather) and crashes on gather with
  *    batchDims: we only ever gather constants (`gatherRows`), with flat indices and no batchDims;
  *  - wasm has no Conv2DBackpropFilter: the patch embedding is a reshape + matMul (`linear`).
- * And backends with fused head split, softmax, linear, LayerNorm and GELU kernels (native: all; webgpu: all but linear)
+ * And backends with fused head split, softmax, linear, LayerNorm and GELU kernels (native and webgpu)
  * get those instead of the composite ops: the same math in one kernel each way (app/runtime/fused-ops.ts).
  * Gradients must be registered first: `ensureGradients` (app/runtime/gradients.ts), which
  * `selectBackend` calls.

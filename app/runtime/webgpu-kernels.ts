@@ -9,9 +9,11 @@
  *    (row sums of dy·γ and dy·γ·x̂, then dx, dγ, dβ: 4 instead of ~15), the math of
  *    `app/mae/ops.ts`'s composite LayerNorm (webgpu-layer-norm.ts);
  *  - GELU (one dispatch each way) and softmax (two each way) (webgpu-activations.ts);
- *  - attention head split (one dispatch per q, k, v) and merge (one) (webgpu-heads.ts).
- * Not done yet for webgpu: the fused linear layer of fused-ops.ts and AdamW over all parameters
- * in one dispatch (those use TF.js's kernels here).
+ *  - attention head split (one dispatch per q, k, v) and merge (one) (webgpu-heads.ts);
+ *  - the linear layer: tfjs-backend-webgpu's matmul with the bias in its epilogue, and for the
+ *    gradient two matmuls and a WGSL column sum (webgpu-linear.ts).
+ * Not done yet for webgpu: AdamW over all parameters in one dispatch (it takes three per
+ * parameter here), and a matmul of our own (the backend's tiled one is used).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
@@ -22,9 +24,10 @@ export type DispatchHelpers = Pick<typeof WebGpuUtil, 'flatDispatchLayout' | 'co
 let dispatchHelpers: DispatchHelpers;
 import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
 import {
-  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, MERGE_HEADS_KERNEL, registerFusedGradients, SOFTMAX_GRAD_KERNEL,
-  SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL,
+  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, MERGE_HEADS_KERNEL,
+  registerFusedGradients, SOFTMAX_GRAD_KERNEL, SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL,
 } from './fused-ops';
+import { linear, linearGrad } from './webgpu-linear';
 import { mergeHeads, splitHeads } from './webgpu-heads';
 import { gelu, geluGrad, softmax, softmaxGrad } from './webgpu-activations';
 import { layerNorm, layerNormGrad } from './webgpu-layer-norm';
@@ -87,7 +90,7 @@ export function registerWebGpuKernels(helpers: DispatchHelpers): void {
   tf.registerKernel({ kernelName: LAYER_NORM_KERNEL, backendName: 'webgpu', kernelFunc: layerNorm(helpers) as unknown as KernelFunc });
   tf.registerKernel({ kernelName: LAYER_NORM_GRAD_KERNEL, backendName: 'webgpu', kernelFunc: layerNormGrad(helpers) as unknown as KernelFunc });
   const kernels = [[GELU_KERNEL, gelu], [GELU_GRAD_KERNEL, geluGrad], [SOFTMAX_KERNEL, softmax], [SOFTMAX_GRAD_KERNEL, softmaxGrad],
-    [SPLIT_HEADS_KERNEL, splitHeads], [MERGE_HEADS_KERNEL, mergeHeads]] as const;
+    [SPLIT_HEADS_KERNEL, splitHeads], [MERGE_HEADS_KERNEL, mergeHeads], [LINEAR_KERNEL, linear], [LINEAR_GRAD_KERNEL, linearGrad]] as const;
   for (const [kernelName, kernel] of kernels) {
     tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernel(helpers) as unknown as KernelFunc });
   }

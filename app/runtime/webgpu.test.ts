@@ -15,9 +15,9 @@ import type { TrainConfig } from '../train/config';
 import { syntheticSource } from '../train/synthetic';
 import { MaeTrainer } from '../train/trainer';
 import { selectBackend } from './backend';
-import { gelu, layerNorm, softmax, splitHeads } from '../mae/ops';
+import { gelu, layerNorm, linear, softmax, splitHeads } from '../mae/ops';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';
-import { fusedOpAvailable, GELU_KERNEL, LAYER_NORM_KERNEL, SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL } from './fused-ops';
+import { fusedOpAvailable, GELU_KERNEL, LAYER_NORM_KERNEL, LINEAR_KERNEL, SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL } from './fused-ops';
 import { attemptWebGpu, describeAdapter, isSoftwareAdapter } from './webgpu';
 import { gpuBytesInUse, largestBatchForAdapter, largestTensorBytesPerImage } from './webgpu-memory';
 import { existsSync } from 'node:fs';
@@ -164,6 +164,7 @@ describe.runIf(probe.ok)('webgpu backend', () => {
 
   it.each([
     { kernel: LAYER_NORM_KERNEL, op: (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => layerNorm(x, gamma, beta), shapes: [[6, 5, 48], [48], [48]] },
+    { kernel: LINEAR_KERNEL, op: (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) => linear(x, weight, bias), shapes: [[6, 5, 48], [48, 24], [24]] },
     { kernel: GELU_KERNEL, op: (x: tf.Tensor) => gelu(x), shapes: [[6, 5, 48]] },
     { kernel: SOFTMAX_KERNEL, op: (x: tf.Tensor) => softmax(x), shapes: [[6, 5, 48]] },
     // q·1 + k·2 + v·3 makes each part's gradient different, so a swapped part shows.
