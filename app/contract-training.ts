@@ -13,7 +13,7 @@ import { Id, method, returns } from './contract-method';
 export const MASK_STRATEGIES = ['random', 'block', 'noise'] as const;
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
 export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
-export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
 export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
 export type RunStatusName = (typeof RUN_STATUS_NAMES)[number];
 
@@ -95,7 +95,15 @@ export interface RunTimeEstimate {
 /** Warm-up steps timed in a training process, on the backend the run would use. */
 export interface WarmupEstimate {
   backend: string;
+  /** The hardware; for webgpu the adapter (vendor, architecture, graphics API). */
   device: string;
+  /** Why this backend: requested, or why each faster one was not used. */
+  reason: string;
+  /**
+   * On webgpu: GPU buffer bytes held by tensors, the adapter's largest buffer, and the largest
+   * batch whose biggest tensor fits in one (null on the CPU backends).
+   */
+  gpu: { bytesInUse: number; maxBufferBytes: number; largestBatch: number } | null;
   /** Median of the timed steps after the first (which compiles and warms caches). */
   msPerStep: number;
   /** Steps timed after the first. */

@@ -1,6 +1,8 @@
 /**
- * Training-step benchmark: ms/step and images/s of the TF.js MAE on each available backend,
- * beside the same architecture in PyTorch (bench/mae_torch.py), printed as ours/PyTorch.
+ * Training-step benchmark: ms/step and images/s of the TF.js MAE on each available backend
+ * (tfjs-node-gpu and webgpu where present, native, wasm, cpu), beside the same architecture in
+ * PyTorch on the CPU (bench/mae_torch.py), printed as ours/PyTorch. bench/gpu.ts compares
+ * webgpu with PyTorch on the same GPU.
  *
  *   node dist/bench/train.js [--backends cpu,wasm] [--steps 2] [--slow] [--json] [--threads N]
  *                            [--python /usr/bin/python3] [--no-torch] [--only @64]
@@ -100,8 +102,11 @@ async function main(): Promise<void> {
   }
   for (const backend of backends) {
     let device: string;
+    let softwareGpu = false;
     try {
-      device = (await selectBackend(backend, { log: () => undefined })).device;
+      const selection = await selectBackend(backend, { log: () => undefined });
+      device = selection.device;
+      softwareGpu = selection.adapter?.software ?? false; // webgpu on a CPU rasteriser (llvmpipe)
     } catch (error) {
       log(`${backend}: ${(error as Error).message}`);
       rows.push({ backend, available: false, reason: (error as Error).message });
@@ -116,8 +121,8 @@ async function main(): Promise<void> {
       }
     }
     for (const config of configs) {
-      if (config.heavy && backend === 'cpu' && !flag('slow')) {
-        log(`${backend.padEnd(8)} ${config.name}: skipped (minutes per step on plain JS; pass --slow)`);
+      if (config.heavy && (backend === 'cpu' || softwareGpu) && !flag('slow')) {
+        log(`${backend.padEnd(8)} ${config.name}: skipped (minutes per step on ${softwareGpu ? 'a software GPU' : 'plain JS'}; pass --slow)`);
         rows.push({ backend, config: config.name, skipped: 'needs --slow' });
         continue;
       }
@@ -125,7 +130,7 @@ async function main(): Promise<void> {
       const accumSteps = config.heavy && backend === 'wasm' ? 2 : 1;
       // The heavy config times one step; it is warmed up first (as the PyTorch peer is) except on the
       // JS/wasm backends, where a step takes minutes and the first one costs little extra.
-      const slowBackend = backend === 'cpu' || backend === 'wasm';
+      const slowBackend = backend === 'cpu' || backend === 'wasm' || softwareGpu;
       const ours = await timeOurs(config.model, config.heavy ? 1 : steps, config.heavy && slowBackend ? 0 : 1, accumSteps);
       const torch = torchTimes.get(config.name);
       const ratio = typeof torch === 'object' ? ours.msPerStep / torch.msPerStep : null;

@@ -64,10 +64,16 @@ describe('npm run dist', () => {
       runAsNode: false, enableNodeOptionsEnvironmentVariable: false, enableNodeCliInspectArguments: false,
       onlyLoadAppFromAsar: true, enableEmbeddedAsarIntegrityValidation: true, grantFileProtocolExtraPrivileges: false,
     });
-    for (const module of ['better-sqlite3', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+    for (const module of ['better-sqlite3', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu']) {
       expect(config.asarUnpack, module).toContain(`**/node_modules/${module}/**`);
     }
     expect(config.asarUnpack).toContain('native/build/Release/*.node');
+    // Each installer keeps its own OS's Dawn build and drops the other OSes'.
+    const dawnBuilds = ['darwin-universal', 'linux-x64', 'linux-arm64', 'win32-x64', 'win32-arm64'];
+    for (const [platform, prefix] of [['linux', 'linux-'], ['mac', 'darwin-'], ['win', 'win32-']] as const) {
+      const dropped = (config[platform].files as string[]).join(' ');
+      for (const build of dawnBuilds) expect(dropped.includes(build), `${platform} drops ${build}`).toBe(!build.startsWith(prefix));
+    }
   });
 
   it('has the icons each platform needs, rendered from build/icon.svg', async () => {

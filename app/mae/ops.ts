@@ -5,13 +5,16 @@
  *  - wasm 4.22 has no UnsortedSegmentSum (the gradient of gather) and crashes on gather with
  *    batchDims: we only ever gather constants (`gatherRows`), with flat indices and no batchDims;
  *  - wasm has no Conv2DBackpropFilter: the patch embedding is a reshape + matMul (`linear`).
- * And backends with fused head split, softmax, linear, LayerNorm and GELU kernels (native) get those instead of the
- * composite ops: the same math in one kernel each way (app/runtime/fused-ops.ts).
+ * And backends with fused head split, softmax, linear, LayerNorm and GELU kernels (native and webgpu)
+ * get those instead of the composite ops: the same math in one kernel each way (app/runtime/fused-ops.ts).
  * Gradients must be registered first: `ensureGradients` (app/runtime/gradients.ts), which
  * `selectBackend` calls.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedGelu, fusedLayerNorm, fusedLinear, fusedOpsAvailable, fusedSoftmax, fusedSplitHeads } from '../runtime/fused-ops';
+import {
+  fusedGelu, fusedLayerNorm, fusedLinear, fusedOpAvailable, fusedSoftmax, fusedSplitHeads, GELU_KERNEL, LAYER_NORM_KERNEL, LINEAR_KERNEL, SOFTMAX_KERNEL,
+  SPLIT_HEADS_KERNEL,
+} from '../runtime/fused-ops';
 
 /** Looks up a parameter by its reference name; throws naming it when absent. */
 export type ParamLookup = (name: string) => tf.Tensor;
@@ -22,7 +25,7 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Ten
   const outDim = weight.shape[1]!;
   if (weight.shape[0] !== inDim) throw new Error(`linear: input width ${inDim} does not match weight ${JSON.stringify(weight.shape)}`);
   const plain = [x, weight, bias].every((t) => t.dtype === 'float32') && weight.rank === 2 && bias.rank === 1 && bias.shape[0] === outDim;
-  if (plain && x.rank > 0 && fusedOpsAvailable()) return fusedLinear(x, weight, bias);
+  if (plain && x.rank > 0 && fusedOpAvailable(LINEAR_KERNEL)) return fusedLinear(x, weight, bias);
   const flat = tf.reshape(x, [-1, inDim]); // [N, in]
   const y = tf.add(tf.matMul(flat, weight), bias); // [N, out]
   return tf.reshape(y, [...x.shape.slice(0, -1), outDim]); // [..., out]
@@ -60,7 +63,7 @@ const layerNormCore = tf.customGrad(((input: tf.Tensor, gamma: tf.Tensor, beta: 
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps = 1e-6): tf.Tensor {
   const width = x.shape[x.shape.length - 1];
   const plain = x.dtype === 'float32' && x.rank > 0 && [weight, bias].every((t) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === width);
-  if (plain && fusedOpsAvailable()) return fusedLayerNorm(x, weight, bias, eps);
+  if (plain && fusedOpAvailable(LAYER_NORM_KERNEL)) return fusedLayerNorm(x, weight, bias, eps);
   return tf.tidy(() => layerNormCore(x, weight, bias, tf.scalar(eps)));
 }
 
@@ -82,7 +85,7 @@ const geluCore = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
  * gradient Φ(x) + x·φ(x). Custom gradient keeps only x (memory, as `layerNorm`).
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return x.dtype === 'float32' && fusedOpsAvailable() ? fusedGelu(x) : geluCore(x);
+  return x.dtype === 'float32' && fusedOpAvailable(GELU_KERNEL) ? fusedGelu(x) : geluCore(x);
 }
 
 /**
@@ -92,7 +95,7 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 export function splitHeads(qkv: tf.Tensor, numHeads: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
   const [batchSize, tokens, width] = qkv.shape as [number, number, number];
   if (qkv.rank !== 3 || width % (3 * numHeads) !== 0) throw new Error(`splitHeads: qkv ${JSON.stringify(qkv.shape)} is not [B, N, 3·${numHeads}·headDim]`);
-  if (qkv.dtype === 'float32' && fusedOpsAvailable()) return fusedSplitHeads(qkv, numHeads);
+  if (qkv.dtype === 'float32' && fusedOpAvailable(SPLIT_HEADS_KERNEL)) return fusedSplitHeads(qkv, numHeads);
   const headDim = width / 3 / numHeads;
   return tf.split(qkv, 3, -1).map((t) =>
     tf.transpose(tf.reshape(t, [batchSize, tokens, numHeads, headDim]), [0, 2, 1, 3]), // [B, heads, N, headDim]
@@ -101,7 +104,7 @@ export function splitHeads(qkv: tf.Tensor, numHeads: number): [tf.Tensor, tf.Ten
 
 /** Softmax over the last axis. */
 export function softmax(x: tf.Tensor): tf.Tensor {
-  return x.dtype === 'float32' && x.rank > 0 && fusedOpsAvailable() ? fusedSoftmax(x) : tf.softmax(x, -1);
+  return x.dtype === 'float32' && x.rank > 0 && fusedOpAvailable(SOFTMAX_KERNEL) ? fusedSoftmax(x) : tf.softmax(x, -1);
 }
 
 /**

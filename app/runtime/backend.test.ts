@@ -39,7 +39,7 @@ describe('selectBackend', () => {
   it('falls through unavailable backends in auto, one log line each', async () => {
     const lines: string[] = [];
     const selection = await selectBackend('auto', { log: (line) => lines.push(line), nativeAddonPath: '/nonexistent/addon.node' });
-    expect(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']).toContain(selection.backend);
+    expect(['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu']).toContain(selection.backend);
     expect(lines.filter((line) => line.startsWith('backend native unavailable'))).toHaveLength(1);
     expect(lines.at(-1)).toMatch(/^backend: /);
   });
@@ -86,7 +86,7 @@ describe('selectBackend', () => {
     const onCpu = oneStep();
     const lines: string[] = [];
     const selection = await selectBackend('auto', { log: (line) => lines.push(line) });
-    if (selection.backend !== 'native') expect(['tfjs-node-gpu', 'tfjs-node']).toContain(selection.backend); // only those come first
+    if (selection.backend !== 'native') expect(['tfjs-node-gpu', 'webgpu', 'tfjs-node']).toContain(selection.backend); // only those come first
     await selectBackend('native', { log: () => undefined });
     expect(tf.getBackend()).toBe('native');
     const onNative = oneStep();

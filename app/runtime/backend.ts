@@ -1,10 +1,10 @@
 /**
- * Chooses the TF.js backend a run uses. `auto` walks tfjs-node-gpu → tfjs-node → native →
- * wasm → cpu and takes the first that works; a forced choice that does not work throws,
- * naming the backend and why. The optional packages are loaded with a dynamic import so the
- * studio builds and runs without them. The model code never looks at the result.
+ * Chooses the TF.js backend a run uses. `auto` walks tfjs-node-gpu → webgpu → tfjs-node →
+ * native → wasm → cpu and takes the first that works (webgpu only on a hardware adapter); a
+ * forced choice that does not work throws, naming the backend and why. The optional packages
+ * are loaded with a dynamic import so the studio builds and runs without them. The model code
+ * never looks at the result.
  */
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,12 +12,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients } from './gradients';
 import { loadNativeAddon } from './native-addon';
 import { registerNativeBackend } from './native-backend';
+import { nvidiaGpu, tfjsNodeGpuProblem } from './cuda-check';
+import { attemptWebGpu, type WebGpuAdapter } from './webgpu';
 
 /** What the user may ask for. */
-export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'native' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'native' | 'wasm' | 'cpu';
 
-/** The backends `auto` tries, fastest first. */
-export const BACKEND_ORDER = ['tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
+/**
+ * The backends `auto` tries, fastest first. tfjs-node (libtensorflow on the CPU) stays ahead of
+ * native where it is installed, as before webgpu.
+ */
+export const BACKEND_ORDER = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
 
 /** The outcome of `selectBackend`. */
 export interface BackendSelection {
@@ -29,9 +34,11 @@ export interface BackendSelection {
   device: string;
   /** Why this one: forced, or which faster ones were unavailable and why. */
   reason: string;
+  /** The GPU adapter of the webgpu backend (vendor, architecture, graphics API, limits). */
+  adapter?: WebGpuAdapter;
 }
 
-type Attempt = { ok: true; tfBackend: string; device: string } | { ok: false; why: string };
+type Attempt = { ok: true; tfBackend: string; device: string; adapter?: WebGpuAdapter } | { ok: false; why: string };
 
 /** Options for `selectBackend`. */
 export interface SelectBackendOptions {
@@ -46,15 +53,6 @@ const moduleRequire = createRequire(import.meta.url);
 function cpuDevice(): string {
   const list = cpus();
   return `CPU (${list[0]?.model.trim() ?? 'unknown'}, ${list.length} cores)`;
-}
-
-function nvidiaGpuName(): string | null {
-  try {
-    const output = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
-    return output.trim().split('\n')[0] || null;
-  } catch {
-    return null; // no driver or no GPU
-  }
 }
 
 async function importOptional(name: string): Promise<{ ok: true } | { ok: false; why: string }> {
@@ -86,13 +84,37 @@ async function activate(tfBackend: string): Promise<boolean> {
   }
 }
 
+/** Whether an optional package is installed, without loading it. */
+function installed(name: string): boolean {
+  try {
+    moduleRequire.resolve(`${name}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function tryTfjsNode(gpu: boolean): Promise<Attempt> {
-  const gpuName = gpu ? nvidiaGpuName() : null;
-  if (gpu && gpuName === null) return { ok: false, why: 'no NVIDIA GPU visible (nvidia-smi failed)' };
-  const loaded = await importOptional(gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+  const name = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  if (!installed(name)) return { ok: false, why: `${name} is not installed` };
+  const nvidia = gpu ? nvidiaGpu() : null;
+  if (gpu) {
+    if (nvidia === null) return { ok: false, why: 'no NVIDIA GPU visible (nvidia-smi failed)' };
+    const problem = tfjsNodeGpuProblem(nvidia); // before loading: libtensorflow would fall back to the CPU silently
+    if (problem) return { ok: false, why: problem };
+  }
+  const loaded = await importOptional(name);
   if (!loaded.ok) return loaded;
   if (!(await activate('tensorflow'))) return { ok: false, why: 'the tensorflow backend did not initialise' };
-  return { ok: true, tfBackend: 'tensorflow', device: gpu ? `GPU (${gpuName})` : `${cpuDevice()} via libtensorflow` };
+  return { ok: true, tfBackend: 'tensorflow', device: gpu ? `GPU (${nvidia!.name}) via CUDA` : `${cpuDevice()} via libtensorflow` };
+}
+
+/** Dawn + tfjs-backend-webgpu (webgpu.ts); `auto` refuses a software adapter. */
+async function tryWebGpu(allowSoftware: boolean): Promise<Attempt> {
+  const found = await attemptWebGpu({ allowSoftware });
+  if (!found.ok) return found;
+  if (!(await activate(found.tfBackend))) return { ok: false, why: 'the webgpu backend did not initialise' };
+  return found;
 }
 
 /** The C++ addon of native/ behind a TF.js backend named `native` (app/runtime/native-*.ts). */
@@ -128,9 +150,10 @@ async function tryCpu(): Promise<Attempt> {
   return { ok: true, tfBackend: 'cpu', device: `${cpuDevice()} via plain JavaScript` };
 }
 
-function attempt(backend: Exclude<BackendPreference, 'auto'>, options: SelectBackendOptions): Promise<Attempt> {
+function attempt(backend: Exclude<BackendPreference, 'auto'>, options: SelectBackendOptions, auto: boolean): Promise<Attempt> {
   switch (backend) {
     case 'tfjs-node-gpu': return tryTfjsNode(true);
+    case 'webgpu': return tryWebGpu(!auto);
     case 'tfjs-node': return tryTfjsNode(false);
     case 'native': return tryNative(options.nativeAddonPath);
     case 'wasm': return tryWasm();
@@ -151,13 +174,13 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
   const candidates = preference === 'auto' ? BACKEND_ORDER : [preference];
   const skipped: string[] = [];
   for (const backend of candidates) {
-    const result = await attempt(backend, options);
+    const result = await attempt(backend, options, preference === 'auto');
     if (result.ok) {
       const reason = preference === 'auto'
         ? skipped.length ? `auto: ${skipped.join('; ')}` : 'auto: fastest available'
         : 'requested';
       log(`backend: ${backend} on ${result.device} (${reason})`);
-      return { backend, tfBackend: result.tfBackend, device: result.device, reason };
+      return { backend, tfBackend: result.tfBackend, device: result.device, reason, ...(result.adapter ? { adapter: result.adapter } : {}) };
     }
     if (preference !== 'auto') throw new Error(`backend ${backend} is unavailable: ${result.why}`);
     log(`backend ${backend} unavailable: ${result.why}`);

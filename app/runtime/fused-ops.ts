@@ -38,6 +38,23 @@ export function fusedOpsAvailable(): boolean {
   return FUSED_KERNEL_NAMES.every((name) => tf.getKernel(name, backend) !== undefined);
 }
 
+/** Each forward kernel's backward one: a backend offers an op only with both. */
+const BACKWARD_KERNEL: Record<string, string> = {
+  [SPLIT_HEADS_KERNEL]: MERGE_HEADS_KERNEL, [SOFTMAX_KERNEL]: SOFTMAX_GRAD_KERNEL, [LINEAR_KERNEL]: LINEAR_GRAD_KERNEL,
+  [LAYER_NORM_KERNEL]: LAYER_NORM_GRAD_KERNEL, [GELU_KERNEL]: GELU_GRAD_KERNEL,
+};
+
+/**
+ * Whether the active backend has one fused op, forward and backward (`native` has all of them,
+ * `webgpu` some: webgpu-kernels.ts).
+ */
+export function fusedOpAvailable(forwardKernel: string): boolean {
+  const backend = tf.getBackend();
+  const backward = BACKWARD_KERNEL[forwardKernel];
+  if (!backward) throw new Error(`${forwardKernel} is not a fused forward kernel (${Object.keys(BACKWARD_KERNEL).join(', ')})`);
+  return tf.getKernel(forwardKernel, backend) !== undefined && tf.getKernel(backward, backend) !== undefined;
+}
+
 /** Registers the gradients of the forward kernels once (a backend that has the kernels calls this). */
 export function registerFusedGradients(): void {
   if (!tf.getGradient(SPLIT_HEADS_KERNEL)) {

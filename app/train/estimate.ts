@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RunTimeEstimate } from '../contract';
 import { fileBatchSource } from '../data/batches';
 import { selectBackend } from '../runtime/backend';
+import { gpuBytesInUse, largestBatchForAdapter } from '../runtime/webgpu-memory';
 import { Workspace } from '../workspace';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { imageEntries, validationLoss, validationSet } from './pretrain-run';
@@ -26,6 +27,10 @@ const TIMED_STEPS = 3;
 export interface WarmupMeasurement {
   backend: string;
   device: string;
+  /** Why this backend: requested, or why each faster one was not used. */
+  reason: string;
+  /** On webgpu: tensor bytes in GPU buffers, the adapter's largest buffer and the largest batch it allows. */
+  gpu: { bytesInUse: number; maxBufferBytes: number; largestBatch: number } | null;
   /** Median milliseconds of one optimizer step after the first. */
   msPerStep: number;
   measuredSteps: number;
@@ -59,11 +64,13 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
   const preview = await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
   try {
     let tensorBytes = 0;
+    let gpuBytes = 0;
     const times: number[] = [];
     let startupMs = 0;
     for (let i = 0; i <= TIMED_STEPS; i++) {
       const step = await trainer.trainStep();
       tensorBytes = Math.max(tensorBytes, tf.memory().numBytes);
+      gpuBytes = Math.max(gpuBytes, gpuBytesInUse() ?? 0);
       // performance.now() counts from this process's start, as a run's process would.
       if (i === 0) startupMs = performance.now();
       else times.push(step.msPerStep);
@@ -72,7 +79,7 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
     const validationMs = await timed(async () => validation && validationLoss(trainer, validation));
     const reconstructionMs = await timed(async () => {
       const batch = preview!.batches[0]!;
-      await writeReconstructionGrid(reconstruct(trainer.model, batch.images, batch.masks, plan.data.mean, plan.data.std), scratch, 0);
+      await writeReconstructionGrid(await reconstruct(trainer.model, batch.images, batch.masks, plan.data.mean, plan.data.std), scratch, 0);
     });
     const checkpointMs = await timed(async () => {
       const file = path.join(scratch, 'checkpoint.safetensors');
@@ -82,6 +89,12 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
     const costs = { backend: selection.backend, device: selection.device, msPerStep, measuredSteps: times.length, startupMs, validationMs, reconstructionMs, checkpointMs };
     return {
       ...costs,
+      reason: selection.reason,
+      gpu: selection.adapter ? {
+        bytesInUse: gpuBytes,
+        maxBufferBytes: Math.min(selection.adapter.maxBufferSize, selection.adapter.maxStorageBufferBindingSize),
+        largestBatch: largestBatchForAdapter(plan.recipe.model, plan.recipe.maskRatio, selection.adapter),
+      } : null,
       secondsPerEpoch: (msPerStep * plan.stepsPerEpoch) / 1000,
       time: projectRunTime(costs, plan),
       tensorBytes,

@@ -34,12 +34,12 @@ const HEAD_INIT_STD = 2e-5; // MAE main_finetune: trunc_normal_(head.weight, std
 async function evaluate(loaded: LoadedRun, head: { weight: tf.Tensor; bias: tf.Tensor }, entries: LabelledEntry[], classes: string[], pooling: FinetunePlan['pooling']): Promise<ClassificationScores> {
   const { plan } = loaded;
   const predicted: number[] = [];
-  await forEachBatch(entries, plan, 16, (images, batch) => {
+  await forEachBatch(entries, plan, 16, async (images, batch) => {
     const logits = tf.tidy(() => {
       const imgs = tf.tensor4d(images, [batch.length, plan.data.channels, plan.recipe.model.imgSize, plan.recipe.model.imgSize]);
       return tf.add(tf.matMul(poolTokens(encodeAllPatches(loaded.model, imgs), pooling), head.weight), head.bias); // [B, K]
     });
-    predicted.push(...argmaxRows(logits.dataSync(), classes.length));
+    predicted.push(...argmaxRows(await logits.data(), classes.length)); // async read: webgpu has none synchronous in Node
     logits.dispose();
   });
   return classificationScores(entries.map((entry) => entry.label), predicted, classes);

@@ -19,7 +19,7 @@ import { Workspace } from '../workspace';
 import { resizeCrop } from './augment';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
-import { MaeTrainer, NonFiniteLossError } from './trainer';
+import { GpuMemoryError, MaeTrainer, NonFiniteLossError } from './trainer';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { runFolder } from './run-files';
 import { RunEta, type EtaBasis } from './eta';
@@ -88,7 +88,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       for (const line of describeInit(loadInitWeights(trainer.model, plan.init.path))) options.log?.(line);
     }
     if (options.resume) workspace.runs.truncateMetrics(runId, trainer.step);
-    workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
+    workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device} (${selection.reason})` }); // the model card's line
     report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: trainer.step, totalSteps: plan.recipe.totalSteps });
 
     validation = await validationSet(entries.val, plan);
@@ -99,7 +99,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
     const writeGrid = async (step: number) => {
       const batch = previewSet!.batches[0]!;
-      const pixels = reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std);
+      const pixels = await reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std);
       report({ type: 'reconstruction', step, file: await writeReconstructionGrid(pixels, gridDir, step) });
     };
     if (trainer.step === 0) await writeGrid(0);
@@ -131,8 +131,9 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       try {
         step = await trainer.trainStep();
       } catch (error) {
-        if (!(error instanceof NonFiniteLossError)) throw error;
+        if (!(error instanceof NonFiniteLossError) && !(error instanceof GpuMemoryError)) throw error;
         outcome = { status: 'failed', reason: error.message };
+        if (error instanceof GpuMemoryError) await saveCheckpoint(); // weights of the last good step: resume with a smaller batch
         break;
       }
       const left = eta.record(step.step, performance.now() / 1000);
@@ -148,7 +149,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       });
       const last = step.step === plan.recipe.totalSteps;
       if (validation !== null && (step.step % plan.validateEvery === 0 || last)) {
-        const loss = validationLoss(trainer, validation);
+        const loss = await validationLoss(trainer, validation);
         metrics.add({ step: step.step, name: 'val_loss', value: loss, time: Date.now() / 1000 });
         report({ type: 'validation', step: step.step, loss });
       }
@@ -227,12 +228,12 @@ export async function validationSet(entries: ImageEntry[], plan: PretrainPlan): 
 }
 
 /** Mean masked-patch loss over the validation set, weighted by batch size. */
-export function validationLoss(trainer: MaeTrainer, validation: ValidationSet): number {
+export async function validationLoss(trainer: MaeTrainer, validation: ValidationSet): Promise<number> {
   let total = 0;
   let count = 0;
   for (const batch of validation.batches) {
     const loss = tf.tidy(() => forwardMae(trainer.model, batch.images, batch.masks).loss);
-    total += loss.dataSync()[0]! * batch.masks.batchSize;
+    total += (await loss.data())[0]! * batch.masks.batchSize; // async read: webgpu has none synchronous in Node
     loss.dispose();
     count += batch.masks.batchSize;
   }

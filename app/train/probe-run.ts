@@ -50,13 +50,16 @@ async function splitFeatures(models: MaeModel[], blocks: number[], entries: Labe
   const encoders = models.map(() => blocks.map(() => new Float32Array(entries.length * embedDim)));
   const raw = new Float32Array(entries.length * rawWidth);
   let row = 0;
-  await forEachBatch(entries, plan, FEATURE_BATCH, (images, batch) => {
+  await forEachBatch(entries, plan, FEATURE_BATCH, async (images, batch) => {
     raw.set(rawPixelFeatures(images, batch.length, channels, imgSize, rawSide), row * rawWidth);
     const imgs = tf.tensor4d(images, [batch.length, channels, imgSize, imgSize]);
-    models.forEach((model, m) => {
+    for (const [m, model] of models.entries()) {
       const features = encodeBlockFeatures(model, imgs, pooling, blocks);
-      features.forEach((feature, b) => { encoders[m]![b]!.set(feature.dataSync(), row * embedDim); feature.dispose(); });
-    });
+      for (const [b, feature] of features.entries()) {
+        encoders[m]![b]!.set(await feature.data(), row * embedDim); // async read: webgpu has no synchronous one in Node
+        feature.dispose();
+      }
+    }
     imgs.dispose();
     row += batch.length;
   });

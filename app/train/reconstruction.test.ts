@@ -14,7 +14,7 @@ import { gridPixels, reconstruct } from './reconstruction';
 beforeAll(() => useCpuBackend());
 
 describe('reconstruction grids', () => {
-  it('pastes the visible patches back as original pixels, in [0, 1] units, and frees its tensors', () => {
+  it('pastes the visible patches back as original pixels, in [0, 1] units, and frees its tensors', async () => {
     const model = createMae(TINY_MAE, 1);
     const mean = [0.4, 0.2];
     const std = [0.1, 0.05];
@@ -23,7 +23,7 @@ describe('reconstruction grids', () => {
     const images = tf.tensor4d(values, [2, 2, 8, 8]);
     const masks = randomMasking({ batchSize: 2, gridSide: 2, maskRatio: 0.5 }, Rng.fromSeed(4, 2));
     const before = tf.memory().numTensors;
-    const recon = reconstruct(model, images, masks, mean, std);
+    const recon = await reconstruct(model, images, masks, mean, std);
     expect(tf.memory().numTensors).toBe(before);
     for (let b = 0; b < 2; b++) {
       for (let c = 0; c < 2; c++) {

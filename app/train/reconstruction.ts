@@ -35,7 +35,7 @@ export interface ReconstructionPixels {
 }
 
 /** Runs the model on normalised images and returns original and reconstruction in [0, 1] units. */
-export function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: MaskSet, mean: number[], std: number[]): ReconstructionPixels {
+export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: MaskSet, mean: number[], std: number[]): Promise<ReconstructionPixels> {
   const { patchSize, inChans, normPixLoss } = model.config;
   const [batchSize, channels, size] = images.shape;
   const [original, pasted] = tf.tidy(() => {
@@ -55,8 +55,8 @@ export function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: MaskSet
     return [toUnits(images), toUnits(unpatchify(merged, patchSize, inChans))];
   });
   const result = {
-    original: original.dataSync() as Float32Array,
-    pasted: pasted.dataSync() as Float32Array,
+    original: await original.data() as Float32Array, // async reads: webgpu has none synchronous in Node
+    pasted: await pasted.data() as Float32Array,
     mask: masks.mask,
     batchSize,
     channels,

@@ -11,6 +11,8 @@ import { makeMasks } from '../mae/masking';
 import { createMae, disposeModel, forwardMae, type MaeModel } from '../mae/model';
 import { RNG_STREAMS, Rng, type RngState } from '../mae/rng';
 import { gradientsRegistered } from '../runtime/gradients';
+import { webGpuAdapter } from '../runtime/webgpu';
+import { closeGpuErrorScope, largestBatchForAdapter, openGpuErrorScope } from '../runtime/webgpu-memory';
 import { AdamW } from './adamw';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './checkpoint';
 import { validateTrainConfig, type TrainConfig } from './config';
@@ -66,6 +68,9 @@ export interface RunOptions {
 
 /** Thrown by `trainStep` when the loss is NaN or infinite; the weights are left unchanged. */
 export class NonFiniteLossError extends Error {}
+
+/** Thrown by `trainStep` when the GPU ran out of memory (webgpu); the weights are left unchanged. */
+export class GpuMemoryError extends Error {}
 
 const CHECKPOINT_FORMAT = 'mae-studio-checkpoint';
 
@@ -132,6 +137,7 @@ export class MaeTrainer {
     const variables = [...this.model.params.values()];
     let accumulated: tf.Tensor[] | null = null;
     let lossSum = 0;
+    let gpuScope = openGpuErrorScope(); // webgpu only: Dawn reports a failed allocation instead of throwing
     try {
       for (let micro = 0; micro < accumSteps; micro++) {
         const batch = await this.source.next(this.dataRng, batchSize);
@@ -156,9 +162,15 @@ export class MaeTrainer {
           tf.dispose([...previous, ...ordered]);
         }
       }
+      if (gpuScope) {
+        gpuScope = false;
+        const gpuError = await closeGpuErrorScope();
+        if (gpuError) throw new GpuMemoryError(this.gpuMemoryAdvice(gpuError));
+      }
       this.optimizer.step(new Map(names.map((name, i) => [name, accumulated![i]!])), lr);
     } finally {
       if (accumulated) tf.dispose(accumulated);
+      if (gpuScope) await closeGpuErrorScope();
     }
     this.step += 1;
     this.lastLoss = lossSum / accumSteps;
@@ -180,6 +192,10 @@ export class MaeTrainer {
         metrics = await this.trainStep();
       } catch (error) {
         if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
+        if (error instanceof GpuMemoryError) { // the weights are those of the last good step: keep them
+          if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
+          return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
+        }
         throw error;
       }
       options.onMetrics?.(metrics);
@@ -217,6 +233,17 @@ export class MaeTrainer {
   dispose(): void {
     disposeModel(this.model);
     this.optimizer.dispose();
+  }
+
+  /** What went wrong on the GPU and which batch fits this adapter's buffers. */
+  private gpuMemoryAdvice(gpuError: string): string {
+    const { batchSize, accumSteps, maskRatio, model } = this.config;
+    const adapter = webGpuAdapter();
+    const limit = adapter ? largestBatchForAdapter(model, maskRatio, adapter) : 0;
+    // Past the per-buffer limit, the limit says which batch fits; else total memory ran out: halve.
+    const fits = Math.max(1, limit > 0 && limit < batchSize ? limit : Math.floor(batchSize / 2));
+    return `${gpuError} at step ${this.step + 1} with batch ${batchSize}; batch ${fits} fits this GPU` +
+      ` (set accumSteps ${Math.ceil((batchSize * accumSteps) / fits)} to keep the effective batch)`;
   }
 
   private checkBatch(batch: Batch): void {

@@ -1,0 +1,92 @@
+/**
+ * GPU benchmark: one MAE training step on the webgpu backend beside the same model in PyTorch
+ * on the same machine's GPU (CUDA, else MPS; bench/mae_torch.py --device auto), printed as
+ * webgpu/PyTorch. On a software adapter (Mesa's llvmpipe in CI) it runs a tiny model so that it
+ * finishes in seconds, and says the ratio compares a CPU rasteriser, not a GPU.
+ *
+ *   node dist/bench/gpu.js [--steps 3] [--size tiny|small|vit-tiny] [--json] [--python /usr/bin/python3]
+ *
+ * Sizes: tiny = 192d×2 @32 patch 8, dec 128×2 (the software default); small = 192d×4 @64 patch 8,
+ * dec 128×2; vit-tiny = ViT-Tiny/16 @224, dec 512×8 (the hardware default). Batch 8, 3 channels.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MAE_PRESETS, maeConfigFromParts, type MaeConfig } from '../app/mae/config';
+import { selectBackend } from '../app/runtime/backend';
+import { syntheticSource } from '../app/train/synthetic';
+import { MaeTrainer } from '../app/train/trainer';
+
+const BATCH_SIZE = 8;
+const SIZES: Record<string, () => MaeConfig> = {
+  tiny: () => maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 32, depth: 2, inChans: 3 }),
+  small: () => maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 }),
+  'vit-tiny': () => MAE_PRESETS.maeVitTinyPatch16Dec512d8b({ inChans: 3 }),
+};
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+async function timeWebGpu(model: MaeConfig, steps: number): Promise<number> {
+  const trainer = MaeTrainer.create({ model, batchSize: BATCH_SIZE, totalSteps: 1000, warmupSteps: 0, seed: 0 }, syntheticSource({ imgSize: model.imgSize, channels: model.inChans }));
+  try {
+    await trainer.trainStep(); // compiles the pipelines
+    const started = performance.now();
+    for (let i = 0; i < steps; i++) await trainer.trainStep();
+    return (performance.now() - started) / steps;
+  } finally {
+    trainer.dispose();
+  }
+}
+
+type TorchResult = { msPerStep: number; torch: string; device: string; deviceName: string };
+
+function timeTorch(model: MaeConfig, steps: number): TorchResult | string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = [resolve('bench/mae_torch.py'), join(here, 'mae_torch.py'), join(here, '../../bench/mae_torch.py')].find(existsSync);
+  if (!script) return 'bench/mae_torch.py not found';
+  const python = [argument('python'), process.env.MAE_BENCH_PYTHON, 'python3', '/usr/bin/python3']
+    .filter((candidate): candidate is string => Boolean(candidate))
+    .find((candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  if (!python) return 'no Python with torch (apt-get install python3-torch)';
+  const args = [script, '--img', model.imgSize, '--patch', model.patchSize, '--chans', model.inChans, '--dim', model.embedDim,
+    '--depth', model.depth, '--heads', model.numHeads, '--dec-dim', model.decoderEmbedDim, '--dec-depth', model.decoderDepth,
+    '--dec-heads', model.decoderNumHeads, '--batch', BATCH_SIZE, '--steps', steps, '--warmup', 1, '--device', 'auto'].map(String);
+  const run = spawnSync(python, args, { encoding: 'utf8' });
+  if (run.status !== 0) return `PyTorch failed: ${run.stderr.trim().split('\n').at(-1)}`;
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as TorchResult;
+}
+
+async function main(): Promise<void> {
+  const steps = Number(argument('steps') ?? 3);
+  const json = process.argv.includes('--json');
+  const selection = await selectBackend('webgpu', { log: () => undefined }); // throws, naming why, without an adapter
+  const software = selection.adapter?.software ?? false;
+  const size = argument('size') ?? (software ? 'tiny' : 'vit-tiny');
+  const makeModel = SIZES[size];
+  if (!makeModel) throw new Error(`--size must be one of ${Object.keys(SIZES).join(', ')}, got ${size}`);
+  const model = makeModel();
+  const webgpuMs = await timeWebGpu(model, steps);
+  const torch = timeTorch(model, steps);
+  const ratio = typeof torch === 'object' ? webgpuMs / torch.msPerStep : null;
+  if (json) {
+    console.log(JSON.stringify({ size, batch: BATCH_SIZE, webgpu: { device: selection.device, msPerStep: webgpuMs }, torch, ratioWebGpuOverTorch: ratio }, null, 2));
+    return;
+  }
+  console.log(`webgpu   ${size} batch ${BATCH_SIZE}: ${webgpuMs.toFixed(0)} ms/step on ${selection.device}`);
+  if (typeof torch === 'string') {
+    console.log(`pytorch  ${size}: ${torch}`);
+    return;
+  }
+  console.log(`pytorch  ${size} batch ${BATCH_SIZE}: ${torch.msPerStep.toFixed(0)} ms/step on ${torch.deviceName} (torch ${torch.torch})`);
+  console.log(`ratio    webgpu / PyTorch = ${ratio!.toFixed(2)}×`);
+  if (software || torch.device === 'cpu') console.log('note: no GPU on one side here (software adapter or PyTorch on cpu): this ratio is not a GPU comparison');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
