@@ -12,6 +12,8 @@ import { Id, method, returns } from './contract-method';
 export const MASK_STRATEGIES = ['random', 'block', 'noise'] as const;
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
 export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
+/** How the peak lr follows the effective batch: the paper's linear rule, square-root, one fixed lr, or linear with a floor. */
+export const LR_RULE_CHOICES = ['linear', 'sqrt', 'fixed', 'floor'] as const;
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
 export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
 export type RunStatusName = (typeof RUN_STATUS_NAMES)[number];
@@ -33,6 +35,8 @@ export interface Recipe {
   steps?: number;
   epochs?: number;
   warmupSteps?: number;
+  /** How the peak lr follows the effective batch; each rule has its own default `blr`. */
+  lrRule?: (typeof LR_RULE_CHOICES)[number];
   blr?: number;
   seed?: number;
   backend?: (typeof BACKEND_CHOICES)[number];
@@ -45,6 +49,8 @@ export interface RecipeDefaults {
   recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init'>>;
   /** One sentence per field. */
   help: Record<keyof Recipe, string>;
+  /** Each lr rule's default base lr, and its formula in words. */
+  lrRules: Record<(typeof LR_RULE_CHOICES)[number], { blr: number; formula: string }>;
   dataset: { usable: number; channels: number; trainImages: number; valImages: number; excluded: { reason: string; count: number }[] };
   /** Memory of this machine, which the batch must fit in. */
   memoryBytes: number;
@@ -58,6 +64,8 @@ export interface RecipeCheck {
   stepsPerEpoch: number | null;
   totalSteps: number | null;
   parameters: number | null;
+  /** Where the peak lr comes from: "lr 1e-3 (rule: floor, …, blr 1.5e-4, batch 8)". */
+  learningRate: string | null;
   /** Estimated bytes of one training step, and what this machine has. */
   memory: { estimateBytes: number; availableBytes: number; fits: boolean } | null;
   /** With `init`: what the weights file gives the model (loaded, adapted, kept fresh, not used). */
@@ -108,6 +116,10 @@ export interface RunRecipe {
   totalSteps: number;
   stepsPerEpoch: number;
   blr: number;
+  /** The rule that turned `blr` into the peak lr ('linear' for runs planned before rules existed). */
+  lrRule: (typeof LR_RULE_CHOICES)[number];
+  /** Peak lr after warmup. */
+  peakLr: number;
   seed: number;
   backend: string;
   trainImages: number;
@@ -195,6 +207,7 @@ const RecipeSchema = z.strictObject({
   steps: Count.optional(),
   epochs: Count.max(100_000).optional(),
   warmupSteps: z.number().int().min(0).max(1_000_000_000).optional(),
+  lrRule: z.enum(LR_RULE_CHOICES).optional(),
   blr: Finite.optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   backend: z.enum(BACKEND_CHOICES).optional(),

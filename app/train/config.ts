@@ -5,6 +5,7 @@
 import { DEFAULT_MAE_CONFIG, validateMaeConfig, type MaeConfig } from '../mae/config';
 import type { MaskStrategyName } from '../mae/masking';
 import { DEFAULT_ADAMW } from './adamw';
+import { LR_RULES, type LrRuleName } from './schedule';
 
 /** Everything a pretraining run needs besides its data. */
 export interface TrainConfig {
@@ -21,7 +22,9 @@ export interface TrainConfig {
   totalSteps: number;
   /** Optimizer steps of linear warmup. */
   warmupSteps: number;
-  /** Base learning rate; the peak is blr × effective batch / 256. */
+  /** How the peak lr follows the effective batch (schedule.ts `peakLearningRate`). */
+  lrRule: LrRuleName;
+  /** Base learning rate: the lr at effective batch 256 (linear, sqrt), or the lr itself (fixed). */
   blr: number;
   /** Floor of the cosine schedule. */
   minLr: number;
@@ -33,6 +36,14 @@ export interface TrainConfig {
   seed: number;
 }
 
+/** Each rule's default base lr (bench/recipe.ts measured them; README "Pretraining defaults"). */
+export const DEFAULT_BLR: Readonly<Record<LrRuleName, number>> = {
+  linear: 1.5e-4, // paper: base lr 1.5e-4 at batch 4096
+  sqrt: 6e-4, // × √(4096 / 256) = 2.4e-3, the paper's lr at its batch 4096
+  fixed: 1e-3, // the lr a 192-d ViT learned best with at batch 8–32 (bench/recipe.ts)
+  floor: 1.5e-4, // the paper's base lr, floored at LR_FLOOR
+};
+
 /** The MAE recipe (He et al., Table 8), scaled down where a desktop needs it. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   model: DEFAULT_MAE_CONFIG,
@@ -42,7 +53,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   accumSteps: 1, // no accumulation by default
   totalSteps: 1000, // a short desktop run; the paper trains 800 epochs of ImageNet
   warmupSteps: 50, // paper: 40 of 800 epochs, i.e. 5% of the run
-  blr: 1.5e-4, // paper: base lr 1.5e-4
+  lrRule: 'floor', // the paper's rule at large batches, never below LR_FLOOR at small ones (bench/recipe.ts)
+  blr: DEFAULT_BLR.floor, // the default rule's base lr; another rule brings its own (DEFAULT_BLR)
   minLr: 0, // reference default min_lr = 0
   weightDecay: DEFAULT_ADAMW.weightDecay, // paper: 0.05
   beta1: DEFAULT_ADAMW.beta1, // paper: 0.9
@@ -54,11 +66,14 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 /** Merges `input` over the defaults and checks every field; throws `train.<field> must ...`. */
 export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Partial<MaeConfig> }): TrainConfig {
   const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...input, model: { ...DEFAULT_TRAIN_CONFIG.model, ...input.model } };
+  // A rule chosen without a base lr takes that rule's own default (a fixed lr is not a linear blr).
+  if (input.blr === undefined && config.lrRule in DEFAULT_BLR) config.blr = DEFAULT_BLR[config.lrRule];
   validateMaeConfig(config.model);
   const fail = (field: string, rule: string, value: unknown): never => {
     throw new Error(`train.${field} must ${rule}, got ${JSON.stringify(value)}`);
   };
   if (!(config.maskRatio > 0 && config.maskRatio < 1)) fail('maskRatio', 'be in (0, 1)', config.maskRatio);
+  if (!(LR_RULES as readonly string[]).includes(config.lrRule)) fail('lrRule', `be one of ${LR_RULES.join(', ')}`, config.lrRule);
   if (!['random', 'block', 'noise'].includes(config.maskStrategy)) fail('maskStrategy', 'be random, block or noise', config.maskStrategy);
   for (const field of ['batchSize', 'accumSteps', 'totalSteps'] as const) {
     if (!Number.isInteger(config[field]) || config[field] < 1) fail(field, 'be a positive integer', config[field]);
@@ -72,4 +87,12 @@ export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Part
     if (!(config[field] >= 0 && config[field] < 1)) fail(field, 'be in [0, 1)', config[field]);
   }
   return config;
+}
+
+/**
+ * A recipe as stored by a run: one planned before lr rules existed has no `lrRule` and was
+ * trained with the paper's linear rule, which it keeps (the default would change its lr).
+ */
+export function storedTrainConfig(stored: TrainConfig): TrainConfig {
+  return { ...stored, lrRule: stored.lrRule ?? 'linear' };
 }

@@ -16,6 +16,7 @@ import { stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { validateTrainConfig, type TrainConfig } from './config';
+import { peakLearningRate, type LrRuleName } from './schedule';
 
 /** What a user may choose for a pretraining run (CLI flags, the new-run dialog). */
 export interface PretrainOptions {
@@ -41,6 +42,8 @@ export interface PretrainOptions {
   steps?: number;
   epochs?: number;
   warmupSteps?: number;
+  /** How the peak lr follows the effective batch (default: DEFAULT_TRAIN_CONFIG.lrRule). */
+  lrRule?: LrRuleName;
   blr?: number;
   seed?: number;
   backend?: BackendPreference;
@@ -78,6 +81,8 @@ export interface PretrainPlan {
   backend: BackendPreference;
   data: DatasetPlan;
   stepsPerEpoch: number;
+  /** The peak lr the recipe's rule gives its effective batch (absent in runs planned before lr rules). */
+  peakLr?: number;
   /** Steps between checkpoints and between validation passes. */
   checkpointEvery: number;
   validateEvery: number;
@@ -158,6 +163,7 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
       accumSteps,
       ...(options.maskRatio !== undefined && { maskRatio: options.maskRatio }),
       ...(options.maskStrategy !== undefined && { maskStrategy: options.maskStrategy }),
+      ...(options.lrRule !== undefined && { lrRule: options.lrRule }),
       ...(options.blr !== undefined && { blr: options.blr }),
       ...(options.seed !== undefined && { seed: options.seed }),
       // The paper warms up for 5% of training; keep that proportion for short desktop runs.
@@ -172,6 +178,7 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
     backend: options.backend ?? 'auto',
     data,
     stepsPerEpoch,
+    peakLr: peakLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps),
     checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 200)),
     validateEvery: stepsPerEpoch,
     ...(init && { init }),

@@ -22,7 +22,8 @@ import {
 import type { StudioEvents } from '../rpc';
 import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
-import { DEFAULT_TRAIN_CONFIG } from './config';
+import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG } from './config';
+import { describeLearningRate, LR_RULE_FORMULAS, LR_RULES } from './schedule';
 import { estimateInWorker, startTraining, type LaunchWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
 import { renderMaskPreview } from './mask-preview';
@@ -118,11 +119,13 @@ export class StudioTraining {
         batchSize: DEFAULT_TRAIN_CONFIG.batchSize,
         accumSteps: DEFAULT_TRAIN_CONFIG.accumSteps,
         epochs: 10,
+        lrRule: DEFAULT_TRAIN_CONFIG.lrRule,
         blr: DEFAULT_TRAIN_CONFIG.blr,
         seed: DEFAULT_TRAIN_CONFIG.seed,
         backend: 'auto',
       },
       help: RECIPE_HELP,
+      lrRules: Object.fromEntries(LR_RULES.map((rule) => [rule, { blr: DEFAULT_BLR[rule], formula: LR_RULE_FORMULAS[rule] }])) as RecipeDefaults['lrRules'],
       dataset: {
         usable: data.trainImageIds.length + data.valImageIds.length,
         channels: data.channels,
@@ -160,12 +163,13 @@ export class StudioTraining {
         stepsPerEpoch: plan.stepsPerEpoch,
         totalSteps: plan.recipe.totalSteps,
         parameters: memory.parameters,
+        learningRate: describeLearningRate(plan.recipe.lrRule, plan.recipe.blr, plan.recipe.batchSize * plan.recipe.accumSteps),
         memory: { estimateBytes: memory.totalBytes, availableBytes, fits },
         init: plan.init ? describeInit(plan.init.report) : null,
       };
     } catch (error) {
       if (!(error instanceof StudioError) || error.code !== 'INVALID_ARGUMENT') throw error;
-      return { ok: false, errors: [{ field: recipeErrorField(error.message), message: error.message }], stepsPerEpoch: null, totalSteps: null, parameters: null, memory: null, init: null };
+      return { ok: false, errors: [{ field: recipeErrorField(error.message), message: error.message }], stepsPerEpoch: null, totalSteps: null, parameters: null, learningRate: null, memory: null, init: null };
     }
   }
 

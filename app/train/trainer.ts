@@ -13,8 +13,8 @@ import { RNG_STREAMS, Rng, type RngState } from '../mae/rng';
 import { gradientsRegistered } from '../runtime/gradients';
 import { AdamW } from './adamw';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './checkpoint';
-import { validateTrainConfig, type TrainConfig } from './config';
-import { learningRateAt, scaledLearningRate, type LrSchedule } from './schedule';
+import { storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
+import { formatLearningRate, learningRateAt, peakLearningRate, type LrSchedule } from './schedule';
 
 /** A batch of normalised images, planar: `images` is [B, C, H, W] row-major. */
 export interface Batch {
@@ -64,8 +64,22 @@ export interface RunOptions {
   untilStep?: number;
 }
 
-/** Thrown by `trainStep` when the loss is NaN or infinite; the weights are left unchanged. */
-export class NonFiniteLossError extends Error {}
+/**
+ * Thrown by `trainStep` when the loss or the gradients are NaN or infinite (the weights are left
+ * unchanged), and by `saveCheckpoint` when the state to be written is (nothing is written).
+ */
+export class NonFiniteLossError extends Error {
+  constructor(
+    /** The optimizer step (1-based) that went wrong. */
+    readonly step: number,
+    what: string,
+    /** The learning rate of that step. */
+    readonly lr: number,
+  ) {
+    super(`training diverged at step ${step}: ${what} (lr ${formatLearningRate(lr)})`);
+    this.name = 'NonFiniteLossError';
+  }
+}
 
 const CHECKPOINT_FORMAT = 'mae-studio-checkpoint';
 
@@ -98,7 +112,7 @@ export class MaeTrainer {
     const { tensors, metadata } = await readSafetensors(path);
     const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
     if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${path} is not a MAE Studio checkpoint`);
-    const trainer = MaeTrainer.create(meta.config, source);
+    const trainer = MaeTrainer.create(storedTrainConfig(meta.config), source);
     const restore = (variables: Map<string, tf.Variable>, prefix: string): void => {
       for (const [name, variable] of variables) {
         const saved = tensors.get(`${prefix}${name}`);
@@ -119,8 +133,8 @@ export class MaeTrainer {
 
   /** The schedule this run follows. */
   get schedule(): LrSchedule {
-    const { blr, batchSize, accumSteps, minLr, warmupSteps, totalSteps } = this.config;
-    return { peakLr: scaledLearningRate(blr, batchSize * accumSteps), minLr, warmupSteps, totalSteps };
+    const { lrRule, blr, batchSize, accumSteps, minLr, warmupSteps, totalSteps } = this.config;
+    return { peakLr: peakLearningRate(lrRule, blr, batchSize * accumSteps), minLr, warmupSteps, totalSteps };
   }
 
   /** One optimizer step over `accumSteps` micro-batches. Throws `NonFiniteLossError`. */
@@ -146,7 +160,7 @@ export class MaeTrainer {
         const ordered = variables.map((variable) => grads[variable.name]!);
         if (!Number.isFinite(loss)) {
           tf.dispose(ordered);
-          throw new NonFiniteLossError(`loss is ${loss} at step ${this.step + 1} (lr ${lr.toExponential(3)}); lower blr or check the data normalisation`);
+          throw new NonFiniteLossError(this.step + 1, `the loss is ${loss}`, lr);
         }
         lossSum += loss;
         if (accumulated === null) accumulated = ordered;
@@ -156,6 +170,12 @@ export class MaeTrainer {
           tf.dispose([...previous, ...ordered]);
         }
       }
+      // A finite loss can still have non-finite gradients (an overflow in the backward pass);
+      // one AdamW step with them would poison every weight, so the step is refused before it.
+      const gradientSum = tf.tidy(() => tf.addN(accumulated!.map((gradient) => tf.sum(gradient))));
+      const sum = (await gradientSum.data())[0]!;
+      gradientSum.dispose();
+      if (!Number.isFinite(sum)) throw new NonFiniteLossError(this.step + 1, 'the gradients are not finite', lr);
       this.optimizer.step(new Map(names.map((name, i) => [name, accumulated![i]!])), lr);
     } finally {
       if (accumulated) tf.dispose(accumulated);
@@ -175,17 +195,20 @@ export class MaeTrainer {
         if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
         return { status: 'stopped', reason: 'stopped by request', step: this.step, finalLoss: this.lastLoss };
       }
-      let metrics: StepMetrics;
       try {
-        metrics = await this.trainStep();
+        options.onMetrics?.(await this.trainStep());
+        if (options.checkpointPath && every > 0 && this.step % every === 0) await this.saveCheckpoint(options.checkpointPath);
       } catch (error) {
         if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
         throw error;
       }
-      options.onMetrics?.(metrics);
-      if (options.checkpointPath && every > 0 && this.step % every === 0) await this.saveCheckpoint(options.checkpointPath);
     }
-    if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
+    try {
+      if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
+    } catch (error) {
+      if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
+      throw error;
+    }
     return { status: 'completed', step: this.step, finalLoss: this.lastLoss };
   }
 
@@ -194,7 +217,10 @@ export class MaeTrainer {
     const tensors = new Map<string, NamedTensor>();
     const collect = async (variables: Map<string, tf.Variable>, prefix: string): Promise<void> => {
       for (const [name, variable] of variables) {
-        tensors.set(`${prefix}${name}`, { shape: variable.shape, data: (await variable.data()) as Float32Array });
+        const data = (await variable.data()) as Float32Array;
+        // Never write a poisoned state over the last good checkpoint.
+        if (!data.every(Number.isFinite)) throw new NonFiniteLossError(this.step, `${prefix}${name} holds NaN or infinite values`, learningRateAt(Math.max(0, this.step - 1), this.schedule));
+        tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
       }
     };
     await collect(this.model.params, 'model.');
