@@ -49,7 +49,7 @@ describe('a run that diverges', () => {
     read.close();
     expect(run.status).toBe('failed');
     expect(run.error).toContain(`training diverged at step ${result.step + 1}`);
-    expect(run.error).toMatch(/Lower the learning rate .*--blr 3e2/);
+    expect(run.error).toMatch(/lower the learning rate and start a new run, e\.g\. base lr 3e2 \(--blr 3e2\)/);
     expect(run.error).toContain('fp32');
     // Every recorded loss is finite; the last good checkpoint is at or before the last good step.
     expect(losses.every((point) => Number.isFinite(point.value))).toBe(true);

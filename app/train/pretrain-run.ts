@@ -201,9 +201,9 @@ export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, la
     ? 'No checkpoint was written from this state (there was none before it).'
     : `No checkpoint was written from this state; the last good one (step ${lastGoodStep}) is kept.`;
   const lower = formatLearningRate(recipe.blr / 10);
-  return `${error.message}. ${kept} Lower the learning rate and start a new run: base lr ${formatLearningRate(recipe.blr)} → ${lower} ` +
-    `(--blr ${lower}; ${describeLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps)}). ` +
-    'The run already computes in fp32, so higher precision is not the fix; if a lower lr diverges too, check the data normalisation.';
+  return `${error.message}. ${kept} This run had ${describeLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps)}: ` +
+    `lower the learning rate and start a new run, e.g. base lr ${lower} (--blr ${lower}). ` +
+    'It already computes in fp32, so higher precision is not the fix; if a lower lr diverges too, check the data normalisation';
 }
 
 /** The run's train and validation images, as the batch source needs them. */

@@ -170,12 +170,12 @@ export class MaeTrainer {
           tf.dispose([...previous, ...ordered]);
         }
       }
-      // A finite loss can still have non-finite gradients (an overflow in the backward pass);
-      // one AdamW step with them would poison every weight, so the step is refused before it.
-      const gradientSum = tf.tidy(() => tf.addN(accumulated!.map((gradient) => tf.sum(gradient))));
-      const sum = (await gradientSum.data())[0]!;
-      gradientSum.dispose();
-      if (!Number.isFinite(sum)) throw new NonFiniteLossError(this.step + 1, 'the gradients are not finite', lr);
+      // A finite loss can still have gradients that are not finite, or whose square overflows
+      // AdamW's second moment; one step with them would poison the state, so it is refused before.
+      const squaredNorm = tf.tidy(() => tf.addN(accumulated!.map((gradient) => tf.sum(tf.square(gradient)))));
+      const norm = (await squaredNorm.data())[0]!;
+      squaredNorm.dispose();
+      if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.step + 1, 'the gradient norm overflows', lr);
       this.optimizer.step(new Map(names.map((name, i) => [name, accumulated![i]!])), lr);
     } finally {
       if (accumulated) tf.dispose(accumulated);
@@ -196,7 +196,9 @@ export class MaeTrainer {
         return { status: 'stopped', reason: 'stopped by request', step: this.step, finalLoss: this.lastLoss };
       }
       try {
-        options.onMetrics?.(await this.trainStep());
+        // (Not `onMetrics?.(await …)`: with no listener that would skip the step itself.)
+        const metrics = await this.trainStep();
+        options.onMetrics?.(metrics);
         if (options.checkpointPath && every > 0 && this.step % every === 0) await this.saveCheckpoint(options.checkpointPath);
       } catch (error) {
         if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
