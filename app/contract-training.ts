@@ -64,7 +64,7 @@ export interface RecipeCheck {
   stepsPerEpoch: number | null;
   totalSteps: number | null;
   parameters: number | null;
-  /** Where the peak lr comes from: "lr 1e-3 (rule: floor, …, blr 1.5e-4, batch 8)". */
+  /** Where the peak lr comes from: "lr 3e-4 (rule: floor, …, blr 1.5e-4, batch 8)". */
   learningRate: string | null;
   /** Estimated bytes of one training step, and what this machine has. */
   memory: { estimateBytes: number; availableBytes: number; fits: boolean } | null;

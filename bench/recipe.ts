@@ -6,7 +6,7 @@
  * rule is chosen by measurement and the choice can be re-checked.
  *
  *   node dist/bench/recipe.js [--domains medical,microscopy,remote-sensing,digits] [--batches 8,32]
- *                             [--seeds 1,2] [--steps 200] [--rules linear,sqrt,fixed,floor]
+ *                             [--seeds 1,2] [--steps 200] [--rules linear,sqrt,fixed:1e-3,floor]
  *                             [--preset vit-tiny|vit-small] [--json] [--keep DIR]
  *
  * Every run goes through the studio's own path: planPretrain (the rule, its default blr, 5%
@@ -151,7 +151,8 @@ async function main(): Promise<void> {
   const seeds = list('seeds', '1,2').map(Number);
   const steps = Number(argument('steps', '200'));
   const preset = argument('preset', 'vit-tiny');
-  const rules = list('rules', LR_RULES.join(',')).map(parseRule);
+  // fixed at 1e-3: the floor's 3e-4 would repeat the floor's runs below batch 512.
+  const rules = list('rules', 'linear,sqrt,fixed:1e-3,floor').map(parseRule);
   const json = process.argv.includes('--json');
   const log = (line: string): void => { if (!json) console.log(line); };
   const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-recipe')) : null;

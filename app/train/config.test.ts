@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { peakLearningRate } from './schedule';
 import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG, storedTrainConfig, validateTrainConfig } from './config';
 
 describe('train config', () => {
-  it('defaults to the floor rule, which gives batch 8 a peak lr of 1e-3', () => {
+  it('defaults to the floor rule, which gives batch 8 a peak lr of 3e-4', () => {
     const config = validateTrainConfig({});
     expect(config.lrRule).toBe('floor');
     expect(config.blr).toBe(1.5e-4);
+    expect(peakLearningRate(config.lrRule, config.blr, config.batchSize)).toBe(3e-4);
   });
 
   it('gives a rule chosen without a base lr that rule’s own default', () => {

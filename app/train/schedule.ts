@@ -22,7 +22,7 @@ export interface LrSchedule {
 }
 
 /** The lower bound of the `floor` rule: linear scaling, but never below this peak lr. */
-export const LR_FLOOR = 1e-3;
+export const LR_FLOOR = 3e-4;
 
 import { LR_RULE_CHOICES } from '../contract-training';
 

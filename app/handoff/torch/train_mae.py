@@ -221,7 +221,7 @@ def main():
     # The studio's lr rules (app/train/schedule.ts); runs planned before rules existed are linear.
     linear = recipe["blr"] * effective / 256
     peak = {"linear": linear, "sqrt": recipe["blr"] * math.sqrt(effective / 256), "fixed": recipe["blr"],
-            "floor": max(linear, 1e-3)}[recipe.get("lrRule", "linear")]
+            "floor": max(linear, 3e-4)}[recipe.get("lrRule", "linear")]
     total = job["totalSteps"]
     step = job["startStep"]
     stop = min(total, step + args.steps) if args.steps else total
