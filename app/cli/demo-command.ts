@@ -11,7 +11,7 @@ import { exportRun } from '../export/export-run';
 import { EXPORT_FORMATS } from '../export/model-card';
 import { startTraining } from '../train/host';
 import { planPretrain } from '../train/pretrain-plan';
-import { describeLearningRate } from '../train/schedule';
+import { describeRecipeLr } from '../train/config';
 import { planProbe, type ProbeOptions, type ProbeReport } from '../train/probe-run';
 import type { PretrainOptions } from '../train/pretrain-plan';
 import { createOutput, parseCommand, positiveInt, UsageError } from './args';
@@ -72,7 +72,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
     const project = await studio.services.projects.create({ name: demo.project, domain });
     const result = await studio.runImport('demo', project.id, [sample.dir]);
     const { runId, plan } = planPretrain(studio.workspace, project.id, { ...demo.recipe, steps });
-    const learningRate = describeLearningRate(plan.recipe.lrRule, plan.recipe.blr, plan.recipe.batchSize * plan.recipe.accumSteps);
+    const learningRate = describeRecipeLr(plan.recipe);
     return { projectId: project.id, runId, imported: result.imported, learningRate };
   });
 

@@ -5,7 +5,8 @@ import { BACKEND_ORDER, type BackendPreference } from '../runtime/backend';
 import { startTraining } from '../train/host';
 import { describeInit } from '../mae/weights/init';
 import { planPretrain, type PretrainOptions } from '../train/pretrain-plan';
-import { describeLearningRate, LR_RULES, type LrRuleName } from '../train/schedule';
+import { describeRecipeLr } from '../train/config';
+import { LR_RULES, type LrRuleName } from '../train/schedule';
 import type { RunProgress } from '../train/pretrain-run';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
 import { withStudio } from './data-commands';
@@ -67,8 +68,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   };
   const { runId, plan } = await withStudio(workspace, async (studio) => planPretrain(studio.workspace, projectId, options));
   if (plan.init) for (const line of describeInit(plan.init.report)) out.progress(line, true);
-  const { lrRule, blr, batchSize, accumSteps } = plan.recipe;
-  out.progress(`Learning rate: ${describeLearningRate(lrRule, blr, batchSize * accumSteps)}`, true);
+  out.progress(`Learning rate: ${describeRecipeLr(plan.recipe)}`, true);
   out.progress(`Run ${runId} planned; starting the training process…`, true);
   await train(workspace, runId, false, out);
 }

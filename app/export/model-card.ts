@@ -11,8 +11,7 @@ import type { RunRecord } from '../store/runs';
 import type { FinetunePlan } from '../train/finetune-plan';
 import type { FinetuneReport } from '../train/finetune-run';
 import type { PretrainPlan } from '../train/pretrain-plan';
-import { storedTrainConfig } from '../train/config';
-import { describeLearningRate, peakLearningRate } from '../train/schedule';
+import { describeRecipeLr, recipePeakLr, storedTrainConfig } from '../train/config';
 import type { ProbeReport } from '../train/probe-run';
 import { VERSION } from '../version';
 import type { Workspace } from '../workspace';
@@ -74,7 +73,7 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
   const valLosses = workspace.runs.metrics(pretrainRun.id, 'val_loss');
   const children = workspace.runs.list(pretrainRun.projectId).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
   const { model, ...recipe } = storedTrainConfig(plan.recipe);
-  const pretraining = { ...recipe, peakLr: peakLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps) };
+  const pretraining = { ...recipe, peakLr: recipePeakLr(recipe) };
   const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
   return {
     title: `${project.name}: MAE ${run.kind === 'finetune' ? 'classifier' : 'encoder'} (run ${run.id})`,
@@ -160,7 +159,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     '## Recipe',
     `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ${card.model.config.normPixLoss === false ? 'pixels' : 'per-patch normalised pixels'}, ${recipe.pretraining.totalSteps} steps of batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
-      `${describeLearningRate(recipe.pretraining.lrRule, recipe.pretraining.blr, recipe.pretraining.batchSize * recipe.pretraining.accumSteps)}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
+      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
     ...(recipe.finetuning
       ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
           `drop path ${recipe.finetuning.dropPath}, label smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]

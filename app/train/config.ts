@@ -5,7 +5,7 @@
 import { DEFAULT_MAE_CONFIG, validateMaeConfig, type MaeConfig } from '../mae/config';
 import type { MaskStrategyName } from '../mae/masking';
 import { DEFAULT_ADAMW } from './adamw';
-import { LR_RULES, type LrRuleName } from './schedule';
+import { describeLearningRate, LR_RULES, peakLearningRate, type LrRuleName } from './schedule';
 
 /** Everything a pretraining run needs besides its data. */
 export interface TrainConfig {
@@ -26,6 +26,11 @@ export interface TrainConfig {
   lrRule: LrRuleName;
   /** Base learning rate: the lr at effective batch 256 (linear, sqrt), or the lr itself (fixed). */
   blr: number;
+  /**
+   * The peak lr the rule gave when the run was planned, kept so a run resumed by a later version
+   * (whose rule constants may differ) trains on; absent, it is computed from the rule.
+   */
+  peakLr?: number;
   /** Floor of the cosine schedule. */
   minLr: number;
   weightDecay: number;
@@ -80,6 +85,7 @@ export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Part
   }
   if (!Number.isInteger(config.warmupSteps) || config.warmupSteps < 0) fail('warmupSteps', 'be a non-negative integer', config.warmupSteps);
   if (!Number.isInteger(config.seed)) fail('seed', 'be an integer', config.seed);
+  if (config.peakLr !== undefined && !(config.peakLr >= 0 && Number.isFinite(config.peakLr))) fail('peakLr', 'be a finite number ≥ 0', config.peakLr);
   for (const field of ['blr', 'minLr', 'weightDecay', 'epsilon'] as const) {
     if (!(config[field] >= 0) || !Number.isFinite(config[field])) fail(field, 'be a finite number ≥ 0', config[field]);
   }
@@ -95,4 +101,17 @@ export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Part
  */
 export function storedTrainConfig(stored: TrainConfig): TrainConfig {
   return { ...stored, lrRule: stored.lrRule ?? 'linear' };
+}
+
+/** The fields of a recipe that decide its learning rate. */
+type LrFields = Pick<TrainConfig, 'lrRule' | 'blr' | 'batchSize' | 'accumSteps' | 'peakLr'>;
+
+/** The peak lr of a recipe: as stored when planned, else what its rule gives its effective batch. */
+export function recipePeakLr(config: LrFields): number {
+  return config.peakLr ?? peakLearningRate(config.lrRule ?? 'linear', config.blr, config.batchSize * config.accumSteps);
+}
+
+/** "lr 3e-4 (rule: floor, …, blr 1.5e-4, batch 8)" for a recipe (stored or new; no rule reads as linear). */
+export function describeRecipeLr(config: LrFields): string {
+  return describeLearningRate(config.lrRule ?? 'linear', config.blr, config.batchSize * config.accumSteps, recipePeakLr(config));
 }

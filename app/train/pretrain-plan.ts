@@ -81,8 +81,6 @@ export interface PretrainPlan {
   backend: BackendPreference;
   data: DatasetPlan;
   stepsPerEpoch: number;
-  /** The peak lr the recipe's rule gives its effective batch (absent in runs planned before lr rules). */
-  peakLr?: number;
   /** Steps between checkpoints and between validation passes. */
   checkpointEvery: number;
   validateEvery: number;
@@ -172,13 +170,14 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   } catch (error) {
     throw new StudioError('INVALID_ARGUMENT', (error as Error).message);
   }
+  // The rule's lr is fixed now: a later version with other rule constants resumes it unchanged.
+  recipe.peakLr = peakLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps);
   const init = options.init === undefined ? undefined : planInit(options.init, model);
   const plan: PretrainPlan = {
     recipe,
     backend: options.backend ?? 'auto',
     data,
     stepsPerEpoch,
-    peakLr: peakLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps),
     checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 200)),
     validateEvery: stepsPerEpoch,
     ...(init && { init }),

@@ -17,8 +17,8 @@ import { selectBackend } from '../runtime/backend';
 import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
 import { resizeCrop } from './augment';
-import { storedTrainConfig } from './config';
-import { describeLearningRate, formatLearningRate } from './schedule';
+import { describeRecipeLr, storedTrainConfig } from './config';
+import { formatLearningRate } from './schedule';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
 import { MaeTrainer, NonFiniteLossError } from './trainer';
@@ -201,7 +201,7 @@ export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, la
     ? 'No checkpoint was written from this state (there was none before it).'
     : `No checkpoint was written from this state; the last good one (step ${lastGoodStep}) is kept.`;
   const lower = formatLearningRate(recipe.blr / 10);
-  return `${error.message}. ${kept} This run had ${describeLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps)}: ` +
+  return `${error.message}. ${kept} This run had ${describeRecipeLr(recipe)}: ` +
     `lower the learning rate and start a new run, e.g. base lr ${lower} (--blr ${lower}). ` +
     'It already computes in fp32, so higher precision is not the fix; if a lower lr diverges too, check the data normalisation';
 }

@@ -4,7 +4,7 @@
  */
 import type { Recipe, RunRecipe } from '../contract';
 import type { PretrainPlan } from './pretrain-plan';
-import { peakLearningRate } from './schedule';
+import { recipePeakLr } from './config';
 
 /** One sentence per recipe field, shown under it in the new-run dialog. */
 export const RECIPE_HELP: Record<keyof Recipe, string> = {
@@ -61,8 +61,8 @@ export function recipeSummary(plan: PretrainPlan): RunRecipe {
     totalSteps: recipe.totalSteps,
     stepsPerEpoch: plan.stepsPerEpoch,
     blr: recipe.blr,
-    lrRule: recipe.lrRule ?? 'linear',
-    peakLr: plan.peakLr ?? peakLearningRate(recipe.lrRule ?? 'linear', recipe.blr, recipe.batchSize * recipe.accumSteps),
+    lrRule: recipe.lrRule ?? 'linear', // runs planned before lr rules
+    peakLr: recipePeakLr(recipe),
     seed: recipe.seed,
     backend: plan.backend,
     trainImages: plan.data.trainImageIds.length,

@@ -22,8 +22,8 @@ import {
 import type { StudioEvents } from '../rpc';
 import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
-import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG } from './config';
-import { describeLearningRate, LR_RULE_FORMULAS, LR_RULES } from './schedule';
+import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG, describeRecipeLr } from './config';
+import { LR_RULE_FORMULAS, LR_RULES } from './schedule';
 import { estimateInWorker, startTraining, type LaunchWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
 import { renderMaskPreview } from './mask-preview';
@@ -163,7 +163,7 @@ export class StudioTraining {
         stepsPerEpoch: plan.stepsPerEpoch,
         totalSteps: plan.recipe.totalSteps,
         parameters: memory.parameters,
-        learningRate: describeLearningRate(plan.recipe.lrRule, plan.recipe.blr, plan.recipe.batchSize * plan.recipe.accumSteps),
+        learningRate: describeRecipeLr(plan.recipe),
         memory: { estimateBytes: memory.totalBytes, availableBytes, fits },
         init: plan.init ? describeInit(plan.init.report) : null,
       };

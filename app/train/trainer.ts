@@ -13,8 +13,8 @@ import { RNG_STREAMS, Rng, type RngState } from '../mae/rng';
 import { gradientsRegistered } from '../runtime/gradients';
 import { AdamW } from './adamw';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './checkpoint';
-import { storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
-import { formatLearningRate, learningRateAt, peakLearningRate, type LrSchedule } from './schedule';
+import { recipePeakLr, storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
+import { formatLearningRate, learningRateAt, type LrSchedule } from './schedule';
 
 /** A batch of normalised images, planar: `images` is [B, C, H, W] row-major. */
 export interface Batch {
@@ -133,8 +133,8 @@ export class MaeTrainer {
 
   /** The schedule this run follows. */
   get schedule(): LrSchedule {
-    const { lrRule, blr, batchSize, accumSteps, minLr, warmupSteps, totalSteps } = this.config;
-    return { peakLr: peakLearningRate(lrRule, blr, batchSize * accumSteps), minLr, warmupSteps, totalSteps };
+    const { minLr, warmupSteps, totalSteps } = this.config;
+    return { peakLr: recipePeakLr(this.config), minLr, warmupSteps, totalSteps };
   }
 
   /** One optimizer step over `accumSteps` micro-batches. Throws `NonFiniteLossError`. */
