@@ -15,8 +15,8 @@ import { webGpuAdapter } from '../runtime/webgpu';
 import { closeGpuErrorScope, largestBatchForAdapter, openGpuErrorScope } from '../runtime/webgpu-memory';
 import { AdamW } from './adamw';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './checkpoint';
-import { validateTrainConfig, type TrainConfig } from './config';
-import { learningRateAt, scaledLearningRate, type LrSchedule } from './schedule';
+import { recipePeakLr, storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
+import { formatLearningRate, learningRateAt, type LrSchedule } from './schedule';
 
 /** A batch of normalised images, planar: `images` is [B, C, H, W] row-major. */
 export interface Batch {
@@ -66,8 +66,22 @@ export interface RunOptions {
   untilStep?: number;
 }
 
-/** Thrown by `trainStep` when the loss is NaN or infinite; the weights are left unchanged. */
-export class NonFiniteLossError extends Error {}
+/**
+ * Thrown by `trainStep` when the loss or the gradients are NaN or infinite (the weights are left
+ * unchanged), and by `saveCheckpoint` when the state to be written is (nothing is written).
+ */
+export class NonFiniteLossError extends Error {
+  constructor(
+    /** The optimizer step (1-based) that went wrong. */
+    readonly step: number,
+    what: string,
+    /** The learning rate of that step. */
+    readonly lr: number,
+  ) {
+    super(`training diverged at step ${step}: ${what} (lr ${formatLearningRate(lr)})`);
+    this.name = 'NonFiniteLossError';
+  }
+}
 
 /** Thrown by `trainStep` when the GPU ran out of memory (webgpu); the weights are left unchanged. */
 export class GpuMemoryError extends Error {}
@@ -103,7 +117,7 @@ export class MaeTrainer {
     const { tensors, metadata } = await readSafetensors(path);
     const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
     if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${path} is not a MAE Studio checkpoint`);
-    const trainer = MaeTrainer.create(meta.config, source);
+    const trainer = MaeTrainer.create(storedTrainConfig(meta.config), source);
     const restore = (variables: Map<string, tf.Variable>, prefix: string): void => {
       for (const [name, variable] of variables) {
         const saved = tensors.get(`${prefix}${name}`);
@@ -124,8 +138,8 @@ export class MaeTrainer {
 
   /** The schedule this run follows. */
   get schedule(): LrSchedule {
-    const { blr, batchSize, accumSteps, minLr, warmupSteps, totalSteps } = this.config;
-    return { peakLr: scaledLearningRate(blr, batchSize * accumSteps), minLr, warmupSteps, totalSteps };
+    const { minLr, warmupSteps, totalSteps } = this.config;
+    return { peakLr: recipePeakLr(this.config), minLr, warmupSteps, totalSteps };
   }
 
   /** One optimizer step over `accumSteps` micro-batches. Throws `NonFiniteLossError`. */
@@ -152,7 +166,7 @@ export class MaeTrainer {
         const ordered = variables.map((variable) => grads[variable.name]!);
         if (!Number.isFinite(loss)) {
           tf.dispose(ordered);
-          throw new NonFiniteLossError(`loss is ${loss} at step ${this.step + 1} (lr ${lr.toExponential(3)}); lower blr or check the data normalisation`);
+          throw new NonFiniteLossError(this.step + 1, `the loss is ${loss}`, lr);
         }
         lossSum += loss;
         if (accumulated === null) accumulated = ordered;
@@ -167,6 +181,12 @@ export class MaeTrainer {
         const gpuError = await closeGpuErrorScope();
         if (gpuError) throw new GpuMemoryError(this.gpuMemoryAdvice(gpuError));
       }
+      // A finite loss can still have gradients that are not finite, or whose square overflows
+      // AdamW's second moment; one step with them would poison the state, so it is refused before.
+      const squaredNorm = tf.tidy(() => tf.addN(accumulated!.map((gradient) => tf.sum(tf.square(gradient)))));
+      const norm = (await squaredNorm.data())[0]!;
+      squaredNorm.dispose();
+      if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.step + 1, 'the gradient norm overflows', lr);
       this.optimizer.step(new Map(names.map((name, i) => [name, accumulated![i]!])), lr);
     } finally {
       if (accumulated) tf.dispose(accumulated);
@@ -187,9 +207,11 @@ export class MaeTrainer {
         if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
         return { status: 'stopped', reason: 'stopped by request', step: this.step, finalLoss: this.lastLoss };
       }
-      let metrics: StepMetrics;
       try {
-        metrics = await this.trainStep();
+        // (Not `onMetrics?.(await …)`: with no listener that would skip the step itself.)
+        const metrics = await this.trainStep();
+        options.onMetrics?.(metrics);
+        if (options.checkpointPath && every > 0 && this.step % every === 0) await this.saveCheckpoint(options.checkpointPath);
       } catch (error) {
         if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
         if (error instanceof GpuMemoryError) { // the weights are those of the last good step: keep them
@@ -198,10 +220,13 @@ export class MaeTrainer {
         }
         throw error;
       }
-      options.onMetrics?.(metrics);
-      if (options.checkpointPath && every > 0 && this.step % every === 0) await this.saveCheckpoint(options.checkpointPath);
     }
-    if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
+    try {
+      if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
+    } catch (error) {
+      if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
+      throw error;
+    }
     return { status: 'completed', step: this.step, finalLoss: this.lastLoss };
   }
 
@@ -210,7 +235,10 @@ export class MaeTrainer {
     const tensors = new Map<string, NamedTensor>();
     const collect = async (variables: Map<string, tf.Variable>, prefix: string): Promise<void> => {
       for (const [name, variable] of variables) {
-        tensors.set(`${prefix}${name}`, { shape: variable.shape, data: (await variable.data()) as Float32Array });
+        const data = (await variable.data()) as Float32Array;
+        // Never write a poisoned state over the last good checkpoint.
+        if (!data.every(Number.isFinite)) throw new NonFiniteLossError(this.step, `${prefix}${name} holds NaN or infinite values`, learningRateAt(Math.max(0, this.step - 1), this.schedule));
+        tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
       }
     };
     await collect(this.model.params, 'model.');
