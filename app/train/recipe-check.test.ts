@@ -40,7 +40,7 @@ describe('parseDraft', () => {
     expect(errors.map((error) => error.message)).toEqual([
       'Batch size must be a whole number of at least 1',
       'Base learning rate must be a number',
-      'Backend must be one of auto, tfjs-node-gpu, tfjs-node, native, wasm, cpu',
+      'Backend must be one of auto, tfjs-node-gpu, webgpu, tfjs-node, native, wasm, cpu',
       'Encoder must be one of vit-tiny, vit-small, vit-base',
     ]);
   });
