@@ -13,7 +13,9 @@ import { createMae, disposeModel, forwardMae } from '../mae/model';
 import { Rng } from '../mae/rng';
 import type { TrainConfig } from '../train/config';
 import { syntheticSource } from '../train/synthetic';
-import { MaeTrainer } from '../train/trainer';
+import { MaeTrainer, type BatchSource } from '../train/trainer';
+import { readSafetensors } from '../train/checkpoint';
+import { countGpuWork } from './webgpu-counter';
 import { selectBackend } from './backend';
 import { gelu, layerNorm, linear, softmax, splitHeads } from '../mae/ops';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';
@@ -182,9 +184,14 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     onCpu.forEach((expected, i) => expect(relativeError(onGpu[i]!, expected), i === 0 ? 'value' : `gradient ${i}`).toBeLessThan(1e-5));
   });
 
-  it('tracks the cpu loss curve over 20 steps and continues it from a cpu checkpoint', async () => {
+  it('tracks the cpu loss curve over 20 steps, reading the losses once per logging interval, and continues it from a cpu checkpoint', async () => {
     const onCpu = await losses('cpu', (trainer) => trainLosses(trainer));
-    const onGpu = await losses('webgpu', (trainer) => trainLosses(trainer));
+    await selectBackend('webgpu', quiet);
+    const { result: onGpu, counted } = await countGpuWork(() => losses('webgpu', (trainer) => {
+      trainer.lossReads = { everySteps: 6, everyMs: 1e9 };
+      return trainLosses(trainer);
+    }));
+    expect(counted.reads).toBe(4); // after steps 6, 12, 18 and 20: the losses are the only reads
     expect(onGpu).toHaveLength(20);
     onGpu.forEach((loss, i) => expect(Math.abs(loss - onCpu[i]!), `step ${i + 1}`).toBeLessThan(1e-4 * onCpu[i]!));
 
@@ -215,6 +222,32 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     expect(existsSync(checkpoint)).toBe(true);
     expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before); // no update from the failed step
     expect(gpuBytesInUse()).toBeGreaterThan(0);
+    trainer.dispose();
+  });
+
+  it('finds a NaN loss at the next checkpoint at the latest and keeps the checkpoint before it', async () => {
+    await selectBackend('webgpu', quiet);
+    let batches = 0;
+    const poisoned: BatchSource = { // step 3's images are NaN
+      next: async (rng, batchSize) => {
+        const batch = await source.next(rng, batchSize);
+        if (++batches === 3) batch.images.fill(Number.NaN);
+        return batch;
+      },
+    };
+    const directory = await mkdtemp(join(tmpdir(), 'mae-webgpu-nan-'));
+    directories.push(directory);
+    const checkpoint = join(directory, 'nan.safetensors');
+    const trainer = MaeTrainer.create(SMALL, poisoned);
+    trainer.lossReads = { everySteps: 10, everyMs: 1e9 }; // longer than the checkpoint period
+    const seen: number[] = [];
+    const result = await trainer.run({ checkpointPath: checkpoint, checkpointEvery: 2, untilStep: 8, onMetrics: (metrics) => seen.push(metrics.step) });
+    expect(result).toMatchObject({ status: 'failed', step: 2 });
+    expect(result.reason).toMatch(/^loss is NaN at step 3 .*found when the losses up to step 4 were read/);
+    expect(seen).toEqual([1, 2]);
+    const saved = await readSafetensors(checkpoint);
+    expect(JSON.parse(saved.metadata.studio!).step).toBe(2); // not the step-4 weights, updated from the NaN
+    for (const [name, tensor] of saved.tensors) expect(tensor.data.every(Number.isFinite), name).toBe(true);
     trainer.dispose();
   });
 
