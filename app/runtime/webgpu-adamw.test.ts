@@ -30,7 +30,7 @@ async function train(backend: 'cpu' | 'webgpu'): Promise<Final> {
   await selectBackend(backend, quiet);
   const rng = Rng.fromSeed(21);
   const values = (shape: number[]): Float32Array => Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => rng.normal());
-  const params = new Map(Object.entries(SHAPES).map(([name, shape]) => [name, tf.variable(tf.tensor(values(shape), shape), true, `${backend}-${name}`)]));
+  const params = new Map(Object.entries(SHAPES).map(([name, shape]) => [name, tf.tidy(() => tf.variable(tf.tensor(values(shape), shape), true, `${backend}-${name}`))]));
   const optimizer = new AdamW(params);
   const dispatches: number[] = [];
   for (let step = 1; step <= STEPS; step++) {

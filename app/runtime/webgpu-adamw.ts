@@ -47,9 +47,16 @@ function webGpuBackend(): Backend {
   return tf.backend() as unknown as Backend;
 }
 
+let enabled = true;
+
+/** Turns the packed update off (on: the default), so bench/webgpu-step.ts can measure the per-parameter one beside it. */
+export function setPackedAdamW(on: boolean): void {
+  enabled = on;
+}
+
 /** Whether the active backend runs the packed update and `parameterCount` parameters fit one binding. */
 export function packedAdamWFits(parameterCount: number): boolean {
-  if (tf.getBackend() !== 'webgpu') return false;
+  if (tf.getBackend() !== 'webgpu' || !enabled) return false;
   const limit = webGpuBackend().device.limits.maxStorageBufferBindingSize;
   return 3 * parameterCount * FLOAT_BYTES <= limit;
 }

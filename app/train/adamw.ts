@@ -46,8 +46,9 @@ export class AdamW {
     readonly options: AdamWOptions = DEFAULT_ADAMW,
   ) {
     for (const [name, variable] of params) {
-      this.#firstMoments.set(name, tf.variable(tf.zerosLike(variable), false));
-      this.#secondMoments.set(name, tf.variable(tf.zerosLike(variable), false));
+      // tidy: the zeros tensor is freed with the variable (it shares its buffer), not held past dispose.
+      this.#firstMoments.set(name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
+      this.#secondMoments.set(name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
     }
   }
 
