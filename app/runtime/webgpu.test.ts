@@ -184,7 +184,7 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     onCpu.forEach((expected, i) => expect(relativeError(onGpu[i]!, expected), i === 0 ? 'value' : `gradient ${i}`).toBeLessThan(1e-5));
   });
 
-  it('tracks the cpu loss curve over 20 steps, reading the losses once per logging interval, and continues it from a cpu checkpoint', async () => {
+  it('tracks the cpu loss curve over 20 steps, reading the losses once per logging interval, and continues it across backends through checkpoints', async () => {
     const onCpu = await losses('cpu', (trainer) => trainLosses(trainer));
     await selectBackend('webgpu', quiet);
     const { result: onGpu, counted } = await countGpuWork(() => losses('webgpu', (trainer) => {
@@ -203,6 +203,13 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     const secondHalf = await trainLosses(await MaeTrainer.resume(checkpoint, source));
     expect([...firstHalf, ...secondHalf]).toHaveLength(20);
     secondHalf.forEach((loss, i) => expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!));
+
+    // And the other way: a webgpu checkpoint (moments copied out of the packed AdamW state) continues on cpu.
+    const gpuCheckpoint = join(directory, 'webgpu.safetensors');
+    await losses('webgpu', (trainer) => trainLosses(trainer, { untilStep: 10, checkpointPath: gpuCheckpoint }));
+    await selectBackend('cpu', quiet);
+    const onCpuAfterGpu = await trainLosses(await MaeTrainer.resume(gpuCheckpoint, source));
+    onCpuAfterGpu.forEach((loss, i) => expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!));
   });
 
   it('stops a step whose tensors pass the adapter\'s buffer limit, with a checkpoint and the batch that fits', async () => {
