@@ -16,6 +16,7 @@ import { syntheticSource } from '../train/synthetic';
 import { MaeTrainer, type BatchSource } from '../train/trainer';
 import { readSafetensors } from '../train/checkpoint';
 import { countGpuWork } from './webgpu-counter';
+import { pretrainedFixture, TINY_PRETRAIN } from '../train/probe-testing';
 import { selectBackend } from './backend';
 import { gelu, layerNorm, linear, softmax, splitHeads } from '../mae/ops';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';
@@ -256,6 +257,22 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     expect(JSON.parse(saved.metadata.studio!).step).toBe(2); // not the step-4 weights, updated from the NaN
     for (const [name, tensor] of saved.tensors) expect(tensor.data.every(Number.isFinite), name).toBe(true);
     trainer.dispose();
+  });
+
+  it('gives a webgpu pretraining run (losses read per interval) the cpu run\'s metric rows, every step', async () => {
+    const [onCpu, onGpu] = [await pretrainedFixture(), await pretrainedFixture({ ...TINY_PRETRAIN, backend: 'webgpu' })];
+    try {
+      const rows = (fixture: typeof onCpu, name: string) => fixture.open((workspace) => workspace.runs.metrics(fixture.runId, name));
+      for (const name of ['train_loss', 'val_loss', 'lr']) {
+        const [cpu, gpu] = [rows(onCpu, name), rows(onGpu, name)];
+        expect(gpu.map((row) => row.step), name).toEqual(cpu.map((row) => row.step));
+        gpu.forEach((row, i) => expect(Math.abs(row.value - cpu[i]!.value), `${name} at step ${row.step}`).toBeLessThanOrEqual(1e-4 * Math.abs(cpu[i]!.value)));
+      }
+      expect(rows(onCpu, 'train_loss')).toHaveLength(TINY_PRETRAIN.steps);
+    } finally {
+      onCpu.remove();
+      onGpu.remove();
+    }
   });
 
   it('does not leak tensors over a few train steps', async () => {
