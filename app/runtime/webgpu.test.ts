@@ -268,7 +268,7 @@ describe.runIf(probe.ok)('webgpu backend', () => {
         expect(gpu.map((row) => row.step), name).toEqual(cpu.map((row) => row.step));
         gpu.forEach((row, i) => expect(Math.abs(row.value - cpu[i]!.value), `${name} at step ${row.step}`).toBeLessThanOrEqual(1e-4 * Math.abs(cpu[i]!.value)));
       }
-      expect(rows(onCpu, 'train_loss')).toHaveLength(TINY_PRETRAIN.steps);
+      expect(rows(onCpu, 'train_loss')).toHaveLength(TINY_PRETRAIN.steps!);
     } finally {
       onCpu.remove();
       onGpu.remove();

@@ -106,8 +106,8 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     const metrics = new MetricBuffer(workspace, runId);
     const checkpointDir = path.join(workspace.projectDir(run.projectId), 'checkpoints');
     fs.mkdirSync(checkpointDir, { recursive: true });
-    const record = (step: StepMetrics) => {
-      const left = eta.record(step.step, performance.now() / 1000);
+    const record = (step: StepMetrics, ended: number) => {
+      const left = eta.record(step.step, ended);
       const now = Date.now() / 1000;
       metrics.add(
         { step: step.step, name: 'train_loss', value: step.loss, time: now },
@@ -119,12 +119,17 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss,
       });
     };
+    /** Records steps that just became known; a webgpu interval's steps ended msPerStep apart, not now. */
+    const recordAll = (steps: StepMetrics[]) => {
+      const now = performance.now() / 1000;
+      steps.forEach((step, i) => record(step, now - ((steps.length - 1 - i) * step.msPerStep) / 1000));
+    };
     /** Records the steps whose losses were still on the GPU (webgpu); throws at a non-finite one. */
     const flushLosses = async () => {
       try {
-        for (const step of await trainer!.flushLosses()) record(step);
+        recordAll(await trainer!.flushLosses());
       } catch (error) {
-        if (error instanceof LateNonFiniteLossError) error.finiteSteps.forEach(record);
+        if (error instanceof LateNonFiniteLossError) recordAll(error.finiteSteps);
         throw error;
       }
     };
@@ -154,7 +159,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       }
       try {
         try {
-          for (const step of await trainer.advance()) record(step);
+          recordAll(await trainer.advance());
         } catch (error) {
           if (!(error instanceof GpuMemoryError)) throw error;
           outcome = { status: 'failed', reason: error.message };
