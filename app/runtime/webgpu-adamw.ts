@@ -105,8 +105,6 @@ const PARTS = ['param', 'm', 'v'] as const;
 
 /** AdamW's state packed for the one-dispatch update; create it when `packedAdamWFits`. */
 export class PackedAdamW {
-  /** Dispatches of the last `step` (always 1: the counter the bench and tests read). */
-  static readonly DISPATCHES_PER_STEP = 1;
   private readonly slots: Slot[] = [];
   private readonly count: number;
   private readonly decayEnd: number;
