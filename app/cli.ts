@@ -24,7 +24,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
     usage:
       'pretrain --workspace W --project ID [--preset vit-tiny] [--img 224] [--patch 16] [--decoder 512x8] [--depth N]\n' +
       '                      [--mask-ratio 0.75] [--mask random|block|noise] [--batch 8] [--accum 1] [--steps N | --epochs N]\n' +
-      '                      [--blr 1.5e-4] [--warmup N] [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|native|wasm|cpu] [--seed S] [--val-fraction 0.1]\n' +
+      '                      [--lr-rule floor|sqrt|fixed|linear] [--blr 1.5e-4] [--warmup N] [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|native|wasm|cpu] [--seed S] [--val-fraction 0.1]\n' +
       '                      [--init FILE (official MAE .pth, HF ViTMAE or timm safetensors)]',
   },
   resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },

@@ -107,6 +107,8 @@ export interface FinetuneReport {
 /** A run whose weights can be evaluated or exported. */
 export interface ModelSource {
   runId: number;
+  /** Its place among the project's runs of its kind ("Pretrain #2"); `runId` stays the API's name. */
+  number: number;
   kind: 'pretrain' | 'finetune';
   status: string;
   createdAt: string;
@@ -122,8 +124,12 @@ export interface ModelSource {
 /** A probe or fine-tuning run with its outcome (once it has one). */
 export interface EvaluationRecord {
   runId: number;
+  /** Its place among the project's runs of its kind ("Probe #4"). */
+  number: number;
   kind: 'probe' | 'finetune';
   parentRunId: number | null;
+  /** The run it measures, by kind and number, as the history names it. */
+  parent: { kind: 'pretrain' | 'finetune'; number: number } | null;
   status: string;
   createdAt: string;
   finishedAt: string | null;

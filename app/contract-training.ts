@@ -13,6 +13,8 @@ import { Id, method, returns } from './contract-method';
 export const MASK_STRATEGIES = ['random', 'block', 'noise'] as const;
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
 export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
+/** How the peak lr follows the effective batch: the paper's linear rule, square-root, one fixed lr, or linear with a floor. */
+export const LR_RULE_CHOICES = ['linear', 'sqrt', 'fixed', 'floor'] as const;
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
 export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
 export type RunStatusName = (typeof RUN_STATUS_NAMES)[number];
@@ -34,6 +36,8 @@ export interface Recipe {
   steps?: number;
   epochs?: number;
   warmupSteps?: number;
+  /** How the peak lr follows the effective batch; each rule has its own default `blr`. */
+  lrRule?: (typeof LR_RULE_CHOICES)[number];
   blr?: number;
   seed?: number;
   backend?: (typeof BACKEND_CHOICES)[number];
@@ -48,6 +52,8 @@ export interface RecipeDefaults {
   last: Recipe | null;
   /** One sentence per field. */
   help: Record<keyof Recipe, string>;
+  /** Each lr rule's default base lr, and its formula in words. */
+  lrRules: Record<(typeof LR_RULE_CHOICES)[number], { blr: number; formula: string }>;
   dataset: {
     usable: number; channels: number; trainImages: number; valImages: number; excluded: { reason: string; count: number }[];
     /** How images of each channel count become the input bands (the channel plan's decision). */
@@ -70,6 +76,8 @@ export interface RecipeCheck {
   stepsPerEpoch: number | null;
   totalSteps: number | null;
   parameters: number | null;
+  /** Where the peak lr comes from: "lr 3e-4 (rule: floor, …, blr 1.5e-4, batch 8)". */
+  learningRate: string | null;
   /** Estimated bytes of one training step, and what this machine can spare. */
   memory: { estimateBytes: number; availableBytes: number; fits: boolean } | null;
   /** With `init`: what the weights file gives the model (loaded, adapted, kept fresh, not used). */
@@ -159,6 +167,10 @@ export interface RunRecipe {
   totalSteps: number;
   stepsPerEpoch: number;
   blr: number;
+  /** The rule that turned `blr` into the peak lr ('linear' for runs planned before rules existed). */
+  lrRule: (typeof LR_RULE_CHOICES)[number];
+  /** Peak lr after warmup. */
+  peakLr: number;
   seed: number;
   backend: string;
   trainImages: number;
@@ -251,6 +263,7 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
   steps: 'Steps',
   epochs: 'Epochs',
   warmupSteps: 'Warm-up steps',
+  lrRule: 'Learning-rate rule',
   blr: 'Base learning rate',
   seed: 'Seed',
   backend: 'Backend',
@@ -300,6 +313,7 @@ export const RecipeSchema = z.strictObject({
   steps: wholeNumber('steps', 1, 1_000_000_000).optional(),
   epochs: wholeNumber('epochs', 1, 100_000).optional(),
   warmupSteps: wholeNumber('warmupSteps', 0, 1_000_000_000).optional(),
+  lrRule: choice('lrRule', LR_RULE_CHOICES).optional(),
   blr: decimal('blr').optional(),
   seed: wholeNumber('seed', 0, 2 ** 31 - 1).optional(),
   backend: choice('backend', BACKEND_CHOICES).optional(),

@@ -16,7 +16,7 @@ test('probes a pretrained run against random init and exports it with a model ca
   await page.goto(studio.url);
   await page.getByTestId('project-item').filter({ hasText: 'Cells' }).click();
   await page.getByTestId('evaluate-tab').click();
-  await expect(page.getByTestId('evaluate-source')).toContainText('Run 1');
+  await expect(page.getByTestId('evaluate-source')).toContainText('Pretrain #1');
 
   // The encoder block: best on the training split by default, or any of the model's blocks.
   await expect(page.getByTestId('probe-block').locator('option')).toHaveText(['Best', 'Block 1 (last)']);

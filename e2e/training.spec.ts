@@ -23,6 +23,8 @@ async function startTinyRun(page: Page, epochs: number): Promise<void> {
   await page.getByTestId('recipe-blr').fill('0.005');
   await page.getByTestId('recipe-backend').selectOption('cpu');
   await expect(page.getByTestId('recipe-summary')).toContainText(`${epochs * 9} steps (9 per epoch)`);
+  // The default rule floors the paper's 0.005 × 4 / 256 at 3e-4, and says so.
+  await expect(page.getByTestId('recipe-lr')).toHaveText('lr 3e-4 (rule: floor, max(blr × batch / 256, 3e-4), blr 5e-3, batch 4)');
 }
 
 async function openProject(page: Page, studio: Served, sample: string): Promise<void> {

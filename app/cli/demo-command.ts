@@ -11,6 +11,7 @@ import { exportRun } from '../export/export-run';
 import { EXPORT_FORMATS } from '../export/model-card';
 import { startTraining } from '../train/host';
 import { planPretrain } from '../train/pretrain-plan';
+import { describeRecipeLr } from '../train/config';
 import { planProbe, type ProbeOptions, type ProbeReport } from '../train/probe-run';
 import type { PretrainOptions } from '../train/pretrain-plan';
 import { gainText, percent } from '../train/probe-format';
@@ -29,15 +30,15 @@ const DEMOS = {
     project: 'Demo: nodule shape',
     images: 400,
     // Loss on the pixels themselves: normalising each patch would make the noise of flat tissue
-    // and air patches the target. A high base lr (peak 6e-4) because the run is short.
-    recipe: { imgSize: 64, patchSize: 16, depth: 4, decoder: '128x2', batchSize: 16, blr: 1e-2, seed: 1, valFraction: 0.3, normPixLoss: false },
+    // and air patches the target. The learning rate is the studio's default (DEFAULT_TRAIN_CONFIG).
+    recipe: { imgSize: 64, patchSize: 16, depth: 4, decoder: '128x2', batchSize: 16, seed: 1, valFraction: 0.3, normPixLoss: false },
     describe: 'ViT 192d×4 @64px, patch 16, decoder 128×2, loss on pixels',
   },
   microscopy: {
     title: 'cells: round, spindle, clustered (16-bit, 3 channels)',
     project: 'Demo: cell morphology',
     images: 90,
-    recipe: { imgSize: 32, patchSize: 8, depth: 4, decoder: '128x2', batchSize: 16, blr: 1.5e-3, seed: 1, valFraction: 0.3 },
+    recipe: { imgSize: 32, patchSize: 8, depth: 4, decoder: '128x2', batchSize: 16, seed: 1, valFraction: 0.3 },
     describe: 'ViT 192d×4 @32px, patch 8, decoder 128×2',
   },
 } satisfies Record<string, { title: string; project: string; images: number; recipe: PretrainOptions; describe: string }>;
@@ -69,14 +70,15 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const sample = await writeSample(path.join(workspace, 'sample'), { domain, seed: 1, count });
 
   stage(`2/5 importing ${sample.files} images into a new project`);
-  const { projectId, runId, imported } = await withStudio(workspace, async (studio) => {
+  const { projectId, runId, imported, learningRate } = await withStudio(workspace, async (studio) => {
     const project = await studio.services.projects.create({ name: demo.project, domain });
     const result = await studio.runImport('demo', project.id, [sample.dir]);
-    const { runId } = planPretrain(studio.workspace, project.id, { ...demo.recipe, steps });
-    return { projectId: project.id, runId, imported: result.imported };
+    const { runId, plan } = planPretrain(studio.workspace, project.id, { ...demo.recipe, steps });
+    const learningRate = describeRecipeLr(plan.recipe);
+    return { projectId: project.id, runId, imported: result.imported, learningRate };
   });
 
-  stage(`3/5 pretraining run ${runId}: ${demo.describe}, ${steps} steps`);
+  stage(`3/5 pretraining run ${runId}: ${demo.describe}, ${steps} steps, ${learningRate}`);
   let firstLoss: number | null = null;
   const result = await startTraining(workspace, runId, {
     onProgress: (progress) => {

@@ -5,6 +5,8 @@ import { BACKEND_ORDER, type BackendPreference } from '../runtime/backend';
 import { startTraining } from '../train/host';
 import { describeInit } from '../mae/weights/init';
 import { planPretrain, type PretrainOptions } from '../train/pretrain-plan';
+import { describeRecipeLr } from '../train/config';
+import { LR_RULES, type LrRuleName } from '../train/schedule';
 import type { RunProgress } from '../train/pretrain-run';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
 import { withStudio } from './data-commands';
@@ -24,7 +26,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     workspace: { type: 'string' }, project: { type: 'string' }, preset: { type: 'string' }, img: { type: 'string' },
     patch: { type: 'string' }, decoder: { type: 'string' }, depth: { type: 'string' }, 'mask-ratio': { type: 'string' },
     mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
-    epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, backend: { type: 'string' },
+    epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, 'lr-rule': { type: 'string' }, backend: { type: 'string' },
     seed: { type: 'string' }, init: { type: 'string' }, 'val-fraction': { type: 'string' }, 'norm-pix': { type: 'string' },
   });
   const out = createOutput(values.json === true);
@@ -35,6 +37,9 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   }
   if (values['norm-pix'] !== undefined && !['on', 'off'].includes(values['norm-pix'])) {
     throw new UsageError(`pretrain: --norm-pix must be on or off, got ${JSON.stringify(values['norm-pix'])}`);
+  }
+  if (values['lr-rule'] !== undefined && !(LR_RULES as readonly string[]).includes(values['lr-rule'])) {
+    throw new UsageError(`pretrain: --lr-rule must be one of ${LR_RULES.join(', ')}, got ${JSON.stringify(values['lr-rule'])}`);
   }
   const backends = ['auto', ...BACKEND_ORDER];
   if (values.backend !== undefined && !backends.includes(values.backend)) {
@@ -54,6 +59,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     steps: positiveInt('pretrain', 'steps', values.steps),
     epochs: positiveInt('pretrain', 'epochs', values.epochs),
     warmupSteps: values.warmup === undefined ? undefined : Number(values.warmup),
+    lrRule: values['lr-rule'] as LrRuleName | undefined,
     blr: number('pretrain', 'blr', values.blr),
     backend: values.backend as BackendPreference | undefined,
     seed: values.seed === undefined ? undefined : Number(values.seed),
@@ -67,6 +73,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   if (converted.length) out.progress(`channel plan: ${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')} (to ${plan.data.channelPlan!.inputChannels} band${plan.data.channelPlan!.inputChannels === 1 ? '' : 's'})`, true);
   for (const item of plan.data.excluded) out.progress(`${item.count} left out: ${item.reason}`, true);
   if (plan.data.excludedClasses?.length) out.progress(`classes left out by the channel plan: ${plan.data.excludedClasses.join(', ')}`, true);
+  out.progress(`Learning rate: ${describeRecipeLr(plan.recipe)}`, true);
   out.progress(`Run ${runId} planned; starting the training process…`, true);
   await train(workspace, runId, false, out);
 }

@@ -11,6 +11,7 @@ import type { RunRecord } from '../store/runs';
 import type { FinetunePlan } from '../train/finetune-plan';
 import type { FinetuneReport } from '../train/finetune-run';
 import type { PretrainPlan } from '../train/pretrain-plan';
+import { describeRecipeLr, recipePeakLr, storedTrainConfig } from '../train/config';
 import { accuracyText, gainText } from '../train/probe-format';
 import type { ProbeReport } from '../train/probe-run';
 import { VERSION } from '../version';
@@ -68,7 +69,7 @@ export interface ModelCard {
     excludedClasses: string[];
   };
   normalisation: { mean: number[]; std: number[]; scaling: string };
-  recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'>; finetuning: FinetunePlan | null };
+  recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'> & { peakLr: number }; finetuning: FinetunePlan | null };
   losses: { steps: number; firstTrainLoss: number | null; lastTrainLoss: number | null; bestValLoss: number | null; lastValLoss: number | null };
   scores: {
     probes: ProbeScore[];
@@ -100,7 +101,8 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
   const losses = workspace.runs.metrics(pretrainRun.id, 'train_loss');
   const valLosses = workspace.runs.metrics(pretrainRun.id, 'val_loss');
   const children = workspace.runs.list(pretrainRun.projectId).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
-  const { model, ...pretraining } = plan.recipe;
+  const { model, ...recipe } = storedTrainConfig(plan.recipe);
+  const pretraining = { ...recipe, peakLr: recipePeakLr(recipe) };
   const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
   return {
     title: `${project.name}: MAE ${run.kind === 'finetune' ? 'classifier' : 'encoder'} (run ${run.id})`,
@@ -216,7 +218,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     '## Recipe',
     `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ${card.model.config.normPixLoss === false ? 'pixels' : 'per-patch normalised pixels'}, ${recipe.pretraining.totalSteps} steps of batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
-      `base lr ${recipe.pretraining.blr}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
+      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
     ...(recipe.finetuning
       ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
           `drop path ${recipe.finetuning.dropPath}, label smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]

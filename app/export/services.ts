@@ -30,12 +30,15 @@ function describeSource(run: RunRecord): string {
   return `ViT ${model.embedDim}d×${model.depth}, ${model.imgSize} px / ${model.patchSize}`;
 }
 
-function evaluationRecord(run: RunRecord): EvaluationRecord {
+function evaluationRecord(run: RunRecord, numbers: Map<number, number>, kinds: Map<number, string>): EvaluationRecord {
   const done = run.status === 'completed' && run.result !== null;
+  const parentKind = run.parentRunId === null ? undefined : kinds.get(run.parentRunId);
   return {
     runId: run.id,
+    number: numbers.get(run.id) ?? 0,
     kind: run.kind as 'probe' | 'finetune',
     parentRunId: run.parentRunId,
+    parent: run.parentRunId !== null && (parentKind === 'pretrain' || parentKind === 'finetune') ? { kind: parentKind, number: numbers.get(run.parentRunId) ?? 0 } : null,
     status: run.status,
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,
@@ -97,18 +100,22 @@ export function downstreamServices(
     evaluation: {
       sources: (projectId) => {
         workspaceOf().projects.require(projectId);
+        const numbers = workspaceOf().runs.numbers(projectId);
         return workspaceOf().runs
           .list(projectId)
           .filter((run) => (run.kind === 'pretrain' || (run.kind === 'finetune' && run.status === 'completed')) && workspaceOf().runs.latestCheckpoint(run.id))
           .map((run): ModelSource => ({
-            runId: run.id, kind: run.kind as 'pretrain' | 'finetune', status: run.status, createdAt: run.createdAt,
+            runId: run.id, number: numbers.get(run.id) ?? 0, kind: run.kind as 'pretrain' | 'finetune', status: run.status, createdAt: run.createdAt,
             step: workspaceOf().runs.latestCheckpoint(run.id)!.step, summary: describeSource(run), parentRunId: run.parentRunId,
             depth: ((run.kind === 'pretrain' ? run : workspaceOf().runs.get(run.parentRunId!)).config as PretrainPlan).recipe.model.depth,
           }));
       },
       list: (projectId) => {
         workspaceOf().projects.require(projectId);
-        return workspaceOf().runs.list(projectId).filter((run) => run.kind === 'probe' || run.kind === 'finetune').map(evaluationRecord);
+        const runs = workspaceOf().runs.list(projectId);
+        const numbers = workspaceOf().runs.numbers(projectId);
+        const kinds = new Map(runs.map((run) => [run.id, run.kind]));
+        return runs.filter((run) => run.kind === 'probe' || run.kind === 'finetune').map((run) => evaluationRecord(run, numbers, kinds));
       },
       probe: (runId, request) => startJob(planProbe(workspaceOf(), runId, request), 'probe'),
       finetune: (runId, request) => {

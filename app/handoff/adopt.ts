@@ -12,7 +12,8 @@ import { paramSpecs } from '../mae/params';
 import { officialShape, officialToOurs } from '../mae/weights/layouts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../train/checkpoint';
 import { sha256File, type PretrainPlan } from '../train/pretrain-plan';
-import { learningRateAt, scaledLearningRate } from '../train/schedule';
+import { recipePeakLr, storedTrainConfig } from '../train/config';
+import { learningRateAt } from '../train/schedule';
 import type { CheckpointMeta } from '../train/trainer';
 import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
@@ -104,7 +105,8 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
       parentRunId: parent.id,
       config: { ...plan, adoptedFrom: { dir: path.resolve(dir), startStep: job.startStep, step, worldSize } },
     });
-    const schedule = { peakLr: scaledLearningRate(plan.recipe.blr, plan.recipe.batchSize * plan.recipe.accumSteps), minLr: plan.recipe.minLr, warmupSteps: plan.recipe.warmupSteps, totalSteps: plan.recipe.totalSteps };
+    const recipe = storedTrainConfig(plan.recipe);
+    const schedule = { peakLr: recipePeakLr(recipe), minLr: plan.recipe.minLr, warmupSteps: plan.recipe.warmupSteps, totalSteps: plan.recipe.totalSteps };
     const meta: CheckpointMeta = {
       format: 'mae-studio-checkpoint', version: 1, config: plan.recipe, step,
       optimizerStep: Number(metadata.optimizerStep ?? step),

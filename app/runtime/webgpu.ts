@@ -7,6 +7,9 @@
  * kernels, so `auto` refuses it and only a run that names `webgpu` trains on it. Both packages
  * are optional and loaded with a dynamic import: where Dawn cannot load, the studio still runs.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWebGpuKernels } from './webgpu-kernels';
 
@@ -173,6 +176,15 @@ async function registerBackend(found: Found): Promise<void> {
   registered = true;
 }
 
+/** True when the Vulkan loader is where the dynamic linker would find it (LD_LIBRARY_PATH or the ldconfig cache). */
+export function hasVulkanLoader(env: NodeJS.ProcessEnv = process.env): boolean {
+  const dirs = (env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  if (dirs.some((dir) => fs.existsSync(path.join(dir, 'libvulkan.so.1')))) return true;
+  const cache = spawnSync('ldconfig', ['-p'], { encoding: 'utf8', env: { ...env, PATH: `${env.PATH ?? ''}:/sbin:/usr/sbin` } });
+  if (cache.status === 0) return /\blibvulkan\.so\.1\b/.test(cache.stdout);
+  return ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib64', '/lib'].some((dir) => fs.existsSync(path.join(dir, 'libvulkan.so.1')));
+}
+
 /** The outcome of `attemptWebGpu`, in `selectBackend`'s shape. */
 export type WebGpuAttempt = { ok: true; tfBackend: string; device: string; adapter: WebGpuAdapter } | { ok: false; why: string };
 
@@ -181,6 +193,12 @@ export type WebGpuAttempt = { ok: true; tfBackend: string; device: string; adapt
  * `allowSoftware` false (auto) refuses a software adapter, naming it.
  */
 export async function attemptWebGpu(options: { allowSoftware: boolean }): Promise<WebGpuAttempt> {
+  // A Linux GPU reaches Dawn through Vulkan. Without its loader Dawn could only find Mesa's
+  // software rasteriser, which auto refuses anyway, and would print its own warnings on stderr
+  // on every command: say it in one line instead, and leave Dawn unloaded.
+  if (!options.allowSoftware && process.platform === 'linux' && !hasVulkanLoader()) {
+    return { ok: false, why: 'no Vulkan loader (libvulkan.so.1) on this machine: install the GPU\'s Vulkan driver to train on it (docs/GPU.md)' };
+  }
   const found = await discover();
   if (!found.ok) return found;
   const { adapter } = found.found;

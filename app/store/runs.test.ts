@@ -47,6 +47,10 @@ describe('RunStore', () => {
     const ids = [create(projectId, 'pretrain'), create(other, 'pretrain'), create(projectId, 'probe'), create(projectId, 'pretrain'), create(other, 'probe')];
     const numbers = runs.outcomes(ids);
     expect(ids.map((id) => numbers.get(id)!.number)).toEqual([1, 1, 1, 2, 1]); // run id 4 is this project's Pretrain #2
+    // The Evaluate tab's numbering (one query per project) agrees with the history's.
+    const byProject = runs.numbers(projectId);
+    expect([ids[0], ids[2], ids[3]].map((id) => byProject.get(id!))).toEqual([1, 1, 2]);
+    expect(byProject.has(ids[1]!)).toBe(false);
   });
 
   it('writes metrics in batches and lets a resumed run rewrite the steps after its checkpoint', () => {

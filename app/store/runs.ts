@@ -258,6 +258,14 @@ export class RunStore {
     return result;
   }
 
+  /** Each run's place among its project's runs of the same kind, from 1 (what "Pretrain #3" names). */
+  numbers(projectId: number): Map<number, number> {
+    const rows = this.db
+      .prepare('SELECT id, row_number() OVER (PARTITION BY kind ORDER BY id) AS number FROM runs WHERE project_id = ?')
+      .all(projectId) as { id: number; number: number }[];
+    return new Map(rows.map((row) => [row.id, row.number]));
+  }
+
   /** Deletes a run and, by cascade, its metrics, checkpoint rows and exports (files are the caller's). */
   remove(id: number): void {
     this.require(id);

@@ -17,6 +17,7 @@ import { stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { validateTrainConfig, type TrainConfig } from './config';
+import { peakLearningRate, type LrRuleName } from './schedule';
 
 /** What a user may choose for a pretraining run (CLI flags, the new-run dialog). */
 export interface PretrainOptions {
@@ -42,6 +43,8 @@ export interface PretrainOptions {
   steps?: number;
   epochs?: number;
   warmupSteps?: number;
+  /** How the peak lr follows the effective batch (default: DEFAULT_TRAIN_CONFIG.lrRule). */
+  lrRule?: LrRuleName;
   blr?: number;
   seed?: number;
   backend?: BackendPreference;
@@ -166,6 +169,7 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
       accumSteps,
       ...(options.maskRatio !== undefined && { maskRatio: options.maskRatio }),
       ...(options.maskStrategy !== undefined && { maskStrategy: options.maskStrategy }),
+      ...(options.lrRule !== undefined && { lrRule: options.lrRule }),
       ...(options.blr !== undefined && { blr: options.blr }),
       ...(options.seed !== undefined && { seed: options.seed }),
       // The paper warms up for 5% of training; keep that proportion for short desktop runs.
@@ -174,6 +178,8 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   } catch (error) {
     throw new StudioError('INVALID_ARGUMENT', (error as Error).message);
   }
+  // The rule's lr is fixed now: a later version with other rule constants resumes it unchanged.
+  recipe.peakLr = peakLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps);
   const init = options.init === undefined ? undefined : planInit(options.init, model);
   const plan: PretrainPlan = {
     recipe,

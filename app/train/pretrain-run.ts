@@ -17,6 +17,8 @@ import { selectBackend } from '../runtime/backend';
 import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
 import { resizeCrop } from './augment';
+import { describeRecipeLr, storedTrainConfig } from './config';
+import { formatLearningRate } from './schedule';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
 import { GpuMemoryError, LateNonFiniteLossError, MaeTrainer, NonFiniteLossError, type StepMetrics } from './trainer';
@@ -80,7 +82,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     const selection = await selectBackend(plan.backend, { log: options.log });
     const entries = imageEntries(workspace, plan);
     const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std, ...(plan.data.transform && { transform: plan.data.transform }) });
-    trainer = checkpoint && options.resume ? await MaeTrainer.resume(checkpoint.path, source) : MaeTrainer.create(plan.recipe, source);
+    trainer = checkpoint && options.resume ? await MaeTrainer.resume(checkpoint.path, source) : MaeTrainer.create(storedTrainConfig(plan.recipe), source);
     if (plan.init && !(checkpoint && options.resume)) {
       if (sha256File(plan.init.path) !== plan.init.sha256) {
         throw new StudioError('CONFLICT', `init weights ${plan.init.path} changed since run ${runId} was planned; start a new run`);
@@ -143,6 +145,16 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       pruneCheckpoints(workspace, runId);
       report({ type: 'checkpoint', step: trainer!.step, path: file });
     };
+    /** Saves a checkpoint, or says why not when the state is poisoned (the last good one stays). */
+    const checkpointUnlessDiverged = async (): Promise<{ status: 'failed'; reason: string } | null> => {
+      try {
+        await saveCheckpoint();
+        return null;
+      } catch (error) {
+        if (!(error instanceof NonFiniteLossError)) throw error;
+        return { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
+      }
+    };
 
     const warmup = plan.estimate ? { seconds: plan.estimate.seconds - plan.estimate.parts.startup, totalSteps: plan.recipe.totalSteps } : null;
     const eta = new RunEta(plan.recipe.totalSteps, warmup, trainer.step);
@@ -184,7 +196,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         }
       } catch (error) {
         if (!(error instanceof NonFiniteLossError)) throw error;
-        outcome = { status: 'failed', reason: error.message };
+        outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
         break;
       }
     }
@@ -193,11 +205,11 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         await flushLosses();
       } catch (error) {
         if (!(error instanceof NonFiniteLossError)) throw error;
-        outcome = { status: 'failed', reason: error.message };
+        outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
       }
     }
     metrics.flush();
-    if (outcome.status !== 'failed') await saveCheckpoint();
+    if (outcome.status !== 'failed') outcome = (await checkpointUnlessDiverged()) ?? outcome;
     workspace.runs.setStatus(runId, outcome.status, { error: outcome.reason ?? null });
     const result = { type: 'finished' as const, ...outcome, step: trainer.step, finalLoss: trainer.lastLoss };
     report(result);
@@ -216,6 +228,21 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     trainer?.dispose();
     workspace.close();
   }
+}
+
+/**
+ * What a person reads when a run diverged: the step, what was kept, and what to change. Every
+ * backend here computes in fp32, so a lower learning rate is the change to make.
+ */
+export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, lastGoodStep: number | null): string {
+  const recipe = storedTrainConfig(plan.recipe);
+  const kept = lastGoodStep === null
+    ? 'No checkpoint was written from this state (there was none before it).'
+    : `No checkpoint was written from this state; the last good one (step ${lastGoodStep}) is kept.`;
+  const lower = formatLearningRate(recipe.blr / 10);
+  return `${error.message}. ${kept} This run had ${describeRecipeLr(recipe)}: ` +
+    `lower the learning rate and start a new run, e.g. base lr ${lower} (--blr ${lower}). ` +
+    'It already computes in fp32, so higher precision is not the fix; if a lower lr diverges too, check the data normalisation';
 }
 
 /** The run's train and validation images, as the batch source needs them. */

@@ -4,6 +4,7 @@
  */
 import type { Recipe, RunRecipe } from '../contract';
 import type { PretrainPlan } from './pretrain-plan';
+import { recipePeakLr } from './config';
 
 /** One sentence per recipe field, shown under it in the new-run dialog. */
 export const RECIPE_HELP: Record<keyof Recipe, string> = {
@@ -20,7 +21,8 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   steps: 'Optimizer steps of the whole run (instead of epochs).',
   epochs: 'Passes over the training images.',
   warmupSteps: 'Steps of linear learning-rate warm-up; by default 5% of the run, as in the paper.',
-  blr: 'Base learning rate; the peak is base × effective batch / 256 (paper: 1.5e-4).',
+  lrRule: 'How the peak lr follows the batch: linear (the paper\'s, made for batch 4096), square root, one fixed lr, or linear with a floor of 3e-4 (default).',
+  blr: 'Base learning rate, carried to the peak lr by the rule (linear and sqrt: the lr at batch 256; paper: 1.5e-4).',
   seed: 'Seeds initialisation, data order, augmentation and masks: same seed, same run.',
   init: 'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) instead of random ones. The encoder must match patch size, width and depth.',
   backend: 'Where the math runs. Auto picks the fastest that works: GPU, then native CPU, then WebAssembly.',
@@ -29,7 +31,7 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
 const FIELD_OF = new Map<string, keyof Recipe>([
   ['imgSize', 'imgSize'], ['patchSize', 'patchSize'], ['maskRatio', 'maskRatio'], ['maskStrategy', 'maskStrategy'], ['normPixLoss', 'normPixLoss'],
   ['batchSize', 'batchSize'], ['accumSteps', 'accumSteps'], ['totalSteps', 'steps'], ['warmupSteps', 'warmupSteps'],
-  ['blr', 'blr'], ['seed', 'seed'], ['decoder', 'decoder'], ['preset', 'preset'], ['depth', 'depth'],
+  ['blr', 'blr'], ['lrRule', 'lrRule'], ['seed', 'seed'], ['decoder', 'decoder'], ['preset', 'preset'], ['depth', 'depth'],
   ['decoderEmbedDim', 'decoder'], ['decoderNumHeads', 'decoder'], ['decoderDepth', 'decoder'], ['embedDim', 'preset'],
   ['numHeads', 'preset'], ['valFraction', 'seed'], ['init', 'init'],
 ]);
@@ -61,6 +63,8 @@ export function recipeSummary(plan: PretrainPlan): RunRecipe {
     totalSteps: recipe.totalSteps,
     stepsPerEpoch: plan.stepsPerEpoch,
     blr: recipe.blr,
+    lrRule: recipe.lrRule ?? 'linear', // runs planned before lr rules
+    peakLr: recipePeakLr(recipe),
     seed: recipe.seed,
     backend: plan.backend,
     trainImages: plan.data.trainImageIds.length,

@@ -23,7 +23,8 @@ import {
 import type { StudioEvents } from '../rpc';
 import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
-import { DEFAULT_TRAIN_CONFIG } from './config';
+import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG, describeRecipeLr } from './config';
+import { LR_RULE_FORMULAS, LR_RULES } from './schedule';
 import { estimateInWorker, startTraining, type LaunchWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
 import { renderMaskPreview } from './mask-preview';
@@ -134,12 +135,14 @@ export class StudioTraining {
         batchSize: DEFAULT_TRAIN_CONFIG.batchSize,
         accumSteps: DEFAULT_TRAIN_CONFIG.accumSteps,
         epochs: 10,
+        lrRule: DEFAULT_TRAIN_CONFIG.lrRule,
         blr: DEFAULT_TRAIN_CONFIG.blr,
         seed: DEFAULT_TRAIN_CONFIG.seed,
         backend: 'auto',
       },
       last: lastRecipe(this.workspace.projects.settings(projectId)[LAST_RECIPE]),
       help: RECIPE_HELP,
+      lrRules: Object.fromEntries(LR_RULES.map((rule) => [rule, { blr: DEFAULT_BLR[rule], formula: LR_RULE_FORMULAS[rule] }])) as RecipeDefaults['lrRules'],
       dataset: {
         usable: data.trainImageIds.length + data.valImageIds.length,
         channels: data.channels,
@@ -164,7 +167,7 @@ export class StudioTraining {
 
   private check(projectId: number, draft: RecipeDraft): RecipeCheck {
     const parsed = parseDraft(draft);
-    const unchecked = { stepsPerEpoch: null, totalSteps: null, parameters: null, memory: null, init: null, time: null };
+    const unchecked = { stepsPerEpoch: null, totalSteps: null, parameters: null, learningRate: null, memory: null, init: null, time: null };
     if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors, ...unchecked };
     let plan: PretrainPlan;
     try {
@@ -183,6 +186,7 @@ export class StudioTraining {
       stepsPerEpoch: plan.stepsPerEpoch,
       totalSteps: plan.recipe.totalSteps,
       parameters: memory.parameters,
+      learningRate: describeRecipeLr(plan.recipe),
       memory: { estimateBytes: memory.totalBytes, availableBytes, fits },
       init: plan.init ? describeInit(plan.init.report) : null,
       time: measured ? projectRunTime(measured, plan) : null,

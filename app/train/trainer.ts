@@ -15,8 +15,8 @@ import { webGpuAdapter } from '../runtime/webgpu';
 import { closeGpuErrorScope, largestBatchForAdapter, openGpuErrorScope } from '../runtime/webgpu-memory';
 import { AdamW } from './adamw';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './checkpoint';
-import { validateTrainConfig, type TrainConfig } from './config';
-import { learningRateAt, scaledLearningRate, type LrSchedule } from './schedule';
+import { recipePeakLr, storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
+import { formatLearningRate, learningRateAt, type LrSchedule } from './schedule';
 
 /** A batch of normalised images, planar: `images` is [B, C, H, W] row-major. */
 export interface Batch {
@@ -66,8 +66,22 @@ export interface RunOptions {
   untilStep?: number;
 }
 
-/** Thrown by `trainStep` when the loss is NaN or infinite; the weights are left unchanged. */
-export class NonFiniteLossError extends Error {}
+/**
+ * Thrown by `trainStep` when the loss or the gradients are NaN or infinite (the weights are left
+ * unchanged), and by `saveCheckpoint` when the state to be written is (nothing is written).
+ */
+export class NonFiniteLossError extends Error {
+  constructor(
+    /** The optimizer step (1-based) that went wrong. */
+    readonly step: number,
+    what: string,
+    /** The learning rate of that step. */
+    readonly lr: number,
+  ) {
+    super(`training diverged at step ${step}: ${what} (lr ${formatLearningRate(lr)})`);
+    this.name = 'NonFiniteLossError';
+  }
+}
 
 /**
  * Thrown by `advance` / `flushLosses` (webgpu) when a loss read at the end of a logging interval
@@ -75,14 +89,17 @@ export class NonFiniteLossError extends Error {}
  * trainer writes no checkpoint from them (`saveCheckpoint` refuses while losses are unread).
  */
 export class LateNonFiniteLossError extends NonFiniteLossError {
+  /** The last step whose loss (and every one before) was finite. */
+  readonly lastGoodStep: number;
   constructor(
-    message: string,
-    /** The last step whose loss (and every one before) was finite. */
-    readonly lastGoodStep: number,
+    step: number,
+    what: string,
+    lr: number,
     /** The metrics of the steps of the interval before the bad one, for the curve. */
     readonly finiteSteps: StepMetrics[],
   ) {
-    super(message);
+    super(step, what, lr);
+    this.lastGoodStep = step - 1;
   }
 }
 
@@ -107,7 +124,7 @@ export const DEFAULT_LOSS_READS: LossReads = {
 interface PendingStep {
   step: number;
   lr: number;
-  /** Each micro-batch's loss divided by accumSteps, as the gradient saw it. */
+  /** Each micro-batch's loss divided by accumSteps, as the gradient saw it, then the step's squared gradient norm. */
   losses: tf.Tensor[];
 }
 
@@ -151,7 +168,7 @@ export class MaeTrainer {
     const { tensors, metadata } = await readSafetensors(path);
     const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
     if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${path} is not a MAE Studio checkpoint`);
-    const trainer = MaeTrainer.create(meta.config, source);
+    const trainer = MaeTrainer.create(storedTrainConfig(meta.config), source);
     const restore = (variables: Map<string, tf.Variable>, prefix: string): void => {
       for (const [name, variable] of variables) {
         const saved = tensors.get(`${prefix}${name}`);
@@ -172,8 +189,8 @@ export class MaeTrainer {
 
   /** The schedule this run follows. */
   get schedule(): LrSchedule {
-    const { blr, batchSize, accumSteps, minLr, warmupSteps, totalSteps } = this.config;
-    return { peakLr: scaledLearningRate(blr, batchSize * accumSteps), minLr, warmupSteps, totalSteps };
+    const { minLr, warmupSteps, totalSteps } = this.config;
+    return { peakLr: recipePeakLr(this.config), minLr, warmupSteps, totalSteps };
   }
 
   /**
@@ -225,18 +242,15 @@ export class MaeTrainer {
     const msPerStep = (performance.now() - this.intervalStart) / pending.length;
     const metrics: StepMetrics[] = [];
     let index = 0;
+    const found = ` (found when the losses up to step ${pending.at(-1)!.step} were read; no checkpoint is written from the weights after it)`;
     for (const { step, lr } of pending) {
       let lossSum = 0;
       for (let micro = 0; micro < accumSteps; micro++) {
         const loss = values[index++]! * accumSteps;
-        if (!Number.isFinite(loss)) {
-          throw new LateNonFiniteLossError(
-            `loss is ${loss} at step ${step} (lr ${lr.toExponential(3)}); lower blr or check the data normalisation` +
-            ` (found when the losses up to step ${pending.at(-1)!.step} were read; no checkpoint is written from the weights after it)`,
-            step - 1, metrics);
-        }
+        if (!Number.isFinite(loss)) throw new LateNonFiniteLossError(step, `the loss is ${loss}${found}`, lr, metrics);
         lossSum += loss;
       }
+      if (!Number.isFinite(values[index++]!)) throw new LateNonFiniteLossError(step, `the gradient norm overflows${found}`, lr, metrics);
       this.lastLoss = lossSum / accumSteps;
       metrics.push({ step, loss: this.lastLoss, lr, msPerStep, imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep });
     }
@@ -270,7 +284,7 @@ export class MaeTrainer {
           value.dispose();
           if (!Number.isFinite(loss)) {
             tf.dispose(ordered);
-            throw new NonFiniteLossError(`loss is ${loss} at step ${this.step + 1} (lr ${lr.toExponential(3)}); lower blr or check the data normalisation`);
+            throw new NonFiniteLossError(this.step + 1, `the loss is ${loss}`, lr);
           }
           lossSum += loss;
         }
@@ -285,6 +299,16 @@ export class MaeTrainer {
         gpuScope = false;
         const gpuError = await closeGpuErrorScope();
         if (gpuError) throw new GpuMemoryError(this.gpuMemoryAdvice(gpuError));
+      }
+      // A finite loss can still have gradients that are not finite, or whose square overflows
+      // AdamW's second moment; one step with them would poison the state, so it is refused before.
+      // On webgpu the check waits for the interval's one read, with the losses (see `advance`).
+      const squaredNorm = tf.tidy(() => tf.addN(accumulated!.map((gradient) => tf.sum(tf.square(gradient)))));
+      if (defer) deferred.push(squaredNorm);
+      else {
+        const norm = (await squaredNorm.data())[0]!;
+        squaredNorm.dispose();
+        if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.step + 1, 'the gradient norm overflows', lr);
       }
       this.optimizer.step(new Map(names.map((name, i) => [name, accumulated![i]!])), lr);
     } catch (error) {
@@ -352,7 +376,10 @@ export class MaeTrainer {
     const tensors = new Map<string, NamedTensor>();
     const collect = async (variables: Map<string, tf.Variable>, prefix: string): Promise<void> => {
       for (const [name, variable] of variables) {
-        tensors.set(`${prefix}${name}`, { shape: variable.shape, data: (await variable.data()) as Float32Array });
+        const data = (await variable.data()) as Float32Array;
+        // Never write a poisoned state over the last good checkpoint.
+        if (!data.every(Number.isFinite)) throw new NonFiniteLossError(this.step, `${prefix}${name} holds NaN or infinite values`, learningRateAt(Math.max(0, this.step - 1), this.schedule));
+        tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
       }
     };
     await collect(this.model.params, 'model.');

@@ -5,7 +5,7 @@
 Reads handoff.json (recipe, normalisation, where the run stopped), manifest.json (images,
 labels, split) and weights.safetensors (official models_mae.py names, AdamW moments) from the
 folder it sits in, trains with the studio's recipe — AdamW(0.9, 0.95) with weight decay 0.05 off
-biases, norms and tokens; lr = blr x effective batch / 256, linear warmup then half-cycle cosine
+biases, norms and tokens; lr from blr and the effective batch by the run's rule (linear: blr x batch / 256), linear warmup then half-cycle cosine
 per step; RandomResizedCrop(0.2-1) + horizontal flip; random masking; norm-pix loss — and writes
 out/checkpoint-<step>.safetensors and out/metrics.jsonl, which `mae-studio adopt` brings back.
 """
@@ -241,7 +241,10 @@ def main():
                                          num_workers=args.workers, drop_last=len(dataset) >= recipe["batchSize"] * world)
 
     effective = recipe["batchSize"] * recipe["accumSteps"] * world
-    peak = recipe["blr"] * effective / 256
+    # The studio's lr rules (app/train/schedule.ts); runs planned before rules existed are linear.
+    linear = recipe["blr"] * effective / 256
+    peak = {"linear": linear, "sqrt": recipe["blr"] * math.sqrt(effective / 256), "fixed": recipe["blr"],
+            "floor": max(linear, 3e-4)}[recipe.get("lrRule", "linear")]
     total = job["totalSteps"]
     step = job["startStep"]
     stop = min(total, step + args.steps) if args.steps else total
