@@ -124,7 +124,7 @@ export const DEFAULT_LOSS_READS: LossReads = {
 interface PendingStep {
   step: number;
   lr: number;
-  /** Each micro-batch's loss divided by accumSteps, as the gradient saw it, then the step's squared gradient norm. */
+  /** Each micro-batch's loss divided by accumSteps, as the gradient saw it. */
   losses: tf.Tensor[];
 }
 
@@ -250,7 +250,6 @@ export class MaeTrainer {
         if (!Number.isFinite(loss)) throw new LateNonFiniteLossError(step, `the loss is ${loss}${found}`, lr, metrics);
         lossSum += loss;
       }
-      if (!Number.isFinite(values[index++]!)) throw new LateNonFiniteLossError(step, `the gradient norm overflows${found}`, lr, metrics);
       this.lastLoss = lossSum / accumSteps;
       metrics.push({ step, loss: this.lastLoss, lr, msPerStep, imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep });
     }
@@ -302,10 +301,12 @@ export class MaeTrainer {
       }
       // A finite loss can still have gradients that are not finite, or whose square overflows
       // AdamW's second moment; one step with them would poison the state, so it is refused before.
-      // On webgpu the check waits for the interval's one read, with the losses (see `advance`).
-      const squaredNorm = tf.tidy(() => tf.addN(accumulated!.map((gradient) => tf.sum(tf.square(gradient)))));
-      if (defer) deferred.push(squaredNorm);
-      else {
+      // Deferred (webgpu) steps skip this check: it would cost a read (or ~100 dispatches: one
+      // addN over every gradient exceeds a compatibility adapter's bindings). A non-finite
+      // gradient there shows as a non-finite loss at the interval's read, and an overflowing
+      // second moment as a non-finite optimizer state, which `saveCheckpoint` refuses to write.
+      if (!defer) {
+        const squaredNorm = tf.tidy(() => tf.addN(accumulated!.map((gradient) => tf.sum(tf.square(gradient)))));
         const norm = (await squaredNorm.data())[0]!;
         squaredNorm.dispose();
         if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.step + 1, 'the gradient norm overflows', lr);
