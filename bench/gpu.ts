@@ -35,7 +35,11 @@ async function timeWebGpu(model: MaeConfig, steps: number): Promise<number> {
   try {
     await trainer.trainStep(); // compiles the pipelines
     const started = performance.now();
-    for (let i = 0; i < steps; i++) await trainer.trainStep();
+    // As a run trains: the loss stays on the GPU until the logging interval's one read (here the end);
+    // the PyTorch peer reads it every step (`loss.item()`), as the reference engine_pretrain.py does.
+    trainer.lossReads = { everySteps: steps, everyMs: Number.POSITIVE_INFINITY };
+    for (let i = 0; i < steps; i++) await trainer.advance();
+    await trainer.flushLosses();
     return (performance.now() - started) / steps;
   } finally {
     trainer.dispose();

@@ -2,9 +2,11 @@
  * The `webgpu` backend's own kernels, written in WGSL as tfjs-backend-webgpu programs (each
  * program writes one output; the backend compiles it once per shape and batches its dispatch
  * with the others of the step, so nothing is read back):
- *  - AdamW (fused-adamw.ts): three dispatches per parameter (new m, new v, new parameter, each
+ *  - AdamW (fused-adamw.ts) per parameter: three dispatches (new m, new v, new parameter, each
  *    reading parameter, moments and gradient) instead of ~15 elementwise kernels, with the same
- *    float32 operations in the same order as `app/train/adamw.ts`'s composite ops;
+ *    float32 operations in the same order as `app/train/adamw.ts`'s composite ops. Training uses
+ *    webgpu-adamw.ts instead (every parameter in one dispatch); this one remains for a model
+ *    whose packed state is over the adapter's binding limit;
  *  - LayerNorm forward (row mean, row 1/σ, then y: 3 dispatches instead of ~10) and backward
  *    (row sums of dy·γ and dy·γ·x̂, then dx, dγ, dβ: 4 instead of ~15), the math of
  *    `app/mae/ops.ts`'s composite LayerNorm (webgpu-layer-norm.ts);
@@ -12,8 +14,7 @@
  *  - attention head split (one dispatch per q, k, v) and merge (one) (webgpu-heads.ts);
  *  - the linear layer: tfjs-backend-webgpu's matmul with the bias in its epilogue, and for the
  *    gradient two matmuls and a WGSL column sum (webgpu-linear.ts).
- * Not done yet for webgpu: AdamW over all parameters in one dispatch (it takes three per
- * parameter here), and a matmul of our own (the backend's tiled one is used).
+ * Not done yet for webgpu: a matmul of our own (the backend's tiled one is used).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';

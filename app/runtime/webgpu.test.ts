@@ -13,7 +13,10 @@ import { createMae, disposeModel, forwardMae } from '../mae/model';
 import { Rng } from '../mae/rng';
 import type { TrainConfig } from '../train/config';
 import { syntheticSource } from '../train/synthetic';
-import { MaeTrainer } from '../train/trainer';
+import { MaeTrainer, type BatchSource } from '../train/trainer';
+import { readSafetensors } from '../train/checkpoint';
+import { countGpuWork } from './webgpu-counter';
+import { pretrainedFixture, TINY_PRETRAIN } from '../train/probe-testing';
 import { selectBackend } from './backend';
 import { gelu, layerNorm, linear, softmax, splitHeads } from '../mae/ops';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';
@@ -192,9 +195,14 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     onCpu.forEach((expected, i) => expect(relativeError(onGpu[i]!, expected), i === 0 ? 'value' : `gradient ${i}`).toBeLessThan(1e-5));
   });
 
-  it('tracks the cpu loss curve over 20 steps and continues it from a cpu checkpoint', async () => {
+  it('tracks the cpu loss curve over 20 steps, reading the losses once per logging interval, and continues it across backends through checkpoints', async () => {
     const onCpu = await losses('cpu', (trainer) => trainLosses(trainer));
-    const onGpu = await losses('webgpu', (trainer) => trainLosses(trainer));
+    await selectBackend('webgpu', quiet);
+    const { result: onGpu, counted } = await countGpuWork(() => losses('webgpu', (trainer) => {
+      trainer.lossReads = { everySteps: 6, everyMs: 1e9 };
+      return trainLosses(trainer);
+    }));
+    expect(counted.reads).toBe(4); // after steps 6, 12, 18 and 20: the losses are the only reads
     expect(onGpu).toHaveLength(20);
     onGpu.forEach((loss, i) => expect(Math.abs(loss - onCpu[i]!), `step ${i + 1}`).toBeLessThan(1e-4 * onCpu[i]!));
 
@@ -206,6 +214,13 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     const secondHalf = await trainLosses(await MaeTrainer.resume(checkpoint, source));
     expect([...firstHalf, ...secondHalf]).toHaveLength(20);
     secondHalf.forEach((loss, i) => expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!));
+
+    // And the other way: a webgpu checkpoint (moments copied out of the packed AdamW state) continues on cpu.
+    const gpuCheckpoint = join(directory, 'webgpu.safetensors');
+    await losses('webgpu', (trainer) => trainLosses(trainer, { untilStep: 10, checkpointPath: gpuCheckpoint }));
+    await selectBackend('cpu', quiet);
+    const onCpuAfterGpu = await trainLosses(await MaeTrainer.resume(gpuCheckpoint, source));
+    onCpuAfterGpu.forEach((loss, i) => expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!));
   });
 
   it('stops a step whose tensors pass the adapter\'s buffer limit, with a checkpoint and the batch that fits', async () => {
@@ -226,6 +241,48 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before); // no update from the failed step
     expect(gpuBytesInUse()).toBeGreaterThan(0);
     trainer.dispose();
+  });
+
+  it('finds a NaN loss at the next checkpoint at the latest and keeps the checkpoint before it', async () => {
+    await selectBackend('webgpu', quiet);
+    let batches = 0;
+    const poisoned: BatchSource = { // step 3's images are NaN
+      next: async (rng, batchSize) => {
+        const batch = await source.next(rng, batchSize);
+        if (++batches === 3) batch.images.fill(Number.NaN);
+        return batch;
+      },
+    };
+    const directory = await mkdtemp(join(tmpdir(), 'mae-webgpu-nan-'));
+    directories.push(directory);
+    const checkpoint = join(directory, 'nan.safetensors');
+    const trainer = MaeTrainer.create(SMALL, poisoned);
+    trainer.lossReads = { everySteps: 10, everyMs: 1e9 }; // longer than the checkpoint period
+    const seen: number[] = [];
+    const result = await trainer.run({ checkpointPath: checkpoint, checkpointEvery: 2, untilStep: 8, onMetrics: (metrics) => seen.push(metrics.step) });
+    expect(result).toMatchObject({ status: 'failed', step: 2 });
+    expect(result.reason).toMatch(/^training diverged at step 3: the loss is NaN .*found when the losses up to step 4 were read/);
+    expect(seen).toEqual([1, 2]);
+    const saved = await readSafetensors(checkpoint);
+    expect(JSON.parse(saved.metadata.studio!).step).toBe(2); // not the step-4 weights, updated from the NaN
+    for (const [name, tensor] of saved.tensors) expect(tensor.data.every(Number.isFinite), name).toBe(true);
+    trainer.dispose();
+  });
+
+  it('gives a webgpu pretraining run (losses read per interval) the cpu run\'s metric rows, every step', async () => {
+    const [onCpu, onGpu] = [await pretrainedFixture(), await pretrainedFixture({ ...TINY_PRETRAIN, backend: 'webgpu' })];
+    try {
+      const rows = (fixture: typeof onCpu, name: string) => fixture.open((workspace) => workspace.runs.metrics(fixture.runId, name));
+      for (const name of ['train_loss', 'val_loss', 'lr']) {
+        const [cpu, gpu] = [rows(onCpu, name), rows(onGpu, name)];
+        expect(gpu.map((row) => row.step), name).toEqual(cpu.map((row) => row.step));
+        gpu.forEach((row, i) => expect(Math.abs(row.value - cpu[i]!.value), `${name} at step ${row.step}`).toBeLessThanOrEqual(1e-4 * Math.abs(cpu[i]!.value)));
+      }
+      expect(rows(onCpu, 'train_loss')).toHaveLength(TINY_PRETRAIN.steps!);
+    } finally {
+      onCpu.remove();
+      onGpu.remove();
+    }
   });
 
   it('does not leak tensors over a few train steps', async () => {

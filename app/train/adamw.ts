@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { usesWeightDecay } from '../mae/params';
 import { fusedAdamW, fusedAdamWAvailable } from '../runtime/fused-adamw';
+import { PackedAdamW, packedAdamWFits } from '../runtime/webgpu-adamw';
 
 /** Optimizer hyperparameters. */
 export interface AdamWOptions {
@@ -35,19 +36,32 @@ export function paramGroups(names: Iterable<string>): { decay: string[]; noDecay
 export class AdamW {
   /** Optimizer steps taken so far (t in the bias corrections). */
   stepCount = 0;
-  /** First moments by parameter name. */
-  readonly firstMoments = new Map<string, tf.Variable>();
-  /** Second moments by parameter name. */
-  readonly secondMoments = new Map<string, tf.Variable>();
+  readonly #firstMoments = new Map<string, tf.Variable>();
+  readonly #secondMoments = new Map<string, tf.Variable>();
+  /** webgpu: the state packed for the one-dispatch update (see webgpu-adamw.ts), made at the first step. */
+  #packed: PackedAdamW | null = null;
 
   constructor(
     private readonly params: Map<string, tf.Variable>,
     readonly options: AdamWOptions = DEFAULT_ADAMW,
   ) {
     for (const [name, variable] of params) {
-      this.firstMoments.set(name, tf.variable(tf.zerosLike(variable), false));
-      this.secondMoments.set(name, tf.variable(tf.zerosLike(variable), false));
+      // tidy: the zeros tensor is freed with the variable (it shares its buffer), not held past dispose.
+      this.#firstMoments.set(name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
+      this.#secondMoments.set(name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
     }
+  }
+
+  /** First moments by parameter name (current: on webgpu they are copied out of the packed state). */
+  get firstMoments(): Map<string, tf.Variable> {
+    this.#packed?.syncMoments();
+    return this.#firstMoments;
+  }
+
+  /** Second moments by parameter name (as `firstMoments`). */
+  get secondMoments(): Map<string, tf.Variable> {
+    this.#packed?.syncMoments();
+    return this.#secondMoments;
   }
 
   /** One update with learning rate `lr`; `grads` holds a gradient for every parameter. */
@@ -56,13 +70,20 @@ export class AdamW {
     this.stepCount += 1;
     const correction1 = 1 - beta1 ** this.stepCount;
     const correction2 = 1 - beta2 ** this.stepCount;
+    if (this.#packed === null && packedAdamWFits([...this.params.values()].reduce((sum, param) => sum + param.size, 0))) {
+      this.#packed = new PackedAdamW(this.params, this.#firstMoments, this.#secondMoments, usesWeightDecay);
+    }
+    if (this.#packed) { // webgpu: every parameter in one dispatch
+      this.#packed.step(grads, { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 });
+      return;
+    }
     const fused = fusedAdamWAvailable(); // one kernel per parameter instead of ~15 (native backend)
     tf.tidy(() => {
       for (const [name, param] of this.params) {
         const grad = grads.get(name);
         if (!grad) throw new Error(`AdamW: no gradient for ${name}`);
-        const m = this.firstMoments.get(name)!;
-        const v = this.secondMoments.get(name)!;
+        const m = this.#firstMoments.get(name)!;
+        const v = this.#secondMoments.get(name)!;
         const decay = usesWeightDecay(name) ? weightDecay : 0;
         if (fused) {
           const next = fusedAdamW(param, m, v, grad, { lr, beta1, beta2, epsilon, weightDecay: decay, correction1, correction2 });
@@ -82,6 +103,8 @@ export class AdamW {
 
   /** Frees the moment variables. */
   dispose(): void {
-    for (const moment of [...this.firstMoments.values(), ...this.secondMoments.values()]) moment.dispose();
+    for (const moment of [...this.#firstMoments.values(), ...this.#secondMoments.values()]) moment.dispose();
+    this.#packed?.dispose();
+    this.#packed = null;
   }
 }

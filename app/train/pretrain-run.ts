@@ -21,7 +21,7 @@ import { describeRecipeLr, storedTrainConfig } from './config';
 import { formatLearningRate } from './schedule';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
-import { GpuMemoryError, MaeTrainer, NonFiniteLossError } from './trainer';
+import { GpuMemoryError, LateNonFiniteLossError, MaeTrainer, NonFiniteLossError, type StepMetrics } from './trainer';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { runFolder } from './run-files';
 import { RunEta, type EtaBasis } from './eta';
@@ -108,7 +108,37 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
     const metrics = new MetricBuffer(workspace, runId);
     const checkpointDir = path.join(workspace.projectDir(run.projectId), 'checkpoints');
     fs.mkdirSync(checkpointDir, { recursive: true });
+    const record = (step: StepMetrics, ended: number) => {
+      const left = eta.record(step.step, ended);
+      const now = Date.now() / 1000;
+      metrics.add(
+        { step: step.step, name: 'train_loss', value: step.loss, time: now },
+        { step: step.step, name: 'lr', value: step.lr, time: now },
+        { step: step.step, name: 'images_per_second', value: step.imagesPerSecond, time: now },
+      );
+      report({
+        type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: left.seconds, etaBasis: left.basis, etaMeasuredSteps: left.measuredSteps,
+        tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss,
+      });
+    };
+    /** Records steps that just became known; a webgpu interval's steps ended msPerStep apart, not now. */
+    const recordAll = (steps: StepMetrics[]) => {
+      const now = performance.now() / 1000;
+      steps.forEach((step, i) => record(step, now - ((steps.length - 1 - i) * step.msPerStep) / 1000));
+    };
+    /** Records the steps whose losses were still on the GPU (webgpu); throws at a non-finite one. */
+    const flushLosses = async () => {
+      try {
+        recordAll(await trainer!.flushLosses());
+      } catch (error) {
+        if (error instanceof LateNonFiniteLossError) recordAll(error.finiteSteps);
+        throw error;
+      }
+    };
+    // Every checkpoint reads the pending losses first, so none is written from weights updated
+    // after a non-finite loss (webgpu finds one at the end of its logging interval at the latest).
     const saveCheckpoint = async () => {
+      await flushLosses();
       const file = path.join(checkpointDir, `run-${runId}-step-${trainer!.step}.safetensors`);
       await trainer!.saveCheckpoint(file);
       workspace.runs.addCheckpoint(runId, trainer!.step, file, sha256File(file));
@@ -139,40 +169,43 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         outcome = { status: 'paused' };
         break;
       }
-      let step;
       try {
-        step = await trainer.trainStep();
-      } catch (error) {
-        if (!(error instanceof NonFiniteLossError) && !(error instanceof GpuMemoryError)) throw error;
-        outcome = { status: 'failed', reason: error instanceof NonFiniteLossError ? divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) : error.message };
-        if (error instanceof GpuMemoryError) await saveCheckpoint(); // weights of the last good step: resume with a smaller batch
-        break;
-      }
-      const left = eta.record(step.step, performance.now() / 1000);
-      const now = Date.now() / 1000;
-      metrics.add(
-        { step: step.step, name: 'train_loss', value: step.loss, time: now },
-        { step: step.step, name: 'lr', value: step.lr, time: now },
-        { step: step.step, name: 'images_per_second', value: step.imagesPerSecond, time: now },
-      );
-      report({
-        type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: left.seconds, etaBasis: left.basis, etaMeasuredSteps: left.measuredSteps,
-        tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss,
-      });
-      const last = step.step === plan.recipe.totalSteps;
-      if (validation !== null && (step.step % plan.validateEvery === 0 || last)) {
-        const loss = await validationLoss(trainer, validation);
-        metrics.add({ step: step.step, name: 'val_loss', value: loss, time: Date.now() / 1000 });
-        report({ type: 'validation', step: step.step, loss });
-      }
-      if (step.step % reconstructEvery === 0 || last) await writeGrid(step.step);
-      if (step.step % plan.checkpointEvery === 0 && !last) {
-        metrics.flush();
-        const refused = await checkpointUnlessDiverged();
-        if (refused) {
-          outcome = refused;
+        try {
+          recordAll(await trainer.advance());
+        } catch (error) {
+          if (!(error instanceof GpuMemoryError)) throw error;
+          outcome = { status: 'failed', reason: error.message };
+          await saveCheckpoint(); // weights of the last good step: resume with a smaller batch
           break;
         }
+        const done = trainer.step;
+        const last = done === plan.recipe.totalSteps;
+        const validates = validation !== null && (done % plan.validateEvery === 0 || last);
+        const draws = done % reconstructEvery === 0 || last;
+        if (validates || draws) await flushLosses(); // the curve is complete up to what is shown beside it
+        if (validates) {
+          const loss = await validationLoss(trainer, validation!);
+          metrics.add({ step: done, name: 'val_loss', value: loss, time: Date.now() / 1000 });
+          report({ type: 'validation', step: done, loss });
+        }
+        if (draws) await writeGrid(done);
+        if (done % plan.checkpointEvery === 0 && !last) {
+          await flushLosses();
+          metrics.flush();
+          await saveCheckpoint();
+        }
+      } catch (error) {
+        if (!(error instanceof NonFiniteLossError)) throw error;
+        outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
+        break;
+      }
+    }
+    if (outcome.status !== 'failed') {
+      try {
+        await flushLosses();
+      } catch (error) {
+        if (!(error instanceof NonFiniteLossError)) throw error;
+        outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
       }
     }
     metrics.flush();

@@ -83,6 +83,51 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/**
+ * Thrown by `advance` / `flushLosses` (webgpu) when a loss read at the end of a logging interval
+ * is NaN or infinite. The steps after it already ran, so the weights in memory are poisoned: the
+ * trainer writes no checkpoint from them (`saveCheckpoint` refuses while losses are unread).
+ */
+export class LateNonFiniteLossError extends NonFiniteLossError {
+  /** The last step whose loss (and every one before) was finite. */
+  readonly lastGoodStep: number;
+  constructor(
+    step: number,
+    what: string,
+    lr: number,
+    /** The metrics of the steps of the interval before the bad one, for the curve. */
+    readonly finiteSteps: StepMetrics[],
+  ) {
+    super(step, what, lr);
+    this.lastGoodStep = step - 1;
+  }
+}
+
+/**
+ * When a run on the webgpu backend reads its losses back (its logging interval): after this many
+ * steps or this much time, whichever comes first, and before a checkpoint, a validation or the
+ * end. Between reads the losses stay on the GPU, so the GPU is never waited for. Other backends
+ * read every step, as before.
+ */
+export interface LossReads {
+  everySteps: number;
+  everyMs: number;
+}
+
+/** A webgpu run's logging interval. */
+export const DEFAULT_LOSS_READS: LossReads = {
+  everySteps: 25, // the metrics table is written every 25 steps: reading as often delays no row
+  everyMs: 2000, // and every 2 s, so the curve on screen is never further behind
+};
+
+/** A step whose loss is still on the GPU. */
+interface PendingStep {
+  step: number;
+  lr: number;
+  /** Each micro-batch's loss divided by accumSteps, as the gradient saw it. */
+  losses: tf.Tensor[];
+}
+
 /** Thrown by `trainStep` when the GPU ran out of memory (webgpu); the weights are left unchanged. */
 export class GpuMemoryError extends Error {}
 
@@ -93,6 +138,12 @@ export class MaeTrainer {
   /** Optimizer steps completed. */
   step = 0;
   lastLoss: number | null = null;
+  /** When `advance` reads the losses back on webgpu. */
+  lossReads: LossReads = { ...DEFAULT_LOSS_READS };
+  /** Steps whose losses were not read yet (webgpu), oldest first. */
+  private pending: PendingStep[] = [];
+  /** When the first pending step started (for msPerStep of an interval). */
+  private intervalStart = 0;
 
   private constructor(
     readonly config: TrainConfig,
@@ -142,8 +193,71 @@ export class MaeTrainer {
     return { peakLr: recipePeakLr(this.config), minLr, warmupSteps, totalSteps };
   }
 
-  /** One optimizer step over `accumSteps` micro-batches. Throws `NonFiniteLossError`. */
+  /**
+   * Whether this trainer keeps its losses on the GPU between logging intervals: on webgpu, where a
+   * read waits for the whole queue; elsewhere a read is a copy of four bytes.
+   */
+  get defersLossReads(): boolean {
+    return tf.getBackend() === 'webgpu';
+  }
+
+  /** One optimizer step over `accumSteps` micro-batches, its loss read now. Throws `NonFiniteLossError`. */
   async trainStep(): Promise<StepMetrics> {
+    if (this.pending.length > 0) throw new Error(`steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} have unread losses: call flushLosses() before trainStep()`);
+    return (await this.runStep(false))!;
+  }
+
+  /**
+   * One optimizer step; the metrics that became known with it. Other backends: this step's (its
+   * loss read, as `trainStep`). webgpu: none while the logging interval (`lossReads`) runs, then
+   * every step of it at once, read back in one read. Guarantee: a non-finite loss is found at the
+   * end of its interval at the latest (`LateNonFiniteLossError`), and no checkpoint is written
+   * while a loss is unread, so none holds weights updated from a non-finite loss.
+   */
+  async advance(): Promise<StepMetrics[]> {
+    if (!this.defersLossReads) return [await this.trainStep()];
+    await this.runStep(true);
+    const due = this.pending.length >= this.lossReads.everySteps || performance.now() - this.intervalStart >= this.lossReads.everyMs || this.step >= this.config.totalSteps;
+    return due ? this.flushLosses() : [];
+  }
+
+  /**
+   * Reads the losses of the pending steps (one read) and returns their metrics, oldest first;
+   * msPerStep is the interval's mean (the GPU ran them asynchronously). Throws
+   * `LateNonFiniteLossError` at the first one that is NaN or infinite.
+   */
+  async flushLosses(): Promise<StepMetrics[]> {
+    if (this.pending.length === 0) return [];
+    const pending = this.pending;
+    this.pending = [];
+    const { batchSize, accumSteps } = this.config;
+    let values: Float32Array;
+    try {
+      const all = tf.tidy(() => tf.concat(pending.flatMap((step) => step.losses.map((loss) => tf.reshape(loss, [1])))));
+      values = await all.data() as Float32Array;
+      all.dispose();
+    } finally {
+      tf.dispose(pending.flatMap((step) => step.losses));
+    }
+    const msPerStep = (performance.now() - this.intervalStart) / pending.length;
+    const metrics: StepMetrics[] = [];
+    let index = 0;
+    const found = ` (found when the losses up to step ${pending.at(-1)!.step} were read; no checkpoint is written from the weights after it)`;
+    for (const { step, lr } of pending) {
+      let lossSum = 0;
+      for (let micro = 0; micro < accumSteps; micro++) {
+        const loss = values[index++]! * accumSteps;
+        if (!Number.isFinite(loss)) throw new LateNonFiniteLossError(step, `the loss is ${loss}${found}`, lr, metrics);
+        lossSum += loss;
+      }
+      this.lastLoss = lossSum / accumSteps;
+      metrics.push({ step, loss: this.lastLoss, lr, msPerStep, imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep });
+    }
+    return metrics;
+  }
+
+  /** One optimizer step; `defer`: its losses stay on the GPU in `pending` (returns null). */
+  private async runStep(defer: boolean): Promise<StepMetrics | null> {
     const started = performance.now();
     const { batchSize, accumSteps, maskStrategy, maskRatio } = this.config;
     const lr = learningRateAt(this.step, this.schedule);
@@ -151,6 +265,7 @@ export class MaeTrainer {
     const variables = [...this.model.params.values()];
     let accumulated: tf.Tensor[] | null = null;
     let lossSum = 0;
+    const deferred: tf.Tensor[] = [];
     let gpuScope = openGpuErrorScope(); // webgpu only: Dawn reports a failed allocation instead of throwing
     try {
       for (let micro = 0; micro < accumSteps; micro++) {
@@ -161,14 +276,17 @@ export class MaeTrainer {
         // The loss is divided by accumSteps so the summed gradients are the mean (as the reference).
         const { value, grads } = tf.variableGrads(() => tf.div(forwardMae(this.model, imgs, masks).loss, accumSteps) as tf.Scalar, variables);
         imgs.dispose();
-        const loss = (await value.data())[0]! * accumSteps;
-        value.dispose();
         const ordered = variables.map((variable) => grads[variable.name]!);
-        if (!Number.isFinite(loss)) {
-          tf.dispose(ordered);
-          throw new NonFiniteLossError(this.step + 1, `the loss is ${loss}`, lr);
+        if (defer) deferred.push(value); // stays on the GPU until the logging interval ends
+        else {
+          const loss = (await value.data())[0]! * accumSteps;
+          value.dispose();
+          if (!Number.isFinite(loss)) {
+            tf.dispose(ordered);
+            throw new NonFiniteLossError(this.step + 1, `the loss is ${loss}`, lr);
+          }
+          lossSum += loss;
         }
-        lossSum += loss;
         if (accumulated === null) accumulated = ordered;
         else {
           const previous: tf.Tensor[] = accumulated;
@@ -183,16 +301,30 @@ export class MaeTrainer {
       }
       // A finite loss can still have gradients that are not finite, or whose square overflows
       // AdamW's second moment; one step with them would poison the state, so it is refused before.
-      const squaredNorm = tf.tidy(() => tf.addN(accumulated!.map((gradient) => tf.sum(tf.square(gradient)))));
-      const norm = (await squaredNorm.data())[0]!;
-      squaredNorm.dispose();
-      if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.step + 1, 'the gradient norm overflows', lr);
+      // Deferred (webgpu) steps skip this check: it would cost a read (or ~100 dispatches: one
+      // addN over every gradient exceeds a compatibility adapter's bindings). A non-finite
+      // gradient there shows as a non-finite loss at the interval's read, and an overflowing
+      // second moment as a non-finite optimizer state, which `saveCheckpoint` refuses to write.
+      if (!defer) {
+        const squaredNorm = tf.tidy(() => tf.addN(accumulated!.map((gradient) => tf.sum(tf.square(gradient)))));
+        const norm = (await squaredNorm.data())[0]!;
+        squaredNorm.dispose();
+        if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.step + 1, 'the gradient norm overflows', lr);
+      }
       this.optimizer.step(new Map(names.map((name, i) => [name, accumulated![i]!])), lr);
+    } catch (error) {
+      tf.dispose(deferred);
+      throw error;
     } finally {
       if (accumulated) tf.dispose(accumulated);
       if (gpuScope) await closeGpuErrorScope();
     }
     this.step += 1;
+    if (defer) {
+      if (this.pending.length === 0) this.intervalStart = started;
+      this.pending.push({ step: this.step, lr, losses: deferred });
+      return null;
+    }
     this.lastLoss = lossSum / accumSteps;
     const msPerStep = performance.now() - started;
     return { step: this.step, loss: this.lastLoss, lr, msPerStep, imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep };
@@ -202,28 +334,35 @@ export class MaeTrainer {
   async run(options: RunOptions = {}): Promise<RunResult> {
     const until = Math.min(options.untilStep ?? this.config.totalSteps, this.config.totalSteps);
     const every = options.checkpointEvery ?? 0;
-    while (this.step < until) {
-      if (options.signal?.aborted) {
-        if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
-        return { status: 'stopped', reason: 'stopped by request', step: this.step, finalLoss: this.lastLoss };
-      }
-      try {
-        // (Not `onMetrics?.(await …)`: with no listener that would skip the step itself.)
-        const metrics = await this.trainStep();
-        options.onMetrics?.(metrics);
-        if (options.checkpointPath && every > 0 && this.step % every === 0) await this.saveCheckpoint(options.checkpointPath);
-      } catch (error) {
-        if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
-        if (error instanceof GpuMemoryError) { // the weights are those of the last good step: keep them
-          if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
-          return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
-        }
-        throw error;
-      }
-    }
-    try {
+    const report = (metrics: StepMetrics[]): void => metrics.forEach((step) => options.onMetrics?.(step));
+    /** Reads the pending losses (webgpu), then checkpoints: never from weights past a non-finite loss. */
+    const checkpoint = async (): Promise<void> => {
+      report(await this.flushLosses());
       if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
+    };
+    try {
+      while (this.step < until) {
+        if (options.signal?.aborted) {
+          await checkpoint();
+          return { status: 'stopped', reason: 'stopped by request', step: this.step, finalLoss: this.lastLoss };
+        }
+        try {
+          report(await this.advance());
+        } catch (error) {
+          if (error instanceof GpuMemoryError) { // the weights are those of the last good step: keep them
+            await checkpoint();
+            return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
+          }
+          throw error;
+        }
+        if (options.checkpointPath && every > 0 && this.step % every === 0) await checkpoint();
+      }
+      await checkpoint();
     } catch (error) {
+      if (error instanceof LateNonFiniteLossError) {
+        report(error.finiteSteps);
+        return { status: 'failed', reason: error.message, step: error.lastGoodStep, finalLoss: this.lastLoss };
+      }
       if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
       throw error;
     }
@@ -232,6 +371,9 @@ export class MaeTrainer {
 
   /** Writes weights, moments, step, schedule and RNG states atomically (see checkpoint.ts). */
   async saveCheckpoint(path: string): Promise<void> {
+    if (this.pending.length > 0) { // the guarantee `advance` gives: no checkpoint past an unread loss
+      throw new Error(`steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} have unread losses: call flushLosses() before saveCheckpoint()`);
+    }
     const tensors = new Map<string, NamedTensor>();
     const collect = async (variables: Map<string, tf.Variable>, prefix: string): Promise<void> => {
       for (const [name, variable] of variables) {
@@ -257,8 +399,10 @@ export class MaeTrainer {
     await writeSafetensors(path, tensors, { studio: JSON.stringify(meta) });
   }
 
-  /** Frees the model and optimizer tensors. */
+  /** Frees the model and optimizer tensors (and losses not read). */
   dispose(): void {
+    tf.dispose(this.pending.flatMap((step) => step.losses));
+    this.pending = [];
     disposeModel(this.model);
     this.optimizer.dispose();
   }
