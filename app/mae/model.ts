@@ -50,12 +50,26 @@ export function disposeModel(model: MaeModel): void {
   model.decoderPosEmbed.dispose();
 }
 
-function lookup(model: MaeModel): ParamLookup {
+/** The model's parameters by reference name; a missing one throws, naming it. */
+export function paramLookup(model: MaeModel): ParamLookup {
   return (name) => {
     const value = model.params.get(name);
     if (!value) throw new Error(`MAE parameter ${name} is missing`);
     return value;
   };
+}
+
+/**
+ * Every patch embedded, no masking (probes, fine-tuning): imgs [B, C, H, W] → cls + patch
+ * tokens with their positions [B, 1 + L, D], ready for the encoder blocks.
+ */
+export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
+  const param = paramLookup(model);
+  const { patchSize, embedDim } = model.config;
+  const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
+  const x = tf.add(linear(patches, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')), tf.slice(model.posEmbed, [1, 0], [-1, embedDim])); // [B, L, D] + [L, D]
+  const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
+  return tf.concat([repeatToken(cls, imgs.shape[0]!, 1), x], 1); // [B, 1+L, D]
 }
 
 /** Flat row indices b·L + ids[b, i] (+ `offset`), for gathering from a [B·L, ...] table. */
@@ -67,7 +81,7 @@ function flatIndices(ids: Int32Array, rowsPerSample: number, batchSize: number, 
  * Encoder on the visible patches only. `patches` [B, L, C·p·p] → latent [B, 1 + Lkeep, D].
  */
 export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskSet): tf.Tensor {
-  const param = lookup(model);
+  const param = paramLookup(model);
   const { batchSize, numPatches, numKeep, keep } = masks;
   const patchLength = patches.shape[2]!;
   return tf.tidy(() => {
@@ -88,7 +102,7 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
  * where row i of sample b predicts patch ids_shuffle[b, i] (visible first, then masked).
  */
 export function forwardDecoder(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.Tensor {
-  const param = lookup(model);
+  const param = paramLookup(model);
   const { batchSize, numPatches, numKeep } = masks;
   const width = model.config.decoderEmbedDim;
   const shuffle = shuffleOrder(masks);

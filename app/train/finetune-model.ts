@@ -9,9 +9,8 @@
  * every patch visible) — the test checks they agree; evaluation and export use that one.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { MaeModel } from '../mae/model';
-import { layerNorm, linear, repeatToken, type ParamLookup } from '../mae/ops';
-import { patchify } from '../mae/patchify';
+import { embedAllPatches, paramLookup, type MaeModel } from '../mae/model';
+import { layerNorm, linear } from '../mae/ops';
 import type { Rng } from '../mae/rng';
 import { attention, mlp } from '../mae/vit';
 import { poolTokens } from './probe-features';
@@ -39,20 +38,12 @@ export interface ClassifierForwardOptions {
 
 /** Encoder tokens with drop path: imgs [B, C, H, W] → [B, 1 + L, D]. */
 export function encoderTokensWithDropPath(model: MaeModel, imgs: tf.Tensor, dropPath: number, rng: Rng): tf.Tensor {
-  const param: ParamLookup = (name) => {
-    const value = model.params.get(name);
-    if (!value) throw new Error(`MAE parameter ${name} is missing`);
-    return value;
-  };
-  const { depth, numHeads, patchSize, embedDim } = model.config;
+  const param = paramLookup(model);
+  const { depth, numHeads } = model.config;
   const batchSize = imgs.shape[0]!;
   const rates = dropPathRates(dropPath, depth);
   return tf.tidy(() => {
-    const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
-    let x = linear(patches, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, L, D]
-    x = tf.add(x, tf.slice(model.posEmbed, [1, 0], [-1, embedDim])); // [B, L, D] + [L, D]
-    const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
-    x = tf.concat([repeatToken(cls, batchSize, 1), x], 1); // [B, 1+L, D]
+    let x = embedAllPatches(model, imgs); // [B, 1+L, D]
     for (let i = 0; i < depth; i++) {
       const prefix = `blocks.${i}`;
       const branch = (y: tf.Tensor) => (rates[i]! > 0 ? tf.mul(y, dropPathMask(batchSize, rates[i]!, rng)) : y);

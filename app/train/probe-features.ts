@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gridSize } from '../mae/config';
 import type { MaskSet } from '../mae/masking';
-import { forwardEncoder, type MaeModel } from '../mae/model';
-import { layerNorm, linear, repeatToken, type ParamLookup } from '../mae/ops';
+import { embedAllPatches, forwardEncoder, paramLookup, type MaeModel } from '../mae/model';
+import { layerNorm } from '../mae/ops';
 import { patchify } from '../mae/patchify';
 import { block } from '../mae/vit';
 import type { Pooling } from './probe-model';
@@ -51,23 +51,14 @@ export function encodeFeatures(model: MaeModel, imgs: tf.Tensor, pooling: Poolin
  * one [B, D] per requested block, in the order asked. One pass through the encoder serves them all.
  */
 export function encodeBlockFeatures(model: MaeModel, imgs: tf.Tensor, pooling: Pooling, blocks: readonly number[]): tf.Tensor2D[] {
-  const { depth, numHeads, patchSize, embedDim } = model.config;
+  const { depth, numHeads } = model.config;
   for (const wanted of blocks) {
     if (!Number.isInteger(wanted) || wanted < 1 || wanted > depth) throw new Error(`encoder block must be 1..${depth}, got ${wanted}`);
   }
-  const param: ParamLookup = (name) => {
-    const value = model.params.get(name);
-    if (!value) throw new Error(`MAE parameter ${name} is missing`);
-    return value;
-  };
-  const batchSize = imgs.shape[0]!;
+  const param = paramLookup(model);
   const last = Math.max(...blocks);
   return tf.tidy(() => {
-    const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
-    let x = linear(patches, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, L, D]
-    x = tf.add(x, tf.slice(model.posEmbed, [1, 0], [-1, embedDim])); // [B, L, D] + [L, D]
-    const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
-    x = tf.concat([repeatToken(cls, batchSize, 1), x], 1); // [B, 1+L, D]
+    let x = embedAllPatches(model, imgs); // [B, 1+L, D]
     const pooled = new Map<number, tf.Tensor2D>();
     for (let i = 1; i <= last; i++) {
       x = block(x, param, `blocks.${i - 1}`, numHeads); // [B, 1+L, D]
