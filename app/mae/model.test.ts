@@ -139,6 +139,12 @@ describe('MaskedAutoencoderViT', () => {
     disposeModel(model);
   });
 
+  it('gives back every tensor and byte it made once disposed', () => {
+    const before = tf.memory();
+    disposeModel(createMae(TINY_MAE, 0));
+    expect(tf.memory()).toMatchObject({ numTensors: before.numTensors, numBytes: before.numBytes });
+  });
+
   it('does not leak tensors across forward and backward passes', () => {
     const model = createMae(TINY_MAE, 0);
     const { imgs, masks } = tinyBatch(7);

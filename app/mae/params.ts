@@ -87,7 +87,11 @@ export function initParams(config: MaeConfig, seed: number): Map<string, tf.Vari
   const params = new Map<string, tf.Variable>();
   for (const spec of paramSpecs(config)) {
     // No variable name: TF.js names are global, and tests or a resume may hold two models at once.
-    params.set(spec.name, tf.variable(tf.tensor(initialValues(spec, rng), spec.shape), true));
+    // The variable shares the initial tensor's data; the tensor itself is ours to dispose, or the
+    // data would outlive the model.
+    const initial = tf.tensor(initialValues(spec, rng), spec.shape);
+    params.set(spec.name, tf.variable(initial, true));
+    initial.dispose();
   }
   return params;
 }
