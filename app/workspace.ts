@@ -8,6 +8,7 @@ import { realFileInside } from './safe-path';
 import { ChannelPlanStore } from './store/channel-plans';
 import { CurationStore } from './store/curation';
 import { openDatabase, type Db } from './store/database';
+import { ExportStore } from './store/exports';
 import { ImageStore } from './store/images';
 import { ProjectStore } from './store/projects';
 import { RunStore } from './store/runs';
@@ -20,6 +21,7 @@ export class Workspace {
   readonly runs: RunStore;
   readonly curation: CurationStore;
   readonly channelPlans: ChannelPlanStore;
+  readonly exports: ExportStore;
 
   constructor(readonly root: string) {
     this.root = path.resolve(root);
@@ -29,6 +31,7 @@ export class Workspace {
     this.runs = new RunStore(this.db);
     this.curation = new CurationStore(this.db);
     this.channelPlans = new ChannelPlanStore(this.db);
+    this.exports = new ExportStore(this.db);
   }
 
   /** The folder of one project's derived files (thumbnails, checkpoints, exports). */

@@ -33,18 +33,11 @@ export type ChannelPlanInput = Omit<ChannelPlan, 'inputChannels' | 'conversions'
   conversions?: Record<string, ChannelConversion>;
 };
 
-/** Kept images (not failed, duplicate or excluded by the user) of a project. */
-const KEPT = 'project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0';
-
 /** Good, kept images of a project with their stored statistics, in id order. */
 export function planImages(workspace: Workspace, projectId: number): PlanImage[] {
-  const rows = workspace.db
-    .prepare(`SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, meta, stats FROM images WHERE ${KEPT} AND stats IS NOT NULL ORDER BY id`)
-    .all(projectId) as (Omit<PlanImage, 'meta' | 'stats'> & { meta: string | null; stats: string })[];
-  return rows.map((row) => {
-    const meta = row.meta ? (JSON.parse(row.meta) as ImageMeta) : null;
-    return { ...row, meta, stats: JSON.parse(row.stats), huge: meta?.huge === true, nodata: meta?.nodata ?? null };
-  });
+  return workspace.images.usable(projectId, 'id').map(({ id, path, frame, width, height, channels, bitDepth, meta, stats }) => (
+    { id, path, frame, width, height, channels, bitDepth, meta, stats, huge: meta?.huge === true, nodata: meta?.nodata ?? null }
+  ));
 }
 
 /** The images a plan keeps, each with the conversion that brings it to the plan's input bands. */
@@ -53,13 +46,6 @@ export function keptByPlan<T extends { channels: number }>(images: readonly T[],
     const conversion = conversionOf(plan.conversions, image.channels, plan.inputChannels);
     return conversion === 'exclude' ? [] : [{ ...image, conversion }];
   });
-}
-
-/** Kept images of a project counted by channel count and label. */
-function groupRows(workspace: Workspace, projectId: number): { channels: number; label: string | null; count: number }[] {
-  return workspace.db
-    .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE ${KEPT} GROUP BY channels, label ORDER BY channels, label`)
-    .all(projectId) as { channels: number; label: string | null; count: number }[];
 }
 
 /**
@@ -153,7 +139,7 @@ function statsMatch(stats: DatasetChannelStats, plan: ChannelPlan, counts: reado
 
 /** The plan, statistics, band names and channel groups of a project, as Curate shows them. */
 export function channelPlanView(workspace: Workspace, projectId: number): ChannelPlanView {
-  const rows = groupRows(workspace, projectId);
+  const rows = workspace.images.usableCounts(projectId);
   const totals = countsByImages(rows);
   const counts = totals.map((total) => total.channels);
   const majority = counts[0] ?? 0;
@@ -172,10 +158,7 @@ export function channelPlanView(workspace: Workspace, projectId: number): Channe
   const conversions = Object.fromEntries(counts.map((count) => [String(count), conversionOf(base.conversions, count, base.inputChannels)]));
   const plan: ChannelPlan = { ...base, conversions };
   const channels = plan.inputChannels;
-  const named = workspace.db
-    .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels = ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
-    .get(projectId, channels) as { meta: string } | undefined;
-  const names = named ? ((JSON.parse(named.meta) as ImageMeta).channelNames ?? []) : [];
+  const names = workspace.images.channelNames(projectId, channels);
   const groups: ChannelGroup[] = totals.map(({ channels: count, images }) => ({
     channels: count,
     images,

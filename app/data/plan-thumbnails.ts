@@ -27,11 +27,10 @@ export function displayBandsOf(raster: Raster, bands: readonly number[]): Raster
 /** Redraws the thumbnail of every image the plan keeps (left-out ones keep theirs); returns the counts. */
 export async function renderPlanThumbnails(workspace: Workspace, projectId: number, plan: ChannelPlan): Promise<{ rendered: number; failed: number }> {
   const images = keptByPlan(planImages(workspace, projectId), plan).filter((image) => !image.huge);
-  const thumbnails = workspace.db.prepare('SELECT thumbnail FROM images WHERE id = ?');
   let rendered = 0;
   let failed = 0;
   for (const image of images) {
-    const relative = (thumbnails.get(image.id) as { thumbnail: string | null }).thumbnail;
+    const relative = workspace.images.thumbnail(image.id)?.thumbnail;
     if (!relative) continue;
     try {
       const shown = displayBandsOf(convertRaster(await readEntry(image), image.conversion, plan.inputChannels), plan.displayBands);

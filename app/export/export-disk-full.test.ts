@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from '../mae/testing';
 import { pretrainedFixture, TINY_PRETRAIN, type PretrainedFixture } from '../train/probe-testing';
 import { exportRun } from './export-run';
-import { listExports } from './records';
 
 const CLI = path.resolve('dist/cli/cli.js');
 /** Keeps the process alive on SIGXFSZ, so an over-limit write fails with EFBIG. */
@@ -56,7 +55,7 @@ function databaseBytes(): number {
 }
 
 function exportRows(): number {
-  return fixture.open((w) => listExports(w, fixture.projectId).length);
+  return fixture.open((w) => w.exports.list(fixture.projectId).length);
 }
 
 describe('disk full during export', () => {

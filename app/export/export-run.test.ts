@@ -23,7 +23,6 @@ import { encodeFeatures } from '../train/probe-features';
 import { loadRunModel } from '../train/probe-model';
 import { pretrainedFixture, type PretrainedFixture } from '../train/probe-testing';
 import { exportRun } from './export-run';
-import { listExports } from './records';
 import { timmStateDict } from './timm';
 
 /**
@@ -107,7 +106,7 @@ describe('model cards and records', () => {
     expect(card.losses.steps).toBe(12);
     expect(card.files.map((f: { name: string }) => f.name)).toEqual(['model.onnx']);
     expect(markdown).toContain('## Input normalisation');
-    expect(fixture.open((w) => listExports(w, fixture.projectId)).map((e) => e.format)).toContain('onnx');
+    expect(fixture.open((w) => w.exports.list(fixture.projectId)).map((e) => e.format)).toContain('onnx');
   });
 
   it('refuses to overwrite files already in the destination', async () => {

@@ -15,7 +15,7 @@ import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model
 import type { Workspace } from '../workspace';
 import { buildModelCard, EXPORT_FORMATS, modelCardMarkdown, type ExportFormat, type ModelCard } from './model-card';
 import { encoderToOnnx } from './onnx';
-import { recordExport, type ExportRecord } from './records';
+import type { ExportRecord } from '../store/exports';
 import { encoderGraphSpec } from './spec';
 import { encoderToTfjs } from './tfjs';
 import { timmArchitecture, timmConfig, timmModelArgs, timmStateDict } from './timm';
@@ -203,7 +203,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     };
     contents.set('model_card.json', Buffer.from(JSON.stringify(card, null, 2) + '\n'));
     contents.set('MODEL_CARD.md', Buffer.from(modelCardMarkdown(card)));
-    const record = await writeAllOrNothing(dir, contents, () => recordExport(workspace, runId, format, path.join(dir, FORMAT_FILES[format][0]!)));
+    const record = await writeAllOrNothing(dir, contents, () => workspace.exports.add(runId, format, path.join(dir, FORMAT_FILES[format][0]!)));
     return { record, format, dir, files, card };
   } finally {
     loaded.dispose();

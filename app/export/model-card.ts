@@ -81,9 +81,8 @@ export interface ModelCard {
 
 function labelCounts(workspace: Workspace, ids: number[]): Map<string, number> {
   const counts = new Map<string, number>();
-  const select = workspace.db.prepare('SELECT label FROM images WHERE id = ?');
-  for (const id of ids) {
-    const label = (select.get(id) as { label: string | null } | undefined)?.label ?? '(no label)';
+  for (const source of workspace.images.sources(ids)) {
+    const label = source?.label ?? '(no label)';
     counts.set(label, (counts.get(label) ?? 0) + 1);
   }
   return counts;
@@ -96,8 +95,7 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
   const train = labelCounts(workspace, plan.data.trainImageIds);
   const val = labelCounts(workspace, plan.data.valImageIds);
   const ids = [...plan.data.trainImageIds, ...plan.data.valImageIds];
-  const placeholders = ids.map(() => '?').join(',') || 'NULL';
-  const kinds = workspace.db.prepare(`SELECT DISTINCT bit_depth AS bitDepth, format FROM images WHERE id IN (${placeholders})`).all(...ids) as { bitDepth: number; format: string }[];
+  const kinds = workspace.images.kinds(ids);
   const losses = workspace.runs.metrics(pretrainRun.id, 'train_loss');
   const valLosses = workspace.runs.metrics(pretrainRun.id, 'val_loss');
   const children = workspace.runs.list(pretrainRun.projectId).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);

@@ -17,7 +17,6 @@ import { planProbe } from '../train/probe-plan';
 import type { Workspace } from '../workspace';
 import { exportRun, FORMAT_FILES, previewModelCard } from './export-run';
 import { modelCardMarkdown, type ExportFormat } from './model-card';
-import { listExports } from './records';
 
 type DownstreamServices = Pick<StudioImpl, 'evaluation' | 'exports'>;
 
@@ -135,7 +134,7 @@ export function downstreamServices(
     exports: {
       list: (projectId) => {
         workspaceOf().projects.require(projectId);
-        return listExports(workspaceOf(), projectId);
+        return workspaceOf().exports.list(projectId);
       },
       preview: async (runId, format, choices = {}) => {
         const full = choices.full === true;

@@ -83,13 +83,12 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
     const checkpoint = workspace.runs.latestCheckpoint(runId);
     if (!checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint yet: train at least until its first checkpoint`);
     if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) throw new StudioError('INVALID_ARGUMENT', `${outDir} is not empty; choose a new folder`);
-    const select = workspace.db.prepare('SELECT path, label, channels, bit_depth AS bitDepth, format, frame, meta FROM images WHERE id = ?');
-    type Row = { path: string; label: string | null; channels: number; bitDepth: number; format: string | null; frame: number; meta: string | null };
     const entries = (ids: number[], split: 'train' | 'val') =>
-      ids.map((id) => {
-        const { format, frame, meta, ...row } = select.get(id) as Row;
-        const extra = meta ? (JSON.parse(meta) as { huge?: boolean; nodata?: number | null }) : {};
-        return { id, split, ...row, format, frame, huge: extra.huge === true, nodata: extra.nodata ?? null };
+      workspace.images.sources(ids).map((source, index) => {
+        const id = ids[index]!;
+        if (!source) throw new StudioError('NOT_FOUND', `image ${id} of run ${runId} was removed from the project; start a new run`);
+        const { label, channels, bitDepth, format, frame, meta } = source;
+        return { id, split, path: source.path, label, channels, bitDepth, format, frame, huge: meta?.huge === true, nodata: meta?.nodata ?? null };
       });
     const all = [...entries(plan.data.trainImageIds, 'train'), ...entries(plan.data.valImageIds, 'val')];
     // The job's reader (train_mae.py) reads whole PNG, JPEG, WebP and single-image TIFF files.

@@ -5,12 +5,14 @@
 import path from 'node:path';
 import { StudioError, type Bucket, type DatasetHealth, type ImageSelection, type ImportDuplicate } from '../contract';
 import type { Db } from './database';
-import { folderPattern } from './images';
+import { folderPattern, GOOD_IMAGE, USABLE_IMAGE } from './images';
 
 /** Good, non-duplicate images of a project. */
-const GOOD = 'project_id = @projectId AND error IS NULL AND duplicate_of IS NULL';
-/** Good images the user kept whose channel count the channel plan does not leave out (@leftOut: JSON list). */
-const USED = `${GOOD} AND excluded = 0 AND channels NOT IN (SELECT value FROM json_each(@leftOut))`;
+const GOOD = `project_id = @projectId AND ${GOOD_IMAGE}`;
+/** Usable images of a project (@projectId). */
+const USABLE = `project_id = @projectId AND ${USABLE_IMAGE}`;
+/** Usable images whose channel count the channel plan does not leave out (@leftOut: JSON list). */
+const USED = `${USABLE} AND channels NOT IN (SELECT value FROM json_each(@leftOut))`;
 
 const SIZE_BUCKETS: [number, string][] = [
   [0.07, '< 0.07 MP (256²)'],
@@ -51,7 +53,7 @@ export class CurationStore {
     const labels = this.db
       .prepare(
         `SELECT label, sum(used) AS count, coalesce(sum(used AND split = 'train'), 0) AS train, coalesce(sum(used AND split = 'val'), 0) AS val, sum(NOT used) AS leftOut
-         FROM (SELECT label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used FROM images WHERE ${GOOD} AND excluded = 0)
+         FROM (SELECT label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used FROM images WHERE ${USABLE})
          GROUP BY label ORDER BY count DESC, leftOut DESC`,
       )
       .all(params) as DatasetHealth['labels'];
@@ -61,7 +63,7 @@ export class CurationStore {
       failed: count('project_id = @projectId AND error IS NOT NULL'),
       duplicates: count('project_id = @projectId AND duplicate_of IS NOT NULL'),
       excluded: count(`${GOOD} AND excluded = 1`),
-      leftOutByPlan: count(`${GOOD} AND excluded = 0`) - count(USED),
+      leftOutByPlan: count(USABLE) - count(USED),
       excludedClasses: labels.filter((row) => row.label !== null && row.label !== '' && row.count === 0).map((row) => row.label!).sort(),
       split: {
         train: count(`${USED} AND split = 'train'`),

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from './database';
+import { CurationStore } from './curation';
 import { ImageStore, type NewImage } from './images';
 import { ProjectStore } from './projects';
 
@@ -66,5 +67,44 @@ describe('image pages', () => {
     }
     expect(page(20).total).toBe(31);
     expect(page(0, { status: 'failed' }).total).toBe(3);
+  });
+});
+
+describe('usable images: the one definition of "kept"', () => {
+  const stats = [{ mean: 0.5, std: 0.2, min: 0, max: 1 }];
+  /** Adds a good image with stats to the project's 25 (no stats) and 3 failed ones; returns its id. */
+  const add = (file: string, extra: Partial<NewImage> = {}) => images.insertMany([{ ...rows(1, 0)[0]!, path: `/data/${file}`, sha256: file, stats, ...extra }])[0]!;
+
+  it('leaves out failed, duplicate, excluded and statistics-less images, the same ones curation leaves out', () => {
+    const kept = add('z/kept.png', { meta: { channelNames: ['nir'] } });
+    const first = add('a/first.png', { channels: 3, label: 'rock' });
+    add('dup.png', { duplicateOf: kept });
+    add('broken.png', { error: 'PNG: bad CRC', width: null, channels: null });
+    const excluded = add('excluded.png');
+    new CurationStore(db).setExcluded(projectId, { imageIds: [excluded] }, true);
+
+    const byPath = images.usable(projectId, 'path');
+    expect(byPath.map((image) => image.path)).toEqual(['/data/a/first.png', '/data/z/kept.png']);
+    expect(images.usable(projectId, 'id').map((image) => image.id)).toEqual([kept, first]);
+    expect(byPath[1]).toMatchObject({ id: kept, stats, meta: { channelNames: ['nir'] }, split: null, bitDepth: 8 });
+    // Counting has no statistics condition: the 25 statistics-less images count, the left-out ones do not.
+    expect(images.usableCounts(projectId)).toEqual([
+      { channels: 1, label: 'cells', count: 26 },
+      { channels: 3, label: 'rock', count: 1 },
+    ]);
+    expect(new CurationStore(db).keptImages(projectId)).toHaveLength(27);
+    expect(new CurationStore(db).health(projectId).excluded).toBe(1);
+    expect(images.channelNames(projectId, 1)).toEqual(['nir']);
+    expect(images.channelNames(projectId, 3)).toEqual([]);
+  });
+
+  it('reads images by id in the order asked, with a gap where one was removed', () => {
+    const one = add('one.tif', { format: 'tiff', bitDepth: 16, meta: { huge: true, nodata: -1 } });
+    const two = add('two.png');
+    const sources = images.sources([two, 999_999, one]);
+    expect(sources.map((source) => source?.path)).toEqual(['/data/two.png', undefined, '/data/one.tif']);
+    expect(sources[2]).toMatchObject({ id: one, format: 'tiff', bitDepth: 16, label: 'cells', frame: 0, meta: { huge: true, nodata: -1 } });
+    expect(images.kinds([one, two]).sort((a, b) => a.bitDepth - b.bitDepth)).toEqual([{ bitDepth: 8, format: 'png' }, { bitDepth: 16, format: 'tiff' }]);
+    expect(images.kinds([])).toEqual([]);
   });
 });

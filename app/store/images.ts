@@ -105,6 +105,45 @@ export function folderPattern(folder: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 }
 
+/** SQL condition of a good image: decoded without error and not a duplicate of another. */
+export const GOOD_IMAGE = 'error IS NULL AND duplicate_of IS NULL';
+
+/**
+ * SQL condition of a usable image: good and not excluded by the user. The one definition of what
+ * planning, the channel plan, the split and the dataset's health count as "kept".
+ */
+export const USABLE_IMAGE = `${GOOD_IMAGE} AND excluded = 0`;
+
+/** A usable image with its stored statistics, as run planning and the channel plan read it. */
+export interface UsableImage {
+  id: number;
+  path: string;
+  frame: number;
+  label: string | null;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: number;
+  /** The split stored by curation, if any. */
+  split: 'train' | 'val' | 'test' | null;
+  stats: ChannelStats[];
+  meta: ImageMeta | null;
+}
+
+/** One image as readers of its file need it (training, evaluation, hand-off, model card). */
+export interface ImageSource {
+  id: number;
+  path: string;
+  frame: number;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: number;
+  format: string | null;
+  label: string | null;
+  meta: ImageMeta | null;
+}
+
 /** Repository over `images`. */
 export class ImageStore {
   constructor(private readonly db: Db) {}
@@ -156,7 +195,7 @@ export class ImageStore {
   hashes(projectId: number): Map<string, { id: number; path: string }> {
     const rows = this.db
       .prepare(
-        'SELECT id, path, sha256 FROM images WHERE project_id = ? AND frame = 0 AND sha256 IS NOT NULL AND error IS NULL AND duplicate_of IS NULL',
+        `SELECT id, path, sha256 FROM images WHERE project_id = ? AND frame = 0 AND sha256 IS NOT NULL AND ${GOOD_IMAGE}`,
       )
       .all(projectId) as { id: number; path: string; sha256: string }[];
     return new Map(rows.map((r) => [r.sha256, { id: r.id, path: r.path }]));
@@ -250,7 +289,7 @@ export class ImageStore {
     return this.db
       .prepare(
         `SELECT label, count(*) AS count FROM images
-         WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL GROUP BY label ORDER BY label`,
+         WHERE project_id = ? AND ${GOOD_IMAGE} GROUP BY label ORDER BY label`,
       )
       .all(projectId) as LabelCount[];
   }
@@ -267,5 +306,50 @@ export class ImageStore {
     return this.db
       .prepare('SELECT path, error AS reason FROM images WHERE project_id = ? AND error IS NOT NULL AND frame = 0 ORDER BY path')
       .all(projectId) as ImportFailure[];
+  }
+
+  /**
+   * Usable images of a project that have statistics, in `order`: `path` (then frame, id: what
+   * run planning shuffles from) or `id` (import order: what the channel plan reads).
+   */
+  usable(projectId: number, order: 'path' | 'id'): UsableImage[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id, path, frame, label, width, height, channels, bit_depth AS bitDepth, split, stats, meta FROM images
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND stats IS NOT NULL ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
+      )
+      .all(projectId) as (Omit<UsableImage, 'stats' | 'meta'> & { stats: string; meta: string | null })[];
+    return rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[], meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null }));
+  }
+
+  /** Usable images of a project counted by channel count and label, in that order. */
+  usableCounts(projectId: number): { channels: number; label: string | null; count: number }[] {
+    return this.db
+      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
+      .all(projectId) as { channels: number; label: string | null; count: number }[];
+  }
+
+  /** The band names that one decoded image of `channels` channels declares (the first found), or [] when none does. */
+  channelNames(projectId: number, channels: number): NonNullable<ImageMeta['channelNames']> {
+    const row = this.db
+      .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels = ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
+      .get(projectId, channels) as { meta: string } | undefined;
+    return row ? ((JSON.parse(row.meta) as ImageMeta).channelNames ?? []) : [];
+  }
+
+  /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
+  sources(ids: readonly number[]): (ImageSource | undefined)[] {
+    const select = this.db.prepare('SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
+    return ids.map((id) => {
+      const row = select.get(id) as (Omit<ImageSource, 'meta'> & { meta: string | null }) | undefined;
+      return row && { ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null };
+    });
+  }
+
+  /** The distinct bit depths and formats among `ids`. */
+  kinds(ids: readonly number[]): { bitDepth: number; format: string }[] {
+    return this.db
+      .prepare('SELECT DISTINCT bit_depth AS bitDepth, format FROM images WHERE id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(ids)) as { bitDepth: number; format: string }[];
   }
 }

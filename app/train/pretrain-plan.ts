@@ -230,14 +230,9 @@ export function sha256File(file: string): string {
 
 /** Chooses the images, their normalisation and the split. */
 export function planDataset(workspace: Workspace, projectId: number, options: PretrainOptions): DatasetPlan {
-  const rows = workspace.db
-    .prepare(
-      `SELECT id, label, width, height, channels, bit_depth AS bitDepth, stats, split FROM images
-       WHERE project_id = ? AND error IS NULL AND duplicate_of IS NULL AND excluded = 0 AND stats IS NOT NULL ORDER BY path, frame, id`,
-    )
-    .all(projectId) as (Omit<Candidate, 'stats'> & { stats: string })[];
+  const rows = workspace.images.usable(projectId, 'path');
   if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
-  const candidates = rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[] }));
+  const candidates: Candidate[] = rows.map(({ id, label, width, height, channels, bitDepth, stats, split }) => ({ id, label, width, height, channels, bitDepth, stats, split }));
   // The channel plan decides, per channel count, how images become its input bands or that they
   // are left out; Curate shows that decision and the run records it.
   const view = channelPlanView(workspace, projectId);

@@ -247,13 +247,12 @@ export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, la
 
 /** The run's train and validation images, as the batch source needs them. */
 export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train: ImageEntry[]; val: ImageEntry[] } {
-  const select = workspace.db.prepare('SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, meta FROM images WHERE id = ?');
   const load = (ids: number[]) =>
-    ids.map((id): ImageEntry => {
-      const row = select.get(id) as { path: string; frame: number; width: number; height: number; channels: number; bitDepth: number; meta: string | null } | undefined;
+    workspace.images.sources(ids).map((row, index): ImageEntry => {
+      const id = ids[index]!;
       if (!row) throw new StudioError('NOT_FOUND', `image ${id} of this run was removed from the project; start a new run`);
       if (!fs.existsSync(row.path)) throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
-      const meta = row.meta ? (JSON.parse(row.meta) as { huge?: boolean; nodata?: number | null }) : null;
+      const { meta } = row;
       return { path: row.path, frame: row.frame, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bitDepth, huge: meta?.huge === true, nodata: meta?.nodata ?? null };
     });
   return { train: load(plan.data.trainImageIds), val: load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES)) };

@@ -31,12 +31,12 @@ export interface LabelledSplits {
 
 /** Reads the plan's splits with their labels; throws when fewer than two classes can be told apart. */
 export function labelledSplits(workspace: Workspace, plan: PretrainPlan): LabelledSplits {
-  const select = workspace.db.prepare('SELECT id, path, channels, bit_depth AS bitDepth, label FROM images WHERE id = ?');
   const load = (ids: number[]) =>
-    ids.map((id) => {
-      const row = select.get(id) as (ImageEntry & { id: number; label: string | null }) | undefined;
-      if (!row) throw new StudioError('NOT_FOUND', `image ${id} of the run's plan was removed from the project`);
-      if (!fs.existsSync(row.path)) throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
+    workspace.images.sources(ids).map((source, index) => {
+      const id = ids[index]!;
+      if (!source) throw new StudioError('NOT_FOUND', `image ${id} of the run's plan was removed from the project`);
+      if (!fs.existsSync(source.path)) throw new StudioError('NOT_FOUND', `${source.path} (image ${id}) no longer exists on disk`);
+      const row: ImageEntry & { id: number; label: string | null } = { id: source.id, path: source.path, channels: source.channels, bitDepth: source.bitDepth, label: source.label };
       return row;
     });
   const train = load(plan.data.trainImageIds);
