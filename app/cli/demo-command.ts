@@ -18,6 +18,7 @@ import { gainText, percent } from '../train/probe-format';
 import type { ClassificationScores } from '../train/probe-metrics';
 import { createOutput, parseCommand, positiveInt, UsageError } from './args';
 import { withStudio } from './data-commands';
+import { probeReport } from '../train/run-records';
 
 /**
  * Per sample: what it shows, how many images, and a recipe a 2-core laptop pretrains in a few
@@ -98,7 +99,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   for (const [name, options] of PROBES) {
     const probeRunId = await withStudio(workspace, async (studio) => planProbe(studio.workspace, runId, options));
     await startTraining(workspace, probeRunId).done;
-    const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(probeRunId).result as ProbeReport);
+    const report = await withStudio(workspace, async (studio) => probeReport(studio.workspace.runs.get(probeRunId)));
     probes.push({ name, report });
     stage(`${name}: pretrained ${withInterval(report.pretrained)} vs random init ${withInterval(report.randomInit)} vs raw pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
       `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, scored on ${report.valImages} validation images)`);

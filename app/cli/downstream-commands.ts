@@ -4,7 +4,6 @@ import { StudioError } from '../contract';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/model-card';
 import { exportRun } from '../export/export-run';
 import { BACKEND_ORDER, type BackendPreference } from '../runtime/backend';
-import type { FinetuneReport } from '../train/finetune-run';
 import { planFinetune } from '../train/finetune-plan';
 import { startTraining } from '../train/host';
 import type { ProbeReport } from '../train/probe-run';
@@ -13,6 +12,7 @@ import type { ClassificationScores } from '../train/probe-metrics';
 import { accuracyText, gainText, percent } from '../train/probe-format';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
 import { withStudio } from './data-commands';
+import { finetuneReport, probeReport } from '../train/run-records';
 
 function oneOf<T extends string>(command: string, name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value !== undefined && !(allowed as readonly string[]).includes(value)) {
@@ -90,7 +90,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
   };
   const runId = await withStudio(workspace, async (studio) => planProbe(studio.workspace, pretrainRunId, options));
   await runInProcess(workspace, runId, out, `probe run ${runId}`);
-  const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId).result as ProbeReport);
+  const report = await withStudio(workspace, async (studio) => probeReport(studio.workspace.runs.get(runId)));
   const warnings = report.warnings ?? [];
   out.result(
     {
@@ -144,7 +144,7 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
   if (options.steps !== undefined && options.warmupSteps === undefined) options.warmupSteps = Math.floor(options.steps / 10);
   const runId = await withStudio(workspace, async (studio) => planFinetune(studio.workspace, pretrainRunId, options));
   await runInProcess(workspace, runId, out, `fine-tuning run ${runId}`);
-  const report = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId).result as FinetuneReport);
+  const report = await withStudio(workspace, async (studio) => finetuneReport(studio.workspace.runs.get(runId)));
   out.result(
     {
       run: { id: runId, parentRunId: pretrainRunId, status: 'completed' }, accuracy: report.scores.accuracy, interval: report.scores.interval ?? null, valImages: report.valImages,

@@ -7,15 +7,13 @@
 import { EXPORT_FORMAT_NAMES, type AccuracyGain, type ChannelConversion, type ExportFormatName, type Interval } from '../contract';
 import type { MaeConfig } from '../mae/config';
 import { paramSpecs } from '../mae/params';
-import type { RunRecord } from '../store/runs';
 import type { FinetunePlan } from '../train/finetune-plan';
-import type { FinetuneReport } from '../train/finetune-run';
 import type { PretrainPlan } from '../train/pretrain-plan';
 import { describeRecipeLr, recipePeakLr, storedTrainConfig } from '../train/config';
 import { accuracyText, gainText } from '../train/probe-format';
-import type { ProbeReport } from '../train/probe-run';
 import { VERSION } from '../version';
 import type { Workspace } from '../workspace';
+import { typedRun, type PretrainRun, type TypedRun } from '../train/run-records';
 
 /** The export formats. */
 export const EXPORT_FORMATS = EXPORT_FORMAT_NAMES;
@@ -89,8 +87,8 @@ function labelCounts(workspace: Workspace, ids: number[]): Map<string, number> {
 }
 
 /** Gathers the card of `run` (pretraining or fine-tuning) from the workspace. */
-export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun: RunRecord, step: number, format: ExportFormat | null, pooling: string, classes: string[] | null): ModelCard {
-  const plan = pretrainRun.config as PretrainPlan;
+export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun: PretrainRun, step: number, format: ExportFormat | null, pooling: string, classes: string[] | null): ModelCard {
+  const plan = pretrainRun.config;
   const project = workspace.projects.get(pretrainRun.projectId);
   const train = labelCounts(workspace, plan.data.trainImageIds);
   const val = labelCounts(workspace, plan.data.valImageIds);
@@ -98,7 +96,7 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
   const kinds = workspace.images.kinds(ids);
   const losses = workspace.runs.metrics(pretrainRun.id, 'train_loss');
   const valLosses = workspace.runs.metrics(pretrainRun.id, 'val_loss');
-  const children = workspace.runs.list(pretrainRun.projectId).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
+  const children = workspace.runs.list(pretrainRun.projectId).map(typedRun).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
   const { model, ...recipe } = storedTrainConfig(plan.recipe);
   const pretraining = { ...recipe, peakLr: recipePeakLr(recipe) };
   const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
@@ -122,7 +120,7 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
       excludedClasses: plan.data.excludedClasses ?? [],
     },
     normalisation: { mean: plan.data.mean, std: plan.data.std, scaling: plan.data.scaling },
-    recipe: { pretraining, finetuning: run.kind === 'finetune' ? (run.config as FinetunePlan) : null },
+    recipe: { pretraining, finetuning: run.kind === 'finetune' ? run.config : null },
     losses: {
       steps: losses.at(-1)?.step ?? 0,
       firstTrainLoss: losses[0]?.value ?? null,
@@ -131,10 +129,9 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
       lastValLoss: valLosses.at(-1)?.value ?? null,
     },
     scores: {
-      probes: children.filter((c) => c.kind === 'probe').map((c) => {
-        const report = c.result as ProbeReport;
+      probes: children.flatMap((c) => (c.kind === 'probe' && c.result ? [{ id: c.id, report: c.result }] : [])).map(({ id, report }) => {
         return {
-          runId: c.id, method: report.method, pooling: report.pooling, k: report.k, labelsPerClass: report.labelsPerClass ?? null, trainImages: report.trainImages,
+          runId: id, method: report.method, pooling: report.pooling, k: report.k, labelsPerClass: report.labelsPerClass ?? null, trainImages: report.trainImages,
           valImages: report.valImages, block: report.block?.chosen ?? null, blockChosenBy: report.block?.selectedBy ?? null,
           accuracy: report.pretrained.accuracy, interval: report.pretrained.interval ?? null,
           randomInitAccuracy: report.randomInit.accuracy, randomInitInterval: report.randomInit.interval ?? null,
@@ -142,9 +139,8 @@ export function buildModelCard(workspace: Workspace, run: RunRecord, pretrainRun
           gain: report.gain ?? null, warnings: report.warnings ?? [],
         };
       }),
-      finetunes: children.filter((c) => c.kind === 'finetune').map((c) => {
-        const report = c.result as FinetuneReport;
-        return { runId: c.id, accuracy: report.scores.accuracy, interval: report.scores.interval ?? null, steps: report.steps, valImages: report.valImages };
+      finetunes: children.flatMap((c) => (c.kind === 'finetune' && c.result ? [{ id: c.id, report: c.result }] : [])).map(({ id, report }) => {
+        return { runId: id, accuracy: report.scores.accuracy, interval: report.scores.interval ?? null, steps: report.steps, valImages: report.valImages };
       }),
     },
     files: [],

@@ -6,44 +6,44 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type EvaluationRecord, type FinetuneReport, type ModelSource, type ProbeReport, type StudioImpl } from '../contract';
+import { StudioError, type EvaluationRecord, type ModelSource, type StudioImpl } from '../contract';
 import type { StudioEvents } from '../rpc';
-import type { RunRecord } from '../store/runs';
 import { planFinetune } from '../train/finetune-plan';
 import { startTraining } from '../train/host';
-import type { PretrainPlan } from '../train/pretrain-plan';
 import type { TrainingHost } from '../train/studio-training';
+import { pretrainRunOf } from '../train/probe-model';
 import { planProbe } from '../train/probe-plan';
+import { typedRun, type FinetuneRun, type PretrainRun, type ProbeRun } from '../train/run-records';
 import type { Workspace } from '../workspace';
 import { exportRun, FORMAT_FILES, previewModelCard } from './export-run';
 import { modelCardMarkdown, type ExportFormat } from './model-card';
 
 type DownstreamServices = Pick<StudioImpl, 'evaluation' | 'exports'>;
 
-function describeSource(run: RunRecord): string {
+function describeSource(run: PretrainRun | FinetuneRun): string {
   if (run.kind === 'finetune') {
-    const report = run.result as FinetuneReport | null;
+    const report = run.result;
     return report ? `classifier · ${(report.scores.accuracy * 100).toFixed(1)}% val accuracy` : 'classifier';
   }
-  const { model } = (run.config as PretrainPlan).recipe;
+  const { model } = run.config.recipe;
   return `ViT ${model.embedDim}d×${model.depth}, ${model.imgSize} px / ${model.patchSize}`;
 }
 
-function evaluationRecord(run: RunRecord, numbers: Map<number, number>, kinds: Map<number, string>): EvaluationRecord {
+function evaluationRecord(run: ProbeRun | FinetuneRun, numbers: Map<number, number>, kinds: Map<number, string>): EvaluationRecord {
   const done = run.status === 'completed' && run.result !== null;
   const parentKind = run.parentRunId === null ? undefined : kinds.get(run.parentRunId);
   return {
     runId: run.id,
     number: numbers.get(run.id) ?? 0,
-    kind: run.kind as 'probe' | 'finetune',
+    kind: run.kind,
     parentRunId: run.parentRunId,
     parent: run.parentRunId !== null && (parentKind === 'pretrain' || parentKind === 'finetune') ? { kind: parentKind, number: numbers.get(run.parentRunId) ?? 0 } : null,
     status: run.status,
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,
     error: run.error,
-    probe: done && run.kind === 'probe' ? (run.result as ProbeReport) : null,
-    finetune: done && run.kind === 'finetune' ? (run.result as FinetuneReport) : null,
+    probe: done && run.kind === 'probe' ? run.result : null,
+    finetune: done && run.kind === 'finetune' ? run.result : null,
   };
 }
 
@@ -102,11 +102,12 @@ export function downstreamServices(
         const numbers = workspaceOf().runs.numbers(projectId);
         return workspaceOf().runs
           .list(projectId)
-          .filter((run) => (run.kind === 'pretrain' || (run.kind === 'finetune' && run.status === 'completed')) && workspaceOf().runs.latestCheckpoint(run.id))
+          .map(typedRun)
+          .filter((run): run is PretrainRun | FinetuneRun => (run.kind === 'pretrain' || (run.kind === 'finetune' && run.status === 'completed')) && workspaceOf().runs.latestCheckpoint(run.id) !== undefined)
           .map((run): ModelSource => ({
-            runId: run.id, number: numbers.get(run.id) ?? 0, kind: run.kind as 'pretrain' | 'finetune', status: run.status, createdAt: run.createdAt,
+            runId: run.id, number: numbers.get(run.id) ?? 0, kind: run.kind, status: run.status, createdAt: run.createdAt,
             step: workspaceOf().runs.latestCheckpoint(run.id)!.step, summary: describeSource(run), parentRunId: run.parentRunId,
-            depth: ((run.kind === 'pretrain' ? run : workspaceOf().runs.get(run.parentRunId!)).config as PretrainPlan).recipe.model.depth,
+            depth: pretrainRunOf(workspaceOf(), run).config.recipe.model.depth,
           }));
       },
       list: (projectId) => {
@@ -114,7 +115,7 @@ export function downstreamServices(
         const runs = workspaceOf().runs.list(projectId);
         const numbers = workspaceOf().runs.numbers(projectId);
         const kinds = new Map(runs.map((run) => [run.id, run.kind]));
-        return runs.filter((run) => run.kind === 'probe' || run.kind === 'finetune').map((run) => evaluationRecord(run, numbers, kinds));
+        return runs.map(typedRun).filter((run) => run.kind === 'probe' || run.kind === 'finetune').map((run) => evaluationRecord(run, numbers, kinds));
       },
       probe: (runId, request) => startJob(planProbe(workspaceOf(), runId, request), 'probe'),
       finetune: (runId, request) => {

@@ -11,13 +11,14 @@ import { RNG_STREAMS, Rng } from '../mae/rng';
 import { paramSpecs } from '../mae/params';
 import { officialShape, officialToOurs } from '../mae/weights/layouts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../train/checkpoint';
-import { sha256File, type PretrainPlan } from '../train/pretrain-plan';
+import { sha256File } from '../train/pretrain-plan';
 import { recipePeakLr, storedTrainConfig } from '../train/config';
 import { learningRateAt } from '../train/schedule';
 import type { CheckpointMeta } from '../train/trainer';
 import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
 import type { HandoffJob } from './handoff';
+import { typedRun } from '../train/run-records';
 
 /** What adopting a job produced. */
 export interface AdoptResult {
@@ -72,11 +73,12 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
   const workspace = new Workspace(workspaceDir);
   try {
     workspace.projects.require(projectId);
-    const parent = workspace.runs.get(job.run.id);
+    const parent = typedRun(workspace.runs.get(job.run.id));
     if (parent.projectId !== projectId) {
       throw new StudioError('INVALID_ARGUMENT', `${dir} continues run ${job.run.id} of project ${parent.projectId}, not project ${projectId}`);
     }
-    const plan = parent.config as PretrainPlan;
+    if (parent.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `${dir} continues run ${job.run.id}, a ${parent.kind} run; only pretraining runs are handed off`);
+    const plan = parent.config;
     const config = plan.recipe.model;
     const { file, step } = newestCheckpoint(dir);
     const { tensors: official, metadata } = await readSafetensors(file);

@@ -16,6 +16,7 @@ import type { TrainConfig } from '../train/config';
 import type { PretrainPlan } from '../train/pretrain-plan';
 import type { CheckpointMeta } from '../train/trainer';
 import { Workspace } from '../workspace';
+import { typedRun } from '../train/run-records';
 
 /** The job description the training script reads (`handoff.json`). */
 export interface HandoffJob {
@@ -74,9 +75,9 @@ export function officialCheckpointTensors(tensors: Map<string, NamedTensor>, con
 export async function writeHandoff(workspaceDir: string, runId: number, outDir: string): Promise<{ dir: string; step: number; images: number }> {
   const workspace = new Workspace(workspaceDir);
   try {
-    const run = workspace.runs.get(runId);
+    const run = typedRun(workspace.runs.get(runId));
     if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`);
-    const plan = run.config as PretrainPlan;
+    const plan = run.config;
     if (plan.recipe.maskStrategy !== 'random') {
       throw new StudioError('INVALID_ARGUMENT', `run ${runId} masks with "${plan.recipe.maskStrategy}"; the torchrun job implements the paper's random masking only`);
     }

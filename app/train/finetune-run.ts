@@ -24,6 +24,7 @@ import { argmaxRows, classificationScores, type ClassificationScores } from './p
 import { loadRunModel, type ClassifierMeta, type LoadedRun } from './probe-model';
 import type { ExecuteOptions, RunProgress } from './pretrain-run';
 import { learningRateAt, scaledLearningRate } from './schedule';
+import { typedRun } from './run-records';
 
 /** A fine-tuning run's outcome (declared in the contract, which the UI shares). */
 export type { FinetuneReport } from '../contract';
@@ -54,10 +55,10 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
   const owned: tf.Tensor[] = [];
   const optimizers: AdamW[] = [];
   try {
-    const run = workspace.runs.get(runId);
+    const run = typedRun(workspace.runs.get(runId));
     if (run.kind !== 'finetune') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not fine-tuning`);
     if (run.status !== 'queued') throw new StudioError('CONFLICT', `run ${runId} is ${run.status}; fine-tuning runs start once (plan a new one)`);
-    const config = run.config as FinetunePlan;
+    const config = run.config;
     const selection = await selectBackend(config.backend, { log: options.log });
     workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
     loaded = await loadRunModel(workspace, config.pretrainRunId);

@@ -11,6 +11,7 @@ import { Studio } from '../studio';
 import { Workspace } from '../workspace';
 import { planPretrain } from './pretrain-plan';
 import { executePretrain } from './pretrain-run';
+import { pretrainRunOf } from './probe-model';
 import { executeProbe, planProbe } from './probe-run';
 import { TINY_PRETRAIN } from './probe-testing';
 
@@ -79,7 +80,7 @@ describe('a run over mixed channel counts', () => {
     const card = (() => {
       const reopened = new Workspace(workspaceDir.dir);
       try {
-        const run = reopened.runs.get(runId);
+        const run = pretrainRunOf(reopened, reopened.runs.get(runId)); // a pretraining run is its own
         return modelCardMarkdown(buildModelCard(reopened, run, run, 4, null, 'mean', null));
       } finally {
         reopened.close();

@@ -25,6 +25,7 @@ import { GpuMemoryError, LateNonFiniteLossError, MaeTrainer, NonFiniteLossError,
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { runFolder } from './run-files';
 import { RunEta, type EtaBasis } from './eta';
+import { typedRun } from './run-records';
 
 /** What the training process reports while it works. */
 export type RunProgress =
@@ -69,9 +70,9 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
   let validation: ValidationSet | null = null;
   let previewSet: ValidationSet | null = null;
   try {
-    const run = workspace.runs.get(runId);
+    const run = typedRun(workspace.runs.get(runId));
     if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not pretraining`);
-    const plan = run.config as PretrainPlan;
+    const plan = run.config;
     const checkpoint = workspace.runs.latestCheckpoint(runId);
     if (options.resume && !checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
     if (!options.resume && run.status !== 'queued') {

@@ -15,6 +15,7 @@ import { silenceBackendBanner } from '../runtime/backend';
 import { readSafetensors, type NamedTensor } from './checkpoint';
 import type { PretrainPlan } from './pretrain-plan';
 import type { CheckpointMeta } from './trainer';
+import { typedRun, type PretrainRun, type TypedRun } from './run-records';
 
 /** A linear classification head on pooled encoder features. */
 export interface ClassifierHead {
@@ -42,9 +43,9 @@ export interface ClassifierMeta {
 
 /** A model loaded for downstream use; `dispose` frees it. */
 export interface LoadedRun {
-  run: RunRecord;
+  run: TypedRun;
   /** The pretraining run that defines the data plan (the run itself, or its parent). */
-  pretrainRun: RunRecord;
+  pretrainRun: PretrainRun;
   plan: PretrainPlan;
   model: MaeModel;
   head: ClassifierHead | null;
@@ -55,7 +56,8 @@ export interface LoadedRun {
 }
 
 /** The pretraining run behind `run` (itself, or the parent of a probe / fine-tune run). */
-export function pretrainRunOf(workspace: Workspace, run: RunRecord): RunRecord {
+export function pretrainRunOf(workspace: Workspace, record: RunRecord): PretrainRun {
+  const run = typedRun(record);
   if (run.kind === 'pretrain') return run;
   if (run.parentRunId === null) throw new StudioError('NOT_FOUND', `run ${run.id} has no pretraining run behind it`);
   return pretrainRunOf(workspace, workspace.runs.get(run.parentRunId));
@@ -80,10 +82,10 @@ function assignParams(model: MaeModel, tensors: Map<string, NamedTensor>, prefix
 export async function loadRunModel(workspace: Workspace, runId: number): Promise<LoadedRun> {
   await tf.ready();
   silenceBackendBanner();
-  const run = workspace.runs.get(runId);
+  const run = typedRun(workspace.runs.get(runId));
   if (run.kind === 'probe') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a probe; it has no weights of its own — use its pretraining run ${run.parentRunId}`);
   const pretrainRun = pretrainRunOf(workspace, run);
-  const plan = pretrainRun.config as PretrainPlan;
+  const plan = pretrainRun.config;
   const checkpoint = workspace.runs.latestCheckpoint(runId);
   if (!checkpoint) throw new StudioError('NOT_FOUND', `run ${runId} (${run.status}) has no checkpoint yet; train it first`);
   if (!fs.existsSync(checkpoint.path)) throw new StudioError('NOT_FOUND', `checkpoint ${checkpoint.path} of run ${runId} is missing on disk`);

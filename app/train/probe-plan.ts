@@ -7,8 +7,8 @@ import { StudioError } from '../contract';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { DEFAULT_KNN } from './knn';
-import type { PretrainPlan } from './pretrain-plan';
 import type { Pooling } from './probe-model';
+import { typedRun } from './run-records';
 
 /** What a user chooses for a probe. */
 export interface ProbeOptions {
@@ -65,11 +65,11 @@ export interface ProbeConfig extends ProbeOptions {
 
 /** Plans a probe of a pretraining run: a queued run of kind probe with the run as parent. */
 export function planProbe(workspace: Workspace, pretrainRunId: number, input: Partial<ProbeOptions>): number {
-  const parent = workspace.runs.get(pretrainRunId);
+  const parent = typedRun(workspace.runs.get(pretrainRunId));
   if (parent.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; probe a pretraining run`);
   if (!workspace.runs.latestCheckpoint(pretrainRunId)) throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
   const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
-  const { depth } = (parent.config as PretrainPlan).recipe.model;
+  const { depth } = parent.config.recipe.model;
   if (config.block !== 'best' && config.block > depth) {
     throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth} (run ${pretrainRunId}'s encoder has ${depth} block${depth === 1 ? '' : 's'}) or "best", got ${config.block}`);
   }

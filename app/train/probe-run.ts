@@ -22,6 +22,7 @@ import { loadRunModel, randomInitModel, type Pooling } from './probe-model';
 import { DEFAULT_PROBE, type ProbeConfig } from './probe-plan';
 import { probeWarnings } from './probe-warnings';
 import type { PretrainPlan } from './pretrain-plan';
+import { typedRun } from './run-records';
 
 export { planProbe, validateProbeOptions, DEFAULT_PROBE, type ProbeConfig, type ProbeOptions } from './probe-plan';
 
@@ -85,9 +86,9 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
   let random: MaeModel | undefined;
   let loaded: Awaited<ReturnType<typeof loadRunModel>> | undefined;
   try {
-    const run = workspace.runs.get(runId);
+    const run = typedRun(workspace.runs.get(runId));
     if (run.kind !== 'probe') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not a probe`);
-    const options = run.config as ProbeConfig;
+    const options = run.config;
     const selection = await selectBackend(options.backend, { log });
     workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
     loaded = await loadRunModel(workspace, options.pretrainRunId);

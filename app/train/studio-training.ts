@@ -35,6 +35,7 @@ import { RECIPE_HELP, recipeSummary } from './recipe';
 import { memoryError, parseDraft, plainEngineError } from './recipe-check';
 import { costKey, projectRunTime, type WarmupCosts } from './run-time';
 import { downsampleMinMax } from './series';
+import { typedRun } from './run-records';
 
 /** Where training processes come from. */
 export interface TrainingHost {
@@ -246,7 +247,7 @@ export class StudioTraining {
 
   private summaries(runs: RunRecord[]): RunSummary[] {
     const outcomes = this.workspace.runs.outcomes(runs.map((run) => run.id));
-    return runs.map((run) => ({
+    return runs.map(typedRun).map((run) => ({
       id: run.id,
       projectId: run.projectId,
       kind: run.kind,
@@ -255,7 +256,7 @@ export class StudioTraining {
       createdAt: run.createdAt,
       finishedAt: run.finishedAt,
       error: run.error,
-      recipe: run.kind === 'pretrain' ? recipeSummary(run.config as PretrainPlan) : null,
+      recipe: run.kind === 'pretrain' ? recipeSummary(run.config) : null,
       ...outcomes.get(run.id)!,
       active: this.#active.has(run.id),
     }));
