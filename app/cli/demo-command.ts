@@ -16,9 +16,9 @@ import { planProbe, type ProbeOptions, type ProbeReport } from '../train/probe-r
 import type { PretrainOptions } from '../train/pretrain-plan';
 import { gainText, percent } from '../train/probe-format';
 import type { ClassificationScores } from '../train/probe-metrics';
+import { probeReport } from '../train/run-records';
 import { createOutput, parseCommand, positiveInt, UsageError } from './args';
 import { withStudio } from './data-commands';
-import { probeReport } from '../train/run-records';
 
 /**
  * Per sample: what it shows, how many images, and a recipe a 2-core laptop pretrains in a few

@@ -10,9 +10,9 @@ import type { ProbeReport } from '../train/probe-run';
 import { planProbe } from '../train/probe-run';
 import type { ClassificationScores } from '../train/probe-metrics';
 import { accuracyText, gainText, percent } from '../train/probe-format';
+import { finetuneReport, probeReport } from '../train/run-records';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
 import { withStudio } from './data-commands';
-import { finetuneReport, probeReport } from '../train/run-records';
 
 function oneOf<T extends string>(command: string, name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value !== undefined && !(allowed as readonly string[]).includes(value)) {

@@ -11,9 +11,9 @@ import type { FinetunePlan } from '../train/finetune-plan';
 import type { PretrainPlan } from '../train/pretrain-plan';
 import { describeRecipeLr, recipePeakLr, storedTrainConfig } from '../train/config';
 import { accuracyText, gainText } from '../train/probe-format';
+import { typedRun, type PretrainRun, type TypedRun } from '../train/run-records';
 import { VERSION } from '../version';
 import type { Workspace } from '../workspace';
-import { typedRun, type PretrainRun, type TypedRun } from '../train/run-records';
 
 /** The export formats. */
 export const EXPORT_FORMATS = EXPORT_FORMAT_NAMES;

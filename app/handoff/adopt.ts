@@ -13,12 +13,12 @@ import { officialShape, officialToOurs } from '../mae/weights/layouts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../train/checkpoint';
 import { sha256File } from '../train/pretrain-plan';
 import { recipePeakLr, storedTrainConfig } from '../train/config';
+import { typedRun } from '../train/run-records';
 import { learningRateAt } from '../train/schedule';
 import type { CheckpointMeta } from '../train/trainer';
 import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
 import type { HandoffJob } from './handoff';
-import { typedRun } from '../train/run-records';
 
 /** What adopting a job produced. */
 export interface AdoptResult {

@@ -14,9 +14,9 @@ import { oursToOfficial } from '../mae/weights/layouts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../train/checkpoint';
 import type { TrainConfig } from '../train/config';
 import type { PretrainPlan } from '../train/pretrain-plan';
+import { typedRun } from '../train/run-records';
 import type { CheckpointMeta } from '../train/trainer';
 import { Workspace } from '../workspace';
-import { typedRun } from '../train/run-records';
 
 /** The job description the training script reads (`handoff.json`). */
 export interface HandoffJob {

@@ -23,8 +23,8 @@ import { encodeAllPatches, poolTokens } from './probe-features';
 import { argmaxRows, classificationScores, type ClassificationScores } from './probe-metrics';
 import { loadRunModel, type ClassifierMeta, type LoadedRun } from './probe-model';
 import type { ExecuteOptions, RunProgress } from './pretrain-run';
-import { learningRateAt, scaledLearningRate } from './schedule';
 import { typedRun } from './run-records';
+import { learningRateAt, scaledLearningRate } from './schedule';
 
 /** A fine-tuning run's outcome (declared in the contract, which the UI shares). */
 export type { FinetuneReport } from '../contract';

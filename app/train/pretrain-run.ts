@@ -18,6 +18,7 @@ import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
 import { resizeCrop } from './augment';
 import { describeRecipeLr, storedTrainConfig } from './config';
+import { typedRun } from './run-records';
 import { formatLearningRate } from './schedule';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
@@ -25,7 +26,6 @@ import { GpuMemoryError, LateNonFiniteLossError, MaeTrainer, NonFiniteLossError,
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { runFolder } from './run-files';
 import { RunEta, type EtaBasis } from './eta';
-import { typedRun } from './run-records';
 
 /** What the training process reports while it works. */
 export type RunProgress =

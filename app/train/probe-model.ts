@@ -14,8 +14,8 @@ import type { Workspace } from '../workspace';
 import { silenceBackendBanner } from '../runtime/backend';
 import { readSafetensors, type NamedTensor } from './checkpoint';
 import type { PretrainPlan } from './pretrain-plan';
-import type { CheckpointMeta } from './trainer';
 import { typedRun, type PretrainRun, type TypedRun } from './run-records';
+import type { CheckpointMeta } from './trainer';
 
 /** A linear classification head on pooled encoder features. */
 export interface ClassifierHead {

@@ -24,6 +24,7 @@ import type { StudioEvents } from '../rpc';
 import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
 import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG, describeRecipeLr } from './config';
+import { typedRun } from './run-records';
 import { LR_RULE_FORMULAS, LR_RULES } from './schedule';
 import { estimateInWorker, startTraining, type LaunchWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
@@ -35,7 +36,6 @@ import { RECIPE_HELP, recipeSummary } from './recipe';
 import { memoryError, parseDraft, plainEngineError } from './recipe-check';
 import { costKey, projectRunTime, type WarmupCosts } from './run-time';
 import { downsampleMinMax } from './series';
-import { typedRun } from './run-records';
 
 /** Where training processes come from. */
 export interface TrainingHost {
