@@ -94,6 +94,8 @@ describe('usable images: the one definition of "kept"', () => {
     ]);
     expect(new CurationStore(db).keptImages(projectId)).toHaveLength(27);
     expect(new CurationStore(db).health(projectId).excluded).toBe(1);
+    // The project's image count is of good images: excluded ones count, failed and duplicate ones do not.
+    expect(new ProjectStore(db).get(projectId)).toMatchObject({ imageCount: 28, failedCount: 4 });
     expect(images.channelNames(projectId, 1)).toEqual(['nir']);
     expect(images.channelNames(projectId, 3)).toEqual([]);
   });

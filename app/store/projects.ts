@@ -1,6 +1,7 @@
 /** The `projects` table. */
 import { StudioError, type Domain, type Project, type ProjectRemoval } from '../contract';
 import type { Db } from './database';
+import { GOOD_IMAGE } from './images';
 
 interface ProjectRow {
   id: number;
@@ -14,7 +15,7 @@ interface ProjectRow {
 
 const SELECT = `
   SELECT p.id, p.name, p.domain, p.created_at,
-         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NULL AND i.duplicate_of IS NULL) AS image_count,
+         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND ${GOOD_IMAGE}) AS image_count, -- the columns are the image's: projects has neither
          (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NOT NULL AND i.duplicate_of IS NULL) AS failed_count,
          (SELECT count(*) FROM projects o WHERE o.id <> p.id AND lower(trim(o.name)) = lower(trim(p.name))) AS same_name
   FROM projects p`;
