@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSample } from './data/sample';
 import { Rng } from './mae/rng';
-import { readSafetensors } from './train/checkpoint';
+import { readSafetensors } from './mae/weights/safetensors';
 
 const CLI = path.resolve('dist/cli/cli.js');
 let dir: string;

@@ -2,7 +2,7 @@
  * Training batches from image files: read each sample in its own units (sharp for plain images,
  * `samples.ts` for DICOM frames, OME planes, GeoTIFF and huge TIFFs), keep decoded samples in an
  * in-memory LRU within a byte budget, then per sample a random resized crop + horizontal flip
- * (app/train/augment.ts), normalised per channel.
+ * (app/data/augment.ts), normalised per channel.
  *
  * Normalisation: with a {@link ChannelTransform} (every plan made since the channel plan), each
  * image is first converted to the plan's input bands (its channel count's conversion: grey
@@ -17,8 +17,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Rng } from '../mae/rng';
-import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from '../train/augment';
-import type { Batch, BatchSource } from '../train/trainer';
+import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from './augment';
+import type { Batch, BatchSource } from './batch';
 import type { ChannelConversion } from '../contract';
 import { convertRaster, conversionOf } from './channel-conversion';
 import { decodeImage } from './decode';

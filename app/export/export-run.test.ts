@@ -16,7 +16,7 @@ import { createMae, disposeModel, forwardMae } from '../mae/model';
 import { randomMasking, shuffleOrder } from '../mae/masking';
 import { Rng } from '../mae/rng';
 import { useCpuBackend } from '../mae/testing';
-import { decodeSafetensors, encodeSafetensors } from '../train/checkpoint';
+import { decodeSafetensors, encodeSafetensors } from '../mae/weights/safetensors';
 import { executeFinetune } from '../train/finetune-run';
 import { planFinetune } from '../train/finetune-plan';
 import { encodeFeatures } from '../train/probe-features';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import { StudioError } from '../contract';
-import { encodeSafetensors, readSafetensors, writeFileAtomic } from '../train/checkpoint';
+import { encodeSafetensors, readSafetensors, writeFileAtomic } from '../mae/weights/safetensors';
 import { officialCheckpointTensors, scriptModel } from '../handoff/handoff';
 import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model';
 import type { Workspace } from '../workspace';

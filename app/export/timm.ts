@@ -7,7 +7,7 @@
 import type { MaeConfig } from '../mae/config';
 import { encoderStateDict } from '../mae/timm';
 import type { MaeModel } from '../mae/model';
-import type { NamedTensor } from '../train/checkpoint';
+import type { NamedTensor } from '../mae/weights/safetensors';
 import type { ClassifierHead, Pooling } from '../train/probe-model';
 import type { DatasetPlan } from '../train/pretrain-plan';
 

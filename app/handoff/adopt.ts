@@ -10,7 +10,7 @@ import { StudioError } from '../contract';
 import { RNG_STREAMS, Rng } from '../mae/rng';
 import { paramSpecs } from '../mae/params';
 import { officialShape, officialToOurs } from '../mae/weights/layouts';
-import { readSafetensors, writeSafetensors, type NamedTensor } from '../train/checkpoint';
+import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import { sha256File } from '../train/pretrain-plan';
 import { recipePeakLr, storedTrainConfig } from '../train/config';
 import { typedRun } from '../train/run-records';

@@ -11,7 +11,7 @@ import { StudioError } from '../contract';
 import { gridSize, type MaeConfig } from '../mae/config';
 import { get2dSincosPosEmbed } from '../mae/posEmbed';
 import { oursToOfficial } from '../mae/weights/layouts';
-import { readSafetensors, writeSafetensors, type NamedTensor } from '../train/checkpoint';
+import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import type { TrainConfig } from '../train/config';
 import type { PretrainPlan } from '../train/pretrain-plan';
 import { typedRun } from '../train/run-records';

@@ -2,40 +2,12 @@
  * GPU memory on the webgpu backend. Every TF.js tensor there is one storage buffer, and an
  * adapter caps the size of one (`maxBufferSize`, and `maxStorageBufferBindingSize` for one bound
  * to a shader: 128 MiB on many), so the largest batch is set by the largest tensor of a step (the
- * attention scores, [B, heads, N, N]) as much as by total memory. A step that allocates past
- * either makes Dawn report an error rather than throw; `openGpuErrorScope` / `closeGpuErrorScope`
- * catch those around a step's forward and backward pass, before the optimizer touches the weights.
+ * attention scores, [B, heads, N, N]) as much as by total memory; `train/webgpu-batch-limit.ts`
+ * sizes that for an MAE. A step that allocates past either makes Dawn report an error rather than
+ * throw; `openGpuErrorScope` / `closeGpuErrorScope` catch those around a step's forward and
+ * backward pass, before the optimizer touches the weights.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gridSize, type MaeConfig } from '../mae/config';
-import { keepCount } from '../mae/masking';
-import type { WebGpuAdapter } from './webgpu';
-
-const FLOAT_BYTES = 4;
-
-/** Bytes of the largest single tensor one image adds to an MAE training step. */
-export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number): number {
-  const { numPatches } = gridSize(model);
-  const patchLength = model.inChans * model.patchSize * model.patchSize;
-  const part = (tokens: number, width: number, heads: number): number => Math.max(
-    heads * tokens * tokens, // attention scores and their softmax
-    tokens * width * model.mlpRatio, // the MLP's hidden layer
-    tokens * 3 * width, // qkv
-  );
-  const encoderTokens = 1 + keepCount(numPatches, maskRatio);
-  const decoderTokens = 1 + numPatches;
-  return FLOAT_BYTES * Math.max(
-    part(encoderTokens, model.embedDim, model.numHeads),
-    part(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads),
-    numPatches * patchLength, // patches, targets, prediction
-  );
-}
-
-/** The largest batch whose largest tensor fits one buffer of the adapter (at least 0). */
-export function largestBatchForAdapter(model: MaeConfig, maskRatio: number, adapter: Pick<WebGpuAdapter, 'maxBufferSize' | 'maxStorageBufferBindingSize'>): number {
-  const limit = Math.min(adapter.maxBufferSize, adapter.maxStorageBufferBindingSize);
-  return Math.floor(limit / largestTensorBytesPerImage(model, maskRatio));
-}
 
 /** Bytes of GPU buffers the webgpu backend holds for live tensors (null on other backends). */
 export function gpuBytesInUse(): number | null {

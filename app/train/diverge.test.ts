@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from './checkpoint';
+import { readSafetensors } from '../mae/weights/safetensors';
 import { writeSample } from '../data/sample';
 import { Studio } from '../studio';
 import { Workspace } from '../workspace';

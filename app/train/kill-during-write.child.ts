@@ -6,7 +6,7 @@
  *   metrics <workspace> <run>   `wrote N`: one appendMetrics batch of 2,000 points at step N
  */
 import { Workspace } from '../workspace';
-import { encodeSafetensors, writeFileAtomic } from './checkpoint';
+import { encodeSafetensors, writeFileAtomic } from '../mae/weights/safetensors';
 
 const [mode, target, runId] = process.argv.slice(2);
 

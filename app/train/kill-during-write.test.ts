@@ -13,7 +13,7 @@ import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../mae/rng';
 import { Workspace } from '../workspace';
-import { readSafetensors } from './checkpoint';
+import { readSafetensors } from '../mae/weights/safetensors';
 
 let dir: string;
 let childScript: string;

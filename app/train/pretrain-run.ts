@@ -16,7 +16,7 @@ import { Rng } from '../mae/rng';
 import { selectBackend } from '../runtime/backend';
 import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
-import { resizeCrop } from './augment';
+import { resizeCrop } from '../data/augment';
 import { describeRecipeLr, storedTrainConfig } from './config';
 import { typedRun } from './run-records';
 import { formatLearningRate } from './schedule';

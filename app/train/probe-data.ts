@@ -9,7 +9,7 @@ import { StudioError } from '../contract';
 import { decodePlanar, type ImageEntry } from '../data/batches';
 import { Rng } from '../mae/rng';
 import type { Workspace } from '../workspace';
-import { resizeCrop, type PlanarImage } from './augment';
+import { resizeCrop, type PlanarImage } from '../data/augment';
 import type { PretrainPlan } from './pretrain-plan';
 
 /** One labelled image of a split. */

@@ -12,7 +12,7 @@ import { createMae, disposeModel, type MaeModel } from '../mae/model';
 import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
 import { silenceBackendBanner } from '../runtime/backend';
-import { readSafetensors, type NamedTensor } from './checkpoint';
+import { readSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import type { PretrainPlan } from './pretrain-plan';
 import { typedRun, type PretrainRun, type TypedRun } from './run-records';
 import type { CheckpointMeta } from './trainer';

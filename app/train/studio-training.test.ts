@@ -14,7 +14,7 @@ import { maeConfigFromParts } from '../mae/config';
 import { createMae, disposeModel } from '../mae/model';
 import { useCpuBackend } from '../mae/testing';
 import { timmStateDict } from '../export/timm';
-import { encodeSafetensors } from './checkpoint';
+import { encodeSafetensors } from '../mae/weights/safetensors';
 import { buildPretrainPlan } from './pretrain-plan';
 import { recipeSummary } from './recipe';
 import { runFolder } from './run-files';

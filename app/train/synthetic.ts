@@ -4,7 +4,7 @@
  * tests, the benchmark and smoke runs without any files.
  */
 import type { Rng } from '../mae/rng';
-import type { Batch, BatchSource } from './trainer';
+import type { Batch, BatchSource } from '../data/batch';
 
 /** Shape of the generated images. */
 export interface SyntheticOptions {

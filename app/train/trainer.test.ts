@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from '../mae/testing';
 import type { TrainConfig } from './config';
 import { syntheticSource } from './synthetic';
-import { MaeTrainer, type Batch, type BatchSource } from './trainer';
+import type { Batch, BatchSource } from '../data/batch';
+import { MaeTrainer } from './trainer';
 
 beforeAll(useCpuBackend);
 const directories: string[] = [];

@@ -12,25 +12,13 @@ import { createMae, disposeModel, forwardMae, type MaeModel } from '../mae/model
 import { RNG_STREAMS, Rng, type RngState } from '../mae/rng';
 import { gradientsRegistered } from '../runtime/gradients';
 import { webGpuAdapter } from '../runtime/webgpu';
-import { closeGpuErrorScope, largestBatchForAdapter, openGpuErrorScope } from '../runtime/webgpu-memory';
+import { closeGpuErrorScope, openGpuErrorScope } from '../runtime/webgpu-memory';
+import { largestBatchForAdapter } from './webgpu-batch-limit';
+import type { Batch, BatchSource } from '../data/batch';
 import { AdamW } from './adamw';
-import { readSafetensors, writeSafetensors, type NamedTensor } from './checkpoint';
+import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import { recipePeakLr, storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
 import { formatLearningRate, learningRateAt, type LrSchedule } from './schedule';
-
-/** A batch of normalised images, planar: `images` is [B, C, H, W] row-major. */
-export interface Batch {
-  images: Float32Array;
-  batchSize: number;
-  channels: number;
-  height: number;
-  width: number;
-}
-
-/** Where training images come from. `next` must draw all its randomness from `rng`. */
-export interface BatchSource {
-  next(rng: Rng, batchSize: number): Batch | Promise<Batch>;
-}
 
 /** What one optimizer step reports. */
 export interface StepMetrics {
@@ -369,7 +357,7 @@ export class MaeTrainer {
     return { status: 'completed', step: this.step, finalLoss: this.lastLoss };
   }
 
-  /** Writes weights, moments, step, schedule and RNG states atomically (see checkpoint.ts). */
+  /** Writes weights, moments, step, schedule and RNG states atomically (see app/mae/weights/safetensors.ts). */
   async saveCheckpoint(path: string): Promise<void> {
     if (this.pending.length > 0) { // the guarantee `advance` gives: no checkpoint past an unread loss
       throw new Error(`steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} have unread losses: call flushLosses() before saveCheckpoint()`);

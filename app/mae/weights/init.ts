@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MaeConfig } from '../config';
 import type { MaeModel } from '../model';
 import { paramSpecs } from '../params';
-import { decodeSafetensors, type NamedTensor } from '../../train/checkpoint';
+import { decodeSafetensors, type NamedTensor } from './safetensors';
 import { detectLayout, hfToOfficial, officialShape, officialToOurs, type WeightLayout } from './layouts';
 import { openTorchCheckpoint, torchStateDict } from './pth';
 

@@ -7,7 +7,7 @@
  * where our layout meets torch's.
  */
 import type { MaeConfig } from '../config';
-import type { NamedTensor } from '../../train/checkpoint';
+import type { NamedTensor } from './safetensors';
 
 /**
  * Which layout a state dict is in: `official` (models_mae.py with the decoder: the `*_full`

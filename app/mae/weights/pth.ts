@@ -5,7 +5,7 @@
  * `{"model": state_dict, ...}` (plus an `argparse.Namespace` of the training arguments, which
  * stays an inert record).
  */
-import type { NamedTensor } from '../../train/checkpoint';
+import type { NamedTensor } from './safetensors';
 import { DTYPE_BYTES, toFloat32, type FloatDtype } from './dtypes';
 import { PickleGlobal, PickleObject, readPickle } from './pickle';
 import { ZipReader } from './zip';

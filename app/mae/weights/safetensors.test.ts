@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from './checkpoint';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from './safetensors';
 
 const directories: string[] = [];
 afterAll(async () => Promise.all(directories.map((d) => rm(d, { recursive: true, force: true }))));

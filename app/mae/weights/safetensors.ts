@@ -11,8 +11,8 @@
  */
 import { open, rename, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { StudioError } from '../contract';
-import { DTYPE_BYTES, isFloatDtype, toFloat32 } from '../mae/weights/dtypes';
+import { StudioError } from '../../contract';
+import { DTYPE_BYTES, isFloatDtype, toFloat32 } from './dtypes';
 
 /** One named float32 tensor. */
 export interface NamedTensor {

@@ -1,0 +1,36 @@
+/**
+ * The largest MAE batch the webgpu backend can take. An adapter caps the size of one storage
+ * buffer (`maxBufferSize`, and `maxStorageBufferBindingSize` for one bound to a shader: 128 MiB on
+ * many), and every TF.js tensor there is one buffer, so the largest batch is set by the largest
+ * tensor of a training step (the attention scores, [B, heads, N, N]) as much as by total memory.
+ * Sized from the model's shapes, so it lives above mae/ (runtime/ knows no model).
+ */
+import { gridSize, type MaeConfig } from '../mae/config';
+import { keepCount } from '../mae/masking';
+import type { WebGpuAdapter } from '../runtime/webgpu';
+
+const FLOAT_BYTES = 4;
+
+/** Bytes of the largest single tensor one image adds to an MAE training step. */
+export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number): number {
+  const { numPatches } = gridSize(model);
+  const patchLength = model.inChans * model.patchSize * model.patchSize;
+  const part = (tokens: number, width: number, heads: number): number => Math.max(
+    heads * tokens * tokens, // attention scores and their softmax
+    tokens * width * model.mlpRatio, // the MLP's hidden layer
+    tokens * 3 * width, // qkv
+  );
+  const encoderTokens = 1 + keepCount(numPatches, maskRatio);
+  const decoderTokens = 1 + numPatches;
+  return FLOAT_BYTES * Math.max(
+    part(encoderTokens, model.embedDim, model.numHeads),
+    part(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads),
+    numPatches * patchLength, // patches, targets, prediction
+  );
+}
+
+/** The largest batch whose largest tensor fits one buffer of the adapter (at least 0). */
+export function largestBatchForAdapter(model: MaeConfig, maskRatio: number, adapter: Pick<WebGpuAdapter, 'maxBufferSize' | 'maxStorageBufferBindingSize'>): number {
+  const limit = Math.min(adapter.maxBufferSize, adapter.maxStorageBufferBindingSize);
+  return Math.floor(limit / largestTensorBytesPerImage(model, maskRatio));
+}
