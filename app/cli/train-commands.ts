@@ -1,6 +1,6 @@
 /** `pretrain` and `resume`: training runs, each in its own process. */
 import path from 'node:path';
-import { StudioError } from '../contract';
+import { MASK_STRATEGIES, StudioError } from '../contract';
 import { BACKEND_ORDER, type BackendPreference } from '../runtime/backend';
 import { startTraining } from '../train/host';
 import { describeInit } from '../mae/weights/init';
@@ -10,8 +10,6 @@ import { LR_RULES, type LrRuleName } from '../train/schedule';
 import type { RunProgress } from '../train/pretrain-run';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
 import { withStudio } from './data-commands';
-
-const MASKS = ['random', 'block', 'noise'] as const;
 
 function number(command: string, name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -32,8 +30,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('pretrain', values, 'workspace'));
   const projectId = positiveInt('pretrain', 'project', required('pretrain', values, 'project'))!;
-  if (values.mask !== undefined && !(MASKS as readonly string[]).includes(values.mask)) {
-    throw new UsageError(`pretrain: --mask must be one of ${MASKS.join(', ')}, got ${JSON.stringify(values.mask)}`);
+  if (values.mask !== undefined && !(MASK_STRATEGIES as readonly string[]).includes(values.mask)) {
+    throw new UsageError(`pretrain: --mask must be one of ${MASK_STRATEGIES.join(', ')}, got ${JSON.stringify(values.mask)}`);
   }
   if (values['norm-pix'] !== undefined && !['on', 'off'].includes(values['norm-pix'])) {
     throw new UsageError(`pretrain: --norm-pix must be on or off, got ${JSON.stringify(values['norm-pix'])}`);

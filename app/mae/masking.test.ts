@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { MASK_STRATEGIES } from '../contract';
 import { keepCount, makeMasks, shuffleOrder, type MaskStrategyName } from './masking';
 import { Rng } from './rng';
 
-const strategies: MaskStrategyName[] = ['random', 'block', 'noise'];
+const strategies: readonly MaskStrategyName[] = MASK_STRATEGIES;
 
 describe('masking', () => {
   it.each(strategies)('%s keeps exactly round(L(1 − r)) patches per sample', (strategy) => {

@@ -7,6 +7,7 @@
  * `keep` = ids_shuffle[:, :Lkeep], `restore` = argsort(ids_shuffle), `mask` (1 = masked),
  * with exactly Lkeep = round(L·(1 − maskRatio)) kept patches per sample.
  */
+import { MASK_STRATEGIES, type MaskStrategy } from '../contract';
 import type { Rng } from './rng';
 
 /** Per-batch masking result, row-major over samples. */
@@ -25,8 +26,8 @@ export interface MaskSet {
   mask: Uint8Array;
 }
 
-/** The masking strategies the studio offers. */
-export type MaskStrategyName = 'random' | 'block' | 'noise';
+/** The masking strategies the studio offers: the contract's `MASK_STRATEGIES`, the one list. */
+export type MaskStrategyName = MaskStrategy;
 
 /** Colour of the filtered noise for `noise` masking (ColorMAE, Hinojosa et al. 2024). */
 export type NoiseColor = 'red' | 'blue' | 'green';
@@ -190,7 +191,7 @@ export function makeMasks(strategy: MaskStrategyName, options: MaskingOptions, r
     case 'random': return randomMasking(options, rng);
     case 'block': return blockMasking(options, rng);
     case 'noise': return noiseMasking(options, rng);
-    default: throw new Error(`mask strategy must be random, block or noise, got ${String(strategy)}`);
+    default: throw new Error(`mask strategy must be one of ${MASK_STRATEGIES.join(', ')}, got ${String(strategy)}`);
   }
 }
 

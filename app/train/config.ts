@@ -2,6 +2,7 @@
  * Pretraining recipe: model, masking, batch, optimizer and schedule, merged over the
  * reference defaults by one validator that names the offending field.
  */
+import { MASK_STRATEGIES } from '../contract';
 import { DEFAULT_MAE_CONFIG, validateMaeConfig, type MaeConfig } from '../mae/config';
 import type { MaskStrategyName } from '../mae/masking';
 import { DEFAULT_ADAMW } from './adamw';
@@ -79,7 +80,7 @@ export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Part
   };
   if (!(config.maskRatio > 0 && config.maskRatio < 1)) fail('maskRatio', 'be in (0, 1)', config.maskRatio);
   if (!(LR_RULES as readonly string[]).includes(config.lrRule)) fail('lrRule', `be one of ${LR_RULES.join(', ')}`, config.lrRule);
-  if (!['random', 'block', 'noise'].includes(config.maskStrategy)) fail('maskStrategy', 'be random, block or noise', config.maskStrategy);
+  if (!(MASK_STRATEGIES as readonly string[]).includes(config.maskStrategy)) fail('maskStrategy', `be one of ${MASK_STRATEGIES.join(', ')}`, config.maskStrategy);
   for (const field of ['batchSize', 'accumSteps', 'totalSteps'] as const) {
     if (!Number.isInteger(config[field]) || config[field] < 1) fail(field, 'be a positive integer', config[field]);
   }
