@@ -9,14 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError, type ChannelPlan, type ChannelStats, type RunTimeEstimate } from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
-import { MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
+import { DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
 import type { ChannelTransform } from '../data/batches';
 import { convertStats } from '../data/channel-conversion';
 import { channelPlanView, keptByPlan, pooledStats, resolveTransform } from '../data/channel-plan';
 import { stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
-import { validateTrainConfig, type TrainConfig } from './config';
+import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
 import { peakLearningRate, type LrRuleName } from './schedule';
 
 /** What a user may choose for a pretraining run (CLI flags, the new-run dialog). */
@@ -53,6 +53,25 @@ export interface PretrainOptions {
   /** Weights to start from: official MAE `.pth`, HF ViTMAE or timm safetensors (app/mae/weights). */
   init?: string;
 }
+
+/**
+ * What a pretraining run takes for the options the user leaves unset, besides the recipe's own
+ * defaults (`DEFAULT_TRAIN_CONFIG`: batch, accumulation, masking, lr, seed) and the model's
+ * (`DEFAULT_MAE_CONFIG`: image and patch size). The plan and the new-run dialog's defaults read it.
+ */
+export const DEFAULT_PRETRAIN: {
+  preset: keyof typeof ENCODER_SIZES;
+  decoder: keyof typeof DECODER_SIZES;
+  epochs: number;
+  backend: BackendPreference;
+  valFraction: number;
+} = {
+  preset: 'vit-tiny', // DEFAULT_MAE_CONFIG's encoder: the size that trains on a laptop
+  decoder: '512x8', // the paper's decoder, as in DEFAULT_MAE_CONFIG
+  epochs: 10, // the run's length when neither steps nor epochs are given
+  backend: 'auto', // the fastest backend that works on this machine
+  valFraction: 0.1, // enough images for a stable val loss on small projects
+};
 
 /** The data half of a plan: which images, how they are normalised. */
 export interface DatasetPlan {
@@ -108,8 +127,6 @@ interface Candidate {
   split?: string | null;
 }
 
-const DEFAULT_VAL_FRACTION = 0.1; // enough images for a stable val loss on small projects
-
 /** Builds and validates the model config from the user's architecture options. */
 export function modelConfig(options: PretrainOptions, inChans: number): MaeConfig {
   const overrides: Partial<MaeConfig> = { inChans };
@@ -123,10 +140,10 @@ export function modelConfig(options: PretrainOptions, inChans: number): MaeConfi
     const width = Number(match[1]);
     decoder = { decoderEmbedDim: width, decoderDepth: Number(match[2]), decoderNumHeads: Math.max(1, Math.floor(width / 32)) };
   }
-  const preset = options.preset ?? 'vit-tiny';
+  const preset = options.preset ?? DEFAULT_PRETRAIN.preset;
   try {
     if (preset in ENCODER_SIZES) {
-      return maeConfigFromParts(preset as keyof typeof ENCODER_SIZES, options.patchSize ?? 16, '512x8', { ...overrides, ...decoder });
+      return maeConfigFromParts(preset as keyof typeof ENCODER_SIZES, options.patchSize ?? DEFAULT_MAE_CONFIG.patchSize, DEFAULT_PRETRAIN.decoder, { ...overrides, ...decoder });
     }
     if (preset in MAE_PRESETS) {
       const patch = options.patchSize === undefined ? {} : { patchSize: options.patchSize };
@@ -153,13 +170,13 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   workspace.projects.require(projectId);
   const data = planDataset(workspace, projectId, options);
   const model = modelConfig(options, data.channels);
-  const batchSize = options.batchSize ?? 8;
-  const accumSteps = options.accumSteps ?? 1;
+  const batchSize = options.batchSize ?? DEFAULT_TRAIN_CONFIG.batchSize;
+  const accumSteps = options.accumSteps ?? DEFAULT_TRAIN_CONFIG.accumSteps;
   const stepsPerEpoch = Math.max(1, Math.ceil(data.trainImageIds.length / (batchSize * accumSteps)));
   if (options.steps !== undefined && options.epochs !== undefined) {
     throw new StudioError('INVALID_ARGUMENT', 'pretrain: give --steps or --epochs, not both');
   }
-  const totalSteps = options.steps ?? (options.epochs ?? 10) * stepsPerEpoch;
+  const totalSteps = options.steps ?? (options.epochs ?? DEFAULT_PRETRAIN.epochs) * stepsPerEpoch;
   let recipe: TrainConfig;
   try {
     recipe = validateTrainConfig({
@@ -183,7 +200,7 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   const init = options.init === undefined ? undefined : planInit(options.init, model);
   const plan: PretrainPlan = {
     recipe,
-    backend: options.backend ?? 'auto',
+    backend: options.backend ?? DEFAULT_PRETRAIN.backend,
     data,
     stepsPerEpoch,
     checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 200)),
@@ -254,7 +271,7 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
   const stored = chosen.some((candidate) => candidate.split === 'val');
   const { train, val } = stored
     ? { train: chosen.filter((candidate) => candidate.split !== 'val'), val: chosen.filter((candidate) => candidate.split === 'val') }
-    : stratifiedSplit(chosen, options.valFraction ?? DEFAULT_VAL_FRACTION, options.seed ?? 0);
+    : stratifiedSplit(chosen, options.valFraction ?? DEFAULT_PRETRAIN.valFraction, options.seed ?? DEFAULT_TRAIN_CONFIG.seed);
   return {
     channels: transform.bands.length,
     mean,

@@ -30,7 +30,7 @@ import { estimateInWorker, startTraining, type LaunchWorker, type TrainingProces
 import { estimateTrainingMemory } from './memory-estimate';
 import { renderMaskPreview } from './mask-preview';
 import { describeInit } from '../mae/weights/init';
-import { buildPretrainPlan, planDataset, type PretrainPlan } from './pretrain-plan';
+import { buildPretrainPlan, DEFAULT_PRETRAIN, planDataset, type PretrainPlan } from './pretrain-plan';
 import { listReconstructionGrids, runFolder } from './run-files';
 import { RECIPE_HELP, recipeSummary } from './recipe';
 import { memoryError, parseDraft, plainEngineError } from './recipe-check';
@@ -125,7 +125,7 @@ export class StudioTraining {
     const model = DEFAULT_TRAIN_CONFIG.model;
     return {
       recipe: {
-        preset: 'vit-tiny',
+        preset: DEFAULT_PRETRAIN.preset,
         imgSize: model.imgSize,
         patchSize: model.patchSize,
         decoder: `${model.decoderEmbedDim}x${model.decoderDepth}`,
@@ -135,11 +135,11 @@ export class StudioTraining {
         normPixLoss: model.normPixLoss,
         batchSize: DEFAULT_TRAIN_CONFIG.batchSize,
         accumSteps: DEFAULT_TRAIN_CONFIG.accumSteps,
-        epochs: 10,
+        epochs: DEFAULT_PRETRAIN.epochs,
         lrRule: DEFAULT_TRAIN_CONFIG.lrRule,
         blr: DEFAULT_TRAIN_CONFIG.blr,
         seed: DEFAULT_TRAIN_CONFIG.seed,
-        backend: 'auto',
+        backend: DEFAULT_PRETRAIN.backend,
       },
       last: lastRecipe(this.workspace.projects.settings(projectId)[LAST_RECIPE]),
       help: RECIPE_HELP,
