@@ -18,7 +18,7 @@ import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
 import { resizeCrop } from '../data/augment';
 import { describeRecipeLr, storedTrainConfig } from './config';
-import { typedRun } from './run-records';
+import { typedRun, withRunStatus } from './run-records';
 import { formatLearningRate } from './schedule';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
@@ -67,163 +67,157 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
   const workspace = new Workspace(workspaceDir);
   const report = options.onProgress ?? (() => {});
   let trainer: MaeTrainer | undefined;
-  let validation: ValidationSet | null = null;
-  let previewSet: ValidationSet | null = null;
+  // Set inside the run's work below, read by `finally`: typed wide so neither narrows to null here.
+  let validation = null as ValidationSet | null;
+  let previewSet = null as ValidationSet | null;
   try {
-    const run = typedRun(workspace.runs.get(runId));
-    if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not pretraining`);
-    const plan = run.config;
-    const checkpoint = workspace.runs.latestCheckpoint(runId);
-    if (options.resume && !checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
-    if (!options.resume && run.status !== 'queued') {
-      throw new StudioError('CONFLICT', `run ${runId} is ${run.status}; use resume to continue it`);
-    }
-    if (options.resume && run.status === 'completed') throw new StudioError('CONFLICT', `run ${runId} is already completed`);
+    return await withRunStatus(workspace.runs, runId, async () => {
+      const run = typedRun(workspace.runs.get(runId));
+      if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not pretraining`);
+      const plan = run.config;
+      const checkpoint = workspace.runs.latestCheckpoint(runId);
+      if (options.resume && !checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
+      if (!options.resume && run.status !== 'queued') {
+        throw new StudioError('CONFLICT', `run ${runId} is ${run.status}; use resume to continue it`);
+      }
+      if (options.resume && run.status === 'completed') throw new StudioError('CONFLICT', `run ${runId} is already completed`);
 
-    const selection = await selectBackend(plan.backend, { log: options.log });
-    const entries = imageEntries(workspace, plan);
-    const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std, ...(plan.data.transform && { transform: plan.data.transform }) });
-    trainer = checkpoint && options.resume ? await MaeTrainer.resume(checkpoint.path, source) : MaeTrainer.create(storedTrainConfig(plan.recipe), source);
-    if (plan.init && !(checkpoint && options.resume)) {
-      if (sha256File(plan.init.path) !== plan.init.sha256) {
-        throw new StudioError('CONFLICT', `init weights ${plan.init.path} changed since run ${runId} was planned; start a new run`);
+      const selection = await selectBackend(plan.backend, { log: options.log });
+      const entries = imageEntries(workspace, plan);
+      const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std, ...(plan.data.transform && { transform: plan.data.transform }) });
+      trainer = checkpoint && options.resume ? await MaeTrainer.resume(checkpoint.path, source) : MaeTrainer.create(storedTrainConfig(plan.recipe), source);
+      if (plan.init && !(checkpoint && options.resume)) {
+        if (sha256File(plan.init.path) !== plan.init.sha256) {
+          throw new StudioError('CONFLICT', `init weights ${plan.init.path} changed since run ${runId} was planned; start a new run`);
+        }
+        for (const line of describeInit(loadInitWeights(trainer.model, plan.init.path))) options.log?.(line);
       }
-      for (const line of describeInit(loadInitWeights(trainer.model, plan.init.path))) options.log?.(line);
-    }
-    if (options.resume) workspace.runs.truncateMetrics(runId, trainer.step);
-    workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device} (${selection.reason})` }); // the model card's line
-    report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: trainer.step, totalSteps: plan.recipe.totalSteps });
+      if (options.resume) workspace.runs.truncateMetrics(runId, trainer.step);
+      workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device} (${selection.reason})` }); // the model card's line
+      report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: trainer.step, totalSteps: plan.recipe.totalSteps });
 
-    validation = await validationSet(entries.val, plan);
-    // A fixed handful of images (validation ones when there are) for the reconstruction grids.
-    const shown = (entries.val.length > 0 ? entries.val : entries.train).slice(0, RECONSTRUCTION_IMAGES);
-    previewSet = await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
-    const reconstructEvery = options.reconstructEvery ?? Math.max(1, Math.min(plan.validateEvery, 100));
-    const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
-    const writeGrid = async (step: number) => {
-      const batch = previewSet!.batches[0]!;
-      const pixels = await reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std);
-      report({ type: 'reconstruction', step, file: await writeReconstructionGrid(pixels, gridDir, step) });
-    };
-    if (trainer.step === 0) await writeGrid(0);
-    const metrics = new MetricBuffer(workspace, runId);
-    const checkpointDir = path.join(workspace.projectDir(run.projectId), 'checkpoints');
-    fs.mkdirSync(checkpointDir, { recursive: true });
-    const record = (step: StepMetrics, ended: number) => {
-      const left = eta.record(step.step, ended);
-      const now = Date.now() / 1000;
-      metrics.add(
-        { step: step.step, name: 'train_loss', value: step.loss, time: now },
-        { step: step.step, name: 'lr', value: step.lr, time: now },
-        { step: step.step, name: 'images_per_second', value: step.imagesPerSecond, time: now },
-      );
-      report({
-        type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: left.seconds, etaBasis: left.basis, etaMeasuredSteps: left.measuredSteps,
-        tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss,
-      });
-    };
-    /** Records steps that just became known; a webgpu interval's steps ended msPerStep apart, not now. */
-    const recordAll = (steps: StepMetrics[]) => {
-      const now = performance.now() / 1000;
-      steps.forEach((step, i) => record(step, now - ((steps.length - 1 - i) * step.msPerStep) / 1000));
-    };
-    /** Records the steps whose losses were still on the GPU (webgpu); throws at a non-finite one. */
-    const flushLosses = async () => {
-      try {
-        recordAll(await trainer!.flushLosses());
-      } catch (error) {
-        if (error instanceof LateNonFiniteLossError) recordAll(error.finiteSteps);
-        throw error;
-      }
-    };
-    // Every checkpoint reads the pending losses first, so none is written from weights updated
-    // after a non-finite loss (webgpu finds one at the end of its logging interval at the latest).
-    const saveCheckpoint = async () => {
-      await flushLosses();
-      const file = path.join(checkpointDir, `run-${runId}-step-${trainer!.step}.safetensors`);
-      await trainer!.saveCheckpoint(file);
-      workspace.runs.addCheckpoint(runId, trainer!.step, file, sha256File(file));
-      pruneCheckpoints(workspace, runId);
-      report({ type: 'checkpoint', step: trainer!.step, path: file });
-    };
-    /** Saves a checkpoint, or says why not when the state is poisoned (the last good one stays). */
-    const checkpointUnlessDiverged = async (): Promise<{ status: 'failed'; reason: string } | null> => {
-      try {
-        await saveCheckpoint();
-        return null;
-      } catch (error) {
-        if (!(error instanceof NonFiniteLossError)) throw error;
-        return { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
-      }
-    };
-
-    const warmup = plan.estimate ? { seconds: plan.estimate.seconds - plan.estimate.parts.startup, totalSteps: plan.recipe.totalSteps } : null;
-    const eta = new RunEta(plan.recipe.totalSteps, warmup, trainer.step);
-    eta.start(performance.now() / 1000);
-    let outcome: { status: 'completed' | 'failed' | 'stopped' | 'paused'; reason?: string } = { status: 'completed' };
-    while (trainer.step < plan.recipe.totalSteps) {
-      if (options.signal?.aborted) {
-        outcome = { status: 'stopped', reason: 'stopped by request' };
-        break;
-      }
-      if (options.pause?.aborted) {
-        outcome = { status: 'paused' };
-        break;
-      }
-      try {
+      validation = await validationSet(entries.val, plan);
+      // A fixed handful of images (validation ones when there are) for the reconstruction grids.
+      const shown = (entries.val.length > 0 ? entries.val : entries.train).slice(0, RECONSTRUCTION_IMAGES);
+      previewSet = await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
+      const reconstructEvery = options.reconstructEvery ?? Math.max(1, Math.min(plan.validateEvery, 100));
+      const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
+      const writeGrid = async (step: number) => {
+        const batch = previewSet!.batches[0]!;
+        const pixels = await reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std);
+        report({ type: 'reconstruction', step, file: await writeReconstructionGrid(pixels, gridDir, step) });
+      };
+      if (trainer.step === 0) await writeGrid(0);
+      const metrics = new MetricBuffer(workspace, runId);
+      const checkpointDir = path.join(workspace.projectDir(run.projectId), 'checkpoints');
+      fs.mkdirSync(checkpointDir, { recursive: true });
+      const record = (step: StepMetrics, ended: number) => {
+        const left = eta.record(step.step, ended);
+        const now = Date.now() / 1000;
+        metrics.add(
+          { step: step.step, name: 'train_loss', value: step.loss, time: now },
+          { step: step.step, name: 'lr', value: step.lr, time: now },
+          { step: step.step, name: 'images_per_second', value: step.imagesPerSecond, time: now },
+        );
+        report({
+          type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: left.seconds, etaBasis: left.basis, etaMeasuredSteps: left.measuredSteps,
+          tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss,
+        });
+      };
+      /** Records steps that just became known; a webgpu interval's steps ended msPerStep apart, not now. */
+      const recordAll = (steps: StepMetrics[]) => {
+        const now = performance.now() / 1000;
+        steps.forEach((step, i) => record(step, now - ((steps.length - 1 - i) * step.msPerStep) / 1000));
+      };
+      /** Records the steps whose losses were still on the GPU (webgpu); throws at a non-finite one. */
+      const flushLosses = async () => {
         try {
-          recordAll(await trainer.advance());
+          recordAll(await trainer!.flushLosses());
         } catch (error) {
-          if (!(error instanceof GpuMemoryError)) throw error;
-          outcome = { status: 'failed', reason: error.message };
-          await saveCheckpoint(); // weights of the last good step: resume with a smaller batch
+          if (error instanceof LateNonFiniteLossError) recordAll(error.finiteSteps);
+          throw error;
+        }
+      };
+      // Every checkpoint reads the pending losses first, so none is written from weights updated
+      // after a non-finite loss (webgpu finds one at the end of its logging interval at the latest).
+      const saveCheckpoint = async () => {
+        await flushLosses();
+        const file = path.join(checkpointDir, `run-${runId}-step-${trainer!.step}.safetensors`);
+        await trainer!.saveCheckpoint(file);
+        workspace.runs.addCheckpoint(runId, trainer!.step, file, sha256File(file));
+        pruneCheckpoints(workspace, runId);
+        report({ type: 'checkpoint', step: trainer!.step, path: file });
+      };
+      /** Saves a checkpoint, or says why not when the state is poisoned (the last good one stays). */
+      const checkpointUnlessDiverged = async (): Promise<{ status: 'failed'; reason: string } | null> => {
+        try {
+          await saveCheckpoint();
+          return null;
+        } catch (error) {
+          if (!(error instanceof NonFiniteLossError)) throw error;
+          return { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
+        }
+      };
+
+      const warmup = plan.estimate ? { seconds: plan.estimate.seconds - plan.estimate.parts.startup, totalSteps: plan.recipe.totalSteps } : null;
+      const eta = new RunEta(plan.recipe.totalSteps, warmup, trainer.step);
+      eta.start(performance.now() / 1000);
+      let outcome: { status: 'completed' | 'failed' | 'stopped' | 'paused'; reason?: string } = { status: 'completed' };
+      while (trainer.step < plan.recipe.totalSteps) {
+        if (options.signal?.aborted) {
+          outcome = { status: 'stopped', reason: 'stopped by request' };
           break;
         }
-        const done = trainer.step;
-        const last = done === plan.recipe.totalSteps;
-        const validates = validation !== null && (done % plan.validateEvery === 0 || last);
-        const draws = done % reconstructEvery === 0 || last;
-        if (validates || draws) await flushLosses(); // the curve is complete up to what is shown beside it
-        if (validates) {
-          const loss = await validationLoss(trainer, validation!);
-          metrics.add({ step: done, name: 'val_loss', value: loss, time: Date.now() / 1000 });
-          report({ type: 'validation', step: done, loss });
+        if (options.pause?.aborted) {
+          outcome = { status: 'paused' };
+          break;
         }
-        if (draws) await writeGrid(done);
-        if (done % plan.checkpointEvery === 0 && !last) {
+        try {
+          try {
+            recordAll(await trainer.advance());
+          } catch (error) {
+            if (!(error instanceof GpuMemoryError)) throw error;
+            outcome = { status: 'failed', reason: error.message };
+            await saveCheckpoint(); // weights of the last good step: resume with a smaller batch
+            break;
+          }
+          const done = trainer.step;
+          const last = done === plan.recipe.totalSteps;
+          const validates = validation !== null && (done % plan.validateEvery === 0 || last);
+          const draws = done % reconstructEvery === 0 || last;
+          if (validates || draws) await flushLosses(); // the curve is complete up to what is shown beside it
+          if (validates) {
+            const loss = await validationLoss(trainer, validation!);
+            metrics.add({ step: done, name: 'val_loss', value: loss, time: Date.now() / 1000 });
+            report({ type: 'validation', step: done, loss });
+          }
+          if (draws) await writeGrid(done);
+          if (done % plan.checkpointEvery === 0 && !last) {
+            await flushLosses();
+            metrics.flush();
+            await saveCheckpoint();
+          }
+        } catch (error) {
+          if (!(error instanceof NonFiniteLossError)) throw error;
+          outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
+          break;
+        }
+      }
+      if (outcome.status !== 'failed') {
+        try {
           await flushLosses();
-          metrics.flush();
-          await saveCheckpoint();
+        } catch (error) {
+          if (!(error instanceof NonFiniteLossError)) throw error;
+          outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
         }
-      } catch (error) {
-        if (!(error instanceof NonFiniteLossError)) throw error;
-        outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
-        break;
       }
-    }
-    if (outcome.status !== 'failed') {
-      try {
-        await flushLosses();
-      } catch (error) {
-        if (!(error instanceof NonFiniteLossError)) throw error;
-        outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
-      }
-    }
-    metrics.flush();
-    if (outcome.status !== 'failed') outcome = (await checkpointUnlessDiverged()) ?? outcome;
-    workspace.runs.setStatus(runId, outcome.status, { error: outcome.reason ?? null });
-    const result = { type: 'finished' as const, ...outcome, step: trainer.step, finalLoss: trainer.lastLoss };
-    report(result);
-    return result;
-  } catch (error) {
-    // The run is not left "running": it failed, with the reason a person can act on.
-    try {
-      const message = error instanceof Error ? error.message : String(error);
-      workspace.runs.setStatus(runId, 'failed', { error: message });
-    } catch {
-      // The run may not exist (a wrong id); the original error says so.
-    }
-    throw error;
+      metrics.flush();
+      if (outcome.status !== 'failed') outcome = (await checkpointUnlessDiverged()) ?? outcome;
+      workspace.runs.setStatus(runId, outcome.status, { error: outcome.reason ?? null });
+      const result = { type: 'finished' as const, ...outcome, step: trainer.step, finalLoss: trainer.lastLoss };
+      report(result);
+      return result;
+    });
   } finally {
     for (const batch of [...(validation?.batches ?? []), ...(previewSet?.batches ?? [])]) batch.images.dispose();
     trainer?.dispose();

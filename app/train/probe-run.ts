@@ -22,7 +22,7 @@ import { loadRunModel, randomInitModel, type Pooling } from './probe-model';
 import { DEFAULT_PROBE, type ProbeConfig } from './probe-plan';
 import { probeWarnings } from './probe-warnings';
 import type { PretrainPlan } from './pretrain-plan';
-import { typedRun } from './run-records';
+import { typedRun, withRunStatus } from './run-records';
 
 export { planProbe, validateProbeOptions, DEFAULT_PROBE, type ProbeConfig, type ProbeOptions } from './probe-plan';
 
@@ -86,96 +86,91 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
   let random: MaeModel | undefined;
   let loaded: Awaited<ReturnType<typeof loadRunModel>> | undefined;
   try {
-    const run = typedRun(workspace.runs.get(runId));
-    if (run.kind !== 'probe') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not a probe`);
-    const options = run.config;
-    const selection = await selectBackend(options.backend, { log });
-    workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
-    loaded = await loadRunModel(workspace, options.pretrainRunId);
-    random = randomInitModel(loaded.plan);
-    const { plan } = loaded;
-    const { depth, embedDim: width, imgSize } = plan.recipe.model;
-    const seed = plan.recipe.seed;
-    const splits = labelledSplits(workspace, plan);
-    // Options stored before labelsPerClass or block existed read as "every label" and the default block.
-    const labelsPerClass = options.labelsPerClass ?? null;
-    const requested = options.block ?? DEFAULT_PROBE.block;
-    if (requested !== 'best' && requested > depth) throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth}, got ${requested}`);
-    if (labelsPerClass !== null) splits.train = drawLabelBudget(splits.train, labelsPerClass, seed);
-    const trainLabels = splits.train.map((entry) => entry.label);
-    const valLabels = splits.val.map((entry) => entry.label);
-    const numClasses = splits.classes.length;
-    const rawSide = Math.min(RAW_PIXEL_SIDE, imgSize);
-    const candidates = requested === 'best' ? candidateBlocks(depth, splits.train.length, width) : [requested];
-    log(`probe: ${options.method} on ${options.pooling}-pooled features of ${requested === 'best' ? `the best of blocks ${candidates.join(', ')}` : `block ${requested}`} of ${depth}, ` +
-      `${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} / ${splits.val.length} val images, ${numClasses} classes`);
+    return await withRunStatus(workspace.runs, runId, async () => {
+      const run = typedRun(workspace.runs.get(runId));
+      if (run.kind !== 'probe') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not a probe`);
+      const options = run.config;
+      const selection = await selectBackend(options.backend, { log });
+      workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
+      loaded = await loadRunModel(workspace, options.pretrainRunId);
+      random = randomInitModel(loaded.plan);
+      const { plan } = loaded;
+      const { depth, embedDim: width, imgSize } = plan.recipe.model;
+      const seed = plan.recipe.seed;
+      const splits = labelledSplits(workspace, plan);
+      // Options stored before labelsPerClass or block existed read as "every label" and the default block.
+      const labelsPerClass = options.labelsPerClass ?? null;
+      const requested = options.block ?? DEFAULT_PROBE.block;
+      if (requested !== 'best' && requested > depth) throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth}, got ${requested}`);
+      if (labelsPerClass !== null) splits.train = drawLabelBudget(splits.train, labelsPerClass, seed);
+      const trainLabels = splits.train.map((entry) => entry.label);
+      const valLabels = splits.val.map((entry) => entry.label);
+      const numClasses = splits.classes.length;
+      const rawSide = Math.min(RAW_PIXEL_SIDE, imgSize);
+      const candidates = requested === 'best' ? candidateBlocks(depth, splits.train.length, width) : [requested];
+      log(`probe: ${options.method} on ${options.pooling}-pooled features of ${requested === 'best' ? `the best of blocks ${candidates.join(', ')}` : `block ${requested}`} of ${depth}, ` +
+        `${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} / ${splits.val.length} val images, ${numClasses} classes`);
 
-    const predict = predictor(options, numClasses);
-    const models = [loaded.model, random];
-    const train = await splitFeatures(models, candidates, splits.train, plan, options.pooling, rawSide);
-    const choice = candidates.length > 1
-      ? chooseBlock(candidates.map((block, i) => ({ block, features: train.encoders[0]![i]! })), trainLabels, width, predict, { ...DEFAULT_BLOCK_SELECTION, seed })
-      : { chosen: candidates[0]!, selection: null };
-    const chosenIndex = candidates.indexOf(choice.chosen);
-    if (choice.selection) log(`probe: block ${choice.chosen} chosen on the training split (${choice.selection.map((s) => `${s.block}: ${(s.accuracy * 100).toFixed(1)}%`).join(', ')})`);
-    const val = await splitFeatures(models, [choice.chosen], splits.val, plan, options.pooling, rawSide);
+      const predict = predictor(options, numClasses);
+      const models = [loaded.model, random];
+      const train = await splitFeatures(models, candidates, splits.train, plan, options.pooling, rawSide);
+      const choice = candidates.length > 1
+        ? chooseBlock(candidates.map((block, i) => ({ block, features: train.encoders[0]![i]! })), trainLabels, width, predict, { ...DEFAULT_BLOCK_SELECTION, seed })
+        : { chosen: candidates[0]!, selection: null };
+      const chosenIndex = candidates.indexOf(choice.chosen);
+      if (choice.selection) log(`probe: block ${choice.chosen} chosen on the training split (${choice.selection.map((s) => `${s.block}: ${(s.accuracy * 100).toFixed(1)}%`).join(', ')})`);
+      const val = await splitFeatures(models, [choice.chosen], splits.val, plan, options.pooling, rawSide);
 
-    const rawWidth = plan.data.channels * rawSide * rawSide;
-    const predicted = {
-      pretrained: predict(train.encoders[0]![chosenIndex]!, trainLabels, val.encoders[0]![0]!, width),
-      randomInit: predict(train.encoders[1]![chosenIndex]!, trainLabels, val.encoders[1]![0]!, width),
-      rawPixels: predict(train.raw, trainLabels, val.raw, rawWidth),
-    };
-    const right = (labels: number[]) => labels.map((label, i) => label === valLabels[i]);
-    const bootstrap = { ...DEFAULT_BOOTSTRAP, seed };
-    const gain = {
-      randomInit: pairedBootstrap(right(predicted.pretrained), right(predicted.randomInit), bootstrap),
-      rawPixels: pairedBootstrap(right(predicted.pretrained), right(predicted.rawPixels), bootstrap),
-    };
-    const k = options.method === 'knn' ? Math.min(options.k, trainLabels.length) : null;
-    const block: ProbeBlock = {
-      requested, chosen: choice.chosen, depth, selection: choice.selection,
-      selectedBy: choice.selection ? `${DEFAULT_BLOCK_SELECTION.folds}-fold cross-validation within the ${splits.train.length} fitted training images` : null,
-    };
-    const skippedBlocks = requested === 'best' && candidates.length < depth
-      ? [`Only blocks ${candidates.join(', ')} of ${depth} were tried for the best block: the features of every block of ${splits.train.length} images would not fit in memory.`]
-      : [];
-    const report: ProbeReport = {
-      method: options.method,
-      pooling: options.pooling,
-      k,
-      labelsPerClass,
-      classes: splits.classes,
-      excludedClasses: loaded.plan.data.excludedClasses ?? [],
-      trainImages: splits.train.length,
-      valImages: splits.val.length,
-      step: loaded.step,
-      pretrained: classificationScores(valLabels, predicted.pretrained, splits.classes),
-      randomInit: classificationScores(valLabels, predicted.randomInit, splits.classes),
-      rawPixels: classificationScores(valLabels, predicted.rawPixels, splits.classes),
-      rawPixelSide: rawSide,
-      block,
-      gain,
-      warnings: [...probeWarnings({ classes: splits.classes, trainLabels, valLabels, method: options.method, k, gain }), ...skippedBlocks],
-      skipped: splits.skipped,
-      seconds: (Date.now() - started) / 1000,
-    };
-    const now = Date.now() / 1000;
-    workspace.runs.appendMetrics(runId, [
-      { step: loaded.step, name: 'val_accuracy', value: report.pretrained.accuracy, time: now },
-      { step: loaded.step, name: 'val_accuracy_random_init', value: report.randomInit.accuracy, time: now },
-      { step: loaded.step, name: 'val_accuracy_raw_pixels', value: report.rawPixels!.accuracy, time: now },
-    ]);
-    workspace.runs.setResult(runId, report);
-    workspace.runs.setStatus(runId, 'completed');
-    return report;
-  } catch (error) {
-    try {
-      workspace.runs.setStatus(runId, 'failed', { error: error instanceof Error ? error.message : String(error) });
-    } catch {
-      // a wrong id: the original error says so
-    }
-    throw error;
+      const rawWidth = plan.data.channels * rawSide * rawSide;
+      const predicted = {
+        pretrained: predict(train.encoders[0]![chosenIndex]!, trainLabels, val.encoders[0]![0]!, width),
+        randomInit: predict(train.encoders[1]![chosenIndex]!, trainLabels, val.encoders[1]![0]!, width),
+        rawPixels: predict(train.raw, trainLabels, val.raw, rawWidth),
+      };
+      const right = (labels: number[]) => labels.map((label, i) => label === valLabels[i]);
+      const bootstrap = { ...DEFAULT_BOOTSTRAP, seed };
+      const gain = {
+        randomInit: pairedBootstrap(right(predicted.pretrained), right(predicted.randomInit), bootstrap),
+        rawPixels: pairedBootstrap(right(predicted.pretrained), right(predicted.rawPixels), bootstrap),
+      };
+      const k = options.method === 'knn' ? Math.min(options.k, trainLabels.length) : null;
+      const block: ProbeBlock = {
+        requested, chosen: choice.chosen, depth, selection: choice.selection,
+        selectedBy: choice.selection ? `${DEFAULT_BLOCK_SELECTION.folds}-fold cross-validation within the ${splits.train.length} fitted training images` : null,
+      };
+      const skippedBlocks = requested === 'best' && candidates.length < depth
+        ? [`Only blocks ${candidates.join(', ')} of ${depth} were tried for the best block: the features of every block of ${splits.train.length} images would not fit in memory.`]
+        : [];
+      const report: ProbeReport = {
+        method: options.method,
+        pooling: options.pooling,
+        k,
+        labelsPerClass,
+        classes: splits.classes,
+        excludedClasses: loaded.plan.data.excludedClasses ?? [],
+        trainImages: splits.train.length,
+        valImages: splits.val.length,
+        step: loaded.step,
+        pretrained: classificationScores(valLabels, predicted.pretrained, splits.classes),
+        randomInit: classificationScores(valLabels, predicted.randomInit, splits.classes),
+        rawPixels: classificationScores(valLabels, predicted.rawPixels, splits.classes),
+        rawPixelSide: rawSide,
+        block,
+        gain,
+        warnings: [...probeWarnings({ classes: splits.classes, trainLabels, valLabels, method: options.method, k, gain }), ...skippedBlocks],
+        skipped: splits.skipped,
+        seconds: (Date.now() - started) / 1000,
+      };
+      const now = Date.now() / 1000;
+      workspace.runs.appendMetrics(runId, [
+        { step: loaded.step, name: 'val_accuracy', value: report.pretrained.accuracy, time: now },
+        { step: loaded.step, name: 'val_accuracy_random_init', value: report.randomInit.accuracy, time: now },
+        { step: loaded.step, name: 'val_accuracy_raw_pixels', value: report.rawPixels!.accuracy, time: now },
+      ]);
+      workspace.runs.setResult(runId, report);
+      workspace.runs.setStatus(runId, 'completed');
+      return report;
+    });
   } finally {
     if (random) disposeModel(random);
     loaded?.dispose();

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Workspace } from '../workspace';
-import { finetuneReport, probeReport, typedRun } from './run-records';
+import { finetuneReport, probeReport, typedRun, withRunStatus } from './run-records';
 
 let dir: string;
 let workspace: Workspace;
@@ -33,5 +33,23 @@ describe('run records by kind', () => {
     expect(() => probeReport(workspace.runs.get(pretrain))).toThrow(`run ${pretrain} is a pretrain run, not a probe run`);
     const run = typedRun(workspace.runs.get(pretrain));
     expect(run.kind === 'pretrain' && run.config.recipe).toEqual({ maskRatio: 0.75 });
+  });
+});
+
+describe('withRunStatus', () => {
+  it('marks a run failed with the reason when its work throws, passes the error on, and leaves a finished run alone', async () => {
+    const id = workspace.runs.create({ projectId, kind: 'probe', config: {} }).id;
+    workspace.runs.setStatus(id, 'running');
+    await expect(withRunStatus(workspace.runs, id, async () => { throw new Error('image 3 could not be decoded'); }))
+      .rejects.toThrow('image 3 could not be decoded');
+    expect(workspace.runs.get(id)).toMatchObject({ status: 'failed', error: 'image 3 could not be decoded' });
+
+    const done = workspace.runs.create({ projectId, kind: 'probe', config: {} }).id;
+    expect(await withRunStatus(workspace.runs, done, async () => { workspace.runs.setStatus(done, 'completed'); return 7; })).toBe(7);
+    expect(workspace.runs.get(done).status).toBe('completed');
+  });
+
+  it('keeps the original error when the run does not exist', async () => {
+    await expect(withRunStatus(workspace.runs, 999, async () => { throw new Error('run 999 not found'); })).rejects.toThrow('run 999 not found');
   });
 });

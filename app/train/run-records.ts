@@ -5,7 +5,7 @@
  * of casting.
  */
 import { StudioError, type FinetuneReport, type ProbeReport } from '../contract';
-import type { RunRecord } from '../store/runs';
+import type { RunRecord, RunStore } from '../store/runs';
 import type { FinetunePlan } from './finetune-plan';
 import type { PretrainPlan } from './pretrain-plan';
 import type { ProbeConfig } from './probe-plan';
@@ -45,4 +45,22 @@ export function finetuneReport(record: RunRecord): FinetuneReport {
   const run = typedRun(record);
   if (run.kind !== 'finetune' || run.result === null) throw noReport(record, 'finetune');
   return run.result;
+}
+
+/**
+ * Runs the work of run `runId` and, when it throws, marks the run failed with the error's message
+ * before rethrowing: a run is never left "running", and its reason is one a person can act on.
+ * Pretraining, probes and fine-tuning all end this way.
+ */
+export async function withRunStatus<T>(runs: Pick<RunStore, 'setStatus'>, runId: number, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    try {
+      runs.setStatus(runId, 'failed', { error: error instanceof Error ? error.message : String(error) });
+    } catch {
+      // The run may not exist (a wrong id); the original error says so.
+    }
+    throw error;
+  }
 }
