@@ -125,6 +125,7 @@ export interface WarmupEstimate {
   secondsPerEpoch: number;
   /** The run this recipe plans, at these costs. */
   time: RunTimeEstimate;
+  /** Largest tensor memory seen, and the process's resident memory at the end. */
   tensorBytes: number;
   rssBytes: number;
 }

@@ -1,9 +1,9 @@
 /** `probe`, `finetune` and `export`: what a pretrained encoder is worth, and taking it elsewhere. */
 import path from 'node:path';
-import { StudioError } from '../contract';
+import { BACKEND_CHOICES, StudioError } from '../contract';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/model-card';
 import { exportRun } from '../export/export-run';
-import { BACKEND_ORDER, type BackendPreference } from '../runtime/backend';
+import type { BackendPreference } from '../runtime/backend';
 import { planFinetune } from '../train/finetune-plan';
 import { startTraining } from '../train/host';
 import type { ProbeReport } from '../train/probe-run';
@@ -27,8 +27,6 @@ function fraction(command: string, name: string, value: string | undefined): num
   if (!Number.isFinite(parsed)) throw new UsageError(`${command}: --${name} must be a number, got ${JSON.stringify(value)}`);
   return parsed;
 }
-
-const BACKENDS = ['auto', ...BACKEND_ORDER] as const;
 
 /** Runs a planned probe or fine-tuning run in the training process; resolves when it completed. */
 async function runInProcess(workspace: string, runId: number, out: Output, label: string): Promise<void> {
@@ -86,7 +84,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
     k: positiveInt('probe', 'k', values.k),
     labelsPerClass: positiveInt('probe', 'labels-per-class', values['labels-per-class']),
     block: blockOption(values.block),
-    backend: oneOf('probe', 'backend', values.backend, BACKENDS) as BackendPreference | undefined,
+    backend: oneOf('probe', 'backend', values.backend, BACKEND_CHOICES) as BackendPreference | undefined,
   };
   const runId = await withStudio(workspace, async (studio) => planProbe(studio.workspace, pretrainRunId, options));
   await runInProcess(workspace, runId, out, `probe run ${runId}`);
@@ -139,7 +137,7 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     labelSmoothing: fraction('finetune', 'label-smoothing', values['label-smoothing']),
     pooling: oneOf('finetune', 'pooling', values.pooling, ['cls', 'mean'] as const),
     seed: values.seed === undefined ? undefined : Number(values.seed),
-    backend: oneOf('finetune', 'backend', values.backend, BACKENDS) as BackendPreference | undefined,
+    backend: oneOf('finetune', 'backend', values.backend, BACKEND_CHOICES) as BackendPreference | undefined,
   };
   if (options.steps !== undefined && options.warmupSteps === undefined) options.warmupSteps = Math.floor(options.steps / 10);
   const runId = await withStudio(workspace, async (studio) => planFinetune(studio.workspace, pretrainRunId, options));

@@ -1,7 +1,7 @@
 /** `pretrain` and `resume`: training runs, each in its own process. */
 import path from 'node:path';
-import { MASK_STRATEGIES, StudioError } from '../contract';
-import { BACKEND_ORDER, type BackendPreference } from '../runtime/backend';
+import { BACKEND_CHOICES, MASK_STRATEGIES, StudioError } from '../contract';
+import type { BackendPreference } from '../runtime/backend';
 import { startTraining } from '../train/host';
 import { describeInit } from '../mae/weights/init';
 import { planPretrain, type PretrainOptions } from '../train/pretrain-plan';
@@ -39,9 +39,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   if (values['lr-rule'] !== undefined && !(LR_RULES as readonly string[]).includes(values['lr-rule'])) {
     throw new UsageError(`pretrain: --lr-rule must be one of ${LR_RULES.join(', ')}, got ${JSON.stringify(values['lr-rule'])}`);
   }
-  const backends = ['auto', ...BACKEND_ORDER];
-  if (values.backend !== undefined && !backends.includes(values.backend)) {
-    throw new UsageError(`pretrain: --backend must be one of ${backends.join(', ')}, got ${JSON.stringify(values.backend)}`);
+  if (values.backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(values.backend)) {
+    throw new UsageError(`pretrain: --backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(values.backend)}`);
   }
   const options: PretrainOptions = {
     preset: values.preset,

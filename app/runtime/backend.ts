@@ -9,20 +9,23 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { BACKEND_CHOICES } from '../contract';
 import { ensureGradients } from './gradients';
 import { loadNativeAddon } from './native-addon';
 import { registerNativeBackend } from './native-backend';
 import { nvidiaGpu, tfjsNodeGpuProblem } from './cuda-check';
 import { attemptWebGpu, type WebGpuAdapter } from './webgpu';
 
-/** What the user may ask for. */
-export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'native' | 'wasm' | 'cpu';
+/** What the user may ask for: one of the contract's `BACKEND_CHOICES`. */
+export type BackendPreference = (typeof BACKEND_CHOICES)[number];
 
 /**
- * The backends `auto` tries, fastest first. tfjs-node (libtensorflow on the CPU) stays ahead of
- * native where it is installed, as before webgpu.
+ * The backends `auto` tries, fastest first: the contract's `BACKEND_CHOICES` after `auto`, in their
+ * order. tfjs-node (libtensorflow on the CPU) stays ahead of native where it is installed, as before webgpu.
  */
-export const BACKEND_ORDER = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
+export const BACKEND_ORDER: readonly Exclude<BackendPreference, 'auto'>[] = BACKEND_CHOICES.filter(
+  (choice): choice is Exclude<BackendPreference, 'auto'> => choice !== 'auto',
+);
 
 /** The outcome of `selectBackend`. */
 export interface BackendSelection {

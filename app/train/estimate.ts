@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { RunTimeEstimate } from '../contract';
+import type { WarmupEstimate } from '../contract';
 import { fileBatchSource } from '../data/batches';
 import { selectBackend } from '../runtime/backend';
 import { gpuBytesInUse } from '../runtime/webgpu-memory';
@@ -24,31 +24,8 @@ import { MaeTrainer } from './trainer';
 /** Steps timed after the first (compiling) one. */
 const TIMED_STEPS = 3;
 
-/** What a warm-up measured. */
-export interface WarmupMeasurement {
-  backend: string;
-  device: string;
-  /** Why this backend: requested, or why each faster one was not used. */
-  reason: string;
-  /** On webgpu: tensor bytes in GPU buffers, the adapter's largest buffer and the largest batch it allows. */
-  gpu: { bytesInUse: number; maxBufferBytes: number; largestBatch: number } | null;
-  /** Median milliseconds of one optimizer step after the first. */
-  msPerStep: number;
-  measuredSteps: number;
-  validationMs: number;
-  reconstructionMs: number;
-  checkpointMs: number;
-  /** Process start to the first step done (as a run: backend, data, model, compile). */
-  startupMs: number;
-  secondsPerEpoch: number;
-  time: RunTimeEstimate;
-  /** Largest tensor memory seen, and the process's resident memory at the end. */
-  tensorBytes: number;
-  rssBytes: number;
-}
-
 /** Times a few warm-up steps of a plan on the backend it would use, and one of each periodic pass. */
-export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, options: { log?: (line: string) => void } = {}): Promise<WarmupMeasurement> {
+export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, options: { log?: (line: string) => void } = {}): Promise<WarmupEstimate> {
   const selection = await selectBackend(plan.backend, { log: options.log });
   const workspace = new Workspace(workspaceDir);
   let entries;

@@ -10,9 +10,8 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StudioError, type ErrorCode } from '../contract';
+import { StudioError, type ErrorCode, type WarmupEstimate } from '../contract';
 import { Workspace } from '../workspace';
-import type { WarmupMeasurement } from './estimate';
 import type { PretrainPlan } from './pretrain-plan';
 import type { RunProgress } from './pretrain-run';
 import type { WorkerCommand, WorkerMessage } from './worker';
@@ -113,7 +112,7 @@ export function estimateInWorker(
   workspaceDir: string,
   plan: PretrainPlan,
   options: { workerPath?: string; launch?: LaunchWorker; timeoutMs?: number } = {},
-): Promise<WarmupMeasurement> {
+): Promise<WarmupEstimate> {
   const worker = launchChecked(options, [workspaceDir, 'estimate']);
   return new Promise((resolve, reject) => {
     let settled = false;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type ChannelPlan, type ChannelStats, type RunTimeEstimate } from '../contract';
+import { StudioError, type ChannelPlan, type ChannelStats, type Recipe, type RunTimeEstimate } from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
 import { DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
 import type { ChannelTransform } from '../data/batches';
@@ -17,41 +17,17 @@ import { stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
-import { peakLearningRate, type LrRuleName } from './schedule';
+import { peakLearningRate } from './schedule';
 
-/** What a user may choose for a pretraining run (CLI flags, the new-run dialog). */
-export interface PretrainOptions {
+/**
+ * What a user may choose for a pretraining run (CLI flags, the new-run dialog): the contract's
+ * `Recipe`, where the CLI may also name a full preset and the validation fraction.
+ */
+export interface PretrainOptions extends Omit<Recipe, 'preset'> {
   /** `vit-tiny` | `vit-small` | `vit-base`, or a full preset name like `maeVitTinyPatch16Dec128d2b`. */
   preset?: string;
-  imgSize?: number;
-  patchSize?: number;
-  /** Decoder as `<width>x<blocks>`, e.g. `512x8` (paper) or `128x2` (light). */
-  decoder?: string;
-  /** Encoder blocks, to shrink a preset for quick runs. */
-  depth?: number;
-  maskRatio?: number;
-  /**
-   * Loss on per-patch normalised pixels (paper default, true). Off suits images with large flat,
-   * noisy regions (CT, fluorescence background), where normalising a flat patch turns its noise
-   * into the whole target.
-   */
-  normPixLoss?: boolean;
-  maskStrategy?: TrainConfig['maskStrategy'];
-  batchSize?: number;
-  accumSteps?: number;
-  /** Optimizer steps; alternatively `epochs` over the training split. */
-  steps?: number;
-  epochs?: number;
-  warmupSteps?: number;
-  /** How the peak lr follows the effective batch (default: DEFAULT_TRAIN_CONFIG.lrRule). */
-  lrRule?: LrRuleName;
-  blr?: number;
-  seed?: number;
-  backend?: BackendPreference;
   /** Fraction of each label held out for validation loss. */
   valFraction?: number;
-  /** Weights to start from: official MAE `.pth`, HF ViTMAE or timm safetensors (app/mae/weights). */
-  init?: string;
 }
 
 /**
