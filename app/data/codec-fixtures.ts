@@ -4,8 +4,8 @@
  * sharp, RLE Lossless by PackBits from the standard. Encoder output is kept off stdout.
  */
 import sharp from 'sharp';
-import { codecPrintOptions } from './dicom-codecs';
-import { packBits } from './dicom-rle';
+import { codecPrintOptions } from './formats/dicom-codecs';
+import { packBits } from './formats/dicom-rle';
 import { writeDicom } from './format-fixtures';
 
 /** Encodes 16-bit grey samples losslessly with CharLS (JPEG-LS) or OpenJPEG (JPEG 2000). */

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunChanged, TrainingProgress } from '../contract';
-import { writeSample } from '../data/sample';
+import { writeSample } from '../data/synthetic/datasets';
 import { Studio } from '../studio';
 import { maeConfigFromParts } from '../mae/config';
 import { createMae, disposeModel } from '../mae/model';
