@@ -64,7 +64,7 @@ const SOURCE = /\.(ts|svelte|mts)$/;
  * build the whole studio around it (an integration test in train/ opens a `Studio`), which is not a
  * dependency of the room's code.
  */
-const TEST = /(\.test\.ts|(^|[/-])testing\.ts|fixtures\.ts|\.cases\.ts|\.child\.ts)$/;
+const TEST = /(\.test\.ts|\.fixtures\.ts|\.cases\.ts|\.child\.ts)$/;
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g;
 
 /** The room of a file (path relative to the root, with `/`), or null outside the rooms. */

@@ -12,7 +12,7 @@ import { writeSample } from '../data/synthetic/datasets';
 import { Studio } from '../studio';
 import { maeConfigFromParts } from '../mae/config';
 import { createMae, disposeModel } from '../mae/model';
-import { useCpuBackend } from '../mae/testing';
+import { useCpuBackend } from '../mae/mae.fixtures';
 import { timmStateDict } from '../export/timm';
 import { encodeSafetensors } from '../mae/weights/safetensors';
 import { buildPretrainPlan } from './pretrain-plan';

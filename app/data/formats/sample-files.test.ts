@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { packBits } from './dicom-rle';
-import { encodeWasm } from '../codec-fixtures';
-import { omeXml, writeDicom, writeTiff, type TiffPageSpec } from '../format-fixtures';
+import { encodeWasm } from './codecs.fixtures';
+import { omeXml, writeDicom, writeTiff, type TiffPageSpec } from './formats.fixtures';
 import { openSampleFile, type SampleFile } from './sample-files';
 import sharp from 'sharp';
 

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImportProgress } from '../../contract';
 import { importFolders, isImageFileName, SUPPORTED_FORMATS } from './import';
-import { temporaryFolder, temporaryWorkspace, writeFixture, type FixtureSpec } from '../test-fixtures';
+import { temporaryFolder, temporaryWorkspace, writeFixture, type FixtureSpec } from '../images.fixtures';
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;

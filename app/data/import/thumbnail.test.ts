@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DecodedImage } from '../formats/decode';
 import { summarizePixels } from './stats';
 import { boxShrink, thumbnailPath, writeThumbnail } from './thumbnail';
-import { temporaryFolder } from '../test-fixtures';
+import { temporaryFolder } from '../images.fixtures';
 
 let folder: ReturnType<typeof temporaryFolder>;
 beforeEach(() => (folder = temporaryFolder('mae-thumb-')));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SAMPLE_DOMAINS, writeSample, type SampleDomain } from './datasets';
-import { temporaryFolder } from '../test-fixtures';
+import { temporaryFolder } from '../images.fixtures';
 
 let folder: ReturnType<typeof temporaryFolder>;
 beforeEach(() => (folder = temporaryFolder('mae-sample-')));

@@ -5,7 +5,7 @@
  * one block so a 50,000² image is a small file) and DICOM Part 10 (implicit/explicit little
  * endian, explicit big endian, native or encapsulated pixel data).
  */
-import type { SampleType } from './formats/raster';
+import type { SampleType } from './raster';
 
 /** One TIFF page. */
 export interface TiffPageSpec {
