@@ -4,6 +4,7 @@
  * and progress, folder listings, system info) and the list of domains. Merged into
  * `contract.ts` (which re-exports it). No Node, Electron or DOM here: the renderer imports it too.
  */
+/** The kinds of images a project can hold (see `Domain`). */
 export const DOMAINS = ['general', 'microscopy', 'remote-sensing', 'medical'] as const;
 /** What kind of images a project holds; it picks sensible defaults, it never restricts import. */
 export type Domain = (typeof DOMAINS)[number];
