@@ -4,7 +4,7 @@
  * `contract.ts` (which re-exports it). No Node, Electron or DOM here: the renderer imports it too.
  */
 import { z } from 'zod';
-import type { DisplayWindow, ImageMeta } from './contract';
+import type { DisplayWindow, ImageMeta } from './contract-data';
 
 /** What deleting a project removes (the user's image files are never touched). */
 export interface ProjectRemoval {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSample } from './data/sample';
+import { writeSample } from './data/synthetic/datasets';
 import { Rng } from './mae/rng';
 import { readSafetensors } from './mae/weights/safetensors';
 

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Recipe, TrainingProgress } from '../app/contract';
-import { writeSample } from '../app/data/sample';
+import { writeSample } from '../app/data/synthetic/datasets';
 import { Studio } from '../app/studio';
 
 function option(name: string, fallback: string): string {

@@ -10,10 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { importFolders, defaultConcurrency, type ImportTimings } from '../app/data/import';
-import { decodeImage } from '../app/data/decode';
-import { summarizePixels } from '../app/data/stats';
-import { THUMBNAIL_SIZE, writeThumbnail } from '../app/data/thumbnail';
+import { importFolders, defaultConcurrency, type ImportTimings } from '../app/data/import/import';
+import { decodeImage } from '../app/data/formats/decode';
+import { summarizePixels } from '../app/data/import/stats';
+import { THUMBNAIL_SIZE, writeThumbnail } from '../app/data/import/thumbnail';
 import { Workspace } from '../app/workspace';
 
 const SIZE = 256;

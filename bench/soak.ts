@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeSample } from '../app/data/sample';
+import { writeSample } from '../app/data/synthetic/datasets';
 import { Studio } from '../app/studio';
 import { planPretrain } from '../app/train/pretrain-plan';
 import { executePretrain } from '../app/train/pretrain-run';

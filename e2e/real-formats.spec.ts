@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { writeDicom, writeTiff } from '../app/data/format-fixtures';
+import { writeDicom, writeTiff } from '../app/data/formats/formats.fixtures';
 import { cli, expect, test } from './fixtures';
 
 const SIDE = 32;

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeDicom } from '../app/data/format-fixtures';
+import { writeDicom } from '../app/data/formats/formats.fixtures';
 import { cli, expect, test } from './fixtures';
 
 /** The part of a canvas element this spec reads (the e2e project has no DOM types). */

@@ -64,8 +64,10 @@ const SOURCE = /\.(ts|svelte|mts)$/;
  * build the whole studio around it (an integration test in train/ opens a `Studio`), which is not a
  * dependency of the room's code.
  */
-const TEST = /(\.test\.ts|(^|[/-])testing\.ts|fixtures\.ts|\.cases\.ts|\.child\.ts)$/;
-const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g;
+const TEST = /(\.test\.ts|\.fixtures\.ts|\.cases\.ts|\.child\.ts)$/;
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+|\$contract)['"]/g;
+/** Import aliases (renderer/vite.config.ts, renderer/tsconfig.json) and the file each names. */
+const ALIASES = { $contract: 'app/contract.ts' };
 
 /** The room of a file (path relative to the root, with `/`), or null outside the rooms. */
 export function roomOf(file) {
@@ -88,8 +90,9 @@ function walk(directory, root, into) {
   return into;
 }
 
-/** The file a relative specifier names (`./x.js` → `x.ts`, `x.svelte.ts`, `x/index.ts`), or null. */
+/** The file a relative specifier or an alias names (`./x.js` → `x.ts`, `x.svelte.ts`, `x/index.ts`), or null. */
 function resolve(root, from, specifier) {
+  if (Object.hasOwn(ALIASES, specifier)) return ALIASES[specifier];
   const base = path.posix.join(path.posix.dirname(from), specifier);
   const stem = base.replace(/\.(js|mjs|cjs)$/, '');
   const candidates = [base, `${stem}.ts`, `${stem}.mts`, `${base}.ts`, `${stem}/index.ts`];

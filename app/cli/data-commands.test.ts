@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportResult } from '../contract';
-import { compressedDicoms } from '../data/codec-fixtures';
-import { writeDicom } from '../data/format-fixtures';
+import { compressedDicoms } from '../data/formats/codecs.fixtures';
+import { writeDicom } from '../data/formats/formats.fixtures';
 
 const CLI = path.resolve(import.meta.dirname, '../../dist/cli/cli.js');
 let dir: string;

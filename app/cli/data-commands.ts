@@ -1,7 +1,7 @@
 /** `sample`, `init`, `import` and `images`: the data half of the CLI. */
 import path from 'node:path';
 import { DOMAINS, type Domain, type ImageSummary, type ImportProgress, type ImportResult } from '../contract';
-import { writeSample } from '../data/sample';
+import { writeSample } from '../data/synthetic/datasets';
 import { Studio } from '../studio';
 import { createOutput, parseCommand, positiveInt, required, UsageError } from './args';
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeSample } from '../data/sample';
+import { writeSample } from '../data/synthetic/datasets';
 import { exportRun } from '../export/export-run';
 import { EXPORT_FORMATS } from '../export/model-card';
 import { startTraining } from '../train/host';

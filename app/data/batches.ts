@@ -1,6 +1,6 @@
 /**
  * Training batches from image files: read each sample in its own units (sharp for plain images,
- * `samples.ts` for DICOM frames, OME planes, GeoTIFF and huge TIFFs), keep decoded samples in an
+ * `formats/sample-files.ts` for DICOM frames, OME planes, GeoTIFF and huge TIFFs), keep decoded samples in an
  * in-memory LRU within a byte budget, then per sample a random resized crop + horizontal flip
  * (app/data/augment.ts), normalised per channel.
  *
@@ -21,10 +21,10 @@ import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from 
 import type { Batch, BatchSource } from './batch';
 import type { ChannelConversion } from '../contract';
 import { convertRaster, conversionOf } from './channel-conversion';
-import { decodeImage } from './decode';
-import { namedFormat, SNIFF_BYTES } from './formats';
-import type { Raster } from './raster';
-import { openSampleFile, type Region, type SampleFile } from './samples';
+import { decodeImage } from './formats/decode';
+import { namedFormat, SNIFF_BYTES } from './formats/formats';
+import type { Raster } from './formats/raster';
+import { openSampleFile, type Region, type SampleFile } from './formats/sample-files';
 
 /** One training sample as the store knows it. */
 export interface ImageEntry {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conversionChoices } from '../contract';
 import { convertRaster, convertStats, conversionOf } from './channel-conversion';
-import type { Raster } from './raster';
+import type { Raster } from './formats/raster';
 
 /** Two pixels of `bands` interleaved uint8 values. */
 function raster(bands: number, values: number[]): Raster {

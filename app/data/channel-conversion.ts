@@ -5,7 +5,7 @@
  * numbers Curate shows and the thumbnails see the same bands.
  */
 import { conversionChoices, LUMINANCE_WEIGHTS, type ChannelConversion } from '../contract';
-import { allocateValues, type Raster } from './raster';
+import { allocateValues, type Raster } from './formats/raster';
 
 /** Per-band statistics as import stores them for each image. */
 export interface BandSummary {

@@ -13,7 +13,7 @@ import { forEachBatch, labelledSplits } from '../train/probe-data';
 import { buildPretrainPlan, planDataset } from '../train/pretrain-plan';
 import { recipeSummary } from '../train/recipe';
 import { decodePlanar, fileBatchSource } from './batches';
-import { fixturePixels, temporaryFolder, writeFixture, type FixtureSpec } from './test-fixtures';
+import { fixturePixels, temporaryFolder, writeFixture, type FixtureSpec } from './images.fixtures';
 
 const SIDE = 8;
 /** 3 grey, 5 RGB and 2 RGBA images: RGB is the most common count. */

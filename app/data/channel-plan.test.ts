@@ -6,8 +6,8 @@ import { createDispatcher } from '../rpc';
 import { Studio } from '../studio';
 import { planDataset } from '../train/pretrain-plan';
 import { decodePlanar } from './batches';
-import { writeTiff } from './format-fixtures';
-import { temporaryFolder } from './test-fixtures';
+import { writeTiff } from './formats/formats.fixtures';
+import { temporaryFolder } from './images.fixtures';
 
 let data: ReturnType<typeof temporaryFolder>;
 let workspaceDir: ReturnType<typeof temporaryFolder>;

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageWindow } from '../contract';
 import { Studio } from '../studio';
-import { writeDicom, writeTiff } from './format-fixtures';
+import { writeDicom, writeTiff } from './formats/formats.fixtures';
 import { sampleRegion } from './image-window';
 
 let dir: string;

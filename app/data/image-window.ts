@@ -7,8 +7,8 @@
 import { StudioError, type ImageWindow, type ImageWindowQuery } from '../contract';
 import type { Workspace } from '../workspace';
 import { readEntry, type ImageEntry } from './batches';
-import type { Raster } from './raster';
-import type { Region } from './samples';
+import type { Raster } from './formats/raster';
+import type { Region } from './formats/sample-files';
 
 /** Limits that keep one window call small enough for the UI's transport and memory. */
 export const WINDOW_LIMITS = {

@@ -11,8 +11,8 @@ import type { Workspace } from '../workspace';
 import { readEntry } from './batches';
 import { convertRaster } from './channel-conversion';
 import { keptByPlan, planImages } from './channel-plan';
-import { allocateValues, rasterDisplay, summarizeRaster, type Raster } from './raster';
-import { writeDisplayThumbnail } from './thumbnail';
+import { allocateValues, rasterDisplay, summarizeRaster, type Raster } from './formats/raster';
+import { writeDisplayThumbnail } from './import/thumbnail';
 
 /** The bands `plan` shows, as a raster of one or three bands. */
 export function displayBandsOf(raster: Raster, bands: readonly number[]): Raster {

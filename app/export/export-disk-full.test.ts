@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useCpuBackend } from '../mae/testing';
-import { pretrainedFixture, TINY_PRETRAIN, type PretrainedFixture } from '../train/probe-testing';
+import { useCpuBackend } from '../mae/mae.fixtures';
+import { pretrainedFixture, TINY_PRETRAIN, type PretrainedFixture } from '../train/probe.fixtures';
 import { exportRun } from './export-run';
 
 const CLI = path.resolve('dist/cli/cli.js');

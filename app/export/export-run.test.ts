@@ -15,13 +15,13 @@ import { MAE_PRESETS } from '../mae/config';
 import { createMae, disposeModel, forwardMae } from '../mae/model';
 import { randomMasking, shuffleOrder } from '../mae/masking';
 import { Rng } from '../mae/rng';
-import { useCpuBackend } from '../mae/testing';
+import { useCpuBackend } from '../mae/mae.fixtures';
 import { decodeSafetensors, encodeSafetensors } from '../mae/weights/safetensors';
 import { executeFinetune } from '../train/finetune-run';
 import { planFinetune } from '../train/finetune-plan';
 import { encodeFeatures } from '../train/probe-features';
 import { loadRunModel } from '../train/probe-model';
-import { pretrainedFixture, type PretrainedFixture } from '../train/probe-testing';
+import { pretrainedFixture, type PretrainedFixture } from '../train/probe.fixtures';
 import { exportRun } from './export-run';
 import { timmStateDict } from './timm';
 

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { validateMaeConfig } from '../mae/config';
 import { createMae, disposeModel } from '../mae/model';
 import { Rng } from '../mae/rng';
-import { TINY_MAE, useCpuBackend } from '../mae/testing';
+import { TINY_MAE, useCpuBackend } from '../mae/mae.fixtures';
 import { encodeAllPatches, poolTokens } from '../train/probe-features';
 import type { Pooling } from '../train/probe-model';
 import { encoderToOnnx } from './onnx';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../studio';
 import type { StudioError } from '../contract';
 import type { LaunchWorker } from '../train/host';
-import { pretrainedFixture, TINY_PRETRAIN, type PretrainedFixture } from '../train/probe-testing';
+import { pretrainedFixture, TINY_PRETRAIN, type PretrainedFixture } from '../train/probe.fixtures';
 
 let fixture: PretrainedFixture;
 beforeAll(async () => {

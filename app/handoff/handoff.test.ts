@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertRaster } from '../data/channel-conversion';
-import { writeSample } from '../data/sample';
+import { writeSample } from '../data/synthetic/datasets';
 import { Studio } from '../studio';
 import { planPretrain } from '../train/pretrain-plan';
 import { executePretrain } from '../train/pretrain-run';

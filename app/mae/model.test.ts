@@ -5,7 +5,7 @@ import { createMae, disposeModel, forwardDecoder, forwardEncoder, forwardLoss, f
 import { layerNorm, linear } from './ops';
 import { patchify } from './patchify';
 import { Rng } from './rng';
-import { TINY_MAE, useCpuBackend } from './testing';
+import { TINY_MAE, useCpuBackend } from './mae.fixtures';
 import { block } from './vit';
 
 beforeAll(useCpuBackend);

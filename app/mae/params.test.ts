@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAE_PRESETS } from './config';
 import { countParams, initParams, paramSpecs, usesWeightDecay } from './params';
-import { TINY_MAE, useCpuBackend } from './testing';
+import { TINY_MAE, useCpuBackend } from './mae.fixtures';
 
 beforeAll(useCpuBackend);
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { patchify, unpatchify } from './patchify';
-import { useCpuBackend } from './testing';
+import { useCpuBackend } from './mae.fixtures';
 
 beforeAll(useCpuBackend);
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createMae, disposeModel } from './model';
 import { linear } from './ops';
 import { patchify } from './patchify';
-import { TINY_MAE, useCpuBackend } from './testing';
+import { TINY_MAE, useCpuBackend } from './mae.fixtures';
 import { encoderStateDict } from './timm';
 
 beforeAll(useCpuBackend);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { randomMasking } from '../mae/masking';
 import { createMae, disposeModel, forwardMae } from '../mae/model';
 import { Rng } from '../mae/rng';
-import { TINY_MAE } from '../mae/testing';
+import { TINY_MAE } from '../mae/mae.fixtures';
 import { selectBackend } from './backend';
 import { loadNativeAddon } from './native-addon';
 

@@ -17,7 +17,7 @@ import type { BatchSource } from '../data/batch';
 import { MaeTrainer } from '../train/trainer';
 import { readSafetensors } from '../mae/weights/safetensors';
 import { countGpuWork } from './webgpu-counter';
-import { pretrainedFixture, TINY_PRETRAIN } from '../train/probe-testing';
+import { pretrainedFixture, TINY_PRETRAIN } from '../train/probe.fixtures';
 import { selectBackend } from './backend';
 import { gelu, layerNorm, linear, softmax, splitHeads } from '../mae/ops';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useCpuBackend } from '../mae/testing';
+import { useCpuBackend } from '../mae/mae.fixtures';
 import { AdamW, paramGroups } from './adamw';
 
 beforeAll(useCpuBackend);

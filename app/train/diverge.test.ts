@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../mae/weights/safetensors';
-import { writeSample } from '../data/sample';
+import { writeSample } from '../data/synthetic/datasets';
 import { Studio } from '../studio';
 import { Workspace } from '../workspace';
 import { planPretrain } from './pretrain-plan';

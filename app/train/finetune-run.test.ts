@@ -7,13 +7,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMae, disposeModel } from '../mae/model';
 import { Rng } from '../mae/rng';
-import { TINY_MAE, useCpuBackend } from '../mae/testing';
+import { TINY_MAE, useCpuBackend } from '../mae/mae.fixtures';
 import { dropPathRates, encoderTokensWithDropPath, labelSmoothedLoss, layerLrScale } from './finetune-model';
 import { planFinetune, validateFinetuneConfig } from './finetune-plan';
 import { executeFinetune, type FinetuneReport } from './finetune-run';
 import { encodeAllPatches } from './probe-features';
 import { loadRunModel } from './probe-model';
-import { pretrainedFixture, type PretrainedFixture } from './probe-testing';
+import { pretrainedFixture, type PretrainedFixture } from './probe.fixtures';
 
 let fixture: PretrainedFixture;
 beforeAll(async () => {

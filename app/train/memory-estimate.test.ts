@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAE_PRESETS } from '../mae/config';
 import { createMae, disposeModel } from '../mae/model';
-import { useCpuBackend } from '../mae/testing';
+import { useCpuBackend } from '../mae/mae.fixtures';
 import { validateTrainConfig } from './config';
 import { estimateTrainingMemory, parameterCount } from './memory-estimate';
 

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { temporaryFolder, writeFixture } from '../data/test-fixtures';
+import { temporaryFolder, writeFixture } from '../data/images.fixtures';
 import { buildModelCard, modelCardMarkdown } from '../export/model-card';
 import { Studio } from '../studio';
 import { Workspace } from '../workspace';
@@ -13,7 +13,7 @@ import { planPretrain } from './pretrain-plan';
 import { executePretrain } from './pretrain-run';
 import { pretrainRunOf } from './probe-model';
 import { executeProbe, planProbe } from './probe-run';
-import { TINY_PRETRAIN } from './probe-testing';
+import { TINY_PRETRAIN } from './probe.fixtures';
 
 let data: ReturnType<typeof temporaryFolder>;
 let workspaceDir: ReturnType<typeof temporaryFolder>;

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSample } from '../data/sample';
+import { writeSample } from '../data/synthetic/datasets';
 import { Studio } from '../studio';
 import { Workspace } from '../workspace';
 import { startTraining } from './host';
-import { datasetNormalisation, planPretrain, stratifiedSplit, type PretrainOptions } from './pretrain-plan';
+import { datasetNormalisation, planPretrain, type PretrainOptions } from './pretrain-plan';
 
 let dir: string;
 let workspaceDir: string;
@@ -52,15 +52,6 @@ function read<T>(use: (workspace: Workspace) => T): T {
 }
 
 describe('planning', () => {
-  it('holds out a seeded, label-stratified validation split', () => {
-    const items = [...Array(20)].map((_, i) => ({ id: i, label: i < 10 ? 'a' : 'b' }));
-    const first = stratifiedSplit(items, 0.2, 1);
-    expect(first.val.filter((i) => i.label === 'a')).toHaveLength(2);
-    expect(first.val.filter((i) => i.label === 'b')).toHaveLength(2);
-    expect(stratifiedSplit(items, 0.2, 1).val).toEqual(first.val);
-    expect(stratifiedSplit(items, 0.2, 2).val).not.toEqual(first.val);
-  });
-
   it('draws the same split of the same files whatever ids the import gave them', () => {
     const valPaths = () =>
       read((workspace) => {

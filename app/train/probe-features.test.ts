@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMae, disposeModel, type MaeModel } from '../mae/model';
-import { TINY_MAE, useCpuBackend } from '../mae/testing';
+import { TINY_MAE, useCpuBackend } from '../mae/mae.fixtures';
 import { encodeBlockFeatures, encodeFeatures, rawPixelFeatures } from './probe-features';
 
 let model: MaeModel;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StudioError } from '../contract';
 import { executeProbe, planProbe, validateProbeOptions, type ProbeReport } from './probe-run';
-import { pretrainedFixture, TINY_PRETRAIN, type PretrainedFixture } from './probe-testing';
+import { pretrainedFixture, TINY_PRETRAIN, type PretrainedFixture } from './probe.fixtures';
 
 let fixture: PretrainedFixture;
 /** The linear probe of the first test, to check a second probe against (one probe less to run). */

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { randomMasking } from '../mae/masking';
 import { createMae, disposeModel } from '../mae/model';
 import { Rng } from '../mae/rng';
-import { TINY_MAE, useCpuBackend } from '../mae/testing';
+import { TINY_MAE, useCpuBackend } from '../mae/mae.fixtures';
 import { gridPixels, reconstruct } from './reconstruction';
 
 beforeAll(() => useCpuBackend());

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useCpuBackend } from '../mae/testing';
+import { useCpuBackend } from '../mae/mae.fixtures';
 import type { TrainConfig } from './config';
 import { syntheticSource } from './synthetic';
 import type { Batch, BatchSource } from '../data/batch';

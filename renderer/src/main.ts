@@ -3,7 +3,7 @@
  * one typed client over it and mounts the app with both in context.
  */
 import { mount } from 'svelte';
-import { createClient } from '../../app/contract';
+import { createClient } from '$contract';
 import App from './app.svelte';
 import { createRendererTransport } from './lib/transport';
 import './app.css';

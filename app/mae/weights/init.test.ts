@@ -9,7 +9,7 @@ import { validateMaeConfig, type MaeConfig } from '../config';
 import type { MaskSet } from '../masking';
 import { createMae, disposeModel, forwardEncoder, forwardMae } from '../model';
 import { patchify } from '../patchify';
-import { useCpuBackend } from '../testing';
+import { useCpuBackend } from '../mae.fixtures';
 import { loadInitWeights } from './init';
 
 /** A Python with PyTorch (Debian's python3-torch); CI installs it, so there the tests must run. */

@@ -1,5 +1,5 @@
 /** Channel counts and the channel plan's conversions in words, for Curate, the New-run dialog and run recipes. */
-import type { ChannelConversion } from '../../../app/contract';
+import type { ChannelConversion } from '$contract';
 
 /** `1 channel (grey)`, `3 channels (RGB)`, `13 channels`. */
 export function channelCountName(channels: number): string {

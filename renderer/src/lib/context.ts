@@ -3,7 +3,7 @@
  * and read by any component with `useStudio()`.
  */
 import { getContext, setContext } from 'svelte';
-import type { StudioClient } from '../../../app/contract';
+import type { StudioClient } from '$contract';
 import type { RendererTransport } from './transport';
 
 /** What every component may reach: the client for calls and events, the transport for URLs. */

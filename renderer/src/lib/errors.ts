@@ -1,5 +1,5 @@
 /** Turns anything thrown into what a person should read. */
-import { StudioError } from '../../../app/contract';
+import { StudioError } from '$contract';
 
 interface Issue {
   path?: string[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StudioError } from '../../../app/contract';
+import { StudioError } from '$contract';
 import { errorMessage } from './errors';
 import { baseName, formatBytes, formatDuration, plural } from './format';
 import { runName } from './run-format';

@@ -1,5 +1,5 @@
 /** How runs read in the history and on the dashboard. */
-import type { RunRecipe } from '../../../app/contract';
+import type { RunRecipe } from '$contract';
 
 const KIND_NAMES = { pretrain: 'Pretrain', probe: 'Probe', finetune: 'Fine-tune' } as const;
 

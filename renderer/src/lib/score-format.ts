@@ -3,7 +3,7 @@
  * and the images behind it; a gain in points with its interval, and whether that interval
  * clears 0. Results stored before intervals existed have none and show the accuracy alone.
  */
-import type { AccuracyGain, Interval } from '../../../app/contract';
+import type { AccuracyGain, Interval } from '$contract';
 
 /** 0.717 → "71.7%". */
 export function formatPercent(value: number): string {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { StudioError } from '../../../app/contract';
+import { StudioError } from '$contract';
 import { createBrowserTransport, type ConnectionStatus } from './transport';
 
 /** A socket the test drives by hand: open it, feed it messages, drop it. */

@@ -3,7 +3,7 @@
  * mode when the page runs in a plain browser. Both carry the same `Reply` envelopes, so the typed
  * client from `createClient` sits on top of either without knowing which.
  */
-import { StudioError, type Channel, type EventName, type Reply, type Transport } from '../../../app/contract';
+import { StudioError, type Channel, type EventName, type Reply, type Transport } from '$contract';
 
 /** What the Electron preload exposes on `window.studioBridge`. */
 export interface StudioBridge {

@@ -3,7 +3,7 @@
  * (`images.window`), so a 16-bit scan or a CT in Hounsfield units is shown without ever being
  * squeezed to 8 bits first. Pure functions: the viewer draws what they return.
  */
-import type { ImageWindow } from '../../../app/contract';
+import type { ImageWindow } from '$contract';
 
 /** A display window: values from level − width/2 (black) to level + width/2 (white). */
 export interface WindowLevel {

@@ -2,7 +2,7 @@
  * The curation screen's data: the dataset's health and the channel plan, reloaded after each
  * change the user makes (exclude a folder, split, save the plan).
  */
-import type { ChannelConversion, ChannelPlan, ChannelPlanView, DatasetHealth, StudioClient } from '../../../../app/contract';
+import type { ChannelConversion, ChannelPlan, ChannelPlanView, DatasetHealth, StudioClient } from '$contract';
 
 /** Health and channel plan of one project, with the actions that change them. */
 export class CurationState {

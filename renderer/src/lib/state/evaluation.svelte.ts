@@ -3,7 +3,7 @@
  * fine-tuning runs with their outcomes, and live progress of the ones running — kept current
  * from `evaluationProgress` events.
  */
-import type { EvaluationProgress, EvaluationRecord, FinetuneRequest, ModelSource, ProbeRequest, StudioClient } from '../../../../app/contract';
+import type { EvaluationProgress, EvaluationRecord, FinetuneRequest, ModelSource, ProbeRequest, StudioClient } from '$contract';
 
 /** Evaluation state of one project; `dispose` unsubscribes. */
 export class EvaluationState {

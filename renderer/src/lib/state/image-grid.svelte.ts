@@ -4,7 +4,7 @@
  */
 import { getContext, setContext } from 'svelte';
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
-import type { IMAGE_SORTS, ImageSummary, LabelCount, StudioClient } from '../../../../app/contract';
+import type { IMAGE_SORTS, ImageSummary, LabelCount, StudioClient } from '$contract';
 
 /** How the grid is ordered. */
 export type ImageSort = (typeof IMAGE_SORTS)[number];

@@ -4,7 +4,7 @@
  */
 import { getContext, setContext } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
-import type { ImportProgress, ImportResult, StudioClient } from '../../../../app/contract';
+import type { ImportProgress, ImportResult, StudioClient } from '$contract';
 
 /** How often the grid refetches while images are arriving. */
 const LIVE_REFRESH_MS = 2500;

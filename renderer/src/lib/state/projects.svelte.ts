@@ -1,6 +1,6 @@
 /** The project list in the sidebar and which project is open. */
 import { getContext, setContext } from 'svelte';
-import type { CreateProject, Project, ProjectRemoval, StudioClient } from '../../../../app/contract';
+import type { CreateProject, Project, ProjectRemoval, StudioClient } from '$contract';
 import type { RouteState } from './route.svelte';
 
 const LAST_PROJECT_KEY = 'mae-studio.last-project';

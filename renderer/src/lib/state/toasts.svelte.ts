@@ -3,7 +3,7 @@
  * ever swallowed; errors stay until dismissed, notices leave on their own.
  */
 import { getContext, setContext } from 'svelte';
-import { StudioError } from '../../../../app/contract';
+import { StudioError } from '$contract';
 import { errorMessage } from '../errors';
 
 /** One notification on screen. */

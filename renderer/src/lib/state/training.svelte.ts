@@ -5,7 +5,7 @@
  * 100k-step run stays smooth.
  */
 import { getContext, setContext } from 'svelte';
-import type { MetricSeries, ReconstructionImage, RunSummary, StudioClient, TrainingProgress } from '../../../../app/contract';
+import type { MetricSeries, ReconstructionImage, RunSummary, StudioClient, TrainingProgress } from '$contract';
 
 /** Points a chart holds before the series is re-fetched downsampled. */
 const MAX_POINTS = 4000;

@@ -2,7 +2,7 @@
  * Per-channel statistics of raw pixels, from one pass that fills a histogram per channel:
  * counting is the only per-pixel work, mean, spread and percentiles come from the bins.
  */
-import type { ChannelStats } from '../contract';
+import type { ChannelStats } from '../../contract';
 
 /** Statistics of one image: what is stored, and the display range of each channel. */
 export interface PixelSummary {

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DecodedImage } from './decode';
+import type { DecodedImage } from '../formats/decode';
 import { summarizePixels } from './stats';
 import { boxShrink, thumbnailPath, writeThumbnail } from './thumbnail';
-import { temporaryFolder } from './test-fixtures';
+import { temporaryFolder } from '../images.fixtures';
 
 let folder: ReturnType<typeof temporaryFolder>;
 beforeEach(() => (folder = temporaryFolder('mae-thumb-')));

@@ -3,10 +3,10 @@
  * over the image, and a thumbnail from the smallest overview page when there is one, else a
  * mosaic of those same blocks. Only the blocks read are decoded.
  */
-import { DecodeError } from './decode';
-import { rasterDisplay, summarizeRaster, type Raster, type RasterDisplay, allocateValues } from './raster';
+import { DecodeError } from '../formats/decode';
+import { rasterDisplay, summarizeRaster, type Raster, type RasterDisplay, allocateValues } from '../formats/raster';
 import type { PixelSummary } from './stats';
-import { readTiffSample, type Region, type TiffLayout } from './tiff';
+import { readTiffSample, type Region, type TiffLayout } from '../formats/tiff';
 
 /** Blocks read across and down for statistics (at most 64 in all). */
 export const SAMPLE_GRID = 8;

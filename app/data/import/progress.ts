@@ -1,5 +1,5 @@
 /** Progress events of an import, throttled to one every {@link PROGRESS_INTERVAL_MS} per phase. */
-import type { ImportProgress } from '../contract';
+import type { ImportProgress } from '../../contract';
 
 /** Least time between two progress events of the same phase. */
 export const PROGRESS_INTERVAL_MS = 100;

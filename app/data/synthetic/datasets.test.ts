@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SAMPLE_DOMAINS, writeSample, type SampleDomain } from './sample';
-import { temporaryFolder } from './test-fixtures';
+import { SAMPLE_DOMAINS, writeSample, type SampleDomain } from './datasets';
+import { temporaryFolder } from '../images.fixtures';
 
 let folder: ReturnType<typeof temporaryFolder>;
 beforeEach(() => (folder = temporaryFolder('mae-sample-')));

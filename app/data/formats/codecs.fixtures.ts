@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import { codecPrintOptions } from './dicom-codecs';
 import { packBits } from './dicom-rle';
-import { writeDicom } from './format-fixtures';
+import { writeDicom } from './formats.fixtures';
 
 /** Encodes 16-bit grey samples losslessly with CharLS (JPEG-LS) or OpenJPEG (JPEG 2000). */
 export async function encodeWasm(name: 'charls' | 'openjpeg', values: Uint16Array, width: number, height: number): Promise<Uint8Array> {

@@ -5,8 +5,8 @@
  */
 import os from 'node:os';
 import sharp from 'sharp';
-import type { ImportDuplicate, ImportFailure, ImportProgress, ImportResult, ImportSkip } from '../contract';
-import type { ImageStore } from '../store/images';
+import type { ImportDuplicate, ImportFailure, ImportProgress, ImportResult, ImportSkip } from '../../contract';
+import type { ImageStore } from '../../store/images';
 import { BatchWriter } from './batch-writer';
 import { ContentIndex } from './content-index';
 import { importFile, type FileContext, type ImportTimings } from './import-file';
@@ -15,7 +15,7 @@ import { ProgressReporter } from './progress';
 import { THUMBNAIL_SIZE } from './thumbnail';
 import { checkFolders, findImageFiles } from './walk';
 
-export { SUPPORTED_FORMATS, isImageFileName } from './formats';
+export { SUPPORTED_FORMATS, isImageFileName } from '../formats/formats';
 export type { ImportTimings } from './import-file';
 
 /** Why a file found again with the same path, size and modification time is not read again. */

@@ -5,7 +5,7 @@
  * of it. Plain PNG/JPEG/WebP and plain TIFFs stay with sharp (`decode.ts`); `openSampleFile`
  * says which by looking at the bytes (`formats.ts`), never trusting the extension.
  */
-import type { DisplayWindow, ImageMeta } from '../contract';
+import type { DisplayWindow, ImageMeta } from '../../contract';
 import { DecodeError } from './decode';
 import { dicomMeta, readDicomFrame, readDicomLayout, dicomSampleType } from './dicom';
 import { sniffFormat } from './formats';

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import type { DecodedImage } from './decode';
+import type { DecodedImage } from '../formats/decode';
 import type { PixelSummary } from './stats';
 
 /** Longest side of a thumbnail, in pixels. */

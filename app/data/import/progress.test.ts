@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ImportProgress } from '../contract';
+import type { ImportProgress } from '../../contract';
 import { ProgressReporter } from './progress';
 
 afterEach(() => vi.useRealTimers());

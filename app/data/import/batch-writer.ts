@@ -2,7 +2,7 @@
  * Buffers image rows and writes them in batched transactions. Duplicate rows point at their
  * original's id, so they are written once the original's row has one.
  */
-import type { ImageStore, NewImage } from '../store/images';
+import type { ImageStore, NewImage } from '../../store/images';
 
 /** A row of a duplicate, waiting for the id of the image it repeats. */
 export interface DuplicateRow {

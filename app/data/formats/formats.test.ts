@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeDicom, writeTiff, type DicomSpec } from './format-fixtures';
+import { writeDicom, writeTiff, type DicomSpec } from './formats.fixtures';
 import { EXPLICIT_BIG, EXPLICIT_LITTLE, IMPLICIT_LITTLE, isImageFileName, sniffFormat } from './formats';
-import { importFolders } from './import';
-import { temporaryFolder, temporaryWorkspace } from './test-fixtures';
+import { importFolders } from '../import/import';
+import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
 
 const CT: DicomSpec = { rows: 4, columns: 3, bitsAllocated: 16, values: Array.from({ length: 12 }, (_, i) => i * 10), intercept: -5 };
 const tiff = () => writeTiff([{ width: 3, height: 2, bands: 1, sampleType: 'uint16', values: [1, 2, 3, 4, 5, 6] }]);

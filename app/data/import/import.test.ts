@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ImportProgress } from '../contract';
+import type { ImportProgress } from '../../contract';
 import { importFolders, isImageFileName, SUPPORTED_FORMATS } from './import';
-import { temporaryFolder, temporaryWorkspace, writeFixture, type FixtureSpec } from './test-fixtures';
+import { temporaryFolder, temporaryWorkspace, writeFixture, type FixtureSpec } from '../images.fixtures';
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;

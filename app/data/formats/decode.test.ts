@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImage, DecodeError, describeDecodeFailure, readPngHeader } from './decode';
-import { encodePixels, fixturePixels, type FixtureSpec } from './test-fixtures';
+import { encodePixels, fixturePixels, type FixtureSpec } from '../images.fixtures';
 
 async function encoded(spec: FixtureSpec) {
   return encodePixels(fixturePixels(spec), spec);

@@ -11,7 +11,7 @@
  * pages; without it, every full-resolution page is a separate sample.
  */
 import { fromArrayBuffer, fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
-import type { ImageMeta } from '../contract';
+import type { ImageMeta } from '../../contract';
 import { DecodeError } from './decode';
 import { omePageIndex, parseOmeXml } from './ome';
 import { allocateValues, type Raster, type RasterValues, type SampleType } from './raster';

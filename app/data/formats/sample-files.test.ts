@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { packBits } from './dicom-rle';
-import { encodeWasm } from './codec-fixtures';
-import { omeXml, writeDicom, writeTiff, type TiffPageSpec } from './format-fixtures';
-import { openSampleFile, type SampleFile } from './samples';
+import { encodeWasm } from './codecs.fixtures';
+import { omeXml, writeDicom, writeTiff, type TiffPageSpec } from './formats.fixtures';
+import { openSampleFile, type SampleFile } from './sample-files';
 import sharp from 'sharp';
 
 async function open(bytes: Uint8Array, fileName = 'fixture'): Promise<SampleFile> {

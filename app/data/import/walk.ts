@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { StudioError } from '../contract';
-import { isImageFileName } from './formats';
+import { StudioError } from '../../contract';
+import { isImageFileName } from '../formats/formats';
 
 /** One file to import. */
 export interface Candidate {

@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { omeXml, writeDicom, writeTiff } from './format-fixtures';
+import { omeXml, writeDicom, writeTiff } from '../formats/formats.fixtures';
 import { importFolders } from './import';
-import { temporaryFolder, temporaryWorkspace } from './test-fixtures';
+import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;

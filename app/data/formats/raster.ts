@@ -3,8 +3,8 @@
  * many-band GeoTIFF, OME-TIFF planes): interleaved values in the file's own units, per-band
  * statistics that skip nodata and NaN, and the 8-bit view a thumbnail is made from.
  */
-import type { ChannelStats, DisplayWindow, ImageMeta } from '../contract';
-import { DISPLAY_CLIP, type PixelSummary } from './stats';
+import type { ChannelStats, DisplayWindow, ImageMeta } from '../../contract';
+import { DISPLAY_CLIP, type PixelSummary } from '../import/stats';
 
 /** Type of each value of a raster. */
 export type SampleType = NonNullable<ImageMeta['sampleType']>;

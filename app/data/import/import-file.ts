@@ -5,13 +5,13 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { KnownFile, NewImage } from '../store/images';
+import type { KnownFile, NewImage } from '../../store/images';
 import type { ContentIndex } from './content-index';
-import { decodedBytes, decodeImage, DecodeError, probeImage } from './decode';
-import { namedFormat, sniffFormat } from './formats';
-import { importSamples } from './import-samples';
+import { decodedBytes, decodeImage, DecodeError, probeImage } from '../formats/decode';
+import { namedFormat, sniffFormat } from '../formats/formats';
+import { importSamples } from './import-sample-file';
 import type { MemoryBudget } from './memory-budget';
-import { openSampleFile, type FileSource, type SampleFile } from './samples';
+import { openSampleFile, type FileSource, type SampleFile } from '../formats/sample-files';
 import { summarizePixels } from './stats';
 import { thumbnailPath, writeThumbnail } from './thumbnail';
 import type { Candidate } from './walk';

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Rng } from '../mae/rng';
-import { fileBatchSource, readEntry } from './batches';
-import { omeXml, writeDicom, writeTiff, type StoredType, type TiffPageSpec } from './format-fixtures';
+import { Rng } from '../../mae/rng';
+import { fileBatchSource, readEntry } from '../batches';
+import { omeXml, writeDicom, writeTiff, type StoredType, type TiffPageSpec } from '../formats/formats.fixtures';
 import { importFolders } from './import';
-import { temporaryFolder, temporaryWorkspace } from './test-fixtures';
+import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;

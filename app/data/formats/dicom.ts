@@ -9,7 +9,7 @@
  * institution tags are never copied into metadata, thumbnails or anything exported.
  */
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
-import type { DisplayWindow, ImageMeta } from '../contract';
+import type { DisplayWindow, ImageMeta } from '../../contract';
 import { DecodeError } from './decode';
 import { decodeFrame, type FrameCodec } from './dicom-codecs';
 import { expandYbr422, isSubsampled, needsRgbConversion, ybrToRgb } from './dicom-colour';

@@ -1,15 +1,15 @@
 /**
- * Importing a file opened by `samples.ts` (DICOM, OME-TIFF, GeoTIFF, huge TIFF): one row per
+ * Importing a file opened by `formats/sample-files.ts` (DICOM, OME-TIFF, GeoTIFF, huge TIFF): one row per
  * sample, each with statistics in the sample's own units and a thumbnail. Huge samples are never
  * decoded whole: statistics come from a grid of tiles, the thumbnail from an overview or a mosaic.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { NewImage } from '../store/images';
+import type { NewImage } from '../../store/images';
 import { summarizeHugeSample } from './huge';
 import type { MemoryBudget } from './memory-budget';
-import { rasterDisplay, summarizeRaster, type RasterDisplay } from './raster';
-import type { SampleFile, SampleInfo } from './samples';
+import { rasterDisplay, summarizeRaster, type RasterDisplay } from '../formats/raster';
+import type { SampleFile, SampleInfo } from '../formats/sample-files';
 import type { PixelSummary } from './stats';
 import { thumbnailPath, writeDisplayThumbnail } from './thumbnail';
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeSample } from '../data/sample';
+import { writeSample } from '../data/synthetic/datasets';
 import { Studio } from '../studio';
 import { Workspace } from '../workspace';
 import { planPretrain, type PretrainOptions } from './pretrain-plan';

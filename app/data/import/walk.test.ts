@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkFolders, findImageFiles } from './walk';
-import { temporaryFolder } from './test-fixtures';
+import { temporaryFolder } from '../images.fixtures';
 
 let folder: ReturnType<typeof temporaryFolder>;
 beforeEach(() => (folder = temporaryFolder('mae-walk-')));

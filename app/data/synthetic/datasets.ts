@@ -11,8 +11,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { StudioError } from '../contract';
-import { Canvas, gaussianBlob, imageSeed, Random, ring, softEllipse } from './sample-draw';
+import { StudioError } from '../../contract';
+import { Canvas, gaussianBlob, imageSeed, Random, ring, softEllipse } from './draw';
 
 /** Domains with a built-in sample. */
 export type SampleDomain = 'microscopy' | 'remote-sensing' | 'medical';
