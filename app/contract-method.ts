@@ -29,3 +29,13 @@ export const Id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 /** A folder on this machine, as typed or picked. */
 export const FolderPath = z.string().min(1, 'a folder path is required').max(4096);
+
+/** Images picked by id and/or every image under a folder. */
+export const ImageSelection = z.strictObject({
+  imageIds: z.array(Id).max(100_000).optional(),
+  /** Every image under this folder. */
+  folder: z.string().min(1).max(4096).optional(),
+});
+
+/** A label set by hand: trimmed, 1–512 characters; null clears it (the image has no label). */
+export const LabelValue = z.string().trim().min(1).max(512).nullable();

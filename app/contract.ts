@@ -8,12 +8,13 @@
  * so the renderer may import it.
  */
 import { z } from 'zod';
-import { FolderPath, Id, method, returns, type MethodSpec, type Returns } from './contract-method';
+import { FolderPath, Id, ImageSelection, LabelValue, method, returns, type MethodSpec, type Returns } from './contract-method';
 import { DOMAINS, type Project, type ImageDetail, type DatasetHealth, type ImagePage, type LabelCount, type ImportFailure, type ImportResult, type ImportProgress, type DirectoryListing, type SystemInfo } from './contract-data';
 import { downstreamEvents, downstreamServices } from './contract-downstream';
 import { ImageWindowQuery, type ImageWindow, type ProjectRemoval } from './contract-images';
 import { runServices, trainingEvents, trainingServices } from './contract-training';
 import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
+import { labelServices } from './contract-labels';
 
 export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-data';
@@ -21,6 +22,7 @@ export * from './contract-images';
 export * from './contract-training';
 export * from './contract-downstream';
 export * from './contract-channels';
+export * from './contract-labels';
 
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
@@ -60,11 +62,6 @@ const CreateProject = z.strictObject({
 });
 export type CreateProject = z.input<typeof CreateProject>;
 
-const ImageSelection = z.strictObject({
-  imageIds: z.array(Id).max(100_000).optional(),
-  /** Every image under this folder. */
-  folder: z.string().min(1).max(4096).optional(),
-});
 export type ImageSelection = z.input<typeof ImageSelection>;
 const SplitOptions = z.strictObject({
   valFraction: z.number().min(0).max(0.9).default(0.1),
@@ -103,8 +100,8 @@ export const services = {
     health: method(z.tuple([Id]), returns<DatasetHealth>()),
     /** Leaves images (by id, or a whole folder) out of training, or takes them back. */
     setExcluded: method(z.tuple([Id, ImageSelection, z.boolean()]), returns<{ changed: number }>()),
-    /** Sets (or clears, with null) the label of images. */
-    setLabel: method(z.tuple([Id, ImageSelection, z.string().trim().min(1).max(512).nullable()]), returns<{ changed: number }>()),
+    /** Sets (or clears, with null) the label of images: as `labels.set`, an override of the folder label kept in the history. */
+    setLabel: method(z.tuple([Id, ImageSelection, LabelValue]), returns<{ changed: number }>()),
     /** Assigns a seeded train/val split, stratified by label, to the kept images. */
     split: method(z.tuple([Id, SplitOptions]), returns<{ train: number; val: number }>()),
     channelPlan: method(z.tuple([Id]), returns<ChannelPlanView>()),
@@ -128,6 +125,7 @@ export const services = {
   training: trainingServices,
   runs: runServices,
   ...downstreamServices,
+  ...labelServices,
 } as const;
 
 /** Every event the UI can hear, with its payload type. */

@@ -16,6 +16,7 @@ import { stratifiedSplit } from './data/split';
 import { checkFolders } from './data/import/walk';
 import { downstreamServices } from './export/services';
 import { StudioEvents } from './rpc';
+import { reprobe } from './train/reprobe';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
 import { Workspace } from './workspace';
 import { VERSION } from './version';
@@ -105,7 +106,7 @@ export class Studio {
       },
       setLabel: (projectId, selection, label) => {
         this.workspace.projects.require(projectId);
-        return { changed: this.workspace.curation.setLabel(projectId, selection, label) };
+        return { changed: this.workspace.labels.set(projectId, selection, label, labelActor()).changed };
       },
       split: (projectId, { valFraction, seed }) => {
         this.workspace.projects.require(projectId);
@@ -162,6 +163,21 @@ export class Studio {
         return this.host.pickFolder();
       },
     },
+    labels: {
+      set: (projectId, selection, label) => {
+        this.workspace.projects.require(projectId);
+        return this.workspace.labels.set(projectId, selection, label, labelActor());
+      },
+      undo: (projectId) => {
+        this.workspace.projects.require(projectId);
+        return this.workspace.labels.undo(projectId);
+      },
+      history: (projectId, query) => {
+        this.workspace.projects.require(projectId);
+        return this.workspace.labels.history(projectId, query);
+      },
+      reprobe: (probeRunId) => reprobe(this.workspace, probeRunId),
+    },
     ...downstreamServices(
       () => this.workspace,
       this.events,
@@ -213,6 +229,15 @@ export class Studio {
     await Promise.all(this.#running);
     await this.training.close();
     this.workspace.close();
+  }
+}
+
+/** Who changes labels here: the account the studio runs as (recorded in the label history). */
+function labelActor(): string {
+  try {
+    return os.userInfo().username || 'unknown';
+  } catch {
+    return 'unknown'; // no passwd entry for this uid (some containers)
   }
 }
 

@@ -10,6 +10,7 @@ import { CurationStore } from './store/curation';
 import { openDatabase, type Db } from './store/database';
 import { ExportStore } from './store/exports';
 import { ImageStore } from './store/images';
+import { LabelStore } from './store/labels';
 import { ProjectStore } from './store/projects';
 import { RunStore } from './store/runs';
 
@@ -20,6 +21,7 @@ export class Workspace {
   readonly images: ImageStore;
   readonly runs: RunStore;
   readonly curation: CurationStore;
+  readonly labels: LabelStore;
   readonly channelPlans: ChannelPlanStore;
   readonly exports: ExportStore;
 
@@ -30,6 +32,7 @@ export class Workspace {
     this.images = new ImageStore(this.db);
     this.runs = new RunStore(this.db);
     this.curation = new CurationStore(this.db);
+    this.labels = new LabelStore(this.db);
     this.channelPlans = new ChannelPlanStore(this.db);
     this.exports = new ExportStore(this.db);
   }

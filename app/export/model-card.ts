@@ -57,8 +57,10 @@ export interface ModelCard {
     channels: number;
     trainImages: number;
     valImages: number;
-    /** Images per label (folder name) in the train and val splits. */
+    /** Images per label in the train and val splits: the folder's name, or the label set by hand in the studio. */
     labels: { label: string; train: number; val: number }[];
+    /** Images of the splits whose label was set by hand (absent in cards of older builds). */
+    relabelled?: number;
     bitDepths: number[];
     formats: string[];
     /** How images of each channel count became the input bands (the channel plan); {} before conversions. */
@@ -114,6 +116,7 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
       trainImages: plan.data.trainImageIds.length,
       valImages: plan.data.valImageIds.length,
       labels: [...new Set([...train.keys(), ...val.keys()])].sort().map((label) => ({ label, train: train.get(label) ?? 0, val: val.get(label) ?? 0 })),
+      relabelled: workspace.labels.overriddenAmong(ids),
       bitDepths: [...new Set(kinds.map((k) => k.bitDepth))].sort((a, b) => a - b),
       formats: [...new Set(kinds.map((k) => k.format))].sort(),
       conversions: plan.data.channelPlan?.conversions ?? {},
@@ -203,6 +206,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     '| label | train | val |',
     '| --- | ---: | ---: |',
     ...dataset.labels.map((row) => `| ${row.label} | ${row.train} | ${row.val} |`),
+    ...(dataset.relabelled ? ['', `${dataset.relabelled} of these images carry a label set by hand in the studio instead of their folder's; the counts above use it.`] : []),
     ...conversionLines(dataset.conversions, dataset.excludedClasses),
     '',
     '## Input normalisation',

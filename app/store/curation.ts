@@ -3,9 +3,9 @@
  * out of training, labels, and the stored train/val split.
  */
 import path from 'node:path';
-import { StudioError, type Bucket, type DatasetHealth, type ImageSelection, type ImportDuplicate } from '../contract';
+import { type Bucket, type DatasetHealth, type ImageSelection, type ImportDuplicate } from '../contract';
 import type { Db } from './database';
-import { folderPattern, GOOD_IMAGE, USABLE_IMAGE } from './images';
+import { EFFECTIVE_LABEL, GOOD_IMAGE, selectionCondition, USABLE_IMAGE } from './images';
 
 /** Good, non-duplicate images of a project. */
 const GOOD = `project_id = @projectId AND ${GOOD_IMAGE}`;
@@ -53,7 +53,7 @@ export class CurationStore {
     const labels = this.db
       .prepare(
         `SELECT label, sum(used) AS count, coalesce(sum(used AND split = 'train'), 0) AS train, coalesce(sum(used AND split = 'val'), 0) AS val, sum(NOT used) AS leftOut
-         FROM (SELECT label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used FROM images WHERE ${USABLE})
+         FROM (SELECT ${EFFECTIVE_LABEL} AS label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used FROM images WHERE ${USABLE})
          GROUP BY label ORDER BY count DESC, leftOut DESC`,
       )
       .all(params) as DatasetHealth['labels'];
@@ -88,27 +88,15 @@ export class CurationStore {
     };
   }
 
-  /** Sets `column` to `value` on the selected good images; returns how many changed. */
-  private update(projectId: number, selection: ImageSelection, assignment: string, value: unknown): number {
-    if (!selection.imageIds?.length && !selection.folder) throw new StudioError('INVALID_ARGUMENT', 'select images by imageIds or folder');
-    const where = [GOOD];
-    const params: Record<string, unknown> = { projectId, value };
-    if (selection.imageIds?.length) where.push(`id IN (SELECT value FROM json_each(@ids))`), (params.ids = JSON.stringify(selection.imageIds));
-    if (selection.folder) where.push("path LIKE @folder ESCAPE '\\'"), (params.folder = folderPattern(selection.folder));
-    return this.db.prepare(`UPDATE images SET ${assignment} WHERE ${where.join(' AND ')}`).run(params).changes;
-  }
-
+  /** Leaves the selected good images out of training (or takes them back); returns how many changed. */
   setExcluded(projectId: number, selection: ImageSelection, excluded: boolean): number {
-    return this.update(projectId, selection, 'excluded = @value', excluded ? 1 : 0);
-  }
-
-  setLabel(projectId: number, selection: ImageSelection, label: string | null): number {
-    return this.update(projectId, selection, 'label = @value', label);
+    const params: Record<string, unknown> = { projectId, value: excluded ? 1 : 0 };
+    return this.db.prepare(`UPDATE images SET excluded = @value WHERE ${GOOD} AND ${selectionCondition(selection, params)}`).run(params).changes;
   }
 
   /** Kept images with their labels, for the split; `leftOut`: channel counts the channel plan leaves out. */
   keptImages(projectId: number, leftOut: readonly number[] = []): { id: number; label: string | null }[] {
-    return this.db.prepare(`SELECT id, label FROM images WHERE ${USED} ORDER BY id`).all({ projectId, leftOut: JSON.stringify(leftOut) }) as { id: number; label: string | null }[];
+    return this.db.prepare(`SELECT id, ${EFFECTIVE_LABEL} AS label FROM images WHERE ${USED} ORDER BY id`).all({ projectId, leftOut: JSON.stringify(leftOut) }) as { id: number; label: string | null }[];
   }
 
   /** Stores a split: the given ids become train or val, every other image none. */

@@ -6,6 +6,7 @@ import {
   type ImageMeta,
   type ImagePage,
   type ImageQuery,
+  type ImageSelection,
   type ImageSummary,
   type ImportFailure,
   type LabelCount,
@@ -67,13 +68,29 @@ interface ImageRow {
   meta: string | null;
   /** The sample's name, extracted from `meta` by the summary query. */
   sample?: string | null;
+  /** The folder's label (`images.label`) beside the effective `label`. */
+  folder_label: string | null;
+  overridden: number;
 }
 
-const SUMMARY_COLUMNS = "id, path, label, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample";
+/**
+ * SQL value of an image's label: its override (a label changed by hand, `label_overrides`) when
+ * it has one, else the label of its folder (`images.label`, written by import). The one
+ * definition of an image's label: the grid, the split, run plans, probes, the dataset's health
+ * and the model card all read labels through it. Needs `images` unaliased in the query.
+ */
+export const EFFECTIVE_LABEL =
+  '(CASE WHEN EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.image_id = images.id) ' +
+  'THEN (SELECT label_overrides.label FROM label_overrides WHERE label_overrides.image_id = images.id) ELSE images.label END)';
+
+/** SQL condition of an image whose label was changed by hand. */
+const OVERRIDDEN = 'EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.image_id = images.id)';
+
+const SUMMARY_COLUMNS = `id, path, ${EFFECTIVE_LABEL} AS label, images.label AS folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample`;
 
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
-  label: 'label, path',
+  label: `${EFFECTIVE_LABEL}, path`,
   size: 'size_bytes DESC, path, frame', // "File size": bytes on disk, largest first
   imported: 'id',
   channels: 'channels DESC, path, frame',
@@ -96,6 +113,8 @@ function toSummary(row: ImageRow): ImageSummary {
     split: row.split,
     frame: row.frame,
     sample: row.sample ?? null,
+    relabelled: row.overridden !== 0,
+    folderLabel: row.folder_label,
   };
 }
 
@@ -103,6 +122,18 @@ function toSummary(row: ImageRow): ImageSummary {
 export function folderPattern(folder: string): string {
   const prefix = folder.endsWith('/') ? folder : `${folder}/`;
   return `${prefix.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+}
+
+/**
+ * SQL condition of the images a selection names (by id and/or under a folder), adding its
+ * parameters to `params`; INVALID_ARGUMENT when it names neither.
+ */
+export function selectionCondition(selection: ImageSelection, params: Record<string, unknown>): string {
+  if (!selection.imageIds?.length && !selection.folder) throw new StudioError('INVALID_ARGUMENT', 'select images by imageIds or folder');
+  const where: string[] = [];
+  if (selection.imageIds?.length) where.push('id IN (SELECT value FROM json_each(@ids))'), (params.ids = JSON.stringify(selection.imageIds));
+  if (selection.folder) where.push("path LIKE @folder ESCAPE '\\'"), (params.folder = folderPattern(selection.folder));
+  return where.join(' AND ');
 }
 
 /** SQL condition of a good image: decoded without error and not a duplicate of another. */
@@ -205,7 +236,7 @@ export class ImageStore {
     const where = ['project_id = @projectId', 'duplicate_of IS NULL'];
     if (query.status === 'ok') where.push('error IS NULL');
     if (query.status === 'failed') where.push('error IS NOT NULL');
-    if (query.label !== undefined) where.push(query.label === null ? 'label IS NULL' : 'label = @label');
+    if (query.label !== undefined) where.push(query.label === null ? `${EFFECTIVE_LABEL} IS NULL` : `${EFFECTIVE_LABEL} = @label`);
     if (query.search) where.push("path LIKE @search ESCAPE '\\'");
     if (query.split === 'none') where.push('split IS NULL');
     else if (query.split) where.push('split = @split');
@@ -259,7 +290,7 @@ export class ImageStore {
 
   /** One image, or NOT_FOUND naming the id. */
   get(id: number): ImageDetail {
-    const row = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    const row = this.db.prepare(`SELECT *, ${EFFECTIVE_LABEL} AS label, images.label AS folder_label, ${OVERRIDDEN} AS overridden FROM images WHERE id = ?`).get(id) as ImageRow | undefined;
     if (!row) throw new StudioError('NOT_FOUND', `no image with id ${id}`, { imageId: id });
     const meta = row.meta ? (JSON.parse(row.meta) as ImageMeta) : null;
     return {
@@ -288,8 +319,8 @@ export class ImageStore {
   labels(projectId: number): LabelCount[] {
     return this.db
       .prepare(
-        `SELECT label, count(*) AS count FROM images
-         WHERE project_id = ? AND ${GOOD_IMAGE} GROUP BY label ORDER BY label`,
+        `SELECT ${EFFECTIVE_LABEL} AS label, count(*) AS count FROM images
+         WHERE project_id = ? AND ${GOOD_IMAGE} GROUP BY 1 ORDER BY 1`,
       )
       .all(projectId) as LabelCount[];
   }
@@ -315,7 +346,7 @@ export class ImageStore {
   usable(projectId: number, order: 'path' | 'id'): UsableImage[] {
     const rows = this.db
       .prepare(
-        `SELECT id, path, frame, label, width, height, channels, bit_depth AS bitDepth, split, stats, meta FROM images
+        `SELECT id, path, frame, ${EFFECTIVE_LABEL} AS label, width, height, channels, bit_depth AS bitDepth, split, stats, meta FROM images
          WHERE project_id = ? AND ${USABLE_IMAGE} AND stats IS NOT NULL ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
       )
       .all(projectId) as (Omit<UsableImage, 'stats' | 'meta'> & { stats: string; meta: string | null })[];
@@ -325,7 +356,7 @@ export class ImageStore {
   /** Usable images of a project counted by channel count and label, in that order. */
   usableCounts(projectId: number): { channels: number; label: string | null; count: number }[] {
     return this.db
-      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
+      .prepare(`SELECT channels, ${EFFECTIVE_LABEL} AS label, count(*) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} GROUP BY 1, 2 ORDER BY 1, 2`)
       .all(projectId) as { channels: number; label: string | null; count: number }[];
   }
 
@@ -339,7 +370,7 @@ export class ImageStore {
 
   /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
   sources(ids: readonly number[]): (ImageSource | undefined)[] {
-    const select = this.db.prepare('SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
+    const select = this.db.prepare(`SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, ${EFFECTIVE_LABEL} AS label, meta FROM images WHERE id = ?`);
     return ids.map((id) => {
       const row = select.get(id) as (Omit<ImageSource, 'meta'> & { meta: string | null }) | undefined;
       return row && { ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null };

@@ -168,6 +168,33 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN worker_pid INTEGER;
     `,
   },
+  {
+    version: 8,
+    description: 'labels changed by hand: overrides of the folder label, and their history (who, when, old, new) for undo',
+    sql: `
+      CREATE TABLE label_changes (
+        id         INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        label      TEXT,
+        actor      TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        undone_at  TEXT
+      );
+      CREATE INDEX label_changes_by_project ON label_changes (project_id, id);
+      CREATE TABLE label_change_images (
+        change_id           INTEGER NOT NULL REFERENCES label_changes(id) ON DELETE CASCADE,
+        image_id            INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        previous            TEXT,
+        previous_overridden INTEGER NOT NULL,
+        PRIMARY KEY (change_id, image_id)
+      );
+      CREATE INDEX label_change_images_by_image ON label_change_images (image_id);
+      CREATE TABLE label_overrides (
+        image_id  INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        label     TEXT
+      );
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

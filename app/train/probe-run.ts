@@ -12,14 +12,14 @@ import { disposeModel, type MaeModel } from '../mae/model';
 import { selectBackend } from '../runtime/backend';
 import { Workspace } from '../workspace';
 import { DEFAULT_BOOTSTRAP, pairedBootstrap } from './intervals';
-import { DEFAULT_KNN, knnPredict } from './knn';
-import { DEFAULT_LINEAR_PROBE, fitLinearProbe, probeLogits } from './probe';
-import { chooseBlock, DEFAULT_BLOCK_SELECTION, type Predictor } from './probe-blocks';
+import { chooseBlock, DEFAULT_BLOCK_SELECTION } from './probe-blocks';
+import { probeFeaturesPath, stackRows, writeProbeFeatures } from './probe-cache';
 import { drawLabelBudget, forEachBatch, labelledSplits, type LabelledEntry } from './probe-data';
 import { encodeBlockFeatures, rawPixelFeatures } from './probe-features';
-import { argmaxRows, classificationScores } from './probe-metrics';
+import { classificationScores } from './probe-metrics';
 import { loadRunModel, randomInitModel, type Pooling } from './probe-model';
-import { DEFAULT_PROBE, type ProbeConfig } from './probe-plan';
+import { DEFAULT_PROBE } from './probe-plan';
+import { probePredictor } from './probe-predictor';
 import { probeWarnings } from './probe-warnings';
 import type { PretrainPlan } from './pretrain-plan';
 import { typedRun, withRunStatus } from './run-records';
@@ -67,12 +67,6 @@ async function splitFeatures(models: MaeModel[], blocks: number[], entries: Labe
   return { encoders, raw };
 }
 
-/** The probe as a function from labelled training rows to predicted labels of query rows. */
-function predictor(options: ProbeConfig, numClasses: number): Predictor {
-  if (options.method === 'knn') return (train, labels, queries, width) => knnPredict(train, labels, queries, width, numClasses, { ...DEFAULT_KNN, k: options.k });
-  return (train, labels, queries, width) => argmaxRows(probeLogits(fitLinearProbe(train, labels, width, numClasses, DEFAULT_LINEAR_PROBE), queries), numClasses);
-}
-
 /** Blocks "best" tries: all of them, or evenly spaced ones (always the last) when all would not fit in memory. */
 function candidateBlocks(depth: number, images: number, width: number): number[] {
   const fit = Math.max(1, Math.floor(CANDIDATE_FEATURE_BYTES / (images * width * 4 * 2)));
@@ -111,7 +105,7 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
       log(`probe: ${options.method} on ${options.pooling}-pooled features of ${requested === 'best' ? `the best of blocks ${candidates.join(', ')}` : `block ${requested}`} of ${depth}, ` +
         `${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} / ${splits.val.length} val images, ${numClasses} classes`);
 
-      const predict = predictor(options, numClasses);
+      const predict = probePredictor(options, numClasses);
       const models = [loaded.model, random];
       const train = await splitFeatures(models, candidates, splits.train, plan, options.pooling, rawSide);
       const choice = candidates.length > 1
@@ -162,6 +156,16 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
         seconds: (Date.now() - started) / 1000,
       };
       const now = Date.now() / 1000;
+      // Kept so a relabelled project can re-fit this probe in seconds (labels.reprobe).
+      await writeProbeFeatures(probeFeaturesPath(workspace.projectDir(run.projectId), runId), {
+        pretrainRunId: options.pretrainRunId, block: choice.chosen, pooling: options.pooling, classes: splits.classes,
+        train: { imageIds: splits.train.map((entry) => entry.id), labels: trainLabels },
+        val: { imageIds: splits.val.map((entry) => entry.id), labels: valLabels },
+        width, rawWidth,
+        pretrained: stackRows(train.encoders[0]![chosenIndex]!, val.encoders[0]![0]!),
+        randomInit: stackRows(train.encoders[1]![chosenIndex]!, val.encoders[1]![0]!),
+        rawPixels: stackRows(train.raw, val.raw),
+      });
       workspace.runs.appendMetrics(runId, [
         { step: loaded.step, name: 'val_accuracy', value: report.pretrained.accuracy, time: now },
         { step: loaded.step, name: 'val_accuracy_random_init', value: report.randomInit.accuracy, time: now },
