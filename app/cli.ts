@@ -12,6 +12,7 @@ import { pretrainCommand, resumeCommand } from './cli/train-commands';
 import { demoCommand } from './cli/demo-command';
 import { adoptCommand, handoffCommand } from './cli/handoff-commands';
 import { exportCommand, finetuneCommand, probeCommand } from './cli/downstream-commands';
+import { relabelCommand, reprobeCommand } from './cli/label-commands';
 import { VERSION } from './version';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
@@ -39,6 +40,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   },
   export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]\n' +
       '                      [--full (safetensors: the whole MAE in models_mae.py names)]' },
+  relabel: { run: relabelCommand, usage: 'relabel --workspace W --project ID (--images 3,4,10-12 | --folder DIR) (--label NAME | --clear) | --undo | --history' },
+  reprobe: { run: reprobeCommand, usage: 'reprobe --workspace W --run PROBE_ID   re-fit a probe on its cached features with the labels as they are now' },
   demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample' },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1] [--stable-token]' },
 };

@@ -4,7 +4,7 @@
  */
 import { getContext, setContext } from 'svelte';
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
-import type { IMAGE_SORTS, ImageSummary, LabelCount, StudioClient } from '$contract';
+import type { IMAGE_SORTS, ImageSummary, LabelChange, LabelCount, StudioClient } from '$contract';
 
 /** How the grid is ordered. */
 export type ImageSort = (typeof IMAGE_SORTS)[number];
@@ -33,6 +33,8 @@ export class ImageGridState {
   readonly selected = $derived(this.selectedIndex === null ? undefined : this.imageAt(this.selectedIndex));
   /** Ids of the images picked for a bulk action (Ctrl/⌘-click, Shift-click a range). */
   readonly checked = new SvelteSet<number>();
+  /** The project's latest label change still in force: what "Undo" reverts; null when none. */
+  lastLabelChange = $state.raw<LabelChange | null>(null);
   /** Moves whenever images were changed here (label, exclusion), so details refetch. */
   changes = $state(0);
   #range: [number, number] = [0, PAGE_SIZE - 1];
@@ -129,11 +131,19 @@ export class ImageGridState {
     return changed;
   }
 
-  /** Sets the label of images (null removes it); returns how many changed. */
+  /** Sets the label of images (null removes it) as an override of their folder's, kept in the history; returns how many changed. */
   async setImageLabel(imageIds: number[], label: string | null): Promise<number> {
-    const { changed } = await this.client.curation.setLabel(this.projectId, { imageIds }, label);
+    const { changed, change } = await this.client.labels.set(this.projectId, { imageIds }, label);
+    if (change) this.lastLabelChange = change;
     await this.#changed();
     return changed;
+  }
+
+  /** Undoes the latest label change still in force; returns it, or null when there was none. */
+  async undoLabels(): Promise<LabelChange | null> {
+    const undone = await this.client.labels.undo(this.projectId);
+    await this.#changed();
+    return undone;
   }
 
   async #changed(): Promise<void> {
@@ -182,10 +192,12 @@ export class ImageGridState {
     }
   }
 
-  /** Reloads the label chips. */
+  /** Reloads the label chips and the change "Undo" would revert. */
   async loadLabels(): Promise<void> {
     try {
-      this.labels = await this.client.images.labels(this.projectId);
+      const [labels, history] = await Promise.all([this.client.images.labels(this.projectId), this.client.labels.history(this.projectId, { limit: 200 })]);
+      this.labels = labels;
+      this.lastLabelChange = history.find((change) => change.undoneAt === null) ?? null;
     } catch (error) {
       this.onError(error);
     }
