@@ -139,6 +139,8 @@ export interface DatasetHealth {
   sizes: Bucket[];
   /** Per label: images the next run uses (`count`, its split), and those the channel plan leaves out. */
   labels: { label: string | null; count: number; train: number; val: number; leftOut: number }[];
+  /** Good images whose label was set by hand (an override of the folder's); absent from older builds. */
+  relabelled?: number;
   folders: { folder: string; count: number; excluded: number }[];
   duplicateFiles: ImportDuplicate[];
   failures: ImportFailure[];

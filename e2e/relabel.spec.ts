@@ -38,6 +38,7 @@ test('relabels a selection with undo, then re-fits the probe and shows the chang
   await expect(page.getByTestId('detail-label')).toContainText(`set by hand · folder: ${from}`);
   await page.getByTestId('curation-tab').click();
   await expect(page.getByTestId('label-balance').and(page.locator(`[data-label="${to}"]`)).locator('.n')).toHaveText(String(before + 3));
+  await expect(page.getByTestId('health-relabelled')).toHaveText('3 set by hand');
   await page.getByRole('tab', { name: 'Images' }).click();
 
   await expect(page.getByTestId('undo-relabel')).toContainText(`Undo “${to}” on 3 images`);

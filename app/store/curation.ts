@@ -75,6 +75,7 @@ export class CurationStore {
       channels: buckets('channels'),
       sizes: sizes.filter((bucket) => bucket.count > 0),
       labels,
+      relabelled: count(`${GOOD} AND EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.image_id = images.id)`),
       folders: [...folders].map(([folder, entry]) => ({ folder, ...entry })).sort((a, b) => a.folder.localeCompare(b.folder)),
       duplicateFiles: this.db
         .prepare(

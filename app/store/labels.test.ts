@@ -53,6 +53,7 @@ describe('label overrides', () => {
     expect(images.labels(projectId)).toEqual([{ label: 'cat', count: 1 }, { label: 'dog', count: 5 }]);
     expect(images.list({ projectId, offset: 0, limit: 10, sort: 'path', status: 'ok', label: 'dog' }).total).toBe(5);
     expect(curation.health(projectId).labels.map((row) => [row.label, row.count])).toEqual([['dog', 5], ['cat', 1]]);
+    expect(curation.health(projectId).relabelled).toBe(2);
     expect(curation.keptImages(projectId).filter((row) => row.label === 'dog')).toHaveLength(5);
     expect(images.usableCounts(projectId)).toEqual([{ channels: 1, label: 'cat', count: 1 }, { channels: 1, label: 'dog', count: 5 }]);
     expect(images.sources([ids[1]!])[0]!.label).toBe('dog');
