@@ -16,7 +16,7 @@ import { stratifiedSplit } from './data/split';
 import { checkFolders } from './data/import/walk';
 import { downstreamServices } from './export/services';
 import { StudioEvents } from './rpc';
-import { reprobe } from './train/reprobe';
+import { reprobeInWorker } from './train/host';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
 import { Workspace } from './workspace';
 import { VERSION } from './version';
@@ -176,7 +176,10 @@ export class Studio {
         this.workspace.projects.require(projectId);
         return this.workspace.labels.history(projectId, query);
       },
-      reprobe: (probeRunId) => reprobe(this.workspace, probeRunId),
+      reprobe: (probeRunId) => {
+        this.workspace.runs.get(probeRunId); // NOT_FOUND here, naming the id, rather than from the process
+        return reprobeInWorker(this.workspace.root, probeRunId, this.host.training ?? {});
+      },
     },
     ...downstreamServices(
       () => this.workspace,

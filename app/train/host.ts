@@ -10,7 +10,7 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StudioError, type ErrorCode, type WarmupEstimate } from '../contract';
+import { StudioError, type ErrorCode, type ReprobeReport, type WarmupEstimate } from '../contract';
 import { Workspace } from '../workspace';
 import type { PretrainPlan } from './pretrain-plan';
 import type { RunProgress } from './pretrain-run';
@@ -89,7 +89,7 @@ export function startTraining(workspaceDir: string, runId: number, options: Trai
     const message = raw as RunProgress | WorkerMessage;
     if (message.type === 'log') options.onLog?.(message.line);
     else if (message.type === 'error') failure = { code: message.code as ErrorCode, message: message.message };
-    else if (message.type !== 'estimate') {
+    else if (message.type !== 'estimate' && message.type !== 'reprobe') {
       if (message.type === 'finished') finished = message;
       options.onProgress?.(message);
     }
@@ -138,6 +138,24 @@ export function estimateInWorker(
     worker.onError((error) => settle(() => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`))));
     worker.onExit((code, signal) => settle(() => reject(new StudioError('INTERNAL', `the warm-up process ended early (${signal ?? `code ${code}`})`))));
     worker.send({ type: 'estimate', plan });
+  });
+}
+
+/** Re-fits a probe run on its cached features in a throwaway training process (`reprobe.ts`), so the fits never stall the UI's process. */
+export function reprobeInWorker(workspaceDir: string, probeRunId: number, options: { workerPath?: string; launch?: LaunchWorker } = {}): Promise<ReprobeReport> {
+  const worker = launchChecked(options, [workspaceDir, 'reprobe', String(probeRunId)]);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (!settled) (settled = true), fn();
+    };
+    worker.onMessage((raw) => {
+      const message = raw as WorkerMessage;
+      if (message.type === 'reprobe') settle(() => resolve(message.report));
+      else if (message.type === 'error') settle(() => reject(new StudioError(message.code as ErrorCode, message.message)));
+    });
+    worker.onError((error) => settle(() => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`))));
+    worker.onExit((code, signal) => settle(() => reject(new StudioError('INTERNAL', `the re-fit process ended early (${signal ?? `code ${code}`})`))));
   });
 }
 

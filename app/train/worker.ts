@@ -3,23 +3,26 @@
  * utilityProcess runs the same file, talking over `process.parentPort`) for pretraining, probe and
  * fine-tuning runs alike. Arguments: `<workspace> <runId> [resume]` runs a run by its kind;
  * `<workspace> estimate` waits for one `{type: 'estimate', plan}` message, times a few warm-up
- * steps and exits. It reports `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or
+ * steps and exits; `<workspace> reprobe <probeRunId>` re-fits a probe on its cached features with
+ * today's labels, sends `{type: 'reprobe', report}` and exits (seconds of arithmetic kept off the UI's process). It reports `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or
  * SIGTERM stop the run after the current step and `{type: 'pause'}` pauses it, each with a
  * checkpoint, so it can be resumed.
  */
-import { StudioError } from '../contract';
+import { StudioError, type ReprobeReport } from '../contract';
 import { Workspace } from '../workspace';
 import { measureWarmup } from './estimate';
 import { executeFinetune } from './finetune-run';
 import type { PretrainPlan } from './pretrain-plan';
 import { executeProbe } from './probe-run';
 import { executePretrain, type ExecuteOptions } from './pretrain-run';
+import { reprobe } from './reprobe';
 
 /** Messages the worker sends besides `RunProgress`. */
 export type WorkerMessage =
   | { type: 'log'; line: string }
   | { type: 'error'; code: string; message: string }
-  | ({ type: 'estimate' } & Awaited<ReturnType<typeof measureWarmup>>);
+  | ({ type: 'estimate' } & Awaited<ReturnType<typeof measureWarmup>>)
+  | { type: 'reprobe'; report: ReprobeReport };
 
 /** Messages the worker accepts. */
 export type WorkerCommand = { type: 'stop' } | { type: 'pause' } | { type: 'estimate'; plan: PretrainPlan };
@@ -80,7 +83,15 @@ async function execute(workspaceDir: string, runId: number, options: ExecuteOpti
   return executePretrain(workspaceDir, runId, options);
 }
 
-if (runIdText === 'estimate') {
+if (runIdText === 'reprobe') {
+  const opened = new Workspace(workspace!);
+  reprobe(opened, Number(mode))
+    .finally(() => opened.close())
+    .then((report) => {
+      send({ type: 'reprobe', report });
+      done(0);
+    }, fail);
+} else if (runIdText === 'estimate') {
   onCommand((command) => {
     if (command?.type !== 'estimate') return;
     measureWarmup(workspace!, command.plan, { log: (line) => send({ type: 'log', line }) }).then((result) => {
