@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { type Bucket, type DatasetHealth, type ImageSelection, type ImportDuplicate } from '../contract';
 import type { Db } from './database';
-import { EFFECTIVE_LABEL, GOOD_IMAGE, selectionCondition, USABLE_IMAGE } from './images';
+import { GOOD_IMAGE, selectionCondition, USABLE_IMAGE } from './images';
 
 /** Good, non-duplicate images of a project. */
 const GOOD = `project_id = @projectId AND ${GOOD_IMAGE}`;
@@ -53,7 +53,7 @@ export class CurationStore {
     const labels = this.db
       .prepare(
         `SELECT label, sum(used) AS count, coalesce(sum(used AND split = 'train'), 0) AS train, coalesce(sum(used AND split = 'val'), 0) AS val, sum(NOT used) AS leftOut
-         FROM (SELECT ${EFFECTIVE_LABEL} AS label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used FROM images WHERE ${USABLE})
+         FROM (SELECT label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used FROM images WHERE ${USABLE})
          GROUP BY label ORDER BY count DESC, leftOut DESC`,
       )
       .all(params) as DatasetHealth['labels'];
@@ -75,7 +75,7 @@ export class CurationStore {
       channels: buckets('channels'),
       sizes: sizes.filter((bucket) => bucket.count > 0),
       labels,
-      relabelled: count(`${GOOD} AND EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.image_id = images.id)`),
+      relabelled: count(`${GOOD} AND id IN (SELECT image_id FROM label_overrides)`),
       folders: [...folders].map(([folder, entry]) => ({ folder, ...entry })).sort((a, b) => a.folder.localeCompare(b.folder)),
       duplicateFiles: this.db
         .prepare(
@@ -97,7 +97,7 @@ export class CurationStore {
 
   /** Kept images with their labels, for the split; `leftOut`: channel counts the channel plan leaves out. */
   keptImages(projectId: number, leftOut: readonly number[] = []): { id: number; label: string | null }[] {
-    return this.db.prepare(`SELECT id, ${EFFECTIVE_LABEL} AS label FROM images WHERE ${USED} ORDER BY id`).all({ projectId, leftOut: JSON.stringify(leftOut) }) as { id: number; label: string | null }[];
+    return this.db.prepare(`SELECT id, label FROM images WHERE ${USED} ORDER BY id`).all({ projectId, leftOut: JSON.stringify(leftOut) }) as { id: number; label: string | null }[];
   }
 
   /** Stores a split: the given ids become train or val, every other image none. */

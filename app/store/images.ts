@@ -57,6 +57,7 @@ interface ImageRow {
   channels: number | null;
   bit_depth: number | null;
   format: string | null;
+  /** The image's label: its folder's (`folder_label`) unless set by hand (`labels.ts` keeps both). */
   label: string | null;
   split: 'train' | 'val' | 'test' | null;
   excluded: number;
@@ -68,29 +69,19 @@ interface ImageRow {
   meta: string | null;
   /** The sample's name, extracted from `meta` by the summary query. */
   sample?: string | null;
-  /** The folder's label (`images.label`) beside the effective `label`. */
+  /** The folder's label, whatever `label` says now. */
   folder_label: string | null;
   overridden: number;
 }
 
-/**
- * SQL value of an image's label: its override (a label changed by hand, `label_overrides`) when
- * it has one, else the label of its folder (`images.label`, written by import). The one
- * definition of an image's label: the grid, the split, run plans, probes, the dataset's health
- * and the model card all read labels through it. Needs `images` unaliased in the query.
- */
-export const EFFECTIVE_LABEL =
-  '(CASE WHEN EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.image_id = images.id) ' +
-  'THEN (SELECT label_overrides.label FROM label_overrides WHERE label_overrides.image_id = images.id) ELSE images.label END)';
-
-/** SQL condition of an image whose label was changed by hand. */
+/** SQL condition of an image whose label was set by hand (`label_overrides`, `labels.ts`). */
 const OVERRIDDEN = 'EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.image_id = images.id)';
 
-const SUMMARY_COLUMNS = `id, path, ${EFFECTIVE_LABEL} AS label, images.label AS folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample`;
+const SUMMARY_COLUMNS = `id, path, label, folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample`;
 
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
-  label: `${EFFECTIVE_LABEL}, path`,
+  label: 'label, path',
   size: 'size_bytes DESC, path, frame', // "File size": bytes on disk, largest first
   imported: 'id',
   channels: 'channels DESC, path, frame',
@@ -183,13 +174,14 @@ export class ImageStore {
   insertMany(rows: readonly NewImage[]): number[] {
     const insert = this.db.prepare(`
       INSERT INTO images (project_id, path, frame, sha256, size_bytes, mtime_ms, width, height, channels, bit_depth,
-                          format, label, error, stats, thumbnail, duplicate_of, meta, imported_at)
+                          format, label, folder_label, error, stats, thumbnail, duplicate_of, meta, imported_at)
       VALUES (@projectId, @path, @frame, @sha256, @sizeBytes, @mtimeMs, @width, @height, @channels, @bitDepth,
-              @format, @label, @error, @stats, @thumbnail, @duplicateOf, @meta, @importedAt)
+              @format, @label, @label, @error, @stats, @thumbnail, @duplicateOf, @meta, @importedAt)
       ON CONFLICT (project_id, path, frame) DO UPDATE SET
         sha256 = excluded.sha256, size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms,
         width = excluded.width, height = excluded.height, channels = excluded.channels,
-        bit_depth = excluded.bit_depth, format = excluded.format, label = excluded.label,
+        bit_depth = excluded.bit_depth, format = excluded.format, folder_label = excluded.folder_label,
+        label = CASE WHEN ${OVERRIDDEN} THEN images.label ELSE excluded.label END,
         error = excluded.error, stats = excluded.stats, thumbnail = excluded.thumbnail,
         duplicate_of = excluded.duplicate_of, meta = excluded.meta, imported_at = excluded.imported_at
       RETURNING id`);
@@ -236,7 +228,7 @@ export class ImageStore {
     const where = ['project_id = @projectId', 'duplicate_of IS NULL'];
     if (query.status === 'ok') where.push('error IS NULL');
     if (query.status === 'failed') where.push('error IS NOT NULL');
-    if (query.label !== undefined) where.push(query.label === null ? `${EFFECTIVE_LABEL} IS NULL` : `${EFFECTIVE_LABEL} = @label`);
+    if (query.label !== undefined) where.push(query.label === null ? 'label IS NULL' : 'label = @label');
     if (query.search) where.push("path LIKE @search ESCAPE '\\'");
     if (query.split === 'none') where.push('split IS NULL');
     else if (query.split) where.push('split = @split');
@@ -290,7 +282,7 @@ export class ImageStore {
 
   /** One image, or NOT_FOUND naming the id. */
   get(id: number): ImageDetail {
-    const row = this.db.prepare(`SELECT *, ${EFFECTIVE_LABEL} AS label, images.label AS folder_label, ${OVERRIDDEN} AS overridden FROM images WHERE id = ?`).get(id) as ImageRow | undefined;
+    const row = this.db.prepare(`SELECT *, label, folder_label, ${OVERRIDDEN} AS overridden FROM images WHERE id = ?`).get(id) as ImageRow | undefined;
     if (!row) throw new StudioError('NOT_FOUND', `no image with id ${id}`, { imageId: id });
     const meta = row.meta ? (JSON.parse(row.meta) as ImageMeta) : null;
     return {
@@ -319,8 +311,8 @@ export class ImageStore {
   labels(projectId: number): LabelCount[] {
     return this.db
       .prepare(
-        `SELECT ${EFFECTIVE_LABEL} AS label, count(*) AS count FROM images
-         WHERE project_id = ? AND ${GOOD_IMAGE} GROUP BY 1 ORDER BY 1`,
+        `SELECT label, count(*) AS count FROM images
+         WHERE project_id = ? AND ${GOOD_IMAGE} GROUP BY label ORDER BY label`,
       )
       .all(projectId) as LabelCount[];
   }
@@ -346,7 +338,7 @@ export class ImageStore {
   usable(projectId: number, order: 'path' | 'id'): UsableImage[] {
     const rows = this.db
       .prepare(
-        `SELECT id, path, frame, ${EFFECTIVE_LABEL} AS label, width, height, channels, bit_depth AS bitDepth, split, stats, meta FROM images
+        `SELECT id, path, frame, label, width, height, channels, bit_depth AS bitDepth, split, stats, meta FROM images
          WHERE project_id = ? AND ${USABLE_IMAGE} AND stats IS NOT NULL ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
       )
       .all(projectId) as (Omit<UsableImage, 'stats' | 'meta'> & { stats: string; meta: string | null })[];
@@ -356,7 +348,7 @@ export class ImageStore {
   /** Usable images of a project counted by channel count and label, in that order. */
   usableCounts(projectId: number): { channels: number; label: string | null; count: number }[] {
     return this.db
-      .prepare(`SELECT channels, ${EFFECTIVE_LABEL} AS label, count(*) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} GROUP BY 1, 2 ORDER BY 1, 2`)
+      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
       .all(projectId) as { channels: number; label: string | null; count: number }[];
   }
 
@@ -370,7 +362,7 @@ export class ImageStore {
 
   /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
   sources(ids: readonly number[]): (ImageSource | undefined)[] {
-    const select = this.db.prepare(`SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, ${EFFECTIVE_LABEL} AS label, meta FROM images WHERE id = ?`);
+    const select = this.db.prepare('SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
     return ids.map((id) => {
       const row = select.get(id) as (Omit<ImageSource, 'meta'> & { meta: string | null }) | undefined;
       return row && { ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null };

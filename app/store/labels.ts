@@ -1,13 +1,16 @@
 /**
- * Labels changed by hand: `label_overrides` holds an image's label when it differs from its
- * folder's (`images.label`, which import keeps writing), and every change is one row of
- * `label_changes` (who, when, the new label) with one `label_change_images` row per image it
- * touched (the label before, and whether that was itself an override), so a change can be
- * undone exactly. Readers never look here: they read `EFFECTIVE_LABEL` (`images.ts`).
+ * Labels changed by hand. `images.folder_label` is the label of the image's folder (import writes
+ * it); `label_overrides` holds the label set by hand where it differs; `images.label` is the one
+ * every reader uses — the override when there is one, else the folder's — kept so by this
+ * repository (and by import, which never overwrites an overridden label). Readers need no join,
+ * so the grid's label filter and the label counts stay index-backed on 100k-image projects.
+ * Every change is one row of `label_changes` (who, when, the new label) with one
+ * `label_change_images` row per image it touched (the label before, and whether that was itself
+ * an override), so a change can be undone exactly.
  */
 import { StudioError, type ImageSelection, type LabelChange } from '../contract';
 import type { Db } from './database';
-import { EFFECTIVE_LABEL, GOOD_IMAGE, selectionCondition } from './images';
+import { GOOD_IMAGE, selectionCondition } from './images';
 
 interface ChangeRow {
   id: number;
@@ -29,11 +32,11 @@ export class LabelStore {
    */
   set(projectId: number, selection: ImageSelection, label: string | null, actor: string): { changed: number; change: LabelChange | null } {
     const params: Record<string, unknown> = { projectId, label };
-    const where = `project_id = @projectId AND ${GOOD_IMAGE} AND ${selectionCondition(selection, params)} AND ${EFFECTIVE_LABEL} IS NOT @label`;
+    const where = `project_id = @projectId AND ${GOOD_IMAGE} AND ${selectionCondition(selection, params)} AND label IS NOT @label`;
     return this.db.transaction(() => {
       const targets = this.db
         .prepare(
-          `SELECT id, ${EFFECTIVE_LABEL} AS previous, images.label AS folder,
+          `SELECT id, label AS previous, folder_label AS folder,
                   EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.image_id = images.id) AS overridden
            FROM images WHERE ${where} ORDER BY id`,
         )
@@ -62,16 +65,18 @@ export class LabelStore {
       if (!latest) return null;
       const rows = this.db
         .prepare(
-          `SELECT i.id, i.label AS folder, c.previous, c.previous_overridden AS overridden
+          `SELECT c.image_id AS id, c.previous, c.previous_overridden AS overridden
            FROM label_change_images c JOIN images i ON i.id = c.image_id WHERE c.change_id = ?`,
         )
-        .all(latest.id) as { id: number; folder: string | null; previous: string | null; overridden: number }[];
+        .all(latest.id) as { id: number; previous: string | null; overridden: number }[];
       const clear = this.db.prepare('DELETE FROM label_overrides WHERE image_id = ?');
       const restore = this.db.prepare('INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ON CONFLICT (image_id) DO UPDATE SET label = excluded.label');
+      const relabel = this.db.prepare('UPDATE images SET label = ? WHERE id = ?');
       for (const row of rows) {
         // Changes are undone newest first, so each image is back to exactly its state before this one.
         if (row.overridden) restore.run(row.id, row.previous);
         else clear.run(row.id);
+        relabel.run(row.previous, row.id);
       }
       this.db.prepare('UPDATE label_changes SET undone_at = ? WHERE id = ?').run(new Date().toISOString(), latest.id);
       return this.change(latest.id);
@@ -109,6 +114,7 @@ export class LabelStore {
   private override(imageId: number, folder: string | null, label: string | null): void {
     if (label === folder) this.db.prepare('DELETE FROM label_overrides WHERE image_id = ?').run(imageId);
     else this.db.prepare('INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ON CONFLICT (image_id) DO UPDATE SET label = excluded.label').run(imageId, label);
+    this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, imageId);
   }
 
   private change(id: number): LabelChange {

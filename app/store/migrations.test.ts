@@ -79,3 +79,13 @@ describe('migration 4', () => {
     db.close();
   });
 });
+
+describe('migration 8', () => {
+  it('keeps each label as its folder label, with no label set by hand', () => {
+    fillVersion2();
+    const db = openDatabase(dir);
+    expect(db.prepare('SELECT DISTINCT label, folder_label FROM images').all()).toEqual([{ label: 'a', folder_label: 'a' }]);
+    expect(db.prepare('SELECT count(*) AS n FROM label_overrides').get()).toEqual({ n: 0 });
+    db.close();
+  });
+});

@@ -172,6 +172,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 8,
     description: 'labels changed by hand: overrides of the folder label, and their history (who, when, old, new) for undo',
     sql: `
+      ALTER TABLE images ADD COLUMN folder_label TEXT;
+      UPDATE images SET folder_label = label;
       CREATE TABLE label_changes (
         id         INTEGER PRIMARY KEY,
         project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
