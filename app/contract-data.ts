@@ -107,6 +107,36 @@ export interface ImageMeta {
   huge?: boolean;
   /** TIFF pages that are reduced-resolution overviews of this sample. */
   overviews?: number;
+  /** Where this 2-D slice sits in its volume (NIfTI, a DICOM series, a multi-frame DICOM). */
+  volume?: VolumeMeta;
+}
+
+/**
+ * A slice's place in its volume. Slices sharing `key` form one volume (the grid shows one tile for
+ * it); slices sharing `group` (one file, one patient) always land on the same side of a split.
+ */
+export interface VolumeMeta {
+  /** The volume's key in the project, and its subject's (pseudonymous: hashes, never UIDs or IDs). */
+  key?: string;
+  group?: string;
+  /** Which volume of a 4-D series (0-based) and how many the series has. */
+  volume?: number;
+  volumes?: number;
+  /** This slice's index along the slice axis (0-based, in position order) and the volume's count. */
+  slice: number;
+  slices: number;
+  /** The voxel axis slices are cut across: k, the file's third axis or a series' slice normal. */
+  axis: 'k';
+  /** Voxel spacing (i, j, k) in mm; k from the slice positions in a DICOM series. */
+  spacing?: [number, number, number];
+  /** Voxel (i, j, k) to world (RAS+ for NIfTI, LPS+ for DICOM) in mm, rows of a 4×4 matrix. */
+  affine?: number[][];
+  /** Axis codes of the affine (`RAS`, `LPS`, ...). */
+  orientation?: string;
+  /** Where the affine comes from: NIfTI sform, qform, none (spacing only), or DICOM positions. */
+  transform?: 'sform' | 'qform' | 'none' | 'dicom';
+  /** What is wrong with the volume as a whole: missing or duplicate slices, mixed orientations. */
+  problems?: string[];
 }
 
 /** Count of images for one value of a property. */
