@@ -48,6 +48,13 @@ export interface ImageSummary {
   frame?: number;
   /** Name of the sample within its file (`page 2 of 3`, `frame 4 of 10`, `z 2/5 · t 1/1 · c 1–2`); null for single-image files. */
   sample?: string | null;
+  /**
+   * Set when this tile stands for a volume (NIfTI, a DICOM series): its slice count. The grid
+   * shows the middle slice; labels, exclusion and the split apply to every slice of it.
+   */
+  slices?: number;
+  /** What is wrong with the volume (missing or duplicate slices, mixed orientations). */
+  volumeProblems?: string[];
 }
 
 /** Everything known about one image, for the detail panel. */
@@ -109,6 +116,25 @@ export interface ImageMeta {
   overviews?: number;
   /** Where this 2-D slice sits in its volume (NIfTI, a DICOM series, a multi-frame DICOM). */
   volume?: VolumeMeta;
+  /** A DICOM frame's series and geometry, from which series are assembled into volumes. */
+  plane?: DicomPlane;
+}
+
+/**
+ * A DICOM frame's series, subject and geometry. Series and subject are pseudonyms (16 hex digits
+ * of a sha256 of the Series Instance UID and the Patient ID), never the identifiers themselves.
+ */
+export interface DicomPlane {
+  series: string;
+  subject?: string;
+  /** Frame within its file (0-based). */
+  frame: number;
+  /** Instance Number, where stated. */
+  instance?: number;
+  /** Image Position (Patient): the first pixel's centre, in mm (LPS+). */
+  position?: [number, number, number];
+  /** Image Orientation (Patient): row then column direction cosines. */
+  orientation?: number[];
 }
 
 /**
@@ -221,6 +247,21 @@ export interface ImportResult {
   cancelled: boolean;
   /** Set when the import as a whole failed (what was stored before the failure stays). */
   error?: string;
+  /** DICOM series of the project assembled into volumes, each with what is wrong with it. */
+  volumes?: VolumeReport[];
+}
+
+/** A DICOM series assembled into a volume: its slices, spacing and problems. */
+export interface VolumeReport {
+  /** The volume's key (a pseudonym of its series). */
+  volume: string;
+  /** Folder of its first slice, to find it by. */
+  folder: string;
+  slices: number;
+  /** Voxel spacing (column, row, slice) in mm, where known. */
+  spacing: [number, number, number] | null;
+  /** Missing or duplicate slices, mixed orientations or sizes; empty when the volume is whole. */
+  problems: string[];
 }
 
 export interface ImportProgress {

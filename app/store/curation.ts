@@ -93,7 +93,12 @@ export class CurationStore {
     if (!selection.imageIds?.length && !selection.folder) throw new StudioError('INVALID_ARGUMENT', 'select images by imageIds or folder');
     const where = [GOOD];
     const params: Record<string, unknown> = { projectId, value };
-    if (selection.imageIds?.length) where.push(`id IN (SELECT value FROM json_each(@ids))`), (params.ids = JSON.stringify(selection.imageIds));
+    // A volume is one tile in the grid: selecting it selects every slice of it.
+    const volumesOfIds = "SELECT json_extract(meta, '$.volume.key') FROM images WHERE project_id = @projectId AND id IN (SELECT value FROM json_each(@ids))";
+    if (selection.imageIds?.length) {
+      where.push(`(id IN (SELECT value FROM json_each(@ids)) OR json_extract(meta, '$.volume.key') IN (${volumesOfIds}))`);
+      params.ids = JSON.stringify(selection.imageIds);
+    }
     if (selection.folder) where.push("path LIKE @folder ESCAPE '\\'"), (params.folder = folderPattern(selection.folder));
     return this.db.prepare(`UPDATE images SET ${assignment} WHERE ${where.join(' AND ')}`).run(params).changes;
   }

@@ -102,7 +102,7 @@ interface Candidate {
   /** The split stored by curation, if any. */
   split?: string | null;
   /** Slices of one volume or subject share it, so the split never parts them. */
-  group: string | null;
+  group?: string | null;
 }
 
 /** Builds and validates the model config from the user's architecture options. */

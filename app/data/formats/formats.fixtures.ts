@@ -254,12 +254,18 @@ export interface DicomSpec {
   preamble?: 'zero' | 'tiff' | 'none' | 'meta';
   /** The transfer syntax the meta header names, when it lies (`null`: none at all). */
   declaredSyntax?: string | null;
+  /** Series Instance UID, Instance Number, Image Position and Orientation (Patient), Patient ID. */
+  series?: string;
+  instance?: number;
+  position?: [number, number, number];
+  orientation?: number[];
+  patientId?: string;
 }
 
 const VR: Record<string, string> = {
   '00080060': 'CS', '00100010': 'PN', '00100020': 'LO', '00100030': 'DA', '00280002': 'US', '00280004': 'CS', '00280006': 'US',
   '00280008': 'IS', '00280010': 'US', '00280011': 'US', '00280030': 'DS', '00280100': 'US', '00280101': 'US', '00280102': 'US',
-  '00280103': 'US', '00281050': 'DS', '00281051': 'DS', '00281052': 'DS', '00281053': 'DS', '7fe00010': 'OW',
+  '00280103': 'US', '0020000e': 'UI', '00200013': 'IS', '00200032': 'DS', '00200037': 'DS', '00281050': 'DS', '00281051': 'DS', '00281052': 'DS', '00281053': 'DS', '7fe00010': 'OW',
 };
 
 /** Writes a DICOM Part 10 file; it carries a patient name and id, which must never show. */
@@ -291,8 +297,12 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
   const samples = spec.samplesPerPixel ?? 1;
   element(0x0008, 0x0060, text(spec.modality ?? 'CT'));
   element(0x0010, 0x0010, text('Doe^Jane'));
-  element(0x0010, 0x0020, text('PATIENT-4711'));
+  element(0x0010, 0x0020, text(spec.patientId ?? 'PATIENT-4711'));
   element(0x0010, 0x0030, text('19700101'));
+  if (spec.series) element(0x0020, 0x000e, uid(spec.series));
+  if (spec.instance !== undefined) element(0x0020, 0x0013, text(String(spec.instance)));
+  if (spec.position) element(0x0020, 0x0032, text(spec.position.join('\\')));
+  if (spec.orientation) element(0x0020, 0x0037, text(spec.orientation.join('\\')));
   element(0x0028, 0x0002, us(samples));
   element(0x0028, 0x0004, text(spec.photometric ?? (samples === 3 ? 'RGB' : 'MONOCHROME2')));
   if (samples === 3) element(0x0028, 0x0006, us(0));

@@ -115,9 +115,10 @@ function dicomSampleFile(bytes: Uint8Array, bareSyntax: string | undefined): Sam
   return {
     format: 'dicom',
     // Frames of a multi-frame file are named (`frame 4 of 10`) wherever a sample shows.
-    samples: Array.from({ length: layout.frames }, (_, frame) =>
-      layout.frames === 1 ? info : { ...info, meta: { ...info.meta, sample: `frame ${frame + 1} of ${layout.frames}` } },
-    ),
+    samples: Array.from({ length: layout.frames }, (_, frame) => {
+      const plane = layout.planes?.[frame];
+      return layout.frames === 1 ? info : { ...info, meta: { ...info.meta, ...(plane && { plane }), sample: `frame ${frame + 1} of ${layout.frames}` } };
+    }),
     read: async (index, region) => {
       const frame = await readDicomFrame(layout, index);
       return region ? cropRaster(frame, region) : frame;
