@@ -8,9 +8,9 @@
  * Privacy: only the technical tags of the image pixel module are read. Patient, study and
  * institution tags are never copied into metadata, thumbnails or anything exported.
  */
-import { createHash } from 'node:crypto';
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
 import type { DicomPlane, DisplayWindow, ImageMeta } from '../../contract';
+import { readPlanes, sharedGroup } from './dicom-planes';
 import { DecodeError } from './decode';
 import { decodeFrame, type FrameCodec } from './dicom-codecs';
 import { expandYbr422, isSubsampled, needsRgbConversion, ybrToRgb } from './dicom-colour';
@@ -266,49 +266,6 @@ export function dicomMeta(layout: DicomLayout): ImageMeta {
   if (layout.pixelSpacing) meta.pixelSpacing = layout.pixelSpacing;
   if (layout.planes) meta.plane = layout.planes[0]!;
   return meta;
-}
-
-/** A pseudonym of an identifier: the first 16 hex digits of its sha256 (never the UID or ID itself). */
-function pseudonym(kind: string, value: string | undefined): string | undefined {
-  const clean = value?.replace(/\0/g, '').trim();
-  return clean ? createHash('sha256').update(`${kind}:${clean}`).digest('hex').slice(0, 16) : undefined;
-}
-
-/** The first item of a functional group sequence of the shared groups (enhanced multi-frame). */
-function sharedGroup(dataSet: DataSet, tag: string): DataSet | undefined {
-  return dataSet.elements.x52009229?.items?.[0]?.dataSet?.elements[tag]?.items?.[0]?.dataSet;
-}
-
-function readTriple(dataSet: DataSet | undefined, tag: string, count: number): number[] | undefined {
-  if (!dataSet) return undefined;
-  const values = Array.from({ length: count }, (_, index) => dataSet.floatString(tag, index));
-  return values.every((value): value is number => value !== undefined && Number.isFinite(value)) ? values : undefined;
-}
-
-/**
- * Series, subject and geometry of each frame: Image Position/Orientation (Patient) of a classic
- * file, or the per-frame and shared functional groups of an enhanced multi-frame file. Null when
- * the file names no series (nothing to assemble).
- */
-function readPlanes(dataSet: DataSet, frames: number): DicomPlane[] | null {
-  const series = pseudonym('series', dataSet.string('x0020000e'));
-  if (!series) return null;
-  const subject = pseudonym('patient', dataSet.string('x00100020'));
-  const instance = dataSet.intString('x00200013');
-  const perFrame = dataSet.elements.x52009230?.items;
-  const sharedOrientation = readTriple(sharedGroup(dataSet, 'x00209116'), 'x00200037', 6) ?? readTriple(dataSet, 'x00200037', 6);
-  return Array.from({ length: frames }, (_, frame) => {
-    const groups = perFrame?.[frame]?.dataSet;
-    const position = readTriple(groups?.elements.x00209113?.items?.[0]?.dataSet, 'x00200032', 3) ?? (frame === 0 || !perFrame ? readTriple(dataSet, 'x00200032', 3) : undefined);
-    const orientation = readTriple(groups?.elements.x00209116?.items?.[0]?.dataSet, 'x00200037', 6) ?? sharedOrientation;
-    const plane: DicomPlane = { series, frame };
-    if (subject) plane.subject = subject;
-    if (instance !== undefined) plane.instance = instance;
-    // A classic multi-frame file states one position: only its first frame has it.
-    if (position && (frames === 1 || perFrame || frame === 0)) plane.position = position as [number, number, number];
-    if (orientation) plane.orientation = orientation;
-    return plane;
-  });
 }
 
 /** Reads one frame in modality units, interleaved; throws {@link DecodeError} naming the problem. */

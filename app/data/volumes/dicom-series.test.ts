@@ -81,6 +81,21 @@ describe('importing a DICOM series', () => {
     });
   }
 
+  it('makes an enhanced multi-frame file one volume, its frames placed by their functional groups', async () => {
+    const zs = [5, -5, 0]; // frames stored out of position order
+    const values = zs.flatMap((z) => Array.from({ length: 16 }, () => z + 100));
+    const file = path.join(data.dir, 'mr', 'enhanced.dcm');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, writeDicom({ rows: 4, columns: 4, frames: 3, bitsAllocated: 16, values, series: '1.2.840.99.3', functionalGroups: { orientation: AXIAL, positions: zs.map((z) => [0, 0, z]) } }));
+    const result = await importFolders({ importId: 'i', projectId: space.projectId, folders: [data.dir], images: space.workspace.images, projectDir: space.workspace.projectDir(space.projectId) });
+    expect(result.errors).toEqual([]);
+    expect(result.volumes).toMatchObject([{ slices: 3, spacing: [0.5, 0.5, 5], problems: [] }]);
+    const rows = space.workspace.images.samplesOf(space.projectId, file);
+    expect(rows.map((row) => row.meta!.volume!.slice)).toEqual([2, 0, 1]);
+    const page = space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 50, sort: 'path', status: 'all' });
+    expect(page.images.map((image) => [image.frame, image.sample])).toEqual([[2, '3 slices']]);
+  });
+
   it('assembles files of one series into one volume: one tile, slices in position order, gaps reported', async () => {
     // Shuffled file order, 4 slices missing (14, 16, 18 and 22 mm); a second patient's whole series.
     writeSeries('a', '1.2.840.99.1', [12, 4, 0, 20, 8, 24, 2, 6, 10], 'P1');
