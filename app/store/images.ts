@@ -290,6 +290,7 @@ export class ImageStore {
       importedAt: row.imported_at,
       frame: row.frame,
       meta,
+      ...(meta?.volume && volumeTile(meta.volume)),
       sample: meta?.sample ?? null,
     };
   }
