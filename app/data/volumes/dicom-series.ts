@@ -87,13 +87,16 @@ function assembleOne(series: string, members: SeriesFrame[]): { ordered: SeriesF
   if (sizes.size > 1) problems.push(`mixed slice sizes: ${[...sizes].join(', ')}`);
   const unplaced = members.filter((frame) => !frame.plane.position).length;
   const byInstance = (a: SeriesFrame, b: SeriesFrame) => (a.plane.instance ?? 0) - (b.plane.instance ?? 0) || a.path.localeCompare(b.path) || a.plane.frame - b.plane.frame;
-  if (!orientation || unplaced > 0) {
+  const normal = orientation ? cross(orientation.slice(0, 3), orientation.slice(3, 6)) : null;
+  // Two orthogonal unit vectors have a unit normal; a corrupt or zero orientation does not.
+  const degenerate = normal !== null && Math.abs(Math.hypot(...normal) - 1) > 0.01;
+  if (!orientation || !normal || degenerate || unplaced > 0) {
     if (unplaced > 0 && unplaced < members.length) problems.push(`${unplaced} of ${members.length} slices have no Image Position (Patient): ordered by instance number`);
     else if (!orientation) problems.push('no Image Orientation (Patient): ordered by instance number, spacing unknown');
+    else if (degenerate) problems.push(`Image Orientation (Patient) ${orientation.join('\\')} is not two orthogonal unit vectors: ordered by instance number, spacing unknown`);
     const ordered = [...members].sort(byInstance);
     return { ordered, report: { volume: series, folder: path.dirname(ordered[0]!.path), slices: ordered.length, spacing: null, problems }, affine: null };
   }
-  const normal = cross(orientation.slice(0, 3), orientation.slice(3, 6));
   const distance = (frame: SeriesFrame) => dot(frame.plane.position!, normal);
   const ordered = [...members].sort((a, b) => distance(a) - distance(b) || byInstance(a, b));
   const steps = ordered.slice(1).map((frame, index) => distance(frame) - distance(ordered[index]!));
