@@ -74,7 +74,8 @@ interface ImageRow {
 
 /**
  * SQL condition of a grid tile: an image, or the middle slice of a volume (every other slice of
- * a volume is hidden from the grid, which shows one tile per volume).
+ * a volume is hidden from the grid, which shows one tile per volume). Migration 8's partial index
+ * repeats it word for word; change both together.
  */
 export const GRID_TILE = "(json_extract(meta, '$.volume.key') IS NULL OR json_extract(meta, '$.volume.slice') = json_extract(meta, '$.volume.slices') / 2)";
 
