@@ -3,6 +3,7 @@
  * slices, spacing and orientation kept, hostile files refused by name. Fixtures are written byte by
  * byte from the standard's layout (`nifti.fixtures.ts`), not by the library under test.
  */
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { formatOfFileName, sniffFormat } from './formats';
 import { makeNifti, type NiftiFixture } from './nifti.fixtures';
@@ -123,6 +124,21 @@ describe('NIfTI sniffing and hostile files', () => {
     ['5-D vectors', () => makeNifti({ datatype: 2, dims: [1, 1, 1, 1, 3], values: [1, 2, 3] }), /unsupported 5-D NIfTI \(1×1×1×1×3\)/],
     ['a zero dimension', () => makeNifti({ datatype: 2, dims: [2, 0, 1], values: [] }), /invalid NIfTI dimensions 2×0×1/],
   ];
+  it('refuses a .nii.gz that inflates beyond what its header declares (a decompression bomb)', () => {
+    const small = makeNifti({ datatype: 2, dims: [2, 2, 1], values: [1, 2, 3, 4] });
+    const padded = new Uint8Array(small.length + 8 * 1024 * 1024);
+    padded.set(small);
+    expect(() => readNifti(new Uint8Array(gzipSync(padded)))).toThrow(/inflates to more than its header declares \(356 bytes\): refused as a possible decompression bomb/);
+    // Within the slack (extensions, padding) it reads.
+    const slightly = new Uint8Array(small.length + 1000);
+    slightly.set(small);
+    expect(readNifti(new Uint8Array(gzipSync(slightly))).size).toEqual([2, 2, 1, 1]);
+  });
+
+  it('refuses a header declaring more than it reads at most, before inflating', () => {
+    expect(() => readNifti(makeNifti({ datatype: 64, dims: [2048, 2048, 1024], values: [], gzip: true }))).toThrow(/NIfTI file too large: its header declares 34359738720 bytes/);
+  });
+
   for (const [what, bytes, reason] of hostile) {
     it(`refuses ${what} with its reason`, () => {
       expect(() => readNifti(bytes())).toThrow(reason);

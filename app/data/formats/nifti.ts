@@ -14,7 +14,7 @@
  * `qform_code > 0`, else the voxel spacing alone. Rows of a slice run from the highest j to the
  * lowest, so that +j points up as radiology viewers show it.
  */
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync, type ZlibOptions } from 'node:zlib';
 import { isNIFTI1, isNIFTI2, readHeader, type NIFTI1, type NIFTI2 } from 'nifti-reader-js';
 import type { ImageMeta, VolumeMeta } from '../../contract';
 import { DecodeError } from './decode';
@@ -85,14 +85,47 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0x1f && bytes[1] === 0x8b && bytes[2] === 8;
 }
 
-/** Gunzips a NIfTI file; a `.nii.gz` whose stream is broken is named as such. */
+/** Bytes a .nii.gz may inflate to beyond what its header declares (extensions, padding). */
+const INFLATE_SLACK = 1024 * 1024;
+
+/**
+ * Gunzips a NIfTI file, never to more than its header declares (voxels from `vox_offset`, plus
+ * {@link INFLATE_SLACK}): a stream inflating beyond that is refused as a decompression bomb, and a
+ * header declaring more than {@link MAX_NIFTI_BYTES} is refused before inflating. A `.nii.gz` whose
+ * stream is broken is named as such.
+ */
 export function gunzipNifti(bytes: Uint8Array): Uint8Array {
+  const declared = declaredBytes(inflate(bytes.subarray(0, 4096), { finishFlush: constants.Z_SYNC_FLUSH }));
+  if (declared !== null && declared > MAX_NIFTI_BYTES) throw new DecodeError(`NIfTI file too large: its header declares ${declared} bytes of voxels and header, more than the ${MAX_NIFTI_BYTES} read at most`);
+  const limit = declared === null ? MAX_NIFTI_BYTES : Math.min(MAX_NIFTI_BYTES, declared + INFLATE_SLACK);
   try {
-    return new Uint8Array(gunzipSync(bytes, { maxOutputLength: MAX_NIFTI_BYTES }));
+    return inflate(bytes, { maxOutputLength: limit });
   } catch (error) {
-    const message = (error as Error).message;
-    if (/maxOutputLength|Cannot create a Buffer/i.test(message)) throw new DecodeError(`NIfTI file too large: it decompresses to more than ${MAX_NIFTI_BYTES} bytes`);
-    throw new DecodeError(`corrupt or truncated gzip stream in a .nii.gz file (${message})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
+      throw new DecodeError(`.nii.gz inflates to more than its header declares (${declared ?? 'unknown'} bytes): refused as a possible decompression bomb`);
+    }
+    throw new DecodeError(`corrupt or truncated gzip stream in a .nii.gz file (${(error as Error).message})`);
+  }
+}
+
+function inflate(bytes: Uint8Array, options: ZlibOptions): Uint8Array {
+  const out = gunzipSync(bytes, options);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** `vox_offset` + voxel bytes a NIfTI header declares, or null when the head does not parse. */
+function declaredBytes(head: Uint8Array): number | null {
+  try {
+    const buffer = head.buffer.slice(head.byteOffset, head.byteOffset + head.byteLength) as ArrayBuffer;
+    if (!isNIFTI1(buffer, true) && !isNIFTI2(buffer, true)) return null;
+    const header = readHeader(buffer, true);
+    const rank = header.dims[0]!;
+    if (!(rank >= 1 && rank <= 7)) return null;
+    const voxels = header.dims.slice(1, rank + 1).reduce((product, size) => product * Math.max(1, size), 1);
+    return Number(header.vox_offset) + voxels * Math.max(1, header.numBitsPerVoxel / 8);
+  } catch {
+    return null; // a head the header reader cannot parse: the full read says what is wrong
   }
 }
 
