@@ -132,11 +132,18 @@ function dicomSampleFile(bytes: Uint8Array, bareSyntax: string | undefined): Sam
  * open, and a .nii.gz would otherwise be inflated whole for every slice.
  */
 let lastNifti: { path: string; bytes: Uint8Array; volume: NiftiVolume } | null = null;
+let forgetNifti: NodeJS.Timeout | undefined;
+
+/** How long the last NIfTI file stays parsed after its last read. */
+const NIFTI_KEPT_MS = 30_000;
 
 function openNifti(bytes: Uint8Array, path: string): NiftiVolume {
-  if (lastNifti && lastNifti.path === path && sameBytes(lastNifti.bytes, bytes)) return lastNifti.volume;
-  const volume = readNifti(bytes);
+  const volume = lastNifti && lastNifti.path === path && sameBytes(lastNifti.bytes, bytes) ? lastNifti.volume : readNifti(bytes);
   lastNifti = { path, bytes, volume };
+  // A long-lived process (the app after an import) does not hold a volume it no longer reads.
+  clearTimeout(forgetNifti);
+  forgetNifti = setTimeout(() => (lastNifti = null), NIFTI_KEPT_MS);
+  forgetNifti.unref();
   return volume;
 }
 
