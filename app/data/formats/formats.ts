@@ -90,7 +90,8 @@ export function sniffFormat(head: Uint8Array, fileName = ''): Sniffed {
   if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { format: 'png' };
   if (startsWith(head, [0xff, 0xd8, 0xff])) return { format: 'jpeg' };
   if (startsWith(head, [0x52, 0x49, 0x46, 0x46]) && startsWith(head, [0x57, 0x45, 0x42, 0x50], 8)) return { format: 'webp' };
-  const nifti = niftiHeader(head) ?? (startsWith(head, [0x1f, 0x8b, 0x08]) ? niftiHeader(inflateHead(head), true) : null);
+  // Only the head is inflated: callers may pass a whole file, and a header is in its first bytes.
+  const nifti = niftiHeader(head) ?? (startsWith(head, [0x1f, 0x8b, 0x08]) ? niftiHeader(inflateHead(head.subarray(0, SNIFF_BYTES)), true) : null);
   if (nifti) return nifti;
   const transferSyntax = dataSetEncoding(head);
   if (transferSyntax) return { format: 'dicom', part10: false, transferSyntax, guessed: false };
