@@ -304,11 +304,12 @@ export class ImageStore {
     return row && { projectId: row.project_id, thumbnail: row.thumbnail };
   }
 
+  /** Good images per label as the grid counts them: a volume once, like its one tile. */
   labels(projectId: number): LabelCount[] {
     return this.db
       .prepare(
         `SELECT label, count(*) AS count FROM images
-         WHERE project_id = ? AND ${GOOD_IMAGE} GROUP BY label ORDER BY label`,
+         WHERE project_id = ? AND ${GOOD_IMAGE} AND ${GRID_TILE} GROUP BY label ORDER BY label`,
       )
       .all(projectId) as LabelCount[];
   }

@@ -116,6 +116,8 @@ describe('importing a DICOM series', () => {
     );
     const page = space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 50, sort: 'path', status: 'all' });
     expect(page.total).toBe(2);
+    // The grid's label chips count each volume once, as its tile.
+    expect(space.workspace.images.labels(space.projectId)).toEqual([{ label: 'a', count: 1 }, { label: 'b', count: 1 }]);
     const tileA = page.images.find((image) => image.path.includes(`${path.sep}a${path.sep}`))!;
     expect(tileA).toMatchObject({ slices: 9, sample: '9 slices', volumeProblems: [expect.stringMatching(/^missing slices/)] });
     // The tile is the middle slice (index 4 of 9 in position order: z = 8).
