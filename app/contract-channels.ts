@@ -58,13 +58,14 @@ export interface ChannelCoverage {
 }
 
 /** How pixels of a band are scaled before the model sees them. */
-export const CHANNEL_SCALINGS = ['mean-std', 'percentile', 'divisor'] as const;
+export const CHANNEL_SCALINGS = ['mean-std', 'percentile', 'divisor', 'window'] as const;
 export type ChannelScaling = (typeof CHANNEL_SCALINGS)[number];
 
 /**
  * A project's channel plan: which bands feed the model in which order, how they are scaled
- * (per-band dataset mean/std; a robust percentile clip to [0, 1]; or a fixed divisor such as
- * Sentinel-2's 10,000), and which bands thumbnails show with what contrast.
+ * (per-band dataset mean/std; a robust percentile clip to [0, 1]; a fixed divisor such as
+ * Sentinel-2's 10,000; or a fixed window such as a CT window in Hounsfield units), and which
+ * bands thumbnails show with what contrast.
  */
 export interface ChannelPlan {
   /**
@@ -85,6 +86,12 @@ export interface ChannelPlan {
   percentiles: [number, number];
   /** Divisor for 'divisor' scaling, e.g. 10000. */
   divisor: number;
+  /**
+   * [low, high] in the images' own units for 'window' scaling: values are clipped to it, then
+   * scaled to 0–1 (CT soft tissue in HU: [-160, 240], i.e. level 40, width 400). Absent in plans
+   * stored before windows: the default.
+   */
+  window?: [number, number];
   /** Bands shown in thumbnails: one (grey) or three (R, G, B). */
   displayBands: number[];
   /** Per shown band, [low, high] in the band's own units; null stretches each image itself. */
@@ -146,6 +153,10 @@ export const ChannelPlanSchema = z.strictObject({
   scaling: z.enum(CHANNEL_SCALINGS),
   percentiles: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).refine(([low, high]) => low < high, 'percentiles must be low < high'),
   divisor: z.number().positive(),
+  window: z
+    .tuple([z.number(), z.number()])
+    .refine(([low, high]) => Number.isFinite(low) && Number.isFinite(high) && low < high, 'window must be finite with low < high')
+    .optional(),
   displayBands: z.array(z.number().int().min(0).max(1023)).refine((bands) => bands.length === 1 || bands.length === 3, 'show one band (grey) or three (RGB)'),
   displayRange: z.array(z.tuple([z.number(), z.number()]).nullable()),
 });

@@ -52,6 +52,13 @@ export interface ImageSummary {
   relabelled?: boolean;
   /** The label of the image's folder, whatever `label` says now. */
   folderLabel?: string | null;
+  /**
+   * Set when this tile stands for a volume (NIfTI, a DICOM series): its slice count. The grid
+   * shows the middle slice; labels, exclusion and the split apply to every slice of it.
+   */
+  slices?: number;
+  /** What is wrong with the volume (missing or duplicate slices, mixed orientations). */
+  volumeProblems?: string[];
 }
 
 /** Everything known about one image, for the detail panel. */
@@ -111,6 +118,55 @@ export interface ImageMeta {
   huge?: boolean;
   /** TIFF pages that are reduced-resolution overviews of this sample. */
   overviews?: number;
+  /** Where this 2-D slice sits in its volume (NIfTI, a DICOM series, a multi-frame DICOM). */
+  volume?: VolumeMeta;
+  /** A DICOM frame's series and geometry, from which series are assembled into volumes. */
+  plane?: DicomPlane;
+}
+
+/**
+ * A DICOM frame's series, subject and geometry. Series and subject are pseudonyms (16 hex digits
+ * of a sha256 of the Series Instance UID and the Patient ID), never the identifiers themselves.
+ */
+export interface DicomPlane {
+  series: string;
+  subject?: string;
+  /** Frame within its file (0-based). */
+  frame: number;
+  /** Instance Number, where stated. */
+  instance?: number;
+  /** Image Position (Patient): the first pixel's centre, in mm (LPS+). */
+  position?: [number, number, number];
+  /** Image Orientation (Patient): row then column direction cosines. */
+  orientation?: number[];
+}
+
+/**
+ * A slice's place in its volume. Slices sharing `key` form one volume (the grid shows one tile for
+ * it); slices sharing `group` (one file, one patient) always land on the same side of a split.
+ */
+export interface VolumeMeta {
+  /** The volume's key in the project, and its subject's (pseudonymous: hashes, never UIDs or IDs). */
+  key?: string;
+  group?: string;
+  /** Which volume of a 4-D series (0-based) and how many the series has. */
+  volume?: number;
+  volumes?: number;
+  /** This slice's index along the slice axis (0-based, in position order) and the volume's count. */
+  slice: number;
+  slices: number;
+  /** The voxel axis slices are cut across: k, the file's third axis or a series' slice normal. */
+  axis: 'k';
+  /** Voxel spacing (i, j, k) in mm; k from the slice positions in a DICOM series. */
+  spacing?: [number, number, number];
+  /** Voxel (i, j, k) to world (RAS+ for NIfTI, LPS+ for DICOM) in mm, rows of a 4×4 matrix. */
+  affine?: number[][];
+  /** Axis codes of the affine (`RAS`, `LPS`, ...). */
+  orientation?: string;
+  /** Where the affine comes from: NIfTI sform, qform, none (spacing only), or DICOM positions. */
+  transform?: 'sform' | 'qform' | 'none' | 'dicom';
+  /** What is wrong with the volume as a whole: missing or duplicate slices, mixed orientations. */
+  problems?: string[];
 }
 
 /** Count of images for one value of a property. */
@@ -197,6 +253,21 @@ export interface ImportResult {
   cancelled: boolean;
   /** Set when the import as a whole failed (what was stored before the failure stays). */
   error?: string;
+  /** DICOM series of the project assembled into volumes, each with what is wrong with it. */
+  volumes?: VolumeReport[];
+}
+
+/** A DICOM series assembled into a volume: its slices, spacing and problems. */
+export interface VolumeReport {
+  /** The volume's key (a pseudonym of its series). */
+  volume: string;
+  /** Folder of its first slice, to find it by. */
+  folder: string;
+  slices: number;
+  /** Voxel spacing (column, row, slice) in mm, where known. */
+  spacing: [number, number, number] | null;
+  /** Missing or duplicate slices, mixed orientations or sizes; empty when the volume is whole. */
+  problems: string[];
 }
 
 export interface ImportProgress {

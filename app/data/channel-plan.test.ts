@@ -79,6 +79,19 @@ describe('channel plan', () => {
     expect(Math.max(...scaled.data)).toBeLessThanOrEqual(1);
   });
 
+  it('scales by a fixed window (a CT window in HU): clipped to it, then 0–1', async () => {
+    await studio.services.curation.setChannelPlan(projectId, { conversions: {}, bands: [0], scaling: 'window', percentiles: [1, 99], divisor: 1, window: [1010, 1050], displayBands: [0], displayRange: [null] });
+    const plan = planDataset(studio.workspace, projectId, {});
+    expect(plan.transform).toMatchObject({ bands: [0], clip: [[1010, 1050]], center: [1010], spread: [40] });
+    const first = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok' }).images[0]!;
+    const image = await decodePlanar({ path: first.path, channels: 4, bitDepth: 16 }, plan.transform);
+    // Blue of forest/tile0 is 1000 + pixel: pixel 0 is below the window, 30 halfway, 63 above it.
+    expect([image.data[0], image.data[30], image.data[63]]).toEqual([0, 0.5, 1]);
+    const dispatch = createDispatcher(studio.services);
+    const reply = await dispatch('curation.setChannelPlan', [projectId, { bands: [0], scaling: 'window', percentiles: [1, 99], divisor: 1, window: [40, 40], displayBands: [0], displayRange: [null] }]);
+    expect(reply).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('window must be finite with low < high') } });
+  });
+
   it('refuses a plan that reads a band the images do not have, naming the field', async () => {
     const dispatch = createDispatcher(studio.services);
     const reply = await dispatch('curation.setChannelPlan', [projectId, { bands: [7], scaling: 'mean-std', percentiles: [1, 99], divisor: 1, displayBands: [0], displayRange: [null] }]);

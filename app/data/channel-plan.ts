@@ -62,6 +62,9 @@ function countsByImages(rows: readonly { channels: number; count: number }[]): {
     .map(({ channels, images }) => ({ channels, images }));
 }
 
+/** The window of 'window' scaling until one is chosen: CT soft tissue (level 40, width 400 HU). */
+export const DEFAULT_WINDOW: readonly [number, number] = [-160, 240];
+
 /**
  * Every band in order, scaled by dataset mean/std; thumbnails show bands 1–3 (or 1). Images of
  * other channel counts take their default conversion (`conversionChoices`), shown in Curate.
@@ -75,6 +78,7 @@ export function defaultChannelPlan(channels: number): ChannelPlan {
     scaling: 'mean-std',
     percentiles: [1, 99],
     divisor: 10_000,
+    window: [DEFAULT_WINDOW[0], DEFAULT_WINDOW[1]],
     displayBands: display,
     displayRange: display.map(() => null),
   };
@@ -207,6 +211,11 @@ export function resolveTransform(plan: ChannelPlan, stats: DatasetChannelStats |
       transform.clip.push(null);
       transform.center.push(0);
       transform.spread.push(plan.divisor);
+    } else if (plan.scaling === 'window') {
+      const [low, high] = plan.window ?? DEFAULT_WINDOW;
+      transform.clip.push([low, high]);
+      transform.center.push(low);
+      transform.spread.push(high - low);
     } else if (plan.scaling === 'percentile') {
       const bandStats = stats?.bands[band];
       if (!bandStats) throw new StudioError('INVALID_ARGUMENT', 'percentile scaling needs the dataset statistics: compute them in the channel plan first');

@@ -96,8 +96,12 @@ export class CurationStore {
   }
 
   /** Kept images with their labels, for the split; `leftOut`: channel counts the channel plan leaves out. */
-  keptImages(projectId: number, leftOut: readonly number[] = []): { id: number; label: string | null }[] {
-    return this.db.prepare(`SELECT id, label FROM images WHERE ${USED} ORDER BY id`).all({ projectId, leftOut: JSON.stringify(leftOut) }) as { id: number; label: string | null }[];
+  keptImages(projectId: number, leftOut: readonly number[] = []): { id: number; label: string | null; group: string | null }[] {
+    // The split group of a volume's slice (ImageMeta.volume: its subject, else its volume).
+    const group = "coalesce(json_extract(meta, '$.volume.group'), json_extract(meta, '$.volume.key'))";
+    return this.db
+      .prepare(`SELECT id, label, ${group} AS "group" FROM images WHERE ${USED} ORDER BY id`)
+      .all({ projectId, leftOut: JSON.stringify(leftOut) }) as { id: number; label: string | null; group: string | null }[];
   }
 
   /** Stores a split: the given ids become train or val, every other image none. */

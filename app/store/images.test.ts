@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from './database';
 import { CurationStore } from './curation';
-import { ImageStore, type NewImage } from './images';
+import { GRID_TILE, ImageStore, type NewImage } from './images';
+import { MIGRATIONS } from './migrations';
 import { ProjectStore } from './projects';
 
 let dir: string;
@@ -108,5 +109,19 @@ describe('usable images: the one definition of "kept"', () => {
     expect(sources[2]).toMatchObject({ id: one, format: 'tiff', bitDepth: 16, label: 'cells', frame: 0, meta: { huge: true, nodata: -1 } });
     expect(images.kinds([one, two]).sort((a, b) => a.bitDepth - b.bitDepth)).toEqual([{ bitDepth: 8, format: 'png' }, { bitDepth: 16, format: 'tiff' }]);
     expect(images.kinds([])).toEqual([]);
+  });
+});
+
+// The grid's one-tile-per-volume condition and migration 9's partial index must stay word for
+// word the same, or SQLite stops using the index and a project of volumes pages 100x slower.
+describe('grid tile index', () => {
+  it('is the index the grid query pages with', () => {
+    expect(MIGRATIONS.find((migration) => migration.version === 9)!.sql.replace(/\s+/g, ' ')).toContain(GRID_TILE);
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-grid-'));
+    const db = openDatabase(folder);
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM images WHERE project_id = 1 AND duplicate_of IS NULL AND ${GRID_TILE} ORDER BY path, frame LIMIT 100`).all() as { detail: string }[];
+    expect(plan.map((step) => step.detail).join(' ')).toContain('images_grid_tiles');
+    db.close();
+    fs.rmSync(folder, { recursive: true, force: true });
   });
 });

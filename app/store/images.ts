@@ -10,6 +10,7 @@ import {
   type ImageSummary,
   type ImportFailure,
   type LabelCount,
+  type VolumeMeta,
 } from '../contract';
 import type { Db } from './database';
 
@@ -72,12 +73,21 @@ interface ImageRow {
   /** The folder's label, whatever `label` says now. */
   folder_label: string | null;
   overridden: number;
+  /** The volume this slice belongs to, extracted from `meta` (JSON), for its grid tile. */
+  volume?: string | null;
 }
 
 /** SQL condition of an image whose label was set by hand (`label_overrides`, `labels.ts`). */
 const OVERRIDDEN = 'EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.image_id = images.id)';
 
-const SUMMARY_COLUMNS = `id, path, label, folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample`;
+/**
+ * SQL condition of a grid tile: an image, or the middle slice of a volume (every other slice of
+ * a volume is hidden from the grid, which shows one tile per volume). Migration 9's partial index
+ * repeats it word for word; change both together.
+ */
+export const GRID_TILE = "(json_extract(meta, '$.volume.key') IS NULL OR json_extract(meta, '$.volume.slice') = json_extract(meta, '$.volume.slices') / 2)";
+
+const SUMMARY_COLUMNS = `id, path, label, folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample, json_extract(meta, '$.volume') AS volume`;
 
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
@@ -106,7 +116,15 @@ function toSummary(row: ImageRow): ImageSummary {
     sample: row.sample ?? null,
     relabelled: row.overridden !== 0,
     folderLabel: row.folder_label,
+    ...(row.volume && volumeTile(JSON.parse(row.volume) as VolumeMeta)),
   };
+}
+
+/** How a volume's tile names it: its slice count (and which volume of a series), and its problems. */
+function volumeTile(volume: VolumeMeta): Pick<ImageSummary, 'sample' | 'slices' | 'volumeProblems'> {
+  if (!volume.key) return {};
+  const series = volume.volumes && volume.volumes > 1 ? `volume ${(volume.volume ?? 0) + 1} of ${volume.volumes} · ` : '';
+  return { sample: `${series}${volume.slices} slice${volume.slices === 1 ? '' : 's'}`, slices: volume.slices, ...(volume.problems?.length && { volumeProblems: volume.problems }) };
 }
 
 /** `folder` as a LIKE prefix of paths under it, with LIKE's wildcards escaped. */
@@ -122,7 +140,13 @@ export function folderPattern(folder: string): string {
 export function selectionCondition(selection: ImageSelection, params: Record<string, unknown>): string {
   if (!selection.imageIds?.length && !selection.folder) throw new StudioError('INVALID_ARGUMENT', 'select images by imageIds or folder');
   const where: string[] = [];
-  if (selection.imageIds?.length) where.push('id IN (SELECT value FROM json_each(@ids))'), (params.ids = JSON.stringify(selection.imageIds));
+  if (selection.imageIds?.length) {
+    // A volume is one tile in the grid: selecting it selects every slice of it.
+    const volumesOfIds =
+      "SELECT json_extract(meta, '$.volume.key') FROM images WHERE project_id = @projectId AND id IN (SELECT value FROM json_each(@ids))";
+    where.push(`(id IN (SELECT value FROM json_each(@ids)) OR json_extract(meta, '$.volume.key') IN (${volumesOfIds}))`);
+    params.ids = JSON.stringify(selection.imageIds);
+  }
   if (selection.folder) where.push("path LIKE @folder ESCAPE '\\'"), (params.folder = folderPattern(selection.folder));
   return where.join(' AND ');
 }
@@ -225,7 +249,7 @@ export class ImageStore {
   }
 
   list(query: Required<Pick<ImageQuery, 'projectId' | 'offset' | 'limit' | 'sort' | 'status'>> & ImageQuery): ImagePage {
-    const where = ['project_id = @projectId', 'duplicate_of IS NULL'];
+    const where = ['project_id = @projectId', 'duplicate_of IS NULL', GRID_TILE];
     if (query.status === 'ok') where.push('error IS NULL');
     if (query.status === 'failed') where.push('error IS NOT NULL');
     if (query.label !== undefined) where.push(query.label === null ? 'label IS NULL' : 'label = @label');
@@ -296,6 +320,7 @@ export class ImageStore {
       importedAt: row.imported_at,
       frame: row.frame,
       meta,
+      ...(meta?.volume && volumeTile(meta.volume)),
       sample: meta?.sample ?? null,
     };
   }
@@ -308,11 +333,12 @@ export class ImageStore {
     return row && { projectId: row.project_id, thumbnail: row.thumbnail };
   }
 
+  /** Good images per label as the grid counts them: a volume once, like its one tile. */
   labels(projectId: number): LabelCount[] {
     return this.db
       .prepare(
         `SELECT label, count(*) AS count FROM images
-         WHERE project_id = ? AND ${GOOD_IMAGE} GROUP BY label ORDER BY label`,
+         WHERE project_id = ? AND ${GOOD_IMAGE} AND ${GRID_TILE} GROUP BY label ORDER BY label`,
       )
       .all(projectId) as LabelCount[];
   }
@@ -367,6 +393,30 @@ export class ImageStore {
       const row = select.get(id) as (Omit<ImageSource, 'meta'> & { meta: string | null }) | undefined;
       return row && { ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null };
     });
+  }
+
+  /** Good DICOM frames that name a series, with their geometry: what series assembly reads. */
+  seriesFrames(projectId: number): { id: number; path: string; width: number; height: number; meta: ImageMeta }[] {
+    const rows = this.db
+      .prepare(`SELECT id, path, width, height, meta FROM images WHERE project_id = ? AND ${GOOD_IMAGE} AND json_extract(meta, '$.plane.series') IS NOT NULL ORDER BY path, frame`)
+      .all(projectId) as { id: number; path: string; width: number; height: number; meta: string }[];
+    return rows.map((row) => ({ ...row, meta: JSON.parse(row.meta) as ImageMeta }));
+  }
+
+  /**
+   * Stores each frame's place in its volume (`meta.volume`); frames of `ids` not placed (a series
+   * now of one frame) lose theirs. One transaction.
+   */
+  setVolumes(projectId: number, placements: ReadonlyMap<number, VolumeMeta>, ids: readonly number[]): void {
+    const place = this.db.prepare("UPDATE images SET meta = json_set(meta, '$.volume', json(?)) WHERE id = ? AND project_id = ?");
+    const unplace = this.db.prepare("UPDATE images SET meta = json_remove(meta, '$.volume') WHERE id = ? AND project_id = ? AND json_extract(meta, '$.volume') IS NOT NULL");
+    this.db.transaction(() => {
+      for (const id of ids) {
+        const placement = placements.get(id);
+        if (placement) place.run(JSON.stringify(placement), id, projectId);
+        else unplace.run(id, projectId);
+      }
+    })();
   }
 
   /** The distinct bit depths and formats among `ids`. */

@@ -13,7 +13,7 @@ import { DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENC
 import type { ChannelTransform } from '../data/batches';
 import { convertStats } from '../data/channel-conversion';
 import { channelPlanView, keptByPlan, pooledStats, resolveTransform } from '../data/channel-plan';
-import { stratifiedSplit } from '../data/split';
+import { splitGroupOf, stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
@@ -101,6 +101,8 @@ interface Candidate {
   stats: ChannelStats[];
   /** The split stored by curation, if any. */
   split?: string | null;
+  /** Slices of one volume or subject share it, so the split never parts them. */
+  group?: string | null;
 }
 
 /** Builds and validates the model config from the user's architecture options. */
@@ -225,7 +227,7 @@ export function sha256File(file: string): string {
 export function planDataset(workspace: Workspace, projectId: number, options: PretrainOptions): DatasetPlan {
   const rows = workspace.images.usable(projectId, 'path');
   if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
-  const candidates: Candidate[] = rows.map(({ id, label, width, height, channels, bitDepth, stats, split }) => ({ id, label, width, height, channels, bitDepth, stats, split }));
+  const candidates: Candidate[] = rows.map(({ id, label, width, height, channels, bitDepth, stats, split, meta }) => ({ id, label, width, height, channels, bitDepth, stats, split, group: splitGroupOf(meta) }));
   // The channel plan decides, per channel count, how images become its input bands or that they
   // are left out; Curate shows that decision and the run records it.
   const view = channelPlanView(workspace, projectId);

@@ -9,7 +9,8 @@
  * institution tags are never copied into metadata, thumbnails or anything exported.
  */
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
-import type { DisplayWindow, ImageMeta } from '../../contract';
+import type { DicomPlane, DisplayWindow, ImageMeta } from '../../contract';
+import { readPlanes, sharedGroup } from './dicom-planes';
 import { DecodeError } from './decode';
 import { decodeFrame, type FrameCodec } from './dicom-codecs';
 import { expandYbr422, isSubsampled, needsRgbConversion, ybrToRgb } from './dicom-colour';
@@ -65,6 +66,8 @@ export interface DicomLayout {
   windows: DisplayWindow[];
   modality: string | null;
   pixelSpacing: [number, number] | null;
+  /** Series, subject (pseudonymous) and where each frame lies, for assembling series into volumes. */
+  planes: DicomPlane[] | null;
 }
 
 /**
@@ -143,7 +146,8 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
     intercept: dataSet.floatString('x00281052') ?? 0,
     windows: readWindows(dataSet),
     modality: dataSet.string('x00080060')?.trim() || null,
-    pixelSpacing: readPair(dataSet, 'x00280030'),
+    pixelSpacing: readPair(dataSet, 'x00280030') ?? readPair(sharedGroup(dataSet, 'x00289110') ?? dataSet, 'x00280030'),
+    planes: readPlanes(dataSet, frames),
   };
 }
 
@@ -260,6 +264,7 @@ export function dicomMeta(layout: DicomLayout): ImageMeta {
   if (layout.slope !== 1 || layout.intercept !== 0) meta.rescale = { slope: layout.slope, intercept: layout.intercept };
   if (layout.modality) meta.modality = layout.modality;
   if (layout.pixelSpacing) meta.pixelSpacing = layout.pixelSpacing;
+  if (layout.planes) meta.plane = layout.planes[0]!;
   return meta;
 }
 

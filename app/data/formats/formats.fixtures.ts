@@ -254,12 +254,20 @@ export interface DicomSpec {
   preamble?: 'zero' | 'tiff' | 'none' | 'meta';
   /** The transfer syntax the meta header names, when it lies (`null`: none at all). */
   declaredSyntax?: string | null;
+  /** Series Instance UID, Instance Number, Image Position and Orientation (Patient), Patient ID. */
+  series?: string;
+  instance?: number;
+  position?: [number, number, number];
+  orientation?: number[];
+  patientId?: string;
+  /** Enhanced multi-frame geometry: shared orientation and a position per frame (explicit VR only). */
+  functionalGroups?: { orientation: number[]; positions: [number, number, number][] };
 }
 
 const VR: Record<string, string> = {
   '00080060': 'CS', '00100010': 'PN', '00100020': 'LO', '00100030': 'DA', '00280002': 'US', '00280004': 'CS', '00280006': 'US',
   '00280008': 'IS', '00280010': 'US', '00280011': 'US', '00280030': 'DS', '00280100': 'US', '00280101': 'US', '00280102': 'US',
-  '00280103': 'US', '00281050': 'DS', '00281051': 'DS', '00281052': 'DS', '00281053': 'DS', '7fe00010': 'OW',
+  '00280103': 'US', '52009229': 'SQ', '52009230': 'SQ', '0020000e': 'UI', '00200013': 'IS', '00200032': 'DS', '00200037': 'DS', '00281050': 'DS', '00281051': 'DS', '00281052': 'DS', '00281053': 'DS', '7fe00010': 'OW',
 };
 
 /** Writes a DICOM Part 10 file; it carries a patient name and id, which must never show. */
@@ -291,8 +299,12 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
   const samples = spec.samplesPerPixel ?? 1;
   element(0x0008, 0x0060, text(spec.modality ?? 'CT'));
   element(0x0010, 0x0010, text('Doe^Jane'));
-  element(0x0010, 0x0020, text('PATIENT-4711'));
+  element(0x0010, 0x0020, text(spec.patientId ?? 'PATIENT-4711'));
   element(0x0010, 0x0030, text('19700101'));
+  if (spec.series) element(0x0020, 0x000e, uid(spec.series));
+  if (spec.instance !== undefined) element(0x0020, 0x0013, text(String(spec.instance)));
+  if (spec.position) element(0x0020, 0x0032, text(spec.position.join('\\')));
+  if (spec.orientation) element(0x0020, 0x0037, text(spec.orientation.join('\\')));
   element(0x0028, 0x0002, us(samples));
   element(0x0028, 0x0004, text(spec.photometric ?? (samples === 3 ? 'RGB' : 'MONOCHROME2')));
   if (samples === 3) element(0x0028, 0x0006, us(0));
@@ -310,6 +322,14 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
   }
   if (spec.intercept !== undefined) element(0x0028, 0x1052, text(String(spec.intercept)));
   if (spec.slope !== undefined) element(0x0028, 0x1053, text(String(spec.slope)));
+  if (spec.functionalGroups) {
+    const { orientation, positions } = spec.functionalGroups;
+    const ds = (values: number[]) => text(values.join('\\'));
+    const shared = item(sequence(0x0020, 0x9116, [item(element16(0x0020, 0x0037, 'DS', ds(orientation)))]));
+    element(0x5200, 0x9229, shared);
+    const frames = positions.map((position) => item(sequence(0x0020, 0x9113, [item(element16(0x0020, 0x0032, 'DS', ds(position)))])));
+    element(0x5200, 0x9230, frames.flat());
+  }
   if (!spec.noPixelData) {
     if (spec.fragments) {
       // Encapsulated: OB of undefined length, an empty offset table item, one item per fragment.
@@ -337,6 +357,22 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
   out.set(head);
   out.set(body.result(), head.length);
   return out;
+}
+
+/** An explicit VR little endian element with a 2-byte length, as bytes. */
+function element16(group: number, item: number, vr: string, value: number[]): number[] {
+  return [group & 0xff, group >> 8, item & 0xff, item >> 8, vr.charCodeAt(0), vr.charCodeAt(1), value.length & 0xff, value.length >> 8, ...value];
+}
+
+/** A sequence element (explicit VR little endian, defined length) holding `items`, as bytes. */
+function sequence(group: number, tag: number, items: number[][]): number[] {
+  const content = items.flat();
+  return [group & 0xff, group >> 8, tag & 0xff, tag >> 8, 0x53, 0x51, 0, 0, ...le32(content.length), ...content];
+}
+
+/** A sequence item of defined length holding `content`. */
+function item(content: number[]): number[] {
+  return [0xfe, 0xff, 0x00, 0xe0, ...le32(content.length), ...content];
 }
 
 const LONG_VRS = new Set(['OB', 'OW', 'SQ', 'UN', 'UT']);

@@ -7,24 +7,28 @@
  *    ordinary ones such as pydicom's test files), so this check comes before TIFF's.
  * 2. **TIFF / BigTIFF**: `II*\0`, `MM\0*` (classic) or `II+\0`, `MM\0+` (BigTIFF) at byte 0.
  * 3. **PNG, JPEG, WebP**: their signatures at byte 0 (decoded by sharp).
- * 4. **DICOM data set without preamble** (no `DICM`): the first elements parse as a data set —
+ * 4. **NIfTI-1 / NIfTI-2**: `sizeof_hdr` 348 or 540 (either byte order) and the magic (`n+1`,
+ *    `ni1`, `n+2`, `ni2`) where the version puts it; gzipped (`.nii.gz`) when the bytes are a gzip
+ *    stream whose first kilobytes inflate to such a header.
+ * 5. **DICOM data set without preamble** (no `DICM`): the first elements parse as a data set —
  *    even groups in ascending order, lengths inside the file — in implicit VR little endian,
  *    explicit VR little endian or explicit VR big endian; which one is returned with it.
- * 5. Nothing recognised: a file named `.dcm` (or `.dicom`, `.ima`) is still read as an implicit
+ * 6. Nothing recognised: a file named `.dcm` (or `.dicom`, `.ima`) is still read as an implicit
  *    VR little endian data set, so that its error is a DICOM one; any other file is `unknown`,
  *    and the format its extension names is only used to word the error.
  *
  * The extension only picks which files an import looks at ({@link isImageFileName}) and breaks
- * the tie in step 5. A PNG named `.dcm`, a DICOM named `.tif` and a TIFF named `.png` are each
+ * the tie in step 6. A PNG named `.dcm`, a DICOM named `.tif` and a TIFF named `.png` are each
  * read as what their bytes say.
  */
 import path from 'node:path';
+import { constants, gunzipSync } from 'node:zlib';
 
 /**
  * Image formats the importer decodes. TIFF covers GeoTIFF, OME-TIFF, BigTIFF and tiled huge
  * images; the content decides the reader, the extension only which files are looked at.
  */
-export const SUPPORTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom'];
+export const SUPPORTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom', 'nifti'];
 
 /** File extensions (lower case, with the dot) and the format each one names. */
 export const EXTENSION_FORMATS: Readonly<Record<string, string>> = {
@@ -39,6 +43,8 @@ export const EXTENSION_FORMATS: Readonly<Record<string, string>> = {
   '.dcm': 'dicom',
   '.dicom': 'dicom',
   '.ima': 'dicom',
+  '.nii': 'nifti',
+  '.nii.gz': 'nifti',
 };
 
 /** True when a file name has an extension the importer reads, whatever its case. */
@@ -48,7 +54,10 @@ export function isImageFileName(name: string): boolean {
 
 /** The format a file name claims by its extension (`photo.JPG` → `jpeg`), or null. */
 export function formatOfFileName(name: string): string | null {
-  return EXTENSION_FORMATS[path.extname(name).toLowerCase()] ?? null;
+  const lower = name.toLowerCase();
+  // The one double extension: `.gz` alone names no format.
+  if (lower.endsWith('.nii.gz')) return 'nifti';
+  return EXTENSION_FORMATS[path.extname(lower)] ?? null;
 }
 
 /** Bytes {@link sniffFormat} needs at most: the preamble, `DICM`, and a few data set elements. */
@@ -65,6 +74,8 @@ export type Sniffed =
   /** A data set with no preamble; `transferSyntax` is the encoding its first elements parse in. */
   | { format: 'dicom'; part10: false; transferSyntax: string; guessed: boolean }
   | { format: 'tiff' | 'png' | 'jpeg' | 'webp' }
+  /** A NIfTI-1 or NIfTI-2 header (`pair`: a .hdr whose voxels are in a .img), gzipped or not. */
+  | { format: 'nifti'; version: 1 | 2; gzip: boolean; pair: boolean }
   /** Not recognised; `claimed` is the format the extension names (for the error), or null. */
   | { format: 'unknown'; claimed: string | null };
 
@@ -79,6 +90,9 @@ export function sniffFormat(head: Uint8Array, fileName = ''): Sniffed {
   if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { format: 'png' };
   if (startsWith(head, [0xff, 0xd8, 0xff])) return { format: 'jpeg' };
   if (startsWith(head, [0x52, 0x49, 0x46, 0x46]) && startsWith(head, [0x57, 0x45, 0x42, 0x50], 8)) return { format: 'webp' };
+  // Only the head is inflated: callers may pass a whole file, and a header is in its first bytes.
+  const nifti = niftiHeader(head) ?? (startsWith(head, [0x1f, 0x8b, 0x08]) ? niftiHeader(inflateHead(head.subarray(0, SNIFF_BYTES)), true) : null);
+  if (nifti) return nifti;
   const transferSyntax = dataSetEncoding(head);
   if (transferSyntax) return { format: 'dicom', part10: false, transferSyntax, guessed: false };
   const claimed = formatOfFileName(fileName);
@@ -105,6 +119,33 @@ export function isTiffBytes(bytes: Uint8Array): boolean {
 export function namedFormat(head: Uint8Array, fileName: string): string {
   const sniffed = sniffFormat(head, fileName);
   return sniffed.format === 'unknown' ? (sniffed.claimed ?? 'image') : sniffed.format;
+}
+
+/** The NIfTI version and kind whose header the bytes start with, or null. */
+function niftiHeader(bytes: Uint8Array, gzip = false): Extract<Sniffed, { format: 'nifti' }> | null {
+  if (bytes.length < 348) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = view.getInt32(0, true);
+  const swapped = view.getInt32(0, false);
+  const magic = (at: number) => String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!) + (bytes[at + 3] === 0 ? '' : '?');
+  if (size === 348 || swapped === 348) {
+    const found = magic(344);
+    if (found === 'n+1' || found === 'ni1') return { format: 'nifti', version: 1, gzip, pair: found === 'ni1' };
+  }
+  if ((size === 540 || swapped === 540) && bytes.length >= 12) {
+    const found = magic(4);
+    if (found === 'n+2' || found === 'ni2') return { format: 'nifti', version: 2, gzip, pair: found === 'ni2' };
+  }
+  return null;
+}
+
+/** As much of a gzip stream as the bytes given inflate to (empty when they do not). */
+function inflateHead(bytes: Uint8Array): Uint8Array {
+  try {
+    return new Uint8Array(gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH }));
+  } catch {
+    return new Uint8Array(0); // not gzip after all: nothing recognised, as for any unknown bytes
+  }
 }
 
 function startsWith(bytes: Uint8Array, marker: readonly number[], at = 0): boolean {

@@ -9,6 +9,7 @@ import type { DisplayWindow, ImageMeta } from '../../contract';
 import { DecodeError } from './decode';
 import { dicomMeta, readDicomFrame, readDicomLayout, dicomSampleType } from './dicom';
 import { sniffFormat } from './formats';
+import { niftiMeta, niftiSampleCount, readNifti, readNiftiSlice, type NiftiVolume } from './nifti';
 import { bitsOf, type Raster, type SampleType } from './raster';
 import { needsGeotiff, readTiffLayout, readTiffSample, tiffMeta, type Region, type TiffLayout } from './tiff';
 
@@ -60,6 +61,10 @@ export async function openSampleFile(source: FileSource, fileName: string): Prom
     if (!source.bytes) throw new DecodeError(`DICOM file too large to read (${source.size} bytes)`);
     return dicomSampleFile(source.bytes, sniffed.part10 ? undefined : sniffed.transferSyntax);
   }
+  if (sniffed.format === 'nifti') {
+    if (!source.bytes) throw new DecodeError(`NIfTI file too large to read (${source.size} bytes)`);
+    return niftiSampleFile(openNifti(source.bytes, source.path));
+  }
   if (sniffed.format === 'tiff') {
     const layout = await readTiffLayout(source.bytes ?? { path: source.path, size: source.size });
     if (!needsGeotiff(layout) && source.bytes) return null;
@@ -110,12 +115,60 @@ function dicomSampleFile(bytes: Uint8Array, bareSyntax: string | undefined): Sam
   return {
     format: 'dicom',
     // Frames of a multi-frame file are named (`frame 4 of 10`) wherever a sample shows.
-    samples: Array.from({ length: layout.frames }, (_, frame) =>
-      layout.frames === 1 ? info : { ...info, meta: { ...info.meta, sample: `frame ${frame + 1} of ${layout.frames}` } },
-    ),
+    samples: Array.from({ length: layout.frames }, (_, frame) => {
+      const plane = layout.planes?.[frame];
+      return layout.frames === 1 ? info : { ...info, meta: { ...info.meta, ...(plane && { plane }), sample: `frame ${frame + 1} of ${layout.frames}` } };
+    }),
     read: async (index, region) => {
       const frame = await readDicomFrame(layout, index);
       return region ? cropRaster(frame, region) : frame;
+    },
+    close: async () => {},
+  };
+}
+
+/**
+ * The last NIfTI file parsed, kept: training reads a volume slice by slice, each read a separate
+ * open, and a .nii.gz would otherwise be inflated whole for every slice.
+ */
+let lastNifti: { path: string; bytes: Uint8Array; volume: NiftiVolume } | null = null;
+let forgetNifti: NodeJS.Timeout | undefined;
+
+/** How long the last NIfTI file stays parsed after its last read. */
+const NIFTI_KEPT_MS = 30_000;
+
+function openNifti(bytes: Uint8Array, path: string): NiftiVolume {
+  const volume = lastNifti && lastNifti.path === path && sameBytes(lastNifti.bytes, bytes) ? lastNifti.volume : readNifti(bytes);
+  lastNifti = { path, bytes, volume };
+  // A long-lived process (the app after an import) does not hold a volume it no longer reads.
+  clearTimeout(forgetNifti);
+  forgetNifti = setTimeout(() => (lastNifti = null), NIFTI_KEPT_MS);
+  forgetNifti.unref();
+  return volume;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a === b || Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+function niftiSampleFile(volume: NiftiVolume): SampleFile {
+  const [width, height] = volume.size;
+  return {
+    format: 'nifti',
+    samples: Array.from({ length: niftiSampleCount(volume) }, (_, index) => ({
+      width,
+      height,
+      bands: volume.datatype.bands,
+      sampleType: volume.sampleType,
+      bitDepth: bitsOf(volume.sampleType),
+      meta: niftiMeta(volume, index),
+      invert: false,
+      nodata: null,
+      huge: false,
+    })),
+    read: async (index, region) => {
+      const slice = readNiftiSlice(volume, index);
+      return region ? cropRaster(slice, region) : slice;
     },
     close: async () => {},
   };

@@ -5,6 +5,7 @@ import { Rng } from '../../mae/rng';
 import { fileBatchSource, readEntry } from '../batches';
 import { omeXml, writeDicom, writeTiff, type StoredType, type TiffPageSpec } from '../formats/formats.fixtures';
 import { importFolders } from './import';
+import { makeNifti } from '../formats/nifti.fixtures';
 import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
 
 let data: ReturnType<typeof temporaryFolder>;
@@ -41,6 +42,26 @@ export function hugeTiff(): Uint8Array {
 }
 
 describe('importing domain formats', () => {
+  it('imports a 4-D .nii.gz as volumes of slices: one tile per volume, every slice read for training', async () => {
+    // 3×2 slices, 5 per volume, 2 volumes; int16 scaled by 0.5 − 100.
+    const values = Array.from({ length: 3 * 2 * 5 * 2 }, (_, index) => index);
+    const file = write('mri/brain.nii.gz', makeNifti({ datatype: 4, dims: [3, 2, 5, 2], values, slope: 0.5, intercept: -100, pixdim: [1, 1, 3], gzip: true }));
+    const result = await importAll();
+    expect(result.errors).toEqual([]);
+    expect(result).toMatchObject({ imported: 1, samples: 10 });
+    const page = space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 50, sort: 'path', status: 'all' });
+    expect(page.images.map((image) => [image.sample, image.slices, image.frame])).toEqual([
+      ['volume 1 of 2 · 5 slices', 5, 2],
+      ['volume 2 of 2 · 5 slices', 5, 7],
+    ]);
+    const rows = rowsOf(file);
+    expect(rows[7]!.meta!.volume).toMatchObject({ slice: 2, slices: 5, volume: 1, spacing: [1, 1, 3] });
+    expect(new Set(rows.map((row) => row.meta!.volume!.group)).size).toBe(1);
+    expect(rows[7]!.stats![0]).toMatchObject({ min: 42 * 0.5 - 100, max: 47 * 0.5 - 100 });
+    const slice = await readEntry({ path: file, channels: 1, bitDepth: 32, frame: 7 });
+    expect([...slice.values]).toEqual([45, 46, 47, 42, 43, 44].map((value) => value * 0.5 - 100));
+  });
+
   it('imports a multi-frame CT DICOM as one row per frame in Hounsfield units, thumbnails through the VOI window', async () => {
     const file = write('ct/scan.dcm', writeDicom({ rows: 4, columns: 4, frames: 2, bitsAllocated: 16, bitsStored: 12, values: Array.from({ length: 32 }, (_, i) => i * 100), intercept: -1024, windows: [{ center: 40, width: 400 }] }));
     const result = await importAll();

@@ -53,13 +53,24 @@ export async function importSamples(file: SampleFile, template: NewImage, sha256
         format: file.format,
         stats: summary.stats,
         thumbnail: relative,
-        meta: info.meta,
+        meta: withVolumeKey(info.meta, sha256),
       });
     } finally {
       release();
     }
   }
   return rows;
+}
+
+/**
+ * A slice of a volume file (NIfTI) keyed by its content: volume t of the file is one volume, and
+ * the file is one subject for the split. DICOM series are keyed once the whole series is in
+ * (`volumes/dicom-series.ts`).
+ */
+function withVolumeKey(meta: SampleInfo['meta'], sha256: string): SampleInfo['meta'] {
+  if (!meta.volume || meta.volume.key) return meta;
+  const file = sha256.slice(0, 16);
+  return { ...meta, volume: { ...meta.volume, key: `${file}:${meta.volume.volume ?? 0}`, group: file } };
 }
 
 async function summarizeSample(file: SampleFile, index: number, info: SampleInfo): Promise<{ summary: PixelSummary; display: RasterDisplay }> {

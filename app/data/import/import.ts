@@ -14,6 +14,7 @@ import { defaultMemoryBudget, MemoryBudget } from './memory-budget';
 import { ProgressReporter } from './progress';
 import { THUMBNAIL_SIZE } from './thumbnail';
 import { checkFolders, findImageFiles } from './walk';
+import { assembleProjectSeries } from '../volumes/dicom-series';
 
 export { SUPPORTED_FORMATS, isImageFileName } from '../formats/formats';
 export type { ImportTimings } from './import-file';
@@ -131,8 +132,11 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
   if (failure) throw failure.reason;
   if (writer.pending > 0) throw new Error(`import ${options.importId}: ${writer.pending} rows were never written`);
 
+  // Series may span folders and imports: every series of the project is assembled again.
+  const volumes = assembleProjectSeries(options.images, options.projectId);
   progress.done();
   return {
+    ...(volumes.length > 0 && { volumes }),
     importId: options.importId,
     projectId: options.projectId,
     filesSeen: candidates.length,
