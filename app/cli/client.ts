@@ -5,7 +5,7 @@
  * their progress) and waits for the ones it started.
  */
 import path from 'node:path';
-import { createClient, StudioError, type ImportResult, type StudioClient } from '../contract';
+import { createClient, StudioError, type ImportProgress, type ImportResult, type StudioClient } from '../contract';
 import { createDispatcher } from '../rpc';
 import { Studio } from '../studio';
 import type { RunFinished, TrainingHost } from '../train/run-processes';
@@ -41,20 +41,32 @@ export async function withClient<T>(workspace: string, host: TrainingHost, run: 
   }
 }
 
-/** Imports folders through the `imports` service and resolves with the result its `importFinished` event carries. */
-export async function importAndWait(client: StudioClient, projectId: number, folders: string[]): Promise<ImportResult> {
+/**
+ * Imports folders through the `imports` service, as the UI does: progress from `importProgress`,
+ * the result from `importFinished`; Ctrl-C cancels it (`imports.cancel`), keeping what was imported.
+ */
+export async function importAndWait(client: StudioClient, projectId: number, folders: string[], onProgress: (progress: ImportProgress) => void = () => {}): Promise<ImportResult> {
   const finished = new Map<string, ImportResult>();
-  let wanted: string | undefined;
+  let importId: string | undefined;
   let settle: ((result: ImportResult) => void) | undefined;
-  const off = client.on('importFinished', (result) => {
-    finished.set(result.importId, result);
-    if (result.importId === wanted) settle?.(result);
+  // Until `start` answers, this project's events are ours: the walk may report before it does.
+  const ours = (event: { importId: string; projectId: number }) => (importId === undefined ? event.projectId === projectId : event.importId === importId);
+  const offProgress = client.on('importProgress', (progress) => {
+    if (ours(progress)) onProgress(progress);
   });
+  const offFinished = client.on('importFinished', (result) => {
+    finished.set(result.importId, result);
+    if (result.importId === importId) settle?.(result);
+  });
+  const cancel = () => {
+    if (importId !== undefined) void client.imports.cancel(importId).catch(() => {}); // finished meanwhile
+  };
+  process.once('SIGINT', cancel);
   try {
     const result = await new Promise<ImportResult>((resolve, reject) => {
       settle = resolve;
-      client.imports.start(projectId, folders).then(({ importId }) => {
-        wanted = importId;
+      client.imports.start(projectId, folders).then((started) => {
+        importId = started.importId;
         const early = finished.get(importId);
         if (early) resolve(early);
       }, reject);
@@ -62,6 +74,8 @@ export async function importAndWait(client: StudioClient, projectId: number, fol
     if (result.error) throw new StudioError('INTERNAL', `the import failed: ${result.error}`);
     return result;
   } finally {
-    off();
+    offProgress();
+    offFinished();
+    process.off('SIGINT', cancel);
   }
 }
