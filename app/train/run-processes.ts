@@ -53,7 +53,7 @@ export class RunProcesses {
     const { launch, workerPath, onProgress, onLog } = this.host();
     const log = (line: string) => (onLog ? onLog(runId, line) : console.error(`[run ${runId}] ${line}`));
     const report = run.kind === 'pretrain' ? this.#pretrainEvents(runId, run.projectId, log) : this.#evaluationEvents(runId, run.kind);
-    const process = startTraining(this.workspace.root, runId, {
+    const started = startTraining(this.workspace.root, runId, {
       ...(launch && { launch }),
       ...(workerPath && { workerPath }),
       resume: options.resume === true,
@@ -63,9 +63,9 @@ export class RunProcesses {
       },
       onLog: log,
     });
-    this.#active.set(runId, { projectId: run.projectId, kind: run.kind, process });
+    this.#active.set(runId, { projectId: run.projectId, kind: run.kind, process: started });
     report.launched();
-    process.done
+    started.done
       .then(
         (finished) => report.ended(finished),
         (error: unknown) => report.failed(error instanceof Error ? error.message : String(error)),
@@ -74,7 +74,7 @@ export class RunProcesses {
         this.#active.delete(runId);
         report.gone();
       });
-    return process;
+    return started;
   }
 
   /** Whether a process of this studio is working on the run. */

@@ -52,6 +52,8 @@ describe('run records by kind', () => {
     const { recipe, ...noRecipe } = PLAN;
     const broken = workspace.runs.create({ projectId, kind: 'pretrain', config: { ...noRecipe, recipe: { ...recipe, model: { ...recipe.model, depth: 'deep' } } } }).id;
     expect(() => typedRun(workspace.runs.get(broken))).toThrow(new RegExp(`^run ${broken} \\(pretrain\\) has a stored config\\.recipe\\.model\\.depth this version cannot read`));
+    const badIds = workspace.runs.create({ projectId, kind: 'pretrain', config: { ...PLAN, data: { ...PLAN.data, valImageIds: [3, 'x'] } } }).id;
+    expect(() => typedRun(workspace.runs.get(badIds))).toThrow(`run ${badIds} (pretrain) has a stored config.data.valImageIds this version cannot read: expected a list of image ids`);
     const pretrain = workspace.runs.create({ projectId, kind: 'pretrain', config: { ...PLAN, fromANewerVersion: true } }).id;
     const probe = workspace.runs.create({ projectId, kind: 'probe', config: { pretrainRunId: pretrain, method: 'linear', pooling: 'mean', k: 20 }, parentRunId: pretrain }).id;
     workspace.runs.setStatus(probe, 'completed');
