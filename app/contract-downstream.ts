@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { FolderPath, Id, method, returns } from './contract-method';
+import { BACKEND_CHOICES } from './contract-training';
 
 // ---------------------------------------------------------------------------------------------
 // Value types
@@ -180,18 +181,21 @@ export interface ExportSummary {
 /** The outcome of an export. */
 export interface ExportOutcome extends ExportSummary {
   dir: string;
-  files: { name: string; bytes: number }[];
+  /** Every file written; the weights files with their SHA-256 (as the model card records it). */
+  files: { name: string; bytes: number; sha256?: string }[];
 }
 
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
 
 const ProbeRequest = z.strictObject({
-  method: z.enum(['linear', 'knn']).default('linear'),
-  k: z.number().int().min(1).max(1000).default(20),
-  pooling: z.enum(['cls', 'mean']).default('mean'),
+  // Absent fields take the engine's defaults (DEFAULT_PROBE: linear, k = 20, mean pooling).
+  method: z.enum(['linear', 'knn']).optional(),
+  k: z.number().int().min(1).max(1000).optional(),
+  pooling: z.enum(['cls', 'mean']).optional(),
   labelsPerClass: z.number().int().min(1).max(1_000_000).nullable().optional(), // absent or null: every label
   block: z.union([z.number().int().min(1).max(1000), z.literal('best')]).optional(), // absent: the default (best on the training split)
+  backend: z.enum(BACKEND_CHOICES).optional(), // absent: auto
 });
 export type ProbeRequest = z.input<typeof ProbeRequest>;
 
@@ -203,6 +207,9 @@ const FinetuneRequest = z.strictObject({
   dropPath: z.number().min(0).lt(1).optional(),
   labelSmoothing: z.number().min(0).lt(1).optional(),
   pooling: z.enum(['cls', 'mean']).optional(),
+  warmupSteps: z.number().int().min(0).max(1_000_000).optional(), // absent: a tenth of the steps
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  backend: z.enum(BACKEND_CHOICES).optional(),
 });
 export type FinetuneRequest = z.input<typeof FinetuneRequest>;
 
@@ -210,6 +217,8 @@ const ExportFormatArg = z.enum(EXPORT_FORMAT_NAMES);
 const ExportChoices = z.strictObject({
   /** safetensors of a pretraining run: the whole MAE (encoder, decoder, mask token) in models_mae.py names. */
   full: z.boolean().optional(),
+  /** Features of an encoder export: the class token or the mean of the patch tokens (default mean; a classifier keeps its own). */
+  pooling: z.enum(['cls', 'mean']).optional(),
 });
 export type ExportChoices = z.input<typeof ExportChoices>;
 

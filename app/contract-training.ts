@@ -43,11 +43,13 @@ export interface Recipe {
   backend?: (typeof BACKEND_CHOICES)[number];
   /** Start from published weights: an official MAE `.pth`, HF ViTMAE or timm safetensors file. */
   init?: string;
+  /** Share of the images held out for validation when Curate has stored no split. */
+  valFraction?: number;
 }
 
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
-  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init'>>;
+  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction'>>;
   /** The recipe of the last run started from the dialog in this project (stored with the project). */
   last: Recipe | null;
   /** One sentence per field. */
@@ -269,6 +271,7 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
   seed: 'Seed',
   backend: 'Backend',
   init: 'Weights file',
+  valFraction: 'Validation share',
 };
 
 /** An empty field arrives as null (a cleared number input), a wrong type as itself. */
@@ -319,6 +322,7 @@ export const RecipeSchema = z.strictObject({
   seed: wholeNumber('seed', 0, 2 ** 31 - 1).optional(),
   backend: choice('backend', BACKEND_CHOICES).optional(),
   init: z.string().min(1, 'Weights file is empty: give a path or clear the field').max(4096).optional(),
+  valFraction: decimal('valFraction').optional(),
 });
 
 /** A recipe as a form holds it while someone types: any field may be empty (null) or wrong. */

@@ -14,9 +14,9 @@ import { ImageWindows } from './data/image-window';
 import { renderPlanThumbnails } from './data/plan-thumbnails';
 import { stratifiedSplit } from './data/split';
 import { checkFolders } from './data/import/walk';
-import { downstreamServices } from './export/services';
+import { exportServices } from './export/services';
 import { StudioEvents } from './rpc';
-import { reprobeInWorker } from './train/host';
+import { evaluationServices } from './train/evaluation-services';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
 import { Workspace } from './workspace';
 import { VERSION } from './version';
@@ -40,8 +40,6 @@ export class Studio {
   /** The project each running import writes to. */
   readonly #importProjects = new Map<string, number>();
   readonly #running = new Set<Promise<unknown>>();
-  /** Stops the training processes of running probe / fine-tuning jobs (on close). */
-  readonly #stops = new Set<() => void>();
 
   constructor(
     workspaceDir: string,
@@ -51,10 +49,15 @@ export class Studio {
     // Runs whose training process died while nothing watched it (app and worker killed together).
     this.workspace.runs.reapOrphans();
     this.training = new StudioTraining(this.workspace, this.events, host.training);
-    this.services = { ...this.#coreServices, ...this.training.services };
+    this.services = {
+      ...this.#coreServices,
+      ...this.training.services,
+      ...evaluationServices(() => this.workspace, this.training.processes),
+      ...exportServices(() => this.workspace),
+    };
   }
 
-  readonly #coreServices: Omit<StudioImpl, 'training' | 'runs'> = {
+  readonly #coreServices: Omit<StudioImpl, 'training' | 'runs' | 'evaluation' | 'exports'> = {
     system: {
       info: () => ({
         version: VERSION,
@@ -178,18 +181,9 @@ export class Studio {
       },
       reprobe: (probeRunId) => {
         this.workspace.runs.get(probeRunId); // NOT_FOUND here, naming the id, rather than from the process
-        return reprobeInWorker(this.workspace.root, probeRunId, this.host.training ?? {});
+        return this.training.processes.reprobe(probeRunId);
       },
     },
-    ...downstreamServices(
-      () => this.workspace,
-      this.events,
-      (job, stop) => {
-        this.#stops.add(stop);
-        this.#track(job.finally(() => this.#stops.delete(stop)));
-      },
-      () => this.host.training ?? {},
-    ),
   };
 
   /** Imports folders and reports progress as events; the promise resolves with the result. */
@@ -228,7 +222,6 @@ export class Studio {
   /** Waits for running jobs, then closes the workspace. */
   async close(): Promise<void> {
     for (const controller of this.#imports.values()) controller.abort();
-    for (const stop of this.#stops) stop();
     await Promise.all(this.#running);
     await this.training.close();
     this.workspace.close();

@@ -2,8 +2,8 @@
 import path from 'node:path';
 import { DOMAINS, type Domain, type ImageSummary, type ImportProgress, type ImportResult } from '../contract';
 import { writeSample } from '../data/synthetic/datasets';
-import { Studio } from '../studio';
 import { createOutput, parseCommand, positiveInt, required, UsageError } from './args';
+import { importAndWait, withClient } from './client';
 
 const SAMPLE_DOMAINS = ['microscopy', 'remote-sensing', 'medical'] as const;
 
@@ -43,9 +43,9 @@ export async function initCommand(argv: string[]): Promise<void> {
   const workspace = required('init', values, 'workspace');
   const name = required('init', values, 'name');
   const domain = (domainOf('init', values.domain, DOMAINS) ?? 'general') as Domain;
-  await withStudio(workspace, async (studio) => {
-    const project = await studio.services.projects.create({ name, domain });
-    out.result({ project }, () => `Created project ${project.id} "${project.name}" (${project.domain}) in ${studio.workspace.root}`);
+  await withClient(workspace, {}, async ({ client }) => {
+    const project = await client.projects.create({ name, domain });
+    out.result({ project }, () => `Created project ${project.id} "${project.name}" (${project.domain}) in ${path.resolve(workspace)}`);
   });
 }
 
@@ -59,20 +59,10 @@ export async function importCommand(argv: string[]): Promise<void> {
   const workspace = required('import', values, 'workspace');
   const projectId = positiveInt('import', 'project', required('import', values, 'project'))!;
   if (positionals.length === 0) throw new UsageError('import: give at least one folder to import');
-  await withStudio(workspace, async (studio) => {
-    studio.workspace.projects.require(projectId);
-    const off = studio.events.on('importProgress', (progress) => out.progress(describeProgress(progress)));
-    const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
-    try {
-      const result = await studio.runImport('cli', projectId, positionals.map((folder) => path.resolve(folder)), controller.signal);
-      const { importId: _id, ...printed } = result;
-      out.result(printed, () => describeImport(result));
-    } finally {
-      off();
-      process.off('SIGINT', onSigint);
-    }
+  await withClient(workspace, {}, async ({ client }) => {
+    const result = await importAndWait(client, projectId, positionals.map((folder) => path.resolve(folder)), (progress) => out.progress(describeProgress(progress)));
+    const { importId: _id, ...printed } = result;
+    out.result(printed, () => describeImport(result));
   });
 }
 
@@ -108,10 +98,10 @@ export async function imagesCommand(argv: string[]): Promise<void> {
   const out = createOutput(values.json === true);
   const workspace = required('images', values, 'workspace');
   const projectId = positiveInt('images', 'project', required('images', values, 'project'))!;
-  await withStudio(workspace, async (studio) => {
+  await withClient(workspace, {}, async ({ client }) => {
     const images: ImageSummary[] = [];
     for (let offset = 0; ; offset += 2000) {
-      const page = await studio.services.images.list({ projectId, offset, limit: 2000, sort: 'path', status: 'all' });
+      const page = await client.images.list({ projectId, offset, limit: 2000, sort: 'path', status: 'all' });
       images.push(...page.images);
       if (offset + page.images.length >= page.total) break;
     }
@@ -128,14 +118,4 @@ export async function imagesCommand(argv: string[]): Promise<void> {
         .join('\n') || '(no images)',
     );
   });
-}
-
-/** Opens a workspace for one command and always closes it. */
-export async function withStudio<T>(workspace: string, run: (studio: Studio) => Promise<T>): Promise<T> {
-  const studio = new Studio(path.resolve(workspace));
-  try {
-    return await run(studio);
-  } finally {
-    await studio.close();
-  }
 }

@@ -6,19 +6,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EXPORT_FORMAT_NAMES, StudioError, type ProbeReport, type ProbeRequest, type Recipe } from '../contract';
 import { writeSample } from '../data/synthetic/datasets';
-import { exportRun } from '../export/export-run';
-import { EXPORT_FORMATS } from '../export/model-card';
-import { startTraining } from '../train/host';
-import { planPretrain } from '../train/pretrain-plan';
-import { describeRecipeLr } from '../train/config';
-import { planProbe, type ProbeOptions, type ProbeReport } from '../train/probe-run';
-import type { PretrainOptions } from '../train/pretrain-plan';
 import { gainText, percent } from '../train/probe-format';
 import type { ClassificationScores } from '../train/probe-metrics';
-import { probeReport } from '../train/run-records';
+import type { TrainingHost } from '../train/run-processes';
 import { createOutput, parseCommand, positiveInt, UsageError } from './args';
-import { withStudio } from './data-commands';
+import { importAndWait, withClient } from './client';
 
 /**
  * Per sample: what it shows, how many images, and a recipe a 2-core laptop pretrains in a few
@@ -42,13 +36,13 @@ const DEMOS = {
     recipe: { imgSize: 32, patchSize: 8, depth: 4, decoder: '128x2', batchSize: 16, seed: 1, valFraction: 0.3 },
     describe: 'ViT 192d×4 @32px, patch 8, decoder 128×2',
   },
-} satisfies Record<string, { title: string; project: string; images: number; recipe: PretrainOptions; describe: string }>;
+} satisfies Record<string, { title: string; project: string; images: number; recipe: Recipe; describe: string }>;
 
 /**
  * The probes the demo runs, each against the random init: the linear probe on every label, the
  * same with 20 labels per class (what pretraining buys when labels are scarce), and kNN.
  */
-const PROBES: readonly [string, Partial<ProbeOptions>][] = [
+const PROBES: readonly [string, ProbeRequest][] = [
   ['linear probe, every label', { method: 'linear' }],
   ['linear probe, 20 labels/class', { method: 'linear', labelsPerClass: 20 }],
   ['kNN (k = 20), every label', { method: 'knn' }],
@@ -70,19 +64,12 @@ export async function demoCommand(argv: string[]): Promise<void> {
   stage(`1/5 generating the ${domain} sample: ${demo.title}`);
   const sample = await writeSample(path.join(workspace, 'sample'), { domain, seed: 1, count });
 
-  stage(`2/5 importing ${sample.files} images into a new project`);
-  const { projectId, runId, imported, learningRate } = await withStudio(workspace, async (studio) => {
-    const project = await studio.services.projects.create({ name: demo.project, domain });
-    const result = await studio.runImport('demo', project.id, [sample.dir]);
-    const { runId, plan } = planPretrain(studio.workspace, project.id, { ...demo.recipe, steps });
-    const learningRate = describeRecipeLr(plan.recipe);
-    return { projectId: project.id, runId, imported: result.imported, learningRate };
-  });
-
-  stage(`3/5 pretraining run ${runId}: ${demo.describe}, ${steps} steps, ${learningRate}`);
+  let pretrainRunId: number | undefined;
   let firstLoss: number | null = null;
-  const result = await startTraining(workspace, runId, {
-    onProgress: (progress) => {
+  // The demo prints its stages, the pretraining run's progress among them, and no process logs.
+  const host: TrainingHost = {
+    onProgress: (runId, progress) => {
+      if (runId !== pretrainRunId) return;
       if (progress.type === 'started') stage(`training on ${progress.backend} (${progress.device})`);
       if (progress.type === 'step') {
         firstLoss ??= progress.loss;
@@ -90,30 +77,43 @@ export async function demoCommand(argv: string[]): Promise<void> {
       }
       if (progress.type === 'validation') stage(`step ${progress.step}  validation loss ${progress.loss.toFixed(4)}`);
     },
-  }).done;
+    onLog: () => {},
+  };
+  const { projectId, runId, imported, result, probes, exports } = await withClient(workspace, host, async (session) => {
+    const { client } = session;
+    stage(`2/5 importing ${sample.files} images into a new project`);
+    const project = await client.projects.create({ name: demo.project, domain });
+    const { imported } = await importAndWait(client, project.id, [sample.dir]);
 
-  if (result.status !== 'completed') throw new Error(`pretraining run ${runId} ${result.status}: ${result.reason ?? ''}`);
+    const recipe = { ...demo.recipe, steps };
+    const { learningRate } = await client.training.check(project.id, recipe);
+    const run = await client.training.start(project.id, recipe);
+    pretrainRunId = run.id;
+    stage(`3/5 pretraining run ${run.id}: ${demo.describe}, ${steps} steps, ${learningRate}`);
+    const result = await session.finished(run.id, () => client.training.stop(run.id));
+    if (result.status !== 'completed') throw new Error(`pretraining run ${run.id} ${result.status}: ${result.reason ?? ''}`);
 
-  stage('4/5 probing the encoder against its random initialisation (linear probe on every label, on 20 per class, kNN)');
-  const probes: { name: string; report: ProbeReport }[] = [];
-  for (const [name, options] of PROBES) {
-    const probeRunId = await withStudio(workspace, async (studio) => planProbe(studio.workspace, runId, options));
-    await startTraining(workspace, probeRunId).done;
-    const report = await withStudio(workspace, async (studio) => probeReport(studio.workspace.runs.get(probeRunId)));
-    probes.push({ name, report });
-    stage(`${name}: pretrained ${withInterval(report.pretrained)} vs random init ${withInterval(report.randomInit)} vs raw pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
-      `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, scored on ${report.valImages} validation images)`);
-  }
-
-  stage('5/5 exporting the encoder as safetensors (timm), ONNX and TF.js, each with a model card');
-  const exports = await withStudio(workspace, async (studio) => {
-    const written = [];
-    for (const format of EXPORT_FORMATS) {
-      const exported = await exportRun(studio.workspace, runId, format, path.join(workspace, 'exports', `run-${runId}-${format}`));
-      stage(`${format}: ${exported.files.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')} → ${exported.dir}`);
-      written.push({ format, dir: exported.dir, files: exported.files.map((f) => f.name) });
+    stage('4/5 probing the encoder against its random initialisation (linear probe on every label, on 20 per class, kNN)');
+    const probes: { name: string; report: ProbeReport }[] = [];
+    for (const [name, request] of PROBES) {
+      const { runId: probeRunId } = await client.evaluation.probe(run.id, request);
+      const ended = await session.finished(probeRunId, () => client.evaluation.stop(probeRunId));
+      const report = (await client.evaluation.list(project.id)).find((record) => record.runId === probeRunId)?.probe;
+      if (!report) throw new StudioError('CONFLICT', `probe run ${probeRunId} has no report: it is ${ended.status}${ended.reason ? ` (${ended.reason})` : ''}`);
+      probes.push({ name, report });
+      stage(`${name}: pretrained ${withInterval(report.pretrained)} vs random init ${withInterval(report.randomInit)} vs raw pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
+        `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, scored on ${report.valImages} validation images)`);
     }
-    return written;
+
+    stage('5/5 exporting the encoder as safetensors (timm), ONNX and TF.js, each with a model card');
+    const exports = [];
+    for (const format of EXPORT_FORMAT_NAMES) {
+      const exported = await client.exports.create(run.id, format, path.join(workspace, 'exports', `run-${run.id}-${format}`));
+      const weights = exported.files.filter((file) => file.name !== 'MODEL_CARD.md' && file.name !== 'model_card.json');
+      stage(`${format}: ${weights.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')} → ${exported.dir}`);
+      exports.push({ format, dir: exported.dir, files: weights.map((f) => f.name) });
+    }
+    return { projectId: project.id, runId: run.id, imported, result, probes, exports };
   });
 
   const summary = {

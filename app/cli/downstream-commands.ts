@@ -1,18 +1,11 @@
-/** `probe`, `finetune` and `export`: what a pretrained encoder is worth, and taking it elsewhere. */
+/** `probe`, `finetune` and `export`: what a pretrained encoder is worth, and taking it elsewhere, through the `evaluation` and `exports` services. */
 import path from 'node:path';
-import { BACKEND_CHOICES, StudioError } from '../contract';
-import { EXPORT_FORMATS, type ExportFormat } from '../export/model-card';
-import { exportRun } from '../export/export-run';
-import type { BackendPreference } from '../runtime/backend';
-import { planFinetune } from '../train/finetune-plan';
-import { startTraining } from '../train/host';
-import type { ProbeReport } from '../train/probe-run';
-import { planProbe } from '../train/probe-run';
+import { BACKEND_CHOICES, EXPORT_FORMAT_NAMES, StudioError, type EvaluationRecord, type FinetuneReport, type ProbeReport } from '../contract';
 import type { ClassificationScores } from '../train/probe-metrics';
 import { accuracyText, gainText, percent } from '../train/probe-format';
-import { finetuneReport, probeReport } from '../train/run-records';
+import type { TrainingHost } from '../train/run-processes';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
-import { withStudio } from './data-commands';
+import { withClient, type CliSession } from './client';
 
 function oneOf<T extends string>(command: string, name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value !== undefined && !(allowed as readonly string[]).includes(value)) {
@@ -28,23 +21,31 @@ function fraction(command: string, name: string, value: string | undefined): num
   return parsed;
 }
 
-/** Runs a planned probe or fine-tuning run in the training process; resolves when it completed. */
-async function runInProcess(workspace: string, runId: number, out: Output, label: string): Promise<void> {
-  const training = startTraining(workspace, runId, {
-    onProgress: (progress) => {
-      if (progress.type === 'started') out.progress(`${label} on ${progress.backend} (${progress.device})`, true);
-      if (progress.type === 'step') out.progress(`${label}: step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}`);
+/** The studio's host for an evaluation command: the process's start and steps printed under `label`. */
+function printingHost(out: Output, label: (runId: number) => string): TrainingHost {
+  return {
+    onProgress: (runId, progress) => {
+      if (progress.type === 'started') out.progress(`${label(runId)} on ${progress.backend} (${progress.device})`, true);
+      if (progress.type === 'step') out.progress(`${label(runId)}: step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}`);
     },
-    onLog: (line) => out.progress(line, true),
-  });
-  const stop = () => training.stop();
-  process.on('SIGINT', stop);
-  try {
-    const finished = await training.done;
-    if (finished.status !== 'completed') throw new StudioError('INVALID_ARGUMENT', `run ${runId} ${finished.status}${finished.reason ? `: ${finished.reason}` : ''}`);
-  } finally {
-    process.off('SIGINT', stop);
-  }
+    onLog: (_runId, line) => out.progress(line, true),
+  };
+}
+
+/** Waits for a probe or fine-tuning run started in this session; returns its record, with its report. */
+async function untilEnd({ client, finished }: CliSession, runId: number, pretrainRunId: number): Promise<EvaluationRecord> {
+  const ended = await finished(runId, () => client.evaluation.stop(runId));
+  if (ended.status !== 'completed') throw new StudioError('INVALID_ARGUMENT', `run ${runId} ${ended.status}${ended.reason ? `: ${ended.reason}` : ''}`);
+  const { projectId } = await client.runs.get(pretrainRunId);
+  const record = (await client.evaluation.list(projectId)).find((evaluation) => evaluation.runId === runId);
+  if (!record) throw new StudioError('NOT_FOUND', `run ${runId} is gone`, { runId });
+  return record;
+}
+
+/** The report of a completed run, or why it has none. */
+function reportOf<T>(record: EvaluationRecord, report: T | null): T {
+  if (report === null) throw new StudioError('CONFLICT', `${record.kind} run ${record.runId} has no report: it is ${record.status}${record.error ? ` (${record.error})` : ''}`, { runId: record.runId });
+  return report;
 }
 
 function scoreLines(scores: ClassificationScores): string[] {
@@ -76,19 +77,21 @@ export async function probeCommand(argv: string[]): Promise<void> {
     'labels-per-class': { type: 'string' }, block: { type: 'string' },
   });
   const out = createOutput(values.json === true);
-  const workspace = path.resolve(required('probe', values, 'workspace'));
+  const workspace = required('probe', values, 'workspace');
   const pretrainRunId = positiveInt('probe', 'run', required('probe', values, 'run'))!;
-  const options = {
+  const request = {
     method: oneOf('probe', 'method', values.method, ['linear', 'knn'] as const),
     pooling: oneOf('probe', 'pooling', values.pooling, ['cls', 'mean'] as const),
     k: positiveInt('probe', 'k', values.k),
     labelsPerClass: positiveInt('probe', 'labels-per-class', values['labels-per-class']),
     block: blockOption(values.block),
-    backend: oneOf('probe', 'backend', values.backend, BACKEND_CHOICES) as BackendPreference | undefined,
+    backend: oneOf('probe', 'backend', values.backend, BACKEND_CHOICES),
   };
-  const runId = await withStudio(workspace, async (studio) => planProbe(studio.workspace, pretrainRunId, options));
-  await runInProcess(workspace, runId, out, `probe run ${runId}`);
-  const report = await withStudio(workspace, async (studio) => probeReport(studio.workspace.runs.get(runId)));
+  const { runId, report } = await withClient(workspace, printingHost(out, (runId) => `probe run ${runId}`), async (session) => {
+    const { runId } = await session.client.evaluation.probe(pretrainRunId, request);
+    const record = await untilEnd(session, runId, pretrainRunId);
+    return { runId, report: reportOf<ProbeReport>(record, record.probe) };
+  });
   const warnings = report.warnings ?? [];
   out.result(
     {
@@ -125,9 +128,9 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     pooling: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' },
   });
   const out = createOutput(values.json === true);
-  const workspace = path.resolve(required('finetune', values, 'workspace'));
+  const workspace = required('finetune', values, 'workspace');
   const pretrainRunId = positiveInt('finetune', 'run', required('finetune', values, 'run'))!;
-  const options = {
+  const request = {
     steps: positiveInt('finetune', 'steps', values.steps),
     batchSize: positiveInt('finetune', 'batch', values.batch),
     blr: fraction('finetune', 'blr', values.blr),
@@ -137,12 +140,13 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     labelSmoothing: fraction('finetune', 'label-smoothing', values['label-smoothing']),
     pooling: oneOf('finetune', 'pooling', values.pooling, ['cls', 'mean'] as const),
     seed: values.seed === undefined ? undefined : Number(values.seed),
-    backend: oneOf('finetune', 'backend', values.backend, BACKEND_CHOICES) as BackendPreference | undefined,
+    backend: oneOf('finetune', 'backend', values.backend, BACKEND_CHOICES),
   };
-  if (options.steps !== undefined && options.warmupSteps === undefined) options.warmupSteps = Math.floor(options.steps / 10);
-  const runId = await withStudio(workspace, async (studio) => planFinetune(studio.workspace, pretrainRunId, options));
-  await runInProcess(workspace, runId, out, `fine-tuning run ${runId}`);
-  const report = await withStudio(workspace, async (studio) => finetuneReport(studio.workspace.runs.get(runId)));
+  const { runId, report } = await withClient(workspace, printingHost(out, (runId) => `fine-tuning run ${runId}`), async (session) => {
+    const { runId } = await session.client.evaluation.finetune(pretrainRunId, request);
+    const record = await untilEnd(session, runId, pretrainRunId);
+    return { runId, report: reportOf<FinetuneReport>(record, record.finetune) };
+  });
   out.result(
     {
       run: { id: runId, parentRunId: pretrainRunId, status: 'completed' }, accuracy: report.scores.accuracy, interval: report.scores.interval ?? null, valImages: report.valImages,
@@ -159,14 +163,16 @@ export async function exportCommand(argv: string[]): Promise<void> {
     full: { type: 'boolean' },
   });
   const out = createOutput(values.json === true);
-  const workspace = path.resolve(required('export', values, 'workspace'));
+  const workspace = required('export', values, 'workspace');
   const runId = positiveInt('export', 'run', required('export', values, 'run'))!;
-  const format = oneOf('export', 'format', required('export', values, 'format'), EXPORT_FORMATS) as ExportFormat;
+  const format = oneOf('export', 'format', required('export', values, 'format'), EXPORT_FORMAT_NAMES)!;
   const outDir = path.resolve(required('export', values, 'out'));
   const pooling = oneOf('export', 'pooling', values.pooling, ['cls', 'mean'] as const);
-  const result = await withStudio(workspace, (studio) => exportRun(studio.workspace, runId, format, outDir, { ...(pooling && { pooling }), ...(values.full === true && { full: true }) }));
+  const result = await withClient(workspace, {}, ({ client }) => client.exports.create(runId, format, outDir, { ...(pooling && { pooling }), ...(values.full === true && { full: true }) }));
+  const { dir, files, ...record } = result;
+  const weights = files.filter((file) => file.name !== 'MODEL_CARD.md' && file.name !== 'model_card.json');
   out.result(
-    { export: result.record, dir: result.dir, files: [...result.files, { name: 'MODEL_CARD.md' }, { name: 'model_card.json' }] },
-    () => [`Exported run ${runId} as ${format} to ${result.dir}:`, ...result.files.map((f) => `  ${f.name}  ${f.bytes.toLocaleString('en-US')} bytes`), '  MODEL_CARD.md, model_card.json'].join('\n'),
+    { export: record, dir, files },
+    () => [`Exported run ${runId} as ${format} to ${dir}:`, ...weights.map((f) => `  ${f.name}  ${f.bytes.toLocaleString('en-US')} bytes`), '  MODEL_CARD.md, model_card.json'].join('\n'),
   );
 }

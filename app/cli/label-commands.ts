@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LabelChange, ReprobeScores } from '../contract';
 import { accuracyText } from '../train/probe-format';
 import { createOutput, parseCommand, positiveInt, required, UsageError } from './args';
-import { withStudio } from './data-commands';
+import { withClient } from './client';
 
 function changeLine(change: LabelChange): string {
   const before = change.previous.map((entry) => `${entry.label ?? '(no label)'} ×${entry.count}`).join(', ');
@@ -31,12 +31,12 @@ export async function relabelCommand(argv: string[]): Promise<void> {
   const workspace = path.resolve(required('relabel', values, 'workspace'));
   const projectId = positiveInt('relabel', 'project', required('relabel', values, 'project'))!;
   if (values.history) {
-    const history = await withStudio(workspace, async (studio) => studio.services.labels.history(projectId, { limit: 100 }));
+    const history = await withClient(workspace, {}, async ({ client }) => client.labels.history(projectId, { limit: 100 }));
     out.result({ history }, () => history.map(changeLine).join('\n') || '(no label changed by hand)');
     return;
   }
   if (values.undo) {
-    const undone = await withStudio(workspace, async (studio) => studio.services.labels.undo(projectId));
+    const undone = await withClient(workspace, {}, async ({ client }) => client.labels.undo(projectId));
     out.result({ undone }, () => (undone ? `Undid ${changeLine(undone)}` : 'Nothing to undo: no label change is in force'));
     return;
   }
@@ -44,7 +44,7 @@ export async function relabelCommand(argv: string[]): Promise<void> {
   if (!values.images && !values.folder) throw new UsageError('relabel: pick images with --images IDS or --folder DIR');
   const selection = { ...(values.images && { imageIds: imageIds(values.images) }), ...(values.folder && { folder: path.resolve(values.folder) }) };
   const label = values.clear ? null : values.label!;
-  const result = await withStudio(workspace, async (studio) => studio.services.labels.set(projectId, selection, label));
+  const result = await withClient(workspace, {}, async ({ client }) => client.labels.set(projectId, selection, label));
   out.result(result, () => (result.change ? `Relabelled ${changeLine(result.change)}` : 'No image changed: they already have that label'));
 }
 
@@ -59,7 +59,7 @@ export async function reprobeCommand(argv: string[]): Promise<void> {
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('reprobe', values, 'workspace'));
   const runId = positiveInt('reprobe', 'run', required('reprobe', values, 'run'))!;
-  const report = await withStudio(workspace, async (studio) => studio.services.labels.reprobe(runId));
+  const report = await withClient(workspace, {}, async ({ client }) => client.labels.reprobe(runId));
   out.result(report, () => [
     `Probe run ${runId} re-fitted on its cached features (block ${report.block}) in ${report.seconds.toFixed(2)} s: ${report.relabelled} probed image(s) relabelled since`,
     ...scoresLine('pretrained', report.before, report.after, (s) => s.pretrained),

@@ -1,15 +1,11 @@
-/** `pretrain` and `resume`: training runs, each in its own process. */
+/** `pretrain` and `resume`: training runs, each in its own process, started through the `training` service. */
 import path from 'node:path';
-import { BACKEND_CHOICES, MASK_STRATEGIES, StudioError } from '../contract';
-import type { BackendPreference } from '../runtime/backend';
-import { startTraining } from '../train/host';
-import { describeInit } from '../mae/weights/init';
-import { planPretrain, type PretrainOptions } from '../train/pretrain-plan';
-import { describeRecipeLr } from '../train/config';
-import { LR_RULES, type LrRuleName } from '../train/schedule';
+import { BACKEND_CHOICES, ENCODER_CHOICES, LR_RULE_CHOICES, MASK_STRATEGIES, StudioError, type Recipe } from '../contract';
+import { MAE_PRESETS } from '../mae/config';
 import type { RunProgress } from '../train/pretrain-run';
+import type { RunFinished } from '../train/run-processes';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
-import { withStudio } from './data-commands';
+import { withClient, type CliSession } from './client';
 
 function number(command: string, name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -28,7 +24,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     seed: { type: 'string' }, init: { type: 'string' }, 'val-fraction': { type: 'string' }, 'norm-pix': { type: 'string' },
   });
   const out = createOutput(values.json === true);
-  const workspace = path.resolve(required('pretrain', values, 'workspace'));
+  const workspace = required('pretrain', values, 'workspace');
   const projectId = positiveInt('pretrain', 'project', required('pretrain', values, 'project'))!;
   if (values.mask !== undefined && !(MASK_STRATEGIES as readonly string[]).includes(values.mask)) {
     throw new UsageError(`pretrain: --mask must be one of ${MASK_STRATEGIES.join(', ')}, got ${JSON.stringify(values.mask)}`);
@@ -36,81 +32,104 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   if (values['norm-pix'] !== undefined && !['on', 'off'].includes(values['norm-pix'])) {
     throw new UsageError(`pretrain: --norm-pix must be on or off, got ${JSON.stringify(values['norm-pix'])}`);
   }
-  if (values['lr-rule'] !== undefined && !(LR_RULES as readonly string[]).includes(values['lr-rule'])) {
-    throw new UsageError(`pretrain: --lr-rule must be one of ${LR_RULES.join(', ')}, got ${JSON.stringify(values['lr-rule'])}`);
+  if (values['lr-rule'] !== undefined && !(LR_RULE_CHOICES as readonly string[]).includes(values['lr-rule'])) {
+    throw new UsageError(`pretrain: --lr-rule must be one of ${LR_RULE_CHOICES.join(', ')}, got ${JSON.stringify(values['lr-rule'])}`);
   }
   if (values.backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(values.backend)) {
     throw new UsageError(`pretrain: --backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(values.backend)}`);
   }
-  const options: PretrainOptions = {
-    preset: values.preset,
+  const recipe: Recipe = {
     imgSize: positiveInt('pretrain', 'img', values.img),
     patchSize: positiveInt('pretrain', 'patch', values.patch),
     decoder: values.decoder,
     depth: positiveInt('pretrain', 'depth', values.depth),
     maskRatio: number('pretrain', 'mask-ratio', values['mask-ratio']),
-    maskStrategy: values.mask as PretrainOptions['maskStrategy'],
+    maskStrategy: values.mask as Recipe['maskStrategy'],
     normPixLoss: values['norm-pix'] === undefined ? undefined : values['norm-pix'] === 'on',
     batchSize: positiveInt('pretrain', 'batch', values.batch),
     accumSteps: positiveInt('pretrain', 'accum', values.accum),
     steps: positiveInt('pretrain', 'steps', values.steps),
     epochs: positiveInt('pretrain', 'epochs', values.epochs),
     warmupSteps: values.warmup === undefined ? undefined : Number(values.warmup),
-    lrRule: values['lr-rule'] as LrRuleName | undefined,
+    lrRule: values['lr-rule'] as Recipe['lrRule'],
     blr: number('pretrain', 'blr', values.blr),
-    backend: values.backend as BackendPreference | undefined,
+    backend: values.backend as Recipe['backend'],
     seed: values.seed === undefined ? undefined : Number(values.seed),
     init: values.init,
     valFraction: number('pretrain', 'val-fraction', values['val-fraction']),
+    ...presetParts(values.preset, { patch: values.patch, decoder: values.decoder }),
   };
-  const { runId, plan } = await withStudio(workspace, async (studio) => planPretrain(studio.workspace, projectId, options));
-  if (plan.init) for (const line of describeInit(plan.init.report)) out.progress(line, true);
-  // The channel plan's decision, said where a CLI user sees it (Curate shows it in the app).
-  const converted = Object.entries(plan.data.channelPlan?.conversions ?? {}).filter(([, conversion]) => conversion !== 'keep' && conversion !== 'exclude');
-  if (converted.length) out.progress(`channel plan: ${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')} (to ${plan.data.channelPlan!.inputChannels} band${plan.data.channelPlan!.inputChannels === 1 ? '' : 's'})`, true);
-  for (const item of plan.data.excluded) out.progress(`${item.count} left out: ${item.reason}`, true);
-  if (plan.data.excludedClasses?.length) out.progress(`classes left out by the channel plan: ${plan.data.excludedClasses.join(', ')}`, true);
-  out.progress(`Learning rate: ${describeRecipeLr(plan.recipe)}`, true);
-  out.progress(`Run ${runId} planned; starting the training process…`, true);
-  await train(workspace, runId, false, out);
+  await withClient(workspace, printingHost(out), async (session) => {
+    const { client } = session;
+    // What the dialog shows before Start: the plan's weights, channel decisions and learning rate.
+    const check = await client.training.check(projectId, recipe);
+    if (check.ok) {
+      const { dataset } = await client.training.defaults(projectId);
+      for (const line of check.init ?? []) out.progress(line, true);
+      // The channel plan's decision, said where a CLI user sees it (Curate shows it in the app).
+      const converted = Object.entries(dataset.conversions).filter(([, conversion]) => conversion !== 'keep' && conversion !== 'exclude');
+      if (converted.length) out.progress(`channel plan: ${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')} (to ${dataset.channels} band${dataset.channels === 1 ? '' : 's'})`, true);
+      for (const item of dataset.excluded) out.progress(`${item.count} left out: ${item.reason}`, true);
+      if (dataset.excludedClasses.length) out.progress(`classes left out by the channel plan: ${dataset.excludedClasses.join(', ')}`, true);
+      if (check.learningRate) out.progress(`Learning rate: ${check.learningRate}`, true);
+    }
+    // Start refuses what the dialog's Start refuses (memory, recipe rules), with the same message.
+    const run = await client.training.start(projectId, recipe);
+    out.progress(`Run ${run.id} planned; starting the training process…`, true);
+    await untilEnd(session, run.id, out, workspace);
+  });
+}
+
+/**
+ * `--preset` as the dialog's fields: an encoder size as it is, a full preset name
+ * (`maeVitTinyPatch8Dec128d2b`) as its size, patch and decoder, unless `--patch` / `--decoder` say otherwise.
+ */
+function presetParts(name: string | undefined, flags: { patch?: string; decoder?: string }): Pick<Recipe, 'preset' | 'patchSize' | 'decoder'> {
+  if (name === undefined || (ENCODER_CHOICES as readonly string[]).includes(name)) return { preset: name as Recipe['preset'] };
+  const parts = /^maeVit(Tiny|Small|Base)Patch(\d+)Dec(\d+)d(\d+)b$/.exec(name);
+  if (!parts || !(name in MAE_PRESETS)) {
+    throw new StudioError('INVALID_ARGUMENT', `pretrain.preset must be one of ${[...ENCODER_CHOICES, ...Object.keys(MAE_PRESETS)].join(', ')}, got ${JSON.stringify(name)}`);
+  }
+  return {
+    preset: `vit-${parts[1]!.toLowerCase()}` as Recipe['preset'],
+    ...(flags.patch === undefined && { patchSize: Number(parts[2]) }),
+    ...(flags.decoder === undefined && { decoder: `${parts[3]}x${parts[4]}` }),
+  };
 }
 
 /** `mae-studio resume --workspace W --run ID` */
 export async function resumeCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('resume', argv, { workspace: { type: 'string' }, run: { type: 'string' } });
   const out = createOutput(values.json === true);
-  const workspace = path.resolve(required('resume', values, 'workspace'));
+  const workspace = required('resume', values, 'workspace');
   const runId = positiveInt('resume', 'run', required('resume', values, 'run'))!;
-  await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId));
-  await train(workspace, runId, true, out);
+  await withClient(workspace, printingHost(out), async (session) => {
+    await session.client.training.resume(runId);
+    await untilEnd(session, runId, out, workspace);
+  });
 }
 
-/** Runs the training process to its end, printing progress; resolves when the run ended well. */
-async function train(workspace: string, runId: number, resume: boolean, out: Output): Promise<void> {
-  const training = startTraining(workspace, runId, {
-    resume,
-    onProgress: (progress) => out.progress(describe(progress), progress.type !== 'step'),
-    onLog: (line) => out.progress(line, true),
-  });
-  const stop = () => training.stop();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  try {
-    const result = await training.done;
-    const run = await withStudio(workspace, async (studio) => studio.workspace.runs.get(runId));
-    out.result({ run: { id: run.id, status: run.status, backend: run.backend, finalLoss: result.finalLoss, step: result.step, error: run.error } }, () =>
-      [
-        `Run ${run.id} ${run.status} at step ${result.step}` + (result.finalLoss === null ? '' : `, final loss ${result.finalLoss.toFixed(4)}`),
-        `backend: ${run.backend}`,
-        run.error ? `reason: ${run.error}` : '',
-        run.status === 'stopped' ? `resume with: mae-studio resume --workspace ${workspace} --run ${run.id}` : '',
-      ].filter(Boolean).join('\n'),
-    );
-    if (result.status === 'failed') throw new StudioError('INVALID_ARGUMENT', `run ${runId} failed: ${result.reason}`);
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+/** The studio's host for a training command: every report and log line of the process printed. */
+function printingHost(out: Output) {
+  return {
+    onProgress: (_runId: number, progress: RunProgress) => out.progress(describe(progress), progress.type !== 'step'),
+    onLog: (_runId: number, line: string) => out.progress(line, true),
+  };
+}
+
+/** Waits for the run's process to end and prints the run; rejects when it failed. */
+async function untilEnd({ client, finished }: CliSession, runId: number, out: Output, workspace: string): Promise<void> {
+  const result: RunFinished = await finished(runId, () => client.training.stop(runId));
+  const run = await client.runs.get(runId);
+  out.result({ run: { id: run.id, status: run.status, backend: run.backend, finalLoss: result.finalLoss, step: result.step, error: run.error } }, () =>
+    [
+      `Run ${run.id} ${run.status} at step ${result.step}` + (result.finalLoss === null ? '' : `, final loss ${result.finalLoss.toFixed(4)}`),
+      `backend: ${run.backend}`,
+      run.error ? `reason: ${run.error}` : '',
+      run.status === 'stopped' ? `resume with: mae-studio resume --workspace ${path.resolve(workspace)} --run ${run.id}` : '',
+    ].filter(Boolean).join('\n'),
+  );
+  if (result.status === 'failed') throw new StudioError('INVALID_ARGUMENT', `run ${runId} failed: ${result.reason}`);
 }
 
 function describe(progress: RunProgress): string {

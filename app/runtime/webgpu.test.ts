@@ -14,7 +14,8 @@ import { Rng } from '../mae/rng';
 import type { TrainConfig } from '../train/config';
 import { syntheticSource } from '../train/synthetic';
 import type { BatchSource } from '../data/batch';
-import { MaeTrainer } from '../train/trainer';
+import { GpuMemoryError, LateNonFiniteLossError, MaeTrainer } from '../train/trainer';
+import { trainTo } from '../train/trainer.fixtures';
 import { readSafetensors } from '../mae/weights/safetensors';
 import { countGpuWork } from './webgpu-counter';
 import { pretrainedFixture, TINY_PRETRAIN } from '../train/probe.fixtures';
@@ -76,7 +77,8 @@ async function losses(backend: 'cpu' | 'webgpu', run: (trainer: MaeTrainer) => P
 
 async function trainLosses(trainer: MaeTrainer, options: { untilStep?: number; checkpointPath?: string } = {}): Promise<number[]> {
   const seen: number[] = [];
-  await trainer.run({ ...options, onMetrics: (metrics) => seen.push(metrics.loss) });
+  await trainTo(trainer, options.untilStep ?? trainer.config.totalSteps, (metrics) => seen.push(metrics.loss));
+  if (options.checkpointPath) await trainer.saveCheckpoint(options.checkpointPath);
   trainer.dispose();
   return seen;
 }
@@ -236,9 +238,12 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     const checkpoint = join(directory, 'oom.safetensors');
     const trainer = MaeTrainer.create({ ...SMALL, model, batchSize: fits + 1 }, syntheticSource({ imgSize: 64, channels: 2 }));
     const before = await trainer.model.params.get('decoder_pred.weight')!.data();
-    const result = await trainer.run({ checkpointPath: checkpoint });
-    expect(result.status).toBe('failed');
-    expect(result.reason).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step 1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
+    // As the run's loop does: the step fails, the weights of the last good step are checkpointed.
+    const failure = await trainer.advance().then(() => null, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(GpuMemoryError);
+    await trainer.flushLosses();
+    await trainer.saveCheckpoint(checkpoint);
+    expect((failure as GpuMemoryError).message).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step 1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
     expect(existsSync(checkpoint)).toBe(true);
     expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before); // no update from the failed step
     expect(gpuBytesInUse()).toBeGreaterThan(0);
@@ -261,9 +266,23 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     const trainer = MaeTrainer.create(SMALL, poisoned);
     trainer.lossReads = { everySteps: 10, everyMs: 1e9 }; // longer than the checkpoint period
     const seen: number[] = [];
-    const result = await trainer.run({ checkpointPath: checkpoint, checkpointEvery: 2, untilStep: 8, onMetrics: (metrics) => seen.push(metrics.step) });
-    expect(result).toMatchObject({ status: 'failed', step: 2 });
-    expect(result.reason).toMatch(/^training diverged at step 3: the loss is NaN .*found when the losses up to step 4 were read/);
+    // As the run's loop does: a checkpoint every 2 steps, the losses read before each.
+    let failure: unknown = null;
+    try {
+      while (trainer.step < 8) {
+        (await trainer.advance()).forEach((metrics) => seen.push(metrics.step));
+        if (trainer.step % 2 === 0) {
+          (await trainer.flushLosses()).forEach((metrics) => seen.push(metrics.step));
+          await trainer.saveCheckpoint(checkpoint);
+        }
+      }
+    } catch (error) {
+      failure = error;
+      if (error instanceof LateNonFiniteLossError) error.finiteSteps.forEach((metrics) => seen.push(metrics.step));
+    }
+    expect(failure).toBeInstanceOf(LateNonFiniteLossError);
+    expect((failure as LateNonFiniteLossError).lastGoodStep).toBe(2);
+    expect((failure as LateNonFiniteLossError).message).toMatch(/^training diverged at step 3: the loss is NaN .*found when the losses up to step 4 were read/);
     expect(seen).toEqual([1, 2]);
     const saved = await readSafetensors(checkpoint);
     expect(JSON.parse(saved.metadata.studio!).step).toBe(2); // not the step-4 weights, updated from the NaN
@@ -292,7 +311,7 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     const trainer = MaeTrainer.create(SMALL, source);
     await trainer.trainStep();
     const before = tf.memory().numTensors;
-    await trainer.run({ untilStep: 4 });
+    await trainTo(trainer, 4);
     expect(tf.memory().numTensors).toBe(before);
     trainer.dispose();
   });

@@ -49,10 +49,17 @@ export const DEFAULT_FINETUNE: FinetuneConfig = {
   evaluations: 4,
 };
 
-/** Merges `input` over the defaults and checks every field; throws `finetune.<field> must ...`. */
+/** Warm-up when only the steps are chosen: a tenth of them, as the default's 20 of 200. */
+const WARMUP_SHARE = 0.1;
+
+/**
+ * Merges `input` over the defaults and checks every field; throws `finetune.<field> must ...`.
+ * Steps given without a warm-up warm up for a tenth of them (the one place this rule lives).
+ */
 export function validateFinetuneConfig(input: Partial<FinetuneConfig>): FinetuneConfig {
   const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
-  const config = { ...DEFAULT_FINETUNE, ...defined } as FinetuneConfig;
+  const warmup = input.steps !== undefined && input.warmupSteps === undefined ? { warmupSteps: Math.floor(input.steps * WARMUP_SHARE) } : {};
+  const config = { ...DEFAULT_FINETUNE, ...warmup, ...defined } as FinetuneConfig;
   const fail = (field: string, rule: string, value: unknown): never => {
     throw new StudioError('INVALID_ARGUMENT', `finetune.${field} must ${rule}, got ${JSON.stringify(value)}`);
   };

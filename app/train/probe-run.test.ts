@@ -113,7 +113,7 @@ describe('a probe run', () => {
     expect(() => fixture.open((w) => planProbe(w, 999, {}))).toThrow(/no run with id 999/);
     const probeId = fixture.open((w) => planProbe(w, fixture.runId, {}));
     expect(() => fixture.open((w) => planProbe(w, probeId, {}))).toThrow(StudioError);
-    const queued = fixture.open((w) => w.runs.create({ projectId: fixture.projectId, kind: 'pretrain', config: {} }).id);
+    const queued = fixture.open((w) => w.runs.create({ projectId: fixture.projectId, kind: 'pretrain', config: w.runs.get(fixture.runId).config }).id); // planned, never trained
     expect(() => fixture.open((w) => planProbe(w, queued, {}))).toThrow(/has no checkpoint yet/);
   });
 });

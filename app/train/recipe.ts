@@ -25,6 +25,7 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   blr: 'Base learning rate, carried to the peak lr by the rule (linear and sqrt: the lr at batch 256; paper: 1.5e-4).',
   seed: 'Seeds initialisation, data order, augmentation and masks: same seed, same run.',
   init: 'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) instead of random ones. The encoder must match patch size, width and depth.',
+  valFraction: 'Share of the images held out to measure the validation loss, when Curate has stored no split (default 10%).',
   backend: 'Where the math runs. Auto picks the fastest that works: GPU, then native CPU, then WebAssembly.',
 };
 
@@ -33,7 +34,7 @@ const FIELD_OF = new Map<string, keyof Recipe>([
   ['batchSize', 'batchSize'], ['accumSteps', 'accumSteps'], ['totalSteps', 'steps'], ['warmupSteps', 'warmupSteps'],
   ['blr', 'blr'], ['lrRule', 'lrRule'], ['seed', 'seed'], ['decoder', 'decoder'], ['preset', 'preset'], ['depth', 'depth'],
   ['decoderEmbedDim', 'decoder'], ['decoderNumHeads', 'decoder'], ['decoderDepth', 'decoder'], ['embedDim', 'preset'],
-  ['numHeads', 'preset'], ['valFraction', 'seed'], ['init', 'init'],
+  ['numHeads', 'preset'], ['valFraction', 'valFraction'], ['init', 'init'],
 ]);
 
 /** The recipe field an engine message names (`train.maskRatio must …` → `maskRatio`). */

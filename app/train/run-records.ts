@@ -1,14 +1,17 @@
 /**
  * Runs typed by kind: what each kind of run stores as its config and result. The store keeps
  * both as JSON it does not know the shape of (the plans live in this room, above it); this is
- * the one place that says which shape goes with which kind, so callers narrow by `kind` instead
- * of casting.
+ * the one place that says which shape goes with which kind, and it checks a stored run against
+ * its kind's schema (`run-schemas.ts`) once, on the way out of the store, so callers narrow by
+ * `kind` and nothing casts stored JSON.
  */
+import type { z } from 'zod';
 import { StudioError, type FinetuneReport, type ProbeReport } from '../contract';
 import type { RunRecord, RunStore } from '../store/runs';
 import type { FinetunePlan } from './finetune-plan';
 import type { PretrainPlan } from './pretrain-plan';
 import type { ProbeConfig } from './probe-plan';
+import { FinetuneConfigSchema, FinetuneResultSchema, PretrainConfigSchema, ProbeConfigSchema, ProbeResultSchema } from './run-schemas';
 
 /** A pretraining run: its config is the plan `planPretrain` validated; it records no result. */
 export type PretrainRun = RunRecord & { kind: 'pretrain'; config: PretrainPlan; result: null };
@@ -19,12 +22,38 @@ export type FinetuneRun = RunRecord & { kind: 'finetune'; config: FinetunePlan; 
 /** A stored run, narrowed by its `kind`. */
 export type TypedRun = PretrainRun | ProbeRun | FinetuneRun;
 
+/** Runs already checked, by the record the store returned (each read makes a new one). */
+const checked = new WeakMap<RunRecord, TypedRun>();
+
 /**
- * A stored run typed by its kind. Sound because nothing else writes runs: each kind's config is
- * validated by its planner before `RunStore.create`, and its result is written by its own job.
+ * A stored run typed by its kind, after checking its config and result against the kind's schema;
+ * a run whose stored JSON does not fit is refused (STORAGE), naming the run and the field.
  */
 export function typedRun(run: RunRecord): TypedRun {
-  return run as TypedRun;
+  const known = checked.get(run);
+  if (known) return known;
+  let typed: TypedRun;
+  if (run.kind === 'pretrain') {
+    typed = { ...run, kind: 'pretrain', config: fits<PretrainPlan>(run, 'config', PretrainConfigSchema, run.config), result: null };
+  } else if (run.kind === 'probe') {
+    typed = { ...run, kind: 'probe', config: fits<ProbeConfig>(run, 'config', ProbeConfigSchema, run.config), result: run.result === null ? null : fits<ProbeReport>(run, 'result', ProbeResultSchema, run.result) };
+  } else {
+    typed = { ...run, kind: 'finetune', config: fits<FinetunePlan>(run, 'config', FinetuneConfigSchema, run.config), result: run.result === null ? null : fits<FinetuneReport>(run, 'result', FinetuneResultSchema, run.result) };
+  }
+  checked.set(run, typed);
+  return typed;
+}
+
+/**
+ * The stored value as `T` when it passes `schema` (which checks the fields of `T` that every
+ * stored version has); otherwise a STORAGE error naming the run, the part and the first bad field.
+ */
+function fits<T>(run: RunRecord, part: 'config' | 'result', schema: z.ZodType, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return value as T; // the schema's fields checked; the rest is the writer's, this room's planners
+  const issue = parsed.error.issues[0]!;
+  const where = issue.path.length ? `${part}.${issue.path.join('.')}` : part;
+  throw new StudioError('STORAGE', `run ${run.id} (${run.kind}) has a stored ${where} this version cannot read: ${issue.message}`, { runId: run.id });
 }
 
 /** Why a run has no report to give, naming the run and its state. */

@@ -18,7 +18,6 @@ import {
   type ReconstructionImage,
   type RunSummary,
   type StudioImpl,
-  type TrainingProgress,
 } from '../contract';
 import type { StudioEvents } from '../rpc';
 import type { RunRecord } from '../store/runs';
@@ -26,7 +25,7 @@ import type { Workspace } from '../workspace';
 import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG, describeRecipeLr } from './config';
 import { typedRun } from './run-records';
 import { LR_RULE_FORMULAS, LR_RULES } from './schedule';
-import { estimateInWorker, startTraining, type LaunchWorker, type TrainingProcess } from './host';
+import { estimateInWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
 import { renderMaskPreview } from './mask-preview';
 import { describeInit } from '../mae/weights/init';
@@ -34,25 +33,21 @@ import { buildPretrainPlan, DEFAULT_PRETRAIN, planDataset, type PretrainPlan } f
 import { listReconstructionGrids, runFolder } from './run-files';
 import { RECIPE_HELP, recipeSummary } from './recipe';
 import { memoryError, parseDraft, plainEngineError } from './recipe-check';
+import { RunProcesses, type TrainingHost } from './run-processes';
 import { costKey, projectRunTime, type WarmupCosts } from './run-time';
 import { downsampleMinMax } from './series';
 
-/** Where training processes come from. */
-export interface TrainingHost {
-  launch?: LaunchWorker;
-  workerPath?: string;
-}
+export type { TrainingHost } from './run-processes';
 
 /** Share of this machine's memory a run may plan to use. */
 const MEMORY_SHARE = 0.7;
 /** The project setting holding the recipe of the last run started from the dialog. */
 const LAST_RECIPE = 'lastRecipe';
-/** How long closing waits for running processes to pause. */
-const CLOSE_TIMEOUT_MS = 30_000;
 
 /** Runs and their training processes for one workspace. */
 export class StudioTraining {
-  readonly #active = new Map<number, { projectId: number; process: TrainingProcess }>();
+  /** Every training process of the studio, pretraining's and evaluation's. */
+  readonly processes: RunProcesses;
   /** Warm-up costs by what makes a step cost what it does (`costKey`), so `check` can give a time. */
   readonly #measured = new Map<string, WarmupCosts>();
 
@@ -60,7 +55,9 @@ export class StudioTraining {
     private readonly workspace: Workspace,
     private readonly events: StudioEvents,
     private readonly host: TrainingHost = {},
-  ) {}
+  ) {
+    this.processes = new RunProcesses(workspace, events, () => this.host);
+  }
 
   /** The two services, bound to this workspace. */
   readonly services: Pick<StudioImpl, 'training' | 'runs'> = {
@@ -81,20 +78,20 @@ export class StudioTraining {
         const run = this.workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
         // The dialog reopens with these values, in any window and after a restart.
         this.workspace.projects.setSetting(projectId, LAST_RECIPE, recipe);
-        this.launch(run.id, projectId, false);
+        this.processes.launchRun(run.id);
         return this.summary(run.id);
       },
       pause: (runId) => this.control(runId).pause(),
       resume: (runId) => {
         const run = this.workspace.runs.get(runId);
-        if (this.#active.has(runId)) throw new StudioError('CONFLICT', `run ${runId} is already running`);
+        if (this.processes.isActive(runId)) throw new StudioError('CONFLICT', `run ${runId} is already running`);
         if (run.status === 'completed') throw new StudioError('CONFLICT', `run ${runId} is already completed`);
         if (!this.workspace.runs.latestCheckpoint(runId)) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
-        this.launch(runId, run.projectId, true);
+        this.processes.launchRun(runId, { resume: true });
         return this.summary(runId);
       },
       stop: (runId) => this.control(runId).stop(),
-      active: () => [...this.#active.keys()].map((id) => this.summary(id)),
+      active: () => this.processes.active('pretrain').map((id) => this.summary(id)),
     },
     runs: {
       list: (projectId) => {
@@ -109,14 +106,9 @@ export class StudioTraining {
     },
   };
 
-  /** Asks every running process to pause (with a checkpoint) and waits for them, bounded. */
-  async close(): Promise<void> {
-    const running = [...this.#active.values()];
-    for (const { process } of running) process.pause();
-    const settled = Promise.allSettled(running.map(({ process }) => process.done));
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref());
-    await Promise.race([settled, timeout]);
-    for (const { process } of this.#active.values()) process.worker.kill();
+  /** Asks every running process to end with a checkpoint and waits for them, bounded. */
+  close(): Promise<void> {
+    return this.processes.close();
   }
 
   private defaults(projectId: number): RecipeDefaults {
@@ -200,45 +192,8 @@ export class StudioTraining {
     return renderMaskPreview(file, query);
   }
 
-  private launch(runId: number, projectId: number, resume: boolean): void {
-    const emit = (progress: TrainingProgress) => this.events.emit('trainingProgress', progress);
-    const process = startTraining(this.workspace.root, runId, {
-      ...this.host,
-      resume,
-      onProgress: (progress) => {
-        const base = { runId, projectId };
-        if (progress.type === 'finished') return;
-        if (progress.type === 'checkpoint' || progress.type === 'reconstruction') emit({ ...base, type: progress.type, step: progress.step });
-        else if (progress.type === 'started') {
-          emit({ ...base, type: 'started', backend: progress.backend, device: progress.device, step: progress.step, totalSteps: progress.totalSteps });
-          this.changed(runId);
-        } else emit({ ...base, ...progress });
-      },
-      onLog: (line) => console.error(`[run ${runId}] ${line}`),
-    });
-    this.#active.set(runId, { projectId, process });
-    this.changed(runId);
-    process.done
-      .catch((error: unknown) => console.error(`[run ${runId}]`, error instanceof Error ? error.message : error))
-      .finally(() => {
-        this.#active.delete(runId);
-        this.changed(runId);
-      });
-  }
-
   private control(runId: number): TrainingProcess {
-    const entry = this.#active.get(runId);
-    if (!entry) throw new StudioError('CONFLICT', `run ${runId} is not running`, { status: this.workspace.runs.get(runId).status });
-    return entry.process;
-  }
-
-  private changed(runId: number): void {
-    try {
-      const run = this.workspace.runs.get(runId);
-      this.events.emit('runChanged', { runId, projectId: run.projectId, status: run.status, error: run.error, active: this.#active.has(runId) });
-    } catch {
-      // Deleted meanwhile: `remove` has told the UI.
-    }
+    return this.processes.control(runId);
   }
 
   private summary(runId: number): RunSummary {
@@ -258,7 +213,7 @@ export class StudioTraining {
       error: run.error,
       recipe: run.kind === 'pretrain' ? recipeSummary(run.config) : null,
       ...outcomes.get(run.id)!,
-      active: this.#active.has(run.id),
+      active: this.processes.isActive(run.id),
     }));
   }
 
@@ -285,7 +240,7 @@ export class StudioTraining {
 
   private remove(runId: number): void {
     const run = this.workspace.runs.get(runId);
-    if (this.#active.has(runId)) throw new StudioError('CONFLICT', `run ${runId} is running: stop it before deleting it`);
+    if (this.processes.isActive(runId)) throw new StudioError('CONFLICT', `run ${runId} is running: stop it before deleting it`);
     if (run.status === 'running') throw new StudioError('CONFLICT', `run ${runId} is training in another process: stop it there before deleting it`);
     const projectDir = this.workspace.projectDir(run.projectId);
     const checkpoints = this.workspace.runs.checkpoints(runId);

@@ -7,7 +7,8 @@ import { useCpuBackend } from '../mae/mae.fixtures';
 import type { TrainConfig } from './config';
 import { syntheticSource } from './synthetic';
 import type { Batch, BatchSource } from '../data/batch';
-import { MaeTrainer } from './trainer';
+import { MaeTrainer, NonFiniteLossError } from './trainer';
+import { trainTo } from './trainer.fixtures';
 
 beforeAll(useCpuBackend);
 const directories: string[] = [];
@@ -29,8 +30,8 @@ describe('MaeTrainer', () => {
   it('lowers the loss on structured synthetic images within 60 steps', async () => {
     const trainer = MaeTrainer.create(SMALL, source);
     const losses: number[] = [];
-    const result = await trainer.run({ onMetrics: (m) => losses.push(m.loss) });
-    expect(result.status).toBe('completed');
+    await trainTo(trainer, SMALL.totalSteps!, (m) => losses.push(m.loss));
+    expect(losses).toHaveLength(60);
     const mean = (values: number[]): number => values.reduce((a, b) => a + b) / values.length;
     expect(mean(losses.slice(-10))).toBeLessThan(0.6 * mean(losses.slice(0, 5)));
     trainer.dispose();
@@ -40,7 +41,7 @@ describe('MaeTrainer', () => {
     const trainer = MaeTrainer.create({ ...SMALL, accumSteps: 2 }, source);
     await trainer.trainStep(); // first step creates nothing persistent, but warm up anyway
     const before = tf.memory().numTensors;
-    await trainer.run({ untilStep: 51 });
+    await trainTo(trainer, 51);
     expect(tf.memory().numTensors).toBe(before);
     trainer.dispose();
   });
@@ -51,23 +52,24 @@ describe('MaeTrainer', () => {
     const config = { ...SMALL, totalSteps: 8, maskStrategy: 'block' as const, accumSteps: 2 };
     const straight = MaeTrainer.create(config, source);
     const expected: number[] = [];
-    await straight.run({ onMetrics: (m) => expected.push(m.loss) });
+    await trainTo(straight, 8, (m) => expected.push(m.loss));
     straight.dispose();
 
     const path = join(directory, 'run.safetensors');
     const first = MaeTrainer.create(config, source);
     const resumedLosses: number[] = [];
-    await first.run({ untilStep: 4, checkpointPath: path, onMetrics: (m) => resumedLosses.push(m.loss) });
+    await trainTo(first, 4, (m) => resumedLosses.push(m.loss));
+    await first.saveCheckpoint(path);
     first.dispose();
     const second = await MaeTrainer.resume(path, source);
     expect(second.step).toBe(4);
-    await second.run({ onMetrics: (m) => resumedLosses.push(m.loss) });
+    await trainTo(second, 8, (m) => resumedLosses.push(m.loss));
     second.dispose();
     expect(resumedLosses).toHaveLength(8);
     resumedLosses.forEach((loss, i) => expect(loss).toBeCloseTo(expected[i]!, 5));
   });
 
-  it('fails with a clear reason when the loss is not finite', async () => {
+  it('refuses a step whose loss is not finite, with a clear reason, and leaves the weights as they were', async () => {
     const poisoned: BatchSource = {
       next(rng, batchSize) {
         const batch = source.next(rng, batchSize) as Batch;
@@ -77,9 +79,10 @@ describe('MaeTrainer', () => {
     };
     const trainer = MaeTrainer.create(SMALL, poisoned);
     const before = trainer.model.params.get('decoder_pred.weight')!.dataSync().slice();
-    const result = await trainer.run();
-    expect(result.status).toBe('failed');
-    expect(result.reason).toMatch(/^training diverged at step 1: the loss is NaN/);
+    const failure = await trainer.advance().then(() => null, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(NonFiniteLossError);
+    expect((failure as NonFiniteLossError).message).toMatch(/^training diverged at step 1: the loss is NaN/);
+    expect(trainer.step).toBe(0);
     expect(trainer.model.params.get('decoder_pred.weight')!.dataSync()).toEqual(before);
     trainer.dispose();
   });
@@ -87,7 +90,7 @@ describe('MaeTrainer', () => {
   it('reports lr from the schedule and throughput', async () => {
     const trainer = MaeTrainer.create({ ...SMALL, totalSteps: 3, warmupSteps: 2 }, source);
     const seen: { lr: number; imagesPerSecond: number }[] = [];
-    await trainer.run({ onMetrics: (m) => seen.push(m) });
+    await trainTo(trainer, 3, (m) => seen.push(m));
     expect(seen.map((m) => m.lr)).toEqual([0, (0.03 * 8) / 256 / 2, (0.03 * 8) / 256]);
     expect(seen.every((m) => m.imagesPerSecond > 0)).toBe(true);
     trainer.dispose();

@@ -32,28 +32,6 @@ export interface StepMetrics {
   msPerStep: number;
 }
 
-/** How a run ended. */
-export interface RunResult {
-  status: 'completed' | 'failed' | 'stopped';
-  /** Why it failed or stopped. */
-  reason?: string;
-  step: number;
-  finalLoss: number | null;
-}
-
-/** Options of `MaeTrainer.run`. */
-export interface RunOptions {
-  /** Called after every optimizer step (wire to the metrics table and the UI). */
-  onMetrics?: (metrics: StepMetrics) => void;
-  /** Stop early (status 'stopped'); the current step finishes first. */
-  signal?: AbortSignal;
-  /** Checkpoint file, rewritten every `checkpointEvery` steps and at the end. */
-  checkpointPath?: string;
-  checkpointEvery?: number;
-  /** Stop after this step instead of `config.totalSteps` (the schedule still spans totalSteps). */
-  untilStep?: number;
-}
-
 /**
  * Thrown by `trainStep` when the loss or the gradients are NaN or infinite (the weights are left
  * unchanged), and by `saveCheckpoint` when the state to be written is (nothing is written).
@@ -316,45 +294,6 @@ export class MaeTrainer {
     this.lastLoss = lossSum / accumSteps;
     const msPerStep = performance.now() - started;
     return { step: this.step, loss: this.lastLoss, lr, msPerStep, imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep };
-  }
-
-  /** Trains until `untilStep` / `totalSteps`, an abort, or a non-finite loss. */
-  async run(options: RunOptions = {}): Promise<RunResult> {
-    const until = Math.min(options.untilStep ?? this.config.totalSteps, this.config.totalSteps);
-    const every = options.checkpointEvery ?? 0;
-    const report = (metrics: StepMetrics[]): void => metrics.forEach((step) => options.onMetrics?.(step));
-    /** Reads the pending losses (webgpu), then checkpoints: never from weights past a non-finite loss. */
-    const checkpoint = async (): Promise<void> => {
-      report(await this.flushLosses());
-      if (options.checkpointPath) await this.saveCheckpoint(options.checkpointPath);
-    };
-    try {
-      while (this.step < until) {
-        if (options.signal?.aborted) {
-          await checkpoint();
-          return { status: 'stopped', reason: 'stopped by request', step: this.step, finalLoss: this.lastLoss };
-        }
-        try {
-          report(await this.advance());
-        } catch (error) {
-          if (error instanceof GpuMemoryError) { // the weights are those of the last good step: keep them
-            await checkpoint();
-            return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
-          }
-          throw error;
-        }
-        if (options.checkpointPath && every > 0 && this.step % every === 0) await checkpoint();
-      }
-      await checkpoint();
-    } catch (error) {
-      if (error instanceof LateNonFiniteLossError) {
-        report(error.finiteSteps);
-        return { status: 'failed', reason: error.message, step: error.lastGoodStep, finalLoss: this.lastLoss };
-      }
-      if (error instanceof NonFiniteLossError) return { status: 'failed', reason: error.message, step: this.step, finalLoss: this.lastLoss };
-      throw error;
-    }
-    return { status: 'completed', step: this.step, finalLoss: this.lastLoss };
   }
 
   /** Writes weights, moments, step, schedule and RNG states atomically (see app/mae/weights/safetensors.ts). */
