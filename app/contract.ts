@@ -76,6 +76,12 @@ export type SplitOptions = z.input<typeof SplitOptions>;
 // Services
 
 /** Every call the UI can make, grouped by service. */
+/** How an import runs; every field optional (absent: the default). */
+const ImportStartOptions = z.strictObject({
+  /** Worker threads decoding, hashing and thumbnailing; absent: one per core; 0: none (one thread). */
+  workers: z.number().int().min(0).max(256).optional(),
+});
+
 export const services = {
   system: {
     info: method(z.tuple([]), returns<SystemInfo>()),
@@ -116,7 +122,7 @@ export const services = {
   },
   imports: {
     /** Starts importing folders into a project; progress arrives as `importProgress` events. */
-    start: method(z.tuple([Id, z.array(FolderPath).min(1).max(64)]), returns<{ importId: string }>()),
+    start: method(z.tuple([Id, z.array(FolderPath).min(1).max(64), ImportStartOptions.optional()]), returns<{ importId: string }>()),
     cancel: method(z.tuple([z.string().min(1).max(64)]), returns<void>()),
   },
   files: {

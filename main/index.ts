@@ -32,6 +32,8 @@ async function start(): Promise<void> {
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
     training: { launch: utilityWorker, workerPath: workerPath(distDir) },
+    // The import's worker threads: the same file the CLI starts (the CommonJS main cannot find it by itself).
+    importWorkerPath: path.join(distDir, 'cli', 'import-worker.js'),
   });
   setupSessionPermissions();
   setupProtocol(studio, path.join(distDir, 'renderer'));
