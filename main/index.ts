@@ -2,6 +2,7 @@
  * Electron main process: opens the workspace, wires the contract to IPC, installs the protocol
  * and the hardening, then opens the window. Domain logic lives in app/; this file only wires.
  */
+import './threadpool';
 import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain } from 'electron';
 import { createDispatcher } from '../app/rpc';

@@ -42,7 +42,9 @@ export type ToPool =
   | { type: 'release'; id: number }
   | { type: 'outcome'; index: number; outcome: FileOutcome }
   | { type: 'error'; index: number; message: string; stack: string }
-  | { type: 'timings'; timings: ImportTimings | null };
+  | { type: 'timings'; timings: ImportTimings | null }
+  /** Several of the above, in the order they were sent. */
+  | { type: 'batch'; messages: ToPool[] };
 
 /** Files one worker holds at once: one in JavaScript, others in sharp's threads or waiting. */
 export const FILES_PER_WORKER = 3;
@@ -136,10 +138,12 @@ export class ImportPool {
       gone: false,
       timings: new Promise((resolve) => (reportTimings = resolve)),
     };
-    thread.on('message', (message: ToPool) => {
-      if (message.type === 'timings') reportTimings(message.timings);
+    const receive = (message: ToPool): void => {
+      if (message.type === 'batch') message.messages.forEach(receive);
+      else if (message.type === 'timings') reportTimings(message.timings);
       else this.#receive(worker, message);
-    });
+    };
+    thread.on('message', receive);
     thread.on('error', (error) => this.#lose(worker, error));
     thread.on('exit', (code) => {
       this.#lose(worker, new Error(`exited with code ${code}`));
@@ -148,7 +152,7 @@ export class ImportPool {
     return worker;
   }
 
-  #receive(worker: PoolWorker, message: Exclude<ToPool, { type: 'timings' }>): void {
+  #receive(worker: PoolWorker, message: Exclude<ToPool, { type: 'timings' | 'batch' }>): void {
     const { contents, memory } = this.#options;
     switch (message.type) {
       case 'claim': {

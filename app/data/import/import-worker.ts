@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { Claim, ContentClaims } from './content-index';
 import { importFile, type FileContext, type ImportTimings } from './import-file';
-import type { PoolSetup, ToPool, ToWorker } from './import-pool';
+import type { FILES_PER_WORKER, PoolSetup, ToPool, ToWorker } from './import-pool';
 import type { ByteBudget } from './memory-budget';
 
 if (!parentPort) throw new Error('import-worker.js runs as a worker thread of an import, not on its own');
@@ -22,8 +22,30 @@ let nextRequest = 0;
 const claims = new Map<number, (claim: Claim) => void>();
 const grants = new Map<number, () => void>();
 
+/** Messages no one waits on (passes, settles, releases), sent with the next message or soon after. */
+let deferred: ToPool[] = [];
+let flushScheduled = false;
+
+/** Sends `message` now, after whatever was deferred, as one batch: fewer messages, same order. */
 function send(message: ToPool): void {
-  port.postMessage(message);
+  if (deferred.length === 0) {
+    port.postMessage(message);
+    return;
+  }
+  const messages = [...deferred, message];
+  deferred = [];
+  port.postMessage({ type: 'batch', messages } satisfies ToPool);
+}
+
+/** Sends `message` with the next one (usually the file's outcome, a few microtasks later), or on the next turn. */
+function sendSoon(message: ToPool): void {
+  deferred.push(message);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(() => {
+    flushScheduled = false;
+    if (deferred.length > 0) send(deferred.pop()!);
+  });
 }
 
 function requestClaim(sha256: string, path: string, index: number | null): Promise<Claim> {
@@ -35,11 +57,19 @@ function requestClaim(sha256: string, path: string, index: number | null): Promi
 const contents: ContentClaims = {
   claimInOrder: (sha256, path, index) => requestClaim(sha256, path, index),
   claim: (sha256, path) => requestClaim(sha256, path, null),
-  pass: (index) => send({ type: 'pass', index }),
+  pass: (index) => sendSoon({ type: 'pass', index }),
 };
 
+/**
+ * Reservations below this are not asked of the importing thread: such images are bounded by the
+ * files in flight ({@link FILES_PER_WORKER} per worker), as the budget's own note says of small
+ * images, and asking would cost two messages per file. Large and huge images reserve as before.
+ */
+const LOCAL_BYTES = 4 * 1024 * 1024;
+
 const memory: ByteBudget = {
-  reserve(bytes) {
+  async reserve(bytes) {
+    if (bytes < LOCAL_BYTES) return () => {};
     const id = nextRequest++;
     send({ type: 'reserve', id, bytes });
     return new Promise((resolve) =>
@@ -48,7 +78,7 @@ const memory: ByteBudget = {
         resolve(() => {
           if (released) return;
           released = true;
-          send({ type: 'release', id });
+          sendSoon({ type: 'release', id });
         });
       }),
     );
@@ -83,7 +113,7 @@ port.on('message', (message: ToWorker) => {
     const resolve = claims.get(message.id)!;
     claims.delete(message.id);
     if (message.first) {
-      resolve({ first: true, settle: (imported) => send({ type: 'settle', id: message.id, imported }) });
+      resolve({ first: true, settle: (imported) => sendSoon({ type: 'settle', id: message.id, imported }) });
     } else {
       resolve({ first: false, original: Promise.resolve(message.original) });
     }
