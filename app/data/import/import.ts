@@ -101,11 +101,12 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
 
   const existing = options.images.hashes(options.projectId);
   const writer = new BatchWriter(options.images, new Map([...existing.values()].map((image) => [image.path, image.id])), BATCH_SIZE);
+  const contents = new ContentIndex(existing);
   const context: FileContext = {
     projectId: options.projectId,
     projectDir: options.projectDir,
     known: options.images.knownFiles(options.projectId),
-    contents: new ContentIndex(existing),
+    contents,
     createdFolders: new Set(),
     thumbnailSize: options.thumbnailSize ?? THUMBNAIL_SIZE,
     memory: new MemoryBudget(options.memoryBudget ?? defaultMemoryBudget()),
@@ -119,7 +120,7 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
           // No more threads than files: a small import does not start a thread per core.
           workers: Math.min(mode.workers, candidates.length),
           setup: { projectId: context.projectId, projectDir: context.projectDir, thumbnailSize: context.thumbnailSize, timings: options.timings !== undefined },
-          contents: context.contents as ContentIndex,
+          contents,
           memory: context.memory,
           known: context.known,
         });
