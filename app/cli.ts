@@ -18,7 +18,7 @@ import { VERSION } from './version';
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   sample: { run: sampleCommand, usage: 'sample  <dir> [--domain microscopy|remote-sensing|medical] [--count N] [--seed S]' },
   init: { run: initCommand, usage: 'init    --workspace W --name NAME [--domain D]' },
-  import: { run: importCommand, usage: 'import  --workspace W --project ID <folder>...' },
+  import: { run: importCommand, usage: 'import  --workspace W --project ID [--workers N] <folder>...' },
   images: { run: imagesCommand, usage: 'images  --workspace W --project ID' },
   pretrain: {
     run: pretrainCommand,

@@ -72,7 +72,17 @@ export type SplitOptions = z.input<typeof SplitOptions>;
 // ---------------------------------------------------------------------------------------------
 // Services
 
+/** How an import runs; every field optional (absent: the default). */
+const ImportStartOptions = z.strictObject({
+  /** Worker threads decoding, hashing and thumbnailing; absent: one per core; 0: none (one thread). */
+  workers: z.number().int().min(0).max(256).optional(),
+});
+
+/** How an import runs (`imports.start`'s options). */
+export type ImportStartOptions = z.infer<typeof ImportStartOptions>;
+
 /** Every call the UI can make, grouped by service. */
+
 export const services = {
   system: {
     info: method(z.tuple([]), returns<SystemInfo>()),
@@ -113,7 +123,7 @@ export const services = {
   },
   imports: {
     /** Starts importing folders into a project; progress arrives as `importProgress` events. */
-    start: method(z.tuple([Id, z.array(FolderPath).min(1).max(64)]), returns<{ importId: string }>()),
+    start: method(z.tuple([Id, z.array(FolderPath).min(1).max(64), ImportStartOptions.optional()]), returns<{ importId: string }>()),
     cancel: method(z.tuple([z.string().min(1).max(64)]), returns<void>()),
   },
   files: {

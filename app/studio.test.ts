@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ImportResult } from './contract';
+import { createDispatcher } from './rpc';
 import { Studio } from './studio';
 
 let dir: string;
@@ -114,5 +116,21 @@ describe('single images', () => {
     expect(await studio.services.curation.setLabel(project.id, { imageIds: [second!.id, third!.id] }, 'mitosis')).toEqual({ changed: 2 });
     expect((await studio.services.images.labels(project.id)).find((entry) => entry.label === 'mitosis')?.count).toBe(2);
     expect((await studio.services.images.get(third!.id)).label).toBe('mitosis');
+  });
+});
+
+describe('imports', () => {
+  it('take a number of worker threads, and the contract refuses one that is not a whole number', async () => {
+    const dispatch = createDispatcher(studio.services, () => {});
+    const project = await studio.services.projects.create({ name: 'Workers', domain: 'general' });
+    const folder = path.join(dir, 'few');
+    fs.mkdirSync(folder);
+    for (let i = 0; i < 3; i++) await sharp(Buffer.alloc(64, i * 40), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(folder, `${i}.png`));
+    const finished = new Promise<ImportResult>((resolve) => studio.events.on('importFinished', resolve));
+    expect(await dispatch('imports.start', [project.id, [folder], { workers: 0 }])).toMatchObject({ ok: true });
+    expect(await finished).toMatchObject({ filesSeen: 3, imported: 3 });
+    const refused = await dispatch('imports.start', [project.id, [folder], { workers: 1.5 }]);
+    expect(refused).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(!refused.ok && refused.error.message).toMatch(/argument 2\.workers/);
   });
 });

@@ -26,6 +26,8 @@ export interface StudioHost {
   pickFolder?: () => Promise<string | null>;
   /** How training processes are made (default: `child_process.fork` of the built worker). */
   training?: TrainingHost;
+  /** The built import worker thread (default: `import-worker.js` beside the running bundle, if any). */
+  importWorkerPath?: string;
 }
 
 /** The running core: the workspace, the event hub and the service implementation. */
@@ -140,14 +142,14 @@ export class Studio {
       },
     },
     imports: {
-      start: async (projectId, folders) => {
+      start: async (projectId, folders, options) => {
         this.workspace.projects.require(projectId);
         // Refuse a missing or non-folder path now, as the call's error, not later as an event.
         await checkFolders(folders);
         const importId = randomUUID();
         const controller = new AbortController();
         this.#imports.set(importId, controller);
-        const job = this.runImport(importId, projectId, folders, controller.signal);
+        const job = this.runImport(importId, projectId, folders, controller.signal, options);
         this.#track(job);
         return { importId };
       },
@@ -186,8 +188,11 @@ export class Studio {
     },
   };
 
-  /** Imports folders and reports progress as events; the promise resolves with the result. */
-  async runImport(importId: string, projectId: number, folders: string[], signal?: AbortSignal) {
+  /**
+   * Imports folders and reports progress as events; the promise resolves with the result.
+   * `workers`: worker threads (absent: one per core, 0: this thread only).
+   */
+  async runImport(importId: string, projectId: number, folders: string[], signal?: AbortSignal, options: { workers?: number } = {}) {
     this.#importProjects.set(importId, projectId);
     try {
       const result = await importFolders({
@@ -198,6 +203,8 @@ export class Studio {
         projectDir: this.workspace.projectDir(projectId),
         signal,
         onProgress: (progress) => this.events.emit('importProgress', progress),
+        workers: options.workers,
+        workerPath: this.host.importWorkerPath,
       });
       this.events.emit('importFinished', result);
       return result;

@@ -3,27 +3,28 @@
  * `.bench/import-png-256/`), imported with thumbnails and stats into a fresh workspace through
  * `importFolders`. Prints files/s, peak RSS and where the time goes.
  *
- *   node dist/bench/import.js [--files N (multiple of 1000)] [--concurrency N] [--thumbnail-size PX] [--dir DIR] [--json]
+ *   node dist/bench/import.js [--files N (multiple of 1000)] [--workers N (0: in this thread)] [--concurrency N (in-thread)]
+ *                             [--thumbnail-size PX] [--dir DIR] [--json]
+ *
+ * `npm run bench:data` runs it at 1…N cores beside the decode ceiling.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
-import { importFolders, defaultConcurrency, type ImportTimings } from '../app/data/import/import';
+import { importFolders, defaultConcurrency, defaultImportWorkers, importMode, type ImportTimings } from '../app/data/import/import';
 import { decodeImage } from '../app/data/formats/decode';
 import { summarizePixels } from '../app/data/import/stats';
 import { THUMBNAIL_SIZE, writeThumbnail } from '../app/data/import/thumbnail';
 import { Workspace } from '../app/workspace';
+import { benchFile, datasetFolders, DEFAULT_DATASET_DIR, ensureDataset, FILES_PER_FOLDER } from './data/png-dataset';
 
-const SIZE = 256;
-/** Files per sub-folder, so folders stay browsable and labels exist. */
-const FILES_PER_FOLDER = 1000;
 /** Files timed stage by stage, one at a time, for CPU cost per stage. */
 const STAGE_SAMPLE = 300;
 
 interface BenchOptions {
   files: number;
+  workers: number;
   concurrency: number;
   dir: string;
   json: boolean;
@@ -41,85 +42,10 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     throw new Error(`--files must be a multiple of ${FILES_PER_FOLDER}, got ${value('--files')}`);
   }
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer, got ${value('--concurrency')}`);
+  const workers = Number(value('--workers') ?? defaultImportWorkers());
+  if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers must be a whole number (0: in this thread), got ${value('--workers')}`);
   const thumbnailSize = Number(value('--thumbnail-size') ?? THUMBNAIL_SIZE);
-  return { files, concurrency, thumbnailSize, dir: path.resolve(value('--dir') ?? '.bench/import-png-256'), json: argv.includes('--json') };
-}
-
-/** Deterministic PRNG (mulberry32), so the cached dataset is the same on every machine. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A photo-like test image: a colour gradient, a few discs and boxes, and mild sensor noise. */
-function benchPixels(seed: number): Uint8Array {
-  const next = random(seed);
-  const pixels = new Uint8Array(SIZE * SIZE * 3);
-  const from = [next() * 255, next() * 255, next() * 255];
-  const to = [next() * 255, next() * 255, next() * 255];
-  const angle = next() * Math.PI * 2;
-  const [dx, dy] = [Math.cos(angle) / SIZE, Math.sin(angle) / SIZE];
-  const shapes = Array.from({ length: 3 + Math.floor(next() * 6) }, () => ({
-    disc: next() < 0.5,
-    x: next() * SIZE,
-    y: next() * SIZE,
-    radius: 10 + next() * 50,
-    colour: [next() * 255, next() * 255, next() * 255],
-  }));
-  const noise = 2 + next() * 6;
-  for (let y = 0; y < SIZE; y++) {
-    for (let x = 0; x < SIZE; x++) {
-      const t = Math.min(1, Math.max(0, 0.5 + (x - SIZE / 2) * dx + (y - SIZE / 2) * dy));
-      let colour = [from[0]! + (to[0]! - from[0]!) * t, from[1]! + (to[1]! - from[1]!) * t, from[2]! + (to[2]! - from[2]!) * t];
-      for (const shape of shapes) {
-        const inside = shape.disc
-          ? (x - shape.x) ** 2 + (y - shape.y) ** 2 < shape.radius ** 2
-          : Math.abs(x - shape.x) < shape.radius && Math.abs(y - shape.y) < shape.radius / 2;
-        if (inside) colour = shape.colour;
-      }
-      const offset = (y * SIZE + x) * 3;
-      for (let channel = 0; channel < 3; channel++) pixels[offset + channel] = colour[channel]! + (next() - 0.5) * noise;
-    }
-  }
-  return pixels;
-}
-
-function setFolder(dir: string, set: number): string {
-  return path.join(dir, `set-${String(set).padStart(2, '0')}`);
-}
-
-function benchFile(dir: string, index: number): string {
-  return path.join(setFolder(dir, Math.floor(index / FILES_PER_FOLDER)), `${String(index).padStart(5, '0')}.png`);
-}
-
-/** The set folders holding the first `files` files (the cache may hold more sets than that). */
-function datasetFolders(options: BenchOptions): string[] {
-  return Array.from({ length: options.files / FILES_PER_FOLDER }, (_, set) => setFolder(options.dir, set));
-}
-
-/** Writes the files missing from the cached dataset; returns how many were written. */
-async function ensureDataset(options: BenchOptions): Promise<number> {
-  const missing = Array.from({ length: options.files }, (_, index) => index).filter((index) => !fs.existsSync(benchFile(options.dir, index)));
-  let next = 0;
-  async function worker() {
-    while (next < missing.length) {
-      const index = missing[next++]!;
-      const file = benchFile(options.dir, index);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      const png = await sharp(benchPixels(index), { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toBuffer();
-      // Write then rename, so an interrupted run never leaves a half file in the cache.
-      fs.writeFileSync(`${file}.partial`, png);
-      fs.renameSync(`${file}.partial`, file);
-    }
-  }
-  await Promise.all(Array.from({ length: 4 }, worker));
-  return missing.length;
+  return { files, workers, concurrency, thumbnailSize, dir: path.resolve(value('--dir') ?? DEFAULT_DATASET_DIR), json: argv.includes('--json') };
 }
 
 /** Passes over the stage sample; the fastest pass of each stage is kept (other load adds noise). */
@@ -168,6 +94,7 @@ async function main(): Promise<void> {
       folders: datasetFolders(options),
       images: workspace.images,
       projectDir: workspace.projectDir(project.id),
+      workers: options.workers,
       concurrency: options.concurrency,
       thumbnailSize: options.thumbnailSize,
       timings,
@@ -183,7 +110,8 @@ async function main(): Promise<void> {
       failed: result.errors.length,
       seconds: Number(result.seconds.toFixed(2)),
       filesPerSecond: Math.round(filesPerSecond),
-      concurrency: options.concurrency,
+      workers: importMode(options).workers,
+      concurrency: importMode(options).concurrency,
       thumbnailSize: options.thumbnailSize,
       threadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4,
       cores: os.availableParallelism(),
@@ -203,7 +131,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(report));
     } else {
       console.log(`import: ${report.imported}/${report.files} files in ${report.seconds} s = ${report.filesPerSecond} files/s`);
-      console.log(`  ${report.cores} cores, ${report.concurrency} files in flight, threadpool ${report.threadpool}, thumbnails ${report.thumbnailSize} px, ${report.cpuMsPerFile} CPU ms/file`);
+      console.log(`  ${report.cores} cores, ${report.workers ? `${report.workers} worker threads` : 'in this thread'}, ${report.concurrency} files in flight, threadpool ${report.threadpool}, thumbnails ${report.thumbnailSize} px, ${report.cpuMsPerFile} CPU ms/file`);
       console.log(`  peak RSS ${report.peakRssMiB} MiB, average PNG ${report.averagePngKiB} KiB`);
       console.log(`  in the import (wall ms/file, overlapping): ${JSON.stringify(report.inImportMsPerFile)}`);
       console.log(`  one file at a time (ms/file, best pass): ${JSON.stringify(report.isolatedMsPerFile)}`);

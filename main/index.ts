@@ -2,6 +2,7 @@
  * Electron main process: opens the workspace, wires the contract to IPC, installs the protocol
  * and the hardening, then opens the window. Domain logic lives in app/; this file only wires.
  */
+import './threadpool';
 import path from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain } from 'electron';
 import { createDispatcher } from '../app/rpc';
@@ -32,6 +33,8 @@ async function start(): Promise<void> {
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
     training: { launch: utilityWorker, workerPath: workerPath(distDir) },
+    // The import's worker threads: the same file the CLI starts (the CommonJS main cannot find it by itself).
+    importWorkerPath: path.join(distDir, 'cli', 'import-worker.js'),
   });
   setupSessionPermissions();
   setupProtocol(studio, path.join(distDir, 'renderer'));

@@ -23,6 +23,10 @@ const shared = {
   define: { __STUDIO_VERSION__: JSON.stringify(pkg.version) },
 };
 
+// The import's worker thread: built beside the CLI (CLI, serve mode, Electron main) and beside the
+// benchmarks, since app/data/import/import-pool.ts looks for it beside the running bundle.
+const IMPORT_WORKER = 'app/data/import/import-worker.ts';
+
 const targets = {
   main: () =>
     build({
@@ -40,7 +44,7 @@ const targets = {
   cli: async () => {
     await build({
       ...shared,
-      entryPoints: { studio: 'app/cli.ts', 'train-worker': 'app/train/worker.ts' },
+      entryPoints: { studio: 'app/cli.ts', 'train-worker': 'app/train/worker.ts', 'import-worker': IMPORT_WORKER },
       outdir: 'dist/cli',
       format: 'esm',
       packages: 'external',
@@ -63,7 +67,7 @@ const targets = {
       : {};
     return Object.keys(entries).length === 0
       ? Promise.resolve()
-      : build({ ...shared, entryPoints: entries, outdir: 'dist/bench', format: 'esm', packages: 'external' });
+      : build({ ...shared, entryPoints: { ...entries, 'import-worker': IMPORT_WORKER }, outdir: 'dist/bench', format: 'esm', packages: 'external' });
   },
   renderer: () => viteBuild({ configFile: path.join(root, 'renderer/vite.config.ts'), logLevel: 'warn' }),
 };

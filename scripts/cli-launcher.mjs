@@ -5,11 +5,16 @@
 // line what to install. Kept to syntax and APIs any Node since 14 has.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major > 22 || (major === 22 && minor >= 12)) {
+  // sharp decodes and encodes in libuv's threadpool (4 threads unless told): one per core, so the
+  // import's worker threads (one per core) are not held to 4 decodes at a time. Read once, when the
+  // pool first starts, so it is set before anything runs.
+  if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = String(Math.max(4, os.availableParallelism()));
   await import('./studio.js');
 } else {
   const launcher = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/node.mjs');

@@ -5,7 +5,7 @@
  * their progress) and waits for the ones it started.
  */
 import path from 'node:path';
-import { createClient, StudioError, type ImportProgress, type ImportResult, type StudioClient } from '../contract';
+import { createClient, StudioError, type ImportProgress, type ImportResult, type ImportStartOptions, type StudioClient } from '../contract';
 import { createDispatcher } from '../rpc';
 import { Studio } from '../studio';
 import type { RunFinished, TrainingHost } from '../train/run-processes';
@@ -45,7 +45,13 @@ export async function withClient<T>(workspace: string, host: TrainingHost, run: 
  * Imports folders through the `imports` service, as the UI does: progress from `importProgress`,
  * the result from `importFinished`; Ctrl-C cancels it (`imports.cancel`), keeping what was imported.
  */
-export async function importAndWait(client: StudioClient, projectId: number, folders: string[], onProgress: (progress: ImportProgress) => void = () => {}): Promise<ImportResult> {
+export async function importAndWait(
+  client: StudioClient,
+  projectId: number,
+  folders: string[],
+  onProgress: (progress: ImportProgress) => void = () => {},
+  options: ImportStartOptions = {},
+): Promise<ImportResult> {
   const finished = new Map<string, ImportResult>();
   let importId: string | undefined;
   let settle: ((result: ImportResult) => void) | undefined;
@@ -65,7 +71,7 @@ export async function importAndWait(client: StudioClient, projectId: number, fol
   try {
     const result = await new Promise<ImportResult>((resolve, reject) => {
       settle = resolve;
-      client.imports.start(projectId, folders).then((started) => {
+      client.imports.start(projectId, folders, options).then((started) => {
         importId = started.importId;
         const early = finished.get(importId);
         if (early) resolve(early);

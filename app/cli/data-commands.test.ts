@@ -54,4 +54,26 @@ describe('mae-studio import --json', () => {
     expect(second).toMatchObject({ filesSeen: 6, imported: 0, skipped: 6 });
     expect(second.skippedFiles.map((skip) => path.basename(skip.path)).sort()).toEqual(['broken-jpeg2000.dcm', 'cine.dcm', 'jpeg-baseline.dcm', 'jpeg-ls.dcm', 'jpeg2000.dcm', 'rle.dcm']);
   });
+
+  it('imports alike with --workers 0 (one thread) and --workers 2, and refuses a --workers that is not a whole number', () => {
+    const folder = path.join(dir, 'workers');
+    fs.mkdirSync(folder);
+    for (let frames = 1; frames <= 4; frames++) {
+      fs.writeFileSync(path.join(folder, `${frames}.dcm`), writeDicom({ rows: 2, columns: 2, frames, bitsAllocated: 8, values: Array.from({ length: 4 * frames }, (_, i) => i * frames) }));
+    }
+    fs.writeFileSync(path.join(folder, 'broken.dcm'), 'not a DICOM file');
+    const results = ['0', '2'].map((workers) => {
+      const init = run('init', '--workspace', `ws-${workers}`, '--name', 'workers', '--json');
+      const projectId = String(JSON.parse(init.stdout).project.id);
+      const imported = run('import', '--workspace', `ws-${workers}`, '--project', projectId, '--workers', workers, folder, '--json');
+      expect(imported.code, imported.stderr).toBe(0);
+      const { seconds: _seconds, ...result } = JSON.parse(imported.stdout) as ImportResult;
+      return result;
+    });
+    expect(results[0]).toMatchObject({ filesSeen: 5, imported: 4, samples: 10 });
+    expect(results[1]).toEqual(results[0]);
+    const refused = run('import', '--workspace', 'ws-0', '--project', '1', '--workers', 'all', folder);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('import: --workers must be a whole number from 0 to 256, got "all"');
+  });
 });

@@ -49,21 +49,38 @@ export async function initCommand(argv: string[]): Promise<void> {
   });
 }
 
-/** `mae-studio import --workspace W --project ID <folder>...` */
+/** `mae-studio import --workspace W --project ID [--workers N] <folder>...` */
 export async function importCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand('import', argv, {
     workspace: { type: 'string' },
     project: { type: 'string' },
+    workers: { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = required('import', values, 'workspace');
   const projectId = positiveInt('import', 'project', required('import', values, 'project'))!;
+  const workers = wholeNumber('import', 'workers', values.workers);
   if (positionals.length === 0) throw new UsageError('import: give at least one folder to import');
   await withClient(workspace, {}, async ({ client }) => {
-    const result = await importAndWait(client, projectId, positionals.map((folder) => path.resolve(folder)), (progress) => out.progress(describeProgress(progress)));
+    const result = await importAndWait(client, projectId, positionals.map((folder) => path.resolve(folder)), (progress) => out.progress(describeProgress(progress)), {
+      ...(workers !== undefined && { workers }),
+    });
     const { importId: _id, ...printed } = result;
     out.result(printed, () => describeImport(result));
   });
+}
+
+/** Most import worker threads (the contract's limit too). */
+const MAX_WORKERS = 256;
+
+/** A flag that is a whole number, 0 allowed (`--workers 0`: no worker threads), or a UsageError. */
+function wholeNumber(command: string, name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number > MAX_WORKERS) {
+    throw new UsageError(`${command}: --${name} must be a whole number from 0 to ${MAX_WORKERS}, got ${JSON.stringify(value)}`);
+  }
+  return number;
 }
 
 /** Skipped files listed one per line in the human summary; a re-import can skip thousands. */

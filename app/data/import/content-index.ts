@@ -12,8 +12,18 @@ export type Claim =
   /** Resolves with the path of the good image this file duplicates, or null if there is none. */
   | { first: false; original: Promise<string | null> };
 
+/**
+ * What a file's import asks of the import's content index; {@link ContentIndex} in the importing
+ * thread, a message proxy in an import worker (`import-worker.ts`).
+ */
+export interface ContentClaims {
+  claimInOrder(sha256: string, path: string, index: number): Promise<Claim>;
+  claim(sha256: string, path: string): Claim | Promise<Claim>;
+  pass(index: number): void;
+}
+
 /** Content hash → first file with that content, for one project during one import. */
-export class ContentIndex {
+export class ContentIndex implements ContentClaims {
   readonly #firsts = new Map<string, { path: string; imported: Promise<boolean> }>();
   /** Walk-order index of the next file allowed to claim. */
   #turn = 0;

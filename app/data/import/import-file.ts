@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KnownFile, NewImage } from '../../store/images';
-import type { ContentIndex } from './content-index';
+import type { ContentClaims } from './content-index';
 import { decodedBytes, decodeImage, DecodeError, probeImage } from '../formats/decode';
 import { namedFormat, sniffFormat } from '../formats/formats';
 import { importSamples } from './import-sample-file';
-import type { MemoryBudget } from './memory-budget';
+import type { ByteBudget } from './memory-budget';
 import { openSampleFile, type FileSource, type SampleFile } from '../formats/sample-files';
 import { summarizePixels } from './stats';
 import { thumbnailPath, writeThumbnail } from './thumbnail';
@@ -31,13 +31,13 @@ export interface FileContext {
   projectId: number;
   projectDir: string;
   known: ReadonlyMap<string, KnownFile>;
-  contents: ContentIndex;
+  contents: ContentClaims;
   /** Thumbnail folders already created during this import. */
   createdFolders: Set<string>;
   /** Longest side of thumbnails, in pixels. */
   thumbnailSize: number;
   /** Bounds the decoded pixels held at once. */
-  memory: MemoryBudget;
+  memory: ByteBudget;
   timings?: ImportTimings;
 }
 
@@ -98,7 +98,7 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
     const originalPath = await claim.original;
     if (originalPath !== null) return { kind: 'duplicate', row, originalPath };
     // The first copy failed to import: try this one as if it were the first.
-    claim = context.contents.claim(row.sha256, candidate.path);
+    claim = await context.contents.claim(row.sha256, candidate.path);
   }
 
   let release = () => {};

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { NewImage } from '../../store/images';
 import { summarizeHugeSample } from './huge';
-import type { MemoryBudget } from './memory-budget';
+import type { ByteBudget } from './memory-budget';
 import { rasterDisplay, summarizeRaster, type RasterDisplay } from '../formats/raster';
 import type { SampleFile, SampleInfo } from '../formats/sample-files';
 import type { PixelSummary } from './stats';
@@ -18,7 +18,7 @@ export interface SampleImportContext {
   projectDir: string;
   createdFolders: Set<string>;
   thumbnailSize: number;
-  memory: MemoryBudget;
+  memory: ByteBudget;
 }
 
 /** Bytes one sample takes decoded, with its 8-bit display copy. */

@@ -1,7 +1,8 @@
 /**
- * Importing folders of images into a project: walk, then process files with bounded
- * concurrency (sharp runs in libuv's threadpool), write rows in batched transactions, and report
- * throttled progress. Cancelling keeps what is already stored.
+ * Importing folders of images into a project: walk, then process files on every core (a pool of
+ * worker threads, `import-pool.ts`; in this thread when there is no built worker or `workers` is
+ * 0), write rows from this thread in batched transactions in walk order, and report throttled
+ * progress. Cancelling keeps what is already stored.
  */
 import os from 'node:os';
 import sharp from 'sharp';
@@ -9,15 +10,18 @@ import type { ImportDuplicate, ImportFailure, ImportProgress, ImportResult, Impo
 import type { ImageStore } from '../../store/images';
 import { BatchWriter } from './batch-writer';
 import { ContentIndex } from './content-index';
-import { importFile, type FileContext, type ImportTimings } from './import-file';
+import { importFile, type FileContext, type FileOutcome, type ImportTimings } from './import-file';
+import { defaultImportWorkerPath, defaultImportWorkers, FILES_PER_WORKER, ImportPool } from './import-pool';
+import { InWalkOrder } from './in-walk-order';
 import { defaultMemoryBudget, MemoryBudget } from './memory-budget';
 import { ProgressReporter } from './progress';
 import { THUMBNAIL_SIZE } from './thumbnail';
-import { checkFolders, findImageFiles } from './walk';
+import { checkFolders, findImageFiles, type Candidate } from './walk';
 import { assembleProjectSeries } from '../volumes/dicom-series';
 
 export { SUPPORTED_FORMATS, isImageFileName } from '../formats/formats';
 export type { ImportTimings } from './import-file';
+export { defaultImportWorkers } from './import-pool';
 
 /** Why a file found again with the same path, size and modification time is not read again. */
 export const UNCHANGED = 'unchanged since it was last imported (same path, size and modification time)';
@@ -35,7 +39,14 @@ export interface ImportOptions {
   projectDir: string;
   signal?: AbortSignal;
   onProgress?: (progress: ImportProgress) => void;
-  /** Files in flight at once; defaults to {@link defaultConcurrency}. */
+  /**
+   * Worker threads decoding, hashing, summarizing and thumbnailing; defaults to one per core
+   * ({@link defaultImportWorkers}). 0 imports in this thread, as does a missing worker script.
+   */
+  workers?: number;
+  /** The built `import-worker.js`; defaults to the one beside this bundle ({@link defaultImportWorkerPath}). */
+  workerPath?: string | null;
+  /** Files in flight at once when importing in this thread; defaults to {@link defaultConcurrency}. */
   concurrency?: number;
   /** Longest side of thumbnails; defaults to {@link THUMBNAIL_SIZE}. */
   thumbnailSize?: number;
@@ -45,8 +56,26 @@ export interface ImportOptions {
   timings?: ImportTimings;
 }
 
+/** How {@link importFolders} runs files: where, and how many at once. */
+export interface ImportMode {
+  /** Worker threads, or 0 for this thread. */
+  workers: number;
+  /** Files in flight at once. */
+  concurrency: number;
+  workerPath: string | null;
+}
+
+/** Where an import with these options runs its files: worker threads when there is a built worker. */
+export function importMode(options: Pick<ImportOptions, 'workers' | 'workerPath' | 'concurrency'>): ImportMode {
+  const workers = options.workers ?? defaultImportWorkers();
+  if (!Number.isInteger(workers) || workers < 0) throw new Error(`workers must be a whole number of threads (0 for none), got ${workers}`);
+  const workerPath = options.workerPath === undefined ? defaultImportWorkerPath() : options.workerPath;
+  if (workers === 0 || workerPath === null) return { workers: 0, concurrency: Math.max(1, options.concurrency ?? defaultConcurrency()), workerPath: null };
+  return { workers, concurrency: workers * FILES_PER_WORKER, workerPath };
+}
+
 /**
- * Files processed at once: enough to keep libuv's threadpool (where sharp decodes and encodes)
+ * Files processed at once in this thread: enough to keep libuv's threadpool (where sharp decodes and encodes)
  * busy while the main thread hashes and counts, without holding many decoded images in memory.
  */
 export function defaultConcurrency(): number {
@@ -62,6 +91,7 @@ export function defaultConcurrency(): number {
 export async function importFolders(options: ImportOptions): Promise<ImportResult> {
   const started = performance.now();
   const roots = await checkFolders(options.folders);
+  const mode = importMode(options);
   // Each file is decoded once and never again: libvips' operation cache would only hold memory.
   sharp.cache(false);
 
@@ -72,22 +102,53 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
 
   const existing = options.images.hashes(options.projectId);
   const writer = new BatchWriter(options.images, new Map([...existing.values()].map((image) => [image.path, image.id])), BATCH_SIZE);
+  const contents = new ContentIndex(existing);
   const context: FileContext = {
     projectId: options.projectId,
     projectDir: options.projectDir,
     known: options.images.knownFiles(options.projectId),
-    contents: new ContentIndex(existing),
+    contents,
     createdFolders: new Set(),
     thumbnailSize: options.thumbnailSize ?? THUMBNAIL_SIZE,
     memory: new MemoryBudget(options.memoryBudget ?? defaultMemoryBudget()),
     timings: options.timings,
   };
+  const pool =
+    mode.workerPath === null || candidates.length === 0
+      ? null
+      : new ImportPool({
+          workerPath: mode.workerPath,
+          // No more threads than files: a small import does not start a thread per core.
+          workers: Math.min(mode.workers, candidates.length),
+          setup: { projectId: context.projectId, projectDir: context.projectDir, thumbnailSize: context.thumbnailSize, timings: options.timings !== undefined },
+          contents,
+          memory: context.memory,
+          known: context.known,
+        });
+  const runFile = (candidate: Candidate, index: number): Promise<FileOutcome> =>
+    pool ? pool.run(candidate, index) : importFile(candidate, index, context);
+
   const duplicates: ImportDuplicate[] = [];
   const errors: ImportFailure[] = [];
   const skippedFiles: ImportSkip[] = [];
   let samples = 0;
   const counts = progress.counts;
-  // Stops the other workers when one hits a problem that is not a file's (so it propagates).
+  // Rows and lists follow walk order whatever order files finish in, so ids and reports do not
+  // depend on timing or on the number of workers.
+  const inOrder = new InWalkOrder<{ candidate: Candidate; outcome: FileOutcome }>(({ candidate, outcome }) => {
+    if (outcome.kind === 'unchanged') {
+      skippedFiles.push({ path: candidate.path, reason: outcome.error ? `${UNCHANGED}; it failed then: ${outcome.error}` : UNCHANGED });
+    } else if (outcome.kind === 'duplicate') {
+      duplicates.push({ path: candidate.path, duplicateOf: outcome.originalPath });
+      writer.addDuplicate({ row: outcome.row, originalPath: outcome.originalPath });
+    } else if (outcome.kind === 'failed') {
+      errors.push({ path: candidate.path, reason: outcome.reason });
+      writer.add(outcome.row);
+    } else {
+      for (const row of outcome.rows) writer.add(row);
+    }
+  });
+  // Stops the other loops when one hits a problem that is not a file's (so it propagates).
   const stop = new AbortController();
   let next = 0;
 
@@ -95,39 +156,35 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
     while (next < candidates.length && !options.signal?.aborted && !stop.signal.aborted) {
       const index = next++;
       const candidate = candidates[index]!;
-      const outcome = await importFile(candidate, index, context);
+      const outcome = await runFile(candidate, index);
       counts.processed++;
-      if (outcome.kind === 'unchanged') {
-        counts.skipped++;
-        skippedFiles.push({ path: candidate.path, reason: outcome.error ? `${UNCHANGED}; it failed then: ${outcome.error}` : UNCHANGED });
-      } else if (outcome.kind === 'duplicate') {
-        counts.duplicates++;
-        duplicates.push({ path: candidate.path, duplicateOf: outcome.originalPath });
-        writer.addDuplicate({ row: outcome.row, originalPath: outcome.originalPath });
-      } else if (outcome.kind === 'failed') {
-        counts.failed++;
-        errors.push({ path: candidate.path, reason: outcome.reason });
-        writer.add(outcome.row);
-      } else {
+      if (outcome.kind === 'unchanged') counts.skipped++;
+      else if (outcome.kind === 'duplicate') counts.duplicates++;
+      else if (outcome.kind === 'failed') counts.failed++;
+      else {
         counts.imported++;
         samples += outcome.rows.length;
-        for (const row of outcome.rows) writer.add(row);
       }
+      inOrder.add(index, { candidate, outcome });
       progress.update();
     }
   }
 
-  const concurrency = Math.max(1, options.concurrency ?? defaultConcurrency());
-  const workers = Array.from({ length: concurrency }, () =>
+  const loops = Array.from({ length: mode.concurrency }, () =>
     work().catch((error: unknown) => {
       stop.abort();
       throw error;
     }),
   );
-  const settled = await Promise.allSettled(workers);
+  const settled = await Promise.allSettled(loops);
+  const workerTimings = await pool?.close();
   // What finished is stored even when the import stops on an error or is cancelled.
+  inOrder.drain();
   writer.flush();
-  if (options.timings) options.timings.database += writer.databaseMs;
+  if (options.timings) {
+    options.timings.database += writer.databaseMs;
+    if (workerTimings) for (const stage of ['read', 'hash', 'decode', 'stats', 'thumbnail'] as const) options.timings[stage] += workerTimings[stage];
+  }
   const failure = settled.find((result) => result.status === 'rejected');
   if (failure) throw failure.reason;
   if (writer.pending > 0) throw new Error(`import ${options.importId}: ${writer.pending} rows were never written`);

@@ -10,8 +10,14 @@ export function defaultMemoryBudget(): number {
   return Math.min(2 * 1024 ** 3, Math.max(256 * 1024 ** 2, os.totalmem() / 8));
 }
 
+/** What a file's import asks of the budget: {@link MemoryBudget}, or a worker's proxy of it. */
+export interface ByteBudget {
+  /** Waits until `bytes` can be reserved; resolves with the function that releases them. */
+  reserve(bytes: number): Promise<() => void>;
+}
+
 /** Grants byte reservations in arrival order while they fit; one reservation always fits alone. */
-export class MemoryBudget {
+export class MemoryBudget implements ByteBudget {
   #used = 0;
   readonly #queue: { bytes: number; grant: () => void }[] = [];
 
