@@ -227,6 +227,14 @@ export type TrainingProgress = { runId: number; projectId: number } & (
       etaSeconds: number; tensorBytes: number; rssBytes: number;
       /** Pretraining: whether the ETA is the warm-up's estimate or this run's own pace, over how many steps. */
       etaBasis?: 'warm-up' | 'run'; etaMeasuredSteps?: number;
+      /** Pretraining: share of the time since the last step report spent waiting for data (0–1). */
+      dataWaitShare?: number;
+    }
+  | {
+      /** Pretraining: the training images being prepared into the decoded cache before the first step. */
+      type: 'preparing'; done: number; total: number;
+      /** Of those done, read from their files (not cached yet), and changed on disk since cached. */
+      read: number; changed: number;
     }
   | { type: 'validation'; step: number; loss: number }
   | { type: 'checkpoint'; step: number }
