@@ -33,6 +33,8 @@ export interface PrepareOptions {
   concurrency?: number;
   /** Stops between samples; what was written so far stays usable. */
   signal?: AbortSignal;
+  /** A shard is finished once it holds this many bytes (default {@link SHARD_BYTES}). */
+  shardBytes?: number;
 }
 
 /** The outcome of preparing: per entry its record (null: not cached), and the counts. */
@@ -78,7 +80,7 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
       records[index] = writer.append({ key: recordKey(entry.sha256, entry.path, entry.frame), path: entry.path, sizeBytes: stat.size, mtimeMs: stat.mtimeMs }, sample);
       progress.done += 1;
       progress.read += 1;
-      if (writer.size >= SHARD_BYTES) { writer.finish(); writer = null; }
+      if (writer.size >= (options.shardBytes ?? SHARD_BYTES)) { writer.finish(); writer = null; }
       options.onProgress?.({ ...progress });
     }
   };
