@@ -178,6 +178,9 @@ export interface RunRecipe {
   valImages: number;
 }
 
+/** A run that waited for data more than this share of its time was bound by its data, not its model. */
+export const DATA_BOUND_SHARE = 0.2;
+
 /** One run in the history. */
 export interface RunSummary {
   id: number;
@@ -199,6 +202,11 @@ export interface RunSummary {
   /** Seconds spent training (pauses excluded). */
   trainingSeconds: number;
   checkpointStep: number | null;
+  /**
+   * Pretraining: the mean share of its time spent waiting for data (null for runs recorded
+   * before it was measured); above {@link DATA_BOUND_SHARE} the run was bound by its data.
+   */
+  dataWaitShare?: number | null;
   /** A training process is working on it now. */
   active: boolean;
 }

@@ -75,7 +75,19 @@ describe('pretraining from the decoded cache', () => {
     expect(second.losses).toEqual(fromFiles.losses);
     expect(second.waits).toHaveLength(4);
     expect(second.waits.every((share) => share >= 0 && share <= 1)).toBe(true);
-  }, 60_000);
+    // What Curate shows, and its Delete: through the services, as the UI calls them.
+    const studio = new Studio(workspaceDir.dir);
+    try {
+      const usage = await studio.services.curation.trainingCache(projectId);
+      expect(usage).toMatchObject({ projectId, shards: 1, samples: 7 });
+      expect(usage.bytes).toBeGreaterThan(7 * 72 * 86 * 3); // 96×80 RGB stored at 86×72
+      const runs = await studio.services.runs.list(projectId);
+      expect(runs.every((run) => typeof run.dataWaitShare === 'number')).toBe(true); // the recipe panel's "bound by"
+      expect(await studio.services.curation.deleteTrainingCache(projectId)).toEqual({ projectId, bytes: 0, shards: 0, samples: 0 });
+    } finally {
+      await studio.close();
+    }
+  }, 120_000);
 
   it('reads an image edited after it was cached again and trains on its new pixels', async () => {
     await pretrain(true);
@@ -92,5 +104,5 @@ describe('pretraining from the decoded cache', () => {
     const fromFiles = await pretrain(false);
     expect(fromCache.losses).toEqual(fromFiles.losses);
     expect(fromCache.losses).not.toEqual(before.losses); // the new pixels, not the cached ones
-  }, 60_000);
+  }, 120_000);
 });
