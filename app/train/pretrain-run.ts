@@ -113,7 +113,8 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       let lastPrepareReport = 0;
       const data = await openTrainingData({
         projectDir: workspace.projectDir(run.projectId), plan, entries: entries.train, cache: options.cache !== false,
-        ...(options.signal && { signal: options.signal }),
+        // Stop or pause while preparing: what is prepared stays cached, the loop then ends the run.
+        signal: AbortSignal.any([options.signal, options.pause].filter((signal) => signal !== undefined)),
         onPrepare: (progress) => {
           if (progress.done < progress.total && performance.now() - lastPrepareReport < 250) return;
           lastPrepareReport = performance.now();
