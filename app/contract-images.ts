@@ -21,6 +21,19 @@ export interface ProjectRemoval {
 }
 
 /**
+ * The project's decoded training cache: training images prepared once (channel plan applied, at
+ * the run's size plus the crop margin) so later runs read them instead of decoding every file.
+ */
+export interface TrainingCacheUsage {
+  projectId: number;
+  /** Bytes on disk, every channel plan and model size together. */
+  bytes: number;
+  /** Complete shard files and the samples they hold. */
+  shards: number;
+  samples: number;
+}
+
+/**
  * A window of one sample's real values, for the viewer: every `step`-th pixel of the region
  * (1 = native resolution), interleaved `[y][x][band]`, in the sample's own units (for DICOM,
  * modality units after Rescale Slope/Intercept: Hounsfield units for CT).

@@ -180,6 +180,9 @@ export interface RunRecipe {
   valImages: number;
 }
 
+/** A run that waited for data more than this share of its time was bound by its data, not its model. */
+export const DATA_BOUND_SHARE = 0.2;
+
 /** One run in the history. */
 export interface RunSummary {
   id: number;
@@ -201,6 +204,11 @@ export interface RunSummary {
   /** Seconds spent training (pauses excluded). */
   trainingSeconds: number;
   checkpointStep: number | null;
+  /**
+   * Pretraining: the mean share of its time spent waiting for data (null for runs recorded
+   * before it was measured); above {@link DATA_BOUND_SHARE} the run was bound by its data.
+   */
+  dataWaitShare?: number | null;
   /** A training process is working on it now. */
   active: boolean;
 }
@@ -229,6 +237,14 @@ export type TrainingProgress = { runId: number; projectId: number } & (
       etaSeconds: number; tensorBytes: number; rssBytes: number;
       /** Pretraining: whether the ETA is the warm-up's estimate or this run's own pace, over how many steps. */
       etaBasis?: 'warm-up' | 'run'; etaMeasuredSteps?: number;
+      /** Pretraining: share of the time since the last step report spent waiting for data (0–1). */
+      dataWaitShare?: number;
+    }
+  | {
+      /** Pretraining: the training images being prepared into the decoded cache before the first step. */
+      type: 'preparing'; done: number; total: number;
+      /** Of those done, read from their files (not cached yet), and changed on disk since cached. */
+      read: number; changed: number;
     }
   | { type: 'validation'; step: number; loss: number }
   | { type: 'checkpoint'; step: number }

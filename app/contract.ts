@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { FolderPath, Id, ImageSelection, LabelValue, method, returns, type MethodSpec, type Returns } from './contract-method';
 import { DOMAINS, type Project, type ImageDetail, type DatasetHealth, type ImagePage, type LabelCount, type ImportFailure, type ImportResult, type ImportProgress, type DirectoryListing, type SystemInfo } from './contract-data';
 import { downstreamEvents, downstreamServices } from './contract-downstream';
-import { ImageWindowQuery, type ImageWindow, type ProjectRemoval } from './contract-images';
+import { ImageWindowQuery, type ImageWindow, type ProjectRemoval, type TrainingCacheUsage } from './contract-images';
 import { runServices, trainingEvents, trainingServices } from './contract-training';
 import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
 import { labelServices } from './contract-labels';
@@ -120,6 +120,10 @@ export const services = {
     computeStats: method(z.tuple([Id]), returns<ChannelPlanView>()),
     /** Redraws thumbnails with the plan's display bands and contrast. */
     renderThumbnails: method(z.tuple([Id]), returns<{ rendered: number; failed: number }>()),
+    /** Size of the project's decoded training cache. */
+    trainingCache: method(z.tuple([Id]), returns<TrainingCacheUsage>()),
+    /** Deletes the decoded training cache (refused while a run of the project trains); the next run prepares it again. */
+    deleteTrainingCache: method(z.tuple([Id]), returns<TrainingCacheUsage>()),
   },
   imports: {
     /** Starts importing folders into a project; progress arrives as `importProgress` events. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { StudioError, type StudioImpl } from './contract';
 import { channelPlanView, leftOutChannels, validatePlan } from './data/channel-plan';
+import { cacheUsage, deleteCache } from './data/cache/shards';
 import { computeDatasetStats } from './data/dataset-stats';
 import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import/import';
 import { ImageWindows } from './data/image-window';
@@ -101,6 +102,18 @@ export class Studio {
       window: (imageId, query) => this.#windows.read(this.workspace, imageId, query),
     },
     curation: {
+      trainingCache: (projectId) => {
+        this.workspace.projects.require(projectId);
+        return { projectId, ...cacheUsage(this.workspace.projectDir(projectId)) };
+      },
+      deleteTrainingCache: (projectId) => {
+        const { training } = this.workspace.projects.removal(projectId);
+        if (training.length > 0) {
+          throw new StudioError('CONFLICT', `the training cache of project ${projectId} is in use by run ${training.join(', ')}: stop it first`, { projectId, training });
+        }
+        deleteCache(this.workspace.projectDir(projectId));
+        return { projectId, ...cacheUsage(this.workspace.projectDir(projectId)) };
+      },
       health: (projectId) => {
         this.workspace.projects.require(projectId);
         return this.workspace.curation.health(projectId, leftOutChannels(channelPlanView(this.workspace, projectId)));

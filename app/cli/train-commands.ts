@@ -138,7 +138,10 @@ function describe(progress: RunProgress): string {
       return `Training on ${progress.backend} (${progress.device}) from step ${progress.step} of ${progress.totalSteps}`;
     case 'step':
       return `step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}  lr ${progress.lr.toExponential(2)}  ` +
-        `${progress.imagesPerSecond.toFixed(1)} img/s  ETA ${formatSeconds(progress.etaSeconds)}`;
+        `${progress.imagesPerSecond.toFixed(1)} img/s  ETA ${formatSeconds(progress.etaSeconds)}` +
+        (progress.dataWaitShare === undefined ? '' : `  waiting for data ${Math.round(progress.dataWaitShare * 100)}%`);
+    case 'preparing':
+      return `preparing data ${progress.done}/${progress.total}` + (progress.read > 0 ? ` (${progress.read} read from files, ${progress.changed} changed since cached)` : '');
     case 'validation':
       return `step ${progress.step}  validation loss ${progress.loss.toFixed(4)}`;
     case 'checkpoint':

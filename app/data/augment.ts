@@ -62,26 +62,39 @@ export function sampleCropBox(height: number, width: number, rng: Rng, options: 
 
 /** Bilinear resample of `box` of `image` to outSize×outSize (align_corners = false), optionally mirrored. */
 export function resizeCrop(image: PlanarImage, box: CropBox, outSize: number, flip: boolean, out?: Float32Array): Float32Array {
+  return resizeBox(image, box, outSize, outSize, flip, out);
+}
+
+/**
+ * Bilinear resample of `box` of `image` to outHeight×outWidth (align_corners = false), optionally
+ * mirrored. `image.data` may be any typed array of the image's values (the training cache's
+ * uint8 / uint16 records are resampled without a float copy). Self-contained (no closure, no
+ * import): the training loader's worker thread runs this very function's source.
+ */
+export function resizeBox(
+  image: { data: ArrayLike<number>; channels: number; height: number; width: number },
+  box: CropBox, outHeight: number, outWidth: number, flip: boolean, out?: Float32Array,
+): Float32Array {
   const { data, channels, height, width } = image;
-  const result = out ?? new Float32Array(channels * outSize * outSize);
-  const scaleY = box.height / outSize;
-  const scaleX = box.width / outSize;
-  for (let y = 0; y < outSize; y++) {
+  const result = out ?? new Float32Array(channels * outHeight * outWidth);
+  const scaleY = box.height / outHeight;
+  const scaleX = box.width / outWidth;
+  for (let y = 0; y < outHeight; y++) {
     const sourceY = Math.min(height - 1, Math.max(0, box.top + (y + 0.5) * scaleY - 0.5));
     const y0 = Math.floor(sourceY);
     const y1 = Math.min(height - 1, y0 + 1);
     const fy = sourceY - y0;
-    for (let x = 0; x < outSize; x++) {
+    for (let x = 0; x < outWidth; x++) {
       const sourceX = Math.min(width - 1, Math.max(0, box.left + (x + 0.5) * scaleX - 0.5));
       const x0 = Math.floor(sourceX);
       const x1 = Math.min(width - 1, x0 + 1);
       const fx = sourceX - x0;
-      const outX = flip ? outSize - 1 - x : x;
+      const outX = flip ? outWidth - 1 - x : x;
       for (let c = 0; c < channels; c++) {
         const plane = c * height * width;
         const top = data[plane + y0 * width + x0]! * (1 - fx) + data[plane + y0 * width + x1]! * fx;
         const bottom = data[plane + y1 * width + x0]! * (1 - fx) + data[plane + y1 * width + x1]! * fx;
-        result[c * outSize * outSize + y * outSize + outX] = top * (1 - fy) + bottom * fy;
+        result[c * outHeight * outWidth + y * outWidth + outX] = top * (1 - fy) + bottom * fy;
       }
     }
   }

@@ -40,6 +40,8 @@ export interface ImageEntry {
   huge?: boolean;
   /** Value marking missing pixels; it becomes the channel's center (0 after normalisation). */
   nodata?: number | null;
+  /** The file's content hash at import: the training cache's key. */
+  sha256?: string | null;
 }
 
 /** Per model channel: the source band, an optional clip, and (v − center) / spread. */
@@ -148,7 +150,7 @@ export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransfo
 }
 
 /** A raster converted as the transform's channel plan says (unchanged without conversions). */
-function convertEntry(path: string, raster: Raster, transform: ChannelTransform | undefined): Raster {
+export function convertEntry(path: string, raster: Raster, transform: ChannelTransform | undefined): Raster {
   if (!transform?.conversions || transform.inputChannels === undefined) return raster;
   try {
     return convertRaster(raster, conversionOf(transform.conversions, raster.bands, transform.inputChannels), transform.inputChannels);

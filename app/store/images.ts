@@ -180,6 +180,8 @@ export interface UsableImage {
 export interface ImageSource {
   id: number;
   path: string;
+  /** Content hash at import (null for rows imported without one). */
+  sha256: string | null;
   frame: number;
   width: number;
   height: number;
@@ -388,7 +390,7 @@ export class ImageStore {
 
   /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
   sources(ids: readonly number[]): (ImageSource | undefined)[] {
-    const select = this.db.prepare('SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
+    const select = this.db.prepare('SELECT id, path, sha256, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
     return ids.map((id) => {
       const row = select.get(id) as (Omit<ImageSource, 'meta'> & { meta: string | null }) | undefined;
       return row && { ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null };

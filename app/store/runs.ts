@@ -249,11 +249,12 @@ export class RunStore {
            SELECT time - lag(time) OVER (ORDER BY step) AS gap FROM metrics WHERE run_id = @id AND name = 'train_loss'
          ) WHERE gap BETWEEN 0 AND 120) AS seconds,
         (SELECT max(step) FROM checkpoints WHERE run_id = @id) AS checkpointStep,
+        (SELECT avg(value) FROM metrics WHERE run_id = @id AND name = 'data_wait_share') AS dataWaitShare,
         (SELECT count(*) FROM runs o JOIN runs r ON r.id = @id WHERE o.project_id = r.project_id AND o.kind = r.kind AND o.id <= r.id) AS number`);
     const result = new Map<number, RunOutcome>();
     for (const id of runIds) {
-      const row = query.get({ id }) as { trainLoss: number | null; valLoss: number | null; step: number | null; seconds: number; checkpointStep: number | null; number: number };
-      result.set(id, { number: row.number, finalTrainLoss: row.trainLoss, finalValLoss: row.valLoss, step: row.step ?? 0, trainingSeconds: row.seconds, checkpointStep: row.checkpointStep });
+      const row = query.get({ id }) as { trainLoss: number | null; valLoss: number | null; step: number | null; seconds: number; checkpointStep: number | null; dataWaitShare: number | null; number: number };
+      result.set(id, { number: row.number, finalTrainLoss: row.trainLoss, finalValLoss: row.valLoss, step: row.step ?? 0, trainingSeconds: row.seconds, checkpointStep: row.checkpointStep, dataWaitShare: row.dataWaitShare });
     }
     return result;
   }
@@ -282,4 +283,6 @@ export interface RunOutcome {
   step: number;
   trainingSeconds: number;
   checkpointStep: number | null;
+  /** Mean share of training time spent waiting for data (pretraining; null before it was recorded). */
+  dataWaitShare: number | null;
 }

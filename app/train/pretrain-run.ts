@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError } from '../contract';
-import { centralWindow, decodePlanar, fileBatchSource, type ImageEntry } from '../data/batches';
+import { centralWindow, decodePlanar, type ImageEntry } from '../data/batches';
+import type { BatchSource } from '../data/batch';
+import type { TrainingLoader } from '../data/cache/loader';
 import { gridSize } from '../mae/config';
 import { makeMasks, type MaskSet } from '../mae/masking';
 import { forwardMae } from '../mae/model';
@@ -26,6 +28,7 @@ import { GpuMemoryError, LateNonFiniteLossError, MaeTrainer, NonFiniteLossError,
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { runFolder } from './run-files';
 import { RunEta, type EtaBasis } from './eta';
+import { openTrainingData } from './training-data';
 
 /** What the training process reports while it works. */
 export type RunProgress =
@@ -36,6 +39,13 @@ export type RunProgress =
       etaBasis?: EtaBasis; etaMeasuredSteps?: number;
       /** Bytes held by tensors, and the training process's resident memory. */
       tensorBytes: number; rssBytes: number;
+      /** Share of the time since the last step report spent waiting for the loader (0–1). */
+      dataWaitShare?: number;
+    }
+  | {
+      type: 'preparing';
+      /** Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since cached). */
+      done: number; total: number; read: number; changed: number;
     }
   | { type: 'validation'; step: number; loss: number }
   | { type: 'checkpoint'; step: number; path: string }
@@ -52,6 +62,8 @@ export interface ExecuteOptions {
   reconstructEvery?: number;
   onProgress?: (progress: RunProgress) => void;
   log?: (line: string) => void;
+  /** Prepare the training images into the project's decoded cache and read them from it (default true). */
+  cache?: boolean;
 }
 
 /** Validation images at most: enough for a stable loss, cheap enough to run every epoch. */
@@ -70,6 +82,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
   // Set inside the run's work below, read by `finally`: typed wide so neither narrows to null here.
   let validation = null as ValidationSet | null;
   let previewSet = null as ValidationSet | null;
+  let loader = null as TrainingLoader | null;
   try {
     return await withRunStatus(workspace.runs, runId, async () => {
       const run = typedRun(workspace.runs.get(runId));
@@ -84,7 +97,9 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
 
       const selection = await selectBackend(plan.backend, { log: options.log });
       const entries = imageEntries(workspace, plan);
-      const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std, ...(plan.data.transform && { transform: plan.data.transform }) });
+      // The loader opens once the run is running (preparing the cache is part of the run); the
+      // trainer draws nothing before its first step.
+      const source: BatchSource = { next: (rng, batchSize) => loader!.next(rng, batchSize) };
       trainer = checkpoint && options.resume ? await MaeTrainer.resume(checkpoint.path, source) : MaeTrainer.create(storedTrainConfig(plan.recipe), source);
       if (plan.init && !(checkpoint && options.resume)) {
         if (sha256File(plan.init.path) !== plan.init.sha256) {
@@ -95,6 +110,19 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       if (options.resume) workspace.runs.truncateMetrics(runId, trainer.step);
       workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device} (${selection.reason})` }); // the model card's line
       report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: trainer.step, totalSteps: plan.recipe.totalSteps });
+      let lastPrepareReport = 0;
+      const data = await openTrainingData({
+        projectDir: workspace.projectDir(run.projectId), plan, entries: entries.train, cache: options.cache !== false,
+        // Stop or pause while preparing: what is prepared stays cached, the loop then ends the run.
+        signal: AbortSignal.any([options.signal, options.pause].filter((signal) => signal !== undefined)),
+        onPrepare: (progress) => {
+          if (progress.done < progress.total && performance.now() - lastPrepareReport < 250) return;
+          lastPrepareReport = performance.now();
+          report({ type: 'preparing', ...progress });
+        },
+      });
+      loader = data.loader;
+      if (data.prepared) options.log?.(`training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total} samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`);
 
       validation = await validationSet(entries.val, plan);
       // A fixed handful of images (validation ones when there are) for the reconstruction grids.
@@ -111,23 +139,29 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       const metrics = new MetricBuffer(workspace, runId);
       const checkpointDir = path.join(workspace.projectDir(run.projectId), 'checkpoints');
       fs.mkdirSync(checkpointDir, { recursive: true });
-      const record = (step: StepMetrics, ended: number) => {
+      const record = (step: StepMetrics, ended: number, dataWaitShare: number) => {
         const left = eta.record(step.step, ended);
         const now = Date.now() / 1000;
         metrics.add(
           { step: step.step, name: 'train_loss', value: step.loss, time: now },
           { step: step.step, name: 'lr', value: step.lr, time: now },
           { step: step.step, name: 'images_per_second', value: step.imagesPerSecond, time: now },
+          { step: step.step, name: 'data_wait_share', value: dataWaitShare, time: now },
         );
         report({
           type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: left.seconds, etaBasis: left.basis, etaMeasuredSteps: left.measuredSteps,
-          tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss,
+          tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss, dataWaitShare,
         });
       };
+      // The share of wall time spent waiting for data, over the interval since the last report.
+      let intervalStart = performance.now();
       /** Records steps that just became known; a webgpu interval's steps ended msPerStep apart, not now. */
       const recordAll = (steps: StepMetrics[]) => {
-        const now = performance.now() / 1000;
-        steps.forEach((step, i) => record(step, now - ((steps.length - 1 - i) * step.msPerStep) / 1000));
+        if (steps.length === 0) return;
+        const nowMs = performance.now();
+        const share = Math.min(1, loader!.takeWaitMs() / Math.max(1e-3, nowMs - intervalStart));
+        intervalStart = nowMs;
+        steps.forEach((step, i) => record(step, nowMs / 1000 - ((steps.length - 1 - i) * step.msPerStep) / 1000, share));
       };
       /** Records the steps whose losses were still on the GPU (webgpu); throws at a non-finite one. */
       const flushLosses = async () => {
@@ -197,6 +231,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
             metrics.flush();
             await saveCheckpoint();
           }
+          if (validates || draws || done % plan.checkpointEvery === 0) intervalStart = performance.now(); // that time is not the loader's share
         } catch (error) {
           if (!(error instanceof NonFiniteLossError)) throw error;
           outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
@@ -221,6 +256,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
   } finally {
     for (const batch of [...(validation?.batches ?? []), ...(previewSet?.batches ?? [])]) batch.images.dispose();
     trainer?.dispose();
+    await loader?.close();
     workspace.close();
   }
 }
@@ -248,7 +284,7 @@ export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train:
       if (!row) throw new StudioError('NOT_FOUND', `image ${id} of this run was removed from the project; start a new run`);
       if (!fs.existsSync(row.path)) throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
       const { meta } = row;
-      return { path: row.path, frame: row.frame, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bitDepth, huge: meta?.huge === true, nodata: meta?.nodata ?? null };
+      return { path: row.path, sha256: row.sha256, frame: row.frame, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bitDepth, huge: meta?.huge === true, nodata: meta?.nodata ?? null };
     });
   return { train: load(plan.data.trainImageIds), val: load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES)) };
 }

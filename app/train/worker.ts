@@ -110,5 +110,7 @@ if (runIdText === 'reprobe') {
     pause: pause.signal,
     onProgress: send,
     log: (line) => send({ type: 'log', line }),
+    // MAE_STUDIO_TRAINING_CACHE=off reads every sample from its file (same pixels, no cache folder).
+    cache: process.env.MAE_STUDIO_TRAINING_CACHE !== 'off',
   }).then(() => done(0), fail);
 }

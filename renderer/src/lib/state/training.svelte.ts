@@ -19,6 +19,9 @@ export interface Series {
 /** The latest numbers of the open run, from its step events. */
 export type StepProgress = Extract<TrainingProgress, { type: 'step' }>;
 
+/** How far the open run's training images are prepared into the decoded cache (before its first step). */
+export type PreparingProgress = Extract<TrainingProgress, { type: 'preparing' }>;
+
 export type TrainingPane = 'run' | 'preview' | 'compare';
 
 /** The training screen's state for one project. */
@@ -31,6 +34,8 @@ export class TrainingState {
   /** The open run's series; replaced, never mutated in place, so charts see each change. */
   series = $state.raw<Record<'train_loss' | 'val_loss' | 'lr', Series>>(emptySeries());
   latest = $state<StepProgress | null>(null);
+  /** Set while the open run prepares its data; cleared by its first step. */
+  preparing = $state<PreparingProgress | null>(null);
   device = $state<string | null>(null);
   reconstruction = $state<ReconstructionImage | null>(null);
   readonly selected = $derived(this.runs.find((run) => run.id === this.selectedId) ?? null);
@@ -78,6 +83,7 @@ export class TrainingState {
     this.selectedId = runId;
     this.series = emptySeries();
     this.latest = null;
+    this.preparing = null;
     this.device = null;
     this.reconstruction = null;
     if (runId !== null) void this.#load(runId);
@@ -127,7 +133,10 @@ export class TrainingState {
       void this.refresh(); // once per epoch: val loss and training time in the history
     }
     if (event.runId !== this.selectedId) return;
-    if (event.type === 'step') {
+    if (event.type === 'preparing') {
+      this.preparing = event.done < event.total ? event : null;
+    } else if (event.type === 'step') {
+      this.preparing = null;
       this.latest = event;
       this.#append('train_loss', event.step, event.loss, { lr: event.lr });
     } else if (event.type === 'validation') {

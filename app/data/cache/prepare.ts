@@ -1,0 +1,118 @@
+/**
+ * Preparing a run's training samples into the cache: every sample whose record is missing, or
+ * whose file's path, size or mtime changed since it was read, is read again, prepared and
+ * appended to a new shard. Returns, per sample, where its prepared values lie (null for huge
+ * images, which are read by random windows and never cached).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ChannelTransform, ImageEntry } from '../batches';
+import { prepareSample } from './prepared';
+import { cacheRoot, cacheVariant, readShards, recordKey, SHARD_BYTES, ShardWriter, type PlacedRecord } from './shards';
+
+/** How far preparing has got. */
+export interface PrepareProgress {
+  /** Samples looked at (cached or prepared). */
+  done: number;
+  total: number;
+  /** Samples that had to be read from their files (missing or changed). */
+  read: number;
+  /** Of those, samples whose file changed since it was cached. */
+  changed: number;
+}
+
+/** Options of `prepareTrainingCache`. */
+export interface PrepareOptions {
+  projectDir: string;
+  entries: ImageEntry[];
+  /** The stored shorter side (`storedSide(imgSize)`). */
+  side: number;
+  transform?: ChannelTransform;
+  onProgress?: (progress: PrepareProgress) => void;
+  /** Files read at once (decoding runs on libuv's threads). */
+  concurrency?: number;
+  /** Stops between samples; what was written so far stays usable. */
+  signal?: AbortSignal;
+  /** A shard is finished once it holds this many bytes (default {@link SHARD_BYTES}). */
+  shardBytes?: number;
+}
+
+/** The outcome of preparing: per entry its record (null: not cached), and the counts. */
+export interface PreparedCache {
+  records: (PlacedRecord | null)[];
+  progress: PrepareProgress;
+  folder: string;
+}
+
+/** Brings the cache up to date for `entries`; throws naming a file that cannot be read. */
+export async function prepareTrainingCache(options: PrepareOptions): Promise<PreparedCache> {
+  const { entries, side, transform } = options;
+  const folder = path.join(cacheRoot(options.projectDir), cacheVariant(transform, side));
+  const stored = readShards(folder);
+  const records: (PlacedRecord | null)[] = entries.map(() => null);
+  const progress: PrepareProgress = { done: 0, total: entries.length, read: 0, changed: 0 };
+  const todo: number[] = [];
+  for (const [index, entry] of entries.entries()) {
+    if (entry.huge) { progress.done += 1; continue; }
+    const record = stored.get(recordKey(entry.sha256, entry.path, entry.frame));
+    const stat = statOrNull(entry.path);
+    if (record && stat && record.path === entry.path && record.sizeBytes === stat.size && record.mtimeMs === stat.mtimeMs) {
+      records[index] = record;
+      progress.done += 1;
+    } else {
+      if (record) progress.changed += 1;
+      todo.push(index);
+    }
+  }
+  options.onProgress?.({ ...progress });
+  let writer: ShardWriter | null = null;
+  let next = 0;
+  // Prepared samples wait here until every earlier one is written: shards keep the entries' order.
+  const ready = new Map<number, Awaited<ReturnType<typeof prepareOne>>>();
+  let written = 0;
+  const flush = () => {
+    while (ready.has(written)) {
+      const { index, sample, stat } = ready.get(written)!;
+      ready.delete(written);
+      written += 1;
+      const entry = entries[index]!;
+      writer ??= new ShardWriter(folder);
+      records[index] = writer.append({ key: recordKey(entry.sha256, entry.path, entry.frame), path: entry.path, sizeBytes: stat.size, mtimeMs: stat.mtimeMs }, sample);
+      progress.done += 1;
+      progress.read += 1;
+      if (writer.size >= (options.shardBytes ?? SHARD_BYTES)) { writer.finish(); writer = null; }
+      options.onProgress?.({ ...progress });
+    }
+  };
+  const prepareOne = async (index: number) => {
+    const entry = entries[index]!;
+    // Stat before reading: a file changed during the read then has a newer mtime than recorded.
+    const stat = fs.statSync(entry.path);
+    return { index, stat, sample: await prepareSample(entry, side, transform) };
+  };
+  let failure: unknown = null;
+  const work = async () => {
+    try {
+      while (next < todo.length && failure === null && !options.signal?.aborted) {
+        const position = next++;
+        ready.set(position, await prepareOne(todo[position]!));
+        if (failure === null) flush();
+      }
+    } catch (error) {
+      failure ??= error;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, work));
+  // What was prepared before a failure is kept; the failing file is named by prepareSample.
+  (writer as ShardWriter | null)?.finish();
+  if (failure !== null) throw failure;
+  return { records, progress, folder };
+}
+
+function statOrNull(file: string): fs.Stats | null {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return null;
+  }
+}
