@@ -15,6 +15,15 @@ export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
 export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
 /** How the peak lr follows the effective batch: the paper's linear rule, square-root, one fixed lr, or linear with a floor. */
 export const LR_RULE_CHOICES = ['linear', 'sqrt', 'fixed', 'floor'] as const;
+/**
+ * What a pretraining run learns from: the paper's MAE, or a domain recipe that changes its input,
+ * targets or model (each cited where it is shown). Later recipes join this list.
+ */
+export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae'] as const;
+export type DomainRecipeName = (typeof DOMAIN_RECIPES)[number];
+/** What an FG-MAE run regresses per masked patch: pixels, HOG, or normalised-difference indices. */
+export const FEATURE_TARGETS = ['pixels', 'hog', 'ndvi', 'ndwi', 'ndbi'] as const;
+export type FeatureTarget = (typeof FEATURE_TARGETS)[number];
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
 export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
 export type RunStatusName = (typeof RUN_STATUS_NAMES)[number];
@@ -31,6 +40,12 @@ export interface Recipe {
   maskStrategy?: MaskStrategy;
   /** Loss on per-patch normalised pixels (the paper's default) or on the pixels as they are. */
   normPixLoss?: boolean;
+  /** The domain recipe (default `mae`, the paper's). */
+  domainRecipe?: DomainRecipeName;
+  /** `deblur`: σ in pixels (at the model's image size) of the Gaussian blur the encoder sees. */
+  blurSigma?: number;
+  /** `fgmae`: what the decoder regresses; indices need bands named in the channel plan. */
+  featureTargets?: FeatureTarget[];
   batchSize?: number;
   accumSteps?: number;
   steps?: number;
@@ -48,6 +63,8 @@ export interface Recipe {
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
   recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init'>>;
+  /** Every domain recipe, whether this project's images allow it, and the one suggested for them. */
+  domainRecipes: DomainRecipeChoice[];
   /** The recipe of the last run started from the dialog in this project (stored with the project). */
   last: Recipe | null;
   /** One sentence per field. */
@@ -63,6 +80,23 @@ export interface RecipeDefaults {
   };
   /** Memory of this machine, which the batch must fit in. */
   memoryBytes: number;
+}
+
+/** A domain recipe as the new-run dialog offers it for one project. */
+export interface DomainRecipeChoice {
+  name: DomainRecipeName;
+  /** Its name on screen, e.g. "Deblurring MAE". */
+  label: string;
+  /** The paper it follows: "Kang et al. 2023, Deblurring Masked Autoencoder is Better Recipe for …". */
+  citation: string;
+  /** Suggested for this project's images (exactly one is). */
+  suggested: boolean;
+  /** One sentence: why it suits (or does not suit) this project's images. */
+  why: string;
+  /** `fgmae`: the targets these images allow (indices only with named bands), suggested ones first. */
+  targets?: { target: FeatureTarget; available: boolean; reason: string }[];
+  /** The options it starts with here (`blurSigma`, `featureTargets`). */
+  options?: Pick<Recipe, 'blurSigma' | 'featureTargets'>;
 }
 
 /** A field of the new-run form, or the recipe as a whole. */
@@ -145,6 +179,8 @@ export interface MaskPreview {
   /** [Lkeep] visible patch indices in the order the encoder receives them. */
   keep: number[];
   seed: number;
+  /** The picture is blurred by this σ (model pixels), as a deblurring run's encoder sees it. */
+  blurSigma?: number;
 }
 
 /** A run's recipe as the history shows it. */
@@ -163,6 +199,11 @@ export interface RunRecipe {
   maskRatio: number;
   maskStrategy: MaskStrategy;
   normPixLoss: boolean;
+  /**
+   * The domain recipe with its options in words and the paper it follows (absent in runs planned
+   * before recipes: those are the paper's MAE).
+   */
+  domainRecipe?: { name: DomainRecipeName; label: string; details: string; citation: string };
   batchSize: number;
   accumSteps: number;
   totalSteps: number;
@@ -259,6 +300,9 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
   maskRatio: 'Mask ratio',
   maskStrategy: 'Mask strategy',
   normPixLoss: 'Loss target',
+  domainRecipe: 'Recipe',
+  blurSigma: 'Blur σ',
+  featureTargets: 'Feature targets',
   batchSize: 'Batch size',
   accumSteps: 'Accumulation',
   steps: 'Steps',
@@ -309,6 +353,14 @@ export const RecipeSchema = z.strictObject({
   maskRatio: decimal('maskRatio').optional(),
   maskStrategy: choice('maskStrategy', MASK_STRATEGIES).optional(),
   normPixLoss: z.boolean({ error: 'Loss target must be normalised per patch or pixels' }).optional(),
+  domainRecipe: choice('domainRecipe', DOMAIN_RECIPES).optional(),
+  blurSigma: decimal('blurSigma').min(0.1, 'Blur σ must be at least 0.1 pixels').max(16, 'Blur σ can be at most 16 pixels').optional(),
+  featureTargets: z
+    .array(choice('featureTargets', FEATURE_TARGETS), { error: `Feature targets must be a list of ${FEATURE_TARGETS.join(', ')}` })
+    .min(1, `Feature targets is empty: choose at least one of ${FEATURE_TARGETS.join(', ')}`)
+    .max(FEATURE_TARGETS.length)
+    .refine((targets) => new Set(targets).size === targets.length, 'Feature targets names a target twice')
+    .optional(),
   batchSize: wholeNumber('batchSize', 1, 4096).optional(),
   accumSteps: wholeNumber('accumSteps', 1, 1024).optional(),
   steps: wholeNumber('steps', 1, 1_000_000_000).optional(),
@@ -334,6 +386,8 @@ const MaskPreviewQuery = z.strictObject({
   patchSize: Count.max(256).default(16),
   imgSize: Count.max(1024).default(224),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  /** Deblurring MAE: show the picture blurred by this σ (model pixels), as its encoder sees it. */
+  blurSigma: Finite.min(0.1).max(16).optional(),
 });
 export type MaskPreviewQuery = z.input<typeof MaskPreviewQuery>;
 
