@@ -1,0 +1,115 @@
+/**
+ * Domain recipes through the training services, on a real workspace of 4-band GeoTIFFs whose
+ * band descriptions name them (as GDAL writes Sentinel-2 exports): the dialog's suggestion and
+ * its reason, field errors naming missing bands, the plan's bands found by name, and tiny runs of
+ * each recipe in a training process that end with a finite loss.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTiff } from '../../data/formats/formats.fixtures';
+import { Studio } from '../../studio';
+import { buildPretrainPlan } from '../pretrain-plan';
+import { recipeSummary } from '../recipe';
+import { listReconstructionGrids, runFolder } from '../run-files';
+
+let dir: string;
+let studio: Studio;
+let projectId: number;
+const BANDS = ['B2 blue', 'B3 green', 'B4 red', 'B8 NIR'];
+const TINY = { imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 4, seed: 3, backend: 'cpu' } as const;
+
+/** A 32×32 4-band uint16 tile: vegetation (high NIR) or water (low NIR), with texture. */
+function tile(kind: 'field' | 'water', seed: number): Uint8Array {
+  const reflectance = kind === 'field' ? [500, 900, 600, 3500] : [700, 600, 400, 150];
+  const values = new Uint16Array(32 * 32 * 4);
+  for (let y = 0; y < 32; y++) {
+    for (let x = 0; x < 32; x++) {
+      const texture = 1 + 0.2 * Math.sin((x * (seed + 1) + y * 3) / 4);
+      for (let band = 0; band < 4; band++) values[(y * 32 + x) * 4 + band] = Math.round(reflectance[band]! * texture);
+    }
+  }
+  return writeTiff([{ width: 32, height: 32, bands: 4, sampleType: 'uint16', values, bandNames: BANDS }]);
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-recipes-'));
+  for (const kind of ['field', 'water'] as const) {
+    fs.mkdirSync(path.join(dir, 'tiles', kind), { recursive: true });
+    for (let i = 0; i < 8; i++) fs.writeFileSync(path.join(dir, 'tiles', kind, `${kind}-${i}.tif`), tile(kind, i));
+  }
+  studio = new Studio(path.join(dir, 'ws'));
+  projectId = studio.workspace.projects.create('Tiles', 'remote-sensing').id;
+  await studio.runImport('test', projectId, [path.join(dir, 'tiles')]);
+}, 120_000);
+afterAll(async () => {
+  await studio.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function finished(runId: number): Promise<void> {
+  await expect.poll(() => studio.workspace.runs.get(runId).status, { timeout: 90_000, interval: 100 }).toMatch(/completed|failed/);
+  await expect.poll(async () => (await studio.services.training.active()).some((run) => run.id === runId), { timeout: 10_000 }).toBe(false);
+}
+
+describe('domain recipes in the studio', () => {
+  it('suggests FG-MAE for named multispectral bands, with the indices those bands allow and why', async () => {
+    const defaults = await studio.services.training.defaults(projectId);
+    expect(defaults.recipe.domainRecipe).toBe('fgmae');
+    expect(defaults.recipe.featureTargets).toEqual(['hog', 'ndvi', 'ndwi']);
+    const fgmae = defaults.domainRecipes.find((choice) => choice.name === 'fgmae')!;
+    expect(fgmae.suggested).toBe(true);
+    expect(fgmae.why).toMatch(/^These 4-band images name their bands, so FG-MAE can regress HOG and NDVI, NDWI per patch/);
+    expect(fgmae.citation).toMatch(/^Wang et al\. 2023/);
+    expect(fgmae.targets!.find((target) => target.target === 'ndvi')).toEqual({ target: 'ndvi', available: true, reason: 'From nir "B8 NIR" and red "B4 red".' });
+    expect(fgmae.targets!.find((target) => target.target === 'ndbi')!.available).toBe(false);
+    expect(defaults.domainRecipes.filter((choice) => choice.suggested)).toHaveLength(1);
+  });
+
+  it('says which bands an index lacks, and checks the blur in its own words', async () => {
+    const ndbi = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: ['hog', 'ndbi'] });
+    expect(ndbi.errors).toEqual([{
+      field: 'featureTargets',
+      message: 'NDBI needs bands named swir and nir in the channel plan; missing: swir (the bands are named "B2 blue", "B3 green", "B4 red", "B8 NIR")',
+    }]);
+    const blur = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'deblur', blurSigma: 20 });
+    expect(blur.errors).toEqual([{ field: 'blurSigma', message: 'Blur σ can be at most 16 pixels' }]);
+    const empty = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: [] });
+    expect(empty.errors[0]).toMatchObject({ field: 'featureTargets', message: expect.stringMatching(/^Feature targets is empty/) });
+    // Options of a recipe not chosen are ignored: the plain MAE checks fine with them set.
+    expect((await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'mae', blurSigma: 2, featureTargets: ['ndbi'] })).ok).toBe(true);
+  });
+
+  it('plans NDVI from the bands named red and nir, and the history names the recipe and its paper', () => {
+    const plan = buildPretrainPlan(studio.workspace, projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: ['ndvi', 'hog'] });
+    expect(plan.recipe.domainRecipe).toMatchObject({ name: 'fgmae', targets: ['hog', 'ndvi'], bands: { red: { channel: 2, name: 'B4 red' }, nir: { channel: 3, name: 'B8 NIR' } } });
+    expect(plan.recipe.model.featureHeads).toEqual([{ name: 'hog', width: 4 * 4 * 9 }, { name: 'indices', width: 64 }]);
+    expect(recipeSummary(plan).domainRecipe).toEqual({
+      name: 'fgmae',
+      label: 'Feature-guided MAE (FG-MAE)',
+      details: 'masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR")',
+      citation: expect.stringMatching(/^Wang et al\. 2023, "Feature Guided Masked Autoencoder/),
+    });
+    const plain = buildPretrainPlan(studio.workspace, projectId, TINY);
+    expect(plain.recipe.domainRecipe).toBeUndefined();
+    expect(recipeSummary(plain).domainRecipe).toMatchObject({ name: 'mae', citation: expect.stringMatching(/^He et al\. 2021/) });
+  });
+
+  it('trains FG-MAE (features only: no grid) and deblurring MAE (grid of the sharp image) to a finite loss', async () => {
+    const fgmae = await studio.services.training.start(projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: ['hog', 'ndvi'] });
+    await finished(fgmae.id);
+    const fgmaeRun = await studio.services.runs.get(fgmae.id);
+    expect(fgmaeRun.status).toBe('completed');
+    expect(Number.isFinite(fgmaeRun.finalTrainLoss)).toBe(true);
+    expect(Number.isFinite(fgmaeRun.finalValLoss)).toBe(true);
+    expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), fgmae.id))).toEqual([]);
+
+    const deblur = await studio.services.training.start(projectId, { ...TINY, domainRecipe: 'deblur', blurSigma: 1.5 });
+    await finished(deblur.id);
+    const deblurRun = await studio.services.runs.get(deblur.id);
+    expect(deblurRun.status).toBe('completed');
+    expect(deblurRun.recipe!.domainRecipe!.details).toBe('encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches regressed as the sharp image');
+    expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), deblur.id)).length).toBeGreaterThan(0);
+  }, 180_000);
+});
