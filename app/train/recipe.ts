@@ -5,7 +5,7 @@
 import type { Recipe, RunRecipe } from '../contract';
 import type { PretrainPlan } from './pretrain-plan';
 import { recipePeakLr } from './config';
-import { describeDomainRecipe, DOMAIN_RECIPE_INFO } from './recipes/domain-recipes';
+import { domainRecipeSummary } from './recipes/domain-recipes';
 
 /** One sentence per recipe field, shown under it in the new-run dialog. */
 export const RECIPE_HELP: Record<keyof Recipe, string> = {
@@ -63,12 +63,7 @@ export function recipeSummary(plan: PretrainPlan): RunRecipe {
     maskRatio: recipe.maskRatio,
     maskStrategy: recipe.maskStrategy,
     normPixLoss: recipe.model.normPixLoss,
-    domainRecipe: {
-      name: recipe.domainRecipe?.name ?? 'mae',
-      label: DOMAIN_RECIPE_INFO[recipe.domainRecipe?.name ?? 'mae'].label,
-      details: describeDomainRecipe(recipe.domainRecipe),
-      citation: DOMAIN_RECIPE_INFO[recipe.domainRecipe?.name ?? 'mae'].citation,
-    },
+    domainRecipe: domainRecipeSummary(recipe.domainRecipe),
     batchSize: recipe.batchSize,
     accumSteps: recipe.accumSteps,
     totalSteps: recipe.totalSteps,

@@ -102,6 +102,12 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
   return `masked patches regressed as ${names.join(' + ')}${bands.length > 0 ? ` (${bands.join(', ')})` : ''}`;
 }
 
+/** A run's recipe as the history and the model card name it: label, options in words, paper. */
+export function domainRecipeSummary(recipe: DomainRecipeConfig | undefined): { name: DomainRecipeName; label: string; details: string; citation: string } {
+  const name = recipe?.name ?? 'mae';
+  return { name, label: DOMAIN_RECIPE_INFO[name].label, details: describeDomainRecipe(recipe), citation: DOMAIN_RECIPE_INFO[name].citation };
+}
+
 /** Planar images as the batch carries them. */
 export interface PlanarShape {
   batchSize: number;

@@ -9,10 +9,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTiff } from '../../data/formats/formats.fixtures';
+import { writeHandoff } from '../../handoff/handoff';
 import { Studio } from '../../studio';
 import { buildPretrainPlan } from '../pretrain-plan';
 import { recipeSummary } from '../recipe';
 import { listReconstructionGrids, runFolder } from '../run-files';
+
+/** The tensor entries of a safetensors file (its JSON header). */
+function readSafetensorsHeader(file: string): Record<string, { shape: number[] }> {
+  const bytes = fs.readFileSync(file);
+  const length = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + length).toString('utf8')) as Record<string, { shape: number[] }>;
+  delete header.__metadata__;
+  return header;
+}
 
 let dir: string;
 let studio: Studio;
@@ -111,5 +121,19 @@ describe('domain recipes in the studio', () => {
     expect(deblurRun.status).toBe('completed');
     expect(deblurRun.recipe!.domainRecipe!.details).toBe('encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches regressed as the sharp image');
     expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), deblur.id)).length).toBeGreaterThan(0);
+
+    // The model card names the recipe and cites its paper; the encoder export holds no decoder head.
+    const card = (await studio.services.exports.preview(deblur.id, 'safetensors')).modelCard;
+    expect(card).toContain('A Deblurring MAE (a Masked Autoencoder recipe; Kang et al. 2023) encoder pretrained on the data below.');
+    expect(card).toContain('Deblurring MAE: encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches regressed as the sharp image. After Kang et al. 2023, "Deblurring Masked Autoencoder');
+    expect(card).toContain('loss on per-patch normalised sharp pixels');
+    const fgmaeCard = (await studio.services.exports.preview(fgmae.id, 'safetensors')).modelCard;
+    expect(fgmaeCard).toContain('Feature-guided MAE (FG-MAE): masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR"). After Wang et al. 2023');
+    const exported = await studio.services.exports.create(fgmae.id, 'safetensors', path.join(dir, 'export-fgmae'));
+    const header = readSafetensorsHeader(path.join(exported.dir, 'model.safetensors'));
+    expect(Object.keys(header).filter((name) => name.startsWith('decoder'))).toEqual([]);
+    expect(header['patch_embed.proj.weight']).toMatchObject({ shape: [192, 4, 8, 8] });
+    // The torchrun job implements the paper's MAE only: it refuses a recipe run instead of training something else.
+    await expect(writeHandoff(studio.workspace.root, deblur.id, path.join(dir, 'job'))).rejects.toThrow(`run ${deblur.id} is a Deblurring MAE run; the torchrun job implements the paper's MAE only`);
   }, 180_000);
 });
