@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Batch } from '../../data/batch';
 import { useCpuBackend } from '../../mae/mae.fixtures';
 import { randomMasking } from '../../mae/masking';
 import { createMae, disposeModel, forwardMae } from '../../mae/model';
@@ -75,7 +76,7 @@ describe('domain recipes', () => {
     const config = validateTrainConfig({ ...SMALL, model: { ...SMALL.model!, inChans: 1, normPixLoss: false } });
     const model = createMae(config.model, 2);
     const shape = { batchSize: 2, channels: 1, height: 16, width: 16 };
-    const sharp = source.next(Rng.fromSeed(1), 2).images.slice(0, 2 * 256) as Float32Array;
+    const sharp = (syntheticSource({ imgSize: 16, channels: 1 }).next(Rng.fromSeed(1), 2) as Batch).images;
     const batch = recipeBatch({ name: 'deblur', blurSigma: 1.5 }, sharp, shape, 4);
     expect(batch.input).toEqual(gaussianBlur(sharp, shape, 1.5));
     expect(batch.pixels).toBe(sharp);
@@ -114,7 +115,7 @@ describe('domain recipes', () => {
     const model = createMae(config.model, 4);
     for (const name of ['decoder_pred_hog.weight', 'decoder_pred_hog.bias']) model.params.get(name)!.assign(tf.zerosLike(model.params.get(name)!));
     const shape = { batchSize: 2, channels: 4, height: 16, width: 16 };
-    const images = source.next(Rng.fromSeed(7), 2).images.slice(0, 2 * 4 * 256) as Float32Array;
+    const images = (source.next(Rng.fromSeed(7), 2) as Batch).images;
     const hog = hogPerPatch(images, shape, 4); // [2, 16, 144]
     const masks = randomMasking({ batchSize: 2, gridSide: 4, maskRatio: 0.75 }, Rng.fromSeed(9));
     const imgs = tf.tensor4d(images, [2, 4, 16, 16]);
