@@ -200,8 +200,10 @@ export function modelCardMarkdown(card: ModelCard): string {
     `# ${card.title}`,
     '',
     `Exported by MAE Studio ${card.studioVersion} on ${card.createdAt}${card.format ? ` as **${card.format}**` : ''}.`,
-    (card.domainRecipe.name === 'mae' ? 'A Masked Autoencoder (He et al. 2021)' : `A ${card.domainRecipe.label} (a Masked Autoencoder recipe; ${card.domainRecipe.citation.split(',')[0]})`) +
-      ' encoder pretrained on the data below' + (card.run.kind === 'finetune' ? ', then fine-tuned as a classifier.' : '.'),
+    (card.domainRecipe.name === 'mae'
+      ? 'A Masked Autoencoder (He et al. 2021) encoder pretrained on the data below'
+      : `An encoder pretrained on the data below with ${card.domainRecipe.label} (${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
+      (card.run.kind === 'finetune' ? ', then fine-tuned as a classifier.' : '.'),
     '',
     '## Model',
     `- ${card.model.architecture}; ${card.model.encoderParameters.toLocaleString('en-US')} encoder parameters`,

@@ -40,7 +40,7 @@ export const DOMAIN_RECIPE_INFO: Readonly<Record<DomainRecipeName, { label: stri
     citation: 'Kang et al. 2023, "Deblurring Masked Autoencoder is Better Recipe for Ultrasound Image Recognition" (MICCAI 2023, arXiv:2306.08249)',
   },
   fgmae: {
-    label: 'Feature-guided MAE (FG-MAE)',
+    label: 'FG-MAE',
     citation: 'Wang et al. 2023, "Feature Guided Masked Autoencoder for Self-supervised Learning in Remote Sensing" (arXiv:2310.18653)',
   },
 };

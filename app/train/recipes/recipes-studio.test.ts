@@ -97,7 +97,7 @@ describe('domain recipes in the studio', () => {
     expect(plan.recipe.model.featureHeads).toEqual([{ name: 'hog', width: 4 * 4 * 9 }, { name: 'indices', width: 64 }]);
     expect(recipeSummary(plan).domainRecipe).toEqual({
       name: 'fgmae',
-      label: 'Feature-guided MAE (FG-MAE)',
+      label: 'FG-MAE',
       details: 'masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR")',
       citation: expect.stringMatching(/^Wang et al\. 2023, "Feature Guided Masked Autoencoder/),
     });
@@ -124,11 +124,11 @@ describe('domain recipes in the studio', () => {
 
     // The model card names the recipe and cites its paper; the encoder export holds no decoder head.
     const card = (await studio.services.exports.preview(deblur.id, 'safetensors')).modelCard;
-    expect(card).toContain('A Deblurring MAE (a Masked Autoencoder recipe; Kang et al. 2023) encoder pretrained on the data below.');
+    expect(card).toContain('An encoder pretrained on the data below with Deblurring MAE (Kang et al. 2023), a Masked Autoencoder (He et al. 2021) recipe.');
     expect(card).toContain('Deblurring MAE: encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches regressed as the sharp image. After Kang et al. 2023, "Deblurring Masked Autoencoder');
     expect(card).toContain('loss on per-patch normalised sharp pixels');
     const fgmaeCard = (await studio.services.exports.preview(fgmae.id, 'safetensors')).modelCard;
-    expect(fgmaeCard).toContain('Feature-guided MAE (FG-MAE): masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR"). After Wang et al. 2023');
+    expect(fgmaeCard).toContain('FG-MAE: masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR"). After Wang et al. 2023');
     const exported = await studio.services.exports.create(fgmae.id, 'safetensors', path.join(dir, 'export-fgmae'));
     const header = readSafetensorsHeader(path.join(exported.dir, 'model.safetensors'));
     expect(Object.keys(header).filter((name) => name.startsWith('decoder'))).toEqual([]);

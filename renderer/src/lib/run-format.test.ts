@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import type { RunRecipe } from '$contract';
+import { describeModel } from './run-format';
+
+const recipe = { embedDim: 192, depth: 12, imgSize: 224, patchSize: 16, decoderEmbedDim: 512, decoderDepth: 8 } as RunRecipe;
+
+describe('describeModel', () => {
+  it('names a domain recipe before the model in the run history, and leaves the paper\'s MAE (and runs from before recipes) as they were', () => {
+    expect(describeModel(recipe)).toBe('ViT 192d×12 · 224 px / 16 · dec 512×8');
+    expect(describeModel({ ...recipe, domainRecipe: { name: 'mae', label: 'MAE', details: '', citation: '' } })).toBe('ViT 192d×12 · 224 px / 16 · dec 512×8');
+    expect(describeModel({ ...recipe, domainRecipe: { name: 'fgmae', label: 'FG-MAE', details: '', citation: '' } })).toBe('FG-MAE · ViT 192d×12 · 224 px / 16 · dec 512×8');
+  });
+});
