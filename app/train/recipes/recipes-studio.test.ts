@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTiff } from '../../data/formats/formats.fixtures';
 import { writeHandoff } from '../../handoff/handoff';
@@ -104,6 +105,23 @@ describe('domain recipes in the studio', () => {
     const plain = buildPretrainPlan(studio.workspace, projectId, TINY);
     expect(plain.recipe.domainRecipe).toBeUndefined();
     expect(recipeSummary(plain).domainRecipe).toMatchObject({ name: 'mae', citation: expect.stringMatching(/^He et al\. 2021/) });
+  });
+
+  it('previews the deblurring MAE\'s input: the same mask over the picture blurred by its filter', async () => {
+    const image = studio.workspace.images.usable(projectId, 'path')[0]!;
+    const query = { imageId: image.id, strategy: 'random' as const, maskRatio: 0.75, patchSize: 8, imgSize: 32, seed: 1 };
+    const sharpPreview = await studio.services.training.previewMask(query);
+    const blurred = await studio.services.training.previewMask({ ...query, blurSigma: 2 });
+    expect(blurred.mask).toEqual(sharpPreview.mask);
+    expect(blurred.blurSigma).toBe(2);
+    /** Mean squared difference of horizontally neighbouring pixels: what a blur takes away. */
+    const roughness = async (dataUrl: string) => {
+      const { data, info } = await sharp(Buffer.from(dataUrl.split(',')[1]!, 'base64')).raw().toBuffer({ resolveWithObject: true });
+      let sum = 0;
+      for (let i = info.channels; i < data.length; i++) sum += (data[i]! - data[i - info.channels]!) ** 2;
+      return sum / data.length;
+    };
+    expect(await roughness(blurred.dataUrl)).toBeLessThan(0.5 * (await roughness(sharpPreview.dataUrl)));
   });
 
   it('trains FG-MAE (features only: no grid) and deblurring MAE (grid of the sharp image) to a finite loss', async () => {
