@@ -1,11 +1,12 @@
 /** `pretrain` and `resume`: training runs, each in its own process. */
 import path from 'node:path';
-import { BACKEND_CHOICES, MASK_STRATEGIES, StudioError } from '../contract';
+import { BACKEND_CHOICES, DOMAIN_RECIPES, FEATURE_TARGETS, MASK_STRATEGIES, StudioError } from '../contract';
 import type { BackendPreference } from '../runtime/backend';
 import { startTraining } from '../train/host';
 import { describeInit } from '../mae/weights/init';
 import { planPretrain, type PretrainOptions } from '../train/pretrain-plan';
 import { describeRecipeLr } from '../train/config';
+import { domainRecipeSummary } from '../train/recipes/domain-recipes';
 import { LR_RULES, type LrRuleName } from '../train/schedule';
 import type { RunProgress } from '../train/pretrain-run';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
@@ -26,6 +27,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
     epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, 'lr-rule': { type: 'string' }, backend: { type: 'string' },
     seed: { type: 'string' }, init: { type: 'string' }, 'val-fraction': { type: 'string' }, 'norm-pix': { type: 'string' },
+    recipe: { type: 'string' }, 'blur-sigma': { type: 'string' }, targets: { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('pretrain', values, 'workspace'));
@@ -42,7 +44,16 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   if (values.backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(values.backend)) {
     throw new UsageError(`pretrain: --backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(values.backend)}`);
   }
+  if (values.recipe !== undefined && !(DOMAIN_RECIPES as readonly string[]).includes(values.recipe)) {
+    throw new UsageError(`pretrain: --recipe must be one of ${DOMAIN_RECIPES.join(', ')}, got ${JSON.stringify(values.recipe)}`);
+  }
+  const targets = values.targets?.split(',').map((target) => target.trim());
+  const unknown = targets?.find((target) => !(FEATURE_TARGETS as readonly string[]).includes(target));
+  if (unknown !== undefined) throw new UsageError(`pretrain: --targets takes a comma-separated list of ${FEATURE_TARGETS.join(', ')}, got ${JSON.stringify(unknown)}`);
   const options: PretrainOptions = {
+    domainRecipe: values.recipe as PretrainOptions['domainRecipe'],
+    blurSigma: number('pretrain', 'blur-sigma', values['blur-sigma']),
+    featureTargets: targets as PretrainOptions['featureTargets'],
     preset: values.preset,
     imgSize: positiveInt('pretrain', 'img', values.img),
     patchSize: positiveInt('pretrain', 'patch', values.patch),
@@ -70,6 +81,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   if (converted.length) out.progress(`channel plan: ${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')} (to ${plan.data.channelPlan!.inputChannels} band${plan.data.channelPlan!.inputChannels === 1 ? '' : 's'})`, true);
   for (const item of plan.data.excluded) out.progress(`${item.count} left out: ${item.reason}`, true);
   if (plan.data.excludedClasses?.length) out.progress(`classes left out by the channel plan: ${plan.data.excludedClasses.join(', ')}`, true);
+  const recipe = domainRecipeSummary(plan.recipe.domainRecipe);
+  out.progress(`Recipe: ${recipe.label}, ${recipe.details} (${recipe.citation})`, true);
   out.progress(`Learning rate: ${describeRecipeLr(plan.recipe)}`, true);
   out.progress(`Run ${runId} planned; starting the training process…`, true);
   await train(workspace, runId, false, out);

@@ -14,6 +14,8 @@ describe('domainRecipeChoices', () => {
 
   it('suggests the deblurring MAE for grey ultrasound, and only offers it for other grey medical scans', () => {
     expect(suggested({ domain: 'medical', channels: 1, bandNames: [null], modalities: ['US'] }).name).toBe('deblur');
+    // Ultrasound stored as RGB, as many scanners write it: still ultrasound.
+    expect(suggested({ domain: 'general', channels: 3, bandNames: [null, null, null], modalities: ['US', 'OT'] }).name).toBe('deblur');
     const ct = domainRecipeChoices({ domain: 'medical', channels: 1, bandNames: [null], modalities: ['CT'] });
     expect(ct.find((choice) => choice.suggested)!.name).toBe('mae');
     expect(ct.find((choice) => choice.name === 'deblur')!.why).toMatch(/not marked as ultrasound\.$/);

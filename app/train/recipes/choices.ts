@@ -55,7 +55,8 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const indices = SPECTRAL_INDICES.filter((index) => missingBandsFor(index, bands, images.bandNames) === null);
   const ultrasound = images.modalities[0] === 'US';
   const multiband = images.channels >= 2 && (images.domain === 'remote-sensing' || indices.length > 0);
-  const suggested = multiband ? 'fgmae' : images.channels === 1 && ultrasound ? 'deblur' : 'mae';
+  // Ultrasound DICOMs are often stored as RGB (or YBR) although grey: the modality decides.
+  const suggested = ultrasound ? 'deblur' : multiband ? 'fgmae' : 'mae';
   const named = images.bandNames.filter((name) => name !== null).length;
   const fgmaeWhy = indices.length > 0
     ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ${indices.map((index) => index.toUpperCase()).join(', ')} per patch, targets Wang et al. found better than raw pixels for multispectral images.`

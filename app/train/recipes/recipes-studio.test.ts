@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTiff } from '../../data/formats/formats.fixtures';
+import { writeDicom, writeTiff } from '../../data/formats/formats.fixtures';
 import { writeHandoff } from '../../handoff/handoff';
 import { Studio } from '../../studio';
 import { buildPretrainPlan } from '../pretrain-plan';
@@ -76,6 +76,21 @@ describe('domain recipes in the studio', () => {
     expect(fgmae.targets!.find((target) => target.target === 'ndvi')).toEqual({ target: 'ndvi', available: true, reason: 'From nir "B8 NIR" and red "B4 red".' });
     expect(fgmae.targets!.find((target) => target.target === 'ndbi')!.available).toBe(false);
     expect(defaults.domainRecipes.filter((choice) => choice.suggested)).toHaveLength(1);
+  });
+
+  it('suggests the deblurring MAE for ultrasound DICOMs, by their modality', async () => {
+    const folder = path.join(dir, 'scans');
+    fs.mkdirSync(folder, { recursive: true });
+    for (let i = 0; i < 6; i++) {
+      const values = Array.from({ length: 32 * 32 }, (_, k) => (k * (i + 3)) % 251);
+      fs.writeFileSync(path.join(folder, `scan-${i}.dcm`), writeDicom({ rows: 32, columns: 32, bitsAllocated: 8, photometric: 'MONOCHROME2', values, modality: 'US' }));
+    }
+    const scans = studio.workspace.projects.create('Scans', 'medical').id;
+    await studio.runImport('test', scans, [folder]);
+    expect(studio.workspace.images.modalities(scans)).toEqual([{ modality: 'US', count: 6 }]);
+    const defaults = await studio.services.training.defaults(scans);
+    expect(defaults.recipe.domainRecipe).toBe('deblur');
+    expect(defaults.domainRecipes.find((choice) => choice.suggested)!.why).toMatch(/^These are ultrasound scans: Kang et al\. found/);
   });
 
   it('says which bands an index lacks, and checks the blur in its own words', async () => {
