@@ -203,7 +203,14 @@ export interface RunRecipe {
    * The domain recipe with its options in words and the paper it follows (absent in runs planned
    * before recipes: those are the paper's MAE).
    */
-  domainRecipe?: { name: DomainRecipeName; label: string; details: string; citation: string };
+  domainRecipe?: {
+    name: DomainRecipeName;
+    label: string;
+    details: string;
+    citation: string;
+    /** Whether the model predicts pixels, so the run draws reconstruction grids (not FG-MAE on features only). */
+    reconstructs: boolean;
+  };
   batchSize: number;
   accumSteps: number;
   totalSteps: number;

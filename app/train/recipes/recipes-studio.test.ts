@@ -116,6 +116,7 @@ describe('domain recipes in the studio', () => {
       label: 'FG-MAE',
       details: 'masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR")',
       citation: expect.stringMatching(/^Wang et al\. 2023, "Feature Guided Masked Autoencoder/),
+      reconstructs: false,
     });
     const plain = buildPretrainPlan(studio.workspace, projectId, TINY);
     expect(plain.recipe.domainRecipe).toBeUndefined();

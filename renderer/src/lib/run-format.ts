@@ -28,3 +28,15 @@ export function formatLr(value: number | null | undefined): string {
 export function formatWhen(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }
+
+/**
+ * What a run's loss compares, in words: `normalised pixels` (the paper's MAE), `normalised sharp
+ * pixels` (deblurring MAE), `targets normalised per patch` (FG-MAE), or without normalisation.
+ */
+export function lossTargetText(recipe: RunRecipe | null): string {
+  const normalised = recipe?.normPixLoss !== false;
+  const name = recipe?.domainRecipe?.name;
+  if (name === 'fgmae') return normalised ? 'targets normalised per patch' : 'targets as they are';
+  const pixels = name === 'deblur' ? 'sharp pixels' : 'pixels';
+  return normalised ? `normalised ${pixels}` : pixels;
+}
