@@ -14,6 +14,7 @@ import { writeHandoff } from '../../handoff/handoff';
 import { Studio } from '../../studio';
 import { buildPretrainPlan } from '../pretrain-plan';
 import { recipeSummary } from '../recipe';
+import { costKey } from '../run-time';
 import { listReconstructionGrids, runFolder } from '../run-files';
 
 /** The tensor entries of a safetensors file (its JSON header). */
@@ -120,6 +121,10 @@ describe('domain recipes in the studio', () => {
     });
     const plain = buildPretrainPlan(studio.workspace, projectId, TINY);
     expect(plain.recipe.domainRecipe).toBeUndefined();
+    // A warm-up measured for one recipe is not reused for another (the blur, HOG cost host time).
+    const deblur = buildPretrainPlan(studio.workspace, projectId, { ...TINY, domainRecipe: 'deblur' });
+    expect(costKey(projectId, deblur)).not.toBe(costKey(projectId, plain));
+    expect(costKey(projectId, buildPretrainPlan(studio.workspace, projectId, { ...TINY, domainRecipe: 'mae' }))).toBe(costKey(projectId, plain));
     expect(recipeSummary(plain).domainRecipe).toMatchObject({ name: 'mae', citation: expect.stringMatching(/^He et al\. 2021/) });
   });
 
