@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../data/batch';
 import { useCpuBackend } from '../../mae/mae.fixtures';
@@ -132,6 +135,29 @@ describe('domain recipes', () => {
     expect(() => forwardMae(model, imgs, masks)).toThrow('feature head hog needs targets [2, 16, 144], got none');
     tf.dispose([imgs, feature, loss]);
     disposeModel(model);
+  });
+
+  it('FG-MAE resumes from a checkpoint with the same losses as an uninterrupted run (its heads come back from the stored recipe)', async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-recipe-resume-'));
+    try {
+      const config = { ...SMALL, totalSteps: 4, domainRecipe: SPECTRAL };
+      const straight = MaeTrainer.create(config, source);
+      const expected: number[] = [];
+      await straight.run({ onMetrics: (step) => expected.push(step.loss) });
+      straight.dispose();
+      const file = path.join(directory, 'run.safetensors');
+      const first = MaeTrainer.create(config, source);
+      const losses: number[] = [];
+      await first.run({ untilStep: 2, checkpointPath: file, onMetrics: (step) => losses.push(step.loss) });
+      first.dispose();
+      const resumed = await MaeTrainer.resume(file, source);
+      expect(resumed.model.params.has('decoder_pred_indices.weight')).toBe(true);
+      await resumed.run({ onMetrics: (step) => losses.push(step.loss) });
+      resumed.dispose();
+      expect(losses).toEqual(expected);
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   const recipes: [string, DomainRecipeConfig, number][] = [
