@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ChannelConversion } from './contract-channels';
 import { Id, method, returns } from './contract-method';
+import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeChoice, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from './contract-recipes';
 
 // ---------------------------------------------------------------------------------------------
 // Value types
@@ -15,15 +16,6 @@ export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
 export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
 /** How the peak lr follows the effective batch: the paper's linear rule, square-root, one fixed lr, or linear with a floor. */
 export const LR_RULE_CHOICES = ['linear', 'sqrt', 'fixed', 'floor'] as const;
-/**
- * What a pretraining run learns from: the paper's MAE, or a domain recipe that changes its input,
- * targets or model (each cited where it is shown). Later recipes join this list.
- */
-export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae'] as const;
-export type DomainRecipeName = (typeof DOMAIN_RECIPES)[number];
-/** What an FG-MAE run regresses per masked patch: pixels, HOG, or normalised-difference indices. */
-export const FEATURE_TARGETS = ['pixels', 'hog', 'ndvi', 'ndwi', 'ndbi'] as const;
-export type FeatureTarget = (typeof FEATURE_TARGETS)[number];
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
 export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
 export type RunStatusName = (typeof RUN_STATUS_NAMES)[number];
@@ -80,23 +72,6 @@ export interface RecipeDefaults {
   };
   /** Memory of this machine, which the batch must fit in. */
   memoryBytes: number;
-}
-
-/** A domain recipe as the new-run dialog offers it for one project. */
-export interface DomainRecipeChoice {
-  name: DomainRecipeName;
-  /** Its name on screen, e.g. "Deblurring MAE". */
-  label: string;
-  /** The paper it follows: "Kang et al. 2023, Deblurring Masked Autoencoder is Better Recipe for …". */
-  citation: string;
-  /** Suggested for this project's images (exactly one is). */
-  suggested: boolean;
-  /** One sentence: why it suits (or does not suit) this project's images. */
-  why: string;
-  /** `fgmae`: the targets these images allow (indices only with named bands), suggested ones first. */
-  targets?: { target: FeatureTarget; available: boolean; reason: string }[];
-  /** The options it starts with here (`blurSigma`, `featureTargets`). */
-  options?: Pick<Recipe, 'blurSigma' | 'featureTargets'>;
 }
 
 /** A field of the new-run form, or the recipe as a whole. */
@@ -203,14 +178,7 @@ export interface RunRecipe {
    * The domain recipe with its options in words and the paper it follows (absent in runs planned
    * before recipes: those are the paper's MAE).
    */
-  domainRecipe?: {
-    name: DomainRecipeName;
-    label: string;
-    details: string;
-    citation: string;
-    /** Whether the model predicts pixels, so the run draws reconstruction grids (not FG-MAE on features only). */
-    reconstructs: boolean;
-  };
+  domainRecipe?: DomainRecipeSummary;
   batchSize: number;
   accumSteps: number;
   totalSteps: number;

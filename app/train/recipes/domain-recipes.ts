@@ -7,7 +7,7 @@
  * are further `DomainRecipeConfig` members.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FEATURE_TARGETS, type DomainRecipeName, type FeatureTarget, type RunRecipe } from '../../contract';
+import { FEATURE_TARGETS, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from '../../contract';
 import type { FeatureHead, MaeConfig } from '../../mae/config';
 import type { MaeTargets } from '../../mae/model';
 import { gaussianBlur } from './blur';
@@ -103,7 +103,7 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
 }
 
 /** A run's recipe as the history and the model card name it: label, options in words, paper. */
-export function domainRecipeSummary(recipe: DomainRecipeConfig | undefined): NonNullable<RunRecipe['domainRecipe']> {
+export function domainRecipeSummary(recipe: DomainRecipeConfig | undefined): DomainRecipeSummary {
   const name = recipe?.name ?? 'mae';
   const reconstructs = recipe?.name !== 'fgmae' || recipe.targets.includes('pixels');
   return { name, label: DOMAIN_RECIPE_INFO[name].label, details: describeDomainRecipe(recipe), citation: DOMAIN_RECIPE_INFO[name].citation, reconstructs };
