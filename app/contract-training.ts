@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ChannelConversion } from './contract-channels';
 import { Id, method, returns } from './contract-method';
+import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeChoice, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from './contract-recipes';
 
 // ---------------------------------------------------------------------------------------------
 // Value types
@@ -31,6 +32,12 @@ export interface Recipe {
   maskStrategy?: MaskStrategy;
   /** Loss on per-patch normalised pixels (the paper's default) or on the pixels as they are. */
   normPixLoss?: boolean;
+  /** The domain recipe (default `mae`, the paper's). */
+  domainRecipe?: DomainRecipeName;
+  /** `deblur`: σ in pixels (at the model's image size) of the Gaussian blur the encoder sees. */
+  blurSigma?: number;
+  /** `fgmae`: what the decoder regresses; indices need bands named in the channel plan. */
+  featureTargets?: FeatureTarget[];
   batchSize?: number;
   accumSteps?: number;
   steps?: number;
@@ -50,6 +57,8 @@ export interface Recipe {
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
   recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction'>>;
+  /** Every domain recipe, whether this project's images allow it, and the one suggested for them. */
+  domainRecipes: DomainRecipeChoice[];
   /** The recipe of the last run started from the dialog in this project (stored with the project). */
   last: Recipe | null;
   /** One sentence per field. */
@@ -147,6 +156,8 @@ export interface MaskPreview {
   /** [Lkeep] visible patch indices in the order the encoder receives them. */
   keep: number[];
   seed: number;
+  /** The picture is blurred by this σ (model pixels), as a deblurring run's encoder sees it. */
+  blurSigma?: number;
 }
 
 /** A run's recipe as the history shows it. */
@@ -165,6 +176,11 @@ export interface RunRecipe {
   maskRatio: number;
   maskStrategy: MaskStrategy;
   normPixLoss: boolean;
+  /**
+   * The domain recipe with its options in words and the paper it follows (absent in runs planned
+   * before recipes: those are the paper's MAE).
+   */
+  domainRecipe?: DomainRecipeSummary;
   batchSize: number;
   accumSteps: number;
   totalSteps: number;
@@ -277,6 +293,9 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
   maskRatio: 'Mask ratio',
   maskStrategy: 'Mask strategy',
   normPixLoss: 'Loss target',
+  domainRecipe: 'Recipe',
+  blurSigma: 'Blur σ',
+  featureTargets: 'Feature targets',
   batchSize: 'Batch size',
   accumSteps: 'Accumulation',
   steps: 'Steps',
@@ -328,6 +347,14 @@ export const RecipeSchema = z.strictObject({
   maskRatio: decimal('maskRatio').optional(),
   maskStrategy: choice('maskStrategy', MASK_STRATEGIES).optional(),
   normPixLoss: z.boolean({ error: 'Loss target must be normalised per patch or pixels' }).optional(),
+  domainRecipe: choice('domainRecipe', DOMAIN_RECIPES).optional(),
+  blurSigma: decimal('blurSigma').min(0.1, 'Blur σ must be at least 0.1 pixels').max(16, 'Blur σ can be at most 16 pixels').optional(),
+  featureTargets: z
+    .array(choice('featureTargets', FEATURE_TARGETS), { error: `Feature targets must be a list of ${FEATURE_TARGETS.join(', ')}` })
+    .min(1, `Feature targets is empty: choose at least one of ${FEATURE_TARGETS.join(', ')}`)
+    .max(FEATURE_TARGETS.length)
+    .refine((targets) => new Set(targets).size === targets.length, 'Feature targets names a target twice')
+    .optional(),
   batchSize: wholeNumber('batchSize', 1, 4096).optional(),
   accumSteps: wholeNumber('accumSteps', 1, 1024).optional(),
   steps: wholeNumber('steps', 1, 1_000_000_000).optional(),
@@ -354,6 +381,8 @@ const MaskPreviewQuery = z.strictObject({
   patchSize: Count.max(256).default(16),
   imgSize: Count.max(1024).default(224),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  /** Deblurring MAE: show the picture blurred by this σ (model pixels), as its encoder sees it. */
+  blurSigma: Finite.min(0.1).max(16).optional(),
 });
 export type MaskPreviewQuery = z.input<typeof MaskPreviewQuery>;
 

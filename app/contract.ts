@@ -20,6 +20,7 @@ export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-data';
 export * from './contract-images';
 export * from './contract-training';
+export * from './contract-recipes';
 export * from './contract-downstream';
 export * from './contract-channels';
 export * from './contract-labels';

@@ -1,7 +1,8 @@
 /** `pretrain` and `resume`: training runs, each in its own process, started through the `training` service. */
 import path from 'node:path';
-import { BACKEND_CHOICES, ENCODER_CHOICES, LR_RULE_CHOICES, MASK_STRATEGIES, StudioError, type Recipe } from '../contract';
+import { BACKEND_CHOICES, DOMAIN_RECIPES, ENCODER_CHOICES, FEATURE_TARGETS, LR_RULE_CHOICES, MASK_STRATEGIES, StudioError, type Recipe } from '../contract';
 import { MAE_PRESETS } from '../mae/config';
+import { domainRecipeSummary } from '../train/recipes/domain-recipes';
 import type { RunProgress } from '../train/pretrain-run';
 import type { RunFinished } from '../train/run-processes';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
@@ -22,6 +23,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
     epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, 'lr-rule': { type: 'string' }, backend: { type: 'string' },
     seed: { type: 'string' }, init: { type: 'string' }, 'val-fraction': { type: 'string' }, 'norm-pix': { type: 'string' },
+    recipe: { type: 'string' }, 'blur-sigma': { type: 'string' }, targets: { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = required('pretrain', values, 'workspace');
@@ -38,7 +40,16 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   if (values.backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(values.backend)) {
     throw new UsageError(`pretrain: --backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(values.backend)}`);
   }
+  if (values.recipe !== undefined && !(DOMAIN_RECIPES as readonly string[]).includes(values.recipe)) {
+    throw new UsageError(`pretrain: --recipe must be one of ${DOMAIN_RECIPES.join(', ')}, got ${JSON.stringify(values.recipe)}`);
+  }
+  const targets = values.targets?.split(',').map((target) => target.trim());
+  const unknown = targets?.find((target) => !(FEATURE_TARGETS as readonly string[]).includes(target));
+  if (unknown !== undefined) throw new UsageError(`pretrain: --targets takes a comma-separated list of ${FEATURE_TARGETS.join(', ')}, got ${JSON.stringify(unknown)}`);
   const recipe: Recipe = {
+    domainRecipe: values.recipe as Recipe['domainRecipe'],
+    blurSigma: number('pretrain', 'blur-sigma', values['blur-sigma']),
+    featureTargets: targets as Recipe['featureTargets'],
     imgSize: positiveInt('pretrain', 'img', values.img),
     patchSize: positiveInt('pretrain', 'patch', values.patch),
     decoder: values.decoder,
@@ -75,6 +86,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     }
     // Start refuses what the dialog's Start refuses (memory, recipe rules), with the same message.
     const run = await client.training.start(projectId, recipe);
+    const domain = run.recipe?.domainRecipe ?? domainRecipeSummary(undefined);
+    out.progress(`Recipe: ${domain.label}, ${domain.details} (${domain.citation})`, true);
     out.progress(`Run ${run.id} planned; starting the training process…`, true);
     await untilEnd(session, run.id, out, workspace);
   });

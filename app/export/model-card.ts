@@ -10,6 +10,7 @@ import { paramSpecs } from '../mae/params';
 import type { FinetunePlan } from '../train/finetune-plan';
 import type { PretrainPlan } from '../train/pretrain-plan';
 import { describeRecipeLr, recipePeakLr, storedTrainConfig } from '../train/config';
+import { domainRecipeSummary } from '../train/recipes/domain-recipes';
 import { accuracyText, gainText } from '../train/probe-format';
 import { typedRun, type PretrainRun, type TypedRun } from '../train/run-records';
 import { VERSION } from '../version';
@@ -70,6 +71,8 @@ export interface ModelCard {
   };
   normalisation: { mean: number[]; std: number[]; scaling: string };
   recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'> & { peakLr: number }; finetuning: FinetunePlan | null };
+  /** The domain recipe the encoder was pretrained with, its options in words and its paper. */
+  domainRecipe: ReturnType<typeof domainRecipeSummary>;
   losses: { steps: number; firstTrainLoss: number | null; lastTrainLoss: number | null; bestValLoss: number | null; lastValLoss: number | null };
   scores: {
     probes: ProbeScore[];
@@ -124,6 +127,7 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
     },
     normalisation: { mean: plan.data.mean, std: plan.data.std, scaling: plan.data.scaling },
     recipe: { pretraining, finetuning: run.kind === 'finetune' ? run.config : null },
+    domainRecipe: domainRecipeSummary(recipe.domainRecipe),
     losses: {
       steps: losses.at(-1)?.step ?? 0,
       firstTrainLoss: losses[0]?.value ?? null,
@@ -184,6 +188,14 @@ export function probeMarkdown(p: ProbeScore): string[] {
   ];
 }
 
+/** What the pretraining loss compared: pixels for the paper's MAE, the recipe's targets otherwise. */
+function lossTarget(card: ModelCard): string {
+  const normalised = card.model.config.normPixLoss !== false;
+  if (card.domainRecipe.name === 'fgmae') return normalised ? 'its targets normalised per patch' : 'its targets as they are';
+  const pixels = card.domainRecipe.name === 'deblur' ? 'sharp pixels' : 'pixels';
+  return normalised ? `per-patch normalised ${pixels}` : pixels;
+}
+
 /** The card as Markdown. */
 export function modelCardMarkdown(card: ModelCard): string {
   const { dataset, losses, scores, recipe } = card;
@@ -191,7 +203,10 @@ export function modelCardMarkdown(card: ModelCard): string {
     `# ${card.title}`,
     '',
     `Exported by MAE Studio ${card.studioVersion} on ${card.createdAt}${card.format ? ` as **${card.format}**` : ''}.`,
-    'A Masked Autoencoder (He et al. 2021) encoder pretrained on the data below' + (card.run.kind === 'finetune' ? ', then fine-tuned as a classifier.' : '.'),
+    (card.domainRecipe.name === 'mae'
+      ? 'A Masked Autoencoder (He et al. 2021) encoder pretrained on the data below'
+      : `An encoder pretrained on the data below with ${card.domainRecipe.label} (${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
+      (card.run.kind === 'finetune' ? ', then fine-tuned as a classifier.' : '.'),
     '',
     '## Model',
     `- ${card.model.architecture}; ${card.model.encoderParameters.toLocaleString('en-US')} encoder parameters`,
@@ -215,7 +230,8 @@ export function modelCardMarkdown(card: ModelCard): string {
     `- std: [${card.normalisation.std.map((v) => v.toFixed(6)).join(', ')}]`,
     '',
     '## Recipe',
-    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ${card.model.config.normPixLoss === false ? 'pixels' : 'per-patch normalised pixels'}, ${recipe.pretraining.totalSteps} steps of batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
+    `${card.domainRecipe.label}: ${card.domainRecipe.details}. After ${card.domainRecipe.citation}.`,
+    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
       `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
     ...(recipe.finetuning
       ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +

@@ -13,6 +13,7 @@ import { get2dSincosPosEmbed } from '../mae/posEmbed';
 import { oursToOfficial } from '../mae/weights/layouts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import type { TrainConfig } from '../train/config';
+import { domainRecipeSummary } from '../train/recipes/domain-recipes';
 import type { PretrainPlan } from '../train/pretrain-plan';
 import { typedRun } from '../train/run-records';
 import type { CheckpointMeta } from '../train/trainer';
@@ -78,6 +79,9 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
     const run = typedRun(workspace.runs.get(runId));
     if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`);
     const plan = run.config;
+    if (plan.recipe.domainRecipe) {
+      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${domainRecipeSummary(plan.recipe.domainRecipe).label} run; the torchrun job implements the paper's MAE only`);
+    }
     if (plan.recipe.maskStrategy !== 'random') {
       throw new StudioError('INVALID_ARGUMENT', `run ${runId} masks with "${plan.recipe.maskStrategy}"; the torchrun job implements the paper's random masking only`);
     }

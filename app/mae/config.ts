@@ -28,6 +28,24 @@ export interface MaeConfig {
   mlpRatio: number;
   /** Regress patches normalised by their own mean and variance (the paper's better target). */
   normPixLoss: boolean;
+  /**
+   * Whether the decoder predicts the patch's pixels (`decoder_pred`, C·p·p values). Absent: true.
+   * A feature-target recipe (FG-MAE) may predict features only.
+   */
+  pixelHead?: boolean;
+  /**
+   * Further linear heads after the decoder norm, one per feature target (`decoder_pred_<name>`,
+   * `width` values per patch), in the order their losses are summed. Absent: none.
+   */
+  featureHeads?: FeatureHead[];
+}
+
+/** A decoder head that regresses a per-patch feature (FG-MAE: HOG, spectral indices). */
+export interface FeatureHead {
+  /** Lower-case word: the parameter is `decoder_pred_<name>`. */
+  name: string;
+  /** Values per patch. */
+  width: number;
 }
 
 /** The reference defaults (`MaskedAutoencoderViT.__init__` with the paper's decoder). */
@@ -117,6 +135,14 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     }
   }
   if (typeof config.normPixLoss !== 'boolean') throw new Error(`mae.normPixLoss must be true or false, got ${String(config.normPixLoss)}`);
+  const heads = config.featureHeads ?? [];
+  for (const [index, head] of heads.entries()) {
+    if (!/^[a-z]+$/.test(head.name) || heads.findIndex((other) => other.name === head.name) !== index) {
+      throw new Error(`mae.featureHeads[${index}].name must be a distinct lower-case word, got ${JSON.stringify(head.name)}`);
+    }
+    if (!Number.isInteger(head.width) || head.width < 1) throw new Error(`mae.featureHeads[${index}].width must be a positive integer, got ${String(head.width)}`);
+  }
+  if (config.pixelHead === false && heads.length === 0) throw new Error('mae.pixelHead: a model without the pixel head needs at least one feature head');
   if (config.imgSize % config.patchSize !== 0) {
     throw new Error(`mae.imgSize (${config.imgSize}) must be divisible by mae.patchSize (${config.patchSize})`);
   }

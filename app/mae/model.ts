@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gridSize, validateMaeConfig, type MaeConfig } from './config';
 import { shuffleOrder, type MaskSet } from './masking';
 import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './ops';
-import { initParams } from './params';
+import { featureHeadName, initParams } from './params';
 import { patchify } from './patchify';
 import { get2dSincosPosEmbed } from './posEmbed';
 import { block } from './vit';
@@ -103,6 +103,19 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
  */
 export function forwardDecoder(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.Tensor {
   const param = paramLookup(model);
+  return tf.tidy(() => {
+    const x = decoderHidden(model, latent, masks); // [B, 1+L, Dd]
+    const pred = linear(x, param('decoder_pred.weight'), param('decoder_pred.bias')); // [B, 1+L, C*p*p]
+    return tf.slice(pred, [0, 1, 0], [-1, -1, -1]); // [B, L, C*p*p], cls removed
+  });
+}
+
+/**
+ * The decoder's tokens after its final norm, in shuffled order with cls first:
+ * latent [B, 1 + Lkeep, D] → [B, 1 + L, Dd]. Every prediction head reads them.
+ */
+function decoderHidden(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.Tensor {
+  const param = paramLookup(model);
   const { batchSize, numPatches, numKeep } = masks;
   const width = model.config.decoderEmbedDim;
   const shuffle = shuffleOrder(masks);
@@ -116,9 +129,7 @@ export function forwardDecoder(model: MaeModel, latent: tf.Tensor, masks: MaskSe
     }
     x = tf.add(x, tf.reshape(gatherRows(model.decoderPosEmbed, order), [batchSize, 1 + numPatches, width])); // [B, 1+L, Dd]
     for (let i = 0; i < model.config.decoderDepth; i++) x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
-    x = layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias'));
-    const pred = linear(x, param('decoder_pred.weight'), param('decoder_pred.bias')); // [B, 1+L, C*p*p]
-    return tf.slice(pred, [0, 1, 0], [-1, -1, -1]); // [B, L, C*p*p], cls removed
+    return layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias')); // [B, 1+L, Dd]
   });
 }
 
@@ -140,7 +151,14 @@ export function maskedTargets(model: MaeModel, patches: tf.Tensor, masks: MaskSe
   return tf.tidy(() => {
     const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
     const target = tf.reshape(gatherRows(rows, masked), [batchSize, numMasked, patchLength]); // [B, L-Lkeep, C*p*p]
-    if (!model.config.normPixLoss) return target;
+    return model.config.normPixLoss ? normalisePerPatch(target) : target;
+  });
+}
+
+/** Each row normalised by its own mean and unbiased variance (eps 1e-6), as the reference's norm_pix_loss. */
+function normalisePerPatch(target: tf.Tensor): tf.Tensor {
+  const patchLength = target.shape[2]!;
+  return tf.tidy(() => {
     const { mean, variance } = tf.moments(target, -1, true);
     const unbiased = tf.mul(variance, patchLength / Math.max(1, patchLength - 1));
     return tf.div(tf.sub(target, mean), tf.sqrt(tf.add(unbiased, 1e-6)));
@@ -157,8 +175,35 @@ export function forwardLoss(model: MaeModel, patches: tf.Tensor, pred: tf.Tensor
   });
 }
 
-/** Images [B, C, H, W] (normalised) and masks → { loss, pred [B, L, C·p·p] in shuffled order }. */
-export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet): { loss: tf.Scalar; pred: tf.Tensor } {
+/**
+ * What a domain recipe regresses instead of the input's own pixels. Deblurring MAE: `pixels`,
+ * the sharp images whose patches are the target while the encoder sees the blurred input.
+ * FG-MAE: `features`, one per feature head, per patch [B, L, width] in patch order; their
+ * losses are added to the pixel loss (when the model has a pixel head), as the FG-MAE reference sums them.
+ */
+export interface MaeTargets {
+  /** Images [B, C, H, W] whose patches the pixel head regresses; default: the input. */
+  pixels?: tf.Tensor;
+  /** Per-patch features by head name, [B, L, width]. */
+  features?: Record<string, tf.Tensor>;
+}
+
+/** The loss of one feature head: MSE on the masked patches, targets normalised per patch with norm-pix. */
+function featureLoss(model: MaeModel, hidden: tf.Tensor, name: string, target: tf.Tensor, masks: MaskSet): tf.Scalar {
+  const param = paramLookup(model);
+  const prefix = featureHeadName(name);
+  return tf.tidy(() => {
+    const pred = linear(tf.slice(hidden, [0, 1 + masks.numKeep, 0], [-1, -1, -1]), param(`${prefix}.weight`), param(`${prefix}.bias`)); // [B, L-Lkeep, W], masked only
+    return tf.mean(tf.squaredDifference(pred, maskedTargets(model, target, masks))) as tf.Scalar;
+  });
+}
+
+/**
+ * Images [B, C, H, W] (normalised) and masks → { loss, pred [B, L, C·p·p] in shuffled order }
+ * (no pred for a model without a pixel head). `targets` are a domain recipe's (see
+ * `MaeTargets`); without them this is the reference MAE exactly.
+ */
+export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, targets: MaeTargets = {}): { loss: tf.Scalar; pred?: tf.Tensor } {
   const { imgSize, inChans, patchSize } = model.config;
   const [, channels, height, width] = imgs.shape;
   if (channels !== inChans || height !== imgSize || width !== imgSize) {
@@ -167,12 +212,38 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet): { 
   if (masks.batchSize !== imgs.shape[0] || masks.numPatches !== gridSize(model.config).numPatches) {
     throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, images give ${imgs.shape[0]}×${gridSize(model.config).numPatches}`);
   }
+  if (targets.pixels && !sameShape(targets.pixels.shape, imgs.shape)) {
+    throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, got ${JSON.stringify(targets.pixels.shape)}`);
+  }
+  const heads = model.config.featureHeads ?? [];
+  for (const head of heads) {
+    const feature = targets.features?.[head.name];
+    if (!feature || !sameShape(feature.shape, [masks.batchSize, masks.numPatches, head.width])) {
+      throw new Error(`feature head ${head.name} needs targets [${masks.batchSize}, ${masks.numPatches}, ${head.width}], got ${feature ? JSON.stringify(feature.shape) : 'none'}`);
+    }
+  }
   return tf.tidy(() => {
     const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
     const latent = forwardEncoder(model, patches, masks); // [B, 1+Lkeep, D]
-    const pred = forwardDecoder(model, latent, masks); // [B, L, C*p*p], shuffled
-    return { loss: forwardLoss(model, patches, pred, masks), pred };
+    if (heads.length === 0) {
+      const pred = forwardDecoder(model, latent, masks); // [B, L, C*p*p], shuffled
+      const targetPatches = targets.pixels ? patchify(targets.pixels, patchSize) : patches; // [B, L, C*p*p]
+      return { loss: forwardLoss(model, targetPatches, pred, masks), pred };
+    }
+    const hidden = decoderHidden(model, latent, masks); // [B, 1+L, Dd]
+    const losses = heads.map((head) => featureLoss(model, hidden, head.name, targets.features![head.name]!, masks));
+    let pred: tf.Tensor | undefined;
+    if (model.config.pixelHead !== false) {
+      const param = paramLookup(model);
+      pred = tf.slice(linear(hidden, param('decoder_pred.weight'), param('decoder_pred.bias')), [0, 1, 0], [-1, -1, -1]); // [B, L, C*p*p]
+      losses.unshift(forwardLoss(model, targets.pixels ? patchify(targets.pixels, patchSize) : patches, pred, masks));
+    }
+    return pred ? { loss: tf.addN(losses) as tf.Scalar, pred } : { loss: tf.addN(losses) as tf.Scalar };
   });
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((size, i) => size === b[i]);
 }
 
 /** Shuffled-order predictions [B, L, C·p·p] → patch order (ids_restore), for previews only. */

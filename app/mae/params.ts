@@ -59,8 +59,14 @@ export function paramSpecs(config: MaeConfig): ParamSpec[] {
     { name: 'mask_token', shape: [1, 1, decoderEmbedDim], init: 'normal02' },
     ...Array.from({ length: config.decoderDepth }, (_, i) => blockSpecs(`decoder_blocks.${i}`, decoderEmbedDim, mlpRatio)).flat(),
     ...normSpecs('decoder_norm', decoderEmbedDim),
-    ...linearSpecs('decoder_pred', decoderEmbedDim, p * p * inChans),
+    ...(config.pixelHead === false ? [] : linearSpecs('decoder_pred', decoderEmbedDim, p * p * inChans)),
+    ...(config.featureHeads ?? []).flatMap((head) => linearSpecs(featureHeadName(head.name), decoderEmbedDim, head.width)),
   ];
+}
+
+/** The parameter prefix of a feature head: `decoder_pred_hog` (a decoder part: never exported). */
+export function featureHeadName(name: string): string {
+  return `decoder_pred_${name}`;
 }
 
 /** Initial values of one parameter, drawn from `rng`. */

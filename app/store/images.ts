@@ -388,6 +388,16 @@ export class ImageStore {
     return row ? ((JSON.parse(row.meta) as ImageMeta).channelNames ?? []) : [];
   }
 
+  /** The DICOM modalities (`US`, `CT`, …) of a project's usable images, most images first (none: []). */
+  modalities(projectId: number): { modality: string; count: number }[] {
+    return this.db
+      .prepare(
+        `SELECT json_extract(meta, '$.modality') AS modality, count(*) AS count FROM images
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.modality') IS NOT NULL GROUP BY modality ORDER BY count DESC`,
+      )
+      .all(projectId) as { modality: string; count: number }[];
+  }
+
   /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
   sources(ids: readonly number[]): (ImageSource | undefined)[] {
     const select = this.db.prepare('SELECT id, path, sha256, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');

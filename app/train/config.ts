@@ -6,6 +6,7 @@ import { MASK_STRATEGIES } from '../contract';
 import { DEFAULT_MAE_CONFIG, validateMaeConfig, type MaeConfig } from '../mae/config';
 import type { MaskStrategyName } from '../mae/masking';
 import { DEFAULT_ADAMW } from './adamw';
+import { recipeHeads, validateDomainRecipe, type DomainRecipeConfig } from './recipes/domain-recipes';
 import { describeLearningRate, LR_RULES, peakLearningRate, type LrRuleName } from './schedule';
 
 /** Everything a pretraining run needs besides its data. */
@@ -40,6 +41,11 @@ export interface TrainConfig {
   epsilon: number;
   /** Seeds initialisation, data order, augmentation and masks. */
   seed: number;
+  /**
+   * The domain recipe and its options (recipes/domain-recipes.ts); absent: the paper's MAE (every
+   * run planned before recipes). It decides the model's prediction heads.
+   */
+  domainRecipe?: DomainRecipeConfig;
 }
 
 /** Each rule's default base lr (bench/recipe.ts measured them; README "Pretraining defaults"). */
@@ -72,6 +78,14 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 /** Merges `input` over the defaults and checks every field; throws `train.<field> must ...`. */
 export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Partial<MaeConfig> }): TrainConfig {
   const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...input, model: { ...DEFAULT_TRAIN_CONFIG.model, ...input.model } };
+  // The recipe decides the heads; a plain MAE keeps the reference model (and its stored JSON) as it was.
+  delete config.model.pixelHead;
+  delete config.model.featureHeads;
+  if (config.domainRecipe?.name === 'mae') delete config.domainRecipe;
+  if (config.domainRecipe) {
+    validateDomainRecipe(config.domainRecipe, config.model);
+    config.model = { ...config.model, ...recipeHeads(config.domainRecipe, config.model) };
+  }
   // A rule chosen without a base lr takes that rule's own default (a fixed lr is not a linear blr).
   if (input.blr === undefined && config.lrRule in DEFAULT_BLR) config.blr = DEFAULT_BLR[config.lrRule];
   validateMaeConfig(config.model);

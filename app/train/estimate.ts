@@ -20,6 +20,7 @@ import { imageEntries, validationLoss, validationSet } from './pretrain-run';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { projectRunTime } from './run-time';
 import { MaeTrainer } from './trainer';
+import { disposeRecipeTensors } from './recipes/domain-recipes';
 
 /** Steps timed after the first (compiling) one. */
 const TIMED_STEPS = 3;
@@ -57,7 +58,8 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
     const validationMs = await timed(async () => validation && validationLoss(trainer, validation));
     const reconstructionMs = await timed(async () => {
       const batch = preview!.batches[0]!;
-      await writeReconstructionGrid(await reconstruct(trainer.model, batch.images, batch.masks, plan.data.mean, plan.data.std), scratch, 0);
+      if (trainer.model.config.pixelHead === false) return; // the run draws no grid either
+      await writeReconstructionGrid(await reconstruct(trainer.model, batch.images, batch.masks, plan.data.mean, plan.data.std, batch.targets), scratch, 0);
     });
     const checkpointMs = await timed(async () => {
       const file = path.join(scratch, 'checkpoint.safetensors');
@@ -79,7 +81,10 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
       rssBytes: process.memoryUsage().rss,
     };
   } finally {
-    for (const batch of [...(validation?.batches ?? []), ...(preview?.batches ?? [])]) batch.images.dispose();
+    for (const batch of [...(validation?.batches ?? []), ...(preview?.batches ?? [])]) {
+      batch.images.dispose();
+      disposeRecipeTensors(batch.targets);
+    }
     trainer.dispose();
     fs.rmSync(scratch, { recursive: true, force: true });
   }

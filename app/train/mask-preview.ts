@@ -2,12 +2,14 @@
  * The mask preview: one image at the model's size and the mask the engine's own `makeMasks`
  * draws for it (the preview RNG stream, so a seed always shows the same mask). The picture is
  * the import's display thumbnail (already stretched for 16-bit and multi-band images), resized
- * the way training resizes: the whole image, squashed to a square.
+ * the way training resizes: the whole image, squashed to a square. With `blurSigma` it is
+ * blurred by the deblurring MAE's filter, so the preview shows what that recipe's encoder sees.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { StudioError, type MaskPreview } from '../contract';
 import { makeMasks, type MaskStrategyName } from '../mae/masking';
 import { RNG_STREAMS, Rng } from '../mae/rng';
+import { gaussianBlur } from './recipes/blur';
 
 /** What to preview. */
 export interface MaskPreviewOptions {
@@ -17,6 +19,8 @@ export interface MaskPreviewOptions {
   patchSize: number;
   imgSize: number;
   seed: number;
+  /** Deblurring MAE: blur the picture by this σ (model pixels), as its encoder sees it. */
+  blurSigma?: number;
 }
 
 /** Masks one image; throws naming the field when the geometry cannot work. */
@@ -29,7 +33,8 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
   const gridSide = imgSize / patchSize;
   if (gridSide < 2) throw new StudioError('INVALID_ARGUMENT', `patchSize ${patchSize} leaves a single patch at ${imgSize} px; use a smaller patch`);
   const masks = makeMasks(strategy, { batchSize: 1, gridSide, maskRatio }, Rng.fromSeed(seed, RNG_STREAMS.preview));
-  const png = await sharp(file).resize(imgSize, imgSize, { fit: 'fill' }).removeAlpha().png({ compressionLevel: 4 }).toBuffer();
+  const resized = sharp(file).resize(imgSize, imgSize, { fit: 'fill' }).removeAlpha();
+  const png = options.blurSigma === undefined ? await resized.png({ compressionLevel: 4 }).toBuffer() : await blurredPng(resized, options.blurSigma);
   return {
     imageId: options.imageId,
     dataUrl: `data:image/png;base64,${png.toString('base64')}`,
@@ -41,5 +46,18 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
     mask: Array.from(masks.mask),
     keep: Array.from(masks.keep),
     seed,
+    ...(options.blurSigma !== undefined && { blurSigma: options.blurSigma }),
   };
+}
+
+/** The picture blurred by the deblurring MAE's own filter (`recipes/blur.ts`), as its encoder sees it. */
+async function blurredPng(image: Sharp, sigma: number): Promise<Buffer> {
+  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = info;
+  const planar = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) planar[(i % channels) * width * height + Math.floor(i / channels)] = data[i]!;
+  const blurred = gaussianBlur(planar, { batchSize: 1, channels, height, width }, sigma);
+  const bytes = Buffer.alloc(data.length);
+  for (let i = 0; i < data.length; i++) bytes[i] = Math.round(Math.min(255, Math.max(0, blurred[(i % channels) * width * height + Math.floor(i / channels)]!)));
+  return sharp(bytes, { raw: { width, height, channels } }).png({ compressionLevel: 4 }).toBuffer();
 }

@@ -18,6 +18,7 @@ import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
 import { peakLearningRate } from './schedule';
+import { planDomainRecipe } from './recipes/choices';
 
 /**
  * What a user may choose for a pretraining run (CLI flags, the new-run dialog): the contract's
@@ -157,7 +158,9 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   const totalSteps = options.steps ?? (options.epochs ?? DEFAULT_PRETRAIN.epochs) * stepsPerEpoch;
   let recipe: TrainConfig;
   try {
+    const domainRecipe = planDomainRecipe(options, modelBandNames(workspace, projectId, data), datasetUnscale(data));
     recipe = validateTrainConfig({
+      ...(domainRecipe && { domainRecipe }),
       model,
       totalSteps,
       batchSize,
@@ -186,6 +189,18 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
     ...(init && { init }),
   };
   return plan;
+}
+
+/** The name of each model channel in the channel plan (null where the files name none). */
+export function modelBandNames(workspace: Workspace, projectId: number, data: DatasetPlan): (string | null)[] {
+  if (!data.channelPlan) return Array.from({ length: data.channels }, () => null);
+  const names = workspace.images.channelNames(projectId, data.channelPlan.inputChannels);
+  return data.channelPlan.bands.map((band) => names[band] ?? null);
+}
+
+/** Per model channel, how a batch value goes back to the band's own units: value = x · scale + shift. */
+export function datasetUnscale(data: DatasetPlan): { scale: number[]; shift: number[] } {
+  return data.transform ? { scale: [...data.transform.spread], shift: [...data.transform.center] } : { scale: [...data.std], shift: [...data.mean] };
 }
 
 const initHashes = new Map<string, string>();

@@ -13,7 +13,7 @@ import type { BatchSource } from '../data/batch';
 import type { TrainingLoader } from '../data/cache/loader';
 import { gridSize } from '../mae/config';
 import { makeMasks, type MaskSet } from '../mae/masking';
-import { forwardMae } from '../mae/model';
+import { forwardMae, type MaeTargets } from '../mae/model';
 import { Rng } from '../mae/rng';
 import { selectBackend } from '../runtime/backend';
 import type { MetricPoint } from '../store/runs';
@@ -27,6 +27,7 @@ import { describeInit, loadInitWeights } from '../mae/weights/init';
 import { GpuMemoryError, LateNonFiniteLossError, MaeTrainer, NonFiniteLossError, type StepMetrics } from './trainer';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { runFolder } from './run-files';
+import { disposeRecipeTensors, recipeBatch, recipeTensors } from './recipes/domain-recipes';
 import { RunEta, type EtaBasis } from './eta';
 import { openTrainingData } from './training-data';
 
@@ -130,9 +131,12 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       previewSet = await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
       const reconstructEvery = options.reconstructEvery ?? Math.max(1, Math.min(plan.validateEvery, 100));
       const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
+      // A model without a pixel head (FG-MAE on features only) predicts no picture to show.
+      const drawsGrids = trainer.model.config.pixelHead !== false;
       const writeGrid = async (step: number) => {
+        if (!drawsGrids) return;
         const batch = previewSet!.batches[0]!;
-        const pixels = await reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std);
+        const pixels = await reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std, batch.targets);
         report({ type: 'reconstruction', step, file: await writeReconstructionGrid(pixels, gridDir, step) });
       };
       if (trainer.step === 0) await writeGrid(0);
@@ -254,7 +258,10 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       return result;
     });
   } finally {
-    for (const batch of [...(validation?.batches ?? []), ...(previewSet?.batches ?? [])]) batch.images.dispose();
+    for (const batch of [...(validation?.batches ?? []), ...(previewSet?.batches ?? [])]) {
+      batch.images.dispose();
+      disposeRecipeTensors(batch.targets);
+    }
     trainer?.dispose();
     await loader?.close();
     workspace.close();
@@ -291,7 +298,8 @@ export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train:
 
 /** Validation images as model-sized tensors, batch by batch, each with its fixed masks. */
 export interface ValidationSet {
-  batches: { images: tf.Tensor4D; masks: MaskSet }[];
+  /** `images` is what the encoder sees; `targets` what the run's domain recipe regresses instead of them. */
+  batches: { images: tf.Tensor4D; masks: MaskSet; targets: MaeTargets }[];
 }
 
 /** Whole images resized to the model's size (no augmentation), with fixed masks. */
@@ -316,7 +324,10 @@ export async function validationSet(entries: ImageEntry[], plan: PretrainPlan): 
       }
     }
     const masks = makeMasks(plan.recipe.maskStrategy, { batchSize: chunk.length, gridSide: gridSize(plan.recipe.model).side, maskRatio: plan.recipe.maskRatio }, rng);
-    batches.push({ images: tf.tensor4d(data, [chunk.length, channels, imgSize, imgSize]), masks });
+    const shape = { batchSize: chunk.length, channels, height: imgSize, width: imgSize };
+    const { patchSize } = plan.recipe.model;
+    const { input, targets } = recipeTensors(recipeBatch(plan.recipe.domainRecipe, data, shape, patchSize), shape, patchSize);
+    batches.push({ images: input, masks, targets });
   }
   return { batches };
 }
@@ -326,7 +337,7 @@ export async function validationLoss(trainer: MaeTrainer, validation: Validation
   let total = 0;
   let count = 0;
   for (const batch of validation.batches) {
-    const loss = tf.tidy(() => forwardMae(trainer.model, batch.images, batch.masks).loss);
+    const loss = tf.tidy(() => forwardMae(trainer.model, batch.images, batch.masks, batch.targets).loss);
     total += (await loss.data())[0]! * batch.masks.batchSize; // async read: webgpu has none synchronous in Node
     loss.dispose();
     count += batch.masks.batchSize;

@@ -93,6 +93,7 @@ const REWORDINGS: { pattern: RegExp; field: RecipeField; message: (match: RegExp
   { pattern: /^pretrain: give --steps or --epochs, not both/, field: 'recipe', message: () => 'Give steps or epochs, not both' },
   { pattern: /^project .+ has no usable images/, field: 'recipe', message: () => 'This project has no usable images yet: import a folder first' },
   { pattern: /^pretrain\.init: (.*)$/s, field: 'init', message: ([, rest]) => `Weights file: ${rest}` },
+  { pattern: /^pretrain\.featureTargets: (.*)$/s, field: 'featureTargets', message: ([, rest]) => capitalise(rest!) },
 ];
 
 /** An engine error, for the field it belongs to, in the words of the form. */

@@ -5,6 +5,7 @@
 import type { Recipe, RunRecipe } from '../contract';
 import type { PretrainPlan } from './pretrain-plan';
 import { recipePeakLr } from './config';
+import { domainRecipeSummary } from './recipes/domain-recipes';
 
 /** One sentence per recipe field, shown under it in the new-run dialog. */
 export const RECIPE_HELP: Record<keyof Recipe, string> = {
@@ -16,6 +17,9 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   maskRatio: 'Share of patches hidden from the encoder, in (0, 1). He et al.: 75% works best.',
   maskStrategy: 'Random patches (the paper), contiguous blocks (BEiT) or band-pass noise (ColorMAE).',
   normPixLoss: 'Pixels normalised per patch (the paper), or plain pixels: better for flat, noisy images such as CT.',
+  domainRecipe: 'What the run learns from: the paper\'s MAE, or a recipe made for a kind of image (each cites its paper).',
+  blurSigma: 'Deblurring MAE: σ in pixels (at the image size above) of the Gaussian blur the encoder sees; the loss is on the sharp image.',
+  featureTargets: 'FG-MAE: what each masked patch is regressed as. HOG for any sensor; NDVI, NDWI and NDBI need bands named red, green, nir, swir.',
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
   steps: 'Optimizer steps of the whole run (instead of epochs).',
@@ -35,6 +39,7 @@ const FIELD_OF = new Map<string, keyof Recipe>([
   ['blr', 'blr'], ['lrRule', 'lrRule'], ['seed', 'seed'], ['decoder', 'decoder'], ['preset', 'preset'], ['depth', 'depth'],
   ['decoderEmbedDim', 'decoder'], ['decoderNumHeads', 'decoder'], ['decoderDepth', 'decoder'], ['embedDim', 'preset'],
   ['numHeads', 'preset'], ['valFraction', 'valFraction'], ['init', 'init'],
+  ['domainRecipe', 'domainRecipe'], ['blurSigma', 'blurSigma'], ['featureTargets', 'featureTargets'],
 ]);
 
 /** The recipe field an engine message names (`train.maskRatio must …` → `maskRatio`). */
@@ -59,6 +64,7 @@ export function recipeSummary(plan: PretrainPlan): RunRecipe {
     maskRatio: recipe.maskRatio,
     maskStrategy: recipe.maskStrategy,
     normPixLoss: recipe.model.normPixLoss,
+    domainRecipe: domainRecipeSummary(recipe.domainRecipe),
     batchSize: recipe.batchSize,
     accumSteps: recipe.accumSteps,
     totalSteps: recipe.totalSteps,

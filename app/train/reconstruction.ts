@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaskSet } from '../mae/masking';
-import { forwardMae, unshufflePrediction, type MaeModel } from '../mae/model';
+import { forwardMae, unshufflePrediction, type MaeModel, type MaeTargets } from '../mae/model';
 import { patchify, unpatchify } from '../mae/patchify';
 import { listReconstructionGrids, reconstructionFileName } from './run-files';
 
@@ -26,6 +26,8 @@ const MASK_GREY = 128;
 export interface ReconstructionPixels {
   original: Float32Array;
   pasted: Float32Array;
+  /** What the encoder saw when it differs from the original (deblurring: the blurred image). */
+  input?: Float32Array;
   /** [B, L] 1 where masked. */
   mask: Uint8Array;
   batchSize: number;
@@ -34,13 +36,20 @@ export interface ReconstructionPixels {
   patchSize: number;
 }
 
-/** Runs the model on normalised images and returns original and reconstruction in [0, 1] units. */
-export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: MaskSet, mean: number[], std: number[]): Promise<ReconstructionPixels> {
+/**
+ * Runs the model on normalised images and returns original and reconstruction in [0, 1] units.
+ * With a deblurring recipe's `targets.pixels`, the original is the sharp image and `input` the
+ * blurred one the encoder saw (the masked column shows it).
+ */
+export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: MaskSet, mean: number[], std: number[], targets: MaeTargets = {}): Promise<ReconstructionPixels> {
   const { patchSize, inChans, normPixLoss } = model.config;
   const [batchSize, channels, size] = images.shape;
-  const [original, pasted] = tf.tidy(() => {
-    const patches = patchify(images, patchSize); // [B, L, C*p*p]
-    let pred = unshufflePrediction(forwardMae(model, images, masks).pred, masks); // [B, L, C*p*p]
+  const sharp = targets.pixels ?? images;
+  const [original, pasted, input] = tf.tidy(() => {
+    const patches = patchify(sharp, patchSize); // [B, L, C*p*p]
+    const prediction = forwardMae(model, images, masks, targets).pred;
+    if (!prediction) throw new Error('this model predicts no pixels (a feature-target recipe without the pixel target): there is no reconstruction to draw');
+    let pred = unshufflePrediction(prediction, masks); // [B, L, C*p*p]
     if (normPixLoss) {
       const patchLength = patches.shape[2]!;
       const { mean: patchMean, variance } = tf.moments(patches, -1, true); // [B, L, 1]
@@ -52,18 +61,19 @@ export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: M
     const scale = tf.tensor4d(std, [1, channels, 1, 1]);
     const shift = tf.tensor4d(mean, [1, channels, 1, 1]);
     const toUnits = (x: tf.Tensor) => tf.add(tf.mul(x, scale), shift); // [B, C, H, W] in [0, 1] units
-    return [toUnits(images), toUnits(unpatchify(merged, patchSize, inChans))];
+    return [toUnits(sharp), toUnits(unpatchify(merged, patchSize, inChans)), toUnits(images)];
   });
-  const result = {
+  const result: ReconstructionPixels = {
     original: await original.data() as Float32Array, // async reads: webgpu has none synchronous in Node
     pasted: await pasted.data() as Float32Array,
+    ...(targets.pixels && { input: await input.data() as Float32Array }),
     mask: masks.mask,
     batchSize,
     channels,
     size,
     patchSize,
   };
-  tf.dispose([original, pasted]);
+  tf.dispose([original, pasted, input]);
   return result;
 }
 
@@ -96,7 +106,7 @@ export function gridPixels(recon: ReconstructionPixels): { pixels: Uint8Array; w
           const row = b * (size + GAP) + y;
           const original = byte(recon.original[index]!);
           pixels[(row * width + x) * 3 + k] = original;
-          pixels[(row * width + size + GAP + x) * 3 + k] = masked ? MASK_GREY : original;
+          pixels[(row * width + size + GAP + x) * 3 + k] = masked ? MASK_GREY : recon.input ? byte(recon.input[index]!) : original;
           pixels[(row * width + 2 * (size + GAP) + x) * 3 + k] = byte(recon.pasted[index]!);
         }
       }

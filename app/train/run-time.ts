@@ -65,5 +65,7 @@ export function costKey(projectId: number, plan: PretrainPlan): string {
   return JSON.stringify([
     projectId, plan.backend, recipe.model, recipe.batchSize, recipe.accumSteps, recipe.maskRatio, recipe.maskStrategy,
     plan.data.trainImageIds.length, plan.data.valImageIds.length, plan.stepsPerEpoch,
+    // A domain recipe's targets are made on the host every step (a blur, HOG): another recipe costs otherwise.
+    ...(recipe.domainRecipe ? [recipe.domainRecipe] : []),
   ]);
 }

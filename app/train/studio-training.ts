@@ -29,7 +29,9 @@ import { estimateInWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
 import { renderMaskPreview } from './mask-preview';
 import { describeInit } from '../mae/weights/init';
-import { buildPretrainPlan, DEFAULT_PRETRAIN, planDataset, type PretrainPlan } from './pretrain-plan';
+import { buildPretrainPlan, DEFAULT_PRETRAIN, modelBandNames, planDataset, type PretrainPlan } from './pretrain-plan';
+import { domainRecipeChoices } from './recipes/choices';
+import { DEFAULT_DOMAIN_RECIPE_OPTIONS } from './recipes/domain-recipes';
 import { listReconstructionGrids, runFolder } from './run-files';
 import { RECIPE_HELP, recipeSummary } from './recipe';
 import { memoryError, parseDraft, plainEngineError } from './recipe-check';
@@ -115,6 +117,13 @@ export class StudioTraining {
     this.workspace.projects.require(projectId);
     const data = planDataset(this.workspace, projectId, {});
     const model = DEFAULT_TRAIN_CONFIG.model;
+    const domainRecipes = domainRecipeChoices({
+      domain: this.workspace.projects.get(projectId).domain,
+      channels: data.channels,
+      bandNames: modelBandNames(this.workspace, projectId, data),
+      modalities: this.workspace.images.modalities(projectId).map((row) => row.modality),
+    });
+    const suggested = domainRecipes.find((choice) => choice.suggested)!;
     return {
       recipe: {
         preset: DEFAULT_PRETRAIN.preset,
@@ -125,6 +134,10 @@ export class StudioTraining {
         maskRatio: DEFAULT_TRAIN_CONFIG.maskRatio,
         maskStrategy: DEFAULT_TRAIN_CONFIG.maskStrategy,
         normPixLoss: model.normPixLoss,
+        // The recipe suggested for these images, with its options (the others' options as they start).
+        domainRecipe: suggested.name,
+        blurSigma: DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma,
+        featureTargets: domainRecipes.find((choice) => choice.name === 'fgmae')!.options!.featureTargets!,
         batchSize: DEFAULT_TRAIN_CONFIG.batchSize,
         accumSteps: DEFAULT_TRAIN_CONFIG.accumSteps,
         epochs: DEFAULT_PRETRAIN.epochs,
@@ -133,6 +146,7 @@ export class StudioTraining {
         seed: DEFAULT_TRAIN_CONFIG.seed,
         backend: DEFAULT_PRETRAIN.backend,
       },
+      domainRecipes,
       last: lastRecipe(this.workspace.projects.settings(projectId)[LAST_RECIPE]),
       help: RECIPE_HELP,
       lrRules: Object.fromEntries(LR_RULES.map((rule) => [rule, { blr: DEFAULT_BLR[rule], formula: LR_RULE_FORMULAS[rule] }])) as RecipeDefaults['lrRules'],

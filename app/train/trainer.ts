@@ -19,6 +19,7 @@ import { AdamW } from './adamw';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import { recipePeakLr, storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
 import { formatLearningRate, learningRateAt, type LrSchedule } from './schedule';
+import { disposeRecipeTensors, recipeBatch, recipeTensors } from './recipes/domain-recipes';
 
 /** What one optimizer step reports. */
 export interface StepMetrics {
@@ -238,10 +239,14 @@ export class MaeTrainer {
         const batch = await this.source.next(this.dataRng, batchSize);
         this.checkBatch(batch);
         const masks = makeMasks(maskStrategy, { batchSize, gridSide: gridSize(this.config.model).side, maskRatio }, this.maskRng);
-        const imgs = tf.tensor4d(batch.images, [batch.batchSize, batch.channels, batch.height, batch.width]);
+        // The domain recipe's input and targets (the plain MAE: the batch itself), made on the host.
+        const shape = { batchSize: batch.batchSize, channels: batch.channels, height: batch.height, width: batch.width };
+        const { patchSize } = this.config.model;
+        const { input: imgs, targets } = recipeTensors(recipeBatch(this.config.domainRecipe, batch.images, shape, patchSize), shape, patchSize);
         // The loss is divided by accumSteps so the summed gradients are the mean (as the reference).
-        const { value, grads } = tf.variableGrads(() => tf.div(forwardMae(this.model, imgs, masks).loss, accumSteps) as tf.Scalar, variables);
+        const { value, grads } = tf.variableGrads(() => tf.div(forwardMae(this.model, imgs, masks, targets).loss, accumSteps) as tf.Scalar, variables);
         imgs.dispose();
+        disposeRecipeTensors(targets);
         const ordered = variables.map((variable) => grads[variable.name]!);
         if (defer) deferred.push(value); // stays on the GPU until the logging interval ends
         else {

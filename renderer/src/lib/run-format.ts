@@ -8,9 +8,10 @@ export function runName(run: { kind: keyof typeof KIND_NAMES; number: number }):
   return `${KIND_NAMES[run.kind]} #${run.number}`;
 }
 
-/** `ViT 192d×12 · 224 px / 16 · dec 512×8`. */
+/** `ViT 192d×12 · 224 px / 16 · dec 512×8`, after the recipe's name when it is not the paper's MAE (`FG-MAE · ViT …`). */
 export function describeModel(recipe: RunRecipe): string {
-  return `ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px / ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
+  const name = recipe.domainRecipe && recipe.domainRecipe.name !== 'mae' ? `${recipe.domainRecipe.label} · ` : '';
+  return `${name}ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px / ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
 }
 
 /** A loss with four significant digits, or a dash. */
@@ -26,4 +27,16 @@ export function formatLr(value: number | null | undefined): string {
 /** `14 Nov, 09:12` in the user's locale. */
 export function formatWhen(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
+
+/**
+ * What a run's loss compares, in words: `normalised pixels` (the paper's MAE), `normalised sharp
+ * pixels` (deblurring MAE), `targets normalised per patch` (FG-MAE), or without normalisation.
+ */
+export function lossTargetText(recipe: RunRecipe | null): string {
+  const normalised = recipe?.normPixLoss !== false;
+  const name = recipe?.domainRecipe?.name;
+  if (name === 'fgmae') return normalised ? 'targets normalised per patch' : 'targets as they are';
+  const pixels = name === 'deblur' ? 'sharp pixels' : 'pixels';
+  return normalised ? `normalised ${pixels}` : pixels;
 }

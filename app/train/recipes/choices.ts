@@ -1,0 +1,97 @@
+/**
+ * Which domain recipe suits a project's images, in one sentence each (the new-run dialog's
+ * suggestion), and a recipe as the user chose it turned into the run's `DomainRecipeConfig`:
+ * options defaulted, spectral bands found by name in the channel plan, with an error naming the
+ * missing bands when an index cannot be computed.
+ */
+import { FEATURE_TARGETS, type Domain, type DomainRecipeChoice, type FeatureTarget, type Recipe } from '../../contract';
+import { DEFAULT_DOMAIN_RECIPE_OPTIONS, DOMAIN_RECIPE_INFO, type DomainRecipeConfig } from './domain-recipes';
+import { findBands, INDEX_BANDS, isSpectralIndex, missingBandsFor, SPECTRAL_INDICES } from './indices';
+
+/** What the suggestion looks at. */
+export interface ProjectImages {
+  domain: Domain;
+  /** Channels the model sees. */
+  channels: number;
+  /** The name of each model channel (null: none given). */
+  bandNames: (string | null)[];
+  /** DICOM modalities of the images, most images first. */
+  modalities: string[];
+}
+
+/** How a run's batches are normalised, per model channel: value = x · scale + shift. */
+export interface Unscale {
+  scale: number[];
+  shift: number[];
+}
+
+/**
+ * The run's recipe from the user's choice; throws `pretrain.featureTargets: …` naming the
+ * missing bands (the dialog shows it under Feature targets).
+ */
+export function planDomainRecipe(options: Pick<Recipe, 'domainRecipe' | 'blurSigma' | 'featureTargets'>, bandNames: (string | null)[], unscale: Unscale): DomainRecipeConfig | undefined {
+  switch (options.domainRecipe ?? 'mae') {
+    case 'mae': return undefined;
+    case 'deblur': return { name: 'deblur', blurSigma: options.blurSigma ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma };
+    case 'fgmae': {
+      const targets = orderTargets(options.featureTargets ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.featureTargets);
+      const bands = findBands(bandNames);
+      const problems = targets.filter(isSpectralIndex).map((index) => missingBandsFor(index, bands, bandNames)).filter((problem) => problem !== null);
+      if (problems.length > 0) throw new Error(`pretrain.featureTargets: ${problems.join('; ')}`);
+      if (!targets.some(isSpectralIndex)) return { name: 'fgmae', targets };
+      return { name: 'fgmae', targets, bands, unscale };
+    }
+  }
+}
+
+/** Targets in the one order the heads and losses use (pixels, hog, indices). */
+function orderTargets(targets: readonly FeatureTarget[]): FeatureTarget[] {
+  return FEATURE_TARGETS.filter((target) => targets.includes(target));
+}
+
+/** Every recipe for this project, the suggested one marked, each with why in one sentence. */
+export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[] {
+  const bands = findBands(images.bandNames);
+  const indices = SPECTRAL_INDICES.filter((index) => missingBandsFor(index, bands, images.bandNames) === null);
+  const ultrasound = images.modalities[0] === 'US';
+  const multiband = images.channels >= 2 && (images.domain === 'remote-sensing' || indices.length > 0);
+  // Ultrasound DICOMs are often stored as RGB (or YBR) although grey: the modality decides.
+  const suggested = ultrasound ? 'deblur' : multiband ? 'fgmae' : 'mae';
+  const named = images.bandNames.filter((name) => name !== null).length;
+  const fgmaeWhy = indices.length > 0
+    ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ${indices.map((index) => index.toUpperCase()).join(', ')} per patch, targets Wang et al. found better than raw pixels for multispectral images.`
+    : images.channels >= 2 && images.domain === 'remote-sensing'
+      ? `For ${images.channels}-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle and noise disturb less than pixels (Wang et al.); spectral indices need bands named red, nir, green or swir${named === 0 ? ', and these files name none' : ''}.`
+      : 'Made for multispectral and SAR images (HOG, and spectral indices from named bands); this project is not marked remote sensing.';
+  const deblurWhy = ultrasound
+    ? 'These are ultrasound scans: Kang et al. found that having the encoder see a blurred image and regress the sharp one helps on such noisy, low-SNR images.'
+    : images.channels === 1 && images.domain === 'medical'
+      ? 'Made for ultrasound and other low-SNR grey scans (Kang et al.): the encoder sees a blurred image and regresses the sharp one; these scans are not marked as ultrasound.'
+      : 'Made for ultrasound and other low-SNR grey scans: the encoder sees a blurred image and regresses the sharp one.';
+  const maeWhy = suggested === 'mae'
+    ? 'The paper\'s recipe, which suits these images: nothing about them calls for a domain recipe.'
+    : 'The paper\'s recipe: masked patches regressed as pixels, the baseline the domain recipes are measured against.';
+  const fgmaeTargets: FeatureTarget[] = ['hog', ...indices];
+  return [
+    { name: 'mae', ...DOMAIN_RECIPE_INFO.mae, suggested: suggested === 'mae', why: maeWhy },
+    { name: 'deblur', ...DOMAIN_RECIPE_INFO.deblur, suggested: suggested === 'deblur', why: deblurWhy, options: { blurSigma: DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma } },
+    {
+      name: 'fgmae',
+      ...DOMAIN_RECIPE_INFO.fgmae,
+      suggested: suggested === 'fgmae',
+      why: fgmaeWhy,
+      options: { featureTargets: fgmaeTargets },
+      targets: FEATURE_TARGETS.map((target) => {
+        if (!isSpectralIndex(target)) {
+          return { target, available: true, reason: target === 'hog' ? 'Histograms of oriented gradients per patch, each channel on its own.' : 'The patch\'s pixels, as the plain MAE regresses them.' };
+        }
+        const problem = missingBandsFor(target, bands, images.bandNames);
+        return { target, available: problem === null, reason: problem ?? `From ${describeBands(target, bands)}.` };
+      }),
+    },
+  ];
+}
+
+function describeBands(index: (typeof SPECTRAL_INDICES)[number], bands: ReturnType<typeof findBands>): string {
+  return INDEX_BANDS[index].map((role) => `${role} "${bands[role]!.name}"`).join(' and ');
+}

@@ -1,0 +1,159 @@
+/**
+ * Domain recipes: what a pretraining run learns from besides the paper's MAE. One entry per
+ * recipe — its name on screen, the paper it follows, its options checked once, the feature
+ * heads it adds to the model, and its batch targets. Targets are computed on the host per batch
+ * (blur.ts, hog.ts, indices.ts) and reach the model as plain tensors, so every backend trains
+ * every recipe. Recipes still to come (grouped bands, channel-agnostic tokens, hard-patch mining)
+ * are further `DomainRecipeConfig` members.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { FEATURE_TARGETS, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from '../../contract';
+import type { FeatureHead, MaeConfig } from '../../mae/config';
+import type { MaeTargets } from '../../mae/model';
+import { gaussianBlur } from './blur';
+import { hogPerPatch, hogWidth } from './hog';
+import { INDEX_BANDS, indicesPerPatch, isSpectralIndex, type BandRef, type BandRole } from './indices';
+
+/** A run's domain recipe with its options, as its plan stores it. */
+export type DomainRecipeConfig =
+  | { name: 'mae' }
+  | {
+      name: 'deblur';
+      /** σ of the Gaussian blur in pixels at the model's image size. */
+      blurSigma: number;
+    }
+  | {
+      name: 'fgmae';
+      /** What the decoder regresses, in the order the losses are summed. */
+      targets: FeatureTarget[];
+      /** The model channels the spectral indices read (found by band name when planned). */
+      bands?: Partial<Record<BandRole, BandRef>>;
+      /** Undoes the batch normalisation per channel (value = x · scale + shift): indices are ratios of physical values. */
+      unscale?: { scale: number[]; shift: number[] };
+    };
+
+/** What the screens and the model card say of each recipe. */
+export const DOMAIN_RECIPE_INFO: Readonly<Record<DomainRecipeName, { label: string; citation: string }>> = {
+  mae: { label: 'MAE', citation: 'He et al. 2021, "Masked Autoencoders Are Scalable Vision Learners" (arXiv:2111.06377)' },
+  deblur: {
+    label: 'Deblurring MAE',
+    citation: 'Kang et al. 2023, "Deblurring Masked Autoencoder is Better Recipe for Ultrasound Image Recognition" (MICCAI 2023, arXiv:2306.08249)',
+  },
+  fgmae: {
+    label: 'FG-MAE',
+    citation: 'Wang et al. 2023, "Feature Guided Masked Autoencoder for Self-supervised Learning in Remote Sensing" (arXiv:2310.18653)',
+  },
+};
+
+/** Options a recipe takes when the user leaves them unset. */
+export const DEFAULT_DOMAIN_RECIPE_OPTIONS = {
+  blurSigma: 1, // a mild blur at the model's size; Kang et al. tune it per data set
+  featureTargets: ['hog'] as FeatureTarget[], // FG-MAE: HOG for every sensor (indices need named bands)
+};
+
+/** Checks a recipe's options; throws `train.domainRecipe…` naming the field and the allowed values. */
+export function validateDomainRecipe(recipe: DomainRecipeConfig, model: MaeConfig): DomainRecipeConfig {
+  const fail = (field: string, rule: string, value: unknown): never => {
+    throw new Error(`train.${field} must ${rule}, got ${JSON.stringify(value)}`);
+  };
+  switch (recipe.name) {
+    case 'mae': return recipe;
+    case 'deblur':
+      if (!(recipe.blurSigma >= 0.1 && recipe.blurSigma <= 16)) fail('blurSigma', 'be between 0.1 and 16 pixels', recipe.blurSigma);
+      return recipe;
+    case 'fgmae': {
+      const { targets } = recipe;
+      if (!Array.isArray(targets) || targets.length === 0) fail('featureTargets', `name at least one of ${FEATURE_TARGETS.join(', ')}`, targets);
+      for (const target of targets) {
+        if (!(FEATURE_TARGETS as readonly string[]).includes(target)) fail('featureTargets', `be among ${FEATURE_TARGETS.join(', ')}`, target);
+      }
+      if (new Set(targets).size !== targets.length) fail('featureTargets', 'name each target once', targets);
+      for (const index of targets.filter(isSpectralIndex)) {
+        const missing = INDEX_BANDS[index].filter((role) => recipe.bands?.[role] === undefined || recipe.bands[role]!.channel >= model.inChans);
+        if (missing.length > 0) fail('featureTargets', `name bands for ${index.toUpperCase()} (${missing.join(', ')} missing)`, targets);
+      }
+      if (targets.some(isSpectralIndex) && (recipe.unscale?.scale.length !== model.inChans || recipe.unscale?.shift.length !== model.inChans)) {
+        fail('featureTargets', `carry one scale and shift per channel (${model.inChans}) for the indices`, recipe.unscale);
+      }
+      return recipe;
+    }
+    default: return fail('domainRecipe', `be one of mae, deblur, fgmae`, (recipe as { name: unknown }).name);
+  }
+}
+
+/** The model's heads for a recipe: FG-MAE adds one per feature kind and may drop the pixel head. */
+export function recipeHeads(recipe: DomainRecipeConfig | undefined, model: MaeConfig): Pick<MaeConfig, 'pixelHead' | 'featureHeads'> {
+  if (recipe?.name !== 'fgmae') return {};
+  const heads: FeatureHead[] = [];
+  if (recipe.targets.includes('hog')) heads.push({ name: 'hog', width: hogWidth(model.inChans, model.patchSize) });
+  const indices = recipe.targets.filter(isSpectralIndex);
+  if (indices.length > 0) heads.push({ name: 'indices', width: indices.length * model.patchSize * model.patchSize });
+  return { pixelHead: recipe.targets.includes('pixels'), featureHeads: heads };
+}
+
+/** One sentence of a recipe's options: "blur σ 1.5 px", "targets HOG + NDVI (nir: "B8", red: "B4")". */
+export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): string {
+  if (!recipe || recipe.name === 'mae') return 'masked patches regressed as pixels';
+  if (recipe.name === 'deblur') return `encoder sees the image blurred by a Gaussian of σ ${recipe.blurSigma} px; masked patches regressed as the sharp image`;
+  const names = recipe.targets.map((target) => (target === 'pixels' ? 'pixels' : target.toUpperCase()));
+  const bands = Object.entries(recipe.bands ?? {})
+    .filter(([role]) => recipe.targets.some((target) => isSpectralIndex(target) && INDEX_BANDS[target].includes(role as BandRole)))
+    .map(([role, band]) => `${role} = "${band!.name}"`);
+  return `masked patches regressed as ${names.join(' + ')}${bands.length > 0 ? ` (${bands.join(', ')})` : ''}`;
+}
+
+/** A run's recipe as the history and the model card name it: label, options in words, paper. */
+export function domainRecipeSummary(recipe: DomainRecipeConfig | undefined): DomainRecipeSummary {
+  const name = recipe?.name ?? 'mae';
+  const reconstructs = recipe?.name !== 'fgmae' || recipe.targets.includes('pixels');
+  return { name, label: DOMAIN_RECIPE_INFO[name].label, details: describeDomainRecipe(recipe), citation: DOMAIN_RECIPE_INFO[name].citation, reconstructs };
+}
+
+/** Planar images as the batch carries them. */
+export interface PlanarShape {
+  batchSize: number;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** What the encoder sees and what the model regresses, for one batch (host arrays). */
+export interface RecipeBatch {
+  /** The encoder's input [B, C, H, W]. */
+  input: Float32Array;
+  /** Pixel targets [B, C, H, W] when they differ from the input (deblurring: the sharp images). */
+  pixels?: Float32Array;
+  /** Feature targets by head name, [B, L, width]. */
+  features?: Record<string, Float32Array>;
+}
+
+/** A normalised batch (host) → the recipe's input and targets. The default MAE returns the batch as it is. */
+export function recipeBatch(recipe: DomainRecipeConfig | undefined, images: Float32Array, shape: PlanarShape, patchSize: number): RecipeBatch {
+  if (!recipe || recipe.name === 'mae') return { input: images };
+  if (recipe.name === 'deblur') return { input: gaussianBlur(images, shape, recipe.blurSigma), pixels: images };
+  const features: Record<string, Float32Array> = {};
+  if (recipe.targets.includes('hog')) features.hog = hogPerPatch(images, shape, patchSize);
+  const indices = recipe.targets.filter(isSpectralIndex);
+  if (indices.length > 0) features.indices = indicesPerPatch(images, shape, patchSize, indices, recipe.bands ?? {}, recipe.unscale!);
+  return { input: images, features };
+}
+
+/** A recipe batch as tensors: the input [B, C, H, W] and the model's targets. Dispose with `disposeRecipeTensors`. */
+export function recipeTensors(batch: RecipeBatch, shape: PlanarShape, patchSize: number): { input: tf.Tensor4D; targets: MaeTargets } {
+  const dims: [number, number, number, number] = [shape.batchSize, shape.channels, shape.height, shape.width];
+  const numPatches = (shape.height / patchSize) * (shape.width / patchSize);
+  const targets: MaeTargets = {};
+  if (batch.pixels) targets.pixels = tf.tensor4d(batch.pixels, dims);
+  if (batch.features) {
+    targets.features = Object.fromEntries(
+      Object.entries(batch.features).map(([name, values]) => [name, tf.tensor3d(values, [shape.batchSize, numPatches, values.length / (shape.batchSize * numPatches)])]),
+    );
+  }
+  return { input: tf.tensor4d(batch.input, dims), targets };
+}
+
+/** Frees a recipe batch's target tensors. */
+export function disposeRecipeTensors(targets: MaeTargets): void {
+  if (targets.pixels) targets.pixels.dispose();
+  for (const feature of Object.values(targets.features ?? {})) feature.dispose();
+}

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import type { RunRecipe } from '$contract';
+import { describeModel, lossTargetText } from './run-format';
+
+const recipe = { embedDim: 192, depth: 12, imgSize: 224, patchSize: 16, decoderEmbedDim: 512, decoderDepth: 8 } as RunRecipe;
+
+describe('describeModel', () => {
+  it('names a domain recipe before the model in the run history, and leaves the paper\'s MAE (and runs from before recipes) as they were', () => {
+    expect(describeModel(recipe)).toBe('ViT 192d×12 · 224 px / 16 · dec 512×8');
+    expect(describeModel({ ...recipe, domainRecipe: { name: 'mae', label: 'MAE', details: '', citation: '', reconstructs: true } })).toBe('ViT 192d×12 · 224 px / 16 · dec 512×8');
+    expect(describeModel({ ...recipe, domainRecipe: { name: 'fgmae', label: 'FG-MAE', details: '', citation: '', reconstructs: false } })).toBe('FG-MAE · ViT 192d×12 · 224 px / 16 · dec 512×8');
+  });
+});
+
+describe('lossTargetText', () => {
+  it('says what the loss compared: pixels, sharp pixels when deblurring, or FG-MAE\'s targets', () => {
+    const summary = (name: 'mae' | 'deblur' | 'fgmae') => ({ name, label: '', details: '', citation: '', reconstructs: true });
+    expect(lossTargetText({ ...recipe, normPixLoss: true })).toBe('normalised pixels');
+    expect(lossTargetText({ ...recipe, normPixLoss: false, domainRecipe: summary('deblur') })).toBe('sharp pixels');
+    expect(lossTargetText({ ...recipe, normPixLoss: true, domainRecipe: summary('fgmae') })).toBe('targets normalised per patch');
+  });
+});
