@@ -15,6 +15,7 @@ import { renderPlanThumbnails } from './data/plan-thumbnails';
 import { stratifiedSplit } from './data/split';
 import { checkFolders } from './data/import/walk';
 import { downstreamServices } from './export/services';
+import { embeddingServices } from './embeddings/services';
 import { StudioEvents } from './rpc';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
 import { Workspace } from './workspace';
@@ -171,6 +172,10 @@ export class Studio {
       },
       () => this.host.training ?? {},
     ),
+    ...embeddingServices(() => this.workspace, this.events, (job, stop) => {
+      this.#stops.add(stop);
+      this.#track(job.finally(() => this.#stops.delete(stop)));
+    }),
   };
 
   /** Imports folders and reports progress as events; the promise resolves with the result. */

@@ -1,0 +1,54 @@
+/** `embed`: a run's per-image embeddings of a project, computed (or reused) and written for other tools. */
+import path from 'node:path';
+import { BACKEND_CHOICES, StudioError, type EmbeddingProgress, type EmbeddingRequest } from '../contract';
+import { selectBackend, type BackendPreference } from '../runtime/backend';
+import type { Studio } from '../studio';
+import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
+import { withStudio } from './data-commands';
+
+/** Computes the embeddings through the service unless they are current; resolves once they are stored. */
+async function computed(studio: Studio, request: EmbeddingRequest, backend: BackendPreference, out: Output): Promise<boolean> {
+  const status = await studio.services.embeddings.status({ pooling: 'mean', ...request });
+  if (status.state === 'ready') return false;
+  await selectBackend(backend, { log: (line) => out.progress(line, true) });
+  const finished = new Promise<EmbeddingProgress>((resolve) => {
+    const off = studio.events.on('embeddingProgress', (progress) => {
+      if (progress.runId !== status.runId || progress.block !== status.block || progress.pooling !== status.pooling) return;
+      if (progress.phase === 'batch') out.progress(`embedding: ${progress.done}/${progress.total} images`);
+      if (progress.phase === 'finished') {
+        off();
+        resolve(progress);
+      }
+    });
+  });
+  await studio.services.embeddings.compute({ pooling: 'mean', ...request });
+  const end = await finished;
+  if (end.error) throw new StudioError('INVALID_ARGUMENT', `embedding run ${request.runId} failed: ${end.error}`);
+  return true;
+}
+
+/** `mae-studio embed --workspace W --run ID --out DIR [--block N] [--pooling cls|mean] [--backend B]` */
+export async function embedCommand(argv: string[]): Promise<void> {
+  const { values } = parseCommand('embed', argv, {
+    workspace: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' }, block: { type: 'string' }, pooling: { type: 'string' }, backend: { type: 'string' },
+  });
+  const out = createOutput(values.json === true);
+  const workspace = path.resolve(required('embed', values, 'workspace'));
+  const runId = positiveInt('embed', 'run', required('embed', values, 'run'))!;
+  const dir = path.resolve(required('embed', values, 'out'));
+  const block = positiveInt('embed', 'block', values.block);
+  if (values.pooling !== undefined && values.pooling !== 'cls' && values.pooling !== 'mean') throw new UsageError(`embed: --pooling must be one of cls, mean, got ${JSON.stringify(values.pooling)}`);
+  const backend = values.backend ?? 'auto';
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) throw new UsageError(`embed: --backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(backend)}`);
+  const request: EmbeddingRequest = { runId, ...(block !== undefined && { block }), ...(values.pooling !== undefined && { pooling: values.pooling as 'cls' | 'mean' }) };
+  await withStudio(workspace, async (studio) => {
+    const fresh = await computed(studio, request, backend as BackendPreference, out);
+    const result = await studio.services.embeddings.export({ pooling: 'mean', ...request }, dir);
+    const status = await studio.services.embeddings.status({ pooling: 'mean', ...request });
+    out.result({ ...result, computed: fresh, skipped: status.stored?.skipped ?? [] }, () => [
+      `${fresh ? 'Computed' : 'Reused'} the embeddings of run ${runId} (block ${result.block}, ${result.pooling} pooling): ${result.images} images × ${result.width} features, written to ${result.dir}:`,
+      ...result.files.map((file) => `  ${file.name}  ${file.bytes.toLocaleString('en-US')} bytes`),
+      ...(status.stored?.skipped.length ? [`${status.stored.skipped.length} image(s) could not be embedded:`, ...status.stored.skipped.map((s) => `  ${s.path}: ${s.reason}`)] : []),
+    ].join('\n'));
+  });
+}

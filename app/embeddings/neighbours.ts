@@ -1,0 +1,163 @@
+/**
+ * What a project's embeddings say about its images, on unit-length rows with cosine distance
+ * (1 − cosine similarity): each image's nearest neighbours, a near-duplicate threshold relative
+ * to how close the model puts images anyway, and the images whose embedding disagrees with their
+ * label — most of their k nearest labelled neighbours and the nearest class centroid name another
+ * class (Northcutt et al.'s confident learning asks the same question of a classifier's scores) —
+ * or that sit far from their class's centroid (a modified z-score of the angle to it above 3.5,
+ * Iglewicz & Hoaglin).
+ * Plain loops over Float32Array rows: O(N² · D) for the suspects, O(N · D) per similar query.
+ */
+import { normaliseRows } from '../train/knn';
+import { Rng } from '../mae/rng';
+
+/** Unit-length rows of a row-major [rows, width] matrix. */
+export interface UnitRows {
+  rows: number;
+  width: number;
+  values: Float32Array;
+}
+
+/** Defaults of the suspect search. */
+export const DEFAULT_SUSPECTS = {
+  k: 10, // neighbours that vote on an image's label
+  outlierZ: 3.5, // Iglewicz & Hoaglin's cut-off for the modified z-score
+  nearDuplicateFraction: 1 / 20, // near duplicate: closer than this share of the median nearest-neighbour distance
+  medianSample: 500, // rows whose nearest neighbour sets the median (seeded), bounding its cost
+};
+
+/** Scales every row to unit length. */
+export function unitRows(values: Float32Array, rows: number, width: number): UnitRows {
+  if (values.length !== rows * width) throw new Error(`unitRows: ${values.length} values for ${rows} × ${width}`);
+  return { rows, width, values: normaliseRows(values, width) };
+}
+
+function dot(unit: UnitRows, a: number, b: number): number {
+  const { width, values } = unit;
+  let sum = 0;
+  for (let d = 0; d < width; d++) sum += values[a * width + d]! * values[b * width + d]!;
+  return sum;
+}
+
+/** Cosine distances from row `query` to every row (its own included, ≈ 0). */
+export function distancesFrom(unit: UnitRows, query: number): Float64Array {
+  const out = new Float64Array(unit.rows);
+  for (let row = 0; row < unit.rows; row++) out[row] = 1 - dot(unit, query, row);
+  return out;
+}
+
+/** The `k` rows nearest to `query` (itself left out), nearest first, ties by row. */
+export function nearestRows(unit: UnitRows, query: number, k: number, among?: readonly number[]): { row: number; distance: number }[] {
+  const distances = distancesFrom(unit, query);
+  const candidates = (among ?? Array.from({ length: unit.rows }, (_, row) => row)).filter((row) => row !== query);
+  return candidates
+    .sort((a, b) => distances[a]! - distances[b]! || a - b)
+    .slice(0, k)
+    .map((row) => ({ row, distance: Math.max(0, distances[row]!) }));
+}
+
+/** Median distance from a row to its nearest other row, over a seeded sample of rows. */
+export function medianNearestDistance(unit: UnitRows, sample = DEFAULT_SUSPECTS.medianSample, seed = 0): number {
+  if (unit.rows < 2) return 0;
+  const rows = Array.from({ length: unit.rows }, (_, row) => row);
+  const chosen = unit.rows <= sample ? rows : Rng.fromSeed(seed, 301).shuffle(rows).slice(0, sample);
+  const nearest = chosen.map((row) => nearestRows(unit, row, 1)[0]!.distance).sort((a, b) => a - b);
+  const middle = nearest.length >> 1;
+  return nearest.length % 2 ? nearest[middle]! : (nearest[middle - 1]! + nearest[middle]!) / 2;
+}
+
+/** One suspect, by row; the caller names the image. */
+export interface SuspectRow {
+  row: number;
+  kind: 'label' | 'outlier';
+  /** Class index the embedding suggests (label errors). */
+  suggested: number | null;
+  disagreement: number;
+  classDistance: number;
+  /** Distance to the nearest other class's centroid. */
+  otherDistance: number;
+  /** The class median of `classDistance`, for the explanation. */
+  classMedian: number;
+  robustZ: number;
+  score: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length === 0 ? 0 : sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function cosineToSum(unit: UnitRows, row: number, sum: Float64Array, minus: boolean): number {
+  let dotSum = 0;
+  let norm = 0;
+  for (let d = 0; d < unit.width; d++) {
+    const centre = sum[d]! - (minus ? unit.values[row * unit.width + d]! : 0);
+    dotSum += unit.values[row * unit.width + d]! * centre;
+    norm += centre * centre;
+  }
+  return norm > 0 ? 1 - dotSum / Math.sqrt(norm) : 1;
+}
+
+/**
+ * Likely label errors and outliers among labelled rows (`labels[row]` a class index, or −1 for
+ * none; unlabelled rows neither vote nor are judged). Worst first within each kind.
+ */
+export function findSuspects(unit: UnitRows, labels: readonly number[], numClasses: number, k = DEFAULT_SUSPECTS.k, outlierZ = DEFAULT_SUSPECTS.outlierZ): { labelErrors: SuspectRow[]; outliers: SuspectRow[]; k: number; judged: number } {
+  if (labels.length !== unit.rows) throw new Error(`findSuspects: ${labels.length} labels for ${unit.rows} rows`);
+  const labelled = labels.flatMap((label, row) => (label >= 0 ? [row] : []));
+  const sums = Array.from({ length: numClasses }, () => new Float64Array(unit.width));
+  const counts = new Array<number>(numClasses).fill(0);
+  for (const row of labelled) {
+    const label = labels[row]!;
+    counts[label]! += 1;
+    for (let d = 0; d < unit.width; d++) sums[label]![d]! += unit.values[row * unit.width + d]!;
+  }
+  const votes = Math.min(k, labelled.length - 1);
+  // Only classes with another member have a centroid without the image itself.
+  const judged = labelled.filter((row) => counts[labels[row]!]! >= 2);
+  const measured = judged.map((row) => {
+    const own = labels[row]!;
+    const classDistance = cosineToSum(unit, row, sums[own]!, true);
+    let otherDistance = Infinity;
+    let otherClass = -1;
+    for (let c = 0; c < numClasses; c++) {
+      if (c === own || counts[c] === 0) continue;
+      const distance = cosineToSum(unit, row, sums[c]!, false);
+      if (distance < otherDistance) { otherDistance = distance; otherClass = c; }
+    }
+    const neighbours = votes > 0 ? nearestRows(unit, row, votes, labelled) : [];
+    const tally = new Map<number, number>();
+    for (const { row: other } of neighbours) if (labels[other] !== own) tally.set(labels[other]!, (tally.get(labels[other]!) ?? 0) + 1);
+    const disagreeing = [...tally.values()].reduce((a, b) => a + b, 0);
+    // The most frequent other label; on a tie, the one whose first voter is nearest.
+    const firstSeen = (label: number) => neighbours.findIndex((n) => labels[n.row] === label);
+    const suggested = [...tally.entries()].sort((a, b) => b[1] - a[1] || firstSeen(a[0]) - firstSeen(b[0]))[0]?.[0] ?? null;
+    return { row, own, classDistance, otherDistance, otherClass, disagreement: neighbours.length ? disagreeing / neighbours.length : 0, suggested };
+  });
+  // z is taken on the angle to the centroid: cosine distance grows with its square, which skews
+  // every class's distances to the right and would flag the ordinary far end of a tight class.
+  const angle = (distance: number) => Math.acos(Math.min(1, Math.max(-1, 1 - distance)));
+  const byClass = new Map<number, { median: number; medianAngle: number; mad: number }>();
+  for (let c = 0; c < numClasses; c++) {
+    const distances = measured.filter((m) => m.own === c).map((m) => m.classDistance);
+    if (distances.length === 0) continue;
+    const angles = distances.map(angle);
+    const middle = median(angles);
+    byClass.set(c, { median: median(distances), medianAngle: middle, mad: median(angles.map((a) => Math.abs(a - middle))) });
+  }
+  const labelErrors: SuspectRow[] = [];
+  const outliers: SuspectRow[] = [];
+  for (const m of measured) {
+    const { median: classMedian, medianAngle, mad } = byClass.get(m.own)!;
+    const robustZ = mad > 0 ? (angle(m.classDistance) - medianAngle) / (1.4826 * mad) : 0;
+    const base = { row: m.row, disagreement: m.disagreement, classDistance: m.classDistance, otherDistance: m.otherDistance, classMedian, robustZ };
+    if (m.disagreement > 0.5 && m.otherDistance < m.classDistance && m.suggested !== null) {
+      labelErrors.push({ ...base, kind: 'label', suggested: m.suggested, score: m.disagreement + (m.classDistance - m.otherDistance) });
+    } else if (robustZ > outlierZ) {
+      outliers.push({ ...base, kind: 'outlier', suggested: null, score: robustZ });
+    }
+  }
+  const worstFirst = (a: SuspectRow, b: SuspectRow) => b.score - a.score || a.row - b.row;
+  return { labelErrors: labelErrors.sort(worstFirst), outliers: outliers.sort(worstFirst), k: Math.max(votes, 0), judged: judged.length };
+}
