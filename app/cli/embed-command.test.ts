@@ -43,8 +43,12 @@ describe('mae-studio embed', () => {
     const pooling = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', path.join(fixture.dir, 'x'), '--pooling', 'max');
     expect(pooling.code).toBe(1);
     expect(pooling.stderr).toMatch(/--pooling must be one of cls, mean, got "max"/);
-    const occupied = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', path.join(fixture.dir, 'cli-embeddings'));
+    const taken = path.join(fixture.dir, 'taken');
+    fs.mkdirSync(taken);
+    fs.writeFileSync(path.join(taken, 'embeddings.npy'), 'mine');
+    const occupied = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', taken, '--backend', 'cpu');
     expect(occupied.code).toBe(1);
     expect(occupied.stderr).toMatch(/already holds embeddings.npy/);
+    expect(fs.readFileSync(path.join(taken, 'embeddings.npy'), 'utf8')).toBe('mine');
   }, 60_000);
 });

@@ -1,6 +1,8 @@
 /** `embed`: a run's per-image embeddings of a project, computed (or reused) and written for other tools. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { BACKEND_CHOICES, StudioError, type EmbeddingProgress, type EmbeddingRequest } from '../contract';
+import { EMBEDDING_EXPORT_FILES } from '../embeddings/export-files';
 import { selectBackend, type BackendPreference } from '../runtime/backend';
 import type { Studio } from '../studio';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
@@ -41,6 +43,9 @@ export async function embedCommand(argv: string[]): Promise<void> {
   const backend = values.backend ?? 'auto';
   if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) throw new UsageError(`embed: --backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(backend)}`);
   const request: EmbeddingRequest = { runId, ...(block !== undefined && { block }), ...(values.pooling !== undefined && { pooling: values.pooling as 'cls' | 'mean' }) };
+  // An occupied folder is refused before minutes of computing, not after.
+  const clash = EMBEDDING_EXPORT_FILES.find((name) => fs.existsSync(path.join(dir, name)));
+  if (clash) throw new UsageError(`embed: ${dir} already holds ${clash}; choose an empty folder`);
   await withStudio(workspace, async (studio) => {
     const fresh = await computed(studio, request, backend as BackendPreference, out);
     const result = await studio.services.embeddings.export({ pooling: 'mean', ...request }, dir);
