@@ -40,7 +40,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   },
   export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]\n' +
       '                      [--full (safetensors: the whole MAE in models_mae.py names)]' },
-  embed: { run: embedCommand, usage: 'embed   --workspace W --run ID --out DIR [--block N] [--pooling mean|cls] [--backend B]   per-image embeddings (.npy, .csv)' },
+  embed: { run: embedCommand, usage: 'embed   --workspace W --run ID --out DIR [--block N] [--pooling mean|cls]   per-image embeddings (.npy, .csv)' },
   demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample' },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1] [--stable-token]' },
 };

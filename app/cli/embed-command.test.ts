@@ -20,7 +20,7 @@ afterAll(() => fixture?.remove());
 describe('mae-studio embed', () => {
   it('computes the embeddings once, writes .npy and CSV files into --out, and reuses them the next time', () => {
     const out = path.join(fixture.dir, 'cli-embeddings');
-    const first = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', out, '--backend', 'cpu', '--json');
+    const first = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', out, '--json');
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ runId: fixture.runId, block: 1, pooling: 'mean', images: 24, width: 192, computed: true, skipped: [], dir: out });
     expect(fs.readdirSync(out).sort()).toEqual(['embeddings.csv', 'embeddings.json', 'embeddings.npy', 'images.csv']);
@@ -46,7 +46,7 @@ describe('mae-studio embed', () => {
     const taken = path.join(fixture.dir, 'taken');
     fs.mkdirSync(taken);
     fs.writeFileSync(path.join(taken, 'embeddings.npy'), 'mine');
-    const occupied = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', taken, '--backend', 'cpu');
+    const occupied = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', taken);
     expect(occupied.code).toBe(1);
     expect(occupied.stderr).toMatch(/already holds embeddings.npy/);
     expect(fs.readFileSync(path.join(taken, 'embeddings.npy'), 'utf8')).toBe('mine');

@@ -1,18 +1,16 @@
 /** `embed`: a run's per-image embeddings of a project, computed (or reused) and written for other tools. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BACKEND_CHOICES, StudioError, type EmbeddingProgress, type EmbeddingRequest } from '../contract';
+import { StudioError, type EmbeddingProgress, type EmbeddingRequest } from '../contract';
 import { EMBEDDING_EXPORT_FILES } from '../embeddings/export-files';
-import { selectBackend, type BackendPreference } from '../runtime/backend';
 import type { Studio } from '../studio';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
 import { withStudio } from './data-commands';
 
 /** Computes the embeddings through the service unless they are current; resolves once they are stored. */
-async function computed(studio: Studio, request: EmbeddingRequest, backend: BackendPreference, out: Output): Promise<boolean> {
+async function computed(studio: Studio, request: EmbeddingRequest, out: Output): Promise<boolean> {
   const status = await studio.services.embeddings.status({ pooling: 'mean', ...request });
   if (status.state === 'ready') return false;
-  await selectBackend(backend, { log: (line) => out.progress(line, true) });
   const finished = new Promise<EmbeddingProgress>((resolve) => {
     const off = studio.events.on('embeddingProgress', (progress) => {
       if (progress.runId !== status.runId || progress.block !== status.block || progress.pooling !== status.pooling) return;
@@ -29,10 +27,13 @@ async function computed(studio: Studio, request: EmbeddingRequest, backend: Back
   return true;
 }
 
-/** `mae-studio embed --workspace W --run ID --out DIR [--block N] [--pooling cls|mean] [--backend B]` */
+/**
+ * `mae-studio embed --workspace W --run ID --out DIR [--block N] [--pooling cls|mean]`. It computes
+ * in this process on the native backend where the addon is built (`preferNativeBackend`).
+ */
 export async function embedCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('embed', argv, {
-    workspace: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' }, block: { type: 'string' }, pooling: { type: 'string' }, backend: { type: 'string' },
+    workspace: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' }, block: { type: 'string' }, pooling: { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('embed', values, 'workspace'));
@@ -40,14 +41,12 @@ export async function embedCommand(argv: string[]): Promise<void> {
   const dir = path.resolve(required('embed', values, 'out'));
   const block = positiveInt('embed', 'block', values.block);
   if (values.pooling !== undefined && values.pooling !== 'cls' && values.pooling !== 'mean') throw new UsageError(`embed: --pooling must be one of cls, mean, got ${JSON.stringify(values.pooling)}`);
-  const backend = values.backend ?? 'auto';
-  if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) throw new UsageError(`embed: --backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(backend)}`);
   const request: EmbeddingRequest = { runId, ...(block !== undefined && { block }), ...(values.pooling !== undefined && { pooling: values.pooling as 'cls' | 'mean' }) };
   // An occupied folder is refused before minutes of computing, not after.
   const clash = EMBEDDING_EXPORT_FILES.find((name) => fs.existsSync(path.join(dir, name)));
   if (clash) throw new UsageError(`embed: ${dir} already holds ${clash}; choose an empty folder`);
   await withStudio(workspace, async (studio) => {
-    const fresh = await computed(studio, request, backend as BackendPreference, out);
+    const fresh = await computed(studio, request, out);
     const result = await studio.services.embeddings.export({ pooling: 'mean', ...request }, dir);
     const status = await studio.services.embeddings.status({ pooling: 'mean', ...request });
     out.result({ ...result, computed: fresh, skipped: status.stored?.skipped ?? [] }, () => [
