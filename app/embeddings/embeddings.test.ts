@@ -17,6 +17,7 @@ import { exportRun } from '../export/export-run';
 import { Studio } from '../studio';
 import { pretrainRunOf } from '../train/probe-model';
 import { pretrainedFixture, type PretrainedFixture } from '../train/probe.fixtures';
+import { decodePlanar } from '../data/batches';
 import { readForEncoder } from './compute';
 import { readEmbeddings } from './embedding-store';
 import { decodeNpy } from './npy';
@@ -186,5 +187,22 @@ describe('neighbours and suspects of the project', () => {
     // "relabelled" has one image: a class of one has no centroid without it, so it is not judged.
     expect(list.labelErrors.concat(list.outliers).every((s) => s.label !== 'relabelled')).toBe(true);
     for (const suspect of list.labelErrors) expect(suspect.why).toMatch(/of its 5 nearest labelled images are not/);
+  });
+
+  it('flags a slightly altered copy in another file as a near duplicate of its original, and nothing else', async () => {
+    const original = studio.workspace.images.good(fixture.projectId).find((image) => image.path.endsWith('ring-lesion-002.png'))!;
+    // The original's 16-bit values as the studio reads them, +1 on every other pixel.
+    const decoded = await decodePlanar({ path: original.path, channels: 1, bitDepth: 16 });
+    const values = Uint16Array.from(decoded.data, (value, i) => Math.min(65535, Math.round(value * 65535) + (i % 2)));
+    const folder = path.join(fixture.dir, 'copies', 'ring-lesion');
+    fs.mkdirSync(folder, { recursive: true });
+    await sharp(values, { raw: { width: decoded.width, height: decoded.height, channels: 1 } }).toColourspace('grey16').png().toFile(path.join(folder, 'copy.png'));
+    await studio.runImport('copies', fixture.projectId, [path.dirname(folder)]);
+    await computeAndWait();
+    const copy = studio.workspace.images.good(fixture.projectId).find((image) => image.path.endsWith('copy.png'))!;
+    const similar = await studio.services.embeddings.similar(copy.id, { ...request(), pooling: 'mean' }, { k: 5 });
+    expect(similar.neighbours[0]).toMatchObject({ imageId: original.id, nearDuplicate: true });
+    expect(similar.neighbours[0]!.distance).toBeLessThan(similar.nearDuplicateBelow);
+    expect(similar.neighbours.slice(1).every((n) => !n.nearDuplicate)).toBe(true);
   });
 });

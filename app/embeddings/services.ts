@@ -94,9 +94,9 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
               emit('finished');
             },
             (error: unknown) => {
+              // Reported to every listener as the job's outcome (the studio's tracker would call it an import).
               jobs.delete(name);
               emit('finished', error instanceof Error ? error.message : String(error));
-              throw error;
             },
           );
         track(job, () => controller.abort());
