@@ -205,4 +205,19 @@ describe('neighbours and suspects of the project', () => {
     expect(similar.neighbours[0]!.distance).toBeLessThan(similar.nearDuplicateBelow);
     expect(similar.neighbours.slice(1).every((n) => !n.nearDuplicate)).toBe(true);
   });
+
+  it('records an image it cannot read with the reason, and embeds the rest', async () => {
+    const folder = path.join(fixture.dir, 'gone', 'round-lesion');
+    fs.mkdirSync(folder, { recursive: true });
+    const file = path.join(folder, 'moved-away.png');
+    fs.copyFileSync(studio.workspace.images.good(fixture.projectId)[5]!.path, file);
+    fs.appendFileSync(file, 'x'); // other bytes, so not a duplicate
+    await studio.runImport('gone', fixture.projectId, [path.dirname(folder)]);
+    fs.rmSync(file);
+    const events = await computeAndWait();
+    expect(events.at(-1)!.error).toBeUndefined();
+    const status = await studio.services.embeddings.status({ ...request(), pooling: 'mean' });
+    expect(status.stored!.images).toBe(status.images - 1);
+    expect(status.stored!.skipped).toEqual([expect.objectContaining({ path: file, reason: expect.stringMatching(/moved-away\.png|no such file|ENOENT/i) })]);
+  });
 });
