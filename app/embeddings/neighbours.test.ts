@@ -3,9 +3,13 @@
  * direction, one image of class A carrying B's label, one A image pushed off its class, unlabelled
  * images that neither vote nor get judged.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useCpuBackend } from '../mae/mae.fixtures';
 import { Rng } from '../mae/rng';
+import { neighbourTable } from './neighbour-table';
 import { findSuspects, medianNearestDistance, nearestRows, unitRows } from './neighbours';
+
+beforeAll(useCpuBackend);
 
 const WIDTH = 8;
 
@@ -50,6 +54,21 @@ describe('similar images', () => {
     expect(copy.row).toBe(5);
     expect(copy.distance).toBeLessThan(median / 20);
     expect(median).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('the neighbour table', () => {
+  it('gives every row the same k nearest rows as one query at a time, among the candidates only', () => {
+    const rng = Rng.fromSeed(5, 0);
+    const rows = 300; // more than one block of 256
+    const unit = unitRows(Float32Array.from({ length: rows * WIDTH }, () => rng.uniform() - 0.5), rows, WIDTH);
+    const candidate = Uint8Array.from({ length: rows }, (_, row) => (row % 3 === 0 ? 0 : 1));
+    const table = neighbourTable(unit, 4, candidate);
+    for (let row = 0; row < rows; row++) {
+      const expected = nearestRows(unit, row, rows).filter((n) => candidate[n.row] === 1).slice(0, 4);
+      expect(Array.from(table.rows.subarray(row * 4, row * 4 + 4))).toEqual(expected.map((n) => n.row));
+      for (const [n, near] of expected.entries()) expect(table.distances[row * 4 + n]).toBeCloseTo(near.distance, 5);
+    }
   });
 });
 

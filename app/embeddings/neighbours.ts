@@ -6,10 +6,11 @@
  * class (Northcutt et al.'s confident learning asks the same question of a classifier's scores) —
  * or that sit far from their class's centroid (a modified z-score of the angle to it above 3.5,
  * Iglewicz & Hoaglin).
- * Plain loops over Float32Array rows: O(N² · D) for the suspects, O(N · D) per similar query.
+ * One query is a JavaScript loop, O(N · D); every row's neighbours at once (the suspects, the
+ * median) go through the TF.js backend's matMul (`neighbour-table.ts`).
  */
 import { normaliseRows } from '../train/knn';
-import { Rng } from '../mae/rng';
+import { neighbourTable } from './neighbour-table';
 
 /** Unit-length rows of a row-major [rows, width] matrix. */
 export interface UnitRows {
@@ -23,7 +24,6 @@ export const DEFAULT_SUSPECTS = {
   k: 10, // neighbours that vote on an image's label
   outlierZ: 3.5, // Iglewicz & Hoaglin's cut-off for the modified z-score
   nearDuplicateFraction: 1 / 20, // near duplicate: closer than this share of the median nearest-neighbour distance
-  medianSample: 500, // rows whose nearest neighbour sets the median (seeded), bounding its cost
 };
 
 /** Scales every row to unit length. */
@@ -47,23 +47,25 @@ export function distancesFrom(unit: UnitRows, query: number): Float64Array {
 }
 
 /** The `k` rows nearest to `query` (itself left out), nearest first, ties by row. */
-export function nearestRows(unit: UnitRows, query: number, k: number, among?: readonly number[]): { row: number; distance: number }[] {
+export function nearestRows(unit: UnitRows, query: number, k: number): { row: number; distance: number }[] {
   const distances = distancesFrom(unit, query);
-  const candidates = (among ?? Array.from({ length: unit.rows }, (_, row) => row)).filter((row) => row !== query);
-  return candidates
-    .sort((a, b) => distances[a]! - distances[b]! || a - b)
-    .slice(0, k)
-    .map((row) => ({ row, distance: Math.max(0, distances[row]!) }));
+  const best: number[] = []; // rows, nearest first; kept at most k long
+  for (let row = 0; row < unit.rows; row++) {
+    if (row === query) continue;
+    if (best.length === k && distances[row]! >= distances[best[k - 1]!]!) continue;
+    let at = best.length;
+    while (at > 0 && distances[best[at - 1]!]! > distances[row]!) at--;
+    best.splice(at, 0, row);
+    if (best.length > k) best.pop();
+  }
+  return best.map((row) => ({ row, distance: Math.max(0, distances[row]!) }));
 }
 
-/** Median distance from a row to its nearest other row, over a seeded sample of rows. */
-export function medianNearestDistance(unit: UnitRows, sample = DEFAULT_SUSPECTS.medianSample, seed = 0): number {
+/** Median distance from a row to its nearest other row, over every row. */
+export function medianNearestDistance(unit: UnitRows): number {
   if (unit.rows < 2) return 0;
-  const rows = Array.from({ length: unit.rows }, (_, row) => row);
-  const chosen = unit.rows <= sample ? rows : Rng.fromSeed(seed, 301).shuffle(rows).slice(0, sample);
-  const nearest = chosen.map((row) => nearestRows(unit, row, 1)[0]!.distance).sort((a, b) => a - b);
-  const middle = nearest.length >> 1;
-  return nearest.length % 2 ? nearest[middle]! : (nearest[middle - 1]! + nearest[middle]!) / 2;
+  const table = neighbourTable(unit, 1);
+  return median(Array.from(table.distances));
 }
 
 /** One suspect, by row; the caller names the image. */
@@ -113,7 +115,9 @@ export function findSuspects(unit: UnitRows, labels: readonly number[], numClass
     counts[label]! += 1;
     for (let d = 0; d < unit.width; d++) sums[label]![d]! += unit.values[row * unit.width + d]!;
   }
-  const votes = Math.min(k, labelled.length - 1);
+  const votes = Math.max(0, Math.min(k, labelled.length - 1));
+  const isLabelled = Uint8Array.from(labels, (label) => (label >= 0 ? 1 : 0));
+  const table = neighbourTable(unit, votes, isLabelled);
   // Only classes with another member have a centroid without the image itself.
   const judged = labelled.filter((row) => counts[labels[row]!]! >= 2);
   const measured = judged.map((row) => {
@@ -126,7 +130,7 @@ export function findSuspects(unit: UnitRows, labels: readonly number[], numClass
       const distance = cosineToSum(unit, row, sums[c]!, false);
       if (distance < otherDistance) { otherDistance = distance; otherClass = c; }
     }
-    const neighbours = votes > 0 ? nearestRows(unit, row, votes, labelled) : [];
+    const neighbours = Array.from({ length: table.count[row]! }, (_, n) => ({ row: table.rows[row * votes + n]! }));
     const tally = new Map<number, number>();
     for (const { row: other } of neighbours) if (labels[other] !== own) tally.set(labels[other]!, (tally.get(labels[other]!) ?? 0) + 1);
     const disagreeing = [...tally.values()].reduce((a, b) => a + b, 0);
@@ -159,5 +163,5 @@ export function findSuspects(unit: UnitRows, labels: readonly number[], numClass
     }
   }
   const worstFirst = (a: SuspectRow, b: SuspectRow) => b.score - a.score || a.row - b.row;
-  return { labelErrors: labelErrors.sort(worstFirst), outliers: outliers.sort(worstFirst), k: Math.max(votes, 0), judged: judged.length };
+  return { labelErrors: labelErrors.sort(worstFirst), outliers: outliers.sort(worstFirst), k: votes, judged: judged.length };
 }

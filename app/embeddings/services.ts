@@ -45,7 +45,7 @@ function suspectImage(row: SuspectRow, image: EmbeddableImage, classes: string[]
 export function embeddingServices(workspaceOf: () => Workspace, events: StudioEvents, track: (job: Promise<unknown>, stop: () => void) => void): EmbeddingServices {
   const jobs = new Map<string, { done: number; total: number }>();
   // Unit rows of the last set read, by fingerprint: neighbour queries come one image at a time.
-  let cached: { fingerprint: string; unit: UnitRows; rowOf: Map<number, number>; medianNearest: number | null } | null = null;
+  let cached: { fingerprint: string; unit: UnitRows; rowOf: Map<number, number>; medianNearest: number | null; suspects: Map<string, ReturnType<typeof findSuspects>> } | null = null;
 
   const status = (target: ReturnType<typeof embeddingTarget>): EmbeddingStatus => {
     const job = jobs.get(keyName(target.projectId, target.key));
@@ -61,6 +61,7 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
         unit: unitRows(stored.matrix.values, stored.matrix.rows, stored.matrix.columns),
         rowOf: new Map(stored.meta.imageIds.map((id, row) => [id, row])),
         medianNearest: null,
+        suspects: new Map(),
       };
     }
     return { ...stored, ...cached };
@@ -133,7 +134,14 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
         const classes = [...new Set(rowImages.map((image) => image.label).filter((label): label is string => label !== null && label !== ''))].sort();
         const index = new Map(classes.map((label, i) => [label, i]));
         const labels = rowImages.map((image) => (image.label ? index.get(image.label)! : -1));
-        const found = findSuspects(set.unit, labels, classes.length, k);
+        // Labels change without changing the embeddings: the cache is keyed by them too.
+        const cacheKey = `${k}:${labels.join(',')}`;
+        let found = set.suspects.get(cacheKey);
+        if (!found) {
+          found = findSuspects(set.unit, labels, classes.length, k);
+          set.suspects.clear(); // one entry: the labels as they are now
+          set.suspects.set(cacheKey, found);
+        }
         const name = (row: SuspectRow) => suspectImage(row, rowImages[row.row]!, classes, found.k);
         return { ...set.target.key, k: found.k, images: found.judged, labelErrors: found.labelErrors.slice(0, limit).map(name), outliers: found.outliers.slice(0, limit).map(name) };
       },
