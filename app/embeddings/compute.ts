@@ -38,13 +38,12 @@ export interface ComputeOptions {
  * Returns the backend in use.
  */
 export async function preferNativeBackend(): Promise<string> {
-  await tf.ready();
-  if (tf.getBackend() !== 'cpu') return tf.getBackend();
+  const current = await tf.ready().then(() => tf.getBackend(), () => null); // null: no backend registered yet
+  if (current !== null && current !== 'cpu') return current;
   try {
     return (await selectBackend('native', { log: () => {} })).tfBackend;
   } catch {
-    await tf.setBackend('cpu'); // the addon is not built here: stay on the JavaScript kernels
-    return 'cpu';
+    return (await selectBackend('cpu', { log: () => {} })).tfBackend; // the addon is not built here: the JavaScript kernels
   }
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { StudioError, type EmbeddedImage, type EmbeddingKey, type EmbeddingStatus, type StudioImpl, type SuspectImage } from '../contract';
 import type { StudioEvents } from '../rpc';
 import type { Workspace } from '../workspace';
-import { computeEmbeddings } from './compute';
+import { computeEmbeddings, preferNativeBackend } from './compute';
 import { embeddingTarget, readEmbeddings, storedStatus, writeEmbeddings, type EmbeddableImage } from './embedding-store';
 import { exportEmbeddings } from './export-files';
 import { DEFAULT_SUSPECTS, findSuspects, medianNearestDistance, nearestRows, unitRows, type SuspectRow, type UnitRows } from './neighbours';
@@ -109,12 +109,13 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
         const target = dir ?? path.join(workspaceOf().projectDir(stored.target.projectId), 'exports', `embeddings-run-${stored.meta.runId}-block-${stored.meta.block}-${stored.meta.pooling}`);
         return exportEmbeddings(stored, stored.target.images, freshFolder(target, dir !== undefined));
       },
-      similar: (imageId, request, { k }) => {
+      similar: async (imageId, request, { k }) => {
         const set = current(request);
         const row = set.rowOf.get(imageId);
         const images = new Map(set.target.images.map((image) => [image.id, image]));
         if (!images.has(imageId)) throw new StudioError('NOT_FOUND', `image ${imageId} is not among the project's embedded images`, { imageId });
         if (row === undefined) throw new StudioError('NOT_FOUND', `image ${imageId} could not be embedded: ${set.meta.skipped.find((s) => s.imageId === imageId)?.reason ?? 'no reason recorded'}`, { imageId });
+        if (set.medianNearest === null) await preferNativeBackend(); // every row's nearest neighbour: the backend's matMul
         set.medianNearest ??= medianNearestDistance(set.unit);
         if (cached) cached.medianNearest = set.medianNearest;
         const threshold = set.medianNearest * DEFAULT_SUSPECTS.nearDuplicateFraction;
@@ -127,7 +128,7 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
           }),
         };
       },
-      suspects: (request, { k, limit }) => {
+      suspects: async (request, { k, limit }) => {
         const set = current(request);
         const images = new Map(set.target.images.map((image) => [image.id, image]));
         const rowImages = set.meta.imageIds.map((id) => images.get(id)!);
@@ -138,6 +139,7 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
         const cacheKey = `${k}:${labels.join(',')}`;
         let found = set.suspects.get(cacheKey);
         if (!found) {
+          await preferNativeBackend();
           found = findSuspects(set.unit, labels, classes.length, k);
           set.suspects.clear(); // one entry: the labels as they are now
           set.suspects.set(cacheKey, found);
