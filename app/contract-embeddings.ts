@@ -106,6 +106,15 @@ export interface SuspectList extends EmbeddingKey {
   k: number;
   /** Labelled images looked at. */
   images: number;
+  /**
+   * Share of those whose k nearest labelled neighbours mostly carry their own label: how well the
+   * embedding separates the classes at all (null when no image could be judged).
+   */
+  agreement: number | null;
+  /** What makes the list less trustworthy, in words (an embedding that mixes the classes). */
+  warnings: string[];
+  /** How many of each were found; the lists hold at most `limit` of them. */
+  found: { labelErrors: number; outliers: number };
   labelErrors: SuspectImage[];
   outliers: SuspectImage[];
 }

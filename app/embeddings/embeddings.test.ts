@@ -187,6 +187,9 @@ describe('neighbours and suspects of the project', () => {
     // "relabelled" has one image: a class of one has no centroid without it, so it is not judged.
     expect(list.labelErrors.concat(list.outliers).every((s) => s.label !== 'relabelled')).toBe(true);
     for (const suspect of list.labelErrors) expect(suspect.why).toMatch(/of its 5 nearest labelled images are not/);
+    // The embedding's own neighbour agreement, and the warning exactly when it is weak.
+    expect(list.agreement).toBeGreaterThanOrEqual(0);
+    expect(list.warnings).toHaveLength(list.agreement! < 0.8 ? 1 : 0);
   });
 
   it('flags a slightly altered copy in another file as a near duplicate of its original, and nothing else', async () => {

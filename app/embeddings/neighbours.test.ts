@@ -82,6 +82,7 @@ describe('suspects', () => {
     expect(found.labelErrors[0]).toMatchObject({ kind: 'label', suggested: 0 });
     expect(found.labelErrors[0]!.disagreement).toBeGreaterThan(0.5);
     expect(found.outliers.map((s) => s.row)).toEqual([61]);
+    expect(found.agreement).toBeGreaterThan(0.95); // the two classes are apart: one wrong label of 62
     expect(found.outliers[0]!.robustZ).toBeGreaterThan(3.5);
   });
 
@@ -94,6 +95,15 @@ describe('suspects', () => {
       expect(found.labelErrors, `seed ${seed}`).toEqual([]);
       expect(found.outliers, `seed ${seed}`).toEqual([]);
     }
+  });
+
+  it('measures how far the embedding mixes the classes: random labels on random vectors agree about as often as chance', () => {
+    const rng = Rng.fromSeed(11, 0);
+    const rows = 200;
+    const unit = unitRows(Float32Array.from({ length: rows * WIDTH }, () => rng.uniform() - 0.5), rows, WIDTH);
+    const found = findSuspects(unit, Array.from({ length: rows }, () => Math.floor(rng.uniform() * 4)), 4, 10);
+    expect(found.agreement).toBeLessThan(0.2); // a majority of 10 neighbours from one of 4 classes by chance is rare
+    expect(found.labelErrors.length).toBeGreaterThan(rows / 2); // and the list is then mostly noise: what the warning says
   });
 
   it('sorts label errors worst first', () => {

@@ -101,11 +101,25 @@ function cosineToSum(unit: UnitRows, row: number, sum: Float64Array, minus: bool
   return norm > 0 ? 1 - dotSum / Math.sqrt(norm) : 1;
 }
 
+/** What `findSuspects` found. */
+export interface SuspectSearch {
+  labelErrors: SuspectRow[];
+  outliers: SuspectRow[];
+  k: number;
+  /** Labelled rows judged (their class has another member). */
+  judged: number;
+  /** Share of judged rows whose k nearest labelled neighbours mostly carry their own label; null when none. */
+  agreement: number | null;
+}
+
+/** Below this neighbour agreement the embedding itself mixes the classes, and the suspect list says so. */
+export const WEAK_AGREEMENT = 0.8;
+
 /**
  * Likely label errors and outliers among labelled rows (`labels[row]` a class index, or −1 for
  * none; unlabelled rows neither vote nor are judged). Worst first within each kind.
  */
-export function findSuspects(unit: UnitRows, labels: readonly number[], numClasses: number, k = DEFAULT_SUSPECTS.k, outlierZ = DEFAULT_SUSPECTS.outlierZ): { labelErrors: SuspectRow[]; outliers: SuspectRow[]; k: number; judged: number } {
+export function findSuspects(unit: UnitRows, labels: readonly number[], numClasses: number, k = DEFAULT_SUSPECTS.k, outlierZ = DEFAULT_SUSPECTS.outlierZ): SuspectSearch {
   if (labels.length !== unit.rows) throw new Error(`findSuspects: ${labels.length} labels for ${unit.rows} rows`);
   const labelled = labels.flatMap((label, row) => (label >= 0 ? [row] : []));
   const sums = Array.from({ length: numClasses }, () => new Float64Array(unit.width));
@@ -163,5 +177,6 @@ export function findSuspects(unit: UnitRows, labels: readonly number[], numClass
     }
   }
   const worstFirst = (a: SuspectRow, b: SuspectRow) => b.score - a.score || a.row - b.row;
-  return { labelErrors: labelErrors.sort(worstFirst), outliers: outliers.sort(worstFirst), k: votes, judged: judged.length };
+  const agreeing = measured.filter((m) => m.disagreement < 0.5).length;
+  return { labelErrors: labelErrors.sort(worstFirst), outliers: outliers.sort(worstFirst), k: votes, judged: judged.length, agreement: measured.length ? agreeing / measured.length : null };
 }

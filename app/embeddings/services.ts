@@ -13,7 +13,7 @@ import type { Workspace } from '../workspace';
 import { computeEmbeddings, preferNativeBackend } from './compute';
 import { embeddingTarget, readEmbeddings, storedStatus, writeEmbeddings, type EmbeddableImage } from './embedding-store';
 import { exportEmbeddings } from './export-files';
-import { DEFAULT_SUSPECTS, findSuspects, medianNearestDistance, nearestRows, unitRows, type SuspectRow, type UnitRows } from './neighbours';
+import { DEFAULT_SUSPECTS, findSuspects, medianNearestDistance, nearestRows, unitRows, WEAK_AGREEMENT, type SuspectRow, type SuspectSearch, type UnitRows } from './neighbours';
 
 type EmbeddingServices = Pick<StudioImpl, 'embeddings'>;
 
@@ -45,7 +45,7 @@ function suspectImage(row: SuspectRow, image: EmbeddableImage, classes: string[]
 export function embeddingServices(workspaceOf: () => Workspace, events: StudioEvents, track: (job: Promise<unknown>, stop: () => void) => void): EmbeddingServices {
   const jobs = new Map<string, { done: number; total: number }>();
   // Unit rows of the last set read, by fingerprint: neighbour queries come one image at a time.
-  let cached: { fingerprint: string; unit: UnitRows; rowOf: Map<number, number>; medianNearest: number | null; suspects: Map<string, ReturnType<typeof findSuspects>> } | null = null;
+  let cached: { fingerprint: string; unit: UnitRows; rowOf: Map<number, number>; medianNearest: number | null; suspects: Map<string, SuspectSearch> } | null = null;
 
   const status = (target: ReturnType<typeof embeddingTarget>): EmbeddingStatus => {
     const job = jobs.get(keyName(target.projectId, target.key));
@@ -145,7 +145,14 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
           set.suspects.set(cacheKey, found);
         }
         const name = (row: SuspectRow) => suspectImage(row, rowImages[row.row]!, classes, found.k);
-        return { ...set.target.key, k: found.k, images: found.judged, labelErrors: found.labelErrors.slice(0, limit).map(name), outliers: found.outliers.slice(0, limit).map(name) };
+        const warnings = found.agreement !== null && found.agreement < WEAK_AGREEMENT
+          ? [`Only ${percent(found.agreement)} of the labelled images have neighbours that mostly share their label: this embedding mixes your classes, so many listed images show where the model is confused rather than wrong labels. A longer-trained run, another block, or a fine-tuned run separates them better.`]
+          : [];
+        return {
+          ...set.target.key, k: found.k, images: found.judged, agreement: found.agreement, warnings,
+          found: { labelErrors: found.labelErrors.length, outliers: found.outliers.length },
+          labelErrors: found.labelErrors.slice(0, limit).map(name), outliers: found.outliers.slice(0, limit).map(name),
+        };
       },
     },
   };
