@@ -15,7 +15,7 @@ import { renderPlanThumbnails } from './data/plan-thumbnails';
 import { stratifiedSplit } from './data/split';
 import { checkFolders } from './data/import/walk';
 import { downstreamServices } from './export/services';
-import { embeddingServices } from './embeddings/services';
+import { embeddingServices } from './train/embeddings/services';
 import { StudioEvents } from './rpc';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
 import { Workspace } from './workspace';

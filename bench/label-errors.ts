@@ -10,9 +10,9 @@
  *   node dist/bench/label-errors.js --workspace W --run ID [--flip 0.05] [--seed 1] [--k 10] [--block N] [--json]
  */
 import { parseArgs } from 'node:util';
-import { computeEmbeddings, preferNativeBackend, readForEncoder } from '../app/embeddings/compute';
-import { embeddingTarget, readEmbeddings, storedStatus, writeEmbeddings } from '../app/embeddings/embedding-store';
-import { findSuspects, unitRows } from '../app/embeddings/neighbours';
+import { computeEmbeddings, preferNativeBackend, readForEncoder } from '../app/train/embeddings/compute';
+import { embeddingTarget, readEmbeddings, storedStatus, writeEmbeddings } from '../app/train/embeddings/embedding-store';
+import { findSuspects, unitRows } from '../app/train/embeddings/neighbours';
 import { Rng } from '../app/mae/rng';
 import { rawPixelFeatures } from '../app/train/probe-features';
 import { pretrainRunOf } from '../app/train/probe-model';

@@ -35,8 +35,6 @@ export const ROOM_LEVELS = [
   // 7 — the torchrun handoff, then exports (an export of a handed-off run reads its job).
   ['app/handoff'],
   ['app/export'],
-  // 7b — embeddings of a run's encoder over the project: probes' feature code, not exports'.
-  ['app/embeddings'],
   // 8 — `Studio`, which implements every service over the rooms below.
   ['app/studio'],
   // 9 — the transports and front doors over the studio: serve mode, then the CLI (which can serve).

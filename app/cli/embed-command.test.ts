@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeNpy } from '../embeddings/npy';
+import { decodeNpy } from '../train/embeddings/npy';
 import { pretrainedFixture, type PretrainedFixture } from '../train/probe.fixtures';
 
 const CLI = path.resolve(import.meta.dirname, '../../dist/cli/cli.js');

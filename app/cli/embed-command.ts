@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError, type EmbeddingProgress, type EmbeddingRequest } from '../contract';
-import { EMBEDDING_EXPORT_FILES } from '../embeddings/export-files';
+import { EMBEDDING_EXPORT_FILES } from '../train/embeddings/export-files';
 import type { Studio } from '../studio';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
 import { withStudio } from './data-commands';

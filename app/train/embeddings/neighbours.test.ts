@@ -4,8 +4,8 @@
  * images that neither vote nor get judged.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useCpuBackend } from '../mae/mae.fixtures';
-import { Rng } from '../mae/rng';
+import { useCpuBackend } from '../../mae/mae.fixtures';
+import { Rng } from '../../mae/rng';
 import { neighbourTable } from './neighbour-table';
 import { findSuspects, medianNearestDistance, nearestRows, unitRows } from './neighbours';
 

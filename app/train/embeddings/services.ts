@@ -7,9 +7,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type EmbeddedImage, type EmbeddingKey, type EmbeddingStatus, type StudioImpl, type SuspectImage } from '../contract';
-import type { StudioEvents } from '../rpc';
-import type { Workspace } from '../workspace';
+import { StudioError, type EmbeddedImage, type EmbeddingKey, type EmbeddingStatus, type StudioImpl, type SuspectImage } from '../../contract';
+import type { StudioEvents } from '../../rpc';
+import type { Workspace } from '../../workspace';
 import { computeEmbeddings, preferNativeBackend } from './compute';
 import { embeddingTarget, readEmbeddings, storedStatus, writeEmbeddings, type EmbeddableImage } from './embedding-store';
 import { exportEmbeddings } from './export-files';

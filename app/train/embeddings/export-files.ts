@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type EmbeddingExport } from '../contract';
-import { writeFileAtomic } from '../mae/weights/safetensors';
+import { StudioError, type EmbeddingExport } from '../../contract';
+import { writeFileAtomic } from '../../mae/weights/safetensors';
 import type { EmbeddableImage, StoredEmbeddings } from './embedding-store';
 import { encodeNpy } from './npy';
 

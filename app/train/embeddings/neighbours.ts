@@ -9,7 +9,7 @@
  * One query is a JavaScript loop, O(N · D); every row's neighbours at once (the suspects, the
  * median) go through the TF.js backend's matMul (`neighbour-table.ts`).
  */
-import { normaliseRows } from '../train/knn';
+import { normaliseRows } from '../knn';
 import { neighbourTable } from './neighbour-table';
 
 /** Unit-length rows of a row-major [rows, width] matrix. */

@@ -9,11 +9,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type EmbeddingKey, type EmbeddingRequest, type EmbeddingStatus } from '../contract';
-import { writeFileAtomic } from '../mae/weights/safetensors';
-import type { ImageSource } from '../store/images';
-import { pretrainRunOf } from '../train/probe-model';
-import type { Workspace } from '../workspace';
+import { StudioError, type EmbeddingKey, type EmbeddingRequest, type EmbeddingStatus } from '../../contract';
+import { writeFileAtomic } from '../../mae/weights/safetensors';
+import type { ImageSource } from '../../store/images';
+import { pretrainRunOf } from '../probe-model';
+import type { Workspace } from '../../workspace';
 import { decodeNpy, encodeNpy, type Matrix } from './npy';
 
 /** A good image of the project, as embedding reads it. */

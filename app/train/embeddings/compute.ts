@@ -6,13 +6,13 @@
  * `features` exactly). An image that cannot be read is recorded with its reason and the rest go on.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { centralWindow, decodePlanar, type ImageEntry } from '../data/batches';
-import { selectBackend } from '../runtime/backend';
-import { prepareImage } from '../train/probe-data';
-import { encodeBlockFeatures } from '../train/probe-features';
-import { loadRunModel } from '../train/probe-model';
-import type { PretrainPlan } from '../train/pretrain-plan';
-import type { Workspace } from '../workspace';
+import { centralWindow, decodePlanar, type ImageEntry } from '../../data/batches';
+import { selectBackend } from '../../runtime/backend';
+import { prepareImage } from '../probe-data';
+import { encodeBlockFeatures } from '../probe-features';
+import { loadRunModel } from '../probe-model';
+import type { PretrainPlan } from '../pretrain-plan';
+import type { Workspace } from '../../workspace';
 import type { EmbeddableImage, EmbeddingMeta, EmbeddingTarget } from './embedding-store';
 import type { Matrix } from './npy';
 
