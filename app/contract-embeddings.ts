@@ -168,6 +168,7 @@ export const embeddingServices = {
   },
 } as const;
 
+/** Events of embedding jobs: started, after each batch, finished (with the error when it failed). */
 export const embeddingEvents = {
   embeddingProgress: returns<EmbeddingProgress>(),
 } as const;
