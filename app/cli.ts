@@ -13,6 +13,7 @@ import { demoCommand } from './cli/demo-command';
 import { adoptCommand, handoffCommand } from './cli/handoff-commands';
 import { exportCommand, finetuneCommand, probeCommand } from './cli/downstream-commands';
 import { relabelCommand, reprobeCommand } from './cli/label-commands';
+import { embedCommand } from './cli/embed-command';
 import { VERSION } from './version';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
       '                      [--full (safetensors: the whole MAE in models_mae.py names)]' },
   relabel: { run: relabelCommand, usage: 'relabel --workspace W --project ID (--images 3,4,10-12 | --folder DIR) (--label NAME | --clear) | --undo | --history' },
   reprobe: { run: reprobeCommand, usage: 'reprobe --workspace W --run PROBE_ID   re-fit a probe on its cached features with the labels as they are now' },
+  embed: { run: embedCommand, usage: 'embed   --workspace W --run ID --out DIR [--block N] [--pooling mean|cls]   per-image embeddings (.npy, .csv)' },
   demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample' },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1] [--stable-token]' },
 };

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { FolderPath, Id, ImageSelection, LabelValue, method, returns, type MethodSpec, type Returns } from './contract-method';
 import { DOMAINS, type Project, type ImageDetail, type DatasetHealth, type ImagePage, type LabelCount, type ImportFailure, type ImportResult, type ImportProgress, type DirectoryListing, type SystemInfo } from './contract-data';
 import { downstreamEvents, downstreamServices } from './contract-downstream';
+import { embeddingEvents, embeddingServices } from './contract-embeddings';
 import { ImageWindowQuery, type ImageWindow, type ProjectRemoval, type TrainingCacheUsage } from './contract-images';
 import { runServices, trainingEvents, trainingServices } from './contract-training';
 import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
@@ -22,6 +23,7 @@ export * from './contract-images';
 export * from './contract-training';
 export * from './contract-recipes';
 export * from './contract-downstream';
+export * from './contract-embeddings';
 export * from './contract-channels';
 export * from './contract-labels';
 
@@ -141,6 +143,7 @@ export const services = {
   runs: runServices,
   ...downstreamServices,
   ...labelServices,
+  ...embeddingServices,
 } as const;
 
 /** Every event the UI can hear, with its payload type. */
@@ -149,6 +152,7 @@ export const events = {
   importFinished: returns<ImportResult>(),
   ...trainingEvents,
   ...downstreamEvents,
+  ...embeddingEvents,
 } as const;
 
 export type Services = typeof services;

@@ -16,6 +16,7 @@ import { renderPlanThumbnails } from './data/plan-thumbnails';
 import { stratifiedSplit } from './data/split';
 import { checkFolders } from './data/import/walk';
 import { exportServices } from './export/services';
+import { embeddingServices } from './train/embeddings/services';
 import { StudioEvents } from './rpc';
 import { evaluationServices } from './train/evaluation-services';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
@@ -43,6 +44,8 @@ export class Studio {
   /** The project each running import writes to. */
   readonly #importProjects = new Map<string, number>();
   readonly #running = new Set<Promise<unknown>>();
+  /** How to stop each background job (embeddings) when the studio closes. */
+  readonly #stops = new Set<() => void>();
 
   constructor(
     workspaceDir: string,
@@ -57,10 +60,14 @@ export class Studio {
       ...this.training.services,
       ...evaluationServices(() => this.workspace, this.training.processes),
       ...exportServices(() => this.workspace),
+      ...embeddingServices(() => this.workspace, this.events, (job, stop) => {
+        this.#stops.add(stop);
+        this.#track(job.finally(() => this.#stops.delete(stop)));
+      }),
     };
   }
 
-  readonly #coreServices: Omit<StudioImpl, 'training' | 'runs' | 'evaluation' | 'exports'> = {
+  readonly #coreServices: Omit<StudioImpl, 'training' | 'runs' | 'evaluation' | 'exports' | 'embeddings'> = {
     system: {
       info: () => ({
         version: VERSION,
@@ -242,6 +249,7 @@ export class Studio {
   /** Waits for running jobs, then closes the workspace. */
   async close(): Promise<void> {
     for (const controller of this.#imports.values()) controller.abort();
+    for (const stop of this.#stops) stop();
     await Promise.all(this.#running);
     await this.training.close();
     this.workspace.close();

@@ -398,6 +398,20 @@ export class ImageStore {
       .all(projectId) as { modality: string; count: number }[];
   }
 
+  /**
+   * Every good image of a project (decoded, not a duplicate; excluded ones too), in id order,
+   * with its content hash and whether it has a thumbnail: what a project's embeddings cover.
+   */
+  good(projectId: number): (ImageSource & { sha256: string | null; hasThumbnail: boolean })[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta, sha256, thumbnail IS NOT NULL AS hasThumbnail
+         FROM images WHERE project_id = ? AND ${GOOD_IMAGE} ORDER BY id`,
+      )
+      .all(projectId) as (Omit<ImageSource, 'meta'> & { meta: string | null; sha256: string | null; hasThumbnail: number })[];
+    return rows.map((row) => ({ ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null, hasThumbnail: row.hasThumbnail !== 0 }));
+  }
+
   /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
   sources(ids: readonly number[]): (ImageSource | undefined)[] {
     const select = this.db.prepare('SELECT id, path, sha256, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');

@@ -1,0 +1,167 @@
+/**
+ * The `embeddings` service of the contract over one workspace. A computation runs in this
+ * process as a background job (batch by batch, yielding between batches) and reports through
+ * `embeddingProgress` events; one job per run, block and pooling at a time. Neighbour and suspect
+ * queries read the stored set and keep its unit rows (and the median nearest-neighbour distance)
+ * in memory while its fingerprint holds.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { StudioError, type EmbeddedImage, type EmbeddingKey, type EmbeddingStatus, type StudioImpl, type SuspectImage } from '../../contract';
+import type { StudioEvents } from '../../rpc';
+import type { Workspace } from '../../workspace';
+import { computeEmbeddings, preferNativeBackend } from './compute';
+import { embeddingTarget, readEmbeddings, storedStatus, writeEmbeddings, type EmbeddableImage } from './embedding-store';
+import { exportEmbeddings } from './export-files';
+import { DEFAULT_SUSPECTS, findSuspects, medianNearestDistance, nearestRows, unitRows, WEAK_AGREEMENT, type SuspectRow, type SuspectSearch, type UnitRows } from './neighbours';
+
+type EmbeddingServices = Pick<StudioImpl, 'embeddings'>;
+
+function keyName(projectId: number, key: EmbeddingKey): string {
+  return `${projectId}:${key.runId}:${key.block}:${key.pooling}`;
+}
+
+function shown(image: EmbeddableImage): EmbeddedImage {
+  return { imageId: image.id, path: image.path, label: image.label, hasThumbnail: image.hasThumbnail };
+}
+
+function percent(value: number): string {
+  return `${Math.round(value * 100)} %`;
+}
+
+function suspectImage(row: SuspectRow, image: EmbeddableImage, classes: string[], k: number): SuspectImage {
+  const own = image.label ?? '';
+  const suggested = row.suggested === null ? null : classes[row.suggested]!;
+  const why = row.kind === 'label'
+    ? `${percent(row.disagreement)} of its ${k} nearest labelled images are not “${own}”, and the “${suggested}” centroid is nearer (${row.otherDistance.toFixed(3)}) than its own class's (${row.classDistance.toFixed(3)})`
+    : `distance ${row.classDistance.toFixed(3)} to the “${own}” centroid, where the class's median is ${row.classMedian.toFixed(3)} (robust z ${row.robustZ.toFixed(1)})`;
+  return {
+    ...shown(image), kind: row.kind, suggestedLabel: suggested, disagreement: row.disagreement, classDistance: row.classDistance,
+    robustZ: row.robustZ, score: row.score, why,
+  };
+}
+
+/** The service, bound to the studio's workspace (read when called), event hub and job tracker. */
+export function embeddingServices(workspaceOf: () => Workspace, events: StudioEvents, track: (job: Promise<unknown>, stop: () => void) => void): EmbeddingServices {
+  const jobs = new Map<string, { done: number; total: number }>();
+  // Unit rows of the last set read, by fingerprint: neighbour queries come one image at a time.
+  let cached: { fingerprint: string; unit: UnitRows; rowOf: Map<number, number>; medianNearest: number | null; suspects: Map<string, SuspectSearch> } | null = null;
+
+  const status = (target: ReturnType<typeof embeddingTarget>): EmbeddingStatus => {
+    const job = jobs.get(keyName(target.projectId, target.key));
+    const stored = storedStatus(workspaceOf(), target);
+    return job ? { ...stored, state: 'computing', progress: { ...job } } : stored;
+  };
+
+  const current = (request: Parameters<EmbeddingServices['embeddings']['status']>[0]) => {
+    const stored = readEmbeddings(workspaceOf(), request);
+    if (cached?.fingerprint !== stored.meta.fingerprint) {
+      cached = {
+        fingerprint: stored.meta.fingerprint,
+        unit: unitRows(stored.matrix.values, stored.matrix.rows, stored.matrix.columns),
+        rowOf: new Map(stored.meta.imageIds.map((id, row) => [id, row])),
+        medianNearest: null,
+        suspects: new Map(),
+      };
+    }
+    return { ...stored, ...cached };
+  };
+
+  return {
+    embeddings: {
+      status: (request) => status(embeddingTarget(workspaceOf(), request)),
+      compute: (request) => {
+        const workspace = workspaceOf();
+        const target = embeddingTarget(workspace, request);
+        const name = keyName(target.projectId, target.key);
+        const now = status(target);
+        if (now.state === 'ready' || now.state === 'computing') return now;
+        const progress = { done: 0, total: target.images.length };
+        jobs.set(name, progress);
+        const emit = (phase: 'started' | 'batch' | 'finished', error?: string) =>
+          events.emit('embeddingProgress', { ...target.key, projectId: target.projectId, phase, done: progress.done, total: progress.total, ...(error && { error }) });
+        const controller = new AbortController();
+        const job = computeEmbeddings(workspace, target, {
+          signal: controller.signal,
+          onProgress: (done) => {
+            progress.done = done;
+            emit('batch');
+          },
+        })
+          .then(({ meta, matrix }) => writeEmbeddings(workspace, target.projectId, meta, matrix))
+          .then(
+            () => {
+              jobs.delete(name);
+              emit('finished');
+            },
+            (error: unknown) => {
+              // Reported to every listener as the job's outcome (the studio's tracker would call it an import).
+              jobs.delete(name);
+              emit('finished', error instanceof Error ? error.message : String(error));
+            },
+          );
+        track(job, () => controller.abort());
+        emit('started');
+        return status(target);
+      },
+      export: async (request, dir) => {
+        const stored = readEmbeddings(workspaceOf(), request);
+        const target = dir ?? path.join(workspaceOf().projectDir(stored.target.projectId), 'exports', `embeddings-run-${stored.meta.runId}-block-${stored.meta.block}-${stored.meta.pooling}`);
+        return exportEmbeddings(stored, stored.target.images, freshFolder(target, dir !== undefined));
+      },
+      similar: async (imageId, request, { k }) => {
+        const set = current(request);
+        const row = set.rowOf.get(imageId);
+        const images = new Map(set.target.images.map((image) => [image.id, image]));
+        if (!images.has(imageId)) throw new StudioError('NOT_FOUND', `image ${imageId} is not among the project's embedded images`, { imageId });
+        if (row === undefined) throw new StudioError('NOT_FOUND', `image ${imageId} could not be embedded: ${set.meta.skipped.find((s) => s.imageId === imageId)?.reason ?? 'no reason recorded'}`, { imageId });
+        if (set.medianNearest === null) await preferNativeBackend(); // every row's nearest neighbour: the backend's matMul
+        set.medianNearest ??= medianNearestDistance(set.unit);
+        if (cached) cached.medianNearest = set.medianNearest;
+        const threshold = set.medianNearest * DEFAULT_SUSPECTS.nearDuplicateFraction;
+        const self = images.get(imageId)!;
+        return {
+          ...set.target.key, imageId, nearDuplicateBelow: threshold,
+          neighbours: nearestRows(set.unit, row, k).map(({ row: other, distance }) => {
+            const image = images.get(set.meta.imageIds[other]!)!;
+            return { ...shown(image), distance, nearDuplicate: distance < threshold && image.path !== self.path };
+          }),
+        };
+      },
+      suspects: async (request, { k, limit }) => {
+        const set = current(request);
+        const images = new Map(set.target.images.map((image) => [image.id, image]));
+        const rowImages = set.meta.imageIds.map((id) => images.get(id)!);
+        const classes = [...new Set(rowImages.map((image) => image.label).filter((label): label is string => label !== null && label !== ''))].sort();
+        const index = new Map(classes.map((label, i) => [label, i]));
+        const labels = rowImages.map((image) => (image.label ? index.get(image.label)! : -1));
+        // Labels change without changing the embeddings: the cache is keyed by them too.
+        const cacheKey = `${k}:${labels.join(',')}`;
+        let found = set.suspects.get(cacheKey);
+        if (!found) {
+          await preferNativeBackend();
+          found = findSuspects(set.unit, labels, classes.length, k);
+          set.suspects.clear(); // one entry: the labels as they are now
+          set.suspects.set(cacheKey, found);
+        }
+        const name = (row: SuspectRow) => suspectImage(row, rowImages[row.row]!, classes, found.k);
+        const warnings = found.agreement !== null && found.agreement < WEAK_AGREEMENT
+          ? [`Only ${percent(found.agreement)} of the labelled images have neighbours that mostly share their label: this embedding mixes your classes, so many listed images show where the model is confused rather than wrong labels. A longer-trained run, another block, or a fine-tuned run separates them better.`]
+          : [];
+        return {
+          ...set.target.key, k: found.k, images: found.judged, agreement: found.agreement, warnings,
+          found: { labelErrors: found.labelErrors.length, outliers: found.outliers.length },
+          labelErrors: found.labelErrors.slice(0, limit).map(name), outliers: found.outliers.slice(0, limit).map(name),
+        };
+      },
+    },
+  };
+}
+
+/** `dir` itself when the user chose it; otherwise `dir`, `dir-2`, … whichever does not exist yet. */
+function freshFolder(dir: string, chosen: boolean): string {
+  if (chosen) return dir;
+  let candidate = dir;
+  for (let n = 2; fs.existsSync(candidate); n++) candidate = `${dir}-${n}`;
+  return candidate;
+}
