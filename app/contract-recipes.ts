@@ -8,7 +8,7 @@
  * What a pretraining run learns from: the paper's MAE, or a domain recipe that changes its input,
  * targets or model (each cited where it is shown). Later recipes join this list.
  */
-export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae'] as const;
+export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae', 'satmae'] as const;
 export type DomainRecipeName = (typeof DOMAIN_RECIPES)[number];
 /** What an FG-MAE run regresses per masked patch: pixels, HOG, or normalised-difference indices. */
 export const FEATURE_TARGETS = ['pixels', 'hog', 'ndvi', 'ndwi', 'ndbi'] as const;
@@ -27,8 +27,8 @@ export interface DomainRecipeChoice {
   why: string;
   /** `fgmae`: every target, whether these images allow it (indices need named bands), and why. */
   targets?: { target: FeatureTarget; available: boolean; reason: string }[];
-  /** The options it starts with here (`blurSigma`, `featureTargets`). */
-  options?: { blurSigma?: number; featureTargets?: FeatureTarget[] };
+  /** The options it starts with here (`blurSigma`, `featureTargets`; SatMAE: `bandGroups` as indices, their names and where they come from, `spatialMask`). */
+  options?: { blurSigma?: number; featureTargets?: FeatureTarget[]; bandGroups?: number[][]; bandGroupNames?: string[][]; bandGroupSource?: string; spatialMask?: boolean };
 }
 
 /** A run's domain recipe as the history, the run panel and the model card name it. */

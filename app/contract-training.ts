@@ -38,6 +38,10 @@ export interface Recipe {
   blurSigma?: number;
   /** `fgmae`: what the decoder regresses; indices need bands named in the channel plan. */
   featureTargets?: FeatureTarget[];
+  /** `satmae`: the band groups, each a list of band indices (from 0) or band names; default: the preset for these images. */
+  bandGroups?: (number | string)[][];
+  /** `satmae`: mask a patch in every group at once (SatMAE's spatial_mask) instead of per group. */
+  spatialMask?: boolean;
   batchSize?: number;
   accumSteps?: number;
   steps?: number;
@@ -56,7 +60,7 @@ export interface Recipe {
 
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
-  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction'>>;
+  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction' | 'bandGroups' | 'spatialMask'>>;
   /** Every domain recipe, whether this project's images allow it, and the one suggested for them. */
   domainRecipes: DomainRecipeChoice[];
   /** The recipe of the last run started from the dialog in this project (stored with the project). */
@@ -296,6 +300,8 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
   domainRecipe: 'Recipe',
   blurSigma: 'Blur σ',
   featureTargets: 'Feature targets',
+  bandGroups: 'Band groups',
+  spatialMask: 'Mask every group together',
   batchSize: 'Batch size',
   accumSteps: 'Accumulation',
   steps: 'Steps',
@@ -355,6 +361,12 @@ export const RecipeSchema = z.strictObject({
     .max(FEATURE_TARGETS.length)
     .refine((targets) => new Set(targets).size === targets.length, 'Feature targets names a target twice')
     .optional(),
+  bandGroups: z
+    .array(z.array(z.union([z.number().int().min(0).max(4095), z.string().min(1).max(64)]), { error: 'Band groups must be lists of band indices or names' }).min(1, 'Band groups has an empty group: each needs at least one band').max(4096), { error: 'Band groups must be a list of groups of band indices or names' })
+    .min(1, 'Band groups is empty: give at least one group')
+    .max(64)
+    .optional(),
+  spatialMask: z.boolean({ error: 'Mask every group together must be true or false' }).optional(),
   batchSize: wholeNumber('batchSize', 1, 4096).optional(),
   accumSteps: wholeNumber('accumSteps', 1, 1024).optional(),
   steps: wholeNumber('steps', 1, 1_000_000_000).optional(),

@@ -167,6 +167,10 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
   if (options.full && format !== 'safetensors') throw new StudioError('INVALID_ARGUMENT', `--full exports safetensors only, not ${format}`);
   const loaded = await loadRunModel(workspace, runId);
   try {
+    if (loaded.model.config.groupedBands) {
+      // timm's VisionTransformer, its ONNX graph and the TF.js model take one patch embedding over all bands.
+      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a SatMAE (grouped bands) run: its ${loaded.model.config.groupedBands.groups.length} band groups each have their own patch embedding, which timm's VisionTransformer, ONNX and TF.js exports of the encoder cannot express; use its embeddings and probes in the studio`);
+    }
     if (options.full && loaded.run.kind !== 'pretrain') {
       throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${loaded.run.kind} run; the whole MAE (with its decoder) is exported from pretraining runs`);
     }

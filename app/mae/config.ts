@@ -38,6 +38,20 @@ export interface MaeConfig {
    * `width` values per patch), in the order their losses are summed. Absent: none.
    */
   featureHeads?: FeatureHead[];
+  /**
+   * Grouped-band tokens (SatMAE, Cong et al. 2022): one token per band group and patch, each
+   * group with its own patch embedding and prediction head (see grouped-bands.ts). Absent: one
+   * token per patch over all channels, as the reference MAE.
+   */
+  groupedBands?: GroupedBands;
+}
+
+/** SatMAE's band groups: model channel indices per group, and whether a patch is masked in every group at once. */
+export interface GroupedBands {
+  /** Model channels of each group, e.g. [[1, 2, 3, 7], [4, 5, 6, 8], [11, 12]]; channels in no group are not seen. */
+  groups: number[][];
+  /** Mask a patch in all groups together (SatMAE's `spatial_mask`) instead of independently per group. */
+  spatialMask: boolean;
 }
 
 /** A decoder head that regresses a per-patch feature (FG-MAE: HOG, spectral indices). */
@@ -143,6 +157,11 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     if (!Number.isInteger(head.width) || head.width < 1) throw new Error(`mae.featureHeads[${index}].width must be a positive integer, got ${String(head.width)}`);
   }
   if (config.pixelHead === false && heads.length === 0) throw new Error('mae.pixelHead: a model without the pixel head needs at least one feature head');
+  if (config.groupedBands) {
+    validateGroupedBands(config.groupedBands, config.inChans);
+    if (config.embedDim < 16 || config.decoderEmbedDim < 16) throw new Error(`mae.groupedBands needs token widths of at least 16, got ${config.embedDim} and ${config.decoderEmbedDim}`);
+    if (heads.length > 0 || config.pixelHead === false) throw new Error('mae.groupedBands predicts each group\'s pixels; it cannot be combined with feature heads');
+  }
   if (config.imgSize % config.patchSize !== 0) {
     throw new Error(`mae.imgSize (${config.imgSize}) must be divisible by mae.patchSize (${config.patchSize})`);
   }
@@ -156,4 +175,24 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     throw new Error(`2-D sin-cos position embeddings need widths divisible by 4, got ${config.embedDim} and ${config.decoderEmbedDim}`);
   }
   return config;
+}
+
+/**
+ * Checks the groups against the model's channels; throws naming `field` and the bad value:
+ * at least one group, each non-empty, every index a channel, no channel twice.
+ */
+export function validateGroupedBands(grouped: GroupedBands, inChans: number, field = 'mae.groupedBands'): GroupedBands {
+  const { groups } = grouped;
+  if (!Array.isArray(groups) || groups.length === 0) throw new Error(`${field} must list at least one group of band indices, got ${JSON.stringify(groups)}`);
+  const seen = new Map<number, number>();
+  groups.forEach((group, g) => {
+    if (!Array.isArray(group) || group.length === 0) throw new Error(`${field}[${g}] must name at least one band, got ${JSON.stringify(group)}`);
+    for (const band of group) {
+      if (!Number.isInteger(band) || band < 0 || band >= inChans) throw new Error(`${field}[${g}] must hold band indices 0..${inChans - 1}, got ${JSON.stringify(band)}`);
+      if (seen.has(band)) throw new Error(`${field}[${g}] names band ${band} already in group ${seen.get(band)}; each band belongs to one group at most`);
+      seen.set(band, g);
+    }
+  });
+  if (typeof grouped.spatialMask !== 'boolean') throw new Error(`${field}.spatialMask must be true or false, got ${JSON.stringify(grouped.spatialMask)}`);
+  return grouped;
 }

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gridSize, validateMaeConfig, type MaeConfig } from './config';
+import { embedGroupTokens, groupedLoss, groupedPositionTables, tokenCount } from './grouped-bands';
 import { shuffleOrder, type MaskSet } from './masking';
 import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './ops';
 import { featureHeadName, initParams } from './params';
@@ -34,10 +35,14 @@ export interface MaeModel {
 /** Builds a model with seeded reference initialisation. Dispose with `disposeModel`. */
 export function createMae(config: MaeConfig, seed: number): MaeModel {
   validateMaeConfig(config);
+  return { config, params: initParams(config, seed), ...positionTables(config) };
+}
+
+/** The fixed encoder and decoder tables: 2-D sin-cos per patch, or per group token (grouped-bands.ts). */
+function positionTables(config: MaeConfig): Pick<MaeModel, 'posEmbed' | 'decoderPosEmbed'> {
+  if (config.groupedBands) return groupedPositionTables(config);
   const { side, numPatches } = gridSize(config);
   return {
-    config,
-    params: initParams(config, seed),
     posEmbed: tf.tensor2d(get2dSincosPosEmbed(config.embedDim, side, true), [1 + numPatches, config.embedDim]),
     decoderPosEmbed: tf.tensor2d(get2dSincosPosEmbed(config.decoderEmbedDim, side, true), [1 + numPatches, config.decoderEmbedDim]),
   };
@@ -67,9 +72,16 @@ export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
   const param = paramLookup(model);
   const { patchSize, embedDim } = model.config;
   const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
-  const x = tf.add(linear(patches, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')), tf.slice(model.posEmbed, [1, 0], [-1, embedDim])); // [B, L, D] + [L, D]
+  const x = tf.add(embedTokens(model, patches), tf.slice(model.posEmbed, [1, 0], [-1, embedDim])); // [B, T, D] + [T, D]; T = L, or G·L grouped
   const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
   return tf.concat([repeatToken(cls, imgs.shape[0]!, 1), x], 1); // [B, 1+L, D]
+}
+
+/** Every token's embedding, positions not added: patches [B, L, C·p·p] → [B, L, D], or [B, G·L, D] with grouped bands. */
+function embedTokens(model: MaeModel, patches: tf.Tensor): tf.Tensor {
+  const param = paramLookup(model);
+  if (model.config.groupedBands) return embedGroupTokens(param, model.config, patches);
+  return linear(patches, param('patch_embed.proj.weight'), param('patch_embed.proj.bias'));
 }
 
 /** Flat row indices b·L + ids[b, i] (+ `offset`), for gathering from a [B·L, ...] table. */
@@ -85,9 +97,17 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
   const { batchSize, numPatches, numKeep, keep } = masks;
   const patchLength = patches.shape[2]!;
   return tf.tidy(() => {
-    const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
-    const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, batchSize, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
-    let x = linear(visible, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, Lkeep, D]
+    let x: tf.Tensor;
+    if (model.config.groupedBands) {
+      // Grouped bands: embed every group token, then keep the visible ones (numPatches counts tokens, G·L).
+      const width = model.config.embedDim;
+      const tokens = tf.reshape(embedGroupTokens(param, model.config, patches), [batchSize * numPatches, width]); // [B*G*L, D]
+      x = tf.reshape(gatherRows(tokens, flatIndices(keep, numKeep, batchSize, numPatches)), [batchSize, numKeep, width]); // [B, Tkeep, D]
+    } else {
+      const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
+      const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, batchSize, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
+      x = linear(visible, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, Lkeep, D]
+    }
     const positions = gatherRows(model.posEmbed, keep.map((id) => id + 1)); // [B*Lkeep, D], skipping the cls row
     x = tf.add(x, tf.reshape(positions, [batchSize, numKeep, model.config.embedDim])); // [B, Lkeep, D]
     const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
@@ -209,8 +229,8 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
   if (channels !== inChans || height !== imgSize || width !== imgSize) {
     throw new Error(`MAE expects images [B, ${inChans}, ${imgSize}, ${imgSize}], got ${JSON.stringify(imgs.shape)}`);
   }
-  if (masks.batchSize !== imgs.shape[0] || masks.numPatches !== gridSize(model.config).numPatches) {
-    throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, images give ${imgs.shape[0]}×${gridSize(model.config).numPatches}`);
+  if (masks.batchSize !== imgs.shape[0] || masks.numPatches !== tokenCount(model.config)) {
+    throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, images give ${imgs.shape[0]}×${tokenCount(model.config)}`);
   }
   if (targets.pixels && !sameShape(targets.pixels.shape, imgs.shape)) {
     throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, got ${JSON.stringify(targets.pixels.shape)}`);
@@ -225,6 +245,11 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
   return tf.tidy(() => {
     const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
     const latent = forwardEncoder(model, patches, masks); // [B, 1+Lkeep, D]
+    if (model.config.groupedBands) {
+      // SatMAE: one head per band group on its masked tokens; no full-image prediction to show.
+      const targetPatches = targets.pixels ? patchify(targets.pixels, patchSize) : patches;
+      return { loss: groupedLoss(paramLookup(model), model.config, decoderHidden(model, latent, masks), targetPatches, masks) };
+    }
     if (heads.length === 0) {
       const pred = forwardDecoder(model, latent, masks); // [B, L, C*p*p], shuffled
       const targetPatches = targets.pixels ? patchify(targets.pixels, patchSize) : patches; // [B, L, C*p*p]
@@ -264,11 +289,5 @@ export function unshufflePrediction(pred: tf.Tensor, masks: MaskSet): tf.Tensor 
  */
 export function withImageSize(model: MaeModel, imgSize: number): MaeModel {
   const config = validateMaeConfig({ ...model.config, imgSize });
-  const { side, numPatches } = gridSize(config);
-  return {
-    config,
-    params: model.params,
-    posEmbed: tf.tensor2d(get2dSincosPosEmbed(config.embedDim, side, true), [1 + numPatches, config.embedDim]),
-    decoderPosEmbed: tf.tensor2d(get2dSincosPosEmbed(config.decoderEmbedDim, side, true), [1 + numPatches, config.decoderEmbedDim]),
-  };
+  return { config, params: model.params, ...positionTables(config) };
 }

@@ -51,7 +51,9 @@ function blockSpecs(prefix: string, width: number, mlpRatio: number): ParamSpec[
 export function paramSpecs(config: MaeConfig): ParamSpec[] {
   const { patchSize: p, inChans, embedDim, decoderEmbedDim, mlpRatio } = config;
   return [
-    ...linearSpecs('patch_embed.proj', inChans * p * p, embedDim),
+    ...(config.groupedBands
+      ? config.groupedBands.groups.flatMap((group, g) => linearSpecs(`patch_embed.${g}.proj`, group.length * p * p, embedDim)) // SatMAE: one per band group
+      : linearSpecs('patch_embed.proj', inChans * p * p, embedDim)),
     { name: 'cls_token', shape: [1, 1, embedDim], init: 'normal02' },
     ...Array.from({ length: config.depth }, (_, i) => blockSpecs(`blocks.${i}`, embedDim, mlpRatio)).flat(),
     ...normSpecs('norm', embedDim),
@@ -59,7 +61,9 @@ export function paramSpecs(config: MaeConfig): ParamSpec[] {
     { name: 'mask_token', shape: [1, 1, decoderEmbedDim], init: 'normal02' },
     ...Array.from({ length: config.decoderDepth }, (_, i) => blockSpecs(`decoder_blocks.${i}`, decoderEmbedDim, mlpRatio)).flat(),
     ...normSpecs('decoder_norm', decoderEmbedDim),
-    ...(config.pixelHead === false ? [] : linearSpecs('decoder_pred', decoderEmbedDim, p * p * inChans)),
+    ...(config.groupedBands
+      ? config.groupedBands.groups.flatMap((group, g) => linearSpecs(`decoder_pred.${g}`, decoderEmbedDim, group.length * p * p)) // SatMAE: one head per band group
+      : config.pixelHead === false ? [] : linearSpecs('decoder_pred', decoderEmbedDim, p * p * inChans)),
     ...(config.featureHeads ?? []).flatMap((head) => linearSpecs(featureHeadName(head.name), decoderEmbedDim, head.width)),
   ];
 }

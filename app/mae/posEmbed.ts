@@ -16,6 +16,14 @@ function sincos1d(dim: number, position: number, out: Float32Array, offset: numb
   }
 }
 
+/** The fixed 1-D sin-cos table of positions 0..count−1 in `dim` channels: [count, dim] flattened (SatMAE's group encoding). */
+export function get1dSincosEmbed(dim: number, count: number): Float32Array {
+  if (dim % 2 !== 0) throw new Error(`sin-cos embedding needs an even width, got ${dim}`);
+  const table = new Float32Array(count * dim);
+  for (let position = 0; position < count; position++) sincos1d(dim, position, table, position * dim);
+  return table;
+}
+
 /**
  * The fixed 2-D sin-cos table for a `gridSide`×`gridSide` patch grid, row-major over patches,
  * with a zero row first for the cls token when `clsToken`. Channel layout as the reference:

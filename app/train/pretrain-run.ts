@@ -12,7 +12,8 @@ import { centralWindow, decodePlanar, type ImageEntry } from '../data/batches';
 import type { BatchSource } from '../data/batch';
 import type { TrainingLoader } from '../data/cache/loader';
 import { gridSize } from '../mae/config';
-import { makeMasks, type MaskSet } from '../mae/masking';
+import { makeModelMasks } from '../mae/grouped-bands';
+import type { MaskSet } from '../mae/masking';
 import { forwardMae, type MaeTargets } from '../mae/model';
 import { Rng } from '../mae/rng';
 import { selectBackend } from '../runtime/backend';
@@ -132,7 +133,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       const reconstructEvery = options.reconstructEvery ?? Math.max(1, Math.min(plan.validateEvery, 100));
       const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
       // A model without a pixel head (FG-MAE on features only) predicts no picture to show.
-      const drawsGrids = trainer.model.config.pixelHead !== false;
+      const drawsGrids = trainer.model.config.pixelHead !== false && !trainer.model.config.groupedBands; // SatMAE: per-group heads, no full picture
       const writeGrid = async (step: number) => {
         if (!drawsGrids) return;
         const batch = previewSet!.batches[0]!;
@@ -323,7 +324,7 @@ export async function validationSet(entries: ImageEntry[], plan: PretrainPlan): 
         for (let k = c * plane; k < (c + 1) * plane; k++) sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
       }
     }
-    const masks = makeMasks(plan.recipe.maskStrategy, { batchSize: chunk.length, gridSide: gridSize(plan.recipe.model).side, maskRatio: plan.recipe.maskRatio }, rng);
+    const masks = makeModelMasks(plan.recipe.model, plan.recipe.maskStrategy, { batchSize: chunk.length, gridSide: gridSize(plan.recipe.model).side, maskRatio: plan.recipe.maskRatio }, rng);
     const shape = { batchSize: chunk.length, channels, height: imgSize, width: imgSize };
     const { patchSize } = plan.recipe.model;
     const { input, targets } = recipeTensors(recipeBatch(plan.recipe.domainRecipe, data, shape, patchSize), shape, patchSize);

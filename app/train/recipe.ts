@@ -20,6 +20,8 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   domainRecipe: 'What the run learns from: the paper\'s MAE, or a recipe made for a kind of image (each cites its paper).',
   blurSigma: 'Deblurring MAE: σ in pixels (at the image size above) of the Gaussian blur the encoder sees; the loss is on the sharp image.',
   featureTargets: 'FG-MAE: what each masked patch is regressed as. HOG for any sensor; NDVI, NDWI and NDBI need bands named red, green, nir, swir.',
+  bandGroups: 'SatMAE: bands split into groups, each its own tokens, patch embedding and prediction head; band indices from 0 or names. Bands in no group are not seen.',
+  spatialMask: 'SatMAE: hide a patch in every group at once, instead of drawing each group\'s mask on its own (the paper\'s default for multispectral images).',
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
   steps: 'Optimizer steps of the whole run (instead of epochs).',
@@ -40,6 +42,7 @@ const FIELD_OF = new Map<string, keyof Recipe>([
   ['decoderEmbedDim', 'decoder'], ['decoderNumHeads', 'decoder'], ['decoderDepth', 'decoder'], ['embedDim', 'preset'],
   ['numHeads', 'preset'], ['valFraction', 'valFraction'], ['init', 'init'],
   ['domainRecipe', 'domainRecipe'], ['blurSigma', 'blurSigma'], ['featureTargets', 'featureTargets'],
+  ['bandGroups', 'bandGroups'], ['groupedBands', 'bandGroups'], ['spatialMask', 'spatialMask'],
 ]);
 
 /** The recipe field an engine message names (`train.maskRatio must …` → `maskRatio`). */

@@ -6,6 +6,7 @@
  */
 import { FEATURE_TARGETS, type Domain, type DomainRecipeChoice, type FeatureTarget, type Recipe } from '../../contract';
 import { DEFAULT_DOMAIN_RECIPE_OPTIONS, DOMAIN_RECIPE_INFO, type DomainRecipeConfig } from './domain-recipes';
+import { presetBandGroups, resolveBandGroups } from './band-groups';
 import { findBands, INDEX_BANDS, isSpectralIndex, missingBandsFor, SPECTRAL_INDICES } from './indices';
 
 /** What the suggestion looks at. */
@@ -29,7 +30,7 @@ export interface Unscale {
  * The run's recipe from the user's choice; throws `pretrain.featureTargets: …` naming the
  * missing bands (the dialog shows it under Feature targets).
  */
-export function planDomainRecipe(options: Pick<Recipe, 'domainRecipe' | 'blurSigma' | 'featureTargets'>, bandNames: (string | null)[], unscale: Unscale): DomainRecipeConfig | undefined {
+export function planDomainRecipe(options: Pick<Recipe, 'domainRecipe' | 'blurSigma' | 'featureTargets' | 'bandGroups' | 'spatialMask'>, bandNames: (string | null)[], unscale: Unscale): DomainRecipeConfig | undefined {
   switch (options.domainRecipe ?? 'mae') {
     case 'mae': return undefined;
     case 'deblur': return { name: 'deblur', blurSigma: options.blurSigma ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma };
@@ -40,6 +41,10 @@ export function planDomainRecipe(options: Pick<Recipe, 'domainRecipe' | 'blurSig
       if (problems.length > 0) throw new Error(`pretrain.featureTargets: ${problems.join('; ')}`);
       if (!targets.some(isSpectralIndex)) return { name: 'fgmae', targets };
       return { name: 'fgmae', targets, bands, unscale };
+    }
+    case 'satmae': {
+      const groups = options.bandGroups ? resolveBandGroups(options.bandGroups, bandNames) : presetBandGroups(bandNames);
+      return { name: 'satmae', groups: groups.groups, groupNames: groups.names, spatialMask: options.spatialMask ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.spatialMask };
     }
   }
 }
@@ -55,8 +60,15 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const indices = SPECTRAL_INDICES.filter((index) => missingBandsFor(index, bands, images.bandNames) === null);
   const ultrasound = images.modalities[0] === 'US';
   const multiband = images.channels >= 2 && (images.domain === 'remote-sensing' || indices.length > 0);
+  const manyBands = images.channels >= 10 && images.domain === 'remote-sensing';
   // Ultrasound DICOMs are often stored as RGB (or YBR) although grey: the modality decides.
-  const suggested = ultrasound ? 'deblur' : multiband ? 'fgmae' : 'mae';
+  const suggested = ultrasound ? 'deblur' : manyBands ? 'satmae' : multiband ? 'fgmae' : 'mae';
+  const groups = presetBandGroups(images.bandNames);
+  const satmaeWhy = manyBands
+    ? `These ${images.channels}-band images have bands of different ground resolutions and physics; SatMAE gives each band group its own tokens and masks them apart, which Cong et al. found better than one token over all bands (groups: ${groups.source}).`
+    : images.channels >= 4
+      ? `Made for satellite images with 10 or more bands (Cong et al.): each of the ${groups.groups.length} band groups gets its own tokens, about ${groups.groups.length}× the compute of one token per patch${images.domain === 'remote-sensing' ? '' : '; this project is not marked remote sensing'}.`
+      : `Made for multispectral images with many bands: these images have ${images.channels} channel${images.channels === 1 ? '' : 's'}, too few to group.`;
   const named = images.bandNames.filter((name) => name !== null).length;
   const fgmaeWhy = indices.length > 0
     ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ${indices.map((index) => index.toUpperCase()).join(', ')} per patch, targets Wang et al. found better than raw pixels for multispectral images.`
@@ -88,6 +100,13 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
         const problem = missingBandsFor(target, bands, images.bandNames);
         return { target, available: problem === null, reason: problem ?? `From ${describeBands(target, bands)}.` };
       }),
+    },
+    {
+      name: 'satmae',
+      ...DOMAIN_RECIPE_INFO.satmae,
+      suggested: suggested === 'satmae',
+      why: satmaeWhy,
+      options: { bandGroups: groups.groups, bandGroupNames: groups.names, bandGroupSource: groups.source, spatialMask: DEFAULT_DOMAIN_RECIPE_OPTIONS.spatialMask },
     },
   ];
 }

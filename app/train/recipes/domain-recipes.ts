@@ -7,8 +7,8 @@
  * are further `DomainRecipeConfig` members.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FEATURE_TARGETS, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from '../../contract';
-import type { FeatureHead, MaeConfig } from '../../mae/config';
+import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from '../../contract';
+import { validateGroupedBands, type FeatureHead, type MaeConfig } from '../../mae/config';
 import type { MaeTargets } from '../../mae/model';
 import { gaussianBlur } from './blur';
 import { hogPerPatch, hogWidth } from './hog';
@@ -30,6 +30,15 @@ export type DomainRecipeConfig =
       bands?: Partial<Record<BandRole, BandRef>>;
       /** Undoes the batch normalisation per channel (value = x · scale + shift): indices are ratios of physical values. */
       unscale?: { scale: number[]; shift: number[] };
+    }
+  | {
+      name: 'satmae';
+      /** Model channels of each band group (SatMAE's channel_groups). */
+      groups: number[][];
+      /** The groups' band names, for the screens and the model card. */
+      groupNames?: string[][];
+      /** Mask a patch in every group at once (spatial_mask) instead of per group. */
+      spatialMask: boolean;
     };
 
 /** What the screens and the model card say of each recipe. */
@@ -43,12 +52,17 @@ export const DOMAIN_RECIPE_INFO: Readonly<Record<DomainRecipeName, { label: stri
     label: 'FG-MAE',
     citation: 'Wang et al. 2023, "Feature Guided Masked Autoencoder for Self-supervised Learning in Remote Sensing" (arXiv:2310.18653)',
   },
+  satmae: {
+    label: 'SatMAE (grouped bands)',
+    citation: 'Cong et al. 2022, "SatMAE: Pre-training Transformers for Temporal and Multi-Spectral Satellite Imagery" (NeurIPS 2022, arXiv:2207.08051)',
+  },
 };
 
 /** Options a recipe takes when the user leaves them unset. */
 export const DEFAULT_DOMAIN_RECIPE_OPTIONS = {
   blurSigma: 1, // a mild blur at the model's size; Kang et al. tune it per data set
   featureTargets: ['hog'] as FeatureTarget[], // FG-MAE: HOG for every sensor (indices need named bands)
+  spatialMask: false, // SatMAE: independent masking per group (the reference's default)
 };
 
 /** Checks a recipe's options; throws `train.domainRecipe…` naming the field and the allowed values. */
@@ -77,12 +91,16 @@ export function validateDomainRecipe(recipe: DomainRecipeConfig, model: MaeConfi
       }
       return recipe;
     }
-    default: return fail('domainRecipe', `be one of mae, deblur, fgmae`, (recipe as { name: unknown }).name);
+    case 'satmae':
+      validateGroupedBands({ groups: recipe.groups, spatialMask: recipe.spatialMask }, model.inChans, 'train.bandGroups');
+      return recipe;
+    default: return fail('domainRecipe', `be one of ${DOMAIN_RECIPES.join(', ')}`, (recipe as { name: unknown }).name);
   }
 }
 
 /** The model's heads for a recipe: FG-MAE adds one per feature kind and may drop the pixel head. */
-export function recipeHeads(recipe: DomainRecipeConfig | undefined, model: MaeConfig): Pick<MaeConfig, 'pixelHead' | 'featureHeads'> {
+export function recipeHeads(recipe: DomainRecipeConfig | undefined, model: MaeConfig): Pick<MaeConfig, 'pixelHead' | 'featureHeads' | 'groupedBands'> {
+  if (recipe?.name === 'satmae') return { groupedBands: { groups: recipe.groups, spatialMask: recipe.spatialMask } }; // one patch embedding and head per group
   if (recipe?.name !== 'fgmae') return {};
   const heads: FeatureHead[] = [];
   if (recipe.targets.includes('hog')) heads.push({ name: 'hog', width: hogWidth(model.inChans, model.patchSize) });
@@ -95,6 +113,10 @@ export function recipeHeads(recipe: DomainRecipeConfig | undefined, model: MaeCo
 export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): string {
   if (!recipe || recipe.name === 'mae') return 'masked patches regressed as pixels';
   if (recipe.name === 'deblur') return `encoder sees the image blurred by a Gaussian of σ ${recipe.blurSigma} px; masked patches regressed as the sharp image`;
+  if (recipe.name === 'satmae') {
+    const groups = (recipe.groupNames ?? recipe.groups.map((group) => group.map((channel) => `band ${channel + 1}`))).map((group) => `(${group.join(', ')})`);
+    return `${groups.length} band groups ${groups.join(' ')}, each its own tokens and prediction head; masks ${recipe.spatialMask ? 'shared by all groups' : 'drawn per group'}`;
+  }
   const names = recipe.targets.map((target) => (target === 'pixels' ? 'pixels' : target.toUpperCase()));
   const bands = Object.entries(recipe.bands ?? {})
     .filter(([role]) => recipe.targets.some((target) => isSpectralIndex(target) && INDEX_BANDS[target].includes(role as BandRole)))
@@ -105,7 +127,8 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
 /** A run's recipe as the history and the model card name it: label, options in words, paper. */
 export function domainRecipeSummary(recipe: DomainRecipeConfig | undefined): DomainRecipeSummary {
   const name = recipe?.name ?? 'mae';
-  const reconstructs = recipe?.name !== 'fgmae' || recipe.targets.includes('pixels');
+  // SatMAE predicts per group: no full-image reconstruction is drawn.
+  const reconstructs = recipe?.name === 'fgmae' ? recipe.targets.includes('pixels') : recipe?.name !== 'satmae';
   return { name, label: DOMAIN_RECIPE_INFO[name].label, details: describeDomainRecipe(recipe), citation: DOMAIN_RECIPE_INFO[name].citation, reconstructs };
 }
 
@@ -129,7 +152,7 @@ export interface RecipeBatch {
 
 /** A normalised batch (host) → the recipe's input and targets. The default MAE returns the batch as it is. */
 export function recipeBatch(recipe: DomainRecipeConfig | undefined, images: Float32Array, shape: PlanarShape, patchSize: number): RecipeBatch {
-  if (!recipe || recipe.name === 'mae') return { input: images };
+  if (!recipe || recipe.name === 'mae' || recipe.name === 'satmae') return { input: images };
   if (recipe.name === 'deblur') return { input: gaussianBlur(images, shape, recipe.blurSigma), pixels: images };
   const features: Record<string, Float32Array> = {};
   if (recipe.targets.includes('hog')) features.hog = hogPerPatch(images, shape, patchSize);
