@@ -166,6 +166,8 @@ describe('domain recipes', () => {
     ['deblurring MAE', { name: 'deblur', blurSigma: 1 }, 1],
     ['FG-MAE on HOG + NDVI', SPECTRAL, 4],
     ['FG-MAE on pixels + HOG', { name: 'fgmae', targets: ['pixels', 'hog'] }, 4],
+    ['SatMAE, 3 band groups masked apart', { name: 'satmae', groups: [[0, 1], [2, 3], [4, 5]], spatialMask: false }, 6],
+    ['SatMAE, 2 band groups masked together', { name: 'satmae', groups: [[0, 2, 4], [1, 3]], spatialMask: true }, 6],
   ];
   for (const [name, domainRecipe, channels] of recipes) {
     it(`${name}: finite losses that fall within 30 steps on synthetic images, without leaking tensors`, async () => {
