@@ -33,6 +33,9 @@ describe('SatMAE band groups', () => {
 
   it('resolves groups given by index or name, and names the group and value that cannot work', () => {
     expect(resolveBandGroups([['B02 (blue)', 'B3', 3], ['B8A']], S2_NAMED).groups).toEqual([[1, 2, 3], [8]]);
+    // What the preset shows for unnamed bands resolves back to it.
+    expect(resolveBandGroups(presetBandGroups(Array(12).fill(null)).names, Array(12).fill(null)).groups).toEqual([[1, 2, 3, 7], [4, 5, 6, 8], [10, 11]]);
+    expect(resolveBandGroups(presetBandGroups(Array(5).fill(null)).names, Array(5).fill(null)).groups).toEqual([[0, 1, 2], [3], [4]]);
     expect(() => resolveBandGroups([[0, 13]], S2_NAMED)).toThrow('pretrain.bandGroups[0] must hold band indices 0..12, got 13');
     expect(() => resolveBandGroups([[1], ['B13']], S2_NAMED)).toThrow('pretrain.bandGroups[1] names no band of these images: "B13"');
     expect(() => resolveBandGroups([[1, 2], ['B2']], S2_NAMED)).toThrow('pretrain.bandGroups[1] names "B2" (band 1) already in group 0');

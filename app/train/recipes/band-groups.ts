@@ -74,12 +74,13 @@ export function presetBandGroups(names: readonly (string | null)[]): BandGroupPl
  */
 export function resolveBandGroups(input: readonly (readonly (number | string)[])[], names: readonly (string | null)[]): BandGroupPlan {
   const channels = names.length;
+  const order = names.every((name) => name === null) ? SENTINEL2_ORDERS[channels] : undefined; // unnamed: "B8" by the assumed order, as the preset shows it
   if (!Array.isArray(input) || input.length === 0) throw new Error(`pretrain.bandGroups must list at least one group of bands, got ${JSON.stringify(input)}`);
   const seen = new Map<number, number>();
   const groups = input.map((group, g) => {
     if (!Array.isArray(group) || group.length === 0) throw new Error(`pretrain.bandGroups[${g}] must name at least one band, got ${JSON.stringify(group)}`);
     return group.map((band) => {
-      const channel = typeof band === 'number' ? band : channelByName(band, names);
+      const channel = typeof band === 'number' ? band : channelByName(band, names, order);
       if (!Number.isInteger(channel) || channel < 0 || channel >= channels) {
         const known = names.map((name, k) => bandLabel(names, k) + (name === null ? '' : ` (${k})`)).join(', ');
         throw new Error(typeof band === 'number'
@@ -94,9 +95,13 @@ export function resolveBandGroups(input: readonly (readonly (number | string)[])
   return plan(groups, names, 'groups as given');
 }
 
-function channelByName(band: string, names: readonly (string | null)[]): number {
+/** A band's channel by its name in the channel plan, its Sentinel-2 name, or "band k" (1-based, as the screens label unnamed bands). */
+function channelByName(band: string, names: readonly (string | null)[], order: readonly string[] | undefined): number {
   const exact = names.findIndex((name) => name !== null && name.trim().toLowerCase() === band.trim().toLowerCase());
   if (exact >= 0) return exact;
+  const numbered = /^band (\d+)$/i.exec(band.trim());
+  if (numbered) return Number(numbered[1]) - 1;
   const wanted = sentinel2Band(band);
-  return wanted === null ? -1 : names.findIndex((name) => sentinel2Band(name) === wanted);
+  if (wanted === null) return -1;
+  return order ? order.indexOf(wanted) : names.findIndex((name) => sentinel2Band(name) === wanted);
 }
