@@ -51,8 +51,9 @@ export function estimateTrainingMemory(recipe: Pick<TrainConfig, 'model' | 'batc
     // LayerNorms, qkv, attention output, projection, residuals, MLP hidden and its activation,
     // plus the attention matrices (scores and softmax) per head.
     batchSize * (tokens * width * (10 + 2 * model.mlpRatio) + 2 * heads * tokens * tokens);
-  const encoderTokens = 1 + keepCount(numPatches, recipe.maskRatio);
-  const decoderTokens = 1 + numPatches;
+  const groups = model.groupedBands?.groups.length ?? 1; // SatMAE: one token per band group and patch
+  const encoderTokens = 1 + groups * keepCount(numPatches, recipe.maskRatio);
+  const decoderTokens = 1 + groups * numPatches;
   const patchLength = model.inChans * model.patchSize * model.patchSize;
   const elements =
     batchSize * numPatches * patchLength * 4 + // images, patches, targets, prediction

@@ -9,7 +9,7 @@
  * normalised images, box-averaged down to a small side.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gridSize } from '../mae/config';
+import { tokenCount } from '../mae/grouped-bands';
 import type { MaskSet } from '../mae/masking';
 import { embedAllPatches, forwardEncoder, paramLookup, type MaeModel } from '../mae/model';
 import { layerNorm } from '../mae/ops';
@@ -29,7 +29,7 @@ export function encodeAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor3D 
   const batchSize = imgs.shape[0]!;
   return tf.tidy(() => {
     const patches = patchify(imgs, model.config.patchSize); // [B, L, C*p*p]
-    return forwardEncoder(model, patches, allVisibleMasks(batchSize, gridSize(model.config).numPatches)) as tf.Tensor3D; // [B, 1+L, D]
+    return forwardEncoder(model, patches, allVisibleMasks(batchSize, tokenCount(model.config))) as tf.Tensor3D; // [B, 1+L, D]; SatMAE: every group token, 1+G·L
   });
 }
 

@@ -20,8 +20,9 @@ export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number):
     tokens * width * model.mlpRatio, // the MLP's hidden layer
     tokens * 3 * width, // qkv
   );
-  const encoderTokens = 1 + keepCount(numPatches, maskRatio);
-  const decoderTokens = 1 + numPatches;
+  const groups = model.groupedBands?.groups.length ?? 1; // SatMAE: one token per band group and patch
+  const encoderTokens = 1 + groups * keepCount(numPatches, maskRatio);
+  const decoderTokens = 1 + groups * numPatches;
   return FLOAT_BYTES * Math.max(
     part(encoderTokens, model.embedDim, model.numHeads),
     part(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads),
