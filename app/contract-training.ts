@@ -162,6 +162,10 @@ export interface MaskPreview {
   seed: number;
   /** The picture is blurred by this σ (model pixels), as a deblurring run's encoder sees it. */
   blurSigma?: number;
+  /** SatMAE: each band group's own [L] mask (1 = masked), group 1 first; `mask` and `keep` are group 1's. */
+  groupMasks?: number[][];
+  /** SatMAE: whether the groups share one mask (spatialMask) or draw their own. */
+  spatialMask?: boolean;
 }
 
 /** A run's recipe as the history shows it. */
@@ -395,6 +399,9 @@ const MaskPreviewQuery = z.strictObject({
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
   /** Deblurring MAE: show the picture blurred by this σ (model pixels), as its encoder sees it. */
   blurSigma: Finite.min(0.1).max(16).optional(),
+  /** SatMAE: draw masks for this many band groups, per group or shared (`spatialMask`), as its training does. */
+  bandGroups: Count.min(2).max(16).optional(),
+  spatialMask: z.boolean().optional(),
 });
 export type MaskPreviewQuery = z.input<typeof MaskPreviewQuery>;
 

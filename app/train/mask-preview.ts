@@ -7,7 +7,8 @@
  */
 import sharp, { type Sharp } from 'sharp';
 import { StudioError, type MaskPreview } from '../contract';
-import { makeMasks, type MaskStrategyName } from '../mae/masking';
+import { groupedMasks, groupMask } from '../mae/grouped-bands';
+import { makeMasks, type MaskSet, type MaskStrategyName } from '../mae/masking';
 import { RNG_STREAMS, Rng } from '../mae/rng';
 import { gaussianBlur } from './recipes/blur';
 
@@ -21,6 +22,10 @@ export interface MaskPreviewOptions {
   seed: number;
   /** Deblurring MAE: blur the picture by this σ (model pixels), as its encoder sees it. */
   blurSigma?: number;
+  /** SatMAE: masks for this many band groups (drawn as its training draws them). */
+  bandGroups?: number;
+  /** SatMAE: one mask shared by every group. */
+  spatialMask?: boolean;
 }
 
 /** Masks one image; throws naming the field when the geometry cannot work. */
@@ -32,7 +37,9 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
   }
   const gridSide = imgSize / patchSize;
   if (gridSide < 2) throw new StudioError('INVALID_ARGUMENT', `patchSize ${patchSize} leaves a single patch at ${imgSize} px; use a smaller patch`);
-  const masks = makeMasks(strategy, { batchSize: 1, gridSide, maskRatio }, Rng.fromSeed(seed, RNG_STREAMS.preview));
+  const rng = Rng.fromSeed(seed, RNG_STREAMS.preview);
+  const groupCount = options.bandGroups ?? 1;
+  const masks: MaskSet & { groups?: number[][] } = groupCount > 1 ? firstGroup(groupedMasks(strategy, { batchSize: 1, gridSide, maskRatio }, { groups: Array.from({ length: groupCount }, (_, g) => [g]), spatialMask: options.spatialMask ?? false }, rng), groupCount) : makeMasks(strategy, { batchSize: 1, gridSide, maskRatio }, rng);
   const resized = sharp(file).resize(imgSize, imgSize, { fit: 'fill' }).removeAlpha();
   const png = options.blurSigma === undefined ? await resized.png({ compressionLevel: 4 }).toBuffer() : await blurredPng(resized, options.blurSigma);
   return {
@@ -47,7 +54,16 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
     keep: Array.from(masks.keep),
     seed,
     ...(options.blurSigma !== undefined && { blurSigma: options.blurSigma }),
+    ...(masks.groups && { groupMasks: masks.groups, spatialMask: options.spatialMask ?? false }),
   };
+}
+
+/** Grouped masks over G·L tokens → group 1's mask and keep (patch ids), with every group's mask. */
+function firstGroup(masks: MaskSet, groupCount: number): MaskSet & { groups: number[][] } {
+  const numPatches = masks.numPatches / groupCount;
+  const numKeep = masks.numKeep / groupCount;
+  const groups = Array.from({ length: groupCount }, (_, g) => Array.from(groupMask(masks, g, groupCount)));
+  return { batchSize: 1, numPatches, numKeep, keep: masks.keep.slice(0, numKeep), restore: masks.restore.slice(0, numPatches), mask: Uint8Array.from(groups[0]!), groups };
 }
 
 /** The picture blurred by the deblurring MAE's own filter (`recipes/blur.ts`), as its encoder sees it. */

@@ -178,6 +178,9 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   }
   // The rule's lr is fixed now: a later version with other rule constants resumes it unchanged.
   recipe.peakLr = peakLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps);
+  if (options.init !== undefined && recipe.model.groupedBands) {
+    throw new StudioError('INVALID_ARGUMENT', 'pretrain.init: published MAE weights have one patch embedding over all bands; a SatMAE (grouped bands) run starts from its own initialisation');
+  }
   const init = options.init === undefined ? undefined : planInit(options.init, model);
   const plan: PretrainPlan = {
     recipe,

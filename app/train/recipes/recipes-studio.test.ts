@@ -199,6 +199,16 @@ describe('domain recipes in the studio', () => {
     const card = (await studio.services.exports.preview(run.id, 'safetensors')).modelCard;
     expect(card).toContain('SatMAE (grouped bands): 2 band groups (B2 blue, B3 green, B4 red) (B8 NIR)');
     await expect(studio.services.exports.create(run.id, 'onnx', path.join(dir, 'export-satmae'))).rejects.toThrow(`run ${run.id} is a SatMAE (grouped bands) run: its 2 band groups each have their own patch embedding`);
+    // The mask preview draws each group's mask as training does: same count per group, apart or shared.
+    const image = studio.workspace.images.usable(projectId, 'path')[0]!;
+    const query = { imageId: image.id, strategy: 'random' as const, maskRatio: 0.75, patchSize: 8, imgSize: 32, seed: 2, bandGroups: 3 };
+    const apart = await studio.services.training.previewMask(query);
+    expect(apart.groupMasks!.map((mask) => mask.filter(Boolean).length)).toEqual([12, 12, 12]);
+    expect(new Set(apart.groupMasks!.map((mask) => mask.join(''))).size).toBeGreaterThan(1);
+    expect(apart.mask).toEqual(apart.groupMasks![0]);
+    expect(apart.keep.every((patch) => apart.mask[patch] === 0)).toBe(true);
+    const shared = await studio.services.training.previewMask({ ...query, spatialMask: true });
+    expect(new Set(shared.groupMasks!.map((mask) => mask.join(''))).size).toBe(1);
     await expect(writeHandoff(studio.workspace.root, run.id, path.join(dir, 'job-satmae'))).rejects.toThrow('is a SatMAE (grouped bands) run; the torchrun job implements the paper\'s MAE only');
   }, 180_000);
 });
