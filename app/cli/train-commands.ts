@@ -23,7 +23,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
     epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, 'lr-rule': { type: 'string' }, backend: { type: 'string' },
     seed: { type: 'string' }, init: { type: 'string' }, 'val-fraction': { type: 'string' }, 'norm-pix': { type: 'string' },
-    recipe: { type: 'string' }, 'blur-sigma': { type: 'string' }, targets: { type: 'string' },
+    recipe: { type: 'string' }, 'blur-sigma': { type: 'string' }, targets: { type: 'string' }, 'band-groups': { type: 'string' }, 'spatial-mask': { type: 'boolean' },
   });
   const out = createOutput(values.json === true);
   const workspace = required('pretrain', values, 'workspace');
@@ -50,6 +50,9 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     domainRecipe: values.recipe as Recipe['domainRecipe'],
     blurSigma: number('pretrain', 'blur-sigma', values['blur-sigma']),
     featureTargets: targets as Recipe['featureTargets'],
+    // SatMAE: "B2,B3,B4,B8|B11,B12" (names or 0-based indices), the preset when absent.
+    bandGroups: values['band-groups']?.split(/[|;]/).map((group) => group.split(',').map((band) => band.trim()).filter(Boolean).map((band) => (/^\d+$/.test(band) ? Number(band) : band))),
+    spatialMask: values['spatial-mask'],
     imgSize: positiveInt('pretrain', 'img', values.img),
     patchSize: positiveInt('pretrain', 'patch', values.patch),
     decoder: values.decoder,

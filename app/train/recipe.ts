@@ -21,7 +21,7 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   blurSigma: 'Deblurring MAE: σ in pixels (at the image size above) of the Gaussian blur the encoder sees; the loss is on the sharp image.',
   featureTargets: 'FG-MAE: what each masked patch is regressed as. HOG for any sensor; NDVI, NDWI and NDBI need bands named red, green, nir, swir.',
   bandGroups: 'SatMAE: bands split into groups, each its own tokens, patch embedding and prediction head; band indices from 0 or names. Bands in no group are not seen.',
-  spatialMask: 'SatMAE: hide a patch in every group at once, instead of drawing each group\'s mask on its own (the paper\'s default for multispectral images).',
+  spatialMask: 'SatMAE: hide the same patches in every group, instead of drawing each group\'s mask on its own (the reference\'s default, off).',
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
   steps: 'Optimizer steps of the whole run (instead of epochs).',

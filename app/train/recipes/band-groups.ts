@@ -82,7 +82,7 @@ export function resolveBandGroups(input: readonly (readonly (number | string)[])
     return group.map((band) => {
       const channel = typeof band === 'number' ? band : channelByName(band, names, order);
       if (!Number.isInteger(channel) || channel < 0 || channel >= channels) {
-        const known = names.map((name, k) => bandLabel(names, k) + (name === null ? '' : ` (${k})`)).join(', ');
+        const known = order ? `${order.join(', ')} in the Sentinel-2 order assumed, or band 1..${channels}` : names.map((name, k) => bandLabel(names, k) + (name === null ? '' : ` (${k})`)).join(', ');
         throw new Error(typeof band === 'number'
           ? `pretrain.bandGroups[${g}] must hold band indices 0..${channels - 1}, got ${band}`
           : `pretrain.bandGroups[${g}] names no band of these images: ${JSON.stringify(band)} (bands: ${known})`);

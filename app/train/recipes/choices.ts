@@ -65,7 +65,7 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const suggested = ultrasound ? 'deblur' : manyBands ? 'satmae' : multiband ? 'fgmae' : 'mae';
   const groups = presetBandGroups(images.bandNames);
   const satmaeWhy = manyBands
-    ? `These ${images.channels}-band images have bands of different ground resolutions and physics; SatMAE gives each band group its own tokens and masks them apart, which Cong et al. found better than one token over all bands (groups: ${groups.source}).`
+    ? `These ${images.channels}-band images have bands of different ground resolutions and physics; SatMAE gives each band group its own tokens and masks them apart, which Cong et al. found better than one token over all bands.`
     : images.channels >= 4
       ? `Made for satellite images with 10 or more bands (Cong et al.): each of the ${groups.groups.length} band groups gets its own tokens, about ${groups.groups.length}× the compute of one token per patch${images.domain === 'remote-sensing' ? '' : '; this project is not marked remote sensing'}.`
       : `Made for multispectral images with many bands: these images have ${images.channels} channel${images.channels === 1 ? '' : 's'}, too few to group.`;
