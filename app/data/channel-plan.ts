@@ -178,6 +178,8 @@ export function channelPlanView(workspace: Workspace, projectId: number): Channe
     stats: stored.stats && statsMatch(stored.stats, plan, counts) ? stored.stats : null,
     groups,
     coverage: planCoverage(rows, plan),
+    volumes: workspace.images.volumeCount(projectId),
+    modelChannels: plan.bands.length * (2 * (plan.volume?.neighbours ?? 0) + 1),
   };
 }
 
@@ -233,7 +235,24 @@ export function resolveTransform(plan: ChannelPlan, stats: DatasetChannelStats |
       transform.spread.push(std > 1e-6 ? std : 1);
     }
   }
-  return transform;
+  return withNeighbours(transform, plan.volume?.neighbours ?? 0);
+}
+
+/**
+ * A transform for 2.5-D samples: the 2n + 1 stacked planes each bring `inputChannels` bands, and
+ * every plane's bands get the plan's transform (model channels plane-major: k × the plan's bands).
+ */
+export function withNeighbours(transform: ChannelTransform, neighbours: number): ChannelTransform {
+  if (neighbours === 0) return transform;
+  const planes = Array.from({ length: 2 * neighbours + 1 }, (_, slot) => slot);
+  const input = transform.inputChannels ?? 1;
+  return {
+    ...transform,
+    bands: planes.flatMap((slot) => transform.bands.map((band) => slot * input + band)),
+    clip: planes.flatMap(() => transform.clip),
+    center: planes.flatMap(() => transform.center),
+    spread: planes.flatMap(() => transform.spread),
+  };
 }
 
 /** Pixel-weighted dataset mean and std per band in the images' own units, from per-image stats. */

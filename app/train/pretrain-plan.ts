@@ -7,12 +7,13 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type ChannelPlan, type ChannelStats, type Recipe, type RunTimeEstimate } from '../contract';
+import { StudioError, type ChannelPlan, type ChannelStats, type ImageMeta, type Recipe, type RunTimeEstimate } from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
 import { DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
 import type { ChannelTransform } from '../data/batches';
 import { convertStats } from '../data/channel-conversion';
 import { channelPlanView, keptByPlan, pooledStats, resolveTransform } from '../data/channel-plan';
+import { checkVolumeSampling } from '../data/volumes/volume-entries';
 import { splitGroupOf, stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
@@ -103,6 +104,7 @@ interface Candidate {
   split?: string | null;
   /** Slices of one volume or subject share it, so the split never parts them. */
   group?: string | null;
+  meta?: ImageMeta | null;
 }
 
 /** Builds and validates the model config from the user's architecture options. */
@@ -227,7 +229,7 @@ export function sha256File(file: string): string {
 export function planDataset(workspace: Workspace, projectId: number, options: PretrainOptions): DatasetPlan {
   const rows = workspace.images.usable(projectId, 'path');
   if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
-  const candidates: Candidate[] = rows.map(({ id, label, width, height, channels, bitDepth, stats, split, meta }) => ({ id, label, width, height, channels, bitDepth, stats, split, group: splitGroupOf(meta) }));
+  const candidates: Candidate[] = rows.map(({ id, label, width, height, channels, bitDepth, stats, split, meta }) => ({ id, label, width, height, channels, bitDepth, stats, split, group: splitGroupOf(meta), meta }));
   // The channel plan decides, per channel count, how images become its input bands or that they
   // are left out; Curate shows that decision and the run records it.
   const view = channelPlanView(workspace, projectId);
@@ -239,6 +241,7 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
     .map((group) => ({ reason: `${group.channels}-channel images, left out by the channel plan`, count: candidates.filter((candidate) => candidate.channels === group.channels).length }))
     .filter((item) => item.count > 0);
   if (chosen.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId}: the channel plan leaves out every image; choose a conversion in Curate`);
+  if (channelPlan.volume) checkVolumeSampling(chosen.map((candidate) => candidate.meta ?? null), channelPlan.volume);
   // Statistics of each image as the model sees it (converted), for the [0, 1] normalisation.
   const converted = chosen.map((candidate) => ({ ...candidate, channels, stats: convertStats(candidate.stats, candidate.channels, candidate.conversion, channels) as ChannelStats[] }));
   const { mean, std } = datasetNormalisation(converted);
