@@ -4,7 +4,7 @@
  * so every transport carries them like any other call. No Node, Electron or DOM here either.
  */
 import { z } from 'zod';
-import type { ChannelConversion } from './contract-channels';
+import type { ChannelConversion, VolumeSampling } from './contract-channels';
 import { Id, method, returns } from './contract-method';
 
 // ---------------------------------------------------------------------------------------------
@@ -62,6 +62,8 @@ export interface RecipeDefaults {
     conversions: Record<string, ChannelConversion>;
     /** Classes the channel plan leaves out entirely. */
     excludedClasses: string[];
+    /** Present when the project holds volumes: how many, and how the plan cuts them into samples. */
+    volumes?: { count: number; sampling: VolumeSampling };
   };
   /** Memory of this machine, which the batch must fit in. */
   memoryBytes: number;
