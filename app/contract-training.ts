@@ -62,8 +62,11 @@ export interface RecipeDefaults {
     conversions: Record<string, ChannelConversion>;
     /** Classes the channel plan leaves out entirely. */
     excludedClasses: string[];
-    /** Present when the project holds volumes: how many, and how the plan cuts them into samples. */
-    volumes?: { count: number; sampling: VolumeSampling };
+    /**
+     * Present when the project holds volumes: how many, how the plan cuts them into samples, and
+     * the samples (planes) to train on and validate on when the plan cuts them.
+     */
+    volumes?: { count: number; sampling: VolumeSampling; samples?: { train: number; val: number } };
   };
   /** Memory of this machine, which the batch must fit in. */
   memoryBytes: number;

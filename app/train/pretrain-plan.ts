@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type ChannelPlan, type ChannelStats, type ImageMeta, type Recipe, type RunTimeEstimate } from '../contract';
+import { StudioError, type ChannelPlan, type ChannelStats, type ImageMeta, type Recipe, type RunTimeEstimate, type VolumeSampling } from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
 import { DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
 import type { ChannelTransform } from '../data/batches';
 import { convertStats } from '../data/channel-conversion';
 import { channelPlanView, keptByPlan, pooledStats, resolveTransform } from '../data/channel-plan';
-import { checkVolumeSampling } from '../data/volumes/volume-entries';
+import { checkVolumeSampling, volumeEntries } from '../data/volumes/volume-entries';
 import { splitGroupOf, stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
@@ -75,6 +75,11 @@ export interface DatasetPlan {
   transform?: ChannelTransform;
   /** Where the split came from: the one stored by curation, or drawn for this run. */
   splitSource?: 'curation' | 'seeded';
+  /**
+   * Training samples when the channel plan cuts volumes into planes (`channelPlan.volume`): a
+   * volume's coronal or sagittal planes outnumber its stored slices. Epochs count these.
+   */
+  samples?: { train: number; val: number };
 }
 
 /** The stored config of a pretraining run. */
@@ -152,7 +157,7 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   const model = modelConfig(options, data.channels);
   const batchSize = options.batchSize ?? DEFAULT_TRAIN_CONFIG.batchSize;
   const accumSteps = options.accumSteps ?? DEFAULT_TRAIN_CONFIG.accumSteps;
-  const stepsPerEpoch = Math.max(1, Math.ceil(data.trainImageIds.length / (batchSize * accumSteps)));
+  const stepsPerEpoch = Math.max(1, Math.ceil((data.samples?.train ?? data.trainImageIds.length) / (batchSize * accumSteps)));
   if (options.steps !== undefined && options.epochs !== undefined) {
     throw new StudioError('INVALID_ARGUMENT', 'pretrain: give --steps or --epochs, not both');
   }
@@ -265,7 +270,13 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
     trainImageIds: train.map((c) => c.id),
     valImageIds: val.map((c) => c.id),
     excluded,
+    ...(channelPlan.volume && { samples: { train: sampleCount(train, channelPlan.volume), val: sampleCount(val, channelPlan.volume) } }),
   };
+}
+
+/** Training samples of candidates when volumes are cut as `sampling` says. */
+function sampleCount(candidates: readonly Candidate[], sampling: VolumeSampling): number {
+  return volumeEntries(candidates.map(({ id, width, height, channels, bitDepth, meta }) => ({ entry: { path: String(id), width, height, channels, bitDepth }, meta: meta ?? null })), sampling).length;
 }
 
 /**

@@ -146,7 +146,7 @@ export class StudioTraining {
         excluded: data.excluded,
         conversions: data.channelPlan?.conversions ?? {},
         excludedClasses: data.excludedClasses ?? [],
-        ...(volumes > 0 && { volumes: { count: volumes, sampling: data.channelPlan?.volume ?? DEFAULT_VOLUME_SAMPLING } }),
+        ...(volumes > 0 && { volumes: { count: volumes, sampling: data.channelPlan?.volume ?? DEFAULT_VOLUME_SAMPLING, ...(data.samples && { samples: data.samples }) } }),
       },
       memoryBytes: os.totalmem(),
     };

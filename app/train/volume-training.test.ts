@@ -50,6 +50,8 @@ describe('training on volumes', () => {
     const entries = imageEntries(workspace, { data } as PretrainPlan);
     // Every file's 6 coronal planes (j), 4 slices of 2.1 mm resampled to 12 rows of 0.7 mm.
     expect(entries.train.length + entries.val.length).toBe(6 * 6);
+    // Epochs count planes, not the 4 stored slices per file.
+    expect(data.samples).toEqual({ train: entries.train.length, val: entries.val.length });
     expect(entries.train.every((entry) => entry.plane!.axis === 1 && entry.width === 8 && entry.height === 12)).toBe(true);
     const trainFiles = new Set(entries.train.map((entry) => entry.path));
     expect(entries.val.filter((entry) => trainFiles.has(entry.path))).toEqual([]);

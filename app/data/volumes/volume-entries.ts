@@ -67,7 +67,7 @@ export function volumeEntries(rows: readonly VolumeRow[], sampling: VolumeSampli
         out.push(sample(placement.slice));
         continue;
       }
-      const key = `${entry.path}#${time}#${axis}`;
+      const key = `${placement.key ?? `${entry.path}:${time}`}#${axis}`;
       if (done.has(key)) continue;
       done.add(key);
       for (let index = 0; index < size[axis]!; index++) out.push(sample(index));
