@@ -249,7 +249,11 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
   if (channelPlan.volume) checkVolumeSampling(chosen.map((candidate) => candidate.meta ?? null), channelPlan.volume);
   // Statistics of each image as the model sees it (converted), for the [0, 1] normalisation.
   const converted = chosen.map((candidate) => ({ ...candidate, channels, stats: convertStats(candidate.stats, candidate.channels, candidate.conversion, channels) as ChannelStats[] }));
-  const { mean, std } = datasetNormalisation(converted);
+  const single = datasetNormalisation(converted);
+  // 2.5-D: each of the 2n + 1 stacked planes has the bands' statistics (reconstructions undo them per channel).
+  const planes = 2 * (channelPlan.volume?.neighbours ?? 0) + 1;
+  const mean = Array.from({ length: planes }, () => single.mean).flat();
+  const std = Array.from({ length: planes }, () => single.std).flat();
   const transform = resolveTransform(channelPlan, view.stats, pooledStats(converted, channels));
   // A split stored by curation wins; otherwise one is drawn for this run from its seed. Rows come
   // in path order, not id order: ids follow the order parallel decoding finished, so the same

@@ -46,6 +46,7 @@ describe('training on volumes', () => {
 
     const data = planDataset(workspace, projectId, { valFraction: 0.34, seed: 3 });
     expect(data.channels).toBe(3);
+    expect([data.mean.length, data.std.length]).toEqual([3, 3]); // reconstructions undo the normalisation per channel
     expect(data.transform!.clip).toEqual([[-160, 240], [-160, 240], [-160, 240]]);
     const entries = imageEntries(workspace, { data } as PretrainPlan);
     // Every file's 6 coronal planes (j), 4 slices of 2.1 mm resampled to 12 rows of 0.7 mm.
