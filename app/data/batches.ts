@@ -24,8 +24,8 @@ import { convertRaster, conversionOf } from './channel-conversion';
 import { decodeImage } from './formats/decode';
 import { namedFormat, SNIFF_BYTES } from './formats/formats';
 import type { Raster } from './formats/raster';
-import { cropRaster, openNifti, openSampleFile, type Region, type SampleFile } from './formats/sample-files';
-import { readVolumePlane, type VolumePlane } from './volumes/volume-planes';
+import { cropRaster, openSampleFile, type Region, type SampleFile } from './formats/sample-files';
+import { openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
 
 /** One training sample as the store knows it. */
 export interface ImageEntry {
@@ -87,7 +87,7 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
   let file: SampleFile | null = null;
   try {
     if (entry.plane) {
-      const plane = readVolumePlane(openNifti(new Uint8Array(await readFile(entry.path)), entry.path), entry.plane);
+      const plane = readVolumePlane(await openVolumeFile(entry.path), entry.plane);
       return region ? cropRaster(plane, region) : plane;
     }
     const source = entry.huge

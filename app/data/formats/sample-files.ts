@@ -137,8 +137,7 @@ let forgetNifti: NodeJS.Timeout | undefined;
 /** How long the last NIfTI file stays parsed after its last read. */
 const NIFTI_KEPT_MS = 30_000;
 
-/** A NIfTI file's volume, parsed once while it is read slice after slice (the last one is kept). */
-export function openNifti(bytes: Uint8Array, path: string): NiftiVolume {
+function openNifti(bytes: Uint8Array, path: string): NiftiVolume {
   const volume = lastNifti && lastNifti.path === path && sameBytes(lastNifti.bytes, bytes) ? lastNifti.volume : readNifti(bytes);
   lastNifti = { path, bytes, volume };
   // A long-lived process (the app after an import) does not hold a volume it no longer reads.

@@ -15,9 +15,10 @@
  *   all bands of the first plane, then the next), indices clamped at the volume's ends, so the
  *   first plane's lower neighbours repeat it.
  */
+import { readFile, stat } from 'node:fs/promises';
 import type { VolumeSampling } from '../../contract';
 import { DecodeError } from '../formats/decode';
-import { axisCodes, type NiftiVolume } from '../formats/nifti';
+import { axisCodes, readNifti, type NiftiVolume } from '../formats/nifti';
 import { allocateValues, type Raster } from '../formats/raster';
 
 /** The plane of a volume one training sample reads. */
@@ -146,4 +147,31 @@ export function readVolumePlane(volume: NiftiVolume, plane: VolumePlane): Raster
     }
   });
   return { width, height, bands: total, sampleType: planes[0]!.sampleType, values };
+}
+
+/**
+ * The volume file last read for planes, kept while its size and modification time stay the same:
+ * a coronal or sagittal plane needs the whole volume, and planes of one volume are read one after
+ * another, so each file is read and inflated once rather than once per plane. One volume at most
+ * is held, and it is let go after {@link VOLUME_KEPT_MS} without reads.
+ */
+let keptVolume: { path: string; size: number; mtimeMs: number; volume: NiftiVolume } | null = null;
+let forgetVolume: NodeJS.Timeout | undefined;
+
+/** How long the last volume file read for planes stays parsed after its last read. */
+export const VOLUME_KEPT_MS = 30_000;
+
+/** The NIfTI volume in a file, read once while it is unchanged (see {@link keptVolume}). */
+export async function openVolumeFile(file: string): Promise<NiftiVolume> {
+  const { size, mtimeMs } = await stat(file);
+  let volume = keptVolume && keptVolume.path === file && keptVolume.size === size && keptVolume.mtimeMs === mtimeMs ? keptVolume.volume : null;
+  if (!volume) {
+    keptVolume = null; // let the previous volume go before inflating the next
+    volume = readNifti(new Uint8Array(await readFile(file)));
+    keptVolume = { path: file, size, mtimeMs, volume };
+  }
+  clearTimeout(forgetVolume);
+  forgetVolume = setTimeout(() => (keptVolume = null), VOLUME_KEPT_MS);
+  forgetVolume.unref();
+  return volume;
 }
