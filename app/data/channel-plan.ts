@@ -19,6 +19,7 @@ import {
 import type { Workspace } from '../workspace';
 import type { ChannelTransform, ImageEntry } from './batches';
 import { conversionOf } from './channel-conversion';
+import { checkVolumeSampling } from './volumes/volume-entries';
 
 /** A stored image as statistics and thumbnails need it. */
 export interface PlanImage extends ImageEntry {
@@ -116,6 +117,15 @@ export function validatePlan(input: ChannelPlanInput, counts: readonly number[],
     throw new StudioError('INVALID_ARGUMENT', `channelPlan.displayRange needs ${plan.displayBands.length} entries (one per shown band), got ${plan.displayRange.length}`);
   }
   return plan;
+}
+
+/**
+ * Throws INVALID_ARGUMENT when the plan's volume setting cannot be applied to the images it keeps
+ * (`volumes/volume-entries.ts`: DICOM series cut along another axis, plain images with neighbours),
+ * so Curate says so when the plan is saved rather than when a run starts.
+ */
+export function checkPlanVolumes(workspace: Workspace, projectId: number, plan: ChannelPlan): void {
+  if (plan.volume) checkVolumeSampling(keptByPlan(planImages(workspace, projectId), plan).map((image) => image.meta), plan.volume);
 }
 
 /** What a plan keeps of images counted by channel count and label. */

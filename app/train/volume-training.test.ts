@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileBatchSource } from '../data/batches';
-import { channelPlanView, validatePlan } from '../data/channel-plan';
-import { temporaryFolder, temporaryWorkspace } from '../data/images.fixtures';
+import { channelPlanView, checkPlanVolumes, validatePlan } from '../data/channel-plan';
+import { temporaryFolder, temporaryWorkspace, writeFixture } from '../data/images.fixtures';
 import { importFolders } from '../data/import/import';
 import { makeNifti } from '../data/formats/nifti.fixtures';
 import { Rng } from '../mae/rng';
@@ -74,5 +74,14 @@ describe('training on volumes', () => {
     expect(entries.train.every((entry) => entry.plane!.axis === 2 && entry.plane!.neighbours === 2 && entry.width === 8 && entry.height === 6)).toBe(true);
     const batch = await fileBatchSource({ images: entries.train, imgSize: 8, transform: data.transform! }).next(Rng.fromSeed(2, 0), 2);
     expect(batch.channels).toBe(5);
+  });
+
+  it('refuses, when the plan is saved, neighbours for a project that also keeps plain images', async () => {
+    const { workspace, projectId } = space;
+    await writeFixture(path.join(data.dir, 'photo.png'), { format: 'png', bitDepth: 8, channels: 1, width: 16, height: 16, seed: 1 });
+    await importFolders({ importId: 'j', projectId, folders: [data.dir], images: workspace.images, projectDir: workspace.projectDir(projectId) });
+    const plan = channelPlanView(workspace, projectId).plan;
+    expect(() => checkPlanVolumes(workspace, projectId, { ...plan, volume: { axis: 'axial', neighbours: 1 } })).toThrow(/channelPlan.volume.neighbours: 1 kept image is not a slice of a volume, so it has no neighbouring slices; set neighbours to 0 or exclude it/);
+    expect(() => checkPlanVolumes(workspace, projectId, { ...plan, volume: { axis: 'sagittal', neighbours: 0 } })).not.toThrow();
   });
 });

@@ -57,9 +57,9 @@ describe('volume entries', () => {
   it('refuses DICOM series cut along another axis and plain images with neighbours, by name', () => {
     const series: ImageMeta = { volume: { key: 's', group: 's', slice: 0, slices: 2, axis: 'k', transform: 'dicom' } };
     expect(() => checkVolumeSampling([series], { axis: 'axial', neighbours: 0 })).not.toThrow();
-    expect(() => checkVolumeSampling([series], { axis: 'sagittal', neighbours: 0 })).toThrow(/1 slices of DICOM series .* only NIfTI volumes can be cut along other axes/);
+    expect(() => checkVolumeSampling([series], { axis: 'sagittal', neighbours: 0 })).toThrow(/1 slice of DICOM series is kept, and only NIfTI volumes can be cut along other axes/);
     expect(() => checkVolumeSampling([null, {}], { axis: 'coronal', neighbours: 0 })).not.toThrow();
-    expect(() => checkVolumeSampling([null, {}], { axis: 'axial', neighbours: 1 })).toThrow(/channelPlan.volume.neighbours: 2 kept images are not slices of a volume/);
+    expect(() => checkVolumeSampling([null, {}], { axis: 'axial', neighbours: 1 })).toThrow(/channelPlan.volume.neighbours: 2 kept images are not slices of a volume, so they have no neighbouring slices/);
   });
 
   it('reads a labelled slice with its neighbours for probes, and leaves other images alone', () => {

@@ -37,10 +37,11 @@ export function checkVolumeSampling(metas: readonly (ImageMeta | null)[], sampli
   const flat = metas.filter((meta) => !meta?.volume).length;
   const resliced = sampling.axis !== 'axial' || sampling.neighbours > 0;
   if (series > 0 && resliced) {
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume: ${series} slices of DICOM series are kept, and only NIfTI volumes can be cut along other axes or read with neighbours yet; choose axial planes without neighbours, exclude the series, or convert them to NIfTI (dcm2niix)`);
+    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume: ${series} ${series === 1 ? 'slice' : 'slices'} of DICOM series ${series === 1 ? 'is' : 'are'} kept, and only NIfTI volumes can be cut along other axes or read with neighbours yet; choose axial planes without neighbours, exclude the series, or convert them to NIfTI (dcm2niix)`);
   }
   if (flat > 0 && sampling.neighbours > 0) {
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume.neighbours: ${flat} kept images are not slices of a volume, so they have no neighbouring slices; set neighbours to 0 or exclude them`);
+    const one = flat === 1;
+    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume.neighbours: ${flat} kept ${one ? 'image is not a slice' : 'images are not slices'} of a volume, so ${one ? 'it has' : 'they have'} no neighbouring slices; set neighbours to 0 or exclude ${one ? 'it' : 'them'}`);
   }
 }
 
