@@ -25,7 +25,7 @@ import { decodeImage } from './formats/decode';
 import { namedFormat, SNIFF_BYTES } from './formats/formats';
 import type { Raster } from './formats/raster';
 import { cropRaster, openSampleFile, type Region, type SampleFile } from './formats/sample-files';
-import { openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
+import { openSeries, openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
 
 /** One training sample as the store knows it. */
 export interface ImageEntry {
@@ -87,7 +87,9 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
   let file: SampleFile | null = null;
   try {
     if (entry.plane) {
-      const plane = readVolumePlane(await openVolumeFile(entry.path), entry.plane);
+      const { series } = entry.plane;
+      const grid = series ? await openSeries(series.slices, series.spacing, (slice) => readEntry({ ...entry, ...slice, plane: undefined })) : await openVolumeFile(entry.path);
+      const plane = readVolumePlane(grid, entry.plane);
       return region ? cropRaster(plane, region) : plane;
     }
     const source = entry.huge
@@ -215,7 +217,17 @@ function stackPlanes(planes: Raster[]): Raster {
 /** Which sample of its file an entry reads: its frame, or a volume plane's axis, index, volume and neighbours. */
 export function sampleKey(entry: ImageEntry): string {
   const { plane } = entry;
-  return plane ? `${'ijk'[plane.axis]}${plane.index}t${plane.time}n${plane.neighbours}` : String(entry.frame ?? 0);
+  if (!plane) return String(entry.frame ?? 0);
+  const key = `${'ijk'[plane.axis]}${plane.index}t${plane.time}n${plane.neighbours}`;
+  // A series' planes depend on which of its slices are kept: their list is part of the key.
+  return plane.series ? `${key}s${fnv1a(plane.series.slices.map((slice) => `${slice.path}#${slice.frame}`).join('\0'))}` : key;
+}
+
+/** 32-bit FNV-1a of a string, in hex (a short, stable key; not a security hash). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 /** A byte-budgeted LRU of decoded images (Map iteration order is recency). */

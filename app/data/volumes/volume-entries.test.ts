@@ -9,7 +9,7 @@ import type { ImageMeta } from '../../contract';
 import { makeNifti } from '../formats/nifti.fixtures';
 import { niftiMeta, readNifti } from '../formats/nifti';
 import { splitGroupOf, stratifiedSplit } from '../split';
-import { checkVolumeSampling, storedSliceEntry, volumeEntries, type VolumeRow } from './volume-entries';
+import { checkVolumeSampling, storedSliceEntries, volumeEntries, type VolumeRow } from './volume-entries';
 
 /** Rows of one 4 × 3 × 5 volume (0.5 × 0.5 × 2 mm) as import stores them, keyed like import does. */
 function volumeRows(name: string, label: string | null = null): (VolumeRow & { label: string | null; group: string | null })[] {
@@ -54,18 +54,22 @@ describe('volume entries', () => {
     expect(trainFiles.size + valFiles.size).toBe(6);
   });
 
-  it('refuses DICOM series cut along another axis and plain images with neighbours, by name', () => {
+  it('refuses DICOM series without a sound geometry cut along another axis, and plain images with neighbours, by name', () => {
     const series: ImageMeta = { volume: { key: 's', group: 's', slice: 0, slices: 2, axis: 'k', transform: 'dicom' } };
     expect(() => checkVolumeSampling([series], { axis: 'axial', neighbours: 0 })).not.toThrow();
-    expect(() => checkVolumeSampling([series], { axis: 'sagittal', neighbours: 0 })).toThrow(/1 slice of DICOM series is kept, and only NIfTI volumes can be cut along other axes/);
+    expect(() => checkVolumeSampling([series], { axis: 'sagittal', neighbours: 0 })).toThrow(/1 kept slice belongs to DICOM series without positions or with missing, duplicate or mixed slices/);
+    const placed: ImageMeta = { volume: { ...series.volume!, spacing: [0.5, 0.5, 2], orientation: 'LPS', affine: [] } };
+    expect(() => checkVolumeSampling([placed, placed], { axis: 'sagittal', neighbours: 2 })).not.toThrow();
+    expect(() => checkVolumeSampling([{ volume: { ...placed.volume!, problems: ['missing slices: about 2'] } }], { axis: 'axial', neighbours: 1 })).toThrow(/DICOM series without positions or with missing/);
     expect(() => checkVolumeSampling([null, {}], { axis: 'coronal', neighbours: 0 })).not.toThrow();
     expect(() => checkVolumeSampling([null, {}], { axis: 'axial', neighbours: 1 })).toThrow(/channelPlan.volume.neighbours: 2 kept images are not slices of a volume, so they have no neighbouring slices/);
   });
 
-  it('reads a labelled slice with its neighbours for probes, and leaves other images alone', () => {
-    const row = volumeRows('a')[4]!;
-    expect(storedSliceEntry(row, { axis: 'coronal', neighbours: 2 }).plane).toEqual({ axis: 2, index: 4, time: 0, neighbours: 2 });
-    expect(storedSliceEntry(row, undefined)).toBe(row.entry);
-    expect(storedSliceEntry({ entry: row.entry, meta: null }, { axis: 'axial', neighbours: 1 })).toBe(row.entry);
+  it('reads each labelled slice with its neighbours for probes, in order, and leaves other images alone', () => {
+    const rows = volumeRows('a');
+    const flat: VolumeRow = { entry: { path: '/data/photo.png', channels: 1, bitDepth: 8 }, meta: null };
+    const entries = storedSliceEntries([rows[4]!, flat, rows[1]!], { axis: 'coronal', neighbours: 2 });
+    expect(entries.map((entry) => entry.plane ?? null)).toEqual([{ axis: 2, index: 4, time: 0, neighbours: 2 }, null, { axis: 2, index: 1, time: 0, neighbours: 2 }]);
+    expect(storedSliceEntries(rows, undefined)).toEqual(rows.map((row) => row.entry));
   });
 });

@@ -12,8 +12,8 @@ import { decodePlanar, type ImageEntry } from '../batches';
 import { defaultChannelPlan, resolveTransform } from '../channel-plan';
 import { prepareSample } from '../cache/prepared';
 import { makeNifti, type NiftiFixture } from '../formats/nifti.fixtures';
-import { readNifti, readNiftiSlice } from '../formats/nifti';
-import { planeSize, readPlane, readVolumePlane, voxelAxisOf } from './volume-planes';
+import { axisCodes, readNifti, readNiftiSlice } from '../formats/nifti';
+import { niftiGrid, planeSize, readPlane, readVolumePlane, voxelAxisOf } from './volume-planes';
 
 /** A 4 × 3 × 5 int16 volume (i, j, k): voxel value 100·i + 10·j + k. */
 const SIZE = [4, 3, 5] as const;
@@ -30,20 +30,24 @@ function at(raster: { width: number; bands: number; values: ArrayLike<number> },
 }
 
 describe('planes along each axis', () => {
-  const volume = readNifti(makeNifti(ramp()));
+  const file = readNifti(makeNifti(ramp()));
+  const volume = niftiGrid(file);
+  const codes = axisCodes(file.affine);
 
   it('maps axial, coronal and sagittal to k, j and i of a RAS volume, and follows a permuted sform', () => {
-    expect([voxelAxisOf(volume.affine, 'axial'), voxelAxisOf(volume.affine, 'coronal'), voxelAxisOf(volume.affine, 'sagittal')]).toEqual([2, 1, 0]);
+    expect([voxelAxisOf(codes, 'axial'), voxelAxisOf(codes, 'coronal'), voxelAxisOf(codes, 'sagittal')]).toEqual([2, 1, 0]);
     // A volume stored sagittal-first: i runs S–I, j A–P, k L–R.
     const sagittalFirst = readNifti(makeNifti(ramp({ sform: { code: 1, rows: [[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]] } })));
-    expect([voxelAxisOf(sagittalFirst.affine, 'axial'), voxelAxisOf(sagittalFirst.affine, 'sagittal')]).toEqual([0, 2]);
+    expect([voxelAxisOf(axisCodes(sagittalFirst.affine), 'axial'), voxelAxisOf(axisCodes(sagittalFirst.affine), 'sagittal')]).toEqual([0, 2]);
+    expect(voxelAxisOf('LPS', 'coronal')).toBe(1); // DICOM's codes name the same world axes
+    expect(() => voxelAxisOf('LLS', 'axial')).toThrow(/axes \(LLS\) do not each run along another of L–R, A–P, S–I/);
   });
 
   it('reads an axial plane equal to the stored slice: columns i, rows j from high to low', () => {
     const plane = readPlane(volume, 2, 3);
     expect([plane.width, plane.height]).toEqual([4, 3]);
     for (let row = 0; row < 3; row++) for (let column = 0; column < 4; column++) expect(at(plane, column, row)).toBe(value(column, 2 - row, 3));
-    expect(Array.from(plane.values)).toEqual(Array.from(readNiftiSlice(volume, 3).values));
+    expect(Array.from(plane.values)).toEqual(Array.from(readNiftiSlice(file, 3).values));
   });
 
   it('reads a coronal plane (columns i, rows k, superior on top) and a sagittal one (columns j, rows k)', () => {
@@ -62,7 +66,7 @@ describe('planes along each axis', () => {
 
 describe('square pixels', () => {
   it('resamples a coronal plane of 0.5 × 0.5 × 2 mm voxels to 4 × 20 pixels, linear along k', () => {
-    const volume = readNifti(makeNifti(ramp({ pixdim: [0.5, 0.5, 2] })));
+    const volume = niftiGrid(readNifti(makeNifti(ramp({ pixdim: [0.5, 0.5, 2] }))));
     expect(planeSize(volume.size, volume.spacing, 1)).toEqual({ width: 4, height: 20 });
     expect(planeSize(volume.size, volume.spacing, 2)).toEqual({ width: 4, height: 3 }); // axial pixels are square already
     const plane = readVolumePlane(volume, { axis: 1, index: 1, time: 0, neighbours: 0 });
@@ -76,7 +80,7 @@ describe('square pixels', () => {
 });
 
 describe('2.5-D neighbours', () => {
-  const volume = readNifti(makeNifti(ramp()));
+  const volume = niftiGrid(readNifti(makeNifti(ramp())));
 
   it('stacks planes index − 1, index, index + 1 as bands, clamped at both ends', () => {
     const bandsAt = (index: number) => {

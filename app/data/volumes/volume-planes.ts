@@ -18,7 +18,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { VolumeSampling } from '../../contract';
 import { DecodeError } from '../formats/decode';
-import { axisCodes, readNifti, type NiftiVolume } from '../formats/nifti';
+import { readNifti, type NiftiVolume } from '../formats/nifti';
 import { allocateValues, type Raster } from '../formats/raster';
 
 /** The plane of a volume one training sample reads. */
@@ -31,25 +31,83 @@ export interface VolumePlane {
   time: number;
   /** Planes on each side stacked as bands (2.5-D); 0 for one plane. */
   neighbours: number;
+  /**
+   * For a volume of separate stored slices (a DICOM series): its slices in order and its voxel
+   * spacing (i, j, k); absent for a NIfTI file, which holds its whole volume.
+   */
+  series?: { slices: SeriesSlice[]; spacing: [number, number, number] };
 }
 
 /** World-axis letters of each anatomical plane's normal. */
 const NORMAL_LETTERS: Readonly<Record<Exclude<VolumeSampling['axis'], 'all'>, string>> = { axial: 'SI', coronal: 'AP', sagittal: 'LR' };
 
-/** The voxel axis (0 i, 1 j, 2 k) an anatomical plane cuts across, from the volume's affine. */
-export function voxelAxisOf(affine: number[][], plane: Exclude<VolumeSampling['axis'], 'all'>): 0 | 1 | 2 {
-  const codes = [...axisCodes(affine)];
-  const world = codes.map((letter) => Object.values(NORMAL_LETTERS).findIndex((letters) => letters.includes(letter)));
-  if (new Set(world).size !== 3) {
-    throw new DecodeError(`the volume's axes (${codes.join('')}) do not each run along another of L–R, A–P, S–I, so its ${plane} planes cannot be cut along a voxel axis`);
+/**
+ * The voxel axis (0 i, 1 j, 2 k) an anatomical plane cuts across, from the volume's axis codes
+ * (`RAS`, `LPS`, ...; only which world axis each voxel axis runs along matters, not its sign).
+ */
+export function voxelAxisOf(codes: string, plane: Exclude<VolumeSampling['axis'], 'all'>): 0 | 1 | 2 {
+  const letters = [...codes];
+  const world = letters.map((letter) => Object.values(NORMAL_LETTERS).findIndex((set) => set.includes(letter)));
+  if (letters.length !== 3 || world.includes(-1) || new Set(world).size !== 3) {
+    throw new DecodeError(`the volume's axes (${codes}) do not each run along another of L–R, A–P, S–I, so its ${plane} planes cannot be cut along a voxel axis`);
   }
-  return codes.findIndex((letter) => NORMAL_LETTERS[plane].includes(letter)) as 0 | 1 | 2;
+  return letters.findIndex((letter) => NORMAL_LETTERS[plane].includes(letter)) as 0 | 1 | 2;
 }
 
 /** The voxel axes an anatomical choice cuts across ('all': the three, axial first). */
-export function voxelAxesOf(affine: number[][], choice: VolumeSampling['axis']): (0 | 1 | 2)[] {
-  if (choice !== 'all') return [voxelAxisOf(affine, choice)];
-  return (['axial', 'coronal', 'sagittal'] as const).map((plane) => voxelAxisOf(affine, plane));
+export function voxelAxesOf(codes: string, choice: VolumeSampling['axis']): (0 | 1 | 2)[] {
+  if (choice !== 'all') return [voxelAxisOf(codes, choice)];
+  return (['axial', 'coronal', 'sagittal'] as const).map((plane) => voxelAxisOf(codes, plane));
+}
+
+/**
+ * Voxels of a volume as planes are cut from them: (i, j, k, t) with i fastest, and +j up, so
+ * that row 0 of a stored slice is its highest j (as `readNiftiSlice` shows NIfTI slices and as
+ * DICOM rows are stored).
+ */
+export interface VoxelGrid {
+  size: [number, number, number, number];
+  spacing: [number, number, number];
+  sampleType: Raster['sampleType'];
+  bands: number;
+  /** Band `band` of the voxel at linear index i + X·(j + Y·(k + Z·t)), in the file's units. */
+  read(index: number, band: number): number;
+}
+
+/** A NIfTI volume as a {@link VoxelGrid}. */
+export function niftiGrid(volume: NiftiVolume): VoxelGrid {
+  const { datatype, slope, intercept, littleEndian, voxels } = volume;
+  const { bands, bytes } = datatype;
+  const componentBytes = bands > 1 ? 1 : bytes;
+  return {
+    size: volume.size,
+    spacing: volume.spacing,
+    sampleType: volume.sampleType,
+    bands,
+    read: (index, band) => datatype.read(voxels, index * bytes + band * componentBytes, littleEndian) * slope + intercept,
+  };
+}
+
+/** Stored slices of one size, in slice order, as a {@link VoxelGrid} of one volume (row 0 of each is its highest j). */
+export function sliceGrid(slices: readonly Raster[], spacing: [number, number, number]): VoxelGrid {
+  const first = slices[0];
+  if (!first) throw new DecodeError('a volume needs at least one slice');
+  const { width, height, bands } = first;
+  const odd = slices.findIndex((slice) => slice.width !== width || slice.height !== height || slice.bands !== bands);
+  if (odd >= 0) throw new DecodeError(`slice ${odd + 1} of the volume is ${slices[odd]!.width}×${slices[odd]!.height}×${slices[odd]!.bands}, the first is ${width}×${height}×${bands}: planes need slices of one size`);
+  const plane = width * height;
+  return {
+    size: [width, height, slices.length, 1],
+    spacing,
+    sampleType: slices.some((slice) => slice.sampleType !== first.sampleType) ? 'float32' : first.sampleType,
+    bands,
+    read: (index, band) => {
+      const k = Math.floor(index / plane);
+      const within = index - k * plane;
+      const j = Math.floor(within / width);
+      return slices[k]!.values[((height - 1 - j) * width + (within - j * width)) * bands + band]!;
+    },
+  };
 }
 
 /** The in-plane axes of a plane cut across `axis`: [columns, rows]. */
@@ -69,25 +127,21 @@ function squareCount(count: number, spacing: number, fine: number): number {
 }
 
 /** One plane in the file's units at its voxel grid (no resampling), rows from high to low. */
-export function readPlane(volume: NiftiVolume, axis: 0 | 1 | 2, index: number, time = 0): Raster {
-  const { size, datatype, slope, intercept, littleEndian, voxels } = volume;
+export function readPlane(volume: VoxelGrid, axis: 0 | 1 | 2, index: number, time = 0): Raster {
+  const { size, bands } = volume;
   if (!(Number.isInteger(index) && index >= 0 && index < size[axis]!)) throw new DecodeError(`no plane ${index} across voxel axis ${'ijk'[axis]} (it has ${size[axis]})`);
-  if (!(Number.isInteger(time) && time >= 0 && time < size[3])) throw new DecodeError(`no volume ${time} in this NIfTI series (it has ${size[3]})`);
+  if (!(Number.isInteger(time) && time >= 0 && time < size[3])) throw new DecodeError(`no volume ${time} in this series (it has ${size[3]})`);
   const [u, v] = inPlaneAxes(axis);
   const width = size[u]!;
   const height = size[v]!;
-  const { bands, bytes } = datatype;
-  const componentBytes = bands > 1 ? 1 : bytes;
   const strides = [1, size[0], size[0] * size[1]];
   const base = time * size[0] * size[1] * size[2] + index * strides[axis]!;
   const values = allocateValues(volume.sampleType, width * height * bands);
   for (let row = 0; row < height; row++) {
     const along = height - 1 - row;
     for (let column = 0; column < width; column++) {
-      const offset = (base + column * strides[u]! + along * strides[v]!) * bytes;
-      for (let band = 0; band < bands; band++) {
-        values[(row * width + column) * bands + band] = datatype.read(voxels, offset + band * componentBytes, littleEndian) * slope + intercept;
-      }
+      const voxel = base + column * strides[u]! + along * strides[v]!;
+      for (let band = 0; band < bands; band++) values[(row * width + column) * bands + band] = volume.read(voxel, band);
     }
   }
   return { width, height, bands, sampleType: volume.sampleType, values };
@@ -128,7 +182,7 @@ export function resampleLinear(raster: Raster, width: number, height: number): R
  * The sample of a {@link VolumePlane}: the plane and its 2n neighbours (clamped at the ends),
  * each resampled to square pixels, stacked as bands plane-major.
  */
-export function readVolumePlane(volume: NiftiVolume, plane: VolumePlane): Raster {
+export function readVolumePlane(volume: VoxelGrid, plane: VolumePlane): Raster {
   const { axis, index, time, neighbours } = plane;
   const count = volume.size[axis]!;
   const { width, height } = planeSize(volume.size, volume.spacing, axis);
@@ -150,28 +204,56 @@ export function readVolumePlane(volume: NiftiVolume, plane: VolumePlane): Raster
 }
 
 /**
- * The volume file last read for planes, kept while its size and modification time stay the same:
- * a coronal or sagittal plane needs the whole volume, and planes of one volume are read one after
- * another, so each file is read and inflated once rather than once per plane. One volume at most
- * is held, and it is let go after {@link VOLUME_KEPT_MS} without reads.
+ * The volume last read for planes, kept while it is unchanged: a coronal or sagittal plane needs
+ * the whole volume, and planes of one volume are read one after another, so each volume is read
+ * (and inflated, or its slices decoded) once rather than once per plane. One volume at most is
+ * held, and it is let go after {@link VOLUME_KEPT_MS} without reads.
  */
-let keptVolume: { path: string; size: number; mtimeMs: number; volume: NiftiVolume } | null = null;
+let keptVolume: { key: string; grid: VoxelGrid } | null = null;
 let forgetVolume: NodeJS.Timeout | undefined;
 
-/** How long the last volume file read for planes stays parsed after its last read. */
+/** How long the last volume read for planes stays in memory after its last read. */
 export const VOLUME_KEPT_MS = 30_000;
 
-/** The NIfTI volume in a file, read once while it is unchanged (see {@link keptVolume}). */
-export async function openVolumeFile(file: string): Promise<NiftiVolume> {
-  const { size, mtimeMs } = await stat(file);
-  let volume = keptVolume && keptVolume.path === file && keptVolume.size === size && keptVolume.mtimeMs === mtimeMs ? keptVolume.volume : null;
-  if (!volume) {
-    keptVolume = null; // let the previous volume go before inflating the next
-    volume = readNifti(new Uint8Array(await readFile(file)));
-    keptVolume = { path: file, size, mtimeMs, volume };
+async function keptGrid(key: string, load: () => Promise<VoxelGrid>): Promise<VoxelGrid> {
+  let grid = keptVolume?.key === key ? keptVolume.grid : null;
+  if (!grid) {
+    keptVolume = null; // let the previous volume go before reading the next
+    grid = await load();
+    keptVolume = { key, grid };
   }
   clearTimeout(forgetVolume);
   forgetVolume = setTimeout(() => (keptVolume = null), VOLUME_KEPT_MS);
   forgetVolume.unref();
-  return volume;
+  return grid;
+}
+
+/** The NIfTI volume in a file, read once while its size and modification time hold. */
+export async function openVolumeFile(file: string): Promise<VoxelGrid> {
+  const { size, mtimeMs } = await stat(file);
+  return keptGrid(`nifti\0${file}\0${size}\0${mtimeMs}`, async () => niftiGrid(readNifti(new Uint8Array(await readFile(file)))));
+}
+
+/** One stored slice of a series: its file and the frame within it. */
+export interface SeriesSlice {
+  path: string;
+  frame: number;
+}
+
+/**
+ * A series of stored slices (a DICOM series, in slice order) as one volume, each slice read with
+ * `readSlice` once while the series stays the one read (keyed by its files and their sizes and
+ * modification times).
+ */
+export async function openSeries(slices: readonly SeriesSlice[], spacing: [number, number, number], readSlice: (slice: SeriesSlice) => Promise<Raster>): Promise<VoxelGrid> {
+  const stamps = await Promise.all([...new Set(slices.map((slice) => slice.path))].map(async (file) => {
+    const { size, mtimeMs } = await stat(file);
+    return `${file}\0${size}\0${mtimeMs}`;
+  }));
+  const key = `series\0${slices.map((slice) => `${slice.path}#${slice.frame}`).join('\0')}\0${stamps.join('\0')}`;
+  return keptGrid(key, async () => {
+    const rasters: Raster[] = [];
+    for (const slice of slices) rasters.push(await readSlice(slice)); // one at a time: bounded by the volume itself
+    return sliceGrid(rasters, spacing);
+  });
 }
