@@ -1,16 +1,17 @@
 /**
  * Training samples of volumes as the channel plan's `volume` setting asks (`VolumeSampling`):
- * each NIfTI volume's stored rows (one per k slice) become the planes cut along the chosen
- * anatomical axis, or along all three, each with its 2.5-D neighbours. Its planes along k are the
- * stored slices still present (so slices excluded in Curate stay out); along i and j every plane
- * of the volume is a sample, once per volume. All samples of a volume come from rows of that
- * volume, so a split by volume (`split.ts`) keeps every plane of it on one side.
+ * the stored rows (one per slice) of each NIfTI volume and each DICOM series become the planes
+ * cut along the chosen anatomical axis, or along all three, each with its 2.5-D neighbours. Its
+ * planes along k are the stored slices still present (so slices excluded in Curate stay out of
+ * them); along i and j every plane is a sample, once per volume — of a NIfTI file the whole
+ * volume, of a series its kept slices in order (`plane.series`). All samples of a volume come
+ * from rows of that volume, so a split by volume (`split.ts`) keeps every plane on one side.
  *
  * Plane sizes come from the stored rows (width = i, height = j, slices = k) and the volume's
  * spacing, so entries carry the size the loader checks without opening any file.
  *
- * Not re-sliced (yet): DICOM series, whose slices are separate files. They, and plain images,
- * are refused with a clear message when the setting needs more than their stored slice.
+ * Refused with a clear message when the setting needs more than their stored slice: series
+ * without a sound geometry (no positions; missing, duplicate or mixed slices) and plain images.
  */
 import { StudioError, type ImageMeta, type VolumeMeta, type VolumeSampling } from '../../contract';
 import type { ImageEntry } from '../batches';
