@@ -4,7 +4,7 @@
  * so every transport carries them like any other call. No Node, Electron or DOM here either.
  */
 import { z } from 'zod';
-import type { ChannelConversion } from './contract-channels';
+import type { ChannelConversion, VolumeSampling } from './contract-channels';
 import { Id, method, returns } from './contract-method';
 import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeChoice, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from './contract-recipes';
 
@@ -71,6 +71,11 @@ export interface RecipeDefaults {
     conversions: Record<string, ChannelConversion>;
     /** Classes the channel plan leaves out entirely. */
     excludedClasses: string[];
+    /**
+     * Present when the project holds volumes: how many, how the plan cuts them into samples, and
+     * the samples (planes) to train on and validate on when the plan cuts them.
+     */
+    volumes?: { count: number; sampling: VolumeSampling; samples?: { train: number; val: number } };
   };
   /** Memory of this machine, which the batch must fit in. */
   memoryBytes: number;

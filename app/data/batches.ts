@@ -24,7 +24,8 @@ import { convertRaster, conversionOf } from './channel-conversion';
 import { decodeImage } from './formats/decode';
 import { namedFormat, SNIFF_BYTES } from './formats/formats';
 import type { Raster } from './formats/raster';
-import { openSampleFile, type Region, type SampleFile } from './formats/sample-files';
+import { cropRaster, openSampleFile, type Region, type SampleFile } from './formats/sample-files';
+import { openSeries, openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
 
 /** One training sample as the store knows it. */
 export interface ImageEntry {
@@ -42,6 +43,11 @@ export interface ImageEntry {
   nodata?: number | null;
   /** The file's content hash at import: the training cache's key. */
   sha256?: string | null;
+  /**
+   * A plane of a NIfTI volume cut along any axis, with 2.5-D neighbours (`volumes/volume-planes.ts`);
+   * then `channels` is the file's bands per plane and reads give (2n + 1) × as many.
+   */
+  plane?: VolumePlane;
 }
 
 /** Per model channel: the source band, an optional clip, and (v − center) / spread. */
@@ -80,6 +86,12 @@ export const HUGE_WINDOW = 4;
 export async function readEntry(entry: ImageEntry, region?: Region): Promise<Raster> {
   let file: SampleFile | null = null;
   try {
+    if (entry.plane) {
+      const { series } = entry.plane;
+      const grid = series ? await openSeries(series.slices, series.spacing, (slice) => readEntry({ ...entry, ...slice, plane: undefined })) : await openVolumeFile(entry.path);
+      const plane = readVolumePlane(grid, entry.plane);
+      return region ? cropRaster(plane, region) : plane;
+    }
     const source = entry.huge
       ? { bytes: null, head: await readHead(entry.path), path: entry.path, size: Number.MAX_SAFE_INTEGER }
       : { bytes: new Uint8Array(await readFile(entry.path)), path: entry.path };
@@ -120,8 +132,8 @@ async function readHead(path: string): Promise<Uint8Array> {
  */
 export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransform, region?: Region): Promise<PlanarImage> {
   const read = await readEntry(entry, region);
-  if (read.bands !== entry.channels) throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${entry.channels}`);
-  const raster = convertEntry(entry.path, read, transform);
+  checkBands(entry, read);
+  const raster = convertEntry(entry.path, read, transform, planesOf(entry));
   const { width, height, bands, values } = raster;
   if (!transform && raster.sampleType !== (entry.bitDepth === 16 ? 'uint16' : 'uint8')) {
     throw new Error(`${entry.path}: decoded ${raster.sampleType} values at ${entry.bitDepth} bits; plan the run again to normalise them`);
@@ -149,14 +161,73 @@ export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransfo
   return { data: planar, channels, height, width };
 }
 
-/** A raster converted as the transform's channel plan says (unchanged without conversions). */
-export function convertEntry(path: string, raster: Raster, transform: ChannelTransform | undefined): Raster {
+/** Planes a read of the entry stacks as bands: 2n + 1 for a 2.5-D volume plane, else 1. */
+export function planesOf(entry: ImageEntry): number {
+  return entry.plane ? 2 * entry.plane.neighbours + 1 : 1;
+}
+
+/** Throws naming the file when a read has other bands than the dataset says of it. */
+export function checkBands(entry: ImageEntry, read: Raster): void {
+  const expected = entry.channels * planesOf(entry);
+  if (read.bands !== expected) throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${expected}`);
+}
+
+/**
+ * A raster converted as the transform's channel plan says (unchanged without conversions). A
+ * raster of `planes` stacked planes (2.5-D) is converted plane by plane and stacked again.
+ */
+export function convertEntry(path: string, raster: Raster, transform: ChannelTransform | undefined, planes = 1): Raster {
   if (!transform?.conversions || transform.inputChannels === undefined) return raster;
+  const { conversions, inputChannels } = transform;
   try {
-    return convertRaster(raster, conversionOf(transform.conversions, raster.bands, transform.inputChannels), transform.inputChannels);
+    if (planes === 1) return convertRaster(raster, conversionOf(conversions, raster.bands, inputChannels), inputChannels);
+    return stackPlanes(splitPlanes(raster, planes).map((plane) => convertRaster(plane, conversionOf(conversions, plane.bands, inputChannels), inputChannels)));
   } catch (error) {
     throw new Error(`${path}: ${(error as Error).message}`);
   }
+}
+
+/** The `planes` rasters stacked plane-major as the bands of one. */
+function splitPlanes(raster: Raster, planes: number): Raster[] {
+  const bands = raster.bands / planes;
+  const pixels = raster.width * raster.height;
+  return Array.from({ length: planes }, (_, slot) => {
+    const values = new (raster.values.constructor as new (length: number) => Raster['values'])(pixels * bands);
+    for (let pixel = 0; pixel < pixels; pixel++) {
+      for (let band = 0; band < bands; band++) values[pixel * bands + band] = raster.values[pixel * raster.bands + slot * bands + band]!;
+    }
+    return { ...raster, bands, values };
+  });
+}
+
+/** Rasters of one size stacked plane-major as the bands of one. */
+function stackPlanes(planes: Raster[]): Raster {
+  const first = planes[0]!;
+  const bands = first.bands * planes.length;
+  const pixels = first.width * first.height;
+  const values = new (first.values.constructor as new (length: number) => Raster['values'])(pixels * bands);
+  planes.forEach((plane, slot) => {
+    for (let pixel = 0; pixel < pixels; pixel++) {
+      for (let band = 0; band < first.bands; band++) values[pixel * bands + slot * first.bands + band] = plane.values[pixel * first.bands + band]!;
+    }
+  });
+  return { ...first, bands, values };
+}
+
+/** Which sample of its file an entry reads: its frame, or a volume plane's axis, index, volume and neighbours. */
+export function sampleKey(entry: ImageEntry): string {
+  const { plane } = entry;
+  if (!plane) return String(entry.frame ?? 0);
+  const key = `${'ijk'[plane.axis]}${plane.index}t${plane.time}n${plane.neighbours}`;
+  // A series' planes depend on which of its slices are kept: their list is part of the key.
+  return plane.series ? `${key}s${fnv1a(plane.series.slices.map((slice) => `${slice.path}#${slice.frame}`).join('\0'))}` : key;
+}
+
+/** 32-bit FNV-1a of a string, in hex (a short, stable key; not a security hash). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 /** A byte-budgeted LRU of decoded images (Map iteration order is recency). */
@@ -217,7 +288,7 @@ export function fileBatchSource(options: FileBatchOptions): BatchSource {
   const cache = new DecodedCache(options.cacheBytes ?? 512 * 2 ** 20);
   const load = async (entry: ImageEntry, window: Region | undefined): Promise<PlanarImage> => {
     if (window) return decodePlanar(entry, transform, window); // windows of huge images are not cached
-    const key = `${entry.path}#${entry.frame ?? 0}`;
+    const key = `${entry.path}#${sampleKey(entry)}`;
     const cached = cache.get(key);
     if (cached) return cached;
     const decoded = await decodePlanar(entry, transform);

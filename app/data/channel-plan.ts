@@ -19,6 +19,7 @@ import {
 import type { Workspace } from '../workspace';
 import type { ChannelTransform, ImageEntry } from './batches';
 import { conversionOf } from './channel-conversion';
+import { checkVolumeSampling } from './volumes/volume-entries';
 
 /** A stored image as statistics and thumbnails need it. */
 export interface PlanImage extends ImageEntry {
@@ -118,6 +119,15 @@ export function validatePlan(input: ChannelPlanInput, counts: readonly number[],
   return plan;
 }
 
+/**
+ * Throws INVALID_ARGUMENT when the plan's volume setting cannot be applied to the images it keeps
+ * (`volumes/volume-entries.ts`: DICOM series cut along another axis, plain images with neighbours),
+ * so Curate says so when the plan is saved rather than when a run starts.
+ */
+export function checkPlanVolumes(workspace: Workspace, projectId: number, plan: ChannelPlan): void {
+  if (plan.volume) checkVolumeSampling(keptByPlan(planImages(workspace, projectId), plan).map((image) => image.meta), plan.volume);
+}
+
 /** What a plan keeps of images counted by channel count and label. */
 export function planCoverage(rows: readonly { channels: number; label: string | null; count: number }[], plan: ChannelPlan): ChannelCoverage {
   const byLabel = new Map<string, number>();
@@ -178,6 +188,8 @@ export function channelPlanView(workspace: Workspace, projectId: number): Channe
     stats: stored.stats && statsMatch(stored.stats, plan, counts) ? stored.stats : null,
     groups,
     coverage: planCoverage(rows, plan),
+    volumes: workspace.images.volumeCount(projectId),
+    modelChannels: plan.bands.length * (2 * (plan.volume?.neighbours ?? 0) + 1),
   };
 }
 
@@ -233,7 +245,24 @@ export function resolveTransform(plan: ChannelPlan, stats: DatasetChannelStats |
       transform.spread.push(std > 1e-6 ? std : 1);
     }
   }
-  return transform;
+  return withNeighbours(transform, plan.volume?.neighbours ?? 0);
+}
+
+/**
+ * A transform for 2.5-D samples: the 2n + 1 stacked planes each bring `inputChannels` bands, and
+ * every plane's bands get the plan's transform (model channels plane-major: k × the plan's bands).
+ */
+export function withNeighbours(transform: ChannelTransform, neighbours: number): ChannelTransform {
+  if (neighbours === 0) return transform;
+  const planes = Array.from({ length: 2 * neighbours + 1 }, (_, slot) => slot);
+  const input = transform.inputChannels ?? 1;
+  return {
+    ...transform,
+    bands: planes.flatMap((slot) => transform.bands.map((band) => slot * input + band)),
+    clip: planes.flatMap(() => transform.clip),
+    center: planes.flatMap(() => transform.center),
+    spread: planes.flatMap(() => transform.spread),
+  };
 }
 
 /** Pixel-weighted dataset mean and std per band in the images' own units, from per-image stats. */

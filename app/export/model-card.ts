@@ -4,7 +4,7 @@
  * were normalised, the recipe, the loss curve in summary, probe and fine-tune scores, the
  * backend and when. Built from the workspace only, so the UI can preview it before exporting.
  */
-import { EXPORT_FORMAT_NAMES, type AccuracyGain, type ChannelConversion, type ExportFormatName, type Interval } from '../contract';
+import { EXPORT_FORMAT_NAMES, type AccuracyGain, type ChannelConversion, type ExportFormatName, type Interval, type VolumeSampling } from '../contract';
 import type { MaeConfig } from '../mae/config';
 import { paramSpecs } from '../mae/params';
 import type { FinetunePlan } from '../train/finetune-plan';
@@ -68,6 +68,8 @@ export interface ModelCard {
     conversions: Record<string, ChannelConversion>;
     /** Classes the channel plan left out: the encoder never saw them. */
     excludedClasses: string[];
+    /** How volumes became samples (the channel plan's `volume`); absent: stored slices. */
+    volume?: VolumeSampling;
   };
   normalisation: { mean: number[]; std: number[]; scaling: string };
   recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'> & { peakLr: number }; finetuning: FinetunePlan | null };
@@ -124,6 +126,7 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
       formats: [...new Set(kinds.map((k) => k.format))].sort(),
       conversions: plan.data.channelPlan?.conversions ?? {},
       excludedClasses: plan.data.excludedClasses ?? [],
+      ...(plan.data.channelPlan?.volume && { volume: plan.data.channelPlan.volume }),
     },
     normalisation: { mean: plan.data.mean, std: plan.data.std, scaling: plan.data.scaling },
     recipe: { pretraining, finetuning: run.kind === 'finetune' ? run.config : null },
@@ -160,6 +163,14 @@ function encoderParameterCount(config: MaeConfig): number {
   const encoder = paramSpecs(config).filter((spec) => !spec.name.startsWith('decoder_') && spec.name !== 'mask_token');
   const positions = (1 + (config.imgSize / config.patchSize) ** 2) * config.embedDim;
   return encoder.reduce((total, spec) => total + spec.shape.reduce((a, b) => a * b, 1), positions);
+}
+
+/** How the encoder's input was cut from volumes, as a user feeding it must reproduce it. */
+function volumeLine(volume: VolumeSampling): string {
+  const planes = volume.axis === 'all' ? 'axial, coronal and sagittal' : volume.axis;
+  const slices = 2 * volume.neighbours + 1;
+  return `Volumes were cut into ${planes} planes, resampled to square pixels along the coarser in-plane axis` +
+    (slices > 1 ? `; each sample is ${slices} neighbouring slices stacked as channels (slice − ${volume.neighbours} … slice + ${volume.neighbours}, repeated at the volume's ends), so feed the encoder the same.` : '.');
 }
 
 /** The channel plan's conversions and left-out classes as Markdown lines (none when nothing was converted or left out). */
@@ -223,6 +234,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     ...dataset.labels.map((row) => `| ${row.label} | ${row.train} | ${row.val} |`),
     ...(dataset.relabelled ? ['', `${dataset.relabelled} of these images carry a label set by hand in the studio instead of their folder's; the counts above use it.`] : []),
     ...conversionLines(dataset.conversions, dataset.excludedClasses),
+    ...(dataset.volume ? ['', volumeLine(dataset.volume)] : []),
     '',
     '## Input normalisation',
     `Pixels: ${card.normalisation.scaling}.`,

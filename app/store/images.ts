@@ -380,6 +380,14 @@ export class ImageStore {
       .all(projectId) as { channels: number; label: string | null; count: number }[];
   }
 
+  /** Volumes (NIfTI volumes, DICOM series) among a project's usable images. */
+  volumeCount(projectId: number): number {
+    const row = this.db
+      .prepare(`SELECT count(DISTINCT json_extract(meta, '$.volume.key')) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.volume.key') IS NOT NULL`)
+      .get(projectId) as { count: number };
+    return row.count;
+  }
+
   /** The band names that one decoded image of `channels` channels declares (the first found), or [] when none does. */
   channelNames(projectId: number, channels: number): NonNullable<ImageMeta['channelNames']> {
     const row = this.db

@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError } from '../contract';
 import { centralWindow, decodePlanar, type ImageEntry } from '../data/batches';
+import { volumeEntries, type VolumeRow } from '../data/volumes/volume-entries';
 import type { BatchSource } from '../data/batch';
 import type { TrainingLoader } from '../data/cache/loader';
 import { gridSize } from '../mae/config';
@@ -285,15 +286,27 @@ export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, la
 
 /** The run's train and validation images, as the batch source needs them. */
 export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train: ImageEntry[]; val: ImageEntry[] } {
-  const load = (ids: number[]) =>
-    workspace.images.sources(ids).map((row, index): ImageEntry => {
+  const sampling = plan.data.channelPlan?.volume;
+  const load = (ids: number[]) => {
+    const rows = workspace.images.sources(ids).map((row, index): VolumeRow => {
       const id = ids[index]!;
       if (!row) throw new StudioError('NOT_FOUND', `image ${id} of this run was removed from the project; start a new run`);
       if (!fs.existsSync(row.path)) throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
       const { meta } = row;
-      return { path: row.path, sha256: row.sha256, frame: row.frame, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bitDepth, huge: meta?.huge === true, nodata: meta?.nodata ?? null };
+      return { meta, entry: { path: row.path, sha256: row.sha256, frame: row.frame, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bitDepth, huge: meta?.huge === true, nodata: meta?.nodata ?? null } };
     });
-  return { train: load(plan.data.trainImageIds), val: load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES)) };
+    // Volumes become planes along the plan's axis, with 2.5-D neighbours (absent: stored slices).
+    return sampling ? volumeEntries(rows, sampling) : rows.map((row) => row.entry);
+  };
+  // Planes of volumes outnumber their rows: validation takes evenly spaced ones, not one volume's edge.
+  const val = sampling ? evenlySpaced(load(plan.data.valImageIds), MAX_VALIDATION_IMAGES) : load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES));
+  return { train: load(plan.data.trainImageIds), val };
+}
+
+/** At most `count` items of a list, evenly spaced, in order. */
+export function evenlySpaced<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  return Array.from({ length: count }, (_, index) => items[Math.floor((index * items.length) / count)]!);
 }
 
 /** Validation images as model-sized tensors, batch by batch, each with its fixed masks. */

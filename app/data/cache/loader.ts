@@ -14,7 +14,7 @@
  */
 import { Rng, type RngState } from '../../mae/rng';
 import { DEFAULT_AUGMENT, resizeBox, sampleCropBox, type AugmentOptions, type CropBox } from '../augment';
-import { drawWindow, type ChannelTransform, type ImageEntry } from '../batches';
+import { drawWindow, sampleKey, type ChannelTransform, type ImageEntry } from '../batches';
 import type { Batch, BatchSource } from '../batch';
 import type { Region } from '../formats/sample-files';
 import { LoaderThread, normalisePlanes } from './loader-worker';
@@ -103,7 +103,7 @@ export function trainingLoader(options: LoaderOptions): TrainingLoader {
   const fromFile = async (pick: Pick): Promise<PreparedSample> => {
     const entry = entries[pick.index]!;
     if (pick.window) return prepareSample(entry, side, transform, pick.window); // windows are never kept
-    const key = `${entry.path}#${entry.frame ?? 0}`;
+    const key = `${entry.path}#${sampleKey(entry)}`;
     const kept = memory.get(key);
     if (kept) return kept;
     const sample = await prepareSample(entry, side, transform);

@@ -8,7 +8,7 @@
  * train on identical pixels. Normalisation ((v − center) / spread) happens after the crop.
  */
 import { DEFAULT_AUGMENT, resizeBox } from '../augment';
-import { convertEntry, readEntry, type ChannelTransform, type ImageEntry } from '../batches';
+import { checkBands, convertEntry, planesOf, readEntry, type ChannelTransform, type ImageEntry } from '../batches';
 import type { Region } from '../formats/sample-files';
 
 /** How a prepared sample's values are stored. */
@@ -63,8 +63,8 @@ export function normalisationOf(transform: ChannelTransform | undefined, bitDept
  */
 export async function prepareSample(entry: ImageEntry, side: number, transform?: ChannelTransform, region?: Region): Promise<PreparedSample> {
   const read = await readEntry(entry, region);
-  if (read.bands !== entry.channels) throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${entry.channels}`);
-  const raster = convertEntry(entry.path, read, transform);
+  checkBands(entry, read);
+  const raster = convertEntry(entry.path, read, transform, planesOf(entry));
   if (!transform && raster.sampleType !== (entry.bitDepth === 16 ? 'uint16' : 'uint8')) {
     throw new Error(`${entry.path}: decoded ${raster.sampleType} values at ${entry.bitDepth} bits; plan the run again to normalise them`);
   }
