@@ -194,7 +194,7 @@ function checkChunkSizes(array: { chunks: number[]; getChunk: (coords: number[],
 
 /** The [c][y][x] (any order of the kept axes, by strides) values of a selection as [y][x][c]. */
 function interleave(chunk: { data: ArrayLike<number | bigint | boolean>; stride: number[] }, axes: string[], width: number, height: number, bands: number, sampleType: SampleType): Raster {
-  const kept = axes.filter((axis) => axis === 'c' || axis === 'y' || axis === 'x');
+  const kept: string[] = axes.filter((axis) => axis === 'c' || axis === 'y' || axis === 'x');
   const strideOf = (axis: string): number => (kept.includes(axis) ? chunk.stride[kept.indexOf(axis)]! : 0);
   const [strideC, strideY, strideX] = [strideOf('c'), strideOf('y'), strideOf('x')];
   const values = sampleType === 'uint8' ? new Uint8Array(width * height * bands) : sampleType === 'uint16' ? new Uint16Array(width * height * bands) : sampleType === 'int16' ? new Int16Array(width * height * bands) : new Float32Array(width * height * bands);
