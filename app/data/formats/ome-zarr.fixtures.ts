@@ -21,8 +21,8 @@ export interface OmeZarrFixture {
   /** Chunk shape, one size per axis. */
   chunks: number[];
   dtype: FixtureType;
-  /** Compression of every chunk; null stores raw bytes. */
-  compressor: 'zlib' | 'gzip' | null;
+  /** Compression of every chunk; null stores raw bytes; blosc frames hold their bytes uncompressed. */
+  compressor: 'zlib' | 'gzip' | 'blosc' | null;
   /** Value at a full-resolution index (one coordinate per axis). */
   value: (index: number[]) => number;
   /** `omero.channels[].label` of each channel, when given. */
@@ -76,7 +76,7 @@ function writeArray(dir: string, fixture: OmeZarrFixture, shape: number[], value
       shape,
       chunks,
       dtype: V2_TYPES[dtype],
-      compressor: compressor && { id: compressor, level: 1 },
+      compressor: compressor === 'blosc' ? { id: 'blosc', cname: 'lz4', clevel: 0, shuffle: 0, blocksize: 0 } : compressor && { id: compressor, level: 1 },
       fill_value: 0,
       order: 'C',
       filters: null,
@@ -90,7 +90,7 @@ function writeArray(dir: string, fixture: OmeZarrFixture, shape: number[], value
       data_type: dtype,
       chunk_grid: { name: 'regular', configuration: { chunk_shape: chunks } },
       chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
-      codecs: [{ name: 'bytes', configuration: { endian: 'little' } }, ...(compressor ? [{ name: compressor, configuration: { level: 1 } }] : [])],
+      codecs: [{ name: 'bytes', configuration: { endian: 'little' } }, ...(compressor ? [v3Codec(compressor, BYTES[dtype])] : [])],
       fill_value: 0,
       dimension_names: fixture.axes,
     });
@@ -98,12 +98,33 @@ function writeArray(dir: string, fixture: OmeZarrFixture, shape: number[], value
   const grid = shape.map((size, axis) => Math.ceil(size / chunks[axis]!));
   for (const chunk of indices(grid)) {
     const raw = encodeChunk(chunk, chunks, shape, dtype, value);
-    const bytes = compressor === 'zlib' ? deflateSync(raw) : compressor === 'gzip' ? gzipSync(raw) : raw;
+    const bytes = compressor === 'zlib' ? deflateSync(raw) : compressor === 'gzip' ? gzipSync(raw) : compressor === 'blosc' ? bloscFrame(raw, BYTES[dtype]) : raw;
     const key = fixture.version === 2 ? chunk.join('/') : ['c', ...chunk].join('/');
     const file = path.join(dir, key);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, bytes);
   }
+}
+
+function v3Codec(compressor: 'zlib' | 'gzip' | 'blosc', typesize: number): unknown {
+  if (compressor !== 'blosc') return { name: compressor, configuration: { level: 1 } };
+  return { name: 'blosc', configuration: { cname: 'lz4', clevel: 0, shuffle: 'noshuffle', typesize, blocksize: 0 } };
+}
+
+/**
+ * A Blosc 1 frame storing `raw` as it is (the "memcpyed" flag), as Blosc writes data that does
+ * not compress: a 16-byte header (version 2, format 1, flags, type size, sizes), then the bytes.
+ */
+function bloscFrame(raw: Buffer, typesize: number): Buffer {
+  const header = Buffer.alloc(16);
+  header.writeUInt8(2, 0);
+  header.writeUInt8(1, 1);
+  header.writeUInt8(0x02, 2); // memcpyed, no shuffle
+  header.writeUInt8(typesize, 3);
+  header.writeUInt32LE(raw.length, 4); // bytes once decompressed
+  header.writeUInt32LE(raw.length, 8); // block size: one block
+  header.writeUInt32LE(raw.length + 16, 12); // bytes of the frame
+  return Buffer.concat([header, raw]);
 }
 
 /** A whole chunk in C order, little endian; values past the array's edge are 0 (the fill value). */

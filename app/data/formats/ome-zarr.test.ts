@@ -32,7 +32,7 @@ function image(fixture: Partial<OmeZarrFixture> = {}): string {
 }
 
 describe('OME-Zarr', () => {
-  for (const [version, compressor] of [[2, 'zlib'], [2, null], [3, 'gzip'], [3, null]] as const) {
+  for (const [version, compressor] of [[2, 'zlib'], [2, 'blosc'], [2, null], [3, 'gzip'], [3, 'blosc'], [3, null]] as const) {
     it(`reads every (t, z) plane with its channels and names (Zarr v${version}, ${compressor ?? 'raw'} chunks)`, async () => {
       const file = await openOmeZarr(image({ version, compressor }));
       expect(file.format).toBe('ome-zarr');
@@ -119,6 +119,13 @@ describe('hostile OME-Zarr folders', () => {
     json.multiscales[0]!.axes = [{ name: 'c', type: 'channel' }, { name: 'z', type: 'space' }];
     fs.writeFileSync(attributes, JSON.stringify(json));
     expect(() => readOmeZarrAttributes(dir)).toThrow('OME-Zarr .zattrs: axes c, z lack y and x: the image has no 2-D planes');
+  });
+
+  it('refuses a full-resolution plane over 64 Mi pixels, naming its size', async () => {
+    const dir = image({ axes: ['y', 'x'], shape: [4, 4], chunks: [4, 4], channelLabels: undefined });
+    const meta = path.join(dir, '0', '.zarray');
+    fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), shape: [9000, 8000], chunks: [1000, 1000] }));
+    await expect(openOmeZarr(dir)).rejects.toThrow("OME-Zarr full-resolution level '0' is 8000 × 9000 pixels (72 megapixels a plane), more than the 64 Mi pixels");
   });
 
   it('names broken JSON and a shape that does not match the axes', async () => {
