@@ -27,6 +27,8 @@ export interface OmeZarrFixture {
   value: (index: number[]) => number;
   /** `omero.channels[].label` of each channel, when given. */
   channelLabels?: string[];
+  /** Zarr v2 chunk key separator: `/` (NGFF 0.4, the default) or `.` (older writers). */
+  separator?: '/' | '.';
   /** Pyramid levels, each half the previous in y and x (default 2). */
   levels?: number;
 }
@@ -80,7 +82,7 @@ function writeArray(dir: string, fixture: OmeZarrFixture, shape: number[], value
       fill_value: 0,
       order: 'C',
       filters: null,
-      dimension_separator: '/',
+      dimension_separator: fixture.separator ?? '/',
     });
   } else {
     writeJson(path.join(dir, 'zarr.json'), {
@@ -99,7 +101,7 @@ function writeArray(dir: string, fixture: OmeZarrFixture, shape: number[], value
   for (const chunk of indices(grid)) {
     const raw = encodeChunk(chunk, chunks, shape, dtype, value);
     const bytes = compressor === 'zlib' ? deflateSync(raw) : compressor === 'gzip' ? gzipSync(raw) : compressor === 'blosc' ? bloscFrame(raw, BYTES[dtype]) : raw;
-    const key = fixture.version === 2 ? chunk.join('/') : ['c', ...chunk].join('/');
+    const key = fixture.version === 2 ? chunk.join(fixture.separator ?? '/') : ['c', ...chunk].join('/');
     const file = path.join(dir, key);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, bytes);

@@ -52,6 +52,12 @@ describe('OME-Zarr', () => {
     });
   }
 
+  it("reads Zarr v2 chunks keyed with '.' (dimension_separator of older writers)", async () => {
+    const file = await openOmeZarr(image({ separator: '.' }));
+    expect(fs.existsSync(path.join(folder.dir, 'cells.ome.zarr', '0', '1.1.1.1.2'))).toBe(true);
+    expect((await file.read(5)).values[(6 * 9 + 8) * 2 + 1]).toBe(tczyx([1, 1, 2, 6, 8]));
+  });
+
   it('reads any subset of the axes holding y and x: one grey plane from y, x', async () => {
     const file = await openOmeZarr(image({ axes: ['y', 'x'], shape: [5, 6], chunks: [5, 6], dtype: 'uint8', value: ([y, x]) => y! * 6 + x!, channelLabels: undefined }));
     expect(file.samples).toHaveLength(1);
