@@ -132,6 +132,15 @@ describe('hostile OME-Zarr folders', () => {
     const meta = path.join(dir, '0', '.zarray');
     fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), shape: [9000, 8000], chunks: [1000, 1000] }));
     await expect(openOmeZarr(dir)).rejects.toThrow("OME-Zarr full-resolution level '0' is 8000 × 9000 pixels (72 megapixels a plane), more than the 64 Mi pixels");
+    // Under the pixel limit, but 40 float64 channels of 60 Mi pixels would take 18.8 GiB a plane.
+    const attributes = path.join(dir, '.zattrs');
+    const json = JSON.parse(fs.readFileSync(attributes, 'utf8')) as { multiscales: { axes: unknown[] }[] };
+    json.multiscales[0]!.axes = ['c', 'y', 'x'];
+    fs.writeFileSync(attributes, JSON.stringify(json));
+    fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), shape: [40, 7680, 8192], chunks: [1, 1024, 1024], dtype: '<f8' }));
+    await expect(openOmeZarr(dir)).rejects.toThrow(
+      "OME-Zarr full-resolution level '0' has planes of 8192 × 7680 pixels × 40 channels of float64 (18.8 GiB), more than the 2 GiB a plane may take here",
+    );
   });
 
   it('names broken JSON and a shape that does not match the axes', async () => {

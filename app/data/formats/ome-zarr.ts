@@ -101,6 +101,12 @@ const TYPES: Record<string, { sampleType: SampleType; note?: string }> = {
   float64: { sampleType: 'float32', note: '64-bit float values converted to float32 (about 7 significant digits kept)' },
 };
 
+/** Bytes of one stored value of each type. */
+const STORED_BYTES: Record<string, number> = { bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, float16: 2, int32: 4, uint32: 4, float32: 4, float64: 8 };
+
+/** Most bytes one plane (all its channels) may take as stored: it is read whole. */
+const MAX_PLANE_BYTES = 2 ** 31;
+
 /**
  * Opens the OME-Zarr image of a folder for its samples. Throws DecodeError naming what is wrong:
  * no image attributes, a missing level, an unsupported data type or codec, a plane too large.
@@ -135,6 +141,14 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
     throw new DecodeError(
       `OME-Zarr full-resolution level '${level}' is ${width} × ${height} pixels (${Math.round((width * height) / 1e6)} megapixels a plane), ` +
         `more than the ${HUGE_PIXELS / 1024 / 1024} Mi pixels an OME-Zarr plane may have here: huge OME-Zarr planes are not read by windows yet`,
+    );
+  }
+  // A plane is read whole (all its channels, in the stored type) before it is interleaved.
+  const planeBytes = width * height * sizeC * (STORED_BYTES[array.dtype] ?? 4);
+  if (planeBytes > MAX_PLANE_BYTES) {
+    throw new DecodeError(
+      `OME-Zarr full-resolution level '${level}' has planes of ${width} × ${height} pixels × ${sizeC} channels of ${array.dtype} (${(planeBytes / 2 ** 30).toFixed(1)} GiB), ` +
+        `more than the ${MAX_PLANE_BYTES / 2 ** 30} GiB a plane may take here`,
     );
   }
   const names = attributes.channelLabels;
