@@ -72,6 +72,23 @@ describe('importing OME-Zarr folders', () => {
     expect(rowsOf(original)[0]!.stats![0]!.min).toBe(7);
   });
 
+  it('imports the series of a bioformats2raw container, labelled by the folder holding it', async () => {
+    const container = path.join(data.dir, 'tumour', 'slide.ome.zarr');
+    fs.mkdirSync(container, { recursive: true });
+    fs.writeFileSync(path.join(container, '.zgroup'), '{"zarr_format": 2}');
+    fs.writeFileSync(path.join(container, '.zattrs'), '{"bioformats2raw.layout": 3}');
+    fs.mkdirSync(path.join(container, 'OME'));
+    fs.writeFileSync(path.join(container, 'OME', 'METADATA.ome.xml'), '<OME/>');
+    zarr('tumour/slide.ome.zarr/0');
+    zarr('tumour/slide.ome.zarr/1', { axes: ['y', 'x'], shape: [4, 4], chunks: [4, 4], value: ([y, x]) => y! + x!, channelLabels: undefined });
+    const found = await findImageFiles([data.dir]);
+    expect(found.map((candidate) => [path.relative(data.dir, candidate.path), candidate.label])).toEqual([
+      [path.join('tumour', 'slide.ome.zarr', '0'), 'tumour'],
+      [path.join('tumour', 'slide.ome.zarr', '1'), 'tumour'],
+    ]);
+    expect(await importAll()).toMatchObject({ imported: 2, samples: 4, errors: [] });
+  });
+
   it('imports an OME-Zarr folder chosen as the import folder itself', async () => {
     const dir = zarr('only.ome.zarr', { axes: ['y', 'x'], shape: [4, 4], chunks: [2, 2], dtype: 'uint8', value: ([y, x]) => y! * 4 + x!, channelLabels: undefined });
     const result = await importAll([dir]);

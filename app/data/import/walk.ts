@@ -73,7 +73,8 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
   const seenDirectories = new Set<string>();
   const seenFiles = new Set<string>();
 
-  async function visit(directory: string, root: string): Promise<void> {
+  /** `inherited`: the label of a Zarr container's images (bioformats2raw), its parent folder's. */
+  async function visit(directory: string, root: string, inherited?: string | null): Promise<void> {
     if (options.signal?.aborted) return;
     const real = await fs.realpath(directory).catch(() => null);
     if (real === null || seenDirectories.has(real)) return;
@@ -108,7 +109,7 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
       }
       // Names that are not UTF-8 reach us with replacement characters: no path names the file.
       if (entry.name.includes('\uFFFD')) problem = 'file name is not valid UTF-8: rename the file to import it';
-      const label = directory === root ? null : path.basename(directory);
+      const label = inherited !== undefined ? inherited : directory === root ? null : path.basename(directory);
       if (isDirectory) {
         const image = omeZarrFolder(full);
         if (image) {
@@ -120,7 +121,9 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
           continue;
         }
         const before = candidates.length;
-        await visit(full, root);
+        // Images anywhere inside a `.zarr` container (bioformats2raw writes `x.ome.zarr/0`, `/1`,
+        // …; plates `A/1/0`) are labelled by the folder holding the container, not by its parts.
+        await visit(full, root, /\.zarr$/i.test(entry.name) ? label : inherited);
         // A `.zarr` folder holding no image (a plain array, a table): said, not silently skipped.
         if (/\.zarr$/i.test(entry.name) && candidates.length === before && !seenFiles.has(full)) {
           seenFiles.add(full);
