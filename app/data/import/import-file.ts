@@ -13,7 +13,7 @@ import { importSamples } from './import-sample-file';
 import type { ByteBudget } from './memory-budget';
 import { openOmeZarr } from '../formats/ome-zarr';
 import { openSampleFile, type FileSource, type SampleFile } from '../formats/sample-files';
-import { describeFolderImage, type FolderImage } from './folder-image';
+import { hashFolderImage, listFolderImage, type FolderImage } from './folder-image';
 import { summarizePixels } from './stats';
 import { thumbnailPath, writeThumbnail } from './thumbnail';
 import type { Candidate } from './walk';
@@ -74,19 +74,19 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
   let started = performance.now();
   let source: FileSource | null = null;
   // An OME-Zarr image is a folder: its files' total size, latest time and hash stand for a file's.
-  let folder: FolderImage | null = null;
+  let folderImage: FolderImage | null = null;
   try {
     // Synchronous on purpose: sharp keeps libuv's threadpool busy, and an async read would queue
     // four round trips behind it; one local read costs less (measured: ~0.5 ms CPU per file).
     const stats = fs.statSync(candidate.path);
-    if (stats.isDirectory()) folder = describeFolderImage(candidate.path);
-    row.sizeBytes = folder ? folder.size : stats.size;
-    row.mtimeMs = Math.floor(folder ? folder.mtimeMs : stats.mtimeMs);
+    if (stats.isDirectory()) folderImage = listFolderImage(candidate.path);
+    row.sizeBytes = folderImage ? folderImage.size : stats.size;
+    row.mtimeMs = Math.floor(folderImage ? folderImage.mtimeMs : stats.mtimeMs);
     const known = context.known.get(candidate.path);
     // Permissions change without touching size or mtime, so such files are always tried again.
     const unchanged = known && known.sizeBytes === row.sizeBytes && known.mtimeMs === row.mtimeMs;
     if (unchanged && known.error !== PERMISSION_DENIED) return { kind: 'unchanged', error: known.error };
-    if (!folder) {
+    if (!folderImage) {
       if (stats.size === 0) return failed('empty file (0 bytes)');
       if (!stats.isFile()) return failed('not a regular file');
       source = readSource(candidate.path, stats.size);
@@ -97,7 +97,12 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
   if (timings) timings.read += performance.now() - started;
 
   started = performance.now();
-  row.sha256 = folder ? folder.sha256 : hashSource(source!);
+  try {
+    row.sha256 = folderImage ? hashFolderImage(candidate.path, folderImage) : hashSource(source!);
+  } catch (error) {
+    // A folder's files are read here, after it was listed: one may have gone meanwhile.
+    return failed(describeReadFailure(error));
+  }
   if (timings) timings.hash += performance.now() - started;
 
   let claim = await context.contents.claimInOrder(row.sha256, candidate.path, index);
