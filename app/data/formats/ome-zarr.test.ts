@@ -127,12 +127,27 @@ describe('hostile OME-Zarr folders', () => {
     expect(() => readOmeZarrAttributes(dir)).toThrow('OME-Zarr .zattrs: axes c, z lack y and x: the image has no 2-D planes');
   });
 
-  it('refuses a full-resolution plane over 64 Mi pixels, naming its size', async () => {
+  it('reads a plane over 64 Mi pixels by windows, with its thumbnail from a smaller level', async () => {
+    const dir = image({ axes: ['y', 'x'], shape: [1000, 1000], chunks: [500, 500], dtype: 'uint8', value: ([y, x]) => (y! + 2 * x!) % 251, channelLabels: undefined });
+    // Level 0 grows to 9000 × 8000: the chunks written cover its top-left 1000², the rest is fill.
+    const meta = path.join(dir, '0', '.zarray');
+    fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), shape: [9000, 8000] }));
+    const file = await openOmeZarr(dir);
+    expect(file.samples[0]).toMatchObject({ width: 8000, height: 9000, huge: true, meta: { huge: true, tile: [500, 500], overviews: 1 } });
+    expect(file.blocks).toEqual({ width: 500, height: 500 });
+    await expect(file.read(0)).rejects.toThrow('OME-Zarr plane of 8000 × 9000 pixels is too large to read whole: it is read by windows');
+    const window = await file.read(0, { x: 480, y: 490, width: 40, height: 30 });
+    expect(window.values[12 * 40 + 25]).toBe((502 + 2 * 505) % 251);
+    expect(window.values[0]).toBe((490 + 2 * 480) % 251);
+    const overview = (await file.readOverview!(0, 4 * 1024 * 1024))!;
+    expect([overview.width, overview.height, overview.values[3 * 500 + 7]]).toEqual([500, 500, (6 + 2 * 14) % 251]);
+    expect(await file.readOverview!(0, 1000)).toBeNull();
+  });
+
+  it('refuses a plane under 64 Mi pixels that would take over 2 GiB as stored, naming its size', async () => {
     const dir = image({ axes: ['y', 'x'], shape: [4, 4], chunks: [4, 4], channelLabels: undefined });
     const meta = path.join(dir, '0', '.zarray');
-    fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), shape: [9000, 8000], chunks: [1000, 1000] }));
-    await expect(openOmeZarr(dir)).rejects.toThrow("OME-Zarr full-resolution level '0' is 8000 × 9000 pixels (72 megapixels a plane), more than the 64 Mi pixels");
-    // Under the pixel limit, but 40 float64 channels of 60 Mi pixels would take 18.8 GiB a plane.
+    // 40 float64 channels of 60 Mi pixels would take 18.8 GiB a plane.
     const attributes = path.join(dir, '.zattrs');
     const json = JSON.parse(fs.readFileSync(attributes, 'utf8')) as { multiscales: { axes: unknown[] }[] };
     json.multiscales[0]!.axes = ['c', 'y', 'x'];

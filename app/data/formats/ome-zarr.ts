@@ -108,44 +108,47 @@ const STORED_BYTES: Record<string, number> = { bool: 1, int8: 1, uint8: 1, int16
 const MAX_PLANE_BYTES = 2 ** 31;
 
 /**
- * Opens the OME-Zarr image of a folder for its samples. Throws DecodeError naming what is wrong:
- * no image attributes, a missing level, an unsupported data type or codec, a plane too large.
+ * Opens the OME-Zarr image of a folder for its samples. A plane over {@link HUGE_PIXELS} is huge:
+ * read by windows (`blocks`: the chunk size), its thumbnail from a smaller pyramid level
+ * (`readOverview`). Throws DecodeError naming what is wrong: no image attributes, a missing
+ * level, an unsupported data type or codec, a plane too large to read whole.
  */
 export async function openOmeZarr(dir: string): Promise<SampleFile> {
   const attributes = readOmeZarrAttributes(dir);
   if (!attributes) throw new DecodeError(`${path.basename(dir)} is not an OME-Zarr image: no 'multiscales' in its .zattrs or zarr.json`);
   const zarr = await import('zarrita');
   const { default: FileSystemStore } = await import('@zarrita/storage/fs');
+  const store = new FileSystemStore(dir);
+  const { axes } = attributes;
   const level = attributes.levels[0]!;
   const metadataFile = path.join(level, attributes.version === 3 ? 'zarr.json' : '.zarray');
   if (!fs.existsSync(path.join(dir, metadataFile))) {
     throw new DecodeError(`OME-Zarr full-resolution level '${level}' has no ${metadataFile}: the array is missing`);
   }
-  const location = zarr.root(new FileSystemStore(dir)).resolve(level);
-  let array: Awaited<ReturnType<typeof zarr.open.v2>> & { kind?: string };
-  try {
-    array = attributes.version === 3 ? await zarr.open.v3(location, { kind: 'array' }) : await zarr.open.v2(location, { kind: 'array' });
-  } catch (error) {
-    throw new DecodeError(`OME-Zarr level '${level}' cannot be opened: ${describeZarrFailure(error)}`);
-  }
-  checkChunkSizes(array, level);
-  const { axes } = attributes;
-  if (array.shape.length !== axes.length) {
-    throw new DecodeError(`OME-Zarr level '${level}' has ${array.shape.length} dimensions, its axes ${axes.join(', ')} name ${axes.length}`);
-  }
+  const openLevel = async (name: string): Promise<ZarrArray> => {
+    const location = zarr.root(store).resolve(name);
+    let array: ZarrArray;
+    try {
+      array = (attributes.version === 3 ? await zarr.open.v3(location, { kind: 'array' }) : await zarr.open.v2(location, { kind: 'array' })) as unknown as ZarrArray;
+    } catch (error) {
+      throw new DecodeError(`OME-Zarr level '${name}' cannot be opened: ${describeZarrFailure(error)}`);
+    }
+    if (array.shape.length !== axes.length) {
+      throw new DecodeError(`OME-Zarr level '${name}' has ${array.shape.length} dimensions, its axes ${axes.join(', ')} name ${axes.length}`);
+    }
+    checkChunkSizes(array, name);
+    return array;
+  };
+  const array = await openLevel(level);
   const type = TYPES[array.dtype];
   if (!type) throw new DecodeError(`OME-Zarr level '${level}' holds ${array.dtype} values; supported are ${Object.keys(TYPES).join(', ')}`);
-  const size = (axis: string): number => (axes.includes(axis) ? array.shape[axes.indexOf(axis)]! : 1);
-  const [width, height, sizeC, sizeZ, sizeT] = [size('x'), size('y'), size('c'), size('z'), size('t')];
-  if (width * height > HUGE_PIXELS) {
-    throw new DecodeError(
-      `OME-Zarr full-resolution level '${level}' is ${width} × ${height} pixels (${Math.round((width * height) / 1e6)} megapixels a plane), ` +
-        `more than the ${HUGE_PIXELS / 1024 / 1024} Mi pixels an OME-Zarr plane may have here: huge OME-Zarr planes are not read by windows yet`,
-    );
-  }
-  // A plane is read whole (all its channels, in the stored type) before it is interleaved.
+  const sizeOf = (shape: number[], axis: string): number => (axes.includes(axis) ? shape[axes.indexOf(axis)]! : 1);
+  const [width, height, sizeC, sizeZ, sizeT] = ['x', 'y', 'c', 'z', 't'].map((axis) => sizeOf(array.shape, axis)) as [number, number, number, number, number];
+  // A huge plane is never read whole: statistics from a grid of windows, the thumbnail from a
+  // smaller pyramid level, training from windows. Any other plane is read whole, all channels.
+  const huge = width * height > HUGE_PIXELS;
   const planeBytes = width * height * sizeC * (STORED_BYTES[array.dtype] ?? 4);
-  if (planeBytes > MAX_PLANE_BYTES) {
+  if (!huge && planeBytes > MAX_PLANE_BYTES) {
     throw new DecodeError(
       `OME-Zarr full-resolution level '${level}' has planes of ${width} × ${height} pixels × ${sizeC} channels of ${array.dtype} (${(planeBytes / 2 ** 30).toFixed(1)} GiB), ` +
         `more than the ${MAX_PLANE_BYTES / 2 ** 30} GiB a plane may take here`,
@@ -155,6 +158,8 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
   const meta: ImageMeta = { sampleType: type.sampleType, frames: sizeZ * sizeT };
   if (type.note) meta.converted = type.note;
   if (names && names.some((name) => name !== null)) meta.channelNames = Array.from({ length: sizeC }, (_, c) => names[c] ?? null);
+  const blocks = { width: sizeOf(array.chunks, 'x'), height: sizeOf(array.chunks, 'y') };
+  if (huge) Object.assign(meta, { huge: true, tile: [blocks.width, blocks.height], overviews: attributes.levels.length - 1 });
   const planes: { z: number; t: number }[] = [];
   for (let t = 0; t < sizeT; t++) for (let z = 0; z < sizeZ; z++) planes.push({ z, t });
   const channels = sizeC === 1 ? 'c 1/1' : `c 1–${sizeC}`;
@@ -167,34 +172,68 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
     meta: planes.length === 1 ? meta : { ...meta, z, t, sample: `z ${z + 1}/${sizeZ} · t ${t + 1}/${sizeT} · ${channels}` },
     invert: false,
     nodata: null,
-    huge: false,
+    huge,
   }));
-  const read = async (index: number, region?: Region): Promise<Raster> => {
+  const planeOf = (index: number): { z: number; t: number } => {
     const plane = planes[index];
     if (!plane) throw new DecodeError(`OME-Zarr sample ${index + 1} does not exist (the image has ${planes.length})`);
+    return plane;
+  };
+  /** Plane (t, z) of a level, or a window of it, as [y][x][c]. */
+  const readPlane = async (source: ZarrArray, name: string, index: number, plane: { z: number; t: number }, window: Region): Promise<Raster> => {
+    const selection = axes.map((axis) =>
+      axis === 't' ? plane.t : axis === 'z' ? plane.z : axis === 'y' ? zarr.slice(window.y, window.y + window.height) : axis === 'x' ? zarr.slice(window.x, window.x + window.width) : null,
+    );
+    let chunk: Selected;
+    try {
+      chunk = (await zarr.get(source as never, selection)) as Selected;
+    } catch (error) {
+      throw new DecodeError(`OME-Zarr level '${name}', ${samples[index]!.meta.sample ?? 'plane'}: ${describeZarrFailure(error)}`);
+    }
+    return interleave(chunk, axes, window.width, window.height, sizeC, type.sampleType);
+  };
+  const read = async (index: number, region?: Region): Promise<Raster> => {
+    const plane = planeOf(index);
     const window = region ?? { x: 0, y: 0, width, height };
     if (window.x < 0 || window.y < 0 || window.x + window.width > width || window.y + window.height > height) {
       throw new DecodeError(`region ${window.x},${window.y} ${window.width}×${window.height} is outside the ${width}×${height} image`);
     }
-    const selection = axes.map((axis) =>
-      axis === 't' ? plane.t : axis === 'z' ? plane.z : axis === 'y' ? zarr.slice(window.y, window.y + window.height) : axis === 'x' ? zarr.slice(window.x, window.x + window.width) : null,
-    );
-    let chunk: { data: ArrayLike<number | bigint | boolean>; shape: number[]; stride: number[] };
-    try {
-      chunk = (await zarr.get(array, selection)) as typeof chunk;
-    } catch (error) {
-      throw new DecodeError(`OME-Zarr level '${level}', ${samples[index]!.meta.sample ?? 'plane'}: ${describeZarrFailure(error)}`);
-    }
-    return interleave(chunk, axes, window.width, window.height, sizeC, type.sampleType);
+    if (!region && huge) throw new DecodeError(`OME-Zarr plane of ${width} × ${height} pixels is too large to read whole: it is read by windows`);
+    return readPlane(array, level, index, plane, window);
   };
-  return { format: 'ome-zarr', samples, read, close: async () => {} };
+  /** The plane from the smallest pyramid level of at most `maxPixels`, with the same channels. */
+  const readOverview = async (index: number, maxPixels: number): Promise<Raster | null> => {
+    const plane = planeOf(index);
+    for (const name of attributes.levels.slice(1).reverse()) {
+      const smaller = await openLevel(name).catch(() => null);
+      if (!smaller || smaller.dtype !== array.dtype) continue;
+      const [w, h, c, z, t] = ['x', 'y', 'c', 'z', 't'].map((axis) => sizeOf(smaller.shape, axis)) as [number, number, number, number, number];
+      if (w * h > maxPixels || c !== sizeC) continue;
+      // Some pyramids reduce z (and t) too: the plane nearest in place.
+      const at = { z: Math.min(z - 1, Math.floor((plane.z * z) / sizeZ)), t: Math.min(t - 1, Math.floor((plane.t * t) / sizeT)) };
+      return readPlane(smaller, name, index, at, { x: 0, y: 0, width: w, height: h });
+    }
+    return null;
+  };
+  return { format: 'ome-zarr', samples, read, ...(huge && { blocks, readOverview }), close: async () => {} };
 }
+
+/** What zarrita's arrays give this reader. */
+interface ZarrArray {
+  shape: number[];
+  chunks: number[];
+  dtype: string;
+  getChunk: (coords: number[], ...rest: never[]) => Promise<{ data: { length: number } }>;
+}
+
+/** A selection read by zarrita: values and the stride of each kept axis. */
+type Selected = { data: ArrayLike<number | bigint | boolean>; shape: number[]; stride: number[] };
 
 /**
  * Makes every chunk of `array` that decodes to the wrong number of values throw, naming it:
  * zarrita would otherwise hand a truncated chunk on as it is, and the plane would read garbage.
  */
-function checkChunkSizes(array: { chunks: number[]; getChunk: (coords: number[], ...rest: never[]) => Promise<{ data: { length: number } }> }, level: string): void {
+function checkChunkSizes(array: ZarrArray, level: string): void {
   const getChunk = array.getChunk.bind(array);
   const expected = array.chunks.reduce((a, b) => a * b, 1);
   array.getChunk = async (coords, ...rest) => {
@@ -207,7 +246,7 @@ function checkChunkSizes(array: { chunks: number[]; getChunk: (coords: number[],
 }
 
 /** The [c][y][x] (any order of the kept axes, by strides) values of a selection as [y][x][c]. */
-function interleave(chunk: { data: ArrayLike<number | bigint | boolean>; stride: number[] }, axes: string[], width: number, height: number, bands: number, sampleType: SampleType): Raster {
+function interleave(chunk: Selected, axes: string[], width: number, height: number, bands: number, sampleType: SampleType): Raster {
   const kept: string[] = axes.filter((axis) => axis === 'c' || axis === 'y' || axis === 'x');
   const strideOf = (axis: string): number => (kept.includes(axis) ? chunk.stride[kept.indexOf(axis)]! : 0);
   const [strideC, strideY, strideX] = [strideOf('c'), strideOf('y'), strideOf('x')];

@@ -89,6 +89,22 @@ describe('importing OME-Zarr folders', () => {
     expect(await importAll()).toMatchObject({ imported: 2, samples: 4, errors: [] });
   });
 
+  it('imports a plane over 64 Mi pixels from a grid of windows, its thumbnail from a smaller level', async () => {
+    const dir = zarr('slides/huge.ome.zarr', { axes: ['c', 'y', 'x'], shape: [1, 1000, 1000], chunks: [1, 500, 500], dtype: 'uint8', value: ([, y, x]) => 1 + ((y! + x!) % 200), channelLabels: ['H'] });
+    // Level 0 grows to 9000 × 8000 (fill 0 past the chunks written); level 1 stays 500 × 500.
+    const meta = path.join(dir, '0', '.zarray');
+    fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), shape: [1, 9000, 8000] }));
+    const result = await importAll();
+    expect(result.errors).toEqual([]);
+    const [row] = rowsOf(dir);
+    expect(row).toMatchObject({ format: 'ome-zarr', width: 8000, height: 9000, channels: 1, hasThumbnail: true });
+    expect(row!.meta).toMatchObject({ huge: true, tile: [500, 500], channelNames: ['H'] });
+    // 64 windows of up to 256², one of them (500, 500) inside the written corner: 0 and 1–200.
+    expect(row!.stats![0]).toMatchObject({ min: 0, max: 200 });
+    const window = await readEntry({ path: dir, channels: 1, bitDepth: 8, huge: true, width: 8000, height: 9000 }, { x: 998, y: 990, width: 4, height: 4 });
+    expect(Array.from(window.values.subarray(0, 4))).toEqual([1 + ((990 + 998) % 200), 1 + ((990 + 999) % 200), 0, 0]);
+  });
+
   it('imports an OME-Zarr folder chosen as the import folder itself', async () => {
     const dir = zarr('only.ome.zarr', { axes: ['y', 'x'], shape: [4, 4], chunks: [2, 2], dtype: 'uint8', value: ([y, x]) => y! * 4 + x!, channelLabels: undefined });
     const result = await importAll([dir]);
