@@ -15,7 +15,7 @@
  * Samples and windows are drawn from the explicit `rng` before any read, so a run is
  * reproducible and resumable without saving sampler state.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Rng } from '../mae/rng';
 import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from './augment';
 import type { Batch, BatchSource } from './batch';
@@ -24,6 +24,7 @@ import { convertRaster, conversionOf } from './channel-conversion';
 import { decodeImage } from './formats/decode';
 import { namedFormat, SNIFF_BYTES } from './formats/formats';
 import type { Raster } from './formats/raster';
+import { openOmeZarr } from './formats/ome-zarr';
 import { cropRaster, openSampleFile, type Region, type SampleFile } from './formats/sample-files';
 import { openSeries, openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
 
@@ -91,6 +92,11 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
       const grid = series ? await openSeries(series.slices, series.spacing, (slice) => readEntry({ ...entry, ...slice, plane: undefined })) : await openVolumeFile(entry.path);
       const plane = readVolumePlane(grid, entry.plane);
       return region ? cropRaster(plane, region) : plane;
+    }
+    // An OME-Zarr image is a folder of chunks, read by zarrita.
+    if ((await stat(entry.path)).isDirectory()) {
+      file = await openOmeZarr(entry.path);
+      return await file.read(entry.frame ?? 0, region);
     }
     const source = entry.huge
       ? { bytes: null, head: await readHead(entry.path), path: entry.path, size: Number.MAX_SAFE_INTEGER }

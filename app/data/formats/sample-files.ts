@@ -42,6 +42,10 @@ export interface SampleFile {
   read(index: number, region?: Region): Promise<Raster>;
   /** The TIFF structure, for huge-image sampling. */
   tiff?: TiffLayout;
+  /** Huge samples of other formats (OME-Zarr): the block (chunk) size windows are aligned to. */
+  blocks?: { width: number; height: number };
+  /** Huge samples of other formats: the sample from a smaller level of at most `maxPixels`, if any. */
+  readOverview?(index: number, maxPixels: number): Promise<Raster | null>;
   /** Releases a file handle (files opened by path). */
   close(): Promise<void>;
 }
