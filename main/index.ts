@@ -3,7 +3,7 @@
  * and the hardening, then opens the window. Domain logic lives in app/; this file only wires.
  */
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain } from 'electron';
+import { app, type BrowserWindow, dialog, ipcMain } from 'electron';
 import { createDispatcher } from '../app/rpc';
 import { Studio } from '../app/studio';
 import { bindIpc, forwardEvents } from './ipc';

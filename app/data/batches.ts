@@ -139,7 +139,7 @@ export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransfo
     for (let index = 0; index < pixels; index++) {
       let value = values[index * bands + band]!;
       // Missing pixels (NaN, nodata) become the channel's center: zero after normalisation.
-      if (value !== value || value === nodata) value = center;
+      if (Number.isNaN(value) || value === nodata) value = center;
       value = value < low ? low : value > high ? high : value;
       planar[c * pixels + index] = (value - center) * inverse; // HWC → CHW
     }

@@ -181,7 +181,6 @@ describe.skipIf(!python && process.env.CI !== 'true')('the whole MAE in the offi
     fs.writeFileSync(inputs, JSON.stringify({ imgs: Array.from(imgs.dataSync()), shuffle: Array.from(shuffleOrder(masks)), shape: imgs.shape }));
     tf.dispose([loss, pred, imgs]);
     loaded.dispose();
-    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { args: Record<string, number | boolean> };
     const script = `
 import json, sys, torch
 from mae_model import Mae

@@ -73,7 +73,7 @@ export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
 }
 
 /** Flat row indices b·L + ids[b, i] (+ `offset`), for gathering from a [B·L, ...] table. */
-function flatIndices(ids: Int32Array, rowsPerSample: number, batchSize: number, stride: number, offset = 0): Int32Array {
+function flatIndices(ids: Int32Array, rowsPerSample: number, stride: number, offset = 0): Int32Array {
   return ids.map((id, k) => Math.floor(k / rowsPerSample) * stride + id + offset);
 }
 
@@ -86,7 +86,7 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
   const patchLength = patches.shape[2]!;
   return tf.tidy(() => {
     const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
-    const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, batchSize, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
+    const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
     let x = linear(visible, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, Lkeep, D]
     const positions = gatherRows(model.posEmbed, keep.map((id) => id + 1)); // [B*Lkeep, D], skipping the cls row
     x = tf.add(x, tf.reshape(positions, [batchSize, numKeep, model.config.embedDim])); // [B, Lkeep, D]
@@ -181,7 +181,7 @@ export function unshufflePrediction(pred: tf.Tensor, masks: MaskSet): tf.Tensor 
   const patchLength = pred.shape[2]!;
   return tf.tidy(() => {
     const rows = tf.reshape(pred, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
-    const unshuffled = gatherRows(rows, flatIndices(restore, numPatches, batchSize, numPatches)); // [B*L, C*p*p]
+    const unshuffled = gatherRows(rows, flatIndices(restore, numPatches, numPatches)); // [B*L, C*p*p]
     return tf.reshape(unshuffled, [batchSize, numPatches, patchLength]); // [B, L, C*p*p]
   });
 }

@@ -63,7 +63,7 @@ function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
 function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
   const own = stridesOf(shape);
   const offset = outShape.length - shape.length;
-  return outShape.map((size, d) => (d < offset || shape[d - offset] === 1 ? 0 : own[d - offset]!));
+  return outShape.map((_size, d) => (d < offset || shape[d - offset] === 1 ? 0 : own[d - offset]!));
 }
 
 /**

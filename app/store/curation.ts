@@ -93,8 +93,14 @@ export class CurationStore {
     if (!selection.imageIds?.length && !selection.folder) throw new StudioError('INVALID_ARGUMENT', 'select images by imageIds or folder');
     const where = [GOOD];
     const params: Record<string, unknown> = { projectId, value };
-    if (selection.imageIds?.length) where.push(`id IN (SELECT value FROM json_each(@ids))`), (params.ids = JSON.stringify(selection.imageIds));
-    if (selection.folder) where.push("path LIKE @folder ESCAPE '\\'"), (params.folder = folderPattern(selection.folder));
+    if (selection.imageIds?.length) {
+      where.push(`id IN (SELECT value FROM json_each(@ids))`);
+      params.ids = JSON.stringify(selection.imageIds);
+    }
+    if (selection.folder) {
+      where.push("path LIKE @folder ESCAPE '\\'");
+      params.folder = folderPattern(selection.folder);
+    }
     return this.db.prepare(`UPDATE images SET ${assignment} WHERE ${where.join(' AND ')}`).run(params).changes;
   }
 

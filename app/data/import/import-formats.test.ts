@@ -35,7 +35,7 @@ function rowsOf(file: string) {
 }
 
 /** A 50,000 × 50,000 uint16 image in 256² tiles that all point at one block: a ~370 KB file. */
-export function hugeTiff(): Uint8Array {
+function hugeTiff(): Uint8Array {
   const tile = Array.from({ length: 256 * 256 }, (_, index) => (index % 256) * 100 + Math.floor(index / 256));
   return writeTiff([{ width: 50_000, height: 50_000, bands: 1, sampleType: 'uint16', values: tile, tile: [256, 256], sharedTile: true }]);
 }

@@ -99,7 +99,7 @@ function adaptPatchEmbed(tensor: NamedTensor, channels: number): Float32Array {
 /** Checks that the encoder of `state` fits `config`; throws with what the file has. */
 function checkEncoder(state: Map<string, NamedTensor>, config: MaeConfig, path: string): void {
   const patch = state.get('patch_embed.proj.weight');
-  if (!patch || patch.shape.length !== 4) throw new Error(`${path} has no patch_embed.proj.weight [D, C, p, p]`);
+  if (patch?.shape.length !== 4) throw new Error(`${path} has no patch_embed.proj.weight [D, C, p, p]`);
   const [width, , p] = patch.shape as [number, number, number, number];
   const depth = [...state.keys()].filter((name) => /^blocks\.\d+\.attn\.qkv\.weight$/.test(name)).length;
   const mismatches: string[] = [];
