@@ -28,7 +28,10 @@ export interface ClassScore {
   recall: number;
   /** Images of this class in the split. */
   support: number;
-  /** Wilson 95 % interval of the recall (this class's accuracy) over its `support` images; absent in results stored before it existed. */
+  /**
+   * Wilson 95 % interval of the recall (this class's accuracy) over its `support` images; absent in results stored
+   * before it existed.
+   */
   recallInterval?: Interval;
 }
 
@@ -191,7 +194,8 @@ const ProbeRequest = z.strictObject({
   k: z.number().int().min(1).max(1000).default(20),
   pooling: z.enum(['cls', 'mean']).default('mean'),
   labelsPerClass: z.number().int().min(1).max(1_000_000).nullable().optional(), // absent or null: every label
-  block: z.union([z.number().int().min(1).max(1000), z.literal('best')]).optional(), // absent: the default (best on the training split)
+  // absent: the default (best on the training split)
+  block: z.union([z.number().int().min(1).max(1000), z.literal('best')]).optional(),
 });
 export type ProbeRequest = z.input<typeof ProbeRequest>;
 

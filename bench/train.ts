@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     }
     for (const config of configs) {
       if (config.heavy && (backend === 'cpu' || softwareGpu) && !flag('slow')) {
-        log(`${backend.padEnd(8)} ${config.name}: skipped (minutes per step on ${softwareGpu ? 'a software GPU' : 'plain JS'}; pass --slow)`);
+        log(`${backend.padEnd(8)} ${config.name}: skipped ` + `(minutes per step on ${softwareGpu ? 'a software GPU' : 'plain JS'}; pass --slow)`);
         rows.push({ backend, config: config.name, skipped: 'needs --slow' });
         continue;
       }

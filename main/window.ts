@@ -14,7 +14,8 @@ export function createMainWindow(preload: string): BrowserWindow {
     title: 'MAE Studio',
     backgroundColor: '#16181d',
     webPreferences: {
-      preload: path.resolve(preload), // eng-disable PRELOAD_JS_CHECK: sandboxed, exposes only the contract bridge (main/bridge.ts)
+      // eng-disable PRELOAD_JS_CHECK: sandboxed, exposes only the contract bridge (main/bridge.ts)
+      preload: path.resolve(preload),
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,

@@ -39,11 +39,11 @@ try {
   const findings = parseCsv(fs.readFileSync(report, 'utf8'));
   for (const finding of findings) {
     const review = finding.manualReview === 'true' ? ' (review)' : '';
-    console.log(`${finding.severity.padEnd(13)} ${finding.confidence.padEnd(9)} ${finding.issue} ${finding.filename}:${finding.location}${review}`);
+    console.log(`${finding.severity.padEnd(13)} ${finding.confidence.padEnd(9)} ` + `${finding.issue} ${finding.filename}:${finding.location}${review}`);
   }
   const failing = findings.filter((finding) => FAILING.has(finding.severity));
   const bySeverity = Object.entries(Object.groupBy(findings, (finding) => finding.severity)).map(([severity, list]) => `${list.length} ${severity}`);
-  console.log(`electronegativity (Electron ${electronVersion}): ${findings.length} finding(s)${bySeverity.length ? ` (${bySeverity.join(', ')})` : ''}, ` +
+  console.log(`electronegativity (Electron ${electronVersion}): ${findings.length} ` + `finding(s)${bySeverity.length ? ` (${bySeverity.join(', ')})` : ''}, ` +
     `${failing.length} HIGH or MEDIUM`);
   process.exit(failing.length === 0 ? 0 : 1);
 } finally {

@@ -67,7 +67,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   if (plan.init) for (const line of describeInit(plan.init.report)) out.progress(line, true);
   // The channel plan's decision, said where a CLI user sees it (Curate shows it in the app).
   const converted = Object.entries(plan.data.channelPlan?.conversions ?? {}).filter(([, conversion]) => conversion !== 'keep' && conversion !== 'exclude');
-  if (converted.length) out.progress(`channel plan: ${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')} (to ${plan.data.channelPlan!.inputChannels} band${plan.data.channelPlan!.inputChannels === 1 ? '' : 's'})`, true);
+  if (converted.length) out.progress(`channel plan: ` + `${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')} (to ` + `${plan.data.channelPlan!.inputChannels} band${plan.data.channelPlan!.inputChannels === 1 ? '' : 's'})`, true);
   for (const item of plan.data.excluded) out.progress(`${item.count} left out: ${item.reason}`, true);
   if (plan.data.excludedClasses?.length) out.progress(`classes left out by the channel plan: ${plan.data.excludedClasses.join(', ')}`, true);
   out.progress(`Learning rate: ${describeRecipeLr(plan.recipe)}`, true);
@@ -116,9 +116,9 @@ async function train(workspace: string, runId: number, resume: boolean, out: Out
 function describe(progress: RunProgress): string {
   switch (progress.type) {
     case 'started':
-      return `Training on ${progress.backend} (${progress.device}) from step ${progress.step} of ${progress.totalSteps}`;
+      return `Training on ${progress.backend} (${progress.device}) ` + `from step ${progress.step} of ${progress.totalSteps}`;
     case 'step':
-      return `step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}  lr ${progress.lr.toExponential(2)}  ` +
+      return `step ${progress.step}/${progress.totalSteps}  ` + `loss ${progress.loss.toFixed(4)}  lr ${progress.lr.toExponential(2)}  ` +
         `${progress.imagesPerSecond.toFixed(1)} img/s  ETA ${formatSeconds(progress.etaSeconds)}`;
     case 'validation':
       return `step ${progress.step}  validation loss ${progress.loss.toFixed(4)}`;

@@ -84,12 +84,12 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
         'import onnxruntime as ort',
         "session = ort.InferenceSession('model.onnx')",
         `outputs = session.run(None, {'pixels': images})  # images: ${shape} float32, normalised`,
-        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
+        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], ` + `features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
       ].join('\n');
     case 'tfjs':
       return [
         "const model = await tf.loadGraphModel('file://path/to/model.json'); // or an http(s) URL in a browser",
-        `const [features${classes ? ', logits' : ''}] = model.execute({ pixels }, ['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
+        `const [features${classes ? ', logits' : ''}] = model.execute({ pixels }, ` + `['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
       ].join('\n');
   }
 }
@@ -188,7 +188,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     } else {
       const spec = encoderGraphSpec(loaded.model, pooling, loaded.head);
       if (format === 'onnx') {
-        contents.set('model.onnx', encoderToOnnx(spec, `MAE Studio ${loaded.head ? 'classifier' : 'encoder'} of run ${runId}; input pixels [N, C, H, W] float32, normalised (see MODEL_CARD.md)`));
+        contents.set('model.onnx', encoderToOnnx(spec, `MAE Studio ${loaded.head ? 'classifier' : 'encoder'} of run ${runId}; ` + `input pixels [N, C, H, W] float32, normalised (see MODEL_CARD.md)`));
       } else {
         const model = encoderToTfjs(spec);
         contents.set('model.json', Buffer.from(JSON.stringify(model.modelJson)));

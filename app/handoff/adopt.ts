@@ -91,12 +91,12 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
         if (!tensor) { missing.push(`${prefix}${spec.name}`); continue; }
         const expected = officialShape(spec.name, spec.shape, config);
         if (JSON.stringify(tensor.shape) !== JSON.stringify(expected)) {
-          throw new StudioError('INVALID_ARGUMENT', `${file}: ${prefix}${spec.name} has shape ${JSON.stringify(tensor.shape)}, run ${job.run.id} needs ${JSON.stringify(expected)}`);
+          throw new StudioError('INVALID_ARGUMENT', `${file}: ${prefix}${spec.name} has shape ${JSON.stringify(tensor.shape)}, ` + `run ${job.run.id} needs ${JSON.stringify(expected)}`);
         }
         tensors.set(`${target}${spec.name}`, { shape: spec.shape, data: officialToOurs(spec.name, tensor, config) });
       }
     }
-    if (missing.length) throw new StudioError('INVALID_ARGUMENT', `${file} lacks ${missing.length} tensors the MAE needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+    if (missing.length) throw new StudioError('INVALID_ARGUMENT', `${file} lacks ${missing.length} tensors the MAE ` + `needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
 
     const worldSize = metadata.worldSize ? Number(metadata.worldSize) : null;
     const metrics = readMetrics(dir, job.startStep, step);

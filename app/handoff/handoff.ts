@@ -55,7 +55,10 @@ export function scriptModel(config: MaeConfig): HandoffJob['model'] {
   };
 }
 
-/** Our checkpoint tensors (`model.*`, `optimizer.m.*`, `optimizer.v.*`) in the official layout, with the fixed position tables. */
+/**
+ * Our checkpoint tensors (`model.*`, `optimizer.m.*`, `optimizer.v.*`) in the official layout, with the fixed position
+ * tables.
+ */
 export function officialCheckpointTensors(tensors: Map<string, NamedTensor>, config: MaeConfig): Map<string, NamedTensor> {
   const out = new Map<string, NamedTensor>();
   const { side, numPatches } = gridSize(config);
@@ -79,7 +82,7 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
     if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`);
     const plan = run.config;
     if (plan.recipe.maskStrategy !== 'random') {
-      throw new StudioError('INVALID_ARGUMENT', `run ${runId} masks with "${plan.recipe.maskStrategy}"; the torchrun job implements the paper's random masking only`);
+      throw new StudioError('INVALID_ARGUMENT', `run ${runId} masks with "${plan.recipe.maskStrategy}"; ` + `the torchrun job implements the paper's random masking only`);
     }
     const checkpoint = workspace.runs.latestCheckpoint(runId);
     if (!checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint yet: train at least until its first checkpoint`);
@@ -99,7 +102,7 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
       const why = first.huge ? 'a slide larger than memory' : first.frame > 0 ? `frame ${first.frame + 1} of a multi-frame file` : `${first.format ?? 'unknown'} format`;
       throw new StudioError(
         'UNSUPPORTED',
-        `${unreadable.length} of run ${runId}'s ${all.length} images cannot be read by the torchrun job (PNG, JPEG, WebP and single-image TIFF only); first: ${first.path} (${why}). Continue this run in the studio`,
+        `${unreadable.length} of run ${runId}'s ${all.length} images cannot be read by the torchrun job (PNG, ` + `JPEG, WebP and single-image TIFF only); first: ${first.path} (${why}). Continue this run in the studio`,
       );
     }
     const images = all.map(({ format: _format, frame: _frame, huge: _huge, ...image }) => image);

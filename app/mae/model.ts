@@ -114,7 +114,8 @@ export function forwardDecoder(model: MaeModel, latent: tf.Tensor, masks: MaskSe
     for (let b = 0; b < batchSize; b++) {
       for (let i = 0; i < numPatches; i++) order[b * (1 + numPatches) + 1 + i] = 1 + shuffle[b * numPatches + i]!;
     }
-    x = tf.add(x, tf.reshape(gatherRows(model.decoderPosEmbed, order), [batchSize, 1 + numPatches, width])); // [B, 1+L, Dd]
+    // [B, 1+L, Dd]
+    x = tf.add(x, tf.reshape(gatherRows(model.decoderPosEmbed, order), [batchSize, 1 + numPatches, width]));
     for (let i = 0; i < model.config.decoderDepth; i++) x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
     x = layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias'));
     const pred = linear(x, param('decoder_pred.weight'), param('decoder_pred.bias')); // [B, 1+L, C*p*p]
@@ -165,7 +166,7 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet): { 
     throw new Error(`MAE expects images [B, ${inChans}, ${imgSize}, ${imgSize}], got ${JSON.stringify(imgs.shape)}`);
   }
   if (masks.batchSize !== imgs.shape[0] || masks.numPatches !== gridSize(model.config).numPatches) {
-    throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, images give ${imgs.shape[0]}×${gridSize(model.config).numPatches}`);
+    throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, ` + `images give ${imgs.shape[0]}×${gridSize(model.config).numPatches}`);
   }
   return tf.tidy(() => {
     const patches = patchify(imgs, patchSize); // [B, L, C*p*p]

@@ -108,7 +108,7 @@ function bitwiseEqual(a: Output, b: Output): boolean {
 }
 
 if (!load.ok) {
-  const reason = `native addon not built: ${load.why}; build it with \`node native/install.mjs\` (needs g++, make, Eigen)`;
+  const reason = `native addon not built: ${load.why}; build it with ` + `\`node native/install.mjs\` (needs g++, make, Eigen)`;
   if (process.env.CI) {
     // CI installs the toolchain (.ci/run), so a missing addon there is a build failure, not a skip.
     it('has the native addon built in CI', () => expect.fail(reason));
@@ -211,7 +211,8 @@ describe.runIf(load.ok)(`fused AdamW (${ADAMW_KERNEL})`, () => {
     const threaded = threeSteps();
     addon.setThreads(0);
     await tf.setBackend('cpu');
-    expect((addonCalls.get('adamw') ?? 0) - before).toBe(2 * 3 * Object.keys(SHAPES).length); // 2 runs × 3 steps × 3 parameters
+    // 2 runs × 3 steps × 3 parameters
+    expect((addonCalls.get('adamw') ?? 0) - before).toBe(2 * 3 * Object.keys(SHAPES).length);
     for (const [key, values] of composite) {
       expect(mismatch({ shape: [values.length], values: single.get(key)! }, { shape: [values.length], values }), key).toBeNull();
       expect(bitwiseEqual({ shape: [], values: threaded.get(key)! }, { shape: [], values: single.get(key)! }), `${key}: 1 vs ${THREADS} threads`).toBe(true);

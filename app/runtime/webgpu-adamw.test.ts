@@ -48,7 +48,8 @@ async function train(backend: 'cpu' | 'webgpu'): Promise<Final> {
   const held = tf.memory().numTensors;
   optimizer.dispose();
   tf.dispose([...params.values()]);
-  expect(held - tf.memory().numTensors).toBe(3 * params.size + (backend === 'webgpu' ? 2 : 0)); // nothing else is left behind
+  // nothing else is left behind
+  expect(held - tf.memory().numTensors).toBe(3 * params.size + (backend === 'webgpu' ? 2 : 0));
   return final;
 }
 

@@ -98,7 +98,8 @@ describe('adapter classification', () => {
 describe('GPU memory arithmetic', () => {
   it('finds the largest tensor of a step (attention scores here) and the batch an adapter\'s buffers allow', () => {
     const model = { ...SMALL.model!, imgSize: 64, decoderEmbedDim: 16, decoderNumHeads: 16 } as NonNullable<TrainConfig['model']>;
-    expect(largestTensorBytesPerImage(model as never, 0.75)).toBe(4 * 16 * 257 * 257); // decoder: 16 heads × 257 tokens²
+    // decoder: 16 heads × 257 tokens²
+    expect(largestTensorBytesPerImage(model as never, 0.75)).toBe(4 * 16 * 257 * 257);
     expect(largestBatchForAdapter(model as never, 0.75, { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 27 })).toBe(31);
   });
 });
@@ -238,9 +239,10 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     const before = await trainer.model.params.get('decoder_pred.weight')!.data();
     const result = await trainer.run({ checkpointPath: checkpoint });
     expect(result.status).toBe('failed');
-    expect(result.reason).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step 1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
+    expect(result.reason).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step ` + `1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
     expect(existsSync(checkpoint)).toBe(true);
-    expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before); // no update from the failed step
+    // no update from the failed step
+    expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before);
     expect(gpuBytesInUse()).toBeGreaterThan(0);
     trainer.dispose();
   });

@@ -97,7 +97,7 @@ async function openDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   });
   device.addEventListener('uncapturederror', (event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
-    deviceError ??= `${error.constructor.name === 'GPUOutOfMemoryError' ? 'out of GPU memory' : 'GPU error'}: ${error.message.split('\n')[0]}`;
+    deviceError ??= `${error.constructor.name === 'GPUOutOfMemoryError' ? 'out of GPU memory' : 'GPU error'}: ` + `${error.message.split('\n')[0]}`;
   });
   return device;
 }
@@ -203,7 +203,7 @@ export async function attemptWebGpu(options: { allowSoftware: boolean }): Promis
   if (!found.ok) return found;
   const { adapter } = found.found;
   if (adapter.software && !options.allowSoftware) {
-    return { ok: false, why: `only a software adapter (${adapter.deviceName} via ${adapter.api}), slower than the CPU backends; ask for webgpu by name to use it` };
+    return { ok: false, why: `only a software adapter (${adapter.deviceName} via ${adapter.api}), ` + `slower than the CPU backends; ask for webgpu by name to use it` };
   }
   try {
     await import('@tensorflow/tfjs-backend-cpu'); // tfjs-backend-webgpu imports its shared kernels

@@ -83,7 +83,7 @@ export class CurationStore {
         )
         .all(params) as ImportDuplicate[],
       failures: this.db
-        .prepare('SELECT path, error AS reason FROM images WHERE project_id = @projectId AND error IS NOT NULL AND frame = 0 ORDER BY path LIMIT 500')
+        .prepare('SELECT path, error AS reason FROM images WHERE project_id = ' + '@projectId AND error IS NOT NULL AND frame = 0 ORDER BY path LIMIT 500')
         .all(params) as DatasetHealth['failures'],
     };
   }

@@ -69,7 +69,7 @@ interface ImageRow {
   sample?: string | null;
 }
 
-const SUMMARY_COLUMNS = "id, path, label, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample";
+const SUMMARY_COLUMNS = "id, path, label, width, height, channels, bit_depth, format, error, " + "thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample";
 
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
@@ -195,7 +195,7 @@ export class ImageStore {
   hashes(projectId: number): Map<string, { id: number; path: string }> {
     const rows = this.db
       .prepare(
-        `SELECT id, path, sha256 FROM images WHERE project_id = ? AND frame = 0 AND sha256 IS NOT NULL AND ${GOOD_IMAGE}`,
+        `SELECT id, path, sha256 FROM images WHERE project_id = ` + `? AND frame = 0 AND sha256 IS NOT NULL AND ${GOOD_IMAGE}`,
       )
       .all(projectId) as { id: number; path: string; sha256: string }[];
     return new Map(rows.map((r) => [r.sha256, { id: r.id, path: r.path }]));
@@ -304,7 +304,7 @@ export class ImageStore {
 
   failures(projectId: number): ImportFailure[] {
     return this.db
-      .prepare('SELECT path, error AS reason FROM images WHERE project_id = ? AND error IS NOT NULL AND frame = 0 ORDER BY path')
+      .prepare('SELECT path, error AS reason FROM images WHERE project_id ' + '= ? AND error IS NOT NULL AND frame = 0 ORDER BY path')
       .all(projectId) as ImportFailure[];
   }
 
@@ -325,21 +325,21 @@ export class ImageStore {
   /** Usable images of a project counted by channel count and label, in that order. */
   usableCounts(projectId: number): { channels: number; label: string | null; count: number }[] {
     return this.db
-      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
+      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id ` + `= ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
       .all(projectId) as { channels: number; label: string | null; count: number }[];
   }
 
   /** The band names that one decoded image of `channels` channels declares (the first found), or [] when none does. */
   channelNames(projectId: number, channels: number): NonNullable<ImageMeta['channelNames']> {
     const row = this.db
-      .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels = ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
+      .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels ` + `= ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
       .get(projectId, channels) as { meta: string } | undefined;
     return row ? ((JSON.parse(row.meta) as ImageMeta).channelNames ?? []) : [];
   }
 
   /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
   sources(ids: readonly number[]): (ImageSource | undefined)[] {
-    const select = this.db.prepare('SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
+    const select = this.db.prepare('SELECT id, path, frame, width, height, channels, bit_depth ' + 'AS bitDepth, format, label, meta FROM images WHERE id = ?');
     return ids.map((id) => {
       const row = select.get(id) as (Omit<ImageSource, 'meta'> & { meta: string | null }) | undefined;
       return row && { ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null };

@@ -31,7 +31,7 @@ describe('migration 3', () => {
     fillVersion2();
     const db = openDatabase(dir);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
-    const rows = db.prepare('SELECT id, path, frame, sha256, split, excluded, error, duplicate_of, thumbnail, meta, size_bytes FROM images ORDER BY id').all();
+    const rows = db.prepare('SELECT id, path, frame, sha256, split, excluded, error, ' + 'duplicate_of, thumbnail, meta, size_bytes FROM images ORDER BY id').all();
     expect(rows).toEqual([
       { id: 1, path: '/a.png', frame: 0, sha256: 'h1', split: 'train', excluded: 1, error: null, duplicate_of: null, thumbnail: 'thumbs/h1.jpg', meta: null, size_bytes: 10 },
       { id: 2, path: '/b.png', frame: 0, sha256: 'h1', split: 'train', excluded: 1, error: null, duplicate_of: 1, thumbnail: null, meta: null, size_bytes: 10 },

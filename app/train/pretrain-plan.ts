@@ -130,7 +130,7 @@ export function modelConfig(options: PretrainOptions, inChans: number): MaeConfi
   }
   throw new StudioError(
     'INVALID_ARGUMENT',
-    `pretrain.preset must be one of ${[...Object.keys(ENCODER_SIZES), ...Object.keys(MAE_PRESETS)].join(', ')}, got ${JSON.stringify(preset)}`,
+    `pretrain.preset must be one of ${[...Object.keys(ENCODER_SIZES), ...Object.keys(MAE_PRESETS)].join(', ')}, ` + `got ${JSON.stringify(preset)}`,
   );
 }
 

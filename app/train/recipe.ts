@@ -24,7 +24,7 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   lrRule: 'How the peak lr follows the batch: linear (the paper\'s, made for batch 4096), square root, one fixed lr, or linear with a floor of 3e-4 (default).',
   blr: 'Base learning rate, carried to the peak lr by the rule (linear and sqrt: the lr at batch 256; paper: 1.5e-4).',
   seed: 'Seeds initialisation, data order, augmentation and masks: same seed, same run.',
-  init: 'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) instead of random ones. The encoder must match patch size, width and depth.',
+  init: 'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) ' + 'instead of random ones. The encoder must match patch size, width and depth.',
   backend: 'Where the math runs. Auto picks the fastest that works: GPU, then native CPU, then WebAssembly.',
 };
 

@@ -106,7 +106,8 @@ describe('training services', () => {
   });
 
   it('checks starting weights as the user types: what loads, what adapts, and a clear error for a bad file', async () => {
-    // timm-layout ViT weights for 3 channels, the recipe's width and depth (the project's images have their own channel count).
+    // timm-layout ViT weights for 3 channels, the recipe's width and depth (the project's images have their own channel
+    // count).
     await useCpuBackend();
     const donor = createMae(maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 32, depth: 1, inChans: 3 }), 9);
     const file = path.join(dir, 'donor.safetensors');

@@ -47,7 +47,10 @@ struct AdamWScalars {
 void adamw(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,
            float* outV, int64_t size, const AdamWScalars& scalars);
 
-/** LayerNorm over rows of x [rows, cols]: y = (x − mean)·rstd·γ + β; also writes each row's mean and rstd = 1/√(var + ε). */
+/**
+ * LayerNorm over rows of x [rows, cols]: y = (x − mean)·rstd·γ + β; also writes each row's mean and rstd = 1/√(var +
+ * ε).
+ */
 void layerNorm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
                int64_t cols, float epsilon);
 

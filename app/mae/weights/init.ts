@@ -129,7 +129,7 @@ function planLoad(config: MaeConfig, path: string): { report: InitReport; values
     if (name === 'patch_embed.proj.weight' && tensor.shape[1] !== config.inChans) {
       const adapted = { shape: [config.embedDim, config.inChans, config.patchSize, config.patchSize], data: adaptPatchEmbed(tensor, config.inChans) };
       values.set(name, officialToOurs(name, adapted, config));
-      report.adapted.push(`patch_embed.proj.weight: ${tensor.shape[1]} → ${config.inChans} channels (${config.inChans === 1 ? 'summed' : 'repeated and rescaled'})`);
+      report.adapted.push(`patch_embed.proj.weight: ${tensor.shape[1]} → ${config.inChans} ` + `channels (${config.inChans === 1 ? 'summed' : 'repeated and rescaled'})`);
     } else {
       const expected = officialShape(name, spec.shape, config);
       if (JSON.stringify(expected) !== JSON.stringify(tensor.shape)) {

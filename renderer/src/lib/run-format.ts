@@ -10,7 +10,7 @@ export function runName(run: { kind: keyof typeof KIND_NAMES; number: number }):
 
 /** `ViT 192d×12 · 224 px / 16 · dec 512×8`. */
 export function describeModel(recipe: RunRecipe): string {
-  return `ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px / ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
+  return `ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px ` + `/ ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
 }
 
 /** A loss with four significant digits, or a dash. */
