@@ -26,7 +26,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('mae-studio CLI', () => {
-  it('demo runs the whole journey: sample, import, pretraining, three probes against the random init, three exports', () => {
+  it('demo runs the whole journey: sample, import, pretraining, three probes against random init, 3 exports', () => {
     const result = spawnSync(process.execPath, [CLI, 'demo', '--workspace', 'demo-ws', '--steps', '4', '--images', '40', '--json'], { encoding: 'utf8', cwd: dir });
     expect(result.status, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout);

@@ -82,7 +82,11 @@ async function main(): Promise<void> {
       tailSeconds: realSeconds - (steps.at(-1)?.seconds ?? 0),
     };
     const timeline = option('--timeline', '');
-    if (timeline) fs.writeFileSync(timeline, `${JSON.stringify({ recipe, backend: estimate.backend, cpus: os.cpus().length, totalSteps: check.totalSteps, estimateSeconds: report.estimateSeconds, realSeconds, steps })}\n`);
+    if (timeline) {
+      const { estimateSeconds } = report;
+      const record = { recipe, backend: estimate.backend, cpus: os.cpus().length, totalSteps: check.totalSteps, estimateSeconds, realSeconds, steps };
+      fs.writeFileSync(timeline, `${JSON.stringify(record)}\n`);
+    }
     if (process.argv.includes('--json')) {
       console.log(JSON.stringify(report, null, 2));
       return;

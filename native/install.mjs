@@ -58,7 +58,8 @@ function buildFailureReason(output) {
   if (/gyp err! find vs|could not find any visual studio/.test(text)) {
     return `Visual Studio Build Tools (Desktop development with C++) not found (${SETUP})`;
   }
-  if (/(g\+\+|c\+\+|cc|make|clang\+\+): (command )?not found|(g\+\+|c\+\+|make): no such file|not found: make|no developer tools|xcrun: error/.test(text)) {
+  const noCompiler = /(g\+\+|c\+\+|cc|make|clang\+\+): (command )?not found|(g\+\+|c\+\+|make): no such file/.test(text);
+  if (noCompiler || /not found: make|no developer tools|xcrun: error/.test(text)) {
     return `no C++ compiler or make: install g++ and make, or Xcode's command line tools (${SETUP})`;
   }
   const first = output.split('\n').find((line) => /error/i.test(line) && !/gyp ERR! (stack|System|command|cwd|node|not ok)/.test(line));

@@ -76,5 +76,5 @@ if (!unit) console.log('unit: no report (vitest did not finish); counted as 1 fa
 if (!e2e) console.log('e2e: no report (playwright did not finish); counted as 1 failed');
 if (e2e) console.log(`e2e: ${e2e.stats.expected} passed, ${e2e.stats.unexpected} failed, ${e2e.stats.skipped} skipped`);
 console.log(`tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
-if (failedChecks) console.log(`checks: ${failedChecks} of ${checks.length} failed (lint, line length, type checks, rooms check, security lint, build)`);
+if (failedChecks) console.log(`checks: ${failedChecks} of ${checks.length} failed ` + `(lint, line length, type checks, rooms check, security lint, build)`);
 process.exit(counts.failed === 0 && failedChecks === 0 && counts.passed > 0 ? 0 : 1);

@@ -62,11 +62,13 @@ function blockOption(value: string | undefined): number | 'best' | undefined {
 }
 
 function probeTitle(report: ProbeReport, pretrainRunId: number): string {
-  const block = report.block
-    ? `block ${report.block.chosen} of ` + `${report.block.depth}${report.block.requested === 'best' ? ` (best on the training split: ${report.block.selection?.map((s) => `${s.block}: ${percent(s.accuracy)}`).join(', ') ?? 'the only one'})` : ''}`
-    : 'the last block';
-  return `${report.method === 'knn' ? `kNN (k = ${report.k})` : 'Linear probe'} of ` + `run ${pretrainRunId} on ${report.pooling}-pooled features of ${block}, ` +
-    `fitted on ${report.trainImages} labelled ` + `images${report.labelsPerClass === null ? '' : ` (≤ ${report.labelsPerClass} per class)`}, ` + `scored on ${report.valImages} validation images:`;
+  const selection = report.block?.selection?.map((s) => `${s.block}: ${percent(s.accuracy)}`).join(', ') ?? 'the only one';
+  const best = report.block?.requested === 'best' ? ` (best on the training split: ${selection})` : '';
+  const block = report.block ? `block ${report.block.chosen} of ${report.block.depth}${best}` : 'the last block';
+  const method = report.method === 'knn' ? `kNN (k = ${report.k})` : 'Linear probe';
+  const budget = report.labelsPerClass === null ? '' : ` (≤ ${report.labelsPerClass} per class)`;
+  return `${method} of run ${pretrainRunId} on ${report.pooling}-pooled features of ${block}, ` +
+    `fitted on ${report.trainImages} labelled images${budget}, scored on ${report.valImages} validation images:`;
 }
 
 /**

@@ -69,7 +69,7 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
   switch (format) {
     case 'safetensors': {
       const args = Object.entries(timmModelArgs(config, pooling, classes))
-        .map(([key, value]) => `${key}=${typeof value === 'string' ? `'${value}'` : typeof value === 'boolean' ? (value ? 'True' : 'False') : value}`)
+        .map(([key, value]) => `${key}=${pythonValue(value)}`)
         .join(', ');
       return [
         'import timm',
@@ -95,6 +95,13 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
 }
 
 /** The run's model card; a whole-MAE export says so in its title. */
+/** A model argument as Python source: strings quoted, booleans True or False. */
+function pythonValue(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return String(value);
+}
+
 function exportCard(workspace: Workspace, loaded: LoadedRun, format: ExportFormat | null, pooling: Pooling, full: boolean): ModelCard {
   const card = buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, loaded.head?.classes ?? null);
   return full ? { ...card, title: card.title.replace('MAE encoder', 'whole MAE: encoder, decoder and mask token') } : card;

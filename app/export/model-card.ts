@@ -162,8 +162,9 @@ function conversionLines(conversions: Record<string, ChannelConversion>, exclude
   const target = Number(Object.entries(conversions).find(([, conversion]) => conversion === 'keep')?.[0] ?? 0);
   const words: Record<ChannelConversion, string> = { keep: 'as they are', repeat: 'grey band repeated', luminance: 'to grey by Rec. 601 luminance', 'drop-alpha': 'alpha dropped', exclude: 'left out' };
   const converted = Object.entries(conversions).filter(([, conversion]) => conversion !== 'keep');
+  const conversionList = converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ');
   return [
-    ...(converted.length ? ['', `Channel plan: ` + `${target ? `${target}-channel images as they are; ` : ''}${converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ')}.`] : []),
+    ...(converted.length ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${conversionList}.`] : []),
     ...(excludedClasses.length ? ['', `Classes left out by the channel plan (never seen by the encoder): ${excludedClasses.join(', ')}.`] : []),
   ];
 }
@@ -226,7 +227,10 @@ export function modelCardMarkdown(card: ModelCard): string {
     '## Scores (validation split)',
     ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
     ...scores.probes.flatMap(probeMarkdown),
-    ...scores.finetunes.map((f) => `- fine-tuned, ${f.steps} steps: ` + `**${accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] })}**, ${f.valImages} images — run ${f.runId}`),
+    ...scores.finetunes.map((f) => {
+      const scored = accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] });
+      return `- fine-tuned, ${f.steps} steps: **${scored}**, ${f.valImages} images — run ${f.runId}`;
+    }),
     '',
   ];
   if (card.files.length) lines.push('## Files', ...card.files.map((f) => `- \`${f.name}\` (${f.bytes.toLocaleString('en-US')} bytes, sha256 ${f.sha256.slice(0, 16)}…)`), '');

@@ -124,7 +124,8 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
     workspace.runs.addCheckpoint(run.id, step, target, sha256File(target));
     // The curve continues the parent's: its points up to the hand-off, then the job's.
     workspace.runs.appendMetrics(run.id, [...workspace.runs.metrics(parent.id).filter((m) => m.step <= job.startStep), ...metrics]);
-    const backend = `torchrun${worldSize ? ` · ${worldSize} process${worldSize > 1 ? 'es' : ''}` : ''}${metadata.torch ? ` · torch ${metadata.torch}` : ''}`;
+    const processes = worldSize ? ` · ${worldSize} process${worldSize > 1 ? 'es' : ''}` : '';
+    const backend = `torchrun${processes}${metadata.torch ? ` · torch ${metadata.torch}` : ''}`;
     workspace.runs.setStatus(run.id, step >= plan.recipe.totalSteps ? 'completed' : 'stopped', { backend });
     return { runId: run.id, parentRunId: parent.id, startStep: job.startStep, step, firstLoss: losses[0]?.value ?? null, finalLoss: losses.at(-1)?.value ?? null, worldSize };
   } finally {

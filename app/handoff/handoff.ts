@@ -135,8 +135,9 @@ function readme(job: HandoffJob, images: number): string {
   return `# MAE Studio hand-off: run ${job.run.id}
 
 Continues MAE pretraining run ${job.run.id} from step ${job.startStep} of ${job.totalSteps} with PyTorch
-DDP: ViT ${m.dim}d × ${m.depth} blocks, patch ${m.patch}, ${m.img} px, ${m.chans} channel${m.chans === 1 ? '' : 's'}, decoder
-${m.dec_dim}d × ${m.dec_depth}; batch ${job.recipe.batchSize} per process, mask ratio ${job.recipe.maskRatio}, blr ${job.recipe.blr} (lr rule: ${job.recipe.lrRule ?? 'linear'}).
+DDP: ViT ${m.dim}d × ${m.depth} blocks, patch ${m.patch}, ${m.img} px, ${m.chans} channel${m.chans === 1 ? '' : 's'},
+decoder ${m.dec_dim}d × ${m.dec_depth}; batch ${job.recipe.batchSize} per process, mask ratio ${job.recipe.maskRatio},
+blr ${job.recipe.blr} (lr rule: ${job.recipe.lrRule ?? 'linear'}).
 ${images} images are listed in \`manifest.json\` with their labels and split; pixels are scaled by
 bit depth and normalised with the project's per-channel mean and std (\`handoff.json\`).
 

@@ -198,7 +198,7 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     onCpu.forEach((expected, i) => expect(relativeError(onGpu[i]!, expected), i === 0 ? 'value' : `gradient ${i}`).toBeLessThan(1e-5));
   });
 
-  it('tracks the cpu loss curve over 20 steps, reading the losses once per logging interval, and continues it across backends through checkpoints', async () => {
+  it('tracks the cpu loss for 20 steps, reading losses once per log, across backends via checkpoints', async () => {
     const onCpu = await losses('cpu', (trainer) => trainLosses(trainer));
     await selectBackend('webgpu', quiet);
     const { result: onGpu, counted } = await countGpuWork(() => losses('webgpu', (trainer) => {
@@ -226,7 +226,7 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     onCpuAfterGpu.forEach((loss, i) => expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!));
   });
 
-  it('stops a step whose tensors pass the adapter\'s buffer limit, with a checkpoint and the batch that fits', async () => {
+  it('stops a step whose tensors pass the adapter\'s buffer cap, with a checkpoint and a batch that fits', async () => {
     if (!probe.ok) return;
     await selectBackend('webgpu', quiet);
     // 16 decoder heads over 257 tokens: 4.2 MB of attention scores per image.

@@ -197,7 +197,8 @@ export async function attemptWebGpu(options: { allowSoftware: boolean }): Promis
   // software rasteriser, which auto refuses anyway, and would print its own warnings on stderr
   // on every command: say it in one line instead, and leave Dawn unloaded.
   if (!options.allowSoftware && process.platform === 'linux' && !hasVulkanLoader()) {
-    return { ok: false, why: 'no Vulkan loader (libvulkan.so.1) on this machine: install the GPU\'s Vulkan driver to train on it (docs/GPU.md)' };
+    const why = 'no Vulkan loader (libvulkan.so.1) on this machine: ' + "install the GPU's Vulkan driver to train on it (docs/GPU.md)";
+    return { ok: false, why };
   }
   const found = await discover();
   if (!found.ok) return found;

@@ -52,8 +52,10 @@ export class CurationStore {
     }
     const labels = this.db
       .prepare(
-        `SELECT label, sum(used) AS count, coalesce(sum(used AND split = 'train'), 0) AS train, coalesce(sum(used AND split = 'val'), 0) AS val, sum(NOT used) AS leftOut
-         FROM (SELECT label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used FROM images WHERE ${USABLE})
+        `SELECT label, sum(used) AS count, coalesce(sum(used AND split = 'train'), 0) AS train,
+                coalesce(sum(used AND split = 'val'), 0) AS val, sum(NOT used) AS leftOut
+         FROM (SELECT label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used
+               FROM images WHERE ${USABLE})
          GROUP BY label ORDER BY count DESC, leftOut DESC`,
       )
       .all(params) as DatasetHealth['labels'];

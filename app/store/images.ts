@@ -246,7 +246,8 @@ export class ImageStore {
   private count(clause: string, params: Record<string, unknown>): number {
     const { offset: _offset, limit: _limit, ...filter } = params;
     const key = `${clause}\u0000${JSON.stringify(filter)}`;
-    const version = `${this.db.pragma('data_version', { simple: true })}:${(this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n}`;
+    const changes = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const version = `${this.db.pragma('data_version', { simple: true })}:${changes}`;
     const cached = this.counts.get(key);
     if (cached && cached.version === version) return cached.n;
     const n = (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${clause}`).get(params) as { n: number }).n;
@@ -316,7 +317,8 @@ export class ImageStore {
     const rows = this.db
       .prepare(
         `SELECT id, path, frame, label, width, height, channels, bit_depth AS bitDepth, split, stats, meta FROM images
-         WHERE project_id = ? AND ${USABLE_IMAGE} AND stats IS NOT NULL ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND stats IS NOT NULL
+         ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
       )
       .all(projectId) as (Omit<UsableImage, 'stats' | 'meta'> & { stats: string; meta: string | null })[];
     return rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[], meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null }));

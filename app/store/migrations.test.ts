@@ -16,8 +16,8 @@ function fillVersion2(): void {
   const old = openDatabase(dir, { targetVersion: 2 });
   old.prepare("INSERT INTO projects (id, name, domain, created_at) VALUES (1, 'p', 'medical', 'then')").run();
   const insert = old.prepare(
-    `INSERT INTO images (id, project_id, path, sha256, width, height, channels, bit_depth, format, label, split, excluded,
-                         error, stats, imported_at, size_bytes, mtime_ms, duplicate_of, thumbnail)
+    `INSERT INTO images (id, project_id, path, sha256, width, height, channels, bit_depth, format, label, split,
+                         excluded, error, stats, imported_at, size_bytes, mtime_ms, duplicate_of, thumbnail)
      VALUES (?, 1, ?, ?, 4, 3, 1, 16, 'png', 'a', 'train', 1, ?, '[]', 'then', 10, 20, ?, ?)`,
   );
   insert.run(1, '/a.png', 'h1', null, null, 'thumbs/h1.jpg');

@@ -101,7 +101,7 @@ describe('DICOM', () => {
     }
   });
 
-  it('reads a data set in its own encoding when the meta header names no transfer syntax or the wrong one', async () => {
+  it('reads a data set in its own encoding when the meta header names no or the wrong transfer syntax', async () => {
     const values = [1, 2, 300, 4000];
     const implicit = '1.2.840.10008.1.2';
     const missing = await open(writeDicom({ rows: 2, columns: 2, bitsAllocated: 16, values, transferSyntax: implicit, declaredSyntax: null }));
