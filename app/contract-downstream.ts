@@ -29,7 +29,10 @@ export interface ClassScore {
   recall: number;
   /** Images of this class in the split. */
   support: number;
-  /** Wilson 95 % interval of the recall (this class's accuracy) over its `support` images; absent in results stored before it existed. */
+  /**
+   * Wilson 95 % interval of the recall (this class's accuracy) over its `support` images; absent in results stored
+   * before it existed.
+   */
   recallInterval?: Interval;
 }
 

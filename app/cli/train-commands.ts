@@ -148,7 +148,7 @@ async function untilEnd({ client, finished }: CliSession, runId: number, out: Ou
 function describe(progress: RunProgress): string {
   switch (progress.type) {
     case 'started':
-      return `Training on ${progress.backend} (${progress.device}) from step ${progress.step} of ${progress.totalSteps}`;
+      return `Training on ${progress.backend} (${progress.device}) ` + `from step ${progress.step} of ${progress.totalSteps}`;
     case 'step':
       return `step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}  lr ${progress.lr.toExponential(2)}  ` +
         `${progress.imagesPerSecond.toFixed(1)} img/s  ETA ${formatSeconds(progress.etaSeconds)}` +

@@ -104,7 +104,7 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
   const children = workspace.runs.list(pretrainRun.projectId).map(typedRun).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
   const { model, ...recipe } = storedTrainConfig(plan.recipe);
   const pretraining = { ...recipe, peakLr: recipePeakLr(recipe) };
-  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
+  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, ` + `patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
   return {
     title: `${project.name}: MAE ${run.kind === 'finetune' ? 'classifier' : 'encoder'} (run ${run.id})`,
     format,
@@ -162,13 +162,16 @@ function encoderParameterCount(config: MaeConfig): number {
   return encoder.reduce((total, spec) => total + spec.shape.reduce((a, b) => a * b, 1), positions);
 }
 
-/** The channel plan's conversions and left-out classes as Markdown lines (none when nothing was converted or left out). */
+/**
+ * The channel plan's conversions and left-out classes as Markdown lines (none when nothing was converted or left out).
+ */
 function conversionLines(conversions: Record<string, ChannelConversion>, excludedClasses: string[]): string[] {
   const target = Number(Object.entries(conversions).find(([, conversion]) => conversion === 'keep')?.[0] ?? 0);
   const words: Record<ChannelConversion, string> = { keep: 'as they are', repeat: 'grey band repeated', luminance: 'to grey by Rec. 601 luminance', 'drop-alpha': 'alpha dropped', exclude: 'left out' };
   const converted = Object.entries(conversions).filter(([, conversion]) => conversion !== 'keep');
+  const conversionList = converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ');
   return [
-    ...(converted.length ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ')}.`] : []),
+    ...(converted.length ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${conversionList}.`] : []),
     ...(excludedClasses.length ? ['', `Classes left out by the channel plan (never seen by the encoder): ${excludedClasses.join(', ')}.`] : []),
   ];
 }
@@ -181,9 +184,9 @@ export function probeMarkdown(p: ProbeScore): string[] {
   const block = p.block === null ? '' : ` of block ${p.block}${p.blockChosenBy ? ` (chosen by ${p.blockChosenBy})` : ''}`;
   const baselines = [`random init ${scored(p.randomInitAccuracy, p.randomInitInterval)}`, ...(p.rawPixelsAccuracy === null ? [] : [`raw pixels ${scored(p.rawPixelsAccuracy, p.rawPixelsInterval)}`])];
   return [
-    `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features${block}, fitted on ${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}, ` +
-      `${p.valImages} validation images — run ${p.runId}: **${scored(p.accuracy, p.interval)}**; ${baselines.join('; ')}`,
-    ...(p.gain ? [`  - gain over random init ${gainText(p.gain.randomInit)}; over raw pixels ${gainText(p.gain.rawPixels)} (paired bootstrap on the same images)`] : []),
+    `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features${block}, fitted on ` + `${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}, ` +
+      `${p.valImages} validation images — run ${p.runId}: ` + `**${scored(p.accuracy, p.interval)}**; ${baselines.join('; ')}`,
+    ...(p.gain ? [`  - gain over random init ${gainText(p.gain.randomInit)}; over raw ` + `pixels ${gainText(p.gain.rawPixels)} (paired bootstrap on the same images)`] : []),
     ...p.warnings.map((warning) => `  - ⚠ ${warning}`),
   ];
 }
@@ -210,13 +213,13 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     '## Model',
     `- ${card.model.architecture}; ${card.model.encoderParameters.toLocaleString('en-US')} encoder parameters`,
-    `- features: ${card.model.pooling === 'cls' ? 'the cls token' : 'mean of the patch tokens'} after the final LayerNorm`,
+    `- features: ${card.model.pooling === 'cls' ? 'the cls token' : 'mean of the patch tokens'} ` + `after the final LayerNorm`,
     ...(card.model.classes ? [`- classes: ${card.model.classes.join(', ')}`] : []),
-    `- run ${card.run.id} (${card.run.kind}, ${card.run.status}, step ${card.run.step}) on ${card.run.backend ?? 'unknown backend'}`,
+    `- run ${card.run.id} (${card.run.kind}, ${card.run.status}, step ${card.run.step}) ` + `on ${card.run.backend ?? 'unknown backend'}`,
     '',
     '## Data',
-    `Project "${dataset.project}" (${dataset.domain}): ${dataset.trainImages} training and ${dataset.valImages} validation images, ` +
-      `${dataset.channels} channel${dataset.channels === 1 ? '' : 's'}, ${dataset.bitDepths.join('/')}-bit, ${dataset.formats.join(', ')}. No file names or patient data are included.`,
+    `Project "${dataset.project}" (${dataset.domain}): ${dataset.trainImages} ` + `training and ${dataset.valImages} validation images, ` +
+      `${dataset.channels} channel${dataset.channels === 1 ? '' : 's'}, ${dataset.bitDepths.join('/')}-bit, ` + `${dataset.formats.join(', ')}. No file names or patient data are included.`,
     '',
     '| label | train | val |',
     '| --- | ---: | ---: |',
@@ -234,17 +237,20 @@ export function modelCardMarkdown(card: ModelCard): string {
     `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
       `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
     ...(recipe.finetuning
-      ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
-          `drop path ${recipe.finetuning.dropPath}, label smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]
+      ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, ` + `base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
+          `drop path ${recipe.finetuning.dropPath}, label ` + `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]
       : []),
     '',
     '## Pretraining loss',
-    `${losses.steps} steps: train loss ${fixed(losses.firstTrainLoss)} → ${fixed(losses.lastTrainLoss)}; validation loss best ${fixed(losses.bestValLoss)}, last ${fixed(losses.lastValLoss)}.`,
+    `${losses.steps} steps: train loss ${fixed(losses.firstTrainLoss)} → ${fixed(losses.lastTrainLoss)}; ` + `validation loss best ${fixed(losses.bestValLoss)}, last ${fixed(losses.lastValLoss)}.`,
     '',
     '## Scores (validation split)',
     ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
     ...scores.probes.flatMap(probeMarkdown),
-    ...scores.finetunes.map((f) => `- fine-tuned, ${f.steps} steps: **${accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] })}**, ${f.valImages} images — run ${f.runId}`),
+    ...scores.finetunes.map((f) => {
+      const scored = accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] });
+      return `- fine-tuned, ${f.steps} steps: **${scored}**, ${f.valImages} images — run ${f.runId}`;
+    }),
     '',
   ];
   if (card.files.length) lines.push('## Files', ...card.files.map((f) => `- \`${f.name}\` (${f.bytes.toLocaleString('en-US')} bytes, sha256 ${f.sha256.slice(0, 16)}…)`), '');

@@ -244,7 +244,7 @@ export class ImageStore {
   hashes(projectId: number): Map<string, { id: number; path: string }> {
     const rows = this.db
       .prepare(
-        `SELECT id, path, sha256 FROM images WHERE project_id = ? AND frame = 0 AND sha256 IS NOT NULL AND ${GOOD_IMAGE}`,
+        `SELECT id, path, sha256 FROM images WHERE project_id = ` + `? AND frame = 0 AND sha256 IS NOT NULL AND ${GOOD_IMAGE}`,
       )
       .all(projectId) as { id: number; path: string; sha256: string }[];
     return new Map(rows.map((r) => [r.sha256, { id: r.id, path: r.path }]));
@@ -295,7 +295,8 @@ export class ImageStore {
   private count(clause: string, params: Record<string, unknown>): number {
     const { offset: _offset, limit: _limit, ...filter } = params;
     const key = `${clause}\u0000${JSON.stringify(filter)}`;
-    const version = `${this.db.pragma('data_version', { simple: true })}:${(this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n}`;
+    const changes = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const version = `${this.db.pragma('data_version', { simple: true })}:${changes}`;
     const cached = this.counts.get(key);
     if (cached && cached.version === version) return cached.n;
     const n = (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${clause}`).get(params) as { n: number }).n;
@@ -355,7 +356,7 @@ export class ImageStore {
 
   failures(projectId: number): ImportFailure[] {
     return this.db
-      .prepare('SELECT path, error AS reason FROM images WHERE project_id = ? AND error IS NOT NULL AND frame = 0 ORDER BY path')
+      .prepare('SELECT path, error AS reason FROM images WHERE project_id ' + '= ? AND error IS NOT NULL AND frame = 0 ORDER BY path')
       .all(projectId) as ImportFailure[];
   }
 
@@ -367,7 +368,8 @@ export class ImageStore {
     const rows = this.db
       .prepare(
         `SELECT id, path, frame, label, width, height, channels, bit_depth AS bitDepth, split, stats, meta FROM images
-         WHERE project_id = ? AND ${USABLE_IMAGE} AND stats IS NOT NULL ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND stats IS NOT NULL
+         ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
       )
       .all(projectId) as (Omit<UsableImage, 'stats' | 'meta'> & { stats: string; meta: string | null })[];
     return rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[], meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null }));
@@ -376,14 +378,14 @@ export class ImageStore {
   /** Usable images of a project counted by channel count and label, in that order. */
   usableCounts(projectId: number): { channels: number; label: string | null; count: number }[] {
     return this.db
-      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
+      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id ` + `= ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
       .all(projectId) as { channels: number; label: string | null; count: number }[];
   }
 
   /** The band names that one decoded image of `channels` channels declares (the first found), or [] when none does. */
   channelNames(projectId: number, channels: number): NonNullable<ImageMeta['channelNames']> {
     const row = this.db
-      .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels = ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
+      .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels ` + `= ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
       .get(projectId, channels) as { meta: string } | undefined;
     return row ? ((JSON.parse(row.meta) as ImageMeta).channelNames ?? []) : [];
   }

@@ -156,7 +156,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     description: 'indexes for large projects: the image grid (paged in path order, counted) and duplicate links',
     sql: `
-      CREATE INDEX images_grid ON images (project_id, path, frame, error, label, split, excluded) WHERE duplicate_of IS NULL;
+      CREATE INDEX images_grid ON images (project_id, path, frame, error, label, split, excluded)
+        WHERE duplicate_of IS NULL;
       CREATE INDEX images_by_duplicate ON images (duplicate_of) WHERE duplicate_of IS NOT NULL;
     `,
   },

@@ -123,7 +123,7 @@ export function estimateInWorker(
       fn();
     };
     const timer = setTimeout(() => {
-      settle(() => reject(new StudioError('CONFLICT', `the warm-up took longer than ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s: this recipe is very slow here; try a smaller model or batch`)));
+      settle(() => reject(new StudioError('CONFLICT', `the warm-up took longer than ${Math.round((options.timeoutMs ?? 120_000) / 1000)} ` + `s: this recipe is very slow here; try a smaller model or batch`)));
       worker.kill();
     }, options.timeoutMs ?? 120_000);
     worker.onMessage((raw) => {

@@ -280,7 +280,7 @@ export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, la
   const lower = formatLearningRate(recipe.blr / 10);
   return `${error.message}. ${kept} This run had ${describeRecipeLr(recipe)}: ` +
     `lower the learning rate and start a new run, e.g. base lr ${lower} (--blr ${lower}). ` +
-    'It already computes in fp32, so higher precision is not the fix; if a lower lr diverges too, check the data normalisation';
+    'It already computes in fp32, so higher precision is not the ' + 'fix; if a lower lr diverges too, check the data normalisation';
 }
 
 /** The run's train and validation images, as the batch source needs them. */

@@ -25,7 +25,9 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   steps: 'Optimizer steps of the whole run (instead of epochs).',
   epochs: 'Passes over the training images.',
   warmupSteps: 'Steps of linear learning-rate warm-up; by default 5% of the run, as in the paper.',
-  lrRule: 'How the peak lr follows the batch: linear (the paper\'s, made for batch 4096), square root, one fixed lr, or linear with a floor of 3e-4 (default).',
+  lrRule:
+    "How the peak lr follows the batch: linear (the paper's, made for batch 4096), square root, one fixed lr, " +
+    'or linear with a floor of 3e-4 (default).',
   blr: 'Base learning rate, carried to the peak lr by the rule (linear and sqrt: the lr at batch 256; paper: 1.5e-4).',
   seed: 'Seeds initialisation, data order, augmentation and masks: same seed, same run.',
   init: 'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) instead of random ones. The encoder must match patch size, width and depth.',

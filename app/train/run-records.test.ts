@@ -64,7 +64,7 @@ describe('run records by kind', () => {
 });
 
 describe('withRunStatus', () => {
-  it('marks a run failed with the reason when its work throws, passes the error on, and leaves a finished run alone', async () => {
+  it('marks a run failed with the reason when its work throws, rethrows, and leaves a finished run', async () => {
     const id = workspace.runs.create({ projectId, kind: 'probe', config: {} }).id;
     workspace.runs.setStatus(id, 'running');
     await expect(withRunStatus(workspace.runs, id, async () => { throw new Error('image 3 could not be decoded'); }))
