@@ -3,7 +3,7 @@
  * out of training, labels, and the stored train/val split.
  */
 import path from 'node:path';
-import { type Bucket, type DatasetHealth, type ImageSelection, type ImportDuplicate } from '../contract';
+import type { Bucket, DatasetHealth, ImageSelection, ImportDuplicate } from '../contract';
 import type { Db } from './database';
 import { GOOD_IMAGE, selectionCondition, USABLE_IMAGE } from './images';
 

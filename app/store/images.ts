@@ -147,7 +147,10 @@ export function selectionCondition(selection: ImageSelection, params: Record<str
     where.push(`(id IN (SELECT value FROM json_each(@ids)) OR json_extract(meta, '$.volume.key') IN (${volumesOfIds}))`);
     params.ids = JSON.stringify(selection.imageIds);
   }
-  if (selection.folder) where.push("path LIKE @folder ESCAPE '\\'"), (params.folder = folderPattern(selection.folder));
+  if (selection.folder) {
+    where.push("path LIKE @folder ESCAPE '\\'");
+    params.folder = folderPattern(selection.folder);
+  }
   return where.join(' AND ');
 }
 

@@ -147,7 +147,9 @@ export function reprobeInWorker(workspaceDir: string, probeRunId: number, option
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
-      if (!settled) (settled = true), fn();
+      if (settled) return;
+      settled = true;
+      fn();
     };
     worker.onMessage((raw) => {
       const message = raw as WorkerMessage;

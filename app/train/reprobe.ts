@@ -67,7 +67,10 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
       if (label === undefined) skipped.removed += 1;
       else if (label === null) skipped.unlabelled += 1;
       else if (!index.has(label)) skipped.unseen += isVal ? 1 : 0;
-      else rows.push(row), truth.push(index.get(label)!);
+      else {
+        rows.push(row);
+        truth.push(index.get(label)!);
+      }
     }
     return { rows, truth };
   };

@@ -83,7 +83,7 @@ export async function prepareSample(entry: ImageEntry, side: number, transform?:
     for (let index = 0; index < pixels; index++) {
       let value = values[index * bands + band]!;
       // Missing pixels (NaN, nodata) become the channel's center: zero after normalisation.
-      if (value !== value || value === nodata) value = center;
+      if (Number.isNaN(value) || value === nodata) value = center;
       planar[c * pixels + index] = value < low ? low : value > high ? high : value; // HWC → CHW
     }
   }
