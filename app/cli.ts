@@ -41,7 +41,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   },
   export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]\n' +
       '                      [--full (safetensors: the whole MAE in models_mae.py names)]' },
-  relabel: { run: relabelCommand, usage: 'relabel --workspace W --project ID (--images 3,4,10-12 | --folder DIR) (--label NAME | --clear) | --undo | --history' },
+  relabel: { run: relabelCommand, usage: 'relabel --workspace W --project ID (--images 3,4,10-12 | --folder DIR) ' + '(--label NAME | --clear) | --undo | --history' },
   reprobe: { run: reprobeCommand, usage: 'reprobe --workspace W --run PROBE_ID   re-fit a probe on its cached features with the labels as they are now' },
   embed: { run: embedCommand, usage: 'embed   --workspace W --run ID --out DIR [--block N] [--pooling mean|cls]   per-image embeddings (.npy, .csv)' },
   demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample' },

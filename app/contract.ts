@@ -113,7 +113,10 @@ export const services = {
     health: method(z.tuple([Id]), returns<DatasetHealth>()),
     /** Leaves images (by id, or a whole folder) out of training, or takes them back. */
     setExcluded: method(z.tuple([Id, ImageSelectionSchema, z.boolean()]), returns<{ changed: number }>()),
-    /** Sets (or clears, with null) the label of images: as `labels.set`, an override of the folder label kept in the history. */
+    /**
+     * Sets (or clears, with null) the label of images: as `labels.set`, an override of the folder label kept in the
+     * history.
+     */
     setLabel: method(z.tuple([Id, ImageSelectionSchema, LabelValue]), returns<{ changed: number }>()),
     /** Assigns a seeded train/val split, stratified by label, to the kept images. */
     split: method(z.tuple([Id, SplitOptions]), returns<{ train: number; val: number }>()),
@@ -125,7 +128,9 @@ export const services = {
     renderThumbnails: method(z.tuple([Id]), returns<{ rendered: number; failed: number }>()),
     /** Size of the project's decoded training cache. */
     trainingCache: method(z.tuple([Id]), returns<TrainingCacheUsage>()),
-    /** Deletes the decoded training cache (refused while a run of the project trains); the next run prepares it again. */
+    /**
+     * Deletes the decoded training cache (refused while a run of the project trains); the next run prepares it again.
+     */
     deleteTrainingCache: method(z.tuple([Id]), returns<TrainingCacheUsage>()),
   },
   imports: {

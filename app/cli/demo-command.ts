@@ -101,8 +101,8 @@ export async function demoCommand(argv: string[]): Promise<void> {
       const report = (await client.evaluation.list(project.id)).find((record) => record.runId === probeRunId)?.probe;
       if (!report) throw new StudioError('CONFLICT', `probe run ${probeRunId} has no report: it is ${ended.status}${ended.reason ? ` (${ended.reason})` : ''}`);
       probes.push({ name, report });
-      stage(`${name}: pretrained ${withInterval(report.pretrained)} vs random init ${withInterval(report.randomInit)} vs raw pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
-        `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, scored on ${report.valImages} validation images)`);
+      stage(`${name}: pretrained ${withInterval(report.pretrained)} vs random init ` + `${withInterval(report.randomInit)} vs raw ` + `pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
+        `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, ` + `scored on ${report.valImages} validation images)`);
     }
 
     stage('5/5 exporting the encoder as safetensors (timm), ONNX and TF.js, each with a model card');
@@ -110,7 +110,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
     for (const format of EXPORT_FORMAT_NAMES) {
       const exported = await client.exports.create(run.id, format, path.join(workspace, 'exports', `run-${run.id}-${format}`));
       const weights = exported.files.filter((file) => file.name !== 'MODEL_CARD.md' && file.name !== 'model_card.json');
-      stage(`${format}: ${weights.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')} → ${exported.dir}`);
+      stage(`${format}: ${weights.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')}` + ` → ${exported.dir}`);
       exports.push({ format, dir: exported.dir, files: weights.map((f) => f.name) });
     }
     return { projectId: project.id, runId: run.id, imported, result, probes, exports };

@@ -1,4 +1,7 @@
-/** `probe`, `finetune` and `export`: what a pretrained encoder is worth, and taking it elsewhere, through the `evaluation` and `exports` services. */
+/**
+ * `probe`, `finetune` and `export`: what a pretrained encoder is worth, and taking it elsewhere, through the
+ * `evaluation` and `exports` services.
+ */
 import path from 'node:path';
 import { BACKEND_CHOICES, EXPORT_FORMAT_NAMES, StudioError, type EvaluationRecord, type FinetuneReport, type ProbeReport } from '../contract';
 import type { ClassificationScores } from '../train/probe-metrics';
@@ -44,7 +47,7 @@ async function untilEnd({ client, finished }: CliSession, runId: number, pretrai
 
 /** The report of a completed run, or why it has none. */
 function reportOf<T>(record: EvaluationRecord, report: T | null): T {
-  if (report === null) throw new StudioError('CONFLICT', `${record.kind} run ${record.runId} has no report: it is ${record.status}${record.error ? ` (${record.error})` : ''}`, { runId: record.runId });
+  if (report === null) throw new StudioError('CONFLICT', `${record.kind} run ${record.runId} has no report: it ` + `is ${record.status}${record.error ? ` (${record.error})` : ''}`, { runId: record.runId });
   return report;
 }
 

@@ -208,7 +208,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     `Exported by MAE Studio ${card.studioVersion} on ${card.createdAt}${card.format ? ` as **${card.format}**` : ''}.`,
     (card.domainRecipe.name === 'mae'
       ? 'A Masked Autoencoder (He et al. 2021) encoder pretrained on the data below'
-      : `An encoder pretrained on the data below with ${card.domainRecipe.label} (${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
+      : `An encoder pretrained on the data below with ${card.domainRecipe.label} ` + `(${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
       (card.run.kind === 'finetune' ? ', then fine-tuned as a classifier.' : '.'),
     '',
     '## Model',
@@ -224,7 +224,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     '| label | train | val |',
     '| --- | ---: | ---: |',
     ...dataset.labels.map((row) => `| ${row.label} | ${row.train} | ${row.val} |`),
-    ...(dataset.relabelled ? ['', `${dataset.relabelled} of these images carry a label set by hand in the studio instead of their folder's; the counts above use it.`] : []),
+    ...(dataset.relabelled ? ['', `${dataset.relabelled} of these images carry a label set by hand ` + `in the studio instead of their folder's; the counts above use it.`] : []),
     ...conversionLines(dataset.conversions, dataset.excludedClasses),
     '',
     '## Input normalisation',
@@ -234,8 +234,8 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     '## Recipe',
     `${card.domainRecipe.label}: ${card.domainRecipe.details}. After ${card.domainRecipe.citation}.`,
-    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
-      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
+    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ` + `${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of ` + `batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
+      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, ` + `weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
     ...(recipe.finetuning
       ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, ` + `base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
           `drop path ${recipe.finetuning.dropPath}, label ` + `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]

@@ -83,7 +83,7 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
     if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`);
     const plan = run.config;
     if (plan.recipe.domainRecipe) {
-      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${domainRecipeSummary(plan.recipe.domainRecipe).label} run; the torchrun job implements the paper's MAE only`);
+      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${domainRecipeSummary(plan.recipe.domainRecipe).label}` + ` run; the torchrun job implements the paper's MAE only`);
     }
     if (plan.recipe.maskStrategy !== 'random') {
       throw new StudioError('INVALID_ARGUMENT', `run ${runId} masks with "${plan.recipe.maskStrategy}"; ` + `the torchrun job implements the paper's random masking only`);

@@ -214,13 +214,13 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
     throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, ` + `images give ${imgs.shape[0]}×${gridSize(model.config).numPatches}`);
   }
   if (targets.pixels && !sameShape(targets.pixels.shape, imgs.shape)) {
-    throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, got ${JSON.stringify(targets.pixels.shape)}`);
+    throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, ` + `got ${JSON.stringify(targets.pixels.shape)}`);
   }
   const heads = model.config.featureHeads ?? [];
   for (const head of heads) {
     const feature = targets.features?.[head.name];
     if (!feature || !sameShape(feature.shape, [masks.batchSize, masks.numPatches, head.width])) {
-      throw new Error(`feature head ${head.name} needs targets [${masks.batchSize}, ${masks.numPatches}, ${head.width}], got ${feature ? JSON.stringify(feature.shape) : 'none'}`);
+      throw new Error(`feature head ${head.name} needs targets [${masks.batchSize}, ${masks.numPatches}, ${head.width}], ` + `got ${feature ? JSON.stringify(feature.shape) : 'none'}`);
     }
   }
   return tf.tidy(() => {

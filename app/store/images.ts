@@ -85,9 +85,9 @@ const OVERRIDDEN = 'EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.
  * a volume is hidden from the grid, which shows one tile per volume). Migration 9's partial index
  * repeats it word for word; change both together.
  */
-export const GRID_TILE = "(json_extract(meta, '$.volume.key') IS NULL OR json_extract(meta, '$.volume.slice') = json_extract(meta, '$.volume.slices') / 2)";
+export const GRID_TILE = "(json_extract(meta, '$.volume.key') IS NULL OR json_extract(meta, " + "'$.volume.slice') = json_extract(meta, '$.volume.slices') / 2)";
 
-const SUMMARY_COLUMNS = `id, path, label, folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample, json_extract(meta, '$.volume') AS volume`;
+const SUMMARY_COLUMNS = `id, path, label, folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, ` + `thumbnail, excluded, split, frame, json_extract(meta, '$.sample') ` + `AS sample, json_extract(meta, '$.volume') AS volume`;
 
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
@@ -143,7 +143,7 @@ export function selectionCondition(selection: ImageSelection, params: Record<str
   if (selection.imageIds?.length) {
     // A volume is one tile in the grid: selecting it selects every slice of it.
     const volumesOfIds =
-      "SELECT json_extract(meta, '$.volume.key') FROM images WHERE project_id = @projectId AND id IN (SELECT value FROM json_each(@ids))";
+      "SELECT json_extract(meta, '$.volume.key') FROM images WHERE " + "project_id = @projectId AND id IN (SELECT value FROM json_each(@ids))";
     where.push(`(id IN (SELECT value FROM json_each(@ids)) OR json_extract(meta, '$.volume.key') IN (${volumesOfIds}))`);
     params.ids = JSON.stringify(selection.imageIds);
   }
@@ -398,7 +398,8 @@ export class ImageStore {
     return this.db
       .prepare(
         `SELECT json_extract(meta, '$.modality') AS modality, count(*) AS count FROM images
-         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.modality') IS NOT NULL GROUP BY modality ORDER BY count DESC`,
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.modality') IS NOT NULL
+         GROUP BY modality ORDER BY count DESC`,
       )
       .all(projectId) as { modality: string; count: number }[];
   }
@@ -410,7 +411,8 @@ export class ImageStore {
   good(projectId: number): (ImageSource & { sha256: string | null; hasThumbnail: boolean })[] {
     const rows = this.db
       .prepare(
-        `SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta, sha256, thumbnail IS NOT NULL AS hasThumbnail
+        `SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta, sha256,
+           thumbnail IS NOT NULL AS hasThumbnail
          FROM images WHERE project_id = ? AND ${GOOD_IMAGE} ORDER BY id`,
       )
       .all(projectId) as (Omit<ImageSource, 'meta'> & { meta: string | null; sha256: string | null; hasThumbnail: number })[];
@@ -419,7 +421,7 @@ export class ImageStore {
 
   /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
   sources(ids: readonly number[]): (ImageSource | undefined)[] {
-    const select = this.db.prepare('SELECT id, path, sha256, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
+    const select = this.db.prepare('SELECT id, path, sha256, frame, width, height, channels, ' + 'bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
     return ids.map((id) => {
       const row = select.get(id) as (Omit<ImageSource, 'meta'> & { meta: string | null }) | undefined;
       return row && { ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null };
@@ -429,7 +431,7 @@ export class ImageStore {
   /** Good DICOM frames that name a series, with their geometry: what series assembly reads. */
   seriesFrames(projectId: number): { id: number; path: string; width: number; height: number; meta: ImageMeta }[] {
     const rows = this.db
-      .prepare(`SELECT id, path, width, height, meta FROM images WHERE project_id = ? AND ${GOOD_IMAGE} AND json_extract(meta, '$.plane.series') IS NOT NULL ORDER BY path, frame`)
+      .prepare(`SELECT id, path, width, height, meta FROM images WHERE project_id = ? AND ${GOOD_IMAGE}` + ` AND json_extract(meta, '$.plane.series') IS NOT NULL ORDER BY path, frame`)
       .all(projectId) as { id: number; path: string; width: number; height: number; meta: string }[];
     return rows.map((row) => ({ ...row, meta: JSON.parse(row.meta) as ImageMeta }));
   }
@@ -440,7 +442,7 @@ export class ImageStore {
    */
   setVolumes(projectId: number, placements: ReadonlyMap<number, VolumeMeta>, ids: readonly number[]): void {
     const place = this.db.prepare("UPDATE images SET meta = json_set(meta, '$.volume', json(?)) WHERE id = ? AND project_id = ?");
-    const unplace = this.db.prepare("UPDATE images SET meta = json_remove(meta, '$.volume') WHERE id = ? AND project_id = ? AND json_extract(meta, '$.volume') IS NOT NULL");
+    const unplace = this.db.prepare("UPDATE images SET meta = json_remove(meta, '$.volume') WHERE id = " + "? AND project_id = ? AND json_extract(meta, '$.volume') IS NOT NULL");
     this.db.transaction(() => {
       for (const id of ids) {
         const placement = placements.get(id);

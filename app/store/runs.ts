@@ -250,7 +250,8 @@ export class RunStore {
          ) WHERE gap BETWEEN 0 AND 120) AS seconds,
         (SELECT max(step) FROM checkpoints WHERE run_id = @id) AS checkpointStep,
         (SELECT avg(value) FROM metrics WHERE run_id = @id AND name = 'data_wait_share') AS dataWaitShare,
-        (SELECT count(*) FROM runs o JOIN runs r ON r.id = @id WHERE o.project_id = r.project_id AND o.kind = r.kind AND o.id <= r.id) AS number`);
+        (SELECT count(*) FROM runs o JOIN runs r ON r.id = @id
+           WHERE o.project_id = r.project_id AND o.kind = r.kind AND o.id <= r.id) AS number`);
     const result = new Map<number, RunOutcome>();
     for (const id of runIds) {
       const row = query.get({ id }) as { trainLoss: number | null; valLoss: number | null; step: number | null; seconds: number; checkpointStep: number | null; dataWaitShare: number | null; number: number };

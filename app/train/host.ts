@@ -141,7 +141,10 @@ export function estimateInWorker(
   });
 }
 
-/** Re-fits a probe run on its cached features in a throwaway training process (`reprobe.ts`), so the fits never stall the UI's process. */
+/**
+ * Re-fits a probe run on its cached features in a throwaway training process (`reprobe.ts`), so the fits never stall
+ * the UI's process.
+ */
 export function reprobeInWorker(workspaceDir: string, probeRunId: number, options: { workerPath?: string; launch?: LaunchWorker } = {}): Promise<ReprobeReport> {
   const worker = launchChecked(options, [workspaceDir, 'reprobe', String(probeRunId)]);
   return new Promise((resolve, reject) => {

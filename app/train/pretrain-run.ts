@@ -45,7 +45,10 @@ export type RunProgress =
     }
   | {
       type: 'preparing';
-      /** Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since cached). */
+      /**
+       * Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since
+       * cached).
+       */
       done: number; total: number; read: number; changed: number;
     }
   | { type: 'validation'; step: number; loss: number }
@@ -123,7 +126,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         },
       });
       loader = data.loader;
-      if (data.prepared) options.log?.(`training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total} samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`);
+      if (data.prepared) options.log?.(`training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total}` + ` samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`);
 
       validation = await validationSet(entries.val, plan);
       // A fixed handful of images (validation ones when there are) for the reconstruction grids.
@@ -235,7 +238,8 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
             metrics.flush();
             await saveCheckpoint();
           }
-          if (validates || draws || done % plan.checkpointEvery === 0) intervalStart = performance.now(); // that time is not the loader's share
+          // that time is not the loader's share
+          if (validates || draws || done % plan.checkpointEvery === 0) intervalStart = performance.now();
         } catch (error) {
           if (!(error instanceof NonFiniteLossError)) throw error;
           outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
