@@ -57,7 +57,7 @@ describe('mae-studio import --json', () => {
     expect(second.skippedFiles.map((skip) => path.basename(skip.path)).sort()).toEqual(['broken-jpeg2000.dcm', 'cine.dcm', 'jpeg-baseline.dcm', 'jpeg-ls.dcm', 'jpeg2000.dcm', 'rle.dcm']);
   });
 
-  it('imports alike with --workers 0 (one thread) and --workers 2, and refuses a --workers that is not a whole number', () => {
+  it('imports alike with --workers 0 (one thread) and 2, and refuses a --workers that is not a whole number', () => {
     const folder = path.join(dir, 'workers');
     fs.mkdirSync(folder);
     for (let frames = 1; frames <= 4; frames++) {

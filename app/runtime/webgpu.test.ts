@@ -244,7 +244,7 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     expect(failure).toBeInstanceOf(GpuMemoryError);
     await trainer.flushLosses();
     await trainer.saveCheckpoint(checkpoint);
-    expect((failure as GpuMemoryError).message).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step 1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
+    expect((failure as GpuMemoryError).message).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step ` + `1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
     expect(existsSync(checkpoint)).toBe(true);
     // no update from the failed step
     expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before);

@@ -62,7 +62,7 @@ describe('importing domain formats', () => {
     expect([...slice.values]).toEqual([45, 46, 47, 42, 43, 44].map((value) => value * 0.5 - 100));
   });
 
-  it('imports a multi-frame CT DICOM as one row per frame in Hounsfield units, thumbnails through the VOI window', async () => {
+  it('imports a multi-frame CT DICOM as a row per frame in Hounsfield units, thumbnails via VOI window', async () => {
     const file = write('ct/scan.dcm', writeDicom({ rows: 4, columns: 4, frames: 2, bitsAllocated: 16, bitsStored: 12, values: Array.from({ length: 32 }, (_, i) => i * 100), intercept: -1024, windows: [{ center: 40, width: 400 }] }));
     const result = await importAll();
     expect(result.errors).toEqual([]);
