@@ -14,7 +14,10 @@ import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeChoice, type DomainRe
 export const MASK_STRATEGIES = ['random', 'block', 'noise'] as const;
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
 export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
-/** How the peak lr follows the effective batch: the paper's linear rule, square-root, one fixed lr, or linear with a floor. */
+/**
+ * How the peak lr follows the effective batch: the paper's linear rule, square-root, one fixed lr, or linear with a
+ * floor.
+ */
 export const LR_RULE_CHOICES = ['linear', 'sqrt', 'fixed', 'floor'] as const;
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
 export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;

@@ -78,7 +78,7 @@ const targets = {
       outdir: 'dist/cli',
       format: 'esm',
       packages: 'external',
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+      banner: { js: "import { createRequire as __createRequire } from " + "'node:module'; const require = __createRequire(import.meta.url);" },
     });
     // cli.js checks the Node first (an older Node would fail deep inside with no clear message).
     fs.copyFileSync(path.join(root, 'scripts/cli-launcher.mjs'), path.join(root, 'dist/cli/cli.js'));
@@ -108,4 +108,4 @@ for (const [name, run] of Object.entries(targets)) {
   await run();
 }
 if (wanted('cli')) fs.chmodSync(path.join(root, 'dist/cli/cli.js'), 0o755);
-console.log(`built ${only ? [...only].join(', ') : 'main, preload, cli, bench, renderer'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`built ${only ? [...only].join(', ') : 'main, preload, cli, bench, renderer'} ` + `in ${((Date.now() - started) / 1000).toFixed(1)} s`);

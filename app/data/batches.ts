@@ -6,9 +6,10 @@
  *
  * Normalisation: with a {@link ChannelTransform} (every plan made since the channel plan), each
  * image is first converted to the plan's input bands (its channel count's conversion: grey
- * repeated, RGB to luminance, alpha dropped; `channel-conversion.ts`), then the chosen bands in order, each clipped when the plan says so, become (v − center) / spread in
- * the file's own units — this is how mean/std, percentile clip and fixed-divisor scaling are all
- * expressed. Without one (runs planned before), v / (2^bitDepth − 1), then (x − mean) / std.
+ * repeated, RGB to luminance, alpha dropped; `channel-conversion.ts`), then the chosen bands in order, each clipped
+ * when the plan says so, become (v − center) / spread in the file's own units — this is how mean/std, percentile clip
+ * and fixed-divisor scaling are all expressed. Without one (runs planned before), v / (2^bitDepth − 1), then (x − mean)
+ * / std.
  *
  * Huge images (imported by header) are never decoded whole: each draw reads a random window of
  * at most {@link HUGE_WINDOW}·imgSize on a side, from the tiles or strips that cover it.
@@ -142,7 +143,7 @@ export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransfo
   const raster = convertEntry(entry.path, read, transform, planesOf(entry));
   const { width, height, bands, values } = raster;
   if (!transform && raster.sampleType !== (entry.bitDepth === 16 ? 'uint16' : 'uint8')) {
-    throw new Error(`${entry.path}: decoded ${raster.sampleType} values at ${entry.bitDepth} bits; plan the run again to normalise them`);
+    throw new Error(`${entry.path}: decoded ${raster.sampleType} values ` + `at ${entry.bitDepth} bits; plan the run again to normalise them`);
   }
   const pixels = height * width;
   const channels = transform ? transform.bands.length : bands;
@@ -159,7 +160,7 @@ export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransfo
     for (let index = 0; index < pixels; index++) {
       let value = values[index * bands + band]!;
       // Missing pixels (NaN, nodata) become the channel's center: zero after normalisation.
-      if (value !== value || value === nodata) value = center;
+      if (Number.isNaN(value) || value === nodata) value = center;
       value = value < low ? low : value > high ? high : value;
       planar[c * pixels + index] = (value - center) * inverse; // HWC → CHW
     }

@@ -93,13 +93,13 @@ export function defaultChannelPlan(channels: number): ChannelPlan {
 export function validatePlan(input: ChannelPlanInput, counts: readonly number[], fallbackInput: number): ChannelPlan {
   const inputChannels = input.inputChannels ?? Math.max(1, fallbackInput);
   if (counts.length > 0 && !counts.includes(inputChannels)) {
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.inputChannels must be one of ${counts.join(', ')} (the channel counts of the kept images), got ${inputChannels}`);
+    throw new StudioError('INVALID_ARGUMENT', `channelPlan.inputChannels must be one of ${counts.join(', ')} ` + `(the channel counts of the kept images), got ${inputChannels}`);
   }
   const conversions: Record<string, ChannelConversion> = {};
   for (const [key, conversion] of Object.entries(input.conversions ?? {})) {
     const choices = conversionChoices(Number(key), inputChannels);
     if (!choices.includes(conversion)) {
-      throw new StudioError('INVALID_ARGUMENT', `channelPlan.conversions.${key} must be ${choices.map((choice) => `"${choice}"`).join(' or ')} for ${key}-channel images into ${inputChannels} bands, got "${conversion}"`);
+      throw new StudioError('INVALID_ARGUMENT', `channelPlan.conversions.${key} must be ${choices.map((choice) => `"${choice}"`).join(' or ')} ` + `for ${key}-channel images into ${inputChannels} bands, got "${conversion}"`);
     }
     conversions[key] = conversion;
   }
@@ -114,7 +114,7 @@ export function validatePlan(input: ChannelPlanInput, counts: readonly number[],
   outside('bands', plan.bands);
   outside('displayBands', plan.displayBands);
   if (plan.displayRange.length !== plan.displayBands.length) {
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.displayRange needs ${plan.displayBands.length} entries (one per shown band), got ${plan.displayRange.length}`);
+    throw new StudioError('INVALID_ARGUMENT', `channelPlan.displayRange needs ${plan.displayBands.length} ` + `entries (one per shown band), got ${plan.displayRange.length}`);
   }
   return plan;
 }

@@ -69,7 +69,7 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
   switch (format) {
     case 'safetensors': {
       const args = Object.entries(timmModelArgs(config, pooling, classes))
-        .map(([key, value]) => `${key}=${typeof value === 'string' ? `'${value}'` : typeof value === 'boolean' ? (value ? 'True' : 'False') : value}`)
+        .map(([key, value]) => `${key}=${pythonValue(value)}`)
         .join(', ');
       return [
         'import timm',
@@ -84,17 +84,24 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
         'import onnxruntime as ort',
         "session = ort.InferenceSession('model.onnx')",
         `outputs = session.run(None, {'pixels': images})  # images: ${shape} float32, normalised`,
-        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
+        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], ` + `features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
       ].join('\n');
     case 'tfjs':
       return [
         "const model = await tf.loadGraphModel('file://path/to/model.json'); // or an http(s) URL in a browser",
-        `const [features${classes ? ', logits' : ''}] = model.execute({ pixels }, ['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
+        `const [features${classes ? ', logits' : ''}] = model.execute({ pixels }, ` + `['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
       ].join('\n');
   }
 }
 
 /** The run's model card; a whole-MAE export says so in its title. */
+/** A model argument as Python source: strings quoted, booleans True or False. */
+function pythonValue(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return String(value);
+}
+
 function exportCard(workspace: Workspace, loaded: LoadedRun, format: ExportFormat | null, pooling: Pooling, full: boolean): ModelCard {
   const card = buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, loaded.head?.classes ?? null);
   return full ? { ...card, title: card.title.replace('MAE encoder', 'whole MAE: encoder, decoder and mask token') } : card;
@@ -188,7 +195,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     } else {
       const spec = encoderGraphSpec(loaded.model, pooling, loaded.head);
       if (format === 'onnx') {
-        contents.set('model.onnx', encoderToOnnx(spec, `MAE Studio ${loaded.head ? 'classifier' : 'encoder'} of run ${runId}; input pixels [N, C, H, W] float32, normalised (see MODEL_CARD.md)`));
+        contents.set('model.onnx', encoderToOnnx(spec, `MAE Studio ${loaded.head ? 'classifier' : 'encoder'} of run ${runId}; ` + `input pixels [N, C, H, W] float32, normalised (see MODEL_CARD.md)`));
       } else {
         const model = encoderToTfjs(spec);
         contents.set('model.json', Buffer.from(JSON.stringify(model.modelJson)));

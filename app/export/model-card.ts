@@ -106,7 +106,7 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
   const children = workspace.runs.list(pretrainRun.projectId).map(typedRun).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
   const { model, ...recipe } = storedTrainConfig(plan.recipe);
   const pretraining = { ...recipe, peakLr: recipePeakLr(recipe) };
-  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
+  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, ` + `patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
   return {
     title: `${project.name}: MAE ${run.kind === 'finetune' ? 'classifier' : 'encoder'} (run ${run.id})`,
     format,
@@ -169,17 +169,24 @@ function encoderParameterCount(config: MaeConfig): number {
 function volumeLine(volume: VolumeSampling): string {
   const planes = volume.axis === 'all' ? 'axial, coronal and sagittal' : volume.axis;
   const slices = 2 * volume.neighbours + 1;
-  return `Volumes were cut into ${planes} planes, resampled to square pixels along the coarser in-plane axis` +
-    (slices > 1 ? `; each sample is ${slices} neighbouring slices stacked as channels (slice − ${volume.neighbours} … slice + ${volume.neighbours}, repeated at the volume's ends), so feed the encoder the same.` : '.');
+  const stacked =
+    `; each sample is ${slices} neighbouring slices stacked as channels ` +
+    `(slice − ${volume.neighbours} … slice + ${volume.neighbours}, repeated at the volume's ends), ` +
+    'so feed the encoder the same.';
+  const cut = `Volumes were cut into ${planes} planes, resampled to square pixels along the coarser in-plane axis`;
+  return cut + (slices > 1 ? stacked : '.');
 }
 
-/** The channel plan's conversions and left-out classes as Markdown lines (none when nothing was converted or left out). */
+/**
+ * The channel plan's conversions and left-out classes as Markdown lines (none when nothing was converted or left out).
+ */
 function conversionLines(conversions: Record<string, ChannelConversion>, excludedClasses: string[]): string[] {
   const target = Number(Object.entries(conversions).find(([, conversion]) => conversion === 'keep')?.[0] ?? 0);
   const words: Record<ChannelConversion, string> = { keep: 'as they are', repeat: 'grey band repeated', luminance: 'to grey by Rec. 601 luminance', 'drop-alpha': 'alpha dropped', exclude: 'left out' };
   const converted = Object.entries(conversions).filter(([, conversion]) => conversion !== 'keep');
+  const conversionList = converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ');
   return [
-    ...(converted.length ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ')}.`] : []),
+    ...(converted.length ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${conversionList}.`] : []),
     ...(excludedClasses.length ? ['', `Classes left out by the channel plan (never seen by the encoder): ${excludedClasses.join(', ')}.`] : []),
   ];
 }
@@ -192,9 +199,9 @@ export function probeMarkdown(p: ProbeScore): string[] {
   const block = p.block === null ? '' : ` of block ${p.block}${p.blockChosenBy ? ` (chosen by ${p.blockChosenBy})` : ''}`;
   const baselines = [`random init ${scored(p.randomInitAccuracy, p.randomInitInterval)}`, ...(p.rawPixelsAccuracy === null ? [] : [`raw pixels ${scored(p.rawPixelsAccuracy, p.rawPixelsInterval)}`])];
   return [
-    `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features${block}, fitted on ${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}, ` +
-      `${p.valImages} validation images — run ${p.runId}: **${scored(p.accuracy, p.interval)}**; ${baselines.join('; ')}`,
-    ...(p.gain ? [`  - gain over random init ${gainText(p.gain.randomInit)}; over raw pixels ${gainText(p.gain.rawPixels)} (paired bootstrap on the same images)`] : []),
+    `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features${block}, fitted on ` + `${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}, ` +
+      `${p.valImages} validation images — run ${p.runId}: ` + `**${scored(p.accuracy, p.interval)}**; ${baselines.join('; ')}`,
+    ...(p.gain ? [`  - gain over random init ${gainText(p.gain.randomInit)}; over raw ` + `pixels ${gainText(p.gain.rawPixels)} (paired bootstrap on the same images)`] : []),
     ...p.warnings.map((warning) => `  - ⚠ ${warning}`),
   ];
 }
@@ -216,23 +223,23 @@ export function modelCardMarkdown(card: ModelCard): string {
     `Exported by MAE Studio ${card.studioVersion} on ${card.createdAt}${card.format ? ` as **${card.format}**` : ''}.`,
     (card.domainRecipe.name === 'mae'
       ? 'A Masked Autoencoder (He et al. 2021) encoder pretrained on the data below'
-      : `An encoder pretrained on the data below with ${card.domainRecipe.label} (${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
+      : `An encoder pretrained on the data below with ${card.domainRecipe.label} ` + `(${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
       (card.run.kind === 'finetune' ? ', then fine-tuned as a classifier.' : '.'),
     '',
     '## Model',
     `- ${card.model.architecture}; ${card.model.encoderParameters.toLocaleString('en-US')} encoder parameters`,
-    `- features: ${card.model.pooling === 'cls' ? 'the cls token' : 'mean of the patch tokens'} after the final LayerNorm`,
+    `- features: ${card.model.pooling === 'cls' ? 'the cls token' : 'mean of the patch tokens'} ` + `after the final LayerNorm`,
     ...(card.model.classes ? [`- classes: ${card.model.classes.join(', ')}`] : []),
-    `- run ${card.run.id} (${card.run.kind}, ${card.run.status}, step ${card.run.step}) on ${card.run.backend ?? 'unknown backend'}`,
+    `- run ${card.run.id} (${card.run.kind}, ${card.run.status}, step ${card.run.step}) ` + `on ${card.run.backend ?? 'unknown backend'}`,
     '',
     '## Data',
-    `Project "${dataset.project}" (${dataset.domain}): ${dataset.trainImages} training and ${dataset.valImages} validation images, ` +
-      `${dataset.channels} channel${dataset.channels === 1 ? '' : 's'}, ${dataset.bitDepths.join('/')}-bit, ${dataset.formats.join(', ')}. No file names or patient data are included.`,
+    `Project "${dataset.project}" (${dataset.domain}): ${dataset.trainImages} ` + `training and ${dataset.valImages} validation images, ` +
+      `${dataset.channels} channel${dataset.channels === 1 ? '' : 's'}, ${dataset.bitDepths.join('/')}-bit, ` + `${dataset.formats.join(', ')}. No file names or patient data are included.`,
     '',
     '| label | train | val |',
     '| --- | ---: | ---: |',
     ...dataset.labels.map((row) => `| ${row.label} | ${row.train} | ${row.val} |`),
-    ...(dataset.relabelled ? ['', `${dataset.relabelled} of these images carry a label set by hand in the studio instead of their folder's; the counts above use it.`] : []),
+    ...(dataset.relabelled ? ['', `${dataset.relabelled} of these images carry a label set by hand ` + `in the studio instead of their folder's; the counts above use it.`] : []),
     ...conversionLines(dataset.conversions, dataset.excludedClasses),
     ...(dataset.volume ? ['', volumeLine(dataset.volume)] : []),
     '',
@@ -243,20 +250,23 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     '## Recipe',
     `${card.domainRecipe.label}: ${card.domainRecipe.details}. After ${card.domainRecipe.citation}.`,
-    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
-      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
+    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ` + `${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of ` + `batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
+      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, ` + `weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
     ...(recipe.finetuning
-      ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
-          `drop path ${recipe.finetuning.dropPath}, label smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]
+      ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, ` + `base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
+          `drop path ${recipe.finetuning.dropPath}, label ` + `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]
       : []),
     '',
     '## Pretraining loss',
-    `${losses.steps} steps: train loss ${fixed(losses.firstTrainLoss)} → ${fixed(losses.lastTrainLoss)}; validation loss best ${fixed(losses.bestValLoss)}, last ${fixed(losses.lastValLoss)}.`,
+    `${losses.steps} steps: train loss ${fixed(losses.firstTrainLoss)} → ${fixed(losses.lastTrainLoss)}; ` + `validation loss best ${fixed(losses.bestValLoss)}, last ${fixed(losses.lastValLoss)}.`,
     '',
     '## Scores (validation split)',
     ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
     ...scores.probes.flatMap(probeMarkdown),
-    ...scores.finetunes.map((f) => `- fine-tuned, ${f.steps} steps: **${accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] })}**, ${f.valImages} images — run ${f.runId}`),
+    ...scores.finetunes.map((f) => {
+      const scored = accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] });
+      return `- fine-tuned, ${f.steps} steps: **${scored}**, ${f.valImages} images — run ${f.runId}`;
+    }),
     '',
   ];
   if (card.files.length) lines.push('## Files', ...card.files.map((f) => `- \`${f.name}\` (${f.bytes.toLocaleString('en-US')} bytes, sha256 ${f.sha256.slice(0, 16)}…)`), '');

@@ -150,10 +150,10 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     throw new Error(`mae.embedDim (${config.embedDim}) must be divisible by mae.numHeads (${config.numHeads})`);
   }
   if (config.decoderEmbedDim % config.decoderNumHeads !== 0) {
-    throw new Error(`mae.decoderEmbedDim (${config.decoderEmbedDim}) must be divisible by mae.decoderNumHeads (${config.decoderNumHeads})`);
+    throw new Error(`mae.decoderEmbedDim (${config.decoderEmbedDim}) must be ` + `divisible by mae.decoderNumHeads (${config.decoderNumHeads})`);
   }
   if (config.embedDim % 4 !== 0 || config.decoderEmbedDim % 4 !== 0) {
-    throw new Error(`2-D sin-cos position embeddings need widths divisible by 4, got ${config.embedDim} and ${config.decoderEmbedDim}`);
+    throw new Error(`2-D sin-cos position embeddings need widths divisible by ` + `4, got ${config.embedDim} and ${config.decoderEmbedDim}`);
   }
   return config;
 }

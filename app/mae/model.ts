@@ -73,7 +73,7 @@ export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
 }
 
 /** Flat row indices b·L + ids[b, i] (+ `offset`), for gathering from a [B·L, ...] table. */
-function flatIndices(ids: Int32Array, rowsPerSample: number, batchSize: number, stride: number, offset = 0): Int32Array {
+function flatIndices(ids: Int32Array, rowsPerSample: number, stride: number, offset = 0): Int32Array {
   return ids.map((id, k) => Math.floor(k / rowsPerSample) * stride + id + offset);
 }
 
@@ -86,7 +86,7 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
   const patchLength = patches.shape[2]!;
   return tf.tidy(() => {
     const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
-    const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, batchSize, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
+    const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
     let x = linear(visible, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, Lkeep, D]
     const positions = gatherRows(model.posEmbed, keep.map((id) => id + 1)); // [B*Lkeep, D], skipping the cls row
     x = tf.add(x, tf.reshape(positions, [batchSize, numKeep, model.config.embedDim])); // [B, Lkeep, D]
@@ -127,7 +127,8 @@ function decoderHidden(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.T
     for (let b = 0; b < batchSize; b++) {
       for (let i = 0; i < numPatches; i++) order[b * (1 + numPatches) + 1 + i] = 1 + shuffle[b * numPatches + i]!;
     }
-    x = tf.add(x, tf.reshape(gatherRows(model.decoderPosEmbed, order), [batchSize, 1 + numPatches, width])); // [B, 1+L, Dd]
+    // [B, 1+L, Dd]
+    x = tf.add(x, tf.reshape(gatherRows(model.decoderPosEmbed, order), [batchSize, 1 + numPatches, width]));
     for (let i = 0; i < model.config.decoderDepth; i++) x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
     return layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias')); // [B, 1+L, Dd]
   });
@@ -210,16 +211,16 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
     throw new Error(`MAE expects images [B, ${inChans}, ${imgSize}, ${imgSize}], got ${JSON.stringify(imgs.shape)}`);
   }
   if (masks.batchSize !== imgs.shape[0] || masks.numPatches !== gridSize(model.config).numPatches) {
-    throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, images give ${imgs.shape[0]}×${gridSize(model.config).numPatches}`);
+    throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, ` + `images give ${imgs.shape[0]}×${gridSize(model.config).numPatches}`);
   }
   if (targets.pixels && !sameShape(targets.pixels.shape, imgs.shape)) {
-    throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, got ${JSON.stringify(targets.pixels.shape)}`);
+    throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, ` + `got ${JSON.stringify(targets.pixels.shape)}`);
   }
   const heads = model.config.featureHeads ?? [];
   for (const head of heads) {
     const feature = targets.features?.[head.name];
     if (!feature || !sameShape(feature.shape, [masks.batchSize, masks.numPatches, head.width])) {
-      throw new Error(`feature head ${head.name} needs targets [${masks.batchSize}, ${masks.numPatches}, ${head.width}], got ${feature ? JSON.stringify(feature.shape) : 'none'}`);
+      throw new Error(`feature head ${head.name} needs targets [${masks.batchSize}, ${masks.numPatches}, ${head.width}], ` + `got ${feature ? JSON.stringify(feature.shape) : 'none'}`);
     }
   }
   return tf.tidy(() => {
@@ -252,7 +253,7 @@ export function unshufflePrediction(pred: tf.Tensor, masks: MaskSet): tf.Tensor 
   const patchLength = pred.shape[2]!;
   return tf.tidy(() => {
     const rows = tf.reshape(pred, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
-    const unshuffled = gatherRows(rows, flatIndices(restore, numPatches, batchSize, numPatches)); // [B*L, C*p*p]
+    const unshuffled = gatherRows(rows, flatIndices(restore, numPatches, numPatches)); // [B*L, C*p*p]
     return tf.reshape(unshuffled, [batchSize, numPatches, patchLength]); // [B, L, C*p*p]
   });
 }

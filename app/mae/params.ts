@@ -78,7 +78,8 @@ export function initialValues(spec: ParamSpec, rng: Rng): Float32Array {
     case 'ones': values.fill(1); break;
     case 'normal02': for (let i = 0; i < size; i++) values[i] = 0.02 * rng.normal(); break; // torch.nn.init.normal_(std=.02)
     case 'xavier': {
-      const [fanIn, fanOut] = spec.shape as [number, number]; // symmetric in fan-in/out: [in,out] vs torch [out,in] is moot
+      // symmetric in fan-in/out: [in,out] vs torch [out,in] is moot
+      const [fanIn, fanOut] = spec.shape as [number, number];
       const bound = Math.sqrt(6 / (fanIn + fanOut));
       for (let i = 0; i < size; i++) values[i] = rng.uniformIn(-bound, bound);
       break;

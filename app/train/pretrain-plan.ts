@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError, type ChannelPlan, type ChannelStats, type ImageMeta, type Recipe, type RunTimeEstimate, type VolumeSampling } from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
-import { DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
+import { type DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
 import type { ChannelTransform } from '../data/batches';
 import { convertStats } from '../data/channel-conversion';
 import { channelPlanView, keptByPlan, pooledStats, resolveTransform } from '../data/channel-plan';
@@ -140,7 +140,7 @@ export function modelConfig(options: PretrainOptions, inChans: number): MaeConfi
   }
   throw new StudioError(
     'INVALID_ARGUMENT',
-    `pretrain.preset must be one of ${[...Object.keys(ENCODER_SIZES), ...Object.keys(MAE_PRESETS)].join(', ')}, got ${JSON.stringify(preset)}`,
+    `pretrain.preset must be one of ${[...Object.keys(ENCODER_SIZES), ...Object.keys(MAE_PRESETS)].join(', ')}, ` + `got ${JSON.stringify(preset)}`,
   );
 }
 

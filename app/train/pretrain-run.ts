@@ -46,7 +46,10 @@ export type RunProgress =
     }
   | {
       type: 'preparing';
-      /** Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since cached). */
+      /**
+       * Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since
+       * cached).
+       */
       done: number; total: number; read: number; changed: number;
     }
   | { type: 'validation'; step: number; loss: number }
@@ -124,7 +127,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         },
       });
       loader = data.loader;
-      if (data.prepared) options.log?.(`training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total} samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`);
+      if (data.prepared) options.log?.(`training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total}` + ` samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`);
 
       validation = await validationSet(entries.val, plan);
       // A fixed handful of images (validation ones when there are) for the reconstruction grids.
@@ -236,7 +239,8 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
             metrics.flush();
             await saveCheckpoint();
           }
-          if (validates || draws || done % plan.checkpointEvery === 0) intervalStart = performance.now(); // that time is not the loader's share
+          // that time is not the loader's share
+          if (validates || draws || done % plan.checkpointEvery === 0) intervalStart = performance.now();
         } catch (error) {
           if (!(error instanceof NonFiniteLossError)) throw error;
           outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
@@ -281,7 +285,7 @@ export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, la
   const lower = formatLearningRate(recipe.blr / 10);
   return `${error.message}. ${kept} This run had ${describeRecipeLr(recipe)}: ` +
     `lower the learning rate and start a new run, e.g. base lr ${lower} (--blr ${lower}). ` +
-    'It already computes in fp32, so higher precision is not the fix; if a lower lr diverges too, check the data normalisation';
+    'It already computes in fp32, so higher precision is not the ' + 'fix; if a lower lr diverges too, check the data normalisation';
 }
 
 /** The run's train and validation images, as the batch source needs them. */

@@ -50,7 +50,7 @@ export function labelledSplits(workspace: Workspace, plan: PretrainPlan): Labell
   const val = load(plan.data.valImageIds);
   const classes = [...new Set(train.map((row) => row.label).filter((label): label is string => label !== null && label !== ''))].sort();
   if (classes.length < 2) {
-    throw new StudioError('INVALID_ARGUMENT', `evaluation needs images in at least two labelled folders; the run's training split has ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}`);
+    throw new StudioError('INVALID_ARGUMENT', `evaluation needs images in at least two labelled folders; the run's training ` + `split has ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}`);
   }
   const index = new Map(classes.map((name, i) => [name, i]));
   let unlabelled = 0;

@@ -29,7 +29,8 @@ export function encodeAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor3D 
   const batchSize = imgs.shape[0]!;
   return tf.tidy(() => {
     const patches = patchify(imgs, model.config.patchSize); // [B, L, C*p*p]
-    return forwardEncoder(model, patches, allVisibleMasks(batchSize, gridSize(model.config).numPatches)) as tf.Tensor3D; // [B, 1+L, D]
+    // [B, 1+L, D]
+    return forwardEncoder(model, patches, allVisibleMasks(batchSize, gridSize(model.config).numPatches)) as tf.Tensor3D;
   });
 }
 

@@ -48,7 +48,7 @@ export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: M
   const [original, pasted, input] = tf.tidy(() => {
     const patches = patchify(sharp, patchSize); // [B, L, C*p*p]
     const prediction = forwardMae(model, images, masks, targets).pred;
-    if (!prediction) throw new Error('this model predicts no pixels (a feature-target recipe without the pixel target): there is no reconstruction to draw');
+    if (!prediction) throw new Error('this model predicts no pixels (a feature-target recipe without the pixel target): ' + 'there is no reconstruction to draw');
     let pred = unshufflePrediction(prediction, masks); // [B, L, C*p*p]
     if (normPixLoss) {
       const patchLength = patches.shape[2]!;

@@ -109,7 +109,7 @@ export function trainingLoader(options: LoaderOptions): TrainingLoader {
     const sample = await prepareSample(entry, side, transform);
     const expected = sizeOf(pick.index, undefined);
     if (sample.height !== expected.height || sample.width !== expected.width) {
-      throw new Error(`${entry.path}: is ${sample.width}×${sample.height} after preparing, the dataset says ${expected.width}×${expected.height}; the file changed since import: import it again`);
+      throw new Error(`${entry.path}: is ${sample.width}×${sample.height} after preparing, the dataset ` + `says ${expected.width}×${expected.height}; the file changed since import: import it again`);
     }
     memory.set(key, sample);
     return sample;

@@ -9,7 +9,7 @@ describe('domainRecipeChoices', () => {
     const choice = suggested({ domain: 'remote-sensing', channels: 2, bandNames: [null, null], modalities: [] });
     expect(choice.name).toBe('fgmae');
     expect(choice.options!.featureTargets).toEqual(['hog']);
-    expect(choice.why).toBe('For 2-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle and noise disturb less than pixels (Wang et al.); spectral indices need bands named red, nir, green or swir, and these files name none.');
+    expect(choice.why).toBe('For 2-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle and noise disturb ' + 'less than pixels (Wang et al.); spectral indices need bands ' + 'named red, nir, green or swir, and these files name none.');
   });
 
   it('suggests the deblurring MAE for grey ultrasound, and only offers it for other grey medical scans', () => {
@@ -41,7 +41,7 @@ describe('band names', () => {
 
   it('names every index whose bands are missing', () => {
     expect(() => planDomainRecipe({ domainRecipe: 'fgmae', featureTargets: ['ndvi', 'ndbi'] }, ['red', null], { scale: [1, 1], shift: [0, 0] })).toThrow(
-      'pretrain.featureTargets: NDVI needs bands named nir and red in the channel plan; missing: nir (the bands are named "red"); ' +
+      'pretrain.featureTargets: NDVI needs bands named nir and red ' + 'in the channel plan; missing: nir (the bands are named "red"); ' +
         'NDBI needs bands named swir and nir in the channel plan; missing: swir, nir (the bands are named "red")',
     );
   });

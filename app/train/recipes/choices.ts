@@ -59,15 +59,15 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const suggested = ultrasound ? 'deblur' : multiband ? 'fgmae' : 'mae';
   const named = images.bandNames.filter((name) => name !== null).length;
   const fgmaeWhy = indices.length > 0
-    ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ${indices.map((index) => index.toUpperCase()).join(', ')} per patch, targets Wang et al. found better than raw pixels for multispectral images.`
+    ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ` + `${indices.map((index) => index.toUpperCase()).join(', ')} per patch, ` + `targets Wang et al. found better than raw pixels for multispectral images.`
     : images.channels >= 2 && images.domain === 'remote-sensing'
-      ? `For ${images.channels}-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle and noise disturb less than pixels (Wang et al.); spectral indices need bands named red, nir, green or swir${named === 0 ? ', and these files name none' : ''}.`
-      : 'Made for multispectral and SAR images (HOG, and spectral indices from named bands); this project is not marked remote sensing.';
+      ? `For ${images.channels}-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle ` + `and noise disturb less than pixels (Wang et al.); spectral indices need bands ` + `named red, nir, green or swir${named === 0 ? ', and these files name none' : ''}.`
+      : 'Made for multispectral and SAR images (HOG, and spectral indices from named bands); ' + 'this project is not marked remote sensing.';
   const deblurWhy = ultrasound
-    ? 'These are ultrasound scans: Kang et al. found that having the encoder see a blurred image and regress the sharp one helps on such noisy, low-SNR images.'
+    ? 'These are ultrasound scans: Kang et al. found that having the encoder see a ' + 'blurred image and regress the sharp one helps on such noisy, low-SNR images.'
     : images.channels === 1 && images.domain === 'medical'
-      ? 'Made for ultrasound and other low-SNR grey scans (Kang et al.): the encoder sees a blurred image and regresses the sharp one; these scans are not marked as ultrasound.'
-      : 'Made for ultrasound and other low-SNR grey scans: the encoder sees a blurred image and regresses the sharp one.';
+      ? 'Made for ultrasound and other low-SNR grey scans (Kang et al.): the encoder sees a ' + 'blurred image and regresses the sharp one; these scans are not marked as ultrasound.'
+      : 'Made for ultrasound and other low-SNR grey scans: the ' + 'encoder sees a blurred image and regresses the sharp one.';
   const maeWhy = suggested === 'mae'
     ? 'The paper\'s recipe, which suits these images: nothing about them calls for a domain recipe.'
     : 'The paper\'s recipe: masked patches regressed as pixels, the baseline the domain recipes are measured against.';

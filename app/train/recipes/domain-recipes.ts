@@ -28,7 +28,9 @@ export type DomainRecipeConfig =
       targets: FeatureTarget[];
       /** The model channels the spectral indices read (found by band name when planned). */
       bands?: Partial<Record<BandRole, BandRef>>;
-      /** Undoes the batch normalisation per channel (value = x · scale + shift): indices are ratios of physical values. */
+      /**
+       * Undoes the batch normalisation per channel (value = x · scale + shift): indices are ratios of physical values.
+       */
       unscale?: { scale: number[]; shift: number[] };
     };
 
@@ -37,11 +39,11 @@ export const DOMAIN_RECIPE_INFO: Readonly<Record<DomainRecipeName, { label: stri
   mae: { label: 'MAE', citation: 'He et al. 2021, "Masked Autoencoders Are Scalable Vision Learners" (arXiv:2111.06377)' },
   deblur: {
     label: 'Deblurring MAE',
-    citation: 'Kang et al. 2023, "Deblurring Masked Autoencoder is Better Recipe for Ultrasound Image Recognition" (MICCAI 2023, arXiv:2306.08249)',
+    citation: 'Kang et al. 2023, "Deblurring Masked Autoencoder is Better Recipe ' + 'for Ultrasound Image Recognition" (MICCAI 2023, arXiv:2306.08249)',
   },
   fgmae: {
     label: 'FG-MAE',
-    citation: 'Wang et al. 2023, "Feature Guided Masked Autoencoder for Self-supervised Learning in Remote Sensing" (arXiv:2310.18653)',
+    citation: 'Wang et al. 2023, "Feature Guided Masked Autoencoder for ' + 'Self-supervised Learning in Remote Sensing" (arXiv:2310.18653)',
   },
 };
 
@@ -94,7 +96,7 @@ export function recipeHeads(recipe: DomainRecipeConfig | undefined, model: MaeCo
 /** One sentence of a recipe's options: "blur σ 1.5 px", "targets HOG + NDVI (nir: "B8", red: "B4")". */
 export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): string {
   if (!recipe || recipe.name === 'mae') return 'masked patches regressed as pixels';
-  if (recipe.name === 'deblur') return `encoder sees the image blurred by a Gaussian of σ ${recipe.blurSigma} px; masked patches regressed as the sharp image`;
+  if (recipe.name === 'deblur') return `encoder sees the image blurred by a Gaussian of ` + `σ ${recipe.blurSigma} px; masked patches regressed as the sharp image`;
   const names = recipe.targets.map((target) => (target === 'pixels' ? 'pixels' : target.toUpperCase()));
   const bands = Object.entries(recipe.bands ?? {})
     .filter(([role]) => recipe.targets.some((target) => isSpectralIndex(target) && INDEX_BANDS[target].includes(role as BandRole)))

@@ -5,7 +5,7 @@ import { describeModel, lossTargetText } from './run-format';
 const recipe = { embedDim: 192, depth: 12, imgSize: 224, patchSize: 16, decoderEmbedDim: 512, decoderDepth: 8 } as RunRecipe;
 
 describe('describeModel', () => {
-  it('names a domain recipe before the model in the run history, and leaves the paper\'s MAE (and runs from before recipes) as they were', () => {
+  it("names a domain recipe before the model in the history; the paper's MAE (and older runs) as before", () => {
     expect(describeModel(recipe)).toBe('ViT 192d×12 · 224 px / 16 · dec 512×8');
     expect(describeModel({ ...recipe, domainRecipe: { name: 'mae', label: 'MAE', details: '', citation: '', reconstructs: true } })).toBe('ViT 192d×12 · 224 px / 16 · dec 512×8');
     expect(describeModel({ ...recipe, domainRecipe: { name: 'fgmae', label: 'FG-MAE', details: '', citation: '', reconstructs: false } })).toBe('FG-MAE · ViT 192d×12 · 224 px / 16 · dec 512×8');

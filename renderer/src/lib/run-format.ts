@@ -8,10 +8,12 @@ export function runName(run: { kind: keyof typeof KIND_NAMES; number: number }):
   return `${KIND_NAMES[run.kind]} #${run.number}`;
 }
 
-/** `ViT 192d×12 · 224 px / 16 · dec 512×8`, after the recipe's name when it is not the paper's MAE (`FG-MAE · ViT …`). */
+/**
+ * `ViT 192d×12 · 224 px / 16 · dec 512×8`, after the recipe's name when it is not the paper's MAE (`FG-MAE · ViT …`).
+ */
 export function describeModel(recipe: RunRecipe): string {
   const name = recipe.domainRecipe && recipe.domainRecipe.name !== 'mae' ? `${recipe.domainRecipe.label} · ` : '';
-  return `${name}ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px / ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
+  return `${name}ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px ` + `/ ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
 }
 
 /** A loss with four significant digits, or a dash. */
