@@ -51,6 +51,7 @@ test('a project of volumes offers the slice axis and 2.5-D, and the New-run dial
   await page.getByTestId('training-tab').click();
   await page.getByTestId('new-run').click();
   // 12 coronal planes per volume (j), one volume held out.
-  await expect(page.getByTestId('run-volumes')).toContainText('2 volumes, cut into coronal slices with square pixels, 3 neighbouring slices as channels (2.5-D): 12 slices to train on, 12 for validation');
+  await expect(page.getByTestId('run-volumes')).toContainText('2 volumes, cut into coronal slices with square pixels, 3 neighbouring slices as channels (2.5-D): ' +
+      '12 slices to train on, 12 for validation');
   fs.rmSync(data, { recursive: true, force: true });
 });

@@ -388,7 +388,8 @@ export class ImageStore {
   /** Volumes (NIfTI volumes, DICOM series) among a project's usable images. */
   volumeCount(projectId: number): number {
     const row = this.db
-      .prepare(`SELECT count(DISTINCT json_extract(meta, '$.volume.key')) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.volume.key') IS NOT NULL`)
+      .prepare(`SELECT count(DISTINCT json_extract(meta, '$.volume.key')) AS count FROM images
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.volume.key') IS NOT NULL`)
       .get(projectId) as { count: number };
     return row.count;
   }

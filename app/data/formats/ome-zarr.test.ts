@@ -33,7 +33,7 @@ function image(fixture: Partial<OmeZarrFixture> = {}): string {
 
 describe('OME-Zarr', () => {
   for (const [version, compressor] of [[2, 'zlib'], [2, 'blosc'], [2, null], [3, 'gzip'], [3, 'blosc'], [3, null]] as const) {
-    it(`reads every (t, z) plane with its channels and names (Zarr v${version}, ${compressor ?? 'raw'} chunks)`, async () => {
+    it(`reads each (t, z) plane, its channels and names (v${version}, ${compressor ?? 'raw'} chunks)`, async () => {
       const file = await openOmeZarr(image({ version, compressor }));
       expect(file.format).toBe('ome-zarr');
       expect(file.samples).toHaveLength(6);
@@ -102,7 +102,8 @@ describe('hostile OME-Zarr folders', () => {
     const file = await openOmeZarr(dir);
     await expect(file.read(0)).resolves.toBeDefined();
     await expect(file.read(3)).rejects.toThrow(
-      "OME-Zarr level '0', z 1/3 · t 2/2 · c 1–2: chunk 1/1/0/0/0 of level '0' holds 3 values, its chunk shape 1 × 1 × 2 × 4 × 4 needs 32",
+      "OME-Zarr level '0', z 1/3 · t 2/2 · c 1–2: chunk 1/1/0/0/0 of level '0' holds 3 values, " +
+        'its chunk shape 1 × 1 × 2 × 4 × 4 needs 32',
     );
   });
 
@@ -154,7 +155,8 @@ describe('hostile OME-Zarr folders', () => {
     fs.writeFileSync(attributes, JSON.stringify(json));
     fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), shape: [40, 7680, 8192], chunks: [1, 1024, 1024], dtype: '<f8' }));
     await expect(openOmeZarr(dir)).rejects.toThrow(
-      "OME-Zarr full-resolution level '0' has planes of 8192 × 7680 pixels × 40 channels of float64 (18.8 GiB), more than the 2 GiB a plane may take here",
+      "OME-Zarr full-resolution level '0' has planes of 8192 × 7680 pixels × 40 channels of float64 (18.8 GiB), " +
+        'more than the 2 GiB a plane may take here',
     );
   });
 

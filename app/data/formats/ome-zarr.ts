@@ -134,7 +134,7 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
       throw new DecodeError(`OME-Zarr level '${name}' cannot be opened: ${describeZarrFailure(error)}`);
     }
     if (array.shape.length !== axes.length) {
-      throw new DecodeError(`OME-Zarr level '${name}' has ${array.shape.length} dimensions, its axes ${axes.join(', ')} name ${axes.length}`);
+      throw new DecodeError(`OME-Zarr level '${name}' has ${array.shape.length} dimensions, ` + `its axes ${axes.join(', ')} name ${axes.length}`);
     }
     checkChunkSizes(array, name);
     return array;
@@ -150,14 +150,15 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
   const planeBytes = width * height * sizeC * (STORED_BYTES[array.dtype] ?? 4);
   if (!huge && planeBytes > MAX_PLANE_BYTES) {
     throw new DecodeError(
-      `OME-Zarr full-resolution level '${level}' has planes of ${width} × ${height} pixels × ${sizeC} channels of ${array.dtype} (${(planeBytes / 2 ** 30).toFixed(1)} GiB), ` +
+      `OME-Zarr full-resolution level '${level}' has planes of ${width} × ${height} pixels × ${sizeC} channels ` +
+        `of ${array.dtype} (${(planeBytes / 2 ** 30).toFixed(1)} GiB), ` +
         `more than the ${MAX_PLANE_BYTES / 2 ** 30} GiB a plane may take here`,
     );
   }
   const names = attributes.channelLabels;
   const meta: ImageMeta = { sampleType: type.sampleType, frames: sizeZ * sizeT };
   if (type.note) meta.converted = type.note;
-  if (names && names.some((name) => name !== null)) meta.channelNames = Array.from({ length: sizeC }, (_, c) => names[c] ?? null);
+  if (names?.some((name) => name !== null)) meta.channelNames = Array.from({ length: sizeC }, (_, c) => names[c] ?? null);
   const blocks = { width: sizeOf(array.chunks, 'x'), height: sizeOf(array.chunks, 'y') };
   if (huge) Object.assign(meta, { huge: true, tile: [blocks.width, blocks.height], overviews: attributes.levels.length - 1 });
   const planes: { z: number; t: number }[] = [];
@@ -239,7 +240,8 @@ function checkChunkSizes(array: ZarrArray, level: string): void {
   array.getChunk = async (coords, ...rest) => {
     const chunk = await getChunk(coords, ...rest);
     if (chunk.data.length !== expected) {
-      throw new DecodeError(`chunk ${coords.join('/')} of level '${level}' holds ${chunk.data.length} values, its chunk shape ${array.chunks.join(' × ')} needs ${expected}`);
+      throw new DecodeError(`chunk ${coords.join('/')} of level '${level}' holds ${chunk.data.length} values, ` +
+          `its chunk shape ${array.chunks.join(' × ')} needs ${expected}`);
     }
     return chunk;
   };

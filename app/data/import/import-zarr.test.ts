@@ -112,7 +112,7 @@ describe('importing OME-Zarr folders', () => {
     expect(rowsOf(dir)[0]).toMatchObject({ format: 'ome-zarr', width: 4, height: 4, channels: 1, bitDepth: 8, label: null, sample: null });
   });
 
-  it('reports hostile folders by name: broken attributes, a missing array, a Zarr folder without an image', async () => {
+  it('names hostile folders: broken attributes, a missing array, a Zarr folder without an image', async () => {
     const broken = zarr('bad/axes.ome.zarr');
     const attributes = path.join(broken, '.zattrs');
     fs.writeFileSync(attributes, fs.readFileSync(attributes, 'utf8').replace('"name": "x"', '"name": "c"').replace('"name": "y"', '"name": "z"'));

@@ -127,7 +127,7 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
         // A `.zarr` folder holding no image (a plain array, a table): said, not silently skipped.
         if (/\.zarr$/i.test(entry.name) && candidates.length === before && !seenFiles.has(full)) {
           seenFiles.add(full);
-          candidates.push({ path: full, label, problem: "Zarr folder without an OME-Zarr image: no 'multiscales' in its .zattrs or zarr.json, nor in a sub-folder's" });
+          candidates.push({ path: full, label, problem: "Zarr folder without an OME-Zarr image: no 'multiscales' in its .zattrs or zarr.json, " + "nor in a sub-folder's" });
           options.onFound?.(candidates.length);
         }
       } else if ((isFile || problem) && isImageFileName(entry.name) && !seenFiles.has(full)) {

@@ -54,7 +54,7 @@ describe('volume entries', () => {
     expect(trainFiles.size + valFiles.size).toBe(6);
   });
 
-  it('refuses DICOM series without a sound geometry cut along another axis, and plain images with neighbours, by name', () => {
+  it('refuses, by name, unsound DICOM series cut along another axis and plain images with neighbours', () => {
     const series: ImageMeta = { volume: { key: 's', group: 's', slice: 0, slices: 2, axis: 'k', transform: 'dicom' } };
     expect(() => checkVolumeSampling([series], { axis: 'axial', neighbours: 0 })).not.toThrow();
     expect(() => checkVolumeSampling([series], { axis: 'sagittal', neighbours: 0 })).toThrow(/1 kept slice belongs to DICOM series without positions or with missing, duplicate or mixed slices/);

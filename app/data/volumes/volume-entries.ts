@@ -46,11 +46,16 @@ export function checkVolumeSampling(metas: readonly (ImageMeta | null)[], sampli
   const resliced = sampling.axis !== 'axial' || sampling.neighbours > 0;
   if (doubtful > 0 && resliced) {
     const one = doubtful === 1;
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume: ${doubtful} kept ${one ? 'slice belongs' : 'slices belong'} to DICOM series without positions or with missing, duplicate or mixed slices (see the volume's problems), which cannot be cut along other axes or read with neighbours; choose axial planes without neighbours or exclude ${one ? 'it' : 'them'}`);
+    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume: ${doubtful} kept ${one ? 'slice belongs' : 'slices belong'} to DICOM series ` +
+        "without positions or with missing, duplicate or mixed slices (see the volume's problems), " +
+        'which cannot be cut along other axes or read with neighbours; ' +
+        `choose axial planes without neighbours or exclude ${one ? 'it' : 'them'}`);
   }
   if (flat > 0 && sampling.neighbours > 0) {
     const one = flat === 1;
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume.neighbours: ${flat} kept ${one ? 'image is not a slice' : 'images are not slices'} of a volume, so ${one ? 'it has' : 'they have'} no neighbouring slices; set neighbours to 0 or exclude ${one ? 'it' : 'them'}`);
+    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume.neighbours: ${flat} kept ${one ? 'image is not a slice' : 'images are not slices'} ` +
+        `of a volume, so ${one ? 'it has' : 'they have'} no neighbouring slices; ` +
+        `set neighbours to 0 or exclude ${one ? 'it' : 'them'}`);
   }
 }
 

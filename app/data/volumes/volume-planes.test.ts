@@ -68,7 +68,7 @@ describe('square pixels', () => {
   it('resamples a coronal plane of 0.5 × 0.5 × 2 mm voxels to 4 × 20 pixels, linear along k', () => {
     const volume = niftiGrid(readNifti(makeNifti(ramp({ pixdim: [0.5, 0.5, 2] }))));
     expect(planeSize(volume.size, volume.spacing, 1)).toEqual({ width: 4, height: 20 });
-    expect(planeSize(volume.size, volume.spacing, 2)).toEqual({ width: 4, height: 3 }); // axial pixels are square already
+    expect(planeSize(volume.size, volume.spacing, 2)).toEqual({ width: 4, height: 3 }); // axial: square already
     const plane = readVolumePlane(volume, { axis: 1, index: 1, time: 0, neighbours: 0 });
     expect([plane.width, plane.height, plane.sampleType]).toEqual([4, 20, 'float32']);
     for (let row = 0; row < 20; row++) {
@@ -86,7 +86,7 @@ describe('2.5-D neighbours', () => {
     const bandsAt = (index: number) => {
       const raster = readVolumePlane(volume, { axis: 2, index, time: 0, neighbours: 1 });
       expect(raster.bands).toBe(3);
-      return [0, 1, 2].map((band) => at(raster, 1, 2, band) - value(1, 0, 0)); // column 1, bottom row (j = 0): the k of each band
+      return [0, 1, 2].map((band) => at(raster, 1, 2, band) - value(1, 0, 0)); // column 1, row j = 0: each band's k
     };
     expect(bandsAt(2)).toEqual([1, 2, 3]);
     expect(bandsAt(0)).toEqual([0, 0, 1]);

@@ -49,7 +49,8 @@ export function voxelAxisOf(codes: string, plane: Exclude<VolumeSampling['axis']
   const letters = [...codes];
   const world = letters.map((letter) => Object.values(NORMAL_LETTERS).findIndex((set) => set.includes(letter)));
   if (letters.length !== 3 || world.includes(-1) || new Set(world).size !== 3) {
-    throw new DecodeError(`the volume's axes (${codes}) do not each run along another of L–R, A–P, S–I, so its ${plane} planes cannot be cut along a voxel axis`);
+    throw new DecodeError(`the volume's axes (${codes}) do not each run along another of L–R, A–P, S–I, ` +
+        `so its ${plane} planes cannot be cut along a voxel axis`);
   }
   return letters.findIndex((letter) => NORMAL_LETTERS[plane].includes(letter)) as 0 | 1 | 2;
 }
@@ -94,7 +95,8 @@ export function sliceGrid(slices: readonly Raster[], spacing: [number, number, n
   if (!first) throw new DecodeError('a volume needs at least one slice');
   const { width, height, bands } = first;
   const odd = slices.findIndex((slice) => slice.width !== width || slice.height !== height || slice.bands !== bands);
-  if (odd >= 0) throw new DecodeError(`slice ${odd + 1} of the volume is ${slices[odd]!.width}×${slices[odd]!.height}×${slices[odd]!.bands}, the first is ${width}×${height}×${bands}: planes need slices of one size`);
+  if (odd >= 0) throw new DecodeError(`slice ${odd + 1} of the volume is ${slices[odd]!.width}×${slices[odd]!.height}×${slices[odd]!.bands}, ` +
+        `the first is ${width}×${height}×${bands}: planes need slices of one size`);
   const plane = width * height;
   return {
     size: [width, height, slices.length, 1],
