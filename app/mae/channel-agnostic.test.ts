@@ -58,7 +58,7 @@ describe('channel-agnostic tokens (CA-MAE)', () => {
     expect(tokens.shape).toEqual([2, 5 * 4, 16]);
     expect(tokenCount(TINY_CAMAE)).toBe(20);
     const values = imgs.arraySync();
-    const rows = tokens.arraySync();
+    const rows = tokens.arraySync() as number[][][];
     // Token c·L + l of sample 1 is channel c's patch l: channel 3, patch 2 (grid row 1, column 0), pixel (1, 2).
     expect(rows[1]![3 * 4 + 2]![1 * 4 + 2]).toBe(values[1]![3]![4 + 1]![0 + 2]);
     expect(channelUnpatchify(tokens, 4, 5).arraySync()).toEqual(values);
