@@ -52,6 +52,11 @@ describe('CA-MAE in the studio', () => {
     const choice = defaults.domainRecipes.find((option) => option.suggested)!;
     expect(choice.why).toMatch(/^These 5-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own/);
 
+    // Weights made for one token per patch cannot start a channel-token model: said on the field.
+    const tiff = path.join(dir, 'plate', 'well-0.tif');
+    const withInit = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'camae', init: tiff });
+    expect(withInit.errors).toEqual([{ field: 'init', message: expect.stringMatching(/^Weights file: a CA-MAE run cannot start from it: weights files \(timm, models_mae\.py\) embed all channels of a patch as one token/) }]);
+
     const run = await studio.services.training.start(projectId, { ...TINY, domainRecipe: 'camae' });
     await expect.poll(() => studio.workspace.runs.get(run.id).status, { timeout: 90_000, interval: 100 }).toMatch(/completed|failed/);
     const done = await studio.services.runs.get(run.id);
