@@ -34,8 +34,8 @@ function fieldOfView(seed: number): Uint8Array {
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-camae-'));
-  fs.mkdirSync(path.join(dir, 'plate'), { recursive: true });
-  for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, 'plate', `well-${i}.tif`), fieldOfView(i));
+  for (const label of ['control', 'treated']) fs.mkdirSync(path.join(dir, 'plate', label), { recursive: true });
+  for (let i = 0; i < 12; i++) fs.writeFileSync(path.join(dir, 'plate', i % 2 === 0 ? 'control' : 'treated', `well-${i}.tif`), fieldOfView(i));
   studio = new Studio(path.join(dir, 'ws'));
   projectId = studio.workspace.projects.create('Plate', 'microscopy').id;
   await studio.runImport('test', projectId, [path.join(dir, 'plate')]);
@@ -53,7 +53,7 @@ describe('CA-MAE in the studio', () => {
     expect(choice.why).toMatch(/^These 5-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own/);
 
     // Weights made for one token per patch cannot start a channel-token model: said on the field.
-    const tiff = path.join(dir, 'plate', 'well-0.tif');
+    const tiff = path.join(dir, 'plate', 'control', 'well-0.tif');
     const withInit = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'camae', init: tiff });
     expect(withInit.errors).toEqual([{ field: 'init', message: expect.stringMatching(/^Weights file: a CA-MAE run cannot start from it: weights files \(timm, models_mae\.py\) embed all channels of a patch as one token/) }]);
 
@@ -65,6 +65,14 @@ describe('CA-MAE in the studio', () => {
     expect(Number.isFinite(done.finalValLoss)).toBe(true);
     expect(done.recipe!.domainRecipe).toMatchObject({ name: 'camae', label: 'CA-MAE', reconstructs: true, citation: expect.stringMatching(/^Kraus et al\. 2024/) });
     expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), run.id)).length).toBeGreaterThan(0);
+
+    // A linear probe and a short fine-tune read the encoder with every channel token, pooled.
+    const { runId: probeId } = await studio.services.evaluation.probe(run.id, { method: 'linear', pooling: 'mean' });
+    const { runId: finetuneId } = await studio.services.evaluation.finetune(run.id, { steps: 2, batchSize: 4 });
+    for (const id of [probeId, finetuneId]) {
+      await expect.poll(() => studio.workspace.runs.get(id).status, { timeout: 90_000, interval: 100 }).toMatch(/completed|failed/);
+      expect(studio.workspace.runs.get(id).status, studio.workspace.runs.get(id).error ?? '').toBe('completed');
+    }
 
     const card = (await studio.services.exports.preview(run.id, 'safetensors')).modelCard;
     expect(card).toContain('An encoder pretrained on the data below with CA-MAE (Kraus et al. 2024), a Masked Autoencoder (He et al. 2021) recipe.');
