@@ -32,6 +32,18 @@ test('suggests CA-MAE for 5-channel microscopy, says why, and trains it with the
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.goto(studio.url);
   await page.getByTestId('training-tab').click();
+
+  // The mask preview draws CA-MAE's masks: each channel hides its own patches.
+  await page.getByTestId('open-mask-preview').click();
+  await page.getByTestId('preview-channel-tokens').selectOption('true');
+  const channelMasks = page.getByTestId('channel-masks');
+  await expect(channelMasks.locator('figure')).toHaveCount(5);
+  // Random masking over all 5 × 196 tokens: 735 hidden in all, not the same number in every channel.
+  await expect(channelMasks).toContainText(/Channel 5 · \d+ of 196 hidden/);
+  const counts = (await channelMasks.locator('figcaption').allTextContents()).map((text) => Number(/· (\d+) of/.exec(text)![1]));
+  expect(counts.reduce((a, b) => a + b, 0)).toBe(735);
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'camae-masks.png') });
+
   await page.getByTestId('new-run').click();
 
   const recipe = page.getByTestId('recipe-domain');

@@ -57,6 +57,15 @@ describe('CA-MAE in the studio', () => {
     const withInit = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'camae', init: tiff });
     expect(withInit.errors).toEqual([{ field: 'init', message: expect.stringMatching(/^Weights file: a CA-MAE run cannot start from it: weights files \(timm, models_mae\.py\) embed all channels of a patch as one token/) }]);
 
+    // The mask preview draws CA-MAE's masks: its own masking over 5 × 16 tokens, each channel apart.
+    const image = studio.workspace.images.usable(projectId, 'path')[0]!;
+    const preview = await studio.services.training.previewMask({ imageId: image.id, strategy: 'random', maskRatio: 0.75, patchSize: 8, imgSize: 32, seed: 2, channels: 5 });
+    expect(preview.channelMasks!.map((mask) => mask.length)).toEqual([16, 16, 16, 16, 16]);
+    expect(preview.channelMasks!.flat().reduce((a, b) => a + b, 0)).toBe(60);
+    expect(preview.mask).toHaveLength(16); // the plain per-patch mask is still there
+    const blocks = await studio.services.training.previewMask({ imageId: image.id, strategy: 'block', maskRatio: 0.75, patchSize: 8, imgSize: 32, seed: 2, channels: 5 });
+    expect(blocks.channelMasks!.map((mask) => mask.reduce((a, b) => a + b, 0))).toEqual([12, 12, 12, 12, 12]);
+
     const run = await studio.services.training.start(projectId, { ...TINY, domainRecipe: 'camae' });
     await expect.poll(() => studio.workspace.runs.get(run.id).status, { timeout: 90_000, interval: 100 }).toMatch(/completed|failed/);
     const done = await studio.services.runs.get(run.id);
