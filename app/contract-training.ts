@@ -166,6 +166,8 @@ export interface MaskPreview {
   seed: number;
   /** The picture is blurred by this σ (model pixels), as a deblurring run's encoder sees it. */
   blurSigma?: number;
+  /** CA-MAE: each channel's own mask, [C][L] (1 = masked), drawn as its runs draw them over C·L tokens. */
+  channelMasks?: number[][];
 }
 
 /** A run's recipe as the history shows it. */
@@ -391,6 +393,8 @@ const MaskPreviewQuery = z.strictObject({
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
   /** Deblurring MAE: show the picture blurred by this σ (model pixels), as its encoder sees it. */
   blurSigma: Finite.min(0.1).max(16).optional(),
+  /** CA-MAE: also mask this many channels apart, one token grid each, as its runs do. */
+  channels: z.number().int().min(2).max(16).optional(),
 });
 export type MaskPreviewQuery = z.input<typeof MaskPreviewQuery>;
 

@@ -210,7 +210,7 @@ export function probeMarkdown(p: ProbeScore): string[] {
 function lossTarget(card: ModelCard): string {
   const normalised = card.model.config.normPixLoss !== false;
   if (card.domainRecipe.name === 'fgmae') return normalised ? 'its targets normalised per patch' : 'its targets as they are';
-  const pixels = card.domainRecipe.name === 'deblur' ? 'sharp pixels' : 'pixels';
+  const pixels = card.domainRecipe.name === 'deblur' ? 'sharp pixels' : card.domainRecipe.name === 'camae' ? 'pixels of each self-standardised channel' : 'pixels';
   return normalised ? `per-patch normalised ${pixels}` : pixels;
 }
 

@@ -38,6 +38,14 @@ export interface MaeConfig {
    * `width` values per patch), in the order their losses are summed. Absent: none.
    */
   featureHeads?: FeatureHead[];
+  /**
+   * Channel-agnostic tokens (CA-MAE, Kraus et al. 2024; see channel-agnostic.ts): every channel
+   * is tokenised on its own by one shared p·p patch embedding, so the encoder takes any channel
+   * count; images are self-standardised per channel inside the model. Absent: false.
+   */
+  channelAgnostic?: boolean;
+  /** CA-MAE: weight of the Fourier-magnitude L1 term added to the MSE (their 0.01). Absent: 0. */
+  fourierLossWeight?: number;
 }
 
 /** A decoder head that regresses a per-patch feature (FG-MAE: HOG, spectral indices). */
@@ -122,6 +130,16 @@ export function gridSize(config: Pick<MaeConfig, 'imgSize' | 'patchSize'>): { si
   return { side, numPatches: side * side };
 }
 
+/** Tokens per image the masks and the decoder cover: L, or C·L with channel-agnostic tokens. */
+export function tokenCount(config: Pick<MaeConfig, 'imgSize' | 'patchSize' | 'inChans' | 'channelAgnostic'>): number {
+  return gridSize(config).numPatches * (config.channelAgnostic ? config.inChans : 1);
+}
+
+/** Values per token: C·p·p, or p·p with channel-agnostic tokens. */
+export function tokenLength(config: Pick<MaeConfig, 'patchSize' | 'inChans' | 'channelAgnostic'>): number {
+  return (config.channelAgnostic ? 1 : config.inChans) * config.patchSize * config.patchSize;
+}
+
 /** Checks every shape constraint; throws naming the field and the value. Returns the config. */
 export function validateMaeConfig(config: MaeConfig): MaeConfig {
   const positive: (keyof MaeConfig)[] = [
@@ -142,6 +160,11 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     }
     if (!Number.isInteger(head.width) || head.width < 1) throw new Error(`mae.featureHeads[${index}].width must be a positive integer, got ${String(head.width)}`);
   }
+  if (config.channelAgnostic !== undefined && typeof config.channelAgnostic !== 'boolean') throw new Error(`mae.channelAgnostic must be true or false, got ${String(config.channelAgnostic)}`);
+  if (config.channelAgnostic && (heads.length > 0 || config.pixelHead === false)) throw new Error('mae.channelAgnostic: channel-agnostic tokens predict pixels only (no feature heads)');
+  const fourier = config.fourierLossWeight;
+  if (fourier !== undefined && (typeof fourier !== 'number' || !(fourier >= 0 && fourier <= 1))) throw new Error(`mae.fourierLossWeight must be between 0 and 1, got ${String(fourier)}`);
+  if (fourier && !config.channelAgnostic) throw new Error('mae.fourierLossWeight needs mae.channelAgnostic (the Fourier term is CA-MAE\'s)');
   if (config.pixelHead === false && heads.length === 0) throw new Error('mae.pixelHead: a model without the pixel head needs at least one feature head');
   if (config.imgSize % config.patchSize !== 0) {
     throw new Error(`mae.imgSize (${config.imgSize}) must be divisible by mae.patchSize (${config.patchSize})`);

@@ -12,7 +12,8 @@
  * scatter nor a gather gradient (see ops.ts). `unshufflePrediction` restores patch order for display.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gridSize, validateMaeConfig, type MaeConfig } from './config';
+import { channelOneHot, channelPatchify, channelPosEmbed, channelUnpatchify, fourierLoss, selfStandardise, unshuffleByMatMul } from './channel-agnostic';
+import { gridSize, tokenCount, validateMaeConfig, type MaeConfig } from './config';
 import { shuffleOrder, type MaskSet } from './masking';
 import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './ops';
 import { featureHeadName, initParams } from './params';
@@ -34,13 +35,21 @@ export interface MaeModel {
 /** Builds a model with seeded reference initialisation. Dispose with `disposeModel`. */
 export function createMae(config: MaeConfig, seed: number): MaeModel {
   validateMaeConfig(config);
-  const { side, numPatches } = gridSize(config);
-  return {
-    config,
-    params: initParams(config, seed),
-    posEmbed: tf.tensor2d(get2dSincosPosEmbed(config.embedDim, side, true), [1 + numPatches, config.embedDim]),
-    decoderPosEmbed: tf.tensor2d(get2dSincosPosEmbed(config.decoderEmbedDim, side, true), [1 + numPatches, config.decoderEmbedDim]),
-  };
+  return { config, params: initParams(config, seed), ...positionTables(config) };
+}
+
+/** The fixed position tables of a config: [1 + T, D] and [1 + T, Dd], T = L (or C·L with channel-agnostic tokens). */
+function positionTables(config: MaeConfig): Pick<MaeModel, 'posEmbed' | 'decoderPosEmbed'> {
+  const { side } = gridSize(config);
+  const table = (width: number) => config.channelAgnostic ? channelPosEmbed(width, side, config.inChans) : get2dSincosPosEmbed(width, side, true);
+  const rows = 1 + tokenCount(config);
+  return { posEmbed: tf.tensor2d(table(config.embedDim), [rows, config.embedDim]), decoderPosEmbed: tf.tensor2d(table(config.decoderEmbedDim), [rows, config.decoderEmbedDim]) };
+}
+
+/** The model's tokens of images [B, C, H, W]: [B, L, C·p·p], or self-standardised [B, C·L, p·p] with channel-agnostic tokens. */
+export function imageTokens(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
+  const { channelAgnostic, patchSize } = model.config;
+  return channelAgnostic ? tf.tidy(() => channelPatchify(selfStandardise(imgs), patchSize)) : patchify(imgs, patchSize);
 }
 
 /** Frees every tensor the model owns. */
@@ -61,15 +70,23 @@ export function paramLookup(model: MaeModel): ParamLookup {
 
 /**
  * Every patch embedded, no masking (probes, fine-tuning): imgs [B, C, H, W] → cls + patch
- * tokens with their positions [B, 1 + L, D], ready for the encoder blocks.
+ * tokens with their positions [B, 1 + L, D], ready for the encoder blocks. Channel-agnostic
+ * tokens: [B, 1 + C·L, D] for any C (the model's own channel count or another).
  */
 export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
   const param = paramLookup(model);
-  const { patchSize, embedDim } = model.config;
-  const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
-  const x = tf.add(linear(patches, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')), tf.slice(model.posEmbed, [1, 0], [-1, embedDim])); // [B, L, D] + [L, D]
-  const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
-  return tf.concat([repeatToken(cls, imgs.shape[0]!, 1), x], 1); // [B, 1+L, D]
+  const { embedDim, channelAgnostic } = model.config;
+  return tf.tidy(() => {
+    const patches = imageTokens(model, imgs); // [B, L, C*p*p] (CA-MAE: [B, C*L, p*p])
+    const channels = imgs.shape[1]!;
+    // CA-MAE embeds any channel count: the same grid positions, repeated for each channel it is given.
+    const positions = channelAgnostic && channels !== model.config.inChans
+      ? tf.tensor2d(channelPosEmbed(embedDim, gridSize(model.config).side, channels), [1 + patches.shape[1]!, embedDim])
+      : model.posEmbed;
+    const x = tf.add(linear(patches, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')), tf.slice(positions, [1, 0], [-1, embedDim])); // [B, T, D] + [T, D]
+    const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
+    return tf.concat([repeatToken(cls, imgs.shape[0]!, 1), x], 1); // [B, 1+T, D]
+  });
 }
 
 /** Flat row indices b·L + ids[b, i] (+ `offset`), for gathering from a [B·L, ...] table. */
@@ -129,6 +146,12 @@ function decoderHidden(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.T
     }
     // [B, 1+L, Dd]
     x = tf.add(x, tf.reshape(gatherRows(model.decoderPosEmbed, order), [batchSize, 1 + numPatches, width]));
+    if (model.config.channelAgnostic) {
+      // + each token's channel
+      const channels = channelOneHot(shuffle, numPatches, model.config.inChans); // [B*(1+T), C]
+      const embedded = tf.matMul(channels, param('decoder_channel_embed'));
+      x = tf.add(x, tf.reshape(embedded, [batchSize, 1 + numPatches, width]));
+    }
     for (let i = 0; i < model.config.decoderDepth; i++) x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
     return layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias')); // [B, 1+L, Dd]
   });
@@ -210,9 +233,13 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
   if (channels !== inChans || height !== imgSize || width !== imgSize) {
     throw new Error(`MAE expects images [B, ${inChans}, ${imgSize}, ${imgSize}], got ${JSON.stringify(imgs.shape)}`);
   }
-  if (masks.batchSize !== imgs.shape[0] || masks.numPatches !== gridSize(model.config).numPatches) {
-    throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, ` + `images give ${imgs.shape[0]}×${gridSize(model.config).numPatches}`);
+  if (masks.batchSize !== imgs.shape[0] || masks.numPatches !== tokenCount(model.config)) {
+    throw new Error(
+      `masks are for ${masks.batchSize}×${masks.numPatches} patches, ` +
+        `images give ${imgs.shape[0]}×${tokenCount(model.config)}`,
+    );
   }
+  if (model.config.channelAgnostic) return forwardChannelAgnostic(model, imgs, masks);
   if (targets.pixels && !sameShape(targets.pixels.shape, imgs.shape)) {
     throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, ` + `got ${JSON.stringify(targets.pixels.shape)}`);
   }
@@ -243,6 +270,23 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
   });
 }
 
+/**
+ * CA-MAE: self-standardised channel tokens, MSE on the masked tokens, plus the Fourier term
+ * between the whole predicted image (every token) and its target when `fourierLossWeight` > 0.
+ */
+function forwardChannelAgnostic(model: MaeModel, imgs: tf.Tensor, masks: MaskSet): { loss: tf.Scalar; pred: tf.Tensor } {
+  const { patchSize, inChans, normPixLoss, fourierLossWeight = 0 } = model.config;
+  return tf.tidy(() => {
+    const tokens = imageTokens(model, imgs); // [B, C*L, p*p]
+    const pred = forwardDecoder(model, forwardEncoder(model, tokens, masks), masks); // [B, C*L, p*p], shuffled
+    const loss = forwardLoss(model, tokens, pred, masks);
+    if (fourierLossWeight === 0) return { loss, pred };
+    const target = channelUnpatchify(normPixLoss ? normalisePerPatch(tokens) : tokens, patchSize, inChans); // [B, C, H, W]
+    const image = channelUnpatchify(unshuffleByMatMul(pred, masks), patchSize, inChans); // [B, C, H, W]
+    return { loss: tf.add(loss, tf.mul(fourierLoss(image, target), fourierLossWeight)) as tf.Scalar, pred };
+  });
+}
+
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((size, i) => size === b[i]);
 }
@@ -265,11 +309,5 @@ export function unshufflePrediction(pred: tf.Tensor, masks: MaskSet): tf.Tensor 
  */
 export function withImageSize(model: MaeModel, imgSize: number): MaeModel {
   const config = validateMaeConfig({ ...model.config, imgSize });
-  const { side, numPatches } = gridSize(config);
-  return {
-    config,
-    params: model.params,
-    posEmbed: tf.tensor2d(get2dSincosPosEmbed(config.embedDim, side, true), [1 + numPatches, config.embedDim]),
-    decoderPosEmbed: tf.tensor2d(get2dSincosPosEmbed(config.decoderEmbedDim, side, true), [1 + numPatches, config.decoderEmbedDim]),
-  };
+  return { config, params: model.params, ...positionTables(config) };
 }

@@ -49,7 +49,8 @@ function blockSpecs(prefix: string, width: number, mlpRatio: number): ParamSpec[
 
 /** All trainable parameters in a fixed order (the order seeded initialisation draws in). */
 export function paramSpecs(config: MaeConfig): ParamSpec[] {
-  const { patchSize: p, inChans, embedDim, decoderEmbedDim, mlpRatio } = config;
+  const { patchSize: p, embedDim, decoderEmbedDim, mlpRatio } = config;
+  const inChans = config.channelAgnostic ? 1 : config.inChans; // CA-MAE: one p·p embedding shared by every channel
   return [
     ...linearSpecs('patch_embed.proj', inChans * p * p, embedDim),
     { name: 'cls_token', shape: [1, 1, embedDim], init: 'normal02' },
@@ -61,6 +62,7 @@ export function paramSpecs(config: MaeConfig): ParamSpec[] {
     ...normSpecs('decoder_norm', decoderEmbedDim),
     ...(config.pixelHead === false ? [] : linearSpecs('decoder_pred', decoderEmbedDim, p * p * inChans)),
     ...(config.featureHeads ?? []).flatMap((head) => linearSpecs(featureHeadName(head.name), decoderEmbedDim, head.width)),
+    ...(config.channelAgnostic ? [{ name: 'decoder_channel_embed', shape: [config.inChans, decoderEmbedDim], init: 'normal02' as const }] : []),
   ];
 }
 
@@ -110,7 +112,7 @@ export function initParams(config: MaeConfig, seed: number): Map<string, tf.Vari
 export function usesWeightDecay(name: string): boolean {
   if (name.endsWith('.bias')) return false;
   if (/(^|\.)(decoder_)?norm\d*\.weight$/.test(name)) return false;
-  return !['cls_token', 'mask_token', 'pos_embed', 'decoder_pos_embed'].includes(name);
+  return !['cls_token', 'mask_token', 'pos_embed', 'decoder_pos_embed', 'decoder_channel_embed'].includes(name);
 }
 
 /** Total number of trainable scalars. */

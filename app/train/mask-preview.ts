@@ -7,6 +7,7 @@
  */
 import sharp, { type Sharp } from 'sharp';
 import { StudioError, type MaskPreview } from '../contract';
+import { channelAgnosticMasks } from '../mae/channel-agnostic';
 import { makeMasks, type MaskStrategyName } from '../mae/masking';
 import { RNG_STREAMS, Rng } from '../mae/rng';
 import { gaussianBlur } from './recipes/blur';
@@ -21,6 +22,8 @@ export interface MaskPreviewOptions {
   seed: number;
   /** Deblurring MAE: blur the picture by this σ (model pixels), as its encoder sees it. */
   blurSigma?: number;
+  /** CA-MAE: also draw the masks of this many channel token grids (its runs' masking). */
+  channels?: number;
 }
 
 /** Masks one image; throws naming the field when the geometry cannot work. */
@@ -47,7 +50,16 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
     keep: Array.from(masks.keep),
     seed,
     ...(options.blurSigma !== undefined && { blurSigma: options.blurSigma }),
+    ...(options.channels !== undefined && { channelMasks: channelMasks(options, gridSide) }),
   };
+}
+
+/** CA-MAE's masks of one image, [C][L]: its own masking over C·L tokens (a stream of its own, so the plain mask stays as it was). */
+function channelMasks(options: MaskPreviewOptions, gridSide: number): number[][] {
+  const channels = options.channels!;
+  const masks = channelAgnosticMasks(options.strategy, { batchSize: 1, gridSide, maskRatio: options.maskRatio }, channels, Rng.fromSeed(options.seed + 1, RNG_STREAMS.preview));
+  const numPatches = gridSide * gridSide;
+  return Array.from({ length: channels }, (_, c) => Array.from(masks.mask.subarray(c * numPatches, (c + 1) * numPatches)));
 }
 
 /** The picture blurred by the deblurring MAE's own filter (`recipes/blur.ts`), as its encoder sees it. */

@@ -12,8 +12,8 @@ import { centralWindow, decodePlanar, type ImageEntry } from '../data/batches';
 import { volumeEntries, type VolumeRow } from '../data/volumes/volume-entries';
 import type { BatchSource } from '../data/batch';
 import type { TrainingLoader } from '../data/cache/loader';
-import { gridSize } from '../mae/config';
-import { makeMasks, type MaskSet } from '../mae/masking';
+import { masksForModel } from '../mae/channel-agnostic';
+import type { MaskSet } from '../mae/masking';
 import { forwardMae, type MaeTargets } from '../mae/model';
 import { Rng } from '../mae/rng';
 import { selectBackend } from '../runtime/backend';
@@ -340,7 +340,7 @@ export async function validationSet(entries: ImageEntry[], plan: PretrainPlan): 
         for (let k = c * plane; k < (c + 1) * plane; k++) sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
       }
     }
-    const masks = makeMasks(plan.recipe.maskStrategy, { batchSize: chunk.length, gridSide: gridSize(plan.recipe.model).side, maskRatio: plan.recipe.maskRatio }, rng);
+    const masks = masksForModel(plan.recipe.model, plan.recipe.maskStrategy, { batchSize: chunk.length, maskRatio: plan.recipe.maskRatio }, rng);
     const shape = { batchSize: chunk.length, channels, height: imgSize, width: imgSize };
     const { patchSize } = plan.recipe.model;
     const { input, targets } = recipeTensors(recipeBatch(plan.recipe.domainRecipe, data, shape, patchSize), shape, patchSize);

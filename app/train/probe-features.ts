@@ -24,10 +24,19 @@ export function allVisibleMasks(batchSize: number, numPatches: number): MaskSet 
   return { batchSize, numPatches, numKeep: numPatches, keep, restore: keep.slice(), mask: new Uint8Array(batchSize * numPatches) };
 }
 
-/** Encoder tokens of whole images: imgs [B, C, H, W] → [B, 1 + L, D] (cls first, then grid order). */
+/**
+ * Encoder tokens of whole images: imgs [B, C, H, W] → [B, 1 + L, D] (cls first, then grid order).
+ * CA-MAE: [B, 1 + C·L, D] for any channel count C, so pooling averages over every channel token.
+ */
 export function encodeAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor3D {
   const batchSize = imgs.shape[0]!;
   return tf.tidy(() => {
+    if (model.config.channelAgnostic) {
+      const param = paramLookup(model);
+      let x = embedAllPatches(model, imgs); // [B, 1+C*L, D]
+      for (let i = 0; i < model.config.depth; i++) x = block(x, param, `blocks.${i}`, model.config.numHeads);
+      return layerNorm(x, param('norm.weight'), param('norm.bias')) as tf.Tensor3D;
+    }
     const patches = patchify(imgs, model.config.patchSize); // [B, L, C*p*p]
     // [B, 1+L, D]
     return forwardEncoder(model, patches, allVisibleMasks(batchSize, gridSize(model.config).numPatches)) as tf.Tensor3D;

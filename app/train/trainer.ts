@@ -6,8 +6,7 @@
  * checkpointed run resumes with the same losses as an uninterrupted one.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gridSize } from '../mae/config';
-import { makeMasks } from '../mae/masking';
+import { masksForModel } from '../mae/channel-agnostic';
 import { createMae, disposeModel, forwardMae, type MaeModel } from '../mae/model';
 import { RNG_STREAMS, Rng, type RngState } from '../mae/rng';
 import { gradientsRegistered } from '../runtime/gradients';
@@ -238,7 +237,7 @@ export class MaeTrainer {
       for (let micro = 0; micro < accumSteps; micro++) {
         const batch = await this.source.next(this.dataRng, batchSize);
         this.checkBatch(batch);
-        const masks = makeMasks(maskStrategy, { batchSize, gridSide: gridSize(this.config.model).side, maskRatio }, this.maskRng);
+        const masks = masksForModel(this.config.model, maskStrategy, { batchSize, maskRatio }, this.maskRng);
         // The domain recipe's input and targets (the plain MAE: the batch itself), made on the host.
         const shape = { batchSize: batch.batchSize, channels: batch.channels, height: batch.height, width: batch.width };
         const { patchSize } = this.config.model;

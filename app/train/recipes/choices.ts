@@ -33,6 +33,7 @@ export function planDomainRecipe(options: Pick<Recipe, 'domainRecipe' | 'blurSig
   switch (options.domainRecipe ?? 'mae') {
     case 'mae': return undefined;
     case 'deblur': return { name: 'deblur', blurSigma: options.blurSigma ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma };
+    case 'camae': return { name: 'camae', fourierLossWeight: DEFAULT_DOMAIN_RECIPE_OPTIONS.fourierLossWeight };
     case 'fgmae': {
       const targets = orderTargets(options.featureTargets ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.featureTargets);
       const bands = findBands(bandNames);
@@ -56,7 +57,9 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const ultrasound = images.modalities[0] === 'US';
   const multiband = images.channels >= 2 && (images.domain === 'remote-sensing' || indices.length > 0);
   // Ultrasound DICOMs are often stored as RGB (or YBR) although grey: the modality decides.
-  const suggested = ultrasound ? 'deblur' : multiband ? 'fgmae' : 'mae';
+  // Cell Painting and other fluorescence stains: one channel per dye, and other plates carry other counts.
+  const stains = images.domain === 'microscopy' && images.channels >= 4;
+  const suggested = ultrasound ? 'deblur' : stains ? 'camae' : multiband ? 'fgmae' : 'mae';
   const named = images.bandNames.filter((name) => name !== null).length;
   const fgmaeWhy = indices.length > 0
     ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ` + `${indices.map((index) => index.toUpperCase()).join(', ')} per patch, ` + `targets Wang et al. found better than raw pixels for multispectral images.`
@@ -71,6 +74,11 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const maeWhy = suggested === 'mae'
     ? 'The paper\'s recipe, which suits these images: nothing about them calls for a domain recipe.'
     : 'The paper\'s recipe: masked patches regressed as pixels, the baseline the domain recipes are measured against.';
+  const camaeWhy = stains
+    ? `These ${images.channels}-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own (Kraus et al.), so the encoder learns each stain and later embeds plates with 3 or 6 channels too.`
+    : images.domain === 'microscopy'
+      ? `Made for multi-stain fluorescence microscopy (4 channels or more, like 5-channel Cell Painting); these images have ${images.channels}.`
+      : 'Made for multi-stain fluorescence microscopy (like 5-channel Cell Painting): every channel is tokenised on its own, so the encoder takes any channel count.';
   const fgmaeTargets: FeatureTarget[] = ['hog', ...indices];
   return [
     { name: 'mae', ...DOMAIN_RECIPE_INFO.mae, suggested: suggested === 'mae', why: maeWhy },
@@ -89,6 +97,7 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
         return { target, available: problem === null, reason: problem ?? `From ${describeBands(target, bands)}.` };
       }),
     },
+    { name: 'camae', ...DOMAIN_RECIPE_INFO.camae, suggested: suggested === 'camae', why: camaeWhy },
   ];
 }
 

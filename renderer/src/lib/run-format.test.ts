@@ -19,4 +19,10 @@ describe('lossTargetText', () => {
     expect(lossTargetText({ ...recipe, normPixLoss: false, domainRecipe: summary('deblur') })).toBe('sharp pixels');
     expect(lossTargetText({ ...recipe, normPixLoss: true, domainRecipe: summary('fgmae') })).toBe('targets normalised per patch');
   });
+
+  it('says CA-MAE compares each channel\'s patches, and whether its Fourier term is on', () => {
+    const camae = (details: string) => ({ name: 'camae' as const, label: 'CA-MAE', details, citation: '', reconstructs: true });
+    expect(lossTargetText({ ...recipe, normPixLoss: true, domainRecipe: camae('… regressed as pixels plus 0.01 × the L1 distance of their Fourier magnitudes') })).toBe('normalised patches of each channel, plus the Fourier term');
+    expect(lossTargetText({ ...recipe, normPixLoss: false, domainRecipe: camae('… regressed as pixels') })).toBe('patches of each channel');
+  });
 });
