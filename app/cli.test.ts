@@ -26,7 +26,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('mae-studio CLI', () => {
-  it('demo runs the whole journey: sample, import, pretraining, three probes against the random init, three exports', () => {
+  it('demo runs the whole journey: sample, import, pretraining, three probes against random init, 3 exports', () => {
     const result = spawnSync(process.execPath, [CLI, 'demo', '--workspace', 'demo-ws', '--steps', '4', '--images', '40', '--json'], { encoding: 'utf8', cwd: dir });
     expect(result.status, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout);
@@ -39,7 +39,8 @@ describe('mae-studio CLI', () => {
       expect(probe.interval.low).toBeLessThanOrEqual(probe.accuracy);
       expect(typeof probe.baseline.rawPixels).toBe('number');
     }
-    expect(summary.probes[1]).toMatchObject({ labelsPerClass: 20, trainImages: 28 }); // a budget above the 14 per class fits on all
+    // a budget above the 14 per class fits on all
+    expect(summary.probes[1]).toMatchObject({ labelsPerClass: 20, trainImages: 28 });
     expect(summary.exports.map((e: { format: string }) => e.format)).toEqual(['safetensors', 'onnx', 'tfjs']);
     for (const exported of summary.exports) for (const file of exported.files) expect(fs.existsSync(path.join(exported.dir, file)), file).toBe(true);
   }, 180_000);
@@ -97,7 +98,7 @@ describe('mae-studio CLI', () => {
     const newer = path.join(dir, 'newer');
     fs.mkdirSync(newer);
     const file = path.join(newer, 'studio.sqlite');
-    spawnSync(process.execPath, ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(file)});d.pragma('user_version = 999');d.close()`], {
+    spawnSync(process.execPath, ['-e', `const D=require('better-sqlite3');const d=new ` + `D(${JSON.stringify(file)});d.pragma('user_version = 999');d.close()`], {
       cwd: path.resolve(import.meta.dirname, '..'),
     });
     const before = fs.readFileSync(file);

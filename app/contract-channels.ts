@@ -57,6 +57,22 @@ export interface ChannelCoverage {
   excludedClasses: string[];
 }
 
+/** Anatomical planes training samples of volumes are cut along ('all': the three). */
+export const VOLUME_AXES = ['axial', 'coronal', 'sagittal', 'all'] as const;
+
+/**
+ * How volumes become 2-D training samples: planes cut along `axis` (resampled to square pixels),
+ * each with `neighbours` planes on either side as extra channels (2.5-D: k = 2n + 1 planes, so
+ * the model sees k × the plan's bands). Images that are not volumes are read as they are.
+ */
+export interface VolumeSampling {
+  axis: (typeof VOLUME_AXES)[number];
+  neighbours: 0 | 1 | 2;
+}
+
+/** Axial planes, one per sample: what a volume's stored slices are. */
+export const DEFAULT_VOLUME_SAMPLING: VolumeSampling = { axis: 'axial', neighbours: 0 };
+
 /** How pixels of a band are scaled before the model sees them. */
 export const CHANNEL_SCALINGS = ['mean-std', 'percentile', 'divisor', 'window'] as const;
 export type ChannelScaling = (typeof CHANNEL_SCALINGS)[number];
@@ -96,6 +112,8 @@ export interface ChannelPlan {
   displayBands: number[];
   /** Per shown band, [low, high] in the band's own units; null stretches each image itself. */
   displayRange: ([number, number] | null)[];
+  /** How volumes become training samples; absent: {@link DEFAULT_VOLUME_SAMPLING}. */
+  volume?: VolumeSampling;
 }
 
 /** Statistics of one band over the dataset, in the band's own units. */
@@ -139,6 +157,10 @@ export interface ChannelPlanView {
   groups: ChannelGroup[];
   /** What the plan keeps for training. */
   coverage: ChannelCoverage;
+  /** Volumes among the kept images (NIfTI files and DICOM series): Curate offers `plan.volume` when any. */
+  volumes?: number;
+  /** Channels the model sees: the plan's bands × (2n + 1) planes of `plan.volume`. */
+  modelChannels?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,4 +181,5 @@ export const ChannelPlanSchema = z.strictObject({
     .optional(),
   displayBands: z.array(z.number().int().min(0).max(1023)).refine((bands) => bands.length === 1 || bands.length === 3, 'show one band (grey) or three (RGB)'),
   displayRange: z.array(z.tuple([z.number(), z.number()]).nullable()),
+  volume: z.strictObject({ axis: z.enum(VOLUME_AXES), neighbours: z.union([z.literal(0), z.literal(1), z.literal(2)]) }).optional(),
 });

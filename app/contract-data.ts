@@ -46,7 +46,10 @@ export interface ImageSummary {
   split?: 'train' | 'val' | 'test' | null;
   /** Which sample of its file (DICOM frame, OME plane); 0 for most files. */
   frame?: number;
-  /** Name of the sample within its file (`page 2 of 3`, `frame 4 of 10`, `z 2/5 · t 1/1 · c 1–2`); null for single-image files. */
+  /**
+   * Name of the sample within its file (`page 2 of 3`, `frame 4 of 10`, `z 2/5 · t 1/1 · c 1–2`); null for single-image
+   * files.
+   */
   sample?: string | null;
   /** Whether `label` was set by hand (an override of the folder's label, undoable in the label history). */
   relabelled?: boolean;

@@ -29,7 +29,10 @@ export interface ClassScore {
   recall: number;
   /** Images of this class in the split. */
   support: number;
-  /** Wilson 95 % interval of the recall (this class's accuracy) over its `support` images; absent in results stored before it existed. */
+  /**
+   * Wilson 95 % interval of the recall (this class's accuracy) over its `support` images; absent in results stored
+   * before it existed.
+   */
   recallInterval?: Interval;
 }
 
@@ -194,7 +197,8 @@ const ProbeRequest = z.strictObject({
   k: z.number().int().min(1).max(1000).optional(),
   pooling: z.enum(['cls', 'mean']).optional(),
   labelsPerClass: z.number().int().min(1).max(1_000_000).nullable().optional(), // absent or null: every label
-  block: z.union([z.number().int().min(1).max(1000), z.literal('best')]).optional(), // absent: the default (best on the training split)
+  // absent: the default (best on the training split)
+  block: z.union([z.number().int().min(1).max(1000), z.literal('best')]).optional(),
   backend: z.enum(BACKEND_CHOICES).optional(), // absent: auto
 });
 export type ProbeRequest = z.input<typeof ProbeRequest>;
@@ -217,7 +221,10 @@ const ExportFormatArg = z.enum(EXPORT_FORMAT_NAMES);
 const ExportChoices = z.strictObject({
   /** safetensors of a pretraining run: the whole MAE (encoder, decoder, mask token) in models_mae.py names. */
   full: z.boolean().optional(),
-  /** Features of an encoder export: the class token or the mean of the patch tokens (default mean; a classifier keeps its own). */
+  /**
+   * Features of an encoder export: the class token or the mean of the patch tokens (default mean; a classifier keeps
+   * its own).
+   */
   pooling: z.enum(['cls', 'mean']).optional(),
 });
 export type ExportChoices = z.input<typeof ExportChoices>;

@@ -92,7 +92,10 @@ export interface SuspectImage extends EmbeddedImage {
   disagreement: number;
   /** Cosine distance to its class's centroid (the image itself left out). */
   classDistance: number;
-  /** How unusual that distance is within its class: a modified z-score of the angle to the centroid, (θ − median) / (1.4826 · MAD). */
+  /**
+   * How unusual that distance is within its class: a modified z-score of the angle to the centroid, (θ − median) /
+   * (1.4826 · MAD).
+   */
   robustZ: number;
   /** Sorts the list: higher is worse. */
   score: number;

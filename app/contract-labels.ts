@@ -48,7 +48,10 @@ export interface ReprobeReport {
   after: ReprobeScores;
   /** Probed images whose label changed since the probe ran. */
   relabelled: number;
-  /** Images of the run's splits labelled now whose features the probe did not compute (re-run the probe to include them). */
+  /**
+   * Images of the run's splits labelled now whose features the probe did not compute (re-run the probe to include
+   * them).
+   */
   notEncoded: number;
   /** Images left out of the re-fit, and why. */
   skipped: { reason: string; count: number }[];
@@ -66,7 +69,10 @@ export type HistoryQuery = z.input<typeof HistoryQuery>;
 /** Labels changed by hand, and the probe re-fit that shows their effect. */
 export const labelServices = {
   labels: {
-    /** Sets (or clears, with null) the label of the selected images as an override of their folder label; one history entry. */
+    /**
+     * Sets (or clears, with null) the label of the selected images as an override of their folder label; one history
+     * entry.
+     */
     set: method(z.tuple([Id, ImageSelection, LabelValue]), returns<{ changed: number; change: LabelChange | null }>()),
     /** Undoes the project's latest change still in force; null when there is none. */
     undo: method(z.tuple([Id]), returns<LabelChange | null>()),

@@ -8,7 +8,7 @@
  * What a pretraining run learns from: the paper's MAE, or a domain recipe that changes its input,
  * targets or model (each cited where it is shown). Later recipes join this list.
  */
-export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae', 'satmae'] as const;
+export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae', 'satmae', 'camae'] as const;
 export type DomainRecipeName = (typeof DOMAIN_RECIPES)[number];
 /** What an FG-MAE run regresses per masked patch: pixels, HOG, or normalised-difference indices. */
 export const FEATURE_TARGETS = ['pixels', 'hog', 'ndvi', 'ndwi', 'ndbi'] as const;

@@ -4,7 +4,7 @@
  * so every transport carries them like any other call. No Node, Electron or DOM here either.
  */
 import { z } from 'zod';
-import type { ChannelConversion } from './contract-channels';
+import type { ChannelConversion, VolumeSampling } from './contract-channels';
 import { Id, method, returns } from './contract-method';
 import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeChoice, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from './contract-recipes';
 
@@ -14,7 +14,10 @@ import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeChoice, type DomainRe
 export const MASK_STRATEGIES = ['random', 'block', 'noise'] as const;
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
 export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
-/** How the peak lr follows the effective batch: the paper's linear rule, square-root, one fixed lr, or linear with a floor. */
+/**
+ * How the peak lr follows the effective batch: the paper's linear rule, square-root, one fixed lr, or linear with a
+ * floor.
+ */
 export const LR_RULE_CHOICES = ['linear', 'sqrt', 'fixed', 'floor'] as const;
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
 export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
@@ -75,6 +78,11 @@ export interface RecipeDefaults {
     conversions: Record<string, ChannelConversion>;
     /** Classes the channel plan leaves out entirely. */
     excludedClasses: string[];
+    /**
+     * Present when the project holds volumes: how many, how the plan cuts them into samples, and
+     * the samples (planes) to train on and validate on when the plan cuts them.
+     */
+    volumes?: { count: number; sampling: VolumeSampling; samples?: { train: number; val: number } };
   };
   /** Memory of this machine, which the batch must fit in. */
   memoryBytes: number;
@@ -166,6 +174,8 @@ export interface MaskPreview {
   groupMasks?: number[][];
   /** SatMAE: whether the groups share one mask (spatialMask) or draw their own. */
   spatialMask?: boolean;
+  /** CA-MAE: each channel's own mask, [C][L] (1 = masked), drawn as its runs draw them over C·L tokens. */
+  channelMasks?: number[][];
 }
 
 /** A run's recipe as the history shows it. */
@@ -402,6 +412,8 @@ const MaskPreviewQuery = z.strictObject({
   /** SatMAE: draw masks for this many band groups, per group or shared (`spatialMask`), as its training does. */
   bandGroups: Count.min(2).max(16).optional(),
   spatialMask: z.boolean().optional(),
+  /** CA-MAE: also mask this many channels apart, one token grid each, as its runs do. */
+  channels: z.number().int().min(2).max(16).optional(),
 });
 export type MaskPreviewQuery = z.input<typeof MaskPreviewQuery>;
 

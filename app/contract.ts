@@ -8,7 +8,7 @@
  * so the renderer may import it.
  */
 import { z } from 'zod';
-import { FolderPath, Id, ImageSelection, LabelValue, method, returns, type MethodSpec, type Returns } from './contract-method';
+import { FolderPath, Id, ImageSelection as ImageSelectionSchema, LabelValue, method, returns, type MethodSpec, type Returns } from './contract-method';
 import { DOMAINS, type Project, type ImageDetail, type DatasetHealth, type ImagePage, type LabelCount, type ImportFailure, type ImportResult, type ImportProgress, type DirectoryListing, type SystemInfo } from './contract-data';
 import { downstreamEvents, downstreamServices } from './contract-downstream';
 import { embeddingEvents, embeddingServices } from './contract-embeddings';
@@ -65,7 +65,7 @@ const CreateProject = z.strictObject({
 });
 export type CreateProject = z.input<typeof CreateProject>;
 
-export type ImageSelection = z.input<typeof ImageSelection>;
+export type ImageSelection = z.input<typeof ImageSelectionSchema>;
 const SplitOptions = z.strictObject({
   valFraction: z.number().min(0).max(0.9).default(0.1),
   seed: z.number().int().min(0).max(2 ** 31).default(0),
@@ -112,9 +112,12 @@ export const services = {
     /** Counts, histograms, label balance, duplicates and failures of a project's dataset. */
     health: method(z.tuple([Id]), returns<DatasetHealth>()),
     /** Leaves images (by id, or a whole folder) out of training, or takes them back. */
-    setExcluded: method(z.tuple([Id, ImageSelection, z.boolean()]), returns<{ changed: number }>()),
-    /** Sets (or clears, with null) the label of images: as `labels.set`, an override of the folder label kept in the history. */
-    setLabel: method(z.tuple([Id, ImageSelection, LabelValue]), returns<{ changed: number }>()),
+    setExcluded: method(z.tuple([Id, ImageSelectionSchema, z.boolean()]), returns<{ changed: number }>()),
+    /**
+     * Sets (or clears, with null) the label of images: as `labels.set`, an override of the folder label kept in the
+     * history.
+     */
+    setLabel: method(z.tuple([Id, ImageSelectionSchema, LabelValue]), returns<{ changed: number }>()),
     /** Assigns a seeded train/val split, stratified by label, to the kept images. */
     split: method(z.tuple([Id, SplitOptions]), returns<{ train: number; val: number }>()),
     channelPlan: method(z.tuple([Id]), returns<ChannelPlanView>()),
@@ -125,7 +128,9 @@ export const services = {
     renderThumbnails: method(z.tuple([Id]), returns<{ rendered: number; failed: number }>()),
     /** Size of the project's decoded training cache. */
     trainingCache: method(z.tuple([Id]), returns<TrainingCacheUsage>()),
-    /** Deletes the decoded training cache (refused while a run of the project trains); the next run prepares it again. */
+    /**
+     * Deletes the decoded training cache (refused while a run of the project trains); the next run prepares it again.
+     */
     deleteTrainingCache: method(z.tuple([Id]), returns<TrainingCacheUsage>()),
   },
   imports: {

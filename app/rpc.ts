@@ -4,7 +4,7 @@
  * into a `Reply`. A malformed call gets a typed error; nothing a caller sends can crash the core.
  */
 import { EventEmitter } from 'node:events';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   methodSpec,
   StudioError,

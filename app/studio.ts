@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { StudioError, type StudioImpl } from './contract';
-import { channelPlanView, leftOutChannels, validatePlan } from './data/channel-plan';
+import { channelPlanView, checkPlanVolumes, leftOutChannels, validatePlan } from './data/channel-plan';
 import { cacheUsage, deleteCache } from './data/cache/shards';
 import { computeDatasetStats } from './data/dataset-stats';
 import { importFolders, SUPPORTED_FORMATS, isImageFileName } from './data/import/import';
@@ -148,7 +148,9 @@ export class Studio {
       setChannelPlan: (projectId, plan) => {
         this.workspace.projects.require(projectId);
         const view = channelPlanView(this.workspace, projectId);
-        this.workspace.channelPlans.savePlan(projectId, validatePlan(plan, view.groups.map((group) => group.channels), view.plan.inputChannels));
+        const valid = validatePlan(plan, view.groups.map((group) => group.channels), view.plan.inputChannels);
+        checkPlanVolumes(this.workspace, projectId, valid);
+        this.workspace.channelPlans.savePlan(projectId, valid);
         return channelPlanView(this.workspace, projectId);
       },
       computeStats: async (projectId) => {

@@ -10,7 +10,8 @@
  * both are timed as a run sees them, batch after batch with the queue working ahead. Prepare is
  * the one-off cost of writing the cache.
  *
- *   node dist/bench/data-loader.js [--images 64] [--batches 8] [--batch 64] [--backends native,webgpu] [--steps 2] [--json]
+ *   node dist/bench/data-loader.js [--images 64] [--batches 8] [--batch 64] [--backends native,webgpu]
+ *                                  [--steps 2] [--json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -112,12 +113,12 @@ async function main(): Promise<void> {
       await writeImage(file, index);
       entries.push({ path: file, sha256: `bench-${index}`, channels: 3, bitDepth: 8, width: 640, height: 480 });
     }
-    log(`${images} JPEGs 640×480 RGB; batches of ${batch} at ${IMG_SIZE}×${IMG_SIZE}, stored side ${storedSide(IMG_SIZE)}; ${os.cpus().length} cores`);
+    log(`${images} JPEGs 640×480 RGB; batches of ${batch} at ${IMG_SIZE}×${IMG_SIZE}, ` + `stored side ${storedSide(IMG_SIZE)}; ${os.cpus().length} cores`);
     const prepareStarted = performance.now();
     const cache = await prepareTrainingCache({ projectDir: path.join(dir, 'project'), entries, side: storedSide(IMG_SIZE), transform: TRANSFORM });
     const prepareRate = (images * 1000) / (performance.now() - prepareStarted);
     const usage = cacheUsage(path.join(dir, 'project'));
-    log(`prepare (one-off)     ${prepareRate.toFixed(1)} samples/s, cache ${(usage.bytes / 2 ** 20).toFixed(1)} MiB for ${usage.samples} samples`);
+    log(`prepare (one-off)     ${prepareRate.toFixed(1)} samples/s, ` + `cache ${(usage.bytes / 2 ** 20).toFixed(1)} MiB for ${usage.samples} samples`);
     const fromFiles = await loaderRate(entries, undefined, batches, batch);
     log(`loader from files     ${fromFiles.toFixed(1)} samples/s`);
     const fromCache = await loaderRate(entries, cache.records, batches, batch);
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
       }
       const ratio = fromCache / step.rate;
       const verdict = backend === 'native' ? (ratio >= 10 ? '  target ≥10×: met' : '  target ≥10×: MISSED') : '';
-      log(`${backend.padEnd(8)} ViT-Tiny/16@224 step ${step.rate.toFixed(2)} samples/s (${step.device}); cache/step ${ratio.toFixed(1)}×, files/step ${(fromFiles / step.rate).toFixed(1)}×${verdict}`);
+      log(`${backend.padEnd(8)} ViT-Tiny/16@224 step ${step.rate.toFixed(2)} samples/s (${step.device}); ` + `cache/step ${ratio.toFixed(1)}×, files/step ${(fromFiles / step.rate).toFixed(1)}×${verdict}`);
       rows.push({ backend, device: step.device, stepSamplesPerSecond: step.rate, cacheOverStep: ratio, filesOverStep: fromFiles / step.rate });
     }
     if (json) console.log(JSON.stringify({ images, batch, batches, prepareSamplesPerSecond: prepareRate, cacheBytes: usage.bytes, loaderFromFiles: fromFiles, loaderFromCache: fromCache, steps: rows }));

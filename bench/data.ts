@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(
-    `bench:data: ${options.files} PNGs (256×256 RGB), ${context.cores} cores${pin ? ', each run pinned to its cores' : ' (not pinned: no taskset)'}, ` +
+    `bench:data: ${options.files} PNGs (256×256 RGB), ${context.cores} ` + `cores${pin ? ', each run pinned to its cores' : ' (not pinned: no taskset)'}, ` +
       `best of ${options.rounds}, load average ${before} → ${loadAverage()}, ${context.minutes} min`,
   );
   printTable(rows);

@@ -5,7 +5,8 @@
  * grid steps, start-up) and, with `--timeline FILE`, writes the run's step times as seen by the
  * UI (seconds since Start) — the sequence the ETA tests replay.
  *
- *   node dist/bench/estimate.js [--count 40] [--epochs 2] [--img 224] [--patch 16] [--depth 12] [--decoder 512x8] [--batch 8] [--backend auto] [--timeline FILE] [--json]
+ *   node dist/bench/estimate.js [--count 40] [--epochs 2] [--img 224] [--patch 16] [--depth 12] [--decoder 512x8]
+ * [--batch 8] [--backend auto] [--timeline FILE] [--json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -81,14 +82,18 @@ async function main(): Promise<void> {
       tailSeconds: realSeconds - (steps.at(-1)?.seconds ?? 0),
     };
     const timeline = option('--timeline', '');
-    if (timeline) fs.writeFileSync(timeline, `${JSON.stringify({ recipe, backend: estimate.backend, cpus: os.cpus().length, totalSteps: check.totalSteps, estimateSeconds: report.estimateSeconds, realSeconds, steps })}\n`);
+    if (timeline) {
+      const { estimateSeconds } = report;
+      const record = { recipe, backend: estimate.backend, cpus: os.cpus().length, totalSteps: check.totalSteps, estimateSeconds, realSeconds, steps };
+      fs.writeFileSync(timeline, `${JSON.stringify(record)}\n`);
+    }
     if (process.argv.includes('--json')) {
       console.log(JSON.stringify(report, null, 2));
       return;
     }
     const parts = Object.entries(estimate.time.parts).map(([name, seconds]) => `${name} ${seconds.toFixed(1)} s`).join(', ');
-    console.log(`estimate: ${report.estimateSeconds.toFixed(1)} s (${parts}; steps only: ${report.stepsOnlySeconds.toFixed(1)} s) on ${estimate.backend}; real ${realSeconds.toFixed(1)} s (×${report.ratio.toFixed(2)})`);
-    console.log(`  until the first step ${report.firstStepSeconds.toFixed(1)} s; plain steps ${report.plainStepsSeconds.toFixed(1)} s (median ${(median * 1000).toFixed(0)} ms); steps with validation/checkpoint ${report.eventfulStepsSeconds.toFixed(1)} s; after the last step ${report.tailSeconds.toFixed(1)} s`);
+    console.log(`estimate: ${report.estimateSeconds.toFixed(1)} s (${parts}; steps only: ` + `${report.stepsOnlySeconds.toFixed(1)} s) on ${estimate.backend}; ` + `real ${realSeconds.toFixed(1)} s (×${report.ratio.toFixed(2)})`);
+    console.log(`  until the first step ${report.firstStepSeconds.toFixed(1)} s; plain steps ` + `${report.plainStepsSeconds.toFixed(1)} s (median ${(median * 1000).toFixed(0)} ms); steps with ` + `validation/checkpoint ${report.eventfulStepsSeconds.toFixed(1)} ` + `s; after the last step ${report.tailSeconds.toFixed(1)} s`);
   } finally {
     await studio.close();
     fs.rmSync(dir, { recursive: true, force: true });

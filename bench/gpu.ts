@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     console.log(`pytorch  ${size}: ${torch}`);
     return;
   }
-  console.log(`pytorch  ${size} batch ${BATCH_SIZE}: ${torch.msPerStep.toFixed(0)} ms/step on ${torch.deviceName} (torch ${torch.torch})`);
+  console.log(`pytorch  ${size} batch ${BATCH_SIZE}: ${torch.msPerStep.toFixed(0)} ` + `ms/step on ${torch.deviceName} (torch ${torch.torch})`);
   console.log(`ratio    webgpu / PyTorch = ${ratio!.toFixed(2)}×`);
   if (software || torch.device === 'cpu') console.log('note: no GPU on one side here (software adapter or PyTorch on cpu): this ratio is not a GPU comparison');
 }

@@ -3,8 +3,8 @@
  * `.bench/import-png-256/`), imported with thumbnails and stats into a fresh workspace through
  * `importFolders`. Prints files/s, peak RSS and where the time goes.
  *
- *   node dist/bench/import.js [--files N (multiple of 1000)] [--workers N (0: in this thread)] [--concurrency N (in-thread)]
- *                             [--thumbnail-size PX] [--dir DIR] [--json]
+ *   node dist/bench/import.js [--files N (multiple of 1000)] [--workers N (0: in this thread)]
+ *                             [--concurrency N (in-thread)] [--thumbnail-size PX] [--dir DIR] [--json]
  *
  * `npm run bench:data` runs it at 1…N cores beside the decode ceiling.
  */
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify(report));
     } else {
       console.log(`import: ${report.imported}/${report.files} files in ${report.seconds} s = ${report.filesPerSecond} files/s`);
-      console.log(`  ${report.cores} cores, ${report.workers ? `${report.workers} worker threads` : 'in this thread'}, ${report.concurrency} files in flight, threadpool ${report.threadpool}, thumbnails ${report.thumbnailSize} px, ${report.cpuMsPerFile} CPU ms/file`);
+      console.log(`  ${report.cores} cores, ${report.workers ? `${report.workers} worker threads` : 'in this thread'}, ` + `${report.concurrency} files in flight, threadpool ${report.threadpool}, ` + `thumbnails ${report.thumbnailSize} px, ${report.cpuMsPerFile} CPU ms/file`);
       console.log(`  peak RSS ${report.peakRssMiB} MiB, average PNG ${report.averagePngKiB} KiB`);
       console.log(`  in the import (wall ms/file, overlapping): ${JSON.stringify(report.inImportMsPerFile)}`);
       console.log(`  one file at a time (ms/file, best pass): ${JSON.stringify(report.isolatedMsPerFile)}`);

@@ -60,9 +60,10 @@ async function main(): Promise<void> {
     trainer.dispose();
     const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms);
     const kernelMs = rows.reduce((sum, [, t]) => sum + t.ms, 0) / steps;
-    console.log(`\n${backend} ${config.name}: ${stepMs.toFixed(0)} ms/step, ${kernelMs.toFixed(0)} ms in kernels, ${(stepMs - kernelMs).toFixed(0)} ms outside (autodiff, tidy, JS)`);
+    console.log(`\n${backend} ${config.name}: ${stepMs.toFixed(0)} ms/step, ${kernelMs.toFixed(0)} ` + `ms in kernels, ${(stepMs - kernelMs).toFixed(0)} ms outside (autodiff, tidy, JS)`);
     for (const [name, t] of rows.slice(0, 25)) {
-      console.log(`  ${name.padEnd(24)} ${(t.ms / steps).toFixed(1).padStart(8)} ms ${(100 * t.ms / steps / stepMs).toFixed(1).padStart(5)}%  ${String(t.calls / steps).padStart(5)} calls`);
+      const share = ((100 * t.ms) / steps / stepMs).toFixed(1);
+      console.log(`  ${name.padEnd(24)} ${(t.ms / steps).toFixed(1).padStart(8)} ` + `ms ${share.padStart(5)}%  ${String(t.calls / steps).padStart(5)} calls`);
     }
   }
 }

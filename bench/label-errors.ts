@@ -85,10 +85,10 @@ const summary = { images: rows.length, classes: classes.length, flipped: flipped
 if (values.json) console.log(JSON.stringify(summary));
 else {
   console.log(`${rows.length} images, ${classes.length} classes, ${flipped.size} labels flipped (seed ${seed}), k = ${k}`);
-  console.log('| features | neighbour agreement | flagged | of them flipped | precision | recall | flipped in the first n | right suggestion | outliers | s |');
+  console.log('| features | neighbour agreement | flagged | of them flipped | precision ' + '| recall | flipped in the first n | right suggestion | outliers | s |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   const pct = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(1)} %`);
-  for (const r of results) console.log(`| ${r.features} | ${pct(r.agreement)} | ${r.flagged} | ${r.hits} | ${pct(r.precision)} | ${pct(r.recall)} | ${r.topN} / ${flipped.size} | ${r.suggestedRight} | ${r.outliers} | ${r.seconds.toFixed(1)} |`);
+  for (const r of results) console.log(`| ${r.features} | ${pct(r.agreement)} | ${r.flagged} | ${r.hits} | ${pct(r.precision)} | ${pct(r.recall)}` + ` | ${r.topN} / ${flipped.size} | ${r.suggestedRight} | ${r.outliers} | ${r.seconds.toFixed(1)} |`);
   for (const r of results) for (const cut of r.strict) console.log(`  ${r.features}, disagreement ≥ ${cut.least}: ${cut.flagged} flagged, ${cut.hits} flipped`);
 }
 workspace.close();

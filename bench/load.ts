@@ -2,8 +2,8 @@
  * Load benchmark: a workspace the size a busy lab reaches — 100,000 images in 100 labelled
  * folders (1% failed, 1% duplicates) and 50 runs, one of them 200,000 steps long with train
  * loss, learning rate and a validation loss every 100 steps — opened and browsed through the
- * same dispatcher the UI's calls go through (argument validation included). Rows are written straight into SQLite (no pixels are decoded), so
- * what is timed is the store and the services, not the import.
+ * same dispatcher the UI's calls go through (argument validation included). Rows are written straight into SQLite (no
+ * pixels are decoded), so what is timed is the store and the services, not the import.
  *
  * Timed, each as the median of several repetitions and compared with its target:
  *  - open: a Studio on the workspace, the project list, the first grid page, the label counts and
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
 
     // Open: a new Studio each time (a fresh database connection, as at app start).
     rows.push({
-      name: `open: studio, projects, first grid page, labels, runs (${options.images.toLocaleString('en-US')} images, ${RUNS} runs)`,
+      name: `open: studio, projects, first grid page, labels, runs ` + `(${options.images.toLocaleString('en-US')} images, ${RUNS} runs)`,
       targetMs: 2000,
       ms: await timed(options.repeat, async () => {
         const studio = new Studio(path.join(dir, 'ws'));
@@ -180,11 +180,11 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ images: options.images, runs: RUNS, steps: options.steps, buildSeconds: built.seconds, rows }, null, 2));
       return;
     }
-    console.log(`workspace: ${options.images.toLocaleString('en-US')} images, ${RUNS} runs (one of ${options.steps.toLocaleString('en-US')} steps), built in ${built.seconds.toFixed(1)} s`);
+    console.log(`workspace: ${options.images.toLocaleString('en-US')} images, ${RUNS} runs ` + `(one of ${options.steps.toLocaleString('en-US')} steps), built in ${built.seconds.toFixed(1)} s`);
     console.log(`${'what'.padEnd(84)} ${'median'.padStart(10)} ${'target'.padStart(8)}  of target`);
     for (const row of rows) {
       const ratio = row.ms / row.targetMs;
-      console.log(`${row.name.padEnd(84)} ${`${row.ms.toFixed(1)} ms`.padStart(10)} ${`${row.targetMs} ms`.padStart(8)}  ${ratio.toFixed(2)}× ${ratio <= 1 ? 'ok' : 'OVER'}`);
+      console.log(`${row.name.padEnd(84)} ${`${row.ms.toFixed(1)} ms`.padStart(10)} ${`${row.targetMs} ms`.padStart(8)} ` + ` ${ratio.toFixed(2)}× ${ratio <= 1 ? 'ok' : 'OVER'}`);
     }
   } finally {
     if (options.keep) console.log(`kept: ${path.join(dir, 'ws')}`);

@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-/tmp/mae-digits}; shift || true
-CLI=${MAE_STUDIO_CLI:-node dist/cli/cli.js} # another build of the CLI (e.g. a copy of dist) to keep working while it runs
+# MAE_STUDIO_CLI: another build of the CLI (e.g. a copy of dist) to keep working while it runs.
+CLI=${MAE_STUDIO_CLI:-node dist/cli/cli.js}
 mkdir -p "$OUT"
 if [ ! -d "$OUT/images" ]; then
   /usr/bin/python3 - "$OUT/images" <<'PY'
@@ -26,8 +27,10 @@ PY
 fi
 WS="$OUT/ws-$(date +%s)"
 $CLI init --workspace "$WS" --name Digits --json >/dev/null
-$CLI import --workspace "$WS" --project 1 "$OUT/images" --json | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")); console.error(`imported ${r.imported}`)'
-$CLI pretrain --workspace "$WS" --project 1 --img 32 --patch 8 --depth 4 --decoder 128x2 "$@" --json > "$WS/pretrain.json"
+$CLI import --workspace "$WS" --project 1 "$OUT/images" --json |
+  node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")); console.error(`imported ${r.imported}`)'
+$CLI pretrain --workspace "$WS" --project 1 --img 32 --patch 8 --depth 4 --decoder 128x2 "$@" --json \
+  > "$WS/pretrain.json"
 echo "pretrain: $(cat "$WS/pretrain.json")" >&2
 probe() { $CLI probe --workspace "$WS" --run 1 "$@" --json; }
 {
@@ -42,6 +45,16 @@ const ci = (i) => `[${pct(i.low)}, ${pct(i.high)}]`;
 console.log("| probe | block | pretrained | random init | raw pixels | gain over random init | n val |");
 console.log("|---|---|---|---|---|---|---|");
 for (const r of lines) {
-  const b = r.block.requested === "best" ? `best → ${r.block.chosen} (CV ${r.block.selection.map((s) => pct(s.accuracy)).join(" / ")})` : String(r.block.chosen);
-  console.log(`| ${r.method === "knn" ? `kNN k=${r.k}` : "linear"} | ${b} | ${pct(r.accuracy)} ${ci(r.interval)} | ${pct(r.baseline.randomInit)} ${ci(r.baseline.randomInitInterval)} | ${pct(r.baseline.rawPixels)} ${ci(r.baseline.rawPixelsInterval)} | ${pct(r.gain.randomInit.estimate)} ${ci(r.gain.randomInit)} | ${r.valImages} |`);
+  const cv = () => r.block.selection.map((s) => pct(s.accuracy)).join(" / ");
+  const b = r.block.requested === "best" ? `best → ${r.block.chosen} (CV ${cv()})` : String(r.block.chosen);
+  const cells = [
+    r.method === "knn" ? `kNN k=${r.k}` : "linear",
+    b,
+    `${pct(r.accuracy)} ${ci(r.interval)}`,
+    `${pct(r.baseline.randomInit)} ${ci(r.baseline.randomInitInterval)}`,
+    `${pct(r.baseline.rawPixels)} ${ci(r.baseline.rawPixelsInterval)}`,
+    `${pct(r.gain.randomInit.estimate)} ${ci(r.gain.randomInit)}`,
+    r.valImages,
+  ];
+  console.log(`| ${cells.join(" | ")} |`);
 }' "$WS/probes.jsonl" | tee "$WS/table.md"

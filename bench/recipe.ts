@@ -157,9 +157,9 @@ async function main(): Promise<void> {
   const log = (line: string): void => { if (!json) console.log(line); };
   const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-recipe')) : null;
   const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-recipe-'));
-  log(`${preset === 'vit-small' ? 'ViT 384d×4' : 'ViT 192d×4'} @64, patch 16, decoder 128×2, ${steps} steps, 5% warmup + cosine; batches ${batches.join(', ')}; seeds ${seeds.join(', ')}`);
-  log('loss = validation loss at the last step; linear / kNN = probe accuracy on the validation split (random init in brackets)');
-  log(`${'domain'.padEnd(15)}${'batch'.padStart(6)}${'seed'.padStart(5)}  ${'rule'.padEnd(7)}${'blr'.padStart(8)}${'peak lr'.padStart(9)}${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}   random init   s`);
+  log(`${preset === 'vit-small' ? 'ViT 384d×4' : 'ViT 192d×4'} @64, patch 16, decoder 128×2, ${steps} ` + `steps, 5% warmup + cosine; batches ${batches.join(', ')}; seeds ${seeds.join(', ')}`);
+  log('loss = validation loss at the last step; linear / kNN = probe ' + 'accuracy on the validation split (random init in brackets)');
+  log(`${'domain'.padEnd(15)}${'batch'.padStart(6)}${'seed'.padStart(5)}  ` + `${'rule'.padEnd(7)}${'blr'.padStart(8)}${'peak lr'.padStart(9)}` + `${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}   random init   s`);
   const rows: Row[] = [];
   try {
     for (const domain of domains) {
@@ -179,8 +179,9 @@ async function main(): Promise<void> {
             const row = same ? { ...same, rule: rule.rule, blr: rule.blr, seconds: 0 } : await measure(target, domain, batch, seed, rule, steps, preset);
             cellRows.push(row);
             rows.push(row);
-            log(`${domain.padEnd(15)}${String(batch).padStart(6)}${String(seed).padStart(5)}  ${rule.rule.padEnd(7)}${formatLearningRate(rule.blr).padStart(8)}${formatLearningRate(row.peakLr).padStart(9)}` +
-              `${cell(row.valLoss).padStart(8)}${percent(row.linear).padStart(8)}${percent(row.knn).padStart(8)}   ${percent(row.linearRandomInit)} ${percent(row.knnRandomInit)}  ${row.seconds.toFixed(0)}` +
+            log(`${domain.padEnd(15)}${String(batch).padStart(6)}${String(seed).padStart(5)}  ` + `${rule.rule.padEnd(7)}${formatLearningRate(rule.blr).padStart(8)}` + `${formatLearningRate(row.peakLr).padStart(9)}` +
+              `${cell(row.valLoss).padStart(8)}${percent(row.linear).padStart(8)}` + `${percent(row.knn).padStart(8)}   ` +
+              `${percent(row.linearRandomInit)} ${percent(row.knnRandomInit)}  ${row.seconds.toFixed(0)}` +
               (row.status === 'completed' ? '' : `  ${row.status}`) + (row.seconds === 0 ? '  (same lr: same run as above)' : ''));
           }
         }
@@ -190,7 +191,7 @@ async function main(): Promise<void> {
     if (!keep) fs.rmSync(root, { recursive: true, force: true });
   }
   log('\nmean over seeds (and over domains in the last block):');
-  log(`${'domain'.padEnd(15)}${'batch'.padStart(6)}  ${'rule'.padEnd(12)}${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}`);
+  log(`${'domain'.padEnd(15)}${'batch'.padStart(6)} ` + ` ${'rule'.padEnd(12)}${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}`);
   const summary: Record<string, unknown>[] = [];
   const ruleName = (r: Row): string => (rules.filter((other) => other.rule === r.rule).length > 1 ? `${r.rule}:${formatLearningRate(r.blr)}` : r.rule);
   const groups = [...new Set(rows.map((r) => `${r.domain}|${r.batch}|${ruleName(r)}`)), ...new Set(rows.map((r) => `all|${r.batch}|${ruleName(r)}`))];
@@ -199,7 +200,7 @@ async function main(): Promise<void> {
     const group = rows.filter((r) => (domain === 'all' || r.domain === domain) && String(r.batch) === batch && ruleName(r) === rule);
     const entry = { domain, batch: Number(batch), rule, runs: group.length, valLoss: mean(group.map((r) => r.valLoss)), linear: mean(group.map((r) => r.linear)), knn: mean(group.map((r) => r.knn)) };
     summary.push(entry);
-    log(`${domain.padEnd(15)}${batch.padStart(6)}  ${rule.padEnd(12)}${cell(entry.valLoss).padStart(8)}${percent(entry.linear).padStart(8)}${percent(entry.knn).padStart(8)}`);
+    log(`${domain.padEnd(15)}${batch.padStart(6)}  ` + `${rule.padEnd(12)}${cell(entry.valLoss).padStart(8)}` + `${percent(entry.linear).padStart(8)}${percent(entry.knn).padStart(8)}`);
   }
   if (json) console.log(JSON.stringify({ steps, preset, batches, seeds, rows, summary }, null, 2));
 }

@@ -83,8 +83,8 @@ for (const images of sizes) {
   const result = await measure(images, classes);
   results.push(result);
   if (!process.argv.includes('--json')) {
-    console.log(`${String(images).padStart(6)} images (${result.train} train / ${result.val} val, ${classes} classes, ${result.relabelled} relabelled): ` +
-      `re-fit in ${result.seconds.toFixed(2)} s · pretrained accuracy ${(result.accuracyBefore * 100).toFixed(1)}% → ${(result.accuracyAfter * 100).toFixed(1)}%`);
+    console.log(`${String(images).padStart(6)} images ` + `(${result.train} train / ${result.val} val, ${classes} classes, ${result.relabelled} relabelled): ` +
+      `re-fit in ${result.seconds.toFixed(2)} s · pretrained ` + `accuracy ${(result.accuracyBefore * 100).toFixed(1)}% → ${(result.accuracyAfter * 100).toFixed(1)}%`);
   }
 }
 if (process.argv.includes('--json')) console.log(JSON.stringify({ width: WIDTH, rawWidth: RAW_WIDTH, classes, results }));

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
         if (progress.type === 'step' && progress.step % 10 === 0) {
           samples.push({ seconds: (performance.now() - started) / 1000, step: progress.step, rssBytes: progress.rssBytes, tensorBytes: progress.tensorBytes });
           if (samples.length % 1000 === 0 && !process.argv.includes('--json')) {
-            console.log(`  ${(samples.at(-1)!.seconds / 60).toFixed(0)} min, step ${progress.step}: RSS ${mib(progress.rssBytes)}, tensors ${mib(progress.tensorBytes)}`);
+            console.log(`  ${(samples.at(-1)!.seconds / 60).toFixed(0)} min, step ${progress.step}: ` + `RSS ${mib(progress.rssBytes)}, tensors ${mib(progress.tensorBytes)}`);
           }
         }
       },
@@ -97,9 +97,9 @@ async function main(): Promise<void> {
     }
     const growth = (a: number, b: number) => `${(((b - a) / Math.max(1, a)) * 100).toFixed(1)}%`;
     console.log(`soak: ${report.steps} steps in ${minutes} min on ${report.backend} (${report.status})`);
-    console.log(`  RSS      first tenth ${mib(report.rss.firstTenth)}  last tenth ${mib(report.rss.lastTenth)}  (${growth(report.rss.firstTenth, report.rss.lastTenth)})  max ${mib(report.rss.max)}`);
-    console.log(`  RSS by tenth of the run: ${tenths.map((t) => (t / 2 ** 20).toFixed(0)).join(' ')} MiB; second half ${slope >= 0 ? '+' : ''}${slope.toFixed(1)} MiB/hour`);
-    console.log(`  tensors  first tenth ${mib(report.tensors.firstTenth)}  last tenth ${mib(report.tensors.lastTenth)}  (${growth(report.tensors.firstTenth, report.tensors.lastTenth)})  max ${mib(report.tensors.max)}`);
+    console.log(`  RSS      first tenth ${mib(report.rss.firstTenth)}  last tenth ${mib(report.rss.lastTenth)} ` + ` (${growth(report.rss.firstTenth, report.rss.lastTenth)})  max ${mib(report.rss.max)}`);
+    console.log(`  RSS by tenth of the run: ${tenths.map((t) => (t / 2 ** 20).toFixed(0)).join(' ')} ` + `MiB; second half ${slope >= 0 ? '+' : ''}${slope.toFixed(1)} MiB/hour`);
+    console.log(`  tensors  first tenth ${mib(report.tensors.firstTenth)}  last tenth ${mib(report.tensors.lastTenth)} ` + ` (${growth(report.tensors.firstTenth, report.tensors.lastTenth)})  max ${mib(report.tensors.max)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

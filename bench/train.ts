@@ -98,7 +98,11 @@ async function main(): Promise<void> {
   for (const config of configs) {
     const result = typeof peer === 'string' ? peer : timeTorch(peer, config.model, config.heavy ? 1 : steps, threads ?? 2);
     torchTimes.set(config.name, result);
-    log(typeof result === 'string' ? `pytorch  ${config.name}: ${result}` : `pytorch  ${config.name}: ${result.msPerStep.toFixed(0)} ms/step, ${(BATCH_SIZE * 1000 / result.msPerStep).toFixed(2)} img/s (torch ${result.torch}, ${result.threads} threads)`);
+    if (typeof result === 'string') log(`pytorch  ${config.name}: ${result}`);
+    else {
+      const imagesPerSecond = ((BATCH_SIZE * 1000) / result.msPerStep).toFixed(2);
+      log(`pytorch  ${config.name}: ${result.msPerStep.toFixed(0)} ms/step, ${imagesPerSecond}` + ` img/s (torch ${result.torch}, ${result.threads} threads)`);
+    }
   }
   for (const backend of backends) {
     let device: string;
@@ -122,7 +126,7 @@ async function main(): Promise<void> {
     }
     for (const config of configs) {
       if (config.heavy && (backend === 'cpu' || softwareGpu) && !flag('slow')) {
-        log(`${backend.padEnd(8)} ${config.name}: skipped (minutes per step on ${softwareGpu ? 'a software GPU' : 'plain JS'}; pass --slow)`);
+        log(`${backend.padEnd(8)} ${config.name}: skipped ` + `(minutes per step on ${softwareGpu ? 'a software GPU' : 'plain JS'}; pass --slow)`);
         rows.push({ backend, config: config.name, skipped: 'needs --slow' });
         continue;
       }
@@ -135,7 +139,8 @@ async function main(): Promise<void> {
       const torch = torchTimes.get(config.name);
       const ratio = typeof torch === 'object' ? ours.msPerStep / torch.msPerStep : null;
       rows.push({ backend, device, threads: backendThreads, config: config.name, batch: BATCH_SIZE, accumSteps, msPerStep: ours.msPerStep, imagesPerSecond: BATCH_SIZE * 1000 / ours.msPerStep, loss: ours.loss, torchMsPerStep: typeof torch === 'object' ? torch.msPerStep : null, ratioOursOverTorch: ratio });
-      log(`${backend.padEnd(8)} ${config.name}: ${ours.msPerStep.toFixed(0)} ms/step, ${(BATCH_SIZE * 1000 / ours.msPerStep).toFixed(2)} img/s` + (backendThreads === null ? '' : ` (${backendThreads} threads)`) + (accumSteps > 1 ? ` (as ${accumSteps}×${BATCH_SIZE / accumSteps} accumulated)` : '') + (ratio === null ? '' : `, ${ratio.toFixed(1)}× PyTorch`));
+      const imagesPerSecond = ((BATCH_SIZE * 1000) / ours.msPerStep).toFixed(2);
+      log(`${backend.padEnd(8)} ${config.name}: ${ours.msPerStep.toFixed(0)} ms/step, ${imagesPerSecond} img/s` + (backendThreads === null ? '' : ` (${backendThreads} threads)`) + (accumSteps > 1 ? ` (as ${accumSteps}×${BATCH_SIZE / accumSteps} accumulated)` : '') + (ratio === null ? '' : `, ${ratio.toFixed(1)}× PyTorch`));
     }
   }
   if (flag('json')) console.log(JSON.stringify({ batchSize: BATCH_SIZE, results: rows }, null, 2));

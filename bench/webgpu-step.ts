@@ -58,7 +58,7 @@ if (selection instanceof Error || selection.backend !== 'webgpu') {
   for (const config of CONFIGS.filter((c) => c.name.includes(only))) {
     const before = await measure(config.model, config.batchSize, false, steps, warmup);
     const after = await measure(config.model, config.batchSize, true, steps, warmup);
-    const line = (what: string, m: typeof before): string => `  ${what.padEnd(6)} ${m.dispatches.toFixed(1).padStart(7)} dispatches ${m.reads.toFixed(2).padStart(5)} reads ${m.ms.toFixed(0).padStart(6)} ms`;
+    const line = (what: string, m: typeof before): string => `  ${what.padEnd(6)} ${m.dispatches.toFixed(1).padStart(7)} ` + `dispatches ${m.reads.toFixed(2).padStart(5)} reads ${m.ms.toFixed(0).padStart(6)} ms`;
     console.log(`${config.name}\n${line('before', before)}\n${line('after', after)}`);
   }
 }

@@ -21,7 +21,7 @@ test('renames a project, flags a duplicate name, and deletes it without touching
   await expect(page.getByTestId('project-item').filter({ hasText: 'Tissue sections' })).toBeVisible();
   await page.getByTestId('new-project').click();
   await page.getByTestId('project-name').fill('tissue SECTIONS');
-  await expect(page.getByTestId('duplicate-name')).toContainText('Another project is already called “Tissue sections”');
+  await expect(page.getByTestId('duplicate-name')).toContainText('Another project is already ' + 'called “Tissue sections”');
   await expect(page.getByTestId('create-project')).toBeDisabled();
   await page.keyboard.press('Escape');
 

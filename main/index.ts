@@ -4,7 +4,7 @@
  */
 import './threadpool';
 import path from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain } from 'electron';
+import { app, type BrowserWindow, dialog, ipcMain } from 'electron';
 import { createDispatcher } from '../app/rpc';
 import { Studio } from '../app/studio';
 import { bindIpc, forwardEvents } from './ipc';

@@ -10,9 +10,9 @@ import { EVENT_CHANNEL, READY_CHANNEL } from './bridge';
 /** The part of Electron's `ipcMain` used here. */
 export interface IpcMainLike {
   // Electron passes its own event types; `any` keeps this usable with both Electron and test fakes.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: Electron's event types and test fakes both fit here.
   handle(channel: string, handler: (event: any, ...args: any[]) => unknown): void;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: Electron's event types and test fakes both fit here.
   on(channel: string, listener: (event: any, ...args: any[]) => void): unknown;
 }
 

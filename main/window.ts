@@ -14,7 +14,9 @@ export function createMainWindow(preload: string): BrowserWindow {
     title: 'MAE Studio',
     backgroundColor: '#16181d',
     webPreferences: {
-      preload: path.resolve(preload), // eng-disable PRELOAD_JS_CHECK: sandboxed, exposes only the contract bridge (main/bridge.ts)
+      // The security lint's PRELOAD_JS_CHECK is off on the next line: the preload is sandboxed and exposes only
+      // the contract bridge (main/bridge.ts).
+      preload: path.resolve(preload), // eng-disable PRELOAD_JS_CHECK
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,

@@ -3,7 +3,9 @@
 # has it. Eigen is header-only: Debian's libeigen3-dev, Homebrew's eigen or EIGEN_INCLUDE_DIR.
 {
   "variables": {
-    "eigen_include%": "<!(node -p \"process.env.EIGEN_INCLUDE_DIR || ['/usr/include/eigen3', '/usr/local/include/eigen3', '/opt/homebrew/include/eigen3'].find((d) => require('fs').existsSync(d)) || ''\")"
+    "eigen_include%": "<!(node -p \"process.env.EIGEN_INCLUDE_DIR || "
+                      "['/usr/include/eigen3', '/usr/local/include/eigen3', '/opt/homebrew/include/eigen3']"
+                      ".find((d) => require('fs').existsSync(d)) || ''\")"
   },
   "target_defaults": {
     "sources": ["src/addon.cc", "src/pool.cc", "src/gemm.cc", "src/elementwise.cc", "src/copy.cc", "src/fused.cc"],

@@ -31,13 +31,16 @@ if (process.env.MAE_STUDIO_SKIP_NATIVE) {
   process.exit(0);
 }
 
-/** node-gyp inside the npm that `npm` on PATH runs (run directly, not from npm, with a Node whose folder has no npm). */
+/**
+ * node-gyp inside the npm that `npm` on PATH runs (run directly, not from npm, with a Node whose folder has no npm).
+ */
 function nodeGypOfNpmOnPath() {
   for (const folder of (process.env.PATH ?? '').split(delimiter)) {
     const npm = join(folder, process.platform === 'win32' ? 'npm.cmd' : 'npm');
     if (!folder || !existsSync(npm)) continue;
     try {
-      return join(dirname(realpathSync(npm)), '../node_modules/node-gyp/bin/node-gyp.js'); // npm → <npm>/bin/npm-cli.js
+      // npm → <npm>/bin/npm-cli.js
+      return join(dirname(realpathSync(npm)), '../node_modules/node-gyp/bin/node-gyp.js');
     } catch {
       return undefined;
     }
@@ -49,13 +52,14 @@ function nodeGypOfNpmOnPath() {
 function buildFailureReason(output) {
   const text = output.toLowerCase();
   if (/eigen\/[a-z]+: no such file|eigen\/[a-z]+' file not found|cannot open include file: 'eigen/.test(text)) {
-    return `Eigen (C++ headers) not found: install libeigen3-dev, brew install eigen, or set EIGEN_INCLUDE_DIR (${SETUP})`;
+    return `Eigen (C++ headers) not found: install libeigen3-dev, ` + `brew install eigen, or set EIGEN_INCLUDE_DIR (${SETUP})`;
   }
   if (/gyp err! find python|could not find any python/.test(text)) return `Python 3 not found: node-gyp needs it (${SETUP})`;
   if (/gyp err! find vs|could not find any visual studio/.test(text)) {
     return `Visual Studio Build Tools (Desktop development with C++) not found (${SETUP})`;
   }
-  if (/(g\+\+|c\+\+|cc|make|clang\+\+): (command )?not found|(g\+\+|c\+\+|make): no such file|not found: make|no developer tools|xcrun: error/.test(text)) {
+  const noCompiler = /(g\+\+|c\+\+|cc|make|clang\+\+): (command )?not found|(g\+\+|c\+\+|make): no such file/.test(text);
+  if (noCompiler || /not found: make|no developer tools|xcrun: error/.test(text)) {
     return `no C++ compiler or make: install g++ and make, or Xcode's command line tools (${SETUP})`;
   }
   const first = output.split('\n').find((line) => /error/i.test(line) && !/gyp ERR! (stack|System|command|cwd|node|not ok)/.test(line));

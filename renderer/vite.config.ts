@@ -13,7 +13,8 @@ export default defineConfig({
   root,
   base: './',
   plugins: [svelte({ emitCss: true, compilerOptions: { css: 'external' } })],
-  // The one way into app/: the alias `$contract` names app/contract.ts (also in renderer/tsconfig.json, vitest.config.ts, scripts/check-rooms.mjs).
+  // The one way into app/: the alias `$contract` names app/contract.ts (also in renderer/tsconfig.json,
+  // vitest.config.ts, scripts/check-rooms.mjs).
   resolve: { alias: { $contract: fileURLToPath(new URL('../app/contract.ts', import.meta.url)) } },
   build: {
     outDir: fileURLToPath(new URL('../dist/renderer', import.meta.url)),

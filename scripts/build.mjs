@@ -27,6 +27,35 @@ const shared = {
 // benchmarks, since app/data/import/import-pool.ts looks for it beside the running bundle.
 const IMPORT_WORKER = 'app/data/import/import-worker.ts';
 
+/**
+ * The Electron main bundle is CommonJS and requires its packages at run time; a package that can
+ * only be imported (its `exports` name no `require` or `default` condition, e.g. nifti-reader-js)
+ * cannot be required, so it is bundled into main instead of left external.
+ */
+function importOnly(name) {
+  let manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8'));
+  } catch {
+    return false;
+  }
+  const entry = manifest.exports?.['.'] ?? manifest.exports;
+  if (!entry || typeof entry !== 'object') return false;
+  const conditions = JSON.stringify(entry);
+  return !conditions.includes('"require"') && !conditions.includes('"default"') && !conditions.includes('"node"');
+}
+
+const bundleImportOnly = {
+  name: 'bundle-import-only-packages',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^[@a-z]/ }, (args) => {
+      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+      if (!importOnly(name)) return undefined;
+      return { path: fileURLToPath(import.meta.resolve(args.path, path.join(root, 'package.json'))) };
+    });
+  },
+};
+
 const targets = {
   main: () =>
     build({
@@ -37,6 +66,7 @@ const targets = {
       format: 'cjs',
       external: ['electron'],
       packages: 'external',
+      plugins: [bundleImportOnly],
       // app/ code reached from main (the training host's default worker path) reads import.meta
       // only where main never calls it: main passes the worker path explicitly.
       logOverride: { 'empty-import-meta': 'silent' },
@@ -48,7 +78,7 @@ const targets = {
       outdir: 'dist/cli',
       format: 'esm',
       packages: 'external',
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+      banner: { js: "import { createRequire as __createRequire } from " + "'node:module'; const require = __createRequire(import.meta.url);" },
     });
     // cli.js checks the Node first (an older Node would fail deep inside with no clear message).
     fs.copyFileSync(path.join(root, 'scripts/cli-launcher.mjs'), path.join(root, 'dist/cli/cli.js'));
@@ -78,4 +108,4 @@ for (const [name, run] of Object.entries(targets)) {
   await run();
 }
 if (wanted('cli')) fs.chmodSync(path.join(root, 'dist/cli/cli.js'), 0o755);
-console.log(`built ${only ? [...only].join(', ') : 'main, preload, cli, bench, renderer'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`built ${only ? [...only].join(', ') : 'main, preload, cli, bench, renderer'} ` + `in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -199,7 +199,7 @@ export function checkRooms(root, { levels = ROOM_LEVELS, only = ROOM_ONLY, allow
   for (const cycle of roomCycles(live)) {
     const inCycle = new Set(cycle);
     const through = live.filter((edge) => inCycle.has(edge.fromRoom) && inCycle.has(edge.toRoom));
-    violations.push(`cycle between rooms ${cycle.join(' ↔ ')}: ${through.map((edge) => `${edge.from} imports ${edge.to}`).join('; ')}`);
+    violations.push(`cycle between ` + `rooms ${cycle.join(' ↔ ')}: ${through.map((edge) => `${edge.from} imports ${edge.to}`).join('; ')}`);
   }
   const stale = Object.keys(allowed).filter((key) => !used.has(key));
   return { violations, stale, edges: edges.length };
@@ -211,6 +211,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   for (const line of violations) console.log(line);
   for (const key of stale) console.log(`allow-list entry matches no import any more (delete it from scripts/check-rooms.mjs): ${key}`);
   const failed = violations.length + stale.length;
-  console.log(`rooms: ${edges} imports between rooms, ${violations.length} violations, ${Object.keys(ALLOWED).length - stale.length} allow-listed${stale.length ? `, ${stale.length} stale allow-list entries` : ''}`);
+  console.log(`rooms: ${edges} imports between rooms, ${violations.length} violations, ` + `${Object.keys(ALLOWED).length - stale.length} ` + `allow-listed${stale.length ? `, ${stale.length} stale allow-list entries` : ''}`);
   process.exit(failed ? 1 : 0);
 }

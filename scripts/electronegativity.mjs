@@ -39,11 +39,11 @@ try {
   const findings = parseCsv(fs.readFileSync(report, 'utf8'));
   for (const finding of findings) {
     const review = finding.manualReview === 'true' ? ' (review)' : '';
-    console.log(`${finding.severity.padEnd(13)} ${finding.confidence.padEnd(9)} ${finding.issue} ${finding.filename}:${finding.location}${review}`);
+    console.log(`${finding.severity.padEnd(13)} ${finding.confidence.padEnd(9)} ` + `${finding.issue} ${finding.filename}:${finding.location}${review}`);
   }
   const failing = findings.filter((finding) => FAILING.has(finding.severity));
   const bySeverity = Object.entries(Object.groupBy(findings, (finding) => finding.severity)).map(([severity, list]) => `${list.length} ${severity}`);
-  console.log(`electronegativity (Electron ${electronVersion}): ${findings.length} finding(s)${bySeverity.length ? ` (${bySeverity.join(', ')})` : ''}, ` +
+  console.log(`electronegativity (Electron ${electronVersion}): ${findings.length} ` + `finding(s)${bySeverity.length ? ` (${bySeverity.join(', ')})` : ''}, ` +
     `${failing.length} HIGH or MEDIUM`);
   process.exit(failing.length === 0 ? 0 : 1);
 } finally {
@@ -59,15 +59,26 @@ function parseCsv(text) {
   for (let i = 0; i < text.length; i++) {
     const char = text[i];
     if (quoted) {
-      if (char === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (char === '"') quoted = false;
+      if (char === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (char === '"') quoted = false;
       else field += char;
     } else if (char === '"') quoted = true;
-    else if (char === ',') row.push(field), (field = '');
-    else if (char === '\n') row.push(field), rows.push(row), (row = []), (field = '');
-    else if (char !== '\r') field += char;
+    else if (char === ',') {
+      row.push(field);
+      field = '';
+    } else if (char === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else if (char !== '\r') field += char;
   }
-  if (field || row.length) row.push(field), rows.push(row);
+  if (field || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
   const [header = [], ...body] = rows;
   return body.filter((cells) => cells.length > 1).map((cells) => Object.fromEntries(header.map((name, index) => [name.trim(), cells[index] ?? ''])));
 }

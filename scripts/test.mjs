@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: everything CI runs, in order — type checks, the rooms check (imports point down the
-// layers of docs/ARCHITECTURE.md, no cycles), the Electron security lint, the build,
-// unit tests (vitest), then end-to-end tests (Playwright in Debian's Chromium) — and one closing
-// summary line.
+// `npm test`: everything CI runs, in order — the formatter and linter (Biome, as `npm run lint`: no
+// finding, no line over 120 characters), type checks, the rooms check (imports point down the layers
+// of docs/ARCHITECTURE.md, no cycles), the Electron security lint, the build, unit tests (vitest),
+// then end-to-end tests (Playwright in Debian's Chromium) — and one closing summary line.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,6 +38,8 @@ function unitFilesThatRanNoTest(report) {
 }
 
 const checks = [
+  step('format and lint (biome check)', bin('biome'), ['check', '--error-on-warnings', '.']),
+  step('line length (at most 120 characters)', process.execPath, ['scripts/check-line-length.mjs']),
   step('type check (app, main, e2e)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']),
   step('type check (renderer, svelte-check)', bin('svelte-check'), ['--tsconfig', 'renderer/tsconfig.json', '--fail-on-warnings', '--output', 'human']),
   step('rooms check (imports point down, no cycles)', process.execPath, ['scripts/check-rooms.mjs']),
@@ -74,5 +76,5 @@ if (!unit) console.log('unit: no report (vitest did not finish); counted as 1 fa
 if (!e2e) console.log('e2e: no report (playwright did not finish); counted as 1 failed');
 if (e2e) console.log(`e2e: ${e2e.stats.expected} passed, ${e2e.stats.unexpected} failed, ${e2e.stats.skipped} skipped`);
 console.log(`tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
-if (failedChecks) console.log(`checks: ${failedChecks} of ${checks.length} failed (type checks, rooms check, security lint, build)`);
+if (failedChecks) console.log(`checks: ${failedChecks} of ${checks.length} failed ` + `(lint, line length, type checks, rooms check, security lint, build)`);
 process.exit(counts.failed === 0 && failedChecks === 0 && counts.passed > 0 ? 0 : 1);

@@ -90,8 +90,8 @@ const SKIPPED_LINES = 20;
 export function describeImport(result: ImportResult): string {
   const samples = result.samples === result.imported ? '' : ` (${result.samples} samples)`;
   const lines = [
-    `${result.cancelled ? 'Cancelled after looking at' : 'Looked at'} ${result.filesSeen} files in ${result.seconds.toFixed(1)} s: ` +
-      `${result.imported} imported${samples}, ${result.skipped} unchanged, ${result.duplicates.length} duplicates, ${result.errors.length} failed`,
+    `${result.cancelled ? 'Cancelled after looking at' : 'Looked at'} ${result.filesSeen} ` + `files in ${result.seconds.toFixed(1)} s: ` +
+      `${result.imported} imported${samples}, ${result.skipped} ` + `unchanged, ${result.duplicates.length} duplicates, ${result.errors.length} failed`,
     ...result.duplicates.map((d) => `  duplicate  ${d.path}  (same content as ${d.duplicateOf})`),
     ...result.skippedFiles.slice(0, SKIPPED_LINES).map((s) => `  skipped    ${s.path}: ${s.reason}`),
     ...(result.skippedFiles.length > SKIPPED_LINES ? [`  … and ${result.skippedFiles.length - SKIPPED_LINES} more skipped files (--json lists every one with why)`] : []),
@@ -105,7 +105,7 @@ function describeProgress(progress: ImportProgress): string {
   const eta = progress.etaSeconds === null ? '' : `, ${Math.ceil(progress.etaSeconds)} s left`;
   return (
     `Importing ${progress.processed}/${progress.found}: ${progress.imported} new, ${progress.skipped} unchanged, ` +
-    `${progress.duplicates} duplicates, ${progress.failed} failed (${Math.round(progress.filesPerSecond)} files/s${eta})`
+    `${progress.duplicates} duplicates, ${progress.failed} ` + `failed (${Math.round(progress.filesPerSecond)} files/s${eta})`
   );
 }
 
@@ -130,7 +130,7 @@ export async function imagesCommand(argv: string[]): Promise<void> {
         .map((i) =>
           i.error
             ? `${i.path}  FAILED: ${i.error}`
-            : `${i.path}${i.sample ? ` [${i.sample}]` : ''}  ${i.width}×${i.height}  ${i.channels} ch  ${i.bitDepth}-bit  ${i.format}  ${i.label ?? '(no label)'}`,
+            : `${i.path}${i.sample ? ` [${i.sample}]` : ''}  ${i.width}×${i.height} ` + ` ${i.channels} ch  ${i.bitDepth}-bit  ${i.format}  ${i.label ?? '(no label)'}`,
         )
         .join('\n') || '(no images)',
     );

@@ -73,7 +73,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
       if (progress.type === 'started') stage(`training on ${progress.backend} (${progress.device})`);
       if (progress.type === 'step') {
         firstLoss ??= progress.loss;
-        if (progress.step % 25 === 0) stage(`step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}  ETA ${Math.round(progress.etaSeconds)} s`);
+        if (progress.step % 25 === 0) stage(`step ${progress.step}/${progress.totalSteps}  ` + `loss ${progress.loss.toFixed(4)}  ETA ${Math.round(progress.etaSeconds)} s`);
       }
       if (progress.type === 'validation') stage(`step ${progress.step}  validation loss ${progress.loss.toFixed(4)}`);
     },
@@ -101,8 +101,8 @@ export async function demoCommand(argv: string[]): Promise<void> {
       const report = (await client.evaluation.list(project.id)).find((record) => record.runId === probeRunId)?.probe;
       if (!report) throw new StudioError('CONFLICT', `probe run ${probeRunId} has no report: it is ${ended.status}${ended.reason ? ` (${ended.reason})` : ''}`);
       probes.push({ name, report });
-      stage(`${name}: pretrained ${withInterval(report.pretrained)} vs random init ${withInterval(report.randomInit)} vs raw pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
-        `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, scored on ${report.valImages} validation images)`);
+      stage(`${name}: pretrained ${withInterval(report.pretrained)} vs random init ` + `${withInterval(report.randomInit)} vs raw ` + `pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
+        `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, ` + `scored on ${report.valImages} validation images)`);
     }
 
     stage('5/5 exporting the encoder as safetensors (timm), ONNX and TF.js, each with a model card');
@@ -110,7 +110,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
     for (const format of EXPORT_FORMAT_NAMES) {
       const exported = await client.exports.create(run.id, format, path.join(workspace, 'exports', `run-${run.id}-${format}`));
       const weights = exported.files.filter((file) => file.name !== 'MODEL_CARD.md' && file.name !== 'model_card.json');
-      stage(`${format}: ${weights.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')} → ${exported.dir}`);
+      stage(`${format}: ${weights.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')}` + ` → ${exported.dir}`);
       exports.push({ format, dir: exported.dir, files: weights.map((f) => f.name) });
     }
     return { projectId: project.id, runId: run.id, imported, result, probes, exports };
@@ -137,13 +137,13 @@ export async function demoCommand(argv: string[]): Promise<void> {
     [
       `Demo finished in ${summary.seconds.toFixed(0)} s. Workspace: ${workspace}`,
       `  imported ${imported} images into project ${projectId}`,
-      `  pretrained run ${runId}: loss ${firstLoss?.toFixed(4)} → ${result.finalLoss?.toFixed(4)} over ${result.step} steps (${result.status})`,
-      `  ${'probe'.padEnd(31)} ${'block'.padEnd(6)} ${'pretrained'.padEnd(21)} ${'random init'.padEnd(21)} ${'raw pixels'.padEnd(21)} n val`,
+      `  pretrained run ${runId}: loss ${firstLoss?.toFixed(4)} ` + `→ ${result.finalLoss?.toFixed(4)} over ${result.step} steps (${result.status})`,
+      `  ${'probe'.padEnd(31)} ${'block'.padEnd(6)} ${'pretrained'.padEnd(21)} ` + `${'random init'.padEnd(21)} ${'raw pixels'.padEnd(21)} n val`,
       ...probes.map(({ name, report }) =>
-        `  ${name.padEnd(31)} ${String(report.block?.chosen ?? '—').padEnd(6)} ${withInterval(report.pretrained).padEnd(21)} ${withInterval(report.randomInit).padEnd(21)} ` +
+        `  ${name.padEnd(31)} ${String(report.block?.chosen ?? '—').padEnd(6)} ` + `${withInterval(report.pretrained).padEnd(21)} ${withInterval(report.randomInit).padEnd(21)} ` +
         `${(report.rawPixels ? withInterval(report.rawPixels) : '—').padEnd(21)} ${report.valImages}`),
-      '  (accuracy on the validation images, [95% Wilson interval]; block chosen by cross-validation on the training images)',
-      ...probes.flatMap(({ name, report }) => (report.gain ? [`  ${name}: gain over random init ${gainText(report.gain.randomInit)}, over raw pixels ${gainText(report.gain.rawPixels)}`] : [])),
+      '  (accuracy on the validation images, [95% Wilson interval]; ' + 'block chosen by cross-validation on the training images)',
+      ...probes.flatMap(({ name, report }) => (report.gain ? [`  ${name}: gain over random init ${gainText(report.gain.randomInit)}, ` + `over raw pixels ${gainText(report.gain.rawPixels)}`] : [])),
       ...probes.flatMap(({ name, report }) => (report.warnings ?? []).map((warning) => `  warning (${name}): ${warning}`)),
       `  exports: ${exports.map((e) => e.dir).join(', ')}`,
       `Open it: mae-studio serve --workspace ${workspace}`,
@@ -153,5 +153,5 @@ export async function demoCommand(argv: string[]): Promise<void> {
 
 /** "71.7% [62.9–79.0]": the accuracy and its 95% interval. */
 function withInterval(scores: ClassificationScores): string {
-  return scores.interval ? `${percent(scores.accuracy)} [${(scores.interval.low * 100).toFixed(1)}–${(scores.interval.high * 100).toFixed(1)}]` : percent(scores.accuracy);
+  return scores.interval ? `${percent(scores.accuracy)} ` + `[${(scores.interval.low * 100).toFixed(1)}–${(scores.interval.high * 100).toFixed(1)}]` : percent(scores.accuracy);
 }

@@ -17,7 +17,7 @@ beforeAll(async () => { fixture = await pretrainedFixture(); }, 120_000);
 afterAll(() => fixture?.remove());
 
 describe('mae-studio probe / finetune / export', () => {
-  it('probe --json prints the accuracy and both baselines with 95% intervals, the block and the warnings, from a probe run in the training process', () => {
+  it('probe --json: accuracy, both baselines with 95% intervals, block and warnings, from the training process', () => {
     const result = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--method', 'knn', '--k', '5', '--labels-per-class', '4', '--block', '1', '--backend', 'cpu', '--json');
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);

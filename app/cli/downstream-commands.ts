@@ -1,4 +1,7 @@
-/** `probe`, `finetune` and `export`: what a pretrained encoder is worth, and taking it elsewhere, through the `evaluation` and `exports` services. */
+/**
+ * `probe`, `finetune` and `export`: what a pretrained encoder is worth, and taking it elsewhere, through the
+ * `evaluation` and `exports` services.
+ */
 import path from 'node:path';
 import { BACKEND_CHOICES, EXPORT_FORMAT_NAMES, StudioError, type EvaluationRecord, type FinetuneReport, type ProbeReport } from '../contract';
 import type { ClassificationScores } from '../train/probe-metrics';
@@ -44,14 +47,14 @@ async function untilEnd({ client, finished }: CliSession, runId: number, pretrai
 
 /** The report of a completed run, or why it has none. */
 function reportOf<T>(record: EvaluationRecord, report: T | null): T {
-  if (report === null) throw new StudioError('CONFLICT', `${record.kind} run ${record.runId} has no report: it is ${record.status}${record.error ? ` (${record.error})` : ''}`, { runId: record.runId });
+  if (report === null) throw new StudioError('CONFLICT', `${record.kind} run ${record.runId} has no report: it ` + `is ${record.status}${record.error ? ` (${record.error})` : ''}`, { runId: record.runId });
   return report;
 }
 
 function scoreLines(scores: ClassificationScores): string[] {
   return scores.perClass.map((c) => {
     const interval = c.recallInterval ? ` (95% CI ${(c.recallInterval.low * 100).toFixed(1)}–${percent(c.recallInterval.high)})` : '';
-    return `    ${c.label.padEnd(16)} precision ${(c.precision * 100).toFixed(1).padStart(5)}%  recall ${(c.recall * 100).toFixed(1).padStart(5)}%${interval}  n = ${c.support}`;
+    return `    ${c.label.padEnd(16)} precision ${(c.precision * 100).toFixed(1).padStart(5)}% ` + ` recall ${(c.recall * 100).toFixed(1).padStart(5)}%${interval}  n = ${c.support}`;
   });
 }
 
@@ -63,14 +66,19 @@ function blockOption(value: string | undefined): number | 'best' | undefined {
 }
 
 function probeTitle(report: ProbeReport, pretrainRunId: number): string {
-  const block = report.block
-    ? `block ${report.block.chosen} of ${report.block.depth}${report.block.requested === 'best' ? ` (best on the training split: ${report.block.selection?.map((s) => `${s.block}: ${percent(s.accuracy)}`).join(', ') ?? 'the only one'})` : ''}`
-    : 'the last block';
-  return `${report.method === 'knn' ? `kNN (k = ${report.k})` : 'Linear probe'} of run ${pretrainRunId} on ${report.pooling}-pooled features of ${block}, ` +
-    `fitted on ${report.trainImages} labelled images${report.labelsPerClass === null ? '' : ` (≤ ${report.labelsPerClass} per class)`}, scored on ${report.valImages} validation images:`;
+  const selection = report.block?.selection?.map((s) => `${s.block}: ${percent(s.accuracy)}`).join(', ') ?? 'the only one';
+  const best = report.block?.requested === 'best' ? ` (best on the training split: ${selection})` : '';
+  const block = report.block ? `block ${report.block.chosen} of ${report.block.depth}${best}` : 'the last block';
+  const method = report.method === 'knn' ? `kNN (k = ${report.k})` : 'Linear probe';
+  const budget = report.labelsPerClass === null ? '' : ` (≤ ${report.labelsPerClass} per class)`;
+  return `${method} of run ${pretrainRunId} on ${report.pooling}-pooled features of ${block}, ` +
+    `fitted on ${report.trainImages} labelled images${budget}, scored on ${report.valImages} validation images:`;
 }
 
-/** `mae-studio probe --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean] [--labels-per-class N] [--block N|best]` */
+/**
+ * `mae-studio probe --workspace W --run ID [--method linear|knn] [--k N] [--pooling cls|mean] [--labels-per-class N]
+ * [--block N|best]`
+ */
 export async function probeCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('probe', argv, {
     workspace: { type: 'string' }, run: { type: 'string' }, method: { type: 'string' }, k: { type: 'string' }, pooling: { type: 'string' }, backend: { type: 'string' },
@@ -112,7 +120,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
       `  pretrained   ${accuracyText(report.pretrained)}`,
       ...scoreLines(report.pretrained),
       `  random init  ${accuracyText(report.randomInit)}`,
-      ...(report.rawPixels ? [`  raw pixels   ${accuracyText(report.rawPixels)}  (${report.rawPixelSide}×${report.rawPixelSide} per channel)`] : []),
+      ...(report.rawPixels ? [`  raw pixels   ${accuracyText(report.rawPixels)}  ` + `(${report.rawPixelSide}×${report.rawPixelSide} per channel)`] : []),
       ...(report.gain ? [`  gain over random init  ${gainText(report.gain.randomInit)}`, `  gain over raw pixels   ${gainText(report.gain.rawPixels)}`] : []),
       ...warnings.map((warning) => `  warning: ${warning}`),
       `(probe run ${runId})`,

@@ -1,4 +1,7 @@
-/** `embed` as scripts call it: the built CLI writes the files, reuses what is current, and exits 1 with the reason on bad input. */
+/**
+ * `embed` as scripts call it: the built CLI writes the files, reuses what is current, and exits 1 with the reason on
+ * bad input.
+ */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

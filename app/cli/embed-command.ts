@@ -49,7 +49,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
     const result = await client.embeddings.export({ pooling: 'mean', ...request }, dir);
     const status = await client.embeddings.status({ pooling: 'mean', ...request });
     out.result({ ...result, computed: fresh, skipped: status.stored?.skipped ?? [] }, () => [
-      `${fresh ? 'Computed' : 'Reused'} the embeddings of run ${runId} (block ${result.block}, ${result.pooling} pooling): ${result.images} images × ${result.width} features, written to ${result.dir}:`,
+      `${fresh ? 'Computed' : 'Reused'} the embeddings of run ${runId} ` + `(block ${result.block}, ${result.pooling} pooling): ${result.images}` + ` images × ${result.width} features, written to ${result.dir}:`,
       ...result.files.map((file) => `  ${file.name}  ${file.bytes.toLocaleString('en-US')} bytes`),
       ...(status.stored?.skipped.length ? [`${status.stored.skipped.length} image(s) could not be embedded:`, ...status.stored.skipped.map((s) => `  ${s.path}: ${s.reason}`)] : []),
     ].join('\n'));

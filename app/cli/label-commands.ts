@@ -7,7 +7,7 @@ import { withClient } from './client';
 
 function changeLine(change: LabelChange): string {
   const before = change.previous.map((entry) => `${entry.label ?? '(no label)'} ×${entry.count}`).join(', ');
-  return `#${change.id}  ${change.createdAt}  ${change.actor}  ${change.images} image${change.images === 1 ? '' : 's'} → ${change.label ?? '(no label)'}  (was ${before})${change.undoneAt ? `  undone ${change.undoneAt}` : ''}`;
+  return `#${change.id}  ${change.createdAt}  ${change.actor}  ${change.images} image${change.images === 1 ? '' : 's'}` + ` → ${change.label ?? '(no label)'}  (was ${before})${change.undoneAt ? `  undone ${change.undoneAt}` : ''}`;
 }
 
 /** `--images 3,4,10-12` → [3, 4, 10, 11, 12]. */
@@ -21,7 +21,10 @@ function imageIds(value: string): number[] {
   });
 }
 
-/** `mae-studio relabel --workspace W --project ID (--images IDS | --folder DIR) (--label NAME | --clear) | --undo | --history` */
+/**
+ * `mae-studio relabel --workspace W --project ID (--images IDS | --folder DIR) (--label NAME | --clear) | --undo |
+ * --history`
+ */
 export async function relabelCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('relabel', argv, {
     workspace: { type: 'string' }, project: { type: 'string' }, images: { type: 'string' }, folder: { type: 'string' }, label: { type: 'string' },
@@ -53,7 +56,9 @@ function scoresLine(caption: string, then: ReprobeScores, now: ReprobeScores, pi
   return a && b ? [`  ${caption.padEnd(12)} when probed ${accuracyText(a)}   now ${accuracyText(b)}`] : [];
 }
 
-/** `mae-studio reprobe --workspace W --run PROBE_ID`: re-fits a probe run on its cached features with today's labels. */
+/**
+ * `mae-studio reprobe --workspace W --run PROBE_ID`: re-fits a probe run on its cached features with today's labels.
+ */
 export async function reprobeCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('reprobe', argv, { workspace: { type: 'string' }, run: { type: 'string' } });
   const out = createOutput(values.json === true);
@@ -61,7 +66,7 @@ export async function reprobeCommand(argv: string[]): Promise<void> {
   const runId = positiveInt('reprobe', 'run', required('reprobe', values, 'run'))!;
   const report = await withClient(workspace, {}, async ({ client }) => client.labels.reprobe(runId));
   out.result(report, () => [
-    `Probe run ${runId} re-fitted on its cached features (block ${report.block}) in ${report.seconds.toFixed(2)} s: ${report.relabelled} probed image(s) relabelled since`,
+    `Probe run ${runId} re-fitted on its cached features (block ${report.block}) ` + `in ${report.seconds.toFixed(2)} s: ${report.relabelled} probed image(s) relabelled since`,
     ...scoresLine('pretrained', report.before, report.after, (s) => s.pretrained),
     ...scoresLine('random init', report.before, report.after, (s) => s.randomInit),
     ...scoresLine('raw pixels', report.before, report.after, (s) => s.rawPixels),

@@ -45,7 +45,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('mae-studio pretrain', () => {
-  it('refuses a batch that does not fit in memory with the message the app gives, exit 1, and plans no run', async () => {
+  it('refuses a batch too big for memory with the message the app gives, exit 1, and plans no run', async () => {
     // ViT-Base at 1024 px, batch 4096: terabytes per step on any machine.
     const recipe = { preset: 'vit-base', imgSize: 1024, batchSize: 4096 } as const;
     const studio = new Studio(workspace);
@@ -67,7 +67,7 @@ describe('mae-studio pretrain', () => {
     expect(await runsOf(projectId)).toBe(0);
   });
 
-  it('trains a run to its end: progress on stderr, the run on stdout (one JSON document with --json), and refuses to resume it', async () => {
+  it('trains a run to its end: progress on stderr, the run on stdout (JSON with --json); resume refused', async () => {
     const flags = ['--workspace', workspace, '--project', String(projectId), '--img', '32', '--patch', '8', '--depth', '1', '--decoder', '32x1', '--batch', '4', '--backend', 'cpu'];
     const trained = run('pretrain', ...flags, '--steps', '2', '--val-fraction', '0.25');
     expect(trained.code, trained.stderr).toBe(0);

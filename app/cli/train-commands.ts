@@ -45,7 +45,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   }
   const targets = values.targets?.split(',').map((target) => target.trim());
   const unknown = targets?.find((target) => !(FEATURE_TARGETS as readonly string[]).includes(target));
-  if (unknown !== undefined) throw new UsageError(`pretrain: --targets takes a comma-separated list of ${FEATURE_TARGETS.join(', ')}, got ${JSON.stringify(unknown)}`);
+  if (unknown !== undefined) throw new UsageError(`pretrain: --targets takes a comma-separated list ` + `of ${FEATURE_TARGETS.join(', ')}, got ${JSON.stringify(unknown)}`);
   const recipe: Recipe = {
     domainRecipe: values.recipe as Recipe['domainRecipe'],
     blurSigma: number('pretrain', 'blur-sigma', values['blur-sigma']),
@@ -82,7 +82,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
       for (const line of check.init ?? []) out.progress(line, true);
       // The channel plan's decision, said where a CLI user sees it (Curate shows it in the app).
       const converted = Object.entries(dataset.conversions).filter(([, conversion]) => conversion !== 'keep' && conversion !== 'exclude');
-      if (converted.length) out.progress(`channel plan: ${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')} (to ${dataset.channels} band${dataset.channels === 1 ? '' : 's'})`, true);
+      if (converted.length) out.progress(`channel plan: ` + `${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')}` + ` (to ${dataset.channels} band${dataset.channels === 1 ? '' : 's'})`, true);
       for (const item of dataset.excluded) out.progress(`${item.count} left out: ${item.reason}`, true);
       if (dataset.excludedClasses.length) out.progress(`classes left out by the channel plan: ${dataset.excludedClasses.join(', ')}`, true);
       if (check.learningRate) out.progress(`Learning rate: ${check.learningRate}`, true);
@@ -104,7 +104,7 @@ function presetParts(name: string | undefined, flags: { patch?: string; decoder?
   if (name === undefined || (ENCODER_CHOICES as readonly string[]).includes(name)) return { preset: name as Recipe['preset'] };
   const parts = /^maeVit(Tiny|Small|Base)Patch(\d+)Dec(\d+)d(\d+)b$/.exec(name);
   if (!parts || !(name in MAE_PRESETS)) {
-    throw new StudioError('INVALID_ARGUMENT', `pretrain.preset must be one of ${[...ENCODER_CHOICES, ...Object.keys(MAE_PRESETS)].join(', ')}, got ${JSON.stringify(name)}`);
+    throw new StudioError('INVALID_ARGUMENT', `pretrain.preset must be one ` + `of ${[...ENCODER_CHOICES, ...Object.keys(MAE_PRESETS)].join(', ')}, got ${JSON.stringify(name)}`);
   }
   return {
     preset: `vit-${parts[1]!.toLowerCase()}` as Recipe['preset'],
@@ -151,9 +151,9 @@ async function untilEnd({ client, finished }: CliSession, runId: number, out: Ou
 function describe(progress: RunProgress): string {
   switch (progress.type) {
     case 'started':
-      return `Training on ${progress.backend} (${progress.device}) from step ${progress.step} of ${progress.totalSteps}`;
+      return `Training on ${progress.backend} (${progress.device}) ` + `from step ${progress.step} of ${progress.totalSteps}`;
     case 'step':
-      return `step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}  lr ${progress.lr.toExponential(2)}  ` +
+      return `step ${progress.step}/${progress.totalSteps}  ` + `loss ${progress.loss.toFixed(4)}  lr ${progress.lr.toExponential(2)}  ` +
         `${progress.imagesPerSecond.toFixed(1)} img/s  ETA ${formatSeconds(progress.etaSeconds)}` +
         (progress.dataWaitShare === undefined ? '' : `  waiting for data ${Math.round(progress.dataWaitShare * 100)}%`);
     case 'preparing':

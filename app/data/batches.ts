@@ -6,16 +6,17 @@
  *
  * Normalisation: with a {@link ChannelTransform} (every plan made since the channel plan), each
  * image is first converted to the plan's input bands (its channel count's conversion: grey
- * repeated, RGB to luminance, alpha dropped; `channel-conversion.ts`), then the chosen bands in order, each clipped when the plan says so, become (v − center) / spread in
- * the file's own units — this is how mean/std, percentile clip and fixed-divisor scaling are all
- * expressed. Without one (runs planned before), v / (2^bitDepth − 1), then (x − mean) / std.
+ * repeated, RGB to luminance, alpha dropped; `channel-conversion.ts`), then the chosen bands in order, each clipped
+ * when the plan says so, become (v − center) / spread in the file's own units — this is how mean/std, percentile clip
+ * and fixed-divisor scaling are all expressed. Without one (runs planned before), v / (2^bitDepth − 1), then (x − mean)
+ * / std.
  *
  * Huge images (imported by header) are never decoded whole: each draw reads a random window of
  * at most {@link HUGE_WINDOW}·imgSize on a side, from the tiles or strips that cover it.
  * Samples and windows are drawn from the explicit `rng` before any read, so a run is
  * reproducible and resumable without saving sampler state.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Rng } from '../mae/rng';
 import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from './augment';
 import type { Batch, BatchSource } from './batch';
@@ -24,7 +25,9 @@ import { convertRaster, conversionOf } from './channel-conversion';
 import { decodeImage } from './formats/decode';
 import { namedFormat, SNIFF_BYTES } from './formats/formats';
 import type { Raster } from './formats/raster';
-import { openSampleFile, type Region, type SampleFile } from './formats/sample-files';
+import { openOmeZarr } from './formats/ome-zarr';
+import { cropRaster, openSampleFile, type Region, type SampleFile } from './formats/sample-files';
+import { openSeries, openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
 
 /** One training sample as the store knows it. */
 export interface ImageEntry {
@@ -42,6 +45,11 @@ export interface ImageEntry {
   nodata?: number | null;
   /** The file's content hash at import: the training cache's key. */
   sha256?: string | null;
+  /**
+   * A plane of a NIfTI volume cut along any axis, with 2.5-D neighbours (`volumes/volume-planes.ts`);
+   * then `channels` is the file's bands per plane and reads give (2n + 1) × as many.
+   */
+  plane?: VolumePlane;
 }
 
 /** Per model channel: the source band, an optional clip, and (v − center) / spread. */
@@ -80,6 +88,17 @@ export const HUGE_WINDOW = 4;
 export async function readEntry(entry: ImageEntry, region?: Region): Promise<Raster> {
   let file: SampleFile | null = null;
   try {
+    if (entry.plane) {
+      const { series } = entry.plane;
+      const grid = series ? await openSeries(series.slices, series.spacing, (slice) => readEntry({ ...entry, ...slice, plane: undefined })) : await openVolumeFile(entry.path);
+      const plane = readVolumePlane(grid, entry.plane);
+      return region ? cropRaster(plane, region) : plane;
+    }
+    // An OME-Zarr image is a folder of chunks, read by zarrita.
+    if ((await stat(entry.path)).isDirectory()) {
+      file = await openOmeZarr(entry.path);
+      return await file.read(entry.frame ?? 0, region);
+    }
     const source = entry.huge
       ? { bytes: null, head: await readHead(entry.path), path: entry.path, size: Number.MAX_SAFE_INTEGER }
       : { bytes: new Uint8Array(await readFile(entry.path)), path: entry.path };
@@ -120,11 +139,11 @@ async function readHead(path: string): Promise<Uint8Array> {
  */
 export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransform, region?: Region): Promise<PlanarImage> {
   const read = await readEntry(entry, region);
-  if (read.bands !== entry.channels) throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${entry.channels}`);
-  const raster = convertEntry(entry.path, read, transform);
+  checkBands(entry, read);
+  const raster = convertEntry(entry.path, read, transform, planesOf(entry));
   const { width, height, bands, values } = raster;
   if (!transform && raster.sampleType !== (entry.bitDepth === 16 ? 'uint16' : 'uint8')) {
-    throw new Error(`${entry.path}: decoded ${raster.sampleType} values at ${entry.bitDepth} bits; plan the run again to normalise them`);
+    throw new Error(`${entry.path}: decoded ${raster.sampleType} values ` + `at ${entry.bitDepth} bits; plan the run again to normalise them`);
   }
   const pixels = height * width;
   const channels = transform ? transform.bands.length : bands;
@@ -141,7 +160,7 @@ export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransfo
     for (let index = 0; index < pixels; index++) {
       let value = values[index * bands + band]!;
       // Missing pixels (NaN, nodata) become the channel's center: zero after normalisation.
-      if (value !== value || value === nodata) value = center;
+      if (Number.isNaN(value) || value === nodata) value = center;
       value = value < low ? low : value > high ? high : value;
       planar[c * pixels + index] = (value - center) * inverse; // HWC → CHW
     }
@@ -149,14 +168,73 @@ export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransfo
   return { data: planar, channels, height, width };
 }
 
-/** A raster converted as the transform's channel plan says (unchanged without conversions). */
-export function convertEntry(path: string, raster: Raster, transform: ChannelTransform | undefined): Raster {
+/** Planes a read of the entry stacks as bands: 2n + 1 for a 2.5-D volume plane, else 1. */
+export function planesOf(entry: ImageEntry): number {
+  return entry.plane ? 2 * entry.plane.neighbours + 1 : 1;
+}
+
+/** Throws naming the file when a read has other bands than the dataset says of it. */
+export function checkBands(entry: ImageEntry, read: Raster): void {
+  const expected = entry.channels * planesOf(entry);
+  if (read.bands !== expected) throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${expected}`);
+}
+
+/**
+ * A raster converted as the transform's channel plan says (unchanged without conversions). A
+ * raster of `planes` stacked planes (2.5-D) is converted plane by plane and stacked again.
+ */
+export function convertEntry(path: string, raster: Raster, transform: ChannelTransform | undefined, planes = 1): Raster {
   if (!transform?.conversions || transform.inputChannels === undefined) return raster;
+  const { conversions, inputChannels } = transform;
   try {
-    return convertRaster(raster, conversionOf(transform.conversions, raster.bands, transform.inputChannels), transform.inputChannels);
+    if (planes === 1) return convertRaster(raster, conversionOf(conversions, raster.bands, inputChannels), inputChannels);
+    return stackPlanes(splitPlanes(raster, planes).map((plane) => convertRaster(plane, conversionOf(conversions, plane.bands, inputChannels), inputChannels)));
   } catch (error) {
     throw new Error(`${path}: ${(error as Error).message}`);
   }
+}
+
+/** The `planes` rasters stacked plane-major as the bands of one. */
+function splitPlanes(raster: Raster, planes: number): Raster[] {
+  const bands = raster.bands / planes;
+  const pixels = raster.width * raster.height;
+  return Array.from({ length: planes }, (_, slot) => {
+    const values = new (raster.values.constructor as new (length: number) => Raster['values'])(pixels * bands);
+    for (let pixel = 0; pixel < pixels; pixel++) {
+      for (let band = 0; band < bands; band++) values[pixel * bands + band] = raster.values[pixel * raster.bands + slot * bands + band]!;
+    }
+    return { ...raster, bands, values };
+  });
+}
+
+/** Rasters of one size stacked plane-major as the bands of one. */
+function stackPlanes(planes: Raster[]): Raster {
+  const first = planes[0]!;
+  const bands = first.bands * planes.length;
+  const pixels = first.width * first.height;
+  const values = new (first.values.constructor as new (length: number) => Raster['values'])(pixels * bands);
+  planes.forEach((plane, slot) => {
+    for (let pixel = 0; pixel < pixels; pixel++) {
+      for (let band = 0; band < first.bands; band++) values[pixel * bands + slot * first.bands + band] = plane.values[pixel * first.bands + band]!;
+    }
+  });
+  return { ...first, bands, values };
+}
+
+/** Which sample of its file an entry reads: its frame, or a volume plane's axis, index, volume and neighbours. */
+export function sampleKey(entry: ImageEntry): string {
+  const { plane } = entry;
+  if (!plane) return String(entry.frame ?? 0);
+  const key = `${'ijk'[plane.axis]}${plane.index}t${plane.time}n${plane.neighbours}`;
+  // A series' planes depend on which of its slices are kept: their list is part of the key.
+  return plane.series ? `${key}s${fnv1a(plane.series.slices.map((slice) => `${slice.path}#${slice.frame}`).join('\0'))}` : key;
+}
+
+/** 32-bit FNV-1a of a string, in hex (a short, stable key; not a security hash). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 /** A byte-budgeted LRU of decoded images (Map iteration order is recency). */
@@ -217,7 +295,7 @@ export function fileBatchSource(options: FileBatchOptions): BatchSource {
   const cache = new DecodedCache(options.cacheBytes ?? 512 * 2 ** 20);
   const load = async (entry: ImageEntry, window: Region | undefined): Promise<PlanarImage> => {
     if (window) return decodePlanar(entry, transform, window); // windows of huge images are not cached
-    const key = `${entry.path}#${entry.frame ?? 0}`;
+    const key = `${entry.path}#${sampleKey(entry)}`;
     const cached = cache.get(key);
     if (cached) return cached;
     const decoded = await decodePlanar(entry, transform);

@@ -25,14 +25,15 @@ export function checkConversion(conversion: ChannelConversion, source: number, t
   if (conversion === 'exclude') throw new Error(`the channel plan leaves ${source}-channel images out of training`);
   const choices = conversionChoices(source, target);
   if (!choices.includes(conversion)) {
-    throw new Error(`the channel plan cannot "${conversion}" ${source}-channel images into ${target} bands; it can ${choices.join(' or ')}`);
+    throw new Error(`the channel plan cannot "${conversion}" ${source}-channel ` + `images into ${target} bands; it can ${choices.join(' or ')}`);
   }
 }
 
 /** Source band feeding each output band, for conversions that only copy bands. */
 function copiedBands(conversion: ChannelConversion, source: number, target: number): number[] | null {
   if (conversion === 'keep') return null;
-  if (conversion === 'repeat') return Array.from({ length: target }, () => 0); // the grey band (alpha of grey + alpha dropped)
+  // the grey band (alpha of grey + alpha dropped)
+  if (conversion === 'repeat') return Array.from({ length: target }, () => 0);
   if (conversion === 'drop-alpha') return Array.from({ length: source - 1 }, (_, band) => band);
   return null;
 }

@@ -71,7 +71,7 @@ describe('a project of mixed channel counts', () => {
     expect(plan.channels).toBe(3);
   });
 
-  it('leaves out a channel count: Curate, the split, the run and its recipe count only what is kept, and name the class', async () => {
+  it('leaves out a channel count: Curate, split, run and recipe count only the kept, naming the class', async () => {
     await savePlan({ conversions: { 1: 'exclude', 3: 'keep', 4: 'drop-alpha' } });
     const view = await studio.services.curation.channelPlan(projectId);
     expect(view.coverage).toEqual({ keptImages: 7, leftOutImages: 3, excludedClasses: ['grey'] });

@@ -19,6 +19,7 @@ import {
 import type { Workspace } from '../workspace';
 import type { ChannelTransform, ImageEntry } from './batches';
 import { conversionOf } from './channel-conversion';
+import { checkVolumeSampling } from './volumes/volume-entries';
 
 /** A stored image as statistics and thumbnails need it. */
 export interface PlanImage extends ImageEntry {
@@ -92,13 +93,13 @@ export function defaultChannelPlan(channels: number): ChannelPlan {
 export function validatePlan(input: ChannelPlanInput, counts: readonly number[], fallbackInput: number): ChannelPlan {
   const inputChannels = input.inputChannels ?? Math.max(1, fallbackInput);
   if (counts.length > 0 && !counts.includes(inputChannels)) {
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.inputChannels must be one of ${counts.join(', ')} (the channel counts of the kept images), got ${inputChannels}`);
+    throw new StudioError('INVALID_ARGUMENT', `channelPlan.inputChannels must be one of ${counts.join(', ')} ` + `(the channel counts of the kept images), got ${inputChannels}`);
   }
   const conversions: Record<string, ChannelConversion> = {};
   for (const [key, conversion] of Object.entries(input.conversions ?? {})) {
     const choices = conversionChoices(Number(key), inputChannels);
     if (!choices.includes(conversion)) {
-      throw new StudioError('INVALID_ARGUMENT', `channelPlan.conversions.${key} must be ${choices.map((choice) => `"${choice}"`).join(' or ')} for ${key}-channel images into ${inputChannels} bands, got "${conversion}"`);
+      throw new StudioError('INVALID_ARGUMENT', `channelPlan.conversions.${key} must be ${choices.map((choice) => `"${choice}"`).join(' or ')} ` + `for ${key}-channel images into ${inputChannels} bands, got "${conversion}"`);
     }
     conversions[key] = conversion;
   }
@@ -113,9 +114,18 @@ export function validatePlan(input: ChannelPlanInput, counts: readonly number[],
   outside('bands', plan.bands);
   outside('displayBands', plan.displayBands);
   if (plan.displayRange.length !== plan.displayBands.length) {
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.displayRange needs ${plan.displayBands.length} entries (one per shown band), got ${plan.displayRange.length}`);
+    throw new StudioError('INVALID_ARGUMENT', `channelPlan.displayRange needs ${plan.displayBands.length} ` + `entries (one per shown band), got ${plan.displayRange.length}`);
   }
   return plan;
+}
+
+/**
+ * Throws INVALID_ARGUMENT when the plan's volume setting cannot be applied to the images it keeps
+ * (`volumes/volume-entries.ts`: DICOM series cut along another axis, plain images with neighbours),
+ * so Curate says so when the plan is saved rather than when a run starts.
+ */
+export function checkPlanVolumes(workspace: Workspace, projectId: number, plan: ChannelPlan): void {
+  if (plan.volume) checkVolumeSampling(keptByPlan(planImages(workspace, projectId), plan).map((image) => image.meta), plan.volume);
 }
 
 /** What a plan keeps of images counted by channel count and label. */
@@ -178,6 +188,8 @@ export function channelPlanView(workspace: Workspace, projectId: number): Channe
     stats: stored.stats && statsMatch(stored.stats, plan, counts) ? stored.stats : null,
     groups,
     coverage: planCoverage(rows, plan),
+    volumes: workspace.images.volumeCount(projectId),
+    modelChannels: plan.bands.length * (2 * (plan.volume?.neighbours ?? 0) + 1),
   };
 }
 
@@ -233,7 +245,24 @@ export function resolveTransform(plan: ChannelPlan, stats: DatasetChannelStats |
       transform.spread.push(std > 1e-6 ? std : 1);
     }
   }
-  return transform;
+  return withNeighbours(transform, plan.volume?.neighbours ?? 0);
+}
+
+/**
+ * A transform for 2.5-D samples: the 2n + 1 stacked planes each bring `inputChannels` bands, and
+ * every plane's bands get the plan's transform (model channels plane-major: k × the plan's bands).
+ */
+export function withNeighbours(transform: ChannelTransform, neighbours: number): ChannelTransform {
+  if (neighbours === 0) return transform;
+  const planes = Array.from({ length: 2 * neighbours + 1 }, (_, slot) => slot);
+  const input = transform.inputChannels ?? 1;
+  return {
+    ...transform,
+    bands: planes.flatMap((slot) => transform.bands.map((band) => slot * input + band)),
+    clip: planes.flatMap(() => transform.clip),
+    center: planes.flatMap(() => transform.center),
+    spread: planes.flatMap(() => transform.spread),
+  };
 }
 
 /** Pixel-weighted dataset mean and std per band in the images' own units, from per-image stats. */

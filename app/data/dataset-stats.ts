@@ -104,7 +104,7 @@ export async function computeDatasetStats(workspace: Workspace, projectId: numbe
       for (let pixel = 0; pixel < pixels; pixel += stride) {
         for (let band = 0; band < raster.bands; band++) {
           const value = raster.values[pixel * raster.bands + band]!;
-          if (value !== value || value === image.nodata) continue;
+          if (Number.isNaN(value) || value === image.nodata) continue;
           bands[band]!.add(value);
         }
       }

@@ -64,7 +64,7 @@ export class ImageWindows {
     const { step } = query;
     const output = Math.ceil(region.width / step) * Math.ceil(region.height / step);
     if (output > WINDOW_LIMITS.outputPixels) {
-      throw new StudioError('INVALID_ARGUMENT', `a window of ${region.width}×${region.height} at step ${step} is ${output} pixels; at most ${WINDOW_LIMITS.outputPixels} per call: use a larger step or a smaller region`, { imageId });
+      throw new StudioError('INVALID_ARGUMENT', `a window of ${region.width}×${region.height} at step ${step} is ${output} pixels; ` + `at most ${WINDOW_LIMITS.outputPixels} per call: use a larger step or a smaller region`, { imageId });
     }
     const entry: ImageEntry = {
       path: image.path, channels: image.channels ?? 1, bitDepth: image.bitDepth ?? 8, frame,
@@ -73,7 +73,7 @@ export class ImageWindows {
     let raster: Raster;
     if (entry.huge) {
       if (region.width * region.height > WINDOW_LIMITS.hugeReadPixels) {
-        throw new StudioError('INVALID_ARGUMENT', `${image.path} is too large to read whole: a window reads at most ${WINDOW_LIMITS.hugeReadPixels} native pixels, this one ${region.width * region.height}; zoom in`, { imageId });
+        throw new StudioError('INVALID_ARGUMENT', `${image.path} is too large to read whole: a window reads at most ${WINDOW_LIMITS.hugeReadPixels} ` + `native pixels, this one ${region.width * region.height}; zoom in`, { imageId });
       }
       raster = sampleRegion(await readEntry(entry, region), { x: 0, y: 0, width: region.width, height: region.height }, step);
     } else {

@@ -23,7 +23,8 @@ describe('stratifiedSplit', () => {
       const trainGroups = new Set(train.map((item) => item.group).filter(Boolean));
       const valGroups = new Set(val.map((item) => item.group).filter(Boolean));
       expect([...valGroups].filter((group) => trainGroups.has(group))).toEqual([]);
-      // A quarter of each label's units: label a has 6 volumes + 10 images = 16 units → 4; b has 6 → 2 (rounded from 1.5).
+      // A quarter of each label's units: label a has 6 volumes + 10 images = 16 units → 4;
+      // b has 6 → 2 (rounded from 1.5).
       expect(val.filter((item) => item.label === 'b')).toHaveLength(40);
       expect(train.length + val.length).toBe(250);
     }

@@ -101,7 +101,7 @@ describe('disk full during export', () => {
     const rowsBefore = exportRows();
     await expect(fixture.openAsync(async (w) => {
       // The database's last write refused, as a full disk would (SQLITE_FULL).
-      w.db.exec("CREATE TEMP TRIGGER refuse_export BEFORE INSERT ON exports BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+      w.db.exec("CREATE TEMP TRIGGER refuse_export BEFORE INSERT ON exports " + "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
       return exportRun(w, fixture.runId, 'onnx', out);
     })).rejects.toThrow(/disk is full/);
     expect(fs.existsSync(path.join(fixture.dir, 'full-database'))).toBe(false); // both folders it made, gone

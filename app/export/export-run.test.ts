@@ -181,15 +181,15 @@ describe.skipIf(!python && process.env.CI !== 'true')('the whole MAE in the offi
     fs.writeFileSync(inputs, JSON.stringify({ imgs: Array.from(imgs.dataSync()), shuffle: Array.from(shuffleOrder(masks)), shape: imgs.shape }));
     tf.dispose([loss, pred, imgs]);
     loaded.dispose();
-    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { args: Record<string, number | boolean> };
     const script = `
 import json, sys, torch
 from mae_model import Mae
 from tensor_files import read_safetensors
 a = json.load(open(sys.argv[1]))["args"]
-model = Mae({"img": a["img_size"], "patch": a["patch_size"], "chans": a["in_chans"], "dim": a["embed_dim"], "depth": a["depth"],
-             "heads": a["num_heads"], "dec_dim": a["decoder_embed_dim"], "dec_depth": a["decoder_depth"],
-             "dec_heads": a["decoder_num_heads"], "mlp": a["mlp_ratio"], "norm_pix": a["norm_pix_loss"]})
+model = Mae({"img": a["img_size"], "patch": a["patch_size"], "chans": a["in_chans"], "dim": a["embed_dim"],
+             "depth": a["depth"], "heads": a["num_heads"], "dec_dim": a["decoder_embed_dim"],
+             "dec_depth": a["decoder_depth"], "dec_heads": a["decoder_num_heads"], "mlp": a["mlp_ratio"],
+             "norm_pix": a["norm_pix_loss"]})
 tensors, _ = read_safetensors(sys.argv[2])
 model.load_state_dict(tensors, strict=True)
 x = json.load(open(sys.argv[3]))

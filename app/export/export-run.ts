@@ -69,7 +69,7 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
   switch (format) {
     case 'safetensors': {
       const args = Object.entries(timmModelArgs(config, pooling, classes))
-        .map(([key, value]) => `${key}=${typeof value === 'string' ? `'${value}'` : typeof value === 'boolean' ? (value ? 'True' : 'False') : value}`)
+        .map(([key, value]) => `${key}=${pythonValue(value)}`)
         .join(', ');
       return [
         'import timm',
@@ -84,17 +84,24 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
         'import onnxruntime as ort',
         "session = ort.InferenceSession('model.onnx')",
         `outputs = session.run(None, {'pixels': images})  # images: ${shape} float32, normalised`,
-        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
+        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], ` + `features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
       ].join('\n');
     case 'tfjs':
       return [
         "const model = await tf.loadGraphModel('file://path/to/model.json'); // or an http(s) URL in a browser",
-        `const [features${classes ? ', logits' : ''}] = model.execute({ pixels }, ['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
+        `const [features${classes ? ', logits' : ''}] = model.execute({ pixels }, ` + `['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
       ].join('\n');
   }
 }
 
 /** The run's model card; a whole-MAE export says so in its title. */
+/** A model argument as Python source: strings quoted, booleans True or False. */
+function pythonValue(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return String(value);
+}
+
 function exportCard(workspace: Workspace, loaded: LoadedRun, format: ExportFormat | null, pooling: Pooling, full: boolean): ModelCard {
   const card = buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, loaded.head?.classes ?? null);
   return full ? { ...card, title: card.title.replace('MAE encoder', 'whole MAE: encoder, decoder and mask token') } : card;
@@ -169,7 +176,17 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
   try {
     if (loaded.model.config.groupedBands) {
       // timm's VisionTransformer, its ONNX graph and the TF.js model take one patch embedding over all bands.
-      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a SatMAE (grouped bands) run: its ${loaded.model.config.groupedBands.groups.length} band groups each have their own patch embedding, which timm's VisionTransformer, ONNX and TF.js exports of the encoder cannot express; use its embeddings and probes in the studio`);
+      const groups = loaded.model.config.groupedBands.groups.length;
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `run ${runId} is a SatMAE (grouped bands) run: its ${groups} band groups each have their own patch ` +
+          "embedding, which timm's VisionTransformer, ONNX and TF.js exports of the encoder cannot express; " +
+          'use its embeddings and probes in the studio',
+      );
+    }
+    if (loaded.model.config.channelAgnostic) {
+      // timm's VisionTransformer, the ONNX/TF.js graph and models_mae.py embed all C channels of a patch as one token.
+      throw new StudioError('UNSUPPORTED', `run ${runId} uses CA-MAE channel-agnostic tokens (one token per channel and patch); the ${options.full ? 'whole-MAE' : format} export describes one token per patch and cannot express it yet. Use the run's embeddings, probes and fine-tuning in the studio`);
     }
     if (options.full && loaded.run.kind !== 'pretrain') {
       throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${loaded.run.kind} run; the whole MAE (with its decoder) is exported from pretraining runs`);
@@ -192,7 +209,7 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     } else {
       const spec = encoderGraphSpec(loaded.model, pooling, loaded.head);
       if (format === 'onnx') {
-        contents.set('model.onnx', encoderToOnnx(spec, `MAE Studio ${loaded.head ? 'classifier' : 'encoder'} of run ${runId}; input pixels [N, C, H, W] float32, normalised (see MODEL_CARD.md)`));
+        contents.set('model.onnx', encoderToOnnx(spec, `MAE Studio ${loaded.head ? 'classifier' : 'encoder'} of run ${runId}; ` + `input pixels [N, C, H, W] float32, normalised (see MODEL_CARD.md)`));
       } else {
         const model = encoderToTfjs(spec);
         contents.set('model.json', Buffer.from(JSON.stringify(model.modelJson)));

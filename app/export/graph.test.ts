@@ -81,7 +81,8 @@ describe('TF.js export', () => {
     const pixels = randomImages(2, 4);
     const expected = reference('mean', pixels, 2, 6);
     const exported = encoderToTfjs(expected.spec);
-    const json = JSON.parse(JSON.stringify(exported.modelJson)) as typeof exported.modelJson; // as read back from model.json
+    // as read back from model.json
+    const json = JSON.parse(JSON.stringify(exported.modelJson)) as typeof exported.modelJson;
     const model = await converter.loadGraphModel(tf.io.fromMemory({
       modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData: exported.weights.buffer.slice(0) as ArrayBuffer,
     }));

@@ -102,7 +102,8 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
       const b = g.constant(`${prefix}.${letter}.bias`, [width], qkvBias.data.slice(index * width, (index + 1) * width));
       return g.add(g.matMul(g.reshape(x, [-1, width]), w), b); // [N*T, D]
     };
-    const q = splitHeads(g.mul(part(0, 'q'), scalar(`${prefix}.scale`, 1 / Math.sqrt(headDim))), [0, 2, 1, 3]); // [N, h, T, hd]
+    // [N, h, T, hd]
+    const q = splitHeads(g.mul(part(0, 'q'), scalar(`${prefix}.scale`, 1 / Math.sqrt(headDim))), [0, 2, 1, 3]);
     const kTransposed = splitHeads(part(1, 'k'), [0, 2, 3, 1]); // [N, h, hd, T]
     const v = splitHeads(part(2, 'v'), [0, 2, 1, 3]); // [N, h, T, hd]
     const weights = g.softmax(g.matMul(q, kTransposed)); // [N, h, T, T]

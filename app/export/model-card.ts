@@ -4,7 +4,7 @@
  * were normalised, the recipe, the loss curve in summary, probe and fine-tune scores, the
  * backend and when. Built from the workspace only, so the UI can preview it before exporting.
  */
-import { EXPORT_FORMAT_NAMES, type AccuracyGain, type ChannelConversion, type ExportFormatName, type Interval } from '../contract';
+import { EXPORT_FORMAT_NAMES, type AccuracyGain, type ChannelConversion, type ExportFormatName, type Interval, type VolumeSampling } from '../contract';
 import type { MaeConfig } from '../mae/config';
 import { paramSpecs } from '../mae/params';
 import type { FinetunePlan } from '../train/finetune-plan';
@@ -68,6 +68,8 @@ export interface ModelCard {
     conversions: Record<string, ChannelConversion>;
     /** Classes the channel plan left out: the encoder never saw them. */
     excludedClasses: string[];
+    /** How volumes became samples (the channel plan's `volume`); absent: stored slices. */
+    volume?: VolumeSampling;
   };
   normalisation: { mean: number[]; std: number[]; scaling: string };
   recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'> & { peakLr: number }; finetuning: FinetunePlan | null };
@@ -104,7 +106,7 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
   const children = workspace.runs.list(pretrainRun.projectId).map(typedRun).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
   const { model, ...recipe } = storedTrainConfig(plan.recipe);
   const pretraining = { ...recipe, peakLr: recipePeakLr(recipe) };
-  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
+  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, ` + `patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
   return {
     title: `${project.name}: MAE ${run.kind === 'finetune' ? 'classifier' : 'encoder'} (run ${run.id})`,
     format,
@@ -124,6 +126,7 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
       formats: [...new Set(kinds.map((k) => k.format))].sort(),
       conversions: plan.data.channelPlan?.conversions ?? {},
       excludedClasses: plan.data.excludedClasses ?? [],
+      ...(plan.data.channelPlan?.volume && { volume: plan.data.channelPlan.volume }),
     },
     normalisation: { mean: plan.data.mean, std: plan.data.std, scaling: plan.data.scaling },
     recipe: { pretraining, finetuning: run.kind === 'finetune' ? run.config : null },
@@ -162,13 +165,28 @@ function encoderParameterCount(config: MaeConfig): number {
   return encoder.reduce((total, spec) => total + spec.shape.reduce((a, b) => a * b, 1), positions);
 }
 
-/** The channel plan's conversions and left-out classes as Markdown lines (none when nothing was converted or left out). */
+/** How the encoder's input was cut from volumes, as a user feeding it must reproduce it. */
+function volumeLine(volume: VolumeSampling): string {
+  const planes = volume.axis === 'all' ? 'axial, coronal and sagittal' : volume.axis;
+  const slices = 2 * volume.neighbours + 1;
+  const stacked =
+    `; each sample is ${slices} neighbouring slices stacked as channels ` +
+    `(slice − ${volume.neighbours} … slice + ${volume.neighbours}, repeated at the volume's ends), ` +
+    'so feed the encoder the same.';
+  const cut = `Volumes were cut into ${planes} planes, resampled to square pixels along the coarser in-plane axis`;
+  return cut + (slices > 1 ? stacked : '.');
+}
+
+/**
+ * The channel plan's conversions and left-out classes as Markdown lines (none when nothing was converted or left out).
+ */
 function conversionLines(conversions: Record<string, ChannelConversion>, excludedClasses: string[]): string[] {
   const target = Number(Object.entries(conversions).find(([, conversion]) => conversion === 'keep')?.[0] ?? 0);
   const words: Record<ChannelConversion, string> = { keep: 'as they are', repeat: 'grey band repeated', luminance: 'to grey by Rec. 601 luminance', 'drop-alpha': 'alpha dropped', exclude: 'left out' };
   const converted = Object.entries(conversions).filter(([, conversion]) => conversion !== 'keep');
+  const conversionList = converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ');
   return [
-    ...(converted.length ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ')}.`] : []),
+    ...(converted.length ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${conversionList}.`] : []),
     ...(excludedClasses.length ? ['', `Classes left out by the channel plan (never seen by the encoder): ${excludedClasses.join(', ')}.`] : []),
   ];
 }
@@ -181,9 +199,9 @@ export function probeMarkdown(p: ProbeScore): string[] {
   const block = p.block === null ? '' : ` of block ${p.block}${p.blockChosenBy ? ` (chosen by ${p.blockChosenBy})` : ''}`;
   const baselines = [`random init ${scored(p.randomInitAccuracy, p.randomInitInterval)}`, ...(p.rawPixelsAccuracy === null ? [] : [`raw pixels ${scored(p.rawPixelsAccuracy, p.rawPixelsInterval)}`])];
   return [
-    `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features${block}, fitted on ${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}, ` +
-      `${p.valImages} validation images — run ${p.runId}: **${scored(p.accuracy, p.interval)}**; ${baselines.join('; ')}`,
-    ...(p.gain ? [`  - gain over random init ${gainText(p.gain.randomInit)}; over raw pixels ${gainText(p.gain.rawPixels)} (paired bootstrap on the same images)`] : []),
+    `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features${block}, fitted on ` + `${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}, ` +
+      `${p.valImages} validation images — run ${p.runId}: ` + `**${scored(p.accuracy, p.interval)}**; ${baselines.join('; ')}`,
+    ...(p.gain ? [`  - gain over random init ${gainText(p.gain.randomInit)}; over raw ` + `pixels ${gainText(p.gain.rawPixels)} (paired bootstrap on the same images)`] : []),
     ...p.warnings.map((warning) => `  - ⚠ ${warning}`),
   ];
 }
@@ -192,7 +210,7 @@ export function probeMarkdown(p: ProbeScore): string[] {
 function lossTarget(card: ModelCard): string {
   const normalised = card.model.config.normPixLoss !== false;
   if (card.domainRecipe.name === 'fgmae') return normalised ? 'its targets normalised per patch' : 'its targets as they are';
-  const pixels = card.domainRecipe.name === 'deblur' ? 'sharp pixels' : 'pixels';
+  const pixels = card.domainRecipe.name === 'deblur' ? 'sharp pixels' : card.domainRecipe.name === 'camae' ? 'pixels of each self-standardised channel' : 'pixels';
   return normalised ? `per-patch normalised ${pixels}` : pixels;
 }
 
@@ -205,24 +223,25 @@ export function modelCardMarkdown(card: ModelCard): string {
     `Exported by MAE Studio ${card.studioVersion} on ${card.createdAt}${card.format ? ` as **${card.format}**` : ''}.`,
     (card.domainRecipe.name === 'mae'
       ? 'A Masked Autoencoder (He et al. 2021) encoder pretrained on the data below'
-      : `An encoder pretrained on the data below with ${card.domainRecipe.label} (${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
+      : `An encoder pretrained on the data below with ${card.domainRecipe.label} ` + `(${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
       (card.run.kind === 'finetune' ? ', then fine-tuned as a classifier.' : '.'),
     '',
     '## Model',
     `- ${card.model.architecture}; ${card.model.encoderParameters.toLocaleString('en-US')} encoder parameters`,
-    `- features: ${card.model.pooling === 'cls' ? 'the cls token' : 'mean of the patch tokens'} after the final LayerNorm`,
+    `- features: ${card.model.pooling === 'cls' ? 'the cls token' : 'mean of the patch tokens'} ` + `after the final LayerNorm`,
     ...(card.model.classes ? [`- classes: ${card.model.classes.join(', ')}`] : []),
-    `- run ${card.run.id} (${card.run.kind}, ${card.run.status}, step ${card.run.step}) on ${card.run.backend ?? 'unknown backend'}`,
+    `- run ${card.run.id} (${card.run.kind}, ${card.run.status}, step ${card.run.step}) ` + `on ${card.run.backend ?? 'unknown backend'}`,
     '',
     '## Data',
-    `Project "${dataset.project}" (${dataset.domain}): ${dataset.trainImages} training and ${dataset.valImages} validation images, ` +
-      `${dataset.channels} channel${dataset.channels === 1 ? '' : 's'}, ${dataset.bitDepths.join('/')}-bit, ${dataset.formats.join(', ')}. No file names or patient data are included.`,
+    `Project "${dataset.project}" (${dataset.domain}): ${dataset.trainImages} ` + `training and ${dataset.valImages} validation images, ` +
+      `${dataset.channels} channel${dataset.channels === 1 ? '' : 's'}, ${dataset.bitDepths.join('/')}-bit, ` + `${dataset.formats.join(', ')}. No file names or patient data are included.`,
     '',
     '| label | train | val |',
     '| --- | ---: | ---: |',
     ...dataset.labels.map((row) => `| ${row.label} | ${row.train} | ${row.val} |`),
-    ...(dataset.relabelled ? ['', `${dataset.relabelled} of these images carry a label set by hand in the studio instead of their folder's; the counts above use it.`] : []),
+    ...(dataset.relabelled ? ['', `${dataset.relabelled} of these images carry a label set by hand ` + `in the studio instead of their folder's; the counts above use it.`] : []),
     ...conversionLines(dataset.conversions, dataset.excludedClasses),
+    ...(dataset.volume ? ['', volumeLine(dataset.volume)] : []),
     '',
     '## Input normalisation',
     `Pixels: ${card.normalisation.scaling}.`,
@@ -231,20 +250,23 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     '## Recipe',
     `${card.domainRecipe.label}: ${card.domainRecipe.details}. After ${card.domainRecipe.citation}.`,
-    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
-      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
+    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ` + `${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of ` + `batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
+      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, ` + `weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
     ...(recipe.finetuning
-      ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
-          `drop path ${recipe.finetuning.dropPath}, label smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]
+      ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, ` + `base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
+          `drop path ${recipe.finetuning.dropPath}, label ` + `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]
       : []),
     '',
     '## Pretraining loss',
-    `${losses.steps} steps: train loss ${fixed(losses.firstTrainLoss)} → ${fixed(losses.lastTrainLoss)}; validation loss best ${fixed(losses.bestValLoss)}, last ${fixed(losses.lastValLoss)}.`,
+    `${losses.steps} steps: train loss ${fixed(losses.firstTrainLoss)} → ${fixed(losses.lastTrainLoss)}; ` + `validation loss best ${fixed(losses.bestValLoss)}, last ${fixed(losses.lastValLoss)}.`,
     '',
     '## Scores (validation split)',
     ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
     ...scores.probes.flatMap(probeMarkdown),
-    ...scores.finetunes.map((f) => `- fine-tuned, ${f.steps} steps: **${accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] })}**, ${f.valImages} images — run ${f.runId}`),
+    ...scores.finetunes.map((f) => {
+      const scored = accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] });
+      return `- fine-tuned, ${f.steps} steps: **${scored}**, ${f.valImages} images — run ${f.runId}`;
+    }),
     '',
   ];
   if (card.files.length) lines.push('## Files', ...card.files.map((f) => `- \`${f.name}\` (${f.bytes.toLocaleString('en-US')} bytes, sha256 ${f.sha256.slice(0, 16)}…)`), '');

@@ -40,12 +40,12 @@ export function exportServices(workspaceOf: () => Workspace): Pick<StudioImpl, '
           files: [...FORMAT_FILES[format], 'MODEL_CARD.md', 'model_card.json'],
           contents: [
             full
-              ? 'The whole MAE — encoder, decoder, mask token — under models_mae.py names (load_state_dict with strict=True)'
+              ? 'The whole MAE — encoder, decoder, mask token — under ' + 'models_mae.py names (load_state_dict with strict=True)'
               : format === 'safetensors'
                 ? 'Encoder weights under timm VisionTransformer names (no decoder, no mask token)'
                 : 'Encoder graph: input pixels [N, C, H, W] float32 → tokens and pooled features',
             ...(classifier ? [`Classifier head: ${card.model.classes!.length} classes (${card.model.classes!.join(', ')})`] : []),
-            ...(format === 'safetensors' ? [`config.json: ${full ? 'MaskedAutoencoderViT arguments' : 'architecture, image size, patch, channels'}, normalisation`] : []),
+            ...(format === 'safetensors' ? [`config.json: ` + `${full ? 'MaskedAutoencoderViT arguments' : 'architecture, image size, patch, channels'}, ` + `normalisation`] : []),
             'Model card: data summary (counts and labels only), normalisation, recipe, losses, scores',
           ],
           modelCard: modelCardMarkdown(card),

@@ -91,12 +91,12 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
         if (!tensor) { missing.push(`${prefix}${spec.name}`); continue; }
         const expected = officialShape(spec.name, spec.shape, config);
         if (JSON.stringify(tensor.shape) !== JSON.stringify(expected)) {
-          throw new StudioError('INVALID_ARGUMENT', `${file}: ${prefix}${spec.name} has shape ${JSON.stringify(tensor.shape)}, run ${job.run.id} needs ${JSON.stringify(expected)}`);
+          throw new StudioError('INVALID_ARGUMENT', `${file}: ${prefix}${spec.name} has shape ${JSON.stringify(tensor.shape)}, ` + `run ${job.run.id} needs ${JSON.stringify(expected)}`);
         }
         tensors.set(`${target}${spec.name}`, { shape: spec.shape, data: officialToOurs(spec.name, tensor, config) });
       }
     }
-    if (missing.length) throw new StudioError('INVALID_ARGUMENT', `${file} lacks ${missing.length} tensors the MAE needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+    if (missing.length) throw new StudioError('INVALID_ARGUMENT', `${file} lacks ${missing.length} tensors the MAE ` + `needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
 
     const worldSize = metadata.worldSize ? Number(metadata.worldSize) : null;
     const metrics = readMetrics(dir, job.startStep, step);
@@ -124,7 +124,8 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
     workspace.runs.addCheckpoint(run.id, step, target, sha256File(target));
     // The curve continues the parent's: its points up to the hand-off, then the job's.
     workspace.runs.appendMetrics(run.id, [...workspace.runs.metrics(parent.id).filter((m) => m.step <= job.startStep), ...metrics]);
-    const backend = `torchrun${worldSize ? ` · ${worldSize} process${worldSize > 1 ? 'es' : ''}` : ''}${metadata.torch ? ` · torch ${metadata.torch}` : ''}`;
+    const processes = worldSize ? ` · ${worldSize} process${worldSize > 1 ? 'es' : ''}` : '';
+    const backend = `torchrun${processes}${metadata.torch ? ` · torch ${metadata.torch}` : ''}`;
     workspace.runs.setStatus(run.id, step >= plan.recipe.totalSteps ? 'completed' : 'stopped', { backend });
     return { runId: run.id, parentRunId: parent.id, startStep: job.startStep, step, firstLoss: losses[0]?.value ?? null, finalLoss: losses.at(-1)?.value ?? null, worldSize };
   } finally {

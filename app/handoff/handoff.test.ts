@@ -121,8 +121,9 @@ sys.path.insert(0, ${JSON.stringify(script)})
 from train_mae import ManifestDataset
 out = []
 for case in json.load(sys.stdin):
-    t = {"inputChannels": case["target"], "conversions": {str(case["channels"]): case["conversion"]}, "bands": list(range(case["target"])),
-         "clip": [None] * case["target"], "center": [0] * case["target"], "spread": [1] * case["target"]}
+    t = {"inputChannels": case["target"], "conversions": {str(case["channels"]): case["conversion"]},
+         "bands": list(range(case["target"])), "clip": [None] * case["target"], "center": [0] * case["target"],
+         "spread": [1] * case["target"]}
     dataset = ManifestDataset([], {"channels": case["target"], "transform": t}, 8, [])
     raw = torch.tensor(case["values"], dtype=torch.float32).view(2, 2, case["channels"]).permute(2, 0, 1)
     out.append(dataset.normalise({"path": "x"}, raw).permute(1, 2, 0).reshape(-1).tolist())

@@ -56,7 +56,10 @@ export function scriptModel(config: MaeConfig): HandoffJob['model'] {
   };
 }
 
-/** Our checkpoint tensors (`model.*`, `optimizer.m.*`, `optimizer.v.*`) in the official layout, with the fixed position tables. */
+/**
+ * Our checkpoint tensors (`model.*`, `optimizer.m.*`, `optimizer.v.*`) in the official layout, with the fixed position
+ * tables.
+ */
 export function officialCheckpointTensors(tensors: Map<string, NamedTensor>, config: MaeConfig): Map<string, NamedTensor> {
   const out = new Map<string, NamedTensor>();
   const { side, numPatches } = gridSize(config);
@@ -80,10 +83,10 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
     if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`);
     const plan = run.config;
     if (plan.recipe.domainRecipe) {
-      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${domainRecipeSummary(plan.recipe.domainRecipe).label} run; the torchrun job implements the paper's MAE only`);
+      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${domainRecipeSummary(plan.recipe.domainRecipe).label}` + ` run; the torchrun job implements the paper's MAE only`);
     }
     if (plan.recipe.maskStrategy !== 'random') {
-      throw new StudioError('INVALID_ARGUMENT', `run ${runId} masks with "${plan.recipe.maskStrategy}"; the torchrun job implements the paper's random masking only`);
+      throw new StudioError('INVALID_ARGUMENT', `run ${runId} masks with "${plan.recipe.maskStrategy}"; ` + `the torchrun job implements the paper's random masking only`);
     }
     const checkpoint = workspace.runs.latestCheckpoint(runId);
     if (!checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint yet: train at least until its first checkpoint`);
@@ -103,7 +106,7 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
       const why = first.huge ? 'a slide larger than memory' : first.frame > 0 ? `frame ${first.frame + 1} of a multi-frame file` : `${first.format ?? 'unknown'} format`;
       throw new StudioError(
         'UNSUPPORTED',
-        `${unreadable.length} of run ${runId}'s ${all.length} images cannot be read by the torchrun job (PNG, JPEG, WebP and single-image TIFF only); first: ${first.path} (${why}). Continue this run in the studio`,
+        `${unreadable.length} of run ${runId}'s ${all.length} images cannot be read by the torchrun job (PNG, ` + `JPEG, WebP and single-image TIFF only); first: ${first.path} (${why}). Continue this run in the studio`,
       );
     }
     const images = all.map(({ format: _format, frame: _frame, huge: _huge, ...image }) => image);
@@ -136,8 +139,9 @@ function readme(job: HandoffJob, images: number): string {
   return `# MAE Studio hand-off: run ${job.run.id}
 
 Continues MAE pretraining run ${job.run.id} from step ${job.startStep} of ${job.totalSteps} with PyTorch
-DDP: ViT ${m.dim}d × ${m.depth} blocks, patch ${m.patch}, ${m.img} px, ${m.chans} channel${m.chans === 1 ? '' : 's'}, decoder
-${m.dec_dim}d × ${m.dec_depth}; batch ${job.recipe.batchSize} per process, mask ratio ${job.recipe.maskRatio}, blr ${job.recipe.blr} (lr rule: ${job.recipe.lrRule ?? 'linear'}).
+DDP: ViT ${m.dim}d × ${m.depth} blocks, patch ${m.patch}, ${m.img} px, ${m.chans} channel${m.chans === 1 ? '' : 's'},
+decoder ${m.dec_dim}d × ${m.dec_depth}; batch ${job.recipe.batchSize} per process, mask ratio ${job.recipe.maskRatio},
+blr ${job.recipe.blr} (lr rule: ${job.recipe.lrRule ?? 'linear'}).
 ${images} images are listed in \`manifest.json\` with their labels and split; pixels are scaled by
 bit depth and normalised with the project's per-channel mean and std (\`handoff.json\`).
 

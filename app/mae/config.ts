@@ -39,6 +39,14 @@ export interface MaeConfig {
    */
   featureHeads?: FeatureHead[];
   /**
+   * Channel-agnostic tokens (CA-MAE, Kraus et al. 2024; see channel-agnostic.ts): every channel
+   * is tokenised on its own by one shared p·p patch embedding, so the encoder takes any channel
+   * count; images are self-standardised per channel inside the model. Absent: false.
+   */
+  channelAgnostic?: boolean;
+  /** CA-MAE: weight of the Fourier-magnitude L1 term added to the MSE (their 0.01). Absent: 0. */
+  fourierLossWeight?: number;
+  /**
    * Grouped-band tokens (SatMAE, Cong et al. 2022): one token per band group and patch, each
    * group with its own patch embedding and prediction head (see grouped-bands.ts). Absent: one
    * token per patch over all channels, as the reference MAE.
@@ -136,6 +144,22 @@ export function gridSize(config: Pick<MaeConfig, 'imgSize' | 'patchSize'>): { si
   return { side, numPatches: side * side };
 }
 
+/**
+ * Tokens per image the masks and the decoder cover: L patches, G·L with grouped bands (SatMAE),
+ * or C·L with channel-agnostic tokens (CA-MAE).
+ */
+export function tokenCount(
+  config: Pick<MaeConfig, 'imgSize' | 'patchSize' | 'inChans' | 'channelAgnostic' | 'groupedBands'>,
+): number {
+  const perPatch = config.groupedBands ? config.groupedBands.groups.length : config.channelAgnostic ? config.inChans : 1;
+  return gridSize(config).numPatches * perPatch;
+}
+
+/** Values per patch token: C·p·p (grouped bands split it), or p·p with channel-agnostic tokens. */
+export function tokenLength(config: Pick<MaeConfig, 'patchSize' | 'inChans' | 'channelAgnostic'>): number {
+  return (config.channelAgnostic ? 1 : config.inChans) * config.patchSize * config.patchSize;
+}
+
 /** Checks every shape constraint; throws naming the field and the value. Returns the config. */
 export function validateMaeConfig(config: MaeConfig): MaeConfig {
   const positive: (keyof MaeConfig)[] = [
@@ -156,7 +180,15 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     }
     if (!Number.isInteger(head.width) || head.width < 1) throw new Error(`mae.featureHeads[${index}].width must be a positive integer, got ${String(head.width)}`);
   }
+  if (config.channelAgnostic !== undefined && typeof config.channelAgnostic !== 'boolean') throw new Error(`mae.channelAgnostic must be true or false, got ${String(config.channelAgnostic)}`);
+  if (config.channelAgnostic && (heads.length > 0 || config.pixelHead === false)) throw new Error('mae.channelAgnostic: channel-agnostic tokens predict pixels only (no feature heads)');
+  const fourier = config.fourierLossWeight;
+  if (fourier !== undefined && (typeof fourier !== 'number' || !(fourier >= 0 && fourier <= 1))) throw new Error(`mae.fourierLossWeight must be between 0 and 1, got ${String(fourier)}`);
+  if (fourier && !config.channelAgnostic) throw new Error('mae.fourierLossWeight needs mae.channelAgnostic (the Fourier term is CA-MAE\'s)');
   if (config.pixelHead === false && heads.length === 0) throw new Error('mae.pixelHead: a model without the pixel head needs at least one feature head');
+  if (config.groupedBands && config.channelAgnostic) {
+    throw new Error('mae.groupedBands and mae.channelAgnostic are two token layouts (SatMAE, CA-MAE); choose one');
+  }
   if (config.groupedBands) {
     validateGroupedBands(config.groupedBands, config.inChans);
     if (config.embedDim < 16 || config.decoderEmbedDim < 16) throw new Error(`mae.groupedBands needs token widths of at least 16, got ${config.embedDim} and ${config.decoderEmbedDim}`);
@@ -169,10 +201,10 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     throw new Error(`mae.embedDim (${config.embedDim}) must be divisible by mae.numHeads (${config.numHeads})`);
   }
   if (config.decoderEmbedDim % config.decoderNumHeads !== 0) {
-    throw new Error(`mae.decoderEmbedDim (${config.decoderEmbedDim}) must be divisible by mae.decoderNumHeads (${config.decoderNumHeads})`);
+    throw new Error(`mae.decoderEmbedDim (${config.decoderEmbedDim}) must be ` + `divisible by mae.decoderNumHeads (${config.decoderNumHeads})`);
   }
   if (config.embedDim % 4 !== 0 || config.decoderEmbedDim % 4 !== 0) {
-    throw new Error(`2-D sin-cos position embeddings need widths divisible by 4, got ${config.embedDim} and ${config.decoderEmbedDim}`);
+    throw new Error(`2-D sin-cos position embeddings need widths divisible by ` + `4, got ${config.embedDim} and ${config.decoderEmbedDim}`);
   }
   return config;
 }

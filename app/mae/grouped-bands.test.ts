@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateMaeConfig, type MaeConfig } from './config';
-import { groupedMasks, groupEmbedWidth, groupMask, tokenCount } from './grouped-bands';
+import { tokenCount } from './config';
+import { groupedMasks, groupEmbedWidth, groupMask } from './grouped-bands';
 import { useCpuBackend } from './mae.fixtures';
 import { makeMasks } from './masking';
 import { createMae, disposeModel, embedAllPatches, forwardEncoder, forwardMae } from './model';

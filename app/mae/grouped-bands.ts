@@ -30,11 +30,6 @@ export function groupEmbedWidth(width: number): number {
   return 4 * Math.floor(width / 16);
 }
 
-/** Tokens per image: G·L with grouped bands, else L. */
-export function tokenCount(config: MaeConfig): number {
-  return (config.groupedBands?.groups.length ?? 1) * gridSize(config).numPatches;
-}
-
 /**
  * The fixed encoder and decoder tables [1 + G·L, width] flattened: row 1 + g·L + l is
  * [2-D position of patch l (width − Dg) | group g (Dg)]. The encoder's cls row is zero; the
@@ -107,11 +102,6 @@ export function groupedMasks(strategy: MaskStrategyName, options: MaskingOptions
     }
   });
   return { batchSize, numPatches: tokens, numKeep: numGroups * numKeep, keep, restore, mask };
-}
-
-/** The masks a model's training step uses: grouped tokens for SatMAE, else `makeMasks`. */
-export function makeModelMasks(config: MaeConfig, strategy: MaskStrategyName, options: MaskingOptions, rng: Rng): MaskSet {
-  return config.groupedBands ? groupedMasks(strategy, options, config.groupedBands, rng) : makeMasks(strategy, options, rng);
 }
 
 /** Group g's [B, L] mask (1 = masked) out of grouped masks over G·L tokens. */

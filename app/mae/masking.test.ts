@@ -25,7 +25,8 @@ describe('masking', () => {
     const shuffle = shuffleOrder(masks);
     for (let b = 0; b < batchSize; b++) {
       const tokens = Array.from({ length: numPatches }, (_, l) => 100 * b + l);
-      const shuffled = Array.from({ length: numPatches }, (_, i) => tokens[shuffle[b * numPatches + i]!]!); // x_masked ++ masked
+      // x_masked ++ masked
+      const shuffled = Array.from({ length: numPatches }, (_, i) => tokens[shuffle[b * numPatches + i]!]!);
       expect(shuffled.slice(0, numKeep)).toEqual(Array.from(masks.keep.subarray(b * numKeep, (b + 1) * numKeep), (l) => tokens[l]));
       const unshuffled = Array.from({ length: numPatches }, (_, l) => shuffled[masks.restore[b * numPatches + l]!]);
       expect(unshuffled).toEqual(tokens);

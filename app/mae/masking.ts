@@ -68,7 +68,7 @@ function argsort(score: Float64Array): Int32Array {
 }
 
 /** Builds the MaskSet from per-sample scores: lowest `numKeep` scores are kept. */
-function fromScores(scores: Float64Array[], numPatches: number, numKeep: number): MaskSet {
+export function masksFromScores(scores: Float64Array[], numPatches: number, numKeep: number): MaskSet {
   const batchSize = scores.length;
   const keep = new Int32Array(batchSize * numKeep);
   const restore = new Int32Array(batchSize * numPatches);
@@ -90,7 +90,7 @@ export function randomMasking(options: MaskingOptions, rng: Rng): MaskSet {
   const numPatches = options.gridSide * options.gridSide;
   const numKeep = keepCount(numPatches, options.maskRatio);
   const scores = Array.from({ length: options.batchSize }, () => Float64Array.from({ length: numPatches }, () => rng.uniform()));
-  return fromScores(scores, numPatches, numKeep);
+  return masksFromScores(scores, numPatches, numKeep);
 }
 
 /** One BEiT block attempt: masks a random rectangle of at most `budget` new patches. */
@@ -137,7 +137,7 @@ export function blockMasking(options: MaskingOptions, rng: Rng): MaskSet {
     const score = Float64Array.from(grid, (masked) => masked + rng.uniform()); // masked patches sort last
     scores.push(score);
   }
-  return fromScores(scores, numPatches, numKeep);
+  return masksFromScores(scores, numPatches, numKeep);
 }
 
 /** Separable Gaussian blur of a side×side field with edge clamping. */
@@ -182,7 +182,7 @@ export function noiseMasking(options: MaskingOptions, rng: Rng): MaskSet {
       : (() => { const lower = gaussianBlur(white, side, sigmaHigh); return low.map((v, i) => v - lower[i]!); })();
     scores.push(score); // largest values sort last: masked
   }
-  return fromScores(scores, numPatches, numKeep);
+  return masksFromScores(scores, numPatches, numKeep);
 }
 
 /** Masks for a batch with the named strategy. */

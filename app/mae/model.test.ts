@@ -124,7 +124,8 @@ describe('MaskedAutoencoderViT', () => {
       const variable = model.params.get(name)!;
       const analytic = grads[variable.name]!.dataSync() as Float32Array;
       const original = variable.dataSync().slice();
-      const index = analytic.reduce((best, g, i) => (Math.abs(g) > Math.abs(analytic[best]!) ? i : best), 0); // strongest entry: best relative precision
+      // strongest entry: best relative precision
+      const index = analytic.reduce((best, g, i) => (Math.abs(g) > Math.abs(analytic[best]!) ? i : best), 0);
       const at = (delta: number): number => {
         const shifted = original.slice();
         shifted[index]! += delta;

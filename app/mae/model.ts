@@ -12,8 +12,9 @@
  * scatter nor a gather gradient (see ops.ts). `unshufflePrediction` restores patch order for display.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gridSize, validateMaeConfig, type MaeConfig } from './config';
-import { embedGroupTokens, groupedLoss, groupedPositionTables, tokenCount } from './grouped-bands';
+import { channelOneHot, channelPatchify, channelPosEmbed, channelUnpatchify, fourierLoss, selfStandardise, unshuffleByMatMul } from './channel-agnostic';
+import { gridSize, tokenCount, validateMaeConfig, type MaeConfig } from './config';
+import { embedGroupTokens, groupedLoss, groupedPositionTables } from './grouped-bands';
 import { shuffleOrder, type MaskSet } from './masking';
 import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './ops';
 import { featureHeadName, initParams } from './params';
@@ -38,14 +39,22 @@ export function createMae(config: MaeConfig, seed: number): MaeModel {
   return { config, params: initParams(config, seed), ...positionTables(config) };
 }
 
-/** The fixed encoder and decoder tables: 2-D sin-cos per patch, or per group token (grouped-bands.ts). */
+/**
+ * The fixed position tables of a config: [1 + T, D] and [1 + T, Dd], T = L, or C·L with
+ * channel-agnostic tokens; grouped bands add each token's group (grouped-bands.ts).
+ */
 function positionTables(config: MaeConfig): Pick<MaeModel, 'posEmbed' | 'decoderPosEmbed'> {
   if (config.groupedBands) return groupedPositionTables(config);
-  const { side, numPatches } = gridSize(config);
-  return {
-    posEmbed: tf.tensor2d(get2dSincosPosEmbed(config.embedDim, side, true), [1 + numPatches, config.embedDim]),
-    decoderPosEmbed: tf.tensor2d(get2dSincosPosEmbed(config.decoderEmbedDim, side, true), [1 + numPatches, config.decoderEmbedDim]),
-  };
+  const { side } = gridSize(config);
+  const table = (width: number) => config.channelAgnostic ? channelPosEmbed(width, side, config.inChans) : get2dSincosPosEmbed(width, side, true);
+  const rows = 1 + tokenCount(config);
+  return { posEmbed: tf.tensor2d(table(config.embedDim), [rows, config.embedDim]), decoderPosEmbed: tf.tensor2d(table(config.decoderEmbedDim), [rows, config.decoderEmbedDim]) };
+}
+
+/** The model's tokens of images [B, C, H, W]: [B, L, C·p·p], or self-standardised [B, C·L, p·p] with channel-agnostic tokens. */
+export function imageTokens(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
+  const { channelAgnostic, patchSize } = model.config;
+  return channelAgnostic ? tf.tidy(() => channelPatchify(selfStandardise(imgs), patchSize)) : patchify(imgs, patchSize);
 }
 
 /** Frees every tensor the model owns. */
@@ -66,15 +75,24 @@ export function paramLookup(model: MaeModel): ParamLookup {
 
 /**
  * Every patch embedded, no masking (probes, fine-tuning): imgs [B, C, H, W] → cls + patch
- * tokens with their positions [B, 1 + L, D], ready for the encoder blocks.
+ * tokens with their positions [B, 1 + L, D], ready for the encoder blocks. Channel-agnostic
+ * tokens: [B, 1 + C·L, D] for any C (the model's own channel count or another).
  */
 export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
   const param = paramLookup(model);
-  const { patchSize, embedDim } = model.config;
-  const patches = patchify(imgs, patchSize); // [B, L, C*p*p]
-  const x = tf.add(embedTokens(model, patches), tf.slice(model.posEmbed, [1, 0], [-1, embedDim])); // [B, T, D] + [T, D]; T = L, or G·L grouped
-  const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
-  return tf.concat([repeatToken(cls, imgs.shape[0]!, 1), x], 1); // [B, 1+L, D]
+  const { embedDim, channelAgnostic } = model.config;
+  return tf.tidy(() => {
+    const patches = imageTokens(model, imgs); // [B, L, C*p*p] (CA-MAE: [B, C*L, p*p])
+    const channels = imgs.shape[1]!;
+    // CA-MAE embeds any channel count: the same grid positions, repeated for each channel it is given.
+    const positions = channelAgnostic && channels !== model.config.inChans
+      ? tf.tensor2d(channelPosEmbed(embedDim, gridSize(model.config).side, channels), [1 + patches.shape[1]!, embedDim])
+      : model.posEmbed;
+    // [B, T, D] + [T, D]; T = L, G·L with grouped bands, C·L with channel-agnostic tokens
+    const x = tf.add(embedTokens(model, patches), tf.slice(positions, [1, 0], [-1, embedDim]));
+    const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
+    return tf.concat([repeatToken(cls, imgs.shape[0]!, 1), x], 1); // [B, 1+T, D]
+  });
 }
 
 /** Every token's embedding, positions not added: patches [B, L, C·p·p] → [B, L, D], or [B, G·L, D] with grouped bands. */
@@ -85,7 +103,7 @@ function embedTokens(model: MaeModel, patches: tf.Tensor): tf.Tensor {
 }
 
 /** Flat row indices b·L + ids[b, i] (+ `offset`), for gathering from a [B·L, ...] table. */
-function flatIndices(ids: Int32Array, rowsPerSample: number, batchSize: number, stride: number, offset = 0): Int32Array {
+function flatIndices(ids: Int32Array, rowsPerSample: number, stride: number, offset = 0): Int32Array {
   return ids.map((id, k) => Math.floor(k / rowsPerSample) * stride + id + offset);
 }
 
@@ -99,13 +117,14 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
   return tf.tidy(() => {
     let x: tf.Tensor;
     if (model.config.groupedBands) {
-      // Grouped bands: embed every group token, then keep the visible ones (numPatches counts tokens, G·L).
+      // Grouped bands: embed every group token, then keep the visible ones
+      // (numPatches counts tokens, G·L).
       const width = model.config.embedDim;
       const tokens = tf.reshape(embedGroupTokens(param, model.config, patches), [batchSize * numPatches, width]); // [B*G*L, D]
-      x = tf.reshape(gatherRows(tokens, flatIndices(keep, numKeep, batchSize, numPatches)), [batchSize, numKeep, width]); // [B, Tkeep, D]
+      x = tf.reshape(gatherRows(tokens, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, width]); // [B, Tkeep, D]
     } else {
       const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
-      const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, batchSize, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
+      const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
       x = linear(visible, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, Lkeep, D]
     }
     const positions = gatherRows(model.posEmbed, keep.map((id) => id + 1)); // [B*Lkeep, D], skipping the cls row
@@ -147,7 +166,14 @@ function decoderHidden(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.T
     for (let b = 0; b < batchSize; b++) {
       for (let i = 0; i < numPatches; i++) order[b * (1 + numPatches) + 1 + i] = 1 + shuffle[b * numPatches + i]!;
     }
-    x = tf.add(x, tf.reshape(gatherRows(model.decoderPosEmbed, order), [batchSize, 1 + numPatches, width])); // [B, 1+L, Dd]
+    // [B, 1+L, Dd]
+    x = tf.add(x, tf.reshape(gatherRows(model.decoderPosEmbed, order), [batchSize, 1 + numPatches, width]));
+    if (model.config.channelAgnostic) {
+      // + each token's channel
+      const channels = channelOneHot(shuffle, numPatches, model.config.inChans); // [B*(1+T), C]
+      const embedded = tf.matMul(channels, param('decoder_channel_embed'));
+      x = tf.add(x, tf.reshape(embedded, [batchSize, 1 + numPatches, width]));
+    }
     for (let i = 0; i < model.config.decoderDepth; i++) x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
     return layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias')); // [B, 1+L, Dd]
   });
@@ -230,16 +256,20 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
     throw new Error(`MAE expects images [B, ${inChans}, ${imgSize}, ${imgSize}], got ${JSON.stringify(imgs.shape)}`);
   }
   if (masks.batchSize !== imgs.shape[0] || masks.numPatches !== tokenCount(model.config)) {
-    throw new Error(`masks are for ${masks.batchSize}×${masks.numPatches} patches, images give ${imgs.shape[0]}×${tokenCount(model.config)}`);
+    throw new Error(
+      `masks are for ${masks.batchSize}×${masks.numPatches} patches, ` +
+        `images give ${imgs.shape[0]}×${tokenCount(model.config)}`,
+    );
   }
+  if (model.config.channelAgnostic) return forwardChannelAgnostic(model, imgs, masks);
   if (targets.pixels && !sameShape(targets.pixels.shape, imgs.shape)) {
-    throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, got ${JSON.stringify(targets.pixels.shape)}`);
+    throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, ` + `got ${JSON.stringify(targets.pixels.shape)}`);
   }
   const heads = model.config.featureHeads ?? [];
   for (const head of heads) {
     const feature = targets.features?.[head.name];
     if (!feature || !sameShape(feature.shape, [masks.batchSize, masks.numPatches, head.width])) {
-      throw new Error(`feature head ${head.name} needs targets [${masks.batchSize}, ${masks.numPatches}, ${head.width}], got ${feature ? JSON.stringify(feature.shape) : 'none'}`);
+      throw new Error(`feature head ${head.name} needs targets [${masks.batchSize}, ${masks.numPatches}, ${head.width}], ` + `got ${feature ? JSON.stringify(feature.shape) : 'none'}`);
     }
   }
   return tf.tidy(() => {
@@ -267,6 +297,23 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
   });
 }
 
+/**
+ * CA-MAE: self-standardised channel tokens, MSE on the masked tokens, plus the Fourier term
+ * between the whole predicted image (every token) and its target when `fourierLossWeight` > 0.
+ */
+function forwardChannelAgnostic(model: MaeModel, imgs: tf.Tensor, masks: MaskSet): { loss: tf.Scalar; pred: tf.Tensor } {
+  const { patchSize, inChans, normPixLoss, fourierLossWeight = 0 } = model.config;
+  return tf.tidy(() => {
+    const tokens = imageTokens(model, imgs); // [B, C*L, p*p]
+    const pred = forwardDecoder(model, forwardEncoder(model, tokens, masks), masks); // [B, C*L, p*p], shuffled
+    const loss = forwardLoss(model, tokens, pred, masks);
+    if (fourierLossWeight === 0) return { loss, pred };
+    const target = channelUnpatchify(normPixLoss ? normalisePerPatch(tokens) : tokens, patchSize, inChans); // [B, C, H, W]
+    const image = channelUnpatchify(unshuffleByMatMul(pred, masks), patchSize, inChans); // [B, C, H, W]
+    return { loss: tf.add(loss, tf.mul(fourierLoss(image, target), fourierLossWeight)) as tf.Scalar, pred };
+  });
+}
+
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((size, i) => size === b[i]);
 }
@@ -277,7 +324,7 @@ export function unshufflePrediction(pred: tf.Tensor, masks: MaskSet): tf.Tensor 
   const patchLength = pred.shape[2]!;
   return tf.tidy(() => {
     const rows = tf.reshape(pred, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
-    const unshuffled = gatherRows(rows, flatIndices(restore, numPatches, batchSize, numPatches)); // [B*L, C*p*p]
+    const unshuffled = gatherRows(rows, flatIndices(restore, numPatches, numPatches)); // [B*L, C*p*p]
     return tf.reshape(unshuffled, [batchSize, numPatches, patchLength]); // [B, L, C*p*p]
   });
 }

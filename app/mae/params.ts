@@ -49,7 +49,8 @@ function blockSpecs(prefix: string, width: number, mlpRatio: number): ParamSpec[
 
 /** All trainable parameters in a fixed order (the order seeded initialisation draws in). */
 export function paramSpecs(config: MaeConfig): ParamSpec[] {
-  const { patchSize: p, inChans, embedDim, decoderEmbedDim, mlpRatio } = config;
+  const { patchSize: p, embedDim, decoderEmbedDim, mlpRatio } = config;
+  const inChans = config.channelAgnostic ? 1 : config.inChans; // CA-MAE: one p·p embedding shared by every channel
   return [
     ...(config.groupedBands
       ? config.groupedBands.groups.flatMap((group, g) => linearSpecs(`patch_embed.${g}.proj`, group.length * p * p, embedDim)) // SatMAE: one per band group
@@ -65,6 +66,7 @@ export function paramSpecs(config: MaeConfig): ParamSpec[] {
       ? config.groupedBands.groups.flatMap((group, g) => linearSpecs(`decoder_pred.${g}`, decoderEmbedDim, group.length * p * p)) // SatMAE: one head per band group
       : config.pixelHead === false ? [] : linearSpecs('decoder_pred', decoderEmbedDim, p * p * inChans)),
     ...(config.featureHeads ?? []).flatMap((head) => linearSpecs(featureHeadName(head.name), decoderEmbedDim, head.width)),
+    ...(config.channelAgnostic ? [{ name: 'decoder_channel_embed', shape: [config.inChans, decoderEmbedDim], init: 'normal02' as const }] : []),
   ];
 }
 
@@ -82,7 +84,8 @@ export function initialValues(spec: ParamSpec, rng: Rng): Float32Array {
     case 'ones': values.fill(1); break;
     case 'normal02': for (let i = 0; i < size; i++) values[i] = 0.02 * rng.normal(); break; // torch.nn.init.normal_(std=.02)
     case 'xavier': {
-      const [fanIn, fanOut] = spec.shape as [number, number]; // symmetric in fan-in/out: [in,out] vs torch [out,in] is moot
+      // symmetric in fan-in/out: [in,out] vs torch [out,in] is moot
+      const [fanIn, fanOut] = spec.shape as [number, number];
       const bound = Math.sqrt(6 / (fanIn + fanOut));
       for (let i = 0; i < size; i++) values[i] = rng.uniformIn(-bound, bound);
       break;
@@ -113,7 +116,7 @@ export function initParams(config: MaeConfig, seed: number): Map<string, tf.Vari
 export function usesWeightDecay(name: string): boolean {
   if (name.endsWith('.bias')) return false;
   if (/(^|\.)(decoder_)?norm\d*\.weight$/.test(name)) return false;
-  return !['cls_token', 'mask_token', 'pos_embed', 'decoder_pos_embed'].includes(name);
+  return !['cls_token', 'mask_token', 'pos_embed', 'decoder_pos_embed', 'decoder_channel_embed'].includes(name);
 }
 
 /** Total number of trainable scalars. */

@@ -10,7 +10,7 @@
 function sincos1d(dim: number, position: number, out: Float32Array, offset: number): void {
   const half = dim / 2;
   for (let k = 0; k < half; k++) {
-    const omega = 1 / Math.pow(10000, k / half);
+    const omega = 1 / 10000 ** (k / half);
     out[offset + k] = Math.sin(position * omega);
     out[offset + half + k] = Math.cos(position * omega);
   }

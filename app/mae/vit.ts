@@ -10,7 +10,8 @@ export function attention(x: tf.Tensor, param: ParamLookup, prefix: string, numH
   const [batchSize, tokens, width] = x.shape as [number, number, number];
   if (width % numHeads !== 0) throw new Error(`attention: width ${width} not divisible by ${numHeads} heads`);
   const headDim = width / numHeads;
-  const qkv = linear(x, param(`${prefix}.qkv.weight`), param(`${prefix}.qkv.bias`)); // [B, N, 3*D], columns (3, heads, headDim) as timm
+  // [B, N, 3*D], columns (3, heads, headDim) as timm
+  const qkv = linear(x, param(`${prefix}.qkv.weight`), param(`${prefix}.qkv.bias`));
   const [q, k, v] = splitHeads(qkv, numHeads); // [B, heads, N, headDim] each
   // Scale q before the product (as timm): same result, one [B, heads, N, N] tensor fewer to keep.
   const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(headDim)), k, false, true); // [B, heads, N, N]

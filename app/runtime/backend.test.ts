@@ -86,7 +86,8 @@ describe('selectBackend', () => {
     const onCpu = oneStep();
     const lines: string[] = [];
     const selection = await selectBackend('auto', { log: (line) => lines.push(line) });
-    if (selection.backend !== 'native') expect(['tfjs-node-gpu', 'webgpu', 'tfjs-node']).toContain(selection.backend); // only those come first
+    // only those come first
+    if (selection.backend !== 'native') expect(['tfjs-node-gpu', 'webgpu', 'tfjs-node']).toContain(selection.backend);
     await selectBackend('native', { log: () => undefined });
     expect(tf.getBackend()).toBe('native');
     const onNative = oneStep();

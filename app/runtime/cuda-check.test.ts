@@ -6,7 +6,7 @@ const linux = process.platform === 'linux';
 describe('tfjs-node-gpu checks', () => {
   it('refuses a GPU newer than CUDA 11.2 has kernels for, naming it and its compute capability', () => {
     const problem = tfjsNodeGpuProblem({ name: 'NVIDIA H100 80GB HBM3', computeCapability: 9.0 }, 'linux', () => true);
-    expect(problem).toBe(`NVIDIA H100 80GB HBM3 (compute capability 9) is newer than tfjs-node-gpu's CUDA 11.2 kernels (up to ${NEWEST_COMPUTE_CAPABILITY})`);
+    expect(problem).toBe(`NVIDIA H100 80GB HBM3 (compute capability 9) is newer than ` + `tfjs-node-gpu's CUDA 11.2 kernels (up to ${NEWEST_COMPUTE_CAPABILITY})`);
   });
 
   it('accepts an Ampere GPU when every CUDA 11 / cuDNN 8 library is found', () => {

@@ -53,7 +53,7 @@ export function libraryLoads(library: string): boolean {
  */
 export function tfjsNodeGpuProblem(gpu: NvidiaGpu, platform: NodeJS.Platform = process.platform, loads: (library: string) => boolean = libraryLoads): string | null {
   if (gpu.computeCapability !== null && gpu.computeCapability > NEWEST_COMPUTE_CAPABILITY) {
-    return `${gpu.name} (compute capability ${gpu.computeCapability}) is newer than tfjs-node-gpu's CUDA 11.2 kernels (up to ${NEWEST_COMPUTE_CAPABILITY})`;
+    return `${gpu.name} (compute capability ${gpu.computeCapability}) is newer than ` + `tfjs-node-gpu's CUDA 11.2 kernels (up to ${NEWEST_COMPUTE_CAPABILITY})`;
   }
   const libraries = TFJS_NODE_GPU_LIBRARIES[platform];
   if (!libraries) return `tfjs-node-gpu has no GPU build for ${platform}`;

@@ -1,10 +1,9 @@
 /**
- * Fused attention head split, softmax, linear layer, LayerNorm and GELU for backends that register their kernels (the `native`
- * one): one kernel forward and one backward instead of up to ~10 kernels each way (reshapes,
- * matMul and bias add; LayerNorm's and GELU's elementwise steps), every one with its own engine
- * bookkeeping and most with a full-size temporary. `app/mae/ops.ts` uses them when
- * `fusedOpsAvailable()`; the kernels do the same float32 operations as its composite ops.
- * Their gradients are registered here (TF.js gradients are global, looked up by kernel name).
+ * Fused attention head split, softmax, linear layer, LayerNorm and GELU for backends that register their kernels (the
+ * `native` one): one kernel forward and one backward instead of up to ~10 kernels each way (reshapes, matMul and bias
+ * add; LayerNorm's and GELU's elementwise steps), every one with its own engine bookkeeping and most with a full-size
+ * temporary. `app/mae/ops.ts` uses them when `fusedOpsAvailable()`; the kernels do the same float32 operations as its
+ * composite ops. Their gradients are registered here (TF.js gradients are global, looked up by kernel name).
  */
 import * as tf from '@tensorflow/tfjs-core';
 

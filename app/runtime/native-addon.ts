@@ -63,7 +63,8 @@ let loaded: AddonLoad | null = null;
  * unless MAE_STUDIO_NATIVE_BASELINE=1 (to test or rule out the AVX2 build).
  */
 export function loadNativeAddon(path?: string): AddonLoad {
-  if (loaded?.ok && (path === undefined || resolve(path) === loaded.baseline)) return loaded; // another path is tried, not answered from the cache
+  // another path is tried, not answered from the cache
+  if (loaded?.ok && (path === undefined || resolve(path) === loaded.baseline)) return loaded;
   const candidates = path ? [path] : defaultAddonPaths();
   const baseline = candidates.find(existsSync);
   if (!baseline) return { ok: false, why: `native addon not built (no ${candidates[0]})` };

@@ -53,7 +53,8 @@ describe.runIf(load.ok)('native backend buffer recycling', () => {
     const before = pool().reused;
     for (let step = 0; step < 5; step++) {
       churn();
-      tf.tidy(() => tf.sub(tf.reshape(kept, [1, SIZE]), tf.scalar(1))); // a reshape shares kept's data entry, then lets go of it
+      // a reshape shares kept's data entry, then lets go of it
+      tf.tidy(() => tf.sub(tf.reshape(kept, [1, SIZE]), tf.scalar(1)));
     }
     expect(pool().reused).toBeGreaterThan(before);
     expect(kept.dataSync()).toEqual(expected);

@@ -1,8 +1,7 @@
 /**
  * The `native` backend's own kernels, which the cpu backend does not have: the fused AdamW
- * update (fused-adamw.ts) and the fused attention head split, softmax, linear layer, LayerNorm and GELU, forward and backward
- * (fused-ops.ts).
- * There is no cpu kernel to fall back to, so they take float32 only and throw otherwise; the
+ * update (fused-adamw.ts) and the fused attention head split, softmax, linear layer, LayerNorm and GELU, forward and
+ * backward (fused-ops.ts). There is no cpu kernel to fall back to, so they take float32 only and throw otherwise; the
  * ops that call them check their inputs first.
  */
 import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';

@@ -8,7 +8,7 @@ process.env.MAE_STUDIO_NATIVE_BASELINE = '1';
 const { loadNativeAddon } = await import('./native-addon');
 const load = loadNativeAddon();
 if (load.ok && !load.addon.features().cpuAvx2) {
-  describe.skip('native kernels on the baseline build (skipped: without AVX2, native-kernels.test.ts already tests it)', () => {
+  describe.skip('native kernels on the baseline build (skipped: without AVX2, native-kernels.test.ts tests it)', () => {
     it('needs an AVX2 machine', () => undefined);
   });
 } else {

@@ -174,7 +174,8 @@ function sliceCases(): KernelCase[] {
     [[301, 517], [2, 3], [297, 511]]] as Array<[number[], number[], number[]]>).map(([shape, begin, size]) => ({
     label: `shape ${JSON.stringify(shape)} begin ${JSON.stringify(begin)} size ${JSON.stringify(size)}`, inputs: [normal(...shape)],
     op: ([x]) => tf.slice(x!, begin, size), threaded: shape[0] === 301,
-    native: !size.includes(0) && shape.length <= 8, // an empty slice copies nothing; rank 9 left after merging is beyond the addon
+    // an empty slice copies nothing; rank 9 left after merging is beyond the addon
+    native: !size.includes(0) && shape.length <= 8,
   }));
 }
 
@@ -183,7 +184,8 @@ function splitCases(): KernelCase[] {
     .map(([shape, splits, axis]) => ({
       label: `shape ${JSON.stringify(shape)} into ${JSON.stringify(splits)} along ${axis}`, inputs: [normal(...shape)],
       op: ([x]) => tf.split(x!, splits, axis), threaded: shape[0] === 257,
-      gradient: Array.isArray(splits) ? splits.length > 1 : splits > 1, // TF.js's SplitV gradient concat()s dy, which is then one tensor, not a list
+      // TF.js's SplitV gradient concat()s dy, which is then one tensor, not a list
+      gradient: Array.isArray(splits) ? splits.length > 1 : splits > 1,
     }));
 }
 
@@ -210,9 +212,10 @@ function gatherCases(): KernelCase[] {
   // 60 s timeout on a loaded 2-core machine.
   return ([[[7, 3], [5], 0, 0], [[4, 9, 2], [2, 3], 1, 0], [[3, 5], [1], -1, 0], [[6], [6], 0, 0], [[2, 5, 3], [2, 4], 1, 1],
     [[20, 517], [251], 0, 0]] as Array<[number[], number[], number, number]>).map(([shape, indexShape, axis, batchDims]) => ({
-    label: `shape ${JSON.stringify(shape)} indices ${JSON.stringify(indexShape)} axis ${axis}${batchDims ? ` batchDims ${batchDims}: the cpu kernel` : ''}`,
+    label: `shape ${JSON.stringify(shape)} indices ${JSON.stringify(indexShape)} ` + `axis ${axis}${batchDims ? ` batchDims ${batchDims}: the cpu kernel` : ''}`,
     inputs: [normal(...shape), indices(shape.at(axis)!, ...indexShape)], native: batchDims === 0,
-    gradient: batchDims === 0, // TF.js's gradient with batchDims calls x.split, a chained op tfjs-core alone does not install
+    // TF.js's gradient with batchDims calls x.split, a chained op tfjs-core alone does not install
+    gradient: batchDims === 0,
     op: ([x, i]) => tf.gather(x!, i!, axis, batchDims), threaded: indexShape[0] === 251,
   }));
 }
@@ -237,7 +240,8 @@ function mergeHeadsCases(): KernelCase[] {
     label: `B ${batch}, N ${tokens}, ${heads} heads of ${headDim}`, threaded, gradient: false,
     inputs: [normal(batch, tokens, 3 * heads * headDim), normal(batch, heads, tokens, headDim), normal(batch, heads, tokens, headDim), normal(batch, heads, tokens, headDim)],
     op: ([qkv, dq, dk, dv]) => {
-      const f = (x: tf.Tensor): tf.Tensor => tf.concat(splitHeads(x, heads).map((t) => tf.reshape(t, [-1]))); // [3·B·heads·N·headDim]
+      // [3·B·heads·N·headDim]
+      const f = (x: tf.Tensor): tf.Tensor => tf.concat(splitHeads(x, heads).map((t) => tf.reshape(t, [-1])));
       return tf.grads(f)([qkv!], tf.concat([dq!, dk!, dv!].map((t) => tf.reshape(t, [-1]))));
     },
   }));

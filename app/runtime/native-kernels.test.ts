@@ -108,7 +108,7 @@ function bitwiseEqual(a: Output, b: Output): boolean {
 }
 
 if (!load.ok) {
-  const reason = `native addon not built: ${load.why}; build it with \`node native/install.mjs\` (needs g++, make, Eigen)`;
+  const reason = `native addon not built: ${load.why}; build it with ` + `\`node native/install.mjs\` (needs g++, make, Eigen)`;
   if (process.env.CI) {
     // CI installs the toolchain (.ci/run), so a missing addon there is a build failure, not a skip.
     it('has the native addon built in CI', () => expect.fail(reason));
@@ -141,7 +141,8 @@ describe.runIf(load.ok)('native kernels', () => {
   for (const [name, kernelCasesOfName] of cases) {
     describe(name, () => {
       for (const kernelCase of kernelCasesOfName) {
-        it(`matches cpu, forward${kernelCase.gradient === false ? '' : ' and gradient'}, with 1 and ${THREADS} threads: ${kernelCase.label}`, async () => {
+        const checked = kernelCase.gradient === false ? 'forward' : 'forward and gradient';
+        it(`matches cpu, ${checked}, with 1 and ${THREADS} threads: ${kernelCase.label}`, async () => {
           const seed = seedOf(`${name} ${kernelCase.label}`);
           const data = kernelCase.inputs.map((spec, i) => make(spec, Rng.fromSeed(seed + 7 * i)));
           await tf.setBackend('cpu');
@@ -211,7 +212,8 @@ describe.runIf(load.ok)(`fused AdamW (${ADAMW_KERNEL})`, () => {
     const threaded = threeSteps();
     addon.setThreads(0);
     await tf.setBackend('cpu');
-    expect((addonCalls.get('adamw') ?? 0) - before).toBe(2 * 3 * Object.keys(SHAPES).length); // 2 runs × 3 steps × 3 parameters
+    // 2 runs × 3 steps × 3 parameters
+    expect((addonCalls.get('adamw') ?? 0) - before).toBe(2 * 3 * Object.keys(SHAPES).length);
     for (const [key, values] of composite) {
       expect(mismatch({ shape: [values.length], values: single.get(key)! }, { shape: [values.length], values }), key).toBeNull();
       expect(bitwiseEqual({ shape: [], values: threaded.get(key)! }, { shape: [], values: single.get(key)! }), `${key}: 1 vs ${THREADS} threads`).toBe(true);

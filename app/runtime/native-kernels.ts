@@ -63,7 +63,7 @@ function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
 function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
   const own = stridesOf(shape);
   const offset = outShape.length - shape.length;
-  return outShape.map((size, d) => (d < offset || shape[d - offset] === 1 ? 0 : own[d - offset]!));
+  return outShape.map((_size, d) => (d < offset || shape[d - offset] === 1 ? 0 : own[d - offset]!));
 }
 
 /**
@@ -164,7 +164,7 @@ function matMul(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: T
   const k = transposeA ? a.shape.at(-2)! : a.shape.at(-1)!;
   const kB = transposeB ? b.shape.at(-1)! : b.shape.at(-2)!;
   const n = transposeB ? b.shape.at(-2)! : b.shape.at(-1)!;
-  if (k !== kB) throw new Error(`Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  if (k !== kB) throw new Error(`Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} ` + `and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
   const outBatch = broadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const out = outputArray(backend, util.sizeFromShape(outBatch) * m * n);
   addon.matMul(aValues, bValues, out, m, k, n, transposeA, transposeB,
@@ -267,7 +267,8 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     return sizes.map((size) => {
       const shape = [...x.shape];
       shape[splitAxis] = size;
-      const piece = slice(addon, backend, x, values, [...begin], shape)!; // merges to 2 axes: those before the split axis, and the rest
+      // merges to 2 axes: those before the split axis, and the rest
+      const piece = slice(addon, backend, x, values, [...begin], shape)!;
       begin[splitAxis]! += size;
       return piece;
     });
@@ -286,7 +287,8 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     let position = 0;
     inputs.forEach((t, i) => {
       if (util.sizeFromShape(t.shape) > 0) {
-        const flat = collapse(t.shape, stridesOf(t.shape), outStrides); // 2 axes at most: before the concat axis, and the rest
+        // 2 axes at most: before the concat axis, and the rest
+        const flat = collapse(t.shape, stridesOf(t.shape), outStrides);
         addon.stridedCopy(all[i]!, 0, out, position * outStrides[concatAxis]!, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
       }
       position += t.shape[concatAxis]!;

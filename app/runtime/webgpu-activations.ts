@@ -14,12 +14,15 @@ import { GELU_GRAD_KERNEL, GELU_KERNEL, SOFTMAX_GRAD_KERNEL, SOFTMAX_KERNEL } fr
 import type { DispatchHelpers } from './webgpu-kernels';
 import { layout, program, requireFloat, requireShape, type KernelArgs } from './webgpu-program';
 
+const { ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5 } = backend_util;
+
 /** Φ(z) in WGSL, with the erf polynomial of TF.js's cpu backend. */
 const NORMAL_CDF = `
       let u = z * ${Math.SQRT1_2};
       let v = abs(u);
       let t = 1.0 / (1.0 + ${backend_util.ERF_P} * v);
-      let erf = sign(u) * (1.0 - (((((${backend_util.ERF_A5} * t + ${backend_util.ERF_A4}) * t) + ${backend_util.ERF_A3}) * t + ${backend_util.ERF_A2}) * t + ${backend_util.ERF_A1}) * t * exp(-v * v));
+      let erf = sign(u)
+        * (1.0 - (((((${ERF_A5} * t + ${ERF_A4}) * t) + ${ERF_A3}) * t + ${ERF_A2}) * t + ${ERF_A1}) * t * exp(-v * v));
       let cdf = 0.5 * (1.0 + erf);`;
 
 /** The `MaeGelu` kernel. */

@@ -48,7 +48,8 @@ async function train(backend: 'cpu' | 'webgpu'): Promise<Final> {
   const held = tf.memory().numTensors;
   optimizer.dispose();
   tf.dispose([...params.values()]);
-  expect(held - tf.memory().numTensors).toBe(3 * params.size + (backend === 'webgpu' ? 2 : 0)); // nothing else is left behind
+  // nothing else is left behind
+  expect(held - tf.memory().numTensors).toBe(3 * params.size + (backend === 'webgpu' ? 2 : 0));
   return final;
 }
 
@@ -62,7 +63,7 @@ function worstRelative(a: Float32Array, b: Float32Array): number {
 describe.runIf(probe.ok)('AdamW in one webgpu dispatch', () => {
   afterAll(() => selectBackend('cpu', quiet));
 
-  it('gives the cpu AdamW\'s parameters and moments to 1e-5 relative over several steps, in one dispatch per step', async () => {
+  it('gives the cpu AdamW\'s parameters and moments to 1e-5 relative over steps, one dispatch per step', async () => {
     const onCpu = await train('cpu');
     const onGpu = await train('webgpu');
     expect(packedAdamWFits(1000)).toBe(true);

@@ -49,7 +49,9 @@ function webGpuBackend(): Backend {
 
 let enabled = true;
 
-/** Turns the packed update off (on: the default), so bench/webgpu-step.ts can measure the per-parameter one beside it. */
+/**
+ * Turns the packed update off (on: the default), so bench/webgpu-step.ts can measure the per-parameter one beside it.
+ */
 export function setPackedAdamW(on: boolean): void {
   enabled = on;
 }
@@ -70,7 +72,7 @@ function packedProgram(count: number): WebGPUProgram {
     dispatchLayout: { x: [0] },
     dispatch: [Math.ceil(count / WORKGROUP), 1, 1],
     workgroupSize: [WORKGROUP, 1, 1],
-    uniforms: 'count : i32, decayEnd : i32, beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, rootCorrection2 : f32, epsilon : f32, decayFactor : f32, stepSize : f32,',
+    uniforms: 'count : i32, decayEnd : i32, beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 ' + ': f32, rootCorrection2 : f32, epsilon : f32, decayFactor : f32, stepSize : f32,',
     getUserCode: () => `
       ${'fn main(index : i32)'} {
         if (index < uniforms.count) {
@@ -132,7 +134,10 @@ export class PackedAdamW {
     this.grads = this.allocate([this.count]);
   }
 
-  /** One AdamW update of every parameter (`weightDecay`: the decayed group's): gradient copies, one dispatch, parameter copies. */
+  /**
+   * One AdamW update of every parameter (`weightDecay`: the decayed group's): gradient copies, one dispatch, parameter
+   * copies.
+   */
   step(grads: Map<string, tf.Tensor>, scalars: FusedAdamWScalars): void {
     const backend = webGpuBackend();
     this.adoptReassigned(backend);
@@ -141,9 +146,10 @@ export class PackedAdamW {
     for (const slot of this.slots) {
       const grad = grads.get(slot.name);
       if (!grad) throw new Error(`AdamW: no gradient for ${slot.name}`);
-      if (grad.dtype !== 'float32' || grad.size !== slot.size) throw new Error(`AdamW: the gradient of ${slot.name} has shape [${grad.shape}] (${grad.dtype}), expected [${slot.param.shape}] float32`);
+      if (grad.dtype !== 'float32' || grad.size !== slot.size) throw new Error(`AdamW: the gradient of ${slot.name} has shape [${grad.shape}] ` + `(${grad.dtype}), expected [${slot.param.shape}] float32`);
       backend.uploadToGPU(grad.dataId);
-      backend.commandQueueOwnedIds.add(grad.dataId); // disposed after this queue is submitted, as the backend's own kernels
+      // disposed after this queue is submitted, as the backend's own kernels
+      backend.commandQueueOwnedIds.add(grad.dataId);
       encoder.copyBufferToBuffer(this.buffer(backend, grad), 0, gradsBuffer, slot.offset * FLOAT_BYTES, slot.size * FLOAT_BYTES);
     }
     const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } = scalars;

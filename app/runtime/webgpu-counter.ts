@@ -42,6 +42,7 @@ export async function countGpuWork<T>(work: () => T | Promise<T>): Promise<{ res
   try {
     return { result: await work(), counted };
   } finally {
-    for (const name of Object.keys(original)) delete (backend as unknown as Record<string, unknown>)[name]; // the prototype's again
+    // the prototype's again
+    for (const name of Object.keys(original)) delete (backend as unknown as Record<string, unknown>)[name];
   }
 }

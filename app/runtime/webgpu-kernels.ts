@@ -50,7 +50,7 @@ function adamWProgram(shape: number[], part: AdamWPart, decays: boolean): WebGPU
     dispatch: dispatchHelpers.computeDispatch(dispatchLayout, shape, [WORKGROUP, 1, 1]),
     workgroupSize: [WORKGROUP, 1, 1],
     size: true,
-    uniforms: 'beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, rootCorrection2 : f32, epsilon : f32, decayFactor : f32, stepSize : f32,',
+    uniforms: 'beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, ' + 'rootCorrection2 : f32, epsilon : f32, decayFactor : f32, stepSize : f32,',
     getUserCode: () => `
       ${'fn main(index : i32)'} {
         if (index < uniforms.size) {

@@ -100,7 +100,8 @@ describe('adapter classification', () => {
 describe('GPU memory arithmetic', () => {
   it('finds the largest tensor of a step (attention scores here) and the batch an adapter\'s buffers allow', () => {
     const model = { ...SMALL.model!, imgSize: 64, decoderEmbedDim: 16, decoderNumHeads: 16 } as NonNullable<TrainConfig['model']>;
-    expect(largestTensorBytesPerImage(model as never, 0.75)).toBe(4 * 16 * 257 * 257); // decoder: 16 heads × 257 tokens²
+    // decoder: 16 heads × 257 tokens²
+    expect(largestTensorBytesPerImage(model as never, 0.75)).toBe(4 * 16 * 257 * 257);
     expect(largestBatchForAdapter(model as never, 0.75, { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 27 })).toBe(31);
   });
 });
@@ -199,7 +200,7 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     onCpu.forEach((expected, i) => expect(relativeError(onGpu[i]!, expected), i === 0 ? 'value' : `gradient ${i}`).toBeLessThan(1e-5));
   });
 
-  it('tracks the cpu loss curve over 20 steps, reading the losses once per logging interval, and continues it across backends through checkpoints', async () => {
+  it('tracks the cpu loss for 20 steps, reading losses once per log, across backends via checkpoints', async () => {
     const onCpu = await losses('cpu', (trainer) => trainLosses(trainer));
     await selectBackend('webgpu', quiet);
     const { result: onGpu, counted } = await countGpuWork(() => losses('webgpu', (trainer) => {
@@ -227,7 +228,7 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     onCpuAfterGpu.forEach((loss, i) => expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!));
   });
 
-  it('stops a step whose tensors pass the adapter\'s buffer limit, with a checkpoint and the batch that fits', async () => {
+  it('stops a step whose tensors pass the adapter\'s buffer cap, with a checkpoint and a batch that fits', async () => {
     if (!probe.ok) return;
     await selectBackend('webgpu', quiet);
     // 16 decoder heads over 257 tokens: 4.2 MB of attention scores per image.
@@ -243,9 +244,10 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     expect(failure).toBeInstanceOf(GpuMemoryError);
     await trainer.flushLosses();
     await trainer.saveCheckpoint(checkpoint);
-    expect((failure as GpuMemoryError).message).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step 1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
+    expect((failure as GpuMemoryError).message).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step ` + `1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
     expect(existsSync(checkpoint)).toBe(true);
-    expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before); // no update from the failed step
+    // no update from the failed step
+    expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before);
     expect(gpuBytesInUse()).toBeGreaterThan(0);
     trainer.dispose();
   });

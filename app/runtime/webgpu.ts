@@ -97,7 +97,7 @@ async function openDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   });
   device.addEventListener('uncapturederror', (event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
-    deviceError ??= `${error.constructor.name === 'GPUOutOfMemoryError' ? 'out of GPU memory' : 'GPU error'}: ${error.message.split('\n')[0]}`;
+    deviceError ??= `${error.constructor.name === 'GPUOutOfMemoryError' ? 'out of GPU memory' : 'GPU error'}: ` + `${error.message.split('\n')[0]}`;
   });
   return device;
 }
@@ -197,13 +197,14 @@ export async function attemptWebGpu(options: { allowSoftware: boolean }): Promis
   // software rasteriser, which auto refuses anyway, and would print its own warnings on stderr
   // on every command: say it in one line instead, and leave Dawn unloaded.
   if (!options.allowSoftware && process.platform === 'linux' && !hasVulkanLoader()) {
-    return { ok: false, why: 'no Vulkan loader (libvulkan.so.1) on this machine: install the GPU\'s Vulkan driver to train on it (docs/GPU.md)' };
+    const why = 'no Vulkan loader (libvulkan.so.1) on this machine: ' + "install the GPU's Vulkan driver to train on it (docs/GPU.md)";
+    return { ok: false, why };
   }
   const found = await discover();
   if (!found.ok) return found;
   const { adapter } = found.found;
   if (adapter.software && !options.allowSoftware) {
-    return { ok: false, why: `only a software adapter (${adapter.deviceName} via ${adapter.api}), slower than the CPU backends; ask for webgpu by name to use it` };
+    return { ok: false, why: `only a software adapter (${adapter.deviceName} via ${adapter.api}), ` + `slower than the CPU backends; ask for webgpu by name to use it` };
   }
   try {
     await import('@tensorflow/tfjs-backend-cpu'); // tfjs-backend-webgpu imports its shared kernels

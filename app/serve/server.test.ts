@@ -147,7 +147,7 @@ describe('serve mode', () => {
     expect(await upgrade(`/ws?token=${served.token}`, { origin })).toBe(101);
   });
 
-  it('greets each socket with the server instance, and tells a page without the token only that it is invalid', async () => {
+  it('greets each socket with the server instance; tells a page lacking the token only that it is bad', async () => {
     const socket = new WebSocket(`ws://127.0.0.1:${served.port}/ws?token=${served.token}`);
     const hello = await new Promise<{ type: string; instance: string }>((resolve) => socket.once('message', (data) => resolve(JSON.parse(data.toString()))));
     expect(hello.type).toBe('hello');

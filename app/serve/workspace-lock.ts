@@ -54,7 +54,7 @@ export function acquireServeLock(workspace: string, isAlive: (pid: number) => bo
       const machine = foreignHost ? ` on ${holder.hostname}` : '';
       throw new StudioError(
         'CONFLICT',
-        `another mae-studio serve (pid ${holder.pid}${machine}, since ${holder.startedAt}) is serving ${workspace}${where}. ` +
+        `another mae-studio serve (pid ${holder.pid}${machine}, since ${holder.startedAt}) ` + `is serving ${workspace}${where}. ` +
           `Use that one (its link is printed in its terminal), or stop it first; if it is gone, delete ${file}.`,
         { lock: file, holder },
       );

@@ -3,7 +3,7 @@
  * out of training, labels, and the stored train/val split.
  */
 import path from 'node:path';
-import { type Bucket, type DatasetHealth, type ImageSelection, type ImportDuplicate } from '../contract';
+import type { Bucket, DatasetHealth, ImageSelection, ImportDuplicate } from '../contract';
 import type { Db } from './database';
 import { GOOD_IMAGE, selectionCondition, USABLE_IMAGE } from './images';
 
@@ -52,8 +52,10 @@ export class CurationStore {
     }
     const labels = this.db
       .prepare(
-        `SELECT label, sum(used) AS count, coalesce(sum(used AND split = 'train'), 0) AS train, coalesce(sum(used AND split = 'val'), 0) AS val, sum(NOT used) AS leftOut
-         FROM (SELECT label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used FROM images WHERE ${USABLE})
+        `SELECT label, sum(used) AS count, coalesce(sum(used AND split = 'train'), 0) AS train,
+                coalesce(sum(used AND split = 'val'), 0) AS val, sum(NOT used) AS leftOut
+         FROM (SELECT label, split, channels NOT IN (SELECT value FROM json_each(@leftOut)) AS used
+               FROM images WHERE ${USABLE})
          GROUP BY label ORDER BY count DESC, leftOut DESC`,
       )
       .all(params) as DatasetHealth['labels'];
@@ -84,7 +86,7 @@ export class CurationStore {
         )
         .all(params) as ImportDuplicate[],
       failures: this.db
-        .prepare('SELECT path, error AS reason FROM images WHERE project_id = @projectId AND error IS NOT NULL AND frame = 0 ORDER BY path LIMIT 500')
+        .prepare('SELECT path, error AS reason FROM images WHERE project_id = ' + '@projectId AND error IS NOT NULL AND frame = 0 ORDER BY path LIMIT 500')
         .all(params) as DatasetHealth['failures'],
     };
   }

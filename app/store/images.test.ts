@@ -119,7 +119,7 @@ describe('grid tile index', () => {
     expect(MIGRATIONS.find((migration) => migration.version === 9)!.sql.replace(/\s+/g, ' ')).toContain(GRID_TILE);
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-grid-'));
     const db = openDatabase(folder);
-    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM images WHERE project_id = 1 AND duplicate_of IS NULL AND ${GRID_TILE} ORDER BY path, frame LIMIT 100`).all() as { detail: string }[];
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM images WHERE project_id = 1 AND ` + `duplicate_of IS NULL AND ${GRID_TILE} ORDER BY path, frame LIMIT 100`).all() as { detail: string }[];
     expect(plan.map((step) => step.detail).join(' ')).toContain('images_grid_tiles');
     db.close();
     fs.rmSync(folder, { recursive: true, force: true });

@@ -85,9 +85,9 @@ const OVERRIDDEN = 'EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.
  * a volume is hidden from the grid, which shows one tile per volume). Migration 9's partial index
  * repeats it word for word; change both together.
  */
-export const GRID_TILE = "(json_extract(meta, '$.volume.key') IS NULL OR json_extract(meta, '$.volume.slice') = json_extract(meta, '$.volume.slices') / 2)";
+export const GRID_TILE = "(json_extract(meta, '$.volume.key') IS NULL OR json_extract(meta, " + "'$.volume.slice') = json_extract(meta, '$.volume.slices') / 2)";
 
-const SUMMARY_COLUMNS = `id, path, label, folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, thumbnail, excluded, split, frame, json_extract(meta, '$.sample') AS sample, json_extract(meta, '$.volume') AS volume`;
+const SUMMARY_COLUMNS = `id, path, label, folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, ` + `thumbnail, excluded, split, frame, json_extract(meta, '$.sample') ` + `AS sample, json_extract(meta, '$.volume') AS volume`;
 
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
@@ -143,11 +143,14 @@ export function selectionCondition(selection: ImageSelection, params: Record<str
   if (selection.imageIds?.length) {
     // A volume is one tile in the grid: selecting it selects every slice of it.
     const volumesOfIds =
-      "SELECT json_extract(meta, '$.volume.key') FROM images WHERE project_id = @projectId AND id IN (SELECT value FROM json_each(@ids))";
+      "SELECT json_extract(meta, '$.volume.key') FROM images WHERE " + "project_id = @projectId AND id IN (SELECT value FROM json_each(@ids))";
     where.push(`(id IN (SELECT value FROM json_each(@ids)) OR json_extract(meta, '$.volume.key') IN (${volumesOfIds}))`);
     params.ids = JSON.stringify(selection.imageIds);
   }
-  if (selection.folder) where.push("path LIKE @folder ESCAPE '\\'"), (params.folder = folderPattern(selection.folder));
+  if (selection.folder) {
+    where.push("path LIKE @folder ESCAPE '\\'");
+    params.folder = folderPattern(selection.folder);
+  }
   return where.join(' AND ');
 }
 
@@ -244,7 +247,7 @@ export class ImageStore {
   hashes(projectId: number): Map<string, { id: number; path: string }> {
     const rows = this.db
       .prepare(
-        `SELECT id, path, sha256 FROM images WHERE project_id = ? AND frame = 0 AND sha256 IS NOT NULL AND ${GOOD_IMAGE}`,
+        `SELECT id, path, sha256 FROM images WHERE project_id = ` + `? AND frame = 0 AND sha256 IS NOT NULL AND ${GOOD_IMAGE}`,
       )
       .all(projectId) as { id: number; path: string; sha256: string }[];
     return new Map(rows.map((r) => [r.sha256, { id: r.id, path: r.path }]));
@@ -295,7 +298,8 @@ export class ImageStore {
   private count(clause: string, params: Record<string, unknown>): number {
     const { offset: _offset, limit: _limit, ...filter } = params;
     const key = `${clause}\u0000${JSON.stringify(filter)}`;
-    const version = `${this.db.pragma('data_version', { simple: true })}:${(this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n}`;
+    const changes = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const version = `${this.db.pragma('data_version', { simple: true })}:${changes}`;
     const cached = this.counts.get(key);
     if (cached && cached.version === version) return cached.n;
     const n = (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${clause}`).get(params) as { n: number }).n;
@@ -355,7 +359,7 @@ export class ImageStore {
 
   failures(projectId: number): ImportFailure[] {
     return this.db
-      .prepare('SELECT path, error AS reason FROM images WHERE project_id = ? AND error IS NOT NULL AND frame = 0 ORDER BY path')
+      .prepare('SELECT path, error AS reason FROM images WHERE project_id ' + '= ? AND error IS NOT NULL AND frame = 0 ORDER BY path')
       .all(projectId) as ImportFailure[];
   }
 
@@ -367,7 +371,8 @@ export class ImageStore {
     const rows = this.db
       .prepare(
         `SELECT id, path, frame, label, width, height, channels, bit_depth AS bitDepth, split, stats, meta FROM images
-         WHERE project_id = ? AND ${USABLE_IMAGE} AND stats IS NOT NULL ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND stats IS NOT NULL
+         ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
       )
       .all(projectId) as (Omit<UsableImage, 'stats' | 'meta'> & { stats: string; meta: string | null })[];
     return rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[], meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null }));
@@ -376,14 +381,23 @@ export class ImageStore {
   /** Usable images of a project counted by channel count and label, in that order. */
   usableCounts(projectId: number): { channels: number; label: string | null; count: number }[] {
     return this.db
-      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id = ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
+      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id ` + `= ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
       .all(projectId) as { channels: number; label: string | null; count: number }[];
+  }
+
+  /** Volumes (NIfTI volumes, DICOM series) among a project's usable images. */
+  volumeCount(projectId: number): number {
+    const row = this.db
+      .prepare(`SELECT count(DISTINCT json_extract(meta, '$.volume.key')) AS count FROM images
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.volume.key') IS NOT NULL`)
+      .get(projectId) as { count: number };
+    return row.count;
   }
 
   /** The band names that one decoded image of `channels` channels declares (the first found), or [] when none does. */
   channelNames(projectId: number, channels: number): NonNullable<ImageMeta['channelNames']> {
     const row = this.db
-      .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels = ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
+      .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels ` + `= ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
       .get(projectId, channels) as { meta: string } | undefined;
     return row ? ((JSON.parse(row.meta) as ImageMeta).channelNames ?? []) : [];
   }
@@ -393,7 +407,8 @@ export class ImageStore {
     return this.db
       .prepare(
         `SELECT json_extract(meta, '$.modality') AS modality, count(*) AS count FROM images
-         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.modality') IS NOT NULL GROUP BY modality ORDER BY count DESC`,
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.modality') IS NOT NULL
+         GROUP BY modality ORDER BY count DESC`,
       )
       .all(projectId) as { modality: string; count: number }[];
   }
@@ -405,7 +420,8 @@ export class ImageStore {
   good(projectId: number): (ImageSource & { sha256: string | null; hasThumbnail: boolean })[] {
     const rows = this.db
       .prepare(
-        `SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta, sha256, thumbnail IS NOT NULL AS hasThumbnail
+        `SELECT id, path, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta, sha256,
+           thumbnail IS NOT NULL AS hasThumbnail
          FROM images WHERE project_id = ? AND ${GOOD_IMAGE} ORDER BY id`,
       )
       .all(projectId) as (Omit<ImageSource, 'meta'> & { meta: string | null; sha256: string | null; hasThumbnail: number })[];
@@ -414,7 +430,7 @@ export class ImageStore {
 
   /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
   sources(ids: readonly number[]): (ImageSource | undefined)[] {
-    const select = this.db.prepare('SELECT id, path, sha256, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
+    const select = this.db.prepare('SELECT id, path, sha256, frame, width, height, channels, ' + 'bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
     return ids.map((id) => {
       const row = select.get(id) as (Omit<ImageSource, 'meta'> & { meta: string | null }) | undefined;
       return row && { ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null };
@@ -424,7 +440,7 @@ export class ImageStore {
   /** Good DICOM frames that name a series, with their geometry: what series assembly reads. */
   seriesFrames(projectId: number): { id: number; path: string; width: number; height: number; meta: ImageMeta }[] {
     const rows = this.db
-      .prepare(`SELECT id, path, width, height, meta FROM images WHERE project_id = ? AND ${GOOD_IMAGE} AND json_extract(meta, '$.plane.series') IS NOT NULL ORDER BY path, frame`)
+      .prepare(`SELECT id, path, width, height, meta FROM images WHERE project_id = ? AND ${GOOD_IMAGE}` + ` AND json_extract(meta, '$.plane.series') IS NOT NULL ORDER BY path, frame`)
       .all(projectId) as { id: number; path: string; width: number; height: number; meta: string }[];
     return rows.map((row) => ({ ...row, meta: JSON.parse(row.meta) as ImageMeta }));
   }
@@ -435,7 +451,7 @@ export class ImageStore {
    */
   setVolumes(projectId: number, placements: ReadonlyMap<number, VolumeMeta>, ids: readonly number[]): void {
     const place = this.db.prepare("UPDATE images SET meta = json_set(meta, '$.volume', json(?)) WHERE id = ? AND project_id = ?");
-    const unplace = this.db.prepare("UPDATE images SET meta = json_remove(meta, '$.volume') WHERE id = ? AND project_id = ? AND json_extract(meta, '$.volume') IS NOT NULL");
+    const unplace = this.db.prepare("UPDATE images SET meta = json_remove(meta, '$.volume') WHERE id = " + "? AND project_id = ? AND json_extract(meta, '$.volume') IS NOT NULL");
     this.db.transaction(() => {
       for (const id of ids) {
         const placement = placements.get(id);

@@ -32,7 +32,7 @@ export class LabelStore {
    */
   set(projectId: number, selection: ImageSelection, label: string | null, actor: string): { changed: number; change: LabelChange | null } {
     const params: Record<string, unknown> = { projectId, label };
-    const where = `project_id = @projectId AND ${GOOD_IMAGE} AND ${selectionCondition(selection, params)} AND label IS NOT @label`;
+    const where = `project_id = @projectId AND ${GOOD_IMAGE} ` + `AND ${selectionCondition(selection, params)} AND label IS NOT @label`;
     return this.db.transaction(() => {
       const targets = this.db
         .prepare(
@@ -56,7 +56,10 @@ export class LabelStore {
     })();
   }
 
-  /** Undoes the project's latest change still in force (labels back to what they were before it); null when there is none. */
+  /**
+   * Undoes the project's latest change still in force (labels back to what they were before it); null when there is
+   * none.
+   */
   undo(projectId: number): LabelChange | null {
     return this.db.transaction(() => {
       const latest = this.db
@@ -70,7 +73,7 @@ export class LabelStore {
         )
         .all(latest.id) as { id: number; previous: string | null; overridden: number }[];
       const clear = this.db.prepare('DELETE FROM label_overrides WHERE image_id = ?');
-      const restore = this.db.prepare('INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ON CONFLICT (image_id) DO UPDATE SET label = excluded.label');
+      const restore = this.db.prepare('INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ' + 'ON CONFLICT (image_id) DO UPDATE SET label = excluded.label');
       const relabel = this.db.prepare('UPDATE images SET label = ? WHERE id = ?');
       for (const row of rows) {
         // Changes are undone newest first, so each image is back to exactly its state before this one.
@@ -85,10 +88,11 @@ export class LabelStore {
 
   /** The project's changes, newest first; with `imageId`, only those that touched that image. */
   history(projectId: number, query: { imageId?: number; limit?: number } = {}): LabelChange[] {
+    const touching = 'AND id IN (SELECT change_id FROM label_change_images WHERE image_id = @imageId)';
     const ids = this.db
       .prepare(
         `SELECT id FROM label_changes WHERE project_id = @projectId
-         ${query.imageId === undefined ? '' : 'AND id IN (SELECT change_id FROM label_change_images WHERE image_id = @imageId)'}
+         ${query.imageId === undefined ? '' : touching}
          ORDER BY id DESC LIMIT @limit`,
       )
       .pluck()
@@ -113,7 +117,7 @@ export class LabelStore {
   /** Makes `label` the image's label: an override, or none when it equals the folder's. */
   private override(imageId: number, folder: string | null, label: string | null): void {
     if (label === folder) this.db.prepare('DELETE FROM label_overrides WHERE image_id = ?').run(imageId);
-    else this.db.prepare('INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ON CONFLICT (image_id) DO UPDATE SET label = excluded.label').run(imageId, label);
+    else this.db.prepare('INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ' + 'ON CONFLICT (image_id) DO UPDATE SET label = excluded.label').run(imageId, label);
     this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, imageId);
   }
 
@@ -121,7 +125,7 @@ export class LabelStore {
     const row = this.db.prepare('SELECT * FROM label_changes WHERE id = ?').get(id) as ChangeRow | undefined;
     if (!row) throw new StudioError('NOT_FOUND', `no label change with id ${id}`);
     const previous = this.db
-      .prepare('SELECT previous AS label, count(*) AS count FROM label_change_images WHERE change_id = ? GROUP BY previous ORDER BY count DESC, previous')
+      .prepare('SELECT previous AS label, count(*) AS count FROM label_change_images ' + 'WHERE change_id = ? GROUP BY previous ORDER BY count DESC, previous')
       .all(id) as { label: string | null; count: number }[];
     return {
       id: row.id,

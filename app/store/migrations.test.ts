@@ -16,8 +16,8 @@ function fillVersion2(): void {
   const old = openDatabase(dir, { targetVersion: 2 });
   old.prepare("INSERT INTO projects (id, name, domain, created_at) VALUES (1, 'p', 'medical', 'then')").run();
   const insert = old.prepare(
-    `INSERT INTO images (id, project_id, path, sha256, width, height, channels, bit_depth, format, label, split, excluded,
-                         error, stats, imported_at, size_bytes, mtime_ms, duplicate_of, thumbnail)
+    `INSERT INTO images (id, project_id, path, sha256, width, height, channels, bit_depth, format, label, split,
+                         excluded, error, stats, imported_at, size_bytes, mtime_ms, duplicate_of, thumbnail)
      VALUES (?, 1, ?, ?, 4, 3, 1, 16, 'png', 'a', 'train', 1, ?, '[]', 'then', 10, 20, ?, ?)`,
   );
   insert.run(1, '/a.png', 'h1', null, null, 'thumbs/h1.jpg');
@@ -31,7 +31,7 @@ describe('migration 3', () => {
     fillVersion2();
     const db = openDatabase(dir);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
-    const rows = db.prepare('SELECT id, path, frame, sha256, split, excluded, error, duplicate_of, thumbnail, meta, size_bytes FROM images ORDER BY id').all();
+    const rows = db.prepare('SELECT id, path, frame, sha256, split, excluded, error, ' + 'duplicate_of, thumbnail, meta, size_bytes FROM images ORDER BY id').all();
     expect(rows).toEqual([
       { id: 1, path: '/a.png', frame: 0, sha256: 'h1', split: 'train', excluded: 1, error: null, duplicate_of: null, thumbnail: 'thumbs/h1.jpg', meta: null, size_bytes: 10 },
       { id: 2, path: '/b.png', frame: 0, sha256: 'h1', split: 'train', excluded: 1, error: null, duplicate_of: 1, thumbnail: null, meta: null, size_bytes: 10 },

@@ -156,7 +156,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     description: 'indexes for large projects: the image grid (paged in path order, counted) and duplicate links',
     sql: `
-      CREATE INDEX images_grid ON images (project_id, path, frame, error, label, split, excluded) WHERE duplicate_of IS NULL;
+      CREATE INDEX images_grid ON images (project_id, path, frame, error, label, split, excluded)
+        WHERE duplicate_of IS NULL;
       CREATE INDEX images_by_duplicate ON images (duplicate_of) WHERE duplicate_of IS NOT NULL;
     `,
   },
@@ -199,12 +200,13 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 9,
-    description: 'the grid of a project with volumes: one tile per volume (its middle slice), paged in path order without reading every slice',
+    description: 'the grid of a project with volumes: one tile per volume ' + '(its middle slice), paged in path order without reading every slice',
     // The condition is images.ts GRID_TILE, word for word: SQLite uses a partial index only
     // when the query holds its WHERE terms as written (48k slices: a page in 2-9 ms, not 200-400).
     sql: `
       CREATE INDEX images_grid_tiles ON images (project_id, path, frame)
-        WHERE duplicate_of IS NULL AND (json_extract(meta, '$.volume.key') IS NULL OR json_extract(meta, '$.volume.slice') = json_extract(meta, '$.volume.slices') / 2);
+        WHERE duplicate_of IS NULL AND (json_extract(meta, '$.volume.key') IS NULL
+          OR json_extract(meta, '$.volume.slice') = json_extract(meta, '$.volume.slices') / 2);
     `,
   },
 ];

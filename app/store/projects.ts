@@ -15,8 +15,10 @@ interface ProjectRow {
 
 const SELECT = `
   SELECT p.id, p.name, p.domain, p.created_at,
-         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND ${GOOD_IMAGE}) AS image_count, -- the columns are the image's: projects has neither
-         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NOT NULL AND i.duplicate_of IS NULL) AS failed_count,
+         -- the columns are the image's: projects has neither
+         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND ${GOOD_IMAGE}) AS image_count,
+         (SELECT count(*) FROM images i WHERE i.project_id = p.id AND i.error IS NOT NULL AND i.duplicate_of IS NULL)
+           AS failed_count,
          (SELECT count(*) FROM projects o WHERE o.id <> p.id AND lower(trim(o.name)) = lower(trim(p.name))) AS same_name
   FROM projects p`;
 

@@ -68,7 +68,7 @@ describe('RunStore', () => {
     expect(runs.latestCheckpoint(run.id)).toMatchObject({ step: 200, path: '/c/200.ckpt', sha256: 'b' });
   });
 
-  it('finds runs whose training process of this machine is gone, and leaves live and other machines\' runs alone', () => {
+  it('finds runs whose training process on this machine is gone; leaves live and other machines\' runs alone', () => {
     const [gone, alive, elsewhere, paused] = [1, 2, 3, 4].map(() => runs.create({ projectId, kind: 'pretrain', config: {} }).id);
     for (const id of [gone, alive, elsewhere]) runs.setStatus(id!, 'running');
     runs.setStatus(paused!, 'paused');

@@ -159,13 +159,13 @@ export class RunStore {
    * Returns the ids marked.
    */
   reapOrphans(isAlive: (pid: number) => boolean = processAlive): number[] {
-    const rows = this.db.prepare("SELECT id, worker_pid AS pid FROM runs WHERE status = 'running' AND worker_host = ? AND worker_pid IS NOT NULL").all(os.hostname()) as {
+    const rows = this.db.prepare("SELECT id, worker_pid AS pid FROM runs WHERE status = " + "'running' AND worker_host = ? AND worker_pid IS NOT NULL").all(os.hostname()) as {
       id: number;
       pid: number;
     }[];
     const dead = rows.filter((row) => !isAlive(row.pid));
     for (const row of dead) {
-      this.setStatus(row.id, 'interrupted', { error: `its training process (pid ${row.pid}) ended without a word: resume it to continue from its last checkpoint` });
+      this.setStatus(row.id, 'interrupted', { error: `its training process (pid ${row.pid}) ended without ` + `a word: resume it to continue from its last checkpoint` });
     }
     return dead.map((row) => row.id);
   }
@@ -221,7 +221,7 @@ export class RunStore {
 
   checkpoints(runId: number): CheckpointRecord[] {
     return this.db
-      .prepare('SELECT id, run_id AS runId, step, path, sha256, created_at AS createdAt FROM checkpoints WHERE run_id = ? ORDER BY step')
+      .prepare('SELECT id, run_id AS runId, step, path, sha256, created_at ' + 'AS createdAt FROM checkpoints WHERE run_id = ? ORDER BY step')
       .all(runId) as CheckpointRecord[];
   }
 
@@ -250,7 +250,8 @@ export class RunStore {
          ) WHERE gap BETWEEN 0 AND 120) AS seconds,
         (SELECT max(step) FROM checkpoints WHERE run_id = @id) AS checkpointStep,
         (SELECT avg(value) FROM metrics WHERE run_id = @id AND name = 'data_wait_share') AS dataWaitShare,
-        (SELECT count(*) FROM runs o JOIN runs r ON r.id = @id WHERE o.project_id = r.project_id AND o.kind = r.kind AND o.id <= r.id) AS number`);
+        (SELECT count(*) FROM runs o JOIN runs r ON r.id = @id
+           WHERE o.project_id = r.project_id AND o.kind = r.kind AND o.id <= r.id) AS number`);
     const result = new Map<number, RunOutcome>();
     for (const id of runIds) {
       const row = query.get({ id }) as { trainLoss: number | null; valLoss: number | null; step: number | null; seconds: number; checkpointStep: number | null; dataWaitShare: number | null; number: number };

@@ -38,9 +38,11 @@ async function evaluate(loaded: LoadedRun, head: { weight: tf.Tensor; bias: tf.T
   await forEachBatch(entries, plan, 16, async (images, batch) => {
     const logits = tf.tidy(() => {
       const imgs = tf.tensor4d(images, [batch.length, plan.data.channels, plan.recipe.model.imgSize, plan.recipe.model.imgSize]);
-      return tf.add(tf.matMul(poolTokens(encodeAllPatches(loaded.model, imgs), pooling), head.weight), head.bias); // [B, K]
+      // [B, K]
+      return tf.add(tf.matMul(poolTokens(encodeAllPatches(loaded.model, imgs), pooling), head.weight), head.bias);
     });
-    predicted.push(...argmaxRows(await logits.data(), classes.length)); // async read: webgpu has none synchronous in Node
+    // async read: webgpu has none synchronous in Node
+    predicted.push(...argmaxRows(await logits.data(), classes.length));
     logits.dispose();
   });
   return classificationScores(entries.map((entry) => entry.label), predicted, classes);
@@ -83,7 +85,8 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
         const layer = layerOf(name, depth);
         groups.set(layer, (groups.get(layer) ?? new Map()).set(name, variable));
       }
-      const adamw = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: config.weightDecay }; // torch AdamW defaults, as main_finetune
+      // torch AdamW defaults, as main_finetune
+      const adamw = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: config.weightDecay };
       const groupOptimizers = [...groups].map(([layer, params]) => {
         const optimizer = new AdamW(params, adamw);
         optimizers.push(optimizer);

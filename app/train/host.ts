@@ -123,7 +123,7 @@ export function estimateInWorker(
       fn();
     };
     const timer = setTimeout(() => {
-      settle(() => reject(new StudioError('CONFLICT', `the warm-up took longer than ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s: this recipe is very slow here; try a smaller model or batch`)));
+      settle(() => reject(new StudioError('CONFLICT', `the warm-up took longer than ${Math.round((options.timeoutMs ?? 120_000) / 1000)} ` + `s: this recipe is very slow here; try a smaller model or batch`)));
       worker.kill();
     }, options.timeoutMs ?? 120_000);
     worker.onMessage((raw) => {
@@ -141,13 +141,18 @@ export function estimateInWorker(
   });
 }
 
-/** Re-fits a probe run on its cached features in a throwaway training process (`reprobe.ts`), so the fits never stall the UI's process. */
+/**
+ * Re-fits a probe run on its cached features in a throwaway training process (`reprobe.ts`), so the fits never stall
+ * the UI's process.
+ */
 export function reprobeInWorker(workspaceDir: string, probeRunId: number, options: { workerPath?: string; launch?: LaunchWorker } = {}): Promise<ReprobeReport> {
   const worker = launchChecked(options, [workspaceDir, 'reprobe', String(probeRunId)]);
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
-      if (!settled) (settled = true), fn();
+      if (settled) return;
+      settled = true;
+      fn();
     };
     worker.onMessage((raw) => {
       const message = raw as WorkerMessage;

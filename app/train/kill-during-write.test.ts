@@ -90,7 +90,7 @@ describe('SIGKILL inside a write', () => {
     expect(tornTemporaries).toBeGreaterThan(0);
   }, 60_000);
 
-  it('keeps the database whole and each metrics batch all-or-nothing when the kill lands inside a metrics write', async () => {
+  it('keeps the database whole and each metrics batch all-or-nothing when killed in a metrics write', async () => {
     const workspaceDir = path.join(dir, 'ws');
     const workspace = new Workspace(workspaceDir);
     const projectId = workspace.projects.create('Kill', 'microscopy').id;

@@ -7,6 +7,7 @@
  */
 import sharp, { type Sharp } from 'sharp';
 import { StudioError, type MaskPreview } from '../contract';
+import { channelAgnosticMasks } from '../mae/channel-agnostic';
 import { groupedMasks, groupMask } from '../mae/grouped-bands';
 import { makeMasks, type MaskSet, type MaskStrategyName } from '../mae/masking';
 import { RNG_STREAMS, Rng } from '../mae/rng';
@@ -26,6 +27,8 @@ export interface MaskPreviewOptions {
   bandGroups?: number;
   /** SatMAE: one mask shared by every group. */
   spatialMask?: boolean;
+  /** CA-MAE: also draw the masks of this many channel token grids (its runs' masking). */
+  channels?: number;
 }
 
 /** Masks one image; throws naming the field when the geometry cannot work. */
@@ -38,8 +41,17 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
   const gridSide = imgSize / patchSize;
   if (gridSide < 2) throw new StudioError('INVALID_ARGUMENT', `patchSize ${patchSize} leaves a single patch at ${imgSize} px; use a smaller patch`);
   const rng = Rng.fromSeed(seed, RNG_STREAMS.preview);
+  if (options.bandGroups !== undefined && options.channels !== undefined) {
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      'bandGroups (SatMAE) and channels (CA-MAE) are two token layouts; preview one of them at a time',
+    );
+  }
   const groupCount = options.bandGroups ?? 1;
-  const masks: MaskSet & { groups?: number[][] } = groupCount > 1 ? firstGroup(groupedMasks(strategy, { batchSize: 1, gridSide, maskRatio }, { groups: Array.from({ length: groupCount }, (_, g) => [g]), spatialMask: options.spatialMask ?? false }, rng), groupCount) : makeMasks(strategy, { batchSize: 1, gridSide, maskRatio }, rng);
+  const grid = { batchSize: 1, gridSide, maskRatio };
+  const grouped = { groups: Array.from({ length: groupCount }, (_, g) => [g]), spatialMask: options.spatialMask ?? false };
+  const masks: MaskSet & { groups?: number[][] } =
+    groupCount > 1 ? firstGroup(groupedMasks(strategy, grid, grouped, rng), groupCount) : makeMasks(strategy, grid, rng);
   const resized = sharp(file).resize(imgSize, imgSize, { fit: 'fill' }).removeAlpha();
   const png = options.blurSigma === undefined ? await resized.png({ compressionLevel: 4 }).toBuffer() : await blurredPng(resized, options.blurSigma);
   return {
@@ -55,6 +67,7 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
     seed,
     ...(options.blurSigma !== undefined && { blurSigma: options.blurSigma }),
     ...(masks.groups && { groupMasks: masks.groups, spatialMask: options.spatialMask ?? false }),
+    ...(options.channels !== undefined && { channelMasks: channelMasks(options, gridSide) }),
   };
 }
 
@@ -64,6 +77,14 @@ function firstGroup(masks: MaskSet, groupCount: number): MaskSet & { groups: num
   const numKeep = masks.numKeep / groupCount;
   const groups = Array.from({ length: groupCount }, (_, g) => Array.from(groupMask(masks, g, groupCount)));
   return { batchSize: 1, numPatches, numKeep, keep: masks.keep.slice(0, numKeep), restore: masks.restore.slice(0, numPatches), mask: Uint8Array.from(groups[0]!), groups };
+}
+
+/** CA-MAE's masks of one image, [C][L]: its own masking over C·L tokens (a stream of its own, so the plain mask stays as it was). */
+function channelMasks(options: MaskPreviewOptions, gridSide: number): number[][] {
+  const channels = options.channels!;
+  const masks = channelAgnosticMasks(options.strategy, { batchSize: 1, gridSide, maskRatio: options.maskRatio }, channels, Rng.fromSeed(options.seed + 1, RNG_STREAMS.preview));
+  const numPatches = gridSide * gridSide;
+  return Array.from({ length: channels }, (_, c) => Array.from(masks.mask.subarray(c * numPatches, (c + 1) * numPatches)));
 }
 
 /** The picture blurred by the deblurring MAE's own filter (`recipes/blur.ts`), as its encoder sees it. */

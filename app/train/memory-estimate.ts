@@ -6,7 +6,7 @@
  * measured tensor and process memory. It leaves out the runtime's own baseline (~200 MB of
  * process memory for Node and TF.js), which matters only for tiny models.
  */
-import { gridSize, type MaeConfig } from '../mae/config';
+import { tokenCount, tokenLength, type MaeConfig } from '../mae/config';
 import { keepCount } from '../mae/masking';
 import type { TrainConfig } from './config';
 
@@ -16,8 +16,7 @@ const TAPE_OVERHEAD = 1.5;
 
 /** Trainable parameters of an MAE (the reference `MaskedAutoencoderViT`). */
 export function parameterCount(model: MaeConfig): number {
-  const { numPatches } = gridSize(model);
-  const patchLength = model.inChans * model.patchSize * model.patchSize;
+  const patchLength = tokenLength(model);
   const block = (width: number) => {
     const hidden = width * model.mlpRatio;
     return 2 * 2 * width + (width * 3 * width + 3 * width) + (width * width + width) + (width * hidden + hidden) + (hidden * width + width);
@@ -26,9 +25,9 @@ export function parameterCount(model: MaeConfig): number {
   const decoder =
     model.embedDim * model.decoderEmbedDim + model.decoderEmbedDim + model.decoderEmbedDim +
     model.decoderDepth * block(model.decoderEmbedDim) + 2 * model.decoderEmbedDim +
-    model.decoderEmbedDim * patchLength + patchLength;
-  void numPatches; // position embeddings are fixed sin-cos tables, not parameters
-  return encoder + decoder;
+    model.decoderEmbedDim * patchLength + patchLength +
+    (model.channelAgnostic ? model.inChans * model.decoderEmbedDim : 0); // CA-MAE's channel embedding
+  return encoder + decoder; // position embeddings are fixed sin-cos tables, not parameters
 }
 
 /** Bytes one training step needs, split by what holds them. */
@@ -44,19 +43,22 @@ export interface MemoryEstimate {
 /** Estimates the memory of one optimizer step of a recipe. */
 export function estimateTrainingMemory(recipe: Pick<TrainConfig, 'model' | 'batchSize' | 'maskRatio'>): MemoryEstimate {
   const { model, batchSize } = recipe;
-  const { numPatches } = gridSize(model);
+  const numPatches = tokenCount(model); // SatMAE: G·L band-group tokens; CA-MAE: C·L channel tokens
   const parameters = parameterCount(model);
   const parameterBytes = parameters * FLOAT_BYTES * 4;
   const blockActivations = (tokens: number, width: number, heads: number) =>
     // LayerNorms, qkv, attention output, projection, residuals, MLP hidden and its activation,
     // plus the attention matrices (scores and softmax) per head.
     batchSize * (tokens * width * (10 + 2 * model.mlpRatio) + 2 * heads * tokens * tokens);
-  const groups = model.groupedBands?.groups.length ?? 1; // SatMAE: one token per band group and patch
-  const encoderTokens = 1 + groups * keepCount(numPatches, recipe.maskRatio);
-  const decoderTokens = 1 + groups * numPatches;
-  const patchLength = model.inChans * model.patchSize * model.patchSize;
+  // SatMAE keeps the same count of tokens in every band group.
+  const groups = model.groupedBands?.groups.length ?? 1;
+  const encoderTokens = 1 + groups * keepCount(numPatches / groups, recipe.maskRatio);
+  const decoderTokens = 1 + numPatches;
+  const patchLength = tokenLength(model);
+  const pixels = model.inChans * model.imgSize * model.imgSize; // per image, in every token layout
   const elements =
-    batchSize * numPatches * patchLength * 4 + // images, patches, targets, prediction
+    batchSize * pixels * 4 + // images, patches, targets, prediction
+    (model.fourierLossWeight ? batchSize * (numPatches * numPatches + 12 * numPatches * patchLength) : 0) + // CA-MAE Fourier term: unshuffle matrix, DFT products
     model.depth * blockActivations(encoderTokens, model.embedDim, model.numHeads) +
     model.decoderDepth * blockActivations(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads);
   const activationBytes = elements * FLOAT_BYTES * TAPE_OVERHEAD;

@@ -7,12 +7,13 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type ChannelPlan, type ChannelStats, type Recipe, type RunTimeEstimate } from '../contract';
+import { StudioError, type ChannelPlan, type ChannelStats, type ImageMeta, type Recipe, type RunTimeEstimate, type VolumeSampling } from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
-import { DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
+import { type DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
 import type { ChannelTransform } from '../data/batches';
 import { convertStats } from '../data/channel-conversion';
 import { channelPlanView, keptByPlan, pooledStats, resolveTransform } from '../data/channel-plan';
+import { checkVolumeSampling, volumeEntries } from '../data/volumes/volume-entries';
 import { splitGroupOf, stratifiedSplit } from '../data/split';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
@@ -75,6 +76,11 @@ export interface DatasetPlan {
   transform?: ChannelTransform;
   /** Where the split came from: the one stored by curation, or drawn for this run. */
   splitSource?: 'curation' | 'seeded';
+  /**
+   * Training samples when the channel plan cuts volumes into planes (`channelPlan.volume`): a
+   * volume's coronal or sagittal planes outnumber its stored slices. Epochs count these.
+   */
+  samples?: { train: number; val: number };
 }
 
 /** The stored config of a pretraining run. */
@@ -104,6 +110,7 @@ interface Candidate {
   split?: string | null;
   /** Slices of one volume or subject share it, so the split never parts them. */
   group?: string | null;
+  meta?: ImageMeta | null;
 }
 
 /** Builds and validates the model config from the user's architecture options. */
@@ -133,7 +140,7 @@ export function modelConfig(options: PretrainOptions, inChans: number): MaeConfi
   }
   throw new StudioError(
     'INVALID_ARGUMENT',
-    `pretrain.preset must be one of ${[...Object.keys(ENCODER_SIZES), ...Object.keys(MAE_PRESETS)].join(', ')}, got ${JSON.stringify(preset)}`,
+    `pretrain.preset must be one of ${[...Object.keys(ENCODER_SIZES), ...Object.keys(MAE_PRESETS)].join(', ')}, ` + `got ${JSON.stringify(preset)}`,
   );
 }
 
@@ -151,7 +158,7 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   const model = modelConfig(options, data.channels);
   const batchSize = options.batchSize ?? DEFAULT_TRAIN_CONFIG.batchSize;
   const accumSteps = options.accumSteps ?? DEFAULT_TRAIN_CONFIG.accumSteps;
-  const stepsPerEpoch = Math.max(1, Math.ceil(data.trainImageIds.length / (batchSize * accumSteps)));
+  const stepsPerEpoch = Math.max(1, Math.ceil((data.samples?.train ?? data.trainImageIds.length) / (batchSize * accumSteps)));
   if (options.steps !== undefined && options.epochs !== undefined) {
     throw new StudioError('INVALID_ARGUMENT', 'pretrain: give --steps or --epochs, not both');
   }
@@ -179,7 +186,14 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   // The rule's lr is fixed now: a later version with other rule constants resumes it unchanged.
   recipe.peakLr = peakLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps);
   if (options.init !== undefined && recipe.model.groupedBands) {
-    throw new StudioError('INVALID_ARGUMENT', 'pretrain.init: published MAE weights have one patch embedding over all bands; a SatMAE (grouped bands) run starts from its own initialisation');
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      'pretrain.init: published MAE weights have one patch embedding over all bands; ' +
+        'a SatMAE (grouped bands) run starts from its own initialisation',
+    );
+  }
+  if (options.init !== undefined && options.domainRecipe === 'camae') {
+    throw new StudioError('INVALID_ARGUMENT', 'pretrain.init: a CA-MAE run cannot start from it: weights files (timm, models_mae.py) embed all channels of a patch as one token, CA-MAE each channel as its own; clear the field to start from seeded initialisation');
   }
   const init = options.init === undefined ? undefined : planInit(options.init, model);
   const plan: PretrainPlan = {
@@ -245,7 +259,7 @@ export function sha256File(file: string): string {
 export function planDataset(workspace: Workspace, projectId: number, options: PretrainOptions): DatasetPlan {
   const rows = workspace.images.usable(projectId, 'path');
   if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
-  const candidates: Candidate[] = rows.map(({ id, label, width, height, channels, bitDepth, stats, split, meta }) => ({ id, label, width, height, channels, bitDepth, stats, split, group: splitGroupOf(meta) }));
+  const candidates: Candidate[] = rows.map(({ id, label, width, height, channels, bitDepth, stats, split, meta }) => ({ id, label, width, height, channels, bitDepth, stats, split, group: splitGroupOf(meta), meta }));
   // The channel plan decides, per channel count, how images become its input bands or that they
   // are left out; Curate shows that decision and the run records it.
   const view = channelPlanView(workspace, projectId);
@@ -257,9 +271,14 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
     .map((group) => ({ reason: `${group.channels}-channel images, left out by the channel plan`, count: candidates.filter((candidate) => candidate.channels === group.channels).length }))
     .filter((item) => item.count > 0);
   if (chosen.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId}: the channel plan leaves out every image; choose a conversion in Curate`);
+  if (channelPlan.volume) checkVolumeSampling(chosen.map((candidate) => candidate.meta ?? null), channelPlan.volume);
   // Statistics of each image as the model sees it (converted), for the [0, 1] normalisation.
   const converted = chosen.map((candidate) => ({ ...candidate, channels, stats: convertStats(candidate.stats, candidate.channels, candidate.conversion, channels) as ChannelStats[] }));
-  const { mean, std } = datasetNormalisation(converted);
+  const single = datasetNormalisation(converted);
+  // 2.5-D: each of the 2n + 1 stacked planes has the bands' statistics (reconstructions undo them per channel).
+  const planes = 2 * (channelPlan.volume?.neighbours ?? 0) + 1;
+  const mean = Array.from({ length: planes }, () => single.mean).flat();
+  const std = Array.from({ length: planes }, () => single.std).flat();
   const transform = resolveTransform(channelPlan, view.stats, pooledStats(converted, channels));
   // A split stored by curation wins; otherwise one is drawn for this run from its seed. Rows come
   // in path order, not id order: ids follow the order parallel decoding finished, so the same
@@ -280,7 +299,13 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
     trainImageIds: train.map((c) => c.id),
     valImageIds: val.map((c) => c.id),
     excluded,
+    ...(channelPlan.volume && { samples: { train: sampleCount(train, channelPlan.volume), val: sampleCount(val, channelPlan.volume) } }),
   };
+}
+
+/** Training samples of candidates when volumes are cut as `sampling` says. */
+function sampleCount(candidates: readonly Candidate[], sampling: VolumeSampling): number {
+  return volumeEntries(candidates.map(({ id, width, height, channels, bitDepth, meta }) => ({ entry: { path: String(id), width, height, channels, bitDepth }, meta: meta ?? null })), sampling).length;
 }
 
 /**

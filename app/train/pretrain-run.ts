@@ -9,10 +9,10 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError } from '../contract';
 import { centralWindow, decodePlanar, type ImageEntry } from '../data/batches';
+import { volumeEntries, type VolumeRow } from '../data/volumes/volume-entries';
 import type { BatchSource } from '../data/batch';
 import type { TrainingLoader } from '../data/cache/loader';
-import { gridSize } from '../mae/config';
-import { makeModelMasks } from '../mae/grouped-bands';
+import { masksForModel } from '../mae/model-masks';
 import type { MaskSet } from '../mae/masking';
 import { forwardMae, type MaeTargets } from '../mae/model';
 import { Rng } from '../mae/rng';
@@ -46,7 +46,10 @@ export type RunProgress =
     }
   | {
       type: 'preparing';
-      /** Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since cached). */
+      /**
+       * Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since
+       * cached).
+       */
       done: number; total: number; read: number; changed: number;
     }
   | { type: 'validation'; step: number; loss: number }
@@ -124,7 +127,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         },
       });
       loader = data.loader;
-      if (data.prepared) options.log?.(`training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total} samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`);
+      if (data.prepared) options.log?.(`training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total}` + ` samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`);
 
       validation = await validationSet(entries.val, plan);
       // A fixed handful of images (validation ones when there are) for the reconstruction grids.
@@ -236,7 +239,8 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
             metrics.flush();
             await saveCheckpoint();
           }
-          if (validates || draws || done % plan.checkpointEvery === 0) intervalStart = performance.now(); // that time is not the loader's share
+          // that time is not the loader's share
+          if (validates || draws || done % plan.checkpointEvery === 0) intervalStart = performance.now();
         } catch (error) {
           if (!(error instanceof NonFiniteLossError)) throw error;
           outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
@@ -281,20 +285,32 @@ export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, la
   const lower = formatLearningRate(recipe.blr / 10);
   return `${error.message}. ${kept} This run had ${describeRecipeLr(recipe)}: ` +
     `lower the learning rate and start a new run, e.g. base lr ${lower} (--blr ${lower}). ` +
-    'It already computes in fp32, so higher precision is not the fix; if a lower lr diverges too, check the data normalisation';
+    'It already computes in fp32, so higher precision is not the ' + 'fix; if a lower lr diverges too, check the data normalisation';
 }
 
 /** The run's train and validation images, as the batch source needs them. */
 export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train: ImageEntry[]; val: ImageEntry[] } {
-  const load = (ids: number[]) =>
-    workspace.images.sources(ids).map((row, index): ImageEntry => {
+  const sampling = plan.data.channelPlan?.volume;
+  const load = (ids: number[]) => {
+    const rows = workspace.images.sources(ids).map((row, index): VolumeRow => {
       const id = ids[index]!;
       if (!row) throw new StudioError('NOT_FOUND', `image ${id} of this run was removed from the project; start a new run`);
       if (!fs.existsSync(row.path)) throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
       const { meta } = row;
-      return { path: row.path, sha256: row.sha256, frame: row.frame, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bitDepth, huge: meta?.huge === true, nodata: meta?.nodata ?? null };
+      return { meta, entry: { path: row.path, sha256: row.sha256, frame: row.frame, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bitDepth, huge: meta?.huge === true, nodata: meta?.nodata ?? null } };
     });
-  return { train: load(plan.data.trainImageIds), val: load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES)) };
+    // Volumes become planes along the plan's axis, with 2.5-D neighbours (absent: stored slices).
+    return sampling ? volumeEntries(rows, sampling) : rows.map((row) => row.entry);
+  };
+  // Planes of volumes outnumber their rows: validation takes evenly spaced ones, not one volume's edge.
+  const val = sampling ? evenlySpaced(load(plan.data.valImageIds), MAX_VALIDATION_IMAGES) : load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES));
+  return { train: load(plan.data.trainImageIds), val };
+}
+
+/** At most `count` items of a list, evenly spaced, in order. */
+export function evenlySpaced<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  return Array.from({ length: count }, (_, index) => items[Math.floor((index * items.length) / count)]!);
 }
 
 /** Validation images as model-sized tensors, batch by batch, each with its fixed masks. */
@@ -324,7 +340,7 @@ export async function validationSet(entries: ImageEntry[], plan: PretrainPlan): 
         for (let k = c * plane; k < (c + 1) * plane; k++) sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
       }
     }
-    const masks = makeModelMasks(plan.recipe.model, plan.recipe.maskStrategy, { batchSize: chunk.length, gridSide: gridSize(plan.recipe.model).side, maskRatio: plan.recipe.maskRatio }, rng);
+    const masks = masksForModel(plan.recipe.model, plan.recipe.maskStrategy, { batchSize: chunk.length, maskRatio: plan.recipe.maskRatio }, rng);
     const shape = { batchSize: chunk.length, channels, height: imgSize, width: imgSize };
     const { patchSize } = plan.recipe.model;
     const { input, targets } = recipeTensors(recipeBatch(plan.recipe.domainRecipe, data, shape, patchSize), shape, patchSize);

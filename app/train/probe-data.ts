@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { StudioError } from '../contract';
 import { decodePlanar, type ImageEntry } from '../data/batches';
+import { storedSliceEntries } from '../data/volumes/volume-entries';
 import { Rng } from '../mae/rng';
 import type { Workspace } from '../workspace';
 import { resizeCrop, type PlanarImage } from '../data/augment';
@@ -31,19 +32,25 @@ export interface LabelledSplits {
 
 /** Reads the plan's splits with their labels; throws when fewer than two classes can be told apart. */
 export function labelledSplits(workspace: Workspace, plan: PretrainPlan): LabelledSplits {
-  const load = (ids: number[]) =>
-    workspace.images.sources(ids).map((source, index) => {
+  const load = (ids: number[]) => {
+    const sources = workspace.images.sources(ids).map((source, index) => {
       const id = ids[index]!;
       if (!source) throw new StudioError('NOT_FOUND', `image ${id} of the run's plan was removed from the project`);
       if (!fs.existsSync(source.path)) throw new StudioError('NOT_FOUND', `${source.path} (image ${id}) no longer exists on disk`);
-      const row: ImageEntry & { id: number; label: string | null } = { id: source.id, path: source.path, channels: source.channels, bitDepth: source.bitDepth, label: source.label };
-      return row;
+      return source;
     });
+    // 2.5-D runs read each labelled slice with its neighbours, as the encoder was trained.
+    const entries = storedSliceEntries(sources.map((source) => ({
+      meta: source.meta,
+      entry: { path: source.path, frame: source.frame, width: source.width, height: source.height, channels: source.channels, bitDepth: source.bitDepth },
+    })), plan.data.channelPlan?.volume);
+    return sources.map((source, index): ImageEntry & { id: number; label: string | null } => ({ ...entries[index]!, id: source.id, label: source.label }));
+  };
   const train = load(plan.data.trainImageIds);
   const val = load(plan.data.valImageIds);
   const classes = [...new Set(train.map((row) => row.label).filter((label): label is string => label !== null && label !== ''))].sort();
   if (classes.length < 2) {
-    throw new StudioError('INVALID_ARGUMENT', `evaluation needs images in at least two labelled folders; the run's training split has ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}`);
+    throw new StudioError('INVALID_ARGUMENT', `evaluation needs images in at least two labelled folders; the run's training ` + `split has ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}`);
   }
   const index = new Map(classes.map((name, i) => [name, i]));
   let unlabelled = 0;
@@ -53,7 +60,8 @@ export function labelledSplits(workspace: Workspace, plan: PretrainPlan): Labell
       if (row.label === null || row.label === '') { unlabelled += 1; return []; }
       const label = index.get(row.label);
       if (label === undefined) { if (isVal) unseen += 1; return []; }
-      return [{ id: row.id, path: row.path, channels: row.channels, bitDepth: row.bitDepth, label }];
+      const { label: _name, ...entry } = row;
+      return [{ ...entry, label }];
     });
   const splits = { classes, train: keep(train, false), val: keep(val, true) };
   if (splits.val.length === 0) throw new StudioError('INVALID_ARGUMENT', "the run's validation split holds no labelled images; plan the run with a validation fraction above 0");

@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(() => disposeModel(model));
 
 describe('features of an encoder block', () => {
-  it('reads the last block exactly as the encoder does, and earlier blocks differently, in one pass without leaking', () => {
+  it('reads the last block exactly as the encoder does, earlier blocks differently, in one pass, no leak', () => {
     const imgs = tf.randomNormal([2, 2, 8, 8], 0, 1, 'float32', 5);
     const before = tf.memory().numTensors;
     const [first, last] = encodeBlockFeatures(model, imgs, 'mean', [1, 3]);

@@ -9,7 +9,7 @@
  * normalised images, box-averaged down to a small side.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { tokenCount } from '../mae/grouped-bands';
+import { tokenCount } from '../mae/config';
 import type { MaskSet } from '../mae/masking';
 import { embedAllPatches, forwardEncoder, paramLookup, type MaeModel } from '../mae/model';
 import { layerNorm } from '../mae/ops';
@@ -24,12 +24,22 @@ export function allVisibleMasks(batchSize: number, numPatches: number): MaskSet 
   return { batchSize, numPatches, numKeep: numPatches, keep, restore: keep.slice(), mask: new Uint8Array(batchSize * numPatches) };
 }
 
-/** Encoder tokens of whole images: imgs [B, C, H, W] → [B, 1 + L, D] (cls first, then grid order). */
+/**
+ * Encoder tokens of whole images: imgs [B, C, H, W] → [B, 1 + L, D] (cls first, then grid order).
+ * CA-MAE: [B, 1 + C·L, D] for any channel count C, so pooling averages over every channel token.
+ */
 export function encodeAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor3D {
   const batchSize = imgs.shape[0]!;
   return tf.tidy(() => {
+    if (model.config.channelAgnostic) {
+      const param = paramLookup(model);
+      let x = embedAllPatches(model, imgs); // [B, 1+C*L, D]
+      for (let i = 0; i < model.config.depth; i++) x = block(x, param, `blocks.${i}`, model.config.numHeads);
+      return layerNorm(x, param('norm.weight'), param('norm.bias')) as tf.Tensor3D;
+    }
     const patches = patchify(imgs, model.config.patchSize); // [B, L, C*p*p]
-    return forwardEncoder(model, patches, allVisibleMasks(batchSize, tokenCount(model.config))) as tf.Tensor3D; // [B, 1+L, D]; SatMAE: every group token, 1+G·L
+    // [B, 1+L, D]; SatMAE: every band-group token, [B, 1+G·L, D]
+    return forwardEncoder(model, patches, allVisibleMasks(batchSize, tokenCount(model.config))) as tf.Tensor3D;
   });
 }
 

@@ -50,7 +50,7 @@ export function validateProbeOptions(input: Partial<ProbeOptions>): ProbeOptions
   if (!['cls', 'mean'].includes(options.pooling)) throw new StudioError('INVALID_ARGUMENT', `probe.pooling must be cls or mean, got ${JSON.stringify(options.pooling)}`);
   if (!Number.isInteger(options.k) || options.k < 1) throw new StudioError('INVALID_ARGUMENT', `probe.k must be a positive integer, got ${JSON.stringify(options.k)}`);
   if (options.labelsPerClass !== null && (!Number.isInteger(options.labelsPerClass) || options.labelsPerClass < 1)) {
-    throw new StudioError('INVALID_ARGUMENT', `probe.labelsPerClass must be a positive integer or null (every label), got ${JSON.stringify(options.labelsPerClass)}`);
+    throw new StudioError('INVALID_ARGUMENT', `probe.labelsPerClass must be a positive integer or null ` + `(every label), got ${JSON.stringify(options.labelsPerClass)}`);
   }
   if (options.block !== 'best' && (!Number.isInteger(options.block) || options.block < 1)) {
     throw new StudioError('INVALID_ARGUMENT', `probe.block must be a block number (1 = the first) or "best", got ${JSON.stringify(options.block)}`);
@@ -71,7 +71,7 @@ export function planProbe(workspace: Workspace, pretrainRunId: number, input: Pa
   const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
   const { depth } = parent.config.recipe.model;
   if (config.block !== 'best' && config.block > depth) {
-    throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth} (run ${pretrainRunId}'s encoder has ${depth} block${depth === 1 ? '' : 's'}) or "best", got ${config.block}`);
+    throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth} (run ${pretrainRunId}'s encoder ` + `has ${depth} block${depth === 1 ? '' : 's'}) or "best", got ${config.block}`);
   }
   return workspace.runs.create({ projectId: parent.projectId, kind: 'probe', config, parentRunId: pretrainRunId }).id;
 }

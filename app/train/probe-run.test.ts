@@ -42,7 +42,7 @@ function checkScores(report: ProbeReport) {
 
 describe('a probe run', () => {
   for (const method of ['linear', 'knn'] as const) {
-    it(`${method}: stores both scores on the val split as the run's result, with the pretraining run as parent`, async () => {
+    it(`${method}: stores both scores on the val split as the run's result, pretraining run as parent`, async () => {
       const runId = fixture.open((w) => planProbe(w, fixture.runId, { method, k: 5, backend: 'cpu' }));
       const report = await executeProbe(fixture.workspaceDir, runId);
       if (method === 'linear') firstLinear = report;
@@ -66,7 +66,7 @@ describe('a probe run', () => {
     });
   }
 
-  it('probes the block asked for, the same block for both encoders, and refuses a block the encoder lacks', async () => {
+  it('probes the block asked for, the same for both encoders, and refuses a block the encoder lacks', async () => {
     const first = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { block: 1, backend: 'cpu' })));
     expect(first.block).toEqual({ requested: 1, chosen: 1, depth: 2, selection: null, selectedBy: null });
     const last = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { block: 2, backend: 'cpu' })));
@@ -82,7 +82,7 @@ describe('a probe run', () => {
     expect(report.warnings!.some((w) => /^k = 5 exceeds the smallest class of the fitted images \('[a-z-]+' has 3\).*choose k ≤ 3\.$/.test(w))).toBe(true);
   });
 
-  it('fits on a seeded label budget when asked: at most N images per class, the same draw every time, scored on the whole val split', async () => {
+  it('fits on a seeded label budget: at most N images per class, the same draw each time, scored on val', async () => {
     const plan = () => fixture.open((w) => planProbe(w, fixture.runId, { labelsPerClass: 3, backend: 'cpu' }));
     const first = await executeProbe(fixture.workspaceDir, plan());
     expect(first).toMatchObject({ labelsPerClass: 3, trainImages: 6, valImages: 6 });

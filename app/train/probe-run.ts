@@ -31,10 +31,16 @@ export type { ProbeReport } from '../contract';
 
 const FEATURE_BATCH = 16; // images per encoder pass: bounded memory at any image size
 
-/** Side of the raw-pixel baseline's images: 16 × 16 = 256 features per channel, a size a linear probe fits on a few hundred images. */
+/**
+ * Side of the raw-pixel baseline's images: 16 × 16 = 256 features per channel, a size a linear probe fits on a few
+ * hundred images.
+ */
 export const RAW_PIXEL_SIDE = 16;
 
-/** Features of every candidate block of the train split, both encoders, are held at once; above this "best" tries fewer blocks. */
+/**
+ * Features of every candidate block of the train split, both encoders, are held at once; above this "best" tries fewer
+ * blocks.
+ */
 const CANDIDATE_FEATURE_BYTES = 1 << 30;
 
 /** Pooled features of each encoder at each block, and the raw pixels, over a split: row-major [N, width] each. */
@@ -102,8 +108,8 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
       const numClasses = splits.classes.length;
       const rawSide = Math.min(RAW_PIXEL_SIDE, imgSize);
       const candidates = requested === 'best' ? candidateBlocks(depth, splits.train.length, width) : [requested];
-      log(`probe: ${options.method} on ${options.pooling}-pooled features of ${requested === 'best' ? `the best of blocks ${candidates.join(', ')}` : `block ${requested}`} of ${depth}, ` +
-        `${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} / ${splits.val.length} val images, ${numClasses} classes`);
+      log(`probe: ${options.method} on ${options.pooling}-pooled features of ` + `${requested === 'best' ? `the best of blocks ${candidates.join(', ')}` : `block ${requested}`} ` + `of ${depth}, ` +
+        `${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} ` + `/ ${splits.val.length} val images, ${numClasses} classes`);
 
       const predict = probePredictor(options, numClasses);
       const models = [loaded.model, random];
@@ -112,7 +118,7 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
         ? chooseBlock(candidates.map((block, i) => ({ block, features: train.encoders[0]![i]! })), trainLabels, width, predict, { ...DEFAULT_BLOCK_SELECTION, seed })
         : { chosen: candidates[0]!, selection: null };
       const chosenIndex = candidates.indexOf(choice.chosen);
-      if (choice.selection) log(`probe: block ${choice.chosen} chosen on the training split (${choice.selection.map((s) => `${s.block}: ${(s.accuracy * 100).toFixed(1)}%`).join(', ')})`);
+      if (choice.selection) log(`probe: block ${choice.chosen} chosen on the training split ` + `(${choice.selection.map((s) => `${s.block}: ${(s.accuracy * 100).toFixed(1)}%`).join(', ')})`);
       const val = await splitFeatures(models, [choice.chosen], splits.val, plan, options.pooling, rawSide);
 
       const rawWidth = plan.data.channels * rawSide * rawSide;
@@ -130,10 +136,10 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
       const k = options.method === 'knn' ? Math.min(options.k, trainLabels.length) : null;
       const block: ProbeBlock = {
         requested, chosen: choice.chosen, depth, selection: choice.selection,
-        selectedBy: choice.selection ? `${DEFAULT_BLOCK_SELECTION.folds}-fold cross-validation within the ${splits.train.length} fitted training images` : null,
+        selectedBy: choice.selection ? `${DEFAULT_BLOCK_SELECTION.folds}-fold cross-validation ` + `within the ${splits.train.length} fitted training images` : null,
       };
       const skippedBlocks = requested === 'best' && candidates.length < depth
-        ? [`Only blocks ${candidates.join(', ')} of ${depth} were tried for the best block: the features of every block of ${splits.train.length} images would not fit in memory.`]
+        ? [`Only blocks ${candidates.join(', ')} of ${depth} were tried for the best block: the ` + `features of every block of ${splits.train.length} images would not fit in memory.`]
         : [];
       const report: ProbeReport = {
         method: options.method,

@@ -18,19 +18,25 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   maskStrategy: 'Random patches (the paper), contiguous blocks (BEiT) or band-pass noise (ColorMAE).',
   normPixLoss: 'Pixels normalised per patch (the paper), or plain pixels: better for flat, noisy images such as CT.',
   domainRecipe: 'What the run learns from: the paper\'s MAE, or a recipe made for a kind of image (each cites its paper).',
-  blurSigma: 'Deblurring MAE: σ in pixels (at the image size above) of the Gaussian blur the encoder sees; the loss is on the sharp image.',
-  featureTargets: 'FG-MAE: what each masked patch is regressed as. HOG for any sensor; NDVI, NDWI and NDBI need bands named red, green, nir, swir.',
-  bandGroups: 'SatMAE: bands split into groups, each its own tokens, patch embedding and prediction head; band indices from 0 or names. Bands in no group are not seen.',
-  spatialMask: 'SatMAE: hide the same patches in every group, instead of drawing each group\'s mask on its own (the reference\'s default, off).',
+  blurSigma: 'Deblurring MAE: σ in pixels (at the image size above) of the ' + 'Gaussian blur the encoder sees; the loss is on the sharp image.',
+  featureTargets: 'FG-MAE: what each masked patch is regressed as. HOG for any ' + 'sensor; NDVI, NDWI and NDBI need bands named red, green, nir, swir.',
+  bandGroups:
+    'SatMAE: bands split into groups, each its own tokens, patch embedding and prediction head; ' +
+    'band indices from 0 or names. Bands in no group are not seen.',
+  spatialMask:
+    'SatMAE: hide the same patches in every group, instead of drawing each group\'s mask ' +
+    "on its own (the reference's default, off).",
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
   steps: 'Optimizer steps of the whole run (instead of epochs).',
   epochs: 'Passes over the training images.',
   warmupSteps: 'Steps of linear learning-rate warm-up; by default 5% of the run, as in the paper.',
-  lrRule: 'How the peak lr follows the batch: linear (the paper\'s, made for batch 4096), square root, one fixed lr, or linear with a floor of 3e-4 (default).',
+  lrRule:
+    "How the peak lr follows the batch: linear (the paper's, made for batch 4096), square root, one fixed lr, " +
+    'or linear with a floor of 3e-4 (default).',
   blr: 'Base learning rate, carried to the peak lr by the rule (linear and sqrt: the lr at batch 256; paper: 1.5e-4).',
   seed: 'Seeds initialisation, data order, augmentation and masks: same seed, same run.',
-  init: 'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) instead of random ones. The encoder must match patch size, width and depth.',
+  init: 'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) ' + 'instead of random ones. The encoder must match patch size, width and depth.',
   valFraction: 'Share of the images held out to measure the validation loss, when Curate has stored no split (default 10%).',
   backend: 'Where the math runs. Auto picks the fastest that works: GPU, then native CPU, then WebAssembly.',
 };

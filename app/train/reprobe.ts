@@ -55,7 +55,7 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
 
   const classes = [...new Set(labels.slice(0, trainCount).filter((label): label is string => typeof label === 'string'))].sort();
   if (classes.length < 2) {
-    throw new StudioError('INVALID_ARGUMENT', `after relabelling, the probed training images hold ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}: a probe needs at least two`);
+    throw new StudioError('INVALID_ARGUMENT', `after relabelling, the probed training images ` + `hold ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}: a probe needs at least two`);
   }
   const index = new Map(classes.map((label, i) => [label, i]));
   const skipped = { removed: 0, unlabelled: 0, unseen: 0 };
@@ -67,7 +67,10 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
       if (label === undefined) skipped.removed += 1;
       else if (label === null) skipped.unlabelled += 1;
       else if (!index.has(label)) skipped.unseen += isVal ? 1 : 0;
-      else rows.push(row), truth.push(index.get(label)!);
+      else {
+        rows.push(row);
+        truth.push(index.get(label)!);
+      }
     }
     return { rows, truth };
   };

@@ -48,12 +48,12 @@ describe('run records by kind', () => {
     expect(run.kind === 'pretrain' && run.config.recipe.model.imgSize).toBe(32);
   });
 
-  it('refuses a stored run whose JSON does not fit its kind, naming the run and the field, and keeps fields it does not know', () => {
+  it('refuses a stored run whose JSON does not fit its kind, naming run and field; keeps unknown fields', () => {
     const { recipe, ...noRecipe } = PLAN;
     const broken = workspace.runs.create({ projectId, kind: 'pretrain', config: { ...noRecipe, recipe: { ...recipe, model: { ...recipe.model, depth: 'deep' } } } }).id;
     expect(() => typedRun(workspace.runs.get(broken))).toThrow(new RegExp(`^run ${broken} \\(pretrain\\) has a stored config\\.recipe\\.model\\.depth this version cannot read`));
     const badIds = workspace.runs.create({ projectId, kind: 'pretrain', config: { ...PLAN, data: { ...PLAN.data, valImageIds: [3, 'x'] } } }).id;
-    expect(() => typedRun(workspace.runs.get(badIds))).toThrow(`run ${badIds} (pretrain) has a stored config.data.valImageIds this version cannot read: expected a list of image ids`);
+    expect(() => typedRun(workspace.runs.get(badIds))).toThrow(`run ${badIds} (pretrain) has a stored config.data.valImageIds ` + `this version cannot read: expected a list of image ids`);
     const pretrain = workspace.runs.create({ projectId, kind: 'pretrain', config: { ...PLAN, fromANewerVersion: true } }).id;
     const probe = workspace.runs.create({ projectId, kind: 'probe', config: { pretrainRunId: pretrain, method: 'linear', pooling: 'mean', k: 20 }, parentRunId: pretrain }).id;
     workspace.runs.setStatus(probe, 'completed');
@@ -64,7 +64,7 @@ describe('run records by kind', () => {
 });
 
 describe('withRunStatus', () => {
-  it('marks a run failed with the reason when its work throws, passes the error on, and leaves a finished run alone', async () => {
+  it('marks a run failed with the reason when its work throws, rethrows, and leaves a finished run', async () => {
     const id = workspace.runs.create({ projectId, kind: 'probe', config: {} }).id;
     workspace.runs.setStatus(id, 'running');
     await expect(withRunStatus(workspace.runs, id, async () => { throw new Error('image 3 could not be decoded'); }))

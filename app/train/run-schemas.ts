@@ -8,7 +8,9 @@ import { z } from 'zod';
 
 const Count = z.number().int().nonnegative();
 const Numbers = z.array(z.number());
-/** Image ids: a plain loop, as a plan may hold hundreds of thousands (zod's per-element check took ~150 ms for 200 000). */
+/**
+ * Image ids: a plain loop, as a plan may hold hundreds of thousands (zod's per-element check took ~150 ms for 200 000).
+ */
 const Ids = z.custom<number[]>((value) => Array.isArray(value) && value.every((id) => Number.isInteger(id) && id > 0), 'expected a list of image ids');
 
 const Model = z.looseObject({

@@ -78,7 +78,7 @@ describe('training services', () => {
     ]);
   });
 
-  it('estimates the whole run from a warm-up (start-up, steps, validation, grids, checkpoints) and keeps it while only the length changes', async () => {
+  it('estimates the run from a warm-up (start-up, steps, validation, grids, checkpoints), kept on resize', async () => {
     const estimate = await studio.services.training.estimate(projectId, TINY);
     expect(estimate).toMatchObject({ backend: 'cpu', measuredSteps: 3 });
     const { parts } = estimate.time;
@@ -95,7 +95,7 @@ describe('training services', () => {
     expect((await studio.services.training.check(projectId, { ...TINY, batchSize: 2 })).time).toBeNull();
   }, 60_000);
 
-  it('plans the loss on the pixels themselves when asked (flat, noisy images), and the run recipe says so', async () => {
+  it('plans the loss on the pixels themselves when asked (flat, noisy images); the run recipe says so', async () => {
     const plain = buildPretrainPlan(studio.workspace, projectId, { ...TINY, normPixLoss: false });
     expect(plain.recipe.model.normPixLoss).toBe(false);
     expect(recipeSummary(plain).normPixLoss).toBe(false);
@@ -105,8 +105,9 @@ describe('training services', () => {
     expect(wrong.errors).toEqual([{ field: 'normPixLoss', message: 'Loss target must be normalised per patch or pixels' }]);
   });
 
-  it('checks starting weights as the user types: what loads, what adapts, and a clear error for a bad file', async () => {
-    // timm-layout ViT weights for 3 channels, the recipe's width and depth (the project's images have their own channel count).
+  it('checks starting weights as the user types: what loads, what adapts, a clear error for a bad file', async () => {
+    // timm-layout ViT weights for 3 channels, the recipe's width and depth (the project's images have their own channel
+    // count).
     await useCpuBackend();
     const donor = createMae(maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 32, depth: 1, inChans: 3 }), 9);
     const file = path.join(dir, 'donor.safetensors');
@@ -135,7 +136,7 @@ describe('training services', () => {
     expect(other.mask).not.toEqual(preview.mask);
   });
 
-  it('trains a run live, pauses and resumes it with the loss curve continuing, then deletes it with its files', async () => {
+  it('trains a run live, pauses and resumes it, the loss curve continuing, then deletes it and its files', async () => {
     expect((await studio.services.training.defaults(projectId)).last).toBeNull();
     const started = await studio.services.training.start(projectId, TINY);
     const runId = started.id;

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  DEFAULT_VOLUME_SAMPLING,
   StudioError,
   type MaskPreview,
   type MetricSeries,
@@ -116,6 +117,7 @@ export class StudioTraining {
   private defaults(projectId: number): RecipeDefaults {
     this.workspace.projects.require(projectId);
     const data = planDataset(this.workspace, projectId, {});
+    const volumes = this.workspace.images.volumeCount(projectId);
     const model = DEFAULT_TRAIN_CONFIG.model;
     const domainRecipes = domainRecipeChoices({
       domain: this.workspace.projects.get(projectId).domain,
@@ -158,6 +160,7 @@ export class StudioTraining {
         excluded: data.excluded,
         conversions: data.channelPlan?.conversions ?? {},
         excludedClasses: data.excludedClasses ?? [],
+        ...(volumes > 0 && { volumes: { count: volumes, sampling: data.channelPlan?.volume ?? DEFAULT_VOLUME_SAMPLING, ...(data.samples && { samples: data.samples }) } }),
       },
       memoryBytes: os.totalmem(),
     };

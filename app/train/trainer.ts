@@ -6,8 +6,7 @@
  * checkpointed run resumes with the same losses as an uninterrupted one.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gridSize } from '../mae/config';
-import { makeModelMasks } from '../mae/grouped-bands';
+import { masksForModel } from '../mae/model-masks';
 import { createMae, disposeModel, forwardMae, type MaeModel } from '../mae/model';
 import { RNG_STREAMS, Rng, type RngState } from '../mae/rng';
 import { gradientsRegistered } from '../runtime/gradients';
@@ -170,7 +169,7 @@ export class MaeTrainer {
 
   /** One optimizer step over `accumSteps` micro-batches, its loss read now. Throws `NonFiniteLossError`. */
   async trainStep(): Promise<StepMetrics> {
-    if (this.pending.length > 0) throw new Error(`steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} have unread losses: call flushLosses() before trainStep()`);
+    if (this.pending.length > 0) throw new Error(`steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} ` + `have unread losses: call flushLosses() before trainStep()`);
     return (await this.runStep(false))!;
   }
 
@@ -209,7 +208,7 @@ export class MaeTrainer {
     const msPerStep = (performance.now() - this.intervalStart) / pending.length;
     const metrics: StepMetrics[] = [];
     let index = 0;
-    const found = ` (found when the losses up to step ${pending.at(-1)!.step} were read; no checkpoint is written from the weights after it)`;
+    const found = ` (found when the losses up to step ${pending.at(-1)!.step} ` + `were read; no checkpoint is written from the weights after it)`;
     for (const { step, lr } of pending) {
       let lossSum = 0;
       for (let micro = 0; micro < accumSteps; micro++) {
@@ -238,7 +237,7 @@ export class MaeTrainer {
       for (let micro = 0; micro < accumSteps; micro++) {
         const batch = await this.source.next(this.dataRng, batchSize);
         this.checkBatch(batch);
-        const masks = makeModelMasks(this.config.model, maskStrategy, { batchSize, gridSide: gridSize(this.config.model).side, maskRatio }, this.maskRng);
+        const masks = masksForModel(this.config.model, maskStrategy, { batchSize, maskRatio }, this.maskRng);
         // The domain recipe's input and targets (the plain MAE: the batch itself), made on the host.
         const shape = { batchSize: batch.batchSize, channels: batch.channels, height: batch.height, width: batch.width };
         const { patchSize } = this.config.model;
@@ -304,7 +303,7 @@ export class MaeTrainer {
   /** Writes weights, moments, step, schedule and RNG states atomically (see app/mae/weights/safetensors.ts). */
   async saveCheckpoint(path: string): Promise<void> {
     if (this.pending.length > 0) { // the guarantee `advance` gives: no checkpoint past an unread loss
-      throw new Error(`steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} have unread losses: call flushLosses() before saveCheckpoint()`);
+      throw new Error(`steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} ` + `have unread losses: call flushLosses() before saveCheckpoint()`);
     }
     const tensors = new Map<string, NamedTensor>();
     const collect = async (variables: Map<string, tf.Variable>, prefix: string): Promise<void> => {
@@ -353,10 +352,10 @@ export class MaeTrainer {
   private checkBatch(batch: Batch): void {
     const { imgSize, inChans } = this.config.model;
     if (batch.batchSize !== this.config.batchSize || batch.channels !== inChans || batch.height !== imgSize || batch.width !== imgSize) {
-      throw new Error(`batch source gave [${batch.batchSize}, ${batch.channels}, ${batch.height}, ${batch.width}], the model needs [${this.config.batchSize}, ${inChans}, ${imgSize}, ${imgSize}]`);
+      throw new Error(`batch source gave [${batch.batchSize}, ${batch.channels}, ${batch.height}, ${batch.width}], ` + `the model needs [${this.config.batchSize}, ${inChans}, ${imgSize}, ${imgSize}]`);
     }
     if (batch.images.length !== batch.batchSize * batch.channels * batch.height * batch.width) {
-      throw new Error(`batch holds ${batch.images.length} values, its shape needs ${batch.batchSize * batch.channels * batch.height * batch.width}`);
+      throw new Error(`batch holds ${batch.images.length} values, its shape ` + `needs ${batch.batchSize * batch.channels * batch.height * batch.width}`);
     }
   }
 }

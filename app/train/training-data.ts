@@ -40,7 +40,7 @@ export async function openTrainingData(options: TrainingDataOptions): Promise<Tr
   }
   const normalisation = normalisationOf(transform, entries[0]?.bitDepth ?? 8, plan.data.mean, plan.data.std);
   if (normalisation.inverse.some((inverse) => !(Number.isFinite(inverse) && inverse > 0))) {
-    throw new Error(`the run's normalisation has a spread that is not positive: ${JSON.stringify(transform?.spread ?? plan.data.std)}`);
+    throw new Error(`the run's normalisation has a spread that is not ` + `positive: ${JSON.stringify(transform?.spread ?? plan.data.std)}`);
   }
   let prepared: PrepareProgress | null = null;
   let records;

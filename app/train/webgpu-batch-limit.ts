@@ -5,7 +5,7 @@
  * tensor of a training step (the attention scores, [B, heads, N, N]) as much as by total memory.
  * Sized from the model's shapes, so it lives above mae/ (runtime/ knows no model).
  */
-import { gridSize, type MaeConfig } from '../mae/config';
+import { tokenCount, tokenLength, type MaeConfig } from '../mae/config';
 import { keepCount } from '../mae/masking';
 import type { WebGpuAdapter } from '../runtime/webgpu';
 
@@ -13,20 +13,22 @@ const FLOAT_BYTES = 4;
 
 /** Bytes of the largest single tensor one image adds to an MAE training step. */
 export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number): number {
-  const { numPatches } = gridSize(model);
-  const patchLength = model.inChans * model.patchSize * model.patchSize;
+  const numPatches = tokenCount(model); // SatMAE: G·L band-group tokens; CA-MAE: C·L channel tokens of p·p values
+  const patchLength = tokenLength(model);
   const part = (tokens: number, width: number, heads: number): number => Math.max(
     heads * tokens * tokens, // attention scores and their softmax
     tokens * width * model.mlpRatio, // the MLP's hidden layer
     tokens * 3 * width, // qkv
   );
-  const groups = model.groupedBands?.groups.length ?? 1; // SatMAE: one token per band group and patch
-  const encoderTokens = 1 + groups * keepCount(numPatches, maskRatio);
-  const decoderTokens = 1 + groups * numPatches;
+  // SatMAE keeps the same count of tokens in every band group.
+  const groups = model.groupedBands?.groups.length ?? 1;
+  const encoderTokens = 1 + groups * keepCount(numPatches / groups, maskRatio);
+  const decoderTokens = 1 + numPatches;
   return FLOAT_BYTES * Math.max(
     part(encoderTokens, model.embedDim, model.numHeads),
     part(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads),
-    numPatches * patchLength, // patches, targets, prediction
+    (numPatches / groups) * patchLength, // patches, targets, prediction (SatMAE: [L, C·p·p])
+    model.fourierLossWeight ? numPatches * numPatches : 0, // CA-MAE Fourier term: the unshuffle matrix
   );
 }
 

@@ -4,9 +4,9 @@
  * fine-tuning runs alike. Arguments: `<workspace> <runId> [resume]` runs a run by its kind;
  * `<workspace> estimate` waits for one `{type: 'estimate', plan}` message, times a few warm-up
  * steps and exits; `<workspace> reprobe <probeRunId>` re-fits a probe on its cached features with
- * today's labels, sends `{type: 'reprobe', report}` and exits (seconds of arithmetic kept off the UI's process). It reports `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or
- * SIGTERM stop the run after the current step and `{type: 'pause'}` pauses it, each with a
- * checkpoint, so it can be resumed.
+ * today's labels, sends `{type: 'reprobe', report}` and exits (seconds of arithmetic kept off the UI's process). It
+ * reports `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or SIGTERM stop the run after the current step
+ * and `{type: 'pause'}` pauses it, each with a checkpoint, so it can be resumed.
  */
 import { StudioError, type ReprobeReport } from '../contract';
 import { Workspace } from '../workspace';

@@ -41,7 +41,10 @@ function datasetOf(argv: readonly string[]): { files: number; dir: string } {
   return { files: Number(optionValue(argv, '--files')), dir: optionValue(argv, '--dir')! };
 }
 
-/** CPU milliseconds of this thread alone (Node ≥ 22.19; else the event loop's busy time, which counts waits for a core too). */
+/**
+ * CPU milliseconds of this thread alone (Node ≥ 22.19; else the event loop's busy time, which counts waits for a core
+ * too).
+ */
 function mainThreadCpu(): number {
   const thread = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
   if (!thread) return performance.eventLoopUtilization().active;
@@ -143,7 +146,7 @@ export const importSection: DataSection = {
 
 /** CPU per file (all threads), and the importing thread's busy time per file with the cap it sets. */
 function costs(run: ImportRun): string {
-  return `(${run.cpuMsPerFile.toFixed(2)} CPU ms/file; importing thread ${run.mainMsPerFile.toFixed(2)} CPU ms/file, so at most ${Math.round(1000 / run.mainMsPerFile)} files/s on any cores)`;
+  return `(${run.cpuMsPerFile.toFixed(2)} CPU ms/file; importing thread ${run.mainMsPerFile.toFixed(2)}` + ` CPU ms/file, so at most ${Math.round(1000 / run.mainMsPerFile)} files/s on any cores)`;
 }
 
 function measurement(cores: number, measured: string, value: number, ceilingValue: number): Measurement {

@@ -19,7 +19,9 @@ class Args {
   Args(napi_env env, napi_callback_info info, size_t expected, const char* name) : env_(env), name_(name) {
     count_ = 16;
     napi_get_cb_info(env, info, &count_, values_, nullptr, nullptr);
-    if (count_ < expected) throw ArgumentError{std::string(name) + ": expected " + std::to_string(expected) + " arguments"};
+    if (count_ < expected) {
+      throw ArgumentError{std::string(name) + ": expected " + std::to_string(expected) + " arguments"};
+    }
   }
 
   template <class T>
@@ -30,7 +32,9 @@ class Args {
     size_t length = 0;
     void* data = nullptr;
     if (isTyped) napi_get_typedarray_info(env_, values_[i], &actual, &length, &data, nullptr, nullptr);
-    if (!isTyped || actual != type) throw ArgumentError{std::string(name_) + ": argument " + std::to_string(i) + " must be a " + what};
+    if (!isTyped || actual != type) {
+      throw ArgumentError{std::string(name_) + ": argument " + std::to_string(i) + " must be a " + what};
+    }
     lengths_[i] = static_cast<int64_t>(length);
     return static_cast<T*>(data);
   }
@@ -87,7 +91,8 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
     const int32_t* aOffsets = args.ints(8);
     const int32_t* bOffsets = args.ints(9);
     const int64_t batch = args.length(8);
-    require(args.length(9) == batch && args.length(2) == batch * m * n, "matMul", "output or offsets do not match the shapes");
+    require(args.length(9) == batch && args.length(2) == batch * m * n, "matMul",
+            "output or offsets do not match the shapes");
     for (int64_t i = 0; i < batch; i++) {
       require(aOffsets[i] >= 0 && aOffsets[i] + m * k <= args.length(0), "matMul", "a is too short");
       require(bOffsets[i] >= 0 && bOffsets[i] + k * n <= args.length(1), "matMul", "b is too short");
@@ -120,7 +125,8 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     int64_t size = 1;
     for (int d = 0; d < rank; d++) size *= shape[d];
     require(args.length(3) == size, "binary", "output size does not match the shape");
-    require(extent(shape, aStrides, rank) <= args.length(1) && extent(shape, bStrides, rank) <= args.length(2), "binary", "input too short");
+    require(extent(shape, aStrides, rank) <= args.length(1) && extent(shape, bStrides, rank) <= args.length(2),
+            "binary", "input too short");
     mae::binary(static_cast<mae::BinaryOp>(args.integer(0)), a, b, out, rank, shape, aStrides, bStrides);
   });
 }
@@ -143,7 +149,8 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
     const float* x = args.floats(1);
     float* out = args.floats(2);
     const int64_t outer = args.integer(3), reduced = args.integer(4), inner = args.integer(5);
-    require(args.length(1) == outer * reduced * inner && args.length(2) == outer * inner, "reduce", "sizes do not match");
+    require(args.length(1) == outer * reduced * inner && args.length(2) == outer * inner, "reduce",
+            "sizes do not match");
     mae::reduce(static_cast<mae::ReduceOp>(args.integer(0)), x, out, outer, reduced, inner);
   });
 }
@@ -168,7 +175,8 @@ napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
     const float* y = args.floats(1);
     float* dx = args.floats(2);
     const int64_t rows = args.integer(3), cols = args.integer(4);
-    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(1) == rows * cols && args.length(2) == rows * cols,
+    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(1) == rows * cols &&
+            args.length(2) == rows * cols,
             "softmaxGrad", "sizes do not match");
     mae::softmaxGrad(dy, y, dx, rows, cols);
   });
@@ -186,8 +194,10 @@ napi_value StridedCopy(napi_env env, napi_callback_info info) {
     const int32_t* dstStrides = args.ints(6);
     const int rank = static_cast<int>(args.length(4));
     require(rank <= mae::kMaxRank && args.length(5) == rank && args.length(6) == rank, "stridedCopy", "bad rank");
-    require(srcOffset >= 0 && srcOffset + extent(shape, srcStrides, rank) <= args.length(0), "stridedCopy", "source too short");
-    require(dstOffset >= 0 && dstOffset + extent(shape, dstStrides, rank) <= args.length(2), "stridedCopy", "destination too short");
+    require(srcOffset >= 0 && srcOffset + extent(shape, srcStrides, rank) <= args.length(0), "stridedCopy",
+            "source too short");
+    require(dstOffset >= 0 && dstOffset + extent(shape, dstStrides, rank) <= args.length(2), "stridedCopy",
+            "destination too short");
     mae::stridedCopy(src + srcOffset, dst + dstOffset, rank, shape, srcStrides, dstStrides);
   });
 }
@@ -201,7 +211,8 @@ napi_value Gather(napi_env env, napi_callback_info info) {
     float* out = args.floats(2);
     const int64_t outer = args.integer(3), rows = args.integer(4), inner = args.integer(5);
     const int64_t count = args.length(1);
-    require(args.length(0) == outer * rows * inner && args.length(2) == outer * count * inner, "gather", "sizes do not match");
+    require(args.length(0) == outer * rows * inner && args.length(2) == outer * count * inner, "gather",
+            "sizes do not match");
     require(mae::gather(x, indices, out, outer, rows, inner, count), "gather", "index out of range");
   });
 }
@@ -237,10 +248,13 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
     float* arrays[6];
     for (size_t i = 0; i < 6; i++) arrays[i] = args.floats(i);
     const int64_t rows = args.integer(6), cols = args.integer(7);
-    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(3) == rows * cols, "layerNorm", "x or y does not match the shape");
-    require(args.length(1) == cols && args.length(2) == cols, "layerNorm", "gamma and beta must have one value per column");
+    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(3) == rows * cols, "layerNorm",
+            "x or y does not match the shape");
+    require(args.length(1) == cols && args.length(2) == cols, "layerNorm",
+            "gamma and beta must have one value per column");
     require(args.length(4) == rows && args.length(5) == rows, "layerNorm", "mean and rstd must have one value per row");
-    mae::layerNorm(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], rows, cols, static_cast<float>(args.number(8)));
+    mae::layerNorm(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], rows, cols,
+                   static_cast<float>(args.number(8)));
   });
 }
 
@@ -251,11 +265,15 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
     float* arrays[8];
     for (size_t i = 0; i < 8; i++) arrays[i] = args.floats(i);
     const int64_t rows = args.integer(8), cols = args.integer(9);
-    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(1) == rows * cols && args.length(5) == rows * cols,
+    require(rows >= 0 && cols >= 0 && args.length(0) == rows * cols && args.length(1) == rows * cols &&
+            args.length(5) == rows * cols,
             "layerNormGrad", "dy, x or dx does not match the shape");
-    require(args.length(2) == cols && args.length(6) == cols && args.length(7) == cols, "layerNormGrad", "gamma, dgamma and dbeta must have one value per column");
-    require(args.length(3) == rows && args.length(4) == rows, "layerNormGrad", "mean and rstd must have one value per row");
-    mae::layerNormGrad(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], arrays[7], rows, cols);
+    require(args.length(2) == cols && args.length(6) == cols && args.length(7) == cols, "layerNormGrad",
+            "gamma, dgamma and dbeta must have one value per column");
+    require(args.length(3) == rows && args.length(4) == rows, "layerNormGrad",
+            "mean and rstd must have one value per row");
+    mae::layerNormGrad(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], arrays[7],
+                       rows, cols);
   });
 }
 
@@ -267,7 +285,8 @@ napi_value Linear(napi_env env, napi_callback_info info) {
     for (size_t i = 0; i < 4; i++) arrays[i] = args.floats(i);
     const int64_t rows = args.integer(4), in = args.integer(5), out = args.integer(6);
     require(rows >= 0 && in >= 0 && out >= 0, "linear", "negative size");
-    require(args.length(0) == rows * in && args.length(1) == in * out && args.length(2) == out && args.length(3) == rows * out,
+    require(args.length(0) == rows * in && args.length(1) == in * out && args.length(2) == out &&
+            args.length(3) == rows * out,
             "linear", "arrays do not match the shapes");
     mae::linear(arrays[0], arrays[1], arrays[2], arrays[3], rows, in, out);
   });
@@ -281,8 +300,8 @@ napi_value LinearGrad(napi_env env, napi_callback_info info) {
     for (size_t i = 0; i < 6; i++) arrays[i] = args.floats(i);
     const int64_t rows = args.integer(6), in = args.integer(7), out = args.integer(8);
     require(rows >= 0 && in >= 0 && out >= 0, "linearGrad", "negative size");
-    require(args.length(0) == rows * out && args.length(1) == rows * in && args.length(2) == in * out && args.length(3) == rows * in &&
-                args.length(4) == in * out && args.length(5) == out,
+    require(args.length(0) == rows * out && args.length(1) == rows * in && args.length(2) == in * out &&
+                args.length(3) == rows * in && args.length(4) == in * out && args.length(5) == out,
             "linearGrad", "arrays do not match the shapes");
     mae::linearGrad(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], rows, in, out);
   });

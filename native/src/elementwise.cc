@@ -42,8 +42,8 @@ void innerLoop(F f, const float* a, const float* b, float* out, int64_t count, i
 }
 
 template <class F>
-void binaryWith(F f, const float* a, const float* b, float* out, int rank, const int32_t* shape, const int32_t* aStrides,
-                const int32_t* bStrides) {
+void binaryWith(F f, const float* a, const float* b, float* out, int rank, const int32_t* shape,
+                const int32_t* aStrides, const int32_t* bStrides) {
   if (rank == 0) {
     out[0] = f(a[0], b[0]);
     return;
@@ -121,16 +121,22 @@ void arrayWith(F f, const float* x, float* out, int64_t size) {
 void binary(BinaryOp op, const float* a, const float* b, float* out, int rank, const int32_t* shape,
             const int32_t* aStrides, const int32_t* bStrides) {
   switch (op) {
-    case BinaryOp::Add: return binaryWith([](float x, float y) { return x + y; }, a, b, out, rank, shape, aStrides, bStrides);
-    case BinaryOp::Sub: return binaryWith([](float x, float y) { return x - y; }, a, b, out, rank, shape, aStrides, bStrides);
-    case BinaryOp::Mul: return binaryWith([](float x, float y) { return x * y; }, a, b, out, rank, shape, aStrides, bStrides);
-    case BinaryOp::Div: return binaryWith([](float x, float y) { return x / y; }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::Add:
+      return binaryWith([](float x, float y) { return x + y; }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::Sub:
+      return binaryWith([](float x, float y) { return x - y; }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::Mul:
+      return binaryWith([](float x, float y) { return x * y; }, a, b, out, rank, shape, aStrides, bStrides);
+    case BinaryOp::Div:
+      return binaryWith([](float x, float y) { return x / y; }, a, b, out, rank, shape, aStrides, bStrides);
     case BinaryOp::SquaredDifference:
       return binaryWith([](float x, float y) { return (x - y) * (x - y); }, a, b, out, rank, shape, aStrides, bStrides);
     case BinaryOp::Maximum:
-      return binaryWith([](float x, float y) { return std::isnan(x) || x > y ? x : y; }, a, b, out, rank, shape, aStrides, bStrides);
+      return binaryWith([](float x, float y) { return std::isnan(x) || x > y ? x : y; }, a, b, out, rank, shape,
+                        aStrides, bStrides);
     case BinaryOp::Minimum:
-      return binaryWith([](float x, float y) { return std::isnan(x) || x < y ? x : y; }, a, b, out, rank, shape, aStrides, bStrides);
+      return binaryWith([](float x, float y) { return std::isnan(x) || x < y ? x : y; }, a, b, out, rank, shape,
+                        aStrides, bStrides);
   }
 }
 
@@ -146,7 +152,10 @@ void unary(UnaryOp op, const float* x, float* out, int64_t size) {
     case UnaryOp::Log:
       // Eigen's log clamps subnormal inputs to the smallest normal float (log(1e-40) gave -87.3, not -92.1).
       return arrayWith([](const auto& v) { return v.log(); },
-                       [](float v, float y) { return v > 0.0f && v < std::numeric_limits<float>::min() ? std::log(v) : y; }, x, out, size);
+                       [](float v, float y) {
+                         return v > 0.0f && v < std::numeric_limits<float>::min() ? std::log(v) : y;
+                       },
+                       x, out, size);
     case UnaryOp::Abs: return unaryWith([](float v) { return std::fabs(v); }, x, out, size);
     case UnaryOp::Relu: return unaryWith([](float v) { return v < 0.0f ? 0.0f : v; }, x, out, size);
     case UnaryOp::Tanh: return arrayWith([](const auto& v) { return v.tanh(); }, x, out, size);
@@ -166,7 +175,8 @@ void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t redu
   const double start = op == ReduceOp::Max ? -std::numeric_limits<double>::infinity()
                        : op == ReduceOp::Min ? std::numeric_limits<double>::infinity() : 0.0;
   // Tasks cover blocks of output columns of one outer slice: [outer, inner/blockInner].
-  const int64_t blockInner = inner == 1 ? 1 : std::min<int64_t>(inner, std::max<int64_t>(64, kGrain / std::max<int64_t>(reduced, 1)));
+  const int64_t blockInner =
+      inner == 1 ? 1 : std::min<int64_t>(inner, std::max<int64_t>(64, kGrain / std::max<int64_t>(reduced, 1)));
   const int64_t innerBlocks = (inner + blockInner - 1) / blockInner;
   const int64_t outerPerTask = inner == 1 ? std::max<int64_t>(1, kGrain / std::max<int64_t>(reduced, 1)) : 1;
   const int64_t outerTasks = (outer + outerPerTask - 1) / outerPerTask;
@@ -242,7 +252,9 @@ void softmaxGrad(const float* dy, const float* y, float* dx, int64_t rows, int64
   const int64_t rowsPerTask = std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1));
   parallelFor(taskCount(rows, rowsPerTask), [&](int64_t task) {
     const int64_t last = std::min(rows, (task + 1) * rowsPerTask);
-    for (int64_t r = task * rowsPerTask; r < last; r++) softmaxGradRow(dy + r * cols, y + r * cols, dx + r * cols, cols);
+    for (int64_t r = task * rowsPerTask; r < last; r++) {
+      softmaxGradRow(dy + r * cols, y + r * cols, dx + r * cols, cols);
+    }
   });
 }
 

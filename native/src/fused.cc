@@ -63,8 +63,8 @@ void normaliseRow(const float* in, const float* gamma, const float* beta, float*
 // One row of LayerNorm's backward; adds the row's dy·x̂ and dy to the partial sums pg and pb.
 // The scratch rows and partial sums are this task's own (__restrict).
 void normaliseRowGrad(const float* d, const float* in, const float* gamma, float m, float s, float* out,
-                      float* __restrict xHat, float* __restrict gradXHat, float* __restrict product, double* __restrict pg,
-                      double* __restrict pb, int64_t cols) {
+                      float* __restrict xHat, float* __restrict gradXHat, float* __restrict product,
+                      double* __restrict pg, double* __restrict pb, int64_t cols) {
   for (int64_t c = 0; c < cols; c++) {
     xHat[c] = (in[c] - m) * s;
     gradXHat[c] = d[c] * gamma[c];
@@ -103,13 +103,15 @@ void layerNormGrad(const float* dy, const float* x, const float* gamma, const fl
   // task order afterwards: the task split depends on the shape only, so threads never change a bit.
   const int64_t perTask = rowsPerTask(cols);
   const int64_t tasks = taskCount(rows, perTask);
-  std::vector<double> partialGamma(static_cast<size_t>(tasks * cols), 0.0), partialBeta(static_cast<size_t>(tasks * cols), 0.0);
+  std::vector<double> partialGamma(static_cast<size_t>(tasks * cols), 0.0);
+  std::vector<double> partialBeta(static_cast<size_t>(tasks * cols), 0.0);
   parallelFor(tasks, [&](int64_t task) {
     std::vector<float> scratch(3 * cols);
     const int64_t last = std::min(rows, (task + 1) * perTask);
     for (int64_t r = task * perTask; r < last; r++) {
-      normaliseRowGrad(dy + r * cols, x + r * cols, gamma, mean[r], rstd[r], dx + r * cols, scratch.data(), scratch.data() + cols,
-                       scratch.data() + 2 * cols, partialGamma.data() + task * cols, partialBeta.data() + task * cols, cols);
+      normaliseRowGrad(dy + r * cols, x + r * cols, gamma, mean[r], rstd[r], dx + r * cols, scratch.data(),
+                       scratch.data() + cols, scratch.data() + 2 * cols, partialGamma.data() + task * cols,
+                       partialBeta.data() + task * cols, cols);
     }
   });
   for (int64_t c = 0; c < cols; c++) {
@@ -180,8 +182,8 @@ void linear(const float* x, const float* weight, const float* bias, float* y, in
   });
 }
 
-void linearGrad(const float* dy, const float* x, const float* weight, float* dx, float* dweight, float* dbias, int64_t rows,
-                int64_t in, int64_t out) {
+void linearGrad(const float* dy, const float* x, const float* weight, float* dx, float* dweight, float* dbias,
+                int64_t rows, int64_t in, int64_t out) {
   // As TF.js's gradients of matMul and the broadcast add: dy·Wᵀ, xᵀ·dy, Σ_rows dy.
   const int32_t zero = 0;
   matMul(dy, weight, dx, rows, out, in, false, true, &zero, &zero, 1);

@@ -18,8 +18,10 @@ using OutMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
 void product(const float* a, const float* b, float* out, int64_t m, int64_t k, int64_t n, bool transA, bool transB,
              int64_t r0, int64_t rows, int64_t c0, int64_t cols) {
   OutMap c(out + r0 * n + c0, rows, cols, Eigen::OuterStride<>(n));
-  const ConstMap opA = transA ? ConstMap(a + r0, k, rows, Eigen::OuterStride<>(m)) : ConstMap(a + r0 * k, rows, k, Eigen::OuterStride<>(k));
-  const ConstMap opB = transB ? ConstMap(b + c0 * k, cols, k, Eigen::OuterStride<>(k)) : ConstMap(b + c0, k, cols, Eigen::OuterStride<>(n));
+  const ConstMap opA = transA ? ConstMap(a + r0, k, rows, Eigen::OuterStride<>(m))
+                              : ConstMap(a + r0 * k, rows, k, Eigen::OuterStride<>(k));
+  const ConstMap opB = transB ? ConstMap(b + c0 * k, cols, k, Eigen::OuterStride<>(k))
+                              : ConstMap(b + c0, k, cols, Eigen::OuterStride<>(n));
   if (!transA && !transB) {
     c.noalias() = opA * opB;
   } else if (!transA && transB) {

@@ -16,7 +16,10 @@ enum class BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3, SquaredDifference = 4,
 void binary(BinaryOp op, const float* a, const float* b, float* out, int rank, const int32_t* shape,
             const int32_t* aStrides, const int32_t* bStrides);
 
-enum class UnaryOp { Exp = 0, Erf = 1, Sqrt = 2, Rsqrt = 3, Square = 4, Neg = 5, Reciprocal = 6, Log = 7, Abs = 8, Relu = 9, Tanh = 10, Sigmoid = 11 };
+enum class UnaryOp {
+  Exp = 0, Erf = 1, Sqrt = 2, Rsqrt = 3, Square = 4, Neg = 5, Reciprocal = 6, Log = 7, Abs = 8, Relu = 9, Tanh = 10,
+  Sigmoid = 11
+};
 void unary(UnaryOp op, const float* x, float* out, int64_t size);
 
 enum class ReduceOp { Sum = 0, Mean = 1, Max = 2, Min = 3 };
@@ -47,7 +50,10 @@ struct AdamWScalars {
 void adamw(const float* param, const float* m, const float* v, const float* grad, float* outParam, float* outM,
            float* outV, int64_t size, const AdamWScalars& scalars);
 
-/** LayerNorm over rows of x [rows, cols]: y = (x − mean)·rstd·γ + β; also writes each row's mean and rstd = 1/√(var + ε). */
+/**
+ * LayerNorm over rows of x [rows, cols]: y = (x − mean)·rstd·γ + β; also writes each row's mean and rstd = 1/√(var +
+ * ε).
+ */
 void layerNorm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
                int64_t cols, float epsilon);
 
@@ -65,7 +71,7 @@ void geluGrad(const float* dy, const float* x, float* dx, int64_t size);
 void linear(const float* x, const float* weight, const float* bias, float* y, int64_t rows, int64_t in, int64_t out);
 
 /** linear's gradients: dx = dy·weightᵀ, dweight = xᵀ·dy, dbias = Σ_rows dy. */
-void linearGrad(const float* dy, const float* x, const float* weight, float* dx, float* dweight, float* dbias, int64_t rows,
-                int64_t in, int64_t out);
+void linearGrad(const float* dy, const float* x, const float* weight, float* dx, float* dweight, float* dbias,
+                int64_t rows, int64_t in, int64_t out);
 
 }  // namespace mae

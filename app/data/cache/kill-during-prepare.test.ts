@@ -25,10 +25,12 @@ const expected = new Map<string, Buffer>();
 
 beforeAll(async () => {
   folder = temporaryFolder('mae-kill-cache-');
-  childScript = path.join(folder.dir, 'child.cjs');
+  // ESM inside the repository, so the child resolves its packages from node_modules as the app
+  // does (some, like nifti-reader-js, can only be imported, not required).
+  childScript = path.resolve('node_modules', '.cache', 'mae-studio', `kill-during-prepare-${process.pid}.mjs`);
   buildSync({
     entryPoints: [path.resolve('app/data/cache/kill-during-prepare.child.ts')],
-    outfile: childScript, bundle: true, platform: 'node', format: 'cjs', packages: 'external', logLevel: 'error',
+    outfile: childScript, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'error',
   });
   entries = [];
   for (let index = 0; index < COUNT; index++) {
@@ -40,7 +42,10 @@ beforeAll(async () => {
     expected.set(`hash-${name}#0`, Buffer.from(sample.values.buffer, sample.values.byteOffset, sample.values.byteLength));
   }
 }, 60_000);
-afterAll(() => folder.remove());
+afterAll(() => {
+  folder.remove();
+  fs.rmSync(childScript, { force: true });
+});
 
 /** Runs the child and SIGKILLs it `delayMs` after its `afterLine`-th line; resolves with its lines. */
 function runAndKill(projectDir: string, afterLine: number, delayMs: number): Promise<string[]> {

@@ -88,7 +88,7 @@ export function loaderWorkerSource(): string {
     resizeBox.toString(),
     normalisePlanes.toString(),
     loaderWorkerMain.toString(),
-    `${loaderWorkerMain.name}(require('node:worker_threads').parentPort, require('node:fs'), ${resizeBox.name}, ${normalisePlanes.name});`,
+    `${loaderWorkerMain.name}(require('node:worker_threads').parentPort, ` + `require('node:fs'), ${resizeBox.name}, ${normalisePlanes.name});`,
   ].join('\n');
 }
 

@@ -82,7 +82,8 @@ describe('the training loader', () => {
     const project = path.join(folder.dir, 'project-b');
     const first = await prepareTrainingCache({ projectDir: project, entries, side: SIDE, transform: TRANSFORM });
     expect(first.progress).toMatchObject({ total: 5, read: 5, changed: 0 });
-    expect(first.records[0]).toMatchObject({ height: 72, width: 86, sampleType: 'uint8', channels: 3 }); // 96×80 → shorter side 72
+    // 96×80 → shorter side 72
+    expect(first.records[0]).toMatchObject({ height: 72, width: 86, sampleType: 'uint8', channels: 3 });
     expect(first.records[1]).toMatchObject({ height: 48, width: 40 }); // smaller than 72: kept
     const usage = cacheUsage(project);
     expect(usage).toMatchObject({ shards: 1, samples: 5 });

@@ -14,7 +14,7 @@
  */
 import { Rng, type RngState } from '../../mae/rng';
 import { DEFAULT_AUGMENT, resizeBox, sampleCropBox, type AugmentOptions, type CropBox } from '../augment';
-import { drawWindow, type ChannelTransform, type ImageEntry } from '../batches';
+import { drawWindow, sampleKey, type ChannelTransform, type ImageEntry } from '../batches';
 import type { Batch, BatchSource } from '../batch';
 import type { Region } from '../formats/sample-files';
 import { LoaderThread, normalisePlanes } from './loader-worker';
@@ -103,13 +103,13 @@ export function trainingLoader(options: LoaderOptions): TrainingLoader {
   const fromFile = async (pick: Pick): Promise<PreparedSample> => {
     const entry = entries[pick.index]!;
     if (pick.window) return prepareSample(entry, side, transform, pick.window); // windows are never kept
-    const key = `${entry.path}#${entry.frame ?? 0}`;
+    const key = `${entry.path}#${sampleKey(entry)}`;
     const kept = memory.get(key);
     if (kept) return kept;
     const sample = await prepareSample(entry, side, transform);
     const expected = sizeOf(pick.index, undefined);
     if (sample.height !== expected.height || sample.width !== expected.width) {
-      throw new Error(`${entry.path}: is ${sample.width}×${sample.height} after preparing, the dataset says ${expected.width}×${expected.height}; the file changed since import: import it again`);
+      throw new Error(`${entry.path}: is ${sample.width}×${sample.height} after preparing, the dataset ` + `says ${expected.width}×${expected.height}; the file changed since import: import it again`);
     }
     memory.set(key, sample);
     return sample;

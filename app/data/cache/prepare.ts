@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChannelTransform, ImageEntry } from '../batches';
+import { sampleKey, type ChannelTransform, type ImageEntry } from '../batches';
 import { prepareSample } from './prepared';
 import { cacheRoot, cacheVariant, readShards, recordKey, SHARD_BYTES, ShardWriter, type PlacedRecord } from './shards';
 
@@ -54,7 +54,7 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
   const todo: number[] = [];
   for (const [index, entry] of entries.entries()) {
     if (entry.huge) { progress.done += 1; continue; }
-    const record = stored.get(recordKey(entry.sha256, entry.path, entry.frame));
+    const record = stored.get(recordKey(entry.sha256, entry.path, sampleKey(entry)));
     const stat = statOrNull(entry.path);
     if (record && stat && record.path === entry.path && record.sizeBytes === stat.size && record.mtimeMs === stat.mtimeMs) {
       records[index] = record;
@@ -77,7 +77,7 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
       written += 1;
       const entry = entries[index]!;
       writer ??= new ShardWriter(folder);
-      records[index] = writer.append({ key: recordKey(entry.sha256, entry.path, entry.frame), path: entry.path, sizeBytes: stat.size, mtimeMs: stat.mtimeMs }, sample);
+      records[index] = writer.append({ key: recordKey(entry.sha256, entry.path, sampleKey(entry)), path: entry.path, sizeBytes: stat.size, mtimeMs: stat.mtimeMs }, sample);
       progress.done += 1;
       progress.read += 1;
       if (writer.size >= (options.shardBytes ?? SHARD_BYTES)) { writer.finish(); writer = null; }

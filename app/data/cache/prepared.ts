@@ -8,7 +8,7 @@
  * train on identical pixels. Normalisation ((v − center) / spread) happens after the crop.
  */
 import { DEFAULT_AUGMENT, resizeBox } from '../augment';
-import { convertEntry, readEntry, type ChannelTransform, type ImageEntry } from '../batches';
+import { checkBands, convertEntry, planesOf, readEntry, type ChannelTransform, type ImageEntry } from '../batches';
 import type { Region } from '../formats/sample-files';
 
 /** How a prepared sample's values are stored. */
@@ -63,10 +63,10 @@ export function normalisationOf(transform: ChannelTransform | undefined, bitDept
  */
 export async function prepareSample(entry: ImageEntry, side: number, transform?: ChannelTransform, region?: Region): Promise<PreparedSample> {
   const read = await readEntry(entry, region);
-  if (read.bands !== entry.channels) throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${entry.channels}`);
-  const raster = convertEntry(entry.path, read, transform);
+  checkBands(entry, read);
+  const raster = convertEntry(entry.path, read, transform, planesOf(entry));
   if (!transform && raster.sampleType !== (entry.bitDepth === 16 ? 'uint16' : 'uint8')) {
-    throw new Error(`${entry.path}: decoded ${raster.sampleType} values at ${entry.bitDepth} bits; plan the run again to normalise them`);
+    throw new Error(`${entry.path}: decoded ${raster.sampleType} values ` + `at ${entry.bitDepth} bits; plan the run again to normalise them`);
   }
   const { width, height, bands, values } = raster;
   const channels = transform ? transform.bands.length : bands;
@@ -83,7 +83,7 @@ export async function prepareSample(entry: ImageEntry, side: number, transform?:
     for (let index = 0; index < pixels; index++) {
       let value = values[index * bands + band]!;
       // Missing pixels (NaN, nodata) become the channel's center: zero after normalisation.
-      if (value !== value || value === nodata) value = center;
+      if (Number.isNaN(value) || value === nodata) value = center;
       planar[c * pixels + index] = value < low ? low : value > high ? high : value; // HWC → CHW
     }
   }
@@ -95,6 +95,7 @@ export async function prepareSample(entry: ImageEntry, side: number, transform?:
   if (!integer) return { channels, ...size, sampleType: 'float32', values: resized };
   const sampleType = raster.sampleType as 'uint8' | 'uint16';
   const stored = sampleType === 'uint8' ? new Uint8Array(resized.length) : new Uint16Array(resized.length);
-  for (let index = 0; index < resized.length; index++) stored[index] = Math.round(resized[index]!); // bilinear values stay within the source range
+  // bilinear values stay within the source range
+  for (let index = 0; index < resized.length; index++) stored[index] = Math.round(resized[index]!);
   return { channels, ...size, sampleType, values: stored };
 }

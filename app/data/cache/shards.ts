@@ -66,8 +66,8 @@ export function cacheVariant(transform: ChannelTransform | undefined, side: numb
   return `side${side}-${createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16)}`;
 }
 
-/** The key of a sample: content hash and frame. */
-export function recordKey(sha256: string | null | undefined, filePath: string, frame: number | undefined): string {
+/** The key of a sample: content hash and frame (or a volume plane's `sampleKey`). */
+export function recordKey(sha256: string | null | undefined, filePath: string, frame: number | string | undefined): string {
   return `${sha256 ?? filePath}#${frame ?? 0}`;
 }
 

@@ -92,7 +92,7 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
       }
       const info = decoder.getFrameInfo();
       if (info.width !== shape.columns || info.height !== shape.rows) {
-        throw new Error(`the compressed frame is ${info.width}×${info.height}, the header says ${shape.columns}×${shape.rows}${codecErrors()}`);
+        throw new Error(`the compressed frame is ${info.width}×${info.height}, the ` + `header says ${shape.columns}×${shape.rows}${codecErrors()}`);
       }
       bytes = decoder.getDecodedBuffer().slice();
     } finally {

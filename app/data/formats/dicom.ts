@@ -93,7 +93,7 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
   if (!syntax) {
     const name = KNOWN_UNSUPPORTED[transferSyntax];
     throw new DecodeError(
-      `unsupported DICOM transfer syntax ${transferSyntax}${name ? ` (${name})` : ''}: this build has no decoder for its pixel data; ` +
+      `unsupported DICOM transfer syntax ${transferSyntax}${name ? ` (${name})` : ''}: ` + `this build has no decoder for its pixel data; ` +
         `convert the file to an uncompressed syntax (e.g. dcmtk's dcmdjpeg, or gdcmconv --raw) to import it`,
     );
   }
@@ -105,11 +105,11 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
   const bitsAllocated = dataSet.uint16('x00280100') ?? 0;
   if (bitsAllocated !== 8 && bitsAllocated !== 16 && bitsAllocated !== 32) {
     throw new DecodeError(
-      `unsupported DICOM pixels: Bits Allocated ${bitsAllocated} (8, 16 and 32 are supported${bitsAllocated === 1 ? '; 1-bit pixels, as in segmentation objects, are not read' : ''})`,
+      `unsupported DICOM pixels: Bits Allocated ${bitsAllocated} (8, 16 and 32 are ` + `supported${bitsAllocated === 1 ? '; 1-bit pixels, as in segmentation objects, are not read' : ''})`,
     );
   }
   if (bitsAllocated === 32 && syntax.codec !== 'native' && syntax.codec !== 'rle') {
-    throw new DecodeError(`unsupported DICOM pixels: Bits Allocated 32 compressed as ${syntax.name} (32-bit pixels are read uncompressed or RLE)`);
+    throw new DecodeError(`unsupported DICOM pixels: Bits Allocated 32 compressed ` + `as ${syntax.name} (32-bit pixels are read uncompressed or RLE)`);
   }
   const bitsStored = Math.min(dataSet.uint16('x00280101') ?? bitsAllocated, bitsAllocated);
   const samplesPerPixel = dataSet.uint16('x00280002') ?? 1;
@@ -120,12 +120,12 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
   if (!(frames >= 1 && frames <= MAX_FRAMES)) throw new DecodeError(`DICOM file with an invalid Number of Frames (${frames})`);
   const subsampled = isSubsampled(photometric, syntax.codec);
   if (needsRgbConversion(photometric, syntax.codec) && (samplesPerPixel !== 3 || bitsAllocated !== 8 || (subsampled && columns % 2 !== 0))) {
-    throw new DecodeError(`unsupported DICOM pixels: ${photometric} with ${samplesPerPixel} samples of ${bitsAllocated} bits and ${columns} columns (8-bit, 3 samples and, for 422, an even width are read)`);
+    throw new DecodeError(`unsupported DICOM pixels: ${photometric} with ${samplesPerPixel} samples of ${bitsAllocated} ` + `bits and ${columns} columns (8-bit, 3 samples and, for 422, an even width are read)`);
   }
   const bytesPerFrame = rows * columns * (subsampled ? 2 : samplesPerPixel) * (bitsAllocated / 8);
   if (syntax.codec === 'native' && !pixelData.encapsulatedPixelData && pixelData.dataOffset + bytesPerFrame * frames > dataSet.byteArray.length) {
     throw new DecodeError(
-      `truncated DICOM file: ${frames} frame(s) of ${columns}×${rows} need ${bytesPerFrame * frames} bytes of pixel data, the file holds ${Math.max(0, dataSet.byteArray.length - pixelData.dataOffset)}`,
+      `truncated DICOM file: ${frames} frame(s) of ${columns}×${rows} need ${bytesPerFrame * frames} ` + `bytes of pixel data, the file holds ${Math.max(0, dataSet.byteArray.length - pixelData.dataOffset)}`,
     );
   }
   return {
@@ -160,7 +160,7 @@ function parsePart10(bytes: Uint8Array): { dataSet: DataSet; transferSyntax: str
   const declared = metaEnd === null ? undefined : (dicomParser.readPart10Header(bytes.subarray(0, metaEnd)) as DataSet).string('x00020010');
   const found = dataSetEncoding(bytes, metaEnd ?? 132);
   if (declared === undefined) {
-    if (!found) throw new DecodeError('not a valid DICOM file: its meta header has no transfer syntax (0002,0010), and the data set after it parses in none of the uncompressed encodings');
+    if (!found) throw new DecodeError('not a valid DICOM file: its meta header has no transfer syntax (0002,0010), ' + 'and the data set after it parses in none of the uncompressed encodings');
     return parseBare(bytes.subarray(metaEnd ?? 132), found);
   }
   const transferSyntax = cleanUid(declared);
@@ -170,7 +170,7 @@ function parsePart10(bytes: Uint8Array): { dataSet: DataSet; transferSyntax: str
     const uncompressed = found === IMPLICIT_LITTLE || found === EXPLICIT_LITTLE || found === EXPLICIT_BIG;
     if (!found || found === transferSyntax || !uncompressed) throw error;
     if (TRANSFER_SYNTAXES[transferSyntax]?.codec !== 'native') {
-      throw new DecodeError(`not a valid DICOM file: its meta header says transfer syntax ${transferSyntax}, but its data set is encoded as ${TRANSFER_SYNTAXES[found]!.name}`);
+      throw new DecodeError(`not a valid DICOM file: its meta header says transfer syntax ${transferSyntax}, ` + `but its data set is encoded as ${TRANSFER_SYNTAXES[found]!.name}`);
     }
     return parseBare(bytes.subarray(metaEnd ?? 132), found);
   }
@@ -257,7 +257,7 @@ export function dicomMeta(layout: DicomLayout): ImageMeta {
     photometric: layout.photometric,
   };
   if (layout.bitsAllocated === 32 && meta.sampleType === 'float32') {
-    meta.converted = `${layout.bitsStored}-bit ${layout.signed ? 'signed' : 'unsigned'} integers converted to float32 (exact up to ±16,777,216)`;
+    meta.converted = `${layout.bitsStored}-bit ${layout.signed ? 'signed' : 'unsigned'} ` + `integers converted to float32 (exact up to ±16,777,216)`;
   }
   if (needsRgbConversion(layout.photometric, layout.codec)) meta.converted = `${layout.photometric} colour converted to RGB`;
   if (layout.windows.length > 0) meta.windows = layout.windows;
@@ -328,7 +328,7 @@ function encapsulatedFrame(layout: DicomLayout, frame: number): Uint8Array {
     const table = dicomParser.createJPEGBasicOffsetTable(dataSet, pixelData);
     return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frame, table) as Uint8Array;
   }
-  throw new DecodeError(`DICOM file with ${frames} frames in ${fragments.length} fragments and no offset table: cannot tell the frames apart`);
+  throw new DecodeError(`DICOM file with ${frames} frames in ${fragments.length} ` + `fragments and no offset table: cannot tell the frames apart`);
 }
 
 /** dicom-parser throws strings, Errors, or `{ exception, dataSet }` objects. */

@@ -219,7 +219,7 @@ export function omeXml(sizes: { c: number; z: number; t: number }, channelNames:
   const channels = channelNames.map((name, index) => `<Channel ID="Channel:0:${index}" Name="${name}" SamplesPerPixel="1"/>`).join('');
   return (
     '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">' +
-    `<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="${order}" Type="${type}" SizeX="${width}" SizeY="${height}" ` +
+    `<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="${order}" ` + `Type="${type}" SizeX="${width}" SizeY="${height}" ` +
     `SizeC="${sizes.c}" SizeZ="${sizes.z}" SizeT="${sizes.t}">${channels}<TiffData/></Pixels></Image></OME>`
   );
 }

@@ -64,7 +64,7 @@ describe('importing by content', () => {
     data.remove();
   });
 
-  it('imports DICOM with a zero preamble, a TIFF-like preamble, no preamble (three encodings, or a meta header only) and a wrong extension alike', async () => {
+  it('imports DICOM with a zero, TIFF-like or no preamble (3 encodings, or meta only), wrong extension', async () => {
     const files: Record<string, Uint8Array> = {
       'zero.dcm': writeDicom(CT),
       'tiff-preamble.dcm': writeDicom({ ...CT, preamble: 'tiff' }),

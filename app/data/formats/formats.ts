@@ -26,9 +26,10 @@ import { constants, gunzipSync } from 'node:zlib';
 
 /**
  * Image formats the importer decodes. TIFF covers GeoTIFF, OME-TIFF, BigTIFF and tiled huge
- * images; the content decides the reader, the extension only which files are looked at.
+ * images; the content decides the reader, the extension only which files are looked at. An
+ * OME-Zarr image is a folder, found by its attributes (`ome-zarr.ts`), not by a file name.
  */
-export const SUPPORTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom', 'nifti'];
+export const SUPPORTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom', 'nifti', 'ome-zarr'];
 
 /** File extensions (lower case, with the dot) and the format each one names. */
 export const EXTENSION_FORMATS: Readonly<Record<string, string>> = {

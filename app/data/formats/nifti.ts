@@ -96,14 +96,14 @@ const INFLATE_SLACK = 1024 * 1024;
  */
 export function gunzipNifti(bytes: Uint8Array): Uint8Array {
   const declared = declaredBytes(inflate(bytes.subarray(0, 4096), { finishFlush: constants.Z_SYNC_FLUSH }));
-  if (declared !== null && declared > MAX_NIFTI_BYTES) throw new DecodeError(`NIfTI file too large: its header declares ${declared} bytes of voxels and header, more than the ${MAX_NIFTI_BYTES} read at most`);
+  if (declared !== null && declared > MAX_NIFTI_BYTES) throw new DecodeError(`NIfTI file too large: its header declares ${declared} bytes of ` + `voxels and header, more than the ${MAX_NIFTI_BYTES} read at most`);
   const limit = declared === null ? MAX_NIFTI_BYTES : Math.min(MAX_NIFTI_BYTES, declared + INFLATE_SLACK);
   try {
     return inflate(bytes, { maxOutputLength: limit });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
-      throw new DecodeError(`.nii.gz inflates to more than its header declares (${declared ?? 'unknown'} bytes): refused as a possible decompression bomb`);
+      throw new DecodeError(`.nii.gz inflates to more than its header declares ` + `(${declared ?? 'unknown'} bytes): refused as a possible decompression bomb`);
     }
     throw new DecodeError(`corrupt or truncated gzip stream in a .nii.gz file (${(error as Error).message})`);
   }
@@ -137,7 +137,7 @@ export function readNifti(fileBytes: Uint8Array): NiftiVolume {
   if (version === null) throw new DecodeError(`not a NIfTI file: no NIfTI-1 (348) or NIfTI-2 (540) header with its magic (${bytes.length} bytes)`);
   const header = readHeader(buffer, true);
   if (header.magic.startsWith('ni')) {
-    throw new DecodeError(`NIfTI header of a .hdr/.img pair (magic "${header.magic}"): its voxels are in the .img file, which is not read; save it as one .nii (nibabel, fslchfiletype)`);
+    throw new DecodeError(`NIfTI header of a .hdr/.img pair (magic "${header.magic}"): its voxels are in ` + `the .img file, which is not read; save it as one .nii (nibabel, fslchfiletype)`);
   }
   const datatype = NIFTI_DATATYPES[header.datatypeCode];
   if (!datatype) {
@@ -151,7 +151,7 @@ export function readNifti(fileBytes: Uint8Array): NiftiVolume {
   if (!(offset >= minimum)) throw new DecodeError(`invalid NIfTI vox_offset ${offset} (a single-file NIfTI-${version} has its voxels at ${minimum} or later)`);
   const needed = voxelCount * datatype.bytes;
   if (offset + needed > bytes.length) {
-    throw new DecodeError(`truncated NIfTI file: ${size.join('×')} voxels of ${datatype.name} need ${needed} bytes from offset ${offset}, the file holds ${Math.max(0, bytes.length - offset)}`);
+    throw new DecodeError(`truncated NIfTI file: ${size.join('×')} voxels of ${datatype.name} need ${needed}` + ` bytes from offset ${offset}, the file holds ${Math.max(0, bytes.length - offset)}`);
   }
   const rgb = datatype.bands > 1;
   const scaled = Number.isFinite(header.scl_slope) && header.scl_slope !== 0 && !rgb;
@@ -183,7 +183,7 @@ function volumeSize(dims: number[]): [number, number, number, number] {
   const size = [1, 2, 3, 4].map((axis) => (axis <= rank ? dims[axis]! : 1));
   if (size.some((value) => !(Number.isInteger(value) && value >= 1))) throw new DecodeError(`invalid NIfTI dimensions ${dims.slice(1, rank + 1).join('×')} (each must be at least 1)`);
   const extra = dims.slice(5, rank + 1).filter((value) => value > 1);
-  if (extra.length > 0) throw new DecodeError(`unsupported ${rank}-D NIfTI (${dims.slice(1, rank + 1).join('×')}): dimensions after the 4th (vectors, tensors) are not read`);
+  if (extra.length > 0) throw new DecodeError(`unsupported ${rank}-D NIfTI (${dims.slice(1, rank + 1).join('×')}): ` + `dimensions after the 4th (vectors, tensors) are not read`);
   if (size[0]! * size[1]! > 2 ** 28) throw new DecodeError(`NIfTI slices of ${size[0]}×${size[1]} are too large to read`);
   return size as [number, number, number, number];
 }

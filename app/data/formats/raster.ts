@@ -52,7 +52,7 @@ export function summarizeRaster(raster: Raster, nodata: number | null = null): P
     let max = -Infinity;
     for (let index = band; index < values.length; index += bands) {
       const value = values[index]!;
-      if (value !== value || value === nodata) continue;
+      if (Number.isNaN(value) || value === nodata) continue;
       count++;
       sum += value;
       if (value < min) min = value;
@@ -70,7 +70,7 @@ export function summarizeRaster(raster: Raster, nodata: number | null = null): P
     let squares = 0;
     for (let index = band; index < values.length; index += bands) {
       const value = values[index]!;
-      if (value !== value || value === nodata) continue;
+      if (Number.isNaN(value) || value === nodata) continue;
       squares += (value - mean) * (value - mean);
       histogram[Math.floor((value - min) * scale)]!++;
     }
@@ -114,7 +114,7 @@ export function rasterDisplay(raster: Raster, summary: PixelSummary, window?: Di
     const scale = 255 / Math.max(high - low, Number.EPSILON);
     for (let pixel = 0; pixel < count; pixel++) {
       const value = raster.values[pixel * raster.bands + channel]!;
-      const level = value !== value || value === nodata ? 0 : (value - low) * scale + 0.5;
+      const level = Number.isNaN(value) || value === nodata ? 0 : (value - low) * scale + 0.5;
       out[pixel * channels + channel] = level <= 0 ? 0 : level >= 255 ? 255 : level;
     }
   }

@@ -101,7 +101,7 @@ describe('DICOM', () => {
     }
   });
 
-  it('reads a data set in its own encoding when the meta header names no transfer syntax or the wrong one', async () => {
+  it('reads a data set in its own encoding when the meta header names no or the wrong transfer syntax', async () => {
     const values = [1, 2, 300, 4000];
     const implicit = '1.2.840.10008.1.2';
     const missing = await open(writeDicom({ rows: 2, columns: 2, bitsAllocated: 16, values, transferSyntax: implicit, declaredSyntax: null }));
@@ -109,7 +109,7 @@ describe('DICOM', () => {
     const lying = await open(writeDicom({ rows: 2, columns: 2, bitsAllocated: 16, values, transferSyntax: implicit, declaredSyntax: '1.2.840.10008.1.2.1' }));
     expect(Array.from((await lying.read(0)).values)).toEqual(values);
     const compressed = writeDicom({ rows: 2, columns: 2, bitsAllocated: 16, values, transferSyntax: implicit, declaredSyntax: '1.2.840.10008.1.2.4.50' });
-    await expect(open(compressed)).rejects.toThrow('its meta header says transfer syntax 1.2.840.10008.1.2.4.50, but its data set is encoded as Implicit VR Little Endian');
+    await expect(open(compressed)).rejects.toThrow('its meta header says transfer syntax 1.2.840.10008.1.2.4.50, ' + 'but its data set is encoded as Implicit VR Little Endian');
   });
 
   it('refuses an unsupported transfer syntax naming it', async () => {

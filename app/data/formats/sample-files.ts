@@ -42,6 +42,10 @@ export interface SampleFile {
   read(index: number, region?: Region): Promise<Raster>;
   /** The TIFF structure, for huge-image sampling. */
   tiff?: TiffLayout;
+  /** Huge samples of other formats (OME-Zarr): the block (chunk) size windows are aligned to. */
+  blocks?: { width: number; height: number };
+  /** Huge samples of other formats: the sample from a smaller level of at most `maxPixels`, if any. */
+  readOverview?(index: number, maxPixels: number): Promise<Raster | null>;
   /** Releases a file handle (files opened by path). */
   close(): Promise<void>;
 }
@@ -178,7 +182,7 @@ function niftiSampleFile(volume: NiftiVolume): SampleFile {
 export function cropRaster(raster: Raster, region: Region): Raster {
   const { bands } = raster;
   if (region.x < 0 || region.y < 0 || region.x + region.width > raster.width || region.y + region.height > raster.height) {
-    throw new DecodeError(`region ${region.x},${region.y} ${region.width}×${region.height} is outside the ${raster.width}×${raster.height} image`);
+    throw new DecodeError(`region ${region.x},${region.y} ${region.width}×${region.height} ` + `is outside the ${raster.width}×${raster.height} image`);
   }
   const values = new (raster.values.constructor as new (length: number) => Raster['values'])(region.width * region.height * bands);
   for (let y = 0; y < region.height; y++) {

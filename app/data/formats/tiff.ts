@@ -128,13 +128,13 @@ async function checkBlocks(images: GeoTIFFImage[], fileSize: number): Promise<vo
     const counts = (await directory.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number> | undefined;
     if (!offsets || !counts) throw new DecodeError(`not a valid TIFF: page ${page + 1} has no ${tiled ? 'tile' : 'strip'} offsets or byte counts`);
     if (offsets.length !== counts.length) {
-      throw new DecodeError(`not a valid TIFF: page ${page + 1} has ${offsets.length} ${tiled ? 'tile' : 'strip'} offsets but ${counts.length} byte counts`);
+      throw new DecodeError(`not a valid TIFF: page ${page + 1} has ${offsets.length} ${tiled ? 'tile' : 'strip'} ` + `offsets but ${counts.length} byte counts`);
     }
     for (let block = 0; block < offsets.length; block++) {
       const end = Number(offsets[block]) + Number(counts[block]);
       if (end > fileSize) {
         throw new DecodeError(
-          `truncated or corrupt TIFF: ${tiled ? 'tile' : 'strip'} ${block + 1} of page ${page + 1} ends at byte ${end}, past the end of the ${fileSize}-byte file`,
+          `truncated or corrupt TIFF: ${tiled ? 'tile' : 'strip'} ${block + 1} of ` + `page ${page + 1} ends at byte ${end}, past the end of the ${fileSize}-byte file`,
         );
       }
     }
@@ -186,7 +186,7 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
     if (blockBytes > MAX_BLOCK_BYTES) {
       throw new DecodeError(
         `image too large to decode: ${width}×${height} pixels stored in ${tiled ? 'tiles' : 'strips'} of ` +
-          `${first.getTileWidth()}×${first.getTileHeight()}; only tiled images (or small strips) this large can be read in parts`,
+          `${first.getTileWidth()}×${first.getTileHeight()}; only tiled ` + `images (or small strips) this large can be read in parts`,
       );
     }
   }
@@ -222,7 +222,7 @@ function omeSamples(images: GeoTIFFImage[], ome: NonNullable<ReturnType<typeof p
   const full = images.map((_, page) => page).filter((page) => !isOverview(images[page]!));
   const needed = ome.sizeC * ome.sizeZ * ome.sizeT;
   if (full.length < needed) {
-    throw new DecodeError(`not a valid OME-TIFF: its OME-XML describes ${needed} planes (C=${ome.sizeC} Z=${ome.sizeZ} T=${ome.sizeT}) but the file has ${full.length} pages`);
+    throw new DecodeError(`not a valid OME-TIFF: its OME-XML describes ${needed} planes ` + `(C=${ome.sizeC} Z=${ome.sizeZ} T=${ome.sizeT}) but the file has ${full.length} pages`);
   }
   const samples: TiffSample[] = [];
   for (let t = 0; t < ome.sizeT; t++) {
@@ -306,7 +306,7 @@ export async function readTiffSample(layout: TiffLayout, index: number, region?:
   const probe = layout.images[pages[0]!]!;
   const window = region ?? { x: 0, y: 0, width: probe.getWidth(), height: probe.getHeight() };
   if (window.x < 0 || window.y < 0 || window.width < 1 || window.height < 1 || window.x + window.width > probe.getWidth() || window.y + window.height > probe.getHeight()) {
-    throw new DecodeError(`region ${window.x},${window.y} ${window.width}×${window.height} is outside the ${probe.getWidth()}×${probe.getHeight()} image`);
+    throw new DecodeError(`region ${window.x},${window.y} ${window.width}×${window.height} ` + `is outside the ${probe.getWidth()}×${probe.getHeight()} image`);
   }
   const bounds = [window.x, window.y, window.x + window.width, window.y + window.height];
   const count = window.width * window.height;

@@ -1,10 +1,11 @@
 /**
- * Images too large to decode whole: statistics from a grid of blocks (tiles or strips) spread
- * over the image, and a thumbnail from the smallest overview page when there is one, else a
- * mosaic of those same blocks. Only the blocks read are decoded.
+ * Images too large to decode whole: statistics from a grid of blocks (tiles or strips, OME-Zarr
+ * chunks) spread over the image, and a thumbnail from the smallest overview page (pyramid level)
+ * when there is one, else a mosaic of those same blocks. Only the blocks read are decoded.
  */
 import { DecodeError } from '../formats/decode';
 import { rasterDisplay, summarizeRaster, type Raster, type RasterDisplay, allocateValues } from '../formats/raster';
+import type { SampleFile, SampleInfo } from '../formats/sample-files';
 import type { PixelSummary } from './stats';
 import { readTiffSample, type Region, type TiffLayout } from '../formats/tiff';
 
@@ -25,7 +26,7 @@ export interface HugeSampleSummary {
 }
 
 /** Windows aligned to block boundaries, spread evenly over the image. */
-export function sampleWindows(layout: TiffLayout, blockWidth: number, blockHeight: number): Region[] {
+export function sampleWindows(layout: { width: number; height: number }, blockWidth: number, blockHeight: number): Region[] {
   const across = Math.ceil(layout.width / blockWidth);
   const down = Math.ceil(layout.height / blockHeight);
   const columns = Math.min(SAMPLE_GRID, across);
@@ -41,6 +42,23 @@ export function sampleWindows(layout: TiffLayout, blockWidth: number, blockHeigh
     }
   }
   return windows;
+}
+
+/** Bands and type of the values read. */
+type RasterShape = Pick<Raster, 'bands' | 'sampleType'>;
+
+/**
+ * Samples a huge sample of a file read by windows aligned to its blocks (OME-Zarr chunks): stats
+ * from the grid of windows, the thumbnail from a smaller level of the file, else a mosaic.
+ */
+export async function summarizeHugeWindows(file: SampleFile, index: number, info: SampleInfo): Promise<HugeSampleSummary> {
+  const blocks = file.blocks ?? { width: WINDOW, height: WINDOW };
+  const windows = sampleWindows(info, blocks.width, blocks.height);
+  const pieces: Raster[] = [];
+  for (const window of windows) pieces.push(await file.read(index, window));
+  const summary = summarizeRaster(joinValues(pieces, info), info.nodata);
+  const overview = (await file.readOverview?.(index, MAX_OVERVIEW_PIXELS)) ?? mosaic(pieces, info, windows);
+  return { summary, display: rasterDisplay(overview, summary, undefined, info.nodata) };
 }
 
 /** Samples a huge TIFF sample: stats from the grid of blocks, a thumbnail from an overview or a mosaic. */
@@ -69,7 +87,7 @@ function smallestOverview(layout: TiffLayout, index: number): number | null {
 }
 
 /** Every value read, as one raster one pixel high (statistics do not care about shape). */
-function joinValues(pieces: readonly Raster[], layout: TiffLayout): Raster {
+function joinValues(pieces: readonly Raster[], layout: RasterShape): Raster {
   const total = pieces.reduce((sum, piece) => sum + piece.values.length, 0);
   const values = allocateValues(layout.sampleType, total);
   let offset = 0;
@@ -81,7 +99,7 @@ function joinValues(pieces: readonly Raster[], layout: TiffLayout): Raster {
 }
 
 /** A grid of CELL × CELL nearest-neighbour reductions of the windows, in their grid order. */
-function mosaic(pieces: readonly Raster[], layout: TiffLayout, windows: readonly Region[]): Raster {
+function mosaic(pieces: readonly Raster[], layout: RasterShape, windows: readonly Region[]): Raster {
   const columns = new Set(windows.map((window) => window.x)).size;
   const rows = pieces.length / columns;
   if (!Number.isInteger(rows)) throw new DecodeError('internal: sample windows do not form a grid');

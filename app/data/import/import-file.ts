@@ -11,7 +11,9 @@ import { decodedBytes, decodeImage, DecodeError, probeImage } from '../formats/d
 import { namedFormat, sniffFormat } from '../formats/formats';
 import { importSamples } from './import-sample-file';
 import type { ByteBudget } from './memory-budget';
+import { openOmeZarr } from '../formats/ome-zarr';
 import { openSampleFile, type FileSource, type SampleFile } from '../formats/sample-files';
+import { hashFolderImage, listFolderImage, type FolderImage } from './folder-image';
 import { summarizePixels } from './stats';
 import { thumbnailPath, writeThumbnail } from './thumbnail';
 import type { Candidate } from './walk';
@@ -70,27 +72,37 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
 
   if (candidate.problem) return failed(candidate.problem);
   let started = performance.now();
-  let source: FileSource;
+  let source: FileSource | null = null;
+  // An OME-Zarr image is a folder: its files' total size, latest time and hash stand for a file's.
+  let folderImage: FolderImage | null = null;
   try {
     // Synchronous on purpose: sharp keeps libuv's threadpool busy, and an async read would queue
     // four round trips behind it; one local read costs less (measured: ~0.5 ms CPU per file).
     const stats = fs.statSync(candidate.path);
-    row.sizeBytes = stats.size;
-    row.mtimeMs = Math.floor(stats.mtimeMs);
+    if (stats.isDirectory()) folderImage = listFolderImage(candidate.path);
+    row.sizeBytes = folderImage ? folderImage.size : stats.size;
+    row.mtimeMs = Math.floor(folderImage ? folderImage.mtimeMs : stats.mtimeMs);
     const known = context.known.get(candidate.path);
     // Permissions change without touching size or mtime, so such files are always tried again.
     const unchanged = known && known.sizeBytes === row.sizeBytes && known.mtimeMs === row.mtimeMs;
     if (unchanged && known.error !== PERMISSION_DENIED) return { kind: 'unchanged', error: known.error };
-    if (stats.size === 0) return failed('empty file (0 bytes)');
-    if (!stats.isFile()) return failed('not a regular file');
-    source = readSource(candidate.path, stats.size);
+    if (!folderImage) {
+      if (stats.size === 0) return failed('empty file (0 bytes)');
+      if (!stats.isFile()) return failed('not a regular file');
+      source = readSource(candidate.path, stats.size);
+    }
   } catch (error) {
     return failed(describeReadFailure(error));
   }
   if (timings) timings.read += performance.now() - started;
 
   started = performance.now();
-  row.sha256 = source.bytes ? createHash('sha256').update(source.bytes).digest('hex') : headerHash(source.path, source.size);
+  try {
+    row.sha256 = folderImage ? hashFolderImage(candidate.path, folderImage) : hashSource(source!);
+  } catch (error) {
+    // A folder's files are read here, after it was listed: one may have gone meanwhile.
+    return failed(describeReadFailure(error));
+  }
   if (timings) timings.hash += performance.now() - started;
 
   let claim = await context.contents.claimInOrder(row.sha256, candidate.path, index);
@@ -105,14 +117,14 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
   let samples: SampleFile | null = null;
   try {
     started = performance.now();
-    samples = await openSampleFile(source, candidate.path);
+    samples = source ? await openSampleFile(source, candidate.path) : await openOmeZarr(candidate.path);
     if (samples) {
       const rows = await importSamples(samples, row, row.sha256, context);
       if (timings) timings.decode += performance.now() - started;
       claim.settle(true);
       return { kind: 'imported', rows };
     }
-    if (!source.bytes) throw new DecodeError(`file too large to read whole (${source.size} bytes) and not a tiled TIFF`);
+    if (!source?.bytes) throw new DecodeError(`file too large to read whole (${row.sizeBytes} bytes) and not a tiled TIFF`);
     const bytes = source.bytes;
     const expectedFormat = namedFormat(bytes, candidate.path);
     const layout = await probeImage(bytes, expectedFormat);
@@ -165,6 +177,10 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
 
 /** Files larger than this are not read whole: a TIFF among them is read by its header and tiles. */
 export const LARGE_FILE_BYTES = 256 * 1024 * 1024;
+
+function hashSource(source: FileSource): string {
+  return source.bytes ? createHash('sha256').update(source.bytes).digest('hex') : headerHash(source.path, source.size);
+}
 
 /** Bytes hashed at each end of a large file. */
 const HASHED_END_BYTES = 1024 * 1024;

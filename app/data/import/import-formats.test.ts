@@ -36,7 +36,7 @@ function rowsOf(file: string) {
 }
 
 /** A 50,000 × 50,000 uint16 image in 256² tiles that all point at one block: a ~370 KB file. */
-export function hugeTiff(): Uint8Array {
+function hugeTiff(): Uint8Array {
   const tile = Array.from({ length: 256 * 256 }, (_, index) => (index % 256) * 100 + Math.floor(index / 256));
   return writeTiff([{ width: 50_000, height: 50_000, bands: 1, sampleType: 'uint16', values: tile, tile: [256, 256], sharedTile: true }]);
 }
@@ -62,7 +62,7 @@ describe('importing domain formats', () => {
     expect([...slice.values]).toEqual([45, 46, 47, 42, 43, 44].map((value) => value * 0.5 - 100));
   });
 
-  it('imports a multi-frame CT DICOM as one row per frame in Hounsfield units, thumbnails through the VOI window', async () => {
+  it('imports a multi-frame CT DICOM as a row per frame in Hounsfield units, thumbnails via VOI window', async () => {
     const file = write('ct/scan.dcm', writeDicom({ rows: 4, columns: 4, frames: 2, bitsAllocated: 16, bitsStored: 12, values: Array.from({ length: 32 }, (_, i) => i * 100), intercept: -1024, windows: [{ center: 40, width: 400 }] }));
     const result = await importAll();
     expect(result.errors).toEqual([]);
@@ -97,7 +97,7 @@ describe('importing domain formats', () => {
     expect(rows[0]!.meta!.channelNames).toEqual(['DAPI', 'GFP']);
   });
 
-  it('imports a 50,000² tiled TIFF from its header and sampled tiles, and trains on crops read from tiles', async () => {
+  it('imports a 50,000² tiled TIFF from its header and sampled tiles; trains on crops read from tiles', async () => {
     const file = write('slide.tif', hugeTiff());
     const started = performance.now();
     await importAll();
@@ -121,7 +121,7 @@ describe('importing domain formats', () => {
     expect(Array.from(window.values)).toEqual([(1 * 256 + 70) % 256 * 100 + 1, (1 * 256 + 71) % 256 * 100 + 1]);
   });
 
-  it('imports TIFFs of every sample type a lab writes, converting int32/uint32/float16/float64 with a note', async () => {
+  it('imports TIFFs of every sample type a lab writes, int32/uint32/float16/float64 converted, noted', async () => {
     const signed = [-120, -1, 0, 1, 100, 120];
     const unsigned = [0, 1, 2, 100, 200, 250];
     const cases: [string, TiffPageSpec['sampleType'], StoredType | undefined, number[], string, RegExp | undefined][] = [

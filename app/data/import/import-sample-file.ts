@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { NewImage } from '../../store/images';
-import { summarizeHugeSample } from './huge';
+import { summarizeHugeSample, summarizeHugeWindows } from './huge';
 import type { ByteBudget } from './memory-budget';
 import { rasterDisplay, summarizeRaster, type RasterDisplay } from '../formats/raster';
 import type { SampleFile, SampleInfo } from '../formats/sample-files';
@@ -75,6 +75,7 @@ function withVolumeKey(meta: SampleInfo['meta'], sha256: string): SampleInfo['me
 
 async function summarizeSample(file: SampleFile, index: number, info: SampleInfo): Promise<{ summary: PixelSummary; display: RasterDisplay }> {
   if (info.huge && file.tiff) return summarizeHugeSample(file.tiff, index);
+  if (info.huge) return summarizeHugeWindows(file, index, info);
   const raster = await file.read(index);
   const summary = summarizeRaster(raster, info.nodata);
   const display = rasterDisplay(raster, summary, info.window, info.nodata);

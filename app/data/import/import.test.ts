@@ -37,7 +37,7 @@ function rows() {
 
 describe('file names', () => {
   it('accepts supported extensions whatever their case', () => {
-    expect(SUPPORTED_FORMATS).toEqual(['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom', 'nifti']);
+    expect(SUPPORTED_FORMATS).toEqual(['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom', 'nifti', 'ome-zarr']);
     for (const name of ['a.png', 'b.JPG', 'c.jpeg', 'd.WebP', 'e.tif', 'f.TIFF', 'g.dcm', 'h.DICOM', 'i.nii', 'j.NII.gz']) expect(isImageFileName(name)).toBe(true);
     for (const name of ['a.gif', 'b.txt', 'png', 'c.png.bak', 'd.gz', 'e.tar.gz']) expect(isImageFileName(name)).toBe(false);
   });

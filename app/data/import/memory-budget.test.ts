@@ -6,8 +6,14 @@ describe('MemoryBudget', () => {
     const budget = new MemoryBudget(100);
     const first = await budget.reserve(60);
     const granted: string[] = [];
-    const second = budget.reserve(60).then((release) => (granted.push('second'), release));
-    const third = budget.reserve(30).then((release) => (granted.push('third'), release));
+    const second = budget.reserve(60).then((release) => {
+      granted.push('second');
+      return release;
+    });
+    const third = budget.reserve(30).then((release) => {
+      granted.push('third');
+      return release;
+    });
     await Promise.resolve();
     expect(granted).toEqual([]);
     first();

@@ -1,11 +1,14 @@
 /**
  * Finding the files of an import: checks every folder first, then walks each one recursively,
- * skipping hidden entries and never entering the same real directory twice (symlink loops).
+ * skipping hidden entries and never entering the same real directory twice (symlink loops). A
+ * folder that is an OME-Zarr image (`multiscales` in its `.zattrs` or `zarr.json`) is one
+ * candidate, not walked into.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../contract';
 import { isImageFileName } from '../formats/formats';
+import { readOmeZarrAttributes } from '../formats/ome-zarr';
 
 /** One file to import. */
 export interface Candidate {
@@ -70,7 +73,8 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
   const seenDirectories = new Set<string>();
   const seenFiles = new Set<string>();
 
-  async function visit(directory: string, root: string): Promise<void> {
+  /** `inherited`: the label of a Zarr container's images (bioformats2raw), its parent folder's. */
+  async function visit(directory: string, root: string, inherited?: string | null): Promise<void> {
     if (options.signal?.aborted) return;
     const real = await fs.realpath(directory).catch(() => null);
     if (real === null || seenDirectories.has(real)) return;
@@ -105,9 +109,27 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
       }
       // Names that are not UTF-8 reach us with replacement characters: no path names the file.
       if (entry.name.includes('\uFFFD')) problem = 'file name is not valid UTF-8: rename the file to import it';
-      const label = directory === root ? null : path.basename(directory);
+      const label = inherited !== undefined ? inherited : directory === root ? null : path.basename(directory);
       if (isDirectory) {
-        await visit(full, root);
+        const image = omeZarrFolder(full);
+        if (image) {
+          if (!seenFiles.has(full)) {
+            seenFiles.add(full);
+            candidates.push(image.problem ? { path: full, label, problem: image.problem } : { path: full, label });
+            options.onFound?.(candidates.length);
+          }
+          continue;
+        }
+        const before = candidates.length;
+        // Images anywhere inside a `.zarr` container (bioformats2raw writes `x.ome.zarr/0`, `/1`,
+        // …; plates `A/1/0`) are labelled by the folder holding the container, not by its parts.
+        await visit(full, root, /\.zarr$/i.test(entry.name) ? label : inherited);
+        // A `.zarr` folder holding no image (a plain array, a table): said, not silently skipped.
+        if (/\.zarr$/i.test(entry.name) && candidates.length === before && !seenFiles.has(full)) {
+          seenFiles.add(full);
+          candidates.push({ path: full, label, problem: "Zarr folder without an OME-Zarr image: no 'multiscales' in its .zattrs or zarr.json, " + "nor in a sub-folder's" });
+          options.onFound?.(candidates.length);
+        }
       } else if ((isFile || problem) && isImageFileName(entry.name) && !seenFiles.has(full)) {
         seenFiles.add(full);
         candidates.push(problem ? { path: full, label, problem } : { path: full, label });
@@ -116,6 +138,25 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
     }
   }
 
-  for (const root of roots) await visit(root, root);
+  for (const root of roots) {
+    // An OME-Zarr folder chosen itself is the one image of its import.
+    const image = omeZarrFolder(root);
+    if (image && !seenFiles.has(root)) {
+      seenFiles.add(root);
+      candidates.push(image.problem ? { path: root, label: null, problem: image.problem } : { path: root, label: null });
+      options.onFound?.(candidates.length);
+    } else if (!image) {
+      await visit(root, root);
+    }
+  }
   return candidates;
+}
+
+/** Whether a folder is an OME-Zarr image, and what is wrong with its attributes if anything. */
+function omeZarrFolder(directory: string): { problem?: string } | null {
+  try {
+    return readOmeZarrAttributes(directory) ? {} : null;
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
 }

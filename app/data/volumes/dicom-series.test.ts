@@ -52,7 +52,7 @@ describe('assembleSeries', () => {
 
   it('refuses to sort by a degenerate orientation and says why', () => {
     const { reports, placements } = assembleSeries([0, 2, 4].map((z, id) => frame(id, { position: [0, 0, z], orientation: [1, 0, 0, 1, 0, 0], instance: 3 - id })));
-    expect(reports[0]!.problems).toEqual(['Image Orientation (Patient) 1\\0\\0\\1\\0\\0 is not two orthogonal unit vectors: ordered by instance number, spacing unknown']);
+    expect(reports[0]!.problems).toEqual(['Image Orientation (Patient) 1\\0\\0\\1\\0\\0 is not two orthogonal ' + 'unit vectors: ordered by instance number, spacing unknown']);
     expect([0, 1, 2].map((id) => placements.get(id)!.slice)).toEqual([2, 1, 0]);
   });
 

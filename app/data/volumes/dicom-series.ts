@@ -93,7 +93,7 @@ function assembleOne(series: string, members: SeriesFrame[]): { ordered: SeriesF
   if (!orientation || !normal || degenerate || unplaced > 0) {
     if (unplaced > 0 && unplaced < members.length) problems.push(`${unplaced} of ${members.length} slices have no Image Position (Patient): ordered by instance number`);
     else if (!orientation) problems.push('no Image Orientation (Patient): ordered by instance number, spacing unknown');
-    else if (degenerate) problems.push(`Image Orientation (Patient) ${orientation.join('\\')} is not two orthogonal unit vectors: ordered by instance number, spacing unknown`);
+    else if (degenerate) problems.push(`Image Orientation (Patient) ${orientation.join('\\')} is not two ` + `orthogonal unit vectors: ordered by instance number, spacing unknown`);
     const ordered = [...members].sort(byInstance);
     return { ordered, report: { volume: series, folder: path.dirname(ordered[0]!.path), slices: ordered.length, spacing: null, problems }, affine: null };
   }
@@ -101,7 +101,7 @@ function assembleOne(series: string, members: SeriesFrame[]): { ordered: SeriesF
   const ordered = [...members].sort((a, b) => distance(a) - distance(b) || byInstance(a, b));
   const steps = ordered.slice(1).map((frame, index) => distance(frame) - distance(ordered[index]!));
   const duplicates = steps.filter((step) => step < DUPLICATE_TOLERANCE_MM).length;
-  if (duplicates > 0) problems.push(`duplicate slices: ${duplicates} slice${duplicates === 1 ? ' shares its' : 's share their'} position with another`);
+  if (duplicates > 0) problems.push(`duplicate slices: ${duplicates} ` + `slice${duplicates === 1 ? ' shares its' : 's share their'} position with another`);
   const spacingAlong = median(steps.filter((step) => step >= DUPLICATE_TOLERANCE_MM));
   if (spacingAlong !== null) {
     let missing = 0;
@@ -112,7 +112,7 @@ function assembleOne(series: string, members: SeriesFrame[]): { ordered: SeriesF
         where.push(`${round(distance(ordered[index]!))}–${round(distance(ordered[index + 1]!))} mm`);
       }
     });
-    if (missing > 0) problems.push(`missing slices: about ${missing} (gaps at ${where.slice(0, 3).join(', ')}${where.length > 3 ? ', …' : ''}; spacing ${round(spacingAlong)} mm)`);
+    if (missing > 0) problems.push(`missing slices: about ${missing} (gaps ` + `at ${where.slice(0, 3).join(', ')}${where.length > 3 ? ', …' : ''}; spacing ${round(spacingAlong)} mm)`);
   }
   const pixel = ordered[0]!.pixelSpacing;
   const spacing: [number, number, number] | null = spacingAlong === null ? null : [pixel?.[1] ?? 1, pixel?.[0] ?? 1, spacingAlong];

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 def sincos(dim, side):
     quarter = dim // 4
     omega = 1.0 / (10000 ** (torch.arange(quarter, dtype=torch.float64) / quarter))
-    rows, cols = torch.meshgrid(torch.arange(side, dtype=torch.float64), torch.arange(side, dtype=torch.float64), indexing="ij")
+    rows, cols = torch.meshgrid(torch.arange(side, dtype=torch.float64), torch.arange(side, dtype=torch.float64),
+                                indexing="ij")
 
     def encode(pos):
         angles = pos.reshape(-1, 1) * omega.reshape(1, -1)
@@ -83,7 +84,8 @@ class Mae(nn.Module):
         self.decoder_embed = nn.Linear(c["dim"], c["dec_dim"])
         self.mask_token = nn.Parameter(torch.randn(1, 1, c["dec_dim"]) * 0.02)
         self.decoder_pos_embed = nn.Parameter(sincos(c["dec_dim"], side), requires_grad=False)
-        self.decoder_blocks = nn.ModuleList([Block(c["dec_dim"], c["dec_heads"], c["mlp"]) for _ in range(c["dec_depth"])])
+        self.decoder_blocks = nn.ModuleList(
+            [Block(c["dec_dim"], c["dec_heads"], c["mlp"]) for _ in range(c["dec_depth"])])
         self.decoder_norm = nn.LayerNorm(c["dec_dim"], eps=1e-6)
         self.decoder_pred = nn.Linear(c["dec_dim"], c["patch"] ** 2 * c["chans"])
 

@@ -2,12 +2,13 @@
 
     torchrun --nproc_per_node N [--nnodes M --node_rank R --rdzv_endpoint HOST:PORT] train_mae.py [--steps S]
 
-Reads handoff.json (recipe, normalisation, where the run stopped), manifest.json (images,
-labels, split) and weights.safetensors (official models_mae.py names, AdamW moments) from the
-folder it sits in, trains with the studio's recipe — AdamW(0.9, 0.95) with weight decay 0.05 off
-biases, norms and tokens; lr from blr and the effective batch by the run's rule (linear: blr x batch / 256), linear warmup then half-cycle cosine
-per step; RandomResizedCrop(0.2-1) + horizontal flip; random masking; norm-pix loss — and writes
-out/checkpoint-<step>.safetensors and out/metrics.jsonl, which `mae-studio adopt` brings back.
+Reads handoff.json (recipe, normalisation, where the run stopped), manifest.json (images, labels,
+split) and weights.safetensors (official models_mae.py names, AdamW moments) from the folder it sits
+in, trains with the studio's recipe — AdamW(0.9, 0.95) with weight decay 0.05 off biases, norms and
+tokens; lr from blr and the effective batch by the run's rule (linear: blr x batch / 256), linear
+warmup then half-cycle cosine per step; RandomResizedCrop(0.2-1) + horizontal flip; random masking;
+norm-pix loss — and writes out/checkpoint-<step>.safetensors and out/metrics.jsonl, which
+`mae-studio adopt` brings back.
 """
 import argparse
 import json
@@ -79,7 +80,8 @@ def read_png(path):
         out[y] = row
         previous = row
     if depth == 16:
-        return out.reshape(height, width * channels, 2).astype(np.uint16).dot(np.array([256, 1], dtype=np.uint16)).reshape(height, width, channels)
+        high_low = np.array([256, 1], dtype=np.uint16)
+        return out.reshape(height, width * channels, 2).astype(np.uint16).dot(high_low).reshape(height, width, channels)
     return out.reshape(height, width, channels)
 
 
@@ -154,7 +156,8 @@ class ManifestDataset(torch.utils.data.Dataset):
             return raw[: source - 1]
         if conversion == "luminance" and source in (3, 4):
             return (LUMINANCE_WEIGHTS.view(3, 1, 1) * raw[:3]).sum(0, keepdim=True)
-        raise ValueError(f"{image['path']}: the channel plan cannot {conversion!r} {source}-channel images into {target} bands")
+        raise ValueError(f"{image['path']}: the channel plan cannot {conversion!r} {source}-channel images "
+                         f"into {target} bands")
 
     def normalise(self, image, raw):
         if self.transform is None:
@@ -184,7 +187,8 @@ def random_resized_crop(image, size, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3)):
         if 0 < cw <= width and 0 < ch <= height:
             top, left, h, w = random.randint(0, height - ch), random.randint(0, width - cw), ch, cw
             break
-    crop = F.interpolate(image[None, :, top:top + h, left:left + w], size=(size, size), mode="bilinear", align_corners=False)[0]
+    crop = F.interpolate(image[None, :, top:top + h, left:left + w], size=(size, size), mode="bilinear",
+                         align_corners=False)[0]
     return crop.flip(-1) if random.random() < 0.5 else crop
 
 
@@ -199,8 +203,10 @@ def learning_rate(step, peak, minimum, warmup, total):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, help="stop after this many optimizer steps of this job (default: to the run's end)")
-    parser.add_argument("--map-root", action="append", default=[], metavar="OLD=NEW", help="rewrite image path prefixes")
+    parser.add_argument("--steps", type=int,
+                        help="stop after this many optimizer steps of this job (default: to the run's end)")
+    parser.add_argument("--map-root", action="append", default=[], metavar="OLD=NEW",
+                        help="rewrite image path prefixes")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--checkpoint-every", type=int, default=200)
     args = parser.parse_args()
@@ -229,16 +235,19 @@ def main():
     optimizer_step = int(meta.get("optimizerStep", 0))
     for name, param in named:  # continue Adam's moments where the studio left them
         if f"optimizer.m.{name}" in weights:
-            optimizer.state[param] = {"step": torch.tensor(float(optimizer_step)), "exp_avg": weights[f"optimizer.m.{name}"].to(device),
+            optimizer.state[param] = {"step": torch.tensor(float(optimizer_step)),
+                                      "exp_avg": weights[f"optimizer.m.{name}"].to(device),
                                       "exp_avg_sq": weights[f"optimizer.v.{name}"].to(device)}
     ddp = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
     images = [image for image in manifest["images"] if image["split"] == "train"]
     root_map = [tuple(pair.split("=", 1)) for pair in args.map_root]
     dataset = ManifestDataset(images, job["data"], model_config["img"], root_map)
-    sampler = torch.utils.data.DistributedSampler(dataset, num_replicas=world, rank=rank, seed=recipe["seed"]) if distributed else None
-    loader = torch.utils.data.DataLoader(dataset, batch_size=recipe["batchSize"], sampler=sampler, shuffle=sampler is None,
-                                         num_workers=args.workers, drop_last=len(dataset) >= recipe["batchSize"] * world)
+    sampler = (torch.utils.data.DistributedSampler(dataset, num_replicas=world, rank=rank, seed=recipe["seed"])
+               if distributed else None)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=recipe["batchSize"], sampler=sampler,
+                                         shuffle=sampler is None, num_workers=args.workers,
+                                         drop_last=len(dataset) >= recipe["batchSize"] * world)
 
     effective = recipe["batchSize"] * recipe["accumSteps"] * world
     # The studio's lr rules (app/train/schedule.ts); runs planned before rules existed are linear.
@@ -262,10 +271,12 @@ def main():
                 state[f"optimizer.m.{name}"] = moments["exp_avg"]
                 state[f"optimizer.v.{name}"] = moments["exp_avg_sq"]
         write_safetensors(os.path.join(out, f"checkpoint-{step}.safetensors"), state,
-                          {"step": step, "optimizerStep": optimizer_step, "worldSize": world, "torch": torch.__version__})
+                          {"step": step, "optimizerStep": optimizer_step, "worldSize": world,
+                           "torch": torch.__version__})
 
     if step >= stop and rank == 0:
-        print(f"the run is at step {step} of {total}: nothing to train (pass a larger --steps or plan a longer run)", flush=True)
+        print(f"the run is at step {step} of {total}: nothing to train (pass a larger --steps or plan a longer run)",
+              flush=True)
     epoch, started = 0, time.time()
     while step < stop:
         if sampler is not None:
@@ -299,9 +310,11 @@ def main():
             optimizer_step += 1
             step += 1
             if metrics:
-                metrics.write(json.dumps({"step": step, "train_loss": total_loss, "lr": lr, "time": time.time()}) + "\n")
+                metrics.write(json.dumps({"step": step, "train_loss": total_loss, "lr": lr,
+                                          "time": time.time()}) + "\n")
                 metrics.flush()
-                print(f"step {step}/{total}  loss {total_loss:.4f}  lr {lr:.3e}  {(time.time() - started):.0f} s", flush=True)
+                print(f"step {step}/{total}  loss {total_loss:.4f}  lr {lr:.3e}  {(time.time() - started):.0f} s",
+                      flush=True)
             if step % args.checkpoint_every == 0:
                 save()
         epoch += 1

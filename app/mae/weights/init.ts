@@ -99,7 +99,7 @@ function adaptPatchEmbed(tensor: NamedTensor, channels: number): Float32Array {
 /** Checks that the encoder of `state` fits `config`; throws with what the file has. */
 function checkEncoder(state: Map<string, NamedTensor>, config: MaeConfig, path: string): void {
   const patch = state.get('patch_embed.proj.weight');
-  if (!patch || patch.shape.length !== 4) throw new Error(`${path} has no patch_embed.proj.weight [D, C, p, p]`);
+  if (patch?.shape.length !== 4) throw new Error(`${path} has no patch_embed.proj.weight [D, C, p, p]`);
   const [width, , p] = patch.shape as [number, number, number, number];
   const depth = [...state.keys()].filter((name) => /^blocks\.\d+\.attn\.qkv\.weight$/.test(name)).length;
   const mismatches: string[] = [];
@@ -129,7 +129,7 @@ function planLoad(config: MaeConfig, path: string): { report: InitReport; values
     if (name === 'patch_embed.proj.weight' && tensor.shape[1] !== config.inChans) {
       const adapted = { shape: [config.embedDim, config.inChans, config.patchSize, config.patchSize], data: adaptPatchEmbed(tensor, config.inChans) };
       values.set(name, officialToOurs(name, adapted, config));
-      report.adapted.push(`patch_embed.proj.weight: ${tensor.shape[1]} → ${config.inChans} channels (${config.inChans === 1 ? 'summed' : 'repeated and rescaled'})`);
+      report.adapted.push(`patch_embed.proj.weight: ${tensor.shape[1]} → ${config.inChans} ` + `channels (${config.inChans === 1 ? 'summed' : 'repeated and rescaled'})`);
     } else {
       const expected = officialShape(name, spec.shape, config);
       if (JSON.stringify(expected) !== JSON.stringify(tensor.shape)) {

@@ -23,7 +23,7 @@ export function detectLayout(names: readonly string[], path: string): WeightLayo
   if (has(/^blocks\.0\.attn\.qkv\.weight$/) && has(/^patch_embed\.proj\.weight$/)) {
     return has(/^decoder_/) || names.includes('mask_token') ? 'official' : 'timm';
   }
-  throw new Error(`${path}: the tensor names fit no known layout (official MAE, HF ViTMAE, timm ViT); first names: ${names.slice(0, 6).join(', ')}`);
+  throw new Error(`${path}: the tensor names fit no known layout ` + `(official MAE, HF ViTMAE, timm ViT); first names: ${names.slice(0, 6).join(', ')}`);
 }
 
 /** Hugging Face ViTMAE sub-layer names → the official block's. */
@@ -127,10 +127,12 @@ export function officialShape(name: string, ourShape: readonly number[], config:
 /** One official tensor → our layout (shapes already checked against `officialShape`). */
 export function officialToOurs(name: string, tensor: NamedTensor, config: MaeConfig): Float32Array {
   const { patchSize: p, inChans } = config;
-  if (name === 'patch_embed.proj.weight') return transpose2d(tensor.data, config.embedDim, inChans * p * p); // [D, C*p*p] → [C*p*p, D]
+  // [D, C*p*p] → [C*p*p, D]
+  if (name === 'patch_embed.proj.weight') return transpose2d(tensor.data, config.embedDim, inChans * p * p);
   if (name === 'decoder_pred.weight') {
     const width = tensor.shape[1]!;
-    return transpose2d(gatherRowsOf(tensor.data, width, patchOrderToOfficial(p, inChans)), p * p * inChans, width); // rows (i,j,c) → (c,i,j), then [Dd, p*p*C]
+    // rows (i,j,c) → (c,i,j), then [Dd, p*p*C]
+    return transpose2d(gatherRowsOf(tensor.data, width, patchOrderToOfficial(p, inChans)), p * p * inChans, width);
   }
   if (name === 'decoder_pred.bias') return gatherRowsOf(tensor.data, 1, patchOrderToOfficial(p, inChans));
   if (name.endsWith('.weight') && tensor.shape.length === 2) return transpose2d(tensor.data, tensor.shape[0]!, tensor.shape[1]!);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PickleError, PickleGlobal, PickleObject, readPickle, type PickleHooks } from './pickle';
+import { PickleError, type PickleGlobal, PickleObject, readPickle, type PickleHooks } from './pickle';
 
 const hooks: PickleHooks = {
   persistentLoad: (id) => ({ storage: id }),

@@ -50,7 +50,9 @@ export function encodeSafetensors(tensors: Map<string, NamedTensor>, metadata: R
   return bytes;
 }
 
-/** Parses safetensors bytes; float tensors of any width come out as float32. Throws on a truncated or malformed file. */
+/**
+ * Parses safetensors bytes; float tensors of any width come out as float32. Throws on a truncated or malformed file.
+ */
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
   if (bytes.length < 8) throw new Error(`checkpoint is truncated: ${bytes.length} bytes`);
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
@@ -66,7 +68,8 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
     if (dataStart + end > bytes.length) throw new Error(`tensor ${name} runs past the end of the checkpoint`);
     const count = shape.reduce((a, b) => a * b, 1);
     if (end - begin !== count * DTYPE_BYTES[dtype]) throw new Error(`tensor ${name}: shape ${JSON.stringify(shape)} does not fit its ${end - begin} bytes`);
-    tensors.set(name, { shape, data: toFloat32(bytes, dtype, dataStart + begin, count) }); // a copy, detached from the file buffer
+    // a copy, detached from the file buffer
+    tensors.set(name, { shape, data: toFloat32(bytes, dtype, dataStart + begin, count) });
   }
   return { tensors, metadata };
 }

@@ -71,7 +71,8 @@ def main():
     sd = model.state_dict()
     encoder = {k: v for k, v in sd.items() if not k.startswith("decoder") and k != "mask_token"}
     namespace = argparse.Namespace(model="mae_vit_tiny", mask_ratio=0.75, norm_pix_loss=True, lr=None, blr=1.5e-4)
-    torch.save({"model": sd, "optimizer": {"state": {}}, "epoch": 7, "args": namespace}, os.path.join(out, "official_full.pth"))
+    torch.save({"model": sd, "optimizer": {"state": {}}, "epoch": 7, "args": namespace},
+               os.path.join(out, "official_full.pth"))
     torch.save({"model": encoder}, os.path.join(out, "official_encoder.pth"))
     write_safetensors(os.path.join(out, "hf.safetensors"), hf_names(sd))
     timm = dict(encoder)

@@ -43,7 +43,8 @@ export async function preferNativeBackend(): Promise<string> {
   try {
     return (await selectBackend('native', { log: () => {} })).tfBackend;
   } catch {
-    return (await selectBackend('cpu', { log: () => {} })).tfBackend; // the addon is not built here: the JavaScript kernels
+    // the addon is not built here: the JavaScript kernels
+    return (await selectBackend('cpu', { log: () => {} })).tfBackend;
   }
 }
 

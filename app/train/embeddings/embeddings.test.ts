@@ -84,7 +84,7 @@ describe('computing embeddings', () => {
     expect(Math.abs(stored.matrix.values[0]! - stored.matrix.values[192]!)).toBeGreaterThan(1e-4);
   });
 
-  it('is reused while nothing changed, kept through relabelling, and stale once the run or the images change', async () => {
+  it('is reused while nothing changed, kept through relabelling, stale once the run or images change', async () => {
     const again = await studio.services.embeddings.compute({ ...request(), pooling: 'mean' });
     expect(again.state).toBe('ready'); // no new job
     const someImage = readEmbeddings(studio.workspace, { ...request(), pooling: 'mean' }).meta.imageIds[0]!;
@@ -113,7 +113,7 @@ describe('computing embeddings', () => {
     expect(await studio.services.embeddings.status({ ...request(), pooling: 'mean' })).toMatchObject({ state: 'ready', stored: { images: 25 } });
   });
 
-  it('refuses a block the encoder does not have, and neighbours from embeddings never computed, naming why', async () => {
+  it('refuses a block the encoder lacks, and neighbours from embeddings never computed, naming why', async () => {
     await expect(Promise.resolve().then(() => studio.services.embeddings.status({ runId: fixture.runId, block: 2, pooling: 'mean' }))).rejects.toThrow(/block must be 1\.\.1/);
     await expect(Promise.resolve().then(() => studio.services.embeddings.similar(1, { runId: fixture.runId, pooling: 'cls' }, { k: 3 }))).rejects.toThrow(/have not been computed yet/);
   });
@@ -147,7 +147,7 @@ describe('exporting embeddings', () => {
   const numpy = spawnSync('/usr/bin/python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
   it.skipIf(!numpy)('numpy.load reads the .npy as a float32 [images, width] matrix with the same values', () => {
     const dir = path.join(fixture.dir, 'embeddings-export');
-    const script = 'import numpy, sys; a = numpy.load(sys.argv[1]); print(a.dtype, a.shape, repr(float(a[3, 7])), repr(float(a.sum(dtype=numpy.float64))))';
+    const script = 'import numpy, sys; a = numpy.load(sys.argv[1]); ' + 'print(a.dtype, a.shape, repr(float(a[3, 7])), repr(float(a.sum(dtype=numpy.float64))))';
     const result = spawnSync('/usr/bin/python3', ['-c', script, path.join(dir, 'embeddings.npy')], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     const npy = decodeNpy(fs.readFileSync(path.join(dir, 'embeddings.npy')));
@@ -192,7 +192,7 @@ describe('neighbours and suspects of the project', () => {
     expect(list.warnings).toHaveLength(list.agreement! < 0.8 ? 1 : 0);
   });
 
-  it('flags a slightly altered copy in another file as a near duplicate of its original, and nothing else', async () => {
+  it('flags a slightly altered copy in another file as a near duplicate of its original, nothing else', async () => {
     const original = studio.workspace.images.good(fixture.projectId).find((image) => image.path.endsWith('ring-lesion-002.png'))!;
     // The original's 16-bit values as the studio reads them, +1 on every other pixel.
     const decoded = await decodePlanar({ path: original.path, channels: 1, bitDepth: 16 });

@@ -73,7 +73,7 @@ describe('the neighbour table', () => {
 });
 
 describe('suspects', () => {
-  it('names the mislabelled image as a label error suggesting its real class, and the displaced one as an outlier', () => {
+  it('names the mislabelled image a label error suggesting its real class, the displaced one an outlier', () => {
     const { unit, labels } = project();
     const found = findSuspects(unit, labels, 2, 5);
     expect(found.k).toBe(5);
@@ -97,20 +97,22 @@ describe('suspects', () => {
     }
   });
 
-  it('measures how far the embedding mixes the classes: random labels on random vectors agree about as often as chance', () => {
+  it('measures how far the embedding mixes classes: random labels on random vectors agree about as chance', () => {
     const rng = Rng.fromSeed(11, 0);
     const rows = 200;
     const unit = unitRows(Float32Array.from({ length: rows * WIDTH }, () => rng.uniform() - 0.5), rows, WIDTH);
     const found = findSuspects(unit, Array.from({ length: rows }, () => Math.floor(rng.uniform() * 4)), 4, 10);
     expect(found.agreement).toBeLessThan(0.2); // a majority of 10 neighbours from one of 4 classes by chance is rare
-    expect(found.labelErrors.length).toBeGreaterThan(rows / 2); // and the list is then mostly noise: what the warning says
+    // and the list is then mostly noise: what the warning says
+    expect(found.labelErrors.length).toBeGreaterThan(rows / 2);
   });
 
   it('sorts label errors worst first', () => {
     const { unit, labels } = project();
     const rows = [...Array.from(unit.values)];
     const rng = Rng.fromSeed(9, 0);
-    rows.push(...near(0, 0.05, rng), ...near(0, 0.4, rng, { axis: 1, weight: 0.6 })); // rows 63, 64: A images labelled B, the second half-way
+    // rows 63, 64: A images labelled B, the second half-way
+    rows.push(...near(0, 0.05, rng), ...near(0, 0.4, rng, { axis: 1, weight: 0.6 }));
     const found = findSuspects(unitRows(Float32Array.from(rows), 65, WIDTH), [...labels, 1, 1], 2, 5);
     const order = found.labelErrors.map((s) => s.row);
     expect(order).toContain(63);

@@ -33,8 +33,8 @@ function suspectImage(row: SuspectRow, image: EmbeddableImage, classes: string[]
   const own = image.label ?? '';
   const suggested = row.suggested === null ? null : classes[row.suggested]!;
   const why = row.kind === 'label'
-    ? `${percent(row.disagreement)} of its ${k} nearest labelled images are not “${own}”, and the “${suggested}” centroid is nearer (${row.otherDistance.toFixed(3)}) than its own class's (${row.classDistance.toFixed(3)})`
-    : `distance ${row.classDistance.toFixed(3)} to the “${own}” centroid, where the class's median is ${row.classMedian.toFixed(3)} (robust z ${row.robustZ.toFixed(1)})`;
+    ? `${percent(row.disagreement)} of its ${k} nearest labelled images are not “${own}”, and the ` + `“${suggested}” centroid is nearer (${row.otherDistance.toFixed(3)}) ` + `than its own class's (${row.classDistance.toFixed(3)})`
+    : `distance ${row.classDistance.toFixed(3)} to the “${own}” centroid, where the ` + `class's median is ${row.classMedian.toFixed(3)} (robust z ${row.robustZ.toFixed(1)})`;
   return {
     ...shown(image), kind: row.kind, suggestedLabel: suggested, disagreement: row.disagreement, classDistance: row.classDistance,
     robustZ: row.robustZ, score: row.score, why,
@@ -114,8 +114,9 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
         const row = set.rowOf.get(imageId);
         const images = new Map(set.target.images.map((image) => [image.id, image]));
         if (!images.has(imageId)) throw new StudioError('NOT_FOUND', `image ${imageId} is not among the project's embedded images`, { imageId });
-        if (row === undefined) throw new StudioError('NOT_FOUND', `image ${imageId} could not be embedded: ${set.meta.skipped.find((s) => s.imageId === imageId)?.reason ?? 'no reason recorded'}`, { imageId });
-        if (set.medianNearest === null) await preferNativeBackend(); // every row's nearest neighbour: the backend's matMul
+        if (row === undefined) throw new StudioError('NOT_FOUND', `image ${imageId} could not be ` + `embedded: ${set.meta.skipped.find((s) => s.imageId === imageId)?.reason ?? 'no reason recorded'}`, { imageId });
+        // every row's nearest neighbour: the backend's matMul
+        if (set.medianNearest === null) await preferNativeBackend();
         set.medianNearest ??= medianNearestDistance(set.unit);
         if (cached) cached.medianNearest = set.medianNearest;
         const threshold = set.medianNearest * DEFAULT_SUSPECTS.nearDuplicateFraction;
@@ -146,7 +147,10 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
         }
         const name = (row: SuspectRow) => suspectImage(row, rowImages[row.row]!, classes, found.k);
         const warnings = found.agreement !== null && found.agreement < WEAK_AGREEMENT
-          ? [`Only ${percent(found.agreement)} of the labelled images have neighbours that mostly share their label: this embedding mixes your classes, so many listed images show where the model is confused rather than wrong labels. A longer-trained run, another block, or a fine-tuned run separates them better.`]
+          ? [`Only ${percent(found.agreement)} of the labelled images have neighbours that mostly share ` +
+              'their label: this embedding mixes your classes, so many listed images show where the model ' +
+              'is confused rather than wrong labels. A longer-trained run, another block, or a fine-tuned run ' +
+              'separates them better.']
           : [];
         return {
           ...set.target.key, k: found.k, images: found.judged, agreement: found.agreement, warnings,

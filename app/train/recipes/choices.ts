@@ -34,6 +34,7 @@ export function planDomainRecipe(options: Pick<Recipe, 'domainRecipe' | 'blurSig
   switch (options.domainRecipe ?? 'mae') {
     case 'mae': return undefined;
     case 'deblur': return { name: 'deblur', blurSigma: options.blurSigma ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma };
+    case 'camae': return { name: 'camae', fourierLossWeight: DEFAULT_DOMAIN_RECIPE_OPTIONS.fourierLossWeight };
     case 'fgmae': {
       const targets = orderTargets(options.featureTargets ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.featureTargets);
       const bands = findBands(bandNames);
@@ -62,27 +63,41 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const multiband = images.channels >= 2 && (images.domain === 'remote-sensing' || indices.length > 0);
   const manyBands = images.channels >= 10 && images.domain === 'remote-sensing';
   // Ultrasound DICOMs are often stored as RGB (or YBR) although grey: the modality decides.
-  const suggested = ultrasound ? 'deblur' : manyBands ? 'satmae' : multiband ? 'fgmae' : 'mae';
+  // Cell Painting and other fluorescence stains: one channel per dye, and other plates carry
+  // other counts.
+  const stains = images.domain === 'microscopy' && images.channels >= 4;
+  const suggested = ultrasound ? 'deblur' : manyBands ? 'satmae' : stains ? 'camae' : multiband ? 'fgmae' : 'mae';
   const groups = presetBandGroups(images.bandNames);
+  const groupCount = groups.groups.length;
   const satmaeWhy = manyBands
-    ? `These ${images.channels}-band images have bands of different ground resolutions and physics; SatMAE gives each band group its own tokens and masks them apart, which Cong et al. found better than one token over all bands.`
+    ? `These ${images.channels}-band images have bands of different ground resolutions and physics; ` +
+      'SatMAE gives each band group its own tokens and masks them apart, which Cong et al. found ' +
+      'better than one token over all bands.'
     : images.channels >= 4
-      ? `Made for satellite images with 10 or more bands (Cong et al.): each of the ${groups.groups.length} band groups gets its own tokens, about ${groups.groups.length}× the compute of one token per patch${images.domain === 'remote-sensing' ? '' : '; this project is not marked remote sensing'}.`
-      : `Made for multispectral images with many bands: these images have ${images.channels} channel${images.channels === 1 ? '' : 's'}, too few to group.`;
+      ? `Made for satellite images with 10 or more bands (Cong et al.): each of the ${groupCount} band groups ` +
+        `gets its own tokens, about ${groupCount}× the compute of one token per patch` +
+        `${images.domain === 'remote-sensing' ? '' : '; this project is not marked remote sensing'}.`
+      : 'Made for multispectral images with many bands: these images have ' +
+        `${images.channels} channel${images.channels === 1 ? '' : 's'}, too few to group.`;
   const named = images.bandNames.filter((name) => name !== null).length;
   const fgmaeWhy = indices.length > 0
-    ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ${indices.map((index) => index.toUpperCase()).join(', ')} per patch, targets Wang et al. found better than raw pixels for multispectral images.`
+    ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ` + `${indices.map((index) => index.toUpperCase()).join(', ')} per patch, ` + `targets Wang et al. found better than raw pixels for multispectral images.`
     : images.channels >= 2 && images.domain === 'remote-sensing'
-      ? `For ${images.channels}-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle and noise disturb less than pixels (Wang et al.); spectral indices need bands named red, nir, green or swir${named === 0 ? ', and these files name none' : ''}.`
-      : 'Made for multispectral and SAR images (HOG, and spectral indices from named bands); this project is not marked remote sensing.';
+      ? `For ${images.channels}-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle ` + `and noise disturb less than pixels (Wang et al.); spectral indices need bands ` + `named red, nir, green or swir${named === 0 ? ', and these files name none' : ''}.`
+      : 'Made for multispectral and SAR images (HOG, and spectral indices from named bands); ' + 'this project is not marked remote sensing.';
   const deblurWhy = ultrasound
-    ? 'These are ultrasound scans: Kang et al. found that having the encoder see a blurred image and regress the sharp one helps on such noisy, low-SNR images.'
+    ? 'These are ultrasound scans: Kang et al. found that having the encoder see a ' + 'blurred image and regress the sharp one helps on such noisy, low-SNR images.'
     : images.channels === 1 && images.domain === 'medical'
-      ? 'Made for ultrasound and other low-SNR grey scans (Kang et al.): the encoder sees a blurred image and regresses the sharp one; these scans are not marked as ultrasound.'
-      : 'Made for ultrasound and other low-SNR grey scans: the encoder sees a blurred image and regresses the sharp one.';
+      ? 'Made for ultrasound and other low-SNR grey scans (Kang et al.): the encoder sees a ' + 'blurred image and regresses the sharp one; these scans are not marked as ultrasound.'
+      : 'Made for ultrasound and other low-SNR grey scans: the ' + 'encoder sees a blurred image and regresses the sharp one.';
   const maeWhy = suggested === 'mae'
     ? 'The paper\'s recipe, which suits these images: nothing about them calls for a domain recipe.'
     : 'The paper\'s recipe: masked patches regressed as pixels, the baseline the domain recipes are measured against.';
+  const camaeWhy = stains
+    ? `These ${images.channels}-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own (Kraus et al.), so the encoder learns each stain and later embeds plates with 3 or 6 channels too.`
+    : images.domain === 'microscopy'
+      ? `Made for multi-stain fluorescence microscopy (4 channels or more, like 5-channel Cell Painting); these images have ${images.channels}.`
+      : 'Made for multi-stain fluorescence microscopy (like 5-channel Cell Painting): every channel is tokenised on its own, so the encoder takes any channel count.';
   const fgmaeTargets: FeatureTarget[] = ['hog', ...indices];
   return [
     { name: 'mae', ...DOMAIN_RECIPE_INFO.mae, suggested: suggested === 'mae', why: maeWhy },
@@ -106,8 +121,14 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
       ...DOMAIN_RECIPE_INFO.satmae,
       suggested: suggested === 'satmae',
       why: satmaeWhy,
-      options: { bandGroups: groups.groups, bandGroupNames: groups.names, bandGroupSource: groups.source, spatialMask: DEFAULT_DOMAIN_RECIPE_OPTIONS.spatialMask },
+      options: {
+        bandGroups: groups.groups,
+        bandGroupNames: groups.names,
+        bandGroupSource: groups.source,
+        spatialMask: DEFAULT_DOMAIN_RECIPE_OPTIONS.spatialMask,
+      },
     },
+    { name: 'camae', ...DOMAIN_RECIPE_INFO.camae, suggested: suggested === 'camae', why: camaeWhy },
   ];
 }
 

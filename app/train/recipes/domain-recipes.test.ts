@@ -91,7 +91,8 @@ describe('domain recipes', () => {
     // Same prediction as the plain MAE on the blurred input; only the target differs.
     const plainOnBlurred = forwardMae(model, blurred, masks);
     expect(Array.from(deblurring.pred!.dataSync())).toEqual(Array.from(plainOnBlurred.pred!.dataSync()));
-    // The loss by hand: squared error of the masked rows (shuffled order: after the visible ones) against the sharp patches.
+    // The loss by hand: squared error of the masked rows (shuffled order: after the visible ones) against the sharp
+    // patches.
     const pred = deblurring.pred!.arraySync() as number[][][];
     const shuffle = (b: number) => Array.from({ length: 16 }, (_, i) => i).sort((p, q) => masks.restore[b * 16 + p]! - masks.restore[b * 16 + q]!);
     let sum = 0;
@@ -138,7 +139,7 @@ describe('domain recipes', () => {
     disposeModel(model);
   });
 
-  it('FG-MAE resumes from a checkpoint with the same losses as an uninterrupted run (its heads come back from the stored recipe)', async () => {
+  it('FG-MAE resumes with the losses of an uninterrupted run (heads restored from the stored recipe)', async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-recipe-resume-'));
     try {
       const config = { ...SMALL, totalSteps: 4, domainRecipe: SPECTRAL };

@@ -3,8 +3,8 @@
  * recipe — its name on screen, the paper it follows, its options checked once, the feature
  * heads it adds to the model, and its batch targets. Targets are computed on the host per batch
  * (blur.ts, hog.ts, indices.ts) and reach the model as plain tensors, so every backend trains
- * every recipe. Recipes still to come (grouped bands, channel-agnostic tokens, hard-patch mining)
- * are further `DomainRecipeConfig` members.
+ * every recipe; CA-MAE changes the model only (app/mae/channel-agnostic.ts). Recipes still to
+ * come (grouped bands, hard-patch mining) are further `DomainRecipeConfig` members.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from '../../contract';
@@ -28,7 +28,9 @@ export type DomainRecipeConfig =
       targets: FeatureTarget[];
       /** The model channels the spectral indices read (found by band name when planned). */
       bands?: Partial<Record<BandRole, BandRef>>;
-      /** Undoes the batch normalisation per channel (value = x · scale + shift): indices are ratios of physical values. */
+      /**
+       * Undoes the batch normalisation per channel (value = x · scale + shift): indices are ratios of physical values.
+       */
       unscale?: { scale: number[]; shift: number[] };
     }
   | {
@@ -39,6 +41,11 @@ export type DomainRecipeConfig =
       groupNames?: string[][];
       /** Mask a patch in every group at once (spatial_mask) instead of per group. */
       spatialMask: boolean;
+    }
+  | {
+      name: 'camae';
+      /** Weight of the Fourier-magnitude L1 term added to the MSE (0: none; Kraus et al. use 0.01). */
+      fourierLossWeight: number;
     };
 
 /** What the screens and the model card say of each recipe. */
@@ -46,15 +53,21 @@ export const DOMAIN_RECIPE_INFO: Readonly<Record<DomainRecipeName, { label: stri
   mae: { label: 'MAE', citation: 'He et al. 2021, "Masked Autoencoders Are Scalable Vision Learners" (arXiv:2111.06377)' },
   deblur: {
     label: 'Deblurring MAE',
-    citation: 'Kang et al. 2023, "Deblurring Masked Autoencoder is Better Recipe for Ultrasound Image Recognition" (MICCAI 2023, arXiv:2306.08249)',
+    citation: 'Kang et al. 2023, "Deblurring Masked Autoencoder is Better Recipe ' + 'for Ultrasound Image Recognition" (MICCAI 2023, arXiv:2306.08249)',
   },
   fgmae: {
     label: 'FG-MAE',
-    citation: 'Wang et al. 2023, "Feature Guided Masked Autoencoder for Self-supervised Learning in Remote Sensing" (arXiv:2310.18653)',
+    citation: 'Wang et al. 2023, "Feature Guided Masked Autoencoder for ' + 'Self-supervised Learning in Remote Sensing" (arXiv:2310.18653)',
   },
   satmae: {
     label: 'SatMAE (grouped bands)',
-    citation: 'Cong et al. 2022, "SatMAE: Pre-training Transformers for Temporal and Multi-Spectral Satellite Imagery" (NeurIPS 2022, arXiv:2207.08051)',
+    citation:
+      'Cong et al. 2022, "SatMAE: Pre-training Transformers for Temporal and Multi-Spectral ' +
+      'Satellite Imagery" (NeurIPS 2022, arXiv:2207.08051)',
+  },
+  camae: {
+    label: 'CA-MAE',
+    citation: 'Kraus et al. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular Biology" (CVPR 2024, arXiv:2404.10242)',
   },
 };
 
@@ -63,6 +76,7 @@ export const DEFAULT_DOMAIN_RECIPE_OPTIONS = {
   blurSigma: 1, // a mild blur at the model's size; Kang et al. tune it per data set
   featureTargets: ['hog'] as FeatureTarget[], // FG-MAE: HOG for every sensor (indices need named bands)
   spatialMask: false, // SatMAE: independent masking per group (the reference's default)
+  fourierLossWeight: 0.01, // CA-MAE: their config's mixing factor "for best results"
 };
 
 /** Checks a recipe's options; throws `train.domainRecipe…` naming the field and the allowed values. */
@@ -94,13 +108,25 @@ export function validateDomainRecipe(recipe: DomainRecipeConfig, model: MaeConfi
     case 'satmae':
       validateGroupedBands({ groups: recipe.groups, spatialMask: recipe.spatialMask }, model.inChans, 'train.bandGroups');
       return recipe;
+    case 'camae':
+      if (!(recipe.fourierLossWeight >= 0 && recipe.fourierLossWeight <= 1)) fail('fourierLossWeight', 'be between 0 and 1', recipe.fourierLossWeight);
+      return recipe;
     default: return fail('domainRecipe', `be one of ${DOMAIN_RECIPES.join(', ')}`, (recipe as { name: unknown }).name);
   }
 }
 
-/** The model's heads for a recipe: FG-MAE adds one per feature kind and may drop the pixel head. */
-export function recipeHeads(recipe: DomainRecipeConfig | undefined, model: MaeConfig): Pick<MaeConfig, 'pixelHead' | 'featureHeads' | 'groupedBands'> {
-  if (recipe?.name === 'satmae') return { groupedBands: { groups: recipe.groups, spatialMask: recipe.spatialMask } }; // one patch embedding and head per group
+/**
+ * What a recipe changes in the model: FG-MAE adds a head per feature kind and may drop the pixel
+ * head; SatMAE gives each band group its own patch embedding and head; CA-MAE tokenises every
+ * channel on its own (with its Fourier term).
+ */
+export function recipeHeads(
+  recipe: DomainRecipeConfig | undefined,
+  model: MaeConfig,
+): Pick<MaeConfig, 'pixelHead' | 'featureHeads' | 'groupedBands' | 'channelAgnostic' | 'fourierLossWeight'> {
+  // SatMAE: one patch embedding and head per group
+  if (recipe?.name === 'satmae') return { groupedBands: { groups: recipe.groups, spatialMask: recipe.spatialMask } };
+  if (recipe?.name === 'camae') return { channelAgnostic: true, ...(recipe.fourierLossWeight > 0 && { fourierLossWeight: recipe.fourierLossWeight }) };
   if (recipe?.name !== 'fgmae') return {};
   const heads: FeatureHead[] = [];
   if (recipe.targets.includes('hog')) heads.push({ name: 'hog', width: hogWidth(model.inChans, model.patchSize) });
@@ -112,10 +138,24 @@ export function recipeHeads(recipe: DomainRecipeConfig | undefined, model: MaeCo
 /** One sentence of a recipe's options: "blur σ 1.5 px", "targets HOG + NDVI (nir: "B8", red: "B4")". */
 export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): string {
   if (!recipe || recipe.name === 'mae') return 'masked patches regressed as pixels';
-  if (recipe.name === 'deblur') return `encoder sees the image blurred by a Gaussian of σ ${recipe.blurSigma} px; masked patches regressed as the sharp image`;
+  if (recipe.name === 'deblur') {
+    return `encoder sees the image blurred by a Gaussian of σ ${recipe.blurSigma} px; masked patches regressed as the sharp image`;
+  }
   if (recipe.name === 'satmae') {
-    const groups = (recipe.groupNames ?? recipe.groups.map((group) => group.map((channel) => `band ${channel + 1}`))).map((group) => `(${group.join(', ')})`);
-    return `${groups.length} band groups ${groups.join(' ')}, each its own tokens and prediction head; masks ${recipe.spatialMask ? 'shared by all groups' : 'drawn per group'}`;
+    const names = recipe.groupNames ?? recipe.groups.map((group) => group.map((channel) => `band ${channel + 1}`));
+    const groups = names.map((group) => `(${group.join(', ')})`);
+    return (
+      `${groups.length} band groups ${groups.join(' ')}, each its own tokens and prediction head; ` +
+      `masks ${recipe.spatialMask ? 'shared by all groups' : 'drawn per group'}`
+    );
+  }
+  if (recipe.name === 'camae') {
+    const fourier =
+      recipe.fourierLossWeight > 0 ? ` plus ${recipe.fourierLossWeight} × the L1 distance of their Fourier magnitudes` : '';
+    return (
+      'every channel tokenised on its own by one shared patch embedding (the encoder takes any channel count); ' +
+      `each image self-standardised per channel; masked channel patches regressed as pixels${fourier}`
+    );
   }
   const names = recipe.targets.map((target) => (target === 'pixels' ? 'pixels' : target.toUpperCase()));
   const bands = Object.entries(recipe.bands ?? {})
@@ -152,7 +192,8 @@ export interface RecipeBatch {
 
 /** A normalised batch (host) → the recipe's input and targets. The default MAE returns the batch as it is. */
 export function recipeBatch(recipe: DomainRecipeConfig | undefined, images: Float32Array, shape: PlanarShape, patchSize: number): RecipeBatch {
-  if (!recipe || recipe.name === 'mae' || recipe.name === 'satmae') return { input: images };
+  // SatMAE's and CA-MAE's changes live in the model
+  if (!recipe || recipe.name === 'mae' || recipe.name === 'satmae' || recipe.name === 'camae') return { input: images };
   if (recipe.name === 'deblur') return { input: gaussianBlur(images, shape, recipe.blurSigma), pixels: images };
   const features: Record<string, Float32Array> = {};
   if (recipe.targets.includes('hog')) features.hog = hogPerPatch(images, shape, patchSize);

@@ -74,7 +74,7 @@ export function missingBandsFor(index: SpectralIndex, bands: Partial<Record<Band
   const have = named.length === 0
     ? 'the images name none of their bands (band names come from GeoTIFF band descriptions or OME channel names)'
     : `the bands are named ${named.map((name) => `"${name}"`).join(', ')}`;
-  return `${index.toUpperCase()} needs bands named ${needed.join(' and ')} in the channel plan; missing: ${missing.join(', ')} (${have})`;
+  return `${index.toUpperCase()} needs bands named ${needed.join(' and ')}` + ` in the channel plan; missing: ${missing.join(', ')} (${have})`;
 }
 
 /**

@@ -98,7 +98,7 @@ describe('domain recipes in the studio', () => {
     const ndbi = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: ['hog', 'ndbi'] });
     expect(ndbi.errors).toEqual([{
       field: 'featureTargets',
-      message: 'NDBI needs bands named swir and nir in the channel plan; missing: swir (the bands are named "B2 blue", "B3 green", "B4 red", "B8 NIR")',
+      message: 'NDBI needs bands named swir and nir in the channel plan; missing: ' + 'swir (the bands are named "B2 blue", "B3 green", "B4 red", "B8 NIR")',
     }]);
     const blur = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'deblur', blurSigma: 20 });
     expect(blur.errors).toEqual([{ field: 'blurSigma', message: 'Blur σ can be at most 16 pixels' }]);
@@ -145,7 +145,7 @@ describe('domain recipes in the studio', () => {
     expect(await roughness(blurred.dataUrl)).toBeLessThan(0.5 * (await roughness(sharpPreview.dataUrl)));
   });
 
-  it('trains FG-MAE (features only: no grid) and deblurring MAE (grid of the sharp image) to a finite loss', async () => {
+  it('trains FG-MAE (features only: no grid) and deblurring MAE (sharp image grid) to a finite loss', async () => {
     const fgmae = await studio.services.training.start(projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: ['hog', 'ndvi'] });
     await finished(fgmae.id);
     const fgmaeRun = await studio.services.runs.get(fgmae.id);
@@ -163,8 +163,8 @@ describe('domain recipes in the studio', () => {
 
     // The model card names the recipe and cites its paper; the encoder export holds no decoder head.
     const card = (await studio.services.exports.preview(deblur.id, 'safetensors')).modelCard;
-    expect(card).toContain('An encoder pretrained on the data below with Deblurring MAE (Kang et al. 2023), a Masked Autoencoder (He et al. 2021) recipe.');
-    expect(card).toContain('Deblurring MAE: encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches regressed as the sharp image. After Kang et al. 2023, "Deblurring Masked Autoencoder');
+    expect(card).toContain('An encoder pretrained on the data below with Deblurring MAE ' + '(Kang et al. 2023), a Masked Autoencoder (He et al. 2021) recipe.');
+    expect(card).toContain('Deblurring MAE: encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches ' + 'regressed as the sharp image. After Kang et al. 2023, "Deblurring Masked Autoencoder');
     expect(card).toContain('loss on per-patch normalised sharp pixels');
     const fgmaeCard = (await studio.services.exports.preview(fgmae.id, 'safetensors')).modelCard;
     expect(fgmaeCard).toContain('FG-MAE: masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR"). After Wang et al. 2023');

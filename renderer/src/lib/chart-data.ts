@@ -32,12 +32,18 @@ export function alignSeries(series: readonly StepSeries[]): { x: number[]; lines
 /** Colours of compared runs, distinct in light and dark themes. */
 export const RUN_COLORS = ['#3b63d8', '#d9822b', '#2f9e6b', '#b04fc4', '#d14b5a', '#2aa3b8', '#8a6d3b', '#5b5b66'];
 
-/** A log axis's range: the data padded by 8% each way (not whole decades, where a loss between 1.1 and 1.9 fills a fifth of 1–10). */
+/**
+ * A log axis's range: the data padded by 8% each way (not whole decades, where a loss between 1.1 and 1.9 fills a fifth
+ * of 1–10).
+ */
 export function logAxisRange(min: number, max: number): [number, number] {
   return min > 0 && max >= min ? [min / 1.08, max * 1.08] : [min, max];
 }
 
-/** Five ticks evenly spaced in log space across [min, max], at three significant digits (uPlot's own mark only 1, 2, …, 9 × 10^k). */
+/**
+ * Five ticks evenly spaced in log space across [min, max], at three significant digits (uPlot's own mark only 1, 2, …,
+ * 9 × 10^k).
+ */
 export function logAxisTicks(min: number, max: number): number[] {
   if (!(min > 0) || !(max > min)) return [min];
   return Array.from({ length: 5 }, (_, i) => Number((min * (max / min) ** ((i + 0.5) / 5)).toPrecision(3)));

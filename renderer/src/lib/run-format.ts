@@ -8,10 +8,12 @@ export function runName(run: { kind: keyof typeof KIND_NAMES; number: number }):
   return `${KIND_NAMES[run.kind]} #${run.number}`;
 }
 
-/** `ViT 192d×12 · 224 px / 16 · dec 512×8`, after the recipe's name when it is not the paper's MAE (`FG-MAE · ViT …`). */
+/**
+ * `ViT 192d×12 · 224 px / 16 · dec 512×8`, after the recipe's name when it is not the paper's MAE (`FG-MAE · ViT …`).
+ */
 export function describeModel(recipe: RunRecipe): string {
   const name = recipe.domainRecipe && recipe.domainRecipe.name !== 'mae' ? `${recipe.domainRecipe.label} · ` : '';
-  return `${name}ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px / ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
+  return `${name}ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px ` + `/ ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
 }
 
 /** A loss with four significant digits, or a dash. */
@@ -31,12 +33,15 @@ export function formatWhen(iso: string): string {
 
 /**
  * What a run's loss compares, in words: `normalised pixels` (the paper's MAE), `normalised sharp
- * pixels` (deblurring MAE), `targets normalised per patch` (FG-MAE), or without normalisation.
+ * pixels` (deblurring MAE), `targets normalised per patch` (FG-MAE), `normalised patches of each
+ * band group` (SatMAE), of each channel (CA-MAE), or without normalisation.
  */
 export function lossTargetText(recipe: RunRecipe | null): string {
   const normalised = recipe?.normPixLoss !== false;
   const name = recipe?.domainRecipe?.name;
   if (name === 'fgmae') return normalised ? 'targets normalised per patch' : 'targets as they are';
+  if (name === 'satmae') return `${normalised ? 'normalised ' : ''}patches of each band group`;
+  if (name === 'camae') return `${normalised ? 'normalised ' : ''}patches of each channel${recipe?.domainRecipe?.details.includes('Fourier') ? ', plus the Fourier term' : ''}`;
   const pixels = name === 'deblur' ? 'sharp pixels' : 'pixels';
   return normalised ? `normalised ${pixels}` : pixels;
 }

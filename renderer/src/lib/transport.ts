@@ -79,7 +79,8 @@ const MAX_RETRY_MS = 8000;
 /** Connects to serve mode over `/ws`, reconnecting with backoff whenever the socket drops. */
 export function createBrowserTransport(): RendererTransport {
   const token = takeTokenFromAddressBar();
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws${query}`;
   const pending = new Map<number, PendingCall>();
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   const statusListeners = new Set<(status: ConnectionStatus) => void>();

@@ -131,7 +131,10 @@ export class ImageGridState {
     return changed;
   }
 
-  /** Sets the label of images (null removes it) as an override of their folder's, kept in the history; returns how many changed. */
+  /**
+   * Sets the label of images (null removes it) as an override of their folder's, kept in the history; returns how many
+   * changed.
+   */
   async setImageLabel(imageIds: number[], label: string | null): Promise<number> {
     const { changed, change } = await this.client.labels.set(this.projectId, { imageIds }, label);
     if (change) this.lastLabelChange = change;

@@ -1,0 +1,46 @@
+/**
+ * Cost of CA-MAE's channel tokens and Fourier term per training step: the same encoder and
+ * decoder on 5-channel images as the plain MAE (L tokens), CA-MAE without the Fourier term
+ * (C·L tokens) and CA-MAE with it, median time of a few steps after a warm-up step.
+ *
+ *   node dist/bench/camae.js [--backend native] [--size 64] [--patch 8] [--batch 8] [--steps 3]
+ */
+import { maeConfigFromParts } from '../app/mae/config';
+import { selectBackend, type BackendPreference } from '../app/runtime/backend';
+import { syntheticSource } from '../app/train/synthetic';
+import { MaeTrainer } from '../app/train/trainer';
+import type { DomainRecipeConfig } from '../app/train/recipes/domain-recipes';
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1]! : fallback;
+}
+
+const backend = argument('backend', 'cpu') as BackendPreference;
+const imgSize = Number(argument('size', '64'));
+const patchSize = Number(argument('patch', '8'));
+const batchSize = Number(argument('batch', '8'));
+const steps = Number(argument('steps', '3'));
+const channels = 5;
+
+const selection = await selectBackend(backend);
+console.log(`backend ${selection.backend}; ViT-Tiny depth 4, decoder 128x2, ${imgSize} px / ${patchSize}, ${channels} channels, batch ${batchSize}`);
+const variants: [string, DomainRecipeConfig | undefined][] = [
+  ['MAE (L tokens)', undefined],
+  ['CA-MAE, no Fourier term (C·L tokens)', { name: 'camae', fourierLossWeight: 0 }],
+  ['CA-MAE with the Fourier term (0.01)', { name: 'camae', fourierLossWeight: 0.01 }],
+];
+for (const [name, domainRecipe] of variants) {
+  const model = maeConfigFromParts('vit-tiny', patchSize, '128x2', { imgSize, depth: 4, inChans: channels });
+  const trainer = MaeTrainer.create({ model, batchSize, totalSteps: steps + 1, warmupSteps: 0, seed: 1, ...(domainRecipe && { domainRecipe }) }, syntheticSource({ imgSize, channels }));
+  await trainer.trainStep(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const started = performance.now();
+    await trainer.trainStep();
+    times.push(performance.now() - started);
+  }
+  trainer.dispose();
+  times.sort((a, b) => a - b);
+  console.log(`${name.padEnd(40)} ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms/step (median of ${steps})`);
+}
