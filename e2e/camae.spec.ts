@@ -43,6 +43,16 @@ test('suggests CA-MAE for 5-channel microscopy, says why, and trains it with the
   const counts = (await channelMasks.locator('figcaption').allTextContents()).map((text) => Number(/· (\d+) of/.exec(text)![1]));
   expect(counts.reduce((a, b) => a + b, 0)).toBe(735);
   if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'camae-masks.png') });
+  // SatMAE's band groups are the other token layout: choosing them clears the channel tokens, and back.
+  await page.getByTestId('preview-band-groups').selectOption('3');
+  await expect(page.getByTestId('group-masks').locator('figure')).toHaveCount(3);
+  await expect(channelMasks).toHaveCount(0);
+  await expect(page.getByTestId('preview-channel-tokens')).toHaveValue('false');
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'satmae-masks.png') });
+  await page.getByTestId('preview-channel-tokens').selectOption('true');
+  await expect(channelMasks.locator('figure')).toHaveCount(5);
+  await expect(page.getByTestId('group-masks')).toHaveCount(0);
+  await expect(page.getByTestId('preview-band-groups')).toHaveValue('1');
 
   await page.getByTestId('new-run').click();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, validateMaeConfig } from './config';
+import { DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, tokenCount, validateMaeConfig } from './config';
 
 describe('MAE presets', () => {
   it('builds ViT-Tiny/Small/Base with the paper decoder', () => {
@@ -18,5 +18,17 @@ describe('MAE presets', () => {
 
   it('rejects heads that do not divide the width', () => {
     expect(() => validateMaeConfig({ ...DEFAULT_MAE_CONFIG, numHeads: 5 })).toThrow('divisible by mae.numHeads (5)');
+  });
+
+  it('counts the tokens of each layout: L patches, G·L band-group tokens, C·L channel tokens', () => {
+    const base = { ...DEFAULT_MAE_CONFIG, imgSize: 64, patchSize: 16, inChans: 5 }; // L = 16
+    expect(tokenCount(base)).toBe(16);
+    expect(tokenCount({ ...base, groupedBands: { groups: [[0, 1], [2, 3]], spatialMask: false } })).toBe(32);
+    expect(tokenCount({ ...base, channelAgnostic: true })).toBe(80);
+  });
+
+  it('refuses grouped bands and channel-agnostic tokens together, naming both', () => {
+    const both = { ...DEFAULT_MAE_CONFIG, inChans: 4, channelAgnostic: true, groupedBands: { groups: [[0, 1], [2, 3]], spatialMask: false } };
+    expect(() => validateMaeConfig(both)).toThrow('mae.groupedBands and mae.channelAgnostic are two token layouts');
   });
 });

@@ -63,6 +63,9 @@ describe('SatMAE band groups', () => {
     const four = domainRecipeChoices({ domain: 'remote-sensing', channels: 4, bandNames: ['B2', 'B3', 'B4', 'B8'], modalities: [] });
     expect(four.find((choice) => choice.suggested)!.name).toBe('fgmae');
     expect(four.find((choice) => choice.name === 'satmae')!.why).toMatch(/^Made for satellite images with 10 or more bands/);
-    expect(domainRecipeChoices({ domain: 'microscopy', channels: 12, bandNames: Array(12).fill(null), modalities: [] }).find((choice) => choice.suggested)!.name).toBe('mae');
+    // Many channels outside remote sensing are not SatMAE's: 12-channel microscopy is CA-MAE's.
+    const stains = domainRecipeChoices({ domain: 'microscopy', channels: 12, bandNames: Array(12).fill(null), modalities: [] });
+    expect(stains.find((choice) => choice.suggested)!.name).toBe('camae');
+    expect(stains.find((choice) => choice.name === 'satmae')!.why).toMatch(/this project is not marked remote sensing\.$/);
   });
 });

@@ -209,6 +209,10 @@ describe('domain recipes in the studio', () => {
     expect(apart.keep.every((patch) => apart.mask[patch] === 0)).toBe(true);
     const shared = await studio.services.training.previewMask({ ...query, spatialMask: true });
     expect(new Set(shared.groupMasks!.map((mask) => mask.join(''))).size).toBe(1);
+    // Band groups and CA-MAE's channel tokens are two layouts: the preview draws one at a time.
+    await expect(studio.services.training.previewMask({ ...query, channels: 3 })).rejects.toThrow(
+      'bandGroups (SatMAE) and channels (CA-MAE) are two token layouts',
+    );
     await expect(writeHandoff(studio.workspace.root, run.id, path.join(dir, 'job-satmae'))).rejects.toThrow('is a SatMAE (grouped bands) run; the torchrun job implements the paper\'s MAE only');
   }, 180_000);
 });
