@@ -27,7 +27,10 @@ export interface DomainRecipeChoice {
   why: string;
   /** `fgmae`: every target, whether these images allow it (indices need named bands), and why. */
   targets?: { target: FeatureTarget; available: boolean; reason: string }[];
-  /** The options it starts with here (`blurSigma`, `featureTargets`; SatMAE: `bandGroups` as indices, their names and where they come from, `spatialMask`). */
+  /**
+   * The options it starts with here (`blurSigma`, `featureTargets`; SatMAE: `bandGroups` as
+   * indices, their names and where they come from, `spatialMask`).
+   */
   options?: { blurSigma?: number; featureTargets?: FeatureTarget[]; bandGroups?: number[][]; bandGroupNames?: string[][]; bandGroupSource?: string; spatialMask?: boolean };
 }
 

@@ -41,7 +41,10 @@ export interface Recipe {
   blurSigma?: number;
   /** `fgmae`: what the decoder regresses; indices need bands named in the channel plan. */
   featureTargets?: FeatureTarget[];
-  /** `satmae`: the band groups, each a list of band indices (from 0) or band names; default: the preset for these images. */
+  /**
+   * `satmae`: the band groups, each a list of band indices (from 0) or band names; default: the
+   * preset for these images.
+   */
   bandGroups?: (number | string)[][];
   /** `satmae`: mask a patch in every group at once (SatMAE's spatial_mask) instead of per group. */
   spatialMask?: boolean;

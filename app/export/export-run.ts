@@ -186,7 +186,13 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     }
     if (loaded.model.config.channelAgnostic) {
       // timm's VisionTransformer, the ONNX/TF.js graph and models_mae.py embed all C channels of a patch as one token.
-      throw new StudioError('UNSUPPORTED', `run ${runId} uses CA-MAE channel-agnostic tokens (one token per channel and patch); the ${options.full ? 'whole-MAE' : format} export describes one token per patch and cannot express it yet. Use the run's embeddings, probes and fine-tuning in the studio`);
+      throw new StudioError(
+        'UNSUPPORTED',
+        `run ${runId} uses CA-MAE channel-agnostic tokens (one token per channel and patch); ` +
+          `the ${options.full ? 'whole-MAE' : format} export describes one token per patch ` +
+          'and cannot express it yet. ' +
+          "Use the run's embeddings, probes and fine-tuning in the studio",
+      );
     }
     if (options.full && loaded.run.kind !== 'pretrain') {
       throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${loaded.run.kind} run; the whole MAE (with its decoder) is exported from pretraining runs`);

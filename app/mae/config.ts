@@ -221,7 +221,11 @@ export function validateGroupedBands(grouped: GroupedBands, inChans: number, fie
     if (!Array.isArray(group) || group.length === 0) throw new Error(`${field}[${g}] must name at least one band, got ${JSON.stringify(group)}`);
     for (const band of group) {
       if (!Number.isInteger(band) || band < 0 || band >= inChans) throw new Error(`${field}[${g}] must hold band indices 0..${inChans - 1}, got ${JSON.stringify(band)}`);
-      if (seen.has(band)) throw new Error(`${field}[${g}] names band ${band} already in group ${seen.get(band)}; each band belongs to one group at most`);
+      if (seen.has(band)) {
+        throw new Error(
+          `${field}[${g}] names band ${band} already in group ${seen.get(band)}; ` + 'each band belongs to one group at most',
+        );
+      }
       seen.set(band, g);
     }
   });

@@ -25,7 +25,10 @@ import { gatherRows, linear, type ParamLookup } from './ops';
 import { get1dSincosEmbed, get2dSincosPosEmbed } from './posEmbed';
 import type { Rng } from './rng';
 
-/** Width of the group encoding in a token of `width`: a quarter, a multiple of 4 (so the position part stays divisible by 4). */
+/**
+ * Width of the group encoding in a token of `width`: a quarter, a multiple of 4 (so the position
+ * part stays divisible by 4).
+ */
 export function groupEmbedWidth(width: number): number {
   return 4 * Math.floor(width / 16);
 }

@@ -51,7 +51,10 @@ function positionTables(config: MaeConfig): Pick<MaeModel, 'posEmbed' | 'decoder
   return { posEmbed: tf.tensor2d(table(config.embedDim), [rows, config.embedDim]), decoderPosEmbed: tf.tensor2d(table(config.decoderEmbedDim), [rows, config.decoderEmbedDim]) };
 }
 
-/** The model's tokens of images [B, C, H, W]: [B, L, C·p·p], or self-standardised [B, C·L, p·p] with channel-agnostic tokens. */
+/**
+ * The model's tokens of images [B, C, H, W]: [B, L, C·p·p], or self-standardised [B, C·L, p·p]
+ * with channel-agnostic tokens.
+ */
 export function imageTokens(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
   const { channelAgnostic, patchSize } = model.config;
   return channelAgnostic ? tf.tidy(() => channelPatchify(selfStandardise(imgs), patchSize)) : patchify(imgs, patchSize);
@@ -95,7 +98,10 @@ export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
   });
 }
 
-/** Every token's embedding, positions not added: patches [B, L, C·p·p] → [B, L, D], or [B, G·L, D] with grouped bands. */
+/**
+ * Every token's embedding, positions not added: patches [B, L, C·p·p] → [B, L, D], or
+ * [B, G·L, D] with grouped bands.
+ */
 function embedTokens(model: MaeModel, patches: tf.Tensor): tf.Tensor {
   const param = paramLookup(model);
   if (model.config.groupedBands) return embedGroupTokens(param, model.config, patches);
@@ -120,8 +126,10 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
       // Grouped bands: embed every group token, then keep the visible ones
       // (numPatches counts tokens, G·L).
       const width = model.config.embedDim;
-      const tokens = tf.reshape(embedGroupTokens(param, model.config, patches), [batchSize * numPatches, width]); // [B*G*L, D]
-      x = tf.reshape(gatherRows(tokens, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, width]); // [B, Tkeep, D]
+      // [B*G*L, D]
+      const tokens = tf.reshape(embedGroupTokens(param, model.config, patches), [batchSize * numPatches, width]);
+      // [B, Tkeep, D]
+      x = tf.reshape(gatherRows(tokens, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, width]);
     } else {
       const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
       const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
@@ -308,7 +316,8 @@ function forwardChannelAgnostic(model: MaeModel, imgs: tf.Tensor, masks: MaskSet
     const pred = forwardDecoder(model, forwardEncoder(model, tokens, masks), masks); // [B, C*L, p*p], shuffled
     const loss = forwardLoss(model, tokens, pred, masks);
     if (fourierLossWeight === 0) return { loss, pred };
-    const target = channelUnpatchify(normPixLoss ? normalisePerPatch(tokens) : tokens, patchSize, inChans); // [B, C, H, W]
+    // [B, C, H, W]
+    const target = channelUnpatchify(normPixLoss ? normalisePerPatch(tokens) : tokens, patchSize, inChans);
     const image = channelUnpatchify(unshuffleByMatMul(pred, masks), patchSize, inChans); // [B, C, H, W]
     return { loss: tf.add(loss, tf.mul(fourierLoss(image, target), fourierLossWeight)) as tf.Scalar, pred };
   });

@@ -16,7 +16,10 @@ function sincos1d(dim: number, position: number, out: Float32Array, offset: numb
   }
 }
 
-/** The fixed 1-D sin-cos table of positions 0..count−1 in `dim` channels: [count, dim] flattened (SatMAE's group encoding). */
+/**
+ * The fixed 1-D sin-cos table of positions 0..count−1 in `dim` channels: [count, dim] flattened
+ * (SatMAE's group encoding).
+ */
 export function get1dSincosEmbed(dim: number, count: number): Float32Array {
   if (dim % 2 !== 0) throw new Error(`sin-cos embedding needs an even width, got ${dim}`);
   const table = new Float32Array(count * dim);

@@ -58,7 +58,8 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
     const validationMs = await timed(async () => validation && validationLoss(trainer, validation));
     const reconstructionMs = await timed(async () => {
       const batch = preview!.batches[0]!;
-      if (trainer.model.config.pixelHead === false || trainer.model.config.groupedBands) return; // the run draws no grid either
+      // the run draws no grid either
+      if (trainer.model.config.pixelHead === false || trainer.model.config.groupedBands) return;
       await writeReconstructionGrid(await reconstruct(trainer.model, batch.images, batch.masks, plan.data.mean, plan.data.std, batch.targets), scratch, 0);
     });
     const checkpointMs = await timed(async () => {

@@ -79,7 +79,10 @@ function firstGroup(masks: MaskSet, groupCount: number): MaskSet & { groups: num
   return { batchSize: 1, numPatches, numKeep, keep: masks.keep.slice(0, numKeep), restore: masks.restore.slice(0, numPatches), mask: Uint8Array.from(groups[0]!), groups };
 }
 
-/** CA-MAE's masks of one image, [C][L]: its own masking over C·L tokens (a stream of its own, so the plain mask stays as it was). */
+/**
+ * CA-MAE's masks of one image, [C][L]: its own masking over C·L tokens (a stream of its own, so
+ * the plain mask stays as it was).
+ */
 function channelMasks(options: MaskPreviewOptions, gridSide: number): number[][] {
   const channels = options.channels!;
   const masks = channelAgnosticMasks(options.strategy, { batchSize: 1, gridSide, maskRatio: options.maskRatio }, channels, Rng.fromSeed(options.seed + 1, RNG_STREAMS.preview));

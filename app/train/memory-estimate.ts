@@ -63,7 +63,8 @@ export function estimateTrainingMemory(recipe: Pick<TrainConfig, 'model' | 'batc
   const pixels = model.inChans * model.imgSize * model.imgSize; // per image, in every token layout
   const elements =
     batchSize * pixels * 4 + // images, patches, targets, prediction
-    (model.fourierLossWeight ? batchSize * (numPatches * numPatches + 12 * numPatches * patchLength) : 0) + // CA-MAE Fourier term: unshuffle matrix, DFT products
+    // CA-MAE Fourier term: unshuffle matrix, DFT products
+    (model.fourierLossWeight ? batchSize * (numPatches * numPatches + 12 * numPatches * patchLength) : 0) +
     model.depth * blockActivations(encoderTokens, model.embedDim, model.numHeads) +
     model.decoderDepth * blockActivations(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads);
   const activationBytes = elements * FLOAT_BYTES * TAPE_OVERHEAD;

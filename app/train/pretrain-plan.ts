@@ -193,7 +193,12 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
     );
   }
   if (options.init !== undefined && options.domainRecipe === 'camae') {
-    throw new StudioError('INVALID_ARGUMENT', 'pretrain.init: a CA-MAE run cannot start from it: weights files (timm, models_mae.py) embed all channels of a patch as one token, CA-MAE each channel as its own; clear the field to start from seeded initialisation');
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      'pretrain.init: a CA-MAE run cannot start from it: weights files (timm, models_mae.py) embed all ' +
+        'channels of a patch as one token, CA-MAE each channel as its own; clear the field to start ' +
+        'from seeded initialisation',
+    );
   }
   const init = options.init === undefined ? undefined : planInit(options.init, model);
   const plan: PretrainPlan = {

@@ -136,7 +136,8 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       const reconstructEvery = options.reconstructEvery ?? Math.max(1, Math.min(plan.validateEvery, 100));
       const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
       // A model without a pixel head (FG-MAE on features only) predicts no picture to show.
-      const drawsGrids = trainer.model.config.pixelHead !== false && !trainer.model.config.groupedBands; // SatMAE: per-group heads, no full picture
+      // SatMAE: per-group heads, no full picture
+      const drawsGrids = trainer.model.config.pixelHead !== false && !trainer.model.config.groupedBands;
       const writeGrid = async (step: number) => {
         if (!drawsGrids) return;
         const batch = previewSet!.batches[0]!;

@@ -74,7 +74,8 @@ export function presetBandGroups(names: readonly (string | null)[]): BandGroupPl
  */
 export function resolveBandGroups(input: readonly (readonly (number | string)[])[], names: readonly (string | null)[]): BandGroupPlan {
   const channels = names.length;
-  const order = names.every((name) => name === null) ? SENTINEL2_ORDERS[channels] : undefined; // unnamed: "B8" by the assumed order, as the preset shows it
+  // unnamed: "B8" by the assumed order, as the preset shows it
+  const order = names.every((name) => name === null) ? SENTINEL2_ORDERS[channels] : undefined;
   if (!Array.isArray(input) || input.length === 0) throw new Error(`pretrain.bandGroups must list at least one group of bands, got ${JSON.stringify(input)}`);
   const seen = new Map<number, number>();
   const groups = input.map((group, g) => {
@@ -87,7 +88,12 @@ export function resolveBandGroups(input: readonly (readonly (number | string)[])
           ? `pretrain.bandGroups[${g}] must hold band indices 0..${channels - 1}, got ${band}`
           : `pretrain.bandGroups[${g}] names no band of these images: ${JSON.stringify(band)} (bands: ${known})`);
       }
-      if (seen.has(channel)) throw new Error(`pretrain.bandGroups[${g}] names ${JSON.stringify(band)} (band ${channel}) already in group ${seen.get(channel)}; each band belongs to one group at most`);
+      if (seen.has(channel)) {
+        throw new Error(
+          `pretrain.bandGroups[${g}] names ${JSON.stringify(band)} (band ${channel}) already in group ` +
+            `${seen.get(channel)}; each band belongs to one group at most`,
+        );
+      }
       seen.set(channel, g);
       return channel;
     });
@@ -95,7 +101,10 @@ export function resolveBandGroups(input: readonly (readonly (number | string)[])
   return plan(groups, names, 'groups as given');
 }
 
-/** A band's channel by its name in the channel plan, its Sentinel-2 name, or "band k" (1-based, as the screens label unnamed bands). */
+/**
+ * A band's channel by its name in the channel plan, its Sentinel-2 name, or "band k" (1-based, as
+ * the screens label unnamed bands).
+ */
 function channelByName(band: string, names: readonly (string | null)[], order: readonly string[] | undefined): number {
   const exact = names.findIndex((name) => name !== null && name.trim().toLowerCase() === band.trim().toLowerCase());
   if (exact >= 0) return exact;

@@ -25,7 +25,10 @@ describe('domainRecipeChoices', () => {
     expect(suggested({ domain: 'general', channels: 3, bandNames: [null, null, null], modalities: [] }).name).toBe('mae');
     const rgbMicroscopy = domainRecipeChoices({ domain: 'microscopy', channels: 3, bandNames: [null, null, null], modalities: [] });
     expect(rgbMicroscopy.find((choice) => choice.suggested)!.name).toBe('mae');
-    expect(rgbMicroscopy.find((choice) => choice.name === 'camae')!.why).toBe('Made for multi-stain fluorescence microscopy (4 channels or more, like 5-channel Cell Painting); these images have 3.');
+    expect(rgbMicroscopy.find((choice) => choice.name === 'camae')!.why).toBe(
+      'Made for multi-stain fluorescence microscopy (4 channels or more, like 5-channel Cell Painting); ' +
+        'these images have 3.',
+    );
   });
 
   it('suggests CA-MAE for 4-or-more-channel microscopy (Cell Painting), in one sentence citing Kraus et al.', () => {
@@ -33,7 +36,10 @@ describe('domainRecipeChoices', () => {
     expect(choice.name).toBe('camae');
     expect(choice.label).toBe('CA-MAE');
     expect(choice.citation).toMatch(/^Kraus et al\. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular Biology"/);
-    expect(choice.why).toBe('These 5-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own (Kraus et al.), so the encoder learns each stain and later embeds plates with 3 or 6 channels too.');
+    expect(choice.why).toBe(
+      'These 5-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own ' +
+        '(Kraus et al.), so the encoder learns each stain and later embeds plates with 3 or 6 channels too.',
+    );
     expect(choice.why.split('. ').length).toBe(1);
     expect(suggested({ domain: 'microscopy', channels: 4, bandNames: [null, null, null, null], modalities: [] }).name).toBe('camae');
     // Multispectral remote sensing stays with FG-MAE however many bands it has.

@@ -94,10 +94,14 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
     ? 'The paper\'s recipe, which suits these images: nothing about them calls for a domain recipe.'
     : 'The paper\'s recipe: masked patches regressed as pixels, the baseline the domain recipes are measured against.';
   const camaeWhy = stains
-    ? `These ${images.channels}-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own (Kraus et al.), so the encoder learns each stain and later embeds plates with 3 or 6 channels too.`
+    ? `These ${images.channels}-channel microscopy images have one stain per channel: CA-MAE tokenises each ` +
+      'channel on its own (Kraus et al.), so the encoder learns each stain and later embeds plates with 3 or 6 ' +
+      'channels too.'
     : images.domain === 'microscopy'
-      ? `Made for multi-stain fluorescence microscopy (4 channels or more, like 5-channel Cell Painting); these images have ${images.channels}.`
-      : 'Made for multi-stain fluorescence microscopy (like 5-channel Cell Painting): every channel is tokenised on its own, so the encoder takes any channel count.';
+      ? 'Made for multi-stain fluorescence microscopy (4 channels or more, like 5-channel Cell Painting); ' +
+        `these images have ${images.channels}.`
+      : 'Made for multi-stain fluorescence microscopy (like 5-channel Cell Painting): every channel is ' +
+        'tokenised on its own, so the encoder takes any channel count.';
   const fgmaeTargets: FeatureTarget[] = ['hog', ...indices];
   return [
     { name: 'mae', ...DOMAIN_RECIPE_INFO.mae, suggested: suggested === 'mae', why: maeWhy },

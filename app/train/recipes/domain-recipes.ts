@@ -67,7 +67,9 @@ export const DOMAIN_RECIPE_INFO: Readonly<Record<DomainRecipeName, { label: stri
   },
   camae: {
     label: 'CA-MAE',
-    citation: 'Kraus et al. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular Biology" (CVPR 2024, arXiv:2404.10242)',
+    citation:
+      'Kraus et al. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular ' +
+      'Biology" (CVPR 2024, arXiv:2404.10242)',
   },
 };
 
@@ -139,7 +141,7 @@ export function recipeHeads(
 export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): string {
   if (!recipe || recipe.name === 'mae') return 'masked patches regressed as pixels';
   if (recipe.name === 'deblur') {
-    return `encoder sees the image blurred by a Gaussian of σ ${recipe.blurSigma} px; masked patches regressed as the sharp image`;
+    return `encoder sees the image blurred by a Gaussian of σ ${recipe.blurSigma} px; ` + 'masked patches regressed as the sharp image';
   }
   if (recipe.name === 'satmae') {
     const names = recipe.groupNames ?? recipe.groups.map((group) => group.map((channel) => `band ${channel + 1}`));

@@ -176,9 +176,10 @@ describe('domain recipes in the studio', () => {
     await expect(writeHandoff(studio.workspace.root, deblur.id, path.join(dir, 'job'))).rejects.toThrow(`run ${deblur.id} is a Deblurring MAE run; the torchrun job implements the paper's MAE only`);
   }, 180_000);
 
-  it('SatMAE: groups bands by name, names a bad group, trains to a finite loss without grids; exports refuse it, the card cites it', async () => {
+  it('SatMAE: groups by name, names a bad group, trains without grids; exports refuse it, card cites it', async () => {
     const bad = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'satmae', bandGroups: [['B2 blue', 'B13']] });
-    expect(bad.errors).toEqual([{ field: 'bandGroups', message: 'Band groups[0] names no band of these images: "B13" (bands: B2 blue (0), B3 green (1), B4 red (2), B8 NIR (3))' }]);
+    const badMessage = 'Band groups[0] names no band of these images: "B13" ' + '(bands: B2 blue (0), B3 green (1), B4 red (2), B8 NIR (3))';
+    expect(bad.errors).toEqual([{ field: 'bandGroups', message: badMessage }]);
     const twice = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'satmae', bandGroups: [[0, 1], [1]] });
     expect(twice.errors[0]).toMatchObject({ field: 'bandGroups', message: 'Band groups[1] names 1 (band 1) already in group 0; each band belongs to one group at most' });
     const plan = buildPretrainPlan(studio.workspace, projectId, { ...TINY, domainRecipe: 'satmae', bandGroups: [['B2 blue', 'B3 green', 'B4 red'], ['B8']] });
@@ -191,7 +192,9 @@ describe('domain recipes in the studio', () => {
     expect(Number.isFinite(record.finalValLoss)).toBe(true);
     expect(record.recipe!.domainRecipe).toMatchObject({
       label: 'SatMAE (grouped bands)',
-      details: '2 band groups (B2 blue, B3 green, B4 red) (B8 NIR), each its own tokens and prediction head; masks drawn per group',
+      details:
+        '2 band groups (B2 blue, B3 green, B4 red) (B8 NIR), each its own tokens and prediction head; ' +
+        'masks drawn per group',
       citation: expect.stringMatching(/^Cong et al\. 2022, "SatMAE/),
       reconstructs: false,
     });

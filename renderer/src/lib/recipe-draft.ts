@@ -23,7 +23,10 @@ export interface BandGroupsInput {
   spatialMask: boolean;
 }
 
-/** "B2, B3 | 4, 5" → [["B2", "B3"], [4, 5]]: whole numbers are band indices, anything else a name; empty text → undefined (the preset). */
+/**
+ * "B2, B3 | 4, 5" → [["B2", "B3"], [4, 5]]: whole numbers are band indices, anything else a name;
+ * empty text → undefined (the preset).
+ */
 export function parseBandGroups(text: string): (number | string)[][] | undefined {
   if (!text.trim()) return undefined;
   return text.split(/[|;]/).map((group) => group.split(',').map((band) => band.trim()).filter(Boolean).map((band) => (/^\d+$/.test(band) ? Number(band) : band)));

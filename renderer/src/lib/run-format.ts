@@ -41,7 +41,10 @@ export function lossTargetText(recipe: RunRecipe | null): string {
   const name = recipe?.domainRecipe?.name;
   if (name === 'fgmae') return normalised ? 'targets normalised per patch' : 'targets as they are';
   if (name === 'satmae') return `${normalised ? 'normalised ' : ''}patches of each band group`;
-  if (name === 'camae') return `${normalised ? 'normalised ' : ''}patches of each channel${recipe?.domainRecipe?.details.includes('Fourier') ? ', plus the Fourier term' : ''}`;
+  if (name === 'camae') {
+    const fourier = recipe?.domainRecipe?.details.includes('Fourier') ? ', plus the Fourier term' : '';
+    return `${normalised ? 'normalised ' : ''}patches of each channel${fourier}`;
+  }
   const pixels = name === 'deblur' ? 'sharp pixels' : 'pixels';
   return normalised ? `normalised ${pixels}` : pixels;
 }
