@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { colourGroups, decodePoints, NONE_COLOUR, pointAt, pointsInBox, pointsInLasso, RAMP, toScreen } from './map-view';
+
+const view = { width: 200, height: 100, margin: 10 };
+// Four points: centre, right edge, top edge, bottom-left corner.
+const points = new Float32Array([0, 0, 1, 0, 0, 1, -1, -1]);
+
+describe('the embedding map view', () => {
+  it('decodes the base64 float32 coordinates the contract sends', () => {
+    const bytes = new Uint8Array(points.buffer);
+    expect(Array.from(decodePoints(btoa(String.fromCharCode(...bytes))))).toEqual(Array.from(points));
+  });
+
+  it('fits [-1, 1] into the shorter side, y up', () => {
+    expect(toScreen(points, 0, view)).toEqual([100, 50]);
+    expect(toScreen(points, 1, view)).toEqual([140, 50]);
+    expect(toScreen(points, 2, view)).toEqual([100, 10]);
+    expect(toScreen(points, 3, view)).toEqual([60, 90]);
+  });
+
+  it('picks the point under the pointer, and the points in a box or a lasso', () => {
+    expect(pointAt(points, view, 139, 51)).toBe(1);
+    expect(pointAt(points, view, 120, 30)).toBeNull();
+    expect(pointsInBox(points, view, 90, 0, 150, 60)).toEqual([0, 1, 2]);
+    // A triangle around the centre and the right point only.
+    expect(pointsInLasso(points, view, [[85, 45], [160, 45], [120, 65]])).toEqual([0, 1]);
+  });
+
+  it('colours categories in order with "none" last, and numbers on a ramp from lowest to highest', () => {
+    const labels = colourGroups({ name: 'label', kind: 'category', categories: ['a', 'b'], values: [0, 1, -1, 1] });
+    expect(Array.from(labels.group)).toEqual([0, 1, 2, 1]);
+    expect(labels.colours[2]).toBe(NONE_COLOUR);
+    expect(labels.legend).toEqual(['a', 'b', 'none']);
+    const means = colourGroups({ name: 'mean · channel 1', kind: 'number', values: [0, 50, 100, null] });
+    expect(Array.from(means.group)).toEqual([0, RAMP.length / 2, RAMP.length - 1, RAMP.length]);
+  });
+});
