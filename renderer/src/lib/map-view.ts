@@ -74,34 +74,43 @@ export function toScreen(points: Float32Array, i: number, view: Viewport): [numb
   return [view.width / 2 + points[i * 2]! * scale, view.height / 2 - points[i * 2 + 1]! * scale];
 }
 
+/** A `#rrggbb` colour as the 32-bit value of an opaque RGBA pixel (little-endian, as ImageData's bytes read). */
+function pixel(colour: string): number {
+  const value = Number.parseInt(colour.slice(1), 16);
+  return ((0xff << 24) | ((value & 0xff) << 16) | (value & 0xff00) | (value >> 16)) >>> 0;
+}
+
+/** The ring around a selected point. */
+const SELECTED_RING = '#111114';
+
 /**
- * Draws every point: one path per colour group, filled once (so 100 000 points are a dozen fills,
- * not 100 000). Selected points get a ring afterwards.
+ * Draws every point as a small square straight into the canvas's pixels (one ImageData put per
+ * frame, so 100 000 points cost a few milliseconds, not a path per point); selected points get a
+ * dark ring and are drawn on top. `ratio` is the canvas's pixels per CSS pixel (`view` is in CSS pixels).
  */
-export function drawMap(context: CanvasRenderingContext2D, points: Float32Array, groups: ColourGroups, view: Viewport, selected: ReadonlySet<number> = new Set(), size = pointSize(points.length >> 1)): void {
-  context.clearRect(0, 0, view.width, view.height);
+export function drawMap(context: CanvasRenderingContext2D, points: Float32Array, groups: ColourGroups, view: Viewport, selected: ReadonlySet<number> = new Set(), ratio = 1, size = pointSize(points.length >> 1)): void {
+  const width = Math.round(view.width * ratio);
+  const height = Math.round(view.height * ratio);
+  if (width <= 0 || height <= 0) return;
+  const image = context.createImageData(width, height);
+  const buffer = new Uint32Array(image.data.buffer);
+  const colours = groups.colours.map(pixel);
+  const side = Math.max(1, Math.round(size * ratio));
+  const square = (i: number, grow: number, value: number) => {
+    const [x, y] = toScreen(points, i, view);
+    const edge = side + 2 * grow;
+    const left = Math.max(0, Math.round(x * ratio - edge / 2));
+    const top = Math.max(0, Math.round(y * ratio - edge / 2));
+    const right = Math.min(width, left + edge);
+    const bottom = Math.min(height, top + edge);
+    for (let row = top; row < bottom; row++) buffer.fill(value, row * width + left, row * width + right);
+  };
   const count = points.length >> 1;
-  const half = size / 2;
-  const paths = groups.colours.map(() => new Path2D());
-  for (let i = 0; i < count; i++) {
-    const [x, y] = toScreen(points, i, view);
-    paths[groups.group[i]!]!.rect(x - half, y - half, size, size);
-  }
-  context.globalAlpha = count > 20_000 ? 0.6 : 0.85;
-  paths.forEach((path, g) => {
-    context.fillStyle = groups.colours[g]!;
-    context.fill(path);
-  });
-  context.globalAlpha = 1;
-  if (selected.size === 0) return;
-  const ring = new Path2D();
-  for (const i of selected) {
-    const [x, y] = toScreen(points, i, view);
-    ring.rect(x - half - 1.5, y - half - 1.5, size + 3, size + 3);
-  }
-  context.strokeStyle = '#111';
-  context.lineWidth = 1.5;
-  context.stroke(ring);
+  for (let i = 0; i < count; i++) square(i, 0, colours[groups.group[i]!]!);
+  const ring = pixel(SELECTED_RING);
+  for (const i of selected) square(i, Math.max(1, Math.round(ratio * 1.5)), ring);
+  for (const i of selected) square(i, 0, colours[groups.group[i]!]!);
+  context.putImageData(image, 0, 0);
 }
 
 /** The point nearest to canvas x, y within `radius` pixels, or null. */
