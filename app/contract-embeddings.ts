@@ -162,6 +162,18 @@ export interface EmbeddingMap extends EmbeddingKey {
   colourings: MapColouring[];
 }
 
+/** Progress of computing an embedding map: neighbours found (`started`), then layout epochs. */
+export interface EmbeddingMapProgress extends EmbeddingKey {
+  projectId: number;
+  seed: number;
+  phase: 'started' | 'layout' | 'finished';
+  /** Layout epochs done and in all (0 of 0 until the neighbours are found). */
+  done: number;
+  total: number;
+  /** On `finished` when it failed. */
+  error?: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
 
@@ -211,7 +223,8 @@ export const embeddingServices = {
   },
 } as const;
 
-/** Events of embedding jobs: started, after each batch, finished (with the error when it failed). */
+/** Events of embedding jobs: started, after each batch, finished (with the error when it failed); the same for a map. */
 export const embeddingEvents = {
   embeddingProgress: returns<EmbeddingProgress>(),
+  embeddingMapProgress: returns<EmbeddingMapProgress>(),
 } as const;

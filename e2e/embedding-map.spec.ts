@@ -7,9 +7,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pointsInBox, toScreen } from '../renderer/src/lib/map-view';
 import { measureMapFrames } from './map-frame';
 import { cli, expect, test } from './fixtures';
+
+/** Where point i lands on a canvas of the view's size: [-1, 1] fitted into the shorter side, y up (as the map draws). */
+function toScreen(points: Float32Array, i: number, view: { width: number; height: number; margin: number }): [number, number] {
+  const scale = (Math.min(view.width, view.height) - 2 * view.margin) / 2;
+  return [view.width / 2 + points[i * 2]! * scale, view.height / 2 - points[i * 2 + 1]! * scale];
+}
 
 test('draws every image, shows the hovered one, and selects the images of a box', async ({ page, studio, folders }) => {
   test.setTimeout(180_000);
@@ -42,12 +47,15 @@ test('draws every image, shows the hovered one, and selects the images of a box'
   const card = page.getByTestId('map-hover');
   await expect(card).toBeVisible();
   await expect(card.locator('img')).toHaveAttribute('src', new RegExp(`/thumbs/${stored.imageIds[5]}$`));
-  await expect.poll(() => card.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await expect.poll(() => card.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
   await expect(card).toContainText(new RegExp(folders.sample.labels.join('|')));
 
   // A box around that point and its surroundings picks exactly the points inside it.
   const [left, top, right, bottom] = [x - 80, y - 80, x + 80, y + 80];
-  const inside = pointsInBox(points, view, left, top, right, bottom);
+  const inside = Array.from({ length: points.length / 2 }, (_, i) => i).filter((i) => {
+    const [px, py] = toScreen(points, i, view);
+    return px >= left && px <= right && py >= top && py <= bottom;
+  });
   expect(inside.length).toBeGreaterThan(0);
   await page.mouse.move(box.x + left, box.y + top);
   await page.mouse.down();

@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EmbeddingProgress, EmbeddingRequest } from '../../contract';
+import type { EmbeddingMapProgress, EmbeddingProgress, EmbeddingRequest } from '../../contract';
 import { useCpuBackend } from '../../mae/mae.fixtures';
 import { exportRun } from '../../export/export-run';
 import { Studio } from '../../studio';
@@ -230,7 +230,16 @@ describe('the embedding map', () => {
 
   it('projects every embedded image once per seed, stores the map and reuses it; labels are read fresh', async () => {
     const stored = readEmbeddings(studio.workspace, { ...request(), pooling: 'mean' });
+    const progress: EmbeddingMapProgress[] = [];
+    const off = studio.events.on('embeddingMapProgress', (event) => progress.push(event));
     const map = await studio.services.embeddings.map({ ...request(), pooling: 'mean' }, { seed: 3 });
+    // Started, the neighbours found (0 of all epochs), the layout's last epoch, finished.
+    expect(progress[0]).toMatchObject({ phase: 'started', seed: 3, runId: fixture.runId });
+    const layout = progress.filter((event) => event.phase === 'layout');
+    expect(layout[0]!.done).toBe(0);
+    expect(layout.at(-1)!.done).toBe(layout.at(-1)!.total);
+    expect(progress.at(-1)).toMatchObject({ phase: 'finished' });
+    expect(progress.at(-1)!.error).toBeUndefined();
     expect(map.imageIds).toEqual(stored.meta.imageIds);
     expect(map.paths).toHaveLength(map.imageIds.length);
     const xy = points(map.coordinates);
@@ -247,6 +256,8 @@ describe('the embedding map', () => {
     const again = await studio.services.embeddings.map({ ...request(), pooling: 'mean' }, { seed: 3 });
     expect(again.coordinates).toBe(map.coordinates);
     expect(again.seconds).toBe(map.seconds);
+    off();
+    expect(progress.filter((event) => event.phase === 'started')).toHaveLength(1); // the second came from disk
     const relabelled = again.colourings[0]!;
     expect(relabelled.kind === 'category' && relabelled.categories[relabelled.values[0]!]).toBe('map-test');
   });

@@ -70,10 +70,16 @@ export function encodePoints(points: Float32Array): string {
 
 /**
  * Projects `matrix` in a worker thread at `workerPath` (on this thread when null); `signal`
- * stops it (the worker is terminated).
+ * stops it (the worker is terminated); `onProgress` hears the layout epochs done of the total.
  */
-export function runProjection(matrix: Matrix, seed: number, workerPath: string | null, signal?: AbortSignal): Promise<Float32Array> {
-  if (workerPath === null) return projectRows(matrix, { seed, ...(signal && { signal }) });
+export function runProjection(
+  matrix: Matrix,
+  seed: number,
+  workerPath: string | null,
+  signal?: AbortSignal,
+  onProgress: (done: number, total: number) => void = () => {},
+): Promise<Float32Array> {
+  if (workerPath === null) return projectRows(matrix, { seed, onProgress, ...(signal && { signal }) });
   return new Promise((resolve, reject) => {
     const worker = new Worker(workerPath, { workerData: { matrix, seed } });
     const stop = () => {
@@ -83,7 +89,7 @@ export function runProjection(matrix: Matrix, seed: number, workerPath: string |
     signal?.addEventListener('abort', stop, { once: true });
     const settle = () => signal?.removeEventListener('abort', stop);
     worker.on('message', (message: FromMapWorker) => {
-      if (message.type === 'progress') return;
+      if (message.type === 'progress') return onProgress(message.done, message.total);
       settle();
       void worker.terminate();
       if (message.type === 'points') resolve(message.points);

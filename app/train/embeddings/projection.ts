@@ -19,7 +19,7 @@ export const DEFAULT_PROJECTION = {
 export interface ProjectionOptions {
   seed: number;
   signal?: AbortSignal;
-  /** Called between chunks with the epochs done and the total. */
+  /** Called once the neighbours are found (0 done), then between chunks with the epochs done and the total. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -81,6 +81,7 @@ export async function projectRows(matrix: Matrix, options: ProjectionOptions): P
     random: seededRandom(options.seed),
   });
   const epochs = umap.initializeFit(unitVectors(matrix));
+  options.onProgress?.(0, epochs);
   for (let done = 0; done < epochs; ) {
     options.signal?.throwIfAborted();
     const end = Math.min(epochs, done + DEFAULT_PROJECTION.epochsPerChunk);

@@ -87,7 +87,16 @@ export function embeddingServices(
     if (!running) {
       const controller = new AbortController();
       const started = performance.now();
-      running = runProjection(stored.matrix, seed, mapWorkerPath, controller.signal)
+      const key = { ...stored.target.key, projectId: stored.target.projectId, seed };
+      let last = 0;
+      const progress = (done: number, total: number) => {
+        const now = performance.now();
+        if (done > 0 && done < total && now - last < 250) return; // a few events a second, not one per chunk
+        last = now;
+        events.emit('embeddingMapProgress', { ...key, phase: 'layout', done, total });
+      };
+      events.emit('embeddingMapProgress', { ...key, phase: 'started', done: 0, total: 0 });
+      running = runProjection(stored.matrix, seed, mapWorkerPath, controller.signal, progress)
         .then(async (points) => {
           const map: StoredMap = {
             format: 'mae-studio-embedding-map', version: 1, fingerprint: stored.meta.fingerprint, seed, imageIds: stored.meta.imageIds,
@@ -96,6 +105,16 @@ export function embeddingServices(
           await writeStoredMap(file, map);
           return map;
         })
+        .then(
+          (map) => {
+            events.emit('embeddingMapProgress', { ...key, phase: 'finished', done: 1, total: 1 });
+            return map;
+          },
+          (error: unknown) => {
+            events.emit('embeddingMapProgress', { ...key, phase: 'finished', done: 0, total: 0, error: error instanceof Error ? error.message : String(error) });
+            throw error;
+          },
+        )
         .finally(() => projecting.delete(file));
       projecting.set(file, running);
       track(running.catch(() => {}), () => controller.abort());
