@@ -31,7 +31,7 @@ export function mapColourings(points: readonly MapPoint[]): MapColouring[] {
     category('format', points.map((point) => point.format)),
     category('excluded', points.map((point) => (point.excluded ? 'excluded' : 'kept'))),
   ];
-  const channels = Math.min(MAP_STAT_CHANNELS, Math.max(0, ...points.map((point) => point.stats?.length ?? 0)));
+  const channels = Math.min(MAP_STAT_CHANNELS, points.reduce((most, point) => Math.max(most, point.stats?.length ?? 0), 0));
   for (let channel = 0; channel < channels; channel++) {
     for (const stat of ['mean', 'std'] as const) {
       colourings.push({ name: `${stat} · channel ${channel + 1}`, kind: 'number', values: points.map((point) => point.stats?.[channel]?.[stat] ?? null) });

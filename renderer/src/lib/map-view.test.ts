@@ -33,6 +33,9 @@ describe('the embedding map view', () => {
     expect(labels.legend).toEqual(['a', 'b', 'none']);
     const means = colourGroups({ name: 'mean · channel 1', kind: 'number', values: [0, 50, 100, null] });
     expect(Array.from(means.group)).toEqual([0, RAMP.length / 2, RAMP.length - 1, RAMP.length]);
+    // 200 000 values (more than a spread's arguments can hold) colour in one pass.
+    const many = colourGroups({ name: 'std · channel 1', kind: 'number', values: Array.from({ length: 200_000 }, (_, i) => i) });
+    expect([many.group[0], many.group[199_999]]).toEqual([0, RAMP.length - 1]);
   });
 });
 

@@ -42,9 +42,14 @@ export function colourGroups(colouring: MapColouring): ColourGroups {
       group,
     };
   }
-  const present = colouring.values.filter((value): value is number => value !== null);
-  const low = present.length ? Math.min(...present) : 0;
-  const high = present.length ? Math.max(...present) : 1;
+  // A loop, not Math.min(...values): 100 000 arguments overflow the stack.
+  let [low, high] = [Infinity, -Infinity];
+  for (const value of colouring.values) {
+    if (value === null) continue;
+    low = Math.min(low, value);
+    high = Math.max(high, value);
+  }
+  if (low > high) [low, high] = [0, 1];
   const span = high - low || 1;
   colouring.values.forEach((value, i) => {
     group[i] = value === null ? RAMP.length : Math.min(RAMP.length - 1, Math.floor(((value - low) / span) * RAMP.length));
