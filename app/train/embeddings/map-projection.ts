@@ -97,7 +97,12 @@ export function runProjection(
     });
     worker.on('error', (error) => {
       settle();
-      reject(error);
+      reject(new Error(`the embedding map could not be computed: ${error.message}`));
+    });
+    // A worker that dies without a word (killed, out of memory) still settles the request.
+    worker.on('exit', (code) => {
+      settle();
+      reject(new Error(`the embedding map could not be computed: its worker thread stopped (exit code ${code}) before it finished`));
     });
   });
 }
