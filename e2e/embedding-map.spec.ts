@@ -1,6 +1,6 @@
 /**
  * Journey: the embedding map of a tiny pretrained project in Curate — every image a point, the
- * thumbnail on hover, a box selection that picks exactly the boxed images for the selection's
+ * thumbnail on hover, a lasso, then a box selection that picks exactly the boxed images for the selection's
  * actions (exclude, and the map's "excluded" colouring shows it) — and the map's frame time at
  * 100 000 synthetic points, reported (not asserted against a wall-clock target).
  */
@@ -16,7 +16,7 @@ function toScreen(points: Float32Array, i: number, view: { width: number; height
   return [view.width / 2 + points[i * 2]! * scale, view.height / 2 - points[i * 2 + 1]! * scale];
 }
 
-test('draws every image, shows the hovered one, and selects the images of a box', async ({ page, studio, folders }) => {
+test('draws every image, shows the hovered one, and selects the images of a lasso or a box', async ({ page, studio, folders }) => {
   test.setTimeout(180_000);
   cli('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
   cli('import', '--workspace', studio.workspace, '--project', '1', folders.sample.dir);
@@ -49,6 +49,19 @@ test('draws every image, shows the hovered one, and selects the images of a box'
   await expect(card.locator('img')).toHaveAttribute('src', new RegExp(`/thumbs/${stored.imageIds[5]}$`));
   await expect.poll(() => card.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
   await expect(card).toContainText(new RegExp(folders.sample.labels.join('|')));
+
+  // A Shift-drag lasso (a diamond around that point) picks the points inside it.
+  const diamond = Array.from({ length: points.length / 2 }, (_, i) => i).filter((i) => {
+    const [px, py] = toScreen(points, i, view);
+    return Math.abs(px - x) + Math.abs(py - y) < 70;
+  });
+  await page.keyboard.down('Shift');
+  await page.mouse.move(box.x + x, box.y + y - 70);
+  await page.mouse.down();
+  for (const [dx, dy] of [[70, 0], [0, 70], [-70, 0], [0, -70]] as const) await page.mouse.move(box.x + x + dx, box.y + y + dy, { steps: 8 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  await expect(page.getByTestId('map-panel').getByTestId('selection-bar')).toContainText(`${diamond.length} selected`);
 
   // A box around that point and its surroundings picks exactly the points inside it.
   const [left, top, right, bottom] = [x - 80, y - 80, x + 80, y + 80];
