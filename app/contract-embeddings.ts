@@ -226,7 +226,9 @@ export const embeddingServices = {
   },
 } as const;
 
-/** Events of embedding jobs: started, after each batch, finished (with the error when it failed); the same for a map. */
+/**
+ * Events of embedding jobs: started, after each batch, finished (with the error when it failed); the same for a map.
+ */
 export const embeddingEvents = {
   embeddingProgress: returns<EmbeddingProgress>(),
   embeddingMapProgress: returns<EmbeddingMapProgress>(),

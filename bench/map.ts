@@ -17,8 +17,8 @@ try {
   for (const count of [10_000, points]) {
     const times = await measureMapFrames(page, count);
     console.log(
-      `${count.toLocaleString('en')} points: draw ${times.drawMs.toFixed(1)} ms, draw + raster ${times.drawAndRasterMs.toFixed(1)} ms, ` +
-        `frame interval ${times.frameIntervalMs.toFixed(1)} ms (${(1000 / times.frameIntervalMs).toFixed(0)} fps), hover ${times.hoverMs.toFixed(2)} ms, box ${times.boxMs.toFixed(2)} ms (median of ${times.frames} frames)`,
+      `${count.toLocaleString('en')} points: draw ${times.drawMs.toFixed(1)}` + ` ms, draw + raster ${times.drawAndRasterMs.toFixed(1)} ms, ` +
+        `frame interval ${times.frameIntervalMs.toFixed(1)} ms (${(1000 / times.frameIntervalMs).toFixed(0)} ` + `fps), hover ${times.hoverMs.toFixed(2)} ms, ` + `box ${times.boxMs.toFixed(2)} ms (median of ${times.frames} frames)`,
     );
   }
 } finally {

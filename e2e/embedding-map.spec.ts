@@ -10,7 +10,9 @@ import path from 'node:path';
 import { measureMapFrames } from './map-frame';
 import { cli, expect, test } from './fixtures';
 
-/** Where point i lands on a canvas of the view's size: [-1, 1] fitted into the shorter side, y up (as the map draws). */
+/**
+ * Where point i lands on a canvas of the view's size: [-1, 1] fitted into the shorter side, y up (as the map draws).
+ */
 function toScreen(points: Float32Array, i: number, view: { width: number; height: number; margin: number }): [number, number] {
   const scale = (Math.min(view.width, view.height) - 2 * view.margin) / 2;
   return [view.width / 2 + points[i * 2]! * scale, view.height / 2 - points[i * 2 + 1]! * scale];

@@ -1,9 +1,9 @@
 /**
  * Frame time of the embedding map at scale: bundles the renderer's own drawing code
- * (`renderer/src/lib/map-view.ts`, through `map-frame-bench.ts`) into a page, draws `count` synthetic clustered points on a
- * 1100 × 440 canvas frame after frame, and times each draw, the draw with the raster forced
- * (a one-pixel read back), the interval between animation frames while redrawing every frame,
- * and the hover and box hit tests. Used by the embedding-map e2e and `npm run bench -- map`.
+ * (`renderer/src/lib/map-view.ts`, through `map-frame-bench.ts`) into a page, draws `count` synthetic clustered points
+ * on a 1100 × 440 canvas frame after frame, and times each draw, the draw with the raster forced (a one-pixel read
+ * back), the interval between animation frames while redrawing every frame, and the hover and box hit tests. Used by
+ * the embedding-map e2e and `npm run bench -- map`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,10 @@ import type { Page } from '@playwright/test';
 
 const SOURCE = 'renderer/src/lib/map-frame-bench.ts';
 
-/** The in-page measurement (with the map's drawing code): found from this file upward (the e2e runs it from source, the benchmark from dist/bench). */
+/**
+ * The in-page measurement (with the map's drawing code): found from this file upward (the e2e runs it from source, the
+ * benchmark from dist/bench).
+ */
 function mapViewSource(): string {
   for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, SOURCE))) return path.join(dir, SOURCE);

@@ -50,7 +50,7 @@ export function channelUnpatchify(tokens: tf.Tensor, patchSize: number, channels
   const [batchSize, numTokens, patchLength] = tokens.shape as [number, number, number];
   const side = Math.round(Math.sqrt(numTokens / channels));
   if (side * side * channels !== numTokens || patchLength !== patchSize * patchSize) {
-    throw new Error(`channelUnpatchify: ${numTokens} tokens of ${patchLength} values are not ${channels} square grids of ${patchSize}² patches`);
+    throw new Error(`channelUnpatchify: ${numTokens} tokens of ${patchLength} ` + `values are not ${channels} square grids of ${patchSize}² patches`);
   }
   return tf.tidy(() => {
     const grouped = tf.reshape(tokens, [batchSize, channels, side, side, patchSize, patchSize]); // [B, C, h, w, p, p]
@@ -71,7 +71,10 @@ export function imageChannelMoments(imgs: tf.Tensor): { mean: tf.Tensor; varianc
   return tf.moments(imgs, [2, 3], true);
 }
 
-/** Each image's channels shifted to mean 0 and scaled to variance 1 (biased; eps 1e-5), as `InstanceNorm2d(affine=False)`. */
+/**
+ * Each image's channels shifted to mean 0 and scaled to variance 1 (biased; eps 1e-5), as
+ * `InstanceNorm2d(affine=False)`.
+ */
 export function selfStandardise(imgs: tf.Tensor, eps: number = DEFAULT_CHANNEL_AGNOSTIC.standardiseEps): tf.Tensor {
   return tf.tidy(() => {
     const { mean, variance } = imageChannelMoments(imgs);
@@ -79,7 +82,10 @@ export function selfStandardise(imgs: tf.Tensor, eps: number = DEFAULT_CHANNEL_A
   });
 }
 
-/** The sin-cos table with its zero cls row, the L patch rows repeated for each of `channels`: [1 + C·L, width] flattened. */
+/**
+ * The sin-cos table with its zero cls row, the L patch rows repeated for each of `channels`: [1 + C·L, width]
+ * flattened.
+ */
 export function channelPosEmbed(width: number, gridSide: number, channels: number): Float32Array {
   const grid = get2dSincosPosEmbed(width, gridSide, false);
   const table = new Float32Array((1 + channels * grid.length / width) * width);
@@ -114,11 +120,15 @@ export function channelAgnosticMasks(strategy: MaskStrategyName, options: Maskin
     const scores = Array.from({ length: options.batchSize }, () => Float64Array.from({ length: numTokens }, () => rng.uniform()));
     return masksFromScores(scores, numTokens, keepCount(numTokens, options.maskRatio));
   }
-  const perChannel = makeMasks(strategy, { ...options, batchSize: options.batchSize * channels }, rng); // sample b·C + c
+  // sample b·C + c
+  const perChannel = makeMasks(strategy, { ...options, batchSize: options.batchSize * channels }, rng);
   const scores = Array.from({ length: options.batchSize }, (_, b) => {
     const score = new Float64Array(numTokens);
     for (let c = 0; c < channels; c++) {
-      for (let l = 0; l < numPatches; l++) score[c * numPatches + l] = perChannel.restore[(b * channels + c) * numPatches + l]! / numPatches; // kept patches sort first in each channel
+      // kept patches sort first in each channel
+      for (let l = 0; l < numPatches; l++) {
+        score[c * numPatches + l] = perChannel.restore[(b * channels + c) * numPatches + l]! / numPatches;
+      }
     }
     return score;
   });

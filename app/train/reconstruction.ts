@@ -74,7 +74,9 @@ export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: M
   return result;
 }
 
-/** A norm-pix prediction back in the units of `patches` [B, T, W]: times each patch's own unbiased std, plus its mean. */
+/**
+ * A norm-pix prediction back in the units of `patches` [B, T, W]: times each patch's own unbiased std, plus its mean.
+ */
 function undoNormPix(pred: tf.Tensor, patches: tf.Tensor): tf.Tensor {
   const patchLength = patches.shape[2]!;
   const { mean: patchMean, variance } = tf.moments(patches, -1, true); // [B, T, 1]
@@ -97,7 +99,8 @@ async function reconstructChannels(model: MaeModel, images: tf.Tensor4D, masks: 
     if (normPixLoss) pred = undoNormPix(pred, tokens);
     const masked = tf.tensor3d(Float32Array.from(masks.mask), [batchSize, masks.numPatches, 1]); // [B, C*L, 1]
     const merged = tf.add(tf.mul(tokens, tf.sub(1, masked)), tf.mul(pred, masked));
-    const restored = tf.add(tf.mul(channelUnpatchify(merged, patchSize, inChans), imageStd), imageMean); // [B, C, H, W], normalised units
+    // [B, C, H, W], normalised units
+    const restored = tf.add(tf.mul(channelUnpatchify(merged, patchSize, inChans), imageStd), imageMean);
     const toUnits = (x: tf.Tensor) => tf.add(tf.mul(x, tf.tensor4d(std, [1, channels, 1, 1])), tf.tensor4d(mean, [1, channels, 1, 1]));
     return [toUnits(images), toUnits(restored)];
   });

@@ -39,7 +39,7 @@ export function lossTargetText(recipe: RunRecipe | null): string {
   const normalised = recipe?.normPixLoss !== false;
   const name = recipe?.domainRecipe?.name;
   if (name === 'fgmae') return normalised ? 'targets normalised per patch' : 'targets as they are';
-  if (name === 'camae') return `${normalised ? 'normalised ' : ''}patches of each channel${recipe?.domainRecipe?.details.includes('Fourier') ? ', plus the Fourier term' : ''}`;
+  if (name === 'camae') return `${normalised ? 'normalised ' : ''}patches of each ` + `channel${recipe?.domainRecipe?.details.includes('Fourier') ? ', plus the Fourier term' : ''}`;
   const pixels = name === 'deblur' ? 'sharp pixels' : 'pixels';
   return normalised ? `normalised ${pixels}` : pixels;
 }
