@@ -5,6 +5,7 @@
  * (`map-worker.ts`) where one is built. Coordinates come back centred and scaled into [-1, 1].
  */
 import { UMAP } from 'umap-js';
+import { Rng } from '../../mae/rng';
 import type { Matrix } from './npy';
 
 /** UMAP's settings for the map: its usual defaults (15 neighbours, minimum distance 0.1). */
@@ -23,16 +24,13 @@ export interface ProjectionOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** A seeded uniform generator in [0, 1) (mulberry32): the same seed gives the same sequence. */
+/** The Rng stream of map layouts (apart from masks, augmentation and the split drawn from the same seed). */
+const MAP_STREAM = 31;
+
+/** A seeded uniform generator in [0, 1) from the project's one PRNG (`mae/rng.ts`): same seed, same sequence. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = Rng.fromSeed(seed, MAP_STREAM);
+  return () => rng.uniform();
 }
 
 /** Each row scaled to unit length (so UMAP's Euclidean distance orders pairs as cosine distance does). */
