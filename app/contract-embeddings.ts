@@ -130,6 +130,53 @@ export interface EmbeddingExport extends EmbeddingKey {
   files: { name: string; bytes: number }[];
 }
 
+/** One way to colour the map's points: a category per point, or a number per point. */
+export type MapColouring =
+  | {
+      /** Shown in the colour-by menu: `label`, `split`, `format`, `excluded`. */
+      name: string;
+      kind: 'category';
+      categories: string[];
+      /** Per point: an index into `categories`, or -1 for none (no label, no split). */
+      values: number[];
+    }
+  | {
+      /** A channel statistic, `mean · channel 1`. */
+      name: string;
+      kind: 'number';
+      /** Per point, in the image's own units; null where the image has no such channel. */
+      values: (number | null)[];
+    };
+
+/** The embedding map: a seeded 2-D UMAP projection of every embedded image, with what colours it. */
+export interface EmbeddingMap extends EmbeddingKey {
+  projectId: number;
+  seed: number;
+  /** Point i is image `imageIds[i]`. */
+  imageIds: number[];
+  /** Per point: the image's path and whether it has a thumbnail (for the hover card). */
+  paths: string[];
+  hasThumbnail: boolean[];
+  /** x, y of every point, interleaved, centred and scaled into [-1, 1]: little-endian float32, base64. */
+  coordinates: string;
+  /** Seconds the projection took when it was computed (it is stored and reused until the embeddings change). */
+  seconds: number;
+  /** Label, split, format, excluded, then the first channels' mean and std: read now, not stored. */
+  colourings: MapColouring[];
+}
+
+/** Progress of computing an embedding map: neighbours found (`started`), then layout epochs. */
+export interface EmbeddingMapProgress extends EmbeddingKey {
+  projectId: number;
+  seed: number;
+  phase: 'started' | 'layout' | 'finished';
+  /** Layout epochs done and in all (0 of 0 until the neighbours are found). */
+  done: number;
+  total: number;
+  /** On `finished` when it failed. */
+  error?: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
 
@@ -152,6 +199,12 @@ const SuspectOptions = z.strictObject({
 });
 export type SuspectOptions = z.input<typeof SuspectOptions>;
 
+const MapOptions = z.strictObject({
+  /** The projection's seed: the same embeddings and seed give the same map. */
+  seed: z.number().int().min(0).max(2 ** 31).default(0),
+});
+export type MapOptions = z.input<typeof MapOptions>;
+
 // ---------------------------------------------------------------------------------------------
 // Services and events
 
@@ -168,10 +221,15 @@ export const embeddingServices = {
     similar: method(z.tuple([Id, EmbeddingRequest, SimilarOptions]), returns<SimilarImages>()),
     /** Likely label errors and outliers, worst first. */
     suspects: method(z.tuple([EmbeddingRequest, SuspectOptions]), returns<SuspectList>()),
+    /** The embedding map (UMAP, seeded, off the serving thread): computed once per embeddings and seed, then reused. */
+    map: method(z.tuple([EmbeddingRequest, MapOptions]), returns<EmbeddingMap>()),
   },
 } as const;
 
-/** Events of embedding jobs: started, after each batch, finished (with the error when it failed). */
+/**
+ * Events of embedding jobs: started, after each batch, finished (with the error when it failed); the same for a map.
+ */
 export const embeddingEvents = {
   embeddingProgress: returns<EmbeddingProgress>(),
+  embeddingMapProgress: returns<EmbeddingMapProgress>(),
 } as const;

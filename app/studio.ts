@@ -30,6 +30,8 @@ export interface StudioHost {
   training?: TrainingHost;
   /** The built import worker thread (default: `import-worker.js` beside the running bundle, if any). */
   importWorkerPath?: string;
+  /** The built embedding-map worker thread (default: `map-worker.js` beside the running bundle, if any). */
+  mapWorkerPath?: string;
 }
 
 /** The running core: the workspace, the event hub and the service implementation. */
@@ -63,7 +65,7 @@ export class Studio {
       ...embeddingServices(() => this.workspace, this.events, (job, stop) => {
         this.#stops.add(stop);
         this.#track(job.finally(() => this.#stops.delete(stop)));
-      }),
+      }, this.host.mapWorkerPath),
     };
   }
 

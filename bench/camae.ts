@@ -24,10 +24,7 @@ const steps = Number(argument('steps', '3'));
 const channels = 5;
 
 const selection = await selectBackend(backend);
-console.log(
-  `backend ${selection.backend}; ViT-Tiny depth 4, decoder 128x2, ` +
-    `${imgSize} px / ${patchSize}, ${channels} channels, batch ${batchSize}`,
-);
+console.log(`backend ${selection.backend}; ViT-Tiny depth 4, decoder 128x2, ${imgSize}` + ` px / ${patchSize}, ${channels} channels, batch ${batchSize}`);
 const variants: [string, DomainRecipeConfig | undefined][] = [
   ['MAE (L tokens)', undefined],
   ['CA-MAE, no Fourier term (C·L tokens)', { name: 'camae', fourierLossWeight: 0 }],

@@ -59,9 +59,7 @@ test('suggests CA-MAE for 5-channel microscopy, says why, and trains it with the
   const recipe = page.getByTestId('recipe-domain');
   await expect(recipe).toHaveValue('camae');
   await expect(recipe.locator('option:checked')).toHaveText('CA-MAE — suggested');
-  await expect(page.getByTestId('recipe-why')).toContainText(
-    'These 5-channel microscopy images have one stain per channel: ' + 'CA-MAE tokenises each channel on its own (Kraus et al.)',
-  );
+  await expect(page.getByTestId('recipe-why')).toContainText('These 5-channel microscopy images have one stain per channel: ' + 'CA-MAE tokenises each channel on its own (Kraus et al.)');
   await expect(page.getByTestId('recipe-why')).toContainText('Kraus et al. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular Biology"');
   if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'camae-new-run.png') });
 

@@ -35,6 +35,7 @@ async function start(): Promise<void> {
     training: { launch: utilityWorker, workerPath: workerPath(distDir) },
     // The import's worker threads: the same file the CLI starts (the CommonJS main cannot find it by itself).
     importWorkerPath: path.join(distDir, 'cli', 'import-worker.js'),
+    mapWorkerPath: path.join(distDir, 'cli', 'map-worker.js'),
   });
   setupSessionPermissions();
   setupProtocol(studio, path.join(distDir, 'renderer'));

@@ -26,6 +26,8 @@ const shared = {
 // The import's worker thread: built beside the CLI (CLI, serve mode, Electron main) and beside the
 // benchmarks, since app/data/import/import-pool.ts looks for it beside the running bundle.
 const IMPORT_WORKER = 'app/data/import/import-worker.ts';
+// The embedding map's worker thread (app/train/embeddings/map-projection.ts looks for it the same way).
+const MAP_WORKER = 'app/train/embeddings/map-worker.ts';
 
 /**
  * The Electron main bundle is CommonJS and requires its packages at run time; a package that can
@@ -74,7 +76,7 @@ const targets = {
   cli: async () => {
     await build({
       ...shared,
-      entryPoints: { studio: 'app/cli.ts', 'train-worker': 'app/train/worker.ts', 'import-worker': IMPORT_WORKER },
+      entryPoints: { studio: 'app/cli.ts', 'train-worker': 'app/train/worker.ts', 'import-worker': IMPORT_WORKER, 'map-worker': MAP_WORKER },
       outdir: 'dist/cli',
       format: 'esm',
       packages: 'external',

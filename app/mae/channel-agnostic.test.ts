@@ -80,7 +80,7 @@ describe('channel-agnostic tokens (CA-MAE)', () => {
     imgs.dispose();
   });
 
-  it('Fourier loss: mean L1 between |DFT₂| of prediction and target, as its definition, with a finite gradient', () => {
+  it('Fourier loss: mean L1 between |DFT₂| of prediction and target, by definition, with a finite gradient', () => {
     const pred = randomImages(3, [2, 2, 8, 6]);
     const target = randomImages(4, [2, 2, 8, 6]);
     const [p, t] = [Array.from(pred.dataSync()), Array.from(target.dataSync())];

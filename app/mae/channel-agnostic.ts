@@ -49,10 +49,7 @@ export function channelUnpatchify(tokens: tf.Tensor, patchSize: number, channels
   const [batchSize, numTokens, patchLength] = tokens.shape as [number, number, number];
   const side = Math.round(Math.sqrt(numTokens / channels));
   if (side * side * channels !== numTokens || patchLength !== patchSize * patchSize) {
-    throw new Error(
-      `channelUnpatchify: ${numTokens} tokens of ${patchLength} values are not ` +
-        `${channels} square grids of ${patchSize}² patches`,
-    );
+    throw new Error(`channelUnpatchify: ${numTokens} tokens of ${patchLength} ` + `values are not ${channels} square grids of ${patchSize}² patches`);
   }
   return tf.tidy(() => {
     const grouped = tf.reshape(tokens, [batchSize, channels, side, side, patchSize, patchSize]); // [B, C, h, w, p, p]
@@ -85,8 +82,8 @@ export function selfStandardise(imgs: tf.Tensor, eps: number = DEFAULT_CHANNEL_A
 }
 
 /**
- * The sin-cos table with its zero cls row, the L patch rows repeated for each of `channels`:
- * [1 + C·L, width] flattened.
+ * The sin-cos table with its zero cls row, the L patch rows repeated for each of `channels`: [1 + C·L, width]
+ * flattened.
  */
 export function channelPosEmbed(width: number, gridSide: number, channels: number): Float32Array {
   const grid = get2dSincosPosEmbed(width, gridSide, false);
@@ -128,7 +125,9 @@ export function channelAgnosticMasks(strategy: MaskStrategyName, options: Maskin
     const score = new Float64Array(numTokens);
     for (let c = 0; c < channels; c++) {
       // kept patches sort first in each channel
-      for (let l = 0; l < numPatches; l++) score[c * numPatches + l] = perChannel.restore[(b * channels + c) * numPatches + l]! / numPatches;
+      for (let l = 0; l < numPatches; l++) {
+        score[c * numPatches + l] = perChannel.restore[(b * channels + c) * numPatches + l]! / numPatches;
+      }
     }
     return score;
   });

@@ -3,7 +3,7 @@
  * out of training, labels, and the stored train/val split.
  */
 import path from 'node:path';
-import type { Bucket, DatasetHealth, ImageSelection, ImportDuplicate } from '../contract';
+import type { Bucket, ChannelStats, DatasetHealth, ImageSelection, ImportDuplicate } from '../contract';
 import type { Db } from './database';
 import { GOOD_IMAGE, selectionCondition, USABLE_IMAGE } from './images';
 
@@ -26,6 +26,12 @@ const SIZE_BUCKETS: [number, string][] = [
 /** Repository of curation queries over `images`. */
 export class CurationStore {
   constructor(private readonly db: Db) {}
+
+  /** What the embedding map colours good images by, beyond their label and format: split, exclusion, channel stats. */
+  mapAttributes(projectId: number): Map<number, { split: string | null; excluded: boolean; stats: ChannelStats[] | null }> {
+    const rows = this.db.prepare(`SELECT id, split, excluded, stats FROM images WHERE ${GOOD}`).all({ projectId }) as { id: number; split: string | null; excluded: number; stats: string | null }[];
+    return new Map(rows.map((row) => [row.id, { split: row.split, excluded: row.excluded !== 0, stats: row.stats ? (JSON.parse(row.stats) as ChannelStats[]) : null }]));
+  }
 
   /**
    * The dataset's health; `leftOut` are the channel counts the channel plan leaves out, so the

@@ -75,8 +75,7 @@ export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: M
 }
 
 /**
- * A norm-pix prediction back in the units of `patches` [B, T, W]: times each patch's own unbiased
- * std, plus its mean.
+ * A norm-pix prediction back in the units of `patches` [B, T, W]: times each patch's own unbiased std, plus its mean.
  */
 function undoNormPix(pred: tf.Tensor, patches: tf.Tensor): tf.Tensor {
   const patchLength = patches.shape[2]!;

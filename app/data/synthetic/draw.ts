@@ -1,23 +1,26 @@
 /**
- * Drawing helpers for the synthetic sample datasets: a seeded PRNG and a float canvas with
+ * Drawing helpers for the synthetic sample datasets: seeded draws and a float canvas with
  * soft blobs, rings, lines and noise, turned into 16-bit pixels at the end.
  */
+import { Rng } from '../../mae/rng';
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same dataset on every machine. */
+/** The Rng stream synthetic images draw from. */
+const SAMPLE_STREAM = 41;
+
+/**
+ * Random draws for one synthetic image, from the project's one PRNG (`mae/rng.ts`): the same seed
+ * gives the same dataset on every machine.
+ */
 export class Random {
-  #state: number;
+  readonly #rng: Rng;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#rng = Rng.fromSeed(seed >>> 0, SAMPLE_STREAM);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#rng.uniform();
   }
 
   /** Uniform in [low, high). */

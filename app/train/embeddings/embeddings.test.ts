@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EmbeddingProgress, EmbeddingRequest } from '../../contract';
+import type { EmbeddingMapProgress, EmbeddingProgress, EmbeddingRequest } from '../../contract';
 import { useCpuBackend } from '../../mae/mae.fixtures';
 import { exportRun } from '../../export/export-run';
 import { Studio } from '../../studio';
@@ -222,5 +222,52 @@ describe('neighbours and suspects of the project', () => {
     const status = await studio.services.embeddings.status({ ...request(), pooling: 'mean' });
     expect(status.stored!.images).toBe(status.images - 1);
     expect(status.stored!.skipped).toEqual([expect.objectContaining({ path: file, reason: expect.stringMatching(/moved-away\.png|no such file|ENOENT/i) })]);
+  });
+});
+
+describe('the embedding map', () => {
+  const points = (coordinates: string) => Array.from(new Float32Array(new Uint8Array(Buffer.from(coordinates, 'base64')).buffer));
+
+  it('projects every embedded image once per seed, stores the map and reuses it; labels are read fresh', async () => {
+    const stored = readEmbeddings(studio.workspace, { ...request(), pooling: 'mean' });
+    const progress: EmbeddingMapProgress[] = [];
+    const off = studio.events.on('embeddingMapProgress', (event) => progress.push(event));
+    const map = await studio.services.embeddings.map({ ...request(), pooling: 'mean' }, { seed: 3 });
+    // Started, the neighbours found (0 of all epochs), the layout's last epoch, finished.
+    expect(progress[0]).toMatchObject({ phase: 'started', seed: 3, runId: fixture.runId });
+    const layout = progress.filter((event) => event.phase === 'layout');
+    expect(layout[0]!.done).toBe(0);
+    expect(layout.at(-1)!.done).toBe(layout.at(-1)!.total);
+    expect(progress.at(-1)).toMatchObject({ phase: 'finished' });
+    expect(progress.at(-1)!.error).toBeUndefined();
+    expect(map.imageIds).toEqual(stored.meta.imageIds);
+    expect(map.paths).toHaveLength(map.imageIds.length);
+    const xy = points(map.coordinates);
+    expect(xy).toHaveLength(map.imageIds.length * 2);
+    expect(xy.every((value) => Number.isFinite(value) && Math.abs(value) <= 1)).toBe(true);
+    expect(map.colourings.map((c) => c.name).slice(0, 4)).toEqual(['label', 'split', 'format', 'excluded']);
+    expect(map.colourings.find((c) => c.name === 'mean · channel 1')?.values.every((v) => typeof v === 'number')).toBe(true);
+    const labels = map.colourings[0]!;
+    expect(labels.kind === 'category' && labels.categories).toEqual(expect.arrayContaining(['ring-lesion', 'round-lesion']));
+
+    // Relabelling changes the colours, not the map (it is read back from disk, the same numbers).
+    const first = map.imageIds[0]!;
+    await studio.services.curation.setLabel(fixture.projectId, { imageIds: [first] }, 'map-test');
+    const again = await studio.services.embeddings.map({ ...request(), pooling: 'mean' }, { seed: 3 });
+    expect(again.coordinates).toBe(map.coordinates);
+    expect(again.seconds).toBe(map.seconds);
+    off();
+    expect(progress.filter((event) => event.phase === 'started')).toHaveLength(1); // the second came from disk
+    const relabelled = again.colourings[0]!;
+    expect(relabelled.kind === 'category' && relabelled.categories[relabelled.values[0]!]).toBe('map-test');
+  });
+
+  it('refuses to map embeddings that are out of date, saying to compute them again', async () => {
+    const folder = path.join(fixture.dir, 'late', 'ring-lesion');
+    fs.mkdirSync(folder, { recursive: true });
+    const source = studio.workspace.images.good(fixture.projectId)[2]!.path;
+    fs.writeFileSync(path.join(folder, 'late.png'), Buffer.concat([fs.readFileSync(source), Buffer.from('late')]));
+    await studio.runImport('late', fixture.projectId, [path.dirname(folder)]);
+    await expect(studio.services.embeddings.map({ ...request(), pooling: 'mean' }, { seed: 3 })).rejects.toThrow(/out of date.*compute them again/);
   });
 });

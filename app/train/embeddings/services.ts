@@ -13,6 +13,8 @@ import type { Workspace } from '../../workspace';
 import { computeEmbeddings, preferNativeBackend } from './compute';
 import { embeddingTarget, readEmbeddings, storedStatus, writeEmbeddings, type EmbeddableImage } from './embedding-store';
 import { exportEmbeddings } from './export-files';
+import { mapColourings } from './map-colourings';
+import { defaultMapWorkerPath, encodePoints, mapFile, readStoredMap, runProjection, writeStoredMap, type StoredMap } from './map-projection';
 import { DEFAULT_SUSPECTS, findSuspects, medianNearestDistance, nearestRows, unitRows, WEAK_AGREEMENT, type SuspectRow, type SuspectSearch, type UnitRows } from './neighbours';
 
 type EmbeddingServices = Pick<StudioImpl, 'embeddings'>;
@@ -41,9 +43,19 @@ function suspectImage(row: SuspectRow, image: EmbeddableImage, classes: string[]
   };
 }
 
-/** The service, bound to the studio's workspace (read when called), event hub and job tracker. */
-export function embeddingServices(workspaceOf: () => Workspace, events: StudioEvents, track: (job: Promise<unknown>, stop: () => void) => void): EmbeddingServices {
+/**
+ * The service, bound to the studio's workspace (read when called), event hub and job tracker;
+ * `mapWorkerPath` is the built `map-worker.js` (default: beside this bundle; null: this thread).
+ */
+export function embeddingServices(
+  workspaceOf: () => Workspace,
+  events: StudioEvents,
+  track: (job: Promise<unknown>, stop: () => void) => void,
+  mapWorkerPath: string | null = defaultMapWorkerPath(),
+): EmbeddingServices {
   const jobs = new Map<string, { done: number; total: number }>();
+  // Projections under way, by file: a second request for the same map waits for the first.
+  const projecting = new Map<string, Promise<StoredMap>>();
   // Unit rows of the last set read, by fingerprint: neighbour queries come one image at a time.
   let cached: { fingerprint: string; unit: UnitRows; rowOf: Map<number, number>; medianNearest: number | null; suspects: Map<string, SuspectSearch> } | null = null;
 
@@ -65,6 +77,49 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
       };
     }
     return { ...stored, ...cached };
+  };
+
+  const projection = (stored: ReturnType<typeof readEmbeddings>, seed: number): Promise<StoredMap> => {
+    const file = mapFile(workspaceOf(), stored.target.projectId, stored.target.key, seed);
+    const found = readStoredMap(file, stored.meta.fingerprint, seed);
+    if (found) return Promise.resolve(found);
+    let running = projecting.get(file);
+    if (!running) {
+      const controller = new AbortController();
+      const started = performance.now();
+      const key = { ...stored.target.key, projectId: stored.target.projectId, seed };
+      let last = 0;
+      const progress = (done: number, total: number) => {
+        const now = performance.now();
+        if (done > 0 && done < total && now - last < 250) return; // a few events a second, not one per chunk
+        last = now;
+        events.emit('embeddingMapProgress', { ...key, phase: 'layout', done, total });
+      };
+      events.emit('embeddingMapProgress', { ...key, phase: 'started', done: 0, total: 0 });
+      running = runProjection(stored.matrix, seed, mapWorkerPath, controller.signal, progress)
+        .then(async (points) => {
+          const map: StoredMap = {
+            format: 'mae-studio-embedding-map', version: 1, fingerprint: stored.meta.fingerprint, seed, imageIds: stored.meta.imageIds,
+            coordinates: encodePoints(points), seconds: (performance.now() - started) / 1000, createdAt: new Date().toISOString(),
+          };
+          await writeStoredMap(file, map);
+          return map;
+        })
+        .then(
+          (map) => {
+            events.emit('embeddingMapProgress', { ...key, phase: 'finished', done: 1, total: 1 });
+            return map;
+          },
+          (error: unknown) => {
+            events.emit('embeddingMapProgress', { ...key, phase: 'finished', done: 0, total: 0, error: error instanceof Error ? error.message : String(error) });
+            throw error;
+          },
+        )
+        .finally(() => projecting.delete(file));
+      projecting.set(file, running);
+      track(running.catch(() => {}), () => controller.abort());
+    }
+    return running;
   };
 
   return {
@@ -156,6 +211,21 @@ export function embeddingServices(workspaceOf: () => Workspace, events: StudioEv
           ...set.target.key, k: found.k, images: found.judged, agreement: found.agreement, warnings,
           found: { labelErrors: found.labelErrors.length, outliers: found.outliers.length },
           labelErrors: found.labelErrors.slice(0, limit).map(name), outliers: found.outliers.slice(0, limit).map(name),
+        };
+      },
+      map: async (request, { seed }) => {
+        const stored = readEmbeddings(workspaceOf(), request);
+        const map = await projection(stored, seed);
+        const images = new Map(stored.target.images.map((image) => [image.id, image]));
+        const attributes = workspaceOf().curation.mapAttributes(stored.target.projectId);
+        const points = map.imageIds.map((id) => ({ image: images.get(id)!, more: attributes.get(id) }));
+        return {
+          ...stored.target.key, projectId: stored.target.projectId, seed, imageIds: map.imageIds, coordinates: map.coordinates, seconds: map.seconds,
+          paths: points.map(({ image }) => image.path),
+          hasThumbnail: points.map(({ image }) => image.hasThumbnail),
+          colourings: mapColourings(points.map(({ image, more }) => ({
+            label: image.label, format: image.format, split: more?.split ?? null, excluded: more?.excluded ?? false, stats: more?.stats ?? null,
+          }))),
         };
       },
     },

@@ -4,7 +4,7 @@
  * current from `embeddingProgress` events — and the calls that read them.
  */
 import { getContext, setContext } from 'svelte';
-import type { EmbeddingExport, EmbeddingRequest, EmbeddingStatus, ModelSource, SimilarImages, StudioClient, SuspectList } from '$contract';
+import type { EmbeddingExport, EmbeddingMap, EmbeddingRequest, EmbeddingStatus, ModelSource, SimilarImages, StudioClient, SuspectList } from '$contract';
 
 /** Embeddings of one project; `dispose` unsubscribes. */
 export class EmbeddingsState {
@@ -110,6 +110,13 @@ export class EmbeddingsState {
     const request = this.request();
     if (!request || !this.ready) return null;
     return this.client.embeddings.suspects(request, { k: 10, limit });
+  }
+
+  /** The embedding map for a seed (null when the embeddings are not ready); the first call computes it. */
+  async map(seed = 0): Promise<EmbeddingMap | null> {
+    const request = this.request();
+    if (!request || !this.ready) return null;
+    return this.client.embeddings.map(request, { seed });
   }
 
   dispose(): void {
