@@ -6,7 +6,13 @@ export default defineConfig({
   // The renderer's alias for the contract (renderer/vite.config.ts), for its tests.
   resolve: { alias: { $contract: fileURLToPath(new URL('app/contract.ts', import.meta.url)) } },
   test: {
-    include: ['app/**/*.test.ts', 'main/**/*.test.ts', 'renderer/**/*.test.ts', 'native/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: [
+      'app/**/*.test.ts',
+      'main/**/*.test.ts',
+      'renderer/**/*.test.ts',
+      'native/**/*.test.ts',
+      'scripts/**/*.test.ts',
+    ],
     globalSetup: ['scripts/vitest-global-setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,

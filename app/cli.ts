@@ -17,38 +17,83 @@ import { embedCommand } from './cli/embed-command';
 import { VERSION } from './version';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
-  sample: { run: sampleCommand, usage: 'sample  <dir> [--domain microscopy|remote-sensing|medical] [--count N] [--seed S]' },
+  sample: {
+    run: sampleCommand,
+    usage: 'sample  <dir> [--domain microscopy|remote-sensing|medical] [--count N] [--seed S]',
+  },
   init: { run: initCommand, usage: 'init    --workspace W --name NAME [--domain D]' },
   import: { run: importCommand, usage: 'import  --workspace W --project ID [--workers N] <folder>...' },
   images: { run: imagesCommand, usage: 'images  --workspace W --project ID' },
   pretrain: {
     run: pretrainCommand,
     usage:
-      'pretrain --workspace W --project ID [--preset vit-tiny] ' + '[--img 224] [--patch 16] [--decoder 512x8] [--depth N]\n' +
-      '                      [--mask-ratio 0.75] [--mask random|block|noise] ' + '[--batch 8] [--accum 1] [--steps N | --epochs N]\n' +
-      '                      [--lr-rule floor|sqrt|fixed|linear] [--blr 1.5e-4] [--warmup N] ' + '[--backend auto|tfjs-node-gpu|webgpu|tfjs-node|native|wasm|cpu] [--seed S] [--val-fraction 0.1]\n' +
+      'pretrain --workspace W --project ID [--preset vit-tiny] ' +
+      '[--img 224] [--patch 16] [--decoder 512x8] [--depth N]\n' +
+      '                      [--mask-ratio 0.75] [--mask random|block|noise] ' +
+      '[--batch 8] [--accum 1] [--steps N | --epochs N]\n' +
+      '                      [--lr-rule floor|sqrt|fixed|linear] [--blr 1.5e-4] [--warmup N] ' +
+      '[--backend auto|tfjs-node-gpu|webgpu|tfjs-node|native|wasm|cpu] [--seed S] [--val-fraction 0.1]\n' +
       '                      [--init FILE (official MAE .pth, HF ViTMAE or timm safetensors)]',
   },
   resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },
-  handoff: { run: handoffCommand, usage: 'handoff --workspace W --run ID --out DIR     a torchrun (PyTorch DDP) job that continues the run' },
-  adopt: { run: adoptCommand, usage: 'adopt   --workspace W --project ID DIR       bring a hand-off job back as a run' },
-  probe: { run: probeCommand, usage: 'probe   --workspace W --run ID [--method linear|knn] [--k N] ' + '[--pooling cls|mean] [--labels-per-class N] [--backend B]' },
+  handoff: {
+    run: handoffCommand,
+    usage: 'handoff --workspace W --run ID --out DIR     a torchrun (PyTorch DDP) job that continues the run',
+  },
+  adopt: {
+    run: adoptCommand,
+    usage: 'adopt   --workspace W --project ID DIR       bring a hand-off job back as a run',
+  },
+  probe: {
+    run: probeCommand,
+    usage:
+      'probe   --workspace W --run ID [--method linear|knn] [--k N] ' +
+      '[--pooling cls|mean] [--labels-per-class N] [--backend B]',
+  },
   finetune: {
     run: finetuneCommand,
     usage:
       'finetune --workspace W --run ID [--steps N] [--batch N] [--blr 1e-3] [--warmup N] [--layer-decay 0.75]\n' +
       '                      [--drop-path 0.1] [--label-smoothing 0.1] [--pooling cls|mean] [--seed S] [--backend B]',
   },
-  export: { run: exportCommand, usage: 'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]\n' +
-      '                      [--full (safetensors: the whole MAE in models_mae.py names)]' },
-  relabel: { run: relabelCommand, usage: 'relabel --workspace W --project ID (--images 3,4,10-12 | --folder DIR) ' + '(--label NAME | --clear) | --undo | --history' },
-  reprobe: { run: reprobeCommand, usage: 'reprobe --workspace W --run PROBE_ID   re-fit a probe on its cached features with the labels as they are now' },
-  embed: { run: embedCommand, usage: 'embed   --workspace W --run ID --out DIR [--block N] [--pooling mean|cls]   per-image embeddings (.npy, .csv)' },
-  demo: { run: demoCommand, usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample' },
+  export: {
+    run: exportCommand,
+    usage:
+      'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]\n' +
+      '                      [--full (safetensors: the whole MAE in models_mae.py names)]',
+  },
+  relabel: {
+    run: relabelCommand,
+    usage:
+      'relabel --workspace W --project ID (--images 3,4,10-12 | --folder DIR) ' +
+      '(--label NAME | --clear) | --undo | --history',
+  },
+  reprobe: {
+    run: reprobeCommand,
+    usage:
+      'reprobe --workspace W --run PROBE_ID   re-fit a probe on its cached features with the labels as they are now',
+  },
+  embed: {
+    run: embedCommand,
+    usage:
+      'embed   --workspace W --run ID --out DIR [--block N] [--pooling mean|cls]   per-image embeddings (.npy, .csv)',
+  },
+  demo: {
+    run: demoCommand,
+    usage: 'demo    [--workspace W] [--steps N] [--domain medical|microscopy]   the whole journey on a built-in sample',
+  },
   serve: { run: serveCommand, usage: 'serve   [--workspace W] [--port P] [--host 127.0.0.1] [--stable-token]' },
 };
 
-const USER_ERRORS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'CONFLICT', 'UNSUPPORTED', 'UNAUTHORIZED', 'UNKNOWN_METHOD', 'STORAGE']);
+const USER_ERRORS = new Set([
+  'INVALID_ARGUMENT',
+  'NOT_FOUND',
+  'CONFLICT',
+  'UNSUPPORTED',
+  'UNAUTHORIZED',
+  'UNKNOWN_METHOD',
+  'STORAGE',
+]);
 
 function usage(): string {
   return [
@@ -82,7 +127,9 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`mae-studio: ${error.message}\n`);
       return 1;
     }
-    process.stderr.write(`mae-studio: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `mae-studio: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return 2;
   }
 }

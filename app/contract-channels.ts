@@ -170,16 +170,30 @@ export interface ChannelPlanView {
 export const ChannelPlanSchema = z.strictObject({
   /** Absent: the view's current input count (the project's most common channel count by default). */
   inputChannels: z.number().int().min(1).max(1024).optional(),
-  conversions: z.record(z.string().regex(/^[1-9][0-9]{0,3}$/, 'keys are channel counts such as "1" or "3"'), z.enum(CHANNEL_CONVERSIONS)).default({}),
+  conversions: z
+    .record(
+      z.string().regex(/^[1-9][0-9]{0,3}$/, 'keys are channel counts such as "1" or "3"'),
+      z.enum(CHANNEL_CONVERSIONS),
+    )
+    .default({}),
   bands: z.array(z.number().int().min(0).max(1023)).min(1).max(1024),
   scaling: z.enum(CHANNEL_SCALINGS),
-  percentiles: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).refine(([low, high]) => low < high, 'percentiles must be low < high'),
+  percentiles: z
+    .tuple([z.number().min(0).max(100), z.number().min(0).max(100)])
+    .refine(([low, high]) => low < high, 'percentiles must be low < high'),
   divisor: z.number().positive(),
   window: z
     .tuple([z.number(), z.number()])
-    .refine(([low, high]) => Number.isFinite(low) && Number.isFinite(high) && low < high, 'window must be finite with low < high')
+    .refine(
+      ([low, high]) => Number.isFinite(low) && Number.isFinite(high) && low < high,
+      'window must be finite with low < high',
+    )
     .optional(),
-  displayBands: z.array(z.number().int().min(0).max(1023)).refine((bands) => bands.length === 1 || bands.length === 3, 'show one band (grey) or three (RGB)'),
+  displayBands: z
+    .array(z.number().int().min(0).max(1023))
+    .refine((bands) => bands.length === 1 || bands.length === 3, 'show one band (grey) or three (RGB)'),
   displayRange: z.array(z.tuple([z.number(), z.number()]).nullable()),
-  volume: z.strictObject({ axis: z.enum(VOLUME_AXES), neighbours: z.union([z.literal(0), z.literal(1), z.literal(2)]) }).optional(),
+  volume: z
+    .strictObject({ axis: z.enum(VOLUME_AXES), neighbours: z.union([z.literal(0), z.literal(1), z.literal(2)]) })
+    .optional(),
 });

@@ -212,7 +212,12 @@ const FinetuneRequest = z.strictObject({
   labelSmoothing: z.number().min(0).lt(1).optional(),
   pooling: z.enum(['cls', 'mean']).optional(),
   warmupSteps: z.number().int().min(0).max(1_000_000).optional(), // absent: a tenth of the steps
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
   backend: z.enum(BACKEND_CHOICES).optional(),
 });
 export type FinetuneRequest = z.input<typeof FinetuneRequest>;
@@ -252,7 +257,10 @@ export const downstreamServices = {
     /** What exporting a run in a format would write, with its model card. */
     preview: method(z.tuple([Id, ExportFormatArg, ExportChoices.optional()]), returns<ExportPreview>()),
     /** Exports a run; into `dir`, or the project's exports folder when omitted. */
-    create: method(z.tuple([Id, ExportFormatArg, FolderPath.optional(), ExportChoices.optional()]), returns<ExportOutcome>()),
+    create: method(
+      z.tuple([Id, ExportFormatArg, FolderPath.optional(), ExportChoices.optional()]),
+      returns<ExportOutcome>(),
+    ),
   },
 } as const;
 

@@ -201,7 +201,12 @@ export type SuspectOptions = z.input<typeof SuspectOptions>;
 
 const MapOptions = z.strictObject({
   /** The projection's seed: the same embeddings and seed give the same map. */
-  seed: z.number().int().min(0).max(2 ** 31).default(0),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31)
+    .default(0),
 });
 export type MapOptions = z.input<typeof MapOptions>;
 

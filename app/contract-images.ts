@@ -73,11 +73,31 @@ export interface ImageWindow {
 export const ImageWindowQuery = z.strictObject({
   /** Which sample of the image's file (its frame, page or plane); default the image's own. */
   frame: z.number().int().min(0).max(1_000_000).optional(),
-  x: z.number().int().min(0).max(2 ** 31).default(0),
-  y: z.number().int().min(0).max(2 ** 31).default(0),
+  x: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31)
+    .default(0),
+  y: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31)
+    .default(0),
   /** Region size in native pixels; default to the sample's edge. */
-  width: z.number().int().min(1).max(2 ** 31).optional(),
-  height: z.number().int().min(1).max(2 ** 31).optional(),
+  width: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31)
+    .optional(),
+  height: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31)
+    .optional(),
   /** Keep every step-th pixel of each row and column (1 = native resolution). */
   step: z.number().int().min(1).max(4096).default(1),
 });

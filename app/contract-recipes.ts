@@ -31,7 +31,14 @@ export interface DomainRecipeChoice {
    * The options it starts with here (`blurSigma`, `featureTargets`; SatMAE: `bandGroups` as
    * indices, their names and where they come from, `spatialMask`).
    */
-  options?: { blurSigma?: number; featureTargets?: FeatureTarget[]; bandGroups?: number[][]; bandGroupNames?: string[][]; bandGroupSource?: string; spatialMask?: boolean };
+  options?: {
+    blurSigma?: number;
+    featureTargets?: FeatureTarget[];
+    bandGroups?: number[][];
+    bandGroupNames?: string[][];
+    bandGroupSource?: string;
+    spatialMask?: boolean;
+  };
 }
 
 /** A run's domain recipe as the history, the run panel and the model card name it. */

@@ -6,7 +6,14 @@
 import { z } from 'zod';
 import type { ChannelConversion, VolumeSampling } from './contract-channels';
 import { Id, method, returns } from './contract-method';
-import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeChoice, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from './contract-recipes';
+import {
+  DOMAIN_RECIPES,
+  FEATURE_TARGETS,
+  type DomainRecipeChoice,
+  type DomainRecipeName,
+  type DomainRecipeSummary,
+  type FeatureTarget,
+} from './contract-recipes';
 
 // ---------------------------------------------------------------------------------------------
 // Value types
@@ -20,7 +27,15 @@ export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
  */
 export const LR_RULE_CHOICES = ['linear', 'sqrt', 'fixed', 'floor'] as const;
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
-export const RUN_STATUS_NAMES = ['queued', 'running', 'paused', 'completed', 'failed', 'interrupted', 'stopped'] as const;
+export const RUN_STATUS_NAMES = [
+  'queued',
+  'running',
+  'paused',
+  'completed',
+  'failed',
+  'interrupted',
+  'stopped',
+] as const;
 export type RunStatusName = (typeof RUN_STATUS_NAMES)[number];
 
 /** What the user may choose for a pretraining run; unset fields take the engine's defaults. */
@@ -76,7 +91,11 @@ export interface RecipeDefaults {
   /** Each lr rule's default base lr, and its formula in words. */
   lrRules: Record<(typeof LR_RULE_CHOICES)[number], { blr: number; formula: string }>;
   dataset: {
-    usable: number; channels: number; trainImages: number; valImages: number; excluded: { reason: string; count: number }[];
+    usable: number;
+    channels: number;
+    trainImages: number;
+    valImages: number;
+    excluded: { reason: string; count: number }[];
     /** How images of each channel count become the input bands (the channel plan's decision). */
     conversions: Record<string, ChannelConversion>;
     /** Classes the channel plan leaves out entirely. */
@@ -270,18 +289,29 @@ export interface ReconstructionImage {
 export type TrainingProgress = { runId: number; projectId: number } & (
   | { type: 'started'; backend: string; device: string; step: number; totalSteps: number }
   | {
-      type: 'step'; step: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number;
-      etaSeconds: number; tensorBytes: number; rssBytes: number;
+      type: 'step';
+      step: number;
+      totalSteps: number;
+      loss: number;
+      lr: number;
+      imagesPerSecond: number;
+      etaSeconds: number;
+      tensorBytes: number;
+      rssBytes: number;
       /** Pretraining: whether the ETA is the warm-up's estimate or this run's own pace, over how many steps. */
-      etaBasis?: 'warm-up' | 'run'; etaMeasuredSteps?: number;
+      etaBasis?: 'warm-up' | 'run';
+      etaMeasuredSteps?: number;
       /** Pretraining: share of the time since the last step report spent waiting for data (0–1). */
       dataWaitShare?: number;
     }
   | {
       /** Pretraining: the training images being prepared into the decoded cache before the first step. */
-      type: 'preparing'; done: number; total: number;
+      type: 'preparing';
+      done: number;
+      total: number;
       /** Of those done, read from their files (not cached yet), and changed on disk since cached. */
-      read: number; changed: number;
+      read: number;
+      changed: number;
     }
   | { type: 'validation'; step: number; loss: number }
   | { type: 'checkpoint'; step: number }
@@ -334,7 +364,10 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
 
 /** An empty field arrives as null (a cleared number input), a wrong type as itself. */
 function missingOr(label: string, expected: string) {
-  return (issue: { input?: unknown }) => (issue.input === null || issue.input === undefined ? `${label} is empty: enter ${expected}` : `${label} must be ${expected}`);
+  return (issue: { input?: unknown }) =>
+    issue.input === null || issue.input === undefined
+      ? `${label} is empty: enter ${expected}`
+      : `${label} must be ${expected}`;
 }
 
 /** A whole number in [min, max], with errors in the field's own words. */
@@ -365,21 +398,37 @@ export const RecipeSchema = z.strictObject({
   preset: choice('preset', ENCODER_CHOICES).optional(),
   imgSize: wholeNumber('imgSize', 1, 4096).optional(),
   patchSize: wholeNumber('patchSize', 1, 256).optional(),
-  decoder: z.string({ error: missingOr(RECIPE_LABELS.decoder, 'width × blocks, like 512x8') }).max(32, 'Decoder must look like 512x8 (width × blocks)').optional(),
+  decoder: z
+    .string({ error: missingOr(RECIPE_LABELS.decoder, 'width × blocks, like 512x8') })
+    .max(32, 'Decoder must look like 512x8 (width × blocks)')
+    .optional(),
   depth: wholeNumber('depth', 1, 64).optional(),
   maskRatio: decimal('maskRatio').optional(),
   maskStrategy: choice('maskStrategy', MASK_STRATEGIES).optional(),
   normPixLoss: z.boolean({ error: 'Loss target must be normalised per patch or pixels' }).optional(),
   domainRecipe: choice('domainRecipe', DOMAIN_RECIPES).optional(),
-  blurSigma: decimal('blurSigma').min(0.1, 'Blur σ must be at least 0.1 pixels').max(16, 'Blur σ can be at most 16 pixels').optional(),
+  blurSigma: decimal('blurSigma')
+    .min(0.1, 'Blur σ must be at least 0.1 pixels')
+    .max(16, 'Blur σ can be at most 16 pixels')
+    .optional(),
   featureTargets: z
-    .array(choice('featureTargets', FEATURE_TARGETS), { error: `Feature targets must be a list of ${FEATURE_TARGETS.join(', ')}` })
+    .array(choice('featureTargets', FEATURE_TARGETS), {
+      error: `Feature targets must be a list of ${FEATURE_TARGETS.join(', ')}`,
+    })
     .min(1, `Feature targets is empty: choose at least one of ${FEATURE_TARGETS.join(', ')}`)
     .max(FEATURE_TARGETS.length)
     .refine((targets) => new Set(targets).size === targets.length, 'Feature targets names a target twice')
     .optional(),
   bandGroups: z
-    .array(z.array(z.union([z.number().int().min(0).max(4095), z.string().min(1).max(64)]), { error: 'Band groups must be lists of band indices or names' }).min(1, 'Band groups has an empty group: each needs at least one band').max(4096), { error: 'Band groups must be a list of groups of band indices or names' })
+    .array(
+      z
+        .array(z.union([z.number().int().min(0).max(4095), z.string().min(1).max(64)]), {
+          error: 'Band groups must be lists of band indices or names',
+        })
+        .min(1, 'Band groups has an empty group: each needs at least one band')
+        .max(4096),
+      { error: 'Band groups must be a list of groups of band indices or names' },
+    )
     .min(1, 'Band groups is empty: give at least one group')
     .max(64)
     .optional(),
@@ -399,7 +448,10 @@ export const RecipeSchema = z.strictObject({
 
 /** A recipe as a form holds it while someone types: any field may be empty (null) or wrong. */
 const RecipeDraft = z.object(
-  Object.fromEntries(Object.keys(RecipeSchema.shape).map((key) => [key, z.unknown().optional()])) as Record<keyof Recipe, z.ZodOptional<z.ZodUnknown>>,
+  Object.fromEntries(Object.keys(RecipeSchema.shape).map((key) => [key, z.unknown().optional()])) as Record<
+    keyof Recipe,
+    z.ZodOptional<z.ZodUnknown>
+  >,
 );
 export type RecipeDraft = z.infer<typeof RecipeDraft>;
 
@@ -409,7 +461,12 @@ const MaskPreviewQuery = z.strictObject({
   maskRatio: Finite.default(0.75),
   patchSize: Count.max(256).default(16),
   imgSize: Count.max(1024).default(224),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
   /** Deblurring MAE: show the picture blurred by this σ (model pixels), as its encoder sees it. */
   blurSigma: Finite.min(0.1).max(16).optional(),
   /** SatMAE: draw masks for this many band groups, per group or shared (`spatialMask`), as its training does. */

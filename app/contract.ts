@@ -8,8 +8,29 @@
  * so the renderer may import it.
  */
 import { z } from 'zod';
-import { FolderPath, Id, ImageSelection as ImageSelectionSchema, LabelValue, method, returns, type MethodSpec, type Returns } from './contract-method';
-import { DOMAINS, type Project, type ImageDetail, type DatasetHealth, type ImagePage, type LabelCount, type ImportFailure, type ImportResult, type ImportProgress, type DirectoryListing, type SystemInfo } from './contract-data';
+import {
+  FolderPath,
+  Id,
+  ImageSelection as ImageSelectionSchema,
+  LabelValue,
+  method,
+  returns,
+  type MethodSpec,
+  type Returns,
+} from './contract-method';
+import {
+  DOMAINS,
+  type Project,
+  type ImageDetail,
+  type DatasetHealth,
+  type ImagePage,
+  type LabelCount,
+  type ImportFailure,
+  type ImportResult,
+  type ImportProgress,
+  type DirectoryListing,
+  type SystemInfo,
+} from './contract-data';
 import { downstreamEvents, downstreamServices } from './contract-downstream';
 import { embeddingEvents, embeddingServices } from './contract-embeddings';
 import { ImageWindowQuery, type ImageWindow, type ProjectRemoval, type TrainingCacheUsage } from './contract-images';
@@ -36,7 +57,10 @@ const ProjectName = z
   .trim()
   .min(1, 'a project needs a name')
   .max(200)
-  .refine((name) => name.isWellFormed() && !name.includes('\u0000'), 'a project name must be well-formed text without NUL characters');
+  .refine(
+    (name) => name.isWellFormed() && !name.includes('\u0000'),
+    'a project name must be well-formed text without NUL characters',
+  );
 
 export const IMAGE_SORTS = ['path', 'label', 'size', 'imported', 'channels', 'bitDepth'] as const;
 
@@ -68,7 +92,12 @@ export type CreateProject = z.input<typeof CreateProject>;
 export type ImageSelection = z.input<typeof ImageSelectionSchema>;
 const SplitOptions = z.strictObject({
   valFraction: z.number().min(0).max(0.9).default(0.1),
-  seed: z.number().int().min(0).max(2 ** 31).default(0),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31)
+    .default(0),
 });
 export type SplitOptions = z.input<typeof SplitOptions>;
 
@@ -135,7 +164,10 @@ export const services = {
   },
   imports: {
     /** Starts importing folders into a project; progress arrives as `importProgress` events. */
-    start: method(z.tuple([Id, z.array(FolderPath).min(1).max(64), ImportStartOptions.optional()]), returns<{ importId: string }>()),
+    start: method(
+      z.tuple([Id, z.array(FolderPath).min(1).max(64), ImportStartOptions.optional()]),
+      returns<{ importId: string }>(),
+    ),
     cancel: method(z.tuple([z.string().min(1).max(64)]), returns<void>()),
   },
   files: {

@@ -22,11 +22,36 @@ function hostileValues(): unknown[] {
   let deep: unknown = 'bottom';
   for (let i = 0; i < 2000; i++) deep = { next: deep };
   return [
-    undefined, null, true, -1, 0, 1.5, Number.MAX_SAFE_INTEGER, Number.NaN, Number.POSITIVE_INFINITY, -0,
-    '', ' ', 'x'.repeat(1_000_000), '../../../../etc/passwd', '/etc/shadow', 'C:\\Windows\\System32', '\u0000', '%00', '\ud800',
-    [], [[[]]], {}, { __proto__: { admin: true } }, JSON.parse('{"__proto__": {"polluted": 1}}'), { constructor: { prototype: { polluted: 1 } } },
-    deep, new Array(100_000).fill(7), { projectId: -5, offset: -1, limit: 1e9, sort: 'DROP TABLE images' },
-    { name: 'x'.repeat(10_000), domain: 'not-a-domain' }, { projectId: 1, search: "' OR 1=1 --" },
+    undefined,
+    null,
+    true,
+    -1,
+    0,
+    1.5,
+    Number.MAX_SAFE_INTEGER,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    -0,
+    '',
+    ' ',
+    'x'.repeat(1_000_000),
+    '../../../../etc/passwd',
+    '/etc/shadow',
+    'C:\\Windows\\System32',
+    '\u0000',
+    '%00',
+    '\ud800',
+    [],
+    [[[]]],
+    {},
+    { __proto__: { admin: true } },
+    JSON.parse('{"__proto__": {"polluted": 1}}'),
+    { constructor: { prototype: { polluted: 1 } } },
+    deep,
+    new Array(100_000).fill(7),
+    { projectId: -5, offset: -1, limit: 1e9, sort: 'DROP TABLE images' },
+    { name: 'x'.repeat(10_000), domain: 'not-a-domain' },
+    { projectId: 1, search: "' OR 1=1 --" },
   ];
 }
 
@@ -36,7 +61,8 @@ function hostileArguments(arity: number): unknown[] {
   const lists: unknown[] = ['not an array', 42, null, { 0: 1, length: 1 }, new Array(50).fill(null)];
   for (const value of values) {
     lists.push([value]);
-    for (let position = 1; position < Math.max(arity, 2); position++) lists.push([1, ...Array(position - 1).fill(1), value]);
+    for (let position = 1; position < Math.max(arity, 2); position++)
+      lists.push([1, ...Array(position - 1).fill(1), value]);
   }
   return lists;
 }
@@ -82,7 +108,16 @@ describe('the contract under hostile calls', () => {
   }, 120_000);
 
   it('refuses unknown and prototype channels by name', async () => {
-    for (const channel of ['nope', 'projects', 'projects.__proto__', 'constructor.prototype', '__proto__.toString', 'projects.list.extra', '', 'x'.repeat(100_000)]) {
+    for (const channel of [
+      'nope',
+      'projects',
+      'projects.__proto__',
+      'constructor.prototype',
+      '__proto__.toString',
+      'projects.list.extra',
+      '',
+      'x'.repeat(100_000),
+    ]) {
       const reply = await dispatch(channel, []);
       expect(reply).toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
       expect((reply as { error: { message: string } }).error.message.length).toBeLessThan(300);

@@ -47,17 +47,37 @@ describe('dispatcher', () => {
     const huge = await dispatch('projects.create', [{ name: 'x'.repeat(1_000_000) }]);
     expect(huge).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
 
-    expect(await dispatch('projects.list', { not: 'an array' })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
-    expect(await dispatch('projects.list', ['unexpected'])).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(await dispatch('projects.list', { not: 'an array' })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT' },
+    });
+    expect(await dispatch('projects.list', ['unexpected'])).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT' },
+    });
   });
 
   it('passes typed errors through and wraps unexpected ones as INTERNAL', async () => {
-    expect(await dispatch('projects.get', [424242])).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: 'no project with id 424242' } });
+    expect(await dispatch('projects.get', [424242])).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND', message: 'no project with id 424242' },
+    });
     const broken = createDispatcher(
-      { ...studio.services, projects: { ...studio.services.projects, list: () => { throw new TypeError('boom'); } } },
+      {
+        ...studio.services,
+        projects: {
+          ...studio.services.projects,
+          list: () => {
+            throw new TypeError('boom');
+          },
+        },
+      },
       (error) => logged.push(error),
     );
-    expect(await broken('projects.list', [])).toMatchObject({ ok: false, error: { code: 'INTERNAL', message: 'projects.list failed: boom' } });
+    expect(await broken('projects.list', [])).toMatchObject({
+      ok: false,
+      error: { code: 'INTERNAL', message: 'projects.list failed: boom' },
+    });
     expect(logged).toHaveLength(1);
   });
 });

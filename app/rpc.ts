@@ -5,14 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
-import {
-  methodSpec,
-  StudioError,
-  type EventName,
-  type EventPayload,
-  type Reply,
-  type StudioImpl,
-} from './contract';
+import { methodSpec, StudioError, type EventName, type EventPayload, type Reply, type StudioImpl } from './contract';
 
 /** Calls one channel with raw, untrusted arguments. */
 export type Dispatch = (channel: string, args: unknown) => Promise<Reply>;

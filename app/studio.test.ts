@@ -32,7 +32,9 @@ async function projectWithImages(name: string, labels: string[], count: number) 
     for (let i = 0; i < count; i++) {
       // Distinct content per file, or the import would record duplicates.
       const pixels = Buffer.from(Array.from({ length: 256 }, (_, p) => (p * (i + 1) + labelIndex * 97) % 256));
-      await sharp(pixels, { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(path.join(dir, 'images', label, `${i}.png`));
+      await sharp(pixels, { raw: { width: 16, height: 16, channels: 1 } })
+        .png()
+        .toFile(path.join(dir, 'images', label, `${i}.png`));
     }
   }
   const result = await studio.runImport('test', project.id, [path.join(dir, 'images')]);
@@ -64,13 +66,21 @@ describe('projects', () => {
     studio.workspace.runs.addCheckpoint(run.id, 10, checkpoint, 'f'.repeat(64));
 
     const removal = await studio.services.projects.removal(project.id);
-    expect(removal).toMatchObject({ projectId: project.id, images: 6, runs: 1, checkpoints: 1, exports: 0, training: [] });
+    expect(removal).toMatchObject({
+      projectId: project.id,
+      images: 6,
+      runs: 1,
+      checkpoints: 1,
+      exports: 0,
+      training: [],
+    });
     expect(removal.bytes).toBeGreaterThan(1000); // the checkpoint plus six thumbnails
 
     await studio.services.projects.remove(project.id);
     await expect(async () => studio.services.projects.get(project.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(fs.existsSync(studio.workspace.projectDir(project.id))).toBe(false);
-    const count = (table: string) => (studio.workspace.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const count = (table: string) =>
+      (studio.workspace.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     expect([count('images'), count('runs'), count('checkpoints')]).toEqual([0, 0, 0]);
     expect(fs.readdirSync(path.join(dir, 'images', 'a'))).toHaveLength(3);
     expect(fs.readdirSync(path.join(dir, 'images', 'b'))).toHaveLength(3);
@@ -96,7 +106,9 @@ describe('projects', () => {
     const project = await projectWithImages('Importing', ['a'], 2);
     const finished = new Promise((resolve) => studio.events.on('importFinished', resolve));
     await studio.services.imports.start(project.id, [path.join(dir, 'images')]);
-    await expect(async () => studio.services.projects.remove(project.id)).rejects.toThrow('while an import into it is running');
+    await expect(async () => studio.services.projects.remove(project.id)).rejects.toThrow(
+      'while an import into it is running',
+    );
     await finished;
     await studio.services.projects.remove(project.id);
   });
@@ -105,15 +117,27 @@ describe('projects', () => {
 describe('single images', () => {
   it('leaves one image out of training and takes it back, and relabels a selection', async () => {
     const project = await projectWithImages('Cells', ['a', 'b'], 2);
-    const page = await studio.services.images.list({ projectId: project.id, offset: 0, limit: 200, sort: 'path', status: 'ok' });
+    const page = await studio.services.images.list({
+      projectId: project.id,
+      offset: 0,
+      limit: 200,
+      sort: 'path',
+      status: 'ok',
+    });
     const [first, second, third] = page.images;
-    expect(await studio.services.curation.setExcluded(project.id, { imageIds: [first!.id] }, true)).toEqual({ changed: 1 });
+    expect(await studio.services.curation.setExcluded(project.id, { imageIds: [first!.id] }, true)).toEqual({
+      changed: 1,
+    });
     expect((await studio.services.images.get(first!.id)).excluded).toBe(true);
     expect((await studio.services.curation.health(project.id)).excluded).toBe(1);
-    expect(await studio.services.curation.setExcluded(project.id, { imageIds: [first!.id] }, false)).toEqual({ changed: 1 });
+    expect(await studio.services.curation.setExcluded(project.id, { imageIds: [first!.id] }, false)).toEqual({
+      changed: 1,
+    });
     expect((await studio.services.curation.health(project.id)).excluded).toBe(0);
 
-    expect(await studio.services.curation.setLabel(project.id, { imageIds: [second!.id, third!.id] }, 'mitosis')).toEqual({ changed: 2 });
+    expect(
+      await studio.services.curation.setLabel(project.id, { imageIds: [second!.id, third!.id] }, 'mitosis'),
+    ).toEqual({ changed: 2 });
     expect((await studio.services.images.labels(project.id)).find((entry) => entry.label === 'mitosis')?.count).toBe(2);
     expect((await studio.services.images.get(third!.id)).label).toBe('mitosis');
   });
@@ -125,7 +149,10 @@ describe('imports', () => {
     const project = await studio.services.projects.create({ name: 'Workers', domain: 'general' });
     const folder = path.join(dir, 'few');
     fs.mkdirSync(folder);
-    for (let i = 0; i < 3; i++) await sharp(Buffer.alloc(64, i * 40), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(folder, `${i}.png`));
+    for (let i = 0; i < 3; i++)
+      await sharp(Buffer.alloc(64, i * 40), { raw: { width: 8, height: 8, channels: 1 } })
+        .png()
+        .toFile(path.join(folder, `${i}.png`));
     const finished = new Promise<ImportResult>((resolve) => studio.events.on('importFinished', resolve));
     expect(await dispatch('imports.start', [project.id, [folder], { workers: 0 }])).toMatchObject({ ok: true });
     expect(await finished).toMatchObject({ filesSeen: 3, imported: 3 });

@@ -62,10 +62,15 @@ export class Studio {
       ...this.training.services,
       ...evaluationServices(() => this.workspace, this.training.processes),
       ...exportServices(() => this.workspace),
-      ...embeddingServices(() => this.workspace, this.events, (job, stop) => {
-        this.#stops.add(stop);
-        this.#track(job.finally(() => this.#stops.delete(stop)));
-      }, this.host.mapWorkerPath),
+      ...embeddingServices(
+        () => this.workspace,
+        this.events,
+        (job, stop) => {
+          this.#stops.add(stop);
+          this.#track(job.finally(() => this.#stops.delete(stop)));
+        },
+        this.host.mapWorkerPath,
+      ),
     };
   }
 
@@ -87,7 +92,11 @@ export class Studio {
       removal: (id) => ({ ...this.workspace.projects.removal(id), bytes: folderBytes(this.workspace.projectDir(id)) }),
       remove: (id) => {
         if ([...this.#importProjects.values()].includes(id)) {
-          throw new StudioError('CONFLICT', `project ${id} cannot be deleted while an import into it is running: cancel the import first`, { projectId: id });
+          throw new StudioError(
+            'CONFLICT',
+            `project ${id} cannot be deleted while an import into it is running: cancel the import first`,
+            { projectId: id },
+          );
         }
         this.workspace.projects.remove(id);
         // Only the project's own folder: image files are referenced in place and never touched.
@@ -118,7 +127,11 @@ export class Studio {
       deleteTrainingCache: (projectId) => {
         const { training } = this.workspace.projects.removal(projectId);
         if (training.length > 0) {
-          throw new StudioError('CONFLICT', `the training cache of project ${projectId} is in use by run ${training.join(', ')}: stop it first`, { projectId, training });
+          throw new StudioError(
+            'CONFLICT',
+            `the training cache of project ${projectId} is in use by run ${training.join(', ')}: stop it first`,
+            { projectId, training },
+          );
         }
         deleteCache(this.workspace.projectDir(projectId));
         return { projectId, ...cacheUsage(this.workspace.projectDir(projectId)) };
@@ -139,8 +152,16 @@ export class Studio {
         this.workspace.projects.require(projectId);
         // Only the images the next run uses: the channel plan's left-out counts get no split.
         const leftOut = leftOutChannels(channelPlanView(this.workspace, projectId));
-        const { train, val } = stratifiedSplit(this.workspace.curation.keptImages(projectId, leftOut), valFraction, seed);
-        this.workspace.curation.saveSplit(projectId, train.map((image) => image.id), val.map((image) => image.id));
+        const { train, val } = stratifiedSplit(
+          this.workspace.curation.keptImages(projectId, leftOut),
+          valFraction,
+          seed,
+        );
+        this.workspace.curation.saveSplit(
+          projectId,
+          train.map((image) => image.id),
+          val.map((image) => image.id),
+        );
         return { train: train.length, val: val.length };
       },
       channelPlan: (projectId) => {
@@ -150,7 +171,11 @@ export class Studio {
       setChannelPlan: (projectId, plan) => {
         this.workspace.projects.require(projectId);
         const view = channelPlanView(this.workspace, projectId);
-        const valid = validatePlan(plan, view.groups.map((group) => group.channels), view.plan.inputChannels);
+        const valid = validatePlan(
+          plan,
+          view.groups.map((group) => group.channels),
+          view.plan.inputChannels,
+        );
         checkPlanVolumes(this.workspace, projectId, valid);
         this.workspace.channelPlans.savePlan(projectId, valid);
         return channelPlanView(this.workspace, projectId);
@@ -216,7 +241,13 @@ export class Studio {
    * Imports folders and reports progress as events; the promise resolves with the result.
    * `workers`: worker threads (absent: one per core, 0: this thread only).
    */
-  async runImport(importId: string, projectId: number, folders: string[], signal?: AbortSignal, options: { workers?: number } = {}) {
+  async runImport(
+    importId: string,
+    projectId: number,
+    folders: string[],
+    signal?: AbortSignal,
+    options: { workers?: number } = {},
+  ) {
     this.#importProjects.set(importId, projectId);
     try {
       const result = await importFolders({
@@ -235,7 +266,17 @@ export class Studio {
     } catch (error) {
       // The UI waits for importFinished: it must hear about a failure too.
       this.events.emit('importFinished', {
-        importId, projectId, filesSeen: 0, imported: 0, samples: 0, skipped: 0, skippedFiles: [], duplicates: [], errors: [], seconds: 0, cancelled: false,
+        importId,
+        projectId,
+        filesSeen: 0,
+        imported: 0,
+        samples: 0,
+        skipped: 0,
+        skippedFiles: [],
+        duplicates: [],
+        errors: [],
+        seconds: 0,
+        cancelled: false,
         error: error instanceof Error ? error.message : String(error),
       });
       throw error;
@@ -246,7 +287,9 @@ export class Studio {
   }
 
   #track(job: Promise<unknown>): void {
-    const settled = job.catch((error) => console.error('[studio] import failed:', error)).finally(() => this.#running.delete(settled));
+    const settled = job
+      .catch((error) => console.error('[studio] import failed:', error))
+      .finally(() => this.#running.delete(settled));
     this.#running.add(settled);
   }
 
@@ -294,7 +337,14 @@ function listDirectory(dir: string) {
     entries = fs.readdirSync(resolved, { withFileTypes: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a folder' : code === 'EACCES' ? 'cannot be read (permission denied)' : (error as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'ENOTDIR'
+          ? 'is not a folder'
+          : code === 'EACCES'
+            ? 'cannot be read (permission denied)'
+            : (error as Error).message;
     throw new StudioError('INVALID_ARGUMENT', `${resolved} ${why}`, { path: resolved });
   }
   const folders = entries

@@ -62,6 +62,7 @@ export function defaultWorkspace(): string {
   if (process.env.MAE_STUDIO_WORKSPACE) return process.env.MAE_STUDIO_WORKSPACE;
   const home = os.homedir();
   if (process.platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'MAE Studio');
-  if (process.platform === 'win32') return path.join(process.env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'MAE Studio');
+  if (process.platform === 'win32')
+    return path.join(process.env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'MAE Studio');
   return path.join(process.env.XDG_CONFIG_HOME ?? path.join(home, '.config'), 'MAE Studio');
 }

@@ -24,7 +24,10 @@ const steps = Number(argument('steps', '3'));
 const channels = 5;
 
 const selection = await selectBackend(backend);
-console.log(`backend ${selection.backend}; ViT-Tiny depth 4, decoder 128x2, ${imgSize}` + ` px / ${patchSize}, ${channels} channels, batch ${batchSize}`);
+console.log(
+  `backend ${selection.backend}; ViT-Tiny depth 4, decoder 128x2, ${imgSize}` +
+    ` px / ${patchSize}, ${channels} channels, batch ${batchSize}`,
+);
 const variants: [string, DomainRecipeConfig | undefined][] = [
   ['MAE (L tokens)', undefined],
   ['CA-MAE, no Fourier term (C·L tokens)', { name: 'camae', fourierLossWeight: 0 }],
@@ -32,7 +35,10 @@ const variants: [string, DomainRecipeConfig | undefined][] = [
 ];
 for (const [name, domainRecipe] of variants) {
   const model = maeConfigFromParts('vit-tiny', patchSize, '128x2', { imgSize, depth: 4, inChans: channels });
-  const trainer = MaeTrainer.create({ model, batchSize, totalSteps: steps + 1, warmupSteps: 0, seed: 1, ...(domainRecipe && { domainRecipe }) }, syntheticSource({ imgSize, channels }));
+  const trainer = MaeTrainer.create(
+    { model, batchSize, totalSteps: steps + 1, warmupSteps: 0, seed: 1, ...(domainRecipe && { domainRecipe }) },
+    syntheticSource({ imgSize, channels }),
+  );
   await trainer.trainStep(); // warm-up
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {

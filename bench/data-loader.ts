@@ -30,7 +30,14 @@ import { MaeTrainer } from '../app/train/trainer';
 
 const IMG_SIZE = 224;
 const STEP_BATCH = 8;
-const TRANSFORM: ChannelTransform = { inputChannels: 3, conversions: { 3: 'keep' }, bands: [0, 1, 2], clip: [null, null, null], center: [124, 116, 104], spread: [58, 57, 57] };
+const TRANSFORM: ChannelTransform = {
+  inputChannels: 3,
+  conversions: { 3: 'keep' },
+  bands: [0, 1, 2],
+  clip: [null, null, null],
+  center: [124, 116, 104],
+  spread: [58, 57, 57],
+};
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -38,7 +45,8 @@ function argument(name: string, fallback: string): string {
 }
 function count(name: string, fallback: number): number {
   const value = Number(argument(name, String(fallback)));
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${argument(name, '')}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name} must be a positive integer, got ${argument(name, '')}`);
   return value;
 }
 
@@ -52,18 +60,33 @@ async function writeImage(file: string, seed: number): Promise<void> {
     for (let x = 0; x < width; x++) {
       for (let c = 0; c < 3; c++) {
         const wave = Math.sin((x * (c + 1) + seed * 13) / 17) * Math.cos((y * (3 - c) + seed) / 23);
-        pixels[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(128 + 90 * wave + 30 * (rng.uniform() - 0.5))));
+        pixels[(y * width + x) * 3 + c] = Math.max(
+          0,
+          Math.min(255, Math.round(128 + 90 * wave + 30 * (rng.uniform() - 0.5))),
+        );
       }
     }
   }
-  await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toFile(file);
+  await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toFile(file);
 }
 
 /** Samples/s of `batches` batches of `batch` from a loader (one untimed batch first). */
-async function loaderRate(entries: ImageEntry[], records: Awaited<ReturnType<typeof prepareTrainingCache>>['records'] | undefined, batches: number, batch: number): Promise<number> {
+async function loaderRate(
+  entries: ImageEntry[],
+  records: Awaited<ReturnType<typeof prepareTrainingCache>>['records'] | undefined,
+  batches: number,
+  batch: number,
+): Promise<number> {
   const loader = trainingLoader({
-    entries, imgSize: IMG_SIZE, side: storedSide(IMG_SIZE), transform: TRANSFORM, normalisation: normalisationOf(TRANSFORM, 8, [], []),
-    memoryBytes: 0, ...(records && { records }),
+    entries,
+    imgSize: IMG_SIZE,
+    side: storedSide(IMG_SIZE),
+    transform: TRANSFORM,
+    normalisation: normalisationOf(TRANSFORM, 8, [], []),
+    memoryBytes: 0,
+    ...(records && { records }),
   });
   const rng = Rng.fromSeed(1, 2);
   try {
@@ -77,7 +100,10 @@ async function loaderRate(entries: ImageEntry[], records: Awaited<ReturnType<typ
 }
 
 /** Samples/s of a ViT-Tiny/16 @224 MAE step (batch 8, synthetic images) on `backend`. */
-async function stepRate(backend: Exclude<BackendPreference, 'auto'>, steps: number): Promise<{ rate: number; device: string } | string> {
+async function stepRate(
+  backend: Exclude<BackendPreference, 'auto'>,
+  steps: number,
+): Promise<{ rate: number; device: string } | string> {
   let device: string;
   try {
     device = (await selectBackend(backend, { log: () => undefined })).device;
@@ -85,7 +111,10 @@ async function stepRate(backend: Exclude<BackendPreference, 'auto'>, steps: numb
     return (error as Error).message;
   }
   const model = MAE_PRESETS.maeVitTinyPatch16Dec512d8b({ inChans: 3 });
-  const trainer = MaeTrainer.create({ model, batchSize: STEP_BATCH, totalSteps: 1000, warmupSteps: 0, seed: 0 }, syntheticSource({ imgSize: IMG_SIZE, channels: 3 }));
+  const trainer = MaeTrainer.create(
+    { model, batchSize: STEP_BATCH, totalSteps: 1000, warmupSteps: 0, seed: 0 },
+    syntheticSource({ imgSize: IMG_SIZE, channels: 3 }),
+  );
   try {
     await trainer.trainStep();
     const started = performance.now();
@@ -103,7 +132,9 @@ async function main(): Promise<void> {
   const steps = count('steps', 2);
   const backends = argument('backends', 'native').split(',') as Exclude<BackendPreference, 'auto'>[];
   const json = process.argv.includes('--json');
-  const log = (line: string): void => { if (!json) console.log(line); };
+  const log = (line: string): void => {
+    if (!json) console.log(line);
+  };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-data-'));
   try {
     const entries: ImageEntry[] = [];
@@ -113,12 +144,23 @@ async function main(): Promise<void> {
       await writeImage(file, index);
       entries.push({ path: file, sha256: `bench-${index}`, channels: 3, bitDepth: 8, width: 640, height: 480 });
     }
-    log(`${images} JPEGs 640×480 RGB; batches of ${batch} at ${IMG_SIZE}×${IMG_SIZE}, ` + `stored side ${storedSide(IMG_SIZE)}; ${os.cpus().length} cores`);
+    log(
+      `${images} JPEGs 640×480 RGB; batches of ${batch} at ${IMG_SIZE}×${IMG_SIZE}, ` +
+        `stored side ${storedSide(IMG_SIZE)}; ${os.cpus().length} cores`,
+    );
     const prepareStarted = performance.now();
-    const cache = await prepareTrainingCache({ projectDir: path.join(dir, 'project'), entries, side: storedSide(IMG_SIZE), transform: TRANSFORM });
+    const cache = await prepareTrainingCache({
+      projectDir: path.join(dir, 'project'),
+      entries,
+      side: storedSide(IMG_SIZE),
+      transform: TRANSFORM,
+    });
     const prepareRate = (images * 1000) / (performance.now() - prepareStarted);
     const usage = cacheUsage(path.join(dir, 'project'));
-    log(`prepare (one-off)     ${prepareRate.toFixed(1)} samples/s, ` + `cache ${(usage.bytes / 2 ** 20).toFixed(1)} MiB for ${usage.samples} samples`);
+    log(
+      `prepare (one-off)     ${prepareRate.toFixed(1)} samples/s, ` +
+        `cache ${(usage.bytes / 2 ** 20).toFixed(1)} MiB for ${usage.samples} samples`,
+    );
     const fromFiles = await loaderRate(entries, undefined, batches, batch);
     log(`loader from files     ${fromFiles.toFixed(1)} samples/s`);
     const fromCache = await loaderRate(entries, cache.records, batches, batch);
@@ -133,10 +175,31 @@ async function main(): Promise<void> {
       }
       const ratio = fromCache / step.rate;
       const verdict = backend === 'native' ? (ratio >= 10 ? '  target ≥10×: met' : '  target ≥10×: MISSED') : '';
-      log(`${backend.padEnd(8)} ViT-Tiny/16@224 step ${step.rate.toFixed(2)} samples/s (${step.device}); ` + `cache/step ${ratio.toFixed(1)}×, files/step ${(fromFiles / step.rate).toFixed(1)}×${verdict}`);
-      rows.push({ backend, device: step.device, stepSamplesPerSecond: step.rate, cacheOverStep: ratio, filesOverStep: fromFiles / step.rate });
+      log(
+        `${backend.padEnd(8)} ViT-Tiny/16@224 step ${step.rate.toFixed(2)} samples/s (${step.device}); ` +
+          `cache/step ${ratio.toFixed(1)}×, files/step ${(fromFiles / step.rate).toFixed(1)}×${verdict}`,
+      );
+      rows.push({
+        backend,
+        device: step.device,
+        stepSamplesPerSecond: step.rate,
+        cacheOverStep: ratio,
+        filesOverStep: fromFiles / step.rate,
+      });
     }
-    if (json) console.log(JSON.stringify({ images, batch, batches, prepareSamplesPerSecond: prepareRate, cacheBytes: usage.bytes, loaderFromFiles: fromFiles, loaderFromCache: fromCache, steps: rows }));
+    if (json)
+      console.log(
+        JSON.stringify({
+          images,
+          batch,
+          batches,
+          prepareSamplesPerSecond: prepareRate,
+          cacheBytes: usage.bytes,
+          loaderFromFiles: fromFiles,
+          loaderFromCache: fromCache,
+          steps: rows,
+        }),
+      );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

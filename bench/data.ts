@@ -13,7 +13,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importSection } from './data/import-section';
 import { DEFAULT_DATASET_DIR, FILES_PER_FOLDER } from './data/png-dataset';
-import { defaultCoreCounts, optionValue, type DataBenchOptions, type DataSection, type Measurement, type RunChild } from './data/section';
+import {
+  defaultCoreCounts,
+  optionValue,
+  type DataBenchOptions,
+  type DataSection,
+  type Measurement,
+  type RunChild,
+} from './data/section';
 
 /** Every section, in the order they run and print. A new one is a file in bench/data/ and a line here. */
 const SECTIONS: DataSection[] = [importSection];
@@ -26,16 +33,27 @@ function parseOptions(argv: readonly string[]): DataBenchOptions & { sections: D
   const all = os.availableParallelism();
   const coresOption = optionValue(argv, '--cores');
   const cores = coresOption === undefined ? defaultCoreCounts() : coresOption.split(',').map(Number);
-  for (const count of cores) if (!Number.isInteger(count) || count < 1 || count > all) throw new Error(`--cores must list whole numbers from 1 to ${all}, got ${coresOption}`);
+  for (const count of cores)
+    if (!Number.isInteger(count) || count < 1 || count > all)
+      throw new Error(`--cores must list whole numbers from 1 to ${all}, got ${coresOption}`);
   const rounds = Number(optionValue(argv, '--rounds') ?? 1);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive whole number, got ${optionValue(argv, '--rounds')}`);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds must be a positive whole number, got ${optionValue(argv, '--rounds')}`);
   const names = (optionValue(argv, '--sections') ?? SECTIONS.map((section) => section.name).join(',')).split(',');
   const sections = names.map((name) => {
     const section = SECTIONS.find((candidate) => candidate.name === name);
-    if (!section) throw new Error(`no section named ${name} (have: ${SECTIONS.map((candidate) => candidate.name).join(', ')})`);
+    if (!section)
+      throw new Error(`no section named ${name} (have: ${SECTIONS.map((candidate) => candidate.name).join(', ')})`);
     return section;
   });
-  return { files, cores: [...new Set(cores)].sort((a, b) => a - b), rounds, dir: path.resolve(optionValue(argv, '--dir') ?? DEFAULT_DATASET_DIR), sections, json: argv.includes('--json') };
+  return {
+    files,
+    cores: [...new Set(cores)].sort((a, b) => a - b),
+    rounds,
+    dir: path.resolve(optionValue(argv, '--dir') ?? DEFAULT_DATASET_DIR),
+    sections,
+    json: argv.includes('--json'),
+  };
 }
 
 /** Whether `taskset` can pin child processes here. */
@@ -51,7 +69,10 @@ function canPin(): boolean {
 
 /** The CPUs this process may run on, so children are pinned to a subset of them. */
 function allowedCpus(): number[] {
-  const mask = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' }).split(':').at(-1)!.trim();
+  const mask = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' })
+    .split(':')
+    .at(-1)!
+    .trim();
   return mask.split(',').flatMap((range) => {
     const [from, to] = range.split('-').map(Number);
     return Array.from({ length: (to ?? from!) - from! + 1 }, (_, offset) => from! + offset);
@@ -64,14 +85,19 @@ function childRunner(pin: boolean): RunChild {
   return (child, cores, args) =>
     new Promise((resolve, reject) => {
       const command = [process.execPath, script, '--child', child, ...args];
-      const pinned = pin && cores < cpus.length ? ['taskset', '-c', cpus.slice(0, cores).join(','), ...command] : command;
+      const pinned =
+        pin && cores < cpus.length ? ['taskset', '-c', cpus.slice(0, cores).join(','), ...command] : command;
       // As the CLI launcher sizes it: sharp decodes and encodes in libuv's threadpool.
       const env = { ...process.env, UV_THREADPOOL_SIZE: String(Math.max(4, cores)) };
       const run = spawn(pinned[0]!, pinned.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit'] });
       let output = '';
       run.stdout.on('data', (chunk) => (output += chunk));
       run.on('error', reject);
-      run.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`${child} child on ${cores} cores exited with ${code}`))));
+      run.on('exit', (code) =>
+        code === 0
+          ? resolve(JSON.parse(output))
+          : reject(new Error(`${child} child on ${cores} cores exited with ${code}`)),
+      );
     });
 }
 
@@ -91,7 +117,13 @@ function printTable(rows: Measurement[]): void {
   ]);
   const header = ['section', 'cores', 'measured', 'rate', 'ceiling', 'ratio', 'target'];
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((cell) => cell[column]!.length)));
-  for (const line of [header, ...cells]) console.log(line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  for (const line of [header, ...cells])
+    console.log(
+      line
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 async function main(): Promise<void> {
@@ -122,7 +154,8 @@ async function main(): Promise<void> {
     return;
   }
   console.log(
-    `bench:data: ${options.files} PNGs (256×256 RGB), ${context.cores} ` + `cores${pin ? ', each run pinned to its cores' : ' (not pinned: no taskset)'}, ` +
+    `bench:data: ${options.files} PNGs (256×256 RGB), ${context.cores} ` +
+      `cores${pin ? ', each run pinned to its cores' : ' (not pinned: no taskset)'}, ` +
       `best of ${options.rounds}, load average ${before} → ${loadAverage()}, ${context.minutes} min`,
   );
   printTable(rows);

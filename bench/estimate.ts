@@ -52,7 +52,8 @@ async function main(): Promise<void> {
       });
       studio.events.on('runChanged', (event) => {
         if (event.status === 'completed' && !event.active) resolve();
-        else if (event.status === 'failed' || event.status === 'interrupted') reject(new Error(event.error ?? event.status));
+        else if (event.status === 'failed' || event.status === 'interrupted')
+          reject(new Error(event.error ?? event.status));
       });
     });
     startedAt = performance.now();
@@ -62,7 +63,10 @@ async function main(): Promise<void> {
 
     // Where the time went: the gap before step s+1 holds step s's validation / grid / checkpoint.
     const gaps = steps.slice(1).map((entry, i) => ({ seconds: entry.seconds - steps[i]!.seconds, after: steps[i]! }));
-    const plain = gaps.filter((gap) => !gap.after.validation && !gap.after.checkpoint).map((gap) => gap.seconds).sort((a, b) => a - b);
+    const plain = gaps
+      .filter((gap) => !gap.after.validation && !gap.after.checkpoint)
+      .map((gap) => gap.seconds)
+      .sort((a, b) => a - b);
     const median = plain[Math.floor(plain.length / 2)] ?? 0;
     const report = {
       recipe,
@@ -78,22 +82,43 @@ async function main(): Promise<void> {
       firstStepSeconds: steps[0]?.seconds ?? 0,
       medianPlainStepSeconds: median,
       plainStepsSeconds: plain.reduce((a, b) => a + b, 0),
-      eventfulStepsSeconds: gaps.filter((gap) => gap.after.validation || gap.after.checkpoint).reduce((a, b) => a + b.seconds, 0),
+      eventfulStepsSeconds: gaps
+        .filter((gap) => gap.after.validation || gap.after.checkpoint)
+        .reduce((a, b) => a + b.seconds, 0),
       tailSeconds: realSeconds - (steps.at(-1)?.seconds ?? 0),
     };
     const timeline = option('--timeline', '');
     if (timeline) {
       const { estimateSeconds } = report;
-      const record = { recipe, backend: estimate.backend, cpus: os.cpus().length, totalSteps: check.totalSteps, estimateSeconds, realSeconds, steps };
+      const record = {
+        recipe,
+        backend: estimate.backend,
+        cpus: os.cpus().length,
+        totalSteps: check.totalSteps,
+        estimateSeconds,
+        realSeconds,
+        steps,
+      };
       fs.writeFileSync(timeline, `${JSON.stringify(record)}\n`);
     }
     if (process.argv.includes('--json')) {
       console.log(JSON.stringify(report, null, 2));
       return;
     }
-    const parts = Object.entries(estimate.time.parts).map(([name, seconds]) => `${name} ${seconds.toFixed(1)} s`).join(', ');
-    console.log(`estimate: ${report.estimateSeconds.toFixed(1)} s (${parts}; steps only: ` + `${report.stepsOnlySeconds.toFixed(1)} s) on ${estimate.backend}; ` + `real ${realSeconds.toFixed(1)} s (×${report.ratio.toFixed(2)})`);
-    console.log(`  until the first step ${report.firstStepSeconds.toFixed(1)} s; plain steps ` + `${report.plainStepsSeconds.toFixed(1)} s (median ${(median * 1000).toFixed(0)} ms); steps with ` + `validation/checkpoint ${report.eventfulStepsSeconds.toFixed(1)} ` + `s; after the last step ${report.tailSeconds.toFixed(1)} s`);
+    const parts = Object.entries(estimate.time.parts)
+      .map(([name, seconds]) => `${name} ${seconds.toFixed(1)} s`)
+      .join(', ');
+    console.log(
+      `estimate: ${report.estimateSeconds.toFixed(1)} s (${parts}; steps only: ` +
+        `${report.stepsOnlySeconds.toFixed(1)} s) on ${estimate.backend}; ` +
+        `real ${realSeconds.toFixed(1)} s (×${report.ratio.toFixed(2)})`,
+    );
+    console.log(
+      `  until the first step ${report.firstStepSeconds.toFixed(1)} s; plain steps ` +
+        `${report.plainStepsSeconds.toFixed(1)} s (median ${(median * 1000).toFixed(0)} ms); steps with ` +
+        `validation/checkpoint ${report.eventfulStepsSeconds.toFixed(1)} ` +
+        `s; after the last step ${report.tailSeconds.toFixed(1)} s`,
+    );
   } finally {
     await studio.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -31,7 +31,10 @@ function argument(name: string): string | undefined {
 }
 
 async function timeWebGpu(model: MaeConfig, steps: number): Promise<number> {
-  const trainer = MaeTrainer.create({ model, batchSize: BATCH_SIZE, totalSteps: 1000, warmupSteps: 0, seed: 0 }, syntheticSource({ imgSize: model.imgSize, channels: model.inChans }));
+  const trainer = MaeTrainer.create(
+    { model, batchSize: BATCH_SIZE, totalSteps: 1000, warmupSteps: 0, seed: 0 },
+    syntheticSource({ imgSize: model.imgSize, channels: model.inChans }),
+  );
   try {
     await trainer.trainStep(); // compiles the pipelines
     const started = performance.now();
@@ -50,15 +53,45 @@ type TorchResult = { msPerStep: number; torch: string; device: string; deviceNam
 
 function timeTorch(model: MaeConfig, steps: number): TorchResult | string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const script = [resolve('bench/mae_torch.py'), join(here, 'mae_torch.py'), join(here, '../../bench/mae_torch.py')].find(existsSync);
+  const script = [
+    resolve('bench/mae_torch.py'),
+    join(here, 'mae_torch.py'),
+    join(here, '../../bench/mae_torch.py'),
+  ].find(existsSync);
   if (!script) return 'bench/mae_torch.py not found';
   const python = [argument('python'), process.env.MAE_BENCH_PYTHON, 'python3', '/usr/bin/python3']
     .filter((candidate): candidate is string => Boolean(candidate))
     .find((candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
   if (!python) return 'no Python with torch (apt-get install python3-torch)';
-  const args = [script, '--img', model.imgSize, '--patch', model.patchSize, '--chans', model.inChans, '--dim', model.embedDim,
-    '--depth', model.depth, '--heads', model.numHeads, '--dec-dim', model.decoderEmbedDim, '--dec-depth', model.decoderDepth,
-    '--dec-heads', model.decoderNumHeads, '--batch', BATCH_SIZE, '--steps', steps, '--warmup', 1, '--device', 'auto'].map(String);
+  const args = [
+    script,
+    '--img',
+    model.imgSize,
+    '--patch',
+    model.patchSize,
+    '--chans',
+    model.inChans,
+    '--dim',
+    model.embedDim,
+    '--depth',
+    model.depth,
+    '--heads',
+    model.numHeads,
+    '--dec-dim',
+    model.decoderEmbedDim,
+    '--dec-depth',
+    model.decoderDepth,
+    '--dec-heads',
+    model.decoderNumHeads,
+    '--batch',
+    BATCH_SIZE,
+    '--steps',
+    steps,
+    '--warmup',
+    1,
+    '--device',
+    'auto',
+  ].map(String);
   const run = spawnSync(python, args, { encoding: 'utf8' });
   if (run.status !== 0) return `PyTorch failed: ${run.stderr.trim().split('\n').at(-1)}`;
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as TorchResult;
@@ -77,7 +110,19 @@ async function main(): Promise<void> {
   const torch = timeTorch(model, steps);
   const ratio = typeof torch === 'object' ? webgpuMs / torch.msPerStep : null;
   if (json) {
-    console.log(JSON.stringify({ size, batch: BATCH_SIZE, webgpu: { device: selection.device, msPerStep: webgpuMs }, torch, ratioWebGpuOverTorch: ratio }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          size,
+          batch: BATCH_SIZE,
+          webgpu: { device: selection.device, msPerStep: webgpuMs },
+          torch,
+          ratioWebGpuOverTorch: ratio,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log(`webgpu   ${size} batch ${BATCH_SIZE}: ${webgpuMs.toFixed(0)} ms/step on ${selection.device}`);
@@ -85,9 +130,15 @@ async function main(): Promise<void> {
     console.log(`pytorch  ${size}: ${torch}`);
     return;
   }
-  console.log(`pytorch  ${size} batch ${BATCH_SIZE}: ${torch.msPerStep.toFixed(0)} ` + `ms/step on ${torch.deviceName} (torch ${torch.torch})`);
+  console.log(
+    `pytorch  ${size} batch ${BATCH_SIZE}: ${torch.msPerStep.toFixed(0)} ` +
+      `ms/step on ${torch.deviceName} (torch ${torch.torch})`,
+  );
   console.log(`ratio    webgpu / PyTorch = ${ratio!.toFixed(2)}×`);
-  if (software || torch.device === 'cpu') console.log('note: no GPU on one side here (software adapter or PyTorch on cpu): this ratio is not a GPU comparison');
+  if (software || torch.device === 'cpu')
+    console.log(
+      'note: no GPU on one side here (software adapter or PyTorch on cpu): this ratio is not a GPU comparison',
+    );
 }
 
 main().catch((error: unknown) => {

@@ -12,7 +12,13 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { importFolders, defaultConcurrency, defaultImportWorkers, importMode, type ImportTimings } from '../app/data/import/import';
+import {
+  importFolders,
+  defaultConcurrency,
+  defaultImportWorkers,
+  importMode,
+  type ImportTimings,
+} from '../app/data/import/import';
 import { decodeImage } from '../app/data/formats/decode';
 import { summarizePixels } from '../app/data/import/stats';
 import { THUMBNAIL_SIZE, writeThumbnail } from '../app/data/import/thumbnail';
@@ -41,11 +47,20 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   if (!Number.isInteger(files) || files < FILES_PER_FOLDER || files % FILES_PER_FOLDER !== 0) {
     throw new Error(`--files must be a multiple of ${FILES_PER_FOLDER}, got ${value('--files')}`);
   }
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer, got ${value('--concurrency')}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`--concurrency must be a positive integer, got ${value('--concurrency')}`);
   const workers = Number(value('--workers') ?? defaultImportWorkers());
-  if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers must be a whole number (0: in this thread), got ${value('--workers')}`);
+  if (!Number.isInteger(workers) || workers < 0)
+    throw new Error(`--workers must be a whole number (0: in this thread), got ${value('--workers')}`);
   const thumbnailSize = Number(value('--thumbnail-size') ?? THUMBNAIL_SIZE);
-  return { files, workers, concurrency, thumbnailSize, dir: path.resolve(value('--dir') ?? DEFAULT_DATASET_DIR), json: argv.includes('--json') };
+  return {
+    files,
+    workers,
+    concurrency,
+    thumbnailSize,
+    dir: path.resolve(value('--dir') ?? DEFAULT_DATASET_DIR),
+    json: argv.includes('--json'),
+  };
 }
 
 /** Passes over the stage sample; the fastest pass of each stage is kept (other load adds noise). */
@@ -54,7 +69,13 @@ const STAGE_PASSES = 3;
 /** Milliseconds per file of each stage, one file at a time on a sample: ≈ its CPU cost. */
 async function timeStages(options: BenchOptions, scratch: string): Promise<Record<string, number>> {
   const sample = Math.min(STAGE_SAMPLE, options.files);
-  const best: Record<string, number> = { read: Infinity, hash: Infinity, decode: Infinity, stats: Infinity, thumbnail: Infinity };
+  const best: Record<string, number> = {
+    read: Infinity,
+    hash: Infinity,
+    decode: Infinity,
+    stats: Infinity,
+    thumbnail: Infinity,
+  };
   for (let pass = 0; pass < STAGE_PASSES; pass++) {
     const totals: Record<string, number> = { read: 0, hash: 0, decode: 0, stats: 0, thumbnail: 0 };
     const time = async <T>(stage: string, run: () => T | Promise<T>): Promise<T> => {
@@ -68,7 +89,9 @@ async function timeStages(options: BenchOptions, scratch: string): Promise<Recor
       await time('hash', () => createHash('sha256').update(bytes).digest('hex'));
       const image = await time('decode', () => decodeImage(bytes, 'png'));
       const summary = await time('stats', () => summarizePixels(image.pixels, image.channels, image.bitDepth));
-      await time('thumbnail', () => writeThumbnail(image, summary, path.join(scratch, `${pass}-${index}.jpg`), options.thumbnailSize));
+      await time('thumbnail', () =>
+        writeThumbnail(image, summary, path.join(scratch, `${pass}-${index}.jpg`), options.thumbnailSize),
+      );
     }
     for (const stage of Object.keys(best)) best[stage] = Math.min(best[stage]!, totals[stage]! / sample);
   }
@@ -80,7 +103,10 @@ async function main(): Promise<void> {
   const generationStarted = performance.now();
   const written = await ensureDataset(options);
   const generationSeconds = (performance.now() - generationStarted) / 1000;
-  const bytes = Array.from({ length: Math.min(200, options.files) }, (_, index) => fs.statSync(benchFile(options.dir, index)).size);
+  const bytes = Array.from(
+    { length: Math.min(200, options.files) },
+    (_, index) => fs.statSync(benchFile(options.dir, index)).size,
+  );
 
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-import-'));
   const workspace = new Workspace(path.join(root, 'workspace'));
@@ -119,24 +145,39 @@ async function main(): Promise<void> {
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       averagePngKiB: Math.round(bytes.reduce((sum, size) => sum + size, 0) / bytes.length / 1024),
       /** Wall ms per file per stage inside the concurrent import (includes waiting for the threadpool). */
-      inImportMsPerFile: Object.fromEntries(Object.entries(timings).map(([stage, ms]) => [stage, Number((ms / options.files).toFixed(3))])),
+      inImportMsPerFile: Object.fromEntries(
+        Object.entries(timings).map(([stage, ms]) => [stage, Number((ms / options.files).toFixed(3))]),
+      ),
       /** ms per file per stage, one file at a time, best of 3 passes (≈ CPU cost of each stage). */
-      isolatedMsPerFile: Object.fromEntries(Object.entries(stages).map(([stage, ms]) => [stage, Number(ms.toFixed(3))])),
+      isolatedMsPerFile: Object.fromEntries(
+        Object.entries(stages).map(([stage, ms]) => [stage, Number(ms.toFixed(3))]),
+      ),
       /** What the isolated stage costs allow on all cores of an idle machine. */
-      idleEstimateFilesPerSecond: Math.round((1000 * os.availableParallelism()) / Object.values(stages).reduce((sum, ms) => sum + ms, 0)),
+      idleEstimateFilesPerSecond: Math.round(
+        (1000 * os.availableParallelism()) / Object.values(stages).reduce((sum, ms) => sum + ms, 0),
+      ),
       generated: written,
       generationSeconds: Number(generationSeconds.toFixed(1)),
     };
     if (options.json) {
       console.log(JSON.stringify(report));
     } else {
-      console.log(`import: ${report.imported}/${report.files} files in ${report.seconds} s = ${report.filesPerSecond} files/s`);
-      console.log(`  ${report.cores} cores, ${report.workers ? `${report.workers} worker threads` : 'in this thread'}, ` + `${report.concurrency} files in flight, threadpool ${report.threadpool}, ` + `thumbnails ${report.thumbnailSize} px, ${report.cpuMsPerFile} CPU ms/file`);
+      console.log(
+        `import: ${report.imported}/${report.files} files in ${report.seconds} s = ${report.filesPerSecond} files/s`,
+      );
+      console.log(
+        `  ${report.cores} cores, ${report.workers ? `${report.workers} worker threads` : 'in this thread'}, ` +
+          `${report.concurrency} files in flight, threadpool ${report.threadpool}, ` +
+          `thumbnails ${report.thumbnailSize} px, ${report.cpuMsPerFile} CPU ms/file`,
+      );
       console.log(`  peak RSS ${report.peakRssMiB} MiB, average PNG ${report.averagePngKiB} KiB`);
       console.log(`  in the import (wall ms/file, overlapping): ${JSON.stringify(report.inImportMsPerFile)}`);
       console.log(`  one file at a time (ms/file, best pass): ${JSON.stringify(report.isolatedMsPerFile)}`);
-      console.log(`  ceiling from those stage costs on ${report.cores} idle cores: ${report.idleEstimateFilesPerSecond} files/s`);
-      if (written > 0) console.log(`  (generated ${written} files in ${report.generationSeconds} s; cached in ${options.dir})`);
+      console.log(
+        `  ceiling from those stage costs on ${report.cores} idle cores: ${report.idleEstimateFilesPerSecond} files/s`,
+      );
+      if (written > 0)
+        console.log(`  (generated ${written} files in ${report.generationSeconds} s; cached in ${options.dir})`);
     }
   } finally {
     workspace.close();

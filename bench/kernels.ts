@@ -13,7 +13,10 @@ import { MaeTrainer } from '../app/train/trainer';
 
 const CONFIGS: { name: string; model: MaeConfig }[] = [
   { name: 'vit-tiny/16@224 dec512x8', model: MAE_PRESETS.maeVitTinyPatch16Dec512d8b({ inChans: 3 }) },
-  { name: 'vit-192dx4/8@64 dec128x2', model: maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 }) },
+  {
+    name: 'vit-192dx4/8@64 dec128x2',
+    model: maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 }),
+  },
 ];
 
 function argument(name: string): string | undefined {
@@ -50,8 +53,10 @@ async function main(): Promise<void> {
   const selection = await selectBackend(backend, { log: () => undefined });
   const totals = instrument(selection.tfBackend);
   for (const config of CONFIGS.filter((c) => !only || c.name.includes(only))) {
-    const trainer = MaeTrainer.create({ model: config.model, batchSize: 8, accumSteps: 1, totalSteps: 1000, warmupSteps: 0, seed: 0 },
-      syntheticSource({ imgSize: config.model.imgSize, channels: config.model.inChans }));
+    const trainer = MaeTrainer.create(
+      { model: config.model, batchSize: 8, accumSteps: 1, totalSteps: 1000, warmupSteps: 0, seed: 0 },
+      syntheticSource({ imgSize: config.model.imgSize, channels: config.model.inChans }),
+    );
     await trainer.trainStep(); // warm-up, untimed
     totals.clear();
     const started = performance.now();
@@ -60,10 +65,16 @@ async function main(): Promise<void> {
     trainer.dispose();
     const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms);
     const kernelMs = rows.reduce((sum, [, t]) => sum + t.ms, 0) / steps;
-    console.log(`\n${backend} ${config.name}: ${stepMs.toFixed(0)} ms/step, ${kernelMs.toFixed(0)} ` + `ms in kernels, ${(stepMs - kernelMs).toFixed(0)} ms outside (autodiff, tidy, JS)`);
+    console.log(
+      `\n${backend} ${config.name}: ${stepMs.toFixed(0)} ms/step, ${kernelMs.toFixed(0)} ` +
+        `ms in kernels, ${(stepMs - kernelMs).toFixed(0)} ms outside (autodiff, tidy, JS)`,
+    );
     for (const [name, t] of rows.slice(0, 25)) {
       const share = ((100 * t.ms) / steps / stepMs).toFixed(1);
-      console.log(`  ${name.padEnd(24)} ${(t.ms / steps).toFixed(1).padStart(8)} ` + `ms ${share.padStart(5)}%  ${String(t.calls / steps).padStart(5)} calls`);
+      console.log(
+        `  ${name.padEnd(24)} ${(t.ms / steps).toFixed(1).padStart(8)} ` +
+          `ms ${share.padStart(5)}%  ${String(t.calls / steps).padStart(5)} calls`,
+      );
     }
   }
 }

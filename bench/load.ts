@@ -37,10 +37,17 @@ function parseOptions(argv: readonly string[]): Options {
   const value = (name: string, fallback: number) => {
     const index = argv.indexOf(name);
     const parsed = index >= 0 ? Number(argv[index + 1]) : fallback;
-    if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${name} must be a positive integer, got ${argv[index + 1]}`);
+    if (!Number.isInteger(parsed) || parsed < 1)
+      throw new Error(`${name} must be a positive integer, got ${argv[index + 1]}`);
     return parsed;
   };
-  return { images: value('--images', 100_000), steps: value('--steps', 200_000), repeat: value('--repeat', 5), json: argv.includes('--json'), keep: argv.includes('--keep') };
+  return {
+    images: value('--images', 100_000),
+    steps: value('--steps', 200_000),
+    repeat: value('--repeat', 5),
+    json: argv.includes('--json'),
+    keep: argv.includes('--keep'),
+  };
 }
 
 const FOLDERS = 100;
@@ -74,7 +81,9 @@ function build(dir: string, options: Options): { projectId: number; longRunId: n
         format: 'tiff',
         label: `label-${String(folder).padStart(3, '0')}`,
         error: failed ? 'TIFF: strip 3 ends at byte 81,920, past the end of the 40,960-byte file' : null,
-        stats: failed ? null : Array.from({ length: 5 }, (_, c) => ({ mean: 0.1 * (c + 1), std: 0.05, min: 0, max: 1 })),
+        stats: failed
+          ? null
+          : Array.from({ length: 5 }, (_, c) => ({ mean: 0.1 * (c + 1), std: 0.05, min: 0, max: 1 })),
         thumbnail: failed ? null : `thumbs/h${i}.jpg`,
         duplicateOf: null,
       });
@@ -83,10 +92,21 @@ function build(dir: string, options: Options): { projectId: number; longRunId: n
     flush();
     let longRunId = 0;
     // Real plans (each holds its split's image ids, as every run does).
-    const plan = buildPretrainPlan(workspace, projectId, { imgSize: 64, patchSize: 16, depth: 4, decoder: '128x2', steps: options.steps, backend: 'cpu' });
+    const plan = buildPretrainPlan(workspace, projectId, {
+      imgSize: 64,
+      patchSize: 16,
+      depth: 4,
+      decoder: '128x2',
+      steps: options.steps,
+      backend: 'cpu',
+    });
     for (let r = 0; r < RUNS; r++) {
       const long = r === RUNS - 1;
-      const run = workspace.runs.create({ projectId, kind: 'pretrain', config: { ...plan, recipe: { ...plan.recipe, seed: r } } });
+      const run = workspace.runs.create({
+        projectId,
+        kind: 'pretrain',
+        config: { ...plan, recipe: { ...plan.recipe, seed: r } },
+      });
       const steps = long ? options.steps : 2000;
       for (let first = 1; first <= steps; first += 10_000) {
         const points = [];
@@ -139,7 +159,9 @@ async function main(): Promise<void> {
 
     // Open: a new Studio each time (a fresh database connection, as at app start).
     rows.push({
-      name: `open: studio, projects, first grid page, labels, runs ` + `(${options.images.toLocaleString('en-US')} images, ${RUNS} runs)`,
+      name:
+        `open: studio, projects, first grid page, labels, runs ` +
+        `(${options.images.toLocaleString('en-US')} images, ${RUNS} runs)`,
       targetMs: 2000,
       ms: await timed(options.repeat, async () => {
         const studio = new Studio(path.join(dir, 'ws'));
@@ -158,33 +180,76 @@ async function main(): Promise<void> {
     try {
       const pages = Array.from({ length: 20 }, (_, i) => Math.floor(((i + 0.5) / 20) * (options.images - 200)));
       const pageTimes: number[] = [];
-      for (const offset of pages) pageTimes.push(await timed(options.repeat, () => call(studio, 'images.list', [{ projectId, offset, limit: 200 }])));
+      for (const offset of pages)
+        pageTimes.push(
+          await timed(options.repeat, () => call(studio, 'images.list', [{ projectId, offset, limit: 200 }])),
+        );
       rows.push({ name: 'scroll: a grid page of 200, median over 20 offsets', targetMs: 100, ms: median(pageTimes) });
       rows.push({ name: 'scroll: the slowest of those pages', targetMs: 100, ms: Math.max(...pageTimes) });
       const last = Math.max(0, options.images - 200);
-      rows.push({ name: 'scroll: the last page', targetMs: 100, ms: await timed(options.repeat, () => call(studio, 'images.list', [{ projectId, offset: last, limit: 200 }])) });
-      rows.push({ name: 'filter: one label', targetMs: 100, ms: await timed(options.repeat, () => call(studio, 'images.list', [{ projectId, label: 'label-042', limit: 200 }])) });
-      rows.push({ name: 'filter: search "img-0999"', targetMs: 100, ms: await timed(options.repeat, () => call(studio, 'images.list', [{ projectId, search: 'img-0999', limit: 200 }])) });
-      rows.push({ name: 'filter: sort by size', targetMs: 100, ms: await timed(options.repeat, () => call(studio, 'images.list', [{ projectId, sort: 'size', limit: 200 }])) });
-      rows.push({ name: 'filter: failed files', targetMs: 100, ms: await timed(options.repeat, () => call(studio, 'images.list', [{ projectId, status: 'failed', limit: 200 }])) });
+      rows.push({
+        name: 'scroll: the last page',
+        targetMs: 100,
+        ms: await timed(options.repeat, () => call(studio, 'images.list', [{ projectId, offset: last, limit: 200 }])),
+      });
+      rows.push({
+        name: 'filter: one label',
+        targetMs: 100,
+        ms: await timed(options.repeat, () =>
+          call(studio, 'images.list', [{ projectId, label: 'label-042', limit: 200 }]),
+        ),
+      });
+      rows.push({
+        name: 'filter: search "img-0999"',
+        targetMs: 100,
+        ms: await timed(options.repeat, () =>
+          call(studio, 'images.list', [{ projectId, search: 'img-0999', limit: 200 }]),
+        ),
+      });
+      rows.push({
+        name: 'filter: sort by size',
+        targetMs: 100,
+        ms: await timed(options.repeat, () => call(studio, 'images.list', [{ projectId, sort: 'size', limit: 200 }])),
+      });
+      rows.push({
+        name: 'filter: failed files',
+        targetMs: 100,
+        ms: await timed(options.repeat, () =>
+          call(studio, 'images.list', [{ projectId, status: 'failed', limit: 200 }]),
+        ),
+      });
       rows.push({
         name: `metrics: ${options.steps.toLocaleString('en-US')}-step run, 3 curves downsampled to 4,000 points`,
         targetMs: 250,
-        ms: await timed(options.repeat, () => call(studio, 'runs.metrics', [longRunId, { names: ['train_loss', 'val_loss', 'lr'], maxPoints: 4000 }])),
+        ms: await timed(options.repeat, () =>
+          call(studio, 'runs.metrics', [longRunId, { names: ['train_loss', 'val_loss', 'lr'], maxPoints: 4000 }]),
+        ),
       });
     } finally {
       await studio.close();
     }
 
     if (options.json) {
-      console.log(JSON.stringify({ images: options.images, runs: RUNS, steps: options.steps, buildSeconds: built.seconds, rows }, null, 2));
+      console.log(
+        JSON.stringify(
+          { images: options.images, runs: RUNS, steps: options.steps, buildSeconds: built.seconds, rows },
+          null,
+          2,
+        ),
+      );
       return;
     }
-    console.log(`workspace: ${options.images.toLocaleString('en-US')} images, ${RUNS} runs ` + `(one of ${options.steps.toLocaleString('en-US')} steps), built in ${built.seconds.toFixed(1)} s`);
+    console.log(
+      `workspace: ${options.images.toLocaleString('en-US')} images, ${RUNS} runs ` +
+        `(one of ${options.steps.toLocaleString('en-US')} steps), built in ${built.seconds.toFixed(1)} s`,
+    );
     console.log(`${'what'.padEnd(84)} ${'median'.padStart(10)} ${'target'.padStart(8)}  of target`);
     for (const row of rows) {
       const ratio = row.ms / row.targetMs;
-      console.log(`${row.name.padEnd(84)} ${`${row.ms.toFixed(1)} ms`.padStart(10)} ${`${row.targetMs} ms`.padStart(8)} ` + ` ${ratio.toFixed(2)}× ${ratio <= 1 ? 'ok' : 'OVER'}`);
+      console.log(
+        `${row.name.padEnd(84)} ${`${row.ms.toFixed(1)} ms`.padStart(10)} ${`${row.targetMs} ms`.padStart(8)} ` +
+          ` ${ratio.toFixed(2)}× ${ratio <= 1 ? 'ok' : 'OVER'}`,
+      );
     }
   } finally {
     if (options.keep) console.log(`kept: ${path.join(dir, 'ws')}`);

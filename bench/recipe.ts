@@ -55,19 +55,33 @@ for image, label in zip(digits.images, digits.target):
 /** Writes the digits as 32×32 grey PNGs in one folder per label; a reason string when it cannot. */
 function writeDigits(dir: string): string | null {
   const run = spawnSync('/usr/bin/python3', ['-c', DIGITS_SCRIPT, dir, String(DIGITS_PER_CLASS)], { encoding: 'utf8' });
-  return run.status === 0 ? null : `digits skipped: ${run.stderr.trim().split('\n').at(-1)} (apt-get install python3-sklearn)`;
+  return run.status === 0
+    ? null
+    : `digits skipped: ${run.stderr.trim().split('\n').at(-1)} (apt-get install python3-sklearn)`;
 }
 
 interface Row {
-  domain: string; batch: number; seed: number; rule: string; blr: number; peakLr: number;
-  status: string; valLoss: number | null; trainLoss: number | null; linear: number | null; knn: number | null;
-  linearRandomInit: number | null; knnRandomInit: number | null; seconds: number;
+  domain: string;
+  batch: number;
+  seed: number;
+  rule: string;
+  blr: number;
+  peakLr: number;
+  status: string;
+  valLoss: number | null;
+  trainLoss: number | null;
+  linear: number | null;
+  knn: number | null;
+  linearRandomInit: number | null;
+  knnRandomInit: number | null;
+  seconds: number;
 }
 
 /** One rule spec: `sqrt` (its default base lr) or `sqrt:4e-3`. */
 function parseRule(spec: string): { rule: LrRuleName; blr: number } {
   const [name, value] = spec.split(':') as [string, string | undefined];
-  if (!(LR_RULES as readonly string[]).includes(name)) throw new Error(`--rules: ${name} is not one of ${LR_RULES.join(', ')}`);
+  if (!(LR_RULES as readonly string[]).includes(name))
+    throw new Error(`--rules: ${name} is not one of ${LR_RULES.join(', ')}`);
   const blr = value === undefined ? DEFAULT_BLR[name as LrRuleName] : Number(value);
   if (!(blr > 0)) throw new Error(`--rules: base lr of ${name} must be a positive number, got ${value}`);
   return { rule: name as LrRuleName, blr };
@@ -80,14 +94,27 @@ async function prepareDomain(root: string, domain: string): Promise<{ dir: strin
     const skipped = writeDigits(images);
     if (skipped) return skipped;
   } else if (domain in SAMPLE_COUNTS) {
-    await writeSample(images, { domain: domain as SampleDomain, seed: 1, count: SAMPLE_COUNTS[domain as SampleDomain] });
+    await writeSample(images, {
+      domain: domain as SampleDomain,
+      seed: 1,
+      count: SAMPLE_COUNTS[domain as SampleDomain],
+    });
   } else {
     throw new Error(`--domains: ${domain} is not one of ${[...Object.keys(SAMPLE_COUNTS), 'digits'].join(', ')}`);
   }
   const workspace = new Workspace(path.join(dir, 'workspace'));
   try {
-    const project = workspace.projects.create(`bench ${domain}`, domain === 'digits' ? 'general' : (domain as SampleDomain));
-    await importFolders({ importId: domain, projectId: project.id, folders: [images], images: workspace.images, projectDir: workspace.projectDir(project.id) });
+    const project = workspace.projects.create(
+      `bench ${domain}`,
+      domain === 'digits' ? 'general' : (domain as SampleDomain),
+    );
+    await importFolders({
+      importId: domain,
+      projectId: project.id,
+      folders: [images],
+      images: workspace.images,
+      projectDir: workspace.projectDir(project.id),
+    });
     return { dir: path.join(dir, 'workspace'), projectId: project.id };
   } finally {
     workspace.close();
@@ -95,27 +122,63 @@ async function prepareDomain(root: string, domain: string): Promise<{ dir: strin
 }
 
 /** Pretrains one run, then scores it with a linear probe and kNN. */
-async function measure(target: { dir: string; projectId: number }, domain: string, batch: number, seed: number, rule: { rule: LrRuleName; blr: number }, steps: number, preset: string): Promise<Row> {
+async function measure(
+  target: { dir: string; projectId: number },
+  domain: string,
+  batch: number,
+  seed: number,
+  rule: { rule: LrRuleName; blr: number },
+  steps: number,
+  preset: string,
+): Promise<Row> {
   const started = Date.now();
   const workspace = new Workspace(target.dir);
   let runId: number;
   try {
     runId = planPretrain(workspace, target.projectId, {
-      preset, imgSize: 64, patchSize: 16, depth: 4, decoder: '128x2', batchSize: batch, steps, lrRule: rule.rule, blr: rule.blr, seed, valFraction: 0.3, backend: 'native',
+      preset,
+      imgSize: 64,
+      patchSize: 16,
+      depth: 4,
+      decoder: '128x2',
+      batchSize: batch,
+      steps,
+      lrRule: rule.rule,
+      blr: rule.blr,
+      seed,
+      valFraction: 0.3,
+      backend: 'native',
     }).runId;
   } finally {
     workspace.close();
   }
   const result = await executePretrain(target.dir, runId, { log: () => {} });
   const row: Row = {
-    domain, batch, seed, rule: rule.rule, blr: rule.blr, peakLr: peakLearningRate(rule.rule, rule.blr, batch), status: result.status,
-    valLoss: null, trainLoss: null, linear: null, knn: null, linearRandomInit: null, knnRandomInit: null, seconds: 0,
+    domain,
+    batch,
+    seed,
+    rule: rule.rule,
+    blr: rule.blr,
+    peakLr: peakLearningRate(rule.rule, rule.blr, batch),
+    status: result.status,
+    valLoss: null,
+    trainLoss: null,
+    linear: null,
+    knn: null,
+    linearRandomInit: null,
+    knnRandomInit: null,
+    seconds: 0,
   };
   const read = new Workspace(target.dir);
   try {
-    const metrics = read.db.prepare('SELECT name, value FROM metrics WHERE run_id = ? AND name IN (?, ?) ORDER BY step').all(runId, 'val_loss', 'train_loss') as { name: string; value: number }[];
+    const metrics = read.db
+      .prepare('SELECT name, value FROM metrics WHERE run_id = ? AND name IN (?, ?) ORDER BY step')
+      .all(runId, 'val_loss', 'train_loss') as { name: string; value: number }[];
     row.valLoss = metrics.filter((m) => m.name === 'val_loss').at(-1)?.value ?? null;
-    const train = metrics.filter((m) => m.name === 'train_loss').slice(-20).map((m) => m.value);
+    const train = metrics
+      .filter((m) => m.name === 'train_loss')
+      .slice(-20)
+      .map((m) => m.value);
     row.trainLoss = train.length ? train.reduce((a, b) => a + b, 0) / train.length : null;
   } finally {
     read.close();
@@ -154,12 +217,24 @@ async function main(): Promise<void> {
   // fixed at 1e-3: the floor's 3e-4 would repeat the floor's runs below batch 512.
   const rules = list('rules', 'linear,sqrt,fixed:1e-3,floor').map(parseRule);
   const json = process.argv.includes('--json');
-  const log = (line: string): void => { if (!json) console.log(line); };
+  const log = (line: string): void => {
+    if (!json) console.log(line);
+  };
   const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-recipe')) : null;
   const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-recipe-'));
-  log(`${preset === 'vit-small' ? 'ViT 384d×4' : 'ViT 192d×4'} @64, patch 16, decoder 128×2, ${steps} ` + `steps, 5% warmup + cosine; batches ${batches.join(', ')}; seeds ${seeds.join(', ')}`);
-  log('loss = validation loss at the last step; linear / kNN = probe ' + 'accuracy on the validation split (random init in brackets)');
-  log(`${'domain'.padEnd(15)}${'batch'.padStart(6)}${'seed'.padStart(5)}  ` + `${'rule'.padEnd(7)}${'blr'.padStart(8)}${'peak lr'.padStart(9)}` + `${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}   random init   s`);
+  log(
+    `${preset === 'vit-small' ? 'ViT 384d×4' : 'ViT 192d×4'} @64, patch 16, decoder 128×2, ${steps} ` +
+      `steps, 5% warmup + cosine; batches ${batches.join(', ')}; seeds ${seeds.join(', ')}`,
+  );
+  log(
+    'loss = validation loss at the last step; linear / kNN = probe ' +
+      'accuracy on the validation split (random init in brackets)',
+  );
+  log(
+    `${'domain'.padEnd(15)}${'batch'.padStart(6)}${'seed'.padStart(5)}  ` +
+      `${'rule'.padEnd(7)}${'blr'.padStart(8)}${'peak lr'.padStart(9)}` +
+      `${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}   random init   s`,
+  );
   const rows: Row[] = [];
   try {
     for (const domain of domains) {
@@ -176,13 +251,21 @@ async function main(): Promise<void> {
             // measure it once (e.g. floor and fixed below batch 1707).
             const peakLr = peakLearningRate(rule.rule, rule.blr, batch);
             const same = cellRows.find((other) => other.peakLr === peakLr);
-            const row = same ? { ...same, rule: rule.rule, blr: rule.blr, seconds: 0 } : await measure(target, domain, batch, seed, rule, steps, preset);
+            const row = same
+              ? { ...same, rule: rule.rule, blr: rule.blr, seconds: 0 }
+              : await measure(target, domain, batch, seed, rule, steps, preset);
             cellRows.push(row);
             rows.push(row);
-            log(`${domain.padEnd(15)}${String(batch).padStart(6)}${String(seed).padStart(5)}  ` + `${rule.rule.padEnd(7)}${formatLearningRate(rule.blr).padStart(8)}` + `${formatLearningRate(row.peakLr).padStart(9)}` +
-              `${cell(row.valLoss).padStart(8)}${percent(row.linear).padStart(8)}` + `${percent(row.knn).padStart(8)}   ` +
-              `${percent(row.linearRandomInit)} ${percent(row.knnRandomInit)}  ${row.seconds.toFixed(0)}` +
-              (row.status === 'completed' ? '' : `  ${row.status}`) + (row.seconds === 0 ? '  (same lr: same run as above)' : ''));
+            log(
+              `${domain.padEnd(15)}${String(batch).padStart(6)}${String(seed).padStart(5)}  ` +
+                `${rule.rule.padEnd(7)}${formatLearningRate(rule.blr).padStart(8)}` +
+                `${formatLearningRate(row.peakLr).padStart(9)}` +
+                `${cell(row.valLoss).padStart(8)}${percent(row.linear).padStart(8)}` +
+                `${percent(row.knn).padStart(8)}   ` +
+                `${percent(row.linearRandomInit)} ${percent(row.knnRandomInit)}  ${row.seconds.toFixed(0)}` +
+                (row.status === 'completed' ? '' : `  ${row.status}`) +
+                (row.seconds === 0 ? '  (same lr: same run as above)' : ''),
+            );
           }
         }
       }
@@ -191,16 +274,37 @@ async function main(): Promise<void> {
     if (!keep) fs.rmSync(root, { recursive: true, force: true });
   }
   log('\nmean over seeds (and over domains in the last block):');
-  log(`${'domain'.padEnd(15)}${'batch'.padStart(6)} ` + ` ${'rule'.padEnd(12)}${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}`);
+  log(
+    `${'domain'.padEnd(15)}${'batch'.padStart(6)} ` +
+      ` ${'rule'.padEnd(12)}${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}`,
+  );
   const summary: Record<string, unknown>[] = [];
-  const ruleName = (r: Row): string => (rules.filter((other) => other.rule === r.rule).length > 1 ? `${r.rule}:${formatLearningRate(r.blr)}` : r.rule);
-  const groups = [...new Set(rows.map((r) => `${r.domain}|${r.batch}|${ruleName(r)}`)), ...new Set(rows.map((r) => `all|${r.batch}|${ruleName(r)}`))];
+  const ruleName = (r: Row): string =>
+    rules.filter((other) => other.rule === r.rule).length > 1 ? `${r.rule}:${formatLearningRate(r.blr)}` : r.rule;
+  const groups = [
+    ...new Set(rows.map((r) => `${r.domain}|${r.batch}|${ruleName(r)}`)),
+    ...new Set(rows.map((r) => `all|${r.batch}|${ruleName(r)}`)),
+  ];
   for (const key of groups) {
     const [domain, batch, rule] = key.split('|') as [string, string, string];
-    const group = rows.filter((r) => (domain === 'all' || r.domain === domain) && String(r.batch) === batch && ruleName(r) === rule);
-    const entry = { domain, batch: Number(batch), rule, runs: group.length, valLoss: mean(group.map((r) => r.valLoss)), linear: mean(group.map((r) => r.linear)), knn: mean(group.map((r) => r.knn)) };
+    const group = rows.filter(
+      (r) => (domain === 'all' || r.domain === domain) && String(r.batch) === batch && ruleName(r) === rule,
+    );
+    const entry = {
+      domain,
+      batch: Number(batch),
+      rule,
+      runs: group.length,
+      valLoss: mean(group.map((r) => r.valLoss)),
+      linear: mean(group.map((r) => r.linear)),
+      knn: mean(group.map((r) => r.knn)),
+    };
     summary.push(entry);
-    log(`${domain.padEnd(15)}${batch.padStart(6)}  ` + `${rule.padEnd(12)}${cell(entry.valLoss).padStart(8)}` + `${percent(entry.linear).padStart(8)}${percent(entry.knn).padStart(8)}`);
+    log(
+      `${domain.padEnd(15)}${batch.padStart(6)}  ` +
+        `${rule.padEnd(12)}${cell(entry.valLoss).padStart(8)}` +
+        `${percent(entry.linear).padStart(8)}${percent(entry.knn).padStart(8)}`,
+    );
   }
   if (json) console.log(JSON.stringify({ steps, preset, batches, seeds, rows, summary }, null, 2));
 }

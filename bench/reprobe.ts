@@ -32,11 +32,24 @@ function option(name: string, fallback: string): string {
 function features(rng: Rng, labels: readonly number[], width: number, classes: number): Float32Array {
   const means = Array.from({ length: classes }, () => Float32Array.from({ length: width }, () => rng.normal() * 0.5));
   const out = new Float32Array(labels.length * width);
-  labels.forEach((label, row) => { for (let d = 0; d < width; d++) out[row * width + d] = means[label]![d]! + rng.normal(); });
+  labels.forEach((label, row) => {
+    for (let d = 0; d < width; d++) out[row * width + d] = means[label]![d]! + rng.normal();
+  });
   return out;
 }
 
-async function measure(images: number, classes: number): Promise<{ images: number; train: number; val: number; relabelled: number; seconds: number; accuracyBefore: number; accuracyAfter: number }> {
+async function measure(
+  images: number,
+  classes: number,
+): Promise<{
+  images: number;
+  train: number;
+  val: number;
+  relabelled: number;
+  seconds: number;
+  accuracyBefore: number;
+  accuracyAfter: number;
+}> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-reprobe-'));
   const workspace = new Workspace(dir);
   try {
@@ -45,31 +58,84 @@ async function measure(images: number, classes: number): Promise<{ images: numbe
     const names = Array.from({ length: classes }, (_, k) => `class-${k}`);
     const labels = Array.from({ length: images }, (_, i) => i % classes);
     const rows: NewImage[] = labels.map((label, i) => ({
-      projectId, path: `/bench/${names[label]}/img-${i}.png`, sha256: `h${i}`, sizeBytes: 1, mtimeMs: 1, width: 64, height: 64, channels: 3, bitDepth: 8,
-      format: 'png', label: names[label]!, error: null, stats: null, thumbnail: null, duplicateOf: null,
+      projectId,
+      path: `/bench/${names[label]}/img-${i}.png`,
+      sha256: `h${i}`,
+      sizeBytes: 1,
+      mtimeMs: 1,
+      width: 64,
+      height: 64,
+      channels: 3,
+      bitDepth: 8,
+      format: 'png',
+      label: names[label]!,
+      error: null,
+      stats: null,
+      thumbnail: null,
+      duplicateOf: null,
     }));
     const ids = workspace.images.insertMany(rows);
     const valCount = Math.round(images * VAL_FRACTION);
     const train = { imageIds: ids.slice(valCount), labels: labels.slice(valCount) };
     const val = { imageIds: ids.slice(0, valCount), labels: labels.slice(0, valCount) };
-    const pretrain = workspace.runs.create({ projectId, kind: 'pretrain', config: { data: { trainImageIds: train.imageIds, valImageIds: val.imageIds } } });
-    const probe = workspace.runs.create({ projectId, kind: 'probe', parentRunId: pretrain.id, config: { pretrainRunId: pretrain.id, method: 'linear', k: 20, pooling: 'mean', labelsPerClass: null } });
+    const pretrain = workspace.runs.create({
+      projectId,
+      kind: 'pretrain',
+      config: { data: { trainImageIds: train.imageIds, valImageIds: val.imageIds } },
+    });
+    const probe = workspace.runs.create({
+      projectId,
+      kind: 'probe',
+      parentRunId: pretrain.id,
+      config: { pretrainRunId: pretrain.id, method: 'linear', k: 20, pooling: 'mean', labelsPerClass: null },
+    });
     const order = [...train.labels, ...val.labels];
     await writeProbeFeatures(probeFeaturesPath(workspace.projectDir(projectId), probe.id), {
-      pretrainRunId: pretrain.id, block: 12, pooling: 'mean', classes: names, train, val, width: WIDTH, rawWidth: RAW_WIDTH,
-      pretrained: features(rng, order, WIDTH, classes), randomInit: features(rng, order, WIDTH, classes), rawPixels: features(rng, order, RAW_WIDTH, classes),
+      pretrainRunId: pretrain.id,
+      block: 12,
+      pooling: 'mean',
+      classes: names,
+      train,
+      val,
+      width: WIDTH,
+      rawWidth: RAW_WIDTH,
+      pretrained: features(rng, order, WIDTH, classes),
+      randomInit: features(rng, order, WIDTH, classes),
+      rawPixels: features(rng, order, RAW_WIDTH, classes),
     });
     // The "before" numbers are not what is timed: the first re-fit (no label changed) stands in for the probe's report.
     const placeholder = classificationScores([0, 1], [0, 1], names);
-    workspace.runs.setResult(probe.id, { pretrained: placeholder, randomInit: placeholder, rawPixels: placeholder, classes: names, trainImages: 0, valImages: 0 } as unknown as ProbeReport);
+    workspace.runs.setResult(probe.id, {
+      pretrained: placeholder,
+      randomInit: placeholder,
+      rawPixels: placeholder,
+      classes: names,
+      trainImages: 0,
+      valImages: 0,
+    } as unknown as ProbeReport);
     workspace.runs.setStatus(probe.id, 'completed');
     const first = await reprobe(workspace, probe.id);
-    workspace.runs.setResult(probe.id, { pretrained: first.after.pretrained, randomInit: first.after.randomInit, rawPixels: first.after.rawPixels, classes: names, trainImages: first.after.trainImages, valImages: first.after.valImages } as unknown as ProbeReport);
+    workspace.runs.setResult(probe.id, {
+      pretrained: first.after.pretrained,
+      randomInit: first.after.randomInit,
+      rawPixels: first.after.rawPixels,
+      classes: names,
+      trainImages: first.after.trainImages,
+      valImages: first.after.valImages,
+    } as unknown as ProbeReport);
 
     const relabel = ids.filter((_, i) => i % 20 === 0);
     workspace.labels.set(projectId, { imageIds: relabel }, names[0]!, 'bench');
     const report = await reprobe(workspace, probe.id);
-    return { images, train: report.after.trainImages, val: report.after.valImages, relabelled: report.relabelled, seconds: report.seconds, accuracyBefore: report.before.pretrained.accuracy, accuracyAfter: report.after.pretrained.accuracy };
+    return {
+      images,
+      train: report.after.trainImages,
+      val: report.after.valImages,
+      relabelled: report.relabelled,
+      seconds: report.seconds,
+      accuracyBefore: report.before.pretrained.accuracy,
+      accuracyAfter: report.after.pretrained.accuracy,
+    };
   } finally {
     workspace.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -83,8 +149,13 @@ for (const images of sizes) {
   const result = await measure(images, classes);
   results.push(result);
   if (!process.argv.includes('--json')) {
-    console.log(`${String(images).padStart(6)} images ` + `(${result.train} train / ${result.val} val, ${classes} classes, ${result.relabelled} relabelled): ` +
-      `re-fit in ${result.seconds.toFixed(2)} s · pretrained ` + `accuracy ${(result.accuracyBefore * 100).toFixed(1)}% → ${(result.accuracyAfter * 100).toFixed(1)}%`);
+    console.log(
+      `${String(images).padStart(6)} images ` +
+        `(${result.train} train / ${result.val} val, ${classes} classes, ${result.relabelled} relabelled): ` +
+        `re-fit in ${result.seconds.toFixed(2)} s · pretrained ` +
+        `accuracy ${(result.accuracyBefore * 100).toFixed(1)}% → ${(result.accuracyAfter * 100).toFixed(1)}%`,
+    );
   }
 }
-if (process.argv.includes('--json')) console.log(JSON.stringify({ width: WIDTH, rawWidth: RAW_WIDTH, classes, results }));
+if (process.argv.includes('--json'))
+  console.log(JSON.stringify({ width: WIDTH, rawWidth: RAW_WIDTH, classes, results }));

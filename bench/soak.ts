@@ -41,7 +41,17 @@ async function main(): Promise<void> {
     const projectId = studio.workspace.projects.create('Soak', 'medical').id;
     await studio.runImport('soak', projectId, [sample.dir]);
     // More steps than the budget allows: the clock stops the run, with a checkpoint.
-    const { runId } = planPretrain(studio.workspace, projectId, { imgSize: 64, patchSize: 16, depth: 4, decoder: '128x2', batchSize: 8, steps: 10_000_000, warmupSteps: 100, backend, seed: 1 });
+    const { runId } = planPretrain(studio.workspace, projectId, {
+      imgSize: 64,
+      patchSize: 16,
+      depth: 4,
+      decoder: '128x2',
+      batchSize: 8,
+      steps: 10_000_000,
+      warmupSteps: 100,
+      backend,
+      seed: 1,
+    });
     await studio.close();
 
     const samples: Sample[] = [];
@@ -57,9 +67,17 @@ async function main(): Promise<void> {
         if (progress.type === 'started') backendName = `${progress.backend} · ${progress.device}`;
         // Every 10th step: enough for the shape of the curve, without the soak's own list growing much.
         if (progress.type === 'step' && progress.step % 10 === 0) {
-          samples.push({ seconds: (performance.now() - started) / 1000, step: progress.step, rssBytes: progress.rssBytes, tensorBytes: progress.tensorBytes });
+          samples.push({
+            seconds: (performance.now() - started) / 1000,
+            step: progress.step,
+            rssBytes: progress.rssBytes,
+            tensorBytes: progress.tensorBytes,
+          });
           if (samples.length % 1000 === 0 && !process.argv.includes('--json')) {
-            console.log(`  ${(samples.at(-1)!.seconds / 60).toFixed(0)} min, step ${progress.step}: ` + `RSS ${mib(progress.rssBytes)}, tensors ${mib(progress.tensorBytes)}`);
+            console.log(
+              `  ${(samples.at(-1)!.seconds / 60).toFixed(0)} min, step ${progress.step}: ` +
+                `RSS ${mib(progress.rssBytes)}, tensors ${mib(progress.tensorBytes)}`,
+            );
           }
         }
       },
@@ -72,7 +90,9 @@ async function main(): Promise<void> {
     const last = settled.slice(-tenth);
     // RSS per tenth of the run (the curve's shape: a plateau or a climb) and the slope of its
     // second half by least squares, in MiB per hour.
-    const tenths = Array.from({ length: 10 }, (_, i) => mean(settled.slice(i * tenth, (i + 1) * tenth).map((s) => s.rssBytes)));
+    const tenths = Array.from({ length: 10 }, (_, i) =>
+      mean(settled.slice(i * tenth, (i + 1) * tenth).map((s) => s.rssBytes)),
+    );
     const half = settled.slice(Math.floor(settled.length / 2));
     const slope = (() => {
       const mx = mean(half.map((s) => s.seconds));
@@ -88,8 +108,16 @@ async function main(): Promise<void> {
       minutes,
       steps: samples.at(-1)?.step ?? 0,
       status: finished.status,
-      rss: { firstTenth: mean(first.map((s) => s.rssBytes)), lastTenth: mean(last.map((s) => s.rssBytes)), max: Math.max(...samples.map((s) => s.rssBytes)) },
-      tensors: { firstTenth: mean(first.map((s) => s.tensorBytes)), lastTenth: mean(last.map((s) => s.tensorBytes)), max: Math.max(...samples.map((s) => s.tensorBytes)) },
+      rss: {
+        firstTenth: mean(first.map((s) => s.rssBytes)),
+        lastTenth: mean(last.map((s) => s.rssBytes)),
+        max: Math.max(...samples.map((s) => s.rssBytes)),
+      },
+      tensors: {
+        firstTenth: mean(first.map((s) => s.tensorBytes)),
+        lastTenth: mean(last.map((s) => s.tensorBytes)),
+        max: Math.max(...samples.map((s) => s.tensorBytes)),
+      },
     };
     if (process.argv.includes('--json')) {
       console.log(JSON.stringify(report, null, 2));
@@ -97,9 +125,18 @@ async function main(): Promise<void> {
     }
     const growth = (a: number, b: number) => `${(((b - a) / Math.max(1, a)) * 100).toFixed(1)}%`;
     console.log(`soak: ${report.steps} steps in ${minutes} min on ${report.backend} (${report.status})`);
-    console.log(`  RSS      first tenth ${mib(report.rss.firstTenth)}  last tenth ${mib(report.rss.lastTenth)} ` + ` (${growth(report.rss.firstTenth, report.rss.lastTenth)})  max ${mib(report.rss.max)}`);
-    console.log(`  RSS by tenth of the run: ${tenths.map((t) => (t / 2 ** 20).toFixed(0)).join(' ')} ` + `MiB; second half ${slope >= 0 ? '+' : ''}${slope.toFixed(1)} MiB/hour`);
-    console.log(`  tensors  first tenth ${mib(report.tensors.firstTenth)}  last tenth ${mib(report.tensors.lastTenth)} ` + ` (${growth(report.tensors.firstTenth, report.tensors.lastTenth)})  max ${mib(report.tensors.max)}`);
+    console.log(
+      `  RSS      first tenth ${mib(report.rss.firstTenth)}  last tenth ${mib(report.rss.lastTenth)} ` +
+        ` (${growth(report.rss.firstTenth, report.rss.lastTenth)})  max ${mib(report.rss.max)}`,
+    );
+    console.log(
+      `  RSS by tenth of the run: ${tenths.map((t) => (t / 2 ** 20).toFixed(0)).join(' ')} ` +
+        `MiB; second half ${slope >= 0 ? '+' : ''}${slope.toFixed(1)} MiB/hour`,
+    );
+    console.log(
+      `  tensors  first tenth ${mib(report.tensors.firstTenth)}  last tenth ${mib(report.tensors.lastTenth)} ` +
+        ` (${growth(report.tensors.firstTenth, report.tensors.lastTenth)})  max ${mib(report.tensors.max)}`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -33,7 +33,11 @@ interface BenchConfig {
 const BATCH_SIZE = 8;
 const CONFIGS: BenchConfig[] = [
   { name: 'vit-tiny/16@224 dec512x8', model: MAE_PRESETS.maeVitTinyPatch16Dec512d8b({ inChans: 3 }), heavy: true },
-  { name: 'vit-192dx4/8@64 dec128x2', model: maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 }), heavy: false },
+  {
+    name: 'vit-192dx4/8@64 dec128x2',
+    model: maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 }),
+    heavy: false,
+  },
 ];
 
 function argument(name: string): string | undefined {
@@ -43,9 +47,17 @@ function argument(name: string): string | undefined {
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 /** Times `steps` optimizer steps after `warmup` untimed ones. */
-async function timeOurs(model: MaeConfig, steps: number, warmup: number, accumSteps: number): Promise<{ msPerStep: number; loss: number }> {
+async function timeOurs(
+  model: MaeConfig,
+  steps: number,
+  warmup: number,
+  accumSteps: number,
+): Promise<{ msPerStep: number; loss: number }> {
   const batchSize = BATCH_SIZE / accumSteps;
-  const trainer = MaeTrainer.create({ model, batchSize, accumSteps, totalSteps: 1000, warmupSteps: 0, seed: 0 }, syntheticSource({ imgSize: model.imgSize, channels: model.inChans }));
+  const trainer = MaeTrainer.create(
+    { model, batchSize, accumSteps, totalSteps: 1000, warmupSteps: 0, seed: 0 },
+    syntheticSource({ imgSize: model.imgSize, channels: model.inChans }),
+  );
   try {
     for (let i = 0; i < warmup; i++) await trainer.trainStep();
     const started = performance.now();
@@ -59,11 +71,19 @@ async function timeOurs(model: MaeConfig, steps: number, warmup: number, accumSt
 
 function findTorchPeer(): { python: string; script: string } | string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const script = [resolve('bench/mae_torch.py'), join(here, 'mae_torch.py'), join(here, '../../bench/mae_torch.py')].find(existsSync);
+  const script = [
+    resolve('bench/mae_torch.py'),
+    join(here, 'mae_torch.py'),
+    join(here, '../../bench/mae_torch.py'),
+  ].find(existsSync);
   if (!script) return 'bench/mae_torch.py not found';
-  const candidates = [argument('python'), process.env.MAE_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c));
+  const candidates = [argument('python'), process.env.MAE_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter(
+    (c): c is string => Boolean(c),
+  );
   const python = candidates.find((c) => spawnSync(c, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
-  return python ? { python, script } : `no Python with torch among ${candidates.join(', ')} (apt-get install python3-torch)`;
+  return python
+    ? { python, script }
+    : `no Python with torch among ${candidates.join(', ')} (apt-get install python3-torch)`;
 }
 
 /** --threads N, validated; undefined when not given. */
@@ -75,10 +95,41 @@ function threadsArgument(): number | undefined {
   return threads;
 }
 
-function timeTorch(peer: { python: string; script: string }, model: MaeConfig, steps: number, threads: number): { msPerStep: number; torch: string; threads: number } | string {
-  const args = [peer.script, '--img', model.imgSize, '--patch', model.patchSize, '--chans', model.inChans, '--dim', model.embedDim,
-    '--depth', model.depth, '--heads', model.numHeads, '--dec-dim', model.decoderEmbedDim, '--dec-depth', model.decoderDepth,
-    '--dec-heads', model.decoderNumHeads, '--batch', BATCH_SIZE, '--steps', steps, '--warmup', 1, '--threads', threads].map(String);
+function timeTorch(
+  peer: { python: string; script: string },
+  model: MaeConfig,
+  steps: number,
+  threads: number,
+): { msPerStep: number; torch: string; threads: number } | string {
+  const args = [
+    peer.script,
+    '--img',
+    model.imgSize,
+    '--patch',
+    model.patchSize,
+    '--chans',
+    model.inChans,
+    '--dim',
+    model.embedDim,
+    '--depth',
+    model.depth,
+    '--heads',
+    model.numHeads,
+    '--dec-dim',
+    model.decoderEmbedDim,
+    '--dec-depth',
+    model.decoderDepth,
+    '--dec-heads',
+    model.decoderNumHeads,
+    '--batch',
+    BATCH_SIZE,
+    '--steps',
+    steps,
+    '--warmup',
+    1,
+    '--threads',
+    threads,
+  ].map(String);
   const run = spawnSync(peer.python, args, { encoding: 'utf8' });
   if (run.status !== 0) return `PyTorch peer failed: ${run.stderr.trim().split('\n').at(-1)}`;
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { msPerStep: number; torch: string; threads: number };
@@ -91,17 +142,23 @@ async function main(): Promise<void> {
   const only = argument('only'); // run only configs whose name contains this
   const configs = CONFIGS.filter((config) => !only || config.name.includes(only));
   const rows: Record<string, unknown>[] = [];
-  const log = (line: string): void => { if (!flag('json')) console.log(line); };
+  const log = (line: string): void => {
+    if (!flag('json')) console.log(line);
+  };
 
   const peer = flag('no-torch') ? 'skipped (--no-torch)' : findTorchPeer();
   const torchTimes = new Map<string, { msPerStep: number; torch: string; threads: number } | string>();
   for (const config of configs) {
-    const result = typeof peer === 'string' ? peer : timeTorch(peer, config.model, config.heavy ? 1 : steps, threads ?? 2);
+    const result =
+      typeof peer === 'string' ? peer : timeTorch(peer, config.model, config.heavy ? 1 : steps, threads ?? 2);
     torchTimes.set(config.name, result);
     if (typeof result === 'string') log(`pytorch  ${config.name}: ${result}`);
     else {
       const imagesPerSecond = ((BATCH_SIZE * 1000) / result.msPerStep).toFixed(2);
-      log(`pytorch  ${config.name}: ${result.msPerStep.toFixed(0)} ms/step, ${imagesPerSecond}` + ` img/s (torch ${result.torch}, ${result.threads} threads)`);
+      log(
+        `pytorch  ${config.name}: ${result.msPerStep.toFixed(0)} ms/step, ${imagesPerSecond}` +
+          ` img/s (torch ${result.torch}, ${result.threads} threads)`,
+      );
     }
   }
   for (const backend of backends) {
@@ -126,7 +183,10 @@ async function main(): Promise<void> {
     }
     for (const config of configs) {
       if (config.heavy && (backend === 'cpu' || softwareGpu) && !flag('slow')) {
-        log(`${backend.padEnd(8)} ${config.name}: skipped ` + `(minutes per step on ${softwareGpu ? 'a software GPU' : 'plain JS'}; pass --slow)`);
+        log(
+          `${backend.padEnd(8)} ${config.name}: skipped ` +
+            `(minutes per step on ${softwareGpu ? 'a software GPU' : 'plain JS'}; pass --slow)`,
+        );
         rows.push({ backend, config: config.name, skipped: 'needs --slow' });
         continue;
       }
@@ -135,12 +195,34 @@ async function main(): Promise<void> {
       // The heavy config times one step; it is warmed up first (as the PyTorch peer is) except on the
       // JS/wasm backends, where a step takes minutes and the first one costs little extra.
       const slowBackend = backend === 'cpu' || backend === 'wasm' || softwareGpu;
-      const ours = await timeOurs(config.model, config.heavy ? 1 : steps, config.heavy && slowBackend ? 0 : 1, accumSteps);
+      const ours = await timeOurs(
+        config.model,
+        config.heavy ? 1 : steps,
+        config.heavy && slowBackend ? 0 : 1,
+        accumSteps,
+      );
       const torch = torchTimes.get(config.name);
       const ratio = typeof torch === 'object' ? ours.msPerStep / torch.msPerStep : null;
-      rows.push({ backend, device, threads: backendThreads, config: config.name, batch: BATCH_SIZE, accumSteps, msPerStep: ours.msPerStep, imagesPerSecond: BATCH_SIZE * 1000 / ours.msPerStep, loss: ours.loss, torchMsPerStep: typeof torch === 'object' ? torch.msPerStep : null, ratioOursOverTorch: ratio });
+      rows.push({
+        backend,
+        device,
+        threads: backendThreads,
+        config: config.name,
+        batch: BATCH_SIZE,
+        accumSteps,
+        msPerStep: ours.msPerStep,
+        imagesPerSecond: (BATCH_SIZE * 1000) / ours.msPerStep,
+        loss: ours.loss,
+        torchMsPerStep: typeof torch === 'object' ? torch.msPerStep : null,
+        ratioOursOverTorch: ratio,
+      });
       const imagesPerSecond = ((BATCH_SIZE * 1000) / ours.msPerStep).toFixed(2);
-      log(`${backend.padEnd(8)} ${config.name}: ${ours.msPerStep.toFixed(0)} ms/step, ${imagesPerSecond} img/s` + (backendThreads === null ? '' : ` (${backendThreads} threads)`) + (accumSteps > 1 ? ` (as ${accumSteps}×${BATCH_SIZE / accumSteps} accumulated)` : '') + (ratio === null ? '' : `, ${ratio.toFixed(1)}× PyTorch`));
+      log(
+        `${backend.padEnd(8)} ${config.name}: ${ours.msPerStep.toFixed(0)} ms/step, ${imagesPerSecond} img/s` +
+          (backendThreads === null ? '' : ` (${backendThreads} threads)`) +
+          (accumSteps > 1 ? ` (as ${accumSteps}×${BATCH_SIZE / accumSteps} accumulated)` : '') +
+          (ratio === null ? '' : `, ${ratio.toFixed(1)}× PyTorch`),
+      );
     }
   }
   if (flag('json')) console.log(JSON.stringify({ batchSize: BATCH_SIZE, results: rows }, null, 2));

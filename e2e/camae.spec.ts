@@ -16,18 +16,34 @@ function fieldOfView(seed: number): Uint8Array {
   for (let k = 0; k < 32 * 32; k++) {
     const [x, y] = [k % 32, Math.floor(k / 32)];
     const nucleus = (x - 8 - seed) ** 2 + (y - 16) ** 2 < 30 ? 3000 : 0;
-    for (let stain = 0; stain < 5; stain++) values[k * 5 + stain] = 200 + (stain === 0 ? nucleus : Math.round(400 * (1 + Math.sin((x * (stain + 1) + y * seed) / 5))));
+    for (let stain = 0; stain < 5; stain++)
+      values[k * 5 + stain] =
+        200 + (stain === 0 ? nucleus : Math.round(400 * (1 + Math.sin((x * (stain + 1) + y * seed) / 5))));
   }
-  return writeTiff([{ width: 32, height: 32, bands: 5, sampleType: 'uint16', values, bandNames: ['DNA', 'ER', 'RNA', 'AGP', 'Mito'] }]);
+  return writeTiff([
+    { width: 32, height: 32, bands: 5, sampleType: 'uint16', values, bandNames: ['DNA', 'ER', 'RNA', 'AGP', 'Mito'] },
+  ]);
 }
 
-test('suggests CA-MAE for 5-channel microscopy, says why, and trains it with the recipe named', async ({ page, studio }) => {
+test('suggests CA-MAE for 5-channel microscopy, says why, and trains it with the recipe named', async ({
+  page,
+  studio,
+}) => {
   const folder = path.join(studio.workspace, '..', 'plate');
   for (const label of ['control', 'treated']) {
     fs.mkdirSync(path.join(folder, label), { recursive: true });
-    for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(folder, label, `${label}-${i}.tif`), fieldOfView(i + (label === 'treated' ? 6 : 0)));
+    for (let i = 0; i < 6; i++)
+      fs.writeFileSync(path.join(folder, label, `${label}-${i}.tif`), fieldOfView(i + (label === 'treated' ? 6 : 0)));
   }
-  const { project } = cli<{ project: { id: number } }>('init', '--workspace', studio.workspace, '--name', 'Plate', '--domain', 'microscopy');
+  const { project } = cli<{ project: { id: number } }>(
+    'init',
+    '--workspace',
+    studio.workspace,
+    '--name',
+    'Plate',
+    '--domain',
+    'microscopy',
+  );
   cli('import', '--workspace', studio.workspace, '--project', String(project.id), folder);
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.goto(studio.url);
@@ -40,7 +56,9 @@ test('suggests CA-MAE for 5-channel microscopy, says why, and trains it with the
   await expect(channelMasks.locator('figure')).toHaveCount(5);
   // Random masking over all 5 × 196 tokens: 735 hidden in all, not the same number in every channel.
   await expect(channelMasks).toContainText(/Channel 5 · \d+ of 196 hidden/);
-  const counts = (await channelMasks.locator('figcaption').allTextContents()).map((text) => Number(/· (\d+) of/.exec(text)![1]));
+  const counts = (await channelMasks.locator('figcaption').allTextContents()).map((text) =>
+    Number(/· (\d+) of/.exec(text)![1]),
+  );
   expect(counts.reduce((a, b) => a + b, 0)).toBe(735);
   if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'camae-masks.png') });
   // SatMAE's band groups are the other token layout: choosing them clears the channel tokens, and back.
@@ -59,8 +77,13 @@ test('suggests CA-MAE for 5-channel microscopy, says why, and trains it with the
   const recipe = page.getByTestId('recipe-domain');
   await expect(recipe).toHaveValue('camae');
   await expect(recipe.locator('option:checked')).toHaveText('CA-MAE — suggested');
-  await expect(page.getByTestId('recipe-why')).toContainText('These 5-channel microscopy images have one stain per channel: ' + 'CA-MAE tokenises each channel on its own (Kraus et al.)');
-  await expect(page.getByTestId('recipe-why')).toContainText('Kraus et al. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular Biology"');
+  await expect(page.getByTestId('recipe-why')).toContainText(
+    'These 5-channel microscopy images have one stain per channel: ' +
+      'CA-MAE tokenises each channel on its own (Kraus et al.)',
+  );
+  await expect(page.getByTestId('recipe-why')).toContainText(
+    'Kraus et al. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular Biology"',
+  );
   if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'camae-new-run.png') });
 
   await page.getByTestId('recipe-img-size').fill('32');
@@ -75,7 +98,9 @@ test('suggests CA-MAE for 5-channel microscopy, says why, and trains it with the
 
   const dashboard = page.getByTestId('run-dashboard');
   await expect(dashboard).toContainText('CA-MAE: every channel tokenised on its own by one shared patch embedding');
-  await expect(page.getByTestId('recipe-citation')).toHaveText(/^After Kraus et al\. 2024, "Masked Autoencoders for Microscopy/);
+  await expect(page.getByTestId('recipe-citation')).toHaveText(
+    /^After Kraus et al\. 2024, "Masked Autoencoders for Microscopy/,
+  );
   await expect(dashboard).toContainText('Completed', { timeout: 90_000 });
   await expect(page.getByTestId('run-item')).toContainText('CA-MAE · ViT 192d×1');
   if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'camae-run.png') });

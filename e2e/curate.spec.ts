@@ -18,7 +18,8 @@ async function writeClass(folder: string, channels: 1 | 3 | 4, count: number): P
   for (let index = 0; index < count; index++) {
     const pixels = Buffer.alloc(SIDE * SIDE * channels);
     for (let pixel = 0; pixel < SIDE * SIDE; pixel++) {
-      for (let channel = 0; channel < channels; channel++) pixels[pixel * channels + channel] = (pixel * (channel + 1) + index * 17) % 256;
+      for (let channel = 0; channel < channels; channel++)
+        pixels[pixel * channels + channel] = (pixel * (channel + 1) + index * 17) % 256;
     }
     const image = sharp(pixels, { raw: { width: SIDE, height: SIDE, channels } });
     await (channels === 1 ? image.toColourspace('b-w') : image).png().toFile(path.join(folder, `${index}.png`));

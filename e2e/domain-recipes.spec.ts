@@ -20,16 +20,39 @@ function tile(nir: number, seed: number): Uint8Array {
     const texture = 1 + 0.2 * Math.sin(((k % 32) * (seed + 1) + Math.floor(k / 32) * 3) / 4);
     for (let band = 0; band < 4; band++) values[k * 4 + band] = Math.round(reflectance[band]! * texture);
   }
-  return writeTiff([{ width: 32, height: 32, bands: 4, sampleType: 'uint16', values, bandNames: ['B2 blue', 'B3 green', 'B4 red', 'B8 NIR'] }]);
+  return writeTiff([
+    {
+      width: 32,
+      height: 32,
+      bands: 4,
+      sampleType: 'uint16',
+      values,
+      bandNames: ['B2 blue', 'B3 green', 'B4 red', 'B8 NIR'],
+    },
+  ]);
 }
 
-test('suggests FG-MAE for named bands, explains what is off, and trains it with the recipe named', async ({ page, studio }) => {
+test('suggests FG-MAE for named bands, explains what is off, and trains it with the recipe named', async ({
+  page,
+  studio,
+}) => {
   const folder = path.join(studio.workspace, '..', 'tiles');
-  for (const [label, nir] of [['fields', 3500], ['water', 150]] as const) {
+  for (const [label, nir] of [
+    ['fields', 3500],
+    ['water', 150],
+  ] as const) {
     fs.mkdirSync(path.join(folder, label), { recursive: true });
     for (let i = 0; i < 8; i++) fs.writeFileSync(path.join(folder, label, `${label}-${i}.tif`), tile(nir, i));
   }
-  const { project } = cli<{ project: { id: number } }>('init', '--workspace', studio.workspace, '--name', 'Tiles', '--domain', 'remote-sensing');
+  const { project } = cli<{ project: { id: number } }>(
+    'init',
+    '--workspace',
+    studio.workspace,
+    '--name',
+    'Tiles',
+    '--domain',
+    'remote-sensing',
+  );
   cli('import', '--workspace', studio.workspace, '--project', String(project.id), folder);
   await page.goto(studio.url);
   await page.getByTestId('training-tab').click();
@@ -38,7 +61,9 @@ test('suggests FG-MAE for named bands, explains what is off, and trains it with 
   const recipe = page.getByTestId('recipe-domain');
   await expect(recipe).toHaveValue('fgmae');
   await expect(recipe.locator('option:checked')).toHaveText('FG-MAE — suggested');
-  await expect(page.getByTestId('recipe-why')).toContainText('These 4-band images name their bands, so FG-MAE can regress HOG and NDVI, NDWI per patch');
+  await expect(page.getByTestId('recipe-why')).toContainText(
+    'These 4-band images name their bands, so FG-MAE can regress HOG and NDVI, NDWI per patch',
+  );
   await expect(page.getByTestId('recipe-why')).toContainText('Wang et al. 2023, "Feature Guided Masked Autoencoder');
   const targets = page.getByTestId('recipe-feature-targets');
   await expect(targets.getByLabel('NDBI')).toBeDisabled();
@@ -64,9 +89,15 @@ test('suggests FG-MAE for named bands, explains what is off, and trains it with 
   await page.getByTestId('start-run').click();
 
   const dashboard = page.getByTestId('run-dashboard');
-  await expect(dashboard).toContainText('FG-MAE: masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR")');
-  await expect(page.getByTestId('recipe-citation')).toHaveText(/^After Wang et al\. 2023, "Feature Guided Masked Autoencoder/);
-  await expect(dashboard).toContainText('This recipe regresses features, not pixels: there is no picture to reconstruct.');
+  await expect(dashboard).toContainText(
+    'FG-MAE: masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR")',
+  );
+  await expect(page.getByTestId('recipe-citation')).toHaveText(
+    /^After Wang et al\. 2023, "Feature Guided Masked Autoencoder/,
+  );
+  await expect(dashboard).toContainText(
+    'This recipe regresses features, not pixels: there is no picture to reconstruct.',
+  );
   await expect(dashboard).toContainText('Completed', { timeout: 90_000 });
   await expect(page.getByTestId('run-item')).toContainText('FG-MAE · ViT 192d×1');
 });

@@ -13,17 +13,44 @@ import { cli, expect, test } from './fixtures';
 /**
  * Where point i lands on a canvas of the view's size: [-1, 1] fitted into the shorter side, y up (as the map draws).
  */
-function toScreen(points: Float32Array, i: number, view: { width: number; height: number; margin: number }): [number, number] {
+function toScreen(
+  points: Float32Array,
+  i: number,
+  view: { width: number; height: number; margin: number },
+): [number, number] {
   const scale = (Math.min(view.width, view.height) - 2 * view.margin) / 2;
   return [view.width / 2 + points[i * 2]! * scale, view.height / 2 - points[i * 2 + 1]! * scale];
 }
 
-test('draws every image, shows the hovered one, and selects the images of a lasso or a box', async ({ page, studio, folders }) => {
+test('draws every image, shows the hovered one, and selects the images of a lasso or a box', async ({
+  page,
+  studio,
+  folders,
+}) => {
   test.setTimeout(180_000);
   cli('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
   cli('import', '--workspace', studio.workspace, '--project', '1', folders.sample.dir);
-  cli('pretrain', '--workspace', studio.workspace, '--project', '1', '--img', '32', '--patch', '8', '--depth', '1', '--decoder', '32x1',
-    '--batch', '4', '--steps', '6', '--backend', 'cpu');
+  cli(
+    'pretrain',
+    '--workspace',
+    studio.workspace,
+    '--project',
+    '1',
+    '--img',
+    '32',
+    '--patch',
+    '8',
+    '--depth',
+    '1',
+    '--decoder',
+    '32x1',
+    '--batch',
+    '4',
+    '--steps',
+    '6',
+    '--backend',
+    'cpu',
+  );
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-e2e-embed-'));
   cli('embed', '--workspace', studio.workspace, '--run', '1', '--out', path.join(out, 'embeddings'));
   fs.rmSync(out, { recursive: true, force: true });
@@ -37,7 +64,9 @@ test('draws every image, shows the hovered one, and selects the images of a lass
   await canvas.scrollIntoViewIfNeeded();
 
   // Where the points are: the stored map (seed 0), placed as the view places them.
-  const stored = JSON.parse(fs.readFileSync(path.join(studio.workspace, 'projects/1/embeddings/run-1-block-1-mean-map-0.json'), 'utf8')) as { imageIds: number[]; coordinates: string };
+  const stored = JSON.parse(
+    fs.readFileSync(path.join(studio.workspace, 'projects/1/embeddings/run-1-block-1-mean-map-0.json'), 'utf8'),
+  ) as { imageIds: number[]; coordinates: string };
   const bytes = Buffer.from(stored.coordinates, 'base64');
   const points = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const box = (await canvas.boundingBox())!;
@@ -49,7 +78,9 @@ test('draws every image, shows the hovered one, and selects the images of a lass
   const card = page.getByTestId('map-hover');
   await expect(card).toBeVisible();
   await expect(card.locator('img')).toHaveAttribute('src', new RegExp(`/thumbs/${stored.imageIds[5]}$`));
-  await expect.poll(() => card.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+  await expect
+    .poll(() => card.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+    .toBeGreaterThan(0);
   await expect(card).toContainText(new RegExp(folders.sample.labels.join('|')));
 
   // A Shift-drag lasso (a diamond around that point) picks the points inside it.
@@ -60,7 +91,13 @@ test('draws every image, shows the hovered one, and selects the images of a lass
   await page.keyboard.down('Shift');
   await page.mouse.move(box.x + x, box.y + y - 70);
   await page.mouse.down();
-  for (const [dx, dy] of [[70, 0], [0, 70], [-70, 0], [0, -70]] as const) await page.mouse.move(box.x + x + dx, box.y + y + dy, { steps: 8 });
+  for (const [dx, dy] of [
+    [70, 0],
+    [0, 70],
+    [-70, 0],
+    [0, -70],
+  ] as const)
+    await page.mouse.move(box.x + x + dx, box.y + y + dy, { steps: 8 });
   await page.mouse.up();
   await page.keyboard.up('Shift');
   await expect(page.getByTestId('map-panel').getByTestId('selection-bar')).toContainText(`${diamond.length} selected`);
@@ -81,7 +118,9 @@ test('draws every image, shows the hovered one, and selects the images of a lass
 
   // The selection's actions apply to those images; the map's colours follow.
   await bar.getByTestId('selection-exclude').click();
-  await expect(page.getByText(`Left out of training: ${inside.length} ${inside.length === 1 ? 'image' : 'images'}`)).toBeVisible();
+  await expect(
+    page.getByText(`Left out of training: ${inside.length} ${inside.length === 1 ? 'image' : 'images'}`),
+  ).toBeVisible();
   await page.getByTestId('map-colour').selectOption('excluded');
   await expect(page.getByTestId('map-panel').locator('.legend')).toContainText(`excluded ${inside.length}`);
 });

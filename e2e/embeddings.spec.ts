@@ -6,12 +6,35 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cli, expect, test } from './fixtures';
 
-test('computes embeddings in the background, exports them, and shows neighbours and suspects', async ({ page, studio, folders }) => {
+test('computes embeddings in the background, exports them, and shows neighbours and suspects', async ({
+  page,
+  studio,
+  folders,
+}) => {
   test.setTimeout(180_000);
   cli('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
   cli('import', '--workspace', studio.workspace, '--project', '1', folders.sample.dir);
-  cli('pretrain', '--workspace', studio.workspace, '--project', '1', '--img', '32', '--patch', '8', '--depth', '1', '--decoder', '32x1',
-    '--batch', '4', '--steps', '6', '--backend', 'cpu');
+  cli(
+    'pretrain',
+    '--workspace',
+    studio.workspace,
+    '--project',
+    '1',
+    '--img',
+    '32',
+    '--patch',
+    '8',
+    '--depth',
+    '1',
+    '--decoder',
+    '32x1',
+    '--batch',
+    '4',
+    '--steps',
+    '6',
+    '--backend',
+    'cpu',
+  );
 
   await page.goto(studio.url);
   await page.getByTestId('project-item').filter({ hasText: 'Cells' }).click();

@@ -6,12 +6,35 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cli, expect, test } from './fixtures';
 
-test('probes a pretrained run against random init and exports it with a model card', async ({ page, studio, folders }) => {
+test('probes a pretrained run against random init and exports it with a model card', async ({
+  page,
+  studio,
+  folders,
+}) => {
   test.setTimeout(180_000);
   cli('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
   cli('import', '--workspace', studio.workspace, '--project', '1', folders.sample.dir);
-  cli('pretrain', '--workspace', studio.workspace, '--project', '1', '--img', '32', '--patch', '8', '--depth', '1', '--decoder', '32x1',
-    '--batch', '4', '--steps', '6', '--backend', 'cpu');
+  cli(
+    'pretrain',
+    '--workspace',
+    studio.workspace,
+    '--project',
+    '1',
+    '--img',
+    '32',
+    '--patch',
+    '8',
+    '--depth',
+    '1',
+    '--decoder',
+    '32x1',
+    '--batch',
+    '4',
+    '--steps',
+    '6',
+    '--backend',
+    'cpu',
+  );
 
   await page.goto(studio.url);
   await page.getByTestId('project-item').filter({ hasText: 'Cells' }).click();
@@ -31,8 +54,12 @@ test('probes a pretrained run against random init and exports it with a model ca
     await expect(result.getByTestId(id)).toHaveText(/^95% CI \d+\.\d–\d+\.\d% · n = \d+$/);
   }
   await expect(result.getByTestId('gain')).toHaveCount(2);
-  await expect(result.getByTestId('gain').first()).toContainText(/points over random init\s*95% CI [+−]\d+\.\d to [+−]\d+\.\d/);
-  await expect(result.getByTestId('probe-warnings')).toContainText(/validation images?; accuracy per class is unreliable below ~10/);
+  await expect(result.getByTestId('gain').first()).toContainText(
+    /points over random init\s*95% CI [+−]\d+\.\d to [+−]\d+\.\d/,
+  );
+  await expect(result.getByTestId('probe-warnings')).toContainText(
+    /validation images?; accuracy per class is unreliable below ~10/,
+  );
   await expect(result.getByRole('heading', { name: /kNN \(k = \d+\)/ })).toBeVisible();
   const matrix = result.getByTestId('confusion-matrix');
   for (const label of folders.sample.labels) await expect(matrix.getByRole('rowheader', { name: label })).toBeVisible();

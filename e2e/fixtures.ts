@@ -87,7 +87,14 @@ export const test = base.extend<{ studio: Served; pageErrors: PageErrors }, { fo
   folders: [
     async ({}, use) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-e2e-data-'));
-      const sample = cli<Folders['sample']>('sample', path.join(dir, 'sample'), '--domain', 'microscopy', '--count', '36');
+      const sample = cli<Folders['sample']>(
+        'sample',
+        path.join(dir, 'sample'),
+        '--domain',
+        'microscopy',
+        '--count',
+        '36',
+      );
       const broken = path.join(dir, 'broken');
       fs.mkdirSync(broken);
       // A real PNG signature and IHDR start, then garbage: decodable header, broken data.

@@ -44,10 +44,22 @@ export interface MapFrameTimes {
 
 /** Measures the map's frames in `page` (any page: the code under test is injected). */
 export async function measureMapFrames(page: Page, count = 100_000, frames = 30): Promise<MapFrameTimes> {
-  const bundle = buildSync({ entryPoints: [mapViewSource()], bundle: true, format: 'iife', globalName: 'mapFrameBench', write: false, logLevel: 'silent' });
+  const bundle = buildSync({
+    entryPoints: [mapViewSource()],
+    bundle: true,
+    format: 'iife',
+    globalName: 'mapFrameBench',
+    write: false,
+    logLevel: 'silent',
+  });
   await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
   return page.evaluate(
-    ({ count, frames }) => (globalThis as unknown as { mapFrameBench: { measureMapFrames: (count: number, frames: number) => Promise<MapFrameTimes> } }).mapFrameBench.measureMapFrames(count, frames),
+    ({ count, frames }) =>
+      (
+        globalThis as unknown as {
+          mapFrameBench: { measureMapFrames: (count: number, frames: number) => Promise<MapFrameTimes> };
+        }
+      ).mapFrameBench.measureMapFrames(count, frames),
     { count, frames },
   );
 }

@@ -4,8 +4,20 @@ import net from 'node:net';
 import { CLI, cli, expect, test } from './fixtures';
 
 test('reload and back/forward return to the project and tab', async ({ page, studio }) => {
-  const { project: first } = cli<{ project: { id: number } }>('init', '--workspace', studio.workspace, '--name', 'First');
-  const { project: second } = cli<{ project: { id: number } }>('init', '--workspace', studio.workspace, '--name', 'Second');
+  const { project: first } = cli<{ project: { id: number } }>(
+    'init',
+    '--workspace',
+    studio.workspace,
+    '--name',
+    'First',
+  );
+  const { project: second } = cli<{ project: { id: number } }>(
+    'init',
+    '--workspace',
+    studio.workspace,
+    '--name',
+    'Second',
+  );
   await page.goto(studio.url);
 
   await page.getByTestId('project-item').filter({ hasText: 'First' }).click();
@@ -30,7 +42,10 @@ test('reload and back/forward return to the project and tab', async ({ page, stu
 });
 
 test('a second serve on the same workspace is refused, naming the first', async ({ studio }) => {
-  const second = spawnSync(process.execPath, [CLI, 'serve', '--workspace', studio.workspace, '--port', '0'], { encoding: 'utf8', timeout: 20_000 });
+  const second = spawnSync(process.execPath, [CLI, 'serve', '--workspace', studio.workspace, '--port', '0'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   expect(second.status).toBe(1);
   expect(second.stderr).toContain(`another mae-studio serve (pid ${studio.process.pid}`);
   expect(second.stderr).toContain(new URL(studio.url).origin);
@@ -47,7 +62,9 @@ async function freePort(): Promise<number> {
 
 /** Starts serve on a fixed port and resolves with its URL. */
 function serveOn(workspace: string, port: number) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--workspace', workspace, '--port', String(port), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--workspace', workspace, '--port', String(port), '--json'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = new Promise<string>((resolve, reject) => {
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -15,8 +15,20 @@ function fieldError(page: Page, testId: string) {
   return page.locator('label', { has: page.getByTestId(testId) }).getByTestId('field-error');
 }
 
-test('checks every field as it is typed, says why Start is off, and reopens with the last values', async ({ page, studio, folders }) => {
-  const { project } = cli<{ project: { id: number } }>('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
+test('checks every field as it is typed, says why Start is off, and reopens with the last values', async ({
+  page,
+  studio,
+  folders,
+}) => {
+  const { project } = cli<{ project: { id: number } }>(
+    'init',
+    '--workspace',
+    studio.workspace,
+    '--name',
+    'Cells',
+    '--domain',
+    'microscopy',
+  );
   cli('import', '--workspace', studio.workspace, '--project', String(project.id), folders.sample.dir);
   await page.goto(studio.url);
   await page.getByTestId('training-tab').click();
@@ -54,14 +66,17 @@ test('checks every field as it is typed, says why Start is off, and reopens with
   await expect(reason).toHaveText('Fix the 4 fields in red to start: Image size, Encoder blocks, Batch size, Epochs');
   await expect(start).toBeDisabled();
   await expect(page.getByTestId('field-error')).toHaveCount(4);
-  for (const text of await page.getByTestId('field-error').allTextContents()) expect(text).not.toMatch(/\b(?:mae|train|pretrain)\.|imgSize|batchSize/);
+  for (const text of await page.getByTestId('field-error').allTextContents())
+    expect(text).not.toMatch(/\b(?:mae|train|pretrain)\.|imgSize|batchSize/);
 
   // Fixed one by one; a rule across fields (image size and patch) is named too.
   await page.getByTestId('recipe-batch').fill('4');
   await page.getByTestId('recipe-epochs').fill('1');
   await page.getByTestId('recipe-depth').fill('1');
   await page.getByTestId('recipe-img-size').fill('30');
-  await expect(fieldError(page, 'recipe-img-size')).toHaveText('Image size (30) must be divisible by the patch size (8): try 24 or 32');
+  await expect(fieldError(page, 'recipe-img-size')).toHaveText(
+    'Image size (30) must be divisible by the patch size (8): try 24 or 32',
+  );
   await expect(start).toBeDisabled();
 
   // A batch far beyond this machine's memory: what it needs, and what can be spared.
@@ -70,7 +85,9 @@ test('checks every field as it is typed, says why Start is off, and reopens with
   await page.getByTestId('recipe-batch').fill('4096');
   await expect(reason).toHaveText(/^This recipe needs about [\d.]+ [GT]B per step; this machine can spare [\d.]+ GB$/);
   const memoryError = fieldError(page, 'recipe-batch');
-  await expect(memoryError).toContainText(/^Batch size 4096 needs about [\d.]+ [GT]B per step; this machine can spare [\d.]+ GB /);
+  await expect(memoryError).toContainText(
+    /^Batch size 4096 needs about [\d.]+ [GT]B per step; this machine can spare [\d.]+ GB /,
+  );
   await expect(memoryError).toContainText(/ GB \(70% of its [\d.]+ GB\): lower the batch size/);
   await expect(start).toBeDisabled();
 

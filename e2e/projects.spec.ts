@@ -3,9 +3,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cli, expect, test } from './fixtures';
 
-test('renames a project, flags a duplicate name, and deletes it without touching the image files', async ({ page, studio, folders }) => {
-  const { project: cells } = cli<{ project: { id: number } }>('init', '--workspace', studio.workspace, '--name', 'Cells');
-  const { project: tissue } = cli<{ project: { id: number } }>('init', '--workspace', studio.workspace, '--name', 'Tissue');
+test('renames a project, flags a duplicate name, and deletes it without touching the image files', async ({
+  page,
+  studio,
+  folders,
+}) => {
+  const { project: cells } = cli<{ project: { id: number } }>(
+    'init',
+    '--workspace',
+    studio.workspace,
+    '--name',
+    'Cells',
+  );
+  const { project: tissue } = cli<{ project: { id: number } }>(
+    'init',
+    '--workspace',
+    studio.workspace,
+    '--name',
+    'Tissue',
+  );
   cli('import', '--workspace', studio.workspace, '--project', String(tissue.id), folders.sample.dir);
   await page.goto(studio.url);
 
@@ -21,7 +37,9 @@ test('renames a project, flags a duplicate name, and deletes it without touching
   await expect(page.getByTestId('project-item').filter({ hasText: 'Tissue sections' })).toBeVisible();
   await page.getByTestId('new-project').click();
   await page.getByTestId('project-name').fill('tissue SECTIONS');
-  await expect(page.getByTestId('duplicate-name')).toContainText('Another project is already ' + 'called “Tissue sections”');
+  await expect(page.getByTestId('duplicate-name')).toContainText(
+    'Another project is already ' + 'called “Tissue sections”',
+  );
   await expect(page.getByTestId('create-project')).toBeDisabled();
   await page.keyboard.press('Escape');
 

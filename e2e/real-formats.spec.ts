@@ -29,10 +29,13 @@ async function writePngs(folder: string, channels: 1 | 3, count: number, offset:
     const grey = pattern(index + offset, 256);
     const pixels = Buffer.alloc(SIDE * SIDE * channels);
     for (let pixel = 0; pixel < SIDE * SIDE; pixel++) {
-      for (let channel = 0; channel < channels; channel++) pixels[pixel * channels + channel] = (grey[pixel]! + channel * 60) % 256;
+      for (let channel = 0; channel < channels; channel++)
+        pixels[pixel * channels + channel] = (grey[pixel]! + channel * 60) % 256;
     }
     const image = sharp(pixels, { raw: { width: SIDE, height: SIDE, channels } });
-    await (channels === 1 ? image.toColourspace('b-w') : image).png().toFile(path.join(folder, `${channels === 1 ? 'grey' : 'rgb'}-${index}.png`));
+    await (channels === 1 ? image.toColourspace('b-w') : image)
+      .png()
+      .toFile(path.join(folder, `${channels === 1 ? 'grey' : 'rgb'}-${index}.png`));
   }
 }
 
@@ -45,26 +48,67 @@ async function labFolder(): Promise<string> {
   fs.mkdirSync(photo);
   // A CT slice in a Part-10 file whose preamble starts like a little-endian TIFF, named .dcm.
   const ct = pattern(1, 2000);
-  fs.writeFileSync(path.join(scan, 'ct.dcm'), writeDicom({ rows: SIDE, columns: SIDE, bitsAllocated: 16, signed: true, values: ct, slope: 1, intercept: -1024, modality: 'CT', preamble: 'tiff' }));
-  fs.writeFileSync(path.join(scan, 'float64.tif'), writeTiff([{ width: SIDE, height: SIDE, bands: 1, sampleType: 'float32', stored: 'float64', values: pattern(2, 1000).map((value) => value / 1000) }]));
-  const page = (seed: number) => ({ width: SIDE, height: SIDE, bands: 1, sampleType: 'uint16' as const, values: pattern(seed, 65_535) });
+  fs.writeFileSync(
+    path.join(scan, 'ct.dcm'),
+    writeDicom({
+      rows: SIDE,
+      columns: SIDE,
+      bitsAllocated: 16,
+      signed: true,
+      values: ct,
+      slope: 1,
+      intercept: -1024,
+      modality: 'CT',
+      preamble: 'tiff',
+    }),
+  );
+  fs.writeFileSync(
+    path.join(scan, 'float64.tif'),
+    writeTiff([
+      {
+        width: SIDE,
+        height: SIDE,
+        bands: 1,
+        sampleType: 'float32',
+        stored: 'float64',
+        values: pattern(2, 1000).map((value) => value / 1000),
+      },
+    ]),
+  );
+  const page = (seed: number) => ({
+    width: SIDE,
+    height: SIDE,
+    bands: 1,
+    sampleType: 'uint16' as const,
+    values: pattern(seed, 65_535),
+  });
   fs.writeFileSync(path.join(scan, 'pages.tif'), writeTiff([page(3), page(4), page(5)]));
   await writePngs(scan, 1, 9, 10);
   await writePngs(photo, 3, 8, 30);
   return data;
 }
 
-test('a real-format folder imports, converts grey to RGB, trains with the defaults and reports an interval', async ({ page, studio }) => {
+test('a real-format folder imports, converts grey to RGB, trains with the defaults and reports an interval', async ({
+  page,
+  studio,
+}) => {
   test.setTimeout(240_000);
   const data = await labFolder();
   cli('init', '--workspace', studio.workspace, '--name', 'Lab');
-  const imported = cli<{ filesSeen: number; imported: number; samples: number; skipped: number; duplicates: unknown[]; errors: unknown[] }>(
-    'import', '--workspace', studio.workspace, '--project', '1', data,
-  );
+  const imported = cli<{
+    filesSeen: number;
+    imported: number;
+    samples: number;
+    skipped: number;
+    duplicates: unknown[];
+    errors: unknown[];
+  }>('import', '--workspace', studio.workspace, '--project', '1', data);
   // Every file is read (the DICOM despite its TIFF-like preamble, the float64 TIFF), and the counts add up.
   expect(imported.errors).toEqual([]);
   expect(imported.filesSeen).toBe(20);
-  expect(imported.imported + imported.duplicates.length + imported.skipped + imported.errors.length).toBe(imported.filesSeen);
+  expect(imported.imported + imported.duplicates.length + imported.skipped + imported.errors.length).toBe(
+    imported.filesSeen,
+  );
   expect(imported.samples).toBe(22);
 
   await page.goto(studio.url);
@@ -85,8 +129,23 @@ test('a real-format folder imports, converts grey to RGB, trains with the defaul
   await expect(page.getByTestId('channel-plan')).toContainText('Statistics of 22 images');
 
   // The default recipe (learning-rate rule, mask, schedule), at a size a CI machine trains in seconds.
-  const trained = cli<{ run: { id: number; status: string } }>('pretrain', '--workspace', studio.workspace, '--project', '1',
-    '--img', '32', '--patch', '8', '--depth', '2', '--decoder', '32x1', '--steps', '8');
+  const trained = cli<{ run: { id: number; status: string } }>(
+    'pretrain',
+    '--workspace',
+    studio.workspace,
+    '--project',
+    '1',
+    '--img',
+    '32',
+    '--patch',
+    '8',
+    '--depth',
+    '2',
+    '--decoder',
+    '32x1',
+    '--steps',
+    '8',
+  );
   expect(trained.run.status).toBe('completed');
 
   await page.getByTestId('evaluate-tab').click();

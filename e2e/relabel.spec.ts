@@ -5,12 +5,37 @@
  */
 import { cli, expect, test } from './fixtures';
 
-test('relabels a selection with undo, then re-fits the probe and shows the change', async ({ page, studio, folders }) => {
+test('relabels a selection with undo, then re-fits the probe and shows the change', async ({
+  page,
+  studio,
+  folders,
+}) => {
   test.setTimeout(180_000);
   cli('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
   cli('import', '--workspace', studio.workspace, '--project', '1', folders.sample.dir);
-  cli('pretrain', '--workspace', studio.workspace, '--project', '1', '--img', '32', '--patch', '8', '--depth', '1', '--decoder', '32x1',
-    '--batch', '4', '--steps', '6', '--backend', 'cpu', '--val-fraction', '0.25');
+  cli(
+    'pretrain',
+    '--workspace',
+    studio.workspace,
+    '--project',
+    '1',
+    '--img',
+    '32',
+    '--patch',
+    '8',
+    '--depth',
+    '1',
+    '--decoder',
+    '32x1',
+    '--batch',
+    '4',
+    '--steps',
+    '6',
+    '--backend',
+    'cpu',
+    '--val-fraction',
+    '0.25',
+  );
   cli('probe', '--workspace', studio.workspace, '--run', '1', '--method', 'linear', '--block', '1', '--backend', 'cpu');
 
   await page.goto(studio.url);
@@ -34,10 +59,18 @@ test('relabels a selection with undo, then re-fits the probe and shows the chang
     await expect(balance(to).locator('.n')).toHaveText(String(before + 3));
   };
   await relabel();
-  await expect(page.getByTestId('tile-relabelled').first()).toHaveAttribute('title', `Label set by hand; its folder says ${from}`);
+  await expect(page.getByTestId('tile-relabelled').first()).toHaveAttribute(
+    'title',
+    `Label set by hand; its folder says ${from}`,
+  );
   await expect(page.getByTestId('detail-label')).toContainText(`set by hand · folder: ${from}`);
   await page.getByTestId('curation-tab').click();
-  await expect(page.getByTestId('label-balance').and(page.locator(`[data-label="${to}"]`)).locator('.n')).toHaveText(String(before + 3));
+  await expect(
+    page
+      .getByTestId('label-balance')
+      .and(page.locator(`[data-label="${to}"]`))
+      .locator('.n'),
+  ).toHaveText(String(before + 3));
   await expect(page.getByTestId('health-relabelled')).toHaveText('3 set by hand');
   await page.getByRole('tab', { name: 'Images' }).click();
 

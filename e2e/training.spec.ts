@@ -24,11 +24,21 @@ async function startTinyRun(page: Page, epochs: number): Promise<void> {
   await page.getByTestId('recipe-backend').selectOption('cpu');
   await expect(page.getByTestId('recipe-summary')).toContainText(`${epochs * 9} steps (9 per epoch)`);
   // The default rule floors the paper's 0.005 × 4 / 256 at 3e-4, and says so.
-  await expect(page.getByTestId('recipe-lr')).toHaveText('lr 3e-4 (rule: floor, max(blr × batch / 256, 3e-4), blr 5e-3, batch 4)');
+  await expect(page.getByTestId('recipe-lr')).toHaveText(
+    'lr 3e-4 (rule: floor, max(blr × batch / 256, 3e-4), blr 5e-3, batch 4)',
+  );
 }
 
 async function openProject(page: Page, studio: Served, sample: string): Promise<void> {
-  const { project } = cli<{ project: { id: number } }>('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
+  const { project } = cli<{ project: { id: number } }>(
+    'init',
+    '--workspace',
+    studio.workspace,
+    '--name',
+    'Cells',
+    '--domain',
+    'microscopy',
+  );
   cli('import', '--workspace', studio.workspace, '--project', String(project.id), sample);
   await page.goto(studio.url);
   await page.getByTestId('training-tab').click();
@@ -39,7 +49,11 @@ async function currentStep(page: Page): Promise<number> {
   return Number(/Step\s+(\d+)/.exec(text)?.[1] ?? 0);
 }
 
-test('previews masks, trains a tiny run live with pause and resume, and lists it in history', async ({ page, studio, folders }) => {
+test('previews masks, trains a tiny run live with pause and resume, and lists it in history', async ({
+  page,
+  studio,
+  folders,
+}) => {
   await openProject(page, studio, folders.sample.dir);
 
   // Mask preview: the engine's masking at 75% of a 14×14 grid, then other settings.
@@ -56,7 +70,9 @@ test('previews masks, trains a tiny run live with pause and resume, and lists it
   // New run: the core names a bad field; the warm-up measures the time per epoch.
   await startTinyRun(page, 2);
   await page.getByTestId('recipe-mask-ratio').fill('1.2');
-  await expect(page.getByTestId('field-error')).toContainText('Mask ratio must be between 0 and 1, not including either (the paper uses 0.75); got 1.2');
+  await expect(page.getByTestId('field-error')).toContainText(
+    'Mask ratio must be between 0 and 1, not including either (the paper uses 0.75); got 1.2',
+  );
   await expect(page.getByTestId('start-run')).toBeDisabled();
   await page.getByTestId('recipe-mask-ratio').fill('0.75');
   await expect(page.getByTestId('start-run')).toBeEnabled();
@@ -88,7 +104,11 @@ test('previews masks, trains a tiny run live with pause and resume, and lists it
   await expect(item).toContainText('ViT 192d×1 · 32 px / 8 · dec 32×1');
 });
 
-test('a training process killed with SIGKILL leaves the run interrupted, and Resume finishes it', async ({ page, studio, folders }) => {
+test('a training process killed with SIGKILL leaves the run interrupted, and Resume finishes it', async ({
+  page,
+  studio,
+  folders,
+}) => {
   await openProject(page, studio, folders.sample.dir);
   await startTinyRun(page, 2);
   await page.getByTestId('start-run').click();

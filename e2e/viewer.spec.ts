@@ -9,17 +9,42 @@ import { cli, expect, test } from './fixtures';
 interface Canvas2d {
   width: number;
   height: number;
-  getContext(kind: '2d'): { getImageData(x: number, y: number, width: number, height: number): { data: ArrayLike<number> } } | null;
+  getContext(
+    kind: '2d',
+  ): { getImageData(x: number, y: number, width: number, height: number): { data: ArrayLike<number> } } | null;
 }
 
 /** Stored value per column band: −1000 HU (air), −360 HU in the middle half, +200 HU (bone-ish). */
 const COLUMN_HU = (x: number) => (x < 16 ? -1000 : x < 48 ? -360 : 200);
 
-test('shows a CT in Hounsfield units with lung, mediastinum and bone windows, frame by frame', async ({ page, studio }) => {
+test('shows a CT in Hounsfield units with lung, mediastinum and bone windows, frame by frame', async ({
+  page,
+  studio,
+}) => {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-e2e-ct-'));
   const values = Array.from({ length: 2 * 64 * 64 }, (_, i) => COLUMN_HU(i % 64) + 1024 + (i >= 64 * 64 ? 100 : 0));
-  fs.writeFileSync(path.join(folder, 'chest.dcm'), writeDicom({ rows: 64, columns: 64, frames: 2, bitsAllocated: 16, bitsStored: 12, intercept: -1024, windows: [{ center: 40, width: 400 }], values }));
-  const { project } = cli<{ project: { id: number } }>('init', '--workspace', studio.workspace, '--name', 'Chest CT', '--domain', 'medical');
+  fs.writeFileSync(
+    path.join(folder, 'chest.dcm'),
+    writeDicom({
+      rows: 64,
+      columns: 64,
+      frames: 2,
+      bitsAllocated: 16,
+      bitsStored: 12,
+      intercept: -1024,
+      windows: [{ center: 40, width: 400 }],
+      values,
+    }),
+  );
+  const { project } = cli<{ project: { id: number } }>(
+    'init',
+    '--workspace',
+    studio.workspace,
+    '--name',
+    'Chest CT',
+    '--domain',
+    'medical',
+  );
   cli('import', '--workspace', studio.workspace, '--project', String(project.id), folder);
 
   await page.goto(studio.url);

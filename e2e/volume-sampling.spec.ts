@@ -16,16 +16,24 @@ function writeVolumes(folder: string): void {
   fs.mkdirSync(folder, { recursive: true });
   for (let patient = 0; patient < 2; patient++) {
     const values = Array.from({ length: 16 * 12 * 6 }, (_, index) => -1000 + ((index * 31 + patient * 7) % 1200));
-    fs.writeFileSync(path.join(folder, `patient${patient}.nii.gz`), makeNifti({ datatype: 4, dims: [16, 12, 6], values, pixdim: [0.8, 0.8, 2.4], gzip: true }));
+    fs.writeFileSync(
+      path.join(folder, `patient${patient}.nii.gz`),
+      makeNifti({ datatype: 4, dims: [16, 12, 6], values, pixdim: [0.8, 0.8, 2.4], gzip: true }),
+    );
   }
 }
 
-test('a project of volumes offers the slice axis and 2.5-D, and the New-run dialog states them', async ({ page, studio }) => {
+test('a project of volumes offers the slice axis and 2.5-D, and the New-run dialog states them', async ({
+  page,
+  studio,
+}) => {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-e2e-volumes-'));
   writeVolumes(path.join(data, 'ct'));
   const photos = path.join(data, 'photos');
   fs.mkdirSync(photos);
-  await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } }).png().toFile(path.join(photos, 'a.png'));
+  await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } })
+    .png()
+    .toFile(path.join(photos, 'a.png'));
   cli('init', '--workspace', studio.workspace, '--name', 'CT');
   cli('import', '--workspace', studio.workspace, '--project', '1', path.join(data, 'ct'));
   cli('init', '--workspace', studio.workspace, '--name', 'Photos');
@@ -51,7 +59,9 @@ test('a project of volumes offers the slice axis and 2.5-D, and the New-run dial
   await page.getByTestId('training-tab').click();
   await page.getByTestId('new-run').click();
   // 12 coronal planes per volume (j), one volume held out.
-  await expect(page.getByTestId('run-volumes')).toContainText('2 volumes, cut into coronal slices with square pixels, 3 neighbouring slices as channels (2.5-D): ' +
-      '12 slices to train on, 12 for validation');
+  await expect(page.getByTestId('run-volumes')).toContainText(
+    '2 volumes, cut into coronal slices with square pixels, 3 neighbouring slices as channels (2.5-D): ' +
+      '12 slices to train on, 12 for validation',
+  );
   fs.rmSync(data, { recursive: true, force: true });
 });

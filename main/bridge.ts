@@ -39,7 +39,10 @@ export function createBridge(ipc: IpcRendererLike, pathForFile: (file: unknown) 
   return {
     async invoke(channel, args) {
       if (typeof channel !== 'string' || !channelSet.has(channel)) {
-        return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `unknown method ${String(channel).slice(0, 100)}` } };
+        return {
+          ok: false,
+          error: { code: 'UNKNOWN_METHOD', message: `unknown method ${String(channel).slice(0, 100)}` },
+        };
       }
       return (await ipc.invoke(channel, ...(Array.isArray(args) ? args : [args]))) as Reply;
     },

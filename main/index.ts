@@ -29,7 +29,9 @@ async function start(): Promise<void> {
   studio = new Studio(workspace, {
     pickFolder: async () => {
       const options: Electron.OpenDialogOptions = { title: 'Import a folder of images', properties: ['openDirectory'] };
-      const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+      const result = mainWindow
+        ? await dialog.showOpenDialog(mainWindow, options)
+        : await dialog.showOpenDialog(options);
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
     training: { launch: utilityWorker, workerPath: workerPath(distDir) },
@@ -57,7 +59,8 @@ if (!app.requestSingleInstanceLock()) {
   });
   app.on('window-all-closed', () => app.quit());
   app.on('will-quit', () => void studio?.close());
-  app.whenReady()
+  app
+    .whenReady()
     .then(start)
     .catch((error: unknown) => {
       dialog.showErrorBox('MAE Studio could not start', error instanceof Error ? error.message : String(error));

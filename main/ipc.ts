@@ -41,7 +41,12 @@ export interface EventTarget {
  * Forwards core events to a renderer, queueing them until its preload says it listens
  * (an event sent before that would be lost).
  */
-export function forwardEvents(events: StudioEvents, target: EventTarget, ipcMain: IpcMainLike, isSender: (event: unknown) => boolean) {
+export function forwardEvents(
+  events: StudioEvents,
+  target: EventTarget,
+  ipcMain: IpcMainLike,
+  isSender: (event: unknown) => boolean,
+) {
   let ready = false;
   const queue: { event: EventName; payload: unknown }[] = [];
   ipcMain.on(READY_CHANNEL, (event: unknown) => {

@@ -8,8 +8,18 @@ describe('isAppUrl', () => {
   });
 
   it('refuses every other origin, including look-alikes', () => {
-    for (const url of ['studio://thumbs/1', 'studio://app.evil/index.html', 'studio://app@evil/index.html', 'studio://app:1/index.html',
-      'https://app/index.html', 'file:///etc/passwd', 'javascript:alert(1)', 'about:blank', 'not a url', '']) {
+    for (const url of [
+      'studio://thumbs/1',
+      'studio://app.evil/index.html',
+      'studio://app@evil/index.html',
+      'studio://app:1/index.html',
+      'https://app/index.html',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'about:blank',
+      'not a url',
+      '',
+    ]) {
       expect(isAppUrl(url), url).toBe(false);
     }
   });
@@ -22,8 +32,18 @@ describe('isAllowedExternalUrl', () => {
   });
 
   it('refuses other schemes, hosts, ports and credentials', () => {
-    for (const url of ['http://arxiv.org/abs/1', 'file:///bin/sh', 'smb://host/share', 'ms-msdt:/id', 'https://evil.example/',
-      'https://arxiv.org.evil.example/', 'https://arxiv.org:8443/', 'https://user@github.com/', 'javascript:alert(1)', 'nope']) {
+    for (const url of [
+      'http://arxiv.org/abs/1',
+      'file:///bin/sh',
+      'smb://host/share',
+      'ms-msdt:/id',
+      'https://evil.example/',
+      'https://arxiv.org.evil.example/',
+      'https://arxiv.org:8443/',
+      'https://user@github.com/',
+      'javascript:alert(1)',
+      'nope',
+    ]) {
       expect(isAllowedExternalUrl(url), url).toBe(false);
     }
   });
@@ -40,10 +60,16 @@ describe('isTrustedSender', () => {
 
   it('refuses other web contents, subframes, foreign pages, missing frames and closed windows', () => {
     expect(isTrustedSender({ sender: { id: 2 }, senderFrame: topFrame }, window)).toBe(false);
-    expect(isTrustedSender({ sender: webContents, senderFrame: { ...topFrame, parent: topFrame } }, window)).toBe(false);
-    expect(isTrustedSender({ sender: webContents, senderFrame: { url: 'https://evil.example/', parent: null } }, window)).toBe(false);
+    expect(isTrustedSender({ sender: webContents, senderFrame: { ...topFrame, parent: topFrame } }, window)).toBe(
+      false,
+    );
+    expect(
+      isTrustedSender({ sender: webContents, senderFrame: { url: 'https://evil.example/', parent: null } }, window),
+    ).toBe(false);
     expect(isTrustedSender({ sender: webContents, senderFrame: null }, window)).toBe(false);
-    expect(isTrustedSender({ sender: webContents, senderFrame: topFrame }, { ...window, isDestroyed: () => true })).toBe(false);
+    expect(
+      isTrustedSender({ sender: webContents, senderFrame: topFrame }, { ...window, isDestroyed: () => true }),
+    ).toBe(false);
     expect(isTrustedSender({ sender: webContents, senderFrame: topFrame }, undefined)).toBe(false);
     expect(isTrustedSender(undefined, window)).toBe(false);
   });

@@ -18,14 +18,26 @@ function parse(url: string): URL | null {
 /** True for a page of the app itself: `studio://app/<path>`, no credentials, no port. */
 export function isAppUrl(url: string): boolean {
   const parsed = parse(url);
-  return parsed !== null && parsed.protocol === 'studio:' && parsed.host === 'app' && parsed.username === '' && parsed.password === '';
+  return (
+    parsed !== null &&
+    parsed.protocol === 'studio:' &&
+    parsed.host === 'app' &&
+    parsed.username === '' &&
+    parsed.password === ''
+  );
 }
 
 /** True when `url` may be handed to `shell.openExternal`: https, default port, a listed host. */
 export function isAllowedExternalUrl(url: string): boolean {
   const parsed = parse(url);
-  return parsed !== null && parsed.protocol === 'https:' && parsed.port === '' && parsed.username === '' && parsed.password === ''
-    && EXTERNAL_HOSTS.includes(parsed.hostname);
+  return (
+    parsed !== null &&
+    parsed.protocol === 'https:' &&
+    parsed.port === '' &&
+    parsed.username === '' &&
+    parsed.password === '' &&
+    EXTERNAL_HOSTS.includes(parsed.hostname)
+  );
 }
 
 /** The parts of an Electron IPC event the sender check reads. */
@@ -38,7 +50,10 @@ export interface IpcEventLike {
  * True when an IPC event comes from `window`'s own top frame showing an app page; events from
  * other web contents, from subframes or from a page navigated elsewhere are refused.
  */
-export function isTrustedSender(event: unknown, window: { isDestroyed(): boolean; webContents: unknown } | undefined): boolean {
+export function isTrustedSender(
+  event: unknown,
+  window: { isDestroyed(): boolean; webContents: unknown } | undefined,
+): boolean {
   if (!window || window.isDestroyed()) return false;
   const { sender, senderFrame } = (event ?? {}) as Partial<IpcEventLike>;
   if (sender !== window.webContents || !senderFrame) return false;

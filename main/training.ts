@@ -44,7 +44,9 @@ export function setupQuitGuard(studio: Studio, getWindow: () => BrowserWindow | 
       type: 'question',
       title: 'Training is running',
       message: `${active.length === 1 ? 'A run is' : `${active.length} runs are`} still training (${names}).`,
-      detail: 'Pause saves a checkpoint so you can resume later from the ' + 'run history. Stop ends the run (it can still be resumed).',
+      detail:
+        'Pause saves a checkpoint so you can resume later from the ' +
+        'run history. Stop ends the run (it can still be resumed).',
       buttons: ['Pause and quit', 'Stop and quit', 'Keep training'],
       defaultId: 0,
       cancelId: 2,

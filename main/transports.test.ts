@@ -149,9 +149,15 @@ describe('contract transports', () => {
   });
 
   it('refuses unknown channels in the preload and untrusted senders in main', async () => {
-    expect(await bridge.invoke('shell.openExternal', ['https://example.com'])).toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
+    expect(await bridge.invoke('shell.openExternal', ['https://example.com'])).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_METHOD' },
+    });
     const handler = ipc.handlers.get('projects.list')!;
-    expect(await handler({ sender: { id: 'some-other-page' } })).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    expect(await handler({ sender: { id: 'some-other-page' } })).toMatchObject({
+      ok: false,
+      error: { code: 'UNAUTHORIZED' },
+    });
     expect(() => bridge.subscribe('not-an-event', () => {})).toThrow(/unknown event/);
   });
 
@@ -164,7 +170,19 @@ describe('contract transports', () => {
     const freshBridge = createBridge(fresh.renderer, () => '');
     const transport = await wsTransport(served.url);
     transport.subscribe('importFinished', (payload) => wsReceived.push(payload));
-    const payload = { importId: 'x', projectId: 1, filesSeen: 0, imported: 0, samples: 0, skipped: 0, skippedFiles: [], duplicates: [], errors: [], seconds: 0, cancelled: false };
+    const payload = {
+      importId: 'x',
+      projectId: 1,
+      filesSeen: 0,
+      imported: 0,
+      samples: 0,
+      skipped: 0,
+      skippedFiles: [],
+      duplicates: [],
+      errors: [],
+      seconds: 0,
+      cancelled: false,
+    };
     studio.events.emit('importFinished', payload); // before the renderer listens: must be queued
     freshBridge.subscribe('importFinished', (p) => ipcReceived.push(p));
     await expect.poll(() => wsReceived.length).toBe(1);

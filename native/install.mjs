@@ -52,17 +52,25 @@ function nodeGypOfNpmOnPath() {
 function buildFailureReason(output) {
   const text = output.toLowerCase();
   if (/eigen\/[a-z]+: no such file|eigen\/[a-z]+' file not found|cannot open include file: 'eigen/.test(text)) {
-    return `Eigen (C++ headers) not found: install libeigen3-dev, ` + `brew install eigen, or set EIGEN_INCLUDE_DIR (${SETUP})`;
+    return (
+      `Eigen (C++ headers) not found: install libeigen3-dev, ` +
+      `brew install eigen, or set EIGEN_INCLUDE_DIR (${SETUP})`
+    );
   }
-  if (/gyp err! find python|could not find any python/.test(text)) return `Python 3 not found: node-gyp needs it (${SETUP})`;
+  if (/gyp err! find python|could not find any python/.test(text))
+    return `Python 3 not found: node-gyp needs it (${SETUP})`;
   if (/gyp err! find vs|could not find any visual studio/.test(text)) {
     return `Visual Studio Build Tools (Desktop development with C++) not found (${SETUP})`;
   }
-  const noCompiler = /(g\+\+|c\+\+|cc|make|clang\+\+): (command )?not found|(g\+\+|c\+\+|make): no such file/.test(text);
+  const noCompiler = /(g\+\+|c\+\+|cc|make|clang\+\+): (command )?not found|(g\+\+|c\+\+|make): no such file/.test(
+    text,
+  );
   if (noCompiler || /not found: make|no developer tools|xcrun: error/.test(text)) {
     return `no C++ compiler or make: install g++ and make, or Xcode's command line tools (${SETUP})`;
   }
-  const first = output.split('\n').find((line) => /error/i.test(line) && !/gyp ERR! (stack|System|command|cwd|node|not ok)/.test(line));
+  const first = output
+    .split('\n')
+    .find((line) => /error/i.test(line) && !/gyp ERR! (stack|System|command|cwd|node|not ok)/.test(line));
   return (first ?? 'node-gyp failed').trim().slice(0, 200);
 }
 
@@ -79,7 +87,8 @@ if (!nodeGyp) {
 }
 // The fetched Node carries its headers (include/node): node-gyp then needs no download.
 const env = envFor(node);
-if (node !== process.execPath && existsSync(join(PROJECT_NODE_DIR, 'include/node/node_api.h'))) env.npm_config_nodedir = PROJECT_NODE_DIR;
+if (node !== process.execPath && existsSync(join(PROJECT_NODE_DIR, 'include/node/node_api.h')))
+  env.npm_config_nodedir = PROJECT_NODE_DIR;
 const started = Date.now();
 const build = spawnSync(node, [nodeGyp, 'rebuild', '--jobs', 'max'], { cwd: here, encoding: 'utf8', env });
 if (build.status === 0) {

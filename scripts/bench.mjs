@@ -10,7 +10,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.join(root, 'dist/bench');
 // `*-worker.js` are worker threads the benchmarks start (the import's), not benchmarks.
 const available = fs.existsSync(dir)
-  ? fs.readdirSync(dir).filter((f) => f.endsWith('.js') && !f.endsWith('-worker.js')).map((f) => f.slice(0, -3))
+  ? fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.js') && !f.endsWith('-worker.js'))
+      .map((f) => f.slice(0, -3))
   : [];
 // Names come first, then the options passed on to each benchmark (`train --steps 20 --threads 1`:
 // option values are not names).

@@ -76,11 +76,20 @@ const targets = {
   cli: async () => {
     await build({
       ...shared,
-      entryPoints: { studio: 'app/cli.ts', 'train-worker': 'app/train/worker.ts', 'import-worker': IMPORT_WORKER, 'map-worker': MAP_WORKER },
+      entryPoints: {
+        studio: 'app/cli.ts',
+        'train-worker': 'app/train/worker.ts',
+        'import-worker': IMPORT_WORKER,
+        'map-worker': MAP_WORKER,
+      },
       outdir: 'dist/cli',
       format: 'esm',
       packages: 'external',
-      banner: { js: "import { createRequire as __createRequire } from " + "'node:module'; const require = __createRequire(import.meta.url);" },
+      banner: {
+        js:
+          'import { createRequire as __createRequire } from ' +
+          "'node:module'; const require = __createRequire(import.meta.url);",
+      },
     });
     // cli.js checks the Node first (an older Node would fail deep inside with no clear message).
     fs.copyFileSync(path.join(root, 'scripts/cli-launcher.mjs'), path.join(root, 'dist/cli/cli.js'));
@@ -94,12 +103,21 @@ const targets = {
   bench: () => {
     const entries = fs.existsSync(path.join(root, 'bench'))
       ? Object.fromEntries(
-          fs.readdirSync(path.join(root, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => [f.slice(0, -3), `bench/${f}`]),
+          fs
+            .readdirSync(path.join(root, 'bench'))
+            .filter((f) => f.endsWith('.ts'))
+            .map((f) => [f.slice(0, -3), `bench/${f}`]),
         )
       : {};
     return Object.keys(entries).length === 0
       ? Promise.resolve()
-      : build({ ...shared, entryPoints: { ...entries, 'import-worker': IMPORT_WORKER }, outdir: 'dist/bench', format: 'esm', packages: 'external' });
+      : build({
+          ...shared,
+          entryPoints: { ...entries, 'import-worker': IMPORT_WORKER },
+          outdir: 'dist/bench',
+          format: 'esm',
+          packages: 'external',
+        });
   },
   renderer: () => viteBuild({ configFile: path.join(root, 'renderer/vite.config.ts'), logLevel: 'warn' }),
 };
@@ -110,4 +128,7 @@ for (const [name, run] of Object.entries(targets)) {
   await run();
 }
 if (wanted('cli')) fs.chmodSync(path.join(root, 'dist/cli/cli.js'), 0o755);
-console.log(`built ${only ? [...only].join(', ') : 'main, preload, cli, bench, renderer'} ` + `in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `built ${only ? [...only].join(', ') : 'main, preload, cli, bench, renderer'} ` +
+    `in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);

@@ -15,7 +15,10 @@ function requirable(name: string): boolean {
 
 describe('the Electron main bundle', () => {
   it('requires only packages that can be required (import-only ones such as nifti-reader-js are bundled in)', () => {
-    execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), '--only', 'main'], { cwd: root, stdio: 'ignore' });
+    execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), '--only', 'main'], {
+      cwd: root,
+      stdio: 'ignore',
+    });
     const bundle = fs.readFileSync(path.join(root, 'dist/main/index.cjs'), 'utf8');
     const required = new Set([...bundle.matchAll(/require\("([^".][^"]*)"\)/g)].map((match) => match[1]!));
     const packages = [...required]

@@ -53,6 +53,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   for (const { file, line, length } of long) {
     console.log(`${file}:${line}: ${length} characters, more than ${MAX_LINE_LENGTH}`);
   }
-  console.log(`line length: ${long.length} over ${MAX_LINE_LENGTH} characters (${sourceFiles(root).length} files checked)`);
+  console.log(
+    `line length: ${long.length} over ${MAX_LINE_LENGTH} characters (${sourceFiles(root).length} files checked)`,
+  );
   process.exit(long.length ? 1 : 0);
 }

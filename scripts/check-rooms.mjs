@@ -85,7 +85,8 @@ function walk(directory, root, into) {
     if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
     const full = path.join(directory, entry.name);
     if (entry.isDirectory()) walk(full, root, into);
-    else if (SOURCE.test(entry.name) && !entry.name.endsWith('.d.ts')) into.push(path.relative(root, full).split(path.sep).join('/'));
+    else if (SOURCE.test(entry.name) && !entry.name.endsWith('.d.ts'))
+      into.push(path.relative(root, full).split(path.sep).join('/'));
   }
   return into;
 }
@@ -124,13 +125,17 @@ export function roomImports(root) {
 
 /** The rules' verdict on one import: a reason when it is not allowed, else null. */
 function ruleBroken(edge, levels, only) {
-  if (only[edge.fromRoom]) return only[edge.fromRoom].includes(edge.toRoom) ? null : `${edge.fromRoom} may import only ${only[edge.fromRoom].join(', ')}`;
+  if (only[edge.fromRoom])
+    return only[edge.fromRoom].includes(edge.toRoom)
+      ? null
+      : `${edge.fromRoom} may import only ${only[edge.fromRoom].join(', ')}`;
   if (only[edge.toRoom]) return `nothing imports ${edge.toRoom}`;
   const fromLevel = levels.get(edge.fromRoom);
   const toLevel = levels.get(edge.toRoom);
   if (fromLevel === undefined) return `${edge.fromRoom} is not in the room order (scripts/check-rooms.mjs)`;
   if (toLevel === undefined) return `${edge.toRoom} is not in the room order (scripts/check-rooms.mjs)`;
-  if (toLevel > fromLevel) return `upward: ${edge.fromRoom} (level ${fromLevel}) imports ${edge.toRoom} (level ${toLevel})`;
+  if (toLevel > fromLevel)
+    return `upward: ${edge.fromRoom} (level ${fromLevel}) imports ${edge.toRoom} (level ${toLevel})`;
   if (toLevel === fromLevel) return `sideways: ${edge.fromRoom} and ${edge.toRoom} share level ${fromLevel}`;
   return null;
 }
@@ -199,7 +204,10 @@ export function checkRooms(root, { levels = ROOM_LEVELS, only = ROOM_ONLY, allow
   for (const cycle of roomCycles(live)) {
     const inCycle = new Set(cycle);
     const through = live.filter((edge) => inCycle.has(edge.fromRoom) && inCycle.has(edge.toRoom));
-    violations.push(`cycle between ` + `rooms ${cycle.join(' ↔ ')}: ${through.map((edge) => `${edge.from} imports ${edge.to}`).join('; ')}`);
+    violations.push(
+      `cycle between ` +
+        `rooms ${cycle.join(' ↔ ')}: ${through.map((edge) => `${edge.from} imports ${edge.to}`).join('; ')}`,
+    );
   }
   const stale = Object.keys(allowed).filter((key) => !used.has(key));
   return { violations, stale, edges: edges.length };
@@ -209,8 +217,13 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
   const { violations, stale, edges } = checkRooms(root);
   for (const line of violations) console.log(line);
-  for (const key of stale) console.log(`allow-list entry matches no import any more (delete it from scripts/check-rooms.mjs): ${key}`);
+  for (const key of stale)
+    console.log(`allow-list entry matches no import any more (delete it from scripts/check-rooms.mjs): ${key}`);
   const failed = violations.length + stale.length;
-  console.log(`rooms: ${edges} imports between rooms, ${violations.length} violations, ` + `${Object.keys(ALLOWED).length - stale.length} ` + `allow-listed${stale.length ? `, ${stale.length} stale allow-list entries` : ''}`);
+  console.log(
+    `rooms: ${edges} imports between rooms, ${violations.length} violations, ` +
+      `${Object.keys(ALLOWED).length - stale.length} ` +
+      `allow-listed${stale.length ? `, ${stale.length} stale allow-list entries` : ''}`,
+  );
   process.exit(failed ? 1 : 0);
 }

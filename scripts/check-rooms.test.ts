@@ -30,7 +30,9 @@ function check(root: string): { status: number | null; lines: string[] } {
 
 const clean = {
   'app/contract.ts': 'export interface Project { id: number }\n',
-  'app/mae/rng.ts': "import type { Project } from '../contract';\nexport function " + "seed(project: Project): number { return project.id; }\n",
+  'app/mae/rng.ts':
+    "import type { Project } from '../contract';\nexport function " +
+    'seed(project: Project): number { return project.id; }\n',
   'app/data/batch.ts': "import { seed } from '../mae/rng';\nexport const first = seed({ id: 1 });\n",
   'app/train/trainer.ts': "import { first } from '../data/batch';\nexport const start = first;\n",
   // The renderer reaches the contract through its alias (renderer/vite.config.ts), which counts as an import of it.
@@ -56,7 +58,11 @@ describe('the rooms check', () => {
     });
     const { status, lines } = check(root);
     expect(status).toBe(1);
-    expect(lines).toContainEqual(expect.stringMatching(/^app\/data\/augment\.ts imports app\/train\/trainer\.ts: upward: app\/data \(level \d+\) imports app\/train/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^app\/data\/augment\.ts imports app\/train\/trainer\.ts: upward: app\/data \(level \d+\) imports app\/train/,
+      ),
+    );
     const cycle = lines.find((line) => line.startsWith('cycle between rooms'));
     expect(cycle).toContain('app/data ↔ app/train');
     expect(cycle).toContain('app/data/augment.ts imports app/train/trainer.ts');

@@ -28,7 +28,9 @@ if (major > 22 || (major === 22 && minor >= 12)) {
     }
   }
   if (!node) {
-    console.error(`mae-studio needs Node 22.12 or newer (this is ${process.version}): install Node 22 from https://nodejs.org`);
+    console.error(
+      `mae-studio needs Node 22.12 or newer (this is ${process.version}): install Node 22 from https://nodejs.org`,
+    );
     process.exit(1);
   }
   const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });

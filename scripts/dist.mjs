@@ -42,14 +42,28 @@ if (built.status !== 0) process.exit(built.status ?? 1);
 const flags = process.argv.slice(2);
 // For this OS, package the Electron just resolved (its whole unpacked folder) instead of
 // downloading it a second time; another OS's Electron electron-builder fetches itself.
-const PLATFORM_FLAGS = { darwin: ['--mac', '--macos', '-m'], win32: ['--win', '--windows', '-w'], linux: ['--linux', '-l'] };
-const otherPlatform = Object.entries(PLATFORM_FLAGS).some(([platform, names]) => platform !== process.platform && flags.some((flag) => names.includes(flag)));
+const PLATFORM_FLAGS = {
+  darwin: ['--mac', '--macos', '-m'],
+  win32: ['--win', '--windows', '-w'],
+  linux: ['--linux', '-l'],
+};
+const otherPlatform = Object.entries(PLATFORM_FLAGS).some(
+  ([platform, names]) => platform !== process.platform && flags.some((flag) => names.includes(flag)),
+);
 const electronDist = process.env.ELECTRON_OVERRIDE_DIST_PATH ?? path.join(electronPackage, 'dist');
 const localElectron = otherPlatform ? [] : [`-c.electronDist=${electronDist}`];
-const builder = path.join(root, 'node_modules/.bin', process.platform === 'win32' ? 'electron-builder.cmd' : 'electron-builder');
-const packaged = spawnSync(builder, ['--config', 'electron-builder.yml', `-c.electronVersion=${electronVersion}`, ...localElectron, ...flags], {
-  cwd: root,
-  stdio: 'inherit',
-  shell: process.platform === 'win32',
-});
+const builder = path.join(
+  root,
+  'node_modules/.bin',
+  process.platform === 'win32' ? 'electron-builder.cmd' : 'electron-builder',
+);
+const packaged = spawnSync(
+  builder,
+  ['--config', 'electron-builder.yml', `-c.electronVersion=${electronVersion}`, ...localElectron, ...flags],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+  },
+);
 process.exit(packaged.status ?? 1);

@@ -15,7 +15,10 @@ const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '..');
 const electronInstalled = (() => {
   const pathFile = path.join(root, 'node_modules/electron/path.txt');
-  return fs.existsSync(pathFile) && fs.existsSync(path.join(root, 'node_modules/electron/dist', fs.readFileSync(pathFile, 'utf8')));
+  return (
+    fs.existsSync(pathFile) &&
+    fs.existsSync(path.join(root, 'node_modules/electron/dist', fs.readFileSync(pathFile, 'utf8')))
+  );
 })();
 
 // biome-ignore lint/suspicious/noExplicitAny: js-yaml's output is untyped; the tests read nested keys.
@@ -28,26 +31,36 @@ function readConfig(): Config {
 
 describe('npm run dist', () => {
   // Where Electron is installed this would really package; the offline case is CI's.
-  it.skipIf(electronInstalled)('says in one line that the Electron binary could not be downloaded, before building anything', () => {
-    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-electron-cache-'));
-    try {
-      const run = spawnSync(process.execPath, [path.join(root, 'scripts/dist.mjs')], {
-        cwd: root,
-        encoding: 'utf8',
-        timeout: 60_000,
-        // An empty download cache and a mirror nobody answers: the download fails at once.
-        env: { ...process.env, electron_config_cache: cache, ELECTRON_MIRROR: 'http://127.0.0.1:9/', ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
-      });
-      expect(run.status).toBe(1);
-      expect(run.stdout).toBe('');
-      const lines = run.stderr.trim().split('\n');
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^npm run dist: the Electron \d+\.\d+\.\d+ binary is not installed and could not be downloaded; /);
-      expect(lines[0]).toMatch(/could not be downloaded; connect to the network/);
-    } finally {
-      fs.rmSync(cache, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(electronInstalled)(
+    'says in one line that the Electron binary could not be downloaded, before building anything',
+    () => {
+      const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-electron-cache-'));
+      try {
+        const run = spawnSync(process.execPath, [path.join(root, 'scripts/dist.mjs')], {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 60_000,
+          // An empty download cache and a mirror nobody answers: the download fails at once.
+          env: {
+            ...process.env,
+            electron_config_cache: cache,
+            ELECTRON_MIRROR: 'http://127.0.0.1:9/',
+            ELECTRON_SKIP_BINARY_DOWNLOAD: '1',
+          },
+        });
+        expect(run.status).toBe(1);
+        expect(run.stdout).toBe('');
+        const lines = run.stderr.trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(
+          /^npm run dist: the Electron \d+\.\d+\.\d+ binary is not installed and could not be downloaded; /,
+        );
+        expect(lines[0]).toMatch(/could not be downloaded; connect to the network/);
+      } finally {
+        fs.rmSync(cache, { recursive: true, force: true });
+      }
+    },
+  );
 
   it("has an electron-builder.yml that electron-builder's schema accepts", async () => {
     const { validateConfiguration } = require('app-builder-lib/out/util/config/config') as {
@@ -55,7 +68,9 @@ describe('npm run dist', () => {
     };
     const logger = { isEnabled: false, add: () => {} };
     await validateConfiguration(readConfig(), logger);
-    await expect(validateConfiguration({ ...readConfig(), linux: { targets: ['AppImage'] } }, logger)).rejects.toThrow(/Invalid configuration/); // the check bites
+    await expect(validateConfiguration({ ...readConfig(), linux: { targets: ['AppImage'] } }, logger)).rejects.toThrow(
+      /Invalid configuration/,
+    ); // the check bites
   });
 
   it('builds AppImage, deb, dmg and NSIS installers with the fuses flipped and native modules unpacked', () => {
@@ -65,8 +80,12 @@ describe('npm run dist', () => {
     expect(config.win.target).toEqual(['nsis']);
     expect(config.appId).toMatch(/^[a-z]+(\.[a-z]+)+$/);
     expect(config.electronFuses).toMatchObject({
-      runAsNode: false, enableNodeOptionsEnvironmentVariable: false, enableNodeCliInspectArguments: false,
-      onlyLoadAppFromAsar: true, enableEmbeddedAsarIntegrityValidation: true, grantFileProtocolExtraPrivileges: false,
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      onlyLoadAppFromAsar: true,
+      enableEmbeddedAsarIntegrityValidation: true,
+      grantFileProtocolExtraPrivileges: false,
     });
     for (const module of ['better-sqlite3', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu']) {
       expect(config.asarUnpack, module).toContain(`**/node_modules/${module}/**`);
@@ -74,15 +93,24 @@ describe('npm run dist', () => {
     expect(config.asarUnpack).toContain('native/build/Release/*.node');
     // Each installer keeps its own OS's Dawn build and drops the other OSes'.
     const dawnBuilds = ['darwin-universal', 'linux-x64', 'linux-arm64', 'win32-x64', 'win32-arm64'];
-    for (const [platform, prefix] of [['linux', 'linux-'], ['mac', 'darwin-'], ['win', 'win32-']] as const) {
+    for (const [platform, prefix] of [
+      ['linux', 'linux-'],
+      ['mac', 'darwin-'],
+      ['win', 'win32-'],
+    ] as const) {
       const dropped = (config[platform].files as string[]).join(' ');
-      for (const build of dawnBuilds) expect(dropped.includes(build), `${platform} drops ${build}`).toBe(!build.startsWith(prefix));
+      for (const build of dawnBuilds)
+        expect(dropped.includes(build), `${platform} drops ${build}`).toBe(!build.startsWith(prefix));
     }
   });
 
   it('has the icons each platform needs, rendered from build/icon.svg', async () => {
     const config = readConfig();
-    expect((await sharp(path.join(root, config.mac.icon)).metadata())).toMatchObject({ width: 1024, height: 1024, format: 'png' });
+    expect(await sharp(path.join(root, config.mac.icon)).metadata()).toMatchObject({
+      width: 1024,
+      height: 1024,
+      format: 'png',
+    });
     for (const size of [16, 32, 48, 64, 128, 256, 512]) {
       const metadata = await sharp(path.join(root, config.linux.icon, `${size}x${size}.png`)).metadata();
       expect([metadata.width, metadata.height], `${size} px`).toEqual([size, size]);

@@ -21,17 +21,24 @@ const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-electronegativity-'));
 try {
   fs.mkdirSync(path.join(stage, 'main'));
   for (const name of fs.readdirSync(path.join(root, 'main'))) {
-    if (name.endsWith('.ts') && !name.endsWith('.test.ts')) fs.copyFileSync(path.join(root, 'main', name), path.join(stage, 'main', name));
+    if (name.endsWith('.ts') && !name.endsWith('.test.ts'))
+      fs.copyFileSync(path.join(root, 'main', name), path.join(stage, 'main', name));
   }
   fs.mkdirSync(path.join(stage, 'renderer'));
   fs.copyFileSync(path.join(root, 'renderer/index.html'), path.join(stage, 'renderer/index.html'));
-  const electronVersion = JSON.parse(fs.readFileSync(path.join(root, 'node_modules/electron/package.json'), 'utf8')).version;
+  const electronVersion = JSON.parse(
+    fs.readFileSync(path.join(root, 'node_modules/electron/package.json'), 'utf8'),
+  ).version;
   const report = path.join(stage, 'report.csv');
-  const run = spawnSync(process.execPath, [cli, '-i', stage, '-r', '-e', electronVersion, '-x', EXCLUDED_CHECKS.join(','), '-o', report], {
-    cwd: stage,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [cli, '-i', stage, '-r', '-e', electronVersion, '-x', EXCLUDED_CHECKS.join(','), '-o', report],
+    {
+      cwd: stage,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   if (run.status !== 0 || !fs.existsSync(report)) {
     console.error(`electronegativity did not run (exit ${run.status ?? run.signal}):\n${run.stderr || run.stdout}`);
     process.exit(1);
@@ -39,12 +46,20 @@ try {
   const findings = parseCsv(fs.readFileSync(report, 'utf8'));
   for (const finding of findings) {
     const review = finding.manualReview === 'true' ? ' (review)' : '';
-    console.log(`${finding.severity.padEnd(13)} ${finding.confidence.padEnd(9)} ` + `${finding.issue} ${finding.filename}:${finding.location}${review}`);
+    console.log(
+      `${finding.severity.padEnd(13)} ${finding.confidence.padEnd(9)} ` +
+        `${finding.issue} ${finding.filename}:${finding.location}${review}`,
+    );
   }
   const failing = findings.filter((finding) => FAILING.has(finding.severity));
-  const bySeverity = Object.entries(Object.groupBy(findings, (finding) => finding.severity)).map(([severity, list]) => `${list.length} ${severity}`);
-  console.log(`electronegativity (Electron ${electronVersion}): ${findings.length} ` + `finding(s)${bySeverity.length ? ` (${bySeverity.join(', ')})` : ''}, ` +
-    `${failing.length} HIGH or MEDIUM`);
+  const bySeverity = Object.entries(Object.groupBy(findings, (finding) => finding.severity)).map(
+    ([severity, list]) => `${list.length} ${severity}`,
+  );
+  console.log(
+    `electronegativity (Electron ${electronVersion}): ${findings.length} ` +
+      `finding(s)${bySeverity.length ? ` (${bySeverity.join(', ')})` : ''}, ` +
+      `${failing.length} HIGH or MEDIUM`,
+  );
   process.exit(failing.length === 0 ? 0 : 1);
 } finally {
   fs.rmSync(stage, { recursive: true, force: true });
@@ -80,5 +95,7 @@ function parseCsv(text) {
     rows.push(row);
   }
   const [header = [], ...body] = rows;
-  return body.filter((cells) => cells.length > 1).map((cells) => Object.fromEntries(header.map((name, index) => [name.trim(), cells[index] ?? ''])));
+  return body
+    .filter((cells) => cells.length > 1)
+    .map((cells) => Object.fromEntries(header.map((name, index) => [name.trim(), cells[index] ?? ''])));
 }

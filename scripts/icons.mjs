@@ -44,7 +44,10 @@ function ico(images) {
 fs.mkdirSync(path.join(buildDir, 'icons'), { recursive: true });
 const rendered = new Map();
 for (const size of new Set([...LINUX_SIZES, ...ICO_SIZES])) rendered.set(size, await render(size));
-for (const size of LINUX_SIZES) fs.writeFileSync(path.join(buildDir, 'icons', `${size}x${size}.png`), rendered.get(size));
+for (const size of LINUX_SIZES)
+  fs.writeFileSync(path.join(buildDir, 'icons', `${size}x${size}.png`), rendered.get(size));
 fs.writeFileSync(path.join(buildDir, 'icon.png'), rendered.get(1024));
 fs.writeFileSync(path.join(buildDir, 'icon.ico'), ico(ICO_SIZES.map((size) => ({ size, png: rendered.get(size) }))));
-console.log(`icons: build/icon.png, build/icon.ico (${ICO_SIZES.join(', ')} px), build/icons/ (${LINUX_SIZES.join(', ')} px)`);
+console.log(
+  `icons: build/icon.png, build/icon.ico (${ICO_SIZES.join(', ')} px), build/icons/ (${LINUX_SIZES.join(', ')} px)`,
+);

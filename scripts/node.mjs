@@ -59,7 +59,10 @@ function versionOf(binary) {
 function npm(args, options) {
   const cli = process.env.npm_execpath;
   if (cli && /\.c?js$/.test(cli)) return spawnSync(process.execPath, [cli, ...args], options);
-  return spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { ...options, shell: process.platform === 'win32' });
+  return spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, {
+    ...options,
+    shell: process.platform === 'win32',
+  });
 }
 
 /**
@@ -75,12 +78,30 @@ export function fetchProjectNode(log = (line) => console.error(line)) {
     let packed = null;
     let why = '';
     for (const spec of [`${name}@${PROJECT_NODE_VERSION}`, `${name}@^${major}`]) {
-      log(`node: fetching ${spec} from the npm registry into ${path.relative(root, PROJECT_NODE_DIR)} ` + `(once; this machine's Node is ${process.version})`);
+      log(
+        `node: fetching ${spec} from the npm registry into ${path.relative(root, PROJECT_NODE_DIR)} ` +
+          `(once; this machine's Node is ${process.version})`,
+      );
       // One retry, soon: offline, this should fail in seconds, not after npm's minute of back-off.
-      const run = npm(['pack', spec, '--pack-destination', scratch, '--fetch-retries=1', '--fetch-retry-mintimeout=2000', '--fetch-retry-maxtimeout=5000'], { cwd: scratch, encoding: 'utf8' });
+      const run = npm(
+        [
+          'pack',
+          spec,
+          '--pack-destination',
+          scratch,
+          '--fetch-retries=1',
+          '--fetch-retry-mintimeout=2000',
+          '--fetch-retry-maxtimeout=5000',
+        ],
+        { cwd: scratch, encoding: 'utf8' },
+      );
       packed = fs.readdirSync(scratch).find((file) => file.endsWith('.tgz')) ?? null;
       if (run.status === 0 && packed) break;
-      why = (run.stderr ?? '').split('\n').find((line) => /npm (error|ERR!)/.test(line) && !/A complete log/.test(line))?.replace(/^npm (error|ERR!)\s*/, '') ?? `npm exited with ${run.status}`;
+      why =
+        (run.stderr ?? '')
+          .split('\n')
+          .find((line) => /npm (error|ERR!)/.test(line) && !/A complete log/.test(line))
+          ?.replace(/^npm (error|ERR!)\s*/, '') ?? `npm exited with ${run.status}`;
       // only a version missing for this platform is worth the second try
       if (!/E404|No match/i.test(run.stderr ?? '')) break;
     }
@@ -88,8 +109,13 @@ export function fetchProjectNode(log = (line) => console.error(line)) {
     fs.rmSync(PROJECT_NODE_DIR, { recursive: true, force: true });
     fs.mkdirSync(PROJECT_NODE_DIR, { recursive: true });
     // tar ships with Linux, macOS and Windows 10+; Node's binary arrives in one npm tarball.
-    const untar = spawnSync('tar', ['-xzf', path.join(scratch, packed), '-C', PROJECT_NODE_DIR, '--strip-components=1'], { encoding: 'utf8' });
-    if (untar.status !== 0) throw new Error(`tar could not unpack ${packed}: ${(untar.stderr || String(untar.error)).trim().split('\n')[0]}`);
+    const untar = spawnSync(
+      'tar',
+      ['-xzf', path.join(scratch, packed), '-C', PROJECT_NODE_DIR, '--strip-components=1'],
+      { encoding: 'utf8' },
+    );
+    if (untar.status !== 0)
+      throw new Error(`tar could not unpack ${packed}: ${(untar.stderr || String(untar.error)).trim().split('\n')[0]}`);
     const binary = nodeBinaryIn(PROJECT_NODE_DIR);
     if (!binary || !versionOf(binary)) throw new Error(`${packed} holds no Node that runs on this machine`);
     return binary;
@@ -111,7 +137,8 @@ export function projectNode(log) {
     return fetchProjectNode(log);
   } catch (error) {
     throw new Error(
-      `MAE Studio needs Node ${MINIMUM_NODE.join('.')} or newer ` + `(this is ${process.version}) and could not fetch it: ${error.message}. ` +
+      `MAE Studio needs Node ${MINIMUM_NODE.join('.')} or newer ` +
+        `(this is ${process.version}) and could not fetch it: ${error.message}. ` +
         'Install Node 22 from https://nodejs.org (or `source .ci/node.sh`), then run the command again.',
     );
   }
@@ -152,8 +179,8 @@ function main() {
   const entry = isBin ? resolveBin(name) : path.resolve(name);
   const [command, args, shell] = entry
     ? [binary, [...flags, entry, ...rest], false]
-    // Windows: the .cmd shim runs `node` from PATH, which is ours
-    : [`${name}.cmd`, rest, true];
+    : // Windows: the .cmd shim runs `node` from PATH, which is ours
+      [`${name}.cmd`, rest, true];
   const child = spawn(command, args, { stdio: 'inherit', env: envFor(binary), shell, cwd: process.cwd() });
   // Ctrl+C reaches the child from the terminal (training stops after its step with a checkpoint);
   // this process waits for it rather than dying first. A SIGTERM sent to us alone is passed on.

@@ -38,21 +38,27 @@ describe('the project Node', () => {
     expect(env.npm_node_execpath).toBe('/opt/node22/bin/node');
   });
 
-  it.runIf(olderNode && fetched)('runs a script started under an older Node on the project Node, exit code and all', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-node-'));
-    const script = path.join(dir, 'version.mjs');
-    fs.writeFileSync(script, 'console.log(process.version, typeof Map.groupBy); process.exit(3);\n');
-    const run = spawnSync(olderNode!, [path.join(root, 'scripts/node.mjs'), script], { encoding: 'utf8' });
-    fs.rmSync(dir, { recursive: true, force: true });
-    const [version, groupBy] = run.stdout.trim().split(' ');
-    expect(isSupportedNode(version!), `ran on ${version}`).toBe(true);
-    expect(groupBy).toBe('function'); // Map.groupBy: what failed the tests under Node 20
-    expect(run.status).toBe(3);
-  });
+  it.runIf(olderNode && fetched)(
+    'runs a script started under an older Node on the project Node, exit code and all',
+    () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-node-'));
+      const script = path.join(dir, 'version.mjs');
+      fs.writeFileSync(script, 'console.log(process.version, typeof Map.groupBy); process.exit(3);\n');
+      const run = spawnSync(olderNode!, [path.join(root, 'scripts/node.mjs'), script], { encoding: 'utf8' });
+      fs.rmSync(dir, { recursive: true, force: true });
+      const [version, groupBy] = run.stdout.trim().split(' ');
+      expect(isSupportedNode(version!), `ran on ${version}`).toBe(true);
+      expect(groupBy).toBe('function'); // Map.groupBy: what failed the tests under Node 20
+      expect(run.status).toBe(3);
+    },
+  );
 
-  it.runIf(olderNode && fetched && fs.existsSync(path.join(root, 'dist/cli/cli.js')))('runs the CLI from an older Node', () => {
-    const run = spawnSync(olderNode!, [path.join(root, 'dist/cli/cli.js'), '--version'], { encoding: 'utf8' });
-    expect(run.stderr).toBe('');
-    expect(run.stdout).toMatch(/\d+\.\d+\.\d+/);
-  });
+  it.runIf(olderNode && fetched && fs.existsSync(path.join(root, 'dist/cli/cli.js')))(
+    'runs the CLI from an older Node',
+    () => {
+      const run = spawnSync(olderNode!, [path.join(root, 'dist/cli/cli.js'), '--version'], { encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(/\d+\.\d+\.\d+/);
+    },
+  );
 });

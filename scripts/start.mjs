@@ -21,7 +21,8 @@ const probe = spawnSync(process.execPath, ['-e', "process.stdout.write(require('
 const binary = probe.status === 0 ? (probe.stdout.trim().split('\n').pop() ?? '') : '';
 if (!binary) {
   console.error(
-    'The Electron binary is not available on this machine (it could not be downloaded); ' + 'run `npm run serve` to use MAE Studio in your browser instead.',
+    'The Electron binary is not available on this machine (it could not be downloaded); ' +
+      'run `npm run serve` to use MAE Studio in your browser instead.',
   );
   process.exit(1);
 }

@@ -33,7 +33,9 @@ function readJson(file) {
 /** Unit test files that failed with no test result in them, as "file: first line of the error". */
 function unitFilesThatRanNoTest(report) {
   return (report?.testResults ?? [])
-    .filter((file) => file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'))
+    .filter(
+      (file) => file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
+    )
     .map((file) => `${path.relative(root, file.name)}: ${(file.message ?? '').trim().split('\n')[0] || 'failed'}`);
 }
 
@@ -41,12 +43,23 @@ const checks = [
   step('format and lint (biome check)', bin('biome'), ['check', '--error-on-warnings', '.']),
   step('line length (at most 120 characters)', process.execPath, ['scripts/check-line-length.mjs']),
   step('type check (app, main, e2e)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']),
-  step('type check (renderer, svelte-check)', bin('svelte-check'), ['--tsconfig', 'renderer/tsconfig.json', '--fail-on-warnings', '--output', 'human']),
+  step('type check (renderer, svelte-check)', bin('svelte-check'), [
+    '--tsconfig',
+    'renderer/tsconfig.json',
+    '--fail-on-warnings',
+    '--output',
+    'human',
+  ]),
   step('rooms check (imports point down, no cycles)', process.execPath, ['scripts/check-rooms.mjs']),
   step('Electron security lint (electronegativity)', process.execPath, ['scripts/electronegativity.mjs']),
   step('build', process.execPath, ['scripts/build.mjs']),
 ];
-step('unit tests (vitest)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${path.join(results, 'unit.json')}`]);
+step('unit tests (vitest)', bin('vitest'), [
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${path.join(results, 'unit.json')}`,
+]);
 step('end-to-end tests (playwright, chromium)', bin('playwright'), ['test', '-c', 'e2e/playwright.config.ts']);
 
 const unit = readJson(path.join(results, 'unit.json'));
@@ -70,11 +83,21 @@ if (e2e) {
 const failedChecks = checks.filter((ok) => !ok).length;
 
 console.log('');
-if (unit) console.log(`unit: ${unit.numPassedTests} passed, ${unit.numFailedTests} failed, ${unit.numPendingTests ?? 0} skipped`);
-for (const failure of unitLoadFailures) console.log(`unit: a test file failed outside its tests (it did not load, or a hook threw), counted as 1 failed: ${failure}`);
+if (unit)
+  console.log(
+    `unit: ${unit.numPassedTests} passed, ${unit.numFailedTests} failed, ${unit.numPendingTests ?? 0} skipped`,
+  );
+for (const failure of unitLoadFailures)
+  console.log(
+    `unit: a test file failed outside its tests (it did not load, or a hook threw), counted as 1 failed: ${failure}`,
+  );
 if (!unit) console.log('unit: no report (vitest did not finish); counted as 1 failed');
 if (!e2e) console.log('e2e: no report (playwright did not finish); counted as 1 failed');
 if (e2e) console.log(`e2e: ${e2e.stats.expected} passed, ${e2e.stats.unexpected} failed, ${e2e.stats.skipped} skipped`);
 console.log(`tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
-if (failedChecks) console.log(`checks: ${failedChecks} of ${checks.length} failed ` + `(lint, line length, type checks, rooms check, security lint, build)`);
+if (failedChecks)
+  console.log(
+    `checks: ${failedChecks} of ${checks.length} failed ` +
+      `(lint, line length, type checks, rooms check, security lint, build)`,
+  );
 process.exit(counts.failed === 0 && failedChecks === 0 && counts.passed > 0 ? 0 : 1);

@@ -14,7 +14,12 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** Parses a command's flags strictly; an unknown flag or a missing value is a UsageError. */
 export function parseCommand<O extends Options>(command: string, argv: string[], options: O) {
   try {
-    return parseArgs({ args: argv, options: { ...options, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { ...options, json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError(`${command}: ${(error as Error).message.replace(/^TypeError \[\w+\]: /, '')}`);
   }

@@ -5,7 +5,14 @@
  * their progress) and waits for the ones it started.
  */
 import path from 'node:path';
-import { createClient, StudioError, type ImportProgress, type ImportResult, type ImportStartOptions, type StudioClient } from '../contract';
+import {
+  createClient,
+  StudioError,
+  type ImportProgress,
+  type ImportResult,
+  type ImportStartOptions,
+  type StudioClient,
+} from '../contract';
 import { createDispatcher } from '../rpc';
 import { Studio } from '../studio';
 import type { RunFinished, TrainingHost } from '../train/run-processes';
@@ -18,10 +25,17 @@ export interface CliSession {
 }
 
 /** Opens a workspace for one command, hands its session to `run`, and always closes it. */
-export async function withClient<T>(workspace: string, host: TrainingHost, run: (session: CliSession) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  workspace: string,
+  host: TrainingHost,
+  run: (session: CliSession) => Promise<T>,
+): Promise<T> {
   const studio = new Studio(path.resolve(workspace), { training: host });
   const dispatch = createDispatcher(studio.services);
-  const client = createClient({ invoke: (channel, args) => dispatch(channel, args), subscribe: (event, listener) => studio.events.on(event, listener) });
+  const client = createClient({
+    invoke: (channel, args) => dispatch(channel, args),
+    subscribe: (event, listener) => studio.events.on(event, listener),
+  });
   const finished = async (runId: number, stop: () => Promise<void>) => {
     const done = studio.training.processes.finished(runId);
     const onSignal = () => void stop().catch(() => {}); // ended meanwhile: nothing to stop
@@ -56,7 +70,8 @@ export async function importAndWait(
   let importId: string | undefined;
   let settle: ((result: ImportResult) => void) | undefined;
   // Until `start` answers, this project's events are ours: the walk may report before it does.
-  const ours = (event: { importId: string; projectId: number }) => (importId === undefined ? event.projectId === projectId : event.importId === importId);
+  const ours = (event: { importId: string; projectId: number }) =>
+    importId === undefined ? event.projectId === projectId : event.importId === importId;
   const offProgress = client.on('importProgress', (progress) => {
     if (ours(progress)) onProgress(progress);
   });

@@ -23,13 +23,18 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   });
   const out = createOutput(values.json === true);
   const dir = positionals[0];
-  if (!dir || positionals.length > 1) throw new UsageError('sample: give exactly one output folder, e.g. `mae-studio sample ./sample`');
+  if (!dir || positionals.length > 1)
+    throw new UsageError('sample: give exactly one output folder, e.g. `mae-studio sample ./sample`');
   const domain = (domainOf('sample', values.domain, SAMPLE_DOMAINS) ?? 'microscopy') as (typeof SAMPLE_DOMAINS)[number];
   const count = positiveInt('sample', 'count', values.count);
   const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && !Number.isSafeInteger(seed)) throw new UsageError(`sample: --seed must be an integer, got ${values.seed}`);
+  if (seed !== undefined && !Number.isSafeInteger(seed))
+    throw new UsageError(`sample: --seed must be an integer, got ${values.seed}`);
   const result = await writeSample(path.resolve(dir), { domain, count, seed });
-  out.result({ ...result, domain }, () => `Wrote ${result.files} ${domain} images (${result.labels.join(', ')}) to ${result.dir}`);
+  out.result(
+    { ...result, domain },
+    () => `Wrote ${result.files} ${domain} images (${result.labels.join(', ')}) to ${result.dir}`,
+  );
 }
 
 /** `mae-studio init --workspace W --name NAME [--domain D]` */
@@ -45,7 +50,10 @@ export async function initCommand(argv: string[]): Promise<void> {
   const domain = (domainOf('init', values.domain, DOMAINS) ?? 'general') as Domain;
   await withClient(workspace, {}, async ({ client }) => {
     const project = await client.projects.create({ name, domain });
-    out.result({ project }, () => `Created project ${project.id} "${project.name}" (${project.domain}) in ${path.resolve(workspace)}`);
+    out.result(
+      { project },
+      () => `Created project ${project.id} "${project.name}" (${project.domain}) in ${path.resolve(workspace)}`,
+    );
   });
 }
 
@@ -62,9 +70,15 @@ export async function importCommand(argv: string[]): Promise<void> {
   const workers = wholeNumber('import', 'workers', values.workers);
   if (positionals.length === 0) throw new UsageError('import: give at least one folder to import');
   await withClient(workspace, {}, async ({ client }) => {
-    const result = await importAndWait(client, projectId, positionals.map((folder) => path.resolve(folder)), (progress) => out.progress(describeProgress(progress)), {
-      ...(workers !== undefined && { workers }),
-    });
+    const result = await importAndWait(
+      client,
+      projectId,
+      positionals.map((folder) => path.resolve(folder)),
+      (progress) => out.progress(describeProgress(progress)),
+      {
+        ...(workers !== undefined && { workers }),
+      },
+    );
     const { importId: _id, ...printed } = result;
     out.result(printed, () => describeImport(result));
   });
@@ -78,7 +92,9 @@ function wholeNumber(command: string, name: string, value: string | undefined): 
   if (value === undefined) return undefined;
   const number = Number(value);
   if (!/^\d+$/.test(value) || number > MAX_WORKERS) {
-    throw new UsageError(`${command}: --${name} must be a whole number from 0 to ${MAX_WORKERS}, got ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `${command}: --${name} must be a whole number from 0 to ${MAX_WORKERS}, got ${JSON.stringify(value)}`,
+    );
   }
   return number;
 }
@@ -90,11 +106,15 @@ const SKIPPED_LINES = 20;
 export function describeImport(result: ImportResult): string {
   const samples = result.samples === result.imported ? '' : ` (${result.samples} samples)`;
   const lines = [
-    `${result.cancelled ? 'Cancelled after looking at' : 'Looked at'} ${result.filesSeen} ` + `files in ${result.seconds.toFixed(1)} s: ` +
-      `${result.imported} imported${samples}, ${result.skipped} ` + `unchanged, ${result.duplicates.length} duplicates, ${result.errors.length} failed`,
+    `${result.cancelled ? 'Cancelled after looking at' : 'Looked at'} ${result.filesSeen} ` +
+      `files in ${result.seconds.toFixed(1)} s: ` +
+      `${result.imported} imported${samples}, ${result.skipped} ` +
+      `unchanged, ${result.duplicates.length} duplicates, ${result.errors.length} failed`,
     ...result.duplicates.map((d) => `  duplicate  ${d.path}  (same content as ${d.duplicateOf})`),
     ...result.skippedFiles.slice(0, SKIPPED_LINES).map((s) => `  skipped    ${s.path}: ${s.reason}`),
-    ...(result.skippedFiles.length > SKIPPED_LINES ? [`  … and ${result.skippedFiles.length - SKIPPED_LINES} more skipped files (--json lists every one with why)`] : []),
+    ...(result.skippedFiles.length > SKIPPED_LINES
+      ? [`  … and ${result.skippedFiles.length - SKIPPED_LINES} more skipped files (--json lists every one with why)`]
+      : []),
     ...result.errors.map((e) => `  failed     ${e.path}: ${e.reason}`),
   ];
   return lines.join('\n');
@@ -105,7 +125,8 @@ function describeProgress(progress: ImportProgress): string {
   const eta = progress.etaSeconds === null ? '' : `, ${Math.ceil(progress.etaSeconds)} s left`;
   return (
     `Importing ${progress.processed}/${progress.found}: ${progress.imported} new, ${progress.skipped} unchanged, ` +
-    `${progress.duplicates} duplicates, ${progress.failed} ` + `failed (${Math.round(progress.filesPerSecond)} files/s${eta})`
+    `${progress.duplicates} duplicates, ${progress.failed} ` +
+    `failed (${Math.round(progress.filesPerSecond)} files/s${eta})`
   );
 }
 
@@ -123,16 +144,27 @@ export async function imagesCommand(argv: string[]): Promise<void> {
       if (offset + page.images.length >= page.total) break;
     }
     const printed = images.map(({ path: file, sample, width, height, channels, bitDepth, format, label, error }) => ({
-      path: file, sample: sample ?? null, width, height, channels, bitDepth, format, label, error,
+      path: file,
+      sample: sample ?? null,
+      width,
+      height,
+      channels,
+      bitDepth,
+      format,
+      label,
+      error,
     }));
-    out.result({ images: printed }, () =>
-      printed
-        .map((i) =>
-          i.error
-            ? `${i.path}  FAILED: ${i.error}`
-            : `${i.path}${i.sample ? ` [${i.sample}]` : ''}  ${i.width}×${i.height} ` + ` ${i.channels} ch  ${i.bitDepth}-bit  ${i.format}  ${i.label ?? '(no label)'}`,
-        )
-        .join('\n') || '(no images)',
+    out.result(
+      { images: printed },
+      () =>
+        printed
+          .map((i) =>
+            i.error
+              ? `${i.path}  FAILED: ${i.error}`
+              : `${i.path}${i.sample ? ` [${i.sample}]` : ''}  ${i.width}×${i.height} ` +
+                ` ${i.channels} ch  ${i.bitDepth}-bit  ${i.format}  ${i.label ?? '(no label)'}`,
+          )
+          .join('\n') || '(no images)',
     );
   });
 }

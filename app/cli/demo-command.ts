@@ -26,7 +26,16 @@ const DEMOS = {
     images: 400,
     // Loss on the pixels themselves: normalising each patch would make the noise of flat tissue
     // and air patches the target. The learning rate is the studio's default (DEFAULT_TRAIN_CONFIG).
-    recipe: { imgSize: 64, patchSize: 16, depth: 4, decoder: '128x2', batchSize: 16, seed: 1, valFraction: 0.3, normPixLoss: false },
+    recipe: {
+      imgSize: 64,
+      patchSize: 16,
+      depth: 4,
+      decoder: '128x2',
+      batchSize: 16,
+      seed: 1,
+      valFraction: 0.3,
+      normPixLoss: false,
+    },
     describe: 'ViT 192d×4 @64px, patch 16, decoder 128×2, loss on pixels',
   },
   microscopy: {
@@ -50,16 +59,25 @@ const PROBES: readonly [string, ProbeRequest][] = [
 
 /** `mae-studio demo [--workspace W] [--steps N] [--images N] [--domain medical|microscopy]` */
 export async function demoCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommand('demo', argv, { workspace: { type: 'string' }, steps: { type: 'string' }, images: { type: 'string' }, domain: { type: 'string' } });
+  const { values } = parseCommand('demo', argv, {
+    workspace: { type: 'string' },
+    steps: { type: 'string' },
+    images: { type: 'string' },
+    domain: { type: 'string' },
+  });
   const domain = (values.domain ?? 'medical') as keyof typeof DEMOS;
-  if (!(domain in DEMOS)) throw new UsageError(`demo: --domain must be one of ${Object.keys(DEMOS).join(', ')}, got ${JSON.stringify(values.domain)}`);
+  if (!(domain in DEMOS))
+    throw new UsageError(
+      `demo: --domain must be one of ${Object.keys(DEMOS).join(', ')}, got ${JSON.stringify(values.domain)}`,
+    );
   const demo = DEMOS[domain];
   const out = createOutput(values.json === true);
   const workspace = path.resolve(values.workspace ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-studio-demo-')));
   const steps = positiveInt('demo', 'steps', values.steps) ?? 300;
   const count = positiveInt('demo', 'images', values.images) ?? demo.images;
   const started = Date.now();
-  const stage = (text: string) => out.progress(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${text}`, true);
+  const stage = (text: string) =>
+    out.progress(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${text}`, true);
 
   stage(`1/5 generating the ${domain} sample: ${demo.title}`);
   const sample = await writeSample(path.join(workspace, 'sample'), { domain, seed: 1, count });
@@ -73,7 +91,11 @@ export async function demoCommand(argv: string[]): Promise<void> {
       if (progress.type === 'started') stage(`training on ${progress.backend} (${progress.device})`);
       if (progress.type === 'step') {
         firstLoss ??= progress.loss;
-        if (progress.step % 25 === 0) stage(`step ${progress.step}/${progress.totalSteps}  ` + `loss ${progress.loss.toFixed(4)}  ETA ${Math.round(progress.etaSeconds)} s`);
+        if (progress.step % 25 === 0)
+          stage(
+            `step ${progress.step}/${progress.totalSteps}  ` +
+              `loss ${progress.loss.toFixed(4)}  ETA ${Math.round(progress.etaSeconds)} s`,
+          );
       }
       if (progress.type === 'validation') stage(`step ${progress.step}  validation loss ${progress.loss.toFixed(4)}`);
     },
@@ -91,26 +113,45 @@ export async function demoCommand(argv: string[]): Promise<void> {
     pretrainRunId = run.id;
     stage(`3/5 pretraining run ${run.id}: ${demo.describe}, ${steps} steps, ${learningRate}`);
     const result = await session.finished(run.id, () => client.training.stop(run.id));
-    if (result.status !== 'completed') throw new Error(`pretraining run ${run.id} ${result.status}: ${result.reason ?? ''}`);
+    if (result.status !== 'completed')
+      throw new Error(`pretraining run ${run.id} ${result.status}: ${result.reason ?? ''}`);
 
-    stage('4/5 probing the encoder against its random initialisation (linear probe on every label, on 20 per class, kNN)');
+    stage(
+      '4/5 probing the encoder against its random initialisation (linear probe on every label, on 20 per class, kNN)',
+    );
     const probes: { name: string; report: ProbeReport }[] = [];
     for (const [name, request] of PROBES) {
       const { runId: probeRunId } = await client.evaluation.probe(run.id, request);
       const ended = await session.finished(probeRunId, () => client.evaluation.stop(probeRunId));
       const report = (await client.evaluation.list(project.id)).find((record) => record.runId === probeRunId)?.probe;
-      if (!report) throw new StudioError('CONFLICT', `probe run ${probeRunId} has no report: it is ${ended.status}${ended.reason ? ` (${ended.reason})` : ''}`);
+      if (!report)
+        throw new StudioError(
+          'CONFLICT',
+          `probe run ${probeRunId} has no report: it is ${ended.status}${ended.reason ? ` (${ended.reason})` : ''}`,
+        );
       probes.push({ name, report });
-      stage(`${name}: pretrained ${withInterval(report.pretrained)} vs random init ` + `${withInterval(report.randomInit)} vs raw ` + `pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
-        `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, ` + `scored on ${report.valImages} validation images)`);
+      stage(
+        `${name}: pretrained ${withInterval(report.pretrained)} vs random init ` +
+          `${withInterval(report.randomInit)} vs raw ` +
+          `pixels ${report.rawPixels ? withInterval(report.rawPixels) : '—'} ` +
+          `(block ${report.block?.chosen ?? '—'}, fitted on ${report.trainImages}, ` +
+          `scored on ${report.valImages} validation images)`,
+      );
     }
 
     stage('5/5 exporting the encoder as safetensors (timm), ONNX and TF.js, each with a model card');
     const exports = [];
     for (const format of EXPORT_FORMAT_NAMES) {
-      const exported = await client.exports.create(run.id, format, path.join(workspace, 'exports', `run-${run.id}-${format}`));
+      const exported = await client.exports.create(
+        run.id,
+        format,
+        path.join(workspace, 'exports', `run-${run.id}-${format}`),
+      );
       const weights = exported.files.filter((file) => file.name !== 'MODEL_CARD.md' && file.name !== 'model_card.json');
-      stage(`${format}: ${weights.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')}` + ` → ${exported.dir}`);
+      stage(
+        `${format}: ${weights.map((f) => `${f.name} (${(f.bytes / 1024).toFixed(0)} KiB)`).join(', ')}` +
+          ` → ${exported.dir}`,
+      );
       exports.push({ format, dir: exported.dir, files: weights.map((f) => f.name) });
     }
     return { projectId: project.id, runId: run.id, imported, result, probes, exports };
@@ -122,13 +163,23 @@ export async function demoCommand(argv: string[]): Promise<void> {
     imported,
     run: { id: runId, status: result.status, steps: result.step, firstLoss, finalLoss: result.finalLoss },
     probes: probes.map(({ name, report }) => ({
-      name, method: report.method, k: report.k, labelsPerClass: report.labelsPerClass, block: report.block ?? null, trainImages: report.trainImages, valImages: report.valImages,
-      accuracy: report.pretrained.accuracy, interval: report.pretrained.interval ?? null,
+      name,
+      method: report.method,
+      k: report.k,
+      labelsPerClass: report.labelsPerClass,
+      block: report.block ?? null,
+      trainImages: report.trainImages,
+      valImages: report.valImages,
+      accuracy: report.pretrained.accuracy,
+      interval: report.pretrained.interval ?? null,
       baseline: {
-        randomInit: report.randomInit.accuracy, randomInitInterval: report.randomInit.interval ?? null,
-        rawPixels: report.rawPixels?.accuracy ?? null, rawPixelsInterval: report.rawPixels?.interval ?? null,
+        randomInit: report.randomInit.accuracy,
+        randomInitInterval: report.randomInit.interval ?? null,
+        rawPixels: report.rawPixels?.accuracy ?? null,
+        rawPixelsInterval: report.rawPixels?.interval ?? null,
       },
-      gain: report.gain ?? null, warnings: report.warnings ?? [],
+      gain: report.gain ?? null,
+      warnings: report.warnings ?? [],
     })),
     exports,
     seconds: (Date.now() - started) / 1000,
@@ -137,14 +188,29 @@ export async function demoCommand(argv: string[]): Promise<void> {
     [
       `Demo finished in ${summary.seconds.toFixed(0)} s. Workspace: ${workspace}`,
       `  imported ${imported} images into project ${projectId}`,
-      `  pretrained run ${runId}: loss ${firstLoss?.toFixed(4)} ` + `→ ${result.finalLoss?.toFixed(4)} over ${result.step} steps (${result.status})`,
-      `  ${'probe'.padEnd(31)} ${'block'.padEnd(6)} ${'pretrained'.padEnd(21)} ` + `${'random init'.padEnd(21)} ${'raw pixels'.padEnd(21)} n val`,
-      ...probes.map(({ name, report }) =>
-        `  ${name.padEnd(31)} ${String(report.block?.chosen ?? '—').padEnd(6)} ` + `${withInterval(report.pretrained).padEnd(21)} ${withInterval(report.randomInit).padEnd(21)} ` +
-        `${(report.rawPixels ? withInterval(report.rawPixels) : '—').padEnd(21)} ${report.valImages}`),
-      '  (accuracy on the validation images, [95% Wilson interval]; ' + 'block chosen by cross-validation on the training images)',
-      ...probes.flatMap(({ name, report }) => (report.gain ? [`  ${name}: gain over random init ${gainText(report.gain.randomInit)}, ` + `over raw pixels ${gainText(report.gain.rawPixels)}`] : [])),
-      ...probes.flatMap(({ name, report }) => (report.warnings ?? []).map((warning) => `  warning (${name}): ${warning}`)),
+      `  pretrained run ${runId}: loss ${firstLoss?.toFixed(4)} ` +
+        `→ ${result.finalLoss?.toFixed(4)} over ${result.step} steps (${result.status})`,
+      `  ${'probe'.padEnd(31)} ${'block'.padEnd(6)} ${'pretrained'.padEnd(21)} ` +
+        `${'random init'.padEnd(21)} ${'raw pixels'.padEnd(21)} n val`,
+      ...probes.map(
+        ({ name, report }) =>
+          `  ${name.padEnd(31)} ${String(report.block?.chosen ?? '—').padEnd(6)} ` +
+          `${withInterval(report.pretrained).padEnd(21)} ${withInterval(report.randomInit).padEnd(21)} ` +
+          `${(report.rawPixels ? withInterval(report.rawPixels) : '—').padEnd(21)} ${report.valImages}`,
+      ),
+      '  (accuracy on the validation images, [95% Wilson interval]; ' +
+        'block chosen by cross-validation on the training images)',
+      ...probes.flatMap(({ name, report }) =>
+        report.gain
+          ? [
+              `  ${name}: gain over random init ${gainText(report.gain.randomInit)}, ` +
+                `over raw pixels ${gainText(report.gain.rawPixels)}`,
+            ]
+          : [],
+      ),
+      ...probes.flatMap(({ name, report }) =>
+        (report.warnings ?? []).map((warning) => `  warning (${name}): ${warning}`),
+      ),
       `  exports: ${exports.map((e) => e.dir).join(', ')}`,
       `Open it: mae-studio serve --workspace ${workspace}`,
     ].join('\n'),
@@ -153,5 +219,8 @@ export async function demoCommand(argv: string[]): Promise<void> {
 
 /** "71.7% [62.9–79.0]": the accuracy and its 95% interval. */
 function withInterval(scores: ClassificationScores): string {
-  return scores.interval ? `${percent(scores.accuracy)} ` + `[${(scores.interval.low * 100).toFixed(1)}–${(scores.interval.high * 100).toFixed(1)}]` : percent(scores.accuracy);
+  return scores.interval
+    ? `${percent(scores.accuracy)} ` +
+        `[${(scores.interval.low * 100).toFixed(1)}–${(scores.interval.high * 100).toFixed(1)}]`
+    : percent(scores.accuracy);
 }

@@ -17,15 +17,35 @@ function run(...args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-beforeAll(async () => { fixture = await pretrainedFixture(); }, 120_000);
+beforeAll(async () => {
+  fixture = await pretrainedFixture();
+}, 120_000);
 afterAll(() => fixture?.remove());
 
 describe('mae-studio embed', () => {
   it('computes the embeddings once, writes .npy and CSV files into --out, and reuses them the next time', () => {
     const out = path.join(fixture.dir, 'cli-embeddings');
-    const first = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', out, '--json');
+    const first = run(
+      'embed',
+      '--workspace',
+      fixture.workspaceDir,
+      '--run',
+      String(fixture.runId),
+      '--out',
+      out,
+      '--json',
+    );
     expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ runId: fixture.runId, block: 1, pooling: 'mean', images: 24, width: 192, computed: true, skipped: [], dir: out });
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      runId: fixture.runId,
+      block: 1,
+      pooling: 'mean',
+      images: 24,
+      width: 192,
+      computed: true,
+      skipped: [],
+      dir: out,
+    });
     expect(fs.readdirSync(out).sort()).toEqual(['embeddings.csv', 'embeddings.json', 'embeddings.npy', 'images.csv']);
     const npy = decodeNpy(fs.readFileSync(path.join(out, 'embeddings.npy')));
     expect([npy.rows, npy.columns]).toEqual([24, 192]);
@@ -33,17 +53,48 @@ describe('mae-studio embed', () => {
     expect(images).toHaveLength(25);
     expect(images[1]).toMatch(/^\d+,\/.*\.png,0,(ring|round)-lesion$/);
 
-    const second = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', path.join(fixture.dir, 'cli-embeddings-2'), '--json');
+    const second = run(
+      'embed',
+      '--workspace',
+      fixture.workspaceDir,
+      '--run',
+      String(fixture.runId),
+      '--out',
+      path.join(fixture.dir, 'cli-embeddings-2'),
+      '--json',
+    );
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ computed: false, images: 24 });
-    expect(fs.readFileSync(path.join(fixture.dir, 'cli-embeddings-2', 'embeddings.npy'))).toEqual(fs.readFileSync(path.join(out, 'embeddings.npy')));
+    expect(fs.readFileSync(path.join(fixture.dir, 'cli-embeddings-2', 'embeddings.npy'))).toEqual(
+      fs.readFileSync(path.join(out, 'embeddings.npy')),
+    );
   }, 60_000);
 
   it('exits 1 naming a block the encoder lacks, a bad pooling or an occupied folder', () => {
-    const block = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', path.join(fixture.dir, 'x'), '--block', '3');
+    const block = run(
+      'embed',
+      '--workspace',
+      fixture.workspaceDir,
+      '--run',
+      String(fixture.runId),
+      '--out',
+      path.join(fixture.dir, 'x'),
+      '--block',
+      '3',
+    );
     expect(block.code).toBe(1);
     expect(block.stderr).toMatch(/block must be 1\.\.1 \(the run's encoder has 1 block\), got 3/);
-    const pooling = run('embed', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--out', path.join(fixture.dir, 'x'), '--pooling', 'max');
+    const pooling = run(
+      'embed',
+      '--workspace',
+      fixture.workspaceDir,
+      '--run',
+      String(fixture.runId),
+      '--out',
+      path.join(fixture.dir, 'x'),
+      '--pooling',
+      'max',
+    );
     expect(pooling.code).toBe(1);
     expect(pooling.stderr).toMatch(/--pooling must be one of cls, mean, got "max"/);
     const taken = path.join(fixture.dir, 'taken');

@@ -12,7 +12,8 @@ async function computed(client: StudioClient, request: EmbeddingRequest, out: Ou
   if (status.state === 'ready') return false;
   const finished = new Promise<EmbeddingProgress>((resolve) => {
     const off = client.on('embeddingProgress', (progress) => {
-      if (progress.runId !== status.runId || progress.block !== status.block || progress.pooling !== status.pooling) return;
+      if (progress.runId !== status.runId || progress.block !== status.block || progress.pooling !== status.pooling)
+        return;
       if (progress.phase === 'batch') out.progress(`embedding: ${progress.done}/${progress.total} images`);
       if (progress.phase === 'finished') {
         off();
@@ -32,15 +33,24 @@ async function computed(client: StudioClient, request: EmbeddingRequest, out: Ou
  */
 export async function embedCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('embed', argv, {
-    workspace: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' }, block: { type: 'string' }, pooling: { type: 'string' },
+    workspace: { type: 'string' },
+    run: { type: 'string' },
+    out: { type: 'string' },
+    block: { type: 'string' },
+    pooling: { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('embed', values, 'workspace'));
   const runId = positiveInt('embed', 'run', required('embed', values, 'run'))!;
   const dir = path.resolve(required('embed', values, 'out'));
   const block = positiveInt('embed', 'block', values.block);
-  if (values.pooling !== undefined && values.pooling !== 'cls' && values.pooling !== 'mean') throw new UsageError(`embed: --pooling must be one of cls, mean, got ${JSON.stringify(values.pooling)}`);
-  const request: EmbeddingRequest = { runId, ...(block !== undefined && { block }), ...(values.pooling !== undefined && { pooling: values.pooling as 'cls' | 'mean' }) };
+  if (values.pooling !== undefined && values.pooling !== 'cls' && values.pooling !== 'mean')
+    throw new UsageError(`embed: --pooling must be one of cls, mean, got ${JSON.stringify(values.pooling)}`);
+  const request: EmbeddingRequest = {
+    runId,
+    ...(block !== undefined && { block }),
+    ...(values.pooling !== undefined && { pooling: values.pooling as 'cls' | 'mean' }),
+  };
   // An occupied folder is refused before minutes of computing, not after.
   const clash = EMBEDDING_EXPORT_FILES.find((name) => fs.existsSync(path.join(dir, name)));
   if (clash) throw new UsageError(`embed: ${dir} already holds ${clash}; choose an empty folder`);
@@ -48,10 +58,19 @@ export async function embedCommand(argv: string[]): Promise<void> {
     const fresh = await computed(client, request, out);
     const result = await client.embeddings.export({ pooling: 'mean', ...request }, dir);
     const status = await client.embeddings.status({ pooling: 'mean', ...request });
-    out.result({ ...result, computed: fresh, skipped: status.stored?.skipped ?? [] }, () => [
-      `${fresh ? 'Computed' : 'Reused'} the embeddings of run ${runId} ` + `(block ${result.block}, ${result.pooling} pooling): ${result.images}` + ` images × ${result.width} features, written to ${result.dir}:`,
-      ...result.files.map((file) => `  ${file.name}  ${file.bytes.toLocaleString('en-US')} bytes`),
-      ...(status.stored?.skipped.length ? [`${status.stored.skipped.length} image(s) could not be embedded:`, ...status.stored.skipped.map((s) => `  ${s.path}: ${s.reason}`)] : []),
-    ].join('\n'));
+    out.result({ ...result, computed: fresh, skipped: status.stored?.skipped ?? [] }, () =>
+      [
+        `${fresh ? 'Computed' : 'Reused'} the embeddings of run ${runId} ` +
+          `(block ${result.block}, ${result.pooling} pooling): ${result.images}` +
+          ` images × ${result.width} features, written to ${result.dir}:`,
+        ...result.files.map((file) => `  ${file.name}  ${file.bytes.toLocaleString('en-US')} bytes`),
+        ...(status.stored?.skipped.length
+          ? [
+              `${status.stored.skipped.length} image(s) could not be embedded:`,
+              ...status.stored.skipped.map((s) => `  ${s.path}: ${s.reason}`),
+            ]
+          : []),
+      ].join('\n'),
+    );
   });
 }

@@ -6,7 +6,11 @@ import { createOutput, parseCommand, positiveInt, required, UsageError } from '.
 
 /** `mae-studio handoff --workspace W --run ID --out DIR` */
 export async function handoffCommand(argv: string[]): Promise<void> {
-  const { values } = parseCommand('handoff', argv, { workspace: { type: 'string' }, run: { type: 'string' }, out: { type: 'string' } });
+  const { values } = parseCommand('handoff', argv, {
+    workspace: { type: 'string' },
+    run: { type: 'string' },
+    out: { type: 'string' },
+  });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('handoff', values, 'workspace'));
   const runId = positiveInt('handoff', 'run', required('handoff', values, 'run'))!;
@@ -23,14 +27,19 @@ export async function handoffCommand(argv: string[]): Promise<void> {
 
 /** `mae-studio adopt --workspace W --project ID DIR` */
 export async function adoptCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommand('adopt', argv, { workspace: { type: 'string' }, project: { type: 'string' } });
+  const { values, positionals } = parseCommand('adopt', argv, {
+    workspace: { type: 'string' },
+    project: { type: 'string' },
+  });
   const out = createOutput(values.json === true);
   const workspace = path.resolve(required('adopt', values, 'workspace'));
   const projectId = positiveInt('adopt', 'project', required('adopt', values, 'project'))!;
   if (positionals.length !== 1) throw new UsageError('adopt: give exactly one hand-off folder');
   const result = await adoptHandoff(workspace, projectId, path.resolve(positionals[0]!));
-  out.result({ run: result }, () =>
-    `Adopted as run ${result.runId} (parent ${result.parentRunId}): steps ${result.startStep} → ${result.step}` +
-    (result.finalLoss === null ? '' : `, loss ${result.firstLoss?.toFixed(4)} → ${result.finalLoss.toFixed(4)}`),
+  out.result(
+    { run: result },
+    () =>
+      `Adopted as run ${result.runId} (parent ${result.parentRunId}): steps ${result.startStep} → ${result.step}` +
+      (result.finalLoss === null ? '' : `, loss ${result.firstLoss?.toFixed(4)} → ${result.finalLoss.toFixed(4)}`),
   );
 }

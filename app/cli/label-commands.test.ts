@@ -24,18 +24,38 @@ afterAll(() => fixture?.remove());
 describe('mae-studio relabel / reprobe', () => {
   it('relabels a folder, reprobes with the change, lists the history and undoes', () => {
     const folder = path.join(fixture.imageDir, 'ring-lesion');
-    const set = run('relabel', '--workspace', fixture.workspaceDir, '--project', String(fixture.projectId), '--folder', folder, '--label', 'round-lesion', '--json');
+    const set = run(
+      'relabel',
+      '--workspace',
+      fixture.workspaceDir,
+      '--project',
+      String(fixture.projectId),
+      '--folder',
+      folder,
+      '--label',
+      'round-lesion',
+      '--json',
+    );
     expect(set.code, set.stderr).toBe(0);
-    expect(JSON.parse(set.stdout)).toMatchObject({ changed: 12, change: { label: 'round-lesion', images: 12, previous: [{ label: 'ring-lesion', count: 12 }] } });
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      changed: 12,
+      change: { label: 'round-lesion', images: 12, previous: [{ label: 'ring-lesion', count: 12 }] },
+    });
 
     // Every image is round-lesion now: one class left, and the probe says so instead of fitting.
     const refused = run('reprobe', '--workspace', fixture.workspaceDir, '--run', String(probeRunId));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('the probed training images hold only "round-lesion": a probe needs at least two');
 
-    const history = JSON.parse(run('relabel', '--workspace', fixture.workspaceDir, '--project', String(fixture.projectId), '--history', '--json').stdout);
+    const history = JSON.parse(
+      run('relabel', '--workspace', fixture.workspaceDir, '--project', String(fixture.projectId), '--history', '--json')
+        .stdout,
+    );
     expect(history.history).toHaveLength(1);
-    const undo = JSON.parse(run('relabel', '--workspace', fixture.workspaceDir, '--project', String(fixture.projectId), '--undo', '--json').stdout);
+    const undo = JSON.parse(
+      run('relabel', '--workspace', fixture.workspaceDir, '--project', String(fixture.projectId), '--undo', '--json')
+        .stdout,
+    );
     expect(undo.undone.undoneAt).not.toBeNull();
 
     const reprobe = run('reprobe', '--workspace', fixture.workspaceDir, '--run', String(probeRunId), '--json');
@@ -46,10 +66,28 @@ describe('mae-studio relabel / reprobe', () => {
   });
 
   it('refuses a call without a label or selection, naming what is missing', () => {
-    const missing = run('relabel', '--workspace', fixture.workspaceDir, '--project', String(fixture.projectId), '--images', '1,2');
+    const missing = run(
+      'relabel',
+      '--workspace',
+      fixture.workspaceDir,
+      '--project',
+      String(fixture.projectId),
+      '--images',
+      '1,2',
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('relabel: give --label NAME or --clear');
-    const bad = run('relabel', '--workspace', fixture.workspaceDir, '--project', String(fixture.projectId), '--images', '3-x', '--label', 'a');
+    const bad = run(
+      'relabel',
+      '--workspace',
+      fixture.workspaceDir,
+      '--project',
+      String(fixture.projectId),
+      '--images',
+      '3-x',
+      '--label',
+      'a',
+    );
     expect(bad.stderr).toContain('relabel: --images takes image ids and ranges like 3,4,10-12, got "3-x"');
   });
 });

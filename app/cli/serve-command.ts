@@ -41,13 +41,20 @@ export async function serveCommand(argv: string[]): Promise<void> {
   let served;
   try {
     const token = values['stable-token'] === true ? stableToken(workspace) : undefined;
-    served = await startServer({ studio, host, port, token, staticDir: process.env.MAE_STUDIO_RENDERER ?? rendererDir() });
+    served = await startServer({
+      studio,
+      host,
+      port,
+      token,
+      staticDir: process.env.MAE_STUDIO_RENDERER ?? rendererDir(),
+    });
     lock.update(served.url.replace(/\?token=.*$/, ''));
   } catch (error) {
     await studio.close();
     lock.release();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new UsageError(`serve: port ${port} on ${host} is already in use; pick another with --port`);
+    if (code === 'EADDRINUSE')
+      throw new UsageError(`serve: port ${port} on ${host} is already in use; pick another with --port`);
     if (code === 'EADDRNOTAVAIL') throw new UsageError(`serve: cannot bind to --host ${host} on this machine`);
     throw error;
   }

@@ -60,7 +60,19 @@ describe('mae-studio pretrain', () => {
     expect(appMessage).toMatch(/^Batch size 4096 needs about .* per step; this machine can spare/);
 
     // The same recipe as flags; the full preset name reads as encoder, patch and decoder.
-    const refused = run('pretrain', '--workspace', workspace, '--project', String(projectId), '--preset', 'maeVitBasePatch16Dec512d8b', '--img', '1024', '--batch', '4096');
+    const refused = run(
+      'pretrain',
+      '--workspace',
+      workspace,
+      '--project',
+      String(projectId),
+      '--preset',
+      'maeVitBasePatch16Dec512d8b',
+      '--img',
+      '1024',
+      '--batch',
+      '4096',
+    );
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim().split('\n').at(-1)).toBe(`mae-studio: ${appMessage}`);
     expect(refused.stdout).toBe('');
@@ -68,7 +80,24 @@ describe('mae-studio pretrain', () => {
   });
 
   it('trains a run to its end: progress on stderr, the run on stdout (JSON with --json); resume refused', async () => {
-    const flags = ['--workspace', workspace, '--project', String(projectId), '--img', '32', '--patch', '8', '--depth', '1', '--decoder', '32x1', '--batch', '4', '--backend', 'cpu'];
+    const flags = [
+      '--workspace',
+      workspace,
+      '--project',
+      String(projectId),
+      '--img',
+      '32',
+      '--patch',
+      '8',
+      '--depth',
+      '1',
+      '--decoder',
+      '32x1',
+      '--batch',
+      '4',
+      '--backend',
+      'cpu',
+    ];
     const trained = run('pretrain', ...flags, '--steps', '2', '--val-fraction', '0.25');
     expect(trained.code, trained.stderr).toBe(0);
     const [, runId] = /^Run (\d+) completed at step 2, final loss \d+\.\d{4}\nbackend: cpu/.exec(trained.stdout) ?? [];

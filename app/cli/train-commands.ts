@@ -1,6 +1,15 @@
 /** `pretrain` and `resume`: training runs, each in its own process, started through the `training` service. */
 import path from 'node:path';
-import { BACKEND_CHOICES, DOMAIN_RECIPES, ENCODER_CHOICES, FEATURE_TARGETS, LR_RULE_CHOICES, MASK_STRATEGIES, StudioError, type Recipe } from '../contract';
+import {
+  BACKEND_CHOICES,
+  DOMAIN_RECIPES,
+  ENCODER_CHOICES,
+  FEATURE_TARGETS,
+  LR_RULE_CHOICES,
+  MASK_STRATEGIES,
+  StudioError,
+  type Recipe,
+} from '../contract';
 import { MAE_PRESETS } from '../mae/config';
 import { domainRecipeSummary } from '../train/recipes/domain-recipes';
 import type { RunProgress } from '../train/pretrain-run';
@@ -11,47 +20,86 @@ import { withClient, type CliSession } from './client';
 function number(command: string, name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw new UsageError(`${command}: --${name} must be a number, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(parsed))
+    throw new UsageError(`${command}: --${name} must be a number, got ${JSON.stringify(value)}`);
   return parsed;
 }
 
 /** `mae-studio pretrain --workspace W --project ID [recipe flags]` */
 export async function pretrainCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('pretrain', argv, {
-    workspace: { type: 'string' }, project: { type: 'string' }, preset: { type: 'string' }, img: { type: 'string' },
-    patch: { type: 'string' }, decoder: { type: 'string' }, depth: { type: 'string' }, 'mask-ratio': { type: 'string' },
-    mask: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' }, steps: { type: 'string' },
-    epochs: { type: 'string' }, warmup: { type: 'string' }, blr: { type: 'string' }, 'lr-rule': { type: 'string' }, backend: { type: 'string' },
-    seed: { type: 'string' }, init: { type: 'string' }, 'val-fraction': { type: 'string' }, 'norm-pix': { type: 'string' },
-    recipe: { type: 'string' }, 'blur-sigma': { type: 'string' }, targets: { type: 'string' }, 'band-groups': { type: 'string' }, 'spatial-mask': { type: 'boolean' },
+    workspace: { type: 'string' },
+    project: { type: 'string' },
+    preset: { type: 'string' },
+    img: { type: 'string' },
+    patch: { type: 'string' },
+    decoder: { type: 'string' },
+    depth: { type: 'string' },
+    'mask-ratio': { type: 'string' },
+    mask: { type: 'string' },
+    batch: { type: 'string' },
+    accum: { type: 'string' },
+    steps: { type: 'string' },
+    epochs: { type: 'string' },
+    warmup: { type: 'string' },
+    blr: { type: 'string' },
+    'lr-rule': { type: 'string' },
+    backend: { type: 'string' },
+    seed: { type: 'string' },
+    init: { type: 'string' },
+    'val-fraction': { type: 'string' },
+    'norm-pix': { type: 'string' },
+    recipe: { type: 'string' },
+    'blur-sigma': { type: 'string' },
+    targets: { type: 'string' },
+    'band-groups': { type: 'string' },
+    'spatial-mask': { type: 'boolean' },
   });
   const out = createOutput(values.json === true);
   const workspace = required('pretrain', values, 'workspace');
   const projectId = positiveInt('pretrain', 'project', required('pretrain', values, 'project'))!;
   if (values.mask !== undefined && !(MASK_STRATEGIES as readonly string[]).includes(values.mask)) {
-    throw new UsageError(`pretrain: --mask must be one of ${MASK_STRATEGIES.join(', ')}, got ${JSON.stringify(values.mask)}`);
+    throw new UsageError(
+      `pretrain: --mask must be one of ${MASK_STRATEGIES.join(', ')}, got ${JSON.stringify(values.mask)}`,
+    );
   }
   if (values['norm-pix'] !== undefined && !['on', 'off'].includes(values['norm-pix'])) {
     throw new UsageError(`pretrain: --norm-pix must be on or off, got ${JSON.stringify(values['norm-pix'])}`);
   }
   if (values['lr-rule'] !== undefined && !(LR_RULE_CHOICES as readonly string[]).includes(values['lr-rule'])) {
-    throw new UsageError(`pretrain: --lr-rule must be one of ${LR_RULE_CHOICES.join(', ')}, got ${JSON.stringify(values['lr-rule'])}`);
+    throw new UsageError(
+      `pretrain: --lr-rule must be one of ${LR_RULE_CHOICES.join(', ')}, got ${JSON.stringify(values['lr-rule'])}`,
+    );
   }
   if (values.backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(values.backend)) {
-    throw new UsageError(`pretrain: --backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(values.backend)}`);
+    throw new UsageError(
+      `pretrain: --backend must be one of ${BACKEND_CHOICES.join(', ')}, got ${JSON.stringify(values.backend)}`,
+    );
   }
   if (values.recipe !== undefined && !(DOMAIN_RECIPES as readonly string[]).includes(values.recipe)) {
-    throw new UsageError(`pretrain: --recipe must be one of ${DOMAIN_RECIPES.join(', ')}, got ${JSON.stringify(values.recipe)}`);
+    throw new UsageError(
+      `pretrain: --recipe must be one of ${DOMAIN_RECIPES.join(', ')}, got ${JSON.stringify(values.recipe)}`,
+    );
   }
   const targets = values.targets?.split(',').map((target) => target.trim());
   const unknown = targets?.find((target) => !(FEATURE_TARGETS as readonly string[]).includes(target));
-  if (unknown !== undefined) throw new UsageError(`pretrain: --targets takes a comma-separated list ` + `of ${FEATURE_TARGETS.join(', ')}, got ${JSON.stringify(unknown)}`);
+  if (unknown !== undefined)
+    throw new UsageError(
+      `pretrain: --targets takes a comma-separated list ` +
+        `of ${FEATURE_TARGETS.join(', ')}, got ${JSON.stringify(unknown)}`,
+    );
   const recipe: Recipe = {
     domainRecipe: values.recipe as Recipe['domainRecipe'],
     blurSigma: number('pretrain', 'blur-sigma', values['blur-sigma']),
     featureTargets: targets as Recipe['featureTargets'],
     // SatMAE: "B2,B3,B4,B8|B11,B12" (names or 0-based indices), the preset when absent.
-    bandGroups: values['band-groups']?.split(/[|;]/).map((group) => group.split(',').map((band) => band.trim()).filter(Boolean).map((band) => (/^\d+$/.test(band) ? Number(band) : band))),
+    bandGroups: values['band-groups']?.split(/[|;]/).map((group) =>
+      group
+        .split(',')
+        .map((band) => band.trim())
+        .filter(Boolean)
+        .map((band) => (/^\d+$/.test(band) ? Number(band) : band)),
+    ),
     spatialMask: values['spatial-mask'],
     imgSize: positiveInt('pretrain', 'img', values.img),
     patchSize: positiveInt('pretrain', 'patch', values.patch),
@@ -81,10 +129,19 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
       const { dataset } = await client.training.defaults(projectId);
       for (const line of check.init ?? []) out.progress(line, true);
       // The channel plan's decision, said where a CLI user sees it (Curate shows it in the app).
-      const converted = Object.entries(dataset.conversions).filter(([, conversion]) => conversion !== 'keep' && conversion !== 'exclude');
-      if (converted.length) out.progress(`channel plan: ` + `${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')}` + ` (to ${dataset.channels} band${dataset.channels === 1 ? '' : 's'})`, true);
+      const converted = Object.entries(dataset.conversions).filter(
+        ([, conversion]) => conversion !== 'keep' && conversion !== 'exclude',
+      );
+      if (converted.length)
+        out.progress(
+          `channel plan: ` +
+            `${converted.map(([count, conversion]) => `${count}-channel images ${conversion}`).join(', ')}` +
+            ` (to ${dataset.channels} band${dataset.channels === 1 ? '' : 's'})`,
+          true,
+        );
       for (const item of dataset.excluded) out.progress(`${item.count} left out: ${item.reason}`, true);
-      if (dataset.excludedClasses.length) out.progress(`classes left out by the channel plan: ${dataset.excludedClasses.join(', ')}`, true);
+      if (dataset.excludedClasses.length)
+        out.progress(`classes left out by the channel plan: ${dataset.excludedClasses.join(', ')}`, true);
       if (check.learningRate) out.progress(`Learning rate: ${check.learningRate}`, true);
     }
     // Start refuses what the dialog's Start refuses (memory, recipe rules), with the same message.
@@ -100,11 +157,19 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
  * `--preset` as the dialog's fields: an encoder size as it is, a full preset name
  * (`maeVitTinyPatch8Dec128d2b`) as its size, patch and decoder, unless `--patch` / `--decoder` say otherwise.
  */
-function presetParts(name: string | undefined, flags: { patch?: string; decoder?: string }): Pick<Recipe, 'preset' | 'patchSize' | 'decoder'> {
-  if (name === undefined || (ENCODER_CHOICES as readonly string[]).includes(name)) return { preset: name as Recipe['preset'] };
+function presetParts(
+  name: string | undefined,
+  flags: { patch?: string; decoder?: string },
+): Pick<Recipe, 'preset' | 'patchSize' | 'decoder'> {
+  if (name === undefined || (ENCODER_CHOICES as readonly string[]).includes(name))
+    return { preset: name as Recipe['preset'] };
   const parts = /^maeVit(Tiny|Small|Base)Patch(\d+)Dec(\d+)d(\d+)b$/.exec(name);
   if (!parts || !(name in MAE_PRESETS)) {
-    throw new StudioError('INVALID_ARGUMENT', `pretrain.preset must be one ` + `of ${[...ENCODER_CHOICES, ...Object.keys(MAE_PRESETS)].join(', ')}, got ${JSON.stringify(name)}`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `pretrain.preset must be one ` +
+        `of ${[...ENCODER_CHOICES, ...Object.keys(MAE_PRESETS)].join(', ')}, got ${JSON.stringify(name)}`,
+    );
   }
   return {
     preset: `vit-${parts[1]!.toLowerCase()}` as Recipe['preset'],
@@ -134,16 +199,37 @@ function printingHost(out: Output) {
 }
 
 /** Waits for the run's process to end and prints the run; rejects when it failed. */
-async function untilEnd({ client, finished }: CliSession, runId: number, out: Output, workspace: string): Promise<void> {
+async function untilEnd(
+  { client, finished }: CliSession,
+  runId: number,
+  out: Output,
+  workspace: string,
+): Promise<void> {
   const result: RunFinished = await finished(runId, () => client.training.stop(runId));
   const run = await client.runs.get(runId);
-  out.result({ run: { id: run.id, status: run.status, backend: run.backend, finalLoss: result.finalLoss, step: result.step, error: run.error } }, () =>
-    [
-      `Run ${run.id} ${run.status} at step ${result.step}` + (result.finalLoss === null ? '' : `, final loss ${result.finalLoss.toFixed(4)}`),
-      `backend: ${run.backend}`,
-      run.error ? `reason: ${run.error}` : '',
-      run.status === 'stopped' ? `resume with: mae-studio resume --workspace ${path.resolve(workspace)} --run ${run.id}` : '',
-    ].filter(Boolean).join('\n'),
+  out.result(
+    {
+      run: {
+        id: run.id,
+        status: run.status,
+        backend: run.backend,
+        finalLoss: result.finalLoss,
+        step: result.step,
+        error: run.error,
+      },
+    },
+    () =>
+      [
+        `Run ${run.id} ${run.status} at step ${result.step}` +
+          (result.finalLoss === null ? '' : `, final loss ${result.finalLoss.toFixed(4)}`),
+        `backend: ${run.backend}`,
+        run.error ? `reason: ${run.error}` : '',
+        run.status === 'stopped'
+          ? `resume with: mae-studio resume --workspace ${path.resolve(workspace)} --run ${run.id}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('\n'),
   );
   if (result.status === 'failed') throw new StudioError('INVALID_ARGUMENT', `run ${runId} failed: ${result.reason}`);
 }
@@ -151,13 +237,21 @@ async function untilEnd({ client, finished }: CliSession, runId: number, out: Ou
 function describe(progress: RunProgress): string {
   switch (progress.type) {
     case 'started':
-      return `Training on ${progress.backend} (${progress.device}) ` + `from step ${progress.step} of ${progress.totalSteps}`;
+      return (
+        `Training on ${progress.backend} (${progress.device}) ` + `from step ${progress.step} of ${progress.totalSteps}`
+      );
     case 'step':
-      return `step ${progress.step}/${progress.totalSteps}  ` + `loss ${progress.loss.toFixed(4)}  lr ${progress.lr.toExponential(2)}  ` +
+      return (
+        `step ${progress.step}/${progress.totalSteps}  ` +
+        `loss ${progress.loss.toFixed(4)}  lr ${progress.lr.toExponential(2)}  ` +
         `${progress.imagesPerSecond.toFixed(1)} img/s  ETA ${formatSeconds(progress.etaSeconds)}` +
-        (progress.dataWaitShare === undefined ? '' : `  waiting for data ${Math.round(progress.dataWaitShare * 100)}%`);
+        (progress.dataWaitShare === undefined ? '' : `  waiting for data ${Math.round(progress.dataWaitShare * 100)}%`)
+      );
     case 'preparing':
-      return `preparing data ${progress.done}/${progress.total}` + (progress.read > 0 ? ` (${progress.read} read from files, ${progress.changed} changed since cached)` : '');
+      return (
+        `preparing data ${progress.done}/${progress.total}` +
+        (progress.read > 0 ? ` (${progress.read} read from files, ${progress.changed} changed since cached)` : '')
+      );
     case 'validation':
       return `step ${progress.step}  validation loss ${progress.loss.toFixed(4)}`;
     case 'checkpoint':

@@ -26,7 +26,12 @@ describe('augmentation', () => {
   });
 
   it('is deterministic for a seed', () => {
-    const image = { data: Float32Array.from({ length: 3 * 32 * 32 }, (_, k) => Math.sin(k)), channels: 3, height: 32, width: 32 };
+    const image = {
+      data: Float32Array.from({ length: 3 * 32 * 32 }, (_, k) => Math.sin(k)),
+      channels: 3,
+      height: 32,
+      width: 32,
+    };
     expect(augment(image, 16, Rng.fromSeed(4))).toEqual(augment(image, 16, Rng.fromSeed(4)));
   });
 });

@@ -40,7 +40,12 @@ export interface CropBox {
 }
 
 /** torchvision `RandomResizedCrop.get_params`: 10 tries, then a centre crop clamped to the ratio. */
-export function sampleCropBox(height: number, width: number, rng: Rng, options: AugmentOptions = DEFAULT_AUGMENT): CropBox {
+export function sampleCropBox(
+  height: number,
+  width: number,
+  rng: Rng,
+  options: AugmentOptions = DEFAULT_AUGMENT,
+): CropBox {
   const area = height * width;
   const logRatio = [Math.log(options.ratio[0]), Math.log(options.ratio[1])] as const;
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -49,7 +54,12 @@ export function sampleCropBox(height: number, width: number, rng: Rng, options: 
     const cropWidth = Math.round(Math.sqrt(targetArea * aspect));
     const cropHeight = Math.round(Math.sqrt(targetArea / aspect));
     if (cropWidth > 0 && cropWidth <= width && cropHeight > 0 && cropHeight <= height) {
-      return { top: rng.int(height - cropHeight + 1), left: rng.int(width - cropWidth + 1), height: cropHeight, width: cropWidth };
+      return {
+        top: rng.int(height - cropHeight + 1),
+        left: rng.int(width - cropWidth + 1),
+        height: cropHeight,
+        width: cropWidth,
+      };
     }
   }
   const inRatio = width / height;
@@ -57,11 +67,22 @@ export function sampleCropBox(height: number, width: number, rng: Rng, options: 
   let cropHeight = height;
   if (inRatio < options.ratio[0]) cropHeight = Math.round(width / options.ratio[0]);
   else if (inRatio > options.ratio[1]) cropWidth = Math.round(height * options.ratio[1]);
-  return { top: Math.floor((height - cropHeight) / 2), left: Math.floor((width - cropWidth) / 2), height: cropHeight, width: cropWidth };
+  return {
+    top: Math.floor((height - cropHeight) / 2),
+    left: Math.floor((width - cropWidth) / 2),
+    height: cropHeight,
+    width: cropWidth,
+  };
 }
 
 /** Bilinear resample of `box` of `image` to outSize×outSize (align_corners = false), optionally mirrored. */
-export function resizeCrop(image: PlanarImage, box: CropBox, outSize: number, flip: boolean, out?: Float32Array): Float32Array {
+export function resizeCrop(
+  image: PlanarImage,
+  box: CropBox,
+  outSize: number,
+  flip: boolean,
+  out?: Float32Array,
+): Float32Array {
   return resizeBox(image, box, outSize, outSize, flip, out);
 }
 
@@ -73,7 +94,11 @@ export function resizeCrop(image: PlanarImage, box: CropBox, outSize: number, fl
  */
 export function resizeBox(
   image: { data: ArrayLike<number>; channels: number; height: number; width: number },
-  box: CropBox, outHeight: number, outWidth: number, flip: boolean, out?: Float32Array,
+  box: CropBox,
+  outHeight: number,
+  outWidth: number,
+  flip: boolean,
+  out?: Float32Array,
 ): Float32Array {
   const { data, channels, height, width } = image;
   const result = out ?? new Float32Array(channels * outHeight * outWidth);
@@ -102,7 +127,13 @@ export function resizeBox(
 }
 
 /** Random resized crop + horizontal flip → [C, outSize, outSize]. */
-export function augment(image: PlanarImage, outSize: number, rng: Rng, options: AugmentOptions = DEFAULT_AUGMENT, out?: Float32Array): Float32Array {
+export function augment(
+  image: PlanarImage,
+  outSize: number,
+  rng: Rng,
+  options: AugmentOptions = DEFAULT_AUGMENT,
+  out?: Float32Array,
+): Float32Array {
   const box = sampleCropBox(image.height, image.width, rng, options);
   const flip = rng.uniform() < options.flipProbability;
   return resizeCrop(image, box, outSize, flip, out);

@@ -12,8 +12,12 @@ beforeAll(async () => {
   // a 16-bit grey ramp, 32×32: value = 2000·x (a Uint16Array tells sharp the samples are 16-bit)
   const ramp = new Uint16Array(32 * 32).map((_, k) => 2000 * (k % 32));
   await sharp(ramp, { raw: { width: 32, height: 32, channels: 1, premultiplied: false } })
-    .toColourspace('grey16').png().toFile(join(directory, 'ramp16.png'));
-  await sharp({ create: { width: 20, height: 24, channels: 3, background: { r: 255, g: 0, b: 51 } } }).png().toFile(join(directory, 'flat8.png'));
+    .toColourspace('grey16')
+    .png()
+    .toFile(join(directory, 'ramp16.png'));
+  await sharp({ create: { width: 20, height: 24, channels: 3, background: { r: 255, g: 0, b: 51 } } })
+    .png()
+    .toFile(join(directory, 'flat8.png'));
 });
 afterAll(async () => rm(directory, { recursive: true, force: true }));
 
@@ -25,7 +29,12 @@ describe('fileBatchSource', () => {
   });
 
   it('crops, normalises per channel and is deterministic for a seed', async () => {
-    const source = fileBatchSource({ images: [{ path: join(directory, 'flat8.png'), channels: 3, bitDepth: 8 }], imgSize: 8, mean: [0.5, 0.5, 0.2], std: [0.5, 0.25, 0.1] });
+    const source = fileBatchSource({
+      images: [{ path: join(directory, 'flat8.png'), channels: 3, bitDepth: 8 }],
+      imgSize: 8,
+      mean: [0.5, 0.5, 0.2],
+      std: [0.5, 0.25, 0.1],
+    });
     const batch = await source.next(Rng.fromSeed(1), 2);
     expect([batch.batchSize, batch.channels, batch.height, batch.width]).toEqual([2, 3, 8, 8]);
     expect(batch.images[0]).toBeCloseTo((1 - 0.5) / 0.5, 5); // red = 255 → 1
@@ -36,7 +45,12 @@ describe('fileBatchSource', () => {
   });
 
   it('names the file that does not match its declared channels', async () => {
-    const source = fileBatchSource({ images: [{ path: join(directory, 'flat8.png'), channels: 1, bitDepth: 8 }], imgSize: 8, mean: [0], std: [1] });
+    const source = fileBatchSource({
+      images: [{ path: join(directory, 'flat8.png'), channels: 1, bitDepth: 8 }],
+      imgSize: 8,
+      mean: [0],
+      std: [1],
+    });
     await expect(source.next(Rng.fromSeed(1), 1)).rejects.toThrow(/flat8\.png: decoded 3 channels/);
   });
 });

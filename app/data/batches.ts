@@ -90,7 +90,11 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
   try {
     if (entry.plane) {
       const { series } = entry.plane;
-      const grid = series ? await openSeries(series.slices, series.spacing, (slice) => readEntry({ ...entry, ...slice, plane: undefined })) : await openVolumeFile(entry.path);
+      const grid = series
+        ? await openSeries(series.slices, series.spacing, (slice) =>
+            readEntry({ ...entry, ...slice, plane: undefined }),
+          )
+        : await openVolumeFile(entry.path);
       const plane = readVolumePlane(grid, entry.plane);
       return region ? cropRaster(plane, region) : plane;
     }
@@ -137,20 +141,28 @@ async function readHead(path: string): Promise<Uint8Array> {
  * Decodes one sample (or a window) to planar float [C, H, W]: normalised by `transform` when
  * given, else scaled to [0, 1] by its bit depth. Throws naming the file.
  */
-export async function decodePlanar(entry: ImageEntry, transform?: ChannelTransform, region?: Region): Promise<PlanarImage> {
+export async function decodePlanar(
+  entry: ImageEntry,
+  transform?: ChannelTransform,
+  region?: Region,
+): Promise<PlanarImage> {
   const read = await readEntry(entry, region);
   checkBands(entry, read);
   const raster = convertEntry(entry.path, read, transform, planesOf(entry));
   const { width, height, bands, values } = raster;
   if (!transform && raster.sampleType !== (entry.bitDepth === 16 ? 'uint16' : 'uint8')) {
-    throw new Error(`${entry.path}: decoded ${raster.sampleType} values ` + `at ${entry.bitDepth} bits; plan the run again to normalise them`);
+    throw new Error(
+      `${entry.path}: decoded ${raster.sampleType} values ` +
+        `at ${entry.bitDepth} bits; plan the run again to normalise them`,
+    );
   }
   const pixels = height * width;
   const channels = transform ? transform.bands.length : bands;
   const planar = new Float32Array(channels * pixels);
   for (let c = 0; c < channels; c++) {
     const band = transform ? transform.bands[c]! : c;
-    if (band >= bands) throw new Error(`${entry.path}: the channel plan reads band ${band + 1}, the image has ${bands}`);
+    if (band >= bands)
+      throw new Error(`${entry.path}: the channel plan reads band ${band + 1}, the image has ${bands}`);
     const clip = transform?.clip[c] ?? null;
     const low = clip ? clip[0] : -Infinity;
     const high = clip ? clip[1] : Infinity;
@@ -176,19 +188,30 @@ export function planesOf(entry: ImageEntry): number {
 /** Throws naming the file when a read has other bands than the dataset says of it. */
 export function checkBands(entry: ImageEntry, read: Raster): void {
   const expected = entry.channels * planesOf(entry);
-  if (read.bands !== expected) throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${expected}`);
+  if (read.bands !== expected)
+    throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${expected}`);
 }
 
 /**
  * A raster converted as the transform's channel plan says (unchanged without conversions). A
  * raster of `planes` stacked planes (2.5-D) is converted plane by plane and stacked again.
  */
-export function convertEntry(path: string, raster: Raster, transform: ChannelTransform | undefined, planes = 1): Raster {
+export function convertEntry(
+  path: string,
+  raster: Raster,
+  transform: ChannelTransform | undefined,
+  planes = 1,
+): Raster {
   if (!transform?.conversions || transform.inputChannels === undefined) return raster;
   const { conversions, inputChannels } = transform;
   try {
-    if (planes === 1) return convertRaster(raster, conversionOf(conversions, raster.bands, inputChannels), inputChannels);
-    return stackPlanes(splitPlanes(raster, planes).map((plane) => convertRaster(plane, conversionOf(conversions, plane.bands, inputChannels), inputChannels)));
+    if (planes === 1)
+      return convertRaster(raster, conversionOf(conversions, raster.bands, inputChannels), inputChannels);
+    return stackPlanes(
+      splitPlanes(raster, planes).map((plane) =>
+        convertRaster(plane, conversionOf(conversions, plane.bands, inputChannels), inputChannels),
+      ),
+    );
   } catch (error) {
     throw new Error(`${path}: ${(error as Error).message}`);
   }
@@ -201,7 +224,8 @@ function splitPlanes(raster: Raster, planes: number): Raster[] {
   return Array.from({ length: planes }, (_, slot) => {
     const values = new (raster.values.constructor as new (length: number) => Raster['values'])(pixels * bands);
     for (let pixel = 0; pixel < pixels; pixel++) {
-      for (let band = 0; band < bands; band++) values[pixel * bands + band] = raster.values[pixel * raster.bands + slot * bands + band]!;
+      for (let band = 0; band < bands; band++)
+        values[pixel * bands + band] = raster.values[pixel * raster.bands + slot * bands + band]!;
     }
     return { ...raster, bands, values };
   });
@@ -215,7 +239,8 @@ function stackPlanes(planes: Raster[]): Raster {
   const values = new (first.values.constructor as new (length: number) => Raster['values'])(pixels * bands);
   planes.forEach((plane, slot) => {
     for (let pixel = 0; pixel < pixels; pixel++) {
-      for (let band = 0; band < first.bands; band++) values[pixel * bands + slot * first.bands + band] = plane.values[pixel * first.bands + band]!;
+      for (let band = 0; band < first.bands; band++)
+        values[pixel * bands + slot * first.bands + band] = plane.values[pixel * first.bands + band]!;
     }
   });
   return { ...first, bands, values };
@@ -227,7 +252,9 @@ export function sampleKey(entry: ImageEntry): string {
   if (!plane) return String(entry.frame ?? 0);
   const key = `${'ijk'[plane.axis]}${plane.index}t${plane.time}n${plane.neighbours}`;
   // A series' planes depend on which of its slices are kept: their list is part of the key.
-  return plane.series ? `${key}s${fnv1a(plane.series.slices.map((slice) => `${slice.path}#${slice.frame}`).join('\0'))}` : key;
+  return plane.series
+    ? `${key}s${fnv1a(plane.series.slices.map((slice) => `${slice.path}#${slice.frame}`).join('\0'))}`
+    : key;
 }
 
 /** 32-bit FNV-1a of a string, in hex (a short, stable key; not a security hash). */
@@ -246,7 +273,10 @@ class DecodedCache {
 
   get(key: string): PlanarImage | undefined {
     const image = this.entries.get(key);
-    if (image) { this.entries.delete(key); this.entries.set(key, image); }
+    if (image) {
+      this.entries.delete(key);
+      this.entries.set(key, image);
+    }
     return image;
   }
 
@@ -273,7 +303,12 @@ export function drawWindow(entry: ImageEntry, imgSize: number, rng: Rng): Region
 export function centralWindow(entry: ImageEntry, imgSize: number): Region | undefined {
   if (!entry.huge || !entry.width || !entry.height) return undefined;
   const side = Math.min(entry.width, entry.height, HUGE_WINDOW * imgSize);
-  return { x: Math.floor((entry.width - side) / 2), y: Math.floor((entry.height - side) / 2), width: side, height: side };
+  return {
+    x: Math.floor((entry.width - side) / 2),
+    y: Math.floor((entry.height - side) / 2),
+    width: side,
+    height: side,
+  };
 }
 
 /** A `BatchSource` over image files; throws naming the file when one cannot be decoded. */
@@ -282,12 +317,14 @@ export function fileBatchSource(options: FileBatchOptions): BatchSource {
   if (images.length === 0) throw new Error('fileBatchSource needs at least one image');
   const inputChannels = images[0]!.channels;
   // With conversions every image is brought to the plan's input bands; without, all must match.
-  if (!transform?.conversions && images.some((image) => image.channels !== inputChannels)) throw new Error(`all images must have ${inputChannels} channels`);
+  if (!transform?.conversions && images.some((image) => image.channels !== inputChannels))
+    throw new Error(`all images must have ${inputChannels} channels`);
   const channels = transform ? transform.bands.length : inputChannels;
   const mean = options.mean ?? [];
   const std = options.std ?? [];
   if (!transform) {
-    if (mean.length !== channels || std.length !== channels) throw new Error(`mean and std need ${channels} values, got ${mean.length} and ${std.length}`);
+    if (mean.length !== channels || std.length !== channels)
+      throw new Error(`mean and std need ${channels} values, got ${mean.length} and ${std.length}`);
     if (std.some((s) => !(s > 0))) throw new Error(`std must be positive, got ${JSON.stringify(std)}`);
   } else if (transform.spread.some((s) => !(s > 0))) {
     throw new Error(`the channel plan's spreads must be positive, got ${JSON.stringify(transform.spread)}`);

@@ -42,7 +42,9 @@ describe('convertRaster', () => {
   });
 
   it('drops the alpha of RGBA', () => {
-    expect([...convertRaster(raster(4, [1, 2, 3, 255, 4, 5, 6, 0]), 'drop-alpha', 3).values]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...convertRaster(raster(4, [1, 2, 3, 255, 4, 5, 6, 0]), 'drop-alpha', 3).values]).toEqual([
+      1, 2, 3, 4, 5, 6,
+    ]);
   });
 
   it('turns RGB and RGBA into Rec. 601 luminance as float values', () => {
@@ -50,13 +52,18 @@ describe('convertRaster', () => {
     expect(out.sampleType).toBe('float32');
     expect(out.values[0]).toBeCloseTo(0.299 * 255, 4);
     expect(out.values[1]).toBeCloseTo(0.299 * 10 + 0.587 * 20 + 0.114 * 30, 4);
-    expect(convertRaster(raster(4, [0, 255, 0, 9, 0, 0, 255, 9]), 'luminance', 1).values[1]).toBeCloseTo(0.114 * 255, 4);
+    expect(convertRaster(raster(4, [0, 255, 0, 9, 0, 0, 255, 9]), 'luminance', 1).values[1]).toBeCloseTo(
+      0.114 * 255,
+      4,
+    );
   });
 
   it('keeps a raster of the target count as it is, and refuses what the plan cannot do', () => {
     const same = raster(3, [1, 2, 3, 4, 5, 6]);
     expect(convertRaster(same, 'keep', 3)).toBe(same);
-    expect(() => convertRaster(same, 'repeat', 3)).toThrow('cannot "repeat" 3-channel images into 3 bands; it can keep or exclude');
+    expect(() => convertRaster(same, 'repeat', 3)).toThrow(
+      'cannot "repeat" 3-channel images into 3 bands; it can keep or exclude',
+    );
     expect(() => convertRaster(raster(1, [1, 2]), 'exclude', 3)).toThrow('leaves 1-channel images out of training');
   });
 });

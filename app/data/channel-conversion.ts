@@ -16,7 +16,11 @@ export interface BandSummary {
 }
 
 /** The conversion `conversions` gives `channels`-band images (the default when it has none). */
-export function conversionOf(conversions: Readonly<Record<string, ChannelConversion>>, channels: number, target: number): ChannelConversion {
+export function conversionOf(
+  conversions: Readonly<Record<string, ChannelConversion>>,
+  channels: number,
+  target: number,
+): ChannelConversion {
   return conversions[String(channels)] ?? conversionChoices(channels, target)[0]!;
 }
 
@@ -25,7 +29,10 @@ export function checkConversion(conversion: ChannelConversion, source: number, t
   if (conversion === 'exclude') throw new Error(`the channel plan leaves ${source}-channel images out of training`);
   const choices = conversionChoices(source, target);
   if (!choices.includes(conversion)) {
-    throw new Error(`the channel plan cannot "${conversion}" ${source}-channel ` + `images into ${target} bands; it can ${choices.join(' or ')}`);
+    throw new Error(
+      `the channel plan cannot "${conversion}" ${source}-channel ` +
+        `images into ${target} bands; it can ${choices.join(' or ')}`,
+    );
   }
 }
 
@@ -57,7 +64,8 @@ export function convertRaster(raster: Raster, conversion: ChannelConversion, tar
   const bands = copiedBands(conversion, source, target)!;
   const values = allocateValues(raster.sampleType, count * bands.length);
   for (let pixel = 0; pixel < count; pixel++) {
-    for (let band = 0; band < bands.length; band++) values[pixel * bands.length + band] = raster.values[pixel * source + bands[band]!]!;
+    for (let band = 0; band < bands.length; band++)
+      values[pixel * bands.length + band] = raster.values[pixel * source + bands[band]!]!;
   }
   return { width: raster.width, height: raster.height, bands: bands.length, sampleType: raster.sampleType, values };
 }
@@ -68,12 +76,25 @@ export function convertRaster(raster: Raster, conversion: ChannelConversion, tar
  * channels move together (std = Σ w·σ, an upper bound; min and max bound every value), which
  * is what mean/std scaling without computed dataset statistics and histogram ranges need.
  */
-export function convertStats(stats: readonly BandSummary[], source: number, conversion: ChannelConversion, target: number): BandSummary[] {
+export function convertStats(
+  stats: readonly BandSummary[],
+  source: number,
+  conversion: ChannelConversion,
+  target: number,
+): BandSummary[] {
   checkConversion(conversion, source, target);
   if (conversion === 'keep') return [...stats];
   if (conversion === 'luminance') {
-    const weighted = (pick: (band: BandSummary) => number) => LUMINANCE_WEIGHTS.reduce((sum, weight, band) => sum + weight * pick(stats[band] ?? stats[0]!), 0);
-    return [{ mean: weighted((band) => band.mean), std: weighted((band) => band.std), min: weighted((band) => band.min), max: weighted((band) => band.max) }];
+    const weighted = (pick: (band: BandSummary) => number) =>
+      LUMINANCE_WEIGHTS.reduce((sum, weight, band) => sum + weight * pick(stats[band] ?? stats[0]!), 0);
+    return [
+      {
+        mean: weighted((band) => band.mean),
+        std: weighted((band) => band.std),
+        min: weighted((band) => band.min),
+        max: weighted((band) => band.max),
+      },
+    ];
   }
   return copiedBands(conversion, source, target)!.map((band) => ({ ...stats[band]! }));
 }

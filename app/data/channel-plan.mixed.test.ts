@@ -38,7 +38,8 @@ beforeEach(async () => {
   studio = new Studio(workspaceDir.dir);
   projectId = studio.workspace.projects.create('mixed', 'general').id;
   for (const { label, channels, count } of CLASSES) {
-    for (let index = 0; index < count; index++) await writeFixture(path.join(data.dir, label, `${index}.png`), spec(channels, index + channels * 10));
+    for (let index = 0; index < count; index++)
+      await writeFixture(path.join(data.dir, label, `${index}.png`), spec(channels, index + channels * 10));
   }
   await studio.runImport('i', projectId, [data.dir]);
 });
@@ -58,7 +59,15 @@ describe('a project of mixed channel counts', () => {
     const view = await studio.services.curation.channelPlan(projectId);
     expect(view.plan.inputChannels).toBe(3);
     expect(view.plan.conversions).toEqual({ 1: 'repeat', 3: 'keep', 4: 'drop-alpha' });
-    expect(view.groups.map((group) => [group.channels, group.images, group.labels.map((label) => label.label), group.conversion, group.chosen])).toEqual([
+    expect(
+      view.groups.map((group) => [
+        group.channels,
+        group.images,
+        group.labels.map((label) => label.label),
+        group.conversion,
+        group.chosen,
+      ]),
+    ).toEqual([
       [3, 5, ['rgb'], 'keep', false],
       [1, 3, ['grey'], 'repeat', false],
       [4, 2, ['rgba'], 'drop-alpha', false],
@@ -77,44 +86,93 @@ describe('a project of mixed channel counts', () => {
     expect(view.coverage).toEqual({ keptImages: 7, leftOutImages: 3, excludedClasses: ['grey'] });
     expect(view.groups.find((group) => group.channels === 1)).toMatchObject({ conversion: 'exclude', chosen: true });
 
-    expect(await studio.services.curation.split(projectId, { valFraction: 0.3, seed: 1 })).toEqual({ train: 4, val: 3 });
+    expect(await studio.services.curation.split(projectId, { valFraction: 0.3, seed: 1 })).toEqual({
+      train: 4,
+      val: 3,
+    });
     const health = await studio.services.curation.health(projectId);
     expect(health.images - health.excluded - health.leftOutByPlan).toBe(7);
     expect(health.split).toEqual({ train: 4, val: 3, unassigned: 0 });
     expect(health.excludedClasses).toEqual(['grey']);
-    expect(health.labels.find((label) => label.label === 'grey')).toEqual({ label: 'grey', count: 0, train: 0, val: 0, leftOut: 3 });
+    expect(health.labels.find((label) => label.label === 'grey')).toEqual({
+      label: 'grey',
+      count: 0,
+      train: 0,
+      val: 0,
+      leftOut: 3,
+    });
     expect(health.labels.map((label) => label.label)).toEqual(['rgb', 'rgba', 'grey']);
 
-    const plan = buildPretrainPlan(studio.workspace, projectId, { imgSize: 16, patchSize: 8, depth: 1, decoder: '32x1', steps: 1 });
+    const plan = buildPretrainPlan(studio.workspace, projectId, {
+      imgSize: 16,
+      patchSize: 8,
+      depth: 1,
+      decoder: '32x1',
+      steps: 1,
+    });
     expect([plan.data.trainImageIds.length, plan.data.valImageIds.length]).toEqual([4, 3]);
     expect(plan.data.excluded).toEqual([{ reason: '1-channel images, left out by the channel plan', count: 3 }]);
     expect(plan.data.excludedClasses).toEqual(['grey']);
-    expect(recipeSummary(plan)).toMatchObject({ channels: 3, channelConversions: { 1: 'exclude', 3: 'keep', 4: 'drop-alpha' }, excludedClasses: ['grey'] });
+    expect(recipeSummary(plan)).toMatchObject({
+      channels: 3,
+      channelConversions: { 1: 'exclude', 3: 'keep', 4: 'drop-alpha' },
+      excludedClasses: ['grey'],
+    });
     const defaults = await studio.services.training.defaults(projectId);
-    expect(defaults.dataset).toMatchObject({ usable: 7, excludedClasses: ['grey'], conversions: { 1: 'exclude', 3: 'keep', 4: 'drop-alpha' } });
+    expect(defaults.dataset).toMatchObject({
+      usable: 7,
+      excludedClasses: ['grey'],
+      conversions: { 1: 'exclude', 3: 'keep', 4: 'drop-alpha' },
+    });
 
     // Choosing grey → RGB again brings the grey class back into what is kept.
     await savePlan({ conversions: { 1: 'repeat' } });
-    expect((await studio.services.curation.channelPlan(projectId)).coverage).toEqual({ keptImages: 10, leftOutImages: 0, excludedClasses: [] });
+    expect((await studio.services.curation.channelPlan(projectId)).coverage).toEqual({
+      keptImages: 10,
+      leftOutImages: 0,
+      excludedClasses: [],
+    });
     expect((await studio.services.curation.health(projectId)).excludedClasses).toEqual([]);
   });
 
   it('trains, validates and probes on converted images: grey repeated, alpha dropped', async () => {
-    const plan = buildPretrainPlan(studio.workspace, projectId, { imgSize: 16, patchSize: 8, depth: 1, decoder: '32x1', steps: 1, valFraction: 0.3 });
+    const plan = buildPretrainPlan(studio.workspace, projectId, {
+      imgSize: 16,
+      patchSize: 8,
+      depth: 1,
+      decoder: '32x1',
+      steps: 1,
+      valFraction: 0.3,
+    });
     const transform = plan.data.transform!;
-    const grey = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok', label: 'grey' }).images[0]!;
+    const grey = studio.workspace.images.list({
+      projectId,
+      offset: 0,
+      limit: 1,
+      sort: 'path',
+      status: 'ok',
+      label: 'grey',
+    }).images[0]!;
     const image = await decodePlanar({ path: grey.path, channels: 1, bitDepth: 8 }, transform);
     const plane = SIDE * SIDE;
     expect(image.channels).toBe(3);
     // Every band reads the grey value, each through its own band's mean and std.
     for (let pixel = 0; pixel < plane; pixel++) {
-      const values = [0, 1, 2].map((band) => image.data[band * plane + pixel]! * transform.spread[band]! + transform.center[band]!);
+      const values = [0, 1, 2].map(
+        (band) => image.data[band * plane + pixel]! * transform.spread[band]! + transform.center[band]!,
+      );
       expect(values[1]).toBeCloseTo(values[0]!, 3);
       expect(values[2]).toBeCloseTo(values[0]!, 3);
     }
-    const entries = studio.workspace.images.list({ projectId, offset: 0, limit: 100, sort: 'path', status: 'ok' }).images.map((row) => ({ path: row.path, channels: row.channels!, bitDepth: row.bitDepth! }));
+    const entries = studio.workspace.images
+      .list({ projectId, offset: 0, limit: 100, sort: 'path', status: 'ok' })
+      .images.map((row) => ({ path: row.path, channels: row.channels!, bitDepth: row.bitDepth! }));
     const batch = await fileBatchSource({ images: entries, imgSize: 16, transform }).next(Rng.fromSeed(0, 1), 6);
-    expect([batch.channels, batch.images.length, batch.images.every(Number.isFinite)]).toEqual([3, 6 * 3 * 16 * 16, true]);
+    expect([batch.channels, batch.images.length, batch.images.every(Number.isFinite)]).toEqual([
+      3,
+      6 * 3 * 16 * 16,
+      true,
+    ]);
 
     const splits = labelledSplits(studio.workspace, plan);
     expect(splits.classes).toEqual(['grey', 'rgb', 'rgba']);
@@ -129,7 +187,12 @@ describe('a project of mixed channel counts', () => {
 
   it('computes dataset statistics on the converted images, and recomputes when the conversions change', async () => {
     const stats = (await studio.services.curation.computeStats(projectId)).stats!;
-    expect([stats.channels, stats.images, stats.pixels, stats.conversions]).toEqual([3, 10, 10 * SIDE * SIDE, { 1: 'repeat', 3: 'keep', 4: 'drop-alpha' }]);
+    expect([stats.channels, stats.images, stats.pixels, stats.conversions]).toEqual([
+      3,
+      10,
+      10 * SIDE * SIDE,
+      { 1: 'repeat', 3: 'keep', 4: 'drop-alpha' },
+    ]);
     // Band 2 (blue) of the dataset: the grey images' grey, the others' blue.
     let sum = 0;
     for (const { channels, count } of CLASSES) {
@@ -157,7 +220,14 @@ describe('a project of mixed channel counts', () => {
     expect(view.coverage.keptImages).toBe(10);
     const plan = planDataset(studio.workspace, projectId, {});
     expect([plan.channels, plan.mean.length]).toEqual([1, 1]);
-    const rgb = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok', label: 'rgb' }).images[0]!;
+    const rgb = studio.workspace.images.list({
+      projectId,
+      offset: 0,
+      limit: 1,
+      sort: 'path',
+      status: 'ok',
+      label: 'rgb',
+    }).images[0]!;
     const image = await decodePlanar({ path: rgb.path, channels: 3, bitDepth: 8 }, plan.transform);
     const pixels = fixturePixels(spec(3, 30));
     const luminance = 0.299 * pixels[0]! + 0.587 * pixels[1]! + 0.114 * pixels[2]!;
@@ -171,21 +241,47 @@ describe('a project of mixed channel counts', () => {
       const reply = await dispatch('curation.setChannelPlan', [projectId, { ...plan, ...changes }]);
       return reply.ok ? 'accepted' : reply.error.message;
     };
-    expect(await refuse({ conversions: { 3: 'luminance' } })).toBe('channelPlan.conversions.3 must be "keep" or "exclude" for 3-channel images into 3 bands, got "luminance"');
-    expect(await refuse({ inputChannels: 2 })).toBe("channelPlan.inputChannels must be one of 3, 1, 4 (the channel counts of the kept images), got 2");
-    expect(await refuse({ conversions: { 1: 'exclude', 3: 'exclude', 4: 'exclude' } })).toBe('channelPlan.conversions leaves out every image: keep at least one channel count');
+    expect(await refuse({ conversions: { 3: 'luminance' } })).toBe(
+      'channelPlan.conversions.3 must be "keep" or "exclude" for 3-channel images into 3 bands, got "luminance"',
+    );
+    expect(await refuse({ inputChannels: 2 })).toBe(
+      'channelPlan.inputChannels must be one of 3, 1, 4 (the channel counts of the kept images), got 2',
+    );
+    expect(await refuse({ conversions: { 1: 'exclude', 3: 'exclude', 4: 'exclude' } })).toBe(
+      'channelPlan.conversions leaves out every image: keep at least one channel count',
+    );
     expect(await refuse({ conversions: { 1: 'grey' } })).toMatch(/conversions\.1/);
     expect(await refuse({ conversions: { 1: 'repeat' } })).toBe('accepted');
   });
 
   it('loads a plan stored before conversions: the most common count, defaults shown as not chosen', async () => {
-    const old = { bands: [2, 1, 0], scaling: 'divisor', percentiles: [1, 99], divisor: 255, displayBands: [0, 1, 2], displayRange: [null, null, null] };
-    studio.workspace.db.prepare('INSERT INTO channel_plans (project_id, plan, updated_at) VALUES (?, ?, ?)').run(projectId, JSON.stringify(old), new Date().toISOString());
+    const old = {
+      bands: [2, 1, 0],
+      scaling: 'divisor',
+      percentiles: [1, 99],
+      divisor: 255,
+      displayBands: [0, 1, 2],
+      displayRange: [null, null, null],
+    };
+    studio.workspace.db
+      .prepare('INSERT INTO channel_plans (project_id, plan, updated_at) VALUES (?, ?, ?)')
+      .run(projectId, JSON.stringify(old), new Date().toISOString());
     const view = await studio.services.curation.channelPlan(projectId);
-    expect(view).toMatchObject({ saved: true, channels: 3, plan: { ...old, inputChannels: 3, conversions: { 1: 'repeat', 3: 'keep', 4: 'drop-alpha' } } });
+    expect(view).toMatchObject({
+      saved: true,
+      channels: 3,
+      plan: { ...old, inputChannels: 3, conversions: { 1: 'repeat', 3: 'keep', 4: 'drop-alpha' } },
+    });
     expect(view.groups.every((group) => !group.chosen)).toBe(true);
     // Statistics stored before conversions describe the 3-channel images only: stale now.
-    const stats = { computedAt: '2025-01-01T00:00:00Z', channels: 3, images: 5, pixels: 320, sampled: false, bands: [] };
+    const stats = {
+      computedAt: '2025-01-01T00:00:00Z',
+      channels: 3,
+      images: 5,
+      pixels: 320,
+      sampled: false,
+      bands: [],
+    };
     studio.workspace.channelPlans.saveStats(projectId, stats);
     expect((await studio.services.curation.channelPlan(projectId)).stats).toBeNull();
     await savePlan({ conversions: { 1: 'exclude', 4: 'exclude' } });

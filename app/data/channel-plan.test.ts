@@ -23,10 +23,18 @@ async function call<T>(channel: string, ...args: unknown[]): Promise<T> {
 
 /** A 4-band uint16 "satellite" tile whose band b holds (b + 1) · 1000 + pixel index. */
 function scene(name: string, offset: number): string {
-  const values = Array.from({ length: 8 * 8 * 4 }, (_, index) => (Math.floor(index % 4) + 1) * 1000 + Math.floor(index / 4) + offset);
+  const values = Array.from(
+    { length: 8 * 8 * 4 },
+    (_, index) => (Math.floor(index % 4) + 1) * 1000 + Math.floor(index / 4) + offset,
+  );
   const file = path.join(data.dir, name);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, writeTiff([{ width: 8, height: 8, bands: 4, sampleType: 'uint16', values, bandNames: ['blue', 'green', 'red', 'nir'] }]));
+  fs.writeFileSync(
+    file,
+    writeTiff([
+      { width: 8, height: 8, bands: 4, sampleType: 'uint16', values, bandNames: ['blue', 'green', 'red', 'nir'] },
+    ]),
+  );
   return file;
 }
 
@@ -59,18 +67,42 @@ describe('channel plan', () => {
   });
 
   it('normalises batches with the plan: chosen bands in order, divisor or percentile clip', async () => {
-    await studio.services.curation.setChannelPlan(projectId, { conversions: {}, bands: [3, 0], scaling: 'divisor', percentiles: [1, 99], divisor: 10_000, displayBands: [2, 1, 0], displayRange: [null, null, null] });
+    await studio.services.curation.setChannelPlan(projectId, {
+      conversions: {},
+      bands: [3, 0],
+      scaling: 'divisor',
+      percentiles: [1, 99],
+      divisor: 10_000,
+      displayBands: [2, 1, 0],
+      displayRange: [null, null, null],
+    });
     const plan = planDataset(studio.workspace, projectId, {});
     expect(plan.channels).toBe(2);
-    expect(plan.transform).toEqual({ inputChannels: 4, conversions: { 4: 'keep' }, bands: [3, 0], clip: [null, null], center: [0, 0], spread: [10_000, 10_000] });
-    const first = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok' }).images[0]!;
+    expect(plan.transform).toEqual({
+      inputChannels: 4,
+      conversions: { 4: 'keep' },
+      bands: [3, 0],
+      clip: [null, null],
+      center: [0, 0],
+      spread: [10_000, 10_000],
+    });
+    const first = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok' })
+      .images[0]!;
     const image = await decodePlanar({ path: first.path, channels: 4, bitDepth: 16 }, plan.transform);
     expect(image.channels).toBe(2);
     expect(image.data[0]).toBeCloseTo(0.4, 6); // nir at pixel 0 of forest/tile0: 4000 / 10,000
     expect(image.data[64]).toBeCloseTo(0.1, 6); // blue: 1000 / 10,000
 
     await studio.services.curation.computeStats(projectId);
-    await studio.services.curation.setChannelPlan(projectId, { conversions: {}, bands: [0], scaling: 'percentile', percentiles: [1, 99], divisor: 1, displayBands: [0], displayRange: [null] });
+    await studio.services.curation.setChannelPlan(projectId, {
+      conversions: {},
+      bands: [0],
+      scaling: 'percentile',
+      percentiles: [1, 99],
+      divisor: 1,
+      displayBands: [0],
+      displayRange: [null],
+    });
     const clipped = planDataset(studio.workspace, projectId, {}).transform!;
     expect(clipped.clip[0]![0]).toBeGreaterThan(1000);
     expect(clipped.clip[0]![1]).toBeLessThan(1113);
@@ -80,32 +112,75 @@ describe('channel plan', () => {
   });
 
   it('scales by a fixed window (a CT window in HU): clipped to it, then 0–1', async () => {
-    await studio.services.curation.setChannelPlan(projectId, { conversions: {}, bands: [0], scaling: 'window', percentiles: [1, 99], divisor: 1, window: [1010, 1050], displayBands: [0], displayRange: [null] });
+    await studio.services.curation.setChannelPlan(projectId, {
+      conversions: {},
+      bands: [0],
+      scaling: 'window',
+      percentiles: [1, 99],
+      divisor: 1,
+      window: [1010, 1050],
+      displayBands: [0],
+      displayRange: [null],
+    });
     const plan = planDataset(studio.workspace, projectId, {});
     expect(plan.transform).toMatchObject({ bands: [0], clip: [[1010, 1050]], center: [1010], spread: [40] });
-    const first = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok' }).images[0]!;
+    const first = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok' })
+      .images[0]!;
     const image = await decodePlanar({ path: first.path, channels: 4, bitDepth: 16 }, plan.transform);
     // Blue of forest/tile0 is 1000 + pixel: pixel 0 is below the window, 30 halfway, 63 above it.
     expect([image.data[0], image.data[30], image.data[63]]).toEqual([0, 0.5, 1]);
     const dispatch = createDispatcher(studio.services);
-    const reply = await dispatch('curation.setChannelPlan', [projectId, { bands: [0], scaling: 'window', percentiles: [1, 99], divisor: 1, window: [40, 40], displayBands: [0], displayRange: [null] }]);
-    expect(reply).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('window must be finite with low < high') } });
+    const reply = await dispatch('curation.setChannelPlan', [
+      projectId,
+      {
+        bands: [0],
+        scaling: 'window',
+        percentiles: [1, 99],
+        divisor: 1,
+        window: [40, 40],
+        displayBands: [0],
+        displayRange: [null],
+      },
+    ]);
+    expect(reply).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('window must be finite with low < high') },
+    });
   });
 
   it('refuses a plan that reads a band the images do not have, naming the field', async () => {
     const dispatch = createDispatcher(studio.services);
-    const reply = await dispatch('curation.setChannelPlan', [projectId, { bands: [7], scaling: 'mean-std', percentiles: [1, 99], divisor: 1, displayBands: [0], displayRange: [null] }]);
-    expect(reply).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT', message: 'channelPlan.bands reads band 8, the images have 4' } });
+    const reply = await dispatch('curation.setChannelPlan', [
+      projectId,
+      { bands: [7], scaling: 'mean-std', percentiles: [1, 99], divisor: 1, displayBands: [0], displayRange: [null] },
+    ]);
+    expect(reply).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT', message: 'channelPlan.bands reads band 8, the images have 4' },
+    });
   });
 });
 
 describe('curation', () => {
   it('reports the dataset health, excludes a folder, relabels, and stores a seeded stratified split', async () => {
     const health = await studio.services.curation.health(projectId);
-    expect(health).toMatchObject({ images: 6, files: 6, failed: 0, excluded: 0, formats: [{ key: 'geotiff', count: 6 }], bitDepths: [{ key: '16', count: 6 }], channels: [{ key: '4', count: 6 }] });
-    expect(health.labels.map((label) => [label.label, label.count])).toEqual([['forest', 3], ['water', 3]]);
+    expect(health).toMatchObject({
+      images: 6,
+      files: 6,
+      failed: 0,
+      excluded: 0,
+      formats: [{ key: 'geotiff', count: 6 }],
+      bitDepths: [{ key: '16', count: 6 }],
+      channels: [{ key: '4', count: 6 }],
+    });
+    expect(health.labels.map((label) => [label.label, label.count])).toEqual([
+      ['forest', 3],
+      ['water', 3],
+    ]);
 
-    expect(await studio.services.curation.setExcluded(projectId, { folder: path.join(data.dir, 'water') }, true)).toEqual({ changed: 3 });
+    expect(
+      await studio.services.curation.setExcluded(projectId, { folder: path.join(data.dir, 'water') }, true),
+    ).toEqual({ changed: 3 });
     const split = await studio.services.curation.split(projectId, { valFraction: 0.34, seed: 7 });
     expect(split).toEqual({ train: 2, val: 1 });
     const after = await studio.services.curation.health(projectId);
@@ -116,7 +191,9 @@ describe('curation', () => {
     expect([plan.trainImageIds.length, plan.valImageIds.length]).toEqual([2, 1]);
 
     const [first] = (await call<ImagePage>('images.list', { projectId, excluded: false })).images;
-    expect(await studio.services.curation.setLabel(projectId, { imageIds: [first!.id] }, 'clearcut')).toEqual({ changed: 1 });
+    expect(await studio.services.curation.setLabel(projectId, { imageIds: [first!.id] }, 'clearcut')).toEqual({
+      changed: 1,
+    });
     expect((await studio.services.images.get(first!.id)).label).toBe('clearcut');
     expect((await call<ImagePage>('images.list', { projectId, excluded: true })).total).toBe(3);
   });
@@ -125,7 +202,15 @@ describe('curation', () => {
     const [first] = (await call<ImagePage>('images.list', { projectId })).images;
     const file = studio.workspace.thumbnailFile(first!.id)!;
     const before = fs.readFileSync(file);
-    await studio.services.curation.setChannelPlan(projectId, { conversions: {}, bands: [0, 1, 2, 3], scaling: 'mean-std', percentiles: [1, 99], divisor: 1, displayBands: [3], displayRange: [[4000, 4200]] });
+    await studio.services.curation.setChannelPlan(projectId, {
+      conversions: {},
+      bands: [0, 1, 2, 3],
+      scaling: 'mean-std',
+      percentiles: [1, 99],
+      divisor: 1,
+      displayBands: [3],
+      displayRange: [[4000, 4200]],
+    });
     expect(await studio.services.curation.renderThumbnails(projectId)).toEqual({ rendered: 6, failed: 0 });
     expect(fs.readFileSync(file).equals(before)).toBe(false);
   });

@@ -36,13 +36,28 @@ export type ChannelPlanInput = Omit<ChannelPlan, 'inputChannels' | 'conversions'
 
 /** Good, kept images of a project with their stored statistics, in id order. */
 export function planImages(workspace: Workspace, projectId: number): PlanImage[] {
-  return workspace.images.usable(projectId, 'id').map(({ id, path, frame, width, height, channels, bitDepth, meta, stats }) => (
-    { id, path, frame, width, height, channels, bitDepth, meta, stats, huge: meta?.huge === true, nodata: meta?.nodata ?? null }
-  ));
+  return workspace.images
+    .usable(projectId, 'id')
+    .map(({ id, path, frame, width, height, channels, bitDepth, meta, stats }) => ({
+      id,
+      path,
+      frame,
+      width,
+      height,
+      channels,
+      bitDepth,
+      meta,
+      stats,
+      huge: meta?.huge === true,
+      nodata: meta?.nodata ?? null,
+    }));
 }
 
 /** The images a plan keeps, each with the conversion that brings it to the plan's input bands. */
-export function keptByPlan<T extends { channels: number }>(images: readonly T[], plan: ChannelPlan): (T & { conversion: ChannelConversion })[] {
+export function keptByPlan<T extends { channels: number }>(
+  images: readonly T[],
+  plan: ChannelPlan,
+): (T & { conversion: ChannelConversion })[] {
   return images.flatMap((image) => {
     const conversion = conversionOf(plan.conversions, image.channels, plan.inputChannels);
     return conversion === 'exclude' ? [] : [{ ...image, conversion }];
@@ -56,7 +71,11 @@ export function keptByPlan<T extends { channels: number }>(images: readonly T[],
 function countsByImages(rows: readonly { channels: number; count: number }[]): { channels: number; images: number }[] {
   const totals = new Map<number, number>();
   for (const row of rows) totals.set(row.channels, (totals.get(row.channels) ?? 0) + row.count);
-  const keptAs = (target: number) => [...totals].reduce((sum, [source, images]) => sum + (conversionChoices(source, target)[0] === 'exclude' ? 0 : images), 0);
+  const keptAs = (target: number) =>
+    [...totals].reduce(
+      (sum, [source, images]) => sum + (conversionChoices(source, target)[0] === 'exclude' ? 0 : images),
+      0,
+    );
   return [...totals]
     .map(([channels, images]) => ({ channels, images, kept: keptAs(channels) }))
     .sort((a, b) => b.images - a.images || b.kept - a.kept || b.channels - a.channels)
@@ -93,28 +112,47 @@ export function defaultChannelPlan(channels: number): ChannelPlan {
 export function validatePlan(input: ChannelPlanInput, counts: readonly number[], fallbackInput: number): ChannelPlan {
   const inputChannels = input.inputChannels ?? Math.max(1, fallbackInput);
   if (counts.length > 0 && !counts.includes(inputChannels)) {
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.inputChannels must be one of ${counts.join(', ')} ` + `(the channel counts of the kept images), got ${inputChannels}`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `channelPlan.inputChannels must be one of ${counts.join(', ')} ` +
+        `(the channel counts of the kept images), got ${inputChannels}`,
+    );
   }
   const conversions: Record<string, ChannelConversion> = {};
   for (const [key, conversion] of Object.entries(input.conversions ?? {})) {
     const choices = conversionChoices(Number(key), inputChannels);
     if (!choices.includes(conversion)) {
-      throw new StudioError('INVALID_ARGUMENT', `channelPlan.conversions.${key} must be ${choices.map((choice) => `"${choice}"`).join(' or ')} ` + `for ${key}-channel images into ${inputChannels} bands, got "${conversion}"`);
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `channelPlan.conversions.${key} must be ${choices.map((choice) => `"${choice}"`).join(' or ')} ` +
+          `for ${key}-channel images into ${inputChannels} bands, got "${conversion}"`,
+      );
     }
     conversions[key] = conversion;
   }
   if (counts.length > 0 && counts.every((count) => conversionOf(conversions, count, inputChannels) === 'exclude')) {
-    throw new StudioError('INVALID_ARGUMENT', 'channelPlan.conversions leaves out every image: keep at least one channel count');
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      'channelPlan.conversions leaves out every image: keep at least one channel count',
+    );
   }
   const plan: ChannelPlan = { ...input, inputChannels, conversions };
   const outside = (field: string, bands: number[]) => {
     const band = bands.find((value) => value >= inputChannels);
-    if (band !== undefined) throw new StudioError('INVALID_ARGUMENT', `channelPlan.${field} reads band ${band + 1}, the images have ${inputChannels}`);
+    if (band !== undefined)
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `channelPlan.${field} reads band ${band + 1}, the images have ${inputChannels}`,
+      );
   };
   outside('bands', plan.bands);
   outside('displayBands', plan.displayBands);
   if (plan.displayRange.length !== plan.displayBands.length) {
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.displayRange needs ${plan.displayBands.length} ` + `entries (one per shown band), got ${plan.displayRange.length}`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `channelPlan.displayRange needs ${plan.displayBands.length} ` +
+        `entries (one per shown band), got ${plan.displayRange.length}`,
+    );
   }
   return plan;
 }
@@ -125,11 +163,18 @@ export function validatePlan(input: ChannelPlanInput, counts: readonly number[],
  * so Curate says so when the plan is saved rather than when a run starts.
  */
 export function checkPlanVolumes(workspace: Workspace, projectId: number, plan: ChannelPlan): void {
-  if (plan.volume) checkVolumeSampling(keptByPlan(planImages(workspace, projectId), plan).map((image) => image.meta), plan.volume);
+  if (plan.volume)
+    checkVolumeSampling(
+      keptByPlan(planImages(workspace, projectId), plan).map((image) => image.meta),
+      plan.volume,
+    );
 }
 
 /** What a plan keeps of images counted by channel count and label. */
-export function planCoverage(rows: readonly { channels: number; label: string | null; count: number }[], plan: ChannelPlan): ChannelCoverage {
+export function planCoverage(
+  rows: readonly { channels: number; label: string | null; count: number }[],
+  plan: ChannelPlan,
+): ChannelCoverage {
   const byLabel = new Map<string, number>();
   let keptImages = 0;
   let leftOutImages = 0;
@@ -137,9 +182,13 @@ export function planCoverage(rows: readonly { channels: number; label: string | 
     const kept = conversionOf(plan.conversions, row.channels, plan.inputChannels) !== 'exclude';
     if (kept) keptImages += row.count;
     else leftOutImages += row.count;
-    if (row.label !== null && row.label !== '') byLabel.set(row.label, (byLabel.get(row.label) ?? 0) + (kept ? row.count : 0));
+    if (row.label !== null && row.label !== '')
+      byLabel.set(row.label, (byLabel.get(row.label) ?? 0) + (kept ? row.count : 0));
   }
-  const excludedClasses = [...byLabel].filter(([, kept]) => kept === 0).map(([label]) => label).sort();
+  const excludedClasses = [...byLabel]
+    .filter(([, kept]) => kept === 0)
+    .map(([label]) => label)
+    .sort();
   return { keptImages, leftOutImages, excludedClasses };
 }
 
@@ -169,14 +218,19 @@ export function channelPlanView(workspace: Workspace, projectId: number): Channe
   const chosen = new Set(Object.keys(valid?.conversions ?? {}));
   const base = valid ?? defaultChannelPlan(majority);
   // Every count present gets its conversion written out, so runs record the whole decision.
-  const conversions = Object.fromEntries(counts.map((count) => [String(count), conversionOf(base.conversions, count, base.inputChannels)]));
+  const conversions = Object.fromEntries(
+    counts.map((count) => [String(count), conversionOf(base.conversions, count, base.inputChannels)]),
+  );
   const plan: ChannelPlan = { ...base, conversions };
   const channels = plan.inputChannels;
   const names = workspace.images.channelNames(projectId, channels);
   const groups: ChannelGroup[] = totals.map(({ channels: count, images }) => ({
     channels: count,
     images,
-    labels: rows.filter((row) => row.channels === count).map(({ label, count: labelled }) => ({ label, count: labelled })).sort((a, b) => b.count - a.count),
+    labels: rows
+      .filter((row) => row.channels === count)
+      .map(({ label, count: labelled }) => ({ label, count: labelled }))
+      .sort((a, b) => b.count - a.count),
     conversion: conversions[String(count)]!,
     chosen: chosen.has(String(count)),
   }));
@@ -206,7 +260,8 @@ export function bandPercentile(stats: BandStats, percent: number): number {
   let cumulative = 0;
   for (let bin = 0; bin < stats.histogram.length; bin++) {
     cumulative += stats.histogram[bin]!;
-    if (cumulative >= (percent / 100) * total) return stats.min + ((bin + 1) * (stats.max - stats.min)) / stats.histogram.length;
+    if (cumulative >= (percent / 100) * total)
+      return stats.min + ((bin + 1) * (stats.max - stats.min)) / stats.histogram.length;
   }
   return stats.max;
 }
@@ -216,8 +271,19 @@ export function bandPercentile(stats: BandStats, percent: number): number {
  * `pooled` is the dataset mean/std per band from the stored per-image statistics (exact), used
  * for mean/std scaling when no dataset statistics were computed.
  */
-export function resolveTransform(plan: ChannelPlan, stats: DatasetChannelStats | null, pooled: { mean: number[]; std: number[] }): ChannelTransform {
-  const transform: ChannelTransform = { inputChannels: plan.inputChannels, conversions: { ...plan.conversions }, bands: [...plan.bands], clip: [], center: [], spread: [] };
+export function resolveTransform(
+  plan: ChannelPlan,
+  stats: DatasetChannelStats | null,
+  pooled: { mean: number[]; std: number[] },
+): ChannelTransform {
+  const transform: ChannelTransform = {
+    inputChannels: plan.inputChannels,
+    conversions: { ...plan.conversions },
+    bands: [...plan.bands],
+    clip: [],
+    center: [],
+    spread: [],
+  };
   for (const band of plan.bands) {
     if (plan.scaling === 'divisor') {
       transform.clip.push(null);
@@ -230,7 +296,11 @@ export function resolveTransform(plan: ChannelPlan, stats: DatasetChannelStats |
       transform.spread.push(high - low);
     } else if (plan.scaling === 'percentile') {
       const bandStats = stats?.bands[band];
-      if (!bandStats) throw new StudioError('INVALID_ARGUMENT', 'percentile scaling needs the dataset statistics: compute them in the channel plan first');
+      if (!bandStats)
+        throw new StudioError(
+          'INVALID_ARGUMENT',
+          'percentile scaling needs the dataset statistics: compute them in the channel plan first',
+        );
       const low = bandPercentile(bandStats, plan.percentiles[0]);
       const high = bandPercentile(bandStats, plan.percentiles[1]);
       transform.clip.push([low, high]);
@@ -266,7 +336,10 @@ export function withNeighbours(transform: ChannelTransform, neighbours: number):
 }
 
 /** Pixel-weighted dataset mean and std per band in the images' own units, from per-image stats. */
-export function pooledStats(images: readonly { width: number | undefined; height: number | undefined; stats: { mean: number; std: number }[] }[], channels: number) {
+export function pooledStats(
+  images: readonly { width: number | undefined; height: number | undefined; stats: { mean: number; std: number }[] }[],
+  channels: number,
+) {
   const sum = new Float64Array(channels);
   const squares = new Float64Array(channels);
   let pixels = 0;
@@ -280,6 +353,8 @@ export function pooledStats(images: readonly { width: number | undefined; height
     }
   }
   const mean = Array.from(sum, (value) => (pixels ? value / pixels : 0));
-  const std = Array.from(squares, (value, band) => Math.sqrt(Math.max((pixels ? value / pixels : 0) - mean[band]! ** 2, 0)));
+  const std = Array.from(squares, (value, band) =>
+    Math.sqrt(Math.max((pixels ? value / pixels : 0) - mean[band]! ** 2, 0)),
+  );
   return { mean, std };
 }

@@ -28,7 +28,10 @@ class BandAccumulator {
   sum = 0;
   squares = 0;
   readonly bins = new Float64Array(FINE_BINS);
-  constructor(readonly min: number, readonly max: number) {}
+  constructor(
+    readonly min: number,
+    readonly max: number,
+  ) {}
 
   add(value: number): void {
     this.count++;
@@ -46,7 +49,8 @@ class BandAccumulator {
     for (const percent of STORED_PERCENTILES) percentiles[String(percent)] = this.percentile(percent / 100);
     const histogram = Array.from({ length: SHOWN_BINS }, (_, bin) => {
       let total = 0;
-      for (let fine = (bin * FINE_BINS) / SHOWN_BINS; fine < ((bin + 1) * FINE_BINS) / SHOWN_BINS; fine++) total += this.bins[fine]!;
+      for (let fine = (bin * FINE_BINS) / SHOWN_BINS; fine < ((bin + 1) * FINE_BINS) / SHOWN_BINS; fine++)
+        total += this.bins[fine]!;
       return total;
     });
     return { band, name, mean, std, min: this.min, max: this.max, percentiles, histogram };
@@ -68,11 +72,19 @@ class BandAccumulator {
  * plan's input bands as training reads it, in one streaming pass (the range comes from the
  * stored per-image statistics, converted the same way, so no second pass).
  */
-export async function computeDatasetStats(workspace: Workspace, projectId: number, seed = 0): Promise<DatasetChannelStats> {
+export async function computeDatasetStats(
+  workspace: Workspace,
+  projectId: number,
+  seed = 0,
+): Promise<DatasetChannelStats> {
   const view = channelPlanView(workspace, projectId);
   const target = view.plan.inputChannels;
   const all = keptByPlan(planImages(workspace, projectId), view.plan);
-  if (all.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
+  if (all.length === 0)
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`,
+    );
   let images = all;
   let sampled = false;
   if (all.length > MAX_STATS_IMAGES) {
@@ -92,7 +104,12 @@ export async function computeDatasetStats(workspace: Workspace, projectId: numbe
     const regions = image.huge
       ? Array.from({ length: HUGE_WINDOWS }, () => {
           const side = Math.min(HUGE_WINDOW_SIDE, image.width!, image.height!);
-          return { x: rng.int(image.width! - side + 1), y: rng.int(image.height! - side + 1), width: side, height: side };
+          return {
+            x: rng.int(image.width! - side + 1),
+            y: rng.int(image.height! - side + 1),
+            width: side,
+            height: side,
+          };
         })
       : [undefined];
     sampled ||= image.huge === true;

@@ -41,19 +41,37 @@ export function sampleRegion(raster: Raster, region: Region, step: number): Rast
 export class ImageWindows {
   readonly #cache = new Map<string, Promise<Raster>>();
 
-  async read(workspace: Workspace, imageId: number, query: Required<Pick<ImageWindowQuery, 'x' | 'y' | 'step'>> & ImageWindowQuery): Promise<ImageWindow> {
+  async read(
+    workspace: Workspace,
+    imageId: number,
+    query: Required<Pick<ImageWindowQuery, 'x' | 'y' | 'step'>> & ImageWindowQuery,
+  ): Promise<ImageWindow> {
     const image = workspace.images.get(imageId);
-    if (image.error !== null) throw new StudioError('INVALID_ARGUMENT', `image ${imageId} could not be imported (${image.error}): there are no pixels to show`, { imageId });
+    if (image.error !== null)
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `image ${imageId} could not be imported (${image.error}): there are no pixels to show`,
+        { imageId },
+      );
     const samples = workspace.images.samplesOf(image.projectId, image.path);
     const frame = query.frame ?? image.frame ?? 0;
     const sample = samples.find((entry) => entry.frame === frame);
     const frames = Math.max(samples.length, image.meta?.frames ?? 1);
-    if (frame >= frames) throw new StudioError('INVALID_ARGUMENT', `frame ${frame} does not exist: ${image.path} has ${frames} ${frames === 1 ? 'frame' : 'frames'}`, { imageId, frame });
+    if (frame >= frames)
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `frame ${frame} does not exist: ${image.path} has ${frames} ${frames === 1 ? 'frame' : 'frames'}`,
+        { imageId, frame },
+      );
     const meta = sample?.meta ?? image.meta ?? null;
     const imageWidth = image.width ?? 0;
     const imageHeight = image.height ?? 0;
     if (query.x >= imageWidth || query.y >= imageHeight) {
-      throw new StudioError('INVALID_ARGUMENT', `window origin ${query.x},${query.y} is outside the ${imageWidth}×${imageHeight} image`, { imageId });
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `window origin ${query.x},${query.y} is outside the ${imageWidth}×${imageHeight} image`,
+        { imageId },
+      );
     }
     const region: Region = {
       x: query.x,
@@ -64,18 +82,38 @@ export class ImageWindows {
     const { step } = query;
     const output = Math.ceil(region.width / step) * Math.ceil(region.height / step);
     if (output > WINDOW_LIMITS.outputPixels) {
-      throw new StudioError('INVALID_ARGUMENT', `a window of ${region.width}×${region.height} at step ${step} is ${output} pixels; ` + `at most ${WINDOW_LIMITS.outputPixels} per call: use a larger step or a smaller region`, { imageId });
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `a window of ${region.width}×${region.height} at step ${step} is ${output} pixels; ` +
+          `at most ${WINDOW_LIMITS.outputPixels} per call: use a larger step or a smaller region`,
+        { imageId },
+      );
     }
     const entry: ImageEntry = {
-      path: image.path, channels: image.channels ?? 1, bitDepth: image.bitDepth ?? 8, frame,
-      width: imageWidth, height: imageHeight, huge: meta?.huge === true, nodata: meta?.nodata ?? null,
+      path: image.path,
+      channels: image.channels ?? 1,
+      bitDepth: image.bitDepth ?? 8,
+      frame,
+      width: imageWidth,
+      height: imageHeight,
+      huge: meta?.huge === true,
+      nodata: meta?.nodata ?? null,
     };
     let raster: Raster;
     if (entry.huge) {
       if (region.width * region.height > WINDOW_LIMITS.hugeReadPixels) {
-        throw new StudioError('INVALID_ARGUMENT', `${image.path} is too large to read whole: a window reads at most ${WINDOW_LIMITS.hugeReadPixels} ` + `native pixels, this one ${region.width * region.height}; zoom in`, { imageId });
+        throw new StudioError(
+          'INVALID_ARGUMENT',
+          `${image.path} is too large to read whole: a window reads at most ${WINDOW_LIMITS.hugeReadPixels} ` +
+            `native pixels, this one ${region.width * region.height}; zoom in`,
+          { imageId },
+        );
       }
-      raster = sampleRegion(await readEntry(entry, region), { x: 0, y: 0, width: region.width, height: region.height }, step);
+      raster = sampleRegion(
+        await readEntry(entry, region),
+        { x: 0, y: 0, width: region.width, height: region.height },
+        step,
+      );
     } else {
       raster = sampleRegion(await this.#sample(entry, image.sha256), region, step);
     }

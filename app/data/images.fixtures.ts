@@ -44,7 +44,10 @@ export function temporaryWorkspace(): { workspace: Workspace; projectId: number;
 /** Interleaved pixels of a fixture: a gradient per channel, shifted by the seed. */
 export function fixturePixels(spec: FixtureSpec): Uint8Array | Uint16Array {
   const maximum = spec.bitDepth === 16 ? 65535 : 255;
-  const pixels = spec.bitDepth === 16 ? new Uint16Array(spec.width * spec.height * spec.channels) : new Uint8Array(spec.width * spec.height * spec.channels);
+  const pixels =
+    spec.bitDepth === 16
+      ? new Uint16Array(spec.width * spec.height * spec.channels)
+      : new Uint8Array(spec.width * spec.height * spec.channels);
   const seed = spec.seed ?? 0;
   for (let y = 0; y < spec.height; y++) {
     for (let x = 0; x < spec.width; x++) {
@@ -58,13 +61,12 @@ export function fixturePixels(spec: FixtureSpec): Uint8Array | Uint16Array {
 }
 
 /** Encodes raw pixels in a format, keeping their depth and channels. */
-export async function encodePixels(
-  pixels: Uint8Array | Uint16Array,
-  spec: Omit<FixtureSpec, 'seed'>,
-): Promise<Buffer> {
+export async function encodePixels(pixels: Uint8Array | Uint16Array, spec: Omit<FixtureSpec, 'seed'>): Promise<Buffer> {
   const grey = spec.channels <= 2;
   const colourspace = spec.bitDepth === 16 ? (grey ? 'grey16' : 'rgb16') : grey ? 'b-w' : 'srgb';
-  const image = sharp(pixels, { raw: { width: spec.width, height: spec.height, channels: spec.channels } }).toColourspace(colourspace);
+  const image = sharp(pixels, {
+    raw: { width: spec.width, height: spec.height, channels: spec.channels },
+  }).toColourspace(colourspace);
   switch (spec.format) {
     case 'png':
       return image.png().toBuffer();

@@ -19,13 +19,18 @@ export function displayBandsOf(raster: Raster, bands: readonly number[]): Raster
   const count = raster.width * raster.height;
   const values = allocateValues(raster.sampleType, count * bands.length);
   for (let pixel = 0; pixel < count; pixel++) {
-    for (let index = 0; index < bands.length; index++) values[pixel * bands.length + index] = raster.values[pixel * raster.bands + bands[index]!]!;
+    for (let index = 0; index < bands.length; index++)
+      values[pixel * bands.length + index] = raster.values[pixel * raster.bands + bands[index]!]!;
   }
   return { width: raster.width, height: raster.height, bands: bands.length, sampleType: raster.sampleType, values };
 }
 
 /** Redraws the thumbnail of every image the plan keeps (left-out ones keep theirs); returns the counts. */
-export async function renderPlanThumbnails(workspace: Workspace, projectId: number, plan: ChannelPlan): Promise<{ rendered: number; failed: number }> {
+export async function renderPlanThumbnails(
+  workspace: Workspace,
+  projectId: number,
+  plan: ChannelPlan,
+): Promise<{ rendered: number; failed: number }> {
   const images = keptByPlan(planImages(workspace, projectId), plan).filter((image) => !image.huge);
   let rendered = 0;
   let failed = 0;
@@ -33,7 +38,10 @@ export async function renderPlanThumbnails(workspace: Workspace, projectId: numb
     const relative = workspace.images.thumbnail(image.id)?.thumbnail;
     if (!relative) continue;
     try {
-      const shown = displayBandsOf(convertRaster(await readEntry(image), image.conversion, plan.inputChannels), plan.displayBands);
+      const shown = displayBandsOf(
+        convertRaster(await readEntry(image), image.conversion, plan.inputChannels),
+        plan.displayBands,
+      );
       const summary = summarizeRaster(shown, image.nodata ?? null);
       plan.displayRange.forEach((range, index) => {
         if (range) [summary.low[index], summary.high[index]] = range;

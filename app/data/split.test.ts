@@ -16,7 +16,11 @@ describe('stratifiedSplit', () => {
 
   it('keeps every slice of a volume or subject on one side', () => {
     // 12 volumes of 20 slices each (two labels), plus 10 plain images.
-    const slices = [...Array(240)].map((_, i) => ({ id: i, label: i < 120 ? 'a' : 'b', group: `volume-${Math.floor(i / 20)}` }));
+    const slices = [...Array(240)].map((_, i) => ({
+      id: i,
+      label: i < 120 ? 'a' : 'b',
+      group: `volume-${Math.floor(i / 20)}`,
+    }));
     const plain = [...Array(10)].map((_, i) => ({ id: 240 + i, label: 'a', group: null }));
     for (const seed of [1, 2, 3, 4, 5]) {
       const { train, val } = stratifiedSplit([...slices, ...plain], 0.25, seed);
@@ -30,8 +34,10 @@ describe('stratifiedSplit', () => {
     }
   });
 
-  it('takes the group from a slice\'s volume: its subject, else the volume', () => {
-    expect(splitGroupOf({ volume: { slice: 0, slices: 3, axis: 'k', key: 'v1', group: 'patient-7' } })).toBe('patient-7');
+  it("takes the group from a slice's volume: its subject, else the volume", () => {
+    expect(splitGroupOf({ volume: { slice: 0, slices: 3, axis: 'k', key: 'v1', group: 'patient-7' } })).toBe(
+      'patient-7',
+    );
     expect(splitGroupOf({ volume: { slice: 0, slices: 3, axis: 'k', key: 'v1' } })).toBe('v1');
     expect(splitGroupOf({ sampleType: 'uint8' })).toBeNull();
   });

@@ -27,7 +27,8 @@ export function splitGroupOf(meta: ImageMeta | null | undefined): string | null 
  * labels is filed under the label of its first item.
  */
 export function stratifiedSplit<T extends SplitItem>(items: readonly T[], fraction: number, seed: number) {
-  if (!(fraction >= 0 && fraction < 1)) throw new StudioError('INVALID_ARGUMENT', `pretrain.valFraction must be in [0, 1), got ${fraction}`);
+  if (!(fraction >= 0 && fraction < 1))
+    throw new StudioError('INVALID_ARGUMENT', `pretrain.valFraction must be in [0, 1), got ${fraction}`);
   const rng = Rng.fromSeed(seed, 101);
   // Units in the order of their first item, so that without groups the shuffle sees the items.
   const units: T[][] = [];

@@ -39,10 +39,14 @@ function exportWithLimit(format: string, out: string, limitKiB: number | null) {
     ...(limitKiB === null ? [] : [`ulimit -f ${limitKiB}`]),
     'exec "$0" --import "$1" "$2" export --workspace "$3" --run "$4" --format "$5" --out "$6" --json',
   ].join('; ');
-  const run = spawnSync('bash', ['-c', command, process.execPath, HANDLE_SIGXFSZ, CLI, fixture.workspaceDir, String(fixture.runId), format, out], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const run = spawnSync(
+    'bash',
+    ['-c', command, process.execPath, HANDLE_SIGXFSZ, CLI, fixture.workspaceDir, String(fixture.runId), format, out],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   return { status: run.status, signal: run.signal, stderr: run.stderr };
 }
 
@@ -84,7 +88,7 @@ describe('disk full during export', () => {
     expect(exportRows()).toBe(rowsBefore + 1);
   });
 
-  it('fails on the first file of a safetensors export and keeps the user\'s own files in the folder', () => {
+  it("fails on the first file of a safetensors export and keeps the user's own files in the folder", () => {
     const out = path.join(fixture.dir, 'full-safetensors');
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
@@ -99,11 +103,16 @@ describe('disk full during export', () => {
   it('removes the written files when recording the export in the database fails', async () => {
     const out = path.join(fixture.dir, 'full-database', 'onnx');
     const rowsBefore = exportRows();
-    await expect(fixture.openAsync(async (w) => {
-      // The database's last write refused, as a full disk would (SQLITE_FULL).
-      w.db.exec("CREATE TEMP TRIGGER refuse_export BEFORE INSERT ON exports " + "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
-      return exportRun(w, fixture.runId, 'onnx', out);
-    })).rejects.toThrow(/disk is full/);
+    await expect(
+      fixture.openAsync(async (w) => {
+        // The database's last write refused, as a full disk would (SQLITE_FULL).
+        w.db.exec(
+          'CREATE TEMP TRIGGER refuse_export BEFORE INSERT ON exports ' +
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+        );
+        return exportRun(w, fixture.runId, 'onnx', out);
+      }),
+    ).rejects.toThrow(/disk is full/);
     expect(fs.existsSync(path.join(fixture.dir, 'full-database'))).toBe(false); // both folders it made, gone
     expect(exportRows()).toBe(rowsBefore);
   });

@@ -41,12 +41,18 @@ function timmVitTinyPatch16Table(): [string, number[]][] {
   ];
   for (let i = 0; i < 12; i++) {
     table.push(
-      [`blocks.${i}.norm1.weight`, [192]], [`blocks.${i}.norm1.bias`, [192]],
-      [`blocks.${i}.attn.qkv.weight`, [576, 192]], [`blocks.${i}.attn.qkv.bias`, [576]],
-      [`blocks.${i}.attn.proj.weight`, [192, 192]], [`blocks.${i}.attn.proj.bias`, [192]],
-      [`blocks.${i}.norm2.weight`, [192]], [`blocks.${i}.norm2.bias`, [192]],
-      [`blocks.${i}.mlp.fc1.weight`, [768, 192]], [`blocks.${i}.mlp.fc1.bias`, [768]],
-      [`blocks.${i}.mlp.fc2.weight`, [192, 768]], [`blocks.${i}.mlp.fc2.bias`, [192]],
+      [`blocks.${i}.norm1.weight`, [192]],
+      [`blocks.${i}.norm1.bias`, [192]],
+      [`blocks.${i}.attn.qkv.weight`, [576, 192]],
+      [`blocks.${i}.attn.qkv.bias`, [576]],
+      [`blocks.${i}.attn.proj.weight`, [192, 192]],
+      [`blocks.${i}.attn.proj.bias`, [192]],
+      [`blocks.${i}.norm2.weight`, [192]],
+      [`blocks.${i}.norm2.bias`, [192]],
+      [`blocks.${i}.mlp.fc1.weight`, [768, 192]],
+      [`blocks.${i}.mlp.fc1.bias`, [768]],
+      [`blocks.${i}.mlp.fc2.weight`, [192, 768]],
+      [`blocks.${i}.mlp.fc2.bias`, [192]],
     );
   }
   table.push(['norm.weight', [192]], ['norm.bias', [192]]);
@@ -67,26 +73,46 @@ describe('safetensors for timm', () => {
     disposeModel(model);
     const names = [...parsed.tensors.keys()];
     expect(names.some((name) => name === 'mask_token' || name.startsWith('decoder_'))).toBe(false);
-    expect(new Map([...parsed.tensors].map(([name, t]) => [name, t.shape]))).toEqual(new Map(timmVitTinyPatch16Table()));
+    expect(new Map([...parsed.tensors].map(([name, t]) => [name, t.shape]))).toEqual(
+      new Map(timmVitTinyPatch16Table()),
+    );
     expect(parsed.metadata).toEqual({ format: 'pt' });
   });
 
   it('writes config.json with the architecture, sizes, channels and normalisation, plus the model card', async () => {
     const out = path.join(fixture.dir, 'export-st');
     const result = await fixture.openAsync((w) => exportRun(w, fixture.runId, 'safetensors', out));
-    expect(fs.readdirSync(out).sort()).toEqual(['MODEL_CARD.md', 'config.json', 'model.safetensors', 'model_card.json']);
+    expect(fs.readdirSync(out).sort()).toEqual([
+      'MODEL_CARD.md',
+      'config.json',
+      'model.safetensors',
+      'model_card.json',
+    ]);
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     expect(config).toMatchObject({
       architecture: 'vit_tiny_patch16_224',
       num_classes: 0,
-      model_args: { img_size: 32, patch_size: 8, in_chans: 1, embed_dim: 192, depth: 1, num_heads: 3, global_pool: 'avg', fc_norm: false },
+      model_args: {
+        img_size: 32,
+        patch_size: 8,
+        in_chans: 1,
+        embed_dim: 192,
+        depth: 1,
+        num_heads: 3,
+        global_pool: 'avg',
+        fc_norm: false,
+      },
       pretrained_cfg: { input_size: [1, 32, 32] },
     });
     expect(config.pretrained_cfg.mean).toHaveLength(1);
     const tensors = decodeSafetensors(new Uint8Array(fs.readFileSync(path.join(out, 'model.safetensors')))).tensors;
     expect(tensors.get('patch_embed.proj.weight')!.shape).toEqual([192, 1, 8, 8]);
     expect(tensors.get('pos_embed')!.shape).toEqual([1, 17, 192]);
-    expect(result.record).toMatchObject({ runId: fixture.runId, format: 'safetensors', path: path.join(out, 'model.safetensors') });
+    expect(result.record).toMatchObject({
+      runId: fixture.runId,
+      format: 'safetensors',
+      path: path.join(out, 'model.safetensors'),
+    });
   });
 });
 
@@ -101,8 +127,17 @@ describe('model cards and records', () => {
       expect(text).not.toMatch(/lesion-\d{3}\.png/);
     }
     const card = JSON.parse(json);
-    expect(card.dataset).toMatchObject({ project: 'Scans', domain: 'medical', channels: 1, trainImages: 18, valImages: 6 });
-    expect(card.dataset.labels).toEqual([{ label: 'ring-lesion', train: 9, val: 3 }, { label: 'round-lesion', train: 9, val: 3 }]);
+    expect(card.dataset).toMatchObject({
+      project: 'Scans',
+      domain: 'medical',
+      channels: 1,
+      trainImages: 18,
+      valImages: 6,
+    });
+    expect(card.dataset.labels).toEqual([
+      { label: 'ring-lesion', train: 9, val: 3 },
+      { label: 'round-lesion', train: 9, val: 3 },
+    ]);
     expect(card.losses.steps).toBe(12);
     expect(card.files.map((f: { name: string }) => f.name)).toEqual(['model.onnx']);
     expect(markdown).toContain('## Input normalisation');
@@ -113,7 +148,9 @@ describe('model cards and records', () => {
     const out = path.join(fixture.dir, 'export-clash');
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'model.onnx'), 'mine');
-    await expect(fixture.openAsync((w) => exportRun(w, fixture.runId, 'onnx', out))).rejects.toThrow(/already holds model.onnx/);
+    await expect(fixture.openAsync((w) => exportRun(w, fixture.runId, 'onnx', out))).rejects.toThrow(
+      /already holds model.onnx/,
+    );
     expect(fs.readFileSync(path.join(out, 'model.onnx'), 'utf8')).toBe('mine');
   });
 });
@@ -124,10 +161,13 @@ describe('TF.js and ONNX files', () => {
     await fixture.openAsync((w) => exportRun(w, fixture.runId, 'tfjs', out));
     const modelJson = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8'));
     const weights = fs.readFileSync(path.join(out, modelJson.weightsManifest[0].paths[0]));
-    const graph = await converter.loadGraphModel(tf.io.fromMemory({
-      modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0].weights,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-    }));
+    const graph = await converter.loadGraphModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: modelJson.weightsManifest[0].weights,
+        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+      }),
+    );
     const loaded = await fixture.openAsync((w) => loadRunModel(w, fixture.runId));
     const input = tf.randomNormal([2, 1, 32, 32], 0, 1, 'float32', 11);
     const expected = encodeFeatures(loaded.model, input, 'mean');
@@ -138,18 +178,26 @@ describe('TF.js and ONNX files', () => {
     loaded.dispose();
   });
 
-  it('export a fine-tuned classifier whose ONNX logits match the run\'s own', async () => {
-    const runId = fixture.open((w) => planFinetune(w, fixture.runId, { steps: 2, warmupSteps: 1, batchSize: 4, evaluations: 1, backend: 'cpu' }));
+  it("export a fine-tuned classifier whose ONNX logits match the run's own", async () => {
+    const runId = fixture.open((w) =>
+      planFinetune(w, fixture.runId, { steps: 2, warmupSteps: 1, batchSize: 4, evaluations: 1, backend: 'cpu' }),
+    );
     await executeFinetune(fixture.workspaceDir, runId);
     const out = path.join(fixture.dir, 'export-classifier');
     await fixture.openAsync((w) => exportRun(w, runId, 'onnx', out));
     const loaded = await fixture.openAsync((w) => loadRunModel(w, runId));
     const input = tf.randomNormal([3, 1, 32, 32], 0, 1, 'float32', 12);
-    const expected = tf.tidy(() => tf.add(tf.matMul(encodeFeatures(loaded.model, input, 'mean'), loaded.head!.weight), loaded.head!.bias));
+    const expected = tf.tidy(() =>
+      tf.add(tf.matMul(encodeFeatures(loaded.model, input, 'mean'), loaded.head!.weight), loaded.head!.bias),
+    );
     const session = await ort.InferenceSession.create(path.join(out, 'model.onnx'));
-    const result = await session.run({ pixels: new ort.Tensor('float32', input.dataSync() as Float32Array, [3, 1, 32, 32]) });
+    const result = await session.run({
+      pixels: new ort.Tensor('float32', input.dataSync() as Float32Array, [3, 1, 32, 32]),
+    });
     expect(result.logits!.dims).toEqual([3, 2]);
-    const difference = Math.max(...Array.from(result.logits!.data as Float32Array, (value, i) => Math.abs(value - expected.dataSync()[i]!)));
+    const difference = Math.max(
+      ...Array.from(result.logits!.data as Float32Array, (value, i) => Math.abs(value - expected.dataSync()[i]!)),
+    );
     expect(difference).toBeLessThan(1e-4);
     const card = JSON.parse(fs.readFileSync(path.join(out, 'model_card.json'), 'utf8'));
     expect(card.model.classes).toEqual(['ring-lesion', 'round-lesion']);
@@ -159,7 +207,9 @@ describe('TF.js and ONNX files', () => {
   });
 });
 
-const python = ['python3', '/usr/bin/python3'].find((c) => spawnSync(c, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+const python = ['python3', '/usr/bin/python3'].find(
+  (c) => spawnSync(c, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+);
 
 describe.skipIf(!python && process.env.CI !== 'true')('the whole MAE in the official names (--full)', () => {
   it("loads into models_mae.py's MaskedAutoencoderViT with strict=True and gives the run's loss", async () => {
@@ -168,7 +218,9 @@ describe.skipIf(!python && process.env.CI !== 'true')('the whole MAE in the offi
     expect(result.card.usage).toContain('strict=True');
     const { tensors } = decodeSafetensors(new Uint8Array(fs.readFileSync(path.join(out, 'model.safetensors'))));
     expect([...tensors.keys()].some((name) => name.startsWith('optimizer'))).toBe(false);
-    expect(tensors.has('mask_token') && tensors.has('decoder_pred.weight') && tensors.has('blocks.0.attn.qkv.weight')).toBe(true);
+    expect(
+      tensors.has('mask_token') && tensors.has('decoder_pred.weight') && tensors.has('blocks.0.attn.qkv.weight'),
+    ).toBe(true);
 
     // Our loss on two images with a fixed mask, then PyTorch's on the same inputs from the exported file.
     const loaded = await fixture.openAsync((w) => loadRunModel(w, fixture.runId));
@@ -178,7 +230,14 @@ describe.skipIf(!python && process.env.CI !== 'true')('the whole MAE in the offi
     const { loss, pred } = forwardMae(loaded.model, imgs, masks);
     const ours = loss.dataSync()[0]!;
     const inputs = path.join(out, 'inputs.json');
-    fs.writeFileSync(inputs, JSON.stringify({ imgs: Array.from(imgs.dataSync()), shuffle: Array.from(shuffleOrder(masks)), shape: imgs.shape }));
+    fs.writeFileSync(
+      inputs,
+      JSON.stringify({
+        imgs: Array.from(imgs.dataSync()),
+        shuffle: Array.from(shuffleOrder(masks)),
+        shape: imgs.shape,
+      }),
+    );
     tf.dispose([loss, pred, imgs]);
     loaded.dispose();
     const script = `
@@ -198,16 +257,22 @@ shuffle = torch.tensor(x["shuffle"]).reshape(x["shape"][0], -1)
 with torch.no_grad():
     print(float(model.loss(imgs, shuffle, 0.75)))
 `;
-    const run = spawnSync(python ?? 'python3', ['-c', script, path.join(out, 'config.json'), path.join(out, 'model.safetensors'), inputs], {
-      encoding: 'utf8',
-      env: { ...process.env, PYTHONPATH: path.resolve('app/handoff/torch') },
-    });
+    const run = spawnSync(
+      python ?? 'python3',
+      ['-c', script, path.join(out, 'config.json'), path.join(out, 'model.safetensors'), inputs],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: path.resolve('app/handoff/torch') },
+      },
+    );
     expect(run.stderr).toBe('');
     const theirs = Number(run.stdout.trim());
     expect(Math.abs(theirs - ours) / ours).toBeLessThan(1e-4);
   });
 
   it('refuses --full for formats other than safetensors', async () => {
-    await expect(fixture.openAsync((w) => exportRun(w, fixture.runId, 'onnx', path.join(fixture.dir, 'x'), { full: true }))).rejects.toThrow(/safetensors only/);
+    await expect(
+      fixture.openAsync((w) => exportRun(w, fixture.runId, 'onnx', path.join(fixture.dir, 'x'), { full: true })),
+    ).rejects.toThrow(/safetensors only/);
   });
 });

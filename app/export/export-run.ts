@@ -84,12 +84,14 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
         'import onnxruntime as ort',
         "session = ort.InferenceSession('model.onnx')",
         `outputs = session.run(None, {'pixels': images})  # images: ${shape} float32, normalised`,
-        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], ` + `features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
+        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], ` +
+          `features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
       ].join('\n');
     case 'tfjs':
       return [
         "const model = await tf.loadGraphModel('file://path/to/model.json'); // or an http(s) URL in a browser",
-        `const [features${classes ? ', logits' : ''}] = model.execute({ pixels }, ` + `['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
+        `const [features${classes ? ', logits' : ''}] = model.execute({ pixels }, ` +
+          `['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
       ].join('\n');
   }
 }
@@ -102,27 +104,60 @@ function pythonValue(value: unknown): string {
   return String(value);
 }
 
-function exportCard(workspace: Workspace, loaded: LoadedRun, format: ExportFormat | null, pooling: Pooling, full: boolean): ModelCard {
-  const card = buildModelCard(workspace, loaded.run, loaded.pretrainRun, loaded.step, format, pooling, loaded.head?.classes ?? null);
-  return full ? { ...card, title: card.title.replace('MAE encoder', 'whole MAE: encoder, decoder and mask token') } : card;
+function exportCard(
+  workspace: Workspace,
+  loaded: LoadedRun,
+  format: ExportFormat | null,
+  pooling: Pooling,
+  full: boolean,
+): ModelCard {
+  const card = buildModelCard(
+    workspace,
+    loaded.run,
+    loaded.pretrainRun,
+    loaded.step,
+    format,
+    pooling,
+    loaded.head?.classes ?? null,
+  );
+  return full
+    ? { ...card, title: card.title.replace('MAE encoder', 'whole MAE: encoder, decoder and mask token') }
+    : card;
 }
 
 /** `MaskedAutoencoderViT(...)` keyword arguments of the run's model. */
 function officialModelArgs(loaded: LoadedRun): Record<string, number | boolean> {
   const m = scriptModel(loaded.model.config);
   return {
-    img_size: m.img, patch_size: m.patch, in_chans: m.chans, embed_dim: m.dim, depth: m.depth, num_heads: m.heads,
-    decoder_embed_dim: m.dec_dim, decoder_depth: m.dec_depth, decoder_num_heads: m.dec_heads, mlp_ratio: m.mlp, norm_pix_loss: m.norm_pix,
+    img_size: m.img,
+    patch_size: m.patch,
+    in_chans: m.chans,
+    embed_dim: m.dim,
+    depth: m.depth,
+    num_heads: m.heads,
+    decoder_embed_dim: m.dec_dim,
+    decoder_depth: m.dec_depth,
+    decoder_num_heads: m.dec_heads,
+    mlp_ratio: m.mlp,
+    norm_pix_loss: m.norm_pix,
   };
 }
 
 /** The model card an export of `runId` would write (for the UI's preview); nothing is written. */
-export async function previewModelCard(workspace: Workspace, runId: number, format: ExportFormat | null = null, options: ExportOptions = {}): Promise<ModelCard> {
+export async function previewModelCard(
+  workspace: Workspace,
+  runId: number,
+  format: ExportFormat | null = null,
+  options: ExportOptions = {},
+): Promise<ModelCard> {
   const loaded = await loadRunModel(workspace, runId);
   try {
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
     const full = options.full === true && format === 'safetensors' && loaded.run.kind === 'pretrain';
-    return { ...exportCard(workspace, loaded, format, pooling, full), usage: format ? usage(format, loaded, pooling, full) : '' };
+    return {
+      ...exportCard(workspace, loaded, format, pooling, full),
+      usage: format ? usage(format, loaded, pooling, full) : '',
+    };
   } finally {
     loaded.dispose();
   }
@@ -163,15 +198,30 @@ function removeEmptyFolders(dir: string, stop: string): void {
 }
 
 /** Exports `runId` as `format` into `outDir` (created if needed). */
-export async function exportRun(workspace: Workspace, runId: number, format: ExportFormat, outDir: string, options: ExportOptions = {}): Promise<ExportResult> {
+export async function exportRun(
+  workspace: Workspace,
+  runId: number,
+  format: ExportFormat,
+  outDir: string,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
-    throw new StudioError('INVALID_ARGUMENT', `export format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `export format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`,
+    );
   }
   const dir = path.resolve(outDir);
-  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new StudioError('INVALID_ARGUMENT', `${dir} is a file, not a folder`);
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory())
+    throw new StudioError('INVALID_ARGUMENT', `${dir} is a file, not a folder`);
   const clashes = [...FORMAT_FILES[format], ...CARD_FILES].filter((name) => fs.existsSync(path.join(dir, name)));
-  if (clashes.length) throw new StudioError('CONFLICT', `${dir} already holds ${clashes.join(', ')}; choose an empty folder or remove them`);
-  if (options.full && format !== 'safetensors') throw new StudioError('INVALID_ARGUMENT', `--full exports safetensors only, not ${format}`);
+  if (clashes.length)
+    throw new StudioError(
+      'CONFLICT',
+      `${dir} already holds ${clashes.join(', ')}; choose an empty folder or remove them`,
+    );
+  if (options.full && format !== 'safetensors')
+    throw new StudioError('INVALID_ARGUMENT', `--full exports safetensors only, not ${format}`);
   const loaded = await loadRunModel(workspace, runId);
   try {
     if (loaded.model.config.groupedBands) {
@@ -195,7 +245,10 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
       );
     }
     if (options.full && loaded.run.kind !== 'pretrain') {
-      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${loaded.run.kind} run; the whole MAE (with its decoder) is exported from pretraining runs`);
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `run ${runId} is a ${loaded.run.kind} run; the whole MAE (with its decoder) is exported from pretraining runs`,
+      );
     }
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
     const contents = new Map<string, Uint8Array>();
@@ -205,24 +258,59 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
       const { tensors } = await readSafetensors(loaded.checkpointPath);
       const official = officialCheckpointTensors(tensors, loaded.model.config);
       for (const name of [...official.keys()]) if (name.startsWith('optimizer.')) official.delete(name);
-      contents.set('model.safetensors', encodeSafetensors(official, { format: 'pt', source: `MAE Studio run ${runId} step ${loaded.step}` }));
+      contents.set(
+        'model.safetensors',
+        encodeSafetensors(official, { format: 'pt', source: `MAE Studio run ${runId} step ${loaded.step}` }),
+      );
       const data = loaded.plan.data;
-      contents.set('config.json', Buffer.from(JSON.stringify({ architecture: 'MaskedAutoencoderViT', args: officialModelArgs(loaded), norm_layer_eps: 1e-6, mean: data.mean, std: data.std, ...(data.transform && { transform: data.transform }) }, null, 2) + '\n'));
+      contents.set(
+        'config.json',
+        Buffer.from(
+          JSON.stringify(
+            {
+              architecture: 'MaskedAutoencoderViT',
+              args: officialModelArgs(loaded),
+              norm_layer_eps: 1e-6,
+              mean: data.mean,
+              std: data.std,
+              ...(data.transform && { transform: data.transform }),
+            },
+            null,
+            2,
+          ) + '\n',
+        ),
+      );
     } else if (format === 'safetensors') {
       const state = timmStateDict(loaded.model, loaded.head);
       contents.set('model.safetensors', encodeSafetensors(state, { format: 'pt' }));
-      contents.set('config.json', Buffer.from(JSON.stringify(timmConfig(loaded.model.config, pooling, loaded.plan.data, classes), null, 2) + '\n'));
+      contents.set(
+        'config.json',
+        Buffer.from(
+          JSON.stringify(timmConfig(loaded.model.config, pooling, loaded.plan.data, classes), null, 2) + '\n',
+        ),
+      );
     } else {
       const spec = encoderGraphSpec(loaded.model, pooling, loaded.head);
       if (format === 'onnx') {
-        contents.set('model.onnx', encoderToOnnx(spec, `MAE Studio ${loaded.head ? 'classifier' : 'encoder'} of run ${runId}; ` + `input pixels [N, C, H, W] float32, normalised (see MODEL_CARD.md)`));
+        contents.set(
+          'model.onnx',
+          encoderToOnnx(
+            spec,
+            `MAE Studio ${loaded.head ? 'classifier' : 'encoder'} of run ${runId}; ` +
+              `input pixels [N, C, H, W] float32, normalised (see MODEL_CARD.md)`,
+          ),
+        );
       } else {
         const model = encoderToTfjs(spec);
         contents.set('model.json', Buffer.from(JSON.stringify(model.modelJson)));
         contents.set('weights.bin', model.weights);
       }
     }
-    const files = [...contents].map(([name, bytes]) => ({ name, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }));
+    const files = [...contents].map(([name, bytes]) => ({
+      name,
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    }));
     const card: ModelCard = {
       ...exportCard(workspace, loaded, format, pooling, options.full === true),
       files,
@@ -230,7 +318,9 @@ export async function exportRun(workspace: Workspace, runId: number, format: Exp
     };
     contents.set('model_card.json', Buffer.from(JSON.stringify(card, null, 2) + '\n'));
     contents.set('MODEL_CARD.md', Buffer.from(modelCardMarkdown(card)));
-    const record = await writeAllOrNothing(dir, contents, () => workspace.exports.add(runId, format, path.join(dir, FORMAT_FILES[format][0]!)));
+    const record = await writeAllOrNothing(dir, contents, () =>
+      workspace.exports.add(runId, format, path.join(dir, FORMAT_FILES[format][0]!)),
+    );
     return { record, format, dir, files, card };
   } finally {
     loaded.dispose();

@@ -20,21 +20,40 @@ import { encoderToTfjs } from './tfjs';
 beforeAll(useCpuBackend);
 
 /** Two blocks, three channels, non-square heads: every reshape in the graph is exercised. */
-const CONFIG = validateMaeConfig({ ...TINY_MAE, imgSize: 16, patchSize: 4, inChans: 3, embedDim: 12, depth: 2, numHeads: 3 });
+const CONFIG = validateMaeConfig({
+  ...TINY_MAE,
+  imgSize: 16,
+  patchSize: 4,
+  inChans: 3,
+  embedDim: 12,
+  depth: 2,
+  numHeads: 3,
+});
 
 function randomImages(count: number, seed: number): Float32Array {
   const rng = Rng.fromSeed(seed, 9);
   return Float32Array.from({ length: count * CONFIG.inChans * CONFIG.imgSize ** 2 }, () => rng.normal());
 }
 
-function reference(pooling: Pooling, pixels: Float32Array, count: number, seed: number, head?: { weight: tf.Tensor2D; bias: tf.Tensor1D }) {
+function reference(
+  pooling: Pooling,
+  pixels: Float32Array,
+  count: number,
+  seed: number,
+  head?: { weight: tf.Tensor2D; bias: tf.Tensor1D },
+) {
   const model = createMae(CONFIG, seed);
   const imgs = tf.tensor4d(pixels, [count, CONFIG.inChans, CONFIG.imgSize, CONFIG.imgSize]);
   const tokens = encodeAllPatches(model, imgs);
   const features = poolTokens(tokens, pooling);
   const logits = head ? tf.add(tf.matMul(features, head.weight), head.bias) : null;
   const spec = encoderGraphSpec(model, pooling, head ? { ...head, classes: ['a', 'b'] } : null);
-  const result = { tokens: tokens.dataSync().slice(), features: features.dataSync().slice(), logits: logits?.dataSync().slice() ?? null, spec };
+  const result = {
+    tokens: tokens.dataSync().slice(),
+    features: features.dataSync().slice(),
+    logits: logits?.dataSync().slice() ?? null,
+    spec,
+  };
   tf.dispose([imgs, tokens, features, ...(logits ? [logits] : [])]);
   disposeModel(model);
   return result;
@@ -53,7 +72,9 @@ describe('ONNX export', () => {
       const pixels = randomImages(3, 1);
       const expected = reference(pooling, pixels, 3, 5);
       const session = await ort.InferenceSession.create(encoderToOnnx(expected.spec));
-      const out = await session.run({ pixels: new ort.Tensor('float32', pixels, [3, CONFIG.inChans, CONFIG.imgSize, CONFIG.imgSize]) });
+      const out = await session.run({
+        pixels: new ort.Tensor('float32', pixels, [3, CONFIG.inChans, CONFIG.imgSize, CONFIG.imgSize]),
+      });
       expect(out.features!.dims).toEqual([3, CONFIG.embedDim]);
       expect(out.tokens!.dims).toEqual([3, 1 + 16, CONFIG.embedDim]);
       expect(maxDifference(out.features!.data as Float32Array, expected.features)).toBeLessThan(1e-4);
@@ -63,12 +84,20 @@ describe('ONNX export', () => {
 
   it('adds the logits of a classifier head, for any batch size', async () => {
     const rng = Rng.fromSeed(3, 1);
-    const head = { weight: tf.tensor2d(Float32Array.from({ length: CONFIG.embedDim * 2 }, () => rng.normal()), [CONFIG.embedDim, 2]), bias: tf.tensor1d([0.5, -0.5]) };
+    const head = {
+      weight: tf.tensor2d(
+        Float32Array.from({ length: CONFIG.embedDim * 2 }, () => rng.normal()),
+        [CONFIG.embedDim, 2],
+      ),
+      bias: tf.tensor1d([0.5, -0.5]),
+    };
     for (const count of [1, 4]) {
       const pixels = randomImages(count, count);
       const expected = reference('mean', pixels, count, 2, head);
       const session = await ort.InferenceSession.create(encoderToOnnx(expected.spec));
-      const out = await session.run({ pixels: new ort.Tensor('float32', pixels, [count, CONFIG.inChans, CONFIG.imgSize, CONFIG.imgSize]) });
+      const out = await session.run({
+        pixels: new ort.Tensor('float32', pixels, [count, CONFIG.inChans, CONFIG.imgSize, CONFIG.imgSize]),
+      });
       expect(out.logits!.dims).toEqual([count, 2]);
       expect(maxDifference(out.logits!.data as Float32Array, expected.logits!)).toBeLessThan(1e-4);
     }
@@ -83,9 +112,13 @@ describe('TF.js export', () => {
     const exported = encoderToTfjs(expected.spec);
     // as read back from model.json
     const json = JSON.parse(JSON.stringify(exported.modelJson)) as typeof exported.modelJson;
-    const model = await converter.loadGraphModel(tf.io.fromMemory({
-      modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData: exported.weights.buffer.slice(0) as ArrayBuffer,
-    }));
+    const model = await converter.loadGraphModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0]!.weights,
+        weightData: exported.weights.buffer.slice(0) as ArrayBuffer,
+      }),
+    );
     const input = tf.tensor4d(pixels, [2, CONFIG.inChans, CONFIG.imgSize, CONFIG.imgSize]);
     const [features, tokens] = model.execute({ pixels: input }, ['features', 'tokens']) as tf.Tensor[];
     expect(features!.shape).toEqual([2, CONFIG.embedDim]);

@@ -86,18 +86,23 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
   const layerNorm = (x: Value, prefix: string): Value => {
     const centred = g.sub(x, g.reduceMean(x, [-1], true));
     const variance = g.reduceMean(g.mul(centred, centred), [-1], true); // biased, as torch
-    return g.add(g.mul(g.mul(centred, g.rsqrt(g.add(variance, eps))), weight(`${prefix}.weight`)), weight(`${prefix}.bias`));
+    return g.add(
+      g.mul(g.mul(centred, g.rsqrt(g.add(variance, eps))), weight(`${prefix}.weight`)),
+      weight(`${prefix}.bias`),
+    );
   };
   const gelu = (x: Value): Value => g.mul(g.mul(x, half), g.add(one, g.erf(g.mul(x, invSqrt2)))); // exact erf form
   const headDim = width / numHeads;
-  const splitHeads = (x: Value, perm: number[]): Value => g.transpose(g.reshape(x, [-1, tokens, numHeads, headDim]), perm);
+  const splitHeads = (x: Value, perm: number[]): Value =>
+    g.transpose(g.reshape(x, [-1, tokens, numHeads, headDim]), perm);
   const attention = (x: Value, prefix: string): Value => {
     // qkv's columns are (3, heads, headDim) as timm: q, k and v are its three column blocks.
     const qkv = spec.params.get(`${prefix}.qkv.weight`)!;
     const qkvBias = spec.params.get(`${prefix}.qkv.bias`)!;
     const part = (index: number, letter: string): Value => {
       const columns = new Float32Array(width * width);
-      for (let r = 0; r < width; r++) columns.set(qkv.data.subarray(r * 3 * width + index * width, r * 3 * width + (index + 1) * width), r * width);
+      for (let r = 0; r < width; r++)
+        columns.set(qkv.data.subarray(r * 3 * width + index * width, r * 3 * width + (index + 1) * width), r * width);
       const w = g.constant(`${prefix}.${letter}.weight`, [width, width], columns);
       const b = g.constant(`${prefix}.${letter}.bias`, [width], qkvBias.data.slice(index * width, (index + 1) * width));
       return g.add(g.matMul(g.reshape(x, [-1, width]), w), b); // [N*T, D]
@@ -122,17 +127,23 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
   for (let i = 0; i < depth; i++) {
     const prefix = `blocks.${i}`;
     x = g.add(x, attention(layerNorm(x, `${prefix}.norm1`), `${prefix}.attn`));
-    const hidden = gelu(linear(layerNorm(x, `${prefix}.norm2`), `${prefix}.mlp.fc1`, tokens, width, config.mlpRatio * width));
+    const hidden = gelu(
+      linear(layerNorm(x, `${prefix}.norm2`), `${prefix}.mlp.fc1`, tokens, width, config.mlpRatio * width),
+    );
     x = g.add(x, linear(hidden, `${prefix}.mlp.fc2`, tokens, config.mlpRatio * width, width));
   }
   const normed = layerNorm(x, 'norm'); // [N, 1+L, D]
   g.output('tokens', normed);
-  const features = spec.pooling === 'cls'
-    ? g.reshape(g.slice(normed, [0, 0, 0], [-1, 1, -1]), [-1, width]) // [N, D]
-    : g.reduceMean(g.slice(normed, [0, 1, 0], [-1, -1, -1]), [1], false); // [N, D]
+  const features =
+    spec.pooling === 'cls'
+      ? g.reshape(g.slice(normed, [0, 0, 0], [-1, 1, -1]), [-1, width]) // [N, D]
+      : g.reduceMean(g.slice(normed, [0, 1, 0], [-1, -1, -1]), [1], false); // [N, D]
   g.output('features', features);
   if (spec.head) {
     const headWeight = g.constant('head.weight', spec.head.weight.shape, spec.head.weight.data);
-    g.output('logits', g.add(g.matMul(features, headWeight), g.constant('head.bias', spec.head.bias.shape, spec.head.bias.data))); // [N, K]
+    g.output(
+      'logits',
+      g.add(g.matMul(features, headWeight), g.constant('head.bias', spec.head.bias.shape, spec.head.bias.data)),
+    ); // [N, K]
   }
 }

@@ -4,7 +4,14 @@
  * were normalised, the recipe, the loss curve in summary, probe and fine-tune scores, the
  * backend and when. Built from the workspace only, so the UI can preview it before exporting.
  */
-import { EXPORT_FORMAT_NAMES, type AccuracyGain, type ChannelConversion, type ExportFormatName, type Interval, type VolumeSampling } from '../contract';
+import {
+  EXPORT_FORMAT_NAMES,
+  type AccuracyGain,
+  type ChannelConversion,
+  type ExportFormatName,
+  type Interval,
+  type VolumeSampling,
+} from '../contract';
 import type { MaeConfig } from '../mae/config';
 import { paramSpecs } from '../mae/params';
 import type { FinetunePlan } from '../train/finetune-plan';
@@ -51,7 +58,13 @@ export interface ModelCard {
   createdAt: string;
   studioVersion: string;
   run: { id: number; kind: string; status: string; backend: string | null; finishedAt: string | null; step: number };
-  model: { architecture: string; config: MaeConfig; encoderParameters: number; pooling: string; classes: string[] | null };
+  model: {
+    architecture: string;
+    config: MaeConfig;
+    encoderParameters: number;
+    pooling: string;
+    classes: string[] | null;
+  };
   dataset: {
     project: string;
     domain: string;
@@ -75,7 +88,13 @@ export interface ModelCard {
   recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'> & { peakLr: number }; finetuning: FinetunePlan | null };
   /** The domain recipe the encoder was pretrained with, its options in words and its paper. */
   domainRecipe: ReturnType<typeof domainRecipeSummary>;
-  losses: { steps: number; firstTrainLoss: number | null; lastTrainLoss: number | null; bestValLoss: number | null; lastValLoss: number | null };
+  losses: {
+    steps: number;
+    firstTrainLoss: number | null;
+    lastTrainLoss: number | null;
+    bestValLoss: number | null;
+    lastValLoss: number | null;
+  };
   scores: {
     probes: ProbeScore[];
     finetunes: { runId: number; accuracy: number; interval: Interval | null; steps: number; valImages: number }[];
@@ -94,7 +113,15 @@ function labelCounts(workspace: Workspace, ids: number[]): Map<string, number> {
 }
 
 /** Gathers the card of `run` (pretraining or fine-tuning) from the workspace. */
-export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun: PretrainRun, step: number, format: ExportFormat | null, pooling: string, classes: string[] | null): ModelCard {
+export function buildModelCard(
+  workspace: Workspace,
+  run: TypedRun,
+  pretrainRun: PretrainRun,
+  step: number,
+  format: ExportFormat | null,
+  pooling: string,
+  classes: string[] | null,
+): ModelCard {
   const plan = pretrainRun.config;
   const project = workspace.projects.get(pretrainRun.projectId);
   const train = labelCounts(workspace, plan.data.trainImageIds);
@@ -103,10 +130,15 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
   const kinds = workspace.images.kinds(ids);
   const losses = workspace.runs.metrics(pretrainRun.id, 'train_loss');
   const valLosses = workspace.runs.metrics(pretrainRun.id, 'val_loss');
-  const children = workspace.runs.list(pretrainRun.projectId).map(typedRun).filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
+  const children = workspace.runs
+    .list(pretrainRun.projectId)
+    .map(typedRun)
+    .filter((child) => child.parentRunId === pretrainRun.id && child.status === 'completed' && child.result !== null);
   const { model, ...recipe } = storedTrainConfig(plan.recipe);
   const pretraining = { ...recipe, peakLr: recipePeakLr(recipe) };
-  const architecture = `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, ` + `patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
+  const architecture =
+    `ViT ${model.embedDim}d × ${model.depth} blocks, ${model.numHeads} heads, ` +
+    `patch ${model.patchSize}, ${model.imgSize} px, ${model.inChans} channel${model.inChans === 1 ? '' : 's'}`;
   return {
     title: `${project.name}: MAE ${run.kind === 'finetune' ? 'classifier' : 'encoder'} (run ${run.id})`,
     format,
@@ -120,7 +152,9 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
       channels: plan.data.channels,
       trainImages: plan.data.trainImageIds.length,
       valImages: plan.data.valImageIds.length,
-      labels: [...new Set([...train.keys(), ...val.keys()])].sort().map((label) => ({ label, train: train.get(label) ?? 0, val: val.get(label) ?? 0 })),
+      labels: [...new Set([...train.keys(), ...val.keys()])]
+        .sort()
+        .map((label) => ({ label, train: train.get(label) ?? 0, val: val.get(label) ?? 0 })),
       relabelled: workspace.labels.overriddenAmong(ids),
       bitDepths: [...new Set(kinds.map((k) => k.bitDepth))].sort((a, b) => a - b),
       formats: [...new Set(kinds.map((k) => k.format))].sort(),
@@ -139,19 +173,40 @@ export function buildModelCard(workspace: Workspace, run: TypedRun, pretrainRun:
       lastValLoss: valLosses.at(-1)?.value ?? null,
     },
     scores: {
-      probes: children.flatMap((c) => (c.kind === 'probe' && c.result ? [{ id: c.id, report: c.result }] : [])).map(({ id, report }) => {
-        return {
-          runId: id, method: report.method, pooling: report.pooling, k: report.k, labelsPerClass: report.labelsPerClass ?? null, trainImages: report.trainImages,
-          valImages: report.valImages, block: report.block?.chosen ?? null, blockChosenBy: report.block?.selectedBy ?? null,
-          accuracy: report.pretrained.accuracy, interval: report.pretrained.interval ?? null,
-          randomInitAccuracy: report.randomInit.accuracy, randomInitInterval: report.randomInit.interval ?? null,
-          rawPixelsAccuracy: report.rawPixels?.accuracy ?? null, rawPixelsInterval: report.rawPixels?.interval ?? null,
-          gain: report.gain ?? null, warnings: report.warnings ?? [],
-        };
-      }),
-      finetunes: children.flatMap((c) => (c.kind === 'finetune' && c.result ? [{ id: c.id, report: c.result }] : [])).map(({ id, report }) => {
-        return { runId: id, accuracy: report.scores.accuracy, interval: report.scores.interval ?? null, steps: report.steps, valImages: report.valImages };
-      }),
+      probes: children
+        .flatMap((c) => (c.kind === 'probe' && c.result ? [{ id: c.id, report: c.result }] : []))
+        .map(({ id, report }) => {
+          return {
+            runId: id,
+            method: report.method,
+            pooling: report.pooling,
+            k: report.k,
+            labelsPerClass: report.labelsPerClass ?? null,
+            trainImages: report.trainImages,
+            valImages: report.valImages,
+            block: report.block?.chosen ?? null,
+            blockChosenBy: report.block?.selectedBy ?? null,
+            accuracy: report.pretrained.accuracy,
+            interval: report.pretrained.interval ?? null,
+            randomInitAccuracy: report.randomInit.accuracy,
+            randomInitInterval: report.randomInit.interval ?? null,
+            rawPixelsAccuracy: report.rawPixels?.accuracy ?? null,
+            rawPixelsInterval: report.rawPixels?.interval ?? null,
+            gain: report.gain ?? null,
+            warnings: report.warnings ?? [],
+          };
+        }),
+      finetunes: children
+        .flatMap((c) => (c.kind === 'finetune' && c.result ? [{ id: c.id, report: c.result }] : []))
+        .map(({ id, report }) => {
+          return {
+            runId: id,
+            accuracy: report.scores.accuracy,
+            interval: report.scores.interval ?? null,
+            steps: report.steps,
+            valImages: report.valImages,
+          };
+        }),
     },
     files: [],
     usage: '',
@@ -182,12 +237,24 @@ function volumeLine(volume: VolumeSampling): string {
  */
 function conversionLines(conversions: Record<string, ChannelConversion>, excludedClasses: string[]): string[] {
   const target = Number(Object.entries(conversions).find(([, conversion]) => conversion === 'keep')?.[0] ?? 0);
-  const words: Record<ChannelConversion, string> = { keep: 'as they are', repeat: 'grey band repeated', luminance: 'to grey by Rec. 601 luminance', 'drop-alpha': 'alpha dropped', exclude: 'left out' };
+  const words: Record<ChannelConversion, string> = {
+    keep: 'as they are',
+    repeat: 'grey band repeated',
+    luminance: 'to grey by Rec. 601 luminance',
+    'drop-alpha': 'alpha dropped',
+    exclude: 'left out',
+  };
   const converted = Object.entries(conversions).filter(([, conversion]) => conversion !== 'keep');
-  const conversionList = converted.map(([source, conversion]) => `${source}-channel images ${words[conversion]}`).join('; ');
+  const conversionList = converted
+    .map(([source, conversion]) => `${source}-channel images ${words[conversion]}`)
+    .join('; ');
   return [
-    ...(converted.length ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${conversionList}.`] : []),
-    ...(excludedClasses.length ? ['', `Classes left out by the channel plan (never seen by the encoder): ${excludedClasses.join(', ')}.`] : []),
+    ...(converted.length
+      ? ['', `Channel plan: ${target ? `${target}-channel images as they are; ` : ''}${conversionList}.`]
+      : []),
+    ...(excludedClasses.length
+      ? ['', `Classes left out by the channel plan (never seen by the encoder): ${excludedClasses.join(', ')}.`]
+      : []),
   ];
 }
 
@@ -195,13 +262,25 @@ const fixed = (value: number | null, digits = 4) => (value === null ? '—' : va
 
 /** A probe's Markdown lines: the scores with their intervals, then its gains and warnings. */
 export function probeMarkdown(p: ProbeScore): string[] {
-  const scored = (accuracy: number, interval: Interval | null) => accuracyText({ accuracy, ...(interval && { interval, images: p.valImages }), perClass: [], confusion: [] });
-  const block = p.block === null ? '' : ` of block ${p.block}${p.blockChosenBy ? ` (chosen by ${p.blockChosenBy})` : ''}`;
-  const baselines = [`random init ${scored(p.randomInitAccuracy, p.randomInitInterval)}`, ...(p.rawPixelsAccuracy === null ? [] : [`raw pixels ${scored(p.rawPixelsAccuracy, p.rawPixelsInterval)}`])];
+  const scored = (accuracy: number, interval: Interval | null) =>
+    accuracyText({ accuracy, ...(interval && { interval, images: p.valImages }), perClass: [], confusion: [] });
+  const block =
+    p.block === null ? '' : ` of block ${p.block}${p.blockChosenBy ? ` (chosen by ${p.blockChosenBy})` : ''}`;
+  const baselines = [
+    `random init ${scored(p.randomInitAccuracy, p.randomInitInterval)}`,
+    ...(p.rawPixelsAccuracy === null ? [] : [`raw pixels ${scored(p.rawPixelsAccuracy, p.rawPixelsInterval)}`]),
+  ];
   return [
-    `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features${block}, fitted on ` + `${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}, ` +
-      `${p.valImages} validation images — run ${p.runId}: ` + `**${scored(p.accuracy, p.interval)}**; ${baselines.join('; ')}`,
-    ...(p.gain ? [`  - gain over random init ${gainText(p.gain.randomInit)}; over raw ` + `pixels ${gainText(p.gain.rawPixels)} (paired bootstrap on the same images)`] : []),
+    `- ${p.method === 'knn' ? `kNN (k = ${p.k})` : 'linear probe'} on ${p.pooling} features${block}, fitted on ` +
+      `${p.trainImages} labelled images${p.labelsPerClass === null ? '' : ` (≤ ${p.labelsPerClass} per class)`}, ` +
+      `${p.valImages} validation images — run ${p.runId}: ` +
+      `**${scored(p.accuracy, p.interval)}**; ${baselines.join('; ')}`,
+    ...(p.gain
+      ? [
+          `  - gain over random init ${gainText(p.gain.randomInit)}; over raw ` +
+            `pixels ${gainText(p.gain.rawPixels)} (paired bootstrap on the same images)`,
+        ]
+      : []),
     ...p.warnings.map((warning) => `  - ⚠ ${warning}`),
   ];
 }
@@ -209,8 +288,14 @@ export function probeMarkdown(p: ProbeScore): string[] {
 /** What the pretraining loss compared: pixels for the paper's MAE, the recipe's targets otherwise. */
 function lossTarget(card: ModelCard): string {
   const normalised = card.model.config.normPixLoss !== false;
-  if (card.domainRecipe.name === 'fgmae') return normalised ? 'its targets normalised per patch' : 'its targets as they are';
-  const pixels = card.domainRecipe.name === 'deblur' ? 'sharp pixels' : card.domainRecipe.name === 'camae' ? 'pixels of each self-standardised channel' : 'pixels';
+  if (card.domainRecipe.name === 'fgmae')
+    return normalised ? 'its targets normalised per patch' : 'its targets as they are';
+  const pixels =
+    card.domainRecipe.name === 'deblur'
+      ? 'sharp pixels'
+      : card.domainRecipe.name === 'camae'
+        ? 'pixels of each self-standardised channel'
+        : 'pixels';
   return normalised ? `per-patch normalised ${pixels}` : pixels;
 }
 
@@ -223,23 +308,34 @@ export function modelCardMarkdown(card: ModelCard): string {
     `Exported by MAE Studio ${card.studioVersion} on ${card.createdAt}${card.format ? ` as **${card.format}**` : ''}.`,
     (card.domainRecipe.name === 'mae'
       ? 'A Masked Autoencoder (He et al. 2021) encoder pretrained on the data below'
-      : `An encoder pretrained on the data below with ${card.domainRecipe.label} ` + `(${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
+      : `An encoder pretrained on the data below with ${card.domainRecipe.label} ` +
+        `(${card.domainRecipe.citation.split(',')[0]}), a Masked Autoencoder (He et al. 2021) recipe`) +
       (card.run.kind === 'finetune' ? ', then fine-tuned as a classifier.' : '.'),
     '',
     '## Model',
     `- ${card.model.architecture}; ${card.model.encoderParameters.toLocaleString('en-US')} encoder parameters`,
-    `- features: ${card.model.pooling === 'cls' ? 'the cls token' : 'mean of the patch tokens'} ` + `after the final LayerNorm`,
+    `- features: ${card.model.pooling === 'cls' ? 'the cls token' : 'mean of the patch tokens'} ` +
+      `after the final LayerNorm`,
     ...(card.model.classes ? [`- classes: ${card.model.classes.join(', ')}`] : []),
-    `- run ${card.run.id} (${card.run.kind}, ${card.run.status}, step ${card.run.step}) ` + `on ${card.run.backend ?? 'unknown backend'}`,
+    `- run ${card.run.id} (${card.run.kind}, ${card.run.status}, step ${card.run.step}) ` +
+      `on ${card.run.backend ?? 'unknown backend'}`,
     '',
     '## Data',
-    `Project "${dataset.project}" (${dataset.domain}): ${dataset.trainImages} ` + `training and ${dataset.valImages} validation images, ` +
-      `${dataset.channels} channel${dataset.channels === 1 ? '' : 's'}, ${dataset.bitDepths.join('/')}-bit, ` + `${dataset.formats.join(', ')}. No file names or patient data are included.`,
+    `Project "${dataset.project}" (${dataset.domain}): ${dataset.trainImages} ` +
+      `training and ${dataset.valImages} validation images, ` +
+      `${dataset.channels} channel${dataset.channels === 1 ? '' : 's'}, ${dataset.bitDepths.join('/')}-bit, ` +
+      `${dataset.formats.join(', ')}. No file names or patient data are included.`,
     '',
     '| label | train | val |',
     '| --- | ---: | ---: |',
     ...dataset.labels.map((row) => `| ${row.label} | ${row.train} | ${row.val} |`),
-    ...(dataset.relabelled ? ['', `${dataset.relabelled} of these images carry a label set by hand ` + `in the studio instead of their folder's; the counts above use it.`] : []),
+    ...(dataset.relabelled
+      ? [
+          '',
+          `${dataset.relabelled} of these images carry a label set by hand ` +
+            `in the studio instead of their folder's; the counts above use it.`,
+        ]
+      : []),
     ...conversionLines(dataset.conversions, dataset.excludedClasses),
     ...(dataset.volume ? ['', volumeLine(dataset.volume)] : []),
     '',
@@ -250,26 +346,46 @@ export function modelCardMarkdown(card: ModelCard): string {
     '',
     '## Recipe',
     `${card.domainRecipe.label}: ${card.domainRecipe.details}. After ${card.domainRecipe.citation}.`,
-    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ` + `${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of ` + `batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
-      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, ` + `weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
+    `Pretraining: mask ratio ${recipe.pretraining.maskRatio} (${recipe.pretraining.maskStrategy}), loss on ` +
+      `${lossTarget(card)}, ${recipe.pretraining.totalSteps} steps of ` +
+      `batch ${recipe.pretraining.batchSize}×${recipe.pretraining.accumSteps}, ` +
+      `${describeRecipeLr(recipe.pretraining)}, warmup ${recipe.pretraining.warmupSteps}, ` +
+      `weight decay ${recipe.pretraining.weightDecay}, seed ${recipe.pretraining.seed}.`,
     ...(recipe.finetuning
-      ? [`Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, ` + `base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
-          `drop path ${recipe.finetuning.dropPath}, label ` + `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`]
+      ? [
+          `Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, ` +
+            `base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
+            `drop path ${recipe.finetuning.dropPath}, label ` +
+            `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`,
+        ]
       : []),
     '',
     '## Pretraining loss',
-    `${losses.steps} steps: train loss ${fixed(losses.firstTrainLoss)} → ${fixed(losses.lastTrainLoss)}; ` + `validation loss best ${fixed(losses.bestValLoss)}, last ${fixed(losses.lastValLoss)}.`,
+    `${losses.steps} steps: train loss ${fixed(losses.firstTrainLoss)} → ${fixed(losses.lastTrainLoss)}; ` +
+      `validation loss best ${fixed(losses.bestValLoss)}, last ${fixed(losses.lastValLoss)}.`,
     '',
     '## Scores (validation split)',
     ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
     ...scores.probes.flatMap(probeMarkdown),
     ...scores.finetunes.map((f) => {
-      const scored = accuracyText({ accuracy: f.accuracy, ...(f.interval && { interval: f.interval, images: f.valImages }), perClass: [], confusion: [] });
+      const scored = accuracyText({
+        accuracy: f.accuracy,
+        ...(f.interval && { interval: f.interval, images: f.valImages }),
+        perClass: [],
+        confusion: [],
+      });
       return `- fine-tuned, ${f.steps} steps: **${scored}**, ${f.valImages} images — run ${f.runId}`;
     }),
     '',
   ];
-  if (card.files.length) lines.push('## Files', ...card.files.map((f) => `- \`${f.name}\` (${f.bytes.toLocaleString('en-US')} bytes, sha256 ${f.sha256.slice(0, 16)}…)`), '');
+  if (card.files.length)
+    lines.push(
+      '## Files',
+      ...card.files.map(
+        (f) => `- \`${f.name}\` (${f.bytes.toLocaleString('en-US')} bytes, sha256 ${f.sha256.slice(0, 16)}…)`,
+      ),
+      '',
+    );
   if (card.usage) lines.push('## Use', '', '```', card.usage, '```', '');
   return lines.join('\n');
 }

@@ -41,13 +41,26 @@ class OnnxBuilder implements GraphBuilder {
     const key = `${name}:${values.join(',')}`;
     if (!this.#constants.has(key)) {
       this.#constants.add(key);
-      this.initializers.push({ name: key, dataType: INT64, dims: [values.length], rawData: bytesOf(BigInt64Array.from(values.map(BigInt))) });
+      this.initializers.push({
+        name: key,
+        dataType: INT64,
+        dims: [values.length],
+        rawData: bytesOf(BigInt64Array.from(values.map(BigInt))),
+      });
     }
     return key;
   }
 
   input(name: string, shape: (number | null)[]): Value {
-    this.inputs.push({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((size) => (size === null ? { dimParam: 'N' } : { dimValue: size })) } } } });
+    this.inputs.push({
+      name,
+      type: {
+        tensorType: {
+          elemType: FLOAT,
+          shape: { dim: shape.map((size) => (size === null ? { dimParam: 'N' } : { dimValue: size })) },
+        },
+      },
+    });
     return name;
   }
 
@@ -59,24 +72,48 @@ class OnnxBuilder implements GraphBuilder {
     return name;
   }
 
-  matMul(a: Value, b: Value) { return this.#node('MatMul', [a, b]); }
-  add(a: Value, b: Value) { return this.#node('Add', [a, b]); }
-  sub(a: Value, b: Value) { return this.#node('Sub', [a, b]); }
-  mul(a: Value, b: Value) { return this.#node('Mul', [a, b]); }
-  reshape(x: Value, shape: number[]) { return this.#node('Reshape', [x, this.#ints('shape', shape)]); }
-  transpose(x: Value, perm: number[]) { return this.#node('Transpose', [x], [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: perm }]); }
-  softmax(x: Value) { return this.#node('Softmax', [x], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }]); }
-  erf(x: Value) { return this.#node('Erf', [x]); }
-  rsqrt(x: Value) { return this.#node('Reciprocal', [this.#node('Sqrt', [x])]); }
-
-  reduceMean(x: Value, axes: number[], keepDims: boolean) {
-    return this.#node('ReduceMean', [x], [
-      { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: axes },
-      { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: keepDims ? 1 : 0 },
-    ]);
+  matMul(a: Value, b: Value) {
+    return this.#node('MatMul', [a, b]);
+  }
+  add(a: Value, b: Value) {
+    return this.#node('Add', [a, b]);
+  }
+  sub(a: Value, b: Value) {
+    return this.#node('Sub', [a, b]);
+  }
+  mul(a: Value, b: Value) {
+    return this.#node('Mul', [a, b]);
+  }
+  reshape(x: Value, shape: number[]) {
+    return this.#node('Reshape', [x, this.#ints('shape', shape)]);
+  }
+  transpose(x: Value, perm: number[]) {
+    return this.#node('Transpose', [x], [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: perm }]);
+  }
+  softmax(x: Value) {
+    return this.#node('Softmax', [x], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }]);
+  }
+  erf(x: Value) {
+    return this.#node('Erf', [x]);
+  }
+  rsqrt(x: Value) {
+    return this.#node('Reciprocal', [this.#node('Sqrt', [x])]);
   }
 
-  concat(values: Value[], axis: number) { return this.#node('Concat', values, [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: axis }]); }
+  reduceMean(x: Value, axes: number[], keepDims: boolean) {
+    return this.#node(
+      'ReduceMean',
+      [x],
+      [
+        { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: axes },
+        { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: keepDims ? 1 : 0 },
+      ],
+    );
+  }
+
+  concat(values: Value[], axis: number) {
+    return this.#node('Concat', values, [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: axis }]);
+  }
 
   slice(x: Value, begin: number[], size: number[]) {
     const axes = begin.map((_, i) => i);
@@ -85,8 +122,17 @@ class OnnxBuilder implements GraphBuilder {
   }
 
   repeatForBatch(token: Value, like: Value) {
-    const batch = this.#node('Slice', [this.#node('Shape', [like]), this.#ints('starts', [0]), this.#ints('ends', [1]), this.#ints('axes', [0])]); // [1]: N
-    const repeats = this.#node('Concat', [batch, this.#ints('ones', [1, 1])], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }]); // [N, 1, 1]
+    const batch = this.#node('Slice', [
+      this.#node('Shape', [like]),
+      this.#ints('starts', [0]),
+      this.#ints('ends', [1]),
+      this.#ints('axes', [0]),
+    ]); // [1]: N
+    const repeats = this.#node(
+      'Concat',
+      [batch, this.#ints('ones', [1, 1])],
+      [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+    ); // [N, 1, 1]
     return this.#node('Tile', [token, repeats]);
   }
 

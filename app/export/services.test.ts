@@ -39,7 +39,11 @@ describe('evaluation jobs', () => {
     };
     const studio = new Studio(fixture.workspaceDir, { training: { launch, workerPath } });
     try {
-      const { runId: probeRunId } = await studio.services.evaluation.probe(fixture.runId, { method: 'knn', k: 5, pooling: 'mean' });
+      const { runId: probeRunId } = await studio.services.evaluation.probe(fixture.runId, {
+        method: 'knn',
+        k: 5,
+        pooling: 'mean',
+      });
       const { runId: finetuneRunId } = await studio.services.evaluation.finetune(fixture.runId, { steps: 1 });
       expect(launches.map((launched) => launched.workerPath)).toEqual([workerPath, workerPath]);
       expect(launches[0]!.args).toContain(String(probeRunId));
@@ -68,15 +72,19 @@ describe('evaluation jobs', () => {
       await studio.services.evaluation.stop(runId);
       expect(sent).toContainEqual({ type: 'stop' });
       exit?.(0, null);
-      await expect.poll(async () => {
-        try {
-          await studio.services.evaluation.stop(runId);
-          return 'still stoppable';
-        } catch (error) {
-          return (error as StudioError).code;
-        }
-      }).toBe('CONFLICT');
-      await expect(async () => studio.services.evaluation.stop(fixture.runId)).rejects.toThrow('stop it from the Training tab');
+      await expect
+        .poll(async () => {
+          try {
+            await studio.services.evaluation.stop(runId);
+            return 'still stoppable';
+          } catch (error) {
+            return (error as StudioError).code;
+          }
+        })
+        .toBe('CONFLICT');
+      await expect(async () => studio.services.evaluation.stop(fixture.runId)).rejects.toThrow(
+        'stop it from the Training tab',
+      );
     } finally {
       await studio.close();
     }

@@ -12,7 +12,8 @@ import { modelCardMarkdown, type ExportFormat } from './model-card';
 
 /** A folder for a new export that holds none of its files yet: `base`, `base-2`, `base-3`, … */
 function freshDir(base: string, format: ExportFormat): string {
-  const clashes = (dir: string) => [...FORMAT_FILES[format], 'MODEL_CARD.md'].some((name) => fs.existsSync(path.join(dir, name)));
+  const clashes = (dir: string) =>
+    [...FORMAT_FILES[format], 'MODEL_CARD.md'].some((name) => fs.existsSync(path.join(dir, name)));
   let dir = base;
   for (let n = 2; clashes(dir); n++) dir = `${base}-${n}`;
   return dir;
@@ -40,12 +41,21 @@ export function exportServices(workspaceOf: () => Workspace): Pick<StudioImpl, '
           files: [...FORMAT_FILES[format], 'MODEL_CARD.md', 'model_card.json'],
           contents: [
             full
-              ? 'The whole MAE — encoder, decoder, mask token — under ' + 'models_mae.py names (load_state_dict with strict=True)'
+              ? 'The whole MAE — encoder, decoder, mask token — under ' +
+                'models_mae.py names (load_state_dict with strict=True)'
               : format === 'safetensors'
                 ? 'Encoder weights under timm VisionTransformer names (no decoder, no mask token)'
                 : 'Encoder graph: input pixels [N, C, H, W] float32 → tokens and pooled features',
-            ...(classifier ? [`Classifier head: ${card.model.classes!.length} classes (${card.model.classes!.join(', ')})`] : []),
-            ...(format === 'safetensors' ? [`config.json: ` + `${full ? 'MaskedAutoencoderViT arguments' : 'architecture, image size, patch, channels'}, ` + `normalisation`] : []),
+            ...(classifier
+              ? [`Classifier head: ${card.model.classes!.length} classes (${card.model.classes!.join(', ')})`]
+              : []),
+            ...(format === 'safetensors'
+              ? [
+                  `config.json: ` +
+                    `${full ? 'MaskedAutoencoderViT arguments' : 'architecture, image size, patch, channels'}, ` +
+                    `normalisation`,
+                ]
+              : []),
             'Model card: data summary (counts and labels only), normalisation, recipe, losses, scores',
           ],
           modelCard: modelCardMarkdown(card),
@@ -53,8 +63,21 @@ export function exportServices(workspaceOf: () => Workspace): Pick<StudioImpl, '
       },
       create: async (runId, format, dir, choices = {}) => {
         const target = dir ?? freshDir(defaultDir(runId, format), format);
-        const result = await exportRun(workspaceOf(), runId, format, target, { full: choices.full === true, ...(choices.pooling && { pooling: choices.pooling }) });
-        return { ...result.record, dir: result.dir, files: [...result.files, ...['MODEL_CARD.md', 'model_card.json'].map((name) => ({ name, bytes: fs.statSync(path.join(result.dir, name)).size }))] };
+        const result = await exportRun(workspaceOf(), runId, format, target, {
+          full: choices.full === true,
+          ...(choices.pooling && { pooling: choices.pooling }),
+        });
+        return {
+          ...result.record,
+          dir: result.dir,
+          files: [
+            ...result.files,
+            ...['MODEL_CARD.md', 'model_card.json'].map((name) => ({
+              name,
+              bytes: fs.statSync(path.join(result.dir, name)).size,
+            })),
+          ],
+        };
       },
     },
   };

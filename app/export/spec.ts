@@ -4,7 +4,11 @@ import type { ClassifierHead, Pooling } from '../train/probe-model';
 import type { EncoderGraphSpec, GraphWeight } from './graph';
 
 /** Encoder weights (no decoder, no mask token) and positions of `model`, plus the head if any. */
-export function encoderGraphSpec(model: MaeModel, pooling: Pooling, head: ClassifierHead | null = null): EncoderGraphSpec {
+export function encoderGraphSpec(
+  model: MaeModel,
+  pooling: Pooling,
+  head: ClassifierHead | null = null,
+): EncoderGraphSpec {
   const params = new Map<string, GraphWeight>();
   for (const [name, variable] of model.params) {
     if (name.startsWith('decoder_') || name === 'mask_token') continue;

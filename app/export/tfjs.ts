@@ -65,7 +65,10 @@ class TfjsBuilder implements GraphBuilder {
     this.nodes.push({
       name,
       op: 'Const',
-      attr: { value: { tensor: { dtype, tensorShape: { dim: shape.map((size) => ({ size: String(size) })) } } }, dtype: dtypeAttr(dtype) },
+      attr: {
+        value: { tensor: { dtype, tensorShape: { dim: shape.map((size) => ({ size: String(size) })) } } },
+        dtype: dtypeAttr(dtype),
+      },
     });
     this.weights.push({ name, shape, dtype: dtype === 'DT_FLOAT' ? 'float32' : 'int32' });
     this.chunks.push(new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
@@ -78,29 +81,64 @@ class TfjsBuilder implements GraphBuilder {
 
   input(name: string, shape: (number | null)[]): Value {
     const dims = shape.map((size) => ({ size: String(size ?? -1) }));
-    this.nodes.push({ name, op: 'Placeholder', attr: { dtype: dtypeAttr('DT_FLOAT'), shape: { shape: { dim: dims } } } });
+    this.nodes.push({
+      name,
+      op: 'Placeholder',
+      attr: { dtype: dtypeAttr('DT_FLOAT'), shape: { shape: { dim: dims } } },
+    });
     this.inputs[name] = { name: `${name}:0`, dtype: 'DT_FLOAT', tensorShape: { dim: dims } };
     return name;
   }
 
-  constant(name: string, shape: number[], data: Float32Array): Value { return this.#const(name, shape, data); }
-  matMul(a: Value, b: Value) { return this.#node('BatchMatMulV2', [a, b], { adj_x: { b: false }, adj_y: { b: false } }); }
-  add(a: Value, b: Value) { return this.#node('AddV2', [a, b]); }
-  sub(a: Value, b: Value) { return this.#node('Sub', [a, b]); }
-  mul(a: Value, b: Value) { return this.#node('Mul', [a, b]); }
-  reshape(x: Value, shape: number[]) { return this.#node('Reshape', [x, this.#ints('shape', shape)]); }
-  transpose(x: Value, perm: number[]) { return this.#node('Transpose', [x, this.#ints('perm', perm)]); }
-  softmax(x: Value) { return this.#node('Softmax', [x]); }
-  erf(x: Value) { return this.#node('Erf', [x]); }
-  rsqrt(x: Value) { return this.#node('Rsqrt', [x]); }
-  reduceMean(x: Value, axes: number[], keepDims: boolean) { return this.#node('Mean', [x, this.#ints('axes', axes)], { keep_dims: { b: keepDims } }); }
-  concat(values: Value[], axis: number) { return this.#node('ConcatV2', [...values, this.#ints('axis', [axis])], { N: { i: String(values.length) } }); }
-  slice(x: Value, begin: number[], size: number[]) { return this.#node('Slice', [x, this.#ints('begin', begin), this.#ints('size', size)]); }
+  constant(name: string, shape: number[], data: Float32Array): Value {
+    return this.#const(name, shape, data);
+  }
+  matMul(a: Value, b: Value) {
+    return this.#node('BatchMatMulV2', [a, b], { adj_x: { b: false }, adj_y: { b: false } });
+  }
+  add(a: Value, b: Value) {
+    return this.#node('AddV2', [a, b]);
+  }
+  sub(a: Value, b: Value) {
+    return this.#node('Sub', [a, b]);
+  }
+  mul(a: Value, b: Value) {
+    return this.#node('Mul', [a, b]);
+  }
+  reshape(x: Value, shape: number[]) {
+    return this.#node('Reshape', [x, this.#ints('shape', shape)]);
+  }
+  transpose(x: Value, perm: number[]) {
+    return this.#node('Transpose', [x, this.#ints('perm', perm)]);
+  }
+  softmax(x: Value) {
+    return this.#node('Softmax', [x]);
+  }
+  erf(x: Value) {
+    return this.#node('Erf', [x]);
+  }
+  rsqrt(x: Value) {
+    return this.#node('Rsqrt', [x]);
+  }
+  reduceMean(x: Value, axes: number[], keepDims: boolean) {
+    return this.#node('Mean', [x, this.#ints('axes', axes)], { keep_dims: { b: keepDims } });
+  }
+  concat(values: Value[], axis: number) {
+    return this.#node('ConcatV2', [...values, this.#ints('axis', [axis])], { N: { i: String(values.length) } });
+  }
+  slice(x: Value, begin: number[], size: number[]) {
+    return this.#node('Slice', [x, this.#ints('begin', begin), this.#ints('size', size)]);
+  }
 
   repeatForBatch(token: Value, like: Value) {
     const shape = this.#node('Shape', [like], { out_type: dtypeAttr('DT_INT32') });
-    const batch = this.#node('Slice', [shape, this.#ints('begin', [0]), this.#ints('size', [1])], { T: dtypeAttr('DT_INT32') }); // [1]: N
-    const repeats = this.#node('ConcatV2', [batch, this.#ints('ones', [1, 1]), this.#ints('axis', [0])], { T: dtypeAttr('DT_INT32'), N: { i: '2' } }); // [N, 1, 1]
+    const batch = this.#node('Slice', [shape, this.#ints('begin', [0]), this.#ints('size', [1])], {
+      T: dtypeAttr('DT_INT32'),
+    }); // [1]: N
+    const repeats = this.#node('ConcatV2', [batch, this.#ints('ones', [1, 1]), this.#ints('axis', [0])], {
+      T: dtypeAttr('DT_INT32'),
+      N: { i: '2' },
+    }); // [N, 1, 1]
     return this.#node('Tile', [token, repeats]);
   }
 

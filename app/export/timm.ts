@@ -13,7 +13,8 @@ import type { DatasetPlan } from '../train/pretrain-plan';
 
 /** timm's registered ViT whose defaults match the encoder width (the rest goes in model_args). */
 export function timmArchitecture(config: MaeConfig): string {
-  const size = ({ 192: 'tiny', 384: 'small', 768: 'base', 1024: 'large' } as Record<number, string>)[config.embedDim] ?? 'base';
+  const size =
+    ({ 192: 'tiny', 384: 'small', 768: 'base', 1024: 'large' } as Record<number, string>)[config.embedDim] ?? 'base';
   return `vit_${size}_patch16_224`;
 }
 

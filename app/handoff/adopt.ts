@@ -35,9 +35,11 @@ export interface AdoptResult {
 
 function readJob(dir: string): HandoffJob {
   const file = path.join(dir, 'handoff.json');
-  if (!fs.existsSync(file)) throw new StudioError('INVALID_ARGUMENT', `${dir} is not a hand-off folder (no handoff.json)`);
+  if (!fs.existsSync(file))
+    throw new StudioError('INVALID_ARGUMENT', `${dir} is not a hand-off folder (no handoff.json)`);
   const job = JSON.parse(fs.readFileSync(file, 'utf8')) as HandoffJob;
-  if (job.format !== 'mae-studio-handoff') throw new StudioError('INVALID_ARGUMENT', `${file} is not a MAE Studio hand-off description`);
+  if (job.format !== 'mae-studio-handoff')
+    throw new StudioError('INVALID_ARGUMENT', `${file} is not a MAE Studio hand-off description`);
   return job;
 }
 
@@ -48,7 +50,8 @@ function newestCheckpoint(dir: string): { file: string; step: number } {
     .filter((entry) => entry.match)
     .map((entry) => ({ file: path.join(out, entry.name), step: Number(entry.match![1]) }))
     .sort((a, b) => b.step - a.step);
-  if (found.length === 0) throw new StudioError('INVALID_ARGUMENT', `${out} holds no checkpoint-<step>.safetensors: has the job run?`);
+  if (found.length === 0)
+    throw new StudioError('INVALID_ARGUMENT', `${out} holds no checkpoint-<step>.safetensors: has the job run?`);
   return found[0]!;
 }
 
@@ -60,7 +63,10 @@ function readMetrics(dir: string, afterStep: number, upToStep: number): MetricPo
     if (!line.trim()) continue;
     const row = JSON.parse(line) as { step: number; train_loss: number; lr: number; time: number };
     if (row.step <= afterStep || row.step > upToStep) continue;
-    points.push({ step: row.step, name: 'train_loss', value: row.train_loss, time: row.time }, { step: row.step, name: 'lr', value: row.lr, time: row.time });
+    points.push(
+      { step: row.step, name: 'train_loss', value: row.train_loss, time: row.time },
+      { step: row.step, name: 'lr', value: row.lr, time: row.time },
+    );
   }
   // A restarted job appends again: the last value logged for a step wins.
   const latest = new Map(points.map((p) => [`${p.name}@${p.step}`, p]));
@@ -75,9 +81,16 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
     workspace.projects.require(projectId);
     const parent = typedRun(workspace.runs.get(job.run.id));
     if (parent.projectId !== projectId) {
-      throw new StudioError('INVALID_ARGUMENT', `${dir} continues run ${job.run.id} of project ${parent.projectId}, not project ${projectId}`);
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `${dir} continues run ${job.run.id} of project ${parent.projectId}, not project ${projectId}`,
+      );
     }
-    if (parent.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `${dir} continues run ${job.run.id}, a ${parent.kind} run; only pretraining runs are handed off`);
+    if (parent.kind !== 'pretrain')
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `${dir} continues run ${job.run.id}, a ${parent.kind} run; only pretraining runs are handed off`,
+      );
     const plan = parent.config;
     const config = plan.recipe.model;
     const { file, step } = newestCheckpoint(dir);
@@ -86,17 +99,33 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
     const tensors = new Map<string, NamedTensor>();
     const missing: string[] = [];
     for (const spec of paramSpecs(config)) {
-      for (const [prefix, target] of [['', 'model.'], ['optimizer.m.', 'optimizer.m.'], ['optimizer.v.', 'optimizer.v.']] as const) {
+      for (const [prefix, target] of [
+        ['', 'model.'],
+        ['optimizer.m.', 'optimizer.m.'],
+        ['optimizer.v.', 'optimizer.v.'],
+      ] as const) {
         const tensor = official.get(`${prefix}${spec.name}`);
-        if (!tensor) { missing.push(`${prefix}${spec.name}`); continue; }
+        if (!tensor) {
+          missing.push(`${prefix}${spec.name}`);
+          continue;
+        }
         const expected = officialShape(spec.name, spec.shape, config);
         if (JSON.stringify(tensor.shape) !== JSON.stringify(expected)) {
-          throw new StudioError('INVALID_ARGUMENT', `${file}: ${prefix}${spec.name} has shape ${JSON.stringify(tensor.shape)}, ` + `run ${job.run.id} needs ${JSON.stringify(expected)}`);
+          throw new StudioError(
+            'INVALID_ARGUMENT',
+            `${file}: ${prefix}${spec.name} has shape ${JSON.stringify(tensor.shape)}, ` +
+              `run ${job.run.id} needs ${JSON.stringify(expected)}`,
+          );
         }
         tensors.set(`${target}${spec.name}`, { shape: spec.shape, data: officialToOurs(spec.name, tensor, config) });
       }
     }
-    if (missing.length) throw new StudioError('INVALID_ARGUMENT', `${file} lacks ${missing.length} tensors the MAE ` + `needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+    if (missing.length)
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `${file} lacks ${missing.length} tensors the MAE ` +
+          `needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+      );
 
     const worldSize = metadata.worldSize ? Number(metadata.worldSize) : null;
     const metrics = readMetrics(dir, job.startStep, step);
@@ -108,14 +137,25 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
       config: { ...plan, adoptedFrom: { dir: path.resolve(dir), startStep: job.startStep, step, worldSize } },
     });
     const recipe = storedTrainConfig(plan.recipe);
-    const schedule = { peakLr: recipePeakLr(recipe), minLr: plan.recipe.minLr, warmupSteps: plan.recipe.warmupSteps, totalSteps: plan.recipe.totalSteps };
+    const schedule = {
+      peakLr: recipePeakLr(recipe),
+      minLr: plan.recipe.minLr,
+      warmupSteps: plan.recipe.warmupSteps,
+      totalSteps: plan.recipe.totalSteps,
+    };
     const meta: CheckpointMeta = {
-      format: 'mae-studio-checkpoint', version: 1, config: plan.recipe, step,
+      format: 'mae-studio-checkpoint',
+      version: 1,
+      config: plan.recipe,
+      step,
       optimizerStep: Number(metadata.optimizerStep ?? step),
       lastLoss: losses.at(-1)?.value ?? null,
       schedule: { ...schedule, nextLr: learningRateAt(step, schedule) },
       // Data order and masks of a resumed run start new streams: the job's own were torch's.
-      rng: { data: Rng.fromSeed(plan.recipe.seed + step, RNG_STREAMS.data).state(), mask: Rng.fromSeed(plan.recipe.seed + step, RNG_STREAMS.mask).state() },
+      rng: {
+        data: Rng.fromSeed(plan.recipe.seed + step, RNG_STREAMS.data).state(),
+        mask: Rng.fromSeed(plan.recipe.seed + step, RNG_STREAMS.mask).state(),
+      },
     };
     const checkpointDir = path.join(workspace.projectDir(projectId), 'checkpoints');
     fs.mkdirSync(checkpointDir, { recursive: true });
@@ -123,11 +163,22 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
     await writeSafetensors(target, tensors, { studio: JSON.stringify(meta) });
     workspace.runs.addCheckpoint(run.id, step, target, sha256File(target));
     // The curve continues the parent's: its points up to the hand-off, then the job's.
-    workspace.runs.appendMetrics(run.id, [...workspace.runs.metrics(parent.id).filter((m) => m.step <= job.startStep), ...metrics]);
+    workspace.runs.appendMetrics(run.id, [
+      ...workspace.runs.metrics(parent.id).filter((m) => m.step <= job.startStep),
+      ...metrics,
+    ]);
     const processes = worldSize ? ` · ${worldSize} process${worldSize > 1 ? 'es' : ''}` : '';
     const backend = `torchrun${processes}${metadata.torch ? ` · torch ${metadata.torch}` : ''}`;
     workspace.runs.setStatus(run.id, step >= plan.recipe.totalSteps ? 'completed' : 'stopped', { backend });
-    return { runId: run.id, parentRunId: parent.id, startStep: job.startStep, step, firstLoss: losses[0]?.value ?? null, finalLoss: losses.at(-1)?.value ?? null, worldSize };
+    return {
+      runId: run.id,
+      parentRunId: parent.id,
+      startStep: job.startStep,
+      step,
+      firstLoss: losses[0]?.value ?? null,
+      finalLoss: losses.at(-1)?.value ?? null,
+      worldSize,
+    };
   } finally {
     workspace.close();
   }

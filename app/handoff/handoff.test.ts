@@ -19,7 +19,9 @@ import { Workspace } from '../workspace';
 import { adoptHandoff } from './adopt';
 import { writeHandoff } from './handoff';
 
-const torchrun = ['torchrun', '/usr/bin/torchrun'].find((c) => spawnSync(c, ['--help'], { stdio: 'ignore' }).status === 0);
+const torchrun = ['torchrun', '/usr/bin/torchrun'].find(
+  (c) => spawnSync(c, ['--help'], { stdio: 'ignore' }).status === 0,
+);
 const runTorch = torchrun !== undefined || process.env.CI === 'true';
 
 let dir: string;
@@ -46,13 +48,24 @@ describe.skipIf(!runTorch)('handoff → torchrun → adopt', () => {
     projectId = studio.workspace.projects.create('CT', 'medical').id;
     await studio.runImport('test', projectId, [sample.dir]);
     runId = planPretrain(studio.workspace, projectId, {
-      imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 60, warmupSteps: 3, blr: 0.05, seed: 11, backend: 'wasm',
+      imgSize: 32,
+      patchSize: 8,
+      depth: 1,
+      decoder: '32x1',
+      batchSize: 4,
+      steps: 60,
+      warmupSteps: 3,
+      blr: 0.05,
+      seed: 11,
+      backend: 'wasm',
     }).runId;
     await studio.close();
     const controller = new AbortController();
     const result = await executePretrain(workspaceDir, runId, {
       signal: controller.signal,
-      onProgress: (progress) => { if (progress.type === 'step' && progress.step === STOP_AT) controller.abort(); },
+      onProgress: (progress) => {
+        if (progress.type === 'step' && progress.step === STOP_AT) controller.abort();
+      },
     });
     expect(result).toMatchObject({ status: 'stopped', step: STOP_AT });
   }, 180_000);
@@ -62,12 +75,20 @@ describe.skipIf(!runTorch)('handoff → torchrun → adopt', () => {
     const job = path.join(dir, 'job');
     const handed = await writeHandoff(workspaceDir, runId, job);
     expect(handed.step).toBe(STOP_AT);
-    for (const file of ['handoff.json', 'manifest.json', 'weights.safetensors', 'train_mae.py', 'README.md']) expect(fs.existsSync(path.join(job, file)), file).toBe(true);
+    for (const file of ['handoff.json', 'manifest.json', 'weights.safetensors', 'train_mae.py', 'README.md'])
+      expect(fs.existsSync(path.join(job, file)), file).toBe(true);
 
     // Debian's torch 1.13 on Python 3.11 mis-parses the default --redirects/--tee 0; 1 works everywhere.
-    const run = spawnSync(torchrun ?? 'torchrun', ['--redirects', '1', '--tee', '1', '--nproc_per_node', '2', 'train_mae.py', '--steps', '6', '--workers', '0'], {
-      cwd: job, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 240_000,
-    });
+    const run = spawnSync(
+      torchrun ?? 'torchrun',
+      ['--redirects', '1', '--tee', '1', '--nproc_per_node', '2', 'train_mae.py', '--steps', '6', '--workers', '0'],
+      {
+        cwd: job,
+        encoding: 'utf8',
+        env: { ...process.env, OMP_NUM_THREADS: '1' },
+        timeout: 240_000,
+      },
+    );
     expect(run.status, run.stderr + run.stdout).toBe(0);
 
     const adopted = await adoptHandoff(workspaceDir, projectId, job);
@@ -78,7 +99,11 @@ describe.skipIf(!runTorch)('handoff → torchrun → adopt', () => {
       childLosses: workspace.runs.metrics(adopted.runId, 'train_loss'),
       checkpoint: workspace.runs.latestCheckpoint(adopted.runId)!,
     }));
-    expect(child).toMatchObject({ parentRunId: runId, status: 'stopped', backend: expect.stringContaining('torchrun · 2 processes') });
+    expect(child).toMatchObject({
+      parentRunId: runId,
+      status: 'stopped',
+      backend: expect.stringContaining('torchrun · 2 processes'),
+    });
     // The curve is the parent's up to the hand-off, then the job's.
     expect(childLosses.map((m) => m.step)).toEqual(Array.from({ length: STOP_AT + 6 }, (_, i) => i + 1));
 
@@ -105,14 +130,21 @@ describe.skipIf(!runTorch)('handoff → torchrun → adopt', () => {
   });
 });
 
-const torchPython = ['/usr/bin/python3', 'python3'].find((python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+const torchPython = ['/usr/bin/python3', 'python3'].find(
+  (python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+);
 
 describe.skipIf(!torchPython && process.env.CI !== 'true')("the torchrun job's channel conversions", () => {
   it('convert grey, RGBA and RGB exactly as the studio does', () => {
     const script = path.join(import.meta.dirname, 'torch');
     const cases = [
       { channels: 1, target: 3, conversion: 'repeat', values: [10, 200, 30, 40] },
-      { channels: 4, target: 3, conversion: 'drop-alpha', values: Array.from({ length: 16 }, (_, index) => index * 13) },
+      {
+        channels: 4,
+        target: 3,
+        conversion: 'drop-alpha',
+        values: Array.from({ length: 16 }, (_, index) => index * 13),
+      },
       { channels: 3, target: 1, conversion: 'luminance', values: Array.from({ length: 12 }, (_, index) => index * 21) },
     ] as const;
     const code = `
@@ -128,11 +160,20 @@ for case in json.load(sys.stdin):
     raw = torch.tensor(case["values"], dtype=torch.float32).view(2, 2, case["channels"]).permute(2, 0, 1)
     out.append(dataset.normalise({"path": "x"}, raw).permute(1, 2, 0).reshape(-1).tolist())
 print(json.dumps(out))`;
-    const result = spawnSync(torchPython ?? 'python3', ['-c', code], { input: JSON.stringify(cases), encoding: 'utf8' });
+    const result = spawnSync(torchPython ?? 'python3', ['-c', code], {
+      input: JSON.stringify(cases),
+      encoding: 'utf8',
+    });
     expect(result.stderr).toBe('');
     const torchValues = JSON.parse(result.stdout) as number[][];
     cases.forEach((item, index) => {
-      const raster = { width: 2, height: 2, bands: item.channels, sampleType: 'uint8' as const, values: Uint8Array.from(item.values) };
+      const raster = {
+        width: 2,
+        height: 2,
+        bands: item.channels,
+        sampleType: 'uint8' as const,
+        values: Uint8Array.from(item.values),
+      };
       const studio = Array.from(convertRaster(raster, item.conversion, item.target).values);
       expect(torchValues[index]!.length).toBe(studio.length);
       torchValues[index]!.forEach((value, at) => expect(value).toBeCloseTo(studio[at]!, 3));

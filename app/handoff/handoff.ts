@@ -29,7 +29,19 @@ export interface HandoffJob {
   totalSteps: number;
   recipe: TrainConfig;
   /** The architecture in the script's terms (app/handoff/torch/mae_model.py). */
-  model: { img: number; patch: number; chans: number; dim: number; depth: number; heads: number; dec_dim: number; dec_depth: number; dec_heads: number; mlp: number; norm_pix: boolean };
+  model: {
+    img: number;
+    patch: number;
+    chans: number;
+    dim: number;
+    depth: number;
+    heads: number;
+    dec_dim: number;
+    dec_depth: number;
+    dec_heads: number;
+    mlp: number;
+    norm_pix: boolean;
+  };
   data: PretrainPlan['data'];
   createdAt: string;
 }
@@ -39,7 +51,8 @@ export function torchScriptsDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [path.join(here, 'torch'), path.resolve(here, '../../app/handoff/torch')];
   const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'train_mae.py')));
-  if (!found) throw new StudioError('INTERNAL', `the hand-off training script is missing (looked in ${candidates.join(', ')})`);
+  if (!found)
+    throw new StudioError('INTERNAL', `the hand-off training script is missing (looked in ${candidates.join(', ')})`);
   return found;
 }
 
@@ -50,9 +63,17 @@ const HANDOFF_FORMATS = new Set(['png', 'jpeg', 'webp', 'tiff']);
 /** The script's model description from ours. */
 export function scriptModel(config: MaeConfig): HandoffJob['model'] {
   return {
-    img: config.imgSize, patch: config.patchSize, chans: config.inChans, dim: config.embedDim, depth: config.depth,
-    heads: config.numHeads, dec_dim: config.decoderEmbedDim, dec_depth: config.decoderDepth, dec_heads: config.decoderNumHeads,
-    mlp: config.mlpRatio, norm_pix: config.normPixLoss,
+    img: config.imgSize,
+    patch: config.patchSize,
+    chans: config.inChans,
+    dim: config.embedDim,
+    depth: config.depth,
+    heads: config.numHeads,
+    dec_dim: config.decoderEmbedDim,
+    dec_depth: config.decoderDepth,
+    dec_heads: config.decoderNumHeads,
+    mlp: config.mlpRatio,
+    norm_pix: config.normPixLoss,
   };
 }
 
@@ -60,12 +81,25 @@ export function scriptModel(config: MaeConfig): HandoffJob['model'] {
  * Our checkpoint tensors (`model.*`, `optimizer.m.*`, `optimizer.v.*`) in the official layout, with the fixed position
  * tables.
  */
-export function officialCheckpointTensors(tensors: Map<string, NamedTensor>, config: MaeConfig): Map<string, NamedTensor> {
+export function officialCheckpointTensors(
+  tensors: Map<string, NamedTensor>,
+  config: MaeConfig,
+): Map<string, NamedTensor> {
   const out = new Map<string, NamedTensor>();
   const { side, numPatches } = gridSize(config);
-  out.set('pos_embed', { shape: [1, 1 + numPatches, config.embedDim], data: get2dSincosPosEmbed(config.embedDim, side, true) });
-  out.set('decoder_pos_embed', { shape: [1, 1 + numPatches, config.decoderEmbedDim], data: get2dSincosPosEmbed(config.decoderEmbedDim, side, true) });
-  for (const [prefix, target] of [['model.', ''], ['optimizer.m.', 'optimizer.m.'], ['optimizer.v.', 'optimizer.v.']] as const) {
+  out.set('pos_embed', {
+    shape: [1, 1 + numPatches, config.embedDim],
+    data: get2dSincosPosEmbed(config.embedDim, side, true),
+  });
+  out.set('decoder_pos_embed', {
+    shape: [1, 1 + numPatches, config.decoderEmbedDim],
+    data: get2dSincosPosEmbed(config.decoderEmbedDim, side, true),
+  });
+  for (const [prefix, target] of [
+    ['model.', ''],
+    ['optimizer.m.', 'optimizer.m.'],
+    ['optimizer.v.', 'optimizer.v.'],
+  ] as const) {
     for (const [name, tensor] of tensors) {
       if (!name.startsWith(prefix)) continue;
       const parameter = name.slice(prefix.length);
@@ -76,37 +110,78 @@ export function officialCheckpointTensors(tensors: Map<string, NamedTensor>, con
 }
 
 /** Writes the job for `runId` into `outDir` (which must be empty or absent). */
-export async function writeHandoff(workspaceDir: string, runId: number, outDir: string): Promise<{ dir: string; step: number; images: number }> {
+export async function writeHandoff(
+  workspaceDir: string,
+  runId: number,
+  outDir: string,
+): Promise<{ dir: string; step: number; images: number }> {
   const workspace = new Workspace(workspaceDir);
   try {
     const run = typedRun(workspace.runs.get(runId));
-    if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`);
+    if (run.kind !== 'pretrain')
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`,
+      );
     const plan = run.config;
     if (plan.recipe.domainRecipe) {
-      throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${domainRecipeSummary(plan.recipe.domainRecipe).label}` + ` run; the torchrun job implements the paper's MAE only`);
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `run ${runId} is a ${domainRecipeSummary(plan.recipe.domainRecipe).label}` +
+          ` run; the torchrun job implements the paper's MAE only`,
+      );
     }
     if (plan.recipe.maskStrategy !== 'random') {
-      throw new StudioError('INVALID_ARGUMENT', `run ${runId} masks with "${plan.recipe.maskStrategy}"; ` + `the torchrun job implements the paper's random masking only`);
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `run ${runId} masks with "${plan.recipe.maskStrategy}"; ` +
+          `the torchrun job implements the paper's random masking only`,
+      );
     }
     const checkpoint = workspace.runs.latestCheckpoint(runId);
-    if (!checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint yet: train at least until its first checkpoint`);
-    if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) throw new StudioError('INVALID_ARGUMENT', `${outDir} is not empty; choose a new folder`);
+    if (!checkpoint)
+      throw new StudioError(
+        'CONFLICT',
+        `run ${runId} has no checkpoint yet: train at least until its first checkpoint`,
+      );
+    if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0)
+      throw new StudioError('INVALID_ARGUMENT', `${outDir} is not empty; choose a new folder`);
     const entries = (ids: number[], split: 'train' | 'val') =>
       workspace.images.sources(ids).map((source, index) => {
         const id = ids[index]!;
-        if (!source) throw new StudioError('NOT_FOUND', `image ${id} of run ${runId} was removed from the project; start a new run`);
+        if (!source)
+          throw new StudioError(
+            'NOT_FOUND',
+            `image ${id} of run ${runId} was removed from the project; start a new run`,
+          );
         const { label, channels, bitDepth, format, frame, meta } = source;
-        return { id, split, path: source.path, label, channels, bitDepth, format, frame, huge: meta?.huge === true, nodata: meta?.nodata ?? null };
+        return {
+          id,
+          split,
+          path: source.path,
+          label,
+          channels,
+          bitDepth,
+          format,
+          frame,
+          huge: meta?.huge === true,
+          nodata: meta?.nodata ?? null,
+        };
       });
     const all = [...entries(plan.data.trainImageIds, 'train'), ...entries(plan.data.valImageIds, 'val')];
     // The job's reader (train_mae.py) reads whole PNG, JPEG, WebP and single-image TIFF files.
     const unreadable = all.filter((image) => !HANDOFF_FORMATS.has(image.format ?? '') || image.frame > 0 || image.huge);
     if (unreadable.length) {
       const first = unreadable[0]!;
-      const why = first.huge ? 'a slide larger than memory' : first.frame > 0 ? `frame ${first.frame + 1} of a multi-frame file` : `${first.format ?? 'unknown'} format`;
+      const why = first.huge
+        ? 'a slide larger than memory'
+        : first.frame > 0
+          ? `frame ${first.frame + 1} of a multi-frame file`
+          : `${first.format ?? 'unknown'} format`;
       throw new StudioError(
         'UNSUPPORTED',
-        `${unreadable.length} of run ${runId}'s ${all.length} images cannot be read by the torchrun job (PNG, ` + `JPEG, WebP and single-image TIFF only); first: ${first.path} (${why}). Continue this run in the studio`,
+        `${unreadable.length} of run ${runId}'s ${all.length} images cannot be read by the torchrun job (PNG, ` +
+          `JPEG, WebP and single-image TIFF only); first: ${first.path} (${why}). Continue this run in the studio`,
       );
     }
     const images = all.map(({ format: _format, frame: _frame, huge: _huge, ...image }) => image);
@@ -114,15 +189,26 @@ export async function writeHandoff(workspaceDir: string, runId: number, outDir: 
     const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
 
     fs.mkdirSync(outDir, { recursive: true });
-    await writeSafetensors(path.join(outDir, 'weights.safetensors'), officialCheckpointTensors(tensors, plan.recipe.model), {
-      step: String(meta.step), optimizerStep: String(meta.optimizerStep), source: `MAE Studio run ${runId}`,
-    });
+    await writeSafetensors(
+      path.join(outDir, 'weights.safetensors'),
+      officialCheckpointTensors(tensors, plan.recipe.model),
+      {
+        step: String(meta.step),
+        optimizerStep: String(meta.optimizerStep),
+        source: `MAE Studio run ${runId}`,
+      },
+    );
     fs.writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify({ images }, null, 1));
     const job: HandoffJob = {
-      format: 'mae-studio-handoff', version: 1,
+      format: 'mae-studio-handoff',
+      version: 1,
       run: { id: runId, projectId: run.projectId, workspace: path.resolve(workspaceDir) },
-      startStep: meta.step, totalSteps: plan.recipe.totalSteps, recipe: plan.recipe,
-      model: scriptModel(plan.recipe.model), data: plan.data, createdAt: new Date().toISOString(),
+      startStep: meta.step,
+      totalSteps: plan.recipe.totalSteps,
+      recipe: plan.recipe,
+      model: scriptModel(plan.recipe.model),
+      data: plan.data,
+      createdAt: new Date().toISOString(),
     };
     fs.writeFileSync(path.join(outDir, 'handoff.json'), JSON.stringify(job, null, 2));
     const scripts = torchScriptsDir();

@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { channelAgnosticMasks, channelPatchify, channelUnpatchify, fourierLoss, selfStandardise, tokensToPatches } from './channel-agnostic';
+import {
+  channelAgnosticMasks,
+  channelPatchify,
+  channelUnpatchify,
+  fourierLoss,
+  selfStandardise,
+  tokensToPatches,
+} from './channel-agnostic';
 import { tokenCount, validateMaeConfig } from './config';
 import { TINY_MAE, useCpuBackend } from './mae.fixtures';
 import { createMae, disposeModel, embedAllPatches, forwardMae } from './model';
@@ -17,7 +24,10 @@ const TINY_CAMAE = validateMaeConfig({ ...TINY_MAE, inChans: 5, channelAgnostic:
 
 function randomImages(seed: number, shape: [number, number, number, number], scale = 1, shift = 0): tf.Tensor4D {
   const rng = Rng.fromSeed(seed);
-  return tf.tensor4d(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => shift + scale * rng.normal()), shape);
+  return tf.tensor4d(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => shift + scale * rng.normal()),
+    shape,
+  );
 }
 
 /** Mean-pooled encoder features of every token, as a probe sees them: [B, D]. */
@@ -75,7 +85,9 @@ describe('channel-agnostic tokens (CA-MAE)', () => {
       const slice = values.slice(plane * 16, plane * 16 + 16);
       const average = slice.reduce((a, b) => a + b, 0) / 16;
       const variance = slice.reduce((sum, value) => sum + (value - average) ** 2, 0) / 16;
-      slice.forEach((value, i) => expect(standardised[plane * 16 + i]).toBeCloseTo((value - average) / Math.sqrt(variance + 1e-5), 4));
+      slice.forEach((value, i) =>
+        expect(standardised[plane * 16 + i]).toBeCloseTo((value - average) / Math.sqrt(variance + 1e-5), 4),
+      );
     }
     imgs.dispose();
   });
@@ -106,9 +118,12 @@ describe('channel-agnostic tokens (CA-MAE)', () => {
     for (let b = 0; b < 3; b++) expect(random.mask.subarray(b * 80, (b + 1) * 80).reduce((a, v) => a + v, 0)).toBe(60);
     const block = channelAgnosticMasks('block', { batchSize: 2, gridSide: 4, maskRatio: 0.75 }, 5, Rng.fromSeed(6));
     expect(block.numKeep).toBe(20);
-    for (let token = 0; token < 2 * 5; token++) expect(block.mask.subarray(token * 16, (token + 1) * 16).reduce((a, v) => a + v, 0)).toBe(12);
+    for (let token = 0; token < 2 * 5; token++)
+      expect(block.mask.subarray(token * 16, (token + 1) * 16).reduce((a, v) => a + v, 0)).toBe(12);
     // Channels are masked apart: not every channel hides the same patches.
-    const channelMasks = Array.from({ length: 5 }, (_, c) => Array.from(block.mask.subarray(c * 16, (c + 1) * 16)).join(''));
+    const channelMasks = Array.from({ length: 5 }, (_, c) =>
+      Array.from(block.mask.subarray(c * 16, (c + 1) * 16)).join(''),
+    );
     expect(new Set(channelMasks).size).toBeGreaterThan(1);
   });
 
@@ -117,7 +132,9 @@ describe('channel-agnostic tokens (CA-MAE)', () => {
     expect(specs.get('patch_embed.proj.weight')).toEqual([16, 8]);
     expect(specs.get('decoder_pred.weight')).toEqual([8, 16]);
     expect(specs.get('decoder_channel_embed')).toEqual([5, 8]);
-    expect(new Map(paramSpecs(TINY_MAE).map((spec) => [spec.name, spec.shape])).has('decoder_channel_embed')).toBe(false);
+    expect(new Map(paramSpecs(TINY_MAE).map((spec) => [spec.name, spec.shape])).has('decoder_channel_embed')).toBe(
+      false,
+    );
   });
 
   it('trains at C = 5 and embeds 3- and 6-channel images; its features ignore the order of the channels', () => {
@@ -141,14 +158,26 @@ describe('channel-agnostic tokens (CA-MAE)', () => {
     // Self-standardised inside the model: the loss does not change when a channel is rescaled and shifted.
     const rescaled = tf.add(tf.mul(imgs, tf.tensor4d([1, 30, 1, 0.01, 1], [1, 5, 1, 1])), 1000);
     expect(forwardMae(model, rescaled, masks).loss.dataSync()[0]).toBeCloseTo(loss.dataSync()[0]!, 3);
-    expect(() => forwardMae(model, imgs, channelAgnosticMasks('random', { batchSize: 2, gridSide: 2, maskRatio: 0.75 }, 4, Rng.fromSeed(1)))).toThrow('masks are for 2×16 patches, images give 2×20');
+    expect(() =>
+      forwardMae(
+        model,
+        imgs,
+        channelAgnosticMasks('random', { batchSize: 2, gridSide: 2, maskRatio: 0.75 }, 4, Rng.fromSeed(1)),
+      ),
+    ).toThrow('masks are for 2×16 patches, images give 2×20');
     tf.dispose([imgs, loss, pred!, reversed, rescaled]);
     disposeModel(model);
   });
 
   it('refuses configs it cannot honour, naming the field', () => {
-    expect(() => validateMaeConfig({ ...TINY_MAE, fourierLossWeight: 0.01 })).toThrow('mae.fourierLossWeight needs mae.channelAgnostic');
-    expect(() => validateMaeConfig({ ...TINY_CAMAE, fourierLossWeight: 2 })).toThrow('mae.fourierLossWeight must be between 0 and 1, got 2');
-    expect(() => validateMaeConfig({ ...TINY_CAMAE, featureHeads: [{ name: 'hog', width: 9 }] })).toThrow('mae.channelAgnostic: channel-agnostic tokens predict pixels only');
+    expect(() => validateMaeConfig({ ...TINY_MAE, fourierLossWeight: 0.01 })).toThrow(
+      'mae.fourierLossWeight needs mae.channelAgnostic',
+    );
+    expect(() => validateMaeConfig({ ...TINY_CAMAE, fourierLossWeight: 2 })).toThrow(
+      'mae.fourierLossWeight must be between 0 and 1, got 2',
+    );
+    expect(() => validateMaeConfig({ ...TINY_CAMAE, featureHeads: [{ name: 'hog', width: 9 }] })).toThrow(
+      'mae.channelAgnostic: channel-agnostic tokens predict pixels only',
+    );
   });
 });

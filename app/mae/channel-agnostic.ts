@@ -19,7 +19,14 @@
  * is two matrix products with fixed cos/sin tables.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { keepCount, makeMasks, masksFromScores, type MaskingOptions, type MaskSet, type MaskStrategyName } from './masking';
+import {
+  keepCount,
+  makeMasks,
+  masksFromScores,
+  type MaskingOptions,
+  type MaskSet,
+  type MaskStrategyName,
+} from './masking';
 import { get2dSincosPosEmbed } from './posEmbed';
 import type { Rng } from './rng';
 
@@ -34,7 +41,8 @@ export const DEFAULT_CHANNEL_AGNOSTIC = {
 export function channelPatchify(imgs: tf.Tensor, patchSize: number): tf.Tensor {
   const [batchSize, channels, height, width] = imgs.shape as [number, number, number, number];
   if (imgs.rank !== 4) throw new Error(`channelPatchify expects [B, C, H, W], got ${JSON.stringify(imgs.shape)}`);
-  if (height % patchSize !== 0 || width % patchSize !== 0) throw new Error(`image size ${height}×${width} must be divisible by the patch size ${patchSize}`);
+  if (height % patchSize !== 0 || width % patchSize !== 0)
+    throw new Error(`image size ${height}×${width} must be divisible by the patch size ${patchSize}`);
   const rows = height / patchSize;
   const columns = width / patchSize;
   return tf.tidy(() => {
@@ -49,7 +57,10 @@ export function channelUnpatchify(tokens: tf.Tensor, patchSize: number, channels
   const [batchSize, numTokens, patchLength] = tokens.shape as [number, number, number];
   const side = Math.round(Math.sqrt(numTokens / channels));
   if (side * side * channels !== numTokens || patchLength !== patchSize * patchSize) {
-    throw new Error(`channelUnpatchify: ${numTokens} tokens of ${patchLength} ` + `values are not ${channels} square grids of ${patchSize}² patches`);
+    throw new Error(
+      `channelUnpatchify: ${numTokens} tokens of ${patchLength} ` +
+        `values are not ${channels} square grids of ${patchSize}² patches`,
+    );
   }
   return tf.tidy(() => {
     const grouped = tf.reshape(tokens, [batchSize, channels, side, side, patchSize, patchSize]); // [B, C, h, w, p, p]
@@ -62,7 +73,13 @@ export function channelUnpatchify(tokens: tf.Tensor, patchSize: number, channels
 export function tokensToPatches(tokens: tf.Tensor, channels: number): tf.Tensor {
   const [batchSize, numTokens, width] = tokens.shape as [number, number, number];
   const numPatches = numTokens / channels;
-  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(tokens, [batchSize, channels, numPatches, width]), [0, 2, 1, 3]), [batchSize, numPatches, channels * width]));
+  return tf.tidy(() =>
+    tf.reshape(tf.transpose(tf.reshape(tokens, [batchSize, channels, numPatches, width]), [0, 2, 1, 3]), [
+      batchSize,
+      numPatches,
+      channels * width,
+    ]),
+  );
 }
 
 /** Per image and channel mean and biased variance: [B, C, 1, 1] each. */
@@ -87,7 +104,7 @@ export function selfStandardise(imgs: tf.Tensor, eps: number = DEFAULT_CHANNEL_A
  */
 export function channelPosEmbed(width: number, gridSide: number, channels: number): Float32Array {
   const grid = get2dSincosPosEmbed(width, gridSide, false);
-  const table = new Float32Array((1 + channels * grid.length / width) * width);
+  const table = new Float32Array((1 + (channels * grid.length) / width) * width);
   for (let c = 0; c < channels; c++) table.set(grid, width + c * grid.length);
   return table;
 }
@@ -102,7 +119,8 @@ export function channelOneHot(order: Int32Array, numTokens: number, channels: nu
   const perChannel = numTokens / channels;
   const values = new Float32Array(batchSize * (1 + numTokens) * channels);
   for (let b = 0; b < batchSize; b++) {
-    for (let i = 0; i < numTokens; i++) values[(b * (1 + numTokens) + 1 + i) * channels + Math.floor(order[b * numTokens + i]! / perChannel)] = 1;
+    for (let i = 0; i < numTokens; i++)
+      values[(b * (1 + numTokens) + 1 + i) * channels + Math.floor(order[b * numTokens + i]! / perChannel)] = 1;
   }
   return tf.tensor2d(values, [batchSize * (1 + numTokens), channels]);
 }
@@ -112,11 +130,18 @@ export function channelOneHot(order: Int32Array, numTokens: number, channels: nu
  * over all tokens, as the reference. `block` and `noise` draw their spatial pattern for every
  * channel on its own, so each channel hides its own L − Lkeep patches.
  */
-export function channelAgnosticMasks(strategy: MaskStrategyName, options: MaskingOptions, channels: number, rng: Rng): MaskSet {
+export function channelAgnosticMasks(
+  strategy: MaskStrategyName,
+  options: MaskingOptions,
+  channels: number,
+  rng: Rng,
+): MaskSet {
   const numPatches = options.gridSide * options.gridSide;
   const numTokens = channels * numPatches;
   if (strategy === 'random') {
-    const scores = Array.from({ length: options.batchSize }, () => Float64Array.from({ length: numTokens }, () => rng.uniform()));
+    const scores = Array.from({ length: options.batchSize }, () =>
+      Float64Array.from({ length: numTokens }, () => rng.uniform()),
+    );
     return masksFromScores(scores, numTokens, keepCount(numTokens, options.maskRatio));
   }
   // sample b·C + c
@@ -161,7 +186,11 @@ export function fourierMagnitude(imgs: tf.Tensor): tf.Tensor {
     const rowsTables = dftTables(height);
     const columnTables = width === height ? rowsTables : dftTables(width);
     const planes = tf.reshape(imgs, [batchSize * channels * height, width]);
-    const flip = (x: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(x, [batchSize * channels, height, width]), [0, 2, 1]), [batchSize * channels * width, height]);
+    const flip = (x: tf.Tensor) =>
+      tf.reshape(tf.transpose(tf.reshape(x, [batchSize * channels, height, width]), [0, 2, 1]), [
+        batchSize * channels * width,
+        height,
+      ]);
     const xc = flip(tf.matMul(planes, columnTables.cos)); // (X C_w)ᵀ per plane
     const xs = flip(tf.matMul(planes, columnTables.sin)); // (X S_w)ᵀ
     const real = tf.sub(tf.matMul(xc, rowsTables.cos), tf.matMul(xs, rowsTables.sin)); // (Cₕ X C_w − Sₕ X S_w)ᵀ
@@ -183,7 +212,8 @@ export function unshuffleByMatMul(rows: tf.Tensor, masks: MaskSet): tf.Tensor {
   const { batchSize, numPatches, restore } = masks;
   const permutation = new Float32Array(batchSize * numPatches * numPatches);
   for (let b = 0; b < batchSize; b++) {
-    for (let t = 0; t < numPatches; t++) permutation[(b * numPatches + t) * numPatches + restore[b * numPatches + t]!] = 1;
+    for (let t = 0; t < numPatches; t++)
+      permutation[(b * numPatches + t) * numPatches + restore[b * numPatches + t]!] = 1;
   }
   return tf.tidy(() => tf.matMul(tf.tensor3d(permutation, [batchSize, numPatches, numPatches]), rows));
 }

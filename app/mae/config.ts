@@ -104,7 +104,13 @@ function preset(
   decoder: keyof typeof DECODER_SIZES,
 ): (overrides?: Partial<MaeConfig>) => MaeConfig {
   return (overrides = {}) =>
-    validateMaeConfig({ ...DEFAULT_MAE_CONFIG, ...ENCODER_SIZES[encoder], patchSize, ...DECODER_SIZES[decoder], ...overrides });
+    validateMaeConfig({
+      ...DEFAULT_MAE_CONFIG,
+      ...ENCODER_SIZES[encoder],
+      patchSize,
+      ...DECODER_SIZES[decoder],
+      ...overrides,
+    });
 }
 
 /** Named presets: encoder, patch, decoder width `d` × blocks `b`. Each accepts overrides. */
@@ -133,8 +139,10 @@ export function maeConfigFromParts(
   decoder: keyof typeof DECODER_SIZES,
   overrides: Partial<MaeConfig> = {},
 ): MaeConfig {
-  if (!(encoder in ENCODER_SIZES)) throw new Error(`encoder must be one of ${Object.keys(ENCODER_SIZES).join(', ')}, got ${encoder}`);
-  if (!(decoder in DECODER_SIZES)) throw new Error(`decoder must be one of ${Object.keys(DECODER_SIZES).join(', ')}, got ${decoder}`);
+  if (!(encoder in ENCODER_SIZES))
+    throw new Error(`encoder must be one of ${Object.keys(ENCODER_SIZES).join(', ')}, got ${encoder}`);
+  if (!(decoder in DECODER_SIZES))
+    throw new Error(`decoder must be one of ${Object.keys(DECODER_SIZES).join(', ')}, got ${decoder}`);
   return preset(encoder, patchSize, decoder)(overrides);
 }
 
@@ -151,7 +159,11 @@ export function gridSize(config: Pick<MaeConfig, 'imgSize' | 'patchSize'>): { si
 export function tokenCount(
   config: Pick<MaeConfig, 'imgSize' | 'patchSize' | 'inChans' | 'channelAgnostic' | 'groupedBands'>,
 ): number {
-  const perPatch = config.groupedBands ? config.groupedBands.groups.length : config.channelAgnostic ? config.inChans : 1;
+  const perPatch = config.groupedBands
+    ? config.groupedBands.groups.length
+    : config.channelAgnostic
+      ? config.inChans
+      : 1;
   return gridSize(config).numPatches * perPatch;
 }
 
@@ -163,8 +175,16 @@ export function tokenLength(config: Pick<MaeConfig, 'patchSize' | 'inChans' | 'c
 /** Checks every shape constraint; throws naming the field and the value. Returns the config. */
 export function validateMaeConfig(config: MaeConfig): MaeConfig {
   const positive: (keyof MaeConfig)[] = [
-    'imgSize', 'patchSize', 'inChans', 'embedDim', 'depth', 'numHeads',
-    'decoderEmbedDim', 'decoderDepth', 'decoderNumHeads', 'mlpRatio',
+    'imgSize',
+    'patchSize',
+    'inChans',
+    'embedDim',
+    'depth',
+    'numHeads',
+    'decoderEmbedDim',
+    'decoderDepth',
+    'decoderNumHeads',
+    'mlpRatio',
   ];
   for (const key of positive) {
     const value = config[key];
@@ -172,27 +192,40 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
       throw new Error(`mae.${key} must be a positive integer, got ${String(value)}`);
     }
   }
-  if (typeof config.normPixLoss !== 'boolean') throw new Error(`mae.normPixLoss must be true or false, got ${String(config.normPixLoss)}`);
+  if (typeof config.normPixLoss !== 'boolean')
+    throw new Error(`mae.normPixLoss must be true or false, got ${String(config.normPixLoss)}`);
   const heads = config.featureHeads ?? [];
   for (const [index, head] of heads.entries()) {
     if (!/^[a-z]+$/.test(head.name) || heads.findIndex((other) => other.name === head.name) !== index) {
-      throw new Error(`mae.featureHeads[${index}].name must be a distinct lower-case word, got ${JSON.stringify(head.name)}`);
+      throw new Error(
+        `mae.featureHeads[${index}].name must be a distinct lower-case word, got ${JSON.stringify(head.name)}`,
+      );
     }
-    if (!Number.isInteger(head.width) || head.width < 1) throw new Error(`mae.featureHeads[${index}].width must be a positive integer, got ${String(head.width)}`);
+    if (!Number.isInteger(head.width) || head.width < 1)
+      throw new Error(`mae.featureHeads[${index}].width must be a positive integer, got ${String(head.width)}`);
   }
-  if (config.channelAgnostic !== undefined && typeof config.channelAgnostic !== 'boolean') throw new Error(`mae.channelAgnostic must be true or false, got ${String(config.channelAgnostic)}`);
-  if (config.channelAgnostic && (heads.length > 0 || config.pixelHead === false)) throw new Error('mae.channelAgnostic: channel-agnostic tokens predict pixels only (no feature heads)');
+  if (config.channelAgnostic !== undefined && typeof config.channelAgnostic !== 'boolean')
+    throw new Error(`mae.channelAgnostic must be true or false, got ${String(config.channelAgnostic)}`);
+  if (config.channelAgnostic && (heads.length > 0 || config.pixelHead === false))
+    throw new Error('mae.channelAgnostic: channel-agnostic tokens predict pixels only (no feature heads)');
   const fourier = config.fourierLossWeight;
-  if (fourier !== undefined && (typeof fourier !== 'number' || !(fourier >= 0 && fourier <= 1))) throw new Error(`mae.fourierLossWeight must be between 0 and 1, got ${String(fourier)}`);
-  if (fourier && !config.channelAgnostic) throw new Error('mae.fourierLossWeight needs mae.channelAgnostic (the Fourier term is CA-MAE\'s)');
-  if (config.pixelHead === false && heads.length === 0) throw new Error('mae.pixelHead: a model without the pixel head needs at least one feature head');
+  if (fourier !== undefined && (typeof fourier !== 'number' || !(fourier >= 0 && fourier <= 1)))
+    throw new Error(`mae.fourierLossWeight must be between 0 and 1, got ${String(fourier)}`);
+  if (fourier && !config.channelAgnostic)
+    throw new Error("mae.fourierLossWeight needs mae.channelAgnostic (the Fourier term is CA-MAE's)");
+  if (config.pixelHead === false && heads.length === 0)
+    throw new Error('mae.pixelHead: a model without the pixel head needs at least one feature head');
   if (config.groupedBands && config.channelAgnostic) {
     throw new Error('mae.groupedBands and mae.channelAgnostic are two token layouts (SatMAE, CA-MAE); choose one');
   }
   if (config.groupedBands) {
     validateGroupedBands(config.groupedBands, config.inChans);
-    if (config.embedDim < 16 || config.decoderEmbedDim < 16) throw new Error(`mae.groupedBands needs token widths of at least 16, got ${config.embedDim} and ${config.decoderEmbedDim}`);
-    if (heads.length > 0 || config.pixelHead === false) throw new Error('mae.groupedBands predicts each group\'s pixels; it cannot be combined with feature heads');
+    if (config.embedDim < 16 || config.decoderEmbedDim < 16)
+      throw new Error(
+        `mae.groupedBands needs token widths of at least 16, got ${config.embedDim} and ${config.decoderEmbedDim}`,
+      );
+    if (heads.length > 0 || config.pixelHead === false)
+      throw new Error("mae.groupedBands predicts each group's pixels; it cannot be combined with feature heads");
   }
   if (config.imgSize % config.patchSize !== 0) {
     throw new Error(`mae.imgSize (${config.imgSize}) must be divisible by mae.patchSize (${config.patchSize})`);
@@ -201,10 +234,16 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     throw new Error(`mae.embedDim (${config.embedDim}) must be divisible by mae.numHeads (${config.numHeads})`);
   }
   if (config.decoderEmbedDim % config.decoderNumHeads !== 0) {
-    throw new Error(`mae.decoderEmbedDim (${config.decoderEmbedDim}) must be ` + `divisible by mae.decoderNumHeads (${config.decoderNumHeads})`);
+    throw new Error(
+      `mae.decoderEmbedDim (${config.decoderEmbedDim}) must be ` +
+        `divisible by mae.decoderNumHeads (${config.decoderNumHeads})`,
+    );
   }
   if (config.embedDim % 4 !== 0 || config.decoderEmbedDim % 4 !== 0) {
-    throw new Error(`2-D sin-cos position embeddings need widths divisible by ` + `4, got ${config.embedDim} and ${config.decoderEmbedDim}`);
+    throw new Error(
+      `2-D sin-cos position embeddings need widths divisible by ` +
+        `4, got ${config.embedDim} and ${config.decoderEmbedDim}`,
+    );
   }
   return config;
 }
@@ -215,20 +254,25 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
  */
 export function validateGroupedBands(grouped: GroupedBands, inChans: number, field = 'mae.groupedBands'): GroupedBands {
   const { groups } = grouped;
-  if (!Array.isArray(groups) || groups.length === 0) throw new Error(`${field} must list at least one group of band indices, got ${JSON.stringify(groups)}`);
+  if (!Array.isArray(groups) || groups.length === 0)
+    throw new Error(`${field} must list at least one group of band indices, got ${JSON.stringify(groups)}`);
   const seen = new Map<number, number>();
   groups.forEach((group, g) => {
-    if (!Array.isArray(group) || group.length === 0) throw new Error(`${field}[${g}] must name at least one band, got ${JSON.stringify(group)}`);
+    if (!Array.isArray(group) || group.length === 0)
+      throw new Error(`${field}[${g}] must name at least one band, got ${JSON.stringify(group)}`);
     for (const band of group) {
-      if (!Number.isInteger(band) || band < 0 || band >= inChans) throw new Error(`${field}[${g}] must hold band indices 0..${inChans - 1}, got ${JSON.stringify(band)}`);
+      if (!Number.isInteger(band) || band < 0 || band >= inChans)
+        throw new Error(`${field}[${g}] must hold band indices 0..${inChans - 1}, got ${JSON.stringify(band)}`);
       if (seen.has(band)) {
         throw new Error(
-          `${field}[${g}] names band ${band} already in group ${seen.get(band)}; ` + 'each band belongs to one group at most',
+          `${field}[${g}] names band ${band} already in group ${seen.get(band)}; ` +
+            'each band belongs to one group at most',
         );
       }
       seen.set(band, g);
     }
   });
-  if (typeof grouped.spatialMask !== 'boolean') throw new Error(`${field}.spatialMask must be true or false, got ${JSON.stringify(grouped.spatialMask)}`);
+  if (typeof grouped.spatialMask !== 'boolean')
+    throw new Error(`${field}.spatialMask must be true or false, got ${JSON.stringify(grouped.spatialMask)}`);
   return grouped;
 }

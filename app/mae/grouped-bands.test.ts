@@ -15,14 +15,33 @@ beforeAll(useCpuBackend);
 
 /** 16×16 six-band images, 4×4 patches (L = 16), three groups of two bands. */
 const GROUPED: MaeConfig = validateMaeConfig({
-  imgSize: 16, patchSize: 4, inChans: 6, embedDim: 32, depth: 1, numHeads: 2,
-  decoderEmbedDim: 32, decoderDepth: 1, decoderNumHeads: 2, mlpRatio: 2, normPixLoss: true,
-  groupedBands: { groups: [[0, 1], [2, 3], [4, 5]], spatialMask: false },
+  imgSize: 16,
+  patchSize: 4,
+  inChans: 6,
+  embedDim: 32,
+  depth: 1,
+  numHeads: 2,
+  decoderEmbedDim: 32,
+  decoderDepth: 1,
+  decoderNumHeads: 2,
+  mlpRatio: 2,
+  normPixLoss: true,
+  groupedBands: {
+    groups: [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ],
+    spatialMask: false,
+  },
 });
 
 function images(seed: number, batchSize: number): tf.Tensor4D {
   const rng = Rng.fromSeed(seed);
-  return tf.tensor4d(Float32Array.from({ length: batchSize * 6 * 16 * 16 }, () => rng.normal()), [batchSize, 6, 16, 16]);
+  return tf.tensor4d(
+    Float32Array.from({ length: batchSize * 6 * 16 * 16 }, () => rng.normal()),
+    [batchSize, 6, 16, 16],
+  );
 }
 
 describe('grouped-band tokens (SatMAE)', () => {
@@ -36,7 +55,12 @@ describe('grouped-band tokens (SatMAE)', () => {
     const imgs = images(1, 2);
     const all = embedAllPatches(model, imgs);
     expect(all.shape).toEqual([2, 1 + 3 * 16, 32]);
-    const masks = groupedMasks('random', { batchSize: 2, gridSide: 4, maskRatio: 0.75 }, GROUPED.groupedBands!, Rng.fromSeed(2));
+    const masks = groupedMasks(
+      'random',
+      { batchSize: 2, gridSide: 4, maskRatio: 0.75 },
+      GROUPED.groupedBands!,
+      Rng.fromSeed(2),
+    );
     expect([masks.numPatches, masks.numKeep]).toEqual([48, 12]);
     const latent = forwardEncoder(model, patchify(imgs, 4), masks);
     expect(latent.shape).toEqual([2, 1 + 12, 32]);
@@ -54,7 +78,11 @@ describe('grouped-band tokens (SatMAE)', () => {
     const decoderTable = model.decoderPosEmbed.arraySync();
     expect(table).toHaveLength(1 + 48);
     expect(table[0]!.every((value) => value === 0)).toBe(true);
-    for (const [g, l] of [[0, 0], [1, 5], [2, 15]] as const) {
+    for (const [g, l] of [
+      [0, 0],
+      [1, 5],
+      [2, 15],
+    ] as const) {
       const row = table[1 + g * 16 + l]!;
       expect(row.slice(0, 24)).toEqual(Array.from(positions.subarray((1 + l) * 24, (2 + l) * 24)));
       expect(row.slice(24)).toEqual(Array.from(groups.subarray(g * 8, (g + 1) * 8)));
@@ -71,14 +99,24 @@ describe('grouped-band tokens (SatMAE)', () => {
 
   it('masks each group independently at the same ratio, or every group alike with spatialMask', () => {
     const options = { batchSize: 4, gridSide: 4, maskRatio: 0.75 };
-    const independent = groupedMasks('random', options, { groups: GROUPED.groupedBands!.groups, spatialMask: false }, Rng.fromSeed(5));
+    const independent = groupedMasks(
+      'random',
+      options,
+      { groups: GROUPED.groupedBands!.groups, spatialMask: false },
+      Rng.fromSeed(5),
+    );
     const perGroup = [0, 1, 2].map((g) => groupMask(independent, g, 3));
     for (const mask of perGroup) {
       for (let b = 0; b < 4; b++) expect(mask.subarray(b * 16, (b + 1) * 16).reduce((a, v) => a + v, 0)).toBe(12);
     }
     expect(perGroup[0]).not.toEqual(perGroup[1]);
     expect(perGroup[1]).not.toEqual(perGroup[2]);
-    const spatial = groupedMasks('block', options, { groups: GROUPED.groupedBands!.groups, spatialMask: true }, Rng.fromSeed(5));
+    const spatial = groupedMasks(
+      'block',
+      options,
+      { groups: GROUPED.groupedBands!.groups, spatialMask: true },
+      Rng.fromSeed(5),
+    );
     const shared = [0, 1, 2].map((g) => groupMask(spatial, g, 3));
     expect(shared[1]).toEqual(shared[0]);
     expect(shared[2]).toEqual(shared[0]);
@@ -100,15 +138,22 @@ describe('grouped-band tokens (SatMAE)', () => {
     const data = new Float32Array(8 * 6 * 16 * 16);
     for (let b = 0; b < 8; b++) {
       const phase = rng.uniform() * 6;
-      for (let c = 0; c < 6; c++) for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) {
-        data[((b * 6 + c) * 16 + y) * 16 + x] = Math.sin(phase + (c < 2 ? x : c < 4 ? y : x + y) / 4) * (1 + c / 6);
-      }
+      for (let c = 0; c < 6; c++)
+        for (let y = 0; y < 16; y++)
+          for (let x = 0; x < 16; x++) {
+            data[((b * 6 + c) * 16 + y) * 16 + x] = Math.sin(phase + (c < 2 ? x : c < 4 ? y : x + y) / 4) * (1 + c / 6);
+          }
     }
     const imgs = tf.tensor4d(data, [8, 6, 16, 16]);
     const losses: number[] = [];
     const maskRng = Rng.fromSeed(4);
     for (let step = 0; step < 30; step++) {
-      const masks = groupedMasks('random', { batchSize: 8, gridSide: 4, maskRatio: 0.75 }, GROUPED.groupedBands!, maskRng);
+      const masks = groupedMasks(
+        'random',
+        { batchSize: 8, gridSide: 4, maskRatio: 0.75 },
+        GROUPED.groupedBands!,
+        maskRng,
+      );
       const loss = optimizer.minimize(() => forwardMae(model, imgs, masks).loss, true, variables)!;
       losses.push(loss.dataSync()[0]!);
       loss.dispose();
@@ -123,9 +168,17 @@ describe('grouped-band tokens (SatMAE)', () => {
 
   it('refuses groups that name a band out of range, twice, or none', () => {
     const base = { ...GROUPED };
-    expect(() => validateMaeConfig({ ...base, groupedBands: { groups: [[0, 6]], spatialMask: false } })).toThrow('mae.groupedBands[0] must hold band indices 0..5, got 6');
-    expect(() => validateMaeConfig({ ...base, groupedBands: { groups: [[0, 1], [1]], spatialMask: false } })).toThrow('mae.groupedBands[1] names band 1 already in group 0');
-    expect(() => validateMaeConfig({ ...base, groupedBands: { groups: [[0], []], spatialMask: false } })).toThrow('mae.groupedBands[1] must name at least one band, got []');
-    expect(() => validateMaeConfig({ ...base, groupedBands: { groups: [], spatialMask: false } })).toThrow('mae.groupedBands must list at least one group');
+    expect(() => validateMaeConfig({ ...base, groupedBands: { groups: [[0, 6]], spatialMask: false } })).toThrow(
+      'mae.groupedBands[0] must hold band indices 0..5, got 6',
+    );
+    expect(() => validateMaeConfig({ ...base, groupedBands: { groups: [[0, 1], [1]], spatialMask: false } })).toThrow(
+      'mae.groupedBands[1] names band 1 already in group 0',
+    );
+    expect(() => validateMaeConfig({ ...base, groupedBands: { groups: [[0], []], spatialMask: false } })).toThrow(
+      'mae.groupedBands[1] must name at least one band, got []',
+    );
+    expect(() => validateMaeConfig({ ...base, groupedBands: { groups: [], spatialMask: false } })).toThrow(
+      'mae.groupedBands must list at least one group',
+    );
   });
 });

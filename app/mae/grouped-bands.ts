@@ -71,7 +71,11 @@ function groupColumns(patches: tf.Tensor, group: readonly number[], patchSize: n
 export function embedGroupTokens(param: ParamLookup, config: MaeConfig, patches: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const tokens = config.groupedBands!.groups.map((group, g) =>
-      linear(groupColumns(patches, group, config.patchSize), param(`patch_embed.${g}.proj.weight`), param(`patch_embed.${g}.proj.bias`)),
+      linear(
+        groupColumns(patches, group, config.patchSize),
+        param(`patch_embed.${g}.proj.weight`),
+        param(`patch_embed.${g}.proj.bias`),
+      ),
     ); // G × [B, L, D]
     return tokens.length === 1 ? tokens[0]! : tf.concat(tokens, 1);
   });
@@ -82,10 +86,17 @@ export function embedGroupTokens(param: ParamLookup, config: MaeConfig, patches:
  * groups (`spatialMask`), each group keeping the same count. Shuffled order: kept tokens
  * group by group, then masked tokens group by group.
  */
-export function groupedMasks(strategy: MaskStrategyName, options: MaskingOptions, grouped: GroupedBands, rng: Rng): MaskSet {
+export function groupedMasks(
+  strategy: MaskStrategyName,
+  options: MaskingOptions,
+  grouped: GroupedBands,
+  rng: Rng,
+): MaskSet {
   const numGroups = grouped.groups.length;
   const first = makeMasks(strategy, options, rng);
-  const perGroup = Array.from({ length: numGroups }, (_, g) => (g === 0 || grouped.spatialMask ? first : makeMasks(strategy, options, rng)));
+  const perGroup = Array.from({ length: numGroups }, (_, g) =>
+    g === 0 || grouped.spatialMask ? first : makeMasks(strategy, options, rng),
+  );
   const { batchSize, numPatches, numKeep } = first;
   const numMasked = numPatches - numKeep;
   const tokens = numGroups * numPatches;
@@ -111,7 +122,11 @@ export function groupedMasks(strategy: MaskStrategyName, options: MaskingOptions
 export function groupMask(masks: MaskSet, group: number, numGroups: number): Uint8Array {
   const numPatches = masks.numPatches / numGroups;
   const out = new Uint8Array(masks.batchSize * numPatches);
-  for (let b = 0; b < masks.batchSize; b++) out.set(masks.mask.subarray(b * masks.numPatches + group * numPatches, b * masks.numPatches + (group + 1) * numPatches), b * numPatches);
+  for (let b = 0; b < masks.batchSize; b++)
+    out.set(
+      masks.mask.subarray(b * masks.numPatches + group * numPatches, b * masks.numPatches + (group + 1) * numPatches),
+      b * numPatches,
+    );
   return out;
 }
 
@@ -120,7 +135,13 @@ export function groupMask(masks: MaskSet, group: number, numGroups: number): Uin
  * target patches [B, L, C·p·p] → mean over groups of each head's MSE on its masked tokens.
  * Every group masks the same count, so this equals SatMAE's sum over masked tokens / their count.
  */
-export function groupedLoss(param: ParamLookup, config: MaeConfig, hidden: tf.Tensor, patches: tf.Tensor, masks: MaskSet): tf.Scalar {
+export function groupedLoss(
+  param: ParamLookup,
+  config: MaeConfig,
+  hidden: tf.Tensor,
+  patches: tf.Tensor,
+  masks: MaskSet,
+): tf.Scalar {
   const { groups } = config.groupedBands!;
   const { batchSize } = masks;
   const numPatches = masks.numPatches / groups.length;
@@ -130,14 +151,23 @@ export function groupedLoss(param: ParamLookup, config: MaeConfig, hidden: tf.Te
   return tf.tidy(() => {
     const losses = groups.map((group, g) => {
       const start = 1 + masks.numKeep + g * numMasked;
-      const pred = linear(tf.slice(hidden, [0, start, 0], [-1, numMasked, -1]), param(`decoder_pred.${g}.weight`), param(`decoder_pred.${g}.bias`)); // [B, Lm, c_g*p*p]
+      const pred = linear(
+        tf.slice(hidden, [0, start, 0], [-1, numMasked, -1]),
+        param(`decoder_pred.${g}.weight`),
+        param(`decoder_pred.${g}.bias`),
+      ); // [B, Lm, c_g*p*p]
       const columns = groupColumns(patches, group, config.patchSize); // [B, L, c_g*p*p]
       const width = columns.shape[2]!;
       const rows = new Int32Array(batchSize * numMasked);
       for (let b = 0; b < batchSize; b++) {
-        for (let i = 0; i < numMasked; i++) rows[b * numMasked + i] = b * numPatches + shuffle[b * masks.numPatches + start - 1 + i]! - g * numPatches;
+        for (let i = 0; i < numMasked; i++)
+          rows[b * numMasked + i] = b * numPatches + shuffle[b * masks.numPatches + start - 1 + i]! - g * numPatches;
       }
-      let target = tf.reshape(gatherRows(tf.reshape(columns, [batchSize * numPatches, width]), rows), [batchSize, numMasked, width]);
+      let target = tf.reshape(gatherRows(tf.reshape(columns, [batchSize * numPatches, width]), rows), [
+        batchSize,
+        numMasked,
+        width,
+      ]);
       if (config.normPixLoss) {
         const { mean, variance } = tf.moments(target, -1, true);
         target = tf.div(tf.sub(target, mean), tf.sqrt(tf.add(tf.mul(variance, width / Math.max(1, width - 1)), 1e-6)));

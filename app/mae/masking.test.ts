@@ -7,14 +7,20 @@ const strategies: readonly MaskStrategyName[] = MASK_STRATEGIES;
 
 describe('masking', () => {
   it.each(strategies)('%s keeps exactly round(L(1 − r)) patches per sample', (strategy) => {
-    for (const [gridSide, maskRatio] of [[14, 0.75], [8, 0.6], [4, 0.5], [7, 0.9]] as const) {
+    for (const [gridSide, maskRatio] of [
+      [14, 0.75],
+      [8, 0.6],
+      [4, 0.5],
+      [7, 0.9],
+    ] as const) {
       const masks = makeMasks(strategy, { batchSize: 4, gridSide, maskRatio }, Rng.fromSeed(1));
       const numPatches = gridSide * gridSide;
       expect(masks.numKeep).toBe(Math.round(numPatches * (1 - maskRatio)));
       for (let b = 0; b < 4; b++) {
         const masked = masks.mask.subarray(b * numPatches, (b + 1) * numPatches).reduce((a, v) => a + v, 0);
         expect(masked).toBe(numPatches - masks.numKeep);
-        for (let i = 0; i < masks.numKeep; i++) expect(masks.mask[b * numPatches + masks.keep[b * masks.numKeep + i]!]).toBe(0);
+        for (let i = 0; i < masks.numKeep; i++)
+          expect(masks.mask[b * numPatches + masks.keep[b * masks.numKeep + i]!]).toBe(0);
       }
     }
   });
@@ -27,7 +33,9 @@ describe('masking', () => {
       const tokens = Array.from({ length: numPatches }, (_, l) => 100 * b + l);
       // x_masked ++ masked
       const shuffled = Array.from({ length: numPatches }, (_, i) => tokens[shuffle[b * numPatches + i]!]!);
-      expect(shuffled.slice(0, numKeep)).toEqual(Array.from(masks.keep.subarray(b * numKeep, (b + 1) * numKeep), (l) => tokens[l]));
+      expect(shuffled.slice(0, numKeep)).toEqual(
+        Array.from(masks.keep.subarray(b * numKeep, (b + 1) * numKeep), (l) => tokens[l]),
+      );
       const unshuffled = Array.from({ length: numPatches }, (_, l) => shuffled[masks.restore[b * numPatches + l]!]);
       expect(unshuffled).toEqual(tokens);
     }
@@ -44,9 +52,11 @@ describe('masking', () => {
     const borders = (strategy: MaskStrategyName): number => {
       const masks = makeMasks(strategy, { batchSize: 16, gridSide: 14, maskRatio: 0.5 }, Rng.fromSeed(2));
       let count = 0;
-      for (let b = 0; b < 16; b++) for (let r = 0; r < 14; r++) for (let c = 0; c < 13; c++) {
-        count += Number(masks.mask[b * 196 + r * 14 + c] !== masks.mask[b * 196 + r * 14 + c + 1]);
-      }
+      for (let b = 0; b < 16; b++)
+        for (let r = 0; r < 14; r++)
+          for (let c = 0; c < 13; c++) {
+            count += Number(masks.mask[b * 196 + r * 14 + c] !== masks.mask[b * 196 + r * 14 + c + 1]);
+          }
       return count;
     };
     expect(borders('block')).toBeLessThan(0.7 * borders('random'));

@@ -89,7 +89,9 @@ export function masksFromScores(scores: Float64Array[], numPatches: number, numK
 export function randomMasking(options: MaskingOptions, rng: Rng): MaskSet {
   const numPatches = options.gridSide * options.gridSide;
   const numKeep = keepCount(numPatches, options.maskRatio);
-  const scores = Array.from({ length: options.batchSize }, () => Float64Array.from({ length: numPatches }, () => rng.uniform()));
+  const scores = Array.from({ length: options.batchSize }, () =>
+    Float64Array.from({ length: numPatches }, () => rng.uniform()),
+  );
   return masksFromScores(scores, numPatches, numKeep);
 }
 
@@ -148,16 +150,18 @@ function gaussianBlur(field: Float64Array, side: number, sigma: number): Float64
   const blurRows = new Float64Array(field.length);
   const out = new Float64Array(field.length);
   const clamp = (v: number): number => Math.min(side - 1, Math.max(0, v));
-  for (let r = 0; r < side; r++) for (let c = 0; c < side; c++) {
-    let sum = 0;
-    for (let k = -radius; k <= radius; k++) sum += kernel[k + radius]! * field[r * side + clamp(c + k)]!;
-    blurRows[r * side + c] = sum / total;
-  }
-  for (let r = 0; r < side; r++) for (let c = 0; c < side; c++) {
-    let sum = 0;
-    for (let k = -radius; k <= radius; k++) sum += kernel[k + radius]! * blurRows[clamp(r + k) * side + c]!;
-    out[r * side + c] = sum / total;
-  }
+  for (let r = 0; r < side; r++)
+    for (let c = 0; c < side; c++) {
+      let sum = 0;
+      for (let k = -radius; k <= radius; k++) sum += kernel[k + radius]! * field[r * side + clamp(c + k)]!;
+      blurRows[r * side + c] = sum / total;
+    }
+  for (let r = 0; r < side; r++)
+    for (let c = 0; c < side; c++) {
+      let sum = 0;
+      for (let k = -radius; k <= radius; k++) sum += kernel[k + radius]! * blurRows[clamp(r + k) * side + c]!;
+      out[r * side + c] = sum / total;
+    }
   return out;
 }
 
@@ -177,9 +181,14 @@ export function noiseMasking(options: MaskingOptions, rng: Rng): MaskSet {
     const white = Float64Array.from({ length: numPatches }, () => rng.normal());
     const low = gaussianBlur(white, side, sigmaLow);
     const score =
-      color === 'red' ? low
-      : color === 'blue' ? white.map((v, i) => v - low[i]!)
-      : (() => { const lower = gaussianBlur(white, side, sigmaHigh); return low.map((v, i) => v - lower[i]!); })();
+      color === 'red'
+        ? low
+        : color === 'blue'
+          ? white.map((v, i) => v - low[i]!)
+          : (() => {
+              const lower = gaussianBlur(white, side, sigmaHigh);
+              return low.map((v, i) => v - lower[i]!);
+            })();
     scores.push(score); // largest values sort last: masked
   }
   return masksFromScores(scores, numPatches, numKeep);
@@ -188,10 +197,14 @@ export function noiseMasking(options: MaskingOptions, rng: Rng): MaskSet {
 /** Masks for a batch with the named strategy. */
 export function makeMasks(strategy: MaskStrategyName, options: MaskingOptions, rng: Rng): MaskSet {
   switch (strategy) {
-    case 'random': return randomMasking(options, rng);
-    case 'block': return blockMasking(options, rng);
-    case 'noise': return noiseMasking(options, rng);
-    default: throw new Error(`mask strategy must be one of ${MASK_STRATEGIES.join(', ')}, got ${String(strategy)}`);
+    case 'random':
+      return randomMasking(options, rng);
+    case 'block':
+      return blockMasking(options, rng);
+    case 'noise':
+      return noiseMasking(options, rng);
+    default:
+      throw new Error(`mask strategy must be one of ${MASK_STRATEGIES.join(', ')}, got ${String(strategy)}`);
   }
 }
 

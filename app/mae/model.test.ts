@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomMasking, type MaskSet } from './masking';
-import { createMae, disposeModel, forwardDecoder, forwardEncoder, forwardLoss, forwardMae, unshufflePrediction, type MaeModel } from './model';
+import {
+  createMae,
+  disposeModel,
+  forwardDecoder,
+  forwardEncoder,
+  forwardLoss,
+  forwardMae,
+  unshufflePrediction,
+  type MaeModel,
+} from './model';
 import { layerNorm, linear } from './ops';
 import { patchify } from './patchify';
 import { Rng } from './rng';
@@ -12,7 +21,10 @@ beforeAll(useCpuBackend);
 
 function tinyBatch(seed: number, batchSize = 2): { imgs: tf.Tensor; masks: MaskSet } {
   const rng = Rng.fromSeed(seed);
-  const imgs = tf.tensor4d(Float32Array.from({ length: batchSize * 2 * 8 * 8 }, () => rng.normal()), [batchSize, 2, 8, 8]);
+  const imgs = tf.tensor4d(
+    Float32Array.from({ length: batchSize * 2 * 8 * 8 }, () => rng.normal()),
+    [batchSize, 2, 8, 8],
+  );
   return { imgs, masks: randomMasking({ batchSize, gridSide: 2, maskRatio: 0.5 }, rng) };
 }
 
@@ -23,9 +35,16 @@ function referenceDecoder(model: MaeModel, latent: tf.Tensor, masks: MaskSet): t
     const { batchSize, numPatches, numKeep } = masks;
     const x = linear(latent, param('decoder_embed.weight'), param('decoder_embed.bias'));
     const width = x.shape[2]!;
-    const tokens = tf.concat([tf.slice(x, [0, 1, 0], [-1, -1, -1]), tf.tile(param('mask_token'), [batchSize, numPatches - numKeep, 1])], 1);
+    const tokens = tf.concat(
+      [tf.slice(x, [0, 1, 0], [-1, -1, -1]), tf.tile(param('mask_token'), [batchSize, numPatches - numKeep, 1])],
+      1,
+    );
     const restoreFlat = masks.restore.map((id, k) => Math.floor(k / numPatches) * numPatches + id);
-    const unshuffled = tf.reshape(tf.gather(tf.reshape(tokens, [-1, width]), tf.tensor1d(restoreFlat, 'int32')), [batchSize, numPatches, width]);
+    const unshuffled = tf.reshape(tf.gather(tf.reshape(tokens, [-1, width]), tf.tensor1d(restoreFlat, 'int32')), [
+      batchSize,
+      numPatches,
+      width,
+    ]);
     let y = tf.add(tf.concat([tf.slice(x, [0, 0, 0], [-1, 1, -1]), unshuffled], 1), model.decoderPosEmbed);
     y = block(y, param, 'decoder_blocks.0', model.config.decoderNumHeads);
     y = layerNorm(y, param('decoder_norm.weight'), param('decoder_norm.bias'));
@@ -49,7 +68,10 @@ describe('MaskedAutoencoderViT', () => {
   it('equals the reference unshuffled decoder and its masked-patch loss', () => {
     const model = createMae({ ...TINY_MAE, imgSize: 16 }, 3);
     const rng = Rng.fromSeed(4);
-    const imgs = tf.tensor4d(Float32Array.from({ length: 3 * 2 * 16 * 16 }, () => rng.normal()), [3, 2, 16, 16]);
+    const imgs = tf.tensor4d(
+      Float32Array.from({ length: 3 * 2 * 16 * 16 }, () => rng.normal()),
+      [3, 2, 16, 16],
+    );
     const masks = randomMasking({ batchSize: 3, gridSide: 4, maskRatio: 0.75 }, rng);
     const patches = patchify(imgs, 4);
     const latent = forwardEncoder(model, patches, masks);
@@ -61,13 +83,16 @@ describe('MaskedAutoencoderViT', () => {
     const target = patches.arraySync() as number[][][];
     const predicted = reference.arraySync() as number[][][];
     let total = 0;
-    for (let s = 0; s < 3; s++) for (let l = 0; l < 16; l++) {
-      if (!masks.mask[s * 16 + l]) continue;
-      const values = target[s]![l]!;
-      const mean = values.reduce((x, y) => x + y) / values.length;
-      const variance = values.reduce((x, y) => x + (y - mean) ** 2, 0) / (values.length - 1);
-      total += values.reduce((x, y, k) => x + (predicted[s]![l]![k]! - (y - mean) / Math.sqrt(variance + 1e-6)) ** 2, 0) / values.length;
-    }
+    for (let s = 0; s < 3; s++)
+      for (let l = 0; l < 16; l++) {
+        if (!masks.mask[s * 16 + l]) continue;
+        const values = target[s]![l]!;
+        const mean = values.reduce((x, y) => x + y) / values.length;
+        const variance = values.reduce((x, y) => x + (y - mean) ** 2, 0) / (values.length - 1);
+        total +=
+          values.reduce((x, y, k) => x + (predicted[s]![l]![k]! - (y - mean) / Math.sqrt(variance + 1e-6)) ** 2, 0) /
+          values.length;
+      }
     const { loss } = forwardMae(model, imgs, masks);
     expect(loss.dataSync()[0]).toBeCloseTo(total / (3 * 12), 5);
     tf.dispose([imgs, patches, latent, ours, reference, loss]);
@@ -84,17 +109,21 @@ describe('MaskedAutoencoderViT', () => {
     const loss = forwardLoss(model, patches, zero, masks).dataSync()[0]!;
     const values = patches.arraySync() as number[][][];
     let expected = 0;
-    for (let s = 0; s < 2; s++) for (let l = 0; l < 4; l++) if (masks.mask[s * 4 + l]) {
-      const v = values[s]![l]!;
-      const mean = v.reduce((x, y) => x + y) / 32;
-      const variance = v.reduce((x, y) => x + (y - mean) ** 2, 0) / 31;
-      expected += (31 / 32) * variance / (variance + 1e-6);
-    }
+    for (let s = 0; s < 2; s++)
+      for (let l = 0; l < 4; l++)
+        if (masks.mask[s * 4 + l]) {
+          const v = values[s]![l]!;
+          const mean = v.reduce((x, y) => x + y) / 32;
+          const variance = v.reduce((x, y) => x + (y - mean) ** 2, 0) / 31;
+          expected += ((31 / 32) * variance) / (variance + 1e-6);
+        }
     expect(loss).toBeCloseTo(expected / 4, 6);
     model.config.normPixLoss = false;
     const raw = forwardLoss(model, patches, zero, masks).dataSync()[0]!;
     let rawExpected = 0;
-    for (let s = 0; s < 2; s++) for (let l = 0; l < 4; l++) if (masks.mask[s * 4 + l]) rawExpected += values[s]![l]!.reduce((x, y) => x + y * y, 0) / 32;
+    for (let s = 0; s < 2; s++)
+      for (let l = 0; l < 4; l++)
+        if (masks.mask[s * 4 + l]) rawExpected += values[s]![l]!.reduce((x, y) => x + y * y, 0) / 32;
     expect(raw).toBeCloseTo(rawExpected / 4, 5);
     tf.dispose([imgs, patches, zero]);
     disposeModel(model);
@@ -118,7 +147,16 @@ describe('MaskedAutoencoderViT', () => {
     const lossOf = (): number => tf.tidy(() => forwardMae(model, imgs, masks).loss.dataSync()[0]!);
     const { value, grads } = tf.variableGrads(() => forwardMae(model, imgs, masks).loss, variables);
     value.dispose();
-    const checked = ['patch_embed.proj.weight', 'cls_token', 'blocks.0.attn.qkv.weight', 'blocks.0.norm1.weight', 'decoder_embed.bias', 'mask_token', 'decoder_blocks.0.mlp.fc1.weight', 'decoder_pred.weight'];
+    const checked = [
+      'patch_embed.proj.weight',
+      'cls_token',
+      'blocks.0.attn.qkv.weight',
+      'blocks.0.norm1.weight',
+      'decoder_embed.bias',
+      'mask_token',
+      'decoder_blocks.0.mlp.fc1.weight',
+      'decoder_pred.weight',
+    ];
     const epsilon = 2e-3; // float32 loss ≈ 1 carries ~1e-7 noise: numeric error ~1e-4
     for (const name of checked) {
       const variable = model.params.get(name)!;
@@ -134,7 +172,10 @@ describe('MaskedAutoencoderViT', () => {
       };
       const numeric = (at(epsilon) - at(-epsilon)) / (2 * epsilon);
       variable.assign(tf.tensor(original, variable.shape));
-      expect(Math.abs(numeric - analytic[index]!), `${name}[${index}]: numeric ${numeric} vs analytic ${analytic[index]}`).toBeLessThan(0.02 * Math.abs(analytic[index]!) + 5e-4);
+      expect(
+        Math.abs(numeric - analytic[index]!),
+        `${name}[${index}]: numeric ${numeric} vs analytic ${analytic[index]}`,
+      ).toBeLessThan(0.02 * Math.abs(analytic[index]!) + 5e-4);
     }
     tf.dispose([imgs, ...Object.values(grads)]);
     disposeModel(model);

@@ -12,7 +12,15 @@
  * scatter nor a gather gradient (see ops.ts). `unshufflePrediction` restores patch order for display.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { channelOneHot, channelPatchify, channelPosEmbed, channelUnpatchify, fourierLoss, selfStandardise, unshuffleByMatMul } from './channel-agnostic';
+import {
+  channelOneHot,
+  channelPatchify,
+  channelPosEmbed,
+  channelUnpatchify,
+  fourierLoss,
+  selfStandardise,
+  unshuffleByMatMul,
+} from './channel-agnostic';
 import { gridSize, tokenCount, validateMaeConfig, type MaeConfig } from './config';
 import { embedGroupTokens, groupedLoss, groupedPositionTables } from './grouped-bands';
 import { shuffleOrder, type MaskSet } from './masking';
@@ -46,9 +54,13 @@ export function createMae(config: MaeConfig, seed: number): MaeModel {
 function positionTables(config: MaeConfig): Pick<MaeModel, 'posEmbed' | 'decoderPosEmbed'> {
   if (config.groupedBands) return groupedPositionTables(config);
   const { side } = gridSize(config);
-  const table = (width: number) => config.channelAgnostic ? channelPosEmbed(width, side, config.inChans) : get2dSincosPosEmbed(width, side, true);
+  const table = (width: number) =>
+    config.channelAgnostic ? channelPosEmbed(width, side, config.inChans) : get2dSincosPosEmbed(width, side, true);
   const rows = 1 + tokenCount(config);
-  return { posEmbed: tf.tensor2d(table(config.embedDim), [rows, config.embedDim]), decoderPosEmbed: tf.tensor2d(table(config.decoderEmbedDim), [rows, config.decoderEmbedDim]) };
+  return {
+    posEmbed: tf.tensor2d(table(config.embedDim), [rows, config.embedDim]),
+    decoderPosEmbed: tf.tensor2d(table(config.decoderEmbedDim), [rows, config.decoderEmbedDim]),
+  };
 }
 
 /**
@@ -88,9 +100,13 @@ export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
     const patches = imageTokens(model, imgs); // [B, L, C*p*p] (CA-MAE: [B, C*L, p*p])
     const channels = imgs.shape[1]!;
     // CA-MAE embeds any channel count: the same grid positions, repeated for each channel it is given.
-    const positions = channelAgnostic && channels !== model.config.inChans
-      ? tf.tensor2d(channelPosEmbed(embedDim, gridSize(model.config).side, channels), [1 + patches.shape[1]!, embedDim])
-      : model.posEmbed;
+    const positions =
+      channelAgnostic && channels !== model.config.inChans
+        ? tf.tensor2d(channelPosEmbed(embedDim, gridSize(model.config).side, channels), [
+            1 + patches.shape[1]!,
+            embedDim,
+          ])
+        : model.posEmbed;
     // [B, T, D] + [T, D]; T = L, G·L with grouped bands, C·L with channel-agnostic tokens
     const x = tf.add(embedTokens(model, patches), tf.slice(positions, [1, 0], [-1, embedDim]));
     const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
@@ -132,10 +148,17 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
       x = tf.reshape(gatherRows(tokens, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, width]);
     } else {
       const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
-      const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, patchLength]); // [B, Lkeep, C*p*p]
+      const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, numPatches)), [
+        batchSize,
+        numKeep,
+        patchLength,
+      ]); // [B, Lkeep, C*p*p]
       x = linear(visible, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, Lkeep, D]
     }
-    const positions = gatherRows(model.posEmbed, keep.map((id) => id + 1)); // [B*Lkeep, D], skipping the cls row
+    const positions = gatherRows(
+      model.posEmbed,
+      keep.map((id) => id + 1),
+    ); // [B*Lkeep, D], skipping the cls row
     x = tf.add(x, tf.reshape(positions, [batchSize, numKeep, model.config.embedDim])); // [B, Lkeep, D]
     const cls = tf.add(param('cls_token'), tf.slice(model.posEmbed, [0, 0], [1, -1])); // [1, 1, D]
     x = tf.concat([repeatToken(cls, batchSize, 1), x], 1); // [B, 1+Lkeep, D]
@@ -182,7 +205,8 @@ function decoderHidden(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.T
       const embedded = tf.matMul(channels, param('decoder_channel_embed'));
       x = tf.add(x, tf.reshape(embedded, [batchSize, 1 + numPatches, width]));
     }
-    for (let i = 0; i < model.config.decoderDepth; i++) x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
+    for (let i = 0; i < model.config.decoderDepth; i++)
+      x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
     return layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias')); // [B, 1+L, Dd]
   });
 }
@@ -200,7 +224,8 @@ export function maskedTargets(model: MaeModel, patches: tf.Tensor, masks: MaskSe
   const shuffle = shuffleOrder(masks);
   const masked = new Int32Array(batchSize * numMasked);
   for (let b = 0; b < batchSize; b++) {
-    for (let i = 0; i < numMasked; i++) masked[b * numMasked + i] = b * numPatches + shuffle[b * numPatches + numKeep + i]!;
+    for (let i = 0; i < numMasked; i++)
+      masked[b * numMasked + i] = b * numPatches + shuffle[b * numPatches + numKeep + i]!;
   }
   return tf.tidy(() => {
     const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
@@ -247,7 +272,11 @@ function featureLoss(model: MaeModel, hidden: tf.Tensor, name: string, target: t
   const param = paramLookup(model);
   const prefix = featureHeadName(name);
   return tf.tidy(() => {
-    const pred = linear(tf.slice(hidden, [0, 1 + masks.numKeep, 0], [-1, -1, -1]), param(`${prefix}.weight`), param(`${prefix}.bias`)); // [B, L-Lkeep, W], masked only
+    const pred = linear(
+      tf.slice(hidden, [0, 1 + masks.numKeep, 0], [-1, -1, -1]),
+      param(`${prefix}.weight`),
+      param(`${prefix}.bias`),
+    ); // [B, L-Lkeep, W], masked only
     return tf.mean(tf.squaredDifference(pred, maskedTargets(model, target, masks))) as tf.Scalar;
   });
 }
@@ -257,7 +286,12 @@ function featureLoss(model: MaeModel, hidden: tf.Tensor, name: string, target: t
  * (no pred for a model without a pixel head). `targets` are a domain recipe's (see
  * `MaeTargets`); without them this is the reference MAE exactly.
  */
-export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, targets: MaeTargets = {}): { loss: tf.Scalar; pred?: tf.Tensor } {
+export function forwardMae(
+  model: MaeModel,
+  imgs: tf.Tensor,
+  masks: MaskSet,
+  targets: MaeTargets = {},
+): { loss: tf.Scalar; pred?: tf.Tensor } {
   const { imgSize, inChans, patchSize } = model.config;
   const [, channels, height, width] = imgs.shape;
   if (channels !== inChans || height !== imgSize || width !== imgSize) {
@@ -271,13 +305,19 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
   }
   if (model.config.channelAgnostic) return forwardChannelAgnostic(model, imgs, masks);
   if (targets.pixels && !sameShape(targets.pixels.shape, imgs.shape)) {
-    throw new Error(`pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, ` + `got ${JSON.stringify(targets.pixels.shape)}`);
+    throw new Error(
+      `pixel targets must have the images' shape ${JSON.stringify(imgs.shape)}, ` +
+        `got ${JSON.stringify(targets.pixels.shape)}`,
+    );
   }
   const heads = model.config.featureHeads ?? [];
   for (const head of heads) {
     const feature = targets.features?.[head.name];
     if (!feature || !sameShape(feature.shape, [masks.batchSize, masks.numPatches, head.width])) {
-      throw new Error(`feature head ${head.name} needs targets [${masks.batchSize}, ${masks.numPatches}, ${head.width}], ` + `got ${feature ? JSON.stringify(feature.shape) : 'none'}`);
+      throw new Error(
+        `feature head ${head.name} needs targets [${masks.batchSize}, ${masks.numPatches}, ${head.width}], ` +
+          `got ${feature ? JSON.stringify(feature.shape) : 'none'}`,
+      );
     }
   }
   return tf.tidy(() => {
@@ -286,7 +326,9 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
     if (model.config.groupedBands) {
       // SatMAE: one head per band group on its masked tokens; no full-image prediction to show.
       const targetPatches = targets.pixels ? patchify(targets.pixels, patchSize) : patches;
-      return { loss: groupedLoss(paramLookup(model), model.config, decoderHidden(model, latent, masks), targetPatches, masks) };
+      return {
+        loss: groupedLoss(paramLookup(model), model.config, decoderHidden(model, latent, masks), targetPatches, masks),
+      };
     }
     if (heads.length === 0) {
       const pred = forwardDecoder(model, latent, masks); // [B, L, C*p*p], shuffled
@@ -298,7 +340,11 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
     let pred: tf.Tensor | undefined;
     if (model.config.pixelHead !== false) {
       const param = paramLookup(model);
-      pred = tf.slice(linear(hidden, param('decoder_pred.weight'), param('decoder_pred.bias')), [0, 1, 0], [-1, -1, -1]); // [B, L, C*p*p]
+      pred = tf.slice(
+        linear(hidden, param('decoder_pred.weight'), param('decoder_pred.bias')),
+        [0, 1, 0],
+        [-1, -1, -1],
+      ); // [B, L, C*p*p]
       losses.unshift(forwardLoss(model, targets.pixels ? patchify(targets.pixels, patchSize) : patches, pred, masks));
     }
     return pred ? { loss: tf.addN(losses) as tf.Scalar, pred } : { loss: tf.addN(losses) as tf.Scalar };
@@ -309,7 +355,11 @@ export function forwardMae(model: MaeModel, imgs: tf.Tensor, masks: MaskSet, tar
  * CA-MAE: self-standardised channel tokens, MSE on the masked tokens, plus the Fourier term
  * between the whole predicted image (every token) and its target when `fourierLossWeight` > 0.
  */
-function forwardChannelAgnostic(model: MaeModel, imgs: tf.Tensor, masks: MaskSet): { loss: tf.Scalar; pred: tf.Tensor } {
+function forwardChannelAgnostic(
+  model: MaeModel,
+  imgs: tf.Tensor,
+  masks: MaskSet,
+): { loss: tf.Scalar; pred: tf.Tensor } {
   const { patchSize, inChans, normPixLoss, fourierLossWeight = 0 } = model.config;
   return tf.tidy(() => {
     const tokens = imageTokens(model, imgs); // [B, C*L, p*p]

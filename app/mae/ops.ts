@@ -12,7 +12,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  fusedGelu, fusedLayerNorm, fusedLinear, fusedOpAvailable, fusedSoftmax, fusedSplitHeads, GELU_KERNEL, LAYER_NORM_KERNEL, LINEAR_KERNEL, SOFTMAX_KERNEL,
+  fusedGelu,
+  fusedLayerNorm,
+  fusedLinear,
+  fusedOpAvailable,
+  fusedSoftmax,
+  fusedSplitHeads,
+  GELU_KERNEL,
+  LAYER_NORM_KERNEL,
+  LINEAR_KERNEL,
+  SOFTMAX_KERNEL,
   SPLIT_HEADS_KERNEL,
 } from '../runtime/fused-ops';
 
@@ -23,8 +32,13 @@ export type ParamLookup = (name: string) => tf.Tensor;
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor {
   const inDim = x.shape[x.shape.length - 1]!;
   const outDim = weight.shape[1]!;
-  if (weight.shape[0] !== inDim) throw new Error(`linear: input width ${inDim} does not match weight ${JSON.stringify(weight.shape)}`);
-  const plain = [x, weight, bias].every((t) => t.dtype === 'float32') && weight.rank === 2 && bias.rank === 1 && bias.shape[0] === outDim;
+  if (weight.shape[0] !== inDim)
+    throw new Error(`linear: input width ${inDim} does not match weight ${JSON.stringify(weight.shape)}`);
+  const plain =
+    [x, weight, bias].every((t) => t.dtype === 'float32') &&
+    weight.rank === 2 &&
+    bias.rank === 1 &&
+    bias.shape[0] === outDim;
   if (plain && x.rank > 0 && fusedOpAvailable(LINEAR_KERNEL)) return fusedLinear(x, weight, bias);
   const flat = tf.reshape(x, [-1, inDim]); // [N, in]
   const y = tf.add(tf.matMul(flat, weight), bias); // [N, out]
@@ -38,7 +52,13 @@ function sumToLast(t: tf.Tensor): tf.Tensor {
   return tf.sum(tf.reshape(t, [-1, t.shape[t.shape.length - 1]!]), 0); // [D]
 }
 
-const layerNormCore = tf.customGrad(((input: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: tf.Tensor, save: tf.GradSaveFunc) => {
+const layerNormCore = tf.customGrad(((
+  input: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: tf.Tensor,
+  save: tf.GradSaveFunc,
+) => {
   const { mean, variance } = tf.moments(input, -1, true);
   const inverseStd = tf.rsqrt(tf.add(variance, epsilon)); // [..., 1]
   const normalised = tf.mul(tf.sub(input, mean), inverseStd); // x̂ [..., D]
@@ -62,7 +82,10 @@ const layerNormCore = tf.customGrad(((input: tf.Tensor, gamma: tf.Tensor, beta: 
  */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps = 1e-6): tf.Tensor {
   const width = x.shape[x.shape.length - 1];
-  const plain = x.dtype === 'float32' && x.rank > 0 && [weight, bias].every((t) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === width);
+  const plain =
+    x.dtype === 'float32' &&
+    x.rank > 0 &&
+    [weight, bias].every((t) => t.dtype === 'float32' && t.rank === 1 && t.shape[0] === width);
   if (plain && fusedOpAvailable(LAYER_NORM_KERNEL)) return fusedLayerNorm(x, weight, bias, eps);
   return tf.tidy(() => layerNormCore(x, weight, bias, tf.scalar(eps)));
 }
@@ -94,11 +117,12 @@ export function gelu(x: tf.Tensor): tf.Tensor {
  */
 export function splitHeads(qkv: tf.Tensor, numHeads: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
   const [batchSize, tokens, width] = qkv.shape as [number, number, number];
-  if (qkv.rank !== 3 || width % (3 * numHeads) !== 0) throw new Error(`splitHeads: qkv ${JSON.stringify(qkv.shape)} is not [B, N, 3·${numHeads}·headDim]`);
+  if (qkv.rank !== 3 || width % (3 * numHeads) !== 0)
+    throw new Error(`splitHeads: qkv ${JSON.stringify(qkv.shape)} is not [B, N, 3·${numHeads}·headDim]`);
   if (qkv.dtype === 'float32' && fusedOpAvailable(SPLIT_HEADS_KERNEL)) return fusedSplitHeads(qkv, numHeads);
   const headDim = width / 3 / numHeads;
-  return tf.split(qkv, 3, -1).map((t) =>
-    tf.transpose(tf.reshape(t, [batchSize, tokens, numHeads, headDim]), [0, 2, 1, 3]), // [B, heads, N, headDim]
+  return tf.split(qkv, 3, -1).map(
+    (t) => tf.transpose(tf.reshape(t, [batchSize, tokens, numHeads, headDim]), [0, 2, 1, 3]), // [B, heads, N, headDim]
   ) as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 

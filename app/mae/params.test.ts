@@ -40,7 +40,17 @@ describe('MAE parameters', () => {
     expect(usesWeightDecay('blocks.0.attn.qkv.weight')).toBe(true);
     expect(usesWeightDecay('patch_embed.proj.weight')).toBe(true);
     expect(usesWeightDecay('decoder_pred.weight')).toBe(true);
-    for (const name of ['blocks.0.attn.qkv.bias', 'blocks.3.norm1.weight', 'decoder_blocks.0.norm2.weight', 'norm.weight', 'decoder_norm.weight', 'cls_token', 'mask_token', 'pos_embed', 'decoder_pos_embed']) {
+    for (const name of [
+      'blocks.0.attn.qkv.bias',
+      'blocks.3.norm1.weight',
+      'decoder_blocks.0.norm2.weight',
+      'norm.weight',
+      'decoder_norm.weight',
+      'cls_token',
+      'mask_token',
+      'pos_embed',
+      'decoder_pos_embed',
+    ]) {
       expect(usesWeightDecay(name), name).toBe(false);
     }
   });

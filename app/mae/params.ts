@@ -53,20 +53,32 @@ export function paramSpecs(config: MaeConfig): ParamSpec[] {
   const inChans = config.channelAgnostic ? 1 : config.inChans; // CA-MAE: one p·p embedding shared by every channel
   return [
     ...(config.groupedBands
-      ? config.groupedBands.groups.flatMap((group, g) => linearSpecs(`patch_embed.${g}.proj`, group.length * p * p, embedDim)) // SatMAE: one per band group
+      ? config.groupedBands.groups.flatMap((group, g) =>
+          linearSpecs(`patch_embed.${g}.proj`, group.length * p * p, embedDim),
+        ) // SatMAE: one per band group
       : linearSpecs('patch_embed.proj', inChans * p * p, embedDim)),
     { name: 'cls_token', shape: [1, 1, embedDim], init: 'normal02' },
     ...Array.from({ length: config.depth }, (_, i) => blockSpecs(`blocks.${i}`, embedDim, mlpRatio)).flat(),
     ...normSpecs('norm', embedDim),
     ...linearSpecs('decoder_embed', embedDim, decoderEmbedDim),
     { name: 'mask_token', shape: [1, 1, decoderEmbedDim], init: 'normal02' },
-    ...Array.from({ length: config.decoderDepth }, (_, i) => blockSpecs(`decoder_blocks.${i}`, decoderEmbedDim, mlpRatio)).flat(),
+    ...Array.from({ length: config.decoderDepth }, (_, i) =>
+      blockSpecs(`decoder_blocks.${i}`, decoderEmbedDim, mlpRatio),
+    ).flat(),
     ...normSpecs('decoder_norm', decoderEmbedDim),
     ...(config.groupedBands
-      ? config.groupedBands.groups.flatMap((group, g) => linearSpecs(`decoder_pred.${g}`, decoderEmbedDim, group.length * p * p)) // SatMAE: one head per band group
-      : config.pixelHead === false ? [] : linearSpecs('decoder_pred', decoderEmbedDim, p * p * inChans)),
-    ...(config.featureHeads ?? []).flatMap((head) => linearSpecs(featureHeadName(head.name), decoderEmbedDim, head.width)),
-    ...(config.channelAgnostic ? [{ name: 'decoder_channel_embed', shape: [config.inChans, decoderEmbedDim], init: 'normal02' as const }] : []),
+      ? config.groupedBands.groups.flatMap((group, g) =>
+          linearSpecs(`decoder_pred.${g}`, decoderEmbedDim, group.length * p * p),
+        ) // SatMAE: one head per band group
+      : config.pixelHead === false
+        ? []
+        : linearSpecs('decoder_pred', decoderEmbedDim, p * p * inChans)),
+    ...(config.featureHeads ?? []).flatMap((head) =>
+      linearSpecs(featureHeadName(head.name), decoderEmbedDim, head.width),
+    ),
+    ...(config.channelAgnostic
+      ? [{ name: 'decoder_channel_embed', shape: [config.inChans, decoderEmbedDim], init: 'normal02' as const }]
+      : []),
   ];
 }
 
@@ -80,9 +92,14 @@ export function initialValues(spec: ParamSpec, rng: Rng): Float32Array {
   const size = spec.shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(size);
   switch (spec.init) {
-    case 'zeros': break;
-    case 'ones': values.fill(1); break;
-    case 'normal02': for (let i = 0; i < size; i++) values[i] = 0.02 * rng.normal(); break; // torch.nn.init.normal_(std=.02)
+    case 'zeros':
+      break;
+    case 'ones':
+      values.fill(1);
+      break;
+    case 'normal02':
+      for (let i = 0; i < size; i++) values[i] = 0.02 * rng.normal();
+      break; // torch.nn.init.normal_(std=.02)
     case 'xavier': {
       // symmetric in fan-in/out: [in,out] vs torch [out,in] is moot
       const [fanIn, fanOut] = spec.shape as [number, number];

@@ -9,7 +9,16 @@ describe('get2dSincosPosEmbed', () => {
     expect(Array.from(table.subarray(0, dim))).toEqual(new Array(dim).fill(0));
     // patch (row 1, column 2) is token 1 + 1*3 + 2 = 6; quarter width 2, ω = [1, 1/100]
     const row = Array.from(table.subarray(6 * dim, 7 * dim));
-    const expected = [Math.sin(2), Math.sin(0.02), Math.cos(2), Math.cos(0.02), Math.sin(1), Math.sin(0.01), Math.cos(1), Math.cos(0.01)];
+    const expected = [
+      Math.sin(2),
+      Math.sin(0.02),
+      Math.cos(2),
+      Math.cos(0.02),
+      Math.sin(1),
+      Math.sin(0.01),
+      Math.cos(1),
+      Math.cos(0.01),
+    ];
     row.forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 6));
   });
 });

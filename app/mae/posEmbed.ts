@@ -57,7 +57,11 @@ function cubicWeight(distance: number): number {
 }
 
 /** Taps and weights mapping `outSize` samples onto `inSize` (align_corners = false, edge clamp). */
-function resampleTaps(inSize: number, outSize: number, mode: 'bilinear' | 'bicubic'): { index: number[]; weight: number[] }[] {
+function resampleTaps(
+  inSize: number,
+  outSize: number,
+  mode: 'bilinear' | 'bicubic',
+): { index: number[]; weight: number[] }[] {
   const scale = inSize / outSize;
   const taps: { index: number[]; weight: number[] }[] = [];
   for (let o = 0; o < outSize; o++) {
@@ -67,9 +71,7 @@ function resampleTaps(inSize: number, outSize: number, mode: 'bilinear' | 'bicub
     const fraction = source - base;
     const offsets = mode === 'bicubic' ? [-1, 0, 1, 2] : [0, 1];
     const index = offsets.map((d) => Math.min(inSize - 1, Math.max(0, base + d)));
-    const weight = mode === 'bicubic'
-      ? offsets.map((d) => cubicWeight(d - fraction))
-      : [1 - fraction, fraction];
+    const weight = mode === 'bicubic' ? offsets.map((d) => cubicWeight(d - fraction)) : [1 - fraction, fraction];
     taps.push({ index, weight });
   }
   return taps;
@@ -91,7 +93,9 @@ export function interpolatePosEmbed(
   const oldCount = table.length / embedDim - extraTokens;
   const oldSide = Math.round(Math.sqrt(oldCount));
   if (!Number.isInteger(oldCount) || oldSide * oldSide !== oldCount) {
-    throw new Error(`position table must hold ${extraTokens} extra rows and a square grid, got ${table.length / embedDim} rows`);
+    throw new Error(
+      `position table must hold ${extraTokens} extra rows and a square grid, got ${table.length / embedDim} rows`,
+    );
   }
   if (!Number.isInteger(newSide) || newSide < 1) throw new Error(`newSide must be a positive integer, got ${newSide}`);
   const out = new Float32Array((extraTokens + newSide * newSide) * embedDim);

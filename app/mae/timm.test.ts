@@ -15,9 +15,18 @@ describe('encoderStateDict', () => {
     const weight = state.get('patch_embed.proj.weight')!;
     expect(weight.shape).toEqual([8, 3, 4, 4]);
     const imgs = tf.randomNormal([2, 3, 8, 8]);
-    const ours = tf.tidy(() => linear(patchify(imgs, 4), model.params.get('patch_embed.proj.weight')!, model.params.get('patch_embed.proj.bias')!)); // [B, L, D]
+    const ours = tf.tidy(() =>
+      linear(
+        patchify(imgs, 4),
+        model.params.get('patch_embed.proj.weight')!,
+        model.params.get('patch_embed.proj.bias')!,
+      ),
+    ); // [B, L, D]
     const conv = tf.tidy(() => {
-      const filter = tf.transpose(tf.tensor4d(weight.data, weight.shape as [number, number, number, number]), [2, 3, 1, 0]); // [p, p, C, D]
+      const filter = tf.transpose(
+        tf.tensor4d(weight.data, weight.shape as [number, number, number, number]),
+        [2, 3, 1, 0],
+      ); // [p, p, C, D]
       // [B, h, w, D]
       const out = tf.conv2d(tf.transpose(imgs, [0, 2, 3, 1]) as tf.Tensor4D, filter as tf.Tensor4D, 4, 'valid');
       return tf.add(tf.reshape(out, [2, 4, 8]), model.params.get('patch_embed.proj.bias')!);

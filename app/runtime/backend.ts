@@ -109,7 +109,11 @@ async function tryTfjsNode(gpu: boolean): Promise<Attempt> {
   const loaded = await importOptional(name);
   if (!loaded.ok) return loaded;
   if (!(await activate('tensorflow'))) return { ok: false, why: 'the tensorflow backend did not initialise' };
-  return { ok: true, tfBackend: 'tensorflow', device: gpu ? `GPU (${nvidia!.name}) via CUDA` : `${cpuDevice()} via libtensorflow` };
+  return {
+    ok: true,
+    tfBackend: 'tensorflow',
+    device: gpu ? `GPU (${nvidia!.name}) via CUDA` : `${cpuDevice()} via libtensorflow`,
+  };
 }
 
 /** Dawn + tfjs-backend-webgpu (webgpu.ts); `auto` refuses a software adapter. */
@@ -129,9 +133,16 @@ async function tryNative(addonPath: string | undefined): Promise<Attempt> {
     const name = registerNativeBackend(load.addon);
     if (!(await activate(name))) return { ok: false, why: `native backend ${name} did not initialise` };
     const { isa } = load.addon.features();
-    return { ok: true, tfBackend: name, device: `${cpuDevice()} via native kernels (${isa}, ${load.addon.threads()} threads)` };
+    return {
+      ok: true,
+      tfBackend: name,
+      device: `${cpuDevice()} via native kernels (${isa}, ${load.addon.threads()} threads)`,
+    };
   } catch (error) {
-    return { ok: false, why: `native backend failed to register (${error instanceof Error ? error.message : String(error)})` };
+    return {
+      ok: false,
+      why: `native backend failed to register (${error instanceof Error ? error.message : String(error)})`,
+    };
   }
 }
 
@@ -143,7 +154,10 @@ async function tryWasm(): Promise<Attempt> {
     if (!(await activate('wasm'))) return { ok: false, why: 'the wasm backend did not initialise' };
     return { ok: true, tfBackend: 'wasm', device: `${cpuDevice()} via WebAssembly (1 thread in Node)` };
   } catch (error) {
-    return { ok: false, why: `@tensorflow/tfjs-backend-wasm failed (${error instanceof Error ? error.message : String(error)})` };
+    return {
+      ok: false,
+      why: `@tensorflow/tfjs-backend-wasm failed (${error instanceof Error ? error.message : String(error)})`,
+    };
   }
 }
 
@@ -153,14 +167,24 @@ async function tryCpu(): Promise<Attempt> {
   return { ok: true, tfBackend: 'cpu', device: `${cpuDevice()} via plain JavaScript` };
 }
 
-function attempt(backend: Exclude<BackendPreference, 'auto'>, options: SelectBackendOptions, auto: boolean): Promise<Attempt> {
+function attempt(
+  backend: Exclude<BackendPreference, 'auto'>,
+  options: SelectBackendOptions,
+  auto: boolean,
+): Promise<Attempt> {
   switch (backend) {
-    case 'tfjs-node-gpu': return tryTfjsNode(true);
-    case 'webgpu': return tryWebGpu(!auto);
-    case 'tfjs-node': return tryTfjsNode(false);
-    case 'native': return tryNative(options.nativeAddonPath);
-    case 'wasm': return tryWasm();
-    case 'cpu': return tryCpu();
+    case 'tfjs-node-gpu':
+      return tryTfjsNode(true);
+    case 'webgpu':
+      return tryWebGpu(!auto);
+    case 'tfjs-node':
+      return tryTfjsNode(false);
+    case 'native':
+      return tryNative(options.nativeAddonPath);
+    case 'wasm':
+      return tryWasm();
+    case 'cpu':
+      return tryCpu();
   }
 }
 
@@ -168,7 +192,10 @@ function attempt(backend: Exclude<BackendPreference, 'auto'>, options: SelectBac
  * Activates a TF.js backend. `auto` takes the first of `BACKEND_ORDER` that works; a named
  * backend that is unavailable throws `backend <name> is unavailable: <why>`.
  */
-export async function selectBackend(preference: BackendPreference = 'auto', options: SelectBackendOptions = {}): Promise<BackendSelection> {
+export async function selectBackend(
+  preference: BackendPreference = 'auto',
+  options: SelectBackendOptions = {},
+): Promise<BackendSelection> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (preference !== 'auto' && !(BACKEND_ORDER as readonly string[]).includes(preference)) {
     throw new Error(`backend must be one of auto, ${BACKEND_ORDER.join(', ')}, got ${String(preference)}`);
@@ -179,11 +206,20 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
   for (const backend of candidates) {
     const result = await attempt(backend, options, preference === 'auto');
     if (result.ok) {
-      const reason = preference === 'auto'
-        ? skipped.length ? `auto: ${skipped.join('; ')}` : 'auto: fastest available'
-        : 'requested';
+      const reason =
+        preference === 'auto'
+          ? skipped.length
+            ? `auto: ${skipped.join('; ')}`
+            : 'auto: fastest available'
+          : 'requested';
       log(`backend: ${backend} on ${result.device} (${reason})`);
-      return { backend, tfBackend: result.tfBackend, device: result.device, reason, ...(result.adapter ? { adapter: result.adapter } : {}) };
+      return {
+        backend,
+        tfBackend: result.tfBackend,
+        device: result.device,
+        reason,
+        ...(result.adapter ? { adapter: result.adapter } : {}),
+      };
     }
     if (preference !== 'auto') throw new Error(`backend ${backend} is unavailable: ${result.why}`);
     log(`backend ${backend} unavailable: ${result.why}`);

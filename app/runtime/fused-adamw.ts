@@ -28,7 +28,15 @@ export function fusedAdamWAvailable(): boolean {
 }
 
 /** New parameter and moments after one AdamW step; requires `fusedAdamWAvailable()`. */
-export function fusedAdamW(param: tf.Tensor, m: tf.Tensor, v: tf.Tensor, grad: tf.Tensor, scalars: FusedAdamWScalars): { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
-  const [nextParam, nextM, nextV] = tf.engine().runKernel(ADAMW_KERNEL, { param, m, v, grad }, { ...scalars }) as tf.Tensor[];
+export function fusedAdamW(
+  param: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  grad: tf.Tensor,
+  scalars: FusedAdamWScalars,
+): { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
+  const [nextParam, nextM, nextV] = tf
+    .engine()
+    .runKernel(ADAMW_KERNEL, { param, m, v, grad }, { ...scalars }) as tf.Tensor[];
   return { param: nextParam!, m: nextM!, v: nextV! };
 }

@@ -29,7 +29,18 @@ export const GELU_KERNEL = 'MaeGelu';
 export const GELU_GRAD_KERNEL = 'MaeGeluGrad';
 
 /** The fused kernels, each of which a backend must register to offer them. */
-export const FUSED_KERNEL_NAMES: readonly string[] = [SPLIT_HEADS_KERNEL, MERGE_HEADS_KERNEL, SOFTMAX_KERNEL, SOFTMAX_GRAD_KERNEL, LINEAR_KERNEL, LINEAR_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, GELU_KERNEL, GELU_GRAD_KERNEL];
+export const FUSED_KERNEL_NAMES: readonly string[] = [
+  SPLIT_HEADS_KERNEL,
+  MERGE_HEADS_KERNEL,
+  SOFTMAX_KERNEL,
+  SOFTMAX_GRAD_KERNEL,
+  LINEAR_KERNEL,
+  LINEAR_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  GELU_KERNEL,
+  GELU_GRAD_KERNEL,
+];
 
 /** Whether the active backend has the fused kernels. */
 export function fusedOpsAvailable(): boolean {
@@ -39,8 +50,11 @@ export function fusedOpsAvailable(): boolean {
 
 /** Each forward kernel's backward one: a backend offers an op only with both. */
 const BACKWARD_KERNEL: Record<string, string> = {
-  [SPLIT_HEADS_KERNEL]: MERGE_HEADS_KERNEL, [SOFTMAX_KERNEL]: SOFTMAX_GRAD_KERNEL, [LINEAR_KERNEL]: LINEAR_GRAD_KERNEL,
-  [LAYER_NORM_KERNEL]: LAYER_NORM_GRAD_KERNEL, [GELU_KERNEL]: GELU_GRAD_KERNEL,
+  [SPLIT_HEADS_KERNEL]: MERGE_HEADS_KERNEL,
+  [SOFTMAX_KERNEL]: SOFTMAX_GRAD_KERNEL,
+  [LINEAR_KERNEL]: LINEAR_GRAD_KERNEL,
+  [LAYER_NORM_KERNEL]: LAYER_NORM_GRAD_KERNEL,
+  [GELU_KERNEL]: GELU_GRAD_KERNEL,
 };
 
 /**
@@ -50,7 +64,8 @@ const BACKWARD_KERNEL: Record<string, string> = {
 export function fusedOpAvailable(forwardKernel: string): boolean {
   const backend = tf.getBackend();
   const backward = BACKWARD_KERNEL[forwardKernel];
-  if (!backward) throw new Error(`${forwardKernel} is not a fused forward kernel (${Object.keys(BACKWARD_KERNEL).join(', ')})`);
+  if (!backward)
+    throw new Error(`${forwardKernel} is not a fused forward kernel (${Object.keys(BACKWARD_KERNEL).join(', ')})`);
   return tf.getKernel(forwardKernel, backend) !== undefined && tf.getKernel(backward, backend) !== undefined;
 }
 
@@ -71,7 +86,9 @@ export function registerFusedGradients(): void {
       outputsToSave: [true],
       gradFunc: (dy, saved) => {
         const [y] = saved as [tf.Tensor];
-        return { logits: () => tf.engine().runKernel(SOFTMAX_GRAD_KERNEL, { dy: dy as tf.Tensor, y }, {}) as tf.Tensor };
+        return {
+          logits: () => tf.engine().runKernel(SOFTMAX_GRAD_KERNEL, { dy: dy as tf.Tensor, y }, {}) as tf.Tensor,
+        };
       },
     });
   }
@@ -81,7 +98,9 @@ export function registerFusedGradients(): void {
       inputsToSave: ['x', 'weight'],
       gradFunc: (dy, saved) => {
         const [x, weight] = saved as [tf.Tensor, tf.Tensor];
-        const [dx, dweight, dbias] = tf.engine().runKernel(LINEAR_GRAD_KERNEL, { dy: dy as tf.Tensor, x, weight }, {}) as tf.Tensor[];
+        const [dx, dweight, dbias] = tf
+          .engine()
+          .runKernel(LINEAR_GRAD_KERNEL, { dy: dy as tf.Tensor, x, weight }, {}) as tf.Tensor[];
         return { x: () => dx!, weight: () => dweight!, bias: () => dbias! };
       },
     });
@@ -95,7 +114,9 @@ export function registerFusedGradients(): void {
         const [x, gamma, mean, rstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const dyOfY = Array.isArray(dy) ? dy[0]! : dy; // mean and rstd get zeros: nothing uses them
         // One kernel gives all three; each closure hands out its share.
-        const [dx, dgamma, dbeta] = tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL, { dy: dyOfY, x, gamma, mean, rstd }, {}) as tf.Tensor[];
+        const [dx, dgamma, dbeta] = tf
+          .engine()
+          .runKernel(LAYER_NORM_GRAD_KERNEL, { dy: dyOfY, x, gamma, mean, rstd }, {}) as tf.Tensor[];
         return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
       },
     });

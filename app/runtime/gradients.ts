@@ -26,7 +26,8 @@ export function ensureGradients(): Promise<void> {
           return nextResolve(specifier, context);
         } catch (error) {
           const insideCore = context.parentURL?.includes('/@tensorflow/tfjs-core/dist/') ?? false;
-          if (insideCore && specifier.startsWith('.') && !specifier.endsWith('.js')) return nextResolve(`${specifier}.js`, context);
+          if (insideCore && specifier.startsWith('.') && !specifier.endsWith('.js'))
+            return nextResolve(`${specifier}.js`, context);
           throw error;
         }
       },

@@ -11,26 +11,107 @@ import { fileURLToPath } from 'node:url';
 
 /** The functions the addon exports (native/src/addon.cc). Outputs are caller-allocated. */
 export interface NativeAddon {
-  matMul(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number, transposeA: boolean, transposeB: boolean, aOffsets: Int32Array, bOffsets: Int32Array): void;
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, aStrides: Int32Array, bStrides: Int32Array): void;
+  matMul(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    aOffsets: Int32Array,
+    bOffsets: Int32Array,
+  ): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    shape: Int32Array,
+    aStrides: Int32Array,
+    bStrides: Int32Array,
+  ): void;
   unary(op: number, x: Float32Array, out: Float32Array): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** Softmax's gradient: dx = dy·y − (Σ_row dy·y)·y over rows of [rows, cols]. */
   softmaxGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
-  stridedCopy(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, shape: Int32Array, srcStrides: Int32Array, dstStrides: Int32Array): void;
+  stridedCopy(
+    src: Float32Array,
+    srcOffset: number,
+    dst: Float32Array,
+    dstOffset: number,
+    shape: Int32Array,
+    srcStrides: Int32Array,
+    dstStrides: Int32Array,
+  ): void;
   gather(x: Float32Array, indices: Int32Array, out: Float32Array, outer: number, rows: number, inner: number): void;
   /** Writes the updated parameter and moments to the three out arrays (see fused-adamw.ts for the scalars). */
-  adamw(param: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, outParam: Float32Array, outM: Float32Array, outV: Float32Array,
-    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, rootCorrection2: number, epsilon: number, decayFactor: number, stepSize: number): void;
+  adamw(
+    param: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    grad: Float32Array,
+    outParam: Float32Array,
+    outM: Float32Array,
+    outV: Float32Array,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    rootCorrection2: number,
+    epsilon: number,
+    decayFactor: number,
+    stepSize: number,
+  ): void;
   /** y [rows, out] = x [rows, in] · weight [in, out] + bias [out]. */
-  linear(x: Float32Array, weight: Float32Array, bias: Float32Array, y: Float32Array, rows: number, inDim: number, outDim: number): void;
+  linear(
+    x: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array,
+    y: Float32Array,
+    rows: number,
+    inDim: number,
+    outDim: number,
+  ): void;
   /** linear's gradients: dy·weightᵀ, xᵀ·dy and Σ_rows dy. */
-  linearGrad(dy: Float32Array, x: Float32Array, weight: Float32Array, dx: Float32Array, dweight: Float32Array, dbias: Float32Array, rows: number, inDim: number, outDim: number): void;
+  linearGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    dx: Float32Array,
+    dweight: Float32Array,
+    dbias: Float32Array,
+    rows: number,
+    inDim: number,
+    outDim: number,
+  ): void;
   /** LayerNorm over the rows of x [rows, cols]; writes y and each row's mean and 1/√(var + ε). */
-  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, cols: number, epsilon: number): void;
+  layerNorm(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    cols: number,
+    epsilon: number,
+  ): void;
   /** LayerNorm's gradients from dy, x and the forward's mean and rstd. */
-  layerNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number): void;
+  layerNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
   /** Exact GELU, x·Φ(x). */
   gelu(x: Float32Array, y: Float32Array): void;
   /** GELU's gradient, dy·(Φ(x) + x·φ(x)). */
@@ -79,6 +160,9 @@ export function loadNativeAddon(path?: string): AddonLoad {
     loaded = { ok: true, addon, path: chosen, baseline: resolve(baseline) };
     return loaded;
   } catch (error) {
-    return { ok: false, why: `native addon ${baseline} failed to load (${error instanceof Error ? error.message : String(error)})` };
+    return {
+      ok: false,
+      why: `native addon ${baseline} failed to load (${error instanceof Error ? error.message : String(error)})`,
+    };
   }
 }

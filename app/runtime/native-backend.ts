@@ -21,13 +21,18 @@ export const NATIVE_BACKEND = 'native';
 export function registerNativeBackend(addon: NativeAddon): string {
   if (tf.findBackendFactory(NATIVE_BACKEND)) return NATIVE_BACKEND;
   const cpuConfigs = tf.getKernelsForBackend('cpu');
-  if (cpuConfigs.length === 0) throw new Error('native backend: the cpu backend\'s kernels are not registered');
+  if (cpuConfigs.length === 0) throw new Error("native backend: the cpu backend's kernels are not registered");
   const cpuKernels = new Map<string, KernelFunc>(cpuConfigs.map((config) => [config.kernelName, config.kernelFunc]));
   const replaced = nativeKernels(addon, cpuKernels);
   for (const config of cpuConfigs) {
-    tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: replaced.get(config.kernelName) ?? config.kernelFunc });
+    tf.registerKernel({
+      ...config,
+      backendName: NATIVE_BACKEND,
+      kernelFunc: replaced.get(config.kernelName) ?? config.kernelFunc,
+    });
   }
-  for (const [kernelName, kernelFunc] of nativeOnlyKernels(addon)) tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc });
+  for (const [kernelName, kernelFunc] of nativeOnlyKernels(addon))
+    tf.registerKernel({ kernelName, backendName: NATIVE_BACKEND, kernelFunc });
   registerFusedGradients();
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
   return NATIVE_BACKEND;

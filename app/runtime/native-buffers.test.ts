@@ -97,7 +97,9 @@ describe.runIf(load.ok)('native backend buffer recycling', () => {
     churn(40);
     tf.tidy(() => tf.add(tf.range(0, SIZE * 3), tf.scalar(-1))); // an output of the size x had
     expect(pool().reused).toBeGreaterThan(before);
-    rows.forEach((row, i) => expect(row.dataSync()).toEqual(Float32Array.from({ length: SIZE }, (_, j) => i * SIZE + j + 1)));
+    rows.forEach((row, i) =>
+      expect(row.dataSync()).toEqual(Float32Array.from({ length: SIZE }, (_, j) => i * SIZE + j + 1)),
+    );
     tf.dispose(rows);
   });
 

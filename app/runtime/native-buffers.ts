@@ -112,13 +112,23 @@ export class BufferPool {
 export class NativeBackend extends MathBackendCPU {
   readonly buffers = new BufferPool();
 
-  override write(values: Parameters<MathBackendCPU['write']>[0], shape: number[], dtype: Parameters<MathBackendCPU['write']>[2]): DataId {
+  override write(
+    values: Parameters<MathBackendCPU['write']>[0],
+    shape: number[],
+    dtype: Parameters<MathBackendCPU['write']>[2],
+  ): DataId {
     const dataId = super.write(values, shape, dtype);
     this.buffers.stored(dataId, values);
     return dataId;
   }
 
-  override move(dataId: DataId, values: Parameters<MathBackendCPU['move']>[1], shape: number[], dtype: Parameters<MathBackendCPU['move']>[3], refCount: number): void {
+  override move(
+    dataId: DataId,
+    values: Parameters<MathBackendCPU['move']>[1],
+    shape: number[],
+    dtype: Parameters<MathBackendCPU['move']>[3],
+    refCount: number,
+  ): void {
     super.move(dataId, values, shape, dtype, refCount);
     this.buffers.escaped(values);
   }

@@ -8,15 +8,28 @@ import { util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
 import {
-  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, MERGE_HEADS_KERNEL, SOFTMAX_GRAD_KERNEL,
-  SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL,
+  GELU_GRAD_KERNEL,
+  GELU_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
+  LINEAR_GRAD_KERNEL,
+  LINEAR_KERNEL,
+  MERGE_HEADS_KERNEL,
+  SOFTMAX_GRAD_KERNEL,
+  SOFTMAX_KERNEL,
+  SPLIT_HEADS_KERNEL,
 } from './fused-ops';
 import type { NativeAddon } from './native-addon';
 import { NativeBackend, outputArray } from './native-buffers';
 import { floats, output, softmaxLastAxis } from './native-kernels';
 
 /** The float32 values of each named input, or an error naming the kernel and the input. */
-function inputValues<Name extends string>(kernel: string, backend: MathBackendCPU, inputs: Record<Name, TensorInfo>, names: readonly Name[]): Float32Array[] {
+function inputValues<Name extends string>(
+  kernel: string,
+  backend: MathBackendCPU,
+  inputs: Record<Name, TensorInfo>,
+  names: readonly Name[],
+): Float32Array[] {
   return names.map((name) => {
     const values = floats(backend, inputs[name]);
     if (!values) throw new Error(`${kernel}: ${name} must be a float32 tensor, got ${inputs[name].dtype}`);
@@ -25,7 +38,8 @@ function inputValues<Name extends string>(kernel: string, backend: MathBackendCP
 }
 
 function requireShape(kernel: string, what: string, shape: readonly number[], expected: readonly number[]): void {
-  if (!util.arraysEqual([...shape], [...expected])) throw new Error(`${kernel}: ${what} has shape [${shape}], expected [${expected}]`);
+  if (!util.arraysEqual([...shape], [...expected]))
+    throw new Error(`${kernel}: ${what} has shape [${shape}], expected [${expected}]`);
 }
 
 /** Rows and columns of `shape` seen as [rows, last axis]. */
@@ -42,18 +56,45 @@ function adamW(addon: NativeAddon): KernelFunc {
   return (args) => {
     const backend = args.backend as MathBackendCPU;
     const inputs = args.inputs as Record<'param' | 'm' | 'v' | 'grad', TensorInfo>;
-    const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } = args.attrs as unknown as FusedAdamWScalars;
-    const [param, m, v, grad] = inputValues(ADAMW_KERNEL, backend, inputs, ['param', 'm', 'v', 'grad']) as [Float32Array, Float32Array, Float32Array, Float32Array];
-    if (!util.arraysEqual(inputs.param.shape, inputs.grad.shape)) throw new Error(`${ADAMW_KERNEL}: gradient shape ${inputs.grad.shape} differs from parameter ${inputs.param.shape}`);
-    if (m.length !== param.length || v.length !== param.length) throw new Error(`${ADAMW_KERNEL}: moments of ${m.length} and ${v.length} values for a parameter of ${param.length}`);
+    const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } =
+      args.attrs as unknown as FusedAdamWScalars;
+    const [param, m, v, grad] = inputValues(ADAMW_KERNEL, backend, inputs, ['param', 'm', 'v', 'grad']) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
+    if (!util.arraysEqual(inputs.param.shape, inputs.grad.shape))
+      throw new Error(
+        `${ADAMW_KERNEL}: gradient shape ${inputs.grad.shape} differs from parameter ${inputs.param.shape}`,
+      );
+    if (m.length !== param.length || v.length !== param.length)
+      throw new Error(
+        `${ADAMW_KERNEL}: moments of ${m.length} and ${v.length} values for a parameter of ${param.length}`,
+      );
     const targets = [inputs.param, inputs.m, inputs.v].map((t) => {
       const inPlace = backend instanceof NativeBackend ? backend.exclusiveValues(t) : null;
       return { t, inPlace, values: inPlace ?? outputArray(backend, param.length) };
     });
     const [outParam, outM, outV] = targets.map((target) => target.values) as [Float32Array, Float32Array, Float32Array];
     // Scalars rounded to float32 from the same doubles as the composite ops' tf.scalar()s.
-    addon.adamw(param, m, v, grad, outParam, outM, outV, beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(correction2), epsilon,
-      weightDecay > 0 ? 1 - lr * weightDecay : 1, lr / correction1);
+    addon.adamw(
+      param,
+      m,
+      v,
+      grad,
+      outParam,
+      outM,
+      outV,
+      beta1,
+      1 - beta1,
+      beta2,
+      1 - beta2,
+      Math.sqrt(correction2),
+      epsilon,
+      weightDecay > 0 ? 1 - lr * weightDecay : 1,
+      lr / correction1,
+    );
     return targets.map(({ t, inPlace, values }) => {
       if (!inPlace) return output(backend, [...inputs.param.shape], values);
       backend.incRef(t.dataId);
@@ -67,7 +108,11 @@ function adamW(addon: NativeAddon): KernelFunc {
  * (`strides`), the same axes' strides in a dense head tensor (`dense`), and the offset between
  * parts (0 q, 1 k, 2 v).
  */
-function headStrides(tokens: number, numHeads: number, headDim: number): { strides: Int32Array; dense: Int32Array; partOffset: number } {
+function headStrides(
+  tokens: number,
+  numHeads: number,
+  headDim: number,
+): { strides: Int32Array; dense: Int32Array; partOffset: number } {
   const width = 3 * numHeads * headDim;
   return {
     strides: Int32Array.of(tokens * width, headDim, width, 1),
@@ -83,7 +128,8 @@ function splitHeads(addon: NativeAddon): KernelFunc {
     const { numHeads } = args.attrs as { numHeads: number };
     const [qkv] = inputValues(SPLIT_HEADS_KERNEL, backend, inputs, ['qkv']) as [Float32Array];
     const [batch, tokens, width] = inputs.qkv.shape as [number, number, number];
-    if (inputs.qkv.shape.length !== 3 || width % (3 * numHeads) !== 0) throw new Error(`${SPLIT_HEADS_KERNEL}: qkv [${inputs.qkv.shape}] is not [B, N, 3·${numHeads}·headDim]`);
+    if (inputs.qkv.shape.length !== 3 || width % (3 * numHeads) !== 0)
+      throw new Error(`${SPLIT_HEADS_KERNEL}: qkv [${inputs.qkv.shape}] is not [B, N, 3·${numHeads}·headDim]`);
     const headDim = width / (3 * numHeads);
     const shape = [batch, numHeads, tokens, headDim];
     const { strides, dense, partOffset } = headStrides(tokens, numHeads, headDim);
@@ -107,7 +153,10 @@ function mergeHeads(addon: NativeAddon): KernelFunc {
     const [batch, numHeads, tokens, headDim] = shape;
     const { strides, dense, partOffset } = headStrides(tokens, numHeads, headDim);
     const out = outputArray(backend, 3 * parts[0]!.length);
-    if (out.length > 0) parts.forEach((values, part) => addon.stridedCopy(values, 0, out, part * partOffset, Int32Array.from(shape), dense, strides));
+    if (out.length > 0)
+      parts.forEach((values, part) =>
+        addon.stridedCopy(values, 0, out, part * partOffset, Int32Array.from(shape), dense, strides),
+      );
     return output(backend, [batch, tokens, 3 * numHeads * headDim], out);
   };
 }
@@ -139,8 +188,15 @@ function linear(addon: NativeAddon): KernelFunc {
   return (args) => {
     const backend = args.backend as MathBackendCPU;
     const inputs = args.inputs as Record<'x' | 'weight' | 'bias', TensorInfo>;
-    const [x, weight, bias] = inputValues(LINEAR_KERNEL, backend, inputs, ['x', 'weight', 'bias']) as [Float32Array, Float32Array, Float32Array];
-    if (inputs.x.shape.length === 0 || inputs.weight.shape.length !== 2) throw new Error(`${LINEAR_KERNEL}: x must have an axis and weight two, got [${inputs.x.shape}] and [${inputs.weight.shape}]`);
+    const [x, weight, bias] = inputValues(LINEAR_KERNEL, backend, inputs, ['x', 'weight', 'bias']) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
+    if (inputs.x.shape.length === 0 || inputs.weight.shape.length !== 2)
+      throw new Error(
+        `${LINEAR_KERNEL}: x must have an axis and weight two, got [${inputs.x.shape}] and [${inputs.weight.shape}]`,
+      );
     const [rows, inDim] = rowsAndColumns(inputs.x.shape);
     const outDim = inputs.weight.shape[1]!;
     requireShape(LINEAR_KERNEL, 'weight', inputs.weight.shape, [inDim, outDim]);
@@ -155,7 +211,11 @@ function linearGrad(addon: NativeAddon): KernelFunc {
   return (args) => {
     const backend = args.backend as MathBackendCPU;
     const inputs = args.inputs as Record<'dy' | 'x' | 'weight', TensorInfo>;
-    const [dy, x, weight] = inputValues(LINEAR_GRAD_KERNEL, backend, inputs, ['dy', 'x', 'weight']) as [Float32Array, Float32Array, Float32Array];
+    const [dy, x, weight] = inputValues(LINEAR_GRAD_KERNEL, backend, inputs, ['dy', 'x', 'weight']) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
     const [rows, inDim] = rowsAndColumns(inputs.x.shape);
     const outDim = inputs.weight.shape[1] ?? 0;
     requireShape(LINEAR_GRAD_KERNEL, 'weight', inputs.weight.shape, [inDim, outDim]);
@@ -164,7 +224,11 @@ function linearGrad(addon: NativeAddon): KernelFunc {
     const dweight = outputArray(backend, weight.length);
     const dbias = outputArray(backend, outDim);
     addon.linearGrad(dy, x, weight, dx, dweight, dbias, rows, inDim, outDim);
-    return [output(backend, [...inputs.x.shape], dx), output(backend, [inDim, outDim], dweight), output(backend, [outDim], dbias)];
+    return [
+      output(backend, [...inputs.x.shape], dx),
+      output(backend, [inDim, outDim], dweight),
+      output(backend, [outDim], dbias),
+    ];
   };
 }
 
@@ -173,7 +237,11 @@ function layerNorm(addon: NativeAddon): KernelFunc {
     const backend = args.backend as MathBackendCPU;
     const inputs = args.inputs as Record<'x' | 'gamma' | 'beta', TensorInfo>;
     const { epsilon } = args.attrs as { epsilon: number };
-    const [x, gamma, beta] = inputValues(LAYER_NORM_KERNEL, backend, inputs, ['x', 'gamma', 'beta']) as [Float32Array, Float32Array, Float32Array];
+    const [x, gamma, beta] = inputValues(LAYER_NORM_KERNEL, backend, inputs, ['x', 'gamma', 'beta']) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
     if (inputs.x.shape.length === 0) throw new Error(`${LAYER_NORM_KERNEL}: x must have at least one axis`);
     const [rows, cols] = rowsAndColumns(inputs.x.shape);
     requireShape(LAYER_NORM_KERNEL, 'gamma', inputs.gamma.shape, [cols]);
@@ -183,7 +251,11 @@ function layerNorm(addon: NativeAddon): KernelFunc {
     const rstd = outputArray(backend, rows);
     addon.layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, epsilon);
     const rowShape = [...inputs.x.shape.slice(0, -1), 1]; // [..., 1], as tf.moments with keepDims
-    return [output(backend, [...inputs.x.shape], y), output(backend, rowShape, mean), output(backend, [...rowShape], rstd)];
+    return [
+      output(backend, [...inputs.x.shape], y),
+      output(backend, rowShape, mean),
+      output(backend, [...rowShape], rstd),
+    ];
   };
 }
 
@@ -191,11 +263,18 @@ function layerNormGrad(addon: NativeAddon): KernelFunc {
   return (args) => {
     const backend = args.backend as MathBackendCPU;
     const inputs = args.inputs as Record<'dy' | 'x' | 'gamma' | 'mean' | 'rstd', TensorInfo>;
-    const [dy, x, gamma, mean, rstd] = inputValues(LAYER_NORM_GRAD_KERNEL, backend, inputs, ['dy', 'x', 'gamma', 'mean', 'rstd']) as Float32Array[];
+    const [dy, x, gamma, mean, rstd] = inputValues(LAYER_NORM_GRAD_KERNEL, backend, inputs, [
+      'dy',
+      'x',
+      'gamma',
+      'mean',
+      'rstd',
+    ]) as Float32Array[];
     const [rows, cols] = rowsAndColumns(inputs.x.shape);
     requireShape(LAYER_NORM_GRAD_KERNEL, 'dy', inputs.dy.shape, inputs.x.shape);
     requireShape(LAYER_NORM_GRAD_KERNEL, 'gamma', inputs.gamma.shape, [cols]);
-    if (mean!.length !== rows || rstd!.length !== rows) throw new Error(`${LAYER_NORM_GRAD_KERNEL}: mean and rstd need one value per row (${rows})`);
+    if (mean!.length !== rows || rstd!.length !== rows)
+      throw new Error(`${LAYER_NORM_GRAD_KERNEL}: mean and rstd need one value per row (${rows})`);
     const dx = outputArray(backend, x!.length);
     const dgamma = outputArray(backend, cols);
     const dbeta = outputArray(backend, cols);

@@ -7,8 +7,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gelu, layerNorm, linear, softmax, splitHeads } from '../mae/ops';
 import {
-  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, MERGE_HEADS_KERNEL, SOFTMAX_GRAD_KERNEL,
-  SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL,
+  GELU_GRAD_KERNEL,
+  GELU_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
+  LINEAR_GRAD_KERNEL,
+  LINEAR_KERNEL,
+  MERGE_HEADS_KERNEL,
+  SOFTMAX_GRAD_KERNEL,
+  SOFTMAX_KERNEL,
+  SPLIT_HEADS_KERNEL,
 } from './fused-ops';
 
 /** How an input's values are drawn. */
@@ -43,8 +51,33 @@ const nonzero = (...shape: number[]): InputSpec => ({ shape, fill: 'nonzero' });
 const indices = (below: number, ...shape: number[]): InputSpec => ({ shape, fill: { indices: below } });
 
 /** Values where transcendental approximations tend to go wrong. */
-export const SPECIAL_VALUES = [0, -0, 1e-30, -1e-30, 1e-40, -1e-40, 0.5, -0.5, 3.9, -4.1, 9.5, -9.5, 20, -20, 87, 88.8, 89, -87, -103, -104,
-  1e30, -1e30, Infinity, -Infinity, NaN];
+export const SPECIAL_VALUES = [
+  0,
+  -0,
+  1e-30,
+  -1e-30,
+  1e-40,
+  -1e-40,
+  0.5,
+  -0.5,
+  3.9,
+  -4.1,
+  9.5,
+  -9.5,
+  20,
+  -20,
+  87,
+  88.8,
+  89,
+  -87,
+  -103,
+  -104,
+  1e30,
+  -1e30,
+  Infinity,
+  -Infinity,
+  NaN,
+];
 
 /**
  * TF.js's gradients of these do not sum over broadcast axes (SquaredDifference, Maximum and
@@ -54,7 +87,13 @@ export const SPECIAL_VALUES = [0, -0, 1e-30, -1e-30, 1e-40, -1e-40, 0.5, -0.5, 3
 const GRADIENT_IGNORES_BROADCAST = new Set(['SquaredDifference', 'Maximum', 'Minimum', 'BatchMatMul']);
 
 const BINARY_OPS: Record<string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
-  Add: tf.add, Sub: tf.sub, Multiply: tf.mul, RealDiv: tf.div, SquaredDifference: tf.squaredDifference, Maximum: tf.maximum, Minimum: tf.minimum,
+  Add: tf.add,
+  Sub: tf.sub,
+  Multiply: tf.mul,
+  RealDiv: tf.div,
+  SquaredDifference: tf.squaredDifference,
+  Maximum: tf.maximum,
+  Minimum: tf.minimum,
 };
 
 function binaryCases(name: string, op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): KernelCase[] {
@@ -68,45 +107,88 @@ function binaryCases(name: string, op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor
     ['1-element dims everywhere', [1, 1, 1], [1, 1]],
     ['broadcast inside, rank 4 by 3', [2, 3, 1, 4], [3, 5, 1]],
     ['empty dimension', [2, 0, 3], [3]],
-    ['rank 9 that no axes merge away (beyond the addon\'s rank 8)', [2, 1, 2, 1, 2, 1, 2, 1, 2], [1, 2, 1, 2, 1, 2, 1, 2, 1]],
+    [
+      "rank 9 that no axes merge away (beyond the addon's rank 8)",
+      [2, 1, 2, 1, 2, 1, 2, 1, 2],
+      [1, 2, 1, 2, 1, 2, 1, 2, 1],
+    ],
     ['threaded, both broadcast', [33, 1, 517], [1, 7, 517], true],
     ['threaded, column broadcast of a long row', [3, 40001], [3, 1], true],
   ];
   return shapes.map(([label, a, b, threaded]) => ({
-    label: `${label} ${JSON.stringify(a)}·${JSON.stringify(b)}`, inputs: [normal(...a), right(...b)], op: ([x, y]) => op(x!, y!), threaded,
+    label: `${label} ${JSON.stringify(a)}·${JSON.stringify(b)}`,
+    inputs: [normal(...a), right(...b)],
+    op: ([x, y]) => op(x!, y!),
+    threaded,
     native: a.length <= 8,
     gradient: !GRADIENT_IGNORES_BROADCAST.has(name) || a.join() === b.join(),
   }));
 }
 
 const UNARY_OPS: Record<string, [(x: tf.Tensor) => tf.Tensor, (...shape: number[]) => InputSpec]> = {
-  Exp: [tf.exp, normal], Erf: [tf.erf, normal], Sqrt: [tf.sqrt, positive], Rsqrt: [tf.rsqrt, positive], Square: [tf.square, normal],
-  Neg: [tf.neg, normal], Reciprocal: [tf.reciprocal, nonzero], Log: [tf.log, positive], Abs: [tf.abs, nonzero], Relu: [tf.relu, nonzero],
-  Tanh: [tf.tanh, normal], Sigmoid: [tf.sigmoid, normal],
+  Exp: [tf.exp, normal],
+  Erf: [tf.erf, normal],
+  Sqrt: [tf.sqrt, positive],
+  Rsqrt: [tf.rsqrt, positive],
+  Square: [tf.square, normal],
+  Neg: [tf.neg, normal],
+  Reciprocal: [tf.reciprocal, nonzero],
+  Log: [tf.log, positive],
+  Abs: [tf.abs, nonzero],
+  Relu: [tf.relu, nonzero],
+  Tanh: [tf.tanh, normal],
+  Sigmoid: [tf.sigmoid, normal],
 };
 
 function unaryCases(op: (x: tf.Tensor) => tf.Tensor, input: (...shape: number[]) => InputSpec): KernelCase[] {
   const cases: KernelCase[] = [[], [1], [3, 5, 7], [1, 13, 1], [2, 0], [100_003]].map((shape) => ({
-    label: `shape ${JSON.stringify(shape)}`, inputs: [input(...shape)], op: ([x]) => op(x!), threaded: shape[0] === 100_003,
+    label: `shape ${JSON.stringify(shape)}`,
+    inputs: [input(...shape)],
+    op: ([x]) => op(x!),
+    threaded: shape[0] === 100_003,
   }));
-  cases.push({ label: 'special values', inputs: [{ shape: [SPECIAL_VALUES.length], fill: { values: SPECIAL_VALUES } }], op: ([x]) => op(x!), gradient: false });
+  cases.push({
+    label: 'special values',
+    inputs: [{ shape: [SPECIAL_VALUES.length], fill: { values: SPECIAL_VALUES } }],
+    op: ([x]) => op(x!),
+    gradient: false,
+  });
   return cases;
 }
 
 const REDUCE_OPS: Record<string, (x: tf.Tensor, axis?: number | number[], keepDims?: boolean) => tf.Tensor> = {
-  Sum: tf.sum, Mean: tf.mean, Max: tf.max, Min: tf.min,
+  Sum: tf.sum,
+  Mean: tf.mean,
+  Max: tf.max,
+  Min: tf.min,
 };
 
 function reduceCases(op: (x: tf.Tensor, axis?: number | number[], keepDims?: boolean) => tf.Tensor): KernelCase[] {
   const cases: Array<[number[], number | number[] | undefined, boolean?, boolean?]> = [
-    [[7], 0], [[5, 7], 1], [[5, 7], 0], [[5, 7], undefined], [[3, 1, 4], 1], [[2, 3, 4], [1, 2], true], [[2, 3, 5], -1, true],
-    [[1], 0], [[], undefined], [[4, 1], [0, 1]],
+    [[7], 0],
+    [[5, 7], 1],
+    [[5, 7], 0],
+    [[5, 7], undefined],
+    [[3, 1, 4], 1],
+    [[2, 3, 4], [1, 2], true],
+    [[2, 3, 5], -1, true],
+    [[1], 0],
+    [[], undefined],
+    [
+      [4, 1],
+      [0, 1],
+    ],
     [[2, 3, 4], [0, 2], false, false], // axes not next to each other: the cpu kernel
-    [[3, 70_001], 1], [[5, 13_001, 7], 1], [[40_001, 3], 0],
+    [[3, 70_001], 1],
+    [[5, 13_001, 7], 1],
+    [[40_001, 3], 0],
   ];
   return cases.map(([shape, axis, keepDims, native]) => ({
     label: `shape ${JSON.stringify(shape)} axis ${JSON.stringify(axis)}${keepDims ? ' keepDims' : ''}`,
-    inputs: [normal(...shape)], op: ([x]) => op(x!, axis, keepDims), native, threaded: shape.reduce((product, size) => product * size, 1) > 100_000,
+    inputs: [normal(...shape)],
+    op: ([x]) => op(x!, axis, keepDims),
+    native,
+    threaded: shape.reduce((product, size) => product * size, 1) > 100_000,
   }));
 }
 
@@ -128,14 +210,24 @@ const MATMUL_SHAPES: Array<[string, number[], number[], boolean, boolean, boolea
 
 function batchMatMulCases(): KernelCase[] {
   return MATMUL_SHAPES.map(([label, a, b, transposeA, transposeB, threaded]) => ({
-    label: `${label} ${JSON.stringify(a)}·${JSON.stringify(b)}`, inputs: [normal(...a), normal(...b)],
-    op: ([x, y]) => tf.matMul(x!, y!, transposeA, transposeB), threaded, gradient: a.slice(0, -2).join() === b.slice(0, -2).join(),
+    label: `${label} ${JSON.stringify(a)}·${JSON.stringify(b)}`,
+    inputs: [normal(...a), normal(...b)],
+    op: ([x, y]) => tf.matMul(x!, y!, transposeA, transposeB),
+    threaded,
+    gradient: a.slice(0, -2).join() === b.slice(0, -2).join(),
     // The cpu kernel pairs batch entries as i % batchA with i % batchB, which is right only when one
     // side has batch 1 or both have the same: [2,1]·[5] gives 5 entries, not 10. Broadcast first there.
-    reference: label.startsWith('broadcast batch') ? ([x, y]) => {
-      const batch = [2, 5];
-      return tf.matMul(tf.broadcastTo(x!, [...batch, ...a.slice(-2)]), tf.broadcastTo(y!, [...batch, ...b.slice(-2)]), transposeA, transposeB);
-    } : undefined,
+    reference: label.startsWith('broadcast batch')
+      ? ([x, y]) => {
+          const batch = [2, 5];
+          return tf.matMul(
+            tf.broadcastTo(x!, [...batch, ...a.slice(-2)]),
+            tf.broadcastTo(y!, [...batch, ...b.slice(-2)]),
+            transposeA,
+            transposeB,
+          );
+        }
+      : undefined,
   }));
 }
 
@@ -150,58 +242,237 @@ function fusedMatMulCases(): KernelCase[] {
     ['threaded with bias', [131, 96], [96, 257], [257], false, false, 'linear'],
   ];
   return cases.map(([label, a, b, bias, transposeA, transposeB, activation, native]) => ({
-    label, inputs: [normal(...a), normal(...b), ...(bias ? [normal(...bias)] : [])], native, threaded: label.startsWith('threaded'),
-    op: ([x, y, z]) => tf.fused.matMul({ a: x!, b: y!, bias: z, transposeA, transposeB, activation: activation as tf.fused.Activation }),
+    label,
+    inputs: [normal(...a), normal(...b), ...(bias ? [normal(...bias)] : [])],
+    native,
+    threaded: label.startsWith('threaded'),
+    op: ([x, y, z]) =>
+      tf.fused.matMul({ a: x!, b: y!, bias: z, transposeA, transposeB, activation: activation as tf.fused.Activation }),
   }));
 }
 
 function softmaxCases(): KernelCase[] {
   return [[3, 7], [1, 1], [2, 3, 1], [5], [4, 1, 9], [301, 257]].map((shape) => ({
-    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape)], op: ([x]) => tf.softmax(x!), threaded: shape[0] === 301,
+    label: `shape ${JSON.stringify(shape)}`,
+    inputs: [normal(...shape)],
+    op: ([x]) => tf.softmax(x!),
+    threaded: shape[0] === 301,
   }));
 }
 
 function transposeCases(): KernelCase[] {
-  return ([[[3, 5, 7], [2, 0, 1]], [[1, 4, 1, 3], [3, 2, 1, 0]], [[2, 3], [1, 0]], [[2, 3, 1, 4, 3], [4, 0, 3, 2, 1]], [[4, 5], [0, 1]],
-    [[2, 2, 2, 2, 2, 2, 2, 2, 2], [8, 7, 6, 5, 4, 3, 2, 1, 0]], [[67, 129, 13], [1, 2, 0]]] as Array<[number[], number[]]>).map(([shape, perm]) => ({
-    label: `shape ${JSON.stringify(shape)} perm ${JSON.stringify(perm)}`, inputs: [normal(...shape)], op: ([x]) => tf.transpose(x!, perm), threaded: shape[0] === 67,
+  return (
+    [
+      [
+        [3, 5, 7],
+        [2, 0, 1],
+      ],
+      [
+        [1, 4, 1, 3],
+        [3, 2, 1, 0],
+      ],
+      [
+        [2, 3],
+        [1, 0],
+      ],
+      [
+        [2, 3, 1, 4, 3],
+        [4, 0, 3, 2, 1],
+      ],
+      [
+        [4, 5],
+        [0, 1],
+      ],
+      [
+        [2, 2, 2, 2, 2, 2, 2, 2, 2],
+        [8, 7, 6, 5, 4, 3, 2, 1, 0],
+      ],
+      [
+        [67, 129, 13],
+        [1, 2, 0],
+      ],
+    ] as Array<[number[], number[]]>
+  ).map(([shape, perm]) => ({
+    label: `shape ${JSON.stringify(shape)} perm ${JSON.stringify(perm)}`,
+    inputs: [normal(...shape)],
+    op: ([x]) => tf.transpose(x!, perm),
+    threaded: shape[0] === 67,
     native: shape.length <= 8, // rank 9 with no mergeable axes: beyond the addon's rank 8
   }));
 }
 
 function sliceCases(): KernelCase[] {
-  return ([[[3, 3, 3, 3, 3, 3, 3, 3, 3], [1, 0, 1, 0, 1, 0, 1, 0, 1], [2, 2, 2, 2, 2, 2, 2, 2, 2]], [[5, 7, 3], [1, 0, 2], [3, -1, 1]], [[1, 1], [0, 0], [1, 1]], [[9], [4], [0]], [[4, 6], [1, 1], [2, 5]], [[3, 5, 7], [0, 2, 0], [3, 1, 7]],
-    [[301, 517], [2, 3], [297, 511]]] as Array<[number[], number[], number[]]>).map(([shape, begin, size]) => ({
-    label: `shape ${JSON.stringify(shape)} begin ${JSON.stringify(begin)} size ${JSON.stringify(size)}`, inputs: [normal(...shape)],
-    op: ([x]) => tf.slice(x!, begin, size), threaded: shape[0] === 301,
+  return (
+    [
+      [
+        [3, 3, 3, 3, 3, 3, 3, 3, 3],
+        [1, 0, 1, 0, 1, 0, 1, 0, 1],
+        [2, 2, 2, 2, 2, 2, 2, 2, 2],
+      ],
+      [
+        [5, 7, 3],
+        [1, 0, 2],
+        [3, -1, 1],
+      ],
+      [
+        [1, 1],
+        [0, 0],
+        [1, 1],
+      ],
+      [[9], [4], [0]],
+      [
+        [4, 6],
+        [1, 1],
+        [2, 5],
+      ],
+      [
+        [3, 5, 7],
+        [0, 2, 0],
+        [3, 1, 7],
+      ],
+      [
+        [301, 517],
+        [2, 3],
+        [297, 511],
+      ],
+    ] as Array<[number[], number[], number[]]>
+  ).map(([shape, begin, size]) => ({
+    label: `shape ${JSON.stringify(shape)} begin ${JSON.stringify(begin)} size ${JSON.stringify(size)}`,
+    inputs: [normal(...shape)],
+    op: ([x]) => tf.slice(x!, begin, size),
+    threaded: shape[0] === 301,
     // an empty slice copies nothing; rank 9 left after merging is beyond the addon
     native: !size.includes(0) && shape.length <= 8,
   }));
 }
 
 function splitCases(): KernelCase[] {
-  return ([[[5, 7], [2, 3, -1], 1], [[6, 1, 3], 3, 0], [[4, 5, 3], [1, 0, 2], -1], [[2, 9], [9], 1], [[257, 301], [100, 201], 1]] as Array<[number[], number | number[], number]>)
-    .map(([shape, splits, axis]) => ({
-      label: `shape ${JSON.stringify(shape)} into ${JSON.stringify(splits)} along ${axis}`, inputs: [normal(...shape)],
-      op: ([x]) => tf.split(x!, splits, axis), threaded: shape[0] === 257,
-      // TF.js's SplitV gradient concat()s dy, which is then one tensor, not a list
-      gradient: Array.isArray(splits) ? splits.length > 1 : splits > 1,
-    }));
+  return (
+    [
+      [[5, 7], [2, 3, -1], 1],
+      [[6, 1, 3], 3, 0],
+      [[4, 5, 3], [1, 0, 2], -1],
+      [[2, 9], [9], 1],
+      [[257, 301], [100, 201], 1],
+    ] as Array<[number[], number | number[], number]>
+  ).map(([shape, splits, axis]) => ({
+    label: `shape ${JSON.stringify(shape)} into ${JSON.stringify(splits)} along ${axis}`,
+    inputs: [normal(...shape)],
+    op: ([x]) => tf.split(x!, splits, axis),
+    threaded: shape[0] === 257,
+    // TF.js's SplitV gradient concat()s dy, which is then one tensor, not a list
+    gradient: Array.isArray(splits) ? splits.length > 1 : splits > 1,
+  }));
 }
 
 function concatCases(): KernelCase[] {
-  return ([[[[2, 3], [2, 5], [2, 1]], 1], [[[1, 4], [3, 4]], 0], [[[2, 0, 3], [2, 2, 3]], 1], [[[3, 1, 5], [3, 2, 5], [3, 1, 5]], -2], [[[7], [1]], 0],
-    [[[301, 200], [301, 317]], 1]] as Array<[number[][], number]>).map(([shapes, axis]) => ({
-    label: `${JSON.stringify(shapes)} along ${axis}`, inputs: shapes.map((shape) => normal(...shape)),
-    op: (xs) => tf.concat(xs, axis), threaded: shapes[0]![0] === 301,
+  return (
+    [
+      [
+        [
+          [2, 3],
+          [2, 5],
+          [2, 1],
+        ],
+        1,
+      ],
+      [
+        [
+          [1, 4],
+          [3, 4],
+        ],
+        0,
+      ],
+      [
+        [
+          [2, 0, 3],
+          [2, 2, 3],
+        ],
+        1,
+      ],
+      [
+        [
+          [3, 1, 5],
+          [3, 2, 5],
+          [3, 1, 5],
+        ],
+        -2,
+      ],
+      [[[7], [1]], 0],
+      [
+        [
+          [301, 200],
+          [301, 317],
+        ],
+        1,
+      ],
+    ] as Array<[number[][], number]>
+  ).map(([shapes, axis]) => ({
+    label: `${JSON.stringify(shapes)} along ${axis}`,
+    inputs: shapes.map((shape) => normal(...shape)),
+    op: (xs) => tf.concat(xs, axis),
+    threaded: shapes[0]![0] === 301,
   }));
 }
 
 function padCases(): KernelCase[] {
-  return ([[[2, 2, 2, 2, 2, 2, 2, 2, 2], [[0, 1], [1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1]], 3], [[3, 5], [[1, 2], [0, 3]], 0], [[2, 1, 3], [[0, 0], [2, 1], [1, 0]], 0.5], [[1], [[3, 0]], -2], [[2, 0], [[1, 1], [1, 1]], 7],
-    [[257, 301], [[3, 4], [5, 2]], 1]] as Array<[number[], Array<[number, number]>, number]>).map(([shape, paddings, value]) => ({
-    label: `shape ${JSON.stringify(shape)} paddings ${JSON.stringify(paddings)} value ${value}`, inputs: [normal(...shape)],
-    op: ([x]) => tf.pad(x!, paddings, value), threaded: shape[0] === 257,
+  return (
+    [
+      [
+        [2, 2, 2, 2, 2, 2, 2, 2, 2],
+        [
+          [0, 1],
+          [1, 0],
+          [0, 1],
+          [1, 0],
+          [0, 1],
+          [1, 0],
+          [0, 1],
+          [1, 0],
+          [0, 1],
+        ],
+        3,
+      ],
+      [
+        [3, 5],
+        [
+          [1, 2],
+          [0, 3],
+        ],
+        0,
+      ],
+      [
+        [2, 1, 3],
+        [
+          [0, 0],
+          [2, 1],
+          [1, 0],
+        ],
+        0.5,
+      ],
+      [[1], [[3, 0]], -2],
+      [
+        [2, 0],
+        [
+          [1, 1],
+          [1, 1],
+        ],
+        7,
+      ],
+      [
+        [257, 301],
+        [
+          [3, 4],
+          [5, 2],
+        ],
+        1,
+      ],
+    ] as Array<[number[], Array<[number, number]>, number]>
+  ).map(([shape, paddings, value]) => ({
+    label: `shape ${JSON.stringify(shape)} paddings ${JSON.stringify(paddings)} value ${value}`,
+    inputs: [normal(...shape)],
+    op: ([x]) => tf.pad(x!, paddings, value),
+    threaded: shape[0] === 257,
     native: !shape.includes(0) && shape.length <= 8, // an empty input: only the fill; rank 9 is beyond the addon
   }));
 }
@@ -210,13 +481,25 @@ function gatherCases(): KernelCase[] {
   // The threaded case gathers 251 rows of 517 (4 tasks of the addon's 32k-float grain) from only
   // 20: the cpu gradient (UnsortedSegmentSum) costs rows × output, and 300 rows took 60 s of the
   // 60 s timeout on a loaded 2-core machine.
-  return ([[[7, 3], [5], 0, 0], [[4, 9, 2], [2, 3], 1, 0], [[3, 5], [1], -1, 0], [[6], [6], 0, 0], [[2, 5, 3], [2, 4], 1, 1],
-    [[20, 517], [251], 0, 0]] as Array<[number[], number[], number, number]>).map(([shape, indexShape, axis, batchDims]) => ({
-    label: `shape ${JSON.stringify(shape)} indices ${JSON.stringify(indexShape)} ` + `axis ${axis}${batchDims ? ` batchDims ${batchDims}: the cpu kernel` : ''}`,
-    inputs: [normal(...shape), indices(shape.at(axis)!, ...indexShape)], native: batchDims === 0,
+  return (
+    [
+      [[7, 3], [5], 0, 0],
+      [[4, 9, 2], [2, 3], 1, 0],
+      [[3, 5], [1], -1, 0],
+      [[6], [6], 0, 0],
+      [[2, 5, 3], [2, 4], 1, 1],
+      [[20, 517], [251], 0, 0],
+    ] as Array<[number[], number[], number, number]>
+  ).map(([shape, indexShape, axis, batchDims]) => ({
+    label:
+      `shape ${JSON.stringify(shape)} indices ${JSON.stringify(indexShape)} ` +
+      `axis ${axis}${batchDims ? ` batchDims ${batchDims}: the cpu kernel` : ''}`,
+    inputs: [normal(...shape), indices(shape.at(axis)!, ...indexShape)],
+    native: batchDims === 0,
     // TF.js's gradient with batchDims calls x.split, a chained op tfjs-core alone does not install
     gradient: batchDims === 0,
-    op: ([x, i]) => tf.gather(x!, i!, axis, batchDims), threaded: indexShape[0] === 251,
+    op: ([x, i]) => tf.gather(x!, i!, axis, batchDims),
+    threaded: indexShape[0] === 251,
   }));
 }
 
@@ -225,11 +508,19 @@ function gatherCases(): KernelCase[] {
  * backend and the composite ops elsewhere: so the cpu reference is the composite linear/LayerNorm/GELU.
  */
 /** [B, N, heads, headDim] of qkv [B, N, 3·heads·headDim]. */
-const HEAD_SHAPES: Array<[number, number, number, number, boolean?]> = [[2, 5, 2, 3], [1, 1, 1, 1], [3, 7, 1, 4], [1, 17, 3, 5], [4, 257, 4, 32, true]];
+const HEAD_SHAPES: Array<[number, number, number, number, boolean?]> = [
+  [2, 5, 2, 3],
+  [1, 1, 1, 1],
+  [3, 7, 1, 4],
+  [1, 17, 3, 5],
+  [4, 257, 4, 32, true],
+];
 
 function splitHeadsCases(): KernelCase[] {
   return HEAD_SHAPES.map(([batch, tokens, heads, headDim, threaded]) => ({
-    label: `B ${batch}, N ${tokens}, ${heads} heads of ${headDim}`, inputs: [normal(batch, tokens, 3 * heads * headDim)], threaded,
+    label: `B ${batch}, N ${tokens}, ${heads} heads of ${headDim}`,
+    inputs: [normal(batch, tokens, 3 * heads * headDim)],
+    threaded,
     op: ([qkv]) => splitHeads(qkv!, heads),
   }));
 }
@@ -237,8 +528,15 @@ function splitHeadsCases(): KernelCase[] {
 /** The gradient kernel on its own: the op is the vector-Jacobian product of the split. */
 function mergeHeadsCases(): KernelCase[] {
   return HEAD_SHAPES.map(([batch, tokens, heads, headDim, threaded]) => ({
-    label: `B ${batch}, N ${tokens}, ${heads} heads of ${headDim}`, threaded, gradient: false,
-    inputs: [normal(batch, tokens, 3 * heads * headDim), normal(batch, heads, tokens, headDim), normal(batch, heads, tokens, headDim), normal(batch, heads, tokens, headDim)],
+    label: `B ${batch}, N ${tokens}, ${heads} heads of ${headDim}`,
+    threaded,
+    gradient: false,
+    inputs: [
+      normal(batch, tokens, 3 * heads * headDim),
+      normal(batch, heads, tokens, headDim),
+      normal(batch, heads, tokens, headDim),
+      normal(batch, heads, tokens, headDim),
+    ],
     op: ([qkv, dq, dk, dv]) => {
       // [3·B·heads·N·headDim]
       const f = (x: tf.Tensor): tf.Tensor => tf.concat(splitHeads(x, heads).map((t) => tf.reshape(t, [-1])));
@@ -251,33 +549,49 @@ const SOFTMAX_SHAPES = [[3, 7], [1, 1], [2, 3, 1], [5], [4, 1, 9], [301, 257]];
 
 function fusedSoftmaxCases(): KernelCase[] {
   return SOFTMAX_SHAPES.map((shape) => ({
-    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape)], op: ([x]) => softmax(x!), threaded: shape[0] === 301,
+    label: `shape ${JSON.stringify(shape)}`,
+    inputs: [normal(...shape)],
+    op: ([x]) => softmax(x!),
+    threaded: shape[0] === 301,
   }));
 }
 
 /** The gradient kernel on its own: the op is the vector-Jacobian product of softmax. */
 function softmaxGradCases(): KernelCase[] {
   return SOFTMAX_SHAPES.map((shape) => ({
-    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(...shape)], threaded: shape[0] === 301, gradient: false,
+    label: `shape ${JSON.stringify(shape)}`,
+    inputs: [normal(...shape), normal(...shape)],
+    threaded: shape[0] === 301,
+    gradient: false,
     op: ([x, dy]) => tf.grads((logits: tf.Tensor) => softmax(logits))([x!], dy),
   }));
 }
 
 const LINEAR_SHAPES: Array<[number[], number, boolean?]> = [
-  [[3, 5], 7], [[2, 3, 4], 6], [[1, 1], 1], [[5], 3], [[4, 1, 2, 3], 1], [[0, 4], 3], [[131, 96], 257, true],
+  [[3, 5], 7],
+  [[2, 3, 4], 6],
+  [[1, 1], 1],
+  [[5], 3],
+  [[4, 1, 2, 3], 1],
+  [[0, 4], 3],
+  [[131, 96], 257, true],
 ];
 
 function linearCases(): KernelCase[] {
   return LINEAR_SHAPES.map(([shape, outDim, threaded]) => ({
-    label: `x ${JSON.stringify(shape)}, ${outDim} out`, inputs: [normal(...shape), normal(shape.at(-1)!, outDim), normal(outDim)],
-    op: ([x, w, b]) => linear(x!, w!, b!), threaded,
+    label: `x ${JSON.stringify(shape)}, ${outDim} out`,
+    inputs: [normal(...shape), normal(shape.at(-1)!, outDim), normal(outDim)],
+    op: ([x, w, b]) => linear(x!, w!, b!),
+    threaded,
   }));
 }
 
 /** The gradient kernel on its own: the op is the vector-Jacobian product of linear. */
 function linearGradCases(): KernelCase[] {
   return LINEAR_SHAPES.filter(([shape]) => !shape.includes(0)).map(([shape, outDim, threaded]) => ({
-    label: `x ${JSON.stringify(shape)}, ${outDim} out`, gradient: false, threaded,
+    label: `x ${JSON.stringify(shape)}, ${outDim} out`,
+    gradient: false,
+    threaded,
     inputs: [normal(...shape), normal(shape.at(-1)!, outDim), normal(outDim), normal(...shape.slice(0, -1), outDim)],
     op: ([x, w, b, dy]) => tf.grads((...args: tf.Tensor[]) => linear(args[0]!, args[1]!, args[2]!))([x!, w!, b!], dy),
   }));
@@ -285,32 +599,59 @@ function linearGradCases(): KernelCase[] {
 
 function layerNormCases(): KernelCase[] {
   // Rows of 1 or 2 values normalise to 0 or ±1 exactly: their dx is rounding noise on either backend.
-  const shapes: Array<[number[], boolean?]> = [[[3, 5, 7]], [[13]], [[1, 1]], [[4, 1, 3]], [[2, 3, 1, 5]], [[0, 6]], [[257, 301], true]];
+  const shapes: Array<[number[], boolean?]> = [
+    [[3, 5, 7]],
+    [[13]],
+    [[1, 1]],
+    [[4, 1, 3]],
+    [[2, 3, 1, 5]],
+    [[0, 6]],
+    [[257, 301], true],
+  ];
   return shapes.map(([shape, threaded]) => ({
-    label: `x ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(shape.at(-1)!), normal(shape.at(-1)!)],
-    op: ([x, w, b]) => layerNorm(x!, w!, b!), threaded,
+    label: `x ${JSON.stringify(shape)}`,
+    inputs: [normal(...shape), normal(shape.at(-1)!), normal(shape.at(-1)!)],
+    op: ([x, w, b]) => layerNorm(x!, w!, b!),
+    threaded,
   }));
 }
 
 /** The gradient kernel on its own: the op is the vector-Jacobian product of LayerNorm. */
 function layerNormGradCases(): KernelCase[] {
-  return ([[[3, 5, 7]], [[1, 9]], [[6, 1]], [[257, 301], true]] as Array<[number[], boolean?]>).map(([shape, threaded]) => ({
-    label: `x ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(shape.at(-1)!), normal(shape.at(-1)!), normal(...shape)], threaded, gradient: false,
-    op: ([x, w, b, dy]) => tf.grads((...args: tf.Tensor[]) => layerNorm(args[0]!, args[1]!, args[2]!))([x!, w!, b!], dy),
-  }));
+  return ([[[3, 5, 7]], [[1, 9]], [[6, 1]], [[257, 301], true]] as Array<[number[], boolean?]>).map(
+    ([shape, threaded]) => ({
+      label: `x ${JSON.stringify(shape)}`,
+      inputs: [normal(...shape), normal(shape.at(-1)!), normal(shape.at(-1)!), normal(...shape)],
+      threaded,
+      gradient: false,
+      op: ([x, w, b, dy]) =>
+        tf.grads((...args: tf.Tensor[]) => layerNorm(args[0]!, args[1]!, args[2]!))([x!, w!, b!], dy),
+    }),
+  );
 }
 
 function geluCases(): KernelCase[] {
   const cases: KernelCase[] = [[], [1], [3, 5, 7], [1, 13, 1], [2, 0], [100_003]].map((shape) => ({
-    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape)], op: ([x]) => gelu(x!), threaded: shape[0] === 100_003,
+    label: `shape ${JSON.stringify(shape)}`,
+    inputs: [normal(...shape)],
+    op: ([x]) => gelu(x!),
+    threaded: shape[0] === 100_003,
   }));
-  cases.push({ label: 'special values', inputs: [{ shape: [SPECIAL_VALUES.length], fill: { values: SPECIAL_VALUES } }], op: ([x]) => gelu(x!), gradient: false });
+  cases.push({
+    label: 'special values',
+    inputs: [{ shape: [SPECIAL_VALUES.length], fill: { values: SPECIAL_VALUES } }],
+    op: ([x]) => gelu(x!),
+    gradient: false,
+  });
   return cases;
 }
 
 function geluGradCases(): KernelCase[] {
   return [[3, 5, 7], [1], [100_003]].map((shape) => ({
-    label: `shape ${JSON.stringify(shape)}`, inputs: [normal(...shape), normal(...shape)], threaded: shape[0] === 100_003, gradient: false,
+    label: `shape ${JSON.stringify(shape)}`,
+    inputs: [normal(...shape), normal(...shape)],
+    threaded: shape[0] === 100_003,
+    gradient: false,
     op: ([x, dy]) => tf.grads((input: tf.Tensor) => gelu(input))([x!], dy),
   }));
 }

@@ -5,7 +5,14 @@
  * kernel of the same name, so the backend is always complete. Shapes, broadcasting and
  * strides are worked out here; the addon only loops.
  */
-import { backend_util, slice_util, util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  backend_util,
+  slice_util,
+  util,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native-addon';
 import { outputArray } from './native-buffers';
@@ -14,15 +21,38 @@ type KernelArgs = Parameters<KernelFunc>[0];
 type Fallback = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
 const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
-const UNARY = { Exp: 0, Erf: 1, Sqrt: 2, Rsqrt: 3, Square: 4, Neg: 5, Reciprocal: 6, Log: 7, Abs: 8, Relu: 9, Tanh: 10, Sigmoid: 11 } as const;
+const UNARY = {
+  Exp: 0,
+  Erf: 1,
+  Sqrt: 2,
+  Rsqrt: 3,
+  Square: 4,
+  Neg: 5,
+  Reciprocal: 6,
+  Log: 7,
+  Abs: 8,
+  Relu: 9,
+  Tanh: 10,
+  Sigmoid: 11,
+} as const;
 const REDUCE = { Sum: 0, Mean: 1, Max: 2, Min: 3 } as const;
 /** The most axes the addon's strided loops take (kMaxRank in native/src/kernels.h), after merging. */
 const MAX_RANK = 8;
 
 /** Names of the kernels the native backend implements itself (the rest are the cpu backend's). */
 export const NATIVE_KERNEL_NAMES: readonly string[] = [
-  'BatchMatMul', '_FusedMatMul', ...Object.keys(BINARY), ...Object.keys(UNARY), ...Object.keys(REDUCE),
-  'Softmax', 'Transpose', 'Slice', 'SplitV', 'Concat', 'PadV2', 'GatherV2',
+  'BatchMatMul',
+  '_FusedMatMul',
+  ...Object.keys(BINARY),
+  ...Object.keys(UNARY),
+  ...Object.keys(REDUCE),
+  'Softmax',
+  'Transpose',
+  'Slice',
+  'SplitV',
+  'Concat',
+  'PadV2',
+  'GatherV2',
 ];
 
 /** The float32 values of `t`, or null when it is not float32 (then a kernel falls back to cpu). */
@@ -53,7 +83,8 @@ function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
   for (let d = 0; d < rank; d++) {
     const x = a[d - rank + a.length] ?? 1;
     const y = b[d - rank + b.length] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) throw new Error(`Operands could not be broadcast together with shapes ${a} and ${b}.`);
+    if (x !== y && x !== 1 && y !== 1)
+      throw new Error(`Operands could not be broadcast together with shapes ${a} and ${b}.`);
     out[d] = x === 1 ? y : x;
   }
   return out;
@@ -78,7 +109,9 @@ function collapse(shape: readonly number[], ...strideSets: number[][]): { shape:
     const last = outShape.length - 1;
     if (last >= 0 && strideSets.every((s, i) => outStrides[i]![last] === s[d]! * shape[d]!)) {
       outShape[last]! *= shape[d]!;
-      strideSets.forEach((s, i) => { outStrides[i]![last] = s[d]!; });
+      strideSets.forEach((s, i) => {
+        outStrides[i]![last] = s[d]!;
+      });
     } else {
       outShape.push(shape[d]!);
       strideSets.forEach((s, i) => outStrides[i]!.push(s[d]!));
@@ -124,7 +157,9 @@ function reduceKernel(addon: NativeAddon, op: number, fallback: Fallback): Kerne
     const attrs = args.attrs as NamedAttrMap;
     const values = floats(backend, x);
     if (!values) return fallback(args);
-    const axes = util.parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape).sort((p, q) => p - q);
+    const axes = util
+      .parseAxisParam((attrs.axis ?? attrs.reductionIndices) as number | number[], x.shape)
+      .sort((p, q) => p - q);
     const contiguous = axes.every((axis, i) => i === 0 || axis === axes[i - 1]! + 1);
     if (!contiguous || (op >= REDUCE.Max && axes.some((axis) => x.shape[axis] === 0))) return fallback(args);
     const first = axes[0] ?? x.shape.length;
@@ -134,7 +169,9 @@ function reduceKernel(addon: NativeAddon, op: number, fallback: Fallback): Kerne
     const inner = util.sizeFromShape(x.shape.slice(last + 1));
     const out = outputArray(backend, outer * inner);
     addon.reduce(op, values, out, outer, reduced, inner);
-    const outShape = attrs.keepDims ? x.shape.map((size, d) => (axes.includes(d) ? 1 : size)) : x.shape.filter((_, d) => !axes.includes(d));
+    const outShape = attrs.keepDims
+      ? x.shape.map((size, d) => (axes.includes(d) ? 1 : size))
+      : x.shape.filter((_, d) => !axes.includes(d));
     return output(backend, outShape, out);
   };
 }
@@ -156,7 +193,14 @@ function batchOffsets(batchShape: readonly number[], outBatch: readonly number[]
   return offsets;
 }
 
-function matMul(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo | null {
+function matMul(
+  addon: NativeAddon,
+  backend: MathBackendCPU,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): TensorInfo | null {
   const aValues = floats(backend, a);
   const bValues = floats(backend, b);
   if (!aValues || !bValues) return null;
@@ -164,11 +208,25 @@ function matMul(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: T
   const k = transposeA ? a.shape.at(-2)! : a.shape.at(-1)!;
   const kB = transposeB ? b.shape.at(-1)! : b.shape.at(-2)!;
   const n = transposeB ? b.shape.at(-2)! : b.shape.at(-1)!;
-  if (k !== kB) throw new Error(`Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} ` + `and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  if (k !== kB)
+    throw new Error(
+      `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} ` +
+        `and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
   const outBatch = broadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const out = outputArray(backend, util.sizeFromShape(outBatch) * m * n);
-  addon.matMul(aValues, bValues, out, m, k, n, transposeA, transposeB,
-    batchOffsets(a.shape.slice(0, -2), outBatch, m * k), batchOffsets(b.shape.slice(0, -2), outBatch, k * n));
+  addon.matMul(
+    aValues,
+    bValues,
+    out,
+    m,
+    k,
+    n,
+    transposeA,
+    transposeB,
+    batchOffsets(a.shape.slice(0, -2), outBatch, m * k),
+    batchOffsets(b.shape.slice(0, -2), outBatch, k * n),
+  );
   return output(backend, [...outBatch, m, n], out);
 }
 
@@ -176,7 +234,14 @@ function matMul(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: T
  * Copies from `values` into a new tensor of `outShape`, reading output axis d with source stride
  * `sourceStrides[d]`; null when the copy has more than MAX_RANK axes left after merging.
  */
-function copyOut(addon: NativeAddon, backend: MathBackendCPU, values: Float32Array, offset: number, outShape: number[], sourceStrides: number[]): TensorInfo | null {
+function copyOut(
+  addon: NativeAddon,
+  backend: MathBackendCPU,
+  values: Float32Array,
+  offset: number,
+  outShape: number[],
+  sourceStrides: number[],
+): TensorInfo | null {
   const size = util.sizeFromShape(outShape);
   const flat = size > 0 ? collapse(outShape, sourceStrides, stridesOf(outShape)) : null;
   if (flat && flat.shape.length > MAX_RANK) return null;
@@ -186,14 +251,26 @@ function copyOut(addon: NativeAddon, backend: MathBackendCPU, values: Float32Arr
 }
 
 /** Softmax over the last axis of `values`, of `shape` (at least one axis), into a new output. */
-export function softmaxLastAxis(addon: NativeAddon, backend: MathBackendCPU, values: Float32Array, shape: readonly number[]): TensorInfo {
+export function softmaxLastAxis(
+  addon: NativeAddon,
+  backend: MathBackendCPU,
+  values: Float32Array,
+  shape: readonly number[],
+): TensorInfo {
   const cols = shape.at(-1)!;
   const out = outputArray(backend, values.length);
   addon.softmax(values, out, cols === 0 ? 0 : values.length / cols, cols);
   return output(backend, [...shape], out);
 }
 
-function slice(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo, values: Float32Array, begin: number[], size: number[]): TensorInfo | null {
+function slice(
+  addon: NativeAddon,
+  backend: MathBackendCPU,
+  x: TensorInfo,
+  values: Float32Array,
+  begin: number[],
+  size: number[],
+): TensorInfo | null {
   const strides = stridesOf(x.shape);
   const offset = begin.reduce((total, start, d) => total + start * strides[d]!, 0);
   return copyOut(addon, backend, values, offset, size, strides);
@@ -219,7 +296,11 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
   kernels.set('_FusedMatMul', (args) => {
     const backend = args.backend as MathBackendCPU;
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
-    const { transposeA, transposeB, activation } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const { transposeA, transposeB, activation } = args.attrs as {
+      transposeA: boolean;
+      transposeB: boolean;
+      activation?: string;
+    };
     if ((activation && activation !== 'linear') || preluActivationWeights) return fallback('_FusedMatMul')(args);
     const product = matMul(addon, backend, a!, b!, transposeA, transposeB);
     if (!product || !bias) return product ?? fallback('_FusedMatMul')(args);
@@ -243,7 +324,16 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     const values = floats(backend, x);
     if (!values) return fallback('Transpose')(args);
     const strides = stridesOf(x.shape);
-    return copyOut(addon, backend, values, 0, perm.map((axis) => x.shape[axis]!), perm.map((axis) => strides[axis]!)) ?? fallback('Transpose')(args);
+    return (
+      copyOut(
+        addon,
+        backend,
+        values,
+        0,
+        perm.map((axis) => x.shape[axis]!),
+        perm.map((axis) => strides[axis]!),
+      ) ?? fallback('Transpose')(args)
+    );
   });
   kernels.set('Slice', (args) => {
     const backend = args.backend as MathBackendCPU;
@@ -280,8 +370,14 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     const all = inputs.map((t) => floats(backend, t));
     if (inputs.length === 0 || all.some((values) => !values)) return fallback('Concat')(args);
     const concatAxis = util.parseAxisParam(axis, inputs[0]!.shape)[0]!;
-    backend_util.assertParamsConsistent(inputs.map((t) => t.shape), concatAxis);
-    const outShape = backend_util.computeOutShape(inputs.map((t) => t.shape), concatAxis);
+    backend_util.assertParamsConsistent(
+      inputs.map((t) => t.shape),
+      concatAxis,
+    );
+    const outShape = backend_util.computeOutShape(
+      inputs.map((t) => t.shape),
+      concatAxis,
+    );
     const outStrides = stridesOf(outShape);
     const out = outputArray(backend, util.sizeFromShape(outShape));
     let position = 0;
@@ -289,7 +385,15 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
       if (util.sizeFromShape(t.shape) > 0) {
         // 2 axes at most: before the concat axis, and the rest
         const flat = collapse(t.shape, stridesOf(t.shape), outStrides);
-        addon.stridedCopy(all[i]!, 0, out, position * outStrides[concatAxis]!, i32(flat.shape), i32(flat.strides[0]!), i32(flat.strides[1]!));
+        addon.stridedCopy(
+          all[i]!,
+          0,
+          out,
+          position * outStrides[concatAxis]!,
+          i32(flat.shape),
+          i32(flat.strides[0]!),
+          i32(flat.strides[1]!),
+        );
       }
       position += t.shape[concatAxis]!;
     });
@@ -322,7 +426,14 @@ export function nativeKernels(addon: NativeAddon, cpuKernels: Map<string, Kernel
     const gatherAxis = util.parseAxisParam(axis, x.shape)[0]!;
     const outShape = [...x.shape.slice(0, gatherAxis), ...indices.shape, ...x.shape.slice(gatherAxis + 1)];
     const out = outputArray(backend, util.sizeFromShape(outShape));
-    addon.gather(values, indexValues, out, util.sizeFromShape(x.shape.slice(0, gatherAxis)), x.shape[gatherAxis]!, util.sizeFromShape(x.shape.slice(gatherAxis + 1)));
+    addon.gather(
+      values,
+      indexValues,
+      out,
+      util.sizeFromShape(x.shape.slice(0, gatherAxis)),
+      x.shape[gatherAxis]!,
+      util.sizeFromShape(x.shape.slice(gatherAxis + 1)),
+    );
     return output(backend, outShape, out);
   });
   return kernels;

@@ -31,9 +31,20 @@ export function gelu(helpers: DispatchHelpers) {
     const backend = args.backend as WebGPUBackend;
     const { x } = args.inputs as Record<'x', TensorInfo>;
     requireFloat(GELU_KERNEL, { x });
-    return backend.runWebGPUProgram(program(helpers, 'maeGelu', ['x'], [...x.shape], `
+    return backend.runWebGPUProgram(
+      program(
+        helpers,
+        'maeGelu',
+        ['x'],
+        [...x.shape],
+        `
       let z = x[index];${NORMAL_CDF}
-      result[index] = z * cdf;`), [x], 'float32', layout(x.shape).uniforms);
+      result[index] = z * cdf;`,
+      ),
+      [x],
+      'float32',
+      layout(x.shape).uniforms,
+    );
   };
 }
 
@@ -44,10 +55,21 @@ export function geluGrad(helpers: DispatchHelpers) {
     const { dy, x } = args.inputs as Record<'dy' | 'x', TensorInfo>;
     requireFloat(GELU_GRAD_KERNEL, { dy, x });
     requireShape(GELU_GRAD_KERNEL, 'dy', dy.shape, x.shape);
-    return backend.runWebGPUProgram(program(helpers, 'maeGeluGrad', ['dy', 'x'], [...x.shape], `
+    return backend.runWebGPUProgram(
+      program(
+        helpers,
+        'maeGeluGrad',
+        ['dy', 'x'],
+        [...x.shape],
+        `
       let z = x[index];${NORMAL_CDF}
       let pdf = exp(z * z * -0.5) * ${1 / Math.sqrt(2 * Math.PI)};
-      result[index] = dy[index] * (cdf + z * pdf);`), [dy, x], 'float32', layout(x.shape).uniforms);
+      result[index] = dy[index] * (cdf + z * pdf);`,
+      ),
+      [dy, x],
+      'float32',
+      layout(x.shape).uniforms,
+    );
   };
 }
 
@@ -60,7 +82,13 @@ export function softmax(helpers: DispatchHelpers) {
     if (logits.shape.length === 0) throw new Error(`${SOFTMAX_KERNEL}: logits must have at least one axis`);
     const { rows, uniforms } = layout(logits.shape);
     // [rows, 2]: max and Σ exp(x − max) per row.
-    const rowStats = backend.runWebGPUProgram(program(helpers, 'maeSoftmaxRows', ['logits'], [rows, 2], `
+    const rowStats = backend.runWebGPUProgram(
+      program(
+        helpers,
+        'maeSoftmaxRows',
+        ['logits'],
+        [rows, 2],
+        `
       let row = index / 2;
       let start = row * uniforms.cols;
       var largest = logits[start];
@@ -71,10 +99,26 @@ export function softmax(helpers: DispatchHelpers) {
         var total = 0.0;
         for (var j = 0; j < uniforms.cols; j++) { total += exp(logits[start + j] - largest); }
         result[index] = total;
-      }`), [logits], 'float32', uniforms);
-    const y = backend.runWebGPUProgram(program(helpers, 'maeSoftmax', ['logits', 'rowStats'], [...logits.shape], `
+      }`,
+      ),
+      [logits],
+      'float32',
+      uniforms,
+    );
+    const y = backend.runWebGPUProgram(
+      program(
+        helpers,
+        'maeSoftmax',
+        ['logits', 'rowStats'],
+        [...logits.shape],
+        `
       let row = index / uniforms.cols;
-      result[index] = exp(logits[index] - rowStats[2 * row]) / rowStats[2 * row + 1];`), [logits, rowStats], 'float32', uniforms);
+      result[index] = exp(logits[index] - rowStats[2 * row]) / rowStats[2 * row + 1];`,
+      ),
+      [logits, rowStats],
+      'float32',
+      uniforms,
+    );
     backend.disposeData(rowStats.dataId);
     return y;
   };
@@ -88,13 +132,35 @@ export function softmaxGrad(helpers: DispatchHelpers) {
     requireFloat(SOFTMAX_GRAD_KERNEL, { dy, y });
     requireShape(SOFTMAX_GRAD_KERNEL, 'dy', dy.shape, y.shape);
     const { rows, uniforms } = layout(y.shape);
-    const rowSums = backend.runWebGPUProgram(program(helpers, 'maeSoftmaxGradRows', ['dy', 'y'], [rows], `
+    const rowSums = backend.runWebGPUProgram(
+      program(
+        helpers,
+        'maeSoftmaxGradRows',
+        ['dy', 'y'],
+        [rows],
+        `
       var total = 0.0;
       for (var j = 0; j < uniforms.cols; j++) { total += dy[index * uniforms.cols + j] * y[index * uniforms.cols + j]; }
-      result[index] = total;`), [dy, y], 'float32', uniforms);
-    const dx = backend.runWebGPUProgram(program(helpers, 'maeSoftmaxGrad', ['dy', 'y', 'rowSums'], [...y.shape], `
+      result[index] = total;`,
+      ),
+      [dy, y],
+      'float32',
+      uniforms,
+    );
+    const dx = backend.runWebGPUProgram(
+      program(
+        helpers,
+        'maeSoftmaxGrad',
+        ['dy', 'y', 'rowSums'],
+        [...y.shape],
+        `
       let row = index / uniforms.cols;
-      result[index] = dy[index] * y[index] - rowSums[row] * y[index];`), [dy, y, rowSums], 'float32', uniforms);
+      result[index] = dy[index] * y[index] - rowSums[row] * y[index];`,
+      ),
+      [dy, y, rowSums],
+      'float32',
+      uniforms,
+    );
     backend.disposeData(rowSums.dataId);
     return dx;
   };

@@ -39,11 +39,18 @@ interface Backend {
   endComputePassEncoder(): void;
   uploadToGPU(dataId: object): void;
   makeTensorInfo(shape: number[], dtype: 'float32'): TensorInfo;
-  runWebGPUProgram(program: WebGPUProgram, inputs: TensorInfo[], dtype: 'float32', uniforms: { type: string; data: number[] }[], output: TensorInfo): TensorInfo;
+  runWebGPUProgram(
+    program: WebGPUProgram,
+    inputs: TensorInfo[],
+    dtype: 'float32',
+    uniforms: { type: string; data: number[] }[],
+    output: TensorInfo,
+  ): TensorInfo;
 }
 
 function webGpuBackend(): Backend {
-  if (tf.getBackend() !== 'webgpu') throw new Error(`packed AdamW needs the webgpu backend, the active one is ${tf.getBackend()}`);
+  if (tf.getBackend() !== 'webgpu')
+    throw new Error(`packed AdamW needs the webgpu backend, the active one is ${tf.getBackend()}`);
   return tf.backend() as unknown as Backend;
 }
 
@@ -72,7 +79,9 @@ function packedProgram(count: number): WebGPUProgram {
     dispatchLayout: { x: [0] },
     dispatch: [Math.ceil(count / WORKGROUP), 1, 1],
     workgroupSize: [WORKGROUP, 1, 1],
-    uniforms: 'count : i32, decayEnd : i32, beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 ' + ': f32, rootCorrection2 : f32, epsilon : f32, decayFactor : f32, stepSize : f32,',
+    uniforms:
+      'count : i32, decayEnd : i32, beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 ' +
+      ': f32, rootCorrection2 : f32, epsilon : f32, decayFactor : f32, stepSize : f32,',
     getUserCode: () => `
       ${'fn main(index : i32)'} {
         if (index < uniforms.count) {
@@ -119,7 +128,12 @@ export class PackedAdamW {
    * Packs `params` and their moments (`m`, `v`: same names) on the GPU; `decays(name)` says
    * whether a parameter takes weight decay.
    */
-  constructor(params: Map<string, tf.Variable>, m: Map<string, tf.Variable>, v: Map<string, tf.Variable>, decays: (name: string) => boolean) {
+  constructor(
+    params: Map<string, tf.Variable>,
+    m: Map<string, tf.Variable>,
+    v: Map<string, tf.Variable>,
+    decays: (name: string) => boolean,
+  ) {
     const names = [...params.keys()];
     const ordered = [...names.filter(decays), ...names.filter((name) => !decays(name))];
     let offset = 0;
@@ -146,16 +160,36 @@ export class PackedAdamW {
     for (const slot of this.slots) {
       const grad = grads.get(slot.name);
       if (!grad) throw new Error(`AdamW: no gradient for ${slot.name}`);
-      if (grad.dtype !== 'float32' || grad.size !== slot.size) throw new Error(`AdamW: the gradient of ${slot.name} has shape [${grad.shape}] ` + `(${grad.dtype}), expected [${slot.param.shape}] float32`);
+      if (grad.dtype !== 'float32' || grad.size !== slot.size)
+        throw new Error(
+          `AdamW: the gradient of ${slot.name} has shape [${grad.shape}] ` +
+            `(${grad.dtype}), expected [${slot.param.shape}] float32`,
+        );
       backend.uploadToGPU(grad.dataId);
       // disposed after this queue is submitted, as the backend's own kernels
       backend.commandQueueOwnedIds.add(grad.dataId);
-      encoder.copyBufferToBuffer(this.buffer(backend, grad), 0, gradsBuffer, slot.offset * FLOAT_BYTES, slot.size * FLOAT_BYTES);
+      encoder.copyBufferToBuffer(
+        this.buffer(backend, grad),
+        0,
+        gradsBuffer,
+        slot.offset * FLOAT_BYTES,
+        slot.size * FLOAT_BYTES,
+      );
     }
     const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } = scalars;
     const uniforms = [
-      { type: 'int32', data: [this.count] }, { type: 'int32', data: [weightDecay > 0 ? this.decayEnd : 0] },
-      ...[beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(correction2), epsilon, 1 - lr * weightDecay, lr / correction1].map((value) => ({ type: 'float32', data: [value] })),
+      { type: 'int32', data: [this.count] },
+      { type: 'int32', data: [weightDecay > 0 ? this.decayEnd : 0] },
+      ...[
+        beta1,
+        1 - beta1,
+        beta2,
+        1 - beta2,
+        Math.sqrt(correction2),
+        epsilon,
+        1 - lr * weightDecay,
+        lr / correction1,
+      ].map((value) => ({ type: 'float32', data: [value] })),
     ];
     backend.runWebGPUProgram(packedProgram(this.count), [this.grads], 'float32', uniforms, this.state);
     this.copyOut(backend, ['param']);
@@ -200,11 +234,18 @@ export class PackedAdamW {
     for (const slot of this.slots) {
       PARTS.forEach((part, index) => {
         const variable = slot[part];
-        if (this.owned.get(variable) === variable.dataId && backend.tensorMap.get(variable.dataId).refCount === 1) return;
+        if (this.owned.get(variable) === variable.dataId && backend.tensorMap.get(variable.dataId).refCount === 1)
+          return;
         const fresh = this.allocate(variable.shape);
         const source = this.buffer(backend, variable);
         const encoder = this.encoder(backend);
-        encoder.copyBufferToBuffer(source, 0, this.buffer(backend, this.state), (index * this.count + slot.offset) * FLOAT_BYTES, slot.size * FLOAT_BYTES);
+        encoder.copyBufferToBuffer(
+          source,
+          0,
+          this.buffer(backend, this.state),
+          (index * this.count + slot.offset) * FLOAT_BYTES,
+          slot.size * FLOAT_BYTES,
+        );
         encoder.copyBufferToBuffer(source, 0, this.buffer(backend, fresh), 0, slot.size * FLOAT_BYTES);
         backend.commandQueueOwnedIds.add(variable.dataId);
         variable.assign(fresh);
@@ -221,7 +262,13 @@ export class PackedAdamW {
     for (const slot of this.slots) {
       for (const part of parts) {
         const variable = slot[part];
-        encoder.copyBufferToBuffer(state, (PARTS.indexOf(part) * this.count + slot.offset) * FLOAT_BYTES, this.buffer(backend, variable), 0, slot.size * FLOAT_BYTES);
+        encoder.copyBufferToBuffer(
+          state,
+          (PARTS.indexOf(part) * this.count + slot.offset) * FLOAT_BYTES,
+          this.buffer(backend, variable),
+          0,
+          slot.size * FLOAT_BYTES,
+        );
         backend.tensorMap.get(variable.dataId).values = null; // a value read before (a checkpoint) is stale now
         backend.commandQueueOwnedIds.add(variable.dataId);
       }

@@ -22,7 +22,8 @@ interface Countable {
 
 /** Runs `work` on the active webgpu backend and counts its dispatches and reads (throws on another backend). */
 export async function countGpuWork<T>(work: () => T | Promise<T>): Promise<{ result: T; counted: GpuWork }> {
-  if (tf.getBackend() !== 'webgpu') throw new Error(`countGpuWork needs the webgpu backend, the active one is ${tf.getBackend()}`);
+  if (tf.getBackend() !== 'webgpu')
+    throw new Error(`countGpuWork needs the webgpu backend, the active one is ${tf.getBackend()}`);
   const backend = tf.backend() as unknown as Countable;
   const counted: GpuWork = { dispatches: 0, reads: 0 };
   const original = { runWebGPUProgram: backend.runWebGPUProgram, read: backend.read, readSync: backend.readSync };

@@ -34,12 +34,26 @@ export function splitHeads(helpers: DispatchHelpers) {
     const { numHeads } = args.attrs as { numHeads: number };
     requireFloat(SPLIT_HEADS_KERNEL, { qkv });
     const [batch, tokens, width] = qkv.shape as [number, number, number];
-    if (qkv.shape.length !== 3 || width % (3 * numHeads) !== 0) throw new Error(`${SPLIT_HEADS_KERNEL}: qkv [${qkv.shape}] is not [B, N, 3·${numHeads}·headDim]`);
+    if (qkv.shape.length !== 3 || width % (3 * numHeads) !== 0)
+      throw new Error(`${SPLIT_HEADS_KERNEL}: qkv [${qkv.shape}] is not [B, N, 3·${numHeads}·headDim]`);
     const headDim = width / (3 * numHeads);
     const shape = [batch, numHeads, tokens, headDim];
-    return [0, 1, 2].map((part) => backend.runWebGPUProgram(program(helpers, `maeSplitHeads${part}`, ['qkv'], shape, `${HEAD_COORDINATES}
-      result[index] = qkv[(b * uniforms.tokens + n) * width + ${part} * uniforms.heads * uniforms.headDim + column];`, HEAD_UNIFORMS),
-    [qkv], 'float32', headUniforms(numHeads, tokens, headDim)));
+    return [0, 1, 2].map((part) =>
+      backend.runWebGPUProgram(
+        program(
+          helpers,
+          `maeSplitHeads${part}`,
+          ['qkv'],
+          shape,
+          `${HEAD_COORDINATES}
+      result[index] = qkv[(b * uniforms.tokens + n) * width + ${part} * uniforms.heads * uniforms.headDim + column];`,
+          HEAD_UNIFORMS,
+        ),
+        [qkv],
+        'float32',
+        headUniforms(numHeads, tokens, headDim),
+      ),
+    );
   };
 }
 
@@ -49,12 +63,19 @@ export function mergeHeads(helpers: DispatchHelpers) {
     const backend = args.backend as WebGPUBackend;
     const { dq, dk, dv } = args.inputs as Record<'dq' | 'dk' | 'dv', TensorInfo>;
     requireFloat(MERGE_HEADS_KERNEL, { dq, dk, dv });
-    if (dq.shape.length !== 4) throw new Error(`${MERGE_HEADS_KERNEL}: dq must be [B, heads, N, headDim], got [${dq.shape}]`);
+    if (dq.shape.length !== 4)
+      throw new Error(`${MERGE_HEADS_KERNEL}: dq must be [B, heads, N, headDim], got [${dq.shape}]`);
     requireShape(MERGE_HEADS_KERNEL, 'dk', dk.shape, dq.shape);
     requireShape(MERGE_HEADS_KERNEL, 'dv', dv.shape, dq.shape);
     const [batch, heads, tokens, headDim] = dq.shape as [number, number, number, number];
     const outputShape = [batch, tokens, 3 * heads * headDim];
-    return backend.runWebGPUProgram(program(helpers, 'maeMergeHeads', ['dq', 'dk', 'dv'], outputShape, `
+    return backend.runWebGPUProgram(
+      program(
+        helpers,
+        'maeMergeHeads',
+        ['dq', 'dk', 'dv'],
+        outputShape,
+        `
       let width = 3 * uniforms.heads * uniforms.headDim;
       let column = index % width;
       let n = (index / width) % uniforms.tokens;
@@ -69,6 +90,12 @@ export function mergeHeads(helpers: DispatchHelpers) {
         result[index] = dk[source];
       } else {
         result[index] = dv[source];
-      }`, HEAD_UNIFORMS), [dq, dk, dv], 'float32', headUniforms(heads, tokens, headDim));
+      }`,
+        HEAD_UNIFORMS,
+      ),
+      [dq, dk, dv],
+      'float32',
+      headUniforms(heads, tokens, headDim),
+    );
   };
 }

@@ -25,8 +25,17 @@ export type DispatchHelpers = Pick<typeof WebGpuUtil, 'flatDispatchLayout' | 'co
 let dispatchHelpers: DispatchHelpers;
 import { ADAMW_KERNEL, type FusedAdamWScalars } from './fused-adamw';
 import {
-  GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, LINEAR_GRAD_KERNEL, LINEAR_KERNEL, MERGE_HEADS_KERNEL,
-  registerFusedGradients, SOFTMAX_GRAD_KERNEL, SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL,
+  GELU_GRAD_KERNEL,
+  GELU_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
+  LINEAR_GRAD_KERNEL,
+  LINEAR_KERNEL,
+  MERGE_HEADS_KERNEL,
+  registerFusedGradients,
+  SOFTMAX_GRAD_KERNEL,
+  SOFTMAX_KERNEL,
+  SPLIT_HEADS_KERNEL,
 } from './fused-ops';
 import { linear, linearGrad } from './webgpu-linear';
 import { mergeHeads, splitHeads } from './webgpu-heads';
@@ -41,7 +50,12 @@ type AdamWPart = 'm' | 'v' | 'param';
 /** One AdamW output over a flat parameter; `decays` bakes the decay branch into the shader. */
 function adamWProgram(shape: number[], part: AdamWPart, decays: boolean): WebGPUProgram {
   const dispatchLayout = dispatchHelpers.flatDispatchLayout(shape);
-  const result = part === 'm' ? 'mi' : part === 'v' ? 'vi' : `${decays ? 'p * uniforms.decayFactor' : 'p'} - (mi / denominator) * uniforms.stepSize`;
+  const result =
+    part === 'm'
+      ? 'mi'
+      : part === 'v'
+        ? 'vi'
+        : `${decays ? 'p * uniforms.decayFactor' : 'p'} - (mi / denominator) * uniforms.stepSize`;
   return {
     variableNames: ['param', 'm', 'v', 'grad'],
     outputShape: shape,
@@ -50,7 +64,9 @@ function adamWProgram(shape: number[], part: AdamWPart, decays: boolean): WebGPU
     dispatch: dispatchHelpers.computeDispatch(dispatchLayout, shape, [WORKGROUP, 1, 1]),
     workgroupSize: [WORKGROUP, 1, 1],
     size: true,
-    uniforms: 'beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, ' + 'rootCorrection2 : f32, epsilon : f32, decayFactor : f32, stepSize : f32,',
+    uniforms:
+      'beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, ' +
+      'rootCorrection2 : f32, epsilon : f32, decayFactor : f32, stepSize : f32,',
     getUserCode: () => `
       ${'fn main(index : i32)'} {
         if (index < uniforms.size) {
@@ -68,16 +84,30 @@ function adamWProgram(shape: number[], part: AdamWPart, decays: boolean): WebGPU
 function adamW(args: Parameters<KernelFunc>[0]): TensorInfo[] {
   const backend = args.backend as WebGPUBackend;
   const inputs = args.inputs as Record<'param' | 'm' | 'v' | 'grad', TensorInfo>;
-  const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } = args.attrs as unknown as FusedAdamWScalars;
+  const { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 } =
+    args.attrs as unknown as FusedAdamWScalars;
   for (const name of ['param', 'm', 'v', 'grad'] as const) {
-    if (inputs[name].dtype !== 'float32') throw new Error(`${ADAMW_KERNEL}: ${name} must be a float32 tensor, got ${inputs[name].dtype}`);
-    if (!tf.util.arraysEqual(inputs[name].shape, inputs.param.shape)) throw new Error(`${ADAMW_KERNEL}: ${name} has shape [${inputs[name].shape}], expected [${inputs.param.shape}]`);
+    if (inputs[name].dtype !== 'float32')
+      throw new Error(`${ADAMW_KERNEL}: ${name} must be a float32 tensor, got ${inputs[name].dtype}`);
+    if (!tf.util.arraysEqual(inputs[name].shape, inputs.param.shape))
+      throw new Error(`${ADAMW_KERNEL}: ${name} has shape [${inputs[name].shape}], expected [${inputs.param.shape}]`);
   }
   const decays = weightDecay > 0;
-  const scalars = [beta1, 1 - beta1, beta2, 1 - beta2, Math.sqrt(correction2), epsilon, decays ? 1 - lr * weightDecay : 1, lr / correction1];
+  const scalars = [
+    beta1,
+    1 - beta1,
+    beta2,
+    1 - beta2,
+    Math.sqrt(correction2),
+    epsilon,
+    decays ? 1 - lr * weightDecay : 1,
+    lr / correction1,
+  ];
   const uniforms = scalars.map((value) => ({ type: 'float32', data: [value] }));
   const ordered = [inputs.param, inputs.m, inputs.v, inputs.grad];
-  return (['param', 'm', 'v'] as const).map((part) => backend.runWebGPUProgram(adamWProgram([...inputs.param.shape], part, decays), ordered, 'float32', uniforms));
+  return (['param', 'm', 'v'] as const).map((part) =>
+    backend.runWebGPUProgram(adamWProgram([...inputs.param.shape], part, decays), ordered, 'float32', uniforms),
+  );
 }
 
 let registered = false;
@@ -88,10 +118,26 @@ export function registerWebGpuKernels(helpers: DispatchHelpers): void {
   registered = true;
   dispatchHelpers = helpers;
   tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'webgpu', kernelFunc: adamW as unknown as KernelFunc });
-  tf.registerKernel({ kernelName: LAYER_NORM_KERNEL, backendName: 'webgpu', kernelFunc: layerNorm(helpers) as unknown as KernelFunc });
-  tf.registerKernel({ kernelName: LAYER_NORM_GRAD_KERNEL, backendName: 'webgpu', kernelFunc: layerNormGrad(helpers) as unknown as KernelFunc });
-  const kernels = [[GELU_KERNEL, gelu], [GELU_GRAD_KERNEL, geluGrad], [SOFTMAX_KERNEL, softmax], [SOFTMAX_GRAD_KERNEL, softmaxGrad],
-    [SPLIT_HEADS_KERNEL, splitHeads], [MERGE_HEADS_KERNEL, mergeHeads], [LINEAR_KERNEL, linear], [LINEAR_GRAD_KERNEL, linearGrad]] as const;
+  tf.registerKernel({
+    kernelName: LAYER_NORM_KERNEL,
+    backendName: 'webgpu',
+    kernelFunc: layerNorm(helpers) as unknown as KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: LAYER_NORM_GRAD_KERNEL,
+    backendName: 'webgpu',
+    kernelFunc: layerNormGrad(helpers) as unknown as KernelFunc,
+  });
+  const kernels = [
+    [GELU_KERNEL, gelu],
+    [GELU_GRAD_KERNEL, geluGrad],
+    [SOFTMAX_KERNEL, softmax],
+    [SOFTMAX_GRAD_KERNEL, softmaxGrad],
+    [SPLIT_HEADS_KERNEL, splitHeads],
+    [MERGE_HEADS_KERNEL, mergeHeads],
+    [LINEAR_KERNEL, linear],
+    [LINEAR_GRAD_KERNEL, linearGrad],
+  ] as const;
   for (const [kernelName, kernel] of kernels) {
     tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: kernel(helpers) as unknown as KernelFunc });
   }

@@ -23,10 +23,21 @@ function reshape(backend: WebGPUBackend, x: TensorInfo, shape: number[]): Tensor
   return backendKernel('Reshape')({ inputs: { x }, backend, attrs: { shape } }) as TensorInfo;
 }
 
-function matMul(backend: WebGPUBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, bias?: TensorInfo): TensorInfo {
+function matMul(
+  backend: WebGPUBackend,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  bias?: TensorInfo,
+): TensorInfo {
   return bias
-    ? backendKernel('_FusedMatMul')({ inputs: { a, b, bias }, backend, attrs: { transposeA, transposeB, activation: 'linear', leakyreluAlpha: 0 } }) as TensorInfo
-    : backendKernel('BatchMatMul')({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as TensorInfo;
+    ? (backendKernel('_FusedMatMul')({
+        inputs: { a, b, bias },
+        backend,
+        attrs: { transposeA, transposeB, activation: 'linear', leakyreluAlpha: 0 },
+      }) as TensorInfo)
+    : (backendKernel('BatchMatMul')({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as TensorInfo);
 }
 
 /** Frees intermediate tensor infos (reshapes hold a reference to their input's buffer). */
@@ -36,7 +47,8 @@ function release(backend: WebGPUBackend, infos: TensorInfo[]): void {
 
 /** x [..., in], weight [in, out] and the layout of x as [rows, in]. */
 function shapes(kernel: string, x: TensorInfo, weight: TensorInfo): { rows: number; inDim: number; outDim: number } {
-  if (x.shape.length === 0 || weight.shape.length !== 2) throw new Error(`${kernel}: x must have an axis and weight two, got [${x.shape}] and [${weight.shape}]`);
+  if (x.shape.length === 0 || weight.shape.length !== 2)
+    throw new Error(`${kernel}: x must have an axis and weight two, got [${x.shape}] and [${weight.shape}]`);
   const { rows, cols: inDim } = layout(x.shape);
   const outDim = weight.shape[1]!;
   requireShape(kernel, 'weight', weight.shape, [inDim, outDim]);
@@ -75,10 +87,21 @@ export function linearGrad(helpers: DispatchHelpers) {
     const dw3 = matMul(backend, x3, dy3, true, false); // [1, in, out]
     const dx = reshape(backend, dx3, [...x.shape]);
     const dweight = reshape(backend, dw3, [inDim, outDim]);
-    const dbias = backend.runWebGPUProgram(program(helpers, 'maeLinearGradBias', ['dy'], [outDim], `
+    const dbias = backend.runWebGPUProgram(
+      program(
+        helpers,
+        'maeLinearGradBias',
+        ['dy'],
+        [outDim],
+        `
       var total = 0.0;
       for (var row = 0; row < uniforms.rows; row++) { total += dy[row * uniforms.cols + index]; }
-      result[index] = total;`), [dy], 'float32', layout([rows, outDim]).uniforms);
+      result[index] = total;`,
+      ),
+      [dy],
+      'float32',
+      layout([rows, outDim]).uniforms,
+    );
     release(backend, [dy3, x3, w3, dx3, dw3]);
     return [dx, dweight, dbias];
   };

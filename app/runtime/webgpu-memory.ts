@@ -16,7 +16,12 @@ export function gpuBytesInUse(): number | null {
 }
 
 /** The webgpu backend's device and command queue, as tfjs-backend-webgpu exposes them. */
-interface WebGpuBackendLike { device: GPUDevice; commandEncoder: GPUCommandEncoder | null; endComputePassEncoder(): void; submitQueue(): void }
+interface WebGpuBackendLike {
+  device: GPUDevice;
+  commandEncoder: GPUCommandEncoder | null;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
 
 /** Submits the commands the backend has recorded but not yet sent (it batches them). */
 function flush(backend: WebGpuBackendLike): void {
@@ -26,7 +31,7 @@ function flush(backend: WebGpuBackendLike): void {
 }
 
 function activeWebGpu(): WebGpuBackendLike | null {
-  return tf.getBackend() === 'webgpu' ? tf.backend() as unknown as WebGpuBackendLike : null;
+  return tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as WebGpuBackendLike) : null;
 }
 
 /**

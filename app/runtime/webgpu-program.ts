@@ -20,7 +20,14 @@ const LAYOUT_UNIFORMS = 'rows : i32, cols : i32, epsilon : f32,';
  * A program of `outputShape` with one thread per output element running `body` (`index` in
  * scope); `uniforms` declares its own (default: `layout`'s rows, cols and epsilon).
  */
-export function program(helpers: DispatchHelpers, name: string, variableNames: string[], outputShape: number[], body: string, uniforms = LAYOUT_UNIFORMS): WebGPUProgram {
+export function program(
+  helpers: DispatchHelpers,
+  name: string,
+  variableNames: string[],
+  outputShape: number[],
+  body: string,
+  uniforms = LAYOUT_UNIFORMS,
+): WebGPUProgram {
   const dispatchLayout = helpers.flatDispatchLayout(outputShape);
   return {
     variableNames,
@@ -48,13 +55,30 @@ export function requireFloat(kernel: string, inputs: Record<string, TensorInfo>)
 }
 
 /** Throws naming the kernel and the input whose shape is not `expected`. */
-export function requireShape(kernel: string, what: string, shape: readonly number[], expected: readonly number[]): void {
-  if (!tf.util.arraysEqual([...shape], [...expected])) throw new Error(`${kernel}: ${what} has shape [${shape}], expected [${expected}]`);
+export function requireShape(
+  kernel: string,
+  what: string,
+  shape: readonly number[],
+  expected: readonly number[],
+): void {
+  if (!tf.util.arraysEqual([...shape], [...expected]))
+    throw new Error(`${kernel}: ${what} has shape [${shape}], expected [${expected}]`);
 }
 
 /** Rows and columns of `shape` seen as [rows, last axis], and the uniforms every program takes. */
-export function layout(shape: readonly number[], epsilon = 0): { rows: number; cols: number; uniforms: { type: string; data: number[] }[] } {
+export function layout(
+  shape: readonly number[],
+  epsilon = 0,
+): { rows: number; cols: number; uniforms: { type: string; data: number[] }[] } {
   const rows = tf.util.sizeFromShape(shape.slice(0, -1));
   const cols = shape.at(-1) ?? 1;
-  return { rows, cols, uniforms: [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }, { type: 'float32', data: [epsilon] }] };
+  return {
+    rows,
+    cols,
+    uniforms: [
+      { type: 'int32', data: [rows] },
+      { type: 'int32', data: [cols] },
+      { type: 'float32', data: [epsilon] },
+    ],
+  };
 }

@@ -22,7 +22,14 @@ import { pretrainedFixture, TINY_PRETRAIN } from '../train/probe.fixtures';
 import { selectBackend } from './backend';
 import { gelu, layerNorm, linear, softmax, splitHeads } from '../mae/ops';
 import { fusedAdamW, fusedAdamWAvailable } from './fused-adamw';
-import { fusedOpAvailable, GELU_KERNEL, LAYER_NORM_KERNEL, LINEAR_KERNEL, SOFTMAX_KERNEL, SPLIT_HEADS_KERNEL } from './fused-ops';
+import {
+  fusedOpAvailable,
+  GELU_KERNEL,
+  LAYER_NORM_KERNEL,
+  LINEAR_KERNEL,
+  SOFTMAX_KERNEL,
+  SPLIT_HEADS_KERNEL,
+} from './fused-ops';
 import { attemptWebGpu, describeAdapter, hasVulkanLoader, isSoftwareAdapter } from './webgpu';
 import { gpuBytesInUse } from './webgpu-memory';
 import { largestBatchForAdapter, largestTensorBytesPerImage } from '../train/webgpu-batch-limit';
@@ -34,7 +41,19 @@ if (!probe.ok) console.log(`webgpu tests skipped: ${probe.why}`);
 
 /** 16×16 images, 4×4 patches, 2 channels, 2 encoder blocks: a step is quick even on llvmpipe. */
 const SMALL: Partial<TrainConfig> = {
-  model: { imgSize: 16, patchSize: 4, inChans: 2, embedDim: 32, depth: 2, numHeads: 2, decoderEmbedDim: 16, decoderDepth: 1, decoderNumHeads: 2, mlpRatio: 4, normPixLoss: true },
+  model: {
+    imgSize: 16,
+    patchSize: 4,
+    inChans: 2,
+    embedDim: 32,
+    depth: 2,
+    numHeads: 2,
+    decoderEmbedDim: 16,
+    decoderDepth: 1,
+    decoderNumHeads: 2,
+    mlpRatio: 4,
+    normPixLoss: true,
+  },
   batchSize: 4,
   totalSteps: 20,
   warmupSteps: 3,
@@ -47,13 +66,16 @@ const source = syntheticSource({ imgSize: 16, channels: 2 });
 async function lossAndGradients(): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
   const model = createMae(SMALL.model!, 3);
   const rng = Rng.fromSeed(4);
-  const imgs = tf.tensor4d(Float32Array.from({ length: 4 * 2 * 16 * 16 }, () => rng.normal()), [4, 2, 16, 16]);
+  const imgs = tf.tensor4d(
+    Float32Array.from({ length: 4 * 2 * 16 * 16 }, () => rng.normal()),
+    [4, 2, 16, 16],
+  );
   const masks = randomMasking({ batchSize: 4, gridSide: 4, maskRatio: 0.75 }, rng);
   const names = [...model.params.keys()];
   const { value, grads } = tf.variableGrads(() => forwardMae(model, imgs, masks).loss, [...model.params.values()]);
   const loss = (await value.data())[0]!; // async reads: webgpu has no synchronous one in Node
   const byName = new Map<string, Float32Array>();
-  for (const name of names) byName.set(name, await grads[model.params.get(name)!.name]!.data() as Float32Array);
+  for (const name of names) byName.set(name, (await grads[model.params.get(name)!.name]!.data()) as Float32Array);
   tf.dispose([value, imgs, ...Object.values(grads)]);
   disposeModel(model);
   return { loss, grads: byName };
@@ -75,7 +97,10 @@ async function losses(backend: 'cpu' | 'webgpu', run: (trainer: MaeTrainer) => P
   return run(MaeTrainer.create(SMALL, source));
 }
 
-async function trainLosses(trainer: MaeTrainer, options: { untilStep?: number; checkpointPath?: string } = {}): Promise<number[]> {
+async function trainLosses(
+  trainer: MaeTrainer,
+  options: { untilStep?: number; checkpointPath?: string } = {},
+): Promise<number[]> {
   const seen: number[] = [];
   await trainTo(trainer, options.untilStep ?? trainer.config.totalSteps, (metrics) => seen.push(metrics.loss));
   if (options.checkpointPath) await trainer.saveCheckpoint(options.checkpointPath);
@@ -88,21 +113,36 @@ describe('adapter classification', () => {
     expect(isSoftwareAdapter({ device: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).toBe(true);
     expect(isSoftwareAdapter({ description: 'SwiftShader Device (Subzero)' })).toBe(true);
     expect(isSoftwareAdapter({ vendor: 'apple', architecture: 'metal-3', device: 'Apple M2' })).toBe(false);
-    expect(isSoftwareAdapter({ vendor: 'nvidia', device: 'NVIDIA GeForce RTX 4070', isFallbackAdapter: true })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'nvidia', device: 'NVIDIA GeForce RTX 4070', isFallbackAdapter: true })).toBe(
+      true,
+    );
   });
 
   it('describes the adapter with vendor, architecture and graphics API', () => {
-    const line = describeAdapter({ vendor: 'nvidia', architecture: 'ampere', deviceName: 'NVIDIA RTX A2000', api: 'Vulkan', featureLevel: 'core', software: false, maxBufferSize: 1, maxStorageBufferBindingSize: 1 });
+    const line = describeAdapter({
+      vendor: 'nvidia',
+      architecture: 'ampere',
+      deviceName: 'NVIDIA RTX A2000',
+      api: 'Vulkan',
+      featureLevel: 'core',
+      software: false,
+      maxBufferSize: 1,
+      maxStorageBufferBindingSize: 1,
+    });
     expect(line).toBe('GPU (nvidia ampere, NVIDIA RTX A2000) via Vulkan');
   });
 });
 
 describe('GPU memory arithmetic', () => {
-  it('finds the largest tensor of a step (attention scores here) and the batch an adapter\'s buffers allow', () => {
-    const model = { ...SMALL.model!, imgSize: 64, decoderEmbedDim: 16, decoderNumHeads: 16 } as NonNullable<TrainConfig['model']>;
+  it("finds the largest tensor of a step (attention scores here) and the batch an adapter's buffers allow", () => {
+    const model = { ...SMALL.model!, imgSize: 64, decoderEmbedDim: 16, decoderNumHeads: 16 } as NonNullable<
+      TrainConfig['model']
+    >;
     // decoder: 16 heads × 257 tokens²
     expect(largestTensorBytesPerImage(model as never, 0.75)).toBe(4 * 16 * 257 * 257);
-    expect(largestBatchForAdapter(model as never, 0.75, { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 27 })).toBe(31);
+    expect(
+      largestBatchForAdapter(model as never, 0.75, { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 27 }),
+    ).toBe(31);
   });
 });
 
@@ -122,7 +162,8 @@ describe.runIf(probe.ok)('webgpu backend', () => {
       expect(selection.backend).not.toBe('webgpu');
       const why = lines.find((line) => line.startsWith('backend webgpu unavailable'));
       // Linux without a Vulkan loader is refused before Dawn loads (no Dawn warnings on stderr).
-      if (process.platform === 'linux' && !hasVulkanLoader()) expect(why).toContain('no Vulkan loader (libvulkan.so.1)');
+      if (process.platform === 'linux' && !hasVulkanLoader())
+        expect(why).toContain('no Vulkan loader (libvulkan.so.1)');
       else expect(why).toContain(`only a software adapter (${probe.adapter.deviceName}`);
     } else {
       expect(['tfjs-node-gpu', 'webgpu']).toContain(selection.backend);
@@ -146,22 +187,35 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     await selectBackend('webgpu', quiet);
     const onGpu = await lossAndGradients();
     expect(Math.abs(onGpu.loss - onCpu.loss)).toBeLessThan(1e-4 * Math.abs(onCpu.loss));
-    for (const [name, expected] of onCpu.grads) expect(relativeError(onGpu.grads.get(name)!, expected), name).toBeLessThan(1e-4);
+    for (const [name, expected] of onCpu.grads)
+      expect(relativeError(onGpu.grads.get(name)!, expected), name).toBeLessThan(1e-4);
   });
 
-  it('runs the fused AdamW kernel with the composite update\'s numbers', async () => {
+  it("runs the fused AdamW kernel with the composite update's numbers", async () => {
     await selectBackend('webgpu', quiet);
     expect(fusedAdamWAvailable()).toBe(true);
     const rng = Rng.fromSeed(9);
-    const values = (count: number, scale = 1): Float32Array => Float32Array.from({ length: count }, () => scale * rng.normal());
+    const values = (count: number, scale = 1): Float32Array =>
+      Float32Array.from({ length: count }, () => scale * rng.normal());
     const [param, m, grad] = [values(300), values(300, 0.1), values(300)].map((v) => tf.tensor2d(v, [20, 15]));
     const v = tf.tensor2d(values(300, 0.1).map(Math.abs), [20, 15]);
-    const scalars = { lr: 1e-2, beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.05, correction1: 1 - 0.9 ** 3, correction2: 1 - 0.95 ** 3 };
+    const scalars = {
+      lr: 1e-2,
+      beta1: 0.9,
+      beta2: 0.95,
+      epsilon: 1e-8,
+      weightDecay: 0.05,
+      correction1: 1 - 0.9 ** 3,
+      correction2: 1 - 0.95 ** 3,
+    };
     const fused = fusedAdamW(param!, m!, v, grad!, scalars);
     const nextM = tf.add(tf.mul(m!, 0.9), tf.mul(grad!, 0.1));
     const nextV = tf.add(tf.mul(v, 0.95), tf.mul(tf.square(grad!), 0.05));
     const denominator = tf.add(tf.div(tf.sqrt(nextV), Math.sqrt(scalars.correction2)), 1e-8);
-    const nextParam = tf.sub(tf.mul(param!, 1 - 1e-2 * 0.05), tf.mul(tf.div(nextM, denominator), 1e-2 / scalars.correction1));
+    const nextParam = tf.sub(
+      tf.mul(param!, 1 - 1e-2 * 0.05),
+      tf.mul(tf.div(nextM, denominator), 1e-2 / scalars.correction1),
+    );
     expect(fused.param.shape).toEqual([20, 15]);
     expect(relativeError(await fused.m.data(), await nextM.data())).toBeLessThan(1e-6);
     expect(relativeError(await fused.v.data(), await nextV.data())).toBeLessThan(1e-6);
@@ -170,43 +224,74 @@ describe.runIf(probe.ok)('webgpu backend', () => {
   });
 
   /** Values and gradients (for upstream `dy`) of `op` on the active backend. */
-  async function valueAndGradients(op: (...inputs: tf.Tensor[]) => tf.Tensor, inputs: { values: Float32Array; shape: number[] }[]): Promise<Float32Array[]> {
+  async function valueAndGradients(
+    op: (...inputs: tf.Tensor[]) => tf.Tensor,
+    inputs: { values: Float32Array; shape: number[] }[],
+  ): Promise<Float32Array[]> {
     const tensors = inputs.map(({ values, shape }) => tf.tensor(values, shape));
     const y = tf.tidy(() => op(...tensors));
-    const upstream = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(0.7 * i)), y.shape); // dy
+    const upstream = tf.tensor(
+      Float32Array.from({ length: y.size }, (_, i) => Math.sin(0.7 * i)),
+      y.shape,
+    ); // dy
     const grads = tf.grads(op)(tensors, upstream);
-    const values = [await y.data(), ...await Promise.all(grads.map((g) => g.data()))] as Float32Array[];
+    const values = [await y.data(), ...(await Promise.all(grads.map((g) => g.data())))] as Float32Array[];
     tf.dispose([...tensors, upstream, y, ...grads]);
     return values;
   }
 
   it.each([
-    { kernel: LAYER_NORM_KERNEL, op: (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => layerNorm(x, gamma, beta), shapes: [[6, 5, 48], [48], [48]] },
-    { kernel: LINEAR_KERNEL, op: (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) => linear(x, weight, bias), shapes: [[6, 5, 48], [48, 24], [24]] },
+    {
+      kernel: LAYER_NORM_KERNEL,
+      op: (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => layerNorm(x, gamma, beta),
+      shapes: [[6, 5, 48], [48], [48]],
+    },
+    {
+      kernel: LINEAR_KERNEL,
+      op: (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) => linear(x, weight, bias),
+      shapes: [[6, 5, 48], [48, 24], [24]],
+    },
     { kernel: GELU_KERNEL, op: (x: tf.Tensor) => gelu(x), shapes: [[6, 5, 48]] },
     { kernel: SOFTMAX_KERNEL, op: (x: tf.Tensor) => softmax(x), shapes: [[6, 5, 48]] },
     // q·1 + k·2 + v·3 makes each part's gradient different, so a swapped part shows.
-    { kernel: SPLIT_HEADS_KERNEL, op: (qkv: tf.Tensor) => { const [q, k, v] = splitHeads(qkv, 4); return tf.addN([q, tf.mul(k, 2), tf.mul(v, 3)]); }, shapes: [[3, 5, 3 * 4 * 6]] },
-  ])('runs the fused $kernel forward and backward with the composite ops\' numbers on cpu', async ({ kernel, op, shapes }) => {
-    const rng = Rng.fromSeed(13);
-    const inputs = shapes.map((shape, i) => ({ shape, values: Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => (i === 0 ? 3 : 1) + 2 * rng.normal()) }));
-    await selectBackend('cpu', quiet);
-    const onCpu = await valueAndGradients(op as never, inputs);
-    await selectBackend('webgpu', quiet);
-    expect(fusedOpAvailable(kernel)).toBe(true);
-    const before = tf.memory().numTensors;
-    const onGpu = await valueAndGradients(op as never, inputs);
-    expect(tf.memory().numTensors).toBe(before);
-    onCpu.forEach((expected, i) => expect(relativeError(onGpu[i]!, expected), i === 0 ? 'value' : `gradient ${i}`).toBeLessThan(1e-5));
-  });
+    {
+      kernel: SPLIT_HEADS_KERNEL,
+      op: (qkv: tf.Tensor) => {
+        const [q, k, v] = splitHeads(qkv, 4);
+        return tf.addN([q, tf.mul(k, 2), tf.mul(v, 3)]);
+      },
+      shapes: [[3, 5, 3 * 4 * 6]],
+    },
+  ])(
+    "runs the fused $kernel forward and backward with the composite ops' numbers on cpu",
+    async ({ kernel, op, shapes }) => {
+      const rng = Rng.fromSeed(13);
+      const inputs = shapes.map((shape, i) => ({
+        shape,
+        values: Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => (i === 0 ? 3 : 1) + 2 * rng.normal()),
+      }));
+      await selectBackend('cpu', quiet);
+      const onCpu = await valueAndGradients(op as never, inputs);
+      await selectBackend('webgpu', quiet);
+      expect(fusedOpAvailable(kernel)).toBe(true);
+      const before = tf.memory().numTensors;
+      const onGpu = await valueAndGradients(op as never, inputs);
+      expect(tf.memory().numTensors).toBe(before);
+      onCpu.forEach((expected, i) =>
+        expect(relativeError(onGpu[i]!, expected), i === 0 ? 'value' : `gradient ${i}`).toBeLessThan(1e-5),
+      );
+    },
+  );
 
   it('tracks the cpu loss for 20 steps, reading losses once per log, across backends via checkpoints', async () => {
     const onCpu = await losses('cpu', (trainer) => trainLosses(trainer));
     await selectBackend('webgpu', quiet);
-    const { result: onGpu, counted } = await countGpuWork(() => losses('webgpu', (trainer) => {
-      trainer.lossReads = { everySteps: 6, everyMs: 1e9 };
-      return trainLosses(trainer);
-    }));
+    const { result: onGpu, counted } = await countGpuWork(() =>
+      losses('webgpu', (trainer) => {
+        trainer.lossReads = { everySteps: 6, everyMs: 1e9 };
+        return trainLosses(trainer);
+      }),
+    );
     expect(counted.reads).toBe(4); // after steps 6, 12, 18 and 20: the losses are the only reads
     expect(onGpu).toHaveLength(20);
     onGpu.forEach((loss, i) => expect(Math.abs(loss - onCpu[i]!), `step ${i + 1}`).toBeLessThan(1e-4 * onCpu[i]!));
@@ -214,21 +299,27 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     const directory = await mkdtemp(join(tmpdir(), 'mae-webgpu-'));
     directories.push(directory);
     const checkpoint = join(directory, 'cpu.safetensors');
-    const firstHalf = await losses('cpu', (trainer) => trainLosses(trainer, { untilStep: 10, checkpointPath: checkpoint }));
+    const firstHalf = await losses('cpu', (trainer) =>
+      trainLosses(trainer, { untilStep: 10, checkpointPath: checkpoint }),
+    );
     await selectBackend('webgpu', quiet);
     const secondHalf = await trainLosses(await MaeTrainer.resume(checkpoint, source));
     expect([...firstHalf, ...secondHalf]).toHaveLength(20);
-    secondHalf.forEach((loss, i) => expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!));
+    secondHalf.forEach((loss, i) =>
+      expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!),
+    );
 
     // And the other way: a webgpu checkpoint (moments copied out of the packed AdamW state) continues on cpu.
     const gpuCheckpoint = join(directory, 'webgpu.safetensors');
     await losses('webgpu', (trainer) => trainLosses(trainer, { untilStep: 10, checkpointPath: gpuCheckpoint }));
     await selectBackend('cpu', quiet);
     const onCpuAfterGpu = await trainLosses(await MaeTrainer.resume(gpuCheckpoint, source));
-    onCpuAfterGpu.forEach((loss, i) => expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!));
+    onCpuAfterGpu.forEach((loss, i) =>
+      expect(Math.abs(loss - onCpu[i + 10]!), `step ${i + 11}`).toBeLessThan(1e-4 * onCpu[i + 10]!),
+    );
   });
 
-  it('stops a step whose tensors pass the adapter\'s buffer cap, with a checkpoint and a batch that fits', async () => {
+  it("stops a step whose tensors pass the adapter's buffer cap, with a checkpoint and a batch that fits", async () => {
     if (!probe.ok) return;
     await selectBackend('webgpu', quiet);
     // 16 decoder heads over 257 tokens: 4.2 MB of attention scores per image.
@@ -237,14 +328,25 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     const directory = await mkdtemp(join(tmpdir(), 'mae-webgpu-oom-'));
     directories.push(directory);
     const checkpoint = join(directory, 'oom.safetensors');
-    const trainer = MaeTrainer.create({ ...SMALL, model, batchSize: fits + 1 }, syntheticSource({ imgSize: 64, channels: 2 }));
+    const trainer = MaeTrainer.create(
+      { ...SMALL, model, batchSize: fits + 1 },
+      syntheticSource({ imgSize: 64, channels: 2 }),
+    );
     const before = await trainer.model.params.get('decoder_pred.weight')!.data();
     // As the run's loop does: the step fails, the weights of the last good step are checkpointed.
-    const failure = await trainer.advance().then(() => null, (error: unknown) => error);
+    const failure = await trainer.advance().then(
+      () => null,
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(GpuMemoryError);
     await trainer.flushLosses();
     await trainer.saveCheckpoint(checkpoint);
-    expect((failure as GpuMemoryError).message).toMatch(new RegExp(`^a GPU buffer over the adapter's limits \\(.*\\) at step ` + `1 with batch ${fits + 1}; batch ${fits} fits this GPU`));
+    expect((failure as GpuMemoryError).message).toMatch(
+      new RegExp(
+        `^a GPU buffer over the adapter's limits \\(.*\\) at step ` +
+          `1 with batch ${fits + 1}; batch ${fits} fits this GPU`,
+      ),
+    );
     expect(existsSync(checkpoint)).toBe(true);
     // no update from the failed step
     expect(await trainer.model.params.get('decoder_pred.weight')!.data()).toEqual(before);
@@ -255,7 +357,8 @@ describe.runIf(probe.ok)('webgpu backend', () => {
   it('finds a NaN loss at the next checkpoint at the latest and keeps the checkpoint before it', async () => {
     await selectBackend('webgpu', quiet);
     let batches = 0;
-    const poisoned: BatchSource = { // step 3's images are NaN
+    const poisoned: BatchSource = {
+      // step 3's images are NaN
       next: async (rng, batchSize) => {
         const batch = await source.next(rng, batchSize);
         if (++batches === 3) batch.images.fill(Number.NaN);
@@ -284,7 +387,9 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     }
     expect(failure).toBeInstanceOf(LateNonFiniteLossError);
     expect((failure as LateNonFiniteLossError).lastGoodStep).toBe(2);
-    expect((failure as LateNonFiniteLossError).message).toMatch(/^training diverged at step 3: the loss is NaN .*found when the losses up to step 4 were read/);
+    expect((failure as LateNonFiniteLossError).message).toMatch(
+      /^training diverged at step 3: the loss is NaN .*found when the losses up to step 4 were read/,
+    );
     expect(seen).toEqual([1, 2]);
     const saved = await readSafetensors(checkpoint);
     expect(JSON.parse(saved.metadata.studio!).step).toBe(2); // not the step-4 weights, updated from the NaN
@@ -292,14 +397,25 @@ describe.runIf(probe.ok)('webgpu backend', () => {
     trainer.dispose();
   });
 
-  it('gives a webgpu pretraining run (losses read per interval) the cpu run\'s metric rows, every step', async () => {
-    const [onCpu, onGpu] = [await pretrainedFixture(), await pretrainedFixture({ ...TINY_PRETRAIN, backend: 'webgpu' })];
+  it("gives a webgpu pretraining run (losses read per interval) the cpu run's metric rows, every step", async () => {
+    const [onCpu, onGpu] = [
+      await pretrainedFixture(),
+      await pretrainedFixture({ ...TINY_PRETRAIN, backend: 'webgpu' }),
+    ];
     try {
-      const rows = (fixture: typeof onCpu, name: string) => fixture.open((workspace) => workspace.runs.metrics(fixture.runId, name));
+      const rows = (fixture: typeof onCpu, name: string) =>
+        fixture.open((workspace) => workspace.runs.metrics(fixture.runId, name));
       for (const name of ['train_loss', 'val_loss', 'lr']) {
         const [cpu, gpu] = [rows(onCpu, name), rows(onGpu, name)];
-        expect(gpu.map((row) => row.step), name).toEqual(cpu.map((row) => row.step));
-        gpu.forEach((row, i) => expect(Math.abs(row.value - cpu[i]!.value), `${name} at step ${row.step}`).toBeLessThanOrEqual(1e-4 * Math.abs(cpu[i]!.value)));
+        expect(
+          gpu.map((row) => row.step),
+          name,
+        ).toEqual(cpu.map((row) => row.step));
+        gpu.forEach((row, i) =>
+          expect(Math.abs(row.value - cpu[i]!.value), `${name} at step ${row.step}`).toBeLessThanOrEqual(
+            1e-4 * Math.abs(cpu[i]!.value),
+          ),
+        );
       }
       expect(rows(onCpu, 'train_loss')).toHaveLength(TINY_PRETRAIN.steps!);
     } finally {

@@ -20,7 +20,12 @@ export const WEBGPU_BACKEND = 'webgpu';
 export type GraphicsApi = 'Metal' | 'D3D12' | 'Vulkan' | 'OpenGL ES';
 
 /** Dawn's `backend=` toggle of each API. */
-const DAWN_TOGGLE: Record<GraphicsApi, string> = { Metal: 'metal', D3D12: 'd3d12', Vulkan: 'vulkan', 'OpenGL ES': 'opengles' };
+const DAWN_TOGGLE: Record<GraphicsApi, string> = {
+  Metal: 'metal',
+  D3D12: 'd3d12',
+  Vulkan: 'vulkan',
+  'OpenGL ES': 'opengles',
+};
 
 /** The APIs tried on each OS, best first. */
 export function graphicsApis(platform: NodeJS.Platform = process.platform): GraphicsApi[] {
@@ -45,13 +50,22 @@ export interface WebGpuAdapter {
 }
 
 /** The adapter info fields Dawn reports. */
-interface AdapterInfoLike { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean }
+interface AdapterInfoLike {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
 
 const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|basic render driver|\bwarp\b/i;
 
 /** Whether an adapter is a software rasteriser (by Dawn's flag or its well-known names). */
 export function isSoftwareAdapter(info: AdapterInfoLike): boolean {
-  return info.isFallbackAdapter === true || SOFTWARE_NAMES.test(`${info.device ?? ''} ${info.description ?? ''} ${info.vendor ?? ''}`);
+  return (
+    info.isFallbackAdapter === true ||
+    SOFTWARE_NAMES.test(`${info.device ?? ''} ${info.description ?? ''} ${info.vendor ?? ''}`)
+  );
 }
 
 /** One line naming the adapter: `GPU (apple metal-3, Apple M2) via Metal`. */
@@ -62,7 +76,11 @@ export function describeAdapter(adapter: WebGpuAdapter): string {
   return `${adapter.software ? 'software GPU' : 'GPU'} (${name}) via ${adapter.api}${level}`;
 }
 
-interface Found { adapter: WebGpuAdapter; device: GPUDevice; info: AdapterInfoLike }
+interface Found {
+  adapter: WebGpuAdapter;
+  device: GPUDevice;
+  info: AdapterInfoLike;
+}
 type Discovery = { ok: true; found: Found } | { ok: false; why: string };
 
 let discovery: Promise<Discovery> | null = null;
@@ -74,10 +92,15 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0]! : String(error);
 }
 
-async function requestAdapter(gpu: GPU): Promise<{ adapter: GPUAdapter; featureLevel: 'core' | 'compatibility' } | null> {
+async function requestAdapter(
+  gpu: GPU,
+): Promise<{ adapter: GPUAdapter; featureLevel: 'core' | 'compatibility' } | null> {
   const core = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (core) return { adapter: core, featureLevel: 'core' };
-  const compatibility = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+  const compatibility = await gpu.requestAdapter({
+    powerPreference: 'high-performance',
+    featureLevel: 'compatibility',
+  } as GPURequestAdapterOptions);
   return compatibility ? { adapter: compatibility, featureLevel: 'compatibility' } : null;
 }
 
@@ -85,7 +108,8 @@ async function openDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
-    requiredLimits: { // the largest the adapter allows: tensors are storage buffers
+    requiredLimits: {
+      // the largest the adapter allows: tensors are storage buffers
       maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
       maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
@@ -97,7 +121,9 @@ async function openDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   });
   device.addEventListener('uncapturederror', (event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
-    deviceError ??= `${error.constructor.name === 'GPUOutOfMemoryError' ? 'out of GPU memory' : 'GPU error'}: ` + `${error.message.split('\n')[0]}`;
+    deviceError ??=
+      `${error.constructor.name === 'GPUOutOfMemoryError' ? 'out of GPU memory' : 'GPU error'}: ` +
+      `${error.message.split('\n')[0]}`;
   });
   return device;
 }
@@ -112,7 +138,8 @@ function discover(): Promise<Discovery> {
       return { ok: false, why: `the webgpu package (Dawn) could not be loaded (${message(error)})` };
     }
     // Linux without a display (CI, a server, the utility process): EGL then needs no window system.
-    if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) process.env.EGL_PLATFORM ??= 'surfaceless';
+    if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY)
+      process.env.EGL_PLATFORM ??= 'surfaceless';
     const tried: string[] = [];
     let software: Found | null = null;
     for (const api of graphicsApis()) {
@@ -125,9 +152,14 @@ function discover(): Promise<Discovery> {
         }
         const info = requested.adapter.info as AdapterInfoLike;
         const adapter: WebGpuAdapter = {
-          vendor: info.vendor ?? '', architecture: info.architecture ?? '', deviceName: info.device || info.description || '',
-          api, featureLevel: requested.featureLevel, software: isSoftwareAdapter(info),
-          maxBufferSize: requested.adapter.limits.maxBufferSize, maxStorageBufferBindingSize: requested.adapter.limits.maxStorageBufferBindingSize,
+          vendor: info.vendor ?? '',
+          architecture: info.architecture ?? '',
+          deviceName: info.device || info.description || '',
+          api,
+          featureLevel: requested.featureLevel,
+          software: isSoftwareAdapter(info),
+          maxBufferSize: requested.adapter.limits.maxBufferSize,
+          maxStorageBufferBindingSize: requested.adapter.limits.maxStorageBufferBindingSize,
         };
         if (adapter.software && software) continue;
         instances.push(gpu);
@@ -170,7 +202,8 @@ async function registerBackend(found: Found): Promise<void> {
   if (tf.findBackendFactory(WEBGPU_BACKEND)) tf.removeBackend(WEBGPU_BACKEND);
   // tfjs-backend-webgpu checks `navigator.gpu` before it will construct.
   const navigatorObject = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: unknown };
-  if (!navigatorObject.gpu) Object.defineProperty(navigatorObject, 'gpu', { value: instances.at(-1), configurable: true });
+  if (!navigatorObject.gpu)
+    Object.defineProperty(navigatorObject, 'gpu', { value: instances.at(-1), configurable: true });
   registerWebGpuKernels(webgpu_util);
   tf.registerBackend(WEBGPU_BACKEND, () => new WebGPUBackend(found.device, found.info as GPUAdapterInfo), 0);
   registered = true;
@@ -180,13 +213,20 @@ async function registerBackend(found: Found): Promise<void> {
 export function hasVulkanLoader(env: NodeJS.ProcessEnv = process.env): boolean {
   const dirs = (env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
   if (dirs.some((dir) => fs.existsSync(path.join(dir, 'libvulkan.so.1')))) return true;
-  const cache = spawnSync('ldconfig', ['-p'], { encoding: 'utf8', env: { ...env, PATH: `${env.PATH ?? ''}:/sbin:/usr/sbin` } });
+  const cache = spawnSync('ldconfig', ['-p'], {
+    encoding: 'utf8',
+    env: { ...env, PATH: `${env.PATH ?? ''}:/sbin:/usr/sbin` },
+  });
   if (cache.status === 0) return /\blibvulkan\.so\.1\b/.test(cache.stdout);
-  return ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib64', '/lib'].some((dir) => fs.existsSync(path.join(dir, 'libvulkan.so.1')));
+  return ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib64', '/lib'].some(
+    (dir) => fs.existsSync(path.join(dir, 'libvulkan.so.1')),
+  );
 }
 
 /** The outcome of `attemptWebGpu`, in `selectBackend`'s shape. */
-export type WebGpuAttempt = { ok: true; tfBackend: string; device: string; adapter: WebGpuAdapter } | { ok: false; why: string };
+export type WebGpuAttempt =
+  | { ok: true; tfBackend: string; device: string; adapter: WebGpuAdapter }
+  | { ok: false; why: string };
 
 /**
  * Finds an adapter, registers the `webgpu` TF.js backend on it and returns what to activate.
@@ -197,14 +237,21 @@ export async function attemptWebGpu(options: { allowSoftware: boolean }): Promis
   // software rasteriser, which auto refuses anyway, and would print its own warnings on stderr
   // on every command: say it in one line instead, and leave Dawn unloaded.
   if (!options.allowSoftware && process.platform === 'linux' && !hasVulkanLoader()) {
-    const why = 'no Vulkan loader (libvulkan.so.1) on this machine: ' + "install the GPU's Vulkan driver to train on it (docs/GPU.md)";
+    const why =
+      'no Vulkan loader (libvulkan.so.1) on this machine: ' +
+      "install the GPU's Vulkan driver to train on it (docs/GPU.md)";
     return { ok: false, why };
   }
   const found = await discover();
   if (!found.ok) return found;
   const { adapter } = found.found;
   if (adapter.software && !options.allowSoftware) {
-    return { ok: false, why: `only a software adapter (${adapter.deviceName} via ${adapter.api}), ` + `slower than the CPU backends; ask for webgpu by name to use it` };
+    return {
+      ok: false,
+      why:
+        `only a software adapter (${adapter.deviceName} via ${adapter.api}), ` +
+        `slower than the CPU backends; ask for webgpu by name to use it`,
+    };
   }
   try {
     await import('@tensorflow/tfjs-backend-cpu'); // tfjs-backend-webgpu imports its shared kernels

@@ -13,7 +13,10 @@ let served: Served;
 let origin: string;
 
 /** A raw GET, so tests control every header (fetch would add its own). */
-function get(pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function get(
+  pathname: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const request = http.get({ host: '127.0.0.1', port: served.port, path: pathname, headers }, (response) => {
       let body = '';
@@ -54,9 +57,20 @@ beforeAll(async () => {
   fs.mkdirSync(thumbs, { recursive: true });
   fs.writeFileSync(path.join(thumbs, 'good.webp'), 'thumbnail bytes');
   fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(thumbs, 'link.webp'));
-  const insert = studio.workspace.db.prepare('INSERT INTO images (id, project_id, path, thumbnail, imported_at) VALUES (?, ?, ?, ?, ?)');
-  const thumbnailPaths = ['thumbs/good.webp', 'thumbs/link.webp', '../../../secret.txt', path.join(dir, 'secret.txt'), 'thumbs', '../../studio.sqlite'];
-  thumbnailPaths.forEach((thumbnail, index) => insert.run(100 + index, project.id, `/images/${index}.tif`, thumbnail, new Date().toISOString()));
+  const insert = studio.workspace.db.prepare(
+    'INSERT INTO images (id, project_id, path, thumbnail, imported_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const thumbnailPaths = [
+    'thumbs/good.webp',
+    'thumbs/link.webp',
+    '../../../secret.txt',
+    path.join(dir, 'secret.txt'),
+    'thumbs',
+    '../../studio.sqlite',
+  ];
+  thumbnailPaths.forEach((thumbnail, index) =>
+    insert.run(100 + index, project.id, `/images/${index}.tif`, thumbnail, new Date().toISOString()),
+  );
   served = await startServer({ studio, staticDir: rendererDir });
   origin = `http://127.0.0.1:${served.port}`;
 });
@@ -94,7 +108,14 @@ describe('serve mode', () => {
 
   it('serves nothing outside the renderer folder or workspace thumbnails', async () => {
     const auth = { authorization: `Bearer ${served.token}` };
-    for (const pathname of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/thumbs/../studio.sqlite', '/thumbs/1', '/%00']) {
+    for (const pathname of [
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/thumbs/../studio.sqlite',
+      '/thumbs/1',
+      '/%00',
+    ]) {
       const response = await get(pathname, auth);
       expect([400, 404], pathname).toContain(response.status);
       expect(response.body).not.toContain('do not serve');
@@ -104,8 +125,17 @@ describe('serve mode', () => {
   it('refuses absolute paths, encoded dot segments and backslashes', async () => {
     const auth = { authorization: `Bearer ${served.token}` };
     const secret = encodeURIComponent(path.join(dir, 'secret.txt'));
-    for (const pathname of [`/${secret}`, `//${path.join(dir, 'secret.txt').slice(1)}`, '/%2e%2e/%2e%2e/%2e%2e/etc/passwd', '/%2E%2E%2Fsecret.txt',
-      '/assets/%2e%2e/%2e%2e/secret.txt', '/..%5csecret.txt', '/assets/..%5c..%5csecret.txt', '/%252e%252e/secret.txt', '/%c0%ae%c0%ae/secret.txt']) {
+    for (const pathname of [
+      `/${secret}`,
+      `//${path.join(dir, 'secret.txt').slice(1)}`,
+      '/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
+      '/%2E%2E%2Fsecret.txt',
+      '/assets/%2e%2e/%2e%2e/secret.txt',
+      '/..%5csecret.txt',
+      '/assets/..%5c..%5csecret.txt',
+      '/%252e%252e/secret.txt',
+      '/%c0%ae%c0%ae/secret.txt',
+    ]) {
       const response = await get(pathname, auth);
       expect([400, 404], pathname).toContain(response.status);
       expect(response.body, pathname).not.toContain('do not serve');
@@ -149,11 +179,14 @@ describe('serve mode', () => {
 
   it('greets each socket with the server instance; tells a page lacking the token only that it is bad', async () => {
     const socket = new WebSocket(`ws://127.0.0.1:${served.port}/ws?token=${served.token}`);
-    const hello = await new Promise<{ type: string; instance: string }>((resolve) => socket.once('message', (data) => resolve(JSON.parse(data.toString()))));
+    const hello = await new Promise<{ type: string; instance: string }>((resolve) =>
+      socket.once('message', (data) => resolve(JSON.parse(data.toString()))),
+    );
     expect(hello.type).toBe('hello');
     expect(hello.instance).toMatch(/^[0-9a-f-]{36}$/);
     socket.close();
-    const session = async (headers: Record<string, string>) => (await fetch(`http://127.0.0.1:${served.port}/session`, { headers })).json();
+    const session = async (headers: Record<string, string>) =>
+      (await fetch(`http://127.0.0.1:${served.port}/session`, { headers })).json();
     expect(await session({})).toEqual({ valid: false });
     expect(await session({ cookie: 'mae_studio_token=stale' })).toEqual({ valid: false });
     expect(await session({ cookie: `mae_studio_token=${served.token}` })).toEqual({ valid: true });
@@ -167,7 +200,15 @@ describe('serve mode', () => {
       const message = JSON.parse(data.toString());
       if (message.type === 'reply') replies.push(message);
     });
-    for (const message of ['not json', '[]', '{"type":"call"}', '{"type":"call","id":2,"channel":5}', '{"type":"call","id":3,"channel":"no.such"}', '{"type":"call","id":4,"channel":"projects.get","args":["x"]}', '{"type":"call","id":5,"channel":"projects.list","args":[]}']) {
+    for (const message of [
+      'not json',
+      '[]',
+      '{"type":"call"}',
+      '{"type":"call","id":2,"channel":5}',
+      '{"type":"call","id":3,"channel":"no.such"}',
+      '{"type":"call","id":4,"channel":"projects.get","args":["x"]}',
+      '{"type":"call","id":5,"channel":"projects.list","args":[]}',
+    ]) {
       socket.send(message);
     }
     await expect.poll(() => replies.length).toBe(7);

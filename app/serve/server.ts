@@ -13,7 +13,15 @@ import { EVENTS, StudioError, type ErrorShape } from '../contract';
 import { createDispatcher } from '../rpc';
 import { realFileInside } from '../safe-path';
 import type { Studio } from '../studio';
-import { allowedHostNames, COOKIE_NAME, hostAllowed, newToken, originAllowed, presentedToken, tokenMatches } from './auth';
+import {
+  allowedHostNames,
+  COOKIE_NAME,
+  hostAllowed,
+  newToken,
+  originAllowed,
+  presentedToken,
+  tokenMatches,
+} from './auth';
 
 export interface ServeOptions {
   studio: Studio;
@@ -84,7 +92,9 @@ export async function startServer(options: ServeOptions): Promise<Served> {
       // Answered without the token, and says only whether the page's token is still good: after a
       // restart with a new token, an open page learns it needs the new link (and says so).
       const valid = tokenMatches(presentedToken(request, url), token);
-      response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...SECURITY_HEADERS }).end(JSON.stringify({ valid }));
+      response
+        .writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...SECURITY_HEADERS })
+        .end(JSON.stringify({ valid }));
       return;
     }
     if (!tokenMatches(presentedToken(request, url), token)) {
@@ -93,7 +103,10 @@ export async function startServer(options: ServeOptions): Promise<Served> {
     if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed');
     if (url.searchParams.has('token')) {
       // Trade the token in the address for a cookie, so it leaves the URL bar and history.
-      response.setHeader('Set-Cookie', `${COOKIE_NAME}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+      response.setHeader(
+        'Set-Cookie',
+        `${COOKIE_NAME}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+      );
       url.searchParams.delete('token');
       response.writeHead(303, { Location: url.pathname + url.search, ...SECURITY_HEADERS }).end();
       return;
@@ -118,7 +131,8 @@ export async function startServer(options: ServeOptions): Promise<Served> {
     }
     if (relative.includes('\0')) return send(response, 400, 'malformed path');
     const file = realFileInside(staticDir, '.' + (relative === '/' ? '/index.html' : relative));
-    if (!file) return send(response, 404, fs.existsSync(staticDir) ? 'not found' : 'renderer not built: run `npm run build`');
+    if (!file)
+      return send(response, 404, fs.existsSync(staticDir) ? 'not found' : 'renderer not built: run `npm run build`');
     sendFile(response, file, file.endsWith('index.html') ? 'no-store' : 'private, max-age=3600');
   }
 
@@ -178,7 +192,9 @@ export async function startServer(options: ServeOptions): Promise<Served> {
 }
 
 /** Validates one WebSocket message's envelope (its arguments are the dispatcher's business). */
-function parseCall(text: string | null): { id: number; channel: string; args: unknown } | { id: number | null; error: ErrorShape } {
+function parseCall(
+  text: string | null,
+): { id: number; channel: string; args: unknown } | { id: number | null; error: ErrorShape } {
   const invalid = (id: number | null, message: string) => ({
     id,
     error: new StudioError('INVALID_ARGUMENT', message).toJSON(),

@@ -19,9 +19,15 @@ export function stableToken(workspace: string): string {
   }
   const mode = fs.statSync(file).mode & 0o777;
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new StudioError('CONFLICT', `${file} is readable by other users (mode ${mode.toString(8)}): ` + `run chmod 600 on it, or delete it for a new token`, { file });
+    throw new StudioError(
+      'CONFLICT',
+      `${file} is readable by other users (mode ${mode.toString(8)}): ` +
+        `run chmod 600 on it, or delete it for a new token`,
+      { file },
+    );
   }
   const token = fs.readFileSync(file, 'utf8').trim();
-  if (!/^[A-Za-z0-9_-]{32,}$/.test(token)) throw new StudioError('INVALID_ARGUMENT', `${file} does not hold a token: delete it for a new one`, { file });
+  if (!/^[A-Za-z0-9_-]{32,}$/.test(token))
+    throw new StudioError('INVALID_ARGUMENT', `${file} does not hold a token: delete it for a new one`, { file });
   return token;
 }

@@ -25,7 +25,10 @@ describe('acquireServeLock', () => {
   });
 
   it('takes over a lock left by a process that died', () => {
-    fs.writeFileSync(path.join(dir, 'serve.lock'), JSON.stringify({ pid: 999_999, hostname: os.hostname(), address: null, startedAt: 'then' }));
+    fs.writeFileSync(
+      path.join(dir, 'serve.lock'),
+      JSON.stringify({ pid: 999_999, hostname: os.hostname(), address: null, startedAt: 'then' }),
+    );
     const lock = acquireServeLock(dir, () => false);
     expect(JSON.parse(fs.readFileSync(lock.file, 'utf8')).pid).toBe(process.pid);
     lock.release();

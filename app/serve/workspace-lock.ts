@@ -39,7 +39,12 @@ function alive(pid: number): boolean {
 export function acquireServeLock(workspace: string, isAlive: (pid: number) => boolean = alive): ServeLock {
   const file = path.join(workspace, 'serve.lock');
   fs.mkdirSync(workspace, { recursive: true });
-  const info: ServeLockInfo = { pid: process.pid, hostname: os.hostname(), address: null, startedAt: new Date().toISOString() };
+  const info: ServeLockInfo = {
+    pid: process.pid,
+    hostname: os.hostname(),
+    address: null,
+    startedAt: new Date().toISOString(),
+  };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(file, JSON.stringify(info), { flag: 'wx', mode: 0o600 });
@@ -54,7 +59,8 @@ export function acquireServeLock(workspace: string, isAlive: (pid: number) => bo
       const machine = foreignHost ? ` on ${holder.hostname}` : '';
       throw new StudioError(
         'CONFLICT',
-        `another mae-studio serve (pid ${holder.pid}${machine}, since ${holder.startedAt}) ` + `is serving ${workspace}${where}. ` +
+        `another mae-studio serve (pid ${holder.pid}${machine}, since ${holder.startedAt}) ` +
+          `is serving ${workspace}${where}. ` +
           `Use that one (its link is printed in its terminal), or stop it first; if it is gone, delete ${file}.`,
         { lock: file, holder },
       );

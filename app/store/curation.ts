@@ -28,9 +28,25 @@ export class CurationStore {
   constructor(private readonly db: Db) {}
 
   /** What the embedding map colours good images by, beyond their label and format: split, exclusion, channel stats. */
-  mapAttributes(projectId: number): Map<number, { split: string | null; excluded: boolean; stats: ChannelStats[] | null }> {
-    const rows = this.db.prepare(`SELECT id, split, excluded, stats FROM images WHERE ${GOOD}`).all({ projectId }) as { id: number; split: string | null; excluded: number; stats: string | null }[];
-    return new Map(rows.map((row) => [row.id, { split: row.split, excluded: row.excluded !== 0, stats: row.stats ? (JSON.parse(row.stats) as ChannelStats[]) : null }]));
+  mapAttributes(
+    projectId: number,
+  ): Map<number, { split: string | null; excluded: boolean; stats: ChannelStats[] | null }> {
+    const rows = this.db.prepare(`SELECT id, split, excluded, stats FROM images WHERE ${GOOD}`).all({ projectId }) as {
+      id: number;
+      split: string | null;
+      excluded: number;
+      stats: string | null;
+    }[];
+    return new Map(
+      rows.map((row) => [
+        row.id,
+        {
+          split: row.split,
+          excluded: row.excluded !== 0,
+          stats: row.stats ? (JSON.parse(row.stats) as ChannelStats[]) : null,
+        },
+      ]),
+    );
   }
 
   /**
@@ -39,17 +55,27 @@ export class CurationStore {
    */
   health(projectId: number, leftOut: readonly number[] = []): DatasetHealth {
     const params = { projectId, leftOut: JSON.stringify(leftOut) };
-    const count = (where: string) => (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${where}`).get(params) as { n: number }).n;
+    const count = (where: string) =>
+      (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${where}`).get(params) as { n: number }).n;
     const buckets = (expression: string) =>
-      (this.db.prepare(`SELECT ${expression} AS key, count(*) AS count FROM images WHERE ${GOOD} GROUP BY 1 ORDER BY 2 DESC`).all(params) as { key: unknown; count: number }[]).map(
-        (row) => ({ key: row.key === null ? 'unknown' : String(row.key), count: row.count }),
-      );
+      (
+        this.db
+          .prepare(
+            `SELECT ${expression} AS key, count(*) AS count FROM images WHERE ${GOOD} GROUP BY 1 ORDER BY 2 DESC`,
+          )
+          .all(params) as { key: unknown; count: number }[]
+      ).map((row) => ({ key: row.key === null ? 'unknown' : String(row.key), count: row.count }));
     const sizes: Bucket[] = SIZE_BUCKETS.map(([, key]) => ({ key, count: 0 }));
-    for (const row of this.db.prepare(`SELECT width * height / 1e6 AS mp FROM images WHERE ${GOOD}`).all(params) as { mp: number | null }[]) {
+    for (const row of this.db.prepare(`SELECT width * height / 1e6 AS mp FROM images WHERE ${GOOD}`).all(params) as {
+      mp: number | null;
+    }[]) {
       sizes[SIZE_BUCKETS.findIndex(([limit]) => (row.mp ?? 0) < limit)]!.count++;
     }
     const folders = new Map<string, { count: number; excluded: number }>();
-    for (const row of this.db.prepare(`SELECT path, excluded FROM images WHERE ${GOOD}`).all(params) as { path: string; excluded: number }[]) {
+    for (const row of this.db.prepare(`SELECT path, excluded FROM images WHERE ${GOOD}`).all(params) as {
+      path: string;
+      excluded: number;
+    }[]) {
       const folder = path.dirname(row.path);
       const entry = folders.get(folder) ?? { count: 0, excluded: 0 };
       entry.count++;
@@ -72,7 +98,10 @@ export class CurationStore {
       duplicates: count('project_id = @projectId AND duplicate_of IS NOT NULL'),
       excluded: count(`${GOOD} AND excluded = 1`),
       leftOutByPlan: count(USABLE) - count(USED),
-      excludedClasses: labels.filter((row) => row.label !== null && row.label !== '' && row.count === 0).map((row) => row.label!).sort(),
+      excludedClasses: labels
+        .filter((row) => row.label !== null && row.label !== '' && row.count === 0)
+        .map((row) => row.label!)
+        .sort(),
       split: {
         train: count(`${USED} AND split = 'train'`),
         val: count(`${USED} AND split = 'val'`),
@@ -84,7 +113,9 @@ export class CurationStore {
       sizes: sizes.filter((bucket) => bucket.count > 0),
       labels,
       relabelled: count(`${GOOD} AND id IN (SELECT image_id FROM label_overrides)`),
-      folders: [...folders].map(([folder, entry]) => ({ folder, ...entry })).sort((a, b) => a.folder.localeCompare(b.folder)),
+      folders: [...folders]
+        .map(([folder, entry]) => ({ folder, ...entry }))
+        .sort((a, b) => a.folder.localeCompare(b.folder)),
       duplicateFiles: this.db
         .prepare(
           `SELECT d.path AS path, o.path AS duplicateOf FROM images d JOIN images o ON o.id = d.duplicate_of
@@ -92,7 +123,10 @@ export class CurationStore {
         )
         .all(params) as ImportDuplicate[],
       failures: this.db
-        .prepare('SELECT path, error AS reason FROM images WHERE project_id = ' + '@projectId AND error IS NOT NULL AND frame = 0 ORDER BY path LIMIT 500')
+        .prepare(
+          'SELECT path, error AS reason FROM images WHERE project_id = ' +
+            '@projectId AND error IS NOT NULL AND frame = 0 ORDER BY path LIMIT 500',
+        )
         .all(params) as DatasetHealth['failures'],
     };
   }
@@ -100,16 +134,25 @@ export class CurationStore {
   /** Leaves the selected good images out of training (or takes them back); returns how many changed. */
   setExcluded(projectId: number, selection: ImageSelection, excluded: boolean): number {
     const params: Record<string, unknown> = { projectId, value: excluded ? 1 : 0 };
-    return this.db.prepare(`UPDATE images SET excluded = @value WHERE ${GOOD} AND ${selectionCondition(selection, params)}`).run(params).changes;
+    return this.db
+      .prepare(`UPDATE images SET excluded = @value WHERE ${GOOD} AND ${selectionCondition(selection, params)}`)
+      .run(params).changes;
   }
 
   /** Kept images with their labels, for the split; `leftOut`: channel counts the channel plan leaves out. */
-  keptImages(projectId: number, leftOut: readonly number[] = []): { id: number; label: string | null; group: string | null }[] {
+  keptImages(
+    projectId: number,
+    leftOut: readonly number[] = [],
+  ): { id: number; label: string | null; group: string | null }[] {
     // The split group of a volume's slice (ImageMeta.volume: its subject, else its volume).
     const group = "coalesce(json_extract(meta, '$.volume.group'), json_extract(meta, '$.volume.key'))";
     return this.db
       .prepare(`SELECT id, label, ${group} AS "group" FROM images WHERE ${USED} ORDER BY id`)
-      .all({ projectId, leftOut: JSON.stringify(leftOut) }) as { id: number; label: string | null; group: string | null }[];
+      .all({ projectId, leftOut: JSON.stringify(leftOut) }) as {
+      id: number;
+      label: string | null;
+      group: string | null;
+    }[];
   }
 
   /** Stores a split: the given ids become train or val, every other image none. */

@@ -15,7 +15,9 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('openDatabase', () => {
   it('creates every table of the data model with WAL and foreign keys on', () => {
     const db = openDatabase(dir);
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+      (t) => t.name,
+    );
     expect(tables).toEqual(expect.arrayContaining(['projects', 'images', 'runs', 'metrics', 'checkpoints', 'exports']));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -27,7 +29,9 @@ describe('openDatabase', () => {
     const db = openDatabase(dir);
     db.prepare("INSERT INTO projects (id, name, domain, created_at) VALUES (1, 'p', 'general', 'now')").run();
     db.prepare("INSERT INTO images (project_id, path, imported_at) VALUES (1, '/a.png', 'now')").run();
-    expect(() => db.prepare("INSERT INTO images (project_id, path, imported_at) VALUES (99, '/b.png', 'now')").run()).toThrow(/FOREIGN KEY/);
+    expect(() =>
+      db.prepare("INSERT INTO images (project_id, path, imported_at) VALUES (99, '/b.png', 'now')").run(),
+    ).toThrow(/FOREIGN KEY/);
     db.prepare('DELETE FROM projects WHERE id = 1').run();
     expect(db.prepare('SELECT count(*) AS n FROM images').get()).toEqual({ n: 0 });
     db.close();
@@ -36,8 +40,12 @@ describe('openDatabase', () => {
   it('migrates a workspace made by an older version and keeps its rows', () => {
     const old = openDatabase(dir, { targetVersion: 1 });
     expect(schemaVersion(old)).toBe(1);
-    old.prepare("INSERT INTO projects (id, name, domain, created_at) VALUES (1, 'Old project', 'medical', 'then')").run();
-    old.prepare("INSERT INTO images (project_id, path, sha256, imported_at) VALUES (1, '/scan.png', 'abc', 'then')").run();
+    old
+      .prepare("INSERT INTO projects (id, name, domain, created_at) VALUES (1, 'Old project', 'medical', 'then')")
+      .run();
+    old
+      .prepare("INSERT INTO images (project_id, path, sha256, imported_at) VALUES (1, '/scan.png', 'abc', 'then')")
+      .run();
     old.close();
 
     const db = openDatabase(dir);
@@ -61,13 +69,18 @@ describe('openDatabase', () => {
     const before = fs.readFileSync(file);
     const entriesBefore = fs.readdirSync(dir).sort();
 
-    expect(() => openDatabase(dir)).toThrow(/newer MAE Studio \(schema \d+; this version knows up to \d+\).*nothing in it was changed/);
+    expect(() => openDatabase(dir)).toThrow(
+      /newer MAE Studio \(schema \d+; this version knows up to \d+\).*nothing in it was changed/,
+    );
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect(fs.readdirSync(dir).sort()).toEqual(entriesBefore);
   });
 
   it('rolls back a failing migration and leaves the version as it was', () => {
-    const broken = [{ version: 1, description: 'ok', sql: 'CREATE TABLE a (x)' }, { version: 2, description: 'bad', sql: 'CREATE TABLE a (x)' }];
+    const broken = [
+      { version: 1, description: 'ok', sql: 'CREATE TABLE a (x)' },
+      { version: 2, description: 'bad', sql: 'CREATE TABLE a (x)' },
+    ];
     expect(() => openDatabase(dir, { migrations: broken })).toThrow(/already exists/);
     const db = new Database(path.join(dir, DATABASE_FILE));
     expect(db.pragma('user_version', { simple: true })).toBe(0);

@@ -53,7 +53,10 @@ function refuseNewer(file: string, known: number): void {
       probe.close();
     }
   } catch (error) {
-    throw new StudioError('INVALID_ARGUMENT', `${file} is not a readable MAE Studio database: ${(error as Error).message}`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `${file} is not a readable MAE Studio database: ${(error as Error).message}`,
+    );
   }
   if (version > known) {
     throw new StudioError(

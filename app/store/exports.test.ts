@@ -37,7 +37,10 @@ describe('ExportStore', () => {
     expect(Number.isNaN(Date.parse(first.createdAt))).toBe(false);
     const second = exports.add(run, 'onnx', '/w/exports/2/model.onnx');
     exports.add(elsewhere, 'tfjs', '/w/exports/3/model.json');
-    expect(exports.list(mine).map((record) => [record.id, record.format])).toEqual([[second.id, 'onnx'], [first.id, 'safetensors']]);
+    expect(exports.list(mine).map((record) => [record.id, record.format])).toEqual([
+      [second.id, 'onnx'],
+      [first.id, 'safetensors'],
+    ]);
     expect(exports.list(other).map((record) => record.format)).toEqual(['tfjs']);
   });
 

@@ -20,14 +20,20 @@ export class ExportStore {
 
   /** Records an export of `runId` whose main file is `path`; returns the stored row. */
   add(runId: number, format: ExportFormatName, path: string): ExportRecord {
-    const info = this.db.prepare('INSERT INTO exports (run_id, format, path, created_at) VALUES (?, ?, ?, ?)').run(runId, format, path, new Date().toISOString());
-    return this.db.prepare(`SELECT ${COLUMNS} FROM exports e WHERE e.id = ?`).get(Number(info.lastInsertRowid)) as ExportRecord;
+    const info = this.db
+      .prepare('INSERT INTO exports (run_id, format, path, created_at) VALUES (?, ?, ?, ?)')
+      .run(runId, format, path, new Date().toISOString());
+    return this.db
+      .prepare(`SELECT ${COLUMNS} FROM exports e WHERE e.id = ?`)
+      .get(Number(info.lastInsertRowid)) as ExportRecord;
   }
 
   /** Exports of a project's runs, newest first. */
   list(projectId: number): ExportRecord[] {
     return this.db
-      .prepare(`SELECT ${COLUMNS} FROM exports e JOIN runs r ON r.id = e.run_id WHERE r.project_id = ? ORDER BY e.id DESC`)
+      .prepare(
+        `SELECT ${COLUMNS} FROM exports e JOIN runs r ON r.id = e.run_id WHERE r.project_id = ? ORDER BY e.id DESC`,
+      )
       .all(projectId) as ExportRecord[];
   }
 }

@@ -19,9 +19,21 @@ let projectId: number;
 
 function rows(count: number, first: number, failed = false): NewImage[] {
   return Array.from({ length: count }, (_, i) => ({
-    projectId, path: `/data/${failed ? 'bad' : 'cells'}/img-${String(first + i).padStart(4, '0')}.png`, sha256: failed ? null : `h${first + i}`,
-    sizeBytes: 100 + i, mtimeMs: 1, width: failed ? null : 64 + i, height: failed ? null : 64, channels: failed ? null : 1, bitDepth: failed ? null : 8,
-    format: 'png', label: failed ? 'bad' : 'cells', error: failed ? 'PNG: truncated IDAT' : null, stats: null, thumbnail: null, duplicateOf: null,
+    projectId,
+    path: `/data/${failed ? 'bad' : 'cells'}/img-${String(first + i).padStart(4, '0')}.png`,
+    sha256: failed ? null : `h${first + i}`,
+    sizeBytes: 100 + i,
+    mtimeMs: 1,
+    width: failed ? null : 64 + i,
+    height: failed ? null : 64,
+    channels: failed ? null : 1,
+    bitDepth: failed ? null : 8,
+    format: 'png',
+    label: failed ? 'bad' : 'cells',
+    error: failed ? 'PNG: truncated IDAT' : null,
+    stats: null,
+    thumbnail: null,
+    duplicateOf: null,
   }));
 }
 
@@ -51,7 +63,10 @@ describe('image pages', () => {
 
   it('sorts "File size" by bytes on disk, not by pixels', () => {
     const [small, large] = rows(2, 500);
-    images.insertMany([{ ...small!, width: 4000, height: 3000, sizeBytes: 90_000 }, { ...large!, width: 512, height: 512, sizeBytes: 800_000 }]);
+    images.insertMany([
+      { ...small!, width: 4000, height: 3000, sizeBytes: 90_000 },
+      { ...large!, width: 512, height: 512, sizeBytes: 800_000 },
+    ]);
     const order = page(0, { sort: 'size' }).images.map((image) => image.path);
     expect(order.slice(0, 2)).toEqual([large!.path, small!.path]); // 800 kB of 512×512 before 90 kB of 4000×3000
   });
@@ -74,7 +89,8 @@ describe('image pages', () => {
 describe('usable images: the one definition of "kept"', () => {
   const stats = [{ mean: 0.5, std: 0.2, min: 0, max: 1 }];
   /** Adds a good image with stats to the project's 25 (no stats) and 3 failed ones; returns its id. */
-  const add = (file: string, extra: Partial<NewImage> = {}) => images.insertMany([{ ...rows(1, 0)[0]!, path: `/data/${file}`, sha256: file, stats, ...extra }])[0]!;
+  const add = (file: string, extra: Partial<NewImage> = {}) =>
+    images.insertMany([{ ...rows(1, 0)[0]!, path: `/data/${file}`, sha256: file, stats, ...extra }])[0]!;
 
   it('leaves out failed, duplicate, excluded and statistics-less images, the same ones curation leaves out', () => {
     const kept = add('z/kept.png', { meta: { channelNames: ['nir'] } });
@@ -106,8 +122,18 @@ describe('usable images: the one definition of "kept"', () => {
     const two = add('two.png');
     const sources = images.sources([two, 999_999, one]);
     expect(sources.map((source) => source?.path)).toEqual(['/data/two.png', undefined, '/data/one.tif']);
-    expect(sources[2]).toMatchObject({ id: one, format: 'tiff', bitDepth: 16, label: 'cells', frame: 0, meta: { huge: true, nodata: -1 } });
-    expect(images.kinds([one, two]).sort((a, b) => a.bitDepth - b.bitDepth)).toEqual([{ bitDepth: 8, format: 'png' }, { bitDepth: 16, format: 'tiff' }]);
+    expect(sources[2]).toMatchObject({
+      id: one,
+      format: 'tiff',
+      bitDepth: 16,
+      label: 'cells',
+      frame: 0,
+      meta: { huge: true, nodata: -1 },
+    });
+    expect(images.kinds([one, two]).sort((a, b) => a.bitDepth - b.bitDepth)).toEqual([
+      { bitDepth: 8, format: 'png' },
+      { bitDepth: 16, format: 'tiff' },
+    ]);
     expect(images.kinds([])).toEqual([]);
   });
 });
@@ -119,7 +145,12 @@ describe('grid tile index', () => {
     expect(MIGRATIONS.find((migration) => migration.version === 9)!.sql.replace(/\s+/g, ' ')).toContain(GRID_TILE);
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-grid-'));
     const db = openDatabase(folder);
-    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM images WHERE project_id = 1 AND ` + `duplicate_of IS NULL AND ${GRID_TILE} ORDER BY path, frame LIMIT 100`).all() as { detail: string }[];
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT id FROM images WHERE project_id = 1 AND ` +
+          `duplicate_of IS NULL AND ${GRID_TILE} ORDER BY path, frame LIMIT 100`,
+      )
+      .all() as { detail: string }[];
     expect(plan.map((step) => step.detail).join(' ')).toContain('images_grid_tiles');
     db.close();
     fs.rmSync(folder, { recursive: true, force: true });

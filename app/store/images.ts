@@ -85,9 +85,14 @@ const OVERRIDDEN = 'EXISTS (SELECT 1 FROM label_overrides WHERE label_overrides.
  * a volume is hidden from the grid, which shows one tile per volume). Migration 9's partial index
  * repeats it word for word; change both together.
  */
-export const GRID_TILE = "(json_extract(meta, '$.volume.key') IS NULL OR json_extract(meta, " + "'$.volume.slice') = json_extract(meta, '$.volume.slices') / 2)";
+export const GRID_TILE =
+  "(json_extract(meta, '$.volume.key') IS NULL OR json_extract(meta, " +
+  "'$.volume.slice') = json_extract(meta, '$.volume.slices') / 2)";
 
-const SUMMARY_COLUMNS = `id, path, label, folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, ` + `thumbnail, excluded, split, frame, json_extract(meta, '$.sample') ` + `AS sample, json_extract(meta, '$.volume') AS volume`;
+const SUMMARY_COLUMNS =
+  `id, path, label, folder_label, ${OVERRIDDEN} AS overridden, width, height, channels, bit_depth, format, error, ` +
+  `thumbnail, excluded, split, frame, json_extract(meta, '$.sample') ` +
+  `AS sample, json_extract(meta, '$.volume') AS volume`;
 
 const SORTS: Record<NonNullable<ImageQuery['sort']>, string> = {
   path: 'path',
@@ -123,8 +128,13 @@ function toSummary(row: ImageRow): ImageSummary {
 /** How a volume's tile names it: its slice count (and which volume of a series), and its problems. */
 function volumeTile(volume: VolumeMeta): Pick<ImageSummary, 'sample' | 'slices' | 'volumeProblems'> {
   if (!volume.key) return {};
-  const series = volume.volumes && volume.volumes > 1 ? `volume ${(volume.volume ?? 0) + 1} of ${volume.volumes} · ` : '';
-  return { sample: `${series}${volume.slices} slice${volume.slices === 1 ? '' : 's'}`, slices: volume.slices, ...(volume.problems?.length && { volumeProblems: volume.problems }) };
+  const series =
+    volume.volumes && volume.volumes > 1 ? `volume ${(volume.volume ?? 0) + 1} of ${volume.volumes} · ` : '';
+  return {
+    sample: `${series}${volume.slices} slice${volume.slices === 1 ? '' : 's'}`,
+    slices: volume.slices,
+    ...(volume.problems?.length && { volumeProblems: volume.problems }),
+  };
 }
 
 /** `folder` as a LIKE prefix of paths under it, with LIKE's wildcards escaped. */
@@ -138,13 +148,17 @@ export function folderPattern(folder: string): string {
  * parameters to `params`; INVALID_ARGUMENT when it names neither.
  */
 export function selectionCondition(selection: ImageSelection, params: Record<string, unknown>): string {
-  if (!selection.imageIds?.length && !selection.folder) throw new StudioError('INVALID_ARGUMENT', 'select images by imageIds or folder');
+  if (!selection.imageIds?.length && !selection.folder)
+    throw new StudioError('INVALID_ARGUMENT', 'select images by imageIds or folder');
   const where: string[] = [];
   if (selection.imageIds?.length) {
     // A volume is one tile in the grid: selecting it selects every slice of it.
     const volumesOfIds =
-      "SELECT json_extract(meta, '$.volume.key') FROM images WHERE " + "project_id = @projectId AND id IN (SELECT value FROM json_each(@ids))";
-    where.push(`(id IN (SELECT value FROM json_each(@ids)) OR json_extract(meta, '$.volume.key') IN (${volumesOfIds}))`);
+      "SELECT json_extract(meta, '$.volume.key') FROM images WHERE " +
+      'project_id = @projectId AND id IN (SELECT value FROM json_each(@ids))';
+    where.push(
+      `(id IN (SELECT value FROM json_each(@ids)) OR json_extract(meta, '$.volume.key') IN (${volumesOfIds}))`,
+    );
     params.ids = JSON.stringify(selection.imageIds);
   }
   if (selection.folder) {
@@ -237,9 +251,19 @@ export class ImageStore {
   knownFiles(projectId: number): Map<string, KnownFile> {
     const rows = this.db
       .prepare('SELECT id, path, sha256, size_bytes, mtime_ms, error FROM images WHERE project_id = ? AND frame = 0')
-      .all(projectId) as { id: number; path: string; sha256: string | null; size_bytes: number | null; mtime_ms: number | null; error: string | null }[];
+      .all(projectId) as {
+      id: number;
+      path: string;
+      sha256: string | null;
+      size_bytes: number | null;
+      mtime_ms: number | null;
+      error: string | null;
+    }[];
     return new Map(
-      rows.map((r) => [r.path, { id: r.id, sha256: r.sha256, sizeBytes: r.size_bytes, mtimeMs: r.mtime_ms, error: r.error }]),
+      rows.map((r) => [
+        r.path,
+        { id: r.id, sha256: r.sha256, sizeBytes: r.size_bytes, mtimeMs: r.mtime_ms, error: r.error },
+      ]),
     );
   }
 
@@ -247,13 +271,16 @@ export class ImageStore {
   hashes(projectId: number): Map<string, { id: number; path: string }> {
     const rows = this.db
       .prepare(
-        `SELECT id, path, sha256 FROM images WHERE project_id = ` + `? AND frame = 0 AND sha256 IS NOT NULL AND ${GOOD_IMAGE}`,
+        `SELECT id, path, sha256 FROM images WHERE project_id = ` +
+          `? AND frame = 0 AND sha256 IS NOT NULL AND ${GOOD_IMAGE}`,
       )
       .all(projectId) as { id: number; path: string; sha256: string }[];
     return new Map(rows.map((r) => [r.sha256, { id: r.id, path: r.path }]));
   }
 
-  list(query: Required<Pick<ImageQuery, 'projectId' | 'offset' | 'limit' | 'sort' | 'status'>> & ImageQuery): ImagePage {
+  list(
+    query: Required<Pick<ImageQuery, 'projectId' | 'offset' | 'limit' | 'sort' | 'status'>> & ImageQuery,
+  ): ImagePage {
     const where = ['project_id = @projectId', 'duplicate_of IS NULL', GRID_TILE];
     if (query.status === 'ok') where.push('error IS NULL');
     if (query.status === 'failed') where.push('error IS NOT NULL');
@@ -285,7 +312,11 @@ export class ImageStore {
       .pluck()
       .all(params) as number[];
     const byId = new Map(
-      (this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM images WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as ImageRow[]).map((row) => [row.id, row]),
+      (
+        this.db
+          .prepare(`SELECT ${SUMMARY_COLUMNS} FROM images WHERE id IN (SELECT value FROM json_each(?))`)
+          .all(JSON.stringify(ids)) as ImageRow[]
+      ).map((row) => [row.id, row]),
     );
     return { total, offset: query.offset, images: ids.map((id) => toSummary(byId.get(id)!)) };
   }
@@ -312,7 +343,9 @@ export class ImageStore {
 
   /** One image, or NOT_FOUND naming the id. */
   get(id: number): ImageDetail {
-    const row = this.db.prepare(`SELECT *, label, folder_label, ${OVERRIDDEN} AS overridden FROM images WHERE id = ?`).get(id) as ImageRow | undefined;
+    const row = this.db
+      .prepare(`SELECT *, label, folder_label, ${OVERRIDDEN} AS overridden FROM images WHERE id = ?`)
+      .get(id) as ImageRow | undefined;
     if (!row) throw new StudioError('NOT_FOUND', `no image with id ${id}`, { imageId: id });
     const meta = row.meta ? (JSON.parse(row.meta) as ImageMeta) : null;
     return {
@@ -354,12 +387,19 @@ export class ImageStore {
     const rows = this.db
       .prepare('SELECT id, frame, meta FROM images WHERE project_id = ? AND path = ? ORDER BY frame')
       .all(projectId, path) as { id: number; frame: number; meta: string | null }[];
-    return rows.map((row) => ({ id: row.id, frame: row.frame, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null }));
+    return rows.map((row) => ({
+      id: row.id,
+      frame: row.frame,
+      meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null,
+    }));
   }
 
   failures(projectId: number): ImportFailure[] {
     return this.db
-      .prepare('SELECT path, error AS reason FROM images WHERE project_id ' + '= ? AND error IS NOT NULL AND frame = 0 ORDER BY path')
+      .prepare(
+        'SELECT path, error AS reason FROM images WHERE project_id ' +
+          '= ? AND error IS NOT NULL AND frame = 0 ORDER BY path',
+      )
       .all(projectId) as ImportFailure[];
   }
 
@@ -375,13 +415,20 @@ export class ImageStore {
          ORDER BY ${order === 'path' ? 'path, frame, id' : 'id'}`,
       )
       .all(projectId) as (Omit<UsableImage, 'stats' | 'meta'> & { stats: string; meta: string | null })[];
-    return rows.map((row) => ({ ...row, stats: JSON.parse(row.stats) as ChannelStats[], meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null }));
+    return rows.map((row) => ({
+      ...row,
+      stats: JSON.parse(row.stats) as ChannelStats[],
+      meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null,
+    }));
   }
 
   /** Usable images of a project counted by channel count and label, in that order. */
   usableCounts(projectId: number): { channels: number; label: string | null; count: number }[] {
     return this.db
-      .prepare(`SELECT channels, label, count(*) AS count FROM images WHERE project_id ` + `= ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`)
+      .prepare(
+        `SELECT channels, label, count(*) AS count FROM images WHERE project_id ` +
+          `= ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`,
+      )
       .all(projectId) as { channels: number; label: string | null; count: number }[];
   }
 
@@ -397,7 +444,10 @@ export class ImageStore {
   /** The band names that one decoded image of `channels` channels declares (the first found), or [] when none does. */
   channelNames(projectId: number, channels: number): NonNullable<ImageMeta['channelNames']> {
     const row = this.db
-      .prepare(`SELECT meta FROM images WHERE project_id = ? AND channels ` + `= ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`)
+      .prepare(
+        `SELECT meta FROM images WHERE project_id = ? AND channels ` +
+          `= ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`,
+      )
       .get(projectId, channels) as { meta: string } | undefined;
     return row ? ((JSON.parse(row.meta) as ImageMeta).channelNames ?? []) : [];
   }
@@ -424,13 +474,24 @@ export class ImageStore {
            thumbnail IS NOT NULL AS hasThumbnail
          FROM images WHERE project_id = ? AND ${GOOD_IMAGE} ORDER BY id`,
       )
-      .all(projectId) as (Omit<ImageSource, 'meta'> & { meta: string | null; sha256: string | null; hasThumbnail: number })[];
-    return rows.map((row) => ({ ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null, hasThumbnail: row.hasThumbnail !== 0 }));
+      .all(projectId) as (Omit<ImageSource, 'meta'> & {
+      meta: string | null;
+      sha256: string | null;
+      hasThumbnail: number;
+    })[];
+    return rows.map((row) => ({
+      ...row,
+      meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null,
+      hasThumbnail: row.hasThumbnail !== 0,
+    }));
   }
 
   /** The images of `ids`, in that order; undefined where an id is no longer in the workspace. */
   sources(ids: readonly number[]): (ImageSource | undefined)[] {
-    const select = this.db.prepare('SELECT id, path, sha256, frame, width, height, channels, ' + 'bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?');
+    const select = this.db.prepare(
+      'SELECT id, path, sha256, frame, width, height, channels, ' +
+        'bit_depth AS bitDepth, format, label, meta FROM images WHERE id = ?',
+    );
     return ids.map((id) => {
       const row = select.get(id) as (Omit<ImageSource, 'meta'> & { meta: string | null }) | undefined;
       return row && { ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null };
@@ -440,7 +501,10 @@ export class ImageStore {
   /** Good DICOM frames that name a series, with their geometry: what series assembly reads. */
   seriesFrames(projectId: number): { id: number; path: string; width: number; height: number; meta: ImageMeta }[] {
     const rows = this.db
-      .prepare(`SELECT id, path, width, height, meta FROM images WHERE project_id = ? AND ${GOOD_IMAGE}` + ` AND json_extract(meta, '$.plane.series') IS NOT NULL ORDER BY path, frame`)
+      .prepare(
+        `SELECT id, path, width, height, meta FROM images WHERE project_id = ? AND ${GOOD_IMAGE}` +
+          ` AND json_extract(meta, '$.plane.series') IS NOT NULL ORDER BY path, frame`,
+      )
       .all(projectId) as { id: number; path: string; width: number; height: number; meta: string }[];
     return rows.map((row) => ({ ...row, meta: JSON.parse(row.meta) as ImageMeta }));
   }
@@ -450,8 +514,13 @@ export class ImageStore {
    * now of one frame) lose theirs. One transaction.
    */
   setVolumes(projectId: number, placements: ReadonlyMap<number, VolumeMeta>, ids: readonly number[]): void {
-    const place = this.db.prepare("UPDATE images SET meta = json_set(meta, '$.volume', json(?)) WHERE id = ? AND project_id = ?");
-    const unplace = this.db.prepare("UPDATE images SET meta = json_remove(meta, '$.volume') WHERE id = " + "? AND project_id = ? AND json_extract(meta, '$.volume') IS NOT NULL");
+    const place = this.db.prepare(
+      "UPDATE images SET meta = json_set(meta, '$.volume', json(?)) WHERE id = ? AND project_id = ?",
+    );
+    const unplace = this.db.prepare(
+      "UPDATE images SET meta = json_remove(meta, '$.volume') WHERE id = " +
+        "? AND project_id = ? AND json_extract(meta, '$.volume') IS NOT NULL",
+    );
     this.db.transaction(() => {
       for (const id of ids) {
         const placement = placements.get(id);

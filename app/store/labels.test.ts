@@ -22,8 +22,21 @@ let ids: number[];
 
 function rows(folder: string, count: number): NewImage[] {
   return Array.from({ length: count }, (_, i) => ({
-    projectId, path: `/data/${folder}/img-${i}.png`, sha256: `${folder}${i}`, sizeBytes: 100, mtimeMs: 1, width: 64, height: 64, channels: 1, bitDepth: 8,
-    format: 'png', label: folder, error: null, stats: [{ mean: 0, std: 1, min: 0, max: 1 }], thumbnail: null, duplicateOf: null,
+    projectId,
+    path: `/data/${folder}/img-${i}.png`,
+    sha256: `${folder}${i}`,
+    sizeBytes: 100,
+    mtimeMs: 1,
+    width: 64,
+    height: 64,
+    channels: 1,
+    bitDepth: 8,
+    format: 'png',
+    label: folder,
+    error: null,
+    stats: [{ mean: 0, std: 1, min: 0, max: 1 }],
+    thumbnail: null,
+    duplicateOf: null,
   }));
 }
 
@@ -47,15 +60,30 @@ describe('label overrides', () => {
   it('every reader sees the new label; the folder label stays beside it', () => {
     const { changed, change } = labels.set(projectId, { imageIds: [ids[0]!, ids[1]!] }, 'dog', 'ana');
     expect(changed).toBe(2);
-    expect(change).toMatchObject({ label: 'dog', actor: 'ana', images: 2, previous: [{ label: 'cat', count: 2 }], undoneAt: null });
+    expect(change).toMatchObject({
+      label: 'dog',
+      actor: 'ana',
+      images: 2,
+      previous: [{ label: 'cat', count: 2 }],
+      undoneAt: null,
+    });
     expect(images.get(ids[0]!)).toMatchObject({ label: 'dog', folderLabel: 'cat', relabelled: true });
     expect(images.get(ids[2]!)).toMatchObject({ label: 'cat', folderLabel: 'cat', relabelled: false });
-    expect(images.labels(projectId)).toEqual([{ label: 'cat', count: 1 }, { label: 'dog', count: 5 }]);
+    expect(images.labels(projectId)).toEqual([
+      { label: 'cat', count: 1 },
+      { label: 'dog', count: 5 },
+    ]);
     expect(images.list({ projectId, offset: 0, limit: 10, sort: 'path', status: 'ok', label: 'dog' }).total).toBe(5);
-    expect(curation.health(projectId).labels.map((row) => [row.label, row.count])).toEqual([['dog', 5], ['cat', 1]]);
+    expect(curation.health(projectId).labels.map((row) => [row.label, row.count])).toEqual([
+      ['dog', 5],
+      ['cat', 1],
+    ]);
     expect(curation.health(projectId).relabelled).toBe(2);
     expect(curation.keptImages(projectId).filter((row) => row.label === 'dog')).toHaveLength(5);
-    expect(images.usableCounts(projectId)).toEqual([{ channels: 1, label: 'cat', count: 1 }, { channels: 1, label: 'dog', count: 5 }]);
+    expect(images.usableCounts(projectId)).toEqual([
+      { channels: 1, label: 'cat', count: 1 },
+      { channels: 1, label: 'dog', count: 5 },
+    ]);
     expect(images.sources([ids[1]!])[0]!.label).toBe('dog');
     expect(images.usable(projectId, 'id').find((row) => row.id === ids[1])!.label).toBe('dog');
   });
@@ -68,7 +96,10 @@ describe('label overrides', () => {
 
   it('clears a label with null, and drops the override when set back to the folder label', () => {
     labels.set(projectId, { folder: '/data/cat' }, null, 'ana');
-    expect(images.labels(projectId)).toEqual([{ label: null, count: 3 }, { label: 'dog', count: 3 }]);
+    expect(images.labels(projectId)).toEqual([
+      { label: null, count: 3 },
+      { label: 'dog', count: 3 },
+    ]);
     labels.set(projectId, { imageIds: [ids[0]!] }, 'cat', 'ana');
     expect(images.get(ids[0]!)).toMatchObject({ label: 'cat', relabelled: false });
     expect(labels.overrides(projectId)).toBe(2);
@@ -86,7 +117,11 @@ describe('label overrides', () => {
     expect([labelOf(ids[0]!), labelOf(ids[1]!), labelOf(ids[3]!)]).toEqual(['bird', 'dog', 'bird']);
     expect(labels.history(projectId, { imageId: ids[3]! }).map((change) => change.label)).toEqual(['bird']);
 
-    expect(labels.undo(projectId)).toMatchObject({ label: 'bird', actor: 'ben', previous: [{ label: 'dog', count: 2 }] });
+    expect(labels.undo(projectId)).toMatchObject({
+      label: 'bird',
+      actor: 'ben',
+      previous: [{ label: 'dog', count: 2 }],
+    });
     expect([labelOf(ids[0]!), labelOf(ids[1]!), labelOf(ids[3]!)]).toEqual(['dog', 'dog', 'dog']);
     expect(images.get(ids[0]!).relabelled).toBe(true);
     expect(images.get(ids[3]!).relabelled).toBe(false); // dog is its folder's label
@@ -95,7 +130,10 @@ describe('label overrides', () => {
     expect(ids.map(labelOf)).toEqual(['cat', 'cat', 'cat', 'dog', 'dog', 'dog']);
     expect(labels.overrides(projectId)).toBe(0);
     expect(labels.undo(projectId)).toBeNull();
-    expect(labels.history(projectId).map((change) => [change.label, change.undoneAt !== null])).toEqual([['bird', true], ['dog', true]]);
+    expect(labels.history(projectId).map((change) => [change.label, change.undoneAt !== null])).toEqual([
+      ['bird', true],
+      ['dog', true],
+    ]);
   });
 
   it('refuses a selection that names no images', () => {

@@ -30,9 +30,16 @@ export class LabelStore {
    * their folder label; images that already carry it are left alone. Records one change (null
    * when nothing changed) and returns how many images changed.
    */
-  set(projectId: number, selection: ImageSelection, label: string | null, actor: string): { changed: number; change: LabelChange | null } {
+  set(
+    projectId: number,
+    selection: ImageSelection,
+    label: string | null,
+    actor: string,
+  ): { changed: number; change: LabelChange | null } {
     const params: Record<string, unknown> = { projectId, label };
-    const where = `project_id = @projectId AND ${GOOD_IMAGE} ` + `AND ${selectionCondition(selection, params)} AND label IS NOT @label`;
+    const where =
+      `project_id = @projectId AND ${GOOD_IMAGE} ` +
+      `AND ${selectionCondition(selection, params)} AND label IS NOT @label`;
     return this.db.transaction(() => {
       const targets = this.db
         .prepare(
@@ -47,7 +54,9 @@ export class LabelStore {
           .prepare('INSERT INTO label_changes (project_id, label, actor, created_at) VALUES (?, ?, ?, ?)')
           .run(projectId, label, actor, new Date().toISOString()).lastInsertRowid,
       );
-      const remember = this.db.prepare('INSERT INTO label_change_images (change_id, image_id, previous, previous_overridden) VALUES (?, ?, ?, ?)');
+      const remember = this.db.prepare(
+        'INSERT INTO label_change_images (change_id, image_id, previous, previous_overridden) VALUES (?, ?, ?, ?)',
+      );
       for (const target of targets) {
         remember.run(changeId, target.id, target.previous, target.overridden);
         this.override(target.id, target.folder, label);
@@ -73,7 +82,10 @@ export class LabelStore {
         )
         .all(latest.id) as { id: number; previous: string | null; overridden: number }[];
       const clear = this.db.prepare('DELETE FROM label_overrides WHERE image_id = ?');
-      const restore = this.db.prepare('INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ' + 'ON CONFLICT (image_id) DO UPDATE SET label = excluded.label');
+      const restore = this.db.prepare(
+        'INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ' +
+          'ON CONFLICT (image_id) DO UPDATE SET label = excluded.label',
+      );
       const relabel = this.db.prepare('UPDATE images SET label = ? WHERE id = ?');
       for (const row of rows) {
         // Changes are undone newest first, so each image is back to exactly its state before this one.
@@ -102,22 +114,34 @@ export class LabelStore {
 
   /** Number of images of a project whose label was set by hand. */
   overrides(projectId: number): number {
-    return (this.db
-      .prepare('SELECT count(*) AS n FROM label_overrides o JOIN images i ON i.id = o.image_id WHERE i.project_id = ?')
-      .get(projectId) as { n: number }).n;
+    return (
+      this.db
+        .prepare(
+          'SELECT count(*) AS n FROM label_overrides o JOIN images i ON i.id = o.image_id WHERE i.project_id = ?',
+        )
+        .get(projectId) as { n: number }
+    ).n;
   }
 
   /** How many of `ids` carry a label set by hand. */
   overriddenAmong(ids: readonly number[]): number {
-    return (this.db
-      .prepare('SELECT count(*) AS n FROM label_overrides WHERE image_id IN (SELECT value FROM json_each(?))')
-      .get(JSON.stringify(ids)) as { n: number }).n;
+    return (
+      this.db
+        .prepare('SELECT count(*) AS n FROM label_overrides WHERE image_id IN (SELECT value FROM json_each(?))')
+        .get(JSON.stringify(ids)) as { n: number }
+    ).n;
   }
 
   /** Makes `label` the image's label: an override, or none when it equals the folder's. */
   private override(imageId: number, folder: string | null, label: string | null): void {
     if (label === folder) this.db.prepare('DELETE FROM label_overrides WHERE image_id = ?').run(imageId);
-    else this.db.prepare('INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ' + 'ON CONFLICT (image_id) DO UPDATE SET label = excluded.label').run(imageId, label);
+    else
+      this.db
+        .prepare(
+          'INSERT INTO label_overrides (image_id, label) VALUES (?, ?) ' +
+            'ON CONFLICT (image_id) DO UPDATE SET label = excluded.label',
+        )
+        .run(imageId, label);
     this.db.prepare('UPDATE images SET label = ? WHERE id = ?').run(label, imageId);
   }
 
@@ -125,7 +149,10 @@ export class LabelStore {
     const row = this.db.prepare('SELECT * FROM label_changes WHERE id = ?').get(id) as ChangeRow | undefined;
     if (!row) throw new StudioError('NOT_FOUND', `no label change with id ${id}`);
     const previous = this.db
-      .prepare('SELECT previous AS label, count(*) AS count FROM label_change_images ' + 'WHERE change_id = ? GROUP BY previous ORDER BY count DESC, previous')
+      .prepare(
+        'SELECT previous AS label, count(*) AS count FROM label_change_images ' +
+          'WHERE change_id = ? GROUP BY previous ORDER BY count DESC, previous',
+      )
       .all(id) as { label: string | null; count: number }[];
     return {
       id: row.id,

@@ -31,14 +31,59 @@ describe('migration 3', () => {
     fillVersion2();
     const db = openDatabase(dir);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
-    const rows = db.prepare('SELECT id, path, frame, sha256, split, excluded, error, ' + 'duplicate_of, thumbnail, meta, size_bytes FROM images ORDER BY id').all();
+    const rows = db
+      .prepare(
+        'SELECT id, path, frame, sha256, split, excluded, error, ' +
+          'duplicate_of, thumbnail, meta, size_bytes FROM images ORDER BY id',
+      )
+      .all();
     expect(rows).toEqual([
-      { id: 1, path: '/a.png', frame: 0, sha256: 'h1', split: 'train', excluded: 1, error: null, duplicate_of: null, thumbnail: 'thumbs/h1.jpg', meta: null, size_bytes: 10 },
-      { id: 2, path: '/b.png', frame: 0, sha256: 'h1', split: 'train', excluded: 1, error: null, duplicate_of: 1, thumbnail: null, meta: null, size_bytes: 10 },
-      { id: 3, path: '/c.png', frame: 0, sha256: null, split: 'train', excluded: 1, error: 'truncated', duplicate_of: null, thumbnail: null, meta: null, size_bytes: 10 },
+      {
+        id: 1,
+        path: '/a.png',
+        frame: 0,
+        sha256: 'h1',
+        split: 'train',
+        excluded: 1,
+        error: null,
+        duplicate_of: null,
+        thumbnail: 'thumbs/h1.jpg',
+        meta: null,
+        size_bytes: 10,
+      },
+      {
+        id: 2,
+        path: '/b.png',
+        frame: 0,
+        sha256: 'h1',
+        split: 'train',
+        excluded: 1,
+        error: null,
+        duplicate_of: 1,
+        thumbnail: null,
+        meta: null,
+        size_bytes: 10,
+      },
+      {
+        id: 3,
+        path: '/c.png',
+        frame: 0,
+        sha256: null,
+        split: 'train',
+        excluded: 1,
+        error: 'truncated',
+        duplicate_of: null,
+        thumbnail: null,
+        meta: null,
+        size_bytes: 10,
+      },
     ]);
     expect(db.pragma('foreign_key_check')).toEqual([]);
-    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'images'").all() as { name: string }[]).map((r) => r.name);
+    const indexes = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'images'").all() as {
+        name: string;
+      }[]
+    ).map((r) => r.name);
     expect(indexes).toEqual(expect.arrayContaining(['images_by_hash', 'images_by_label']));
     db.close();
   });
@@ -56,8 +101,21 @@ describe('migration 3', () => {
     db.prepare("INSERT INTO projects (id, name, domain, created_at) VALUES (1, 'p', 'medical', 'now')").run();
     const images = new ImageStore(db);
     const base = {
-      projectId: 1, path: '/ct.dcm', sha256: 'x', sizeBytes: 1, mtimeMs: 1, width: 2, height: 2, channels: 1, bitDepth: 16,
-      format: 'dicom', label: null, error: null, stats: null, thumbnail: null, duplicateOf: null,
+      projectId: 1,
+      path: '/ct.dcm',
+      sha256: 'x',
+      sizeBytes: 1,
+      mtimeMs: 1,
+      width: 2,
+      height: 2,
+      channels: 1,
+      bitDepth: 16,
+      format: 'dicom',
+      label: null,
+      error: null,
+      stats: null,
+      thumbnail: null,
+      duplicateOf: null,
     };
     const ids = images.insertMany([0, 1, 2].map((frame) => ({ ...base, frame, meta: { frames: 3, modality: 'CT' } })));
     expect(new Set(ids).size).toBe(3);
@@ -84,7 +142,9 @@ describe('migration 8', () => {
   it('keeps each label as its folder label, with no label set by hand', () => {
     fillVersion2();
     const db = openDatabase(dir);
-    expect(db.prepare('SELECT DISTINCT label, folder_label FROM images').all()).toEqual([{ label: 'a', folder_label: 'a' }]);
+    expect(db.prepare('SELECT DISTINCT label, folder_label FROM images').all()).toEqual([
+      { label: 'a', folder_label: 'a' },
+    ]);
     expect(db.prepare('SELECT count(*) AS n FROM label_overrides').get()).toEqual({ n: 0 });
     db.close();
   });

@@ -171,7 +171,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    description: 'labels changed by hand: overrides of the folder label, and their history (who, when, old, new) for undo',
+    description:
+      'labels changed by hand: overrides of the folder label, and their history (who, when, old, new) for undo',
     sql: `
       ALTER TABLE images ADD COLUMN folder_label TEXT;
       UPDATE images SET folder_label = label;
@@ -200,7 +201,9 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 9,
-    description: 'the grid of a project with volumes: one tile per volume ' + '(its middle slice), paged in path order without reading every slice',
+    description:
+      'the grid of a project with volumes: one tile per volume ' +
+      '(its middle slice), paged in path order without reading every slice',
     // The condition is images.ts GRID_TILE, word for word: SQLite uses a partial index only
     // when the query holds its WHERE terms as written (48k slices: a page in 2-9 ms, not 200-400).
     sql: `

@@ -71,7 +71,9 @@ export class ProjectStore {
 
   /** The project's settings (a JSON object; `{}` until something is stored). */
   settings(id: number): Record<string, unknown> {
-    const row = this.db.prepare('SELECT settings FROM projects WHERE id = ?').get(id) as { settings: string } | undefined;
+    const row = this.db.prepare('SELECT settings FROM projects WHERE id = ?').get(id) as
+      | { settings: string }
+      | undefined;
     if (!row) throw new StudioError('NOT_FOUND', `no project with id ${id}`, { projectId: id });
     return JSON.parse(row.settings) as Record<string, unknown>;
   }
@@ -98,9 +100,14 @@ export class ProjectStore {
       projectId: id,
       images: count('SELECT count(*) AS n FROM images WHERE project_id = ?'),
       runs: count('SELECT count(*) AS n FROM runs WHERE project_id = ?'),
-      checkpoints: count('SELECT count(*) AS n FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.project_id = ?'),
+      checkpoints: count(
+        'SELECT count(*) AS n FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.project_id = ?',
+      ),
       exports: count('SELECT count(*) AS n FROM exports e JOIN runs r ON r.id = e.run_id WHERE r.project_id = ?'),
-      training: (this.db.prepare("SELECT id FROM runs WHERE project_id = ? AND status = 'running' ORDER BY id").pluck().all(id) as number[]),
+      training: this.db
+        .prepare("SELECT id FROM runs WHERE project_id = ? AND status = 'running' ORDER BY id")
+        .pluck()
+        .all(id) as number[],
       bytes: 0,
     };
   }
@@ -110,16 +117,18 @@ export class ProjectStore {
    * rows and channel plan, in one transaction. Refused (CONFLICT) while one of its runs trains.
    */
   remove(id: number): void {
-    this.db.transaction(() => {
-      const { training } = this.removal(id);
-      if (training.length > 0) {
-        throw new StudioError(
-          'CONFLICT',
-          `project ${id} cannot be deleted while run ${training.join(', ')} is training: stop or pause it first`,
-          { projectId: id, runs: training },
-        );
-      }
-      this.db.prepare('DELETE FROM projects WHERE id = ?').run(id);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const { training } = this.removal(id);
+        if (training.length > 0) {
+          throw new StudioError(
+            'CONFLICT',
+            `project ${id} cannot be deleted while run ${training.join(', ')} is training: stop or pause it first`,
+            { projectId: id, runs: training },
+          );
+        }
+        this.db.prepare('DELETE FROM projects WHERE id = ?').run(id);
+      })
+      .immediate();
   }
 }

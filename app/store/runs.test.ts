@@ -28,7 +28,10 @@ describe('RunStore', () => {
   it('keeps a run’s recipe, status history end and backend', () => {
     const run = runs.create({ projectId, kind: 'pretrain', config: { maskRatio: 0.75 } });
     expect(run).toMatchObject({ status: 'queued', config: { maskRatio: 0.75 }, finishedAt: null });
-    expect(runs.setStatus(run.id, 'running', { backend: 'wasm' })).toMatchObject({ status: 'running', backend: 'wasm' });
+    expect(runs.setStatus(run.id, 'running', { backend: 'wasm' })).toMatchObject({
+      status: 'running',
+      backend: 'wasm',
+    });
     const done = runs.setStatus(run.id, 'failed', { error: 'loss became NaN at step 12' });
     expect(done).toMatchObject({ status: 'failed', backend: 'wasm', error: 'loss became NaN at step 12' });
     expect(done.finishedAt).not.toBeNull();
@@ -41,10 +44,17 @@ describe('RunStore', () => {
     expect(runs.list(projectId).map((r) => r.id)).toEqual([child.id, parent.id]);
   });
 
-  it('numbers runs within their project and kind, whatever the ids of other projects\' runs', () => {
+  it("numbers runs within their project and kind, whatever the ids of other projects' runs", () => {
     const other = new ProjectStore(db).create('q', 'general').id;
-    const create = (project: number, kind: 'pretrain' | 'probe') => runs.create({ projectId: project, kind, config: {} }).id;
-    const ids = [create(projectId, 'pretrain'), create(other, 'pretrain'), create(projectId, 'probe'), create(projectId, 'pretrain'), create(other, 'probe')];
+    const create = (project: number, kind: 'pretrain' | 'probe') =>
+      runs.create({ projectId: project, kind, config: {} }).id;
+    const ids = [
+      create(projectId, 'pretrain'),
+      create(other, 'pretrain'),
+      create(projectId, 'probe'),
+      create(projectId, 'pretrain'),
+      create(other, 'probe'),
+    ];
     const numbers = runs.outcomes(ids);
     expect(ids.map((id) => numbers.get(id)!.number)).toEqual([1, 1, 1, 2, 1]); // run id 4 is this project's Pretrain #2
     // The Evaluate tab's numbering (one query per project) agrees with the history's.
@@ -55,10 +65,17 @@ describe('RunStore', () => {
 
   it('writes metrics in batches and lets a resumed run rewrite the steps after its checkpoint', () => {
     const run = runs.create({ projectId, kind: 'pretrain', config: {} });
-    runs.appendMetrics(run.id, [1, 2, 3, 4].map((step) => ({ step, name: 'train_loss', value: 1 / step, time: step })));
+    runs.appendMetrics(
+      run.id,
+      [1, 2, 3, 4].map((step) => ({ step, name: 'train_loss', value: 1 / step, time: step })),
+    );
     runs.truncateMetrics(run.id, 2);
     runs.appendMetrics(run.id, [{ step: 3, name: 'train_loss', value: 0.3, time: 9 }]);
-    expect(runs.metrics(run.id, 'train_loss').map((p) => [p.step, p.value])).toEqual([[1, 1], [2, 0.5], [3, 0.3]]);
+    expect(runs.metrics(run.id, 'train_loss').map((p) => [p.step, p.value])).toEqual([
+      [1, 1],
+      [2, 0.5],
+      [3, 0.3],
+    ]);
   });
 
   it('finds the latest checkpoint', () => {
@@ -68,8 +85,10 @@ describe('RunStore', () => {
     expect(runs.latestCheckpoint(run.id)).toMatchObject({ step: 200, path: '/c/200.ckpt', sha256: 'b' });
   });
 
-  it('finds runs whose training process on this machine is gone; leaves live and other machines\' runs alone', () => {
-    const [gone, alive, elsewhere, paused] = [1, 2, 3, 4].map(() => runs.create({ projectId, kind: 'pretrain', config: {} }).id);
+  it("finds runs whose training process on this machine is gone; leaves live and other machines' runs alone", () => {
+    const [gone, alive, elsewhere, paused] = [1, 2, 3, 4].map(
+      () => runs.create({ projectId, kind: 'pretrain', config: {} }).id,
+    );
     for (const id of [gone, alive, elsewhere]) runs.setStatus(id!, 'running');
     runs.setStatus(paused!, 'paused');
     db.prepare('UPDATE runs SET worker_pid = 999999 WHERE id = ?').run(gone);
@@ -97,7 +116,12 @@ describe('RunStore', () => {
 
   it('refuses an unknown run with its id', () => {
     expect(() => runs.get(77)).toThrow('no run with id 77');
-    for (const change of [() => runs.setStatus(77, 'running'), () => runs.setResult(77, {}), () => runs.remove(77), () => runs.require(77)]) {
+    for (const change of [
+      () => runs.setStatus(77, 'running'),
+      () => runs.setResult(77, {}),
+      () => runs.remove(77),
+      () => runs.require(77),
+    ]) {
       expect(change).toThrow('no run with id 77');
     }
   });

@@ -105,8 +105,17 @@ export class RunStore {
 
   create(run: { projectId: number; kind: RunKind; config: unknown; parentRunId?: number | null }): RunRecord {
     const info = this.db
-      .prepare('INSERT INTO runs (project_id, kind, config, status, parent_run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(run.projectId, run.kind, JSON.stringify(run.config), 'queued', run.parentRunId ?? null, new Date().toISOString());
+      .prepare(
+        'INSERT INTO runs (project_id, kind, config, status, parent_run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        run.projectId,
+        run.kind,
+        JSON.stringify(run.config),
+        'queued',
+        run.parentRunId ?? null,
+        new Date().toISOString(),
+      );
     return this.get(Number(info.lastInsertRowid));
   }
 
@@ -122,11 +131,14 @@ export class RunStore {
    * config — a pretraining plan lists every image id of both splits (~600 KB at 100k images).
    */
   require(id: number): void {
-    if (!this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new StudioError('NOT_FOUND', `no run with id ${id}`, { runId: id });
+    if (!this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id))
+      throw new StudioError('NOT_FOUND', `no run with id ${id}`, { runId: id });
   }
 
   list(projectId: number): RunRecord[] {
-    return (this.db.prepare('SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC').all(projectId) as RunRow[]).map(toRun);
+    return (this.db.prepare('SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC').all(projectId) as RunRow[]).map(
+      toRun,
+    );
   }
 
   /**
@@ -159,13 +171,22 @@ export class RunStore {
    * Returns the ids marked.
    */
   reapOrphans(isAlive: (pid: number) => boolean = processAlive): number[] {
-    const rows = this.db.prepare("SELECT id, worker_pid AS pid FROM runs WHERE status = " + "'running' AND worker_host = ? AND worker_pid IS NOT NULL").all(os.hostname()) as {
+    const rows = this.db
+      .prepare(
+        'SELECT id, worker_pid AS pid FROM runs WHERE status = ' +
+          "'running' AND worker_host = ? AND worker_pid IS NOT NULL",
+      )
+      .all(os.hostname()) as {
       id: number;
       pid: number;
     }[];
     const dead = rows.filter((row) => !isAlive(row.pid));
     for (const row of dead) {
-      this.setStatus(row.id, 'interrupted', { error: `its training process (pid ${row.pid}) ended without ` + `a word: resume it to continue from its last checkpoint` });
+      this.setStatus(row.id, 'interrupted', {
+        error:
+          `its training process (pid ${row.pid}) ended without ` +
+          `a word: resume it to continue from its last checkpoint`,
+      });
     }
     return dead.map((row) => row.id);
   }
@@ -180,7 +201,9 @@ export class RunStore {
   /** Writes many points in one transaction; a point at an existing (run, name, step) replaces it. */
   appendMetrics(runId: number, points: readonly MetricPoint[]): void {
     if (points.length === 0) return;
-    const insert = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)');
+    const insert = this.db.prepare(
+      'INSERT OR REPLACE INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)',
+    );
     this.db.transaction(() => {
       for (const point of points) insert.run(runId, point.step, point.name, point.value, point.time);
     })();
@@ -192,15 +215,21 @@ export class RunStore {
   }
 
   metrics(runId: number, name?: string): MetricPoint[] {
-    const sql = name === undefined
-      ? 'SELECT step, name, value, time FROM metrics WHERE run_id = ? ORDER BY name, step'
-      : 'SELECT step, name, value, time FROM metrics WHERE run_id = ? AND name = ? ORDER BY step';
-    return (name === undefined ? this.db.prepare(sql).all(runId) : this.db.prepare(sql).all(runId, name)) as MetricPoint[];
+    const sql =
+      name === undefined
+        ? 'SELECT step, name, value, time FROM metrics WHERE run_id = ? ORDER BY name, step'
+        : 'SELECT step, name, value, time FROM metrics WHERE run_id = ? AND name = ? ORDER BY step';
+    return (
+      name === undefined ? this.db.prepare(sql).all(runId) : this.db.prepare(sql).all(runId, name)
+    ) as MetricPoint[];
   }
 
   /** One metric of a run as two parallel arrays, in step order (no object per point: long runs have 200k+). */
   series(runId: number, name: string): { steps: number[]; values: number[] } {
-    const rows = this.db.prepare('SELECT step, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step').raw().all(runId, name) as [number, number][];
+    const rows = this.db
+      .prepare('SELECT step, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step')
+      .raw()
+      .all(runId, name) as [number, number][];
     const steps = new Array<number>(rows.length);
     const values = new Array<number>(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -214,14 +243,17 @@ export class RunStore {
     const info = this.db
       .prepare('INSERT INTO checkpoints (run_id, step, path, sha256, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(runId, step, path, sha256, new Date().toISOString());
-    return this.db.prepare('SELECT id, run_id AS runId, step, path, sha256, created_at AS createdAt FROM checkpoints WHERE id = ?').get(
-      Number(info.lastInsertRowid),
-    ) as CheckpointRecord;
+    return this.db
+      .prepare('SELECT id, run_id AS runId, step, path, sha256, created_at AS createdAt FROM checkpoints WHERE id = ?')
+      .get(Number(info.lastInsertRowid)) as CheckpointRecord;
   }
 
   checkpoints(runId: number): CheckpointRecord[] {
     return this.db
-      .prepare('SELECT id, run_id AS runId, step, path, sha256, created_at ' + 'AS createdAt FROM checkpoints WHERE run_id = ? ORDER BY step')
+      .prepare(
+        'SELECT id, run_id AS runId, step, path, sha256, created_at ' +
+          'AS createdAt FROM checkpoints WHERE run_id = ? ORDER BY step',
+      )
       .all(runId) as CheckpointRecord[];
   }
 
@@ -254,8 +286,24 @@ export class RunStore {
            WHERE o.project_id = r.project_id AND o.kind = r.kind AND o.id <= r.id) AS number`);
     const result = new Map<number, RunOutcome>();
     for (const id of runIds) {
-      const row = query.get({ id }) as { trainLoss: number | null; valLoss: number | null; step: number | null; seconds: number; checkpointStep: number | null; dataWaitShare: number | null; number: number };
-      result.set(id, { number: row.number, finalTrainLoss: row.trainLoss, finalValLoss: row.valLoss, step: row.step ?? 0, trainingSeconds: row.seconds, checkpointStep: row.checkpointStep, dataWaitShare: row.dataWaitShare });
+      const row = query.get({ id }) as {
+        trainLoss: number | null;
+        valLoss: number | null;
+        step: number | null;
+        seconds: number;
+        checkpointStep: number | null;
+        dataWaitShare: number | null;
+        number: number;
+      };
+      result.set(id, {
+        number: row.number,
+        finalTrainLoss: row.trainLoss,
+        finalValLoss: row.valLoss,
+        step: row.step ?? 0,
+        trainingSeconds: row.seconds,
+        checkpointStep: row.checkpointStep,
+        dataWaitShare: row.dataWaitShare,
+      });
     }
     return result;
   }

@@ -47,8 +47,14 @@ export class AdamW {
   ) {
     for (const [name, variable] of params) {
       // tidy: the zeros tensor is freed with the variable (it shares its buffer), not held past dispose.
-      this.#firstMoments.set(name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
-      this.#secondMoments.set(name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
+      this.#firstMoments.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+      );
+      this.#secondMoments.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+      );
     }
   }
 
@@ -70,10 +76,14 @@ export class AdamW {
     this.stepCount += 1;
     const correction1 = 1 - beta1 ** this.stepCount;
     const correction2 = 1 - beta2 ** this.stepCount;
-    if (this.#packed === null && packedAdamWFits([...this.params.values()].reduce((sum, param) => sum + param.size, 0))) {
+    if (
+      this.#packed === null &&
+      packedAdamWFits([...this.params.values()].reduce((sum, param) => sum + param.size, 0))
+    ) {
       this.#packed = new PackedAdamW(this.params, this.#firstMoments, this.#secondMoments, usesWeightDecay);
     }
-    if (this.#packed) { // webgpu: every parameter in one dispatch
+    if (this.#packed) {
+      // webgpu: every parameter in one dispatch
       this.#packed.step(grads, { lr, beta1, beta2, epsilon, weightDecay, correction1, correction2 });
       return;
     }
@@ -86,7 +96,15 @@ export class AdamW {
         const v = this.#secondMoments.get(name)!;
         const decay = usesWeightDecay(name) ? weightDecay : 0;
         if (fused) {
-          const next = fusedAdamW(param, m, v, grad, { lr, beta1, beta2, epsilon, weightDecay: decay, correction1, correction2 });
+          const next = fusedAdamW(param, m, v, grad, {
+            lr,
+            beta1,
+            beta2,
+            epsilon,
+            weightDecay: decay,
+            correction1,
+            correction2,
+          });
           m.assign(next.m);
           v.assign(next.v);
           param.assign(next.param);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { peakLearningRate } from './schedule';
-import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG, describeRecipeLr, recipePeakLr, storedTrainConfig, validateTrainConfig } from './config';
+import {
+  DEFAULT_BLR,
+  DEFAULT_TRAIN_CONFIG,
+  describeRecipeLr,
+  recipePeakLr,
+  storedTrainConfig,
+  validateTrainConfig,
+} from './config';
 
 describe('train config', () => {
   it('defaults to the floor rule, which gives batch 8 a peak lr of 3e-4', () => {
@@ -17,7 +24,9 @@ describe('train config', () => {
   });
 
   it('refuses an unknown rule, naming the field', () => {
-    expect(() => validateTrainConfig({ lrRule: 'cubic' as never })).toThrow(/train\.lrRule must be one of linear, sqrt, fixed, floor, got "cubic"/);
+    expect(() => validateTrainConfig({ lrRule: 'cubic' as never })).toThrow(
+      /train\.lrRule must be one of linear, sqrt, fixed, floor, got "cubic"/,
+    );
   });
 
   it('reads a recipe stored before lr rules as the linear rule it was trained with', () => {

@@ -77,7 +77,11 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 
 /** Merges `input` over the defaults and checks every field; throws `train.<field> must ...`. */
 export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Partial<MaeConfig> }): TrainConfig {
-  const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...input, model: { ...DEFAULT_TRAIN_CONFIG.model, ...input.model } };
+  const config: TrainConfig = {
+    ...DEFAULT_TRAIN_CONFIG,
+    ...input,
+    model: { ...DEFAULT_TRAIN_CONFIG.model, ...input.model },
+  };
   // The recipe decides the heads; a plain MAE keeps the reference model (and its stored JSON) as it was.
   delete config.model.pixelHead;
   delete config.model.featureHeads;
@@ -93,14 +97,18 @@ export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Part
     throw new Error(`train.${field} must ${rule}, got ${JSON.stringify(value)}`);
   };
   if (!(config.maskRatio > 0 && config.maskRatio < 1)) fail('maskRatio', 'be in (0, 1)', config.maskRatio);
-  if (!(LR_RULES as readonly string[]).includes(config.lrRule)) fail('lrRule', `be one of ${LR_RULES.join(', ')}`, config.lrRule);
-  if (!(MASK_STRATEGIES as readonly string[]).includes(config.maskStrategy)) fail('maskStrategy', `be one of ${MASK_STRATEGIES.join(', ')}`, config.maskStrategy);
+  if (!(LR_RULES as readonly string[]).includes(config.lrRule))
+    fail('lrRule', `be one of ${LR_RULES.join(', ')}`, config.lrRule);
+  if (!(MASK_STRATEGIES as readonly string[]).includes(config.maskStrategy))
+    fail('maskStrategy', `be one of ${MASK_STRATEGIES.join(', ')}`, config.maskStrategy);
   for (const field of ['batchSize', 'accumSteps', 'totalSteps'] as const) {
     if (!Number.isInteger(config[field]) || config[field] < 1) fail(field, 'be a positive integer', config[field]);
   }
-  if (!Number.isInteger(config.warmupSteps) || config.warmupSteps < 0) fail('warmupSteps', 'be a non-negative integer', config.warmupSteps);
+  if (!Number.isInteger(config.warmupSteps) || config.warmupSteps < 0)
+    fail('warmupSteps', 'be a non-negative integer', config.warmupSteps);
   if (!Number.isInteger(config.seed)) fail('seed', 'be an integer', config.seed);
-  if (config.peakLr !== undefined && !(config.peakLr >= 0 && Number.isFinite(config.peakLr))) fail('peakLr', 'be a finite number ≥ 0', config.peakLr);
+  if (config.peakLr !== undefined && !(config.peakLr >= 0 && Number.isFinite(config.peakLr)))
+    fail('peakLr', 'be a finite number ≥ 0', config.peakLr);
   for (const field of ['blr', 'minLr', 'weightDecay', 'epsilon'] as const) {
     if (!(config[field] >= 0) || !Number.isFinite(config[field])) fail(field, 'be a finite number ≥ 0', config[field]);
   }
@@ -128,5 +136,10 @@ export function recipePeakLr(config: LrFields): number {
 
 /** "lr 3e-4 (rule: floor, …, blr 1.5e-4, batch 8)" for a recipe (stored or new; no rule reads as linear). */
 export function describeRecipeLr(config: LrFields): string {
-  return describeLearningRate(config.lrRule ?? 'linear', config.blr, config.batchSize * config.accumSteps, recipePeakLr(config));
+  return describeLearningRate(
+    config.lrRule ?? 'linear',
+    config.blr,
+    config.batchSize * config.accumSteps,
+    recipePeakLr(config),
+  );
 }

@@ -34,7 +34,17 @@ describe('a run that diverges', () => {
     const workspace = new Workspace(workspaceDir);
     // lr rises by 100 a step during warmup: the first steps stay finite, then the loss overflows.
     const { runId, plan } = planPretrain(workspace, projectId, {
-      imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 30, warmupSteps: 30, lrRule: 'fixed', blr: 3e3, seed: 2, backend: 'cpu',
+      imgSize: 32,
+      patchSize: 8,
+      depth: 1,
+      decoder: '32x1',
+      batchSize: 4,
+      steps: 30,
+      warmupSteps: 30,
+      lrRule: 'fixed',
+      blr: 3e3,
+      seed: 2,
+      backend: 'cpu',
     });
     workspace.close();
     const result = await executePretrain(workspaceDir, runId, { log: () => {} });

@@ -26,7 +26,11 @@ import { disposeRecipeTensors } from './recipes/domain-recipes';
 const TIMED_STEPS = 3;
 
 /** Times a few warm-up steps of a plan on the backend it would use, and one of each periodic pass. */
-export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, options: { log?: (line: string) => void } = {}): Promise<WarmupEstimate> {
+export async function measureWarmup(
+  workspaceDir: string,
+  plan: PretrainPlan,
+  options: { log?: (line: string) => void } = {},
+): Promise<WarmupEstimate> {
   const selection = await selectBackend(plan.backend, { log: options.log });
   const workspace = new Workspace(workspaceDir);
   let entries;
@@ -35,8 +39,17 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
   } finally {
     workspace.close();
   }
-  const source = fileBatchSource({ images: entries.train, imgSize: plan.recipe.model.imgSize, mean: plan.data.mean, std: plan.data.std, ...(plan.data.transform && { transform: plan.data.transform }) });
-  const trainer = MaeTrainer.create({ ...plan.recipe, totalSteps: Math.max(plan.recipe.totalSteps, TIMED_STEPS + 1) }, source);
+  const source = fileBatchSource({
+    images: entries.train,
+    imgSize: plan.recipe.model.imgSize,
+    mean: plan.data.mean,
+    std: plan.data.std,
+    ...(plan.data.transform && { transform: plan.data.transform }),
+  });
+  const trainer = MaeTrainer.create(
+    { ...plan.recipe, totalSteps: Math.max(plan.recipe.totalSteps, TIMED_STEPS + 1) },
+    source,
+  );
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-warmup-'));
   const shown = (entries.val.length > 0 ? entries.val : entries.train).slice(0, RECONSTRUCTION_IMAGES);
   const validation = await validationSet(entries.val, plan);
@@ -60,22 +73,37 @@ export async function measureWarmup(workspaceDir: string, plan: PretrainPlan, op
       const batch = preview!.batches[0]!;
       // the run draws no grid either
       if (trainer.model.config.pixelHead === false || trainer.model.config.groupedBands) return;
-      await writeReconstructionGrid(await reconstruct(trainer.model, batch.images, batch.masks, plan.data.mean, plan.data.std, batch.targets), scratch, 0);
+      await writeReconstructionGrid(
+        await reconstruct(trainer.model, batch.images, batch.masks, plan.data.mean, plan.data.std, batch.targets),
+        scratch,
+        0,
+      );
     });
     const checkpointMs = await timed(async () => {
       const file = path.join(scratch, 'checkpoint.safetensors');
       await trainer.saveCheckpoint(file);
       sha256File(file); // the run hashes every checkpoint it records
     });
-    const costs = { backend: selection.backend, device: selection.device, msPerStep, measuredSteps: times.length, startupMs, validationMs, reconstructionMs, checkpointMs };
+    const costs = {
+      backend: selection.backend,
+      device: selection.device,
+      msPerStep,
+      measuredSteps: times.length,
+      startupMs,
+      validationMs,
+      reconstructionMs,
+      checkpointMs,
+    };
     return {
       ...costs,
       reason: selection.reason,
-      gpu: selection.adapter ? {
-        bytesInUse: gpuBytes,
-        maxBufferBytes: Math.min(selection.adapter.maxBufferSize, selection.adapter.maxStorageBufferBindingSize),
-        largestBatch: largestBatchForAdapter(plan.recipe.model, plan.recipe.maskRatio, selection.adapter),
-      } : null,
+      gpu: selection.adapter
+        ? {
+            bytesInUse: gpuBytes,
+            maxBufferBytes: Math.min(selection.adapter.maxBufferSize, selection.adapter.maxStorageBufferBindingSize),
+            largestBatch: largestBatchForAdapter(plan.recipe.model, plan.recipe.maskRatio, selection.adapter),
+          }
+        : null,
       secondsPerEpoch: (msPerStep * plan.stepsPerEpoch) / 1000,
       time: projectRunTime(costs, plan),
       tensorBytes,

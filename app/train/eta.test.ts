@@ -17,7 +17,9 @@ interface Timeline {
   steps: [number, number][];
 }
 
-const { runs } = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'eta-timelines.json'), 'utf8')) as { runs: Timeline[] };
+const { runs } = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'eta-timelines.json'), 'utf8')) as {
+  runs: Timeline[];
+};
 
 /** Replays a run: at each step, the ETA and the time that was really left until its last step. */
 function replay(run: Timeline, warmup: { seconds: number; totalSteps: number } | null) {
@@ -47,7 +49,9 @@ describe('RunEta on real runs', () => {
 
   it('is off by less than a fifth of the run on average once settled, on a machine whose pace swings', () => {
     for (const run of runs) {
-      const settled = replay(run, null).filter((point) => point.measuredSteps >= Math.max(3, Math.ceil(0.05 * run.totalSteps)));
+      const settled = replay(run, null).filter(
+        (point) => point.measuredSteps >= Math.max(3, Math.ceil(0.05 * run.totalSteps)),
+      );
       const errors = settled.map((point) => Math.abs(point.seconds - point.left) / run.realSeconds);
       const mean = errors.reduce((a, b) => a + b, 0) / errors.length;
       expect(mean, run.name).toBeLessThan(0.2);

@@ -51,7 +51,10 @@ export class RunEta {
     options: Partial<RunEtaOptions> = {},
   ) {
     this.#options = { ...DEFAULT_RUN_ETA, ...options };
-    this.#settleAfter = Math.max(this.#options.settleSteps, Math.ceil(this.#options.settleShare * (totalSteps - startStep)));
+    this.#settleAfter = Math.max(
+      this.#options.settleSteps,
+      Math.ceil(this.#options.settleShare * (totalSteps - startStep)),
+    );
   }
 
   /** Marks when the process started working (before its first step), in seconds on the same clock. */

@@ -21,7 +21,11 @@ function describeSource(run: PretrainRun | FinetuneRun): string {
   return `ViT ${model.embedDim}d×${model.depth}, ${model.imgSize} px / ${model.patchSize}`;
 }
 
-function evaluationRecord(run: ProbeRun | FinetuneRun, numbers: Map<number, number>, kinds: Map<number, string>): EvaluationRecord {
+function evaluationRecord(
+  run: ProbeRun | FinetuneRun,
+  numbers: Map<number, number>,
+  kinds: Map<number, string>,
+): EvaluationRecord {
   const done = run.status === 'completed' && run.result !== null;
   const parentKind = run.parentRunId === null ? undefined : kinds.get(run.parentRunId);
   return {
@@ -29,7 +33,10 @@ function evaluationRecord(run: ProbeRun | FinetuneRun, numbers: Map<number, numb
     number: numbers.get(run.id) ?? 0,
     kind: run.kind,
     parentRunId: run.parentRunId,
-    parent: run.parentRunId !== null && (parentKind === 'pretrain' || parentKind === 'finetune') ? { kind: parentKind, number: numbers.get(run.parentRunId) ?? 0 } : null,
+    parent:
+      run.parentRunId !== null && (parentKind === 'pretrain' || parentKind === 'finetune')
+        ? { kind: parentKind, number: numbers.get(run.parentRunId) ?? 0 }
+        : null,
     status: run.status,
     createdAt: run.createdAt,
     finishedAt: run.finishedAt,
@@ -40,7 +47,10 @@ function evaluationRecord(run: ProbeRun | FinetuneRun, numbers: Map<number, numb
 }
 
 /** The service, bound to the studio's workspace (read when called) and its training processes. */
-export function evaluationServices(workspaceOf: () => Workspace, processes: RunProcesses): Pick<StudioImpl, 'evaluation'> {
+export function evaluationServices(
+  workspaceOf: () => Workspace,
+  processes: RunProcesses,
+): Pick<StudioImpl, 'evaluation'> {
   const launch = (runId: number) => {
     processes.launchRun(runId);
     return { runId };
@@ -54,12 +64,24 @@ export function evaluationServices(workspaceOf: () => Workspace, processes: RunP
         return workspace.runs
           .list(projectId)
           .map(typedRun)
-          .filter((run): run is PretrainRun | FinetuneRun => (run.kind === 'pretrain' || (run.kind === 'finetune' && run.status === 'completed')) && workspace.runs.latestCheckpoint(run.id) !== undefined)
-          .map((run): ModelSource => ({
-            runId: run.id, number: numbers.get(run.id) ?? 0, kind: run.kind, status: run.status, createdAt: run.createdAt,
-            step: workspace.runs.latestCheckpoint(run.id)!.step, summary: describeSource(run), parentRunId: run.parentRunId,
-            depth: pretrainRunOf(workspace, run).config.recipe.model.depth,
-          }));
+          .filter(
+            (run): run is PretrainRun | FinetuneRun =>
+              (run.kind === 'pretrain' || (run.kind === 'finetune' && run.status === 'completed')) &&
+              workspace.runs.latestCheckpoint(run.id) !== undefined,
+          )
+          .map(
+            (run): ModelSource => ({
+              runId: run.id,
+              number: numbers.get(run.id) ?? 0,
+              kind: run.kind,
+              status: run.status,
+              createdAt: run.createdAt,
+              step: workspace.runs.latestCheckpoint(run.id)!.step,
+              summary: describeSource(run),
+              parentRunId: run.parentRunId,
+              depth: pretrainRunOf(workspace, run).config.recipe.model.depth,
+            }),
+          );
       },
       list: (projectId) => {
         const workspace = workspaceOf();
@@ -67,15 +89,24 @@ export function evaluationServices(workspaceOf: () => Workspace, processes: RunP
         const runs = workspace.runs.list(projectId);
         const numbers = workspace.runs.numbers(projectId);
         const kinds = new Map(runs.map((run) => [run.id, run.kind]));
-        return runs.map(typedRun).filter((run) => run.kind === 'probe' || run.kind === 'finetune').map((run) => evaluationRecord(run, numbers, kinds));
+        return runs
+          .map(typedRun)
+          .filter((run) => run.kind === 'probe' || run.kind === 'finetune')
+          .map((run) => evaluationRecord(run, numbers, kinds));
       },
       probe: (runId, request) => launch(planProbe(workspaceOf(), runId, request)),
       finetune: (runId, request) => launch(planFinetune(workspaceOf(), runId, request)),
       stop: (runId) => {
         const run = workspaceOf().runs.get(runId);
-        if (run.kind !== 'probe' && run.kind !== 'finetune') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run: stop it from the Training tab`, { runId });
+        if (run.kind !== 'probe' && run.kind !== 'finetune')
+          throw new StudioError(
+            'INVALID_ARGUMENT',
+            `run ${runId} is a ${run.kind} run: stop it from the Training tab`,
+            { runId },
+          );
         if (processes.isActive(runId)) return processes.control(runId).stop();
-        if (run.status === 'running') throw new StudioError('CONFLICT', `run ${runId} is training in another process: stop it there`, { runId });
+        if (run.status === 'running')
+          throw new StudioError('CONFLICT', `run ${runId} is training in another process: stop it there`, { runId });
         throw new StudioError('CONFLICT', `run ${runId} is not running (it is ${run.status})`, { runId });
       },
     },

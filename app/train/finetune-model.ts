@@ -24,7 +24,10 @@ export function dropPathRates(rate: number, depth: number): number[] {
 /** Per-sample keep mask [B, 1, 1], scaled by 1 / keep so the expectation is unchanged. */
 function dropPathMask(batchSize: number, rate: number, rng: Rng): tf.Tensor {
   const keep = 1 - rate;
-  return tf.tensor3d(Float32Array.from({ length: batchSize }, () => (rng.uniform() < keep ? 1 / keep : 0)), [batchSize, 1, 1]);
+  return tf.tensor3d(
+    Float32Array.from({ length: batchSize }, () => (rng.uniform() < keep ? 1 / keep : 0)),
+    [batchSize, 1, 1],
+  );
 }
 
 /** Options of the training forward. */
@@ -47,15 +50,35 @@ export function encoderTokensWithDropPath(model: MaeModel, imgs: tf.Tensor, drop
     for (let i = 0; i < depth; i++) {
       const prefix = `blocks.${i}`;
       const branch = (y: tf.Tensor) => (rates[i]! > 0 ? tf.mul(y, dropPathMask(batchSize, rates[i]!, rng)) : y);
-      x = tf.add(x, branch(attention(layerNorm(x, param(`${prefix}.norm1.weight`), param(`${prefix}.norm1.bias`)), param, `${prefix}.attn`, numHeads)));
-      x = tf.add(x, branch(mlp(layerNorm(x, param(`${prefix}.norm2.weight`), param(`${prefix}.norm2.bias`)), param, `${prefix}.mlp`)));
+      x = tf.add(
+        x,
+        branch(
+          attention(
+            layerNorm(x, param(`${prefix}.norm1.weight`), param(`${prefix}.norm1.bias`)),
+            param,
+            `${prefix}.attn`,
+            numHeads,
+          ),
+        ),
+      );
+      x = tf.add(
+        x,
+        branch(
+          mlp(layerNorm(x, param(`${prefix}.norm2.weight`), param(`${prefix}.norm2.bias`)), param, `${prefix}.mlp`),
+        ),
+      );
     }
     return layerNorm(x, param('norm.weight'), param('norm.bias')); // [B, 1+L, D]
   });
 }
 
 /** Training forward: imgs [B, C, H, W] → logits [B, K]. */
-export function classifierLogits(model: MaeModel, head: { weight: tf.Tensor; bias: tf.Tensor }, imgs: tf.Tensor, options: ClassifierForwardOptions): tf.Tensor2D {
+export function classifierLogits(
+  model: MaeModel,
+  head: { weight: tf.Tensor; bias: tf.Tensor },
+  imgs: tf.Tensor,
+  options: ClassifierForwardOptions,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const tokens = encoderTokensWithDropPath(model, imgs, options.dropPath, options.rng); // [B, 1+L, D]
     return linear(poolTokens(tokens, options.pooling), head.weight, head.bias) as tf.Tensor2D; // [B, K]

@@ -58,7 +58,10 @@ const WARMUP_SHARE = 0.1;
  */
 export function validateFinetuneConfig(input: Partial<FinetuneConfig>): FinetuneConfig {
   const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
-  const warmup = input.steps !== undefined && input.warmupSteps === undefined ? { warmupSteps: Math.floor(input.steps * WARMUP_SHARE) } : {};
+  const warmup =
+    input.steps !== undefined && input.warmupSteps === undefined
+      ? { warmupSteps: Math.floor(input.steps * WARMUP_SHARE) }
+      : {};
   const config = { ...DEFAULT_FINETUNE, ...warmup, ...defined } as FinetuneConfig;
   const fail = (field: string, rule: string, value: unknown): never => {
     throw new StudioError('INVALID_ARGUMENT', `finetune.${field} must ${rule}, got ${JSON.stringify(value)}`);
@@ -66,11 +69,15 @@ export function validateFinetuneConfig(input: Partial<FinetuneConfig>): Finetune
   for (const field of ['steps', 'batchSize', 'evaluations'] as const) {
     if (!Number.isInteger(config[field]) || config[field] < 1) fail(field, 'be a positive integer', config[field]);
   }
-  if (!Number.isInteger(config.warmupSteps) || config.warmupSteps < 0 || config.warmupSteps >= config.steps) fail('warmupSteps', `be an integer in [0, steps = ${config.steps})`, config.warmupSteps);
-  for (const field of ['blr', 'minLr', 'weightDecay'] as const) if (!(config[field] >= 0 && Number.isFinite(config[field]))) fail(field, 'be a finite number ≥ 0', config[field]);
-  if (!(config.layerDecay > 0 && config.layerDecay <= 1)) fail('layerDecay', 'be in (0, 1] (MAE uses 0.65–0.75)', config.layerDecay);
+  if (!Number.isInteger(config.warmupSteps) || config.warmupSteps < 0 || config.warmupSteps >= config.steps)
+    fail('warmupSteps', `be an integer in [0, steps = ${config.steps})`, config.warmupSteps);
+  for (const field of ['blr', 'minLr', 'weightDecay'] as const)
+    if (!(config[field] >= 0 && Number.isFinite(config[field]))) fail(field, 'be a finite number ≥ 0', config[field]);
+  if (!(config.layerDecay > 0 && config.layerDecay <= 1))
+    fail('layerDecay', 'be in (0, 1] (MAE uses 0.65–0.75)', config.layerDecay);
   if (!(config.dropPath >= 0 && config.dropPath < 1)) fail('dropPath', 'be in [0, 1)', config.dropPath);
-  if (!(config.labelSmoothing >= 0 && config.labelSmoothing < 1)) fail('labelSmoothing', 'be in [0, 1)', config.labelSmoothing);
+  if (!(config.labelSmoothing >= 0 && config.labelSmoothing < 1))
+    fail('labelSmoothing', 'be in [0, 1)', config.labelSmoothing);
   if (!['cls', 'mean'].includes(config.pooling)) fail('pooling', 'be cls or mean', config.pooling);
   if (!Number.isInteger(config.seed)) fail('seed', 'be an integer', config.seed);
   return config;
@@ -84,8 +91,18 @@ export interface FinetunePlan extends FinetuneConfig {
 /** Plans fine-tuning of a pretraining run's encoder: a queued run of kind finetune. */
 export function planFinetune(workspace: Workspace, pretrainRunId: number, input: Partial<FinetuneConfig>): number {
   const parent = workspace.runs.get(pretrainRunId);
-  if (parent.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; fine-tune a pretraining run`);
-  if (!workspace.runs.latestCheckpoint(pretrainRunId)) throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
+  if (parent.kind !== 'pretrain')
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `run ${pretrainRunId} is a ${parent.kind} run; fine-tune a pretraining run`,
+    );
+  if (!workspace.runs.latestCheckpoint(pretrainRunId))
+    throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
   const plan: FinetunePlan = { ...validateFinetuneConfig(input), pretrainRunId };
-  return workspace.runs.create({ projectId: parent.projectId, kind: 'finetune', config: plan, parentRunId: pretrainRunId }).id;
+  return workspace.runs.create({
+    projectId: parent.projectId,
+    kind: 'finetune',
+    config: plan,
+    parentRunId: pretrainRunId,
+  }).id;
 }

@@ -59,16 +59,24 @@ describe('the fine-tuning model', () => {
 
   it('refuses recipes outside their ranges, naming the field', () => {
     expect(() => validateFinetuneConfig({ layerDecay: 1.5 })).toThrow(/finetune.layerDecay must be in \(0, 1\]/);
-    expect(() => validateFinetuneConfig({ steps: 10, warmupSteps: 10 })).toThrow(/finetune.warmupSteps must be an integer in \[0, steps = 10\)/);
+    expect(() => validateFinetuneConfig({ steps: 10, warmupSteps: 10 })).toThrow(
+      /finetune.warmupSteps must be an integer in \[0, steps = 10\)/,
+    );
     expect(() => validateFinetuneConfig({ dropPath: -0.1 })).toThrow(/finetune.dropPath/);
   });
 });
 
 describe('a fine-tuning run', () => {
   it('trains encoder + head as its own run, then its classifier reloads with the scores it reported', async () => {
-    const runId = fixture.open((w) => planFinetune(w, fixture.runId, { steps: 8, warmupSteps: 2, batchSize: 4, evaluations: 2, backend: 'cpu' }));
+    const runId = fixture.open((w) =>
+      planFinetune(w, fixture.runId, { steps: 8, warmupSteps: 2, batchSize: 4, evaluations: 2, backend: 'cpu' }),
+    );
     const steps: number[] = [];
-    const finished = await executeFinetune(fixture.workspaceDir, runId, { onProgress: (p) => { if (p.type === 'step') steps.push(p.step); } });
+    const finished = await executeFinetune(fixture.workspaceDir, runId, {
+      onProgress: (p) => {
+        if (p.type === 'step') steps.push(p.step);
+      },
+    });
     expect(finished).toMatchObject({ status: 'completed', step: 8 });
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const run = fixture.open((w) => w.runs.get(runId));

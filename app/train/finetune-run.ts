@@ -32,12 +32,23 @@ export type { FinetuneReport } from '../contract';
 const HEAD_INIT_STD = 2e-5; // MAE main_finetune: trunc_normal_(head.weight, std=2e-5)
 
 /** Val-split scores of encoder + head (no drop path: the app/mae encoder on all patches). */
-async function evaluate(loaded: LoadedRun, head: { weight: tf.Tensor; bias: tf.Tensor }, entries: LabelledEntry[], classes: string[], pooling: FinetunePlan['pooling']): Promise<ClassificationScores> {
+async function evaluate(
+  loaded: LoadedRun,
+  head: { weight: tf.Tensor; bias: tf.Tensor },
+  entries: LabelledEntry[],
+  classes: string[],
+  pooling: FinetunePlan['pooling'],
+): Promise<ClassificationScores> {
   const { plan } = loaded;
   const predicted: number[] = [];
   await forEachBatch(entries, plan, 16, async (images, batch) => {
     const logits = tf.tidy(() => {
-      const imgs = tf.tensor4d(images, [batch.length, plan.data.channels, plan.recipe.model.imgSize, plan.recipe.model.imgSize]);
+      const imgs = tf.tensor4d(images, [
+        batch.length,
+        plan.data.channels,
+        plan.recipe.model.imgSize,
+        plan.recipe.model.imgSize,
+      ]);
       // [B, K]
       return tf.add(tf.matMul(poolTokens(encodeAllPatches(loaded.model, imgs), pooling), head.weight), head.bias);
     });
@@ -45,11 +56,19 @@ async function evaluate(loaded: LoadedRun, head: { weight: tf.Tensor; bias: tf.T
     predicted.push(...argmaxRows(await logits.data(), classes.length));
     logits.dispose();
   });
-  return classificationScores(entries.map((entry) => entry.label), predicted, classes);
+  return classificationScores(
+    entries.map((entry) => entry.label),
+    predicted,
+    classes,
+  );
 }
 
 /** Runs a queued fine-tuning run to its end; resolves with how it ended. */
-export async function executeFinetune(workspaceDir: string, runId: number, options: ExecuteOptions = {}): Promise<Extract<RunProgress, { type: 'finished' }>> {
+export async function executeFinetune(
+  workspaceDir: string,
+  runId: number,
+  options: ExecuteOptions = {},
+): Promise<Extract<RunProgress, { type: 'finished' }>> {
   const workspace = new Workspace(workspaceDir);
   const report = options.onProgress ?? (() => {});
   const started = Date.now();
@@ -59,8 +78,13 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
   try {
     return await withRunStatus(workspace.runs, runId, async () => {
       const run = typedRun(workspace.runs.get(runId));
-      if (run.kind !== 'finetune') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not fine-tuning`);
-      if (run.status !== 'queued') throw new StudioError('CONFLICT', `run ${runId} is ${run.status}; fine-tuning runs start once (plan a new one)`);
+      if (run.kind !== 'finetune')
+        throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not fine-tuning`);
+      if (run.status !== 'queued')
+        throw new StudioError(
+          'CONFLICT',
+          `run ${runId} is ${run.status}; fine-tuning runs start once (plan a new one)`,
+        );
       const config = run.config;
       const selection = await selectBackend(config.backend, { log: options.log });
       workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
@@ -69,15 +93,30 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
       const splits = labelledSplits(workspace, plan);
       const { depth, embedDim, imgSize } = model.config;
       const numClasses = splits.classes.length;
-      report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: 0, totalSteps: config.steps });
+      report({
+        type: 'started',
+        runId,
+        backend: selection.backend,
+        device: selection.device,
+        step: 0,
+        totalSteps: config.steps,
+      });
 
       const initRng = Rng.fromSeed(config.seed, RNG_STREAMS.init);
       const head = {
-        weight: tf.variable(tf.tensor2d(Float32Array.from({ length: embedDim * numClasses }, () => HEAD_INIT_STD * initRng.normal()), [embedDim, numClasses]), true),
+        weight: tf.variable(
+          tf.tensor2d(
+            Float32Array.from({ length: embedDim * numClasses }, () => HEAD_INIT_STD * initRng.normal()),
+            [embedDim, numClasses],
+          ),
+          true,
+        ),
         bias: tf.variable(tf.zeros([numClasses]), true),
       };
       owned.push(head.weight, head.bias);
-      const trainable = new Map<string, tf.Variable>([...model.params].filter(([name]) => !name.startsWith('decoder_') && name !== 'mask_token'));
+      const trainable = new Map<string, tf.Variable>(
+        [...model.params].filter(([name]) => !name.startsWith('decoder_') && name !== 'mask_token'),
+      );
       trainable.set('head.weight', head.weight);
       trainable.set('head.bias', head.bias);
       const groups = new Map<number, Map<string, tf.Variable>>();
@@ -92,14 +131,20 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
         optimizers.push(optimizer);
         return { params, optimizer, scale: layerLrScale([...params.keys()][0]!, depth, config.layerDecay), layer };
       });
-      const schedule = { peakLr: scaledLearningRate(config.blr, config.batchSize), minLr: config.minLr, warmupSteps: config.warmupSteps, totalSteps: config.steps };
+      const schedule = {
+        peakLr: scaledLearningRate(config.blr, config.batchSize),
+        minLr: config.minLr,
+        warmupSteps: config.warmupSteps,
+        totalSteps: config.steps,
+      };
 
       const dataRng = Rng.fromSeed(config.seed, RNG_STREAMS.data);
       const dropRng = Rng.fromSeed(config.seed, RNG_STREAMS.mask);
       const cache = new Map<string, PlanarImage>();
       // With a channel plan its transform converts and normalises each image as pretraining did.
       const { transform } = plan.data;
-      const load = async (entry: LabelledEntry) => cache.get(entry.path) ?? cache.set(entry.path, await decodePlanar(entry, transform)).get(entry.path)!;
+      const load = async (entry: LabelledEntry) =>
+        cache.get(entry.path) ?? cache.set(entry.path, await decodePlanar(entry, transform)).get(entry.path)!;
       const channels = plan.data.channels;
       const plane = imgSize * imgSize;
       const evaluateEvery = Math.max(1, Math.floor(config.steps / config.evaluations));
@@ -111,7 +156,11 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
       let reason: string | undefined;
       let step = 0;
       while (step < config.steps) {
-        if (options.signal?.aborted) { status = 'stopped'; reason = 'stopped by request'; break; }
+        if (options.signal?.aborted) {
+          status = 'stopped';
+          reason = 'stopped by request';
+          break;
+        }
         const stepStarted = performance.now();
         const lr = learningRateAt(step, schedule);
         const chosen = Array.from({ length: config.batchSize }, () => splits.train[dataRng.int(splits.train.length)]!);
@@ -120,12 +169,19 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
           const sample = images.subarray(b * channels * plane, (b + 1) * channels * plane);
           augment(await load(entry), imgSize, dataRng, DEFAULT_AUGMENT, sample);
           if (transform) continue;
-          for (let c = 0; c < channels; c++) for (let k = c * plane; k < (c + 1) * plane; k++) sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
+          for (let c = 0; c < channels; c++)
+            for (let k = c * plane; k < (c + 1) * plane; k++)
+              sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
         }
         const imgs = tf.tensor4d(images, [config.batchSize, channels, imgSize, imgSize]);
         const labels = chosen.map((entry) => entry.label);
         const { value, grads } = tf.variableGrads(
-          () => labelSmoothedLoss(classifierLogits(model, head, imgs, { pooling: config.pooling, dropPath: config.dropPath, rng: dropRng }), labels, config.labelSmoothing),
+          () =>
+            labelSmoothedLoss(
+              classifierLogits(model, head, imgs, { pooling: config.pooling, dropPath: config.dropPath, rng: dropRng }),
+              labels,
+              config.labelSmoothing,
+            ),
           variables,
         );
         imgs.dispose();
@@ -138,26 +194,62 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
           reason = `loss is ${loss} at step ${step + 1}; lower blr`;
           break;
         }
-        for (const group of groupOptimizers) group.optimizer.step(new Map([...group.params.keys()].map((name) => [name, byName.get(name)!])), lr * group.scale);
+        for (const group of groupOptimizers)
+          group.optimizer.step(
+            new Map([...group.params.keys()].map((name) => [name, byName.get(name)!])),
+            lr * group.scale,
+          );
         tf.dispose([...byName.values()]);
         step += 1;
         lastLoss = loss;
         const msPerStep = performance.now() - stepStarted;
         const now = Date.now() / 1000;
-        workspace.runs.appendMetrics(runId, [{ step, name: 'train_loss', value: loss, time: now }, { step, name: 'lr', value: lr, time: now }]);
-        report({ type: 'step', step, totalSteps: config.steps, loss, lr, imagesPerSecond: (config.batchSize * 1000) / msPerStep, etaSeconds: ((config.steps - step) * msPerStep) / 1000,
-          tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss });
+        workspace.runs.appendMetrics(runId, [
+          { step, name: 'train_loss', value: loss, time: now },
+          { step, name: 'lr', value: lr, time: now },
+        ]);
+        report({
+          type: 'step',
+          step,
+          totalSteps: config.steps,
+          loss,
+          lr,
+          imagesPerSecond: (config.batchSize * 1000) / msPerStep,
+          etaSeconds: ((config.steps - step) * msPerStep) / 1000,
+          tensorBytes: tf.memory().numBytes,
+          rssBytes: process.memoryUsage().rss,
+        });
         if (step % evaluateEvery === 0 || step === config.steps) {
           scores = await evaluate(loaded, head, splits.val, splits.classes, config.pooling);
-          workspace.runs.appendMetrics(runId, [{ step, name: 'val_accuracy', value: scores.accuracy, time: Date.now() / 1000 }]);
+          workspace.runs.appendMetrics(runId, [
+            { step, name: 'val_accuracy', value: scores.accuracy, time: Date.now() / 1000 },
+          ]);
           options.log?.(`step ${step}: val accuracy ${(scores.accuracy * 100).toFixed(1)}%`);
         }
       }
       if (status !== 'failed') {
         scores ??= await evaluate(loaded, head, splits.val, splits.classes, config.pooling);
-        const file = await saveClassifier(workspace, run.projectId, runId, loaded, head, { format: 'mae-studio-classifier', version: 1, model: model.config, classes: splits.classes, pooling: config.pooling, pretrainRunId: config.pretrainRunId, step });
+        const file = await saveClassifier(workspace, run.projectId, runId, loaded, head, {
+          format: 'mae-studio-classifier',
+          version: 1,
+          model: model.config,
+          classes: splits.classes,
+          pooling: config.pooling,
+          pretrainRunId: config.pretrainRunId,
+          step,
+        });
         report({ type: 'checkpoint', step, path: file });
-        const result: FinetuneReport = { classes: splits.classes, excludedClasses: plan.data.excludedClasses ?? [], trainImages: splits.train.length, valImages: splits.val.length, steps: step, pooling: config.pooling, finalLoss: lastLoss, scores, seconds: (Date.now() - started) / 1000 };
+        const result: FinetuneReport = {
+          classes: splits.classes,
+          excludedClasses: plan.data.excludedClasses ?? [],
+          trainImages: splits.train.length,
+          valImages: splits.val.length,
+          steps: step,
+          pooling: config.pooling,
+          finalLoss: lastLoss,
+          scores,
+          seconds: (Date.now() - started) / 1000,
+        };
         workspace.runs.setResult(runId, result);
       }
       workspace.runs.setStatus(runId, status, { error: reason ?? null });
@@ -174,7 +266,14 @@ export async function executeFinetune(workspaceDir: string, runId: number, optio
 }
 
 /** Writes encoder + head as this run's checkpoint and records it. */
-async function saveClassifier(workspace: Workspace, projectId: number, runId: number, loaded: LoadedRun, head: { weight: tf.Tensor; bias: tf.Tensor }, meta: ClassifierMeta): Promise<string> {
+async function saveClassifier(
+  workspace: Workspace,
+  projectId: number,
+  runId: number,
+  loaded: LoadedRun,
+  head: { weight: tf.Tensor; bias: tf.Tensor },
+  meta: ClassifierMeta,
+): Promise<string> {
   const tensors = new Map<string, NamedTensor>();
   for (const [name, variable] of loaded.model.params) {
     if (name.startsWith('decoder_') || name === 'mask_token') continue;
@@ -186,6 +285,11 @@ async function saveClassifier(workspace: Workspace, projectId: number, runId: nu
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `run-${runId}-classifier-step-${meta.step}.safetensors`);
   await writeSafetensors(file, tensors, { studio: JSON.stringify(meta) });
-  workspace.runs.addCheckpoint(runId, meta.step, file, createHash('sha256').update(fs.readFileSync(file)).digest('hex'));
+  workspace.runs.addCheckpoint(
+    runId,
+    meta.step,
+    file,
+    createHash('sha256').update(fs.readFileSync(file)).digest('hex'),
+  );
   return file;
 }

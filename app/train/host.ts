@@ -76,7 +76,8 @@ export function defaultWorkerPath(): string {
 
 function launchChecked(options: { workerPath?: string; launch?: LaunchWorker }, args: string[]): WorkerHandle {
   const workerPath = options.workerPath ?? defaultWorkerPath();
-  if (!fs.existsSync(workerPath)) throw new StudioError('INTERNAL', `training worker not built: ${workerPath} (run npm run build)`);
+  if (!fs.existsSync(workerPath))
+    throw new StudioError('INTERNAL', `training worker not built: ${workerPath} (run npm run build)`);
   return (options.launch ?? forkWorker)(workerPath, args);
 }
 
@@ -95,13 +96,22 @@ export function startTraining(workspaceDir: string, runId: number, options: Trai
     }
   });
   const done = new Promise<Extract<RunProgress, { type: 'finished' }>>((resolve, reject) => {
-    worker.onError((error) => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`)));
+    worker.onError((error) =>
+      reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`)),
+    );
     worker.onExit((code, signal) => {
       if (finished) return resolve(finished);
       if (failure) return reject(new StudioError(failure.code, failure.message));
-      const reason = signal ? `the training process was killed (${signal})` : `the training process exited with code ${code}`;
+      const reason = signal
+        ? `the training process was killed (${signal})`
+        : `the training process exited with code ${code}`;
       markInterrupted(workspaceDir, runId, reason);
-      reject(new StudioError('INTERNAL', `run ${runId} interrupted: ${reason}; resume it to continue from its last checkpoint`));
+      reject(
+        new StudioError(
+          'INTERNAL',
+          `run ${runId} interrupted: ${reason}; resume it to continue from its last checkpoint`,
+        ),
+      );
     });
   });
   return { worker, done, stop: () => worker.send({ type: 'stop' }), pause: () => worker.send({ type: 'pause' }) };
@@ -123,7 +133,15 @@ export function estimateInWorker(
       fn();
     };
     const timer = setTimeout(() => {
-      settle(() => reject(new StudioError('CONFLICT', `the warm-up took longer than ${Math.round((options.timeoutMs ?? 120_000) / 1000)} ` + `s: this recipe is very slow here; try a smaller model or batch`)));
+      settle(() =>
+        reject(
+          new StudioError(
+            'CONFLICT',
+            `the warm-up took longer than ${Math.round((options.timeoutMs ?? 120_000) / 1000)} ` +
+              `s: this recipe is very slow here; try a smaller model or batch`,
+          ),
+        ),
+      );
       worker.kill();
     }, options.timeoutMs ?? 120_000);
     worker.onMessage((raw) => {
@@ -135,8 +153,14 @@ export function estimateInWorker(
         settle(() => reject(new StudioError(message.code as ErrorCode, message.message)));
       }
     });
-    worker.onError((error) => settle(() => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`))));
-    worker.onExit((code, signal) => settle(() => reject(new StudioError('INTERNAL', `the warm-up process ended early (${signal ?? `code ${code}`})`))));
+    worker.onError((error) =>
+      settle(() => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`))),
+    );
+    worker.onExit((code, signal) =>
+      settle(() =>
+        reject(new StudioError('INTERNAL', `the warm-up process ended early (${signal ?? `code ${code}`})`)),
+      ),
+    );
     worker.send({ type: 'estimate', plan });
   });
 }
@@ -145,7 +169,11 @@ export function estimateInWorker(
  * Re-fits a probe run on its cached features in a throwaway training process (`reprobe.ts`), so the fits never stall
  * the UI's process.
  */
-export function reprobeInWorker(workspaceDir: string, probeRunId: number, options: { workerPath?: string; launch?: LaunchWorker } = {}): Promise<ReprobeReport> {
+export function reprobeInWorker(
+  workspaceDir: string,
+  probeRunId: number,
+  options: { workerPath?: string; launch?: LaunchWorker } = {},
+): Promise<ReprobeReport> {
   const worker = launchChecked(options, [workspaceDir, 'reprobe', String(probeRunId)]);
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -157,10 +185,15 @@ export function reprobeInWorker(workspaceDir: string, probeRunId: number, option
     worker.onMessage((raw) => {
       const message = raw as WorkerMessage;
       if (message.type === 'reprobe') settle(() => resolve(message.report));
-      else if (message.type === 'error') settle(() => reject(new StudioError(message.code as ErrorCode, message.message)));
+      else if (message.type === 'error')
+        settle(() => reject(new StudioError(message.code as ErrorCode, message.message)));
     });
-    worker.onError((error) => settle(() => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`))));
-    worker.onExit((code, signal) => settle(() => reject(new StudioError('INTERNAL', `the re-fit process ended early (${signal ?? `code ${code}`})`))));
+    worker.onError((error) =>
+      settle(() => reject(new StudioError('INTERNAL', `could not start the training process: ${error.message}`))),
+    );
+    worker.onExit((code, signal) =>
+      settle(() => reject(new StudioError('INTERNAL', `the re-fit process ended early (${signal ?? `code ${code}`})`))),
+    );
   });
 }
 
@@ -169,7 +202,8 @@ export function markInterrupted(workspaceDir: string, runId: number, reason: str
   const workspace = new Workspace(workspaceDir);
   try {
     const run = workspace.runs.get(runId);
-    if (run.status === 'running' || run.status === 'queued') workspace.runs.setStatus(runId, 'interrupted', { error: reason });
+    if (run.status === 'running' || run.status === 'queued')
+      workspace.runs.setStatus(runId, 'interrupted', { error: reason });
   } finally {
     workspace.close();
   }

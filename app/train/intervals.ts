@@ -32,8 +32,10 @@ export const BOOTSTRAP_STREAM = 103;
 
 /** The 95 % Wilson score interval of `correct` successes out of `total` trials. */
 export function wilsonInterval(correct: number, total: number, z = Z_95): Interval {
-  if (!Number.isInteger(total) || total < 0) throw new Error(`wilsonInterval: total must be a non-negative integer, got ${total}`);
-  if (!Number.isInteger(correct) || correct < 0 || correct > total) throw new Error(`wilsonInterval: correct must be an integer in 0..${total}, got ${correct}`);
+  if (!Number.isInteger(total) || total < 0)
+    throw new Error(`wilsonInterval: total must be a non-negative integer, got ${total}`);
+  if (!Number.isInteger(correct) || correct < 0 || correct > total)
+    throw new Error(`wilsonInterval: correct must be an integer in 0..${total}, got ${correct}`);
   if (total === 0) return { low: 0, high: 1 }; // nothing scored: nothing known
   const p = correct / total;
   const z2 = z * z;
@@ -41,7 +43,10 @@ export function wilsonInterval(correct: number, total: number, z = Z_95): Interv
   const centre = (p + z2 / (2 * total)) / denominator;
   const half = (z / denominator) * Math.sqrt((p * (1 - p)) / total + z2 / (4 * total * total));
   // Clamp rounding at the ends: 0/n has low exactly 0, n/n high exactly 1.
-  return { low: correct === 0 ? 0 : Math.max(0, centre - half), high: correct === total ? 1 : Math.min(1, centre + half) };
+  return {
+    low: correct === 0 ? 0 : Math.max(0, centre - half),
+    high: correct === total ? 1 : Math.min(1, centre + half),
+  };
 }
 
 /**
@@ -49,9 +54,17 @@ export function wilsonInterval(correct: number, total: number, z = Z_95): Interv
  * wrong), with the 2.5 / 97.5 percentiles of that difference over `resamples` draws of the
  * images with replacement — the same draw for both, which is what makes it paired.
  */
-export function pairedBootstrap(a: readonly boolean[], b: readonly boolean[], options: BootstrapOptions = DEFAULT_BOOTSTRAP): AccuracyGain {
-  if (a.length !== b.length) throw new Error(`pairedBootstrap: both classifiers must be scored on the same images, got ${a.length} and ${b.length}`);
-  if (!Number.isInteger(options.resamples) || options.resamples < 1) throw new Error(`pairedBootstrap: resamples must be a positive integer, got ${options.resamples}`);
+export function pairedBootstrap(
+  a: readonly boolean[],
+  b: readonly boolean[],
+  options: BootstrapOptions = DEFAULT_BOOTSTRAP,
+): AccuracyGain {
+  if (a.length !== b.length)
+    throw new Error(
+      `pairedBootstrap: both classifiers must be scored on the same images, got ${a.length} and ${b.length}`,
+    );
+  if (!Number.isInteger(options.resamples) || options.resamples < 1)
+    throw new Error(`pairedBootstrap: resamples must be a positive integer, got ${options.resamples}`);
   const count = a.length;
   if (count === 0) return { estimate: 0, low: -1, high: 1 };
   // Only the difference per image matters: +1, 0 or −1.

@@ -13,7 +13,9 @@ const [mode, target, runId] = process.argv.slice(2);
 async function checkpoints(file: string): Promise<void> {
   for (let step = 1; ; step++) {
     const weights = new Float32Array(6 << 20).fill(step); // [6M] floats: 24 MB
-    const bytes = encodeSafetensors(new Map([['weights', { shape: [weights.length], data: weights }]]), { studio: JSON.stringify({ step }) });
+    const bytes = encodeSafetensors(new Map([['weights', { shape: [weights.length], data: weights }]]), {
+      studio: JSON.stringify({ step }),
+    });
     process.stdout.write(`writing ${step}\n`);
     await writeFileAtomic(file, bytes);
     process.stdout.write(`wrote ${step}\n`);
@@ -24,7 +26,10 @@ function metrics(workspaceDir: string, run: number): void {
   const workspace = new Workspace(workspaceDir);
   for (let step = 1; ; step++) {
     const time = Date.now();
-    workspace.runs.appendMetrics(run, Array.from({ length: 2000 }, (_, i) => ({ step, name: `m${i}`, value: step + i / 2000, time })));
+    workspace.runs.appendMetrics(
+      run,
+      Array.from({ length: 2000 }, (_, i) => ({ step, name: `m${i}`, value: step + i / 2000, time })),
+    );
     process.stdout.write(`wrote ${step}\n`);
   }
 }

@@ -60,7 +60,9 @@ function runAndKill(args: string[], trigger: (line: string) => boolean, delayMs:
       }
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(lines) : reject(new Error(`child exited ${code}: ${stderr}`))));
+    child.on('exit', (code, signal) =>
+      signal === 'SIGKILL' ? resolve(lines) : reject(new Error(`child exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -70,9 +72,15 @@ describe('SIGKILL inside a write', () => {
     const rng = Rng.fromSeed(11);
     let tornTemporaries = 0;
     for (let round = 0; round < 6; round++) {
-      const previous = fs.existsSync(file) ? JSON.parse((await readSafetensors(file)).metadata.studio!).step as number : 0;
+      const previous = fs.existsSync(file)
+        ? (JSON.parse((await readSafetensors(file)).metadata.studio!).step as number)
+        : 0;
       // The first round lets one write finish; later rounds kill inside their first write.
-      const lines = await runAndKill(['checkpoint', file], (line) => line === (round === 0 ? 'writing 2' : 'writing 1'), rng.int(40));
+      const lines = await runAndKill(
+        ['checkpoint', file],
+        (line) => line === (round === 0 ? 'writing 2' : 'writing 1'),
+        rng.int(40),
+      );
       const wrote = lines.filter((line) => line.startsWith('wrote ')).map((line) => Number(line.slice(6)));
       const { tensors, metadata } = await readSafetensors(file); // whole, or this throws
       const step = JSON.parse(metadata.studio!).step as number;
@@ -102,9 +110,14 @@ describe('SIGKILL inside a write', () => {
       const db = new Database(path.join(workspaceDir, 'studio.sqlite'));
       try {
         expect(db.pragma('integrity_check', { simple: true }), `round ${round}`).toBe('ok');
-        const batches = db.prepare('SELECT step, count(*) AS points FROM metrics WHERE run_id = ? GROUP BY step').all(runId) as { step: number; points: number }[];
+        const batches = db
+          .prepare('SELECT step, count(*) AS points FROM metrics WHERE run_id = ? GROUP BY step')
+          .all(runId) as { step: number; points: number }[];
         expect(batches.length).toBeGreaterThanOrEqual(3);
-        expect(batches.filter((batch) => batch.points !== 2000), `round ${round}: torn batches`).toEqual([]);
+        expect(
+          batches.filter((batch) => batch.points !== 2000),
+          `round ${round}: torn batches`,
+        ).toEqual([]);
       } finally {
         db.close();
       }

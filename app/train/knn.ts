@@ -35,9 +35,15 @@ export function normaliseRows(features: Float32Array, width: number): Float32Arr
  * `trainLabels` in 0..numClasses−1. Throws on an invalid k.
  */
 export function knnPredict(
-  train: Float32Array, trainLabels: readonly number[], queries: Float32Array, width: number, numClasses: number, options: KnnOptions = DEFAULT_KNN,
+  train: Float32Array,
+  trainLabels: readonly number[],
+  queries: Float32Array,
+  width: number,
+  numClasses: number,
+  options: KnnOptions = DEFAULT_KNN,
 ): number[] {
-  if (!Number.isInteger(options.k) || options.k < 1) throw new Error(`knn.k must be a positive integer, got ${options.k}`);
+  if (!Number.isInteger(options.k) || options.k < 1)
+    throw new Error(`knn.k must be a positive integer, got ${options.k}`);
   if (!(options.temperature > 0)) throw new Error(`knn.temperature must be > 0, got ${options.temperature}`);
   const k = Math.min(options.k, trainLabels.length);
   const trainUnit = normaliseRows(train, width);
@@ -50,7 +56,9 @@ export function knnPredict(
       for (let d = 0; d < width; d++) dot += queryUnit[q * width + d]! * trainUnit[n * width + d]!;
       similarity[n] = dot;
     }
-    const nearest = Array.from(similarity.keys()).sort((a, b) => similarity[b]! - similarity[a]! || a - b).slice(0, k);
+    const nearest = Array.from(similarity.keys())
+      .sort((a, b) => similarity[b]! - similarity[a]! || a - b)
+      .slice(0, k);
     const votes = new Float64Array(numClasses);
     for (const n of nearest) votes[trainLabels[n]!]! += Math.exp(similarity[n]! / options.temperature);
     let best = 0;

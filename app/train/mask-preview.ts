@@ -34,12 +34,17 @@ export interface MaskPreviewOptions {
 /** Masks one image; throws naming the field when the geometry cannot work. */
 export async function renderMaskPreview(file: string, options: MaskPreviewOptions): Promise<MaskPreview> {
   const { imgSize, patchSize, maskRatio, strategy, seed } = options;
-  if (!(maskRatio > 0 && maskRatio < 1)) throw new StudioError('INVALID_ARGUMENT', `maskRatio must be in (0, 1), got ${maskRatio}`);
+  if (!(maskRatio > 0 && maskRatio < 1))
+    throw new StudioError('INVALID_ARGUMENT', `maskRatio must be in (0, 1), got ${maskRatio}`);
   if (imgSize % patchSize !== 0) {
     throw new StudioError('INVALID_ARGUMENT', `imgSize (${imgSize}) must be divisible by patchSize (${patchSize})`);
   }
   const gridSide = imgSize / patchSize;
-  if (gridSide < 2) throw new StudioError('INVALID_ARGUMENT', `patchSize ${patchSize} leaves a single patch at ${imgSize} px; use a smaller patch`);
+  if (gridSide < 2)
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `patchSize ${patchSize} leaves a single patch at ${imgSize} px; use a smaller patch`,
+    );
   const rng = Rng.fromSeed(seed, RNG_STREAMS.preview);
   if (options.bandGroups !== undefined && options.channels !== undefined) {
     throw new StudioError(
@@ -49,11 +54,19 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
   }
   const groupCount = options.bandGroups ?? 1;
   const grid = { batchSize: 1, gridSide, maskRatio };
-  const grouped = { groups: Array.from({ length: groupCount }, (_, g) => [g]), spatialMask: options.spatialMask ?? false };
+  const grouped = {
+    groups: Array.from({ length: groupCount }, (_, g) => [g]),
+    spatialMask: options.spatialMask ?? false,
+  };
   const masks: MaskSet & { groups?: number[][] } =
-    groupCount > 1 ? firstGroup(groupedMasks(strategy, grid, grouped, rng), groupCount) : makeMasks(strategy, grid, rng);
+    groupCount > 1
+      ? firstGroup(groupedMasks(strategy, grid, grouped, rng), groupCount)
+      : makeMasks(strategy, grid, rng);
   const resized = sharp(file).resize(imgSize, imgSize, { fit: 'fill' }).removeAlpha();
-  const png = options.blurSigma === undefined ? await resized.png({ compressionLevel: 4 }).toBuffer() : await blurredPng(resized, options.blurSigma);
+  const png =
+    options.blurSigma === undefined
+      ? await resized.png({ compressionLevel: 4 }).toBuffer()
+      : await blurredPng(resized, options.blurSigma);
   return {
     imageId: options.imageId,
     dataUrl: `data:image/png;base64,${png.toString('base64')}`,
@@ -76,7 +89,15 @@ function firstGroup(masks: MaskSet, groupCount: number): MaskSet & { groups: num
   const numPatches = masks.numPatches / groupCount;
   const numKeep = masks.numKeep / groupCount;
   const groups = Array.from({ length: groupCount }, (_, g) => Array.from(groupMask(masks, g, groupCount)));
-  return { batchSize: 1, numPatches, numKeep, keep: masks.keep.slice(0, numKeep), restore: masks.restore.slice(0, numPatches), mask: Uint8Array.from(groups[0]!), groups };
+  return {
+    batchSize: 1,
+    numPatches,
+    numKeep,
+    keep: masks.keep.slice(0, numKeep),
+    restore: masks.restore.slice(0, numPatches),
+    mask: Uint8Array.from(groups[0]!),
+    groups,
+  };
 }
 
 /**
@@ -85,9 +106,16 @@ function firstGroup(masks: MaskSet, groupCount: number): MaskSet & { groups: num
  */
 function channelMasks(options: MaskPreviewOptions, gridSide: number): number[][] {
   const channels = options.channels!;
-  const masks = channelAgnosticMasks(options.strategy, { batchSize: 1, gridSide, maskRatio: options.maskRatio }, channels, Rng.fromSeed(options.seed + 1, RNG_STREAMS.preview));
+  const masks = channelAgnosticMasks(
+    options.strategy,
+    { batchSize: 1, gridSide, maskRatio: options.maskRatio },
+    channels,
+    Rng.fromSeed(options.seed + 1, RNG_STREAMS.preview),
+  );
   const numPatches = gridSide * gridSide;
-  return Array.from({ length: channels }, (_, c) => Array.from(masks.mask.subarray(c * numPatches, (c + 1) * numPatches)));
+  return Array.from({ length: channels }, (_, c) =>
+    Array.from(masks.mask.subarray(c * numPatches, (c + 1) * numPatches)),
+  );
 }
 
 /** The picture blurred by the deblurring MAE's own filter (`recipes/blur.ts`), as its encoder sees it. */
@@ -98,6 +126,9 @@ async function blurredPng(image: Sharp, sigma: number): Promise<Buffer> {
   for (let i = 0; i < data.length; i++) planar[(i % channels) * width * height + Math.floor(i / channels)] = data[i]!;
   const blurred = gaussianBlur(planar, { batchSize: 1, channels, height, width }, sigma);
   const bytes = Buffer.alloc(data.length);
-  for (let i = 0; i < data.length; i++) bytes[i] = Math.round(Math.min(255, Math.max(0, blurred[(i % channels) * width * height + Math.floor(i / channels)]!)));
+  for (let i = 0; i < data.length; i++)
+    bytes[i] = Math.round(
+      Math.min(255, Math.max(0, blurred[(i % channels) * width * height + Math.floor(i / channels)]!)),
+    );
   return sharp(bytes, { raw: { width, height, channels } }).png({ compressionLevel: 4 }).toBuffer();
 }

@@ -9,7 +9,13 @@ beforeAll(() => useCpuBackend());
 
 describe('memory estimate', () => {
   it('counts exactly the parameters the engine builds', () => {
-    const grouped = { groups: [[0, 1, 3], [4, 5]], spatialMask: false }; // band 2 in no group
+    const grouped = {
+      groups: [
+        [0, 1, 3],
+        [4, 5],
+      ],
+      spatialMask: false,
+    }; // band 2 in no group
     for (const config of [
       MAE_PRESETS.maeVitTinyPatch16Dec128d2b({ imgSize: 64, depth: 2, inChans: 1 }),
       MAE_PRESETS.maeVitTinyPatch8Dec128d2b({ imgSize: 32, depth: 1, inChans: 3 }),

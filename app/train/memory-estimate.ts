@@ -19,17 +19,30 @@ export function parameterCount(model: MaeConfig): number {
   const patchLength = tokenLength(model);
   const block = (width: number) => {
     const hidden = width * model.mlpRatio;
-    return 2 * 2 * width + (width * 3 * width + 3 * width) + (width * width + width) + (width * hidden + hidden) + (hidden * width + width);
+    return (
+      2 * 2 * width +
+      (width * 3 * width + 3 * width) +
+      (width * width + width) +
+      (width * hidden + hidden) +
+      (hidden * width + width)
+    );
   };
   // SatMAE: one patch embedding and one prediction head per band group, over its own bands.
   const groups = model.groupedBands?.groups ?? [null];
-  const groupLength = (group: number[] | null) => (group ? group.length * model.patchSize * model.patchSize : patchLength);
+  const groupLength = (group: number[] | null) =>
+    group ? group.length * model.patchSize * model.patchSize : patchLength;
   const embeddings = groups.reduce((sum, group) => sum + groupLength(group) * model.embedDim + model.embedDim, 0);
-  const predictions = groups.reduce((sum, group) => sum + model.decoderEmbedDim * groupLength(group) + groupLength(group), 0);
+  const predictions = groups.reduce(
+    (sum, group) => sum + model.decoderEmbedDim * groupLength(group) + groupLength(group),
+    0,
+  );
   const encoder = embeddings + model.embedDim + model.depth * block(model.embedDim) + 2 * model.embedDim;
   const decoder =
-    model.embedDim * model.decoderEmbedDim + model.decoderEmbedDim + model.decoderEmbedDim +
-    model.decoderDepth * block(model.decoderEmbedDim) + 2 * model.decoderEmbedDim +
+    model.embedDim * model.decoderEmbedDim +
+    model.decoderEmbedDim +
+    model.decoderEmbedDim +
+    model.decoderDepth * block(model.decoderEmbedDim) +
+    2 * model.decoderEmbedDim +
     predictions +
     (model.channelAgnostic ? model.inChans * model.decoderEmbedDim : 0); // CA-MAE's channel embedding
   return encoder + decoder; // position embeddings are fixed sin-cos tables, not parameters

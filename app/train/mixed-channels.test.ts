@@ -22,10 +22,21 @@ let projectId: number;
 beforeAll(async () => {
   data = temporaryFolder();
   workspaceDir = temporaryFolder('mae-workspace-');
-  const classes = [['grey', 1], ['rgb', 3], ['rgba', 4]] as const;
+  const classes = [
+    ['grey', 1],
+    ['rgb', 3],
+    ['rgba', 4],
+  ] as const;
   for (const [label, channels] of classes) {
     for (let index = 0; index < 6; index++) {
-      await writeFixture(path.join(data.dir, label, `${index}.png`), { format: 'png', bitDepth: 8, channels, width: 32, height: 32, seed: index + channels });
+      await writeFixture(path.join(data.dir, label, `${index}.png`), {
+        format: 'png',
+        bitDepth: 8,
+        channels,
+        width: 32,
+        height: 32,
+        seed: index + channels,
+      });
     }
   }
   const studio = new Studio(workspaceDir.dir);
@@ -42,7 +53,10 @@ afterAll(() => {
 async function pretrain(conversions: Record<string, 'repeat' | 'exclude'>): Promise<number> {
   const studio = new Studio(workspaceDir.dir);
   const { plan } = await studio.services.curation.channelPlan(projectId);
-  await studio.services.curation.setChannelPlan(projectId, { ...plan, conversions: { ...plan.conversions, ...conversions } });
+  await studio.services.curation.setChannelPlan(projectId, {
+    ...plan,
+    conversions: { ...plan.conversions, ...conversions },
+  });
   const { runId } = planPretrain(studio.workspace, projectId, { ...TINY_PRETRAIN, steps: 4 });
   await studio.close();
   const finished = await executePretrain(workspaceDir.dir, runId, { log: () => {} });
@@ -55,9 +69,15 @@ describe('a run over mixed channel counts', () => {
     const runId = await pretrain({ 1: 'repeat' });
     const workspace = new Workspace(workspaceDir.dir);
     try {
-      const { data: dataset } = workspace.runs.get(runId).config as { data: { channels: number; trainImageIds: number[]; valImageIds: number[]; excludedClasses: string[] } };
+      const { data: dataset } = workspace.runs.get(runId).config as {
+        data: { channels: number; trainImageIds: number[]; valImageIds: number[]; excludedClasses: string[] };
+      };
       // 6 images of each count: the tie goes to RGB, which keeps every image without losing colour.
-      expect([dataset.channels, dataset.trainImageIds.length + dataset.valImageIds.length, dataset.excludedClasses]).toEqual([3, 18, []]);
+      expect([
+        dataset.channels,
+        dataset.trainImageIds.length + dataset.valImageIds.length,
+        dataset.excludedClasses,
+      ]).toEqual([3, 18, []]);
     } finally {
       workspace.close();
     }
@@ -86,7 +106,9 @@ describe('a run over mixed channel counts', () => {
         reopened.close();
       }
     })();
-    expect(card).toContain('Channel plan: 3-channel images as they are; 1-channel images left out; 4-channel images alpha dropped.');
+    expect(card).toContain(
+      'Channel plan: 3-channel images as they are; 1-channel images left out; 4-channel images alpha dropped.',
+    );
     expect(card).toContain('Classes left out by the channel plan (never seen by the encoder): grey.');
   }, 60_000);
 });

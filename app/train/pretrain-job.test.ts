@@ -19,7 +19,15 @@ let projectId: number;
 
 /** A model small enough to train in seconds on the cpu backend. */
 const TINY: PretrainOptions = {
-  imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 16, blr: 5e-3, seed: 7, backend: 'cpu',
+  imgSize: 32,
+  patchSize: 8,
+  depth: 1,
+  decoder: '32x1',
+  batchSize: 4,
+  steps: 16,
+  blr: 5e-3,
+  seed: 7,
+  backend: 'cpu',
 };
 
 beforeAll(async () => {
@@ -78,8 +86,24 @@ describe('planning', () => {
 
   it('normalises with the pixel-weighted dataset mean and std in [0, 1] units', () => {
     const images = [
-      { id: 1, label: null, width: 1, height: 1, channels: 1, bitDepth: 8, stats: [{ mean: 0, std: 0, min: 0, max: 0 }] },
-      { id: 2, label: null, width: 1, height: 1, channels: 1, bitDepth: 8, stats: [{ mean: 255, std: 0, min: 255, max: 255 }] },
+      {
+        id: 1,
+        label: null,
+        width: 1,
+        height: 1,
+        channels: 1,
+        bitDepth: 8,
+        stats: [{ mean: 0, std: 0, min: 0, max: 0 }],
+      },
+      {
+        id: 2,
+        label: null,
+        width: 1,
+        height: 1,
+        channels: 1,
+        bitDepth: 8,
+        stats: [{ mean: 255, std: 0, min: 255, max: 255 }],
+      },
     ];
     const { mean, std } = datasetNormalisation(images);
     expect(mean[0]).toBeCloseTo(0.5, 10);
@@ -145,11 +169,16 @@ describe('a training run in its own process', () => {
     });
     expect(await training.done).toMatchObject({ status: 'stopped' });
     expect(read((w) => w.runs.get(runId)).status).toBe('stopped');
-    expect(await startTraining(workspaceDir, runId, { resume: true }).done).toMatchObject({ status: 'completed', step: 16 });
+    expect(await startTraining(workspaceDir, runId, { resume: true }).done).toMatchObject({
+      status: 'completed',
+      step: 16,
+    });
   });
 
   it('refuses to resume a run that has no checkpoint', async () => {
     const { runId } = plan();
-    await expect(startTraining(workspaceDir, runId, { resume: true }).done).rejects.toThrow(/has no checkpoint to resume from/);
+    await expect(startTraining(workspaceDir, runId, { resume: true }).done).rejects.toThrow(
+      /has no checkpoint to resume from/,
+    );
   });
 });

@@ -7,9 +7,25 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type ChannelPlan, type ChannelStats, type ImageMeta, type Recipe, type RunTimeEstimate, type VolumeSampling } from '../contract';
+import {
+  StudioError,
+  type ChannelPlan,
+  type ChannelStats,
+  type ImageMeta,
+  type Recipe,
+  type RunTimeEstimate,
+  type VolumeSampling,
+} from '../contract';
 import { checkInitWeights, type InitReport } from '../mae/weights/init';
-import { type DECODER_SIZES, DEFAULT_MAE_CONFIG, MAE_PRESETS, maeConfigFromParts, ENCODER_SIZES, type MaeConfig, type MaePresetName } from '../mae/config';
+import {
+  type DECODER_SIZES,
+  DEFAULT_MAE_CONFIG,
+  MAE_PRESETS,
+  maeConfigFromParts,
+  ENCODER_SIZES,
+  type MaeConfig,
+  type MaePresetName,
+} from '../mae/config';
 import type { ChannelTransform } from '../data/batches';
 import { convertStats } from '../data/channel-conversion';
 import { channelPlanView, keptByPlan, pooledStats, resolveTransform } from '../data/channel-plan';
@@ -122,14 +138,27 @@ export function modelConfig(options: PretrainOptions, inChans: number): MaeConfi
   let decoder: Partial<MaeConfig> = {};
   if (options.decoder !== undefined) {
     const match = /^(\d+)x(\d+)$/.exec(options.decoder);
-    if (!match) throw new StudioError('INVALID_ARGUMENT', `pretrain.decoder must look like 512x8 (width x blocks), got ${JSON.stringify(options.decoder)}`);
+    if (!match)
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `pretrain.decoder must look like 512x8 (width x blocks), got ${JSON.stringify(options.decoder)}`,
+      );
     const width = Number(match[1]);
-    decoder = { decoderEmbedDim: width, decoderDepth: Number(match[2]), decoderNumHeads: Math.max(1, Math.floor(width / 32)) };
+    decoder = {
+      decoderEmbedDim: width,
+      decoderDepth: Number(match[2]),
+      decoderNumHeads: Math.max(1, Math.floor(width / 32)),
+    };
   }
   const preset = options.preset ?? DEFAULT_PRETRAIN.preset;
   try {
     if (preset in ENCODER_SIZES) {
-      return maeConfigFromParts(preset as keyof typeof ENCODER_SIZES, options.patchSize ?? DEFAULT_MAE_CONFIG.patchSize, DEFAULT_PRETRAIN.decoder, { ...overrides, ...decoder });
+      return maeConfigFromParts(
+        preset as keyof typeof ENCODER_SIZES,
+        options.patchSize ?? DEFAULT_MAE_CONFIG.patchSize,
+        DEFAULT_PRETRAIN.decoder,
+        { ...overrides, ...decoder },
+      );
     }
     if (preset in MAE_PRESETS) {
       const patch = options.patchSize === undefined ? {} : { patchSize: options.patchSize };
@@ -140,12 +169,17 @@ export function modelConfig(options: PretrainOptions, inChans: number): MaeConfi
   }
   throw new StudioError(
     'INVALID_ARGUMENT',
-    `pretrain.preset must be one of ${[...Object.keys(ENCODER_SIZES), ...Object.keys(MAE_PRESETS)].join(', ')}, ` + `got ${JSON.stringify(preset)}`,
+    `pretrain.preset must be one of ${[...Object.keys(ENCODER_SIZES), ...Object.keys(MAE_PRESETS)].join(', ')}, ` +
+      `got ${JSON.stringify(preset)}`,
   );
 }
 
 /** Plans a run over a project's images and stores it as a queued run. */
-export function planPretrain(workspace: Workspace, projectId: number, options: PretrainOptions): { runId: number; plan: PretrainPlan } {
+export function planPretrain(
+  workspace: Workspace,
+  projectId: number,
+  options: PretrainOptions,
+): { runId: number; plan: PretrainPlan } {
   const plan = buildPretrainPlan(workspace, projectId, options);
   const run = workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
   return { runId: run.id, plan };
@@ -158,7 +192,10 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   const model = modelConfig(options, data.channels);
   const batchSize = options.batchSize ?? DEFAULT_TRAIN_CONFIG.batchSize;
   const accumSteps = options.accumSteps ?? DEFAULT_TRAIN_CONFIG.accumSteps;
-  const stepsPerEpoch = Math.max(1, Math.ceil((data.samples?.train ?? data.trainImageIds.length) / (batchSize * accumSteps)));
+  const stepsPerEpoch = Math.max(
+    1,
+    Math.ceil((data.samples?.train ?? data.trainImageIds.length) / (batchSize * accumSteps)),
+  );
   if (options.steps !== undefined && options.epochs !== undefined) {
     throw new StudioError('INVALID_ARGUMENT', 'pretrain: give --steps or --epochs, not both');
   }
@@ -222,7 +259,9 @@ export function modelBandNames(workspace: Workspace, projectId: number, data: Da
 
 /** Per model channel, how a batch value goes back to the band's own units: value = x · scale + shift. */
 export function datasetUnscale(data: DatasetPlan): { scale: number[]; shift: number[] } {
-  return data.transform ? { scale: [...data.transform.spread], shift: [...data.transform.center] } : { scale: [...data.std], shift: [...data.mean] };
+  return data.transform
+    ? { scale: [...data.transform.spread], shift: [...data.transform.center] }
+    : { scale: [...data.std], shift: [...data.mean] };
 }
 
 const initHashes = new Map<string, string>();
@@ -253,7 +292,8 @@ export function sha256File(file: string): string {
   const fd = fs.openSync(file, 'r');
   try {
     const buffer = Buffer.alloc(1 << 22);
-    for (let read; (read = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, read));
+    for (let read; (read = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0; )
+      hash.update(buffer.subarray(0, read));
   } finally {
     fs.closeSync(fd);
   }
@@ -263,8 +303,23 @@ export function sha256File(file: string): string {
 /** Chooses the images, their normalisation and the split. */
 export function planDataset(workspace: Workspace, projectId: number, options: PretrainOptions): DatasetPlan {
   const rows = workspace.images.usable(projectId, 'path');
-  if (rows.length === 0) throw new StudioError('INVALID_ARGUMENT', `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`);
-  const candidates: Candidate[] = rows.map(({ id, label, width, height, channels, bitDepth, stats, split, meta }) => ({ id, label, width, height, channels, bitDepth, stats, split, group: splitGroupOf(meta), meta }));
+  if (rows.length === 0)
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `project "${workspace.projects.get(projectId).name}" has no usable images: import a folder first`,
+    );
+  const candidates: Candidate[] = rows.map(({ id, label, width, height, channels, bitDepth, stats, split, meta }) => ({
+    id,
+    label,
+    width,
+    height,
+    channels,
+    bitDepth,
+    stats,
+    split,
+    group: splitGroupOf(meta),
+    meta,
+  }));
   // The channel plan decides, per channel count, how images become its input bands or that they
   // are left out; Curate shows that decision and the run records it.
   const view = channelPlanView(workspace, projectId);
@@ -273,12 +328,27 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
   const chosen = keptByPlan(candidates, channelPlan);
   const excluded = view.groups
     .filter((group) => group.conversion === 'exclude')
-    .map((group) => ({ reason: `${group.channels}-channel images, left out by the channel plan`, count: candidates.filter((candidate) => candidate.channels === group.channels).length }))
+    .map((group) => ({
+      reason: `${group.channels}-channel images, left out by the channel plan`,
+      count: candidates.filter((candidate) => candidate.channels === group.channels).length,
+    }))
     .filter((item) => item.count > 0);
-  if (chosen.length === 0) throw new StudioError('INVALID_ARGUMENT', `project ${projectId}: the channel plan leaves out every image; choose a conversion in Curate`);
-  if (channelPlan.volume) checkVolumeSampling(chosen.map((candidate) => candidate.meta ?? null), channelPlan.volume);
+  if (chosen.length === 0)
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `project ${projectId}: the channel plan leaves out every image; choose a conversion in Curate`,
+    );
+  if (channelPlan.volume)
+    checkVolumeSampling(
+      chosen.map((candidate) => candidate.meta ?? null),
+      channelPlan.volume,
+    );
   // Statistics of each image as the model sees it (converted), for the [0, 1] normalisation.
-  const converted = chosen.map((candidate) => ({ ...candidate, channels, stats: convertStats(candidate.stats, candidate.channels, candidate.conversion, channels) as ChannelStats[] }));
+  const converted = chosen.map((candidate) => ({
+    ...candidate,
+    channels,
+    stats: convertStats(candidate.stats, candidate.channels, candidate.conversion, channels) as ChannelStats[],
+  }));
   const single = datasetNormalisation(converted);
   // 2.5-D: each of the 2n + 1 stacked planes has the bands' statistics (reconstructions undo them per channel).
   const planes = 2 * (channelPlan.volume?.neighbours ?? 0) + 1;
@@ -290,8 +360,15 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
   // folder imported twice would otherwise give the same seed a different split.
   const stored = chosen.some((candidate) => candidate.split === 'val');
   const { train, val } = stored
-    ? { train: chosen.filter((candidate) => candidate.split !== 'val'), val: chosen.filter((candidate) => candidate.split === 'val') }
-    : stratifiedSplit(chosen, options.valFraction ?? DEFAULT_PRETRAIN.valFraction, options.seed ?? DEFAULT_TRAIN_CONFIG.seed);
+    ? {
+        train: chosen.filter((candidate) => candidate.split !== 'val'),
+        val: chosen.filter((candidate) => candidate.split === 'val'),
+      }
+    : stratifiedSplit(
+        chosen,
+        options.valFraction ?? DEFAULT_PRETRAIN.valFraction,
+        options.seed ?? DEFAULT_TRAIN_CONFIG.seed,
+      );
   return {
     channels: transform.bands.length,
     mean,
@@ -304,13 +381,21 @@ export function planDataset(workspace: Workspace, projectId: number, options: Pr
     trainImageIds: train.map((c) => c.id),
     valImageIds: val.map((c) => c.id),
     excluded,
-    ...(channelPlan.volume && { samples: { train: sampleCount(train, channelPlan.volume), val: sampleCount(val, channelPlan.volume) } }),
+    ...(channelPlan.volume && {
+      samples: { train: sampleCount(train, channelPlan.volume), val: sampleCount(val, channelPlan.volume) },
+    }),
   };
 }
 
 /** Training samples of candidates when volumes are cut as `sampling` says. */
 function sampleCount(candidates: readonly Candidate[], sampling: VolumeSampling): number {
-  return volumeEntries(candidates.map(({ id, width, height, channels, bitDepth, meta }) => ({ entry: { path: String(id), width, height, channels, bitDepth }, meta: meta ?? null })), sampling).length;
+  return volumeEntries(
+    candidates.map(({ id, width, height, channels, bitDepth, meta }) => ({
+      entry: { path: String(id), width, height, channels, bitDepth },
+      meta: meta ?? null,
+    })),
+    sampling,
+  ).length;
 }
 
 /**

@@ -36,11 +36,19 @@ import { openTrainingData } from './training-data';
 export type RunProgress =
   | { type: 'started'; runId: number; backend: string; device: string; step: number; totalSteps: number }
   | {
-      type: 'step'; step: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number; etaSeconds: number;
+      type: 'step';
+      step: number;
+      totalSteps: number;
+      loss: number;
+      lr: number;
+      imagesPerSecond: number;
+      etaSeconds: number;
       /** Whether the ETA is the warm-up's or this run's own pace, and over how many steps. */
-      etaBasis?: EtaBasis; etaMeasuredSteps?: number;
+      etaBasis?: EtaBasis;
+      etaMeasuredSteps?: number;
       /** Bytes held by tensors, and the training process's resident memory. */
-      tensorBytes: number; rssBytes: number;
+      tensorBytes: number;
+      rssBytes: number;
       /** Share of the time since the last step report spent waiting for the loader (0–1). */
       dataWaitShare?: number;
     }
@@ -50,12 +58,21 @@ export type RunProgress =
        * Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since
        * cached).
        */
-      done: number; total: number; read: number; changed: number;
+      done: number;
+      total: number;
+      read: number;
+      changed: number;
     }
   | { type: 'validation'; step: number; loss: number }
   | { type: 'checkpoint'; step: number; path: string }
   | { type: 'reconstruction'; step: number; file: string }
-  | { type: 'finished'; status: 'completed' | 'failed' | 'stopped' | 'paused'; step: number; finalLoss: number | null; reason?: string };
+  | {
+      type: 'finished';
+      status: 'completed' | 'failed' | 'stopped' | 'paused';
+      step: number;
+      finalLoss: number | null;
+      reason?: string;
+    };
 
 export interface ExecuteOptions {
   resume?: boolean;
@@ -91,33 +108,54 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
   try {
     return await withRunStatus(workspace.runs, runId, async () => {
       const run = typedRun(workspace.runs.get(runId));
-      if (run.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not pretraining`);
+      if (run.kind !== 'pretrain')
+        throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not pretraining`);
       const plan = run.config;
       const checkpoint = workspace.runs.latestCheckpoint(runId);
-      if (options.resume && !checkpoint) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
+      if (options.resume && !checkpoint)
+        throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
       if (!options.resume && run.status !== 'queued') {
         throw new StudioError('CONFLICT', `run ${runId} is ${run.status}; use resume to continue it`);
       }
-      if (options.resume && run.status === 'completed') throw new StudioError('CONFLICT', `run ${runId} is already completed`);
+      if (options.resume && run.status === 'completed')
+        throw new StudioError('CONFLICT', `run ${runId} is already completed`);
 
       const selection = await selectBackend(plan.backend, { log: options.log });
       const entries = imageEntries(workspace, plan);
       // The loader opens once the run is running (preparing the cache is part of the run); the
       // trainer draws nothing before its first step.
       const source: BatchSource = { next: (rng, batchSize) => loader!.next(rng, batchSize) };
-      trainer = checkpoint && options.resume ? await MaeTrainer.resume(checkpoint.path, source) : MaeTrainer.create(storedTrainConfig(plan.recipe), source);
+      trainer =
+        checkpoint && options.resume
+          ? await MaeTrainer.resume(checkpoint.path, source)
+          : MaeTrainer.create(storedTrainConfig(plan.recipe), source);
       if (plan.init && !(checkpoint && options.resume)) {
         if (sha256File(plan.init.path) !== plan.init.sha256) {
-          throw new StudioError('CONFLICT', `init weights ${plan.init.path} changed since run ${runId} was planned; start a new run`);
+          throw new StudioError(
+            'CONFLICT',
+            `init weights ${plan.init.path} changed since run ${runId} was planned; start a new run`,
+          );
         }
         for (const line of describeInit(loadInitWeights(trainer.model, plan.init.path))) options.log?.(line);
       }
       if (options.resume) workspace.runs.truncateMetrics(runId, trainer.step);
-      workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device} (${selection.reason})` }); // the model card's line
-      report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: trainer.step, totalSteps: plan.recipe.totalSteps });
+      workspace.runs.setStatus(runId, 'running', {
+        backend: `${selection.backend} · ${selection.device} (${selection.reason})`,
+      }); // the model card's line
+      report({
+        type: 'started',
+        runId,
+        backend: selection.backend,
+        device: selection.device,
+        step: trainer.step,
+        totalSteps: plan.recipe.totalSteps,
+      });
       let lastPrepareReport = 0;
       const data = await openTrainingData({
-        projectDir: workspace.projectDir(run.projectId), plan, entries: entries.train, cache: options.cache !== false,
+        projectDir: workspace.projectDir(run.projectId),
+        plan,
+        entries: entries.train,
+        cache: options.cache !== false,
         // Stop or pause while preparing: what is prepared stays cached, the loop then ends the run.
         signal: AbortSignal.any([options.signal, options.pause].filter((signal) => signal !== undefined)),
         onPrepare: (progress) => {
@@ -127,7 +165,11 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         },
       });
       loader = data.loader;
-      if (data.prepared) options.log?.(`training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total}` + ` samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`);
+      if (data.prepared)
+        options.log?.(
+          `training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total}` +
+            ` samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`,
+        );
 
       validation = await validationSet(entries.val, plan);
       // A fixed handful of images (validation ones when there are) for the reconstruction grids.
@@ -141,7 +183,14 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       const writeGrid = async (step: number) => {
         if (!drawsGrids) return;
         const batch = previewSet!.batches[0]!;
-        const pixels = await reconstruct(trainer!.model, batch.images, batch.masks, plan.data.mean, plan.data.std, batch.targets);
+        const pixels = await reconstruct(
+          trainer!.model,
+          batch.images,
+          batch.masks,
+          plan.data.mean,
+          plan.data.std,
+          batch.targets,
+        );
         report({ type: 'reconstruction', step, file: await writeReconstructionGrid(pixels, gridDir, step) });
       };
       if (trainer.step === 0) await writeGrid(0);
@@ -158,8 +207,15 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
           { step: step.step, name: 'data_wait_share', value: dataWaitShare, time: now },
         );
         report({
-          type: 'step', ...step, totalSteps: plan.recipe.totalSteps, etaSeconds: left.seconds, etaBasis: left.basis, etaMeasuredSteps: left.measuredSteps,
-          tensorBytes: tf.memory().numBytes, rssBytes: process.memoryUsage().rss, dataWaitShare,
+          type: 'step',
+          ...step,
+          totalSteps: plan.recipe.totalSteps,
+          etaSeconds: left.seconds,
+          etaBasis: left.basis,
+          etaMeasuredSteps: left.measuredSteps,
+          tensorBytes: tf.memory().numBytes,
+          rssBytes: process.memoryUsage().rss,
+          dataWaitShare,
         });
       };
       // The share of wall time spent waiting for data, over the interval since the last report.
@@ -170,7 +226,9 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         const nowMs = performance.now();
         const share = Math.min(1, loader!.takeWaitMs() / Math.max(1e-3, nowMs - intervalStart));
         intervalStart = nowMs;
-        steps.forEach((step, i) => record(step, nowMs / 1000 - ((steps.length - 1 - i) * step.msPerStep) / 1000, share));
+        steps.forEach((step, i) =>
+          record(step, nowMs / 1000 - ((steps.length - 1 - i) * step.msPerStep) / 1000, share),
+        );
       };
       /** Records the steps whose losses were still on the GPU (webgpu); throws at a non-finite one. */
       const flushLosses = async () => {
@@ -198,11 +256,16 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
           return null;
         } catch (error) {
           if (!(error instanceof NonFiniteLossError)) throw error;
-          return { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
+          return {
+            status: 'failed',
+            reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null),
+          };
         }
       };
 
-      const warmup = plan.estimate ? { seconds: plan.estimate.seconds - plan.estimate.parts.startup, totalSteps: plan.recipe.totalSteps } : null;
+      const warmup = plan.estimate
+        ? { seconds: plan.estimate.seconds - plan.estimate.parts.startup, totalSteps: plan.recipe.totalSteps }
+        : null;
       const eta = new RunEta(plan.recipe.totalSteps, warmup, trainer.step);
       eta.start(performance.now() / 1000);
       let outcome: { status: 'completed' | 'failed' | 'stopped' | 'paused'; reason?: string } = { status: 'completed' };
@@ -244,7 +307,10 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
           if (validates || draws || done % plan.checkpointEvery === 0) intervalStart = performance.now();
         } catch (error) {
           if (!(error instanceof NonFiniteLossError)) throw error;
-          outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
+          outcome = {
+            status: 'failed',
+            reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null),
+          };
           break;
         }
       }
@@ -253,7 +319,10 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
           await flushLosses();
         } catch (error) {
           if (!(error instanceof NonFiniteLossError)) throw error;
-          outcome = { status: 'failed', reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null) };
+          outcome = {
+            status: 'failed',
+            reason: divergedReason(error, plan, workspace.runs.latestCheckpoint(runId)?.step ?? null),
+          };
         }
       }
       metrics.flush();
@@ -280,13 +349,17 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
  */
 export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, lastGoodStep: number | null): string {
   const recipe = storedTrainConfig(plan.recipe);
-  const kept = lastGoodStep === null
-    ? 'No checkpoint was written from this state (there was none before it).'
-    : `No checkpoint was written from this state; the last good one (step ${lastGoodStep}) is kept.`;
+  const kept =
+    lastGoodStep === null
+      ? 'No checkpoint was written from this state (there was none before it).'
+      : `No checkpoint was written from this state; the last good one (step ${lastGoodStep}) is kept.`;
   const lower = formatLearningRate(recipe.blr / 10);
-  return `${error.message}. ${kept} This run had ${describeRecipeLr(recipe)}: ` +
+  return (
+    `${error.message}. ${kept} This run had ${describeRecipeLr(recipe)}: ` +
     `lower the learning rate and start a new run, e.g. base lr ${lower} (--blr ${lower}). ` +
-    'It already computes in fp32, so higher precision is not the ' + 'fix; if a lower lr diverges too, check the data normalisation';
+    'It already computes in fp32, so higher precision is not the ' +
+    'fix; if a lower lr diverges too, check the data normalisation'
+  );
 }
 
 /** The run's train and validation images, as the batch source needs them. */
@@ -295,16 +368,33 @@ export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train:
   const load = (ids: number[]) => {
     const rows = workspace.images.sources(ids).map((row, index): VolumeRow => {
       const id = ids[index]!;
-      if (!row) throw new StudioError('NOT_FOUND', `image ${id} of this run was removed from the project; start a new run`);
-      if (!fs.existsSync(row.path)) throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
+      if (!row)
+        throw new StudioError('NOT_FOUND', `image ${id} of this run was removed from the project; start a new run`);
+      if (!fs.existsSync(row.path))
+        throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
       const { meta } = row;
-      return { meta, entry: { path: row.path, sha256: row.sha256, frame: row.frame, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bitDepth, huge: meta?.huge === true, nodata: meta?.nodata ?? null } };
+      return {
+        meta,
+        entry: {
+          path: row.path,
+          sha256: row.sha256,
+          frame: row.frame,
+          width: row.width,
+          height: row.height,
+          channels: row.channels,
+          bitDepth: row.bitDepth,
+          huge: meta?.huge === true,
+          nodata: meta?.nodata ?? null,
+        },
+      };
     });
     // Volumes become planes along the plan's axis, with 2.5-D neighbours (absent: stored slices).
     return sampling ? volumeEntries(rows, sampling) : rows.map((row) => row.entry);
   };
   // Planes of volumes outnumber their rows: validation takes evenly spaced ones, not one volume's edge.
-  const val = sampling ? evenlySpaced(load(plan.data.valImageIds), MAX_VALIDATION_IMAGES) : load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES));
+  const val = sampling
+    ? evenlySpaced(load(plan.data.valImageIds), MAX_VALIDATION_IMAGES)
+    : load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES));
   return { train: load(plan.data.trainImageIds), val };
 }
 
@@ -338,13 +428,23 @@ export async function validationSet(entries: ImageEntry[], plan: PretrainPlan): 
       resizeCrop(image, { top: 0, left: 0, height: image.height, width: image.width }, imgSize, false, sample);
       if (plan.data.transform) continue;
       for (let c = 0; c < channels; c++) {
-        for (let k = c * plane; k < (c + 1) * plane; k++) sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
+        for (let k = c * plane; k < (c + 1) * plane; k++)
+          sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
       }
     }
-    const masks = masksForModel(plan.recipe.model, plan.recipe.maskStrategy, { batchSize: chunk.length, maskRatio: plan.recipe.maskRatio }, rng);
+    const masks = masksForModel(
+      plan.recipe.model,
+      plan.recipe.maskStrategy,
+      { batchSize: chunk.length, maskRatio: plan.recipe.maskRatio },
+      rng,
+    );
     const shape = { batchSize: chunk.length, channels, height: imgSize, width: imgSize };
     const { patchSize } = plan.recipe.model;
-    const { input, targets } = recipeTensors(recipeBatch(plan.recipe.domainRecipe, data, shape, patchSize), shape, patchSize);
+    const { input, targets } = recipeTensors(
+      recipeBatch(plan.recipe.domainRecipe, data, shape, patchSize),
+      shape,
+      patchSize,
+    );
     batches.push({ images: input, masks, targets });
   }
   return { batches };

@@ -9,7 +9,12 @@
 import { Rng } from '../mae/rng';
 
 /** Predicts a label per query row from labelled training rows (a linear probe or kNN). */
-export type Predictor = (train: Float32Array, trainLabels: readonly number[], queries: Float32Array, width: number) => number[];
+export type Predictor = (
+  train: Float32Array,
+  trainLabels: readonly number[],
+  queries: Float32Array,
+  width: number,
+) => number[];
 
 /** Settings of the block search. */
 export interface BlockSelectionOptions {
@@ -50,7 +55,13 @@ function rows(features: Float32Array, width: number, indices: readonly number[])
 }
 
 /** Mean held-out accuracy of `predict` over the folds (each fold scored by a fit on the others). */
-export function crossValidatedAccuracy(features: Float32Array, labels: readonly number[], width: number, fold: readonly number[], predict: Predictor): number {
+export function crossValidatedAccuracy(
+  features: Float32Array,
+  labels: readonly number[],
+  width: number,
+  fold: readonly number[],
+  predict: Predictor,
+): number {
   const folds = Math.max(...fold) + 1;
   let correct = 0;
   let scored = 0;
@@ -58,8 +69,15 @@ export function crossValidatedAccuracy(features: Float32Array, labels: readonly 
     const heldOut = fold.flatMap((value, index) => (value === f ? [index] : []));
     const fitted = fold.flatMap((value, index) => (value === f ? [] : [index]));
     if (heldOut.length === 0 || fitted.length === 0) continue;
-    const predicted = predict(rows(features, width, fitted), fitted.map((i) => labels[i]!), rows(features, width, heldOut), width);
-    heldOut.forEach((index, r) => { if (predicted[r] === labels[index]) correct += 1; });
+    const predicted = predict(
+      rows(features, width, fitted),
+      fitted.map((i) => labels[i]!),
+      rows(features, width, heldOut),
+      width,
+    );
+    heldOut.forEach((index, r) => {
+      if (predicted[r] === labels[index]) correct += 1;
+    });
     scored += heldOut.length;
   }
   return scored === 0 ? 0 : correct / scored;
@@ -73,12 +91,20 @@ export interface BlockChoice {
 
 /** Scores every candidate block's features by cross-validation on the training images and picks the best. */
 export function chooseBlock(
-  candidates: readonly { block: number; features: Float32Array }[], labels: readonly number[], width: number, predict: Predictor,
+  candidates: readonly { block: number; features: Float32Array }[],
+  labels: readonly number[],
+  width: number,
+  predict: Predictor,
   options: BlockSelectionOptions = DEFAULT_BLOCK_SELECTION,
 ): BlockChoice {
   if (candidates.length === 0) throw new Error('chooseBlock needs at least one candidate block');
   const fold = stratifiedFolds(labels, options.folds, options.seed);
-  const selection = candidates.map(({ block, features }) => ({ block, accuracy: crossValidatedAccuracy(features, labels, width, fold, predict) }));
-  const best = selection.reduce((top, entry) => (entry.accuracy > top.accuracy || (entry.accuracy === top.accuracy && entry.block > top.block) ? entry : top));
+  const selection = candidates.map(({ block, features }) => ({
+    block,
+    accuracy: crossValidatedAccuracy(features, labels, width, fold, predict),
+  }));
+  const best = selection.reduce((top, entry) =>
+    entry.accuracy > top.accuracy || (entry.accuracy === top.accuracy && entry.block > top.block) ? entry : top,
+  );
   return { chosen: best.block, selection };
 }

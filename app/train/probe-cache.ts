@@ -62,12 +62,20 @@ export async function writeProbeFeatures(file: string, features: ProbeFeatures):
 /** Reads a probe run's features; NOT_FOUND naming the run when it kept none (probes run before the cache existed). */
 export async function readProbeFeatures(file: string, probeRunId: number): Promise<ProbeFeatures> {
   if (!fs.existsSync(file)) {
-    throw new StudioError('NOT_FOUND', `probe run ${probeRunId} kept no features to re-fit on ` + `(it ran before features were cached, or was stopped): run the probe again`);
+    throw new StudioError(
+      'NOT_FOUND',
+      `probe run ${probeRunId} kept no features to re-fit on ` +
+        `(it ran before features were cached, or was stopped): run the probe again`,
+    );
   }
   const content = await readSafetensors(file);
-  const described = JSON.parse(content.metadata.probeFeatures ?? 'null') as Omit<ProbeFeatures, 'pretrained' | 'randomInit' | 'rawPixels'> | null;
+  const described = JSON.parse(content.metadata.probeFeatures ?? 'null') as Omit<
+    ProbeFeatures,
+    'pretrained' | 'randomInit' | 'rawPixels'
+  > | null;
   const tensor = (name: string) => content.tensors.get(name)?.data;
   const [pretrained, randomInit, rawPixels] = [tensor('pretrained'), tensor('random_init'), tensor('raw_pixels')];
-  if (!described || !pretrained || !randomInit || !rawPixels) throw new StudioError('INTERNAL', `${file} is not a probe feature file`);
+  if (!described || !pretrained || !randomInit || !rawPixels)
+    throw new StudioError('INTERNAL', `${file} is not a probe feature file`);
   return { ...described, pretrained, randomInit, rawPixels };
 }

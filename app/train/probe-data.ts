@@ -36,35 +36,66 @@ export function labelledSplits(workspace: Workspace, plan: PretrainPlan): Labell
     const sources = workspace.images.sources(ids).map((source, index) => {
       const id = ids[index]!;
       if (!source) throw new StudioError('NOT_FOUND', `image ${id} of the run's plan was removed from the project`);
-      if (!fs.existsSync(source.path)) throw new StudioError('NOT_FOUND', `${source.path} (image ${id}) no longer exists on disk`);
+      if (!fs.existsSync(source.path))
+        throw new StudioError('NOT_FOUND', `${source.path} (image ${id}) no longer exists on disk`);
       return source;
     });
     // 2.5-D runs read each labelled slice with its neighbours, as the encoder was trained.
-    const entries = storedSliceEntries(sources.map((source) => ({
-      meta: source.meta,
-      entry: { path: source.path, frame: source.frame, width: source.width, height: source.height, channels: source.channels, bitDepth: source.bitDepth },
-    })), plan.data.channelPlan?.volume);
-    return sources.map((source, index): ImageEntry & { id: number; label: string | null } => ({ ...entries[index]!, id: source.id, label: source.label }));
+    const entries = storedSliceEntries(
+      sources.map((source) => ({
+        meta: source.meta,
+        entry: {
+          path: source.path,
+          frame: source.frame,
+          width: source.width,
+          height: source.height,
+          channels: source.channels,
+          bitDepth: source.bitDepth,
+        },
+      })),
+      plan.data.channelPlan?.volume,
+    );
+    return sources.map((source, index): ImageEntry & { id: number; label: string | null } => ({
+      ...entries[index]!,
+      id: source.id,
+      label: source.label,
+    }));
   };
   const train = load(plan.data.trainImageIds);
   const val = load(plan.data.valImageIds);
-  const classes = [...new Set(train.map((row) => row.label).filter((label): label is string => label !== null && label !== ''))].sort();
+  const classes = [
+    ...new Set(train.map((row) => row.label).filter((label): label is string => label !== null && label !== '')),
+  ].sort();
   if (classes.length < 2) {
-    throw new StudioError('INVALID_ARGUMENT', `evaluation needs images in at least two labelled folders; the run's training ` + `split has ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `evaluation needs images in at least two labelled folders; the run's training ` +
+        `split has ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}`,
+    );
   }
   const index = new Map(classes.map((name, i) => [name, i]));
   let unlabelled = 0;
   let unseen = 0;
   const keep = (rows: typeof train, isVal: boolean): LabelledEntry[] =>
     rows.flatMap((row) => {
-      if (row.label === null || row.label === '') { unlabelled += 1; return []; }
+      if (row.label === null || row.label === '') {
+        unlabelled += 1;
+        return [];
+      }
       const label = index.get(row.label);
-      if (label === undefined) { if (isVal) unseen += 1; return []; }
+      if (label === undefined) {
+        if (isVal) unseen += 1;
+        return [];
+      }
       const { label: _name, ...entry } = row;
       return [{ ...entry, label }];
     });
   const splits = { classes, train: keep(train, false), val: keep(val, true) };
-  if (splits.val.length === 0) throw new StudioError('INVALID_ARGUMENT', "the run's validation split holds no labelled images; plan the run with a validation fraction above 0");
+  if (splits.val.length === 0)
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      "the run's validation split holds no labelled images; plan the run with a validation fraction above 0",
+    );
   const skipped = [
     ...(unlabelled ? [{ reason: 'no label (image not in a sub-folder)', count: unlabelled }] : []),
     ...(unseen ? [{ reason: 'label absent from the training split', count: unseen }] : []),
@@ -82,7 +113,8 @@ export function drawLabelBudget(entries: readonly LabelledEntry[], perClass: num
   const chosen = new Set<LabelledEntry>();
   const labels = [...new Set(entries.map((entry) => entry.label))].sort((a, b) => a - b);
   for (const label of labels) {
-    for (const entry of rng.shuffle(entries.filter((entry) => entry.label === label)).slice(0, perClass)) chosen.add(entry);
+    for (const entry of rng.shuffle(entries.filter((entry) => entry.label === label)).slice(0, perClass))
+      chosen.add(entry);
   }
   return entries.filter((entry) => chosen.has(entry));
 }
@@ -117,7 +149,13 @@ export async function forEachBatch(
     const batch = entries.slice(start, start + batchSize);
     const images = new Float32Array(batch.length * size);
     for (const [index, entry] of batch.entries()) {
-      prepareImage(await decodePlanar(entry, transform), side, mean, std, images.subarray(index * size, (index + 1) * size));
+      prepareImage(
+        await decodePlanar(entry, transform),
+        side,
+        mean,
+        std,
+        images.subarray(index * size, (index + 1) * size),
+      );
     }
     await use(images, batch);
   }

@@ -18,7 +18,8 @@ describe('features of an encoder block', () => {
     const [first, last] = encodeBlockFeatures(model, imgs, 'mean', [1, 3]);
     const reference = encodeFeatures(model, imgs, 'mean');
     expect(last!.shape).toEqual([2, 8]);
-    const largestDifference = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+    const largestDifference = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
     expect(largestDifference(last!, reference)).toBeLessThan(1e-5);
     expect(largestDifference(first!, reference)).toBeGreaterThan(1e-3);
     for (const tensor of [first!, last!, reference]) tensor.dispose();

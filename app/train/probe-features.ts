@@ -21,7 +21,14 @@ import type { Pooling } from './probe-model';
 export function allVisibleMasks(batchSize: number, numPatches: number): MaskSet {
   const keep = new Int32Array(batchSize * numPatches);
   for (let b = 0; b < batchSize; b++) for (let l = 0; l < numPatches; l++) keep[b * numPatches + l] = l;
-  return { batchSize, numPatches, numKeep: numPatches, keep, restore: keep.slice(), mask: new Uint8Array(batchSize * numPatches) };
+  return {
+    batchSize,
+    numPatches,
+    numKeep: numPatches,
+    keep,
+    restore: keep.slice(),
+    mask: new Uint8Array(batchSize * numPatches),
+  };
 }
 
 /**
@@ -60,10 +67,16 @@ export function encodeFeatures(model: MaeModel, imgs: tf.Tensor, pooling: Poolin
  * Pooled features after each of `blocks` (1-based; `depth` is the last): imgs [B, C, H, W] →
  * one [B, D] per requested block, in the order asked. One pass through the encoder serves them all.
  */
-export function encodeBlockFeatures(model: MaeModel, imgs: tf.Tensor, pooling: Pooling, blocks: readonly number[]): tf.Tensor2D[] {
+export function encodeBlockFeatures(
+  model: MaeModel,
+  imgs: tf.Tensor,
+  pooling: Pooling,
+  blocks: readonly number[],
+): tf.Tensor2D[] {
   const { depth, numHeads } = model.config;
   for (const wanted of blocks) {
-    if (!Number.isInteger(wanted) || wanted < 1 || wanted > depth) throw new Error(`encoder block must be 1..${depth}, got ${wanted}`);
+    if (!Number.isInteger(wanted) || wanted < 1 || wanted > depth)
+      throw new Error(`encoder block must be 1..${depth}, got ${wanted}`);
   }
   const param = paramLookup(model);
   const last = Math.max(...blocks);
@@ -72,7 +85,8 @@ export function encodeBlockFeatures(model: MaeModel, imgs: tf.Tensor, pooling: P
     const pooled = new Map<number, tf.Tensor2D>();
     for (let i = 1; i <= last; i++) {
       x = block(x, param, `blocks.${i - 1}`, numHeads); // [B, 1+L, D]
-      if (blocks.includes(i)) pooled.set(i, poolTokens(layerNorm(x, param('norm.weight'), param('norm.bias')), pooling));
+      if (blocks.includes(i))
+        pooled.set(i, poolTokens(layerNorm(x, param('norm.weight'), param('norm.bias')), pooling));
     }
     return blocks.map((wanted) => pooled.get(wanted)!);
   });
@@ -83,9 +97,17 @@ export function encodeBlockFeatures(model: MaeModel, imgs: tf.Tensor, pooling: P
  * [B, C·target²], each output pixel the mean of the input pixels that fall in its cell — the
  * pixels themselves at a resolution a linear probe can fit on a few hundred images.
  */
-export function rawPixelFeatures(images: Float32Array, batchSize: number, channels: number, side: number, target: number): Float32Array {
-  if (images.length !== batchSize * channels * side * side) throw new Error(`rawPixelFeatures: ${images.length} values for ${batchSize}×${channels}×${side}×${side}`);
-  if (!Number.isInteger(target) || target < 1 || target > side) throw new Error(`rawPixelFeatures: target side must be 1..${side}, got ${target}`);
+export function rawPixelFeatures(
+  images: Float32Array,
+  batchSize: number,
+  channels: number,
+  side: number,
+  target: number,
+): Float32Array {
+  if (images.length !== batchSize * channels * side * side)
+    throw new Error(`rawPixelFeatures: ${images.length} values for ${batchSize}×${channels}×${side}×${side}`);
+  if (!Number.isInteger(target) || target < 1 || target > side)
+    throw new Error(`rawPixelFeatures: target side must be 1..${side}, got ${target}`);
   const cellOf = Int32Array.from({ length: side }, (_, y) => Math.floor((y * target) / side));
   const cellSize = new Float64Array(target);
   for (let y = 0; y < side; y++) cellSize[cellOf[y]!]! += 1;
@@ -99,7 +121,8 @@ export function rawPixelFeatures(images: Float32Array, batchSize: number, channe
       for (let x = 0; x < side; x++) sums[row + cellOf[x]!]! += images[offset + y * side + x]!;
     }
     for (let cy = 0; cy < target; cy++) {
-      for (let cx = 0; cx < target; cx++) out[plane * target * target + cy * target + cx] = sums[cy * target + cx]! / (cellSize[cy]! * cellSize[cx]!);
+      for (let cx = 0; cx < target; cx++)
+        out[plane * target * target + cy * target + cx] = sums[cy * target + cx]! / (cellSize[cy]! * cellSize[cx]!);
     }
   }
   return out;

@@ -19,7 +19,10 @@ export function points(value: number): string {
 /** "71.7% (95% CI 62.9–79.0%, n = 120)"; without an interval, "71.7%". */
 export function accuracyText(scores: ClassificationScores): string {
   if (!scores.interval) return percent(scores.accuracy);
-  return `${percent(scores.accuracy)} ` + `(95% CI ${(scores.interval.low * 100).toFixed(1)}–${percent(scores.interval.high)}, n = ${scores.images})`;
+  return (
+    `${percent(scores.accuracy)} ` +
+    `(95% CI ${(scores.interval.low * 100).toFixed(1)}–${percent(scores.interval.high)}, n = ${scores.images})`
+  );
 }
 
 /** "+10.0 points (95% CI +3.3 to +16.7)". */

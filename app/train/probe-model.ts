@@ -63,13 +63,22 @@ export function pretrainRunOf(workspace: Workspace, record: RunRecord): Pretrain
   return pretrainRunOf(workspace, workspace.runs.get(run.parentRunId));
 }
 
-function assignParams(model: MaeModel, tensors: Map<string, NamedTensor>, prefix: string, file: string, encoderOnly: boolean): void {
+function assignParams(
+  model: MaeModel,
+  tensors: Map<string, NamedTensor>,
+  prefix: string,
+  file: string,
+  encoderOnly: boolean,
+): void {
   for (const [name, variable] of model.params) {
     if (encoderOnly && (name.startsWith('decoder_') || name === 'mask_token')) continue;
     const saved = tensors.get(`${prefix}${name}`);
     if (!saved) throw new StudioError('INVALID_ARGUMENT', `checkpoint ${file} lacks ${prefix}${name}`);
     if (saved.shape.join(',') !== variable.shape.join(',')) {
-      throw new StudioError('INVALID_ARGUMENT', `checkpoint ${file}: ${name} is [${saved.shape}], the model needs [${variable.shape}]`);
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        `checkpoint ${file}: ${name} is [${saved.shape}], the model needs [${variable.shape}]`,
+      );
     }
     tf.tidy(() => variable.assign(tf.tensor(saved.data, variable.shape)));
   }
@@ -83,30 +92,65 @@ export async function loadRunModel(workspace: Workspace, runId: number): Promise
   await tf.ready();
   silenceBackendBanner();
   const run = typedRun(workspace.runs.get(runId));
-  if (run.kind === 'probe') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a probe; it has no weights of its own — use its pretraining run ${run.parentRunId}`);
+  if (run.kind === 'probe')
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `run ${runId} is a probe; it has no weights of its own — use its pretraining run ${run.parentRunId}`,
+    );
   const pretrainRun = pretrainRunOf(workspace, run);
   const plan = pretrainRun.config;
   const checkpoint = workspace.runs.latestCheckpoint(runId);
-  if (!checkpoint) throw new StudioError('NOT_FOUND', `run ${runId} (${run.status}) has no checkpoint yet; train it first`);
-  if (!fs.existsSync(checkpoint.path)) throw new StudioError('NOT_FOUND', `checkpoint ${checkpoint.path} of run ${runId} is missing on disk`);
+  if (!checkpoint)
+    throw new StudioError('NOT_FOUND', `run ${runId} (${run.status}) has no checkpoint yet; train it first`);
+  if (!fs.existsSync(checkpoint.path))
+    throw new StudioError('NOT_FOUND', `checkpoint ${checkpoint.path} of run ${runId} is missing on disk`);
   const { tensors, metadata } = await readSafetensors(checkpoint.path);
-  const meta = JSON.parse(metadata.studio ?? '{}') as Partial<Omit<CheckpointMeta, 'format'> & Omit<ClassifierMeta, 'format'>> & { format?: string };
+  const meta = JSON.parse(metadata.studio ?? '{}') as Partial<
+    Omit<CheckpointMeta, 'format'> & Omit<ClassifierMeta, 'format'>
+  > & { format?: string };
   if (run.kind === 'pretrain') {
-    if (meta.format !== 'mae-studio-checkpoint' || !meta.config) throw new StudioError('INVALID_ARGUMENT', `${checkpoint.path} is not a MAE Studio checkpoint`);
+    if (meta.format !== 'mae-studio-checkpoint' || !meta.config)
+      throw new StudioError('INVALID_ARGUMENT', `${checkpoint.path} is not a MAE Studio checkpoint`);
     const model = createMae(meta.config.model, meta.config.seed);
     assignParams(model, tensors, 'model.', checkpoint.path, false);
-    return { run, pretrainRun, plan, model, head: null, pooling: null, checkpointPath: checkpoint.path, step: checkpoint.step, dispose: () => disposeModel(model) };
+    return {
+      run,
+      pretrainRun,
+      plan,
+      model,
+      head: null,
+      pooling: null,
+      checkpointPath: checkpoint.path,
+      step: checkpoint.step,
+      dispose: () => disposeModel(model),
+    };
   }
-  if (meta.format !== 'mae-studio-classifier' || !meta.model || !meta.classes) throw new StudioError('INVALID_ARGUMENT', `${checkpoint.path} is not a MAE Studio classifier`);
+  if (meta.format !== 'mae-studio-classifier' || !meta.model || !meta.classes)
+    throw new StudioError('INVALID_ARGUMENT', `${checkpoint.path} is not a MAE Studio classifier`);
   const model = createMae(meta.model, 0);
   assignParams(model, tensors, 'model.', checkpoint.path, true);
   const weight = tensors.get('head.weight');
   const bias = tensors.get('head.bias');
   if (!weight || !bias) throw new StudioError('INVALID_ARGUMENT', `${checkpoint.path} lacks the classifier head`);
-  const head: ClassifierHead = { weight: tf.tensor2d(weight.data, weight.shape as [number, number]), bias: tf.tensor1d(bias.data), classes: meta.classes };
+  const head: ClassifierHead = {
+    weight: tf.tensor2d(weight.data, weight.shape as [number, number]),
+    bias: tf.tensor1d(bias.data),
+    classes: meta.classes,
+  };
   return {
-    run, pretrainRun, plan, model, head, pooling: meta.pooling ?? 'mean', checkpointPath: checkpoint.path, step: checkpoint.step,
-    dispose: () => { disposeModel(model); head.weight.dispose(); head.bias.dispose(); },
+    run,
+    pretrainRun,
+    plan,
+    model,
+    head,
+    pooling: meta.pooling ?? 'mean',
+    checkpointPath: checkpoint.path,
+    step: checkpoint.step,
+    dispose: () => {
+      disposeModel(model);
+      head.weight.dispose();
+      head.bias.dispose();
+    },
   };
 }
 

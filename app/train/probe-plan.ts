@@ -45,15 +45,34 @@ export const DEFAULT_PROBE: ProbeOptions = {
 
 /** Merges user options over the defaults; throws naming the field. */
 export function validateProbeOptions(input: Partial<ProbeOptions>): ProbeOptions {
-  const options = { ...DEFAULT_PROBE, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ProbeOptions;
-  if (!['linear', 'knn'].includes(options.method)) throw new StudioError('INVALID_ARGUMENT', `probe.method must be linear or knn, got ${JSON.stringify(options.method)}`);
-  if (!['cls', 'mean'].includes(options.pooling)) throw new StudioError('INVALID_ARGUMENT', `probe.pooling must be cls or mean, got ${JSON.stringify(options.pooling)}`);
-  if (!Number.isInteger(options.k) || options.k < 1) throw new StudioError('INVALID_ARGUMENT', `probe.k must be a positive integer, got ${JSON.stringify(options.k)}`);
+  const options = {
+    ...DEFAULT_PROBE,
+    ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
+  } as ProbeOptions;
+  if (!['linear', 'knn'].includes(options.method))
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `probe.method must be linear or knn, got ${JSON.stringify(options.method)}`,
+    );
+  if (!['cls', 'mean'].includes(options.pooling))
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `probe.pooling must be cls or mean, got ${JSON.stringify(options.pooling)}`,
+    );
+  if (!Number.isInteger(options.k) || options.k < 1)
+    throw new StudioError('INVALID_ARGUMENT', `probe.k must be a positive integer, got ${JSON.stringify(options.k)}`);
   if (options.labelsPerClass !== null && (!Number.isInteger(options.labelsPerClass) || options.labelsPerClass < 1)) {
-    throw new StudioError('INVALID_ARGUMENT', `probe.labelsPerClass must be a positive integer or null ` + `(every label), got ${JSON.stringify(options.labelsPerClass)}`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `probe.labelsPerClass must be a positive integer or null ` +
+        `(every label), got ${JSON.stringify(options.labelsPerClass)}`,
+    );
   }
   if (options.block !== 'best' && (!Number.isInteger(options.block) || options.block < 1)) {
-    throw new StudioError('INVALID_ARGUMENT', `probe.block must be a block number (1 = the first) or "best", got ${JSON.stringify(options.block)}`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `probe.block must be a block number (1 = the first) or "best", got ${JSON.stringify(options.block)}`,
+    );
   }
   return options;
 }
@@ -66,13 +85,18 @@ export interface ProbeConfig extends ProbeOptions {
 /** Plans a probe of a pretraining run: a queued run of kind probe with the run as parent. */
 export function planProbe(workspace: Workspace, pretrainRunId: number, input: Partial<ProbeOptions>): number {
   const parent = typedRun(workspace.runs.get(pretrainRunId));
-  if (parent.kind !== 'pretrain') throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; probe a pretraining run`);
-  if (!workspace.runs.latestCheckpoint(pretrainRunId)) throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
+  if (parent.kind !== 'pretrain')
+    throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; probe a pretraining run`);
+  if (!workspace.runs.latestCheckpoint(pretrainRunId))
+    throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
   const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
   const { depth } = parent.config.recipe.model;
   if (config.block !== 'best' && config.block > depth) {
-    throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth} (run ${pretrainRunId}'s encoder ` + `has ${depth} block${depth === 1 ? '' : 's'}) or "best", got ${config.block}`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `probe.block must be 1..${depth} (run ${pretrainRunId}'s encoder ` +
+        `has ${depth} block${depth === 1 ? '' : 's'}) or "best", got ${config.block}`,
+    );
   }
   return workspace.runs.create({ projectId: parent.projectId, kind: 'probe', config, parentRunId: pretrainRunId }).id;
 }
-

@@ -12,7 +12,9 @@ let fixture: PretrainedFixture;
 /** The linear probe of the first test, to check a second probe against (one probe less to run). */
 let firstLinear: ProbeReport | undefined;
 // Two blocks, so "best" has a choice to make.
-beforeAll(async () => { fixture = await pretrainedFixture({ ...TINY_PRETRAIN, depth: 2 }); }, 120_000);
+beforeAll(async () => {
+  fixture = await pretrainedFixture({ ...TINY_PRETRAIN, depth: 2 });
+}, 120_000);
 afterAll(() => fixture?.remove());
 
 function checkScores(report: ProbeReport) {
@@ -26,7 +28,9 @@ function checkScores(report: ProbeReport) {
     expect(scores.confusion.flat().reduce((a, b) => a + b, 0)).toBe(report.valImages);
     const correct = scores.confusion.reduce((sum, row, k) => sum + row[k]!, 0);
     expect(scores.accuracy).toBeCloseTo(correct / report.valImages, 10);
-    expect(scores.perClass.map((c) => c.support)).toEqual(scores.confusion.map((row) => row.reduce((a, b) => a + b, 0)));
+    expect(scores.perClass.map((c) => c.support)).toEqual(
+      scores.confusion.map((row) => row.reduce((a, b) => a + b, 0)),
+    );
   }
   // The gains are paired differences on the same images.
   expect(report.gain!.randomInit.estimate).toBeCloseTo(report.pretrained.accuracy - report.randomInit.accuracy, 10);
@@ -37,7 +41,10 @@ function checkScores(report: ProbeReport) {
   }
   expect(report.rawPixelSide).toBe(16); // 32 px images: 16 × 16 cells of 2 × 2
   // 3 validation images per class: each class is named as too small to score per class.
-  for (const label of report.classes) expect(report.warnings).toContain(`Class '${label}' has 3 validation images; accuracy per class is unreliable below ~10.`);
+  for (const label of report.classes)
+    expect(report.warnings).toContain(
+      `Class '${label}' has 3 validation images; accuracy per class is unreliable below ~10.`,
+    );
 }
 
 describe('a probe run', () => {
@@ -57,9 +64,17 @@ describe('a probe run', () => {
       expect(run.backend).toMatch(/^cpu · /);
       expect(run.result).toEqual(JSON.parse(JSON.stringify(report)));
       const metrics = fixture.open((w) => w.runs.metrics(runId));
-      expect(metrics.map((m) => m.name).sort()).toEqual(['val_accuracy', 'val_accuracy_random_init', 'val_accuracy_raw_pixels']);
+      expect(metrics.map((m) => m.name).sort()).toEqual([
+        'val_accuracy',
+        'val_accuracy_random_init',
+        'val_accuracy_raw_pixels',
+      ]);
       // The default block is the best of both, chosen by cross-validation on the 18 training images.
-      expect(report.block).toMatchObject({ requested: 'best', depth: 2, selectedBy: '3-fold cross-validation within the 18 fitted training images' });
+      expect(report.block).toMatchObject({
+        requested: 'best',
+        depth: 2,
+        selectedBy: '3-fold cross-validation within the 18 fitted training images',
+      });
       expect(report.block!.selection!.map((s) => s.block)).toEqual([1, 2]);
       const best = Math.max(...report.block!.selection!.map((s) => s.accuracy));
       expect(report.block!.selection!.find((s) => s.block === report.block!.chosen)!.accuracy).toBe(best);
@@ -67,19 +82,36 @@ describe('a probe run', () => {
   }
 
   it('probes the block asked for, the same for both encoders, and refuses a block the encoder lacks', async () => {
-    const first = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { block: 1, backend: 'cpu' })));
+    const first = await executeProbe(
+      fixture.workspaceDir,
+      fixture.open((w) => planProbe(w, fixture.runId, { block: 1, backend: 'cpu' })),
+    );
     expect(first.block).toEqual({ requested: 1, chosen: 1, depth: 2, selection: null, selectedBy: null });
-    const last = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { block: 2, backend: 'cpu' })));
+    const last = await executeProbe(
+      fixture.workspaceDir,
+      fixture.open((w) => planProbe(w, fixture.runId, { block: 2, backend: 'cpu' })),
+    );
     expect(last.block!.chosen).toBe(2);
     // The raw pixels do not depend on the block; the encoders do.
     expect(last.rawPixels).toEqual(first.rawPixels);
-    expect(() => fixture.open((w) => planProbe(w, fixture.runId, { block: 3 }))).toThrow(/probe.block must be 1..2 \(run \d+'s encoder has 2 blocks\) or "best", got 3/);
-    expect(() => validateProbeOptions({ block: 0 })).toThrow(/probe.block must be a block number \(1 = the first\) or "best", got 0/);
+    expect(() => fixture.open((w) => planProbe(w, fixture.runId, { block: 3 }))).toThrow(
+      /probe.block must be 1..2 \(run \d+'s encoder has 2 blocks\) or "best", got 3/,
+    );
+    expect(() => validateProbeOptions({ block: 0 })).toThrow(
+      /probe.block must be a block number \(1 = the first\) or "best", got 0/,
+    );
   });
 
   it('warns when k exceeds the smallest class the kNN is fitted on', async () => {
-    const report = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { method: 'knn', k: 5, labelsPerClass: 3, backend: 'cpu' })));
-    expect(report.warnings!.some((w) => /^k = 5 exceeds the smallest class of the fitted images \('[a-z-]+' has 3\).*choose k ≤ 3\.$/.test(w))).toBe(true);
+    const report = await executeProbe(
+      fixture.workspaceDir,
+      fixture.open((w) => planProbe(w, fixture.runId, { method: 'knn', k: 5, labelsPerClass: 3, backend: 'cpu' })),
+    );
+    expect(
+      report.warnings!.some((w) =>
+        /^k = 5 exceeds the smallest class of the fitted images \('[a-z-]+' has 3\).*choose k ≤ 3\.$/.test(w),
+      ),
+    ).toBe(true);
   });
 
   it('fits on a seeded label budget: at most N images per class, the same draw each time, scored on val', async () => {
@@ -91,14 +123,25 @@ describe('a probe run', () => {
     expect(second.pretrained).toEqual(first.pretrained);
     expect(second.randomInit).toEqual(first.randomInit);
     // A budget above the split's size fits on every label, as no budget does.
-    const all = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { labelsPerClass: 1000, backend: 'cpu' })));
+    const all = await executeProbe(
+      fixture.workspaceDir,
+      fixture.open((w) => planProbe(w, fixture.runId, { labelsPerClass: 1000, backend: 'cpu' })),
+    );
     expect(all.trainImages).toBe(18);
   });
 
   it('probes deterministically: the same run probed twice scores the same', async () => {
     // The first test's linear probe had the same options (k plays no part in a linear probe).
-    const first = firstLinear ?? await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { backend: 'cpu' })));
-    const second = await executeProbe(fixture.workspaceDir, fixture.open((w) => planProbe(w, fixture.runId, { backend: 'cpu' })));
+    const first =
+      firstLinear ??
+      (await executeProbe(
+        fixture.workspaceDir,
+        fixture.open((w) => planProbe(w, fixture.runId, { backend: 'cpu' })),
+      ));
+    const second = await executeProbe(
+      fixture.workspaceDir,
+      fixture.open((w) => planProbe(w, fixture.runId, { backend: 'cpu' })),
+    );
     expect(second.pretrained).toEqual(first.pretrained);
     expect(second.randomInit).toEqual(first.randomInit);
     expect(second.rawPixels).toEqual(first.rawPixels);
@@ -107,13 +150,20 @@ describe('a probe run', () => {
   });
 
   it('refuses bad options and runs that cannot be probed, naming what is wrong', () => {
-    expect(() => validateProbeOptions({ method: 'svm' as 'linear' })).toThrow(/probe.method must be linear or knn, got "svm"/);
+    expect(() => validateProbeOptions({ method: 'svm' as 'linear' })).toThrow(
+      /probe.method must be linear or knn, got "svm"/,
+    );
     expect(() => validateProbeOptions({ k: 0 })).toThrow(/probe.k must be a positive integer/);
-    expect(() => validateProbeOptions({ labelsPerClass: 2.5 })).toThrow(/probe.labelsPerClass must be a positive integer or null \(every label\), got 2.5/);
+    expect(() => validateProbeOptions({ labelsPerClass: 2.5 })).toThrow(
+      /probe.labelsPerClass must be a positive integer or null \(every label\), got 2.5/,
+    );
     expect(() => fixture.open((w) => planProbe(w, 999, {}))).toThrow(/no run with id 999/);
     const probeId = fixture.open((w) => planProbe(w, fixture.runId, {}));
     expect(() => fixture.open((w) => planProbe(w, probeId, {}))).toThrow(StudioError);
-    const queued = fixture.open((w) => w.runs.create({ projectId: fixture.projectId, kind: 'pretrain', config: w.runs.get(fixture.runId).config }).id); // planned, never trained
+    const queued = fixture.open(
+      (w) =>
+        w.runs.create({ projectId: fixture.projectId, kind: 'pretrain', config: w.runs.get(fixture.runId).config }).id,
+    ); // planned, never trained
     expect(() => fixture.open((w) => planProbe(w, queued, {}))).toThrow(/has no checkpoint yet/);
   });
 });

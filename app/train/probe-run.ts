@@ -50,7 +50,14 @@ interface SplitFeatures {
   raw: Float32Array;
 }
 
-async function splitFeatures(models: MaeModel[], blocks: number[], entries: LabelledEntry[], plan: PretrainPlan, pooling: Pooling, rawSide: number): Promise<SplitFeatures> {
+async function splitFeatures(
+  models: MaeModel[],
+  blocks: number[],
+  entries: LabelledEntry[],
+  plan: PretrainPlan,
+  pooling: Pooling,
+  rawSide: number,
+): Promise<SplitFeatures> {
   const { imgSize, embedDim } = plan.recipe.model;
   const { channels } = plan.data;
   const rawWidth = channels * rawSide * rawSide;
@@ -77,10 +84,16 @@ async function splitFeatures(models: MaeModel[], blocks: number[], entries: Labe
 function candidateBlocks(depth: number, images: number, width: number): number[] {
   const fit = Math.max(1, Math.floor(CANDIDATE_FEATURE_BYTES / (images * width * 4 * 2)));
   if (fit >= depth) return Array.from({ length: depth }, (_, i) => i + 1);
-  return [...new Set(Array.from({ length: fit }, (_, i) => Math.round(depth - (i * depth) / fit)))].sort((a, b) => a - b);
+  return [...new Set(Array.from({ length: fit }, (_, i) => Math.round(depth - (i * depth) / fit)))].sort(
+    (a, b) => a - b,
+  );
 }
 /** Executes a queued probe run to its end (in the training process); the report is stored as its result. */
-export async function executeProbe(workspaceDir: string, runId: number, log: (line: string) => void = () => {}): Promise<ProbeReport> {
+export async function executeProbe(
+  workspaceDir: string,
+  runId: number,
+  log: (line: string) => void = () => {},
+): Promise<ProbeReport> {
   const workspace = new Workspace(workspaceDir);
   const started = Date.now();
   let random: MaeModel | undefined;
@@ -88,7 +101,8 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
   try {
     return await withRunStatus(workspace.runs, runId, async () => {
       const run = typedRun(workspace.runs.get(runId));
-      if (run.kind !== 'probe') throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not a probe`);
+      if (run.kind !== 'probe')
+        throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not a probe`);
       const options = run.config;
       const selection = await selectBackend(options.backend, { log });
       workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
@@ -101,24 +115,41 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
       // Options stored before labelsPerClass or block existed read as "every label" and the default block.
       const labelsPerClass = options.labelsPerClass ?? null;
       const requested = options.block ?? DEFAULT_PROBE.block;
-      if (requested !== 'best' && requested > depth) throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth}, got ${requested}`);
+      if (requested !== 'best' && requested > depth)
+        throw new StudioError('INVALID_ARGUMENT', `probe.block must be 1..${depth}, got ${requested}`);
       if (labelsPerClass !== null) splits.train = drawLabelBudget(splits.train, labelsPerClass, seed);
       const trainLabels = splits.train.map((entry) => entry.label);
       const valLabels = splits.val.map((entry) => entry.label);
       const numClasses = splits.classes.length;
       const rawSide = Math.min(RAW_PIXEL_SIDE, imgSize);
       const candidates = requested === 'best' ? candidateBlocks(depth, splits.train.length, width) : [requested];
-      log(`probe: ${options.method} on ${options.pooling}-pooled features of ` + `${requested === 'best' ? `the best of blocks ${candidates.join(', ')}` : `block ${requested}`} ` + `of ${depth}, ` +
-        `${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} ` + `/ ${splits.val.length} val images, ${numClasses} classes`);
+      log(
+        `probe: ${options.method} on ${options.pooling}-pooled features of ` +
+          `${requested === 'best' ? `the best of blocks ${candidates.join(', ')}` : `block ${requested}`} ` +
+          `of ${depth}, ` +
+          `${splits.train.length} train${labelsPerClass === null ? '' : ` (≤ ${labelsPerClass} per class)`} ` +
+          `/ ${splits.val.length} val images, ${numClasses} classes`,
+      );
 
       const predict = probePredictor(options, numClasses);
       const models = [loaded.model, random];
       const train = await splitFeatures(models, candidates, splits.train, plan, options.pooling, rawSide);
-      const choice = candidates.length > 1
-        ? chooseBlock(candidates.map((block, i) => ({ block, features: train.encoders[0]![i]! })), trainLabels, width, predict, { ...DEFAULT_BLOCK_SELECTION, seed })
-        : { chosen: candidates[0]!, selection: null };
+      const choice =
+        candidates.length > 1
+          ? chooseBlock(
+              candidates.map((block, i) => ({ block, features: train.encoders[0]![i]! })),
+              trainLabels,
+              width,
+              predict,
+              { ...DEFAULT_BLOCK_SELECTION, seed },
+            )
+          : { chosen: candidates[0]!, selection: null };
       const chosenIndex = candidates.indexOf(choice.chosen);
-      if (choice.selection) log(`probe: block ${choice.chosen} chosen on the training split ` + `(${choice.selection.map((s) => `${s.block}: ${(s.accuracy * 100).toFixed(1)}%`).join(', ')})`);
+      if (choice.selection)
+        log(
+          `probe: block ${choice.chosen} chosen on the training split ` +
+            `(${choice.selection.map((s) => `${s.block}: ${(s.accuracy * 100).toFixed(1)}%`).join(', ')})`,
+        );
       const val = await splitFeatures(models, [choice.chosen], splits.val, plan, options.pooling, rawSide);
 
       const rawWidth = plan.data.channels * rawSide * rawSide;
@@ -135,12 +166,22 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
       };
       const k = options.method === 'knn' ? Math.min(options.k, trainLabels.length) : null;
       const block: ProbeBlock = {
-        requested, chosen: choice.chosen, depth, selection: choice.selection,
-        selectedBy: choice.selection ? `${DEFAULT_BLOCK_SELECTION.folds}-fold cross-validation ` + `within the ${splits.train.length} fitted training images` : null,
+        requested,
+        chosen: choice.chosen,
+        depth,
+        selection: choice.selection,
+        selectedBy: choice.selection
+          ? `${DEFAULT_BLOCK_SELECTION.folds}-fold cross-validation ` +
+            `within the ${splits.train.length} fitted training images`
+          : null,
       };
-      const skippedBlocks = requested === 'best' && candidates.length < depth
-        ? [`Only blocks ${candidates.join(', ')} of ${depth} were tried for the best block: the ` + `features of every block of ${splits.train.length} images would not fit in memory.`]
-        : [];
+      const skippedBlocks =
+        requested === 'best' && candidates.length < depth
+          ? [
+              `Only blocks ${candidates.join(', ')} of ${depth} were tried for the best block: the ` +
+                `features of every block of ${splits.train.length} images would not fit in memory.`,
+            ]
+          : [];
       const report: ProbeReport = {
         method: options.method,
         pooling: options.pooling,
@@ -157,17 +198,24 @@ export async function executeProbe(workspaceDir: string, runId: number, log: (li
         rawPixelSide: rawSide,
         block,
         gain,
-        warnings: [...probeWarnings({ classes: splits.classes, trainLabels, valLabels, method: options.method, k, gain }), ...skippedBlocks],
+        warnings: [
+          ...probeWarnings({ classes: splits.classes, trainLabels, valLabels, method: options.method, k, gain }),
+          ...skippedBlocks,
+        ],
         skipped: splits.skipped,
         seconds: (Date.now() - started) / 1000,
       };
       const now = Date.now() / 1000;
       // Kept so a relabelled project can re-fit this probe in seconds (labels.reprobe).
       await writeProbeFeatures(probeFeaturesPath(workspace.projectDir(run.projectId), runId), {
-        pretrainRunId: options.pretrainRunId, block: choice.chosen, pooling: options.pooling, classes: splits.classes,
+        pretrainRunId: options.pretrainRunId,
+        block: choice.chosen,
+        pooling: options.pooling,
+        classes: splits.classes,
         train: { imageIds: splits.train.map((entry) => entry.id), labels: trainLabels },
         val: { imageIds: splits.val.map((entry) => entry.id), labels: valLabels },
-        width, rawWidth,
+        width,
+        rawWidth,
         pretrained: stackRows(train.encoders[0]![chosenIndex]!, val.encoders[0]![0]!),
         randomInit: stackRows(train.encoders[1]![chosenIndex]!, val.encoders[1]![0]!),
         rawPixels: stackRows(train.raw, val.raw),

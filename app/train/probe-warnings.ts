@@ -21,7 +21,6 @@ export interface ProbeWarningInput {
   gain: { randomInit: AccuracyGain; rawPixels: AccuracyGain };
 }
 
-
 function counts(labels: readonly number[], classes: number): number[] {
   const out = new Array<number>(classes).fill(0);
   for (const label of labels) out[label]! += 1;
@@ -33,18 +32,30 @@ export function probeWarnings(input: ProbeWarningInput): string[] {
   const warnings: string[] = [];
   const { randomInit, rawPixels } = input.gain;
   if (includesZero(randomInit)) {
-    warnings.push(`The gain over random init, ${gainText(randomInit)}, includes ` + `0: not distinguishable from random init on this data.`);
+    warnings.push(
+      `The gain over random init, ${gainText(randomInit)}, includes ` +
+        `0: not distinguishable from random init on this data.`,
+    );
   }
   if (rawPixels.high < 0) {
-    warnings.push(`Raw pixels score higher than the encoder, ${gainText(rawPixels)}: ` + `on this data the encoder does not beat the pixels themselves.`);
+    warnings.push(
+      `Raw pixels score higher than the encoder, ${gainText(rawPixels)}: ` +
+        `on this data the encoder does not beat the pixels themselves.`,
+    );
   } else if (includesZero(rawPixels)) {
-    warnings.push(`The gain over raw pixels, ${gainText(rawPixels)}, includes 0: ` + `not distinguishable from the pixels themselves on this data.`);
+    warnings.push(
+      `The gain over raw pixels, ${gainText(rawPixels)}, includes 0: ` +
+        `not distinguishable from the pixels themselves on this data.`,
+    );
   }
   const val = counts(input.valLabels, input.classes.length);
   input.classes.forEach((name, label) => {
     if (val[label] === 0) warnings.push(`Class '${name}' has no validation images; it is not scored.`);
     else if (val[label]! < MIN_CLASS_IMAGES) {
-      warnings.push(`Class '${name}' has ${val[label]} validation image${val[label] === 1 ? '' : 's'}; ` + `accuracy per class is unreliable below ~${MIN_CLASS_IMAGES}.`);
+      warnings.push(
+        `Class '${name}' has ${val[label]} validation image${val[label] === 1 ? '' : 's'}; ` +
+          `accuracy per class is unreliable below ~${MIN_CLASS_IMAGES}.`,
+      );
     }
   });
   if (input.method === 'knn' && input.k !== null) {
@@ -52,7 +63,10 @@ export function probeWarnings(input: ProbeWarningInput): string[] {
     const smallest = Math.min(...train);
     if (input.k > smallest) {
       const name = input.classes[train.indexOf(smallest)]!;
-      warnings.push(`k = ${input.k} exceeds the smallest class of the fitted images ('${name}' has ${smallest}): ` + `its images can be outvoted by neighbours from larger classes; choose k ≤ ${smallest}.`);
+      warnings.push(
+        `k = ${input.k} exceeds the smallest class of the fitted images ('${name}' has ${smallest}): ` +
+          `its images can be outvoted by neighbours from larger classes; choose k ≤ ${smallest}.`,
+      );
     }
   }
   return warnings;

@@ -13,7 +13,16 @@ import { executePretrain } from './pretrain-run';
 
 /** A model small enough to pretrain in seconds: 32 px, patch 8, one block. */
 export const TINY_PRETRAIN: PretrainOptions = {
-  imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 12, blr: 5e-3, seed: 7, backend: 'cpu', valFraction: 0.25,
+  imgSize: 32,
+  patchSize: 8,
+  depth: 1,
+  decoder: '32x1',
+  batchSize: 4,
+  steps: 12,
+  blr: 5e-3,
+  seed: 7,
+  backend: 'cpu',
+  valFraction: 0.25,
 };
 
 /** A pretrained workspace; `remove()` deletes it. */
@@ -58,5 +67,14 @@ export async function pretrainedFixture(options: PretrainOptions = TINY_PRETRAIN
       workspace.close();
     }
   };
-  return { dir, workspaceDir, projectId, runId, imageDir: sample.dir, open, openAsync, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    workspaceDir,
+    projectId,
+    runId,
+    imageDir: sample.dir,
+    open,
+    openAsync,
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
 }

@@ -7,10 +7,12 @@ import { argmaxRows, classificationScores } from './probe-metrics';
 /** Three Gaussian clusters in 8-D, offset along different axes, on a large common offset. */
 function clusters(perClass: number, seed: number): { features: Float32Array; labels: number[] } {
   let state = seed;
-  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
   const labels = Array.from({ length: 3 * perClass }, (_, i) => i % 3);
   const features = new Float32Array(labels.length * 8);
-  labels.forEach((label, n) => { for (let d = 0; d < 8; d++) features[n * 8 + d] = 100 + random() + (d === label ? 3 : 0); });
+  labels.forEach((label, n) => {
+    for (let d = 0; d < 8; d++) features[n * 8 + d] = 100 + random() + (d === label ? 3 : 0);
+  });
   return { features, labels };
 }
 
@@ -25,15 +27,21 @@ describe('linear probe', () => {
   });
 
   it('refuses features that do not match the labels', () => {
-    expect(() => fitLinearProbe(new Float32Array(10), [0, 1], 4, 2)).toThrow(/10 feature values for 2 images of width 4/);
+    expect(() => fitLinearProbe(new Float32Array(10), [0, 1], 4, 2)).toThrow(
+      /10 feature values for 2 images of width 4/,
+    );
   });
 });
 
 describe('kNN', () => {
   it('labels queries by their cosine neighbours', () => {
     const train = new Float32Array([1, 0, 0.9, 0.1, 0, 1, 0.1, 0.9]);
-    expect(knnPredict(train, [0, 0, 1, 1], new Float32Array([5, 0.5, 0.2, 3]), 2, 2, { k: 2, temperature: 0.07 })).toEqual([0, 1]);
-    expect(() => knnPredict(train, [0, 0, 1, 1], train, 2, 2, { k: 0, temperature: 0.07 })).toThrow(/knn.k must be a positive integer/);
+    expect(
+      knnPredict(train, [0, 0, 1, 1], new Float32Array([5, 0.5, 0.2, 3]), 2, 2, { k: 2, temperature: 0.07 }),
+    ).toEqual([0, 1]);
+    expect(() => knnPredict(train, [0, 0, 1, 1], train, 2, 2, { k: 0, temperature: 0.07 })).toThrow(
+      /knn.k must be a positive integer/,
+    );
   });
 });
 
@@ -41,7 +49,11 @@ describe('classification scores', () => {
   it('gives accuracy, per-class precision and recall, and the confusion matrix [truth][predicted]', () => {
     const scores = classificationScores([0, 0, 1, 1, 2], [0, 1, 1, 1, 1], ['a', 'b', 'c']);
     expect(scores.accuracy).toBeCloseTo(3 / 5, 10);
-    expect(scores.confusion).toEqual([[1, 1, 0], [0, 2, 0], [0, 1, 0]]);
+    expect(scores.confusion).toEqual([
+      [1, 1, 0],
+      [0, 2, 0],
+      [0, 1, 0],
+    ]);
     expect(scores.perClass[1]).toMatchObject({ label: 'b', precision: 0.5, recall: 1, support: 2 });
     expect(scores.perClass[1]!.recallInterval).toEqual(wilsonInterval(2, 2));
     expect(scores).toMatchObject({ images: 5, interval: wilsonInterval(3, 5) });

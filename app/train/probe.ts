@@ -40,10 +40,15 @@ const BATCH_NORM_EPS = 1e-6; // as the reference's BatchNorm1d(affine=False, eps
 
 /** Fits a probe on `features` [N, D] (row-major) with labels in 0..numClasses−1. */
 export function fitLinearProbe(
-  features: Float32Array, labels: readonly number[], width: number, numClasses: number, options: LinearProbeOptions = DEFAULT_LINEAR_PROBE,
+  features: Float32Array,
+  labels: readonly number[],
+  width: number,
+  numClasses: number,
+  options: LinearProbeOptions = DEFAULT_LINEAR_PROBE,
 ): LinearProbe {
   const count = labels.length;
-  if (features.length !== count * width) throw new Error(`probe: ${features.length} feature values for ${count} images of width ${width}`);
+  if (features.length !== count * width)
+    throw new Error(`probe: ${features.length} feature values for ${count} images of width ${width}`);
   // BatchNorm without affine over the (cached) train features: biased variance, eps 1e-6.
   const mean = new Float32Array(width);
   const inverseStd = new Float32Array(width);
@@ -57,7 +62,8 @@ export function fitLinearProbe(
     inverseStd[d] = 1 / Math.sqrt(squares / count + BATCH_NORM_EPS);
   }
   const x = new Float64Array(count * width);
-  for (let n = 0; n < count; n++) for (let d = 0; d < width; d++) x[n * width + d] = (features[n * width + d]! - mean[d]!) * inverseStd[d]!;
+  for (let n = 0; n < count; n++)
+    for (let d = 0; d < width; d++) x[n * width + d] = (features[n * width + d]! - mean[d]!) * inverseStd[d]!;
   // Softmax regression, full batch, Adam (β 0.9 / 0.999, as torch) on mean cross-entropy + L2 on W.
   const size = width * numClasses;
   const params = new Float64Array(size + numClasses); // W [D, K] then b [K], zero init (a convex problem)
@@ -80,7 +86,7 @@ export function fitLinearProbe(
       let largest = -Infinity;
       for (let k = 0; k < numClasses; k++) largest = Math.max(largest, logits[k]!);
       let total = 0;
-      for (let k = 0; k < numClasses; k++) total += (logits[k] = Math.exp(logits[k]! - largest));
+      for (let k = 0; k < numClasses; k++) total += logits[k] = Math.exp(logits[k]! - largest);
       for (let k = 0; k < numClasses; k++) {
         errors[k] = (logits[k]! / total - (labels[n] === k ? 1 : 0)) / count; // ∂loss/∂logit
         grad[size + k]! += errors[k]!;
@@ -100,7 +106,14 @@ export function fitLinearProbe(
       params[i]! -= (options.learningRate * (m[i]! / correction1)) / (Math.sqrt(v[i]! / correction2) + 1e-8);
     }
   }
-  return { width, numClasses, mean, inverseStd, weight: Float32Array.from(params.subarray(0, size)), bias: Float32Array.from(params.subarray(size)) };
+  return {
+    width,
+    numClasses,
+    mean,
+    inverseStd,
+    weight: Float32Array.from(params.subarray(0, size)),
+    bias: Float32Array.from(params.subarray(size)),
+  };
 }
 
 /** Class scores [M, K] (row-major logits) for `features` [M, D]. */
@@ -111,7 +124,8 @@ export function probeLogits(probe: LinearProbe, features: Float32Array): Float32
   for (let r = 0; r < rows; r++) {
     for (let k = 0; k < numClasses; k++) {
       let sum = probe.bias[k]!;
-      for (let d = 0; d < width; d++) sum += (features[r * width + d]! - probe.mean[d]!) * probe.inverseStd[d]! * probe.weight[d * numClasses + k]!;
+      for (let d = 0; d < width; d++)
+        sum += (features[r * width + d]! - probe.mean[d]!) * probe.inverseStd[d]! * probe.weight[d * numClasses + k]!;
       logits[r * numClasses + k] = sum;
     }
   }

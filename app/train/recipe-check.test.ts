@@ -24,7 +24,14 @@ function engineError(recipe: Recipe): string {
 
 describe('parseDraft', () => {
   it('names each bad field in its own words: batch 0, negative epochs, depth 1000, empty image size', () => {
-    const { errors, recipe } = parseDraft({ batchSize: 0, epochs: -3, depth: 1000, imgSize: null, maskRatio: 0.75, seed: 2 });
+    const { errors, recipe } = parseDraft({
+      batchSize: 0,
+      epochs: -3,
+      depth: 1000,
+      imgSize: null,
+      maskRatio: 0.75,
+      seed: 2,
+    });
     expect(errors).toEqual([
       { field: 'batchSize', message: 'Batch size must be a whole number of at least 1' },
       { field: 'epochs', message: 'Epochs must be a whole number of at least 1' },
@@ -46,7 +53,18 @@ describe('parseDraft', () => {
   });
 
   it('passes a whole recipe through unchanged', () => {
-    const recipe: Recipe = { imgSize: 64, patchSize: 8, depth: 2, decoder: '128x2', batchSize: 4, epochs: 3, maskRatio: 0.75, blr: 1.5e-4, seed: 0, backend: 'cpu' };
+    const recipe: Recipe = {
+      imgSize: 64,
+      patchSize: 8,
+      depth: 2,
+      decoder: '128x2',
+      batchSize: 4,
+      epochs: 3,
+      maskRatio: 0.75,
+      blr: 1.5e-4,
+      seed: 0,
+      backend: 'cpu',
+    };
     expect(parseDraft(recipe)).toEqual({ recipe, errors: [] });
   });
 });
@@ -61,8 +79,14 @@ describe('plainEngineError', () => {
 
   it('explains decoder widths its attention heads do not divide, and a decoder that is not width × blocks', () => {
     const heads = plainEngineError(engineError({ imgSize: 64, patchSize: 8, decoder: '100x2' }));
-    expect(heads).toEqual({ field: 'decoder', message: 'Decoder width (100) must be divisible by its 3 attention heads (one per 32 channels): try 96 or 128' });
-    expect(plainEngineError(engineError({ decoder: 'big' }))).toEqual({ field: 'decoder', message: 'Decoder must be width × blocks, like 512x8 or 128x2' });
+    expect(heads).toEqual({
+      field: 'decoder',
+      message: 'Decoder width (100) must be divisible by its 3 attention heads (one per 32 channels): try 96 or 128',
+    });
+    expect(plainEngineError(engineError({ decoder: 'big' }))).toEqual({
+      field: 'decoder',
+      message: 'Decoder must be width × blocks, like 512x8 or 128x2',
+    });
     expect(plainEngineError(engineError({ decoder: '0x2' })).field).toBe('decoder');
   });
 
@@ -74,14 +98,27 @@ describe('plainEngineError', () => {
   });
 
   it('never shows an internal name, whatever the engine raises', () => {
-    const recipes: Recipe[] = [{ imgSize: 100, patchSize: 16 }, { decoder: '100x2' }, { decoder: '30x1' }, { decoder: 'x' }, { maskRatio: 0 }, { maskRatio: 1.2 }];
+    const recipes: Recipe[] = [
+      { imgSize: 100, patchSize: 16 },
+      { decoder: '100x2' },
+      { decoder: '30x1' },
+      { decoder: 'x' },
+      { maskRatio: 0 },
+      { maskRatio: 1.2 },
+    ];
     for (const recipe of recipes) {
       const { message } = plainEngineError(engineError(recipe));
       expect(message, JSON.stringify(recipe)).not.toMatch(INTERNAL);
     }
     // Messages without their own wording still lose their internal names.
-    expect(plainEngineError('train.warmupSteps must be a non-negative integer, got -1')).toEqual({ field: 'warmupSteps', message: 'Warm-up steps must be a whole number of at least 0, got -1' });
-    expect(plainEngineError('train.blr must be a finite number ≥ 0, got -1')).toEqual({ field: 'blr', message: 'Base learning rate must be 0 or more, got -1' });
+    expect(plainEngineError('train.warmupSteps must be a non-negative integer, got -1')).toEqual({
+      field: 'warmupSteps',
+      message: 'Warm-up steps must be a whole number of at least 0, got -1',
+    });
+    expect(plainEngineError('train.blr must be a finite number ≥ 0, got -1')).toEqual({
+      field: 'blr',
+      message: 'Base learning rate must be 0 or more, got -1',
+    });
   });
 });
 

@@ -65,13 +65,16 @@ const REWORDINGS: { pattern: RegExp; field: RecipeField; message: (match: RegExp
   {
     pattern: /^mae\.imgSize \((\d+)\) must be divisible by mae\.patchSize \((\d+)\)/,
     field: 'imgSize',
-    message: ([, size, patch]) => `Image size (${size}) must be divisible by the patch size ` + `(${patch}): try ${nearestMultiples(Number(size), Number(patch))}`,
+    message: ([, size, patch]) =>
+      `Image size (${size}) must be divisible by the patch size ` +
+      `(${patch}): try ${nearestMultiples(Number(size), Number(patch))}`,
   },
   {
     pattern: /^mae\.decoderEmbedDim \((\d+)\) must be divisible by mae\.decoderNumHeads \((\d+)\)/,
     field: 'decoder',
     message: ([, width, heads]) =>
-      `Decoder width (${width}) must be divisible by its ${heads} attention ` + `heads (one per 32 channels): try ${nearestMultiples(Number(width), 32)}`,
+      `Decoder width (${width}) must be divisible by its ${heads} attention ` +
+      `heads (one per 32 channels): try ${nearestMultiples(Number(width), 32)}`,
   },
   {
     pattern: /^mae\.embedDim \((\d+)\) must be divisible by mae\.numHeads \((\d+)\)/,
@@ -81,17 +84,36 @@ const REWORDINGS: { pattern: RegExp; field: RecipeField; message: (match: RegExp
   {
     pattern: /^2-D sin-cos position embeddings need widths divisible by 4, got (\d+) and (\d+)/,
     field: 'decoder',
-    message: ([, , width]) => `Decoder width (${width}) must be a multiple of 4 ` + `(position embeddings split it in four): try ${nearestMultiples(Number(width), 32)}`,
+    message: ([, , width]) =>
+      `Decoder width (${width}) must be a multiple of 4 ` +
+      `(position embeddings split it in four): try ${nearestMultiples(Number(width), 32)}`,
   },
-  { pattern: /^pretrain\.decoder must look like/, field: 'decoder', message: () => 'Decoder must be width × blocks, like 512x8 or 128x2' },
-  { pattern: /^mae\.decoder(?:EmbedDim|Depth) must be a positive integer/, field: 'decoder', message: () => 'Decoder width and blocks must each be at least 1, like 512x8' },
+  {
+    pattern: /^pretrain\.decoder must look like/,
+    field: 'decoder',
+    message: () => 'Decoder must be width × blocks, like 512x8 or 128x2',
+  },
+  {
+    pattern: /^mae\.decoder(?:EmbedDim|Depth) must be a positive integer/,
+    field: 'decoder',
+    message: () => 'Decoder width and blocks must each be at least 1, like 512x8',
+  },
   {
     pattern: /^train\.maskRatio must be in \(0, 1\), got (.+)$/,
     field: 'maskRatio',
-    message: ([, value]) => `Mask ratio must be between 0 and 1, not including either (the paper uses 0.75); got ${value}`,
+    message: ([, value]) =>
+      `Mask ratio must be between 0 and 1, not including either (the paper uses 0.75); got ${value}`,
   },
-  { pattern: /^pretrain: give --steps or --epochs, not both/, field: 'recipe', message: () => 'Give steps or epochs, not both' },
-  { pattern: /^project .+ has no usable images/, field: 'recipe', message: () => 'This project has no usable images yet: import a folder first' },
+  {
+    pattern: /^pretrain: give --steps or --epochs, not both/,
+    field: 'recipe',
+    message: () => 'Give steps or epochs, not both',
+  },
+  {
+    pattern: /^project .+ has no usable images/,
+    field: 'recipe',
+    message: () => 'This project has no usable images yet: import a folder first',
+  },
   { pattern: /^pretrain\.init: (.*)$/s, field: 'init', message: ([, rest]) => `Weights file: ${rest}` },
   { pattern: /^pretrain\.featureTargets: (.*)$/s, field: 'featureTargets', message: ([, rest]) => capitalise(rest!) },
 ];
@@ -118,12 +140,18 @@ export function gigabytes(bytes: number): string {
 }
 
 /** The reason a recipe does not fit this machine, for the batch size field and the Start button. */
-export function memoryError(batchSize: number, needBytes: number, memory: { totalBytes: number; share: number }): FieldError {
+export function memoryError(
+  batchSize: number,
+  needBytes: number,
+  memory: { totalBytes: number; share: number },
+): FieldError {
   const spare = memory.totalBytes * memory.share;
   return {
     field: 'batchSize',
     message:
-      `Batch size ${batchSize} needs about ${gigabytes(needBytes)} ` + `per step; this machine can spare ${gigabytes(spare)} ` +
-      `(${Math.round(memory.share * 100)}% of its ${gigabytes(memory.totalBytes)}): ` + `lower the batch size (accumulation keeps the effective batch) or the image size`,
+      `Batch size ${batchSize} needs about ${gigabytes(needBytes)} ` +
+      `per step; this machine can spare ${gigabytes(spare)} ` +
+      `(${Math.round(memory.share * 100)}% of its ${gigabytes(memory.totalBytes)}): ` +
+      `lower the batch size (accumulation keeps the effective batch) or the image size`,
   };
 }

@@ -17,14 +17,19 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   maskRatio: 'Share of patches hidden from the encoder, in (0, 1). He et al.: 75% works best.',
   maskStrategy: 'Random patches (the paper), contiguous blocks (BEiT) or band-pass noise (ColorMAE).',
   normPixLoss: 'Pixels normalised per patch (the paper), or plain pixels: better for flat, noisy images such as CT.',
-  domainRecipe: 'What the run learns from: the paper\'s MAE, or a recipe made for a kind of image (each cites its paper).',
-  blurSigma: 'Deblurring MAE: σ in pixels (at the image size above) of the ' + 'Gaussian blur the encoder sees; the loss is on the sharp image.',
-  featureTargets: 'FG-MAE: what each masked patch is regressed as. HOG for any ' + 'sensor; NDVI, NDWI and NDBI need bands named red, green, nir, swir.',
+  domainRecipe:
+    "What the run learns from: the paper's MAE, or a recipe made for a kind of image (each cites its paper).",
+  blurSigma:
+    'Deblurring MAE: σ in pixels (at the image size above) of the ' +
+    'Gaussian blur the encoder sees; the loss is on the sharp image.',
+  featureTargets:
+    'FG-MAE: what each masked patch is regressed as. HOG for any ' +
+    'sensor; NDVI, NDWI and NDBI need bands named red, green, nir, swir.',
   bandGroups:
     'SatMAE: bands split into groups, each its own tokens, patch embedding and prediction head; ' +
     'band indices from 0 or names. Bands in no group are not seen.',
   spatialMask:
-    'SatMAE: hide the same patches in every group, instead of drawing each group\'s mask ' +
+    "SatMAE: hide the same patches in every group, instead of drawing each group's mask " +
     "on its own (the reference's default, off).",
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
@@ -36,19 +41,43 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
     'or linear with a floor of 3e-4 (default).',
   blr: 'Base learning rate, carried to the peak lr by the rule (linear and sqrt: the lr at batch 256; paper: 1.5e-4).',
   seed: 'Seeds initialisation, data order, augmentation and masks: same seed, same run.',
-  init: 'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) ' + 'instead of random ones. The encoder must match patch size, width and depth.',
-  valFraction: 'Share of the images held out to measure the validation loss, when Curate has stored no split (default 10%).',
+  init:
+    'Optional: start from published weights (official MAE .pth, Hugging Face ViTMAE or timm .safetensors) ' +
+    'instead of random ones. The encoder must match patch size, width and depth.',
+  valFraction:
+    'Share of the images held out to measure the validation loss, when Curate has stored no split (default 10%).',
   backend: 'Where the math runs. Auto picks the fastest that works: GPU, then native CPU, then WebAssembly.',
 };
 
 const FIELD_OF = new Map<string, keyof Recipe>([
-  ['imgSize', 'imgSize'], ['patchSize', 'patchSize'], ['maskRatio', 'maskRatio'], ['maskStrategy', 'maskStrategy'], ['normPixLoss', 'normPixLoss'],
-  ['batchSize', 'batchSize'], ['accumSteps', 'accumSteps'], ['totalSteps', 'steps'], ['warmupSteps', 'warmupSteps'],
-  ['blr', 'blr'], ['lrRule', 'lrRule'], ['seed', 'seed'], ['decoder', 'decoder'], ['preset', 'preset'], ['depth', 'depth'],
-  ['decoderEmbedDim', 'decoder'], ['decoderNumHeads', 'decoder'], ['decoderDepth', 'decoder'], ['embedDim', 'preset'],
-  ['numHeads', 'preset'], ['valFraction', 'valFraction'], ['init', 'init'],
-  ['domainRecipe', 'domainRecipe'], ['blurSigma', 'blurSigma'], ['featureTargets', 'featureTargets'],
-  ['bandGroups', 'bandGroups'], ['groupedBands', 'bandGroups'], ['spatialMask', 'spatialMask'],
+  ['imgSize', 'imgSize'],
+  ['patchSize', 'patchSize'],
+  ['maskRatio', 'maskRatio'],
+  ['maskStrategy', 'maskStrategy'],
+  ['normPixLoss', 'normPixLoss'],
+  ['batchSize', 'batchSize'],
+  ['accumSteps', 'accumSteps'],
+  ['totalSteps', 'steps'],
+  ['warmupSteps', 'warmupSteps'],
+  ['blr', 'blr'],
+  ['lrRule', 'lrRule'],
+  ['seed', 'seed'],
+  ['decoder', 'decoder'],
+  ['preset', 'preset'],
+  ['depth', 'depth'],
+  ['decoderEmbedDim', 'decoder'],
+  ['decoderNumHeads', 'decoder'],
+  ['decoderDepth', 'decoder'],
+  ['embedDim', 'preset'],
+  ['numHeads', 'preset'],
+  ['valFraction', 'valFraction'],
+  ['init', 'init'],
+  ['domainRecipe', 'domainRecipe'],
+  ['blurSigma', 'blurSigma'],
+  ['featureTargets', 'featureTargets'],
+  ['bandGroups', 'bandGroups'],
+  ['groupedBands', 'bandGroups'],
+  ['spatialMask', 'spatialMask'],
 ]);
 
 /** The recipe field an engine message names (`train.maskRatio must …` → `maskRatio`). */

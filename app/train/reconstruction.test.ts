@@ -46,7 +46,15 @@ describe('reconstruction grids', () => {
     const size = 4;
     const mask = Uint8Array.from([1, 0, 0, 1]); // 2×2 grid of 2-px patches
     const original = Float32Array.from({ length: size * size }, (_, i) => i / 15);
-    const { pixels, width, height } = gridPixels({ original, pasted: original, mask, batchSize: 1, channels: 1, size, patchSize: 2 });
+    const { pixels, width, height } = gridPixels({
+      original,
+      pasted: original,
+      mask,
+      batchSize: 1,
+      channels: 1,
+      size,
+      patchSize: 2,
+    });
     expect([width, height]).toEqual([3 * size + 8, size]);
     const at = (x: number, y: number) => pixels[(y * width + x) * 3]!;
     const maskedColumn = size + 4;

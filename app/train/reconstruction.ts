@@ -9,7 +9,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { channelPatchify, channelUnpatchify, DEFAULT_CHANNEL_AGNOSTIC, imageChannelMoments } from '../mae/channel-agnostic';
+import {
+  channelPatchify,
+  channelUnpatchify,
+  DEFAULT_CHANNEL_AGNOSTIC,
+  imageChannelMoments,
+} from '../mae/channel-agnostic';
 import type { MaskSet } from '../mae/masking';
 import { forwardMae, unshufflePrediction, type MaeModel, type MaeTargets } from '../mae/model';
 import { patchify, unpatchify } from '../mae/patchify';
@@ -42,7 +47,14 @@ export interface ReconstructionPixels {
  * With a deblurring recipe's `targets.pixels`, the original is the sharp image and `input` the
  * blurred one the encoder saw (the masked column shows it).
  */
-export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: MaskSet, mean: number[], std: number[], targets: MaeTargets = {}): Promise<ReconstructionPixels> {
+export async function reconstruct(
+  model: MaeModel,
+  images: tf.Tensor4D,
+  masks: MaskSet,
+  mean: number[],
+  std: number[],
+  targets: MaeTargets = {},
+): Promise<ReconstructionPixels> {
   const { patchSize, inChans, normPixLoss } = model.config;
   const [batchSize, channels, size] = images.shape;
   if (model.config.channelAgnostic) return reconstructChannels(model, images, masks, mean, std);
@@ -50,7 +62,11 @@ export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: M
   const [original, pasted, input] = tf.tidy(() => {
     const patches = patchify(sharp, patchSize); // [B, L, C*p*p]
     const prediction = forwardMae(model, images, masks, targets).pred;
-    if (!prediction) throw new Error('this model predicts no pixels (a feature-target recipe without the pixel target): ' + 'there is no reconstruction to draw');
+    if (!prediction)
+      throw new Error(
+        'this model predicts no pixels (a feature-target recipe without the pixel target): ' +
+          'there is no reconstruction to draw',
+      );
     let pred = unshufflePrediction(prediction, masks); // [B, L, C*p*p]
     if (normPixLoss) pred = undoNormPix(pred, patches);
     const masked = tf.tensor3d(Float32Array.from(masks.mask), [batchSize, masks.numPatches, 1]); // [B, L, 1]
@@ -61,9 +77,9 @@ export async function reconstruct(model: MaeModel, images: tf.Tensor4D, masks: M
     return [toUnits(sharp), toUnits(unpatchify(merged, patchSize, inChans)), toUnits(images)];
   });
   const result: ReconstructionPixels = {
-    original: await original.data() as Float32Array, // async reads: webgpu has none synchronous in Node
-    pasted: await pasted.data() as Float32Array,
-    ...(targets.pixels && { input: await input.data() as Float32Array }),
+    original: (await original.data()) as Float32Array, // async reads: webgpu has none synchronous in Node
+    pasted: (await pasted.data()) as Float32Array,
+    ...(targets.pixels && { input: (await input.data()) as Float32Array }),
     mask: masks.mask,
     batchSize,
     channels,
@@ -88,7 +104,13 @@ function undoNormPix(pred: tf.Tensor, patches: tf.Tensor): tf.Tensor {
  * CA-MAE: the model predicts self-standardised channel patches; each is pasted where that
  * channel was masked and the image's own per-channel mean and std are restored.
  */
-async function reconstructChannels(model: MaeModel, images: tf.Tensor4D, masks: MaskSet, mean: number[], std: number[]): Promise<ReconstructionPixels> {
+async function reconstructChannels(
+  model: MaeModel,
+  images: tf.Tensor4D,
+  masks: MaskSet,
+  mean: number[],
+  std: number[],
+): Promise<ReconstructionPixels> {
   const { patchSize, inChans, normPixLoss } = model.config;
   const [batchSize, channels, size] = images.shape;
   const [original, pasted] = tf.tidy(() => {
@@ -101,10 +123,19 @@ async function reconstructChannels(model: MaeModel, images: tf.Tensor4D, masks: 
     const merged = tf.add(tf.mul(tokens, tf.sub(1, masked)), tf.mul(pred, masked));
     // [B, C, H, W], normalised units
     const restored = tf.add(tf.mul(channelUnpatchify(merged, patchSize, inChans), imageStd), imageMean);
-    const toUnits = (x: tf.Tensor) => tf.add(tf.mul(x, tf.tensor4d(std, [1, channels, 1, 1])), tf.tensor4d(mean, [1, channels, 1, 1]));
+    const toUnits = (x: tf.Tensor) =>
+      tf.add(tf.mul(x, tf.tensor4d(std, [1, channels, 1, 1])), tf.tensor4d(mean, [1, channels, 1, 1]));
     return [toUnits(images), toUnits(restored)];
   });
-  const result: ReconstructionPixels = { original: await original.data() as Float32Array, pasted: await pasted.data() as Float32Array, mask: masks.mask, batchSize, channels, size, patchSize };
+  const result: ReconstructionPixels = {
+    original: (await original.data()) as Float32Array,
+    pasted: (await pasted.data()) as Float32Array,
+    mask: masks.mask,
+    batchSize,
+    channels,
+    size,
+    patchSize,
+  };
   tf.dispose([original, pasted]);
   return result;
 }
@@ -128,19 +159,26 @@ export function gridPixels(recon: ReconstructionPixels): { pixels: Uint8Array; w
   const shown = channels >= 3 ? [0, 1, 2] : channels === 2 ? [0, 1, 0] : [0, 0, 0];
   const perChannel = recon.mask.length === batchSize * channels * side * side; // CA-MAE masks every channel apart
   for (let b = 0; b < batchSize; b++) {
-    const ranges = shown.map((c) => displayRange(recon.original.subarray((b * channels + c) * plane, (b * channels + c + 1) * plane)));
+    const ranges = shown.map((c) =>
+      displayRange(recon.original.subarray((b * channels + c) * plane, (b * channels + c + 1) * plane)),
+    );
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         const patch = Math.floor(y / patchSize) * side + Math.floor(x / patchSize);
         for (let k = 0; k < 3; k++) {
-          const masked = recon.mask[perChannel ? (b * channels + shown[k]!) * side * side + patch : b * side * side + patch] === 1;
+          const masked =
+            recon.mask[perChannel ? (b * channels + shown[k]!) * side * side + patch : b * side * side + patch] === 1;
           const index = (b * channels + shown[k]!) * plane + y * size + x;
           const [low, high] = ranges[k]!;
           const byte = (v: number) => Math.round(255 * Math.min(1, Math.max(0, (v - low) / (high - low))));
           const row = b * (size + GAP) + y;
           const original = byte(recon.original[index]!);
           pixels[(row * width + x) * 3 + k] = original;
-          pixels[(row * width + size + GAP + x) * 3 + k] = masked ? MASK_GREY : recon.input ? byte(recon.input[index]!) : original;
+          pixels[(row * width + size + GAP + x) * 3 + k] = masked
+            ? MASK_GREY
+            : recon.input
+              ? byte(recon.input[index]!)
+              : original;
           pixels[(row * width + 2 * (size + GAP) + x) * 3 + k] = byte(recon.pasted[index]!);
         }
       }
@@ -155,8 +193,11 @@ export async function writeReconstructionGrid(recon: ReconstructionPixels, dir: 
   const { pixels, width, height } = gridPixels(recon);
   const file = path.join(dir, reconstructionFileName(step));
   const temporary = `${file}.tmp`;
-  await sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6 }).toFile(temporary);
+  await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 6 })
+    .toFile(temporary);
   fs.renameSync(temporary, file); // a reader never sees half a file
-  for (const old of listReconstructionGrids(dir).slice(0, -KEEP_GRIDS)) fs.rmSync(path.join(dir, old.file), { force: true });
+  for (const old of listReconstructionGrids(dir).slice(0, -KEEP_GRIDS))
+    fs.rmSync(path.join(dir, old.file), { force: true });
   return file;
 }

@@ -21,7 +21,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => fixture?.remove());
 
-const valIds = () => fixture.open((w) => (w.runs.get(fixture.runId).config as { data: { valImageIds: number[] } }).data.valImageIds);
+const valIds = () =>
+  fixture.open((w) => (w.runs.get(fixture.runId).config as { data: { valImageIds: number[] } }).data.valImageIds);
 
 describe('reprobe', () => {
   it('re-fits to the very same scores while no label changed', async () => {
@@ -36,9 +37,16 @@ describe('reprobe', () => {
 
   it('scores relabelled validation images by their new label, and undo restores the probe', async () => {
     const val = valIds();
-    const ring = fixture.open((w) => w.images.sources(val).filter((s) => s!.label === 'ring-lesion').map((s) => s!.id));
+    const ring = fixture.open((w) =>
+      w.images
+        .sources(val)
+        .filter((s) => s!.label === 'ring-lesion')
+        .map((s) => s!.id),
+    );
     expect(ring).toHaveLength(3);
-    const { changed } = fixture.open((w) => w.labels.set(fixture.projectId, { imageIds: ring }, 'round-lesion', 'tester'));
+    const { changed } = fixture.open((w) =>
+      w.labels.set(fixture.projectId, { imageIds: ring }, 'round-lesion', 'tester'),
+    );
     expect(changed).toBe(3);
 
     const report = await fixture.openAsync((w) => reprobe(w, probeRunId));
@@ -52,7 +60,10 @@ describe('reprobe', () => {
     expect(report.before.pretrained.accuracy).toBe(probed.pretrained.accuracy);
 
     const card = await fixture.openAsync((w) => previewModelCard(w, fixture.runId));
-    expect(card.dataset.labels).toEqual([{ label: 'ring-lesion', train: 9, val: 0 }, { label: 'round-lesion', train: 9, val: 6 }]);
+    expect(card.dataset.labels).toEqual([
+      { label: 'ring-lesion', train: 9, val: 0 },
+      { label: 'round-lesion', train: 9, val: 6 },
+    ]);
     expect(card.dataset.relabelled).toBe(3);
 
     fixture.open((w) => w.labels.undo(fixture.projectId));
@@ -62,7 +73,9 @@ describe('reprobe', () => {
   });
 
   it('fits a class that relabelling created, and leaves out images whose label was cleared', async () => {
-    const train = fixture.open((w) => (w.runs.get(fixture.runId).config as { data: { trainImageIds: number[] } }).data.trainImageIds);
+    const train = fixture.open(
+      (w) => (w.runs.get(fixture.runId).config as { data: { trainImageIds: number[] } }).data.trainImageIds,
+    );
     fixture.open((w) => w.labels.set(fixture.projectId, { imageIds: train.slice(0, 4) }, 'unsure', 'tester'));
     fixture.open((w) => w.labels.set(fixture.projectId, { imageIds: valIds().slice(0, 1) }, null, 'tester'));
     const report = await fixture.openAsync((w) => reprobe(w, probeRunId));
@@ -71,14 +84,19 @@ describe('reprobe', () => {
     expect(report.after.valImages).toBe(5);
     expect(report.skipped).toEqual([{ reason: 'no label now', count: 1 }]);
     expect(report.relabelled).toBe(5);
-    fixture.open((w) => { w.labels.undo(fixture.projectId); w.labels.undo(fixture.projectId); });
+    fixture.open((w) => {
+      w.labels.undo(fixture.projectId);
+      w.labels.undo(fixture.projectId);
+    });
   });
 
   it('says to run the probe again when it kept no features', async () => {
     const file = fixture.open((w) => probeFeaturesPath(w.projectDir(fixture.projectId), probeRunId));
     fs.renameSync(file, `${file}.moved`);
     try {
-      await expect(fixture.openAsync((w) => reprobe(w, probeRunId))).rejects.toThrow(`probe run ${probeRunId} kept no features to re-fit on`);
+      await expect(fixture.openAsync((w) => reprobe(w, probeRunId))).rejects.toThrow(
+        `probe run ${probeRunId} kept no features to re-fit on`,
+      );
     } finally {
       fs.renameSync(`${file}.moved`, file);
     }

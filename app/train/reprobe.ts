@@ -20,14 +20,20 @@ function pickRows(features: Float32Array, rows: readonly number[], width: number
 
 function beforeScores(report: ProbeReport): ReprobeScores {
   return {
-    classes: report.classes, trainImages: report.trainImages, valImages: report.valImages,
-    pretrained: report.pretrained, randomInit: report.randomInit, rawPixels: report.rawPixels ?? null,
+    classes: report.classes,
+    trainImages: report.trainImages,
+    valImages: report.valImages,
+    pretrained: report.pretrained,
+    randomInit: report.randomInit,
+    rawPixels: report.rawPixels ?? null,
   };
 }
 
 /** Labels of the cached images now (null: no label, undefined: removed from the project). */
 function currentLabels(workspace: Workspace, ids: readonly number[]): (string | null | undefined)[] {
-  return workspace.images.sources(ids).map((source) => (source === undefined ? undefined : source.label === '' ? null : source.label));
+  return workspace.images
+    .sources(ids)
+    .map((source) => (source === undefined ? undefined : source.label === '' ? null : source.label));
 }
 
 /** Images of the probed plan labelled now whose features the probe did not compute. */
@@ -36,7 +42,9 @@ function notEncoded(workspace: Workspace, cached: ProbeFeatures, budgeted: boole
   if (pretrain.kind !== 'pretrain') return 0;
   const encoded = new Set([...cached.train.imageIds, ...cached.val.imageIds]);
   // With a label budget most training images are left out on purpose; only val images then count.
-  const planned = budgeted ? pretrain.config.data.valImageIds : [...pretrain.config.data.trainImageIds, ...pretrain.config.data.valImageIds];
+  const planned = budgeted
+    ? pretrain.config.data.valImageIds
+    : [...pretrain.config.data.trainImageIds, ...pretrain.config.data.valImageIds];
   const missing = planned.filter((id) => !encoded.has(id));
   return currentLabels(workspace, missing).filter((label) => typeof label === 'string').length;
 }
@@ -45,17 +53,31 @@ function notEncoded(workspace: Workspace, cached: ProbeFeatures, budgeted: boole
 export async function reprobe(workspace: Workspace, probeRunId: number): Promise<ReprobeReport> {
   const started = performance.now();
   const run = typedRun(workspace.runs.get(probeRunId));
-  if (run.kind !== 'probe') throw new StudioError('INVALID_ARGUMENT', `run ${probeRunId} is a ${run.kind} run, not a probe`);
-  if (run.status !== 'completed' || !run.result) throw new StudioError('CONFLICT', `probe run ${probeRunId} has not completed (${run.status}): re-fit it once it has`);
-  const cached = await readProbeFeatures(probeFeaturesPath(workspace.projectDir(run.projectId), probeRunId), probeRunId);
+  if (run.kind !== 'probe')
+    throw new StudioError('INVALID_ARGUMENT', `run ${probeRunId} is a ${run.kind} run, not a probe`);
+  if (run.status !== 'completed' || !run.result)
+    throw new StudioError(
+      'CONFLICT',
+      `probe run ${probeRunId} has not completed (${run.status}): re-fit it once it has`,
+    );
+  const cached = await readProbeFeatures(
+    probeFeaturesPath(workspace.projectDir(run.projectId), probeRunId),
+    probeRunId,
+  );
   const trainCount = cached.train.imageIds.length;
   const labels = currentLabels(workspace, [...cached.train.imageIds, ...cached.val.imageIds]);
   const then = [...cached.train.labels, ...cached.val.labels].map((index) => cached.classes[index]!);
   const relabelled = labels.filter((label, row) => label !== undefined && label !== then[row]).length;
 
-  const classes = [...new Set(labels.slice(0, trainCount).filter((label): label is string => typeof label === 'string'))].sort();
+  const classes = [
+    ...new Set(labels.slice(0, trainCount).filter((label): label is string => typeof label === 'string')),
+  ].sort();
   if (classes.length < 2) {
-    throw new StudioError('INVALID_ARGUMENT', `after relabelling, the probed training images ` + `hold ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}: a probe needs at least two`);
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `after relabelling, the probed training images ` +
+        `hold ${classes.length === 0 ? 'no labels' : `only "${classes[0]}"`}: a probe needs at least two`,
+    );
   }
   const index = new Map(classes.map((label, i) => [label, i]));
   const skipped = { removed: 0, unlabelled: 0, unseen: 0 };
@@ -76,13 +98,23 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
   };
   const train = rowsOf(0, trainCount, false);
   const val = rowsOf(trainCount, labels.length, true);
-  if (val.rows.length === 0) throw new StudioError('INVALID_ARGUMENT', 'after relabelling, no probed validation image has a label the training images have');
+  if (val.rows.length === 0)
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      'after relabelling, no probed validation image has a label the training images have',
+    );
 
   const predict = probePredictor({ method: run.config.method, k: run.config.k }, classes.length);
   const score = (features: Float32Array, width: number) =>
-    classificationScores(val.truth, predict(pickRows(features, train.rows, width), train.truth, pickRows(features, val.rows, width), width), classes);
+    classificationScores(
+      val.truth,
+      predict(pickRows(features, train.rows, width), train.truth, pickRows(features, val.rows, width), width),
+      classes,
+    );
   const after: ReprobeScores = {
-    classes, trainImages: train.rows.length, valImages: val.rows.length,
+    classes,
+    trainImages: train.rows.length,
+    valImages: val.rows.length,
     pretrained: score(cached.pretrained, cached.width),
     randomInit: score(cached.randomInit, cached.width),
     rawPixels: cached.rawWidth > 0 ? score(cached.rawPixels, cached.rawWidth) : null,

@@ -52,7 +52,10 @@ export class RunProcesses {
     if (this.#active.has(runId)) throw new StudioError('CONFLICT', `run ${runId} is already running`);
     const { launch, workerPath, onProgress, onLog } = this.host();
     const log = (line: string) => (onLog ? onLog(runId, line) : console.error(`[run ${runId}] ${line}`));
-    const report = run.kind === 'pretrain' ? this.#pretrainEvents(runId, run.projectId, log) : this.#evaluationEvents(runId, run.kind);
+    const report =
+      run.kind === 'pretrain'
+        ? this.#pretrainEvents(runId, run.projectId, log)
+        : this.#evaluationEvents(runId, run.kind);
     const started = startTraining(this.workspace.root, runId, {
       ...(launch && { launch }),
       ...(workerPath && { workerPath }),
@@ -83,7 +86,10 @@ export class RunProcesses {
    */
   reprobe(probeRunId: number): Promise<ReprobeReport> {
     const { launch, workerPath } = this.host();
-    return reprobeInWorker(this.workspace.root, probeRunId, { ...(launch && { launch }), ...(workerPath && { workerPath }) });
+    return reprobeInWorker(this.workspace.root, probeRunId, {
+      ...(launch && { launch }),
+      ...(workerPath && { workerPath }),
+    });
   }
 
   /** Whether a process of this studio is working on the run. */
@@ -99,7 +105,10 @@ export class RunProcesses {
   /** The process working on a run; CONFLICT when there is none. */
   control(runId: number): TrainingProcess {
     const entry = this.#active.get(runId);
-    if (!entry) throw new StudioError('CONFLICT', `run ${runId} is not running`, { status: this.workspace.runs.get(runId).status });
+    if (!entry)
+      throw new StudioError('CONFLICT', `run ${runId} is not running`, {
+        status: this.workspace.runs.get(runId).status,
+      });
     return entry.process;
   }
 
@@ -129,9 +138,17 @@ export class RunProcesses {
     return {
       progress: (progress: RunProgress) => {
         if (progress.type === 'finished') return;
-        if (progress.type === 'checkpoint' || progress.type === 'reconstruction') this.events.emit('trainingProgress', { ...base, type: progress.type, step: progress.step });
+        if (progress.type === 'checkpoint' || progress.type === 'reconstruction')
+          this.events.emit('trainingProgress', { ...base, type: progress.type, step: progress.step });
         else if (progress.type === 'started') {
-          this.events.emit('trainingProgress', { ...base, type: 'started', backend: progress.backend, device: progress.device, step: progress.step, totalSteps: progress.totalSteps });
+          this.events.emit('trainingProgress', {
+            ...base,
+            type: 'started',
+            backend: progress.backend,
+            device: progress.device,
+            step: progress.step,
+            totalSteps: progress.totalSteps,
+          });
           this.#changed(runId);
         } else this.events.emit('trainingProgress', { ...base, ...progress });
       },
@@ -145,11 +162,36 @@ export class RunProcesses {
 
   #evaluationEvents(runId: number, kind: 'probe' | 'finetune') {
     const finish = (status: string, step: number, error?: string) =>
-      this.events.emit('evaluationProgress', { runId, kind, phase: 'finished', step, totalSteps: step, loss: null, status, ...(error && { error }) });
+      this.events.emit('evaluationProgress', {
+        runId,
+        kind,
+        phase: 'finished',
+        step,
+        totalSteps: step,
+        loss: null,
+        status,
+        ...(error && { error }),
+      });
     return {
       progress: (progress: RunProgress) => {
-        if (progress.type === 'started') this.events.emit('evaluationProgress', { runId, kind, phase: 'started', step: progress.step, totalSteps: progress.totalSteps, loss: null });
-        if (progress.type === 'step') this.events.emit('evaluationProgress', { runId, kind, phase: 'step', step: progress.step, totalSteps: progress.totalSteps, loss: progress.loss });
+        if (progress.type === 'started')
+          this.events.emit('evaluationProgress', {
+            runId,
+            kind,
+            phase: 'started',
+            step: progress.step,
+            totalSteps: progress.totalSteps,
+            loss: null,
+          });
+        if (progress.type === 'step')
+          this.events.emit('evaluationProgress', {
+            runId,
+            kind,
+            phase: 'step',
+            step: progress.step,
+            totalSteps: progress.totalSteps,
+            loss: progress.loss,
+          });
       },
       launched: () => {},
       ended: (finished: RunFinished) => finish(finished.status, finished.step, finished.reason),
@@ -162,7 +204,13 @@ export class RunProcesses {
   #changed(runId: number): void {
     try {
       const run = this.workspace.runs.get(runId);
-      this.events.emit('runChanged', { runId, projectId: run.projectId, status: run.status, error: run.error, active: this.#active.has(runId) });
+      this.events.emit('runChanged', {
+        runId,
+        projectId: run.projectId,
+        status: run.status,
+        error: run.error,
+        active: this.#active.has(runId),
+      });
     } catch {
       // Deleted meanwhile: `remove` has told the UI.
     }

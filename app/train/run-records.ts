@@ -11,7 +11,13 @@ import type { RunRecord, RunStore } from '../store/runs';
 import type { FinetunePlan } from './finetune-plan';
 import type { PretrainPlan } from './pretrain-plan';
 import type { ProbeConfig } from './probe-plan';
-import { FinetuneConfigSchema, FinetuneResultSchema, PretrainConfigSchema, ProbeConfigSchema, ProbeResultSchema } from './run-schemas';
+import {
+  FinetuneConfigSchema,
+  FinetuneResultSchema,
+  PretrainConfigSchema,
+  ProbeConfigSchema,
+  ProbeResultSchema,
+} from './run-schemas';
 
 /** A pretraining run: its config is the plan `planPretrain` validated; it records no result. */
 export type PretrainRun = RunRecord & { kind: 'pretrain'; config: PretrainPlan; result: null };
@@ -34,11 +40,26 @@ export function typedRun(run: RunRecord): TypedRun {
   if (known) return known;
   let typed: TypedRun;
   if (run.kind === 'pretrain') {
-    typed = { ...run, kind: 'pretrain', config: fits<PretrainPlan>(run, 'config', PretrainConfigSchema, run.config), result: null };
+    typed = {
+      ...run,
+      kind: 'pretrain',
+      config: fits<PretrainPlan>(run, 'config', PretrainConfigSchema, run.config),
+      result: null,
+    };
   } else if (run.kind === 'probe') {
-    typed = { ...run, kind: 'probe', config: fits<ProbeConfig>(run, 'config', ProbeConfigSchema, run.config), result: run.result === null ? null : fits<ProbeReport>(run, 'result', ProbeResultSchema, run.result) };
+    typed = {
+      ...run,
+      kind: 'probe',
+      config: fits<ProbeConfig>(run, 'config', ProbeConfigSchema, run.config),
+      result: run.result === null ? null : fits<ProbeReport>(run, 'result', ProbeResultSchema, run.result),
+    };
   } else {
-    typed = { ...run, kind: 'finetune', config: fits<FinetunePlan>(run, 'config', FinetuneConfigSchema, run.config), result: run.result === null ? null : fits<FinetuneReport>(run, 'result', FinetuneResultSchema, run.result) };
+    typed = {
+      ...run,
+      kind: 'finetune',
+      config: fits<FinetunePlan>(run, 'config', FinetuneConfigSchema, run.config),
+      result: run.result === null ? null : fits<FinetuneReport>(run, 'result', FinetuneResultSchema, run.result),
+    };
   }
   checked.set(run, typed);
   return typed;
@@ -53,13 +74,24 @@ function fits<T>(run: RunRecord, part: 'config' | 'result', schema: z.ZodType, v
   if (parsed.success) return value as T; // the schema's fields checked; the rest is the writer's, this room's planners
   const issue = parsed.error.issues[0]!;
   const where = issue.path.length ? `${part}.${issue.path.join('.')}` : part;
-  throw new StudioError('STORAGE', `run ${run.id} (${run.kind}) has a stored ${where} this version cannot read: ${issue.message}`, { runId: run.id });
+  throw new StudioError(
+    'STORAGE',
+    `run ${run.id} (${run.kind}) has a stored ${where} this version cannot read: ${issue.message}`,
+    { runId: run.id },
+  );
 }
 
 /** Why a run has no report to give, naming the run and its state. */
 function noReport(run: RunRecord, wanted: string): StudioError {
-  if (run.kind !== wanted) return new StudioError('INVALID_ARGUMENT', `run ${run.id} is a ${run.kind} run, not a ${wanted} run`, { runId: run.id });
-  return new StudioError('CONFLICT', `${wanted} run ${run.id} has no report: it is ${run.status}${run.error ? ` (${run.error})` : ''}`, { runId: run.id });
+  if (run.kind !== wanted)
+    return new StudioError('INVALID_ARGUMENT', `run ${run.id} is a ${run.kind} run, not a ${wanted} run`, {
+      runId: run.id,
+    });
+  return new StudioError(
+    'CONFLICT',
+    `${wanted} run ${run.id} has no report: it is ${run.status}${run.error ? ` (${run.error})` : ''}`,
+    { runId: run.id },
+  );
 }
 
 /** The report of a completed probe; a clear error when the run is another kind or has none. */
@@ -81,7 +113,11 @@ export function finetuneReport(record: RunRecord): FinetuneReport {
  * before rethrowing: a run is never left "running", and its reason is one a person can act on.
  * Pretraining, probes and fine-tuning all end this way.
  */
-export async function withRunStatus<T>(runs: Pick<RunStore, 'setStatus'>, runId: number, work: () => Promise<T>): Promise<T> {
+export async function withRunStatus<T>(
+  runs: Pick<RunStore, 'setStatus'>,
+  runId: number,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {

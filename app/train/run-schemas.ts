@@ -11,28 +11,67 @@ const Numbers = z.array(z.number());
 /**
  * Image ids: a plain loop, as a plan may hold hundreds of thousands (zod's per-element check took ~150 ms for 200 000).
  */
-const Ids = z.custom<number[]>((value) => Array.isArray(value) && value.every((id) => Number.isInteger(id) && id > 0), 'expected a list of image ids');
+const Ids = z.custom<number[]>(
+  (value) => Array.isArray(value) && value.every((id) => Number.isInteger(id) && id > 0),
+  'expected a list of image ids',
+);
 
 const Model = z.looseObject({
-  imgSize: Count, patchSize: Count, inChans: Count, embedDim: Count, depth: Count, numHeads: Count,
-  decoderEmbedDim: Count, decoderDepth: Count, decoderNumHeads: Count,
+  imgSize: Count,
+  patchSize: Count,
+  inChans: Count,
+  embedDim: Count,
+  depth: Count,
+  numHeads: Count,
+  decoderEmbedDim: Count,
+  decoderDepth: Count,
+  decoderNumHeads: Count,
 });
 
 /** A pretraining run's config: the plan `buildPretrainPlan` validated. */
 export const PretrainConfigSchema = z.looseObject({
-  recipe: z.looseObject({ model: Model, maskRatio: z.number(), batchSize: Count, accumSteps: Count, totalSteps: Count, warmupSteps: Count, blr: z.number(), seed: z.number() }),
+  recipe: z.looseObject({
+    model: Model,
+    maskRatio: z.number(),
+    batchSize: Count,
+    accumSteps: Count,
+    totalSteps: Count,
+    warmupSteps: Count,
+    blr: z.number(),
+    seed: z.number(),
+  }),
   backend: z.string(),
-  data: z.looseObject({ channels: Count, mean: Numbers, std: Numbers, trainImageIds: Ids, valImageIds: Ids, excluded: z.array(z.looseObject({ reason: z.string(), count: Count })) }),
+  data: z.looseObject({
+    channels: Count,
+    mean: Numbers,
+    std: Numbers,
+    trainImageIds: Ids,
+    valImageIds: Ids,
+    excluded: z.array(z.looseObject({ reason: z.string(), count: Count })),
+  }),
   stepsPerEpoch: Count,
   checkpointEvery: Count,
   validateEvery: Count,
 });
 
 /** A probe's config: its validated options and the run it probes. */
-export const ProbeConfigSchema = z.looseObject({ pretrainRunId: Count, method: z.enum(['linear', 'knn']), pooling: z.enum(['cls', 'mean']), k: Count });
+export const ProbeConfigSchema = z.looseObject({
+  pretrainRunId: Count,
+  method: z.enum(['linear', 'knn']),
+  pooling: z.enum(['cls', 'mean']),
+  k: Count,
+});
 
 /** A fine-tuning run's config: its validated recipe and the run it starts from. */
-export const FinetuneConfigSchema = z.looseObject({ pretrainRunId: Count, steps: Count, batchSize: Count, warmupSteps: Count, blr: z.number(), pooling: z.enum(['cls', 'mean']), seed: z.number() });
+export const FinetuneConfigSchema = z.looseObject({
+  pretrainRunId: Count,
+  steps: Count,
+  batchSize: Count,
+  warmupSteps: Count,
+  blr: z.number(),
+  pooling: z.enum(['cls', 'mean']),
+  seed: z.number(),
+});
 
 const Scores = z.looseObject({
   accuracy: z.number(),
@@ -42,12 +81,25 @@ const Scores = z.looseObject({
 
 /** A completed probe's report. */
 export const ProbeResultSchema = z.looseObject({
-  method: z.enum(['linear', 'knn']), pooling: z.enum(['cls', 'mean']), classes: z.array(z.string()), trainImages: Count, valImages: Count,
-  step: Count, pretrained: Scores, randomInit: Scores, seconds: z.number(),
+  method: z.enum(['linear', 'knn']),
+  pooling: z.enum(['cls', 'mean']),
+  classes: z.array(z.string()),
+  trainImages: Count,
+  valImages: Count,
+  step: Count,
+  pretrained: Scores,
+  randomInit: Scores,
+  seconds: z.number(),
 });
 
 /** A completed fine-tuning run's report. */
 export const FinetuneResultSchema = z.looseObject({
-  classes: z.array(z.string()), trainImages: Count, valImages: Count, steps: Count, pooling: z.enum(['cls', 'mean']),
-  finalLoss: z.number().nullable(), scores: Scores, seconds: z.number(),
+  classes: z.array(z.string()),
+  trainImages: Count,
+  valImages: Count,
+  steps: Count,
+  pooling: z.enum(['cls', 'mean']),
+  finalLoss: z.number().nullable(),
+  scores: Scores,
+  seconds: z.number(),
 });

@@ -28,7 +28,10 @@ export function reconstructionInterval(plan: Pick<PretrainPlan, 'validateEvery'>
 }
 
 /** How often each periodic pass happens in a run of `totalSteps` (as `executePretrain` does them). */
-export function periodicPasses(plan: Pick<PretrainPlan, 'validateEvery' | 'checkpointEvery'> & { recipe: { totalSteps: number } }, valImages: number) {
+export function periodicPasses(
+  plan: Pick<PretrainPlan, 'validateEvery' | 'checkpointEvery'> & { recipe: { totalSteps: number } },
+  valImages: number,
+) {
   const total = plan.recipe.totalSteps;
   const every = reconstructionInterval(plan);
   return {
@@ -63,8 +66,16 @@ export function projectRunTime(costs: WarmupCosts, plan: PretrainPlan): RunTimeE
 export function costKey(projectId: number, plan: PretrainPlan): string {
   const { recipe } = plan;
   return JSON.stringify([
-    projectId, plan.backend, recipe.model, recipe.batchSize, recipe.accumSteps, recipe.maskRatio, recipe.maskStrategy,
-    plan.data.trainImageIds.length, plan.data.valImageIds.length, plan.stepsPerEpoch,
+    projectId,
+    plan.backend,
+    recipe.model,
+    recipe.batchSize,
+    recipe.accumSteps,
+    recipe.maskRatio,
+    recipe.maskStrategy,
+    plan.data.trainImageIds.length,
+    plan.data.valImageIds.length,
+    plan.stepsPerEpoch,
     // A domain recipe's targets are made on the host every step (a blur, HOG): another recipe costs otherwise.
     ...(recipe.domainRecipe ? [recipe.domainRecipe] : []),
   ]);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { describeLearningRate, formatLearningRate, learningRateAt, LR_FLOOR, peakLearningRate, scaledLearningRate } from './schedule';
+import {
+  describeLearningRate,
+  formatLearningRate,
+  learningRateAt,
+  LR_FLOOR,
+  peakLearningRate,
+  scaledLearningRate,
+} from './schedule';
 
 describe('learning-rate schedule', () => {
   const schedule = { peakLr: 1e-3, minLr: 1e-5, warmupSteps: 10, totalSteps: 110 };
@@ -36,8 +43,12 @@ describe('learning-rate rules', () => {
   });
 
   it('says which rule gave the lr', () => {
-    expect(describeLearningRate('sqrt', 6e-4, 64)).toBe('lr 3e-4 (rule: sqrt, blr × √(batch / 256), blr 6e-4, batch 64)');
-    expect(describeLearningRate('floor', 1.5e-4, 8)).toBe('lr 3e-4 (rule: floor, max(blr × batch / 256, 3e-4), blr 1.5e-4, batch 8)');
+    expect(describeLearningRate('sqrt', 6e-4, 64)).toBe(
+      'lr 3e-4 (rule: sqrt, blr × √(batch / 256), blr 6e-4, batch 64)',
+    );
+    expect(describeLearningRate('floor', 1.5e-4, 8)).toBe(
+      'lr 3e-4 (rule: floor, max(blr × batch / 256, 3e-4), blr 1.5e-4, batch 8)',
+    );
     expect(formatLearningRate(0.00123)).toBe('1.23e-3');
     expect(formatLearningRate(4.6875e-6)).toBe('4.69e-6');
   });

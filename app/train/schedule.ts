@@ -61,8 +61,16 @@ export function peakLearningRate(rule: LrRuleName, blr: number, effectiveBatchSi
 }
 
 /** "lr 1.2e-3 (rule: sqrt, blr × √(batch / 256), blr 6.6e-3, batch 8)": where a peak lr came from. */
-export function describeLearningRate(rule: LrRuleName, blr: number, effectiveBatchSize: number, peak = peakLearningRate(rule, blr, effectiveBatchSize)): string {
-  return `lr ${formatLearningRate(peak)} ` + `(rule: ${rule}, ${LR_RULE_FORMULAS[rule]}, blr ${formatLearningRate(blr)}, batch ${effectiveBatchSize})`;
+export function describeLearningRate(
+  rule: LrRuleName,
+  blr: number,
+  effectiveBatchSize: number,
+  peak = peakLearningRate(rule, blr, effectiveBatchSize),
+): string {
+  return (
+    `lr ${formatLearningRate(peak)} ` +
+    `(rule: ${rule}, ${LR_RULE_FORMULAS[rule]}, blr ${formatLearningRate(blr)}, batch ${effectiveBatchSize})`
+  );
 }
 
 /** A learning rate in short exponent form: 0.0012 → "1.2e-3". */

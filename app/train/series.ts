@@ -5,7 +5,11 @@
  */
 
 /** Downsamples (steps, values) to at most `maxPoints` points, keeping each bucket's min and max. */
-export function downsampleMinMax(steps: readonly number[], values: readonly number[], maxPoints: number): { steps: number[]; values: number[] } {
+export function downsampleMinMax(
+  steps: readonly number[],
+  values: readonly number[],
+  maxPoints: number,
+): { steps: number[]; values: number[] } {
   if (steps.length <= maxPoints) return { steps: [...steps], values: [...values] };
   const buckets = Math.max(1, Math.floor(maxPoints / 2));
   const size = steps.length / buckets;

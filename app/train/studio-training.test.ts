@@ -25,7 +25,17 @@ let projectId: number;
 const progress: TrainingProgress[] = [];
 const changes: RunChanged[] = [];
 
-const TINY = { imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 12, blr: 5e-3, seed: 3, backend: 'cpu' } as const;
+const TINY = {
+  imgSize: 32,
+  patchSize: 8,
+  depth: 1,
+  decoder: '32x1',
+  batchSize: 4,
+  steps: 12,
+  blr: 5e-3,
+  seed: 3,
+  backend: 'cpu',
+} as const;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-studio-training-'));
@@ -43,7 +53,9 @@ afterAll(async () => {
 
 async function until(runId: number, status: string): Promise<void> {
   await expect.poll(() => studio.workspace.runs.get(runId).status, { timeout: 60_000, interval: 100 }).toBe(status);
-  await expect.poll(async () => (await studio.services.training.active()).some((run) => run.id === runId), { timeout: 10_000 }).toBe(false);
+  await expect
+    .poll(async () => (await studio.services.training.active()).some((run) => run.id === runId), { timeout: 10_000 })
+    .toBe(false);
 }
 
 describe('training services', () => {
@@ -57,18 +69,37 @@ describe('training services', () => {
 
   it('names the field of a recipe that cannot work, and refuses a batch beyond memory', async () => {
     const ratio = await studio.services.training.check(projectId, { ...TINY, maskRatio: 1.2 });
-    expect(ratio.errors).toEqual([{ field: 'maskRatio', message: expect.stringMatching(/^Mask ratio must be between 0 and 1.*got 1.2$/) }]);
+    expect(ratio.errors).toEqual([
+      { field: 'maskRatio', message: expect.stringMatching(/^Mask ratio must be between 0 and 1.*got 1.2$/) },
+    ]);
     const divisible = await studio.services.training.check(projectId, { ...TINY, imgSize: 30 });
     expect(divisible.errors[0]).toMatchObject({ field: 'imgSize', message: expect.stringMatching(/divisible/) });
-    const huge = await studio.services.training.check(projectId, { preset: 'vit-base', imgSize: 1024, patchSize: 8, batchSize: 4096 });
+    const huge = await studio.services.training.check(projectId, {
+      preset: 'vit-base',
+      imgSize: 1024,
+      patchSize: 8,
+      batchSize: 4096,
+    });
     expect(huge.memory?.fits).toBe(false);
-    expect(huge.errors[0]).toMatchObject({ field: 'batchSize', message: expect.stringMatching(/^Batch size 4096 needs about [\d.]+ [GT]B per step; this machine can spare [\d.]+ GB/) });
+    expect(huge.errors[0]).toMatchObject({
+      field: 'batchSize',
+      message: expect.stringMatching(
+        /^Batch size 4096 needs about [\d.]+ [GT]B per step; this machine can spare [\d.]+ GB/,
+      ),
+    });
     const fine = await studio.services.training.check(projectId, TINY);
     expect(fine).toMatchObject({ ok: true, errors: [], totalSteps: 12, time: null });
   });
 
   it('checks a half-typed form: every field at once, in plain words, with empty fields named', async () => {
-    const draft = await studio.services.training.check(projectId, { ...TINY, batchSize: 0, depth: 1000, imgSize: null, steps: undefined, epochs: -1 });
+    const draft = await studio.services.training.check(projectId, {
+      ...TINY,
+      batchSize: 0,
+      depth: 1000,
+      imgSize: null,
+      steps: undefined,
+      epochs: -1,
+    });
     expect(draft).toMatchObject({ ok: false, totalSteps: null, memory: null });
     expect(draft.errors).toEqual([
       { field: 'imgSize', message: 'Image size is empty: enter a whole number' },
@@ -85,7 +116,10 @@ describe('training services', () => {
     expect(parts.startup).toBeGreaterThan(0);
     expect(parts.validation).toBeGreaterThan(0);
     expect(parts.checkpoints).toBeGreaterThan(0);
-    expect(estimate.time.seconds).toBeCloseTo(parts.startup + parts.steps + parts.validation + parts.reconstruction + parts.checkpoints, 6);
+    expect(estimate.time.seconds).toBeCloseTo(
+      parts.startup + parts.steps + parts.validation + parts.reconstruction + parts.checkpoints,
+      6,
+    );
     expect(parts.steps).toBeCloseTo((11 * estimate.msPerStep) / 1000, 6);
     // Only the length differs: the same measurement, a longer run.
     const longer = await studio.services.training.check(projectId, { ...TINY, steps: 24 });
@@ -100,9 +134,13 @@ describe('training services', () => {
     expect(plain.recipe.model.normPixLoss).toBe(false);
     expect(recipeSummary(plain).normPixLoss).toBe(false);
     expect(recipeSummary(buildPretrainPlan(studio.workspace, projectId, TINY)).normPixLoss).toBe(true);
-    expect(await studio.services.training.check(projectId, { ...TINY, normPixLoss: false })).toMatchObject({ ok: true });
+    expect(await studio.services.training.check(projectId, { ...TINY, normPixLoss: false })).toMatchObject({
+      ok: true,
+    });
     const wrong = await studio.services.training.check(projectId, { ...TINY, normPixLoss: 'no' as unknown as boolean });
-    expect(wrong.errors).toEqual([{ field: 'normPixLoss', message: 'Loss target must be normalised per patch or pixels' }]);
+    expect(wrong.errors).toEqual([
+      { field: 'normPixLoss', message: 'Loss target must be normalised per patch or pixels' },
+    ]);
   });
 
   it('checks starting weights as the user types: what loads, what adapts, a clear error for a bad file', async () => {
@@ -124,15 +162,37 @@ describe('training services', () => {
   });
 
   it('previews masks with the engine masking: the ratio holds and a seed is reproducible', async () => {
-    const image = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok' }).images[0]!;
-    const preview = await studio.services.training.previewMask({ imageId: image.id, strategy: 'block', maskRatio: 0.75, patchSize: 16, imgSize: 224, seed: 4 });
+    const image = studio.workspace.images.list({ projectId, offset: 0, limit: 1, sort: 'path', status: 'ok' })
+      .images[0]!;
+    const preview = await studio.services.training.previewMask({
+      imageId: image.id,
+      strategy: 'block',
+      maskRatio: 0.75,
+      patchSize: 16,
+      imgSize: 224,
+      seed: 4,
+    });
     expect(preview.gridSide).toBe(14);
     expect(preview.mask.filter((m) => m === 0)).toHaveLength(preview.numKeep);
     expect(preview.numKeep).toBe(49);
     expect(preview.dataUrl).toMatch(/^data:image\/png;base64,/);
-    const again = await studio.services.training.previewMask({ imageId: image.id, strategy: 'block', maskRatio: 0.75, patchSize: 16, imgSize: 224, seed: 4 });
+    const again = await studio.services.training.previewMask({
+      imageId: image.id,
+      strategy: 'block',
+      maskRatio: 0.75,
+      patchSize: 16,
+      imgSize: 224,
+      seed: 4,
+    });
     expect(again.mask).toEqual(preview.mask);
-    const other = await studio.services.training.previewMask({ imageId: image.id, strategy: 'block', maskRatio: 0.75, patchSize: 16, imgSize: 224, seed: 5 });
+    const other = await studio.services.training.previewMask({
+      imageId: image.id,
+      strategy: 'block',
+      maskRatio: 0.75,
+      patchSize: 16,
+      imgSize: 224,
+      seed: 5,
+    });
     expect(other.mask).not.toEqual(preview.mask);
   });
 
@@ -142,7 +202,12 @@ describe('training services', () => {
     const runId = started.id;
     // The dialog reopens with the values of the last run started in this project.
     expect((await studio.services.training.defaults(projectId)).last).toEqual(TINY);
-    await expect.poll(() => progress.some((p) => p.runId === runId && p.type === 'step' && p.step >= 3), { timeout: 60_000, interval: 50 }).toBe(true);
+    await expect
+      .poll(() => progress.some((p) => p.runId === runId && p.type === 'step' && p.step >= 3), {
+        timeout: 60_000,
+        interval: 50,
+      })
+      .toBe(true);
     await studio.services.training.pause(runId);
     await until(runId, 'paused');
     const paused = await studio.services.runs.get(runId);
@@ -151,7 +216,10 @@ describe('training services', () => {
 
     await studio.services.training.resume(runId);
     await until(runId, 'completed');
-    const [loss, val] = await studio.services.runs.metrics(runId, { names: ['train_loss', 'val_loss'], maxPoints: 4000 });
+    const [loss, val] = await studio.services.runs.metrics(runId, {
+      names: ['train_loss', 'val_loss'],
+      maxPoints: 4000,
+    });
     expect(loss!.steps).toEqual([...Array(12)].map((_, i) => i + 1));
     expect(val!.values.length).toBeGreaterThan(0);
     const step = progress.find((p) => p.runId === runId && p.type === 'step');
@@ -159,7 +227,9 @@ describe('training services', () => {
     expect((step as { rssBytes: number }).rssBytes).toBeGreaterThan(0);
     // Measured before it started (the warm-up test above): its ETA starts from the warm-up, then
     // follows its own pace once 3 steps are timed.
-    const steps = progress.filter((p): p is Extract<TrainingProgress, { type: 'step' }> => p.runId === runId && p.type === 'step');
+    const steps = progress.filter(
+      (p): p is Extract<TrainingProgress, { type: 'step' }> => p.runId === runId && p.type === 'step',
+    );
     expect(steps[0]).toMatchObject({ step: 1, etaBasis: 'warm-up', etaMeasuredSteps: 0 });
     expect(steps.some((p) => p.etaBasis === 'run' && p.etaMeasuredSteps! >= 3)).toBe(true);
     expect(steps.at(-1)).toMatchObject({ step: 12, etaSeconds: 0 });
@@ -167,7 +237,12 @@ describe('training services', () => {
     const grid = await studio.services.runs.reconstruction(runId);
     expect(grid).toMatchObject({ runId, step: 12, dataUrl: expect.stringMatching(/^data:image\/png;base64,/) });
     const [history] = await studio.services.runs.list(projectId);
-    expect(history).toMatchObject({ id: runId, status: 'completed', step: 12, recipe: { imgSize: 32, patchSize: 8, maskRatio: 0.75 } });
+    expect(history).toMatchObject({
+      id: runId,
+      status: 'completed',
+      step: 12,
+      recipe: { imgSize: 32, patchSize: 8, maskRatio: 0.75 },
+    });
     expect(history!.finalTrainLoss).toBeGreaterThan(0);
 
     const checkpoints = studio.workspace.runs.checkpoints(runId).map((c) => c.path);
@@ -175,7 +250,9 @@ describe('training services', () => {
     await studio.services.runs.remove(runId);
     for (const file of checkpoints) expect(fs.existsSync(file)).toBe(false);
     expect(fs.existsSync(runFolder(studio.workspace.projectDir(projectId), runId))).toBe(false);
-    await expect(Promise.resolve().then(() => studio.services.runs.get(runId))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(Promise.resolve().then(() => studio.services.runs.get(runId))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     expect(changes.at(-1)).toMatchObject({ runId, status: 'deleted' });
   }, 120_000);
 });

@@ -89,7 +89,8 @@ export class StudioTraining {
         const run = this.workspace.runs.get(runId);
         if (this.processes.isActive(runId)) throw new StudioError('CONFLICT', `run ${runId} is already running`);
         if (run.status === 'completed') throw new StudioError('CONFLICT', `run ${runId} is already completed`);
-        if (!this.workspace.runs.latestCheckpoint(runId)) throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
+        if (!this.workspace.runs.latestCheckpoint(runId))
+          throw new StudioError('CONFLICT', `run ${runId} has no checkpoint to resume from; start a new run`);
         this.processes.launchRun(runId, { resume: true });
         return this.summary(runId);
       },
@@ -103,7 +104,8 @@ export class StudioTraining {
         return this.summaries(this.workspace.runs.list(projectId).filter((run) => run.kind === 'pretrain'));
       },
       get: (runId) => this.summary(runId),
-      metrics: (runId, query) => this.metrics(runId, query?.names ?? ['train_loss', 'val_loss', 'lr'], query?.maxPoints ?? 4000),
+      metrics: (runId, query) =>
+        this.metrics(runId, query?.names ?? ['train_loss', 'val_loss', 'lr'], query?.maxPoints ?? 4000),
       reconstruction: (runId) => this.reconstruction(runId),
       remove: (runId) => this.remove(runId),
     },
@@ -151,7 +153,9 @@ export class StudioTraining {
       domainRecipes,
       last: lastRecipe(this.workspace.projects.settings(projectId)[LAST_RECIPE]),
       help: RECIPE_HELP,
-      lrRules: Object.fromEntries(LR_RULES.map((rule) => [rule, { blr: DEFAULT_BLR[rule], formula: LR_RULE_FORMULAS[rule] }])) as RecipeDefaults['lrRules'],
+      lrRules: Object.fromEntries(
+        LR_RULES.map((rule) => [rule, { blr: DEFAULT_BLR[rule], formula: LR_RULE_FORMULAS[rule] }]),
+      ) as RecipeDefaults['lrRules'],
       dataset: {
         usable: data.trainImageIds.length + data.valImageIds.length,
         channels: data.channels,
@@ -160,7 +164,13 @@ export class StudioTraining {
         excluded: data.excluded,
         conversions: data.channelPlan?.conversions ?? {},
         excludedClasses: data.excludedClasses ?? [],
-        ...(volumes > 0 && { volumes: { count: volumes, sampling: data.channelPlan?.volume ?? DEFAULT_VOLUME_SAMPLING, ...(data.samples && { samples: data.samples }) } }),
+        ...(volumes > 0 && {
+          volumes: {
+            count: volumes,
+            sampling: data.channelPlan?.volume ?? DEFAULT_VOLUME_SAMPLING,
+            ...(data.samples && { samples: data.samples }),
+          },
+        }),
       },
       memoryBytes: os.totalmem(),
     };
@@ -170,14 +180,26 @@ export class StudioTraining {
     const plan = buildPretrainPlan(this.workspace, projectId, recipe);
     const memory = estimateTrainingMemory(plan.recipe);
     if (memory.totalBytes > os.totalmem() * MEMORY_SHARE) {
-      throw new StudioError('INVALID_ARGUMENT', memoryError(plan.recipe.batchSize, memory.totalBytes, { totalBytes: os.totalmem(), share: MEMORY_SHARE }).message);
+      throw new StudioError(
+        'INVALID_ARGUMENT',
+        memoryError(plan.recipe.batchSize, memory.totalBytes, { totalBytes: os.totalmem(), share: MEMORY_SHARE })
+          .message,
+      );
     }
     return plan;
   }
 
   private check(projectId: number, draft: RecipeDraft): RecipeCheck {
     const parsed = parseDraft(draft);
-    const unchecked = { stepsPerEpoch: null, totalSteps: null, parameters: null, learningRate: null, memory: null, init: null, time: null };
+    const unchecked = {
+      stepsPerEpoch: null,
+      totalSteps: null,
+      parameters: null,
+      learningRate: null,
+      memory: null,
+      init: null,
+      time: null,
+    };
     if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors, ...unchecked };
     let plan: PretrainPlan;
     try {
@@ -192,7 +214,9 @@ export class StudioTraining {
     const measured = this.#measured.get(costKey(projectId, plan));
     return {
       ok: fits,
-      errors: fits ? [] : [memoryError(plan.recipe.batchSize, memory.totalBytes, { totalBytes: os.totalmem(), share: MEMORY_SHARE })],
+      errors: fits
+        ? []
+        : [memoryError(plan.recipe.batchSize, memory.totalBytes, { totalBytes: os.totalmem(), share: MEMORY_SHARE })],
       stepsPerEpoch: plan.stepsPerEpoch,
       totalSteps: plan.recipe.totalSteps,
       parameters: memory.parameters,
@@ -205,7 +229,11 @@ export class StudioTraining {
 
   private async previewMask(query: Parameters<StudioImpl['training']['previewMask']>[0]): Promise<MaskPreview> {
     const file = this.workspace.thumbnailFile(query.imageId);
-    if (!file) throw new StudioError('NOT_FOUND', `image ${query.imageId} has no picture to preview (it failed to import or was removed)`);
+    if (!file)
+      throw new StudioError(
+        'NOT_FOUND',
+        `image ${query.imageId} has no picture to preview (it failed to import or was removed)`,
+      );
     return renderMaskPreview(file, query);
   }
 
@@ -257,8 +285,13 @@ export class StudioTraining {
 
   private remove(runId: number): void {
     const run = this.workspace.runs.get(runId);
-    if (this.processes.isActive(runId)) throw new StudioError('CONFLICT', `run ${runId} is running: stop it before deleting it`);
-    if (run.status === 'running') throw new StudioError('CONFLICT', `run ${runId} is training in another process: stop it there before deleting it`);
+    if (this.processes.isActive(runId))
+      throw new StudioError('CONFLICT', `run ${runId} is running: stop it before deleting it`);
+    if (run.status === 'running')
+      throw new StudioError(
+        'CONFLICT',
+        `run ${runId} is training in another process: stop it there before deleting it`,
+      );
     const projectDir = this.workspace.projectDir(run.projectId);
     const checkpoints = this.workspace.runs.checkpoints(runId);
     this.workspace.runs.remove(runId);

@@ -21,7 +21,7 @@ export function syntheticSource(options: SyntheticOptions): BatchSource {
       const images = new Float32Array(batchSize * channels * plane);
       for (let b = 0; b < batchSize; b++) {
         const angle = rng.uniformIn(0, Math.PI);
-        const frequency = rng.uniformIn(1.5, 4) * (2 * Math.PI) / imgSize;
+        const frequency = (rng.uniformIn(1.5, 4) * (2 * Math.PI)) / imgSize;
         const phase = rng.uniformIn(0, 2 * Math.PI);
         const blobY = rng.uniformIn(0.2, 0.8) * imgSize;
         const blobX = rng.uniformIn(0.2, 0.8) * imgSize;
@@ -33,7 +33,8 @@ export function syntheticSource(options: SyntheticOptions): BatchSource {
             const grating = Math.sin(frequency * (x * cos + y * sin) + phase);
             const blob = Math.exp(-((y - blobY) ** 2 + (x - blobX) ** 2) / (2 * blobRadius * blobRadius));
             for (let c = 0; c < channels; c++) {
-              images[(b * channels + c) * plane + y * imgSize + x] = gains[c]! * grating + (c % 2 === 0 ? 1 : -1) * 1.5 * blob;
+              images[(b * channels + c) * plane + y * imgSize + x] =
+                gains[c]! * grating + (c % 2 === 0 ? 1 : -1) * 1.5 * blob;
             }
           }
         }

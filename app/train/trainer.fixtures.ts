@@ -5,7 +5,11 @@ import type { MaeTrainer, StepMetrics } from './trainer';
  * Trains to step `until` as `executePretrain` does: `advance` step by step, then the losses still
  * on the device read (`flushLosses`) before anything looks at the weights or writes a checkpoint.
  */
-export async function trainTo(trainer: MaeTrainer, until: number, onMetrics: (metrics: StepMetrics) => void = () => {}): Promise<void> {
+export async function trainTo(
+  trainer: MaeTrainer,
+  until: number,
+  onMetrics: (metrics: StepMetrics) => void = () => {},
+): Promise<void> {
   while (trainer.step < until) (await trainer.advance()).forEach(onMetrics);
   (await trainer.flushLosses()).forEach(onMetrics);
 }

@@ -16,7 +16,19 @@ afterAll(async () => Promise.all(directories.map((d) => rm(d, { recursive: true,
 
 /** 16×16 images, 4×4 patches, 3 channels: a few ms per step on the cpu backend. */
 const SMALL: Partial<TrainConfig> = {
-  model: { imgSize: 16, patchSize: 4, inChans: 3, embedDim: 32, depth: 2, numHeads: 2, decoderEmbedDim: 32, decoderDepth: 1, decoderNumHeads: 2, mlpRatio: 4, normPixLoss: false },
+  model: {
+    imgSize: 16,
+    patchSize: 4,
+    inChans: 3,
+    embedDim: 32,
+    depth: 2,
+    numHeads: 2,
+    decoderEmbedDim: 32,
+    decoderDepth: 1,
+    decoderNumHeads: 2,
+    mlpRatio: 4,
+    normPixLoss: false,
+  },
   batchSize: 8,
   totalSteps: 60,
   warmupSteps: 5,
@@ -79,7 +91,10 @@ describe('MaeTrainer', () => {
     };
     const trainer = MaeTrainer.create(SMALL, poisoned);
     const before = trainer.model.params.get('decoder_pred.weight')!.dataSync().slice();
-    const failure = await trainer.advance().then(() => null, (error: unknown) => error);
+    const failure = await trainer.advance().then(
+      () => null,
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(NonFiniteLossError);
     expect((failure as NonFiniteLossError).message).toMatch(/^training diverged at step 1: the loss is NaN/);
     expect(trainer.step).toBe(0);

@@ -123,10 +123,20 @@ export class MaeTrainer {
   /** A fresh run: seeded init, seeded data and mask streams. */
   static create(input: Partial<TrainConfig>, source: BatchSource): MaeTrainer {
     const config = validateTrainConfig(input);
-    if (!gradientsRegistered()) throw new Error('TF.js gradients are not registered: call selectBackend() (or ensureGradients()) before training');
+    if (!gradientsRegistered())
+      throw new Error(
+        'TF.js gradients are not registered: call selectBackend() (or ensureGradients()) before training',
+      );
     const model = createMae(config.model, config.seed);
     const optimizer = new AdamW(model.params, config);
-    return new MaeTrainer(config, model, optimizer, source, Rng.fromSeed(config.seed, RNG_STREAMS.data), Rng.fromSeed(config.seed, RNG_STREAMS.mask));
+    return new MaeTrainer(
+      config,
+      model,
+      optimizer,
+      source,
+      Rng.fromSeed(config.seed, RNG_STREAMS.data),
+      Rng.fromSeed(config.seed, RNG_STREAMS.mask),
+    );
   }
 
   /** Continues a run from a checkpoint written by `saveCheckpoint`. */
@@ -169,7 +179,11 @@ export class MaeTrainer {
 
   /** One optimizer step over `accumSteps` micro-batches, its loss read now. Throws `NonFiniteLossError`. */
   async trainStep(): Promise<StepMetrics> {
-    if (this.pending.length > 0) throw new Error(`steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} ` + `have unread losses: call flushLosses() before trainStep()`);
+    if (this.pending.length > 0)
+      throw new Error(
+        `steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} ` +
+          `have unread losses: call flushLosses() before trainStep()`,
+      );
     return (await this.runStep(false))!;
   }
 
@@ -183,7 +197,10 @@ export class MaeTrainer {
   async advance(): Promise<StepMetrics[]> {
     if (!this.defersLossReads) return [await this.trainStep()];
     await this.runStep(true);
-    const due = this.pending.length >= this.lossReads.everySteps || performance.now() - this.intervalStart >= this.lossReads.everyMs || this.step >= this.config.totalSteps;
+    const due =
+      this.pending.length >= this.lossReads.everySteps ||
+      performance.now() - this.intervalStart >= this.lossReads.everyMs ||
+      this.step >= this.config.totalSteps;
     return due ? this.flushLosses() : [];
   }
 
@@ -200,7 +217,7 @@ export class MaeTrainer {
     let values: Float32Array;
     try {
       const all = tf.tidy(() => tf.concat(pending.flatMap((step) => step.losses.map((loss) => tf.reshape(loss, [1])))));
-      values = await all.data() as Float32Array;
+      values = (await all.data()) as Float32Array;
       all.dispose();
     } finally {
       tf.dispose(pending.flatMap((step) => step.losses));
@@ -208,7 +225,9 @@ export class MaeTrainer {
     const msPerStep = (performance.now() - this.intervalStart) / pending.length;
     const metrics: StepMetrics[] = [];
     let index = 0;
-    const found = ` (found when the losses up to step ${pending.at(-1)!.step} ` + `were read; no checkpoint is written from the weights after it)`;
+    const found =
+      ` (found when the losses up to step ${pending.at(-1)!.step} ` +
+      `were read; no checkpoint is written from the weights after it)`;
     for (const { step, lr } of pending) {
       let lossSum = 0;
       for (let micro = 0; micro < accumSteps; micro++) {
@@ -217,7 +236,13 @@ export class MaeTrainer {
         lossSum += loss;
       }
       this.lastLoss = lossSum / accumSteps;
-      metrics.push({ step, loss: this.lastLoss, lr, msPerStep, imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep });
+      metrics.push({
+        step,
+        loss: this.lastLoss,
+        lr,
+        msPerStep,
+        imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep,
+      });
     }
     return metrics;
   }
@@ -239,15 +264,28 @@ export class MaeTrainer {
         this.checkBatch(batch);
         const masks = masksForModel(this.config.model, maskStrategy, { batchSize, maskRatio }, this.maskRng);
         // The domain recipe's input and targets (the plain MAE: the batch itself), made on the host.
-        const shape = { batchSize: batch.batchSize, channels: batch.channels, height: batch.height, width: batch.width };
+        const shape = {
+          batchSize: batch.batchSize,
+          channels: batch.channels,
+          height: batch.height,
+          width: batch.width,
+        };
         const { patchSize } = this.config.model;
-        const { input: imgs, targets } = recipeTensors(recipeBatch(this.config.domainRecipe, batch.images, shape, patchSize), shape, patchSize);
+        const { input: imgs, targets } = recipeTensors(
+          recipeBatch(this.config.domainRecipe, batch.images, shape, patchSize),
+          shape,
+          patchSize,
+        );
         // The loss is divided by accumSteps so the summed gradients are the mean (as the reference).
-        const { value, grads } = tf.variableGrads(() => tf.div(forwardMae(this.model, imgs, masks, targets).loss, accumSteps) as tf.Scalar, variables);
+        const { value, grads } = tf.variableGrads(
+          () => tf.div(forwardMae(this.model, imgs, masks, targets).loss, accumSteps) as tf.Scalar,
+          variables,
+        );
         imgs.dispose();
         disposeRecipeTensors(targets);
         const ordered = variables.map((variable) => grads[variable.name]!);
-        if (defer) deferred.push(value); // stays on the GPU until the logging interval ends
+        if (defer)
+          deferred.push(value); // stays on the GPU until the logging interval ends
         else {
           const loss = (await value.data())[0]! * accumSteps;
           value.dispose();
@@ -297,20 +335,35 @@ export class MaeTrainer {
     }
     this.lastLoss = lossSum / accumSteps;
     const msPerStep = performance.now() - started;
-    return { step: this.step, loss: this.lastLoss, lr, msPerStep, imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep };
+    return {
+      step: this.step,
+      loss: this.lastLoss,
+      lr,
+      msPerStep,
+      imagesPerSecond: (batchSize * accumSteps * 1000) / msPerStep,
+    };
   }
 
   /** Writes weights, moments, step, schedule and RNG states atomically (see app/mae/weights/safetensors.ts). */
   async saveCheckpoint(path: string): Promise<void> {
-    if (this.pending.length > 0) { // the guarantee `advance` gives: no checkpoint past an unread loss
-      throw new Error(`steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} ` + `have unread losses: call flushLosses() before saveCheckpoint()`);
+    if (this.pending.length > 0) {
+      // the guarantee `advance` gives: no checkpoint past an unread loss
+      throw new Error(
+        `steps ${this.pending[0]!.step}–${this.pending.at(-1)!.step} ` +
+          `have unread losses: call flushLosses() before saveCheckpoint()`,
+      );
     }
     const tensors = new Map<string, NamedTensor>();
     const collect = async (variables: Map<string, tf.Variable>, prefix: string): Promise<void> => {
       for (const [name, variable] of variables) {
         const data = (await variable.data()) as Float32Array;
         // Never write a poisoned state over the last good checkpoint.
-        if (!data.every(Number.isFinite)) throw new NonFiniteLossError(this.step, `${prefix}${name} holds NaN or infinite values`, learningRateAt(Math.max(0, this.step - 1), this.schedule));
+        if (!data.every(Number.isFinite))
+          throw new NonFiniteLossError(
+            this.step,
+            `${prefix}${name} holds NaN or infinite values`,
+            learningRateAt(Math.max(0, this.step - 1), this.schedule),
+          );
         tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
       }
     };
@@ -345,17 +398,30 @@ export class MaeTrainer {
     const limit = adapter ? largestBatchForAdapter(model, maskRatio, adapter) : 0;
     // Past the per-buffer limit, the limit says which batch fits; else total memory ran out: halve.
     const fits = Math.max(1, limit > 0 && limit < batchSize ? limit : Math.floor(batchSize / 2));
-    return `${gpuError} at step ${this.step + 1} with batch ${batchSize}; batch ${fits} fits this GPU` +
-      ` (set accumSteps ${Math.ceil((batchSize * accumSteps) / fits)} to keep the effective batch)`;
+    return (
+      `${gpuError} at step ${this.step + 1} with batch ${batchSize}; batch ${fits} fits this GPU` +
+      ` (set accumSteps ${Math.ceil((batchSize * accumSteps) / fits)} to keep the effective batch)`
+    );
   }
 
   private checkBatch(batch: Batch): void {
     const { imgSize, inChans } = this.config.model;
-    if (batch.batchSize !== this.config.batchSize || batch.channels !== inChans || batch.height !== imgSize || batch.width !== imgSize) {
-      throw new Error(`batch source gave [${batch.batchSize}, ${batch.channels}, ${batch.height}, ${batch.width}], ` + `the model needs [${this.config.batchSize}, ${inChans}, ${imgSize}, ${imgSize}]`);
+    if (
+      batch.batchSize !== this.config.batchSize ||
+      batch.channels !== inChans ||
+      batch.height !== imgSize ||
+      batch.width !== imgSize
+    ) {
+      throw new Error(
+        `batch source gave [${batch.batchSize}, ${batch.channels}, ${batch.height}, ${batch.width}], ` +
+          `the model needs [${this.config.batchSize}, ${inChans}, ${imgSize}, ${imgSize}]`,
+      );
     }
     if (batch.images.length !== batch.batchSize * batch.channels * batch.height * batch.width) {
-      throw new Error(`batch holds ${batch.images.length} values, its shape ` + `needs ${batch.batchSize * batch.channels * batch.height * batch.width}`);
+      throw new Error(
+        `batch holds ${batch.images.length} values, its shape ` +
+          `needs ${batch.batchSize * batch.channels * batch.height * batch.width}`,
+      );
     }
   }
 }

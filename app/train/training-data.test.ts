@@ -23,7 +23,14 @@ beforeAll(async () => {
   data = temporaryFolder();
   workspaceDir = temporaryFolder('mae-workspace-');
   for (let index = 0; index < 10; index++) {
-    await writeFixture(path.join(data.dir, 'all', `${index}.png`), { format: 'png', bitDepth: 8, channels: 3, width: 96, height: 80, seed: index });
+    await writeFixture(path.join(data.dir, 'all', `${index}.png`), {
+      format: 'png',
+      bitDepth: 8,
+      channels: 3,
+      width: 96,
+      height: 80,
+      seed: index,
+    });
   }
   const studio = new Studio(workspaceDir.dir);
   projectId = studio.workspace.projects.create('cached', 'general').id;
@@ -83,7 +90,12 @@ describe('pretraining from the decoded cache', () => {
       expect(usage.bytes).toBeGreaterThan(7 * 72 * 86 * 3); // 96×80 RGB stored at 86×72
       const runs = await studio.services.runs.list(projectId);
       expect(runs.every((run) => typeof run.dataWaitShare === 'number')).toBe(true); // the recipe panel's "bound by"
-      expect(await studio.services.curation.deleteTrainingCache(projectId)).toEqual({ projectId, bytes: 0, shards: 0, samples: 0 });
+      expect(await studio.services.curation.deleteTrainingCache(projectId)).toEqual({
+        projectId,
+        bytes: 0,
+        shards: 0,
+        samples: 0,
+      });
     } finally {
       await studio.close();
     }

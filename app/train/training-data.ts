@@ -36,19 +36,38 @@ export async function openTrainingData(options: TrainingDataOptions): Promise<Tr
   const transform = plan.data.transform;
   const bitDepths = new Set(entries.map((entry) => entry.bitDepth));
   if (!transform && bitDepths.size > 1) {
-    throw new Error(`this run was planned before channel plans and mixes ${[...bitDepths].join(' and ')}-bit images; start a new run`);
+    throw new Error(
+      `this run was planned before channel plans and mixes ${[...bitDepths].join(' and ')}-bit images; start a new run`,
+    );
   }
   const normalisation = normalisationOf(transform, entries[0]?.bitDepth ?? 8, plan.data.mean, plan.data.std);
   if (normalisation.inverse.some((inverse) => !(Number.isFinite(inverse) && inverse > 0))) {
-    throw new Error(`the run's normalisation has a spread that is not ` + `positive: ${JSON.stringify(transform?.spread ?? plan.data.std)}`);
+    throw new Error(
+      `the run's normalisation has a spread that is not ` +
+        `positive: ${JSON.stringify(transform?.spread ?? plan.data.std)}`,
+    );
   }
   let prepared: PrepareProgress | null = null;
   let records;
   if (options.cache !== false) {
-    const cache = await prepareTrainingCache({ projectDir: options.projectDir, entries, side, ...(transform && { transform }), ...(options.onPrepare && { onProgress: options.onPrepare }), ...(options.signal && { signal: options.signal }) });
+    const cache = await prepareTrainingCache({
+      projectDir: options.projectDir,
+      entries,
+      side,
+      ...(transform && { transform }),
+      ...(options.onPrepare && { onProgress: options.onPrepare }),
+      ...(options.signal && { signal: options.signal }),
+    });
     prepared = cache.progress;
     records = cache.records;
   }
-  const loader = trainingLoader({ entries, imgSize, side, normalisation, ...(transform && { transform }), ...(records && { records }) });
+  const loader = trainingLoader({
+    entries,
+    imgSize,
+    side,
+    normalisation,
+    ...(transform && { transform }),
+    ...(records && { records }),
+  });
   return { loader, prepared };
 }

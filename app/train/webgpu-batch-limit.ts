@@ -15,25 +15,33 @@ const FLOAT_BYTES = 4;
 export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number): number {
   const numPatches = tokenCount(model); // SatMAE: G·L band-group tokens; CA-MAE: C·L channel tokens of p·p values
   const patchLength = tokenLength(model);
-  const part = (tokens: number, width: number, heads: number): number => Math.max(
-    heads * tokens * tokens, // attention scores and their softmax
-    tokens * width * model.mlpRatio, // the MLP's hidden layer
-    tokens * 3 * width, // qkv
-  );
+  const part = (tokens: number, width: number, heads: number): number =>
+    Math.max(
+      heads * tokens * tokens, // attention scores and their softmax
+      tokens * width * model.mlpRatio, // the MLP's hidden layer
+      tokens * 3 * width, // qkv
+    );
   // SatMAE keeps the same count of tokens in every band group.
   const groups = model.groupedBands?.groups.length ?? 1;
   const encoderTokens = 1 + groups * keepCount(numPatches / groups, maskRatio);
   const decoderTokens = 1 + numPatches;
-  return FLOAT_BYTES * Math.max(
-    part(encoderTokens, model.embedDim, model.numHeads),
-    part(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads),
-    (numPatches / groups) * patchLength, // patches, targets, prediction (SatMAE: [L, C·p·p])
-    model.fourierLossWeight ? numPatches * numPatches : 0, // CA-MAE Fourier term: the unshuffle matrix
+  return (
+    FLOAT_BYTES *
+    Math.max(
+      part(encoderTokens, model.embedDim, model.numHeads),
+      part(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads),
+      (numPatches / groups) * patchLength, // patches, targets, prediction (SatMAE: [L, C·p·p])
+      model.fourierLossWeight ? numPatches * numPatches : 0, // CA-MAE Fourier term: the unshuffle matrix
+    )
   );
 }
 
 /** The largest batch whose largest tensor fits one buffer of the adapter (at least 0). */
-export function largestBatchForAdapter(model: MaeConfig, maskRatio: number, adapter: Pick<WebGpuAdapter, 'maxBufferSize' | 'maxStorageBufferBindingSize'>): number {
+export function largestBatchForAdapter(
+  model: MaeConfig,
+  maskRatio: number,
+  adapter: Pick<WebGpuAdapter, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
+): number {
   const limit = Math.min(adapter.maxBufferSize, adapter.maxStorageBufferBindingSize);
   return Math.floor(limit / largestTensorBytesPerImage(model, maskRatio));
 }

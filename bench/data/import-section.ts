@@ -72,7 +72,10 @@ async function importChild(argv: readonly string[]): Promise<ImportRun> {
     });
     const cpu = process.cpuUsage(cpuBefore);
     const mainMs = mainThreadCpu() - mainBefore;
-    if (result.imported !== dataset.files) throw new Error(`imported ${result.imported} of ${dataset.files} files (${result.errors[0]?.reason ?? 'no error reported'})`);
+    if (result.imported !== dataset.files)
+      throw new Error(
+        `imported ${result.imported} of ${dataset.files} files (${result.errors[0]?.reason ?? 'no error reported'})`,
+      );
     return {
       files: result.imported,
       seconds: result.seconds,
@@ -94,7 +97,9 @@ async function decodeChild(argv: readonly string[]): Promise<DecodeRun> {
   // One libvips thread per image, as during an import: with a file per core in flight that is the
   // faster way (fewer hand-offs), so the ceiling is the higher of the two.
   sharp.concurrency(1);
-  const files = Array.from({ length: Math.min(DECODE_SAMPLE, dataset.files) }, (_, index) => fs.readFileSync(benchFile(dataset.dir, index)));
+  const files = Array.from({ length: Math.min(DECODE_SAMPLE, dataset.files) }, (_, index) =>
+    fs.readFileSync(benchFile(dataset.dir, index)),
+  );
   await decodeImage(files[0]!, 'png'); // loads libvips before the clock starts
   let next = 0;
   const started = performance.now();
@@ -128,25 +133,55 @@ export const importSection: DataSection = {
     const all = os.availableParallelism();
     const ceilings = new Map<number, DecodeRun>();
     const ceilingAt = async (cores: number) => {
-      if (!ceilings.has(cores)) ceilings.set(cores, await best(options.rounds, async () => (await runChild('decode', cores, ['--cores', String(cores), ...dataset])) as DecodeRun));
+      if (!ceilings.has(cores))
+        ceilings.set(
+          cores,
+          await best(
+            options.rounds,
+            async () => (await runChild('decode', cores, ['--cores', String(cores), ...dataset])) as DecodeRun,
+          ),
+        );
       return ceilings.get(cores)!;
     };
     for (const cores of options.cores) {
       // The ceiling is measured right before the import on the same cores, so both see the same load.
       const decode = await ceilingAt(cores);
-      const imported = await best(options.rounds, async () => (await runChild('import', cores, ['--workers', String(cores), ...dataset])) as ImportRun);
-      rows.push(measurement(cores, `import, ${cores} worker thread${cores === 1 ? '' : 's'} ${costs(imported)}`, imported.filesPerSecond, decode.filesPerSecond));
+      const imported = await best(
+        options.rounds,
+        async () => (await runChild('import', cores, ['--workers', String(cores), ...dataset])) as ImportRun,
+      );
+      rows.push(
+        measurement(
+          cores,
+          `import, ${cores} worker thread${cores === 1 ? '' : 's'} ${costs(imported)}`,
+          imported.filesPerSecond,
+          decode.filesPerSecond,
+        ),
+      );
     }
     const ceiling = await ceilingAt(all);
-    const inThread = await best(options.rounds, async () => (await runChild('import', all, ['--workers', '0', ...dataset])) as ImportRun);
-    rows.push(measurement(all, `import in one thread, no workers (as before) ${costs(inThread)}`, inThread.filesPerSecond, ceiling.filesPerSecond));
+    const inThread = await best(
+      options.rounds,
+      async () => (await runChild('import', all, ['--workers', '0', ...dataset])) as ImportRun,
+    );
+    rows.push(
+      measurement(
+        all,
+        `import in one thread, no workers (as before) ${costs(inThread)}`,
+        inThread.filesPerSecond,
+        ceiling.filesPerSecond,
+      ),
+    );
     return rows;
   },
 };
 
 /** CPU per file (all threads), and the importing thread's busy time per file with the cap it sets. */
 function costs(run: ImportRun): string {
-  return `(${run.cpuMsPerFile.toFixed(2)} CPU ms/file; importing thread ${run.mainMsPerFile.toFixed(2)}` + ` CPU ms/file, so at most ${Math.round(1000 / run.mainMsPerFile)} files/s on any cores)`;
+  return (
+    `(${run.cpuMsPerFile.toFixed(2)} CPU ms/file; importing thread ${run.mainMsPerFile.toFixed(2)}` +
+    ` CPU ms/file, so at most ${Math.round(1000 / run.mainMsPerFile)} files/s on any cores)`
+  );
 }
 
 function measurement(cores: number, measured: string, value: number, ceilingValue: number): Measurement {

@@ -50,7 +50,11 @@ export function benchPixels(seed: number): Uint8Array {
   for (let y = 0; y < SIZE; y++) {
     for (let x = 0; x < SIZE; x++) {
       const t = Math.min(1, Math.max(0, 0.5 + (x - SIZE / 2) * dx + (y - SIZE / 2) * dy));
-      let colour = [from[0]! + (to[0]! - from[0]!) * t, from[1]! + (to[1]! - from[1]!) * t, from[2]! + (to[2]! - from[2]!) * t];
+      let colour = [
+        from[0]! + (to[0]! - from[0]!) * t,
+        from[1]! + (to[1]! - from[1]!) * t,
+        from[2]! + (to[2]! - from[2]!) * t,
+      ];
       for (const shape of shapes) {
         const inside = shape.disc
           ? (x - shape.x) ** 2 + (y - shape.y) ** 2 < shape.radius ** 2
@@ -58,7 +62,8 @@ export function benchPixels(seed: number): Uint8Array {
         if (inside) colour = shape.colour;
       }
       const offset = (y * SIZE + x) * 3;
-      for (let channel = 0; channel < 3; channel++) pixels[offset + channel] = colour[channel]! + (next() - 0.5) * noise;
+      for (let channel = 0; channel < 3; channel++)
+        pixels[offset + channel] = colour[channel]! + (next() - 0.5) * noise;
     }
   }
   return pixels;
@@ -79,14 +84,18 @@ export function datasetFolders(options: DatasetOptions): string[] {
 
 /** Writes the files missing from the cached dataset; returns how many were written. */
 export async function ensureDataset(options: DatasetOptions): Promise<number> {
-  const missing = Array.from({ length: options.files }, (_, index) => index).filter((index) => !fs.existsSync(benchFile(options.dir, index)));
+  const missing = Array.from({ length: options.files }, (_, index) => index).filter(
+    (index) => !fs.existsSync(benchFile(options.dir, index)),
+  );
   let next = 0;
   async function worker() {
     while (next < missing.length) {
       const index = missing[next++]!;
       const file = benchFile(options.dir, index);
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      const png = await sharp(benchPixels(index), { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toBuffer();
+      const png = await sharp(benchPixels(index), { raw: { width: SIZE, height: SIZE, channels: 3 } })
+        .png()
+        .toBuffer();
       // Write then rename, so an interrupted run never leaves a half file in the cache.
       fs.writeFileSync(`${file}.partial`, png);
       fs.renameSync(`${file}.partial`, file);

@@ -8,10 +8,20 @@ import path from 'node:path';
 import { prepareTrainingCache } from './prepare';
 
 const [projectDir, imagesDir, side] = process.argv.slice(2);
-const entries = fs.readdirSync(imagesDir!).sort().map((name) => ({
-  path: path.join(imagesDir!, name), sha256: `hash-${name}`, channels: 3, bitDepth: 8,
-}));
+const entries = fs
+  .readdirSync(imagesDir!)
+  .sort()
+  .map((name) => ({
+    path: path.join(imagesDir!, name),
+    sha256: `hash-${name}`,
+    channels: 3,
+    bitDepth: 8,
+  }));
 void prepareTrainingCache({
-  projectDir: projectDir!, entries, side: Number(side), shardBytes: 1, concurrency: 1,
+  projectDir: projectDir!,
+  entries,
+  side: Number(side),
+  shardBytes: 1,
+  concurrency: 1,
   onProgress: (progress) => process.stdout.write(`prepared ${progress.read}\n`),
 }).then(() => process.stdout.write('done\n'));

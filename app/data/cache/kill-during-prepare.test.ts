@@ -30,16 +30,31 @@ beforeAll(async () => {
   childScript = path.resolve('node_modules', '.cache', 'mae-studio', `kill-during-prepare-${process.pid}.mjs`);
   buildSync({
     entryPoints: [path.resolve('app/data/cache/kill-during-prepare.child.ts')],
-    outfile: childScript, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'error',
+    outfile: childScript,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'error',
   });
   entries = [];
   for (let index = 0; index < COUNT; index++) {
     const name = `${String(index).padStart(2, '0')}.png`;
-    const file = await writeFixture(path.join(folder.dir, 'images', name), { format: 'png', bitDepth: 8, channels: 3, width: 200, height: 180, seed: index });
+    const file = await writeFixture(path.join(folder.dir, 'images', name), {
+      format: 'png',
+      bitDepth: 8,
+      channels: 3,
+      width: 200,
+      height: 180,
+      seed: index,
+    });
     const entry = { path: file, sha256: `hash-${name}`, channels: 3, bitDepth: 8 };
     entries.push(entry);
     const sample = await prepareSample(entry, SIDE);
-    expected.set(`hash-${name}#0`, Buffer.from(sample.values.buffer, sample.values.byteOffset, sample.values.byteLength));
+    expected.set(
+      `hash-${name}#0`,
+      Buffer.from(sample.values.buffer, sample.values.byteOffset, sample.values.byteLength),
+    );
   }
 }, 60_000);
 afterAll(() => {
@@ -51,7 +66,8 @@ afterAll(() => {
 function runAndKill(projectDir: string, afterLine: number, delayMs: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [childScript, projectDir, path.join(folder.dir, 'images'), String(SIDE)], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_PATH: path.resolve('node_modules') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_PATH: path.resolve('node_modules') },
     });
     const lines: string[] = [];
     let buffer = '';
@@ -65,7 +81,9 @@ function runAndKill(projectDir: string, afterLine: number, delayMs: number): Pro
         if (lines.length === afterLine) setTimeout(() => child.kill('SIGKILL'), delayMs);
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (signal === 'SIGKILL' || code === 0) resolve(lines);

@@ -34,7 +34,12 @@ export interface WorkerJob {
 export type WorkerReply = { id: number; images: Float32Array } | { id: number; error: string };
 
 /** x = (v − center) · inverse per channel plane, in place. */
-export function normalisePlanes(sample: Float32Array, center: readonly number[], inverse: readonly number[], plane: number): void {
+export function normalisePlanes(
+  sample: Float32Array,
+  center: readonly number[],
+  inverse: readonly number[],
+  plane: number,
+): void {
   for (let c = 0; c < center.length; c++) {
     const offset = center[c]!;
     const factor = inverse[c]!;
@@ -44,8 +49,14 @@ export function normalisePlanes(sample: Float32Array, center: readonly number[],
 
 /** The worker's loop; `port`, `fs`, `resize` and `normalise` are passed in by the thread's source. */
 function loaderWorkerMain(
-  port: { on(event: 'message', listener: (job: WorkerJob) => void): void; postMessage(reply: WorkerReply, transfer?: ArrayBuffer[]): void },
-  files: { openSync(file: string, flags: string): number; readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number },
+  port: {
+    on(event: 'message', listener: (job: WorkerJob) => void): void;
+    postMessage(reply: WorkerReply, transfer?: ArrayBuffer[]): void;
+  },
+  files: {
+    openSync(file: string, flags: string): number;
+    readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
+  },
   resize: typeof resizeBox,
   normalise: typeof normalisePlanes,
 ): void {
@@ -64,15 +75,27 @@ function loaderWorkerMain(
         }
         if (scratch.byteLength < pick.byteLength) scratch = new ArrayBuffer(pick.byteLength);
         const bytes = new Uint8Array(scratch, 0, pick.byteLength);
-        for (let read = 0; read < pick.byteLength;) {
+        for (let read = 0; read < pick.byteLength; ) {
           const got = files.readSync(descriptor, bytes, read, pick.byteLength - read, pick.offset + read);
           if (got === 0) throw new Error(`${pick.file} ends before byte ${pick.offset + pick.byteLength}`);
           read += got;
         }
         const count = pick.channels * pick.height * pick.width;
-        const data = pick.sampleType === 'uint8' ? new Uint8Array(scratch, 0, count) : pick.sampleType === 'uint16' ? new Uint16Array(scratch, 0, count) : new Float32Array(scratch, 0, count);
+        const data =
+          pick.sampleType === 'uint8'
+            ? new Uint8Array(scratch, 0, count)
+            : pick.sampleType === 'uint16'
+              ? new Uint16Array(scratch, 0, count)
+              : new Float32Array(scratch, 0, count);
         const sample = images.subarray(index * channels * plane, (index + 1) * channels * plane);
-        resize({ data, channels: pick.channels, height: pick.height, width: pick.width }, pick.box, job.imgSize, job.imgSize, pick.flip, sample);
+        resize(
+          { data, channels: pick.channels, height: pick.height, width: pick.width },
+          pick.box,
+          job.imgSize,
+          job.imgSize,
+          pick.flip,
+          sample,
+        );
         normalise(sample, job.center, job.inverse, plane);
       });
       port.postMessage({ id: job.id, images }, [images.buffer as ArrayBuffer]);
@@ -88,14 +111,18 @@ export function loaderWorkerSource(): string {
     resizeBox.toString(),
     normalisePlanes.toString(),
     loaderWorkerMain.toString(),
-    `${loaderWorkerMain.name}(require('node:worker_threads').parentPort, ` + `require('node:fs'), ${resizeBox.name}, ${normalisePlanes.name});`,
+    `${loaderWorkerMain.name}(require('node:worker_threads').parentPort, ` +
+      `require('node:fs'), ${resizeBox.name}, ${normalisePlanes.name});`,
   ].join('\n');
 }
 
 /** A started loader thread: `run` sends a job and resolves with its samples. */
 export class LoaderThread {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: (images: Float32Array) => void; reject: (error: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (images: Float32Array) => void; reject: (error: Error) => void }
+  >();
   private nextId = 0;
   private failure: Error | null = null;
 

@@ -21,12 +21,24 @@ let entries: ImageEntry[];
 
 /** RGB 8-bit and RGB 16-bit images brought to grey by luminance (float values), and kept RGB. */
 const TRANSFORM: ChannelTransform = {
-  inputChannels: 3, conversions: { 3: 'keep' }, bands: [0, 1, 2], clip: [null, [10, 240], null], center: [120, 110, 100], spread: [60, 50, 40],
+  inputChannels: 3,
+  conversions: { 3: 'keep' },
+  bands: [0, 1, 2],
+  clip: [null, [10, 240], null],
+  center: [120, 110, 100],
+  spread: [60, 50, 40],
 };
 
 async function entryOf(file: string, spec: FixtureSpec): Promise<ImageEntry> {
   await writeFixture(file, spec);
-  return { path: file, sha256: `hash-of-${path.basename(file)}`, channels: spec.channels, bitDepth: spec.bitDepth, width: spec.width, height: spec.height };
+  return {
+    path: file,
+    sha256: `hash-of-${path.basename(file)}`,
+    channels: spec.channels,
+    bitDepth: spec.bitDepth,
+    width: spec.width,
+    height: spec.height,
+  };
 }
 
 beforeAll(async () => {
@@ -34,7 +46,16 @@ beforeAll(async () => {
   entries = [];
   for (let index = 0; index < 5; index++) {
     const [width, height] = index % 2 === 0 ? [96, 80] : [40, 48];
-    entries.push(await entryOf(path.join(folder.dir, 'images', `${index}.png`), { format: 'png', bitDepth: 8, channels: 3, width, height, seed: index }));
+    entries.push(
+      await entryOf(path.join(folder.dir, 'images', `${index}.png`), {
+        format: 'png',
+        bitDepth: 8,
+        channels: 3,
+        width,
+        height,
+        seed: index,
+      }),
+    );
   }
 });
 afterAll(() => folder.remove());
@@ -47,9 +68,19 @@ function firstDifference(left: Float32Array[], right: Float32Array[]): number {
   return a.findIndex((value, index) => !Object.is(value, b[index]));
 }
 
-async function batches(records: Awaited<ReturnType<typeof prepareTrainingCache>>['records'] | undefined, depth: number, count = 3) {
+async function batches(
+  records: Awaited<ReturnType<typeof prepareTrainingCache>>['records'] | undefined,
+  depth: number,
+  count = 3,
+) {
   const loader = trainingLoader({
-    entries, imgSize: IMG_SIZE, side: SIDE, transform: TRANSFORM, normalisation: normalisationOf(TRANSFORM, 8, [], []), depth, memoryBytes: 0,
+    entries,
+    imgSize: IMG_SIZE,
+    side: SIDE,
+    transform: TRANSFORM,
+    normalisation: normalisationOf(TRANSFORM, 8, [], []),
+    depth,
+    memoryBytes: 0,
     ...(records && { records }),
   });
   const rng = Rng.fromSeed(11, 2);
@@ -93,7 +124,12 @@ describe('the training loader', () => {
     // Another size or channel plan never reads these samples.
     const otherSide = await prepareTrainingCache({ projectDir: project, entries, side: 40, transform: TRANSFORM });
     expect(otherSide.progress.read).toBe(5);
-    const otherPlan = await prepareTrainingCache({ projectDir: project, entries, side: SIDE, transform: { ...TRANSFORM, clip: [null, null, null] } });
+    const otherPlan = await prepareTrainingCache({
+      projectDir: project,
+      entries,
+      side: SIDE,
+      transform: { ...TRANSFORM, clip: [null, null, null] },
+    });
     expect(otherPlan.progress.read).toBe(5);
     deleteCache(project);
     expect(cacheUsage(project)).toEqual({ bytes: 0, shards: 0, samples: 0 });
@@ -113,15 +149,33 @@ describe('the training loader', () => {
     const fromCache = await batches(after.records, 2, 6);
     const fromFiles = await batches(undefined, 0, 6);
     expect(firstDifference(fromCache.result, fromFiles.result)).toBe(-1);
-    expect(Buffer.from((await prepareSample(changed, SIDE, TRANSFORM)).values).equals(Buffer.from(before.values))).toBe(false);
+    expect(Buffer.from((await prepareSample(changed, SIDE, TRANSFORM)).values).equals(Buffer.from(before.values))).toBe(
+      false,
+    );
   });
 
   it('keeps 16-bit samples as uint16 and plans that make floats as float32', async () => {
     const project = path.join(folder.dir, 'project-d');
-    const deep = [await entryOf(path.join(folder.dir, 'deep', 'a.png'), { format: 'png', bitDepth: 16, channels: 3, width: 90, height: 90, seed: 2 })];
+    const deep = [
+      await entryOf(path.join(folder.dir, 'deep', 'a.png'), {
+        format: 'png',
+        bitDepth: 16,
+        channels: 3,
+        width: 90,
+        height: 90,
+        seed: 2,
+      }),
+    ];
     const kept = await prepareTrainingCache({ projectDir: project, entries: deep, side: SIDE, transform: TRANSFORM });
     expect(kept.records[0]).toMatchObject({ sampleType: 'uint16', height: 72, width: 72 });
-    const luminance: ChannelTransform = { inputChannels: 1, conversions: { 3: 'luminance' }, bands: [0], clip: [null], center: [30000], spread: [9000] };
+    const luminance: ChannelTransform = {
+      inputChannels: 1,
+      conversions: { 3: 'luminance' },
+      bands: [0],
+      clip: [null],
+      center: [30000],
+      spread: [9000],
+    };
     const grey = await prepareTrainingCache({ projectDir: project, entries: deep, side: SIDE, transform: luminance });
     expect(grey.records[0]).toMatchObject({ sampleType: 'float32', channels: 1 });
   });

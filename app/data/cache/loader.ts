@@ -109,7 +109,10 @@ export function trainingLoader(options: LoaderOptions): TrainingLoader {
     const sample = await prepareSample(entry, side, transform);
     const expected = sizeOf(pick.index, undefined);
     if (sample.height !== expected.height || sample.width !== expected.width) {
-      throw new Error(`${entry.path}: is ${sample.width}×${sample.height} after preparing, the dataset ` + `says ${expected.width}×${expected.height}; the file changed since import: import it again`);
+      throw new Error(
+        `${entry.path}: is ${sample.width}×${sample.height} after preparing, the dataset ` +
+          `says ${expected.width}×${expected.height}; the file changed since import: import it again`,
+      );
     }
     memory.set(key, sample);
     return sample;
@@ -118,22 +121,40 @@ export function trainingLoader(options: LoaderOptions): TrainingLoader {
   const assemble = async (picks: Pick[]): Promise<Batch> => {
     const images = new Float32Array(picks.length * channels * plane);
     const cached = picks.flatMap((pick, b) => (records[pick.index] ? [b] : []));
-    const threaded = cached.length > 0
-      ? thread!.run({
-        imgSize, center: normalisation.center, inverse: normalisation.inverse,
-        picks: cached.map((b) => ({ ...withoutKey(records[picks[b]!.index]!), box: picks[b]!.box, flip: picks[b]!.flip })),
-      })
-      : null;
-    await Promise.all(picks.map(async (pick, b) => {
-      if (records[pick.index]) return;
-      const sample = await fromFile(pick);
-      const out = images.subarray(b * channels * plane, (b + 1) * channels * plane);
-      resizeBox({ data: sample.values, channels: sample.channels, height: sample.height, width: sample.width }, pick.box, imgSize, imgSize, pick.flip, out);
-      normalisePlanes(out, normalisation.center, normalisation.inverse, plane);
-    }));
+    const threaded =
+      cached.length > 0
+        ? thread!.run({
+            imgSize,
+            center: normalisation.center,
+            inverse: normalisation.inverse,
+            picks: cached.map((b) => ({
+              ...withoutKey(records[picks[b]!.index]!),
+              box: picks[b]!.box,
+              flip: picks[b]!.flip,
+            })),
+          })
+        : null;
+    await Promise.all(
+      picks.map(async (pick, b) => {
+        if (records[pick.index]) return;
+        const sample = await fromFile(pick);
+        const out = images.subarray(b * channels * plane, (b + 1) * channels * plane);
+        resizeBox(
+          { data: sample.values, channels: sample.channels, height: sample.height, width: sample.width },
+          pick.box,
+          imgSize,
+          imgSize,
+          pick.flip,
+          out,
+        );
+        normalisePlanes(out, normalisation.center, normalisation.inverse, plane);
+      }),
+    );
     if (threaded) {
       const done = await threaded;
-      cached.forEach((b, k) => images.set(done.subarray(k * channels * plane, (k + 1) * channels * plane), b * channels * plane));
+      cached.forEach((b, k) =>
+        images.set(done.subarray(k * channels * plane, (k + 1) * channels * plane), b * channels * plane),
+      );
     }
     return { images, batchSize: picks.length, channels, height: imgSize, width: imgSize };
   };
@@ -187,7 +208,15 @@ function stateKey(state: RngState): string {
 }
 
 function withoutKey(record: PlacedRecord) {
-  return { file: record.file, offset: record.offset, byteLength: record.byteLength, channels: record.channels, height: record.height, width: record.width, sampleType: record.sampleType };
+  return {
+    file: record.file,
+    offset: record.offset,
+    byteLength: record.byteLength,
+    channels: record.channels,
+    height: record.height,
+    width: record.width,
+    sampleType: record.sampleType,
+  };
 }
 
 /** A byte-budgeted LRU of prepared samples (Map iteration order is recency). */
@@ -199,7 +228,10 @@ class PreparedMemory {
 
   get(key: string): PreparedSample | undefined {
     const sample = this.samples.get(key);
-    if (sample) { this.samples.delete(key); this.samples.set(key, sample); }
+    if (sample) {
+      this.samples.delete(key);
+      this.samples.set(key, sample);
+    }
     return sample;
   }
 

@@ -53,10 +53,19 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
   const progress: PrepareProgress = { done: 0, total: entries.length, read: 0, changed: 0 };
   const todo: number[] = [];
   for (const [index, entry] of entries.entries()) {
-    if (entry.huge) { progress.done += 1; continue; }
+    if (entry.huge) {
+      progress.done += 1;
+      continue;
+    }
     const record = stored.get(recordKey(entry.sha256, entry.path, sampleKey(entry)));
     const stat = statOrNull(entry.path);
-    if (record && stat && record.path === entry.path && record.sizeBytes === stat.size && record.mtimeMs === stat.mtimeMs) {
+    if (
+      record &&
+      stat &&
+      record.path === entry.path &&
+      record.sizeBytes === stat.size &&
+      record.mtimeMs === stat.mtimeMs
+    ) {
       records[index] = record;
       progress.done += 1;
     } else {
@@ -77,10 +86,21 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
       written += 1;
       const entry = entries[index]!;
       writer ??= new ShardWriter(folder);
-      records[index] = writer.append({ key: recordKey(entry.sha256, entry.path, sampleKey(entry)), path: entry.path, sizeBytes: stat.size, mtimeMs: stat.mtimeMs }, sample);
+      records[index] = writer.append(
+        {
+          key: recordKey(entry.sha256, entry.path, sampleKey(entry)),
+          path: entry.path,
+          sizeBytes: stat.size,
+          mtimeMs: stat.mtimeMs,
+        },
+        sample,
+      );
       progress.done += 1;
       progress.read += 1;
-      if (writer.size >= (options.shardBytes ?? SHARD_BYTES)) { writer.finish(); writer = null; }
+      if (writer.size >= (options.shardBytes ?? SHARD_BYTES)) {
+        writer.finish();
+        writer = null;
+      }
       options.onProgress?.({ ...progress });
     }
   };

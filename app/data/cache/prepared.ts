@@ -51,7 +51,12 @@ export interface Normalisation {
  * The normalisation of a run: the plan's (v − center) / spread, or for runs planned before the
  * channel plan v / (2^bitDepth − 1), then (x − mean) / std, written as one affine map.
  */
-export function normalisationOf(transform: ChannelTransform | undefined, bitDepth: number, mean: readonly number[], std: readonly number[]): Normalisation {
+export function normalisationOf(
+  transform: ChannelTransform | undefined,
+  bitDepth: number,
+  mean: readonly number[],
+  std: readonly number[],
+): Normalisation {
   if (transform) return { center: [...transform.center], inverse: transform.spread.map((spread) => 1 / spread) };
   const max = 2 ** bitDepth - 1;
   return { center: mean.map((m) => m * max), inverse: std.map((s) => 1 / (s * max)) };
@@ -61,12 +66,20 @@ export function normalisationOf(transform: ChannelTransform | undefined, bitDept
  * Reads one sample (or a window of a huge one) and prepares it for training. Throws naming the
  * file when it cannot be decoded or no longer matches what the dataset says of it.
  */
-export async function prepareSample(entry: ImageEntry, side: number, transform?: ChannelTransform, region?: Region): Promise<PreparedSample> {
+export async function prepareSample(
+  entry: ImageEntry,
+  side: number,
+  transform?: ChannelTransform,
+  region?: Region,
+): Promise<PreparedSample> {
   const read = await readEntry(entry, region);
   checkBands(entry, read);
   const raster = convertEntry(entry.path, read, transform, planesOf(entry));
   if (!transform && raster.sampleType !== (entry.bitDepth === 16 ? 'uint16' : 'uint8')) {
-    throw new Error(`${entry.path}: decoded ${raster.sampleType} values ` + `at ${entry.bitDepth} bits; plan the run again to normalise them`);
+    throw new Error(
+      `${entry.path}: decoded ${raster.sampleType} values ` +
+        `at ${entry.bitDepth} bits; plan the run again to normalise them`,
+    );
   }
   const { width, height, bands, values } = raster;
   const channels = transform ? transform.bands.length : bands;
@@ -75,7 +88,8 @@ export async function prepareSample(entry: ImageEntry, side: number, transform?:
   const planar = new Float32Array(channels * pixels);
   for (let c = 0; c < channels; c++) {
     const band = transform ? transform.bands[c]! : c;
-    if (band >= bands) throw new Error(`${entry.path}: the channel plan reads band ${band + 1}, the image has ${bands}`);
+    if (band >= bands)
+      throw new Error(`${entry.path}: the channel plan reads band ${band + 1}, the image has ${bands}`);
     const clip = transform?.clip[c] ?? null;
     const low = clip ? clip[0] : -Infinity;
     const high = clip ? clip[1] : Infinity;
@@ -88,9 +102,16 @@ export async function prepareSample(entry: ImageEntry, side: number, transform?:
     }
   }
   const size = preparedSize(height, width, side);
-  const resized = size.height === height && size.width === width
-    ? planar
-    : resizeBox({ data: planar, channels, height, width }, { top: 0, left: 0, height, width }, size.height, size.width, false);
+  const resized =
+    size.height === height && size.width === width
+      ? planar
+      : resizeBox(
+          { data: planar, channels, height, width },
+          { top: 0, left: 0, height, width },
+          size.height,
+          size.width,
+          false,
+        );
   const integer = nodata === null && (raster.sampleType === 'uint8' || raster.sampleType === 'uint16');
   if (!integer) return { channels, ...size, sampleType: 'float32', values: resized };
   const sampleType = raster.sampleType as 'uint8' | 'uint16';

@@ -61,13 +61,23 @@ export function cacheRoot(projectDir: string): string {
 /** The variant folder name: a hash of what the stored values depend on. */
 export function cacheVariant(transform: ChannelTransform | undefined, side: number): string {
   const plan = transform
-    ? { inputChannels: transform.inputChannels ?? null, conversions: transform.conversions ?? null, bands: transform.bands, clip: transform.clip, center: transform.center }
+    ? {
+        inputChannels: transform.inputChannels ?? null,
+        conversions: transform.conversions ?? null,
+        bands: transform.bands,
+        clip: transform.clip,
+        center: transform.center,
+      }
     : { raw: true };
   return `side${side}-${createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16)}`;
 }
 
 /** The key of a sample: content hash and frame (or a volume plane's `sampleKey`). */
-export function recordKey(sha256: string | null | undefined, filePath: string, frame: number | string | undefined): string {
+export function recordKey(
+  sha256: string | null | undefined,
+  filePath: string,
+  frame: number | string | undefined,
+): string {
   return `${sha256 ?? filePath}#${frame ?? 0}`;
 }
 
@@ -78,20 +88,23 @@ export function readShards(folder: string): Map<string, PlacedRecord> {
   const names = fs.readdirSync(folder).sort(); // shard names start with their creation time
   for (const name of names) {
     const full = path.join(folder, name);
-    if (name.endsWith('.tmp')) { // a write that never finished (or, when recent, another run's in progress)
+    if (name.endsWith('.tmp')) {
+      // a write that never finished (or, when recent, another run's in progress)
       if (abandoned(full)) fs.rmSync(full, { force: true });
       continue;
     }
     if (!name.endsWith('.bin')) continue;
     const manifest = readManifest(full.replace(/\.bin$/, '.json'), full);
-    if (!manifest) { // renamed, but killed before its manifest was: never read
+    if (!manifest) {
+      // renamed, but killed before its manifest was: never read
       if (abandoned(full)) removeShard(full);
       continue;
     }
     for (const record of manifest.records) records.set(record.key, { ...record, file: full });
   }
   for (const name of names.filter((n) => n.endsWith('.json'))) {
-    if (!fs.existsSync(path.join(folder, name.replace(/\.json$/, '.bin')))) fs.rmSync(path.join(folder, name), { force: true });
+    if (!fs.existsSync(path.join(folder, name.replace(/\.json$/, '.bin'))))
+      fs.rmSync(path.join(folder, name), { force: true });
   }
   return records;
 }
@@ -135,7 +148,10 @@ export class ShardWriter {
   constructor(folder: string) {
     fs.mkdirSync(folder, { recursive: true });
     // Creation time first, so a later shard's record of the same key wins in `readShards`.
-    this.file = path.join(folder, `shard-${Date.now().toString().padStart(15, '0')}-${randomBytes(4).toString('hex')}.bin`);
+    this.file = path.join(
+      folder,
+      `shard-${Date.now().toString().padStart(15, '0')}-${randomBytes(4).toString('hex')}.bin`,
+    );
     this.temporary = `${this.file}.tmp`;
     this.descriptor = fs.openSync(this.temporary, 'wx');
   }
@@ -151,13 +167,26 @@ export class ShardWriter {
   }
 
   /** Writes one sample; returns where it will be once the shard is finished. */
-  append(source: Omit<CacheRecord, 'offset' | 'byteLength' | 'channels' | 'height' | 'width' | 'sampleType'>, sample: PreparedSample): PlacedRecord {
-    const bytes = new Uint8Array(sample.values.buffer, sample.values.byteOffset, sample.values.length * PREPARED_BYTES[sample.sampleType]);
+  append(
+    source: Omit<CacheRecord, 'offset' | 'byteLength' | 'channels' | 'height' | 'width' | 'sampleType'>,
+    sample: PreparedSample,
+  ): PlacedRecord {
+    const bytes = new Uint8Array(
+      sample.values.buffer,
+      sample.values.byteOffset,
+      sample.values.length * PREPARED_BYTES[sample.sampleType],
+    );
     let written = 0;
-    while (written < bytes.length) written += fs.writeSync(this.descriptor, bytes, written, bytes.length - written, this.bytes + written);
+    while (written < bytes.length)
+      written += fs.writeSync(this.descriptor, bytes, written, bytes.length - written, this.bytes + written);
     const record: CacheRecord = {
-      ...source, offset: this.bytes, byteLength: bytes.length,
-      channels: sample.channels, height: sample.height, width: sample.width, sampleType: sample.sampleType,
+      ...source,
+      offset: this.bytes,
+      byteLength: bytes.length,
+      channels: sample.channels,
+      height: sample.height,
+      width: sample.width,
+      sampleType: sample.sampleType,
     };
     this.bytes += bytes.length;
     this.records.push(record);
@@ -168,9 +197,18 @@ export class ShardWriter {
   finish(): void {
     fs.fsyncSync(this.descriptor);
     fs.closeSync(this.descriptor);
-    if (this.records.length === 0) { fs.rmSync(this.temporary, { force: true }); return; }
+    if (this.records.length === 0) {
+      fs.rmSync(this.temporary, { force: true });
+      return;
+    }
     fs.renameSync(this.temporary, this.file);
-    const manifest: ShardManifest = { format: MANIFEST_FORMAT, version: 1, endian: 'little', bytes: this.bytes, records: this.records };
+    const manifest: ShardManifest = {
+      format: MANIFEST_FORMAT,
+      version: 1,
+      endian: 'little',
+      bytes: this.bytes,
+      records: this.records,
+    };
     const manifestFile = this.file.replace(/\.bin$/, '.json');
     const descriptor = fs.openSync(`${manifestFile}.tmp`, 'w');
     try {
@@ -184,7 +222,11 @@ export class ShardWriter {
 
   /** Drops an unfinished shard (an error while preparing). */
   abandon(): void {
-    try { fs.closeSync(this.descriptor); } catch { /* already closed */ }
+    try {
+      fs.closeSync(this.descriptor);
+    } catch {
+      /* already closed */
+    }
     fs.rmSync(this.temporary, { force: true });
   }
 }

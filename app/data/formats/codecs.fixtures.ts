@@ -9,8 +9,16 @@ import { packBits } from './dicom-rle';
 import { writeDicom } from './formats.fixtures';
 
 /** Encodes 16-bit grey samples losslessly with CharLS (JPEG-LS) or OpenJPEG (JPEG 2000). */
-export async function encodeWasm(name: 'charls' | 'openjpeg', values: Uint16Array, width: number, height: number): Promise<Uint8Array> {
-  const factory = name === 'charls' ? (await import('@cornerstonejs/codec-charls/wasmjs')).default : (await import('@cornerstonejs/codec-openjpeg/wasmjs')).default;
+export async function encodeWasm(
+  name: 'charls' | 'openjpeg',
+  values: Uint16Array,
+  width: number,
+  height: number,
+): Promise<Uint8Array> {
+  const factory =
+    name === 'charls'
+      ? (await import('@cornerstonejs/codec-charls/wasmjs')).default
+      : (await import('@cornerstonejs/codec-openjpeg/wasmjs')).default;
   const module = await factory(codecPrintOptions());
   const encoder = name === 'charls' ? new module.JpegLSEncoder() : new module.J2KEncoder();
   try {
@@ -44,12 +52,28 @@ export async function compressedDicoms(seed = 0): Promise<Record<string, Uint8Ar
   const side = 64; // OpenJPEG's default of 5 decompositions needs at least 32² pixels
   const values = Uint16Array.from({ length: side * side }, (_, index) => (index * 997 + seed * 31) % 4096);
   const grey = Uint8Array.from(values, (value) => value >> 4);
-  const jpeg = await sharp(grey, { raw: { width: side, height: side, channels: 1 } }).jpeg({ quality: 95 }).toBuffer();
+  const jpeg = await sharp(grey, { raw: { width: side, height: side, channels: 1 } })
+    .jpeg({ quality: 95 })
+    .toBuffer();
   const sixteen = { rows: side, columns: side, bitsAllocated: 16, bitsStored: 12 } as const;
   return {
-    'jpeg2000.dcm': writeDicom({ ...sixteen, transferSyntax: '1.2.840.10008.1.2.4.90', fragments: [await encodeWasm('openjpeg', values, side, side)] }),
-    'jpeg-ls.dcm': writeDicom({ ...sixteen, transferSyntax: '1.2.840.10008.1.2.4.80', fragments: [await encodeWasm('charls', values, side, side)] }),
+    'jpeg2000.dcm': writeDicom({
+      ...sixteen,
+      transferSyntax: '1.2.840.10008.1.2.4.90',
+      fragments: [await encodeWasm('openjpeg', values, side, side)],
+    }),
+    'jpeg-ls.dcm': writeDicom({
+      ...sixteen,
+      transferSyntax: '1.2.840.10008.1.2.4.80',
+      fragments: [await encodeWasm('charls', values, side, side)],
+    }),
     'rle.dcm': writeDicom({ ...sixteen, transferSyntax: '1.2.840.10008.1.2.5', fragments: [rleFrame16(values)] }),
-    'jpeg-baseline.dcm': writeDicom({ rows: side, columns: side, bitsAllocated: 8, transferSyntax: '1.2.840.10008.1.2.4.50', fragments: [new Uint8Array(jpeg)] }),
+    'jpeg-baseline.dcm': writeDicom({
+      rows: side,
+      columns: side,
+      bitsAllocated: 8,
+      transferSyntax: '1.2.840.10008.1.2.4.50',
+      fragments: [new Uint8Array(jpeg)],
+    }),
   };
 }

@@ -18,8 +18,14 @@ describe('decodeImage', () => {
   });
 
   it('keeps grey as one channel and grey + alpha as two', async () => {
-    const grey = await decodeImage(await encoded({ format: 'png', bitDepth: 8, channels: 1, width: 4, height: 4 }), 'png');
-    const greyAlpha = await decodeImage(await encoded({ format: 'png', bitDepth: 8, channels: 2, width: 4, height: 4 }), 'png');
+    const grey = await decodeImage(
+      await encoded({ format: 'png', bitDepth: 8, channels: 1, width: 4, height: 4 }),
+      'png',
+    );
+    const greyAlpha = await decodeImage(
+      await encoded({ format: 'png', bitDepth: 8, channels: 2, width: 4, height: 4 }),
+      'png',
+    );
     const spec = { format: 'png', bitDepth: 8, channels: 2, width: 4, height: 4 } as const;
     expect(grey.channels).toBe(1);
     expect(greyAlpha.channels).toBe(2);
@@ -28,9 +34,13 @@ describe('decodeImage', () => {
 
   it('gives specific reasons for empty, foreign and truncated files', async () => {
     await expect(decodeImage(new Uint8Array(0), 'png')).rejects.toThrow(new DecodeError('empty file (0 bytes)'));
-    await expect(decodeImage(Buffer.from('hello, not an image at all'), 'jpeg')).rejects.toThrow(/^not a valid JPEG: not a recognised image format$/);
+    await expect(decodeImage(Buffer.from('hello, not an image at all'), 'jpeg')).rejects.toThrow(
+      /^not a valid JPEG: not a recognised image format$/,
+    );
     const jpeg = await encoded({ format: 'jpeg', bitDepth: 8, channels: 3, width: 64, height: 64 });
-    await expect(decodeImage(jpeg.subarray(0, jpeg.length >> 1), 'jpeg')).rejects.toThrow(/^truncated or corrupt image data/);
+    await expect(decodeImage(jpeg.subarray(0, jpeg.length >> 1), 'jpeg')).rejects.toThrow(
+      /^truncated or corrupt image data/,
+    );
   });
 
   it('writes a JPEG error once, however often libjpeg repeated it', async () => {
@@ -46,14 +56,20 @@ describe('decodeImage', () => {
 
   it('explains a failure whose message the decoder lost, from the bytes', async () => {
     const png = await encoded({ format: 'png', bitDepth: 8, channels: 3, width: 16, height: 16 });
-    expect(describeDecodeFailure(new Error('Unknown error'), 'png', png.subarray(0, 40))).toMatch(/^truncated or corrupt image data/);
+    expect(describeDecodeFailure(new Error('Unknown error'), 'png', png.subarray(0, 40))).toMatch(
+      /^truncated or corrupt image data/,
+    );
   });
 });
 
 describe('readPngHeader', () => {
   it('reads depth and channels of plain PNGs and leaves palette images to sharp', async () => {
-    expect(readPngHeader(await encoded({ format: 'png', bitDepth: 16, channels: 1, width: 4, height: 4 }))).toMatchObject({ bitDepth: 16, channels: 1, width: 4, height: 4 });
-    expect(readPngHeader(await encoded({ format: 'png', bitDepth: 8, channels: 4, width: 4, height: 4 }))).toMatchObject({ bitDepth: 8, channels: 4 });
+    expect(
+      readPngHeader(await encoded({ format: 'png', bitDepth: 16, channels: 1, width: 4, height: 4 })),
+    ).toMatchObject({ bitDepth: 16, channels: 1, width: 4, height: 4 });
+    expect(
+      readPngHeader(await encoded({ format: 'png', bitDepth: 8, channels: 4, width: 4, height: 4 })),
+    ).toMatchObject({ bitDepth: 8, channels: 4 });
     const palette = Buffer.from(await encoded({ format: 'png', bitDepth: 8, channels: 3, width: 4, height: 4 }));
     palette[25] = 3; // colour type 3: palette
     expect(readPngHeader(palette)).toBeNull();

@@ -52,7 +52,9 @@ export async function probeImage(bytes: Uint8Array, expectedFormat: string): Pro
     const metadata = await sharp(bytes, INPUT_OPTIONS).metadata();
     const bitDepth = SAMPLE_BITS[metadata.depth ?? ''];
     if (bitDepth === undefined) {
-      throw new DecodeError(`unsupported sample type '${metadata.depth}' (only 8- and 16-bit integer images are supported)`);
+      throw new DecodeError(
+        `unsupported sample type '${metadata.depth}' (only 8- and 16-bit integer images are supported)`,
+      );
     }
     return {
       width: metadata.width ?? 0,
@@ -77,7 +79,11 @@ export function decodedBytes(layout: StoredLayout): number {
  * Decodes encoded bytes to raw pixels, once; throws {@link DecodeError} with a specific reason.
  * Pass the layout when it was probed already.
  */
-export async function decodeImage(bytes: Uint8Array, expectedFormat: string, layout?: StoredLayout): Promise<DecodedImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  expectedFormat: string,
+  layout?: StoredLayout,
+): Promise<DecodedImage> {
   const stored = layout ?? (await probeImage(bytes, expectedFormat));
   try {
     const { bitDepth } = stored;
@@ -143,11 +149,17 @@ function toUint16(data: Buffer): Uint16Array {
   return new Uint16Array(Uint8Array.prototype.slice.call(data).buffer);
 }
 
-function keepBands(pixels: Uint8Array | Uint16Array, channels: number, bands: readonly number[]): Uint8Array | Uint16Array {
+function keepBands(
+  pixels: Uint8Array | Uint16Array,
+  channels: number,
+  bands: readonly number[],
+): Uint8Array | Uint16Array {
   const count = pixels.length / channels;
-  const out = pixels instanceof Uint16Array ? new Uint16Array(count * bands.length) : new Uint8Array(count * bands.length);
+  const out =
+    pixels instanceof Uint16Array ? new Uint16Array(count * bands.length) : new Uint8Array(count * bands.length);
   for (let pixel = 0; pixel < count; pixel++) {
-    for (let band = 0; band < bands.length; band++) out[pixel * bands.length + band] = pixels[pixel * channels + bands[band]!]!;
+    for (let band = 0; band < bands.length; band++)
+      out[pixel * bands.length + band] = pixels[pixel * channels + bands[band]!]!;
   }
   return out;
 }
@@ -190,12 +202,17 @@ const PNG_END = [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
 /** A reason from the bytes themselves, when the decoder gave none. */
 function describeFromBytes(bytes: Uint8Array, name: string): string {
   const startsWith = (marker: readonly number[]) => marker.every((byte, index) => bytes[index] === byte);
-  const endsWith = (marker: readonly number[]) => marker.every((byte, index) => bytes[bytes.length - marker.length + index] === byte);
+  const endsWith = (marker: readonly number[]) =>
+    marker.every((byte, index) => bytes[bytes.length - marker.length + index] === byte);
   if (startsWith(PNG_SIGNATURE)) {
-    return endsWith(PNG_END) ? `not a valid ${name}: corrupt image data` : 'truncated or corrupt image data (the PNG has no end chunk)';
+    return endsWith(PNG_END)
+      ? `not a valid ${name}: corrupt image data`
+      : 'truncated or corrupt image data (the PNG has no end chunk)';
   }
   if (startsWith([0xff, 0xd8])) {
-    return endsWith([0xff, 0xd9]) ? `not a valid ${name}: corrupt image data` : 'truncated or corrupt image data (the JPEG has no end marker)';
+    return endsWith([0xff, 0xd9])
+      ? `not a valid ${name}: corrupt image data`
+      : 'truncated or corrupt image data (the JPEG has no end marker)';
   }
   return `not a valid ${name}: corrupt or unrecognised image data`;
 }

@@ -57,7 +57,11 @@ function loadModule(name: 'charls' | 'openjpeg' | 'turbo'): Promise<WasmCodecMod
   return module;
 }
 
-const WASM_DECODERS = { 'jpeg-ls': ['charls', 'JpegLSDecoder'], 'jpeg-2000': ['openjpeg', 'J2KDecoder'], 'jpeg-baseline': ['turbo', 'JPEGDecoder'] } as const;
+const WASM_DECODERS = {
+  'jpeg-ls': ['charls', 'JpegLSDecoder'],
+  'jpeg-2000': ['openjpeg', 'J2KDecoder'],
+  'jpeg-baseline': ['turbo', 'JPEGDecoder'],
+} as const;
 
 /** What a frame must hold, to check the decoder's answer against the header. */
 export interface FrameShape {
@@ -92,7 +96,10 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
       }
       const info = decoder.getFrameInfo();
       if (info.width !== shape.columns || info.height !== shape.rows) {
-        throw new Error(`the compressed frame is ${info.width}×${info.height}, the ` + `header says ${shape.columns}×${shape.rows}${codecErrors()}`);
+        throw new Error(
+          `the compressed frame is ${info.width}×${info.height}, the ` +
+            `header says ${shape.columns}×${shape.rows}${codecErrors()}`,
+        );
       }
       bytes = decoder.getDecodedBuffer().slice();
     } finally {
@@ -100,13 +107,16 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
     }
   }
   const expected = shape.rows * shape.columns * shape.samplesPerPixel * bytesPerSample;
-  if (bytes.length < expected) throw new Error(`the decoded frame holds ${bytes.length} bytes where ${expected} were expected`);
+  if (bytes.length < expected)
+    throw new Error(`the decoded frame holds ${bytes.length} bytes where ${expected} were expected`);
   return { bytes: bytes.length === expected ? bytes : bytes.subarray(0, expected), bytesPerSample };
 }
 
 /** The codec's own error lines of the decode in progress, as a suffix (`: [ERROR] ...`), or ''. */
 function codecErrors(): string {
-  const errors = printed.filter((line) => /error|fail|invalid|corrupt|truncat/i.test(line)).map((line) => line.replace(/^\s*\[\w+\]\s*/, '').trim());
+  const errors = printed
+    .filter((line) => /error|fail|invalid|corrupt|truncat/i.test(line))
+    .map((line) => line.replace(/^\s*\[\w+\]\s*/, '').trim());
   return errors.length > 0 ? `: ${[...new Set(errors)].slice(0, 3).join('; ')}` : '';
 }
 

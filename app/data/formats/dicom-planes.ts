@@ -35,13 +35,17 @@ export function readPlanes(dataSet: DataSet, frames: number): DicomPlane[] | nul
   const subject = pseudonym('patient', dataSet.string('x00100020'));
   const instance = dataSet.intString('x00200013');
   const perFrame = dataSet.elements.x52009230?.items;
-  const sharedOrientation = readTriple(sharedGroup(dataSet, 'x00209116'), 'x00200037', 6) ?? readTriple(dataSet, 'x00200037', 6);
+  const sharedOrientation =
+    readTriple(sharedGroup(dataSet, 'x00209116'), 'x00200037', 6) ?? readTriple(dataSet, 'x00200037', 6);
   const gridOffsets = !perFrame && frames > 1 ? readTriple(dataSet, 'x3004000c', frames) : undefined;
   const firstPosition = readTriple(dataSet, 'x00200032', 3);
   return Array.from({ length: frames }, (_, frame) => {
     const groups = perFrame?.[frame]?.dataSet;
-    const orientation = readTriple(groups?.elements.x00209116?.items?.[0]?.dataSet, 'x00200037', 6) ?? sharedOrientation;
-    const position = readTriple(groups?.elements.x00209113?.items?.[0]?.dataSet, 'x00200032', 3) ?? classicPosition(firstPosition, orientation, gridOffsets, frame);
+    const orientation =
+      readTriple(groups?.elements.x00209116?.items?.[0]?.dataSet, 'x00200037', 6) ?? sharedOrientation;
+    const position =
+      readTriple(groups?.elements.x00209113?.items?.[0]?.dataSet, 'x00200032', 3) ??
+      classicPosition(firstPosition, orientation, gridOffsets, frame);
     const plane: DicomPlane = { series, frame };
     if (subject) plane.subject = subject;
     if (instance !== undefined) plane.instance = instance;
@@ -57,7 +61,12 @@ export function readPlanes(dataSet: DataSet, frames: number): DicomPlane[] | nul
  * normal (offsets relative to the first, whether they start at 0 or not). Without offsets, only
  * the first frame has a position.
  */
-function classicPosition(first: number[] | undefined, orientation: number[] | undefined, offsets: number[] | undefined, frame: number): number[] | undefined {
+function classicPosition(
+  first: number[] | undefined,
+  orientation: number[] | undefined,
+  offsets: number[] | undefined,
+  frame: number,
+): number[] | undefined {
   if (!first || frame === 0) return first;
   if (!offsets || !orientation) return undefined;
   const [a, b, c, d, e, f] = orientation as [number, number, number, number, number, number];

@@ -82,7 +82,8 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
   try {
     if (part10) ({ dataSet, transferSyntax } = parsePart10(bytes));
     // A meta header (group 0002) without the preamble and DICM before it: read as Part 10.
-    else if (bytes.length >= 4 && bytes[0] === 0x02 && bytes[1] === 0x00) ({ dataSet, transferSyntax } = parsePart10(withPreamble(bytes)));
+    else if (bytes.length >= 4 && bytes[0] === 0x02 && bytes[1] === 0x00)
+      ({ dataSet, transferSyntax } = parsePart10(withPreamble(bytes)));
     else ({ dataSet, transferSyntax } = parseBare(bytes, bareSyntax ?? dataSetEncoding(bytes) ?? IMPLICIT_LITTLE));
   } catch (error) {
     if (error instanceof DecodeError) throw error;
@@ -93,7 +94,8 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
   if (!syntax) {
     const name = KNOWN_UNSUPPORTED[transferSyntax];
     throw new DecodeError(
-      `unsupported DICOM transfer syntax ${transferSyntax}${name ? ` (${name})` : ''}: ` + `this build has no decoder for its pixel data; ` +
+      `unsupported DICOM transfer syntax ${transferSyntax}${name ? ` (${name})` : ''}: ` +
+        `this build has no decoder for its pixel data; ` +
         `convert the file to an uncompressed syntax (e.g. dcmtk's dcmdjpeg, or gdcmconv --raw) to import it`,
     );
   }
@@ -101,31 +103,50 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
   if (!pixelData) throw new DecodeError(describeNonImage(dataSet, part10));
   const rows = dataSet.uint16('x00280010') ?? 0;
   const columns = dataSet.uint16('x00280011') ?? 0;
-  if (!(rows > 0 && columns > 0)) throw new DecodeError(`DICOM file with an invalid image size (Rows ${rows}, Columns ${columns})`);
+  if (!(rows > 0 && columns > 0))
+    throw new DecodeError(`DICOM file with an invalid image size (Rows ${rows}, Columns ${columns})`);
   const bitsAllocated = dataSet.uint16('x00280100') ?? 0;
   if (bitsAllocated !== 8 && bitsAllocated !== 16 && bitsAllocated !== 32) {
     throw new DecodeError(
-      `unsupported DICOM pixels: Bits Allocated ${bitsAllocated} (8, 16 and 32 are ` + `supported${bitsAllocated === 1 ? '; 1-bit pixels, as in segmentation objects, are not read' : ''})`,
+      `unsupported DICOM pixels: Bits Allocated ${bitsAllocated} (8, 16 and 32 are ` +
+        `supported${bitsAllocated === 1 ? '; 1-bit pixels, as in segmentation objects, are not read' : ''})`,
     );
   }
   if (bitsAllocated === 32 && syntax.codec !== 'native' && syntax.codec !== 'rle') {
-    throw new DecodeError(`unsupported DICOM pixels: Bits Allocated 32 compressed ` + `as ${syntax.name} (32-bit pixels are read uncompressed or RLE)`);
+    throw new DecodeError(
+      `unsupported DICOM pixels: Bits Allocated 32 compressed ` +
+        `as ${syntax.name} (32-bit pixels are read uncompressed or RLE)`,
+    );
   }
   const bitsStored = Math.min(dataSet.uint16('x00280101') ?? bitsAllocated, bitsAllocated);
   const samplesPerPixel = dataSet.uint16('x00280002') ?? 1;
   const photometric = (dataSet.string('x00280004') ?? (samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2')).trim();
-  if (samplesPerPixel !== 1 && samplesPerPixel !== 3) throw new DecodeError(`unsupported DICOM pixels: ${samplesPerPixel} samples per pixel`);
-  if (photometric === 'PALETTE COLOR') throw new DecodeError('unsupported DICOM pixels: PALETTE COLOR (palette lookup is not supported)');
+  if (samplesPerPixel !== 1 && samplesPerPixel !== 3)
+    throw new DecodeError(`unsupported DICOM pixels: ${samplesPerPixel} samples per pixel`);
+  if (photometric === 'PALETTE COLOR')
+    throw new DecodeError('unsupported DICOM pixels: PALETTE COLOR (palette lookup is not supported)');
   const frames = dataSet.intString('x00280008') ?? 1;
-  if (!(frames >= 1 && frames <= MAX_FRAMES)) throw new DecodeError(`DICOM file with an invalid Number of Frames (${frames})`);
+  if (!(frames >= 1 && frames <= MAX_FRAMES))
+    throw new DecodeError(`DICOM file with an invalid Number of Frames (${frames})`);
   const subsampled = isSubsampled(photometric, syntax.codec);
-  if (needsRgbConversion(photometric, syntax.codec) && (samplesPerPixel !== 3 || bitsAllocated !== 8 || (subsampled && columns % 2 !== 0))) {
-    throw new DecodeError(`unsupported DICOM pixels: ${photometric} with ${samplesPerPixel} samples of ${bitsAllocated} ` + `bits and ${columns} columns (8-bit, 3 samples and, for 422, an even width are read)`);
+  if (
+    needsRgbConversion(photometric, syntax.codec) &&
+    (samplesPerPixel !== 3 || bitsAllocated !== 8 || (subsampled && columns % 2 !== 0))
+  ) {
+    throw new DecodeError(
+      `unsupported DICOM pixels: ${photometric} with ${samplesPerPixel} samples of ${bitsAllocated} ` +
+        `bits and ${columns} columns (8-bit, 3 samples and, for 422, an even width are read)`,
+    );
   }
   const bytesPerFrame = rows * columns * (subsampled ? 2 : samplesPerPixel) * (bitsAllocated / 8);
-  if (syntax.codec === 'native' && !pixelData.encapsulatedPixelData && pixelData.dataOffset + bytesPerFrame * frames > dataSet.byteArray.length) {
+  if (
+    syntax.codec === 'native' &&
+    !pixelData.encapsulatedPixelData &&
+    pixelData.dataOffset + bytesPerFrame * frames > dataSet.byteArray.length
+  ) {
     throw new DecodeError(
-      `truncated DICOM file: ${frames} frame(s) of ${columns}×${rows} need ${bytesPerFrame * frames} ` + `bytes of pixel data, the file holds ${Math.max(0, dataSet.byteArray.length - pixelData.dataOffset)}`,
+      `truncated DICOM file: ${frames} frame(s) of ${columns}×${rows} need ${bytesPerFrame * frames} ` +
+        `bytes of pixel data, the file holds ${Math.max(0, dataSet.byteArray.length - pixelData.dataOffset)}`,
     );
   }
   return {
@@ -157,10 +178,17 @@ export function readDicomLayout(bytes: Uint8Array, bareSyntax?: string): DicomLa
  */
 function parsePart10(bytes: Uint8Array): { dataSet: DataSet; transferSyntax: string } {
   const metaEnd = metaHeaderEnd(bytes);
-  const declared = metaEnd === null ? undefined : (dicomParser.readPart10Header(bytes.subarray(0, metaEnd)) as DataSet).string('x00020010');
+  const declared =
+    metaEnd === null
+      ? undefined
+      : (dicomParser.readPart10Header(bytes.subarray(0, metaEnd)) as DataSet).string('x00020010');
   const found = dataSetEncoding(bytes, metaEnd ?? 132);
   if (declared === undefined) {
-    if (!found) throw new DecodeError('not a valid DICOM file: its meta header has no transfer syntax (0002,0010), ' + 'and the data set after it parses in none of the uncompressed encodings');
+    if (!found)
+      throw new DecodeError(
+        'not a valid DICOM file: its meta header has no transfer syntax (0002,0010), ' +
+          'and the data set after it parses in none of the uncompressed encodings',
+      );
     return parseBare(bytes.subarray(metaEnd ?? 132), found);
   }
   const transferSyntax = cleanUid(declared);
@@ -170,7 +198,10 @@ function parsePart10(bytes: Uint8Array): { dataSet: DataSet; transferSyntax: str
     const uncompressed = found === IMPLICIT_LITTLE || found === EXPLICIT_LITTLE || found === EXPLICIT_BIG;
     if (!found || found === transferSyntax || !uncompressed) throw error;
     if (TRANSFER_SYNTAXES[transferSyntax]?.codec !== 'native') {
-      throw new DecodeError(`not a valid DICOM file: its meta header says transfer syntax ${transferSyntax}, ` + `but its data set is encoded as ${TRANSFER_SYNTAXES[found]!.name}`);
+      throw new DecodeError(
+        `not a valid DICOM file: its meta header says transfer syntax ${transferSyntax}, ` +
+          `but its data set is encoded as ${TRANSFER_SYNTAXES[found]!.name}`,
+      );
     }
     return parseBare(bytes.subarray(metaEnd ?? 132), found);
   }
@@ -220,7 +251,8 @@ function readWindows(dataSet: DataSet): DisplayWindow[] {
   for (let index = 0; index < count; index++) {
     const center = dataSet.floatString('x00281050', index);
     const width = dataSet.floatString('x00281051', index);
-    if (center !== undefined && width !== undefined && Number.isFinite(center) && width >= 1) windows.push({ center, width });
+    if (center !== undefined && width !== undefined && Number.isFinite(center) && width >= 1)
+      windows.push({ center, width });
   }
   return windows;
 }
@@ -228,7 +260,9 @@ function readWindows(dataSet: DataSet): DisplayWindow[] {
 function readPair(dataSet: DataSet, tag: string): [number, number] | null {
   const first = dataSet.floatString(tag, 0);
   const second = dataSet.floatString(tag, 1);
-  return first !== undefined && second !== undefined && Number.isFinite(first) && Number.isFinite(second) ? [first, second] : null;
+  return first !== undefined && second !== undefined && Number.isFinite(first) && Number.isFinite(second)
+    ? [first, second]
+    : null;
 }
 
 /**
@@ -257,9 +291,12 @@ export function dicomMeta(layout: DicomLayout): ImageMeta {
     photometric: layout.photometric,
   };
   if (layout.bitsAllocated === 32 && meta.sampleType === 'float32') {
-    meta.converted = `${layout.bitsStored}-bit ${layout.signed ? 'signed' : 'unsigned'} ` + `integers converted to float32 (exact up to ±16,777,216)`;
+    meta.converted =
+      `${layout.bitsStored}-bit ${layout.signed ? 'signed' : 'unsigned'} ` +
+      `integers converted to float32 (exact up to ±16,777,216)`;
   }
-  if (needsRgbConversion(layout.photometric, layout.codec)) meta.converted = `${layout.photometric} colour converted to RGB`;
+  if (needsRgbConversion(layout.photometric, layout.codec))
+    meta.converted = `${layout.photometric} colour converted to RGB`;
   if (layout.windows.length > 0) meta.windows = layout.windows;
   if (layout.slope !== 1 || layout.intercept !== 0) meta.rescale = { slope: layout.slope, intercept: layout.intercept };
   if (layout.modality) meta.modality = layout.modality;
@@ -270,7 +307,8 @@ export function dicomMeta(layout: DicomLayout): ImageMeta {
 
 /** Reads one frame in modality units, interleaved; throws {@link DecodeError} naming the problem. */
 export async function readDicomFrame(layout: DicomLayout, frame: number): Promise<Raster> {
-  if (!(frame >= 0 && frame < layout.frames)) throw new DecodeError(`no frame ${frame} in this DICOM file (it has ${layout.frames})`);
+  if (!(frame >= 0 && frame < layout.frames))
+    throw new DecodeError(`no frame ${frame} in this DICOM file (it has ${layout.frames})`);
   const { rows, columns, samplesPerPixel, bitsAllocated } = layout;
   const bytesPerSample = bitsAllocated / 8;
   const count = rows * columns * samplesPerPixel;
@@ -307,7 +345,12 @@ export async function readDicomFrame(layout: DicomLayout, frame: number): Promis
   const pixels = rows * columns;
   for (let index = 0; index < count; index++) {
     const source = planar ? (index % samplesPerPixel) * pixels + Math.floor(index / samplesPerPixel) : index;
-    let raw = bytesPerSample === 1 ? stored[source]! : bytesPerSample === 2 ? view.getUint16(source * 2, littleEndian) : view.getUint32(source * 4, littleEndian);
+    let raw =
+      bytesPerSample === 1
+        ? stored[source]!
+        : bytesPerSample === 2
+          ? view.getUint16(source * 2, littleEndian)
+          : view.getUint32(source * 4, littleEndian);
     // Bits above Bits Stored may hold overlays (modulo, not &: a 32-bit & would turn negative).
     if (bitsStored < 32) raw %= mask + 1;
     if (signed && raw >= signBit) raw -= 2 * signBit;
@@ -321,23 +364,33 @@ function encapsulatedFrame(layout: DicomLayout, frame: number): Uint8Array {
   const { dataSet, pixelData, frames } = layout;
   const fragments = pixelData.fragments ?? [];
   if (fragments.length === 0) throw new DecodeError(`corrupt DICOM pixel data: no compressed fragments`);
-  if ((pixelData.basicOffsetTable?.length ?? 0) > 0) return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frame) as Uint8Array;
-  if (frames === 1) return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, 0, fragments.length) as Uint8Array;
-  if (fragments.length === frames) return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, frame, 1) as Uint8Array;
+  if ((pixelData.basicOffsetTable?.length ?? 0) > 0)
+    return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frame) as Uint8Array;
+  if (frames === 1)
+    return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, 0, fragments.length) as Uint8Array;
+  if (fragments.length === frames)
+    return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, frame, 1) as Uint8Array;
   if (layout.codec === 'jpeg-baseline' || layout.codec === 'jpeg-lossless') {
     const table = dicomParser.createJPEGBasicOffsetTable(dataSet, pixelData);
     return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frame, table) as Uint8Array;
   }
-  throw new DecodeError(`DICOM file with ${frames} frames in ${fragments.length} ` + `fragments and no offset table: cannot tell the frames apart`);
+  throw new DecodeError(
+    `DICOM file with ${frames} frames in ${fragments.length} ` +
+      `fragments and no offset table: cannot tell the frames apart`,
+  );
 }
 
 /** dicom-parser throws strings, Errors, or `{ exception, dataSet }` objects. */
 function describeParserError(error: unknown): string {
-  const inner = error !== null && typeof error === 'object' && 'exception' in error ? (error as { exception: unknown }).exception : error;
+  const inner =
+    error !== null && typeof error === 'object' && 'exception' in error
+      ? (error as { exception: unknown }).exception
+      : error;
   const message = inner instanceof Error ? inner.message : typeof inner === 'string' ? inner : JSON.stringify(inner);
   const text = message.replace(/dicomParser[.:]?\w*:\s*/g, '').slice(0, 200) || 'unreadable content';
   if (/buffer over(read|run)|end of buffer|eof|beyond/i.test(text)) return `truncated DICOM file (${text})`;
   // dicom-parser's bounds checks name its own parameters: say what they mean for the file.
-  if (/parameter '(position|maxPosition|length)'/i.test(text)) return `truncated DICOM file: an element runs past the end of the data (${text})`;
+  if (/parameter '(position|maxPosition|length)'/i.test(text))
+    return `truncated DICOM file: an element runs past the end of the data (${text})`;
   return text;
 }

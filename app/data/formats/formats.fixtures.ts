@@ -62,11 +62,29 @@ class ByteWriter {
     this.view = new DataView(next.buffer);
   }
 
-  u8(value: number): void { this.reserve(1); this.view.setUint8(this.length, value); this.length += 1; }
-  u16(value: number): void { this.reserve(2); this.view.setUint16(this.length, value, this.littleEndian); this.length += 2; }
-  u32(value: number): void { this.reserve(4); this.view.setUint32(this.length, value, this.littleEndian); this.length += 4; }
-  bytes(data: ArrayLike<number>): void { this.reserve(data.length); this.buffer.set(data, this.length); this.length += data.length; }
-  setU32(at: number, value: number): void { this.view.setUint32(at, value, this.littleEndian); }
+  u8(value: number): void {
+    this.reserve(1);
+    this.view.setUint8(this.length, value);
+    this.length += 1;
+  }
+  u16(value: number): void {
+    this.reserve(2);
+    this.view.setUint16(this.length, value, this.littleEndian);
+    this.length += 2;
+  }
+  u32(value: number): void {
+    this.reserve(4);
+    this.view.setUint32(this.length, value, this.littleEndian);
+    this.length += 4;
+  }
+  bytes(data: ArrayLike<number>): void {
+    this.reserve(data.length);
+    this.buffer.set(data, this.length);
+    this.length += data.length;
+  }
+  setU32(at: number, value: number): void {
+    this.view.setUint32(at, value, this.littleEndian);
+  }
   value(type: SampleType, value: number): void {
     this.reserve(4);
     if (type === 'uint8') this.view.setUint8(this.length, value);
@@ -84,8 +102,12 @@ class ByteWriter {
     else this.view.setFloat64(this.length, value, this.littleEndian);
     this.length += STORED[type].bytes;
   }
-  align(): void { if (this.length % 2) this.u8(0); }
-  result(): Uint8Array { return this.buffer.slice(0, this.length); }
+  align(): void {
+    if (this.length % 2) this.u8(0);
+  }
+  result(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
 }
 
 /** IEEE half precision bits of a value (round to nearest; enough for test values). */
@@ -126,7 +148,10 @@ function writeBlocks(out: ByteWriter, page: TiffPageSpec): { offsets: number[]; 
   if (page.sharedTile) {
     const start = out.length;
     for (let index = 0; index < blockWidth * blockHeight * bands; index++) write(values[index] ?? 0);
-    for (let block = 0; block < across * down; block++) { offsets.push(start); counts.push(out.length - start); }
+    for (let block = 0; block < across * down; block++) {
+      offsets.push(start);
+      counts.push(out.length - start);
+    }
     return { offsets, counts };
   }
   for (let row = 0; row < down; row++) {
@@ -138,7 +163,8 @@ function writeBlocks(out: ByteWriter, page: TiffPageSpec): { offsets: number[]; 
           const sourceX = column * blockWidth + x;
           const sourceY = row * blockHeight + y;
           const inside = sourceX < width && sourceY < height; // tiles are padded at the edges
-          for (let band = 0; band < bands; band++) write(inside ? values[(sourceY * width + sourceX) * bands + band]! : 0);
+          for (let band = 0; band < bands; band++)
+            write(inside ? values[(sourceY * width + sourceX) * bands + band]! : 0);
         }
       }
       offsets.push(start);
@@ -151,19 +177,32 @@ function writeBlocks(out: ByteWriter, page: TiffPageSpec): { offsets: number[]; 
 type Entry = { tag: number; type: 2 | 3 | 4; values: number[] | string };
 
 /** Writes a page's directory, links it from `pointer`; returns where its next-page link is. */
-function writeIfd(out: ByteWriter, page: TiffPageSpec, blocks: { offsets: number[]; counts: number[] }, pointer: number): number {
+function writeIfd(
+  out: ByteWriter,
+  page: TiffPageSpec,
+  blocks: { offsets: number[]; counts: number[] },
+  pointer: number,
+): number {
   const rgb = page.bands >= 3 && page.sampleType === 'uint8';
   const base = rgb ? 3 : 1;
   const entries: Entry[] = [
     { tag: 254, type: 4, values: [page.overview ? 1 : 0] },
     { tag: 256, type: 4, values: [page.width] },
     { tag: 257, type: 4, values: [page.height] },
-    { tag: 258, type: 3, values: Array(page.bands).fill((page.stored ? STORED[page.stored].bytes : BYTES[page.sampleType]) * 8) },
+    {
+      tag: 258,
+      type: 3,
+      values: Array(page.bands).fill((page.stored ? STORED[page.stored].bytes : BYTES[page.sampleType]) * 8),
+    },
     { tag: 259, type: 3, values: [1] },
     { tag: 262, type: 3, values: [rgb ? 2 : 1] },
     { tag: 277, type: 3, values: [page.bands] },
     { tag: 284, type: 3, values: [1] },
-    { tag: 339, type: 3, values: Array(page.bands).fill(page.stored ? STORED[page.stored].format : FORMAT[page.sampleType]) },
+    {
+      tag: 339,
+      type: 3,
+      values: Array(page.bands).fill(page.stored ? STORED[page.stored].format : FORMAT[page.sampleType]),
+    },
   ];
   if (page.bands > base) entries.push({ tag: 338, type: 3, values: Array(page.bands - base).fill(0) });
   if (page.description) entries.push({ tag: 270, type: 2, values: page.description });
@@ -175,7 +214,9 @@ function writeIfd(out: ByteWriter, page: TiffPageSpec, blocks: { offsets: number
     entries.push({ tag: 278, type: 4, values: [Math.min(page.height, page.rowsPerStrip ?? page.height)] });
   }
   if (page.bandNames) {
-    const items = page.bandNames.map((name, band) => `<Item name="DESCRIPTION" sample="${band}" role="description">${name}</Item>`).join('');
+    const items = page.bandNames
+      .map((name, band) => `<Item name="DESCRIPTION" sample="${band}" role="description">${name}</Item>`)
+      .join('');
     entries.push({ tag: 42112, type: 2, values: `<GDALMetadata>${items}</GDALMetadata>` });
   }
   if (page.nodata !== undefined) entries.push({ tag: 42113, type: 2, values: String(page.nodata) });
@@ -215,11 +256,21 @@ function entryBytes(entry: Entry): number[] {
 }
 
 /** An OME-XML description for planes stored in `order`. */
-export function omeXml(sizes: { c: number; z: number; t: number }, channelNames: string[], order = 'XYCZT', width = 8, height = 8, type = 'uint16'): string {
-  const channels = channelNames.map((name, index) => `<Channel ID="Channel:0:${index}" Name="${name}" SamplesPerPixel="1"/>`).join('');
+export function omeXml(
+  sizes: { c: number; z: number; t: number },
+  channelNames: string[],
+  order = 'XYCZT',
+  width = 8,
+  height = 8,
+  type = 'uint16',
+): string {
+  const channels = channelNames
+    .map((name, index) => `<Channel ID="Channel:0:${index}" Name="${name}" SamplesPerPixel="1"/>`)
+    .join('');
   return (
     '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">' +
-    `<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="${order}" ` + `Type="${type}" SizeX="${width}" SizeY="${height}" ` +
+    `<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="${order}" ` +
+    `Type="${type}" SizeX="${width}" SizeY="${height}" ` +
     `SizeC="${sizes.c}" SizeZ="${sizes.z}" SizeT="${sizes.t}">${channels}<TiffData/></Pixels></Image></OME>`
   );
 }
@@ -265,9 +316,32 @@ export interface DicomSpec {
 }
 
 const VR: Record<string, string> = {
-  '00080060': 'CS', '00100010': 'PN', '00100020': 'LO', '00100030': 'DA', '00280002': 'US', '00280004': 'CS', '00280006': 'US',
-  '00280008': 'IS', '00280010': 'US', '00280011': 'US', '00280030': 'DS', '00280100': 'US', '00280101': 'US', '00280102': 'US',
-  '00280103': 'US', '52009229': 'SQ', '52009230': 'SQ', '0020000e': 'UI', '00200013': 'IS', '00200032': 'DS', '00200037': 'DS', '00281050': 'DS', '00281051': 'DS', '00281052': 'DS', '00281053': 'DS', '7fe00010': 'OW',
+  '00080060': 'CS',
+  '00100010': 'PN',
+  '00100020': 'LO',
+  '00100030': 'DA',
+  '00280002': 'US',
+  '00280004': 'CS',
+  '00280006': 'US',
+  '00280008': 'IS',
+  '00280010': 'US',
+  '00280011': 'US',
+  '00280030': 'DS',
+  '00280100': 'US',
+  '00280101': 'US',
+  '00280102': 'US',
+  '00280103': 'US',
+  '52009229': 'SQ',
+  '52009230': 'SQ',
+  '0020000e': 'UI',
+  '00200013': 'IS',
+  '00200032': 'DS',
+  '00200037': 'DS',
+  '00281050': 'DS',
+  '00281051': 'DS',
+  '00281052': 'DS',
+  '00281053': 'DS',
+  '7fe00010': 'OW',
 };
 
 /** Writes a DICOM Part 10 file; it carries a patient name and id, which must never show. */
@@ -278,7 +352,8 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
   explicitElement(metaElements, 0x0002, 0x0001, 'OB', [0, 1]);
   explicitElement(metaElements, 0x0002, 0x0002, 'UI', uid('1.2.840.10008.5.1.4.1.1.2'));
   explicitElement(metaElements, 0x0002, 0x0003, 'UI', uid('1.2.3.4.5.6.7'));
-  if (spec.declaredSyntax !== null) explicitElement(metaElements, 0x0002, 0x0010, 'UI', uid(spec.declaredSyntax ?? syntax));
+  if (spec.declaredSyntax !== null)
+    explicitElement(metaElements, 0x0002, 0x0010, 'UI', uid(spec.declaredSyntax ?? syntax));
   const preamble = new Uint8Array(128);
   // 'II', 42, then an IFD offset: enough for any TIFF reader to take the file for a TIFF.
   if (spec.preamble === 'tiff') preamble.set([0x49, 0x49, 42, 0, 8, 0, 0, 0]);
@@ -293,8 +368,12 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
   const us = (value: number) => (body.littleEndian ? [value & 0xff, value >> 8] : [value >> 8, value & 0xff]);
   const element = (group: number, item: number, value: number[]) => {
     const key = group.toString(16).padStart(4, '0') + item.toString(16).padStart(4, '0');
-    if (implicit) { body.u16(group); body.u16(item); body.u32(value.length); body.bytes(value); }
-    else explicitElement(body, group, item, VR[key]!, value);
+    if (implicit) {
+      body.u16(group);
+      body.u16(item);
+      body.u32(value.length);
+      body.bytes(value);
+    } else explicitElement(body, group, item, VR[key]!, value);
   };
   const samples = spec.samplesPerPixel ?? 1;
   element(0x0008, 0x0060, text(spec.modality ?? 'CT'));
@@ -327,17 +406,30 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
     const ds = (values: number[]) => text(values.join('\\'));
     const shared = item(sequence(0x0020, 0x9116, [item(element16(0x0020, 0x0037, 'DS', ds(orientation)))]));
     element(0x5200, 0x9229, shared);
-    const frames = positions.map((position) => item(sequence(0x0020, 0x9113, [item(element16(0x0020, 0x0032, 'DS', ds(position)))])));
+    const frames = positions.map((position) =>
+      item(sequence(0x0020, 0x9113, [item(element16(0x0020, 0x0032, 'DS', ds(position)))])),
+    );
     element(0x5200, 0x9230, frames.flat());
   }
   if (!spec.noPixelData) {
     if (spec.fragments) {
       // Encapsulated: OB of undefined length, an empty offset table item, one item per fragment.
-      body.u16(0x7fe0); body.u16(0x0010); body.bytes([0x4f, 0x42, 0, 0]); body.u32(0xffffffff);
-      const item = (data: ArrayLike<number>) => { body.u16(0xfffe); body.u16(0xe000); body.u32(data.length + (data.length % 2)); body.bytes(data); body.align(); };
+      body.u16(0x7fe0);
+      body.u16(0x0010);
+      body.bytes([0x4f, 0x42, 0, 0]);
+      body.u32(0xffffffff);
+      const item = (data: ArrayLike<number>) => {
+        body.u16(0xfffe);
+        body.u16(0xe000);
+        body.u32(data.length + (data.length % 2));
+        body.bytes(data);
+        body.align();
+      };
       item([]);
       for (const fragment of spec.fragments) item(fragment);
-      body.u16(0xfffe); body.u16(0xe0dd); body.u32(0);
+      body.u16(0xfffe);
+      body.u16(0xe0dd);
+      body.u32(0);
     } else {
       const values = spec.values ?? [];
       const pixels = new ByteWriter(body.littleEndian);
@@ -361,7 +453,17 @@ export function writeDicom(spec: DicomSpec): Uint8Array {
 
 /** An explicit VR little endian element with a 2-byte length, as bytes. */
 function element16(group: number, item: number, vr: string, value: number[]): number[] {
-  return [group & 0xff, group >> 8, item & 0xff, item >> 8, vr.charCodeAt(0), vr.charCodeAt(1), value.length & 0xff, value.length >> 8, ...value];
+  return [
+    group & 0xff,
+    group >> 8,
+    item & 0xff,
+    item >> 8,
+    vr.charCodeAt(0),
+    vr.charCodeAt(1),
+    value.length & 0xff,
+    value.length >> 8,
+    ...value,
+  ];
 }
 
 /** A sequence element (explicit VR little endian, defined length) holding `items`, as bytes. */

@@ -7,9 +7,18 @@ import { EXPLICIT_BIG, EXPLICIT_LITTLE, IMPLICIT_LITTLE, isImageFileName, sniffF
 import { importFolders } from '../import/import';
 import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
 
-const CT: DicomSpec = { rows: 4, columns: 3, bitsAllocated: 16, values: Array.from({ length: 12 }, (_, i) => i * 10), intercept: -5 };
+const CT: DicomSpec = {
+  rows: 4,
+  columns: 3,
+  bitsAllocated: 16,
+  values: Array.from({ length: 12 }, (_, i) => i * 10),
+  intercept: -5,
+};
 const tiff = () => writeTiff([{ width: 3, height: 2, bands: 1, sampleType: 'uint16', values: [1, 2, 3, 4, 5, 6] }]);
-const png = () => sharp({ create: { width: 3, height: 2, channels: 3, background: '#102030' } }).png().toBuffer();
+const png = () =>
+  sharp({ create: { width: 3, height: 2, channels: 3, background: '#102030' } })
+    .png()
+    .toBuffer();
 
 describe('sniffFormat', () => {
   it('takes DICM at byte 128 for DICOM whatever the preamble holds, a TIFF header included', () => {
@@ -21,10 +30,19 @@ describe('sniffFormat', () => {
   });
 
   it('recognises a data set without preamble in each uncompressed encoding, whatever the name', () => {
-    const cases = [[IMPLICIT_LITTLE, IMPLICIT_LITTLE], [EXPLICIT_LITTLE, EXPLICIT_LITTLE], [EXPLICIT_BIG, EXPLICIT_BIG]] as const;
+    const cases = [
+      [IMPLICIT_LITTLE, IMPLICIT_LITTLE],
+      [EXPLICIT_LITTLE, EXPLICIT_LITTLE],
+      [EXPLICIT_BIG, EXPLICIT_BIG],
+    ] as const;
     for (const [written, found] of cases) {
       const bare = writeDicom({ ...CT, transferSyntax: written, preamble: 'none' });
-      expect(sniffFormat(bare, 'scan.dcm')).toEqual({ format: 'dicom', part10: false, transferSyntax: found, guessed: false });
+      expect(sniffFormat(bare, 'scan.dcm')).toEqual({
+        format: 'dicom',
+        part10: false,
+        transferSyntax: found,
+        guessed: false,
+      });
       expect(sniffFormat(bare, 'no-extension')).toMatchObject({ format: 'dicom', transferSyntax: found });
     }
   });
@@ -32,15 +50,24 @@ describe('sniffFormat', () => {
   it('reads TIFF, PNG, JPEG and WebP by their signatures, not their names', async () => {
     expect(sniffFormat(tiff(), 'photo.png')).toEqual({ format: 'tiff' });
     expect(sniffFormat(await png(), 'scan.dcm')).toEqual({ format: 'png' });
-    const jpeg = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#fff' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#fff' } })
+      .jpeg()
+      .toBuffer();
     expect(sniffFormat(jpeg, 'x.tif')).toEqual({ format: 'jpeg' });
-    const webp = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#fff' } }).webp().toBuffer();
+    const webp = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#fff' } })
+      .webp()
+      .toBuffer();
     expect(sniffFormat(webp, 'x.png')).toEqual({ format: 'webp' });
   });
 
   it('uses the extension only to break the tie for bytes nothing recognises', () => {
     const noise = Uint8Array.from({ length: 300 }, (_, i) => (i * 7919 + 13) % 251);
-    expect(sniffFormat(noise, 'scan.DCM')).toEqual({ format: 'dicom', part10: false, transferSyntax: IMPLICIT_LITTLE, guessed: true });
+    expect(sniffFormat(noise, 'scan.DCM')).toEqual({
+      format: 'dicom',
+      part10: false,
+      transferSyntax: IMPLICIT_LITTLE,
+      guessed: true,
+    });
     expect(sniffFormat(noise, 'photo.png')).toEqual({ format: 'unknown', claimed: 'png' });
     expect(sniffFormat(noise, 'notes.txt')).toEqual({ format: 'unknown', claimed: null });
     expect(sniffFormat(new Uint8Array(0), 'empty.tif')).toEqual({ format: 'unknown', claimed: 'tiff' });
@@ -77,15 +104,42 @@ describe('importing by content', () => {
       'png-named.dcm': await png(),
     };
     // Each file differs by one byte of its patient id, so that none is another's duplicate.
-    Object.entries(files).forEach(([name, bytes], index) => fs.writeFileSync(path.join(data.dir, name), Buffer.from(bytes).toString('latin1').replace('4711', String(4700 + index)), 'latin1'));
-    const result = await importFolders({ importId: 'i', projectId: space.projectId, folders: [data.dir], images: space.workspace.images, projectDir: space.workspace.projectDir(space.projectId) });
+    Object.entries(files).forEach(([name, bytes], index) =>
+      fs.writeFileSync(
+        path.join(data.dir, name),
+        Buffer.from(bytes)
+          .toString('latin1')
+          .replace('4711', String(4700 + index)),
+        'latin1',
+      ),
+    );
+    const result = await importFolders({
+      importId: 'i',
+      projectId: space.projectId,
+      folders: [data.dir],
+      images: space.workspace.images,
+      projectDir: space.workspace.projectDir(space.projectId),
+    });
     expect(result.errors).toEqual([]);
     expect(result).toMatchObject({ filesSeen: 9, imported: 9, samples: 9, skipped: 0, duplicates: [] });
-    const rows = space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 20, sort: 'path', status: 'all' }).images;
+    const rows = space.workspace.images.list({
+      projectId: space.projectId,
+      offset: 0,
+      limit: 20,
+      sort: 'path',
+      status: 'all',
+    }).images;
     const formats = Object.fromEntries(rows.map((row) => [path.basename(row.path), row.format]));
     expect(formats).toEqual({
-      'bare-big-endian.dcm': 'dicom', 'bare-explicit.dcm': 'dicom', 'bare-implicit.dcm': 'dicom', 'meta-no-preamble.dcm': 'dicom', 'named-as-tiff.tif': 'dicom',
-      'png-named.dcm': 'png', 'tiff-named.png': 'tiff', 'tiff-preamble.dcm': 'dicom', 'zero.dcm': 'dicom',
+      'bare-big-endian.dcm': 'dicom',
+      'bare-explicit.dcm': 'dicom',
+      'bare-implicit.dcm': 'dicom',
+      'meta-no-preamble.dcm': 'dicom',
+      'named-as-tiff.tif': 'dicom',
+      'png-named.dcm': 'png',
+      'tiff-named.png': 'tiff',
+      'tiff-preamble.dcm': 'dicom',
+      'zero.dcm': 'dicom',
     });
     for (const row of rows.filter((row) => row.format === 'dicom')) {
       expect(space.workspace.images.get(row.id).stats![0]).toMatchObject({ min: -5, max: 105 });

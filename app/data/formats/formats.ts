@@ -29,7 +29,17 @@ import { constants, gunzipSync } from 'node:zlib';
  * images; the content decides the reader, the extension only which files are looked at. An
  * OME-Zarr image is a folder, found by its attributes (`ome-zarr.ts`), not by a file name.
  */
-export const SUPPORTED_FORMATS: readonly string[] = ['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom', 'nifti', 'ome-zarr'];
+export const SUPPORTED_FORMATS: readonly string[] = [
+  'png',
+  'jpeg',
+  'webp',
+  'tiff',
+  'geotiff',
+  'ome-tiff',
+  'dicom',
+  'nifti',
+  'ome-zarr',
+];
 
 /** File extensions (lower case, with the dot) and the format each one names. */
 export const EXTENSION_FORMATS: Readonly<Record<string, string>> = {
@@ -90,9 +100,12 @@ export function sniffFormat(head: Uint8Array, fileName = ''): Sniffed {
   if (isTiffBytes(head)) return { format: 'tiff' };
   if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { format: 'png' };
   if (startsWith(head, [0xff, 0xd8, 0xff])) return { format: 'jpeg' };
-  if (startsWith(head, [0x52, 0x49, 0x46, 0x46]) && startsWith(head, [0x57, 0x45, 0x42, 0x50], 8)) return { format: 'webp' };
+  if (startsWith(head, [0x52, 0x49, 0x46, 0x46]) && startsWith(head, [0x57, 0x45, 0x42, 0x50], 8))
+    return { format: 'webp' };
   // Only the head is inflated: callers may pass a whole file, and a header is in its first bytes.
-  const nifti = niftiHeader(head) ?? (startsWith(head, [0x1f, 0x8b, 0x08]) ? niftiHeader(inflateHead(head.subarray(0, SNIFF_BYTES)), true) : null);
+  const nifti =
+    niftiHeader(head) ??
+    (startsWith(head, [0x1f, 0x8b, 0x08]) ? niftiHeader(inflateHead(head.subarray(0, SNIFF_BYTES)), true) : null);
   if (nifti) return nifti;
   const transferSyntax = dataSetEncoding(head);
   if (transferSyntax) return { format: 'dicom', part10: false, transferSyntax, guessed: false };
@@ -128,7 +141,8 @@ function niftiHeader(bytes: Uint8Array, gzip = false): Extract<Sniffed, { format
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const size = view.getInt32(0, true);
   const swapped = view.getInt32(0, false);
-  const magic = (at: number) => String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!) + (bytes[at + 3] === 0 ? '' : '?');
+  const magic = (at: number) =>
+    String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!) + (bytes[at + 3] === 0 ? '' : '?');
   if (size === 348 || swapped === 348) {
     const found = magic(344);
     if (found === 'n+1' || found === 'ni1') return { format: 'nifti', version: 1, gzip, pair: found === 'ni1' };
@@ -154,7 +168,9 @@ function startsWith(bytes: Uint8Array, marker: readonly number[], at = 0): boole
 }
 
 // Value representations of PS3.5 table 6.2-1; the second set has a 4-byte length after 2 reserved bytes.
-const VALUE_REPRESENTATIONS = new Set('AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '));
+const VALUE_REPRESENTATIONS = new Set(
+  'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
+);
 const LONG_VALUE_REPRESENTATIONS = new Set('OB OD OF OL OV OW SQ SV UC UN UR UT UV'.split(' '));
 
 /** Elements checked at most; explicit VR needs 2 to agree (their VR letters too), implicit 3. */

@@ -25,7 +25,21 @@ export interface NiftiFixture {
   magic?: string;
 }
 
-const BYTES: Record<number, number> = { 2: 1, 4: 2, 8: 4, 16: 4, 64: 8, 128: 3, 256: 1, 512: 2, 768: 4, 1024: 8, 1280: 8, 2304: 4, 32: 8 };
+const BYTES: Record<number, number> = {
+  2: 1,
+  4: 2,
+  8: 4,
+  16: 4,
+  64: 8,
+  128: 3,
+  256: 1,
+  512: 2,
+  768: 4,
+  1024: 8,
+  1280: 8,
+  2304: 4,
+  32: 8,
+};
 
 /** The bytes of a single-file NIfTI (`.nii`, or `.nii.gz` with `gzip`). */
 export function makeNifti(fixture: NiftiFixture): Uint8Array {
@@ -38,7 +52,8 @@ export function makeNifti(fixture: NiftiFixture): Uint8Array {
   const dataBytes = (fixture.values.length / components) * bytesPer;
   const bytes = new Uint8Array(offset + dataBytes);
   const view = new DataView(bytes.buffer);
-  const text = (at: number, value: string) => [...value].forEach((char, index) => (bytes[at + index] = char.charCodeAt(0)));
+  const text = (at: number, value: string) =>
+    [...value].forEach((char, index) => (bytes[at + index] = char.charCodeAt(0)));
   const pixdim = fixture.pixdim ?? [1, 1, 1, 1];
   const dims = [fixture.dims.length, ...fixture.dims];
   while (dims.length < 8) dims.push(1);
@@ -47,7 +62,9 @@ export function makeNifti(fixture: NiftiFixture): Uint8Array {
     dims.forEach((value, index) => view.setInt16(40 + index * 2, value, little));
     view.setInt16(70, fixture.datatype, little);
     view.setInt16(72, bytesPer * 8, little);
-    [fixture.qform?.qfac ?? 1, ...pixdim.map((value) => value ?? 1)].forEach((value, index) => view.setFloat32(76 + index * 4, value, little));
+    [fixture.qform?.qfac ?? 1, ...pixdim.map((value) => value ?? 1)].forEach((value, index) =>
+      view.setFloat32(76 + index * 4, value, little),
+    );
     view.setFloat32(108, offset, little);
     view.setFloat32(112, fixture.slope ?? 0, little);
     view.setFloat32(116, fixture.intercept ?? 0, little);
@@ -55,10 +72,17 @@ export function makeNifti(fixture: NiftiFixture): Uint8Array {
     view.setInt16(252, fixture.qform?.code ?? 0, little);
     view.setInt16(254, fixture.sform?.code ?? 0, little);
     if (fixture.qform) {
-      const { b, c, d, offset: [x, y, z] } = fixture.qform;
+      const {
+        b,
+        c,
+        d,
+        offset: [x, y, z],
+      } = fixture.qform;
       [b, c, d, x, y, z].forEach((value, index) => view.setFloat32(256 + index * 4, value, little));
     }
-    fixture.sform?.rows.forEach((row, r) => row.forEach((value, column) => view.setFloat32(280 + r * 16 + column * 4, value, little)));
+    fixture.sform?.rows.forEach((row, r) =>
+      row.forEach((value, column) => view.setFloat32(280 + r * 16 + column * 4, value, little)),
+    );
     text(344, fixture.magic ?? 'n+1');
   } else {
     view.setInt32(0, headerSize, little);
@@ -67,17 +91,26 @@ export function makeNifti(fixture: NiftiFixture): Uint8Array {
     view.setInt16(12, fixture.datatype, little);
     view.setInt16(14, bytesPer * 8, little);
     dims.forEach((value, index) => view.setBigInt64(16 + index * 8, BigInt(value), little));
-    [fixture.qform?.qfac ?? 1, ...pixdim.map((value) => value ?? 1)].forEach((value, index) => view.setFloat64(104 + index * 8, value, little));
+    [fixture.qform?.qfac ?? 1, ...pixdim.map((value) => value ?? 1)].forEach((value, index) =>
+      view.setFloat64(104 + index * 8, value, little),
+    );
     view.setBigInt64(168, BigInt(offset), little);
     view.setFloat64(176, fixture.slope ?? 0, little);
     view.setFloat64(184, fixture.intercept ?? 0, little);
     view.setInt32(344, fixture.qform?.code ?? 0, little);
     view.setInt32(348, fixture.sform?.code ?? 0, little);
     if (fixture.qform) {
-      const { b, c, d, offset: [x, y, z] } = fixture.qform;
+      const {
+        b,
+        c,
+        d,
+        offset: [x, y, z],
+      } = fixture.qform;
       [b, c, d, x, y, z].forEach((value, index) => view.setFloat64(352 + index * 8, value, little));
     }
-    fixture.sform?.rows.forEach((row, r) => row.forEach((value, column) => view.setFloat64(400 + r * 32 + column * 8, value, little)));
+    fixture.sform?.rows.forEach((row, r) =>
+      row.forEach((value, column) => view.setFloat64(400 + r * 32 + column * 8, value, little)),
+    );
     view.setInt32(500, fixture.units ?? 2, little);
   }
   writeValues(view, offset, fixture, little, components);

@@ -17,7 +17,10 @@ async function open(fixture: NiftiFixture, name = 'volume.nii') {
 }
 
 /** Values i + 10·j + 100·k of a 3×2×2 volume, in storage order (i fastest). */
-const RAMP = Array.from({ length: 12 }, (_, index) => (index % 3) + 10 * (Math.floor(index / 3) % 2) + 100 * Math.floor(index / 6));
+const RAMP = Array.from(
+  { length: 12 },
+  (_, index) => (index % 3) + 10 * (Math.floor(index / 3) % 2) + 100 * Math.floor(index / 6),
+);
 
 describe('NIfTI datatypes', () => {
   const cases: [string, number, number[], string][] = [
@@ -56,8 +59,16 @@ describe('NIfTI datatypes', () => {
   });
 
   it('reads big-endian, gzipped and NIfTI-2 files alike', async () => {
-    for (const variant of [{ littleEndian: false }, { gzip: true }, { version: 2 as const }, { version: 2 as const, littleEndian: false, gzip: true }]) {
-      const file = await open({ datatype: 4, dims: [3, 2, 2], values: RAMP, ...variant }, variant.gzip ? 'volume.nii.gz' : 'volume.nii');
+    for (const variant of [
+      { littleEndian: false },
+      { gzip: true },
+      { version: 2 as const },
+      { version: 2 as const, littleEndian: false, gzip: true },
+    ]) {
+      const file = await open(
+        { datatype: 4, dims: [3, 2, 2], values: RAMP, ...variant },
+        variant.gzip ? 'volume.nii.gz' : 'volume.nii',
+      );
       expect([...(await file.read(0)).values], JSON.stringify(variant)).toEqual([10, 11, 12, 0, 1, 2]);
     }
   });
@@ -68,7 +79,9 @@ describe('NIfTI scaling, series and geometry', () => {
     const scaled = await open({ datatype: 4, dims: [3, 2, 2], values: RAMP, slope: 0.5, intercept: -1024 });
     expect(scaled.samples[0]!.sampleType).toBe('float32');
     expect(scaled.samples[0]!.meta.rescale).toEqual({ slope: 0.5, intercept: -1024 });
-    expect([...(await scaled.read(1)).values]).toEqual([110, 111, 112, 100, 101, 102].map((value) => value * 0.5 - 1024));
+    expect([...(await scaled.read(1)).values]).toEqual(
+      [110, 111, 112, 100, 101, 102].map((value) => value * 0.5 - 1024),
+    );
     const unscaled = await open({ datatype: 4, dims: [3, 2, 2], values: RAMP, slope: 0, intercept: 7 });
     expect(unscaled.samples[0]!.sampleType).toBe('int16');
     expect([...(await unscaled.read(0)).values]).toEqual([10, 11, 12, 0, 1, 2]);
@@ -80,7 +93,14 @@ describe('NIfTI scaling, series and geometry', () => {
     expect(file.samples).toHaveLength(12);
     const sample = file.samples[7]!; // volume 2 (t = 2), slice 2 (k = 1)
     expect(sample.meta.sample).toBe('slice 2 of 3 · volume 3 of 4');
-    expect(sample.meta.volume).toMatchObject({ volume: 2, volumes: 4, slice: 1, slices: 3, axis: 'k', transform: 'none' });
+    expect(sample.meta.volume).toMatchObject({
+      volume: 2,
+      volumes: 4,
+      slice: 1,
+      slices: 3,
+      axis: 'k',
+      transform: 'none',
+    });
     expect(sample.meta.volume!.spacing![0]).toBeCloseTo(0.8, 6);
     expect(sample.meta.volume!.spacing![2]).toBeCloseTo(2.5, 6);
     expect(sample.meta.pixelSpacing![0]).toBeCloseTo(0.9, 6);
@@ -89,46 +109,125 @@ describe('NIfTI scaling, series and geometry', () => {
   });
 
   it('keeps the sform when it is set and the qform otherwise, with their axis codes', async () => {
-    const rows: [number[], number[], number[]] = [[-2, 0, 0, 90], [0, 0, 3, -126], [0, -2, 0, 72]];
-    const sform = await open({ datatype: 2, dims: [2, 2, 2], values: new Array(8).fill(0), sform: { code: 2, rows }, qform: { code: 1, b: 0, c: 0, d: 0, offset: [0, 0, 0] } });
-    expect(sform.samples[0]!.meta.volume).toMatchObject({ transform: 'sform', orientation: 'LIA', affine: [...rows, [0, 0, 0, 1]] });
+    const rows: [number[], number[], number[]] = [
+      [-2, 0, 0, 90],
+      [0, 0, 3, -126],
+      [0, -2, 0, 72],
+    ];
+    const sform = await open({
+      datatype: 2,
+      dims: [2, 2, 2],
+      values: new Array(8).fill(0),
+      sform: { code: 2, rows },
+      qform: { code: 1, b: 0, c: 0, d: 0, offset: [0, 0, 0] },
+    });
+    expect(sform.samples[0]!.meta.volume).toMatchObject({
+      transform: 'sform',
+      orientation: 'LIA',
+      affine: [...rows, [0, 0, 0, 1]],
+    });
     // Quaternion (b, c, d) = (0, 0, 1): 180° about z, so i runs to -x (L) and j to -y (P); qfac -1 flips k.
-    const qform = await open({ datatype: 2, dims: [2, 2, 2], values: new Array(8).fill(0), pixdim: [1.5, 1.5, 4], qform: { code: 1, b: 0, c: 0, d: 1, offset: [10, 20, -30], qfac: -1 } });
+    const qform = await open({
+      datatype: 2,
+      dims: [2, 2, 2],
+      values: new Array(8).fill(0),
+      pixdim: [1.5, 1.5, 4],
+      qform: { code: 1, b: 0, c: 0, d: 1, offset: [10, 20, -30], qfac: -1 },
+    });
     const placement = qform.samples[0]!.meta.volume!;
     expect(placement.transform).toBe('qform');
     expect(placement.orientation).toBe('LPI');
-    expect(placement.affine!.map((row) => row.map((value) => Math.round(value * 1000) / 1000 + 0))).toEqual([[-1.5, 0, 0, 10], [0, -1.5, 0, 20], [0, 0, -4, -30], [0, 0, 0, 1]]);
+    expect(placement.affine!.map((row) => row.map((value) => Math.round(value * 1000) / 1000 + 0))).toEqual([
+      [-1.5, 0, 0, 10],
+      [0, -1.5, 0, 20],
+      [0, 0, -4, -30],
+      [0, 0, 0, 1],
+    ]);
   });
 
   it('converts spacing in metres and microns to mm', async () => {
     const metres = await open({ datatype: 2, dims: [1, 1, 1], values: [0], pixdim: [0.001, 0.002, 0.003], units: 1 });
     expect(metres.samples[0]!.meta.volume!.spacing!.map((value) => Math.round(value * 1e6) / 1e6)).toEqual([1, 2, 3]);
-    expect(axisCodes([[0, 0, 1, 0], [1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 0, 1]])).toBe('AIR');
+    expect(
+      axisCodes([
+        [0, 0, 1, 0],
+        [1, 0, 0, 0],
+        [0, -1, 0, 0],
+        [0, 0, 0, 1],
+      ]),
+    ).toBe('AIR');
   });
 });
 
 describe('NIfTI sniffing and hostile files', () => {
   it('knows NIfTI by its bytes, gzipped or not, whatever the name', () => {
-    expect(sniffFormat(makeNifti({ datatype: 2, dims: [4, 4], values: new Array(16).fill(1) }).subarray(0, 4096), 'scan.png')).toMatchObject({ format: 'nifti', version: 1, gzip: false });
-    expect(sniffFormat(makeNifti({ version: 2, datatype: 2, dims: [4, 4], values: new Array(16).fill(1), gzip: true, littleEndian: false }).subarray(0, 4096), 'x')).toMatchObject({ format: 'nifti', version: 2, gzip: true });
+    expect(
+      sniffFormat(
+        makeNifti({ datatype: 2, dims: [4, 4], values: new Array(16).fill(1) }).subarray(0, 4096),
+        'scan.png',
+      ),
+    ).toMatchObject({ format: 'nifti', version: 1, gzip: false });
+    expect(
+      sniffFormat(
+        makeNifti({
+          version: 2,
+          datatype: 2,
+          dims: [4, 4],
+          values: new Array(16).fill(1),
+          gzip: true,
+          littleEndian: false,
+        }).subarray(0, 4096),
+        'x',
+      ),
+    ).toMatchObject({ format: 'nifti', version: 2, gzip: true });
     expect(formatOfFileName('brain.NII.GZ')).toBe('nifti');
     expect(formatOfFileName('notes.gz')).toBeNull();
   });
 
   const hostile: [string, () => Uint8Array, RegExp][] = [
-    ['a truncated file', () => makeNifti({ datatype: 4, dims: [3, 2, 2], values: RAMP }).subarray(0, 360), /truncated NIfTI file: 3×2×2×1 voxels of int16 need 24 bytes from offset 352, the file holds 8/],
-    ['a truncated gzip stream', () => makeNifti({ datatype: 4, dims: [3, 2, 2], values: RAMP, gzip: true }).subarray(0, 40), /corrupt or truncated gzip stream/],
-    ['complex voxels', () => makeNifti({ datatype: 32, dims: [2, 1, 1], values: [1, 2] }), /unsupported NIfTI datatype 32 \(complex64\)/],
-    ['an unknown datatype', () => makeNifti({ datatype: 77, dims: [2, 1, 1], values: [1, 2] }), /unsupported NIfTI datatype 77: read are uint8, int16/],
-    ['a .hdr of a pair', () => makeNifti({ datatype: 2, dims: [2, 1, 1], values: [1, 2], magic: 'ni1' }), /\.hdr\/\.img pair/],
-    ['5-D vectors', () => makeNifti({ datatype: 2, dims: [1, 1, 1, 1, 3], values: [1, 2, 3] }), /unsupported 5-D NIfTI \(1×1×1×1×3\)/],
-    ['a zero dimension', () => makeNifti({ datatype: 2, dims: [2, 0, 1], values: [] }), /invalid NIfTI dimensions 2×0×1/],
+    [
+      'a truncated file',
+      () => makeNifti({ datatype: 4, dims: [3, 2, 2], values: RAMP }).subarray(0, 360),
+      /truncated NIfTI file: 3×2×2×1 voxels of int16 need 24 bytes from offset 352, the file holds 8/,
+    ],
+    [
+      'a truncated gzip stream',
+      () => makeNifti({ datatype: 4, dims: [3, 2, 2], values: RAMP, gzip: true }).subarray(0, 40),
+      /corrupt or truncated gzip stream/,
+    ],
+    [
+      'complex voxels',
+      () => makeNifti({ datatype: 32, dims: [2, 1, 1], values: [1, 2] }),
+      /unsupported NIfTI datatype 32 \(complex64\)/,
+    ],
+    [
+      'an unknown datatype',
+      () => makeNifti({ datatype: 77, dims: [2, 1, 1], values: [1, 2] }),
+      /unsupported NIfTI datatype 77: read are uint8, int16/,
+    ],
+    [
+      'a .hdr of a pair',
+      () => makeNifti({ datatype: 2, dims: [2, 1, 1], values: [1, 2], magic: 'ni1' }),
+      /\.hdr\/\.img pair/,
+    ],
+    [
+      '5-D vectors',
+      () => makeNifti({ datatype: 2, dims: [1, 1, 1, 1, 3], values: [1, 2, 3] }),
+      /unsupported 5-D NIfTI \(1×1×1×1×3\)/,
+    ],
+    [
+      'a zero dimension',
+      () => makeNifti({ datatype: 2, dims: [2, 0, 1], values: [] }),
+      /invalid NIfTI dimensions 2×0×1/,
+    ],
   ];
   it('refuses a .nii.gz that inflates beyond what its header declares (a decompression bomb)', () => {
     const small = makeNifti({ datatype: 2, dims: [2, 2, 1], values: [1, 2, 3, 4] });
     const padded = new Uint8Array(small.length + 8 * 1024 * 1024);
     padded.set(small);
-    expect(() => readNifti(new Uint8Array(gzipSync(padded)))).toThrow(/inflates to more than its header declares \(356 bytes\): refused as a possible decompression bomb/);
+    expect(() => readNifti(new Uint8Array(gzipSync(padded)))).toThrow(
+      /inflates to more than its header declares \(356 bytes\): refused as a possible decompression bomb/,
+    );
     // Within the slack (extensions, padding) it reads.
     const slightly = new Uint8Array(small.length + 1000);
     slightly.set(small);
@@ -136,7 +235,9 @@ describe('NIfTI sniffing and hostile files', () => {
   });
 
   it('refuses a header declaring more than it reads at most, before inflating', () => {
-    expect(() => readNifti(makeNifti({ datatype: 64, dims: [2048, 2048, 1024], values: [], gzip: true }))).toThrow(/NIfTI file too large: its header declares 34359738720 bytes/);
+    expect(() => readNifti(makeNifti({ datatype: 64, dims: [2048, 2048, 1024], values: [], gzip: true }))).toThrow(
+      /NIfTI file too large: its header declares 34359738720 bytes/,
+    );
   });
 
   for (const [what, bytes, reason] of hostile) {

@@ -33,16 +33,64 @@ interface Datatype {
 /** The datatypes read, by code (NIfTI-1 `nifti1.h`). */
 export const NIFTI_DATATYPES: Readonly<Record<number, Datatype>> = {
   2: { name: 'uint8', bytes: 1, bands: 1, read: (view, offset) => view.getUint8(offset), kept: 'uint8' },
-  4: { name: 'int16', bytes: 2, bands: 1, read: (view, offset, little) => view.getInt16(offset, little), kept: 'int16' },
-  8: { name: 'int32', bytes: 4, bands: 1, read: (view, offset, little) => view.getInt32(offset, little), kept: 'float32' },
-  16: { name: 'float32', bytes: 4, bands: 1, read: (view, offset, little) => view.getFloat32(offset, little), kept: 'float32' },
-  64: { name: 'float64', bytes: 8, bands: 1, read: (view, offset, little) => view.getFloat64(offset, little), kept: 'float32' },
+  4: {
+    name: 'int16',
+    bytes: 2,
+    bands: 1,
+    read: (view, offset, little) => view.getInt16(offset, little),
+    kept: 'int16',
+  },
+  8: {
+    name: 'int32',
+    bytes: 4,
+    bands: 1,
+    read: (view, offset, little) => view.getInt32(offset, little),
+    kept: 'float32',
+  },
+  16: {
+    name: 'float32',
+    bytes: 4,
+    bands: 1,
+    read: (view, offset, little) => view.getFloat32(offset, little),
+    kept: 'float32',
+  },
+  64: {
+    name: 'float64',
+    bytes: 8,
+    bands: 1,
+    read: (view, offset, little) => view.getFloat64(offset, little),
+    kept: 'float32',
+  },
   128: { name: 'RGB24', bytes: 3, bands: 3, read: (view, offset) => view.getUint8(offset), kept: 'uint8' },
   256: { name: 'int8', bytes: 1, bands: 1, read: (view, offset) => view.getInt8(offset), kept: 'int16' },
-  512: { name: 'uint16', bytes: 2, bands: 1, read: (view, offset, little) => view.getUint16(offset, little), kept: 'uint16' },
-  768: { name: 'uint32', bytes: 4, bands: 1, read: (view, offset, little) => view.getUint32(offset, little), kept: 'float32' },
-  1024: { name: 'int64', bytes: 8, bands: 1, read: (view, offset, little) => Number(view.getBigInt64(offset, little)), kept: 'float32' },
-  1280: { name: 'uint64', bytes: 8, bands: 1, read: (view, offset, little) => Number(view.getBigUint64(offset, little)), kept: 'float32' },
+  512: {
+    name: 'uint16',
+    bytes: 2,
+    bands: 1,
+    read: (view, offset, little) => view.getUint16(offset, little),
+    kept: 'uint16',
+  },
+  768: {
+    name: 'uint32',
+    bytes: 4,
+    bands: 1,
+    read: (view, offset, little) => view.getUint32(offset, little),
+    kept: 'float32',
+  },
+  1024: {
+    name: 'int64',
+    bytes: 8,
+    bands: 1,
+    read: (view, offset, little) => Number(view.getBigInt64(offset, little)),
+    kept: 'float32',
+  },
+  1280: {
+    name: 'uint64',
+    bytes: 8,
+    bands: 1,
+    read: (view, offset, little) => Number(view.getBigUint64(offset, little)),
+    kept: 'float32',
+  },
   2304: { name: 'RGBA32', bytes: 4, bands: 4, read: (view, offset) => view.getUint8(offset), kept: 'uint8' },
 };
 
@@ -96,14 +144,21 @@ const INFLATE_SLACK = 1024 * 1024;
  */
 export function gunzipNifti(bytes: Uint8Array): Uint8Array {
   const declared = declaredBytes(inflate(bytes.subarray(0, 4096), { finishFlush: constants.Z_SYNC_FLUSH }));
-  if (declared !== null && declared > MAX_NIFTI_BYTES) throw new DecodeError(`NIfTI file too large: its header declares ${declared} bytes of ` + `voxels and header, more than the ${MAX_NIFTI_BYTES} read at most`);
+  if (declared !== null && declared > MAX_NIFTI_BYTES)
+    throw new DecodeError(
+      `NIfTI file too large: its header declares ${declared} bytes of ` +
+        `voxels and header, more than the ${MAX_NIFTI_BYTES} read at most`,
+    );
   const limit = declared === null ? MAX_NIFTI_BYTES : Math.min(MAX_NIFTI_BYTES, declared + INFLATE_SLACK);
   try {
     return inflate(bytes, { maxOutputLength: limit });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
-      throw new DecodeError(`.nii.gz inflates to more than its header declares ` + `(${declared ?? 'unknown'} bytes): refused as a possible decompression bomb`);
+      throw new DecodeError(
+        `.nii.gz inflates to more than its header declares ` +
+          `(${declared ?? 'unknown'} bytes): refused as a possible decompression bomb`,
+      );
     }
     throw new DecodeError(`corrupt or truncated gzip stream in a .nii.gz file (${(error as Error).message})`);
   }
@@ -134,24 +189,42 @@ export function readNifti(fileBytes: Uint8Array): NiftiVolume {
   const bytes = isGzip(fileBytes) ? gunzipNifti(fileBytes) : fileBytes;
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const version = isNIFTI1(buffer, true) ? 1 : isNIFTI2(buffer, true) ? 2 : null;
-  if (version === null) throw new DecodeError(`not a NIfTI file: no NIfTI-1 (348) or NIfTI-2 (540) header with its magic (${bytes.length} bytes)`);
+  if (version === null)
+    throw new DecodeError(
+      `not a NIfTI file: no NIfTI-1 (348) or NIfTI-2 (540) header with its magic (${bytes.length} bytes)`,
+    );
   const header = readHeader(buffer, true);
   if (header.magic.startsWith('ni')) {
-    throw new DecodeError(`NIfTI header of a .hdr/.img pair (magic "${header.magic}"): its voxels are in ` + `the .img file, which is not read; save it as one .nii (nibabel, fslchfiletype)`);
+    throw new DecodeError(
+      `NIfTI header of a .hdr/.img pair (magic "${header.magic}"): its voxels are in ` +
+        `the .img file, which is not read; save it as one .nii (nibabel, fslchfiletype)`,
+    );
   }
   const datatype = NIFTI_DATATYPES[header.datatypeCode];
   if (!datatype) {
     const known = UNREAD_DATATYPES[header.datatypeCode];
-    throw new DecodeError(`unsupported NIfTI datatype ${header.datatypeCode}${known ? ` (${known})` : ''}: read are ${Object.values(NIFTI_DATATYPES).map((type) => type.name).join(', ')}`);
+    throw new DecodeError(
+      `unsupported NIfTI datatype ${header.datatypeCode}${known ? ` (${known})` : ''}: read are ${Object.values(
+        NIFTI_DATATYPES,
+      )
+        .map((type) => type.name)
+        .join(', ')}`,
+    );
   }
   const size = volumeSize(header.dims);
   const voxelCount = size[0] * size[1] * size[2] * size[3];
   const offset = Number(header.vox_offset);
   const minimum = version === 1 ? 352 : 544;
-  if (!(offset >= minimum)) throw new DecodeError(`invalid NIfTI vox_offset ${offset} (a single-file NIfTI-${version} has its voxels at ${minimum} or later)`);
+  if (!(offset >= minimum))
+    throw new DecodeError(
+      `invalid NIfTI vox_offset ${offset} (a single-file NIfTI-${version} has its voxels at ${minimum} or later)`,
+    );
   const needed = voxelCount * datatype.bytes;
   if (offset + needed > bytes.length) {
-    throw new DecodeError(`truncated NIfTI file: ${size.join('×')} voxels of ${datatype.name} need ${needed}` + ` bytes from offset ${offset}, the file holds ${Math.max(0, bytes.length - offset)}`);
+    throw new DecodeError(
+      `truncated NIfTI file: ${size.join('×')} voxels of ${datatype.name} need ${needed}` +
+        ` bytes from offset ${offset}, the file holds ${Math.max(0, bytes.length - offset)}`,
+    );
   }
   const rgb = datatype.bands > 1;
   const scaled = Number.isFinite(header.scl_slope) && header.scl_slope !== 0 && !rgb;
@@ -179,30 +252,53 @@ export function readNifti(fileBytes: Uint8Array): NiftiVolume {
 /** i, j, k and t sizes from `dim`; dimensions 5–7 (vectors, tensors) are refused. */
 function volumeSize(dims: number[]): [number, number, number, number] {
   const rank = dims[0]!;
-  if (!(rank >= 1 && rank <= 7)) throw new DecodeError(`invalid NIfTI dim[0] ${rank} (the number of dimensions, 1 to 7)`);
+  if (!(rank >= 1 && rank <= 7))
+    throw new DecodeError(`invalid NIfTI dim[0] ${rank} (the number of dimensions, 1 to 7)`);
   const size = [1, 2, 3, 4].map((axis) => (axis <= rank ? dims[axis]! : 1));
-  if (size.some((value) => !(Number.isInteger(value) && value >= 1))) throw new DecodeError(`invalid NIfTI dimensions ${dims.slice(1, rank + 1).join('×')} (each must be at least 1)`);
+  if (size.some((value) => !(Number.isInteger(value) && value >= 1)))
+    throw new DecodeError(`invalid NIfTI dimensions ${dims.slice(1, rank + 1).join('×')} (each must be at least 1)`);
   const extra = dims.slice(5, rank + 1).filter((value) => value > 1);
-  if (extra.length > 0) throw new DecodeError(`unsupported ${rank}-D NIfTI (${dims.slice(1, rank + 1).join('×')}): ` + `dimensions after the 4th (vectors, tensors) are not read`);
-  if (size[0]! * size[1]! > 2 ** 28) throw new DecodeError(`NIfTI slices of ${size[0]}×${size[1]} are too large to read`);
+  if (extra.length > 0)
+    throw new DecodeError(
+      `unsupported ${rank}-D NIfTI (${dims.slice(1, rank + 1).join('×')}): ` +
+        `dimensions after the 4th (vectors, tensors) are not read`,
+    );
+  if (size[0]! * size[1]! > 2 ** 28)
+    throw new DecodeError(`NIfTI slices of ${size[0]}×${size[1]} are too large to read`);
   return size as [number, number, number, number];
 }
 
 /** The voxel-to-world (RAS+, mm) affine as nibabel picks it: sform, else qform, else the spacing. */
-function chooseAffine(header: NIFTI1 | NIFTI2, bytes: Uint8Array, version: 1 | 2, spacing: number[], unit: number): { affine: number[][]; transform: NiftiVolume['transform'] } {
+function chooseAffine(
+  header: NIFTI1 | NIFTI2,
+  bytes: Uint8Array,
+  version: 1 | 2,
+  spacing: number[],
+  unit: number,
+): { affine: number[][]; transform: NiftiVolume['transform'] } {
   const toMm = (rows: number[][]) => rows.map((row, index) => (index < 3 ? row.map((value) => value * unit) : row));
   if (header.sform_code > 0) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const rows = [0, 1, 2].map((row) =>
       [0, 1, 2, 3].map((column) =>
-        version === 1 ? view.getFloat32(280 + row * 16 + column * 4, header.littleEndian) : view.getFloat64(400 + row * 32 + column * 8, header.littleEndian),
+        version === 1
+          ? view.getFloat32(280 + row * 16 + column * 4, header.littleEndian)
+          : view.getFloat64(400 + row * 32 + column * 8, header.littleEndian),
       ),
     );
     return { affine: toMm([...rows, [0, 0, 0, 1]]), transform: 'sform' };
   }
   // nifti-reader-js builds the qform affine (quaternion, pixdim, qfac) whenever qform_code > sform_code.
   if (header.qform_code > 0) return { affine: toMm(header.affine.map((row) => [...row])), transform: 'qform' };
-  return { affine: [[spacing[0]!, 0, 0, 0], [0, spacing[1]!, 0, 0], [0, 0, spacing[2]!, 0], [0, 0, 0, 1]], transform: 'none' };
+  return {
+    affine: [
+      [spacing[0]!, 0, 0, 0],
+      [0, spacing[1]!, 0, 0],
+      [0, 0, spacing[2]!, 0],
+      [0, 0, 0, 1],
+    ],
+    transform: 'none',
+  };
 }
 
 /**
@@ -210,7 +306,11 @@ function chooseAffine(header: NIFTI1 | NIFTI2, bytes: Uint8Array, version: 1 | 2
  * along, and which way (world coordinates are RAS+).
  */
 export function axisCodes(affine: number[][]): string {
-  const letters = [['L', 'R'], ['P', 'A'], ['I', 'S']];
+  const letters = [
+    ['L', 'R'],
+    ['P', 'A'],
+    ['I', 'S'],
+  ];
   let codes = '';
   for (let axis = 0; axis < 3; axis++) {
     const column = [0, 1, 2].map((row) => affine[row]![axis]!);
@@ -263,7 +363,8 @@ export function niftiMeta(volume: NiftiVolume, index: number): ImageMeta {
 /** Reads sample `index` (slice k of volume t) in real units, rows from high j to low j. */
 export function readNiftiSlice(volume: NiftiVolume, index: number): Raster {
   const [width, height, slices, volumes] = volume.size;
-  if (!(Number.isInteger(index) && index >= 0 && index < slices * volumes)) throw new DecodeError(`no slice ${index} in this NIfTI file (it has ${slices * volumes})`);
+  if (!(Number.isInteger(index) && index >= 0 && index < slices * volumes))
+    throw new DecodeError(`no slice ${index} in this NIfTI file (it has ${slices * volumes})`);
   const { datatype, slope, intercept, littleEndian, voxels } = volume;
   const { bands, bytes } = datatype;
   const values = allocateValues(volume.sampleType, width * height * bands);
@@ -274,7 +375,8 @@ export function readNiftiSlice(volume: NiftiVolume, index: number): Raster {
     for (let i = 0; i < width; i++) {
       const offset = start + (j * width + i) * bytes;
       for (let band = 0; band < bands; band++) {
-        values[row + i * bands + band] = datatype.read(voxels, offset + band * componentBytes, littleEndian) * slope + intercept;
+        values[row + i * bands + band] =
+          datatype.read(voxels, offset + band * componentBytes, littleEndian) * slope + intercept;
       }
     }
   }

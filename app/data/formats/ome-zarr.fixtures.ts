@@ -33,7 +33,15 @@ export interface OmeZarrFixture {
   levels?: number;
 }
 
-const V2_TYPES: Record<FixtureType, string> = { uint8: '|u1', int8: '|i1', uint16: '<u2', int16: '<i2', int32: '<i4', float32: '<f4', float64: '<f8' };
+const V2_TYPES: Record<FixtureType, string> = {
+  uint8: '|u1',
+  int8: '|i1',
+  uint16: '<u2',
+  int16: '<i2',
+  int32: '<i4',
+  float32: '<f4',
+  float64: '<f8',
+};
 const BYTES: Record<FixtureType, number> = { uint8: 1, int8: 1, uint16: 2, int16: 2, int32: 4, float32: 4, float64: 8 };
 
 /** Writes an OME-Zarr image into `dir` (created), with its pyramid levels `0`, `1`, … */
@@ -41,26 +49,39 @@ export function writeOmeZarr(dir: string, fixture: OmeZarrFixture): void {
   fs.mkdirSync(dir, { recursive: true });
   const levels = fixture.levels ?? 2;
   const axes = fixture.axes.map((name) => ({ name, type: name === 't' ? 'time' : name === 'c' ? 'channel' : 'space' }));
-  const multiscales = [{
-    ...(fixture.version === 2 && { version: '0.4' }),
-    name: path.basename(dir),
-    axes,
-    datasets: Array.from({ length: levels }, (_, level) => ({
-      path: String(level),
-      coordinateTransformations: [{ type: 'scale', scale: fixture.axes.map((name) => (name === 'y' || name === 'x' ? 2 ** level : 1)) }],
-    })),
-  }];
-  const omero = fixture.channelLabels && { channels: fixture.channelLabels.map((label) => ({ label, color: 'FFFFFF', active: true })) };
+  const multiscales = [
+    {
+      ...(fixture.version === 2 && { version: '0.4' }),
+      name: path.basename(dir),
+      axes,
+      datasets: Array.from({ length: levels }, (_, level) => ({
+        path: String(level),
+        coordinateTransformations: [
+          { type: 'scale', scale: fixture.axes.map((name) => (name === 'y' || name === 'x' ? 2 ** level : 1)) },
+        ],
+      })),
+    },
+  ];
+  const omero = fixture.channelLabels && {
+    channels: fixture.channelLabels.map((label) => ({ label, color: 'FFFFFF', active: true })),
+  };
   if (fixture.version === 2) {
     writeJson(path.join(dir, '.zgroup'), { zarr_format: 2 });
     writeJson(path.join(dir, '.zattrs'), { multiscales, ...(omero && { omero }) });
   } else {
-    writeJson(path.join(dir, 'zarr.json'), { zarr_format: 3, node_type: 'group', attributes: { ome: { version: '0.5', multiscales, ...(omero && { omero }) } } });
+    writeJson(path.join(dir, 'zarr.json'), {
+      zarr_format: 3,
+      node_type: 'group',
+      attributes: { ome: { version: '0.5', multiscales, ...(omero && { omero }) } },
+    });
   }
   for (let level = 0; level < levels; level++) {
     const factor = 2 ** level;
-    const shape = fixture.shape.map((size, axis) => (isPlaneAxis(fixture.axes[axis]!) ? Math.ceil(size / factor) : size));
-    const value = (index: number[]): number => fixture.value(index.map((at, axis) => (isPlaneAxis(fixture.axes[axis]!) ? at * factor : at)));
+    const shape = fixture.shape.map((size, axis) =>
+      isPlaneAxis(fixture.axes[axis]!) ? Math.ceil(size / factor) : size,
+    );
+    const value = (index: number[]): number =>
+      fixture.value(index.map((at, axis) => (isPlaneAxis(fixture.axes[axis]!) ? at * factor : at)));
     writeArray(path.join(dir, String(level)), fixture, shape, value);
   }
 }
@@ -78,7 +99,10 @@ function writeArray(dir: string, fixture: OmeZarrFixture, shape: number[], value
       shape,
       chunks,
       dtype: V2_TYPES[dtype],
-      compressor: compressor === 'blosc' ? { id: 'blosc', cname: 'lz4', clevel: 0, shuffle: 0, blocksize: 0 } : compressor && { id: compressor, level: 1 },
+      compressor:
+        compressor === 'blosc'
+          ? { id: 'blosc', cname: 'lz4', clevel: 0, shuffle: 0, blocksize: 0 }
+          : compressor && { id: compressor, level: 1 },
       fill_value: 0,
       order: 'C',
       filters: null,
@@ -92,7 +116,10 @@ function writeArray(dir: string, fixture: OmeZarrFixture, shape: number[], value
       data_type: dtype,
       chunk_grid: { name: 'regular', configuration: { chunk_shape: chunks } },
       chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
-      codecs: [{ name: 'bytes', configuration: { endian: 'little' } }, ...(compressor ? [v3Codec(compressor, BYTES[dtype])] : [])],
+      codecs: [
+        { name: 'bytes', configuration: { endian: 'little' } },
+        ...(compressor ? [v3Codec(compressor, BYTES[dtype])] : []),
+      ],
       fill_value: 0,
       dimension_names: fixture.axes,
     });
@@ -100,7 +127,14 @@ function writeArray(dir: string, fixture: OmeZarrFixture, shape: number[], value
   const grid = shape.map((size, axis) => Math.ceil(size / chunks[axis]!));
   for (const chunk of indices(grid)) {
     const raw = encodeChunk(chunk, chunks, shape, dtype, value);
-    const bytes = compressor === 'zlib' ? deflateSync(raw) : compressor === 'gzip' ? gzipSync(raw) : compressor === 'blosc' ? bloscFrame(raw, BYTES[dtype]) : raw;
+    const bytes =
+      compressor === 'zlib'
+        ? deflateSync(raw)
+        : compressor === 'gzip'
+          ? gzipSync(raw)
+          : compressor === 'blosc'
+            ? bloscFrame(raw, BYTES[dtype])
+            : raw;
     const key = fixture.version === 2 ? chunk.join(fixture.separator ?? '/') : ['c', ...chunk].join('/');
     const file = path.join(dir, key);
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -130,7 +164,13 @@ function bloscFrame(raw: Buffer, typesize: number): Buffer {
 }
 
 /** A whole chunk in C order, little endian; values past the array's edge are 0 (the fill value). */
-function encodeChunk(chunk: number[], chunks: number[], shape: number[], dtype: FixtureType, value: (index: number[]) => number): Buffer {
+function encodeChunk(
+  chunk: number[],
+  chunks: number[],
+  shape: number[],
+  dtype: FixtureType,
+  value: (index: number[]) => number,
+): Buffer {
   const count = chunks.reduce((a, b) => a * b, 1);
   const buffer = Buffer.alloc(count * BYTES[dtype]);
   let offset = 0;

@@ -32,18 +32,42 @@ function image(fixture: Partial<OmeZarrFixture> = {}): string {
 }
 
 describe('OME-Zarr', () => {
-  for (const [version, compressor] of [[2, 'zlib'], [2, 'blosc'], [2, null], [3, 'gzip'], [3, 'blosc'], [3, null]] as const) {
+  for (const [version, compressor] of [
+    [2, 'zlib'],
+    [2, 'blosc'],
+    [2, null],
+    [3, 'gzip'],
+    [3, 'blosc'],
+    [3, null],
+  ] as const) {
     it(`reads each (t, z) plane, its channels and names (v${version}, ${compressor ?? 'raw'} chunks)`, async () => {
       const file = await openOmeZarr(image({ version, compressor }));
       expect(file.format).toBe('ome-zarr');
       expect(file.samples).toHaveLength(6);
       const fourth = file.samples[3]!;
-      expect([fourth.width, fourth.height, fourth.bands, fourth.sampleType, fourth.bitDepth]).toEqual([9, 7, 2, 'uint16', 16]);
-      expect(fourth.meta).toMatchObject({ sample: 'z 1/3 · t 2/2 · c 1–2', z: 0, t: 1, frames: 6, channelNames: ['DAPI', 'GFP'] });
+      expect([fourth.width, fourth.height, fourth.bands, fourth.sampleType, fourth.bitDepth]).toEqual([
+        9,
+        7,
+        2,
+        'uint16',
+        16,
+      ]);
+      expect(fourth.meta).toMatchObject({
+        sample: 'z 1/3 · t 2/2 · c 1–2',
+        z: 0,
+        t: 1,
+        frames: 6,
+        channelNames: ['DAPI', 'GFP'],
+      });
       // Plane (t 1, z 0): channels interleaved, chunk edges (7 × 9 in chunks of 4) crossed.
       const raster = await file.read(3);
       expect(raster.values).toBeInstanceOf(Uint16Array);
-      for (const [y, x] of [[0, 0], [3, 4], [6, 8], [5, 2]] as const) {
+      for (const [y, x] of [
+        [0, 0],
+        [3, 4],
+        [6, 8],
+        [5, 2],
+      ] as const) {
         for (const c of [0, 1]) expect(raster.values[(y * 9 + x) * 2 + c]).toBe(tczyx([1, c, 0, y, x]));
       }
       const window = await file.read(5, { x: 3, y: 2, width: 4, height: 5 });
@@ -59,7 +83,16 @@ describe('OME-Zarr', () => {
   });
 
   it('reads any subset of the axes holding y and x: one grey plane from y, x', async () => {
-    const file = await openOmeZarr(image({ axes: ['y', 'x'], shape: [5, 6], chunks: [5, 6], dtype: 'uint8', value: ([y, x]) => y! * 6 + x!, channelLabels: undefined }));
+    const file = await openOmeZarr(
+      image({
+        axes: ['y', 'x'],
+        shape: [5, 6],
+        chunks: [5, 6],
+        dtype: 'uint8',
+        value: ([y, x]) => y! * 6 + x!,
+        channelLabels: undefined,
+      }),
+    );
     expect(file.samples).toHaveLength(1);
     expect(file.samples[0]!.meta.sample).toBeUndefined();
     expect(file.samples[0]!.meta.channelNames).toBeUndefined();
@@ -82,7 +115,12 @@ describe('OME-Zarr', () => {
 
   it('finds the image attributes of a folder, and none in an ordinary or plain Zarr folder', () => {
     const dir = image();
-    expect(readOmeZarrAttributes(dir)).toEqual({ version: 2, axes: ['t', 'c', 'z', 'y', 'x'], levels: ['0', '1'], channelLabels: ['DAPI', 'GFP'] });
+    expect(readOmeZarrAttributes(dir)).toEqual({
+      version: 2,
+      axes: ['t', 'c', 'z', 'y', 'x'],
+      levels: ['0', '1'],
+      channelLabels: ['DAPI', 'GFP'],
+    });
     expect(readOmeZarrAttributes(folder.dir)).toBeNull();
     expect(readOmeZarrAttributes(path.join(dir, '0'))).toBeNull();
   });
@@ -92,7 +130,9 @@ describe('hostile OME-Zarr folders', () => {
   it('names a missing full-resolution array', async () => {
     const dir = image();
     fs.rmSync(path.join(dir, '0', '.zarray'));
-    await expect(openOmeZarr(dir)).rejects.toThrow("OME-Zarr full-resolution level '0' has no 0/.zarray: the array is missing");
+    await expect(openOmeZarr(dir)).rejects.toThrow(
+      "OME-Zarr full-resolution level '0' has no 0/.zarray: the array is missing",
+    );
   });
 
   it('names a chunk that does not hold its chunk size', async () => {
@@ -123,20 +163,39 @@ describe('hostile OME-Zarr folders', () => {
     fs.writeFileSync(attributes, text.replace('"name": "y"', '"name": "q"'));
     expect(() => readOmeZarrAttributes(dir)).toThrow("OME-Zarr .zattrs: axis 'q' is not one of t, c, z, y, x");
     const json = JSON.parse(text) as { multiscales: { axes: unknown[] }[] };
-    json.multiscales[0]!.axes = [{ name: 'c', type: 'channel' }, { name: 'z', type: 'space' }];
+    json.multiscales[0]!.axes = [
+      { name: 'c', type: 'channel' },
+      { name: 'z', type: 'space' },
+    ];
     fs.writeFileSync(attributes, JSON.stringify(json));
-    expect(() => readOmeZarrAttributes(dir)).toThrow('OME-Zarr .zattrs: axes c, z lack y and x: the image has no 2-D planes');
+    expect(() => readOmeZarrAttributes(dir)).toThrow(
+      'OME-Zarr .zattrs: axes c, z lack y and x: the image has no 2-D planes',
+    );
   });
 
   it('reads a plane over 64 Mi pixels by windows, with its thumbnail from a smaller level', async () => {
-    const dir = image({ axes: ['y', 'x'], shape: [1000, 1000], chunks: [500, 500], dtype: 'uint8', value: ([y, x]) => (y! + 2 * x!) % 251, channelLabels: undefined });
+    const dir = image({
+      axes: ['y', 'x'],
+      shape: [1000, 1000],
+      chunks: [500, 500],
+      dtype: 'uint8',
+      value: ([y, x]) => (y! + 2 * x!) % 251,
+      channelLabels: undefined,
+    });
     // Level 0 grows to 9000 × 8000: the chunks written cover its top-left 1000², the rest is fill.
     const meta = path.join(dir, '0', '.zarray');
     fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), shape: [9000, 8000] }));
     const file = await openOmeZarr(dir);
-    expect(file.samples[0]).toMatchObject({ width: 8000, height: 9000, huge: true, meta: { huge: true, tile: [500, 500], overviews: 1 } });
+    expect(file.samples[0]).toMatchObject({
+      width: 8000,
+      height: 9000,
+      huge: true,
+      meta: { huge: true, tile: [500, 500], overviews: 1 },
+    });
     expect(file.blocks).toEqual({ width: 500, height: 500 });
-    await expect(file.read(0)).rejects.toThrow('OME-Zarr plane of 8000 × 9000 pixels is too large to read whole: it is read by windows');
+    await expect(file.read(0)).rejects.toThrow(
+      'OME-Zarr plane of 8000 × 9000 pixels is too large to read whole: it is read by windows',
+    );
     const window = await file.read(0, { x: 480, y: 490, width: 40, height: 30 });
     expect(window.values[12 * 40 + 25]).toBe((502 + 2 * 505) % 251);
     expect(window.values[0]).toBe((490 + 2 * 480) % 251);
@@ -153,7 +212,15 @@ describe('hostile OME-Zarr folders', () => {
     const json = JSON.parse(fs.readFileSync(attributes, 'utf8')) as { multiscales: { axes: unknown[] }[] };
     json.multiscales[0]!.axes = ['c', 'y', 'x'];
     fs.writeFileSync(attributes, JSON.stringify(json));
-    fs.writeFileSync(meta, JSON.stringify({ ...JSON.parse(fs.readFileSync(meta, 'utf8')), shape: [40, 7680, 8192], chunks: [1, 1024, 1024], dtype: '<f8' }));
+    fs.writeFileSync(
+      meta,
+      JSON.stringify({
+        ...JSON.parse(fs.readFileSync(meta, 'utf8')),
+        shape: [40, 7680, 8192],
+        chunks: [1, 1024, 1024],
+        dtype: '<f8',
+      }),
+    );
     await expect(openOmeZarr(dir)).rejects.toThrow(
       "OME-Zarr full-resolution level '0' has planes of 8192 × 7680 pixels × 40 channels of float64 (18.8 GiB), " +
         'more than the 2 GiB a plane may take here',
@@ -164,7 +231,9 @@ describe('hostile OME-Zarr folders', () => {
     const dir = image();
     const meta = path.join(dir, '0', '.zarray');
     fs.writeFileSync(meta, fs.readFileSync(meta, 'utf8').replace('"shape": [\n    2,', '"shape": ['));
-    await expect(openOmeZarr(dir)).rejects.toThrow(/level '0' (has 4 dimensions, its axes t, c, z, y, x name 5|cannot be opened)/);
+    await expect(openOmeZarr(dir)).rejects.toThrow(
+      /level '0' (has 4 dimensions, its axes t, c, z, y, x name 5|cannot be opened)/,
+    );
     fs.writeFileSync(path.join(dir, '.zattrs'), '{"multiscales": [');
     expect(() => readOmeZarrAttributes(dir)).toThrow(/OME-Zarr .zattrs is not valid JSON/);
   });

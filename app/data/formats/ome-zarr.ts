@@ -49,7 +49,12 @@ export function readOmeZarrAttributes(dir: string): OmeZarrAttributes | null {
   const axes = readAxes(image.axes, file);
   const datasets = Array.isArray(image.datasets) ? image.datasets : [];
   const levels = datasets.map((dataset) => (dataset as Record<string, unknown> | null)?.path);
-  if (levels.length === 0 || !levels.every((level): level is string => typeof level === 'string' && level.length > 0 && !level.split('/').includes('..'))) {
+  if (
+    levels.length === 0 ||
+    !levels.every(
+      (level): level is string => typeof level === 'string' && level.length > 0 && !level.split('/').includes('..'),
+    )
+  ) {
     throw new DecodeError(`OME-Zarr ${file}: 'multiscales[0].datasets' should list each pyramid level's 'path'`);
   }
   const channels = (ome?.omero as Record<string, unknown> | undefined)?.channels;
@@ -64,12 +69,18 @@ export function readOmeZarrAttributes(dir: string): OmeZarrAttributes | null {
 
 function readAxes(value: unknown, file: string): string[] {
   // NGFF 0.3 lists names; 0.4 and later list objects with a name and a type.
-  const axes = Array.isArray(value) ? value.map((axis) => (typeof axis === 'string' ? axis : (axis as Record<string, unknown> | null)?.name)) : ['t', 'c', 'z', 'y', 'x'];
+  const axes = Array.isArray(value)
+    ? value.map((axis) => (typeof axis === 'string' ? axis : (axis as Record<string, unknown> | null)?.name))
+    : ['t', 'c', 'z', 'y', 'x'];
   const names = axes.map((axis) => String(axis).toLowerCase());
   const unknown = names.filter((name) => !AXIS_ORDER.includes(name));
   if (unknown.length > 0) throw new DecodeError(`OME-Zarr ${file}: axis '${unknown[0]}' is not one of t, c, z, y, x`);
-  if (new Set(names).size !== names.length) throw new DecodeError(`OME-Zarr ${file}: axes ${names.join(', ')} name an axis twice`);
-  if (!names.includes('y') || !names.includes('x')) throw new DecodeError(`OME-Zarr ${file}: axes ${names.join(', ') || '(none)'} lack y and x: the image has no 2-D planes`);
+  if (new Set(names).size !== names.length)
+    throw new DecodeError(`OME-Zarr ${file}: axes ${names.join(', ')} name an axis twice`);
+  if (!names.includes('y') || !names.includes('x'))
+    throw new DecodeError(
+      `OME-Zarr ${file}: axes ${names.join(', ') || '(none)'} lack y and x: the image has no 2-D planes`,
+    );
   return names;
 }
 
@@ -95,14 +106,31 @@ const TYPES: Record<string, { sampleType: SampleType; note?: string }> = {
   float32: { sampleType: 'float32' },
   bool: { sampleType: 'uint8', note: 'boolean values kept as uint8 (0 and 1)' },
   int8: { sampleType: 'int16', note: '8-bit signed integer values kept as int16 (exactly)' },
-  uint32: { sampleType: 'float32', note: '32-bit unsigned integer values converted to float32 (exact up to 16,777,216)' },
+  uint32: {
+    sampleType: 'float32',
+    note: '32-bit unsigned integer values converted to float32 (exact up to 16,777,216)',
+  },
   int32: { sampleType: 'float32', note: '32-bit signed integer values converted to float32 (exact up to ±16,777,216)' },
   float16: { sampleType: 'float32', note: '16-bit float values converted to float32 (exactly)' },
-  float64: { sampleType: 'float32', note: '64-bit float values converted to float32 (about 7 significant digits kept)' },
+  float64: {
+    sampleType: 'float32',
+    note: '64-bit float values converted to float32 (about 7 significant digits kept)',
+  },
 };
 
 /** Bytes of one stored value of each type. */
-const STORED_BYTES: Record<string, number> = { bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, float16: 2, int32: 4, uint32: 4, float32: 4, float64: 8 };
+const STORED_BYTES: Record<string, number> = {
+  bool: 1,
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  float16: 2,
+  int32: 4,
+  uint32: 4,
+  float32: 4,
+  float64: 8,
+};
 
 /** Most bytes one plane (all its channels) may take as stored: it is read whole. */
 const MAX_PLANE_BYTES = 2 ** 31;
@@ -115,7 +143,10 @@ const MAX_PLANE_BYTES = 2 ** 31;
  */
 export async function openOmeZarr(dir: string): Promise<SampleFile> {
   const attributes = readOmeZarrAttributes(dir);
-  if (!attributes) throw new DecodeError(`${path.basename(dir)} is not an OME-Zarr image: no 'multiscales' in its .zattrs or zarr.json`);
+  if (!attributes)
+    throw new DecodeError(
+      `${path.basename(dir)} is not an OME-Zarr image: no 'multiscales' in its .zattrs or zarr.json`,
+    );
   const zarr = await import('zarrita');
   const { default: FileSystemStore } = await import('@zarrita/storage/fs');
   const store = new FileSystemStore(dir);
@@ -129,21 +160,35 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
     const location = zarr.root(store).resolve(name);
     let array: ZarrArray;
     try {
-      array = (attributes.version === 3 ? await zarr.open.v3(location, { kind: 'array' }) : await zarr.open.v2(location, { kind: 'array' })) as unknown as ZarrArray;
+      array = (attributes.version === 3
+        ? await zarr.open.v3(location, { kind: 'array' })
+        : await zarr.open.v2(location, { kind: 'array' })) as unknown as ZarrArray;
     } catch (error) {
       throw new DecodeError(`OME-Zarr level '${name}' cannot be opened: ${describeZarrFailure(error)}`);
     }
     if (array.shape.length !== axes.length) {
-      throw new DecodeError(`OME-Zarr level '${name}' has ${array.shape.length} dimensions, ` + `its axes ${axes.join(', ')} name ${axes.length}`);
+      throw new DecodeError(
+        `OME-Zarr level '${name}' has ${array.shape.length} dimensions, ` +
+          `its axes ${axes.join(', ')} name ${axes.length}`,
+      );
     }
     checkChunkSizes(array, name);
     return array;
   };
   const array = await openLevel(level);
   const type = TYPES[array.dtype];
-  if (!type) throw new DecodeError(`OME-Zarr level '${level}' holds ${array.dtype} values; supported are ${Object.keys(TYPES).join(', ')}`);
+  if (!type)
+    throw new DecodeError(
+      `OME-Zarr level '${level}' holds ${array.dtype} values; supported are ${Object.keys(TYPES).join(', ')}`,
+    );
   const sizeOf = (shape: number[], axis: string): number => (axes.includes(axis) ? shape[axes.indexOf(axis)]! : 1);
-  const [width, height, sizeC, sizeZ, sizeT] = ['x', 'y', 'c', 'z', 't'].map((axis) => sizeOf(array.shape, axis)) as [number, number, number, number, number];
+  const [width, height, sizeC, sizeZ, sizeT] = ['x', 'y', 'c', 'z', 't'].map((axis) => sizeOf(array.shape, axis)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   // A huge plane is never read whole: statistics from a grid of windows, the thumbnail from a
   // smaller pyramid level, training from windows. Any other plane is read whole, all channels.
   const huge = width * height > HUGE_PIXELS;
@@ -158,9 +203,11 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
   const names = attributes.channelLabels;
   const meta: ImageMeta = { sampleType: type.sampleType, frames: sizeZ * sizeT };
   if (type.note) meta.converted = type.note;
-  if (names?.some((name) => name !== null)) meta.channelNames = Array.from({ length: sizeC }, (_, c) => names[c] ?? null);
+  if (names?.some((name) => name !== null))
+    meta.channelNames = Array.from({ length: sizeC }, (_, c) => names[c] ?? null);
   const blocks = { width: sizeOf(array.chunks, 'x'), height: sizeOf(array.chunks, 'y') };
-  if (huge) Object.assign(meta, { huge: true, tile: [blocks.width, blocks.height], overviews: attributes.levels.length - 1 });
+  if (huge)
+    Object.assign(meta, { huge: true, tile: [blocks.width, blocks.height], overviews: attributes.levels.length - 1 });
   const planes: { z: number; t: number }[] = [];
   for (let t = 0; t < sizeT; t++) for (let z = 0; z < sizeZ; z++) planes.push({ z, t });
   const channels = sizeC === 1 ? 'c 1/1' : `c 1–${sizeC}`;
@@ -170,7 +217,8 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
     bands: sizeC,
     sampleType: type.sampleType,
     bitDepth: bitsOf(type.sampleType),
-    meta: planes.length === 1 ? meta : { ...meta, z, t, sample: `z ${z + 1}/${sizeZ} · t ${t + 1}/${sizeT} · ${channels}` },
+    meta:
+      planes.length === 1 ? meta : { ...meta, z, t, sample: `z ${z + 1}/${sizeZ} · t ${t + 1}/${sizeT} · ${channels}` },
     invert: false,
     nodata: null,
     huge,
@@ -181,15 +229,31 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
     return plane;
   };
   /** Plane (t, z) of a level, or a window of it, as [y][x][c]. */
-  const readPlane = async (source: ZarrArray, name: string, index: number, plane: { z: number; t: number }, window: Region): Promise<Raster> => {
+  const readPlane = async (
+    source: ZarrArray,
+    name: string,
+    index: number,
+    plane: { z: number; t: number },
+    window: Region,
+  ): Promise<Raster> => {
     const selection = axes.map((axis) =>
-      axis === 't' ? plane.t : axis === 'z' ? plane.z : axis === 'y' ? zarr.slice(window.y, window.y + window.height) : axis === 'x' ? zarr.slice(window.x, window.x + window.width) : null,
+      axis === 't'
+        ? plane.t
+        : axis === 'z'
+          ? plane.z
+          : axis === 'y'
+            ? zarr.slice(window.y, window.y + window.height)
+            : axis === 'x'
+              ? zarr.slice(window.x, window.x + window.width)
+              : null,
     );
     let chunk: Selected;
     try {
       chunk = (await zarr.get(source as never, selection)) as Selected;
     } catch (error) {
-      throw new DecodeError(`OME-Zarr level '${name}', ${samples[index]!.meta.sample ?? 'plane'}: ${describeZarrFailure(error)}`);
+      throw new DecodeError(
+        `OME-Zarr level '${name}', ${samples[index]!.meta.sample ?? 'plane'}: ${describeZarrFailure(error)}`,
+      );
     }
     return interleave(chunk, axes, window.width, window.height, sizeC, type.sampleType);
   };
@@ -197,9 +261,14 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
     const plane = planeOf(index);
     const window = region ?? { x: 0, y: 0, width, height };
     if (window.x < 0 || window.y < 0 || window.x + window.width > width || window.y + window.height > height) {
-      throw new DecodeError(`region ${window.x},${window.y} ${window.width}×${window.height} is outside the ${width}×${height} image`);
+      throw new DecodeError(
+        `region ${window.x},${window.y} ${window.width}×${window.height} is outside the ${width}×${height} image`,
+      );
     }
-    if (!region && huge) throw new DecodeError(`OME-Zarr plane of ${width} × ${height} pixels is too large to read whole: it is read by windows`);
+    if (!region && huge)
+      throw new DecodeError(
+        `OME-Zarr plane of ${width} × ${height} pixels is too large to read whole: it is read by windows`,
+      );
     return readPlane(array, level, index, plane, window);
   };
   /** The plane from the smallest pyramid level of at most `maxPixels`, with the same channels. */
@@ -208,10 +277,19 @@ export async function openOmeZarr(dir: string): Promise<SampleFile> {
     for (const name of attributes.levels.slice(1).reverse()) {
       const smaller = await openLevel(name).catch(() => null);
       if (!smaller || smaller.dtype !== array.dtype) continue;
-      const [w, h, c, z, t] = ['x', 'y', 'c', 'z', 't'].map((axis) => sizeOf(smaller.shape, axis)) as [number, number, number, number, number];
+      const [w, h, c, z, t] = ['x', 'y', 'c', 'z', 't'].map((axis) => sizeOf(smaller.shape, axis)) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       if (w * h > maxPixels || c !== sizeC) continue;
       // Some pyramids reduce z (and t) too: the plane nearest in place.
-      const at = { z: Math.min(z - 1, Math.floor((plane.z * z) / sizeZ)), t: Math.min(t - 1, Math.floor((plane.t * t) / sizeT)) };
+      const at = {
+        z: Math.min(z - 1, Math.floor((plane.z * z) / sizeZ)),
+        t: Math.min(t - 1, Math.floor((plane.t * t) / sizeT)),
+      };
       return readPlane(smaller, name, index, at, { x: 0, y: 0, width: w, height: h });
     }
     return null;
@@ -240,19 +318,35 @@ function checkChunkSizes(array: ZarrArray, level: string): void {
   array.getChunk = async (coords, ...rest) => {
     const chunk = await getChunk(coords, ...rest);
     if (chunk.data.length !== expected) {
-      throw new DecodeError(`chunk ${coords.join('/')} of level '${level}' holds ${chunk.data.length} values, ` +
-          `its chunk shape ${array.chunks.join(' × ')} needs ${expected}`);
+      throw new DecodeError(
+        `chunk ${coords.join('/')} of level '${level}' holds ${chunk.data.length} values, ` +
+          `its chunk shape ${array.chunks.join(' × ')} needs ${expected}`,
+      );
     }
     return chunk;
   };
 }
 
 /** The [c][y][x] (any order of the kept axes, by strides) values of a selection as [y][x][c]. */
-function interleave(chunk: Selected, axes: string[], width: number, height: number, bands: number, sampleType: SampleType): Raster {
+function interleave(
+  chunk: Selected,
+  axes: string[],
+  width: number,
+  height: number,
+  bands: number,
+  sampleType: SampleType,
+): Raster {
   const kept: string[] = axes.filter((axis) => axis === 'c' || axis === 'y' || axis === 'x');
   const strideOf = (axis: string): number => (kept.includes(axis) ? chunk.stride[kept.indexOf(axis)]! : 0);
   const [strideC, strideY, strideX] = [strideOf('c'), strideOf('y'), strideOf('x')];
-  const values = sampleType === 'uint8' ? new Uint8Array(width * height * bands) : sampleType === 'uint16' ? new Uint16Array(width * height * bands) : sampleType === 'int16' ? new Int16Array(width * height * bands) : new Float32Array(width * height * bands);
+  const values =
+    sampleType === 'uint8'
+      ? new Uint8Array(width * height * bands)
+      : sampleType === 'uint16'
+        ? new Uint16Array(width * height * bands)
+        : sampleType === 'int16'
+          ? new Int16Array(width * height * bands)
+          : new Float32Array(width * height * bands);
   const data = chunk.data;
   let out = 0;
   for (let y = 0; y < height; y++) {

@@ -21,7 +21,9 @@ export function parseOmeXml(description: string | undefined): OmeLayout | null {
   if (!description || !/<OME[\s>]/.test(description)) return null;
   let document: Record<string, unknown>;
   try {
-    document = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', removeNSPrefix: true }).parse(description);
+    document = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', removeNSPrefix: true }).parse(
+      description,
+    );
   } catch (error) {
     throw new Error(`its OME-XML cannot be parsed (${(error as Error).message})`);
   }
@@ -31,7 +33,8 @@ export function parseOmeXml(description: string | undefined): OmeLayout | null {
   if (!pixels) throw new Error('its OME-XML has no <Image><Pixels> element');
   const size = (name: string): number => {
     const value = Number(pixels[name] ?? 1);
-    if (!Number.isInteger(value) || value < 1 || value > 1_000_000) throw new Error(`its OME-XML has an invalid ${name} '${String(pixels[name])}'`);
+    if (!Number.isInteger(value) || value < 1 || value > 1_000_000)
+      throw new Error(`its OME-XML has an invalid ${name} '${String(pixels[name])}'`);
     return value;
   };
   const dimensionOrder = String(pixels.DimensionOrder ?? 'XYCZT');

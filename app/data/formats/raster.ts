@@ -104,7 +104,12 @@ export interface RasterDisplay {
  * Maps the shown bands linearly to 0..255: through the display window when one is given (DICOM
  * VOI), else between each band's 0.5 and 99.5 percentiles. NaN and nodata show as black.
  */
-export function rasterDisplay(raster: Raster, summary: PixelSummary, window?: DisplayWindow, nodata: number | null = null): RasterDisplay {
+export function rasterDisplay(
+  raster: Raster,
+  summary: PixelSummary,
+  window?: DisplayWindow,
+  nodata: number | null = null,
+): RasterDisplay {
   const channels = raster.bands >= 3 ? 3 : 1;
   const count = raster.width * raster.height;
   const out = new Uint8Array(count * channels);
@@ -122,7 +127,12 @@ export function rasterDisplay(raster: Raster, summary: PixelSummary, window?: Di
 }
 
 /** Interleaves separate band planes (`[band][y][x]`) into one raster (`[y][x][band]`). */
-export function interleave(planes: readonly RasterValues[], width: number, height: number, sampleType: SampleType): Raster {
+export function interleave(
+  planes: readonly RasterValues[],
+  width: number,
+  height: number,
+  sampleType: SampleType,
+): Raster {
   const bands = planes.length;
   const count = width * height;
   const values = allocateValues(sampleType, count * bands);

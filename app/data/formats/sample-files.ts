@@ -51,7 +51,9 @@ export interface SampleFile {
 }
 
 /** Where a file's bytes come from: all of them, or its path when too large to read whole. */
-export type FileSource = { bytes: Uint8Array; path: string } | { bytes: null; head: Uint8Array; path: string; size: number };
+export type FileSource =
+  | { bytes: Uint8Array; path: string }
+  | { bytes: null; head: Uint8Array; path: string; size: number };
 
 /**
  * Opens a file for its samples, or returns null when sharp reads it exactly (PNG, JPEG, WebP, a
@@ -121,7 +123,12 @@ function dicomSampleFile(bytes: Uint8Array, bareSyntax: string | undefined): Sam
     // Frames of a multi-frame file are named (`frame 4 of 10`) wherever a sample shows.
     samples: Array.from({ length: layout.frames }, (_, frame) => {
       const plane = layout.planes?.[frame];
-      return layout.frames === 1 ? info : { ...info, meta: { ...info.meta, ...(plane && { plane }), sample: `frame ${frame + 1} of ${layout.frames}` } };
+      return layout.frames === 1
+        ? info
+        : {
+            ...info,
+            meta: { ...info.meta, ...(plane && { plane }), sample: `frame ${frame + 1} of ${layout.frames}` },
+          };
     }),
     read: async (index, region) => {
       const frame = await readDicomFrame(layout, index);
@@ -142,7 +149,8 @@ let forgetNifti: NodeJS.Timeout | undefined;
 const NIFTI_KEPT_MS = 30_000;
 
 function openNifti(bytes: Uint8Array, path: string): NiftiVolume {
-  const volume = lastNifti && lastNifti.path === path && sameBytes(lastNifti.bytes, bytes) ? lastNifti.volume : readNifti(bytes);
+  const volume =
+    lastNifti && lastNifti.path === path && sameBytes(lastNifti.bytes, bytes) ? lastNifti.volume : readNifti(bytes);
   lastNifti = { path, bytes, volume };
   // A long-lived process (the app after an import) does not hold a volume it no longer reads.
   clearTimeout(forgetNifti);
@@ -152,7 +160,10 @@ function openNifti(bytes: Uint8Array, path: string): NiftiVolume {
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a === b || Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a === b ||
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }
 
 function niftiSampleFile(volume: NiftiVolume): SampleFile {
@@ -181,10 +192,20 @@ function niftiSampleFile(volume: NiftiVolume): SampleFile {
 /** A window of a raster, copied. */
 export function cropRaster(raster: Raster, region: Region): Raster {
   const { bands } = raster;
-  if (region.x < 0 || region.y < 0 || region.x + region.width > raster.width || region.y + region.height > raster.height) {
-    throw new DecodeError(`region ${region.x},${region.y} ${region.width}×${region.height} ` + `is outside the ${raster.width}×${raster.height} image`);
+  if (
+    region.x < 0 ||
+    region.y < 0 ||
+    region.x + region.width > raster.width ||
+    region.y + region.height > raster.height
+  ) {
+    throw new DecodeError(
+      `region ${region.x},${region.y} ${region.width}×${region.height} ` +
+        `is outside the ${raster.width}×${raster.height} image`,
+    );
   }
-  const values = new (raster.values.constructor as new (length: number) => Raster['values'])(region.width * region.height * bands);
+  const values = new (raster.values.constructor as new (length: number) => Raster['values'])(
+    region.width * region.height * bands,
+  );
   for (let y = 0; y < region.height; y++) {
     const start = ((region.y + y) * raster.width + region.x) * bands;
     values.set(raster.values.subarray(start, start + region.width * bands) as never, y * region.width * bands);

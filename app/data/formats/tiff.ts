@@ -69,7 +69,10 @@ export async function readTiffLayout(source: Uint8Array | { path: string; size: 
   try {
     if (source instanceof Uint8Array) {
       // Node Buffers are often views into a shared pool: geotiff.js needs the file's own bytes.
-      const buffer = source.byteOffset === 0 && source.byteLength === source.buffer.byteLength ? source.buffer : Uint8Array.prototype.slice.call(source).buffer;
+      const buffer =
+        source.byteOffset === 0 && source.byteLength === source.buffer.byteLength
+          ? source.buffer
+          : Uint8Array.prototype.slice.call(source).buffer;
       tiff = await fromArrayBuffer(buffer as ArrayBuffer);
     } else {
       tiff = await fromFile(source.path);
@@ -96,7 +99,8 @@ async function readPages(tiff: GeoTIFF, fileSize: number): Promise<GeoTIFFImage[
     const next = image.fileDirectory.nextIFDByteOffset;
     if (next === 0) return images;
     if (seen.has(next)) throw new DecodeError('not a valid TIFF: its pages form a loop');
-    if (next >= fileSize) throw new DecodeError(`not a valid TIFF: page ${index + 2} starts past the end of the file (offset ${next})`);
+    if (next >= fileSize)
+      throw new DecodeError(`not a valid TIFF: page ${index + 2} starts past the end of the file (offset ${next})`);
     seen.add(next);
   }
 }
@@ -110,9 +114,14 @@ function fillPerSampleTags(image: GeoTIFFImage): void {
   const fields = (image.fileDirectory as unknown as { actualizedFields?: Map<number, unknown> }).actualizedFields;
   const bands = image.getSamplesPerPixel();
   if (!fields || !(bands > 1 && bands <= MAX_BANDS)) return;
-  for (const tag of [258, 339]) { // BitsPerSample, SampleFormat
+  for (const tag of [258, 339]) {
+    // BitsPerSample, SampleFormat
     const values = fields.get(tag) as ArrayLike<number> | undefined;
-    if (values && values.length > 0 && values.length < bands) fields.set(tag, Uint16Array.from({ length: bands }, (_, band) => values[band] ?? values[0]!));
+    if (values && values.length > 0 && values.length < bands)
+      fields.set(
+        tag,
+        Uint16Array.from({ length: bands }, (_, band) => values[band] ?? values[0]!),
+      );
   }
 }
 
@@ -124,17 +133,28 @@ async function checkBlocks(images: GeoTIFFImage[], fileSize: number): Promise<vo
   for (let page = 0; page < images.length; page++) {
     const directory = images[page]!.fileDirectory;
     const tiled = directory.hasTag('TileOffsets');
-    const offsets = (await directory.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number> | undefined;
-    const counts = (await directory.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number> | undefined;
-    if (!offsets || !counts) throw new DecodeError(`not a valid TIFF: page ${page + 1} has no ${tiled ? 'tile' : 'strip'} offsets or byte counts`);
+    const offsets = (await directory.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as
+      | ArrayLike<number>
+      | undefined;
+    const counts = (await directory.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as
+      | ArrayLike<number>
+      | undefined;
+    if (!offsets || !counts)
+      throw new DecodeError(
+        `not a valid TIFF: page ${page + 1} has no ${tiled ? 'tile' : 'strip'} offsets or byte counts`,
+      );
     if (offsets.length !== counts.length) {
-      throw new DecodeError(`not a valid TIFF: page ${page + 1} has ${offsets.length} ${tiled ? 'tile' : 'strip'} ` + `offsets but ${counts.length} byte counts`);
+      throw new DecodeError(
+        `not a valid TIFF: page ${page + 1} has ${offsets.length} ${tiled ? 'tile' : 'strip'} ` +
+          `offsets but ${counts.length} byte counts`,
+      );
     }
     for (let block = 0; block < offsets.length; block++) {
       const end = Number(offsets[block]) + Number(counts[block]);
       if (end > fileSize) {
         throw new DecodeError(
-          `truncated or corrupt TIFF: ${tiled ? 'tile' : 'strip'} ${block + 1} of ` + `page ${page + 1} ends at byte ${end}, past the end of the ${fileSize}-byte file`,
+          `truncated or corrupt TIFF: ${tiled ? 'tile' : 'strip'} ${block + 1} of ` +
+            `page ${page + 1} ends at byte ${end}, past the end of the ${fileSize}-byte file`,
         );
       }
     }
@@ -146,7 +166,7 @@ function tag(image: GeoTIFFImage, name: string): unknown {
 }
 
 function isOverview(image: GeoTIFFImage): boolean {
-  return ((Number(tag(image, 'NewSubfileType') ?? 0) & 1) === 1);
+  return (Number(tag(image, 'NewSubfileType') ?? 0) & 1) === 1;
 }
 
 async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<TiffLayout> {
@@ -162,7 +182,9 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
   const storedFormat = first.getSampleFormat(0);
   const sampleType = sampleTypeOf(storedBits, storedFormat);
   // Long values (an OME-XML description) are deferred by geotiff.js until asked for.
-  const description = first.fileDirectory.hasTag('ImageDescription') ? await first.fileDirectory.loadValue('ImageDescription') : undefined;
+  const description = first.fileDirectory.hasTag('ImageDescription')
+    ? await first.fileDirectory.loadValue('ImageDescription')
+    : undefined;
   let ome;
   try {
     ome = parseOmeXml(typeof description === 'string' ? description : undefined);
@@ -186,7 +208,8 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
     if (blockBytes > MAX_BLOCK_BYTES) {
       throw new DecodeError(
         `image too large to decode: ${width}×${height} pixels stored in ${tiled ? 'tiles' : 'strips'} of ` +
-          `${first.getTileWidth()}×${first.getTileHeight()}; only tiled ` + `images (or small strips) this large can be read in parts`,
+          `${first.getTileWidth()}×${first.getTileHeight()}; only tiled ` +
+          `images (or small strips) this large can be read in parts`,
       );
     }
   }
@@ -222,7 +245,10 @@ function omeSamples(images: GeoTIFFImage[], ome: NonNullable<ReturnType<typeof p
   const full = images.map((_, page) => page).filter((page) => !isOverview(images[page]!));
   const needed = ome.sizeC * ome.sizeZ * ome.sizeT;
   if (full.length < needed) {
-    throw new DecodeError(`not a valid OME-TIFF: its OME-XML describes ${needed} planes ` + `(C=${ome.sizeC} Z=${ome.sizeZ} T=${ome.sizeT}) but the file has ${full.length} pages`);
+    throw new DecodeError(
+      `not a valid OME-TIFF: its OME-XML describes ${needed} planes ` +
+        `(C=${ome.sizeC} Z=${ome.sizeZ} T=${ome.sizeT}) but the file has ${full.length} pages`,
+    );
   }
   const samples: TiffSample[] = [];
   for (let t = 0; t < ome.sizeT; t++) {
@@ -251,10 +277,13 @@ function sampleTypeOf(bits: number, format: number): SampleType {
   if (format === 1 && bits === 8) return 'uint8';
   if (format === 1 && bits === 16) return 'uint16';
   if (format === 2 && bits === 16) return 'int16';
-  if ((format === 3 && (bits === 16 || bits === 32 || bits === 64)) || ((format === 1 || format === 2) && bits === 32)) return 'float32';
+  if ((format === 3 && (bits === 16 || bits === 32 || bits === 64)) || ((format === 1 || format === 2) && bits === 32))
+    return 'float32';
   if (format === 2 && bits === 8) return 'int16';
   const kind = FORMAT_NAMES[format] ?? `sample format ${format}`;
-  throw new DecodeError(`unsupported TIFF sample type: ${bits}-bit ${kind} (8/16/32-bit integers and 16/32/64-bit floats are supported)`);
+  throw new DecodeError(
+    `unsupported TIFF sample type: ${bits}-bit ${kind} (8/16/32-bit integers and 16/32/64-bit floats are supported)`,
+  );
 }
 
 /**
@@ -266,7 +295,8 @@ export function conversionNote(bits: number, format: number): string | null {
   if (format === 3 && bits === 64) return `${kind} values converted to float32 (about 7 significant digits kept)`;
   if (format === 3 && bits === 16) return `${kind} values converted to float32 (exactly)`;
   if (format === 2 && bits === 8) return `${kind} values kept as int16 (exactly)`;
-  if ((format === 1 || format === 2) && bits === 32) return `${kind} values converted to float32 (exact up to ±16,777,216)`;
+  if ((format === 1 || format === 2) && bits === 32)
+    return `${kind} values converted to float32 (exact up to ±16,777,216)`;
   return null;
 }
 
@@ -299,14 +329,29 @@ export interface Region {
  * Reads one sample (all its bands, interleaved), or only the tiles/strips covering `region`.
  * Throws {@link DecodeError} naming what was wrong with the data.
  */
-export async function readTiffSample(layout: TiffLayout, index: number, region?: Region, pageOverride?: number): Promise<Raster> {
+export async function readTiffSample(
+  layout: TiffLayout,
+  index: number,
+  region?: Region,
+  pageOverride?: number,
+): Promise<Raster> {
   const sample = layout.samples[index];
   if (!sample) throw new DecodeError(`no sample ${index} in this TIFF (it has ${layout.samples.length})`);
   const pages = pageOverride === undefined ? sample.pages : [pageOverride];
   const probe = layout.images[pages[0]!]!;
   const window = region ?? { x: 0, y: 0, width: probe.getWidth(), height: probe.getHeight() };
-  if (window.x < 0 || window.y < 0 || window.width < 1 || window.height < 1 || window.x + window.width > probe.getWidth() || window.y + window.height > probe.getHeight()) {
-    throw new DecodeError(`region ${window.x},${window.y} ${window.width}×${window.height} ` + `is outside the ${probe.getWidth()}×${probe.getHeight()} image`);
+  if (
+    window.x < 0 ||
+    window.y < 0 ||
+    window.width < 1 ||
+    window.height < 1 ||
+    window.x + window.width > probe.getWidth() ||
+    window.y + window.height > probe.getHeight()
+  ) {
+    throw new DecodeError(
+      `region ${window.x},${window.y} ${window.width}×${window.height} ` +
+        `is outside the ${probe.getWidth()}×${probe.getHeight()} image`,
+    );
   }
   const bounds = [window.x, window.y, window.x + window.width, window.y + window.height];
   const count = window.width * window.height;
@@ -318,7 +363,10 @@ export async function readTiffSample(layout: TiffLayout, index: number, region?:
       rasters.forEach((plane, band) => copyBand(plane, values, band, bands, count));
     } else {
       for (let band = 0; band < pages.length; band++) {
-        const rasters = (await layout.images[pages[band]!]!.readRasters({ window: bounds, samples: [0] })) as unknown as ArrayLike<number>[];
+        const rasters = (await layout.images[pages[band]!]!.readRasters({
+          window: bounds,
+          samples: [0],
+        })) as unknown as ArrayLike<number>[];
         copyBand(rasters[0]!, values, band, bands, count);
       }
     }
@@ -358,7 +406,8 @@ export function tiffMeta(layout: TiffLayout, index: number): ImageMeta {
  * overviews included), or `z 2/5 · t 1/3 · c 1–2` for an OME (z, t) plane with its channels.
  */
 export function tiffSampleName(layout: TiffLayout, sample: TiffSample): string {
-  if (sample.z === undefined || sample.t === undefined) return `page ${sample.pages[0]! + 1} of ${layout.images.length}`;
+  if (sample.z === undefined || sample.t === undefined)
+    return `page ${sample.pages[0]! + 1} of ${layout.images.length}`;
   const sizeZ = Math.max(...layout.samples.map((each) => (each.z ?? 0) + 1));
   const sizeT = Math.max(...layout.samples.map((each) => (each.t ?? 0) + 1));
   const channels = layout.bands === 1 ? 'c 1/1' : `c 1–${layout.bands}`;
@@ -368,7 +417,8 @@ export function tiffSampleName(layout: TiffLayout, sample: TiffSample): string {
 /** Words for geotiff.js failures (offsets past the end, unknown compressions). */
 export function describeTiffFailure(error: Error): string {
   const message = error.message || String(error);
-  if (/outside the bounds|offset is outside|out of bounds|RangeError|beyond/i.test(message + error.name)) return `data past the end of the file: ${message}`;
+  if (/outside the bounds|offset is outside|out of bounds|RangeError|beyond/i.test(message + error.name))
+    return `data past the end of the file: ${message}`;
   if (/compression/i.test(message)) return `unsupported compression: ${message}`;
   return message;
 }

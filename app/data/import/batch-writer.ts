@@ -55,7 +55,9 @@ export class BatchWriter {
     const ready = this.#duplicates.filter((duplicate) => this.#ids.has(duplicate.originalPath));
     if (ready.length > 0) {
       this.#duplicates = this.#duplicates.filter((duplicate) => !this.#ids.has(duplicate.originalPath));
-      this.images.insertMany(ready.map(({ row, originalPath }) => ({ ...row, duplicateOf: this.#ids.get(originalPath)! })));
+      this.images.insertMany(
+        ready.map(({ row, originalPath }) => ({ ...row, duplicateOf: this.#ids.get(originalPath)! })),
+      );
     }
     this.databaseMs += performance.now() - started;
   }

@@ -32,7 +32,8 @@ export class ContentIndex implements ContentClaims {
 
   /** Seeds the index with the project's good images (`ImageStore.hashes`). */
   constructor(existing: ReadonlyMap<string, { path: string }>) {
-    for (const [sha256, image] of existing) this.#firsts.set(sha256, { path: image.path, imported: Promise.resolve(true) });
+    for (const [sha256, image] of existing)
+      this.#firsts.set(sha256, { path: image.path, imported: Promise.resolve(true) });
   }
 
   /**

@@ -28,7 +28,9 @@ export function listFolderImage(dir: string): FolderImage {
   const files: { relative: string; size: number }[] = [];
   let mtimeMs = fs.statSync(dir).mtimeMs;
   const visit = (folder: string, prefix: string): void => {
-    const entries = fs.readdirSync(folder, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = fs
+      .readdirSync(folder, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const full = path.join(folder, entry.name);
       const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
@@ -52,7 +54,8 @@ export function hashFolderImage(dir: string, listing: FolderImage): string {
   const hash = createHash('sha256').update(whole ? 'folder;' : `large folder ${listing.size};`);
   for (const file of listing.files) {
     hash.update(`${file.relative}:${file.size};`);
-    if (whole || METADATA.has(path.basename(file.relative))) hash.update(fs.readFileSync(path.join(dir, file.relative)));
+    if (whole || METADATA.has(path.basename(file.relative)))
+      hash.update(fs.readFileSync(path.join(dir, file.relative)));
   }
   return hash.digest('hex');
 }

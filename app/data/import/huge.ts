@@ -26,7 +26,11 @@ export interface HugeSampleSummary {
 }
 
 /** Windows aligned to block boundaries, spread evenly over the image. */
-export function sampleWindows(layout: { width: number; height: number }, blockWidth: number, blockHeight: number): Region[] {
+export function sampleWindows(
+  layout: { width: number; height: number },
+  blockWidth: number,
+  blockHeight: number,
+): Region[] {
   const across = Math.ceil(layout.width / blockWidth);
   const down = Math.ceil(layout.height / blockHeight);
   const columns = Math.min(SAMPLE_GRID, across);
@@ -38,7 +42,12 @@ export function sampleWindows(layout: { width: number; height: number }, blockWi
       const blockX = Math.floor(((column + 0.5) * across) / columns);
       const x = blockX * blockWidth;
       const y = blockY * blockHeight;
-      windows.push({ x, y, width: Math.min(WINDOW, blockWidth, layout.width - x), height: Math.min(WINDOW, blockHeight, layout.height - y) });
+      windows.push({
+        x,
+        y,
+        width: Math.min(WINDOW, blockWidth, layout.width - x),
+        height: Math.min(WINDOW, blockHeight, layout.height - y),
+      });
     }
   }
   return windows;
@@ -51,7 +60,11 @@ type RasterShape = Pick<Raster, 'bands' | 'sampleType'>;
  * Samples a huge sample of a file read by windows aligned to its blocks (OME-Zarr chunks): stats
  * from the grid of windows, the thumbnail from a smaller level of the file, else a mosaic.
  */
-export async function summarizeHugeWindows(file: SampleFile, index: number, info: SampleInfo): Promise<HugeSampleSummary> {
+export async function summarizeHugeWindows(
+  file: SampleFile,
+  index: number,
+  info: SampleInfo,
+): Promise<HugeSampleSummary> {
   const blocks = file.blocks ?? { width: WINDOW, height: WINDOW };
   const windows = sampleWindows(info, blocks.width, blocks.height);
   const pieces: Raster[] = [];
@@ -83,7 +96,9 @@ function smallestOverview(layout: TiffLayout, index: number): number | null {
     return image.getWidth() * image.getHeight() <= MAX_OVERVIEW_PIXELS && image.getSamplesPerPixel() === layout.bands;
   });
   if (overviews.length === 0) return null;
-  return overviews.reduce((best, page) => (layout.images[page]!.getWidth() < layout.images[best]!.getWidth() ? page : best));
+  return overviews.reduce((best, page) =>
+    layout.images[page]!.getWidth() < layout.images[best]!.getWidth() ? page : best,
+  );
 }
 
 /** Every value read, as one raster one pixel high (statistics do not care about shape). */

@@ -124,7 +124,8 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
       claim.settle(true);
       return { kind: 'imported', rows };
     }
-    if (!source?.bytes) throw new DecodeError(`file too large to read whole (${row.sizeBytes} bytes) and not a tiled TIFF`);
+    if (!source?.bytes)
+      throw new DecodeError(`file too large to read whole (${row.sizeBytes} bytes) and not a tiled TIFF`);
     const bytes = source.bytes;
     const expectedFormat = namedFormat(bytes, candidate.path);
     const layout = await probeImage(bytes, expectedFormat);
@@ -151,16 +152,18 @@ async function importFileInTurn(candidate: Candidate, index: number, context: Fi
     claim.settle(true);
     return {
       kind: 'imported',
-      rows: [{
-        ...row,
-        width: image.width,
-        height: image.height,
-        channels: image.channels,
-        bitDepth: image.bitDepth,
-        format: image.format,
-        stats: summary.stats,
-        thumbnail: relative,
-      }],
+      rows: [
+        {
+          ...row,
+          width: image.width,
+          height: image.height,
+          channels: image.channels,
+          bitDepth: image.bitDepth,
+          format: image.format,
+          stats: summary.stats,
+          thumbnail: relative,
+        },
+      ],
     };
   } catch (error) {
     claim.settle(false);

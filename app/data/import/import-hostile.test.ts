@@ -25,11 +25,14 @@ function hostile(name: string, bytes: Uint8Array | string, reason: RegExp): void
 
 /** A TIFF whose first directory is edited: `patch(view, ifdOffset)` rewrites entries in place. */
 function patchedTiff(edit: (tags: Map<number, number>, view: DataView) => void): Uint8Array {
-  const bytes = writeTiff([{ width: 16, height: 16, bands: 1, sampleType: 'uint8', values: Array(256).fill(7), rowsPerStrip: 8 }]);
+  const bytes = writeTiff([
+    { width: 16, height: 16, bands: 1, sampleType: 'uint8', values: Array(256).fill(7), rowsPerStrip: 8 },
+  ]);
   const view = new DataView(bytes.buffer);
   const ifd = view.getUint32(4, true);
   const tags = new Map<number, number>();
-  for (let entry = 0; entry < view.getUint16(ifd, true); entry++) tags.set(view.getUint16(ifd + 2 + entry * 12, true), ifd + 2 + entry * 12);
+  for (let entry = 0; entry < view.getUint16(ifd, true); entry++)
+    tags.set(view.getUint16(ifd + 2 + entry * 12, true), ifd + 2 + entry * 12);
   edit(tags, view);
   return bytes;
 }
@@ -42,8 +45,12 @@ const setLong = (tags: Map<number, number>, view: DataView, tag: number, value: 
 beforeAll(async () => {
   data = temporaryFolder();
   space = temporaryWorkspace();
-  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } }).png().toBuffer();
-  const jpeg = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer();
+  const jpeg = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } })
+    .jpeg()
+    .toBuffer();
   const tiff = writeTiff([{ width: 16, height: 16, bands: 1, sampleType: 'int16', values: Array(256).fill(-5) }]);
   const dicom = writeDicom({ rows: 16, columns: 16, bitsAllocated: 16, values: Array(256).fill(3) });
 
@@ -58,27 +65,114 @@ beforeAll(async () => {
   hostile('text.png', 'just some words, not pixels\n', /not a valid PNG/);
   hostile('page.jpg', '<!doctype html><html><body>404</body></html>', /not a valid JPEG/);
   hostile('archive.tif', new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...Array(60).fill(0)]), /not a valid TIFF/);
-  hostile('random.dcm', Uint8Array.from({ length: 300 }, (_, i) => (i * 7919) % 251), /DICOM/);
-  hostile('no-pixels.dcm', writeDicom({ rows: 16, columns: 16, bitsAllocated: 16, noPixelData: true }), /DICOM CT object without pixel data/);
-  hostile('jpeg-12bit.dcm', writeDicom({ rows: 4, columns: 4, bitsAllocated: 16, transferSyntax: '1.2.840.10008.1.2.4.51', fragments: [new Uint8Array(8)] }), /unsupported DICOM transfer syntax 1\.2\.840\.10008\.1\.2\.4\.51/);
+  hostile(
+    'random.dcm',
+    Uint8Array.from({ length: 300 }, (_, i) => (i * 7919) % 251),
+    /DICOM/,
+  );
+  hostile(
+    'no-pixels.dcm',
+    writeDicom({ rows: 16, columns: 16, bitsAllocated: 16, noPixelData: true }),
+    /DICOM CT object without pixel data/,
+  );
+  hostile(
+    'jpeg-12bit.dcm',
+    writeDicom({
+      rows: 4,
+      columns: 4,
+      bitsAllocated: 16,
+      transferSyntax: '1.2.840.10008.1.2.4.51',
+      fragments: [new Uint8Array(8)],
+    }),
+    /unsupported DICOM transfer syntax 1\.2\.840\.10008\.1\.2\.4\.51/,
+  );
   hostile('zero-rows.dcm', writeDicom({ rows: 0, columns: 16, bitsAllocated: 16, values: [] }), /invalid image size/);
-  hostile('palette.dcm', writeDicom({ rows: 2, columns: 2, bitsAllocated: 8, photometric: 'PALETTE COLOR', values: [1, 2, 3, 4] }), /PALETTE COLOR/);
-  hostile('bad-jpeg-ls.dcm', writeDicom({ rows: 8, columns: 8, bitsAllocated: 16, transferSyntax: '1.2.840.10008.1.2.4.80', fragments: [new Uint8Array(40).fill(9)] }), /corrupt DICOM pixel data/);
+  hostile(
+    'palette.dcm',
+    writeDicom({ rows: 2, columns: 2, bitsAllocated: 8, photometric: 'PALETTE COLOR', values: [1, 2, 3, 4] }),
+    /PALETTE COLOR/,
+  );
+  hostile(
+    'bad-jpeg-ls.dcm',
+    writeDicom({
+      rows: 8,
+      columns: 8,
+      bitsAllocated: 16,
+      transferSyntax: '1.2.840.10008.1.2.4.80',
+      fragments: [new Uint8Array(40).fill(9)],
+    }),
+    /corrupt DICOM pixel data/,
+  );
   // 100,000 × 100,000 in one strip: a decompression bomb; refused from the header.
-  hostile('bomb-strip.tif', patchedTiff((tags, view) => {
-    setLong(tags, view, 256, 100_000); setLong(tags, view, 257, 100_000); setLong(tags, view, 278, 100_000);
-  }), /too large to decode/);
+  hostile(
+    'bomb-strip.tif',
+    patchedTiff((tags, view) => {
+      setLong(tags, view, 256, 100_000);
+      setLong(tags, view, 257, 100_000);
+      setLong(tags, view, 278, 100_000);
+    }),
+    /too large to decode/,
+  );
   const bombPng = Buffer.from(png);
   bombPng.writeUInt32BE(100_000, 16);
   bombPng.writeUInt32BE(100_000, 20);
   hostile('bomb.png', bombPng, /too large|corrupt|not a valid PNG/);
-  hostile('strip-past-end.tif', patchedTiff((tags, view) => view.setUint32(tags.get(273)! + 8, 10_000_000, true)), /truncated|corrupt|past the end/);
-  hostile('ifd-loop.tif', writeTiff([{ width: 2, height: 2, bands: 1, sampleType: 'int16', values: [1, 2, 3, 4] }, { width: 2, height: 2, bands: 1, sampleType: 'int16', values: [1, 2, 3, 4] }]).map((byte) => byte), /./);
-  hostile('many-bands.tif', patchedTiff((tags, view) => setLong(tags, view, 277, 60_000)), /band|TIFF/);
-  hostile('zero-width.tif', patchedTiff((tags, view) => setLong(tags, view, 256, 0)), /size|TIFF/);
-  hostile('bits-12.tif', patchedTiff((tags, view) => setLong(tags, view, 258, 12)), /TIFF|sample type|bit/);
-  hostile('ome-missing-planes.ome.tif', writeTiff([{ width: 2, height: 2, bands: 1, sampleType: 'uint16', values: [1, 2, 3, 4], description: omeXml({ c: 3, z: 2, t: 1 }, ['a', 'b', 'c'], 'XYCZT', 2, 2) }]), /OME-XML describes 6 planes .* 1 pages/);
-  hostile('ome-broken-xml.ome.tif', writeTiff([{ width: 2, height: 2, bands: 1, sampleType: 'uint16', values: [1, 2, 3, 4], description: '<OME><Image><Pixels SizeC="x"' }]), /OME/);
+  hostile(
+    'strip-past-end.tif',
+    patchedTiff((tags, view) => view.setUint32(tags.get(273)! + 8, 10_000_000, true)),
+    /truncated|corrupt|past the end/,
+  );
+  hostile(
+    'ifd-loop.tif',
+    writeTiff([
+      { width: 2, height: 2, bands: 1, sampleType: 'int16', values: [1, 2, 3, 4] },
+      { width: 2, height: 2, bands: 1, sampleType: 'int16', values: [1, 2, 3, 4] },
+    ]).map((byte) => byte),
+    /./,
+  );
+  hostile(
+    'many-bands.tif',
+    patchedTiff((tags, view) => setLong(tags, view, 277, 60_000)),
+    /band|TIFF/,
+  );
+  hostile(
+    'zero-width.tif',
+    patchedTiff((tags, view) => setLong(tags, view, 256, 0)),
+    /size|TIFF/,
+  );
+  hostile(
+    'bits-12.tif',
+    patchedTiff((tags, view) => setLong(tags, view, 258, 12)),
+    /TIFF|sample type|bit/,
+  );
+  hostile(
+    'ome-missing-planes.ome.tif',
+    writeTiff([
+      {
+        width: 2,
+        height: 2,
+        bands: 1,
+        sampleType: 'uint16',
+        values: [1, 2, 3, 4],
+        description: omeXml({ c: 3, z: 2, t: 1 }, ['a', 'b', 'c'], 'XYCZT', 2, 2),
+      },
+    ]),
+    /OME-XML describes 6 planes .* 1 pages/,
+  );
+  hostile(
+    'ome-broken-xml.ome.tif',
+    writeTiff([
+      {
+        width: 2,
+        height: 2,
+        bands: 1,
+        sampleType: 'uint16',
+        values: [1, 2, 3, 4],
+        description: '<OME><Image><Pixels SizeC="x"',
+      },
+    ]),
+    /OME/,
+  );
   // Links: one to itself, one to nowhere.
   fs.symlinkSync('loop.png', path.join(data.dir, 'bad', 'loop.png'));
   expected.set('loop.png', /symbolic link loop/);
@@ -87,7 +181,10 @@ beforeAll(async () => {
   // A folder link back to its parent must not loop the walk (no row: it is not a file).
   fs.symlinkSync('..', path.join(data.dir, 'bad', 'parent-link'));
   // A name that is not UTF-8.
-  fs.writeFileSync(Buffer.from([...Buffer.from(path.join(data.dir, 'bad') + '/'), 0xff, 0xfe, 0x2e, 0x70, 0x6e, 0x67]), png);
+  fs.writeFileSync(
+    Buffer.from([...Buffer.from(path.join(data.dir, 'bad') + '/'), 0xff, 0xfe, 0x2e, 0x70, 0x6e, 0x67]),
+    png,
+  );
   expected.set('\uFFFD\uFFFD.png', /not valid UTF-8/);
   if (!isRoot) {
     hostile('unreadable.png', png, /permission denied/);
@@ -118,14 +215,31 @@ describe('hostile input', () => {
     expect(expected.size).toBeGreaterThanOrEqual(isRoot ? 28 : 30);
     const good = path.join(data.dir, 'good');
     fs.mkdirSync(good);
-    fs.writeFileSync(path.join(good, 'ok.tif'), writeTiff([{ width: 4, height: 4, bands: 2, sampleType: 'int16', values: Array(32).fill(-3) }]));
-    const options = { importId: 'i', projectId: space.projectId, images: space.workspace.images, projectDir: space.workspace.projectDir(space.projectId) };
+    fs.writeFileSync(
+      path.join(good, 'ok.tif'),
+      writeTiff([{ width: 4, height: 4, bands: 2, sampleType: 'int16', values: Array(32).fill(-3) }]),
+    );
+    const options = {
+      importId: 'i',
+      projectId: space.projectId,
+      images: space.workspace.images,
+      projectDir: space.workspace.projectDir(space.projectId),
+    };
     await importFolders({ ...options, folders: [good] });
-    const before = space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 10, sort: 'path', status: 'ok' });
+    const before = space.workspace.images.list({
+      projectId: space.projectId,
+      offset: 0,
+      limit: 10,
+      sort: 'path',
+      status: 'ok',
+    });
 
     const result = await importFolders({ ...options, folders: [data.dir] });
-    if (process.env.SHOW_REASONS) console.log(result.errors.map((e) => `${path.basename(e.path)}: ${e.reason}`).join("\n"));
-    const reasons = new Map(result.errors.map((error) => [path.relative(path.join(data.dir, 'bad'), error.path), error.reason]));
+    if (process.env.SHOW_REASONS)
+      console.log(result.errors.map((e) => `${path.basename(e.path)}: ${e.reason}`).join('\n'));
+    const reasons = new Map(
+      result.errors.map((error) => [path.relative(path.join(data.dir, 'bad'), error.path), error.reason]),
+    );
     for (const [name, pattern] of expected) {
       expect.soft(reasons.get(name), name).toMatch(pattern);
     }
@@ -133,7 +247,13 @@ describe('hostile input', () => {
     const failures = space.workspace.images.failures(space.projectId);
     expect(failures).toHaveLength(expected.size);
     for (const failure of failures) expect(failure.reason.length).toBeLessThan(400);
-    const after = space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 10, sort: 'path', status: 'ok' });
+    const after = space.workspace.images.list({
+      projectId: space.projectId,
+      offset: 0,
+      limit: 10,
+      sort: 'path',
+      status: 'ok',
+    });
     expect(after).toEqual(before);
   });
 });

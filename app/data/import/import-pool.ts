@@ -141,7 +141,8 @@ export class ImportPool {
 
   /** Ends every worker; resolves with their stage timings summed (null unless `setup.timings`). */
   async close(): Promise<ImportTimings | null> {
-    for (const worker of this.#workers) if (!worker.gone) worker.thread.postMessage({ type: 'close' } satisfies ToWorker);
+    for (const worker of this.#workers)
+      if (!worker.gone) worker.thread.postMessage({ type: 'close' } satisfies ToWorker);
     const all = await Promise.all(this.#workers.map((worker) => worker.timings));
     for (const worker of this.#workers) {
       worker.gone = true;
@@ -149,7 +150,8 @@ export class ImportPool {
     }
     this.#releaseVips();
     const sum: ImportTimings = { read: 0, hash: 0, decode: 0, stats: 0, thumbnail: 0, database: 0 };
-    for (const timings of all) for (const stage of Object.keys(sum) as (keyof ImportTimings)[]) sum[stage] += timings?.[stage] ?? 0;
+    for (const timings of all)
+      for (const stage of Object.keys(sum) as (keyof ImportTimings)[]) sum[stage] += timings?.[stage] ?? 0;
     return this.#options.setup.timings ? sum : null;
   }
 
@@ -183,7 +185,10 @@ export class ImportPool {
     switch (message.type) {
       case 'claim': {
         if (message.index !== null) this.#hashed(worker, message.index);
-        const claimed = message.index === null ? Promise.resolve(contents.claim(message.sha256, message.path)) : contents.claimInOrder(message.sha256, message.path, message.index);
+        const claimed =
+          message.index === null
+            ? Promise.resolve(contents.claim(message.sha256, message.path))
+            : contents.claimInOrder(message.sha256, message.path, message.index);
         void claimed.then(async (claim) => {
           if (claim.first) {
             if (worker.gone) return claim.settle(false);
@@ -244,7 +249,12 @@ export class ImportPool {
   /** Sends queued files, in walk order, to workers whose files have all hashed. */
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      const ready = this.#workers.filter((worker) => !worker.gone && worker.tasks.size < FILES_PER_WORKER && [...worker.tasks.values()].every((entry) => entry.hashed));
+      const ready = this.#workers.filter(
+        (worker) =>
+          !worker.gone &&
+          worker.tasks.size < FILES_PER_WORKER &&
+          [...worker.tasks.values()].every((entry) => entry.hashed),
+      );
       if (ready.length === 0) break;
       const worker = ready.reduce((least, candidate) => (candidate.tasks.size < least.tasks.size ? candidate : least));
       const task = this.#queue.shift()!;
@@ -252,7 +262,8 @@ export class ImportPool {
       this.#post(worker, { type: 'file', index: task.index, candidate: task.candidate, known: task.known });
     }
     if (this.#workers.every((worker) => worker.gone)) {
-      for (const task of this.#queue.splice(0)) task.reject(new Error('import workers stopped before every file was sent to one'));
+      for (const task of this.#queue.splice(0))
+        task.reject(new Error('import workers stopped before every file was sent to one'));
     }
   }
 

@@ -28,7 +28,12 @@ export function sampleBytes(info: SampleInfo): number {
 }
 
 /** Rows of every sample of `file`, from the file's row template; throws DecodeError per file. */
-export async function importSamples(file: SampleFile, template: NewImage, sha256: string, context: SampleImportContext): Promise<NewImage[]> {
+export async function importSamples(
+  file: SampleFile,
+  template: NewImage,
+  sha256: string,
+  context: SampleImportContext,
+): Promise<NewImage[]> {
   const rows: NewImage[] = [];
   for (let index = 0; index < file.samples.length; index++) {
     const info = file.samples[index]!;
@@ -73,7 +78,11 @@ function withVolumeKey(meta: SampleInfo['meta'], sha256: string): SampleInfo['me
   return { ...meta, volume: { ...meta.volume, key: `${file}:${meta.volume.volume ?? 0}`, group: file } };
 }
 
-async function summarizeSample(file: SampleFile, index: number, info: SampleInfo): Promise<{ summary: PixelSummary; display: RasterDisplay }> {
+async function summarizeSample(
+  file: SampleFile,
+  index: number,
+  info: SampleInfo,
+): Promise<{ summary: PixelSummary; display: RasterDisplay }> {
   if (info.huge && file.tiff) return summarizeHugeSample(file.tiff, index);
   if (info.huge) return summarizeHugeWindows(file, index, info);
   const raster = await file.read(index);

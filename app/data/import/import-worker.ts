@@ -17,7 +17,9 @@ const setup = workerData as PoolSetup;
 // Each file is decoded once and never again: libvips' operation cache would only hold memory.
 sharp.cache(false);
 
-const timings: ImportTimings | undefined = setup.timings ? { read: 0, hash: 0, decode: 0, stats: 0, thumbnail: 0, database: 0 } : undefined;
+const timings: ImportTimings | undefined = setup.timings
+  ? { read: 0, hash: 0, decode: 0, stats: 0, thumbnail: 0, database: 0 }
+  : undefined;
 let nextRequest = 0;
 const claims = new Map<number, (claim: Claim) => void>();
 const grants = new Map<number, () => void>();
@@ -99,7 +101,11 @@ async function run(message: Extract<ToWorker, { type: 'file' }>): Promise<void> 
     timings,
   };
   try {
-    send({ type: 'outcome', index: message.index, outcome: await importFile(message.candidate, message.index, context) });
+    send({
+      type: 'outcome',
+      index: message.index,
+      outcome: await importFile(message.candidate, message.index, context),
+    });
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     send({ type: 'error', index: message.index, message: failure.message, stack: failure.stack ?? '' });

@@ -18,7 +18,10 @@ afterEach(() => {
   data.remove();
 });
 
-function run(folders: string[], extra: { signal?: AbortSignal; onProgress?: (progress: ImportProgress) => void; concurrency?: number } = {}) {
+function run(
+  folders: string[],
+  extra: { signal?: AbortSignal; onProgress?: (progress: ImportProgress) => void; concurrency?: number } = {},
+) {
   return importFolders({
     importId: 'import-1',
     projectId: space.projectId,
@@ -37,9 +40,32 @@ function rows() {
 
 describe('file names', () => {
   it('accepts supported extensions whatever their case', () => {
-    expect(SUPPORTED_FORMATS).toEqual(['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'ome-tiff', 'dicom', 'nifti', 'ome-zarr']);
-    for (const name of ['a.png', 'b.JPG', 'c.jpeg', 'd.WebP', 'e.tif', 'f.TIFF', 'g.dcm', 'h.DICOM', 'i.nii', 'j.NII.gz']) expect(isImageFileName(name)).toBe(true);
-    for (const name of ['a.gif', 'b.txt', 'png', 'c.png.bak', 'd.gz', 'e.tar.gz']) expect(isImageFileName(name)).toBe(false);
+    expect(SUPPORTED_FORMATS).toEqual([
+      'png',
+      'jpeg',
+      'webp',
+      'tiff',
+      'geotiff',
+      'ome-tiff',
+      'dicom',
+      'nifti',
+      'ome-zarr',
+    ]);
+    for (const name of [
+      'a.png',
+      'b.JPG',
+      'c.jpeg',
+      'd.WebP',
+      'e.tif',
+      'f.TIFF',
+      'g.dcm',
+      'h.DICOM',
+      'i.nii',
+      'j.NII.gz',
+    ])
+      expect(isImageFileName(name)).toBe(true);
+    for (const name of ['a.gif', 'b.txt', 'png', 'c.png.bak', 'd.gz', 'e.tar.gz'])
+      expect(isImageFileName(name)).toBe(false);
   });
 });
 
@@ -63,14 +89,22 @@ describe('importFolders', () => {
   ];
 
   it('imports PNG, JPEG, WebP and TIFF at 8 and 16 bits with their size, channels, depth and format', async () => {
-    for (const [index, layout] of layouts.entries()) await writeFixture(path.join(data.dir, layout.name), { ...layout, seed: index });
+    for (const [index, layout] of layouts.entries())
+      await writeFixture(path.join(data.dir, layout.name), { ...layout, seed: index });
     const result = await run([data.dir]);
     expect(result.errors).toEqual([]);
     expect(result.imported).toBe(layouts.length);
     const byName = new Map(rows().map((row) => [path.basename(row.path as string), row]));
     for (const layout of layouts) {
       const row = byName.get(layout.name)!;
-      expect({ name: layout.name, width: row.width, height: row.height, channels: row.channels, bitDepth: row.bit_depth, format: row.format }).toEqual({
+      expect({
+        name: layout.name,
+        width: row.width,
+        height: row.height,
+        channels: row.channels,
+        bitDepth: row.bit_depth,
+        format: row.format,
+      }).toEqual({
         name: layout.name,
         width: layout.width,
         height: layout.height,
@@ -86,7 +120,10 @@ describe('importFolders', () => {
   it('stores exact statistics of a hand-made image in its own units', async () => {
     // 2×2 16-bit grey: 0, 1000, 2000, 65535.
     const file = path.join(data.dir, 'known.png');
-    await sharp(Uint16Array.from([0, 1000, 2000, 65535]), { raw: { width: 2, height: 2, channels: 1 } }).toColourspace('grey16').png().toFile(file);
+    await sharp(Uint16Array.from([0, 1000, 2000, 65535]), { raw: { width: 2, height: 2, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toFile(file);
     await run([data.dir]);
     const [stats] = JSON.parse(rows()[0]!.stats as string);
     const mean = (0 + 1000 + 2000 + 65535) / 4;
@@ -122,11 +159,20 @@ describe('importFolders', () => {
     const [firstRow, copyRow] = rows();
     expect(copyRow!.duplicate_of).toBe(firstRow!.id);
     expect(copyRow!.error).toBeNull();
-    expect(space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 10, sort: 'path', status: 'all' }).total).toBe(1);
+    expect(
+      space.workspace.images.list({ projectId: space.projectId, offset: 0, limit: 10, sort: 'path', status: 'all' })
+        .total,
+    ).toBe(1);
   });
 
   it('records a corrupt PNG and an empty file with their reasons while the rest imports', async () => {
-    const good = await writeFixture(path.join(data.dir, 'good.png'), { format: 'png', bitDepth: 8, channels: 3, width: 32, height: 32 });
+    const good = await writeFixture(path.join(data.dir, 'good.png'), {
+      format: 'png',
+      bitDepth: 8,
+      channels: 3,
+      width: 32,
+      height: 32,
+    });
     const bytes = fs.readFileSync(good);
     const corrupt = path.join(data.dir, 'corrupt.png');
     fs.writeFileSync(corrupt, Buffer.concat([bytes.subarray(0, 33), Buffer.alloc(400, 0x5a)]));
@@ -141,7 +187,12 @@ describe('importFolders', () => {
     expect(reasons['corrupt.png']).toMatch(/^not a valid PNG: /);
     expect(reasons['truncated.png']).toMatch(/^truncated or corrupt image data/);
     const stored = Object.fromEntries(rows().map((row) => [path.basename(row.path as string), row.error]));
-    expect(stored).toEqual({ 'good.png': null, 'corrupt.png': reasons['corrupt.png'], 'truncated.png': reasons['truncated.png'], 'empty.jpg': 'empty file (0 bytes)' });
+    expect(stored).toEqual({
+      'good.png': null,
+      'corrupt.png': reasons['corrupt.png'],
+      'truncated.png': reasons['truncated.png'],
+      'empty.jpg': 'empty file (0 bytes)',
+    });
   });
 
   it('adds nothing when the same folder is imported again', async () => {
@@ -161,11 +212,19 @@ describe('importFolders', () => {
   });
 
   it('writes a decodable JPEG thumbnail of at most 256 px under thumbs/', async () => {
-    await writeFixture(path.join(data.dir, 'wide.png'), { format: 'png', bitDepth: 8, channels: 3, width: 600, height: 300 });
+    await writeFixture(path.join(data.dir, 'wide.png'), {
+      format: 'png',
+      bitDepth: 8,
+      channels: 3,
+      width: 600,
+      height: 300,
+    });
     await run([data.dir]);
     const row = rows()[0]!;
     expect(row.thumbnail).toBe(`thumbs/${(row.sha256 as string).slice(0, 2)}/${row.sha256}.jpg`);
-    const metadata = await sharp(path.join(space.workspace.projectDir(space.projectId), row.thumbnail as string)).metadata();
+    const metadata = await sharp(
+      path.join(space.workspace.projectDir(space.projectId), row.thumbnail as string),
+    ).metadata();
     expect([metadata.format, metadata.width, metadata.height]).toEqual(['jpeg', 256, 128]);
   });
 
@@ -174,7 +233,8 @@ describe('importFolders', () => {
     // on a fast machine, so it can be stopped midway.
     const spec = { format: 'png', bitDepth: 8, channels: 3, width: 512, height: 512 } as const;
     const total = 60;
-    for (let seed = 0; seed < total; seed++) await writeFixture(path.join(data.dir, `${String(seed).padStart(2, '0')}.png`), { ...spec, seed });
+    for (let seed = 0; seed < total; seed++)
+      await writeFixture(path.join(data.dir, `${String(seed).padStart(2, '0')}.png`), { ...spec, seed });
     const controller = new AbortController();
     const result = await run([data.dir], {
       signal: controller.signal,
@@ -195,8 +255,14 @@ describe('importFolders', () => {
   it('throws a clear error for a missing folder before importing anything', async () => {
     await writeFixture(path.join(data.dir, 'a.png'), { format: 'png', bitDepth: 8, channels: 3, width: 8, height: 8 });
     const missing = path.join(data.dir, 'nope');
-    await expect(run([data.dir, missing])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: `${missing} does not exist` });
-    await expect(run([path.join(data.dir, 'a.png')])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/is not a folder$/) });
+    await expect(run([data.dir, missing])).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: `${missing} does not exist`,
+    });
+    await expect(run([path.join(data.dir, 'a.png')])).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/is not a folder$/),
+    });
     expect(rows()).toEqual([]);
   });
 
@@ -207,6 +273,14 @@ describe('importFolders', () => {
     await run([data.dir], { onProgress: (progress) => events.push(progress) });
     expect(events[0]!.phase).toBe('walking');
     expect(events.some((event) => event.phase === 'importing' && event.found === 3)).toBe(true);
-    expect(events.at(-1)).toMatchObject({ phase: 'done', found: 3, processed: 3, imported: 3, skipped: 0, failed: 0, importId: 'import-1' });
+    expect(events.at(-1)).toMatchObject({
+      phase: 'done',
+      found: 3,
+      processed: 3,
+      imported: 3,
+      skipped: 0,
+      failed: 0,
+      importId: 'import-1',
+    });
   });
 });

@@ -68,9 +68,11 @@ export interface ImportMode {
 /** Where an import with these options runs its files: worker threads when there is a built worker. */
 export function importMode(options: Pick<ImportOptions, 'workers' | 'workerPath' | 'concurrency'>): ImportMode {
   const workers = options.workers ?? defaultImportWorkers();
-  if (!Number.isInteger(workers) || workers < 0) throw new Error(`workers must be a whole number of threads (0 for none), got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 0)
+    throw new Error(`workers must be a whole number of threads (0 for none), got ${workers}`);
   const workerPath = options.workerPath === undefined ? defaultImportWorkerPath() : options.workerPath;
-  if (workers === 0 || workerPath === null) return { workers: 0, concurrency: Math.max(1, options.concurrency ?? defaultConcurrency()), workerPath: null };
+  if (workers === 0 || workerPath === null)
+    return { workers: 0, concurrency: Math.max(1, options.concurrency ?? defaultConcurrency()), workerPath: null };
   return { workers, concurrency: workers * FILES_PER_WORKER, workerPath };
 }
 
@@ -101,7 +103,11 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
   progress.startImporting(candidates.length);
 
   const existing = options.images.hashes(options.projectId);
-  const writer = new BatchWriter(options.images, new Map([...existing.values()].map((image) => [image.path, image.id])), BATCH_SIZE);
+  const writer = new BatchWriter(
+    options.images,
+    new Map([...existing.values()].map((image) => [image.path, image.id])),
+    BATCH_SIZE,
+  );
   const contents = new ContentIndex(existing);
   const context: FileContext = {
     projectId: options.projectId,
@@ -120,7 +126,12 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
           workerPath: mode.workerPath,
           // No more threads than files: a small import does not start a thread per core.
           workers: Math.min(mode.workers, candidates.length),
-          setup: { projectId: context.projectId, projectDir: context.projectDir, thumbnailSize: context.thumbnailSize, timings: options.timings !== undefined },
+          setup: {
+            projectId: context.projectId,
+            projectDir: context.projectDir,
+            thumbnailSize: context.thumbnailSize,
+            timings: options.timings !== undefined,
+          },
           contents,
           memory: context.memory,
           known: context.known,
@@ -137,7 +148,10 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
   // depend on timing or on the number of workers.
   const inOrder = new InWalkOrder<{ candidate: Candidate; outcome: FileOutcome }>(({ candidate, outcome }) => {
     if (outcome.kind === 'unchanged') {
-      skippedFiles.push({ path: candidate.path, reason: outcome.error ? `${UNCHANGED}; it failed then: ${outcome.error}` : UNCHANGED });
+      skippedFiles.push({
+        path: candidate.path,
+        reason: outcome.error ? `${UNCHANGED}; it failed then: ${outcome.error}` : UNCHANGED,
+      });
     } else if (outcome.kind === 'duplicate') {
       duplicates.push({ path: candidate.path, duplicateOf: outcome.originalPath });
       writer.addDuplicate({ row: outcome.row, originalPath: outcome.originalPath });
@@ -183,7 +197,9 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
   writer.flush();
   if (options.timings) {
     options.timings.database += writer.databaseMs;
-    if (workerTimings) for (const stage of ['read', 'hash', 'decode', 'stats', 'thumbnail'] as const) options.timings[stage] += workerTimings[stage];
+    if (workerTimings)
+      for (const stage of ['read', 'hash', 'decode', 'stats', 'thumbnail'] as const)
+        options.timings[stage] += workerTimings[stage];
   }
   const failure = settled.find((result) => result.status === 'rejected');
   if (failure) throw failure.reason;

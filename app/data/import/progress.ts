@@ -70,7 +70,11 @@ export class ProgressReporter {
     const filesPerSecond = seconds > 0 ? this.counts.processed / seconds : 0;
     const left = this.#found - this.counts.processed;
     const etaSeconds =
-      this.#phase === 'done' ? 0 : this.counts.processed >= ETA_MIN_FILES && filesPerSecond > 0 ? left / filesPerSecond : null;
+      this.#phase === 'done'
+        ? 0
+        : this.counts.processed >= ETA_MIN_FILES && filesPerSecond > 0
+          ? left / filesPerSecond
+          : null;
     this.listener({
       importId: this.importId,
       projectId: this.projectId,

@@ -29,13 +29,27 @@ describe('writeThumbnail', () => {
 
   it('keeps grey images grey and shows only the first three channels', async () => {
     const grey = new Uint8Array(32 * 32).map((_, index) => index % 256);
-    const greyThumb = await thumbnailOf({ width: 32, height: 32, channels: 1, bitDepth: 8, format: 'png', pixels: grey });
+    const greyThumb = await thumbnailOf({
+      width: 32,
+      height: 32,
+      channels: 1,
+      bitDepth: 8,
+      format: 'png',
+      pixels: grey,
+    });
     for (let index = 0; index < greyThumb.data.length; index += greyThumb.info.channels) {
       expect(Math.abs(greyThumb.data[index]! - greyThumb.data[index + 1]!)).toBeLessThan(8);
     }
     // Four 16-bit bands where the fourth is zero: it must not act as an alpha channel.
     const bands = new Uint16Array(16 * 16 * 4).map((_, index) => (index % 4 === 3 ? 0 : 1000 + (index % 97) * 10));
-    const bandThumb = await thumbnailOf({ width: 16, height: 16, channels: 4, bitDepth: 16, format: 'tiff', pixels: bands });
+    const bandThumb = await thumbnailOf({
+      width: 16,
+      height: 16,
+      channels: 4,
+      bitDepth: 16,
+      format: 'tiff',
+      pixels: bands,
+    });
     expect(bandThumb.info.channels).toBe(3);
     expect(Math.max(...bandThumb.data)).toBeGreaterThan(200);
   });
@@ -55,7 +69,10 @@ describe('writeThumbnail', () => {
 
 describe('boxShrink', () => {
   it('averages whole blocks', () => {
-    const shrunk = boxShrink({ pixels: Uint8Array.from([0, 2, 10, 20, 4, 6, 30, 40]), width: 4, height: 2, channels: 1 }, 2);
+    const shrunk = boxShrink(
+      { pixels: Uint8Array.from([0, 2, 10, 20, 4, 6, 30, 40]), width: 4, height: 2, channels: 1 },
+      2,
+    );
     expect(shrunk).toEqual({ pixels: Uint8Array.from([3, 25]), width: 2, height: 1, channels: 1 });
   });
 });

@@ -39,7 +39,9 @@ describe('findImageFiles', () => {
   it('lists a file once when folders overlap, and counts as it goes', async () => {
     touch('x/a.png');
     const counts: number[] = [];
-    const found = await findImageFiles([folder.dir, path.join(folder.dir, 'x')], { onFound: (count) => counts.push(count) });
+    const found = await findImageFiles([folder.dir, path.join(folder.dir, 'x')], {
+      onFound: (count) => counts.push(count),
+    });
     expect(found).toHaveLength(1);
     expect(counts).toEqual([1]);
   });
@@ -48,7 +50,9 @@ describe('findImageFiles', () => {
 describe('checkFolders', () => {
   it('names the folder that is missing or is a file', async () => {
     const file = touch('a.png');
-    await expect(checkFolders([path.join(folder.dir, 'missing')])).rejects.toThrow(`${path.join(folder.dir, 'missing')} does not exist`);
+    await expect(checkFolders([path.join(folder.dir, 'missing')])).rejects.toThrow(
+      `${path.join(folder.dir, 'missing')} does not exist`,
+    );
     await expect(checkFolders([file])).rejects.toThrow(`${file} is not a folder`);
     await expect(checkFolders([])).rejects.toThrow('no folder to import');
     expect(await checkFolders([folder.dir])).toEqual([folder.dir]);

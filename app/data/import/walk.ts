@@ -87,7 +87,11 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
       if (directory !== root) {
         const code = (error as NodeJS.ErrnoException).code;
         const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message;
-        candidates.push({ path: directory, label: null, problem: `folder cannot be read (${why}): its images were not imported` });
+        candidates.push({
+          path: directory,
+          label: null,
+          problem: `folder cannot be read (${why}): its images were not imported`,
+        });
         options.onFound?.(candidates.length);
       }
       return;
@@ -101,7 +105,10 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
       let problem: string | undefined;
       if (entry.isSymbolicLink()) {
         const target = await fs.stat(full).catch((error: NodeJS.ErrnoException) => {
-          problem = error.code === 'ELOOP' ? 'symbolic link loop (the link leads back to itself)' : 'broken symbolic link (its target does not exist)';
+          problem =
+            error.code === 'ELOOP'
+              ? 'symbolic link loop (the link leads back to itself)'
+              : 'broken symbolic link (its target does not exist)';
           return null;
         });
         isDirectory = target?.isDirectory() ?? false;
@@ -127,7 +134,13 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
         // A `.zarr` folder holding no image (a plain array, a table): said, not silently skipped.
         if (/\.zarr$/i.test(entry.name) && candidates.length === before && !seenFiles.has(full)) {
           seenFiles.add(full);
-          candidates.push({ path: full, label, problem: "Zarr folder without an OME-Zarr image: no 'multiscales' in its .zattrs or zarr.json, " + "nor in a sub-folder's" });
+          candidates.push({
+            path: full,
+            label,
+            problem:
+              "Zarr folder without an OME-Zarr image: no 'multiscales' in its .zattrs or zarr.json, " +
+              "nor in a sub-folder's",
+          });
           options.onFound?.(candidates.length);
         }
       } else if ((isFile || problem) && isImageFileName(entry.name) && !seenFiles.has(full)) {
@@ -143,7 +156,9 @@ export async function findImageFiles(roots: readonly string[], options: WalkOpti
     const image = omeZarrFolder(root);
     if (image && !seenFiles.has(root)) {
       seenFiles.add(root);
-      candidates.push(image.problem ? { path: root, label: null, problem: image.problem } : { path: root, label: null });
+      candidates.push(
+        image.problem ? { path: root, label: null, problem: image.problem } : { path: root, label: null },
+      );
       options.onFound?.(candidates.length);
     } else if (!image) {
       await visit(root, root);

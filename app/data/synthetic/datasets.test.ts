@@ -20,12 +20,19 @@ describe('writeSample', () => {
     it(`writes ${domain} images as 16-bit files in one folder per label`, async () => {
       const result = await writeSample(folder.dir, { domain, count: 12 });
       expect(result).toEqual({ dir: folder.dir, files: 12, labels: expected[domain].labels });
-      const files = result.labels.flatMap((label) => fs.readdirSync(path.join(folder.dir, label)).map((name) => path.join(folder.dir, label, name)));
+      const files = result.labels.flatMap((label) =>
+        fs.readdirSync(path.join(folder.dir, label)).map((name) => path.join(folder.dir, label, name)),
+      );
       expect(files).toHaveLength(12);
-      for (const label of result.labels) expect(fs.readdirSync(path.join(folder.dir, label)).length).toBe(12 / result.labels.length);
+      for (const label of result.labels)
+        expect(fs.readdirSync(path.join(folder.dir, label)).length).toBe(12 / result.labels.length);
       for (const file of files) {
         const metadata = await sharp(file).metadata();
-        expect([metadata.format, metadata.depth, metadata.channels]).toEqual([expected[domain].format, 'ushort', expected[domain].channels]);
+        expect([metadata.format, metadata.depth, metadata.channels]).toEqual([
+          expected[domain].format,
+          'ushort',
+          expected[domain].channels,
+        ]);
         expect(metadata.width).toBeGreaterThanOrEqual(64);
         expect(metadata.width).toBeLessThanOrEqual(128);
       }
@@ -51,7 +58,10 @@ describe('writeSample', () => {
     await writeSample(folder.dir, { domain: 'remote-sensing', count: 8 });
     const nir = async (label: string) => {
       const file = path.join(folder.dir, label, fs.readdirSync(path.join(folder.dir, label))[0]!);
-      const { data } = await sharp(file).toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      const { data } = await sharp(file)
+        .toColourspace('rgb16')
+        .raw({ depth: 'ushort' })
+        .toBuffer({ resolveWithObject: true });
       const values = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
       let sum = 0;
       for (let index = 3; index < values.length; index += 4) sum += values[index]!;

@@ -44,7 +44,12 @@ interface DomainRecipe {
 /** Labels, default size and painter of each domain. */
 export const SAMPLE_DOMAINS: Readonly<Record<SampleDomain, DomainRecipe>> = {
   microscopy: { labels: ['clustered', 'round', 'spindle'], defaultCount: 90, extension: 'png', draw: drawCells },
-  'remote-sensing': { labels: ['fields', 'forest', 'urban', 'water'], defaultCount: 96, extension: 'tif', draw: drawLandCover },
+  'remote-sensing': {
+    labels: ['fields', 'forest', 'urban', 'water'],
+    defaultCount: 96,
+    extension: 'tif',
+    draw: drawLandCover,
+  },
   medical: { labels: ['ring-lesion', 'round-lesion'], defaultCount: 80, extension: 'png', draw: drawScan },
 };
 
@@ -52,11 +57,19 @@ export const SAMPLE_DOMAINS: Readonly<Record<SampleDomain, DomainRecipe>> = {
  * Writes a labelled synthetic dataset under `dir` (one sub-folder per label) and returns what
  * was written. Throws INVALID_ARGUMENT for an unknown domain or a count that is not a positive integer.
  */
-export async function writeSample(dir: string, options: SampleOptions): Promise<{ dir: string; files: number; labels: string[] }> {
+export async function writeSample(
+  dir: string,
+  options: SampleOptions,
+): Promise<{ dir: string; files: number; labels: string[] }> {
   const recipe = SAMPLE_DOMAINS[options.domain];
-  if (!recipe) throw new StudioError('INVALID_ARGUMENT', `sample domain must be one of ${Object.keys(SAMPLE_DOMAINS).join(', ')}, got ${JSON.stringify(options.domain)}`);
+  if (!recipe)
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `sample domain must be one of ${Object.keys(SAMPLE_DOMAINS).join(', ')}, got ${JSON.stringify(options.domain)}`,
+    );
   const count = options.count ?? recipe.defaultCount;
-  if (!Number.isInteger(count) || count < 1) throw new StudioError('INVALID_ARGUMENT', `sample count must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new StudioError('INVALID_ARGUMENT', `sample count must be a positive integer, got ${count}`);
   const seed = options.seed ?? 1;
   const root = path.resolve(dir);
   for (const label of recipe.labels) fs.mkdirSync(path.join(root, label), { recursive: true });
@@ -71,11 +84,13 @@ export async function writeSample(dir: string, options: SampleOptions): Promise<
 
 /** 16-bit PNG or TIFF; without the explicit colourspace sharp would quietly write 8 bits. */
 async function encode16(drawn: Drawn, extension: 'png' | 'tif'): Promise<Buffer> {
-  const image = sharp(drawn.pixels, { raw: { width: drawn.width, height: drawn.height, channels: drawn.channels } }).toColourspace(
-    drawn.channels === 1 ? 'grey16' : 'rgb16',
-  );
+  const image = sharp(drawn.pixels, {
+    raw: { width: drawn.width, height: drawn.height, channels: drawn.channels },
+  }).toColourspace(drawn.channels === 1 ? 'grey16' : 'rgb16');
   // TIFF: deflate, because sharp's default (JPEG) compression is 8-bit and 3-band only.
-  return extension === 'png' ? image.png({ compressionLevel: 6 }).toBuffer() : image.tiff({ compression: 'deflate', predictor: 'horizontal' }).toBuffer();
+  return extension === 'png'
+    ? image.png({ compressionLevel: 6 }).toBuffer()
+    : image.tiff({ compression: 'deflate', predictor: 'horizontal' }).toBuffer();
 }
 
 /** Fluorescence-like cells: red membrane stain, green cytoplasm, blue nuclei, dark background. */
@@ -86,16 +101,30 @@ function drawCells(label: string, random: Random): Drawn {
   const brightness = random.between(0.6, 1.2);
   if (label === 'round') {
     for (let cell = random.integer(2, 4); cell > 0; cell--) {
-      const [centerX, centerY, radius] = [random.between(12, size - 12), random.between(12, size - 12), random.between(9, 13)];
-      canvas.paint([0.04 * brightness, 0.12 * brightness, 0], softEllipse(centerX, centerY, radius, radius * random.between(0.9, 1.1)));
+      const [centerX, centerY, radius] = [
+        random.between(12, size - 12),
+        random.between(12, size - 12),
+        random.between(9, 13),
+      ];
+      canvas.paint(
+        [0.04 * brightness, 0.12 * brightness, 0],
+        softEllipse(centerX, centerY, radius, radius * random.between(0.9, 1.1)),
+      );
       canvas.paint([0.05 * brightness, 0, 0], ring(centerX, centerY, radius, 1.2));
       canvas.paint([0, 0, 0.3 * brightness], softEllipse(centerX, centerY, radius * 0.45, radius * 0.45));
     }
   } else if (label === 'spindle') {
     for (let cell = random.integer(2, 3); cell > 0; cell--) {
-      const [centerX, centerY, angle] = [random.between(14, size - 14), random.between(14, size - 14), random.between(0, Math.PI)];
+      const [centerX, centerY, angle] = [
+        random.between(14, size - 14),
+        random.between(14, size - 14),
+        random.between(0, Math.PI),
+      ];
       const [length, width] = [random.between(18, 28), random.between(3.5, 5.5)];
-      canvas.paint([0.04 * brightness, 0.12 * brightness, 0], softEllipse(centerX, centerY, length, width, angle, 0.35));
+      canvas.paint(
+        [0.04 * brightness, 0.12 * brightness, 0],
+        softEllipse(centerX, centerY, length, width, angle, 0.35),
+      );
       canvas.paint([0, 0, 0.3 * brightness], softEllipse(centerX, centerY, width * 1.3, width * 0.7, angle));
     }
   } else {
@@ -128,12 +157,17 @@ function drawLandCover(label: string, random: Random): Drawn {
   if (label === 'water') {
     // Gentle swell: a low-frequency wave, nothing sharp.
     const [angle, period] = [random.between(0, Math.PI), random.between(40, 90)];
-    canvas.paint([0.004, 0.006, 0.008, 0.002], (x, y) => Math.sin(((x * Math.cos(angle) + y * Math.sin(angle)) * 2 * Math.PI) / period));
+    canvas.paint([0.004, 0.006, 0.008, 0.002], (x, y) =>
+      Math.sin(((x * Math.cos(angle) + y * Math.sin(angle)) * 2 * Math.PI) / period),
+    );
     canvas.noise(random, [0.001, 0.001, 0.001, 0.0005]);
   } else if (label === 'forest') {
     for (let crown = random.integer(40, 70); crown > 0; crown--) {
       const shade = random.between(-1, 1);
-      canvas.paint([0.012 * shade, 0.025 * shade, 0.01 * shade, 0.08 * shade], gaussianBlob(random.between(0, size), random.between(0, size), random.between(2, 5)));
+      canvas.paint(
+        [0.012 * shade, 0.025 * shade, 0.01 * shade, 0.08 * shade],
+        gaussianBlob(random.between(0, size), random.between(0, size), random.between(2, 5)),
+      );
     }
     canvas.noise(random, [0.004, 0.006, 0.004, 0.015]);
   } else if (label === 'urban') {
@@ -155,7 +189,10 @@ function drawLandCover(label: string, random: Random): Drawn {
       const [first, second] = [crops[0]![band]!, crops[1]![band]!];
       canvas.paint(
         [0, 1, 2, 3].map((index) => (index === band ? 1 : 0)),
-        (x, y) => (Math.floor((x * Math.cos(angle) + y * Math.sin(angle)) / period) % 2 === 0 ? first - base[band]! : second - base[band]!),
+        (x, y) =>
+          Math.floor((x * Math.cos(angle) + y * Math.sin(angle)) / period) % 2 === 0
+            ? first - base[band]!
+            : second - base[band]!,
       );
     }
     canvas.noise(random, [0.004, 0.004, 0.004, 0.01]);
@@ -198,7 +235,10 @@ function drawScan(label: string, random: Random): Drawn {
   for (let n = 0; n < SCAN_VESSELS; n++) {
     const [x, y] = pointIn(lungs[n % 2]!, 0.8);
     const width = random.between(0.8, 1.6);
-    canvas.paint([random.between(0.12, 0.2)], gaussianBlob(x, y, width * random.between(1, 2.5), width, random.between(0, Math.PI)));
+    canvas.paint(
+      [random.between(0.12, 0.2)],
+      gaussianBlob(x, y, width * random.between(1, 2.5), width, random.between(0, Math.PI)),
+    );
   }
   const pairs = 2 + Math.floor(random.next() * 2);
   for (let n = 0; n < pairs; n++) {
@@ -208,7 +248,12 @@ function drawScan(label: string, random: Random): Drawn {
     const [stretch, tilt, wall] = [random.between(0.85, 1.15), random.between(0, Math.PI), random.between(1, 1.4)];
     const partner = [2 * centerX - x + random.between(-1, 1), y + random.between(-1, 1)] as const;
     for (const [px, py] of [[x, y], partner] as const) {
-      canvas.paint([brightness], label === 'round-lesion' ? softEllipse(px, py, radius * stretch, radius, tilt, 0.3) : ring(px, py, radius, wall));
+      canvas.paint(
+        [brightness],
+        label === 'round-lesion'
+          ? softEllipse(px, py, radius * stretch, radius, tilt, 0.3)
+          : ring(px, py, radius, wall),
+      );
     }
   }
   canvas.noise(random, [0.006]);

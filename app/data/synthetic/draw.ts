@@ -63,26 +63,37 @@ export class Canvas {
         const weight = shape(x, y);
         if (weight === 0) continue;
         const offset = (y * this.width + x) * this.channels;
-        for (let channel = 0; channel < this.channels; channel++) this.data[offset + channel]! += (amounts[channel] ?? 0) * weight;
+        for (let channel = 0; channel < this.channels; channel++)
+          this.data[offset + channel]! += (amounts[channel] ?? 0) * weight;
       }
     }
   }
 
   /** Adds Gaussian noise of standard deviation `sigma[channel]`. */
   noise(random: Random, sigma: readonly number[]): void {
-    for (let index = 0; index < this.data.length; index++) this.data[index]! += (sigma[index % this.channels] ?? 0) * random.gaussian();
+    for (let index = 0; index < this.data.length; index++)
+      this.data[index]! += (sigma[index % this.channels] ?? 0) * random.gaussian();
   }
 
   /** 16-bit pixels: value × `scale`, clipped to [0, 65535]. */
   toUint16(scale = 65535): Uint16Array {
     const out = new Uint16Array(this.data.length);
-    for (let index = 0; index < this.data.length; index++) out[index] = Math.min(65535, Math.max(0, Math.round(this.data[index]! * scale)));
+    for (let index = 0; index < this.data.length; index++)
+      out[index] = Math.min(65535, Math.max(0, Math.round(this.data[index]! * scale)));
     return out;
   }
 }
 
 /** Normalised distance from a rotated ellipse's centre: 1 on its edge. */
-export function ellipseDistance(x: number, y: number, centerX: number, centerY: number, radiusX: number, radiusY: number, angle = 0): number {
+export function ellipseDistance(
+  x: number,
+  y: number,
+  centerX: number,
+  centerY: number,
+  radiusX: number,
+  radiusY: number,
+  angle = 0,
+): number {
   const dx = x - centerX;
   const dy = y - centerY;
   const cos = Math.cos(angle);
@@ -93,7 +104,14 @@ export function ellipseDistance(x: number, y: number, centerX: number, centerY: 
 }
 
 /** A soft-edged filled ellipse: 1 inside, falling to 0 over `edge` of its radius. */
-export function softEllipse(centerX: number, centerY: number, radiusX: number, radiusY: number, angle = 0, edge = 0.25) {
+export function softEllipse(
+  centerX: number,
+  centerY: number,
+  radiusX: number,
+  radiusY: number,
+  angle = 0,
+  edge = 0.25,
+) {
   return (x: number, y: number): number => {
     const distance = ellipseDistance(x, y, centerX, centerY, radiusX, radiusY, angle);
     if (distance <= 1 - edge) return 1;

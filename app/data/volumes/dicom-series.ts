@@ -31,7 +31,10 @@ export const GAP_FACTOR = 1.5;
 const ORIENTATION_TOLERANCE = 1e-3;
 
 /** Volumes of every series of two or more frames: each frame's place, and one report per series. */
-export function assembleSeries(frames: readonly SeriesFrame[]): { placements: Map<number, VolumeMeta>; reports: VolumeReport[] } {
+export function assembleSeries(frames: readonly SeriesFrame[]): {
+  placements: Map<number, VolumeMeta>;
+  reports: VolumeReport[];
+} {
   const bySeries = new Map<string, SeriesFrame[]>();
   for (const frame of frames) {
     const members = bySeries.get(frame.plane.series);
@@ -45,7 +48,14 @@ export function assembleSeries(frames: readonly SeriesFrame[]): { placements: Ma
     const { ordered, report, affine } = assembleOne(series, members);
     const group = members.find((frame) => frame.plane.subject)?.plane.subject ?? series;
     ordered.forEach((frame, slice) => {
-      const placement: VolumeMeta = { key: series, group, slice, slices: ordered.length, axis: 'k', transform: 'dicom' };
+      const placement: VolumeMeta = {
+        key: series,
+        group,
+        slice,
+        slices: ordered.length,
+        axis: 'k',
+        transform: 'dicom',
+      };
       if (report.spacing) placement.spacing = report.spacing;
       if (affine) {
         placement.affine = affine;
@@ -74,34 +84,67 @@ export function assembleProjectSeries(images: ImageStore, projectId: number): Vo
     ...(row.meta.pixelSpacing && { pixelSpacing: row.meta.pixelSpacing }),
   }));
   const { placements, reports } = assembleSeries(frames);
-  images.setVolumes(projectId, placements, rows.map((row) => row.id));
+  images.setVolumes(
+    projectId,
+    placements,
+    rows.map((row) => row.id),
+  );
   return reports;
 }
 
-function assembleOne(series: string, members: SeriesFrame[]): { ordered: SeriesFrame[]; report: VolumeReport; affine: number[][] | null } {
+function assembleOne(
+  series: string,
+  members: SeriesFrame[],
+): { ordered: SeriesFrame[]; report: VolumeReport; affine: number[][] | null } {
   const problems: string[] = [];
   const orientation = mostCommonOrientation(members);
-  const others = orientation ? members.filter((frame) => frame.plane.orientation && !sameOrientation(frame.plane.orientation, orientation)).length : 0;
-  if (others > 0) problems.push(`mixed orientations: ${others} of ${members.length} slices are not at the series' main orientation`);
+  const others = orientation
+    ? members.filter((frame) => frame.plane.orientation && !sameOrientation(frame.plane.orientation, orientation))
+        .length
+    : 0;
+  if (others > 0)
+    problems.push(`mixed orientations: ${others} of ${members.length} slices are not at the series' main orientation`);
   const sizes = new Set(members.map((frame) => `${frame.width}×${frame.height}`));
   if (sizes.size > 1) problems.push(`mixed slice sizes: ${[...sizes].join(', ')}`);
   const unplaced = members.filter((frame) => !frame.plane.position).length;
-  const byInstance = (a: SeriesFrame, b: SeriesFrame) => (a.plane.instance ?? 0) - (b.plane.instance ?? 0) || a.path.localeCompare(b.path) || a.plane.frame - b.plane.frame;
+  const byInstance = (a: SeriesFrame, b: SeriesFrame) =>
+    (a.plane.instance ?? 0) - (b.plane.instance ?? 0) || a.path.localeCompare(b.path) || a.plane.frame - b.plane.frame;
   const normal = orientation ? cross(orientation.slice(0, 3), orientation.slice(3, 6)) : null;
   // Two orthogonal unit vectors have a unit normal; a corrupt or zero orientation does not.
   const degenerate = normal !== null && Math.abs(Math.hypot(...normal) - 1) > 0.01;
   if (!orientation || !normal || degenerate || unplaced > 0) {
-    if (unplaced > 0 && unplaced < members.length) problems.push(`${unplaced} of ${members.length} slices have no Image Position (Patient): ordered by instance number`);
+    if (unplaced > 0 && unplaced < members.length)
+      problems.push(
+        `${unplaced} of ${members.length} slices have no Image Position (Patient): ordered by instance number`,
+      );
     else if (!orientation) problems.push('no Image Orientation (Patient): ordered by instance number, spacing unknown');
-    else if (degenerate) problems.push(`Image Orientation (Patient) ${orientation.join('\\')} is not two ` + `orthogonal unit vectors: ordered by instance number, spacing unknown`);
+    else if (degenerate)
+      problems.push(
+        `Image Orientation (Patient) ${orientation.join('\\')} is not two ` +
+          `orthogonal unit vectors: ordered by instance number, spacing unknown`,
+      );
     const ordered = [...members].sort(byInstance);
-    return { ordered, report: { volume: series, folder: path.dirname(ordered[0]!.path), slices: ordered.length, spacing: null, problems }, affine: null };
+    return {
+      ordered,
+      report: {
+        volume: series,
+        folder: path.dirname(ordered[0]!.path),
+        slices: ordered.length,
+        spacing: null,
+        problems,
+      },
+      affine: null,
+    };
   }
   const distance = (frame: SeriesFrame) => dot(frame.plane.position!, normal);
   const ordered = [...members].sort((a, b) => distance(a) - distance(b) || byInstance(a, b));
   const steps = ordered.slice(1).map((frame, index) => distance(frame) - distance(ordered[index]!));
   const duplicates = steps.filter((step) => step < DUPLICATE_TOLERANCE_MM).length;
-  if (duplicates > 0) problems.push(`duplicate slices: ${duplicates} ` + `slice${duplicates === 1 ? ' shares its' : 's share their'} position with another`);
+  if (duplicates > 0)
+    problems.push(
+      `duplicate slices: ${duplicates} ` +
+        `slice${duplicates === 1 ? ' shares its' : 's share their'} position with another`,
+    );
   const spacingAlong = median(steps.filter((step) => step >= DUPLICATE_TOLERANCE_MM));
   if (spacingAlong !== null) {
     let missing = 0;
@@ -112,16 +155,32 @@ function assembleOne(series: string, members: SeriesFrame[]): { ordered: SeriesF
         where.push(`${round(distance(ordered[index]!))}–${round(distance(ordered[index + 1]!))} mm`);
       }
     });
-    if (missing > 0) problems.push(`missing slices: about ${missing} (gaps ` + `at ${where.slice(0, 3).join(', ')}${where.length > 3 ? ', …' : ''}; spacing ${round(spacingAlong)} mm)`);
+    if (missing > 0)
+      problems.push(
+        `missing slices: about ${missing} (gaps ` +
+          `at ${where.slice(0, 3).join(', ')}${where.length > 3 ? ', …' : ''}; spacing ${round(spacingAlong)} mm)`,
+      );
   }
   const pixel = ordered[0]!.pixelSpacing;
-  const spacing: [number, number, number] | null = spacingAlong === null ? null : [pixel?.[1] ?? 1, pixel?.[0] ?? 1, spacingAlong];
+  const spacing: [number, number, number] | null =
+    spacingAlong === null ? null : [pixel?.[1] ?? 1, pixel?.[0] ?? 1, spacingAlong];
   const origin = ordered[0]!.plane.position!;
   // Columns: i runs along the row direction, j along the column direction, k along the normal.
   const affine = spacing
-    ? [0, 1, 2].map((axis) => [orientation[axis]! * spacing[0], orientation[3 + axis]! * spacing[1], normal[axis]! * spacing[2], origin[axis]!]).concat([[0, 0, 0, 1]])
+    ? [0, 1, 2]
+        .map((axis) => [
+          orientation[axis]! * spacing[0],
+          orientation[3 + axis]! * spacing[1],
+          normal[axis]! * spacing[2],
+          origin[axis]!,
+        ])
+        .concat([[0, 0, 0, 1]])
     : null;
-  return { ordered, report: { volume: series, folder: path.dirname(ordered[0]!.path), slices: ordered.length, spacing, problems }, affine };
+  return {
+    ordered,
+    report: { volume: series, folder: path.dirname(ordered[0]!.path), slices: ordered.length, spacing, problems },
+    affine,
+  };
 }
 
 function mostCommonOrientation(members: SeriesFrame[]): number[] | null {
@@ -142,7 +201,11 @@ function sameOrientation(a: number[], b: number[]): boolean {
 
 /** Axis codes of an LPS+ affine (DICOM patient coordinates): +x is L, +y is P, +z is S. */
 export function lpsAxisCodes(affine: number[][]): string {
-  const letters = [['R', 'L'], ['A', 'P'], ['I', 'S']];
+  const letters = [
+    ['R', 'L'],
+    ['A', 'P'],
+    ['I', 'S'],
+  ];
   let codes = '';
   for (let axis = 0; axis < 3; axis++) {
     const column = [0, 1, 2].map((row) => affine[row]![axis]!);

@@ -32,7 +32,14 @@ function niftiPlacement(meta: ImageMeta | null): VolumeMeta | null {
 /** A DICOM series slice's placement, when the series has geometry and nothing wrong with it. */
 function seriesPlacement(meta: ImageMeta | null): VolumeMeta | null {
   const volume = meta?.volume;
-  return volume && volume.transform === 'dicom' && volume.key && volume.spacing && volume.orientation && !volume.problems?.length ? volume : null;
+  return volume &&
+    volume.transform === 'dicom' &&
+    volume.key &&
+    volume.spacing &&
+    volume.orientation &&
+    !volume.problems?.length
+    ? volume
+    : null;
 }
 
 /**
@@ -46,16 +53,22 @@ export function checkVolumeSampling(metas: readonly (ImageMeta | null)[], sampli
   const resliced = sampling.axis !== 'axial' || sampling.neighbours > 0;
   if (doubtful > 0 && resliced) {
     const one = doubtful === 1;
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume: ${doubtful} kept ${one ? 'slice belongs' : 'slices belong'} to DICOM series ` +
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `channelPlan.volume: ${doubtful} kept ${one ? 'slice belongs' : 'slices belong'} to DICOM series ` +
         "without positions or with missing, duplicate or mixed slices (see the volume's problems), " +
         'which cannot be cut along other axes or read with neighbours; ' +
-        `choose axial planes without neighbours or exclude ${one ? 'it' : 'them'}`);
+        `choose axial planes without neighbours or exclude ${one ? 'it' : 'them'}`,
+    );
   }
   if (flat > 0 && sampling.neighbours > 0) {
     const one = flat === 1;
-    throw new StudioError('INVALID_ARGUMENT', `channelPlan.volume.neighbours: ${flat} kept ${one ? 'image is not a slice' : 'images are not slices'} ` +
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `channelPlan.volume.neighbours: ${flat} kept ${one ? 'image is not a slice' : 'images are not slices'} ` +
         `of a volume, so ${one ? 'it has' : 'they have'} no neighbouring slices; ` +
-        `set neighbours to 0 or exclude ${one ? 'it' : 'them'}`);
+        `set neighbours to 0 or exclude ${one ? 'it' : 'them'}`,
+    );
   }
 }
 
@@ -82,7 +95,11 @@ function groupVolumes(rows: readonly VolumeRow[]): (VolumeRow | VolumeGroup)[] {
     const group = groups.get(key);
     if (group) group.rows.push(row);
     else {
-      const created: VolumeGroup = { rows: [row], placement, size: [row.entry.width ?? 0, row.entry.height ?? 0, placement.slices] };
+      const created: VolumeGroup = {
+        rows: [row],
+        placement,
+        size: [row.entry.width ?? 0, row.entry.height ?? 0, placement.slices],
+      };
       groups.set(key, created);
       order.push(created);
     }
@@ -92,7 +109,10 @@ function groupVolumes(rows: readonly VolumeRow[]): (VolumeRow | VolumeGroup)[] {
     // A series' volume is its kept slices in order.
     group.rows.sort((a, b) => a.meta!.volume!.slice - b.meta!.volume!.slice);
     group.size[2] = group.rows.length;
-    group.series = { slices: group.rows.map(({ entry }) => ({ path: entry.path, frame: entry.frame ?? 0 })), spacing: group.placement.spacing! };
+    group.series = {
+      slices: group.rows.map(({ entry }) => ({ path: entry.path, frame: entry.frame ?? 0 })),
+      spacing: group.placement.spacing!,
+    };
   }
   return order;
 }
@@ -107,7 +127,10 @@ function isGroup(item: VolumeRow | VolumeGroup): item is VolumeGroup {
  * {@link checkVolumeSampling}).
  */
 export function volumeEntries(rows: readonly VolumeRow[], sampling: VolumeSampling): ImageEntry[] {
-  checkVolumeSampling(rows.map((row) => row.meta), sampling);
+  checkVolumeSampling(
+    rows.map((row) => row.meta),
+    sampling,
+  );
   return groupVolumes(rows).flatMap((item) => (isGroup(item) ? planesOf(item, sampling) : [item.entry]));
 }
 
@@ -119,11 +142,16 @@ function planesOf(group: VolumeGroup, sampling: VolumeSampling): ImageEntry[] {
   for (const axis of voxelAxesOf(placement.orientation!, sampling.axis)) {
     const { width, height } = planeSize(size, placement.spacing!, axis);
     const sample = (entry: ImageEntry, index: number): ImageEntry => ({
-      ...entry, width, height, plane: { axis, index, time, neighbours: sampling.neighbours, ...(series && { series }) },
+      ...entry,
+      width,
+      height,
+      plane: { axis, index, time, neighbours: sampling.neighbours, ...(series && { series }) },
     });
     if (axis === 2) {
       // A NIfTI file's kept slices are planes at their own index; a series' at their place in it.
-      group.rows.forEach((row, position) => samples.push(sample(row.entry, series ? position : row.meta!.volume!.slice)));
+      group.rows.forEach((row, position) =>
+        samples.push(sample(row.entry, series ? position : row.meta!.volume!.slice)),
+      );
     } else {
       for (let index = 0; index < size[axis]; index++) samples.push(sample(group.rows[0]!.entry, index));
     }
@@ -142,10 +170,20 @@ export function storedSliceEntries(rows: readonly VolumeRow[], sampling: VolumeS
   for (const item of groupVolumes(rows)) {
     if (!isGroup(item)) continue;
     const { width, height } = planeSize(item.size, item.placement.spacing!, 2);
-    item.rows.forEach((row, position) => planes.set(row, {
-      ...row.entry, width, height,
-      plane: { axis: 2, index: item.series ? position : row.meta!.volume!.slice, time: item.placement.volume ?? 0, neighbours: sampling.neighbours, ...(item.series && { series: item.series }) },
-    }));
+    item.rows.forEach((row, position) =>
+      planes.set(row, {
+        ...row.entry,
+        width,
+        height,
+        plane: {
+          axis: 2,
+          index: item.series ? position : row.meta!.volume!.slice,
+          time: item.placement.volume ?? 0,
+          neighbours: sampling.neighbours,
+          ...(item.series && { series: item.series }),
+        },
+      }),
+    );
   }
   return rows.map((row) => planes.get(row) ?? row.entry);
 }

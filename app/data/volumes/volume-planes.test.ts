@@ -20,12 +20,18 @@ const SIZE = [4, 3, 5] as const;
 const value = (i: number, j: number, k: number) => 100 * i + 10 * j + k;
 function ramp(extra: Partial<NiftiFixture> = {}): NiftiFixture {
   const values: number[] = [];
-  for (let k = 0; k < SIZE[2]; k++) for (let j = 0; j < SIZE[1]; j++) for (let i = 0; i < SIZE[0]; i++) values.push(value(i, j, k));
+  for (let k = 0; k < SIZE[2]; k++)
+    for (let j = 0; j < SIZE[1]; j++) for (let i = 0; i < SIZE[0]; i++) values.push(value(i, j, k));
   return { datatype: 4, dims: [...SIZE], values, ...extra };
 }
 
 /** A raster's value at (column, row, band). */
-function at(raster: { width: number; bands: number; values: ArrayLike<number> }, column: number, row: number, band = 0): number {
+function at(
+  raster: { width: number; bands: number; values: ArrayLike<number> },
+  column: number,
+  row: number,
+  band = 0,
+): number {
   return raster.values[(row * raster.width + column) * raster.bands + band]!;
 }
 
@@ -35,10 +41,28 @@ describe('planes along each axis', () => {
   const codes = axisCodes(file.affine);
 
   it('maps axial, coronal and sagittal to k, j and i of a RAS volume, and follows a permuted sform', () => {
-    expect([voxelAxisOf(codes, 'axial'), voxelAxisOf(codes, 'coronal'), voxelAxisOf(codes, 'sagittal')]).toEqual([2, 1, 0]);
+    expect([voxelAxisOf(codes, 'axial'), voxelAxisOf(codes, 'coronal'), voxelAxisOf(codes, 'sagittal')]).toEqual([
+      2, 1, 0,
+    ]);
     // A volume stored sagittal-first: i runs S–I, j A–P, k L–R.
-    const sagittalFirst = readNifti(makeNifti(ramp({ sform: { code: 1, rows: [[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]] } })));
-    expect([voxelAxisOf(axisCodes(sagittalFirst.affine), 'axial'), voxelAxisOf(axisCodes(sagittalFirst.affine), 'sagittal')]).toEqual([0, 2]);
+    const sagittalFirst = readNifti(
+      makeNifti(
+        ramp({
+          sform: {
+            code: 1,
+            rows: [
+              [0, 0, 1, 0],
+              [0, 1, 0, 0],
+              [1, 0, 0, 0],
+            ],
+          },
+        }),
+      ),
+    );
+    expect([
+      voxelAxisOf(axisCodes(sagittalFirst.affine), 'axial'),
+      voxelAxisOf(axisCodes(sagittalFirst.affine), 'sagittal'),
+    ]).toEqual([0, 2]);
     expect(voxelAxisOf('LPS', 'coronal')).toBe(1); // DICOM's codes name the same world axes
     expect(() => voxelAxisOf('LLS', 'axial')).toThrow(/axes \(LLS\) do not each run along another of L–R, A–P, S–I/);
   });
@@ -46,17 +70,20 @@ describe('planes along each axis', () => {
   it('reads an axial plane equal to the stored slice: columns i, rows j from high to low', () => {
     const plane = readPlane(volume, 2, 3);
     expect([plane.width, plane.height]).toEqual([4, 3]);
-    for (let row = 0; row < 3; row++) for (let column = 0; column < 4; column++) expect(at(plane, column, row)).toBe(value(column, 2 - row, 3));
+    for (let row = 0; row < 3; row++)
+      for (let column = 0; column < 4; column++) expect(at(plane, column, row)).toBe(value(column, 2 - row, 3));
     expect(Array.from(plane.values)).toEqual(Array.from(readNiftiSlice(file, 3).values));
   });
 
   it('reads a coronal plane (columns i, rows k, superior on top) and a sagittal one (columns j, rows k)', () => {
     const coronal = readPlane(volume, 1, 2);
     expect([coronal.width, coronal.height]).toEqual([4, 5]);
-    for (let row = 0; row < 5; row++) for (let column = 0; column < 4; column++) expect(at(coronal, column, row)).toBe(value(column, 2, 4 - row));
+    for (let row = 0; row < 5; row++)
+      for (let column = 0; column < 4; column++) expect(at(coronal, column, row)).toBe(value(column, 2, 4 - row));
     const sagittal = readPlane(volume, 0, 1);
     expect([sagittal.width, sagittal.height]).toEqual([3, 5]);
-    for (let row = 0; row < 5; row++) for (let column = 0; column < 3; column++) expect(at(sagittal, column, row)).toBe(value(1, column, 4 - row));
+    for (let row = 0; row < 5; row++)
+      for (let column = 0; column < 3; column++) expect(at(sagittal, column, row)).toBe(value(1, column, 4 - row));
   });
 
   it('names the plane it cannot read', () => {
@@ -74,7 +101,8 @@ describe('square pixels', () => {
     for (let row = 0; row < 20; row++) {
       // Row centres at (row + 0.5)·5/20 − 0.5 voxels from the top (k = 4), clamped to the ends.
       const fromTop = Math.min(Math.max((row + 0.5) / 4 - 0.5, 0), 4);
-      for (let column = 0; column < 4; column++) expect(at(plane, column, row)).toBeCloseTo(100 * column + 10 + (4 - fromTop), 4);
+      for (let column = 0; column < 4; column++)
+        expect(at(plane, column, row)).toBeCloseTo(100 * column + 10 + (4 - fromTop), 4);
     }
   });
 });
@@ -103,18 +131,34 @@ describe('planes read from disk for training', () => {
   it('reads a coronal 2.5-D sample, windows each plane, and prepares it for the cache at the same values', async () => {
     const file = path.join(folder, 'ct.nii.gz');
     fs.writeFileSync(file, makeNifti(ramp({ gzip: true })));
-    const plan = { ...defaultChannelPlan(1), scaling: 'window' as const, window: [0, 500] as [number, number], volume: { axis: 'coronal' as const, neighbours: 1 as const } };
+    const plan = {
+      ...defaultChannelPlan(1),
+      scaling: 'window' as const,
+      window: [0, 500] as [number, number],
+      volume: { axis: 'coronal' as const, neighbours: 1 as const },
+    };
     const transform = resolveTransform(plan, null, { mean: [0], std: [1] });
     expect(transform.bands).toEqual([0, 1, 2]);
-    const entry: ImageEntry = { path: file, channels: 1, bitDepth: 16, width: 4, height: 5, plane: { axis: 1, index: 0, time: 0, neighbours: 1 } };
+    const entry: ImageEntry = {
+      path: file,
+      channels: 1,
+      bitDepth: 16,
+      width: 4,
+      height: 5,
+      plane: { axis: 1, index: 0, time: 0, neighbours: 1 },
+    };
     const planar = await decodePlanar(entry, transform);
     expect([planar.channels, planar.height, planar.width]).toEqual([3, 5, 4]);
     const pixels = 20;
     // Column 3, top row (k = 4): planes j = 0 (clamped), 0, 1.
-    expect([0, 1, 2].map((c) => planar.data[c * pixels + 3]! * 500)).toEqual([value(3, 0, 4), value(3, 0, 4), value(3, 1, 4)].map((v) => expect.closeTo(v, 3)));
+    expect([0, 1, 2].map((c) => planar.data[c * pixels + 3]! * 500)).toEqual(
+      [value(3, 0, 4), value(3, 0, 4), value(3, 1, 4)].map((v) => expect.closeTo(v, 3)),
+    );
     const prepared = await prepareSample(entry, 64, transform);
     expect([prepared.channels, prepared.height, prepared.width]).toEqual([3, 5, 4]);
     expect(prepared.values[2 * pixels + 3]).toBe(value(3, 1, 4));
-    await expect(decodePlanar({ ...entry, channels: 2 }, transform)).rejects.toThrow(/ct\.nii\.gz: decoded 3 channels, the dataset says 6/);
+    await expect(decodePlanar({ ...entry, channels: 2 }, transform)).rejects.toThrow(
+      /ct\.nii\.gz: decoded 3 channels, the dataset says 6/,
+    );
   });
 });

@@ -39,7 +39,11 @@ export interface VolumePlane {
 }
 
 /** World-axis letters of each anatomical plane's normal. */
-const NORMAL_LETTERS: Readonly<Record<Exclude<VolumeSampling['axis'], 'all'>, string>> = { axial: 'SI', coronal: 'AP', sagittal: 'LR' };
+const NORMAL_LETTERS: Readonly<Record<Exclude<VolumeSampling['axis'], 'all'>, string>> = {
+  axial: 'SI',
+  coronal: 'AP',
+  sagittal: 'LR',
+};
 
 /**
  * The voxel axis (0 i, 1 j, 2 k) an anatomical plane cuts across, from the volume's axis codes
@@ -49,8 +53,10 @@ export function voxelAxisOf(codes: string, plane: Exclude<VolumeSampling['axis']
   const letters = [...codes];
   const world = letters.map((letter) => Object.values(NORMAL_LETTERS).findIndex((set) => set.includes(letter)));
   if (letters.length !== 3 || world.includes(-1) || new Set(world).size !== 3) {
-    throw new DecodeError(`the volume's axes (${codes}) do not each run along another of L–R, A–P, S–I, ` +
-        `so its ${plane} planes cannot be cut along a voxel axis`);
+    throw new DecodeError(
+      `the volume's axes (${codes}) do not each run along another of L–R, A–P, S–I, ` +
+        `so its ${plane} planes cannot be cut along a voxel axis`,
+    );
   }
   return letters.findIndex((letter) => NORMAL_LETTERS[plane].includes(letter)) as 0 | 1 | 2;
 }
@@ -85,7 +91,8 @@ export function niftiGrid(volume: NiftiVolume): VoxelGrid {
     spacing: volume.spacing,
     sampleType: volume.sampleType,
     bands,
-    read: (index, band) => datatype.read(voxels, index * bytes + band * componentBytes, littleEndian) * slope + intercept,
+    read: (index, band) =>
+      datatype.read(voxels, index * bytes + band * componentBytes, littleEndian) * slope + intercept,
   };
 }
 
@@ -95,8 +102,11 @@ export function sliceGrid(slices: readonly Raster[], spacing: [number, number, n
   if (!first) throw new DecodeError('a volume needs at least one slice');
   const { width, height, bands } = first;
   const odd = slices.findIndex((slice) => slice.width !== width || slice.height !== height || slice.bands !== bands);
-  if (odd >= 0) throw new DecodeError(`slice ${odd + 1} of the volume is ${slices[odd]!.width}×${slices[odd]!.height}×${slices[odd]!.bands}, ` +
-        `the first is ${width}×${height}×${bands}: planes need slices of one size`);
+  if (odd >= 0)
+    throw new DecodeError(
+      `slice ${odd + 1} of the volume is ${slices[odd]!.width}×${slices[odd]!.height}×${slices[odd]!.bands}, ` +
+        `the first is ${width}×${height}×${bands}: planes need slices of one size`,
+    );
   const plane = width * height;
   return {
     size: [width, height, slices.length, 1],
@@ -118,7 +128,11 @@ export function inPlaneAxes(axis: 0 | 1 | 2): [number, number] {
 }
 
 /** Width × height of a plane cut across `axis`, after resampling to square pixels. */
-export function planeSize(size: readonly number[], spacing: readonly number[], axis: 0 | 1 | 2): { width: number; height: number } {
+export function planeSize(
+  size: readonly number[],
+  spacing: readonly number[],
+  axis: 0 | 1 | 2,
+): { width: number; height: number } {
   const [u, v] = inPlaneAxes(axis);
   const fine = Math.min(spacing[u]!, spacing[v]!);
   return { width: squareCount(size[u]!, spacing[u]!, fine), height: squareCount(size[v]!, spacing[v]!, fine) };
@@ -131,8 +145,10 @@ function squareCount(count: number, spacing: number, fine: number): number {
 /** One plane in the file's units at its voxel grid (no resampling), rows from high to low. */
 export function readPlane(volume: VoxelGrid, axis: 0 | 1 | 2, index: number, time = 0): Raster {
   const { size, bands } = volume;
-  if (!(Number.isInteger(index) && index >= 0 && index < size[axis]!)) throw new DecodeError(`no plane ${index} across voxel axis ${'ijk'[axis]} (it has ${size[axis]})`);
-  if (!(Number.isInteger(time) && time >= 0 && time < size[3])) throw new DecodeError(`no volume ${time} in this series (it has ${size[3]})`);
+  if (!(Number.isInteger(index) && index >= 0 && index < size[axis]!))
+    throw new DecodeError(`no plane ${index} across voxel axis ${'ijk'[axis]} (it has ${size[axis]})`);
+  if (!(Number.isInteger(time) && time >= 0 && time < size[3]))
+    throw new DecodeError(`no volume ${time} in this series (it has ${size[3]})`);
   const [u, v] = inPlaneAxes(axis);
   const width = size[u]!;
   const height = size[v]!;
@@ -157,11 +173,12 @@ export function resampleLinear(raster: Raster, width: number, height: number): R
   if (width === raster.width && height === raster.height) return raster;
   const { bands } = raster;
   const values = new Float32Array(width * height * bands);
-  const taps = (from: number, to: number) => Array.from({ length: to }, (_, target) => {
-    const position = Math.min(Math.max(((target + 0.5) * from) / to - 0.5, 0), from - 1);
-    const low = Math.floor(position);
-    return { low, high: Math.min(low + 1, from - 1), weight: position - low };
-  });
+  const taps = (from: number, to: number) =>
+    Array.from({ length: to }, (_, target) => {
+      const position = Math.min(Math.max(((target + 0.5) * from) / to - 0.5, 0), from - 1);
+      const low = Math.floor(position);
+      return { low, high: Math.min(low + 1, from - 1), weight: position - low };
+    });
   const columns = taps(raster.width, width);
   const rows = taps(raster.height, height);
   const source = raster.values;
@@ -199,7 +216,8 @@ export function readVolumePlane(volume: VoxelGrid, plane: VolumePlane): Raster {
   const values = allocateValues(planes[0]!.sampleType, width * height * total);
   planes.forEach((part, slot) => {
     for (let pixel = 0; pixel < width * height; pixel++) {
-      for (let band = 0; band < bands; band++) values[pixel * total + slot * bands + band] = part.values[pixel * bands + band]!;
+      for (let band = 0; band < bands; band++)
+        values[pixel * total + slot * bands + band] = part.values[pixel * bands + band]!;
     }
   });
   return { width, height, bands: total, sampleType: planes[0]!.sampleType, values };
@@ -233,7 +251,9 @@ async function keptGrid(key: string, load: () => Promise<VoxelGrid>): Promise<Vo
 /** The NIfTI volume in a file, read once while its size and modification time hold. */
 export async function openVolumeFile(file: string): Promise<VoxelGrid> {
   const { size, mtimeMs } = await stat(file);
-  return keptGrid(`nifti\0${file}\0${size}\0${mtimeMs}`, async () => niftiGrid(readNifti(new Uint8Array(await readFile(file)))));
+  return keptGrid(`nifti\0${file}\0${size}\0${mtimeMs}`, async () =>
+    niftiGrid(readNifti(new Uint8Array(await readFile(file)))),
+  );
 }
 
 /** One stored slice of a series: its file and the frame within it. */
@@ -247,11 +267,17 @@ export interface SeriesSlice {
  * `readSlice` once while the series stays the one read (keyed by its files and their sizes and
  * modification times).
  */
-export async function openSeries(slices: readonly SeriesSlice[], spacing: [number, number, number], readSlice: (slice: SeriesSlice) => Promise<Raster>): Promise<VoxelGrid> {
-  const stamps = await Promise.all([...new Set(slices.map((slice) => slice.path))].map(async (file) => {
-    const { size, mtimeMs } = await stat(file);
-    return `${file}\0${size}\0${mtimeMs}`;
-  }));
+export async function openSeries(
+  slices: readonly SeriesSlice[],
+  spacing: [number, number, number],
+  readSlice: (slice: SeriesSlice) => Promise<Raster>,
+): Promise<VoxelGrid> {
+  const stamps = await Promise.all(
+    [...new Set(slices.map((slice) => slice.path))].map(async (file) => {
+      const { size, mtimeMs } = await stat(file);
+      return `${file}\0${size}\0${mtimeMs}`;
+    }),
+  );
   const key = `series\0${slices.map((slice) => `${slice.path}#${slice.frame}`).join('\0')}\0${stamps.join('\0')}`;
   return keptGrid(key, async () => {
     const rasters: Raster[] = [];

@@ -24,11 +24,17 @@ export function toFloat32(bytes: Uint8Array, dtype: FloatDtype, offset: number, 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(count);
   const size = DTYPE_BYTES[dtype];
-  if (offset + count * size > bytes.byteLength) throw new Error(`tensor data runs past its storage (${offset + count * size} > ${bytes.byteLength} bytes)`);
+  if (offset + count * size > bytes.byteLength)
+    throw new Error(`tensor data runs past its storage (${offset + count * size} > ${bytes.byteLength} bytes)`);
   switch (dtype) {
-    case 'F32': return new Float32Array(bytes.slice(offset, offset + 4 * count).buffer); // hosts we ship for are little-endian
-    case 'F64': for (let i = 0; i < count; i++) out[i] = view.getFloat64(offset + 8 * i, true); break;
-    case 'F16': for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(offset + 2 * i, true)); break;
+    case 'F32':
+      return new Float32Array(bytes.slice(offset, offset + 4 * count).buffer); // hosts we ship for are little-endian
+    case 'F64':
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(offset + 8 * i, true);
+      break;
+    case 'F16':
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(offset + 2 * i, true));
+      break;
     case 'BF16': {
       const scratch = new DataView(new ArrayBuffer(4));
       for (let i = 0; i < count; i++) {

@@ -13,11 +13,24 @@ import { useCpuBackend } from '../mae.fixtures';
 import { loadInitWeights } from './init';
 
 /** A Python with PyTorch (Debian's python3-torch); CI installs it, so there the tests must run. */
-const python = ['python3', '/usr/bin/python3'].find((candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+const python = ['python3', '/usr/bin/python3'].find(
+  (candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+);
 const runTorch = python !== undefined || process.env.CI === 'true';
 
 interface Expected {
-  config: { img: number; patch: number; chans: number; dim: number; depth: number; heads: number; dec_dim: number; dec_depth: number; dec_heads: number; mlp: number };
+  config: {
+    img: number;
+    patch: number;
+    chans: number;
+    dim: number;
+    depth: number;
+    heads: number;
+    dec_dim: number;
+    dec_depth: number;
+    dec_heads: number;
+    mlp: number;
+  };
   maskRatio: number;
   imgs: number[];
   idsShuffle: number[];
@@ -33,8 +46,17 @@ let expected: Expected;
 function configFor(channels: number): MaeConfig {
   const c = expected.config;
   return validateMaeConfig({
-    imgSize: c.img, patchSize: c.patch, inChans: channels, embedDim: c.dim, depth: c.depth, numHeads: c.heads,
-    decoderEmbedDim: c.dec_dim, decoderDepth: c.dec_depth, decoderNumHeads: c.dec_heads, mlpRatio: c.mlp, normPixLoss: true,
+    imgSize: c.img,
+    patchSize: c.patch,
+    inChans: channels,
+    embedDim: c.dim,
+    depth: c.depth,
+    numHeads: c.heads,
+    decoderEmbedDim: c.dec_dim,
+    decoderDepth: c.dec_depth,
+    decoderNumHeads: c.dec_heads,
+    mlpRatio: c.mlp,
+    normPixLoss: true,
   });
 }
 
@@ -57,12 +79,20 @@ function maskFromShuffle(ids: number[], batchSize: number, numPatches: number, n
 /** Every patch visible, in order: the encoder as a feature extractor. */
 function allVisible(batchSize: number, numPatches: number): MaskSet {
   const identity = Int32Array.from({ length: batchSize * numPatches }, (_, k) => k % numPatches);
-  return { batchSize, numPatches, numKeep: numPatches, keep: identity, restore: identity.slice(), mask: new Uint8Array(batchSize * numPatches) };
+  return {
+    batchSize,
+    numPatches,
+    numKeep: numPatches,
+    keep: identity,
+    restore: identity.slice(),
+    mask: new Uint8Array(batchSize * numPatches),
+  };
 }
 
 function maxRelativeError(actual: ArrayLike<number>, wanted: ArrayLike<number>): number {
   let worst = 0;
-  for (let i = 0; i < wanted.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - wanted[i]!) / Math.max(1, Math.abs(wanted[i]!)));
+  for (let i = 0; i < wanted.length; i++)
+    worst = Math.max(worst, Math.abs(actual[i]! - wanted[i]!) / Math.max(1, Math.abs(wanted[i]!)));
   return worst;
 }
 
@@ -84,7 +114,12 @@ describe.skipIf(!runTorch)('loadInitWeights (fixtures written by PyTorch)', () =
     expect(report.fresh).toEqual([]);
     expect(report.unused.map((u) => u.name).sort()).toEqual(['decoder_pos_embed', 'pos_embed']);
     const numPatches = (config.imgSize / config.patchSize) ** 2;
-    const masks = maskFromShuffle(expected.idsShuffle, 2, numPatches, Math.round(numPatches * (1 - expected.maskRatio)));
+    const masks = maskFromShuffle(
+      expected.idsShuffle,
+      2,
+      numPatches,
+      Math.round(numPatches * (1 - expected.maskRatio)),
+    );
     const imgs = tf.tensor4d(expected.imgs, [2, 3, config.imgSize, config.imgSize]);
     const { loss, pred } = forwardMae(model, imgs, masks);
     expect(Math.abs(loss.dataSync()[0]! - expected.loss) / expected.loss).toBeLessThan(1e-4);
@@ -106,7 +141,9 @@ describe.skipIf(!runTorch)('loadInitWeights (fixtures written by PyTorch)', () =
       // Encoder-only files leave the decoder fresh, and say so name by name.
       expect(report.fresh.some((f) => f.name === 'decoder_pred.weight')).toBe(fresh);
       const imgs = tf.tensor4d(expected.imgs, [2, 3, config.imgSize, config.imgSize]);
-      const features = tf.tidy(() => forwardEncoder(model, patchify(imgs, config.patchSize), allVisible(2, numPatches)));
+      const features = tf.tidy(() =>
+        forwardEncoder(model, patchify(imgs, config.patchSize), allVisible(2, numPatches)),
+      );
       expect(maxRelativeError(features.dataSync(), expected.features), file).toBeLessThan(1e-4);
       tf.dispose([features, imgs]);
       disposeModel(model);
@@ -116,10 +153,12 @@ describe.skipIf(!runTorch)('loadInitWeights (fixtures written by PyTorch)', () =
   it('lists what a timm file holds that the MAE cannot use', () => {
     const model = createMae(configFor(3), 3);
     const report = loadInitWeights(model, path.join(dir, 'timm.safetensors'));
-    expect(report.unused).toEqual(expect.arrayContaining([
-      { name: 'head.weight', reason: 'no parameter of this name in the MAE' },
-      { name: 'pos_embed', reason: expect.stringContaining('regenerated') },
-    ]));
+    expect(report.unused).toEqual(
+      expect.arrayContaining([
+        { name: 'head.weight', reason: 'no parameter of this name in the MAE' },
+        { name: 'pos_embed', reason: expect.stringContaining('regenerated') },
+      ]),
+    );
     disposeModel(model);
   });
 

@@ -50,7 +50,11 @@ export function readOfficialWeights(path: string): OfficialWeights {
   if (!fs.existsSync(path)) throw new Error(`init weights ${path} do not exist`);
   const head = Buffer.alloc(10);
   const fd = fs.openSync(path, 'r');
-  try { fs.readSync(fd, head, 0, 10, 0); } finally { fs.closeSync(fd); }
+  try {
+    fs.readSync(fd, head, 0, 10, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
   let tensors: Map<string, NamedTensor>;
   const unused: { name: string; reason: string }[] = [];
   if (head[0] === 0x50 && head[1] === 0x4b) {
@@ -70,7 +74,11 @@ export function readOfficialWeights(path: string): OfficialWeights {
   const layout = detectLayout([...tensors.keys()], path);
   if (layout !== 'hf-vitmae') return { layout, state: tensors, unused };
   const mapped = hfToOfficial(tensors);
-  return { layout, state: mapped.state, unused: [...unused, ...mapped.unused.map((name) => ({ name, reason: 'no counterpart in the MAE' }))] };
+  return {
+    layout,
+    state: mapped.state,
+    unused: [...unused, ...mapped.unused.map((name) => ({ name, reason: 'no counterpart in the MAE' }))],
+  };
 }
 
 /** Channel adaptation of a [D, C', p, p] patch embedding to C channels. */
@@ -108,8 +116,10 @@ function checkEncoder(state: Map<string, NamedTensor>, config: MaeConfig, path: 
   if (depth !== config.depth) mismatches.push(`${depth} blocks (run: ${config.depth})`);
   if (mismatches.length) {
     const preset = width === 192 ? 'vit-tiny' : width === 384 ? 'vit-small' : width === 768 ? 'vit-base' : null;
-    throw new Error(`${path} holds a ViT encoder with ${mismatches.join(', ')}; choose the matching architecture` +
-      (preset ? ` (--preset ${preset} --patch ${p}${depth !== 12 ? ` --depth ${depth}` : ''})` : ''));
+    throw new Error(
+      `${path} holds a ViT encoder with ${mismatches.join(', ')}; choose the matching architecture` +
+        (preset ? ` (--preset ${preset} --patch ${p}${depth !== 12 ? ` --depth ${depth}` : ''})` : ''),
+    );
   }
 }
 
@@ -127,13 +137,22 @@ function planLoad(config: MaeConfig, path: string): { report: InitReport; values
       continue;
     }
     if (name === 'patch_embed.proj.weight' && tensor.shape[1] !== config.inChans) {
-      const adapted = { shape: [config.embedDim, config.inChans, config.patchSize, config.patchSize], data: adaptPatchEmbed(tensor, config.inChans) };
+      const adapted = {
+        shape: [config.embedDim, config.inChans, config.patchSize, config.patchSize],
+        data: adaptPatchEmbed(tensor, config.inChans),
+      };
       values.set(name, officialToOurs(name, adapted, config));
-      report.adapted.push(`patch_embed.proj.weight: ${tensor.shape[1]} → ${config.inChans} ` + `channels (${config.inChans === 1 ? 'summed' : 'repeated and rescaled'})`);
+      report.adapted.push(
+        `patch_embed.proj.weight: ${tensor.shape[1]} → ${config.inChans} ` +
+          `channels (${config.inChans === 1 ? 'summed' : 'repeated and rescaled'})`,
+      );
     } else {
       const expected = officialShape(name, spec.shape, config);
       if (JSON.stringify(expected) !== JSON.stringify(tensor.shape)) {
-        report.fresh.push({ name, reason: `shape ${JSON.stringify(tensor.shape)} in the file, the run needs ${JSON.stringify(expected)}` });
+        report.fresh.push({
+          name,
+          reason: `shape ${JSON.stringify(tensor.shape)} in the file, the run needs ${JSON.stringify(expected)}`,
+        });
         continue;
       }
       values.set(name, officialToOurs(name, tensor, config));
@@ -142,9 +161,10 @@ function planLoad(config: MaeConfig, path: string): { report: InitReport; values
   }
   for (const name of state.keys()) {
     if (values.has(name) || report.fresh.some((f) => f.name === name)) continue;
-    const reason = name === 'pos_embed' || name === 'decoder_pos_embed'
-      ? `fixed sin-cos positions are regenerated for ${config.imgSize} px`
-      : 'no parameter of this name in the MAE';
+    const reason =
+      name === 'pos_embed' || name === 'decoder_pos_embed'
+        ? `fixed sin-cos positions are regenerated for ${config.imgSize} px`
+        : 'no parameter of this name in the MAE';
     report.unused.push({ name, reason });
   }
   return { report, values };
@@ -170,7 +190,8 @@ export function loadInitWeights(model: MaeModel, path: string): InitReport {
 
 /** One line per kind of outcome, for logs and the CLI. */
 export function describeInit(report: InitReport): string[] {
-  const list = (items: { name: string; reason: string }[]): string => items.map((i) => `${i.name} (${i.reason})`).join('; ');
+  const list = (items: { name: string; reason: string }[]): string =>
+    items.map((i) => `${i.name} (${i.reason})`).join('; ');
   return [
     `init from ${report.path} (${report.layout} layout): ${report.loaded.length} tensors loaded`,
     ...report.adapted.map((a) => `  adapted: ${a}`),

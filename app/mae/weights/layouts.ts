@@ -23,7 +23,10 @@ export function detectLayout(names: readonly string[], path: string): WeightLayo
   if (has(/^blocks\.0\.attn\.qkv\.weight$/) && has(/^patch_embed\.proj\.weight$/)) {
     return has(/^decoder_/) || names.includes('mask_token') ? 'official' : 'timm';
   }
-  throw new Error(`${path}: the tensor names fit no known layout ` + `(official MAE, HF ViTMAE, timm ViT); first names: ${names.slice(0, 6).join(', ')}`);
+  throw new Error(
+    `${path}: the tensor names fit no known layout ` +
+      `(official MAE, HF ViTMAE, timm ViT); first names: ${names.slice(0, 6).join(', ')}`,
+  );
 }
 
 /** Hugging Face ViTMAE sub-layer names → the official block's. */
@@ -49,7 +52,10 @@ export function hfToOfficial(tensors: Map<string, NamedTensor>): { state: Map<st
   };
   const put = (target: string, source: string): void => {
     const value = take(source) ?? tensors.get(source);
-    if (value) { used.add(source); state.set(target, value); }
+    if (value) {
+      used.add(source);
+      state.set(target, value);
+    }
   };
   put('cls_token', 'embeddings.cls_token');
   put('pos_embed', 'embeddings.position_embeddings');
@@ -62,12 +68,20 @@ export function hfToOfficial(tensors: Map<string, NamedTensor>): { state: Map<st
       const source = `${sourcePrefix}.${i}`;
       const q = take(`${source}.attention.attention.query.weight`);
       if (!q) break;
-      const parts = ['query', 'key', 'value'].map((p) => [take(`${source}.attention.attention.${p}.weight`)!, take(`${source}.attention.attention.${p}.bias`)] as const);
-      if (parts.some(([w, b]) => !w || !b)) throw new Error(`${source}: query/key/value weights or biases are incomplete`);
+      const parts = ['query', 'key', 'value'].map(
+        (p) =>
+          [
+            take(`${source}.attention.attention.${p}.weight`)!,
+            take(`${source}.attention.attention.${p}.bias`),
+          ] as const,
+      );
+      if (parts.some(([w, b]) => !w || !b))
+        throw new Error(`${source}: query/key/value weights or biases are incomplete`);
       state.set(`${targetPrefix}.${i}.attn.qkv.weight`, concatRows(parts.map(([w]) => w)));
       state.set(`${targetPrefix}.${i}.attn.qkv.bias`, concatRows(parts.map(([, b]) => b!)));
       for (const [hf, official] of HF_BLOCK_NAMES) {
-        for (const kind of ['weight', 'bias']) put(`${targetPrefix}.${i}.${official}.${kind}`, `${source}.${hf}.${kind}`);
+        for (const kind of ['weight', 'bias'])
+          put(`${targetPrefix}.${i}.${official}.${kind}`, `${source}.${hf}.${kind}`);
       }
     }
   };
@@ -85,7 +99,10 @@ function concatRows(parts: NamedTensor[]): NamedTensor {
   const rows = parts.reduce((sum, part) => sum + part.shape[0]!, 0);
   const data = new Float32Array(parts.reduce((sum, part) => sum + part.data.length, 0));
   let at = 0;
-  for (const part of parts) { data.set(part.data, at); at += part.data.length; }
+  for (const part of parts) {
+    data.set(part.data, at);
+    at += part.data.length;
+  }
   return { shape: [rows, ...parts[0]!.shape.slice(1)], data };
 }
 
@@ -135,23 +152,33 @@ export function officialToOurs(name: string, tensor: NamedTensor, config: MaeCon
     return transpose2d(gatherRowsOf(tensor.data, width, patchOrderToOfficial(p, inChans)), p * p * inChans, width);
   }
   if (name === 'decoder_pred.bias') return gatherRowsOf(tensor.data, 1, patchOrderToOfficial(p, inChans));
-  if (name.endsWith('.weight') && tensor.shape.length === 2) return transpose2d(tensor.data, tensor.shape[0]!, tensor.shape[1]!);
+  if (name.endsWith('.weight') && tensor.shape.length === 2)
+    return transpose2d(tensor.data, tensor.shape[0]!, tensor.shape[1]!);
   return tensor.data;
 }
 
 /** One of our tensors → the official layout (the inverse of `officialToOurs`). */
-export function oursToOfficial(name: string, shape: readonly number[], data: Float32Array, config: MaeConfig): NamedTensor {
+export function oursToOfficial(
+  name: string,
+  shape: readonly number[],
+  data: Float32Array,
+  config: MaeConfig,
+): NamedTensor {
   const { patchSize: p, inChans } = config;
   const torchShape = officialShape(name, shape, config);
-  if (name === 'patch_embed.proj.weight') return { shape: torchShape, data: transpose2d(data, inChans * p * p, config.embedDim) };
+  if (name === 'patch_embed.proj.weight')
+    return { shape: torchShape, data: transpose2d(data, inChans * p * p, config.embedDim) };
   if (name === 'decoder_pred.weight' || name === 'decoder_pred.bias') {
     const width = name.endsWith('weight') ? shape[0]! : 1;
     const rows = name.endsWith('weight') ? transpose2d(data, width, p * p * inChans) : data; // [p*p*C (c,i,j), Dd]
     const toOurs = patchOrderToOfficial(p, inChans);
     const inverse = new Int32Array(toOurs.length);
-    toOurs.forEach((official, ours) => { inverse[official] = ours; });
+    toOurs.forEach((official, ours) => {
+      inverse[official] = ours;
+    });
     return { shape: torchShape, data: gatherRowsOf(rows, width, inverse) };
   }
-  if (name.endsWith('.weight') && shape.length === 2) return { shape: torchShape, data: transpose2d(data, shape[0]!, shape[1]!) };
+  if (name.endsWith('.weight') && shape.length === 2)
+    return { shape: torchShape, data: transpose2d(data, shape[0]!, shape[1]!) };
   return { shape: torchShape, data: data.slice() };
 }

@@ -29,9 +29,25 @@ describe('readPickle', () => {
 
   it('reads dicts, lists, numbers and strings as plain data', () => {
     // {"a": [1, 2.5, True, None], "b": "x"} in protocol 2
-    const bytes = pickle([0x80, 0x02, 0x7d, 0x71, 0x00, 0x28], [0x58, 1, 0, 0, 0], 'a', [0x5d, 0x28, 0x4b, 0x01, 0x47], [0x40, 0x04, 0, 0, 0, 0, 0, 0], [0x88, 0x4e, 0x65],
-      [0x58, 1, 0, 0, 0], 'b', [0x58, 1, 0, 0, 0], 'x', [0x75, 0x2e]);
-    expect(readPickle(bytes, hooks)).toEqual(new Map<unknown, unknown>([['a', [1, 2.5, true, null]], ['b', 'x']]));
+    const bytes = pickle(
+      [0x80, 0x02, 0x7d, 0x71, 0x00, 0x28],
+      [0x58, 1, 0, 0, 0],
+      'a',
+      [0x5d, 0x28, 0x4b, 0x01, 0x47],
+      [0x40, 0x04, 0, 0, 0, 0, 0, 0],
+      [0x88, 0x4e, 0x65],
+      [0x58, 1, 0, 0, 0],
+      'b',
+      [0x58, 1, 0, 0, 0],
+      'x',
+      [0x75, 0x2e],
+    );
+    expect(readPickle(bytes, hooks)).toEqual(
+      new Map<unknown, unknown>([
+        ['a', [1, 2.5, true, null]],
+        ['b', 'x'],
+      ]),
+    );
   });
 
   it('stops at a truncated stream or an unknown opcode, naming the byte', () => {

@@ -77,8 +77,10 @@ export function openTorchCheckpoint(path: string): TorchCheckpoint {
   try {
     zip = ZipReader.open(path);
   } catch (error) {
-    throw new Error(`${path} is not a PyTorch checkpoint in the zip format of PyTorch ≥ 1.6 ` +
-      `(re-save it with torch.save in a recent PyTorch): ${(error as Error).message}`);
+    throw new Error(
+      `${path} is not a PyTorch checkpoint in the zip format of PyTorch ≥ 1.6 ` +
+        `(re-save it with torch.save in a recent PyTorch): ${(error as Error).message}`,
+    );
   }
   try {
     const pickleName = [...zip.entries.keys()].find((name) => /^[^/]+\/data\.pkl$/.test(name));
@@ -97,7 +99,9 @@ export function openTorchCheckpoint(path: string): TorchCheckpoint {
           storages.set(key, bytes);
         }
         const count = tensor.shape.reduce((a, b) => a * b, 1);
-        const contiguous = tensor.stride.every((s, i) => s === tensor.shape.slice(i + 1).reduce((a, b) => a * b, 1) || tensor.shape[i] === 1);
+        const contiguous = tensor.stride.every(
+          (s, i) => s === tensor.shape.slice(i + 1).reduce((a, b) => a * b, 1) || tensor.shape[i] === 1,
+        );
         const size = DTYPE_BYTES[dtype as FloatDtype];
         if (contiguous) return toFloat32(bytes, dtype as FloatDtype, tensor.offset * size, count);
         // Strided view: read the storage, then gather element by element.
@@ -127,11 +131,19 @@ export function openTorchCheckpoint(path: string): TorchCheckpoint {
  * scripts), `top["state_dict"]`, or `top` itself. Float tensors are read; other entries
  * (integer buffers, nested records) are returned by name in `skipped`.
  */
-export function torchStateDict(checkpoint: TorchCheckpoint, path: string): { tensors: Map<string, NamedTensor>; skipped: string[] } {
+export function torchStateDict(
+  checkpoint: TorchCheckpoint,
+  path: string,
+): { tensors: Map<string, NamedTensor>; skipped: string[] } {
   const top = checkpoint.top;
   if (!(top instanceof Map)) {
-    const what = top instanceof PickleObject ? `an object of ${String((top.callable as PickleGlobal)?.qualifiedName ?? 'unknown class')}` : typeof top;
-    throw new Error(`${path} holds ${what}, not a state dict (a whole pickled model cannot be read safely: save model.state_dict())`);
+    const what =
+      top instanceof PickleObject
+        ? `an object of ${String((top.callable as PickleGlobal)?.qualifiedName ?? 'unknown class')}`
+        : typeof top;
+    throw new Error(
+      `${path} holds ${what}, not a state dict (a whole pickled model cannot be read safely: save model.state_dict())`,
+    );
   }
   const inner = top.get('model') ?? top.get('state_dict') ?? top.get('model_state');
   const dict = inner instanceof Map ? inner : top;
@@ -142,6 +154,7 @@ export function torchStateDict(checkpoint: TorchCheckpoint, path: string): { ten
       tensors.set(String(name), { shape: [...value.shape], data: checkpoint.values(value) });
     } else skipped.push(String(name));
   }
-  if (tensors.size === 0) throw new Error(`${path} holds no float tensors under "model", "state_dict" or at its top level`);
+  if (tensors.size === 0)
+    throw new Error(`${path} holds no float tensors under "model", "state_dict" or at its top level`);
   return { tensors, skipped };
 }

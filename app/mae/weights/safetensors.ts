@@ -32,7 +32,10 @@ export function encodeSafetensors(tensors: Map<string, NamedTensor>, metadata: R
   let offset = 0;
   for (const [name, tensor] of tensors) {
     const count = tensor.shape.reduce((a, b) => a * b, 1);
-    if (count !== tensor.data.length) throw new Error(`tensor ${name}: shape ${JSON.stringify(tensor.shape)} does not hold ${tensor.data.length} values`);
+    if (count !== tensor.data.length)
+      throw new Error(
+        `tensor ${name}: shape ${JSON.stringify(tensor.shape)} does not hold ${tensor.data.length} values`,
+      );
     header[name] = { dtype: 'F32', shape: tensor.shape, data_offsets: [offset, offset + 4 * count] };
     offset += 4 * count;
   }
@@ -56,18 +59,31 @@ export function encodeSafetensors(tensors: Map<string, NamedTensor>, metadata: R
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsContent {
   if (bytes.length < 8) throw new Error(`checkpoint is truncated: ${bytes.length} bytes`);
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (8 + headerLength > bytes.length) throw new Error(`checkpoint header claims ${headerLength} bytes, file has ${bytes.length}`);
-  const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8')) as Record<string, unknown>;
+  if (8 + headerLength > bytes.length)
+    throw new Error(`checkpoint header claims ${headerLength} bytes, file has ${bytes.length}`);
+  const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8')) as Record<
+    string,
+    unknown
+  >;
   const dataStart = 8 + headerLength;
   const tensors = new Map<string, NamedTensor>();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
-    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    if (!isFloatDtype(dtype)) throw new Error(`tensor ${name} has dtype ${dtype}; only float tensors (F32, F16, BF16, F64) are supported`);
+    if (name === '__metadata__') {
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const {
+      dtype,
+      shape,
+      data_offsets: [begin, end],
+    } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    if (!isFloatDtype(dtype))
+      throw new Error(`tensor ${name} has dtype ${dtype}; only float tensors (F32, F16, BF16, F64) are supported`);
     if (dataStart + end > bytes.length) throw new Error(`tensor ${name} runs past the end of the checkpoint`);
     const count = shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== count * DTYPE_BYTES[dtype]) throw new Error(`tensor ${name}: shape ${JSON.stringify(shape)} does not fit its ${end - begin} bytes`);
+    if (end - begin !== count * DTYPE_BYTES[dtype])
+      throw new Error(`tensor ${name}: shape ${JSON.stringify(shape)} does not fit its ${end - begin} bytes`);
     // a copy, detached from the file buffer
     tensors.set(name, { shape, data: toFloat32(bytes, dtype, dataStart + begin, count) });
   }
@@ -90,7 +106,10 @@ export function writeFailure(path: string, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   const reason = code ? STORAGE_ERRORS[code] : undefined;
   if (!reason) return error;
-  return new StudioError('STORAGE', `could not write ${path}: ${reason} (${code}); free some space and try again`, { path, code });
+  return new StudioError('STORAGE', `could not write ${path}: ${reason} (${code}); free some space and try again`, {
+    path,
+    code,
+  });
 }
 
 /**
@@ -121,7 +140,11 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
 }
 
 /** Writes a checkpoint atomically. */
-export async function writeSafetensors(path: string, tensors: Map<string, NamedTensor>, metadata: Record<string, string>): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: Map<string, NamedTensor>,
+  metadata: Record<string, string>,
+): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 

@@ -25,7 +25,11 @@ const LOCAL_SIGNATURE = 0x04034b50;
 export class ZipReader {
   readonly entries = new Map<string, ZipEntry>();
 
-  private constructor(private readonly fd: number, readonly path: string, readonly size: number) {}
+  private constructor(
+    private readonly fd: number,
+    readonly path: string,
+    readonly size: number,
+  ) {}
 
   /** Opens `path` and reads its directory; throws naming the file when it is not a zip. */
   static open(path: string): ZipReader {
@@ -45,7 +49,8 @@ export class ZipReader {
   }
 
   private read(position: number, length: number): Buffer {
-    if (position < 0 || position + length > this.size) throw new Error(`${this.path} is truncated: needs bytes ${position}..${position + length} of ${this.size}`);
+    if (position < 0 || position + length > this.size)
+      throw new Error(`${this.path} is truncated: needs bytes ${position}..${position + length} of ${this.size}`);
     const buffer = Buffer.alloc(length);
     let done = 0;
     while (done < length) {
@@ -60,7 +65,11 @@ export class ZipReader {
     const tailLength = Math.min(this.size, 22 + 65535);
     const tail = this.read(this.size - tailLength, tailLength);
     let eocd = -1;
-    for (let i = tail.length - 22; i >= 0; i--) if (tail.readUInt32LE(i) === EOCD_SIGNATURE) { eocd = i; break; }
+    for (let i = tail.length - 22; i >= 0; i--)
+      if (tail.readUInt32LE(i) === EOCD_SIGNATURE) {
+        eocd = i;
+        break;
+      }
     if (eocd < 0) throw new Error(`${this.path} is not a zip archive (no end-of-directory record)`);
     let count = tail.readUInt16LE(eocd + 10);
     let directorySize = tail.readUInt32LE(eocd + 12);
@@ -68,7 +77,8 @@ export class ZipReader {
     const locator = eocd - 20;
     if (locator >= 0 && tail.readUInt32LE(locator) === ZIP64_LOCATOR_SIGNATURE) {
       const record = this.read(Number(tail.readBigUInt64LE(locator + 8)), 56);
-      if (record.readUInt32LE(0) !== ZIP64_EOCD_SIGNATURE) throw new Error(`${this.path}: broken ZIP64 directory record`);
+      if (record.readUInt32LE(0) !== ZIP64_EOCD_SIGNATURE)
+        throw new Error(`${this.path}: broken ZIP64 directory record`);
       count = Number(record.readBigUInt64LE(32));
       directorySize = Number(record.readBigUInt64LE(40));
       directoryOffset = Number(record.readBigUInt64LE(48));
@@ -76,7 +86,8 @@ export class ZipReader {
     const directory = this.read(directoryOffset, directorySize);
     let at = 0;
     for (let n = 0; n < count; n++) {
-      if (directory.readUInt32LE(at) !== CENTRAL_SIGNATURE) throw new Error(`${this.path}: broken central directory at entry ${n}`);
+      if (directory.readUInt32LE(at) !== CENTRAL_SIGNATURE)
+        throw new Error(`${this.path}: broken central directory at entry ${n}`);
       const method = directory.readUInt16LE(at + 10);
       let compressedSize = directory.readUInt32LE(at + 20);
       let size = directory.readUInt32LE(at + 24);
@@ -93,8 +104,14 @@ export class ZipReader {
         const length = directory.readUInt16LE(extra + 2);
         if (id === 0x0001) {
           let field = extra + 4;
-          if (size === 0xffffffff) { size = Number(directory.readBigUInt64LE(field)); field += 8; }
-          if (compressedSize === 0xffffffff) { compressedSize = Number(directory.readBigUInt64LE(field)); field += 8; }
+          if (size === 0xffffffff) {
+            size = Number(directory.readBigUInt64LE(field));
+            field += 8;
+          }
+          if (compressedSize === 0xffffffff) {
+            compressedSize = Number(directory.readBigUInt64LE(field));
+            field += 8;
+          }
           if (localHeaderOffset === 0xffffffff) localHeaderOffset = Number(directory.readBigUInt64LE(field));
         }
         extra += 4 + length;
@@ -109,7 +126,8 @@ export class ZipReader {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`${this.path} has no member ${name}`);
     const header = this.read(entry.localHeaderOffset, 30);
-    if (header.readUInt32LE(0) !== LOCAL_SIGNATURE) throw new Error(`${this.path}: member ${name} has a broken local header`);
+    if (header.readUInt32LE(0) !== LOCAL_SIGNATURE)
+      throw new Error(`${this.path}: member ${name} has a broken local header`);
     const start = entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
     const raw = this.read(start, entry.compressedSize);
     if (entry.method === 0) return raw;

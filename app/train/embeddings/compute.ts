@@ -38,7 +38,10 @@ export interface ComputeOptions {
  * Returns the backend in use.
  */
 export async function preferNativeBackend(): Promise<string> {
-  const current = await tf.ready().then(() => tf.getBackend(), () => null); // null: no backend registered yet
+  const current = await tf.ready().then(
+    () => tf.getBackend(),
+    () => null,
+  ); // null: no backend registered yet
   if (current !== null && current !== 'cpu') return current;
   try {
     return (await selectBackend('native', { log: () => {} })).tfBackend;
@@ -51,8 +54,14 @@ export async function preferNativeBackend(): Promise<string> {
 /** The entry the decoder reads for an image. */
 function imageEntry(image: EmbeddableImage): ImageEntry {
   return {
-    path: image.path, frame: image.frame, width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth,
-    huge: image.meta?.huge === true, nodata: image.meta?.nodata ?? null,
+    path: image.path,
+    frame: image.frame,
+    width: image.width,
+    height: image.height,
+    channels: image.channels,
+    bitDepth: image.bitDepth,
+    huge: image.meta?.huge === true,
+    nodata: image.meta?.nodata ?? null,
   };
 }
 
@@ -60,7 +69,8 @@ function imageEntry(image: EmbeddableImage): ImageEntry {
 export async function readForEncoder(image: EmbeddableImage, plan: PretrainPlan, out: Float32Array): Promise<void> {
   const side = plan.recipe.model.imgSize;
   const { transform } = plan.data;
-  if (!transform && image.channels !== plan.data.channels) throw new Error(`${image.channels} channels; the run was trained on ${plan.data.channels}`);
+  if (!transform && image.channels !== plan.data.channels)
+    throw new Error(`${image.channels} channels; the run was trained on ${plan.data.channels}`);
   const entry = imageEntry(image);
   const planar = await decodePlanar(entry, transform, centralWindow(entry, side));
   // With a channel plan its transform has already converted and normalised the values.
@@ -70,7 +80,11 @@ export async function readForEncoder(image: EmbeddableImage, plan: PretrainPlan,
 }
 
 /** Embeds the target's images; resolves with the meta and matrix to store. */
-export async function computeEmbeddings(workspace: Workspace, target: EmbeddingTarget, options: ComputeOptions = {}): Promise<{ meta: EmbeddingMeta; matrix: Matrix }> {
+export async function computeEmbeddings(
+  workspace: Workspace,
+  target: EmbeddingTarget,
+  options: ComputeOptions = {},
+): Promise<{ meta: EmbeddingMeta; matrix: Matrix }> {
   const started = Date.now();
   if (options.preferNative !== false) await preferNativeBackend();
   const loaded = await loadRunModel(workspace, target.key.runId);
@@ -95,7 +109,11 @@ export async function computeEmbeddings(workspace: Workspace, target: EmbeddingT
           await readForEncoder(image, plan, pixels.subarray(read.length * size, (read.length + 1) * size));
           read.push(image);
         } catch (error) {
-          skipped.push({ imageId: image.id, path: image.path, reason: error instanceof Error ? error.message : String(error) });
+          skipped.push({
+            imageId: image.id,
+            path: image.path,
+            reason: error instanceof Error ? error.message : String(error),
+          });
         }
       }
       if (read.length > 0) {
@@ -117,8 +135,16 @@ export async function computeEmbeddings(workspace: Workspace, target: EmbeddingT
       offset += row.length;
     }
     const meta: EmbeddingMeta = {
-      format: 'mae-studio-embeddings', version: 1, ...target.key, fingerprint: target.fingerprint, step: loaded.step,
-      imageIds, width, createdAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000, skipped,
+      format: 'mae-studio-embeddings',
+      version: 1,
+      ...target.key,
+      fingerprint: target.fingerprint,
+      step: loaded.step,
+      imageIds,
+      width,
+      createdAt: new Date().toISOString(),
+      seconds: (Date.now() - started) / 1000,
+      skipped,
     };
     return { meta, matrix: { rows: imageIds.length, columns: width, values } };
   } finally {

@@ -54,16 +54,32 @@ export interface StoredEmbeddings {
 export function embeddingTarget(workspace: Workspace, request: EmbeddingRequest): EmbeddingTarget {
   const record = workspace.runs.get(request.runId);
   if (record.kind !== 'pretrain' && record.kind !== 'finetune') {
-    throw new StudioError('INVALID_ARGUMENT', `run ${request.runId} is a ${record.kind} run; embeddings come from a pretraining or fine-tuning run's encoder`, { runId: request.runId });
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `run ${request.runId} is a ${record.kind} run; embeddings come from a pretraining or fine-tuning run's encoder`,
+      { runId: request.runId },
+    );
   }
   const depth = pretrainRunOf(workspace, record).config.recipe.model.depth;
   const block = request.block ?? depth;
-  if (block > depth) throw new StudioError('INVALID_ARGUMENT', `block must be 1..${depth} (the run's encoder has ${depth} block${depth === 1 ? '' : 's'}), got ${block}`, { block });
+  if (block > depth)
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `block must be 1..${depth} (the run's encoder has ${depth} block${depth === 1 ? '' : 's'}), got ${block}`,
+      { block },
+    );
   const checkpoint = workspace.runs.latestCheckpoint(request.runId);
-  if (!checkpoint) throw new StudioError('NOT_FOUND', `run ${request.runId} (${record.status}) has no checkpoint yet; train it first`, { runId: request.runId });
+  if (!checkpoint)
+    throw new StudioError(
+      'NOT_FOUND',
+      `run ${request.runId} (${record.status}) has no checkpoint yet; train it first`,
+      { runId: request.runId },
+    );
   const images = workspace.images.good(record.projectId);
   const hash = crypto.createHash('sha256');
-  hash.update(JSON.stringify({ checkpoint: checkpoint.path, step: checkpoint.step, block, pooling: request.pooling ?? 'mean' }));
+  hash.update(
+    JSON.stringify({ checkpoint: checkpoint.path, step: checkpoint.step, block, pooling: request.pooling ?? 'mean' }),
+  );
   for (const image of images) hash.update(`\n${image.id}:${image.frame}:${image.sha256 ?? image.path}`);
   return {
     key: { runId: request.runId, block, pooling: request.pooling ?? 'mean' },
@@ -76,8 +92,16 @@ export function embeddingTarget(workspace: Workspace, request: EmbeddingRequest)
 }
 
 /** The stored files of a key: [matrix, meta]. */
-export function embeddingFiles(workspace: Workspace, projectId: number, key: EmbeddingKey): { npy: string; json: string } {
-  const base = path.join(workspace.projectDir(projectId), 'embeddings', `run-${key.runId}-block-${key.block}-${key.pooling}`);
+export function embeddingFiles(
+  workspace: Workspace,
+  projectId: number,
+  key: EmbeddingKey,
+): { npy: string; json: string } {
+  const base = path.join(
+    workspace.projectDir(projectId),
+    'embeddings',
+    `run-${key.runId}-block-${key.block}-${key.pooling}`,
+  );
   return { npy: `${base}.npy`, json: `${base}.json` };
 }
 
@@ -90,7 +114,12 @@ export function readEmbeddingMeta(workspace: Workspace, projectId: number, key: 
 }
 
 /** Writes a set: the matrix first, then its meta (the meta's presence says the matrix is whole). */
-export async function writeEmbeddings(workspace: Workspace, projectId: number, meta: EmbeddingMeta, matrix: Matrix): Promise<void> {
+export async function writeEmbeddings(
+  workspace: Workspace,
+  projectId: number,
+  meta: EmbeddingMeta,
+  matrix: Matrix,
+): Promise<void> {
   const files = embeddingFiles(workspace, projectId, meta);
   fs.mkdirSync(path.dirname(files.npy), { recursive: true });
   fs.rmSync(files.json, { force: true });
@@ -107,7 +136,14 @@ export function storedStatus(workspace: Workspace, target: EmbeddingTarget): Emb
     depth: target.depth,
     state: meta === null ? 'missing' : meta.fingerprint === target.fingerprint ? 'ready' : 'stale',
     images: target.images.length,
-    stored: meta && { images: meta.imageIds.length, width: meta.width, step: meta.step, createdAt: meta.createdAt, seconds: meta.seconds, skipped: meta.skipped },
+    stored: meta && {
+      images: meta.imageIds.length,
+      width: meta.width,
+      step: meta.step,
+      createdAt: meta.createdAt,
+      seconds: meta.seconds,
+      skipped: meta.skipped,
+    },
     progress: null,
   };
 }
@@ -116,14 +152,27 @@ export function storedStatus(workspace: Workspace, target: EmbeddingTarget): Emb
  * The current embeddings of a request: throws CONFLICT when they were never computed or the run
  * or the images changed since (compute them first), NOT_FOUND for a bad run.
  */
-export function readEmbeddings(workspace: Workspace, request: EmbeddingRequest): StoredEmbeddings & { target: EmbeddingTarget } {
+export function readEmbeddings(
+  workspace: Workspace,
+  request: EmbeddingRequest,
+): StoredEmbeddings & { target: EmbeddingTarget } {
   const target = embeddingTarget(workspace, request);
   const meta = readEmbeddingMeta(workspace, target.projectId, target.key);
   const what = `the embeddings of run ${target.key.runId} (block ${target.key.block}, ${target.key.pooling} pooling)`;
-  if (meta === null) throw new StudioError('CONFLICT', `${what} have not been computed yet: compute them first`, target.key);
-  if (meta.fingerprint !== target.fingerprint) throw new StudioError('CONFLICT', `${what} are out of date (the run or the images changed since): compute them again`, target.key);
+  if (meta === null)
+    throw new StudioError('CONFLICT', `${what} have not been computed yet: compute them first`, target.key);
+  if (meta.fingerprint !== target.fingerprint)
+    throw new StudioError(
+      'CONFLICT',
+      `${what} are out of date (the run or the images changed since): compute them again`,
+      target.key,
+    );
   const npy = embeddingFiles(workspace, target.projectId, target.key).npy;
   const matrix = decodeNpy(fs.readFileSync(npy), npy);
-  if (matrix.rows !== meta.imageIds.length) throw new StudioError('INTERNAL', `${npy} holds ${matrix.rows} rows, its meta lists ${meta.imageIds.length} images`);
+  if (matrix.rows !== meta.imageIds.length)
+    throw new StudioError(
+      'INTERNAL',
+      `${npy} holds ${matrix.rows} rows, its meta lists ${meta.imageIds.length} images`,
+    );
   return { meta, matrix, target };
 }

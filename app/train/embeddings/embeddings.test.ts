@@ -32,7 +32,10 @@ async function computeAndWait(): Promise<EmbeddingProgress[]> {
   const finished = new Promise<void>((resolve) => {
     const off = studio.events.on('embeddingProgress', (progress) => {
       seen.push(progress);
-      if (progress.phase === 'finished') { off(); resolve(); }
+      if (progress.phase === 'finished') {
+        off();
+        resolve();
+      }
     });
   });
   const status = await studio.services.embeddings.compute({ ...request(), pooling: 'mean' });
@@ -72,13 +75,17 @@ describe('computing embeddings', () => {
     const size = 32 * 32;
     const pixels = new Float32Array(stored.meta.imageIds.length * size);
     const images = new Map(stored.target.images.map((image) => [image.id, image]));
-    for (const [row, id] of stored.meta.imageIds.entries()) await readForEncoder(images.get(id)!, plan, pixels.subarray(row * size, (row + 1) * size));
+    for (const [row, id] of stored.meta.imageIds.entries())
+      await readForEncoder(images.get(id)!, plan, pixels.subarray(row * size, (row + 1) * size));
     const session = await ort.InferenceSession.create(path.join(out, 'model.onnx'));
-    const result = await session.run({ pixels: new ort.Tensor('float32', pixels, [stored.meta.imageIds.length, 1, 32, 32]) });
+    const result = await session.run({
+      pixels: new ort.Tensor('float32', pixels, [stored.meta.imageIds.length, 1, 32, 32]),
+    });
     const features = result.features!.data as Float32Array;
     expect(result.features!.dims).toEqual([24, 192]);
     let worst = 0;
-    for (let i = 0; i < features.length; i++) worst = Math.max(worst, Math.abs(features[i]! - stored.matrix.values[i]!));
+    for (let i = 0; i < features.length; i++)
+      worst = Math.max(worst, Math.abs(features[i]! - stored.matrix.values[i]!));
     expect(worst).toBeLessThan(1e-5);
     // Not trivially equal: the images differ from one another.
     expect(Math.abs(stored.matrix.values[0]! - stored.matrix.values[192]!)).toBeGreaterThan(1e-4);
@@ -105,17 +112,30 @@ describe('computing embeddings', () => {
     const extra = path.join(fixture.dir, 'extra', 'ring-lesion');
     fs.mkdirSync(extra, { recursive: true });
     const gradient = Buffer.from(Array.from({ length: 40 * 40 }, (_, i) => (i % 40) * 6));
-    await sharp(gradient, { raw: { width: 40, height: 40, channels: 1 } }).png().toFile(path.join(extra, 'new.png'));
+    await sharp(gradient, { raw: { width: 40, height: 40, channels: 1 } })
+      .png()
+      .toFile(path.join(extra, 'new.png'));
     await studio.runImport('extra', fixture.projectId, [path.dirname(extra)]);
     const stale = await studio.services.embeddings.status({ ...request(), pooling: 'mean' });
     expect(stale).toMatchObject({ state: 'stale', images: 25, stored: { images: 24 } });
     await computeAndWait();
-    expect(await studio.services.embeddings.status({ ...request(), pooling: 'mean' })).toMatchObject({ state: 'ready', stored: { images: 25 } });
+    expect(await studio.services.embeddings.status({ ...request(), pooling: 'mean' })).toMatchObject({
+      state: 'ready',
+      stored: { images: 25 },
+    });
   });
 
   it('refuses a block the encoder lacks, and neighbours from embeddings never computed, naming why', async () => {
-    await expect(Promise.resolve().then(() => studio.services.embeddings.status({ runId: fixture.runId, block: 2, pooling: 'mean' }))).rejects.toThrow(/block must be 1\.\.1/);
-    await expect(Promise.resolve().then(() => studio.services.embeddings.similar(1, { runId: fixture.runId, pooling: 'cls' }, { k: 3 }))).rejects.toThrow(/have not been computed yet/);
+    await expect(
+      Promise.resolve().then(() =>
+        studio.services.embeddings.status({ runId: fixture.runId, block: 2, pooling: 'mean' }),
+      ),
+    ).rejects.toThrow(/block must be 1\.\.1/);
+    await expect(
+      Promise.resolve().then(() =>
+        studio.services.embeddings.similar(1, { runId: fixture.runId, pooling: 'cls' }, { k: 3 }),
+      ),
+    ).rejects.toThrow(/have not been computed yet/);
   });
 });
 
@@ -123,7 +143,12 @@ describe('exporting embeddings', () => {
   it('writes .npy and CSV files whose rows read back to the stored embeddings, with path and label', async () => {
     const dir = path.join(fixture.dir, 'embeddings-export');
     const result = await studio.services.embeddings.export({ ...request(), pooling: 'mean' }, dir);
-    expect(result.files.map((f) => f.name)).toEqual(['embeddings.npy', 'embeddings.csv', 'images.csv', 'embeddings.json']);
+    expect(result.files.map((f) => f.name)).toEqual([
+      'embeddings.npy',
+      'embeddings.csv',
+      'images.csv',
+      'embeddings.json',
+    ]);
     const stored = readEmbeddings(studio.workspace, { ...request(), pooling: 'mean' });
     const npy = decodeNpy(fs.readFileSync(path.join(dir, 'embeddings.npy')));
     expect([npy.rows, npy.columns]).toEqual([25, 192]);
@@ -138,17 +163,25 @@ describe('exporting embeddings', () => {
       expect(Number(fields[0])).toBe(stored.meta.imageIds[row]);
       expect(fields[1]).toBe(image.path);
       expect(fields[3]).toBe(image.label ?? '');
-      expect(Float32Array.from(fields.slice(4).map(Number))).toEqual(stored.matrix.values.slice(row * 192, (row + 1) * 192));
+      expect(Float32Array.from(fields.slice(4).map(Number))).toEqual(
+        stored.matrix.values.slice(row * 192, (row + 1) * 192),
+      );
     }
     expect(fs.readFileSync(path.join(dir, 'images.csv'), 'utf8')).toContain(',relabelled\n');
-    await expect(studio.services.embeddings.export({ ...request(), pooling: 'mean' }, dir)).rejects.toThrow(/already holds embeddings.npy/);
+    await expect(studio.services.embeddings.export({ ...request(), pooling: 'mean' }, dir)).rejects.toThrow(
+      /already holds embeddings.npy/,
+    );
   });
 
   const numpy = spawnSync('/usr/bin/python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
   it.skipIf(!numpy)('numpy.load reads the .npy as a float32 [images, width] matrix with the same values', () => {
     const dir = path.join(fixture.dir, 'embeddings-export');
-    const script = 'import numpy, sys; a = numpy.load(sys.argv[1]); ' + 'print(a.dtype, a.shape, repr(float(a[3, 7])), repr(float(a.sum(dtype=numpy.float64))))';
-    const result = spawnSync('/usr/bin/python3', ['-c', script, path.join(dir, 'embeddings.npy')], { encoding: 'utf8' });
+    const script =
+      'import numpy, sys; a = numpy.load(sys.argv[1]); ' +
+      'print(a.dtype, a.shape, repr(float(a[3, 7])), repr(float(a.sum(dtype=numpy.float64))))';
+    const result = spawnSync('/usr/bin/python3', ['-c', script, path.join(dir, 'embeddings.npy')], {
+      encoding: 'utf8',
+    });
     expect(result.status, result.stderr).toBe(0);
     const npy = decodeNpy(fs.readFileSync(path.join(dir, 'embeddings.npy')));
     const sum = npy.values.reduce((total, value) => total + value, 0);
@@ -160,7 +193,7 @@ describe('exporting embeddings', () => {
 });
 
 describe('neighbours and suspects of the project', () => {
-  it('lists an image\'s nearest neighbours by cosine distance, nearest first, itself left out', async () => {
+  it("lists an image's nearest neighbours by cosine distance, nearest first, itself left out", async () => {
     const stored = readEmbeddings(studio.workspace, { ...request(), pooling: 'mean' });
     const imageId = stored.meta.imageIds[4]!;
     const similar = await studio.services.embeddings.similar(imageId, { ...request(), pooling: 'mean' }, { k: 5 });
@@ -170,9 +203,15 @@ describe('neighbours and suspects of the project', () => {
     expect([...distances].sort((a, b) => a - b)).toEqual(distances);
     // The first neighbour is the nearest of all rows, computed here by hand.
     const row = 4;
-    const unit = (r: number) => { const v = stored.matrix.values.slice(r * 192, (r + 1) * 192); const n = Math.hypot(...v); return v.map((x) => x / n); };
+    const unit = (r: number) => {
+      const v = stored.matrix.values.slice(r * 192, (r + 1) * 192);
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
     const own = unit(row);
-    const cosine = stored.meta.imageIds.map((_, r) => (r === row ? -Infinity : unit(r).reduce((s, x, d) => s + x * own[d]!, 0)));
+    const cosine = stored.meta.imageIds.map((_, r) =>
+      r === row ? -Infinity : unit(r).reduce((s, x, d) => s + x * own[d]!, 0),
+    );
     const best = cosine.indexOf(Math.max(...cosine));
     expect(similar.neighbours[0]!.imageId).toBe(stored.meta.imageIds[best]);
     expect(similar.neighbours[0]!.distance).toBeCloseTo(1 - cosine[best]!, 5);
@@ -193,13 +232,18 @@ describe('neighbours and suspects of the project', () => {
   });
 
   it('flags a slightly altered copy in another file as a near duplicate of its original, nothing else', async () => {
-    const original = studio.workspace.images.good(fixture.projectId).find((image) => image.path.endsWith('ring-lesion-002.png'))!;
+    const original = studio.workspace.images
+      .good(fixture.projectId)
+      .find((image) => image.path.endsWith('ring-lesion-002.png'))!;
     // The original's 16-bit values as the studio reads them, +1 on every other pixel.
     const decoded = await decodePlanar({ path: original.path, channels: 1, bitDepth: 16 });
     const values = Uint16Array.from(decoded.data, (value, i) => Math.min(65535, Math.round(value * 65535) + (i % 2)));
     const folder = path.join(fixture.dir, 'copies', 'ring-lesion');
     fs.mkdirSync(folder, { recursive: true });
-    await sharp(values, { raw: { width: decoded.width, height: decoded.height, channels: 1 } }).toColourspace('grey16').png().toFile(path.join(folder, 'copy.png'));
+    await sharp(values, { raw: { width: decoded.width, height: decoded.height, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toFile(path.join(folder, 'copy.png'));
     await studio.runImport('copies', fixture.projectId, [path.dirname(folder)]);
     await computeAndWait();
     const copy = studio.workspace.images.good(fixture.projectId).find((image) => image.path.endsWith('copy.png'))!;
@@ -221,12 +265,15 @@ describe('neighbours and suspects of the project', () => {
     expect(events.at(-1)!.error).toBeUndefined();
     const status = await studio.services.embeddings.status({ ...request(), pooling: 'mean' });
     expect(status.stored!.images).toBe(status.images - 1);
-    expect(status.stored!.skipped).toEqual([expect.objectContaining({ path: file, reason: expect.stringMatching(/moved-away\.png|no such file|ENOENT/i) })]);
+    expect(status.stored!.skipped).toEqual([
+      expect.objectContaining({ path: file, reason: expect.stringMatching(/moved-away\.png|no such file|ENOENT/i) }),
+    ]);
   });
 });
 
 describe('the embedding map', () => {
-  const points = (coordinates: string) => Array.from(new Float32Array(new Uint8Array(Buffer.from(coordinates, 'base64')).buffer));
+  const points = (coordinates: string) =>
+    Array.from(new Float32Array(new Uint8Array(Buffer.from(coordinates, 'base64')).buffer));
 
   it('projects every embedded image once per seed, stores the map and reuses it; labels are read fresh', async () => {
     const stored = readEmbeddings(studio.workspace, { ...request(), pooling: 'mean' });
@@ -246,9 +293,13 @@ describe('the embedding map', () => {
     expect(xy).toHaveLength(map.imageIds.length * 2);
     expect(xy.every((value) => Number.isFinite(value) && Math.abs(value) <= 1)).toBe(true);
     expect(map.colourings.map((c) => c.name).slice(0, 4)).toEqual(['label', 'split', 'format', 'excluded']);
-    expect(map.colourings.find((c) => c.name === 'mean · channel 1')?.values.every((v) => typeof v === 'number')).toBe(true);
+    expect(map.colourings.find((c) => c.name === 'mean · channel 1')?.values.every((v) => typeof v === 'number')).toBe(
+      true,
+    );
     const labels = map.colourings[0]!;
-    expect(labels.kind === 'category' && labels.categories).toEqual(expect.arrayContaining(['ring-lesion', 'round-lesion']));
+    expect(labels.kind === 'category' && labels.categories).toEqual(
+      expect.arrayContaining(['ring-lesion', 'round-lesion']),
+    );
 
     // Relabelling changes the colours, not the map (it is read back from disk, the same numbers).
     const first = map.imageIds[0]!;
@@ -268,6 +319,8 @@ describe('the embedding map', () => {
     const source = studio.workspace.images.good(fixture.projectId)[2]!.path;
     fs.writeFileSync(path.join(folder, 'late.png'), Buffer.concat([fs.readFileSync(source), Buffer.from('late')]));
     await studio.runImport('late', fixture.projectId, [path.dirname(folder)]);
-    await expect(studio.services.embeddings.map({ ...request(), pooling: 'mean' }, { seed: 3 })).rejects.toThrow(/out of date.*compute them again/);
+    await expect(studio.services.embeddings.map({ ...request(), pooling: 'mean' }, { seed: 3 })).rejects.toThrow(
+      /out of date.*compute them again/,
+    );
   });
 });

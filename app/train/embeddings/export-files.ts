@@ -23,12 +23,20 @@ export function csvField(value: string | number | null): string {
 }
 
 /** Writes the export of a stored set; `images` names the rows (every id of the set must be among them). */
-export async function exportEmbeddings(stored: StoredEmbeddings, images: readonly EmbeddableImage[], dir: string): Promise<EmbeddingExport> {
+export async function exportEmbeddings(
+  stored: StoredEmbeddings,
+  images: readonly EmbeddableImage[],
+  dir: string,
+): Promise<EmbeddingExport> {
   const { meta, matrix } = stored;
   const byId = new Map(images.map((image) => [image.id, image]));
   const rows = meta.imageIds.map((id) => {
     const image = byId.get(id);
-    if (!image) throw new StudioError('CONFLICT', `image ${id} of the stored embeddings is no longer in the project: compute them again`);
+    if (!image)
+      throw new StudioError(
+        'CONFLICT',
+        `image ${id} of the stored embeddings is no longer in the project: compute them again`,
+      );
     return image;
   });
   fs.mkdirSync(dir, { recursive: true });
@@ -44,7 +52,16 @@ export async function exportEmbeddings(stored: StoredEmbeddings, images: readonl
     // The float32 widened to a double, as JavaScript prints it: reads back as the same float32.
     lines.push(`${describe(image)},${Array.from(values, (v) => String(v)).join(',')}`);
   }
-  const json = { runId: meta.runId, block: meta.block, pooling: meta.pooling, step: meta.step, images: rows.length, width: matrix.columns, createdAt: meta.createdAt, rows: 'embeddings.npy row i = images.csv row i' };
+  const json = {
+    runId: meta.runId,
+    block: meta.block,
+    pooling: meta.pooling,
+    step: meta.step,
+    images: rows.length,
+    width: matrix.columns,
+    createdAt: meta.createdAt,
+    rows: 'embeddings.npy row i = images.csv row i',
+  };
   const contents: [string, Uint8Array][] = [
     ['embeddings.npy', encodeNpy(matrix)],
     ['embeddings.csv', Buffer.from(lines.join('\n') + '\n')],
@@ -53,7 +70,12 @@ export async function exportEmbeddings(stored: StoredEmbeddings, images: readonl
   ];
   for (const [name, bytes] of contents) await writeFileAtomic(path.join(dir, name), bytes);
   return {
-    runId: meta.runId, block: meta.block, pooling: meta.pooling, dir, images: rows.length, width: matrix.columns,
+    runId: meta.runId,
+    block: meta.block,
+    pooling: meta.pooling,
+    dir,
+    images: rows.length,
+    width: matrix.columns,
     files: contents.map(([name, bytes]) => ({ name, bytes: bytes.byteLength })),
   };
 }

@@ -20,21 +20,45 @@ export interface MapPoint {
 function category(name: string, values: (string | null)[]): MapColouring {
   const categories = [...new Set(values.filter((value): value is string => value !== null && value !== ''))].sort();
   const index = new Map(categories.map((value, i) => [value, i]));
-  return { name, kind: 'category', categories, values: values.map((value) => (value === null || value === '' ? -1 : index.get(value)!)) };
+  return {
+    name,
+    kind: 'category',
+    categories,
+    values: values.map((value) => (value === null || value === '' ? -1 : index.get(value)!)),
+  };
 }
 
 /** The colourings of `points`, in the order the colour-by menu lists them. */
 export function mapColourings(points: readonly MapPoint[]): MapColouring[] {
   const colourings = [
-    category('label', points.map((point) => point.label)),
-    category('split', points.map((point) => point.split)),
-    category('format', points.map((point) => point.format)),
-    category('excluded', points.map((point) => (point.excluded ? 'excluded' : 'kept'))),
+    category(
+      'label',
+      points.map((point) => point.label),
+    ),
+    category(
+      'split',
+      points.map((point) => point.split),
+    ),
+    category(
+      'format',
+      points.map((point) => point.format),
+    ),
+    category(
+      'excluded',
+      points.map((point) => (point.excluded ? 'excluded' : 'kept')),
+    ),
   ];
-  const channels = Math.min(MAP_STAT_CHANNELS, points.reduce((most, point) => Math.max(most, point.stats?.length ?? 0), 0));
+  const channels = Math.min(
+    MAP_STAT_CHANNELS,
+    points.reduce((most, point) => Math.max(most, point.stats?.length ?? 0), 0),
+  );
   for (let channel = 0; channel < channels; channel++) {
     for (const stat of ['mean', 'std'] as const) {
-      colourings.push({ name: `${stat} · channel ${channel + 1}`, kind: 'number', values: points.map((point) => point.stats?.[channel]?.[stat] ?? null) });
+      colourings.push({
+        name: `${stat} · channel ${channel + 1}`,
+        kind: 'number',
+        values: points.map((point) => point.stats?.[channel]?.[stat] ?? null),
+      });
     }
   }
   return colourings;

@@ -13,7 +13,11 @@ const WORKER = path.resolve(import.meta.dirname, '../../../dist/cli/map-worker.j
 
 function randomMatrix(rows: number, columns: number, seed: number): Matrix {
   const random = seededRandom(seed);
-  return { rows, columns, values: Float32Array.from({ length: rows * columns }, (_, i) => random() + (Math.floor(i / columns) % 2)) };
+  return {
+    rows,
+    columns,
+    values: Float32Array.from({ length: rows * columns }, (_, i) => random() + (Math.floor(i / columns) % 2)),
+  };
 }
 
 describe('the map worker thread', () => {
@@ -28,6 +32,8 @@ describe('the map worker thread', () => {
   }, 30_000);
 
   it('fails with a clear error when the worker cannot run', async () => {
-    await expect(runProjection(randomMatrix(10, 4, 1), 0, path.join(import.meta.dirname, 'no-such-worker.js'))).rejects.toThrow(/embedding map could not be computed/);
+    await expect(
+      runProjection(randomMatrix(10, 4, 1), 0, path.join(import.meta.dirname, 'no-such-worker.js')),
+    ).rejects.toThrow(/embedding map could not be computed/);
   });
 });

@@ -54,7 +54,11 @@ export function mapFile(workspace: Workspace, projectId: number, key: EmbeddingK
 export function readStoredMap(file: string, fingerprint: string, seed: number): StoredMap | null {
   if (!fs.existsSync(file)) return null;
   const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<StoredMap>;
-  const valid = stored.format === 'mae-studio-embedding-map' && stored.version === 1 && stored.fingerprint === fingerprint && stored.seed === seed;
+  const valid =
+    stored.format === 'mae-studio-embedding-map' &&
+    stored.version === 1 &&
+    stored.fingerprint === fingerprint &&
+    stored.seed === seed;
   return valid ? (stored as StoredMap) : null;
 }
 
@@ -85,7 +89,10 @@ export function runProjection(
     // umap-js keeps about 70 KB per image (1.4 GB at 20 000 images of 192 features): the worker
     // may use up to half the machine's memory rather than V8's default heap limit.
     const heapMb = Math.max(2048, Math.floor(os.totalmem() / 2 / 2 ** 20));
-    const worker = new Worker(workerPath, { workerData: { matrix, seed }, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+    const worker = new Worker(workerPath, {
+      workerData: { matrix, seed },
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
+    });
     const stop = () => {
       void worker.terminate();
       reject(new Error('the embedding map was stopped'));
@@ -106,7 +113,11 @@ export function runProjection(
     // A worker that dies without a word (killed, out of memory) still settles the request.
     worker.on('exit', (code) => {
       settle();
-      reject(new Error(`the embedding map could not be computed: its worker thread stopped (exit code ${code}) before it finished`));
+      reject(
+        new Error(
+          `the embedding map could not be computed: its worker thread stopped (exit code ${code}) before it finished`,
+        ),
+      );
     });
   });
 }

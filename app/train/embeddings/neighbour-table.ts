@@ -24,7 +24,12 @@ const BLOCK = 256; // query rows per matMul: [256, N] similarities in memory at 
  */
 export function neighbourTable(unit: UnitRows, k: number, candidate?: Uint8Array): NeighbourTable {
   const { rows: total, width } = unit;
-  const table: NeighbourTable = { k, rows: new Int32Array(total * k), distances: new Float32Array(total * k), count: new Int32Array(total) };
+  const table: NeighbourTable = {
+    k,
+    rows: new Int32Array(total * k),
+    distances: new Float32Array(total * k),
+    count: new Int32Array(total),
+  };
   if (total === 0 || k === 0) return table;
   const all = tf.tensor2d(unit.values, [total, width]); // [N, D]
   const bestSimilarity = new Float64Array(k);
@@ -32,7 +37,9 @@ export function neighbourTable(unit: UnitRows, k: number, candidate?: Uint8Array
   try {
     for (let start = 0; start < total; start += BLOCK) {
       const size = Math.min(BLOCK, total - start);
-      const similarities = tf.tidy(() => tf.matMul(tf.slice(all, [start, 0], [size, width]), all, false, true)).dataSync(); // [B, N]
+      const similarities = tf
+        .tidy(() => tf.matMul(tf.slice(all, [start, 0], [size, width]), all, false, true))
+        .dataSync(); // [B, N]
       for (let b = 0; b < size; b++) {
         const row = start + b;
         let found = 0;

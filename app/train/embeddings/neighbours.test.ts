@@ -15,7 +15,10 @@ const WIDTH = 8;
 
 /** A point near `axis` (a unit vector along that dimension) with seeded noise of `spread`. */
 function near(axis: number, spread: number, rng: Rng, extra?: { axis: number; weight: number }): number[] {
-  return Array.from({ length: WIDTH }, (_, d) => (d === axis ? 1 : 0) + (extra && d === extra.axis ? extra.weight : 0) + spread * (rng.uniform() - 0.5));
+  return Array.from(
+    { length: WIDTH },
+    (_, d) => (d === axis ? 1 : 0) + (extra && d === extra.axis ? extra.weight : 0) + spread * (rng.uniform() - 0.5),
+  );
 }
 
 const PER_CLASS = 30;
@@ -24,11 +27,20 @@ function project(seed = 3) {
   const rng = Rng.fromSeed(seed, 0);
   const rows: number[][] = [];
   const labels: number[] = [];
-  for (let i = 0; i < PER_CLASS; i++) { rows.push(near(0, 0.2, rng)); labels.push(0); } // rows 0..29: class A around axis 0
-  for (let i = 0; i < PER_CLASS; i++) { rows.push(near(1, 0.2, rng)); labels.push(1); } // rows 30..59: class B around axis 1
-  rows.push(near(0, 0.2, rng)); labels.push(1); // row 60: an A image labelled B
-  rows.push(near(0, 0.1, rng, { axis: 2, weight: 1.2 })); labels.push(0); // row 61: an A image far from A (towards axis 2)
-  rows.push(near(1, 0.2, rng)); labels.push(-1); // row 62: unlabelled
+  for (let i = 0; i < PER_CLASS; i++) {
+    rows.push(near(0, 0.2, rng));
+    labels.push(0);
+  } // rows 0..29: class A around axis 0
+  for (let i = 0; i < PER_CLASS; i++) {
+    rows.push(near(1, 0.2, rng));
+    labels.push(1);
+  } // rows 30..59: class B around axis 1
+  rows.push(near(0, 0.2, rng));
+  labels.push(1); // row 60: an A image labelled B
+  rows.push(near(0, 0.1, rng, { axis: 2, weight: 1.2 }));
+  labels.push(0); // row 61: an A image far from A (towards axis 2)
+  rows.push(near(1, 0.2, rng));
+  labels.push(-1); // row 62: unlabelled
   return { unit: unitRows(Float32Array.from(rows.flat()), rows.length, WIDTH), labels };
 }
 
@@ -40,7 +52,8 @@ describe('similar images', () => {
     expect(nearest.every((n) => n.row !== 3)).toBe(true);
     // Row 3 is an A image: its neighbours are A images (or the mislabelled A image), all closer than any B image.
     expect(nearest.every((n) => n.row < PER_CLASS || n.row === 60)).toBe(true);
-    for (let i = 1; i < nearest.length; i++) expect(nearest[i]!.distance).toBeGreaterThanOrEqual(nearest[i - 1]!.distance);
+    for (let i = 1; i < nearest.length; i++)
+      expect(nearest[i]!.distance).toBeGreaterThanOrEqual(nearest[i - 1]!.distance);
     const toB = nearestRows(unit, 3, 63).find((n) => n.row === PER_CLASS)!.distance;
     expect(toB).toBeGreaterThan(0.5); // orthogonal classes: cosine distance about 1
   });
@@ -61,11 +74,17 @@ describe('the neighbour table', () => {
   it('gives every row the same k nearest rows as one query at a time, among the candidates only', () => {
     const rng = Rng.fromSeed(5, 0);
     const rows = 300; // more than one block of 256
-    const unit = unitRows(Float32Array.from({ length: rows * WIDTH }, () => rng.uniform() - 0.5), rows, WIDTH);
+    const unit = unitRows(
+      Float32Array.from({ length: rows * WIDTH }, () => rng.uniform() - 0.5),
+      rows,
+      WIDTH,
+    );
     const candidate = Uint8Array.from({ length: rows }, (_, row) => (row % 3 === 0 ? 0 : 1));
     const table = neighbourTable(unit, 4, candidate);
     for (let row = 0; row < rows; row++) {
-      const expected = nearestRows(unit, row, rows).filter((n) => candidate[n.row] === 1).slice(0, 4);
+      const expected = nearestRows(unit, row, rows)
+        .filter((n) => candidate[n.row] === 1)
+        .slice(0, 4);
       expect(Array.from(table.rows.subarray(row * 4, row * 4 + 4))).toEqual(expected.map((n) => n.row));
       for (const [n, near] of expected.entries()) expect(table.distances[row * 4 + n]).toBeCloseTo(near.distance, 5);
     }
@@ -91,7 +110,12 @@ describe('suspects', () => {
       const { unit, labels } = project(seed);
       const keep = Array.from({ length: 2 * PER_CLASS }, (_, row) => row);
       const clean = unitRows(unit.values.slice(0, keep.length * WIDTH), keep.length, WIDTH);
-      const found = findSuspects(clean, keep.map((row) => labels[row]!), 2, 5);
+      const found = findSuspects(
+        clean,
+        keep.map((row) => labels[row]!),
+        2,
+        5,
+      );
       expect(found.labelErrors, `seed ${seed}`).toEqual([]);
       expect(found.outliers, `seed ${seed}`).toEqual([]);
     }
@@ -100,8 +124,17 @@ describe('suspects', () => {
   it('measures how far the embedding mixes classes: random labels on random vectors agree about as chance', () => {
     const rng = Rng.fromSeed(11, 0);
     const rows = 200;
-    const unit = unitRows(Float32Array.from({ length: rows * WIDTH }, () => rng.uniform() - 0.5), rows, WIDTH);
-    const found = findSuspects(unit, Array.from({ length: rows }, () => Math.floor(rng.uniform() * 4)), 4, 10);
+    const unit = unitRows(
+      Float32Array.from({ length: rows * WIDTH }, () => rng.uniform() - 0.5),
+      rows,
+      WIDTH,
+    );
+    const found = findSuspects(
+      unit,
+      Array.from({ length: rows }, () => Math.floor(rng.uniform() * 4)),
+      4,
+      10,
+    );
     expect(found.agreement).toBeLessThan(0.2); // a majority of 10 neighbours from one of 4 classes by chance is rare
     // and the list is then mostly noise: what the warning says
     expect(found.labelErrors.length).toBeGreaterThan(rows / 2);

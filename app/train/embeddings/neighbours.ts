@@ -119,7 +119,13 @@ export const WEAK_AGREEMENT = 0.8;
  * Likely label errors and outliers among labelled rows (`labels[row]` a class index, or −1 for
  * none; unlabelled rows neither vote nor are judged). Worst first within each kind.
  */
-export function findSuspects(unit: UnitRows, labels: readonly number[], numClasses: number, k = DEFAULT_SUSPECTS.k, outlierZ = DEFAULT_SUSPECTS.outlierZ): SuspectSearch {
+export function findSuspects(
+  unit: UnitRows,
+  labels: readonly number[],
+  numClasses: number,
+  k = DEFAULT_SUSPECTS.k,
+  outlierZ = DEFAULT_SUSPECTS.outlierZ,
+): SuspectSearch {
   if (labels.length !== unit.rows) throw new Error(`findSuspects: ${labels.length} labels for ${unit.rows} rows`);
   const labelled = labels.flatMap((label, row) => (label >= 0 ? [row] : []));
   const sums = Array.from({ length: numClasses }, () => new Float64Array(unit.width));
@@ -142,16 +148,29 @@ export function findSuspects(unit: UnitRows, labels: readonly number[], numClass
     for (let c = 0; c < numClasses; c++) {
       if (c === own || counts[c] === 0) continue;
       const distance = cosineToSum(unit, row, sums[c]!, false);
-      if (distance < otherDistance) { otherDistance = distance; otherClass = c; }
+      if (distance < otherDistance) {
+        otherDistance = distance;
+        otherClass = c;
+      }
     }
     const neighbours = Array.from({ length: table.count[row]! }, (_, n) => ({ row: table.rows[row * votes + n]! }));
     const tally = new Map<number, number>();
-    for (const { row: other } of neighbours) if (labels[other] !== own) tally.set(labels[other]!, (tally.get(labels[other]!) ?? 0) + 1);
+    for (const { row: other } of neighbours)
+      if (labels[other] !== own) tally.set(labels[other]!, (tally.get(labels[other]!) ?? 0) + 1);
     const disagreeing = [...tally.values()].reduce((a, b) => a + b, 0);
     // The most frequent other label; on a tie, the one whose first voter is nearest.
     const firstSeen = (label: number) => neighbours.findIndex((n) => labels[n.row] === label);
-    const suggested = [...tally.entries()].sort((a, b) => b[1] - a[1] || firstSeen(a[0]) - firstSeen(b[0]))[0]?.[0] ?? null;
-    return { row, own, classDistance, otherDistance, otherClass, disagreement: neighbours.length ? disagreeing / neighbours.length : 0, suggested };
+    const suggested =
+      [...tally.entries()].sort((a, b) => b[1] - a[1] || firstSeen(a[0]) - firstSeen(b[0]))[0]?.[0] ?? null;
+    return {
+      row,
+      own,
+      classDistance,
+      otherDistance,
+      otherClass,
+      disagreement: neighbours.length ? disagreeing / neighbours.length : 0,
+      suggested,
+    };
   });
   // z is taken on the angle to the centroid: cosine distance grows with its square, which skews
   // every class's distances to the right and would flag the ordinary far end of a tight class.
@@ -162,21 +181,43 @@ export function findSuspects(unit: UnitRows, labels: readonly number[], numClass
     if (distances.length === 0) continue;
     const angles = distances.map(angle);
     const middle = median(angles);
-    byClass.set(c, { median: median(distances), medianAngle: middle, mad: median(angles.map((a) => Math.abs(a - middle))) });
+    byClass.set(c, {
+      median: median(distances),
+      medianAngle: middle,
+      mad: median(angles.map((a) => Math.abs(a - middle))),
+    });
   }
   const labelErrors: SuspectRow[] = [];
   const outliers: SuspectRow[] = [];
   for (const m of measured) {
     const { median: classMedian, medianAngle, mad } = byClass.get(m.own)!;
     const robustZ = mad > 0 ? (angle(m.classDistance) - medianAngle) / (1.4826 * mad) : 0;
-    const base = { row: m.row, disagreement: m.disagreement, classDistance: m.classDistance, otherDistance: m.otherDistance, classMedian, robustZ };
+    const base = {
+      row: m.row,
+      disagreement: m.disagreement,
+      classDistance: m.classDistance,
+      otherDistance: m.otherDistance,
+      classMedian,
+      robustZ,
+    };
     if (m.disagreement > 0.5 && m.otherDistance < m.classDistance && m.suggested !== null) {
-      labelErrors.push({ ...base, kind: 'label', suggested: m.suggested, score: m.disagreement + (m.classDistance - m.otherDistance) });
+      labelErrors.push({
+        ...base,
+        kind: 'label',
+        suggested: m.suggested,
+        score: m.disagreement + (m.classDistance - m.otherDistance),
+      });
     } else if (robustZ > outlierZ) {
       outliers.push({ ...base, kind: 'outlier', suggested: null, score: robustZ });
     }
   }
   const worstFirst = (a: SuspectRow, b: SuspectRow) => b.score - a.score || a.row - b.row;
   const agreeing = measured.filter((m) => m.disagreement < 0.5).length;
-  return { labelErrors: labelErrors.sort(worstFirst), outliers: outliers.sort(worstFirst), k: votes, judged: judged.length, agreement: measured.length ? agreeing / measured.length : null };
+  return {
+    labelErrors: labelErrors.sort(worstFirst),
+    outliers: outliers.sort(worstFirst),
+    k: votes,
+    judged: judged.length,
+    agreement: measured.length ? agreeing / measured.length : null,
+  };
 }

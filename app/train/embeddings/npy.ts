@@ -19,7 +19,8 @@ export interface Matrix {
 /** `matrix` as the bytes of a `.npy` file (little-endian float32, C order). */
 export function encodeNpy(matrix: Matrix): Buffer {
   const { rows, columns, values } = matrix;
-  if (values.length !== rows * columns) throw new Error(`encodeNpy: ${values.length} values for a ${rows} × ${columns} matrix`);
+  if (values.length !== rows * columns)
+    throw new Error(`encodeNpy: ${values.length} values for a ${rows} × ${columns} matrix`);
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${columns}), }`;
   // The values start at a multiple of 64 bytes; the header ends with a newline.
   const padded = Math.ceil((PREFIX + header.length + 1) / 64) * 64 - PREFIX;
@@ -38,19 +39,22 @@ export function encodeNpy(matrix: Matrix): Buffer {
 /** Reads a `.npy` file of a 2-D little-endian float32 C-order matrix; throws naming what differs. */
 export function decodeNpy(bytes: Uint8Array, name = 'the .npy file'): Matrix {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer.length < PREFIX || !buffer.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${name} is not a .npy file (no \\x93NUMPY magic)`);
+  if (buffer.length < PREFIX || !buffer.subarray(0, MAGIC.length).equals(MAGIC))
+    throw new Error(`${name} is not a .npy file (no \\x93NUMPY magic)`);
   const major = buffer[6]!;
   const headerLength = major === 1 ? buffer.readUInt16LE(8) : buffer.readUInt32LE(8);
   const start = major === 1 ? PREFIX : PREFIX + 2;
   const header = buffer.subarray(start, start + headerLength).toString('latin1');
-  if (!/'descr':\s*'<f4'/.test(header)) throw new Error(`${name}: expected little-endian float32 ('<f4'), header ${header.trim()}`);
+  if (!/'descr':\s*'<f4'/.test(header))
+    throw new Error(`${name}: expected little-endian float32 ('<f4'), header ${header.trim()}`);
   if (!/'fortran_order':\s*False/.test(header)) throw new Error(`${name}: expected C order, header ${header.trim()}`);
   const shape = /'shape':\s*\((\d+),\s*(\d+)\)/.exec(header);
   if (!shape) throw new Error(`${name}: expected a 2-D shape, header ${header.trim()}`);
   const rows = Number(shape[1]);
   const columns = Number(shape[2]);
   const offset = start + headerLength;
-  if (buffer.length !== offset + rows * columns * 4) throw new Error(`${name}: ${buffer.length - offset} bytes of values for a ${rows} × ${columns} float32 matrix`);
+  if (buffer.length !== offset + rows * columns * 4)
+    throw new Error(`${name}: ${buffer.length - offset} bytes of values for a ${rows} × ${columns} float32 matrix`);
   const values = new Float32Array(rows * columns);
   const body = new DataView(buffer.buffer, buffer.byteOffset + offset, rows * columns * 4);
   for (let i = 0; i < values.length; i++) values[i] = body.getFloat32(i * 4, true);

@@ -13,7 +13,7 @@ function clustered(clusters: number, each: number, columns: number, seed: number
   const values = new Float32Array(clusters * each * columns);
   for (let c = 0; c < clusters; c++) {
     for (let i = 0; i < each; i++) {
-      for (let d = 0; d < columns; d++) values[((c * each + i) * columns) + d] = centres[c]![d]! + (random() - 0.5) * 0.2;
+      for (let d = 0; d < columns; d++) values[(c * each + i) * columns + d] = centres[c]![d]! + (random() - 0.5) * 0.2;
     }
   }
   return { rows: clusters * each, columns, values };
@@ -52,7 +52,9 @@ describe('the embedding map projection', () => {
   }, 30_000);
 
   it('lays out fewer than four images on a line, and stops when asked', async () => {
-    expect(Array.from(await projectRows({ rows: 3, columns: 2, values: new Float32Array(6) }, { seed: 0 }))).toEqual([-1, 0, 0, 0, 1, 0]);
+    expect(Array.from(await projectRows({ rows: 3, columns: 2, values: new Float32Array(6) }, { seed: 0 }))).toEqual([
+      -1, 0, 0, 0, 1, 0,
+    ]);
     expect(Array.from(normalisePoints([]))).toEqual([]);
     const controller = new AbortController();
     controller.abort();

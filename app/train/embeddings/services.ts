@@ -7,15 +7,46 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { StudioError, type EmbeddedImage, type EmbeddingKey, type EmbeddingStatus, type StudioImpl, type SuspectImage } from '../../contract';
+import {
+  StudioError,
+  type EmbeddedImage,
+  type EmbeddingKey,
+  type EmbeddingStatus,
+  type StudioImpl,
+  type SuspectImage,
+} from '../../contract';
 import type { StudioEvents } from '../../rpc';
 import type { Workspace } from '../../workspace';
 import { computeEmbeddings, preferNativeBackend } from './compute';
-import { embeddingTarget, readEmbeddings, storedStatus, writeEmbeddings, type EmbeddableImage } from './embedding-store';
+import {
+  embeddingTarget,
+  readEmbeddings,
+  storedStatus,
+  writeEmbeddings,
+  type EmbeddableImage,
+} from './embedding-store';
 import { exportEmbeddings } from './export-files';
 import { mapColourings } from './map-colourings';
-import { defaultMapWorkerPath, encodePoints, mapFile, readStoredMap, runProjection, writeStoredMap, type StoredMap } from './map-projection';
-import { DEFAULT_SUSPECTS, findSuspects, medianNearestDistance, nearestRows, unitRows, WEAK_AGREEMENT, type SuspectRow, type SuspectSearch, type UnitRows } from './neighbours';
+import {
+  defaultMapWorkerPath,
+  encodePoints,
+  mapFile,
+  readStoredMap,
+  runProjection,
+  writeStoredMap,
+  type StoredMap,
+} from './map-projection';
+import {
+  DEFAULT_SUSPECTS,
+  findSuspects,
+  medianNearestDistance,
+  nearestRows,
+  unitRows,
+  WEAK_AGREEMENT,
+  type SuspectRow,
+  type SuspectSearch,
+  type UnitRows,
+} from './neighbours';
 
 type EmbeddingServices = Pick<StudioImpl, 'embeddings'>;
 
@@ -34,12 +65,22 @@ function percent(value: number): string {
 function suspectImage(row: SuspectRow, image: EmbeddableImage, classes: string[], k: number): SuspectImage {
   const own = image.label ?? '';
   const suggested = row.suggested === null ? null : classes[row.suggested]!;
-  const why = row.kind === 'label'
-    ? `${percent(row.disagreement)} of its ${k} nearest labelled images are not “${own}”, and the ` + `“${suggested}” centroid is nearer (${row.otherDistance.toFixed(3)}) ` + `than its own class's (${row.classDistance.toFixed(3)})`
-    : `distance ${row.classDistance.toFixed(3)} to the “${own}” centroid, where the ` + `class's median is ${row.classMedian.toFixed(3)} (robust z ${row.robustZ.toFixed(1)})`;
+  const why =
+    row.kind === 'label'
+      ? `${percent(row.disagreement)} of its ${k} nearest labelled images are not “${own}”, and the ` +
+        `“${suggested}” centroid is nearer (${row.otherDistance.toFixed(3)}) ` +
+        `than its own class's (${row.classDistance.toFixed(3)})`
+      : `distance ${row.classDistance.toFixed(3)} to the “${own}” centroid, where the ` +
+        `class's median is ${row.classMedian.toFixed(3)} (robust z ${row.robustZ.toFixed(1)})`;
   return {
-    ...shown(image), kind: row.kind, suggestedLabel: suggested, disagreement: row.disagreement, classDistance: row.classDistance,
-    robustZ: row.robustZ, score: row.score, why,
+    ...shown(image),
+    kind: row.kind,
+    suggestedLabel: suggested,
+    disagreement: row.disagreement,
+    classDistance: row.classDistance,
+    robustZ: row.robustZ,
+    score: row.score,
+    why,
   };
 }
 
@@ -57,7 +98,13 @@ export function embeddingServices(
   // Projections under way, by file: a second request for the same map waits for the first.
   const projecting = new Map<string, Promise<StoredMap>>();
   // Unit rows of the last set read, by fingerprint: neighbour queries come one image at a time.
-  let cached: { fingerprint: string; unit: UnitRows; rowOf: Map<number, number>; medianNearest: number | null; suspects: Map<string, SuspectSearch> } | null = null;
+  let cached: {
+    fingerprint: string;
+    unit: UnitRows;
+    rowOf: Map<number, number>;
+    medianNearest: number | null;
+    suspects: Map<string, SuspectSearch>;
+  } | null = null;
 
   const status = (target: ReturnType<typeof embeddingTarget>): EmbeddingStatus => {
     const job = jobs.get(keyName(target.projectId, target.key));
@@ -99,8 +146,14 @@ export function embeddingServices(
       running = runProjection(stored.matrix, seed, mapWorkerPath, controller.signal, progress)
         .then(async (points) => {
           const map: StoredMap = {
-            format: 'mae-studio-embedding-map', version: 1, fingerprint: stored.meta.fingerprint, seed, imageIds: stored.meta.imageIds,
-            coordinates: encodePoints(points), seconds: (performance.now() - started) / 1000, createdAt: new Date().toISOString(),
+            format: 'mae-studio-embedding-map',
+            version: 1,
+            fingerprint: stored.meta.fingerprint,
+            seed,
+            imageIds: stored.meta.imageIds,
+            coordinates: encodePoints(points),
+            seconds: (performance.now() - started) / 1000,
+            createdAt: new Date().toISOString(),
           };
           await writeStoredMap(file, map);
           return map;
@@ -111,13 +164,22 @@ export function embeddingServices(
             return map;
           },
           (error: unknown) => {
-            events.emit('embeddingMapProgress', { ...key, phase: 'finished', done: 0, total: 0, error: error instanceof Error ? error.message : String(error) });
+            events.emit('embeddingMapProgress', {
+              ...key,
+              phase: 'finished',
+              done: 0,
+              total: 0,
+              error: error instanceof Error ? error.message : String(error),
+            });
             throw error;
           },
         )
         .finally(() => projecting.delete(file));
       projecting.set(file, running);
-      track(running.catch(() => {}), () => controller.abort());
+      track(
+        running.catch(() => {}),
+        () => controller.abort(),
+      );
     }
     return running;
   };
@@ -134,7 +196,14 @@ export function embeddingServices(
         const progress = { done: 0, total: target.images.length };
         jobs.set(name, progress);
         const emit = (phase: 'started' | 'batch' | 'finished', error?: string) =>
-          events.emit('embeddingProgress', { ...target.key, projectId: target.projectId, phase, done: progress.done, total: progress.total, ...(error && { error }) });
+          events.emit('embeddingProgress', {
+            ...target.key,
+            projectId: target.projectId,
+            phase,
+            done: progress.done,
+            total: progress.total,
+            ...(error && { error }),
+          });
         const controller = new AbortController();
         const job = computeEmbeddings(workspace, target, {
           signal: controller.signal,
@@ -161,15 +230,30 @@ export function embeddingServices(
       },
       export: async (request, dir) => {
         const stored = readEmbeddings(workspaceOf(), request);
-        const target = dir ?? path.join(workspaceOf().projectDir(stored.target.projectId), 'exports', `embeddings-run-${stored.meta.runId}-block-${stored.meta.block}-${stored.meta.pooling}`);
+        const target =
+          dir ??
+          path.join(
+            workspaceOf().projectDir(stored.target.projectId),
+            'exports',
+            `embeddings-run-${stored.meta.runId}-block-${stored.meta.block}-${stored.meta.pooling}`,
+          );
         return exportEmbeddings(stored, stored.target.images, freshFolder(target, dir !== undefined));
       },
       similar: async (imageId, request, { k }) => {
         const set = current(request);
         const row = set.rowOf.get(imageId);
         const images = new Map(set.target.images.map((image) => [image.id, image]));
-        if (!images.has(imageId)) throw new StudioError('NOT_FOUND', `image ${imageId} is not among the project's embedded images`, { imageId });
-        if (row === undefined) throw new StudioError('NOT_FOUND', `image ${imageId} could not be ` + `embedded: ${set.meta.skipped.find((s) => s.imageId === imageId)?.reason ?? 'no reason recorded'}`, { imageId });
+        if (!images.has(imageId))
+          throw new StudioError('NOT_FOUND', `image ${imageId} is not among the project's embedded images`, {
+            imageId,
+          });
+        if (row === undefined)
+          throw new StudioError(
+            'NOT_FOUND',
+            `image ${imageId} could not be ` +
+              `embedded: ${set.meta.skipped.find((s) => s.imageId === imageId)?.reason ?? 'no reason recorded'}`,
+            { imageId },
+          );
         // every row's nearest neighbour: the backend's matMul
         if (set.medianNearest === null) await preferNativeBackend();
         set.medianNearest ??= medianNearestDistance(set.unit);
@@ -177,7 +261,9 @@ export function embeddingServices(
         const threshold = set.medianNearest * DEFAULT_SUSPECTS.nearDuplicateFraction;
         const self = images.get(imageId)!;
         return {
-          ...set.target.key, imageId, nearDuplicateBelow: threshold,
+          ...set.target.key,
+          imageId,
+          nearDuplicateBelow: threshold,
           neighbours: nearestRows(set.unit, row, k).map(({ row: other, distance }) => {
             const image = images.get(set.meta.imageIds[other]!)!;
             return { ...shown(image), distance, nearDuplicate: distance < threshold && image.path !== self.path };
@@ -188,7 +274,11 @@ export function embeddingServices(
         const set = current(request);
         const images = new Map(set.target.images.map((image) => [image.id, image]));
         const rowImages = set.meta.imageIds.map((id) => images.get(id)!);
-        const classes = [...new Set(rowImages.map((image) => image.label).filter((label): label is string => label !== null && label !== ''))].sort();
+        const classes = [
+          ...new Set(
+            rowImages.map((image) => image.label).filter((label): label is string => label !== null && label !== ''),
+          ),
+        ].sort();
         const index = new Map(classes.map((label, i) => [label, i]));
         const labels = rowImages.map((image) => (image.label ? index.get(image.label)! : -1));
         // Labels change without changing the embeddings: the cache is keyed by them too.
@@ -201,16 +291,24 @@ export function embeddingServices(
           set.suspects.set(cacheKey, found);
         }
         const name = (row: SuspectRow) => suspectImage(row, rowImages[row.row]!, classes, found.k);
-        const warnings = found.agreement !== null && found.agreement < WEAK_AGREEMENT
-          ? [`Only ${percent(found.agreement)} of the labelled images have neighbours that mostly share ` +
-              'their label: this embedding mixes your classes, so many listed images show where the model ' +
-              'is confused rather than wrong labels. A longer-trained run, another block, or a fine-tuned run ' +
-              'separates them better.']
-          : [];
+        const warnings =
+          found.agreement !== null && found.agreement < WEAK_AGREEMENT
+            ? [
+                `Only ${percent(found.agreement)} of the labelled images have neighbours that mostly share ` +
+                  'their label: this embedding mixes your classes, so many listed images show where the model ' +
+                  'is confused rather than wrong labels. A longer-trained run, another block, or a fine-tuned run ' +
+                  'separates them better.',
+              ]
+            : [];
         return {
-          ...set.target.key, k: found.k, images: found.judged, agreement: found.agreement, warnings,
+          ...set.target.key,
+          k: found.k,
+          images: found.judged,
+          agreement: found.agreement,
+          warnings,
           found: { labelErrors: found.labelErrors.length, outliers: found.outliers.length },
-          labelErrors: found.labelErrors.slice(0, limit).map(name), outliers: found.outliers.slice(0, limit).map(name),
+          labelErrors: found.labelErrors.slice(0, limit).map(name),
+          outliers: found.outliers.slice(0, limit).map(name),
         };
       },
       map: async (request, { seed }) => {
@@ -220,12 +318,23 @@ export function embeddingServices(
         const attributes = workspaceOf().curation.mapAttributes(stored.target.projectId);
         const points = map.imageIds.map((id) => ({ image: images.get(id)!, more: attributes.get(id) }));
         return {
-          ...stored.target.key, projectId: stored.target.projectId, seed, imageIds: map.imageIds, coordinates: map.coordinates, seconds: map.seconds,
+          ...stored.target.key,
+          projectId: stored.target.projectId,
+          seed,
+          imageIds: map.imageIds,
+          coordinates: map.coordinates,
+          seconds: map.seconds,
           paths: points.map(({ image }) => image.path),
           hasThumbnail: points.map(({ image }) => image.hasThumbnail),
-          colourings: mapColourings(points.map(({ image, more }) => ({
-            label: image.label, format: image.format, split: more?.split ?? null, excluded: more?.excluded ?? false, stats: more?.stats ?? null,
-          }))),
+          colourings: mapColourings(
+            points.map(({ image, more }) => ({
+              label: image.label,
+              format: image.format,
+              split: more?.split ?? null,
+              excluded: more?.excluded ?? false,
+              stats: more?.stats ?? null,
+            })),
+          ),
         };
       },
     },

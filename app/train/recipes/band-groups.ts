@@ -53,18 +53,32 @@ function plan(groups: number[][], names: readonly (string | null)[], source: str
 export function presetBandGroups(names: readonly (string | null)[]): BandGroupPlan {
   const channels = names.length;
   const named = names.map(sentinel2Band);
-  const byName = SENTINEL2_GROUPS.map((group) => group.map((band) => named.indexOf(band)).filter((channel) => channel >= 0)).filter((group) => group.length > 0);
+  const byName = SENTINEL2_GROUPS.map((group) =>
+    group.map((band) => named.indexOf(band)).filter((channel) => channel >= 0),
+  ).filter((group) => group.length > 0);
   if (byName.flat().length >= 4) return plan(byName, names, 'Sentinel-2 groups of SatMAE, found by band name');
   const order = names.every((name) => name === null) ? SENTINEL2_ORDERS[channels] : undefined;
   if (order) {
     const groups = SENTINEL2_GROUPS.map((group) => group.map((band) => order.indexOf(band)));
-    return plan(groups, order, `Sentinel-2 groups of SatMAE, assuming the ${channels}-band Sentinel-2 order (the files name no bands)`);
+    return plan(
+      groups,
+      order,
+      `Sentinel-2 groups of SatMAE, assuming the ${channels}-band Sentinel-2 order (the files name no bands)`,
+    );
   }
   if (channels >= 4 && channels <= 11) {
     const rest = Array.from({ length: channels - 4 }, (_, k) => 4 + k);
-    return plan([[0, 1, 2], [3], ...(rest.length > 0 ? [rest] : [])], names, 'visible (bands 1–3), NIR (band 4) and the rest (SWIR and beyond)');
+    return plan(
+      [[0, 1, 2], [3], ...(rest.length > 0 ? [rest] : [])],
+      names,
+      'visible (bands 1–3), NIR (band 4) and the rest (SWIR and beyond)',
+    );
   }
-  return plan(Array.from({ length: channels }, (_, channel) => [channel]), names, 'one group per band');
+  return plan(
+    Array.from({ length: channels }, (_, channel) => [channel]),
+    names,
+    'one group per band',
+  );
 }
 
 /**
@@ -72,21 +86,30 @@ export function presetBandGroups(names: readonly (string | null)[]): BandGroupPl
  * Sentinel-2 names like "B8A") → model channels. Throws `pretrain.bandGroups…` naming the
  * group and the value: unknown name, index out of range, a band twice, an empty group.
  */
-export function resolveBandGroups(input: readonly (readonly (number | string)[])[], names: readonly (string | null)[]): BandGroupPlan {
+export function resolveBandGroups(
+  input: readonly (readonly (number | string)[])[],
+  names: readonly (string | null)[],
+): BandGroupPlan {
   const channels = names.length;
   // unnamed: "B8" by the assumed order, as the preset shows it
   const order = names.every((name) => name === null) ? SENTINEL2_ORDERS[channels] : undefined;
-  if (!Array.isArray(input) || input.length === 0) throw new Error(`pretrain.bandGroups must list at least one group of bands, got ${JSON.stringify(input)}`);
+  if (!Array.isArray(input) || input.length === 0)
+    throw new Error(`pretrain.bandGroups must list at least one group of bands, got ${JSON.stringify(input)}`);
   const seen = new Map<number, number>();
   const groups = input.map((group, g) => {
-    if (!Array.isArray(group) || group.length === 0) throw new Error(`pretrain.bandGroups[${g}] must name at least one band, got ${JSON.stringify(group)}`);
+    if (!Array.isArray(group) || group.length === 0)
+      throw new Error(`pretrain.bandGroups[${g}] must name at least one band, got ${JSON.stringify(group)}`);
     return group.map((band) => {
       const channel = typeof band === 'number' ? band : channelByName(band, names, order);
       if (!Number.isInteger(channel) || channel < 0 || channel >= channels) {
-        const known = order ? `${order.join(', ')} in the Sentinel-2 order assumed, or band 1..${channels}` : names.map((name, k) => bandLabel(names, k) + (name === null ? '' : ` (${k})`)).join(', ');
-        throw new Error(typeof band === 'number'
-          ? `pretrain.bandGroups[${g}] must hold band indices 0..${channels - 1}, got ${band}`
-          : `pretrain.bandGroups[${g}] names no band of these images: ${JSON.stringify(band)} (bands: ${known})`);
+        const known = order
+          ? `${order.join(', ')} in the Sentinel-2 order assumed, or band 1..${channels}`
+          : names.map((name, k) => bandLabel(names, k) + (name === null ? '' : ` (${k})`)).join(', ');
+        throw new Error(
+          typeof band === 'number'
+            ? `pretrain.bandGroups[${g}] must hold band indices 0..${channels - 1}, got ${band}`
+            : `pretrain.bandGroups[${g}] names no band of these images: ${JSON.stringify(band)} (bands: ${known})`,
+        );
       }
       if (seen.has(channel)) {
         throw new Error(

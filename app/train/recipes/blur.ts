@@ -11,7 +11,8 @@
 
 /** The 1-D Gaussian weights for `sigma` (pixels), centre in the middle. */
 export function gaussianKernel(sigma: number): Float64Array {
-  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`blur sigma must be a positive number of pixels, got ${sigma}`);
+  if (!(sigma > 0) || !Number.isFinite(sigma))
+    throw new Error(`blur sigma must be a positive number of pixels, got ${sigma}`);
   const radius = Math.floor(4 * sigma + 0.5);
   const weights = new Float64Array(2 * radius + 1);
   let sum = 0;
@@ -36,10 +37,16 @@ function reflect(i: number, n: number): number {
  * Planar images [B, C, H, W] blurred per channel by a Gaussian of `sigma` pixels; returns a new
  * array (the input is the sharp target and stays as it is).
  */
-export function gaussianBlur(images: Float32Array, shape: { batchSize: number; channels: number; height: number; width: number }, sigma: number): Float32Array {
+export function gaussianBlur(
+  images: Float32Array,
+  shape: { batchSize: number; channels: number; height: number; width: number },
+  sigma: number,
+): Float32Array {
   const { batchSize, channels, height, width } = shape;
   if (images.length !== batchSize * channels * height * width) {
-    throw new Error(`gaussianBlur: ${images.length} values do not make [${batchSize}, ${channels}, ${height}, ${width}]`);
+    throw new Error(
+      `gaussianBlur: ${images.length} values do not make [${batchSize}, ${channels}, ${height}, ${width}]`,
+    );
   }
   const kernel = gaussianKernel(sigma);
   const radius = (kernel.length - 1) / 2;
@@ -50,7 +57,8 @@ export function gaussianBlur(images: Float32Array, shape: { batchSize: number; c
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         let sum = 0;
-        for (let t = -radius; t <= radius; t++) sum += kernel[t + radius]! * images[offset + y * width + reflect(x + t, width)]!;
+        for (let t = -radius; t <= radius; t++)
+          sum += kernel[t + radius]! * images[offset + y * width + reflect(x + t, width)]!;
         rows[y * width + x] = sum;
       }
     }

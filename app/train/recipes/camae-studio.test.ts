@@ -16,7 +16,16 @@ let dir: string;
 let studio: Studio;
 let projectId: number;
 const STAINS = ['DNA', 'ER', 'RNA', 'AGP', 'Mito'];
-const TINY = { imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 4, seed: 3, backend: 'cpu' } as const;
+const TINY = {
+  imgSize: 32,
+  patchSize: 8,
+  depth: 1,
+  decoder: '32x1',
+  batchSize: 4,
+  steps: 4,
+  seed: 3,
+  backend: 'cpu',
+} as const;
 
 /** A 32×32 5-channel uint16 field of view: round "nuclei" bright in one stain, texture in the others. */
 function fieldOfView(seed: number): Uint8Array {
@@ -25,7 +34,10 @@ function fieldOfView(seed: number): Uint8Array {
     for (let x = 0; x < 32; x++) {
       const nucleus = (x - 8 - seed) ** 2 + (y - 16) ** 2 < 30 ? 1 : 0;
       for (let stain = 0; stain < 5; stain++) {
-        values[(y * 32 + x) * 5 + stain] = 200 + 100 * stain + (stain === 0 ? 3000 * nucleus : Math.round(400 * (1 + Math.sin((x * (stain + 1) + y * seed) / 5))));
+        values[(y * 32 + x) * 5 + stain] =
+          200 +
+          100 * stain +
+          (stain === 0 ? 3000 * nucleus : Math.round(400 * (1 + Math.sin((x * (stain + 1) + y * seed) / 5))));
       }
     }
   }
@@ -35,7 +47,8 @@ function fieldOfView(seed: number): Uint8Array {
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-camae-'));
   for (const label of ['control', 'treated']) fs.mkdirSync(path.join(dir, 'plate', label), { recursive: true });
-  for (let i = 0; i < 12; i++) fs.writeFileSync(path.join(dir, 'plate', i % 2 === 0 ? 'control' : 'treated', `well-${i}.tif`), fieldOfView(i));
+  for (let i = 0; i < 12; i++)
+    fs.writeFileSync(path.join(dir, 'plate', i % 2 === 0 ? 'control' : 'treated', `well-${i}.tif`), fieldOfView(i));
   studio = new Studio(path.join(dir, 'ws'));
   projectId = studio.workspace.projects.create('Plate', 'microscopy').id;
   await studio.runImport('test', projectId, [path.join(dir, 'plate')]);
@@ -50,44 +63,85 @@ describe('CA-MAE in the studio', () => {
     const defaults = await studio.services.training.defaults(projectId);
     expect(defaults.recipe.domainRecipe).toBe('camae');
     const choice = defaults.domainRecipes.find((option) => option.suggested)!;
-    expect(choice.why).toMatch(/^These 5-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own/);
+    expect(choice.why).toMatch(
+      /^These 5-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own/,
+    );
 
     // Weights made for one token per patch cannot start a channel-token model: said on the field.
     const tiff = path.join(dir, 'plate', 'control', 'well-0.tif');
     const withInit = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'camae', init: tiff });
-    expect(withInit.errors).toEqual([{ field: 'init', message: expect.stringMatching(/^Weights file: a CA-MAE run cannot start from it: weights files \(timm, models_mae\.py\) embed all/) }]);
+    expect(withInit.errors).toEqual([
+      {
+        field: 'init',
+        message: expect.stringMatching(
+          /^Weights file: a CA-MAE run cannot start from it: weights files \(timm, models_mae\.py\) embed all/,
+        ),
+      },
+    ]);
 
     // The mask preview draws CA-MAE's masks: its own masking over 5 × 16 tokens, each channel apart.
     const image = studio.workspace.images.usable(projectId, 'path')[0]!;
-    const preview = await studio.services.training.previewMask({ imageId: image.id, strategy: 'random', maskRatio: 0.75, patchSize: 8, imgSize: 32, seed: 2, channels: 5 });
+    const preview = await studio.services.training.previewMask({
+      imageId: image.id,
+      strategy: 'random',
+      maskRatio: 0.75,
+      patchSize: 8,
+      imgSize: 32,
+      seed: 2,
+      channels: 5,
+    });
     expect(preview.channelMasks!.map((mask) => mask.length)).toEqual([16, 16, 16, 16, 16]);
     expect(preview.channelMasks!.flat().reduce((a, b) => a + b, 0)).toBe(60);
     expect(preview.mask).toHaveLength(16); // the plain per-patch mask is still there
-    const blocks = await studio.services.training.previewMask({ imageId: image.id, strategy: 'block', maskRatio: 0.75, patchSize: 8, imgSize: 32, seed: 2, channels: 5 });
+    const blocks = await studio.services.training.previewMask({
+      imageId: image.id,
+      strategy: 'block',
+      maskRatio: 0.75,
+      patchSize: 8,
+      imgSize: 32,
+      seed: 2,
+      channels: 5,
+    });
     expect(blocks.channelMasks!.map((mask) => mask.reduce((a, b) => a + b, 0))).toEqual([12, 12, 12, 12, 12]);
 
     const run = await studio.services.training.start(projectId, { ...TINY, domainRecipe: 'camae' });
-    await expect.poll(() => studio.workspace.runs.get(run.id).status, { timeout: 90_000, interval: 100 }).toMatch(/completed|failed/);
+    await expect
+      .poll(() => studio.workspace.runs.get(run.id).status, { timeout: 90_000, interval: 100 })
+      .toMatch(/completed|failed/);
     const done = await studio.services.runs.get(run.id);
     expect(done.status).toBe('completed');
     expect(Number.isFinite(done.finalTrainLoss)).toBe(true);
     expect(Number.isFinite(done.finalValLoss)).toBe(true);
-    expect(done.recipe!.domainRecipe).toMatchObject({ name: 'camae', label: 'CA-MAE', reconstructs: true, citation: expect.stringMatching(/^Kraus et al\. 2024/) });
-    expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), run.id)).length).toBeGreaterThan(0);
+    expect(done.recipe!.domainRecipe).toMatchObject({
+      name: 'camae',
+      label: 'CA-MAE',
+      reconstructs: true,
+      citation: expect.stringMatching(/^Kraus et al\. 2024/),
+    });
+    expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), run.id)).length).toBeGreaterThan(
+      0,
+    );
 
     // A linear probe and a short fine-tune read the encoder with every channel token, pooled.
     const { runId: probeId } = await studio.services.evaluation.probe(run.id, { method: 'linear', pooling: 'mean' });
     const { runId: finetuneId } = await studio.services.evaluation.finetune(run.id, { steps: 2, batchSize: 4 });
     for (const id of [probeId, finetuneId]) {
-      await expect.poll(() => studio.workspace.runs.get(id).status, { timeout: 90_000, interval: 100 }).toMatch(/completed|failed/);
+      await expect
+        .poll(() => studio.workspace.runs.get(id).status, { timeout: 90_000, interval: 100 })
+        .toMatch(/completed|failed/);
       expect(studio.workspace.runs.get(id).status, studio.workspace.runs.get(id).error ?? '').toBe('completed');
     }
 
     const card = (await studio.services.exports.preview(run.id, 'safetensors')).modelCard;
-    expect(card).toContain('An encoder pretrained on the data below with CA-MAE ' + '(Kraus et al. 2024), a Masked Autoencoder (He et al. 2021) recipe.');
+    expect(card).toContain(
+      'An encoder pretrained on the data below with CA-MAE ' +
+        '(Kraus et al. 2024), a Masked Autoencoder (He et al. 2021) recipe.',
+    );
     expect(card).toContain('loss on per-patch normalised pixels of each self-standardised channel');
     for (const format of ['safetensors', 'onnx', 'tfjs'] as const) {
-      await expect(studio.services.exports.create(run.id, format, path.join(dir, `export-${format}`))).rejects.toThrow(`run ${run.id} uses CA-MAE channel-agnostic tokens`);
+      await expect(studio.services.exports.create(run.id, format, path.join(dir, `export-${format}`))).rejects.toThrow(
+        `run ${run.id} uses CA-MAE channel-agnostic tokens`,
+      );
       expect(fs.existsSync(path.join(dir, `export-${format}`))).toBe(false);
     }
   }, 180_000);

@@ -17,7 +17,19 @@ beforeAll(useCpuBackend);
 
 /** 16×16 images, 8×8 patches, 5 channels (20 channel tokens): a few ms per step on the cpu backend. */
 const CELL_PAINTING: Partial<TrainConfig> = {
-  model: { imgSize: 16, patchSize: 8, inChans: 5, embedDim: 32, depth: 1, numHeads: 2, decoderEmbedDim: 32, decoderDepth: 1, decoderNumHeads: 2, mlpRatio: 4, normPixLoss: true },
+  model: {
+    imgSize: 16,
+    patchSize: 8,
+    inChans: 5,
+    embedDim: 32,
+    depth: 1,
+    numHeads: 2,
+    decoderEmbedDim: 32,
+    decoderDepth: 1,
+    decoderNumHeads: 2,
+    mlpRatio: 4,
+    normPixLoss: true,
+  },
   batchSize: 8,
   totalSteps: 30,
   warmupSteps: 4,
@@ -33,15 +45,22 @@ describe('CA-MAE recipe', () => {
     const config = validateTrainConfig(CELL_PAINTING);
     expect(config.model.channelAgnostic).toBe(true);
     expect(config.model.fourierLossWeight).toBe(0.01);
-    expect(validateTrainConfig({ ...CELL_PAINTING, domainRecipe: { name: 'camae', fourierLossWeight: 0 } }).model.fourierLossWeight).toBeUndefined();
-    expect(() => validateTrainConfig({ ...CELL_PAINTING, domainRecipe: { name: 'camae', fourierLossWeight: -1 } })).toThrow('train.fourierLossWeight must be between 0 and 1, got -1');
+    expect(
+      validateTrainConfig({ ...CELL_PAINTING, domainRecipe: { name: 'camae', fourierLossWeight: 0 } }).model
+        .fourierLossWeight,
+    ).toBeUndefined();
+    expect(() =>
+      validateTrainConfig({ ...CELL_PAINTING, domainRecipe: { name: 'camae', fourierLossWeight: -1 } }),
+    ).toThrow('train.fourierLossWeight must be between 0 and 1, got -1');
     const summary = domainRecipeSummary(config.domainRecipe);
     expect(summary).toMatchObject({ name: 'camae', label: 'CA-MAE', reconstructs: true });
     expect(summary.citation).toContain('Kraus et al. 2024');
     expect(summary.details).toContain('plus 0.01 × the L1 distance of their Fourier magnitudes');
     // Five times the tokens of the plain MAE: the memory estimate says so.
     const plain = validateTrainConfig({ ...CELL_PAINTING, domainRecipe: undefined });
-    expect(estimateTrainingMemory(config).activationBytes).toBeGreaterThan(4 * estimateTrainingMemory(plain).activationBytes);
+    expect(estimateTrainingMemory(config).activationBytes).toBeGreaterThan(
+      4 * estimateTrainingMemory(plain).activationBytes,
+    );
   });
 
   it('loss falls over 30 steps on 5-channel images, no tensor leaks; then embeds 3 and 6 channels', async () => {
@@ -52,7 +71,8 @@ describe('CA-MAE recipe', () => {
     await trainTo(trainer, CELL_PAINTING.totalSteps!, (step) => losses.push(step.loss));
     expect(tf.memory().numTensors).toBe(before);
     expect(losses.every(Number.isFinite)).toBe(true);
-    if (process.env.RECIPE_LOSSES) console.log('CA-MAE', mean(losses.slice(0, 5)).toFixed(4), '→', mean(losses.slice(-8)).toFixed(4));
+    if (process.env.RECIPE_LOSSES)
+      console.log('CA-MAE', mean(losses.slice(0, 5)).toFixed(4), '→', mean(losses.slice(-8)).toFixed(4));
     expect(mean(losses.slice(-8))).toBeLessThan(0.85 * mean(losses.slice(0, 5)));
     for (const channels of [3, 5, 6]) {
       const images = (syntheticSource({ imgSize: 16, channels }).next(Rng.fromSeed(channels), 4) as Batch).images;
@@ -68,8 +88,11 @@ describe('CA-MAE recipe', () => {
     trainer.dispose();
   });
 
-  it('reconstructs every channel where that channel was masked, and draws each channel\'s own mask', async () => {
-    const trainer = MaeTrainer.create({ ...CELL_PAINTING, batchSize: 2 }, syntheticSource({ imgSize: 16, channels: 5 }));
+  it("reconstructs every channel where that channel was masked, and draws each channel's own mask", async () => {
+    const trainer = MaeTrainer.create(
+      { ...CELL_PAINTING, batchSize: 2 },
+      syntheticSource({ imgSize: 16, channels: 5 }),
+    );
     const images = (syntheticSource({ imgSize: 16, channels: 5 }).next(Rng.fromSeed(3), 2) as Batch).images;
     const imgs = tf.tensor4d(images, [2, 5, 16, 16]);
     const masks = masksForModel(trainer.model.config, 'random', { batchSize: 2, maskRatio: 0.75 }, Rng.fromSeed(4));

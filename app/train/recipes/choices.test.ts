@@ -2,28 +2,42 @@ import { describe, expect, it } from 'vitest';
 import { domainRecipeChoices, planDomainRecipe } from './choices';
 import { findBands } from './indices';
 
-const suggested = (images: Parameters<typeof domainRecipeChoices>[0]) => domainRecipeChoices(images).find((choice) => choice.suggested)!;
+const suggested = (images: Parameters<typeof domainRecipeChoices>[0]) =>
+  domainRecipeChoices(images).find((choice) => choice.suggested)!;
 
 describe('domainRecipeChoices', () => {
   it('suggests FG-MAE on HOG for unnamed SAR bands, and says indices need named bands', () => {
     const choice = suggested({ domain: 'remote-sensing', channels: 2, bandNames: [null, null], modalities: [] });
     expect(choice.name).toBe('fgmae');
     expect(choice.options!.featureTargets).toEqual(['hog']);
-    expect(choice.why).toBe('For 2-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle and noise disturb ' + 'less than pixels (Wang et al.); spectral indices need bands ' + 'named red, nir, green or swir, and these files name none.');
+    expect(choice.why).toBe(
+      'For 2-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle and noise disturb ' +
+        'less than pixels (Wang et al.); spectral indices need bands ' +
+        'named red, nir, green or swir, and these files name none.',
+    );
   });
 
   it('suggests the deblurring MAE for grey ultrasound, and only offers it for other grey medical scans', () => {
     expect(suggested({ domain: 'medical', channels: 1, bandNames: [null], modalities: ['US'] }).name).toBe('deblur');
     // Ultrasound stored as RGB, as many scanners write it: still ultrasound.
-    expect(suggested({ domain: 'general', channels: 3, bandNames: [null, null, null], modalities: ['US', 'OT'] }).name).toBe('deblur');
+    expect(
+      suggested({ domain: 'general', channels: 3, bandNames: [null, null, null], modalities: ['US', 'OT'] }).name,
+    ).toBe('deblur');
     const ct = domainRecipeChoices({ domain: 'medical', channels: 1, bandNames: [null], modalities: ['CT'] });
     expect(ct.find((choice) => choice.suggested)!.name).toBe('mae');
     expect(ct.find((choice) => choice.name === 'deblur')!.why).toMatch(/not marked as ultrasound\.$/);
   });
 
-  it('keeps the paper\'s MAE for RGB photographs and 3-channel microscopy', () => {
-    expect(suggested({ domain: 'general', channels: 3, bandNames: [null, null, null], modalities: [] }).name).toBe('mae');
-    const rgbMicroscopy = domainRecipeChoices({ domain: 'microscopy', channels: 3, bandNames: [null, null, null], modalities: [] });
+  it("keeps the paper's MAE for RGB photographs and 3-channel microscopy", () => {
+    expect(suggested({ domain: 'general', channels: 3, bandNames: [null, null, null], modalities: [] }).name).toBe(
+      'mae',
+    );
+    const rgbMicroscopy = domainRecipeChoices({
+      domain: 'microscopy',
+      channels: 3,
+      bandNames: [null, null, null],
+      modalities: [],
+    });
     expect(rgbMicroscopy.find((choice) => choice.suggested)!.name).toBe('mae');
     expect(rgbMicroscopy.find((choice) => choice.name === 'camae')!.why).toBe(
       'Made for multi-stain fluorescence microscopy (4 channels or more, like 5-channel Cell Painting); ' +
@@ -32,19 +46,32 @@ describe('domainRecipeChoices', () => {
   });
 
   it('suggests CA-MAE for 4-or-more-channel microscopy (Cell Painting), in one sentence citing Kraus et al.', () => {
-    const choice = suggested({ domain: 'microscopy', channels: 5, bandNames: ['DAPI', 'GFP', 'RFP', 'Cy5', 'BF'], modalities: [] });
+    const choice = suggested({
+      domain: 'microscopy',
+      channels: 5,
+      bandNames: ['DAPI', 'GFP', 'RFP', 'Cy5', 'BF'],
+      modalities: [],
+    });
     expect(choice.name).toBe('camae');
     expect(choice.label).toBe('CA-MAE');
-    expect(choice.citation).toMatch(/^Kraus et al\. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular Biology"/);
+    expect(choice.citation).toMatch(
+      /^Kraus et al\. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular Biology"/,
+    );
     expect(choice.why).toBe(
       'These 5-channel microscopy images have one stain per channel: CA-MAE tokenises each channel on its own ' +
         '(Kraus et al.), so the encoder learns each stain and later embeds plates with 3 or 6 channels too.',
     );
     expect(choice.why.split('. ').length).toBe(1);
-    expect(suggested({ domain: 'microscopy', channels: 4, bandNames: [null, null, null, null], modalities: [] }).name).toBe('camae');
+    expect(
+      suggested({ domain: 'microscopy', channels: 4, bandNames: [null, null, null, null], modalities: [] }).name,
+    ).toBe('camae');
     // Multispectral remote sensing stays with FG-MAE however many bands it has.
-    expect(suggested({ domain: 'remote-sensing', channels: 6, bandNames: Array(6).fill(null), modalities: [] }).name).toBe('fgmae');
-    expect(planDomainRecipe({ domainRecipe: 'camae' }, [null, null, null, null, null], { scale: [], shift: [] })).toEqual({ name: 'camae', fourierLossWeight: 0.01 });
+    expect(
+      suggested({ domain: 'remote-sensing', channels: 6, bandNames: Array(6).fill(null), modalities: [] }).name,
+    ).toBe('fgmae');
+    expect(
+      planDomainRecipe({ domainRecipe: 'camae' }, [null, null, null, null, null], { scale: [], shift: [] }),
+    ).toEqual({ name: 'camae', fourierLossWeight: 0.01 });
   });
 });
 
@@ -61,8 +88,14 @@ describe('band names', () => {
   });
 
   it('names every index whose bands are missing', () => {
-    expect(() => planDomainRecipe({ domainRecipe: 'fgmae', featureTargets: ['ndvi', 'ndbi'] }, ['red', null], { scale: [1, 1], shift: [0, 0] })).toThrow(
-      'pretrain.featureTargets: NDVI needs bands named nir and red ' + 'in the channel plan; missing: nir (the bands are named "red"); ' +
+    expect(() =>
+      planDomainRecipe({ domainRecipe: 'fgmae', featureTargets: ['ndvi', 'ndbi'] }, ['red', null], {
+        scale: [1, 1],
+        shift: [0, 0],
+      }),
+    ).toThrow(
+      'pretrain.featureTargets: NDVI needs bands named nir and red ' +
+        'in the channel plan; missing: nir (the bands are named "red"); ' +
         'NDBI needs bands named swir and nir in the channel plan; missing: swir, nir (the bands are named "red")',
     );
   });

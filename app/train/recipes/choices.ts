@@ -30,22 +30,39 @@ export interface Unscale {
  * The run's recipe from the user's choice; throws `pretrain.featureTargets: …` naming the
  * missing bands (the dialog shows it under Feature targets).
  */
-export function planDomainRecipe(options: Pick<Recipe, 'domainRecipe' | 'blurSigma' | 'featureTargets' | 'bandGroups' | 'spatialMask'>, bandNames: (string | null)[], unscale: Unscale): DomainRecipeConfig | undefined {
+export function planDomainRecipe(
+  options: Pick<Recipe, 'domainRecipe' | 'blurSigma' | 'featureTargets' | 'bandGroups' | 'spatialMask'>,
+  bandNames: (string | null)[],
+  unscale: Unscale,
+): DomainRecipeConfig | undefined {
   switch (options.domainRecipe ?? 'mae') {
-    case 'mae': return undefined;
-    case 'deblur': return { name: 'deblur', blurSigma: options.blurSigma ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma };
-    case 'camae': return { name: 'camae', fourierLossWeight: DEFAULT_DOMAIN_RECIPE_OPTIONS.fourierLossWeight };
+    case 'mae':
+      return undefined;
+    case 'deblur':
+      return { name: 'deblur', blurSigma: options.blurSigma ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma };
+    case 'camae':
+      return { name: 'camae', fourierLossWeight: DEFAULT_DOMAIN_RECIPE_OPTIONS.fourierLossWeight };
     case 'fgmae': {
       const targets = orderTargets(options.featureTargets ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.featureTargets);
       const bands = findBands(bandNames);
-      const problems = targets.filter(isSpectralIndex).map((index) => missingBandsFor(index, bands, bandNames)).filter((problem) => problem !== null);
+      const problems = targets
+        .filter(isSpectralIndex)
+        .map((index) => missingBandsFor(index, bands, bandNames))
+        .filter((problem) => problem !== null);
       if (problems.length > 0) throw new Error(`pretrain.featureTargets: ${problems.join('; ')}`);
       if (!targets.some(isSpectralIndex)) return { name: 'fgmae', targets };
       return { name: 'fgmae', targets, bands, unscale };
     }
     case 'satmae': {
-      const groups = options.bandGroups ? resolveBandGroups(options.bandGroups, bandNames) : presetBandGroups(bandNames);
-      return { name: 'satmae', groups: groups.groups, groupNames: groups.names, spatialMask: options.spatialMask ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.spatialMask };
+      const groups = options.bandGroups
+        ? resolveBandGroups(options.bandGroups, bandNames)
+        : presetBandGroups(bandNames);
+      return {
+        name: 'satmae',
+        groups: groups.groups,
+        groupNames: groups.names,
+        spatialMask: options.spatialMask ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.spatialMask,
+      };
     }
   }
 }
@@ -80,19 +97,29 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
       : 'Made for multispectral images with many bands: these images have ' +
         `${images.channels} channel${images.channels === 1 ? '' : 's'}, too few to group.`;
   const named = images.bandNames.filter((name) => name !== null).length;
-  const fgmaeWhy = indices.length > 0
-    ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ` + `${indices.map((index) => index.toUpperCase()).join(', ')} per patch, ` + `targets Wang et al. found better than raw pixels for multispectral images.`
-    : images.channels >= 2 && images.domain === 'remote-sensing'
-      ? `For ${images.channels}-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle ` + `and noise disturb less than pixels (Wang et al.); spectral indices need bands ` + `named red, nir, green or swir${named === 0 ? ', and these files name none' : ''}.`
-      : 'Made for multispectral and SAR images (HOG, and spectral indices from named bands); ' + 'this project is not marked remote sensing.';
+  const fgmaeWhy =
+    indices.length > 0
+      ? `These ${images.channels}-band images name their bands, so FG-MAE can regress HOG and ` +
+        `${indices.map((index) => index.toUpperCase()).join(', ')} per patch, ` +
+        `targets Wang et al. found better than raw pixels for multispectral images.`
+      : images.channels >= 2 && images.domain === 'remote-sensing'
+        ? `For ${images.channels}-band remote-sensing images (SAR included) FG-MAE regresses HOG, which speckle ` +
+          `and noise disturb less than pixels (Wang et al.); spectral indices need bands ` +
+          `named red, nir, green or swir${named === 0 ? ', and these files name none' : ''}.`
+        : 'Made for multispectral and SAR images (HOG, and spectral indices from named bands); ' +
+          'this project is not marked remote sensing.';
   const deblurWhy = ultrasound
-    ? 'These are ultrasound scans: Kang et al. found that having the encoder see a ' + 'blurred image and regress the sharp one helps on such noisy, low-SNR images.'
+    ? 'These are ultrasound scans: Kang et al. found that having the encoder see a ' +
+      'blurred image and regress the sharp one helps on such noisy, low-SNR images.'
     : images.channels === 1 && images.domain === 'medical'
-      ? 'Made for ultrasound and other low-SNR grey scans (Kang et al.): the encoder sees a ' + 'blurred image and regresses the sharp one; these scans are not marked as ultrasound.'
-      : 'Made for ultrasound and other low-SNR grey scans: the ' + 'encoder sees a blurred image and regresses the sharp one.';
-  const maeWhy = suggested === 'mae'
-    ? 'The paper\'s recipe, which suits these images: nothing about them calls for a domain recipe.'
-    : 'The paper\'s recipe: masked patches regressed as pixels, the baseline the domain recipes are measured against.';
+      ? 'Made for ultrasound and other low-SNR grey scans (Kang et al.): the encoder sees a ' +
+        'blurred image and regresses the sharp one; these scans are not marked as ultrasound.'
+      : 'Made for ultrasound and other low-SNR grey scans: the ' +
+        'encoder sees a blurred image and regresses the sharp one.';
+  const maeWhy =
+    suggested === 'mae'
+      ? "The paper's recipe, which suits these images: nothing about them calls for a domain recipe."
+      : "The paper's recipe: masked patches regressed as pixels, the baseline the domain recipes are measured against.";
   const camaeWhy = stains
     ? `These ${images.channels}-channel microscopy images have one stain per channel: CA-MAE tokenises each ` +
       'channel on its own (Kraus et al.), so the encoder learns each stain and later embeds plates with 3 or 6 ' +
@@ -105,7 +132,13 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const fgmaeTargets: FeatureTarget[] = ['hog', ...indices];
   return [
     { name: 'mae', ...DOMAIN_RECIPE_INFO.mae, suggested: suggested === 'mae', why: maeWhy },
-    { name: 'deblur', ...DOMAIN_RECIPE_INFO.deblur, suggested: suggested === 'deblur', why: deblurWhy, options: { blurSigma: DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma } },
+    {
+      name: 'deblur',
+      ...DOMAIN_RECIPE_INFO.deblur,
+      suggested: suggested === 'deblur',
+      why: deblurWhy,
+      options: { blurSigma: DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma },
+    },
     {
       name: 'fgmae',
       ...DOMAIN_RECIPE_INFO.fgmae,
@@ -114,7 +147,14 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
       options: { featureTargets: fgmaeTargets },
       targets: FEATURE_TARGETS.map((target) => {
         if (!isSpectralIndex(target)) {
-          return { target, available: true, reason: target === 'hog' ? 'Histograms of oriented gradients per patch, each channel on its own.' : 'The patch\'s pixels, as the plain MAE regresses them.' };
+          return {
+            target,
+            available: true,
+            reason:
+              target === 'hog'
+                ? 'Histograms of oriented gradients per patch, each channel on its own.'
+                : "The patch's pixels, as the plain MAE regresses them.",
+          };
         }
         const problem = missingBandsFor(target, bands, images.bandNames);
         return { target, available: problem === null, reason: problem ?? `From ${describeBands(target, bands)}.` };

@@ -20,7 +20,19 @@ beforeAll(useCpuBackend);
 
 /** 16×16 images, 4×4 patches, 4 channels: a few ms per step on the cpu backend. */
 const SMALL: Partial<TrainConfig> = {
-  model: { imgSize: 16, patchSize: 4, inChans: 4, embedDim: 32, depth: 1, numHeads: 2, decoderEmbedDim: 32, decoderDepth: 1, decoderNumHeads: 2, mlpRatio: 4, normPixLoss: true },
+  model: {
+    imgSize: 16,
+    patchSize: 4,
+    inChans: 4,
+    embedDim: 32,
+    depth: 1,
+    numHeads: 2,
+    decoderEmbedDim: 32,
+    decoderDepth: 1,
+    decoderNumHeads: 2,
+    mlpRatio: 4,
+    normPixLoss: true,
+  },
   batchSize: 8,
   totalSteps: 30,
   warmupSteps: 4,
@@ -53,14 +65,20 @@ describe('domain recipes', () => {
     expect(plain.domainRecipe).toBeUndefined();
     expect(plain.model.featureHeads).toBeUndefined();
     const model = createMae(plain.model, 1);
-    expect([...model.params.keys()].filter((name) => name.startsWith('decoder_pred'))).toEqual(['decoder_pred.weight', 'decoder_pred.bias']);
+    expect([...model.params.keys()].filter((name) => name.startsWith('decoder_pred'))).toEqual([
+      'decoder_pred.weight',
+      'decoder_pred.bias',
+    ]);
     disposeModel(model);
   });
 
   it('give FG-MAE its own heads: HOG of C·4 cells·9 bins, indices of p² per index, no pixel head unless asked', () => {
     const config = validateTrainConfig({ ...SMALL, domainRecipe: SPECTRAL });
     expect(config.model.pixelHead).toBe(false);
-    expect(config.model.featureHeads).toEqual([{ name: 'hog', width: 4 * 4 * 9 }, { name: 'indices', width: 16 }]);
+    expect(config.model.featureHeads).toEqual([
+      { name: 'hog', width: 4 * 4 * 9 },
+      { name: 'indices', width: 16 },
+    ]);
     const model = createMae(config.model, 1);
     expect(model.params.has('decoder_pred.weight')).toBe(false);
     expect(model.params.get('decoder_pred_hog.weight')!.shape).toEqual([32, 144]);
@@ -71,9 +89,15 @@ describe('domain recipes', () => {
   });
 
   it('refuse options that cannot work, naming the field', () => {
-    expect(() => validateTrainConfig({ ...SMALL, domainRecipe: { name: 'deblur', blurSigma: 0 } })).toThrow('train.blurSigma must be between 0.1 and 16 pixels, got 0');
-    expect(() => validateTrainConfig({ ...SMALL, domainRecipe: { name: 'fgmae', targets: [] } })).toThrow(/train\.featureTargets must name at least one of pixels, hog/);
-    expect(() => validateTrainConfig({ ...SMALL, domainRecipe: { name: 'fgmae', targets: ['ndvi'] } })).toThrow('train.featureTargets must name bands for NDVI (nir, red missing)');
+    expect(() => validateTrainConfig({ ...SMALL, domainRecipe: { name: 'deblur', blurSigma: 0 } })).toThrow(
+      'train.blurSigma must be between 0.1 and 16 pixels, got 0',
+    );
+    expect(() => validateTrainConfig({ ...SMALL, domainRecipe: { name: 'fgmae', targets: [] } })).toThrow(
+      /train\.featureTargets must name at least one of pixels, hog/,
+    );
+    expect(() => validateTrainConfig({ ...SMALL, domainRecipe: { name: 'fgmae', targets: ['ndvi'] } })).toThrow(
+      'train.featureTargets must name bands for NDVI (nir, red missing)',
+    );
   });
 
   it('deblurring: the encoder sees the blurred image, the loss is on the sharp masked patches', () => {
@@ -94,7 +118,8 @@ describe('domain recipes', () => {
     // The loss by hand: squared error of the masked rows (shuffled order: after the visible ones) against the sharp
     // patches.
     const pred = deblurring.pred!.arraySync() as number[][][];
-    const shuffle = (b: number) => Array.from({ length: 16 }, (_, i) => i).sort((p, q) => masks.restore[b * 16 + p]! - masks.restore[b * 16 + q]!);
+    const shuffle = (b: number) =>
+      Array.from({ length: 16 }, (_, i) => i).sort((p, q) => masks.restore[b * 16 + p]! - masks.restore[b * 16 + q]!);
     let sum = 0;
     let count = 0;
     for (let b = 0; b < 2; b++) {
@@ -118,7 +143,8 @@ describe('domain recipes', () => {
   it('FG-MAE: a zeroed HOG head scores the mean squared per-patch-normalised HOG of the masked patches', () => {
     const config = validateTrainConfig({ ...SMALL, domainRecipe: { name: 'fgmae', targets: ['hog'] } });
     const model = createMae(config.model, 4);
-    for (const name of ['decoder_pred_hog.weight', 'decoder_pred_hog.bias']) model.params.get(name)!.assign(tf.zerosLike(model.params.get(name)!));
+    for (const name of ['decoder_pred_hog.weight', 'decoder_pred_hog.bias'])
+      model.params.get(name)!.assign(tf.zerosLike(model.params.get(name)!));
     const shape = { batchSize: 2, channels: 4, height: 16, width: 16 };
     const images = (source.next(Rng.fromSeed(7), 2) as Batch).images;
     const hog = hogPerPatch(images, shape, 4); // [2, 16, 144]
@@ -130,7 +156,11 @@ describe('domain recipes', () => {
     for (let b = 0; b < 2; b++) {
       for (let patch = 0; patch < 16; patch++) {
         if (masks.mask[b * 16 + patch] !== 1) continue;
-        squares.push(...normalised(Array.from(hog.subarray((b * 16 + patch) * 144, (b * 16 + patch + 1) * 144))).map((value) => value * value));
+        squares.push(
+          ...normalised(Array.from(hog.subarray((b * 16 + patch) * 144, (b * 16 + patch + 1) * 144))).map(
+            (value) => value * value,
+          ),
+        );
       }
     }
     expect(loss.dataSync()[0]).toBeCloseTo(mean(squares), 4);
@@ -167,8 +197,31 @@ describe('domain recipes', () => {
     ['deblurring MAE', { name: 'deblur', blurSigma: 1 }, 1],
     ['FG-MAE on HOG + NDVI', SPECTRAL, 4],
     ['FG-MAE on pixels + HOG', { name: 'fgmae', targets: ['pixels', 'hog'] }, 4],
-    ['SatMAE, 3 band groups masked apart', { name: 'satmae', groups: [[0, 1], [2, 3], [4, 5]], spatialMask: false }, 6],
-    ['SatMAE, 2 band groups masked together', { name: 'satmae', groups: [[0, 2, 4], [1, 3]], spatialMask: true }, 6],
+    [
+      'SatMAE, 3 band groups masked apart',
+      {
+        name: 'satmae',
+        groups: [
+          [0, 1],
+          [2, 3],
+          [4, 5],
+        ],
+        spatialMask: false,
+      },
+      6,
+    ],
+    [
+      'SatMAE, 2 band groups masked together',
+      {
+        name: 'satmae',
+        groups: [
+          [0, 2, 4],
+          [1, 3],
+        ],
+        spatialMask: true,
+      },
+      6,
+    ],
   ];
   for (const [name, domainRecipe, channels] of recipes) {
     it(`${name}: finite losses that fall within 30 steps on synthetic images, without leaking tensors`, async () => {
@@ -181,7 +234,8 @@ describe('domain recipes', () => {
       expect(trainer.step).toBe(SMALL.totalSteps);
       expect(tf.memory().numTensors).toBe(before);
       expect(losses.every(Number.isFinite)).toBe(true);
-      if (process.env.RECIPE_LOSSES) console.log(name, mean(losses.slice(0, 5)).toFixed(4), '→', mean(losses.slice(-8)).toFixed(4));
+      if (process.env.RECIPE_LOSSES)
+        console.log(name, mean(losses.slice(0, 5)).toFixed(4), '→', mean(losses.slice(-8)).toFixed(4));
       expect(mean(losses.slice(-8))).toBeLessThan(0.85 * mean(losses.slice(0, 5)));
       trainer.dispose();
     });

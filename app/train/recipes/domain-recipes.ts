@@ -7,7 +7,13 @@
  * come (grouped bands, hard-patch mining) are further `DomainRecipeConfig` members.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DOMAIN_RECIPES, FEATURE_TARGETS, type DomainRecipeName, type DomainRecipeSummary, type FeatureTarget } from '../../contract';
+import {
+  DOMAIN_RECIPES,
+  FEATURE_TARGETS,
+  type DomainRecipeName,
+  type DomainRecipeSummary,
+  type FeatureTarget,
+} from '../../contract';
 import { validateGroupedBands, type FeatureHead, type MaeConfig } from '../../mae/config';
 import type { MaeTargets } from '../../mae/model';
 import { gaussianBlur } from './blur';
@@ -50,14 +56,21 @@ export type DomainRecipeConfig =
 
 /** What the screens and the model card say of each recipe. */
 export const DOMAIN_RECIPE_INFO: Readonly<Record<DomainRecipeName, { label: string; citation: string }>> = {
-  mae: { label: 'MAE', citation: 'He et al. 2021, "Masked Autoencoders Are Scalable Vision Learners" (arXiv:2111.06377)' },
+  mae: {
+    label: 'MAE',
+    citation: 'He et al. 2021, "Masked Autoencoders Are Scalable Vision Learners" (arXiv:2111.06377)',
+  },
   deblur: {
     label: 'Deblurring MAE',
-    citation: 'Kang et al. 2023, "Deblurring Masked Autoencoder is Better Recipe ' + 'for Ultrasound Image Recognition" (MICCAI 2023, arXiv:2306.08249)',
+    citation:
+      'Kang et al. 2023, "Deblurring Masked Autoencoder is Better Recipe ' +
+      'for Ultrasound Image Recognition" (MICCAI 2023, arXiv:2306.08249)',
   },
   fgmae: {
     label: 'FG-MAE',
-    citation: 'Wang et al. 2023, "Feature Guided Masked Autoencoder for ' + 'Self-supervised Learning in Remote Sensing" (arXiv:2310.18653)',
+    citation:
+      'Wang et al. 2023, "Feature Guided Masked Autoencoder for ' +
+      'Self-supervised Learning in Remote Sensing" (arXiv:2310.18653)',
   },
   satmae: {
     label: 'SatMAE (grouped bands)',
@@ -87,33 +100,53 @@ export function validateDomainRecipe(recipe: DomainRecipeConfig, model: MaeConfi
     throw new Error(`train.${field} must ${rule}, got ${JSON.stringify(value)}`);
   };
   switch (recipe.name) {
-    case 'mae': return recipe;
+    case 'mae':
+      return recipe;
     case 'deblur':
-      if (!(recipe.blurSigma >= 0.1 && recipe.blurSigma <= 16)) fail('blurSigma', 'be between 0.1 and 16 pixels', recipe.blurSigma);
+      if (!(recipe.blurSigma >= 0.1 && recipe.blurSigma <= 16))
+        fail('blurSigma', 'be between 0.1 and 16 pixels', recipe.blurSigma);
       return recipe;
     case 'fgmae': {
       const { targets } = recipe;
-      if (!Array.isArray(targets) || targets.length === 0) fail('featureTargets', `name at least one of ${FEATURE_TARGETS.join(', ')}`, targets);
+      if (!Array.isArray(targets) || targets.length === 0)
+        fail('featureTargets', `name at least one of ${FEATURE_TARGETS.join(', ')}`, targets);
       for (const target of targets) {
-        if (!(FEATURE_TARGETS as readonly string[]).includes(target)) fail('featureTargets', `be among ${FEATURE_TARGETS.join(', ')}`, target);
+        if (!(FEATURE_TARGETS as readonly string[]).includes(target))
+          fail('featureTargets', `be among ${FEATURE_TARGETS.join(', ')}`, target);
       }
       if (new Set(targets).size !== targets.length) fail('featureTargets', 'name each target once', targets);
       for (const index of targets.filter(isSpectralIndex)) {
-        const missing = INDEX_BANDS[index].filter((role) => recipe.bands?.[role] === undefined || recipe.bands[role]!.channel >= model.inChans);
-        if (missing.length > 0) fail('featureTargets', `name bands for ${index.toUpperCase()} (${missing.join(', ')} missing)`, targets);
+        const missing = INDEX_BANDS[index].filter(
+          (role) => recipe.bands?.[role] === undefined || recipe.bands[role]!.channel >= model.inChans,
+        );
+        if (missing.length > 0)
+          fail('featureTargets', `name bands for ${index.toUpperCase()} (${missing.join(', ')} missing)`, targets);
       }
-      if (targets.some(isSpectralIndex) && (recipe.unscale?.scale.length !== model.inChans || recipe.unscale?.shift.length !== model.inChans)) {
-        fail('featureTargets', `carry one scale and shift per channel (${model.inChans}) for the indices`, recipe.unscale);
+      if (
+        targets.some(isSpectralIndex) &&
+        (recipe.unscale?.scale.length !== model.inChans || recipe.unscale?.shift.length !== model.inChans)
+      ) {
+        fail(
+          'featureTargets',
+          `carry one scale and shift per channel (${model.inChans}) for the indices`,
+          recipe.unscale,
+        );
       }
       return recipe;
     }
     case 'satmae':
-      validateGroupedBands({ groups: recipe.groups, spatialMask: recipe.spatialMask }, model.inChans, 'train.bandGroups');
+      validateGroupedBands(
+        { groups: recipe.groups, spatialMask: recipe.spatialMask },
+        model.inChans,
+        'train.bandGroups',
+      );
       return recipe;
     case 'camae':
-      if (!(recipe.fourierLossWeight >= 0 && recipe.fourierLossWeight <= 1)) fail('fourierLossWeight', 'be between 0 and 1', recipe.fourierLossWeight);
+      if (!(recipe.fourierLossWeight >= 0 && recipe.fourierLossWeight <= 1))
+        fail('fourierLossWeight', 'be between 0 and 1', recipe.fourierLossWeight);
       return recipe;
-    default: return fail('domainRecipe', `be one of ${DOMAIN_RECIPES.join(', ')}`, (recipe as { name: unknown }).name);
+    default:
+      return fail('domainRecipe', `be one of ${DOMAIN_RECIPES.join(', ')}`, (recipe as { name: unknown }).name);
   }
 }
 
@@ -128,7 +161,11 @@ export function recipeHeads(
 ): Pick<MaeConfig, 'pixelHead' | 'featureHeads' | 'groupedBands' | 'channelAgnostic' | 'fourierLossWeight'> {
   // SatMAE: one patch embedding and head per group
   if (recipe?.name === 'satmae') return { groupedBands: { groups: recipe.groups, spatialMask: recipe.spatialMask } };
-  if (recipe?.name === 'camae') return { channelAgnostic: true, ...(recipe.fourierLossWeight > 0 && { fourierLossWeight: recipe.fourierLossWeight }) };
+  if (recipe?.name === 'camae')
+    return {
+      channelAgnostic: true,
+      ...(recipe.fourierLossWeight > 0 && { fourierLossWeight: recipe.fourierLossWeight }),
+    };
   if (recipe?.name !== 'fgmae') return {};
   const heads: FeatureHead[] = [];
   if (recipe.targets.includes('hog')) heads.push({ name: 'hog', width: hogWidth(model.inChans, model.patchSize) });
@@ -141,7 +178,10 @@ export function recipeHeads(
 export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): string {
   if (!recipe || recipe.name === 'mae') return 'masked patches regressed as pixels';
   if (recipe.name === 'deblur') {
-    return `encoder sees the image blurred by a Gaussian of σ ${recipe.blurSigma} px; ` + 'masked patches regressed as the sharp image';
+    return (
+      `encoder sees the image blurred by a Gaussian of σ ${recipe.blurSigma} px; ` +
+      'masked patches regressed as the sharp image'
+    );
   }
   if (recipe.name === 'satmae') {
     const names = recipe.groupNames ?? recipe.groups.map((group) => group.map((channel) => `band ${channel + 1}`));
@@ -153,7 +193,9 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
   }
   if (recipe.name === 'camae') {
     const fourier =
-      recipe.fourierLossWeight > 0 ? ` plus ${recipe.fourierLossWeight} × the L1 distance of their Fourier magnitudes` : '';
+      recipe.fourierLossWeight > 0
+        ? ` plus ${recipe.fourierLossWeight} × the L1 distance of their Fourier magnitudes`
+        : '';
     return (
       'every channel tokenised on its own by one shared patch embedding (the encoder takes any channel count); ' +
       `each image self-standardised per channel; masked channel patches regressed as pixels${fourier}`
@@ -161,7 +203,9 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
   }
   const names = recipe.targets.map((target) => (target === 'pixels' ? 'pixels' : target.toUpperCase()));
   const bands = Object.entries(recipe.bands ?? {})
-    .filter(([role]) => recipe.targets.some((target) => isSpectralIndex(target) && INDEX_BANDS[target].includes(role as BandRole)))
+    .filter(([role]) =>
+      recipe.targets.some((target) => isSpectralIndex(target) && INDEX_BANDS[target].includes(role as BandRole)),
+    )
     .map(([role, band]) => `${role} = "${band!.name}"`);
   return `masked patches regressed as ${names.join(' + ')}${bands.length > 0 ? ` (${bands.join(', ')})` : ''}`;
 }
@@ -171,7 +215,13 @@ export function domainRecipeSummary(recipe: DomainRecipeConfig | undefined): Dom
   const name = recipe?.name ?? 'mae';
   // SatMAE predicts per group: no full-image reconstruction is drawn.
   const reconstructs = recipe?.name === 'fgmae' ? recipe.targets.includes('pixels') : recipe?.name !== 'satmae';
-  return { name, label: DOMAIN_RECIPE_INFO[name].label, details: describeDomainRecipe(recipe), citation: DOMAIN_RECIPE_INFO[name].citation, reconstructs };
+  return {
+    name,
+    label: DOMAIN_RECIPE_INFO[name].label,
+    details: describeDomainRecipe(recipe),
+    citation: DOMAIN_RECIPE_INFO[name].citation,
+    reconstructs,
+  };
 }
 
 /** Planar images as the batch carries them. */
@@ -193,26 +243,39 @@ export interface RecipeBatch {
 }
 
 /** A normalised batch (host) → the recipe's input and targets. The default MAE returns the batch as it is. */
-export function recipeBatch(recipe: DomainRecipeConfig | undefined, images: Float32Array, shape: PlanarShape, patchSize: number): RecipeBatch {
+export function recipeBatch(
+  recipe: DomainRecipeConfig | undefined,
+  images: Float32Array,
+  shape: PlanarShape,
+  patchSize: number,
+): RecipeBatch {
   // SatMAE's and CA-MAE's changes live in the model
   if (!recipe || recipe.name === 'mae' || recipe.name === 'satmae' || recipe.name === 'camae') return { input: images };
   if (recipe.name === 'deblur') return { input: gaussianBlur(images, shape, recipe.blurSigma), pixels: images };
   const features: Record<string, Float32Array> = {};
   if (recipe.targets.includes('hog')) features.hog = hogPerPatch(images, shape, patchSize);
   const indices = recipe.targets.filter(isSpectralIndex);
-  if (indices.length > 0) features.indices = indicesPerPatch(images, shape, patchSize, indices, recipe.bands ?? {}, recipe.unscale!);
+  if (indices.length > 0)
+    features.indices = indicesPerPatch(images, shape, patchSize, indices, recipe.bands ?? {}, recipe.unscale!);
   return { input: images, features };
 }
 
 /** A recipe batch as tensors: the input [B, C, H, W] and the model's targets. Dispose with `disposeRecipeTensors`. */
-export function recipeTensors(batch: RecipeBatch, shape: PlanarShape, patchSize: number): { input: tf.Tensor4D; targets: MaeTargets } {
+export function recipeTensors(
+  batch: RecipeBatch,
+  shape: PlanarShape,
+  patchSize: number,
+): { input: tf.Tensor4D; targets: MaeTargets } {
   const dims: [number, number, number, number] = [shape.batchSize, shape.channels, shape.height, shape.width];
   const numPatches = (shape.height / patchSize) * (shape.width / patchSize);
   const targets: MaeTargets = {};
   if (batch.pixels) targets.pixels = tf.tensor4d(batch.pixels, dims);
   if (batch.features) {
     targets.features = Object.fromEntries(
-      Object.entries(batch.features).map(([name, values]) => [name, tf.tensor3d(values, [shape.batchSize, numPatches, values.length / (shape.batchSize * numPatches)])]),
+      Object.entries(batch.features).map(([name, values]) => [
+        name,
+        tf.tensor3d(values, [shape.batchSize, numPatches, values.length / (shape.batchSize * numPatches)]),
+      ]),
     );
   }
   return { input: tf.tensor4d(batch.input, dims), targets };

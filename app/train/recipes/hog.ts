@@ -33,9 +33,14 @@ export function hogWidth(channels: number, patchSize: number): number {
  * HOG of planar images [B, C, H, W] per patch: [B, L, C · cells² · 9] with L = (H/p)·(W/p) in
  * row-major patch order and, inside a patch, values ordered (channel, cell row, cell column, bin).
  */
-export function hogPerPatch(images: Float32Array, shape: { batchSize: number; channels: number; height: number; width: number }, patchSize: number): Float32Array {
+export function hogPerPatch(
+  images: Float32Array,
+  shape: { batchSize: number; channels: number; height: number; width: number },
+  patchSize: number,
+): Float32Array {
   const { batchSize, channels, height, width } = shape;
-  if (height % patchSize !== 0 || width % patchSize !== 0) throw new Error(`HOG: image ${height}×${width} is not divisible by the patch size ${patchSize}`);
+  if (height % patchSize !== 0 || width % patchSize !== 0)
+    throw new Error(`HOG: image ${height}×${width} is not divisible by the patch size ${patchSize}`);
   const cellsPerSide = hogCellsPerSide(patchSize);
   const cell = patchSize / cellsPerSide;
   const [rows, columns] = [height / patchSize, width / patchSize];
@@ -53,7 +58,7 @@ export function hogPerPatch(images: Float32Array, shape: { batchSize: number; ch
           const gRow = y === 0 || y === height - 1 ? 0 : at(y + 1, x) - at(y - 1, x);
           const gColumn = x === 0 || x === width - 1 ? 0 : at(y, x + 1) - at(y, x - 1);
           magnitude[y * width + x] = Math.hypot(gRow, gColumn);
-          const degrees = (((Math.atan2(gRow, gColumn) * 180) / Math.PI) % 180 + 180) % 180; // [0, 180)
+          const degrees = ((((Math.atan2(gRow, gColumn) * 180) / Math.PI) % 180) + 180) % 180; // [0, 180)
           bin[y * width + x] = Math.min(HOG_BINS - 1, Math.floor(degrees / (180 / HOG_BINS)));
         }
       }

@@ -37,7 +37,10 @@ export function isSpectralIndex(target: FeatureTarget): target is SpectralIndex 
 
 /** Words of a band name, lower case: "B8 (NIR)" → ["b8", "nir"]. */
 function words(name: string): string[] {
-  return name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  return name
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
 }
 
 /** Whether a band name names the role ("red" but not "red edge"; "nir", "near infrared"; "swir", "swir1", "swir16"). */
@@ -45,10 +48,14 @@ function namesRole(name: string, role: BandRole): boolean {
   const parts = words(name);
   const joined = parts.join(' ');
   switch (role) {
-    case 'red': return parts.includes('red') && !/\bred ?edge\b|\brededge\b|\binfra ?red\b/.test(joined);
-    case 'green': return parts.includes('green');
-    case 'nir': return parts.includes('nir') || /\bnear ?infra ?red\b/.test(joined);
-    case 'swir': return parts.some((word) => /^swir(1|16)?$/.test(word)) || /\bshort ?wave infra ?red\b/.test(joined);
+    case 'red':
+      return parts.includes('red') && !/\bred ?edge\b|\brededge\b|\binfra ?red\b/.test(joined);
+    case 'green':
+      return parts.includes('green');
+    case 'nir':
+      return parts.includes('nir') || /\bnear ?infra ?red\b/.test(joined);
+    case 'swir':
+      return parts.some((word) => /^swir(1|16)?$/.test(word)) || /\bshort ?wave infra ?red\b/.test(joined);
   }
 }
 
@@ -66,15 +73,23 @@ export function findBands(names: readonly (string | null)[]): Partial<Record<Ban
 }
 
 /** Why an index cannot be computed from these bands, or null when it can. */
-export function missingBandsFor(index: SpectralIndex, bands: Partial<Record<BandRole, BandRef>>, names: readonly (string | null)[]): string | null {
+export function missingBandsFor(
+  index: SpectralIndex,
+  bands: Partial<Record<BandRole, BandRef>>,
+  names: readonly (string | null)[],
+): string | null {
   const needed = INDEX_BANDS[index];
   const missing = needed.filter((role) => !bands[role]);
   if (missing.length === 0) return null;
   const named = names.filter((name): name is string => name !== null);
-  const have = named.length === 0
-    ? 'the images name none of their bands (band names come from GeoTIFF band descriptions or OME channel names)'
-    : `the bands are named ${named.map((name) => `"${name}"`).join(', ')}`;
-  return `${index.toUpperCase()} needs bands named ${needed.join(' and ')}` + ` in the channel plan; missing: ${missing.join(', ')} (${have})`;
+  const have =
+    named.length === 0
+      ? 'the images name none of their bands (band names come from GeoTIFF band descriptions or OME channel names)'
+      : `the bands are named ${named.map((name) => `"${name}"`).join(', ')}`;
+  return (
+    `${index.toUpperCase()} needs bands named ${needed.join(' and ')}` +
+    ` in the channel plan; missing: ${missing.join(', ')} (${have})`
+  );
 }
 
 /**
@@ -100,7 +115,8 @@ export function indicesPerPatch(
   };
   for (const [k, index] of indices.entries()) {
     const [first, second] = INDEX_BANDS[index];
-    if (!bands[first] || !bands[second]) throw new Error(`${index.toUpperCase()} needs the ${first} and ${second} bands`);
+    if (!bands[first] || !bands[second])
+      throw new Error(`${index.toUpperCase()} needs the ${first} and ${second} bands`);
     for (let b = 0; b < batchSize; b++) {
       for (let y = 0; y < height; y++) {
         for (let x = 0; x < width; x++) {
@@ -108,7 +124,8 @@ export function indicesPerPatch(
           const c = value(b, second, y * width + x);
           const ratio = (a - c) / (a + c + 1e-5); // the reference's epsilon
           const patch = (b * rows + Math.floor(y / patchSize)) * columns + Math.floor(x / patchSize);
-          out[patch * perPatch + k * patchSize * patchSize + (y % patchSize) * patchSize + (x % patchSize)] = Number.isFinite(ratio) ? Math.min(1, Math.max(-1, ratio)) : 0;
+          out[patch * perPatch + k * patchSize * patchSize + (y % patchSize) * patchSize + (x % patchSize)] =
+            Number.isFinite(ratio) ? Math.min(1, Math.max(-1, ratio)) : 0;
         }
       }
     }

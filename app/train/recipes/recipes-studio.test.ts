@@ -30,7 +30,16 @@ let dir: string;
 let studio: Studio;
 let projectId: number;
 const BANDS = ['B2 blue', 'B3 green', 'B4 red', 'B8 NIR'];
-const TINY = { imgSize: 32, patchSize: 8, depth: 1, decoder: '32x1', batchSize: 4, steps: 4, seed: 3, backend: 'cpu' } as const;
+const TINY = {
+  imgSize: 32,
+  patchSize: 8,
+  depth: 1,
+  decoder: '32x1',
+  batchSize: 4,
+  steps: 4,
+  seed: 3,
+  backend: 'cpu',
+} as const;
 
 /** A 32×32 4-band uint16 tile: vegetation (high NIR) or water (low NIR), with texture. */
 function tile(kind: 'field' | 'water', seed: number): Uint8Array {
@@ -61,8 +70,12 @@ afterAll(async () => {
 });
 
 async function finished(runId: number): Promise<void> {
-  await expect.poll(() => studio.workspace.runs.get(runId).status, { timeout: 90_000, interval: 100 }).toMatch(/completed|failed/);
-  await expect.poll(async () => (await studio.services.training.active()).some((run) => run.id === runId), { timeout: 10_000 }).toBe(false);
+  await expect
+    .poll(() => studio.workspace.runs.get(runId).status, { timeout: 90_000, interval: 100 })
+    .toMatch(/completed|failed/);
+  await expect
+    .poll(async () => (await studio.services.training.active()).some((run) => run.id === runId), { timeout: 10_000 })
+    .toBe(false);
 }
 
 describe('domain recipes in the studio', () => {
@@ -72,9 +85,15 @@ describe('domain recipes in the studio', () => {
     expect(defaults.recipe.featureTargets).toEqual(['hog', 'ndvi', 'ndwi']);
     const fgmae = defaults.domainRecipes.find((choice) => choice.name === 'fgmae')!;
     expect(fgmae.suggested).toBe(true);
-    expect(fgmae.why).toMatch(/^These 4-band images name their bands, so FG-MAE can regress HOG and NDVI, NDWI per patch/);
+    expect(fgmae.why).toMatch(
+      /^These 4-band images name their bands, so FG-MAE can regress HOG and NDVI, NDWI per patch/,
+    );
     expect(fgmae.citation).toMatch(/^Wang et al\. 2023/);
-    expect(fgmae.targets!.find((target) => target.target === 'ndvi')).toEqual({ target: 'ndvi', available: true, reason: 'From nir "B8 NIR" and red "B4 red".' });
+    expect(fgmae.targets!.find((target) => target.target === 'ndvi')).toEqual({
+      target: 'ndvi',
+      available: true,
+      reason: 'From nir "B8 NIR" and red "B4 red".',
+    });
     expect(fgmae.targets!.find((target) => target.target === 'ndbi')!.available).toBe(false);
     expect(defaults.domainRecipes.filter((choice) => choice.suggested)).toHaveLength(1);
   });
@@ -84,34 +103,74 @@ describe('domain recipes in the studio', () => {
     fs.mkdirSync(folder, { recursive: true });
     for (let i = 0; i < 6; i++) {
       const values = Array.from({ length: 32 * 32 }, (_, k) => (k * (i + 3)) % 251);
-      fs.writeFileSync(path.join(folder, `scan-${i}.dcm`), writeDicom({ rows: 32, columns: 32, bitsAllocated: 8, photometric: 'MONOCHROME2', values, modality: 'US' }));
+      fs.writeFileSync(
+        path.join(folder, `scan-${i}.dcm`),
+        writeDicom({ rows: 32, columns: 32, bitsAllocated: 8, photometric: 'MONOCHROME2', values, modality: 'US' }),
+      );
     }
     const scans = studio.workspace.projects.create('Scans', 'medical').id;
     await studio.runImport('test', scans, [folder]);
     expect(studio.workspace.images.modalities(scans)).toEqual([{ modality: 'US', count: 6 }]);
     const defaults = await studio.services.training.defaults(scans);
     expect(defaults.recipe.domainRecipe).toBe('deblur');
-    expect(defaults.domainRecipes.find((choice) => choice.suggested)!.why).toMatch(/^These are ultrasound scans: Kang et al\. found/);
+    expect(defaults.domainRecipes.find((choice) => choice.suggested)!.why).toMatch(
+      /^These are ultrasound scans: Kang et al\. found/,
+    );
   });
 
   it('says which bands an index lacks, and checks the blur in its own words', async () => {
-    const ndbi = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: ['hog', 'ndbi'] });
-    expect(ndbi.errors).toEqual([{
-      field: 'featureTargets',
-      message: 'NDBI needs bands named swir and nir in the channel plan; missing: ' + 'swir (the bands are named "B2 blue", "B3 green", "B4 red", "B8 NIR")',
-    }]);
+    const ndbi = await studio.services.training.check(projectId, {
+      ...TINY,
+      domainRecipe: 'fgmae',
+      featureTargets: ['hog', 'ndbi'],
+    });
+    expect(ndbi.errors).toEqual([
+      {
+        field: 'featureTargets',
+        message:
+          'NDBI needs bands named swir and nir in the channel plan; missing: ' +
+          'swir (the bands are named "B2 blue", "B3 green", "B4 red", "B8 NIR")',
+      },
+    ]);
     const blur = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'deblur', blurSigma: 20 });
     expect(blur.errors).toEqual([{ field: 'blurSigma', message: 'Blur σ can be at most 16 pixels' }]);
-    const empty = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: [] });
-    expect(empty.errors[0]).toMatchObject({ field: 'featureTargets', message: expect.stringMatching(/^Feature targets is empty/) });
+    const empty = await studio.services.training.check(projectId, {
+      ...TINY,
+      domainRecipe: 'fgmae',
+      featureTargets: [],
+    });
+    expect(empty.errors[0]).toMatchObject({
+      field: 'featureTargets',
+      message: expect.stringMatching(/^Feature targets is empty/),
+    });
     // Options of a recipe not chosen are ignored: the plain MAE checks fine with them set.
-    expect((await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'mae', blurSigma: 2, featureTargets: ['ndbi'] })).ok).toBe(true);
+    expect(
+      (
+        await studio.services.training.check(projectId, {
+          ...TINY,
+          domainRecipe: 'mae',
+          blurSigma: 2,
+          featureTargets: ['ndbi'],
+        })
+      ).ok,
+    ).toBe(true);
   });
 
   it('plans NDVI from the bands named red and nir, and the history names the recipe and its paper', () => {
-    const plan = buildPretrainPlan(studio.workspace, projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: ['ndvi', 'hog'] });
-    expect(plan.recipe.domainRecipe).toMatchObject({ name: 'fgmae', targets: ['hog', 'ndvi'], bands: { red: { channel: 2, name: 'B4 red' }, nir: { channel: 3, name: 'B8 NIR' } } });
-    expect(plan.recipe.model.featureHeads).toEqual([{ name: 'hog', width: 4 * 4 * 9 }, { name: 'indices', width: 64 }]);
+    const plan = buildPretrainPlan(studio.workspace, projectId, {
+      ...TINY,
+      domainRecipe: 'fgmae',
+      featureTargets: ['ndvi', 'hog'],
+    });
+    expect(plan.recipe.domainRecipe).toMatchObject({
+      name: 'fgmae',
+      targets: ['hog', 'ndvi'],
+      bands: { red: { channel: 2, name: 'B4 red' }, nir: { channel: 3, name: 'B8 NIR' } },
+    });
+    expect(plan.recipe.model.featureHeads).toEqual([
+      { name: 'hog', width: 4 * 4 * 9 },
+      { name: 'indices', width: 64 },
+    ]);
     expect(recipeSummary(plan).domainRecipe).toEqual({
       name: 'fgmae',
       label: 'FG-MAE',
@@ -124,20 +183,34 @@ describe('domain recipes in the studio', () => {
     // A warm-up measured for one recipe is not reused for another (the blur, HOG cost host time).
     const deblur = buildPretrainPlan(studio.workspace, projectId, { ...TINY, domainRecipe: 'deblur' });
     expect(costKey(projectId, deblur)).not.toBe(costKey(projectId, plain));
-    expect(costKey(projectId, buildPretrainPlan(studio.workspace, projectId, { ...TINY, domainRecipe: 'mae' }))).toBe(costKey(projectId, plain));
-    expect(recipeSummary(plain).domainRecipe).toMatchObject({ name: 'mae', citation: expect.stringMatching(/^He et al\. 2021/) });
+    expect(costKey(projectId, buildPretrainPlan(studio.workspace, projectId, { ...TINY, domainRecipe: 'mae' }))).toBe(
+      costKey(projectId, plain),
+    );
+    expect(recipeSummary(plain).domainRecipe).toMatchObject({
+      name: 'mae',
+      citation: expect.stringMatching(/^He et al\. 2021/),
+    });
   });
 
-  it('previews the deblurring MAE\'s input: the same mask over the picture blurred by its filter', async () => {
+  it("previews the deblurring MAE's input: the same mask over the picture blurred by its filter", async () => {
     const image = studio.workspace.images.usable(projectId, 'path')[0]!;
-    const query = { imageId: image.id, strategy: 'random' as const, maskRatio: 0.75, patchSize: 8, imgSize: 32, seed: 1 };
+    const query = {
+      imageId: image.id,
+      strategy: 'random' as const,
+      maskRatio: 0.75,
+      patchSize: 8,
+      imgSize: 32,
+      seed: 1,
+    };
     const sharpPreview = await studio.services.training.previewMask(query);
     const blurred = await studio.services.training.previewMask({ ...query, blurSigma: 2 });
     expect(blurred.mask).toEqual(sharpPreview.mask);
     expect(blurred.blurSigma).toBe(2);
     /** Mean squared difference of horizontally neighbouring pixels: what a blur takes away. */
     const roughness = async (dataUrl: string) => {
-      const { data, info } = await sharp(Buffer.from(dataUrl.split(',')[1]!, 'base64')).raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(Buffer.from(dataUrl.split(',')[1]!, 'base64'))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       let sum = 0;
       for (let i = info.channels; i < data.length; i++) sum += (data[i]! - data[i - info.channels]!) ** 2;
       return sum / data.length;
@@ -146,7 +219,11 @@ describe('domain recipes in the studio', () => {
   });
 
   it('trains FG-MAE (features only: no grid) and deblurring MAE (sharp image grid) to a finite loss', async () => {
-    const fgmae = await studio.services.training.start(projectId, { ...TINY, domainRecipe: 'fgmae', featureTargets: ['hog', 'ndvi'] });
+    const fgmae = await studio.services.training.start(projectId, {
+      ...TINY,
+      domainRecipe: 'fgmae',
+      featureTargets: ['hog', 'ndvi'],
+    });
     await finished(fgmae.id);
     const fgmaeRun = await studio.services.runs.get(fgmae.id);
     expect(fgmaeRun.status).toBe('completed');
@@ -158,33 +235,68 @@ describe('domain recipes in the studio', () => {
     await finished(deblur.id);
     const deblurRun = await studio.services.runs.get(deblur.id);
     expect(deblurRun.status).toBe('completed');
-    expect(deblurRun.recipe!.domainRecipe!.details).toBe('encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches regressed as the sharp image');
-    expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), deblur.id)).length).toBeGreaterThan(0);
+    expect(deblurRun.recipe!.domainRecipe!.details).toBe(
+      'encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches regressed as the sharp image',
+    );
+    expect(
+      listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), deblur.id)).length,
+    ).toBeGreaterThan(0);
 
     // The model card names the recipe and cites its paper; the encoder export holds no decoder head.
     const card = (await studio.services.exports.preview(deblur.id, 'safetensors')).modelCard;
-    expect(card).toContain('An encoder pretrained on the data below with Deblurring MAE ' + '(Kang et al. 2023), a Masked Autoencoder (He et al. 2021) recipe.');
-    expect(card).toContain('Deblurring MAE: encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches ' + 'regressed as the sharp image. After Kang et al. 2023, "Deblurring Masked Autoencoder');
+    expect(card).toContain(
+      'An encoder pretrained on the data below with Deblurring MAE ' +
+        '(Kang et al. 2023), a Masked Autoencoder (He et al. 2021) recipe.',
+    );
+    expect(card).toContain(
+      'Deblurring MAE: encoder sees the image blurred by a Gaussian of σ 1.5 px; masked patches ' +
+        'regressed as the sharp image. After Kang et al. 2023, "Deblurring Masked Autoencoder',
+    );
     expect(card).toContain('loss on per-patch normalised sharp pixels');
     const fgmaeCard = (await studio.services.exports.preview(fgmae.id, 'safetensors')).modelCard;
-    expect(fgmaeCard).toContain('FG-MAE: masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR"). After Wang et al. 2023');
+    expect(fgmaeCard).toContain(
+      'FG-MAE: masked patches regressed as HOG + NDVI (red = "B4 red", nir = "B8 NIR"). After Wang et al. 2023',
+    );
     const exported = await studio.services.exports.create(fgmae.id, 'safetensors', path.join(dir, 'export-fgmae'));
     const header = readSafetensorsHeader(path.join(exported.dir, 'model.safetensors'));
     expect(Object.keys(header).filter((name) => name.startsWith('decoder'))).toEqual([]);
     expect(header['patch_embed.proj.weight']).toMatchObject({ shape: [192, 4, 8, 8] });
     // The torchrun job implements the paper's MAE only: it refuses a recipe run instead of training something else.
-    await expect(writeHandoff(studio.workspace.root, deblur.id, path.join(dir, 'job'))).rejects.toThrow(`run ${deblur.id} is a Deblurring MAE run; the torchrun job implements the paper's MAE only`);
+    await expect(writeHandoff(studio.workspace.root, deblur.id, path.join(dir, 'job'))).rejects.toThrow(
+      `run ${deblur.id} is a Deblurring MAE run; the torchrun job implements the paper's MAE only`,
+    );
   }, 180_000);
 
   it('SatMAE: groups by name, names a bad group, trains without grids; exports refuse it, card cites it', async () => {
-    const bad = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'satmae', bandGroups: [['B2 blue', 'B13']] });
-    const badMessage = 'Band groups[0] names no band of these images: "B13" ' + '(bands: B2 blue (0), B3 green (1), B4 red (2), B8 NIR (3))';
+    const bad = await studio.services.training.check(projectId, {
+      ...TINY,
+      domainRecipe: 'satmae',
+      bandGroups: [['B2 blue', 'B13']],
+    });
+    const badMessage =
+      'Band groups[0] names no band of these images: "B13" ' +
+      '(bands: B2 blue (0), B3 green (1), B4 red (2), B8 NIR (3))';
     expect(bad.errors).toEqual([{ field: 'bandGroups', message: badMessage }]);
-    const twice = await studio.services.training.check(projectId, { ...TINY, domainRecipe: 'satmae', bandGroups: [[0, 1], [1]] });
-    expect(twice.errors[0]).toMatchObject({ field: 'bandGroups', message: 'Band groups[1] names 1 (band 1) already in group 0; each band belongs to one group at most' });
-    const plan = buildPretrainPlan(studio.workspace, projectId, { ...TINY, domainRecipe: 'satmae', bandGroups: [['B2 blue', 'B3 green', 'B4 red'], ['B8']] });
+    const twice = await studio.services.training.check(projectId, {
+      ...TINY,
+      domainRecipe: 'satmae',
+      bandGroups: [[0, 1], [1]],
+    });
+    expect(twice.errors[0]).toMatchObject({
+      field: 'bandGroups',
+      message: 'Band groups[1] names 1 (band 1) already in group 0; each band belongs to one group at most',
+    });
+    const plan = buildPretrainPlan(studio.workspace, projectId, {
+      ...TINY,
+      domainRecipe: 'satmae',
+      bandGroups: [['B2 blue', 'B3 green', 'B4 red'], ['B8']],
+    });
     expect(plan.recipe.model.groupedBands).toEqual({ groups: [[0, 1, 2], [3]], spatialMask: false });
-    const run = await studio.services.training.start(projectId, { ...TINY, domainRecipe: 'satmae', bandGroups: [['B2 blue', 'B3 green', 'B4 red'], ['B8']] });
+    const run = await studio.services.training.start(projectId, {
+      ...TINY,
+      domainRecipe: 'satmae',
+      bandGroups: [['B2 blue', 'B3 green', 'B4 red'], ['B8']],
+    });
     await finished(run.id);
     const record = await studio.services.runs.get(run.id);
     expect(record.status).toBe('completed');
@@ -201,10 +313,20 @@ describe('domain recipes in the studio', () => {
     expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), run.id))).toEqual([]);
     const card = (await studio.services.exports.preview(run.id, 'safetensors')).modelCard;
     expect(card).toContain('SatMAE (grouped bands): 2 band groups (B2 blue, B3 green, B4 red) (B8 NIR)');
-    await expect(studio.services.exports.create(run.id, 'onnx', path.join(dir, 'export-satmae'))).rejects.toThrow(`run ${run.id} is a SatMAE (grouped bands) run: its 2 band groups each have their own patch embedding`);
+    await expect(studio.services.exports.create(run.id, 'onnx', path.join(dir, 'export-satmae'))).rejects.toThrow(
+      `run ${run.id} is a SatMAE (grouped bands) run: its 2 band groups each have their own patch embedding`,
+    );
     // The mask preview draws each group's mask as training does: same count per group, apart or shared.
     const image = studio.workspace.images.usable(projectId, 'path')[0]!;
-    const query = { imageId: image.id, strategy: 'random' as const, maskRatio: 0.75, patchSize: 8, imgSize: 32, seed: 2, bandGroups: 3 };
+    const query = {
+      imageId: image.id,
+      strategy: 'random' as const,
+      maskRatio: 0.75,
+      patchSize: 8,
+      imgSize: 32,
+      seed: 2,
+      bandGroups: 3,
+    };
     const apart = await studio.services.training.previewMask(query);
     expect(apart.groupMasks!.map((mask) => mask.filter(Boolean).length)).toEqual([12, 12, 12]);
     expect(new Set(apart.groupMasks!.map((mask) => mask.join(''))).size).toBeGreaterThan(1);
@@ -216,6 +338,8 @@ describe('domain recipes in the studio', () => {
     await expect(studio.services.training.previewMask({ ...query, channels: 3 })).rejects.toThrow(
       'bandGroups (SatMAE) and channels (CA-MAE) are two token layouts',
     );
-    await expect(writeHandoff(studio.workspace.root, run.id, path.join(dir, 'job-satmae'))).rejects.toThrow('is a SatMAE (grouped bands) run; the torchrun job implements the paper\'s MAE only');
+    await expect(writeHandoff(studio.workspace.root, run.id, path.join(dir, 'job-satmae'))).rejects.toThrow(
+      "is a SatMAE (grouped bands) run; the torchrun job implements the paper's MAE only",
+    );
   }, 180_000);
 });

@@ -3,7 +3,13 @@ import { channelCountName, conversionLabel, conversionsSummary } from './channel
 
 describe('channel formats', () => {
   it('names channel counts as people know them', () => {
-    expect([1, 2, 3, 4, 13].map(channelCountName)).toEqual(['1 channel (grey)', '2 channels (grey + alpha)', '3 channels (RGB)', '4 channels (RGBA or 4 bands)', '13 channels']);
+    expect([1, 2, 3, 4, 13].map(channelCountName)).toEqual([
+      '1 channel (grey)',
+      '2 channels (grey + alpha)',
+      '3 channels (RGB)',
+      '4 channels (RGBA or 4 bands)',
+      '13 channels',
+    ]);
   });
 
   it('says what each conversion does, alpha included', () => {
@@ -14,8 +20,12 @@ describe('channel formats', () => {
   });
 
   it('summarises a run’s conversions against the count kept as it is', () => {
-    expect(conversionsSummary({ 1: 'repeat', 3: 'keep', 4: 'exclude' }, 2)).toBe('1 ch: grey repeated to 3 bands · 4 ch: left out of training');
+    expect(conversionsSummary({ 1: 'repeat', 3: 'keep', 4: 'exclude' }, 2)).toBe(
+      '1 ch: grey repeated to 3 bands · 4 ch: left out of training',
+    );
     expect(conversionsSummary({ 3: 'keep' }, 3)).toBe('');
-    expect(conversionsSummary({ 1: 'exclude', 3: 'keep', 4: 'drop-alpha' }, 3, ['keep', 'exclude'])).toBe('4 ch: alpha dropped (band 4)');
+    expect(conversionsSummary({ 1: 'exclude', 3: 'keep', 4: 'drop-alpha' }, 3, ['keep', 'exclude'])).toBe(
+      '4 ch: alpha dropped (band 4)',
+    );
   });
 });

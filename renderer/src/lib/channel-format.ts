@@ -28,7 +28,11 @@ export function conversionLabel(conversion: ChannelConversion, source: number, t
  * used as they are, by default) are not listed. The input count is the one kept as it is
  * (`fallbackTarget` when none is).
  */
-export function conversionsSummary(conversions: Record<string, ChannelConversion>, fallbackTarget: number, skip: readonly ChannelConversion[] = ['keep']): string {
+export function conversionsSummary(
+  conversions: Record<string, ChannelConversion>,
+  fallbackTarget: number,
+  skip: readonly ChannelConversion[] = ['keep'],
+): string {
   const kept = Object.entries(conversions).find(([, conversion]) => conversion === 'keep');
   const target = kept ? Number(kept[0]) : fallbackTarget;
   return Object.entries(conversions)

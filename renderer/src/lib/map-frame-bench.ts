@@ -28,7 +28,7 @@ export async function measureMapFrames(count: number, frames: number): Promise<M
   const context = canvas.getContext('2d')!;
   // Seeded clusters, as a UMAP of a 20-class dataset looks.
   let state = 12345;
-  const random = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const random = () => (state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const centres = Array.from({ length: 20 }, () => [random() * 1.6 - 0.8, random() * 1.6 - 0.8]);
   const points = new Float32Array(count * 2);
   const values: number[] = [];
@@ -39,7 +39,12 @@ export async function measureMapFrames(count: number, frames: number): Promise<M
     points[i * 2 + 1] = Math.max(-1, Math.min(1, centres[c]![1]! + r * Math.sin(a)));
     values.push(c % 12 === 11 ? -1 : c % 12);
   }
-  const groups = colourGroups({ name: 'label', kind: 'category', categories: Array.from({ length: 11 }, (_, i) => `class ${i}`), values });
+  const groups = colourGroups({
+    name: 'label',
+    kind: 'category',
+    categories: Array.from({ length: 11 }, (_, i) => `class ${i}`),
+    values,
+  });
   const selected = new Set(Array.from({ length: 1000 }, (_, i) => i * 37));
   const median = (list: number[]) => [...list].sort((a, b) => a - b)[list.length >> 1]!;
   const nextFrame = () => new Promise<number>((resolve) => requestAnimationFrame(resolve));
@@ -72,7 +77,13 @@ export async function measureMapFrames(count: number, frames: number): Promise<M
   for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) painted++;
   canvas.remove();
   return {
-    points: count, frames, drawMs: median(draw), drawAndRasterMs: median(raster), frameIntervalMs: median(intervals),
-    hoverMs: median(hover), boxMs: median(box), paintedPixels: painted,
+    points: count,
+    frames,
+    drawMs: median(draw),
+    drawAndRasterMs: median(raster),
+    frameIntervalMs: median(intervals),
+    hoverMs: median(hover),
+    boxMs: median(box),
+    paintedPixels: painted,
   };
 }

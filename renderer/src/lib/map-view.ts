@@ -6,11 +6,35 @@
 import type { MapColouring } from '$contract';
 
 /** Colours of categories, in order (colour-blind-safe, Okabe–Ito then Tableau), repeating past the end. */
-export const CATEGORY_COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442', '#7f7f7f', '#9467bd', '#8c564b', '#17becf', '#bcbd22'];
+export const CATEGORY_COLOURS = [
+  '#0072b2',
+  '#e69f00',
+  '#009e73',
+  '#cc79a7',
+  '#56b4e9',
+  '#d55e00',
+  '#f0e442',
+  '#7f7f7f',
+  '#9467bd',
+  '#8c564b',
+  '#17becf',
+  '#bcbd22',
+];
 /** Points with no value (no label, no split, no such channel). */
 export const NONE_COLOUR = '#a0a0a8';
 /** Steps of the numeric ramp (viridis at these stops). */
-export const RAMP = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725'];
+export const RAMP = [
+  '#440154',
+  '#482878',
+  '#3e4989',
+  '#31688e',
+  '#26828e',
+  '#1f9e89',
+  '#35b779',
+  '#6ece58',
+  '#b5de2b',
+  '#fde725',
+];
 /** Pixel size of a point on a map of `count` points: larger while few, so small projects read well. */
 export function pointSize(count: number): number {
   return count <= 1_000 ? 6 : count <= 10_000 ? 4 : 2.5;
@@ -52,7 +76,8 @@ export function colourGroups(colouring: MapColouring): ColourGroups {
   if (low > high) [low, high] = [0, 1];
   const span = high - low || 1;
   colouring.values.forEach((value, i) => {
-    group[i] = value === null ? RAMP.length : Math.min(RAMP.length - 1, Math.floor(((value - low) / span) * RAMP.length));
+    group[i] =
+      value === null ? RAMP.length : Math.min(RAMP.length - 1, Math.floor(((value - low) / span) * RAMP.length));
   });
   const step = span / RAMP.length;
   return {
@@ -93,7 +118,15 @@ const SELECTED_RING = '#111114';
  * frame, so 100 000 points cost a few milliseconds, not a path per point); selected points get a
  * dark ring and are drawn on top. `ratio` is the canvas's pixels per CSS pixel (`view` is in CSS pixels).
  */
-export function drawMap(context: CanvasRenderingContext2D, points: Float32Array, groups: ColourGroups, view: Viewport, selected: ReadonlySet<number> = new Set(), ratio = 1, size = pointSize(points.length >> 1)): void {
+export function drawMap(
+  context: CanvasRenderingContext2D,
+  points: Float32Array,
+  groups: ColourGroups,
+  view: Viewport,
+  selected: ReadonlySet<number> = new Set(),
+  ratio = 1,
+  size = pointSize(points.length >> 1),
+): void {
   const width = Math.round(view.width * ratio);
   const height = Math.round(view.height * ratio);
   if (width <= 0 || height <= 0) return;
@@ -135,7 +168,14 @@ export function pointAt(points: Float32Array, view: Viewport, x: number, y: numb
 }
 
 /** Indexes of the points inside the box with corners (x0, y0) and (x1, y1), in canvas pixels. */
-export function pointsInBox(points: Float32Array, view: Viewport, x0: number, y0: number, x1: number, y1: number): number[] {
+export function pointsInBox(
+  points: Float32Array,
+  view: Viewport,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+): number[] {
   const scale = (Math.min(view.width, view.height) - 2 * view.margin) / 2;
   const toMapX = (x: number) => (x - view.width / 2) / scale;
   const toMapY = (y: number) => (view.height / 2 - y) / scale;
@@ -161,7 +201,11 @@ function insidePolygon(polygon: readonly (readonly [number, number])[], x: numbe
 }
 
 /** Indexes of the points inside a lasso (canvas pixels, closed from its last vertex to its first). */
-export function pointsInLasso(points: Float32Array, view: Viewport, lasso: readonly (readonly [number, number])[]): number[] {
+export function pointsInLasso(
+  points: Float32Array,
+  view: Viewport,
+  lasso: readonly (readonly [number, number])[],
+): number[] {
   if (lasso.length < 3) return [];
   const xs = lasso.map(([x]) => x);
   const ys = lasso.map(([, y]) => y);

@@ -5,14 +5,21 @@ import type { RecipeDraft } from '$contract';
  * The form's values as a draft: only the chosen domain recipe's options (the others wait, hidden,
  * in the form, so switching back finds them), and the weights file when one is given.
  */
-export function recipeDraft(values: Record<string, unknown>, initPath: string, bandGroups: BandGroupsInput = { text: '', spatialMask: false }): RecipeDraft {
+export function recipeDraft(
+  values: Record<string, unknown>,
+  initPath: string,
+  bandGroups: BandGroupsInput = { text: '', spatialMask: false },
+): RecipeDraft {
   const { blurSigma, featureTargets, ...rest } = values;
   const groups = parseBandGroups(bandGroups.text);
   return {
     ...rest,
     ...(values.domainRecipe === 'deblur' && { blurSigma }),
     ...(values.domainRecipe === 'fgmae' && { featureTargets }),
-    ...(values.domainRecipe === 'satmae' && { spatialMask: bandGroups.spatialMask, ...(groups && { bandGroups: groups }) }),
+    ...(values.domainRecipe === 'satmae' && {
+      spatialMask: bandGroups.spatialMask,
+      ...(groups && { bandGroups: groups }),
+    }),
     ...(initPath.trim() && { init: initPath.trim() }),
   };
 }
@@ -29,7 +36,13 @@ export interface BandGroupsInput {
  */
 export function parseBandGroups(text: string): (number | string)[][] | undefined {
   if (!text.trim()) return undefined;
-  return text.split(/[|;]/).map((group) => group.split(',').map((band) => band.trim()).filter(Boolean).map((band) => (/^\d+$/.test(band) ? Number(band) : band)));
+  return text.split(/[|;]/).map((group) =>
+    group
+      .split(',')
+      .map((band) => band.trim())
+      .filter(Boolean)
+      .map((band) => (/^\d+$/.test(band) ? Number(band) : band)),
+  );
 }
 
 /** SatMAE's preset groups as the field shows them: "B2, B3, B4, B8 | B5, B6". */

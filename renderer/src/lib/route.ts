@@ -40,5 +40,9 @@ export function formatPlace(place: Place): string {
 
 /** Whether two places are the same. */
 export function samePlace(a: Place, b: Place): boolean {
-  return a.project === b.project && a.tab === b.tab && (a.tab === 'training' ? a.run : null) === (b.tab === 'training' ? b.run : null);
+  return (
+    a.project === b.project &&
+    a.tab === b.tab &&
+    (a.tab === 'training' ? a.run : null) === (b.tab === 'training' ? b.run : null)
+  );
 }

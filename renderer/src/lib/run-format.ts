@@ -13,7 +13,10 @@ export function runName(run: { kind: keyof typeof KIND_NAMES; number: number }):
  */
 export function describeModel(recipe: RunRecipe): string {
   const name = recipe.domainRecipe && recipe.domainRecipe.name !== 'mae' ? `${recipe.domainRecipe.label} · ` : '';
-  return `${name}ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px ` + `/ ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`;
+  return (
+    `${name}ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px ` +
+    `/ ${recipe.patchSize} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`
+  );
 }
 
 /** A loss with four significant digits, or a dash. */
@@ -28,7 +31,12 @@ export function formatLr(value: number | null | undefined): string {
 
 /** `14 Nov, 09:12` in the user's locale. */
 export function formatWhen(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  return new Date(iso).toLocaleString(undefined, {
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
 }
 
 /**

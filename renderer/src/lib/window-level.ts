@@ -22,7 +22,11 @@ export const CT_PRESETS: readonly ({ name: string } & WindowLevel)[] = [
 /** How the viewer maps values to colour: one band in grey, or three bands as red, green, blue. */
 export type Display =
   | { mode: 'grey'; band: number; window: WindowLevel }
-  | { mode: 'composite'; bands: [number, number, number]; ranges: [[number, number], [number, number], [number, number]] };
+  | {
+      mode: 'composite';
+      bands: [number, number, number];
+      ranges: [[number, number], [number, number], [number, number]];
+    };
 
 const TYPES = { uint8: Uint8Array, uint16: Uint16Array, int16: Int16Array, float32: Float32Array } as const;
 
@@ -35,7 +39,14 @@ export function windowValues(window: Pick<ImageWindow, 'values' | 'sampleType'>)
 }
 
 /** Low and high percentiles of one band (NaN and nodata skipped), from at most 65,536 samples. */
-export function bandPercentiles(values: ArrayLike<number>, bands: number, band: number, low = 0.5, high = 99.5, nodata: number | null = null): [number, number] {
+export function bandPercentiles(
+  values: ArrayLike<number>,
+  bands: number,
+  band: number,
+  low = 0.5,
+  high = 99.5,
+  nodata: number | null = null,
+): [number, number] {
   const count = Math.floor(values.length / bands);
   const stride = Math.max(1, Math.floor(count / 65_536));
   const picked: number[] = [];
@@ -45,7 +56,8 @@ export function bandPercentiles(values: ArrayLike<number>, bands: number, band: 
   }
   if (picked.length === 0) return [0, 1];
   picked.sort((a, b) => a - b);
-  const at = (percent: number) => picked[Math.min(picked.length - 1, Math.round((percent / 100) * (picked.length - 1)))]!;
+  const at = (percent: number) =>
+    picked[Math.min(picked.length - 1, Math.round((percent / 100) * (picked.length - 1)))]!;
   const lo = at(low);
   const hi = at(high);
   return hi > lo ? [lo, hi] : [lo, lo + 1];
@@ -64,7 +76,13 @@ export function applyWindow(value: number, { width, level }: WindowLevel): numbe
 }
 
 /** RGBA pixels of a window's values under a display (NaN and nodata transparent). */
-export function renderRgba(values: ArrayLike<number>, pixels: number, bands: number, display: Display, nodata: number | null = null): Uint8ClampedArray<ArrayBuffer> {
+export function renderRgba(
+  values: ArrayLike<number>,
+  pixels: number,
+  bands: number,
+  display: Display,
+  nodata: number | null = null,
+): Uint8ClampedArray<ArrayBuffer> {
   const rgba = new Uint8ClampedArray(pixels * 4);
   for (let pixel = 0; pixel < pixels; pixel++) {
     const base = pixel * bands;

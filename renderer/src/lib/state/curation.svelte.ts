@@ -25,7 +25,10 @@ export class CurationState {
 
   async load(): Promise<void> {
     try {
-      const [health, planView] = await Promise.all([this.client.curation.health(this.projectId), this.client.curation.channelPlan(this.projectId)]);
+      const [health, planView] = await Promise.all([
+        this.client.curation.health(this.projectId),
+        this.client.curation.channelPlan(this.projectId),
+      ]);
       this.health = health;
       this.setPlanView(planView);
     } catch (error) {
@@ -38,7 +41,10 @@ export class CurationState {
     this.planView = view;
     // The draft is a $state proxy, which structuredClone refuses: snapshot it first.
     const draft = keepDraft && this.draft ? ($state.snapshot(this.draft) as ChannelPlan) : null;
-    this.draft = draft && draft.inputChannels === view.plan.inputChannels ? { ...draft, conversions: { ...view.plan.conversions } } : structuredClone(view.plan);
+    this.draft =
+      draft && draft.inputChannels === view.plan.inputChannels
+        ? { ...draft, conversions: { ...view.plan.conversions } }
+        : structuredClone(view.plan);
   }
 
   async #run<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
@@ -77,14 +83,23 @@ export class CurationState {
    * once, like leaving a folder out, since it changes what is kept for training; other unsaved
    * edits of the plan stay in the draft.
    */
-  async setConversion(change: { channels: number; conversion: ChannelConversion } | { inputChannels: number }): Promise<void> {
+  async setConversion(
+    change: { channels: number; conversion: ChannelConversion } | { inputChannels: number },
+  ): Promise<void> {
     const saved = this.planView?.plan;
     if (!saved) return;
     let plan: ChannelPlan;
     if ('inputChannels' in change) {
       const display = change.inputChannels >= 3 ? [0, 1, 2] : [0];
       const bands = Array.from({ length: change.inputChannels }, (_, band) => band);
-      plan = { ...saved, inputChannels: change.inputChannels, conversions: {}, bands, displayBands: display, displayRange: display.map(() => null) };
+      plan = {
+        ...saved,
+        inputChannels: change.inputChannels,
+        conversions: {},
+        bands,
+        displayBands: display,
+        displayRange: display.map(() => null),
+      };
     } else {
       plan = { ...saved, conversions: { ...saved.conversions, [String(change.channels)]: change.conversion } };
     }

@@ -4,7 +4,16 @@
  * current from `embeddingProgress` events — and the calls that read them.
  */
 import { getContext, setContext } from 'svelte';
-import type { EmbeddingExport, EmbeddingMap, EmbeddingRequest, EmbeddingStatus, ModelSource, SimilarImages, StudioClient, SuspectList } from '$contract';
+import type {
+  EmbeddingExport,
+  EmbeddingMap,
+  EmbeddingRequest,
+  EmbeddingStatus,
+  ModelSource,
+  SimilarImages,
+  StudioClient,
+  SuspectList,
+} from '$contract';
 
 /** Embeddings of one project; `dispose` unsubscribes. */
 export class EmbeddingsState {
@@ -28,7 +37,13 @@ export class EmbeddingsState {
     private readonly onerror: (error: unknown, title?: string) => void,
   ) {
     this.#off = client.on('embeddingProgress', (event) => {
-      if (event.projectId !== projectId || event.runId !== this.status?.runId || event.block !== this.status.block || event.pooling !== this.status.pooling) return;
+      if (
+        event.projectId !== projectId ||
+        event.runId !== this.status?.runId ||
+        event.block !== this.status.block ||
+        event.pooling !== this.status.pooling
+      )
+        return;
       if (event.phase !== 'finished') {
         this.status = { ...this.status, state: 'computing', progress: { done: event.done, total: event.total } };
         return;

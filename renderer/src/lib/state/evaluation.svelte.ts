@@ -3,7 +3,14 @@
  * fine-tuning runs with their outcomes, and live progress of the ones running — kept current
  * from `evaluationProgress` events.
  */
-import type { EvaluationProgress, EvaluationRecord, FinetuneRequest, ModelSource, ProbeRequest, StudioClient } from '$contract';
+import type {
+  EvaluationProgress,
+  EvaluationRecord,
+  FinetuneRequest,
+  ModelSource,
+  ProbeRequest,
+  StudioClient,
+} from '$contract';
 
 /** Evaluation state of one project; `dispose` unsubscribes. */
 export class EvaluationState {
@@ -36,13 +43,17 @@ export class EvaluationState {
   /** Reloads sources and records. */
   async refresh(): Promise<void> {
     try {
-      const [sources, records] = await Promise.all([this.client.evaluation.sources(this.projectId), this.client.evaluation.list(this.projectId)]);
+      const [sources, records] = await Promise.all([
+        this.client.evaluation.sources(this.projectId),
+        this.client.evaluation.list(this.projectId),
+      ]);
       this.sources = sources;
       this.records = records;
       if (this.selectedSource === null || !sources.some((s) => s.runId === this.selectedSource)) {
         this.selectedSource = sources.find((s) => s.kind === 'pretrain')?.runId ?? null;
       }
-      if (this.selectedRecord === null) this.selectedRecord = records.find((r) => r.status === 'completed')?.runId ?? null;
+      if (this.selectedRecord === null)
+        this.selectedRecord = records.find((r) => r.status === 'completed')?.runId ?? null;
     } catch (error) {
       this.onerror(error);
     } finally {

@@ -198,7 +198,10 @@ export class ImageGridState {
   /** Reloads the label chips and the change "Undo" would revert. */
   async loadLabels(): Promise<void> {
     try {
-      const [labels, history] = await Promise.all([this.client.images.labels(this.projectId), this.client.labels.history(this.projectId, { limit: 200 })]);
+      const [labels, history] = await Promise.all([
+        this.client.images.labels(this.projectId),
+        this.client.labels.history(this.projectId, { limit: 200 }),
+      ]);
       this.labels = labels;
       this.lastLabelChange = history.find((change) => change.undoneAt === null) ?? null;
     } catch (error) {

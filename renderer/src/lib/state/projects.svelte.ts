@@ -27,7 +27,8 @@ export class ProjectsState {
       const wanted = this.route?.place.project ?? Number(localStorage.getItem(LAST_PROJECT_KEY));
       const fallback = this.items.find((project) => project.id === wanted) ?? this.items[0];
       this.selectedId = fallback?.id ?? null;
-      if (fallback && this.route && this.route.place.project !== fallback.id) this.route.go({ project: fallback.id, tab: 'images', run: null }, true);
+      if (fallback && this.route && this.route.place.project !== fallback.id)
+        this.route.go({ project: fallback.id, tab: 'images', run: null }, true);
     }
   }
 
@@ -48,7 +49,9 @@ export class ProjectsState {
   /** Another project with this name (trimmed, ignoring case), to warn before it is used twice. */
   nameTaken(name: string, exceptId: number | null = null): Project | null {
     const wanted = name.trim().toLowerCase();
-    return this.items.find((project) => project.id !== exceptId && project.name.trim().toLowerCase() === wanted) ?? null;
+    return (
+      this.items.find((project) => project.id !== exceptId && project.name.trim().toLowerCase() === wanted) ?? null
+    );
   }
 
   /** Renames a project; the list is reloaded so every duplicate-name flag is right again. */

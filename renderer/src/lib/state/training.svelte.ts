@@ -96,7 +96,9 @@ export class TrainingState {
 
   /** Adds or removes a run from the comparison. */
   toggleCompare(runId: number): void {
-    this.compareIds = this.compareIds.includes(runId) ? this.compareIds.filter((id) => id !== runId) : [...this.compareIds, runId];
+    this.compareIds = this.compareIds.includes(runId)
+      ? this.compareIds.filter((id) => id !== runId)
+      : [...this.compareIds, runId];
   }
 
   dispose(): void {
@@ -121,14 +123,18 @@ export class TrainingState {
     if (event.projectId !== this.projectId) return;
     if (event.type === 'started' || event.type === 'checkpoint') {
       const run = this.runs.find((candidate) => candidate.id === event.runId);
-      if (event.type === 'started' && event.runId === this.selectedId) this.device = `${event.backend} · ${event.device}`;
+      if (event.type === 'started' && event.runId === this.selectedId)
+        this.device = `${event.backend} · ${event.device}`;
       if (!run) void this.refresh();
-      else if (event.type === 'checkpoint') this.runs = this.runs.map((r) => (r.id === event.runId ? { ...r, checkpointStep: event.step } : r));
+      else if (event.type === 'checkpoint')
+        this.runs = this.runs.map((r) => (r.id === event.runId ? { ...r, checkpointStep: event.step } : r));
       return;
     }
     if (event.type === 'step') {
       // Keep the history's line of a training run current without reloading it every step.
-      this.runs = this.runs.map((run) => (run.id === event.runId ? { ...run, step: event.step, finalTrainLoss: event.loss } : run));
+      this.runs = this.runs.map((run) =>
+        run.id === event.runId ? { ...run, step: event.step, finalTrainLoss: event.loss } : run,
+      );
     } else if (event.type === 'validation') {
       void this.refresh(); // once per epoch: val loss and training time in the history
     }
@@ -177,7 +183,8 @@ function emptySeries(): Record<'train_loss' | 'val_loss' | 'lr', Series> {
 function toRecord(series: MetricSeries[]): Record<'train_loss' | 'val_loss' | 'lr', Series> {
   const record = emptySeries();
   for (const item of series) {
-    if (item.name === 'train_loss' || item.name === 'val_loss' || item.name === 'lr') record[item.name] = { steps: item.steps, values: item.values };
+    if (item.name === 'train_loss' || item.name === 'val_loss' || item.name === 'lr')
+      record[item.name] = { steps: item.steps, values: item.values };
   }
   return record;
 }
@@ -204,7 +211,10 @@ export function installUnloadGuard(client: StudioClient, isElectron: boolean): v
   if (guardInstalled || isElectron) return;
   guardInstalled = true;
   const active = new Set<number>();
-  client.training.active().then((runs) => runs.forEach((run) => active.add(run.id)), () => {});
+  client.training.active().then(
+    (runs) => runs.forEach((run) => active.add(run.id)),
+    () => {},
+  );
   client.on('runChanged', (event) => {
     if (event.active) active.add(event.runId);
     else active.delete(event.runId);
