@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { measureMapFrames } from './map-frame';
-import { cli, expect, test } from './fixtures';
+import { cli, expect, test, tinyPretrainedProject } from './fixtures';
 
 /**
  * Where point i lands on a canvas of the view's size: [-1, 1] fitted into the shorter side, y up (as the map draws).
@@ -28,29 +28,7 @@ test('draws every image, shows the hovered one, and selects the images of a lass
   folders,
 }) => {
   test.setTimeout(180_000);
-  cli('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
-  cli('import', '--workspace', studio.workspace, '--project', '1', folders.sample.dir);
-  cli(
-    'pretrain',
-    '--workspace',
-    studio.workspace,
-    '--project',
-    '1',
-    '--img',
-    '32',
-    '--patch',
-    '8',
-    '--depth',
-    '1',
-    '--decoder',
-    '32x1',
-    '--batch',
-    '4',
-    '--steps',
-    '6',
-    '--backend',
-    'cpu',
-  );
+  tinyPretrainedProject(studio.workspace, folders.sample.dir);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-e2e-embed-'));
   cli('embed', '--workspace', studio.workspace, '--run', '1', '--out', path.join(out, 'embeddings'));
   fs.rmSync(out, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { cli, expect, test } from './fixtures';
+import { expect, test, tinyPretrainedProject } from './fixtures';
 
 test('computes embeddings in the background, exports them, and shows neighbours and suspects', async ({
   page,
@@ -12,29 +12,7 @@ test('computes embeddings in the background, exports them, and shows neighbours 
   folders,
 }) => {
   test.setTimeout(180_000);
-  cli('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
-  cli('import', '--workspace', studio.workspace, '--project', '1', folders.sample.dir);
-  cli(
-    'pretrain',
-    '--workspace',
-    studio.workspace,
-    '--project',
-    '1',
-    '--img',
-    '32',
-    '--patch',
-    '8',
-    '--depth',
-    '1',
-    '--decoder',
-    '32x1',
-    '--batch',
-    '4',
-    '--steps',
-    '6',
-    '--backend',
-    'cpu',
-  );
+  tinyPretrainedProject(studio.workspace, folders.sample.dir);
 
   await page.goto(studio.url);
   await page.getByTestId('project-item').filter({ hasText: 'Cells' }).click();

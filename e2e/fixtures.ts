@@ -19,6 +19,18 @@ export function cli<T = unknown>(...args: string[]): T {
   return JSON.parse(result.stdout) as T;
 }
 
+/**
+ * A project "Cells" (microscopy) of the sample images with a tiny pretraining run (run 1: 32 px,
+ * patch 8, one block, 6 steps on cpu), made through the CLI: the start of every journey that
+ * needs a trained encoder. `extra` adds pretrain flags (e.g. `--val-fraction 0.25`).
+ */
+export function tinyPretrainedProject(workspace: string, sampleDir: string, ...extra: string[]): void {
+  cli('init', '--workspace', workspace, '--name', 'Cells', '--domain', 'microscopy');
+  cli('import', '--workspace', workspace, '--project', '1', sampleDir);
+  const tiny = ['--img', '32', '--patch', '8', '--depth', '1', '--decoder', '32x1', '--batch', '4', '--steps', '6'];
+  cli('pretrain', '--workspace', workspace, '--project', '1', ...tiny, '--backend', 'cpu', ...extra);
+}
+
 export interface Served {
   url: string;
   workspace: string;

@@ -3,7 +3,7 @@
  * in the label balance), undo it, relabel again, then re-fit the probe on its cached features
  * and read the accuracy when probed and now side by side, each with its interval.
  */
-import { cli, expect, test } from './fixtures';
+import { cli, expect, test, tinyPretrainedProject } from './fixtures';
 
 test('relabels a selection with undo, then re-fits the probe and shows the change', async ({
   page,
@@ -11,31 +11,7 @@ test('relabels a selection with undo, then re-fits the probe and shows the chang
   folders,
 }) => {
   test.setTimeout(180_000);
-  cli('init', '--workspace', studio.workspace, '--name', 'Cells', '--domain', 'microscopy');
-  cli('import', '--workspace', studio.workspace, '--project', '1', folders.sample.dir);
-  cli(
-    'pretrain',
-    '--workspace',
-    studio.workspace,
-    '--project',
-    '1',
-    '--img',
-    '32',
-    '--patch',
-    '8',
-    '--depth',
-    '1',
-    '--decoder',
-    '32x1',
-    '--batch',
-    '4',
-    '--steps',
-    '6',
-    '--backend',
-    'cpu',
-    '--val-fraction',
-    '0.25',
-  );
+  tinyPretrainedProject(studio.workspace, folders.sample.dir, '--val-fraction', '0.25');
   cli('probe', '--workspace', studio.workspace, '--run', '1', '--method', 'linear', '--block', '1', '--backend', 'cpu');
 
   await page.goto(studio.url);
