@@ -5,13 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from './cli/cli.fixtures';
 
-const CLI = path.resolve(import.meta.dirname, '../dist/cli/cli.js');
 let dir: string;
 
 function run(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(args, dir);
 }
 
 function json<T>(...args: string[]): T {

@@ -1,5 +1,4 @@
 /** `import --json` as scripts call it: the built CLI, one JSON document on stdout whatever the decoders print. */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,13 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportResult } from '../contract';
 import { compressedDicoms } from '../data/formats/codecs.fixtures';
 import { writeDicom } from '../data/formats/formats.fixtures';
+import { runCli } from './cli.fixtures';
 
-const CLI = path.resolve(import.meta.dirname, '../../dist/cli/cli.js');
 let dir: string;
 
 function run(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(args, dir);
 }
 
 beforeAll(() => {

@@ -2,19 +2,17 @@
  * `embed` as scripts call it: the built CLI writes the files, reuses what is current, and exits 1 with the reason on
  * bad input.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../train/embeddings/npy';
 import { pretrainedFixture, type PretrainedFixture } from '../train/probe.fixtures';
+import { runCli } from './cli.fixtures';
 
-const CLI = path.resolve(import.meta.dirname, '../../dist/cli/cli.js');
 let fixture: PretrainedFixture;
 
 function run(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(args);
 }
 
 beforeAll(async () => {

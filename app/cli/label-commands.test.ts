@@ -1,17 +1,15 @@
 /** `relabel` and `reprobe` as scripts call them: the built CLI, one JSON document, exit codes 0/1. */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeProbe, planProbe } from '../train/probe-run';
 import { pretrainedFixture, type PretrainedFixture } from '../train/probe.fixtures';
+import { runCli } from './cli.fixtures';
 
-const CLI = path.resolve(import.meta.dirname, '../../dist/cli/cli.js');
 let fixture: PretrainedFixture;
 let probeRunId: number;
 
 function run(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(args);
 }
 
 beforeAll(async () => {

@@ -2,7 +2,6 @@
  * `pretrain` and `resume` as scripts call them: the built CLI goes through the `training` service,
  * so it refuses what the new-run dialog refuses, with the dialog's message, before any run exists.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,15 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSample } from '../data/synthetic/datasets';
 import { createDispatcher } from '../rpc';
 import { Studio } from '../studio';
+import { runCli } from './cli.fixtures';
 
-const CLI = path.resolve(import.meta.dirname, '../../dist/cli/cli.js');
 let dir: string;
 let workspace: string;
 let projectId: number;
 
 function run(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(args);
 }
 
 async function runsOf(id: number): Promise<number> {
