@@ -35,6 +35,14 @@ const MAP_WORKER = 'app/train/embeddings/map-worker.ts';
  * cannot be required, so it is bundled into main instead of left external.
  */
 function importOnly(name) {
+  if (!importOnlyPackages.has(name)) importOnlyPackages.set(name, readImportOnly(name));
+  return importOnlyPackages.get(name);
+}
+
+/** Package name → whether it is import-only: each manifest is read once per build, not per import. */
+const importOnlyPackages = new Map();
+
+function readImportOnly(name) {
   let manifest;
   try {
     manifest = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8'));
