@@ -60,6 +60,19 @@ describe('decodeImage', () => {
       /^truncated or corrupt image data/,
     );
   });
+
+  it('gives a cut-short file the same reason whatever text the decoder thread had left', async () => {
+    const png = (await encoded({ format: 'png', bitDepth: 8, channels: 3, width: 16, height: 16 })).subarray(0, 40);
+    const reasons = ['libpng read error', 'Unknown error', ''].map((text) =>
+      describeDecodeFailure(new Error(text), 'png', png),
+    );
+    expect(reasons).toEqual(Array(3).fill('truncated or corrupt image data (the PNG has no end chunk)'));
+    // Another failure of a file with its end intact keeps the decoder's words.
+    const whole = await encoded({ format: 'png', bitDepth: 8, channels: 3, width: 16, height: 16 });
+    expect(describeDecodeFailure(new Error('libpng read error'), 'png', whole)).toBe(
+      'truncated or corrupt image data (libpng read error)',
+    );
+  });
 });
 
 describe('readPngHeader', () => {

@@ -171,11 +171,17 @@ function keepBands(
 export function describeDecodeFailure(error: Error, expectedFormat: string, bytes?: Uint8Array): string {
   const message = trimMessage(error.message);
   const name = expectedFormat ? expectedFormat.toUpperCase() : 'image';
+  const truncatedText = /premature end|truncat|read error|unexpected end|not enough data|short read|out of data/i;
+  // A file cut short says so in its own bytes. libvips' text for it varies with its per-thread
+  // error buffer ('libpng read error' in one thread, nothing in another), so when the decoder
+  // speaks of truncation or says nothing, the bytes name the reason: the same in every thread.
+  const cutShort = bytes && missingEnd(bytes);
+  if (cutShort && (/^(unknown error)?$/i.test(message) || truncatedText.test(message))) return cutShort;
   // libvips keeps one error buffer per thread, so concurrent failures sometimes lose their text.
   if (/^(unknown error)?$/i.test(message) && bytes) return describeFromBytes(bytes, name);
   if (/unsupported image format/i.test(message)) return `not a valid ${name}: not a recognised image format`;
   if (/empty/i.test(message) && /input/i.test(message)) return 'empty file (0 bytes)';
-  if (/premature end|truncat|read error|unexpected end|not enough data|short read|out of data/i.test(message)) {
+  if (truncatedText.test(message)) {
     return `truncated or corrupt image data (${message})`;
   }
   if (/pixel limit|too large/i.test(message)) return `image too large to decode (${message})`;
@@ -199,20 +205,25 @@ function trimMessage(message: string): string {
 
 const PNG_END = [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
 
-/** A reason from the bytes themselves, when the decoder gave none. */
-function describeFromBytes(bytes: Uint8Array, name: string): string {
+/** The truncation reason of a PNG without its end chunk or a JPEG without its end marker; null otherwise. */
+function missingEnd(bytes: Uint8Array): string | null {
   const startsWith = (marker: readonly number[]) => marker.every((byte, index) => bytes[index] === byte);
   const endsWith = (marker: readonly number[]) =>
     marker.every((byte, index) => bytes[bytes.length - marker.length + index] === byte);
-  if (startsWith(PNG_SIGNATURE)) {
-    return endsWith(PNG_END)
-      ? `not a valid ${name}: corrupt image data`
-      : 'truncated or corrupt image data (the PNG has no end chunk)';
+  if (startsWith(PNG_SIGNATURE) && !endsWith(PNG_END))
+    return 'truncated or corrupt image data (the PNG has no end chunk)';
+  if (startsWith([0xff, 0xd8]) && !endsWith([0xff, 0xd9])) {
+    return 'truncated or corrupt image data (the JPEG has no end marker)';
   }
-  if (startsWith([0xff, 0xd8])) {
-    return endsWith([0xff, 0xd9])
-      ? `not a valid ${name}: corrupt image data`
-      : 'truncated or corrupt image data (the JPEG has no end marker)';
-  }
-  return `not a valid ${name}: corrupt or unrecognised image data`;
+  return null;
+}
+
+/** A reason from the bytes themselves, when the decoder gave none. */
+function describeFromBytes(bytes: Uint8Array, name: string): string {
+  const isImage =
+    PNG_SIGNATURE.every((byte, index) => bytes[index] === byte) || (bytes[0] === 0xff && bytes[1] === 0xd8);
+  return (
+    missingEnd(bytes) ??
+    (isImage ? `not a valid ${name}: corrupt image data` : `not a valid ${name}: corrupt or unrecognised image data`)
+  );
 }
