@@ -16,6 +16,7 @@ import {
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native-addon';
 import { outputArray } from './native-buffers';
+import { batchOffsets, broadcastShape, broadcastStrides, collapse, stridesOf } from './native-shapes';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 type Fallback = (args: KernelArgs) => TensorInfo | TensorInfo[];
@@ -64,60 +65,6 @@ export function floats(backend: MathBackendCPU, t: TensorInfo): Float32Array | n
 /** A tensor of `shape` on `backend` holding `values` (a kernel's output). */
 export function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
   return backend.makeTensorInfo(shape, 'float32', values);
-}
-
-/** Row-major element strides of `shape`. */
-function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let stride = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = stride;
-    stride *= shape[d]!;
-  }
-  return strides;
-}
-
-function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out = new Array<number>(rank);
-  for (let d = 0; d < rank; d++) {
-    const x = a[d - rank + a.length] ?? 1;
-    const y = b[d - rank + b.length] ?? 1;
-    if (x !== y && x !== 1 && y !== 1)
-      throw new Error(`Operands could not be broadcast together with shapes ${a} and ${b}.`);
-    out[d] = x === 1 ? y : x;
-  }
-  return out;
-}
-
-/** Strides that read `shape` (right-aligned) as if it had `outShape`: 0 along broadcast axes. */
-function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const own = stridesOf(shape);
-  const offset = outShape.length - shape.length;
-  return outShape.map((_size, d) => (d < offset || shape[d - offset] === 1 ? 0 : own[d - offset]!));
-}
-
-/**
- * Drops size-1 axes and merges neighbours that every operand walks contiguously, so the addon's
- * innermost loop is as long as possible: [8,17,192] + [192] becomes [136,192] with strides (0,1).
- */
-function collapse(shape: readonly number[], ...strideSets: number[][]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strideSets.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strideSets.every((s, i) => outStrides[i]![last] === s[d]! * shape[d]!)) {
-      outShape[last]! *= shape[d]!;
-      strideSets.forEach((s, i) => {
-        outStrides[i]![last] = s[d]!;
-      });
-    } else {
-      outShape.push(shape[d]!);
-      strideSets.forEach((s, i) => outStrides[i]!.push(s[d]!));
-    }
-  }
-  return { shape: outShape, strides: outStrides };
 }
 
 const i32 = (values: readonly number[]): Int32Array => Int32Array.from(values);
@@ -174,23 +121,6 @@ function reduceKernel(addon: NativeAddon, op: number, fallback: Fallback): Kerne
       : x.shape.filter((_, d) => !axes.includes(d));
     return output(backend, outShape, out);
   };
-}
-
-/** Offsets of each batch entry of a batched matmul operand, broadcast to `outBatch`. */
-function batchOffsets(batchShape: readonly number[], outBatch: readonly number[], matrixSize: number): Int32Array {
-  const strides = broadcastStrides(batchShape, outBatch);
-  const count = util.sizeFromShape([...outBatch]);
-  const offsets = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    let rest = i;
-    let offset = 0;
-    for (let d = outBatch.length - 1; d >= 0; d--) {
-      offset += (rest % outBatch[d]!) * strides[d]!;
-      rest = Math.floor(rest / outBatch[d]!);
-    }
-    offsets[i] = offset * matrixSize;
-  }
-  return offsets;
 }
 
 function matMul(

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Bucket, ChannelStats, DatasetHealth, ImageSelection, ImportDuplicate } from '../contract';
 import type { Db } from './database';
-import { GOOD_IMAGE, selectionCondition, USABLE_IMAGE } from './images';
+import { GOOD_IMAGE, selectionCondition, USABLE_IMAGE } from './image-sql';
 
 /** Good, non-duplicate images of a project. */
 const GOOD = `project_id = @projectId AND ${GOOD_IMAGE}`;

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from './database';
 import { CurationStore } from './curation';
-import { GRID_TILE, ImageStore, type NewImage } from './images';
+import { GRID_TILE } from './image-sql';
+import { ImageStore, type NewImage } from './images';
 import { MIGRATIONS } from './migrations';
 import { ProjectStore } from './projects';
 

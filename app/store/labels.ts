@@ -10,7 +10,7 @@
  */
 import { StudioError, type ImageSelection, type LabelChange } from '../contract';
 import type { Db } from './database';
-import { GOOD_IMAGE, selectionCondition } from './images';
+import { GOOD_IMAGE, selectionCondition } from './image-sql';
 
 interface ChangeRow {
   id: number;

@@ -1,7 +1,7 @@
 /** The `projects` table. */
 import { StudioError, type Domain, type Project, type ProjectRemoval } from '../contract';
 import type { Db } from './database';
-import { GOOD_IMAGE } from './images';
+import { GOOD_IMAGE } from './image-sql';
 
 interface ProjectRow {
   id: number;
