@@ -3,7 +3,8 @@
  * `safetensors --full` loads with strict=True into the PyTorch re-implementation of SatMAE's
  * `MaskedAutoencoderGroupChannelViT` (app/handoff/torch/satmae_model.py, SatMAE's names) and
  * gives the studio's loss on the same images and mask; the encoder export loads strictly into
- * `GroupChannelsVisionTransformer` and gives the studio's cls features; ONNX is written too.
+ * `GroupChannelsVisionTransformer` and gives the studio's cls features; ONNX is written too. The
+ * torchrun hand-off refuses the run and says why.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTiff } from '../data/formats/formats.fixtures';
+import { writeHandoff } from '../handoff/handoff';
 import { groupedMasks } from '../mae/grouped-bands';
 import { shuffleOrder } from '../mae/masking';
 import { forwardMae } from '../mae/model';
@@ -114,6 +116,14 @@ describe("SatMAE exports under SatMAE's names", () => {
     const onnx = await studio.services.exports.create(runId, 'onnx', path.join(dir, 'onnx'));
     expect(onnx.files.map((file) => file.name)).toContain('model.onnx');
   }, 60_000);
+
+  it('is refused by the torchrun hand-off, which says where the whole model goes instead', async () => {
+    await expect(writeHandoff(studio.workspace.root, runId, path.join(dir, 'job'))).rejects.toThrow(
+      "its band groups need SatMAE's MaskedAutoencoderGroupChannelViT, which the job does not train " +
+        '(export --format safetensors --full writes the whole model under its names',
+    );
+    expect(fs.existsSync(path.join(dir, 'job'))).toBe(false);
+  });
 
   it.skipIf(!python && process.env.CI !== 'true')(
     "loads strictly into SatMAE's classes and gives the studio's loss and features",
