@@ -3,7 +3,8 @@
  * `safetensors --full` loads with strict=True into the PyTorch re-implementation of SatMAE's
  * `MaskedAutoencoderGroupChannelViT` (app/handoff/torch/satmae_model.py, SatMAE's names) and
  * gives the studio's loss on the same images and mask; the encoder export loads strictly into
- * `GroupChannelsVisionTransformer` and gives the studio's cls features; ONNX is written too. The
+ * `GroupChannelsVisionTransformer` and gives the studio's cls features, and a cls-pooled
+ * fine-tuned classifier its logits (a mean-pooled one is refused); ONNX is written too. The
  * torchrun hand-off refuses the run and says why.
  */
 import { spawnSync } from 'node:child_process';
@@ -63,10 +64,20 @@ function tile(seed: number): Uint8Array {
   return writeTiff([{ width: 32, height: 32, bands: 4, sampleType: 'uint16', values, bandNames }]);
 }
 
+/** Waits for a run's process to finish and leave (expect.poll works only inside a test). */
+async function finished(id: number): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  const running = async () =>
+    !/completed|failed/.test(studio.workspace.runs.get(id).status) ||
+    (await studio.services.training.active()).some((active) => active.id === id);
+  while ((await running()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-satmae-export-'));
-  fs.mkdirSync(path.join(dir, 'tiles'));
-  for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(dir, 'tiles', `tile-${i}.tif`), tile(i));
+  for (const label of ['field', 'water']) fs.mkdirSync(path.join(dir, 'tiles', label), { recursive: true });
+  for (let i = 0; i < 8; i++)
+    fs.writeFileSync(path.join(dir, 'tiles', i % 2 ? 'water' : 'field', `tile-${i}.tif`), tile(i));
   studio = new Studio(path.join(dir, 'ws'));
   const projectId = studio.workspace.projects.create('Tiles', 'remote-sensing').id;
   await studio.runImport('test', projectId, [path.join(dir, 'tiles')]);
@@ -83,12 +94,7 @@ beforeAll(async () => {
     bandGroups: [['B4 red', 'B2 blue'], ['B8'], ['B3 green']],
   });
   runId = run.id;
-  // wait for the training process to finish and leave (expect.poll works only inside a test)
-  const deadline = Date.now() + 90_000;
-  const running = async () =>
-    !/completed|failed/.test(studio.workspace.runs.get(runId).status) ||
-    (await studio.services.training.active()).some((active) => active.id === runId);
-  while ((await running()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  await finished(runId);
 }, 120_000);
 afterAll(async () => {
   await studio.close();
@@ -168,5 +174,59 @@ describe("SatMAE exports under SatMAE's names", () => {
       expect(worst).toBeLessThan(1e-4);
     },
     60_000,
+  );
+
+  it.skipIf(!python && process.env.CI !== 'true')(
+    "exports a cls-pooled SatMAE classifier whose head gives the studio's logits; refuses a mean-pooled one",
+    async () => {
+      const { runId: classifierId } = await studio.services.evaluation.finetune(runId, {
+        steps: 2,
+        batchSize: 4,
+        pooling: 'cls',
+      });
+      await finished(classifierId);
+      expect(studio.workspace.runs.get(classifierId).status).toBe('completed');
+      const out = path.join(dir, 'classifier');
+      await studio.services.exports.create(classifierId, 'safetensors', out);
+      const loaded = await loadRunModel(studio.workspace, classifierId);
+      const { config } = loaded.model;
+      const imgs = tf.randomNormal([2, config.inChans, config.imgSize, config.imgSize], 0, 1, 'float32', 5);
+      const logits = tf.tidy(() =>
+        tf.add(tf.matMul(encodeFeatures(loaded.model, imgs, 'cls'), loaded.head!.weight), loaded.head!.bias),
+      );
+      const ours = logits.dataSync().slice();
+      const inputs = path.join(dir, 'classifier-inputs.json');
+      fs.writeFileSync(inputs, JSON.stringify({ imgs: Array.from(imgs.dataSync()), shape: imgs.shape }));
+      tf.dispose([imgs, logits]);
+      loaded.dispose();
+      const script = `
+import json, sys, torch
+from satmae_model import GroupChannelsVisionTransformer
+from tensor_files import read_safetensors
+args = json.load(open(sys.argv[1] + "/config.json"))["args"]
+args.pop("qkv_bias")
+model = GroupChannelsVisionTransformer(**args)
+model.load_state_dict(read_safetensors(sys.argv[1] + "/model.safetensors")[0], strict=True)
+x = json.load(open(sys.argv[2]))
+with torch.no_grad():
+    print(json.dumps(model(torch.tensor(x["imgs"]).reshape(x["shape"])).flatten().tolist()))
+`;
+      const run = spawnSync(python ?? 'python3', ['-c', script, out, inputs], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: path.resolve('app/handoff/torch') },
+      });
+      expect(run.stderr).toBe('');
+      const theirs = JSON.parse(run.stdout) as number[];
+      expect(theirs).toHaveLength(ours.length);
+      expect(Math.max(...theirs.map((value, i) => Math.abs(value - ours[i]!)))).toBeLessThan(1e-4);
+
+      const { runId: meanId } = await studio.services.evaluation.finetune(runId, { steps: 1, batchSize: 4 });
+      await finished(meanId);
+      await expect(studio.services.exports.create(meanId, 'safetensors', path.join(dir, 'mean'))).rejects.toThrow(
+        `run ${meanId} is a SatMAE classifier on mean-pooled tokens; ` +
+          "SatMAE's GroupChannelsVisionTransformer feeds its head the cls token",
+      );
+    },
+    180_000,
   );
 });
