@@ -60,7 +60,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
     run: exportCommand,
     usage:
       'export  --workspace W --run ID --format safetensors|onnx|tfjs --out DIR [--pooling cls|mean]\n' +
-      '                      [--full (safetensors: the whole MAE in models_mae.py names)]',
+      "                      [--full (safetensors: the whole MAE in models_mae.py names; SatMAE runs: SatMAE's)]",
   },
   relabel: {
     run: relabelCommand,

@@ -15,6 +15,7 @@ import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model
 import type { Workspace } from '../workspace';
 import { buildModelCard, EXPORT_FORMATS, modelCardMarkdown, type ExportFormat, type ModelCard } from './model-card';
 import { encoderToOnnx } from './onnx';
+import { satmaeSafetensorsFiles, satmaeUsage } from './satmae';
 import type { ExportRecord } from '../store/exports';
 import { encoderGraphSpec } from './spec';
 import { encoderToTfjs } from './tfjs';
@@ -35,7 +36,8 @@ export interface ExportOptions {
   pooling?: Pooling;
   /**
    * safetensors only: the whole MAE of a pretraining run (encoder, decoder, mask token) in the
-   * official `models_mae.py` names, for `MaskedAutoencoderViT.load_state_dict(strict=True)`.
+   * official `models_mae.py` names, for `MaskedAutoencoderViT.load_state_dict(strict=True)`
+   * (SatMAE runs: `MaskedAutoencoderGroupChannelViT`'s names, satmae.ts).
    */
   full?: boolean;
 }
@@ -50,6 +52,7 @@ const CARD_FILES = ['MODEL_CARD.md', 'model_card.json'];
 
 function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full = false): string {
   const { config } = loaded.model;
+  if (config.groupedBands) return satmaeUsage(format, loaded, pooling, full);
   if (full) {
     const args = Object.entries(officialModelArgs(loaded))
       .map(([key, value]) => `${key}=${typeof value === 'boolean' ? (value ? 'True' : 'False') : value}`)
@@ -224,16 +227,6 @@ export async function exportRun(
     throw new StudioError('INVALID_ARGUMENT', `--full exports safetensors only, not ${format}`);
   const loaded = await loadRunModel(workspace, runId);
   try {
-    if (loaded.model.config.groupedBands) {
-      // timm's VisionTransformer, its ONNX graph and the TF.js model take one patch embedding over all bands.
-      const groups = loaded.model.config.groupedBands.groups.length;
-      throw new StudioError(
-        'INVALID_ARGUMENT',
-        `run ${runId} is a SatMAE (grouped bands) run: its ${groups} band groups each have their own patch ` +
-          "embedding, which timm's VisionTransformer, ONNX and TF.js exports of the encoder cannot express; " +
-          'use its embeddings and probes in the studio',
-      );
-    }
     if (loaded.model.config.channelAgnostic) {
       // timm's VisionTransformer, the ONNX/TF.js graph and models_mae.py embed all C channels of a patch as one token.
       throw new StudioError(
@@ -253,7 +246,11 @@ export async function exportRun(
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
     const contents = new Map<string, Uint8Array>();
     const classes = loaded.head?.classes ?? null;
-    if (options.full) {
+    if (loaded.model.config.groupedBands && format === 'safetensors') {
+      // SatMAE: the encoder or whole MAE under SatMAE's own names (satmae.ts)
+      for (const [name, bytes] of satmaeSafetensorsFiles(loaded, runId, pooling, options.full === true))
+        contents.set(name, bytes);
+    } else if (options.full) {
       // The checkpoint the model was loaded from, minus the optimizer moments, in models_mae.py names.
       const { tensors } = await readSafetensors(loaded.checkpointPath);
       const official = officialCheckpointTensors(tensors, loaded.model.config);

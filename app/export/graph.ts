@@ -4,13 +4,14 @@
  * `forwardEncoder` computes with every patch visible, step for step:
  *
  *   pixels [N, C, H, W] → patchify → patch embed → + pos → [cls; x] → blocks → norm
+ *     (SatMAE's grouped bands: one patch embedding per band group, G·L tokens, + position and group)
  *     → tokens [N, 1 + L, D] → features [N, D] (cls token or mean of patch tokens)
  *     → logits [N, K] (fine-tuned classifiers only)
  *
  * Only the batch dimension is dynamic. Every op is one that onnxruntime and TF.js both run.
  */
 import type { MaeConfig } from '../mae/config';
-import { gridSize } from '../mae/config';
+import { gridSize, tokenCount } from '../mae/config';
 import type { Pooling } from '../train/probe-model';
 
 /** A tensor in a graph under construction, by name. */
@@ -66,7 +67,7 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
   const { config } = spec;
   const { inChans: channels, imgSize, patchSize: p, embedDim: width, depth, numHeads } = config;
   const { side, numPatches } = gridSize(config);
-  const tokens = 1 + numPatches;
+  const tokens = 1 + tokenCount(config); // 1 + L, or 1 + G·L with grouped bands (SatMAE)
   const weight = (name: string): Value => {
     const value = spec.params.get(name);
     if (!value) throw new Error(`export: encoder parameter ${name} is missing`);
@@ -119,8 +120,12 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
   const pixels = g.input('pixels', [null, channels, imgSize, imgSize]);
   const grid = g.reshape(pixels, [-1, channels, side, p, side, p]); // [N, C, h, p, w, p]
   const patches = g.reshape(g.transpose(grid, [0, 2, 4, 1, 3, 5]), [-1, numPatches, channels * p * p]); // [N, L, C*p*p]
-  let x = linear(patches, 'patch_embed.proj', numPatches, channels * p * p, width); // [N, L, D]
-  x = g.add(x, g.constant('pos_embed.patches', [numPatches, width], spec.posEmbed.slice(width))); // [N, L, D]
+  let x = config.groupedBands
+    ? groupedPatchEmbed(g, config.groupedBands.groups, patches, p * p, (columns, group, index) =>
+        linear(columns, `patch_embed.${index}.proj`, numPatches, group.length * p * p, width),
+      ) // [N, G*L, D]
+    : linear(patches, 'patch_embed.proj', numPatches, channels * p * p, width); // [N, L, D]
+  x = g.add(x, g.constant('pos_embed.patches', [tokens - 1, width], spec.posEmbed.slice(width))); // [N, T, D]
   const clsRow = spec.params.get('cls_token')!.data.map((value, d) => value + spec.posEmbed[d]!); // cls + pos[0] (zero)
   const cls = g.repeatForBatch(g.constant('cls_token.with_pos', [1, 1, width], clsRow), x); // [N, 1, D]
   x = g.concat([cls, x], 1); // [N, 1+L, D]
@@ -146,4 +151,23 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
       g.add(g.matMul(features, headWeight), g.constant('head.bias', spec.head.bias.shape, spec.head.bias.data)),
     ); // [N, K]
   }
+}
+
+/**
+ * SatMAE's grouped-band tokens: each group's band columns of `patches` [N, L, C·p·p] (layout
+ * (c, i, j), `area` = p·p values per band) through its own embedding, groups concatenated along
+ * the tokens → [N, G·L, D].
+ */
+function groupedPatchEmbed(
+  g: GraphBuilder,
+  groups: readonly (readonly number[])[],
+  patches: Value,
+  area: number,
+  embed: (columns: Value, group: readonly number[], index: number) => Value,
+): Value {
+  const embedded = groups.map((group, index) => {
+    const bands = group.map((band) => g.slice(patches, [0, 0, band * area], [-1, -1, area])); // c_g × [N, L, p*p]
+    return embed(bands.length === 1 ? bands[0]! : g.concat(bands, 2), group, index); // [N, L, D]
+  });
+  return embedded.length === 1 ? embedded[0]! : g.concat(embedded, 1);
 }

@@ -34,6 +34,9 @@ export function exportServices(workspaceOf: () => Workspace): Pick<StudioImpl, '
         const full = choices.full === true;
         const card = await previewModelCard(workspaceOf(), runId, format, { full });
         const classifier = card.model.classes !== null;
+        const satmae = card.model.config.groupedBands !== undefined; // SatMAE: its own reference names
+        const fullClass = satmae ? 'MaskedAutoencoderGroupChannelViT' : 'MaskedAutoencoderViT';
+        const encoderClass = satmae ? "SatMAE's GroupChannelsVisionTransformer" : 'timm VisionTransformer';
         return {
           runId,
           format,
@@ -42,9 +45,10 @@ export function exportServices(workspaceOf: () => Workspace): Pick<StudioImpl, '
           contents: [
             full
               ? 'The whole MAE — encoder, decoder, mask token — under ' +
-                'models_mae.py names (load_state_dict with strict=True)'
+                `${satmae ? `SatMAE's ${fullClass}` : 'models_mae.py'} names ` +
+                '(load_state_dict with strict=True)'
               : format === 'safetensors'
-                ? 'Encoder weights under timm VisionTransformer names (no decoder, no mask token)'
+                ? `Encoder weights under ${encoderClass} names (no decoder, no mask token)`
                 : 'Encoder graph: input pixels [N, C, H, W] float32 → tokens and pooled features',
             ...(classifier
               ? [`Classifier head: ${card.model.classes!.length} classes (${card.model.classes!.join(', ')})`]
@@ -52,7 +56,7 @@ export function exportServices(workspaceOf: () => Workspace): Pick<StudioImpl, '
             ...(format === 'safetensors'
               ? [
                   `config.json: ` +
-                    `${full ? 'MaskedAutoencoderViT arguments' : 'architecture, image size, patch, channels'}, ` +
+                    `${full ? `${fullClass} arguments` : 'architecture, image size, patch, channels'}, ` +
                     `normalisation`,
                 ]
               : []),

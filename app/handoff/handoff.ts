@@ -125,10 +125,15 @@ export async function writeHandoff(
       );
     const plan = run.config;
     if (plan.recipe.domainRecipe) {
+      // SatMAE: the job's script and adopt know models_mae.py's one patch embedding, not the per-group ones.
+      const satmae = plan.recipe.model.groupedBands
+        ? ": its band groups need SatMAE's MaskedAutoencoderGroupChannelViT, which the job does not train " +
+          "(export --format safetensors --full writes the whole model under its names, for SatMAE's own training code)"
+        : '';
       throw new StudioError(
         'INVALID_ARGUMENT',
         `run ${runId} is a ${domainRecipeSummary(plan.recipe.domainRecipe).label}` +
-          ` run; the torchrun job implements the paper's MAE only`,
+          ` run; the torchrun job implements the paper's MAE only${satmae}`,
       );
     }
     if (plan.recipe.maskStrategy !== 'random') {

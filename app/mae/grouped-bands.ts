@@ -8,11 +8,19 @@
  * (`spatialMask`); each group has its own prediction head, and the loss is the mean over the
  * masked tokens of every group.
  *
- * Deliberate differences from the reference, none visible in the shapes: independent masking
- * keeps the same count in every group (the reference draws Lkeep·G tokens over all groups, so
- * the count per group varies); the norm-pix target is normalised per group token (the
- * reference normalises over the whole patch, all bands); the group width is D/4 rounded down to
- * a multiple of 4 (the reference fixes 256 of 1024 and 128 of 512 — the same quarter).
+ * With norm-pix loss the target is normalised over the whole patch (every band the groups
+ * hold), as the reference's `forward_loss`. Given the same weights, images and mask, loss and
+ * gradients equal those of a PyTorch re-implementation under the reference's names
+ * (app/handoff/torch/satmae_model.py; satmae-state.test.ts measures it).
+ *
+ * Deliberate differences from the reference: independent masking keeps the same count in every
+ * group (the reference draws Lkeep·G tokens over all groups, so the count per group varies: the
+ * same loss for a given mask, another distribution of masks); the group width is D/4 rounded
+ * down to a multiple of 4, where the reference takes it as an argument (256 of its 768 and 1024,
+ * 128 of 512 for the decoder); each head is scored on its own bands, where the reference compares
+ * its heads' outputs, concatenated in group order, with the target in band order (the same when
+ * the groups list the bands in order and cover them all; otherwise a head is scored on other
+ * bands); bands in no group are not seen at all (the reference needs every band in a group).
  *
  * As in masking.ts, the shuffled order puts kept tokens first and masked tokens last, here
  * sorted by group inside each part, so the masked tokens of group g are one contiguous slice of
@@ -149,6 +157,7 @@ export function groupedLoss(
   const numMasked = numPatches - numKeep;
   const shuffle = shuffleOrder(masks);
   return tf.tidy(() => {
+    const source = config.normPixLoss ? normaliseWholePatch(patches, groups, config.patchSize) : patches;
     const losses = groups.map((group, g) => {
       const start = 1 + masks.numKeep + g * numMasked;
       const pred = linear(
@@ -156,24 +165,35 @@ export function groupedLoss(
         param(`decoder_pred.${g}.weight`),
         param(`decoder_pred.${g}.bias`),
       ); // [B, Lm, c_g*p*p]
-      const columns = groupColumns(patches, group, config.patchSize); // [B, L, c_g*p*p]
+      const columns = groupColumns(source, group, config.patchSize); // [B, L, c_g*p*p]
       const width = columns.shape[2]!;
       const rows = new Int32Array(batchSize * numMasked);
       for (let b = 0; b < batchSize; b++) {
         for (let i = 0; i < numMasked; i++)
           rows[b * numMasked + i] = b * numPatches + shuffle[b * masks.numPatches + start - 1 + i]! - g * numPatches;
       }
-      let target = tf.reshape(gatherRows(tf.reshape(columns, [batchSize * numPatches, width]), rows), [
+      const target = tf.reshape(gatherRows(tf.reshape(columns, [batchSize * numPatches, width]), rows), [
         batchSize,
         numMasked,
         width,
-      ]);
-      if (config.normPixLoss) {
-        const { mean, variance } = tf.moments(target, -1, true);
-        target = tf.div(tf.sub(target, mean), tf.sqrt(tf.add(tf.mul(variance, width / Math.max(1, width - 1)), 1e-6)));
-      }
+      ]); // [B, Lm, c_g*p*p]
       return tf.mean(tf.squaredDifference(pred, target));
     });
     return tf.div(tf.addN(losses), groups.length) as tf.Scalar;
+  });
+}
+
+/**
+ * Patches [B, L, C·p·p] normalised by each patch's mean and unbiased variance (eps 1e-6) over
+ * the values of every band the groups hold — the reference's norm-pix target, one per patch
+ * for all its groups. Bands in no group are transformed too but never read.
+ */
+function normaliseWholePatch(patches: tf.Tensor, groups: readonly (readonly number[])[], patchSize: number): tf.Tensor {
+  return tf.tidy(() => {
+    const seen = groupColumns(patches, [...groups.flat()], patchSize); // [B, L, S*p*p]
+    const width = seen.shape[2]!;
+    const { mean, variance } = tf.moments(seen, -1, true);
+    const unbiased = tf.mul(variance, width / Math.max(1, width - 1));
+    return tf.div(tf.sub(patches, mean), tf.sqrt(tf.add(unbiased, 1e-6)));
   });
 }

@@ -1,0 +1,236 @@
+/**
+ * SatMAE parity: our grouped-band MAE against a PyTorch re-implementation under SatMAE's names
+ * (app/handoff/torch/satmae_model.py), on the same random weights, images and mask. The weights
+ * travel as the whole-MAE export writes them (`satmaeFullStateDict`), loaded with strict=True;
+ * the loss and each group's patch-embedding gradient must agree to 1e-4, and the encoder export
+ * (`satmaeEncoderStateDict`) loads strictly into `GroupChannelsVisionTransformer` and gives our
+ * tokens. Torch runs in float64, so the error measured is ours (float32); SATMAE_PARITY_LOG=1
+ * prints the errors of each case.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateMaeConfig, type GroupedBands, type MaeConfig } from './config';
+import { groupedMasks } from './grouped-bands';
+import { useCpuBackend } from './mae.fixtures';
+import { shuffleOrder, type MaskSet } from './masking';
+import { createMae, disposeModel, forwardEncoder, forwardMae } from './model';
+import { patchify } from './patchify';
+import { Rng } from './rng';
+import { satmaeEncoderArgs, satmaeEncoderStateDict, satmaeFullStateDict, satmaeModelArgs } from './satmae-state';
+import { encodeSafetensors } from './weights/safetensors';
+
+/** A Python with PyTorch (Debian's python3-torch); CI installs it, so there the tests must run. */
+const python = ['/usr/bin/python3', 'python3'].find(
+  (candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+);
+const runTorch = python !== undefined || process.env.CI === 'true';
+
+/** 16×16 six-band images, 4×4 patches (L = 16), two blocks; group widths 8 of 32 and 4 of 16. */
+function tinyConfig(groupedBands: GroupedBands, normPixLoss: boolean): MaeConfig {
+  return validateMaeConfig({
+    imgSize: 16,
+    patchSize: 4,
+    inChans: 6,
+    embedDim: 32,
+    depth: 2,
+    numHeads: 2,
+    decoderEmbedDim: 16,
+    decoderDepth: 1,
+    decoderNumHeads: 2,
+    mlpRatio: 2,
+    normPixLoss,
+    groupedBands,
+  });
+}
+
+const SCRIPT = `
+import json, sys, torch
+from satmae_model import MaskedAutoencoderGroupChannelViT, GroupChannelsVisionTransformer
+from tensor_files import read_safetensors
+x = json.load(open(sys.argv[1]))
+torch.set_default_dtype(torch.float64)
+model = MaskedAutoencoderGroupChannelViT(**x["args"]).double()
+full, _ = read_safetensors(sys.argv[2])
+model.load_state_dict(full, strict=True)
+imgs = torch.tensor(x["imgs"], dtype=torch.float64).reshape(x["shape"])
+ids = torch.tensor(x["ids_shuffle"]).reshape(x["shape"][0], -1)
+loss, _, _ = model(imgs, ids, x["mask_ratio"])
+loss.backward()
+grads = [model.patch_embed[g].proj.weight.grad.flatten().tolist() for g in range(len(model.patch_embed))]
+encoder = GroupChannelsVisionTransformer(**x["encoder_args"]).double()
+tensors, _ = read_safetensors(sys.argv[3])
+encoder.load_state_dict(tensors, strict=True)
+with torch.no_grad():
+    tokens = encoder.norm(encoder.forward_tokens(imgs))
+    features = encoder.forward_features(imgs)
+print(json.dumps({"loss": float(loss), "grads": grads, "tokens": tokens.flatten().tolist(),
+                  "features": features.flatten().tolist()}))
+`;
+
+let dir = '';
+beforeAll(async () => {
+  await useCpuBackend();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'satmae-parity-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Every patch visible, in token order: the encoder as a feature extractor. */
+function allVisible(batchSize: number, tokens: number): MaskSet {
+  const keep = Int32Array.from({ length: batchSize * tokens }, (_, k) => k % tokens);
+  return {
+    batchSize,
+    numPatches: tokens,
+    numKeep: tokens,
+    keep,
+    restore: keep.slice(),
+    mask: new Uint8Array(keep.length),
+  };
+}
+
+/** The largest |a − b| over the largest |b|. */
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let difference = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    difference = Math.max(difference, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return difference / scale;
+}
+
+/** Runs ours and the PyTorch reference on one case; returns the errors measured. */
+function compare(config: MaeConfig, seed: number) {
+  const grouped = config.groupedBands!;
+  const model = createMae(config, seed);
+  const rng = Rng.fromSeed(seed, 9);
+  for (const variable of model.params.values()) {
+    // random, not the reference init: every weight, bias and norm should matter
+    const values = Float32Array.from({ length: variable.size }, () => 0.3 * rng.normal());
+    variable.assign(tf.tensor(values, variable.shape));
+  }
+  const batchSize = 2;
+  const maskRatio = 0.75;
+  const side = config.imgSize / config.patchSize;
+  const masks = groupedMasks('random', { batchSize, gridSide: side, maskRatio }, grouped, Rng.fromSeed(seed, 3));
+  const shape = [batchSize, config.inChans, config.imgSize, config.imgSize];
+  const pixels = Float32Array.from({ length: batchSize * config.inChans * config.imgSize ** 2 }, () => rng.normal());
+  const imgs = tf.tensor4d(pixels, shape as [number, number, number, number]);
+  const variables = grouped.groups.map((_, g) => model.params.get(`patch_embed.${g}.proj.weight`)!);
+  const { value, grads } = tf.variableGrads(() => forwardMae(model, imgs, masks).loss, variables);
+  const loss = value.dataSync()[0]!;
+  const ourGrads = variables.map((variable) => {
+    const [rows, width] = variable.shape as [number, number]; // [c_g*p*p, D] → torch [D, c_g, p, p]
+    const data = grads[variable.name]!.dataSync();
+    return Float32Array.from({ length: rows * width }, (_, k) => data[(k % rows) * width + Math.floor(k / rows)]!);
+  });
+  const tokens = tf.tidy(() =>
+    forwardEncoder(model, patchify(imgs, config.patchSize), allVisible(batchSize, 16 * grouped.groups.length)),
+  );
+  const ourTokens = tokens.dataSync().slice();
+  tf.dispose([value, ...Object.values(grads), imgs, tokens]);
+
+  // ids_shuffle as the reference draws it: over G·L tokens, or over the L locations with spatial_mask
+  const order = shuffleOrder(masks);
+  const length = masks.numPatches / (grouped.spatialMask ? grouped.groups.length : 1);
+  const ids = grouped.spatialMask ? Array.from(order).filter((token) => token < length) : Array.from(order);
+  const inputs = path.join(dir, `inputs-${seed}.json`);
+  fs.writeFileSync(
+    inputs,
+    JSON.stringify({
+      args: satmaeModelArgs(config),
+      encoder_args: satmaeEncoderArgs(config, 0),
+      imgs: Array.from(pixels),
+      shape,
+      ids_shuffle: ids,
+      mask_ratio: maskRatio,
+    }),
+  );
+  const full = path.join(dir, `full-${seed}.safetensors`);
+  fs.writeFileSync(full, encodeSafetensors(satmaeFullStateDict(model), { format: 'pt' }));
+  const encoder = path.join(dir, `encoder-${seed}.safetensors`);
+  fs.writeFileSync(encoder, encodeSafetensors(satmaeEncoderStateDict(model), { format: 'pt' }));
+  disposeModel(model);
+  const run = spawnSync(python ?? 'python3', ['-c', SCRIPT, inputs, full, encoder], {
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONPATH: path.resolve('app/handoff/torch') },
+  });
+  expect(run.stderr).toBe('');
+  const theirs = JSON.parse(run.stdout) as { loss: number; grads: number[][]; tokens: number[]; features: number[] };
+  const features = Array.from({ length: batchSize * config.embedDim }, (_, k) => {
+    const b = Math.floor(k / config.embedDim);
+    return ourTokens[b * (ourTokens.length / batchSize) + (k % config.embedDim)]!; // the cls token
+  });
+  const measured = {
+    loss: Math.abs(loss - theirs.loss) / theirs.loss,
+    grads: ourGrads.map((grad, g) => relativeError(grad, theirs.grads[g]!)),
+    tokens: relativeError(ourTokens, theirs.tokens),
+    features: relativeError(features, theirs.features),
+  };
+  if (process.env.SATMAE_PARITY_LOG) console.log(JSON.stringify({ ours: loss, theirs: theirs.loss, ...measured }));
+  return measured;
+}
+
+describe.skipIf(!runTorch)("SatMAE parity with a PyTorch re-implementation under SatMAE's names", () => {
+  it('matches loss, patch-embedding gradients and encoder tokens with groups in band order', () => {
+    const errors = compare(
+      tinyConfig(
+        {
+          groups: [
+            [0, 1, 2],
+            [3, 4, 5],
+          ],
+          spatialMask: false,
+        },
+        true,
+      ),
+      1,
+    );
+    expect(errors.loss).toBeLessThan(1e-4);
+    for (const error of errors.grads) expect(error).toBeLessThan(1e-4);
+    expect(errors.tokens).toBeLessThan(1e-4);
+    expect(errors.features).toBeLessThan(1e-4);
+  }, 30_000);
+
+  it('matches with groups out of band order and a band left out (Sentinel-2 style)', () => {
+    const errors = compare(
+      tinyConfig(
+        {
+          groups: [
+            [1, 2, 3],
+            [0, 4],
+          ],
+          spatialMask: false,
+        },
+        true,
+      ),
+      2,
+    );
+    expect(errors.loss).toBeLessThan(1e-4);
+    for (const error of errors.grads) expect(error).toBeLessThan(1e-4);
+    expect(errors.tokens).toBeLessThan(1e-4);
+  }, 30_000);
+
+  it('matches with spatial_mask (every group masked alike) and plain pixel targets', () => {
+    const errors = compare(
+      tinyConfig(
+        {
+          groups: [
+            [0, 1],
+            [2, 3],
+            [4, 5],
+          ],
+          spatialMask: true,
+        },
+        false,
+      ),
+      3,
+    );
+    expect(errors.loss).toBeLessThan(1e-4);
+    for (const error of errors.grads) expect(error).toBeLessThan(1e-4);
+    expect(errors.tokens).toBeLessThan(1e-4);
+  }, 30_000);
+});
