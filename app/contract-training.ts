@@ -63,6 +63,11 @@ export interface Recipe {
   bandGroups?: (number | string)[][];
   /** `satmae`: mask a patch in every group at once (SatMAE's spatial_mask) instead of per group. */
   spatialMask?: boolean;
+  /**
+   * `hpm`: the share of the masked patches chosen as the predicted-hardest by the end of training
+   * (Wang et al.'s α_T, 0.5); it grows from 0 over the run.
+   */
+  hardPatchShare?: number;
   batchSize?: number;
   accumSteps?: number;
   steps?: number;
@@ -81,7 +86,9 @@ export interface Recipe {
 
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
-  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction' | 'bandGroups' | 'spatialMask'>>;
+  recipe: Required<
+    Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction' | 'bandGroups' | 'spatialMask' | 'hardPatchShare'>
+  >;
   /** Every domain recipe, whether this project's images allow it, and the one suggested for them. */
   domainRecipes: DomainRecipeChoice[];
   /** The recipe of the last run started from the dialog in this project (stored with the project). */
@@ -349,6 +356,7 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
   featureTargets: 'Feature targets',
   bandGroups: 'Band groups',
   spatialMask: 'Mask every group together',
+  hardPatchShare: 'Hard-patch share',
   batchSize: 'Batch size',
   accumSteps: 'Accumulation',
   steps: 'Steps',
@@ -433,6 +441,10 @@ export const RecipeSchema = z.strictObject({
     .max(64)
     .optional(),
   spatialMask: z.boolean({ error: 'Mask every group together must be true or false' }).optional(),
+  hardPatchShare: decimal('hardPatchShare')
+    .min(0, 'Hard-patch share must be between 0 and 1')
+    .max(1, 'Hard-patch share must be between 0 and 1')
+    .optional(),
   batchSize: wholeNumber('batchSize', 1, 4096).optional(),
   accumSteps: wholeNumber('accumSteps', 1, 1024).optional(),
   steps: wholeNumber('steps', 1, 1_000_000_000).optional(),
