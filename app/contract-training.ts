@@ -86,9 +86,7 @@ export interface Recipe {
 
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
-  recipe: Required<
-    Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction' | 'bandGroups' | 'spatialMask' | 'hardPatchShare'>
-  >;
+  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction' | 'bandGroups' | 'spatialMask'>>;
   /** Every domain recipe, whether this project's images allow it, and the one suggested for them. */
   domainRecipes: DomainRecipeChoice[];
   /** The recipe of the last run started from the dialog in this project (stored with the project). */
@@ -205,6 +203,12 @@ export interface MaskPreview {
   spatialMask?: boolean;
   /** CA-MAE: each channel's own mask, [C][L] (1 = masked), drawn as its runs draw them over C·L tokens. */
   channelMasks?: number[][];
+  /**
+   * HPM: its masks at the start of training (the loss predictor has learned nothing, so they are
+   * random), and how many of the `masked` patches its predictor picks as the hardest by the end
+   * (`count`, the final `share` of them); which ones is learned during training.
+   */
+  hardPatches?: { share: number; count: number; masked: number };
 }
 
 /** A run's recipe as the history shows it. */
@@ -486,6 +490,8 @@ const MaskPreviewQuery = z.strictObject({
   spatialMask: z.boolean().optional(),
   /** CA-MAE: also mask this many channels apart, one token grid each, as its runs do. */
   channels: z.number().int().min(2).max(16).optional(),
+  /** HPM: draw the masks as its training does, with this final hard-patch share. */
+  hardPatchShare: Finite.min(0).max(1).optional(),
 });
 export type MaskPreviewQuery = z.input<typeof MaskPreviewQuery>;
 
