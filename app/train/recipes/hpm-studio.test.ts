@@ -119,6 +119,9 @@ describe('HPM through the studio', () => {
       'An encoder pretrained on the data below with HPM (hard patches mining) ' +
         '(Wang et al. 2023), a Masked Autoencoder (He et al. 2021) recipe.',
     );
+    expect(card).toContain(
+      "loss on per-patch normalised pixels plus the loss predictor's relative (ranking) objective",
+    );
     const exported = await studio.services.exports.create(run.id, 'safetensors', path.join(dir, 'export'));
     const header = readSafetensorsHeader(path.join(exported.dir, 'model.safetensors'));
     expect(Object.keys(header).filter((name) => name.startsWith('decoder'))).toEqual([]);

@@ -12,6 +12,7 @@ import { createMae, disposeModel, forwardMae } from '../../mae/model';
 import { Rng } from '../../mae/rng';
 import { oursToOfficial } from '../../mae/weights/layouts';
 import { validateTrainConfig, type TrainConfig } from '../config';
+import { estimateTrainingMemory } from '../memory-estimate';
 import { syntheticSource } from '../synthetic';
 import { MaeTrainer } from '../trainer';
 import { trainTo } from '../trainer.fixtures';
@@ -99,6 +100,12 @@ describe('HPM masks and schedule', () => {
     expect(summary).toMatchObject({ name: 'hpm', label: 'HPM (hard patches mining)', reconstructs: true });
     expect(summary.citation).toContain('Hard Patches Mining for Masked Image Modeling');
     expect(summary.details).toContain('growing from 0 to 0.5 over training');
+    // a second decoder stack, its pairwise terms and the teacher's weights: the memory estimate counts them
+    const plain = estimateTrainingMemory(validateTrainConfig({ ...HPM_RUN, domainRecipe: undefined }));
+    const mined = estimateTrainingMemory(config);
+    expect(mined.parameters).toBeGreaterThan(plain.parameters);
+    expect(mined.parameterBytes / mined.parameters).toBe(20);
+    expect(mined.activationBytes).toBeGreaterThan(1.3 * plain.activationBytes);
   });
 });
 
