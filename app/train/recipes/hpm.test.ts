@@ -183,10 +183,14 @@ describe('HPM training', () => {
     const teacher = trainer.teacher!.model.params.get(name)!.dataSync();
     const student = trainer.model.params.get(name)!.dataSync();
     expect(teacher.some((value, i) => value !== student[i])).toBe(true);
+    // the checkpoint keeps the teacher apart from the student
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hpm-')), 'step30.safetensors');
     await trainer.saveCheckpoint(file);
     const resumed = await MaeTrainer.resume(file, syntheticSource({ imgSize: 16, channels: 3 }));
     expect(Array.from(resumed.teacher!.model.params.get(name)!.dataSync())).toEqual(Array.from(teacher));
+    // decay 0 copies the student (what a run starting from published weights does)
+    trainer.teacher!.update(trainer.model, 0);
+    expect(Array.from(trainer.teacher!.model.params.get(name)!.dataSync())).toEqual(Array.from(student));
     resumed.dispose();
     fs.rmSync(path.dirname(file), { recursive: true });
     trainer.dispose();
