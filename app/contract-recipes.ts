@@ -8,7 +8,7 @@
  * What a pretraining run learns from: the paper's MAE, or a domain recipe that changes its input,
  * targets or model (each cited where it is shown). Later recipes join this list.
  */
-export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae', 'satmae', 'camae'] as const;
+export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae', 'satmae', 'camae', 'hpm'] as const;
 export type DomainRecipeName = (typeof DOMAIN_RECIPES)[number];
 /** What an FG-MAE run regresses per masked patch: pixels, HOG, or normalised-difference indices. */
 export const FEATURE_TARGETS = ['pixels', 'hog', 'ndvi', 'ndwi', 'ndbi'] as const;
@@ -29,7 +29,7 @@ export interface DomainRecipeChoice {
   targets?: { target: FeatureTarget; available: boolean; reason: string }[];
   /**
    * The options it starts with here (`blurSigma`, `featureTargets`; SatMAE: `bandGroups` as
-   * indices, their names and where they come from, `spatialMask`).
+   * indices, their names and where they come from, `spatialMask`; HPM: `hardPatchShare`).
    */
   options?: {
     blurSigma?: number;
@@ -38,6 +38,8 @@ export interface DomainRecipeChoice {
     bandGroupNames?: string[][];
     bandGroupSource?: string;
     spatialMask?: boolean;
+    /** HPM: the share of the masked patches chosen as predicted-hardest by the end of training. */
+    hardPatchShare?: number;
   };
 }
 

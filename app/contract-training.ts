@@ -63,6 +63,11 @@ export interface Recipe {
   bandGroups?: (number | string)[][];
   /** `satmae`: mask a patch in every group at once (SatMAE's spatial_mask) instead of per group. */
   spatialMask?: boolean;
+  /**
+   * `hpm`: the share of the masked patches chosen as the predicted-hardest by the end of training
+   * (Wang et al.'s α_T, 0.5); it grows from 0 over the run.
+   */
+  hardPatchShare?: number;
   batchSize?: number;
   accumSteps?: number;
   steps?: number;
@@ -198,6 +203,12 @@ export interface MaskPreview {
   spatialMask?: boolean;
   /** CA-MAE: each channel's own mask, [C][L] (1 = masked), drawn as its runs draw them over C·L tokens. */
   channelMasks?: number[][];
+  /**
+   * HPM: its masks at the start of training (the loss predictor has learned nothing, so they are
+   * random), and how many of the `masked` patches its predictor picks as the hardest by the end
+   * (`count`, the final `share` of them); which ones is learned during training.
+   */
+  hardPatches?: { share: number; count: number; masked: number };
 }
 
 /** A run's recipe as the history shows it. */
@@ -349,6 +360,7 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
   featureTargets: 'Feature targets',
   bandGroups: 'Band groups',
   spatialMask: 'Mask every group together',
+  hardPatchShare: 'Hard-patch share',
   batchSize: 'Batch size',
   accumSteps: 'Accumulation',
   steps: 'Steps',
@@ -433,6 +445,10 @@ export const RecipeSchema = z.strictObject({
     .max(64)
     .optional(),
   spatialMask: z.boolean({ error: 'Mask every group together must be true or false' }).optional(),
+  hardPatchShare: decimal('hardPatchShare')
+    .min(0, 'Hard-patch share must be between 0 and 1')
+    .max(1, 'Hard-patch share must be between 0 and 1')
+    .optional(),
   batchSize: wholeNumber('batchSize', 1, 4096).optional(),
   accumSteps: wholeNumber('accumSteps', 1, 1024).optional(),
   steps: wholeNumber('steps', 1, 1_000_000_000).optional(),
@@ -474,6 +490,8 @@ const MaskPreviewQuery = z.strictObject({
   spatialMask: z.boolean().optional(),
   /** CA-MAE: also mask this many channels apart, one token grid each, as its runs do. */
   channels: z.number().int().min(2).max(16).optional(),
+  /** HPM: draw the masks as its training does, with this final hard-patch share. */
+  hardPatchShare: Finite.min(0).max(1).optional(),
 });
 export type MaskPreviewQuery = z.input<typeof MaskPreviewQuery>;
 

@@ -54,6 +54,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     targets: { type: 'string' },
     'band-groups': { type: 'string' },
     'spatial-mask': { type: 'boolean' },
+    'hard-share': { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const workspace = required('pretrain', values, 'workspace');
@@ -101,6 +102,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
         .map((band) => (/^\d+$/.test(band) ? Number(band) : band)),
     ),
     spatialMask: values['spatial-mask'],
+    hardPatchShare: number('pretrain', 'hard-share', values['hard-share']),
     imgSize: positiveInt('pretrain', 'img', values.img),
     patchSize: positiveInt('pretrain', 'patch', values.patch),
     decoder: values.decoder,

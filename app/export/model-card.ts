@@ -296,7 +296,8 @@ function lossTarget(card: ModelCard): string {
       : card.domainRecipe.name === 'camae'
         ? 'pixels of each self-standardised channel'
         : 'pixels';
-  return normalised ? `per-patch normalised ${pixels}` : pixels;
+  const ranking = card.domainRecipe.name === 'hpm' ? " plus the loss predictor's relative (ranking) objective" : '';
+  return `${normalised ? `per-patch normalised ${pixels}` : pixels}${ranking}`;
 }
 
 /** The card as Markdown. */

@@ -52,6 +52,12 @@ export interface MaeConfig {
    * token per patch over all channels, as the reference MAE.
    */
   groupedBands?: GroupedBands;
+  /**
+   * Hard Patches Mining (Wang et al. 2023; see hard-patches.ts): a loss-predictor branch beside
+   * the pixel decoder, its relative (ranking) loss times this weight added to the MSE (the
+   * reference adds it with weight 1). Absent: no loss predictor.
+   */
+  lossPredictorWeight?: number;
 }
 
 /** SatMAE's band groups: model channel indices per group, and whether a patch is masked in every group at once. */
@@ -215,6 +221,13 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     throw new Error("mae.fourierLossWeight needs mae.channelAgnostic (the Fourier term is CA-MAE's)");
   if (config.pixelHead === false && heads.length === 0)
     throw new Error('mae.pixelHead: a model without the pixel head needs at least one feature head');
+  const predictor = config.lossPredictorWeight;
+  if (predictor !== undefined) {
+    if (typeof predictor !== 'number' || !(predictor > 0 && predictor <= 10))
+      throw new Error(`mae.lossPredictorWeight must be in (0, 10], got ${String(predictor)}`);
+    if (config.groupedBands || config.channelAgnostic || heads.length > 0 || config.pixelHead === false)
+      throw new Error('mae.lossPredictorWeight (HPM) predicts the pixel loss of one token per patch: no other recipe');
+  }
   if (config.groupedBands && config.channelAgnostic) {
     throw new Error('mae.groupedBands and mae.channelAgnostic are two token layouts (SatMAE, CA-MAE); choose one');
   }

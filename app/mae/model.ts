@@ -23,6 +23,7 @@ import {
 } from './channel-agnostic';
 import { gridSize, tokenCount, validateMaeConfig, type MaeConfig } from './config';
 import { embedGroupTokens, groupedLoss, groupedPositionTables } from './grouped-bands';
+import { hardPatchesLoss } from './hard-patches';
 import { shuffleOrder, type MaskSet } from './masking';
 import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './ops';
 import { featureHeadName, initParams } from './params';
@@ -185,14 +186,36 @@ export function forwardDecoder(model: MaeModel, latent: tf.Tensor, masks: MaskSe
  * latent [B, 1 + Lkeep, D] → [B, 1 + L, Dd]. Every prediction head reads them.
  */
 function decoderHidden(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.Tensor {
+  return decoderBlocks(model, decoderTokens(model, latent, masks));
+}
+
+/** The decoder blocks and final norm: tokens [B, 1 + L, Dd] → [B, 1 + L, Dd]. */
+function decoderBlocks(model: MaeModel, tokens: tf.Tensor): tf.Tensor {
+  const param = paramLookup(model);
+  return tf.tidy(() => {
+    let x = tokens;
+    for (let i = 0; i < model.config.decoderDepth; i++)
+      x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
+    return layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias')); // [B, 1+L, Dd]
+  });
+}
+
+/**
+ * The decoder's input tokens, in shuffled order with cls first: latent [B, 1 + Lkeep, D] →
+ * decoder embedding, mask tokens appended, positions added → [B, 1 + L, Dd] (what HPM's loss
+ * predictor reads too).
+ */
+export function decoderTokens(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.Tensor {
   const param = paramLookup(model);
   const { batchSize, numPatches, numKeep } = masks;
   const width = model.config.decoderEmbedDim;
   const shuffle = shuffleOrder(masks);
   return tf.tidy(() => {
     let x = linear(latent, param('decoder_embed.weight'), param('decoder_embed.bias')); // [B, 1+Lkeep, Dd]
-    const maskTokens = repeatToken(param('mask_token'), batchSize, numPatches - numKeep); // [B, L-Lkeep, Dd]
-    x = tf.concat([x, maskTokens], 1); // [B, 1+L, Dd]: cls, visible, masked (shuffled order)
+    if (numKeep < numPatches) {
+      const maskTokens = repeatToken(param('mask_token'), batchSize, numPatches - numKeep); // [B, L-Lkeep, Dd]
+      x = tf.concat([x, maskTokens], 1); // [B, 1+L, Dd]: cls, visible, masked (shuffled order)
+    }
     const order = new Int32Array(batchSize * (1 + numPatches)); // cls row 0, then 1 + ids_shuffle
     for (let b = 0; b < batchSize; b++) {
       for (let i = 0; i < numPatches; i++) order[b * (1 + numPatches) + 1 + i] = 1 + shuffle[b * numPatches + i]!;
@@ -205,9 +228,7 @@ function decoderHidden(model: MaeModel, latent: tf.Tensor, masks: MaskSet): tf.T
       const embedded = tf.matMul(channels, param('decoder_channel_embed'));
       x = tf.add(x, tf.reshape(embedded, [batchSize, 1 + numPatches, width]));
     }
-    for (let i = 0; i < model.config.decoderDepth; i++)
-      x = block(x, param, `decoder_blocks.${i}`, model.config.decoderNumHeads);
-    return layerNorm(x, param('decoder_norm.weight'), param('decoder_norm.bias')); // [B, 1+L, Dd]
+    return x;
   });
 }
 
@@ -329,6 +350,20 @@ export function forwardMae(
       return {
         loss: groupedLoss(paramLookup(model), model.config, decoderHidden(model, latent, masks), targetPatches, masks),
       };
+    }
+    if (model.config.lossPredictorWeight !== undefined) {
+      // HPM: the MSE plus the loss predictor's relative objective (hard-patches.ts)
+      const tokens = decoderTokens(model, latent, masks); // [B, 1+L, Dd]
+      const param = paramLookup(model);
+      const hidden = decoderBlocks(model, tokens); // [B, 1+L, Dd]
+      const pred = tf.slice(
+        linear(hidden, param('decoder_pred.weight'), param('decoder_pred.bias')),
+        [0, 1, 0],
+        [-1, -1, -1],
+      );
+      const predMasked = tf.slice(pred, [0, masks.numKeep, 0], [-1, -1, -1]); // [B, L-Lkeep, C*p*p]
+      const target = maskedTargets(model, patches, masks); // [B, L-Lkeep, C*p*p]
+      return { loss: hardPatchesLoss(param, model.config, tokens, predMasked, target, masks.numKeep), pred };
     }
     if (heads.length === 0) {
       const pred = forwardDecoder(model, latent, masks); // [B, L, C*p*p], shuffled

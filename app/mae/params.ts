@@ -79,6 +79,23 @@ export function paramSpecs(config: MaeConfig): ParamSpec[] {
     ...(config.channelAgnostic
       ? [{ name: 'decoder_channel_embed', shape: [config.inChans, decoderEmbedDim], init: 'normal02' as const }]
       : []),
+    // HPM's loss predictor, last so every other parameter starts as in the plain MAE of the same seed
+    ...(config.lossPredictorWeight === undefined ? [] : lossPredictorSpecs(config)),
+  ];
+}
+
+/**
+ * HPM's loss predictor under the reference's names: a second stack of decoder blocks, its norm,
+ * and a head to C·p·p values whose mean is the patch's predicted loss.
+ */
+function lossPredictorSpecs(config: MaeConfig): ParamSpec[] {
+  const { decoderEmbedDim, mlpRatio, patchSize, inChans } = config;
+  return [
+    ...Array.from({ length: config.decoderDepth }, (_, i) =>
+      blockSpecs(`decoder_blocks_losspred.${i}`, decoderEmbedDim, mlpRatio),
+    ).flat(),
+    ...normSpecs('decoder_norm_losspred', decoderEmbedDim),
+    ...linearSpecs('decoder_pred_losspred', decoderEmbedDim, patchSize * patchSize * inChans),
   ];
 }
 
@@ -132,7 +149,7 @@ export function initParams(config: MaeConfig, seed: number): Map<string, tf.Vari
  */
 export function usesWeightDecay(name: string): boolean {
   if (name.endsWith('.bias')) return false;
-  if (/(^|\.)(decoder_)?norm\d*\.weight$/.test(name)) return false;
+  if (/(^|\.)(decoder_)?norm(\d*|_losspred)\.weight$/.test(name)) return false;
   return !['cls_token', 'mask_token', 'pos_embed', 'decoder_pos_embed', 'decoder_channel_embed'].includes(name);
 }
 

@@ -101,6 +101,9 @@ export function validateTrainConfig(input: Partial<TrainConfig> & { model?: Part
     fail('lrRule', `be one of ${LR_RULES.join(', ')}`, config.lrRule);
   if (!(MASK_STRATEGIES as readonly string[]).includes(config.maskStrategy))
     fail('maskStrategy', `be one of ${MASK_STRATEGIES.join(', ')}`, config.maskStrategy);
+  // HPM mines its own masks: the hardest patches its loss predictor ranks, the rest at random
+  if (config.domainRecipe?.name === 'hpm' && config.maskStrategy !== 'random')
+    fail('maskStrategy', 'be random with HPM (it mines the hard patches itself)', config.maskStrategy);
   for (const field of ['batchSize', 'accumSteps', 'totalSteps'] as const) {
     if (!Number.isInteger(config[field]) || config[field] < 1) fail(field, 'be a positive integer', config[field]);
   }

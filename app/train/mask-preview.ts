@@ -4,14 +4,17 @@
  * the import's display thumbnail (already stretched for 16-bit and multi-band images), resized
  * the way training resizes: the whole image, squashed to a square. With `blurSigma` it is
  * blurred by the deblurring MAE's filter, so the preview shows what that recipe's encoder sees.
+ * With `hardPatchShare` the mask is HPM's at its first step (random: its predictor has learned
+ * nothing yet), with the number of masked patches it mines as the hardest by the end.
  */
 import sharp, { type Sharp } from 'sharp';
 import { StudioError, type MaskPreview } from '../contract';
 import { channelAgnosticMasks } from '../mae/channel-agnostic';
 import { groupedMasks, groupMask } from '../mae/grouped-bands';
-import { makeMasks, type MaskSet, type MaskStrategyName } from '../mae/masking';
+import { keepCount, makeMasks, type MaskSet, type MaskStrategyName } from '../mae/masking';
 import { RNG_STREAMS, Rng } from '../mae/rng';
 import { gaussianBlur } from './recipes/blur';
+import { hardPatchMasks } from './recipes/hpm';
 
 /** What to preview. */
 export interface MaskPreviewOptions {
@@ -29,6 +32,8 @@ export interface MaskPreviewOptions {
   spatialMask?: boolean;
   /** CA-MAE: also draw the masks of this many channel token grids (its runs' masking). */
   channels?: number;
+  /** HPM: draw its masks (hard_patches.ts' `hardPatchMasks`) and say how many are mined by the end. */
+  hardPatchShare?: number;
 }
 
 /** Masks one image; throws naming the field when the geometry cannot work. */
@@ -58,10 +63,19 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
     groups: Array.from({ length: groupCount }, (_, g) => [g]),
     spatialMask: options.spatialMask ?? false,
   };
+  if (options.hardPatchShare !== undefined && (groupCount > 1 || options.channels !== undefined))
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      'hardPatchShare (HPM) masks one token per patch: no band groups or channels',
+    );
+  const numPatches = gridSide * gridSide;
   const masks: MaskSet & { groups?: number[][] } =
     groupCount > 1
       ? firstGroup(groupedMasks(strategy, grid, grouped, rng), groupCount)
-      : makeMasks(strategy, grid, rng);
+      : options.hardPatchShare !== undefined
+        ? // HPM's first step: nothing learned yet, so every predicted loss is alike and no patch is mined
+          hardPatchMasks(new Float32Array(numPatches), 1, keepCount(numPatches, maskRatio), 0, rng)
+        : makeMasks(strategy, grid, rng);
   const resized = sharp(file).resize(imgSize, imgSize, { fit: 'fill' }).removeAlpha();
   const png =
     options.blurSigma === undefined
@@ -81,6 +95,13 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
     ...(options.blurSigma !== undefined && { blurSigma: options.blurSigma }),
     ...(masks.groups && { groupMasks: masks.groups, spatialMask: options.spatialMask ?? false }),
     ...(options.channels !== undefined && { channelMasks: channelMasks(options, gridSide) }),
+    ...(options.hardPatchShare !== undefined && {
+      hardPatches: {
+        share: options.hardPatchShare,
+        count: Math.floor((numPatches - masks.numKeep) * options.hardPatchShare),
+        masked: numPatches - masks.numKeep,
+      },
+    }),
   };
 }
 

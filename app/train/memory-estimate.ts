@@ -45,7 +45,12 @@ export function parameterCount(model: MaeConfig): number {
     2 * model.decoderEmbedDim +
     predictions +
     (model.channelAgnostic ? model.inChans * model.decoderEmbedDim : 0); // CA-MAE's channel embedding
-  return encoder + decoder; // position embeddings are fixed sin-cos tables, not parameters
+  // HPM's loss predictor: its own decoder blocks, norm and head
+  const predictor =
+    model.lossPredictorWeight === undefined
+      ? 0
+      : model.decoderDepth * block(model.decoderEmbedDim) + 2 * model.decoderEmbedDim + predictions;
+  return encoder + decoder + predictor; // position embeddings are fixed sin-cos tables, not parameters
 }
 
 /** Bytes one training step needs, split by what holds them. */
@@ -63,7 +68,9 @@ export function estimateTrainingMemory(recipe: Pick<TrainConfig, 'model' | 'batc
   const { model, batchSize } = recipe;
   const numPatches = tokenCount(model); // SatMAE: G·L band-group tokens; CA-MAE: C·L channel tokens
   const parameters = parameterCount(model);
-  const parameterBytes = parameters * FLOAT_BYTES * 4;
+  const hpm = model.lossPredictorWeight !== undefined;
+  // + HPM's EMA teacher, a copy of the weights
+  const parameterBytes = parameters * FLOAT_BYTES * (hpm ? 5 : 4);
   const blockActivations = (tokens: number, width: number, heads: number) =>
     // LayerNorms, qkv, attention output, projection, residuals, MLP hidden and its activation,
     // plus the attention matrices (scores and softmax) per head.
@@ -79,7 +86,9 @@ export function estimateTrainingMemory(recipe: Pick<TrainConfig, 'model' | 'batc
     // CA-MAE Fourier term: unshuffle matrix, DFT products
     (model.fourierLossWeight ? batchSize * (numPatches * numPatches + 12 * numPatches * patchLength) : 0) +
     model.depth * blockActivations(encoderTokens, model.embedDim, model.numHeads) +
-    model.decoderDepth * blockActivations(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads);
+    // HPM: the loss predictor's blocks as many as the decoder's, and its pairwise terms over the masked patches
+    model.decoderDepth * blockActivations(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads) * (hpm ? 2 : 1) +
+    (hpm ? batchSize * 8 * (numPatches - keepCount(numPatches, recipe.maskRatio)) ** 2 : 0);
   const activationBytes = elements * FLOAT_BYTES * TAPE_OVERHEAD;
   return { parameters, parameterBytes, activationBytes, totalBytes: parameterBytes + activationBytes };
 }

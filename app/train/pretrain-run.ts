@@ -137,6 +137,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
           );
         }
         for (const line of describeInit(loadInitWeights(trainer.model, plan.init.path))) options.log?.(line);
+        trainer.teacher?.update(trainer.model, 0); // HPM: the teacher starts from the loaded weights too
       }
       if (options.resume) workspace.runs.truncateMetrics(runId, trainer.step);
       workspace.runs.setStatus(runId, 'running', {

@@ -31,6 +31,9 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   spatialMask:
     "SatMAE: hide the same patches in every group, instead of drawing each group's mask " +
     "on its own (the reference's default, off).",
+  hardPatchShare:
+    'HPM: share of the masked patches picked as the hardest the loss predictor sees, reached by the end of ' +
+    'training from 0 (easy to hard); the rest are random. Wang et al. use 0.5.',
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
   steps: 'Optimizer steps of the whole run (instead of epochs).',
@@ -78,6 +81,8 @@ const FIELD_OF = new Map<string, keyof Recipe>([
   ['bandGroups', 'bandGroups'],
   ['groupedBands', 'bandGroups'],
   ['spatialMask', 'spatialMask'],
+  ['hardPatchShare', 'hardPatchShare'],
+  ['lossPredictorWeight', 'domainRecipe'],
 ]);
 
 /** The recipe field an engine message names (`train.maskRatio must …` → `maskRatio`). */

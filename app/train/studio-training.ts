@@ -141,6 +141,7 @@ export class StudioTraining {
         // The recipe suggested for these images, with its options (the others' options as they start).
         domainRecipe: suggested.name,
         blurSigma: DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma,
+        hardPatchShare: DEFAULT_DOMAIN_RECIPE_OPTIONS.finalHardShare,
         featureTargets: domainRecipes.find((choice) => choice.name === 'fgmae')!.options!.featureTargets!,
         batchSize: DEFAULT_TRAIN_CONFIG.batchSize,
         accumSteps: DEFAULT_TRAIN_CONFIG.accumSteps,

@@ -19,6 +19,8 @@ import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weig
 import { recipePeakLr, storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
 import { formatLearningRate, learningRateAt, type LrSchedule } from './schedule';
 import { disposeRecipeTensors, recipeBatch, recipeTensors } from './recipes/domain-recipes';
+import { HardPatchTeacher, teacherDecayAt } from './recipes/hpm';
+import { keepCount } from '../mae/masking';
 
 /** What one optimizer step reports. */
 export interface StepMetrics {
@@ -118,7 +120,12 @@ export class MaeTrainer {
     private readonly source: BatchSource,
     private dataRng: Rng,
     private maskRng: Rng,
-  ) {}
+  ) {
+    if (config.domainRecipe?.name === 'hpm') this.teacher = HardPatchTeacher.of(model);
+  }
+
+  /** HPM: the EMA teacher whose loss predictor picks the hard patches to mask (recipes/hpm.ts). */
+  readonly teacher: HardPatchTeacher | null = null;
 
   /** A fresh run: seeded init, seeded data and mask streams. */
   static create(input: Partial<TrainConfig>, source: BatchSource): MaeTrainer {
@@ -155,6 +162,7 @@ export class MaeTrainer {
     restore(trainer.model.params, 'model.');
     restore(trainer.optimizer.firstMoments, 'optimizer.m.');
     restore(trainer.optimizer.secondMoments, 'optimizer.v.');
+    if (trainer.teacher) restore(trainer.teacher.model.params, 'teacher.');
     trainer.optimizer.stepCount = meta.optimizerStep;
     trainer.step = meta.step;
     trainer.lastLoss = meta.lastLoss;
@@ -262,7 +270,6 @@ export class MaeTrainer {
       for (let micro = 0; micro < accumSteps; micro++) {
         const batch = await this.source.next(this.dataRng, batchSize);
         this.checkBatch(batch);
-        const masks = masksForModel(this.config.model, maskStrategy, { batchSize, maskRatio }, this.maskRng);
         // The domain recipe's input and targets (the plain MAE: the batch itself), made on the host.
         const shape = {
           batchSize: batch.batchSize,
@@ -276,6 +283,20 @@ export class MaeTrainer {
           shape,
           patchSize,
         );
+        const recipe = this.config.domainRecipe;
+        const masks =
+          this.teacher && recipe?.name === 'hpm'
+            ? await this.teacher.masks(
+                imgs,
+                {
+                  numKeep: keepCount((shape.height * shape.width) / patchSize / patchSize, maskRatio),
+                  step: this.step,
+                  totalSteps: this.config.totalSteps,
+                  finalHardShare: recipe.finalHardShare,
+                },
+                this.maskRng,
+              )
+            : masksForModel(this.config.model, maskStrategy, { batchSize, maskRatio }, this.maskRng);
         // The loss is divided by accumSteps so the summed gradients are the mean (as the reference).
         const { value, grads } = tf.variableGrads(
           () => tf.div(forwardMae(this.model, imgs, masks, targets).loss, accumSteps) as tf.Scalar,
@@ -320,6 +341,7 @@ export class MaeTrainer {
         if (!Number.isFinite(norm)) throw new NonFiniteLossError(this.step + 1, 'the gradient norm overflows', lr);
       }
       this.optimizer.step(new Map(names.map((name, i) => [name, accumulated![i]!])), lr);
+      this.teacher?.update(this.model, teacherDecayAt(this.step, this.config.totalSteps));
     } catch (error) {
       tf.dispose(deferred);
       throw error;
@@ -370,6 +392,7 @@ export class MaeTrainer {
     await collect(this.model.params, 'model.');
     await collect(this.optimizer.firstMoments, 'optimizer.m.');
     await collect(this.optimizer.secondMoments, 'optimizer.v.');
+    if (this.teacher) await collect(this.teacher.model.params, 'teacher.');
     const meta: CheckpointMeta = {
       format: CHECKPOINT_FORMAT,
       version: 1,
@@ -388,6 +411,7 @@ export class MaeTrainer {
     tf.dispose(this.pending.flatMap((step) => step.losses));
     this.pending = [];
     disposeModel(this.model);
+    this.teacher?.dispose();
     this.optimizer.dispose();
   }
 

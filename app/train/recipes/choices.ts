@@ -31,7 +31,10 @@ export interface Unscale {
  * missing bands (the dialog shows it under Feature targets).
  */
 export function planDomainRecipe(
-  options: Pick<Recipe, 'domainRecipe' | 'blurSigma' | 'featureTargets' | 'bandGroups' | 'spatialMask'>,
+  options: Pick<
+    Recipe,
+    'domainRecipe' | 'blurSigma' | 'featureTargets' | 'bandGroups' | 'spatialMask' | 'hardPatchShare'
+  >,
   bandNames: (string | null)[],
   unscale: Unscale,
 ): DomainRecipeConfig | undefined {
@@ -42,6 +45,12 @@ export function planDomainRecipe(
       return { name: 'deblur', blurSigma: options.blurSigma ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma };
     case 'camae':
       return { name: 'camae', fourierLossWeight: DEFAULT_DOMAIN_RECIPE_OPTIONS.fourierLossWeight };
+    case 'hpm':
+      return {
+        name: 'hpm',
+        finalHardShare: options.hardPatchShare ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.finalHardShare,
+        lossPredictorWeight: DEFAULT_DOMAIN_RECIPE_OPTIONS.lossPredictorWeight,
+      };
     case 'fgmae': {
       const targets = orderTargets(options.featureTargets ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.featureTargets);
       const bands = findBands(bandNames);
@@ -173,6 +182,16 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
       },
     },
     { name: 'camae', ...DOMAIN_RECIPE_INFO.camae, suggested: suggested === 'camae', why: camaeWhy },
+    {
+      name: 'hpm',
+      ...DOMAIN_RECIPE_INFO.hpm,
+      suggested: false,
+      why:
+        'For any images: a second decoder head learns which patches the model reconstructs worst, and masking ' +
+        'hides more and more of those as training goes on (Wang et al. found it beat the MAE on ImageNet); ' +
+        'the extra head costs about one more decoder per step.',
+      options: { hardPatchShare: DEFAULT_DOMAIN_RECIPE_OPTIONS.finalHardShare },
+    },
   ];
 }
 

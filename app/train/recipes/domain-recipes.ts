@@ -3,8 +3,8 @@
  * recipe — its name on screen, the paper it follows, its options checked once, the feature
  * heads it adds to the model, and its batch targets. Targets are computed on the host per batch
  * (blur.ts, hog.ts, indices.ts) and reach the model as plain tensors, so every backend trains
- * every recipe; CA-MAE changes the model only (app/mae/channel-agnostic.ts). Recipes still to
- * come (grouped bands, hard-patch mining) are further `DomainRecipeConfig` members.
+ * every recipe; CA-MAE changes the model only (app/mae/channel-agnostic.ts); HPM adds a loss
+ * predictor to the model (app/mae/hard-patches.ts) and mines its masks in the trainer (hpm.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -52,6 +52,13 @@ export type DomainRecipeConfig =
       name: 'camae';
       /** Weight of the Fourier-magnitude L1 term added to the MSE (0: none; Kraus et al. use 0.01). */
       fourierLossWeight: number;
+    }
+  | {
+      name: 'hpm';
+      /** Share α_T of the masked patches picked as the predicted-hardest by the end of training (Wang et al.: 0.5). */
+      finalHardShare: number;
+      /** Weight of the loss predictor's relative objective added to the MSE (the reference: 1). */
+      lossPredictorWeight: number;
     };
 
 /** What the screens and the model card say of each recipe. */
@@ -84,6 +91,10 @@ export const DOMAIN_RECIPE_INFO: Readonly<Record<DomainRecipeName, { label: stri
       'Kraus et al. 2024, "Masked Autoencoders for Microscopy are Scalable Learners of Cellular ' +
       'Biology" (CVPR 2024, arXiv:2404.10242)',
   },
+  hpm: {
+    label: 'HPM (hard patches mining)',
+    citation: 'Wang et al. 2023, "Hard Patches Mining for Masked Image Modeling" (CVPR 2023, arXiv:2304.05919)',
+  },
 };
 
 /** Options a recipe takes when the user leaves them unset. */
@@ -92,6 +103,8 @@ export const DEFAULT_DOMAIN_RECIPE_OPTIONS = {
   featureTargets: ['hog'] as FeatureTarget[], // FG-MAE: HOG for every sensor (indices need named bands)
   spatialMask: false, // SatMAE: independent masking per group (the reference's default)
   fourierLossWeight: 0.01, // CA-MAE: their config's mixing factor "for best results"
+  finalHardShare: 0.5, // HPM: generate_mask ramps the hard share to 0.5 of the masked patches
+  lossPredictorWeight: 1, // HPM: engine_pretrain.py adds the relative loss as it is
 };
 
 /** Checks a recipe's options; throws `train.domainRecipe…` naming the field and the allowed values. */
@@ -145,6 +158,13 @@ export function validateDomainRecipe(recipe: DomainRecipeConfig, model: MaeConfi
       if (!(recipe.fourierLossWeight >= 0 && recipe.fourierLossWeight <= 1))
         fail('fourierLossWeight', 'be between 0 and 1', recipe.fourierLossWeight);
       return recipe;
+    case 'hpm':
+      if (!(recipe.finalHardShare >= 0 && recipe.finalHardShare <= 1))
+        fail('hardPatchShare', 'be between 0 and 1', recipe.finalHardShare);
+      if (!(recipe.lossPredictorWeight > 0 && recipe.lossPredictorWeight <= 10))
+        fail('lossPredictorWeight', 'be in (0, 10]', recipe.lossPredictorWeight);
+      if (model.channelAgnostic || model.groupedBands) fail('domainRecipe', 'be HPM alone', recipe);
+      return recipe;
     default:
       return fail('domainRecipe', `be one of ${DOMAIN_RECIPES.join(', ')}`, (recipe as { name: unknown }).name);
   }
@@ -158,7 +178,12 @@ export function validateDomainRecipe(recipe: DomainRecipeConfig, model: MaeConfi
 export function recipeHeads(
   recipe: DomainRecipeConfig | undefined,
   model: MaeConfig,
-): Pick<MaeConfig, 'pixelHead' | 'featureHeads' | 'groupedBands' | 'channelAgnostic' | 'fourierLossWeight'> {
+): Pick<
+  MaeConfig,
+  'pixelHead' | 'featureHeads' | 'groupedBands' | 'channelAgnostic' | 'fourierLossWeight' | 'lossPredictorWeight'
+> {
+  // HPM: a loss predictor beside the pixel decoder
+  if (recipe?.name === 'hpm') return { lossPredictorWeight: recipe.lossPredictorWeight };
   // SatMAE: one patch embedding and head per group
   if (recipe?.name === 'satmae') return { groupedBands: { groups: recipe.groups, spatialMask: recipe.spatialMask } };
   if (recipe?.name === 'camae')
@@ -189,6 +214,13 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
     return (
       `${groups.length} band groups ${groups.join(' ')}, each its own tokens and prediction head; ` +
       `masks ${recipe.spatialMask ? 'shared by all groups' : 'drawn per group'}`
+    );
+  }
+  if (recipe.name === 'hpm') {
+    return (
+      'a loss predictor learns to rank the patches by reconstruction loss (relative objective, ' +
+      `weight ${recipe.lossPredictorWeight}); the masked set holds the predicted-hardest patches, ` +
+      `a share growing from 0 to ${recipe.finalHardShare} over training, the rest random`
     );
   }
   if (recipe.name === 'camae') {
@@ -250,7 +282,8 @@ export function recipeBatch(
   patchSize: number,
 ): RecipeBatch {
   // SatMAE's and CA-MAE's changes live in the model
-  if (!recipe || recipe.name === 'mae' || recipe.name === 'satmae' || recipe.name === 'camae') return { input: images };
+  if (!recipe || recipe.name === 'mae' || recipe.name === 'satmae' || recipe.name === 'camae' || recipe.name === 'hpm')
+    return { input: images }; // their changes live in the model (HPM: and in the masks)
   if (recipe.name === 'deblur') return { input: gaussianBlur(images, shape, recipe.blurSigma), pixels: images };
   const features: Record<string, Float32Array> = {};
   if (recipe.targets.includes('hog')) features.hog = hogPerPatch(images, shape, patchSize);

@@ -10,12 +10,13 @@ export function recipeDraft(
   initPath: string,
   bandGroups: BandGroupsInput = { text: '', spatialMask: false },
 ): RecipeDraft {
-  const { blurSigma, featureTargets, ...rest } = values;
+  const { blurSigma, featureTargets, hardPatchShare, ...rest } = values;
   const groups = parseBandGroups(bandGroups.text);
   return {
     ...rest,
     ...(values.domainRecipe === 'deblur' && { blurSigma }),
     ...(values.domainRecipe === 'fgmae' && { featureTargets }),
+    ...(values.domainRecipe === 'hpm' && { hardPatchShare }),
     ...(values.domainRecipe === 'satmae' && {
       spatialMask: bandGroups.spatialMask,
       ...(groups && { bandGroups: groups }),

@@ -43,6 +43,9 @@ describe('lossTargetText', () => {
     expect(lossTargetText({ ...recipe, normPixLoss: true, domainRecipe: summary('fgmae') })).toBe(
       'targets normalised per patch',
     );
+    expect(lossTargetText({ ...recipe, normPixLoss: true, domainRecipe: { ...summary('mae'), name: 'hpm' } })).toBe(
+      "normalised pixels, plus the loss predictor's ranking term",
+    );
   });
 
   it("says CA-MAE compares each channel's patches, and whether its Fourier term is on", () => {

@@ -54,5 +54,7 @@ export function lossTargetText(recipe: RunRecipe | null): string {
     return `${normalised ? 'normalised ' : ''}patches of each channel${fourier}`;
   }
   const pixels = name === 'deblur' ? 'sharp pixels' : 'pixels';
-  return normalised ? `normalised ${pixels}` : pixels;
+  // HPM's loss adds the loss predictor's relative objective (about ln 2 ≈ 0.69 before it learns)
+  const ranking = name === 'hpm' ? ", plus the loss predictor's ranking term" : '';
+  return `${normalised ? `normalised ${pixels}` : pixels}${ranking}`;
 }

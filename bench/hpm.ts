@@ -1,0 +1,49 @@
+/**
+ * Cost of HPM per training step: the same encoder and decoder on RGB images as the plain MAE,
+ * then with HPM (its loss predictor, the relative objective and the EMA teacher's pass over every
+ * patch to mine the masks), median time of a few steps after a warm-up step.
+ *
+ *   node dist/bench/hpm.js [--backend native] [--size 64] [--patch 8] [--batch 8] [--steps 3]
+ */
+import { maeConfigFromParts } from '../app/mae/config';
+import { selectBackend, type BackendPreference } from '../app/runtime/backend';
+import { syntheticSource } from '../app/train/synthetic';
+import { MaeTrainer } from '../app/train/trainer';
+import type { DomainRecipeConfig } from '../app/train/recipes/domain-recipes';
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1]! : fallback;
+}
+
+const backend = argument('backend', 'cpu') as BackendPreference;
+const imgSize = Number(argument('size', '64'));
+const patchSize = Number(argument('patch', '8'));
+const batchSize = Number(argument('batch', '8'));
+const steps = Number(argument('steps', '3'));
+
+const selection = await selectBackend(backend);
+console.log(
+  `backend ${selection.backend}; ViT-Tiny depth 4, decoder 128x2, ${imgSize} px / ${patchSize}, batch ${batchSize}`,
+);
+const variants: [string, DomainRecipeConfig | undefined][] = [
+  ['MAE', undefined],
+  ['HPM (share 0.5, weight 1)', { name: 'hpm', finalHardShare: 0.5, lossPredictorWeight: 1 }],
+];
+for (const [name, domainRecipe] of variants) {
+  const model = maeConfigFromParts('vit-tiny', patchSize, '128x2', { imgSize, depth: 4, inChans: 3 });
+  const trainer = MaeTrainer.create(
+    { model, batchSize, totalSteps: steps + 1, warmupSteps: 0, seed: 1, ...(domainRecipe && { domainRecipe }) },
+    syntheticSource({ imgSize, channels: 3 }),
+  );
+  await trainer.trainStep(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const started = performance.now();
+    await trainer.trainStep();
+    times.push(performance.now() - started);
+  }
+  trainer.dispose();
+  times.sort((a, b) => a - b);
+  console.log(`${name.padEnd(28)} ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms/step (median of ${steps})`);
+}
