@@ -14,6 +14,8 @@ import { officialCheckpointTensors, scriptModel } from '../handoff/handoff';
 import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model';
 import type { Workspace } from '../workspace';
 import { buildModelCard, EXPORT_FORMATS, modelCardMarkdown, type ExportFormat, type ModelCard } from './model-card';
+import { tokenCount } from '../mae/config';
+import { camaeSafetensorsFiles, camaeUsage } from './camae';
 import { encoderToOnnx } from './onnx';
 import type { ExportRecord } from '../store/exports';
 import { encoderGraphSpec } from './spec';
@@ -50,6 +52,8 @@ const CARD_FILES = ['MODEL_CARD.md', 'model_card.json'];
 
 function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full = false): string {
   const { config } = loaded.model;
+  if (config.channelAgnostic && format === 'safetensors')
+    return camaeUsage(loaded.model, full, loaded.head?.classes.length ?? 0, pooling);
   if (full) {
     const args = Object.entries(officialModelArgs(loaded))
       .map(([key, value]) => `${key}=${typeof value === 'boolean' ? (value ? 'True' : 'False') : value}`)
@@ -84,7 +88,7 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
         'import onnxruntime as ort',
         "session = ort.InferenceSession('model.onnx')",
         `outputs = session.run(None, {'pixels': images})  # images: ${shape} float32, normalised`,
-        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], ` +
+        `# outputs: tokens [N, ${1 + tokenCount(config)}, ${config.embedDim}], ` +
           `features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
       ].join('\n');
     case 'tfjs':
@@ -234,16 +238,6 @@ export async function exportRun(
           'use its embeddings and probes in the studio',
       );
     }
-    if (loaded.model.config.channelAgnostic) {
-      // timm's VisionTransformer, the ONNX/TF.js graph and models_mae.py embed all C channels of a patch as one token.
-      throw new StudioError(
-        'UNSUPPORTED',
-        `run ${runId} uses CA-MAE channel-agnostic tokens (one token per channel and patch); ` +
-          `the ${options.full ? 'whole-MAE' : format} export describes one token per patch ` +
-          'and cannot express it yet. ' +
-          "Use the run's embeddings, probes and fine-tuning in the studio",
-      );
-    }
     if (options.full && loaded.run.kind !== 'pretrain') {
       throw new StudioError(
         'INVALID_ARGUMENT',
@@ -253,7 +247,11 @@ export async function exportRun(
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
     const contents = new Map<string, Uint8Array>();
     const classes = loaded.head?.classes ?? null;
-    if (options.full) {
+    if (loaded.model.config.channelAgnostic && format === 'safetensors') {
+      // CA-MAE: Recursion's channel-agnostic ViT (and MAE modules) names, app/export/camae.ts
+      for (const [name, bytes] of camaeSafetensorsFiles(loaded, options.full === true, pooling))
+        contents.set(name, bytes);
+    } else if (options.full) {
       // The checkpoint the model was loaded from, minus the optimizer moments, in models_mae.py names.
       const { tensors } = await readSafetensors(loaded.checkpointPath);
       const official = officialCheckpointTensors(tensors, loaded.model.config);

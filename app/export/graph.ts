@@ -10,7 +10,8 @@
  * Only the batch dimension is dynamic. Every op is one that onnxruntime and TF.js both run.
  */
 import type { MaeConfig } from '../mae/config';
-import { gridSize } from '../mae/config';
+import { gridSize, tokenCount } from '../mae/config';
+import { channelTokensGraph } from './camae';
 import type { Pooling } from '../train/probe-model';
 
 /** A tensor in a graph under construction, by name. */
@@ -65,7 +66,8 @@ const LAYER_NORM_EPS = 1e-6; // as torch LayerNorm(eps=1e-6) in timm's ViT and a
 export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void {
   const { config } = spec;
   const { inChans: channels, imgSize, patchSize: p, embedDim: width, depth, numHeads } = config;
-  const { side, numPatches } = gridSize(config);
+  const { side } = gridSize(config);
+  const numPatches = tokenCount(config); // L, or C·L channel tokens (CA-MAE)
   const tokens = 1 + numPatches;
   const weight = (name: string): Value => {
     const value = spec.params.get(name);
@@ -118,8 +120,11 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
 
   const pixels = g.input('pixels', [null, channels, imgSize, imgSize]);
   const grid = g.reshape(pixels, [-1, channels, side, p, side, p]); // [N, C, h, p, w, p]
-  const patches = g.reshape(g.transpose(grid, [0, 2, 4, 1, 3, 5]), [-1, numPatches, channels * p * p]); // [N, L, C*p*p]
-  let x = linear(patches, 'patch_embed.proj', numPatches, channels * p * p, width); // [N, L, D]
+  const patchLength = config.channelAgnostic ? p * p : channels * p * p;
+  const patches = config.channelAgnostic
+    ? channelTokensGraph(g, pixels, spec) // [N, C*L, p*p], self-standardised
+    : g.reshape(g.transpose(grid, [0, 2, 4, 1, 3, 5]), [-1, numPatches, patchLength]); // [N, L, C*p*p]
+  let x = linear(patches, 'patch_embed.proj', numPatches, patchLength, width); // [N, L, D]
   x = g.add(x, g.constant('pos_embed.patches', [numPatches, width], spec.posEmbed.slice(width))); // [N, L, D]
   const clsRow = spec.params.get('cls_token')!.data.map((value, d) => value + spec.posEmbed[d]!); // cls + pos[0] (zero)
   const cls = g.repeatForBatch(g.constant('cls_token.with_pos', [1, 1, width], clsRow), x); // [N, 1, D]
