@@ -8,10 +8,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scriptModel } from '../../handoff/handoff';
 import { validateMaeConfig } from '../../mae/config';
-import { useCpuBackend } from '../../mae/mae.fixtures';
+import { TINY_MAE, useCpuBackend } from '../../mae/mae.fixtures';
 import { createMae, disposeModel, forwardMae } from '../../mae/model';
 import { disposeRecipeTensors, recipeBatch, recipeTensors } from './domain-recipes';
 import {
+  encoderExportFeatures,
   lossAndPatchGradient,
   officialState,
   randomImages,
@@ -70,6 +71,18 @@ describe.skipIf(!runTorch)('Deblurring MAE matches its PyTorch reference', () =>
     expect(gradError).toBeLessThan(1e-4);
     disposeRecipeTensors(targets);
     input.dispose();
+    disposeModel(model);
+  }, 30_000);
+
+  it('exports a vanilla ViT encoder: timm names, loaded strictly, the same features', () => {
+    // The blur is the input's, not the model's: the encoder is the plain MAE's.
+    const model = createMae(validateMaeConfig({ ...TINY_MAE, imgSize: 16, inChans: 1 }), 5);
+    randomiseParams(model, 6);
+    const pixels = randomImages([2, 1, 16, 16], 7);
+    const { ours, theirs, names } = encoderExportFeatures(model, pixels, [2, 1, 16, 16]);
+    expect(names).toContain('patch_embed.proj.weight');
+    expect(names.some((name) => name.startsWith('decoder') || name === 'mask_token')).toBe(false);
+    expect(scaledError(ours, theirs)).toBeLessThan(1e-4);
     disposeModel(model);
   }, 30_000);
 });

@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureTarget } from '../../contract';
 import { scriptModel } from '../../handoff/handoff';
 import { validateMaeConfig } from '../../mae/config';
-import { useCpuBackend } from '../../mae/mae.fixtures';
+import { TINY_MAE, useCpuBackend } from '../../mae/mae.fixtures';
+import { timmStateDict } from '../../export/timm';
 import { createMae, disposeModel, forwardMae } from '../../mae/model';
 import {
   disposeRecipeTensors,
@@ -20,6 +21,7 @@ import {
 } from './domain-recipes';
 import { findBands } from './indices';
 import {
+  encoderExportFeatures,
   lossAndPatchGradient,
   officialState,
   randomImages,
@@ -99,4 +101,18 @@ describe.skipIf(!runTorch)('FG-MAE matches its PyTorch reference', () => {
       disposeModel(model);
     }, 30_000);
   }
+
+  it("exports a vanilla ViT encoder: the plain MAE's timm names, loaded strictly, the same features", () => {
+    const base = validateMaeConfig({ ...TINY_MAE, imgSize: 16, inChans: 4 });
+    const recipe = fgmae(['hog', 'ndvi'], 4);
+    const model = createMae(validateMaeConfig({ ...base, ...recipeHeads(recipe, base) }), 5);
+    const plain = createMae(base, 5);
+    randomiseParams(model, 6);
+    const pixels = randomImages([2, 4, 16, 16], 7);
+    const { ours, theirs, names } = encoderExportFeatures(model, pixels, [2, 4, 16, 16]);
+    expect(names).toEqual([...timmStateDict(plain, null).keys()]);
+    expect(scaledError(ours, theirs)).toBeLessThan(1e-4);
+    disposeModel(model);
+    disposeModel(plain);
+  }, 30_000);
 });

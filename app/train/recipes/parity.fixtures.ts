@@ -11,9 +11,11 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaskSet } from '../../mae/masking';
 import type { MaeModel } from '../../mae/model';
-import { officialCheckpointTensors } from '../../handoff/handoff';
+import { timmStateDict } from '../../export/timm';
+import { officialCheckpointTensors, scriptModel } from '../../handoff/handoff';
 import { Rng } from '../../mae/rng';
 import { encodeSafetensors, type NamedTensor } from '../../mae/weights/safetensors';
+import { encodeAllPatches } from '../probe-features';
 
 /** A Python with PyTorch (Debian's python3-torch); CI installs it, so there the tests must run. */
 export const torchPython = ['/usr/bin/python3', 'python3'].find(
@@ -127,4 +129,20 @@ export function officialState(model: MaeModel): Map<string, NamedTensor> {
   for (const [name, variable] of model.params)
     ours.set(`model.${name}`, { shape: [...variable.shape], data: variable.dataSync() as Float32Array });
   return officialCheckpointTensors(ours, model.config);
+}
+
+/**
+ * The encoder export (`timmStateDict`, timm names) of `model` loaded strictly into the
+ * reference's timm-named ViT: its tokens on `pixels` and ours, and the exported names.
+ */
+export function encoderExportFeatures(model: MaeModel, pixels: Float32Array, shape: number[]) {
+  const state = timmStateDict(model, null);
+  const theirs = runReference(
+    { recipe: 'vit-encoder', config: scriptModel(model.config), imgs: Array.from(pixels), shape },
+    { 'weights.safetensors': state },
+  );
+  const ours = tf.tidy(() => encodeAllPatches(model, tf.tensor4d(pixels, shape as [number, number, number, number])));
+  const result = { ours: ours.dataSync().slice(), theirs: theirs.features as number[], names: [...state.keys()] };
+  ours.dispose();
+  return result;
 }

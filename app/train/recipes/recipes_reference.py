@@ -14,7 +14,8 @@ Usage: python3 recipes_reference.py CASE_DIR. CASE_DIR holds case.json (recipe, 
 ids_shuffle, keep, recipe options) and weights.safetensors (the model's state dict: models_mae.py
 names, plus decoder_pred_<head> for FG-MAE; Recursion's names for CA-MAE, loaded strict). Writes
 result.json: the loss and the gradient of the patch embedding's weight (torch layout), and for
-CA-MAE the encoder's features and the encoder-only file's features.
+CA-MAE the encoder's features and the encoder-only file's features. Recipe "vit-encoder" loads a
+timm-named encoder file (the safetensors export) strictly and returns its features.
 """
 import json
 import math
@@ -143,10 +144,21 @@ def run_case(case_dir):
         case = json.load(f)
     c = case["config"]
     imgs = torch.tensor(case["imgs"], dtype=torch.float32).reshape(case["shape"])
-    ids = torch.tensor(case["idsShuffle"], dtype=torch.long).reshape(imgs.shape[0], -1)
-    keep = case["keep"]
+    ids = torch.tensor(case.get("idsShuffle", []), dtype=torch.long).reshape(imgs.shape[0], -1)
+    keep = case.get("keep", 0)
     weights = os.path.join(case_dir, "weights.safetensors")
     result = {}
+    if case["recipe"] == "vit-encoder":  # a timm-named ViT encoder file (any recipe's safetensors export)
+        model = Mae(c)
+        for name in ("decoder_embed", "decoder_blocks", "decoder_norm", "decoder_pred", "mask_token",
+                     "decoder_pos_embed"):
+            delattr(model, name)
+        load_strict(model, weights)
+        with torch.no_grad():
+            result["features"] = model.encode_all(imgs).flatten().tolist()
+        with open(os.path.join(case_dir, "result.json"), "w") as f:
+            json.dump(result, f)
+        return
     if case["recipe"] == "camae":
         model = CaMae(c)
         generated = model.encoder.vit_backbone.pos_embed.detach().clone()
