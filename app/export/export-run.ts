@@ -64,7 +64,7 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
       'from safetensors.torch import load_file',
       'from models_mae import MaskedAutoencoderViT  # github.com/facebookresearch/mae',
       `model = MaskedAutoencoderViT(${args}, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6))`,
-      "model.load_state_dict(load_file('model.safetensors'), strict=True)",
+      ...featureHeadLoad(config),
       `# input: [N, ${config.inChans}, ${config.imgSize}, ${config.imgSize}] float32, normalised as config.json says`,
     ].join('\n');
   }
@@ -98,6 +98,21 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
           `['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
       ].join('\n');
   }
+}
+
+/**
+ * The load line of a whole-MAE export: strict for the MAE and the Deblurring MAE (the same
+ * parameters); FG-MAE's feature heads (`decoder_pred_<target>`) have no models_mae.py name (FGMAE's
+ * own models_mae.py has one `decoder_pred` per model, in other HOG and index layouts).
+ */
+function featureHeadLoad(config: LoadedRun['model']['config']): string[] {
+  const heads = (config.featureHeads ?? []).map((head) => `decoder_pred_${head.name}.weight/.bias`);
+  if (heads.length === 0) return ["model.load_state_dict(load_file('model.safetensors'), strict=True)"];
+  return [
+    "missing, unexpected = model.load_state_dict(load_file('model.safetensors'), strict=False)",
+    `# FG-MAE: unexpected = its feature heads ${heads.join(', ')} (no models_mae.py name)` +
+      (config.pixelHead === false ? '; missing = decoder_pred (no pixel target)' : ''),
+  ];
 }
 
 /** The run's model card; a whole-MAE export says so in its title. */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTiff } from '../../data/formats/formats.fixtures';
 import { exportRun } from '../../export/export-run';
+import { writeHandoff } from '../../handoff/handoff';
 import { readSafetensors } from '../../mae/weights/safetensors';
 import { Studio } from '../../studio';
 import { listReconstructionGrids, runFolder } from '../run-files';
@@ -156,5 +157,10 @@ describe('CA-MAE in the studio', () => {
     expect(whole.get('encoder.vit_backbone.patch_embed.proj.weight')!.shape).toEqual([192, 1, 8, 8]);
     expect(whole.get('decoder.modality_tokens.4')!.shape).toEqual([1, 1, 32]);
     expect(JSON.parse(fs.readFileSync(path.join(full, 'config.json'), 'utf8')).unmapped.length).toBe(3);
+    // The torchrun job's models_mae.py MAE has no channel tokens: it refuses the run and says where to go.
+    await expect(writeHandoff(studio.workspace.root, run.id, path.join(dir, 'job'))).rejects.toThrow(
+      `run ${run.id} is a CA-MAE run: the torchrun job trains the paper's MAE and the Deblurring MAE only; ` +
+        'its tokens are one per channel and patch',
+    );
   }, 180_000);
 });

@@ -7,7 +7,8 @@ reference code named below and the recipe files' own descriptions, not from our 
   forward_loss), losses summed. HOG as hog.ts states it (central differences, 9 unsigned bins,
   cells of half a patch, L2 per cell); normalised-difference indices as indices.ts states them.
 - Deblurring MAE (Kang et al. 2023): the encoder sees the image blurred by a Gaussian
-  (scipy.ndimage.gaussian_filter, mode='reflect', truncate 4); the target is the sharp image.
+  (scipy.ndimage.gaussian_filter, mode='reflect', truncate 4; mae_model.gaussian_blur, which the
+  torchrun hand-off job uses too); the target is the sharp image.
 - CA-MAE: app/mae/camae_reference.py (Recursion's names).
 
 Usage: python3 recipes_reference.py CASE_DIR. CASE_DIR holds case.json (recipe, config, images,
@@ -18,7 +19,6 @@ CA-MAE the encoder's features and the encoder-only file's features. Recipe "vit-
 timm-named encoder file (the safetensors export) strictly and returns its features.
 """
 import json
-import math
 import os
 import sys
 
@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "handoff", "torch"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "mae"))
 from camae_reference import CaMae, ChannelAgnosticViT, recursion_sincos, studio_channel_sincos  # noqa: E402
-from mae_model import Mae  # noqa: E402
+from mae_model import Mae, gaussian_blur  # noqa: E402  (the blur the hand-off job ships)
 from tensor_files import read_safetensors  # noqa: E402
 
 INDEX_BANDS = {"ndvi": ("nir", "red"), "ndwi": ("green", "nir"), "ndbi": ("swir", "nir")}
@@ -71,26 +71,6 @@ def indices_per_patch(imgs, patch, indices, bands, unscale):
     side = h // patch
     out = stacked.reshape(n, k, side, patch, side, patch).permute(0, 2, 4, 1, 3, 5)
     return out.reshape(n, side * side, k * patch * patch).float()
-
-
-def gaussian_blur(imgs, sigma):
-    """scipy.ndimage.gaussian_filter per channel: truncate 4, mode 'reflect' (edge sample repeated)."""
-    radius = int(math.floor(4 * sigma + 0.5))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float64)
-    kernel = torch.exp(-0.5 * t * t / (sigma * sigma))
-    kernel = kernel / kernel.sum()
-
-    def along(x, dim):
-        n = x.shape[dim]
-        index = torch.arange(n)[:, None] + torch.arange(-radius, radius + 1)[None, :]  # [n, taps]
-        period = 2 * n
-        index = index % period
-        index = torch.where(index >= n, period - 1 - index, index)
-        moved = x.movedim(dim, -1)  # [..., n]
-        taps = moved[..., index]  # [..., n, taps]
-        return (taps * kernel).sum(dim=-1).movedim(-1, dim)
-
-    return along(along(imgs.double(), 3), 2).float()
 
 
 def norm_pix(target):
