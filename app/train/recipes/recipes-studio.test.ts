@@ -270,7 +270,7 @@ describe('domain recipes in the studio', () => {
     expect(full.card.usage).toContain('unexpected = its feature heads decoder_pred_hog.weight/.bias');
     const fullHeader = readSafetensorsHeader(path.join(full.dir, 'model.safetensors'));
     expect(fullHeader['decoder_pred_hog.weight']).toBeDefined();
-    expect(fullHeader['mask_token']).toBeDefined();
+    expect(fullHeader.mask_token).toBeDefined();
     await expect(writeHandoff(studio.workspace.root, fgmae.id, path.join(dir, 'job-fgmae'))).rejects.toThrow(
       `run ${fgmae.id} is a FG-MAE run: the torchrun job trains the paper's MAE and the Deblurring MAE only; ` +
         'its decoder regresses HOG and spectral-index targets',
