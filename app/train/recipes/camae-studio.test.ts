@@ -7,13 +7,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTiff } from '../../data/formats/formats.fixtures';
 import { exportRun } from '../../export/export-run';
-import { writeHandoff } from '../../handoff/handoff';
+import { scriptModel, writeHandoff } from '../../handoff/handoff';
+import { forwardMae } from '../../mae/model';
 import { readSafetensors } from '../../mae/weights/safetensors';
 import { Studio } from '../../studio';
+import { loadRunModel } from '../probe-model';
 import { listReconstructionGrids, runFolder } from '../run-files';
+import { randomImages, randomShuffle, runReference, runTorch } from './parity.fixtures';
 
 let dir: string;
 let studio: Studio;
@@ -157,6 +161,28 @@ describe('CA-MAE in the studio', () => {
     expect(whole.get('encoder.vit_backbone.patch_embed.proj.weight')!.shape).toEqual([192, 1, 8, 8]);
     expect(whole.get('decoder.modality_tokens.4')!.shape).toEqual([1, 1, 32]);
     expect(JSON.parse(fs.readFileSync(path.join(full, 'config.json'), 'utf8')).unmapped.length).toBe(3);
+    if (runTorch) {
+      // The exported file, loaded strictly into the PyTorch CA-MAE, gives the run's own loss on a batch.
+      const loaded = await loadRunModel(studio.workspace, run.id);
+      const { ids, masks } = randomShuffle(2, 5 * 16, 20, 9);
+      const pixels = randomImages([2, 5, 32, 32], 8).map((value) => 500 + 100 * value);
+      const imgs = tf.tensor4d(pixels, [2, 5, 32, 32]);
+      const ours = tf.tidy(() => forwardMae(loaded.model, imgs, masks).loss.dataSync()[0]!);
+      const theirs = runReference(
+        {
+          recipe: 'camae',
+          config: { ...scriptModel(loaded.model.config), fourier: loaded.model.config.fourierLossWeight ?? 0 },
+          imgs: Array.from(pixels),
+          shape: [2, 5, 32, 32],
+          idsShuffle: ids,
+          keep: 20,
+        },
+        { 'weights.safetensors': whole, 'encoder.safetensors': encoder },
+      );
+      expect(Math.abs(theirs.loss - ours) / ours).toBeLessThan(1e-4);
+      imgs.dispose();
+      loaded.dispose();
+    }
     // The torchrun job's models_mae.py MAE has no channel tokens: it refuses the run and says where to go.
     await expect(writeHandoff(studio.workspace.root, run.id, path.join(dir, 'job'))).rejects.toThrow(
       `run ${run.id} is a CA-MAE run: the torchrun job trains the paper's MAE and the Deblurring MAE only; ` +
