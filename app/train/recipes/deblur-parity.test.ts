@@ -1,8 +1,8 @@
 /**
- * Deblurring MAE against a PyTorch re-implementation (recipes_reference.py: the encoder sees the
- * image blurred by a Gaussian with scipy's reflect edges, the decoder regresses the sharp image's
- * masked patches, models_mae.py norm-pix loss): same weights, images and mask give the same loss
- * and patch-embedding gradient to 1e-4.
+ * Deblurring MAE against the PyTorch step of the torchrun hand-off job (mae_model.py: the encoder
+ * sees the image blurred by `gaussian_blur`, scipy's reflect edges; the decoder regresses the sharp
+ * image's masked patches with the models_mae.py norm-pix loss): same weights, images and mask give
+ * the same loss and patch-embedding gradient to 1e-4.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
