@@ -14,6 +14,8 @@ import { officialCheckpointTensors, scriptModel } from '../handoff/handoff';
 import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model';
 import type { Workspace } from '../workspace';
 import { buildModelCard, EXPORT_FORMATS, modelCardMarkdown, type ExportFormat, type ModelCard } from './model-card';
+import { tokenCount } from '../mae/config';
+import { camaeSafetensorsFiles, camaeUsage } from './camae';
 import { encoderToOnnx } from './onnx';
 import { satmaeSafetensorsFiles, satmaeUsage } from './satmae';
 import type { ExportRecord } from '../store/exports';
@@ -53,6 +55,8 @@ const CARD_FILES = ['MODEL_CARD.md', 'model_card.json'];
 function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full = false): string {
   const { config } = loaded.model;
   if (config.groupedBands) return satmaeUsage(format, loaded, pooling, full);
+  if (config.channelAgnostic && format === 'safetensors')
+    return camaeUsage(loaded.model, full, loaded.head?.classes.length ?? 0, pooling);
   if (full) {
     const args = Object.entries(officialModelArgs(loaded))
       .map(([key, value]) => `${key}=${typeof value === 'boolean' ? (value ? 'True' : 'False') : value}`)
@@ -63,7 +67,7 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
       'from safetensors.torch import load_file',
       'from models_mae import MaskedAutoencoderViT  # github.com/facebookresearch/mae',
       `model = MaskedAutoencoderViT(${args}, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6))`,
-      "model.load_state_dict(load_file('model.safetensors'), strict=True)",
+      ...featureHeadLoad(config),
       `# input: [N, ${config.inChans}, ${config.imgSize}, ${config.imgSize}] float32, normalised as config.json says`,
     ].join('\n');
   }
@@ -87,7 +91,7 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
         'import onnxruntime as ort',
         "session = ort.InferenceSession('model.onnx')",
         `outputs = session.run(None, {'pixels': images})  # images: ${shape} float32, normalised`,
-        `# outputs: tokens [N, ${1 + (config.imgSize / config.patchSize) ** 2}, ${config.embedDim}], ` +
+        `# outputs: tokens [N, ${1 + tokenCount(config)}, ${config.embedDim}], ` +
           `features [N, ${config.embedDim}]${classes ? `, logits [N, ${classes}]` : ''}`,
       ].join('\n');
     case 'tfjs':
@@ -97,6 +101,21 @@ function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full =
           `['features'${classes ? ", 'logits'" : ''}]); // pixels: ${shape} float32, normalised`,
       ].join('\n');
   }
+}
+
+/**
+ * The load line of a whole-MAE export: strict for the MAE and the Deblurring MAE (the same
+ * parameters); FG-MAE's feature heads (`decoder_pred_<target>`) have no models_mae.py name (FGMAE's
+ * own models_mae.py has one `decoder_pred` per model, in other HOG and index layouts).
+ */
+function featureHeadLoad(config: LoadedRun['model']['config']): string[] {
+  const heads = (config.featureHeads ?? []).map((head) => `decoder_pred_${head.name}.weight/.bias`);
+  if (heads.length === 0) return ["model.load_state_dict(load_file('model.safetensors'), strict=True)"];
+  return [
+    "missing, unexpected = model.load_state_dict(load_file('model.safetensors'), strict=False)",
+    `# FG-MAE: unexpected = its feature heads ${heads.join(', ')} (no models_mae.py name)` +
+      (config.pixelHead === false ? '; missing = decoder_pred (no pixel target)' : ''),
+  ];
 }
 
 /** The run's model card; a whole-MAE export says so in its title. */
@@ -227,16 +246,6 @@ export async function exportRun(
     throw new StudioError('INVALID_ARGUMENT', `--full exports safetensors only, not ${format}`);
   const loaded = await loadRunModel(workspace, runId);
   try {
-    if (loaded.model.config.channelAgnostic) {
-      // timm's VisionTransformer, the ONNX/TF.js graph and models_mae.py embed all C channels of a patch as one token.
-      throw new StudioError(
-        'UNSUPPORTED',
-        `run ${runId} uses CA-MAE channel-agnostic tokens (one token per channel and patch); ` +
-          `the ${options.full ? 'whole-MAE' : format} export describes one token per patch ` +
-          'and cannot express it yet. ' +
-          "Use the run's embeddings, probes and fine-tuning in the studio",
-      );
-    }
     if (options.full && loaded.run.kind !== 'pretrain') {
       throw new StudioError(
         'INVALID_ARGUMENT',
@@ -249,6 +258,10 @@ export async function exportRun(
     if (loaded.model.config.groupedBands && format === 'safetensors') {
       // SatMAE: the encoder or whole MAE under SatMAE's own names (satmae.ts)
       for (const [name, bytes] of satmaeSafetensorsFiles(loaded, runId, pooling, options.full === true))
+        contents.set(name, bytes);
+    } else if (loaded.model.config.channelAgnostic && format === 'safetensors') {
+      // CA-MAE: Recursion's channel-agnostic ViT (and MAE modules) names, app/export/camae.ts
+      for (const [name, bytes] of camaeSafetensorsFiles(loaded, options.full === true, pooling))
         contents.set(name, bytes);
     } else if (options.full) {
       // The checkpoint the model was loaded from, minus the optimizer moments, in models_mae.py names.

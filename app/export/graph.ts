@@ -4,7 +4,8 @@
  * `forwardEncoder` computes with every patch visible, step for step:
  *
  *   pixels [N, C, H, W] → patchify → patch embed → + pos → [cls; x] → blocks → norm
- *     (SatMAE's grouped bands: one patch embedding per band group, G·L tokens, + position and group)
+ *     (SatMAE's grouped bands: one patch embedding per band group, G·L tokens, + position and group;
+ *     CA-MAE: each channel self-standardised and embedded on its own, C·L tokens)
  *     → tokens [N, 1 + L, D] → features [N, D] (cls token or mean of patch tokens)
  *     → logits [N, K] (fine-tuned classifiers only)
  *
@@ -12,6 +13,7 @@
  */
 import type { MaeConfig } from '../mae/config';
 import { gridSize, tokenCount } from '../mae/config';
+import { channelTokensGraph } from './camae';
 import type { Pooling } from '../train/probe-model';
 
 /** A tensor in a graph under construction, by name. */
@@ -67,7 +69,7 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
   const { config } = spec;
   const { inChans: channels, imgSize, patchSize: p, embedDim: width, depth, numHeads } = config;
   const { side, numPatches } = gridSize(config);
-  const tokens = 1 + tokenCount(config); // 1 + L, or 1 + G·L with grouped bands (SatMAE)
+  const tokens = 1 + tokenCount(config); // 1 + L, 1 + G·L with grouped bands (SatMAE) or 1 + C·L (CA-MAE)
   const weight = (name: string): Value => {
     const value = spec.params.get(name);
     if (!value) throw new Error(`export: encoder parameter ${name} is missing`);
@@ -119,12 +121,20 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
 
   const pixels = g.input('pixels', [null, channels, imgSize, imgSize]);
   const grid = g.reshape(pixels, [-1, channels, side, p, side, p]); // [N, C, h, p, w, p]
-  const patches = g.reshape(g.transpose(grid, [0, 2, 4, 1, 3, 5]), [-1, numPatches, channels * p * p]); // [N, L, C*p*p]
-  let x = config.groupedBands
-    ? groupedPatchEmbed(g, config.groupedBands.groups, patches, p * p, (columns, group, index) =>
-        linear(columns, `patch_embed.${index}.proj`, numPatches, group.length * p * p, width),
-      ) // [N, G*L, D]
-    : linear(patches, 'patch_embed.proj', numPatches, channels * p * p, width); // [N, L, D]
+  let x: Value;
+  if (config.channelAgnostic) {
+    // CA-MAE: one token per channel and patch through the shared p·p embedding
+    const channelTokens = channelTokensGraph(g, pixels, spec); // [N, C*L, p*p], self-standardised
+    x = linear(channelTokens, 'patch_embed.proj', tokens - 1, p * p, width); // [N, C*L, D]
+  } else {
+    // [N, L, C*p*p]
+    const patches = g.reshape(g.transpose(grid, [0, 2, 4, 1, 3, 5]), [-1, numPatches, channels * p * p]);
+    x = config.groupedBands
+      ? groupedPatchEmbed(g, config.groupedBands.groups, patches, p * p, (columns, group, index) =>
+          linear(columns, `patch_embed.${index}.proj`, numPatches, group.length * p * p, width),
+        ) // [N, G*L, D]
+      : linear(patches, 'patch_embed.proj', numPatches, channels * p * p, width); // [N, L, D]
+  }
   x = g.add(x, g.constant('pos_embed.patches', [tokens - 1, width], spec.posEmbed.slice(width))); // [N, T, D]
   const clsRow = spec.params.get('cls_token')!.data.map((value, d) => value + spec.posEmbed[d]!); // cls + pos[0] (zero)
   const cls = g.repeatForBatch(g.constant('cls_token.with_pos', [1, 1, width], clsRow), x); // [N, 1, D]

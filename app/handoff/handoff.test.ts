@@ -14,6 +14,7 @@ import { Studio } from '../studio';
 import { planPretrain } from '../train/pretrain-plan';
 import { executePretrain } from '../train/pretrain-run';
 import { syntheticSource } from '../train/synthetic';
+import { typedRun } from '../train/run-records';
 import { MaeTrainer } from '../train/trainer';
 import { Workspace } from '../workspace';
 import { adoptHandoff } from './adopt';
@@ -120,6 +121,50 @@ describe.skipIf(!runTorch)('handoff → torchrun → adopt', () => {
     expect(Number.isFinite((await trainer.trainStep()).loss)).toBe(true);
     trainer.dispose();
   }, 300_000);
+
+  it('continues a Deblurring MAE run: the job blurs each batch as the studio does', async () => {
+    const deblurId = read(
+      (workspace) =>
+        planPretrain(workspace, projectId, {
+          imgSize: 32,
+          patchSize: 8,
+          depth: 1,
+          decoder: '32x1',
+          batchSize: 4,
+          steps: 20,
+          warmupSteps: 2,
+          blr: 0.05,
+          seed: 12,
+          backend: 'wasm',
+          domainRecipe: 'deblur',
+          blurSigma: 1.5,
+        }).runId,
+    );
+    const controller = new AbortController();
+    await executePretrain(workspaceDir, deblurId, {
+      signal: controller.signal,
+      onProgress: (progress) => {
+        if (progress.type === 'step' && progress.step === 8) controller.abort();
+      },
+    });
+    const job = path.join(dir, 'job-deblur');
+    await writeHandoff(workspaceDir, deblurId, job);
+    const run = spawnSync(
+      torchrun ?? 'torchrun',
+      ['--redirects', '1', '--tee', '1', '--nproc_per_node', '1', 'train_mae.py', '--steps', '3', '--workers', '0'],
+      { cwd: job, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 120_000 },
+    );
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    const adopted = await adoptHandoff(workspaceDir, projectId, job);
+    expect(adopted).toMatchObject({ parentRunId: deblurId, startStep: 8, step: 11 });
+    const parentLosses = read((workspace) => workspace.runs.metrics(deblurId, 'train_loss').map((m) => m.value));
+    // Same recipe, same weights: the job's first loss is of the studio's last losses' size.
+    const stopped = parentLosses.slice(-3).reduce((a, b) => a + b, 0) / 3;
+    expect(Math.abs(adopted.firstLoss! - stopped)).toBeLessThan(0.5 * stopped);
+    expect(read((workspace) => typedRun(workspace.runs.get(adopted.runId)))).toMatchObject({
+      config: { recipe: { domainRecipe: { name: 'deblur', blurSigma: 1.5 } } },
+    });
+  }, 240_000);
 
   it('refuses to write a job into a folder that is not empty', async () => {
     const busy = path.join(dir, 'busy');

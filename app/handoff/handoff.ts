@@ -13,7 +13,7 @@ import { get2dSincosPosEmbed } from '../mae/posEmbed';
 import { oursToOfficial } from '../mae/weights/layouts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import type { TrainConfig } from '../train/config';
-import { domainRecipeSummary } from '../train/recipes/domain-recipes';
+import { domainRecipeSummary, type DomainRecipeConfig } from '../train/recipes/domain-recipes';
 import type { PretrainPlan } from '../train/pretrain-plan';
 import { typedRun } from '../train/run-records';
 import type { CheckpointMeta } from '../train/trainer';
@@ -109,6 +109,34 @@ export function officialCheckpointTensors(
   return out;
 }
 
+/**
+ * Why the torchrun job cannot continue a run of this domain recipe, or null when it can: the
+ * paper's MAE and the Deblurring MAE (the job blurs each batch with `mae_model.gaussian_blur`,
+ * the blur the parity test holds to the studio's). Every other recipe changes the model or its
+ * targets in ways `mae_model.py` does not implement; the reason names what is missing.
+ */
+export function handoffRefusal(recipe: DomainRecipeConfig | undefined): string | null {
+  if (!recipe || recipe.name === 'mae' || recipe.name === 'deblur') return null;
+  const label = domainRecipeSummary(recipe).label;
+  const why: Record<Exclude<DomainRecipeConfig['name'], 'mae' | 'deblur'>, string> = {
+    fgmae:
+      'its decoder regresses HOG and spectral-index targets through heads of its own (decoder_pred_hog, ' +
+      "decoder_pred_indices), which the job's models_mae.py MAE neither computes nor has",
+    camae:
+      'its tokens are one per channel and patch (a 1-channel patch embedding, the images self-standardised, a ' +
+      "channel embedding in the decoder, the Fourier term); the job's models_mae.py MAE embeds all channels of " +
+      "a patch as one token. To continue in PyTorch, `export --full` writes it under Recursion's maes_microscopy " +
+      'names (see the README)',
+    satmae:
+      "its band groups need SatMAE's MaskedAutoencoderGroupChannelViT, which the job does not train " +
+      "(export --format safetensors --full writes the whole model under its names, for SatMAE's own training code)",
+    hpm:
+      "its mask is mined by a loss-predicting head and an averaged teacher, which the job's models_mae.py MAE " +
+      "has neither of (its encoder exports as any MAE's)",
+  };
+  return `${label} run: the torchrun job trains the paper's MAE and the Deblurring MAE only; ${why[recipe.name]}`;
+}
+
 /** Writes the job for `runId` into `outDir` (which must be empty or absent). */
 export async function writeHandoff(
   workspaceDir: string,
@@ -124,18 +152,8 @@ export async function writeHandoff(
         `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`,
       );
     const plan = run.config;
-    if (plan.recipe.domainRecipe) {
-      // SatMAE: the job's script and adopt know models_mae.py's one patch embedding, not the per-group ones.
-      const satmae = plan.recipe.model.groupedBands
-        ? ": its band groups need SatMAE's MaskedAutoencoderGroupChannelViT, which the job does not train " +
-          "(export --format safetensors --full writes the whole model under its names, for SatMAE's own training code)"
-        : '';
-      throw new StudioError(
-        'INVALID_ARGUMENT',
-        `run ${runId} is a ${domainRecipeSummary(plan.recipe.domainRecipe).label}` +
-          ` run; the torchrun job implements the paper's MAE only${satmae}`,
-      );
-    }
+    const refusal = handoffRefusal(plan.recipe.domainRecipe);
+    if (refusal) throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${refusal}`);
     if (plan.recipe.maskStrategy !== 'random') {
       throw new StudioError(
         'INVALID_ARGUMENT',
@@ -225,6 +243,16 @@ export async function writeHandoff(
   }
 }
 
+/** The job README's line for a Deblurring MAE run (empty otherwise). */
+function deblurNote(job: HandoffJob): string {
+  const recipe = job.recipe.domainRecipe;
+  if (recipe?.name !== 'deblur') return '';
+  return (
+    `\nDeblurring MAE: the encoder sees each batch blurred by a Gaussian of σ ${recipe.blurSigma} px ` +
+    '(scipy reflect edges); the loss compares with the sharp batch.'
+  );
+}
+
 function readme(job: HandoffJob, images: number): string {
   const m = job.model;
   return `# MAE Studio hand-off: run ${job.run.id}
@@ -232,7 +260,7 @@ function readme(job: HandoffJob, images: number): string {
 Continues MAE pretraining run ${job.run.id} from step ${job.startStep} of ${job.totalSteps} with PyTorch
 DDP: ViT ${m.dim}d × ${m.depth} blocks, patch ${m.patch}, ${m.img} px, ${m.chans} channel${m.chans === 1 ? '' : 's'},
 decoder ${m.dec_dim}d × ${m.dec_depth}; batch ${job.recipe.batchSize} per process, mask ratio ${job.recipe.maskRatio},
-blr ${job.recipe.blr} (lr rule: ${job.recipe.lrRule ?? 'linear'}).
+blr ${job.recipe.blr} (lr rule: ${job.recipe.lrRule ?? 'linear'}).${deblurNote(job)}
 ${images} images are listed in \`manifest.json\` with their labels and split; pixels are scaled by
 bit depth and normalised with the project's per-channel mean and std (\`handoff.json\`).
 

@@ -5,6 +5,8 @@ GELU), encoder on the visible patches, mask tokens and unshuffle, norm-pix MSE o
 Used by MAE Studio's hand-off job (train_mae.py) and test fixtures; a state dict of `Mae` loads
 into the official `MaskedAutoencoderViT` with strict=True and the reverse.
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -89,8 +91,8 @@ class Mae(nn.Module):
         self.decoder_norm = nn.LayerNorm(c["dec_dim"], eps=1e-6)
         self.decoder_pred = nn.Linear(c["dec_dim"], c["patch"] ** 2 * c["chans"])
 
-    def forward(self, imgs, ids_shuffle, mask_ratio):
-        return self.loss(imgs, ids_shuffle, mask_ratio)
+    def forward(self, imgs, ids_shuffle, mask_ratio, target=None):
+        return self.loss(imgs, ids_shuffle, mask_ratio, target)
 
     def patchify(self, imgs):
         p = self.c["patch"]
@@ -107,8 +109,11 @@ class Mae(nn.Module):
             x = blk(x)
         return self.norm(x)
 
-    def loss(self, imgs, ids_shuffle, mask_ratio):
-        """Norm-pix MSE on the masked patches; ids_shuffle [N, L] puts the kept patches first."""
+    def loss(self, imgs, ids_shuffle, mask_ratio, target=None):
+        """Norm-pix MSE on the masked patches; ids_shuffle [N, L] puts the kept patches first.
+
+        `target`: images whose patches are regressed instead of the input's (Deblurring MAE: the sharp images).
+        """
         x = self.patch_embed(imgs) + self.pos_embed[:, 1:, :]
         n, length, d = x.shape
         keep = min(length - 1, max(1, round(length * (1 - mask_ratio))))
@@ -128,7 +133,7 @@ class Mae(nn.Module):
         for blk in self.decoder_blocks:
             x = blk(x)
         pred = self.decoder_pred(self.decoder_norm(x))[:, 1:, :]
-        target = self.patchify(imgs)
+        target = self.patchify(imgs if target is None else target)
         if self.c.get("norm_pix", True):
             mean = target.mean(dim=-1, keepdim=True)
             var = target.var(dim=-1, keepdim=True)
@@ -137,6 +142,24 @@ class Mae(nn.Module):
         return (per_patch * mask).sum() / mask.sum()
 
 
+
+
+def gaussian_blur(imgs, sigma):
+    """Deblurring MAE's input: scipy.ndimage.gaussian_filter per channel (truncate 4, mode 'reflect':
+    the edge sample repeats), computed in float64 as the studio's blur.ts."""
+    radius = int(math.floor(4 * sigma + 0.5))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    kernel = torch.exp(-0.5 * t * t / (sigma * sigma))
+    kernel = (kernel / kernel.sum()).to(imgs.device)
+
+    def along(x, dim):
+        n = x.shape[dim]
+        index = (torch.arange(n)[:, None] + torch.arange(-radius, radius + 1)[None, :]) % (2 * n)
+        index = torch.where(index >= n, 2 * n - 1 - index, index).to(imgs.device)
+        taps = x.movedim(dim, -1)[..., index]  # [..., n, taps]
+        return (taps * kernel).sum(dim=-1).movedim(-1, dim)
+
+    return along(along(imgs.double(), 3), 2).to(imgs.dtype)
 
 
 def random_shuffle(batch, length, generator=None):

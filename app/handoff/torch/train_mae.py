@@ -7,8 +7,9 @@ split) and weights.safetensors (official models_mae.py names, AdamW moments) fro
 in, trains with the studio's recipe — AdamW(0.9, 0.95) with weight decay 0.05 off biases, norms and
 tokens; lr from blr and the effective batch by the run's rule (linear: blr x batch / 256), linear
 warmup then half-cycle cosine per step; RandomResizedCrop(0.2-1) + horizontal flip; random masking;
-norm-pix loss — and writes out/checkpoint-<step>.safetensors and out/metrics.jsonl, which
-`mae-studio adopt` brings back.
+norm-pix loss (a Deblurring MAE run: the encoder sees each batch blurred by mae_model.gaussian_blur,
+the loss compares with the sharp batch) — and writes out/checkpoint-<step>.safetensors and
+out/metrics.jsonl, which `mae-studio adopt` brings back.
 """
 import argparse
 import json
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from mae_model import Mae, random_shuffle, uses_weight_decay  # noqa: E402
+from mae_model import Mae, gaussian_blur, random_shuffle, uses_weight_decay  # noqa: E402
 from tensor_files import read_safetensors, write_safetensors  # noqa: E402
 
 
@@ -220,6 +221,9 @@ def main():
     job = json.load(open(os.path.join(HERE, "handoff.json")))
     manifest = json.load(open(os.path.join(HERE, "manifest.json")))
     recipe, model_config = job["recipe"], job["model"]
+    domain = recipe.get("domainRecipe") or {"name": "mae"}
+    if domain["name"] not in ("mae", "deblur"):
+        raise SystemExit(f"this job trains the MAE and the Deblurring MAE, not {domain['name']}")
     seed = recipe["seed"] + 1000 * rank + job["startStep"]
     random.seed(seed)
     torch.manual_seed(seed)
@@ -295,7 +299,10 @@ def main():
                     done = True
                     break
                 ids = random_shuffle(imgs.shape[0], (model_config["img"] // model_config["patch"]) ** 2).to(device)
-                loss = ddp(imgs, ids, recipe["maskRatio"])  # DDP averages the gradients across processes
+                if domain["name"] == "deblur":  # the encoder sees the blurred batch; the target is the sharp one
+                    loss = ddp(gaussian_blur(imgs, domain["blurSigma"]), ids, recipe["maskRatio"], imgs)
+                else:
+                    loss = ddp(imgs, ids, recipe["maskRatio"])  # DDP averages the gradients across processes
                 if not math.isfinite(loss.item()):
                     raise SystemExit(f"loss is {loss.item()} at step {step + 1}; lower blr or check the data")
                 (loss / recipe["accumSteps"]).backward()

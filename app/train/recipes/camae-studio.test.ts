@@ -2,15 +2,22 @@
  * CA-MAE through the training services, on a real workspace of 5-channel uint16 TIFFs (one stain
  * per channel, as Cell Painting plates are exported): the dialog suggests it and says why, a tiny
  * run trains and draws its grid, the history and the model card name it and cite Kraus et al.,
- * and the exports, which cannot express channel tokens, refuse the run in words.
+ * and the exports write Recursion's channel-agnostic names and a channel-token graph.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTiff } from '../../data/formats/formats.fixtures';
+import { exportRun } from '../../export/export-run';
+import { scriptModel, writeHandoff } from '../../handoff/handoff';
+import { forwardMae } from '../../mae/model';
+import { readSafetensors } from '../../mae/weights/safetensors';
 import { Studio } from '../../studio';
+import { loadRunModel } from '../probe-model';
 import { listReconstructionGrids, runFolder } from '../run-files';
+import { randomImages, randomShuffle, runReference, runTorch } from './parity.fixtures';
 
 let dir: string;
 let studio: Studio;
@@ -59,7 +66,7 @@ afterAll(async () => {
 });
 
 describe('CA-MAE in the studio', () => {
-  it('is suggested for 5-channel microscopy, trains, names its paper and is refused by the exports', async () => {
+  it('is suggested for 5-channel microscopy, trains, names its paper and exports in Recursion names', async () => {
     const defaults = await studio.services.training.defaults(projectId);
     expect(defaults.recipe.domainRecipe).toBe('camae');
     const choice = defaults.domainRecipes.find((option) => option.suggested)!;
@@ -138,11 +145,48 @@ describe('CA-MAE in the studio', () => {
         '(Kraus et al. 2024), a Masked Autoencoder (He et al. 2021) recipe.',
     );
     expect(card).toContain('loss on per-patch normalised pixels of each self-standardised channel');
-    for (const format of ['safetensors', 'onnx', 'tfjs'] as const) {
-      await expect(studio.services.exports.create(run.id, format, path.join(dir, `export-${format}`))).rejects.toThrow(
-        `run ${run.id} uses CA-MAE channel-agnostic tokens`,
+    // Exports: Recursion's channel-agnostic ViT names (encoder, whole model) and the channel-token graph.
+    for (const format of ['safetensors', 'onnx', 'tfjs'] as const)
+      await studio.services.exports.create(run.id, format, path.join(dir, `export-${format}`));
+    expect(fs.existsSync(path.join(dir, 'export-onnx', 'model.onnx'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'export-tfjs', 'model.json'))).toBe(true);
+    const encoder = (await readSafetensors(path.join(dir, 'export-safetensors', 'model.safetensors'))).tensors;
+    expect(encoder.get('patch_embed.proj.weight')!.shape).toEqual([192, 1, 8, 8]);
+    expect(encoder.get('pos_embed')!.shape).toEqual([1, 1 + 5 * 16, 192]);
+    const usage = JSON.parse(fs.readFileSync(path.join(dir, 'export-safetensors', 'model_card.json'), 'utf8')).usage;
+    expect(usage).toContain('channel_agnostic_vit');
+    const full = path.join(dir, 'export-full');
+    await exportRun(studio.workspace, run.id, 'safetensors', full, { full: true });
+    const whole = (await readSafetensors(path.join(full, 'model.safetensors'))).tensors;
+    expect(whole.get('encoder.vit_backbone.patch_embed.proj.weight')!.shape).toEqual([192, 1, 8, 8]);
+    expect(whole.get('decoder.modality_tokens.4')!.shape).toEqual([1, 1, 32]);
+    expect(JSON.parse(fs.readFileSync(path.join(full, 'config.json'), 'utf8')).unmapped.length).toBe(3);
+    if (runTorch) {
+      // The exported file, loaded strictly into the PyTorch CA-MAE, gives the run's own loss on a batch.
+      const loaded = await loadRunModel(studio.workspace, run.id);
+      const { ids, masks } = randomShuffle(2, 5 * 16, 20, 9);
+      const pixels = randomImages([2, 5, 32, 32], 8).map((value) => 500 + 100 * value);
+      const imgs = tf.tensor4d(pixels, [2, 5, 32, 32]);
+      const ours = tf.tidy(() => forwardMae(loaded.model, imgs, masks).loss.dataSync()[0]!);
+      const theirs = runReference(
+        {
+          recipe: 'camae',
+          config: { ...scriptModel(loaded.model.config), fourier: loaded.model.config.fourierLossWeight ?? 0 },
+          imgs: Array.from(pixels),
+          shape: [2, 5, 32, 32],
+          idsShuffle: ids,
+          keep: 20,
+        },
+        { 'weights.safetensors': whole, 'encoder.safetensors': encoder },
       );
-      expect(fs.existsSync(path.join(dir, `export-${format}`))).toBe(false);
+      expect(Math.abs(theirs.loss - ours) / ours).toBeLessThan(1e-4);
+      imgs.dispose();
+      loaded.dispose();
     }
+    // The torchrun job's models_mae.py MAE has no channel tokens: it refuses the run and says where to go.
+    await expect(writeHandoff(studio.workspace.root, run.id, path.join(dir, 'job'))).rejects.toThrow(
+      `run ${run.id} is a CA-MAE run: the torchrun job trains the paper's MAE and the Deblurring MAE only; ` +
+        'its tokens are one per channel and patch',
+    );
   }, 180_000);
 });

@@ -128,7 +128,8 @@ describe('HPM through the studio', () => {
     expect(header['patch_embed.proj.weight']).toMatchObject({ shape: [192, 3, 8, 8] });
 
     await expect(writeHandoff(path.join(dir, 'ws'), run.id, path.join(dir, 'job'))).rejects.toThrow(
-      `run ${run.id} is a HPM (hard patches mining) run; the torchrun job implements the paper's MAE only`,
+      `run ${run.id} is a HPM (hard patches mining) run: ` +
+        "the torchrun job trains the paper's MAE and the Deblurring MAE only; ",
     );
   }, 180_000);
 });

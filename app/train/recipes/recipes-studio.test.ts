@@ -10,6 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDicom, writeTiff } from '../../data/formats/formats.fixtures';
+import { exportRun } from '../../export/export-run';
 import { writeHandoff } from '../../handoff/handoff';
 import { Studio } from '../../studio';
 import { buildPretrainPlan } from '../pretrain-plan';
@@ -261,9 +262,18 @@ describe('domain recipes in the studio', () => {
     const header = readSafetensorsHeader(path.join(exported.dir, 'model.safetensors'));
     expect(Object.keys(header).filter((name) => name.startsWith('decoder'))).toEqual([]);
     expect(header['patch_embed.proj.weight']).toMatchObject({ shape: [192, 4, 8, 8] });
-    // The torchrun job implements the paper's MAE only: it refuses a recipe run instead of training something else.
-    await expect(writeHandoff(studio.workspace.root, deblur.id, path.join(dir, 'job'))).rejects.toThrow(
-      `run ${deblur.id} is a Deblurring MAE run; the torchrun job implements the paper's MAE only`,
+    // The torchrun job continues a Deblurring MAE run (handoff.test.ts) but not FG-MAE: it says why.
+    const full = await exportRun(studio.workspace, fgmae.id, 'safetensors', path.join(dir, 'export-fgmae-full'), {
+      full: true,
+    });
+    expect(full.card.usage).toContain('strict=False');
+    expect(full.card.usage).toContain('unexpected = its feature heads decoder_pred_hog.weight/.bias');
+    const fullHeader = readSafetensorsHeader(path.join(full.dir, 'model.safetensors'));
+    expect(fullHeader['decoder_pred_hog.weight']).toBeDefined();
+    expect(fullHeader.mask_token).toBeDefined();
+    await expect(writeHandoff(studio.workspace.root, fgmae.id, path.join(dir, 'job-fgmae'))).rejects.toThrow(
+      `run ${fgmae.id} is a FG-MAE run: the torchrun job trains the paper's MAE and the Deblurring MAE only; ` +
+        'its decoder regresses HOG and spectral-index targets',
     );
   }, 180_000);
 
@@ -339,7 +349,7 @@ describe('domain recipes in the studio', () => {
       'bandGroups (SatMAE) and channels (CA-MAE) are two token layouts',
     );
     await expect(writeHandoff(studio.workspace.root, run.id, path.join(dir, 'job-satmae'))).rejects.toThrow(
-      "is a SatMAE (grouped bands) run; the torchrun job implements the paper's MAE only",
+      "is a SatMAE (grouped bands) run: the torchrun job trains the paper's MAE and the Deblurring MAE only",
     );
   }, 180_000);
 });
