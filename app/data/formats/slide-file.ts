@@ -106,6 +106,8 @@ function slideSampleFile(layout: SlideLayout, key: string): SlideFile {
         sampleType: 'uint8',
         bitDepth: 8,
         meta: huge ? { ...slideMeta(layout), huge: true } : slideMeta(layout),
+        // Brightfield colours as scanned: thumbnails are not stretched band by band.
+        window: { center: 127.5, width: 255 },
         invert: false,
         nodata: null,
         huge,
