@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import sharp from 'sharp';
+import { codecPrintOptions } from './dicom-codecs';
 
 /** What a fixture slide looks like. */
 export interface SlideFixtureOptions {
@@ -20,7 +21,10 @@ export interface SlideFixtureOptions {
   factor?: number;
   /** 'svs' (Aperio pages), 'reduced' (NewSubfileType pages) or 'subifd' (SubIFDs of page 1). */
   structure?: 'svs' | 'reduced' | 'subifd';
-  /** Photometric of the tiles (default 'ycbcr'). */
+  /**
+   * Photometric of JPEG tiles (default 'ycbcr'). sharp codes tiles as YCbCr either way: 'rgb'
+   * labels them RGB, which readers (libtiff too) then keep as stored — a test of that rule.
+   */
   photometric?: 'rgb' | 'ycbcr';
   /**
    * Move the quantisation and Huffman tables to JPEGTables and drop the JFIF marker (bare
@@ -36,6 +40,11 @@ export interface SlideFixtureOptions {
   /** One field broken on purpose. */
   hostile?: 'offset-past-end' | 'claims-huge-level' | 'tile-size-mismatch';
   quality?: number;
+  /**
+   * Tile coding: JPEG (default), or lossless JPEG 2000 by OpenJPEG as Aperio stores it, of RGB
+   * (33005) or of YCbCr components (33003, converted here before encoding).
+   */
+  compression?: 'jpeg' | 'jpeg2000-rgb' | 'jpeg2000-ycbcr';
 }
 
 /** A slide of pink "tissue" discs on white glass (saturated inside the discs, grey outside). */
@@ -46,6 +55,39 @@ export function tissueOnGlass(width: number, height: number): (x: number, y: num
     const inside = dx * dx + dy * dy < 1;
     return inside ? [200, 90 + ((x >> 3) & 31), 170] : [243, 243, 243];
   };
+}
+
+const COMPRESSION_TAGS = { jpeg: 7, 'jpeg2000-rgb': 33005, 'jpeg2000-ycbcr': 33003 } as const;
+
+/** Lossless JPEG 2000 of 8-bit RGB (or YCbCr) pixels by OpenJPEG, the encoder of the codec the reader uses. */
+async function encodeJpeg2000(pixels: Uint8Array, side: number): Promise<Uint8Array> {
+  const factory = (await import('@cornerstonejs/codec-openjpeg/wasmjs')).default;
+  const module = await factory(codecPrintOptions());
+  const encoder = new module.J2KEncoder();
+  try {
+    const input = encoder.getDecodedBuffer({
+      width: side,
+      height: side,
+      bitsPerSample: 8,
+      componentCount: 3,
+      isSigned: false,
+    });
+    input.set(pixels);
+    encoder.encode();
+    return encoder.getEncodedBuffer().slice();
+  } finally {
+    encoder.delete();
+  }
+}
+
+/** RGB to YCbCr (JPEG's full-range BT.601), in place: what Aperio 33003 tiles hold. */
+function rgbToYcbcr(pixels: Uint8Array): void {
+  for (let at = 0; at + 2 < pixels.length; at += 3) {
+    const [r, g, b] = [pixels[at]!, pixels[at + 1]!, pixels[at + 2]!];
+    pixels[at] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+    pixels[at + 1] = Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b);
+    pixels[at + 2] = Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b);
+  }
 }
 
 interface Entry {
@@ -61,6 +103,8 @@ export async function writeSlideFixture(file: string, options: SlideFixtureOptio
   const structure = options.structure ?? 'svs';
   const shared = options.sharedTables ?? true;
   const paint = options.paint ?? tissueOnGlass(options.width, options.height);
+  // libtiff refuses subsampled chroma in JPEG tiles under Photometric RGB.
+  const rgb = options.photometric === 'rgb';
   const fd = fs.openSync(file, 'w');
   let position = 8;
   const write = (bytes: Uint8Array): number => {
@@ -96,10 +140,18 @@ export async function writeSlideFixture(file: string, options: SlideFixtureOptio
         for (let y = 0; y < side; y++)
           for (let x = 0; x < side; x++)
             pixels.set(paint((column * tile + x) * scale, (row * tile + y) * scale), (y * side + x) * 3);
-        const jpeg = await sharp(pixels, { raw: { width: side, height: side, channels: 3 } })
-          .jpeg({ quality: options.quality ?? 90, optimiseCoding: false, chromaSubsampling: '4:2:0' })
-          .toBuffer();
-        const parts = shared ? splitTables(jpeg) : { tables: null, tile: jpeg };
+        const j2k = options.compression === 'jpeg2000-rgb' || options.compression === 'jpeg2000-ycbcr';
+        if (options.compression === 'jpeg2000-ycbcr') rgbToYcbcr(pixels);
+        const coded = j2k
+          ? await encodeJpeg2000(pixels, side)
+          : await sharp(pixels, { raw: { width: side, height: side, channels: 3 } })
+              .jpeg({
+                quality: options.quality ?? 90,
+                optimiseCoding: false,
+                chromaSubsampling: rgb ? '4:4:4' : '4:2:0',
+              })
+              .toBuffer();
+        const parts = shared && !j2k ? splitTables(coded) : { tables: null, tile: coded };
         tables ??= parts.tables;
         const at = write(parts.tile);
         offsets.push(at);
@@ -114,8 +166,8 @@ export async function writeSlideFixture(file: string, options: SlideFixtureOptio
       { tag: 256, type: 4, values: [claimed ?? width] },
       { tag: 257, type: 4, values: [claimed ?? height] },
       { tag: 258, type: 3, values: [8, 8, 8] },
-      { tag: 259, type: 3, values: [7] },
-      { tag: 262, type: 3, values: [options.photometric === 'rgb' ? 2 : 6] },
+      { tag: 259, type: 3, values: [COMPRESSION_TAGS[options.compression ?? 'jpeg']] },
+      { tag: 262, type: 3, values: [rgb || options.compression === 'jpeg2000-rgb' ? 2 : 6] },
       { tag: 277, type: 3, values: [3] },
       { tag: 284, type: 3, values: [1] },
       { tag: 322, type: 3, values: [tile] },
@@ -124,7 +176,7 @@ export async function writeSlideFixture(file: string, options: SlideFixtureOptio
       { tag: 325, type: 4, values: counts },
     ];
     if (tables) entries.push({ tag: 347, type: 7, values: tables });
-    if (options.photometric !== 'rgb') entries.push({ tag: 530, type: 3, values: [2, 2] });
+    if (!rgb && (options.compression ?? 'jpeg') === 'jpeg') entries.push({ tag: 530, type: 3, values: [2, 2] });
     if (level === 0 && structure === 'svs') {
       const mpp = options.mpp === undefined ? '' : `|MPP = ${options.mpp}`;
       const text =

@@ -97,6 +97,24 @@ describe('whole-slide TIFFs', () => {
     expect((await decode(6)).map((v) => Math.round(v / 4))).toEqual([50, 50, 50]);
   });
 
+  it('reads Aperio JPEG 2000 tiles, RGB (33005) and YCbCr (33003), to the pixels written', async () => {
+    const paint = (x: number, y: number): [number, number, number] => [(x * 3) & 255, (y * 5) & 255, 90];
+    for (const compression of ['jpeg2000-rgb', 'jpeg2000-ycbcr'] as const) {
+      const slide = await open(await slideAt({ width: 128, height: 96, tile: 32, levels: 2, paint, compression }));
+      expect(slide.samples[0]!.meta.slide!.compression).toMatch(/^JPEG 2000/);
+      const window = await slide.read(0, { x: 20, y: 30, width: 40, height: 20 });
+      let worst = 0;
+      for (let y = 0; y < 20; y++)
+        for (let x = 0; x < 40; x++) {
+          const expected = paint(20 + x, 30 + y);
+          for (let band = 0; band < 3; band++)
+            worst = Math.max(worst, Math.abs(window.values[(y * 40 + x) * 3 + band]! - expected[band]!));
+        }
+      // Lossless coding: exact for RGB; YCbCr rounds once each way.
+      expect(worst).toBeLessThanOrEqual(compression === 'jpeg2000-rgb' ? 0 : 2);
+    }
+  });
+
   it('makes a tissue mask from the smallest level at import, and its thumbnail from a level', async () => {
     const file = await slideAt({ width: 800, height: 600, levels: 3 });
     const slide = await open(file);
