@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tissueOnGlass, writeSlideFixture } from '../formats/slide.fixtures';
 import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
+import { ImageWindows } from '../image-window';
 import { importFolders } from './import';
 
 let data: ReturnType<typeof temporaryFolder>;
@@ -60,6 +61,16 @@ describe('importing whole-slide images', () => {
     expect(huge!.meta!.slide!.levels.map((level) => level.downsample)).toEqual([1, 4, 16, 64.171]);
     expect(huge!.meta!.tissue!.share).toBeGreaterThan(0.1);
     expect(huge!.hasThumbnail).toBe(true);
+
+    // The viewer reads the whole 10^8-pixel slide zoomed out, from its pyramid.
+    const window = await new ImageWindows().read(space.workspace, huge!.id, { x: 0, y: 0, step: 64 });
+    expect(window).toMatchObject({ width: 188, height: 141, bands: 3, sampleType: 'uint8' });
+    const values = Buffer.from(window.values, 'base64');
+    const centre = (70 * 188 + 66) * 3; // inside the tissue disc (centred at 35%, 50%)
+    const [red, green, blue] = values.subarray(centre, centre + 3);
+    expect([Math.round(red! / 10), Math.round(blue! / 10)]).toEqual([20, 17]); // pink: 200, 90–121, 170
+    expect(green).toBeGreaterThanOrEqual(88);
+    expect(green).toBeLessThanOrEqual(123);
   });
 
   it('records a broken slide with a reason naming the directory and field, and imports the rest', async () => {
