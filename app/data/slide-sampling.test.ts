@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../mae/rng';
 import { drawWindow, fileBatchSource, readEntry, type ImageEntry } from './batches';
-import { openSlideFile } from './formats/slide-file';
+import { OPEN_SLIDES, openSlideFile } from './formats/slide-file';
 import { writeSlideFixture } from './formats/slide.fixtures';
 import { slideEntryOf } from './slide-sampling';
 
@@ -71,5 +71,32 @@ describe('slide training windows', () => {
     const batch = await source.next(Rng.fromSeed(3), 4);
     expect(batch).toMatchObject({ batchSize: 4, channels: 3, height: 32, width: 32 });
     expect(batch.images.every(Number.isFinite)).toBe(true);
+  });
+
+  it('reads a slide evicted from the open ones by later slides, and trains on more slides than stay open', async () => {
+    const entries: ImageEntry[] = [];
+    const opened = [];
+    for (let index = 0; index < OPEN_SLIDES + 4; index++) {
+      const file = path.join(dir, `many-${index}.tif`);
+      await writeSlideFixture(file, { width: 256, height: 192, levels: 2 });
+      const slide = (await openSlideFile({ bytes: null, path: file, size: fs.statSync(file).size }))!;
+      opened.push(slide);
+      const meta = { ...slide.samples[0]!.meta, ...(await slide.extraMeta!(0)) };
+      entries.push({
+        path: file,
+        channels: 3,
+        bitDepth: 8,
+        width: 256,
+        height: 192,
+        slide: slideEntryOf(meta, undefined),
+      });
+    }
+    // The first slide was closed when the ninth opened (the close runs in the background); a read through it works.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const read = await opened[0]!.read(0, { x: 100, y: 100, width: 20, height: 20 });
+    expect(read).toMatchObject({ width: 20, height: 20, bands: 3 });
+    const source = fileBatchSource({ images: entries, imgSize: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
+    const rng = Rng.fromSeed(5);
+    for (let batch = 0; batch < 3; batch++) expect((await source.next(rng, 24)).batchSize).toBe(24);
   });
 });

@@ -15,7 +15,13 @@ import type { SampleFile } from './sample-files';
 import { isSlide, slideLayoutOf, slideMeta, type SlideLayout } from './slide';
 import { readLevelWindow, readSlideWindow } from './slide-tiles';
 import { DEFAULT_TISSUE, tissueMask } from './tissue';
-import { fileByteSource, memoryByteSource, readTiffDirectories, type ByteSource } from './tiff-directories';
+import {
+  fileByteSource,
+  memoryByteSource,
+  readTiffDirectories,
+  type ByteSource,
+  type TiffDirectory,
+} from './tiff-directories';
 import { HUGE_PIXELS, type Region } from './tiff';
 
 /** Slides kept open at most. */
@@ -58,14 +64,16 @@ export async function openSlideFile(source: {
     }
   }
   const slide = await entry;
+  if (!slide.layout) {
+    // Not a slide: nothing is kept open for it.
+    if (key) open.delete(key);
+    await slide.source.close();
+    return null;
+  }
   if (key) {
     clearTimeout(slide.timer);
     slide.timer = setTimeout(() => void closeSlide(key), SLIDE_KEPT_MS);
     slide.timer.unref();
-  }
-  if (!slide.layout) {
-    if (!key) await slide.source.close();
-    return null;
   }
   return slideSampleFile(slide.layout, key ?? source.path);
 }
@@ -73,7 +81,13 @@ export async function openSlideFile(source: {
 async function openSlide(source: { bytes: Uint8Array | null; path: string }): Promise<OpenSlide> {
   const byteSource = source.bytes ? memoryByteSource(source.bytes) : await fileByteSource(source.path);
   try {
-    const { directories } = await readTiffDirectories(byteSource);
+    let directories: TiffDirectory[];
+    try {
+      ({ directories } = await readTiffDirectories(byteSource));
+    } catch {
+      // Not readable as a slide: the general TIFF reader opens it and words its own failure.
+      return { layout: null, source: byteSource };
+    }
     const layout = isSlide(directories) ? slideLayoutOf(directories, byteSource, source.path) : null;
     return { layout, source: byteSource };
   } catch (error) {

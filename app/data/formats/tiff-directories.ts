@@ -54,20 +54,42 @@ const MAX_TAG_VALUES = 16 * 1024 * 1024;
 const TYPE_BYTES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8 };
 Object.assign(TYPE_BYTES, { 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 });
 
-/** A byte source over a file on disk, read with one open handle. */
+/**
+ * A byte source over a file on disk, read with one open handle. Closing waits for the reads in
+ * flight (a slide evicted from the open ones while a batch still reads its tiles); a read after
+ * closing opens the file for itself and closes it again.
+ */
 export async function fileByteSource(path: string): Promise<ByteSource> {
-  const handle = await fs.open(path, 'r');
+  let handle: fs.FileHandle | null = await fs.open(path, 'r');
   const { size } = await handle.stat();
+  let pending = 0;
+  let closing = false;
+  const release = async () => {
+    if (!closing || pending > 0 || !handle) return;
+    const open = handle;
+    handle = null;
+    await open.close();
+  };
   return {
     size,
     async read(offset, length) {
-      const buffer = new Uint8Array(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, offset);
-      if (bytesRead < length)
-        throw new DecodeError(`truncated TIFF: ${length} bytes at ${offset} asked, ${bytesRead} read`);
-      return buffer;
+      pending++;
+      try {
+        handle ??= await fs.open(path, 'r');
+        const buffer = new Uint8Array(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, offset);
+        if (bytesRead < length)
+          throw new DecodeError(`truncated TIFF: ${length} bytes at ${offset} asked, ${bytesRead} read`);
+        return buffer;
+      } finally {
+        pending--;
+        await release();
+      }
     },
-    close: () => handle.close(),
+    close: async () => {
+      closing = true;
+      await release();
+    },
   };
 }
 
