@@ -143,7 +143,7 @@ function slideSampleFile(layout: SlideLayout, key: string): SlideFile {
 
 /**
  * The whole slide at the largest level of at most `maxPixels`; when even the smallest level is
- * larger, the whole slide averaged down from the smallest level if that one has at most 16 ×
+ * larger, the whole slide averaged down from the smallest level if that one has at most 4 ×
  * `maxPixels`, else null (the importer then makes a mosaic of tiles).
  */
 async function readSmallLevel(layout: SlideLayout, key: string, maxPixels: number): Promise<Raster | null> {
@@ -153,7 +153,7 @@ async function readSmallLevel(layout: SlideLayout, key: string, maxPixels: numbe
     return readLevelWindow(layout, key, fitting, { x: 0, y: 0, width: level.width, height: level.height });
   }
   const smallest = layout.levels[layout.levels.length - 1]!;
-  if (smallest.width * smallest.height > 16 * maxPixels) return null;
+  if (smallest.width * smallest.height > 4 * maxPixels) return null;
   const scale = Math.sqrt(maxPixels / (smallest.width * smallest.height));
   const base = layout.levels[0]!;
   return readSlideWindow(

@@ -19,6 +19,9 @@ import type { Region } from './tiff';
 /** Bytes of decoded tiles kept, over all open slides (256 × 256 RGB tiles: about 340). */
 export const TILE_CACHE_BYTES = 64 * 1024 * 1024;
 
+/** Pixels of one level a scaled read may compose (64 Mi: 192 MiB of RGB) before it is refused. */
+export const MAX_LEVEL_READ_PIXELS = 64 * 1024 * 1024;
+
 /** Decoded tiles, least recently used first; keyed by slide, level and tile. */
 const tiles = new Map<string, Promise<Uint8Array>>();
 const tileBytes = new Map<string, number>();
@@ -227,6 +230,13 @@ export async function readSlideWindow(
     if (level.downsample <= wanted * 1.001) levelIndex = index;
   });
   const level = layout.levels[levelIndex]!;
+  const levelPixels = (region.width / level.downsample) * (region.height / level.downsample);
+  if (levelPixels > MAX_LEVEL_READ_PIXELS)
+    throw new DecodeError(
+      `${layout.file}: a ${outWidth}×${outHeight} view of ${region.width}×${region.height} pixels would read ` +
+        `${Math.round(levelPixels / 1e6)} million pixels of ${level.name} (its pyramid has no level closer to that ` +
+        `scale); at most ${Math.round(MAX_LEVEL_READ_PIXELS / 1e6)} million are read at once: zoom in`,
+    );
   const left = Math.floor(region.x / level.downsample);
   const top = Math.floor(region.y / level.downsample);
   const right = Math.min(level.width, Math.max(left + 1, Math.round((region.x + region.width) / level.downsample)));

@@ -129,6 +129,17 @@ describe('whole-slide TIFFs', () => {
     expect(overview).toMatchObject({ width: 200, height: 150 });
   });
 
+  it('refuses a zoomed-out read of a slide without a pyramid instead of composing it whole', async () => {
+    const file = await slideAt({ width: 10_000, height: 10_000, tile: 256, levels: 1, tileKey: () => 'one' });
+    const slide = await open(file);
+    await expect(slide.readScaled({ x: 0, y: 0, width: 10_000, height: 10_000 }, 100, 100)).rejects.toThrow(
+      /would read 100 million pixels of page 1 .* at most 67 million are read at once: zoom in/,
+    );
+    // No small level: no tissue mask and no overview (the importer makes a mosaic of tiles).
+    expect(await slide.extraMeta!(0)).toEqual({});
+    expect(await slide.readOverview!(0, 4 * 1024 * 1024)).toBeNull();
+  });
+
   it('routes slides through openSampleFile, from bytes and by path', async () => {
     const file = await slideAt({ width: 300, height: 200 });
     const bytes = new Uint8Array(fs.readFileSync(file));
