@@ -73,6 +73,20 @@ export interface VolumeSampling {
 /** Axial planes, one per sample: what a volume's stored slices are. */
 export const DEFAULT_VOLUME_SAMPLING: VolumeSampling = { axis: 'axial', neighbours: 0 };
 
+/**
+ * How whole-slide images become training samples: random windows of `imgSize` pixels at
+ * `micronsPerPixel` (read from the pyramid level closest above it and averaged down; null: level
+ * 0, the scanner's full resolution), drawn only where the slide's tissue mask covers at least
+ * `minTissue` of the window. Slides that do not state their scale are read at level 0.
+ */
+export interface SlideSampling {
+  micronsPerPixel: number | null;
+  minTissue: number;
+}
+
+/** Full resolution, windows at least half tissue. */
+export const DEFAULT_SLIDE_SAMPLING: SlideSampling = { micronsPerPixel: null, minTissue: 0.5 };
+
 /** How pixels of a band are scaled before the model sees them. */
 export const CHANNEL_SCALINGS = ['mean-std', 'percentile', 'divisor', 'window'] as const;
 export type ChannelScaling = (typeof CHANNEL_SCALINGS)[number];
@@ -114,6 +128,8 @@ export interface ChannelPlan {
   displayRange: ([number, number] | null)[];
   /** How volumes become training samples; absent: {@link DEFAULT_VOLUME_SAMPLING}. */
   volume?: VolumeSampling;
+  /** How whole-slide images become training samples; absent: {@link DEFAULT_SLIDE_SAMPLING}. */
+  slide?: SlideSampling;
 }
 
 /** Statistics of one band over the dataset, in the band's own units. */
@@ -161,6 +177,8 @@ export interface ChannelPlanView {
   volumes?: number;
   /** Channels the model sees: the plan's bands × (2n + 1) planes of `plan.volume`. */
   modelChannels?: number;
+  /** Whole-slide images among the kept images: Curate offers `plan.slide` when any. */
+  slides?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,5 +213,11 @@ export const ChannelPlanSchema = z.strictObject({
   displayRange: z.array(z.tuple([z.number(), z.number()]).nullable()),
   volume: z
     .strictObject({ axis: z.enum(VOLUME_AXES), neighbours: z.union([z.literal(0), z.literal(1), z.literal(2)]) })
+    .optional(),
+  slide: z
+    .strictObject({
+      micronsPerPixel: z.number().min(0.05).max(100).nullable(),
+      minTissue: z.number().min(0).max(1),
+    })
     .optional(),
 });

@@ -125,6 +125,35 @@ export interface ImageMeta {
   volume?: VolumeMeta;
   /** A DICOM frame's series and geometry, from which series are assembled into volumes. */
   plane?: DicomPlane;
+  /** A whole-slide image (tiled pyramidal TIFF): its pyramid and scale. */
+  slide?: SlideMeta;
+  /** Where a slide holds tissue, from its smallest level (training crops are drawn there). */
+  tissue?: TissueMask;
+}
+
+/** A whole-slide image's pyramid: levels largest first, microns per pixel of level 0. */
+export interface SlideMeta {
+  vendor: 'aperio' | 'generic';
+  compression: string;
+  /** Microns per pixel of level 0; null when the file does not say. */
+  mpp: number | null;
+  /** Objective magnification, where the file states it. */
+  magnification?: number;
+  levels: { width: number; height: number; downsample: number }[];
+}
+
+/**
+ * A slide's tissue, cell by cell over a coarse grid laid over level 0: `cells` holds one bit per
+ * cell, row by row (base64), set where the cell's share of tissue pixels is at least one half.
+ */
+export interface TissueMask {
+  columns: number;
+  rows: number;
+  cells: string;
+  /** Share of the slide's area that is tissue (0–1). */
+  share: number;
+  /** The rule that made it, in words (shown in the detail panel). */
+  rule: string;
 }
 
 /**

@@ -27,6 +27,8 @@ import { namedFormat, SNIFF_BYTES } from './formats/formats';
 import type { Raster } from './formats/raster';
 import { openOmeZarr } from './formats/ome-zarr';
 import { cropRaster, openSampleFile, type Region, type SampleFile } from './formats/sample-files';
+import { openSlideFile } from './formats/slide-file';
+import { centralSlideWindow, drawSlideWindow, slideReadSize, type SlideEntry } from './slide-sampling';
 import { openSeries, openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
 
 /** One training sample as the store knows it. */
@@ -50,6 +52,8 @@ export interface ImageEntry {
    * then `channels` is the file's bands per plane and reads give (2n + 1) × as many.
    */
   plane?: VolumePlane;
+  /** A whole-slide image: windows drawn on tissue at the plan's scale (`slide-sampling.ts`). */
+  slide?: SlideEntry;
 }
 
 /** Per model channel: the source band, an optional clip, and (v − center) / spread. */
@@ -97,6 +101,13 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
         : await openVolumeFile(entry.path);
       const plane = readVolumePlane(grid, entry.plane);
       return region ? cropRaster(plane, region) : plane;
+    }
+    // A slide's windows are level-0 regions read at the plan's scale from the fittest level.
+    if (entry.slide && region) {
+      const slide = await openSlideFile({ bytes: null, path: entry.path, size: (await stat(entry.path)).size });
+      if (!slide) throw new Error('it is no longer a whole-slide image; import it again');
+      const size = slideReadSize(entry.slide, region);
+      return await slide.readScaled(region, size.width, size.height);
     }
     // An OME-Zarr image is a folder of chunks, read by zarrita.
     if ((await stat(entry.path)).isDirectory()) {
@@ -292,15 +303,19 @@ class DecodedCache {
   }
 }
 
-/** A random window of a huge sample, drawn from `rng` (whole image when small). */
+/** A random window of a huge sample or a slide, drawn from `rng` (whole image when small). */
 export function drawWindow(entry: ImageEntry, imgSize: number, rng: Rng): Region | undefined {
+  if (entry.slide && entry.width && entry.height)
+    return drawSlideWindow({ width: entry.width, height: entry.height, slide: entry.slide }, imgSize, rng);
   if (!entry.huge || !entry.width || !entry.height) return undefined;
   const side = Math.min(entry.width, entry.height, HUGE_WINDOW * imgSize);
   return { x: rng.int(entry.width - side + 1), y: rng.int(entry.height - side + 1), width: side, height: side };
 }
 
-/** The central window of a huge sample (validation reads the same pixels every time). */
+/** The central window of a huge sample or a slide (validation reads the same pixels every time). */
 export function centralWindow(entry: ImageEntry, imgSize: number): Region | undefined {
+  if (entry.slide && entry.width && entry.height)
+    return centralSlideWindow({ width: entry.width, height: entry.height, slide: entry.slide }, imgSize);
   if (!entry.huge || !entry.width || !entry.height) return undefined;
   const side = Math.min(entry.width, entry.height, HUGE_WINDOW * imgSize);
   return {
@@ -309,6 +324,11 @@ export function centralWindow(entry: ImageEntry, imgSize: number): Region | unde
     width: side,
     height: side,
   };
+}
+
+/** Pixels a read of `window` gives: a slide's is scaled to the plan's microns per pixel. */
+export function windowReadSize(entry: ImageEntry, window: Region): { width: number; height: number } {
+  return entry.slide ? slideReadSize(entry.slide, window) : { width: window.width, height: window.height };
 }
 
 /** A `BatchSource` over image files; throws naming the file when one cannot be decoded. */

@@ -244,6 +244,7 @@ export function channelPlanView(workspace: Workspace, projectId: number): Channe
     coverage: planCoverage(rows, plan),
     volumes: workspace.images.volumeCount(projectId),
     modelChannels: plan.bands.length * (2 * (plan.volume?.neighbours ?? 0) + 1),
+    slides: workspace.images.slideCount(projectId),
   };
 }
 

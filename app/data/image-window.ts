@@ -1,13 +1,16 @@
 /**
  * Windows of an image's real values for the viewer: a region of one sample (any frame of its
  * file), every `step`-th pixel, in the sample's own units. Huge TIFFs are read by the tiles that
- * cover the region and never decoded whole; other files are decoded once and kept for the next
+ * cover the region and never decoded whole (slides from the pyramid level that fits the step, so any
+ * zoom reads); other files are decoded once and kept for the next
  * windows of the same sample (the viewer pans and zooms over one image at a time).
  */
 import { StudioError, type ImageWindow, type ImageWindowQuery } from '../contract';
 import type { Workspace } from '../workspace';
 import { readEntry, type ImageEntry } from './batches';
+import { stat } from 'node:fs/promises';
 import type { Raster } from './formats/raster';
+import { openSlideFile } from './formats/slide-file';
 import type { Region } from './formats/sample-files';
 
 /** Limits that keep one window call small enough for the UI's transport and memory. */
@@ -35,6 +38,13 @@ export function sampleRegion(raster: Raster, region: Region, step: number): Rast
     }
   }
   return { width, height, bands, sampleType: raster.sampleType, values };
+}
+
+/** A region of a slide at one value per `step` level-0 pixels, from its pyramid. */
+async function readSlideRegion(file: string, region: Region, step: number): Promise<Raster> {
+  const slide = await openSlideFile({ bytes: null, path: file, size: (await stat(file)).size });
+  if (!slide) throw new StudioError('INVALID_ARGUMENT', `${file} is no longer a whole-slide image; import it again`);
+  return slide.readScaled(region, Math.ceil(region.width / step), Math.ceil(region.height / step));
 }
 
 /** Reads windows of images; keeps the last decoded samples. */
@@ -100,7 +110,10 @@ export class ImageWindows {
       nodata: meta?.nodata ?? null,
     };
     let raster: Raster;
-    if (entry.huge) {
+    if (entry.huge && meta?.slide) {
+      // A slide's pyramid serves any zoom: the window comes from the level nearest the step, averaged.
+      raster = await readSlideRegion(image.path, region, step);
+    } else if (entry.huge) {
       if (region.width * region.height > WINDOW_LIMITS.hugeReadPixels) {
         throw new StudioError(
           'INVALID_ARGUMENT',

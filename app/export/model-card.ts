@@ -11,6 +11,8 @@ import {
   type ExportFormatName,
   type Interval,
   type VolumeSampling,
+  DEFAULT_SLIDE_SAMPLING,
+  type SlideSampling,
 } from '../contract';
 import type { MaeConfig } from '../mae/config';
 import { paramSpecs } from '../mae/params';
@@ -83,6 +85,8 @@ export interface ModelCard {
     excludedClasses: string[];
     /** How volumes became samples (the channel plan's `volume`); absent: stored slices. */
     volume?: VolumeSampling;
+    /** How whole-slide images became samples (the channel plan's `slide`), when the run trained on slides. */
+    slide?: SlideSampling;
   };
   normalisation: { mean: number[]; std: number[]; scaling: string };
   recipe: { pretraining: Omit<PretrainPlan['recipe'], 'model'> & { peakLr: number }; finetuning: FinetunePlan | null };
@@ -161,6 +165,9 @@ export function buildModelCard(
       conversions: plan.data.channelPlan?.conversions ?? {},
       excludedClasses: plan.data.excludedClasses ?? [],
       ...(plan.data.channelPlan?.volume && { volume: plan.data.channelPlan.volume }),
+      ...(kinds.some((kind) => kind.format === 'slide') && {
+        slide: plan.data.channelPlan?.slide ?? DEFAULT_SLIDE_SAMPLING,
+      }),
     },
     normalisation: { mean: plan.data.mean, std: plan.data.std, scaling: plan.data.scaling },
     recipe: { pretraining, finetuning: run.kind === 'finetune' ? run.config : null },
@@ -218,6 +225,23 @@ function encoderParameterCount(config: MaeConfig): number {
   const encoder = paramSpecs(config).filter((spec) => !spec.name.startsWith('decoder_') && spec.name !== 'mask_token');
   const positions = (1 + (config.imgSize / config.patchSize) ** 2) * config.embedDim;
   return encoder.reduce((total, spec) => total + spec.shape.reduce((a, b) => a * b, 1), positions);
+}
+
+/** How the encoder's input was cut from whole-slide images, as a user feeding it must reproduce it. */
+function slideLine(slide: SlideSampling): string {
+  const scale =
+    slide.micronsPerPixel === null
+      ? "at each slide's full resolution (level 0)"
+      : `at ${slide.micronsPerPixel} µm per pixel (slides that do not state their scale: at level 0)`;
+  const share = Math.round(slide.minTissue * 100);
+  const tissue =
+    slide.minTissue > 0
+      ? `, drawn where the tissue mask (Otsu on saturation of the smallest level) covers at least ${share}% of it`
+      : ', drawn anywhere on the slide';
+  return (
+    `Whole-slide images were read as random windows of the input size ${scale}${tissue}; ` +
+    'feed the encoder windows at the same scale.'
+  );
 }
 
 /** How the encoder's input was cut from volumes, as a user feeding it must reproduce it. */
@@ -339,6 +363,7 @@ export function modelCardMarkdown(card: ModelCard): string {
       : []),
     ...conversionLines(dataset.conversions, dataset.excludedClasses),
     ...(dataset.volume ? ['', volumeLine(dataset.volume)] : []),
+    ...(dataset.slide ? ['', slideLine(dataset.slide)] : []),
     '',
     '## Input normalisation',
     `Pixels: ${card.normalisation.scaling}.`,

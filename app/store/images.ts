@@ -321,6 +321,15 @@ export class ImageStore {
     return row.count;
   }
 
+  /** Whole-slide images among a project's usable images. */
+  slideCount(projectId: number): number {
+    const row = this.db
+      .prepare(`SELECT count(*) AS count FROM images
+         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.slide') IS NOT NULL`)
+      .get(projectId) as { count: number };
+    return row.count;
+  }
+
   /** The band names that one decoded image of `channels` channels declares (the first found), or [] when none does. */
   channelNames(projectId: number, channels: number): NonNullable<ImageMeta['channelNames']> {
     const row = this.db

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError } from '../contract';
+import { slideEntryOf } from '../data/slide-sampling';
 import { centralWindow, decodePlanar, type ImageEntry } from '../data/batches';
 import { volumeEntries, type VolumeRow } from '../data/volumes/volume-entries';
 import type { BatchSource } from '../data/batch';
@@ -386,6 +387,8 @@ export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train:
           bitDepth: row.bitDepth,
           huge: meta?.huge === true,
           nodata: meta?.nodata ?? null,
+          // Slides: windows on tissue at the plan's microns per pixel.
+          slide: slideEntryOf(meta, plan.data.channelPlan?.slide),
         },
       };
     });

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import { StudioError } from '../contract';
-import { decodePlanar, type ImageEntry } from '../data/batches';
+import { centralWindow, decodePlanar, type ImageEntry } from '../data/batches';
+import { slideEntryOf } from '../data/slide-sampling';
 import { storedSliceEntries } from '../data/volumes/volume-entries';
 import { Rng } from '../mae/rng';
 import type { Workspace } from '../workspace';
@@ -57,6 +58,9 @@ export function labelledSplits(workspace: Workspace, plan: PretrainPlan): Labell
     );
     return sources.map((source, index): ImageEntry & { id: number; label: string | null } => ({
       ...entries[index]!,
+      // Huge images and slides are read by their central window (slides: on tissue, at the plan's scale).
+      huge: source.meta?.huge === true,
+      slide: slideEntryOf(source.meta, plan.data.channelPlan?.slide),
       id: source.id,
       label: source.label,
     }));
@@ -150,7 +154,7 @@ export async function forEachBatch(
     const images = new Float32Array(batch.length * size);
     for (const [index, entry] of batch.entries()) {
       prepareImage(
-        await decodePlanar(entry, transform),
+        await decodePlanar(entry, transform, centralWindow(entry, side)),
         side,
         mean,
         std,

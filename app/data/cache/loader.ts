@@ -14,7 +14,7 @@
  */
 import { Rng, type RngState } from '../../mae/rng';
 import { DEFAULT_AUGMENT, resizeBox, sampleCropBox, type AugmentOptions, type CropBox } from '../augment';
-import { drawWindow, sampleKey, type ChannelTransform, type ImageEntry } from '../batches';
+import { drawWindow, sampleKey, windowReadSize, type ChannelTransform, type ImageEntry } from '../batches';
 import type { Batch, BatchSource } from '../batch';
 import type { Region } from '../formats/sample-files';
 import { LoaderThread, normalisePlanes } from './loader-worker';
@@ -85,7 +85,10 @@ export function trainingLoader(options: LoaderOptions): TrainingLoader {
     const record = records[index];
     if (record) return { height: record.height, width: record.width };
     const entry = entries[index]!;
-    if (window) return preparedSize(window.height, window.width, side);
+    if (window) {
+      const read = windowReadSize(entry, window);
+      return preparedSize(read.height, read.width, side);
+    }
     if (!entry.height || !entry.width) throw new Error(`${entry.path}: its size is not known; import it again`);
     return preparedSize(entry.height, entry.width, side);
   };

@@ -53,7 +53,8 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
   const progress: PrepareProgress = { done: 0, total: entries.length, read: 0, changed: 0 };
   const todo: number[] = [];
   for (const [index, entry] of entries.entries()) {
-    if (entry.huge) {
+    if (entry.huge || entry.slide) {
+      // Read by windows at every draw (slides at the plan's scale): nothing to prepare whole.
       progress.done += 1;
       continue;
     }

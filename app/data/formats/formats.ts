@@ -39,6 +39,7 @@ export const SUPPORTED_FORMATS: readonly string[] = [
   'dicom',
   'nifti',
   'ome-zarr',
+  'slide',
 ];
 
 /** File extensions (lower case, with the dot) and the format each one names. */
@@ -51,6 +52,7 @@ export const EXTENSION_FORMATS: Readonly<Record<string, string>> = {
   '.tiff': 'tiff',
   '.btf': 'tiff',
   '.tf8': 'tiff',
+  '.svs': 'tiff', // Aperio whole-slide images are TIFFs
   '.dcm': 'dicom',
   '.dicom': 'dicom',
   '.ima': 'dicom',

@@ -11,6 +11,7 @@ import { dicomMeta, readDicomFrame, readDicomLayout, dicomSampleType } from './d
 import { sniffFormat } from './formats';
 import { niftiMeta, niftiSampleCount, readNifti, readNiftiSlice, type NiftiVolume } from './nifti';
 import { bitsOf, type Raster, type SampleType } from './raster';
+import { openSlideFile } from './slide-file';
 import { needsGeotiff, readTiffLayout, readTiffSample, tiffMeta, type Region, type TiffLayout } from './tiff';
 
 export type { Region } from './tiff';
@@ -46,6 +47,8 @@ export interface SampleFile {
   blocks?: { width: number; height: number };
   /** Huge samples of other formats: the sample from a smaller level of at most `maxPixels`, if any. */
   readOverview?(index: number, maxPixels: number): Promise<Raster | null>;
+  /** Metadata that costs a read (a slide's tissue mask): asked once per sample at import. */
+  extraMeta?(index: number): Promise<Partial<ImageMeta>>;
   /** Releases a file handle (files opened by path). */
   close(): Promise<void>;
 }
@@ -72,6 +75,9 @@ export async function openSampleFile(source: FileSource, fileName: string): Prom
     return niftiSampleFile(openNifti(source.bytes, source.path));
   }
   if (sniffed.format === 'tiff') {
+    // Whole-slide pyramids (JPEG / JPEG 2000 tiles) have their own reader; other TIFFs geotiff.js.
+    const slide = await openSlideFile(source.bytes ? source : { ...source, bytes: null });
+    if (slide) return slide;
     const layout = await readTiffLayout(source.bytes ?? { path: source.path, size: source.size });
     if (!needsGeotiff(layout) && source.bytes) return null;
     return tiffSampleFile(layout, source.bytes === null);

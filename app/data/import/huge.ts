@@ -71,7 +71,8 @@ export async function summarizeHugeWindows(
   for (const window of windows) pieces.push(await file.read(index, window));
   const summary = summarizeRaster(joinValues(pieces, info), info.nodata);
   const overview = (await file.readOverview?.(index, MAX_OVERVIEW_PIXELS)) ?? mosaic(pieces, info, windows);
-  return { summary, display: rasterDisplay(overview, summary, undefined, info.nodata) };
+  // A sample with a display window of its own (a slide's 0–255 colours) is shown through it, not stretched.
+  return { summary, display: rasterDisplay(overview, summary, info.window, info.nodata) };
 }
 
 /** Samples a huge TIFF sample: stats from the grid of blocks, a thumbnail from an overview or a mosaic. */

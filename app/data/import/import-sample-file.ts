@@ -48,6 +48,7 @@ export async function importSamples(
         context.createdFolders.add(folder);
       }
       await writeDisplayThumbnail(display, target, context.thumbnailSize);
+      const meta = file.extraMeta ? { ...info.meta, ...(await file.extraMeta(index)) } : info.meta;
       rows.push({
         ...template,
         frame: index,
@@ -58,7 +59,7 @@ export async function importSamples(
         format: file.format,
         stats: summary.stats,
         thumbnail: relative,
-        meta: withVolumeKey(info.meta, sha256),
+        meta: withVolumeKey(meta, sha256),
       });
     } finally {
       release();

@@ -50,6 +50,7 @@ describe('file names', () => {
       'dicom',
       'nifti',
       'ome-zarr',
+      'slide',
     ]);
     for (const name of [
       'a.png',

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { centralWindow, decodePlanar, type ImageEntry } from '../../data/batches';
+import { slideEntryOf } from '../../data/slide-sampling';
 import { selectBackend } from '../../runtime/backend';
 import { prepareImage } from '../probe-data';
 import { encodeBlockFeatures } from '../probe-features';
@@ -71,7 +72,8 @@ export async function readForEncoder(image: EmbeddableImage, plan: PretrainPlan,
   const { transform } = plan.data;
   if (!transform && image.channels !== plan.data.channels)
     throw new Error(`${image.channels} channels; the run was trained on ${plan.data.channels}`);
-  const entry = imageEntry(image);
+  // A slide is embedded by its central window on tissue at the plan's scale, as it was trained.
+  const entry = { ...imageEntry(image), slide: slideEntryOf(image.meta ?? null, plan.data.channelPlan?.slide) };
   const planar = await decodePlanar(entry, transform, centralWindow(entry, side));
   // With a channel plan its transform has already converted and normalised the values.
   const mean = transform ? transform.bands.map(() => 0) : plan.data.mean;
