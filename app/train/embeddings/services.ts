@@ -144,7 +144,7 @@ export function embeddingServices(
       };
       events.emit('embeddingMapProgress', { ...key, phase: 'started', done: 0, total: 0 });
       running = runProjection(stored.matrix, seed, mapWorkerPath, controller.signal, progress)
-        .then(async (points) => {
+        .then(async ({ points, fitted }) => {
           const map: StoredMap = {
             format: 'mae-studio-embedding-map',
             version: 1,
@@ -154,6 +154,7 @@ export function embeddingServices(
             coordinates: encodePoints(points),
             seconds: (performance.now() - started) / 1000,
             createdAt: new Date().toISOString(),
+            fitted,
           };
           await writeStoredMap(file, map);
           return map;
@@ -324,6 +325,7 @@ export function embeddingServices(
           imageIds: map.imageIds,
           coordinates: map.coordinates,
           seconds: map.seconds,
+          fitted: map.fitted ?? map.imageIds.length,
           paths: points.map(({ image }) => image.path),
           hasThumbnail: points.map(({ image }) => image.hasThumbnail),
           colourings: mapColourings(
