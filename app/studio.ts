@@ -32,6 +32,8 @@ export interface StudioHost {
   importWorkerPath?: string;
   /** The built embedding-map worker thread (default: `map-worker.js` beside the running bundle, if any). */
   mapWorkerPath?: string;
+  /** The built embeddings worker thread (default: `embedding-worker.js` beside the running bundle, if any). */
+  embeddingWorkerPath?: string;
 }
 
 /** The running core: the workspace, the event hub and the service implementation. */
@@ -70,6 +72,7 @@ export class Studio {
           this.#track(job.finally(() => this.#stops.delete(stop)));
         },
         this.host.mapWorkerPath,
+        this.host.embeddingWorkerPath,
       ),
     };
   }

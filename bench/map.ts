@@ -49,8 +49,11 @@ async function layoutOne(rows: number): Promise<void> {
   const started = performance.now();
   const layout = await layoutRows(matrix, { seed: 0 });
   const seconds = (performance.now() - started) / 1000;
-  const peakMb = process.resourceUsage().maxRSS / 1024;
-  console.log(JSON.stringify({ rows, fitted: layout.fitted, seconds, peakMb, backend }));
+  const usage = process.resourceUsage();
+  // CPU time of the process (all its threads): on a shared machine the wall clock also counts waiting.
+  const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
+  const peakMb = usage.maxRSS / 1024;
+  console.log(JSON.stringify({ rows, fitted: layout.fitted, seconds, cpuSeconds, peakMb, backend }));
 }
 
 async function frames(points: number): Promise<void> {
@@ -94,11 +97,13 @@ else if (layout !== null) {
     const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
       fitted: number;
       seconds: number;
+      cpuSeconds: number;
       peakMb: number;
       backend: string;
     };
     console.log(
-      `${rows.toLocaleString('en')} rows: ${result.seconds.toFixed(1)} s, peak RSS ${result.peakMb.toFixed(0)} MB ` +
+      `${rows.toLocaleString('en')} rows: ${result.seconds.toFixed(1)} s (process CPU ${result.cpuSeconds.toFixed(1)} s), ` +
+        `peak RSS ${result.peakMb.toFixed(0)} MB ` +
         `(UMAP fitted ${result.fitted.toLocaleString('en')}, ${result.backend} backend)`,
     );
   }
