@@ -102,8 +102,8 @@ else if (layout !== null) {
       backend: string;
     };
     console.log(
-      `${rows.toLocaleString('en')} rows: ${result.seconds.toFixed(1)} s (process CPU ${result.cpuSeconds.toFixed(1)} s), ` +
-        `peak RSS ${result.peakMb.toFixed(0)} MB ` +
+      `${rows.toLocaleString('en')} rows: ${result.seconds.toFixed(1)} s ` +
+        `(process CPU ${result.cpuSeconds.toFixed(1)} s), peak RSS ${result.peakMb.toFixed(0)} MB ` +
         `(UMAP fitted ${result.fitted.toLocaleString('en')}, ${result.backend} backend)`,
     );
   }
