@@ -18,7 +18,9 @@ import { checkFolders } from './data/import/walk';
 import { exportServices } from './export/services';
 import { embeddingServices } from './train/embeddings/services';
 import { StudioEvents } from './rpc';
+import { ensureEmbeddings } from './train/embeddings/ensure-embeddings';
 import { evaluationServices } from './train/evaluation-services';
+import { reprobeEmbeddings } from './train/reprobe';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
 import { Workspace } from './workspace';
 import { VERSION } from './version';
@@ -233,8 +235,9 @@ export class Studio {
         this.workspace.projects.require(projectId);
         return this.workspace.labels.history(projectId, query);
       },
-      reprobe: (probeRunId) => {
-        this.workspace.runs.get(probeRunId); // NOT_FOUND here, naming the id, rather than from the process
+      reprobe: async (probeRunId) => {
+        // NOT_FOUND or CONFLICT here, naming the run; then the run's stored embeddings, computed first if need be.
+        await ensureEmbeddings(this.services.embeddings, this.events, reprobeEmbeddings(this.workspace, probeRunId));
         return this.training.processes.reprobe(probeRunId);
       },
     },
