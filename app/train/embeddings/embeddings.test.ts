@@ -323,6 +323,7 @@ describe('the embedding map', () => {
     expect(progress.at(-1)).toMatchObject({ phase: 'finished' });
     expect(progress.at(-1)!.error).toBeUndefined();
     expect(map.imageIds).toEqual(stored.meta.imageIds);
+    expect(map.fitted).toBe(map.imageIds.length); // a small set: UMAP fitted every image
     expect(map.paths).toHaveLength(map.imageIds.length);
     const xy = points(map.coordinates);
     expect(xy).toHaveLength(map.imageIds.length * 2);
