@@ -80,7 +80,7 @@ function completedProbe(workspace: Workspace, probeRunId: number) {
 export function reprobeEmbeddings(workspace: Workspace, probeRunId: number): EmbeddingRequest & { pooling: Pooling } {
   const run = completedProbe(workspace, probeRunId);
   return {
-    runId: run.parentRunId!,
+    runId: run.config.pretrainRunId,
     pooling: run.result.pooling,
     ...(run.result.block && { block: run.result.block.chosen }),
   };
