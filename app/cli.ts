@@ -70,8 +70,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   },
   reprobe: {
     run: reprobeCommand,
-    usage:
-      'reprobe --workspace W --run PROBE_ID   re-fit a probe on its cached features with the labels as they are now',
+    usage: "reprobe --workspace W --run PROBE_ID   re-fit a probe on the run's stored embeddings with today's labels",
   },
   embed: {
     run: embedCommand,

@@ -161,16 +161,21 @@ export interface EmbeddingMap extends EmbeddingKey {
   coordinates: string;
   /** Seconds the projection took when it was computed (it is stored and reused until the embeddings change). */
   seconds: number;
+  /**
+   * Images UMAP itself was fitted on: all of them, or a seeded subsample of a large set (the rest
+   * placed at the weighted mean of their nearest fitted images' positions).
+   */
+  fitted: number;
   /** Label, split, format, excluded, then the first channels' mean and std: read now, not stored. */
   colourings: MapColouring[];
 }
 
-/** Progress of computing an embedding map: neighbours found (`started`), then layout epochs. */
+/** Progress of computing an embedding map: neighbours found (`started`), then layout epochs and placement. */
 export interface EmbeddingMapProgress extends EmbeddingKey {
   projectId: number;
   seed: number;
   phase: 'started' | 'layout' | 'finished';
-  /** Layout epochs done and in all (0 of 0 until the neighbours are found). */
+  /** Layout steps done and in all: UMAP's epochs, then blocks of placed images (0 of 0 until neighbours are found). */
   done: number;
   total: number;
   /** On `finished` when it failed. */

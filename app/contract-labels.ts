@@ -36,12 +36,19 @@ export interface ReprobeScores {
   rawPixels: ClassificationScores | null;
 }
 
-/** A probe run re-fitted on its cached features with the labels as they are now. */
+/** A probe run re-fitted with today's labels: on its run's stored embeddings, baselines on its cached features. */
 export interface ReprobeReport {
   probeRunId: number;
   method: 'linear' | 'knn';
   /** The encoder block whose features were cached (1..depth). */
   block: number;
+  /**
+   * The stored embeddings the pretrained probe was re-fitted on: the pretraining run's, at the
+   * probe's block and pooling, from the checkpoint of `step`.
+   */
+  embeddings: { runId: number; block: number; pooling: 'cls' | 'mean'; step: number };
+  /** The checkpoint step the probe read (the embeddings' is newer when the run trained on since). */
+  probedStep: number;
   /** The probe as it was run, on the labels of that time. */
   before: ReprobeScores;
   /** The same probe re-fitted on the same features with today's labels. */
@@ -78,7 +85,10 @@ export const labelServices = {
     undo: method(z.tuple([Id]), returns<LabelChange | null>()),
     /** The project's label changes, newest first. */
     history: method(z.tuple([Id, HistoryQuery.optional()]), returns<LabelChange[]>()),
-    /** Re-fits a completed probe run on its cached features with the current labels (seconds, no encoder pass). */
+    /**
+     * Re-fits a completed probe run with the current labels on its run's stored embeddings (computed first, with
+     * `embeddingProgress` events, when missing or out of date) and its cached baseline features.
+     */
     reprobe: method(z.tuple([Id]), returns<ReprobeReport>()),
   },
 } as const;

@@ -18,7 +18,9 @@ import { checkFolders } from './data/import/walk';
 import { exportServices } from './export/services';
 import { embeddingServices } from './train/embeddings/services';
 import { StudioEvents } from './rpc';
+import { ensureEmbeddings } from './train/embeddings/ensure-embeddings';
 import { evaluationServices } from './train/evaluation-services';
+import { reprobeEmbeddings } from './train/reprobe';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
 import { Workspace } from './workspace';
 import { VERSION } from './version';
@@ -32,6 +34,8 @@ export interface StudioHost {
   importWorkerPath?: string;
   /** The built embedding-map worker thread (default: `map-worker.js` beside the running bundle, if any). */
   mapWorkerPath?: string;
+  /** The built embeddings worker thread (default: `embedding-worker.js` beside the running bundle, if any). */
+  embeddingWorkerPath?: string;
 }
 
 /** The running core: the workspace, the event hub and the service implementation. */
@@ -70,6 +74,7 @@ export class Studio {
           this.#track(job.finally(() => this.#stops.delete(stop)));
         },
         this.host.mapWorkerPath,
+        this.host.embeddingWorkerPath,
       ),
     };
   }
@@ -230,8 +235,9 @@ export class Studio {
         this.workspace.projects.require(projectId);
         return this.workspace.labels.history(projectId, query);
       },
-      reprobe: (probeRunId) => {
-        this.workspace.runs.get(probeRunId); // NOT_FOUND here, naming the id, rather than from the process
+      reprobe: async (probeRunId) => {
+        // NOT_FOUND or CONFLICT here, naming the run; then the run's stored embeddings, computed first if need be.
+        await ensureEmbeddings(this.services.embeddings, this.events, reprobeEmbeddings(this.workspace, probeRunId));
         return this.training.processes.reprobe(probeRunId);
       },
     },

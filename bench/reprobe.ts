@@ -1,10 +1,11 @@
 /**
  * Reprobe benchmark: how long re-fitting a probe after relabelling takes, end to end through
- * `reprobe()` (reading the feature file, today's labels from the store, three fits — pretrained,
- * random init, raw pixels — and their scores), at the sizes a user reaches. The workspace is
- * written straight into SQLite and the feature file holds class-separable Gaussian features of
- * ViT-Tiny width (192) and a 3-channel 16×16 raw-pixel width (768), so what is timed is the
- * re-fit, not an encoder. 5% of the images are relabelled before the timed call.
+ * `reprobe()` (reading the run's stored embeddings and the probe's feature file, today's labels
+ * from the store, three fits — pretrained on the embeddings, random init, raw pixels — and their
+ * scores), at the sizes a user reaches. The workspace is written straight into SQLite; the stored
+ * embeddings hold class-separable Gaussian features of ViT-Tiny width (192) and the feature file
+ * the baselines' (the same width, and a 3-channel 16×16 raw-pixel width, 768), so what is timed
+ * is the re-fit, not an encoder. 5% of the images are relabelled before the timed call.
  *
  *   node dist/bench/reprobe.js [--images 1000,5000] [--classes 3] [--json]
  */
@@ -14,6 +15,8 @@ import path from 'node:path';
 import type { ProbeReport } from '../app/contract';
 import { Rng } from '../app/mae/rng';
 import type { NewImage } from '../app/store/images';
+import { embeddingTarget, writeEmbeddings } from '../app/train/embeddings/embedding-store';
+import { buildPretrainPlan } from '../app/train/pretrain-plan';
 import { probeFeaturesPath, writeProbeFeatures } from '../app/train/probe-cache';
 import { classificationScores } from '../app/train/probe-metrics';
 import { reprobe } from '../app/train/reprobe';
@@ -70,7 +73,7 @@ async function measure(
       format: 'png',
       label: names[label]!,
       error: null,
-      stats: null,
+      stats: [0, 1, 2].map(() => ({ mean: 120, std: 40, min: 0, max: 255 })),
       thumbnail: null,
       duplicateOf: null,
     }));
@@ -78,11 +81,16 @@ async function measure(
     const valCount = Math.round(images * VAL_FRACTION);
     const train = { imageIds: ids.slice(valCount), labels: labels.slice(valCount) };
     const val = { imageIds: ids.slice(0, valCount), labels: labels.slice(0, valCount) };
+    // A real plan (the embeddings read its model's depth), with the bench's split.
+    const plan = buildPretrainPlan(workspace, projectId, {});
     const pretrain = workspace.runs.create({
       projectId,
       kind: 'pretrain',
-      config: { data: { trainImageIds: train.imageIds, valImageIds: val.imageIds } },
+      config: { ...plan, data: { ...plan.data, trainImageIds: train.imageIds, valImageIds: val.imageIds } },
     });
+    const depth = plan.recipe.model.depth;
+    // A checkpoint record (its file is never read: the embeddings are written below, not computed).
+    workspace.runs.addCheckpoint(pretrain.id, 1000, path.join(dir, 'checkpoint.safetensors'), 'bench');
     const probe = workspace.runs.create({
       projectId,
       kind: 'probe',
@@ -90,16 +98,42 @@ async function measure(
       config: { pretrainRunId: pretrain.id, method: 'linear', k: 20, pooling: 'mean', labelsPerClass: null },
     });
     const order = [...train.labels, ...val.labels];
+    const pretrained = features(rng, order, WIDTH, classes);
+    // The run's stored embeddings: every image, in the store's order (not the probe's), the same rows.
+    const target = embeddingTarget(workspace, { runId: pretrain.id, block: depth, pooling: 'mean' });
+    const probeRow = new Map([...train.imageIds, ...val.imageIds].map((id, row) => [id, row]));
+    const stored = new Float32Array(target.images.length * WIDTH);
+    target.images.forEach((image, row) => {
+      const from = probeRow.get(image.id)! * WIDTH;
+      stored.set(pretrained.subarray(from, from + WIDTH), row * WIDTH);
+    });
+    await writeEmbeddings(
+      workspace,
+      projectId,
+      {
+        format: 'mae-studio-embeddings',
+        version: 1,
+        ...target.key,
+        fingerprint: target.fingerprint,
+        step: 1000,
+        imageIds: target.images.map((image) => image.id),
+        width: WIDTH,
+        createdAt: new Date().toISOString(),
+        seconds: 0,
+        skipped: [],
+      },
+      { rows: target.images.length, columns: WIDTH, values: stored },
+    );
     await writeProbeFeatures(probeFeaturesPath(workspace.projectDir(projectId), probe.id), {
       pretrainRunId: pretrain.id,
-      block: 12,
+      block: depth,
       pooling: 'mean',
       classes: names,
       train,
       val,
       width: WIDTH,
       rawWidth: RAW_WIDTH,
-      pretrained: features(rng, order, WIDTH, classes),
+      pretrained,
       randomInit: features(rng, order, WIDTH, classes),
       rawPixels: features(rng, order, RAW_WIDTH, classes),
     });
@@ -112,6 +146,13 @@ async function measure(
       classes: names,
       trainImages: 0,
       valImages: 0,
+      step: 1000,
+      method: 'linear',
+      pooling: 'mean',
+      k: null,
+      labelsPerClass: null,
+      skipped: [],
+      seconds: 0,
     } as unknown as ProbeReport);
     workspace.runs.setStatus(probe.id, 'completed');
     const first = await reprobe(workspace, probe.id);
@@ -122,6 +163,13 @@ async function measure(
       classes: names,
       trainImages: first.after.trainImages,
       valImages: first.after.valImages,
+      step: 1000,
+      method: 'linear',
+      pooling: 'mean',
+      k: null,
+      labelsPerClass: null,
+      skipped: [],
+      seconds: 0,
     } as unknown as ProbeReport);
 
     const relabel = ids.filter((_, i) => i % 20 === 0);

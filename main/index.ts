@@ -38,6 +38,7 @@ async function start(): Promise<void> {
     // The import's worker threads: the same file the CLI starts (the CommonJS main cannot find it by itself).
     importWorkerPath: path.join(distDir, 'cli', 'import-worker.js'),
     mapWorkerPath: path.join(distDir, 'cli', 'map-worker.js'),
+    embeddingWorkerPath: path.join(distDir, 'cli', 'embedding-worker.js'),
   });
   setupSessionPermissions();
   setupProtocol(studio, path.join(distDir, 'renderer'));

@@ -28,6 +28,8 @@ const shared = {
 const IMPORT_WORKER = 'app/data/import/import-worker.ts';
 // The embedding map's worker thread (app/train/embeddings/map-projection.ts looks for it the same way).
 const MAP_WORKER = 'app/train/embeddings/map-worker.ts';
+// The embeddings service's worker thread (computing embeddings, suspects): app/train/embeddings/embedding-jobs.ts.
+const EMBEDDING_WORKER = 'app/train/embeddings/embedding-worker.ts';
 
 /**
  * The Electron main bundle is CommonJS and requires its packages at run time; a package that can
@@ -89,6 +91,7 @@ const targets = {
         'train-worker': 'app/train/worker.ts',
         'import-worker': IMPORT_WORKER,
         'map-worker': MAP_WORKER,
+        'embedding-worker': EMBEDDING_WORKER,
       },
       outdir: 'dist/cli',
       format: 'esm',

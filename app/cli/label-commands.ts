@@ -85,7 +85,8 @@ function scoresLine(
 }
 
 /**
- * `mae-studio reprobe --workspace W --run PROBE_ID`: re-fits a probe run on its cached features with today's labels.
+ * `mae-studio reprobe --workspace W --run PROBE_ID`: re-fits a probe run on its run's stored embeddings (computed
+ * first when missing) with today's labels.
  */
 export async function reprobeCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('reprobe', argv, { workspace: { type: 'string' }, run: { type: 'string' } });

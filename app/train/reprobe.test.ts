@@ -1,7 +1,8 @@
 /**
- * Relabel and reprobe: a probe run keeps its features, so after labels change by hand the probe
- * is re-fitted on them in well under a second, and the accuracy before and after (each with its
- * interval) differ exactly as the relabelled images say; undo brings the first numbers back.
+ * Relabel and reprobe: the run's stored embeddings (the probe's block and pooling) and the
+ * baselines the probe kept, so after labels change by hand the probe is re-fitted in well under a
+ * second, and the accuracy before and after (each with its interval) differ exactly as the
+ * relabelled images say; undo brings the first numbers back.
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,17 @@ import { previewModelCard } from '../export/export-run';
 import { probeFeaturesPath } from './probe-cache';
 import { executeProbe, planProbe, type ProbeReport } from './probe-run';
 import { pretrainedFixture, type PretrainedFixture } from './probe.fixtures';
-import { reprobe } from './reprobe';
+import { useCpuBackend } from '../mae/mae.fixtures';
+import { Studio } from '../studio';
+import { computeEmbeddings } from './embeddings/compute';
+import {
+  embeddingFiles,
+  embeddingTarget,
+  readEmbeddingMeta,
+  storedStatus,
+  writeEmbeddings,
+} from './embeddings/embedding-store';
+import { reprobe, reprobeEmbeddings } from './reprobe';
 
 let fixture: PretrainedFixture;
 let probeRunId: number;
@@ -18,6 +29,13 @@ beforeAll(async () => {
   fixture = await pretrainedFixture();
   probeRunId = fixture.open((w) => planProbe(w, fixture.runId, { method: 'linear', backend: 'cpu' }));
   probed = await executeProbe(fixture.workspaceDir, probeRunId);
+  // The run's embeddings as the studio stores them, on the probe's backend (cpu): the probe's own features.
+  await useCpuBackend();
+  await fixture.openAsync(async (w) => {
+    const target = embeddingTarget(w, reprobeEmbeddings(w, probeRunId));
+    const { meta, matrix } = await computeEmbeddings(w, target, { preferNative: false });
+    await writeEmbeddings(w, target.projectId, meta, matrix);
+  });
 }, 120_000);
 afterAll(() => fixture?.remove());
 
@@ -28,6 +46,8 @@ describe('reprobe', () => {
   it('re-fits to the very same scores while no label changed', async () => {
     const report = await fixture.openAsync((w) => reprobe(w, probeRunId));
     expect(report).toMatchObject({ probeRunId, method: 'linear', block: 1, relabelled: 0, notEncoded: 0, skipped: [] });
+    expect(report.embeddings).toEqual({ runId: fixture.runId, block: 1, pooling: 'mean', step: probed.step });
+    expect(report.probedStep).toBe(probed.step);
     expect(report.after.pretrained).toEqual(probed.pretrained);
     expect(report.after.randomInit).toEqual(probed.randomInit);
     expect(report.after.rawPixels).toEqual(probed.rawPixels);
@@ -89,6 +109,67 @@ describe('reprobe', () => {
       w.labels.undo(fixture.projectId);
     });
   });
+
+  it('re-fits the pretrained probe on the stored embeddings, and asks for them when they are missing', async () => {
+    const key = { runId: fixture.runId, block: 1, pooling: 'mean' as const };
+    const files = fixture.open((w) => embeddingFiles(w, fixture.projectId, key));
+    const saved = fs.readFileSync(files.npy);
+    // Every image at one point of the stored set: the pretrained probe can tell nothing apart, the baselines can.
+    await fixture.openAsync(async (w) => {
+      const meta = readEmbeddingMeta(w, fixture.projectId, key)!;
+      const flat = new Float32Array(meta.imageIds.length * meta.width).fill(0.5);
+      await writeEmbeddings(w, fixture.projectId, meta, {
+        rows: meta.imageIds.length,
+        columns: meta.width,
+        values: flat,
+      });
+    });
+    try {
+      const report = await fixture.openAsync((w) => reprobe(w, probeRunId));
+      const predicted = report.after.pretrained.confusion[0]!.map((_, c) =>
+        report.after.pretrained.confusion.reduce((sum, row) => sum + row[c]!, 0),
+      );
+      expect(predicted.filter((count) => count > 0)).toHaveLength(1);
+      expect(report.after.randomInit).toEqual(probed.randomInit);
+    } finally {
+      fs.writeFileSync(files.npy, saved);
+    }
+    fs.renameSync(files.json, `${files.json}.moved`);
+    try {
+      await expect(fixture.openAsync((w) => reprobe(w, probeRunId))).rejects.toThrow(
+        /embeddings of run \d+ \(block 1, mean pooling\) have not been computed yet: compute them first/,
+      );
+    } finally {
+      fs.renameSync(`${files.json}.moved`, files.json);
+    }
+  });
+
+  it('through the studio, computes missing embeddings first (with progress), then re-fits', async () => {
+    const key = { runId: fixture.runId, block: 1, pooling: 'mean' as const };
+    const files = fixture.open((w) => embeddingFiles(w, fixture.projectId, key));
+    fs.rmSync(files.json);
+    const studio = new Studio(fixture.workspaceDir);
+    try {
+      const phases: string[] = [];
+      const off = studio.events.on('embeddingProgress', (event) => phases.push(event.phase));
+      const report = await studio.services.labels.reprobe(probeRunId);
+      off();
+      expect(phases[0]).toBe('started');
+      expect(phases).toContain('batch');
+      expect(phases.at(-1)).toBe('finished');
+      expect(storedStatus(studio.workspace, embeddingTarget(studio.workspace, key)).state).toBe('ready');
+      expect(report).toMatchObject({ relabelled: 0, embeddings: key, skipped: [] });
+      expect(report.after.valImages).toBe(probed.valImages);
+      expect(report.after.pretrained.interval!.low).toBeLessThanOrEqual(report.after.pretrained.accuracy);
+      // Ready now: a second re-fit computes nothing.
+      phases.length = 0;
+      studio.events.on('embeddingProgress', (event) => phases.push(event.phase));
+      await studio.services.labels.reprobe(probeRunId);
+      expect(phases).toEqual([]);
+    } finally {
+      await studio.close();
+    }
+  }, 60_000);
 
   it('says to run the probe again when it kept no features', async () => {
     const file = fixture.open((w) => probeFeaturesPath(w.projectDir(fixture.projectId), probeRunId));

@@ -1,13 +1,24 @@
 /**
- * Re-fitting a probe after relabelling: the probe run's cached features (`probe-cache.ts`) with
- * the images' labels as they are now, fitted and scored exactly as the probe was (same method,
- * block, pooling, train and val images), so the accuracy before and after — each with its Wilson
- * interval — differ only by the labels. No encoder pass: seconds on a few thousand images.
+ * Re-fitting a probe after relabelling: the pretrained probe on the run's stored embeddings
+ * (`embeddings/embedding-store.ts`, the probe's block and pooling: the studio computes them first
+ * when they are missing or out of date), its random-init and raw-pixel baselines on the features
+ * the probe cached (`probe-cache.ts`), all with the images' labels as they are now, fitted and
+ * scored exactly as the probe was (same method, train and val images), so the accuracy before and
+ * after — each with its Wilson interval — differ only by the labels. No encoder pass: seconds on
+ * a few thousand images.
  */
-import { StudioError, type ProbeReport, type ReprobeReport, type ReprobeScores } from '../contract';
+import {
+  StudioError,
+  type EmbeddingRequest,
+  type ProbeReport,
+  type ReprobeReport,
+  type ReprobeScores,
+} from '../contract';
 import type { Workspace } from '../workspace';
+import { readEmbeddings } from './embeddings/embedding-store';
 import { probeFeaturesPath, readProbeFeatures, type ProbeFeatures } from './probe-cache';
 import { classificationScores } from './probe-metrics';
+import type { Pooling } from './probe-model';
 import { probePredictor } from './probe-predictor';
 import { typedRun } from './run-records';
 
@@ -49,9 +60,8 @@ function notEncoded(workspace: Workspace, cached: ProbeFeatures, budgeted: boole
   return currentLabels(workspace, missing).filter((label) => typeof label === 'string').length;
 }
 
-/** Re-fits a completed probe run on its cached features with the current labels. */
-export async function reprobe(workspace: Workspace, probeRunId: number): Promise<ReprobeReport> {
-  const started = performance.now();
+/** A completed probe run's record, or a clear error saying why it cannot be re-fitted. */
+function completedProbe(workspace: Workspace, probeRunId: number) {
   const run = typedRun(workspace.runs.get(probeRunId));
   if (run.kind !== 'probe')
     throw new StudioError('INVALID_ARGUMENT', `run ${probeRunId} is a ${run.kind} run, not a probe`);
@@ -60,12 +70,43 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
       'CONFLICT',
       `probe run ${probeRunId} has not completed (${run.status}): re-fit it once it has`,
     );
+  return { ...run, result: run.result };
+}
+
+/**
+ * The stored embeddings a re-fit of the probe reads: its pretraining run's, at the block and with
+ * the pooling it probed (older results without a block: the last one).
+ */
+export function reprobeEmbeddings(workspace: Workspace, probeRunId: number): EmbeddingRequest & { pooling: Pooling } {
+  const run = completedProbe(workspace, probeRunId);
+  return {
+    runId: run.config.pretrainRunId,
+    pooling: run.result.pooling,
+    ...(run.result.block && { block: run.result.block.chosen }),
+  };
+}
+
+/**
+ * Re-fits a completed probe run with the current labels: the pretrained probe on the run's stored
+ * embeddings (CONFLICT when they are missing or out of date: compute them first), the baselines on
+ * the probe's cached features.
+ */
+export async function reprobe(workspace: Workspace, probeRunId: number): Promise<ReprobeReport> {
+  const started = performance.now();
+  const run = completedProbe(workspace, probeRunId);
   const cached = await readProbeFeatures(
     probeFeaturesPath(workspace.projectDir(run.projectId), probeRunId),
     probeRunId,
   );
+  const stored = readEmbeddings(workspace, {
+    runId: cached.pretrainRunId,
+    block: cached.block,
+    pooling: cached.pooling,
+  });
+  const storedRow = new Map(stored.meta.imageIds.map((id, row) => [id, row]));
   const trainCount = cached.train.imageIds.length;
-  const labels = currentLabels(workspace, [...cached.train.imageIds, ...cached.val.imageIds]);
+  const ids = [...cached.train.imageIds, ...cached.val.imageIds];
+  const labels = currentLabels(workspace, ids);
   const then = [...cached.train.labels, ...cached.val.labels].map((index) => cached.classes[index]!);
   const relabelled = labels.filter((label, row) => label !== undefined && label !== then[row]).length;
 
@@ -80,7 +121,7 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
     );
   }
   const index = new Map(classes.map((label, i) => [label, i]));
-  const skipped = { removed: 0, unlabelled: 0, unseen: 0 };
+  const skipped = { removed: 0, unlabelled: 0, unseen: 0, unembedded: 0 };
   const rowsOf = (from: number, to: number, isVal: boolean) => {
     const rows: number[] = [];
     const truth: number[] = [];
@@ -89,6 +130,7 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
       if (label === undefined) skipped.removed += 1;
       else if (label === null) skipped.unlabelled += 1;
       else if (!index.has(label)) skipped.unseen += isVal ? 1 : 0;
+      else if (!storedRow.has(ids[row]!)) skipped.unembedded += 1;
       else {
         rows.push(row);
         truth.push(index.get(label)!);
@@ -105,17 +147,22 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
     );
 
   const predict = probePredictor({ method: run.config.method, k: run.config.k }, classes.length);
-  const score = (features: Float32Array, width: number) =>
+  const score = (features: Float32Array, width: number, rowOf: (row: number) => number = (row) => row) =>
     classificationScores(
       val.truth,
-      predict(pickRows(features, train.rows, width), train.truth, pickRows(features, val.rows, width), width),
+      predict(
+        pickRows(features, train.rows.map(rowOf), width),
+        train.truth,
+        pickRows(features, val.rows.map(rowOf), width),
+        width,
+      ),
       classes,
     );
   const after: ReprobeScores = {
     classes,
     trainImages: train.rows.length,
     valImages: val.rows.length,
-    pretrained: score(cached.pretrained, cached.width),
+    pretrained: score(stored.matrix.values, stored.matrix.columns, (row) => storedRow.get(ids[row]!)!),
     randomInit: score(cached.randomInit, cached.width),
     rawPixels: cached.rawWidth > 0 ? score(cached.rawPixels, cached.rawWidth) : null,
   };
@@ -123,6 +170,13 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
     probeRunId,
     method: run.config.method,
     block: cached.block,
+    embeddings: {
+      runId: stored.meta.runId,
+      block: stored.meta.block,
+      pooling: stored.meta.pooling,
+      step: stored.meta.step,
+    },
+    probedStep: run.result.step,
     before: beforeScores(run.result),
     after,
     relabelled,
@@ -131,6 +185,9 @@ export async function reprobe(workspace: Workspace, probeRunId: number): Promise
       ...(skipped.removed ? [{ reason: 'image removed from the project', count: skipped.removed }] : []),
       ...(skipped.unlabelled ? [{ reason: 'no label now', count: skipped.unlabelled }] : []),
       ...(skipped.unseen ? [{ reason: 'label absent from the training images', count: skipped.unseen }] : []),
+      ...(skipped.unembedded
+        ? [{ reason: 'no stored embedding (the image could not be read)', count: skipped.unembedded }]
+        : []),
     ],
     seconds: (performance.now() - started) / 1000,
   };

@@ -3,7 +3,7 @@
  * utilityProcess runs the same file, talking over `process.parentPort`) for pretraining, probe and
  * fine-tuning runs alike. Arguments: `<workspace> <runId> [resume]` runs a run by its kind;
  * `<workspace> estimate` waits for one `{type: 'estimate', plan}` message, times a few warm-up
- * steps and exits; `<workspace> reprobe <probeRunId>` re-fits a probe on its cached features with
+ * steps and exits; `<workspace> reprobe <probeRunId>` re-fits a probe on its run's stored embeddings with
  * today's labels, sends `{type: 'reprobe', report}` and exits (seconds of arithmetic kept off the UI's process). It
  * reports `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or SIGTERM stop the run after the current step
  * and `{type: 'pause'}` pauses it, each with a checkpoint, so it can be resumed.

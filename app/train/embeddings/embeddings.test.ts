@@ -19,8 +19,9 @@ import { pretrainRunOf } from '../probe-model';
 import { pretrainedFixture, type PretrainedFixture } from '../probe.fixtures';
 import { decodePlanar } from '../../data/batches';
 import { readForEncoder } from './compute';
-import { readEmbeddings } from './embedding-store';
+import { embeddingFiles, readEmbeddings } from './embedding-store';
 import { decodeNpy } from './npy';
+import { embeddingServices } from './services';
 
 let fixture: PretrainedFixture;
 let studio: Studio;
@@ -271,6 +272,40 @@ describe('neighbours and suspects of the project', () => {
   });
 });
 
+describe('in the worker thread', () => {
+  it('computes the same embeddings there, and the service answers other calls while it works', async () => {
+    const key = { ...request(), pooling: 'mean' as const };
+    const before = readEmbeddings(studio.workspace, key);
+    const jobs: Promise<unknown>[] = [];
+    const service = embeddingServices(
+      () => studio.workspace,
+      studio.events,
+      (job) => jobs.push(job),
+      null,
+      path.resolve(import.meta.dirname, '../../../dist/cli/embedding-worker.js'),
+    ).embeddings;
+    fs.rmSync(embeddingFiles(studio.workspace, fixture.projectId, before.meta).json);
+    const answered: string[] = [];
+    const off = studio.events.on('embeddingProgress', (event) => {
+      // Each progress event is a moment the worker is busy: the service answers a status call then.
+      if (event.phase === 'batch')
+        void Promise.resolve(service.status(key)).then((status) => answered.push(status.state));
+    });
+    expect((await service.compute(key)).state).toBe('computing');
+    await Promise.all(jobs);
+    off();
+    expect(answered.length).toBeGreaterThan(0);
+    expect(answered).toContain('computing');
+    const after = readEmbeddings(studio.workspace, key);
+    expect(after.meta.imageIds).toEqual(before.meta.imageIds);
+    after.matrix.values.forEach((value, i) => expect(value).toBeCloseTo(before.matrix.values[i]!, 4));
+    const suspects = await service.suspects(key, { k: 5, limit: 50 });
+    const here = await studio.services.embeddings.suspects(key, { k: 5, limit: 50 });
+    expect(suspects.labelErrors.map((s) => s.imageId)).toEqual(here.labelErrors.map((s) => s.imageId));
+    expect(suspects.outliers.map((s) => s.imageId)).toEqual(here.outliers.map((s) => s.imageId));
+  }, 60_000);
+});
+
 describe('the embedding map', () => {
   const points = (coordinates: string) =>
     Array.from(new Float32Array(new Uint8Array(Buffer.from(coordinates, 'base64')).buffer));
@@ -288,6 +323,7 @@ describe('the embedding map', () => {
     expect(progress.at(-1)).toMatchObject({ phase: 'finished' });
     expect(progress.at(-1)!.error).toBeUndefined();
     expect(map.imageIds).toEqual(stored.meta.imageIds);
+    expect(map.fitted).toBe(map.imageIds.length); // a small set: UMAP fitted every image
     expect(map.paths).toHaveLength(map.imageIds.length);
     const xy = points(map.coordinates);
     expect(xy).toHaveLength(map.imageIds.length * 2);

@@ -26,9 +26,20 @@ describe('the map worker thread', () => {
     const progress: [number, number][] = [];
     const inWorker = await runProjection(matrix, 4, WORKER, undefined, (done, total) => progress.push([done, total]));
     const here = await runProjection(matrix, 4, null);
-    expect(Array.from(inWorker)).toEqual(Array.from(here));
+    expect(Array.from(inWorker.points)).toEqual(Array.from(here.points));
+    expect(inWorker.fitted).toBe(40);
     expect(progress[0]![0]).toBe(0);
     expect(progress.at(-1)![0]).toBe(progress.at(-1)![1]);
+  }, 30_000);
+
+  it('fits a subsample of a set over the limit there too, placing the rest as this thread does', async () => {
+    const matrix = randomMatrix(90, 16, 3);
+    const settings = { fitLimit: 40, dimensions: 6 };
+    const inWorker = await runProjection(matrix, 1, WORKER, undefined, undefined, settings);
+    const here = await runProjection(matrix, 1, null, undefined, undefined, settings);
+    expect(inWorker.fitted).toBe(40);
+    // The worker may multiply on another TF.js backend: equal up to float rounding.
+    inWorker.points.forEach((value, i) => expect(value).toBeCloseTo(here.points[i]!, 4));
   }, 30_000);
 
   it('fails with a clear error when the worker cannot run', async () => {

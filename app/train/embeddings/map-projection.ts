@@ -13,14 +13,15 @@ import { Worker } from 'node:worker_threads';
 import type { EmbeddingKey } from '../../contract';
 import { writeFileAtomic } from '../../mae/weights/safetensors';
 import type { Workspace } from '../../workspace';
+import { preferNativeBackend } from './compute';
 import { embeddingFiles } from './embedding-store';
 import type { Matrix } from './npy';
-import { projectRows } from './projection';
+import { layoutRows, type DEFAULT_LAYOUT, type Layout } from './map-layout';
 
 /** Messages from the map's worker thread. */
 export type FromMapWorker =
   | { type: 'progress'; done: number; total: number }
-  | { type: 'points'; points: Float32Array }
+  | { type: 'points'; points: Float32Array; fitted: number }
   | { type: 'error'; message: string };
 
 /** A stored projection: the points of `imageIds`, in that order. */
@@ -35,6 +36,8 @@ export interface StoredMap {
   coordinates: string;
   seconds: number;
   createdAt: string;
+  /** Images UMAP itself fitted (the rest were placed by their nearest fitted images); absent in older maps: all. */
+  fitted?: number;
 }
 
 /** The built worker beside this bundle, or null from source or a bundle that cannot say where it is. */
@@ -74,8 +77,9 @@ export function encodePoints(points: Float32Array): string {
 }
 
 /**
- * Projects `matrix` in a worker thread at `workerPath` (on this thread when null); `signal`
- * stops it (the worker is terminated); `onProgress` hears the layout epochs done of the total.
+ * Lays out `matrix` (`layoutRows`) in a worker thread at `workerPath` (on this thread when null);
+ * `signal` stops it (the worker is terminated); `onProgress` hears the layout steps done of the
+ * total; `settings` override `DEFAULT_LAYOUT` (tests).
  */
 export function runProjection(
   matrix: Matrix,
@@ -83,14 +87,18 @@ export function runProjection(
   workerPath: string | null,
   signal?: AbortSignal,
   onProgress: (done: number, total: number) => void = () => {},
-): Promise<Float32Array> {
-  if (workerPath === null) return projectRows(matrix, { seed, onProgress, ...(signal && { signal }) });
+  settings: Partial<typeof DEFAULT_LAYOUT> = {},
+): Promise<Layout> {
+  if (workerPath === null)
+    return preferNativeBackend().then(() =>
+      layoutRows(matrix, { seed, onProgress, settings, ...(signal && { signal }) }),
+    );
   return new Promise((resolve, reject) => {
-    // umap-js keeps about 70 KB per image (1.4 GB at 20 000 images of 192 features): the worker
-    // may use up to half the machine's memory rather than V8's default heap limit.
+    // umap-js keeps about 70 KB per fitted image: the worker may use up to half the machine's
+    // memory rather than V8's default heap limit.
     const heapMb = Math.max(2048, Math.floor(os.totalmem() / 2 / 2 ** 20));
     const worker = new Worker(workerPath, {
-      workerData: { matrix, seed },
+      workerData: { matrix, seed, settings },
       resourceLimits: { maxOldGenerationSizeMb: heapMb },
     });
     const stop = () => {
@@ -103,7 +111,7 @@ export function runProjection(
       if (message.type === 'progress') return onProgress(message.done, message.total);
       settle();
       void worker.terminate();
-      if (message.type === 'points') resolve(message.points);
+      if (message.type === 'points') resolve({ points: message.points, fitted: message.fitted });
       else reject(new Error(`the embedding map could not be computed: ${message.message}`));
     });
     worker.on('error', (error) => {

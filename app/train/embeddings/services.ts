@@ -1,9 +1,9 @@
 /**
- * The `embeddings` service of the contract over one workspace. A computation runs in this
- * process as a background job (batch by batch, yielding between batches) and reports through
- * `embeddingProgress` events; one job per run, block and pooling at a time. Neighbour and suspect
- * queries read the stored set and keep its unit rows (and the median nearest-neighbour distance)
- * in memory while its fingerprint holds.
+ * The `embeddings` service of the contract over one workspace. A computation runs as a background
+ * job in a worker thread (`embedding-jobs.ts`) and reports through `embeddingProgress` events;
+ * one job per run, block and pooling at a time. Neighbour and suspect queries read the stored set
+ * and keep its unit rows (and the median nearest-neighbour distance) in memory while its
+ * fingerprint holds; the every-row-against-every-row parts of them run in the worker thread too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import {
 } from '../../contract';
 import type { StudioEvents } from '../../rpc';
 import type { Workspace } from '../../workspace';
-import { computeEmbeddings, preferNativeBackend } from './compute';
+import { defaultEmbeddingWorkerPath, runEmbeddingJob } from './embedding-jobs';
 import {
   embeddingTarget,
   readEmbeddings,
@@ -38,8 +38,6 @@ import {
 } from './map-projection';
 import {
   DEFAULT_SUSPECTS,
-  findSuspects,
-  medianNearestDistance,
   nearestRows,
   unitRows,
   WEAK_AGREEMENT,
@@ -86,13 +84,15 @@ function suspectImage(row: SuspectRow, image: EmbeddableImage, classes: string[]
 
 /**
  * The service, bound to the studio's workspace (read when called), event hub and job tracker;
- * `mapWorkerPath` is the built `map-worker.js` (default: beside this bundle; null: this thread).
+ * `mapWorkerPath` is the built `map-worker.js` and `workerPath` the built `embedding-worker.js`
+ * (default: beside this bundle; null: this thread).
  */
 export function embeddingServices(
   workspaceOf: () => Workspace,
   events: StudioEvents,
   track: (job: Promise<unknown>, stop: () => void) => void,
   mapWorkerPath: string | null = defaultMapWorkerPath(),
+  workerPath: string | null = defaultEmbeddingWorkerPath(),
 ): EmbeddingServices {
   const jobs = new Map<string, { done: number; total: number }>();
   // Projections under way, by file: a second request for the same map waits for the first.
@@ -144,7 +144,7 @@ export function embeddingServices(
       };
       events.emit('embeddingMapProgress', { ...key, phase: 'started', done: 0, total: 0 });
       running = runProjection(stored.matrix, seed, mapWorkerPath, controller.signal, progress)
-        .then(async (points) => {
+        .then(async ({ points, fitted }) => {
           const map: StoredMap = {
             format: 'mae-studio-embedding-map',
             version: 1,
@@ -154,6 +154,7 @@ export function embeddingServices(
             coordinates: encodePoints(points),
             seconds: (performance.now() - started) / 1000,
             createdAt: new Date().toISOString(),
+            fitted,
           };
           await writeStoredMap(file, map);
           return map;
@@ -205,13 +206,15 @@ export function embeddingServices(
             ...(error && { error }),
           });
         const controller = new AbortController();
-        const job = computeEmbeddings(workspace, target, {
-          signal: controller.signal,
-          onProgress: (done) => {
+        const job = runEmbeddingJob(
+          { task: 'compute', workspace: workspace.root, target },
+          workerPath,
+          controller.signal,
+          (done) => {
             progress.done = done;
             emit('batch');
           },
-        })
+        )
           .then(({ meta, matrix }) => writeEmbeddings(workspace, target.projectId, meta, matrix))
           .then(
             () => {
@@ -254,9 +257,8 @@ export function embeddingServices(
               `embedded: ${set.meta.skipped.find((s) => s.imageId === imageId)?.reason ?? 'no reason recorded'}`,
             { imageId },
           );
-        // every row's nearest neighbour: the backend's matMul
-        if (set.medianNearest === null) await preferNativeBackend();
-        set.medianNearest ??= medianNearestDistance(set.unit);
+        // every row's nearest neighbour: the backend's matMul, in the worker thread
+        set.medianNearest ??= await runEmbeddingJob({ task: 'median', unit: set.unit }, workerPath);
         if (cached) cached.medianNearest = set.medianNearest;
         const threshold = set.medianNearest * DEFAULT_SUSPECTS.nearDuplicateFraction;
         const self = images.get(imageId)!;
@@ -285,8 +287,10 @@ export function embeddingServices(
         const cacheKey = `${k}:${labels.join(',')}`;
         let found = set.suspects.get(cacheKey);
         if (!found) {
-          await preferNativeBackend();
-          found = findSuspects(set.unit, labels, classes.length, k);
+          found = await runEmbeddingJob(
+            { task: 'suspects', unit: set.unit, labels, classes: classes.length, k },
+            workerPath,
+          );
           set.suspects.clear(); // one entry: the labels as they are now
           set.suspects.set(cacheKey, found);
         }
@@ -324,6 +328,7 @@ export function embeddingServices(
           imageIds: map.imageIds,
           coordinates: map.coordinates,
           seconds: map.seconds,
+          fitted: map.fitted ?? map.imageIds.length,
           paths: points.map(({ image }) => image.path),
           hasThumbnail: points.map(({ image }) => image.hasThumbnail),
           colourings: mapColourings(
