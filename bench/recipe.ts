@@ -8,12 +8,18 @@
  *   node dist/bench/recipe.js [--domains medical,microscopy,remote-sensing,digits] [--batches 8,32]
  *                             [--seeds 1,2] [--steps 200] [--rules linear,sqrt,fixed:1e-3,floor]
  *                             [--preset vit-tiny|vit-small] [--json] [--keep DIR]
+ *                             [--img 64] [--patch 16] [--mask 0.75] [--norm-pix default|on|off]
+ *                             [--pooling mean|cls] [--block best|N] [--digits-per-class 40]
+ *                             [--images N (generated samples; default 160, microscopy 150)]
  *
  * Every run goes through the studio's own path: planPretrain (the rule, its default blr, 5%
  * warmup, cosine) → executePretrain → planProbe / executeProbe (linear probe and kNN k = 20 on
  * mean-pooled tokens, fitted on the run's train split, scored on its validation split).
- * Model: ViT 192d×4 (vit-small: 384d×4) @64 px, patch 16, decoder 128×2, mask 75%, as the demo.
- * A rule may carry its own base lr: `--rules fixed:1e-3,sqrt:4e-3`.
+ * Model: ViT 192d×4 (vit-small: 384d×4) @64 px, patch 16, decoder 128×2, mask 75%, as the demo;
+ * `--img`, `--patch`, `--mask`, `--norm-pix` and the probe's `--pooling` / `--block` try other
+ * recipes. Every probe also scores the raw pixels (16×16 per channel, the same probe), so a recipe
+ * is judged against the pixels as well as the random init; the gain over the pixels comes with its
+ * paired-bootstrap 95% interval. A rule may carry its own base lr: `--rules fixed:1e-3,sqrt:4e-3`.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,9 +27,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { importFolders } from '../app/data/import/import';
 import { writeSample, type SampleDomain } from '../app/data/synthetic/datasets';
+import type { AccuracyGain } from '../app/contract';
 import { DEFAULT_BLR } from '../app/train/config';
 import { planPretrain } from '../app/train/pretrain-plan';
 import { executePretrain } from '../app/train/pretrain-run';
+import type { Pooling } from '../app/train/probe-model';
 import { executeProbe, planProbe } from '../app/train/probe-run';
 import { LR_RULES, formatLearningRate, peakLearningRate, type LrRuleName } from '../app/train/schedule';
 import { Workspace } from '../app/workspace';
@@ -35,7 +43,8 @@ function argument(name: string, fallback: string): string {
 const list = (name: string, fallback: string): string[] => argument(name, fallback).split(',').filter(Boolean);
 
 const SAMPLE_COUNTS: Record<SampleDomain, number> = { medical: 160, microscopy: 150, 'remote-sensing': 160 };
-const DIGITS_PER_CLASS = 40; // 400 of the 1797 digits: 280 to fit the probes on, 120 to score
+// 400 of the 1797 digits by default: 280 to fit the probes on, 120 to score (`--digits-per-class`).
+const DIGITS_PER_CLASS = Number(argument('digits-per-class', '40'));
 const DIGITS_SCRIPT = `
 import sys, os
 from sklearn.datasets import load_digits
@@ -74,7 +83,26 @@ interface Row {
   knn: number | null;
   linearRandomInit: number | null;
   knnRandomInit: number | null;
+  linearPixels: number | null;
+  knnPixels: number | null;
+  /** Pretrained minus raw pixels, with its paired-bootstrap 95% interval. */
+  linearGainPixels: AccuracyGain | null;
+  knnGainPixels: AccuracyGain | null;
+  linearBlock: number | null;
+  knnBlock: number | null;
   seconds: number;
+}
+
+/** The recipe and probe read-out every run of one bench invocation shares. */
+interface Variant {
+  preset: string;
+  imgSize: number;
+  patchSize: number;
+  maskRatio: number;
+  /** undefined: the studio's default (DEFAULT_MAE_CONFIG). */
+  normPixLoss: boolean | undefined;
+  pooling: Pooling;
+  block: number | 'best';
 }
 
 /** One rule spec: `sqrt` (its default base lr) or `sqrt:4e-3`. */
@@ -97,7 +125,7 @@ async function prepareDomain(root: string, domain: string): Promise<{ dir: strin
     await writeSample(images, {
       domain: domain as SampleDomain,
       seed: 1,
-      count: SAMPLE_COUNTS[domain as SampleDomain],
+      count: Number(argument('images', String(SAMPLE_COUNTS[domain as SampleDomain]))),
     });
   } else {
     throw new Error(`--domains: ${domain} is not one of ${[...Object.keys(SAMPLE_COUNTS), 'digits'].join(', ')}`);
@@ -129,16 +157,18 @@ async function measure(
   seed: number,
   rule: { rule: LrRuleName; blr: number },
   steps: number,
-  preset: string,
+  variant: Variant,
 ): Promise<Row> {
   const started = Date.now();
   const workspace = new Workspace(target.dir);
   let runId: number;
   try {
     runId = planPretrain(workspace, target.projectId, {
-      preset,
-      imgSize: 64,
-      patchSize: 16,
+      preset: variant.preset,
+      imgSize: variant.imgSize,
+      patchSize: variant.patchSize,
+      maskRatio: variant.maskRatio,
+      ...(variant.normPixLoss !== undefined && { normPixLoss: variant.normPixLoss }),
       depth: 4,
       decoder: '128x2',
       batchSize: batch,
@@ -167,6 +197,12 @@ async function measure(
     knn: null,
     linearRandomInit: null,
     knnRandomInit: null,
+    linearPixels: null,
+    knnPixels: null,
+    linearGainPixels: null,
+    knnGainPixels: null,
+    linearBlock: null,
+    knnBlock: null,
     seconds: 0,
   };
   const read = new Workspace(target.dir);
@@ -188,13 +224,21 @@ async function measure(
       const probeWorkspace = new Workspace(target.dir);
       let probeId: number;
       try {
-        probeId = planProbe(probeWorkspace, runId, { method, backend: 'native' });
+        probeId = planProbe(probeWorkspace, runId, {
+          method,
+          backend: 'native',
+          pooling: variant.pooling,
+          block: variant.block,
+        });
       } finally {
         probeWorkspace.close();
       }
       const report = await executeProbe(target.dir, probeId, () => {});
       row[method] = report.pretrained.accuracy;
       row[method === 'linear' ? 'linearRandomInit' : 'knnRandomInit'] = report.randomInit.accuracy;
+      row[method === 'linear' ? 'linearPixels' : 'knnPixels'] = report.rawPixels?.accuracy ?? null;
+      row[method === 'linear' ? 'linearGainPixels' : 'knnGainPixels'] = report.gain?.rawPixels ?? null;
+      row[method === 'linear' ? 'linearBlock' : 'knnBlock'] = report.block?.chosen ?? null;
     }
   }
   row.seconds = (Date.now() - started) / 1000;
@@ -203,6 +247,9 @@ async function measure(
 
 const cell = (value: number | null, digits = 3): string => (value === null ? '–' : value.toFixed(digits));
 const percent = (value: number | null): string => (value === null ? '–' : `${(value * 100).toFixed(1)}%`);
+const points = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}`;
+const gainText = (gain: AccuracyGain | null): string =>
+  gain === null ? '–' : `${points(gain.estimate)} [${points(gain.low)}, ${points(gain.high)}]`;
 const mean = (values: (number | null)[]): number | null => {
   const real = values.filter((v): v is number => v !== null && Number.isFinite(v));
   return real.length === values.length && real.length > 0 ? real.reduce((a, b) => a + b, 0) / real.length : null;
@@ -214,6 +261,19 @@ async function main(): Promise<void> {
   const seeds = list('seeds', '1,2').map(Number);
   const steps = Number(argument('steps', '200'));
   const preset = argument('preset', 'vit-tiny');
+  const normPix = argument('norm-pix', 'default');
+  if (!['default', 'on', 'off'].includes(normPix)) throw new Error(`--norm-pix must be default, on or off`);
+  const block = argument('block', 'best');
+  const variant: Variant = {
+    preset,
+    imgSize: Number(argument('img', '64')),
+    patchSize: Number(argument('patch', '16')),
+    maskRatio: Number(argument('mask', '0.75')),
+    normPixLoss: normPix === 'default' ? undefined : normPix === 'on',
+    pooling: argument('pooling', 'mean') as Pooling,
+    block: block === 'best' ? 'best' : Number(block),
+  };
+  const tokens = (variant.imgSize / variant.patchSize) ** 2;
   // fixed at 1e-3: the floor's 3e-4 would repeat the floor's runs below batch 512.
   const rules = list('rules', 'linear,sqrt,fixed:1e-3,floor').map(parseRule);
   const json = process.argv.includes('--json');
@@ -223,17 +283,21 @@ async function main(): Promise<void> {
   const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-recipe')) : null;
   const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-recipe-'));
   log(
-    `${preset === 'vit-small' ? 'ViT 384d×4' : 'ViT 192d×4'} @64, patch 16, decoder 128×2, ${steps} ` +
-      `steps, 5% warmup + cosine; batches ${batches.join(', ')}; seeds ${seeds.join(', ')}`,
+    `${preset === 'vit-small' ? 'ViT 384d×4' : 'ViT 192d×4'} @${variant.imgSize}, patch ${variant.patchSize} ` +
+      `(${tokens} tokens, ${Math.round(tokens * (1 - variant.maskRatio))} visible at mask ${variant.maskRatio}), ` +
+      `decoder 128×2, norm-pix ${normPix}, ${steps} steps, 5% warmup + cosine; probe ${variant.pooling}-pooled, ` +
+      `block ${variant.block}; batches ${batches.join(', ')}; seeds ${seeds.join(', ')}`,
   );
   log(
     'loss = validation loss at the last step; linear / kNN = probe ' +
-      'accuracy on the validation split (random init in brackets)',
+      'accuracy on the validation split; then random init and raw pixels (linear, kNN); ' +
+      'gain = pretrained − pixels [paired 95% interval]',
   );
   log(
     `${'domain'.padEnd(15)}${'batch'.padStart(6)}${'seed'.padStart(5)}  ` +
       `${'rule'.padEnd(7)}${'blr'.padStart(8)}${'peak lr'.padStart(9)}` +
-      `${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}   random init   s`,
+      `${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}   random init   pixels        ` +
+      `gain linear          gain kNN             s`,
   );
   const rows: Row[] = [];
   try {
@@ -253,7 +317,7 @@ async function main(): Promise<void> {
             const same = cellRows.find((other) => other.peakLr === peakLr);
             const row = same
               ? { ...same, rule: rule.rule, blr: rule.blr, seconds: 0 }
-              : await measure(target, domain, batch, seed, rule, steps, preset);
+              : await measure(target, domain, batch, seed, rule, steps, variant);
             cellRows.push(row);
             rows.push(row);
             log(
@@ -262,7 +326,10 @@ async function main(): Promise<void> {
                 `${formatLearningRate(row.peakLr).padStart(9)}` +
                 `${cell(row.valLoss).padStart(8)}${percent(row.linear).padStart(8)}` +
                 `${percent(row.knn).padStart(8)}   ` +
-                `${percent(row.linearRandomInit)} ${percent(row.knnRandomInit)}  ${row.seconds.toFixed(0)}` +
+                `${percent(row.linearRandomInit)} ${percent(row.knnRandomInit)}   ` +
+                `${percent(row.linearPixels)} ${percent(row.knnPixels)}   ` +
+                `${gainText(row.linearGainPixels).padEnd(21)}${gainText(row.knnGainPixels).padEnd(21)}` +
+                `${row.seconds.toFixed(0)}` +
                 (row.status === 'completed' ? '' : `  ${row.status}`) +
                 (row.seconds === 0 ? '  (same lr: same run as above)' : ''),
             );
@@ -276,7 +343,8 @@ async function main(): Promise<void> {
   log('\nmean over seeds (and over domains in the last block):');
   log(
     `${'domain'.padEnd(15)}${'batch'.padStart(6)} ` +
-      ` ${'rule'.padEnd(12)}${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}`,
+      ` ${'rule'.padEnd(12)}${'loss'.padStart(8)}${'linear'.padStart(8)}${'kNN'.padStart(8)}` +
+      `${'init lin'.padStart(10)}${'init kNN'.padStart(10)}${'pix lin'.padStart(9)}${'pix kNN'.padStart(9)}`,
   );
   const summary: Record<string, unknown>[] = [];
   const ruleName = (r: Row): string =>
@@ -298,15 +366,21 @@ async function main(): Promise<void> {
       valLoss: mean(group.map((r) => r.valLoss)),
       linear: mean(group.map((r) => r.linear)),
       knn: mean(group.map((r) => r.knn)),
+      linearRandomInit: mean(group.map((r) => r.linearRandomInit)),
+      knnRandomInit: mean(group.map((r) => r.knnRandomInit)),
+      linearPixels: mean(group.map((r) => r.linearPixels)),
+      knnPixels: mean(group.map((r) => r.knnPixels)),
     };
     summary.push(entry);
     log(
       `${domain.padEnd(15)}${batch.padStart(6)}  ` +
         `${rule.padEnd(12)}${cell(entry.valLoss).padStart(8)}` +
-        `${percent(entry.linear).padStart(8)}${percent(entry.knn).padStart(8)}`,
+        `${percent(entry.linear).padStart(8)}${percent(entry.knn).padStart(8)}` +
+        `${percent(entry.linearRandomInit).padStart(10)}${percent(entry.knnRandomInit).padStart(10)}` +
+        `${percent(entry.linearPixels).padStart(9)}${percent(entry.knnPixels).padStart(9)}`,
     );
   }
-  if (json) console.log(JSON.stringify({ steps, preset, batches, seeds, rows, summary }, null, 2));
+  if (json) console.log(JSON.stringify({ steps, variant, batches, seeds, rows, summary }, null, 2));
 }
 
 main().catch((error: unknown) => {
