@@ -87,12 +87,18 @@ export function validateMae3dConfig(config: Mae3dConfig): Mae3dConfig {
     }
   });
   if (tokenCount3d(config) < 2) throw new Error('3-D MAE needs at least 2 patches per volume to mask any');
-  for (const field of ['inChans', 'embedDim', 'depth', 'numHeads', 'decoderEmbedDim', 'decoderNumHeads'] as const) {
+  const counts = [
+    'inChans',
+    'embedDim',
+    'depth',
+    'numHeads',
+    'decoderEmbedDim',
+    'decoderDepth',
+    'decoderNumHeads',
+  ] as const;
+  for (const field of counts) {
     if (!positiveInteger(config[field]))
       throw new Error(`3-D MAE ${field} must be a positive integer, got ${config[field]}`);
-  }
-  if (!Number.isInteger(config.decoderDepth) || config.decoderDepth < 0) {
-    throw new Error(`3-D MAE decoderDepth must be a non-negative integer, got ${config.decoderDepth}`);
   }
   if (!positiveInteger(config.mlpRatio))
     throw new Error(`3-D MAE mlpRatio must be a positive integer, got ${config.mlpRatio}`);
