@@ -14,7 +14,7 @@
  * image geometry, so they serve the 3-D model as they are.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { validateMaeConfig, type MaeConfig } from '../config';
+import type { MaeConfig } from '../config';
 import { masksFromScores, keepCount, type MaskSet } from '../masking';
 import {
   disposeModel,
@@ -41,9 +41,13 @@ export interface Mae3dModel {
   decoderPosEmbed: tf.Tensor2D;
 }
 
-/** The token-level 2-D config of a 3-D one: 1×1 patches of P channels (see the file comment). */
+/**
+ * The token-level 2-D config of a 3-D one: 1×1 patches of P channels (see the file comment).
+ * Not passed through `validateMaeConfig`: its 2-D position rule (widths divisible by 4) does not
+ * apply, the 3-D table has its own (`validateMae3dConfig`).
+ */
 function tokenConfig(config: Mae3dConfig): MaeConfig {
-  return validateMaeConfig({
+  return {
     imgSize: 1,
     patchSize: 1,
     inChans: patchLength3d(config),
@@ -55,7 +59,7 @@ function tokenConfig(config: Mae3dConfig): MaeConfig {
     decoderNumHeads: config.decoderNumHeads,
     mlpRatio: config.mlpRatio,
     normPixLoss: config.normPixLoss,
-  });
+  };
 }
 
 /** The 2-D model.ts view of a 3-D model (shares its variables and tables; never dispose it). */
