@@ -14,7 +14,7 @@ import { validateMae3dConfig } from '../../mae/volume3d/config3d';
 import { createMae3d, disposeMae3d, forwardMae3d, randomMasking3d } from '../../mae/volume3d/mae3d';
 import { makeNifti } from '../formats/nifti.fixtures';
 import type { Raster } from '../formats/raster';
-import { cropBatch3d, randomCrop3d } from './volume-crops';
+import { centreCrop3d, cropBatch3d, randomCrop3d } from './volume-crops';
 import { openVolumeFile, sliceGrid } from './volume-planes';
 
 const [X, Y, Z, T] = [10, 9, 7, 2];
@@ -135,5 +135,14 @@ describe('random 3-D crops of a stored volume', () => {
     expect(Number.isFinite(loss.dataSync()[0])).toBe(true);
     tf.dispose([loss, pred, volumes]);
     disposeMae3d(model);
+  });
+});
+
+describe('the centre crop', () => {
+  it('sits in the middle of each axis, unmirrored', async () => {
+    const crop = centreCrop3d(await openVolumeFile(file), { size: [3, 4, 5], standardise: false });
+    expect(crop.origin).toEqual([2, 2, 2]); // ⌊(7−3)/2⌋, ⌊(9−4)/2⌋, ⌊(10−5)/2⌋
+    expect(crop.flipped).toEqual([false, false, false]);
+    expect(crop.values[0]).toBe(value(2, Y - 1 - 2, 2));
   });
 });

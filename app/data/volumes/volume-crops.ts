@@ -48,6 +48,53 @@ export interface VolumeCrop {
   flipped: [boolean, boolean, boolean];
 }
 
+/** Checks that `grid` holds a crop of `size` in volume `time`; returns its extents (slices, rows, columns). */
+function checkCrop(grid: VoxelGrid, size: Size3d, time: number, name: string): [number, number, number] {
+  const [columnsIn, rowsIn, slicesIn, volumes] = grid.size;
+  const available: [number, number, number] = [slicesIn, rowsIn, columnsIn];
+  if (size.some((extent, axis) => !Number.isInteger(extent) || extent < 1 || extent > available[axis]!)) {
+    throw new DecodeError(
+      `${name} is ${slicesIn} slices × ${rowsIn} rows × ${columnsIn} columns, too small for a ` +
+        `${size.join('×')} crop (slices×rows×columns); choose a smaller crop`,
+    );
+  }
+  if (!Number.isInteger(time) || time < 0 || time >= volumes) {
+    throw new DecodeError(`${name} holds ${volumes} volume(s); volume ${time + 1} was asked for`);
+  }
+  return available;
+}
+
+/** Reads the crop of `size` at `origin` (slice, shown row, column), mirrored along the `flipped` axes. */
+function readCrop(
+  grid: VoxelGrid,
+  size: Size3d,
+  origin: [number, number, number],
+  flipped: [boolean, boolean, boolean],
+  options: Pick<Crop3dOptions, 'standardise' | 'time'>,
+): VolumeCrop {
+  const [columnsIn, rowsIn, slicesIn] = grid.size;
+  const [depth, height, width] = size;
+  const channels = grid.bands;
+  const values = new Float32Array(channels * depth * height * width);
+  const plane = columnsIn * rowsIn;
+  let out = 0;
+  for (let c = 0; c < channels; c++) {
+    for (let z = 0; z < depth; z++) {
+      const k = origin[0] + (flipped[0] ? depth - 1 - z : z);
+      for (let y = 0; y < height; y++) {
+        const row = origin[1] + (flipped[1] ? height - 1 - y : y);
+        const base = columnsIn * (rowsIn - 1 - row) + plane * (k + slicesIn * options.time); // j = rows − 1 − row
+        for (let x = 0; x < width; x++) {
+          const i = origin[2] + (flipped[2] ? width - 1 - x : x);
+          values[out++] = grid.read(base + i, c);
+        }
+      }
+    }
+  }
+  if (options.standardise) standardiseChannels(values, channels);
+  return { values, channels, origin, flipped };
+}
+
 /**
  * A random crop of `grid`. Throws naming `name` and both sizes when the volume is smaller than
  * the crop along an axis, or has no volume `time`.
@@ -59,39 +106,25 @@ export function randomCrop3d(
   name = 'the volume',
 ): VolumeCrop {
   const { size, flip, standardise, time } = { ...DEFAULT_CROP3D, ...options };
-  const [columnsIn, rowsIn, slicesIn, volumes] = grid.size;
-  const available = [slicesIn, rowsIn, columnsIn];
-  if (size.some((extent, axis) => !Number.isInteger(extent) || extent < 1 || extent > available[axis]!)) {
-    throw new DecodeError(
-      `${name} is ${slicesIn} slices × ${rowsIn} rows × ${columnsIn} columns, too small for a ` +
-        `${size.join('×')} crop (slices×rows×columns); choose a smaller crop`,
-    );
-  }
-  if (!Number.isInteger(time) || time < 0 || time >= volumes) {
-    throw new DecodeError(`${name} holds ${volumes} volume(s); volume ${time + 1} was asked for`);
-  }
+  const available = checkCrop(grid, size, time, name);
   const origin = size.map((extent, axis) => rng.int(available[axis]! - extent + 1)) as [number, number, number];
   const flipped = flip.map((allowed) => allowed && rng.uniform() < 0.5) as [boolean, boolean, boolean];
-  const [depth, height, width] = size;
-  const channels = grid.bands;
-  const values = new Float32Array(channels * depth * height * width);
-  const plane = columnsIn * rowsIn;
-  let out = 0;
-  for (let c = 0; c < channels; c++) {
-    for (let z = 0; z < depth; z++) {
-      const k = origin[0] + (flipped[0] ? depth - 1 - z : z);
-      for (let y = 0; y < height; y++) {
-        const row = origin[1] + (flipped[1] ? height - 1 - y : y);
-        const base = columnsIn * (rowsIn - 1 - row) + plane * (k + slicesIn * time); // j = rows − 1 − row
-        for (let x = 0; x < width; x++) {
-          const i = origin[2] + (flipped[2] ? width - 1 - x : x);
-          values[out++] = grid.read(base + i, c);
-        }
-      }
-    }
-  }
-  if (standardise) standardiseChannels(values, channels);
-  return { values, channels, origin, flipped };
+  return readCrop(grid, size, origin, flipped, { standardise, time });
+}
+
+/**
+ * The crop at the centre of `grid` (corner ⌊(extent − crop) / 2⌋ on each axis), never mirrored:
+ * the one deterministic view of a volume, for features and probes.
+ */
+export function centreCrop3d(
+  grid: VoxelGrid,
+  options: Pick<Crop3dOptions, 'size'> & Partial<Pick<Crop3dOptions, 'standardise' | 'time'>>,
+  name = 'the volume',
+): VolumeCrop {
+  const { size, standardise, time } = { ...DEFAULT_CROP3D, ...options };
+  const available = checkCrop(grid, size, time, name);
+  const origin = size.map((extent, axis) => Math.floor((available[axis]! - extent) / 2)) as [number, number, number];
+  return readCrop(grid, size, origin, [false, false, false], { standardise, time });
 }
 
 /** Each of `channels` equal runs of `values` shifted and scaled in place to mean 0, deviation 1. */
