@@ -60,6 +60,12 @@ export interface EncoderGraphSpec {
   pooling: Pooling;
   /** Adds `logits` when given: head [D, K] and bias [K]. */
   head?: { weight: GraphWeight; bias: GraphWeight };
+  /**
+   * A 3-D MAE's encoder (app/mae/volume3d): the input is `volumes` [N, C, D, H, W], cut into
+   * cuboid patches as `patchify3d` cuts them, and `config` is the model's token view (1×1
+   * patches of C·pd·ph·pw channels, `tokenView`), from which on the graph is the same.
+   */
+  volume?: { size: readonly [number, number, number]; patch: readonly [number, number, number]; channels: number };
 }
 
 const LAYER_NORM_EPS = 1e-6; // as torch LayerNorm(eps=1e-6) in timm's ViT and app/mae/ops
@@ -67,9 +73,10 @@ const LAYER_NORM_EPS = 1e-6; // as torch LayerNorm(eps=1e-6) in timm's ViT and a
 /** Emits the encoder (and classifier head) into `g`: input `pixels`, outputs `tokens`, `features`[, `logits`]. */
 export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void {
   const { config } = spec;
-  const { inChans: channels, imgSize, patchSize: p, embedDim: width, depth, numHeads } = config;
-  const { side, numPatches } = gridSize(config);
-  const tokens = 1 + tokenCount(config); // 1 + L, 1 + G·L with grouped bands (SatMAE) or 1 + C·L (CA-MAE)
+  const { inChans: channels, patchSize: p, embedDim: width, depth, numHeads } = config;
+  const numPatches = spec.volume ? volumeTokenCount(spec.volume) : gridSize(config).numPatches;
+  // 1 + L, 1 + G·L with grouped bands (SatMAE) or 1 + C·L (CA-MAE)
+  const tokens = spec.volume ? 1 + numPatches : 1 + tokenCount(config);
   const weight = (name: string): Value => {
     const value = spec.params.get(name);
     if (!value) throw new Error(`export: encoder parameter ${name} is missing`);
@@ -119,16 +126,14 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
     return linear(merged, `${prefix}.proj`, tokens, width, width);
   };
 
-  const pixels = g.input('pixels', [null, channels, imgSize, imgSize]);
-  const grid = g.reshape(pixels, [-1, channels, side, p, side, p]); // [N, C, h, p, w, p]
   let x: Value;
   if (config.channelAgnostic) {
     // CA-MAE: one token per channel and patch through the shared p·p embedding
+    const pixels = g.input('pixels', [null, channels, config.imgSize, config.imgSize]);
     const channelTokens = channelTokensGraph(g, pixels, spec); // [N, C*L, p*p], self-standardised
     x = linear(channelTokens, 'patch_embed.proj', tokens - 1, p * p, width); // [N, C*L, D]
   } else {
-    // [N, L, C*p*p]
-    const patches = g.reshape(g.transpose(grid, [0, 2, 4, 1, 3, 5]), [-1, numPatches, channels * p * p]);
+    const patches = spec.volume ? volumePatches(g, spec.volume) : imagePatches(g, config, numPatches); // [N, L, P]
     x = config.groupedBands
       ? groupedPatchEmbed(g, config.groupedBands.groups, patches, p * p, (columns, group, index) =>
           linear(columns, `patch_embed.${index}.proj`, numPatches, group.length * p * p, width),
@@ -161,6 +166,35 @@ export function buildEncoderGraph(g: GraphBuilder, spec: EncoderGraphSpec): void
       g.add(g.matMul(features, headWeight), g.constant('head.bias', spec.head.bias.shape, spec.head.bias.data)),
     ); // [N, K]
   }
+}
+
+/** The input `pixels` [N, C, H, W] → patches [N, L, C·p·p], values (c, i, j). */
+function imagePatches(g: GraphBuilder, config: MaeConfig, numPatches: number): Value {
+  const { inChans: channels, imgSize, patchSize: p } = config;
+  const { side } = gridSize(config);
+  const pixels = g.input('pixels', [null, channels, imgSize, imgSize]);
+  const grid = g.reshape(pixels, [-1, channels, side, p, side, p]); // [N, C, h, p, w, p]
+  return g.reshape(g.transpose(grid, [0, 2, 4, 1, 3, 5]), [-1, numPatches, channels * p * p]); // [N, L, C*p*p]
+}
+
+function volumeTokenCount(volume: NonNullable<EncoderGraphSpec['volume']>): number {
+  return volume.size.reduce((count, size, axis) => count * (size / volume.patch[axis]!), 1);
+}
+
+/**
+ * A 3-D MAE's input `volumes` [N, C, D, H, W] → patches [N, L, C·pd·ph·pw], tokens row-major over
+ * (slice, row, column) and values (c, k, i, j), as `patchify3d` (every intermediate rank ≤ 6).
+ */
+function volumePatches(g: GraphBuilder, volume: NonNullable<EncoderGraphSpec['volume']>): Value {
+  const [depth, height, width] = volume.size;
+  const [pd, ph, pw] = volume.patch;
+  const { channels } = volume;
+  const [slices, rows, columns] = [depth / pd, height / ph, width / pw];
+  const input = g.input('volumes', [null, channels, depth, height, width]);
+  const plane = g.transpose(g.reshape(input, [-1, rows, ph, columns, pw]), [0, 1, 3, 2, 4]); // [N*C*D, h, w, ph, pw]
+  const split = g.reshape(plane, [-1, channels, slices, pd, rows * columns, ph * pw]);
+  const grouped = g.transpose(split, [0, 2, 4, 1, 3, 5]); // [N, d, h*w, C, pd, ph*pw]
+  return g.reshape(grouped, [-1, slices * rows * columns, channels * pd * ph * pw]);
 }
 
 /**
