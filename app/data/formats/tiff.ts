@@ -56,6 +56,8 @@ export interface TiffLayout {
   tile: [number, number] | null;
   ome: boolean;
   huge: boolean;
+  /** The first page's DateTime (tag 306, "YYYY:MM:DD HH:MM:SS"), where the file has one. */
+  dateTime: string | null;
 }
 
 /**
@@ -229,6 +231,7 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
     tile: tiled ? [first.getTileWidth(), first.getTileHeight()] : null,
     ome: ome !== null,
     huge,
+    dateTime: typeof tag(first, 'DateTime') === 'string' ? (tag(first, 'DateTime') as string).trim() || null : null,
   };
 }
 
@@ -389,6 +392,7 @@ export function tiffMeta(layout: TiffLayout, index: number): ImageMeta {
   if (note) meta.converted = note;
   if (layout.channelNames) meta.channelNames = layout.channelNames;
   if (layout.nodata !== null) meta.nodata = layout.nodata;
+  if (layout.dateTime) meta.dateTime = layout.dateTime;
   if (sample.z !== undefined) meta.z = sample.z;
   if (sample.t !== undefined) meta.t = sample.t;
   if (layout.samples.length > 1) {
