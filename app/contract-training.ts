@@ -63,6 +63,10 @@ export interface Recipe {
   bandGroups?: (number | string)[][];
   /** `satmae`: mask a patch in every group at once (SatMAE's spatial_mask) instead of per group. */
   spatialMask?: boolean;
+  /** `satmae-temporal`: dates of one place per sample (T, default 3). */
+  dates?: number;
+  /** `satmae-temporal`: mask a patch at every date at once (SatMAE's same_mask) instead of per date. */
+  sameMask?: boolean;
   batchSize?: number;
   accumSteps?: number;
   steps?: number;
@@ -81,7 +85,9 @@ export interface Recipe {
 
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
-  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction' | 'bandGroups' | 'spatialMask'>>;
+  recipe: Required<
+    Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction' | 'bandGroups' | 'spatialMask' | 'dates' | 'sameMask'>
+  >;
   /** Every domain recipe, whether this project's images allow it, and the one suggested for them. */
   domainRecipes: DomainRecipeChoice[];
   /** The recipe of the last run started from the dialog in this project (stored with the project). */
@@ -196,6 +202,15 @@ export interface MaskPreview {
   groupMasks?: number[][];
   /** SatMAE: whether the groups share one mask (spatialMask) or draw their own. */
   spatialMask?: boolean;
+  /** SatMAE temporal: each date's own [L] mask (1 = masked), the first date first; `mask` and `keep` are its. */
+  dateMasks?: number[][];
+  /** SatMAE temporal: whether the dates share one mask (sameMask) or draw their own. */
+  sameMask?: boolean;
+  /**
+   * SatMAE temporal: the pictures of the image's place at those dates (its own first), each at the
+   * model's size; absent when the image is in no place's series (then every date shows it).
+   */
+  datePictures?: { imageId: number; date: string; dataUrl: string }[];
   /** CA-MAE: each channel's own mask, [C][L] (1 = masked), drawn as its runs draw them over C·L tokens. */
   channelMasks?: number[][];
 }
@@ -349,6 +364,8 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
   featureTargets: 'Feature targets',
   bandGroups: 'Band groups',
   spatialMask: 'Mask every group together',
+  dates: 'Dates per sample',
+  sameMask: 'Mask every date together',
   batchSize: 'Batch size',
   accumSteps: 'Accumulation',
   steps: 'Steps',
@@ -433,6 +450,8 @@ export const RecipeSchema = z.strictObject({
     .max(64)
     .optional(),
   spatialMask: z.boolean({ error: 'Mask every group together must be true or false' }).optional(),
+  dates: wholeNumber('dates', 2, 16).optional(),
+  sameMask: z.boolean({ error: 'Mask every date together must be true or false' }).optional(),
   batchSize: wholeNumber('batchSize', 1, 4096).optional(),
   accumSteps: wholeNumber('accumSteps', 1, 1024).optional(),
   steps: wholeNumber('steps', 1, 1_000_000_000).optional(),
@@ -472,6 +491,9 @@ const MaskPreviewQuery = z.strictObject({
   /** SatMAE: draw masks for this many band groups, per group or shared (`spatialMask`), as its training does. */
   bandGroups: Count.min(2).max(16).optional(),
   spatialMask: z.boolean().optional(),
+  /** SatMAE temporal: draw masks for this many dates, per date or shared (`sameMask`), as its training does. */
+  dates: Count.min(2).max(16).optional(),
+  sameMask: z.boolean().optional(),
   /** CA-MAE: also mask this many channels apart, one token grid each, as its runs do. */
   channels: z.number().int().min(2).max(16).optional(),
 });

@@ -1,7 +1,8 @@
 /**
  * The masks a model trains with, by its token layout: over its L patches (the MAE), over the
- * G·L band-group tokens (SatMAE, grouped-bands.ts) or over the C·L channel tokens (CA-MAE,
- * channel-agnostic.ts) or over the T·L tokens of T dates (SatMAE temporal, temporal.ts). Training, validation and the mask preview draw them here alike.
+ * G·L band-group tokens (SatMAE, grouped-bands.ts), over the C·L channel tokens (CA-MAE,
+ * channel-agnostic.ts) or over the T·L tokens of T dates (SatMAE temporal, temporal.ts).
+ * Training, validation and the mask preview draw them here alike.
  */
 import { channelAgnosticMasks } from './channel-agnostic';
 import { gridSize, type MaeConfig } from './config';

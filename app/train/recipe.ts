@@ -31,6 +31,12 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   spatialMask:
     "SatMAE: hide the same patches in every group, instead of drawing each group's mask " +
     "on its own (the reference's default, off).",
+  dates:
+    'SatMAE temporal: images of one place (taken on different dates) per sample, each date its own tokens ' +
+    'with a year/month/hour encoding. Places with fewer dates are left out.',
+  sameMask:
+    "SatMAE temporal: hide the same patches at every date, instead of drawing each date's mask on its own " +
+    "(the reference's default, off).",
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
   steps: 'Optimizer steps of the whole run (instead of epochs).',
@@ -78,6 +84,11 @@ const FIELD_OF = new Map<string, keyof Recipe>([
   ['bandGroups', 'bandGroups'],
   ['groupedBands', 'bandGroups'],
   ['spatialMask', 'spatialMask'],
+  ['dates', 'dates'],
+  ['frames', 'dates'],
+  ['temporal', 'dates'],
+  ['baseYear', 'dates'],
+  ['sameMask', 'sameMask'],
 ]);
 
 /** The recipe field an engine message names (`train.maskRatio must …` → `maskRatio`). */

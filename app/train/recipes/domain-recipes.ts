@@ -230,7 +230,8 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
     return (
       `${recipe.frames} dates of one place per sample, each date's patches its own tokens with a ` +
       `year/month/hour encoding beside the position; ${places}` +
-      `masks ${recipe.sameMask ? 'shared by all dates' : 'drawn per date'}; masked patches of every date regressed as pixels`
+      `masks ${recipe.sameMask ? 'shared by all dates' : 'drawn per date'}; ` +
+      'masked patches of every date regressed as pixels'
     );
   }
   if (recipe.name === 'camae') {
