@@ -54,6 +54,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     targets: { type: 'string' },
     'band-groups': { type: 'string' },
     'spatial-mask': { type: 'boolean' },
+    dates: { type: 'string' },
+    'same-mask': { type: 'boolean' },
   });
   const out = createOutput(values.json === true);
   const workspace = required('pretrain', values, 'workspace');
@@ -101,6 +103,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
         .map((band) => (/^\d+$/.test(band) ? Number(band) : band)),
     ),
     spatialMask: values['spatial-mask'],
+    dates: positiveInt('pretrain', 'dates', values.dates),
+    sameMask: values['same-mask'],
     imgSize: positiveInt('pretrain', 'img', values.img),
     patchSize: positiveInt('pretrain', 'patch', values.patch),
     decoder: values.decoder,
