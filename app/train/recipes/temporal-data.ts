@@ -97,3 +97,16 @@ export function trainingPlaces(
   }
   return places;
 }
+
+/**
+ * Throws UNSUPPORTED when `recipe` is SatMAE temporal: its encoder reads T dated frames of a place,
+ * so probes, fine-tuning and embeddings of single images (`what`) cannot use it yet.
+ */
+export function refuseTemporal(runId: number, recipe: DomainRecipeConfig | undefined, what: string): void {
+  if (recipe?.name !== 'satmae-temporal') return;
+  throw new StudioError(
+    'UNSUPPORTED',
+    `run ${runId} is a SatMAE (temporal) run: its encoder takes ${recipe.frames} dates of one place with their ` +
+      `timestamps, so ${what} of single images cannot use it yet`,
+  );
+}

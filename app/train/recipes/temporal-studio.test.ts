@@ -69,7 +69,7 @@ describe('SatMAE temporal in the studio', () => {
     ]);
   });
 
-  it('trains on three dates per sample, leaves the short place out, and exports refuse it', async () => {
+  it('trains on three dates per sample, leaves the short place out; exports, probes and fine-tuning refuse it', async () => {
     const plan = buildPretrainPlan(studio.workspace, projectId, TINY);
     expect(plan.recipe.model.temporal).toEqual({ frames: 3, sameMask: false });
     expect(plan.recipe.domainRecipe).toMatchObject({
@@ -93,6 +93,12 @@ describe('SatMAE temporal in the studio', () => {
     expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), run.id))).toEqual([]);
     await expect(studio.services.exports.create(run.id, 'safetensors', path.join(dir, 'export'))).rejects.toThrow(
       `run ${run.id} is a SatMAE (temporal) run: its encoder takes 3 dates of one place`,
+    );
+    await expect(async () => studio.services.evaluation.probe(run.id, {})).rejects.toThrow(
+      'so a probe of single images cannot use it yet',
+    );
+    await expect(async () => studio.services.evaluation.finetune(run.id, {})).rejects.toThrow(
+      'so fine-tuning of single images cannot use it yet',
     );
   }, 180_000);
 
