@@ -69,7 +69,7 @@ describe('SatMAE temporal in the studio', () => {
     ]);
   });
 
-  it('trains on three dates per sample, leaves the short place out; exports, probes and fine-tuning refuse it', async () => {
+  it('trains on three dates per sample, leaves the short place out; exports and probes refuse it', async () => {
     const plan = buildPretrainPlan(studio.workspace, projectId, TINY);
     expect(plan.recipe.model.temporal).toEqual({ frames: 3, sameMask: false });
     expect(plan.recipe.domainRecipe).toMatchObject({
