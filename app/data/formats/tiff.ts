@@ -193,6 +193,8 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
   } catch (error) {
     throw new DecodeError(`not a valid OME-TIFF: ${(error as Error).message}`);
   }
+  // DateTime (306), like the description, is an ASCII value geotiff.js loads on request.
+  const dateTime = first.fileDirectory.hasTag('DateTime') ? await first.fileDirectory.loadValue('DateTime') : undefined;
   const samples = ome ? omeSamples(images, ome) : pageSamples(images);
   for (const sample of samples) {
     for (const page of sample.pages) {
@@ -231,7 +233,7 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
     tile: tiled ? [first.getTileWidth(), first.getTileHeight()] : null,
     ome: ome !== null,
     huge,
-    dateTime: typeof tag(first, 'DateTime') === 'string' ? (tag(first, 'DateTime') as string).trim() || null : null,
+    dateTime: typeof dateTime === 'string' ? dateTime.replace(/\0+$/, '').trim() || null : null,
   };
 }
 

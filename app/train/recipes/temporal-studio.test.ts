@@ -1,14 +1,16 @@
 /**
  * SatMAE temporal through the training services, on a workspace of generated series (4-band
- * 16-bit TIFFs named by date, one folder per place): the dialog offers it with the places and
- * what is left out, a field error names the most dates a place has, the plan leaves short places
- * out by name, a tiny run trains on T dates per sample to a finite loss, exports refuse it, and
- * the mask preview draws each date's mask beside that date's picture.
+ * 16-bit TIFFs named by date, one folder per place; one place dated by TIFF DateTime tags only):
+ * the dialog offers it with the places and what is left out, a field error names the most dates a
+ * place has, the plan leaves short places out by name, a tiny run trains on T dates per sample to
+ * a finite loss, exports, probes and fine-tuning refuse it, and the mask preview draws each date's
+ * mask beside that date's picture.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTiff } from '../../data/formats/formats.fixtures';
 import { writeSeriesSample } from '../../data/synthetic/series';
 import { Studio } from '../../studio';
 import { buildPretrainPlan } from '../pretrain-plan';
@@ -39,6 +41,16 @@ beforeAll(async () => {
   const loose = await writeSeriesSample(path.join(dir, 'loose'), { places: 1, dates: 1, seed: 11 });
   const looseFolder = path.join(loose.dir, 'place-01');
   fs.renameSync(path.join(looseFolder, fs.readdirSync(looseFolder)[0]!), path.join(root, 'scene.tif'));
+  // A place whose file names hold no date: the TIFF DateTime tag (306) dates them.
+  fs.mkdirSync(path.join(root, 'tagged'));
+  for (const [name, dateTime] of [
+    ['a.tif', '2020:03:01 10:30:00'],
+    ['b.tif', '2020:09:01 11:00:00'],
+  ] as const) {
+    const values = Uint16Array.from({ length: 32 * 32 * 4 }, (_, k) => (k * (name === 'a.tif' ? 7 : 13)) % 4000);
+    const tiff = writeTiff([{ width: 32, height: 32, bands: 4, sampleType: 'uint16', values, dateTime }]);
+    fs.writeFileSync(path.join(root, 'tagged', name), tiff);
+  }
   studio = new Studio(path.join(dir, 'ws'));
   projectId = studio.workspace.projects.create('Series', 'remote-sensing').id;
   await studio.runImport('test', projectId, [root]);
@@ -53,10 +65,12 @@ describe('SatMAE temporal in the studio', () => {
     const defaults = await studio.services.training.defaults(projectId);
     const choice = defaults.domainRecipes.find((recipe) => recipe.name === 'satmae-temporal')!;
     expect(choice).toMatchObject({ label: 'SatMAE (temporal)', available: true, options: { frames: 3 } });
-    expect(choice.series).toMatchObject({ places: 4, datedImages: 11, datesPerPlace: { min: 2, max: 3 } });
+    expect(choice.series).toMatchObject({ places: 5, datedImages: 13, datesPerPlace: { min: 2, max: 3 } });
+    const tagged = choice.series!.placeList.find((place) => place.name === 'tagged');
+    expect(tagged).toEqual({ name: 'tagged', dates: 2, first: '2020-03-01 10h', last: '2020-09-01 11h' });
     expect(choice.series!.left).toEqual([{ path: expect.stringMatching(/scene\.tif$/), reason: expect.any(String) }]);
-    expect(choice.why).toContain('4 places with 2–3 dates each');
-    expect(choice.why).toContain('1 place has fewer than 3 dates, left out at 3');
+    expect(choice.why).toContain('5 places with 2–3 dates each');
+    expect(choice.why).toContain('2 places have fewer than 3 dates, left out at 3');
   });
 
   it('names the most dates a place has when no place has enough', async () => {
@@ -74,7 +88,7 @@ describe('SatMAE temporal in the studio', () => {
     expect(plan.recipe.model.temporal).toEqual({ frames: 3, sameMask: false });
     expect(plan.recipe.domainRecipe).toMatchObject({
       name: 'satmae-temporal',
-      places: { used: 3, leftOut: ['short'] },
+      places: { used: 3, leftOut: ['short', 'tagged'] },
     });
     const run = await studio.services.training.start(projectId, TINY);
     await expect
