@@ -193,8 +193,11 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
   } catch (error) {
     throw new DecodeError(`not a valid OME-TIFF: ${(error as Error).message}`);
   }
-  // DateTime (306), like the description, is an ASCII value geotiff.js loads on request.
-  const dateTime = first.fileDirectory.hasTag('DateTime') ? await first.fileDirectory.loadValue('DateTime') : undefined;
+  // DateTime (306), like the description, is an ASCII value geotiff.js loads on request. It only
+  // dates the image for series (series.ts): an unreadable one leaves it undated, the pixels still read.
+  const dateTime = first.fileDirectory.hasTag('DateTime')
+    ? await first.fileDirectory.loadValue('DateTime').catch(() => undefined)
+    : undefined;
   const samples = ome ? omeSamples(images, ome) : pageSamples(images);
   for (const sample of samples) {
     for (const page of sample.pages) {
