@@ -67,7 +67,10 @@ export function seriesBatchSource(options: SeriesBatchOptions): BatchSource {
   if (places.length === 0) throw new Error(`no place has ${frames} dates or more to train on`);
   for (const place of places) {
     if (place.frames.length < frames)
-      throw new Error(`place ${place.place} has ${place.frames.length} dates; each sample needs ${frames}`);
+      throw new Error(
+        `place ${place.place} has ${place.frames.length} date${place.frames.length === 1 ? '' : 's'}; ` +
+          `each sample needs ${frames}`,
+      );
     const huge = place.frames.find((frame) => frame.entry.huge);
     if (huge) throw new Error(`${huge.entry.path}: huge images cannot be read as dates of a series yet`);
   }
