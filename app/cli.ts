@@ -19,7 +19,9 @@ import { VERSION } from './version';
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   sample: {
     run: sampleCommand,
-    usage: 'sample  <dir> [--domain microscopy|remote-sensing|medical] [--count N] [--seed S]',
+    usage:
+      'sample  <dir> [--domain microscopy|remote-sensing|medical] [--count N] [--seed S] ' +
+      '[--series PLACESxDATES (dated tiles, one folder per place)]',
   },
   init: { run: initCommand, usage: 'init    --workspace W --name NAME [--domain D]' },
   import: { run: importCommand, usage: 'import  --workspace W --project ID [--workers N] <folder>...' },
@@ -33,7 +35,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
       '[--batch 8] [--accum 1] [--steps N | --epochs N]\n' +
       '                      [--lr-rule floor|sqrt|fixed|linear] [--blr 1.5e-4] [--warmup N] ' +
       '[--backend auto|tfjs-node-gpu|webgpu|tfjs-node|native|wasm|cpu] [--seed S] [--val-fraction 0.1]\n' +
-      '                      [--init FILE (official MAE .pth, HF ViTMAE or timm safetensors)]',
+      '                      [--init FILE (official MAE .pth, HF ViTMAE or timm safetensors)] ' +
+      '[--recipe satmae-temporal --dates 3 --same-mask]',
   },
   resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },
   handoff: {

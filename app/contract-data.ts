@@ -98,6 +98,8 @@ export interface ImageMeta {
   channelNames?: (string | null)[];
   /** Value marking missing pixels (GDAL_NODATA); excluded from stats. */
   nodata?: number | null;
+  /** When the image was made, as a TIFF's DateTime tag (306) states it: "YYYY:MM:DD HH:MM:SS". */
+  dateTime?: string;
   /** DICOM VOI windows, first one used for the thumbnail. */
   windows?: DisplayWindow[];
   rescale?: { slope: number; intercept: number };

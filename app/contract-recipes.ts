@@ -8,7 +8,7 @@
  * What a pretraining run learns from: the paper's MAE, or a domain recipe that changes its input,
  * targets or model (each cited where it is shown). Later recipes join this list.
  */
-export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae', 'satmae', 'camae', 'hpm'] as const;
+export const DOMAIN_RECIPES = ['mae', 'deblur', 'fgmae', 'satmae', 'camae', 'hpm', 'satmae-temporal'] as const;
 export type DomainRecipeName = (typeof DOMAIN_RECIPES)[number];
 /** What an FG-MAE run regresses per masked patch: pixels, HOG, or normalised-difference indices. */
 export const FEATURE_TARGETS = ['pixels', 'hog', 'ndvi', 'ndwi', 'ndbi'] as const;
@@ -40,7 +40,30 @@ export interface DomainRecipeChoice {
     spatialMask?: boolean;
     /** HPM: the share of the masked patches chosen as predicted-hardest by the end of training. */
     hardPatchShare?: number;
+    /** SatMAE temporal: dates per sample and whether a patch is masked at every date at once. */
+    frames?: number;
+    sameMask?: boolean;
   };
+  /** SatMAE temporal: the project's places and dates (absent for other recipes). */
+  series?: ImageSeriesSummary;
+  /** False when this project's images cannot train it (SatMAE temporal without series); `why` says why. */
+  available?: boolean;
+}
+
+/** A project's image series by place, as SatMAE's temporal recipe finds them (data/series.ts). */
+export interface ImageSeriesSummary {
+  /** Folders holding two dated images or more. */
+  places: number;
+  /** Images in those places. */
+  datedImages: number;
+  /** Fewest and most dates of a place (null without places). */
+  datesPerPlace: { min: number; max: number } | null;
+  /** The first places by name: dates and the first and last date. */
+  placeList: { name: string; dates: number; first: string; last: string }[];
+  /** The first images in no place, with why (no date, or the only dated image of their folder). */
+  left: { path: string; reason: string }[];
+  /** All images in no place. */
+  leftCount: number;
 }
 
 /** A run's domain recipe as the history, the run panel and the model card name it. */

@@ -68,6 +68,10 @@ export interface Recipe {
    * (Wang et al.'s α_T, 0.5); it grows from 0 over the run.
    */
   hardPatchShare?: number;
+  /** `satmae-temporal`: dates of one place per sample (T, default 3). */
+  dates?: number;
+  /** `satmae-temporal`: mask a patch at every date at once (SatMAE's same_mask) instead of per date. */
+  sameMask?: boolean;
   batchSize?: number;
   accumSteps?: number;
   steps?: number;
@@ -86,7 +90,9 @@ export interface Recipe {
 
 /** The new-run dialog's starting point: the engine's defaults and what each field means. */
 export interface RecipeDefaults {
-  recipe: Required<Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction' | 'bandGroups' | 'spatialMask'>>;
+  recipe: Required<
+    Omit<Recipe, 'steps' | 'warmupSteps' | 'init' | 'valFraction' | 'bandGroups' | 'spatialMask' | 'dates' | 'sameMask'>
+  >;
   /** Every domain recipe, whether this project's images allow it, and the one suggested for them. */
   domainRecipes: DomainRecipeChoice[];
   /** The recipe of the last run started from the dialog in this project (stored with the project). */
@@ -201,6 +207,15 @@ export interface MaskPreview {
   groupMasks?: number[][];
   /** SatMAE: whether the groups share one mask (spatialMask) or draw their own. */
   spatialMask?: boolean;
+  /** SatMAE temporal: each date's own [L] mask (1 = masked), the first date first; `mask` and `keep` are its. */
+  dateMasks?: number[][];
+  /** SatMAE temporal: whether the dates share one mask (sameMask) or draw their own. */
+  sameMask?: boolean;
+  /**
+   * SatMAE temporal: the pictures of the image's place at those dates (its own first), each at the
+   * model's size; absent when the image is in no place's series (then every date shows it).
+   */
+  datePictures?: { imageId: number; date: string; dataUrl: string }[];
   /** CA-MAE: each channel's own mask, [C][L] (1 = masked), drawn as its runs draw them over C·L tokens. */
   channelMasks?: number[][];
   /**
@@ -361,6 +376,8 @@ export const RECIPE_LABELS: Record<keyof Recipe, string> = {
   bandGroups: 'Band groups',
   spatialMask: 'Mask every group together',
   hardPatchShare: 'Hard-patch share',
+  dates: 'Dates per sample',
+  sameMask: 'Mask every date together',
   batchSize: 'Batch size',
   accumSteps: 'Accumulation',
   steps: 'Steps',
@@ -449,6 +466,8 @@ export const RecipeSchema = z.strictObject({
     .min(0, 'Hard-patch share must be between 0 and 1')
     .max(1, 'Hard-patch share must be between 0 and 1')
     .optional(),
+  dates: wholeNumber('dates', 2, 16).optional(),
+  sameMask: z.boolean({ error: 'Mask every date together must be true or false' }).optional(),
   batchSize: wholeNumber('batchSize', 1, 4096).optional(),
   accumSteps: wholeNumber('accumSteps', 1, 1024).optional(),
   steps: wholeNumber('steps', 1, 1_000_000_000).optional(),
@@ -488,6 +507,9 @@ const MaskPreviewQuery = z.strictObject({
   /** SatMAE: draw masks for this many band groups, per group or shared (`spatialMask`), as its training does. */
   bandGroups: Count.min(2).max(16).optional(),
   spatialMask: z.boolean().optional(),
+  /** SatMAE temporal: draw masks for this many dates, per date or shared (`sameMask`), as its training does. */
+  dates: Count.min(2).max(16).optional(),
+  sameMask: z.boolean().optional(),
   /** CA-MAE: also mask this many channels apart, one token grid each, as its runs do. */
   channels: z.number().int().min(2).max(16).optional(),
   /** HPM: draw the masks as its training does, with this final hard-patch share. */

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { DOMAINS, type Domain, type ImageSummary, type ImportProgress, type ImportResult } from '../contract';
 import { writeSample } from '../data/synthetic/datasets';
+import { writeSeriesSample } from '../data/synthetic/series';
 import { createOutput, parseCommand, positiveInt, required, UsageError } from './args';
 import { importAndWait, withClient } from './client';
 
@@ -14,12 +15,13 @@ function domainOf(command: string, value: string | undefined, allowed: readonly 
   return value;
 }
 
-/** `mae-studio sample <dir> [--domain D] [--count N] [--seed S]` */
+/** `mae-studio sample <dir> [--domain D] [--count N] [--seed S] [--series PLACESxDATES]` */
 export async function sampleCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand('sample', argv, {
     domain: { type: 'string' },
     count: { type: 'string' },
     seed: { type: 'string' },
+    series: { type: 'string' },
   });
   const out = createOutput(values.json === true);
   const dir = positionals[0];
@@ -30,6 +32,24 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isSafeInteger(seed))
     throw new UsageError(`sample: --seed must be an integer, got ${values.seed}`);
+  if (values.series !== undefined) {
+    // Places seen at several dates (SatMAE temporal): one folder per place, files named by date.
+    const match = /^(\d+)x(\d+)$/.exec(values.series);
+    if (!match || values.domain !== undefined || values.count !== undefined)
+      throw new UsageError(
+        `sample: --series takes PLACESxDATES, e.g. 6x4, without --domain or --count; got ${values.series}`,
+      );
+    const series = await writeSeriesSample(path.resolve(dir), {
+      places: Number(match[1]),
+      dates: Number(match[2]),
+      ...(seed !== undefined && { seed }),
+    });
+    out.result(
+      { ...series, domain: 'remote-sensing' },
+      () => `Wrote ${series.files} dated 4-band tiles of ${series.places.length} places to ${series.dir}`,
+    );
+    return;
+  }
   const result = await writeSample(path.resolve(dir), { domain, count, seed });
   out.result(
     { ...result, domain },

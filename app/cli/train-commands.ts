@@ -55,6 +55,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     'band-groups': { type: 'string' },
     'spatial-mask': { type: 'boolean' },
     'hard-share': { type: 'string' },
+    dates: { type: 'string' },
+    'same-mask': { type: 'boolean' },
   });
   const out = createOutput(values.json === true);
   const workspace = required('pretrain', values, 'workspace');
@@ -103,6 +105,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     ),
     spatialMask: values['spatial-mask'],
     hardPatchShare: number('pretrain', 'hard-share', values['hard-share']),
+    dates: positiveInt('pretrain', 'dates', values.dates),
+    sameMask: values['same-mask'],
     imgSize: positiveInt('pretrain', 'img', values.img),
     patchSize: positiveInt('pretrain', 'patch', values.patch),
     decoder: values.decoder,

@@ -11,6 +11,11 @@ export interface Batch {
   channels: number;
   height: number;
   width: number;
+  /**
+   * SatMAE temporal: `images` holds T frames of one place per sample, stacked as channels
+   * (T·C), and this their dates, [B, T, 3]: years since the run's first year, month − 1, hour.
+   */
+  timestamps?: Float32Array;
 }
 
 /** Where training images come from. `next` must draw all its randomness from `rng`. */

@@ -275,8 +275,8 @@ function fnv1a(text: string): string {
   return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
-/** A byte-budgeted LRU of decoded images (Map iteration order is recency). */
-class DecodedCache {
+/** A byte-budgeted LRU of decoded images (Map iteration order is recency); series batches use it too. */
+export class DecodedCache {
   private readonly entries = new Map<string, PlanarImage>();
   private bytes = 0;
 

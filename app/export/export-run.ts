@@ -12,6 +12,7 @@ import { StudioError } from '../contract';
 import { encodeSafetensors, readSafetensors, writeFileAtomic } from '../mae/weights/safetensors';
 import { officialCheckpointTensors, scriptModel } from '../handoff/handoff';
 import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model';
+import { typedRun } from '../train/run-records';
 import type { Workspace } from '../workspace';
 import { buildModelCard, EXPORT_FORMATS, modelCardMarkdown, type ExportFormat, type ModelCard } from './model-card';
 import { tokenCount } from '../mae/config';
@@ -231,6 +232,16 @@ export async function exportRun(
     throw new StudioError(
       'INVALID_ARGUMENT',
       `export format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`,
+    );
+  }
+  const planned = typedRun(workspace.runs.get(runId));
+  if (planned.kind === 'pretrain' && planned.config.recipe.domainRecipe?.name === 'satmae-temporal') {
+    // Its encoder reads T dated frames with their timestamps: no single-image graph describes it.
+    throw new StudioError(
+      'UNSUPPORTED',
+      `run ${runId} is a SatMAE (temporal) run: its encoder takes ${planned.config.recipe.domainRecipe.frames} ` +
+        "dates of one place with their timestamps, which timm's VisionTransformer, ONNX and TF.js exports of a " +
+        'single-image encoder cannot express yet',
     );
   }
   const dir = path.resolve(outDir);

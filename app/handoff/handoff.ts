@@ -133,6 +133,9 @@ export function handoffRefusal(recipe: DomainRecipeConfig | undefined): string |
     hpm:
       "its mask is mined by a loss-predicting head and an averaged teacher, which the job's models_mae.py MAE " +
       "has neither of (its encoder exports as any MAE's)",
+    'satmae-temporal':
+      "its samples are several dates of one place, each with a timestamp encoding, which the job's " +
+      'models_mae.py MAE (one image per sample) does not read',
   };
   return `${label} run: the torchrun job trains the paper's MAE and the Deblurring MAE only; ${why[recipe.name]}`;
 }

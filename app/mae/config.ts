@@ -58,6 +58,20 @@ export interface MaeConfig {
    * reference adds it with weight 1). Absent: no loss predictor.
    */
   lossPredictorWeight?: number;
+  /**
+   * SatMAE's temporal tokens (Cong et al. 2022; see temporal.ts): a sample is `frames` images of
+   * one place, stacked as channels (T·C, `inChans` each), T·L tokens with a timestamp encoding.
+   * Absent: one image per sample.
+   */
+  temporal?: TemporalFrames;
+}
+
+/** SatMAE temporal: dates per sample, and whether a patch is masked at every date at once. */
+export interface TemporalFrames {
+  /** Images of one place per sample (T ≥ 2). */
+  frames: number;
+  /** Mask a patch in every frame together (the reference's `same_mask`) instead of per frame. */
+  sameMask: boolean;
 }
 
 /** SatMAE's band groups: model channel indices per group, and whether a patch is masked in every group at once. */
@@ -163,13 +177,15 @@ export function gridSize(config: Pick<MaeConfig, 'imgSize' | 'patchSize'>): { si
  * or C·L with channel-agnostic tokens (CA-MAE).
  */
 export function tokenCount(
-  config: Pick<MaeConfig, 'imgSize' | 'patchSize' | 'inChans' | 'channelAgnostic' | 'groupedBands'>,
+  config: Pick<MaeConfig, 'imgSize' | 'patchSize' | 'inChans' | 'channelAgnostic' | 'groupedBands' | 'temporal'>,
 ): number {
-  const perPatch = config.groupedBands
-    ? config.groupedBands.groups.length
-    : config.channelAgnostic
-      ? config.inChans
-      : 1;
+  const perPatch = config.temporal
+    ? config.temporal.frames
+    : config.groupedBands
+      ? config.groupedBands.groups.length
+      : config.channelAgnostic
+        ? config.inChans
+        : 1;
   return gridSize(config).numPatches * perPatch;
 }
 
@@ -240,6 +256,7 @@ export function validateMaeConfig(config: MaeConfig): MaeConfig {
     if (heads.length > 0 || config.pixelHead === false)
       throw new Error("mae.groupedBands predicts each group's pixels; it cannot be combined with feature heads");
   }
+  if (config.temporal) validateTemporal(config);
   if (config.imgSize % config.patchSize !== 0) {
     throw new Error(`mae.imgSize (${config.imgSize}) must be divisible by mae.patchSize (${config.patchSize})`);
   }
@@ -288,4 +305,23 @@ export function validateGroupedBands(grouped: GroupedBands, inChans: number, fie
   if (typeof grouped.spatialMask !== 'boolean')
     throw new Error(`${field}.spatialMask must be true or false, got ${JSON.stringify(grouped.spatialMask)}`);
   return grouped;
+}
+
+/** SatMAE temporal: at least two frames, wide enough tokens, and no other token layout or heads. */
+function validateTemporal(config: MaeConfig): void {
+  const { frames, sameMask } = config.temporal!;
+  if (!Number.isInteger(frames) || frames < 2 || frames > 16)
+    throw new Error(`mae.temporal.frames must be a whole number of dates from 2 to 16, got ${String(frames)}`);
+  if (typeof sameMask !== 'boolean')
+    throw new Error(`mae.temporal.sameMask must be true or false, got ${JSON.stringify(sameMask)}`);
+  if (config.groupedBands || config.channelAgnostic)
+    throw new Error('mae.temporal is a token layout of its own; it cannot be combined with grouped bands or CA-MAE');
+  if ((config.featureHeads ?? []).length > 0 || config.pixelHead === false)
+    throw new Error("mae.temporal predicts each frame's pixels; it cannot be combined with feature heads");
+  if (config.embedDim < 64 || config.decoderEmbedDim < 64) {
+    throw new Error(
+      `mae.temporal needs token widths of at least 64 (an eighth for each timestamp part), ` +
+        `got ${config.embedDim} and ${config.decoderEmbedDim}`,
+    );
+  }
 }

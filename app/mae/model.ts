@@ -29,6 +29,7 @@ import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './
 import { featureHeadName, initParams } from './params';
 import { patchify } from './patchify';
 import { get2dSincosPosEmbed } from './posEmbed';
+import { forwardTemporal, temporalPositionTables } from './temporal';
 import { block } from './vit';
 
 /** A built MAE: trainable variables plus the fixed position tables. */
@@ -54,6 +55,7 @@ export function createMae(config: MaeConfig, seed: number): MaeModel {
  */
 function positionTables(config: MaeConfig): Pick<MaeModel, 'posEmbed' | 'decoderPosEmbed'> {
   if (config.groupedBands) return groupedPositionTables(config);
+  if (config.temporal) return temporalPositionTables(config); // spatial part only: timestamps come per sample
   const { side } = gridSize(config);
   const table = (width: number) =>
     config.channelAgnostic ? channelPosEmbed(width, side, config.inChans) : get2dSincosPosEmbed(width, side, true);
@@ -95,6 +97,8 @@ export function paramLookup(model: MaeModel): ParamLookup {
  * tokens: [B, 1 + C·L, D] for any C (the model's own channel count or another).
  */
 export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
+  if (model.config.temporal)
+    throw new Error("a SatMAE temporal encoder embeds dated series; single images without dates can't be embedded");
   const param = paramLookup(model);
   const { embedDim, channelAgnostic } = model.config;
   return tf.tidy(() => {
@@ -286,6 +290,8 @@ export interface MaeTargets {
   pixels?: tf.Tensor;
   /** Per-patch features by head name, [B, L, width]. */
   features?: Record<string, tf.Tensor>;
+  /** SatMAE temporal: each frame's [years since the first, month − 1, hour], [B, T, 3] (temporal.ts). */
+  timestamps?: Float32Array;
 }
 
 /** The loss of one feature head: MSE on the masked patches, targets normalised per patch with norm-pix. */
@@ -313,6 +319,18 @@ export function forwardMae(
   masks: MaskSet,
   targets: MaeTargets = {},
 ): { loss: tf.Scalar; pred?: tf.Tensor } {
+  if (model.config.temporal) {
+    if (!targets.timestamps) throw new Error('a SatMAE temporal model needs the timestamps of every frame');
+    // Its predictions are of the masked tokens only: no full-image prediction to show.
+    const { loss, pred } = forwardTemporal(paramLookup(model), {
+      config: model.config,
+      imgs,
+      timestamps: targets.timestamps,
+      masks,
+    });
+    pred.dispose();
+    return { loss };
+  }
   const { imgSize, inChans, patchSize } = model.config;
   const [, channels, height, width] = imgs.shape;
   if (channels !== inChans || height !== imgSize || width !== imgSize) {

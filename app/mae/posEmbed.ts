@@ -7,7 +7,7 @@
  * 1-D sin-cos embedding of `positions` in `dim` channels: [sin(pos·ω_k) ‥, cos(pos·ω_k) ‥],
  * ω_k = 1 / 10000^(k / (dim/2)). Computed in float64, returned as float32 like the reference.
  */
-function sincos1d(dim: number, position: number, out: Float32Array, offset: number): void {
+export function sincos1d(dim: number, position: number, out: Float32Array, offset: number): void {
   const half = dim / 2;
   for (let k = 0; k < half; k++) {
     const omega = 1 / 10000 ** (k / half);

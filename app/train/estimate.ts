@@ -16,7 +16,8 @@ import { gpuBytesInUse } from '../runtime/webgpu-memory';
 import { largestBatchForAdapter } from './webgpu-batch-limit';
 import { Workspace } from '../workspace';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
-import { imageEntries, validationLoss, validationSet } from './pretrain-run';
+import { imageEntries, temporalSource, validationLoss, validationSet } from './pretrain-run';
+import type { BatchSource } from '../data/batch';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { projectRunTime } from './run-time';
 import { MaeTrainer } from './trainer';
@@ -34,26 +35,34 @@ export async function measureWarmup(
   const selection = await selectBackend(plan.backend, { log: options.log });
   const workspace = new Workspace(workspaceDir);
   let entries;
+  const temporal = plan.recipe.domainRecipe?.name === 'satmae-temporal' ? plan.recipe.domainRecipe : null;
+  let series: BatchSource | null = null;
   try {
     entries = imageEntries(workspace, plan);
+    if (temporal) series = temporalSource(workspace, plan, temporal);
   } finally {
     workspace.close();
   }
-  const source = fileBatchSource({
-    images: entries.train,
-    imgSize: plan.recipe.model.imgSize,
-    mean: plan.data.mean,
-    std: plan.data.std,
-    ...(plan.data.transform && { transform: plan.data.transform }),
-  });
+  const source =
+    series ??
+    fileBatchSource({
+      images: entries.train,
+      imgSize: plan.recipe.model.imgSize,
+      mean: plan.data.mean,
+      std: plan.data.std,
+      ...(plan.data.transform && { transform: plan.data.transform }),
+    });
   const trainer = MaeTrainer.create(
     { ...plan.recipe, totalSteps: Math.max(plan.recipe.totalSteps, TIMED_STEPS + 1) },
     source,
   );
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-warmup-'));
   const shown = (entries.val.length > 0 ? entries.val : entries.train).slice(0, RECONSTRUCTION_IMAGES);
-  const validation = await validationSet(entries.val, plan);
-  const preview = await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
+  // A temporal run has neither (pretrain-run.ts).
+  const validation = series ? null : await validationSet(entries.val, plan);
+  const preview = series
+    ? null
+    : await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
   try {
     let tensorBytes = 0;
     let gpuBytes = 0;
@@ -70,9 +79,9 @@ export async function measureWarmup(
     const msPerStep = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
     const validationMs = await timed(async () => validation && validationLoss(trainer, validation));
     const reconstructionMs = await timed(async () => {
-      const batch = preview!.batches[0]!;
       // the run draws no grid either
-      if (trainer.model.config.pixelHead === false || trainer.model.config.groupedBands) return;
+      if (!preview || trainer.model.config.pixelHead === false || trainer.model.config.groupedBands) return;
+      const batch = preview.batches[0]!;
       await writeReconstructionGrid(
         await reconstruct(trainer.model, batch.images, batch.masks, plan.data.mean, plan.data.std, batch.targets),
         scratch,

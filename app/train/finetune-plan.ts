@@ -8,6 +8,8 @@ import { StudioError } from '../contract';
 import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import type { Pooling } from './probe-model';
+import { refuseTemporal } from './recipes/temporal-data';
+import { typedRun } from './run-records';
 
 /** Everything a fine-tuning run needs besides its data and starting weights. */
 export interface FinetuneConfig {
@@ -98,6 +100,8 @@ export function planFinetune(workspace: Workspace, pretrainRunId: number, input:
     );
   if (!workspace.runs.latestCheckpoint(pretrainRunId))
     throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
+  const pretrain = typedRun(parent);
+  if (pretrain.kind === 'pretrain') refuseTemporal(pretrainRunId, pretrain.config.recipe.domainRecipe, 'fine-tuning');
   const plan: FinetunePlan = { ...validateFinetuneConfig(input), pretrainRunId };
   return workspace.runs.create({
     projectId: parent.projectId,

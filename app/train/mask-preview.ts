@@ -6,6 +6,8 @@
  * blurred by the deblurring MAE's filter, so the preview shows what that recipe's encoder sees.
  * With `hardPatchShare` the mask is HPM's at its first step (random: its predictor has learned
  * nothing yet), with the number of masked patches it mines as the hardest by the end.
+ * With `dates` (SatMAE temporal) it draws each date's mask, and `placeDatePictures` finds the
+ * pictures of the image's place at those dates.
  */
 import sharp, { type Sharp } from 'sharp';
 import { StudioError, type MaskPreview } from '../contract';
@@ -13,8 +15,10 @@ import { channelAgnosticMasks } from '../mae/channel-agnostic';
 import { groupedMasks, groupMask } from '../mae/grouped-bands';
 import { keepCount, makeMasks, type MaskSet, type MaskStrategyName } from '../mae/masking';
 import { RNG_STREAMS, Rng } from '../mae/rng';
+import { temporalMasks } from '../mae/temporal';
 import { gaussianBlur } from './recipes/blur';
 import { hardPatchMasks } from './recipes/hpm';
+import { formatImageDate, type SeriesDetection } from '../data/series';
 
 /** What to preview. */
 export interface MaskPreviewOptions {
@@ -34,6 +38,10 @@ export interface MaskPreviewOptions {
   channels?: number;
   /** HPM: draw its masks (hard_patches.ts' `hardPatchMasks`) and say how many are mined by the end. */
   hardPatchShare?: number;
+  /** SatMAE temporal: masks for this many dates of one place (drawn as its training draws them). */
+  dates?: number;
+  /** SatMAE temporal: one mask shared by every date. */
+  sameMask?: boolean;
 }
 
 /** Masks one image; throws naming the field when the geometry cannot work. */
@@ -57,6 +65,12 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
       'bandGroups (SatMAE) and channels (CA-MAE) are two token layouts; preview one of them at a time',
     );
   }
+  if (options.dates !== undefined && (options.bandGroups !== undefined || options.channels !== undefined)) {
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      'dates (SatMAE temporal) is a token layout of its own; preview it without band groups or channels',
+    );
+  }
   const groupCount = options.bandGroups ?? 1;
   const grid = { batchSize: 1, gridSide, maskRatio };
   const grouped = {
@@ -69,13 +83,16 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
       'hardPatchShare (HPM) masks one token per patch: no band groups or channels',
     );
   const numPatches = gridSide * gridSide;
+  const dates = options.dates ?? 1;
   const masks: MaskSet & { groups?: number[][] } =
-    groupCount > 1
-      ? firstGroup(groupedMasks(strategy, grid, grouped, rng), groupCount)
-      : options.hardPatchShare !== undefined
-        ? // HPM's first step: nothing learned yet, so every predicted loss is alike and no patch is mined
-          hardPatchMasks(new Float32Array(numPatches), 1, keepCount(numPatches, maskRatio), 0, rng)
-        : makeMasks(strategy, grid, rng);
+    dates > 1
+      ? firstGroup(temporalMasks(strategy, grid, { frames: dates, sameMask: options.sameMask ?? false }, rng), dates)
+      : groupCount > 1
+        ? firstGroup(groupedMasks(strategy, grid, grouped, rng), groupCount)
+        : options.hardPatchShare !== undefined
+          ? // HPM's first step: nothing learned yet, so every predicted loss is alike and no patch is mined
+            hardPatchMasks(new Float32Array(numPatches), 1, keepCount(numPatches, maskRatio), 0, rng)
+          : makeMasks(strategy, grid, rng);
   const resized = sharp(file).resize(imgSize, imgSize, { fit: 'fill' }).removeAlpha();
   const png =
     options.blurSigma === undefined
@@ -93,7 +110,8 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
     keep: Array.from(masks.keep),
     seed,
     ...(options.blurSigma !== undefined && { blurSigma: options.blurSigma }),
-    ...(masks.groups && { groupMasks: masks.groups, spatialMask: options.spatialMask ?? false }),
+    ...(masks.groups && dates === 1 && { groupMasks: masks.groups, spatialMask: options.spatialMask ?? false }),
+    ...(masks.groups && dates > 1 && { dateMasks: masks.groups, sameMask: options.sameMask ?? false }),
     ...(options.channels !== undefined && { channelMasks: channelMasks(options, gridSide) }),
     ...(options.hardPatchShare !== undefined && {
       hardPatches: {
@@ -152,4 +170,35 @@ async function blurredPng(image: Sharp, sigma: number): Promise<Buffer> {
       Math.min(255, Math.max(0, blurred[(i % channels) * width * height + Math.floor(i / channels)]!)),
     );
   return sharp(bytes, { raw: { width, height, channels } }).png({ compressionLevel: 4 }).toBuffer();
+}
+
+/**
+ * The pictures of `count` dates of the place an image belongs to, the image's own date first
+ * (then the dates after it, then before when it is near the end), each at the model's size;
+ * null when the image is in no place's series.
+ */
+export async function placeDatePictures(
+  detection: SeriesDetection,
+  imageId: number,
+  count: number,
+  imgSize: number,
+  thumbnailOf: (imageId: number) => string | null,
+): Promise<NonNullable<MaskPreview['datePictures']> | null> {
+  const place = detection.places.find((candidate) => candidate.images.some((image) => image.id === imageId));
+  if (!place) return null;
+  const at = place.images.findIndex((image) => image.id === imageId);
+  const start = Math.max(0, Math.min(at, place.images.length - count));
+  const chosen = place.images.slice(start, start + count);
+  const pictures = [];
+  for (const image of chosen) {
+    const file = thumbnailOf(image.id);
+    if (!file) continue;
+    const png = await sharp(file).resize(imgSize, imgSize, { fit: 'fill' }).removeAlpha().png().toBuffer();
+    pictures.push({
+      imageId: image.id,
+      date: formatImageDate(image.date),
+      dataUrl: `data:image/png;base64,${png.toString('base64')}`,
+    });
+  }
+  return pictures;
 }

@@ -75,12 +75,13 @@ export function estimateTrainingMemory(recipe: Pick<TrainConfig, 'model' | 'batc
     // LayerNorms, qkv, attention output, projection, residuals, MLP hidden and its activation,
     // plus the attention matrices (scores and softmax) per head.
     batchSize * (tokens * width * (10 + 2 * model.mlpRatio) + 2 * heads * tokens * tokens);
-  // SatMAE keeps the same count of tokens in every band group.
-  const groups = model.groupedBands?.groups.length ?? 1;
+  // SatMAE keeps the same count of tokens in every band group, and its temporal model in every date.
+  const groups = model.groupedBands?.groups.length ?? model.temporal?.frames ?? 1;
   const encoderTokens = 1 + groups * keepCount(numPatches / groups, recipe.maskRatio);
   const decoderTokens = 1 + numPatches;
   const patchLength = tokenLength(model);
-  const pixels = model.inChans * model.imgSize * model.imgSize; // per image, in every token layout
+  // per sample, in every token layout (SatMAE temporal: T dates)
+  const pixels = (model.temporal?.frames ?? 1) * model.inChans * model.imgSize * model.imgSize;
   const elements =
     batchSize * pixels * 4 + // images, patches, targets, prediction
     // CA-MAE Fourier term: unshuffle matrix, DFT products

@@ -36,6 +36,7 @@ import type { Workspace } from '../workspace';
 import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
 import { peakLearningRate } from './schedule';
 import { planDomainRecipe } from './recipes/choices';
+import { projectSeries } from './recipes/temporal-data';
 
 /**
  * What a user may choose for a pretraining run (CLI flags, the new-run dialog): the contract's
@@ -202,7 +203,12 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   const totalSteps = options.steps ?? (options.epochs ?? DEFAULT_PRETRAIN.epochs) * stepsPerEpoch;
   let recipe: TrainConfig;
   try {
-    const domainRecipe = planDomainRecipe(options, modelBandNames(workspace, projectId, data), datasetUnscale(data));
+    const domainRecipe = planDomainRecipe(
+      options,
+      modelBandNames(workspace, projectId, data),
+      datasetUnscale(data),
+      () => projectSeries(workspace, projectId),
+    );
     recipe = validateTrainConfig({
       ...(domainRecipe && { domainRecipe }),
       model,

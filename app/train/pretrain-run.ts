@@ -32,6 +32,9 @@ import { runFolder } from './run-files';
 import { disposeRecipeTensors, recipeBatch, recipeTensors } from './recipes/domain-recipes';
 import { RunEta, type EtaBasis } from './eta';
 import { openTrainingData } from './training-data';
+import { seriesBatchSource } from '../data/series-batches';
+import { trainingPlaces } from './recipes/temporal-data';
+import type { DomainRecipeConfig } from './recipes/domain-recipes';
 
 /** What the training process reports while it works. */
 export type RunProgress =
@@ -125,7 +128,10 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       const entries = imageEntries(workspace, plan);
       // The loader opens once the run is running (preparing the cache is part of the run); the
       // trainer draws nothing before its first step.
-      const source: BatchSource = { next: (rng, batchSize) => loader!.next(rng, batchSize) };
+      const temporal = plan.recipe.domainRecipe?.name === 'satmae-temporal' ? plan.recipe.domainRecipe : null;
+      // SatMAE temporal: T dates of one place per sample, read from their files (data/series-batches.ts).
+      const series = temporal && temporalSource(workspace, plan, temporal);
+      const source: BatchSource = series ?? { next: (rng, batchSize) => loader!.next(rng, batchSize) };
       trainer =
         checkpoint && options.resume
           ? await MaeTrainer.resume(checkpoint.path, source)
@@ -152,36 +158,42 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
         step: trainer.step,
         totalSteps: plan.recipe.totalSteps,
       });
-      let lastPrepareReport = 0;
-      const data = await openTrainingData({
-        projectDir: workspace.projectDir(run.projectId),
-        plan,
-        entries: entries.train,
-        cache: options.cache !== false,
-        // Stop or pause while preparing: what is prepared stays cached, the loop then ends the run.
-        signal: AbortSignal.any([options.signal, options.pause].filter((signal) => signal !== undefined)),
-        onPrepare: (progress) => {
-          if (progress.done < progress.total && performance.now() - lastPrepareReport < 250) return;
-          lastPrepareReport = performance.now();
-          report({ type: 'preparing', ...progress });
-        },
-      });
-      loader = data.loader;
-      if (data.prepared)
-        options.log?.(
-          `training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total}` +
-            ` samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`,
-        );
+      if (!series) {
+        let lastPrepareReport = 0;
+        const data = await openTrainingData({
+          projectDir: workspace.projectDir(run.projectId),
+          plan,
+          entries: entries.train,
+          cache: options.cache !== false,
+          // Stop or pause while preparing: what is prepared stays cached, the loop then ends the run.
+          signal: AbortSignal.any([options.signal, options.pause].filter((signal) => signal !== undefined)),
+          onPrepare: (progress) => {
+            if (progress.done < progress.total && performance.now() - lastPrepareReport < 250) return;
+            lastPrepareReport = performance.now();
+            report({ type: 'preparing', ...progress });
+          },
+        });
+        loader = data.loader;
+        if (data.prepared)
+          options.log?.(
+            `training cache: ${data.prepared.total - data.prepared.read} of ${data.prepared.total}` +
+              ` samples reused, ${data.prepared.read} read (${data.prepared.changed} changed on disk)`,
+          );
+      }
 
-      validation = await validationSet(entries.val, plan);
+      // A temporal run has no validation pass or reconstruction grid yet (its samples are series).
+      validation = series ? null : await validationSet(entries.val, plan);
       // A fixed handful of images (validation ones when there are) for the reconstruction grids.
       const shown = (entries.val.length > 0 ? entries.val : entries.train).slice(0, RECONSTRUCTION_IMAGES);
-      previewSet = await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
+      previewSet = series
+        ? null
+        : await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
       const reconstructEvery = options.reconstructEvery ?? Math.max(1, Math.min(plan.validateEvery, 100));
       const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
       // A model without a pixel head (FG-MAE on features only) predicts no picture to show.
       // SatMAE: per-group heads, no full picture
-      const drawsGrids = trainer.model.config.pixelHead !== false && !trainer.model.config.groupedBands;
+      const drawsGrids =
+        previewSet !== null && trainer.model.config.pixelHead !== false && !trainer.model.config.groupedBands;
       const writeGrid = async (step: number) => {
         if (!drawsGrids) return;
         const batch = previewSet!.batches[0]!;
@@ -226,7 +238,7 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
       const recordAll = (steps: StepMetrics[]) => {
         if (steps.length === 0) return;
         const nowMs = performance.now();
-        const share = Math.min(1, loader!.takeWaitMs() / Math.max(1e-3, nowMs - intervalStart));
+        const share = Math.min(1, (loader?.takeWaitMs() ?? 0) / Math.max(1e-3, nowMs - intervalStart));
         intervalStart = nowMs;
         steps.forEach((step, i) =>
           record(step, nowMs / 1000 - ((steps.length - 1 - i) * step.msPerStep) / 1000, share),
@@ -499,4 +511,23 @@ function pruneCheckpoints(workspace: Workspace, runId: number): void {
     workspace.runs.removeCheckpoint(old.id);
     fs.rmSync(old.path, { force: true });
   }
+}
+
+/** A SatMAE temporal run's batches: its training images by place, T dates per sample. */
+export function temporalSource(
+  workspace: Workspace,
+  plan: PretrainPlan,
+  recipe: Extract<DomainRecipeConfig, { name: 'satmae-temporal' }>,
+): BatchSource {
+  if (!plan.data.transform || plan.data.channelPlan?.volume)
+    throw new StudioError('INVALID_ARGUMENT', 'a SatMAE temporal run needs a channel plan of 2-D images (no volumes)');
+  // No validation pass measures a temporal run, so its places keep every planned date.
+  const ids = [...plan.data.trainImageIds, ...plan.data.valImageIds];
+  const all = imageEntries(workspace, { ...plan, data: { ...plan.data, trainImageIds: ids, valImageIds: [] } }).train;
+  return seriesBatchSource({
+    places: trainingPlaces(workspace, ids, all, recipe),
+    frames: recipe.frames,
+    imgSize: plan.recipe.model.imgSize,
+    transform: plan.data.transform,
+  });
 }

@@ -34,6 +34,12 @@ export const RECIPE_HELP: Record<keyof Recipe, string> = {
   hardPatchShare:
     'HPM: share of the masked patches picked as the hardest the loss predictor sees, reached by the end of ' +
     'training from 0 (easy to hard); the rest are random. Wang et al. use 0.5.',
+  dates:
+    'SatMAE temporal: images of one place (taken on different dates) per sample, each date its own tokens ' +
+    'with a year/month/hour encoding. Places with fewer dates are left out.',
+  sameMask:
+    "SatMAE temporal: hide the same patches at every date, instead of drawing each date's mask on its own " +
+    "(the reference's default, off).",
   batchSize: 'Images per forward pass. Must fit in memory; use accumulation for a larger effective batch.',
   accumSteps: 'Forward passes per optimizer step. Effective batch = batch × accumulation.',
   steps: 'Optimizer steps of the whole run (instead of epochs).',
@@ -83,6 +89,11 @@ const FIELD_OF = new Map<string, keyof Recipe>([
   ['spatialMask', 'spatialMask'],
   ['hardPatchShare', 'hardPatchShare'],
   ['lossPredictorWeight', 'domainRecipe'],
+  ['dates', 'dates'],
+  ['frames', 'dates'],
+  ['temporal', 'dates'],
+  ['baseYear', 'dates'],
+  ['sameMask', 'sameMask'],
 ]);
 
 /** The recipe field an engine message names (`train.maskRatio must …` → `maskRatio`). */

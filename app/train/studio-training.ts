@@ -28,10 +28,11 @@ import { typedRun } from './run-records';
 import { LR_RULE_FORMULAS, LR_RULES } from './schedule';
 import { estimateInWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
-import { renderMaskPreview } from './mask-preview';
+import { placeDatePictures, renderMaskPreview } from './mask-preview';
 import { describeInit } from '../mae/weights/init';
 import { buildPretrainPlan, DEFAULT_PRETRAIN, modelBandNames, planDataset, type PretrainPlan } from './pretrain-plan';
 import { domainRecipeChoices } from './recipes/choices';
+import { projectSeries } from './recipes/temporal-data';
 import { DEFAULT_DOMAIN_RECIPE_OPTIONS } from './recipes/domain-recipes';
 import { listReconstructionGrids, runFolder } from './run-files';
 import { RECIPE_HELP, recipeSummary } from './recipe';
@@ -126,6 +127,7 @@ export class StudioTraining {
       channels: data.channels,
       bandNames: modelBandNames(this.workspace, projectId, data),
       modalities: this.workspace.images.modalities(projectId).map((row) => row.modality),
+      series: projectSeries(this.workspace, projectId),
     });
     const suggested = domainRecipes.find((choice) => choice.suggested)!;
     return {
@@ -235,7 +237,18 @@ export class StudioTraining {
         'NOT_FOUND',
         `image ${query.imageId} has no picture to preview (it failed to import or was removed)`,
       );
-    return renderMaskPreview(file, query);
+    const preview = await renderMaskPreview(file, query);
+    if (query.dates === undefined) return preview;
+    // SatMAE temporal: the same place at the other dates, when the image belongs to a series.
+    const projectId = this.workspace.images.thumbnail(query.imageId)!.projectId;
+    const pictures = await placeDatePictures(
+      projectSeries(this.workspace, projectId),
+      query.imageId,
+      query.dates,
+      query.imgSize ?? 224,
+      (imageId) => this.workspace.thumbnailFile(imageId),
+    );
+    return pictures ? { ...preview, datePictures: pictures } : preview;
   }
 
   private control(runId: number): TrainingProcess {

@@ -297,6 +297,7 @@ export class MaeTrainer {
                 this.maskRng,
               )
             : masksForModel(this.config.model, maskStrategy, { batchSize, maskRatio }, this.maskRng);
+        if (batch.timestamps) targets.timestamps = batch.timestamps; // SatMAE temporal: each frame's date
         // The loss is divided by accumSteps so the summed gradients are the mean (as the reference).
         const { value, grads } = tf.variableGrads(
           () => tf.div(forwardMae(this.model, imgs, masks, targets).loss, accumSteps) as tf.Scalar,
@@ -429,7 +430,9 @@ export class MaeTrainer {
   }
 
   private checkBatch(batch: Batch): void {
-    const { imgSize, inChans } = this.config.model;
+    const { imgSize, temporal } = this.config.model;
+    // SatMAE temporal: the T frames of a sample arrive stacked as channels.
+    const inChans = this.config.model.inChans * (temporal?.frames ?? 1);
     if (
       batch.batchSize !== this.config.batchSize ||
       batch.channels !== inChans ||

@@ -21,8 +21,8 @@ export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number):
       tokens * width * model.mlpRatio, // the MLP's hidden layer
       tokens * 3 * width, // qkv
     );
-  // SatMAE keeps the same count of tokens in every band group.
-  const groups = model.groupedBands?.groups.length ?? 1;
+  // SatMAE keeps the same count of tokens in every band group, and its temporal model in every date.
+  const groups = model.groupedBands?.groups.length ?? model.temporal?.frames ?? 1;
   const encoderTokens = 1 + groups * keepCount(numPatches / groups, maskRatio);
   const decoderTokens = 1 + numPatches;
   return (
@@ -30,7 +30,8 @@ export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number):
     Math.max(
       part(encoderTokens, model.embedDim, model.numHeads),
       part(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads),
-      (numPatches / groups) * patchLength, // patches, targets, prediction (SatMAE: [L, C·p·p])
+      // patches, targets, prediction (SatMAE: [L, C·p·p]; its temporal model: [T·L, C·p·p])
+      (numPatches / groups) * patchLength * (model.temporal?.frames ?? 1),
       model.fourierLossWeight ? numPatches * numPatches : 0, // CA-MAE Fourier term: the unshuffle matrix
     )
   );

@@ -21,6 +21,8 @@ export interface TiffPageSpec {
   /** Every tile points at the same block of `values` (one tile of data). */
   sharedTile?: boolean;
   description?: string;
+  /** TIFF DateTime (tag 306), "YYYY:MM:DD HH:MM:SS". */
+  dateTime?: string;
   nodata?: number;
   bandNames?: string[];
   /** NewSubfileType bit 0: a reduced-resolution overview. */
@@ -206,6 +208,7 @@ function writeIfd(
   ];
   if (page.bands > base) entries.push({ tag: 338, type: 3, values: Array(page.bands - base).fill(0) });
   if (page.description) entries.push({ tag: 270, type: 2, values: page.description });
+  if (page.dateTime) entries.push({ tag: 306, type: 2, values: page.dateTime });
   if (page.tile) {
     entries.push({ tag: 322, type: 4, values: [page.tile[0]] }, { tag: 323, type: 4, values: [page.tile[1]] });
     entries.push({ tag: 324, type: 4, values: blocks.offsets }, { tag: 325, type: 4, values: blocks.counts });

@@ -56,6 +56,8 @@ export interface TiffLayout {
   tile: [number, number] | null;
   ome: boolean;
   huge: boolean;
+  /** The first page's DateTime (tag 306, "YYYY:MM:DD HH:MM:SS"), where the file has one. */
+  dateTime: string | null;
 }
 
 /**
@@ -191,6 +193,11 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
   } catch (error) {
     throw new DecodeError(`not a valid OME-TIFF: ${(error as Error).message}`);
   }
+  // DateTime (306), like the description, is an ASCII value geotiff.js loads on request. It only
+  // dates the image for series (series.ts): an unreadable one leaves it undated, the pixels still read.
+  const dateTime = first.fileDirectory.hasTag('DateTime')
+    ? await first.fileDirectory.loadValue('DateTime').catch(() => undefined)
+    : undefined;
   const samples = ome ? omeSamples(images, ome) : pageSamples(images);
   for (const sample of samples) {
     for (const page of sample.pages) {
@@ -229,6 +236,7 @@ async function layoutOfPages(tiff: GeoTIFF, images: GeoTIFFImage[]): Promise<Tif
     tile: tiled ? [first.getTileWidth(), first.getTileHeight()] : null,
     ome: ome !== null,
     huge,
+    dateTime: typeof dateTime === 'string' ? dateTime.replace(/\0+$/, '').trim() || null : null,
   };
 }
 
@@ -389,6 +397,7 @@ export function tiffMeta(layout: TiffLayout, index: number): ImageMeta {
   if (note) meta.converted = note;
   if (layout.channelNames) meta.channelNames = layout.channelNames;
   if (layout.nodata !== null) meta.nodata = layout.nodata;
+  if (layout.dateTime) meta.dateTime = layout.dateTime;
   if (sample.z !== undefined) meta.z = sample.z;
   if (sample.t !== undefined) meta.t = sample.t;
   if (layout.samples.length > 1) {

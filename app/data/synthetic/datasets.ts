@@ -27,7 +27,7 @@ export interface SampleOptions {
 }
 
 /** One drawn image, ready to encode. */
-interface Drawn {
+export interface Drawn {
   pixels: Uint16Array;
   width: number;
   height: number;
@@ -83,7 +83,7 @@ export async function writeSample(
 }
 
 /** 16-bit PNG or TIFF; without the explicit colourspace sharp would quietly write 8 bits. */
-async function encode16(drawn: Drawn, extension: 'png' | 'tif'): Promise<Buffer> {
+export async function encode16(drawn: Drawn, extension: 'png' | 'tif'): Promise<Buffer> {
   const image = sharp(drawn.pixels, {
     raw: { width: drawn.width, height: drawn.height, channels: drawn.channels },
   }).toColourspace(drawn.channels === 1 ? 'grey16' : 'rgb16');
@@ -148,7 +148,7 @@ const COVER: Readonly<Record<string, readonly number[]>> = {
 };
 
 /** Land-cover tiles: smooth water, blobby forest, a street grid, striped fields. */
-function drawLandCover(label: string, random: Random): Drawn {
+export function drawLandCover(label: string, random: Random): Drawn {
   const size = 64;
   const canvas = new Canvas(size, size, 4);
   const base = COVER[label]!;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { domainRecipeChoices, planDomainRecipe } from './choices';
 import { findBands } from './indices';
+import { detectSeries } from '../../data/series';
 
 const suggested = (images: Parameters<typeof domainRecipeChoices>[0]) =>
   domainRecipeChoices(images).find((choice) => choice.suggested)!;
@@ -98,5 +99,53 @@ describe('band names', () => {
         'in the channel plan; missing: nir (the bands are named "red"); ' +
         'NDBI needs bands named swir and nir in the channel plan; missing: swir, nir (the bands are named "red")',
     );
+  });
+});
+
+describe('SatMAE temporal as offered', () => {
+  const images = {
+    domain: 'remote-sensing' as const,
+    channels: 4,
+    bandNames: [null, null, null, null],
+    modalities: [] as string[],
+  };
+
+  it('is not offered without series, and says why naming an image', () => {
+    const series = detectSeries([{ id: 1, path: '/tiles/a.tif' }]);
+    const choice = domainRecipeChoices({ ...images, series }).find(
+      (candidate) => candidate.name === 'satmae-temporal',
+    )!;
+    expect(choice.available).toBe(false);
+    expect(choice.suggested).toBe(false);
+    expect(choice.why).toMatch(/^Needs image series: one folder per place/);
+    expect(choice.why).toContain('none here (/tiles/a.tif: no date in the file name');
+  });
+
+  it('is offered with the places, and plans T from the user with the first year of the places used', () => {
+    const series = detectSeries([
+      { id: 1, path: '/fields/north/2019-05-01.tif' },
+      { id: 2, path: '/fields/north/2020-05-01.tif' },
+      { id: 3, path: '/fields/north/2020-08-01.tif' },
+      { id: 4, path: '/fields/south/2017-05-01.tif' },
+      { id: 5, path: '/fields/south/2018-05-01.tif' },
+    ]);
+    const choice = domainRecipeChoices({ ...images, series }).find(
+      (candidate) => candidate.name === 'satmae-temporal',
+    )!;
+    expect(choice.available).toBe(true);
+    expect(choice.why).toContain('2 places with 2–3 dates each');
+    expect(choice.why).toContain('1 place has fewer than 3 dates, left out at 3');
+    const unscale = { scale: [1, 1, 1, 1], shift: [0, 0, 0, 0] };
+    const plan = (dates: number) =>
+      planDomainRecipe({ domainRecipe: 'satmae-temporal', dates }, images.bandNames, unscale, () => series);
+    // At T = 3 the south place (2 dates) is left out, so the years count from the north's 2019.
+    expect(plan(3)).toEqual({
+      name: 'satmae-temporal',
+      frames: 3,
+      sameMask: false,
+      baseYear: 2019,
+      places: { used: 1, leftOut: ['south'] },
+    });
+    expect(plan(2)).toMatchObject({ baseYear: 2017, places: { used: 2, leftOut: [] } });
   });
 });

@@ -8,6 +8,8 @@ import { FEATURE_TARGETS, type Domain, type DomainRecipeChoice, type FeatureTarg
 import { DEFAULT_DOMAIN_RECIPE_OPTIONS, DOMAIN_RECIPE_INFO, type DomainRecipeConfig } from './domain-recipes';
 import { presetBandGroups, resolveBandGroups } from './band-groups';
 import { findBands, INDEX_BANDS, isSpectralIndex, missingBandsFor, SPECTRAL_INDICES } from './indices';
+import { summarizeSeries, type SeriesDetection } from '../../data/series';
+import { placesFor, planTemporalRecipe } from './temporal-data';
 
 /** What the suggestion looks at. */
 export interface ProjectImages {
@@ -18,6 +20,8 @@ export interface ProjectImages {
   bandNames: (string | null)[];
   /** DICOM modalities of the images, most images first. */
   modalities: string[];
+  /** The images' series by place (SatMAE temporal); absent: none looked for. */
+  series?: SeriesDetection;
 }
 
 /** How a run's batches are normalised, per model channel: value = x · scale + shift. */
@@ -33,16 +37,26 @@ export interface Unscale {
 export function planDomainRecipe(
   options: Pick<
     Recipe,
-    'domainRecipe' | 'blurSigma' | 'featureTargets' | 'bandGroups' | 'spatialMask' | 'hardPatchShare'
+    | 'domainRecipe'
+    | 'blurSigma'
+    | 'featureTargets'
+    | 'bandGroups'
+    | 'spatialMask'
+    | 'hardPatchShare'
+    | 'dates'
+    | 'sameMask'
   >,
   bandNames: (string | null)[],
   unscale: Unscale,
+  series: () => SeriesDetection = () => ({ places: [], left: [] }),
 ): DomainRecipeConfig | undefined {
   switch (options.domainRecipe ?? 'mae') {
     case 'mae':
       return undefined;
     case 'deblur':
       return { name: 'deblur', blurSigma: options.blurSigma ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.blurSigma };
+    case 'satmae-temporal':
+      return planTemporalRecipe(options, series());
     case 'camae':
       return { name: 'camae', fourierLossWeight: DEFAULT_DOMAIN_RECIPE_OPTIONS.fourierLossWeight };
     case 'hpm':
@@ -192,7 +206,41 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
         'the extra head costs about one more decoder per step.',
       options: { hardPatchShare: DEFAULT_DOMAIN_RECIPE_OPTIONS.finalHardShare },
     },
+    temporalChoice(images.series ?? { places: [], left: [] }),
   ];
+}
+
+/** SatMAE temporal as offered: available only when some place has two dates or more, and why. */
+function temporalChoice(series: SeriesDetection): DomainRecipeChoice {
+  const summary = summarizeSeries(series);
+  const frames = DEFAULT_DOMAIN_RECIPE_OPTIONS.frames;
+  const enough = placesFor(series, frames);
+  const range = summary.datesPerPlace;
+  const counts = range && (range.min === range.max ? `${range.min}` : `${range.min}–${range.max}`);
+  const short = enough.leftOut.length;
+  const leftOut =
+    short > 0
+      ? `; ${short} place${short === 1 ? ' has' : 's have'} fewer than ${frames} dates, left out at ${frames}`
+      : '';
+  const why =
+    summary.places === 0
+      ? 'Needs image series: one folder per place holding two or more images of it taken on different dates ' +
+        '(a date in the file name, like 2021-06-15 or 20210615, or a TIFF DateTime tag); ' +
+        (summary.leftCount > 0
+          ? `none here (${summary.left[0]!.path}: ${summary.left[0]!.reason}).`
+          : 'this project has no images.')
+      : `${summary.places} place${summary.places === 1 ? '' : 's'} with ${counts} dates each: SatMAE learns from ` +
+        'several dates of one place, each date its own tokens with a year/month/hour encoding ' +
+        `(Cong et al.)${leftOut}.`;
+  return {
+    name: 'satmae-temporal',
+    ...DOMAIN_RECIPE_INFO['satmae-temporal'],
+    suggested: false,
+    why,
+    available: summary.places > 0,
+    series: summary,
+    options: { frames: Math.min(frames, range?.max ?? frames), sameMask: DEFAULT_DOMAIN_RECIPE_OPTIONS.sameMask },
+  };
 }
 
 function describeBands(index: (typeof SPECTRAL_INDICES)[number], bands: ReturnType<typeof findBands>): string {

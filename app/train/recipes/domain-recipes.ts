@@ -49,6 +49,17 @@ export type DomainRecipeConfig =
       spatialMask: boolean;
     }
   | {
+      name: 'satmae-temporal';
+      /** Dates of one place per sample (T). */
+      frames: number;
+      /** Mask a patch at every date at once (the reference's same_mask) instead of per date. */
+      sameMask: boolean;
+      /** The year timestamps count from (the run's earliest), as SatMAE counts from fMoW's first year. */
+      baseYear: number;
+      /** Places used, and those left out for having fewer than `frames` dates (for the screens). */
+      places?: { used: number; leftOut: string[] };
+    }
+  | {
       name: 'camae';
       /** Weight of the Fourier-magnitude L1 term added to the MSE (0: none; Kraus et al. use 0.01). */
       fourierLossWeight: number;
@@ -85,6 +96,12 @@ export const DOMAIN_RECIPE_INFO: Readonly<Record<DomainRecipeName, { label: stri
       'Cong et al. 2022, "SatMAE: Pre-training Transformers for Temporal and Multi-Spectral ' +
       'Satellite Imagery" (NeurIPS 2022, arXiv:2207.08051)',
   },
+  'satmae-temporal': {
+    label: 'SatMAE (temporal)',
+    citation:
+      'Cong et al. 2022, "SatMAE: Pre-training Transformers for Temporal and Multi-Spectral ' +
+      'Satellite Imagery" (NeurIPS 2022, arXiv:2207.08051)',
+  },
   camae: {
     label: 'CA-MAE',
     citation:
@@ -105,6 +122,8 @@ export const DEFAULT_DOMAIN_RECIPE_OPTIONS = {
   fourierLossWeight: 0.01, // CA-MAE: their config's mixing factor "for best results"
   finalHardShare: 0.5, // HPM: generate_mask ramps the hard share to 0.5 of the masked patches
   lossPredictorWeight: 1, // HPM: engine_pretrain.py adds the relative loss as it is
+  frames: 3, // SatMAE temporal: three dates of a place per sample, as their fMoW-temporal model
+  sameMask: false, // SatMAE temporal: independent masking across time (their default; same_mask was worse)
 };
 
 /** Checks a recipe's options; throws `train.domainRecipe…` naming the field and the allowed values. */
@@ -154,6 +173,13 @@ export function validateDomainRecipe(recipe: DomainRecipeConfig, model: MaeConfi
         'train.bandGroups',
       );
       return recipe;
+    case 'satmae-temporal':
+      if (!(Number.isInteger(recipe.frames) && recipe.frames >= 2 && recipe.frames <= 16))
+        fail('frames', 'be a whole number of dates from 2 to 16', recipe.frames);
+      if (typeof recipe.sameMask !== 'boolean') fail('sameMask', 'be true or false', recipe.sameMask);
+      if (!(Number.isInteger(recipe.baseYear) && recipe.baseYear >= 1900 && recipe.baseYear <= 2199))
+        fail('baseYear', 'be a year from 1900 to 2199', recipe.baseYear);
+      return recipe;
     case 'camae':
       if (!(recipe.fourierLossWeight >= 0 && recipe.fourierLossWeight <= 1))
         fail('fourierLossWeight', 'be between 0 and 1', recipe.fourierLossWeight);
@@ -180,10 +206,18 @@ export function recipeHeads(
   model: MaeConfig,
 ): Pick<
   MaeConfig,
-  'pixelHead' | 'featureHeads' | 'groupedBands' | 'channelAgnostic' | 'fourierLossWeight' | 'lossPredictorWeight'
+  | 'pixelHead'
+  | 'featureHeads'
+  | 'groupedBands'
+  | 'channelAgnostic'
+  | 'fourierLossWeight'
+  | 'lossPredictorWeight'
+  | 'temporal'
 > {
   // HPM: a loss predictor beside the pixel decoder
   if (recipe?.name === 'hpm') return { lossPredictorWeight: recipe.lossPredictorWeight };
+  // SatMAE temporal: T frames of one place, one shared patch embedding and head
+  if (recipe?.name === 'satmae-temporal') return { temporal: { frames: recipe.frames, sameMask: recipe.sameMask } };
   // SatMAE: one patch embedding and head per group
   if (recipe?.name === 'satmae') return { groupedBands: { groups: recipe.groups, spatialMask: recipe.spatialMask } };
   if (recipe?.name === 'camae')
@@ -223,6 +257,18 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
       `a share growing from 0 to ${recipe.finalHardShare} over training, the rest random`
     );
   }
+  if (recipe.name === 'satmae-temporal') {
+    const leftOut = recipe.places?.leftOut ?? [];
+    const places = recipe.places
+      ? `${recipe.places.used} places${leftOut.length > 0 ? ` (${leftOut.length} with fewer dates left out)` : ''}; `
+      : '';
+    return (
+      `${recipe.frames} dates of one place per sample, each date's patches its own tokens with a ` +
+      `year/month/hour encoding beside the position; ${places}` +
+      `masks ${recipe.sameMask ? 'shared by all dates' : 'drawn per date'}; ` +
+      'masked patches of every date regressed as pixels'
+    );
+  }
   if (recipe.name === 'camae') {
     const fourier =
       recipe.fourierLossWeight > 0
@@ -245,8 +291,11 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
 /** A run's recipe as the history and the model card name it: label, options in words, paper. */
 export function domainRecipeSummary(recipe: DomainRecipeConfig | undefined): DomainRecipeSummary {
   const name = recipe?.name ?? 'mae';
-  // SatMAE predicts per group: no full-image reconstruction is drawn.
-  const reconstructs = recipe?.name === 'fgmae' ? recipe.targets.includes('pixels') : recipe?.name !== 'satmae';
+  // SatMAE predicts per group or per date: no full-image reconstruction is drawn.
+  const reconstructs =
+    recipe?.name === 'fgmae'
+      ? recipe.targets.includes('pixels')
+      : recipe?.name !== 'satmae' && recipe?.name !== 'satmae-temporal';
   return {
     name,
     label: DOMAIN_RECIPE_INFO[name].label,
@@ -284,6 +333,7 @@ export function recipeBatch(
   // SatMAE's and CA-MAE's changes live in the model
   if (!recipe || recipe.name === 'mae' || recipe.name === 'satmae' || recipe.name === 'camae' || recipe.name === 'hpm')
     return { input: images }; // their changes live in the model (HPM: and in the masks)
+  if (recipe.name === 'satmae-temporal') return { input: images }; // frames stacked as channels, as they come
   if (recipe.name === 'deblur') return { input: gaussianBlur(images, shape, recipe.blurSigma), pixels: images };
   const features: Record<string, Float32Array> = {};
   if (recipe.targets.includes('hog')) features.hog = hogPerPatch(images, shape, patchSize);

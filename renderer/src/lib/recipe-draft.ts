@@ -9,6 +9,7 @@ export function recipeDraft(
   values: Record<string, unknown>,
   initPath: string,
   bandGroups: BandGroupsInput = { text: '', spatialMask: false },
+  temporal: TemporalInput = { dates: null, sameMask: false },
 ): RecipeDraft {
   const { blurSigma, featureTargets, hardPatchShare, ...rest } = values;
   const groups = parseBandGroups(bandGroups.text);
@@ -21,8 +22,15 @@ export function recipeDraft(
       spatialMask: bandGroups.spatialMask,
       ...(groups && { bandGroups: groups }),
     }),
+    ...(values.domainRecipe === 'satmae-temporal' && { dates: temporal.dates, sameMask: temporal.sameMask }),
     ...(initPath.trim() && { init: initPath.trim() }),
   };
+}
+
+/** SatMAE temporal's options as the dialog holds them: dates per sample (empty: none typed) and the shared mask. */
+export interface TemporalInput {
+  dates: number | null;
+  sameMask: boolean;
 }
 
 /** SatMAE's band groups as typed: groups apart by `|` or `;`, bands by `,`; left empty, the preset. */

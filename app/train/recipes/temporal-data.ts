@@ -1,0 +1,112 @@
+/**
+ * SatMAE temporal (Cong et al. 2022) between the project and the run: which places of a project
+ * have enough dates for a run's T (the rest named and left out), the run's recipe planned from
+ * them (the year timestamps count from), and the run's training places as the series batch source
+ * reads them.
+ */
+import { StudioError } from '../../contract';
+import type { ImageEntry } from '../../data/batches';
+import type { PlaceSeries } from '../../data/series-batches';
+import { detectSeries, type SeriesDetection } from '../../data/series';
+import type { Workspace } from '../../workspace';
+import { DEFAULT_DOMAIN_RECIPE_OPTIONS, type DomainRecipeConfig } from './domain-recipes';
+
+/** The series of a project's usable images (data/series.ts). */
+export function projectSeries(workspace: Workspace, projectId: number): SeriesDetection {
+  const rows = workspace.images.usable(projectId, 'path');
+  return detectSeries(rows.map((row) => ({ id: row.id, path: row.path, dateTime: row.meta?.dateTime ?? null })));
+}
+
+/** How many places of a detection have at least `frames` dates, and the names of those with fewer. */
+export function placesFor(detection: SeriesDetection, frames: number): { used: number; leftOut: string[] } {
+  const used = detection.places.filter((place) => place.images.length >= frames);
+  const leftOut = detection.places.filter((place) => place.images.length < frames).map((place) => place.name);
+  return { used: used.length, leftOut };
+}
+
+/**
+ * The run's temporal recipe: T (default 3) and the masking from the user, the first year of the
+ * places used; throws `pretrain.dates: …` when no place has T dates, saying what the project has.
+ */
+export function planTemporalRecipe(
+  options: { dates?: number; sameMask?: boolean },
+  detection: SeriesDetection,
+): Extract<DomainRecipeConfig, { name: 'satmae-temporal' }> {
+  const frames = options.dates ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.frames;
+  const places = placesFor(detection, frames);
+  if (places.used === 0) {
+    const most = Math.max(0, ...detection.places.map((place) => place.images.length));
+    throw new Error(
+      detection.places.length === 0
+        ? 'pretrain.dates: SatMAE temporal needs image series: one folder per place, two dated images or more ' +
+            'in each (a date in the file name, like 2021-06-15, or a TIFF DateTime tag); this project has none'
+        : `pretrain.dates: no place has ${frames} dates (the most a place has is ${most}); choose at most ${most}`,
+    );
+  }
+  const years = detection.places
+    .filter((place) => place.images.length >= frames)
+    .flatMap((place) => place.images.map((image) => image.date.year));
+  return {
+    name: 'satmae-temporal',
+    frames,
+    sameMask: options.sameMask ?? DEFAULT_DOMAIN_RECIPE_OPTIONS.sameMask,
+    baseYear: Math.min(...years),
+    places,
+  };
+}
+
+/**
+ * The run's training places: its training images grouped by place and dated (entries in the
+ * order of `imageIds`), places with fewer than T training dates left out. Throws NOT_FOUND or
+ * INVALID_ARGUMENT naming what went missing since planning.
+ */
+export function trainingPlaces(
+  workspace: Workspace,
+  imageIds: readonly number[],
+  entries: readonly ImageEntry[],
+  recipe: Extract<DomainRecipeConfig, { name: 'satmae-temporal' }>,
+): PlaceSeries[] {
+  const sources = workspace.images.sources(imageIds);
+  const entryOf = new Map(imageIds.map((id, index) => [id, entries[index]!]));
+  const detection = detectSeries(
+    sources.map((row, index) => ({
+      id: imageIds[index]!,
+      path: row?.path ?? '',
+      dateTime: row?.meta?.dateTime ?? null,
+    })),
+  );
+  const places = detection.places
+    .filter((place) => place.images.length >= recipe.frames)
+    .map((place) => ({
+      place: place.name,
+      frames: place.images.map((image) => ({
+        entry: entryOf.get(image.id)!,
+        timestamp: [image.date.year - recipe.baseYear, image.date.month - 1, image.date.hour] as [
+          number,
+          number,
+          number,
+        ],
+      })),
+    }));
+  if (places.length === 0) {
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `no place has ${recipe.frames} dated training images any more (images left the project or its split); ` +
+        'start a new run',
+    );
+  }
+  return places;
+}
+
+/**
+ * Throws UNSUPPORTED when `recipe` is SatMAE temporal: its encoder reads T dated frames of a place,
+ * so probes, fine-tuning and embeddings of single images (`what`) cannot use it yet.
+ */
+export function refuseTemporal(runId: number, recipe: DomainRecipeConfig | undefined, what: string): void {
+  if (recipe?.name !== 'satmae-temporal') return;
+  throw new StudioError(
+    'UNSUPPORTED',
+    `run ${runId} is a SatMAE (temporal) run: its encoder takes ${recipe.frames} dates of one place with their ` +
+      `timestamps, so ${what} of single images cannot use it yet`,
+  );
+}
