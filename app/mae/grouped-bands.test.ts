@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateMaeConfig, type MaeConfig } from './config';
 import { tokenCount } from './config';
-import { groupedMasks, groupEmbedWidth, groupMask } from './grouped-bands';
+import { groupedMasks, groupedMasksFromNoise, groupEmbedWidth, groupMask } from './grouped-bands';
 import { useCpuBackend } from './mae.fixtures';
 import { makeMasks } from './masking';
 import { createMae, disposeModel, embedAllPatches, forwardEncoder, forwardMae } from './model';
@@ -97,36 +97,53 @@ describe('grouped-band tokens (SatMAE)', () => {
     disposeModel(model);
   });
 
-  it('masks each group independently at the same ratio, or every group alike with spatialMask', () => {
+  it("masks as SatMAE: one draw over all G·L tokens (the total fixed, each group's count varying), or shared", () => {
     const options = { batchSize: 4, gridSide: 4, maskRatio: 0.75 };
-    const independent = groupedMasks(
-      'random',
-      options,
-      { groups: GROUPED.groupedBands!.groups, spatialMask: false },
-      Rng.fromSeed(5),
-    );
-    const perGroup = [0, 1, 2].map((g) => groupMask(independent, g, 3));
-    for (const mask of perGroup) {
-      for (let b = 0; b < 4; b++) expect(mask.subarray(b * 16, (b + 1) * 16).reduce((a, v) => a + v, 0)).toBe(12);
+    const grouped = { groups: GROUPED.groupedBands!.groups, spatialMask: false };
+    const counts = new Set<string>();
+    for (let seed = 0; seed < 8; seed++) {
+      const independent = groupedMasks('random', options, grouped, Rng.fromSeed(seed));
+      expect([independent.numPatches, independent.numKeep]).toEqual([48, 12]); // int(3·16·0.25)
+      const perGroup = [0, 1, 2].map((g) => groupMask(independent, g, 3));
+      for (let b = 0; b < 4; b++) {
+        const hidden = perGroup.map((mask) => mask.subarray(b * 16, (b + 1) * 16).reduce((a, v) => a + v, 0));
+        expect(hidden.reduce((a, v) => a + v)).toBe(36); // 48 − 12 in every image
+        counts.add(hidden.join(','));
+        // keep lists exactly the unmasked tokens
+        const kept = Array.from(independent.keep.subarray(b * 12, (b + 1) * 12));
+        expect(kept.every((token) => independent.mask[b * 48 + token] === 0)).toBe(true);
+      }
+      // deterministic for a seed
+      expect(groupedMasks('random', options, grouped, Rng.fromSeed(seed))).toEqual(independent);
     }
-    expect(perGroup[0]).not.toEqual(perGroup[1]);
-    expect(perGroup[1]).not.toEqual(perGroup[2]);
-    const spatial = groupedMasks(
-      'block',
-      options,
-      { groups: GROUPED.groupedBands!.groups, spatialMask: true },
-      Rng.fromSeed(5),
-    );
+    // 32 images: the split of the 36 hidden tokens between the groups is not always 12/12/12
+    expect(counts.size).toBeGreaterThan(3);
+    // SatMAE's int(): 3·16·(1 − 0.7) = 14.4 keeps 14, where each group rounding its own 4.8 would keep 15
+    expect(groupedMasks('random', { ...options, maskRatio: 0.7 }, grouped, Rng.fromSeed(1)).numKeep).toBe(14);
+    // block (not in SatMAE): drawn per group, then one total for all groups as well
+    const block = groupedMasks('block', { ...options, maskRatio: 0.7 }, grouped, Rng.fromSeed(3));
+    expect(block.numKeep).toBe(14);
+    for (let b = 0; b < 4; b++) expect(block.mask.subarray(b * 48, (b + 1) * 48).reduce((a, v) => a + v, 0)).toBe(34);
+    const spatial = groupedMasks('block', options, { ...grouped, spatialMask: true }, Rng.fromSeed(5));
     const shared = [0, 1, 2].map((g) => groupMask(spatial, g, 3));
     expect(shared[1]).toEqual(shared[0]);
     expect(shared[2]).toEqual(shared[0]);
     expect(shared[0]).toEqual(makeMasks('block', options, Rng.fromSeed(5)).mask); // the strategy's own draw
-    // keep lists exactly the unmasked tokens, group by group
-    for (let b = 0; b < 4; b++) {
-      const kept = Array.from(independent.keep.subarray(b * 12, (b + 1) * 12));
-      expect(kept.every((token) => independent.mask[b * 48 + token] === 0)).toBe(true);
-      expect(kept.map((token) => Math.floor(token / 16))).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
-    }
+    expect(spatial.numKeep).toBe(12);
+  });
+
+  it('draws from given noise as random_masking: the lowest G·L·(1 − r) noise values are kept', () => {
+    const grouped = { groups: GROUPED.groupedBands!.groups, spatialMask: false };
+    const noise = [Float64Array.from({ length: 48 }, (_, token) => (token * 37) % 48)];
+    const masks = groupedMasksFromNoise(noise, grouped, 16, 0.75);
+    expect(Array.from(masks.keep)).toEqual(
+      Array.from({ length: 12 }, (_, rank) =>
+        Array.from({ length: 48 }, (_, t) => t).find((t) => (t * 37) % 48 === rank),
+      ),
+    );
+    expect(() => groupedMasksFromNoise(noise, { ...grouped, spatialMask: true }, 16, 0.75)).toThrow(
+      'mask noise of image 0 must hold 16 values (tokens drawn over), got 48',
+    );
   });
 
   it('trains: the loss is finite and falls over 30 steps on six-band images', () => {

@@ -4,31 +4,37 @@
  * becomes G·L tokens (group-major: token g·L + l is group g at patch l). Each token's fixed
  * encoding is the 2-D sin-cos position (width D − Dg) concatenated with a 1-D sin-cos encoding of
  * its group (width Dg); the decoder's table has one more group row, for its cls token. Masks
- * are drawn per group (independent, each group the same ratio) or once for all groups
- * (`spatialMask`); each group has its own prediction head, and the loss is the mean over the
- * masked tokens of every group.
+ * are drawn as the reference's: independent, one random permutation over all G·L tokens per
+ * image keeping int(G·L·(1 − r)), so each group hides a count that varies from image to image;
+ * or once for all groups (`spatialMask`). Each group has its own prediction head, and the loss is
+ * the mean over the masked tokens of every group.
  *
  * With norm-pix loss the target is normalised over the whole patch (every band the groups
  * hold), as the reference's `forward_loss`. Given the same weights, images and mask, loss and
  * gradients equal those of a PyTorch re-implementation under the reference's names
  * (app/handoff/torch/satmae_model.py; satmae-state.test.ts measures it).
  *
- * Deliberate differences from the reference: independent masking keeps the same count in every
- * group (the reference draws Lkeep·G tokens over all groups, so the count per group varies: the
- * same loss for a given mask, another distribution of masks); the group width is D/4 rounded
+ * Deliberate differences from the reference: the group width is D/4 rounded
  * down to a multiple of 4, where the reference takes it as an argument (256 of its 768 and 1024,
  * 128 of 512 for the decoder); each head is scored on its own bands, where the reference compares
  * its heads' outputs, concatenated in group order, with the target in band order (the same when
  * the groups list the bands in order and cover them all; otherwise a head is scored on other
  * bands); bands in no group are not seen at all (the reference needs every band in a group).
  *
- * As in masking.ts, the shuffled order puts kept tokens first and masked tokens last, here
- * sorted by group inside each part, so the masked tokens of group g are one contiguous slice of
- * the decoder's output and every head reads a slice (no scatter, every backend).
+ * As in masking.ts, the shuffled order puts kept tokens first and masked tokens last; the loss
+ * reads the masked part with one fixed-shape slice (no scatter, every backend).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gridSize, type GroupedBands, type MaeConfig } from './config';
-import { makeMasks, shuffleOrder, type MaskingOptions, type MaskSet, type MaskStrategyName } from './masking';
+import {
+  keepCount,
+  makeMasks,
+  masksFromScores,
+  shuffleOrder,
+  type MaskingOptions,
+  type MaskSet,
+  type MaskStrategyName,
+} from './masking';
 import { gatherRows, linear, type ParamLookup } from './ops';
 import { get1dSincosEmbed, get2dSincosPosEmbed } from './posEmbed';
 import type { Rng } from './rng';
@@ -90,9 +96,45 @@ export function embedGroupTokens(param: ParamLookup, config: MaeConfig, patches:
 }
 
 /**
- * Masks for G·L tokens: one draw of `strategy` per group (independent) or one shared by all
- * groups (`spatialMask`), each group keeping the same count. Shuffled order: kept tokens
- * group by group, then masked tokens group by group.
+ * Visible tokens per image out of G·L: with `spatialMask`, G times the plain MAE's count over the
+ * L locations; else SatMAE's `random_masking` over all G·L tokens at once, int(G·L·(1 − r))
+ * (at least 1, at most G·L − 1), the same total for every image however the groups share it.
+ */
+export function groupedKeepCount(grouped: GroupedBands, numPatches: number, maskRatio: number): number {
+  const numGroups = grouped.groups.length;
+  if (grouped.spatialMask) return numGroups * keepCount(numPatches, maskRatio);
+  if (!(maskRatio > 0 && maskRatio < 1)) throw new Error(`maskRatio must be in (0, 1), got ${maskRatio}`);
+  const tokens = numGroups * numPatches;
+  return Math.min(tokens - 1, Math.max(1, Math.floor(tokens * (1 - maskRatio))));
+}
+
+/**
+ * Masks for G·L tokens from given noise, as SatMAE's `random_masking` (the lowest noise is kept):
+ * `noise` holds one row per image, of G·L values (independent, token g·L + l) or of L values
+ * (`spatialMask`, one draw for the locations, every group masked alike).
+ */
+export function groupedMasksFromNoise(
+  noise: readonly Float64Array[],
+  grouped: GroupedBands,
+  numPatches: number,
+  maskRatio: number,
+): MaskSet {
+  const numGroups = grouped.groups.length;
+  const length = grouped.spatialMask ? numPatches : numGroups * numPatches;
+  for (const [b, row] of noise.entries()) {
+    if (row.length !== length)
+      throw new Error(`mask noise of image ${b} must hold ${length} values (tokens drawn over), got ${row.length}`);
+  }
+  if (!grouped.spatialMask)
+    return masksFromScores([...noise], length, groupedKeepCount(grouped, numPatches, maskRatio));
+  return spreadOverGroups(masksFromScores([...noise], numPatches, keepCount(numPatches, maskRatio)), numGroups);
+}
+
+/**
+ * Masks for G·L tokens. Independent (the default): `random` is SatMAE's draw, one permutation over
+ * all G·L tokens per image keeping int(G·L·(1 − r)), so the count per group varies from image to
+ * image; `block` and `noise` (not in SatMAE) draw per group and the G·L tokens are then ranked
+ * together to keep the same total. `spatialMask`: one draw over the L locations, every group alike.
  */
 export function groupedMasks(
   strategy: MaskStrategyName,
@@ -101,29 +143,36 @@ export function groupedMasks(
   rng: Rng,
 ): MaskSet {
   const numGroups = grouped.groups.length;
-  const first = makeMasks(strategy, options, rng);
-  const perGroup = Array.from({ length: numGroups }, (_, g) =>
-    g === 0 || grouped.spatialMask ? first : makeMasks(strategy, options, rng),
-  );
-  const { batchSize, numPatches, numKeep } = first;
-  const numMasked = numPatches - numKeep;
+  const numPatches = options.gridSide * options.gridSide;
+  if (grouped.spatialMask) return spreadOverGroups(makeMasks(strategy, options, rng), numGroups);
   const tokens = numGroups * numPatches;
-  const keep = new Int32Array(batchSize * numGroups * numKeep);
-  const restore = new Int32Array(batchSize * tokens);
-  const mask = new Uint8Array(batchSize * tokens);
-  perGroup.forEach((masks, g) => {
-    const shuffle = shuffleOrder(masks);
-    for (let b = 0; b < batchSize; b++) {
-      for (let i = 0; i < numPatches; i++) {
-        const token = g * numPatches + shuffle[b * numPatches + i]!;
-        const position = i < numKeep ? g * numKeep + i : numGroups * numKeep + g * numMasked + (i - numKeep);
-        restore[b * tokens + token] = position;
-        mask[b * tokens + token] = i < numKeep ? 0 : 1;
-        if (i < numKeep) keep[b * numGroups * numKeep + position] = token;
-      }
-    }
-  });
-  return { batchSize, numPatches: tokens, numKeep: numGroups * numKeep, keep, restore, mask };
+  const numKeep = groupedKeepCount(grouped, numPatches, options.maskRatio);
+  if (strategy === 'random') {
+    const noise = Array.from({ length: options.batchSize }, () =>
+      Float64Array.from({ length: tokens }, () => rng.uniform()),
+    );
+    return masksFromScores(noise, tokens, numKeep);
+  }
+  // sample b·G + g; a token's rank in its group's draw, ties between groups broken at random
+  const perGroup = makeMasks(strategy, { ...options, batchSize: options.batchSize * numGroups }, rng);
+  const scores = Array.from({ length: options.batchSize }, (_, b) =>
+    Float64Array.from(
+      { length: tokens },
+      (_, token) => perGroup.restore[b * tokens + token]! + rng.uniform(), // b·G·L + g·L + l
+    ),
+  );
+  return masksFromScores(scores, tokens, numKeep);
+}
+
+/** One mask over L locations → the same mask for each of G groups (G·L tokens, group-major). */
+function spreadOverGroups(masks: MaskSet, numGroups: number): MaskSet {
+  const { batchSize, numPatches } = masks;
+  const tokens = numGroups * numPatches;
+  // a location's rank in the draw; every group of a kept location is kept, ordered by group
+  const scores = Array.from({ length: batchSize }, (_, b) =>
+    Float64Array.from({ length: tokens }, (_, token) => masks.restore[b * numPatches + (token % numPatches)]!),
+  );
+  return masksFromScores(scores, tokens, numGroups * masks.numKeep);
 }
 
 /** Group g's [B, L] mask (1 = masked) out of grouped masks over G·L tokens. */
@@ -140,8 +189,10 @@ export function groupMask(masks: MaskSet, group: number, numGroups: number): Uin
 
 /**
  * The grouped loss: hidden [B, 1 + G·L, Dd] (decoder output, shuffled order, cls first) and the
- * target patches [B, L, C·p·p] → mean over groups of each head's MSE on its masked tokens.
- * Every group masks the same count, so this equals SatMAE's sum over masked tokens / their count.
+ * target patches [B, L, C·p·p] → SatMAE's `forward_loss`: each masked token's mean squared error
+ * on its group's bands (by its group's head), summed over every masked token and divided by their
+ * count. The count per group varies from image to image, so every head reads all B·(G·L − Lkeep)
+ * masked tokens and a 0/1 weight keeps those of its group (fixed shapes on every backend).
  */
 export function groupedLoss(
   param: ParamLookup,
@@ -151,35 +202,40 @@ export function groupedLoss(
   masks: MaskSet,
 ): tf.Scalar {
   const { groups } = config.groupedBands!;
-  const { batchSize } = masks;
+  const { batchSize, numKeep } = masks;
   const numPatches = masks.numPatches / groups.length;
-  const numKeep = masks.numKeep / groups.length;
-  const numMasked = numPatches - numKeep;
+  const numMasked = masks.numPatches - numKeep;
   const shuffle = shuffleOrder(masks);
+  const rows = new Int32Array(batchSize * numMasked); // each masked token's patch, row of [B·L]
+  const owner = new Int32Array(batchSize * numMasked); // and its group
+  for (let b = 0; b < batchSize; b++) {
+    for (let i = 0; i < numMasked; i++) {
+      const token = shuffle[b * masks.numPatches + numKeep + i]!;
+      rows[b * numMasked + i] = b * numPatches + (token % numPatches);
+      owner[b * numMasked + i] = Math.floor(token / numPatches);
+    }
+  }
   return tf.tidy(() => {
     const source = config.normPixLoss ? normaliseWholePatch(patches, groups, config.patchSize) : patches;
-    const losses = groups.map((group, g) => {
-      const start = 1 + masks.numKeep + g * numMasked;
-      const pred = linear(
-        tf.slice(hidden, [0, start, 0], [-1, numMasked, -1]),
-        param(`decoder_pred.${g}.weight`),
-        param(`decoder_pred.${g}.bias`),
-      ); // [B, Lm, c_g*p*p]
+    const masked = tf.slice(hidden, [0, 1 + numKeep, 0], [-1, numMasked, -1]); // [B, M, Dd]
+    const sums = groups.map((group, g) => {
+      // [B, M, c_g*p*p]
+      const pred = linear(masked, param(`decoder_pred.${g}.weight`), param(`decoder_pred.${g}.bias`));
       const columns = groupColumns(source, group, config.patchSize); // [B, L, c_g*p*p]
       const width = columns.shape[2]!;
-      const rows = new Int32Array(batchSize * numMasked);
-      for (let b = 0; b < batchSize; b++) {
-        for (let i = 0; i < numMasked; i++)
-          rows[b * numMasked + i] = b * numPatches + shuffle[b * masks.numPatches + start - 1 + i]! - g * numPatches;
-      }
       const target = tf.reshape(gatherRows(tf.reshape(columns, [batchSize * numPatches, width]), rows), [
         batchSize,
         numMasked,
         width,
-      ]); // [B, Lm, c_g*p*p]
-      return tf.mean(tf.squaredDifference(pred, target));
+      ]); // [B, M, c_g*p*p]
+      const perToken = tf.mean(tf.squaredDifference(pred, target), -1); // [B, M]
+      const weight = tf.tensor2d(
+        Float32Array.from(owner, (o) => (o === g ? 1 : 0)),
+        [batchSize, numMasked],
+      );
+      return tf.sum(tf.mul(perToken, weight));
     });
-    return tf.div(tf.addN(losses), groups.length) as tf.Scalar;
+    return tf.div(tf.addN(sums), batchSize * numMasked) as tf.Scalar;
   });
 }
 

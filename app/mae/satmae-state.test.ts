@@ -1,6 +1,8 @@
 /**
  * SatMAE parity: our grouped-band MAE against a PyTorch re-implementation under SatMAE's names
- * (app/handoff/torch/satmae_model.py), on the same random weights, images and mask. The weights
+ * (app/handoff/torch/satmae_model.py), on the same random weights and images, each side drawing
+ * its mask from the same uniform noise as SatMAE's `random_masking` (so the groups' counts differ,
+ * and a wrong draw rule on either side fails the test). The weights
  * travel as the whole-MAE export writes them (`satmaeFullStateDict`), loaded with strict=True;
  * the loss and each group's patch-embedding gradient must agree to 1e-4, and the encoder export
  * (`satmaeEncoderStateDict`) loads strictly into `GroupChannelsVisionTransformer` and gives our
@@ -14,9 +16,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateMaeConfig, type GroupedBands, type MaeConfig } from './config';
-import { groupedMasks } from './grouped-bands';
+import { groupedMasksFromNoise, groupMask } from './grouped-bands';
 import { useCpuBackend } from './mae.fixtures';
-import { shuffleOrder, type MaskSet } from './masking';
+import type { MaskSet } from './masking';
 import { createMae, disposeModel, forwardEncoder, forwardMae } from './model';
 import { patchify } from './patchify';
 import { Rng } from './rng';
@@ -57,8 +59,8 @@ model = MaskedAutoencoderGroupChannelViT(**x["args"]).double()
 full, _ = read_safetensors(sys.argv[2])
 model.load_state_dict(full, strict=True)
 imgs = torch.tensor(x["imgs"], dtype=torch.float64).reshape(x["shape"])
-ids = torch.tensor(x["ids_shuffle"]).reshape(x["shape"][0], -1)
-loss, _, _ = model(imgs, ids, x["mask_ratio"])
+noise = torch.tensor(x["noise"], dtype=torch.float64).reshape(x["shape"][0], -1)
+loss, _, _ = model(imgs, mask_ratio=x["mask_ratio"], noise=noise)
 loss.backward()
 grads = [model.patch_embed[g].proj.weight.grad.flatten().tolist() for g in range(len(model.patch_embed))]
 encoder = GroupChannelsVisionTransformer(**x["encoder_args"]).double()
@@ -115,7 +117,11 @@ function compare(config: MaeConfig, seed: number) {
   const batchSize = 2;
   const maskRatio = 0.75;
   const side = config.imgSize / config.patchSize;
-  const masks = groupedMasks('random', { batchSize, gridSide: side, maskRatio }, grouped, Rng.fromSeed(seed, 3));
+  // the same uniform noise drawn over G·L tokens (L locations with spatial_mask) masks both sides
+  const noiseRng = Rng.fromSeed(seed, 3);
+  const length = grouped.spatialMask ? side * side : grouped.groups.length * side * side;
+  const noise = Array.from({ length: batchSize }, () => Float64Array.from({ length }, () => noiseRng.uniform()));
+  const masks = groupedMasksFromNoise(noise, grouped, side * side, maskRatio);
   const shape = [batchSize, config.inChans, config.imgSize, config.imgSize];
   const pixels = Float32Array.from({ length: batchSize * config.inChans * config.imgSize ** 2 }, () => rng.normal());
   const imgs = tf.tensor4d(pixels, shape as [number, number, number, number]);
@@ -133,10 +139,13 @@ function compare(config: MaeConfig, seed: number) {
   const ourTokens = tokens.dataSync().slice();
   tf.dispose([value, ...Object.values(grads), imgs, tokens]);
 
-  // ids_shuffle as the reference draws it: over G·L tokens, or over the L locations with spatial_mask
-  const order = shuffleOrder(masks);
-  const length = masks.numPatches / (grouped.spatialMask ? grouped.groups.length : 1);
-  const ids = grouped.spatialMask ? Array.from(order).filter((token) => token < length) : Array.from(order);
+  // tokens each group hides in each image (independent masks: not the same for every group)
+  const hidden = grouped.groups.map((_, g) => {
+    const mask = groupMask(masks, g, grouped.groups.length);
+    return Array.from({ length: batchSize }, (_, b) => mask.subarray(b * side * side, (b + 1) * side * side))
+      .map((row) => row.reduce((a, v) => a + v, 0))
+      .join(',');
+  });
   const inputs = path.join(dir, `inputs-${seed}.json`);
   fs.writeFileSync(
     inputs,
@@ -145,7 +154,7 @@ function compare(config: MaeConfig, seed: number) {
       encoder_args: satmaeEncoderArgs(config, 0),
       imgs: Array.from(pixels),
       shape,
-      ids_shuffle: ids,
+      noise: noise.flatMap((row) => Array.from(row)),
       mask_ratio: maskRatio,
     }),
   );
@@ -169,13 +178,14 @@ function compare(config: MaeConfig, seed: number) {
     grads: ourGrads.map((grad, g) => relativeError(grad, theirs.grads[g]!)),
     tokens: relativeError(ourTokens, theirs.tokens),
     features: relativeError(features, theirs.features),
+    hidden,
   };
   if (process.env.SATMAE_PARITY_LOG) console.log(JSON.stringify({ ours: loss, theirs: theirs.loss, ...measured }));
   return measured;
 }
 
 describe.skipIf(!runTorch)("SatMAE parity with a PyTorch re-implementation under SatMAE's names", () => {
-  it('matches loss, patch-embedding gradients and encoder tokens with groups in band order', () => {
+  it('matches loss, gradients and tokens with groups in band order, both drawing the mask from one noise', () => {
     const errors = compare(
       tinyConfig(
         {
@@ -189,6 +199,7 @@ describe.skipIf(!runTorch)("SatMAE parity with a PyTorch re-implementation under
       ),
       1,
     );
+    expect(new Set(errors.hidden).size).toBeGreaterThan(1); // the groups hide different counts
     expect(errors.loss).toBeLessThan(1e-4);
     for (const error of errors.grads) expect(error).toBeLessThan(1e-4);
     expect(errors.tokens).toBeLessThan(1e-4);
@@ -209,6 +220,7 @@ describe.skipIf(!runTorch)("SatMAE parity with a PyTorch re-implementation under
       ),
       2,
     );
+    expect(new Set(errors.hidden).size).toBeGreaterThan(1);
     expect(errors.loss).toBeLessThan(1e-4);
     for (const error of errors.grads) expect(error).toBeLessThan(1e-4);
     expect(errors.tokens).toBeLessThan(1e-4);
@@ -229,6 +241,7 @@ describe.skipIf(!runTorch)("SatMAE parity with a PyTorch re-implementation under
       ),
       3,
     );
+    expect(new Set(errors.hidden).size).toBe(1); // every group masked alike
     expect(errors.loss).toBeLessThan(1e-4);
     for (const error of errors.grads) expect(error).toBeLessThan(1e-4);
     expect(errors.tokens).toBeLessThan(1e-4);

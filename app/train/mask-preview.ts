@@ -13,7 +13,7 @@ import sharp, { type Sharp } from 'sharp';
 import { StudioError, type MaskPreview } from '../contract';
 import { channelAgnosticMasks } from '../mae/channel-agnostic';
 import { groupedMasks, groupMask } from '../mae/grouped-bands';
-import { keepCount, makeMasks, type MaskSet, type MaskStrategyName } from '../mae/masking';
+import { keepCount, makeMasks, shuffleOrder, type MaskSet, type MaskStrategyName } from '../mae/masking';
 import { RNG_STREAMS, Rng } from '../mae/rng';
 import { temporalMasks } from '../mae/temporal';
 import { gaussianBlur } from './recipes/blur';
@@ -123,17 +123,25 @@ export async function renderMaskPreview(file: string, options: MaskPreviewOption
   };
 }
 
-/** Grouped masks over G·L tokens → group 1's mask and keep (patch ids), with every group's mask. */
+/**
+ * Grouped masks over G·L tokens → group 1's mask and keep (patch ids, in the draw's order), with
+ * every group's mask (independent masks: the count each group hides varies from draw to draw).
+ */
 function firstGroup(masks: MaskSet, groupCount: number): MaskSet & { groups: number[][] } {
   const numPatches = masks.numPatches / groupCount;
-  const numKeep = masks.numKeep / groupCount;
   const groups = Array.from({ length: groupCount }, (_, g) => Array.from(groupMask(masks, g, groupCount)));
+  const order = Array.from(shuffleOrder(masks)).filter((token) => token < numPatches); // group 1's patches
+  const restore = new Int32Array(numPatches);
+  order.forEach((patch, i) => {
+    restore[patch] = i;
+  });
+  const numKeep = groups[0]!.filter((masked) => masked === 0).length;
   return {
     batchSize: 1,
     numPatches,
     numKeep,
-    keep: masks.keep.slice(0, numKeep),
-    restore: masks.restore.slice(0, numPatches),
+    keep: Int32Array.from(order.slice(0, numKeep)),
+    restore,
     mask: Uint8Array.from(groups[0]!),
     groups,
   };

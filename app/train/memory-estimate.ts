@@ -7,6 +7,7 @@
  * process memory for Node and TF.js), which matters only for tiny models.
  */
 import { tokenCount, tokenLength, type MaeConfig } from '../mae/config';
+import { groupedKeepCount } from '../mae/grouped-bands';
 import { keepCount } from '../mae/masking';
 import type { TrainConfig } from './config';
 
@@ -75,15 +76,26 @@ export function estimateTrainingMemory(recipe: Pick<TrainConfig, 'model' | 'batc
     // LayerNorms, qkv, attention output, projection, residuals, MLP hidden and its activation,
     // plus the attention matrices (scores and softmax) per head.
     batchSize * (tokens * width * (10 + 2 * model.mlpRatio) + 2 * heads * tokens * tokens);
-  // SatMAE keeps the same count of tokens in every band group, and its temporal model in every date.
-  const groups = model.groupedBands?.groups.length ?? model.temporal?.frames ?? 1;
-  const encoderTokens = 1 + groups * keepCount(numPatches / groups, recipe.maskRatio);
+  const grouped = model.groupedBands;
+  const frames = model.temporal?.frames ?? 1;
+  // SatMAE keeps int(G·L·(1 − r)) of its G·L tokens (spatialMask: G times the count over L); its
+  // temporal model keeps the same count at every date
+  const encoderTokens =
+    1 +
+    (grouped
+      ? groupedKeepCount(grouped, numPatches / grouped.groups.length, recipe.maskRatio)
+      : frames * keepCount(numPatches / frames, recipe.maskRatio));
+  // SatMAE: every group's head reads every masked token (prediction, target, difference, square)
+  const groupHeads = grouped
+    ? batchSize * 4 * (numPatches + 1 - encoderTokens) * grouped.groups.flat().length * model.patchSize ** 2
+    : 0;
   const decoderTokens = 1 + numPatches;
   const patchLength = tokenLength(model);
   // per sample, in every token layout (SatMAE temporal: T dates)
   const pixels = (model.temporal?.frames ?? 1) * model.inChans * model.imgSize * model.imgSize;
   const elements =
     batchSize * pixels * 4 + // images, patches, targets, prediction
+    groupHeads +
     // CA-MAE Fourier term: unshuffle matrix, DFT products
     (model.fourierLossWeight ? batchSize * (numPatches * numPatches + 12 * numPatches * patchLength) : 0) +
     model.depth * blockActivations(encoderTokens, model.embedDim, model.numHeads) +

@@ -6,6 +6,7 @@
  * Sized from the model's shapes, so it lives above mae/ (runtime/ knows no model).
  */
 import { tokenCount, tokenLength, type MaeConfig } from '../mae/config';
+import { groupedKeepCount } from '../mae/grouped-bands';
 import { keepCount } from '../mae/masking';
 import type { WebGpuAdapter } from '../runtime/webgpu';
 
@@ -21,9 +22,17 @@ export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number):
       tokens * width * model.mlpRatio, // the MLP's hidden layer
       tokens * 3 * width, // qkv
     );
-  // SatMAE keeps the same count of tokens in every band group, and its temporal model in every date.
-  const groups = model.groupedBands?.groups.length ?? model.temporal?.frames ?? 1;
-  const encoderTokens = 1 + groups * keepCount(numPatches / groups, maskRatio);
+  const grouped = model.groupedBands;
+  const groups = grouped?.groups.length ?? model.temporal?.frames ?? 1;
+  // SatMAE keeps int(G·L·(1 − r)) of its G·L tokens (spatialMask: G times the count over L); its
+  // temporal model keeps the same count at every date
+  const encoderTokens =
+    1 +
+    (grouped
+      ? groupedKeepCount(grouped, numPatches / groups, maskRatio)
+      : groups * keepCount(numPatches / groups, maskRatio));
+  // SatMAE: each group's head predicts its bands for every masked token, [M, c_g·p·p]
+  const widestGroup = grouped ? Math.max(...grouped.groups.map((group) => group.length)) : 0;
   const decoderTokens = 1 + numPatches;
   return (
     FLOAT_BYTES *
@@ -32,6 +41,7 @@ export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number):
       part(decoderTokens, model.decoderEmbedDim, model.decoderNumHeads),
       // patches, targets, prediction (SatMAE: [L, C·p·p]; its temporal model: [T·L, C·p·p])
       (numPatches / groups) * patchLength * (model.temporal?.frames ?? 1),
+      (numPatches + 1 - encoderTokens) * widestGroup * model.patchSize ** 2,
       model.fourierLossWeight ? numPatches * numPatches : 0, // CA-MAE Fourier term: the unshuffle matrix
     )
   );

@@ -9,8 +9,10 @@ The maths, as SatMAE's:
   * each token gets [2-D sin-cos position of its patch (width D - Dg) | 1-D sin-cos of its group
     (width Dg)]; `pos_embed` and `channel_embed` are fixed tables; the decoder's group table has
     one more row, for its cls token;
-  * masking is independent (one draw over the G·L tokens) or `spatial_mask` (one draw over the L
-    locations, every group masked alike); the caller passes the draw as `ids_shuffle`;
+  * masking is independent (one draw over the G·L tokens, keeping int(G·L·(1 - mask_ratio)), so
+    the count per group varies) or `spatial_mask` (one draw over the L locations, every group
+    masked alike); the caller passes the draw as `ids_shuffle`, or the uniform `noise` it is
+    drawn from as SatMAE's `random_masking` does (argsort: the lowest noise is kept);
   * the decoder appends mask tokens, unshuffles, adds its tables, and group g's head
     `decoder_pred.g` predicts that group's bands (c_g·p·p values, band-major) from its tokens;
   * the loss: target patches normalised over the whole patch (all bands) with norm_pix_loss,
@@ -161,7 +163,11 @@ class MaskedAutoencoderGroupChannelViT(nn.Module):
             total = total + (per_token * mask[:, g]).sum()
         return total / mask.sum()
 
-    def forward(self, imgs, ids_shuffle, mask_ratio=0.75):
+    def forward(self, imgs, ids_shuffle=None, mask_ratio=0.75, noise=None):
+        """ids_shuffle [N, G*L] or [N, L] (spatial_mask), kept first; or noise of that shape, drawn as
+        `random_masking` draws it (small is keep)."""
+        if ids_shuffle is None:
+            ids_shuffle = torch.argsort(noise, dim=1)
         latent, mask, ids_restore = self.forward_encoder(imgs, ids_shuffle, mask_ratio)
         preds = self.forward_decoder(latent, ids_restore)
         return self.forward_loss(imgs, preds, mask), preds, mask

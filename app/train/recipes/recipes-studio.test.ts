@@ -326,7 +326,7 @@ describe('domain recipes in the studio', () => {
     // Exports embed each group on its own (app/export/satmae-export.test.ts loads them into SatMAE's classes).
     const exported = await studio.services.exports.create(run.id, 'onnx', path.join(dir, 'export-satmae'));
     expect(exported.files.map((file) => file.name)).toContain('model.onnx');
-    // The mask preview draws each group's mask as training does: same count per group, apart or shared.
+    // The mask preview draws each group's mask as training does: over all G·L tokens at once, or shared.
     const image = studio.workspace.images.usable(projectId, 'path')[0]!;
     const query = {
       imageId: image.id,
@@ -338,7 +338,10 @@ describe('domain recipes in the studio', () => {
       bandGroups: 3,
     };
     const apart = await studio.services.training.previewMask(query);
-    expect(apart.groupMasks!.map((mask) => mask.filter(Boolean).length)).toEqual([12, 12, 12]);
+    const hidden = apart.groupMasks!.map((mask) => mask.filter(Boolean).length);
+    expect(hidden.reduce((a, b) => a + b)).toBe(36); // 3 × 16 tokens, int(48 · 0.25) = 12 kept
+    expect(apart.numKeep).toBe(16 - hidden[0]!);
+    expect(apart.keep).toHaveLength(apart.numKeep);
     expect(new Set(apart.groupMasks!.map((mask) => mask.join(''))).size).toBeGreaterThan(1);
     expect(apart.mask).toEqual(apart.groupMasks![0]);
     expect(apart.keep.every((patch) => apart.mask[patch] === 0)).toBe(true);
