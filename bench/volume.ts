@@ -189,7 +189,8 @@ async function main(): Promise<void> {
       const written = measured(timer, baseline);
       const mib = Math.round((fs.statSync(files[kind]!).size / MIB) * 10) / 10;
       say(
-        `write .${kind === 'gz' ? 'nii.gz' : 'nii'}: ${mib} MiB in ${written.seconds} s, peak RSS +${written.peakRssMiB} MiB`,
+        `write .${kind === 'gz' ? 'nii.gz' : 'nii'}: ${mib} MiB in ${written.seconds} s, ` +
+          `peak RSS +${written.peakRssMiB} MiB`,
       );
       result[`${kind}Write`] = { ...written, fileMiB: mib };
     }
