@@ -14,6 +14,11 @@
  * baseline and peaks, seconds, samples per second, load average. Target: peak RSS − baseline
  * under 1 GiB for the data.
  *
+ * Measured on 2 shared cores (load 5–20), defaults, `--batches 5`: import of the 1 GiB .nii 11.7 s
+ * (+87 MiB RSS; before reads by offsets: 29.2 s, +2113 MiB), of the .nii.gz 19.8 s (+169 MiB,
+ * inflating included), planes at +59…+98 MiB (before: past 23 GiB, one whole volume per loader
+ * worker). Inflated .nii.gz copies are left in `os.tmpdir()/mae-studio-volumes`.
+ *
  *   node dist/bench/volume.js [--side 1024] [--slices 512] [--series 500] [--batches 20] [--batch 8]
  *                             [--only nii,gz,dicom] [--json] [--keep]
  */
