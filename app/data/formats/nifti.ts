@@ -123,10 +123,35 @@ export interface NiftiVolume {
   spacing: [number, number, number];
   affine: number[][];
   transform: 'sform' | 'qform' | 'none';
-  /** Voxels from `vox_offset` on. */
-  voxels: DataView;
+  /** Voxels from `vox_offset` on: in memory, or read from a file by offsets. */
+  voxels: VoxelBytes;
   littleEndian: boolean;
 }
+
+/**
+ * A volume's voxel bytes (from `vox_offset` on), read by ranges: a view of bytes in memory, or a
+ * read of a file at an offset (never more than asked). A view is used before the next is asked for.
+ */
+export interface VoxelBytes {
+  /** Bytes of voxels. */
+  length: number;
+  /** Bytes `start` to `start + length` of the voxels. */
+  view(start: number, length: number): DataView;
+  /** Lets go of a file handle (nothing for bytes in memory). */
+  close(): void;
+}
+
+/** Voxel bytes held in memory. */
+export function memoryVoxels(bytes: Uint8Array, offset: number, length: number): VoxelBytes {
+  return {
+    length,
+    view: (start, count) => new DataView(bytes.buffer, bytes.byteOffset + offset + start, count),
+    close: () => {},
+  };
+}
+
+/** Bytes of a NIfTI file's start parsed for its header (NIfTI-2 and its sform fit well within). */
+export const NIFTI_HEAD_BYTES = 64 * 1024;
 
 /** True for bytes that start with a gzip member. */
 export function isGzip(bytes: Uint8Array): boolean {
@@ -187,11 +212,27 @@ function declaredBytes(head: Uint8Array): number | null {
 /** Parses a NIfTI-1/2 file (gzipped or not); throws {@link DecodeError} naming what is wrong. */
 export function readNifti(fileBytes: Uint8Array): NiftiVolume {
   const bytes = isGzip(fileBytes) ? gunzipNifti(fileBytes) : fileBytes;
+  return parseNifti(bytes.subarray(0, NIFTI_HEAD_BYTES), bytes.length, (offset, needed) =>
+    memoryVoxels(bytes, offset, needed),
+  );
+}
+
+/**
+ * Parses a NIfTI-1/2 header from the first bytes of a file (`head`, at least the header) of
+ * `fileLength` bytes (uncompressed); `voxels` gives its voxel bytes once they are known to be
+ * there. Throws {@link DecodeError} naming what is wrong.
+ */
+export function parseNifti(
+  head: Uint8Array,
+  fileLength: number,
+  voxels: (offset: number, needed: number) => VoxelBytes,
+): NiftiVolume {
+  const bytes = head;
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const version = isNIFTI1(buffer, true) ? 1 : isNIFTI2(buffer, true) ? 2 : null;
   if (version === null)
     throw new DecodeError(
-      `not a NIfTI file: no NIfTI-1 (348) or NIfTI-2 (540) header with its magic (${bytes.length} bytes)`,
+      `not a NIfTI file: no NIfTI-1 (348) or NIfTI-2 (540) header with its magic (${fileLength} bytes)`,
     );
   const header = readHeader(buffer, true);
   if (header.magic.startsWith('ni')) {
@@ -220,10 +261,10 @@ export function readNifti(fileBytes: Uint8Array): NiftiVolume {
       `invalid NIfTI vox_offset ${offset} (a single-file NIfTI-${version} has its voxels at ${minimum} or later)`,
     );
   const needed = voxelCount * datatype.bytes;
-  if (offset + needed > bytes.length) {
+  if (offset + needed > fileLength) {
     throw new DecodeError(
       `truncated NIfTI file: ${size.join('×')} voxels of ${datatype.name} need ${needed}` +
-        ` bytes from offset ${offset}, the file holds ${Math.max(0, bytes.length - offset)}`,
+        ` bytes from offset ${offset}, the file holds ${Math.max(0, fileLength - offset)}`,
     );
   }
   const rgb = datatype.bands > 1;
@@ -244,7 +285,7 @@ export function readNifti(fileBytes: Uint8Array): NiftiVolume {
     spacing,
     affine,
     transform,
-    voxels: new DataView(bytes.buffer, bytes.byteOffset + offset, needed),
+    voxels: voxels(offset, needed),
     littleEndian: header.littleEndian,
   };
 }
@@ -365,10 +406,11 @@ export function readNiftiSlice(volume: NiftiVolume, index: number): Raster {
   const [width, height, slices, volumes] = volume.size;
   if (!(Number.isInteger(index) && index >= 0 && index < slices * volumes))
     throw new DecodeError(`no slice ${index} in this NIfTI file (it has ${slices * volumes})`);
-  const { datatype, slope, intercept, littleEndian, voxels } = volume;
+  const { datatype, slope, intercept, littleEndian } = volume;
   const { bands, bytes } = datatype;
   const values = allocateValues(volume.sampleType, width * height * bands);
-  const start = index * width * height * bytes;
+  const voxels = volume.voxels.view(index * width * height * bytes, width * height * bytes);
+  const start = 0;
   const componentBytes = bands > 1 ? 1 : bytes;
   for (let j = 0; j < height; j++) {
     const row = (height - 1 - j) * width * bands;

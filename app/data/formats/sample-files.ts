@@ -9,6 +9,7 @@ import type { DisplayWindow, ImageMeta } from '../../contract';
 import { DecodeError } from './decode';
 import { dicomMeta, readDicomFrame, readDicomLayout, dicomSampleType } from './dicom';
 import { sniffFormat } from './formats';
+import { openNiftiFile } from './nifti-file';
 import { niftiMeta, niftiSampleCount, readNifti, readNiftiSlice, type NiftiVolume } from './nifti';
 import { bitsOf, type Raster, type SampleType } from './raster';
 import { openSlideFile } from './slide-file';
@@ -71,7 +72,8 @@ export async function openSampleFile(source: FileSource, fileName: string): Prom
     return dicomSampleFile(source.bytes, sniffed.part10 ? undefined : sniffed.transferSyntax);
   }
   if (sniffed.format === 'nifti') {
-    if (!source.bytes) throw new DecodeError(`NIfTI file too large to read (${source.size} bytes)`);
+    // Too large to read whole (or a .nii.gz of a large volume): read by offsets, slice by slice.
+    if (!source.bytes) return niftiSampleFile(await openNiftiFile(source.path));
     return niftiSampleFile(openNifti(source.bytes, source.path));
   }
   if (sniffed.format === 'tiff') {
@@ -191,7 +193,7 @@ function niftiSampleFile(volume: NiftiVolume): SampleFile {
       const slice = readNiftiSlice(volume, index);
       return region ? cropRaster(slice, region) : slice;
     },
-    close: async () => {},
+    close: async () => volume.voxels.close(),
   };
 }
 

@@ -11,6 +11,7 @@ import { decodedBytes, decodeImage, DecodeError, probeImage } from '../formats/d
 import { namedFormat, sniffFormat } from '../formats/formats';
 import { importSamples } from './import-sample-file';
 import type { ByteBudget } from './memory-budget';
+import { gzipNiftiBytes } from '../formats/nifti-file';
 import { openOmeZarr } from '../formats/ome-zarr';
 import { openSampleFile, type FileSource, type SampleFile } from '../formats/sample-files';
 import { hashFolderImage, listFolderImage, type FolderImage } from './folder-image';
@@ -189,11 +190,18 @@ function hashSource(source: FileSource): string {
 const HASHED_END_BYTES = 1024 * 1024;
 
 function readSource(file: string, size: number): FileSource {
-  if (size <= LARGE_FILE_BYTES) return { bytes: fs.readFileSync(file), path: file };
+  if (size <= LARGE_FILE_BYTES) {
+    const bytes = fs.readFileSync(file);
+    // A small .nii.gz of a large volume is inflated to disk and read by offsets, not in memory.
+    const sniffed = sniffFormat(bytes, file);
+    if (sniffed.format === 'nifti' && sniffed.gzip && (gzipNiftiBytes(bytes) ?? 0) > LARGE_FILE_BYTES)
+      return { bytes: null, head: bytes.subarray(0, HASHED_END_BYTES), path: file, size };
+    return { bytes, path: file };
+  }
   const head = readRange(file, 0, Math.min(size, HASHED_END_BYTES));
-  // A large file that is not a TIFF (DICOM first: its preamble may look like one) is read whole;
-  // sharp then refuses an image too large by its pixel count.
-  if (sniffFormat(head, file).format !== 'tiff') return { bytes: fs.readFileSync(file), path: file };
+  // A large file that is not a TIFF or NIfTI (DICOM first: its preamble may look like one) is read
+  // whole; sharp then refuses an image too large by its pixel count.
+  if (!['tiff', 'nifti'].includes(sniffFormat(head, file).format)) return { bytes: fs.readFileSync(file), path: file };
   return { bytes: null, head, path: file, size };
 }
 

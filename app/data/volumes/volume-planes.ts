@@ -15,10 +15,11 @@
  *   all bands of the first plane, then the next), indices clamped at the volume's ends, so the
  *   first plane's lower neighbours repeat it.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { VolumeSampling } from '../../contract';
 import { DecodeError } from '../formats/decode';
-import { readNifti, type NiftiVolume } from '../formats/nifti';
+import type { NiftiVolume } from '../formats/nifti';
+import { openNiftiFile } from '../formats/nifti-file';
 import { allocateValues, type Raster } from '../formats/raster';
 
 /** The plane of a volume one training sample reads. */
@@ -79,21 +80,73 @@ export interface VoxelGrid {
   bands: number;
   /** Band `band` of the voxel at linear index i + X·(j + Y·(k + Z·t)), in the file's units. */
   read(index: number, band: number): number;
+  /**
+   * Reads one plane as {@link readPlane} does, when the grid can do it without a read per voxel
+   * (a NIfTI file read by offsets: a slice, or a row or the rows of each slice).
+   */
+  plane?(axis: 0 | 1 | 2, index: number, time: number): Raster;
+  /** Lets go of the file the voxels are read from. */
+  close?(): void;
 }
 
-/** A NIfTI volume as a {@link VoxelGrid}. */
+/**
+ * A NIfTI volume as a {@link VoxelGrid}, its planes read by ranges of its voxel bytes: a plane
+ * across k is one read, across j one row per slice, across i the span of each slice that holds its
+ * column (one slice at a time), so a volume read from a file is never held whole.
+ */
 export function niftiGrid(volume: NiftiVolume): VoxelGrid {
-  const { datatype, slope, intercept, littleEndian, voxels } = volume;
+  const { datatype, slope, intercept, littleEndian, voxels, size } = volume;
   const { bands, bytes } = datatype;
   const componentBytes = bands > 1 ? 1 : bytes;
+  const value = (view: DataView, at: number, band: number) =>
+    datatype.read(view, at + band * componentBytes, littleEndian) * slope + intercept;
   return {
-    size: volume.size,
+    size,
     spacing: volume.spacing,
     sampleType: volume.sampleType,
     bands,
-    read: (index, band) =>
-      datatype.read(voxels, index * bytes + band * componentBytes, littleEndian) * slope + intercept,
+    read: (index, band) => value(voxels.view(index * bytes, bytes), 0, band),
+    plane: (axis, index, time) => {
+      checkPlane(size, axis, index, time);
+      const [u, v] = inPlaneAxes(axis);
+      const width = size[u]!;
+      const height = size[v]!;
+      const [x, y, z] = size;
+      const values = allocateValues(volume.sampleType, width * height * bands);
+      const put = (row: number, column: number, view: DataView, at: number) => {
+        for (let band = 0; band < bands; band++) values[(row * width + column) * bands + band] = value(view, at, band);
+      };
+      const sliceBytes = x * y * bytes;
+      const volumeStart = time * z * sliceBytes;
+      if (axis === 2) {
+        const view = voxels.view(volumeStart + index * sliceBytes, sliceBytes);
+        for (let row = 0; row < height; row++)
+          for (let column = 0; column < width; column++)
+            put(row, column, view, ((height - 1 - row) * x + column) * bytes);
+      } else if (axis === 1) {
+        for (let k = 0; k < z; k++) {
+          const view = voxels.view(volumeStart + k * sliceBytes + index * x * bytes, x * bytes);
+          for (let column = 0; column < width; column++) put(height - 1 - k, column, view, column * bytes);
+        }
+      } else {
+        // The column i of each slice: from row 0's voxel i to row y − 1's, one read per slice.
+        const span = ((y - 1) * x + 1) * bytes;
+        for (let k = 0; k < z; k++) {
+          const view = voxels.view(volumeStart + k * sliceBytes + index * bytes, span);
+          for (let column = 0; column < width; column++) put(height - 1 - k, column, view, column * x * bytes);
+        }
+      }
+      return { width, height, bands, sampleType: volume.sampleType, values };
+    },
+    close: () => voxels.close(),
   };
+}
+
+function checkPlane(size: readonly number[], axis: 0 | 1 | 2, index: number, time: number): void {
+  if (!(Number.isInteger(index) && index >= 0 && index < size[axis]!))
+    throw new DecodeError(`no plane ${index} across voxel axis ${'ijk'[axis]} (it has ${size[axis]})`);
+  if (!(Number.isInteger(time) && time >= 0 && time < size[3]!))
+    throw new DecodeError(`no volume ${time} in this series (it has ${size[3]})`);
 }
 
 /** Stored slices of one size, in slice order, as a {@link VoxelGrid} of one volume (row 0 of each is its highest j). */
@@ -144,11 +197,9 @@ function squareCount(count: number, spacing: number, fine: number): number {
 
 /** One plane in the file's units at its voxel grid (no resampling), rows from high to low. */
 export function readPlane(volume: VoxelGrid, axis: 0 | 1 | 2, index: number, time = 0): Raster {
+  if (volume.plane) return volume.plane(axis, index, time);
   const { size, bands } = volume;
-  if (!(Number.isInteger(index) && index >= 0 && index < size[axis]!))
-    throw new DecodeError(`no plane ${index} across voxel axis ${'ijk'[axis]} (it has ${size[axis]})`);
-  if (!(Number.isInteger(time) && time >= 0 && time < size[3]))
-    throw new DecodeError(`no volume ${time} in this series (it has ${size[3]})`);
+  checkPlane(size, axis, index, time);
   const [u, v] = inPlaneAxes(axis);
   const width = size[u]!;
   const height = size[v]!;
@@ -224,10 +275,11 @@ export function readVolumePlane(volume: VoxelGrid, plane: VolumePlane): Raster {
 }
 
 /**
- * The volume last read for planes, kept while it is unchanged: a coronal or sagittal plane needs
- * the whole volume, and planes of one volume are read one after another, so each volume is read
- * (and inflated, or its slices decoded) once rather than once per plane. One volume at most is
- * held, and it is let go after {@link VOLUME_KEPT_MS} without reads.
+ * The volume last read for planes, kept while it is unchanged: planes of one volume are read one
+ * after another, so a NIfTI file is opened (and a .nii.gz inflated to disk) once, and a series'
+ * slices decoded once, rather than once per plane. A NIfTI file is kept open, not in memory (its
+ * planes are read by offsets); a series is held in memory (its slices). One volume at most is
+ * kept, and it is let go (its file closed) after {@link VOLUME_KEPT_MS} without reads.
  */
 let keptVolume: { key: string; grid: VoxelGrid } | null = null;
 let forgetVolume: NodeJS.Timeout | undefined;
@@ -235,15 +287,20 @@ let forgetVolume: NodeJS.Timeout | undefined;
 /** How long the last volume read for planes stays in memory after its last read. */
 export const VOLUME_KEPT_MS = 30_000;
 
+function forget(): void {
+  keptVolume?.grid.close?.();
+  keptVolume = null;
+}
+
 async function keptGrid(key: string, load: () => Promise<VoxelGrid>): Promise<VoxelGrid> {
   let grid = keptVolume?.key === key ? keptVolume.grid : null;
   if (!grid) {
-    keptVolume = null; // let the previous volume go before reading the next
+    forget(); // let the previous volume go before reading the next
     grid = await load();
     keptVolume = { key, grid };
   }
   clearTimeout(forgetVolume);
-  forgetVolume = setTimeout(() => (keptVolume = null), VOLUME_KEPT_MS);
+  forgetVolume = setTimeout(forget, VOLUME_KEPT_MS);
   forgetVolume.unref();
   return grid;
 }
@@ -251,9 +308,7 @@ async function keptGrid(key: string, load: () => Promise<VoxelGrid>): Promise<Vo
 /** The NIfTI volume in a file, read once while its size and modification time hold. */
 export async function openVolumeFile(file: string): Promise<VoxelGrid> {
   const { size, mtimeMs } = await stat(file);
-  return keptGrid(`nifti\0${file}\0${size}\0${mtimeMs}`, async () =>
-    niftiGrid(readNifti(new Uint8Array(await readFile(file)))),
-  );
+  return keptGrid(`nifti\0${file}\0${size}\0${mtimeMs}`, async () => niftiGrid(await openNiftiFile(file)));
 }
 
 /** One stored slice of a series: its file and the frame within it. */
