@@ -73,7 +73,10 @@ describe('SatMAE temporal tokens', () => {
     const apart = temporalMasks('random', options, { frames: 3, sameMask: false }, Rng.fromSeed(4));
     const alike = temporalMasks('random', options, { frames: 3, sameMask: true }, Rng.fromSeed(4));
     const counts = [0, 1, 2].map((t) => groupMask(apart, t, 3).reduce((sum, value) => sum + value, 0));
-    expect(counts).toEqual([24, 24, 24]); // 12 of 16 per sample and date
+    // One draw over all 3·16 tokens of each sample, as the reference: 36 of 48 hidden per sample,
+    // 72 in the batch, the share of each date varying.
+    expect(counts.reduce((sum, count) => sum + count, 0)).toBe(72);
+    expect(new Set(counts).size).toBeGreaterThan(1);
     expect(groupMask(apart, 0, 3)).not.toEqual(groupMask(apart, 1, 3));
     expect(groupMask(alike, 0, 3)).toEqual(groupMask(alike, 2, 3));
   });

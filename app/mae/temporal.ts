@@ -10,11 +10,11 @@
  * predicts every token's C·p·p pixels and the loss is the mean over the masked tokens of all
  * frames.
  *
- * Deliberate differences from the reference, none visible in the shapes: independent masking
- * keeps the same count in every frame (the reference draws over all T·L tokens at once, so the
- * count per frame varies); each timestamp part gets D/8 rounded down to a multiple of 8 (the
- * reference fixes 128 of 1024 and 64 of 512 — the same eighth); T is any count ≥ 2 (the
- * reference hard-codes 3).
+ * Independent masking draws over all T·L tokens at once, as the reference (and SatMAE's band
+ * groups, `groupedMasks`): the total kept is fixed, the count per frame varies. Deliberate
+ * differences from the reference, none visible in the shapes: each timestamp part gets D/8
+ * rounded down to a multiple of 8 (the reference fixes 128 of 1024 and 64 of 512 — the same
+ * eighth); T is any count ≥ 2 (the reference hard-codes 3).
  *
  * As in masking.ts, the shuffled order puts kept tokens first and masked tokens last (here frame
  * by frame inside each part), so the masked predictions are the decoder's last tokens.

@@ -25,7 +25,7 @@ export function largestTensorBytesPerImage(model: MaeConfig, maskRatio: number):
   const grouped = model.groupedBands;
   const groups = grouped?.groups.length ?? model.temporal?.frames ?? 1;
   // SatMAE keeps int(G·L·(1 − r)) of its G·L tokens (spatialMask: G times the count over L); its
-  // temporal model keeps the same count at every date
+  // temporal model keeps frames × the count over L (the same as over T·L at the usual ratios)
   const encoderTokens =
     1 +
     (grouped

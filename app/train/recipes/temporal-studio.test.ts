@@ -121,7 +121,9 @@ describe('SatMAE temporal in the studio', () => {
     const first = rows.find((row) => row.path.includes(`${path.sep}place-02${path.sep}`))!;
     const query = { imageId: first.id, strategy: 'random' as const, maskRatio: 0.75, patchSize: 8, imgSize: 32 };
     const apart = await studio.services.training.previewMask({ ...query, seed: 1, dates: 3 });
-    expect(apart.dateMasks!.map((mask) => mask.filter(Boolean).length)).toEqual([12, 12, 12]);
+    // One draw over the 3·16 tokens, as SatMAE: 36 hidden in all, each date's share varying.
+    const hidden = apart.dateMasks!.map((mask) => mask.filter(Boolean).length);
+    expect(hidden.reduce((sum, count) => sum + count, 0)).toBe(36);
     expect(new Set(apart.dateMasks!.map((mask) => mask.join(''))).size).toBeGreaterThan(1);
     expect(apart.datePictures!.map((picture) => picture.imageId)[0]).toBe(first.id);
     expect(apart.datePictures!.map((picture) => picture.date)).toEqual(
