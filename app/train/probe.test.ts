@@ -3,6 +3,7 @@ import { wilsonInterval } from './intervals';
 import { knnPredict } from './knn';
 import { fitLinearProbe, probeLogits } from './probe';
 import { argmaxRows, classificationScores } from './probe-metrics';
+import { referenceFitLinearProbe } from './probe-reference.fixtures';
 
 /** Three Gaussian clusters in 8-D, offset along different axes, on a large common offset. */
 function clusters(perClass: number, seed: number): { features: Float32Array; labels: number[] } {
@@ -24,6 +25,27 @@ describe('linear probe', () => {
     const predicted = argmaxRows(probeLogits(probe, val.features), 3);
     expect(classificationScores(val.labels, predicted, ['a', 'b', 'c']).accuracy).toBe(1);
     expect(Math.abs(probe.mean[0]! - 101)).toBeLessThan(0.5);
+  });
+
+  it('fits the same probe as the first, row-by-row fit (weights, statistics and predictions)', () => {
+    // 4 classes in 37-D (not a multiple of the fast fit's 4 running sums), 300 Adam passes as shipped.
+    let state = 5;
+    const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
+    const labels = Array.from({ length: 120 }, (_, i) => (i * 7) % 4);
+    const features = Float32Array.from({ length: 120 * 37 }, (_, i) => {
+      const d = i % 37;
+      return 10 + random() * (1 + d / 10) + (d % 4 === labels[Math.floor(i / 37)] ? 0.4 : 0);
+    });
+    const fast = fitLinearProbe(features, labels, 37, 4);
+    const reference = referenceFitLinearProbe(features, labels, 37, 4);
+    expect(Array.from(fast.mean)).toEqual(Array.from(reference.mean));
+    expect(Array.from(fast.inverseStd)).toEqual(Array.from(reference.inverseStd));
+    const largest = Math.max(...reference.weight.map(Math.abs));
+    expect(largest).toBeGreaterThan(0.1); // a fitted head, not zeros
+    fast.weight.forEach((value, i) => expect(Math.abs(value - reference.weight[i]!)).toBeLessThan(1e-5 * largest));
+    fast.bias.forEach((value, i) => expect(Math.abs(value - reference.bias[i]!)).toBeLessThan(1e-5 * largest));
+    const predicted = (probe: typeof fast) => argmaxRows(probeLogits(probe, features), 4);
+    expect(predicted(fast)).toEqual(predicted(reference));
   });
 
   it('refuses features that do not match the labels', () => {

@@ -38,7 +38,34 @@ export interface LinearProbe {
 
 const BATCH_NORM_EPS = 1e-6; // as the reference's BatchNorm1d(affine=False, eps=1e-6)
 
-/** Fits a probe on `features` [N, D] (row-major) with labels in 0..numClasses−1. */
+/** The dot product of `x` and `w` over `length` values from `xAt` and `wAt`, four running sums. */
+function dot(x: Float64Array, xAt: number, w: Float64Array, wAt: number, length: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let d = 0;
+  for (; d + 3 < length; d += 4) {
+    s0 += x[xAt + d]! * w[wAt + d]!;
+    s1 += x[xAt + d + 1]! * w[wAt + d + 1]!;
+    s2 += x[xAt + d + 2]! * w[wAt + d + 2]!;
+    s3 += x[xAt + d + 3]! * w[wAt + d + 3]!;
+  }
+  for (; d < length; d++) s0 += x[xAt + d]! * w[wAt + d]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+/** `into[intoAt + d] += scale · x[xAt + d]` for d in 0..length−1. */
+function addScaled(into: Float64Array, intoAt: number, scale: number, x: Float64Array, xAt: number, length: number) {
+  for (let d = 0; d < length; d++) into[intoAt + d]! += scale * x[xAt + d]!;
+}
+
+/**
+ * Fits a probe on `features` [N, D] (row-major) with labels in 0..numClasses−1. The weights are
+ * held class by class ([K, D]) while fitting, so both passes over the features — logits and
+ * gradient — run along contiguous rows of doubles; the sums are the same as row by row up to
+ * their order (equal to float tolerance: `probe.test.ts` checks against the first version).
+ */
 export function fitLinearProbe(
   features: Float32Array,
   labels: readonly number[],
@@ -49,52 +76,42 @@ export function fitLinearProbe(
   const count = labels.length;
   if (features.length !== count * width)
     throw new Error(`probe: ${features.length} feature values for ${count} images of width ${width}`);
-  // BatchNorm without affine over the (cached) train features: biased variance, eps 1e-6.
-  const mean = new Float32Array(width);
-  const inverseStd = new Float32Array(width);
-  for (let d = 0; d < width; d++) {
-    let sum = 0;
-    for (let n = 0; n < count; n++) sum += features[n * width + d]!;
-    const mu = sum / count;
-    let squares = 0;
-    for (let n = 0; n < count; n++) squares += (features[n * width + d]! - mu) ** 2;
-    mean[d] = mu;
-    inverseStd[d] = 1 / Math.sqrt(squares / count + BATCH_NORM_EPS);
-  }
+  // BatchNorm without affine over the (cached) train features: biased variance, eps 1e-6. Sums
+  // run image by image for every feature at once (each feature's sum in the same order as alone).
+  const sums = new Float64Array(width);
+  for (let n = 0; n < count; n++) for (let d = 0; d < width; d++) sums[d]! += features[n * width + d]!;
+  const mu = sums.map((sum) => sum / count);
+  const squares = new Float64Array(width);
+  for (let n = 0; n < count; n++)
+    for (let d = 0; d < width; d++) squares[d]! += (features[n * width + d]! - mu[d]!) ** 2;
+  const mean = Float32Array.from(mu);
+  const inverseStd = Float32Array.from(squares, (sum) => 1 / Math.sqrt(sum / count + BATCH_NORM_EPS));
+  // The standardised features, once: [N, D] doubles.
   const x = new Float64Array(count * width);
   for (let n = 0; n < count; n++)
     for (let d = 0; d < width; d++) x[n * width + d] = (features[n * width + d]! - mean[d]!) * inverseStd[d]!;
   // Softmax regression, full batch, Adam (β 0.9 / 0.999, as torch) on mean cross-entropy + L2 on W.
   const size = width * numClasses;
-  const params = new Float64Array(size + numClasses); // W [D, K] then b [K], zero init (a convex problem)
+  const params = new Float64Array(size + numClasses); // W [K, D] then b [K], zero init (a convex problem)
   const m = new Float64Array(params.length);
   const v = new Float64Array(params.length);
   const grad = new Float64Array(params.length);
   const logits = new Float64Array(numClasses);
-  const errors = new Float64Array(numClasses);
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     grad.fill(0);
     for (let n = 0; n < count; n++) {
       const row = n * width;
-      // Row by row over W [D, K] (contiguous): the same sums, in the same order, as one logit at a time.
-      for (let k = 0; k < numClasses; k++) logits[k] = params[size + k]!;
-      for (let d = 0; d < width; d++) {
-        const value = x[row + d]!;
-        const base = d * numClasses;
-        for (let k = 0; k < numClasses; k++) logits[k]! += value * params[base + k]!;
-      }
       let largest = -Infinity;
-      for (let k = 0; k < numClasses; k++) largest = Math.max(largest, logits[k]!);
+      for (let k = 0; k < numClasses; k++) {
+        logits[k] = params[size + k]! + dot(x, row, params, k * width, width);
+        largest = Math.max(largest, logits[k]!);
+      }
       let total = 0;
       for (let k = 0; k < numClasses; k++) total += logits[k] = Math.exp(logits[k]! - largest);
       for (let k = 0; k < numClasses; k++) {
-        errors[k] = (logits[k]! / total - (labels[n] === k ? 1 : 0)) / count; // ∂loss/∂logit
-        grad[size + k]! += errors[k]!;
-      }
-      for (let d = 0; d < width; d++) {
-        const value = x[row + d]!;
-        const base = d * numClasses;
-        for (let k = 0; k < numClasses; k++) grad[base + k]! += errors[k]! * value;
+        const error = (logits[k]! / total - (labels[n] === k ? 1 : 0)) / count; // ∂loss/∂logit
+        grad[size + k]! += error;
+        addScaled(grad, k * width, error, x, row, width);
       }
     }
     for (let i = 0; i < size; i++) grad[i]! += options.weightDecay * params[i]!;
@@ -106,14 +123,10 @@ export function fitLinearProbe(
       params[i]! -= (options.learningRate * (m[i]! / correction1)) / (Math.sqrt(v[i]! / correction2) + 1e-8);
     }
   }
-  return {
-    width,
-    numClasses,
-    mean,
-    inverseStd,
-    weight: Float32Array.from(params.subarray(0, size)),
-    bias: Float32Array.from(params.subarray(size)),
-  };
+  const weight = new Float32Array(size); // back to [D, K]
+  for (let k = 0; k < numClasses; k++)
+    for (let d = 0; d < width; d++) weight[d * numClasses + k] = params[k * width + d]!;
+  return { width, numClasses, mean, inverseStd, weight, bias: Float32Array.from(params.subarray(size)) };
 }
 
 /** Class scores [M, K] (row-major logits) for `features` [M, D]. */
