@@ -14,7 +14,13 @@
  * groups, `groupedMasks`): the total kept is fixed, the count per frame varies. Deliberate
  * differences from the reference, none visible in the shapes: each timestamp part gets D/8
  * rounded down to a multiple of 8 (the reference fixes 128 of 1024 and 64 of 512 — the same
- * eighth); T is any count ≥ 2 (the reference hard-codes 3).
+ * eighth); T is any count ≥ 2 (the reference hard-codes 3); with `sameMask` each frame keeps
+ * round(L·(1 − r)) (`keepCount`; the reference int(L·(1 − r)), and its encoder then keeps
+ * int(T·L·(1 − r)) tokens, which disagrees with its own per-frame draw unless L·(1 − r) is whole —
+ * the two are equal for r = 0.75 on 14×14 and 16×16 grids). Layout only: our head's rows are
+ * (c, i, j), the reference's `patchify` (i, j, c) (`oursToOfficial` maps them). Parity: loss and
+ * patch-embedding gradient agree with app/handoff/torch/satmae_temporal_model.py (the reference's
+ * maths under its names) to 1e-4 — measured 5e-8 and 2e-7 (temporal-state.test.ts).
  *
  * As in masking.ts, the shuffled order puts kept tokens first and masked tokens last (here frame
  * by frame inside each part), so the masked predictions are the decoder's last tokens.
