@@ -5,7 +5,7 @@
  * and n, and each recipe's gain over the plain MAE with a paired-bootstrap 95 % interval.
  *
  *   node dist/bench/recipes.js [--domains sentinel-2,cell-painting] [--seeds 1,2] [--steps 50]
- *                              [--batch 16] [--recipes mae,fgmae,satmae,camae,deblur] [--json] [--keep DIR]
+ *                              [--batch 16] [--recipes mae,fgmae,satmae,camae,hpm,deblur] [--json] [--keep DIR]
  *
  * Seed s draws the sample with seed s (new images) and trains every run with seed s (same split,
  * same initialisation where the architectures agree), so the rows of one seed are scored on the
@@ -60,6 +60,12 @@ export const BENCH_RECIPES: readonly BenchRecipe[] = [
     name: 'camae',
     options: { domainRecipe: 'camae' },
     applies: (domain, channels) => domain === 'microscopy' && channels >= 4,
+  },
+  {
+    name: 'hpm',
+    // Hard-patch mining is about where to mask, not about the kind of image: every domain, α_T at its default.
+    options: { domainRecipe: 'hpm' },
+    applies: () => true,
   },
   {
     name: 'deblur',

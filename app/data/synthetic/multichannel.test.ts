@@ -48,6 +48,23 @@ describe('multichannel samples', () => {
     });
   }
 
+  it('cell-painting: treatments differ in the Mito signal of the same cells, not only in its arrangement', () => {
+    // With equal Mito totals every encoder at the bench's budget probed at chance; the means must differ.
+    const sample = MULTICHANNEL_SAMPLES['cell-painting'];
+    const mito = sample.labelBands[0]!;
+    const meanMito = (label: string) => {
+      let sum = 0;
+      for (const index of [0, 1, 2, 3, 4, 5]) {
+        const pixels = sample.draw(label, new Random(imageSeed(7, index))).toUint16(sample.scale);
+        for (let offset = mito; offset < pixels.length; offset += sample.bandNames.length) sum += pixels[offset]!;
+      }
+      return sum;
+    };
+    const [control, fragmented, perinuclear] = ['control', 'fragmented', 'perinuclear'].map(meanMito);
+    expect(fragmented!).toBeLessThan(control! * 0.9);
+    expect(perinuclear!).toBeGreaterThan(control! * 1.1);
+  });
+
   it('writes 13-band Sentinel-2-like TIFFs whose band names the reader finds, the same bytes for a seed', async () => {
     const result = await writeMultichannelSample(folder.dir, { kind: 'sentinel-2', count: 8, seed: 3 });
     expect(result.labels).toEqual(['grassland', 'maize', 'rapeseed', 'wheat']);

@@ -9,7 +9,8 @@
  *   a random illumination per scene leaves only the shape of the spectrum to go by.
  * - cell-painting: 5-channel Cell-Painting-like fields (DNA, ER, RNA, AGP, Mito), 64 px. Three
  *   treatments draw the same cells in DNA, ER, RNA and AGP and differ only in the mitochondria:
- *   tubular network, fragmented puncta, or collapsed into a crescent beside the nucleus.
+ *   tubular network, dimmer fragmented puncta, or brighter tubules collapsed into a crescent
+ *   beside the nucleus.
  *
  * Draws are made so that one image seed gives the same pixels in the shared channels whatever the
  * label: the label is read only where it matters (a spectrum, the last channel drawn).
@@ -173,9 +174,18 @@ function drawCellField(label: string, random: Random): Canvas {
 }
 
 /**
- * Mitochondria of one cell, the same total signal for every label: a tubular network through the
- * cytoplasm (control), small puncta through the cytoplasm (fragmented), or tubules collapsed into
- * a crescent on one side of the nucleus (perinuclear).
+ * Peak Mito signal per tubule or punctum, by treatment. Fragmented mitochondria lose membrane
+ * potential and take up less dye (about half the control's total); collapsed ones cluster brighter.
+ * With equal totals (an earlier version) the label lived only in the spatial arrangement: every
+ * encoder at the bench's budget, and the raw pixels, probed at chance (33 %, predictions spread
+ * over all three classes), so the sample could not tell recipes apart.
+ */
+const MITO_AMOUNT = { control: 0.11, fragmented: 0.07, perinuclear: 0.16 } as const;
+
+/**
+ * Mitochondria of one cell: a tubular network through the cytoplasm (control), small dimmer puncta
+ * through the cytoplasm (fragmented), or brighter tubules collapsed into a crescent on one side of
+ * the nucleus (perinuclear); amounts in {@link MITO_AMOUNT}.
  */
 function drawMitochondria(
   canvas: Canvas,
@@ -195,13 +205,15 @@ function drawMitochondria(
     return [cell.x + Math.cos(angle) * reach, cell.y + Math.sin(angle) * reach];
   };
   if (label === 'fragmented') {
-    for (let punctum = 0; punctum < 24; punctum++) canvas.paint(amounts(0.13), gaussianBlob(...place(), 0.9));
+    const punctum = MITO_AMOUNT.fragmented;
+    for (let index = 0; index < 24; index++) canvas.paint(amounts(punctum), gaussianBlob(...place(), 0.9));
     return;
   }
-  for (let tubule = 0; tubule < 9; tubule++) {
+  const tubule = perinuclear ? MITO_AMOUNT.perinuclear : MITO_AMOUNT.control;
+  for (let index = 0; index < 9; index++) {
     const [x, y] = place();
     const tangent = Math.atan2(y - cell.y, x - cell.x) + Math.PI / 2 + random.between(-0.5, 0.5);
-    canvas.paint(amounts(0.11), gaussianBlob(x, y, random.between(2.8, 4.2), 0.8, tangent));
+    canvas.paint(amounts(tubule), gaussianBlob(x, y, random.between(2.8, 4.2), 0.8, tangent));
   }
 }
 
