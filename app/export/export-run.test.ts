@@ -5,6 +5,7 @@
  * classifier exports its logits, and nothing already on disk is overwritten.
  */
 import { spawnSync } from 'node:child_process';
+import { torchPython as python } from '../mae/torch-python.fixtures';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -206,10 +207,6 @@ describe('TF.js and ONNX files', () => {
     loaded.dispose();
   });
 });
-
-const python = ['python3', '/usr/bin/python3'].find(
-  (c) => spawnSync(c, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
 
 describe.skipIf(!python && process.env.CI !== 'true')('the whole MAE in the official names (--full)', () => {
   it("loads into models_mae.py's MaskedAutoencoderViT with strict=True and gives the run's loss", async () => {

@@ -4,6 +4,7 @@
  * `VisionTransformer3d` from the config's args alone, load strictly and give the same tokens.
  */
 import { spawnSync } from 'node:child_process';
+import { runTorch, torchPython as python } from '../mae/torch-python.fixtures';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,11 +16,6 @@ import { Rng } from '../mae/rng';
 import { validateMae3dConfig } from '../mae/volume3d/config3d';
 import { createMae3d, disposeMae3d, encodeVolumes3d, type Mae3dModel } from '../mae/volume3d/mae3d';
 import { mae3dEncoderOnnx, mae3dSafetensorsFiles } from './mae3d';
-
-const python = ['/usr/bin/python3', 'python3'].find(
-  (candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
-const runTorch = python !== undefined || process.env.CI === 'true';
 
 /** Thick-slice patches 2×4×4 on 4×8×12 volumes of two channels (2×2×3 = 12 tokens), two blocks. */
 const CONFIG = validateMae3dConfig({

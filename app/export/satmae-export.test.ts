@@ -8,6 +8,7 @@
  * torchrun hand-off refuses the run and says why.
  */
 import { spawnSync } from 'node:child_process';
+import { torchPython as python } from '../mae/torch-python.fixtures';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,10 +23,6 @@ import { Rng } from '../mae/rng';
 import { Studio } from '../studio';
 import { encodeFeatures } from '../train/probe-features';
 import { loadRunModel } from '../train/probe-model';
-
-const python = ['/usr/bin/python3', 'python3'].find(
-  (candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
 
 const SCRIPT = `
 import json, sys, torch

@@ -4,6 +4,7 @@
  * child run whose weights load and whose loss continues where the studio stopped.
  */
 import { spawnSync } from 'node:child_process';
+import { torchPython } from '../mae/torch-python.fixtures';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -174,10 +175,6 @@ describe.skipIf(!runTorch)('handoff → torchrun → adopt', () => {
     expect(fs.readFileSync(path.join(busy, 'notes.txt'), 'utf8')).toBe('mine');
   });
 });
-
-const torchPython = ['/usr/bin/python3', 'python3'].find(
-  (python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
 
 describe.skipIf(!torchPython && process.env.CI !== 'true')("the torchrun job's channel conversions", () => {
   it('convert grey, RGBA and RGB exactly as the studio does', () => {

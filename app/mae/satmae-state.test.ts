@@ -10,6 +10,7 @@
  * prints the errors of each case.
  */
 import { spawnSync } from 'node:child_process';
+import { runTorch, torchPython as python } from './torch-python.fixtures';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,12 +25,6 @@ import { patchify } from './patchify';
 import { Rng } from './rng';
 import { satmaeEncoderArgs, satmaeEncoderStateDict, satmaeFullStateDict, satmaeModelArgs } from './satmae-state';
 import { encodeSafetensors } from './weights/safetensors';
-
-/** A Python with PyTorch (Debian's python3-torch); CI installs it, so there the tests must run. */
-const python = ['/usr/bin/python3', 'python3'].find(
-  (candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
-const runTorch = python !== undefined || process.env.CI === 'true';
 
 /** 16×16 six-band images, 4×4 patches (L = 16), two blocks; group widths 8 of 32 and 4 of 16. */
 function tinyConfig(groupedBands: GroupedBands, normPixLoss: boolean): MaeConfig {

@@ -10,6 +10,7 @@
  * SATMAE_PARITY_LOG=1 prints the errors of each case.
  */
 import { spawnSync } from 'node:child_process';
+import { runTorch, torchPython as python } from './torch-python.fixtures';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,12 +24,6 @@ import { Rng } from './rng';
 import { TIMESTAMP_PARTS, temporalPositionTables, timePartWidth } from './temporal';
 import { oursToOfficial } from './weights/layouts';
 import { encodeSafetensors, type NamedTensor } from './weights/safetensors';
-
-/** A Python with PyTorch (Debian's python3-torch); CI installs it, so there the tests must run. */
-const python = ['/usr/bin/python3', 'python3'].find(
-  (candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
-const runTorch = python !== undefined || process.env.CI === 'true';
 
 const FRAMES = 3; // SatMAE's fixed count
 

@@ -7,6 +7,7 @@
  * Torch runs in float64, so the error measured is ours (float32); MAE3D_PARITY_LOG=1 prints it.
  */
 import { spawnSync } from 'node:child_process';
+import { runTorch, torchPython as python } from '../torch-python.fixtures';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,12 +20,6 @@ import { encodeSafetensors } from '../weights/safetensors';
 import { patchLength3d, validateMae3dConfig, type Mae3dConfig } from './config3d';
 import { createMae3d, disposeMae3d, encodeVolumes3d, forwardMae3d, randomMasking3d } from './mae3d';
 import { mae3dEncoderConfigJson, mae3dEncoderStateDict, mae3dFullStateDict, mae3dModelArgs } from './mae3d-state';
-
-/** A Python with PyTorch (Debian's python3-torch); CI installs it, so there the tests must run. */
-const python = ['/usr/bin/python3', 'python3'].find(
-  (candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
-const runTorch = python !== undefined || process.env.CI === 'true';
 
 const SCRIPT = `
 import json, sys, torch

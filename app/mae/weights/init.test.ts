@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { runTorch, torchPython as python } from '../torch-python.fixtures';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,12 +12,6 @@ import { createMae, disposeModel, forwardEncoder, forwardMae } from '../model';
 import { patchify } from '../patchify';
 import { useCpuBackend } from '../mae.fixtures';
 import { loadInitWeights } from './init';
-
-/** A Python with PyTorch (Debian's python3-torch); CI installs it, so there the tests must run. */
-const python = ['python3', '/usr/bin/python3'].find(
-  (candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
-const runTorch = python !== undefined || process.env.CI === 'true';
 
 interface Expected {
   config: {

@@ -5,6 +5,7 @@
  * channel-agnostic ViT and gives our features, also for fewer channels than it was trained on.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { runTorch } from '../../mae/torch-python.fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { camaeEncoderStateDict, camaeFullStateDict } from '../../export/camae';
 import { scriptModel } from '../../handoff/handoff';
@@ -18,7 +19,6 @@ import {
   randomiseParams,
   randomShuffle,
   runReference,
-  runTorch,
   scaledError,
   transposed,
 } from './parity.fixtures';

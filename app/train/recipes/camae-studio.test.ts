@@ -5,6 +5,7 @@
  * and the exports write Recursion's channel-agnostic names and a channel-token graph.
  */
 import fs from 'node:fs';
+import { runTorch } from '../../mae/torch-python.fixtures';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,7 +18,7 @@ import { readSafetensors } from '../../mae/weights/safetensors';
 import { Studio } from '../../studio';
 import { loadRunModel } from '../probe-model';
 import { listReconstructionGrids, runFolder } from '../run-files';
-import { randomImages, randomShuffle, runReference, runTorch } from './parity.fixtures';
+import { randomImages, randomShuffle, runReference } from './parity.fixtures';
 
 let dir: string;
 let studio: Studio;

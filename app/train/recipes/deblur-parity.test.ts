@@ -5,6 +5,7 @@
  * the same loss and patch-embedding gradient to 1e-4.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { runTorch } from '../../mae/torch-python.fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scriptModel } from '../../handoff/handoff';
 import { validateMaeConfig } from '../../mae/config';
@@ -19,7 +20,6 @@ import {
   randomiseParams,
   randomShuffle,
   runReference,
-  runTorch,
   scaledError,
   transposed,
 } from './parity.fixtures';

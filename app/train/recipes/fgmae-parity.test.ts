@@ -5,6 +5,7 @@
  * strict), images and mask give the same loss and patch-embedding gradient to 1e-4.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { runTorch } from '../../mae/torch-python.fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureTarget } from '../../contract';
 import { scriptModel } from '../../handoff/handoff';
@@ -28,7 +29,6 @@ import {
   randomiseParams,
   randomShuffle,
   runReference,
-  runTorch,
   scaledError,
   transposed,
 } from './parity.fixtures';

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { torchPython } from '../../mae/torch-python.fixtures';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,10 +49,6 @@ const HPM_RUN: Partial<TrainConfig> = {
   domainRecipe: { name: 'hpm', finalHardShare: 0.5, lossPredictorWeight: 1 },
 };
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-
-const torchPython = ['/usr/bin/python3', 'python3'].find(
-  (python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
 
 describe('HPM masks and schedule', () => {
   it('masks the predicted-hardest share of the masked patches for certain, and the rest at random', () => {

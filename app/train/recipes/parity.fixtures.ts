@@ -4,6 +4,7 @@
  * and the gradient of the patch embedding; the helpers here compute ours on the same inputs.
  */
 import { spawnSync } from 'node:child_process';
+import { torchPython } from '../../mae/torch-python.fixtures';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,12 +17,6 @@ import { officialCheckpointTensors, scriptModel } from '../../handoff/handoff';
 import { Rng } from '../../mae/rng';
 import { encodeSafetensors, type NamedTensor } from '../../mae/weights/safetensors';
 import { encodeAllPatches } from '../probe-features';
-
-/** A Python with PyTorch (Debian's python3-torch); CI installs it, so there the tests must run. */
-export const torchPython = ['/usr/bin/python3', 'python3'].find(
-  (candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
-export const runTorch = torchPython !== undefined || process.env.CI === 'true';
 
 /** What the reference computed. */
 export interface ReferenceResult {
