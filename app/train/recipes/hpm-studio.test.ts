@@ -6,21 +6,13 @@
  * torchrun hand-off refuses it in words.
  */
 import fs from 'node:fs';
+import { readSafetensorsHeader } from '../../mae/weights/safetensors.fixtures';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeHandoff } from '../../handoff/handoff';
 import { Studio } from '../../studio';
-
-/** The tensor entries of a safetensors file (its JSON header). */
-function readSafetensorsHeader(file: string): Record<string, { shape: number[] }> {
-  const bytes = fs.readFileSync(file);
-  const length = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + length).toString('utf8')) as Record<string, { shape: number[] }>;
-  delete header.__metadata__;
-  return header;
-}
 
 let dir: string;
 let studio: Studio;

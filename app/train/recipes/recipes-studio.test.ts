@@ -5,6 +5,7 @@
  * each recipe in a training process that end with a finite loss.
  */
 import fs from 'node:fs';
+import { readSafetensorsHeader } from '../../mae/weights/safetensors.fixtures';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -17,15 +18,6 @@ import { buildPretrainPlan } from '../pretrain-plan';
 import { recipeSummary } from '../recipe';
 import { costKey } from '../run-time';
 import { listReconstructionGrids, runFolder } from '../run-files';
-
-/** The tensor entries of a safetensors file (its JSON header). */
-function readSafetensorsHeader(file: string): Record<string, { shape: number[] }> {
-  const bytes = fs.readFileSync(file);
-  const length = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + length).toString('utf8')) as Record<string, { shape: number[] }>;
-  delete header.__metadata__;
-  return header;
-}
 
 let dir: string;
 let studio: Studio;
