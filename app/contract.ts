@@ -37,6 +37,7 @@ import { ImageWindowQuery, type ImageWindow, type ProjectRemoval, type TrainingC
 import { runServices, trainingEvents, trainingServices } from './contract-training';
 import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
 import { labelServices } from './contract-labels';
+import { volumeServices } from './contract-volumes';
 
 export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-data';
@@ -47,6 +48,7 @@ export * from './contract-downstream';
 export * from './contract-embeddings';
 export * from './contract-channels';
 export * from './contract-labels';
+export * from './contract-volumes';
 
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
@@ -181,6 +183,7 @@ export const services = {
   ...downstreamServices,
   ...labelServices,
   ...embeddingServices,
+  ...volumeServices,
 } as const;
 
 /** Every event the UI can hear, with its payload type. */

@@ -22,6 +22,7 @@ import { ensureEmbeddings } from './train/embeddings/ensure-embeddings';
 import { evaluationServices } from './train/evaluation-services';
 import { reprobeEmbeddings } from './train/reprobe';
 import { StudioTraining, type TrainingHost } from './train/studio-training';
+import { volumeServices } from './train/volume-services';
 import { Workspace } from './workspace';
 import { VERSION } from './version';
 
@@ -66,6 +67,7 @@ export class Studio {
       ...this.training.services,
       ...evaluationServices(() => this.workspace, this.training.processes),
       ...exportServices(() => this.workspace),
+      ...volumeServices(() => this.workspace),
       ...embeddingServices(
         () => this.workspace,
         this.events,
@@ -79,169 +81,173 @@ export class Studio {
     };
   }
 
-  readonly #coreServices: Omit<StudioImpl, 'training' | 'runs' | 'evaluation' | 'exports' | 'embeddings'> = {
-    system: {
-      info: () => ({
-        version: VERSION,
-        workspace: this.workspace.root,
-        platform: `${process.platform}-${process.arch}`,
-        nativeFolderPicker: this.host.pickFolder !== undefined,
-        supportedFormats: [...SUPPORTED_FORMATS],
-      }),
-    },
-    projects: {
-      list: () => this.workspace.projects.list(),
-      get: (id) => this.workspace.projects.get(id),
-      create: ({ name, domain }) => this.workspace.projects.create(name, domain),
-      rename: (id, name) => this.workspace.projects.rename(id, name),
-      removal: (id) => ({ ...this.workspace.projects.removal(id), bytes: folderBytes(this.workspace.projectDir(id)) }),
-      remove: (id) => {
-        if ([...this.#importProjects.values()].includes(id)) {
-          throw new StudioError(
-            'CONFLICT',
-            `project ${id} cannot be deleted while an import into it is running: cancel the import first`,
-            { projectId: id },
+  readonly #coreServices: Omit<StudioImpl, 'training' | 'runs' | 'evaluation' | 'exports' | 'embeddings' | 'volumes'> =
+    {
+      system: {
+        info: () => ({
+          version: VERSION,
+          workspace: this.workspace.root,
+          platform: `${process.platform}-${process.arch}`,
+          nativeFolderPicker: this.host.pickFolder !== undefined,
+          supportedFormats: [...SUPPORTED_FORMATS],
+        }),
+      },
+      projects: {
+        list: () => this.workspace.projects.list(),
+        get: (id) => this.workspace.projects.get(id),
+        create: ({ name, domain }) => this.workspace.projects.create(name, domain),
+        rename: (id, name) => this.workspace.projects.rename(id, name),
+        removal: (id) => ({
+          ...this.workspace.projects.removal(id),
+          bytes: folderBytes(this.workspace.projectDir(id)),
+        }),
+        remove: (id) => {
+          if ([...this.#importProjects.values()].includes(id)) {
+            throw new StudioError(
+              'CONFLICT',
+              `project ${id} cannot be deleted while an import into it is running: cancel the import first`,
+              { projectId: id },
+            );
+          }
+          this.workspace.projects.remove(id);
+          // Only the project's own folder: image files are referenced in place and never touched.
+          fs.rmSync(this.workspace.projectDir(id), { recursive: true, force: true });
+        },
+      },
+      images: {
+        list: (query) => {
+          this.workspace.projects.require(query.projectId);
+          return this.workspace.images.list(query);
+        },
+        get: (id) => this.workspace.images.get(id),
+        labels: (projectId) => {
+          this.workspace.projects.require(projectId);
+          return this.workspace.images.labels(projectId);
+        },
+        failures: (projectId) => {
+          this.workspace.projects.require(projectId);
+          return this.workspace.images.failures(projectId);
+        },
+        window: (imageId, query) => this.#windows.read(this.workspace, imageId, query),
+      },
+      curation: {
+        trainingCache: (projectId) => {
+          this.workspace.projects.require(projectId);
+          return { projectId, ...cacheUsage(this.workspace.projectDir(projectId)) };
+        },
+        deleteTrainingCache: (projectId) => {
+          const { training } = this.workspace.projects.removal(projectId);
+          if (training.length > 0) {
+            throw new StudioError(
+              'CONFLICT',
+              `the training cache of project ${projectId} is in use by run ${training.join(', ')}: stop it first`,
+              { projectId, training },
+            );
+          }
+          deleteCache(this.workspace.projectDir(projectId));
+          return { projectId, ...cacheUsage(this.workspace.projectDir(projectId)) };
+        },
+        health: (projectId) => {
+          this.workspace.projects.require(projectId);
+          return this.workspace.curation.health(projectId, leftOutChannels(channelPlanView(this.workspace, projectId)));
+        },
+        setExcluded: (projectId, selection, excluded) => {
+          this.workspace.projects.require(projectId);
+          return { changed: this.workspace.curation.setExcluded(projectId, selection, excluded) };
+        },
+        setLabel: (projectId, selection, label) => {
+          this.workspace.projects.require(projectId);
+          return { changed: this.workspace.labels.set(projectId, selection, label, labelActor()).changed };
+        },
+        split: (projectId, { valFraction, seed }) => {
+          this.workspace.projects.require(projectId);
+          // Only the images the next run uses: the channel plan's left-out counts get no split.
+          const leftOut = leftOutChannels(channelPlanView(this.workspace, projectId));
+          const { train, val } = stratifiedSplit(
+            this.workspace.curation.keptImages(projectId, leftOut),
+            valFraction,
+            seed,
           );
-        }
-        this.workspace.projects.remove(id);
-        // Only the project's own folder: image files are referenced in place and never touched.
-        fs.rmSync(this.workspace.projectDir(id), { recursive: true, force: true });
-      },
-    },
-    images: {
-      list: (query) => {
-        this.workspace.projects.require(query.projectId);
-        return this.workspace.images.list(query);
-      },
-      get: (id) => this.workspace.images.get(id),
-      labels: (projectId) => {
-        this.workspace.projects.require(projectId);
-        return this.workspace.images.labels(projectId);
-      },
-      failures: (projectId) => {
-        this.workspace.projects.require(projectId);
-        return this.workspace.images.failures(projectId);
-      },
-      window: (imageId, query) => this.#windows.read(this.workspace, imageId, query),
-    },
-    curation: {
-      trainingCache: (projectId) => {
-        this.workspace.projects.require(projectId);
-        return { projectId, ...cacheUsage(this.workspace.projectDir(projectId)) };
-      },
-      deleteTrainingCache: (projectId) => {
-        const { training } = this.workspace.projects.removal(projectId);
-        if (training.length > 0) {
-          throw new StudioError(
-            'CONFLICT',
-            `the training cache of project ${projectId} is in use by run ${training.join(', ')}: stop it first`,
-            { projectId, training },
+          this.workspace.curation.saveSplit(
+            projectId,
+            train.map((image) => image.id),
+            val.map((image) => image.id),
           );
-        }
-        deleteCache(this.workspace.projectDir(projectId));
-        return { projectId, ...cacheUsage(this.workspace.projectDir(projectId)) };
+          return { train: train.length, val: val.length };
+        },
+        channelPlan: (projectId) => {
+          this.workspace.projects.require(projectId);
+          return channelPlanView(this.workspace, projectId);
+        },
+        setChannelPlan: (projectId, plan) => {
+          this.workspace.projects.require(projectId);
+          const view = channelPlanView(this.workspace, projectId);
+          const valid = validatePlan(
+            plan,
+            view.groups.map((group) => group.channels),
+            view.plan.inputChannels,
+          );
+          checkPlanVolumes(this.workspace, projectId, valid);
+          this.workspace.channelPlans.savePlan(projectId, valid);
+          return channelPlanView(this.workspace, projectId);
+        },
+        computeStats: async (projectId) => {
+          this.workspace.projects.require(projectId);
+          this.workspace.channelPlans.saveStats(projectId, await computeDatasetStats(this.workspace, projectId));
+          return channelPlanView(this.workspace, projectId);
+        },
+        renderThumbnails: (projectId) => {
+          this.workspace.projects.require(projectId);
+          return renderPlanThumbnails(this.workspace, projectId, channelPlanView(this.workspace, projectId).plan);
+        },
       },
-      health: (projectId) => {
-        this.workspace.projects.require(projectId);
-        return this.workspace.curation.health(projectId, leftOutChannels(channelPlanView(this.workspace, projectId)));
+      imports: {
+        start: async (projectId, folders, options) => {
+          this.workspace.projects.require(projectId);
+          // Refuse a missing or non-folder path now, as the call's error, not later as an event.
+          await checkFolders(folders);
+          const importId = randomUUID();
+          const controller = new AbortController();
+          this.#imports.set(importId, controller);
+          const job = this.runImport(importId, projectId, folders, controller.signal, options);
+          this.#track(job);
+          return { importId };
+        },
+        cancel: (importId) => {
+          const controller = this.#imports.get(importId);
+          if (!controller) throw new StudioError('NOT_FOUND', `no running import with id ${importId}`);
+          controller.abort();
+        },
       },
-      setExcluded: (projectId, selection, excluded) => {
-        this.workspace.projects.require(projectId);
-        return { changed: this.workspace.curation.setExcluded(projectId, selection, excluded) };
+      files: {
+        listDirectory: (dir) => listDirectory(dir ?? os.homedir()),
+        pickFolder: () => {
+          if (!this.host.pickFolder) {
+            throw new StudioError('UNSUPPORTED', 'no native folder dialog here: use the folder browser');
+          }
+          return this.host.pickFolder();
+        },
       },
-      setLabel: (projectId, selection, label) => {
-        this.workspace.projects.require(projectId);
-        return { changed: this.workspace.labels.set(projectId, selection, label, labelActor()).changed };
+      labels: {
+        set: (projectId, selection, label) => {
+          this.workspace.projects.require(projectId);
+          return this.workspace.labels.set(projectId, selection, label, labelActor());
+        },
+        undo: (projectId) => {
+          this.workspace.projects.require(projectId);
+          return this.workspace.labels.undo(projectId);
+        },
+        history: (projectId, query) => {
+          this.workspace.projects.require(projectId);
+          return this.workspace.labels.history(projectId, query);
+        },
+        reprobe: async (probeRunId) => {
+          // NOT_FOUND or CONFLICT here, naming the run; then the run's stored embeddings, computed first if need be.
+          await ensureEmbeddings(this.services.embeddings, this.events, reprobeEmbeddings(this.workspace, probeRunId));
+          return this.training.processes.reprobe(probeRunId);
+        },
       },
-      split: (projectId, { valFraction, seed }) => {
-        this.workspace.projects.require(projectId);
-        // Only the images the next run uses: the channel plan's left-out counts get no split.
-        const leftOut = leftOutChannels(channelPlanView(this.workspace, projectId));
-        const { train, val } = stratifiedSplit(
-          this.workspace.curation.keptImages(projectId, leftOut),
-          valFraction,
-          seed,
-        );
-        this.workspace.curation.saveSplit(
-          projectId,
-          train.map((image) => image.id),
-          val.map((image) => image.id),
-        );
-        return { train: train.length, val: val.length };
-      },
-      channelPlan: (projectId) => {
-        this.workspace.projects.require(projectId);
-        return channelPlanView(this.workspace, projectId);
-      },
-      setChannelPlan: (projectId, plan) => {
-        this.workspace.projects.require(projectId);
-        const view = channelPlanView(this.workspace, projectId);
-        const valid = validatePlan(
-          plan,
-          view.groups.map((group) => group.channels),
-          view.plan.inputChannels,
-        );
-        checkPlanVolumes(this.workspace, projectId, valid);
-        this.workspace.channelPlans.savePlan(projectId, valid);
-        return channelPlanView(this.workspace, projectId);
-      },
-      computeStats: async (projectId) => {
-        this.workspace.projects.require(projectId);
-        this.workspace.channelPlans.saveStats(projectId, await computeDatasetStats(this.workspace, projectId));
-        return channelPlanView(this.workspace, projectId);
-      },
-      renderThumbnails: (projectId) => {
-        this.workspace.projects.require(projectId);
-        return renderPlanThumbnails(this.workspace, projectId, channelPlanView(this.workspace, projectId).plan);
-      },
-    },
-    imports: {
-      start: async (projectId, folders, options) => {
-        this.workspace.projects.require(projectId);
-        // Refuse a missing or non-folder path now, as the call's error, not later as an event.
-        await checkFolders(folders);
-        const importId = randomUUID();
-        const controller = new AbortController();
-        this.#imports.set(importId, controller);
-        const job = this.runImport(importId, projectId, folders, controller.signal, options);
-        this.#track(job);
-        return { importId };
-      },
-      cancel: (importId) => {
-        const controller = this.#imports.get(importId);
-        if (!controller) throw new StudioError('NOT_FOUND', `no running import with id ${importId}`);
-        controller.abort();
-      },
-    },
-    files: {
-      listDirectory: (dir) => listDirectory(dir ?? os.homedir()),
-      pickFolder: () => {
-        if (!this.host.pickFolder) {
-          throw new StudioError('UNSUPPORTED', 'no native folder dialog here: use the folder browser');
-        }
-        return this.host.pickFolder();
-      },
-    },
-    labels: {
-      set: (projectId, selection, label) => {
-        this.workspace.projects.require(projectId);
-        return this.workspace.labels.set(projectId, selection, label, labelActor());
-      },
-      undo: (projectId) => {
-        this.workspace.projects.require(projectId);
-        return this.workspace.labels.undo(projectId);
-      },
-      history: (projectId, query) => {
-        this.workspace.projects.require(projectId);
-        return this.workspace.labels.history(projectId, query);
-      },
-      reprobe: async (probeRunId) => {
-        // NOT_FOUND or CONFLICT here, naming the run; then the run's stored embeddings, computed first if need be.
-        await ensureEmbeddings(this.services.embeddings, this.events, reprobeEmbeddings(this.workspace, probeRunId));
-        return this.training.processes.reprobe(probeRunId);
-      },
-    },
-  };
+    };
 
   /**
    * Imports folders and reports progress as events; the promise resolves with the result.

@@ -419,6 +419,18 @@ export class ImageStore {
     })();
   }
 
+  /** The good slices of volume `key` (`meta.volume.key`) in a project, in slice order: a series as placed. */
+  volumeSlices(projectId: number, key: string): ImageSource[] {
+    const rows = this.db
+      .prepare(
+        'SELECT id, path, sha256, frame, width, height, channels, bit_depth AS bitDepth, format, label, meta ' +
+          `FROM images WHERE project_id = ? AND ${GOOD_IMAGE} AND json_extract(meta, '$.volume.key') = ? ` +
+          "ORDER BY json_extract(meta, '$.volume.slice'), id",
+      )
+      .all(projectId, key) as (Omit<ImageSource, 'meta'> & { meta: string | null })[];
+    return rows.map((row) => ({ ...row, meta: row.meta ? (JSON.parse(row.meta) as ImageMeta) : null }));
+  }
+
   /** The distinct bit depths and formats among `ids`. */
   kinds(ids: readonly number[]): { bitDepth: number; format: string }[] {
     return this.db
