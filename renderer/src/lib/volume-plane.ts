@@ -2,8 +2,8 @@
  * Drawing one plane of the 3-D mask preview (`VolumePreviewPlane`): its standardised values in
  * grey through the preview's window, at the plane's true aspect (rows × row spacing against
  * columns × column spacing), its masked patches filled in blue (grey is the data's colour), the
- * patch grid and where the other two planes cut it. Planes across rows or columns run over slices: they are drawn with the last
- * slice at the top (+k up, as the volume planes of training are cut).
+ * patch grid and where the other two planes cut it. Planes across rows or columns run over
+ * slices: they are drawn with the last slice at the top (+k up, as training cuts volume planes).
  */
 import type { VolumePreviewPlane } from '$contract';
 
