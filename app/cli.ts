@@ -14,6 +14,7 @@ import { adoptCommand, handoffCommand } from './cli/handoff-commands';
 import { exportCommand, finetuneCommand, probeCommand } from './cli/downstream-commands';
 import { relabelCommand, reprobeCommand } from './cli/label-commands';
 import { embedCommand } from './cli/embed-command';
+import { previewMaskCommand } from './cli/preview-command';
 import { VERSION } from './version';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
@@ -79,6 +80,13 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
     run: embedCommand,
     usage:
       'embed   --workspace W --run ID --out DIR [--block N] [--pooling mean|cls]   per-image embeddings (.npy, .csv)',
+  },
+  'preview-mask': {
+    run: previewMaskCommand,
+    usage:
+      'preview-mask --3d --workspace W (--image ID | --project ID --file PATH) [--crop 64x64x64] [--patch 16x16x16]\n' +
+      '                      [--mask-ratio 0.75] [--mask random|block|noise] [--seed S] [--at SLICE,ROW,COLUMN]   ' +
+      'a volume as the 3-D MAE sees it',
   },
   demo: {
     run: demoCommand,

@@ -60,7 +60,10 @@ test('a volume previews as the 3-D MAE sees it: three planes whose counts add up
   }
   // True aspect: the coronal plane is 24 slices × 2.4 mm tall and 48 columns × 0.8 mm wide.
   const coronal = page.getByTestId('volume-plane-1').locator('canvas');
-  const size = await coronal.evaluate((canvas: HTMLCanvasElement) => canvas.height / canvas.width);
+  const size = await coronal.evaluate((element) => {
+    const canvas = element as unknown as { width: number; height: number };
+    return canvas.height / canvas.width;
+  });
   expect(size).toBeCloseTo((24 * 2.4) / (48 * 0.8), 2);
 
   // The axial slider moves its plane: the index follows and the counts still add up.
