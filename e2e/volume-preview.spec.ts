@@ -29,8 +29,8 @@ function writeVolume(folder: string): void {
 }
 
 /** The three numbers of "N patches: a seen, b masked". */
-function planeCounts(text: string): [number, number, number] {
-  const match = /(\d+) patches: (\d+) seen, (\d+) masked/.exec(text);
+function planeCounts(text: string | null): [number, number, number] {
+  const match = /(\d+) patches: (\d+) seen, (\d+) masked/.exec(text ?? '');
   if (!match) throw new Error(`no plane counts in "${text}"`);
   return [Number(match[1]), Number(match[2]), Number(match[3])];
 }
@@ -54,7 +54,7 @@ test('a volume previews as the 3-D MAE sees it: three planes whose counts add up
 
   const crossed = [30, 18, 15]; // 5 × 6 patches across slices, 3 × 6 across rows, 3 × 5 across columns
   for (const axis of [0, 1, 2]) {
-    const [patches, seen, masked] = planeCounts(await page.getByTestId(`volume-plane-counts-${axis}`).innerText());
+    const [patches, seen, masked] = planeCounts(await page.getByTestId(`volume-plane-counts-${axis}`).textContent());
     expect(patches).toBe(crossed[axis]);
     expect(seen + masked).toBe(patches);
   }
@@ -70,7 +70,7 @@ test('a volume previews as the 3-D MAE sees it: three planes whose counts add up
   await expect(page.getByTestId('volume-index-0')).toHaveText('13');
   await page.getByTestId('volume-slider-0').fill('2');
   await expect(page.getByTestId('volume-index-0')).toHaveText('3');
-  const [patches, seen, masked] = planeCounts(await page.getByTestId('volume-plane-counts-0').innerText());
+  const [patches, seen, masked] = planeCounts(await page.getByTestId('volume-plane-counts-0').textContent());
   expect([patches, seen + masked]).toEqual([30, 30]);
 
   // The same tile as 2-D slices: the 2-D preview's panels.
