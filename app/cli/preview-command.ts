@@ -53,7 +53,8 @@ async function imageOfFile(client: StudioClient, projectId: number, file: string
 
 /**
  * `mae-studio preview-mask --3d --workspace W (--image ID | --project ID --file PATH)
- * [--crop 64x64x64] [--patch 16x16x16] [--mask-ratio 0.75] [--mask random|block|noise] [--seed S] [--at SLICE,ROW,COLUMN]`.
+ * [--crop 64x64x64] [--patch 16x16x16] [--mask-ratio 0.75] [--mask random|block|noise] [--seed S]
+ * [--at SLICE,ROW,COLUMN]`.
  */
 export async function previewMaskCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand('preview-mask', argv, {
