@@ -28,7 +28,8 @@ function size3d(name: string, value: string | undefined, min = 1): [number, numb
 function describe(preview: VolumeMaskPreview): string {
   return [
     `${preview.name}: crop ${preview.cropSize.join('×')} of ${preview.volumeSize.join('×')} ` +
-      `(slices×rows×columns, ${preview.spacing.join(' × ')} mm voxels) at ${preview.origin.join(', ')}` +
+      `(slices×rows×columns, ${preview.spacing.join(' × ')} mm voxels) at slice ${preview.origin[0] + 1}, ` +
+      `row ${preview.origin[1] + 1}, column ${preview.origin[2] + 1}` +
       (preview.flipped.some(Boolean)
         ? `, mirrored along ${['slices', 'rows', 'columns'].filter((_, a) => preview.flipped[a]).join(' and ')}`
         : ''),

@@ -19,7 +19,7 @@ import { randomMasking3d } from '../mae/volume3d/mae3d';
 import { maskPlanes3d, volumePlanes3d } from '../mae/volume3d/planes3d';
 import { Studio } from '../studio';
 import { DEFAULT_PRETRAIN3D } from './volume3d-pretrain';
-import { previewVolume3d, type Volume3dPreviewOptions } from './volume3d-preview';
+import { checkPreview3d, previewVolume3d, type Volume3dPreviewOptions } from './volume3d-preview';
 
 const [X, Y, Z] = [16, 12, 8];
 const data = temporaryFolder();
@@ -120,6 +120,15 @@ describe('previewVolume3d', () => {
       expect(plane.masked).toBe(plane.mask.filter(Boolean).length);
     }
     expect(preview.planes.map((plane) => plane.index)).toEqual([0, 1, 7]);
+  });
+});
+
+describe('checkPreview3d', () => {
+  it('refuses a crop of more than 256³ voxels in a volume that holds it', () => {
+    const huge = { ...options, cropSize: [512, 512, 512] as const, patchSize: [16, 16, 16] as const };
+    expect(() => checkPreview3d([600, 512, 512], huge, 'ct')).toThrow(
+      'cropSize 512×512×512 holds 134,217,728 voxels; the preview reads at most 16,777,216 (256³)',
+    );
   });
 });
 

@@ -28,6 +28,8 @@ export interface Volume3dPreviewOptions {
 }
 
 const AXES = ['slices', 'rows', 'columns'] as const;
+/** Largest crop previewed: 256³ voxels, 64 MiB of float32 (a 3-D MAE's input is usually 64³ to 128³). */
+export const MAX_CROP_VOXELS = 256 ** 3;
 const ANATOMICAL = ['axial', 'coronal', 'sagittal'] as const;
 
 /** Throws INVALID_ARGUMENT naming the field when the crop, patch, ratio or point cannot be drawn. */
@@ -40,6 +42,13 @@ export function checkPreview3d(volumeSize: Size3d, options: Volume3dPreviewOptio
     fail(
       `cropSize ${cropSize.join('×')} is larger than ${name}, which is ${volumeSize.join('×')} ` +
         `(slices×rows×columns): choose a crop of at most ${volumeSize.join('×')}`,
+    );
+  }
+  const voxels = cropSize[0] * cropSize[1] * cropSize[2];
+  if (voxels > MAX_CROP_VOXELS) {
+    fail(
+      `cropSize ${cropSize.join('×')} holds ${voxels.toLocaleString('en-US')} voxels; the preview reads at most ` +
+        `${MAX_CROP_VOXELS.toLocaleString('en-US')} (256³): choose a smaller crop`,
     );
   }
   cropSize.forEach((extent, axis) => {
