@@ -24,7 +24,7 @@ function plane(rows: number, columns: number, spacing: [number, number]): Volume
 describe('volume planes as drawn', () => {
   it('reads the float32 values the service sends as base64', () => {
     const values = Float32Array.from([0, -1.5, 3.25, 1e-3]);
-    const base64 = Buffer.from(values.buffer).toString('base64');
+    const base64 = btoa(String.fromCharCode(...new Uint8Array(values.buffer)));
     expect(Array.from(decodeFloat32(base64))).toEqual(Array.from(values));
   });
 
