@@ -1,8 +1,8 @@
 /**
  * Journey: a CT volume (NIfTI, 0.8 × 0.8 × 2.4 mm voxels) in the Training tab's mask preview.
  * Its tile opens the 3-D MAE's view: three planes of the crop at their true aspect, the tokens
- * seen and masked adding up in all and on each plane, a slider moving a plane through the crop;
- * the same tile can still be previewed as 2-D slices.
+ * seen and masked adding up in all and on each plane, a slider moving a plane through the crop,
+ * Re-roll drawing another mask; the same tile can still be previewed as 2-D slices.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -72,6 +72,14 @@ test('a volume previews as the 3-D MAE sees it: three planes whose counts add up
   await expect(page.getByTestId('volume-index-0')).toHaveText('3');
   const [patches, seen, masked] = planeCounts(await page.getByTestId('volume-plane-counts-0').textContent());
   expect([patches, seen + masked]).toEqual([30, 30]);
+
+  // Re-roll draws the next seed's mask: the same counts in all, other patches hidden.
+  const axial = page.getByTestId('volume-plane-0').locator('canvas');
+  const picture = () => axial.evaluate((element) => (element as unknown as { toDataURL(): string }).toDataURL());
+  const before = await picture();
+  await page.getByTestId('reroll').click();
+  await expect.poll(picture).not.toBe(before);
+  await expect(page.getByTestId('volume-counts')).toContainText('23 seen by the encoder, 67 masked');
 
   // The same tile as 2-D slices: the 2-D preview's panels.
   await page.getByTestId('preview-2d').click();
