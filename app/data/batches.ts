@@ -29,7 +29,8 @@ import { openOmeZarr } from './formats/ome-zarr';
 import { cropRaster, openSampleFile, type Region, type SampleFile } from './formats/sample-files';
 import { openSlideFile } from './formats/slide-file';
 import { centralSlideWindow, drawSlideWindow, slideReadSize, type SlideEntry } from './slide-sampling';
-import { openSeries, openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
+import { readSeriesPlane } from './volumes/series-slices';
+import { openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
 
 /** One training sample as the store knows it. */
 export interface ImageEntry {
@@ -93,13 +94,10 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
   let file: SampleFile | null = null;
   try {
     if (entry.plane) {
-      const { series } = entry.plane;
-      const grid = series
-        ? await openSeries(series.slices, series.spacing, (slice) =>
-            readEntry({ ...entry, ...slice, plane: undefined }),
-          )
-        : await openVolumeFile(entry.path);
-      const plane = readVolumePlane(grid, entry.plane);
+      // A series' plane reads only the slices it needs; a NIfTI file's by offsets.
+      const plane = entry.plane.series
+        ? await readSeriesPlane(entry.plane, (slice) => readEntry({ ...entry, ...slice, plane: undefined }))
+        : readVolumePlane(await openVolumeFile(entry.path), entry.plane);
       return region ? cropRaster(plane, region) : plane;
     }
     // A slide's windows are level-0 regions read at the plan's scale from the fittest level.
