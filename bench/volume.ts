@@ -31,6 +31,7 @@ import { createGzip } from 'node:zlib';
 import type { VolumeSampling } from '../app/contract';
 import type { ChannelTransform } from '../app/data/batches';
 import { trainingLoader } from '../app/data/cache/loader';
+import { setVolumeCopies, volumeCopiesDir } from '../app/data/cache/volume-copies';
 import { normalisationOf, storedSide } from '../app/data/cache/prepared';
 import { writeDicom } from '../app/data/formats/formats.fixtures';
 import { makeNifti } from '../app/data/formats/nifti.fixtures';
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-volume-'));
   const workspace = new Workspace(path.join(root, 'workspace'));
+  setVolumeCopies(volumeCopiesDir(path.join(root, 'workspace'))); // as the studio does: removed with the root
   globalThis.gc?.();
   const baseline = rss();
   const sampler = setInterval(rss, 20);

@@ -299,8 +299,10 @@ let forgetVolume: NodeJS.Timeout | undefined;
 export const VOLUME_KEPT_MS = 30_000;
 
 function forget(): void {
+  // Closed on a later turn: every read already given this grid reads it synchronously in the
+  // microtasks that follow its opening, so none finds it closed.
   keptVolume?.grid.then(
-    (grid) => grid.close?.(),
+    (grid) => setImmediate(() => grid.close?.()),
     () => {}, // its reader was told why it failed
   );
   keptVolume = null;
