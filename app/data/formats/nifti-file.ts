@@ -166,6 +166,11 @@ async function inflateTo(file: string, target: string, limit: number, declared: 
   });
   try {
     await pipeline(fs.createReadStream(file), createGunzip(), guard, fs.createWriteStream(partial));
+    // A whole gzip stream of a cut NIfTI: refused here, so that no broken copy is kept.
+    if (written < declared)
+      throw new DecodeError(
+        `truncated NIfTI file: the .nii.gz inflates to ${written} bytes, its header declares ${declared}`,
+      );
     fs.renameSync(partial, target);
   } catch (error) {
     fs.rmSync(partial, { force: true });

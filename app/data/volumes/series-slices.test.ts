@@ -25,9 +25,9 @@ import { readVolumePlane, sliceGrid, type SeriesSlice } from './volume-planes';
 const SLICES = 9;
 const COLUMNS = 12;
 const ROWS = 10;
-/** Stored value at column c, row r of slice k: a ramp with texture, in HU + 1024. */
+/** Stored value at column c, row r of slice k: a ramp with texture, in HU + 1024 (the files' intercept is −1024). */
 const value = (c: number, r: number, k: number) => 1024 + 40 * c - 25 * r + 90 * k + ((c * 7 + r * 3 + k * 5) % 11);
-const TRANSFORM: ChannelTransform = { bands: [0], clip: [null], center: [1500], spread: [400] };
+const TRANSFORM: ChannelTransform = { bands: [0], clip: [null], center: [400], spread: [400] };
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;
@@ -43,12 +43,14 @@ function writeSlice(k: number, shift = 0): void {
       rows: ROWS,
       columns: COLUMNS,
       bitsAllocated: 16,
+      bitsStored: 12, // 0 … 4095 − 1024 fits int16
       values,
       series: '1.2.840.99.9',
       patientId: 'P9',
       instance: k + 1,
       position: [0, 0, k * 1.5],
       orientation: [1, 0, 0, 0, 1, 0],
+      intercept: -1024, // read in HU
     }),
   );
 }
@@ -105,6 +107,12 @@ describe('series planes read slice by slice', () => {
     const whole: Raster[] = [];
     for (const slice of slices) whole.push(await readEntry({ ...entries[0]!, ...slice, plane: undefined }));
     const grid = sliceGrid(whole, entries[0]!.plane!.series!.spacing);
+    // An axial plane's middle band is its slice in HU: row 0 is the stored row 0.
+    const axial = await readEntry(entries.find((entry) => entry.plane!.axis === 2 && entry.plane!.index === 4)!);
+    expect(axial.sampleType).toBe('int16');
+    expect([0, 1, 2].map((band) => axial.values[(2 * COLUMNS + 5) * 3 + band])).toEqual(
+      [3, 4, 5].map((k) => value(5, 2, k) - 1024),
+    );
     for (const entry of entries) {
       const expected = readVolumePlane(grid, entry.plane!);
       const plane = await readEntry(entry);
@@ -158,7 +166,7 @@ describe('series planes read slice by slice', () => {
 
   it('trains to the same losses with the slice cache as without', async () => {
     const entries = volumeEntries(rows(), { axis: 'all', neighbours: 1 });
-    const transform = { ...TRANSFORM, bands: [0, 1, 2], clip: [null, null, null], center: [1500, 1500, 1500] };
+    const transform = { ...TRANSFORM, bands: [0, 1, 2], clip: [null, null, null], center: [400, 400, 400] };
     const losses = async (cacheBytes: number): Promise<number[]> => {
       seriesSlices.clear();
       seriesSlices.maxBytes = cacheBytes;
