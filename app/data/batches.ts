@@ -30,7 +30,7 @@ import { cropRaster, openSampleFile, type Region, type SampleFile } from './form
 import { openSlideFile } from './formats/slide-file';
 import { centralSlideWindow, drawSlideWindow, slideReadSize, type SlideEntry } from './slide-sampling';
 import { readSeriesPlane } from './volumes/series-slices';
-import { openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
+import { openVolumeFile, readVolumePlane, type SeriesSlice, type VolumePlane } from './volumes/volume-planes';
 
 /** One training sample as the store knows it. */
 export interface ImageEntry {
@@ -96,7 +96,7 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
     if (entry.plane) {
       // A series' plane reads only the slices it needs; a NIfTI file's by offsets.
       const plane = entry.plane.series
-        ? await readSeriesPlane(entry.plane, (slice) => readEntry({ ...entry, ...slice, plane: undefined }))
+        ? await readSeriesEntry(entry, entry.plane)
         : readVolumePlane(await openVolumeFile(entry.path), entry.plane);
       return region ? cropRaster(plane, region) : plane;
     }
@@ -130,6 +130,35 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
     throw new Error(`${entry.path}: ${(error as Error).message}`);
   } finally {
     await file?.close();
+  }
+}
+
+/**
+ * A plane of a series, read from the slices it needs. The frames of a file holding several slices
+ * of the series (an enhanced multi-frame DICOM) are read from one opening of that file, kept for
+ * the plane's read, so such a file is read once per plane rather than once per frame.
+ */
+async function readSeriesEntry(entry: ImageEntry, plane: VolumePlane): Promise<Raster> {
+  const perFile = new Map<string, number>();
+  for (const slice of plane.series!.slices) perFile.set(slice.path, (perFile.get(slice.path) ?? 0) + 1);
+  const opened = new Map<string, Promise<SampleFile | null>>();
+  const readSlice = async (slice: SeriesSlice): Promise<Raster> => {
+    const alone = () => readEntry({ ...entry, ...slice, plane: undefined });
+    if (perFile.get(slice.path)! < 2) return alone();
+    let file = opened.get(slice.path);
+    if (!file) {
+      file = readFile(slice.path).then((bytes) =>
+        openSampleFile({ bytes: new Uint8Array(bytes), path: slice.path }, slice.path),
+      );
+      opened.set(slice.path, file);
+    }
+    const sampleFile = await file;
+    return sampleFile ? sampleFile.read(slice.frame) : alone();
+  };
+  try {
+    return await readSeriesPlane(plane, readSlice);
+  } finally {
+    for (const file of opened.values()) await (await file.catch(() => null))?.close();
   }
 }
 

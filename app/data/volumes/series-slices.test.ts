@@ -164,6 +164,52 @@ describe('series planes read slice by slice', () => {
     writeSlice(4);
   });
 
+  it('cuts an enhanced multi-frame file as the whole volume in memory, reading its frames from one opening', async () => {
+    const folder = temporaryFolder();
+    const other = temporaryWorkspace();
+    try {
+      const zs = [3, 0, 5, 1, 4, 2]; // frames stored out of position order, 2 mm apart
+      const values = zs.flatMap((z) =>
+        Array.from({ length: ROWS * COLUMNS }, (_, index) => value(index % COLUMNS, 0, z)),
+      );
+      fs.writeFileSync(
+        path.join(folder.dir, 'enhanced.dcm'),
+        writeDicom({
+          rows: ROWS,
+          columns: COLUMNS,
+          frames: zs.length,
+          bitsAllocated: 16,
+          values,
+          series: '1.2.840.99.10',
+          functionalGroups: { orientation: [1, 0, 0, 0, 1, 0], positions: zs.map((z) => [0, 0, 2 * z]) },
+        }),
+      );
+      const imported = await importFolders({
+        importId: 'm',
+        projectId: other.projectId,
+        folders: [folder.dir],
+        images: other.workspace.images,
+        projectDir: other.workspace.projectDir(other.projectId),
+      });
+      expect(imported.volumes).toMatchObject([{ slices: 6, spacing: [0.5, 0.5, 2], problems: [] }]);
+      const rowsOf = other.workspace.images.usable(other.projectId, 'path').map((row) => ({
+        meta: row.meta,
+        entry: { path: row.path, frame: row.frame, width: row.width, height: row.height, channels: 1, bitDepth: 16 },
+      }));
+      const entries = volumeEntries(rowsOf, { axis: 'all', neighbours: 1 });
+      const { slices, spacing } = entries[0]!.plane!.series!;
+      expect(slices.map((slice) => slice.frame)).toEqual([1, 3, 5, 0, 4, 2]);
+      const whole: Raster[] = [];
+      for (const slice of slices) whole.push(await readEntry({ ...entries[0]!, ...slice, plane: undefined }));
+      const grid = sliceGrid(whole, spacing);
+      seriesSlices.clear();
+      for (const entry of entries) expect(await readEntry(entry)).toEqual(readVolumePlane(grid, entry.plane!));
+    } finally {
+      other.remove();
+      folder.remove();
+    }
+  });
+
   it('trains to the same losses with the slice cache as without', async () => {
     const entries = volumeEntries(rows(), { axis: 'all', neighbours: 1 });
     const transform = { ...TRANSFORM, bands: [0, 1, 2], clip: [null, null, null], center: [400, 400, 400] };
