@@ -164,7 +164,7 @@ describe('series planes read slice by slice', () => {
     writeSlice(4);
   });
 
-  it('cuts an enhanced multi-frame file as the whole volume in memory, reading its frames from one opening', async () => {
+  it('cuts an enhanced multi-frame file as the whole volume in memory, its frames read from one opening', async () => {
     const folder = temporaryFolder();
     const other = temporaryWorkspace();
     try {
