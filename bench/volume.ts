@@ -9,15 +9,24 @@
  *   tests' series fixtures are written.
  *
  * Each is imported into its own project through `importFolders` (time, peak RSS); then the
- * training loader draws `--batches` batches of `--batch` planes of the .nii along each anatomical
- * axis (axial, coronal, sagittal), as a run with that `volume` setting does. Reported: RSS
- * baseline and peaks, seconds, samples per second, load average. Target: peak RSS − baseline
- * under 1 GiB for the data.
+ * training loader draws `--batches` batches of `--batch` planes of the .nii and of the series along
+ * each anatomical axis (axial, coronal, sagittal), as a run with that `volume` setting does; the
+ * series also as 2.5-D axial planes (2 neighbours a side), each once with its slice cache
+ * (`series-slices.ts`, 256 MiB) and once without (every plane reads its slices from the files; at
+ * most {@link UNCACHED_BATCHES} batches, as coronal and sagittal planes then read every slice).
+ * Reported: RSS baseline, peaks and the RSS each phase started at (what earlier phases left),
+ * seconds, samples per second, load average. Target: peak RSS − baseline under 1 GiB for the data.
+ * Inflated .nii.gz copies go to the bench workspace's `cache/volumes/`, removed with it.
  *
  * Measured on 2 shared cores (load 5–20), defaults, `--batches 5`: import of the 1 GiB .nii 11.7 s
  * (+87 MiB RSS; before reads by offsets: 29.2 s, +2113 MiB), of the .nii.gz 19.8 s (+169 MiB,
  * inflating included), planes at +59…+98 MiB (before: past 23 GiB, one whole volume per loader
- * worker). Inflated .nii.gz copies are left in `os.tmpdir()/mae-studio-volumes`.
+ * worker). The 500-slice series (load 17–19, 2 cores shared by many jobs): import 5.1 s (2.3 s at
+ * load 1), +175 MiB; with the slice cache 40 planes axial 1.5 s, coronal 12.6 s, sagittal 11.3 s
+ * (the first reads all 500 slices), 2.5-D 3.5 s, peaks +142…+269 MiB; without it 24 planes axial
+ * 1.8 s, coronal 42 s, sagittal 91 s, 2.5-D 4.6 s, peaks ≤ +258 MiB (most of it left by the
+ * earlier phases). Before the slice reads (every concurrent plane read assembled the whole series
+ * itself), load 1–3: 40 axial planes took 21 s and +1652 MiB.
  *
  *   node dist/bench/volume.js [--side 1024] [--slices 512] [--series 500] [--batches 20] [--batch 8]
  *                             [--only nii,gz,dicom] [--json] [--keep]
