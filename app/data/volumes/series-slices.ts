@@ -172,7 +172,7 @@ async function crossPlanes(
   const staged = at.map(() => new Float32Array(width * count * bands)); // every sample type fits exactly
   const types = new Set<Raster['sampleType']>();
   for (let k = 0; k < count; k++) {
-    const slice = await read(k);
+    const slice = k === 0 ? first : await read(k); // the first slice was read for the size
     types.add(slice.sampleType);
     const row = count - 1 - k;
     at.forEach((index, slot) => {
