@@ -11,7 +11,15 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openNiftiFile } from '../formats/nifti-file';
 import { makeNifti } from '../formats/nifti.fixtures';
 import { readNiftiSlice } from '../formats/nifti';
-import { copyPaths, DEFAULT_VOLUME_COPIES, setVolumeCopies, sweepCopies, volumeCopies } from './volume-copies';
+import { Studio } from '../../studio';
+import {
+  copyPaths,
+  DEFAULT_VOLUME_COPIES,
+  setVolumeCopies,
+  sweepCopies,
+  volumeCopies,
+  volumeCopiesDir,
+} from './volume-copies';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'volume-copies-'));
 const previous = volumeCopies();
@@ -100,6 +108,25 @@ describe('copies of .nii.gz volumes', () => {
     setVolumeCopies(copies, copyBytes / 2);
     await firstVoxel(b);
     expect(listed()).toEqual([copyPaths(b).stamp, copyPaths(b).copy].map((file) => path.basename(file)).sort());
+  });
+
+  it("puts a studio's copies in its workspace's cache, removing those of files gone since", async () => {
+    const workspaceDir = path.join(root, `workspace${counter++}`);
+    setVolumeCopies(volumeCopiesDir(workspaceDir));
+    const gone = writeVolume('studio-gone.nii.gz', 0);
+    const kept = writeVolume('studio-kept.nii.gz', 0);
+    await firstVoxel(gone);
+    await firstVoxel(kept);
+    fs.rmSync(gone);
+    setVolumeCopies(previous.dir, previous.maxBytes);
+    const studio = new Studio(workspaceDir);
+    try {
+      expect(volumeCopies().dir).toBe(path.join(workspaceDir, 'cache', 'volumes'));
+      expect(fs.existsSync(copyPaths(gone).copy)).toBe(false);
+      expect(fs.existsSync(copyPaths(kept).copy)).toBe(true);
+    } finally {
+      await studio.close();
+    }
   });
 
   it('removes what an interrupted inflation left once it is old, and keeps a fresh one', () => {
