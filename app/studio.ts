@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { StudioError, type StudioImpl } from './contract';
+import { setVolumeCopies, sweepCopies, volumeCopiesDir } from './data/cache/volume-copies';
 import { channelPlanView, checkPlanVolumes, leftOutChannels, validatePlan } from './data/channel-plan';
 import { cacheUsage, deleteCache } from './data/cache/shards';
 import { computeDatasetStats } from './data/dataset-stats';
@@ -59,6 +60,10 @@ export class Studio {
     private readonly host: StudioHost = {},
   ) {
     this.workspace = new Workspace(workspaceDir);
+    // Inflated .nii.gz copies go to the workspace's cache, within its size limit; those of files
+    // changed or gone since, and leftovers of interrupted inflations, go now.
+    setVolumeCopies(volumeCopiesDir(workspaceDir));
+    sweepCopies();
     // Runs whose training process died while nothing watched it (app and worker killed together).
     this.workspace.runs.reapOrphans();
     this.training = new StudioTraining(this.workspace, this.events, host.training);

@@ -9,15 +9,24 @@
  *   tests' series fixtures are written.
  *
  * Each is imported into its own project through `importFolders` (time, peak RSS); then the
- * training loader draws `--batches` batches of `--batch` planes of the .nii along each anatomical
- * axis (axial, coronal, sagittal), as a run with that `volume` setting does. Reported: RSS
- * baseline and peaks, seconds, samples per second, load average. Target: peak RSS − baseline
- * under 1 GiB for the data.
+ * training loader draws `--batches` batches of `--batch` planes of the .nii and of the series along
+ * each anatomical axis (axial, coronal, sagittal), as a run with that `volume` setting does; the
+ * series also as 2.5-D axial planes (2 neighbours a side), each once with its slice cache
+ * (`series-slices.ts`, 256 MiB) and once without (every plane reads its slices from the files; at
+ * most {@link UNCACHED_BATCHES} batches, as coronal and sagittal planes then read every slice).
+ * Reported: RSS baseline, peaks and the RSS each phase started at (what earlier phases left),
+ * seconds, samples per second, load average. Target: peak RSS − baseline under 1 GiB for the data.
+ * Inflated .nii.gz copies go to the bench workspace's `cache/volumes/`, removed with it.
  *
  * Measured on 2 shared cores (load 5–20), defaults, `--batches 5`: import of the 1 GiB .nii 11.7 s
  * (+87 MiB RSS; before reads by offsets: 29.2 s, +2113 MiB), of the .nii.gz 19.8 s (+169 MiB,
  * inflating included), planes at +59…+98 MiB (before: past 23 GiB, one whole volume per loader
- * worker). Inflated .nii.gz copies are left in `os.tmpdir()/mae-studio-volumes`.
+ * worker). The 500-slice series (load 17–19, 2 cores shared by many jobs): import 5.1 s (2.3 s at
+ * load 1), +175 MiB; with the slice cache 40 planes axial 1.5 s, coronal 12.6 s, sagittal 11.3 s
+ * (the first reads all 500 slices), 2.5-D 3.5 s, peaks +142…+269 MiB; without it 24 planes axial
+ * 1.8 s, coronal 42 s, sagittal 91 s, 2.5-D 4.6 s, peaks ≤ +258 MiB (most of it left by the
+ * earlier phases). Before the slice reads (every concurrent plane read assembled the whole series
+ * itself), load 1–3: 40 axial planes took 21 s and +1652 MiB.
  *
  *   node dist/bench/volume.js [--side 1024] [--slices 512] [--series 500] [--batches 20] [--batch 8]
  *                             [--only nii,gz,dicom] [--json] [--keep]
@@ -31,10 +40,12 @@ import { createGzip } from 'node:zlib';
 import type { VolumeSampling } from '../app/contract';
 import type { ChannelTransform } from '../app/data/batches';
 import { trainingLoader } from '../app/data/cache/loader';
+import { setVolumeCopies, volumeCopiesDir } from '../app/data/cache/volume-copies';
 import { normalisationOf, storedSide } from '../app/data/cache/prepared';
 import { writeDicom } from '../app/data/formats/formats.fixtures';
 import { makeNifti } from '../app/data/formats/nifti.fixtures';
 import { importFolders } from '../app/data/import/import';
+import { DEFAULT_SERIES_SLICES, seriesSlices } from '../app/data/volumes/series-slices';
 import { volumeEntries, type VolumeRow } from '../app/data/volumes/volume-entries';
 import { Rng } from '../app/mae/rng';
 import { Workspace } from '../app/workspace';
@@ -42,6 +53,9 @@ import { Workspace } from '../app/workspace';
 const IMG_SIZE = 224;
 const MIB = 2 ** 20;
 const AXIAL = [1, 0, 0, 0, 1, 0];
+const AXES = ['axial', 'coronal', 'sagittal'] as const;
+/** Batches of the series read without its slice cache (each coronal or sagittal plane reads every slice). */
+const UNCACHED_BATCHES = 3;
 const TRANSFORM: ChannelTransform = {
   inputChannels: 1,
   conversions: { 1: 'keep' },
@@ -67,12 +81,23 @@ function rss(): number {
 }
 
 /** Starts a phase: the peak is reset to now. */
-function phase(): { seconds: () => number } {
+function phase(): { seconds: () => number; startRss: number } {
   globalThis.gc?.();
   peak = 0;
-  rss();
+  const startRss = rss();
   const started = performance.now();
-  return { seconds: () => (performance.now() - started) / 1000 };
+  return { seconds: () => (performance.now() - started) / 1000, startRss };
+}
+
+/** The transform's fields for 2n + 1 stacked planes of one band each. */
+function planeBands(neighbours: number): Pick<ChannelTransform, 'bands' | 'clip' | 'center' | 'spread'> {
+  const planes = 2 * neighbours + 1;
+  return {
+    bands: Array.from({ length: planes }, (_, band) => band),
+    clip: Array(planes).fill(null),
+    center: Array(planes).fill(0),
+    spread: Array(planes).fill(500),
+  };
 }
 
 /** The phantom's stored value at a voxel: a ball brighter than its surround, with texture. */
@@ -147,13 +172,16 @@ function writeSeries(folder: string, count: number): void {
 interface Measured {
   seconds: number;
   peakRssMiB: number;
+  /** RSS over the baseline when the phase started (what earlier phases left). */
+  startRssMiB: number;
   load: number[];
 }
 
-function measured(timer: { seconds: () => number }, baseline: number): Measured {
+function measured(timer: { seconds: () => number; startRss: number }, baseline: number): Measured {
   return {
     seconds: Math.round(timer.seconds() * 100) / 100,
     peakRssMiB: Math.round(peak - baseline),
+    startRssMiB: Math.round(timer.startRss - baseline),
     load: os.loadavg().map((value) => Math.round(value * 10) / 10),
   };
 }
@@ -169,6 +197,7 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-volume-'));
   const workspace = new Workspace(path.join(root, 'workspace'));
+  setVolumeCopies(volumeCopiesDir(path.join(root, 'workspace'))); // as the studio does: removed with the root
   globalThis.gc?.();
   const baseline = rss();
   const sampler = setInterval(rss, 20);
@@ -225,42 +254,63 @@ async function main(): Promise<void> {
           `load ${numbers.load.join(' ')}`,
       );
       if (kind === 'gz') continue; // trained on: the .nii and the series
-      for (const axis of ['axial', 'coronal', 'sagittal'] as const) {
-        const sampling: VolumeSampling = { axis, neighbours: 0 };
-        const volumeRows = workspace.images.sources(rows.map((row) => row.id)).map(
-          (row): VolumeRow => ({
-            meta: row!.meta,
-            entry: {
-              path: row!.path,
-              frame: row!.frame,
-              width: row!.width,
-              height: row!.height,
-              channels: row!.channels,
-              bitDepth: row!.bitDepth,
-            },
-          }),
-        );
-        const entries = volumeEntries(volumeRows, sampling);
-        const loader = trainingLoader({
-          entries,
-          imgSize: IMG_SIZE,
-          side: storedSide(IMG_SIZE),
-          transform: TRANSFORM,
-          normalisation: normalisationOf(TRANSFORM, 16, [], []),
-          memoryBytes: 0,
-        });
-        const rng = Rng.fromSeed(1, 2);
-        const train = phase();
-        for (let index = 0; index < batches; index++) await loader.next(rng, batchSize);
-        await loader.close();
-        const trained = measured(train, baseline);
-        const rate = Math.round(((batches * batchSize) / trained.seconds) * 10) / 10;
-        result[`${kind}Train${axis}`] = { ...trained, planes: entries.length, samplesPerSecond: rate };
-        say(
-          `train ${kind} ${axis}: ${batches}×${batchSize} planes in ${trained.seconds} s (${rate}/s), ` +
-            `peak RSS +${trained.peakRssMiB} MiB, load ${trained.load.join(' ')}`,
-        );
+      // The series is trained on with its slice cache and without (every plane reads its slices
+      // again; slow across slices, so fewer batches), and with 2.5-D neighbours.
+      const passes =
+        kind === 'dicom'
+          ? [
+              { cacheBytes: DEFAULT_SERIES_SLICES.cacheBytes, suffix: '', count: batches },
+              { cacheBytes: 0, suffix: 'NoCache', count: Math.min(batches, UNCACHED_BATCHES) },
+            ]
+          : [{ cacheBytes: DEFAULT_SERIES_SLICES.cacheBytes, suffix: '', count: batches }];
+      const samplings: VolumeSampling[] = AXES.map((axis) => ({ axis, neighbours: 0 }));
+      if (kind === 'dicom') samplings.push({ axis: 'axial', neighbours: 2 });
+      const volumeRows = workspace.images.sources(rows.map((row) => row.id)).map(
+        (row): VolumeRow => ({
+          meta: row!.meta,
+          entry: {
+            path: row!.path,
+            frame: row!.frame,
+            width: row!.width,
+            height: row!.height,
+            channels: row!.channels,
+            bitDepth: row!.bitDepth,
+          },
+        }),
+      );
+      for (const { cacheBytes, suffix, count } of passes) {
+        for (const sampling of samplings) {
+          seriesSlices.clear();
+          seriesSlices.maxBytes = cacheBytes;
+          const entries = volumeEntries(volumeRows, sampling);
+          const transform = { ...TRANSFORM, ...planeBands(sampling.neighbours) };
+          const loader = trainingLoader({
+            entries,
+            imgSize: IMG_SIZE,
+            side: storedSide(IMG_SIZE),
+            transform,
+            normalisation: normalisationOf(transform, 16, [], []),
+            memoryBytes: 0,
+          });
+          const rng = Rng.fromSeed(1, 2);
+          const train = phase();
+          for (let index = 0; index < count; index++) await loader.next(rng, batchSize);
+          await loader.close();
+          const trained = measured(train, baseline);
+          const rate = Math.round(((count * batchSize) / trained.seconds) * 10) / 10;
+          const how = `${sampling.axis}${sampling.neighbours ? `2.5d${sampling.neighbours}` : ''}`;
+          result[`${kind}Train${how}${suffix}`] = { ...trained, planes: entries.length, samplesPerSecond: rate };
+          const cache =
+            kind !== 'dicom' ? '' : cacheBytes > 0 ? `, slice cache ${cacheBytes / MIB} MiB` : ', no slice cache';
+          say(
+            `train ${kind} ${how}${cache}: ${count}×${batchSize} planes in ${trained.seconds} s (${rate}/s), ` +
+              `peak RSS +${trained.peakRssMiB} MiB (+${trained.startRssMiB} at start), ` +
+              `load ${trained.load.join(' ')}`,
+          );
+        }
       }
+      seriesSlices.clear();
+      seriesSlices.maxBytes = DEFAULT_SERIES_SLICES.cacheBytes;
     }
     const peaks = Object.values(result)
       .filter((value): value is Measured => typeof value === 'object' && value !== null && 'peakRssMiB' in value)

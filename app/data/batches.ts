@@ -29,7 +29,8 @@ import { openOmeZarr } from './formats/ome-zarr';
 import { cropRaster, openSampleFile, type Region, type SampleFile } from './formats/sample-files';
 import { openSlideFile } from './formats/slide-file';
 import { centralSlideWindow, drawSlideWindow, slideReadSize, type SlideEntry } from './slide-sampling';
-import { openSeries, openVolumeFile, readVolumePlane, type VolumePlane } from './volumes/volume-planes';
+import { readSeriesPlane } from './volumes/series-slices';
+import { openVolumeFile, readVolumePlane, type SeriesSlice, type VolumePlane } from './volumes/volume-planes';
 
 /** One training sample as the store knows it. */
 export interface ImageEntry {
@@ -93,13 +94,10 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
   let file: SampleFile | null = null;
   try {
     if (entry.plane) {
-      const { series } = entry.plane;
-      const grid = series
-        ? await openSeries(series.slices, series.spacing, (slice) =>
-            readEntry({ ...entry, ...slice, plane: undefined }),
-          )
-        : await openVolumeFile(entry.path);
-      const plane = readVolumePlane(grid, entry.plane);
+      // A series' plane reads only the slices it needs; a NIfTI file's by offsets.
+      const plane = entry.plane.series
+        ? await readSeriesEntry(entry, entry.plane)
+        : readVolumePlane(await openVolumeFile(entry.path), entry.plane);
       return region ? cropRaster(plane, region) : plane;
     }
     // A slide's windows are level-0 regions read at the plan's scale from the fittest level.
@@ -132,6 +130,35 @@ export async function readEntry(entry: ImageEntry, region?: Region): Promise<Ras
     throw new Error(`${entry.path}: ${(error as Error).message}`);
   } finally {
     await file?.close();
+  }
+}
+
+/**
+ * A plane of a series, read from the slices it needs. The frames of a file holding several slices
+ * of the series (an enhanced multi-frame DICOM) are read from one opening of that file, kept for
+ * the plane's read, so such a file is read once per plane rather than once per frame.
+ */
+async function readSeriesEntry(entry: ImageEntry, plane: VolumePlane): Promise<Raster> {
+  const perFile = new Map<string, number>();
+  for (const slice of plane.series!.slices) perFile.set(slice.path, (perFile.get(slice.path) ?? 0) + 1);
+  const opened = new Map<string, Promise<SampleFile | null>>();
+  const readSlice = async (slice: SeriesSlice): Promise<Raster> => {
+    const alone = () => readEntry({ ...entry, ...slice, plane: undefined });
+    if (perFile.get(slice.path)! < 2) return alone();
+    let file = opened.get(slice.path);
+    if (!file) {
+      file = readFile(slice.path).then((bytes) =>
+        openSampleFile({ bytes: new Uint8Array(bytes), path: slice.path }, slice.path),
+      );
+      opened.set(slice.path, file);
+    }
+    const sampleFile = await file;
+    return sampleFile ? sampleFile.read(slice.frame) : alone();
+  };
+  try {
+    return await readSeriesPlane(plane, readSlice);
+  } finally {
+    for (const file of opened.values()) await (await file.catch(() => null))?.close();
   }
 }
 

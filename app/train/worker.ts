@@ -8,6 +8,7 @@
  * reports `RunProgress` messages to its parent; `{type: 'stop'}`, SIGINT or SIGTERM stop the run after the current step
  * and `{type: 'pause'}` pauses it, each with a checkpoint, so it can be resumed.
  */
+import { setVolumeCopies, volumeCopiesDir } from '../data/cache/volume-copies';
 import { StudioError, type ReprobeReport } from '../contract';
 import { Workspace } from '../workspace';
 import { measureWarmup } from './estimate';
@@ -58,6 +59,8 @@ const fail = (error: unknown) => {
 };
 
 const [workspace, runIdText, mode] = process.argv.slice(2);
+// Inflated .nii.gz copies go to the workspace's cache, as the studio's do.
+if (workspace) setVolumeCopies(volumeCopiesDir(workspace));
 const stop = new AbortController();
 const pause = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop.abort());

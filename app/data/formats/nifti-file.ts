@@ -1,23 +1,23 @@
 /**
  * NIfTI files opened by path and read by offsets, so that a volume larger than memory is never
  * held whole: an uncompressed `.nii` is read slice by slice (or row by row) where its voxels lie;
- * a `.nii.gz` is inflated once, as a stream, into an uncompressed copy in the inflated-volume
- * folder ({@link niftiInflateDir}), keyed by the file's path, size and modification time and
- * written under a temporary name then renamed (a crash never leaves a half copy under the real
- * name), and that copy is read by offsets.
+ * a `.nii.gz` is inflated once, as a stream, into an uncompressed copy in the workspace's
+ * folder of volume copies (`cache/volume-copies.ts`: reused while the file's size and
+ * modification time hold, within a size limit), written under a temporary name then renamed (a
+ * crash never leaves a half copy under the real name), and that copy is read by offsets. A file
+ * being inflated is inflated once however many reads ask for it at the same time.
  *
  * The header is checked before anything is inflated: a header declaring more than
  * {@link MAX_STREAMED_NIFTI_BYTES} is refused, and a stream inflating beyond what its header
  * declares (plus a small slack) is stopped and refused as a decompression bomb, its partial copy
  * removed.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip, gunzipSync } from 'node:zlib';
+import { copyPaths, recordCopy, reuseCopy } from '../cache/volume-copies';
 import { DecodeError } from './decode';
 import { isGzip, NIFTI_HEAD_BYTES, parseNifti, type NiftiVolume, type VoxelBytes } from './nifti';
 
@@ -27,36 +27,36 @@ export const MAX_STREAMED_NIFTI_BYTES = 2 ** 34;
 /** Bytes a .nii.gz may inflate to beyond what its header declares (extensions, padding). */
 const INFLATE_SLACK = 1024 * 1024;
 
-let inflateDir = path.join(os.tmpdir(), 'mae-studio-volumes');
+/** Inflations under way in this process, by the copy they write. */
+const inflating = new Map<string, Promise<void>>();
 
-/** The folder inflated copies of `.nii.gz` files are kept in. */
-export function niftiInflateDir(): string {
-  return inflateDir;
-}
-
-/** Sets the folder inflated copies of `.nii.gz` files are kept in (the app: below its workspace). */
-export function setNiftiInflateDir(dir: string): void {
-  inflateDir = dir;
-}
-
-/** Voxel bytes read from an open file at `offset` + start, one read per view. */
-export function fileVoxels(fd: number, offset: number, length: number): VoxelBytes {
-  let open = true;
+/**
+ * Voxel bytes read from an open file at `offset` + start, one read per view. Closing lets the
+ * file go; a view after that opens it again with `reopen` (a volume let go by the one kept for
+ * planes may still be held by a reader), never reading through a descriptor number the process
+ * may have given to another file since.
+ */
+export function fileVoxels(fd: number, offset: number, length: number, reopen?: () => number): VoxelBytes {
+  let open: number | null = fd;
   return {
     length,
     view: (start, count) => {
+      if (open === null) {
+        if (!reopen) throw new DecodeError('the NIfTI file was closed before its voxels were read');
+        open = reopen();
+      }
       const buffer = Buffer.allocUnsafe(count);
       let done = 0;
       while (done < count) {
-        const read = fs.readSync(fd, buffer, done, count - done, offset + start + done);
+        const read = fs.readSync(open, buffer, done, count - done, offset + start + done);
         if (read === 0) throw new DecodeError(`NIfTI file ended at byte ${offset + start + done} while reading voxels`);
         done += read;
       }
       return new DataView(buffer.buffer, buffer.byteOffset, count);
     },
     close: () => {
-      if (open) fs.closeSync(fd);
-      open = false;
+      if (open !== null) fs.closeSync(open);
+      open = null;
     },
   };
 }
@@ -72,7 +72,9 @@ function openRaw(file: string): NiftiVolume {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
-    return parseNifti(readHead(fd), size, (offset, needed) => fileVoxels(fd, offset, needed));
+    return parseNifti(readHead(fd), size, (offset, needed) =>
+      fileVoxels(fd, offset, needed, () => fs.openSync(file, 'r')),
+    );
   } catch (error) {
     fs.closeSync(fd);
     throw error;
@@ -128,13 +130,20 @@ export async function openNiftiFile(file: string): Promise<NiftiVolume> {
       `NIfTI file too large: its header declares ${declared} bytes of ` +
         `voxels and header, more than the ${MAX_STREAMED_NIFTI_BYTES} read at most`,
     );
-  const key = createHash('sha256')
-    .update(`${path.resolve(file)}\0${stat.size}\0${stat.mtimeMs}`)
-    .digest('hex')
-    .slice(0, 32);
-  const inflated = path.join(inflateDir, `${key}.nii`);
-  if (!fs.existsSync(inflated)) await inflateTo(file, inflated, declared + INFLATE_SLACK, declared);
-  return openRaw(inflated);
+  const reused = reuseCopy(file, stat);
+  if (reused) return openRaw(reused);
+  const { copy } = copyPaths(file);
+  let inflation = inflating.get(copy);
+  if (!inflation) {
+    inflation = inflateTo(file, copy, declared + INFLATE_SLACK, declared).then(() => recordCopy(file, stat));
+    inflating.set(copy, inflation);
+    inflation.then(
+      () => inflating.delete(copy),
+      () => inflating.delete(copy),
+    );
+  }
+  await inflation;
+  return openRaw(copy);
 }
 
 /** Inflates `file` into `target` as a stream, never past `limit` bytes; atomic by rename. */
@@ -157,6 +166,11 @@ async function inflateTo(file: string, target: string, limit: number, declared: 
   });
   try {
     await pipeline(fs.createReadStream(file), createGunzip(), guard, fs.createWriteStream(partial));
+    // A whole gzip stream of a cut NIfTI: refused here, so that no broken copy is kept.
+    if (written < declared)
+      throw new DecodeError(
+        `truncated NIfTI file: the .nii.gz inflates to ${written} bytes, its header declares ${declared}`,
+      );
     fs.renameSync(partial, target);
   } catch (error) {
     fs.rmSync(partial, { force: true });

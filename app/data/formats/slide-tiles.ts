@@ -7,7 +7,8 @@
  * decoded as it says, as libjpeg does; a bare stream (no such marker, as SVS tiles are) holds what
  * the TIFF Photometric tag says: YCbCr (6) is converted to RGB, RGB (2) is kept as stored.
  * JPEG 2000 tiles are decoded by OpenJPEG (the DICOM codec); Aperio 33003 tiles hold YCbCr and
- * are converted to RGB with the ITU-R BT.601 full-range equations JPEG uses.
+ * are converted to RGB with the ITU-R BT.601 full-range equations JPEG uses. A tile stored with no
+ * bytes is background ({@link EMPTY_TILE_VALUE}).
  */
 import sharp from 'sharp';
 import { decodeFrame } from './dicom-codecs';
@@ -18,6 +19,12 @@ import type { Region } from './tiff';
 
 /** Bytes of decoded tiles kept, over all open slides (256 × 256 RGB tiles: about 340). */
 export const TILE_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The value of every sample of a tile stored with no bytes (TileByteCounts 0): white, the glass
+ * of a bright-field slide, which the tissue mask (saturation) leaves out like any background.
+ */
+export const EMPTY_TILE_VALUE = 255;
 
 /** Pixels of one level a scaled read may compose (64 Mi: 192 MiB of RGB) before it is refused. */
 export const MAX_LEVEL_READ_PIXELS = 64 * 1024 * 1024;
@@ -66,9 +73,10 @@ async function decodeTile(layout: SlideLayout, level: SlideLevel, tile: number):
   const row = Math.floor(tile / level.columns);
   const where = `${layout.file}: tile ${column},${row} of ${level.name}`;
   const count = level.byteCounts[tile]!;
-  if (count === 0) throw new DecodeError(`${where} is missing (TileByteCounts 0)`);
-  const data = await layout.source.read(level.offsets[tile]!, count);
   const expected = level.tileWidth * level.tileHeight * level.bands;
+  // Scanners leave tiles of bare glass unwritten (TileByteCounts 0): they are background.
+  if (count === 0) return new Uint8Array(expected).fill(EMPTY_TILE_VALUE);
+  const data = await layout.source.read(level.offsets[tile]!, count);
   let pixels: Uint8Array;
   try {
     if (level.compression === 1) {

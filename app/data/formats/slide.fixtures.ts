@@ -37,6 +37,8 @@ export interface SlideFixtureOptions {
   paint?: (x: number, y: number) => [number, number, number];
   /** Tiles with the same key are stored once and pointed to by each (bounded disk for benchmarks). */
   tileKey?: (level: number, column: number, row: number) => string | null;
+  /** Tiles written with no bytes (TileOffsets and TileByteCounts 0), as scanners store empty glass. */
+  emptyTiles?: (level: number, column: number, row: number) => boolean;
   /** One field broken on purpose. */
   hostile?: 'offset-past-end' | 'claims-huge-level' | 'tile-size-mismatch';
   quality?: number;
@@ -128,6 +130,11 @@ export async function writeSlideFixture(file: string, options: SlideFixtureOptio
     const stored = new Map<string, [number, number]>();
     for (let row = 0; row < rows; row++) {
       for (let column = 0; column < columns; column++) {
+        if (options.emptyTiles?.(level, column, row)) {
+          offsets.push(0);
+          counts.push(0);
+          continue;
+        }
         const key = options.tileKey?.(level, column, row) ?? null;
         const known = key === null ? undefined : stored.get(key);
         if (known) {

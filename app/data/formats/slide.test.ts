@@ -129,6 +129,27 @@ describe('whole-slide TIFFs', () => {
     expect(overview).toMatchObject({ width: 200, height: 150 });
   });
 
+  it('reads tiles stored with no bytes as white glass, which the tissue mask leaves out', async () => {
+    // Tiles starting right of 60% of the width hold only glass (the disc ends at 57%).
+    const emptyTiles = (level: number, column: number) => column * 64 * 2 ** level >= 0.6 * 512;
+    const file = await slideAt({ width: 512, height: 256, levels: 3, emptyTiles });
+    const full = await open(await slideAt({ width: 512, height: 256, levels: 3 }));
+    const slide = await open(file);
+    const glass = await slide.read(0, { x: 400, y: 10, width: 60, height: 60 });
+    expect(glass.values.every((value) => value === 255)).toBe(true);
+    // Level 1 has empty tiles too (x ≥ 384 of level 0): a zoomed-out read composes them as white.
+    const overview = await slide.readScaled({ x: 0, y: 0, width: 512, height: 256 }, 256, 128);
+    const right = overview.values.filter((_, at) => Math.floor(at / 3) % 256 >= 200);
+    expect(right.every((value) => value === 255)).toBe(true);
+    // Tissue (the disc) is read as before; the empty glass is not tissue.
+    const disc = { x: 100, y: 100, width: 64, height: 64 };
+    expect((await slide.read(0, disc)).values).toEqual((await full.read(0, disc)).values);
+    const tissue = (await slide.extraMeta!(0)).tissue!;
+    const fullTissue = (await full.extraMeta!(0)).tissue!;
+    expect(tissue.share).toBeGreaterThan(0.17);
+    expect(tissue.share).toBeCloseTo(fullTissue.share, 2);
+  });
+
   it('refuses a zoomed-out read of a slide without a pyramid instead of composing it whole', async () => {
     const file = await slideAt({ width: 10_000, height: 10_000, tile: 256, levels: 1, tileKey: () => 'one' });
     const slide = await open(file);

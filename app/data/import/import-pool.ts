@@ -24,6 +24,8 @@ export interface PoolSetup {
   thumbnailSize: number;
   /** Whether workers time their stages (for the benchmark). */
   timings: boolean;
+  /** Where the importing thread keeps inflated volume copies (workers keep theirs there too). */
+  volumeCopies: { dir: string; maxBytes: number };
 }
 
 /** Messages from the importing thread to a worker. */

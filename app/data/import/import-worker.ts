@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
+import { setVolumeCopies } from '../cache/volume-copies';
 import type { Claim, ContentClaims } from './content-index';
 import { importFile, type FileContext, type ImportTimings } from './import-file';
 import type { FILES_PER_WORKER, PoolSetup, ToPool, ToWorker } from './import-pool';
@@ -14,6 +15,7 @@ import type { ByteBudget } from './memory-budget';
 if (!parentPort) throw new Error('import-worker.js runs as a worker thread of an import, not on its own');
 const port = parentPort;
 const setup = workerData as PoolSetup;
+setVolumeCopies(setup.volumeCopies.dir, setup.volumeCopies.maxBytes);
 // Each file is decoded once and never again: libvips' operation cache would only hold memory.
 sharp.cache(false);
 

@@ -4,6 +4,7 @@
  * 0), write rows from this thread in batched transactions in walk order, and report throttled
  * progress. Cancelling keeps what is already stored.
  */
+import { volumeCopies } from '../cache/volume-copies';
 import os from 'node:os';
 import sharp from 'sharp';
 import type { ImportDuplicate, ImportFailure, ImportProgress, ImportResult, ImportSkip } from '../../contract';
@@ -131,6 +132,7 @@ export async function importFolders(options: ImportOptions): Promise<ImportResul
             projectDir: context.projectDir,
             thumbnailSize: context.thumbnailSize,
             timings: options.timings !== undefined,
+            volumeCopies: volumeCopies(),
           },
           contents,
           memory: context.memory,

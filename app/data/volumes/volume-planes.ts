@@ -257,52 +257,70 @@ export function readVolumePlane(volume: VoxelGrid, plane: VolumePlane): Raster {
   const count = volume.size[axis]!;
   const { width, height } = planeSize(volume.size, volume.spacing, axis);
   const planes: Raster[] = [];
-  for (let offset = -neighbours; offset <= neighbours; offset++) {
-    const at = Math.min(Math.max(index + offset, 0), count - 1);
-    planes.push(resampleLinear(readPlane(volume, axis, at, time), width, height));
-  }
+  for (let offset = -neighbours; offset <= neighbours; offset++)
+    planes.push(readPlane(volume, axis, Math.min(Math.max(index + offset, 0), count - 1), time));
+  return planeSample(planes, width, height);
+}
+
+/**
+ * Planes at their voxel grid (a plane and its neighbours, in order) as one sample: each resampled
+ * to `width` × `height`, stacked as bands plane-major.
+ */
+export function planeSample(rawPlanes: readonly Raster[], width: number, height: number): Raster {
+  const planes = rawPlanes.map((raw) => resampleLinear(raw, width, height));
   if (planes.length === 1) return planes[0]!;
   const bands = planes[0]!.bands;
   const total = bands * planes.length;
-  const values = allocateValues(planes[0]!.sampleType, width * height * total);
+  const types = new Set(planes.map((part) => part.sampleType));
+  const sampleType = types.size === 1 ? planes[0]!.sampleType : 'float32';
+  const values = allocateValues(sampleType, width * height * total);
   planes.forEach((part, slot) => {
     for (let pixel = 0; pixel < width * height; pixel++) {
       for (let band = 0; band < bands; band++)
         values[pixel * total + slot * bands + band] = part.values[pixel * bands + band]!;
     }
   });
-  return { width, height, bands: total, sampleType: planes[0]!.sampleType, values };
+  return { width, height, bands: total, sampleType, values };
 }
 
 /**
  * The volume last read for planes, kept while it is unchanged: planes of one volume are read one
- * after another, so a NIfTI file is opened (and a .nii.gz inflated to disk) once, and a series'
- * slices decoded once, rather than once per plane. A NIfTI file is kept open, not in memory (its
- * planes are read by offsets); a series is held in memory (its slices). One volume at most is
- * kept, and it is let go (its file closed) after {@link VOLUME_KEPT_MS} without reads.
+ * after another, so a NIfTI file is opened (and a .nii.gz inflated to disk) once rather than once
+ * per plane, and reads asking for it while it opens share the one opening. A NIfTI file is kept
+ * open, not in memory (its planes are read by offsets); a series opened by {@link openSeries} is
+ * held in memory (its slices; 2-D training reads series planes by `series-slices.ts` instead).
+ * One volume at most is kept, and it is let go (its file closed) after {@link VOLUME_KEPT_MS}
+ * without reads.
  */
-let keptVolume: { key: string; grid: VoxelGrid } | null = null;
+let keptVolume: { key: string; grid: Promise<VoxelGrid> } | null = null;
 let forgetVolume: NodeJS.Timeout | undefined;
 
 /** How long the last volume read for planes stays in memory after its last read. */
 export const VOLUME_KEPT_MS = 30_000;
 
 function forget(): void {
-  keptVolume?.grid.close?.();
+  // Closed on a later turn: every read already given this grid reads it synchronously in the
+  // microtasks that follow its opening, so none finds it closed.
+  keptVolume?.grid.then(
+    (grid) => setImmediate(() => grid.close?.()),
+    () => {}, // its reader was told why it failed
+  );
   keptVolume = null;
 }
 
 async function keptGrid(key: string, load: () => Promise<VoxelGrid>): Promise<VoxelGrid> {
-  let grid = keptVolume?.key === key ? keptVolume.grid : null;
-  if (!grid) {
+  if (keptVolume?.key !== key) {
     forget(); // let the previous volume go before reading the next
-    grid = await load();
-    keptVolume = { key, grid };
+    const kept = { key, grid: load() };
+    keptVolume = kept;
+    kept.grid.catch(() => {
+      if (keptVolume === kept) keptVolume = null; // a failed opening is not kept
+    });
   }
   clearTimeout(forgetVolume);
   forgetVolume = setTimeout(forget, VOLUME_KEPT_MS);
   forgetVolume.unref();
-  return grid;
+  return keptVolume!.grid;
 }
 
 /** The NIfTI volume in a file, read once while its size and modification time hold. */
