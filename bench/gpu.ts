@@ -9,26 +9,17 @@
  * Sizes: tiny = 192d×2 @32 patch 8, dec 128×2 (the software default); small = 192d×4 @64 patch 8,
  * dec 128×2; vit-tiny = ViT-Tiny/16 @224, dec 512×8 (the hardware default). Batch 8, 3 channels.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { MAE_PRESETS, maeConfigFromParts, type MaeConfig } from '../app/mae/config';
+import { maeConfigFromParts, type MaeConfig } from '../app/mae/config';
 import { selectBackend } from '../app/runtime/backend';
 import { syntheticSource } from '../app/train/synthetic';
 import { MaeTrainer } from '../app/train/trainer';
+import { argument, BATCH_SIZE, findTorchPeer, flag, timeTorchStep, vit192x4At64, vitTiny224 } from './peer/torch-step';
 
-const BATCH_SIZE = 8;
 const SIZES: Record<string, () => MaeConfig> = {
   tiny: () => maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 32, depth: 2, inChans: 3 }),
-  small: () => maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 }),
-  'vit-tiny': () => MAE_PRESETS.maeVitTinyPatch16Dec512d8b({ inChans: 3 }),
+  small: vit192x4At64,
+  'vit-tiny': vitTiny224,
 };
-
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
 
 async function timeWebGpu(model: MaeConfig, steps: number): Promise<number> {
   const trainer = MaeTrainer.create(
@@ -49,57 +40,15 @@ async function timeWebGpu(model: MaeConfig, steps: number): Promise<number> {
   }
 }
 
-type TorchResult = { msPerStep: number; torch: string; device: string; deviceName: string };
-
-function timeTorch(model: MaeConfig, steps: number): TorchResult | string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const script = [
-    resolve('bench/mae_torch.py'),
-    join(here, 'mae_torch.py'),
-    join(here, '../../bench/mae_torch.py'),
-  ].find(existsSync);
-  if (!script) return 'bench/mae_torch.py not found';
-  const python = [argument('python'), process.env.MAE_BENCH_PYTHON, 'python3', '/usr/bin/python3']
-    .filter((candidate): candidate is string => Boolean(candidate))
-    .find((candidate) => spawnSync(candidate, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
-  if (!python) return 'no Python with torch (apt-get install python3-torch)';
-  const args = [
-    script,
-    '--img',
-    model.imgSize,
-    '--patch',
-    model.patchSize,
-    '--chans',
-    model.inChans,
-    '--dim',
-    model.embedDim,
-    '--depth',
-    model.depth,
-    '--heads',
-    model.numHeads,
-    '--dec-dim',
-    model.decoderEmbedDim,
-    '--dec-depth',
-    model.decoderDepth,
-    '--dec-heads',
-    model.decoderNumHeads,
-    '--batch',
-    BATCH_SIZE,
-    '--steps',
-    steps,
-    '--warmup',
-    1,
-    '--device',
-    'auto',
-  ].map(String);
-  const run = spawnSync(python, args, { encoding: 'utf8' });
-  if (run.status !== 0) return `PyTorch failed: ${run.stderr.trim().split('\n').at(-1)}`;
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as TorchResult;
+/** The same model's step in PyTorch on the GPU PyTorch finds (cuda, then mps, else cpu). */
+function timeTorch(model: MaeConfig, steps: number) {
+  const peer = findTorchPeer();
+  return typeof peer === 'string' ? peer : timeTorchStep(peer, model, steps, { device: 'auto' });
 }
 
 async function main(): Promise<void> {
   const steps = Number(argument('steps') ?? 3);
-  const json = process.argv.includes('--json');
+  const json = flag('json');
   const selection = await selectBackend('webgpu', { log: () => undefined }); // throws, naming why, without an adapter
   const software = selection.adapter?.software ?? false;
   const size = argument('size') ?? (software ? 'tiny' : 'vit-tiny');

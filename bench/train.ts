@@ -13,15 +13,21 @@
  * light 128×2 decoder; batch 8, 3 channels, synthetic images. The @224 config on the plain
  * cpu backend takes minutes per step, so it runs only with --slow.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { MAE_PRESETS, maeConfigFromParts, type MaeConfig } from '../app/mae/config';
+import type { MaeConfig } from '../app/mae/config';
 import { BACKEND_ORDER, selectBackend, type BackendPreference } from '../app/runtime/backend';
 import { loadNativeAddon } from '../app/runtime/native-addon';
 import { syntheticSource } from '../app/train/synthetic';
 import { MaeTrainer } from '../app/train/trainer';
+import {
+  argument,
+  BATCH_SIZE,
+  findTorchPeer,
+  flag,
+  timeTorchStep,
+  type TorchStepTime,
+  vit192x4At64,
+  vitTiny224,
+} from './peer/torch-step';
 
 interface BenchConfig {
   name: string;
@@ -30,21 +36,10 @@ interface BenchConfig {
   heavy: boolean;
 }
 
-const BATCH_SIZE = 8;
 const CONFIGS: BenchConfig[] = [
-  { name: 'vit-tiny/16@224 dec512x8', model: MAE_PRESETS.maeVitTinyPatch16Dec512d8b({ inChans: 3 }), heavy: true },
-  {
-    name: 'vit-192dx4/8@64 dec128x2',
-    model: maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 }),
-    heavy: false,
-  },
+  { name: 'vit-tiny/16@224 dec512x8', model: vitTiny224(), heavy: true },
+  { name: 'vit-192dx4/8@64 dec128x2', model: vit192x4At64(), heavy: false },
 ];
-
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 /** Times `steps` optimizer steps after `warmup` untimed ones. */
 async function timeOurs(
@@ -69,23 +64,6 @@ async function timeOurs(
   }
 }
 
-function findTorchPeer(): { python: string; script: string } | string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const script = [
-    resolve('bench/mae_torch.py'),
-    join(here, 'mae_torch.py'),
-    join(here, '../../bench/mae_torch.py'),
-  ].find(existsSync);
-  if (!script) return 'bench/mae_torch.py not found';
-  const candidates = [argument('python'), process.env.MAE_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter(
-    (c): c is string => Boolean(c),
-  );
-  const python = candidates.find((c) => spawnSync(c, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
-  return python
-    ? { python, script }
-    : `no Python with torch among ${candidates.join(', ')} (apt-get install python3-torch)`;
-}
-
 /** --threads N, validated; undefined when not given. */
 function threadsArgument(): number | undefined {
   const value = argument('threads');
@@ -93,46 +71,6 @@ function threadsArgument(): number | undefined {
   const threads = Number(value);
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got ${value}`);
   return threads;
-}
-
-function timeTorch(
-  peer: { python: string; script: string },
-  model: MaeConfig,
-  steps: number,
-  threads: number,
-): { msPerStep: number; torch: string; threads: number } | string {
-  const args = [
-    peer.script,
-    '--img',
-    model.imgSize,
-    '--patch',
-    model.patchSize,
-    '--chans',
-    model.inChans,
-    '--dim',
-    model.embedDim,
-    '--depth',
-    model.depth,
-    '--heads',
-    model.numHeads,
-    '--dec-dim',
-    model.decoderEmbedDim,
-    '--dec-depth',
-    model.decoderDepth,
-    '--dec-heads',
-    model.decoderNumHeads,
-    '--batch',
-    BATCH_SIZE,
-    '--steps',
-    steps,
-    '--warmup',
-    1,
-    '--threads',
-    threads,
-  ].map(String);
-  const run = spawnSync(peer.python, args, { encoding: 'utf8' });
-  if (run.status !== 0) return `PyTorch peer failed: ${run.stderr.trim().split('\n').at(-1)}`;
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { msPerStep: number; torch: string; threads: number };
 }
 
 async function main(): Promise<void> {
@@ -147,10 +85,12 @@ async function main(): Promise<void> {
   };
 
   const peer = flag('no-torch') ? 'skipped (--no-torch)' : findTorchPeer();
-  const torchTimes = new Map<string, { msPerStep: number; torch: string; threads: number } | string>();
+  const torchTimes = new Map<string, TorchStepTime | string>();
   for (const config of configs) {
     const result =
-      typeof peer === 'string' ? peer : timeTorch(peer, config.model, config.heavy ? 1 : steps, threads ?? 2);
+      typeof peer === 'string'
+        ? peer
+        : timeTorchStep(peer, config.model, config.heavy ? 1 : steps, { threads: threads ?? 2 });
     torchTimes.set(config.name, result);
     if (typeof result === 'string') log(`pytorch  ${config.name}: ${result}`);
     else {

@@ -9,13 +9,8 @@
  * tokens. Torch runs in float64, so the error measured is ours (float32); SATMAE_PARITY_LOG=1
  * prints the errors of each case.
  */
-import { spawnSync } from 'node:child_process';
-import { runTorch, torchPython as python } from './torch-python.fixtures';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { validateMaeConfig, type GroupedBands, type MaeConfig } from './config';
 import { groupedMasksFromNoise, groupMask } from './grouped-bands';
 import { useCpuBackend } from './mae.fixtures';
@@ -24,7 +19,7 @@ import { createMae, disposeModel, forwardEncoder, forwardMae } from './model';
 import { patchify } from './patchify';
 import { Rng } from './rng';
 import { satmaeEncoderArgs, satmaeEncoderStateDict, satmaeFullStateDict, satmaeModelArgs } from './satmae-state';
-import { encodeSafetensors } from './weights/safetensors';
+import { runTorch, runTorchCase, scaledError, transposed } from './torch-python.fixtures';
 
 /** 16×16 six-band images, 4×4 patches (L = 16), two blocks; group widths 8 of 32 and 4 of 16. */
 function tinyConfig(groupedBands: GroupedBands, normPixLoss: boolean): MaeConfig {
@@ -45,13 +40,14 @@ function tinyConfig(groupedBands: GroupedBands, normPixLoss: boolean): MaeConfig
 }
 
 const SCRIPT = `
-import json, sys, torch
+import json, os, sys, torch
 from satmae_model import MaskedAutoencoderGroupChannelViT, GroupChannelsVisionTransformer
 from tensor_files import read_safetensors
-x = json.load(open(sys.argv[1]))
+case = sys.argv[1]
+x = json.load(open(os.path.join(case, "inputs.json")))
 torch.set_default_dtype(torch.float64)
 model = MaskedAutoencoderGroupChannelViT(**x["args"]).double()
-full, _ = read_safetensors(sys.argv[2])
+full, _ = read_safetensors(os.path.join(case, "full.safetensors"))
 model.load_state_dict(full, strict=True)
 imgs = torch.tensor(x["imgs"], dtype=torch.float64).reshape(x["shape"])
 noise = torch.tensor(x["noise"], dtype=torch.float64).reshape(x["shape"][0], -1)
@@ -59,21 +55,18 @@ loss, _, _ = model(imgs, mask_ratio=x["mask_ratio"], noise=noise)
 loss.backward()
 grads = [model.patch_embed[g].proj.weight.grad.flatten().tolist() for g in range(len(model.patch_embed))]
 encoder = GroupChannelsVisionTransformer(**x["encoder_args"]).double()
-tensors, _ = read_safetensors(sys.argv[3])
+tensors, _ = read_safetensors(os.path.join(case, "encoder.safetensors"))
 encoder.load_state_dict(tensors, strict=True)
 with torch.no_grad():
     tokens = encoder.norm(encoder.forward_tokens(imgs))
     features = encoder.forward_features(imgs)
-print(json.dumps({"loss": float(loss), "grads": grads, "tokens": tokens.flatten().tolist(),
-                  "features": features.flatten().tolist()}))
+json.dump({"loss": float(loss), "grads": grads, "tokens": tokens.flatten().tolist(),
+           "features": features.flatten().tolist()}, open(os.path.join(case, "result.json"), "w"))
 `;
 
-let dir = '';
 beforeAll(async () => {
   await useCpuBackend();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'satmae-parity-'));
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Every patch visible, in token order: the encoder as a feature extractor. */
 function allVisible(batchSize: number, tokens: number): MaskSet {
@@ -86,17 +79,6 @@ function allVisible(batchSize: number, tokens: number): MaskSet {
     restore: keep.slice(),
     mask: new Uint8Array(keep.length),
   };
-}
-
-/** The largest |a − b| over the largest |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let difference = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    difference = Math.max(difference, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return difference / scale;
 }
 
 /** Runs ours and the PyTorch reference on one case; returns the errors measured. */
@@ -125,8 +107,7 @@ function compare(config: MaeConfig, seed: number) {
   const loss = value.dataSync()[0]!;
   const ourGrads = variables.map((variable) => {
     const [rows, width] = variable.shape as [number, number]; // [c_g*p*p, D] → torch [D, c_g, p, p]
-    const data = grads[variable.name]!.dataSync();
-    return Float32Array.from({ length: rows * width }, (_, k) => data[(k % rows) * width + Math.floor(k / rows)]!);
+    return transposed(grads[variable.name]!.dataSync(), rows, width);
   });
   const tokens = tf.tidy(() =>
     forwardEncoder(model, patchify(imgs, config.patchSize), allVisible(batchSize, 16 * grouped.groups.length)),
@@ -141,38 +122,37 @@ function compare(config: MaeConfig, seed: number) {
       .map((row) => row.reduce((a, v) => a + v, 0))
       .join(',');
   });
-  const inputs = path.join(dir, `inputs-${seed}.json`);
-  fs.writeFileSync(
-    inputs,
-    JSON.stringify({
-      args: satmaeModelArgs(config),
-      encoder_args: satmaeEncoderArgs(config, 0),
-      imgs: Array.from(pixels),
-      shape,
-      noise: noise.flatMap((row) => Array.from(row)),
-      mask_ratio: maskRatio,
-    }),
+  const { result: theirs, stderr } = runTorchCase<{
+    loss: number;
+    grads: number[][];
+    tokens: number[];
+    features: number[];
+  }>(
+    { code: SCRIPT },
+    {
+      'inputs.json': {
+        args: satmaeModelArgs(config),
+        encoder_args: satmaeEncoderArgs(config, 0),
+        imgs: Array.from(pixels),
+        shape,
+        noise: noise.flatMap((row) => Array.from(row)),
+        mask_ratio: maskRatio,
+      },
+      'full.safetensors': satmaeFullStateDict(model),
+      'encoder.safetensors': satmaeEncoderStateDict(model),
+    },
   );
-  const full = path.join(dir, `full-${seed}.safetensors`);
-  fs.writeFileSync(full, encodeSafetensors(satmaeFullStateDict(model), { format: 'pt' }));
-  const encoder = path.join(dir, `encoder-${seed}.safetensors`);
-  fs.writeFileSync(encoder, encodeSafetensors(satmaeEncoderStateDict(model), { format: 'pt' }));
   disposeModel(model);
-  const run = spawnSync(python ?? 'python3', ['-c', SCRIPT, inputs, full, encoder], {
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONPATH: path.resolve('app/handoff/torch') },
-  });
-  expect(run.stderr).toBe('');
-  const theirs = JSON.parse(run.stdout) as { loss: number; grads: number[][]; tokens: number[]; features: number[] };
+  expect(stderr).toBe('');
   const features = Array.from({ length: batchSize * config.embedDim }, (_, k) => {
     const b = Math.floor(k / config.embedDim);
     return ourTokens[b * (ourTokens.length / batchSize) + (k % config.embedDim)]!; // the cls token
   });
   const measured = {
     loss: Math.abs(loss - theirs.loss) / theirs.loss,
-    grads: ourGrads.map((grad, g) => relativeError(grad, theirs.grads[g]!)),
-    tokens: relativeError(ourTokens, theirs.tokens),
-    features: relativeError(features, theirs.features),
+    grads: ourGrads.map((grad, g) => scaledError(grad, theirs.grads[g]!)),
+    tokens: scaledError(ourTokens, theirs.tokens),
+    features: scaledError(features, theirs.features),
     hidden,
   };
   if (process.env.SATMAE_PARITY_LOG) console.log(JSON.stringify({ ours: loss, theirs: theirs.loss, ...measured }));

@@ -9,21 +9,17 @@
  * agree to 1e-4. Torch runs in float64, so the error measured is ours (float32);
  * SATMAE_PARITY_LOG=1 prints the errors of each case.
  */
-import { spawnSync } from 'node:child_process';
-import { runTorch, torchPython as python } from './torch-python.fixtures';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { validateMaeConfig, type MaeConfig } from './config';
 import { groupedMasksFromNoise, groupMask } from './grouped-bands';
 import { useCpuBackend } from './mae.fixtures';
 import { createMae, disposeModel, forwardMae } from './model';
 import { Rng } from './rng';
 import { TIMESTAMP_PARTS, temporalPositionTables, timePartWidth } from './temporal';
+import { runTorch, runTorchCase, scaledError } from './torch-python.fixtures';
 import { oursToOfficial } from './weights/layouts';
-import { encodeSafetensors, type NamedTensor } from './weights/safetensors';
+import type { NamedTensor } from './weights/safetensors';
 
 const FRAMES = 3; // SatMAE's fixed count
 
@@ -46,40 +42,27 @@ function tinyConfig(sameMask: boolean, normPixLoss: boolean): MaeConfig {
 }
 
 const SCRIPT = `
-import json, sys, torch
+import json, os, sys, torch
 from satmae_temporal_model import MaskedAutoencoderViT
 from tensor_files import read_safetensors
-x = json.load(open(sys.argv[1]))
+case = sys.argv[1]
+x = json.load(open(os.path.join(case, "inputs.json")))
 torch.set_default_dtype(torch.float64)
 model = MaskedAutoencoderViT(**x["args"]).double()
-state, _ = read_safetensors(sys.argv[2])
+state, _ = read_safetensors(os.path.join(case, "weights.safetensors"))
 model.load_state_dict(state, strict=True)
 imgs = torch.tensor(x["imgs"], dtype=torch.float64).reshape(x["shape"])
 timestamps = torch.tensor(x["timestamps"], dtype=torch.float64).reshape(x["shape"][0], x["shape"][1], 3)
 noise = torch.tensor(x["noise"], dtype=torch.float64).reshape(x["shape"][0], -1)
 loss, _, mask = model(imgs, timestamps, mask_ratio=x["mask_ratio"], noise=noise)
 loss.backward()
-print(json.dumps({"loss": float(loss), "grad": model.patch_embed.proj.weight.grad.flatten().tolist(),
-                  "mask": mask.flatten().tolist()}))
+json.dump({"loss": float(loss), "grad": model.patch_embed.proj.weight.grad.flatten().tolist(),
+           "mask": mask.flatten().tolist()}, open(os.path.join(case, "result.json"), "w"))
 `;
 
-let dir = '';
 beforeAll(async () => {
   await useCpuBackend();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'satmae-temporal-parity-'));
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** The largest |a − b| over the largest |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let difference = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    difference = Math.max(difference, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return difference / scale;
-}
 
 /** The whole model in SatMAE's names and torch layouts, with its fixed position tables. */
 function temporalStateDict(model: ReturnType<typeof createMae>): Map<string, NamedTensor> {
@@ -132,43 +115,38 @@ function compare(config: MaeConfig, seed: number) {
   const grad = oursToOfficial('patch_embed.proj.weight', variable.shape, ourGrad, config); // → [D, C, p, p]
   tf.dispose([value, ...Object.values(grads), imgs]);
 
-  const inputs = path.join(dir, `inputs-${seed}.json`);
-  fs.writeFileSync(
-    inputs,
-    JSON.stringify({
-      args: {
-        img_size: config.imgSize,
-        patch_size: config.patchSize,
-        in_chans: config.inChans,
-        embed_dim: config.embedDim,
-        depth: config.depth,
-        num_heads: config.numHeads,
-        decoder_embed_dim: config.decoderEmbedDim,
-        decoder_depth: config.decoderDepth,
-        decoder_num_heads: config.decoderNumHeads,
-        mlp_ratio: config.mlpRatio,
-        norm_pix_loss: config.normPixLoss,
-        same_mask: sameMask,
-        frames: FRAMES,
-        time_embed_dim: timePartWidth(config.embedDim),
-        decoder_time_embed_dim: timePartWidth(config.decoderEmbedDim),
+  const { result: theirs, stderr } = runTorchCase<{ loss: number; grad: number[]; mask: number[] }>(
+    { code: SCRIPT },
+    {
+      'inputs.json': {
+        args: {
+          img_size: config.imgSize,
+          patch_size: config.patchSize,
+          in_chans: config.inChans,
+          embed_dim: config.embedDim,
+          depth: config.depth,
+          num_heads: config.numHeads,
+          decoder_embed_dim: config.decoderEmbedDim,
+          decoder_depth: config.decoderDepth,
+          decoder_num_heads: config.decoderNumHeads,
+          mlp_ratio: config.mlpRatio,
+          norm_pix_loss: config.normPixLoss,
+          same_mask: sameMask,
+          frames: FRAMES,
+          time_embed_dim: timePartWidth(config.embedDim),
+          decoder_time_embed_dim: timePartWidth(config.decoderEmbedDim),
+        },
+        imgs: Array.from(pixels),
+        shape: [batchSize, FRAMES, config.inChans, config.imgSize, config.imgSize],
+        timestamps: Array.from(timestamps),
+        noise: noise.flatMap((row) => Array.from(row)),
+        mask_ratio: maskRatio,
       },
-      imgs: Array.from(pixels),
-      shape: [batchSize, FRAMES, config.inChans, config.imgSize, config.imgSize],
-      timestamps: Array.from(timestamps),
-      noise: noise.flatMap((row) => Array.from(row)),
-      mask_ratio: maskRatio,
-    }),
+      'weights.safetensors': temporalStateDict(model),
+    },
   );
-  const weights = path.join(dir, `weights-${seed}.safetensors`);
-  fs.writeFileSync(weights, encodeSafetensors(temporalStateDict(model), { format: 'pt' }));
   disposeModel(model);
-  const run = spawnSync(python ?? 'python3', ['-c', SCRIPT, inputs, weights], {
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONPATH: path.resolve('app/handoff/torch') },
-  });
-  expect(run.stderr).toBe('');
-  const theirs = JSON.parse(run.stdout) as { loss: number; grad: number[]; mask: number[] };
+  expect(stderr).toBe('');
   // tokens each date hides in each image (independent masks: not the same for every date)
   const hidden = frames.map((_, t) => {
     const mask = groupMask(masks, t, FRAMES);
@@ -178,7 +156,7 @@ function compare(config: MaeConfig, seed: number) {
   });
   const measured = {
     loss: Math.abs(loss - theirs.loss) / theirs.loss,
-    grad: relativeError(grad.data, theirs.grad),
+    grad: scaledError(grad.data, theirs.grad),
     maskMatchesTorch: theirs.mask.every((v, k) => v === masks.mask[k]),
     hidden,
   };

@@ -5,24 +5,14 @@ import {
   type ImageDetail,
   type ImageMeta,
   type ImagePage,
-  type ImageQuery,
   type ImportFailure,
   type LabelCount,
   type VolumeMeta,
 } from '../contract';
 import type { Db } from './database';
-import {
-  GOOD_IMAGE,
-  GRID_TILE,
-  type ImageRow,
-  OVERRIDDEN,
-  SORTS,
-  SUMMARY_COLUMNS,
-  toSummary,
-  USABLE_IMAGE,
-  folderPattern,
-  volumeTile,
-} from './image-sql';
+import * as counts from './image-counts';
+import { ImagePages, type PageQuery } from './image-pages';
+import { GOOD_IMAGE, type ImageRow, OVERRIDDEN, toSummary, USABLE_IMAGE, volumeTile } from './image-sql';
 
 /** A row to insert, as the importer produces it. */
 export interface NewImage {
@@ -91,7 +81,12 @@ export interface ImageSource {
 
 /** Repository over `images`. */
 export class ImageStore {
-  constructor(private readonly db: Db) {}
+  /** The grid's pages, with their cached totals. */
+  private readonly pages: ImagePages;
+
+  constructor(private readonly db: Db) {
+    this.pages = new ImagePages(db);
+  }
 
   /** Inserts rows in one transaction; returns their ids in order. */
   insertMany(rows: readonly NewImage[]): number[] {
@@ -158,68 +153,10 @@ export class ImageStore {
     return new Map(rows.map((r) => [r.sha256, { id: r.id, path: r.path }]));
   }
 
-  list(
-    query: Required<Pick<ImageQuery, 'projectId' | 'offset' | 'limit' | 'sort' | 'status'>> & ImageQuery,
-  ): ImagePage {
-    const where = ['project_id = @projectId', 'duplicate_of IS NULL', GRID_TILE];
-    if (query.status === 'ok') where.push('error IS NULL');
-    if (query.status === 'failed') where.push('error IS NOT NULL');
-    if (query.label !== undefined) where.push(query.label === null ? 'label IS NULL' : 'label = @label');
-    if (query.search) where.push("path LIKE @search ESCAPE '\\'");
-    if (query.split === 'none') where.push('split IS NULL');
-    else if (query.split) where.push('split = @split');
-    if (query.excluded !== undefined) where.push(query.excluded ? 'excluded = 1' : 'excluded = 0');
-    if (query.folder) where.push("path LIKE @folder ESCAPE '\\'");
-    if (query.channels !== undefined) where.push('channels = @channels');
-    if (query.format) where.push('format = @format');
-    const params = {
-      projectId: query.projectId,
-      split: query.split ?? null,
-      folder: query.folder ? folderPattern(query.folder) : null,
-      channels: query.channels ?? null,
-      format: query.format ?? null,
-      label: query.label ?? null,
-      search: query.search ? `%${query.search.replace(/[\\%_]/g, (c) => '\\' + c)}%` : null,
-      limit: query.limit,
-      offset: query.offset,
-    };
-    const clause = where.join(' AND ');
-    const total = this.count(clause, params);
-    // Two phases: order and page over the small index-backed columns only, then read the page's
-    // rows; sorting whole rows (with their stats) of a 100k-image project costs 10x more.
-    const ids = this.db
-      .prepare(`SELECT id FROM images WHERE ${clause} ORDER BY ${SORTS[query.sort]}, frame LIMIT @limit OFFSET @offset`)
-      .pluck()
-      .all(params) as number[];
-    const byId = new Map(
-      (
-        this.db
-          .prepare(`SELECT ${SUMMARY_COLUMNS} FROM images WHERE id IN (SELECT value FROM json_each(?))`)
-          .all(JSON.stringify(ids)) as ImageRow[]
-      ).map((row) => [row.id, row]),
-    );
-    return { total, offset: query.offset, images: ids.map((id) => toSummary(byId.get(id)!)) };
+  /** One page of the grid (see `image-pages.ts`). */
+  list(query: PageQuery): ImagePage {
+    return this.pages.list(query);
   }
-
-  /**
-   * Images matching a filter. Scrolling asks for the same filter page after page, and counting a
-   * 100k-image project costs more than the page itself, so the count is kept until the database
-   * changes: `data_version` moves when another connection commits, `total_changes()` when this one writes.
-   */
-  private count(clause: string, params: Record<string, unknown>): number {
-    const { offset: _offset, limit: _limit, ...filter } = params;
-    const key = `${clause}\u0000${JSON.stringify(filter)}`;
-    const changes = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
-    const version = `${this.db.pragma('data_version', { simple: true })}:${changes}`;
-    const cached = this.counts.get(key);
-    if (cached && cached.version === version) return cached.n;
-    const n = (this.db.prepare(`SELECT count(*) AS n FROM images WHERE ${clause}`).get(params) as { n: number }).n;
-    if (this.counts.size > 64) this.counts.clear();
-    this.counts.set(key, { version, n });
-    return n;
-  }
-
-  private readonly counts = new Map<string, { version: string; n: number }>();
 
   /** One image, or NOT_FOUND naming the id. */
   get(id: number): ImageDetail {
@@ -254,12 +191,7 @@ export class ImageStore {
 
   /** Good images per label as the grid counts them: a volume once, like its one tile. */
   labels(projectId: number): LabelCount[] {
-    return this.db
-      .prepare(
-        `SELECT label, count(*) AS count FROM images
-         WHERE project_id = ? AND ${GOOD_IMAGE} AND ${GRID_TILE} GROUP BY label ORDER BY label`,
-      )
-      .all(projectId) as LabelCount[];
+    return counts.labels(this.db, projectId);
   }
 
   /** Every sample of one file, in frame order (for readers that crop from the file). */
@@ -304,52 +236,27 @@ export class ImageStore {
 
   /** Usable images of a project counted by channel count and label, in that order. */
   usableCounts(projectId: number): { channels: number; label: string | null; count: number }[] {
-    return this.db
-      .prepare(
-        `SELECT channels, label, count(*) AS count FROM images WHERE project_id ` +
-          `= ? AND ${USABLE_IMAGE} GROUP BY channels, label ORDER BY channels, label`,
-      )
-      .all(projectId) as { channels: number; label: string | null; count: number }[];
+    return counts.usableCounts(this.db, projectId);
   }
 
   /** Volumes (NIfTI volumes, DICOM series) among a project's usable images. */
   volumeCount(projectId: number): number {
-    const row = this.db
-      .prepare(`SELECT count(DISTINCT json_extract(meta, '$.volume.key')) AS count FROM images
-         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.volume.key') IS NOT NULL`)
-      .get(projectId) as { count: number };
-    return row.count;
+    return counts.volumeCount(this.db, projectId);
   }
 
   /** Whole-slide images among a project's usable images. */
   slideCount(projectId: number): number {
-    const row = this.db
-      .prepare(`SELECT count(*) AS count FROM images
-         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.slide') IS NOT NULL`)
-      .get(projectId) as { count: number };
-    return row.count;
+    return counts.slideCount(this.db, projectId);
   }
 
   /** The band names that one decoded image of `channels` channels declares (the first found), or [] when none does. */
   channelNames(projectId: number, channels: number): NonNullable<ImageMeta['channelNames']> {
-    const row = this.db
-      .prepare(
-        `SELECT meta FROM images WHERE project_id = ? AND channels ` +
-          `= ? AND error IS NULL AND meta LIKE '%channelNames%' LIMIT 1`,
-      )
-      .get(projectId, channels) as { meta: string } | undefined;
-    return row ? ((JSON.parse(row.meta) as ImageMeta).channelNames ?? []) : [];
+    return counts.channelNames(this.db, projectId, channels);
   }
 
   /** The DICOM modalities (`US`, `CT`, …) of a project's usable images, most images first (none: []). */
   modalities(projectId: number): { modality: string; count: number }[] {
-    return this.db
-      .prepare(
-        `SELECT json_extract(meta, '$.modality') AS modality, count(*) AS count FROM images
-         WHERE project_id = ? AND ${USABLE_IMAGE} AND json_extract(meta, '$.modality') IS NOT NULL
-         GROUP BY modality ORDER BY count DESC`,
-      )
-      .all(projectId) as { modality: string; count: number }[];
+    return counts.modalities(this.db, projectId);
   }
 
   /**

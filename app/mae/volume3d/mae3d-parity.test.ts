@@ -6,61 +6,43 @@
  * `mae3dEncoderConfigJson`) rebuilds `VisionTransformer3d`, loads strictly and gives our tokens.
  * Torch runs in float64, so the error measured is ours (float32); MAE3D_PARITY_LOG=1 prints it.
  */
-import { spawnSync } from 'node:child_process';
-import { runTorch, torchPython as python } from '../torch-python.fixtures';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from '../mae.fixtures';
 import { shuffleOrder } from '../masking';
 import { Rng } from '../rng';
-import { encodeSafetensors } from '../weights/safetensors';
+import { runTorch, runTorchCase, scaledError, transposed } from '../torch-python.fixtures';
 import { patchLength3d, validateMae3dConfig, type Mae3dConfig } from './config3d';
 import { createMae3d, disposeMae3d, encodeVolumes3d, forwardMae3d, randomMasking3d } from './mae3d';
 import { mae3dEncoderConfigJson, mae3dEncoderStateDict, mae3dFullStateDict, mae3dModelArgs } from './mae3d-state';
 
 const SCRIPT = `
-import json, sys, torch
+import json, os, sys, torch
 from mae3d_model import Mae3d, VisionTransformer3d
 from tensor_files import read_safetensors
-x = json.load(open(sys.argv[1]))
+case = sys.argv[1]
+x = json.load(open(os.path.join(case, "inputs.json")))
 torch.set_default_dtype(torch.float64)
 model = Mae3d(**x["args"]).double()
-full, _ = read_safetensors(sys.argv[2])
+full, _ = read_safetensors(os.path.join(case, "full.safetensors"))
 model.load_state_dict(full, strict=True)
 vols = torch.tensor(x["volumes"], dtype=torch.float64).reshape(x["shape"])
 ids = torch.tensor(x["ids_shuffle"]).reshape(x["shape"][0], -1)
 loss = model.loss(vols, ids, x["mask_ratio"])
 loss.backward()
-config = json.load(open(sys.argv[4]))
+config = json.load(open(os.path.join(case, "config.json")))
 encoder = VisionTransformer3d(**config["args"]).double()
-tensors, _ = read_safetensors(sys.argv[3])
+tensors, _ = read_safetensors(os.path.join(case, "encoder.safetensors"))
 encoder.load_state_dict(tensors, strict=True)
 with torch.no_grad():
     tokens = encoder(vols)
-print(json.dumps({"loss": float(loss), "grad": model.patch_embed.proj.weight.grad.flatten().tolist(),
-                  "tokens": tokens.flatten().tolist()}))
+json.dump({"loss": float(loss), "grad": model.patch_embed.proj.weight.grad.flatten().tolist(),
+           "tokens": tokens.flatten().tolist()}, open(os.path.join(case, "result.json"), "w"))
 `;
 
-let dir = '';
 beforeAll(async () => {
   await useCpuBackend();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae3d-parity-'));
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** The largest |a − b| over the largest |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let difference = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    difference = Math.max(difference, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return difference / scale;
-}
 
 /** Runs ours and the PyTorch module on one case; returns the errors measured. */
 function compare(config: Mae3dConfig, seed: number) {
@@ -90,44 +72,32 @@ function compare(config: Mae3dConfig, seed: number) {
   const loss = value.dataSync()[0]!;
   const rows = patchLength3d(config);
   const width = config.embedDim;
-  const data = grads[weight.name]!.dataSync(); // [P, D] → torch [D, C, pd, ph, pw]
-  const ourGrad = Float32Array.from(
-    { length: rows * width },
-    (_, k) => data[(k % rows) * width + Math.floor(k / rows)]!,
-  );
+  const ourGrad = transposed(grads[weight.name]!.dataSync(), rows, width); // [P, D] → torch [D, C, pd, ph, pw]
   const tokens = encodeVolumes3d(model, volumes);
   const ourTokens = tokens.dataSync().slice();
   tf.dispose([value, ...Object.values(grads), volumes, tokens]);
 
-  const file = (name: string) => path.join(dir, `${name}-${seed}`);
-  fs.writeFileSync(
-    file('inputs'),
-    JSON.stringify({
-      args: mae3dModelArgs(config),
-      volumes: Array.from(voxels),
-      shape,
-      ids_shuffle: Array.from(shuffleOrder(masks)),
-      mask_ratio: maskRatio,
-    }),
-  );
-  fs.writeFileSync(file('full'), encodeSafetensors(mae3dFullStateDict(model), { format: 'pt' }));
-  fs.writeFileSync(file('encoder'), encodeSafetensors(mae3dEncoderStateDict(model), { format: 'pt' }));
-  fs.writeFileSync(file('config'), JSON.stringify(mae3dEncoderConfigJson(config)));
-  disposeMae3d(model);
-  const run = spawnSync(
-    python ?? 'python3',
-    ['-c', SCRIPT, file('inputs'), file('full'), file('encoder'), file('config')],
+  const { result: theirs, stderr } = runTorchCase<{ loss: number; grad: number[]; tokens: number[] }>(
+    { code: SCRIPT },
     {
-      encoding: 'utf8',
-      env: { ...process.env, PYTHONPATH: path.resolve('app/handoff/torch') },
+      'inputs.json': {
+        args: mae3dModelArgs(config),
+        volumes: Array.from(voxels),
+        shape,
+        ids_shuffle: Array.from(shuffleOrder(masks)),
+        mask_ratio: maskRatio,
+      },
+      'full.safetensors': mae3dFullStateDict(model),
+      'encoder.safetensors': mae3dEncoderStateDict(model),
+      'config.json': mae3dEncoderConfigJson(config),
     },
   );
-  expect(run.stderr).toBe('');
-  const theirs = JSON.parse(run.stdout) as { loss: number; grad: number[]; tokens: number[] };
+  disposeMae3d(model);
+  expect(stderr).toBe('');
   const measured = {
     loss: Math.abs(loss - theirs.loss) / theirs.loss,
-    grad: relativeError(ourGrad, theirs.grad),
-    tokens: relativeError(ourTokens, theirs.tokens),
+    grad: scaledError(ourGrad, theirs.grad),
+    tokens: scaledError(ourTokens, theirs.tokens),
   };
   if (process.env.MAE3D_PARITY_LOG) console.log(JSON.stringify({ ours: loss, theirs: theirs.loss, ...measured }));
   return measured;

@@ -1,22 +1,22 @@
 /**
  * The PyTorch side of the recipe parity tests: a model's weights, images and mask go to
  * recipes_reference.py (PyTorch re-implementations, loaded with strict=True), which returns the loss
- * and the gradient of the patch embedding; the helpers here compute ours on the same inputs.
+ * and the gradient of the patch embedding; the helpers here compute ours on the same inputs. The
+ * hand-off itself and the error measure are the mae room's (`torch-python.fixtures.ts`), shared with
+ * the SatMAE and 3-D parity tests; they are re-exported here for the recipe tests.
  */
-import { spawnSync } from 'node:child_process';
-import { torchPython } from '../../mae/torch-python.fixtures';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runTorchCase } from '../../mae/torch-python.fixtures';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaskSet } from '../../mae/masking';
 import type { MaeModel } from '../../mae/model';
 import { timmStateDict } from '../../export/timm';
 import { officialCheckpointTensors, scriptModel } from '../../handoff/handoff';
 import { Rng } from '../../mae/rng';
-import { encodeSafetensors, type NamedTensor } from '../../mae/weights/safetensors';
+import type { NamedTensor } from '../../mae/weights/safetensors';
 import { encodeAllPatches } from '../probe-features';
+
+export { scaledError, transposed } from '../../mae/torch-python.fixtures';
 
 /** What the reference computed. */
 export interface ReferenceResult {
@@ -28,18 +28,8 @@ export interface ReferenceResult {
 
 /** Runs recipes_reference.py on one case; `files` are written beside case.json (weights.safetensors, …). */
 export function runReference(caseJson: Record<string, unknown>, files: Record<string, Map<string, NamedTensor>>) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-parity-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'case.json'), JSON.stringify(caseJson));
-    for (const [name, tensors] of Object.entries(files))
-      fs.writeFileSync(path.join(dir, name), encodeSafetensors(tensors, { format: 'pt' }));
-    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'recipes_reference.py');
-    const run = spawnSync(torchPython ?? 'python3', [script, dir], { encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`recipes_reference.py failed (install python3-torch): ${run.stderr}`);
-    return JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')) as ReferenceResult;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const script = path.join(import.meta.dirname, 'recipes_reference.py');
+  return runTorchCase<ReferenceResult>({ file: script }, { 'case.json': caseJson, ...files }).result;
 }
 
 /**
@@ -97,25 +87,6 @@ export function lossAndPatchGradient(model: MaeModel, loss: () => tf.Scalar): { 
   const result = { loss: value.dataSync()[0]!, grad: grads[weight.name]!.dataSync() as Float32Array };
   tf.dispose([value, ...Object.values(grads)]);
   return result;
-}
-
-/** Largest |ours − theirs| relative to the largest |theirs| (the gradient's own scale). */
-export function scaledError(ours: ArrayLike<number>, theirs: ArrayLike<number>): number {
-  if (ours.length !== theirs.length) throw new Error(`lengths differ: ${ours.length} vs ${theirs.length}`);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < theirs.length; i++) {
-    worst = Math.max(worst, Math.abs(ours[i]! - theirs[i]!));
-    scale = Math.max(scale, Math.abs(theirs[i]!));
-  }
-  return worst / Math.max(scale, 1e-12);
-}
-
-/** [rows, columns] row-major → its transpose (our [in, out] weights to torch's [out, in]). */
-export function transposed(values: ArrayLike<number>, rows: number, columns: number): Float32Array {
-  const out = new Float32Array(rows * columns);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c]!;
-  return out;
 }
 
 /** The model's state dict in models_mae.py names and layouts (feature heads as `decoder_pred_<name>`). */
