@@ -37,6 +37,7 @@ import { ImageWindowQuery, type ImageWindow, type ProjectRemoval, type TrainingC
 import { runServices, trainingEvents, trainingServices } from './contract-training';
 import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
 import { labelServices } from './contract-labels';
+import { volumeRunServices } from './contract-volume-runs';
 
 export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-data';
@@ -47,6 +48,7 @@ export * from './contract-downstream';
 export * from './contract-embeddings';
 export * from './contract-channels';
 export * from './contract-labels';
+export * from './contract-volume-runs';
 
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
@@ -176,7 +178,7 @@ export const services = {
     /** Opens the system folder dialog; null when cancelled. Only where `nativeFolderPicker`. */
     pickFolder: method(z.tuple([]), returns<string | null>()),
   },
-  training: trainingServices,
+  training: { ...trainingServices, ...volumeRunServices },
   runs: runServices,
   ...downstreamServices,
   ...labelServices,
