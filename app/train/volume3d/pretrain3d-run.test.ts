@@ -18,6 +18,9 @@ import { planProbe } from '../probe-plan';
 import { listReconstructionGrids, runFolder } from '../run-files';
 import { buildPretrain3dPlan, volumeRunDefaults } from './plan3d';
 import { executePretrain3d } from './pretrain3d-run';
+import { Trainer3d } from './trainer3d';
+import { NonFiniteLossError } from '../trainer';
+import { selectBackend } from '../../runtime/backend';
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;
@@ -42,7 +45,7 @@ const RECIPE = {
   depth: 1,
   decoder: '32x1',
   batchSize: 2,
-  steps: 6,
+  steps: 4,
   valFraction: 0.25,
   seed: 3,
   backend: 'cpu' as const,
@@ -100,16 +103,16 @@ describe('a 3-D MAE run', () => {
     const { workspace, projectId } = space;
     const plan = buildPretrain3dPlan(workspace, projectId, RECIPE);
     const whole = workspace.runs.create({ projectId, kind: 'pretrain', config: plan }).id;
-    const ended = await executePretrain3d(workspace.root, whole, { reconstructEvery: 3 });
-    expect(ended).toMatchObject({ status: 'completed', step: 6 });
+    const ended = await executePretrain3d(workspace.root, whole, { reconstructEvery: 2 });
+    expect(ended).toMatchObject({ status: 'completed', step: 4 });
     const reference = losses(whole);
-    expect(reference).toHaveLength(6);
+    expect(reference).toHaveLength(4);
     expect(reference.every(Number.isFinite)).toBe(true);
-    expect(workspace.runs.series(whole, 'val_loss').steps).toEqual([6]);
+    expect(workspace.runs.series(whole, 'val_loss').steps).toEqual([4]);
 
     // The reconstruction as slices: three planes (rows) × input | masked | reconstruction.
     const dir = runFolder(workspace.projectDir(projectId), whole);
-    expect(listReconstructionGrids(dir).map((grid) => grid.step)).toEqual([0, 3, 6]);
+    expect(listReconstructionGrids(dir).map((grid) => grid.step)).toEqual([0, 2, 4]);
     const { data: pixels, info } = await sharp(path.join(dir, listReconstructionGrids(dir).at(-1)!.file))
       .raw()
       .toBuffer({ resolveWithObject: true });
@@ -124,13 +127,13 @@ describe('a 3-D MAE run', () => {
     const first = await executePretrain3d(workspace.root, paused, {
       pause: pause.signal,
       onProgress: (progress) => {
-        if (progress.type === 'step' && progress.step === 3) pause.abort();
+        if (progress.type === 'step' && progress.step === 2) pause.abort();
       },
     });
-    expect(first).toMatchObject({ status: 'paused', step: 3 });
-    expect(workspace.runs.latestCheckpoint(paused)?.step).toBe(3);
+    expect(first).toMatchObject({ status: 'paused', step: 2 });
+    expect(workspace.runs.latestCheckpoint(paused)?.step).toBe(2);
     const second = await executePretrain3d(workspace.root, paused, { resume: true });
-    expect(second).toMatchObject({ status: 'completed', step: 6 });
+    expect(second).toMatchObject({ status: 'completed', step: 4 });
     expect(losses(paused)).toEqual(reference);
   });
 
@@ -164,5 +167,26 @@ describe('a 3-D MAE run', () => {
     expect(report.randomInit).toBeDefined();
     expect(report.gain?.randomInit).toBeDefined();
     expect(workspace.runs.get(probeId).status).toBe('completed');
+  });
+
+  it('refuses a step whose loss is not finite, leaving the weights and the step as they were', async () => {
+    const { workspace, projectId } = space;
+    await selectBackend('cpu');
+    const trainer = Trainer3d.create(buildPretrain3dPlan(workspace, projectId, RECIPE));
+    try {
+      const before = trainer.model.params.get('patch_embed.proj.weight')!.dataSync().slice();
+      const poisoned = {
+        next: async (_rng: unknown, batchSize: number) => ({
+          values: new Float32Array(batchSize * 8 * 16 * 16).fill(Number.NaN),
+          shape: [batchSize, 1, 8, 16, 16] as [number, number, number, number, number],
+        }),
+      };
+      await expect(trainer.trainStep(poisoned)).rejects.toThrow(NonFiniteLossError);
+      await expect(trainer.trainStep(poisoned)).rejects.toThrow(/training diverged at step 1: the loss is NaN/);
+      expect(trainer.step).toBe(0);
+      expect(trainer.model.params.get('patch_embed.proj.weight')!.dataSync()).toEqual(before);
+    } finally {
+      trainer.dispose();
+    }
   });
 });
