@@ -173,3 +173,21 @@ export async function exportVolume3dRun(
   const files = card.files;
   return { record, format, dir, files, card };
 }
+
+/** What the export dialog says of a 3-D run's export before it is written. */
+export async function volume3dExportPreview(workspace: Workspace, run: Pretrain3dRun, format: ExportFormat) {
+  const { contents } = await volume3dExportContents(workspace, run, format, 'mean');
+  const { model } = run.config.volume3d;
+  return {
+    files: [...contents.keys()],
+    contents: [
+      format === 'safetensors'
+        ? 'Encoder weights under VisionTransformer3d names (app/handoff/torch/mae3d_model.py; no decoder, no mask token)'
+        : `Encoder graph: input volumes [N, ${model.inChans}, ${model.volumeSize.join(', ')}] float32 → tokens and ` +
+          'pooled features',
+      ...(format === 'safetensors' ? ['config.json: the arguments that rebuild the encoder, normalisation'] : []),
+      'Model card: volumes, normalisation, recipe, losses',
+    ],
+    modelCard: new TextDecoder().decode(contents.get('MODEL_CARD.md')),
+  };
+}
