@@ -182,7 +182,8 @@ export async function volume3dExportPreview(workspace: Workspace, run: Pretrain3
     files: [...contents.keys()],
     contents: [
       format === 'safetensors'
-        ? 'Encoder weights under VisionTransformer3d names (app/handoff/torch/mae3d_model.py; no decoder, no mask token)'
+        ? 'Encoder weights under VisionTransformer3d names (app/handoff/torch/mae3d_model.py; ' +
+          'no decoder, no mask token)'
         : `Encoder graph: input volumes [N, ${model.inChans}, ${model.volumeSize.join(', ')}] float32 → tokens and ` +
           'pooled features',
       ...(format === 'safetensors' ? ['config.json: the arguments that rebuild the encoder, normalisation'] : []),
