@@ -13,6 +13,10 @@ import { temporaryFolder, temporaryWorkspace } from '../../data/images.fixtures'
 import { importFolders } from '../../data/import/import';
 import { makeNifti } from '../../data/formats/nifti.fixtures';
 import { exportRun } from '../../export/export-run';
+import { exportServices } from '../../export/services';
+import { evaluationServices } from '../evaluation-services';
+import { RunProcesses } from '../run-processes';
+import { StudioEvents } from '../../rpc';
 import { executeProbe } from '../probe-run';
 import { planProbe } from '../probe-plan';
 import { listReconstructionGrids, runFolder } from '../run-files';
@@ -157,6 +161,21 @@ describe('a 3-D MAE run', () => {
     } finally {
       out.remove();
     }
+    // Evaluate lists it as a model source, and Export previews its files, rather than failing on it.
+    const sources = await evaluationServices(
+      () => workspace,
+      new RunProcesses(workspace, new StudioEvents(), () => ({})),
+    ).evaluation.sources(projectId);
+    expect(sources.find((source) => source.runId === runId)).toMatchObject({
+      kind: 'pretrain',
+      depth: 1,
+      summary: '3-D ViT 192d×1, 8×16×16 / 4×8×8',
+    });
+    const preview = await exportServices(() => workspace).exports.preview(runId, 'onnx');
+    expect(preview.files).toEqual(['model.onnx', 'model_card.json', 'MODEL_CARD.md']);
+    expect(preview.contents[0]).toBe(
+      'Encoder graph: input volumes [N, 1, 8, 16, 16] float32 → tokens and pooled features',
+    );
     const probeId = planProbe(workspace, runId, { method: 'linear' });
     const report = await executeProbe(workspace.root, probeId);
     expect(report.classes).toEqual(['a', 'b']);
