@@ -28,6 +28,8 @@ import { selectBackend } from '../../runtime/backend';
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;
+/** The uninterrupted run of the training test, exported and probed after it. */
+let trainedRunId: number;
 
 /** 16 × 16 × 8 voxels (i, j, k) of 0.7 × 0.7 × 2.1 mm: class `a` bright left, class `b` bright at the top. */
 function volume(label: 'a' | 'b', seed: number): Uint8Array {
@@ -103,10 +105,33 @@ describe('a 3-D MAE run', () => {
     );
   });
 
+  it('resamples to isotropic voxels when asked, says so in the plan, and trains on them', async () => {
+    const { workspace, projectId } = space;
+    // 8 slices of 2.1 mm are 24 slices of 0.7 mm: a 16-slice crop fits only resampled.
+    const recipe = {
+      ...RECIPE,
+      crop: [16, 16, 16] as [number, number, number],
+      patch: [8, 8, 8] as [number, number, number],
+    };
+    expect(() => buildPretrain3dPlan(workspace, projectId, recipe)).toThrow(/which is 8×16×16; choose a smaller crop/);
+    const plan = buildPretrain3dPlan(workspace, projectId, { ...recipe, resample: 'isotropic' });
+    expect(plan.volume3d.resample).toBe('isotropic');
+    expect(plan.volume3d.why).toMatch(/^Volumes resampled to isotropic voxels \(the finest spacing of each\)/);
+    expect(buildPretrain3dPlan(workspace, projectId, RECIPE).volume3d.why).toMatch(/^Thick slices/);
+    const runId = workspace.runs.create({
+      projectId,
+      kind: 'pretrain',
+      config: { ...plan, recipe: { ...plan.recipe, totalSteps: 1 } },
+    }).id;
+    expect(await executePretrain3d(workspace.root, runId)).toMatchObject({ status: 'completed', step: 1 });
+    expect(workspace.runs.series(runId, 'val_loss').values.every(Number.isFinite)).toBe(true);
+  });
+
   it('trains with validation and slices, and a paused run resumes with the same losses', async () => {
     const { workspace, projectId } = space;
     const plan = buildPretrain3dPlan(workspace, projectId, RECIPE);
     const whole = workspace.runs.create({ projectId, kind: 'pretrain', config: plan }).id;
+    trainedRunId = whole;
     const ended = await executePretrain3d(workspace.root, whole, { reconstructEvery: 2 });
     expect(ended).toMatchObject({ status: 'completed', step: 4 });
     const reference = losses(whole);
@@ -143,7 +168,7 @@ describe('a 3-D MAE run', () => {
 
   it('exports the encoder (safetensors + config, ONNX) and probes per-volume labels beside random init', async () => {
     const { workspace, projectId } = space;
-    const runId = workspace.runs.list(projectId).find((run) => run.status === 'completed')!.id;
+    const runId = trainedRunId;
     const out = temporaryFolder();
     try {
       const safetensors = await exportRun(workspace, runId, 'safetensors', path.join(out.dir, 'st'));
