@@ -42,6 +42,7 @@ test('a project of volumes trains a 3-D MAE from the New-run dialog and shows it
   cli('init', '--workspace', studio.workspace, '--name', 'Photos');
   cli('import', '--workspace', studio.workspace, '--project', '2', photos);
 
+  await page.setViewportSize({ width: 1440, height: 900 });
   await page.goto(studio.url);
   await page.getByTestId('project-item').filter({ hasText: 'Photos' }).click();
   await page.getByTestId('training-tab').click();
@@ -74,6 +75,9 @@ test('a project of volumes trains a 3-D MAE from the New-run dialog and shows it
   await expect(page.getByTestId('recon-planes')).toContainText('Slices through the centre of one held-out crop');
   await expect(page.getByText('3-D MAE · ViT 192d×1 · 8×16×16 / 4×8×8 · dec 32×1').first()).toBeVisible();
   await expect(page.getByTestId('recon-step')).toHaveText('step 4', { timeout: 60_000 });
-  await page.screenshot({ path: test.info().outputPath('volume-run-dashboard.png'), fullPage: true });
+  await expect(page.getByText('8×16×16 / 4×8×8 voxels (slices×rows×columns), 1 ch')).toBeVisible();
+  await expect(page.getByText('2 train · 2 val (split by patient)')).toBeVisible();
+  await expect(page.getByText('Completed').first()).toBeVisible({ timeout: 60_000 });
+  await page.screenshot({ path: test.info().outputPath('volume-run-dashboard.png') });
   fs.rmSync(data, { recursive: true, force: true });
 });
