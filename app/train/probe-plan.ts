@@ -94,6 +94,12 @@ export function planProbe(workspace: Workspace, pretrainRunId: number, input: Pa
   if (!isVolume3dRun(parent)) refuseTemporal(pretrainRunId, parent.config.recipe.domainRecipe, 'a probe');
   const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
   const { depth } = isVolume3dRun(parent) ? parent.config.volume3d.model : parent.config.recipe.model;
+  if (isVolume3dRun(parent) && ((config.block !== 'best' && config.block !== depth) || config.labelsPerClass !== null))
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `run ${pretrainRunId} is a 3-D MAE run: its probe reads the encoder's last block (${depth}) ` +
+        'of every labelled volume; leave probe.block at "best" and probe.labelsPerClass empty',
+    );
   if (config.block !== 'best' && config.block > depth) {
     throw new StudioError(
       'INVALID_ARGUMENT',

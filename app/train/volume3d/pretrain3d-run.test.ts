@@ -201,6 +201,9 @@ describe('a 3-D MAE run', () => {
     expect(preview.contents[0]).toBe(
       'Encoder graph: input volumes [N, 1, 8, 16, 16] float32 → tokens and pooled features',
     );
+    expect(() => planProbe(workspace, runId, { labelsPerClass: 2 })).toThrow(
+      /3-D MAE run: its probe reads the encoder's last block \(1\) of every labelled volume/,
+    );
     const probeId = planProbe(workspace, runId, { method: 'linear' });
     const report = await executeProbe(workspace.root, probeId);
     expect(report.classes).toEqual(['a', 'b']);
