@@ -25,7 +25,7 @@ import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
 import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG, describeRecipeLr } from './config';
 import { isVolume3dRun, typedRun } from './run-records';
-import { buildPretrain3dPlan, recipeSummary3d, volumeRunDefaults } from './volume3d/plan3d';
+import { buildPretrain3dPlan, estimateVolume3dMemory, recipeSummary3d, volumeRunDefaults } from './volume3d/plan3d';
 import { LR_RULE_FORMULAS, LR_RULES } from './schedule';
 import { estimateInWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
@@ -101,6 +101,14 @@ export class StudioTraining {
       volumeDefaults: (projectId) => volumeRunDefaults(this.workspace, projectId),
       startVolume: (projectId, recipe) => {
         const plan = buildPretrain3dPlan(this.workspace, projectId, recipe);
+        // The memory rule of 2-D runs: refused before a process starts, with the batch that fits.
+        const memory = estimateVolume3dMemory(plan);
+        if (memory.totalBytes > os.totalmem() * MEMORY_SHARE)
+          throw new StudioError(
+            'INVALID_ARGUMENT',
+            memoryError(plan.recipe.batchSize, memory.totalBytes, { totalBytes: os.totalmem(), share: MEMORY_SHARE })
+              .message,
+          );
         const run = this.workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
         this.processes.launchRun(run.id);
         return this.summary(run.id);

@@ -19,7 +19,8 @@ import { collectVolumes, type VolumeRef } from '../../data/volumes/volume-set';
 import { isotropicSize } from '../../data/volumes/volume-resample';
 import { stratifiedSplit } from '../../data/split';
 import { ENCODER_SIZES } from '../../mae/config';
-import { validateMae3dConfig, type Mae3dConfig } from '../../mae/volume3d/config3d';
+import { patchLength3d, tokenCount3d, validateMae3dConfig, type Mae3dConfig } from '../../mae/volume3d/config3d';
+import { estimateTrainingMemory, type MemoryEstimate } from '../memory-estimate';
 import type { BackendPreference } from '../../runtime/backend';
 import type { Workspace } from '../../workspace';
 import { DEFAULT_TRAIN_CONFIG } from '../config';
@@ -295,4 +296,30 @@ export function recipeSummary3d(plan: Pretrain3dPlan): RunRecipe {
     trainImages: plan.data.trainImageIds.length,
     valImages: plan.data.valImageIds.length,
   };
+}
+
+/**
+ * Memory of one step of a 3-D run, by the 2-D estimate of the same tokens: at token level a 3-D
+ * MAE is a 2-D one of 1×1 patches of C·pd·ph·pw values (mae3d.ts); its L tokens are laid out on
+ * the smallest square holding them, so the estimate errs on the large side.
+ */
+export function estimateVolume3dMemory(plan: Pretrain3dPlan): MemoryEstimate {
+  const { model } = plan.volume3d;
+  return estimateTrainingMemory({
+    model: {
+      imgSize: Math.ceil(Math.sqrt(tokenCount3d(model))),
+      patchSize: 1,
+      inChans: patchLength3d(model),
+      embedDim: model.embedDim,
+      depth: model.depth,
+      numHeads: model.numHeads,
+      decoderEmbedDim: model.decoderEmbedDim,
+      decoderDepth: model.decoderDepth,
+      decoderNumHeads: model.decoderNumHeads,
+      mlpRatio: model.mlpRatio,
+      normPixLoss: model.normPixLoss,
+    },
+    batchSize: plan.recipe.batchSize,
+    maskRatio: plan.recipe.maskRatio,
+  });
 }

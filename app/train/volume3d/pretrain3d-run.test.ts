@@ -20,7 +20,7 @@ import { StudioEvents } from '../../rpc';
 import { executeProbe } from '../probe-run';
 import { planProbe } from '../probe-plan';
 import { listReconstructionGrids, runFolder } from '../run-files';
-import { buildPretrain3dPlan, volumeRunDefaults } from './plan3d';
+import { buildPretrain3dPlan, estimateVolume3dMemory, volumeRunDefaults } from './plan3d';
 import { executePretrain3d } from './pretrain3d-run';
 import { Trainer3d } from './trainer3d';
 import { NonFiniteLossError } from '../trainer';
@@ -98,6 +98,12 @@ describe('a 3-D MAE run', () => {
     expect(val.length).toBe(2); // one volume of each label
     expect(train.filter((key) => val.includes(key))).toEqual([]);
     expect(new Set(plan.data.valVolumes.map((volume) => volume.label))).toEqual(new Set(['a', 'b']));
+    // The memory rule's estimate: a tiny run is megabytes; 65 536 tokens of a whole CT need over 100 GB.
+    expect(estimateVolume3dMemory(plan).totalBytes).toBeLessThan(100e6);
+    const whole = { ...plan.volume3d.model, volumeSize: [256, 512, 512] as const, patchSize: [4, 16, 16] as const };
+    expect(
+      estimateVolume3dMemory({ ...plan, volume3d: { ...plan.volume3d, model: whole } }).totalBytes,
+    ).toBeGreaterThan(100e9);
     expect(() =>
       buildPretrain3dPlan(workspace, projectId, { ...RECIPE, crop: [16, 16, 16], patch: [4, 8, 8] }),
     ).toThrow(
