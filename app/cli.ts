@@ -37,7 +37,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
       '                      [--lr-rule floor|sqrt|fixed|linear] [--blr 1.5e-4] [--warmup N] ' +
       '[--backend auto|tfjs-node-gpu|webgpu|tfjs-node|native|wasm|cpu] [--seed S] [--val-fraction 0.1]\n' +
       '                      [--init FILE (official MAE .pth, HF ViTMAE or timm safetensors)] ' +
-      '[--recipe satmae-temporal --dates 3 --same-mask]',
+      '[--recipe satmae-temporal --dates 3 --same-mask]\n' +
+      '                      3-D MAE on volumes: --3d [--crop3d 32x64x64] [--patch3d 4x16x16] ' +
+      '[--resample none|isotropic] (slices x rows x columns; unset: suggested from the voxel spacing)',
   },
   resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },
   handoff: {

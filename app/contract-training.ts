@@ -4,6 +4,7 @@
  * so every transport carries them like any other call. No Node, Electron or DOM here either.
  */
 import { z } from 'zod';
+import type { Volume3dRunSummary } from './contract-volume-runs';
 import type { ChannelConversion, VolumeSampling } from './contract-channels';
 import { Id, method, returns } from './contract-method';
 import {
@@ -258,6 +259,8 @@ export interface RunRecipe {
   peakLr: number;
   seed: number;
   backend: string;
+  /** A 3-D MAE run's crop, patch, resampling and volumes (absent: a 2-D run). */
+  volume3d?: Volume3dRunSummary;
   trainImages: number;
   valImages: number;
 }

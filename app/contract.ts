@@ -38,6 +38,7 @@ import { runServices, trainingEvents, trainingServices } from './contract-traini
 import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
 import { labelServices } from './contract-labels';
 import { volumeServices } from './contract-volumes';
+import { volumeRunServices } from './contract-volume-runs';
 
 export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-data';
@@ -49,6 +50,7 @@ export * from './contract-embeddings';
 export * from './contract-channels';
 export * from './contract-labels';
 export * from './contract-volumes';
+export * from './contract-volume-runs';
 
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
@@ -178,7 +180,7 @@ export const services = {
     /** Opens the system folder dialog; null when cancelled. Only where `nativeFolderPicker`. */
     pickFolder: method(z.tuple([]), returns<string | null>()),
   },
-  training: trainingServices,
+  training: { ...trainingServices, ...volumeRunServices },
   runs: runServices,
   ...downstreamServices,
   ...labelServices,

@@ -16,6 +16,7 @@ import type { RunProgress } from '../train/pretrain-run';
 import type { RunFinished } from '../train/run-processes';
 import { createOutput, parseCommand, positiveInt, required, UsageError, type Output } from './args';
 import { withClient, type CliSession } from './client';
+import { pretrain3d } from './volume-commands';
 
 function number(command: string, name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -57,7 +58,13 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     'hard-share': { type: 'string' },
     dates: { type: 'string' },
     'same-mask': { type: 'boolean' },
+    '3d': { type: 'boolean' },
+    crop3d: { type: 'string' },
+    patch3d: { type: 'string' },
+    resample: { type: 'string' },
   });
+  // The 3-D MAE on the project's volumes (volume-commands.ts).
+  if (values['3d'] || values.crop3d !== undefined || values.patch3d !== undefined) return pretrain3d(values);
   const out = createOutput(values.json === true);
   const workspace = required('pretrain', values, 'workspace');
   const projectId = positiveInt('pretrain', 'project', required('pretrain', values, 'project'))!;
@@ -196,16 +203,16 @@ export async function resumeCommand(argv: string[]): Promise<void> {
   });
 }
 
-/** The studio's host for a training command: every report and log line of the process printed. */
-function printingHost(out: Output) {
+/** Prints a run's progress lines as the training process reports them. */
+export function printingHost(out: Output) {
   return {
     onProgress: (_runId: number, progress: RunProgress) => out.progress(describe(progress), progress.type !== 'step'),
     onLog: (_runId: number, line: string) => out.progress(line, true),
   };
 }
 
-/** Waits for the run's process to end and prints the run; rejects when it failed. */
-async function untilEnd(
+/** Waits for a run's process to end, printing its progress; the JSON result on `--json`. */
+export async function untilEnd(
   { client, finished }: CliSession,
   runId: number,
   out: Output,

@@ -12,7 +12,8 @@ import { StudioError } from '../contract';
 import { encodeSafetensors, readSafetensors, writeFileAtomic } from '../mae/weights/safetensors';
 import { officialCheckpointTensors, scriptModel } from '../handoff/handoff';
 import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model';
-import { typedRun } from '../train/run-records';
+import { isVolume3dRun, typedRun } from '../train/run-records';
+import { exportVolume3dRun, type Volume3dModelCard } from './export-run3d';
 import type { Workspace } from '../workspace';
 import { buildModelCard, EXPORT_FORMATS, modelCardMarkdown, type ExportFormat, type ModelCard } from './model-card';
 import { tokenCount } from '../mae/config';
@@ -30,7 +31,8 @@ export interface ExportResult {
   format: ExportFormat;
   dir: string;
   files: { name: string; bytes: number; sha256: string }[];
-  card: ModelCard;
+  /** A 3-D MAE run's card says what its volumes were (export-run3d.ts). */
+  card: ModelCard | Volume3dModelCard;
 }
 
 /** Options of an export. */
@@ -235,7 +237,11 @@ export async function exportRun(
     );
   }
   const planned = typedRun(workspace.runs.get(runId));
-  if (planned.kind === 'pretrain' && planned.config.recipe.domainRecipe?.name === 'satmae-temporal') {
+  if (
+    planned.kind === 'pretrain' &&
+    !isVolume3dRun(planned) &&
+    planned.config.recipe.domainRecipe?.name === 'satmae-temporal'
+  ) {
     // Its encoder reads T dated frames with their timestamps: no single-image graph describes it.
     throw new StudioError(
       'UNSUPPORTED',
@@ -255,6 +261,11 @@ export async function exportRun(
     );
   if (options.full && format !== 'safetensors')
     throw new StudioError('INVALID_ARGUMENT', `--full exports safetensors only, not ${format}`);
+  if (isVolume3dRun(planned)) {
+    if (options.full)
+      throw new StudioError('UNSUPPORTED', `run ${runId} is a 3-D MAE run: its encoder is exported, not the whole MAE`);
+    return exportVolume3dRun(workspace, planned, format, dir, options.pooling ?? 'mean', writeAllOrNothing);
+  }
   const loaded = await loadRunModel(workspace, runId);
   try {
     if (options.full && loaded.run.kind !== 'pretrain') {

@@ -8,6 +8,8 @@ import path from 'node:path';
 import type { StudioImpl } from '../contract';
 import type { Workspace } from '../workspace';
 import { exportRun, FORMAT_FILES, previewModelCard } from './export-run';
+import { volume3dExportPreview } from './export-run3d';
+import { isVolume3dRun, typedRun } from '../train/run-records';
 import { modelCardMarkdown, type ExportFormat } from './model-card';
 
 /** A folder for a new export that holds none of its files yet: `base`, `base-2`, `base-3`, … */
@@ -32,6 +34,11 @@ export function exportServices(workspaceOf: () => Workspace): Pick<StudioImpl, '
       },
       preview: async (runId, format, choices = {}) => {
         const full = choices.full === true;
+        const planned = typedRun(workspaceOf().runs.get(runId));
+        if (isVolume3dRun(planned)) {
+          const preview = await volume3dExportPreview(workspaceOf(), planned, format);
+          return { runId, format, defaultDir: freshDir(defaultDir(runId, format), format), ...preview };
+        }
         const card = await previewModelCard(workspaceOf(), runId, format, { full });
         const classifier = card.model.classes !== null;
         const satmae = card.model.config.groupedBands !== undefined; // SatMAE: its own reference names

@@ -13,7 +13,7 @@ import { officialShape, officialToOurs } from '../mae/weights/layouts';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import { sha256File } from '../train/pretrain-plan';
 import { recipePeakLr, storedTrainConfig } from '../train/config';
-import { typedRun } from '../train/run-records';
+import { isVolume3dRun, typedRun } from '../train/run-records';
 import { learningRateAt } from '../train/schedule';
 import type { CheckpointMeta } from '../train/trainer';
 import type { MetricPoint } from '../store/runs';
@@ -90,6 +90,11 @@ export async function adoptHandoff(workspaceDir: string, projectId: number, dir:
       throw new StudioError(
         'INVALID_ARGUMENT',
         `${dir} continues run ${job.run.id}, a ${parent.kind} run; only pretraining runs are handed off`,
+      );
+    if (isVolume3dRun(parent))
+      throw new StudioError(
+        'UNSUPPORTED',
+        `${dir} continues run ${job.run.id}, a 3-D MAE run, which is not handed off`,
       );
     const plan = parent.config;
     const config = plan.recipe.model;

@@ -15,7 +15,7 @@ import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weig
 import type { TrainConfig } from '../train/config';
 import { domainRecipeSummary, type DomainRecipeConfig } from '../train/recipes/domain-recipes';
 import type { PretrainPlan } from '../train/pretrain-plan';
-import { typedRun } from '../train/run-records';
+import { isVolume3dRun, typedRun } from '../train/run-records';
 import type { CheckpointMeta } from '../train/trainer';
 import { Workspace } from '../workspace';
 
@@ -153,6 +153,11 @@ export async function writeHandoff(
       throw new StudioError(
         'INVALID_ARGUMENT',
         `run ${runId} is a ${run.kind} run; only pretraining runs can be handed off`,
+      );
+    if (isVolume3dRun(run))
+      throw new StudioError(
+        'UNSUPPORTED',
+        `run ${runId} is a 3-D MAE run; only 2-D runs are handed off to PyTorch yet`,
       );
     const plan = run.config;
     const refusal = handoffRefusal(plan.recipe.domainRecipe);

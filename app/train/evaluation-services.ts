@@ -10,9 +10,20 @@ import { planFinetune } from './finetune-plan';
 import { pretrainRunOf } from './probe-model';
 import { planProbe } from './probe-plan';
 import type { RunProcesses } from './run-processes';
-import { typedRun, type FinetuneRun, type PretrainRun, type ProbeRun } from './run-records';
+import {
+  isVolume3dRun,
+  typedRun,
+  type FinetuneRun,
+  type Pretrain3dRun,
+  type PretrainRun,
+  type ProbeRun,
+} from './run-records';
 
-function describeSource(run: PretrainRun | FinetuneRun): string {
+function describeSource(run: PretrainRun | Pretrain3dRun | FinetuneRun): string {
+  if (isVolume3dRun(run)) {
+    const { embedDim, depth, volumeSize, patchSize } = run.config.volume3d.model;
+    return `3-D ViT ${embedDim}d×${depth}, ${volumeSize.join('×')} / ${patchSize.join('×')}`;
+  }
   if (run.kind === 'finetune') {
     const report = run.result;
     return report ? `classifier · ${(report.scores.accuracy * 100).toFixed(1)}% val accuracy` : 'classifier';
@@ -65,7 +76,7 @@ export function evaluationServices(
           .list(projectId)
           .map(typedRun)
           .filter(
-            (run): run is PretrainRun | FinetuneRun =>
+            (run): run is PretrainRun | Pretrain3dRun | FinetuneRun =>
               (run.kind === 'pretrain' || (run.kind === 'finetune' && run.status === 'completed')) &&
               workspace.runs.latestCheckpoint(run.id) !== undefined,
           )
@@ -79,7 +90,9 @@ export function evaluationServices(
               step: workspace.runs.latestCheckpoint(run.id)!.step,
               summary: describeSource(run),
               parentRunId: run.parentRunId,
-              depth: pretrainRunOf(workspace, run).config.recipe.model.depth,
+              depth: isVolume3dRun(run)
+                ? run.config.volume3d.model.depth
+                : pretrainRunOf(workspace, run).config.recipe.model.depth,
             }),
           );
       },

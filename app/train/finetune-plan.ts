@@ -9,7 +9,7 @@ import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import type { Pooling } from './probe-model';
 import { refuseTemporal } from './recipes/temporal-data';
-import { typedRun } from './run-records';
+import { isVolume3dRun, typedRun } from './run-records';
 
 /** Everything a fine-tuning run needs besides its data and starting weights. */
 export interface FinetuneConfig {
@@ -101,6 +101,11 @@ export function planFinetune(workspace: Workspace, pretrainRunId: number, input:
   if (!workspace.runs.latestCheckpoint(pretrainRunId))
     throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
   const pretrain = typedRun(parent);
+  if (isVolume3dRun(pretrain))
+    throw new StudioError(
+      'UNSUPPORTED',
+      `run ${pretrainRunId} is a 3-D MAE run: fine-tuning takes 2-D runs; probe it (per-volume labels) or export it`,
+    );
   if (pretrain.kind === 'pretrain') refuseTemporal(pretrainRunId, pretrain.config.recipe.domainRecipe, 'fine-tuning');
   const plan: FinetunePlan = { ...validateFinetuneConfig(input), pretrainRunId };
   return workspace.runs.create({

@@ -22,7 +22,7 @@ import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
 import { resizeCrop } from '../data/augment';
 import { describeRecipeLr, storedTrainConfig } from './config';
-import { typedRun, withRunStatus } from './run-records';
+import { isVolume3dRun, typedRun, withRunStatus } from './run-records';
 import { formatLearningRate } from './schedule';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
@@ -112,8 +112,8 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
   try {
     return await withRunStatus(workspace.runs, runId, async () => {
       const run = typedRun(workspace.runs.get(runId));
-      if (run.kind !== 'pretrain')
-        throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not pretraining`);
+      if (run.kind !== 'pretrain' || isVolume3dRun(run))
+        throw new StudioError('INVALID_ARGUMENT', `run ${runId} is a ${run.kind} run, not 2-D pretraining`);
       const plan = run.config;
       const checkpoint = workspace.runs.latestCheckpoint(runId);
       if (options.resume && !checkpoint)

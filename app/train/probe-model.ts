@@ -14,7 +14,7 @@ import type { Workspace } from '../workspace';
 import { silenceBackendBanner } from '../runtime/backend';
 import { readSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import type { PretrainPlan } from './pretrain-plan';
-import { typedRun, type PretrainRun, type TypedRun } from './run-records';
+import { isVolume3dRun, typedRun, type PretrainRun, type TypedRun } from './run-records';
 import type { CheckpointMeta } from './trainer';
 
 /** A linear classification head on pooled encoder features. */
@@ -58,6 +58,11 @@ export interface LoadedRun {
 /** The pretraining run behind `run` (itself, or the parent of a probe / fine-tune run). */
 export function pretrainRunOf(workspace: Workspace, record: RunRecord): PretrainRun {
   const run = typedRun(record);
+  if (isVolume3dRun(run))
+    throw new StudioError(
+      'UNSUPPORTED',
+      `run ${run.id} is a 3-D MAE run: it encodes volumes, not images; probe it on per-volume labels or export it`,
+    );
   if (run.kind === 'pretrain') return run;
   if (run.parentRunId === null) throw new StudioError('NOT_FOUND', `run ${run.id} has no pretraining run behind it`);
   return pretrainRunOf(workspace, workspace.runs.get(run.parentRunId));

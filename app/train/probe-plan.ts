@@ -8,7 +8,7 @@ import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { DEFAULT_KNN } from './knn';
 import type { Pooling } from './probe-model';
-import { typedRun } from './run-records';
+import { isVolume3dRun, typedRun } from './run-records';
 import { refuseTemporal } from './recipes/temporal-data';
 
 /** What a user chooses for a probe. */
@@ -90,9 +90,16 @@ export function planProbe(workspace: Workspace, pretrainRunId: number, input: Pa
     throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; probe a pretraining run`);
   if (!workspace.runs.latestCheckpoint(pretrainRunId))
     throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
-  refuseTemporal(pretrainRunId, parent.config.recipe.domainRecipe, 'a probe');
+  // A 3-D MAE run is probed on per-volume labels (volume3d/probe3d-run.ts); no domain recipe there.
+  if (!isVolume3dRun(parent)) refuseTemporal(pretrainRunId, parent.config.recipe.domainRecipe, 'a probe');
   const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
-  const { depth } = parent.config.recipe.model;
+  const { depth } = isVolume3dRun(parent) ? parent.config.volume3d.model : parent.config.recipe.model;
+  if (isVolume3dRun(parent) && ((config.block !== 'best' && config.block !== depth) || config.labelsPerClass !== null))
+    throw new StudioError(
+      'INVALID_ARGUMENT',
+      `run ${pretrainRunId} is a 3-D MAE run: its probe reads the encoder's last block (${depth}) ` +
+        'of every labelled volume; leave probe.block at "best" and probe.labelsPerClass empty',
+    );
   if (config.block !== 'best' && config.block > depth) {
     throw new StudioError(
       'INVALID_ARGUMENT',

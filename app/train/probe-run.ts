@@ -22,7 +22,8 @@ import { DEFAULT_PROBE } from './probe-plan';
 import { probePredictor } from './probe-predictor';
 import { probeWarnings } from './probe-warnings';
 import type { PretrainPlan } from './pretrain-plan';
-import { typedRun, withRunStatus } from './run-records';
+import { isVolume3dRun, typedRun, withRunStatus } from './run-records';
+import { probeVolume3dRun } from './volume3d/probe3d-run';
 
 export { planProbe, validateProbeOptions, DEFAULT_PROBE, type ProbeConfig, type ProbeOptions } from './probe-plan';
 
@@ -106,6 +107,23 @@ export async function executeProbe(
       const options = run.config;
       const selection = await selectBackend(options.backend, { log });
       workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
+      const parent = typedRun(workspace.runs.get(options.pretrainRunId));
+      if (isVolume3dRun(parent)) {
+        // Per-volume labels: one sample per volume (volume3d/probe3d-run.ts); no block choice, no reprobe cache.
+        const report = await probeVolume3dRun(workspace, parent, options, log);
+        workspace.runs.appendMetrics(runId, [
+          { step: report.step, name: 'val_accuracy', value: report.pretrained.accuracy, time: Date.now() / 1000 },
+          {
+            step: report.step,
+            name: 'val_accuracy_random_init',
+            value: report.randomInit.accuracy,
+            time: Date.now() / 1000,
+          },
+        ]);
+        workspace.runs.setResult(runId, report);
+        workspace.runs.setStatus(runId, 'completed');
+        return report;
+      }
       loaded = await loadRunModel(workspace, options.pretrainRunId);
       random = randomInitModel(loaded.plan);
       const { plan } = loaded;

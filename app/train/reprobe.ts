@@ -20,7 +20,7 @@ import { probeFeaturesPath, readProbeFeatures, type ProbeFeatures } from './prob
 import { classificationScores } from './probe-metrics';
 import type { Pooling } from './probe-model';
 import { probePredictor } from './probe-predictor';
-import { typedRun } from './run-records';
+import { isVolume3dRun, typedRun } from './run-records';
 
 /** Rows of a feature set picked by row index: [rows.length, width]. */
 function pickRows(features: Float32Array, rows: readonly number[], width: number): Float32Array {
@@ -69,6 +69,12 @@ function completedProbe(workspace: Workspace, probeRunId: number) {
     throw new StudioError(
       'CONFLICT',
       `probe run ${probeRunId} has not completed (${run.status}): re-fit it once it has`,
+    );
+  if (isVolume3dRun(typedRun(workspace.runs.get(run.config.pretrainRunId))))
+    throw new StudioError(
+      'UNSUPPORTED',
+      `probe run ${probeRunId} measured a 3-D MAE run on per-volume labels, which keeps no image embeddings ` +
+        "to re-fit: probe the run again to use today's labels",
     );
   return { ...run, result: run.result };
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Workspace } from '../workspace';
-import { finetuneReport, probeReport, typedRun, withRunStatus } from './run-records';
+import { finetuneReport, isVolume3dRun, probeReport, typedRun, withRunStatus } from './run-records';
 
 let dir: string;
 let workspace: Workspace;
@@ -92,7 +92,7 @@ describe('run records by kind', () => {
       `run ${pretrain} is a pretrain run, not a probe run`,
     );
     const run = typedRun(workspace.runs.get(pretrain));
-    expect(run.kind === 'pretrain' && run.config.recipe.model.imgSize).toBe(32);
+    expect(run.kind === 'pretrain' && !isVolume3dRun(run) && run.config.recipe.model.imgSize).toBe(32);
   });
 
   it('refuses a stored run whose JSON does not fit its kind, naming run and field; keeps unknown fields', () => {

@@ -10,10 +10,12 @@ import { StudioError, type FinetuneReport, type ProbeReport } from '../contract'
 import type { RunRecord, RunStore } from '../store/runs';
 import type { FinetunePlan } from './finetune-plan';
 import type { PretrainPlan } from './pretrain-plan';
+import { isPretrain3dPlan, type Pretrain3dPlan } from './volume3d/plan3d';
 import type { ProbeConfig } from './probe-plan';
 import {
   FinetuneConfigSchema,
   FinetuneResultSchema,
+  Pretrain3dConfigSchema,
   PretrainConfigSchema,
   ProbeConfigSchema,
   ProbeResultSchema,
@@ -21,12 +23,14 @@ import {
 
 /** A pretraining run: its config is the plan `planPretrain` validated; it records no result. */
 export type PretrainRun = RunRecord & { kind: 'pretrain'; config: PretrainPlan; result: null };
+/** A 3-D MAE run: a pretraining run whose config is the plan `buildPretrain3dPlan` validated. */
+export type Pretrain3dRun = RunRecord & { kind: 'pretrain'; config: Pretrain3dPlan; result: null };
 /** A probe: its config is the validated probe options; its result the report, once it completed. */
 export type ProbeRun = RunRecord & { kind: 'probe'; config: ProbeConfig; result: ProbeReport | null };
 /** A fine-tuning run: its config is the validated plan; its result the report, once it completed. */
 export type FinetuneRun = RunRecord & { kind: 'finetune'; config: FinetunePlan; result: FinetuneReport | null };
 /** A stored run, narrowed by its `kind`. */
-export type TypedRun = PretrainRun | ProbeRun | FinetuneRun;
+export type TypedRun = PretrainRun | Pretrain3dRun | ProbeRun | FinetuneRun;
 
 /** Runs already checked, by the record the store returned (each read makes a new one). */
 const checked = new WeakMap<RunRecord, TypedRun>();
@@ -39,7 +43,14 @@ export function typedRun(run: RunRecord): TypedRun {
   const known = checked.get(run);
   if (known) return known;
   let typed: TypedRun;
-  if (run.kind === 'pretrain') {
+  if (run.kind === 'pretrain' && isPretrain3dPlan(run.config)) {
+    typed = {
+      ...run,
+      kind: 'pretrain',
+      config: fits<Pretrain3dPlan>(run, 'config', Pretrain3dConfigSchema, run.config),
+      result: null,
+    };
+  } else if (run.kind === 'pretrain') {
     typed = {
       ...run,
       kind: 'pretrain',
@@ -128,4 +139,9 @@ export async function withRunStatus<T>(
     }
     throw error;
   }
+}
+
+/** Whether a typed run is a 3-D MAE run (a pretraining run over volumes). */
+export function isVolume3dRun(run: TypedRun): run is Pretrain3dRun {
+  return run.kind === 'pretrain' && isPretrain3dPlan(run.config);
 }

@@ -54,6 +54,47 @@ export const PretrainConfigSchema = z.looseObject({
   validateEvery: Count,
 });
 
+const Triple = z.tuple([Count, Count, Count]);
+
+/** A 3-D MAE run's config: the plan `buildPretrain3dPlan` validated. */
+export const Pretrain3dConfigSchema = z.looseObject({
+  volume3d: z.looseObject({
+    model: z.looseObject({
+      volumeSize: Triple,
+      patchSize: Triple,
+      inChans: Count,
+      embedDim: Count,
+      depth: Count,
+      numHeads: Count,
+      decoderEmbedDim: Count,
+      decoderDepth: Count,
+      decoderNumHeads: Count,
+    }),
+    resample: z.enum(['none', 'isotropic']),
+  }),
+  recipe: z.looseObject({
+    maskRatio: z.number(),
+    batchSize: Count,
+    totalSteps: Count,
+    warmupSteps: Count,
+    blr: z.number(),
+    peakLr: z.number(),
+    seed: z.number(),
+  }),
+  backend: z.string(),
+  data: z.looseObject({
+    channels: Count,
+    trainVolumes: z.array(z.looseObject({ key: z.string(), name: z.string(), imageIds: Ids })),
+    valVolumes: z.array(z.looseObject({ key: z.string(), name: z.string(), imageIds: Ids })),
+    trainImageIds: Ids,
+    valImageIds: Ids,
+    excluded: z.array(z.looseObject({ reason: z.string(), count: Count })),
+  }),
+  stepsPerEpoch: Count,
+  checkpointEvery: Count,
+  validateEvery: Count,
+});
+
 /** A probe's config: its validated options and the run it probes. */
 export const ProbeConfigSchema = z.looseObject({
   pretrainRunId: Count,

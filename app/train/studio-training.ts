@@ -24,7 +24,8 @@ import type { StudioEvents } from '../rpc';
 import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
 import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG, describeRecipeLr } from './config';
-import { typedRun } from './run-records';
+import { isVolume3dRun, typedRun } from './run-records';
+import { buildPretrain3dPlan, estimateVolume3dMemory, recipeSummary3d, volumeRunDefaults } from './volume3d/plan3d';
 import { LR_RULE_FORMULAS, LR_RULES } from './schedule';
 import { estimateInWorker, type TrainingProcess } from './host';
 import { estimateTrainingMemory } from './memory-estimate';
@@ -97,6 +98,21 @@ export class StudioTraining {
       },
       stop: (runId) => this.control(runId).stop(),
       active: () => this.processes.active('pretrain').map((id) => this.summary(id)),
+      volumeDefaults: (projectId) => volumeRunDefaults(this.workspace, projectId),
+      startVolume: (projectId, recipe) => {
+        const plan = buildPretrain3dPlan(this.workspace, projectId, recipe);
+        // The memory rule of 2-D runs: refused before a process starts, with the batch that fits.
+        const memory = estimateVolume3dMemory(plan);
+        if (memory.totalBytes > os.totalmem() * MEMORY_SHARE)
+          throw new StudioError(
+            'INVALID_ARGUMENT',
+            memoryError(plan.recipe.batchSize, memory.totalBytes, { totalBytes: os.totalmem(), share: MEMORY_SHARE })
+              .message,
+          );
+        const run = this.workspace.runs.create({ projectId, kind: 'pretrain', config: plan });
+        this.processes.launchRun(run.id);
+        return this.summary(run.id);
+      },
     },
     runs: {
       list: (projectId) => {
@@ -270,7 +286,11 @@ export class StudioTraining {
       createdAt: run.createdAt,
       finishedAt: run.finishedAt,
       error: run.error,
-      recipe: run.kind === 'pretrain' ? recipeSummary(run.config) : null,
+      recipe: isVolume3dRun(run)
+        ? recipeSummary3d(run.config)
+        : run.kind === 'pretrain'
+          ? recipeSummary(run.config)
+          : null,
       ...outcomes.get(run.id)!,
       active: this.processes.isActive(run.id),
     }));

@@ -17,6 +17,8 @@ import type { PretrainPlan } from './pretrain-plan';
 import { executeProbe } from './probe-run';
 import { executePretrain, type ExecuteOptions } from './pretrain-run';
 import { reprobe } from './reprobe';
+import { isPretrain3dPlan } from './volume3d/plan3d';
+import { executePretrain3d } from './volume3d/pretrain3d-run';
 
 /** Messages the worker sends besides `RunProgress`. */
 export type WorkerMessage =
@@ -71,8 +73,11 @@ process.on('disconnect', () => stop.abort());
 async function execute(workspaceDir: string, runId: number, options: ExecuteOptions) {
   const workspace = new Workspace(workspaceDir);
   let kind: string;
+  let volume3d: boolean;
   try {
-    kind = workspace.runs.get(runId).kind;
+    const run = workspace.runs.get(runId);
+    kind = run.kind;
+    volume3d = isPretrain3dPlan(run.config);
   } finally {
     workspace.close();
   }
@@ -83,6 +88,7 @@ async function execute(workspaceDir: string, runId: number, options: ExecuteOpti
     options.onProgress?.(finished);
     return finished;
   }
+  if (volume3d) return executePretrain3d(workspaceDir, runId, options);
   return executePretrain(workspaceDir, runId, options);
 }
 

@@ -12,6 +12,19 @@ const recipe = {
 } as RunRecipe;
 
 describe('describeModel', () => {
+  it('names a 3-D MAE run by its crop and cuboid patch (slices×rows×columns)', () => {
+    const volume3d = {
+      crop: [16, 64, 64],
+      patch: [4, 16, 16],
+      resample: 'none',
+      why: '',
+      trainVolumes: 4,
+      valVolumes: 1,
+    };
+    expect(describeModel({ ...recipe, volume3d } as RunRecipe)).toBe(
+      '3-D MAE · ViT 192d×12 · 16×64×64 / 4×16×16 · dec 512×8',
+    );
+  });
   it("names a domain recipe before the model in the history; the paper's MAE (and older runs) as before", () => {
     expect(describeModel(recipe)).toBe('ViT 192d×12 · 224 px / 16 · dec 512×8');
     expect(

@@ -12,6 +12,12 @@ export function runName(run: { kind: keyof typeof KIND_NAMES; number: number }):
  * `ViT 192d×12 · 224 px / 16 · dec 512×8`, after the recipe's name when it is not the paper's MAE (`FG-MAE · ViT …`).
  */
 export function describeModel(recipe: RunRecipe): string {
+  // A 3-D MAE: its crop and cuboid patch (slices×rows×columns) instead of an image size.
+  if (recipe.volume3d)
+    return (
+      `3-D MAE · ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.volume3d.crop.join('×')} ` +
+      `/ ${recipe.volume3d.patch.join('×')} · dec ${recipe.decoderEmbedDim}×${recipe.decoderDepth}`
+    );
   const name = recipe.domainRecipe && recipe.domainRecipe.name !== 'mae' ? `${recipe.domainRecipe.label} · ` : '';
   return (
     `${name}ViT ${recipe.embedDim}d×${recipe.depth} · ${recipe.imgSize} px ` +
