@@ -1,7 +1,7 @@
 /**
  * The volumes part of the contract: the 3-D MAE's mask preview. For one volume of a project (a
- * NIfTI volume or a DICOM series) it gives three orthogonal planes of the crop a 3-D run draws
- * first for a seed, standardised as training standardises it, and which of the cuboid patches
+ * NIfTI volume or a DICOM series) it gives three orthogonal planes of a crop drawn for a seed by
+ * the 3-D run's crop rules, standardised as training standardises it, and which of the cuboid patches
  * those planes cross are masked. `contract.ts` merges the service into the one API.
  */
 import { z } from 'zod';
@@ -62,7 +62,7 @@ export interface VolumePreviewPlane {
   masked: number;
 }
 
-/** The 3-D MAE's view of one volume for a seed, exactly as a 3-D run draws its first crop and mask. */
+/** The 3-D MAE's view of one volume for a seed: a crop and mask drawn by a 3-D run's rules. */
 export interface VolumeMaskPreview {
   imageId: number;
   /** The file or series shown. */

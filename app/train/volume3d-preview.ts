@@ -1,10 +1,11 @@
 /**
- * The 3-D MAE's mask preview of one volume: the crop and the mask a 3-D run of a seed draws
- * first, cut into three orthogonal planes (planes3d.ts). What is previewed is what trains: the
- * crop comes from the run's data stream (`RNG_STREAMS.data`) through `randomCrop3d` with the run's
- * crop options (flips, standardisation: `DEFAULT_PRETRAIN3D.crops`), the mask from its mask stream
- * (`RNG_STREAMS.mask`) through `makeMasks3d`, exactly as `pretrainMae3d` draws them for the first
- * volume of its first batch (tested against it).
+ * The 3-D MAE's mask preview of one volume: a crop and a mask drawn by a 3-D run's rules for a
+ * seed, cut into three orthogonal planes (planes3d.ts). The crop comes from the data stream
+ * (`RNG_STREAMS.data`) through `randomCrop3d` with the default crop options (flips,
+ * standardisation: `DEFAULT_PRETRAIN3D.crops`), the mask from the mask stream (`RNG_STREAMS.mask`)
+ * through `makeMasks3d`: exactly `pretrainMae3d`'s first crop of a one-volume set (tested). A
+ * planned run (`volume3d/pretrain3d-run.ts`) first draws which volume to crop, and may resample to
+ * isotropic voxels, so its crops are drawn alike but not this very one.
  */
 import { StudioError, type MaskStrategy, type VolumeMaskPreview, type VolumePreviewPlane } from '../contract';
 import { randomCrop3d, type VolumeCrop } from '../data/volumes/volume-crops';
