@@ -22,7 +22,7 @@ import {
   unshuffleByMatMul,
 } from './channel-agnostic';
 import { gridSize, tokenCount, validateMaeConfig, type MaeConfig } from './config';
-import { embedGroupTokens, groupedLoss, groupedPositionTables } from './grouped-bands';
+import { embedGroupTokens, embedKeptGroupTokens, groupedLoss, groupedPositionTables } from './grouped-bands';
 import { hardPatchesLoss } from './hard-patches';
 import { shuffleOrder, type MaskSet } from './masking';
 import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './ops';
@@ -144,13 +144,8 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
   return tf.tidy(() => {
     let x: tf.Tensor;
     if (model.config.groupedBands) {
-      // Grouped bands: embed every group token, then keep the visible ones
-      // (numPatches counts tokens, G·L).
-      const width = model.config.embedDim;
-      // [B*G*L, D]
-      const tokens = tf.reshape(embedGroupTokens(param, model.config, patches), [batchSize * numPatches, width]);
-      // [B, Tkeep, D]
-      x = tf.reshape(gatherRows(tokens, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, width]);
+      // Grouped bands: the visible tokens of every group (numPatches counts tokens, G·L).
+      x = embedKeptGroupTokens(param, model.config, patches, masks); // [B, Tkeep, D]
     } else {
       const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
       const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, numPatches)), [
