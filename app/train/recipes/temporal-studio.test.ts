@@ -105,8 +105,8 @@ describe('SatMAE temporal in the studio', () => {
       reconstructs: false,
     });
     expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), run.id))).toEqual([]);
-    await expect(studio.services.exports.create(run.id, 'safetensors', path.join(dir, 'export'))).rejects.toThrow(
-      `run ${run.id} is a SatMAE (temporal) run: its encoder takes 3 dates of one place`,
+    await expect(studio.services.exports.create(run.id, 'onnx', path.join(dir, 'export'))).rejects.toThrow(
+      `run ${run.id} is a SatMAE (temporal) run: its encoder adds sin-cos encodings of each date's timestamp`,
     );
     await expect(async () => studio.services.evaluation.probe(run.id, {})).rejects.toThrow(
       'so a probe of single images cannot use it yet',
