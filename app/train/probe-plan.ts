@@ -9,7 +9,6 @@ import type { Workspace } from '../workspace';
 import { DEFAULT_KNN } from './knn';
 import type { Pooling } from './probe-model';
 import { typedRun } from './run-records';
-import { refuseTemporal } from './recipes/temporal-data';
 
 /** What a user chooses for a probe. */
 export interface ProbeOptions {
@@ -90,7 +89,6 @@ export function planProbe(workspace: Workspace, pretrainRunId: number, input: Pa
     throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; probe a pretraining run`);
   if (!workspace.runs.latestCheckpoint(pretrainRunId))
     throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
-  refuseTemporal(pretrainRunId, parent.config.recipe.domainRecipe, 'a probe');
   const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
   const { depth } = parent.config.recipe.model;
   if (config.block !== 'best' && config.block > depth) {

@@ -2,12 +2,12 @@
  * SatMAE temporal (Cong et al. 2022) between the project and the run: which places of a project
  * have enough dates for a run's T (the rest named and left out), the run's recipe planned from
  * them (the year timestamps count from), and the run's training places as the series batch source
- * reads them.
+ * reads them; an image's timestamp as probes and embeddings read it.
  */
 import { StudioError } from '../../contract';
 import type { ImageEntry } from '../../data/batches';
 import type { PlaceSeries } from '../../data/series-batches';
-import { detectSeries, type SeriesDetection } from '../../data/series';
+import { detectSeries, imageDate, type SeriesDetection } from '../../data/series';
 import type { Workspace } from '../../workspace';
 import { DEFAULT_DOMAIN_RECIPE_OPTIONS, type DomainRecipeConfig } from './domain-recipes';
 
@@ -99,14 +99,30 @@ export function trainingPlaces(
 }
 
 /**
- * Throws UNSUPPORTED when `recipe` is SatMAE temporal: its encoder reads T dated frames of a place,
- * so probes, fine-tuning and embeddings of single images (`what`) cannot use it yet.
+ * An image's timestamp as a temporal run's encoder reads it — [years since the run's first year,
+ * month − 1, hour] — from the date in its name or its TIFF DateTime tag, or why it has none.
+ * Probes and embeddings read each image as a one-date series with this date's encoding.
+ */
+export function imageTimestamp(
+  recipe: Extract<DomainRecipeConfig, { name: 'satmae-temporal' }>,
+  image: { path: string; dateTime?: string | null },
+): [number, number, number] | { reason: string } {
+  const date = imageDate(image);
+  if (!('year' in date)) return { reason: `${date.reason}: a SatMAE temporal encoder reads each image with its date` };
+  return [date.year - recipe.baseYear, date.month - 1, date.hour];
+}
+
+/**
+ * Throws UNSUPPORTED when `recipe` is SatMAE temporal: fine-tuning its encoder (`what`) is not
+ * built yet (probes and embeddings read each image as a one-date series; the safetensors export
+ * loads into SatMAE's own fine-tuning code).
  */
 export function refuseTemporal(runId: number, recipe: DomainRecipeConfig | undefined, what: string): void {
   if (recipe?.name !== 'satmae-temporal') return;
   throw new StudioError(
     'UNSUPPORTED',
-    `run ${runId} is a SatMAE (temporal) run: its encoder takes ${recipe.frames} dates of one place with their ` +
-      `timestamps, so ${what} of single images cannot use it yet`,
+    `run ${runId} is a SatMAE (temporal) run: ${what} of its date-encoding encoder is not supported yet ` +
+      '(probes and embeddings read each image as a one-date series; export --format safetensors loads into ' +
+      "SatMAE's own fine-tuning code)",
   );
 }
