@@ -5,6 +5,7 @@
  * reads them; an image's timestamp as probes and embeddings read it.
  */
 import { StudioError } from '../../contract';
+import { Rng } from '../../mae/rng';
 import type { ImageEntry } from '../../data/batches';
 import type { PlaceSeries } from '../../data/series-batches';
 import { detectSeries, imageDate, type SeriesDetection } from '../../data/series';
@@ -56,8 +57,21 @@ export function planTemporalRecipe(
 }
 
 /**
- * The run's training places: its training images grouped by place and dated (entries in the
- * order of `imageIds`), places with fewer than T training dates left out. Throws NOT_FOUND or
+ * Folders of the places a new run holds out for its validation loss: round(valFraction · P) of
+ * the P places with `frames` dates (at least one, and two or more always train; none below three
+ * places or at valFraction 0), drawn by the run's seed. Whole places, so the loss measures places
+ * the encoder never saw, not other dates of places it trained on.
+ */
+export function heldOutPlaces(detection: SeriesDetection, frames: number, valFraction: number, seed: number): string[] {
+  const used = detection.places.filter((place) => place.images.length >= frames).map((place) => place.folder);
+  if (used.length < 3 || !(valFraction > 0)) return [];
+  const count = Math.min(used.length - 2, Math.max(1, Math.round(used.length * valFraction)));
+  return Rng.fromSeed(seed, 205).shuffle(used.sort()).slice(0, count).sort();
+}
+
+/**
+ * The run's places among `imageIds` (entries in the order of `imageIds`) with at least T dates:
+ * its training places, or with `heldOut` the places held out for validation. Throws NOT_FOUND or
  * INVALID_ARGUMENT naming what went missing since planning.
  */
 export function trainingPlaces(
@@ -65,6 +79,7 @@ export function trainingPlaces(
   imageIds: readonly number[],
   entries: readonly ImageEntry[],
   recipe: Extract<DomainRecipeConfig, { name: 'satmae-temporal' }>,
+  heldOut = false,
 ): PlaceSeries[] {
   const sources = workspace.images.sources(imageIds);
   const entryOf = new Map(imageIds.map((id, index) => [id, entries[index]!]));
@@ -75,8 +90,9 @@ export function trainingPlaces(
       dateTime: row?.meta?.dateTime ?? null,
     })),
   );
+  const held = new Set(recipe.heldOutPlaces ?? []);
   const places = detection.places
-    .filter((place) => place.images.length >= recipe.frames)
+    .filter((place) => place.images.length >= recipe.frames && held.has(place.folder) === heldOut)
     .map((place) => ({
       place: place.name,
       frames: place.images.map((image) => ({
@@ -88,7 +104,7 @@ export function trainingPlaces(
         ],
       })),
     }));
-  if (places.length === 0) {
+  if (places.length === 0 && !heldOut) {
     throw new StudioError(
       'INVALID_ARGUMENT',
       `no place has ${recipe.frames} dated training images any more (images left the project or its split); ` +

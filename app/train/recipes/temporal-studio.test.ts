@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTiff } from '../../data/formats/formats.fixtures';
 import { writeSeriesSample } from '../../data/synthetic/series';
@@ -92,6 +93,10 @@ describe('SatMAE temporal in the studio', () => {
       name: 'satmae-temporal',
       places: { used: 3, leftOut: ['short', 'tagged'] },
     });
+    // One of the three places is held out whole for the validation loss; two train.
+    const heldOut = (plan.recipe.domainRecipe as { heldOutPlaces: string[] }).heldOutPlaces;
+    expect(heldOut).toHaveLength(1);
+    expect(heldOut[0]).toMatch(/place-0[123]$/);
     const run = await studio.services.training.start(projectId, TINY);
     await expect
       .poll(() => studio.workspace.runs.get(run.id).status, { timeout: 90_000, interval: 100 })
@@ -104,9 +109,19 @@ describe('SatMAE temporal in the studio', () => {
       label: 'SatMAE (temporal)',
       details: expect.stringContaining('3 dates of one place per sample'),
       citation: expect.stringMatching(/^Cong et al\. 2022, "SatMAE.*NeurIPS 2022/),
-      reconstructs: false,
+      reconstructs: true,
     });
-    expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), run.id))).toEqual([]);
+    // The held-out place's validation loss, and a grid of a row per date.
+    const valLoss = studio.workspace.runs.metrics(run.id, 'val_loss');
+    expect(valLoss.map((point) => point.step)).toEqual([3]);
+    expect(Number.isFinite(valLoss[0]!.value)).toBe(true);
+    expect(record.finalValLoss).toBe(valLoss[0]!.value);
+    const folder = runFolder(studio.workspace.projectDir(projectId), run.id);
+    const grids = listReconstructionGrids(folder);
+    expect(grids.map((grid) => grid.step)).toEqual([0, 3]);
+    const { height, width } = await sharp(path.join(folder, grids.at(-1)!.file)).metadata();
+    // a place's 3 dates as rows (original | masked | reconstruction), 32 px each, 4 px apart
+    expect({ height, width }).toEqual({ height: 3 * 32 + 2 * 4, width: 3 * 32 + 2 * 4 });
     await expect(studio.services.exports.create(run.id, 'onnx', path.join(dir, 'export'))).rejects.toThrow(
       `run ${run.id} is a SatMAE (temporal) run: its encoder adds sin-cos encodings of each date's timestamp`,
     );
