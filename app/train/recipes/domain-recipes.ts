@@ -264,8 +264,10 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
   }
   if (recipe.name === 'satmae-temporal') {
     const leftOut = recipe.places?.leftOut ?? [];
+    const held = recipe.heldOutPlaces?.length ?? 0;
     const places = recipe.places
-      ? `${recipe.places.used} places${leftOut.length > 0 ? ` (${leftOut.length} with fewer dates left out)` : ''}; `
+      ? `${recipe.places.used} places${leftOut.length > 0 ? ` (${leftOut.length} with fewer dates left out)` : ''}` +
+        `${held > 0 ? `, ${held} held out whole for validation` : ''}; `
       : '';
     return (
       `${recipe.frames} dates of one place per sample, each date's patches its own tokens with a ` +

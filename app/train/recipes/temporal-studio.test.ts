@@ -107,7 +107,7 @@ describe('SatMAE temporal in the studio', () => {
     expect(Number.isFinite(record.finalTrainLoss)).toBe(true);
     expect(record.recipe!.domainRecipe).toMatchObject({
       label: 'SatMAE (temporal)',
-      details: expect.stringContaining('3 dates of one place per sample'),
+      details: expect.stringContaining('3 places (2 with fewer dates left out), 1 held out whole for validation;'),
       citation: expect.stringMatching(/^Cong et al\. 2022, "SatMAE.*NeurIPS 2022/),
       reconstructs: true,
     });
