@@ -90,6 +90,11 @@ export interface ProbeReport {
   gain?: { randomInit: AccuracyGain; rawPixels: AccuracyGain };
   /** What makes these numbers less trustworthy, in words (small classes, k, a gain indistinguishable from 0). */
   warnings?: string[];
+  /**
+   * What one feature is, in words, where it is not simply an image through the encoder (SatMAE
+   * temporal: each image as a one-date series with its date's encoding); absent otherwise.
+   */
+  featureUnit?: string;
   skipped: { reason: string; count: number }[];
   seconds: number;
 }

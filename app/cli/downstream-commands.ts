@@ -173,6 +173,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
       },
       gain: report.gain ?? null,
       warnings,
+      ...(report.featureUnit && { featureUnit: report.featureUnit }),
       seconds: report.seconds,
     },
     () =>
@@ -194,6 +195,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
             ]
           : []),
         ...warnings.map((warning) => `  warning: ${warning}`),
+        ...(report.featureUnit ? [`  features: ${report.featureUnit}`] : []),
         `(probe run ${runId})`,
       ].join('\n'),
   );

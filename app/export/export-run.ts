@@ -20,6 +20,7 @@ import { tokenCount } from '../mae/config';
 import { camaeSafetensorsFiles, camaeUsage } from './camae';
 import { encoderToOnnx } from './onnx';
 import { satmaeSafetensorsFiles, satmaeUsage } from './satmae';
+import { refuseTemporalGraph, temporalSafetensorsFiles, temporalUsage } from './satmae-temporal';
 import type { ExportRecord } from '../store/exports';
 import { encoderGraphSpec } from './spec';
 import { encoderToTfjs } from './tfjs';
@@ -57,6 +58,7 @@ const CARD_FILES = ['MODEL_CARD.md', 'model_card.json'];
 
 function usage(format: ExportFormat, loaded: LoadedRun, pooling: Pooling, full = false): string {
   const { config } = loaded.model;
+  if (config.temporal) return temporalUsage(loaded, pooling, full);
   if (config.groupedBands) return satmaeUsage(format, loaded, pooling, full);
   if (config.channelAgnostic && format === 'safetensors')
     return camaeUsage(loaded.model, full, loaded.head?.classes.length ?? 0, pooling);
@@ -241,15 +243,8 @@ export async function exportRun(
     planned.kind === 'pretrain' &&
     !isVolume3dRun(planned) &&
     planned.config.recipe.domainRecipe?.name === 'satmae-temporal'
-  ) {
-    // Its encoder reads T dated frames with their timestamps: no single-image graph describes it.
-    throw new StudioError(
-      'UNSUPPORTED',
-      `run ${runId} is a SatMAE (temporal) run: its encoder takes ${planned.config.recipe.domainRecipe.frames} ` +
-        "dates of one place with their timestamps, which timm's VisionTransformer, ONNX and TF.js exports of a " +
-        'single-image encoder cannot express yet',
-    );
-  }
+  )
+    refuseTemporalGraph(runId, format); // safetensors under SatMAE's names only (satmae-temporal.ts)
   const dir = path.resolve(outDir);
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory())
     throw new StudioError('INVALID_ARGUMENT', `${dir} is a file, not a folder`);
@@ -277,7 +272,11 @@ export async function exportRun(
     const pooling = loaded.pooling ?? options.pooling ?? 'mean';
     const contents = new Map<string, Uint8Array>();
     const classes = loaded.head?.classes ?? null;
-    if (loaded.model.config.groupedBands && format === 'safetensors') {
+    if (loaded.model.config.temporal) {
+      // SatMAE temporal: the encoder or whole MAE under SatMAE's own names (satmae-temporal.ts)
+      for (const [name, bytes] of temporalSafetensorsFiles(loaded, runId, pooling, options.full === true))
+        contents.set(name, bytes);
+    } else if (loaded.model.config.groupedBands && format === 'safetensors') {
       // SatMAE: the encoder or whole MAE under SatMAE's own names (satmae.ts)
       for (const [name, bytes] of satmaeSafetensorsFiles(loaded, runId, pooling, options.full === true))
         contents.set(name, bytes);

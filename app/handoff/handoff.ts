@@ -135,7 +135,8 @@ export function handoffRefusal(recipe: DomainRecipeConfig | undefined): string |
       "has neither of (its encoder exports as any MAE's)",
     'satmae-temporal':
       "its samples are several dates of one place, each with a timestamp encoding, which the job's " +
-      'models_mae.py MAE (one image per sample) does not read',
+      'models_mae.py MAE (one image per sample) does not read (export --format safetensors --full writes the ' +
+      "whole model under the names of SatMAE's models_mae_temporal.py, for SatMAE's own training code)",
   };
   return `${label} run: the torchrun job trains the paper's MAE and the Deblurring MAE only; ${why[recipe.name]}`;
 }

@@ -96,6 +96,48 @@ export function embedGroupTokens(param: ParamLookup, config: MaeConfig, patches:
 }
 
 /**
+ * The encoder's visible tokens, embedded: patches [B, L, C·p·p] and masks over G·L tokens →
+ * [B, Lkeep, D] in the masks' kept order (positions not added). Only constants are gathered: each
+ * group's band columns at the kept tokens' locations go through that group's embedding, and a 0/1
+ * weight keeps each token's own group, so no gather sits on the gradient's path (its gradient is
+ * a scatter that wasm lacks and the cpu kernel runs in time rows × output: 10 s a step at 64 px).
+ * The same values as embedding all G·L tokens and gathering the kept ones (`embedGroupTokens`).
+ */
+export function embedKeptGroupTokens(
+  param: ParamLookup,
+  config: MaeConfig,
+  patches: tf.Tensor,
+  masks: MaskSet,
+): tf.Tensor {
+  const { groups } = config.groupedBands!;
+  const { batchSize, numKeep, keep } = masks;
+  const numPatches = masks.numPatches / groups.length;
+  const rows = new Int32Array(batchSize * numKeep); // each kept token's patch, row of [B·L]
+  const owner = new Int32Array(batchSize * numKeep); // and its group
+  for (let k = 0; k < keep.length; k++) {
+    const token = keep[k]!;
+    rows[k] = Math.floor(k / numKeep) * numPatches + (token % numPatches);
+    owner[k] = Math.floor(token / numPatches);
+  }
+  return tf.tidy(() => {
+    const embedded = groups.map((group, g) => {
+      const columns = groupColumns(patches, group, config.patchSize); // [B, L, c_g*p*p]
+      const width = columns.shape[2]!;
+      const visible = gatherRows(tf.reshape(columns, [batchSize * numPatches, width]), rows); // [B*Lkeep, c_g*p*p]
+      const tokens = linear(visible, param(`patch_embed.${g}.proj.weight`), param(`patch_embed.${g}.proj.bias`));
+      if (groups.length === 1) return tokens; // [B*Lkeep, D]
+      const weight = tf.tensor2d(
+        Float32Array.from(owner, (o) => (o === g ? 1 : 0)),
+        [batchSize * numKeep, 1],
+      );
+      return tf.mul(tokens, weight); // [B*Lkeep, D], zero where the token is another group's
+    });
+    const sum = embedded.length === 1 ? embedded[0]! : tf.addN(embedded);
+    return tf.reshape(sum, [batchSize, numKeep, config.embedDim]); // [B, Lkeep, D]
+  });
+}
+
+/**
  * Visible tokens per image out of G·L: with `spatialMask`, G times the plain MAE's count over the
  * L locations; else SatMAE's `random_masking` over all G·L tokens at once, int(G·L·(1 − r))
  * (at least 1, at most G·L − 1), the same total for every image however the groups share it.

@@ -22,14 +22,14 @@ import {
   unshuffleByMatMul,
 } from './channel-agnostic';
 import { gridSize, tokenCount, validateMaeConfig, type MaeConfig } from './config';
-import { embedGroupTokens, groupedLoss, groupedPositionTables } from './grouped-bands';
+import { embedGroupTokens, embedKeptGroupTokens, groupedLoss, groupedPositionTables } from './grouped-bands';
 import { hardPatchesLoss } from './hard-patches';
 import { shuffleOrder, type MaskSet } from './masking';
 import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './ops';
 import { featureHeadName, initParams } from './params';
 import { patchify } from './patchify';
 import { get2dSincosPosEmbed } from './posEmbed';
-import { forwardTemporal, temporalPositionTables } from './temporal';
+import { embedAllFrames, forwardTemporal, temporalPositionTables } from './temporal';
 import { block } from './vit';
 
 /** A built MAE: trainable variables plus the fixed position tables. */
@@ -94,12 +94,16 @@ export function paramLookup(model: MaeModel): ParamLookup {
 /**
  * Every patch embedded, no masking (probes, fine-tuning): imgs [B, C, H, W] → cls + patch
  * tokens with their positions [B, 1 + L, D], ready for the encoder blocks. Channel-agnostic
- * tokens: [B, 1 + C·L, D] for any C (the model's own channel count or another).
+ * tokens: [B, 1 + C·L, D] for any C (the model's own channel count or another). SatMAE temporal:
+ * frames [B, T·C, H, W] with their `timestamps` [B, T, 3] → [B, 1 + T·L, D] (temporal.ts).
  */
-export function embedAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor {
-  if (model.config.temporal)
-    throw new Error("a SatMAE temporal encoder embeds dated series; single images without dates can't be embedded");
+export function embedAllPatches(model: MaeModel, imgs: tf.Tensor, timestamps?: Float32Array): tf.Tensor {
   const param = paramLookup(model);
+  if (model.config.temporal) {
+    if (!timestamps)
+      throw new Error("a SatMAE temporal encoder embeds dated series; images without dates can't be embedded");
+    return embedAllFrames(param, model.config, imgs, timestamps); // [B, 1+T*L, D], any T (a single image: T = 1)
+  }
   const { embedDim, channelAgnostic } = model.config;
   return tf.tidy(() => {
     const patches = imageTokens(model, imgs); // [B, L, C*p*p] (CA-MAE: [B, C*L, p*p])
@@ -144,13 +148,8 @@ export function forwardEncoder(model: MaeModel, patches: tf.Tensor, masks: MaskS
   return tf.tidy(() => {
     let x: tf.Tensor;
     if (model.config.groupedBands) {
-      // Grouped bands: embed every group token, then keep the visible ones
-      // (numPatches counts tokens, G·L).
-      const width = model.config.embedDim;
-      // [B*G*L, D]
-      const tokens = tf.reshape(embedGroupTokens(param, model.config, patches), [batchSize * numPatches, width]);
-      // [B, Tkeep, D]
-      x = tf.reshape(gatherRows(tokens, flatIndices(keep, numKeep, numPatches)), [batchSize, numKeep, width]);
+      // Grouped bands: the visible tokens of every group (numPatches counts tokens, G·L).
+      x = embedKeptGroupTokens(param, model.config, patches, masks); // [B, Tkeep, D]
     } else {
       const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
       const visible = tf.reshape(gatherRows(rows, flatIndices(keep, numKeep, numPatches)), [

@@ -3,11 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tokenCount, validateMaeConfig, type MaeConfig } from './config';
 import { groupMask } from './grouped-bands';
 import { useCpuBackend } from './mae.fixtures';
-import { createMae, disposeModel, forwardMae } from './model';
+import { createMae, disposeModel, forwardMae, paramLookup } from './model';
 import { masksForModel } from './model-masks';
 import { paramSpecs } from './params';
 import { Rng } from './rng';
-import { framePatches, temporalMasks, timePartWidth, timestampEncoding } from './temporal';
+import { embedAllFrames, framePatches, temporalMasks, timePartWidth, timestampEncoding } from './temporal';
 
 beforeAll(useCpuBackend);
 
@@ -110,5 +110,30 @@ describe('SatMAE temporal tokens', () => {
       /mae.temporal.frames must be a whole number of dates from 2 to 16, got 1/,
     );
     expect(() => validateMaeConfig({ ...TEMPORAL, embedDim: 32 })).toThrow(/at least 64/);
+  });
+});
+
+describe('SatMAE temporal encoder with every token visible (probes, embeddings, exports)', () => {
+  it("reads a single image as a one-date series: its date's encoding changes the tokens", () => {
+    const model = createMae(TEMPORAL, 4);
+    const series = frames(3, 1); // [1, 3·2, 16, 16]
+    const single = tf.slice(series, [0, 2, 0, 0], [1, 2, -1, -1]); // the second date alone
+    const dates = Float32Array.from([0, 1, 10, 1, 6, 12, 2, 11, 8]);
+    const tokens = embedAllFrames(paramLookup(model), TEMPORAL, series, dates); // [1, 1+3*16, 64]
+    const alone = embedAllFrames(paramLookup(model), TEMPORAL, single, dates.slice(3, 6)); // [1, 1+16, 64]
+    expect(tokens.shape).toEqual([1, 49, 64]);
+    expect(alone.shape).toEqual([1, 17, 64]);
+    // the second date's tokens are the same whether it comes alone or with the others
+    const within = tf.slice(tokens, [0, 17, 0], [1, 16, -1]).dataSync();
+    const apart = tf.slice(alone, [0, 1, 0], [1, 16, -1]).dataSync();
+    expect(Math.max(...within.map((value, k) => Math.abs(value - apart[k]!)))).toBeLessThan(1e-6);
+    const otherMonth = embedAllFrames(paramLookup(model), TEMPORAL, single, Float32Array.from([1, 0, 12]));
+    const moved = tf.slice(otherMonth, [0, 1, 0], [1, 16, -1]).dataSync();
+    expect(Math.max(...moved.map((value, k) => Math.abs(value - apart[k]!)))).toBeGreaterThan(0.1);
+    expect(() => embedAllFrames(paramLookup(model), TEMPORAL, single, Float32Array.from([1, 0]))).toThrow(
+      'temporal encoder expects 1×1×3 timestamps, got 2 values',
+    );
+    tf.dispose([series, single, tokens, alone, otherMonth]);
+    disposeModel(model);
   });
 });

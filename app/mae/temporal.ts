@@ -131,6 +131,41 @@ export function framePatches(imgs: tf.Tensor, frames: number, patchSize: number)
   });
 }
 
+/**
+ * Every token of every frame embedded with its encoding, nothing masked (probes, embeddings,
+ * exports): frames [B, T·C, H, W] (any T ≥ 1: a single image is a one-date series) and their
+ * timestamps [B, T, 3] → [cls; T·L tokens] [B, 1 + T·L, D], ready for the encoder blocks. The cls
+ * token gets no encoding, as in the MAE and in the reference's ViT (whose cls row is zero).
+ */
+export function embedAllFrames(
+  param: ParamLookup,
+  config: MaeConfig,
+  imgs: tf.Tensor,
+  timestamps: Float32Array,
+): tf.Tensor {
+  const [batchSize, channels, height, width] = imgs.shape as [number, number, number, number];
+  const frames = channels / config.inChans;
+  if (!Number.isInteger(frames) || frames < 1 || height !== config.imgSize || width !== config.imgSize)
+    throw new Error(
+      `temporal encoder expects frames [B, T·${config.inChans}, ${config.imgSize}, ${config.imgSize}], ` +
+        `got [${imgs.shape.join(', ')}]`,
+    );
+  if (timestamps.length !== batchSize * frames * TIMESTAMP_PARTS)
+    throw new Error(`temporal encoder expects ${batchSize}×${frames}×3 timestamps, got ${timestamps.length} values`);
+  const { side, numPatches } = gridSize(config);
+  const tokens = frames * numPatches;
+  const embedDim = config.embedDim;
+  const order = new Int32Array(batchSize * tokens).map((_, k) => k % tokens); // every token in order
+  const spatial = get2dSincosPosEmbed(embedDim - TIMESTAMP_PARTS * timePartWidth(embedDim), side, true);
+  const time = timestampEncoding(timestamps, embedDim);
+  return tf.tidy(() => {
+    const patches = framePatches(imgs, frames, config.patchSize); // [B, T*L, C*p*p]
+    const x = linear(patches, param('patch_embed.proj.weight'), param('patch_embed.proj.bias')); // [B, T*L, D]
+    const encoded = tf.add(x, tokenEncodings(spatial, time, order, batchSize, frames, numPatches, embedDim));
+    return tf.concat([repeatToken(param('cls_token'), batchSize, 1), encoded], 1); // [B, 1+T*L, D]
+  });
+}
+
 /** Rows b·T·L + ids[b, i] of a [B·T·L, …] table, for `count` ids per sample. */
 function sampleRows(ids: Int32Array, count: number, tokens: number): Int32Array {
   return ids.map((id, k) => Math.floor(k / count) * tokens + id);

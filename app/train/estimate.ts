@@ -16,7 +16,8 @@ import { gpuBytesInUse } from '../runtime/webgpu-memory';
 import { largestBatchForAdapter } from './webgpu-batch-limit';
 import { Workspace } from '../workspace';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
-import { imageEntries, temporalSource, validationLoss, validationSet } from './pretrain-run';
+import { imageEntries, temporalImages, temporalSource, validationLoss, validationSet } from './pretrain-run';
+import { temporalValidation } from './recipes/temporal-validation';
 import type { BatchSource } from '../data/batch';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { projectRunTime } from './run-time';
@@ -37,9 +38,15 @@ export async function measureWarmup(
   let entries;
   const temporal = plan.recipe.domainRecipe?.name === 'satmae-temporal' ? plan.recipe.domainRecipe : null;
   let series: BatchSource | null = null;
+  let temporalSets: Awaited<ReturnType<typeof temporalValidation>> | null = null;
   try {
     entries = imageEntries(workspace, plan);
-    if (temporal) series = temporalSource(workspace, plan, temporal);
+    if (temporal) {
+      series = temporalSource(workspace, plan, temporal);
+      // as the run: held-out places validated, a place's dates in the grid (pretrain-run.ts)
+      const places = Math.max(1, Math.floor(RECONSTRUCTION_IMAGES / temporal.frames));
+      temporalSets = await temporalValidation(workspace, plan, temporal, temporalImages(workspace, plan), places);
+    }
   } finally {
     workspace.close();
   }
@@ -58,10 +65,13 @@ export async function measureWarmup(
   );
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-warmup-'));
   const shown = (entries.val.length > 0 ? entries.val : entries.train).slice(0, RECONSTRUCTION_IMAGES);
-  // A temporal run has neither (pretrain-run.ts).
-  const validation = series ? null : await validationSet(entries.val, plan);
-  const preview = series
-    ? null
+  const validation = temporalSets
+    ? temporalSets.validation.length > 0
+      ? { batches: temporalSets.validation }
+      : null
+    : await validationSet(entries.val, plan);
+  const preview = temporalSets
+    ? temporalSets.preview && { batches: [temporalSets.preview] }
     : await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
   try {
     let tensorBytes = 0;

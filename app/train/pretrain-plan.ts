@@ -36,7 +36,7 @@ import type { Workspace } from '../workspace';
 import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
 import { peakLearningRate } from './schedule';
 import { planDomainRecipe } from './recipes/choices';
-import { projectSeries } from './recipes/temporal-data';
+import { heldOutPlaces, projectSeries } from './recipes/temporal-data';
 
 /**
  * What a user may choose for a pretraining run (CLI flags, the new-run dialog): the contract's
@@ -228,6 +228,17 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
   }
   // The rule's lr is fixed now: a later version with other rule constants resumes it unchanged.
   recipe.peakLr = peakLearningRate(recipe.lrRule, recipe.blr, recipe.batchSize * recipe.accumSteps);
+  if (recipe.domainRecipe?.name === 'satmae-temporal') {
+    // Whole places held out for the validation loss (recipes/temporal-data.ts).
+    const valFraction = options.valFraction ?? DEFAULT_PRETRAIN.valFraction;
+    const { frames } = recipe.domainRecipe;
+    recipe.domainRecipe.heldOutPlaces = heldOutPlaces(
+      projectSeries(workspace, projectId),
+      frames,
+      valFraction,
+      recipe.seed,
+    );
+  }
   if (options.init !== undefined && recipe.model.groupedBands) {
     throw new StudioError(
       'INVALID_ARGUMENT',

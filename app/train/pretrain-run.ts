@@ -34,6 +34,7 @@ import { RunEta, type EtaBasis } from './eta';
 import { openTrainingData } from './training-data';
 import { seriesBatchSource } from '../data/series-batches';
 import { trainingPlaces } from './recipes/temporal-data';
+import { temporalValidation } from './recipes/temporal-validation';
 import type { DomainRecipeConfig } from './recipes/domain-recipes';
 
 /** What the training process reports while it works. */
@@ -181,13 +182,18 @@ export async function executePretrain(workspaceDir: string, runId: number, optio
           );
       }
 
-      // A temporal run has no validation pass or reconstruction grid yet (its samples are series).
-      validation = series ? null : await validationSet(entries.val, plan);
       // A fixed handful of images (validation ones when there are) for the reconstruction grids.
       const shown = (entries.val.length > 0 ? entries.val : entries.train).slice(0, RECONSTRUCTION_IMAGES);
-      previewSet = series
-        ? null
-        : await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
+      if (temporal) {
+        // SatMAE temporal: places held out whole; the grid draws a row per date of a place or two.
+        const places = Math.max(1, Math.floor(RECONSTRUCTION_IMAGES / temporal.frames));
+        const sets = await temporalValidation(workspace, plan, temporal, temporalImages(workspace, plan), places);
+        validation = sets.validation.length > 0 ? { batches: sets.validation } : null;
+        previewSet = sets.preview && { batches: [sets.preview] };
+      } else {
+        validation = await validationSet(entries.val, plan);
+        previewSet = await validationSet(shown, { ...plan, recipe: { ...plan.recipe, batchSize: shown.length } });
+      }
       const reconstructEvery = options.reconstructEvery ?? Math.max(1, Math.min(plan.validateEvery, 100));
       const gridDir = runFolder(workspace.projectDir(run.projectId), runId);
       // A model without a pixel head (FG-MAE on features only) predicts no picture to show.
@@ -513,21 +519,29 @@ function pruneCheckpoints(workspace: Workspace, runId: number): void {
   }
 }
 
-/** A SatMAE temporal run's batches: its training images by place, T dates per sample. */
+/** A SatMAE temporal run's images (train and val splits: places are held out whole instead) and their entries. */
+export function temporalImages(
+  workspace: Workspace,
+  plan: PretrainPlan,
+): { imageIds: number[]; entries: ImageEntry[] } {
+  if (!plan.data.transform || plan.data.channelPlan?.volume)
+    throw new StudioError('INVALID_ARGUMENT', 'a SatMAE temporal run needs a channel plan of 2-D images (no volumes)');
+  const imageIds = [...plan.data.trainImageIds, ...plan.data.valImageIds];
+  const data = { ...plan.data, trainImageIds: imageIds, valImageIds: [] };
+  return { imageIds, entries: imageEntries(workspace, { ...plan, data }).train };
+}
+
+/** A SatMAE temporal run's batches: its training places (every date), T dates per sample. */
 export function temporalSource(
   workspace: Workspace,
   plan: PretrainPlan,
   recipe: Extract<DomainRecipeConfig, { name: 'satmae-temporal' }>,
 ): BatchSource {
-  if (!plan.data.transform || plan.data.channelPlan?.volume)
-    throw new StudioError('INVALID_ARGUMENT', 'a SatMAE temporal run needs a channel plan of 2-D images (no volumes)');
-  // No validation pass measures a temporal run, so its places keep every planned date.
-  const ids = [...plan.data.trainImageIds, ...plan.data.valImageIds];
-  const all = imageEntries(workspace, { ...plan, data: { ...plan.data, trainImageIds: ids, valImageIds: [] } }).train;
+  const { imageIds, entries } = temporalImages(workspace, plan);
   return seriesBatchSource({
-    places: trainingPlaces(workspace, ids, all, recipe),
+    places: trainingPlaces(workspace, imageIds, entries, recipe),
     frames: recipe.frames,
     imgSize: plan.recipe.model.imgSize,
-    transform: plan.data.transform,
+    transform: plan.data.transform!,
   });
 }

@@ -2,7 +2,8 @@
  * Labelled images for evaluation and fine-tuning, from a pretraining run's stored plan: the
  * plan's train split to fit on, its val split to score on, the label of each image being its
  * folder name. Images are read whole (resized to the model's side, no augmentation) and
- * normalised with the plan's per-channel mean and std, exactly as the encoder saw them.
+ * normalised with the plan's per-channel mean and std, exactly as the encoder saw them. A SatMAE
+ * temporal run's images carry their dates (each is a one-date series to its encoder).
  */
 import fs from 'node:fs';
 import { StudioError } from '../contract';
@@ -13,12 +14,15 @@ import { Rng } from '../mae/rng';
 import type { Workspace } from '../workspace';
 import { resizeCrop, type PlanarImage } from '../data/augment';
 import type { PretrainPlan } from './pretrain-plan';
+import { imageTimestamp } from './recipes/temporal-data';
 
 /** One labelled image of a split. */
 export interface LabelledEntry extends ImageEntry {
   id: number;
   /** Index into `LabelledSplits.classes`. */
   label: number;
+  /** SatMAE temporal: the image's date as its encoder reads it (a one-date series). */
+  timestamp?: [number, number, number];
 }
 
 /** The train and val splits with their class names. */
@@ -33,6 +37,9 @@ export interface LabelledSplits {
 
 /** Reads the plan's splits with their labels; throws when fewer than two classes can be told apart. */
 export function labelledSplits(workspace: Workspace, plan: PretrainPlan): LabelledSplits {
+  // SatMAE temporal: each image is read as a one-date series, with its own date's encoding.
+  const recipe = plan.recipe.domainRecipe;
+  const temporal = recipe?.name === 'satmae-temporal' ? recipe : null;
   const load = (ids: number[]) => {
     const sources = workspace.images.sources(ids).map((source, index) => {
       const id = ids[index]!;
@@ -56,14 +63,20 @@ export function labelledSplits(workspace: Workspace, plan: PretrainPlan): Labell
       })),
       plan.data.channelPlan?.volume,
     );
-    return sources.map((source, index): ImageEntry & { id: number; label: string | null } => ({
-      ...entries[index]!,
-      // Huge images and slides are read by their central window (slides: on tissue, at the plan's scale).
-      huge: source.meta?.huge === true,
-      slide: slideEntryOf(source.meta, plan.data.channelPlan?.slide),
-      id: source.id,
-      label: source.label,
-    }));
+    type Loaded = ImageEntry & { id: number; label: string | null; timestamp?: ReturnType<typeof imageTimestamp> };
+    return sources.map(
+      (source, index): Loaded => ({
+        ...entries[index]!,
+        // Huge images and slides are read by their central window (slides: on tissue, at the plan's scale).
+        huge: source.meta?.huge === true,
+        slide: slideEntryOf(source.meta, plan.data.channelPlan?.slide),
+        id: source.id,
+        label: source.label,
+        ...(temporal && {
+          timestamp: imageTimestamp(temporal, { path: source.path, dateTime: source.meta?.dateTime }),
+        }),
+      }),
+    );
   };
   const train = load(plan.data.trainImageIds);
   const val = load(plan.data.valImageIds);
@@ -80,10 +93,15 @@ export function labelledSplits(workspace: Workspace, plan: PretrainPlan): Labell
   const index = new Map(classes.map((name, i) => [name, i]));
   let unlabelled = 0;
   let unseen = 0;
+  const undated = new Map<string, number>(); // why, how many
   const keep = (rows: typeof train, isVal: boolean): LabelledEntry[] =>
     rows.flatMap((row) => {
       if (row.label === null || row.label === '') {
         unlabelled += 1;
+        return [];
+      }
+      if (row.timestamp && !Array.isArray(row.timestamp)) {
+        undated.set(row.timestamp.reason, (undated.get(row.timestamp.reason) ?? 0) + 1);
         return [];
       }
       const label = index.get(row.label);
@@ -91,8 +109,8 @@ export function labelledSplits(workspace: Workspace, plan: PretrainPlan): Labell
         if (isVal) unseen += 1;
         return [];
       }
-      const { label: _name, ...entry } = row;
-      return [{ ...entry, label }];
+      const { label: _name, timestamp, ...entry } = row;
+      return [{ ...entry, label, ...(timestamp && { timestamp }) }];
     });
   const splits = { classes, train: keep(train, false), val: keep(val, true) };
   if (splits.val.length === 0)
@@ -103,6 +121,7 @@ export function labelledSplits(workspace: Workspace, plan: PretrainPlan): Labell
   const skipped = [
     ...(unlabelled ? [{ reason: 'no label (image not in a sub-folder)', count: unlabelled }] : []),
     ...(unseen ? [{ reason: 'label absent from the training split', count: unseen }] : []),
+    ...[...undated].map(([reason, count]) => ({ reason, count })),
   ];
   return { ...splits, skipped };
 }

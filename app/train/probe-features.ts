@@ -34,13 +34,14 @@ export function allVisibleMasks(batchSize: number, numPatches: number): MaskSet 
 /**
  * Encoder tokens of whole images: imgs [B, C, H, W] → [B, 1 + L, D] (cls first, then grid order).
  * CA-MAE: [B, 1 + C·L, D] for any channel count C, so pooling averages over every channel token.
+ * SatMAE temporal: T dated frames [B, T·C, H, W] with `timestamps` [B, T, 3] → [B, 1 + T·L, D].
  */
-export function encodeAllPatches(model: MaeModel, imgs: tf.Tensor): tf.Tensor3D {
+export function encodeAllPatches(model: MaeModel, imgs: tf.Tensor, timestamps?: Float32Array): tf.Tensor3D {
   const batchSize = imgs.shape[0]!;
   return tf.tidy(() => {
-    if (model.config.channelAgnostic) {
+    if (model.config.channelAgnostic || model.config.temporal) {
       const param = paramLookup(model);
-      let x = embedAllPatches(model, imgs); // [B, 1+C*L, D]
+      let x = embedAllPatches(model, imgs, timestamps); // [B, 1+C*L, D]; temporal: [B, 1+T*L, D]
       for (let i = 0; i < model.config.depth; i++) x = block(x, param, `blocks.${i}`, model.config.numHeads);
       return layerNorm(x, param('norm.weight'), param('norm.bias')) as tf.Tensor3D;
     }
@@ -59,19 +60,26 @@ export function poolTokens(tokens: tf.Tensor, pooling: Pooling): tf.Tensor2D {
 }
 
 /** Pooled features of whole images: imgs [B, C, H, W] → [B, D]. */
-export function encodeFeatures(model: MaeModel, imgs: tf.Tensor, pooling: Pooling): tf.Tensor2D {
-  return tf.tidy(() => poolTokens(encodeAllPatches(model, imgs), pooling));
+export function encodeFeatures(
+  model: MaeModel,
+  imgs: tf.Tensor,
+  pooling: Pooling,
+  timestamps?: Float32Array,
+): tf.Tensor2D {
+  return tf.tidy(() => poolTokens(encodeAllPatches(model, imgs, timestamps), pooling));
 }
 
 /**
  * Pooled features after each of `blocks` (1-based; `depth` is the last): imgs [B, C, H, W] →
- * one [B, D] per requested block, in the order asked. One pass through the encoder serves them all.
+ * one [B, D] per requested block, in the order asked (SatMAE temporal: with each frame's
+ * `timestamps`). One pass through the encoder serves them all.
  */
 export function encodeBlockFeatures(
   model: MaeModel,
   imgs: tf.Tensor,
   pooling: Pooling,
   blocks: readonly number[],
+  timestamps?: Float32Array,
 ): tf.Tensor2D[] {
   const { depth, numHeads } = model.config;
   for (const wanted of blocks) {
@@ -81,7 +89,7 @@ export function encodeBlockFeatures(
   const param = paramLookup(model);
   const last = Math.max(...blocks);
   return tf.tidy(() => {
-    let x = embedAllPatches(model, imgs); // [B, 1+L, D]
+    let x = embedAllPatches(model, imgs, timestamps); // [B, 1+L, D]; temporal: [B, 1+T*L, D]
     const pooled = new Map<number, tf.Tensor2D>();
     for (let i = 1; i <= last; i++) {
       x = block(x, param, `blocks.${i - 1}`, numHeads); // [B, 1+L, D]

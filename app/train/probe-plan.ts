@@ -9,7 +9,6 @@ import type { Workspace } from '../workspace';
 import { DEFAULT_KNN } from './knn';
 import type { Pooling } from './probe-model';
 import { isVolume3dRun, typedRun } from './run-records';
-import { refuseTemporal } from './recipes/temporal-data';
 
 /** What a user chooses for a probe. */
 export interface ProbeOptions {
@@ -90,8 +89,6 @@ export function planProbe(workspace: Workspace, pretrainRunId: number, input: Pa
     throw new StudioError('INVALID_ARGUMENT', `run ${pretrainRunId} is a ${parent.kind} run; probe a pretraining run`);
   if (!workspace.runs.latestCheckpoint(pretrainRunId))
     throw new StudioError('CONFLICT', `run ${pretrainRunId} has no checkpoint yet; pretrain it first`);
-  // A 3-D MAE run is probed on per-volume labels (volume3d/probe3d-run.ts); no domain recipe there.
-  if (!isVolume3dRun(parent)) refuseTemporal(pretrainRunId, parent.config.recipe.domainRecipe, 'a probe');
   const config: ProbeConfig = { ...validateProbeOptions(input), pretrainRunId };
   const { depth } = isVolume3dRun(parent) ? parent.config.volume3d.model : parent.config.recipe.model;
   if (isVolume3dRun(parent) && ((config.block !== 'best' && config.block !== depth) || config.labelsPerClass !== null))

@@ -30,6 +30,14 @@ export { planProbe, validateProbeOptions, DEFAULT_PROBE, type ProbeConfig, type 
 /** A probe's outcome (declared in the contract, which the UI shares). */
 export type { ProbeReport } from '../contract';
 
+/**
+ * What a SatMAE temporal run's probe feature is. Labels belong to images (a place's cover can
+ * change between dates: crops rotate, rivers flood), so each image is one series of one date, its
+ * own date encoded as in pretraining (where the encoder saw about L tokens per sample, as here).
+ */
+export const TEMPORAL_FEATURE_UNIT =
+  "each image as a one-date series: its tokens with its own date's encoding (year, month, hour), pooled";
+
 const FEATURE_BATCH = 16; // images per encoder pass: bounded memory at any image size
 
 /**
@@ -68,8 +76,10 @@ async function splitFeatures(
   await forEachBatch(entries, plan, FEATURE_BATCH, async (images, batch) => {
     raw.set(rawPixelFeatures(images, batch.length, channels, imgSize, rawSide), row * rawWidth);
     const imgs = tf.tensor4d(images, [batch.length, channels, imgSize, imgSize]);
+    // SatMAE temporal: each image a one-date series with its own date (probe-data.ts)
+    const timestamps = batch[0]?.timestamp && Float32Array.from(batch.flatMap((entry) => entry.timestamp!));
     for (const [m, model] of models.entries()) {
-      const features = encodeBlockFeatures(model, imgs, pooling, blocks);
+      const features = encodeBlockFeatures(model, imgs, pooling, blocks, timestamps);
       for (const [b, feature] of features.entries()) {
         encoders[m]![b]!.set(await feature.data(), row * embedDim); // async read: webgpu has no synchronous one in Node
         feature.dispose();
@@ -220,6 +230,7 @@ export async function executeProbe(
           ...probeWarnings({ classes: splits.classes, trainLabels, valLabels, method: options.method, k, gain }),
           ...skippedBlocks,
         ],
+        ...(plan.recipe.domainRecipe?.name === 'satmae-temporal' && { featureUnit: TEMPORAL_FEATURE_UNIT }),
         skipped: splits.skipped,
         seconds: (Date.now() - started) / 1000,
       };

@@ -18,6 +18,7 @@ import {
 import type { MaskSet } from '../mae/masking';
 import { forwardMae, unshufflePrediction, type MaeModel, type MaeTargets } from '../mae/model';
 import { patchify, unpatchify } from '../mae/patchify';
+import { reconstructTemporal } from './reconstruction-temporal';
 import { listReconstructionGrids, reconstructionFileName } from './run-files';
 
 /** Images a grid shows at most. */
@@ -58,6 +59,10 @@ export async function reconstruct(
   const { patchSize, inChans, normPixLoss } = model.config;
   const [batchSize, channels, size] = images.shape;
   if (model.config.channelAgnostic) return reconstructChannels(model, images, masks, mean, std);
+  if (model.config.temporal) {
+    if (!targets.timestamps) throw new Error('a SatMAE temporal reconstruction needs the timestamps of every date');
+    return reconstructTemporal(model, images, masks, targets.timestamps, mean, std); // a row per date
+  }
   const sharp = targets.pixels ?? images;
   const [original, pasted, input] = tf.tidy(() => {
     const patches = patchify(sharp, patchSize); // [B, L, C*p*p]

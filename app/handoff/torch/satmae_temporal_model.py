@@ -1,6 +1,7 @@
 """SatMAE's temporal MAE (Cong et al. 2022) in PyTorch, written for MAE Studio's parity tests: the
 module and parameter names of SatMAE's `MaskedAutoencoderViT` (models_mae_temporal.py), so a state
-dict of this class loads into SatMAE's with strict=True and the reverse.
+dict of this class loads into SatMAE's with strict=True and the reverse; and its fine-tuning encoder
+`VisionTransformer` (models_vit_temporal.py), which the studio's temporal encoder exports load into.
 
 The maths, as SatMAE's:
   * the input is [N, T, C, H, W]: T images of one place; every frame goes through the one shared
@@ -139,3 +140,50 @@ class MaskedAutoencoderViT(nn.Module):
         latent, mask, ids_restore = self.forward_encoder(imgs, timestamps, ids_shuffle, mask_ratio)
         pred = self.forward_decoder(latent, timestamps, ids_restore)
         return self.forward_loss(imgs, pred, mask), pred, mask
+
+
+class VisionTransformer(nn.Module):
+    """SatMAE's temporal fine-tuning encoder (models_vit_temporal.py) under its names: timm's
+    VisionTransformer keys (`cls_token`, `pos_embed` [1, 1 + L, D - 3w], `patch_embed.proj`, `blocks.N`,
+    `norm`, `head`) over T dated frames. The cls row gets [pos_embed[0] | zeros], the patch tokens of
+    frame t [pos_embed[1 + l] | timestamp encoding of frame t]; num_classes=0: no head."""
+
+    def __init__(self, img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio=4, qkv_bias=True,
+                 num_classes=0, global_pool=False, frames=3, time_embed_dim=128):
+        super().__init__()
+        assert qkv_bias, "the studio's blocks always have a qkv bias"
+        self.frames = frames
+        self.time_embed_dim = time_embed_dim
+        self.global_pool = global_pool
+        side = img_size // patch_size
+        self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.pos_embed = nn.Parameter(sincos(embed_dim - 3 * time_embed_dim, side))
+        self.blocks = nn.ModuleList([Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth)])
+        if global_pool:
+            self.fc_norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        else:
+            self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
+
+    def forward_tokens(self, imgs, timestamps):
+        """imgs [N, T, C, H, W], timestamps [N, T, 3] -> [N, 1 + T*L, D] after the blocks (before the norm)."""
+        x = torch.cat([self.patch_embed(imgs[:, t]) for t in range(self.frames)], dim=1)  # [N, T*L, D]
+        n, tokens, _ = x.shape
+        time = timestamp_table(timestamps, self.time_embed_dim, self.frames, tokens // self.frames)
+        time = torch.cat([torch.zeros(n, 1, time.shape[-1], dtype=time.dtype), time], dim=1)  # cls: zeros
+        where = torch.cat([self.pos_embed[:, :1], self.pos_embed[:, 1:].repeat(1, self.frames, 1)], dim=1)
+        x = torch.cat([self.cls_token.expand(n, -1, -1), x], dim=1)
+        x = x + torch.cat([where.expand(n, -1, -1), time], dim=-1)
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    def forward_features(self, imgs, timestamps):
+        x = self.forward_tokens(imgs, timestamps)
+        if self.global_pool:
+            return self.fc_norm(x[:, 1:].mean(dim=1))
+        return self.norm(x)[:, 0]
+
+    def forward(self, imgs, timestamps):
+        return self.head(self.forward_features(imgs, timestamps))

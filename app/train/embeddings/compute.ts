@@ -4,6 +4,8 @@
  * images by their central window), through the encoder with every patch visible, read after the
  * chosen block and pooled (`encodeBlockFeatures`; the last block is the exported encoder's
  * `features` exactly). An image that cannot be read is recorded with its reason and the rest go on.
+ * A SatMAE temporal run's encoder reads each image as a one-date series with its own date's
+ * encoding; an image without a date is recorded as skipped, saying so.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { centralWindow, decodePlanar, type ImageEntry } from '../../data/batches';
@@ -11,6 +13,7 @@ import { slideEntryOf } from '../../data/slide-sampling';
 import { selectBackend } from '../../runtime/backend';
 import { prepareImage } from '../probe-data';
 import { encodeBlockFeatures } from '../probe-features';
+import { imageTimestamp } from '../recipes/temporal-data';
 import { loadRunModel } from '../probe-model';
 import type { PretrainPlan } from '../pretrain-plan';
 import type { Workspace } from '../../workspace';
@@ -100,16 +103,23 @@ export async function computeEmbeddings(
     const rows: Float32Array[] = [];
     const imageIds: number[] = [];
     const skipped: EmbeddingMeta['skipped'] = [];
+    // SatMAE temporal: each image is a one-date series with its own date's encoding (no date: skipped, saying why).
+    const recipe = plan.recipe.domainRecipe;
+    const temporal = recipe?.name === 'satmae-temporal' ? recipe : null;
     let done = 0;
     for (let start = 0; start < target.images.length; start += batchSize) {
       if (options.signal?.aborted) throw new Error('embedding cancelled');
       const batch = target.images.slice(start, start + batchSize);
       const pixels = new Float32Array(batch.length * size);
       const read: EmbeddableImage[] = [];
+      const timestamps: number[] = [];
       for (const image of batch) {
         try {
+          const timestamp = temporal && imageTimestamp(temporal, { path: image.path, dateTime: image.meta?.dateTime });
+          if (timestamp && !Array.isArray(timestamp)) throw new Error(timestamp.reason);
           await readForEncoder(image, plan, pixels.subarray(read.length * size, (read.length + 1) * size));
           read.push(image);
+          if (timestamp) timestamps.push(...timestamp);
         } catch (error) {
           skipped.push({
             imageId: image.id,
@@ -120,7 +130,8 @@ export async function computeEmbeddings(
       }
       if (read.length > 0) {
         const imgs = tf.tensor4d(pixels.subarray(0, read.length * size), [read.length, channels, side, side]);
-        const [features] = encodeBlockFeatures(model, imgs, target.key.pooling, [target.key.block]);
+        const dates = temporal ? Float32Array.from(timestamps) : undefined;
+        const [features] = encodeBlockFeatures(model, imgs, target.key.pooling, [target.key.block], dates);
         imgs.dispose();
         rows.push((await features!.data()) as Float32Array); // async read: webgpu has no synchronous one in Node
         features!.dispose();

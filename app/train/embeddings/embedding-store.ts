@@ -15,7 +15,6 @@ import type { ImageSource } from '../../store/images';
 import { pretrainRunOf } from '../probe-model';
 import type { Workspace } from '../../workspace';
 import { decodeNpy, encodeNpy, type Matrix } from './npy';
-import { refuseTemporal } from '../recipes/temporal-data';
 
 /** A good image of the project, as embedding reads it. */
 export type EmbeddableImage = ImageSource & { sha256: string | null; hasThumbnail: boolean };
@@ -62,7 +61,6 @@ export function embeddingTarget(workspace: Workspace, request: EmbeddingRequest)
     );
   }
   const pretrain = pretrainRunOf(workspace, record);
-  refuseTemporal(pretrain.id, pretrain.config.recipe.domainRecipe, 'embeddings');
   const depth = pretrain.config.recipe.model.depth;
   const block = request.block ?? depth;
   if (block > depth)

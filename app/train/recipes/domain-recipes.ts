@@ -58,6 +58,11 @@ export type DomainRecipeConfig =
       baseYear: number;
       /** Places used, and those left out for having fewer than `frames` dates (for the screens). */
       places?: { used: number; leftOut: string[] };
+      /**
+       * Folders of the places held out of training for the validation loss, whole (absent in runs
+       * planned before it: every place trains and no validation loss is measured).
+       */
+      heldOutPlaces?: string[];
     }
   | {
       name: 'camae';
@@ -259,8 +264,10 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
   }
   if (recipe.name === 'satmae-temporal') {
     const leftOut = recipe.places?.leftOut ?? [];
+    const held = recipe.heldOutPlaces?.length ?? 0;
     const places = recipe.places
-      ? `${recipe.places.used} places${leftOut.length > 0 ? ` (${leftOut.length} with fewer dates left out)` : ''}; `
+      ? `${recipe.places.used} places${leftOut.length > 0 ? ` (${leftOut.length} with fewer dates left out)` : ''}` +
+        `${held > 0 ? `, ${held} held out whole for validation` : ''}; `
       : '';
     return (
       `${recipe.frames} dates of one place per sample, each date's patches its own tokens with a ` +
@@ -291,11 +298,8 @@ export function describeDomainRecipe(recipe: DomainRecipeConfig | undefined): st
 /** A run's recipe as the history and the model card name it: label, options in words, paper. */
 export function domainRecipeSummary(recipe: DomainRecipeConfig | undefined): DomainRecipeSummary {
   const name = recipe?.name ?? 'mae';
-  // SatMAE predicts per group or per date: no full-image reconstruction is drawn.
-  const reconstructs =
-    recipe?.name === 'fgmae'
-      ? recipe.targets.includes('pixels')
-      : recipe?.name !== 'satmae' && recipe?.name !== 'satmae-temporal';
+  // SatMAE predicts per group: no full-image reconstruction is drawn (the temporal one draws a row per date).
+  const reconstructs = recipe?.name === 'fgmae' ? recipe.targets.includes('pixels') : recipe?.name !== 'satmae';
   return {
     name,
     label: DOMAIN_RECIPE_INFO[name].label,

@@ -2,12 +2,13 @@
  * SatMAE temporal (Cong et al. 2022) between the project and the run: which places of a project
  * have enough dates for a run's T (the rest named and left out), the run's recipe planned from
  * them (the year timestamps count from), and the run's training places as the series batch source
- * reads them.
+ * reads them; an image's timestamp as probes and embeddings read it.
  */
 import { StudioError } from '../../contract';
+import { Rng } from '../../mae/rng';
 import type { ImageEntry } from '../../data/batches';
 import type { PlaceSeries } from '../../data/series-batches';
-import { detectSeries, type SeriesDetection } from '../../data/series';
+import { detectSeries, imageDate, type SeriesDetection } from '../../data/series';
 import type { Workspace } from '../../workspace';
 import { DEFAULT_DOMAIN_RECIPE_OPTIONS, type DomainRecipeConfig } from './domain-recipes';
 
@@ -56,8 +57,21 @@ export function planTemporalRecipe(
 }
 
 /**
- * The run's training places: its training images grouped by place and dated (entries in the
- * order of `imageIds`), places with fewer than T training dates left out. Throws NOT_FOUND or
+ * Folders of the places a new run holds out for its validation loss: round(valFraction · P) of
+ * the P places with `frames` dates (at least one, and two or more always train; none below three
+ * places or at valFraction 0), drawn by the run's seed. Whole places, so the loss measures places
+ * the encoder never saw, not other dates of places it trained on.
+ */
+export function heldOutPlaces(detection: SeriesDetection, frames: number, valFraction: number, seed: number): string[] {
+  const used = detection.places.filter((place) => place.images.length >= frames).map((place) => place.folder);
+  if (used.length < 3 || !(valFraction > 0)) return [];
+  const count = Math.min(used.length - 2, Math.max(1, Math.round(used.length * valFraction)));
+  return Rng.fromSeed(seed, 205).shuffle(used.sort()).slice(0, count).sort();
+}
+
+/**
+ * The run's places among `imageIds` (entries in the order of `imageIds`) with at least T dates:
+ * its training places, or with `heldOut` the places held out for validation. Throws NOT_FOUND or
  * INVALID_ARGUMENT naming what went missing since planning.
  */
 export function trainingPlaces(
@@ -65,6 +79,7 @@ export function trainingPlaces(
   imageIds: readonly number[],
   entries: readonly ImageEntry[],
   recipe: Extract<DomainRecipeConfig, { name: 'satmae-temporal' }>,
+  heldOut = false,
 ): PlaceSeries[] {
   const sources = workspace.images.sources(imageIds);
   const entryOf = new Map(imageIds.map((id, index) => [id, entries[index]!]));
@@ -75,8 +90,9 @@ export function trainingPlaces(
       dateTime: row?.meta?.dateTime ?? null,
     })),
   );
+  const held = new Set(recipe.heldOutPlaces ?? []);
   const places = detection.places
-    .filter((place) => place.images.length >= recipe.frames)
+    .filter((place) => place.images.length >= recipe.frames && held.has(place.folder) === heldOut)
     .map((place) => ({
       place: place.name,
       frames: place.images.map((image) => ({
@@ -88,7 +104,7 @@ export function trainingPlaces(
         ],
       })),
     }));
-  if (places.length === 0) {
+  if (places.length === 0 && !heldOut) {
     throw new StudioError(
       'INVALID_ARGUMENT',
       `no place has ${recipe.frames} dated training images any more (images left the project or its split); ` +
@@ -99,14 +115,30 @@ export function trainingPlaces(
 }
 
 /**
- * Throws UNSUPPORTED when `recipe` is SatMAE temporal: its encoder reads T dated frames of a place,
- * so probes, fine-tuning and embeddings of single images (`what`) cannot use it yet.
+ * An image's timestamp as a temporal run's encoder reads it — [years since the run's first year,
+ * month − 1, hour] — from the date in its name or its TIFF DateTime tag, or why it has none.
+ * Probes and embeddings read each image as a one-date series with this date's encoding.
+ */
+export function imageTimestamp(
+  recipe: Extract<DomainRecipeConfig, { name: 'satmae-temporal' }>,
+  image: { path: string; dateTime?: string | null },
+): [number, number, number] | { reason: string } {
+  const date = imageDate(image);
+  if (!('year' in date)) return { reason: `${date.reason}: a SatMAE temporal encoder reads each image with its date` };
+  return [date.year - recipe.baseYear, date.month - 1, date.hour];
+}
+
+/**
+ * Throws UNSUPPORTED when `recipe` is SatMAE temporal: fine-tuning its encoder (`what`) is not
+ * built yet (probes and embeddings read each image as a one-date series; the safetensors export
+ * loads into SatMAE's own fine-tuning code).
  */
 export function refuseTemporal(runId: number, recipe: DomainRecipeConfig | undefined, what: string): void {
   if (recipe?.name !== 'satmae-temporal') return;
   throw new StudioError(
     'UNSUPPORTED',
-    `run ${runId} is a SatMAE (temporal) run: its encoder takes ${recipe.frames} dates of one place with their ` +
-      `timestamps, so ${what} of single images cannot use it yet`,
+    `run ${runId} is a SatMAE (temporal) run: ${what} of its date-encoding encoder is not supported yet ` +
+      '(probes and embeddings read each image as a one-date series; export --format safetensors loads into ' +
+      "SatMAE's own fine-tuning code)",
   );
 }

@@ -3,15 +3,18 @@
  * 16-bit TIFFs named by date, one folder per place; one place dated by TIFF DateTime tags only):
  * the dialog offers it with the places and what is left out, a field error names the most dates a
  * place has, the plan leaves short places out by name, a tiny run trains on T dates per sample to
- * a finite loss, exports, probes and fine-tuning refuse it, and the mask preview draws each date's
- * mask beside that date's picture.
+ * a finite loss, ONNX and fine-tuning refuse it, probes and embeddings read each image as a
+ * one-date series (an image without a date skipped, saying why), and the mask preview draws each
+ * date's mask beside that date's picture.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTiff } from '../../data/formats/formats.fixtures';
 import { writeSeriesSample } from '../../data/synthetic/series';
+import type { ProbeReport } from '../../contract';
 import { Studio } from '../../studio';
 import { buildPretrainPlan } from '../pretrain-plan';
 import { listReconstructionGrids, runFolder } from '../run-files';
@@ -83,13 +86,17 @@ describe('SatMAE temporal in the studio', () => {
     ]);
   });
 
-  it('trains on three dates per sample, leaves the short place out; exports and probes refuse it', async () => {
+  it('trains on three dates per sample without the short place; probes and embeds each image by date', async () => {
     const plan = buildPretrainPlan(studio.workspace, projectId, TINY);
     expect(plan.recipe.model.temporal).toEqual({ frames: 3, sameMask: false });
     expect(plan.recipe.domainRecipe).toMatchObject({
       name: 'satmae-temporal',
       places: { used: 3, leftOut: ['short', 'tagged'] },
     });
+    // One of the three places is held out whole for the validation loss; two train.
+    const heldOut = (plan.recipe.domainRecipe as { heldOutPlaces: string[] }).heldOutPlaces;
+    expect(heldOut).toHaveLength(1);
+    expect(heldOut[0]).toMatch(/place-0[123]$/);
     const run = await studio.services.training.start(projectId, TINY);
     await expect
       .poll(() => studio.workspace.runs.get(run.id).status, { timeout: 90_000, interval: 100 })
@@ -100,20 +107,59 @@ describe('SatMAE temporal in the studio', () => {
     expect(Number.isFinite(record.finalTrainLoss)).toBe(true);
     expect(record.recipe!.domainRecipe).toMatchObject({
       label: 'SatMAE (temporal)',
-      details: expect.stringContaining('3 dates of one place per sample'),
+      details: expect.stringContaining('3 places (2 with fewer dates left out), 1 held out whole for validation;'),
       citation: expect.stringMatching(/^Cong et al\. 2022, "SatMAE.*NeurIPS 2022/),
-      reconstructs: false,
+      reconstructs: true,
     });
-    expect(listReconstructionGrids(runFolder(studio.workspace.projectDir(projectId), run.id))).toEqual([]);
-    await expect(studio.services.exports.create(run.id, 'safetensors', path.join(dir, 'export'))).rejects.toThrow(
-      `run ${run.id} is a SatMAE (temporal) run: its encoder takes 3 dates of one place`,
-    );
-    await expect(async () => studio.services.evaluation.probe(run.id, {})).rejects.toThrow(
-      'so a probe of single images cannot use it yet',
+    // The held-out place's validation loss, and a grid of a row per date.
+    const valLoss = studio.workspace.runs.metrics(run.id, 'val_loss');
+    expect(valLoss.map((point) => point.step)).toEqual([3]);
+    expect(Number.isFinite(valLoss[0]!.value)).toBe(true);
+    expect(record.finalValLoss).toBe(valLoss[0]!.value);
+    const folder = runFolder(studio.workspace.projectDir(projectId), run.id);
+    const grids = listReconstructionGrids(folder);
+    expect(grids.map((grid) => grid.step)).toEqual([0, 3]);
+    const { height, width } = await sharp(path.join(folder, grids.at(-1)!.file)).metadata();
+    // a place's 3 dates as rows (original | masked | reconstruction), 32 px each, 4 px apart
+    expect({ height, width }).toEqual({ height: 3 * 32 + 2 * 4, width: 3 * 32 + 2 * 4 });
+    await expect(studio.services.exports.create(run.id, 'onnx', path.join(dir, 'export'))).rejects.toThrow(
+      `run ${run.id} is a SatMAE (temporal) run: its encoder adds sin-cos encodings of each date's timestamp`,
     );
     await expect(async () => studio.services.evaluation.finetune(run.id, {})).rejects.toThrow(
-      'so fine-tuning of single images cannot use it yet',
+      'fine-tuning of its date-encoding encoder is not supported yet',
     );
+
+    // A probe reads each labelled image as a one-date series with its own date, and says so.
+    const { runId: probeId } = await studio.services.evaluation.probe(run.id, { method: 'knn', block: 1 });
+    await expect
+      .poll(() => studio.workspace.runs.get(probeId).status, { timeout: 90_000, interval: 100 })
+      .toMatch(/completed|failed/);
+    const probe = studio.workspace.runs.get(probeId);
+    expect(probe.status, probe.error ?? '').toBe('completed');
+    const report = probe.result as ProbeReport;
+    expect(report.featureUnit).toContain('each image as a one-date series');
+    expect(report.trainImages + report.valImages).toBe(13); // every dated image; scene.tif has no label
+
+    // Embeddings: one row per dated image; the image without a date is skipped, saying why.
+    const request = { runId: run.id, pooling: 'mean' as const };
+    const done = new Promise<void>((resolve) => {
+      const off = studio.events.on('embeddingProgress', (progress) => {
+        if (progress.phase !== 'finished') return;
+        off();
+        resolve();
+      });
+    });
+    await studio.services.embeddings.compute(request);
+    await done;
+    const status = await studio.services.embeddings.status(request);
+    expect(status).toMatchObject({ state: 'ready', stored: { images: 13, width: 192 } });
+    expect(status.stored!.skipped).toEqual([
+      {
+        imageId: expect.any(Number),
+        path: expect.stringMatching(/scene\.tif$/),
+        reason: expect.stringContaining('a SatMAE temporal encoder reads each image with its date'),
+      },
+    ]);
   }, 180_000);
 
   it("previews each date's mask beside the place's picture at that date", async () => {

@@ -1,0 +1,62 @@
+/**
+ * Cost of SatMAE's grouped-band tokens per training step: the same encoder and decoder on the same
+ * 13-band images and batch as the plain MAE (L tokens), then SatMAE with the Sentinel-2 groups
+ * (3 groups, G·L tokens), each as the median of a few steps after a warm-up step, both measured in
+ * this run and printed as a ratio to the MAE. A step of G·L tokens is bound to cost more (about G×
+ * in the linear layers, more in attention); the ratio says how much more it costs here.
+ *
+ *   node dist/bench/satmae.js [--backend cpu|native] [--size 64] [--patch 16] [--batch 16] [--steps 5]
+ */
+import { maeConfigFromParts } from '../app/mae/config';
+import { selectBackend, type BackendPreference } from '../app/runtime/backend';
+import { syntheticSource } from '../app/train/synthetic';
+import { MaeTrainer } from '../app/train/trainer';
+import type { DomainRecipeConfig } from '../app/train/recipes/domain-recipes';
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1]! : fallback;
+}
+
+const backend = argument('backend', 'cpu') as BackendPreference;
+const imgSize = Number(argument('size', '64'));
+const patchSize = Number(argument('patch', '16'));
+const batchSize = Number(argument('batch', '16'));
+const steps = Number(argument('steps', '5'));
+const channels = 13; // Sentinel-2 L1C: B1 B2 B3 B4 B5 B6 B7 B8 B8A B9 B10 B11 B12
+// SatMAE's groups in that order: (B2 B3 B4 B8), (B5 B6 B7 B8A), (B11 B12)
+const groups = [
+  [1, 2, 3, 7],
+  [4, 5, 6, 8],
+  [11, 12],
+];
+
+const selection = await selectBackend(backend);
+console.log(
+  `backend ${selection.backend}; ViT-Tiny depth 4, decoder 128x2, ${imgSize} px / ${patchSize}, ` +
+    `${channels} bands, batch ${batchSize}, median of ${steps} steps`,
+);
+const variants: [string, DomainRecipeConfig | undefined][] = [
+  ['MAE (L tokens)', undefined],
+  ['SatMAE, 3 band groups (G·L tokens)', { name: 'satmae', groups, spatialMask: false }],
+];
+let baseline = 0;
+for (const [name, domainRecipe] of variants) {
+  const model = maeConfigFromParts('vit-tiny', patchSize, '128x2', { imgSize, depth: 4, inChans: channels });
+  const trainer = MaeTrainer.create(
+    { model, batchSize, totalSteps: steps + 1, warmupSteps: 0, seed: 1, ...(domainRecipe && { domainRecipe }) },
+    syntheticSource({ imgSize, channels }),
+  );
+  await trainer.trainStep(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const started = performance.now();
+    await trainer.trainStep();
+    times.push(performance.now() - started);
+  }
+  trainer.dispose();
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)]!;
+  if (!domainRecipe) baseline = median;
+  console.log(`${name.padEnd(40)} ${median.toFixed(0).padStart(6)} ms/step  ${(median / baseline).toFixed(1)}× MAE`);
+}
