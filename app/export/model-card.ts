@@ -23,6 +23,7 @@ import { domainRecipeSummary } from '../train/recipes/domain-recipes';
 import { accuracyText, gainText } from '../train/probe-format';
 import { typedRun, type PretrainRun, type TypedRun } from '../train/run-records';
 import { VERSION } from '../version';
+import { finetuneMarkdown, finetuneScore, type FinetuneScore } from './finetune-card';
 import type { Workspace } from '../workspace';
 
 /** The export formats. */
@@ -101,7 +102,7 @@ export interface ModelCard {
   };
   scores: {
     probes: ProbeScore[];
-    finetunes: { runId: number; accuracy: number; interval: Interval | null; steps: number; valImages: number }[];
+    finetunes: FinetuneScore[];
   };
   files: { name: string; bytes: number; sha256: string }[];
   usage: string;
@@ -205,15 +206,7 @@ export function buildModelCard(
         }),
       finetunes: children
         .flatMap((c) => (c.kind === 'finetune' && c.result ? [{ id: c.id, report: c.result }] : []))
-        .map(({ id, report }) => {
-          return {
-            runId: id,
-            accuracy: report.scores.accuracy,
-            interval: report.scores.interval ?? null,
-            steps: report.steps,
-            valImages: report.valImages,
-          };
-        }),
+        .map(({ id, report }) => finetuneScore(id, report)),
     },
     files: [],
     usage: '',
@@ -382,7 +375,8 @@ export function modelCardMarkdown(card: ModelCard): string {
           `Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, ` +
             `base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
             `drop path ${recipe.finetuning.dropPath}, label ` +
-            `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`,
+            `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}` +
+            `${recipe.finetuning.linearProbeInit ? ', head started from the linear probe (LP-FT)' : ''}.`,
         ]
       : []),
     '',
@@ -393,15 +387,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     '## Scores (validation split)',
     ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
     ...scores.probes.flatMap(probeMarkdown),
-    ...scores.finetunes.map((f) => {
-      const scored = accuracyText({
-        accuracy: f.accuracy,
-        ...(f.interval && { interval: f.interval, images: f.valImages }),
-        perClass: [],
-        confusion: [],
-      });
-      return `- fine-tuned, ${f.steps} steps: **${scored}**, ${f.valImages} images — run ${f.runId}`;
-    }),
+    ...scores.finetunes.flatMap(finetuneMarkdown),
     '',
   ];
   if (card.files.length)
