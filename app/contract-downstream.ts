@@ -107,6 +107,11 @@ export interface FinetuneReport {
   /** The fine-tuned pretrained encoder's scores on the val split. */
   scores: ClassificationScores;
   /**
+   * The classifier before fine-tuning when its head started from the linear probe (LP-FT): the
+   * probe of the frozen last-block features, scored the same way; absent otherwise and in older results.
+   */
+  start?: ClassificationScores;
+  /**
    * The same encoder fine-tuned from its random initialisation with the same steps, batches and
    * seed; absent when turned off, stopped before it finished, or in results stored before it existed.
    */
@@ -116,7 +121,7 @@ export interface FinetuneReport {
   /** Side of the downsampled images the raw-pixel baseline reads (features = channels × side²). */
   rawPixelSide?: number;
   /** Fine-tuned pretrained minus each baseline on the same validation images, paired bootstrap. */
-  gain?: { randomInit?: AccuracyGain; rawPixels: AccuracyGain };
+  gain?: { randomInit?: AccuracyGain; rawPixels: AccuracyGain; start?: AccuracyGain };
   /** What makes these numbers less trustworthy, in the probe's words (a gain indistinguishable from 0, …). */
   warnings?: string[];
   seconds: number;

@@ -48,6 +48,8 @@ interface Row {
   valImages: number;
   trainImages: number;
   finetuned: ClassificationScores;
+  /** The probe-started head before any step (LP-FT), on the same images. */
+  start: ClassificationScores | null;
   randomInit: ClassificationScores | null;
   rawPixels: ClassificationScores | null;
   gain: FinetuneReport['gain'] | null;
@@ -129,6 +131,7 @@ async function measure(target: { dir: string; projectId: number }, domain: strin
       valImages: report.valImages,
       trainImages: report.trainImages,
       finetuned: report.scores,
+      start: report.start ?? null,
       randomInit: report.randomInit ?? null,
       rawPixels: report.rawPixels ?? null,
       gain: report.gain ?? null,
@@ -155,12 +158,14 @@ async function main(): Promise<void> {
   const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-finetune-'));
   log(
     'accuracy on the validation split [Wilson 95%]; gain = fine-tuned pretrained − baseline ' +
-      '[paired bootstrap 95%]; probe = linear probe of the same pretrained encoder',
+      '[paired bootstrap 95%]; probe = linear probe of the same pretrained encoder (best block); ' +
+      'LP start = the fine-tune before its first step (the head fitted as a probe on the last block)',
   );
   log(
     `${'domain'.padEnd(9)}${'seed'.padStart(5)}${'n'.padStart(6)}  ${'fine-tuned'.padEnd(19)}` +
       `${'random init ft'.padEnd(19)}${'raw pixels'.padEnd(19)}${'gain vs pixels'.padEnd(22)}` +
-      `${'gain vs random init'.padEnd(22)}${'probe'.padStart(6)}   s (pretrain + fine-tune)`,
+      `${'gain vs random init'.padEnd(22)}${'probe'.padStart(6)}  ${'LP start'.padEnd(19)}` +
+      `${'gain vs start'.padEnd(22)}s (pretrain + fine-tune)`,
   );
   const rows: Row[] = [];
   try {
@@ -180,7 +185,8 @@ async function main(): Promise<void> {
           `${domain.padEnd(9)}${String(seed).padStart(5)}${String(row.valImages).padStart(6)}  ` +
             `${scoreText(row.finetuned).padEnd(19)}${scoreText(row.randomInit).padEnd(19)}` +
             `${scoreText(row.rawPixels).padEnd(19)}${gainText(row.gain?.rawPixels).padEnd(22)}` +
-            `${gainText(row.gain?.randomInit).padEnd(22)}${percent(row.probe).padStart(6)}   ` +
+            `${gainText(row.gain?.randomInit).padEnd(22)}${percent(row.probe).padStart(6)}  ` +
+            `${scoreText(row.start).padEnd(19)}${gainText(row.gain?.start).padEnd(22)}` +
             `${row.seconds.pretrain.toFixed(0)} + ${row.seconds.finetune.toFixed(0)}`,
         );
         for (const warning of row.warnings) log(`    warning: ${warning}`);

@@ -261,6 +261,9 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
         rawPixels: report.rawPixels?.accuracy ?? null,
         rawPixelsInterval: report.rawPixels?.interval ?? null,
         rawPixelSide: report.rawPixelSide ?? null,
+        // The classifier before its first step: the head fitted as a linear probe (LP-FT).
+        start: report.start?.accuracy ?? null,
+        startInterval: report.start?.interval ?? null,
       },
       gain: report.gain ?? null,
       warnings: report.warnings ?? [],
@@ -278,7 +281,9 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
             ]
           : []),
         ...(report.gain?.randomInit ? [`  gain over random init  ${gainText(report.gain.randomInit)}`] : []),
+        ...(report.start ? [`  before fine-tuning (linear probe)  ${accuracyText(report.start)}`] : []),
         ...(report.gain ? [`  gain over raw pixels   ${gainText(report.gain.rawPixels)}`] : []),
+        ...(report.gain?.start ? [`  gain over its start    ${gainText(report.gain.start)}`] : []),
         ...(report.warnings ?? []).map((warning) => `  warning: ${warning}`),
       ].join('\n'),
   );

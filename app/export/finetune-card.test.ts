@@ -12,9 +12,12 @@ const finetune: FinetuneScore = {
   randomInitInterval: wilsonInterval(96, 120),
   rawPixelsAccuracy: 0.95,
   rawPixelsInterval: wilsonInterval(114, 120),
+  startAccuracy: null,
+  startInterval: null,
   gain: {
     randomInit: { estimate: 0.1, low: 0.025, high: 0.175 },
     rawPixels: { estimate: -0.05, low: -0.1, high: -0.008 },
+    start: null,
   },
   warnings: [
     'Raw pixels score higher than the encoder, −5.0 points (95% CI −10.0 to −0.8): ' +
@@ -35,6 +38,17 @@ describe('model card fine-tune lines', () => {
         '−5.0 points (95% CI −10.0 to −0.8) (paired bootstrap on the same images)',
     );
     expect(lines[2]).toMatch(/^ {2}- ⚠ Raw pixels score higher than the encoder/);
+  });
+
+  it('adds the linear-probe start of an LP-FT run and the gain over it', () => {
+    const lines = finetuneMarkdown({
+      ...finetune,
+      startAccuracy: 0.95,
+      startInterval: wilsonInterval(114, 120),
+      gain: { ...finetune.gain!, start: { estimate: -0.05, low: -0.1, high: -0.008 } },
+    });
+    expect(lines[0]).toMatch(/; before fine-tuning \(linear probe\) 95\.0% \(95% CI 89\.5–97\.7%, n = 120\)$/);
+    expect(lines[1]).toMatch(/; over its linear-probe start −5\.0 points \(95% CI −10\.0 to −0\.8\) \(paired/);
   });
 
   it('still reads fine-tunes stored before their baselines existed, without inventing any', () => {

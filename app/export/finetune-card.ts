@@ -18,8 +18,11 @@ export interface FinetuneScore {
   randomInitInterval: Interval | null;
   rawPixelsAccuracy: number | null;
   rawPixelsInterval: Interval | null;
+  /** The classifier before its first step, when its head started as the linear probe (LP-FT). */
+  startAccuracy: number | null;
+  startInterval: Interval | null;
   /** Fine-tuned pretrained minus each baseline, paired bootstrap 95 % interval. */
-  gain: { randomInit: AccuracyGain | null; rawPixels: AccuracyGain } | null;
+  gain: { randomInit: AccuracyGain | null; rawPixels: AccuracyGain; start: AccuracyGain | null } | null;
   warnings: string[];
 }
 
@@ -35,7 +38,15 @@ export function finetuneScore(runId: number, report: FinetuneReport): FinetuneSc
     randomInitInterval: report.randomInit?.interval ?? null,
     rawPixelsAccuracy: report.rawPixels?.accuracy ?? null,
     rawPixelsInterval: report.rawPixels?.interval ?? null,
-    gain: report.gain ? { randomInit: report.gain.randomInit ?? null, rawPixels: report.gain.rawPixels } : null,
+    startAccuracy: report.start?.accuracy ?? null,
+    startInterval: report.start?.interval ?? null,
+    gain: report.gain
+      ? {
+          randomInit: report.gain.randomInit ?? null,
+          rawPixels: report.gain.rawPixels,
+          start: report.gain.start ?? null,
+        }
+      : null,
     warnings: report.warnings ?? [],
   };
 }
@@ -49,17 +60,21 @@ export function finetuneMarkdown(f: FinetuneScore): string[] {
       ? []
       : [`random init fine-tuned alike ${scored(f.randomInitAccuracy, f.randomInitInterval)}`]),
     ...(f.rawPixelsAccuracy === null ? [] : [`raw pixels, linear ${scored(f.rawPixelsAccuracy, f.rawPixelsInterval)}`]),
+    ...(f.startAccuracy === null
+      ? []
+      : [`before fine-tuning (linear probe) ${scored(f.startAccuracy, f.startInterval)}`]),
   ];
   const gains = f.gain
     ? [
         ...(f.gain.randomInit ? [`gain over random init ${gainText(f.gain.randomInit)}`] : []),
-        `over raw pixels ${gainText(f.gain.rawPixels)} (paired bootstrap on the same images)`,
+        `over raw pixels ${gainText(f.gain.rawPixels)}`,
+        ...(f.gain.start ? [`over its linear-probe start ${gainText(f.gain.start)}`] : []),
       ]
     : [];
   return [
     `- fine-tuned, ${f.steps} steps: **${scored(f.accuracy, f.interval)}**, ${f.valImages} images — run ${f.runId}` +
       (baselines.length ? `; ${baselines.join('; ')}` : ''),
-    ...(gains.length ? [`  - ${gains.join('; ')}`] : []),
+    ...(gains.length ? [`  - ${gains.join('; ')} (paired bootstrap on the same images)`] : []),
     ...f.warnings.map((warning) => `  - ⚠ ${warning}`),
   ];
 }

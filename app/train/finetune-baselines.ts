@@ -12,6 +12,7 @@ import { rawPixelFeatures } from './probe-features';
 import { classificationScores } from './probe-metrics';
 import { probePredictor } from './probe-predictor';
 import { RAW_PIXEL_SIDE } from './probe-run';
+import { gainText } from './probe-format';
 import { probeWarnings } from './probe-warnings';
 import type { PretrainPlan } from './pretrain-plan';
 
@@ -56,7 +57,9 @@ export function finetuneComparison(input: {
   finetuned: number[];
   randomInit: number[] | null;
   rawPixels: number[];
-}): { gain: { randomInit?: AccuracyGain; rawPixels: AccuracyGain }; warnings: string[] } {
+  /** The probe-started head's predictions before any step (LP-FT), when it had one. */
+  start: number[] | null;
+}): { gain: { randomInit?: AccuracyGain; rawPixels: AccuracyGain; start?: AccuracyGain }; warnings: string[] } {
   const valLabels = input.splits.val.map((entry) => entry.label);
   const right = (predicted: number[]) => predicted.map((label, i) => label === valLabels[i]);
   const bootstrap = { ...DEFAULT_BOOTSTRAP, seed: input.seed };
@@ -65,6 +68,7 @@ export function finetuneComparison(input: {
       randomInit: pairedBootstrap(right(input.finetuned), right(input.randomInit), bootstrap),
     }),
     rawPixels: pairedBootstrap(right(input.finetuned), right(input.rawPixels), bootstrap),
+    ...(input.start && { start: pairedBootstrap(right(input.finetuned), right(input.start), bootstrap) }),
   };
   const warnings = probeWarnings({
     classes: input.splits.classes,
@@ -74,5 +78,11 @@ export function finetuneComparison(input: {
     k: null,
     gain,
   });
+  if (gain.start && gain.start.high < 0)
+    warnings.push(
+      `Fine-tuning lowered the accuracy below where it started, the linear probe of the frozen ` +
+        `features: ${gainText(gain.start)}. On this data the probe is the better classifier; ` +
+        `fewer steps or a lower learning rate may keep what the probe had.`,
+    );
   return { gain, warnings };
 }

@@ -129,6 +129,9 @@ describe('a fine-tuning run', () => {
       expect(scores.confusion.flat().reduce((a, b) => a + b, 0)).toBe(report.valImages);
     }
     expect(report.rawPixelSide).toBe(16);
+    // The head started as the linear probe (LP-FT): its score before the first step, paired too.
+    expect(report.start!.images).toBe(report.valImages);
+    expect(report.gain!.start!.estimate).toBeCloseTo(report.scores.accuracy - report.start!.accuracy, 10);
     const { randomInit, rawPixels } = report.gain!;
     expect(randomInit!.estimate).toBeCloseTo(report.scores.accuracy - report.randomInit!.accuracy, 10);
     expect(rawPixels.estimate).toBeCloseTo(report.scores.accuracy - report.rawPixels!.accuracy, 10);

@@ -121,6 +121,7 @@ export async function executeFinetune(
           finetuned: finetuned.predicted!,
           randomInit: randomInitDone ? baseline!.predicted : null,
           rawPixels: pixels.predicted,
+          start: finetuned.start?.predicted ?? null,
         });
         const why = baseline?.reason ?? finetuned.reason ?? 'stopped';
         const notFinished =
@@ -153,6 +154,7 @@ export async function executeFinetune(
           pooling: config.pooling,
           finalLoss: finetuned.lastLoss,
           scores: finetuned.scores!,
+          ...(finetuned.start && { start: finetuned.start.scores }),
           ...(randomInitDone && { randomInit: baseline!.scores! }),
           rawPixels: pixels.scores,
           rawPixelSide: pixels.side,

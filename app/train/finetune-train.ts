@@ -38,7 +38,10 @@ export interface ClassifierOutcome {
   /** Val-split scores at the end (null when it failed before any). */
   scores: ClassificationScores | null;
   /** The predicted class of every val image, in split order (the pairing of the gains). */
-  predicted: number[] | null;
+  predicted:
+    | number[]
+    | null /** With a probe-started head: the classifier before any step (the linear probe), scored the same way. */;
+  start: { scores: ClassificationScores; predicted: number[] } | null;
 }
 
 /** How the caller hears a step, and where it stops. */
@@ -186,6 +189,7 @@ export async function trainClassifier(
     head,
     scores: null,
     predicted: null,
+    start: null,
   };
   const score = async () => {
     const evaluated = await evaluateClassifier(model, plan, head, splits.val, splits.classes, config.pooling);
@@ -194,6 +198,8 @@ export async function trainClassifier(
     hooks.onEvaluation?.(outcome.steps, evaluated.scores);
   };
   try {
+    if (config.linearProbeInit)
+      outcome.start = await evaluateClassifier(model, plan, head, splits.val, splits.classes, config.pooling);
     while (outcome.steps < config.steps) {
       if (hooks.signal?.aborted) {
         outcome.status = 'stopped';
