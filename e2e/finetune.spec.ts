@@ -20,12 +20,14 @@ test('shows a fine-tune beside its random-init and raw-pixel baselines', async (
   await page.getByTestId('evaluate-tab').click();
   const result = page.getByTestId('evaluation-result');
   await expect(result.getByRole('heading', { name: /Fine-tuned classifier/ })).toBeVisible();
-  for (const id of ['accuracy', 'baseline-accuracy', 'raw-pixels-accuracy']) {
+  for (const id of ['accuracy', 'start-accuracy', 'baseline-accuracy', 'raw-pixels-accuracy']) {
     await expect(result.getByTestId(id)).toHaveText(/^\d+\.\d%$/);
     await expect(result.getByTestId(`${id}-interval`)).toHaveText(/^95% CI \d+\.\d–\d+\.\d% · n = \d+$/);
   }
-  await expect(result.getByTestId('gain')).toHaveCount(2);
-  await expect(result.getByTestId('gain').last()).toContainText(/points over raw pixels\s*95% CI [+−]\d+\.\d/);
+  // Over the random init fine-tuned alike, the raw pixels, and where it started (the linear probe).
+  await expect(result.getByTestId('gain')).toHaveCount(3);
+  await expect(result.getByTestId('gain').nth(1)).toContainText(/points over raw pixels\s*95% CI [+−]\d+\.\d/);
+  await expect(result.getByTestId('gain').nth(2)).toContainText('points over its linear-probe start');
   await expect(result.getByTestId('probe-warnings')).toBeVisible();
   await result.getByRole('radio', { name: 'Raw-pixel baseline' }).click();
   await expect(result.getByTestId('class-scores').locator('tbody tr')).toHaveCount(folders.sample.labels.length);
