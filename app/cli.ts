@@ -60,7 +60,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
     run: finetuneCommand,
     usage:
       'finetune --workspace W --run ID [--steps N] [--batch N] [--blr 1e-3] [--warmup N] [--layer-decay 0.75]\n' +
-      '                      [--drop-path 0.1] [--label-smoothing 0.1] [--pooling cls|mean] [--seed S] [--backend B]',
+      '                      [--drop-path 0.1] [--label-smoothing 0.1] [--pooling cls|mean] [--seed S]\n' +
+      '                      [--backend B] [--random-init on|off (fine-tune the random init alike too; default on)]',
   },
   export: {
     run: exportCommand,

@@ -109,7 +109,26 @@ export interface FinetuneReport {
   steps: number;
   pooling: 'cls' | 'mean';
   finalLoss: number | null;
+  /** The fine-tuned pretrained encoder's scores on the val split. */
   scores: ClassificationScores;
+  /**
+   * The classifier before fine-tuning when its head started from the linear probe (LP-FT): the
+   * probe of the frozen last-block features, scored the same way; absent otherwise and in older results.
+   */
+  start?: ClassificationScores;
+  /**
+   * The same encoder fine-tuned from its random initialisation with the same steps, batches and
+   * seed; absent when turned off, stopped before it finished, or in results stored before it existed.
+   */
+  randomInit?: ClassificationScores;
+  /** The probe's linear model on the raw pixels (downsampled, normalised); absent in older results. */
+  rawPixels?: ClassificationScores;
+  /** Side of the downsampled images the raw-pixel baseline reads (features = channels × side²). */
+  rawPixelSide?: number;
+  /** Fine-tuned pretrained minus each baseline on the same validation images, paired bootstrap. */
+  gain?: { randomInit?: AccuracyGain; rawPixels: AccuracyGain; start?: AccuracyGain };
+  /** What makes these numbers less trustworthy, in the probe's words (a gain indistinguishable from 0, …). */
+  warnings?: string[];
   seconds: number;
 }
 
@@ -217,6 +236,10 @@ const FinetuneRequest = z.strictObject({
   labelSmoothing: z.number().min(0).lt(1).optional(),
   pooling: z.enum(['cls', 'mean']).optional(),
   warmupSteps: z.number().int().min(0).max(1_000_000).optional(), // absent: a tenth of the steps
+  // absent: true — the random-init encoder is fine-tuned the same way, as the baseline
+  randomInitBaseline: z.boolean().optional(),
+  // absent: true — the head starts from the linear probe of the frozen features (LP-FT)
+  linearProbeInit: z.boolean().optional(),
   seed: z
     .number()
     .int()

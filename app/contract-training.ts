@@ -130,6 +130,11 @@ export interface RecipeCheck {
   ok: boolean;
   /** Each problem in plain words, with the field it belongs to (`maskRatio`, `imgSize`, …). */
   errors: { field: RecipeField; message: string }[];
+  /**
+   * What would make the run learn little though it may start, in words with what to change (most
+   * patches flat under norm-pix loss, …); absent when not looked at (a draft with errors).
+   */
+  warnings?: string[];
   stepsPerEpoch: number | null;
   totalSteps: number | null;
   parameters: number | null;

@@ -21,12 +21,9 @@
  * is judged against the pixels as well as the random init; the gain over the pixels comes with its
  * paired-bootstrap 95% interval. A rule may carry its own base lr: `--rules fixed:1e-3,sqrt:4e-3`.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { importFolders } from '../app/data/import/import';
-import { writeSample, type SampleDomain } from '../app/data/synthetic/datasets';
 import type { AccuracyGain } from '../app/contract';
 import { DEFAULT_BLR } from '../app/train/config';
 import { planPretrain } from '../app/train/pretrain-plan';
@@ -35,6 +32,7 @@ import type { Pooling } from '../app/train/probe-model';
 import { executeProbe, planProbe } from '../app/train/probe-run';
 import { LR_RULES, formatLearningRate, peakLearningRate, type LrRuleName } from '../app/train/schedule';
 import { Workspace } from '../app/workspace';
+import { prepareDomain } from './recipe/domains';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -42,32 +40,8 @@ function argument(name: string, fallback: string): string {
 }
 const list = (name: string, fallback: string): string[] => argument(name, fallback).split(',').filter(Boolean);
 
-const SAMPLE_COUNTS: Record<SampleDomain, number> = { medical: 160, microscopy: 150, 'remote-sensing': 160 };
 // 400 of the 1797 digits by default: 280 to fit the probes on, 120 to score (`--digits-per-class`).
 const DIGITS_PER_CLASS = Number(argument('digits-per-class', '40'));
-const DIGITS_SCRIPT = `
-import sys, os
-from sklearn.datasets import load_digits
-from PIL import Image
-import numpy as np
-out, per_class = sys.argv[1], int(sys.argv[2])
-digits = load_digits()
-counts = {}
-for image, label in zip(digits.images, digits.target):
-    if counts.get(label, 0) >= per_class: continue
-    counts[label] = counts.get(label, 0) + 1
-    folder = os.path.join(out, str(label)); os.makedirs(folder, exist_ok=True)
-    pixels = (image * 255.0 / 16.0).round().astype(np.uint8)
-    Image.fromarray(pixels).resize((32, 32), Image.NEAREST).save(os.path.join(folder, f"{counts[label]:03d}.png"))
-`;
-
-/** Writes the digits as 32×32 grey PNGs in one folder per label; a reason string when it cannot. */
-function writeDigits(dir: string): string | null {
-  const run = spawnSync('/usr/bin/python3', ['-c', DIGITS_SCRIPT, dir, String(DIGITS_PER_CLASS)], { encoding: 'utf8' });
-  return run.status === 0
-    ? null
-    : `digits skipped: ${run.stderr.trim().split('\n').at(-1)} (apt-get install python3-sklearn)`;
-}
 
 interface Row {
   domain: string;
@@ -113,40 +87,6 @@ function parseRule(spec: string): { rule: LrRuleName; blr: number } {
   const blr = value === undefined ? DEFAULT_BLR[name as LrRuleName] : Number(value);
   if (!(blr > 0)) throw new Error(`--rules: base lr of ${name} must be a positive number, got ${value}`);
   return { rule: name as LrRuleName, blr };
-}
-
-async function prepareDomain(root: string, domain: string): Promise<{ dir: string; projectId: number } | string> {
-  const dir = path.join(root, domain);
-  const images = path.join(dir, 'images');
-  if (domain === 'digits') {
-    const skipped = writeDigits(images);
-    if (skipped) return skipped;
-  } else if (domain in SAMPLE_COUNTS) {
-    await writeSample(images, {
-      domain: domain as SampleDomain,
-      seed: 1,
-      count: Number(argument('images', String(SAMPLE_COUNTS[domain as SampleDomain]))),
-    });
-  } else {
-    throw new Error(`--domains: ${domain} is not one of ${[...Object.keys(SAMPLE_COUNTS), 'digits'].join(', ')}`);
-  }
-  const workspace = new Workspace(path.join(dir, 'workspace'));
-  try {
-    const project = workspace.projects.create(
-      `bench ${domain}`,
-      domain === 'digits' ? 'general' : (domain as SampleDomain),
-    );
-    await importFolders({
-      importId: domain,
-      projectId: project.id,
-      folders: [images],
-      images: workspace.images,
-      projectDir: workspace.projectDir(project.id),
-    });
-    return { dir: path.join(dir, 'workspace'), projectId: project.id };
-  } finally {
-    workspace.close();
-  }
 }
 
 /** Pretrains one run, then scores it with a linear probe and kNN. */
@@ -302,7 +242,10 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     for (const domain of domains) {
-      const target = await prepareDomain(root, domain);
+      const target = await prepareDomain(root, domain, {
+        digitsPerClass: DIGITS_PER_CLASS,
+        images: process.argv.includes('--images') ? Number(argument('images', '')) : undefined,
+      });
       if (typeof target === 'string') {
         log(target);
         continue;

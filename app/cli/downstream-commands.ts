@@ -214,6 +214,7 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     'drop-path': { type: 'string' },
     'label-smoothing': { type: 'string' },
     pooling: { type: 'string' },
+    'random-init': { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
   });
@@ -229,6 +230,9 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     dropPath: fraction('finetune', 'drop-path', values['drop-path']),
     labelSmoothing: fraction('finetune', 'label-smoothing', values['label-smoothing']),
     pooling: oneOf('finetune', 'pooling', values.pooling, ['cls', 'mean'] as const),
+    randomInitBaseline: oneOf('finetune', 'random-init', values['random-init'], ['on', 'off'] as const)
+      ? values['random-init'] === 'on'
+      : undefined,
     seed: values.seed === undefined ? undefined : Number(values.seed),
     backend: oneOf('finetune', 'backend', values.backend, BACKEND_CHOICES),
   };
@@ -252,12 +256,37 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
       classes: report.classes,
       finalLoss: report.finalLoss,
       steps: report.steps,
+      // The same validation images: the random init fine-tuned alike, the probe's linear model on the pixels.
+      baseline: {
+        randomInit: report.randomInit?.accuracy ?? null,
+        randomInitInterval: report.randomInit?.interval ?? null,
+        rawPixels: report.rawPixels?.accuracy ?? null,
+        rawPixelsInterval: report.rawPixels?.interval ?? null,
+        rawPixelSide: report.rawPixelSide ?? null,
+        // The classifier before its first step: the head fitted as a linear probe (LP-FT).
+        start: report.start?.accuracy ?? null,
+        startInterval: report.start?.interval ?? null,
+      },
+      gain: report.gain ?? null,
+      warnings: report.warnings ?? [],
       seconds: report.seconds,
     },
     () =>
       [
         `Fine-tuned run ${pretrainRunId} as run ${runId}: ${accuracyText(report.scores)} on the validation images`,
         ...scoreLines(report.scores),
+        ...(report.randomInit ? [`  random init, fine-tuned alike  ${accuracyText(report.randomInit)}`] : []),
+        ...(report.rawPixels
+          ? [
+              `  raw pixels, linear             ${accuracyText(report.rawPixels)}  ` +
+                `(${report.rawPixelSide}×${report.rawPixelSide} per channel)`,
+            ]
+          : []),
+        ...(report.gain?.randomInit ? [`  gain over random init  ${gainText(report.gain.randomInit)}`] : []),
+        ...(report.start ? [`  before fine-tuning (linear probe)  ${accuracyText(report.start)}`] : []),
+        ...(report.gain ? [`  gain over raw pixels   ${gainText(report.gain.rawPixels)}`] : []),
+        ...(report.gain?.start ? [`  gain over its start    ${gainText(report.gain.start)}`] : []),
+        ...(report.warnings ?? []).map((warning) => `  warning: ${warning}`),
       ].join('\n'),
   );
 }

@@ -156,6 +156,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
       if (dataset.excludedClasses.length)
         out.progress(`classes left out by the channel plan: ${dataset.excludedClasses.join(', ')}`, true);
       if (check.learningRate) out.progress(`Learning rate: ${check.learningRate}`, true);
+      for (const warning of check.warnings ?? []) out.progress(`warning: ${warning}`, true);
     }
     // Start refuses what the dialog's Start refuses (memory, recipe rules), with the same message.
     const run = await client.training.start(projectId, recipe);

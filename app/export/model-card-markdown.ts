@@ -6,6 +6,7 @@
 import type { ChannelConversion, Interval, SlideSampling, VolumeSampling } from '../contract';
 import { describeRecipeLr } from '../train/config';
 import { accuracyText, gainText } from '../train/probe-format';
+import { finetuneMarkdown } from './finetune-card';
 import type { ModelCard, ProbeScore } from './model-card';
 
 /** How the encoder's input was cut from whole-slide images, as a user feeding it must reproduce it. */
@@ -163,7 +164,8 @@ export function modelCardMarkdown(card: ModelCard): string {
           `Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, ` +
             `base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
             `drop path ${recipe.finetuning.dropPath}, label ` +
-            `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}.`,
+            `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}` +
+            `${recipe.finetuning.linearProbeInit ? ', head started from the linear probe (LP-FT)' : ''}.`,
         ]
       : []),
     '',
@@ -174,15 +176,7 @@ export function modelCardMarkdown(card: ModelCard): string {
     '## Scores (validation split)',
     ...(scores.probes.length === 0 && scores.finetunes.length === 0 ? ['No probe or fine-tuning run yet.'] : []),
     ...scores.probes.flatMap(probeMarkdown),
-    ...scores.finetunes.map((f) => {
-      const scored = accuracyText({
-        accuracy: f.accuracy,
-        ...(f.interval && { interval: f.interval, images: f.valImages }),
-        perClass: [],
-        confusion: [],
-      });
-      return `- fine-tuned, ${f.steps} steps: **${scored}**, ${f.valImages} images — run ${f.runId}`;
-    }),
+    ...scores.finetunes.flatMap(finetuneMarkdown),
     '',
   ];
   if (card.files.length)

@@ -23,6 +23,7 @@ import { recipePeakLr, storedTrainConfig } from '../train/config';
 import { domainRecipeSummary } from '../train/recipes/domain-recipes';
 import { typedRun, type PretrainRun, type TypedRun } from '../train/run-records';
 import { VERSION } from '../version';
+import { finetuneScore, type FinetuneScore } from './finetune-card';
 import type { Workspace } from '../workspace';
 
 export { modelCardMarkdown, probeMarkdown } from './model-card-markdown';
@@ -103,7 +104,7 @@ export interface ModelCard {
   };
   scores: {
     probes: ProbeScore[];
-    finetunes: { runId: number; accuracy: number; interval: Interval | null; steps: number; valImages: number }[];
+    finetunes: FinetuneScore[];
   };
   files: { name: string; bytes: number; sha256: string }[];
   usage: string;
@@ -207,15 +208,7 @@ export function buildModelCard(
         }),
       finetunes: children
         .flatMap((c) => (c.kind === 'finetune' && c.result ? [{ id: c.id, report: c.result }] : []))
-        .map(({ id, report }) => {
-          return {
-            runId: id,
-            accuracy: report.scores.accuracy,
-            interval: report.scores.interval ?? null,
-            steps: report.steps,
-            valImages: report.valImages,
-          };
-        }),
+        .map(({ id, report }) => finetuneScore(id, report)),
     },
     files: [],
     usage: '',

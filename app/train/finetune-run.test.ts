@@ -11,7 +11,10 @@ import { TINY_MAE, useCpuBackend } from '../mae/mae.fixtures';
 import { dropPathRates, encoderTokensWithDropPath, labelSmoothedLoss, layerLrScale } from './finetune-model';
 import { planFinetune, validateFinetuneConfig } from './finetune-plan';
 import { executeFinetune, type FinetuneReport } from './finetune-run';
-import { encodeAllPatches } from './probe-features';
+import { encodeAllPatches, poolTokens } from './probe-features';
+import { linearProbeHead } from './finetune-train';
+import { DEFAULT_LINEAR_PROBE, fitLinearProbe, probeLogits } from './probe';
+import { forEachBatch, labelledSplits } from './probe-data';
 import { loadRunModel } from './probe-model';
 import { pretrainedFixture, type PretrainedFixture } from './probe.fixtures';
 
@@ -57,6 +60,37 @@ describe('the fine-tuning model', () => {
     tf.dispose([logits, loss]);
   });
 
+  it('starts the head at the linear probe, its standardisation folded into the weights (LP-FT)', async () => {
+    await fixture.openAsync(async (w) => {
+      const loaded = await loadRunModel(w, fixture.runId);
+      try {
+        const splits = labelledSplits(w, loaded.plan);
+        const head = await linearProbeHead(loaded.model, loaded.plan, splits, 'mean');
+        const { embedDim, imgSize } = loaded.model.config;
+        const features: number[] = [];
+        await forEachBatch(splits.train, loaded.plan, 8, async (images, batch) => {
+          const imgs = tf.tensor4d(images, [batch.length, loaded.plan.data.channels, imgSize, imgSize]);
+          const pooled = poolTokens(encodeAllPatches(loaded.model, imgs), 'mean');
+          features.push(...(await pooled.data()));
+          tf.dispose([imgs, pooled]);
+        });
+        const rows = Float32Array.from(features);
+        const labels = splits.train.map((entry) => entry.label);
+        const classes = splits.classes.length;
+        const probe = probeLogits(fitLinearProbe(rows, labels, embedDim, classes, DEFAULT_LINEAR_PROBE), rows);
+        for (let r = 0; r < splits.train.length; r++) {
+          for (let k = 0; k < classes; k++) {
+            let folded = head.bias[k]!;
+            for (let d = 0; d < embedDim; d++) folded += rows[r * embedDim + d]! * head.weight[d * classes + k]!;
+            expect(folded).toBeCloseTo(probe[r * classes + k]!, 2);
+          }
+        }
+      } finally {
+        loaded.dispose();
+      }
+    });
+  });
+
   it('refuses recipes outside their ranges, naming the field', () => {
     expect(() => validateFinetuneConfig({ layerDecay: 1.5 })).toThrow(/finetune.layerDecay must be in \(0, 1\]/);
     expect(() => validateFinetuneConfig({ steps: 10, warmupSteps: 10 })).toThrow(
@@ -69,7 +103,7 @@ describe('the fine-tuning model', () => {
 describe('a fine-tuning run', () => {
   it('trains encoder + head as its own run, then its classifier reloads with the scores it reported', async () => {
     const runId = fixture.open((w) =>
-      planFinetune(w, fixture.runId, { steps: 8, warmupSteps: 2, batchSize: 4, evaluations: 2, backend: 'cpu' }),
+      planFinetune(w, fixture.runId, { steps: 6, warmupSteps: 1, batchSize: 2, evaluations: 2, backend: 'cpu' }),
     );
     const steps: number[] = [];
     const finished = await executeFinetune(fixture.workspaceDir, runId, {
@@ -77,15 +111,36 @@ describe('a fine-tuning run', () => {
         if (p.type === 'step') steps.push(p.step);
       },
     });
-    expect(finished).toMatchObject({ status: 'completed', step: 8 });
-    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(finished).toMatchObject({ status: 'completed', step: 6 });
+    // The pretrained encoder's 6 steps, then the random init's 6 with the same budget.
+    expect(steps).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     const run = fixture.open((w) => w.runs.get(runId));
     expect(run).toMatchObject({ kind: 'finetune', status: 'completed', parentRunId: fixture.runId });
     const report = run.result as FinetuneReport;
     expect(report.classes).toEqual(['ring-lesion', 'round-lesion']);
     expect(report.scores.confusion.flat().reduce((a, b) => a + b, 0)).toBe(report.valImages);
-    expect(fixture.open((w) => w.runs.metrics(runId, 'val_accuracy')).map((p) => p.step)).toEqual([4, 8]);
-    expect(fixture.open((w) => w.runs.metrics(runId, 'train_loss'))).toHaveLength(8);
+    expect(fixture.open((w) => w.runs.metrics(runId, 'val_accuracy')).map((p) => p.step)).toEqual([3, 6]);
+    expect(fixture.open((w) => w.runs.metrics(runId, 'train_loss'))).toHaveLength(6);
+    expect(fixture.open((w) => w.runs.metrics(runId, 'train_loss_random_init'))).toHaveLength(6);
+
+    // Both baselines scored on the same validation images, the gains paired over them.
+    for (const scores of [report.randomInit!, report.rawPixels!]) {
+      expect(scores.images).toBe(report.valImages);
+      expect(scores.confusion.flat().reduce((a, b) => a + b, 0)).toBe(report.valImages);
+    }
+    expect(report.rawPixelSide).toBe(16);
+    // The head started as the linear probe (LP-FT): its score before the first step, paired too.
+    expect(report.start!.images).toBe(report.valImages);
+    expect(report.gain!.start!.estimate).toBeCloseTo(report.scores.accuracy - report.start!.accuracy, 10);
+    const { randomInit, rawPixels } = report.gain!;
+    expect(randomInit!.estimate).toBeCloseTo(report.scores.accuracy - report.randomInit!.accuracy, 10);
+    expect(rawPixels.estimate).toBeCloseTo(report.scores.accuracy - report.rawPixels!.accuracy, 10);
+    expect(rawPixels.low).toBeLessThanOrEqual(rawPixels.estimate);
+    expect(rawPixels.high).toBeGreaterThanOrEqual(rawPixels.estimate);
+    // A gain whose interval holds 0 is said in the probe's words.
+    if (randomInit!.low <= 0 && randomInit!.high >= 0)
+      expect(report.warnings).toContainEqual(expect.stringMatching(/not distinguishable from random init/));
+    expect(fixture.open((w) => w.runs.metrics(runId, 'val_accuracy_raw_pixels'))).toHaveLength(1);
 
     const loaded = await fixture.openAsync((w) => loadRunModel(w, runId));
     try {
@@ -95,5 +150,30 @@ describe('a fine-tuning run', () => {
     } finally {
       loaded.dispose();
     }
+  });
+
+  it('fits only the pixel baseline when the random-init fine-tuning is turned off', async () => {
+    const runId = fixture.open((w) =>
+      planFinetune(w, fixture.runId, {
+        steps: 3,
+        warmupSteps: 1,
+        batchSize: 2,
+        evaluations: 1,
+        backend: 'cpu',
+        randomInitBaseline: false,
+      }),
+    );
+    const steps: number[] = [];
+    await executeFinetune(fixture.workspaceDir, runId, {
+      onProgress: (p) => {
+        if (p.type === 'step') steps.push(p.step);
+      },
+    });
+    expect(steps).toEqual([1, 2, 3]);
+    const report = fixture.open((w) => w.runs.get(runId).result) as FinetuneReport;
+    expect(report.randomInit).toBeUndefined();
+    expect(report.gain!.randomInit).toBeUndefined();
+    expect(report.rawPixels!.images).toBe(report.valImages);
+    expect(report.warnings!.join(' ')).not.toMatch(/random init/);
   });
 });

@@ -1,67 +1,31 @@
 /**
  * Executes a fine-tuning run in the training process: the pretraining run's encoder plus a new
  * linear head, trained on the plan's train split with augmentation, layer-wise lr decay, drop
- * path and label smoothing; scored on the val split during and after training. The classifier
- * is saved as a checkpoint of this run (encoder `model.*` + `head.*`), its scores as the result.
+ * path and label smoothing (`finetune-train.ts`); scored on the val split during and after
+ * training. Then the baselines, on the same val images (`finetune-baselines.ts`): the same
+ * encoder fine-tuned from its random initialisation with the same steps, batches and seed
+ * (unless the config turns it off), and the probe's linear model on the raw pixels; the gains
+ * over both carry paired-bootstrap intervals and the probe's warnings. The classifier is saved as
+ * a checkpoint of this run (encoder `model.*` + `head.*`), its scores and baselines as the result.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError, type FinetuneReport } from '../contract';
-import { decodePlanar } from '../data/batches';
-import { RNG_STREAMS, Rng } from '../mae/rng';
+import { disposeModel, type MaeModel } from '../mae/model';
 import { selectBackend } from '../runtime/backend';
 import { Workspace } from '../workspace';
-import { AdamW } from './adamw';
-import { augment, DEFAULT_AUGMENT, type PlanarImage } from '../data/augment';
 import { writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
-import { classifierLogits, labelSmoothedLoss, layerLrScale, layerOf } from './finetune-model';
-import type { FinetunePlan } from './finetune-plan';
-import { forEachBatch, labelledSplits, type LabelledEntry } from './probe-data';
-import { encodeAllPatches, poolTokens } from './probe-features';
-import { argmaxRows, classificationScores, type ClassificationScores } from './probe-metrics';
-import { loadRunModel, type ClassifierMeta, type LoadedRun } from './probe-model';
+import { finetuneComparison, rawPixelBaseline } from './finetune-baselines';
+import { trainClassifier, type ClassifierHead, type ClassifierOutcome } from './finetune-train';
+import { labelledSplits } from './probe-data';
+import { loadRunModel, randomInitModel, type ClassifierMeta, type LoadedRun } from './probe-model';
 import type { ExecuteOptions, RunProgress } from './pretrain-run';
 import { typedRun, withRunStatus } from './run-records';
-import { learningRateAt, scaledLearningRate } from './schedule';
 
 /** A fine-tuning run's outcome (declared in the contract, which the UI shares). */
 export type { FinetuneReport } from '../contract';
-
-const HEAD_INIT_STD = 2e-5; // MAE main_finetune: trunc_normal_(head.weight, std=2e-5)
-
-/** Val-split scores of encoder + head (no drop path: the app/mae encoder on all patches). */
-async function evaluate(
-  loaded: LoadedRun,
-  head: { weight: tf.Tensor; bias: tf.Tensor },
-  entries: LabelledEntry[],
-  classes: string[],
-  pooling: FinetunePlan['pooling'],
-): Promise<ClassificationScores> {
-  const { plan } = loaded;
-  const predicted: number[] = [];
-  await forEachBatch(entries, plan, 16, async (images, batch) => {
-    const logits = tf.tidy(() => {
-      const imgs = tf.tensor4d(images, [
-        batch.length,
-        plan.data.channels,
-        plan.recipe.model.imgSize,
-        plan.recipe.model.imgSize,
-      ]);
-      // [B, K]
-      return tf.add(tf.matMul(poolTokens(encodeAllPatches(loaded.model, imgs), pooling), head.weight), head.bias);
-    });
-    // async read: webgpu has none synchronous in Node
-    predicted.push(...argmaxRows(await logits.data(), classes.length));
-    logits.dispose();
-  });
-  return classificationScores(
-    entries.map((entry) => entry.label),
-    predicted,
-    classes,
-  );
-}
 
 /** Runs a queued fine-tuning run to its end; resolves with how it ended. */
 export async function executeFinetune(
@@ -73,8 +37,8 @@ export async function executeFinetune(
   const report = options.onProgress ?? (() => {});
   const started = Date.now();
   let loaded: LoadedRun | undefined;
-  const owned: tf.Tensor[] = [];
-  const optimizers: AdamW[] = [];
+  let random: MaeModel | undefined;
+  const heads: ClassifierHead[] = [];
   try {
     return await withRunStatus(workspace.runs, runId, async () => {
       const run = typedRun(workspace.runs.get(runId));
@@ -86,180 +50,136 @@ export async function executeFinetune(
           `run ${runId} is ${run.status}; fine-tuning runs start once (plan a new one)`,
         );
       const config = run.config;
+      // Configs stored before the baseline existed read as "with it", as new runs by default.
+      const withRandomInit = config.randomInitBaseline ?? true;
       const selection = await selectBackend(config.backend, { log: options.log });
       workspace.runs.setStatus(runId, 'running', { backend: `${selection.backend} · ${selection.device}` });
       loaded = await loadRunModel(workspace, config.pretrainRunId);
       const { plan, model } = loaded;
       const splits = labelledSplits(workspace, plan);
-      const { depth, embedDim, imgSize } = model.config;
-      const numClasses = splits.classes.length;
-      report({
-        type: 'started',
-        runId,
-        backend: selection.backend,
-        device: selection.device,
-        step: 0,
-        totalSteps: config.steps,
-      });
-
-      const initRng = Rng.fromSeed(config.seed, RNG_STREAMS.init);
-      const head = {
-        weight: tf.variable(
-          tf.tensor2d(
-            Float32Array.from({ length: embedDim * numClasses }, () => HEAD_INIT_STD * initRng.normal()),
-            [embedDim, numClasses],
-          ),
-          true,
-        ),
-        bias: tf.variable(tf.zeros([numClasses]), true),
-      };
-      owned.push(head.weight, head.bias);
-      const trainable = new Map<string, tf.Variable>(
-        [...model.params].filter(([name]) => !name.startsWith('decoder_') && name !== 'mask_token'),
-      );
-      trainable.set('head.weight', head.weight);
-      trainable.set('head.bias', head.bias);
-      const groups = new Map<number, Map<string, tf.Variable>>();
-      for (const [name, variable] of trainable) {
-        const layer = layerOf(name, depth);
-        groups.set(layer, (groups.get(layer) ?? new Map()).set(name, variable));
-      }
-      // torch AdamW defaults, as main_finetune
-      const adamw = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: config.weightDecay };
-      const groupOptimizers = [...groups].map(([layer, params]) => {
-        const optimizer = new AdamW(params, adamw);
-        optimizers.push(optimizer);
-        return { params, optimizer, scale: layerLrScale([...params.keys()][0]!, depth, config.layerDecay), layer };
-      });
-      const schedule = {
-        peakLr: scaledLearningRate(config.blr, config.batchSize),
-        minLr: config.minLr,
-        warmupSteps: config.warmupSteps,
-        totalSteps: config.steps,
-      };
-
-      const dataRng = Rng.fromSeed(config.seed, RNG_STREAMS.data);
-      const dropRng = Rng.fromSeed(config.seed, RNG_STREAMS.mask);
-      const cache = new Map<string, PlanarImage>();
-      // With a channel plan its transform converts and normalises each image as pretraining did.
-      const { transform } = plan.data;
-      const load = async (entry: LabelledEntry) =>
-        cache.get(entry.path) ?? cache.set(entry.path, await decodePlanar(entry, transform)).get(entry.path)!;
-      const channels = plan.data.channels;
-      const plane = imgSize * imgSize;
-      const evaluateEvery = Math.max(1, Math.floor(config.steps / config.evaluations));
-      const names = [...trainable.keys()];
-      const variables = [...trainable.values()];
-      let lastLoss: number | null = null;
-      let scores: ClassificationScores | null = null;
-      let status: 'completed' | 'stopped' | 'failed' = 'completed';
-      let reason: string | undefined;
-      let step = 0;
-      while (step < config.steps) {
-        if (options.signal?.aborted) {
-          status = 'stopped';
-          reason = 'stopped by request';
-          break;
-        }
-        const stepStarted = performance.now();
-        const lr = learningRateAt(step, schedule);
-        const chosen = Array.from({ length: config.batchSize }, () => splits.train[dataRng.int(splits.train.length)]!);
-        const images = new Float32Array(config.batchSize * channels * plane);
-        for (const [b, entry] of chosen.entries()) {
-          const sample = images.subarray(b * channels * plane, (b + 1) * channels * plane);
-          augment(await load(entry), imgSize, dataRng, DEFAULT_AUGMENT, sample);
-          if (transform) continue;
-          for (let c = 0; c < channels; c++)
-            for (let k = c * plane; k < (c + 1) * plane; k++)
-              sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
-        }
-        const imgs = tf.tensor4d(images, [config.batchSize, channels, imgSize, imgSize]);
-        const labels = chosen.map((entry) => entry.label);
-        const { value, grads } = tf.variableGrads(
-          () =>
-            labelSmoothedLoss(
-              classifierLogits(model, head, imgs, { pooling: config.pooling, dropPath: config.dropPath, rng: dropRng }),
-              labels,
-              config.labelSmoothing,
-            ),
-          variables,
-        );
-        imgs.dispose();
-        const loss = (await value.data())[0]!;
-        value.dispose();
-        const byName = new Map(names.map((name, i) => [name, grads[variables[i]!.name]!]));
-        if (!Number.isFinite(loss)) {
-          tf.dispose([...byName.values()]);
-          status = 'failed';
-          reason = `loss is ${loss} at step ${step + 1}; lower blr`;
-          break;
-        }
-        for (const group of groupOptimizers)
-          group.optimizer.step(
-            new Map([...group.params.keys()].map((name) => [name, byName.get(name)!])),
-            lr * group.scale,
-          );
-        tf.dispose([...byName.values()]);
-        step += 1;
-        lastLoss = loss;
-        const msPerStep = performance.now() - stepStarted;
+      // Progress runs over both fine-tunings: the pretrained encoder's steps, then the random init's.
+      const totalSteps = config.steps * (withRandomInit ? 2 : 1);
+      report({ type: 'started', runId, backend: selection.backend, device: selection.device, step: 0, totalSteps });
+      const stepHook = (offset: number, suffix: string) => (step: number, loss: number, lr: number, ms: number) => {
         const now = Date.now() / 1000;
         workspace.runs.appendMetrics(runId, [
-          { step, name: 'train_loss', value: loss, time: now },
-          { step, name: 'lr', value: lr, time: now },
+          { step, name: `train_loss${suffix}`, value: loss, time: now },
+          ...(suffix ? [] : [{ step, name: 'lr', value: lr, time: now }]),
         ]);
         report({
           type: 'step',
-          step,
-          totalSteps: config.steps,
+          step: offset + step,
+          totalSteps,
           loss,
           lr,
-          imagesPerSecond: (config.batchSize * 1000) / msPerStep,
-          etaSeconds: ((config.steps - step) * msPerStep) / 1000,
+          imagesPerSecond: (config.batchSize * 1000) / ms,
+          etaSeconds: ((totalSteps - offset - step) * ms) / 1000,
           tensorBytes: tf.memory().numBytes,
           rssBytes: process.memoryUsage().rss,
         });
-        if (step % evaluateEvery === 0 || step === config.steps) {
-          scores = await evaluate(loaded, head, splits.val, splits.classes, config.pooling);
+      };
+      const finetuned = await trainClassifier(model, plan, splits, config, {
+        signal: options.signal,
+        evaluations: config.evaluations,
+        onStep: stepHook(0, ''),
+        onEvaluation: (step, scores) => {
           workspace.runs.appendMetrics(runId, [
             { step, name: 'val_accuracy', value: scores.accuracy, time: Date.now() / 1000 },
           ]);
           options.log?.(`step ${step}: val accuracy ${(scores.accuracy * 100).toFixed(1)}%`);
-        }
-      }
-      if (status !== 'failed') {
-        scores ??= await evaluate(loaded, head, splits.val, splits.classes, config.pooling);
-        const file = await saveClassifier(workspace, run.projectId, runId, loaded, head, {
+        },
+      });
+      heads.push(finetuned.head);
+      if (finetuned.status !== 'failed') {
+        const file = await saveClassifier(workspace, run.projectId, runId, loaded, finetuned.head, {
           format: 'mae-studio-classifier',
           version: 1,
           model: model.config,
           classes: splits.classes,
           pooling: config.pooling,
           pretrainRunId: config.pretrainRunId,
-          step,
+          step: finetuned.steps,
         });
-        report({ type: 'checkpoint', step, path: file });
+        report({ type: 'checkpoint', step: finetuned.steps, path: file });
+        // The baselines, on the same validation images; a stopped run keeps only what finished.
+        let baseline: ClassifierOutcome | null = null;
+        if (withRandomInit && finetuned.status === 'completed') {
+          options.log?.(`fine-tuning the random-init encoder with the same ${config.steps} steps, as the baseline`);
+          random = randomInitModel(plan);
+          baseline = await trainClassifier(random, plan, splits, config, {
+            signal: options.signal,
+            evaluations: 1,
+            onStep: stepHook(config.steps, '_random_init'),
+          });
+          heads.push(baseline.head);
+        }
+        const randomInitDone = baseline?.status === 'completed';
+        const pixels = await rawPixelBaseline(plan, splits);
+        const comparison = finetuneComparison({
+          splits,
+          seed: plan.recipe.seed,
+          finetuned: finetuned.predicted!,
+          randomInit: randomInitDone ? baseline!.predicted : null,
+          rawPixels: pixels.predicted,
+          start: finetuned.start?.predicted ?? null,
+        });
+        const why = baseline?.reason ?? finetuned.reason ?? 'stopped';
+        const notFinished =
+          withRandomInit && !randomInitDone
+            ? [
+                `The random-init encoder's fine-tuning did not finish (${why}): ` +
+                  'there is no gain over random init to show.',
+              ]
+            : [];
+        const now = Date.now() / 1000;
+        workspace.runs.appendMetrics(runId, [
+          ...(randomInitDone
+            ? [
+                {
+                  step: finetuned.steps,
+                  name: 'val_accuracy_random_init',
+                  value: baseline!.scores!.accuracy,
+                  time: now,
+                },
+              ]
+            : []),
+          { step: finetuned.steps, name: 'val_accuracy_raw_pixels', value: pixels.scores.accuracy, time: now },
+        ]);
         const result: FinetuneReport = {
           classes: splits.classes,
           excludedClasses: plan.data.excludedClasses ?? [],
           trainImages: splits.train.length,
           valImages: splits.val.length,
-          steps: step,
+          steps: finetuned.steps,
           pooling: config.pooling,
-          finalLoss: lastLoss,
-          scores,
+          finalLoss: finetuned.lastLoss,
+          scores: finetuned.scores!,
+          ...(finetuned.start && { start: finetuned.start.scores }),
+          ...(randomInitDone && { randomInit: baseline!.scores! }),
+          rawPixels: pixels.scores,
+          rawPixelSide: pixels.side,
+          gain: comparison.gain,
+          warnings: [...comparison.warnings, ...notFinished],
           seconds: (Date.now() - started) / 1000,
         };
         workspace.runs.setResult(runId, result);
       }
+      const status = finetuned.status === 'completed' && options.signal?.aborted ? 'stopped' : finetuned.status;
+      const reason = finetuned.reason ?? (status === 'stopped' ? 'stopped by request' : undefined);
       workspace.runs.setStatus(runId, status, { error: reason ?? null });
-      const finished = { type: 'finished' as const, status, step, finalLoss: lastLoss, ...(reason ? { reason } : {}) };
+      const finished = {
+        type: 'finished' as const,
+        status,
+        step: finetuned.steps,
+        finalLoss: finetuned.lastLoss,
+        ...(reason ? { reason } : {}),
+      };
       report(finished);
       return finished;
     });
   } finally {
-    for (const optimizer of optimizers) optimizer.dispose();
-    tf.dispose(owned);
+    tf.dispose(heads.flatMap((head) => [head.weight, head.bias]));
+    if (random) disposeModel(random);
     loaded?.dispose();
     workspace.close();
   }
@@ -271,7 +191,7 @@ async function saveClassifier(
   projectId: number,
   runId: number,
   loaded: LoadedRun,
-  head: { weight: tf.Tensor; bias: tf.Tensor },
+  head: ClassifierHead,
   meta: ClassifierMeta,
 ): Promise<string> {
   const tensors = new Map<string, NamedTensor>();

@@ -35,49 +35,61 @@ export interface LabelledSplits {
   skipped: { reason: string; count: number }[];
 }
 
-/** Reads the plan's splits with their labels; throws when fewer than two classes can be told apart. */
-export function labelledSplits(workspace: Workspace, plan: PretrainPlan): LabelledSplits {
+/** One of the plan's images as the encoder reads it, with its id, label and (SatMAE temporal) date. */
+export type PlanEntry = ImageEntry & {
+  id: number;
+  label: string | null;
+  timestamp?: ReturnType<typeof imageTimestamp>;
+};
+
+/**
+ * The plan's images `ids` as the encoder reads them (2.5-D neighbours, the central window of huge
+ * images and slides), each with its id and label; throws naming an image removed or missing on disk.
+ */
+export function planEntries(workspace: Workspace, plan: PretrainPlan, ids: number[]): PlanEntry[] {
   // SatMAE temporal: each image is read as a one-date series, with its own date's encoding.
   const recipe = plan.recipe.domainRecipe;
   const temporal = recipe?.name === 'satmae-temporal' ? recipe : null;
-  const load = (ids: number[]) => {
-    const sources = workspace.images.sources(ids).map((source, index) => {
-      const id = ids[index]!;
-      if (!source) throw new StudioError('NOT_FOUND', `image ${id} of the run's plan was removed from the project`);
-      if (!fs.existsSync(source.path))
-        throw new StudioError('NOT_FOUND', `${source.path} (image ${id}) no longer exists on disk`);
-      return source;
-    });
-    // 2.5-D runs read each labelled slice with its neighbours, as the encoder was trained.
-    const entries = storedSliceEntries(
-      sources.map((source) => ({
-        meta: source.meta,
-        entry: {
-          path: source.path,
-          frame: source.frame,
-          width: source.width,
-          height: source.height,
-          channels: source.channels,
-          bitDepth: source.bitDepth,
-        },
-      })),
-      plan.data.channelPlan?.volume,
-    );
-    type Loaded = ImageEntry & { id: number; label: string | null; timestamp?: ReturnType<typeof imageTimestamp> };
-    return sources.map(
-      (source, index): Loaded => ({
-        ...entries[index]!,
-        // Huge images and slides are read by their central window (slides: on tissue, at the plan's scale).
-        huge: source.meta?.huge === true,
-        slide: slideEntryOf(source.meta, plan.data.channelPlan?.slide),
-        id: source.id,
-        label: source.label,
-        ...(temporal && {
-          timestamp: imageTimestamp(temporal, { path: source.path, dateTime: source.meta?.dateTime }),
-        }),
+  const sources = workspace.images.sources(ids).map((source, index) => {
+    const id = ids[index]!;
+    if (!source) throw new StudioError('NOT_FOUND', `image ${id} of the run's plan was removed from the project`);
+    if (!fs.existsSync(source.path))
+      throw new StudioError('NOT_FOUND', `${source.path} (image ${id}) no longer exists on disk`);
+    return source;
+  });
+  // 2.5-D runs read each labelled slice with its neighbours, as the encoder was trained.
+  const entries = storedSliceEntries(
+    sources.map((source) => ({
+      meta: source.meta,
+      entry: {
+        path: source.path,
+        frame: source.frame,
+        width: source.width,
+        height: source.height,
+        channels: source.channels,
+        bitDepth: source.bitDepth,
+      },
+    })),
+    plan.data.channelPlan?.volume,
+  );
+  return sources.map(
+    (source, index): PlanEntry => ({
+      ...entries[index]!,
+      // Huge images and slides are read by their central window (slides: on tissue, at the plan's scale).
+      huge: source.meta?.huge === true,
+      slide: slideEntryOf(source.meta, plan.data.channelPlan?.slide),
+      id: source.id,
+      label: source.label,
+      ...(temporal && {
+        timestamp: imageTimestamp(temporal, { path: source.path, dateTime: source.meta?.dateTime }),
       }),
-    );
-  };
+    }),
+  );
+}
+
+/** Reads the plan's splits with their labels; throws when fewer than two classes can be told apart. */
+export function labelledSplits(workspace: Workspace, plan: PretrainPlan): LabelledSplits {
+  const load = (ids: number[]) => planEntries(workspace, plan, ids);
   const train = load(plan.data.trainImageIds);
   const val = load(plan.data.valImageIds);
   const classes = [
@@ -156,11 +168,11 @@ export function prepareImage(image: PlanarImage, side: number, mean: number[], s
  * Decodes `entries` in batches of `batchSize`, each as planar [B, C, side, side] values, and
  * hands every batch to `use` (so a large split never sits in memory whole).
  */
-export async function forEachBatch(
-  entries: readonly LabelledEntry[],
+export async function forEachBatch<Entry extends ImageEntry = LabelledEntry>(
+  entries: readonly Entry[],
   plan: PretrainPlan,
   batchSize: number,
-  use: (images: Float32Array, batch: readonly LabelledEntry[]) => void | Promise<void>,
+  use: (images: Float32Array, batch: readonly Entry[]) => void | Promise<void>,
 ): Promise<void> {
   const side = plan.recipe.model.imgSize;
   const size = plan.data.channels * side * side;

@@ -18,7 +18,8 @@ export interface ProbeWarningInput {
   valLabels: readonly number[];
   method: 'linear' | 'knn';
   k: number | null;
-  gain: { randomInit: AccuracyGain; rawPixels: AccuracyGain };
+  /** A fine-tuning run stopped before its random-init baseline finished has no gain over it. */
+  gain: { randomInit?: AccuracyGain; rawPixels: AccuracyGain };
 }
 
 function counts(labels: readonly number[], classes: number): number[] {
@@ -31,7 +32,7 @@ function counts(labels: readonly number[], classes: number): number[] {
 export function probeWarnings(input: ProbeWarningInput): string[] {
   const warnings: string[] = [];
   const { randomInit, rawPixels } = input.gain;
-  if (includesZero(randomInit)) {
+  if (randomInit && includesZero(randomInit)) {
     warnings.push(
       `The gain over random init, ${gainText(randomInit)}, includes ` +
         `0: not distinguishable from random init on this data.`,

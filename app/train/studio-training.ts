@@ -28,6 +28,7 @@ import { isVolume3dRun, typedRun } from './run-records';
 import { buildPretrain3dPlan, estimateVolume3dMemory, recipeSummary3d, volumeRunDefaults } from './volume3d/plan3d';
 import { LR_RULE_FORMULAS, LR_RULES } from './schedule';
 import { estimateInWorker, type TrainingProcess } from './host';
+import { flatPatchWarning } from './flat-patches';
 import { estimateTrainingMemory } from './memory-estimate';
 import { placeDatePictures, renderMaskPreview } from './mask-preview';
 import { describeInit } from '../mae/weights/init';
@@ -55,6 +56,8 @@ export class StudioTraining {
   readonly processes: RunProcesses;
   /** Warm-up costs by what makes a step cost what it does (`costKey`), so `check` can give a time. */
   readonly #measured = new Map<string, WarmupCosts>();
+  /** The flat-patch look of a recipe's images (`flat-patches.ts`), by what it depends on: read once per draft. */
+  readonly #flatChecks = new Map<string, Promise<string | null>>();
 
   constructor(
     private readonly workspace: Workspace,
@@ -208,7 +211,7 @@ export class StudioTraining {
     return plan;
   }
 
-  private check(projectId: number, draft: RecipeDraft): RecipeCheck {
+  private async check(projectId: number, draft: RecipeDraft): Promise<RecipeCheck> {
     const parsed = parseDraft(draft);
     const unchecked = {
       stepsPerEpoch: null,
@@ -231,8 +234,10 @@ export class StudioTraining {
     const availableBytes = os.totalmem() * MEMORY_SHARE;
     const fits = memory.totalBytes <= availableBytes;
     const measured = this.#measured.get(costKey(projectId, plan));
+    const flat = await this.flatPatches(plan);
     return {
       ok: fits,
+      warnings: flat ? [flat] : [],
       errors: fits
         ? []
         : [memoryError(plan.recipe.batchSize, memory.totalBytes, { totalBytes: os.totalmem(), share: MEMORY_SHARE })],
@@ -244,6 +249,32 @@ export class StudioTraining {
       init: plan.init ? describeInit(plan.init.report) : null,
       time: measured ? projectRunTime(measured, plan) : null,
     };
+  }
+
+  /** The flat-patch warning of a plan, reused while the images, their reading and the patching are the same. */
+  private flatPatches(plan: PretrainPlan): Promise<string | null> {
+    const { model, domainRecipe } = plan.recipe;
+    const key = JSON.stringify([
+      model.imgSize,
+      model.patchSize,
+      model.normPixLoss,
+      domainRecipe?.name,
+      plan.data.trainImageIds,
+      plan.data.mean,
+      plan.data.std,
+      plan.data.transform,
+      plan.data.channelPlan,
+    ]);
+    const known = this.#flatChecks.get(key);
+    if (known) return known;
+    if (this.#flatChecks.size >= 32) this.#flatChecks.clear(); // drafts come and go; a re-read costs ~16 images
+    // Advice, not a rule: an image that cannot be read is said here (the run would fail on it), read again next time.
+    const pending = flatPatchWarning(this.workspace, plan).catch((error: unknown) => {
+      this.#flatChecks.delete(key);
+      return `The training images could not be read to look for flat patches: ${(error as Error).message}`;
+    });
+    this.#flatChecks.set(key, pending);
+    return pending;
   }
 
   private async previewMask(query: Parameters<StudioImpl['training']['previewMask']>[0]): Promise<MaskPreview> {
