@@ -44,7 +44,8 @@ def pyramid(base, count):
     for _ in range(count - 1):
         last = levels[-1].astype(np.float64)
         h, w = last.shape[0] // 2, last.shape[1] // 2
-        levels.append(np.round(last[: h * 2, : w * 2].reshape(h, 2, w, 2, *last.shape[2:]).mean(axis=(1, 3))).astype(np.uint8))
+        halves = last[: h * 2, : w * 2].reshape(h, 2, w, 2, *last.shape[2:]).mean(axis=(1, 3))
+        levels.append(np.round(halves).astype(np.uint8))
     return levels
 
 
