@@ -68,7 +68,7 @@ def jpeg(tile, mode):
         # Stored as if YCbCr: Pillow then writes the values as they are, with no colour transform.
         Image.frombytes('YCbCr', (TILE, TILE), tile.tobytes()).save(raw, 'JPEG', quality=95, subsampling=0)
         return strip_app_markers(raw.getvalue())
-    Image.fromarray(tile).save(buffer, 'JPEG', quality=95)
+    Image.fromarray(tile, 'L' if mode == 'grey' else 'RGB').save(buffer, 'JPEG', quality=95)
     return buffer.getvalue()
 
 
@@ -153,6 +153,17 @@ with tifffile.TiffWriter(os.path.join(out, 'subifds-ycbcr-jpeg.tif'), bigtiff=Tr
             **(dict(subifds=2, **RESOLUTION_CM(0.5)) if index == 0 else dict(subfiletype=1)),
         )
 record('subifds-ycbcr-jpeg.tif', levels, 0.5, True, 'generic')
+
+# C2: odd-sized grey pyramid (1001 × 701 → 500 × 350 → 250 × 175) with grey JPEG tiles.
+levels = pyramid(tissue(1001, 701, bands=1), 3)
+with tifffile.TiffWriter(os.path.join(out, 'subifds-grey-jpeg.tif')) as tif:
+    for index, level in enumerate(levels):
+        tif.write(
+            iter(encoded(level, lambda tile: jpeg(tile, 'grey'))), shape=level.shape, dtype='uint8',
+            tile=(TILE, TILE), compression='jpeg', photometric='minisblack',
+            **(dict(subifds=2) if index == 0 else dict(subfiletype=1)),
+        )
+record('subifds-grey-jpeg.tif', levels, None, True, 'generic')
 
 
 def svs(name, levels, encode, compression, photometric, tables):
