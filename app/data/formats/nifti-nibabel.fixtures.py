@@ -42,7 +42,8 @@ def record(path, extra=None):
         data = np.asarray(img.get_fdata(dtype=np.float64))
     if data.ndim == 2 or (data.ndim == 3 and hdr['dim'][0] == 2):
         data = data.reshape(data.shape[:2] + (1,) + data.shape[2:])
-    rgb = hdr.get_data_dtype().names is not None
+    names = hdr.get_data_dtype().names
+    rgb = names is not None
     if not rgb and data.ndim == 3:
         data = data[..., None]
     if rgb and data.ndim == 4:
@@ -64,7 +65,7 @@ def record(path, extra=None):
     affine = img.affine
     manifest.append({
         'file': os.path.basename(path), 'kind': 'nifti', 'width': ni, 'height': nj, 'slices': nk, 'volumes': nt,
-        'bands': 3 if rgb else 1, 'spacing': [float(abs(z)) or 1.0 for z in hdr['pixdim'][1:4]],
+        'bands': len(names) if rgb else 1, 'spacing': [float(abs(z)) or 1.0 for z in hdr['pixdim'][1:4]],
         'affine': affine.tolist(), 'orientation': ''.join(nib.aff2axcodes(affine)), 'transform': transform,
         'dtype': str(hdr.get_data_dtype()),
         'samples': samples, **(extra or {}),
@@ -92,6 +93,19 @@ for version, cls in (('n1', nib.Nifti1Image), ('n2', nib.Nifti2Image)):
     path = os.path.join(out, f'{version}-rgb24.nii')
     img.to_filename(path)
     record(path)
+# RGBA32
+rgba = np.zeros(SHAPE, dtype=[('R', 'u1'), ('G', 'u1'), ('B', 'u1'), ('A', 'u1')])
+for n in 'RGBA':
+    rgba[n] = rng.integers(0, 256, SHAPE)
+nib.Nifti1Image(rgba, saff).to_filename(os.path.join(out, 'n1-rgba32.nii'))
+record(os.path.join(out, 'n1-rgba32.nii'))
+# NIfTI-2 with only a qform (a left-handed rotation: qfac -1)
+img = nib.Nifti2Image(values(np.dtype('int16'), SHAPE), None, dtype='int16')
+img.header.set_zooms((0.7, 0.8, 3.0))
+img.set_qform(rot_affine((0.7, 0.8, 3.0), 0.5, (1, 2, 3), flip=-1), code=1)
+img.set_sform(None, code=0)
+img.to_filename(os.path.join(out, 'n2-qform-only.nii.gz'))
+record(os.path.join(out, 'n2-qform-only.nii.gz'))
 # scaled integers (nibabel picks slope/inter to fit float data into the type)
 for dt in ('int16', 'uint8'):
     data = rng.standard_normal(SHAPE) * 300 + 40
