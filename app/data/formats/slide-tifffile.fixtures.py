@@ -165,6 +165,15 @@ with tifffile.TiffWriter(os.path.join(out, 'subifds-grey-jpeg.tif')) as tif:
         )
 record('subifds-grey-jpeg.tif', levels, None, True, 'generic')
 
+# C3: an OME-TIFF pyramid in SubIFDs: µm per pixel only in the OME-XML (PhysicalSizeX).
+levels = pyramid(tissue(1000, 700), 3)
+with tifffile.TiffWriter(os.path.join(out, 'ome-pyramid.ome.tif')) as tif:
+    size = {'PhysicalSizeX': 0.25, 'PhysicalSizeXUnit': 'µm', 'PhysicalSizeY': 0.25, 'PhysicalSizeYUnit': 'µm'}
+    tif.write(levels[0], tile=(TILE, TILE), subifds=2, photometric='rgb', metadata={'axes': 'YXS', **size})
+    for level in levels[1:]:
+        tif.write(level, tile=(TILE, TILE), subfiletype=1, photometric='rgb')
+record('ome-pyramid.ome.tif', levels, 0.25, False, 'generic')
+
 
 def svs(name, levels, encode, compression, photometric, tables):
     description = (f'Aperio Image Library v12.0.15 \r\n{levels[0].shape[1]}x{levels[0].shape[0]} [0,0 '
