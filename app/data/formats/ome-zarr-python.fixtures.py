@@ -1,7 +1,7 @@
 """
 OME-Zarr (NGFF) images written by hand from the specifications (no zarr package needed) for
 ome-zarr-python.test.ts: Zarr v2 / NGFF 0.4 with zlib or gzip chunks, '/' and '.' chunk keys,
-C and F chunk order, big-endian values, partial edge chunks and a missing chunk (fill value);
+C and F chunk order, big-endian values, Blosc frames (byte shuffle, zlib), partial edge chunks and a missing chunk (fill value);
 Zarr v3 / NGFF 0.5 with bytes + gzip codecs. Writes them into the folder given with
 manifest.json: per image its planes' pixels (float64, rows, columns, channels) and channel names.
 """
@@ -38,16 +38,31 @@ def chunks_of(array, chunks):
         yield index, full
 
 
+def blosc_zlib(raw, typesize):
+    """A Blosc 1 frame of one byte-shuffled block compressed with zlib (compressor code 3), laid out
+    as c-blosc's chunk format describes: 16-byte header, the block's start, its stream's size, data."""
+    shuffled = np.frombuffer(raw, np.uint8).reshape(-1, typesize).T.tobytes()
+    stream = zlib.compress(shuffled, 6)
+    assert len(stream) < len(raw), 'test data should compress'
+    flags = 0x01 | 0x10 | (3 << 5)  # byte shuffle, blocks not split, zlib
+    total = 16 + 4 + 4 + len(stream)
+    header = bytes([2, 1, flags, typesize]) + b''.join(n.to_bytes(4, 'little') for n in (len(raw), len(raw), total))
+    return header + (20).to_bytes(4, 'little') + len(stream).to_bytes(4, 'little') + stream
+
+
 def write_v2(folder, array, chunks, compressor, separator='/', order='C', skip=(), fill=0):
+    codec = {'id': 'blosc', 'cname': 'zlib', 'clevel': 6, 'shuffle': 1, 'blocksize': 0} if compressor == 'blosc' \
+        else compressor and {'id': compressor, 'level': 5}
     meta = {'zarr_format': 2, 'shape': list(array.shape), 'chunks': list(chunks), 'dtype': array.dtype.str,
-            'compressor': compressor and {'id': compressor, 'level': 5}, 'fill_value': fill, 'order': order,
+            'compressor': codec, 'fill_value': fill, 'order': order,
             'filters': None, 'dimension_separator': separator}
     write_json(os.path.join(folder, '.zarray'), meta)
     for index, chunk in chunks_of(array, chunks):
         if index in skip:
             continue
         raw = chunk.tobytes(order=order)
-        data = zlib.compress(raw, 5) if compressor == 'zlib' else gzip.compress(raw) if compressor == 'gzip' else raw
+        data = (zlib.compress(raw, 5) if compressor == 'zlib' else gzip.compress(raw) if compressor == 'gzip'
+                else blosc_zlib(raw, array.dtype.itemsize) if compressor == 'blosc' else raw)
         path = os.path.join(folder, separator.join(str(i) for i in index))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'wb') as f:
@@ -137,6 +152,10 @@ data = (rng.standard_normal((70, 90)) * 100).astype(np.float32)
 data[32:64, 32:64] = -7.5
 image('yx-float32-raw-missing.ome.zarr', data, 'yx', (32, 32), ['intensity'], compressor=None, skip={(1, 1)},
       fill=-7.5)
+# zyx uint16, Blosc (zlib inside, byte shuffle) as ome-zarr-py writes Blosc chunks; smooth values compress.
+z, y, x = np.mgrid[0:3, 0:48, 0:64]
+data = (1000 + 40 * z + 7 * y + 3 * x + rng.integers(0, 4, (3, 48, 64))).astype(np.uint16)
+image('zyx-uint16-blosc.ome.zarr', data, 'zyx', (1, 32, 32), ['nuclei'], compressor='blosc')
 # Zarr v3 / NGFF 0.5: cyx uint8, bytes + gzip.
 data = rng.integers(0, 256, (2, 60, 80), dtype=np.uint8)
 image('cyx-uint8-v3.ome.zarr', data, 'cyx', (1, 32, 32), ['red', 'far red'], version=3)
