@@ -1,7 +1,8 @@
 """
 OME-Zarr (NGFF) images written by hand from the specifications (no zarr package needed) for
-ome-zarr-python.test.ts: Zarr v2 / NGFF 0.4 with zlib or gzip chunks, '/' and '.' chunk keys,
-C and F chunk order, big-endian values, Blosc frames (byte shuffle, zlib), partial edge chunks and a missing chunk (fill value);
+ome-zarr-python.test.ts: Zarr v2 / NGFF 0.4 with zlib, gzip or Blosc (byte shuffle, zlib) chunks,
+'/' and '.' chunk keys, C and F chunk order, big-endian values, partial edge chunks, a missing
+chunk (fill value);
 Zarr v3 / NGFF 0.5 with bytes + gzip codecs. Writes them into the folder given with
 manifest.json: per image its planes' pixels (float64, rows, columns, channels) and channel names.
 """
