@@ -9,7 +9,10 @@ how stained each level-0 pixel is (0 glass to 1 tissue).
 import io
 import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import tifffile
@@ -207,6 +210,27 @@ svs('aperio-jpeg-ycbcr.svs', levels, lambda tile: strip_app_markers(jpeg(tile, '
 # F, G: Aperio JPEG 2000: 33003 (YCbCr codestream) and 33005 (RGB with the reversible transform).
 svs('aperio-j2k-33003.svs', levels, lambda tile: j2k(tile, True), 33003, 'rgb', False)
 svs('aperio-j2k-33005.svs', levels, lambda tile: j2k(tile, False), 33005, 'rgb', False)
+
+
+
+def j2k_420(tile):
+    """A YCbCr 4:2:0 JPEG 2000 codestream (chroma at half size each way), by OpenJPEG's opj_compress."""
+    ycc = np.asarray(Image.fromarray(tile, 'RGB').convert('YCbCr')).astype(np.float64)
+    half = [ycc[..., c].reshape(TILE // 2, 2, TILE // 2, 2).mean(axis=(1, 3)) for c in (1, 2)]
+    half = [np.round(plane).astype(np.uint8) for plane in half]
+    with tempfile.TemporaryDirectory() as folder:
+        with open(os.path.join(folder, 'tile.raw'), 'wb') as f:
+            f.write(ycc[..., 0].astype(np.uint8).tobytes() + half[0].tobytes() + half[1].tobytes())
+        subprocess.run(['opj_compress', '-i', os.path.join(folder, 'tile.raw'), '-o', os.path.join(folder, 'tile.j2k'),
+                        '-F', f'{TILE},{TILE},3,8,u@1x1:2x2:2x2', '-mct', '0'], check=True, capture_output=True)
+        with open(os.path.join(folder, 'tile.j2k'), 'rb') as f:
+            return f.read()
+
+
+# H: Aperio 33003 with subsampled chroma, where OpenJPEG's tools are installed: refused by name.
+if shutil.which('opj_compress'):
+    svs('aperio-j2k-33003-420.svs', pyramid(tissue(512, 384), 2), j2k_420, 33003, 'rgb', False)
+    manifest[-1]['error'] = 'subsampled'
 
 json.dump(manifest, open(os.path.join(out, 'manifest.json'), 'w'), indent=1)
 print(len(manifest), 'files')

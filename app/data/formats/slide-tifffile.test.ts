@@ -52,6 +52,12 @@ describe.runIf(runWithPython('tifffile', 'PIL'))('whole-slide TIFFs written by t
       const path = join(dir, expected.file);
       const file = (await openSampleFile({ bytes: readFileSync(path), path }, expected.file)) as SlideFile | null;
       expect(file?.format).toBe('slide');
+      if (expected.error) {
+        const level = (expected.levels as Level[])[1]!;
+        const whole = { x: 0, y: 0, width: level.width, height: level.height };
+        await expect(readLevelWindow(file!.slide, path, 1, whole)).rejects.toThrow(expected.error as string);
+        return;
+      }
       const slide = file!.samples[0]!.meta.slide!;
       const levels = expected.levels as Level[];
       expect(slide.vendor).toBe(expected.vendor);
