@@ -83,6 +83,7 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
     const decoded = new Decoder().decode(copy.buffer, 0, copy.length, bytesPerSample);
     bytes = new Uint8Array(decoded);
   } else {
+    if (codec === 'jpeg-2000') refuseSubsampledJ2k(data);
     const [moduleName, className] = WASM_DECODERS[codec];
     const module = await loadModule(moduleName);
     const decoder = new module[className]();
@@ -126,4 +127,33 @@ function describeCodecFailure(error: unknown): string {
   const detail = codecErrors();
   if (/^\d+$/.test(message)) return `the decoder rejected the compressed data${detail}`;
   return `${message}${detail}`;
+}
+
+/**
+ * Throws when a JPEG 2000 codestream has subsampled components (XRsiz or YRsiz over 1 in its SIZ
+ * marker, as YCbCr 4:2:0 codestreams have): the OpenJPEG build used here copies every component
+ * at the luminance's size, so their colours would come out as garbage rather than an error.
+ */
+function refuseSubsampledJ2k(data: Uint8Array): void {
+  // SOC (FF4F) then SIZ (FF51) open a codestream; a JP2 file holds one in its 'jp2c' box.
+  let at = -1;
+  for (let index = 0; index + 3 < Math.min(data.length, 4096); index++) {
+    if (data[index] === 0xff && data[index + 1] === 0x4f && data[index + 2] === 0xff && data[index + 3] === 0x51) {
+      at = index + 4;
+      break;
+    }
+  }
+  if (at < 0 || at + 38 > data.length) return;
+  const components = (data[at + 36]! << 8) | data[at + 37]!;
+  const factors: string[] = [];
+  for (let component = 0; component < components && at + 41 + component * 3 <= data.length; component++) {
+    const x = data[at + 39 + component * 3]!;
+    const y = data[at + 40 + component * 3]!;
+    if (x !== 1 || y !== 1) factors.push(`component ${component + 1} by ${x}×${y}`);
+  }
+  if (factors.length > 0)
+    throw new Error(
+      `its JPEG 2000 components are subsampled (${factors.join(', ')}), which this decoder does not read; ` +
+        'convert the file with full-resolution components (e.g. vips or bfconvert to JPEG tiles)',
+    );
 }

@@ -329,8 +329,16 @@ function chooseAffine(
     );
     return { affine: toMm([...rows, [0, 0, 0, 1]]), transform: 'sform' };
   }
-  // nifti-reader-js builds the qform affine (quaternion, pixdim, qfac) whenever qform_code > sform_code.
-  if (header.qform_code > 0) return { affine: toMm(header.affine.map((row) => [...row])), transform: 'qform' };
+  if (header.qform_code > 0)
+    return {
+      affine: toMm(
+        qformAffine(
+          header,
+          spacing.map((value) => value / unit),
+        ),
+      ),
+      transform: 'qform',
+    };
   return {
     affine: [
       [spacing[0]!, 0, 0, 0],
@@ -340,6 +348,35 @@ function chooseAffine(
     ],
     transform: 'none',
   };
+}
+
+/**
+ * The qform's affine (in the file's units) from its quaternion, the voxel spacing and qfac
+ * (`pixdim[0]`, -1 flips k), as `nifti1_io` computes it. A quaternion whose b² + c² + d² rounds
+ * to 1 or past it (stored as float32) is a 180° rotation: a = 0 and (b, c, d) renormalised —
+ * nifti-reader-js takes the square root of a negative number there and gives NaN.
+ */
+export function qformAffine(
+  header: Pick<NIFTI1, 'quatern_b' | 'quatern_c' | 'quatern_d' | 'qoffset_x' | 'qoffset_y' | 'qoffset_z' | 'pixDims'>,
+  spacing: number[],
+): number[][] {
+  let [b, c, d] = [header.quatern_b, header.quatern_c, header.quatern_d];
+  let a = 1 - (b * b + c * c + d * d);
+  if (a < 1e-7) {
+    const norm = 1 / Math.sqrt(b * b + c * c + d * d);
+    [a, b, c, d] = [0, b * norm, c * norm, d * norm];
+  } else {
+    a = Math.sqrt(a);
+  }
+  const qfac = header.pixDims[0]! < 0 ? -1 : 1;
+  const [di, dj, dk] = [spacing[0]!, spacing[1]!, spacing[2]! * qfac];
+  const rotation = [
+    [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
+    [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],
+    [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b],
+  ];
+  const offset = [header.qoffset_x, header.qoffset_y, header.qoffset_z];
+  return [...rotation.map((row, index) => [row[0]! * di, row[1]! * dj, row[2]! * dk, offset[index]!]), [0, 0, 0, 1]];
 }
 
 /**

@@ -83,7 +83,11 @@ async function decodeTile(layout: SlideLayout, level: SlideLevel, tile: number):
       if (data.length < expected) throw new Error(`it holds ${data.length} bytes where ${expected} were expected`);
       pixels = data.subarray(0, expected);
     } else if (level.compression === 7) {
-      const { data: raw, info } = await sharp(jpegOfTile(level, data)).raw().toBuffer({ resolveWithObject: true });
+      // libvips hands a one-component JPEG back as sRGB unless grey is asked for.
+      const decoder = sharp(jpegOfTile(level, data));
+      const { data: raw, info } = await (level.bands === 1 ? decoder.toColourspace('b-w') : decoder)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       if (info.width !== level.tileWidth || info.height !== level.tileHeight || info.channels !== level.bands)
         throw new Error(
           `it decodes to ${info.width}×${info.height}×${info.channels}, TileWidth × TileLength × ` +

@@ -12,9 +12,9 @@
  * and the reduced-resolution pages (NewSubfileType bit 0) that follow it. Levels are kept largest
  * first; each must be smaller than the one before and keep the slide's aspect within one tile.
  *
- * Microns per pixel of level 0: `MPP = …` in an SVS ImageDescription, else XResolution with
- * ResolutionUnit centimetre or inch; a level's is level 0's times its downsample. Null when the
- * file does not say.
+ * Microns per pixel of level 0: `MPP = …` in an SVS ImageDescription, else PhysicalSizeX in an
+ * OME-XML description, else XResolution with ResolutionUnit centimetre or inch; a level's is
+ * level 0's times its downsample. Null when the file does not say.
  */
 import path from 'node:path';
 import type { ImageMeta } from '../../contract';
@@ -108,7 +108,7 @@ export function slideLayoutOf(directories: readonly TiffDirectory[], source: Byt
     source,
     vendor: description !== null ? 'aperio' : 'generic',
     levels,
-    mpp: description !== null ? aperioNumber(description, 'MPP') : resolutionMpp(first),
+    mpp: description !== null ? aperioNumber(description, 'MPP') : (omeMpp(first) ?? resolutionMpp(first)),
     magnification: description !== null ? aperioNumber(description, 'AppMag') : null,
   };
 }
@@ -211,6 +211,32 @@ function aperioNumber(description: string, key: string): number | null {
   const match = new RegExp(`\\|\\s*${key}\\s*=\\s*([0-9.eE+-]+)`).exec(description);
   const value = match ? Number(match[1]) : Number.NaN;
   return Number.isFinite(value) && value > 0 ? value : null;
+}
+
+/** Microns per one of each OME length unit (the schema's symbols; `um` as some writers spell µm). */
+const OME_UNIT_MICRONS: Readonly<Record<string, number>> = {
+  µm: 1,
+  μm: 1,
+  um: 1,
+  nm: 1e-3,
+  Å: 1e-4,
+  mm: 1e3,
+  cm: 1e4,
+  m: 1e6,
+};
+
+/**
+ * Microns per pixel from an OME-XML ImageDescription (an OME-TIFF pyramid, as bfconvert, QuPath
+ * or tifffile write it): the first Pixels element's PhysicalSizeX in its PhysicalSizeXUnit (µm
+ * when not given). Null when the description is not OME-XML or does not say.
+ */
+function omeMpp(directory: TiffDirectory): number | null {
+  const text = directory.tags.get(TAGS.imageDescription);
+  if (typeof text !== 'string' || !text.includes('<OME')) return null;
+  const pixels = /<Pixels\b[^>]*>/.exec(text)?.[0] ?? '';
+  const size = Number(/\bPhysicalSizeX="([^"]*)"/.exec(pixels)?.[1]);
+  const unit = OME_UNIT_MICRONS[/\bPhysicalSizeXUnit="([^"]*)"/.exec(pixels)?.[1] ?? 'µm'];
+  return Number.isFinite(size) && size > 0 && unit !== undefined ? size * unit : null;
 }
 
 /** Microns per pixel from XResolution and ResolutionUnit (2 inch, 3 centimetre). */

@@ -195,8 +195,17 @@ function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** An ASCII tag's text: UTF-8 where the bytes are (OME-XML writes `µm` so), else Latin-1. */
+function decodeText(data: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    return new TextDecoder('latin1').decode(data);
+  }
+}
+
 function decodeValues(data: Uint8Array, type: number, count: number, little: boolean): number[] | string | Uint8Array {
-  if (type === 2) return new TextDecoder('latin1').decode(data).replace(/\0+$/, '');
+  if (type === 2) return decodeText(data).replace(/\0+$/, '');
   if (type === 1 || type === 7) return Uint8Array.prototype.slice.call(data);
   const values = view(data);
   const out = new Array<number>(count);
