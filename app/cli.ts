@@ -39,7 +39,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
       '                      [--init FILE (official MAE .pth, HF ViTMAE or timm safetensors)] ' +
       '[--recipe satmae-temporal --dates 3 --same-mask]\n' +
       '                      3-D MAE on volumes: --3d [--crop3d 32x64x64] [--patch3d 4x16x16] ' +
-      '[--resample none|isotropic] (slices x rows x columns; unset: suggested from the voxel spacing)',
+      '[--resample none|isotropic] [--mask random|block|noise] (slices x rows x columns; unset: suggested from ' +
+      'the voxel spacing)',
   },
   resume: { run: resumeCommand, usage: 'resume  --workspace W --run ID' },
   handoff: {

@@ -5,7 +5,7 @@
  * probe, export); only its recipe differs. No Node, Electron or DOM here.
  */
 import { z } from 'zod';
-import { BACKEND_CHOICES, type RunSummary } from './contract-training';
+import { BACKEND_CHOICES, MASK_STRATEGIES, type RunSummary } from './contract-training';
 import { Id, method, returns } from './contract-method';
 
 /** Three sizes in (slices, rows, columns) order. */
@@ -38,6 +38,8 @@ export const Volume3dRecipeSchema = z.strictObject({
     .regex(/^\d+x\d+$/, 'decoder must look like 128x2 (width x blocks)')
     .optional(),
   maskRatio: z.number().gt(0).lt(1).optional(),
+  /** Which cuboid patches are hidden: random (the paper's), block (cuboids) or filtered noise. */
+  maskStrategy: z.enum(MASK_STRATEGIES).optional(),
   normPixLoss: z.boolean().optional(),
   batchSize: z.number().int().min(1).max(4096).optional(),
   steps: Count.optional(),

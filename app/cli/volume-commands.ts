@@ -5,7 +5,14 @@
  * Unset, crop, patch and resampling are the ones suggested from the voxel spacing, and the
  * suggestion's reason is printed.
  */
-import { BACKEND_CHOICES, RESAMPLE_CHOICES, VOLUME_ENCODERS, type Size3dTuple, type Volume3dRecipe } from '../contract';
+import {
+  BACKEND_CHOICES,
+  MASK_STRATEGIES,
+  RESAMPLE_CHOICES,
+  VOLUME_ENCODERS,
+  type Size3dTuple,
+  type Volume3dRecipe,
+} from '../contract';
 import { createOutput, positiveInt, required, UsageError } from './args';
 import { withClient } from './client';
 import { printingHost, untilEnd } from './train-commands';
@@ -43,7 +50,7 @@ export async function pretrain3d(values: Record<string, string | boolean | undef
   const out = createOutput(values.json === true);
   const workspace = required('pretrain', values, 'workspace');
   const projectId = positiveInt('pretrain', 'project', required('pretrain', values, 'project'))!;
-  for (const flag of ['img', 'patch', 'mask', 'accum', 'init', 'recipe', 'lr-rule'])
+  for (const flag of ['img', 'patch', 'accum', 'init', 'recipe', 'lr-rule'])
     if (values[flag] !== undefined)
       throw new UsageError(`pretrain: --${flag} is a 2-D flag; a 3-D run takes --crop3d, --patch3d and --resample`);
   const normPix = text('norm-pix');
@@ -57,6 +64,7 @@ export async function pretrain3d(values: Record<string, string | boolean | undef
     depth: positiveInt('pretrain', 'depth', text('depth')),
     decoder: text('decoder'),
     maskRatio: decimal('mask-ratio', text('mask-ratio')),
+    maskStrategy: oneOf('mask', text('mask'), MASK_STRATEGIES),
     normPixLoss: normPix === undefined ? undefined : normPix === 'on',
     batchSize: positiveInt('pretrain', 'batch', text('batch')),
     steps: positiveInt('pretrain', 'steps', text('steps')),

@@ -1,6 +1,6 @@
 /**
  * Pretraining a 3-D MAE on stored volumes with the studio's recipe: random 3-D crops
- * (volume-crops.ts) of the volumes in turn, per-sample random masking of the D′·H′·W′ tokens,
+ * (volume-crops.ts) of the volumes in turn, the recipe's masking of the D′·H′·W′ tokens (masks3d.ts),
  * AdamW with the MAE parameter groups (adamw.ts), and the peak lr of the recipe's rule, linear
  * warmup and half-cycle cosine (schedule.ts) — the 2-D run's `TrainConfig` fields, read from the
  * same defaults. A loop over steps for the engine and its tests; no run records, checkpoints or UI.
@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cropBatch3d, DEFAULT_CROP3D, type Crop3dOptions } from '../data/volumes/volume-crops';
 import type { VoxelGrid } from '../data/volumes/volume-planes';
 import { Rng, RNG_STREAMS } from '../mae/rng';
-import { forwardMae3d, randomMasking3d, type Mae3dModel } from '../mae/volume3d/mae3d';
+import { forwardMae3d, type Mae3dModel } from '../mae/volume3d/mae3d';
+import { makeMasks3d } from '../mae/volume3d/masks3d';
 import { AdamW } from './adamw';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './config';
 import { learningRateAt, peakLearningRate } from './schedule';
@@ -18,6 +19,7 @@ import { learningRateAt, peakLearningRate } from './schedule';
 export type Pretrain3dOptions = Pick<
   TrainConfig,
   | 'maskRatio'
+  | 'maskStrategy'
   | 'batchSize'
   | 'totalSteps'
   | 'warmupSteps'
@@ -34,6 +36,7 @@ export type Pretrain3dOptions = Pick<
 /** The 2-D recipe's defaults, and the crops' (left–right flips, standardised). */
 export const DEFAULT_PRETRAIN3D: Pretrain3dOptions = {
   maskRatio: DEFAULT_TRAIN_CONFIG.maskRatio,
+  maskStrategy: DEFAULT_TRAIN_CONFIG.maskStrategy,
   batchSize: 4, // 64³ crops: half the 2-D default batch of 224² images holds about as many voxels
   totalSteps: DEFAULT_TRAIN_CONFIG.totalSteps,
   warmupSteps: DEFAULT_TRAIN_CONFIG.warmupSteps,
@@ -93,7 +96,7 @@ export function pretrainMae3d(
         data,
         names,
       );
-      const masks = randomMasking3d(model.config, recipe.batchSize, recipe.maskRatio, maskRng);
+      const masks = makeMasks3d(recipe.maskStrategy, model.config, recipe.batchSize, recipe.maskRatio, maskRng);
       const lr = learningRateAt(step, schedule);
       const input = tf.tensor(batch.values, batch.shape);
       const { value, grads } = tf.variableGrads(() => {

@@ -19,6 +19,7 @@ import { collectVolumes, type VolumeRef } from '../../data/volumes/volume-set';
 import { isotropicSize } from '../../data/volumes/volume-resample';
 import { stratifiedSplit } from '../../data/split';
 import { ENCODER_SIZES } from '../../mae/config';
+import type { MaskStrategyName } from '../../mae/masking';
 import { patchLength3d, tokenCount3d, validateMae3dConfig, type Mae3dConfig } from '../../mae/volume3d/config3d';
 import { estimateTrainingMemory, type MemoryEstimate } from '../memory-estimate';
 import type { BackendPreference } from '../../runtime/backend';
@@ -47,7 +48,11 @@ export interface Pretrain3dPlan {
     why: string;
     crops: Omit<Crop3dOptions, 'size'>;
   };
-  recipe: Omit<Pretrain3dOptions, 'crops'> & { peakLr: number };
+  recipe: Omit<Pretrain3dOptions, 'crops' | 'maskStrategy'> & {
+    peakLr: number;
+    /** Absent in runs planned before 3-D runs had a strategy: random. */
+    maskStrategy?: MaskStrategyName;
+  };
   backend: BackendPreference;
   data: {
     channels: number;
@@ -150,6 +155,7 @@ export function volumeRunDefaults(workspace: Workspace, projectId: number): Volu
       depth: ENCODER_SIZES[DEFAULT_VOLUME_RUN.preset].depth,
       decoder: DEFAULT_VOLUME_RUN.decoder,
       maskRatio: DEFAULT_TRAIN_CONFIG.maskRatio,
+      maskStrategy: DEFAULT_TRAIN_CONFIG.maskStrategy,
       normPixLoss: true,
       batchSize: DEFAULT_VOLUME_RUN.batchSize,
       epochs: DEFAULT_VOLUME_RUN.epochs,
@@ -226,6 +232,7 @@ export function buildPretrain3dPlan(workspace: Workspace, projectId: number, rec
     volume3d: { model, resample, why, crops: { ...DEFAULT_CROP3D } },
     recipe: {
       maskRatio: recipe.maskRatio ?? DEFAULT_TRAIN_CONFIG.maskRatio,
+      maskStrategy: recipe.maskStrategy ?? DEFAULT_TRAIN_CONFIG.maskStrategy,
       batchSize,
       totalSteps,
       // The paper warms up for 5% of training; keep that proportion for short desktop runs.
@@ -268,6 +275,11 @@ export function volume3dSummary(plan: Pretrain3dPlan): Volume3dRunSummary {
   };
 }
 
+/** The run's mask strategy: runs planned before 3-D runs had one used random masking. */
+export function maskStrategy3d(plan: Pretrain3dPlan): MaskStrategyName {
+  return plan.recipe.maskStrategy ?? 'random';
+}
+
 /** A 3-D run as the history shows it: in-plane crop and patch in the 2-D fields, the rest in `volume3d`. */
 export function recipeSummary3d(plan: Pretrain3dPlan): RunRecipe {
   const { model } = plan.volume3d;
@@ -281,7 +293,7 @@ export function recipeSummary3d(plan: Pretrain3dPlan): RunRecipe {
     decoderDepth: model.decoderDepth,
     channels: model.inChans,
     maskRatio: recipe.maskRatio,
-    maskStrategy: 'random',
+    maskStrategy: maskStrategy3d(plan),
     normPixLoss: model.normPixLoss,
     batchSize: recipe.batchSize,
     accumSteps: 1,

@@ -20,7 +20,7 @@ import { StudioEvents } from '../../rpc';
 import { executeProbe } from '../probe-run';
 import { planProbe } from '../probe-plan';
 import { listReconstructionGrids, runFolder } from '../run-files';
-import { buildPretrain3dPlan, estimateVolume3dMemory, volumeRunDefaults } from './plan3d';
+import { buildPretrain3dPlan, estimateVolume3dMemory, recipeSummary3d, volumeRunDefaults } from './plan3d';
 import { executePretrain3d } from './pretrain3d-run';
 import { Trainer3d } from './trainer3d';
 import { NonFiniteLossError } from '../trainer';
@@ -131,6 +131,25 @@ describe('a 3-D MAE run', () => {
     }).id;
     expect(await executePretrain3d(workspace.root, runId)).toMatchObject({ status: 'completed', step: 1 });
     expect(workspace.runs.series(runId, 'val_loss').values.every(Number.isFinite)).toBe(true);
+  });
+
+  it('masks with the chosen strategy, and a run planned before strategies reads as random', async () => {
+    const { workspace, projectId } = space;
+    const first = async (maskStrategy?: 'block') => {
+      const plan = buildPretrain3dPlan(workspace, projectId, { ...RECIPE, ...(maskStrategy && { maskStrategy }) });
+      const config = { ...plan, recipe: { ...plan.recipe, totalSteps: 1 } };
+      const runId = workspace.runs.create({ projectId, kind: 'pretrain', config }).id;
+      expect(await executePretrain3d(workspace.root, runId)).toMatchObject({ status: 'completed', step: 1 });
+      return { plan, loss: losses(runId)[0]! };
+    };
+    const random = await first();
+    const block = await first('block');
+    expect(random.plan.recipe.maskStrategy).toBe('random');
+    expect(recipeSummary3d(block.plan).maskStrategy).toBe('block');
+    // Same seed, crops and weights: only the masks differ, so the first loss does.
+    expect(block.loss).not.toBeCloseTo(random.loss, 6);
+    const { maskStrategy: _, ...older } = random.plan.recipe;
+    expect(recipeSummary3d({ ...random.plan, recipe: older }).maskStrategy).toBe('random');
   });
 
   it('trains with validation and slices, and a paused run resumes with the same losses', async () => {

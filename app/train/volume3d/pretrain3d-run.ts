@@ -18,7 +18,7 @@ import { VolumeShelf, type VolumeRef } from '../../data/volumes/volume-set';
 import type { SeriesSlice, VoxelGrid } from '../../data/volumes/volume-planes';
 import { Rng } from '../../mae/rng';
 import type { Size3d } from '../../mae/volume3d/config3d';
-import { randomMasking3d } from '../../mae/volume3d/mae3d';
+import { makeMasks3d } from '../../mae/volume3d/masks3d';
 import { selectBackend } from '../../runtime/backend';
 import type { MetricPoint } from '../../store/runs';
 import { Workspace } from '../../workspace';
@@ -29,7 +29,7 @@ import { typedRun, withRunStatus } from '../run-records';
 import { runFolder } from '../run-files';
 import { formatLearningRate } from '../schedule';
 import { NonFiniteLossError, type StepMetrics } from '../trainer';
-import { isPretrain3dPlan, type Pretrain3dPlan } from './plan3d';
+import { isPretrain3dPlan, maskStrategy3d, type Pretrain3dPlan } from './plan3d';
 import { writeReconstructionSlices } from './recon-slices3d';
 import { Trainer3d, type CropSource, type FixedBatch3d } from './trainer3d';
 
@@ -92,7 +92,7 @@ export async function fixedBatches(
       crops.forEach((crop, b) => values.set(crop, b * crop.length));
       batches.push({
         volumes: tf.tensor(values, [crops.length, plan.data.channels, ...model.volumeSize]),
-        masks: randomMasking3d(model, crops.length, plan.recipe.maskRatio, rng),
+        masks: makeMasks3d(maskStrategy3d(plan), model, crops.length, plan.recipe.maskRatio, rng),
       });
     }
   } finally {

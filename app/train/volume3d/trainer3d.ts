@@ -9,12 +9,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RNG_STREAMS, Rng, type RngState } from '../../mae/rng';
 import type { MaskSet } from '../../mae/masking';
-import { createMae3d, disposeMae3d, forwardMae3d, randomMasking3d, type Mae3dModel } from '../../mae/volume3d/mae3d';
+import { createMae3d, disposeMae3d, forwardMae3d, type Mae3dModel } from '../../mae/volume3d/mae3d';
+import { makeMasks3d } from '../../mae/volume3d/masks3d';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../../mae/weights/safetensors';
 import { AdamW } from '../adamw';
 import { learningRateAt, type LrSchedule } from '../schedule';
 import { NonFiniteLossError, type StepMetrics } from '../trainer';
-import type { Pretrain3dPlan } from './plan3d';
+import { maskStrategy3d, type Pretrain3dPlan } from './plan3d';
 
 /** Crops for a step: values [B, C, D, H, W] flattened, drawn with `rng`. */
 export interface CropSource {
@@ -108,7 +109,7 @@ export class Trainer3d {
     const { batchSize, maskRatio } = this.plan.recipe;
     const lr = learningRateAt(this.step, this.schedule);
     const batch = await source.next(this.dataRng, batchSize);
-    const masks = randomMasking3d(this.model.config, batchSize, maskRatio, this.maskRng);
+    const masks = makeMasks3d(maskStrategy3d(this.plan), this.model.config, batchSize, maskRatio, this.maskRng);
     const variables = [...this.model.params.values()];
     const input = tf.tensor(batch.values, batch.shape);
     const { value, grads } = tf.variableGrads(() => {
