@@ -4,8 +4,13 @@
  * a linear probe and kNN on the held-out split, and prints accuracy with its 95 % Wilson interval
  * and n, and each recipe's gain over the plain MAE with a paired-bootstrap 95 % interval.
  *
- *   node dist/bench/recipes.js [--domains sentinel-2,cell-painting] [--seeds 1,2] [--steps 50]
+ *   node dist/bench/recipes.js [--domains sentinel-2,cell-painting] [--seeds 1,2] [--steps 200]
  *                              [--batch 16] [--recipes mae,fgmae,satmae,camae,hpm,deblur] [--json] [--keep DIR]
+ *                              [--save FILE.jsonl] [--from A.jsonl,B.jsonl] [--rescore DIR]
+ *
+ * --save appends each run (with its per-image right/wrong) as a JSON line as soon as it is scored; --from prints
+ * the table of saved runs instead of training (seeds run in separate processes, or a bench cut short); --rescore
+ * scores the workspaces a bench left under DIR (--keep, or stopped before its table) and prints their table.
  *
  * Seed s draws the sample with seed s (new images) and trains every run with seed s (same split,
  * same initialisation where the architectures agree), so the rows of one seed are scored on the
@@ -106,7 +111,10 @@ const DOMAINS: Readonly<Record<string, BenchDomain>> = {
 
 /** The model and budget every run shares. */
 export const DEFAULT_BENCH = {
-  steps: 50, // SatMAE's grouped tokens cost ~20× the plain MAE's step on the CPU: this keeps the bench in minutes
+  // 200 × 16 = 3,200 images drawn, about 23 passes over the 140 (sentinel-2) or 126 (cell-painting) training
+  // images of a seed: at 50 (the first default) the MAE was level with its own random init. SatMAE's grouped tokens
+  // cost ~20× the plain MAE's step on the CPU, so it dominates the bench's time (about 20 min a run on 2 loaded cores).
+  steps: 200,
   batchSize: 16,
   seeds: [1, 2],
   valFraction: 0.3, // 60 of 200 images scored per seed: intervals of about ±12 points
@@ -180,6 +188,23 @@ async function probe(
     workspace.close();
   }
   const report = await executeProbe(dir, probeId);
+  return scoreProbe(dir, projectId, probeId, {
+    pretrained: report.pretrained.accuracy,
+    randomInit: report.randomInit.accuracy,
+    rawPixels: report.rawPixels!.accuracy,
+  });
+}
+
+/**
+ * Re-fits a finished linear probe from the features it stored: each scored image right or wrong (checked
+ * against the accuracies it reported, when given), and kNN on the same features.
+ */
+async function scoreProbe(
+  dir: string,
+  projectId: number,
+  probeId: number,
+  reported?: Record<'pretrained' | 'randomInit' | 'rawPixels', number>,
+): Promise<Record<'linear' | 'knn', Record<'pretrained' | 'randomInit' | 'rawPixels', Scored>>> {
   const read = new Workspace(dir);
   const features = await readProbeFeatures(probeFeaturesPath(read.projectDir(projectId), probeId), probeId);
   read.close();
@@ -203,19 +228,19 @@ async function probe(
       method,
       features.pretrained,
       features.width,
-      method === 'linear' ? report.pretrained.accuracy : undefined,
+      method === 'linear' ? reported?.pretrained : undefined,
     ),
     randomInit: score(
       method,
       features.randomInit,
       features.width,
-      method === 'linear' ? report.randomInit.accuracy : undefined,
+      method === 'linear' ? reported?.randomInit : undefined,
     ),
     rawPixels: score(
       method,
       features.rawPixels,
       features.rawWidth,
-      method === 'linear' ? report.rawPixels!.accuracy : undefined,
+      method === 'linear' ? reported?.rawPixels : undefined,
     ),
   });
   return { linear: all('linear'), knn: all('knn') };
@@ -281,6 +306,57 @@ async function train(
   return row;
 }
 
+/**
+ * The runs a bench left under `root` (`--keep`, or a bench stopped before its table): every completed
+ * pretraining of each `<domain>-seed<s>` workspace whose linear probe finished, scored as the bench scores
+ * them, with the times the runs' records give.
+ */
+async function rescore(root: string): Promise<RunResult[]> {
+  const runs: RunResult[] = [];
+  for (const entry of fs.readdirSync(root).sort()) {
+    const match = /^(.+)-seed(\d+)$/.exec(entry);
+    if (!match || !DOMAINS[match[1]!]) continue;
+    const dir = path.join(root, entry, 'workspace');
+    const workspace = new Workspace(dir);
+    const project = workspace.projects.list()[0]!;
+    const records = workspace.runs.list(project.id).reverse();
+    workspace.close();
+    for (const run of records.filter((record) => record.kind === 'pretrain' && record.status === 'completed')) {
+      const probe = records.find(
+        (record) =>
+          record.kind === 'probe' &&
+          record.status === 'completed' &&
+          (record.config as { pretrainRunId?: number }).pretrainRunId === run.id,
+      );
+      if (!probe) continue;
+      const config = run.config as { recipe: { domainRecipe?: { name: string } } };
+      const read = new Workspace(dir);
+      const loss = read.db
+        .prepare("SELECT value FROM metrics WHERE run_id = ? AND name = 'val_loss' ORDER BY step DESC LIMIT 1")
+        .get(run.id) as { value: number } | undefined;
+      read.close();
+      const { linear, knn } = await scoreProbe(dir, project.id, probe.id);
+      const seconds = (end: string | null) => (Date.parse(end ?? run.createdAt) - Date.parse(run.createdAt)) / 1000;
+      runs.push({
+        domain: match[1]!,
+        recipe: config.recipe.domainRecipe?.name ?? 'mae',
+        seed: Number(match[2]),
+        status: run.status,
+        valLoss: loss?.value ?? null,
+        seconds: seconds(probe.finishedAt),
+        pretrainSeconds: seconds(run.finishedAt),
+        linear: linear.pretrained,
+        knn: knn.pretrained,
+        baselines: {
+          randomInit: { linear: linear.randomInit, knn: knn.randomInit },
+          rawPixels: { linear: linear.rawPixels, knn: knn.rawPixels },
+        },
+      });
+    }
+  }
+  return runs;
+}
+
 /** Accuracy over the pooled seeds with its Wilson interval and n. */
 function pooled(scores: Scored[]): { accuracy: number; interval: Interval; n: number } {
   const right = scores.flatMap((score) => score.right);
@@ -309,7 +385,9 @@ const gainCell = (value: AccuracyGain | null): string =>
 
 /** Rows of the summary table of one domain: one per recipe, then the two baselines. */
 function summarise(domain: string, runs: RunResult[], recipes: readonly string[]): string[][] {
-  const ofRecipe = (name: string) => runs.filter((run) => run.domain === domain && run.recipe === name && run.linear);
+  const ofRecipe = (name: string) =>
+    // sorted by seed: the paired gains pair the runs of one seed
+    runs.filter((run) => run.domain === domain && run.recipe === name && run.linear).sort((a, b) => a.seed - b.seed);
   const vanilla = ofRecipe('mae');
   const rows: string[][] = [];
   const add = (label: string, linear: Scored[], knn: Scored[], extra: string) => {
@@ -385,20 +463,40 @@ async function main(): Promise<void> {
     if (!json) console.log(line);
   };
   const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-recipes')) : null;
-  const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-recipes-'));
+  const started = Date.now();
+  const save = process.argv.includes('--save') ? path.resolve(argument('save', 'recipes.jsonl')) : null;
+  const saved = (run: RunResult): RunResult => {
+    if (save) fs.appendFileSync(save, `${JSON.stringify(run)}\n`);
+    return run;
+  };
+  // Runs of earlier benches: their --save files, or the workspaces they left (--keep, or stopped before the table).
+  const runs: RunResult[] = [
+    ...list('from', '').flatMap((file) =>
+      fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as RunResult),
+    ),
+    ...(process.argv.includes('--rescore') ? (await rescore(path.resolve(argument('rescore', '.')))).map(saved) : []),
+  ];
+  if (runs.length > 0) {
+    const table = summaryTable(runs, [...new Set(runs.map((run) => run.domain))], recipes);
+    log(`${runs.length} runs read (seeds ${[...new Set(runs.map((run) => run.seed))].join(', ')}):\n${table}`);
+    return;
+  }
   log(
     `ViT 192d×4 @64, patch 16, decoder 128×2, mask 75 %, batch ${batchSize}, ${steps} steps, floor lr rule; ` +
       `seeds ${seeds.join(', ')} (sample and run); probes fitted on 70 %, scored on 30 % of each sample`,
   );
-  const started = Date.now();
-  const runs: RunResult[] = [];
+  const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-recipes-'));
   try {
     for (const name of domains) {
       const spec = DOMAINS[name]!;
       for (const seed of seeds) {
         const target = await prepare(root, name, seed);
         for (const recipe of recipes.filter((candidate) => candidate.applies(spec.domain, spec.channels))) {
-          const run = await train(target, name, recipe, seed, { steps, batchSize });
+          const run = saved(await train(target, name, recipe, seed, { steps, batchSize }));
           runs.push(run);
           const shown = (score: Scored | undefined) => (score ? percent(score.accuracy) : '–');
           log(
@@ -414,19 +512,21 @@ async function main(): Promise<void> {
   } finally {
     if (!keep) fs.rmSync(root, { recursive: true, force: true });
   }
-  const header = ['domain', 'recipe', 'linear % [95 % CI]', 'Δ linear vs MAE', 'kNN % [95 % CI]', 'Δ kNN vs MAE'];
-  const rows = domains.flatMap((name) =>
-    summarise(
-      name,
-      runs,
-      recipes.map((recipe) => recipe.name),
-    ),
-  );
-  log(`\nPooled over seeds ${seeds.join(', ')}; Δ: paired bootstrap over the same scored images, * = excludes 0.`);
-  log(`Last column: final val loss per seed (recipes differ in what they regress) · mean seconds per run.`);
-  log(table([...header, 'val loss · time'], rows));
+  log(`\nPooled over seeds ${seeds.join(', ')}; ${summaryTable(runs, domains, recipes)}`);
   log(`\n${runs.length} runs in ${((Date.now() - started) / 60000).toFixed(1)} min`);
-  if (json) console.log(JSON.stringify({ steps, batchSize, seeds, runs, table: rows }, null, 2));
+  if (json) console.log(JSON.stringify({ steps, batchSize, seeds, runs }, null, 2));
+}
+
+/** The summary table of these runs, with its legend. */
+function summaryTable(runs: RunResult[], domains: readonly string[], recipes: readonly BenchRecipe[]): string {
+  const header = ['domain', 'recipe', 'linear % [95 % CI]', 'Δ linear vs MAE', 'kNN % [95 % CI]', 'Δ kNN vs MAE'];
+  const names = recipes.map((recipe) => recipe.name);
+  const rows = domains.flatMap((name) => summarise(name, runs, names));
+  return (
+    "Δ: paired bootstrap over the same scored images (shown where a recipe has the MAE's seeds), * = excludes 0.\n" +
+    'Last column: final val loss per seed (recipes differ in what they regress) · mean seconds per run.\n' +
+    table([...header, 'val loss · time'], rows)
+  );
 }
 
 main().catch((error: unknown) => {

@@ -8,9 +8,10 @@
  *   their field pattern; they differ only in red edge, near infrared and short-wave infrared, and
  *   a random illumination per scene leaves only the shape of the spectrum to go by.
  * - cell-painting: 5-channel Cell-Painting-like fields (DNA, ER, RNA, AGP, Mito), 64 px. Three
- *   treatments draw the same cells in DNA, ER, RNA and AGP and differ only in the mitochondria:
- *   tubular network, dimmer fragmented puncta, or brighter tubules collapsed into a crescent
- *   beside the nucleus.
+ *   treatments draw the same cells in DNA, ER, RNA and AGP and differ only in the morphology of the
+ *   mitochondria: a network of long tubules, fragmented puncta, or short tubules collapsed into a
+ *   cap beside the nucleus. Each cell's Mito amount is its own random load whatever the treatment,
+ *   so the amount says nothing and the label survives per-image, per-channel standardisation.
  *
  * Draws are made so that one image seed gives the same pixels in the shared channels whatever the
  * label: the label is read only where it matters (a spectrum, the last channel drawn).
@@ -174,47 +175,91 @@ function drawCellField(label: string, random: Random): Canvas {
 }
 
 /**
- * Peak Mito signal per tubule or punctum, by treatment. Fragmented mitochondria lose membrane
- * potential and take up less dye (about half the control's total); collapsed ones cluster brighter.
- * With equal totals (an earlier version) the label lived only in the spatial arrangement: every
- * encoder at the bench's budget, and the raw pixels, probed at chance (33 %, predictions spread
- * over all three classes), so the sample could not tell recipes apart.
+ * Mito dye per cell, in canvas units summed over the cell: every treatment puts the same amount in
+ * a cell, times the cell's own load (drawn per cell, {@link MITO_LOAD}), so the total says nothing of
+ * the treatment and per-channel standardisation (CA-MAE's) keeps all that does: the morphology. An
+ * earlier version gave the treatments different amounts (fragmented about half the control's), which
+ * per-image standardisation removes: CA-MAE probed 45 points under the plain MAE on a signal that
+ * only existed before standardisation.
  */
-const MITO_AMOUNT = { control: 0.11, fragmented: 0.07, perinuclear: 0.16 } as const;
+const MITO_PER_CELL = 8;
+/** The range of a cell's Mito load (uptake varies from cell to cell far more than between treatments). */
+const MITO_LOAD = [0.5, 1.6] as const;
+
+/** A soft line of Gaussian dots along `points` (spacing about a pixel), added to `into` (one channel). */
+function stroke(into: Float32Array, size: number, points: readonly [number, number][], sigma: number): void {
+  for (const [cx, cy] of points) {
+    const reach = Math.ceil(3 * sigma);
+    for (let y = Math.max(0, Math.floor(cy) - reach); y <= Math.min(size - 1, Math.ceil(cy) + reach); y++)
+      for (let x = Math.max(0, Math.floor(cx) - reach); x <= Math.min(size - 1, Math.ceil(cx) + reach); x++)
+        into[y * size + x]! += Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * sigma * sigma));
+  }
+}
 
 /**
- * Mitochondria of one cell: a tubular network through the cytoplasm (control), small dimmer puncta
- * through the cytoplasm (fragmented), or brighter tubules collapsed into a crescent on one side of
- * the nucleus (perinuclear); amounts in {@link MITO_AMOUNT}.
+ * A tubule: a random walk of `steps` one-pixel steps starting tangential to the nucleus, turning a
+ * little at each step and kept between `inner` and `outer` from the cell's centre.
+ */
+function tubule(
+  random: Random,
+  cell: { x: number; y: number },
+  start: [number, number],
+  steps: number,
+  [inner, outer]: readonly [number, number],
+): [number, number][] {
+  let [x, y] = start;
+  let heading = Math.atan2(y - cell.y, x - cell.x) + (random.next() < 0.5 ? 1 : -1) * Math.PI * 0.5;
+  const points: [number, number][] = [[x, y]];
+  for (let step = 0; step < steps; step++) {
+    heading += random.between(-0.35, 0.35);
+    let [nx, ny] = [x + Math.cos(heading), y + Math.sin(heading)];
+    const reach = Math.hypot(nx - cell.x, ny - cell.y);
+    if (reach < inner || reach > outer) {
+      heading += Math.PI * random.between(0.6, 1.4); // turn back into the band
+      [nx, ny] = [x + Math.cos(heading), y + Math.sin(heading)];
+    }
+    [x, y] = [nx, ny];
+    points.push([x, y]);
+  }
+  return points;
+}
+
+/**
+ * Mitochondria of one cell, the phenotypes of mitochondrial stress: a tubular network of long thin
+ * tubules through the cytoplasm (control), the same dye broken into small round puncta through the
+ * cytoplasm (fragmented), or short tubules collapsed into a dense cap on one side of the nucleus
+ * (perinuclear). Drawn on their own, then scaled so the cell holds {@link MITO_PER_CELL} × its load.
  */
 function drawMitochondria(
   canvas: Canvas,
   label: string,
   random: Random,
-  cell: { x: number; y: number; radius: number; nucleus: number; brightness: number },
+  cell: { x: number; y: number; radius: number; nucleus: number },
 ): void {
-  const amounts = (value: number) => [0, 0, 0, 0, value * cell.brightness];
+  const size = canvas.width;
+  const own = new Float32Array(size * size);
+  const load = random.between(...MITO_LOAD);
   const perinuclear = label === 'perinuclear';
-  const [inner, outer] = perinuclear
-    ? [cell.nucleus * 1.05, cell.nucleus * 1.4]
-    : [cell.nucleus * 1.2, cell.radius * 0.9];
+  const band: readonly [number, number] = perinuclear
+    ? [cell.nucleus * 1.05, cell.nucleus * 1.6]
+    : [cell.nucleus * 1.2, cell.radius * 0.95];
   const side = random.between(0, 2 * Math.PI);
   const place = (): [number, number] => {
-    const angle = perinuclear ? side + random.between(-1, 1) : random.between(0, 2 * Math.PI);
-    const reach = random.between(inner, outer);
+    const angle = perinuclear ? side + random.between(-1.1, 1.1) : random.between(0, 2 * Math.PI);
+    const reach = random.between(...band);
     return [cell.x + Math.cos(angle) * reach, cell.y + Math.sin(angle) * reach];
   };
   if (label === 'fragmented') {
-    const punctum = MITO_AMOUNT.fragmented;
-    for (let index = 0; index < 24; index++) canvas.paint(amounts(punctum), gaussianBlob(...place(), 0.9));
-    return;
+    for (let index = random.integer(22, 32); index > 0; index--) stroke(own, size, [place()], random.between(0.6, 0.9));
+  } else {
+    const [count, steps] = perinuclear ? [random.integer(6, 9), [4, 8]] : [random.integer(4, 6), [12, 20]];
+    for (let index = 0; index < count; index++)
+      stroke(own, size, tubule(random, cell, place(), random.integer(steps[0]!, steps[1]!), band), 0.7);
   }
-  const tubule = perinuclear ? MITO_AMOUNT.perinuclear : MITO_AMOUNT.control;
-  for (let index = 0; index < 9; index++) {
-    const [x, y] = place();
-    const tangent = Math.atan2(y - cell.y, x - cell.x) + Math.PI / 2 + random.between(-0.5, 0.5);
-    canvas.paint(amounts(tubule), gaussianBlob(x, y, random.between(2.8, 4.2), 0.8, tangent));
-  }
+  let total = 0;
+  for (const value of own) total += value;
+  const scale = (MITO_PER_CELL * load) / Math.max(total, 1e-6);
+  for (let pixel = 0; pixel < own.length; pixel++) canvas.data[pixel * canvas.channels + MITO]! += own[pixel]! * scale;
 }
 
 /** The many-channel samples by kind. */

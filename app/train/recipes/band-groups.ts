@@ -46,6 +46,16 @@ function plan(groups: number[][], names: readonly (string | null)[], source: str
 }
 
 /**
+ * How a channel plan says Sentinel-2: by its band names (4 or more of SatMAE's grouped bands named
+ * B2 … B12), by its count alone when no band is named (13, 12 or 10: L1C, L2A, SatMAE's), or not.
+ */
+export function sentinel2Evidence(names: readonly (string | null)[]): 'names' | 'count' | null {
+  const named = new Set(names.map(sentinel2Band));
+  if (SENTINEL2_GROUPS.flat().filter((band) => named.has(band)).length >= 4) return 'names';
+  return names.every((name) => name === null) && SENTINEL2_ORDERS[names.length] ? 'count' : null;
+}
+
+/**
  * The suggested groups for these model channels: Sentinel-2's when the names (or, unnamed, a
  * count of 13, 12 or 10) say Sentinel-2; else visible (first three) / NIR (fourth) / the rest
  * (SWIR and beyond) for 4–11 bands; else one group per band.

@@ -74,6 +74,30 @@ describe('domainRecipeChoices', () => {
       planDomainRecipe({ domainRecipe: 'camae' }, [null, null, null, null, null], { scale: [], shift: [] }),
     ).toEqual({ name: 'camae', fourierLossWeight: 0.01 });
   });
+
+  it('suggests SatMAE for a Sentinel-2 channel plan in a project not marked remote sensing, and says why', () => {
+    const l1c = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B8A', 'B9', 'B10', 'B11', 'B12'];
+    const named = suggested({ domain: 'general', channels: 13, bandNames: l1c, modalities: [] });
+    expect(named.name).toBe('satmae');
+    expect(named.options!.bandGroups).toEqual([
+      [1, 2, 3, 7],
+      [4, 5, 6, 8],
+      [11, 12],
+    ]);
+    expect(named.why).toMatch(/\(the bands are named as Sentinel-2's, though the project is marked general\)\.$/);
+    expect(named.why.replace('et al.', 'et al').split(/\.\s/)).toHaveLength(1);
+    // Unnamed: 13 bands are taken as L1C's order, and the sentence says so.
+    const unnamed = suggested({ domain: 'general', channels: 13, bandNames: Array(13).fill(null), modalities: [] });
+    expect(unnamed.name).toBe('satmae');
+    expect(unnamed.why).toMatch(/\(13 unnamed bands are taken as Sentinel-2's, though the project is marked general\)/);
+    // A 13-channel microscopy plate without band names stays with CA-MAE; named Sentinel-2 bands go to SatMAE anywhere.
+    const plate = { domain: 'microscopy' as const, channels: 13, bandNames: Array(13).fill(null), modalities: [] };
+    expect(suggested(plate).name).toBe('camae');
+    expect(suggested({ ...plate, bandNames: l1c }).name).toBe('satmae');
+    // Too few named Sentinel-2 bands to be a Sentinel-2 plan: not SatMAE.
+    const rgbn = ['B2', 'B3', 'B4', ...Array(10).fill(null)];
+    expect(suggested({ domain: 'general', channels: 13, bandNames: rgbn, modalities: [] }).name).not.toBe('satmae');
+  });
 });
 
 describe('band names', () => {

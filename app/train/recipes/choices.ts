@@ -6,7 +6,7 @@
  */
 import { FEATURE_TARGETS, type Domain, type DomainRecipeChoice, type FeatureTarget, type Recipe } from '../../contract';
 import { DEFAULT_DOMAIN_RECIPE_OPTIONS, DOMAIN_RECIPE_INFO, type DomainRecipeConfig } from './domain-recipes';
-import { presetBandGroups, resolveBandGroups } from './band-groups';
+import { presetBandGroups, resolveBandGroups, sentinel2Evidence } from './band-groups';
 import { findBands, INDEX_BANDS, isSpectralIndex, missingBandsFor, SPECTRAL_INDICES } from './indices';
 import { summarizeSeries, type SeriesDetection } from '../../data/series';
 import { placesFor, planTemporalRecipe } from './temporal-data';
@@ -101,7 +101,12 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const indices = SPECTRAL_INDICES.filter((index) => missingBandsFor(index, bands, images.bandNames) === null);
   const ultrasound = images.modalities[0] === 'US';
   const multiband = images.channels >= 2 && (images.domain === 'remote-sensing' || indices.length > 0);
-  const manyBands = images.channels >= 10 && images.domain === 'remote-sensing';
+  // Sentinel-2's bands by name (any domain), or 13/12/10 unnamed bands where the project is not marked
+  // microscopy or medical: satellite images whatever the project says.
+  const evidence = sentinel2Evidence(images.bandNames);
+  const sentinel2 =
+    evidence === 'names' || (evidence === 'count' && images.domain !== 'microscopy' && images.domain !== 'medical');
+  const manyBands = images.channels >= 10 && (images.domain === 'remote-sensing' || sentinel2);
   // Ultrasound DICOMs are often stored as RGB (or YBR) although grey: the modality decides.
   // Cell Painting and other fluorescence stains: one channel per dye, and other plates carry
   // other counts.
@@ -112,7 +117,13 @@ export function domainRecipeChoices(images: ProjectImages): DomainRecipeChoice[]
   const satmaeWhy = manyBands
     ? `These ${images.channels}-band images have bands of different ground resolutions and physics; ` +
       'SatMAE gives each band group its own tokens and masks them apart, which Cong et al. found ' +
-      'better than one token over all bands.'
+      'better than one token over all bands' +
+      (images.domain === 'remote-sensing'
+        ? '.'
+        : evidence === 'names'
+          ? ` (the bands are named as Sentinel-2's, though the project is marked ${images.domain}).`
+          : ` (${images.channels} unnamed bands are taken as Sentinel-2's, though the project is marked ` +
+            `${images.domain}).`)
     : images.channels >= 4
       ? `Made for satellite images with 10 or more bands (Cong et al.): each of the ${groupCount} band groups ` +
         `gets its own tokens, about ${groupCount}× the compute of one token per patch` +
