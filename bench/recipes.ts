@@ -112,8 +112,8 @@ const DOMAINS: Readonly<Record<string, BenchDomain>> = {
 /** The model and budget every run shares. */
 export const DEFAULT_BENCH = {
   // 200 × 16 = 3,200 images drawn, about 23 passes over the 140 (sentinel-2) or 126 (cell-painting) training
-  // images of a seed: at 50 (the first default) the MAE was level with its own random init. SatMAE's grouped tokens
-  // cost ~20× the plain MAE's step on the CPU, so it dominates the bench's time (about 20 min a run on 2 loaded cores).
+  // images of a seed: at 50 (the first default) the MAE was level with its own random init. SatMAE's step cost 20–60×
+  // the MAE's on the CPU until the grouped encoder stopped gathering (bench/satmae.ts: now 1.2–1.9×).
   steps: 200,
   batchSize: 16,
   seeds: [1, 2],
