@@ -15,6 +15,11 @@ import { decodeRle } from './dicom-rle';
 export interface DecodedFrame {
   bytes: Uint8Array;
   bytesPerSample: 1 | 2 | 4;
+  /**
+   * True when a JPEG 2000 codestream held sub-sampled chroma (YCbCr 4:2:0 or 4:2:2) which the
+   * decoder upsampled to full size and turned into RGB: the bytes are RGB whatever the container says.
+   */
+  convertedToRgb?: boolean;
 }
 
 /** How a compressed frame is decoded. */
@@ -75,6 +80,7 @@ export interface FrameShape {
 export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: FrameShape): Promise<DecodedFrame> {
   const bytesPerSample = shape.bitsAllocated <= 8 ? 1 : shape.bitsAllocated <= 16 ? 2 : 4;
   let bytes: Uint8Array;
+  let convertedToRgb = false;
   if (codec === 'rle') {
     bytes = decodeRle(data, shape.rows * shape.columns, shape.samplesPerPixel, bytesPerSample);
   } else if (codec === 'jpeg-lossless') {
@@ -83,7 +89,7 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
     const decoded = new Decoder().decode(copy.buffer, 0, copy.length, bytesPerSample);
     bytes = new Uint8Array(decoded);
   } else {
-    if (codec === 'jpeg-2000') refuseSubsampledJ2k(data);
+    const subsampled = codec === 'jpeg-2000' ? j2kSubsampling(data) : [];
     const [moduleName, className] = WASM_DECODERS[codec];
     const module = await loadModule(moduleName);
     const decoder = new module[className]();
@@ -102,6 +108,7 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
             `header says ${shape.columns}×${shape.rows}${codecErrors()}`,
         );
       }
+      if (subsampled.length > 0) convertedToRgb = checkUpsampledJ2k(subsampled, info, decoder.getColorSpace?.());
       bytes = decoder.getDecodedBuffer().slice();
     } finally {
       decoder.delete();
@@ -110,7 +117,8 @@ export async function decodeFrame(codec: FrameCodec, data: Uint8Array, shape: Fr
   const expected = shape.rows * shape.columns * shape.samplesPerPixel * bytesPerSample;
   if (bytes.length < expected)
     throw new Error(`the decoded frame holds ${bytes.length} bytes where ${expected} were expected`);
-  return { bytes: bytes.length === expected ? bytes : bytes.subarray(0, expected), bytesPerSample };
+  const frame = bytes.length === expected ? bytes : bytes.subarray(0, expected);
+  return convertedToRgb ? { bytes: frame, bytesPerSample, convertedToRgb } : { bytes: frame, bytesPerSample };
 }
 
 /** The codec's own error lines of the decode in progress, as a suffix (`: [ERROR] ...`), or ''. */
@@ -130,11 +138,10 @@ function describeCodecFailure(error: unknown): string {
 }
 
 /**
- * Throws when a JPEG 2000 codestream has subsampled components (XRsiz or YRsiz over 1 in its SIZ
- * marker, as YCbCr 4:2:0 codestreams have): the OpenJPEG build used here copies every component
- * at the luminance's size, so their colours would come out as garbage rather than an error.
+ * The sub-sampled components of a JPEG 2000 codestream (XRsiz or YRsiz over 1 in its SIZ marker,
+ * as YCbCr 4:2:0 codestreams have), each as `component 2 by 2×2`; empty when all are full size.
  */
-function refuseSubsampledJ2k(data: Uint8Array): void {
+function j2kSubsampling(data: Uint8Array): string[] {
   // SOC (FF4F) then SIZ (FF51) open a codestream; a JP2 file holds one in its 'jp2c' box.
   let at = -1;
   for (let index = 0; index + 3 < Math.min(data.length, 4096); index++) {
@@ -143,7 +150,7 @@ function refuseSubsampledJ2k(data: Uint8Array): void {
       break;
     }
   }
-  if (at < 0 || at + 38 > data.length) return;
+  if (at < 0 || at + 38 > data.length) return [];
   const components = (data[at + 36]! << 8) | data[at + 37]!;
   const factors: string[] = [];
   for (let component = 0; component < components && at + 41 + component * 3 <= data.length; component++) {
@@ -151,9 +158,24 @@ function refuseSubsampledJ2k(data: Uint8Array): void {
     const y = data[at + 40 + component * 3]!;
     if (x !== 1 || y !== 1) factors.push(`component ${component + 1} by ${x}×${y}`);
   }
-  if (factors.length > 0)
-    throw new Error(
-      `its JPEG 2000 components are subsampled (${factors.join(', ')}), which this decoder does not read; ` +
-        'convert the file with full-resolution components (e.g. vips or bfconvert to JPEG tiles)',
-    );
+  return factors;
+}
+
+/** OpenJPEG's colour space after a decode that turned sYCC into RGB (OPJ_CLRSPC_SRGB). */
+const OPENJPEG_SRGB = 1;
+
+/**
+ * Whether the decoder upsampled a sub-sampled codestream to RGB; throws when it did not. OpenJPEG
+ * (as built in the cornerstone codec) takes three components with sub-sampled chroma for sYCC and
+ * converts 4:2:0 and 4:2:2 to full-size RGB, reporting sRGB; other layouts (4:1:1, two or four
+ * components, over 8 bits) it leaves as they are, and the copy out would then misplace the chroma.
+ */
+function checkUpsampledJ2k(factors: string[], info: WasmCodecFrameInfo, colorSpace: number | undefined): true {
+  if (info.componentCount === 3 && info.bitsPerSample <= 8 && colorSpace === OPENJPEG_SRGB) return true;
+  throw new Error(
+    `its JPEG 2000 components are subsampled (${factors.join(', ')}), which this decoder reads only as ` +
+      `8-bit YCbCr 4:2:0 or 4:2:2 (this codestream: ${info.componentCount} components of ${info.bitsPerSample} ` +
+      'bits); convert the file with full-resolution components (e.g. vips or bfconvert to JPEG tiles)' +
+      codecErrors(),
+  );
 }

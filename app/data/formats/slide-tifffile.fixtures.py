@@ -2,9 +2,10 @@
 Whole-slide TIFFs written by tifffile (tiles encoded by Pillow where tifffile has no codec here)
 for slide-tifffile.test.ts: pyramids in SubIFDs and in reduced-resolution pages, an Aperio SVS
 with JPEGTables and abbreviated RGB tiles, YCbCr JPEG tiles, JPEG 2000 tiles (Aperio 33003 and
-33005). Writes them into the folder given, with manifest.json: per file its levels, µm per pixel,
-whether the tiles are lossy, each level's pixels as written (float64) before compression, and
-how stained each level-0 pixel is (0 glass to 1 tissue).
+33005; 33003 with 4:2:0 and 4:1:1 chroma where opj_compress is installed). Writes them into the
+folder given, with manifest.json: per file its levels, µm per pixel, whether the tiles are lossy,
+each level's pixels as written (float64) before compression, and how stained each level-0 pixel is
+(0 glass to 1 tissue).
 """
 import io
 import json
@@ -213,24 +214,29 @@ svs('aperio-j2k-33005.svs', levels, lambda tile: j2k(tile, False), 33005, 'rgb',
 
 
 
-def j2k_420(tile):
-    """A YCbCr 4:2:0 JPEG 2000 codestream (chroma at half size each way), by OpenJPEG's opj_compress."""
+def j2k_subsampled(tile, dx, dy):
+    """A YCbCr JPEG 2000 codestream, chroma averaged over dx × dy blocks, by OpenJPEG's opj_compress."""
     ycc = np.asarray(Image.fromarray(tile, 'RGB').convert('YCbCr')).astype(np.float64)
-    half = [ycc[..., c].reshape(TILE // 2, 2, TILE // 2, 2).mean(axis=(1, 3)) for c in (1, 2)]
-    half = [np.round(plane).astype(np.uint8) for plane in half]
+    small = [ycc[..., c].reshape(TILE // dy, dy, TILE // dx, dx).mean(axis=(1, 3)) for c in (1, 2)]
+    small = [np.round(plane).astype(np.uint8) for plane in small]
     with tempfile.TemporaryDirectory() as folder:
         with open(os.path.join(folder, 'tile.raw'), 'wb') as f:
-            f.write(ycc[..., 0].astype(np.uint8).tobytes() + half[0].tobytes() + half[1].tobytes())
+            f.write(ycc[..., 0].astype(np.uint8).tobytes() + small[0].tobytes() + small[1].tobytes())
         subprocess.run(['opj_compress', '-i', os.path.join(folder, 'tile.raw'), '-o', os.path.join(folder, 'tile.j2k'),
-                        '-F', f'{TILE},{TILE},3,8,u@1x1:2x2:2x2', '-mct', '0'], check=True, capture_output=True)
+                        '-F', f'{TILE},{TILE},3,8,u@1x1:{dx}x{dy}:{dx}x{dy}', '-mct', '0'],
+                       check=True, capture_output=True)
         with open(os.path.join(folder, 'tile.j2k'), 'rb') as f:
             return f.read()
 
 
-# H: Aperio 33003 with subsampled chroma, where OpenJPEG's tools are installed: refused by name.
+# H: Aperio 33003 with 4:2:0 chroma (as real SVS files often have), where OpenJPEG's tools are
+# installed: read as RGB. H2: 4:1:1 chroma, which the decoder cannot upsample: refused by name.
 if shutil.which('opj_compress'):
-    svs('aperio-j2k-33003-420.svs', pyramid(tissue(512, 384), 2), j2k_420, 33003, 'rgb', False)
-    manifest[-1]['error'] = 'subsampled'
+    svs('aperio-j2k-33003-420.svs', pyramid(tissue(512, 384), 2), lambda tile: j2k_subsampled(tile, 2, 2),
+        33003, 'rgb', False)
+    svs('aperio-j2k-33003-411.svs', pyramid(tissue(512, 384), 2), lambda tile: j2k_subsampled(tile, 4, 1),
+        33003, 'rgb', False)
+    manifest[-1]['error'] = 'subsampled (component 2 by 4×1'
 
 json.dump(manifest, open(os.path.join(out, 'manifest.json'), 'w'), indent=1)
 print(len(manifest), 'files')

@@ -7,7 +7,8 @@
  * decoded as it says, as libjpeg does; a bare stream (no such marker, as SVS tiles are) holds what
  * the TIFF Photometric tag says: YCbCr (6) is converted to RGB, RGB (2) is kept as stored.
  * JPEG 2000 tiles are decoded by OpenJPEG (the DICOM codec); Aperio 33003 tiles hold YCbCr and
- * are converted to RGB with the ITU-R BT.601 full-range equations JPEG uses. A tile stored with no
+ * are converted to RGB with the ITU-R BT.601 full-range equations JPEG uses, unless their chroma is
+ * sub-sampled (4:2:0, 4:2:2): OpenJPEG then upsamples it and hands back RGB. A tile stored with no
  * bytes is background ({@link EMPTY_TILE_VALUE}).
  */
 import sharp from 'sharp';
@@ -102,7 +103,8 @@ async function decodeTile(layout: SlideLayout, level: SlideLevel, tile: number):
         bitsAllocated: 8,
       });
       pixels = frame.bytes;
-      if (level.compression === 33003 && level.bands === 3) ycbcrToRgb(pixels);
+      // 4:2:0 / 4:2:2 codestreams come back as RGB already: OpenJPEG upsamples and converts them.
+      if (level.compression === 33003 && level.bands === 3 && !frame.convertedToRgb) ycbcrToRgb(pixels);
     }
   } catch (error) {
     if (error instanceof DecodeError) throw error;

@@ -10,6 +10,8 @@ interface WasmDecoder {
   getEncodedBuffer(length: number): Uint8Array;
   getDecodedBuffer(): Uint8Array;
   getFrameInfo(): WasmCodecFrameInfo;
+  /** OpenJPEG only: the image's colour space after decoding (OPJ_COLOR_SPACE: 1 sRGB, 3 sYCC, ...). */
+  getColorSpace?(): number;
   decode(): void;
   delete(): void;
 }
