@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { FolderPath, Id, method, returns } from './contract-method';
-import { BACKEND_CHOICES } from './contract-training';
+import { BACKEND_CHOICES, LR_RULE_CHOICES } from './contract-training';
 
 // ---------------------------------------------------------------------------------------------
 // Value types
@@ -227,6 +227,22 @@ const ProbeRequest = z.strictObject({
 });
 export type ProbeRequest = z.input<typeof ProbeRequest>;
 
+/**
+ * The fine-tuning recipe's defaults a user sees and can change (the Evaluate panel starts from
+ * them); `DEFAULT_FINETUNE` (app/train/finetune-plan.ts) is these plus the rest. Chosen by
+ * `bench/finetune-sweep.ts` on the digits and the CT sample, two seeds (README, "Fine-tuning
+ * against the raw pixels"): at 200 steps the paper's crops, flips and drop path lowered the
+ * accuracy below the linear probe the head starts from; whole images kept it.
+ */
+export const DEFAULT_FINETUNE_RECIPE = {
+  steps: 200, // a few epochs of a small project
+  layerDecay: 0.75, // paper: 0.75 (ViT-B)
+  dropPath: 0, // paper: 0.1; bench: −4.1 points on the digits at 200 steps
+  labelSmoothing: 0.1, // paper: 0.1
+  cropScale: 1, // paper: crops of 20–100%; bench: −39.5 points (digits), −12.5 (CT) at 200 steps
+  flipProbability: 0, // paper: 0.5; a flip changes what a digit or a left-right organ means
+} as const;
+
 const FinetuneRequest = z.strictObject({
   steps: z.number().int().min(1).max(1_000_000).optional(),
   batchSize: z.number().int().min(1).max(4096).optional(),
@@ -240,6 +256,10 @@ const FinetuneRequest = z.strictObject({
   randomInitBaseline: z.boolean().optional(),
   // absent: true — the head starts from the linear probe of the frozen features (LP-FT)
   linearProbeInit: z.boolean().optional(),
+  // absent: the defaults' (bench/finetune-sweep.ts chose them)
+  lrRule: z.enum(LR_RULE_CHOICES).optional(),
+  cropScale: z.number().gt(0).max(1).optional(), // smallest area share of the random crops; 1 = whole images
+  flipProbability: z.number().min(0).max(1).optional(),
   seed: z
     .number()
     .int()

@@ -15,8 +15,9 @@
  * digits — bench:recipe's default, @64 px, patch 16, norm-pix on, batch 8, 200 steps, on all
  * 1 797 of scikit-learn's digits; medical — the demo's, @64 px, patch 16, norm-pix off, batch 16,
  * 300 steps, on 400 generated CT-like slices. Fine-tuning: the studio's defaults
- * (`DEFAULT_FINETUNE`: 200 steps at batch 16, blr 1e-3, layer decay 0.75, drop path 0.1, label
- * smoothing 0.1), the bench's seed.
+ * (`DEFAULT_FINETUNE`: 200 steps at batch 16, blr 1e-3 by the linear rule, layer decay 0.75, label
+ * smoothing 0.1, whole images — no crops, flips or drop path, as `bench/finetune-sweep.ts` chose),
+ * the bench's seed.
  */
 import fs from 'node:fs';
 import os from 'node:os';

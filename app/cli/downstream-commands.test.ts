@@ -74,6 +74,10 @@ describe('mae-studio probe / finetune / export', () => {
       '3',
       '--batch',
       '4',
+      '--crop-scale',
+      '0.5',
+      '--flip',
+      '0.25',
       '--backend',
       'cpu',
       '--json',
@@ -81,6 +85,13 @@ describe('mae-studio probe / finetune / export', () => {
     expect(tuned.code, tuned.stderr).toBe(0);
     const { run: classifier, accuracy, interval, valImages } = JSON.parse(tuned.stdout);
     expect(classifier).toMatchObject({ parentRunId: fixture.runId, status: 'completed' });
+    // The crops and flips asked for are the run's; what was not asked for is the defaults' (whole-image, linear lr).
+    expect(fixture.open((w) => w.runs.get(classifier.id).config)).toMatchObject({
+      cropScale: 0.5,
+      flipProbability: 0.25,
+      dropPath: 0,
+      lrRule: 'linear',
+    });
     expect(accuracy).toBeGreaterThanOrEqual(interval.low);
     expect(accuracy).toBeLessThanOrEqual(interval.high);
     expect(valImages).toBe(6);
@@ -103,7 +114,7 @@ describe('mae-studio probe / finetune / export', () => {
       format: 'onnx',
       path: path.join(out, 'model.onnx'),
     });
-    expect(fs.existsSync(path.join(out, 'MODEL_CARD.md'))).toBe(true);
+    expect(fs.readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8')).toMatch(/crops of 50–100%, flips 0\.25/);
   });
 
   it('exits 1 with the reason for a bad format, an unknown run or an occupied destination', () => {
@@ -134,6 +145,9 @@ describe('mae-studio probe / finetune / export', () => {
     const block = run('probe', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--block', 'top');
     expect(block.code).toBe(1);
     expect(block.stderr).toMatch(/--block must be a block number \(1 = the first\) or best, got "top"/);
+    const rule = run('finetune', '--workspace', fixture.workspaceDir, '--run', String(fixture.runId), '--lr-rule', 'x');
+    expect(rule.code).toBe(1);
+    expect(rule.stderr).toMatch(/--lr-rule must be one of linear, sqrt, fixed, floor, got "x"/);
     const unknown = run('probe', '--workspace', fixture.workspaceDir, '--run', '99');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no run with id 99/);

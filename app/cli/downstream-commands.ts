@@ -6,6 +6,7 @@ import path from 'node:path';
 import {
   BACKEND_CHOICES,
   EXPORT_FORMAT_NAMES,
+  LR_RULE_CHOICES,
   StudioError,
   type EvaluationRecord,
   type FinetuneReport,
@@ -213,6 +214,9 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     'layer-decay': { type: 'string' },
     'drop-path': { type: 'string' },
     'label-smoothing': { type: 'string' },
+    'crop-scale': { type: 'string' },
+    flip: { type: 'string' },
+    'lr-rule': { type: 'string' },
     pooling: { type: 'string' },
     'random-init': { type: 'string' },
     seed: { type: 'string' },
@@ -229,6 +233,9 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     layerDecay: fraction('finetune', 'layer-decay', values['layer-decay']),
     dropPath: fraction('finetune', 'drop-path', values['drop-path']),
     labelSmoothing: fraction('finetune', 'label-smoothing', values['label-smoothing']),
+    cropScale: fraction('finetune', 'crop-scale', values['crop-scale']),
+    flipProbability: fraction('finetune', 'flip', values.flip),
+    lrRule: oneOf('finetune', 'lr-rule', values['lr-rule'], LR_RULE_CHOICES),
     pooling: oneOf('finetune', 'pooling', values.pooling, ['cls', 'mean'] as const),
     randomInitBaseline: oneOf('finetune', 'random-init', values['random-init'], ['on', 'off'] as const)
       ? values['random-init'] === 'on'

@@ -164,7 +164,10 @@ export function modelCardMarkdown(card: ModelCard): string {
           `Fine-tuning: ${recipe.finetuning.steps} steps of batch ${recipe.finetuning.batchSize}, ` +
             `base lr ${recipe.finetuning.blr}, layer decay ${recipe.finetuning.layerDecay}, ` +
             `drop path ${recipe.finetuning.dropPath}, label ` +
-            `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}` +
+            `smoothing ${recipe.finetuning.labelSmoothing}, warmup ${recipe.finetuning.warmupSteps}, ` +
+            // configs stored before the choice ran with the paper's crops (20–100%) and flips (0.5)
+            `crops of ${(recipe.finetuning.cropScale ?? 0.2) * 100}–100%, ` +
+            `flips ${recipe.finetuning.flipProbability ?? 0.5}` +
             `${recipe.finetuning.linearProbeInit ? ', head started from the linear probe (LP-FT)' : ''}.`,
         ]
       : []),

@@ -12,7 +12,8 @@ import { dropPathRates, encoderTokensWithDropPath, labelSmoothedLoss, layerLrSca
 import { planFinetune, validateFinetuneConfig } from './finetune-plan';
 import { executeFinetune, type FinetuneReport } from './finetune-run';
 import { encodeAllPatches, poolTokens } from './probe-features';
-import { linearProbeHead } from './finetune-train';
+import { finetuneAugmentation, linearProbeHead } from './finetune-train';
+import { sampleCropBox } from '../data/augment';
 import { DEFAULT_LINEAR_PROBE, fitLinearProbe, probeLogits } from './probe';
 import { forEachBatch, labelledSplits } from './probe-data';
 import { loadRunModel } from './probe-model';
@@ -97,6 +98,22 @@ describe('the fine-tuning model', () => {
       /finetune.warmupSteps must be an integer in \[0, steps = 10\)/,
     );
     expect(() => validateFinetuneConfig({ dropPath: -0.1 })).toThrow(/finetune.dropPath/);
+    expect(() => validateFinetuneConfig({ cropScale: 0 })).toThrow(/finetune.cropScale must be in \(0, 1\], got 0/);
+    expect(() => validateFinetuneConfig({ flipProbability: 1.5 })).toThrow(/finetune.flipProbability/);
+    expect(() => validateFinetuneConfig({ lrRule: 'cubic' as 'linear' })).toThrow(/finetune.lrRule must be one of/);
+  });
+
+  it('crops and flips as the config says, and as the paper where a stored config predates the choice', () => {
+    const stored = { ...validateFinetuneConfig({}), pretrainRunId: 1 };
+    delete stored.cropScale;
+    delete stored.flipProbability;
+    expect(finetuneAugmentation(stored)).toEqual({ scale: [0.2, 1], ratio: [3 / 4, 4 / 3], flipProbability: 0.5 });
+    const whole = finetuneAugmentation({ ...stored, cropScale: 1, flipProbability: 0 });
+    expect(whole).toEqual({ scale: [1, 1], ratio: [1, 1], flipProbability: 0 });
+    // Whole-image "crops" are the whole image: the training images are the ones the probe and evaluation see.
+    const rng = Rng.fromSeed(5);
+    for (let i = 0; i < 20; i++)
+      expect(sampleCropBox(8, 8, rng, whole)).toEqual({ top: 0, left: 0, height: 8, width: 8 });
   });
 });
 

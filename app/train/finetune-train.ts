@@ -6,7 +6,7 @@
  * initialisation: the one difference between the two is where the weights started.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { augment, DEFAULT_AUGMENT, type PlanarImage } from '../data/augment';
+import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from '../data/augment';
 import { decodePlanar } from '../data/batches';
 import type { MaeModel } from '../mae/model';
 import { RNG_STREAMS, Rng } from '../mae/rng';
@@ -18,7 +18,7 @@ import { encodeAllPatches, poolTokens } from './probe-features';
 import { argmaxRows, classificationScores, type ClassificationScores } from './probe-metrics';
 import type { PretrainPlan } from './pretrain-plan';
 import { DEFAULT_LINEAR_PROBE, fitLinearProbe } from './probe';
-import { learningRateAt, scaledLearningRate } from './schedule';
+import { learningRateAt, peakLearningRate } from './schedule';
 
 const HEAD_INIT_STD = 2e-5; // MAE main_finetune: trunc_normal_(head.weight, std=2e-5)
 
@@ -124,6 +124,19 @@ export async function linearProbeHead(
   return { weight, bias };
 }
 
+/**
+ * The crops and flips of a fine-tune: the config's, read as the paper's (crops of 20–100%, flips
+ * half the time) where a stored config predates them. Whole-image crops keep the image's aspect.
+ */
+export function finetuneAugmentation(config: FinetunePlan): AugmentOptions {
+  const cropScale = config.cropScale ?? DEFAULT_AUGMENT.scale[0];
+  return {
+    scale: [cropScale, 1],
+    ratio: cropScale >= 1 ? [1, 1] : DEFAULT_AUGMENT.ratio,
+    flipProbability: config.flipProbability ?? DEFAULT_AUGMENT.flipProbability,
+  };
+}
+
 /** Fine-tunes `model` (its encoder variables are trained in place) with a new head; see the file's header. */
 export async function trainClassifier(
   model: MaeModel,
@@ -165,11 +178,12 @@ export async function trainClassifier(
     scale: layerLrScale([...params.keys()][0]!, depth, config.layerDecay),
   }));
   const schedule = {
-    peakLr: scaledLearningRate(config.blr, config.batchSize),
+    peakLr: peakLearningRate(config.lrRule ?? 'linear', config.blr, config.batchSize),
     minLr: config.minLr,
     warmupSteps: config.warmupSteps,
     totalSteps: config.steps,
   };
+  const augmentation = finetuneAugmentation(config);
   const dataRng = Rng.fromSeed(config.seed, RNG_STREAMS.data);
   const dropRng = Rng.fromSeed(config.seed, RNG_STREAMS.mask);
   const cache = new Map<string, PlanarImage>();
@@ -212,7 +226,7 @@ export async function trainClassifier(
       const images = new Float32Array(config.batchSize * channels * plane);
       for (const [b, entry] of chosen.entries()) {
         const sample = images.subarray(b * channels * plane, (b + 1) * channels * plane);
-        augment(await load(entry), imgSize, dataRng, DEFAULT_AUGMENT, sample);
+        augment(await load(entry), imgSize, dataRng, augmentation, sample);
         if (transform) continue;
         for (let c = 0; c < channels; c++)
           for (let k = c * plane; k < (c + 1) * plane; k++)

@@ -1,0 +1,206 @@
+/**
+ * The grid that chose the fine-tuning defaults (`DEFAULT_FINETUNE`): pretrains a small MAE per
+ * domain and seed as `bench:finetune` does, then fine-tunes that one encoder with each variant
+ * of the recipe — the studio's own `trainClassifier`, LP-FT head, 200 steps at batch 16 — and
+ * prints the accuracy on the validation images with its Wilson 95% interval and n, the start (the
+ * linear-probe head before any step) and the paired-bootstrap gains over that start and over the
+ * raw pixels. `plain-random` is the sanity check: the random-init encoder, a near-zero head, plain
+ * AdamW at lr 1e-3, no augmentation, drop path, layer decay or label smoothing.
+ *
+ *   node dist/bench/finetune-sweep.js [--domains digits,medical] [--seeds 1] [--variants a,b]
+ *                                     [--steps 200] [--json]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { AccuracyGain, ClassificationScores } from '../app/contract';
+import { disposeModel } from '../app/mae/model';
+import { selectBackend } from '../app/runtime/backend';
+import { finetuneComparison, rawPixelBaseline } from '../app/train/finetune-baselines';
+import { type FinetuneConfig, type FinetunePlan, validateFinetuneConfig } from '../app/train/finetune-plan';
+import { trainClassifier } from '../app/train/finetune-train';
+import { labelledSplits } from '../app/train/probe-data';
+import { loadRunModel, randomInitModel } from '../app/train/probe-model';
+import { planPretrain, type PretrainOptions } from '../app/train/pretrain-plan';
+import { executePretrain } from '../app/train/pretrain-run';
+import { Workspace } from '../app/workspace';
+import { prepareDomain } from './recipe/domains';
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1]! : fallback;
+}
+const list = (name: string, fallback: string): string[] => argument(name, fallback).split(',').filter(Boolean);
+
+/** Each domain's pretraining recipe, as `bench:finetune`'s. */
+const RECIPES: Record<string, Partial<PretrainOptions>> = {
+  digits: { imgSize: 64, patchSize: 16, batchSize: 8, steps: 200 },
+  medical: { imgSize: 64, patchSize: 16, batchSize: 16, steps: 300, normPixLoss: false },
+};
+
+/** The paper's recipe as the studio ran it before this grid (peak lr 6e-5 at batch 16). */
+const PAPER: Partial<FinetuneConfig> = {
+  lrRule: 'linear',
+  blr: 1e-3,
+  layerDecay: 0.75,
+  dropPath: 0.1,
+  labelSmoothing: 0.1,
+  cropScale: 0.2,
+  flipProbability: 0.5,
+  linearProbeInit: true,
+};
+const LIGHT = { ...PAPER, cropScale: 0.6, flipProbability: 0 };
+const NONE = { ...PAPER, cropScale: 1, flipProbability: 0, dropPath: 0 };
+
+const PLAIN_RANDOM: Partial<FinetuneConfig> & { randomInit?: boolean } = {
+  randomInit: true,
+  linearProbeInit: false,
+  lrRule: 'fixed',
+  blr: 1e-3,
+  layerDecay: 1,
+  dropPath: 0,
+  labelSmoothing: 0,
+  cropScale: 1,
+  flipProbability: 0,
+};
+
+/** The grid: each variant overrides the paper's recipe; the first key of a name is what changed. */
+const VARIANTS: Record<string, Partial<FinetuneConfig> & { randomInit?: boolean }> = {
+  'plain-random': PLAIN_RANDOM,
+  'plain-random-3e-4': { ...PLAIN_RANDOM, blr: 3e-4 },
+  'plain-random-1e-4': { ...PLAIN_RANDOM, blr: 1e-4 },
+  'plain-random-ls': { ...PLAIN_RANDOM, blr: 3e-4, labelSmoothing: 0.1, layerDecay: 0.75 },
+  paper: PAPER,
+  light: LIGHT,
+  none: NONE,
+  'light-floor': { ...LIGHT, lrRule: 'floor' },
+  'none-floor': { ...NONE, lrRule: 'floor' },
+  'none-dp': { ...NONE, dropPath: 0.1 },
+  'none-ls0': { ...NONE, labelSmoothing: 0 },
+  'none-flip': { ...NONE, flipProbability: 0.5 },
+  'none-ld1': { ...NONE, layerDecay: 1 },
+  'none-warm30': { ...NONE, warmupSteps: 60 },
+};
+
+const percent = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}`;
+const scoreText = (scores: ClassificationScores | null): string =>
+  scores === null
+    ? '–'
+    : `${percent(scores.accuracy)} [${percent(scores.interval?.low)}–${percent(scores.interval?.high)}]`;
+const points = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}`;
+const gainText = (gain: AccuracyGain | undefined): string =>
+  gain === undefined ? '–' : `${points(gain.estimate)} [${points(gain.low)}, ${points(gain.high)}]`;
+
+async function pretrain(target: { dir: string; projectId: number }, domain: string, seed: number): Promise<number> {
+  const workspace = new Workspace(target.dir);
+  let runId: number;
+  try {
+    runId = planPretrain(workspace, target.projectId, {
+      preset: 'vit-tiny',
+      depth: 4,
+      decoder: '128x2',
+      seed,
+      valFraction: 0.3,
+      backend: 'native',
+      ...RECIPES[domain],
+    }).runId;
+  } finally {
+    workspace.close();
+  }
+  const finished = await executePretrain(target.dir, runId, { log: () => {} });
+  if (finished.status !== 'completed') throw new Error(`${domain} seed ${seed}: pretraining ${finished.status}`);
+  return runId;
+}
+
+async function main(): Promise<void> {
+  const domains = list('domains', 'digits,medical');
+  const seeds = list('seeds', '1').map(Number);
+  const variants = list('variants', Object.keys(VARIANTS).join(','));
+  for (const name of variants) if (!(name in VARIANTS)) throw new Error(`--variants: no variant ${name}`);
+  const steps = Number(argument('steps', '200'));
+  const json = process.argv.includes('--json');
+  const trace = process.argv.includes('--trace');
+  await selectBackend('native', {});
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-finetune-sweep-'));
+  console.log(
+    `${'domain'.padEnd(8)}${'seed'.padStart(5)}${'n'.padStart(5)}  ${'variant'.padEnd(20)}${'LP start'.padEnd(19)}` +
+      `${'fine-tuned'.padEnd(19)}${'gain vs start'.padEnd(22)}${'raw pixels'.padEnd(19)}` +
+      `${'gain vs pixels'.padEnd(22)}s`,
+  );
+  try {
+    for (const domain of domains) {
+      const target = await prepareDomain(root, domain, { digitsPerClass: 1000, images: 400 });
+      if (typeof target === 'string') {
+        console.log(target);
+        continue;
+      }
+      for (const seed of seeds) {
+        const runId = await pretrain(target, domain, seed);
+        const workspace = new Workspace(target.dir);
+        try {
+          for (const name of variants) {
+            const { randomInit, ...overrides } = VARIANTS[name]!;
+            const config: FinetunePlan = {
+              ...validateFinetuneConfig({ ...overrides, steps, seed, backend: 'native' }),
+              pretrainRunId: runId,
+            };
+            const loaded = await loadRunModel(workspace, runId);
+            const model = randomInit ? randomInitModel(loaded.plan) : loaded.model;
+            const splits = labelledSplits(workspace, loaded.plan);
+            const started = Date.now();
+            const outcome = await trainClassifier(model, loaded.plan, splits, config, {
+              evaluations: 1,
+              onStep: (step, loss, lr) => {
+                if (trace && step % 25 === 0)
+                  console.log(`    step ${step} loss ${loss.toFixed(3)} lr ${lr.toExponential(1)}`);
+              },
+            });
+            const seconds = (Date.now() - started) / 1000;
+            const pixels = await rawPixelBaseline(loaded.plan, splits);
+            const comparison = finetuneComparison({
+              splits,
+              seed: loaded.plan.recipe.seed,
+              finetuned: outcome.predicted!,
+              randomInit: null,
+              rawPixels: pixels.predicted,
+              start: outcome.start?.predicted ?? null,
+            });
+            tf.dispose([outcome.head.weight, outcome.head.bias]);
+            if (randomInit) disposeModel(model);
+            loaded.dispose();
+            const row = {
+              domain,
+              seed,
+              n: splits.val.length,
+              variant: name,
+              start: outcome.start?.scores ?? null,
+              finetuned: outcome.scores,
+              rawPixels: pixels.scores,
+              gain: comparison.gain,
+              lastLoss: outcome.lastLoss,
+              seconds,
+            };
+            if (json) console.log(JSON.stringify(row));
+            console.log(
+              `${domain.padEnd(8)}${String(seed).padStart(5)}${String(row.n).padStart(5)}  ${name.padEnd(20)}` +
+                `${scoreText(row.start).padEnd(19)}${scoreText(row.finetuned).padEnd(19)}` +
+                `${gainText(row.gain.start).padEnd(22)}${scoreText(row.rawPixels).padEnd(19)}` +
+                `${gainText(row.gain.rawPixels).padEnd(22)}${seconds.toFixed(0)}`,
+            );
+          }
+        } finally {
+          workspace.close();
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(2);
+});
