@@ -14,7 +14,7 @@ import { validateMae3dConfig } from '../../mae/volume3d/config3d';
 import { createMae3d, disposeMae3d, forwardMae3d, randomMasking3d } from '../../mae/volume3d/mae3d';
 import { makeNifti } from '../formats/nifti.fixtures';
 import type { Raster } from '../formats/raster';
-import { centreCrop3d, cropBatch3d, randomCrop3d } from './volume-crops';
+import { centreCrop3d, cropBatch3d, randomCrop3d, standardiseChannels } from './volume-crops';
 import { openVolumeFile, sliceGrid } from './volume-planes';
 
 const [X, Y, Z, T] = [10, 9, 7, 2];
@@ -85,6 +85,25 @@ describe('random 3-D crops of a stored volume', () => {
     const variance = crop.values.reduce((a, b) => a + (b - mean) ** 2, 0) / crop.values.length;
     expect(Math.abs(mean)).toBeLessThan(1e-5);
     expect(variance).toBeCloseTo(1, 4);
+  });
+
+  it('standardises over the finite voxels: NaN outside a mask becomes 0, the rest keeps its contrast', () => {
+    const values = Float32Array.from([Number.NaN, 1, 3, Number.NaN, Number.POSITIVE_INFINITY, 5, 7, 9]);
+    standardiseChannels(values, 2);
+    // Channel 1: 1 and 3 → −1, +1; channel 2: 5, 7, 9 → −√1.5, 0, +√1.5.
+    expect(Array.from(values)).toEqual([
+      0,
+      -1,
+      1,
+      0,
+      0,
+      expect.closeTo(-Math.sqrt(1.5), 5),
+      0,
+      expect.closeTo(Math.sqrt(1.5), 5),
+    ]);
+    const empty = Float32Array.from([Number.NaN, Number.NaN]);
+    standardiseChannels(empty, 1);
+    expect(Array.from(empty)).toEqual([0, 0]);
   });
 
   it('refuses a crop larger than the volume, naming the file and both sizes', async () => {

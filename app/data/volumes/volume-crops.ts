@@ -11,7 +11,9 @@
  * - Each crop's corner is uniform over the positions that fit; each axis enabled in `flip` is
  *   mirrored with probability ½ (default: W, the left–right mirror of the 2-D recipe's flip).
  * - With `standardise` each channel of the crop is shifted and scaled to mean 0, deviation 1
- *   (a constant crop becomes zeros), so CT in HU and MR in arbitrary units train alike.
+ *   (a constant crop becomes zeros), so CT in HU and MR in arbitrary units train alike. Voxels
+ *   that are not finite (NaN outside a brain mask, as many pipelines write) do not count in the
+ *   statistics and become 0, the channel's mean, instead of turning the whole crop into zeros.
  */
 import type { Size3d } from '../../mae/volume3d/config3d';
 import type { Rng } from '../../mae/rng';
@@ -127,18 +129,29 @@ export function centreCrop3d(
   return readCrop(grid, size, origin, [false, false, false], { standardise, time });
 }
 
-/** Each of `channels` equal runs of `values` shifted and scaled in place to mean 0, deviation 1. */
+/**
+ * Each of `channels` equal runs of `values` shifted and scaled in place to mean 0, deviation 1 over
+ * its finite voxels; voxels that are not finite become 0 (the mean).
+ */
 export function standardiseChannels(values: Float32Array, channels: number): void {
   const count = values.length / channels;
   for (let c = 0; c < channels; c++) {
     const run = values.subarray(c * count, (c + 1) * count);
     let sum = 0;
-    for (const v of run) sum += v;
-    const mean = sum / count;
+    let finite = 0;
+    for (const v of run)
+      if (Number.isFinite(v)) {
+        sum += v;
+        finite++;
+      }
+    const mean = finite ? sum / finite : 0;
     let squares = 0;
-    for (const v of run) squares += (v - mean) ** 2;
-    const deviation = Math.sqrt(squares / count);
-    for (let k = 0; k < count; k++) run[k] = deviation > 1e-12 ? (run[k]! - mean) / deviation : 0;
+    for (const v of run) if (Number.isFinite(v)) squares += (v - mean) ** 2;
+    const deviation = finite ? Math.sqrt(squares / finite) : 0;
+    for (let k = 0; k < count; k++) {
+      const v = run[k]!;
+      run[k] = deviation > 1e-12 && Number.isFinite(v) ? (v - mean) / deviation : 0;
+    }
   }
 }
 
