@@ -84,6 +84,8 @@ export interface ProbeReport {
   rawPixels?: ClassificationScores;
   /** Side of the downsampled images the raw-pixel baseline reads (features = channels × side²). */
   rawPixelSide?: number;
+  /** 3 when the raw baseline reads volumes box-averaged to side³ (a 3-D run's probe); absent: images, side². */
+  rawPixelAxes?: 2 | 3;
   /** The encoder block probed (both encoders read the same one); absent in older results (the last block). */
   block?: ProbeBlock;
   /** Pretrained minus each baseline on the same validation images, paired bootstrap. */

@@ -169,6 +169,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
         rawPixels: report.rawPixels?.accuracy ?? null,
         rawPixelsInterval: report.rawPixels?.interval ?? null,
         rawPixelSide: report.rawPixelSide ?? null,
+        rawPixelAxes: report.rawPixelAxes ?? 2,
         perClass: report.randomInit.perClass,
         confusion: report.randomInit.confusion,
       },
@@ -185,8 +186,10 @@ export async function probeCommand(argv: string[]): Promise<void> {
         `  random init  ${accuracyText(report.randomInit)}`,
         ...(report.rawPixels
           ? [
-              `  raw pixels   ${accuracyText(report.rawPixels)}  ` +
-                `(${report.rawPixelSide}×${report.rawPixelSide} per channel)`,
+              `  raw ${report.rawPixelAxes === 3 ? 'voxels' : 'pixels'}   ${accuracyText(report.rawPixels)}  ` +
+                `(${Array(report.rawPixelAxes ?? 2)
+                  .fill(report.rawPixelSide)
+                  .join('×')} per channel)`,
             ]
           : []),
         ...(report.gain

@@ -62,6 +62,7 @@ describe('mae-studio pretrain --3d', () => {
     expect(report).toMatchObject({ classes: ['left', 'top'], trainImages: 4, valImages: 2 });
     expect(report.interval.low).toBeLessThanOrEqual(report.accuracy);
     expect(typeof report.baseline.randomInit).toBe('number');
+    expect(report.baseline).toMatchObject({ rawPixelSide: 8, rawPixelAxes: 3 }); // voxels box-averaged to 8³
 
     const exported = run(
       ...['export', '--workspace', 'ws', '--run', String(trained.id), '--format', 'safetensors'],

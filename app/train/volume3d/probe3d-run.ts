@@ -157,6 +157,7 @@ export async function probeVolume3dRun(
       randomInit: classificationScores(valLabels, predicted.randomInit, classes),
       rawPixels: classificationScores(valLabels, predicted.rawPixels, classes),
       rawPixelSide: RAW_SIDE,
+      rawPixelAxes: 3,
       gain,
       warnings: [
         ...probeWarnings({ classes, trainLabels, valLabels, method: options.method, k, gain }),
