@@ -116,7 +116,8 @@ describe('mae-studio pretrain', () => {
 
     const json = run('pretrain', ...flags, '--steps', '1', '--json');
     expect(json.code, json.stderr).toBe(0);
-    const { run: result } = JSON.parse(json.stdout);
+    const { run: result, warnings } = JSON.parse(json.stdout);
+    expect(warnings).toEqual([]); // the recipe check's warnings ride in the JSON (none for this recipe)
     expect(result).toMatchObject({ id: Number(runId) + 1, status: 'completed', step: 1, error: null });
     expect(result.finalLoss).toBeGreaterThan(0);
   });

@@ -163,7 +163,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     const domain = run.recipe?.domainRecipe ?? domainRecipeSummary(undefined);
     out.progress(`Recipe: ${domain.label}, ${domain.details} (${domain.citation})`, true);
     out.progress(`Run ${run.id} planned; starting the training process…`, true);
-    await untilEnd(session, run.id, out, workspace);
+    await untilEnd(session, run.id, out, workspace, check.ok ? (check.warnings ?? []) : []);
   });
 }
 
@@ -218,6 +218,8 @@ export async function untilEnd(
   runId: number,
   out: Output,
   workspace: string,
+  /** The recipe check's warnings, kept in the JSON result (text output printed them before the run). */
+  warnings: readonly string[] = [],
 ): Promise<void> {
   const result: RunFinished = await finished(runId, () => client.training.stop(runId));
   const run = await client.runs.get(runId);
@@ -231,6 +233,7 @@ export async function untilEnd(
         step: result.step,
         error: run.error,
       },
+      warnings,
     },
     () =>
       [
