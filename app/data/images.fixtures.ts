@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Workspace } from '../workspace';
+import type { ImportResult } from '../contract';
+import { importFolders } from './import/import';
 
 /** What a fixture image is. */
 export interface FixtureSpec {
@@ -26,7 +28,14 @@ export function temporaryFolder(prefix = 'mae-data-'): { dir: string; remove: ()
 }
 
 /** A workspace with one project, on a temporary folder. */
-export function temporaryWorkspace(): { workspace: Workspace; projectId: number; dir: string; remove: () => void } {
+export function temporaryWorkspace(): {
+  workspace: Workspace;
+  projectId: number;
+  dir: string;
+  /** Imports `folder` into the project as the app's import does (one import, id `i`). */
+  importFolder: (folder: string) => Promise<ImportResult>;
+  remove: () => void;
+} {
   const folder = temporaryFolder('mae-workspace-');
   const workspace = new Workspace(folder.dir);
   const project = workspace.projects.create('t', 'general');
@@ -34,6 +43,14 @@ export function temporaryWorkspace(): { workspace: Workspace; projectId: number;
     workspace,
     projectId: project.id,
     dir: folder.dir,
+    importFolder: (source) =>
+      importFolders({
+        importId: 'i',
+        projectId: project.id,
+        folders: [source],
+        images: workspace.images,
+        projectDir: workspace.projectDir(project.id),
+      }),
     remove: () => {
       workspace.close();
       folder.remove();

@@ -30,13 +30,7 @@ beforeAll(async () => {
       makeNifti({ datatype: 4, dims: [8, 6, 4], values, pixdim: [0.7, 0.7, 2.1], gzip: true }),
     );
   }
-  const result = await importFolders({
-    importId: 'i',
-    projectId: space.projectId,
-    folders: [data.dir],
-    images: space.workspace.images,
-    projectDir: space.workspace.projectDir(space.projectId),
-  });
+  const result = await space.importFolder(data.dir);
   expect(result.errors).toEqual([]);
 });
 afterAll(() => {

@@ -9,7 +9,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DicomPlane } from '../../contract';
 import { writeDicom } from '../formats/formats.fixtures';
 import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
-import { importFolders } from '../import/import';
 import { stratifiedSplit } from '../split';
 import { assembleSeries, type SeriesFrame } from './dicom-series';
 
@@ -150,13 +149,7 @@ describe('importing a DICOM series', () => {
         functionalGroups: { orientation: AXIAL, positions: zs.map((z) => [0, 0, z]) },
       }),
     );
-    const result = await importFolders({
-      importId: 'i',
-      projectId: space.projectId,
-      folders: [data.dir],
-      images: space.workspace.images,
-      projectDir: space.workspace.projectDir(space.projectId),
-    });
+    const result = await space.importFolder(data.dir);
     expect(result.errors).toEqual([]);
     expect(result.volumes).toMatchObject([{ slices: 3, spacing: [0.5, 0.5, 5], problems: [] }]);
     const rows = space.workspace.images.samplesOf(space.projectId, file);
@@ -175,13 +168,7 @@ describe('importing a DICOM series', () => {
     // Shuffled file order, 4 slices missing (14, 16, 18 and 22 mm); a second patient's whole series.
     writeSeries('a', '1.2.840.99.1', [12, 4, 0, 20, 8, 24, 2, 6, 10], 'P1');
     writeSeries('b', '1.2.840.99.2', [0, 3, 6, 9], 'P2');
-    const result = await importFolders({
-      importId: 'i',
-      projectId: space.projectId,
-      folders: [data.dir],
-      images: space.workspace.images,
-      projectDir: space.workspace.projectDir(space.projectId),
-    });
+    const result = await space.importFolder(data.dir);
     expect(result.errors).toEqual([]);
     expect(result.volumes!.map((volume) => [volume.folder, volume.slices, volume.spacing, volume.problems])).toEqual(
       expect.arrayContaining([

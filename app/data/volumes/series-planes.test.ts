@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEntry, sampleKey } from '../batches';
 import { writeDicom } from '../formats/formats.fixtures';
 import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
-import { importFolders } from '../import/import';
 import { volumeEntries } from './volume-entries';
 
 const AXIAL = [1, 0, 0, 0, 1, 0];
@@ -39,13 +38,7 @@ beforeAll(async () => {
       }),
     );
   }
-  const result = await importFolders({
-    importId: 'i',
-    projectId: space.projectId,
-    folders: [data.dir],
-    images: space.workspace.images,
-    projectDir: space.workspace.projectDir(space.projectId),
-  });
+  const result = await space.importFolder(data.dir);
   expect(result.errors).toEqual([]);
 });
 afterAll(() => {

@@ -60,13 +60,7 @@ beforeAll(async () => {
   data = temporaryFolder();
   space = temporaryWorkspace();
   for (let k = 0; k < SLICES; k++) writeSlice(k);
-  const result = await importFolders({
-    importId: 'i',
-    projectId: space.projectId,
-    folders: [data.dir],
-    images: space.workspace.images,
-    projectDir: space.workspace.projectDir(space.projectId),
-  });
+  const result = await space.importFolder(data.dir);
   expect(result.errors).toEqual([]);
 });
 afterAll(() => {

@@ -14,7 +14,6 @@ import { fileBatchSource } from '../batches';
 import { channelPlanView, validatePlan } from '../channel-plan';
 import { writeDicom } from '../formats/formats.fixtures';
 import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
-import { importFolders } from '../import/import';
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;
@@ -44,13 +43,7 @@ beforeAll(async () => {
       );
     }
   }
-  const result = await importFolders({
-    importId: 'i',
-    projectId: space.projectId,
-    folders: [data.dir],
-    images: space.workspace.images,
-    projectDir: space.workspace.projectDir(space.projectId),
-  });
+  const result = await space.importFolder(data.dir);
   expect(result.errors).toEqual([]);
   expect(result.volumes!.map((volume) => volume.problems)).toEqual([[], []]);
 });

@@ -12,7 +12,6 @@ import { setVolumeCopies, volumeCopies } from '../cache/volume-copies';
 import { writeDicom } from '../formats/formats.fixtures';
 import { makeNifti } from '../formats/nifti.fixtures';
 import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
-import { importFolders } from '../import/import';
 import type { ImportResult } from '../../contract';
 import { volumeEntries } from './volume-entries';
 
@@ -71,13 +70,7 @@ beforeAll(async () => {
       }),
     );
   }
-  result = await importFolders({
-    importId: 'i',
-    projectId: space.projectId,
-    folders: [data.dir],
-    images: space.workspace.images,
-    projectDir: space.workspace.projectDir(space.projectId),
-  });
+  result = await space.importFolder(data.dir);
 });
 afterAll(() => {
   setVolumeCopies(previous.dir, previous.maxBytes);

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEntry } from '../batches';
 import { writeDicom } from '../formats/formats.fixtures';
 import { temporaryFolder, temporaryWorkspace } from '../images.fixtures';
-import { importFolders } from '../import/import';
 import { centreCrop3d } from './volume-crops';
 import { collectVolumes, openVolumeRef } from './volume-set';
 import { makeNifti } from '../formats/nifti.fixtures';
@@ -44,13 +43,7 @@ beforeAll(async () => {
     path.join(data.dir, 'alone.dcm'),
     writeDicom({ rows: 2, columns: 2, bitsAllocated: 8, values: [1, 2, 3, 4] }),
   );
-  const result = await importFolders({
-    importId: 'i',
-    projectId: space.projectId,
-    folders: [data.dir],
-    images: space.workspace.images,
-    projectDir: space.workspace.projectDir(space.projectId),
-  });
+  const result = await space.importFolder(data.dir);
   expect(result.errors).toEqual([]);
 });
 afterAll(() => {

@@ -10,7 +10,6 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporaryFolder, temporaryWorkspace } from '../../data/images.fixtures';
-import { importFolders } from '../../data/import/import';
 import { makeNifti } from '../../data/formats/nifti.fixtures';
 import { exportRun } from '../../export/export-run';
 import { exportServices } from '../../export/services';
@@ -64,13 +63,7 @@ beforeAll(async () => {
     fs.mkdirSync(path.join(data.dir, label));
     for (let n = 0; n < 4; n++) fs.writeFileSync(path.join(data.dir, label, `${label}${n}.nii.gz`), volume(label, n));
   }
-  const result = await importFolders({
-    importId: 'i',
-    projectId: space.projectId,
-    folders: [data.dir],
-    images: space.workspace.images,
-    projectDir: space.workspace.projectDir(space.projectId),
-  });
+  const result = await space.importFolder(data.dir);
   expect(result.errors).toEqual([]);
 });
 afterAll(() => {
