@@ -4,7 +4,6 @@
  * so every transport carries them like any other call. No Node, Electron or DOM here either.
  */
 import { z } from 'zod';
-import type { Volume3dRunSummary } from './contract-volume-runs';
 import type { ChannelConversion, VolumeSampling } from './contract-channels';
 import { Id, method, returns } from './contract-method';
 import {
@@ -18,6 +17,24 @@ import {
 
 // ---------------------------------------------------------------------------------------------
 // Value types
+
+// 3-D runs (their methods: contract-volume-runs.ts)
+/** Three sizes in (slices, rows, columns) order. */
+export type Size3dTuple = [number, number, number];
+
+/** How crops meet anisotropic voxels: as stored, or resampled to the finest spacing first. */
+export const RESAMPLE_CHOICES = ['none', 'isotropic'] as const;
+
+/** What a 3-D run's summary adds to its recipe (`RunRecipe.volume3d`). */
+export interface Volume3dRunSummary {
+  crop: Size3dTuple;
+  patch: Size3dTuple;
+  resample: (typeof RESAMPLE_CHOICES)[number];
+  /** Why the patch and resampling are what they are (the suggestion's reason, or "chosen by hand"). */
+  why: string;
+  trainVolumes: number;
+  valVolumes: number;
+}
 
 export const MASK_STRATEGIES = ['random', 'block', 'noise'] as const;
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];

@@ -5,14 +5,14 @@
  * probe, export); only its recipe differs. No Node, Electron or DOM here.
  */
 import { z } from 'zod';
-import { BACKEND_CHOICES, MASK_STRATEGIES, type RunSummary } from './contract-training';
+import {
+  BACKEND_CHOICES,
+  MASK_STRATEGIES,
+  RESAMPLE_CHOICES,
+  type RunSummary,
+  type Size3dTuple,
+} from './contract-training';
 import { Id, method, returns } from './contract-method';
-
-/** Three sizes in (slices, rows, columns) order. */
-export type Size3dTuple = [number, number, number];
-
-/** How crops meet anisotropic voxels: as stored, or resampled to the finest spacing first. */
-export const RESAMPLE_CHOICES = ['none', 'isotropic'] as const;
 
 /** Encoders a 3-D run may use (the 2-D studio's ViT sizes). */
 export const VOLUME_ENCODERS = ['vit-tiny', 'vit-small', 'vit-base'] as const;
@@ -86,17 +86,6 @@ export interface Volume3dDefaults {
   suggestion: Volume3dSuggestion | null;
   /** The recipe the dialog starts from (the suggestion's crop and patch). */
   recipe: Required<Omit<Volume3dRecipe, 'steps' | 'valFraction' | 'warmupSteps'>>;
-}
-
-/** What a 3-D run's summary adds to its recipe (`RunRecipe.volume3d`). */
-export interface Volume3dRunSummary {
-  crop: Size3dTuple;
-  patch: Size3dTuple;
-  resample: (typeof RESAMPLE_CHOICES)[number];
-  /** Why the patch and resampling are what they are (the suggestion's reason, or "chosen by hand"). */
-  why: string;
-  trainVolumes: number;
-  valVolumes: number;
 }
 
 /** The 3-D run's methods, part of the `training` service. */

@@ -15,7 +15,7 @@ import {
 } from '../contract';
 import { createOutput, positiveInt, required, UsageError } from './args';
 import { withClient } from './client';
-import { printingHost, untilEnd } from './train-commands';
+import { printingHost, untilEnd } from './run-output';
 
 /** `32x64x64` → [32, 64, 64]; a clear error naming the flag otherwise. */
 export function parseSize3d(flag: string, value: string | undefined): Size3dTuple | undefined {

@@ -15,7 +15,8 @@ import { loadRunModel, type LoadedRun, type Pooling } from '../train/probe-model
 import { isVolume3dRun, typedRun } from '../train/run-records';
 import { exportVolume3dRun, type Volume3dModelCard } from './export-run3d';
 import type { Workspace } from '../workspace';
-import { buildModelCard, EXPORT_FORMATS, modelCardMarkdown, type ExportFormat, type ModelCard } from './model-card';
+import { buildModelCard, EXPORT_FORMATS, type ExportFormat, type ModelCard } from './model-card';
+import { modelCardMarkdown } from './model-card-markdown';
 import { tokenCount } from '../mae/config';
 import { camaeSafetensorsFiles, camaeUsage } from './camae';
 import { encoderToOnnx } from './onnx';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { wilsonInterval } from '../train/intervals';
-import { probeMarkdown, type ProbeScore } from './model-card';
+import type { ProbeScore } from './model-card';
+import { probeMarkdown } from './model-card-markdown';
 
 const probe: ProbeScore = {
   runId: 3,

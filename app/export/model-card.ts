@@ -26,8 +26,6 @@ import { VERSION } from '../version';
 import { finetuneScore, type FinetuneScore } from './finetune-card';
 import type { Workspace } from '../workspace';
 
-export { modelCardMarkdown, probeMarkdown } from './model-card-markdown';
-
 /** The export formats. */
 export const EXPORT_FORMATS = EXPORT_FORMAT_NAMES;
 export type ExportFormat = ExportFormatName;

@@ -10,7 +10,8 @@ import type { Workspace } from '../workspace';
 import { exportRun, FORMAT_FILES, previewModelCard } from './export-run';
 import { volume3dExportPreview } from './export-run3d';
 import { isVolume3dRun, typedRun } from '../train/run-records';
-import { modelCardMarkdown, type ExportFormat } from './model-card';
+import type { ExportFormat } from './model-card';
+import { modelCardMarkdown } from './model-card-markdown';
 
 /** A folder for a new export that holds none of its files yet: `base`, `base-2`, `base-3`, … */
 function freshDir(base: string, format: ExportFormat): string {

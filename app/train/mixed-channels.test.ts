@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporaryFolder, writeFixture } from '../data/images.fixtures';
-import { buildModelCard, modelCardMarkdown } from '../export/model-card';
+import { buildModelCard } from '../export/model-card';
+import { modelCardMarkdown } from '../export/model-card-markdown';
 import { Studio } from '../studio';
 import { Workspace } from '../workspace';
 import { planPretrain } from './pretrain-plan';
