@@ -26,11 +26,17 @@ export interface ProjectRemoval {
  */
 export interface TrainingCacheUsage {
   projectId: number;
-  /** Bytes on disk, every channel plan and model size together. */
+  /** Bytes on disk, every channel plan and model size together, volume copies included. */
   bytes: number;
   /** Complete shard files and the samples they hold. */
   shards: number;
   samples: number;
+  /**
+   * Uncompressed copies of the project's `.nii.gz` files (kept in the workspace's cache, shared
+   * with any other project importing the same file, which keeps them when this one is cleared).
+   */
+  volumeCopies: number;
+  volumeCopyBytes: number;
 }
 
 /**

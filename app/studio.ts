@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { StudioError, type StudioImpl } from './contract';
+import { StudioError, type StudioImpl, type TrainingCacheUsage } from './contract';
 import { setVolumeCopies, sweepCopies, volumeCopiesDir } from './data/cache/volume-copies';
+import { projectCopies, removeProjectCopies, type CopyOwners } from './data/cache/project-copies';
 import { channelPlanView, checkPlanVolumes, leftOutChannels, validatePlan } from './data/channel-plan';
 import { cacheUsage, deleteCache } from './data/cache/shards';
 import { computeDatasetStats } from './data/dataset-stats';
@@ -114,6 +115,10 @@ export class Studio {
               { projectId: id },
             );
           }
+          // Its volume copies before its rows go (copies another project imports stay).
+          const owners = this.#copyOwners();
+          const { training } = this.workspace.projects.removal(id);
+          if (training.length === 0) removeProjectCopies(owners, id);
           this.workspace.projects.remove(id);
           // Only the project's own folder: image files are referenced in place and never touched.
           fs.rmSync(this.workspace.projectDir(id), { recursive: true, force: true });
@@ -138,7 +143,7 @@ export class Studio {
       curation: {
         trainingCache: (projectId) => {
           this.workspace.projects.require(projectId);
-          return { projectId, ...cacheUsage(this.workspace.projectDir(projectId)) };
+          return this.#cacheUsage(projectId);
         },
         deleteTrainingCache: (projectId) => {
           const { training } = this.workspace.projects.removal(projectId);
@@ -150,7 +155,8 @@ export class Studio {
             );
           }
           deleteCache(this.workspace.projectDir(projectId));
-          return { projectId, ...cacheUsage(this.workspace.projectDir(projectId)) };
+          removeProjectCopies(this.#copyOwners(), projectId);
+          return this.#cacheUsage(projectId);
         },
         health: (projectId) => {
           this.workspace.projects.require(projectId);
@@ -301,6 +307,22 @@ export class Studio {
       this.#imports.delete(importId);
       this.#importProjects.delete(importId);
     }
+  }
+
+  /** The training cache of a project with the volume copies of its files. */
+  #cacheUsage(projectId: number): TrainingCacheUsage {
+    const copies = projectCopies(this.#copyOwners(), projectId);
+    const usage = cacheUsage(this.workspace.projectDir(projectId));
+    const bytes = usage.bytes + copies.bytes;
+    return { projectId, ...usage, bytes, volumeCopies: copies.copies, volumeCopyBytes: copies.bytes };
+  }
+
+  #copyOwners(): CopyOwners {
+    const { projects, images } = this.workspace;
+    return {
+      projectIds: () => projects.list().map((project) => project.id),
+      importedPaths: (projectId, paths) => images.importedPaths(projectId, paths),
+    };
   }
 
   #track(job: Promise<unknown>): void {

@@ -88,6 +88,12 @@ export class ImageStore {
     this.pages = new ImagePages(db);
   }
 
+  /** Which of `paths` the project imported (any row: image, failure or duplicate). */
+  importedPaths(projectId: number, paths: readonly string[]): Set<string> {
+    const find = this.db.prepare('SELECT 1 FROM images WHERE project_id = ? AND path = ? LIMIT 1');
+    return new Set(paths.filter((file) => find.get(projectId, file) !== undefined));
+  }
+
   /** Inserts rows in one transaction; returns their ids in order. */
   insertMany(rows: readonly NewImage[]): number[] {
     const insert = this.db.prepare(`

@@ -95,6 +95,8 @@ describe('pretraining from the decoded cache', () => {
         bytes: 0,
         shards: 0,
         samples: 0,
+        volumeCopies: 0,
+        volumeCopyBytes: 0,
       });
     } finally {
       await studio.close();

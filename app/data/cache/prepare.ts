@@ -1,12 +1,15 @@
 /**
  * Preparing a run's training samples into the cache: every sample whose record is missing, or
- * whose file's path, size or mtime changed since it was read, is read again, prepared and
+ * whose file's path, size or mtime changed since it was read (for a plane of a series: of any
+ * slice file it reads), is read again, prepared and
  * appended to a new shard. Returns, per sample, where its prepared values lie (null for huge
  * images, which are read by random windows and never cached).
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sampleKey, type ChannelTransform, type ImageEntry } from '../batches';
+import { planeFiles } from '../volumes/series-slices';
 import { prepareSample } from './prepared';
 import { cacheRoot, cacheVariant, readShards, recordKey, SHARD_BYTES, ShardWriter, type PlacedRecord } from './shards';
 
@@ -52,6 +55,9 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
   const records: (PlacedRecord | null)[] = entries.map(() => null);
   const progress: PrepareProgress = { done: 0, total: entries.length, read: 0, changed: 0 };
   const todo: number[] = [];
+  // Taken before any read: a slice file changed while it is read then differs from the stamp.
+  const stamps: (string | undefined)[] = entries.map(() => undefined);
+  const stats = new Map<string, fs.Stats | null>();
   for (const [index, entry] of entries.entries()) {
     if (entry.huge || entry.slide) {
       // Read by windows at every draw (slides at the plan's scale): nothing to prepare whole.
@@ -60,12 +66,14 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
     }
     const record = stored.get(recordKey(entry.sha256, entry.path, sampleKey(entry)));
     const stat = statOrNull(entry.path);
+    stamps[index] = slicesStamp(entry, stats);
     if (
       record &&
       stat &&
       record.path === entry.path &&
       record.sizeBytes === stat.size &&
-      record.mtimeMs === stat.mtimeMs
+      record.mtimeMs === stat.mtimeMs &&
+      record.slices === stamps[index]
     ) {
       records[index] = record;
       progress.done += 1;
@@ -93,6 +101,7 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
           path: entry.path,
           sizeBytes: stat.size,
           mtimeMs: stat.mtimeMs,
+          ...(stamps[index] === undefined ? {} : { slices: stamps[index] }),
         },
         sample,
       );
@@ -128,6 +137,21 @@ export async function prepareTrainingCache(options: PrepareOptions): Promise<Pre
   (writer as ShardWriter | null)?.finish();
   if (failure !== null) throw failure;
   return { records, progress, folder };
+}
+
+/**
+ * For a plane of a series, a hash of the path, size and mtime of every slice file it reads
+ * (`stats` keeps each file's, so a series' planes stat its files once); else undefined.
+ */
+export function slicesStamp(entry: ImageEntry, stats: Map<string, fs.Stats | null> = new Map()): string | undefined {
+  if (!entry.plane?.series) return undefined;
+  const hash = createHash('sha256');
+  for (const file of planeFiles(entry.plane)) {
+    if (!stats.has(file)) stats.set(file, statOrNull(file));
+    const stat = stats.get(file);
+    hash.update(`${file}\0${stat?.size ?? -1}\0${stat?.mtimeMs ?? -1}\0`);
+  }
+  return hash.digest('hex').slice(0, 32);
 }
 
 function statOrNull(file: string): fs.Stats | null {

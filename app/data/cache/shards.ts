@@ -9,9 +9,10 @@
  * depend on (the channel plan's conversion, bands, clips and centers, and the stored side), so a
  * changed plan or model size never reads another's samples. Records are keyed by the image's
  * content hash and frame; a record is used only while its file's path, size and mtime are what
- * they were when it was read. A shard is written to `*.tmp`, flushed, renamed; its manifest is
- * written the same way after it, and a shard without a complete manifest whose byte count
- * matches is never read (a kill while writing leaves only files the next open deletes).
+ * they were when it was read (for a plane of a series, those of every slice file it read). A shard
+ * is written to `*.tmp`, flushed, renamed; its manifest is written the same way after it, and a
+ * shard without a complete manifest whose byte count matches is never read (a kill while writing
+ * leaves only files the next open deletes).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -26,6 +27,11 @@ export interface CacheRecord {
   path: string;
   sizeBytes: number;
   mtimeMs: number;
+  /**
+   * For a plane of a series: a hash of the path, size and mtime of every slice file it read
+   * (`slicesStamp` in `prepare.ts`), so a change to any of them makes it stale.
+   */
+  slices?: string;
   offset: number;
   byteLength: number;
   channels: number;

@@ -156,6 +156,45 @@ export function sweepCopies(keep: string | null = null): string[] {
   return removed;
 }
 
+/** The source files of the stamped copies in the copies folder (absolute paths). */
+export function copySources(): string[] {
+  if (!fs.existsSync(copiesDir)) return [];
+  return fs
+    .readdirSync(copiesDir)
+    .filter((name) => name.endsWith('.json'))
+    .flatMap((name) => readStamp(path.join(copiesDir, name))?.source ?? []);
+}
+
+/** How many copies of `sources` the folder holds, and their bytes on disk (copy and stamp). */
+export function copiesOf(sources: Iterable<string>): { copies: number; bytes: number } {
+  const usage = { copies: 0, bytes: 0 };
+  for (const source of new Set(sources)) {
+    const { copy, stamp } = copyPaths(source);
+    const bytes = sizeOrNull(copy);
+    if (bytes === null || readStamp(stamp)?.source !== path.resolve(source)) continue;
+    usage.copies += 1;
+    usage.bytes += bytes + (sizeOrNull(stamp) ?? 0);
+  }
+  return usage;
+}
+
+/** Removes the copies of `sources` (copy and stamp); returns how many went. */
+export function removeCopiesOf(sources: Iterable<string>): number {
+  let removed = 0;
+  for (const source of new Set(sources)) {
+    const { copy, stamp } = copyPaths(source);
+    if (readStamp(stamp)?.source !== path.resolve(source)) continue;
+    try {
+      fs.rmSync(stamp, { force: true }); // unstamped first: a half-removed copy is never reused
+      fs.rmSync(copy, { force: true });
+      removed += 1;
+    } catch {
+      // Open elsewhere (Windows): unstamped, the next sweep removes it.
+    }
+  }
+  return removed;
+}
+
 function readStamp(file: string): CopyStamp | null {
   try {
     const stamp = JSON.parse(fs.readFileSync(file, 'utf8')) as CopyStamp;

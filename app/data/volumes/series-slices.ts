@@ -140,6 +140,23 @@ export async function readSeriesPlane(
   return planeSample(planes, width, height);
 }
 
+/**
+ * The files a plane of a series reads, each once, in slice order: its slice and neighbours'
+ * files across k, every slice's file across i or j (empty for a plane of a NIfTI file).
+ */
+export function planeFiles(plane: VolumePlane): string[] {
+  const slices = plane.series?.slices ?? [];
+  if (slices.length === 0) return [];
+  const read =
+    plane.axis === 2
+      ? Array.from(
+          { length: 2 * plane.neighbours + 1 },
+          (_, offset) => slices[clamp(plane.index + offset - plane.neighbours, slices.length)]!,
+        )
+      : slices;
+  return [...new Set(read.map((slice) => slice.path))];
+}
+
 /** `index` clamped to 0 … count − 1 (a plane's neighbours past the ends repeat the end plane). */
 function clamp(index: number, count: number): number {
   return Math.min(Math.max(index, 0), count - 1);
