@@ -30,12 +30,7 @@ import { executePretrain } from '../app/train/pretrain-run';
 import { executeProbe, planProbe } from '../app/train/probe-run';
 import { Workspace } from '../app/workspace';
 import { prepareDomain } from './recipe/domains';
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
-const list = (name: string, fallback: string): string[] => argument(name, fallback).split(',').filter(Boolean);
+import { argument, list } from './shared/options';
 
 /** Each domain's pretraining recipe (see the header). */
 const RECIPES: Record<string, Partial<PretrainOptions>> = {

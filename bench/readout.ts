@@ -28,11 +28,7 @@ import { loadRunModel, randomInitModel } from '../app/train/probe-model';
 import { probePredictor } from '../app/train/probe-predictor';
 import type { PretrainPlan } from '../app/train/pretrain-plan';
 import { Workspace } from '../app/workspace';
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
+import { argument } from './shared/options';
 
 const READOUTS = ['mean', 'cls', 'grid'] as const;
 type Readout = (typeof READOUTS)[number];

@@ -33,12 +33,7 @@ import { executeProbe, planProbe } from '../app/train/probe-run';
 import { LR_RULES, formatLearningRate, peakLearningRate, type LrRuleName } from '../app/train/schedule';
 import { Workspace } from '../app/workspace';
 import { prepareDomain } from './recipe/domains';
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
-const list = (name: string, fallback: string): string[] => argument(name, fallback).split(',').filter(Boolean);
+import { argument, list } from './shared/options';
 
 // 400 of the 1797 digits by default: 280 to fit the probes on, 120 to score (`--digits-per-class`).
 const DIGITS_PER_CLASS = Number(argument('digits-per-class', '40'));

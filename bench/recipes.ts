@@ -38,6 +38,7 @@ import { DEFAULT_KNN } from '../app/train/knn';
 import { probePredictor } from '../app/train/probe-predictor';
 import { executeProbe, planProbe } from '../app/train/probe-run';
 import { Workspace } from '../app/workspace';
+import { argument, list } from './shared/options';
 
 /** One recipe the bench trains: its options on top of the shared ones, and where it applies. */
 export interface BenchRecipe {
@@ -119,12 +120,6 @@ export const DEFAULT_BENCH = {
   seeds: [1, 2],
   valFraction: 0.3, // 60 of 200 images scored per seed: intervals of about ±12 points
 };
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
-const list = (name: string, fallback: string): string[] => argument(name, fallback).split(',').filter(Boolean);
 
 /** One probe's outcome on one run: which scored images it got right. */
 interface Scored {

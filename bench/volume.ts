@@ -49,6 +49,7 @@ import { DEFAULT_SERIES_SLICES, seriesSlices } from '../app/data/volumes/series-
 import { volumeEntries, type VolumeRow } from '../app/data/volumes/volume-entries';
 import { Rng } from '../app/mae/rng';
 import { Workspace } from '../app/workspace';
+import { positiveInteger } from './shared/options';
 
 const IMG_SIZE = 224;
 const MIB = 2 ** 20;
@@ -64,13 +65,6 @@ const TRANSFORM: ChannelTransform = {
   center: [0],
   spread: [500],
 };
-
-function argument(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
 
 /** Resident set size now, in MiB; the peak is tracked by sampling. */
 let peak = 0;
@@ -187,11 +181,11 @@ function measured(timer: { seconds: () => number; startRss: number }, baseline: 
 }
 
 async function main(): Promise<void> {
-  const side = argument('side', 1024);
-  const slices = argument('slices', 512);
-  const seriesCount = argument('series', 500);
-  const batches = argument('batches', 20);
-  const batchSize = argument('batch', 8);
+  const side = positiveInteger('side', 1024);
+  const slices = positiveInteger('slices', 512);
+  const seriesCount = positiveInteger('series', 500);
+  const batches = positiveInteger('batches', 20);
+  const batchSize = positiveInteger('batch', 8);
   const onlyIndex = process.argv.indexOf('--only');
   const only = new Set((onlyIndex >= 0 ? process.argv[onlyIndex + 1]! : 'nii,gz,dicom').split(','));
   const json = process.argv.includes('--json');
