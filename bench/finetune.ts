@@ -22,21 +22,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AccuracyGain, ClassificationScores, FinetuneReport } from '../app/contract';
+import type { ClassificationScores, FinetuneReport } from '../app/contract';
 import { planFinetune } from '../app/train/finetune-plan';
 import { executeFinetune } from '../app/train/finetune-run';
-import { planPretrain, type PretrainOptions } from '../app/train/pretrain-plan';
-import { executePretrain } from '../app/train/pretrain-run';
 import { executeProbe, planProbe } from '../app/train/probe-run';
 import { Workspace } from '../app/workspace';
+import { FINETUNE_PRETRAIN_RECIPES, pretrainEncoder } from './finetune/pretrain';
+import { gainText, percent, scoreText } from './finetune/text';
 import { prepareDomain } from './recipe/domains';
 import { argument, list } from './shared/options';
-
-/** Each domain's pretraining recipe (see the header). */
-const RECIPES: Record<string, Partial<PretrainOptions>> = {
-  digits: { imgSize: 64, patchSize: 16, batchSize: 8, steps: 200 },
-  medical: { imgSize: 64, patchSize: 16, batchSize: 16, steps: 300, normPixLoss: false },
-};
 
 interface Row {
   domain: string;
@@ -56,37 +50,11 @@ interface Row {
   seconds: { pretrain: number; finetune: number };
 }
 
-const percent = (value: number | null | undefined): string =>
-  value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}`;
-const scoreText = (scores: ClassificationScores | null): string =>
-  scores === null
-    ? '–'
-    : `${percent(scores.accuracy)} [${percent(scores.interval?.low)}–${percent(scores.interval?.high)}]`;
-const points = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}`;
-const gainText = (gain: AccuracyGain | undefined): string =>
-  gain === undefined ? '–' : `${points(gain.estimate)} [${points(gain.low)}, ${points(gain.high)}]`;
-
 async function measure(target: { dir: string; projectId: number }, domain: string, seed: number): Promise<Row> {
-  const recipe = { ...RECIPES[domain] };
-  if (process.argv.includes('--pretrain-steps')) recipe.steps = Number(argument('pretrain-steps', '200'));
   let started = Date.now();
-  const planned = new Workspace(target.dir);
-  let pretrainId: number;
-  try {
-    pretrainId = planPretrain(planned, target.projectId, {
-      preset: 'vit-tiny',
-      depth: 4,
-      decoder: '128x2',
-      seed,
-      valFraction: 0.3,
-      backend: 'native',
-      ...recipe,
-    }).runId;
-  } finally {
-    planned.close();
-  }
-  const pretrained = await executePretrain(target.dir, pretrainId, { log: () => {} });
-  if (pretrained.status !== 'completed') throw new Error(`${domain} seed ${seed}: pretraining ${pretrained.status}`);
+  const pretrainId = await pretrainEncoder(target, domain, seed, {
+    ...(process.argv.includes('--pretrain-steps') && { steps: Number(argument('pretrain-steps', '200')) }),
+  });
   const pretrainSeconds = (Date.now() - started) / 1000;
   let probe: number | null = null;
   if (!process.argv.includes('--no-probe')) {
@@ -149,7 +117,8 @@ async function main(): Promise<void> {
     if (!json) console.log(line);
   };
   for (const domain of domains)
-    if (!(domain in RECIPES)) throw new Error(`--domains: ${domain} is not one of ${Object.keys(RECIPES).join(', ')}`);
+    if (!(domain in FINETUNE_PRETRAIN_RECIPES))
+      throw new Error(`--domains: ${domain} is not one of ${Object.keys(FINETUNE_PRETRAIN_RECIPES).join(', ')}`);
   const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-finetune')) : null;
   const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-finetune-'));
   log(
