@@ -25,7 +25,7 @@ import { Workspace } from '../app/workspace';
 import { pretrainEncoder } from './finetune/pretrain';
 import { gainText, scoreText } from './finetune/text';
 import { prepareDomain } from './recipe/domains';
-import { argument, list } from './shared/options';
+import { argument, flag, list } from './shared/options';
 
 /** The paper's recipe as the studio ran it before this grid (peak lr 6e-5 at batch 16). */
 const PAPER: Partial<FinetuneConfig> = {
@@ -77,8 +77,8 @@ async function main(): Promise<void> {
   const variants = list('variants', Object.keys(VARIANTS).join(','));
   for (const name of variants) if (!(name in VARIANTS)) throw new Error(`--variants: no variant ${name}`);
   const steps = Number(argument('steps', '200'));
-  const json = process.argv.includes('--json');
-  const trace = process.argv.includes('--trace');
+  const json = flag('json');
+  const trace = flag('trace');
   await selectBackend('native', {});
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-finetune-sweep-'));
   console.log(

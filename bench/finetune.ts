@@ -30,7 +30,7 @@ import { Workspace } from '../app/workspace';
 import { FINETUNE_PRETRAIN_RECIPES, pretrainEncoder } from './finetune/pretrain';
 import { gainText, percent, scoreText } from './finetune/text';
 import { prepareDomain } from './recipe/domains';
-import { argument, list } from './shared/options';
+import { argument, flag, list } from './shared/options';
 
 interface Row {
   domain: string;
@@ -53,11 +53,11 @@ interface Row {
 async function measure(target: { dir: string; projectId: number }, domain: string, seed: number): Promise<Row> {
   let started = Date.now();
   const pretrainId = await pretrainEncoder(target, domain, seed, {
-    ...(process.argv.includes('--pretrain-steps') && { steps: Number(argument('pretrain-steps', '200')) }),
+    ...(flag('pretrain-steps') && { steps: Number(argument('pretrain-steps', '200')) }),
   });
   const pretrainSeconds = (Date.now() - started) / 1000;
   let probe: number | null = null;
-  if (!process.argv.includes('--no-probe')) {
+  if (!flag('no-probe')) {
     const workspace = new Workspace(target.dir);
     let probeId: number;
     try {
@@ -76,7 +76,7 @@ async function measure(target: { dir: string; projectId: number }, domain: strin
       backend: 'native',
       steps: Number(argument('finetune-steps', '200')),
       batchSize: Number(argument('finetune-batch', '16')),
-      ...(process.argv.includes('--finetune-blr') && { blr: Number(argument('finetune-blr', '')) }),
+      ...(flag('finetune-blr') && { blr: Number(argument('finetune-blr', '')) }),
       // `--head paper`: the paper's near-zero head instead of the linear probe's (LP-FT, the default)
       linearProbeInit: argument('head', 'probe') === 'probe',
     });
@@ -112,14 +112,14 @@ async function measure(target: { dir: string; projectId: number }, domain: strin
 async function main(): Promise<void> {
   const domains = list('domains', 'digits,medical');
   const seeds = list('seeds', '1,2').map(Number);
-  const json = process.argv.includes('--json');
+  const json = flag('json');
   const log = (line: string): void => {
     if (!json) console.log(line);
   };
   for (const domain of domains)
     if (!(domain in FINETUNE_PRETRAIN_RECIPES))
       throw new Error(`--domains: ${domain} is not one of ${Object.keys(FINETUNE_PRETRAIN_RECIPES).join(', ')}`);
-  const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-finetune')) : null;
+  const keep = flag('keep') ? path.resolve(argument('keep', 'bench-finetune')) : null;
   const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-finetune-'));
   log(
     'accuracy on the validation split [Wilson 95%]; gain = fine-tuned pretrained − baseline ' +

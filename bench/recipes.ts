@@ -31,7 +31,7 @@ import { prepare, type RunResult, type Scored, train } from './recipes/runs';
 import { readSavedRuns, rescore, saveRun } from './recipes/saved';
 import { BENCH_DOMAINS, BENCH_RECIPES, DEFAULT_BENCH } from './recipes/setup';
 import { percent, summaryTable } from './recipes/table';
-import { argument, list } from './shared/options';
+import { argument, flag, list } from './shared/options';
 
 async function main(): Promise<void> {
   const domains = list('domains', 'sentinel-2,cell-painting'); // medical (deblurring) on request
@@ -47,18 +47,18 @@ async function main(): Promise<void> {
       throw new Error(`--recipes: ${name} is not one of ${BENCH_RECIPES.map((recipe) => recipe.name).join(', ')}`);
   if (!chosen.includes('mae')) throw new Error('--recipes must include mae: every gain is measured against it');
   const recipes = BENCH_RECIPES.filter((recipe) => chosen.includes(recipe.name));
-  const json = process.argv.includes('--json');
+  const json = flag('json');
   const log = (line: string): void => {
     if (!json) console.log(line);
   };
-  const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-recipes')) : null;
+  const keep = flag('keep') ? path.resolve(argument('keep', 'bench-recipes')) : null;
   const started = Date.now();
-  const save = process.argv.includes('--save') ? path.resolve(argument('save', 'recipes.jsonl')) : null;
+  const save = flag('save') ? path.resolve(argument('save', 'recipes.jsonl')) : null;
   const saved = (run: RunResult): RunResult => saveRun(save, run);
   // Runs of earlier benches: their --save files, or the workspaces they left (--keep, or stopped before the table).
   const runs: RunResult[] = [
     ...readSavedRuns(list('from', '')),
-    ...(process.argv.includes('--rescore') ? (await rescore(path.resolve(argument('rescore', '.')))).map(saved) : []),
+    ...(flag('rescore') ? (await rescore(path.resolve(argument('rescore', '.')))).map(saved) : []),
   ];
   if (runs.length > 0) {
     const table = summaryTable(runs, [...new Set(runs.map((run) => run.domain))], recipes);

@@ -24,7 +24,7 @@ import { tissueOnGlass, writeSlideFixture } from '../app/data/formats/slide.fixt
 import { tileCacheBytes, TILE_CACHE_BYTES } from '../app/data/formats/slide-tiles';
 import { slideEntryOf } from '../app/data/slide-sampling';
 import { Rng } from '../app/mae/rng';
-import { positiveInteger } from './shared/options';
+import { flag, positiveInteger } from './shared/options';
 
 const IMG_SIZE = 224;
 const TILE = 256;
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const side = positiveInteger('side', 100_000);
   const batches = positiveInteger('batches', 20);
   const batchSize = positiveInteger('batch', 16);
-  const json = process.argv.includes('--json');
+  const json = flag('json');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-slide-'));
   const file = path.join(dir, 'slide.tif');
   globalThis.gc?.();
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
     if (result.trainDataRssMiB >= 1024) process.exitCode = 1;
   } finally {
     clearInterval(sampler);
-    if (process.argv.includes('--keep')) console.log(`kept ${file}`);
+    if (flag('keep')) console.log(`kept ${file}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -49,7 +49,7 @@ import { DEFAULT_SERIES_SLICES, seriesSlices } from '../app/data/volumes/series-
 import { volumeEntries, type VolumeRow } from '../app/data/volumes/volume-entries';
 import { Rng } from '../app/mae/rng';
 import { Workspace } from '../app/workspace';
-import { positiveInteger } from './shared/options';
+import { argument, flag, positiveInteger } from './shared/options';
 
 const IMG_SIZE = 224;
 const MIB = 2 ** 20;
@@ -186,9 +186,8 @@ async function main(): Promise<void> {
   const seriesCount = positiveInteger('series', 500);
   const batches = positiveInteger('batches', 20);
   const batchSize = positiveInteger('batch', 8);
-  const onlyIndex = process.argv.indexOf('--only');
-  const only = new Set((onlyIndex >= 0 ? process.argv[onlyIndex + 1]! : 'nii,gz,dicom').split(','));
-  const json = process.argv.includes('--json');
+  const only = new Set(argument('only', 'nii,gz,dicom').split(','));
+  const json = flag('json');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-volume-'));
   const workspace = new Workspace(path.join(root, 'workspace'));
   setVolumeCopies(volumeCopiesDir(path.join(root, 'workspace'))); // as the studio does: removed with the root
@@ -321,7 +320,7 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(sampler);
     workspace.close();
-    if (process.argv.includes('--keep')) console.log(`kept ${root}`);
+    if (flag('keep')) console.log(`kept ${root}`);
     else fs.rmSync(root, { recursive: true, force: true });
   }
 }
