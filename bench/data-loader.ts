@@ -27,6 +27,7 @@ import { Rng } from '../app/mae/rng';
 import { selectBackend, type BackendPreference } from '../app/runtime/backend';
 import { syntheticSource } from '../app/train/synthetic';
 import { MaeTrainer } from '../app/train/trainer';
+import { argument, flag } from './shared/options';
 
 const IMG_SIZE = 224;
 const STEP_BATCH = 8;
@@ -39,10 +40,6 @@ const TRANSFORM: ChannelTransform = {
   spread: [58, 57, 57],
 };
 
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
 function count(name: string, fallback: number): number {
   const value = Number(argument(name, String(fallback)));
   if (!Number.isInteger(value) || value < 1)
@@ -131,7 +128,7 @@ async function main(): Promise<void> {
   const batch = count('batch', 64);
   const steps = count('steps', 2);
   const backends = argument('backends', 'native').split(',') as Exclude<BackendPreference, 'auto'>[];
-  const json = process.argv.includes('--json');
+  const json = flag('json');
   const log = (line: string): void => {
     if (!json) console.log(line);
   };

@@ -14,22 +14,18 @@ import path from 'node:path';
 import type { Recipe, TrainingProgress } from '../app/contract';
 import { writeSample } from '../app/data/synthetic/datasets';
 import { Studio } from '../app/studio';
-
-function option(name: string, fallback: string): string {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
+import { argument, flag } from './shared/options';
 
 async function main(): Promise<void> {
-  const count = Number(option('--count', '40'));
+  const count = Number(argument('count', '40'));
   const recipe: Recipe = {
-    imgSize: Number(option('--img', '224')),
-    patchSize: Number(option('--patch', '16')),
-    depth: Number(option('--depth', '12')),
-    decoder: option('--decoder', '512x8'),
-    batchSize: Number(option('--batch', '8')),
-    epochs: Number(option('--epochs', '2')),
-    backend: option('--backend', 'auto') as Recipe['backend'],
+    imgSize: Number(argument('img', '224')),
+    patchSize: Number(argument('patch', '16')),
+    depth: Number(argument('depth', '12')),
+    decoder: argument('decoder', '512x8'),
+    batchSize: Number(argument('batch', '8')),
+    epochs: Number(argument('epochs', '2')),
+    backend: argument('backend', 'auto') as Recipe['backend'],
     seed: 1,
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-estimate-'));
@@ -87,7 +83,7 @@ async function main(): Promise<void> {
         .reduce((a, b) => a + b.seconds, 0),
       tailSeconds: realSeconds - (steps.at(-1)?.seconds ?? 0),
     };
-    const timeline = option('--timeline', '');
+    const timeline = argument('timeline', '');
     if (timeline) {
       const { estimateSeconds } = report;
       const record = {
@@ -101,7 +97,7 @@ async function main(): Promise<void> {
       };
       fs.writeFileSync(timeline, `${JSON.stringify(record)}\n`);
     }
-    if (process.argv.includes('--json')) {
+    if (flag('json')) {
       console.log(JSON.stringify(report, null, 2));
       return;
     }

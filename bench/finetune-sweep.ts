@@ -14,7 +14,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { AccuracyGain, ClassificationScores } from '../app/contract';
 import { disposeModel } from '../app/mae/model';
 import { selectBackend } from '../app/runtime/backend';
 import { finetuneComparison, rawPixelBaseline } from '../app/train/finetune-baselines';
@@ -22,22 +21,11 @@ import { type FinetuneConfig, type FinetunePlan, validateFinetuneConfig } from '
 import { trainClassifier } from '../app/train/finetune-train';
 import { labelledSplits } from '../app/train/probe-data';
 import { loadRunModel, randomInitModel } from '../app/train/probe-model';
-import { planPretrain, type PretrainOptions } from '../app/train/pretrain-plan';
-import { executePretrain } from '../app/train/pretrain-run';
 import { Workspace } from '../app/workspace';
+import { pretrainEncoder } from './finetune/pretrain';
+import { gainText, scoreText } from './finetune/text';
 import { prepareDomain } from './recipe/domains';
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
-const list = (name: string, fallback: string): string[] => argument(name, fallback).split(',').filter(Boolean);
-
-/** Each domain's pretraining recipe, as `bench:finetune`'s. */
-const RECIPES: Record<string, Partial<PretrainOptions>> = {
-  digits: { imgSize: 64, patchSize: 16, batchSize: 8, steps: 200 },
-  medical: { imgSize: 64, patchSize: 16, batchSize: 16, steps: 300, normPixLoss: false },
-};
+import { argument, flag, list } from './shared/options';
 
 /** The paper's recipe as the studio ran it before this grid (peak lr 6e-5 at batch 16). */
 const PAPER: Partial<FinetuneConfig> = {
@@ -83,45 +71,14 @@ const VARIANTS: Record<string, Partial<FinetuneConfig> & { randomInit?: boolean 
   'none-warm30': { ...NONE, warmupSteps: 60 },
 };
 
-const percent = (value: number | null | undefined): string =>
-  value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}`;
-const scoreText = (scores: ClassificationScores | null): string =>
-  scores === null
-    ? '–'
-    : `${percent(scores.accuracy)} [${percent(scores.interval?.low)}–${percent(scores.interval?.high)}]`;
-const points = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}`;
-const gainText = (gain: AccuracyGain | undefined): string =>
-  gain === undefined ? '–' : `${points(gain.estimate)} [${points(gain.low)}, ${points(gain.high)}]`;
-
-async function pretrain(target: { dir: string; projectId: number }, domain: string, seed: number): Promise<number> {
-  const workspace = new Workspace(target.dir);
-  let runId: number;
-  try {
-    runId = planPretrain(workspace, target.projectId, {
-      preset: 'vit-tiny',
-      depth: 4,
-      decoder: '128x2',
-      seed,
-      valFraction: 0.3,
-      backend: 'native',
-      ...RECIPES[domain],
-    }).runId;
-  } finally {
-    workspace.close();
-  }
-  const finished = await executePretrain(target.dir, runId, { log: () => {} });
-  if (finished.status !== 'completed') throw new Error(`${domain} seed ${seed}: pretraining ${finished.status}`);
-  return runId;
-}
-
 async function main(): Promise<void> {
   const domains = list('domains', 'digits,medical');
   const seeds = list('seeds', '1').map(Number);
   const variants = list('variants', Object.keys(VARIANTS).join(','));
   for (const name of variants) if (!(name in VARIANTS)) throw new Error(`--variants: no variant ${name}`);
   const steps = Number(argument('steps', '200'));
-  const json = process.argv.includes('--json');
-  const trace = process.argv.includes('--trace');
+  const json = flag('json');
+  const trace = flag('trace');
   await selectBackend('native', {});
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-finetune-sweep-'));
   console.log(
@@ -137,7 +94,7 @@ async function main(): Promise<void> {
         continue;
       }
       for (const seed of seeds) {
-        const runId = await pretrain(target, domain, seed);
+        const runId = await pretrainEncoder(target, domain, seed);
         const workspace = new Workspace(target.dir);
         try {
           for (const name of variants) {

@@ -22,26 +22,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AccuracyGain, ClassificationScores, FinetuneReport } from '../app/contract';
+import type { ClassificationScores, FinetuneReport } from '../app/contract';
 import { planFinetune } from '../app/train/finetune-plan';
 import { executeFinetune } from '../app/train/finetune-run';
-import { planPretrain, type PretrainOptions } from '../app/train/pretrain-plan';
-import { executePretrain } from '../app/train/pretrain-run';
 import { executeProbe, planProbe } from '../app/train/probe-run';
 import { Workspace } from '../app/workspace';
+import { FINETUNE_PRETRAIN_RECIPES, pretrainEncoder } from './finetune/pretrain';
+import { gainText, percent, scoreText } from './finetune/text';
 import { prepareDomain } from './recipe/domains';
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
-const list = (name: string, fallback: string): string[] => argument(name, fallback).split(',').filter(Boolean);
-
-/** Each domain's pretraining recipe (see the header). */
-const RECIPES: Record<string, Partial<PretrainOptions>> = {
-  digits: { imgSize: 64, patchSize: 16, batchSize: 8, steps: 200 },
-  medical: { imgSize: 64, patchSize: 16, batchSize: 16, steps: 300, normPixLoss: false },
-};
+import { argument, flag, list } from './shared/options';
 
 interface Row {
   domain: string;
@@ -61,40 +50,14 @@ interface Row {
   seconds: { pretrain: number; finetune: number };
 }
 
-const percent = (value: number | null | undefined): string =>
-  value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}`;
-const scoreText = (scores: ClassificationScores | null): string =>
-  scores === null
-    ? '–'
-    : `${percent(scores.accuracy)} [${percent(scores.interval?.low)}–${percent(scores.interval?.high)}]`;
-const points = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(1)}`;
-const gainText = (gain: AccuracyGain | undefined): string =>
-  gain === undefined ? '–' : `${points(gain.estimate)} [${points(gain.low)}, ${points(gain.high)}]`;
-
 async function measure(target: { dir: string; projectId: number }, domain: string, seed: number): Promise<Row> {
-  const recipe = { ...RECIPES[domain] };
-  if (process.argv.includes('--pretrain-steps')) recipe.steps = Number(argument('pretrain-steps', '200'));
   let started = Date.now();
-  const planned = new Workspace(target.dir);
-  let pretrainId: number;
-  try {
-    pretrainId = planPretrain(planned, target.projectId, {
-      preset: 'vit-tiny',
-      depth: 4,
-      decoder: '128x2',
-      seed,
-      valFraction: 0.3,
-      backend: 'native',
-      ...recipe,
-    }).runId;
-  } finally {
-    planned.close();
-  }
-  const pretrained = await executePretrain(target.dir, pretrainId, { log: () => {} });
-  if (pretrained.status !== 'completed') throw new Error(`${domain} seed ${seed}: pretraining ${pretrained.status}`);
+  const pretrainId = await pretrainEncoder(target, domain, seed, {
+    ...(flag('pretrain-steps') && { steps: Number(argument('pretrain-steps', '200')) }),
+  });
   const pretrainSeconds = (Date.now() - started) / 1000;
   let probe: number | null = null;
-  if (!process.argv.includes('--no-probe')) {
+  if (!flag('no-probe')) {
     const workspace = new Workspace(target.dir);
     let probeId: number;
     try {
@@ -113,7 +76,7 @@ async function measure(target: { dir: string; projectId: number }, domain: strin
       backend: 'native',
       steps: Number(argument('finetune-steps', '200')),
       batchSize: Number(argument('finetune-batch', '16')),
-      ...(process.argv.includes('--finetune-blr') && { blr: Number(argument('finetune-blr', '')) }),
+      ...(flag('finetune-blr') && { blr: Number(argument('finetune-blr', '')) }),
       // `--head paper`: the paper's near-zero head instead of the linear probe's (LP-FT, the default)
       linearProbeInit: argument('head', 'probe') === 'probe',
     });
@@ -149,13 +112,14 @@ async function measure(target: { dir: string; projectId: number }, domain: strin
 async function main(): Promise<void> {
   const domains = list('domains', 'digits,medical');
   const seeds = list('seeds', '1,2').map(Number);
-  const json = process.argv.includes('--json');
+  const json = flag('json');
   const log = (line: string): void => {
     if (!json) console.log(line);
   };
   for (const domain of domains)
-    if (!(domain in RECIPES)) throw new Error(`--domains: ${domain} is not one of ${Object.keys(RECIPES).join(', ')}`);
-  const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-finetune')) : null;
+    if (!(domain in FINETUNE_PRETRAIN_RECIPES))
+      throw new Error(`--domains: ${domain} is not one of ${Object.keys(FINETUNE_PRETRAIN_RECIPES).join(', ')}`);
+  const keep = flag('keep') ? path.resolve(argument('keep', 'bench-finetune')) : null;
   const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-finetune-'));
   log(
     'accuracy on the validation split [Wilson 95%]; gain = fine-tuned pretrained − baseline ' +

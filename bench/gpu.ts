@@ -13,7 +13,8 @@ import { maeConfigFromParts, type MaeConfig } from '../app/mae/config';
 import { selectBackend } from '../app/runtime/backend';
 import { syntheticSource } from '../app/train/synthetic';
 import { MaeTrainer } from '../app/train/trainer';
-import { argument, BATCH_SIZE, findTorchPeer, flag, timeTorchStep, vit192x4At64, vitTiny224 } from './peer/torch-step';
+import { BATCH_SIZE, findTorchPeer, timeTorchStep, vit192x4At64, vitTiny224 } from './peer/torch-step';
+import { argument, flag } from './shared/options';
 
 const SIZES: Record<string, () => MaeConfig> = {
   tiny: () => maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 32, depth: 2, inChans: 3 }),

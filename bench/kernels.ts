@@ -10,6 +10,7 @@ import { MAE_PRESETS, maeConfigFromParts, type MaeConfig } from '../app/mae/conf
 import { selectBackend, type BackendPreference } from '../app/runtime/backend';
 import { syntheticSource } from '../app/train/synthetic';
 import { MaeTrainer } from '../app/train/trainer';
+import { argument } from './shared/options';
 
 const CONFIGS: { name: string; model: MaeConfig }[] = [
   { name: 'vit-tiny/16@224 dec512x8', model: MAE_PRESETS.maeVitTinyPatch16Dec512d8b({ inChans: 3 }) },
@@ -18,11 +19,6 @@ const CONFIGS: { name: string; model: MaeConfig }[] = [
     model: maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 }),
   },
 ];
-
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
 
 /** Wraps every kernel of `backendName` with a timer; returns the totals map (ms, calls). */
 function instrument(backendName: string): Map<string, { ms: number; calls: number }> {

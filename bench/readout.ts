@@ -28,11 +28,7 @@ import { loadRunModel, randomInitModel } from '../app/train/probe-model';
 import { probePredictor } from '../app/train/probe-predictor';
 import type { PretrainPlan } from '../app/train/pretrain-plan';
 import { Workspace } from '../app/workspace';
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
+import { argument, flag } from './shared/options';
 
 const READOUTS = ['mean', 'cls', 'grid'] as const;
 type Readout = (typeof READOUTS)[number];
@@ -110,7 +106,7 @@ async function main(): Promise<void> {
     return;
   }
   const grid = Number(argument('grid', '2'));
-  const json = process.argv.includes('--json');
+  const json = flag('json');
   await selectBackend('native', { log: () => {} });
   const workspace = new Workspace(dir);
   const results: Record<string, unknown>[] = [];

@@ -33,12 +33,7 @@ import { executeProbe, planProbe } from '../app/train/probe-run';
 import { LR_RULES, formatLearningRate, peakLearningRate, type LrRuleName } from '../app/train/schedule';
 import { Workspace } from '../app/workspace';
 import { prepareDomain } from './recipe/domains';
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
-const list = (name: string, fallback: string): string[] => argument(name, fallback).split(',').filter(Boolean);
+import { argument, flag, list } from './shared/options';
 
 // 400 of the 1797 digits by default: 280 to fit the probes on, 120 to score (`--digits-per-class`).
 const DIGITS_PER_CLASS = Number(argument('digits-per-class', '40'));
@@ -216,11 +211,11 @@ async function main(): Promise<void> {
   const tokens = (variant.imgSize / variant.patchSize) ** 2;
   // fixed at 1e-3: the floor's 3e-4 would repeat the floor's runs below batch 512.
   const rules = list('rules', 'linear,sqrt,fixed:1e-3,floor').map(parseRule);
-  const json = process.argv.includes('--json');
+  const json = flag('json');
   const log = (line: string): void => {
     if (!json) console.log(line);
   };
-  const keep = process.argv.includes('--keep') ? path.resolve(argument('keep', 'bench-recipe')) : null;
+  const keep = flag('keep') ? path.resolve(argument('keep', 'bench-recipe')) : null;
   const root = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mae-bench-recipe-'));
   log(
     `${preset === 'vit-small' ? 'ViT 384d×4' : 'ViT 192d×4'} @${variant.imgSize}, patch ${variant.patchSize} ` +
@@ -244,7 +239,7 @@ async function main(): Promise<void> {
     for (const domain of domains) {
       const target = await prepareDomain(root, domain, {
         digitsPerClass: DIGITS_PER_CLASS,
-        images: process.argv.includes('--images') ? Number(argument('images', '')) : undefined,
+        images: flag('images') ? Number(argument('images', '')) : undefined,
       });
       if (typeof target === 'string') {
         log(target);

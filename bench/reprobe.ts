@@ -21,15 +21,11 @@ import { probeFeaturesPath, writeProbeFeatures } from '../app/train/probe-cache'
 import { classificationScores } from '../app/train/probe-metrics';
 import { reprobe } from '../app/train/reprobe';
 import { Workspace } from '../app/workspace';
+import { argument, flag } from './shared/options';
 
 const WIDTH = 192; // ViT-Tiny embedDim
 const RAW_WIDTH = 3 * 16 * 16; // RGB box-averaged to 16 × 16
 const VAL_FRACTION = 0.2;
-
-function option(name: string, fallback: string): string {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
 
 /** Rows of class-separable features: class mean + unit Gaussian noise. */
 function features(rng: Rng, labels: readonly number[], width: number, classes: number): Float32Array {
@@ -190,13 +186,13 @@ async function measure(
   }
 }
 
-const sizes = option('--images', '1000,5000').split(',').map(Number);
-const classes = Number(option('--classes', '3'));
+const sizes = argument('images', '1000,5000').split(',').map(Number);
+const classes = Number(argument('classes', '3'));
 const results = [];
 for (const images of sizes) {
   const result = await measure(images, classes);
   results.push(result);
-  if (!process.argv.includes('--json')) {
+  if (!flag('json')) {
     console.log(
       `${String(images).padStart(6)} images ` +
         `(${result.train} train / ${result.val} val, ${classes} classes, ${result.relabelled} relabelled): ` +
@@ -205,5 +201,4 @@ for (const images of sizes) {
     );
   }
 }
-if (process.argv.includes('--json'))
-  console.log(JSON.stringify({ width: WIDTH, rawWidth: RAW_WIDTH, classes, results }));
+if (flag('json')) console.log(JSON.stringify({ width: WIDTH, rawWidth: RAW_WIDTH, classes, results }));

@@ -12,11 +12,7 @@ import { selectBackend, type BackendPreference } from '../app/runtime/backend';
 import { syntheticSource } from '../app/train/synthetic';
 import { MaeTrainer } from '../app/train/trainer';
 import type { DomainRecipeConfig } from '../app/train/recipes/domain-recipes';
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
+import { argument } from './shared/options';
 
 const backend = argument('backend', 'cpu') as BackendPreference;
 const imgSize = Number(argument('size', '64'));

@@ -24,6 +24,7 @@ import { tissueOnGlass, writeSlideFixture } from '../app/data/formats/slide.fixt
 import { tileCacheBytes, TILE_CACHE_BYTES } from '../app/data/formats/slide-tiles';
 import { slideEntryOf } from '../app/data/slide-sampling';
 import { Rng } from '../app/mae/rng';
+import { flag, positiveInteger } from './shared/options';
 
 const IMG_SIZE = 224;
 const TILE = 256;
@@ -37,13 +38,6 @@ const TRANSFORM: ChannelTransform = {
   spread: [40, 50, 40],
 };
 
-function argument(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
 /** Resident set size now, in MiB; the peak is tracked by sampling. */
 let peak = 0;
 function rss(): number {
@@ -53,10 +47,10 @@ function rss(): number {
 }
 
 async function main(): Promise<void> {
-  const side = argument('side', 100_000);
-  const batches = argument('batches', 20);
-  const batchSize = argument('batch', 16);
-  const json = process.argv.includes('--json');
+  const side = positiveInteger('side', 100_000);
+  const batches = positiveInteger('batches', 20);
+  const batchSize = positiveInteger('batch', 16);
+  const json = flag('json');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-slide-'));
   const file = path.join(dir, 'slide.tif');
   globalThis.gc?.();
@@ -150,7 +144,7 @@ async function main(): Promise<void> {
     if (result.trainDataRssMiB >= 1024) process.exitCode = 1;
   } finally {
     clearInterval(sampler);
-    if (process.argv.includes('--keep')) console.log(`kept ${file}`);
+    if (flag('keep')) console.log(`kept ${file}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
 }

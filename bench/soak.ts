@@ -14,6 +14,7 @@ import { Studio } from '../app/studio';
 import { planPretrain } from '../app/train/pretrain-plan';
 import { executePretrain } from '../app/train/pretrain-run';
 import type { BackendPreference } from '../app/runtime/backend';
+import { argument, flag } from './shared/options';
 
 interface Sample {
   seconds: number;
@@ -22,18 +23,13 @@ interface Sample {
   tensorBytes: number;
 }
 
-function option(name: string, fallback: string): string {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
-
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
 async function main(): Promise<void> {
-  const minutes = Number(option('--minutes', '10'));
-  if (!(minutes > 0)) throw new Error(`--minutes must be positive, got ${option('--minutes', '')}`);
-  const backend = option('--backend', 'auto') as BackendPreference;
+  const minutes = Number(argument('minutes', '10'));
+  if (!(minutes > 0)) throw new Error(`--minutes must be positive, got ${argument('minutes', '')}`);
+  const backend = argument('backend', 'auto') as BackendPreference;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mae-soak-'));
   try {
     const sample = await writeSample(path.join(dir, 'sample'), { domain: 'medical', count: 80, seed: 1 });
@@ -73,7 +69,7 @@ async function main(): Promise<void> {
             rssBytes: progress.rssBytes,
             tensorBytes: progress.tensorBytes,
           });
-          if (samples.length % 1000 === 0 && !process.argv.includes('--json')) {
+          if (samples.length % 1000 === 0 && !flag('json')) {
             console.log(
               `  ${(samples.at(-1)!.seconds / 60).toFixed(0)} min, step ${progress.step}: ` +
                 `RSS ${mib(progress.rssBytes)}, tensors ${mib(progress.tensorBytes)}`,
@@ -119,7 +115,7 @@ async function main(): Promise<void> {
         max: Math.max(...samples.map((s) => s.tensorBytes)),
       },
     };
-    if (process.argv.includes('--json')) {
+    if (flag('json')) {
       console.log(JSON.stringify(report, null, 2));
       return;
     }

@@ -19,15 +19,14 @@ import { loadNativeAddon } from '../app/runtime/native-addon';
 import { syntheticSource } from '../app/train/synthetic';
 import { MaeTrainer } from '../app/train/trainer';
 import {
-  argument,
   BATCH_SIZE,
   findTorchPeer,
-  flag,
   timeTorchStep,
   type TorchStepTime,
   vit192x4At64,
   vitTiny224,
 } from './peer/torch-step';
+import { argument, flag } from './shared/options';
 
 interface BenchConfig {
   name: string;

@@ -49,6 +49,7 @@ import { DEFAULT_SERIES_SLICES, seriesSlices } from '../app/data/volumes/series-
 import { volumeEntries, type VolumeRow } from '../app/data/volumes/volume-entries';
 import { Rng } from '../app/mae/rng';
 import { Workspace } from '../app/workspace';
+import { argument, flag, positiveInteger } from './shared/options';
 
 const IMG_SIZE = 224;
 const MIB = 2 ** 20;
@@ -64,13 +65,6 @@ const TRANSFORM: ChannelTransform = {
   center: [0],
   spread: [500],
 };
-
-function argument(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
 
 /** Resident set size now, in MiB; the peak is tracked by sampling. */
 let peak = 0;
@@ -187,14 +181,13 @@ function measured(timer: { seconds: () => number; startRss: number }, baseline: 
 }
 
 async function main(): Promise<void> {
-  const side = argument('side', 1024);
-  const slices = argument('slices', 512);
-  const seriesCount = argument('series', 500);
-  const batches = argument('batches', 20);
-  const batchSize = argument('batch', 8);
-  const onlyIndex = process.argv.indexOf('--only');
-  const only = new Set((onlyIndex >= 0 ? process.argv[onlyIndex + 1]! : 'nii,gz,dicom').split(','));
-  const json = process.argv.includes('--json');
+  const side = positiveInteger('side', 1024);
+  const slices = positiveInteger('slices', 512);
+  const seriesCount = positiveInteger('series', 500);
+  const batches = positiveInteger('batches', 20);
+  const batchSize = positiveInteger('batch', 8);
+  const only = new Set(argument('only', 'nii,gz,dicom').split(','));
+  const json = flag('json');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-volume-'));
   const workspace = new Workspace(path.join(root, 'workspace'));
   setVolumeCopies(volumeCopiesDir(path.join(root, 'workspace'))); // as the studio does: removed with the root
@@ -327,7 +320,7 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(sampler);
     workspace.close();
-    if (process.argv.includes('--keep')) console.log(`kept ${root}`);
+    if (flag('keep')) console.log(`kept ${root}`);
     else fs.rmSync(root, { recursive: true, force: true });
   }
 }

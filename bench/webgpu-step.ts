@@ -16,6 +16,7 @@ import { setPackedAdamW } from '../app/runtime/webgpu-adamw';
 import { countGpuWork } from '../app/runtime/webgpu-counter';
 import { syntheticSource } from '../app/train/synthetic';
 import { MaeTrainer } from '../app/train/trainer';
+import { argument } from './shared/options';
 
 const TOY: MaeConfig = {
   ...maeConfigFromParts('vit-tiny', 4, '128x2', { imgSize: 16, depth: 2, inChans: 2 }),
@@ -33,11 +34,6 @@ const CONFIGS: { name: string; model: MaeConfig; batchSize: number }[] = [
     batchSize: 8,
   },
 ];
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-}
 
 /** Dispatches and reads per step and ms per step over `steps` steps after `warmup`. */
 async function measure(

@@ -1,6 +1,6 @@
 /**
  * What the training-step benchmarks (`bench/train.ts` on the CPU backends, `bench/gpu.ts` on
- * webgpu) share: their command-line reading, the batch and model sizes they time, and their
+ * webgpu) share: the batch and model sizes they time, and their
  * PyTorch peer — the same architecture trained by `bench/mae_torch.py` in the same run, found,
  * started and read back here. In a folder of its own, so the build does not take it for a
  * benchmark.
@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAE_PRESETS, maeConfigFromParts, type MaeConfig } from '../../app/mae/config';
+import { argument } from '../shared/options';
 
 /** Images per optimizer step on both sides. */
 export const BATCH_SIZE = 8;
@@ -22,17 +23,6 @@ export function vitTiny224(): MaeConfig {
 /** ViT 192d×4, patch 8 at 64 px, with the light 128×2 decoder, 3 channels. */
 export function vit192x4At64(): MaeConfig {
   return maeConfigFromParts('vit-tiny', 8, '128x2', { imgSize: 64, depth: 4, inChans: 3 });
-}
-
-/** The value after `--name` on the command line, or undefined. */
-export function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
-
-/** Whether `--name` is on the command line. */
-export function flag(name: string): boolean {
-  return process.argv.includes(`--${name}`);
 }
 
 /** A Python with torch and the peer script it runs. */
