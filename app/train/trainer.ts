@@ -101,6 +101,27 @@ export class GpuMemoryError extends Error {}
 
 const CHECKPOINT_FORMAT = 'mae-studio-checkpoint';
 
+/**
+ * A checkpoint's tensors: each group's variables under its prefix (`model.`, `optimizer.m.`, …).
+ * Throws `NonFiniteLossError` (at `step`, `lr`) naming the first tensor holding NaN or ∞, so a
+ * poisoned state is never written over the last good checkpoint.
+ */
+export async function checkpointTensors(
+  groups: readonly (readonly [Map<string, tf.Variable>, string])[],
+  step: number,
+  lr: number,
+): Promise<Map<string, NamedTensor>> {
+  const tensors = new Map<string, NamedTensor>();
+  for (const [variables, prefix] of groups)
+    for (const [name, variable] of variables) {
+      const data = (await variable.data()) as Float32Array;
+      if (!data.every(Number.isFinite))
+        throw new NonFiniteLossError(step, `${prefix}${name} holds NaN or infinite values`, lr);
+      tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
+    }
+  return tensors;
+}
+
 /** Trains one MAE; owns its model and optimizer tensors until `dispose`. */
 export class MaeTrainer {
   /** Optimizer steps completed. */
@@ -376,24 +397,16 @@ export class MaeTrainer {
           `have unread losses: call flushLosses() before saveCheckpoint()`,
       );
     }
-    const tensors = new Map<string, NamedTensor>();
-    const collect = async (variables: Map<string, tf.Variable>, prefix: string): Promise<void> => {
-      for (const [name, variable] of variables) {
-        const data = (await variable.data()) as Float32Array;
-        // Never write a poisoned state over the last good checkpoint.
-        if (!data.every(Number.isFinite))
-          throw new NonFiniteLossError(
-            this.step,
-            `${prefix}${name} holds NaN or infinite values`,
-            learningRateAt(Math.max(0, this.step - 1), this.schedule),
-          );
-        tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
-      }
-    };
-    await collect(this.model.params, 'model.');
-    await collect(this.optimizer.firstMoments, 'optimizer.m.');
-    await collect(this.optimizer.secondMoments, 'optimizer.v.');
-    if (this.teacher) await collect(this.teacher.model.params, 'teacher.');
+    const tensors = await checkpointTensors(
+      [
+        [this.model.params, 'model.'],
+        [this.optimizer.firstMoments, 'optimizer.m.'],
+        [this.optimizer.secondMoments, 'optimizer.v.'],
+        ...(this.teacher ? [[this.teacher.model.params, 'teacher.'] as const] : []),
+      ],
+      this.step,
+      learningRateAt(Math.max(0, this.step - 1), this.schedule),
+    );
     const meta: CheckpointMeta = {
       format: CHECKPOINT_FORMAT,
       version: 1,

@@ -11,10 +11,10 @@ import { RNG_STREAMS, Rng, type RngState } from '../../mae/rng';
 import type { MaskSet } from '../../mae/masking';
 import { createMae3d, disposeMae3d, forwardMae3d, type Mae3dModel } from '../../mae/volume3d/mae3d';
 import { makeMasks3d } from '../../mae/volume3d/masks3d';
-import { readSafetensors, writeSafetensors, type NamedTensor } from '../../mae/weights/safetensors';
+import { readSafetensors, writeSafetensors } from '../../mae/weights/safetensors';
 import { AdamW } from '../adamw';
 import { learningRateAt, type LrSchedule } from '../schedule';
-import { NonFiniteLossError, type StepMetrics } from '../trainer';
+import { checkpointTensors, NonFiniteLossError, type StepMetrics } from '../trainer';
 import { maskStrategy3d, type Pretrain3dPlan } from './plan3d';
 
 /** Crops for a step: values [B, C, D, H, W] flattened, drawn with `rng`. */
@@ -152,22 +152,15 @@ export class Trainer3d {
 
   /** Writes weights, moments, step and RNG states atomically; refuses a state holding NaN. */
   async saveCheckpoint(file: string): Promise<void> {
-    const tensors = new Map<string, NamedTensor>();
-    const collect = async (variables: Map<string, tf.Variable>, prefix: string) => {
-      for (const [name, variable] of variables) {
-        const data = (await variable.data()) as Float32Array;
-        if (!data.every(Number.isFinite))
-          throw new NonFiniteLossError(
-            this.step,
-            `${prefix}${name} holds NaN or infinite values`,
-            learningRateAt(Math.max(0, this.step - 1), this.schedule),
-          );
-        tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
-      }
-    };
-    await collect(this.model.params, 'model.');
-    await collect(this.optimizer.firstMoments, 'optimizer.m.');
-    await collect(this.optimizer.secondMoments, 'optimizer.v.');
+    const tensors = await checkpointTensors(
+      [
+        [this.model.params, 'model.'],
+        [this.optimizer.firstMoments, 'optimizer.m.'],
+        [this.optimizer.secondMoments, 'optimizer.v.'],
+      ],
+      this.step,
+      learningRateAt(Math.max(0, this.step - 1), this.schedule),
+    );
     const meta: Checkpoint3dMeta = {
       format: CHECKPOINT_FORMAT,
       version: 1,
