@@ -1,3 +1,4 @@
+/** `pretrain` and `resume`: training runs, each in its own process, started through the `training` service. */
 import {
   BACKEND_CHOICES,
   DOMAIN_RECIPES,

@@ -5,9 +5,6 @@
  * per-patch normalisation of the target (norm-pix loss) with the patch's own mean and unbiased
  * variance, then undo the dataset normalisation, so the picture looks like the image.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   channelPatchify,
@@ -19,12 +16,10 @@ import type { MaskSet } from '../mae/masking';
 import { forwardMae, unshufflePrediction, type MaeModel, type MaeTargets } from '../mae/model';
 import { patchify, unpatchify } from '../mae/patchify';
 import { reconstructTemporal } from './reconstruction-temporal';
-import { listReconstructionGrids, reconstructionFileName } from './run-files';
+import { writeGridPng } from './run-files';
 
 /** Images a grid shows at most. */
 export const RECONSTRUCTION_IMAGES = 4;
-/** Grids kept per run on disk (the newest; older ones are deleted). */
-const KEEP_GRIDS = 3;
 const GAP = 4;
 /** Masked patches are drawn in this grey, the paper's convention. */
 const MASK_GREY = 128;
@@ -194,15 +189,6 @@ export function gridPixels(recon: ReconstructionPixels): { pixels: Uint8Array; w
 
 /** Writes the grid of a step as PNG into `dir` and deletes older grids; returns the file. */
 export async function writeReconstructionGrid(recon: ReconstructionPixels, dir: string, step: number): Promise<string> {
-  fs.mkdirSync(dir, { recursive: true });
   const { pixels, width, height } = gridPixels(recon);
-  const file = path.join(dir, reconstructionFileName(step));
-  const temporary = `${file}.tmp`;
-  await sharp(pixels, { raw: { width, height, channels: 3 } })
-    .png({ compressionLevel: 6 })
-    .toFile(temporary);
-  fs.renameSync(temporary, file); // a reader never sees half a file
-  for (const old of listReconstructionGrids(dir).slice(0, -KEEP_GRIDS))
-    fs.rmSync(path.join(dir, old.file), { force: true });
-  return file;
+  return writeGridPng(pixels, { width, height }, dir, step);
 }

@@ -6,18 +6,13 @@
  * at the voxels' aspect (thick slices as tall rows). The PNG is written where the 2-D grids are
  * (`run-files.ts`), so `runs.reconstruction` serves it unchanged.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import sharp from 'sharp';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { MaskSet } from '../../mae/masking';
 import type { Size3d } from '../../mae/volume3d/config3d';
 import { reconstructVolumes3d, type Mae3dModel } from '../../mae/volume3d/mae3d';
 import { maskPlanes3d, volumePlanes3d, type Plane3d } from '../../mae/volume3d/planes3d';
-import { listReconstructionGrids, reconstructionFileName } from '../run-files';
+import { writeGridPng } from '../run-files';
 
-/** Grids kept per run (the newest are shown). */
-const KEEP_GRIDS = 3;
 /** Each plane is enlarged by a whole factor until its longer side reaches this many pixels. */
 const MIN_CELL = 128;
 const GAP = 4;
@@ -155,14 +150,5 @@ export async function writeReconstructionSlices(
     model.config,
     spacing,
   );
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, reconstructionFileName(step));
-  const temporary = `${file}.tmp`;
-  await sharp(pixels, { raw: { width, height, channels: 3 } })
-    .png({ compressionLevel: 6 })
-    .toFile(temporary);
-  fs.renameSync(temporary, file); // a reader never sees half a file
-  for (const old of listReconstructionGrids(dir).slice(0, -KEEP_GRIDS))
-    fs.rmSync(path.join(dir, old.file), { force: true });
-  return file;
+  return writeGridPng(pixels, { width, height }, dir, step);
 }
