@@ -101,13 +101,16 @@ export class GpuMemoryError extends Error {}
 
 const CHECKPOINT_FORMAT = 'mae-studio-checkpoint';
 
+/** Variables a checkpoint holds under one prefix (`model.`, `optimizer.m.`, …). */
+export type CheckpointGroup = readonly [Map<string, tf.Variable>, string];
+
 /**
  * A checkpoint's tensors: each group's variables under its prefix (`model.`, `optimizer.m.`, …).
  * Throws `NonFiniteLossError` (at `step`, `lr`) naming the first tensor holding NaN or ∞, so a
  * poisoned state is never written over the last good checkpoint.
  */
 export async function checkpointTensors(
-  groups: readonly (readonly [Map<string, tf.Variable>, string])[],
+  groups: readonly CheckpointGroup[],
   step: number,
   lr: number,
 ): Promise<Map<string, NamedTensor>> {
@@ -120,6 +123,20 @@ export async function checkpointTensors(
       tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
     }
   return tensors;
+}
+
+/** Assigns each group's variables from a checkpoint's `tensors`; throws naming `file` and the first one missing. */
+export function restoreTensors(
+  groups: readonly CheckpointGroup[],
+  tensors: ReadonlyMap<string, NamedTensor>,
+  file: string,
+): void {
+  for (const [variables, prefix] of groups)
+    for (const [name, variable] of variables) {
+      const saved = tensors.get(`${prefix}${name}`);
+      if (!saved) throw new Error(`checkpoint ${file} lacks ${prefix}${name}`);
+      tf.tidy(() => variable.assign(tf.tensor(saved.data, variable.shape)));
+    }
 }
 
 /** Trains one MAE; owns its model and optimizer tensors until `dispose`. */
@@ -173,23 +190,23 @@ export class MaeTrainer {
     const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
     if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${path} is not a MAE Studio checkpoint`);
     const trainer = MaeTrainer.create(storedTrainConfig(meta.config), source);
-    const restore = (variables: Map<string, tf.Variable>, prefix: string): void => {
-      for (const [name, variable] of variables) {
-        const saved = tensors.get(`${prefix}${name}`);
-        if (!saved) throw new Error(`checkpoint ${path} lacks ${prefix}${name}`);
-        tf.tidy(() => variable.assign(tf.tensor(saved.data, variable.shape)));
-      }
-    };
-    restore(trainer.model.params, 'model.');
-    restore(trainer.optimizer.firstMoments, 'optimizer.m.');
-    restore(trainer.optimizer.secondMoments, 'optimizer.v.');
-    if (trainer.teacher) restore(trainer.teacher.model.params, 'teacher.');
+    restoreTensors(trainer.checkpointGroups, tensors, path);
     trainer.optimizer.stepCount = meta.optimizerStep;
     trainer.step = meta.step;
     trainer.lastLoss = meta.lastLoss;
     trainer.dataRng = Rng.fromState(meta.rng.data);
     trainer.maskRng = Rng.fromState(meta.rng.mask);
     return trainer;
+  }
+
+  /** What a checkpoint holds: weights, AdamW moments and (HPM) the teacher. */
+  private get checkpointGroups(): CheckpointGroup[] {
+    return [
+      [this.model.params, 'model.'],
+      [this.optimizer.firstMoments, 'optimizer.m.'],
+      [this.optimizer.secondMoments, 'optimizer.v.'],
+      ...(this.teacher ? [[this.teacher.model.params, 'teacher.'] as const] : []),
+    ];
   }
 
   /** The schedule this run follows. */
@@ -398,12 +415,7 @@ export class MaeTrainer {
       );
     }
     const tensors = await checkpointTensors(
-      [
-        [this.model.params, 'model.'],
-        [this.optimizer.firstMoments, 'optimizer.m.'],
-        [this.optimizer.secondMoments, 'optimizer.v.'],
-        ...(this.teacher ? [[this.teacher.model.params, 'teacher.'] as const] : []),
-      ],
+      this.checkpointGroups,
       this.step,
       learningRateAt(Math.max(0, this.step - 1), this.schedule),
     );

@@ -14,7 +14,13 @@ import { makeMasks3d } from '../../mae/volume3d/masks3d';
 import { readSafetensors, writeSafetensors } from '../../mae/weights/safetensors';
 import { AdamW } from '../adamw';
 import { learningRateAt, type LrSchedule } from '../schedule';
-import { checkpointTensors, NonFiniteLossError, type StepMetrics } from '../trainer';
+import {
+  checkpointTensors,
+  NonFiniteLossError,
+  restoreTensors,
+  type CheckpointGroup,
+  type StepMetrics,
+} from '../trainer';
 import { maskStrategy3d, type Pretrain3dPlan } from './plan3d';
 
 /** Crops for a step: values [B, C, D, H, W] flattened, drawn with `rng`. */
@@ -79,22 +85,22 @@ export class Trainer3d {
     const meta = JSON.parse(metadata.studio ?? '{}') as Checkpoint3dMeta;
     if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${file} is not a MAE Studio 3-D checkpoint`);
     const trainer = Trainer3d.create(plan);
-    const restore = (variables: Map<string, tf.Variable>, prefix: string) => {
-      for (const [name, variable] of variables) {
-        const saved = tensors.get(`${prefix}${name}`);
-        if (!saved) throw new Error(`checkpoint ${file} lacks ${prefix}${name}`);
-        tf.tidy(() => variable.assign(tf.tensor(saved.data, variable.shape)));
-      }
-    };
-    restore(trainer.model.params, 'model.');
-    restore(trainer.optimizer.firstMoments, 'optimizer.m.');
-    restore(trainer.optimizer.secondMoments, 'optimizer.v.');
+    restoreTensors(trainer.checkpointGroups, tensors, file);
     trainer.optimizer.stepCount = meta.optimizerStep;
     trainer.step = meta.step;
     trainer.lastLoss = meta.lastLoss;
     trainer.dataRng = Rng.fromState(meta.rng.data);
     trainer.maskRng = Rng.fromState(meta.rng.mask);
     return trainer;
+  }
+
+  /** What a checkpoint holds: weights and AdamW moments. */
+  private get checkpointGroups(): CheckpointGroup[] {
+    return [
+      [this.model.params, 'model.'],
+      [this.optimizer.firstMoments, 'optimizer.m.'],
+      [this.optimizer.secondMoments, 'optimizer.v.'],
+    ];
   }
 
   /** The schedule this run follows: linear warm-up, half-cycle cosine. */
@@ -153,11 +159,7 @@ export class Trainer3d {
   /** Writes weights, moments, step and RNG states atomically; refuses a state holding NaN. */
   async saveCheckpoint(file: string): Promise<void> {
     const tensors = await checkpointTensors(
-      [
-        [this.model.params, 'model.'],
-        [this.optimizer.firstMoments, 'optimizer.m.'],
-        [this.optimizer.secondMoments, 'optimizer.v.'],
-      ],
+      this.checkpointGroups,
       this.step,
       learningRateAt(Math.max(0, this.step - 1), this.schedule),
     );
