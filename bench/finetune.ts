@@ -77,6 +77,8 @@ async function measure(target: { dir: string; projectId: number }, domain: strin
       steps: Number(argument('finetune-steps', '200')),
       batchSize: Number(argument('finetune-batch', '16')),
       ...(flag('finetune-blr') && { blr: Number(argument('finetune-blr', '')) }),
+      ...(flag('finetune-crop') && { cropScale: Number(argument('finetune-crop', '1')) }),
+      ...(flag('finetune-drop-path') && { dropPath: Number(argument('finetune-drop-path', '0')) }),
       // `--head paper`: the paper's near-zero head instead of the linear probe's (LP-FT, the default)
       linearProbeInit: argument('head', 'probe') === 'probe',
     });
