@@ -17,10 +17,11 @@ import type { Batch, BatchSource } from '../data/batch';
 import { AdamW } from './adamw';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import { recipePeakLr, storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
-import { formatLearningRate, learningRateAt, type LrSchedule } from './schedule';
+import { learningRateAt, type LrSchedule } from './schedule';
 import { disposeRecipeTensors, recipeBatch, recipeTensors } from './recipes/domain-recipes';
 import { HardPatchTeacher, teacherDecayAt } from './recipes/hpm';
 import { keepCount } from '../mae/masking';
+import { GpuMemoryError, LateNonFiniteLossError, NonFiniteLossError } from './trainer-errors';
 
 /** What one optimizer step reports. */
 export interface StepMetrics {
@@ -32,43 +33,6 @@ export interface StepMetrics {
   lr: number;
   imagesPerSecond: number;
   msPerStep: number;
-}
-
-/**
- * Thrown by `trainStep` when the loss or the gradients are NaN or infinite (the weights are left
- * unchanged), and by `saveCheckpoint` when the state to be written is (nothing is written).
- */
-export class NonFiniteLossError extends Error {
-  constructor(
-    /** The optimizer step (1-based) that went wrong. */
-    readonly step: number,
-    what: string,
-    /** The learning rate of that step. */
-    readonly lr: number,
-  ) {
-    super(`training diverged at step ${step}: ${what} (lr ${formatLearningRate(lr)})`);
-    this.name = 'NonFiniteLossError';
-  }
-}
-
-/**
- * Thrown by `advance` / `flushLosses` (webgpu) when a loss read at the end of a logging interval
- * is NaN or infinite. The steps after it already ran, so the weights in memory are poisoned: the
- * trainer writes no checkpoint from them (`saveCheckpoint` refuses while losses are unread).
- */
-export class LateNonFiniteLossError extends NonFiniteLossError {
-  /** The last step whose loss (and every one before) was finite. */
-  readonly lastGoodStep: number;
-  constructor(
-    step: number,
-    what: string,
-    lr: number,
-    /** The metrics of the steps of the interval before the bad one, for the curve. */
-    readonly finiteSteps: StepMetrics[],
-  ) {
-    super(step, what, lr);
-    this.lastGoodStep = step - 1;
-  }
 }
 
 /**
@@ -95,9 +59,6 @@ interface PendingStep {
   /** Each micro-batch's loss divided by accumSteps, as the gradient saw it. */
   losses: tf.Tensor[];
 }
-
-/** Thrown by `trainStep` when the GPU ran out of memory (webgpu); the weights are left unchanged. */
-export class GpuMemoryError extends Error {}
 
 const CHECKPOINT_FORMAT = 'mae-studio-checkpoint';
 
