@@ -8,19 +8,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { masksForModel } from '../mae/model-masks';
 import { createMae, disposeModel, forwardMae, type MaeModel } from '../mae/model';
-import { RNG_STREAMS, Rng, type RngState } from '../mae/rng';
+import { RNG_STREAMS, Rng } from '../mae/rng';
 import { gradientsRegistered } from '../runtime/gradients';
 import { webGpuAdapter } from '../runtime/webgpu';
 import { closeGpuErrorScope, openGpuErrorScope } from '../runtime/webgpu-memory';
 import { largestBatchForAdapter } from './webgpu-batch-limit';
 import type { Batch, BatchSource } from '../data/batch';
 import { AdamW } from './adamw';
-import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
+import { writeSafetensors } from '../mae/weights/safetensors';
 import { recipePeakLr, storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
 import { learningRateAt, type LrSchedule } from './schedule';
 import { disposeRecipeTensors, recipeBatch, recipeTensors } from './recipes/domain-recipes';
 import { HardPatchTeacher, teacherDecayAt } from './recipes/hpm';
 import { keepCount } from '../mae/masking';
+import {
+  CHECKPOINT_FORMAT,
+  checkpointTensors,
+  readCheckpoint,
+  restoreTensors,
+  type CheckpointGroup,
+  type CheckpointMeta,
+} from './trainer-checkpoint';
 import { GpuMemoryError, LateNonFiniteLossError, NonFiniteLossError } from './trainer-errors';
 
 /** What one optimizer step reports. */
@@ -58,46 +66,6 @@ interface PendingStep {
   lr: number;
   /** Each micro-batch's loss divided by accumSteps, as the gradient saw it. */
   losses: tf.Tensor[];
-}
-
-const CHECKPOINT_FORMAT = 'mae-studio-checkpoint';
-
-/** Variables a checkpoint holds under one prefix (`model.`, `optimizer.m.`, …). */
-export type CheckpointGroup = readonly [Map<string, tf.Variable>, string];
-
-/**
- * A checkpoint's tensors: each group's variables under its prefix (`model.`, `optimizer.m.`, …).
- * Throws `NonFiniteLossError` (at `step`, `lr`) naming the first tensor holding NaN or ∞, so a
- * poisoned state is never written over the last good checkpoint.
- */
-export async function checkpointTensors(
-  groups: readonly CheckpointGroup[],
-  step: number,
-  lr: number,
-): Promise<Map<string, NamedTensor>> {
-  const tensors = new Map<string, NamedTensor>();
-  for (const [variables, prefix] of groups)
-    for (const [name, variable] of variables) {
-      const data = (await variable.data()) as Float32Array;
-      if (!data.every(Number.isFinite))
-        throw new NonFiniteLossError(step, `${prefix}${name} holds NaN or infinite values`, lr);
-      tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
-    }
-  return tensors;
-}
-
-/** Assigns each group's variables from a checkpoint's `tensors`; throws naming `file` and the first one missing. */
-export function restoreTensors(
-  groups: readonly CheckpointGroup[],
-  tensors: ReadonlyMap<string, NamedTensor>,
-  file: string,
-): void {
-  for (const [variables, prefix] of groups)
-    for (const [name, variable] of variables) {
-      const saved = tensors.get(`${prefix}${name}`);
-      if (!saved) throw new Error(`checkpoint ${file} lacks ${prefix}${name}`);
-      tf.tidy(() => variable.assign(tf.tensor(saved.data, variable.shape)));
-    }
 }
 
 /** Trains one MAE; owns its model and optimizer tensors until `dispose`. */
@@ -147,9 +115,7 @@ export class MaeTrainer {
 
   /** Continues a run from a checkpoint written by `saveCheckpoint`. */
   static async resume(path: string, source: BatchSource): Promise<MaeTrainer> {
-    const { tensors, metadata } = await readSafetensors(path);
-    const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
-    if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${path} is not a MAE Studio checkpoint`);
+    const { tensors, meta } = await readCheckpoint(path);
     const trainer = MaeTrainer.create(storedTrainConfig(meta.config), source);
     restoreTensors(trainer.checkpointGroups, tensors, path);
     trainer.optimizer.stepCount = meta.optimizerStep;
@@ -437,16 +403,4 @@ export class MaeTrainer {
       );
     }
   }
-}
-
-/** The `studio` metadata entry of a checkpoint. */
-export interface CheckpointMeta {
-  format: typeof CHECKPOINT_FORMAT;
-  version: 1;
-  config: TrainConfig;
-  step: number;
-  optimizerStep: number;
-  lastLoss: number | null;
-  schedule: LrSchedule & { nextLr: number };
-  rng: { data: RngState; mask: RngState };
 }
