@@ -5,7 +5,7 @@
  * turn them into a failed run with a reason a person can act on.
  */
 import { formatLearningRate } from './schedule';
-import type { StepMetrics } from './trainer';
+import type { StepMetrics } from './step-metrics';
 
 /**
  * Thrown by `trainStep` when the loss or the gradients are NaN or infinite (the weights are left

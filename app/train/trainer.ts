@@ -3,7 +3,8 @@
  * scheduled lr, run `accumSteps` forward/backward passes on freshly masked batches, average
  * their gradients, take one AdamW step. Data arrives through `BatchSource`, metrics leave
  * through a callback, and everything random flows from two serialisable RNG streams, so a
- * checkpointed run resumes with the same losses as an uninterrupted one.
+ * checkpointed run resumes with the same losses as an uninterrupted one. What a step reports is
+ * `step-metrics.ts`, what it throws `trainer-errors.ts`, what a checkpoint holds `trainer-checkpoint.ts`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { masksForModel } from '../mae/model-masks';
@@ -30,35 +31,7 @@ import {
   type CheckpointMeta,
 } from './trainer-checkpoint';
 import { GpuMemoryError, LateNonFiniteLossError, NonFiniteLossError } from './trainer-errors';
-
-/** What one optimizer step reports. */
-export interface StepMetrics {
-  /** Optimizer steps completed, counting this one. */
-  step: number;
-  /** Mean loss over the step's micro-batches. */
-  loss: number;
-  /** Learning rate used for this step. */
-  lr: number;
-  imagesPerSecond: number;
-  msPerStep: number;
-}
-
-/**
- * When a run on the webgpu backend reads its losses back (its logging interval): after this many
- * steps or this much time, whichever comes first, and before a checkpoint, a validation or the
- * end. Between reads the losses stay on the GPU, so the GPU is never waited for. Other backends
- * read every step, as before.
- */
-export interface LossReads {
-  everySteps: number;
-  everyMs: number;
-}
-
-/** A webgpu run's logging interval. */
-export const DEFAULT_LOSS_READS: LossReads = {
-  everySteps: 25, // the metrics table is written every 25 steps: reading as often delays no row
-  everyMs: 2000, // and every 2 s, so the curve on screen is never further behind
-};
+import { DEFAULT_LOSS_READS, type LossReads, type StepMetrics } from './step-metrics';
 
 /** A step whose loss is still on the GPU. */
 interface PendingStep {

@@ -28,7 +28,7 @@ import type { ExecuteOptions } from '../pretrain-run';
 import { typedRun, withRunStatus } from '../run-records';
 import { runFolder } from '../run-files';
 import { formatLearningRate } from '../schedule';
-import type { StepMetrics } from '../trainer';
+import type { StepMetrics } from '../step-metrics';
 import { NonFiniteLossError } from '../trainer-errors';
 import { isPretrain3dPlan, maskStrategy3d, type Pretrain3dPlan } from './plan3d';
 import { writeReconstructionSlices } from './recon-slices3d';

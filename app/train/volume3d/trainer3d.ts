@@ -14,7 +14,7 @@ import { makeMasks3d } from '../../mae/volume3d/masks3d';
 import { readSafetensors, writeSafetensors } from '../../mae/weights/safetensors';
 import { AdamW } from '../adamw';
 import { learningRateAt, type LrSchedule } from '../schedule';
-import type { StepMetrics } from '../trainer';
+import type { StepMetrics } from '../step-metrics';
 import { checkpointTensors, restoreTensors, type CheckpointGroup } from '../trainer-checkpoint';
 import { NonFiniteLossError } from '../trainer-errors';
 import { maskStrategy3d, type Pretrain3dPlan } from './plan3d';
