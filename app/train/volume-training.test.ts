@@ -14,7 +14,7 @@ import { importFolders } from '../data/import/import';
 import { makeNifti } from '../data/formats/nifti.fixtures';
 import { Rng } from '../mae/rng';
 import { planDataset, type PretrainPlan } from './pretrain-plan';
-import { imageEntries } from './pretrain-run';
+import { imageEntries } from './pretrain-images';
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;

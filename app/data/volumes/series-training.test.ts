@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../mae/rng';
 import { planDataset, type PretrainPlan } from '../../train/pretrain-plan';
-import { imageEntries } from '../../train/pretrain-run';
+import { imageEntries } from '../../train/pretrain-images';
 import { fileBatchSource } from '../batches';
 import { channelPlanView, validatePlan } from '../channel-plan';
 import { writeDicom } from '../formats/formats.fixtures';
