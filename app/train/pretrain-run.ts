@@ -26,65 +26,10 @@ import { runFolder } from './run-files';
 import { disposeRecipeTensors } from './recipes/domain-recipes';
 import { imageEntries, temporalImages, temporalSource } from './pretrain-images';
 import { validationLoss, validationSet, type ValidationSet } from './pretrain-validation';
-import { RunEta, type EtaBasis } from './eta';
+import { RunEta } from './eta';
+import type { ExecuteOptions } from './run-progress';
 import { openTrainingData } from './training-data';
 import { temporalValidation } from './recipes/temporal-validation';
-
-/** What the training process reports while it works. */
-export type RunProgress =
-  | { type: 'started'; runId: number; backend: string; device: string; step: number; totalSteps: number }
-  | {
-      type: 'step';
-      step: number;
-      totalSteps: number;
-      loss: number;
-      lr: number;
-      imagesPerSecond: number;
-      etaSeconds: number;
-      /** Whether the ETA is the warm-up's or this run's own pace, and over how many steps. */
-      etaBasis?: EtaBasis;
-      etaMeasuredSteps?: number;
-      /** Bytes held by tensors, and the training process's resident memory. */
-      tensorBytes: number;
-      rssBytes: number;
-      /** Share of the time since the last step report spent waiting for the loader (0–1). */
-      dataWaitShare?: number;
-    }
-  | {
-      type: 'preparing';
-      /**
-       * Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since
-       * cached).
-       */
-      done: number;
-      total: number;
-      read: number;
-      changed: number;
-    }
-  | { type: 'validation'; step: number; loss: number }
-  | { type: 'checkpoint'; step: number; path: string }
-  | { type: 'reconstruction'; step: number; file: string }
-  | {
-      type: 'finished';
-      status: 'completed' | 'failed' | 'stopped' | 'paused';
-      step: number;
-      finalLoss: number | null;
-      reason?: string;
-    };
-
-export interface ExecuteOptions {
-  resume?: boolean;
-  /** Stop after the current step, with a checkpoint (status `stopped`). */
-  signal?: AbortSignal;
-  /** Pause after the current step, with a checkpoint (status `paused`; resume continues). */
-  pause?: AbortSignal;
-  /** Steps between reconstruction grids (default: every validation, at most 100 steps apart). */
-  reconstructEvery?: number;
-  onProgress?: (progress: RunProgress) => void;
-  log?: (line: string) => void;
-  /** Prepare the training images into the project's decoded cache and read them from it (default true). */
-  cache?: boolean;
-}
 
 /** Metrics are flushed after this many steps or this many ms, whichever comes first. */
 const FLUSH_STEPS = 25;

@@ -24,7 +24,7 @@ import type { MetricPoint } from '../../store/runs';
 import { Workspace } from '../../workspace';
 import { RunEta } from '../eta';
 import { sha256File } from '../pretrain-plan';
-import type { ExecuteOptions } from '../pretrain-run';
+import type { ExecuteOptions } from '../run-progress';
 import { typedRun, withRunStatus } from '../run-records';
 import { runFolder } from '../run-files';
 import { formatLearningRate } from '../schedule';
