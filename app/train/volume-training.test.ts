@@ -13,7 +13,8 @@ import { temporaryFolder, temporaryWorkspace, writeFixture } from '../data/image
 import { importFolders } from '../data/import/import';
 import { makeNifti } from '../data/formats/nifti.fixtures';
 import { Rng } from '../mae/rng';
-import { planDataset, type PretrainPlan } from './pretrain-plan';
+import { planDataset } from './dataset-plan';
+import type { PretrainPlan } from './pretrain-plan';
 import { imageEntries } from './pretrain-images';
 
 let data: ReturnType<typeof temporaryFolder>;
