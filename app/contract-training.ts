@@ -1,60 +1,39 @@
 /**
- * The training part of the contract: mask previews, recipes, live runs and their history.
- * `contract.ts` merges these services and events into the one API (and re-exports the types),
- * so every transport carries them like any other call. No Node, Electron or DOM here either.
+ * The training part of the contract: mask previews, recipes (their schema and checks) and the
+ * methods that start and steer a run; the history of runs and a live run's events are
+ * `contract-runs.ts`, time estimates `contract-estimates.ts`. `contract.ts` merges these services
+ * into the one API (and re-exports the types), so every transport carries them like any other
+ * call. No Node, Electron or DOM here either.
  */
 import { z } from 'zod';
 import type { ChannelConversion, VolumeSampling } from './contract-channels';
+import type { RunTimeEstimate, WarmupEstimate } from './contract-estimates';
 import { Id, method, returns } from './contract-method';
 import {
   DOMAIN_RECIPES,
   FEATURE_TARGETS,
   type DomainRecipeChoice,
   type DomainRecipeName,
-  type DomainRecipeSummary,
   type FeatureTarget,
 } from './contract-recipes';
+import type { RunSummary } from './contract-runs';
 
 // ---------------------------------------------------------------------------------------------
 // Value types
 
-// 3-D runs (their methods: contract-volume-runs.ts)
-/** Three sizes in (slices, rows, columns) order. */
-export type Size3dTuple = [number, number, number];
-
-/** How crops meet anisotropic voxels: as stored, or resampled to the finest spacing first. */
-export const RESAMPLE_CHOICES = ['none', 'isotropic'] as const;
-
-/** What a 3-D run's summary adds to its recipe (`RunRecipe.volume3d`). */
-export interface Volume3dRunSummary {
-  crop: Size3dTuple;
-  patch: Size3dTuple;
-  resample: (typeof RESAMPLE_CHOICES)[number];
-  /** Why the patch and resampling are what they are (the suggestion's reason, or "chosen by hand"). */
-  why: string;
-  trainVolumes: number;
-  valVolumes: number;
-}
-
+/** How masked patches are chosen: at random (the paper), in blocks, or ranked by filtered noise (ColorMAE). */
 export const MASK_STRATEGIES = ['random', 'block', 'noise'] as const;
+/** One of `MASK_STRATEGIES`. */
 export type MaskStrategy = (typeof MASK_STRATEGIES)[number];
+/** The encoder sizes a run may choose (ViT-Tiny, -Small, -Base). */
 export const ENCODER_CHOICES = ['vit-tiny', 'vit-small', 'vit-base'] as const;
 /**
  * How the peak lr follows the effective batch: the paper's linear rule, square-root, one fixed lr, or linear with a
  * floor.
  */
 export const LR_RULE_CHOICES = ['linear', 'sqrt', 'fixed', 'floor'] as const;
+/** The TF.js backends a run may ask for; `auto` takes the fastest that works on this machine. */
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
-export const RUN_STATUS_NAMES = [
-  'queued',
-  'running',
-  'paused',
-  'completed',
-  'failed',
-  'interrupted',
-  'stopped',
-] as const;
-export type RunStatusName = (typeof RUN_STATUS_NAMES)[number];
 
 /** What the user may choose for a pretraining run; unset fields take the engine's defaults. */
 export interface Recipe {
@@ -168,47 +147,6 @@ export interface RecipeCheck {
   time: RunTimeEstimate | null;
 }
 
-/** A run's time, and how it was worked out. */
-export interface RunTimeEstimate {
-  seconds: number;
-  /** Optimizer steps timed in the warm-up, and where. */
-  measuredSteps: number;
-  backend: string;
-  device: string;
-  /** Parts of `seconds`: start-up, the steps, and validation / reconstruction / checkpoint passes. */
-  parts: { startup: number; steps: number; validation: number; reconstruction: number; checkpoints: number };
-}
-
-/** Warm-up steps timed in a training process, on the backend the run would use. */
-export interface WarmupEstimate {
-  backend: string;
-  /** The hardware; for webgpu the adapter (vendor, architecture, graphics API). */
-  device: string;
-  /** Why this backend: requested, or why each faster one was not used. */
-  reason: string;
-  /**
-   * On webgpu: GPU buffer bytes held by tensors, the adapter's largest buffer, and the largest
-   * batch whose biggest tensor fits in one (null on the CPU backends).
-   */
-  gpu: { bytesInUse: number; maxBufferBytes: number; largestBatch: number } | null;
-  /** Median of the timed steps after the first (which compiles and warms caches). */
-  msPerStep: number;
-  /** Steps timed after the first. */
-  measuredSteps: number;
-  /** One validation pass, one reconstruction grid and one checkpoint, as the run does them. */
-  validationMs: number;
-  reconstructionMs: number;
-  checkpointMs: number;
-  /** From starting the process to the first step done: backend, model, data, compile. */
-  startupMs: number;
-  secondsPerEpoch: number;
-  /** The run this recipe plans, at these costs. */
-  time: RunTimeEstimate;
-  /** Largest tensor memory seen, and the process's resident memory at the end. */
-  tensorBytes: number;
-  rssBytes: number;
-}
-
 /** One masked image, exactly as the engine's masking draws it. */
 export interface MaskPreview {
   imageId: number;
@@ -247,136 +185,6 @@ export interface MaskPreview {
    * (`count`, the final `share` of them); which ones is learned during training.
    */
   hardPatches?: { share: number; count: number; masked: number };
-}
-
-/** A run's recipe as the history shows it. */
-export interface RunRecipe {
-  imgSize: number;
-  patchSize: number;
-  embedDim: number;
-  depth: number;
-  decoderEmbedDim: number;
-  decoderDepth: number;
-  channels: number;
-  /** How images of each channel count became the input bands; absent in runs planned before. */
-  channelConversions?: Record<string, ChannelConversion>;
-  /** Classes the channel plan left out (none of their images was trained on); absent before. */
-  excludedClasses?: string[];
-  maskRatio: number;
-  maskStrategy: MaskStrategy;
-  normPixLoss: boolean;
-  /**
-   * The domain recipe with its options in words and the paper it follows (absent in runs planned
-   * before recipes: those are the paper's MAE).
-   */
-  domainRecipe?: DomainRecipeSummary;
-  batchSize: number;
-  accumSteps: number;
-  totalSteps: number;
-  stepsPerEpoch: number;
-  blr: number;
-  /** The rule that turned `blr` into the peak lr ('linear' for runs planned before rules existed). */
-  lrRule: (typeof LR_RULE_CHOICES)[number];
-  /** Peak lr after warmup. */
-  peakLr: number;
-  seed: number;
-  backend: string;
-  /** A 3-D MAE run's crop, patch, resampling and volumes (absent: a 2-D run). */
-  volume3d?: Volume3dRunSummary;
-  trainImages: number;
-  valImages: number;
-}
-
-/** A run that waited for data more than this share of its time was bound by its data, not its model. */
-export const DATA_BOUND_SHARE = 0.2;
-
-/** One run in the history. */
-export interface RunSummary {
-  id: number;
-  projectId: number;
-  kind: 'pretrain' | 'probe' | 'finetune';
-  /** Its place among the project's runs of this kind, from 1: what the UI calls it ("Pretrain #3"). */
-  number: number;
-  status: RunStatusName;
-  /** The backend and device it ran on, once started. */
-  backend: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-  error: string | null;
-  recipe: RunRecipe | null;
-  /** Last step with a recorded loss. */
-  step: number;
-  finalTrainLoss: number | null;
-  finalValLoss: number | null;
-  /** Seconds spent training (pauses excluded). */
-  trainingSeconds: number;
-  checkpointStep: number | null;
-  /**
-   * Pretraining: the mean share of its time spent waiting for data (null for runs recorded
-   * before it was measured); above {@link DATA_BOUND_SHARE} the run was bound by its data.
-   */
-  dataWaitShare?: number | null;
-  /** A training process is working on it now. */
-  active: boolean;
-}
-
-/** A metric's points for a chart: every point, or min/max per bucket when there are many. */
-export interface MetricSeries {
-  name: string;
-  steps: number[];
-  values: number[];
-  /** Points stored, before downsampling. */
-  total: number;
-}
-
-/** The newest reconstruction grid of a run: rows original | masked | reconstruction. */
-export interface ReconstructionImage {
-  runId: number;
-  step: number;
-  dataUrl: string;
-}
-
-/** What a training process reports, as the UI hears it. */
-export type TrainingProgress = { runId: number; projectId: number } & (
-  | { type: 'started'; backend: string; device: string; step: number; totalSteps: number }
-  | {
-      type: 'step';
-      step: number;
-      totalSteps: number;
-      loss: number;
-      lr: number;
-      imagesPerSecond: number;
-      etaSeconds: number;
-      tensorBytes: number;
-      rssBytes: number;
-      /** Pretraining: whether the ETA is the warm-up's estimate or this run's own pace, over how many steps. */
-      etaBasis?: 'warm-up' | 'run';
-      etaMeasuredSteps?: number;
-      /** Pretraining: share of the time since the last step report spent waiting for data (0–1). */
-      dataWaitShare?: number;
-    }
-  | {
-      /** Pretraining: the training images being prepared into the decoded cache before the first step. */
-      type: 'preparing';
-      done: number;
-      total: number;
-      /** Of those done, read from their files (not cached yet), and changed on disk since cached. */
-      read: number;
-      changed: number;
-    }
-  | { type: 'validation'; step: number; loss: number }
-  | { type: 'checkpoint'; step: number }
-  | { type: 'reconstruction'; step: number }
-);
-
-/** A run's status changed (started, paused, finished, interrupted, deleted). */
-export interface RunChanged {
-  runId: number;
-  projectId: number;
-  status: RunStatusName | 'deleted';
-  error: string | null;
-  /** A training process is working on it. */
-  active: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -513,6 +321,7 @@ const RecipeDraft = z.object(
     z.ZodOptional<z.ZodUnknown>
   >,
 );
+/** A recipe as the new-run form holds it while someone types (any field empty or wrong). */
 export type RecipeDraft = z.infer<typeof RecipeDraft>;
 
 const MaskPreviewQuery = z.strictObject({
@@ -540,13 +349,8 @@ const MaskPreviewQuery = z.strictObject({
   /** HPM: draw the masks as its training does, with this final hard-patch share. */
   hardPatchShare: Finite.min(0).max(1).optional(),
 });
+/** Which image `training.previewMask` masks, and how (strategy, ratio, sizes, seed, recipe options). */
 export type MaskPreviewQuery = z.input<typeof MaskPreviewQuery>;
-
-const MetricsQuery = z.strictObject({
-  names: z.array(z.string().min(1).max(64)).min(1).max(16).default(['train_loss', 'val_loss', 'lr']),
-  maxPoints: z.number().int().min(16).max(100_000).default(4000),
-});
-export type MetricsQuery = z.input<typeof MetricsQuery>;
 
 // ---------------------------------------------------------------------------------------------
 // Services and events
@@ -575,20 +379,4 @@ export const trainingServices = {
   stop: method(z.tuple([Id]), returns<void>()),
   /** Runs with a training process now (to ask before quitting). */
   active: method(z.tuple([]), returns<RunSummary[]>()),
-} as const;
-
-/** The history of runs. */
-export const runServices = {
-  /** The pretraining runs of a project, newest first (probes and fine-tuning: `evaluation.list`). */
-  list: method(z.tuple([Id]), returns<RunSummary[]>()),
-  get: method(z.tuple([Id]), returns<RunSummary>()),
-  metrics: method(z.tuple([Id, MetricsQuery.optional()]), returns<MetricSeries[]>()),
-  reconstruction: method(z.tuple([Id]), returns<ReconstructionImage | null>()),
-  /** Deletes a run with its metrics, checkpoints and reconstruction files. */
-  remove: method(z.tuple([Id]), returns<void>()),
-} as const;
-
-export const trainingEvents = {
-  trainingProgress: returns<TrainingProgress>(),
-  runChanged: returns<RunChanged>(),
 } as const;

@@ -5,13 +5,8 @@
  * probe, export); only its recipe differs. No Node, Electron or DOM here.
  */
 import { z } from 'zod';
-import {
-  BACKEND_CHOICES,
-  MASK_STRATEGIES,
-  RESAMPLE_CHOICES,
-  type RunSummary,
-  type Size3dTuple,
-} from './contract-training';
+import { RESAMPLE_CHOICES, type RunSummary, type Size3dTuple } from './contract-runs';
+import { BACKEND_CHOICES, MASK_STRATEGIES } from './contract-training';
 import { Id, method, returns } from './contract-method';
 
 /** Encoders a 3-D run may use (the 2-D studio's ViT sizes). */

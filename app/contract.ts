@@ -34,7 +34,8 @@ import {
 import { downstreamEvents, downstreamServices } from './contract-downstream';
 import { embeddingEvents, embeddingServices } from './contract-embeddings';
 import { ImageWindowQuery, type ImageWindow, type ProjectRemoval, type TrainingCacheUsage } from './contract-images';
-import { runServices, trainingEvents, trainingServices } from './contract-training';
+import { runServices, trainingEvents } from './contract-runs';
+import { trainingServices } from './contract-training';
 import { ChannelPlanSchema, type ChannelPlanView } from './contract-channels';
 import { labelServices } from './contract-labels';
 import { volumeServices } from './contract-volumes';
@@ -44,6 +45,8 @@ export type { MethodSpec, Returns } from './contract-method';
 export * from './contract-data';
 export * from './contract-images';
 export * from './contract-training';
+export * from './contract-runs';
+export * from './contract-estimates';
 export * from './contract-recipes';
 export * from './contract-downstream';
 export * from './contract-embeddings';

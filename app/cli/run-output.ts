@@ -1,7 +1,7 @@
 /** How the CLI follows a training run: its progress lines while it trains, its result when it ends. */
 import path from 'node:path';
 import { StudioError } from '../contract';
-import type { RunProgress } from '../train/pretrain-run';
+import type { RunProgress } from '../train/run-progress';
 import type { RunFinished } from '../train/run-processes';
 import type { Output } from './args';
 import type { CliSession } from './client';

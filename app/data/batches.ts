@@ -6,7 +6,7 @@
  *
  * Normalisation: with a {@link ChannelTransform} (every plan made since the channel plan), each
  * image is first converted to the plan's input bands (its channel count's conversion: grey
- * repeated, RGB to luminance, alpha dropped; `channel-conversion.ts`), then the chosen bands in order, each clipped
+ * repeated, RGB to luminance, alpha dropped; `entry-conversion.ts`), then the chosen bands in order, each clipped
  * when the plan says so, become (v − center) / spread in the file's own units — this is how mean/std, percentile clip
  * and fixed-divisor scaling are all expressed. Without one (runs planned before), v / (2^bitDepth − 1), then (x − mean)
  * / std.
@@ -21,8 +21,8 @@ import type { Rng } from '../mae/rng';
 import { augment, DEFAULT_AUGMENT, type AugmentOptions, type PlanarImage } from './augment';
 import type { Batch, BatchSource } from './batch';
 import type { ChannelConversion } from '../contract';
-import { convertRaster, conversionOf } from './channel-conversion';
 import { decodeImage } from './formats/decode';
+import { checkBands, convertEntry, planesOf } from './entry-conversion';
 import { namedFormat, SNIFF_BYTES } from './formats/formats';
 import type { Raster } from './formats/raster';
 import { openOmeZarr } from './formats/ome-zarr';
@@ -216,72 +216,6 @@ export async function decodePlanar(
     }
   }
   return { data: planar, channels, height, width };
-}
-
-/** Planes a read of the entry stacks as bands: 2n + 1 for a 2.5-D volume plane, else 1. */
-export function planesOf(entry: ImageEntry): number {
-  return entry.plane ? 2 * entry.plane.neighbours + 1 : 1;
-}
-
-/** Throws naming the file when a read has other bands than the dataset says of it. */
-export function checkBands(entry: ImageEntry, read: Raster): void {
-  const expected = entry.channels * planesOf(entry);
-  if (read.bands !== expected)
-    throw new Error(`${entry.path}: decoded ${read.bands} channels, the dataset says ${expected}`);
-}
-
-/**
- * A raster converted as the transform's channel plan says (unchanged without conversions). A
- * raster of `planes` stacked planes (2.5-D) is converted plane by plane and stacked again.
- */
-export function convertEntry(
-  path: string,
-  raster: Raster,
-  transform: ChannelTransform | undefined,
-  planes = 1,
-): Raster {
-  if (!transform?.conversions || transform.inputChannels === undefined) return raster;
-  const { conversions, inputChannels } = transform;
-  try {
-    if (planes === 1)
-      return convertRaster(raster, conversionOf(conversions, raster.bands, inputChannels), inputChannels);
-    return stackPlanes(
-      splitPlanes(raster, planes).map((plane) =>
-        convertRaster(plane, conversionOf(conversions, plane.bands, inputChannels), inputChannels),
-      ),
-    );
-  } catch (error) {
-    throw new Error(`${path}: ${(error as Error).message}`);
-  }
-}
-
-/** The `planes` rasters stacked plane-major as the bands of one. */
-function splitPlanes(raster: Raster, planes: number): Raster[] {
-  const bands = raster.bands / planes;
-  const pixels = raster.width * raster.height;
-  return Array.from({ length: planes }, (_, slot) => {
-    const values = new (raster.values.constructor as new (length: number) => Raster['values'])(pixels * bands);
-    for (let pixel = 0; pixel < pixels; pixel++) {
-      for (let band = 0; band < bands; band++)
-        values[pixel * bands + band] = raster.values[pixel * raster.bands + slot * bands + band]!;
-    }
-    return { ...raster, bands, values };
-  });
-}
-
-/** Rasters of one size stacked plane-major as the bands of one. */
-function stackPlanes(planes: Raster[]): Raster {
-  const first = planes[0]!;
-  const bands = first.bands * planes.length;
-  const pixels = first.width * first.height;
-  const values = new (first.values.constructor as new (length: number) => Raster['values'])(pixels * bands);
-  planes.forEach((plane, slot) => {
-    for (let pixel = 0; pixel < pixels; pixel++) {
-      for (let band = 0; band < first.bands; band++)
-        values[pixel * bands + slot * first.bands + band] = plane.values[pixel * first.bands + band]!;
-    }
-  });
-  return { ...first, bands, values };
 }
 
 /** Which sample of its file an entry reads: its frame, or a volume plane's axis, index, volume and neighbours. */

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImagePage } from '../contract';
 import { createDispatcher } from '../rpc';
 import { Studio } from '../studio';
-import { planDataset } from '../train/pretrain-plan';
+import { planDataset } from '../train/dataset-plan';
 import { decodePlanar } from './batches';
 import { writeTiff } from './formats/formats.fixtures';
 import { temporaryFolder } from './images.fixtures';

@@ -9,7 +9,7 @@ import { encoderStateDict } from '../mae/timm';
 import type { MaeModel } from '../mae/model';
 import type { NamedTensor } from '../mae/weights/safetensors';
 import type { ClassifierHead, Pooling } from '../train/probe-model';
-import type { DatasetPlan } from '../train/pretrain-plan';
+import type { DatasetPlan } from '../train/dataset-plan';
 
 /** timm's registered ViT whose defaults match the encoder width (the rest goes in model_args). */
 export function timmArchitecture(config: MaeConfig): string {

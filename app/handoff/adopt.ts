@@ -15,7 +15,7 @@ import { sha256File } from '../train/pretrain-plan';
 import { recipePeakLr, storedTrainConfig } from '../train/config';
 import { isVolume3dRun, typedRun } from '../train/run-records';
 import { learningRateAt } from '../train/schedule';
-import type { CheckpointMeta } from '../train/trainer';
+import type { CheckpointMeta } from '../train/trainer-checkpoint';
 import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
 import type { HandoffJob } from './handoff';

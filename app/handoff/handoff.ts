@@ -16,7 +16,7 @@ import type { TrainConfig } from '../train/config';
 import { domainRecipeSummary, type DomainRecipeConfig } from '../train/recipes/domain-recipes';
 import type { PretrainPlan } from '../train/pretrain-plan';
 import { isVolume3dRun, typedRun } from '../train/run-records';
-import type { CheckpointMeta } from '../train/trainer';
+import type { CheckpointMeta } from '../train/trainer-checkpoint';
 import { Workspace } from '../workspace';
 
 /** The job description the training script reads (`handoff.json`). */

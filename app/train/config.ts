@@ -1,9 +1,17 @@
 /**
  * Pretraining recipe: model, masking, batch, optimizer and schedule, merged over the
- * reference defaults by one validator that names the offending field.
+ * reference defaults by one validator that names the offending field; and what a run takes for
+ * the options beyond the recipe (`DEFAULT_PRETRAIN`: encoder, decoder, epochs, backend, split).
  */
 import { MASK_STRATEGIES } from '../contract';
-import { DEFAULT_MAE_CONFIG, validateMaeConfig, type MaeConfig } from '../mae/config';
+import {
+  DEFAULT_MAE_CONFIG,
+  validateMaeConfig,
+  type DECODER_SIZES,
+  type ENCODER_SIZES,
+  type MaeConfig,
+} from '../mae/config';
+import type { BackendPreference } from '../runtime/backend';
 import type { MaskStrategyName } from '../mae/masking';
 import { DEFAULT_ADAMW } from './adamw';
 import { recipeHeads, validateDomainRecipe, type DomainRecipeConfig } from './recipes/domain-recipes';
@@ -73,6 +81,25 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   beta2: DEFAULT_ADAMW.beta2, // paper: 0.95
   epsilon: DEFAULT_ADAMW.epsilon, // torch default 1e-8
   seed: 0, // any integer
+};
+
+/**
+ * What a pretraining run takes for the options the user leaves unset, besides the recipe's own
+ * defaults (`DEFAULT_TRAIN_CONFIG`: batch, accumulation, masking, lr, seed) and the model's
+ * (`DEFAULT_MAE_CONFIG`: image and patch size). The plan and the new-run dialog's defaults read it.
+ */
+export const DEFAULT_PRETRAIN: {
+  preset: keyof typeof ENCODER_SIZES;
+  decoder: keyof typeof DECODER_SIZES;
+  epochs: number;
+  backend: BackendPreference;
+  valFraction: number;
+} = {
+  preset: 'vit-tiny', // DEFAULT_MAE_CONFIG's encoder: the size that trains on a laptop
+  decoder: '512x8', // the paper's decoder, as in DEFAULT_MAE_CONFIG
+  epochs: 10, // the run's length when neither steps nor epochs are given
+  backend: 'auto', // the fastest backend that works on this machine
+  valFraction: 0.1, // enough images for a stable val loss on small projects
 };
 
 /** Merges `input` over the defaults and checks every field; throws `train.<field> must ...`. */

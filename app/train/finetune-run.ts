@@ -21,7 +21,7 @@ import { finetuneComparison, rawPixelBaseline } from './finetune-baselines';
 import { trainClassifier, type ClassifierHead, type ClassifierOutcome } from './finetune-train';
 import { labelledSplits } from './probe-data';
 import { loadRunModel, randomInitModel, type ClassifierMeta, type LoadedRun } from './probe-model';
-import type { ExecuteOptions, RunProgress } from './pretrain-run';
+import type { ExecuteOptions, RunProgress } from './run-progress';
 import { typedRun, withRunStatus } from './run-records';
 
 /** A fine-tuning run's outcome (declared in the contract, which the UI shares). */

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { StudioError, type ErrorCode, type ReprobeReport, type WarmupEstimate } from '../contract';
 import { Workspace } from '../workspace';
 import type { PretrainPlan } from './pretrain-plan';
-import type { RunProgress } from './pretrain-run';
+import type { RunProgress } from './run-progress';
 import type { WorkerCommand, WorkerMessage } from './worker';
 
 /** A started worker process, whatever made it. */

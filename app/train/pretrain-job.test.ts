@@ -11,7 +11,8 @@ import { writeSample } from '../data/synthetic/datasets';
 import { Studio } from '../studio';
 import { Workspace } from '../workspace';
 import { startTraining } from './host';
-import { datasetNormalisation, planPretrain, type PretrainOptions } from './pretrain-plan';
+import { datasetNormalisation } from './dataset-plan';
+import { planPretrain, type PretrainOptions } from './pretrain-plan';
 
 let dir: string;
 let workspaceDir: string;

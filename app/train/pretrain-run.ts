@@ -8,93 +8,29 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError } from '../contract';
-import { slideEntryOf } from '../data/slide-sampling';
-import { centralWindow, decodePlanar, type ImageEntry } from '../data/batches';
-import { volumeEntries, type VolumeRow } from '../data/volumes/volume-entries';
 import type { BatchSource } from '../data/batch';
 import type { TrainingLoader } from '../data/cache/loader';
-import { masksForModel } from '../mae/model-masks';
-import type { MaskSet } from '../mae/masking';
-import { forwardMae, type MaeTargets } from '../mae/model';
-import { Rng } from '../mae/rng';
 import { selectBackend } from '../runtime/backend';
 import type { MetricPoint } from '../store/runs';
 import { Workspace } from '../workspace';
-import { resizeCrop } from '../data/augment';
 import { describeRecipeLr, storedTrainConfig } from './config';
 import { isVolume3dRun, typedRun, withRunStatus } from './run-records';
 import { formatLearningRate } from './schedule';
 import { sha256File, type PretrainPlan } from './pretrain-plan';
 import { describeInit, loadInitWeights } from '../mae/weights/init';
-import { GpuMemoryError, LateNonFiniteLossError, MaeTrainer, NonFiniteLossError, type StepMetrics } from './trainer';
+import { MaeTrainer } from './trainer';
+import type { StepMetrics } from './step-metrics';
+import { GpuMemoryError, LateNonFiniteLossError, NonFiniteLossError } from './trainer-errors';
 import { RECONSTRUCTION_IMAGES, reconstruct, writeReconstructionGrid } from './reconstruction';
 import { runFolder } from './run-files';
-import { disposeRecipeTensors, recipeBatch, recipeTensors } from './recipes/domain-recipes';
-import { RunEta, type EtaBasis } from './eta';
+import { disposeRecipeTensors } from './recipes/domain-recipes';
+import { imageEntries, temporalImages, temporalSource } from './pretrain-images';
+import { validationLoss, validationSet, type ValidationSet } from './pretrain-validation';
+import { RunEta } from './eta';
+import type { ExecuteOptions } from './run-progress';
 import { openTrainingData } from './training-data';
-import { seriesBatchSource } from '../data/series-batches';
-import { trainingPlaces } from './recipes/temporal-data';
 import { temporalValidation } from './recipes/temporal-validation';
-import type { DomainRecipeConfig } from './recipes/domain-recipes';
 
-/** What the training process reports while it works. */
-export type RunProgress =
-  | { type: 'started'; runId: number; backend: string; device: string; step: number; totalSteps: number }
-  | {
-      type: 'step';
-      step: number;
-      totalSteps: number;
-      loss: number;
-      lr: number;
-      imagesPerSecond: number;
-      etaSeconds: number;
-      /** Whether the ETA is the warm-up's or this run's own pace, and over how many steps. */
-      etaBasis?: EtaBasis;
-      etaMeasuredSteps?: number;
-      /** Bytes held by tensors, and the training process's resident memory. */
-      tensorBytes: number;
-      rssBytes: number;
-      /** Share of the time since the last step report spent waiting for the loader (0–1). */
-      dataWaitShare?: number;
-    }
-  | {
-      type: 'preparing';
-      /**
-       * Training samples looked at, of `total`; `read` of them were read from their files (`changed`: changed since
-       * cached).
-       */
-      done: number;
-      total: number;
-      read: number;
-      changed: number;
-    }
-  | { type: 'validation'; step: number; loss: number }
-  | { type: 'checkpoint'; step: number; path: string }
-  | { type: 'reconstruction'; step: number; file: string }
-  | {
-      type: 'finished';
-      status: 'completed' | 'failed' | 'stopped' | 'paused';
-      step: number;
-      finalLoss: number | null;
-      reason?: string;
-    };
-
-export interface ExecuteOptions {
-  resume?: boolean;
-  /** Stop after the current step, with a checkpoint (status `stopped`). */
-  signal?: AbortSignal;
-  /** Pause after the current step, with a checkpoint (status `paused`; resume continues). */
-  pause?: AbortSignal;
-  /** Steps between reconstruction grids (default: every validation, at most 100 steps apart). */
-  reconstructEvery?: number;
-  onProgress?: (progress: RunProgress) => void;
-  log?: (line: string) => void;
-  /** Prepare the training images into the project's decoded cache and read them from it (default true). */
-  cache?: boolean;
-}
-
-/** Validation images at most: enough for a stable loss, cheap enough to run every epoch. */
-const MAX_VALIDATION_IMAGES = 64;
 /** Metrics are flushed after this many steps or this many ms, whichever comes first. */
 const FLUSH_STEPS = 25;
 const FLUSH_MS = 2000;
@@ -382,109 +318,6 @@ export function divergedReason(error: NonFiniteLossError, plan: PretrainPlan, la
   );
 }
 
-/** The run's train and validation images, as the batch source needs them. */
-export function imageEntries(workspace: Workspace, plan: PretrainPlan): { train: ImageEntry[]; val: ImageEntry[] } {
-  const sampling = plan.data.channelPlan?.volume;
-  const load = (ids: number[]) => {
-    const rows = workspace.images.sources(ids).map((row, index): VolumeRow => {
-      const id = ids[index]!;
-      if (!row)
-        throw new StudioError('NOT_FOUND', `image ${id} of this run was removed from the project; start a new run`);
-      if (!fs.existsSync(row.path))
-        throw new StudioError('NOT_FOUND', `${row.path} (image ${id}) no longer exists on disk`);
-      const { meta } = row;
-      return {
-        meta,
-        entry: {
-          path: row.path,
-          sha256: row.sha256,
-          frame: row.frame,
-          width: row.width,
-          height: row.height,
-          channels: row.channels,
-          bitDepth: row.bitDepth,
-          huge: meta?.huge === true,
-          nodata: meta?.nodata ?? null,
-          // Slides: windows on tissue at the plan's microns per pixel.
-          slide: slideEntryOf(meta, plan.data.channelPlan?.slide),
-        },
-      };
-    });
-    // Volumes become planes along the plan's axis, with 2.5-D neighbours (absent: stored slices).
-    return sampling ? volumeEntries(rows, sampling) : rows.map((row) => row.entry);
-  };
-  // Planes of volumes outnumber their rows: validation takes evenly spaced ones, not one volume's edge.
-  const val = sampling
-    ? evenlySpaced(load(plan.data.valImageIds), MAX_VALIDATION_IMAGES)
-    : load(plan.data.valImageIds.slice(0, MAX_VALIDATION_IMAGES));
-  return { train: load(plan.data.trainImageIds), val };
-}
-
-/** At most `count` items of a list, evenly spaced, in order. */
-export function evenlySpaced<T>(items: readonly T[], count: number): T[] {
-  if (items.length <= count) return [...items];
-  return Array.from({ length: count }, (_, index) => items[Math.floor((index * items.length) / count)]!);
-}
-
-/** Validation images as model-sized tensors, batch by batch, each with its fixed masks. */
-export interface ValidationSet {
-  /** `images` is what the encoder sees; `targets` what the run's domain recipe regresses instead of them. */
-  batches: { images: tf.Tensor4D; masks: MaskSet; targets: MaeTargets }[];
-}
-
-/** Whole images resized to the model's size (no augmentation), with fixed masks. */
-export async function validationSet(entries: ImageEntry[], plan: PretrainPlan): Promise<ValidationSet | null> {
-  if (entries.length === 0) return null;
-  const { imgSize } = plan.recipe.model;
-  const channels = plan.data.channels;
-  const plane = imgSize * imgSize;
-  const rng = Rng.fromSeed(plan.recipe.seed, 202);
-  const batches: ValidationSet['batches'] = [];
-  for (let start = 0; start < entries.length; start += plan.recipe.batchSize) {
-    const chunk = entries.slice(start, start + plan.recipe.batchSize);
-    const data = new Float32Array(chunk.length * channels * plane);
-    for (const [index, entry] of chunk.entries()) {
-      // Huge images are validated on their central window, never decoded whole.
-      const image = await decodePlanar(entry, plan.data.transform, centralWindow(entry, imgSize));
-      const sample = data.subarray(index * channels * plane, (index + 1) * channels * plane);
-      resizeCrop(image, { top: 0, left: 0, height: image.height, width: image.width }, imgSize, false, sample);
-      if (plan.data.transform) continue;
-      for (let c = 0; c < channels; c++) {
-        for (let k = c * plane; k < (c + 1) * plane; k++)
-          sample[k] = (sample[k]! - plan.data.mean[c]!) / plan.data.std[c]!;
-      }
-    }
-    const masks = masksForModel(
-      plan.recipe.model,
-      plan.recipe.maskStrategy,
-      { batchSize: chunk.length, maskRatio: plan.recipe.maskRatio },
-      rng,
-    );
-    const shape = { batchSize: chunk.length, channels, height: imgSize, width: imgSize };
-    const { patchSize } = plan.recipe.model;
-    const { input, targets } = recipeTensors(
-      recipeBatch(plan.recipe.domainRecipe, data, shape, patchSize),
-      shape,
-      patchSize,
-    );
-    batches.push({ images: input, masks, targets });
-  }
-  return { batches };
-}
-
-/** Mean masked-patch loss over the validation set, weighted by batch size. */
-export async function validationLoss(trainer: MaeTrainer, validation: ValidationSet): Promise<number> {
-  let total = 0;
-  let count = 0;
-  for (const batch of validation.batches) {
-    const loss = tf.tidy(() => forwardMae(trainer.model, batch.images, batch.masks, batch.targets).loss);
-    total += (await loss.data())[0]! * batch.masks.batchSize; // async read: webgpu has none synchronous in Node
-    loss.dispose();
-    count += batch.masks.batchSize;
-  }
-  return total / count;
-}
-
 /** Buffers metric points and writes them in one transaction per flush. */
 class MetricBuffer {
   #points: MetricPoint[] = [];
@@ -517,31 +350,4 @@ function pruneCheckpoints(workspace: Workspace, runId: number): void {
     workspace.runs.removeCheckpoint(old.id);
     fs.rmSync(old.path, { force: true });
   }
-}
-
-/** A SatMAE temporal run's images (train and val splits: places are held out whole instead) and their entries. */
-export function temporalImages(
-  workspace: Workspace,
-  plan: PretrainPlan,
-): { imageIds: number[]; entries: ImageEntry[] } {
-  if (!plan.data.transform || plan.data.channelPlan?.volume)
-    throw new StudioError('INVALID_ARGUMENT', 'a SatMAE temporal run needs a channel plan of 2-D images (no volumes)');
-  const imageIds = [...plan.data.trainImageIds, ...plan.data.valImageIds];
-  const data = { ...plan.data, trainImageIds: imageIds, valImageIds: [] };
-  return { imageIds, entries: imageEntries(workspace, { ...plan, data }).train };
-}
-
-/** A SatMAE temporal run's batches: its training places (every date), T dates per sample. */
-export function temporalSource(
-  workspace: Workspace,
-  plan: PretrainPlan,
-  recipe: Extract<DomainRecipeConfig, { name: 'satmae-temporal' }>,
-): BatchSource {
-  const { imageIds, entries } = temporalImages(workspace, plan);
-  return seriesBatchSource({
-    places: trainingPlaces(workspace, imageIds, entries, recipe),
-    frames: recipe.frames,
-    imgSize: plan.recipe.model.imgSize,
-    transform: plan.data.transform!,
-  });
 }

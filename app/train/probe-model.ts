@@ -15,7 +15,7 @@ import { silenceBackendBanner } from '../runtime/backend';
 import { readSafetensors, type NamedTensor } from '../mae/weights/safetensors';
 import type { PretrainPlan } from './pretrain-plan';
 import { isVolume3dRun, typedRun, type PretrainRun, type TypedRun } from './run-records';
-import type { CheckpointMeta } from './trainer';
+import type { CheckpointMeta } from './trainer-checkpoint';
 
 /** A linear classification head on pooled encoder features. */
 export interface ClassifierHead {

@@ -9,7 +9,7 @@ import type { StudioEvents } from '../rpc';
 import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
 import { reprobeInWorker, startTraining, type LaunchWorker, type TrainingProcess } from './host';
-import type { RunProgress } from './pretrain-run';
+import type { RunProgress } from './run-progress';
 
 /** How a run ended, as its process reports it. */
 export type RunFinished = Extract<RunProgress, { type: 'finished' }>;

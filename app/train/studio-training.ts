@@ -23,7 +23,7 @@ import {
 import type { StudioEvents } from '../rpc';
 import type { RunRecord } from '../store/runs';
 import type { Workspace } from '../workspace';
-import { DEFAULT_BLR, DEFAULT_TRAIN_CONFIG, describeRecipeLr } from './config';
+import { DEFAULT_BLR, DEFAULT_PRETRAIN, DEFAULT_TRAIN_CONFIG, describeRecipeLr } from './config';
 import { isVolume3dRun, typedRun } from './run-records';
 import { buildPretrain3dPlan, estimateVolume3dMemory, recipeSummary3d, volumeRunDefaults } from './volume3d/plan3d';
 import { LR_RULE_FORMULAS, LR_RULES } from './schedule';
@@ -32,7 +32,8 @@ import { flatPatchWarning } from './flat-patches';
 import { estimateTrainingMemory } from './memory-estimate';
 import { placeDatePictures, renderMaskPreview } from './mask-preview';
 import { describeInit } from '../mae/weights/init';
-import { buildPretrainPlan, DEFAULT_PRETRAIN, modelBandNames, planDataset, type PretrainPlan } from './pretrain-plan';
+import { buildPretrainPlan, type PretrainPlan } from './pretrain-plan';
+import { modelBandNames, planDataset } from './dataset-plan';
 import { domainRecipeChoices } from './recipes/choices';
 import { projectSeries } from './recipes/temporal-data';
 import { DEFAULT_DOMAIN_RECIPE_OPTIONS } from './recipes/domain-recipes';

@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from '../mae/mae.fixtures';
-import { checkpointTensors, NonFiniteLossError } from './trainer';
+import { checkpointTensors } from './trainer-checkpoint';
+import { NonFiniteLossError } from './trainer-errors';
 
 beforeAll(useCpuBackend);
 

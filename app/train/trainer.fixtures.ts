@@ -1,5 +1,6 @@
 /** Test helper: drives a `MaeTrainer` with the calls the run's loop makes, for tests of the trainer alone. */
-import type { MaeTrainer, StepMetrics } from './trainer';
+import type { StepMetrics } from './step-metrics';
+import type { MaeTrainer } from './trainer';
 
 /**
  * Trains to step `until` as `executePretrain` does: `advance` step by step, then the losses still

@@ -7,7 +7,8 @@ import { useCpuBackend } from '../mae/mae.fixtures';
 import type { TrainConfig } from './config';
 import { syntheticSource } from './synthetic';
 import type { Batch, BatchSource } from '../data/batch';
-import { MaeTrainer, NonFiniteLossError } from './trainer';
+import { MaeTrainer } from './trainer';
+import { NonFiniteLossError } from './trainer-errors';
 import { trainTo } from './trainer.fixtures';
 
 beforeAll(useCpuBackend);

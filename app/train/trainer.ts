@@ -3,90 +3,35 @@
  * scheduled lr, run `accumSteps` forward/backward passes on freshly masked batches, average
  * their gradients, take one AdamW step. Data arrives through `BatchSource`, metrics leave
  * through a callback, and everything random flows from two serialisable RNG streams, so a
- * checkpointed run resumes with the same losses as an uninterrupted one.
+ * checkpointed run resumes with the same losses as an uninterrupted one. What a step reports is
+ * `step-metrics.ts`, what it throws `trainer-errors.ts`, what a checkpoint holds `trainer-checkpoint.ts`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { masksForModel } from '../mae/model-masks';
 import { createMae, disposeModel, forwardMae, type MaeModel } from '../mae/model';
-import { RNG_STREAMS, Rng, type RngState } from '../mae/rng';
+import { RNG_STREAMS, Rng } from '../mae/rng';
 import { gradientsRegistered } from '../runtime/gradients';
 import { webGpuAdapter } from '../runtime/webgpu';
 import { closeGpuErrorScope, openGpuErrorScope } from '../runtime/webgpu-memory';
 import { largestBatchForAdapter } from './webgpu-batch-limit';
 import type { Batch, BatchSource } from '../data/batch';
 import { AdamW } from './adamw';
-import { readSafetensors, writeSafetensors, type NamedTensor } from '../mae/weights/safetensors';
+import { writeSafetensors } from '../mae/weights/safetensors';
 import { recipePeakLr, storedTrainConfig, validateTrainConfig, type TrainConfig } from './config';
-import { formatLearningRate, learningRateAt, type LrSchedule } from './schedule';
+import { learningRateAt, type LrSchedule } from './schedule';
 import { disposeRecipeTensors, recipeBatch, recipeTensors } from './recipes/domain-recipes';
 import { HardPatchTeacher, teacherDecayAt } from './recipes/hpm';
 import { keepCount } from '../mae/masking';
-
-/** What one optimizer step reports. */
-export interface StepMetrics {
-  /** Optimizer steps completed, counting this one. */
-  step: number;
-  /** Mean loss over the step's micro-batches. */
-  loss: number;
-  /** Learning rate used for this step. */
-  lr: number;
-  imagesPerSecond: number;
-  msPerStep: number;
-}
-
-/**
- * Thrown by `trainStep` when the loss or the gradients are NaN or infinite (the weights are left
- * unchanged), and by `saveCheckpoint` when the state to be written is (nothing is written).
- */
-export class NonFiniteLossError extends Error {
-  constructor(
-    /** The optimizer step (1-based) that went wrong. */
-    readonly step: number,
-    what: string,
-    /** The learning rate of that step. */
-    readonly lr: number,
-  ) {
-    super(`training diverged at step ${step}: ${what} (lr ${formatLearningRate(lr)})`);
-    this.name = 'NonFiniteLossError';
-  }
-}
-
-/**
- * Thrown by `advance` / `flushLosses` (webgpu) when a loss read at the end of a logging interval
- * is NaN or infinite. The steps after it already ran, so the weights in memory are poisoned: the
- * trainer writes no checkpoint from them (`saveCheckpoint` refuses while losses are unread).
- */
-export class LateNonFiniteLossError extends NonFiniteLossError {
-  /** The last step whose loss (and every one before) was finite. */
-  readonly lastGoodStep: number;
-  constructor(
-    step: number,
-    what: string,
-    lr: number,
-    /** The metrics of the steps of the interval before the bad one, for the curve. */
-    readonly finiteSteps: StepMetrics[],
-  ) {
-    super(step, what, lr);
-    this.lastGoodStep = step - 1;
-  }
-}
-
-/**
- * When a run on the webgpu backend reads its losses back (its logging interval): after this many
- * steps or this much time, whichever comes first, and before a checkpoint, a validation or the
- * end. Between reads the losses stay on the GPU, so the GPU is never waited for. Other backends
- * read every step, as before.
- */
-export interface LossReads {
-  everySteps: number;
-  everyMs: number;
-}
-
-/** A webgpu run's logging interval. */
-export const DEFAULT_LOSS_READS: LossReads = {
-  everySteps: 25, // the metrics table is written every 25 steps: reading as often delays no row
-  everyMs: 2000, // and every 2 s, so the curve on screen is never further behind
-};
+import {
+  CHECKPOINT_FORMAT,
+  checkpointTensors,
+  readCheckpoint,
+  restoreTensors,
+  type CheckpointGroup,
+  type CheckpointMeta,
+} from './trainer-checkpoint';
+import { GpuMemoryError, LateNonFiniteLossError, NonFiniteLossError } from './trainer-errors';
+import { DEFAULT_LOSS_READS, type LossReads, type StepMetrics } from './step-metrics';
 
 /** A step whose loss is still on the GPU. */
 interface PendingStep {
@@ -94,49 +39,6 @@ interface PendingStep {
   lr: number;
   /** Each micro-batch's loss divided by accumSteps, as the gradient saw it. */
   losses: tf.Tensor[];
-}
-
-/** Thrown by `trainStep` when the GPU ran out of memory (webgpu); the weights are left unchanged. */
-export class GpuMemoryError extends Error {}
-
-const CHECKPOINT_FORMAT = 'mae-studio-checkpoint';
-
-/** Variables a checkpoint holds under one prefix (`model.`, `optimizer.m.`, …). */
-export type CheckpointGroup = readonly [Map<string, tf.Variable>, string];
-
-/**
- * A checkpoint's tensors: each group's variables under its prefix (`model.`, `optimizer.m.`, …).
- * Throws `NonFiniteLossError` (at `step`, `lr`) naming the first tensor holding NaN or ∞, so a
- * poisoned state is never written over the last good checkpoint.
- */
-export async function checkpointTensors(
-  groups: readonly CheckpointGroup[],
-  step: number,
-  lr: number,
-): Promise<Map<string, NamedTensor>> {
-  const tensors = new Map<string, NamedTensor>();
-  for (const [variables, prefix] of groups)
-    for (const [name, variable] of variables) {
-      const data = (await variable.data()) as Float32Array;
-      if (!data.every(Number.isFinite))
-        throw new NonFiniteLossError(step, `${prefix}${name} holds NaN or infinite values`, lr);
-      tensors.set(`${prefix}${name}`, { shape: variable.shape, data });
-    }
-  return tensors;
-}
-
-/** Assigns each group's variables from a checkpoint's `tensors`; throws naming `file` and the first one missing. */
-export function restoreTensors(
-  groups: readonly CheckpointGroup[],
-  tensors: ReadonlyMap<string, NamedTensor>,
-  file: string,
-): void {
-  for (const [variables, prefix] of groups)
-    for (const [name, variable] of variables) {
-      const saved = tensors.get(`${prefix}${name}`);
-      if (!saved) throw new Error(`checkpoint ${file} lacks ${prefix}${name}`);
-      tf.tidy(() => variable.assign(tf.tensor(saved.data, variable.shape)));
-    }
 }
 
 /** Trains one MAE; owns its model and optimizer tensors until `dispose`. */
@@ -186,9 +88,7 @@ export class MaeTrainer {
 
   /** Continues a run from a checkpoint written by `saveCheckpoint`. */
   static async resume(path: string, source: BatchSource): Promise<MaeTrainer> {
-    const { tensors, metadata } = await readSafetensors(path);
-    const meta = JSON.parse(metadata.studio ?? '{}') as CheckpointMeta;
-    if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${path} is not a MAE Studio checkpoint`);
+    const { tensors, meta } = await readCheckpoint(path);
     const trainer = MaeTrainer.create(storedTrainConfig(meta.config), source);
     restoreTensors(trainer.checkpointGroups, tensors, path);
     trainer.optimizer.stepCount = meta.optimizerStep;
@@ -476,16 +376,4 @@ export class MaeTrainer {
       );
     }
   }
-}
-
-/** The `studio` metadata entry of a checkpoint. */
-export interface CheckpointMeta {
-  format: typeof CHECKPOINT_FORMAT;
-  version: 1;
-  config: TrainConfig;
-  step: number;
-  optimizerStep: number;
-  lastLoss: number | null;
-  schedule: LrSchedule & { nextLr: number };
-  rng: { data: RngState; mask: RngState };
 }

@@ -13,8 +13,9 @@ import { temporaryFolder, temporaryWorkspace, writeFixture } from '../data/image
 import { importFolders } from '../data/import/import';
 import { makeNifti } from '../data/formats/nifti.fixtures';
 import { Rng } from '../mae/rng';
-import { planDataset, type PretrainPlan } from './pretrain-plan';
-import { imageEntries } from './pretrain-run';
+import { planDataset } from './dataset-plan';
+import type { PretrainPlan } from './pretrain-plan';
+import { imageEntries } from './pretrain-images';
 
 let data: ReturnType<typeof temporaryFolder>;
 let space: ReturnType<typeof temporaryWorkspace>;

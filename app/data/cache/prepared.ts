@@ -8,7 +8,8 @@
  * train on identical pixels. Normalisation ((v − center) / spread) happens after the crop.
  */
 import { DEFAULT_AUGMENT, resizeBox } from '../augment';
-import { checkBands, convertEntry, planesOf, readEntry, type ChannelTransform, type ImageEntry } from '../batches';
+import { readEntry, type ChannelTransform, type ImageEntry } from '../batches';
+import { checkBands, convertEntry, planesOf } from '../entry-conversion';
 import type { Region } from '../formats/sample-files';
 
 /** How a prepared sample's values are stored. */

@@ -22,7 +22,7 @@ import { listReconstructionGrids, runFolder } from '../run-files';
 import { buildPretrain3dPlan, estimateVolume3dMemory, recipeSummary3d, volumeRunDefaults } from './plan3d';
 import { executePretrain3d } from './pretrain3d-run';
 import { Trainer3d } from './trainer3d';
-import { NonFiniteLossError } from '../trainer';
+import { NonFiniteLossError } from '../trainer-errors';
 import { selectBackend } from '../../runtime/backend';
 
 let data: ReturnType<typeof temporaryFolder>;

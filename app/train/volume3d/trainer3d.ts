@@ -14,13 +14,9 @@ import { makeMasks3d } from '../../mae/volume3d/masks3d';
 import { readSafetensors, writeSafetensors } from '../../mae/weights/safetensors';
 import { AdamW } from '../adamw';
 import { learningRateAt, type LrSchedule } from '../schedule';
-import {
-  checkpointTensors,
-  NonFiniteLossError,
-  restoreTensors,
-  type CheckpointGroup,
-  type StepMetrics,
-} from '../trainer';
+import type { StepMetrics } from '../step-metrics';
+import { checkpointTensors, restoreTensors, type CheckpointGroup } from '../trainer-checkpoint';
+import { NonFiniteLossError } from '../trainer-errors';
 import { maskStrategy3d, type Pretrain3dPlan } from './plan3d';
 
 /** Crops for a step: values [B, C, D, H, W] flattened, drawn with `rng`. */
