@@ -60,7 +60,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   finetune: {
     run: finetuneCommand,
     usage:
-      'finetune --workspace W --run ID [--steps N] [--batch N] [--blr 1e-3] [--warmup N] [--layer-decay 0.75]\n' +
+      'finetune --workspace W --run ID [--steps N] [--batch N] [--blr 1e-2] [--warmup N] [--layer-decay 0.75]\n' +
       '                      [--drop-path 0] [--label-smoothing 0.1] [--pooling cls|mean] [--seed S]\n' +
       '                      [--crop-scale 1 (smallest crop area; 1 = whole images)] [--flip 0] [--lr-rule R]\n' +
       '                      [--backend B] [--random-init on|off (fine-tune the random init alike too; default on)]',

@@ -7,17 +7,17 @@
  * same pretrained run is printed beside it, for reference.
  *
  *   node dist/bench/finetune.js [--domains digits,medical] [--seeds 1,2] [--digits-per-class 1000]
- *                               [--images 400] [--finetune-steps 200] [--finetune-batch 16]
- *                               [--finetune-blr B] [--head probe|paper] [--pretrain-steps N] [--no-probe]
- *                               [--json] [--keep DIR]
+ *                               [--images 400] [--finetune-steps N] [--finetune-batch N] [--finetune-blr B]
+ *                               [--finetune-crop S] [--finetune-drop-path P] [--head probe|paper]
+ *                               [--pretrain-steps N | --pretrain-epochs N] [--no-probe] [--json] [--keep DIR]
  *
- * Pretraining recipes (ViT 192d×4, decoder 128×2, mask 75%, the floor lr rule, val share 0.3):
- * digits — bench:recipe's default, @64 px, patch 16, norm-pix on, batch 8, 200 steps, on all
- * 1 797 of scikit-learn's digits; medical — the demo's, @64 px, patch 16, norm-pix off, batch 16,
- * 300 steps, on 400 generated CT-like slices. Fine-tuning: the studio's defaults
- * (`DEFAULT_FINETUNE`: 200 steps at batch 16, blr 1e-3 by the linear rule, layer decay 0.75, label
- * smoothing 0.1, whole images — no crops, flips or drop path, as `bench/finetune-sweep.ts` chose),
- * the bench's seed.
+ * Pretraining recipes (ViT 192d×4, decoder 128×2, mask 75%, the floor lr rule, val share 0.3), for
+ * the studio's default length (`DEFAULT_PRETRAIN.epochs` of the training images): digits —
+ * bench:recipe's default, @64 px, patch 16, norm-pix on, batch 8, on all 1 797 of scikit-learn's
+ * digits; medical — the demo's, @64 px, patch 16, norm-pix off, batch 16, on 400 generated CT-like
+ * slices. Fine-tuning: the studio's defaults (`DEFAULT_FINETUNE`: steps, batch, lr rule and blr, layer
+ * decay, label smoothing, whole images — no crops, flips or drop path), the bench's seed; each option
+ * above overrides one of them.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -53,7 +53,8 @@ interface Row {
 async function measure(target: { dir: string; projectId: number }, domain: string, seed: number): Promise<Row> {
   let started = Date.now();
   const pretrainId = await pretrainEncoder(target, domain, seed, {
-    ...(flag('pretrain-steps') && { steps: Number(argument('pretrain-steps', '200')) }),
+    ...(flag('pretrain-steps') && { steps: Number(argument('pretrain-steps', '')) }),
+    ...(flag('pretrain-epochs') && { epochs: Number(argument('pretrain-epochs', '')) }),
   });
   const pretrainSeconds = (Date.now() - started) / 1000;
   let probe: number | null = null;
@@ -74,8 +75,8 @@ async function measure(target: { dir: string; projectId: number }, domain: strin
     finetuneId = planFinetune(workspace, pretrainId, {
       seed,
       backend: 'native',
-      steps: Number(argument('finetune-steps', '200')),
-      batchSize: Number(argument('finetune-batch', '16')),
+      ...(flag('finetune-steps') && { steps: Number(argument('finetune-steps', '')) }),
+      ...(flag('finetune-batch') && { batchSize: Number(argument('finetune-batch', '')) }),
       ...(flag('finetune-blr') && { blr: Number(argument('finetune-blr', '')) }),
       ...(flag('finetune-crop') && { cropScale: Number(argument('finetune-crop', '1')) }),
       ...(flag('finetune-drop-path') && { dropPath: Number(argument('finetune-drop-path', '0')) }),

@@ -39,6 +39,7 @@ test('probes a pretrained run against random init and exports it with a model ca
     /validation images?; accuracy per class is unreliable below ~10/,
   );
   await expect(result.getByRole('heading', { name: /kNN \(k = \d+\)/ })).toBeVisible();
+  await page.screenshot({ path: test.info().outputPath('evaluate-probe.png'), fullPage: true });
   const matrix = result.getByTestId('confusion-matrix');
   for (const label of folders.sample.labels) await expect(matrix.getByRole('rowheader', { name: label })).toBeVisible();
   await expect(result.getByTestId('class-scores').locator('tbody tr')).toHaveCount(folders.sample.labels.length);

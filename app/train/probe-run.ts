@@ -227,7 +227,16 @@ export async function executeProbe(
         block,
         gain,
         warnings: [
-          ...probeWarnings({ classes: splits.classes, trainLabels, valLabels, method: options.method, k, gain }),
+          ...probeWarnings({
+            classes: splits.classes,
+            trainLabels,
+            valLabels,
+            method: options.method,
+            k,
+            gain,
+            // SatMAE-temporal runs cannot be fine-tuned (planFinetune says why)
+            canFinetune: plan.recipe.domainRecipe?.name !== 'satmae-temporal',
+          }),
           ...skippedBlocks,
         ],
         ...(plan.recipe.domainRecipe?.name === 'satmae-temporal' && { featureUnit: TEMPORAL_FEATURE_UNIT }),

@@ -20,7 +20,17 @@ export interface ProbeWarningInput {
   k: number | null;
   /** A fine-tuning run stopped before its random-init baseline finished has no gain over it. */
   gain: { randomInit?: AccuracyGain; rawPixels: AccuracyGain };
+  /**
+   * The encoder was read frozen and the run can be fine-tuned: when the pixels are not beaten, the
+   * warning says so (MAE features are made to be fine-tuned; bench:finetune measures the difference).
+   */
+  canFinetune?: boolean;
 }
+
+/** What to do when a frozen read-out of an MAE does not beat the pixels. */
+export const FINETUNE_ADVICE =
+  'MAE features are made to be fine-tuned, not read frozen (He et al.): fine-tune this run ' +
+  '(Evaluate → Fine-tune, or the finetune command) and compare its classifier with the pixels.';
 
 function counts(labels: readonly number[], classes: number): number[] {
   const out = new Array<number>(classes).fill(0);
@@ -32,6 +42,7 @@ function counts(labels: readonly number[], classes: number): number[] {
 export function probeWarnings(input: ProbeWarningInput): string[] {
   const warnings: string[] = [];
   const { randomInit, rawPixels } = input.gain;
+  const advice = input.canFinetune ? ` ${FINETUNE_ADVICE}` : '';
   if (randomInit && includesZero(randomInit)) {
     warnings.push(
       `The gain over random init, ${gainText(randomInit)}, includes ` +
@@ -41,12 +52,12 @@ export function probeWarnings(input: ProbeWarningInput): string[] {
   if (rawPixels.high < 0) {
     warnings.push(
       `Raw pixels score higher than the encoder, ${gainText(rawPixels)}: ` +
-        `on this data the encoder does not beat the pixels themselves.`,
+        `on this data the encoder does not beat the pixels themselves.${advice}`,
     );
   } else if (includesZero(rawPixels)) {
     warnings.push(
       `The gain over raw pixels, ${gainText(rawPixels)}, includes 0: ` +
-        `not distinguishable from the pixels themselves on this data.`,
+        `not distinguishable from the pixels themselves on this data.${advice}`,
     );
   }
   const val = counts(input.valLabels, input.classes.length);

@@ -8,12 +8,13 @@ import { executePretrain } from '../../app/train/pretrain-run';
 import { Workspace } from '../../app/workspace';
 
 /**
- * Each domain's pretraining recipe: digits — bench:recipe's default (norm-pix on, batch 8, 200 steps);
- * medical — the demo's (norm-pix off, batch 16, 300 steps); both @64 px, patch 16.
+ * Each domain's pretraining recipe: digits — bench:recipe's default (norm-pix on, batch 8); medical —
+ * the demo's (norm-pix off, batch 16); both @64 px, patch 16, for the studio's default length
+ * (`DEFAULT_PRETRAIN.epochs` of the training images) unless the bench is given steps.
  */
 export const FINETUNE_PRETRAIN_RECIPES: Record<string, Partial<PretrainOptions>> = {
-  digits: { imgSize: 64, patchSize: 16, batchSize: 8, steps: 200 },
-  medical: { imgSize: 64, patchSize: 16, batchSize: 16, steps: 300, normPixLoss: false },
+  digits: { imgSize: 64, patchSize: 16, batchSize: 8 },
+  medical: { imgSize: 64, patchSize: 16, batchSize: 16, normPixLoss: false },
 };
 
 /**
