@@ -9,7 +9,8 @@
  *   node dist/bench/finetune.js [--domains digits,medical] [--seeds 1,2] [--digits-per-class 1000]
  *                               [--images 400] [--finetune-steps N] [--finetune-batch N] [--finetune-blr B]
  *                               [--finetune-crop S] [--finetune-drop-path P] [--head probe|paper]
- *                               [--pretrain-steps N | --pretrain-epochs N] [--no-probe] [--json] [--keep DIR]
+ *                               [--pretrain-steps N | --pretrain-epochs N] [--depth 4] [--decoder 128x2]
+ *                               [--no-probe] [--json] [--keep DIR]
  *
  * Pretraining recipes (ViT 192d×4, decoder 128×2, mask 75%, the floor lr rule, val share 0.3), for
  * the studio's default length (`DEFAULT_PRETRAIN.epochs` of the training images): digits —
@@ -55,6 +56,9 @@ async function measure(target: { dir: string; projectId: number }, domain: strin
   const pretrainId = await pretrainEncoder(target, domain, seed, {
     ...(flag('pretrain-steps') && { steps: Number(argument('pretrain-steps', '')) }),
     ...(flag('pretrain-epochs') && { epochs: Number(argument('pretrain-epochs', '')) }),
+    // `--depth 12 --decoder 512x8`: the studio's default ViT-Tiny and decoder instead of the bench's small ones
+    ...(flag('depth') && { depth: Number(argument('depth', '')) }),
+    ...(flag('decoder') && { decoder: argument('decoder', '') }),
   });
   const pretrainSeconds = (Date.now() - started) / 1000;
   let probe: number | null = null;
