@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { formatOfFileName, sniffFormat } from './formats';
 import { makeNifti, type NiftiFixture } from './nifti.fixtures';
-import { axisCodes, readNifti } from './nifti';
+import { readNifti } from './nifti';
+import { axisCodes } from './nifti-affine';
 import { openSampleFile } from './sample-files';
 
 async function open(fixture: NiftiFixture, name = 'volume.nii') {

@@ -12,7 +12,8 @@ import { decodePlanar, type ImageEntry } from '../batches';
 import { defaultChannelPlan, resolveTransform } from '../channel-plan';
 import { prepareSample } from '../cache/prepared';
 import { makeNifti, type NiftiFixture } from '../formats/nifti.fixtures';
-import { axisCodes, readNifti, readNiftiSlice } from '../formats/nifti';
+import { readNifti, readNiftiSlice } from '../formats/nifti';
+import { axisCodes } from '../formats/nifti-affine';
 import { niftiGrid, planeSize, readPlane, readVolumePlane, voxelAxisOf } from './volume-planes';
 
 /** A 4 × 3 × 5 int16 volume (i, j, k): voxel value 100·i + 10·j + k. */

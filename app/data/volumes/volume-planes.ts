@@ -2,7 +2,7 @@
  * 2-D planes of a NIfTI volume along any of its three voxel axes, for training on volumes.
  *
  * - Which voxel axis an anatomical plane cuts across comes from the affine's axis codes
- *   (`nifti.ts` `axisCodes`): axial cuts the axis running S–I, coronal A–P, sagittal L–R. A file
+ *   (`nifti-affine.ts` `axisCodes`): axial cuts the axis running S–I, coronal A–P, sagittal L–R. A file
  *   without sform or qform has the spacing-only affine, read as RAS (i = L–R, j = A–P, k = S–I).
  * - A plane's columns run along the lower of its two in-plane voxel axes and its rows along the
  *   higher one, from its high end to its low end (as `readNiftiSlice` does for k: +j up; for a
