@@ -6,11 +6,11 @@ import {
   disposeModel,
   forwardDecoder,
   forwardEncoder,
-  forwardLoss,
   forwardMae,
   unshufflePrediction,
   type MaeModel,
 } from './model';
+import { forwardLoss } from './model-loss';
 import { layerNorm, linear } from './ops';
 import { patchify } from './patchify';
 import { Rng } from './rng';

@@ -24,9 +24,10 @@ import {
 import { gridSize, tokenCount, validateMaeConfig, type MaeConfig } from './config';
 import { embedGroupTokens, embedKeptGroupTokens, groupedLoss, groupedPositionTables } from './grouped-bands';
 import { hardPatchesLoss } from './hard-patches';
+import { featureLoss, forwardLoss, maskedTargets, normalisePerPatch } from './model-loss';
 import { shuffleOrder, type MaskSet } from './masking';
 import { gatherRows, layerNorm, linear, repeatToken, type ParamLookup } from './ops';
-import { featureHeadName, initParams } from './params';
+import { initParams } from './params';
 import { patchify } from './patchify';
 import { get2dSincosPosEmbed } from './posEmbed';
 import { embedAllFrames, forwardTemporal, temporalPositionTables } from './temporal';
@@ -236,49 +237,6 @@ export function decoderTokens(model: MaeModel, latent: tf.Tensor, masks: MaskSet
 }
 
 /**
- * Regression targets of the masked patches, in the decoder's shuffled order:
- * patches [B, L, C·p·p] → [B, L − Lkeep, C·p·p], normalised per patch when `normPixLoss`
- * (mean and variance over the patch's own values; the reference's `target.var` is torch's
- * default unbiased estimator; eps 1e-6).
- */
-export function maskedTargets(model: MaeModel, patches: tf.Tensor, masks: MaskSet): tf.Tensor {
-  const { batchSize, numPatches, numKeep } = masks;
-  const patchLength = patches.shape[2]!;
-  const numMasked = numPatches - numKeep;
-  const shuffle = shuffleOrder(masks);
-  const masked = new Int32Array(batchSize * numMasked);
-  for (let b = 0; b < batchSize; b++) {
-    for (let i = 0; i < numMasked; i++)
-      masked[b * numMasked + i] = b * numPatches + shuffle[b * numPatches + numKeep + i]!;
-  }
-  return tf.tidy(() => {
-    const rows = tf.reshape(patches, [batchSize * numPatches, patchLength]); // [B*L, C*p*p]
-    const target = tf.reshape(gatherRows(rows, masked), [batchSize, numMasked, patchLength]); // [B, L-Lkeep, C*p*p]
-    return model.config.normPixLoss ? normalisePerPatch(target) : target;
-  });
-}
-
-/** Each row normalised by its own mean and unbiased variance (eps 1e-6), as the reference's norm_pix_loss. */
-function normalisePerPatch(target: tf.Tensor): tf.Tensor {
-  const patchLength = target.shape[2]!;
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(target, -1, true);
-    const unbiased = tf.mul(variance, patchLength / Math.max(1, patchLength - 1));
-    return tf.div(tf.sub(target, mean), tf.sqrt(tf.add(unbiased, 1e-6)));
-  });
-}
-
-/** Mean squared error over the masked patches: pred [B, L, C·p·p] in shuffled order → scalar. */
-export function forwardLoss(model: MaeModel, patches: tf.Tensor, pred: tf.Tensor, masks: MaskSet): tf.Scalar {
-  return tf.tidy(() => {
-    const target = maskedTargets(model, patches, masks); // [B, L-Lkeep, C*p*p]
-    const predMasked = tf.slice(pred, [0, masks.numKeep, 0], [-1, -1, -1]); // [B, L-Lkeep, C*p*p]
-    // Every sample masks the same count, so the mean over all equals (loss·mask).sum()/mask.sum().
-    return tf.mean(tf.squaredDifference(predMasked, target)) as tf.Scalar;
-  });
-}
-
-/**
  * What a domain recipe regresses instead of the input's own pixels. Deblurring MAE: `pixels`,
  * the sharp images whose patches are the target while the encoder sees the blurred input.
  * FG-MAE: `features`, one per feature head, per patch [B, L, width] in patch order; their
@@ -291,20 +249,6 @@ export interface MaeTargets {
   features?: Record<string, tf.Tensor>;
   /** SatMAE temporal: each frame's [years since the first, month − 1, hour], [B, T, 3] (temporal.ts). */
   timestamps?: Float32Array;
-}
-
-/** The loss of one feature head: MSE on the masked patches, targets normalised per patch with norm-pix. */
-function featureLoss(model: MaeModel, hidden: tf.Tensor, name: string, target: tf.Tensor, masks: MaskSet): tf.Scalar {
-  const param = paramLookup(model);
-  const prefix = featureHeadName(name);
-  return tf.tidy(() => {
-    const pred = linear(
-      tf.slice(hidden, [0, 1 + masks.numKeep, 0], [-1, -1, -1]),
-      param(`${prefix}.weight`),
-      param(`${prefix}.bias`),
-    ); // [B, L-Lkeep, W], masked only
-    return tf.mean(tf.squaredDifference(pred, maskedTargets(model, target, masks))) as tf.Scalar;
-  });
 }
 
 /**
@@ -388,7 +332,9 @@ export function forwardMae(
       return { loss: forwardLoss(model, targetPatches, pred, masks), pred };
     }
     const hidden = decoderHidden(model, latent, masks); // [B, 1+L, Dd]
-    const losses = heads.map((head) => featureLoss(model, hidden, head.name, targets.features![head.name]!, masks));
+    const losses = heads.map((head) =>
+      featureLoss(model, paramLookup(model), hidden, head.name, targets.features![head.name]!, masks),
+    );
     let pred: tf.Tensor | undefined;
     if (model.config.pixelHead !== false) {
       const param = paramLookup(model);

@@ -9,21 +9,15 @@
  * How the 2-D code is reused: at token level a 3-D model is exactly a 2-D one whose "image" has
  * 1×1 patches of P = C·pd·ph·pw channels — the same parameters under the same names and shapes
  * (`patch_embed.proj.weight` [P, D], `decoder_pred.weight` [Dd, P]). `tokenView` builds that
- * view, sharing the variables, with the 3-D position tables; model.ts's token-level functions
- * (`forwardEncoder`, `forwardDecoder`, `forwardLoss`, `unshufflePrediction`) never read the
- * image geometry, so they serve the 3-D model as they are.
+ * view, sharing the variables, with the 3-D position tables; the token-level functions of
+ * model.ts and model-loss.ts (`forwardEncoder`, `forwardDecoder`, `forwardLoss`,
+ * `unshufflePrediction`) never read the image geometry, so they serve the 3-D model as they are.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MaeConfig } from '../config';
 import { masksFromScores, keepCount, type MaskSet } from '../masking';
-import {
-  disposeModel,
-  forwardDecoder,
-  forwardEncoder,
-  forwardLoss,
-  unshufflePrediction,
-  type MaeModel,
-} from '../model';
+import { disposeModel, forwardDecoder, forwardEncoder, unshufflePrediction, type MaeModel } from '../model';
+import { forwardLoss } from '../model-loss';
 import { initParams } from '../params';
 import type { Rng } from '../rng';
 import { gridSize3d, patchLength3d, tokenCount3d, validateMae3dConfig, type Mae3dConfig } from './config3d';
