@@ -235,8 +235,9 @@ export type ProbeRequest = z.input<typeof ProbeRequest>;
  * `bench/finetune-sweep.ts` and `bench/finetune.ts` on the digits and the CT sample, two seeds
  * (README, "Fine-tuning against the raw pixels"): the paper's crops, flips and drop path lowered
  * the accuracy below the linear probe the head starts from (at 200 steps, and crops still at 1 500);
- * whole images kept it, and 3 000 steps at the larger lr (`DEFAULT_FINETUNE.blr`) carried the
- * encoder past the raw pixels on the digits where 200 steps stayed at the probe.
+ * whole images kept it, and 3 000 steps at the larger lr (`DEFAULT_FINETUNE.blr`) carried a 4-block
+ * encoder past the raw pixels on the digits where 200 steps stayed at the probe (the 12-block
+ * ViT-Tiny with the 512×8 decoder stayed below them: README).
  */
 export const DEFAULT_FINETUNE_RECIPE = {
   steps: 3000, // bench:finetune, digits: 98.0% at 1 500 steps, 98.9% at 3 000 (pixels 96.3%); 200 kept the probe
