@@ -84,19 +84,27 @@ export function qformAffine(
 
 /**
  * Axis codes of an affine (`RAS`, `LPS`, ...): for each voxel axis, the world axis it runs most
- * along, and which way (world coordinates are RAS+).
+ * along, and which way. World coordinates are RAS+ (NIfTI) or, with `world = 'LPS'`, LPS+ (DICOM
+ * patient coordinates: +x is L, +y is P, +z is S).
  */
-export function axisCodes(affine: number[][]): string {
-  const letters = [
-    ['L', 'R'],
-    ['P', 'A'],
-    ['I', 'S'],
-  ];
+export function axisCodes(affine: number[][], world: 'RAS' | 'LPS' = 'RAS'): string {
+  const letters =
+    world === 'RAS'
+      ? [
+          ['L', 'R'],
+          ['P', 'A'],
+          ['I', 'S'],
+        ]
+      : [
+          ['R', 'L'],
+          ['A', 'P'],
+          ['I', 'S'],
+        ];
   let codes = '';
   for (let axis = 0; axis < 3; axis++) {
     const column = [0, 1, 2].map((row) => affine[row]![axis]!);
-    const world = column.reduce((best, value, index) => (Math.abs(value) > Math.abs(column[best]!) ? index : best), 0);
-    codes += letters[world]![column[world]! >= 0 ? 1 : 0];
+    const along = column.reduce((best, value, index) => (Math.abs(value) > Math.abs(column[best]!) ? index : best), 0);
+    codes += letters[along]![column[along]! >= 0 ? 1 : 0];
   }
   return codes;
 }

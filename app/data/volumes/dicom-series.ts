@@ -11,6 +11,7 @@
 import path from 'node:path';
 import type { DicomPlane, VolumeMeta, VolumeReport } from '../../contract';
 import type { ImageStore } from '../../store/images';
+import { axisCodes } from '../formats/nifti-affine';
 
 /** One frame as the assembly sees it (a row of the images table). */
 export interface SeriesFrame {
@@ -201,18 +202,7 @@ function sameOrientation(a: number[], b: number[]): boolean {
 
 /** Axis codes of an LPS+ affine (DICOM patient coordinates): +x is L, +y is P, +z is S. */
 export function lpsAxisCodes(affine: number[][]): string {
-  const letters = [
-    ['R', 'L'],
-    ['A', 'P'],
-    ['I', 'S'],
-  ];
-  let codes = '';
-  for (let axis = 0; axis < 3; axis++) {
-    const column = [0, 1, 2].map((row) => affine[row]![axis]!);
-    const world = column.reduce((best, value, index) => (Math.abs(value) > Math.abs(column[best]!) ? index : best), 0);
-    codes += letters[world]![column[world]! >= 0 ? 1 : 0];
-  }
-  return codes;
+  return axisCodes(affine, 'LPS');
 }
 
 function cross(a: number[], b: number[]): number[] {
