@@ -7,12 +7,10 @@
  *
  *   node dist/bench/satmae.js [--backend cpu|native] [--size 64] [--patch 16] [--batch 16] [--steps 5]
  */
-import { maeConfigFromParts } from '../app/mae/config';
 import { selectBackend, type BackendPreference } from '../app/runtime/backend';
-import { syntheticSource } from '../app/train/synthetic';
-import { MaeTrainer } from '../app/train/trainer';
 import type { DomainRecipeConfig } from '../app/train/recipes/domain-recipes';
 import { argument } from './shared/options';
+import { medianStepMs } from './shared/step-time';
 
 const backend = argument('backend', 'cpu') as BackendPreference;
 const imgSize = Number(argument('size', '64'));
@@ -38,21 +36,7 @@ const variants: [string, DomainRecipeConfig | undefined][] = [
 ];
 let baseline = 0;
 for (const [name, domainRecipe] of variants) {
-  const model = maeConfigFromParts('vit-tiny', patchSize, '128x2', { imgSize, depth: 4, inChans: channels });
-  const trainer = MaeTrainer.create(
-    { model, batchSize, totalSteps: steps + 1, warmupSteps: 0, seed: 1, ...(domainRecipe && { domainRecipe }) },
-    syntheticSource({ imgSize, channels }),
-  );
-  await trainer.trainStep(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const started = performance.now();
-    await trainer.trainStep();
-    times.push(performance.now() - started);
-  }
-  trainer.dispose();
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
+  const median = await medianStepMs({ imgSize, patchSize, channels, batchSize, steps, domainRecipe });
   if (!domainRecipe) baseline = median;
   console.log(`${name.padEnd(40)} ${median.toFixed(0).padStart(6)} ms/step  ${(median / baseline).toFixed(1)}× MAE`);
 }
