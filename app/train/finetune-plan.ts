@@ -58,13 +58,16 @@ export interface FinetuneConfig {
   flipProbability?: number;
 }
 
+/** Warm-up as a share of the steps: the default's, and a run's whose steps are chosen without one. */
+const WARMUP_SHARE = 0.1;
+
 /**
  * MAE fine-tuning defaults (He et al., Table 9), for small projects: 3 000 steps at a peak lr of 6e-4,
  * without the paper's crops, flips and drop path (`DEFAULT_FINETUNE_RECIPE`: they cost accuracy).
  */
 export const DEFAULT_FINETUNE: FinetuneConfig = {
   ...DEFAULT_FINETUNE_RECIPE, // steps, layer decay, drop path, label smoothing, crops, flips
-  warmupSteps: 300, // paper: 5 of 100 epochs; a tenth of the default steps
+  warmupSteps: Math.floor(DEFAULT_FINETUNE_RECIPE.steps * WARMUP_SHARE), // paper: 5 of 100 epochs; 300 here
   batchSize: 16, // fits ViT-Tiny at small image sizes on a laptop
   blr: 1e-2, // paper: 5e-4 (ViT-B); bench:finetune, digits at 1 500 steps: 1e-2 and 2e-2 tie at 96.7%
   lrRule: 'linear', // paper: blr × batch / 256, 6e-4 at batch 16
@@ -77,9 +80,6 @@ export const DEFAULT_FINETUNE: FinetuneConfig = {
   randomInitBaseline: true, // a gain over random init is the question a fine-tune answers
   linearProbeInit: true, // bench:finetune: a near-zero head at desktop budgets stayed at chance on the digits
 };
-
-/** Warm-up when only the steps are chosen: a tenth of them, as the default's 20 of 200. */
-const WARMUP_SHARE = 0.1;
 
 /**
  * Merges `input` over the defaults and checks every field; throws `finetune.<field> must ...`.

@@ -139,6 +139,8 @@ export async function executeProbe(
       const { plan } = loaded;
       const { depth, embedDim: width, imgSize } = plan.recipe.model;
       const seed = plan.recipe.seed;
+      // a SatMAE-temporal encoder reads each image as a one-date series and cannot be fine-tuned
+      const temporal = plan.recipe.domainRecipe?.name === 'satmae-temporal';
       const splits = labelledSplits(workspace, plan);
       // Options stored before labelsPerClass or block existed read as "every label" and the default block.
       const labelsPerClass = options.labelsPerClass ?? null;
@@ -235,11 +237,11 @@ export async function executeProbe(
             k,
             gain,
             // SatMAE-temporal runs cannot be fine-tuned (planFinetune says why)
-            canFinetune: plan.recipe.domainRecipe?.name !== 'satmae-temporal',
+            canFinetune: !temporal,
           }),
           ...skippedBlocks,
         ],
-        ...(plan.recipe.domainRecipe?.name === 'satmae-temporal' && { featureUnit: TEMPORAL_FEATURE_UNIT }),
+        ...(temporal && { featureUnit: TEMPORAL_FEATURE_UNIT }),
         skipped: splits.skipped,
         seconds: (Date.now() - started) / 1000,
       };
