@@ -237,7 +237,8 @@ export type ProbeRequest = z.input<typeof ProbeRequest>;
  * the accuracy below the linear probe the head starts from (at 200 steps, and crops still at 1 500);
  * whole images kept it, and 3 000 steps at the larger lr (`DEFAULT_FINETUNE.blr`) carried a 4-block
  * encoder past the raw pixels on the digits where 200 steps stayed at the probe (the 12-block
- * ViT-Tiny with the 512×8 decoder stayed below them: README).
+ * ViT-Tiny with the 512×8 decoder stayed below them, so a small project's default model has 4 blocks
+ * and a 128×2 decoder: `app/train/model-sizing.ts`, README).
  */
 export const DEFAULT_FINETUNE_RECIPE = {
   steps: 3000, // bench:finetune, digits: 98.0% at 1 500 steps, 98.9% at 3 000 (pixels 96.3%); 200 kept the probe

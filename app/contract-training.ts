@@ -96,6 +96,8 @@ export interface RecipeDefaults {
   last: Recipe | null;
   /** One sentence per field. */
   help: Record<keyof Recipe, string>;
+  /** Why `recipe`'s image size, encoder blocks and decoder have these values for this project. */
+  modelSizing: string;
   /** Each lr rule's default base lr, and its formula in words. */
   lrRules: Record<(typeof LR_RULE_CHOICES)[number], { blr: number; formula: string }>;
   dataset: {
@@ -140,6 +142,8 @@ export interface RecipeCheck {
   memory: { estimateBytes: number; availableBytes: number; fits: boolean } | null;
   /** With `init`: what the weights file gives the model (loaded, adapted, kept fresh, not used). */
   init: string[] | null;
+  /** Why the model has its size, when the recipe left image size, blocks or decoder to the project. */
+  sizing?: string | null;
   /**
    * The whole run's time, from the last warm-up measured for a recipe of the same cost per step
    * (only epochs, seed or learning rate differ); null until one is measured.

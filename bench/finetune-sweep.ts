@@ -22,7 +22,7 @@ import { trainClassifier } from '../app/train/finetune-train';
 import { labelledSplits } from '../app/train/probe-data';
 import { loadRunModel, randomInitModel } from '../app/train/probe-model';
 import { Workspace } from '../app/workspace';
-import { pretrainEncoder } from './finetune/pretrain';
+import { pretrainEncoder, SMALL_VIT_64 } from './finetune/pretrain';
 import { gainText, scoreText } from './finetune/text';
 import { prepareDomain } from './recipe/domains';
 import { argument, flag, list } from './shared/options';
@@ -100,7 +100,10 @@ async function main(): Promise<void> {
         continue;
       }
       for (const seed of seeds) {
-        const runId = await pretrainEncoder(target, domain, seed, { steps: SWEEP_PRETRAIN_STEPS[domain] });
+        const runId = await pretrainEncoder(target, domain, seed, {
+          ...SMALL_VIT_64,
+          steps: SWEEP_PRETRAIN_STEPS[domain],
+        });
         const workspace = new Workspace(target.dir);
         try {
           for (const name of variants) {

@@ -10,14 +10,17 @@
  *                               [--images 400] [--finetune-steps N] [--finetune-batch N] [--finetune-blr B]
  *                               [--finetune-crop S] [--finetune-drop-path P] [--head probe|paper]
  *                               [--pretrain-steps N | --pretrain-epochs N] [--depth 4] [--decoder 128x2]
+ *                               [--img-size 64]
  *                               [--no-probe] [--json] [--keep DIR]
  *
- * Pretraining recipes (ViT 192d×4, decoder 128×2, mask 75%, the floor lr rule, val share 0.3), for
- * the studio's default length (`DEFAULT_PRETRAIN.epochs` of the training images): digits —
- * bench:recipe's default, @64 px, patch 16, norm-pix on, batch 8, on all 1 797 of scikit-learn's
- * digits; medical — the demo's, @64 px, patch 16, norm-pix off, batch 16, on 400 generated CT-like
- * slices. Fine-tuning: the studio's defaults (`DEFAULT_FINETUNE`: steps, batch, lr rule and blr, layer
- * decay, label smoothing, whole images — no crops, flips or drop path), the bench's seed; each option
+ * Pretraining recipes (mask 75%, the floor lr rule, val share 0.3), on the model the studio sizes to
+ * the project when it is left unset (`model-sizing.ts`), for the studio's default length
+ * (`DEFAULT_PRETRAIN.epochs` of the training images): digits — bench:recipe's default, patch 16,
+ * norm-pix on, batch 8, on all 1 797 of scikit-learn's digits (32 px: ViT 192d×4, decoder 128×2 @64
+ * px); medical — the demo's, patch 16, norm-pix off, batch 16, on 400 generated CT-like slices (96 px:
+ * the same @96 px). `--depth`, `--decoder` and `--img-size` size the model instead. Fine-tuning: the
+ * studio's defaults (`DEFAULT_FINETUNE`: steps, batch, lr rule and blr, layer decay, label smoothing,
+ * whole images — no crops, flips or drop path), the bench's seed; each option
  * above overrides one of them.
  */
 import fs from 'node:fs';
@@ -59,6 +62,7 @@ async function measure(target: { dir: string; projectId: number }, domain: strin
     // `--depth 12 --decoder 512x8`: the studio's default ViT-Tiny and decoder instead of the bench's small ones
     ...(flag('depth') && { depth: Number(argument('depth', '')) }),
     ...(flag('decoder') && { decoder: argument('decoder', '') }),
+    ...(flag('img-size') && { imgSize: Number(argument('img-size', '')) }),
   });
   const pretrainSeconds = (Date.now() - started) / 1000;
   let probe: number | null = null;

@@ -33,7 +33,13 @@ test('checks every field as it is typed, says why Start is off, and reopens with
   await page.goto(studio.url);
   await page.getByTestId('training-tab').click();
   await page.getByTestId('new-run').click();
-  await expect(page.getByTestId('recipe-img-size')).toHaveValue('224');
+  // The model is sized to the project (a few dozen images of 64–96 px), and the dialog says why.
+  await expect(page.getByTestId('recipe-img-size')).toHaveValue('80');
+  await expect(page.getByTestId('recipe-depth')).toHaveValue('4');
+  await expect(page.getByTestId('recipe-decoder')).toHaveValue('128x2');
+  await expect(page.getByTestId('recipe-sizing')).toContainText('Sized to this project');
+  await page.getByTestId('recipe-sizing').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: test.info().outputPath('new-run-sizing.png') });
   await expect(page.getByTestId('recipe-origin')).toBeHidden();
 
   // A tiny model on the cpu backend passes.
@@ -43,6 +49,8 @@ test('checks every field as it is typed, says why Start is off, and reopens with
   await page.getByTestId('recipe-patch-size').fill('8');
   await page.getByTestId('recipe-depth').fill('1');
   await page.getByTestId('recipe-decoder').fill('32x1');
+  // A model the user sized is no longer the project's: the sentence goes.
+  await expect(page.getByTestId('recipe-sizing')).toBeHidden();
   await page.getByTestId('recipe-batch').fill('4');
   await page.getByTestId('recipe-epochs').fill('1');
   await page.getByTestId('recipe-backend').selectOption('cpu');
@@ -115,6 +123,7 @@ test('checks every field as it is typed, says why Start is off, and reopens with
   // Said so, with the way back to the defaults.
   await expect(page.getByTestId('recipe-origin')).toContainText('last run started in this project');
   await page.getByTestId('recipe-reset').click();
-  await expect(page.getByTestId('recipe-img-size')).toHaveValue('224');
+  await expect(page.getByTestId('recipe-img-size')).toHaveValue('80');
+  await expect(page.getByTestId('recipe-sizing')).toBeVisible();
   await expect(page.getByTestId('recipe-backend')).toHaveValue('auto');
 });

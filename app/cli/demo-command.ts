@@ -25,12 +25,11 @@ const DEMOS = {
     project: 'Demo: nodule shape',
     images: 400,
     // Loss on the pixels themselves: normalising each patch would make the noise of flat tissue
-    // and air patches the target. The learning rate is the studio's default (DEFAULT_TRAIN_CONFIG).
+    // and air patches the target. The learning rate is the studio's default (DEFAULT_TRAIN_CONFIG),
+    // the encoder's blocks and decoder the default sized to the project (model-sizing.ts: 4, 128×2).
     recipe: {
       imgSize: 64,
       patchSize: 16,
-      depth: 4,
-      decoder: '128x2',
       batchSize: 16,
       seed: 1,
       valFraction: 0.3,
@@ -42,7 +41,7 @@ const DEMOS = {
     title: 'cells: round, spindle, clustered (16-bit, 3 channels)',
     project: 'Demo: cell morphology',
     images: 90,
-    recipe: { imgSize: 32, patchSize: 8, depth: 4, decoder: '128x2', batchSize: 16, seed: 1, valFraction: 0.3 },
+    recipe: { imgSize: 32, patchSize: 8, batchSize: 16, seed: 1, valFraction: 0.3 },
     describe: 'ViT 192d×4 @32px, patch 8, decoder 128×2',
   },
 } satisfies Record<string, { title: string; project: string; images: number; recipe: Recipe; describe: string }>;

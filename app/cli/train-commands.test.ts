@@ -45,7 +45,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('mae-studio pretrain', () => {
   it('refuses a batch too big for memory with the message the app gives, exit 1, and plans no run', async () => {
     // ViT-Base at 1024 px, batch 4096: terabytes per step on any machine.
-    const recipe = { preset: 'vit-base', imgSize: 1024, batchSize: 4096 } as const;
+    const recipe = { preset: 'vit-base', imgSize: 1024, decoder: '512x8', batchSize: 4096 } as const;
     const studio = new Studio(workspace);
     let appMessage: string;
     try {

@@ -139,6 +139,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     if (check.ok) {
       const { dataset } = await client.training.defaults(projectId);
       for (const line of check.init ?? []) out.progress(line, true);
+      if (check.sizing) out.progress(`Model: ${check.sizing}`, true);
       // The channel plan's decision, said where a CLI user sees it (Curate shows it in the app).
       const converted = Object.entries(dataset.conversions).filter(
         ([, conversion]) => conversion !== 'keep' && conversion !== 'exclude',

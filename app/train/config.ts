@@ -95,8 +95,8 @@ export const DEFAULT_PRETRAIN: {
   backend: BackendPreference;
   valFraction: number;
 } = {
-  preset: 'vit-tiny', // DEFAULT_MAE_CONFIG's encoder: the size that trains on a laptop
-  decoder: '512x8', // the paper's decoder, as in DEFAULT_MAE_CONFIG
+  preset: 'vit-tiny', // DEFAULT_MAE_CONFIG's encoder: the size that trains on a laptop (blocks: model-sizing.ts)
+  decoder: '512x8', // the paper's, for runs from published weights; others are sized to the project (model-sizing.ts)
   epochs: 30, // when neither steps nor epochs are given; bench:finetune: 30 beat 10 (README, fine-tuning)
   backend: 'auto', // the fastest backend that works on this machine
   valFraction: 0.1, // enough images for a stable val loss on small projects

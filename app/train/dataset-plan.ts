@@ -13,6 +13,7 @@ import { splitGroupOf, stratifiedSplit } from '../data/split';
 import { checkVolumeSampling, volumeEntries } from '../data/volumes/volume-entries';
 import type { Workspace } from '../workspace';
 import { DEFAULT_PRETRAIN, DEFAULT_TRAIN_CONFIG } from './config';
+import { medianShorterSide } from './model-sizing';
 
 /** The data half of a plan: which images, how they are normalised. */
 export interface DatasetPlan {
@@ -44,6 +45,11 @@ export interface DatasetPlan {
    * volume's coronal or sagittal planes outnumber its stored slices. Epochs count these.
    */
   samples?: { train: number; val: number };
+  /**
+   * The median shorter side of the chosen images in pixels, which sizes the default model
+   * (`model-sizing.ts`). Absent in runs planned before it.
+   */
+  imageSide?: number;
 }
 
 /** An image the plan may read: its size, bands, statistics, label and stored split. */
@@ -150,6 +156,7 @@ export function planDataset(
     trainImageIds: train.map((c) => c.id),
     valImageIds: val.map((c) => c.id),
     excluded,
+    imageSide: medianShorterSide(chosen),
     ...(channelPlan.volume && {
       samples: { train: sampleCount(train, channelPlan.volume), val: sampleCount(val, channelPlan.volume) },
     }),

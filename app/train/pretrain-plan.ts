@@ -21,6 +21,7 @@ import type { BackendPreference } from '../runtime/backend';
 import type { Workspace } from '../workspace';
 import { DEFAULT_PRETRAIN, DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
 import { datasetUnscale, modelBandNames, planDataset, type DatasetPlan } from './dataset-plan';
+import { sizeModel, sizingReason, type SizedField } from './model-sizing';
 import { peakLearningRate } from './schedule';
 import { planDomainRecipe } from './recipes/choices';
 import { heldOutPlaces, projectSeries } from './recipes/temporal-data';
@@ -49,6 +50,8 @@ export interface PretrainPlan {
   init?: { path: string; sha256: string; report: InitReport };
   /** The warm-up's estimate of the run's time, when one was measured before it started. */
   estimate?: RunTimeEstimate;
+  /** Why the model has the size it has, when the options left some of it to the project (`model-sizing.ts`). */
+  sizing?: string;
 }
 
 /** Builds and validates the model config from the user's architecture options. */
@@ -111,7 +114,8 @@ export function planPretrain(
 export function buildPretrainPlan(workspace: Workspace, projectId: number, options: PretrainOptions): PretrainPlan {
   workspace.projects.require(projectId);
   const data = planDataset(workspace, projectId, options);
-  const model = modelConfig(options, data.channels);
+  const sized = projectSizedOptions(options, data);
+  const model = modelConfig(sized.options, data.channels);
   const batchSize = options.batchSize ?? DEFAULT_TRAIN_CONFIG.batchSize;
   const accumSteps = options.accumSteps ?? DEFAULT_TRAIN_CONFIG.accumSteps;
   const stepsPerEpoch = Math.max(
@@ -184,8 +188,36 @@ export function buildPretrainPlan(workspace: Workspace, projectId: number, optio
     checkpointEvery: Math.max(1, Math.min(stepsPerEpoch, 200)),
     validateEvery: stepsPerEpoch,
     ...(init && { init }),
+    ...(sized.reason && { sizing: sized.reason }),
   };
   return plan;
+}
+
+/**
+ * The options with the model fields they leave unset sized to the project (`model-sizing.ts`): the
+ * image size, and the encoder's blocks and the decoder when no encoder size is named. A run from
+ * published weights or a full preset name keeps the model those give.
+ */
+export function projectSizedOptions(
+  options: PretrainOptions,
+  data: DatasetPlan,
+): { options: PretrainOptions; reason: string | null } {
+  if (options.init !== undefined || (options.preset !== undefined && !(options.preset in ENCODER_SIZES)))
+    return { options, reason: null };
+  const sized: SizedField[] = [];
+  if (options.imgSize === undefined) sized.push('imgSize');
+  if (options.depth === undefined && options.preset === undefined) sized.push('depth');
+  if (options.decoder === undefined) sized.push('decoder');
+  if (sized.length === 0) return { options, reason: null };
+  const project = {
+    trainSamples: data.samples?.train ?? data.trainImageIds.length,
+    imageSide: data.imageSide ?? DEFAULT_MAE_CONFIG.imgSize,
+  };
+  const sizing = sizeModel(project, options.patchSize ?? DEFAULT_MAE_CONFIG.patchSize);
+  return {
+    options: { ...options, ...Object.fromEntries(sized.map((field) => [field, sizing[field]])) },
+    reason: sizingReason(project, sizing, sized),
+  };
 }
 
 const initHashes = new Map<string, string>();

@@ -10,10 +10,13 @@ import { domainRecipeSummary } from './recipes/domain-recipes';
 /** One sentence per recipe field, shown under it in the new-run dialog. */
 export const RECIPE_HELP: Record<keyof Recipe, string> = {
   preset: 'Encoder size. ViT-Tiny trains on a laptop; Small and Base need a GPU and more images.',
-  imgSize: 'Side in pixels each image is resized to. Must be divisible by the patch size.',
+  imgSize:
+    "Side in pixels each image is resized to; by default the images' own side in whole patches, at most 224. " +
+    'Must be divisible by the patch size.',
   patchSize: 'Side of one patch (token). Smaller patches see finer detail but cost quadratically more.',
-  decoder: 'Decoder width × blocks. The paper uses 512×8; 128×2 is ~20× cheaper and still learns good features.',
-  depth: 'Encoder blocks. 12 is standard; fewer make quick experiments.',
+  decoder: 'Decoder width × blocks. The paper uses 512×8; 128×2 is ~20× cheaper and the default below 10,000 images.',
+  depth:
+    'Encoder blocks. ViT-Tiny has 12; below 10,000 images the default is 4, which fine-tuned better on small data.',
   maskRatio: 'Share of patches hidden from the encoder, in (0, 1). He et al.: 75% works best.',
   maskStrategy: 'Random patches (the paper), contiguous blocks (BEiT) or band-pass noise (ColorMAE).',
   normPixLoss: 'Pixels normalised per patch (the paper), or plain pixels: better for flat, noisy images such as CT.',

@@ -59,9 +59,18 @@ async function until(runId: number, status: string): Promise<void> {
 }
 
 describe('training services', () => {
-  it('offers the engine defaults with a sentence per field', async () => {
+  it('offers the engine defaults with a sentence per field, the model sized to the project', async () => {
     const defaults = await studio.services.training.defaults(projectId);
-    expect(defaults.recipe).toMatchObject({ maskRatio: 0.75, imgSize: 224, patchSize: 16, maskStrategy: 'random' });
+    expect(defaults.recipe).toMatchObject({ maskRatio: 0.75, patchSize: 16, maskStrategy: 'random' });
+    // 21 training images of 64–96 px: their own size in whole patches, the compact model (model-sizing.ts), and why
+    expect(defaults.recipe).toMatchObject({ imgSize: 80, depth: 4, decoder: '128x2' });
+    expect(defaults.modelSizing).toMatch(
+      /^Sized to this project \(21 training images of about 80 px\): 80 px, 4 encoder blocks, decoder 128×2; /,
+    );
+    // The CLI's check of a recipe that leaves the model unset plans the same model and says why.
+    const unset = await studio.services.training.check(projectId, { steps: 1, backend: 'cpu' });
+    expect(unset.sizing).toBe(defaults.modelSizing);
+    expect((await studio.services.training.check(projectId, TINY)).sizing).toBeNull();
     expect(defaults.help.maskRatio).toMatch(/75%/);
     expect(defaults.recipe.normPixLoss).toBe(true);
     expect(defaults.dataset.usable).toBe(24);

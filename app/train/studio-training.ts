@@ -32,7 +32,7 @@ import { flatPatchWarning } from './flat-patches';
 import { estimateTrainingMemory } from './memory-estimate';
 import { placeDatePictures, renderMaskPreview } from './mask-preview';
 import { describeInit } from '../mae/weights/init';
-import { buildPretrainPlan, type PretrainPlan } from './pretrain-plan';
+import { buildPretrainPlan, projectSizedOptions, type PretrainPlan } from './pretrain-plan';
 import { modelBandNames, planDataset } from './dataset-plan';
 import { domainRecipeChoices } from './recipes/choices';
 import { projectSeries } from './recipes/temporal-data';
@@ -142,6 +142,8 @@ export class StudioTraining {
     const data = planDataset(this.workspace, projectId, {});
     const volumes = this.workspace.images.volumeCount(projectId);
     const model = DEFAULT_TRAIN_CONFIG.model;
+    // The model the plan sizes to this project when the recipe leaves it unset (model-sizing.ts).
+    const sized = projectSizedOptions({}, data);
     const domainRecipes = domainRecipeChoices({
       domain: this.workspace.projects.get(projectId).domain,
       channels: data.channels,
@@ -153,10 +155,10 @@ export class StudioTraining {
     return {
       recipe: {
         preset: DEFAULT_PRETRAIN.preset,
-        imgSize: model.imgSize,
+        imgSize: sized.options.imgSize!,
         patchSize: model.patchSize,
-        decoder: `${model.decoderEmbedDim}x${model.decoderDepth}`,
-        depth: model.depth,
+        decoder: sized.options.decoder!,
+        depth: sized.options.depth!,
         maskRatio: DEFAULT_TRAIN_CONFIG.maskRatio,
         maskStrategy: DEFAULT_TRAIN_CONFIG.maskStrategy,
         normPixLoss: model.normPixLoss,
@@ -176,6 +178,7 @@ export class StudioTraining {
       domainRecipes,
       last: lastRecipe(this.workspace.projects.settings(projectId)[LAST_RECIPE]),
       help: RECIPE_HELP,
+      modelSizing: sized.reason!,
       lrRules: Object.fromEntries(
         LR_RULES.map((rule) => [rule, { blr: DEFAULT_BLR[rule], formula: LR_RULE_FORMULAS[rule] }]),
       ) as RecipeDefaults['lrRules'],
@@ -248,6 +251,7 @@ export class StudioTraining {
       learningRate: describeRecipeLr(plan.recipe),
       memory: { estimateBytes: memory.totalBytes, availableBytes, fits },
       init: plan.init ? describeInit(plan.init.report) : null,
+      sizing: plan.sizing ?? null,
       time: measured ? projectRunTime(measured, plan) : null,
     };
   }

@@ -1,6 +1,8 @@
 /**
  * The pretraining both fine-tuning benches start from (`bench:finetune`, `bench:finetune-sweep`):
- * each domain's recipe on ViT 192d×4 with the 128×2 decoder, val share 0.3, the floor lr rule,
+ * each domain's recipe on the model the studio sizes to the project when a user leaves it unset
+ * (`model-sizing.ts`: the digits' 1 258 training images of 32 px get ViT 192d×4 with the 128×2
+ * decoder @64 px, the CT slices' 280 of 96 px the same @96 px), val share 0.3, the floor lr rule,
  * planned and run through the studio's own pretraining path.
  */
 import { planPretrain, type PretrainOptions } from '../../app/train/pretrain-plan';
@@ -9,13 +11,16 @@ import { Workspace } from '../../app/workspace';
 
 /**
  * Each domain's pretraining recipe: digits — bench:recipe's default (norm-pix on, batch 8); medical —
- * the demo's (norm-pix off, batch 16); both @64 px, patch 16, for the studio's default length
+ * the demo's (norm-pix off, batch 16); both patch 16, for the studio's default length
  * (`DEFAULT_PRETRAIN.epochs` of the training images) unless the bench is given steps.
  */
 export const FINETUNE_PRETRAIN_RECIPES: Record<string, Partial<PretrainOptions>> = {
-  digits: { imgSize: 64, patchSize: 16, batchSize: 8 },
-  medical: { imgSize: 64, patchSize: 16, batchSize: 16, normPixLoss: false },
+  digits: { patchSize: 16, batchSize: 8 },
+  medical: { patchSize: 16, batchSize: 16, normPixLoss: false },
 };
+
+/** The model the benches measured before the default was sized to the project (bench:finetune-sweep keeps it). */
+export const SMALL_VIT_64: Partial<PretrainOptions> = { preset: 'vit-tiny', imgSize: 64, depth: 4, decoder: '128x2' };
 
 /**
  * Pretrains `domain`'s recipe (with `overrides` on top) on the prepared workspace with this seed and
@@ -31,9 +36,6 @@ export async function pretrainEncoder(
   let runId: number;
   try {
     runId = planPretrain(workspace, target.projectId, {
-      preset: 'vit-tiny',
-      depth: 4,
-      decoder: '128x2',
       seed,
       valFraction: 0.3,
       backend: 'native',
