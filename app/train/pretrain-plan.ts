@@ -255,5 +255,3 @@ export function sha256File(file: string): string {
   }
   return hash.digest('hex');
 }
-
-export { stratifiedSplit } from '../data/split';
