@@ -38,8 +38,9 @@ test('checks every field as it is typed, says why Start is off, and reopens with
   await expect(page.getByTestId('recipe-depth')).toHaveValue('4');
   await expect(page.getByTestId('recipe-decoder')).toHaveValue('128x2');
   await expect(page.getByTestId('recipe-sizing')).toContainText('Sized to this project');
+  await page.setViewportSize({ width: 1440, height: 900 });
   await page.getByTestId('recipe-sizing').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: test.info().outputPath('new-run-sizing.png') });
+  await page.screenshot({ path: test.info().outputPath('new-run-sizing-1440x900.png') });
   await expect(page.getByTestId('recipe-origin')).toBeHidden();
 
   // A tiny model on the cpu backend passes.

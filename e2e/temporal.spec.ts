@@ -40,11 +40,12 @@ test('offers SatMAE temporal for dated series by place, previews masks per date,
   await page.getByTestId('preview-dates').selectOption('3');
   const dateMasks = page.getByTestId('date-masks');
   await expect(dateMasks.locator('figure')).toHaveCount(3);
-  // One draw over all 3 × 196 tokens, as SatMAE: 147 kept in all, each date's share of the 441 hidden varying.
+  // One draw over all 3 × 16 tokens (4 × 4 patches, where a new run of these tiles starts), as SatMAE: 12 kept,
+  // each date's share of the 36 hidden varying.
   await expect(dateMasks.locator('figcaption').first()).toHaveText(/^20\d\d-\d\d-\d\d · \d+ hidden$/);
   const captions = await dateMasks.locator('figcaption').allTextContents();
   const hidden = captions.map((caption) => Number(/(\d+) hidden/.exec(caption)?.[1]));
-  expect(hidden.reduce((sum, count) => sum + count, 0)).toBe(441);
+  expect(hidden.reduce((sum, count) => sum + count, 0)).toBe(36);
   await expect(dateMasks).toContainText('SatMAE temporal (Cong et al. 2022): 3 dates of one place');
   if (process.env.SCREENSHOTS)
     await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'temporal-masks.png') });

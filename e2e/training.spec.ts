@@ -56,13 +56,17 @@ test('previews masks, trains a tiny run live with pause and resume, and lists it
 }) => {
   await openProject(page, studio, folders.sample.dir);
 
-  // Mask preview: the engine's masking at 75% of a 14×14 grid, then other settings.
-  await expect(page.getByTestId('mask-summary')).toHaveText('147 of 196 hidden');
-  await expect(page.getByTestId('visible-count')).toHaveText('49');
+  // Mask preview: the engine's masking at 75% of a 5×5 grid — where a new run of this project
+  // starts (its 64–96 px images at 80 px, patch 16) — then other settings.
+  await expect(page.getByTestId('preview-img-size')).toHaveValue('80');
+  await expect(page.getByTestId('mask-summary')).toHaveText('19 of 25 hidden');
+  await expect(page.getByTestId('visible-count')).toHaveText('6');
   await page.getByTestId('strategy-block').click();
   await page.getByTestId('reroll').click();
-  await expect(page.getByTestId('mask-summary')).toHaveText('147 of 196 hidden');
+  await expect(page.getByTestId('mask-summary')).toHaveText('19 of 25 hidden');
   await page.getByTestId('mask-ratio').fill('0.5');
+  await expect(page.getByTestId('mask-summary')).toHaveText('12 of 25 hidden');
+  await page.getByTestId('preview-img-size').selectOption('224');
   await expect(page.getByTestId('mask-summary')).toHaveText('98 of 196 hidden');
   await page.getByTestId('preview-image').nth(2).click();
   await expect(page.getByTestId('preview-image').nth(2)).toHaveAttribute('aria-selected', 'true');

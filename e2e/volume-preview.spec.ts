@@ -84,7 +84,8 @@ test('a volume previews as the 3-D MAE sees it: three planes whose counts add up
   // The same tile as 2-D slices: the 2-D preview's panels.
   await page.getByTestId('preview-2d').click();
   await expect(volume).toHaveCount(0);
-  await expect(page.getByTestId('mask-summary')).toHaveText('147 of 196 hidden');
+  // 40 × 48 slices at 64 px (4 × 4 patches), where a new run starts
+  await expect(page.getByTestId('mask-summary')).toHaveText('12 of 16 hidden');
   await page.getByTestId('preview-3d').click();
   await expect(page.getByTestId('volume-counts')).toContainText('tokens');
   fs.rmSync(data, { recursive: true, force: true });
