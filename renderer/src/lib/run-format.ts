@@ -25,6 +25,11 @@ export function describeModel(recipe: RunRecipe): string {
   );
 }
 
+/** `vit-tiny` as people write it: ViT-Tiny. */
+export function encoderName(value: string): string {
+  return value.replace('vit-', 'ViT-').replace('tiny', 'Tiny').replace('small', 'Small').replace('base', 'Base');
+}
+
 /** A loss with four significant digits, or a dash. */
 export function formatLoss(value: number | null | undefined): string {
   return value === null || value === undefined || !Number.isFinite(value) ? '—' : value.toPrecision(4);
