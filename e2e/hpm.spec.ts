@@ -37,13 +37,14 @@ test('previews HPM masks, offers HPM with its paper and trains it with the recip
   await page.goto(studio.url);
   await page.getByTestId('training-tab').click();
 
-  // The mask preview draws HPM's masks: random at its first step, with what it mines by the end.
+  // The mask preview draws HPM's masks: random at its first step, with what it mines by the end
+  // (at 4 × 4 patches, where a new run of these pictures starts).
   await page.getByTestId('open-mask-preview').click();
   await page.getByTestId('strategy-block').click();
   await page.getByTestId('preview-hard-patches').selectOption('true');
   await expect(page.getByTestId('strategy-random')).toHaveAttribute('aria-checked', 'true');
   await expect(page.getByTestId('hard-patch-help')).toContainText(
-    'by the end 73 of the 147 masked patches (50%) are the ones its predictor ranks hardest to reconstruct',
+    'by the end 6 of the 12 masked patches (50%) are the ones its predictor ranks hardest to reconstruct',
   );
   if (process.env.SCREENSHOTS) await page.screenshot({ path: path.join(process.env.SCREENSHOTS, 'hpm-masks.png') });
 
