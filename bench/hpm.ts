@@ -5,12 +5,10 @@
  *
  *   node dist/bench/hpm.js [--backend native] [--size 64] [--patch 8] [--batch 8] [--steps 3]
  */
-import { maeConfigFromParts } from '../app/mae/config';
 import { selectBackend, type BackendPreference } from '../app/runtime/backend';
-import { syntheticSource } from '../app/train/synthetic';
-import { MaeTrainer } from '../app/train/trainer';
 import type { DomainRecipeConfig } from '../app/train/recipes/domain-recipes';
 import { argument } from './shared/options';
+import { medianStepMs } from './shared/step-time';
 
 const backend = argument('backend', 'cpu') as BackendPreference;
 const imgSize = Number(argument('size', '64'));
@@ -27,19 +25,6 @@ const variants: [string, DomainRecipeConfig | undefined][] = [
   ['HPM (share 0.5, weight 1)', { name: 'hpm', finalHardShare: 0.5, lossPredictorWeight: 1 }],
 ];
 for (const [name, domainRecipe] of variants) {
-  const model = maeConfigFromParts('vit-tiny', patchSize, '128x2', { imgSize, depth: 4, inChans: 3 });
-  const trainer = MaeTrainer.create(
-    { model, batchSize, totalSteps: steps + 1, warmupSteps: 0, seed: 1, ...(domainRecipe && { domainRecipe }) },
-    syntheticSource({ imgSize, channels: 3 }),
-  );
-  await trainer.trainStep(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const started = performance.now();
-    await trainer.trainStep();
-    times.push(performance.now() - started);
-  }
-  trainer.dispose();
-  times.sort((a, b) => a - b);
-  console.log(`${name.padEnd(28)} ${times[Math.floor(times.length / 2)]!.toFixed(0)} ms/step (median of ${steps})`);
+  const median = await medianStepMs({ imgSize, patchSize, channels: 3, batchSize, steps, domainRecipe });
+  console.log(`${name.padEnd(28)} ${median.toFixed(0)} ms/step (median of ${steps})`);
 }

@@ -1,6 +1,6 @@
 /**
  * The median time of one training step of a small MAE (ViT-Tiny's width, 4 blocks, decoder 128×2)
- * on generated images, for the recipe-speed benches (`bench:camae`, `bench:satmae`): one step
+ * on generated images, for the recipe-speed benches (`bench:camae`, `bench:satmae`, `bench:hpm`): one step
  * first to warm up, then `steps` timed steps.
  */
 import { maeConfigFromParts } from '../../app/mae/config';
