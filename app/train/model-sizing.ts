@@ -10,6 +10,7 @@
  * 4 blocks with a 128×2 decoder beat them on both seeds. Upscaling small images adds no detail and
  * costs quadratically (8 px digits at 224 px: 196 tokens where 64 px gives 16).
  */
+import { median } from '../data/median';
 import { type DECODER_SIZES, ENCODER_SIZES } from '../mae/config';
 
 /** Below this many training samples a run gets the compact model; from it, ViT-Tiny as the paper builds it. */
@@ -93,8 +94,5 @@ export function sizingReason(project: ProjectShape, sizing: ModelSizing, sized: 
 
 /** The median of the images' shorter sides, in pixels (0 when there are none). */
 export function medianShorterSide(images: readonly { width: number; height: number }[]): number {
-  const sides = images.map((image) => Math.min(image.width, image.height)).sort((a, b) => a - b);
-  if (sides.length === 0) return 0;
-  const middle = sides.length >> 1;
-  return sides.length % 2 ? sides[middle]! : (sides[middle - 1]! + sides[middle]!) / 2;
+  return median(images.map((image) => Math.min(image.width, image.height)));
 }

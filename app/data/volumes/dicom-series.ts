@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { DicomPlane, VolumeMeta, VolumeReport } from '../../contract';
 import type { ImageStore } from '../../store/images';
 import { axisCodes } from '../formats/nifti-affine';
+import { median } from '../median';
 
 /** One frame as the assembly sees it (a row of the images table). */
 export interface SeriesFrame {
@@ -146,7 +147,8 @@ function assembleOne(
       `duplicate slices: ${duplicates} ` +
         `slice${duplicates === 1 ? ' shares its' : 's share their'} position with another`,
     );
-  const spacingAlong = median(steps.filter((step) => step >= DUPLICATE_TOLERANCE_MM));
+  const apart = steps.filter((step) => step >= DUPLICATE_TOLERANCE_MM);
+  const spacingAlong = apart.length > 0 ? median(apart) : null;
   if (spacingAlong !== null) {
     let missing = 0;
     const where: string[] = [];
@@ -211,13 +213,6 @@ function cross(a: number[], b: number[]): number[] {
 
 function dot(a: readonly number[], b: readonly number[]): number {
   return a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
-}
-
-function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function round(value: number): number {

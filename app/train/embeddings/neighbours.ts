@@ -9,6 +9,7 @@
  * One query is a JavaScript loop, O(N · D); every row's neighbours at once (the suspects, the
  * median) go through the TF.js backend's matMul (`neighbour-table.ts`).
  */
+import { median } from '../../data/median';
 import { normaliseRows } from '../knn';
 import { neighbourTable } from './neighbour-table';
 
@@ -82,12 +83,6 @@ export interface SuspectRow {
   classMedian: number;
   robustZ: number;
   score: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length === 0 ? 0 : sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function cosineToSum(unit: UnitRows, row: number, sum: Float64Array, minus: boolean): number {

@@ -17,6 +17,7 @@ import {
 import { DEFAULT_CROP3D, type Crop3dOptions } from '../../data/volumes/volume-crops';
 import { collectVolumes, type VolumeRef } from '../../data/volumes/volume-set';
 import { isotropicSize } from '../../data/volumes/volume-resample';
+import { median } from '../../data/median';
 import { stratifiedSplit } from '../../data/split';
 import { ENCODER_SIZES } from '../../mae/config';
 import type { MaskStrategyName } from '../../mae/masking';
@@ -27,7 +28,7 @@ import type { Workspace } from '../../workspace';
 import { DEFAULT_TRAIN_CONFIG } from '../config';
 import { peakLearningRate } from '../schedule';
 import type { Pretrain3dOptions } from '../volume3d-pretrain';
-import { median, suggestVolume3d } from './suggest3d';
+import { suggestVolume3d } from './suggest3d';
 
 /** A 3-D run's defaults besides the 2-D recipe's (`DEFAULT_TRAIN_CONFIG`). */
 export const DEFAULT_VOLUME_RUN = {

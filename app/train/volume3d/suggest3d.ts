@@ -13,13 +13,6 @@ export const THICK_SLICE_RATIO = 2.5;
 /** Patches a suggested crop holds at least (fewer leave too little to mask and predict). */
 const MIN_TOKENS = 8;
 
-/** The median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /** The largest multiple of `step` not above `limit` (0 when none). */
 function fitMultiple(limit: number, step: number, wanted: number): number {
   return Math.floor(Math.min(limit, wanted) / step) * step;
