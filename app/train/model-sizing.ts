@@ -12,6 +12,7 @@
  */
 import { median } from '../data/median';
 import { type DECODER_SIZES, ENCODER_SIZES } from '../mae/config';
+import { DEFAULT_PRETRAIN } from './config';
 
 /** Below this many training samples a run gets the compact model; from it, ViT-Tiny as the paper builds it. */
 export const COMPACT_MODEL_BELOW = 10_000;
@@ -24,6 +25,9 @@ export const COMPACT_MODEL = { depth: 4, decoder: '128x2' } as const satisfies {
 
 /** The largest default image side: the paper's 224 px. Larger images are resized down to it. */
 export const MAX_DEFAULT_IMG_SIZE = 224;
+
+/** The paper's model, which projects from `COMPACT_MODEL_BELOW` samples get: ViT-Tiny's blocks, the 512×8 decoder. */
+const PAPER_MODEL = { depth: ENCODER_SIZES[DEFAULT_PRETRAIN.preset].depth, decoder: DEFAULT_PRETRAIN.decoder };
 
 /** The smallest default grid: 4 × 4 patches, so 75% masking still leaves 4 visible. */
 const MIN_GRID_SIDE = 4;
@@ -58,12 +62,17 @@ export function sizeModel(project: ProjectShape, patchSize: number): ModelSizing
     largest,
     Math.max(MIN_GRID_SIDE * patchSize, Math.ceil(project.imageSide / patchSize) * patchSize),
   );
-  const compact = project.trainSamples < COMPACT_MODEL_BELOW;
-  return {
-    imgSize,
-    depth: compact ? COMPACT_MODEL.depth : ENCODER_SIZES['vit-tiny'].depth,
-    decoder: compact ? COMPACT_MODEL.decoder : '512x8',
-  };
+  return { imgSize, ...(isCompact(project) ? COMPACT_MODEL : PAPER_MODEL) };
+}
+
+/** Whether the project is small enough for the compact model. */
+function isCompact(project: ProjectShape): boolean {
+  return project.trainSamples < COMPACT_MODEL_BELOW;
+}
+
+/** `128x2` as the sentences write it: 128×2. */
+function decoderText(decoder: string): string {
+  return decoder.replace('x', '×');
 }
 
 /**
@@ -78,14 +87,15 @@ export function sizingReason(project: ProjectShape, sizing: ModelSizing, sized: 
     reasons.push(`the images' own side in whole patches, at most ${MAX_DEFAULT_IMG_SIZE} px`);
   }
   if (sized.includes('depth')) values.push(`${sizing.depth} encoder blocks`);
-  if (sized.includes('decoder')) values.push(`decoder ${sizing.decoder.replace('x', '×')}`);
+  if (sized.includes('decoder')) values.push(`decoder ${decoderText(sizing.decoder)}`);
+  const paper = `ViT-Tiny's ${PAPER_MODEL.depth} blocks and the paper's ${decoderText(PAPER_MODEL.decoder)} decoder`;
   if (sized.includes('depth') || sized.includes('decoder'))
     reasons.push(
-      project.trainSamples < COMPACT_MODEL_BELOW
-        ? `below ${COMPACT_MODEL_BELOW.toLocaleString('en-US')} images a 4-block encoder with a 128×2 decoder ` +
-            "beat the raw pixels on real digits where ViT-Tiny's 12 blocks and the paper's 512×8 decoder lost " +
-            '(bench:finetune)'
-        : "ViT-Tiny's 12 blocks and the paper's 512×8 decoder, as He et al. build it",
+      isCompact(project)
+        ? `below ${COMPACT_MODEL_BELOW.toLocaleString('en-US')} images a ${COMPACT_MODEL.depth}-block encoder ` +
+            `with a ${decoderText(COMPACT_MODEL.decoder)} decoder beat the raw pixels on real digits where ` +
+            `${paper} lost (bench:finetune)`
+        : `${paper}, as He et al. build it`,
     );
   const shape =
     `${project.trainSamples.toLocaleString('en-US')} training images of about ` + `${Math.round(project.imageSide)} px`;
